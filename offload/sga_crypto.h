@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_crypto.h - the one API for every cryptographic operation SGA performs.
+ *
+ * Callers (protocol library, device SDK, control plane, data plane) use only the
+ * functions below. Each operation class that hardware can accelerate (AEAD, RSA
+ * private-key decryption, modular exponentiation) dispatches through a
+ * struct sga_crypto_backend chosen once at start-up, so a QAT or rte_cryptodev
+ * backend slots in without touching any caller. The software backend on
+ * OpenSSL 3 is always present and is the default.
+ *
+ * Conventions: functions return 0 on success or a negative errno value
+ * (-EINVAL bad argument, -ENOSPC output buffer too small, -EBADMSG
+ * authentication failure, -EIO the crypto library failed, -ENOMEM). Constructors
+ * return NULL and set errno. Nothing here logs; nothing here keeps a copy of a key
+ * longer than the call, except the opaque key objects, which wipe on free.
+ */
+#ifndef SGA_CRYPTO_H
+#define SGA_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SGA_MUST_CHECK __attribute__((warn_unused_result))
+
+/* ---- secure memory helpers -------------------------------------------- */
+
+/** Overwrite n bytes at p with zeros; never optimised away. NULL/0 is a no-op. */
+void sga_memzero(void *p, size_t n);
+
+/** Constant-time comparison: 1 if the n bytes are equal, 0 otherwise. Time
+ *  depends on n only, never on the contents. */
+int sga_ct_memeq(const void *a, const void *b, size_t n);
+
+/** Fill buf with len bytes from the CSPRNG (OpenSSL's DRBG, seeded by the OS). */
+int sga_random_bytes(uint8_t *buf, size_t len) SGA_MUST_CHECK;
+
+/* ---- scatter input ----------------------------------------------------- */
+
+/** One piece of a message that is hashed/MACed as the concatenation of pieces. */
+struct sga_buf {
+	const void *p;
+	size_t n;
+};
+
+/* ---- hashes, MAC, KDF (always software: cheap, not worth offloading) --- */
+
+#define SGA_SHA256_LEN 32
+
+int sga_sha256(const struct sga_buf *parts, size_t nparts, uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
+
+/** HMAC-SHA256 over the concatenation of parts: the paper's f_k. */
+int sga_hmac_sha256(const uint8_t *key, size_t key_len, const struct sga_buf *parts, size_t nparts,
+		    uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
+
+/** HKDF-SHA256 (RFC 5869) extract-then-expand. salt may be NULL/0 (then
+ *  HashLen zero bytes, per the RFC). out_len <= 255 * 32. */
+int sga_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+		    const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len) SGA_MUST_CHECK;
+
+/* ---- AEAD cipher-suite registry (the paper's set C) --------------------- */
+
+/* Stable one-byte identifiers: on the wire, in Redis, in configs. Never renumber. */
+enum sga_suite_id {
+	SGA_SUITE_AES128_GCM = 0x01,
+	SGA_SUITE_AES256_GCM = 0x02,
+	SGA_SUITE_CHACHA20_POLY1305 = 0x03,
+	SGA_SUITE_AES128_CCM8 = 0x04, /* 8-byte tag, as constrained radios use */
+};
+
+#define SGA_AEAD_NONCE_LEN 12 /* every suite uses a 96-bit nonce */
+#define SGA_AEAD_MAX_KEY_LEN 32
+#define SGA_AEAD_MAX_TAG_LEN 16
+#define SGA_SUITE_COUNT 4
+
+struct sga_suite_info {
+	uint8_t id;       /* enum sga_suite_id */
+	const char *name; /* "aes-128-gcm", "aes-256-gcm", "chacha20-poly1305", "aes-128-ccm8" */
+	uint8_t key_len;
+	uint8_t tag_len;
+};
+
+/** Registry entry for id, or NULL if the id is not a known suite. */
+const struct sga_suite_info *sga_suite_get(uint8_t id);
+/** Registry entry for a name as above (case-sensitive), or NULL. */
+const struct sga_suite_info *sga_suite_by_name(const char *name);
+/** All known suites, in id order; *count receives SGA_SUITE_COUNT. */
+const struct sga_suite_info *sga_suite_list(size_t *count);
+
+/**
+ * AEAD seal: ct receives pt_len bytes of ciphertext followed by the suite's tag
+ * (tag_len bytes); ct_cap must be >= pt_len + tag_len. ct may equal pt (in place).
+ * key is the suite's key_len bytes; nonce is SGA_AEAD_NONCE_LEN bytes and must
+ * never repeat under one key.
+ */
+int sga_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+		  const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
+		  size_t ct_cap) SGA_MUST_CHECK;
+
+/**
+ * AEAD open: ct_len includes the tag; pt receives ct_len - tag_len bytes (pt may
+ * equal ct). On a bad tag returns -EBADMSG and pt is zeroed; the tag comparison
+ * is constant-time.
+ */
+int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+		  const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
+		  size_t pt_cap) SGA_MUST_CHECK;
+
+/* ---- RSA-OAEP-SHA256 (E_PK / D_PR, and the trapdoor function F_G) ------- */
+
+struct sga_rsa_key; /* opaque: public-only or full key pair */
+
+/** Generate a key pair of bits (2048 or 3072; others -EINVAL). */
+int sga_rsa_generate(unsigned bits, struct sga_rsa_key **out) SGA_MUST_CHECK;
+/** PEM (PKCS#8 private key or SubjectPublicKeyInfo public key) from a file. */
+int sga_rsa_load_pem(const char *path, struct sga_rsa_key **out) SGA_MUST_CHECK;
+/** Write the private key as unencrypted PKCS#8 PEM, file mode 0600. */
+int sga_rsa_save_private_pem(const struct sga_rsa_key *key, const char *path) SGA_MUST_CHECK;
+/** PEM (private or public) from memory. */
+int sga_rsa_from_pem(const char *pem, size_t len, struct sga_rsa_key **out) SGA_MUST_CHECK;
+/** DER SubjectPublicKeyInfo <-> key (public-only). *der_len receives the length. */
+int sga_rsa_public_der(const struct sga_rsa_key *key, uint8_t *der, size_t cap, size_t *der_len) SGA_MUST_CHECK;
+int sga_rsa_from_public_der(const uint8_t *der, size_t len, struct sga_rsa_key **out) SGA_MUST_CHECK;
+/** Modulus size in bytes (= ciphertext size). */
+size_t sga_rsa_size(const struct sga_rsa_key *key);
+/** 1 if the object holds the private half. */
+int sga_rsa_has_private(const struct sga_rsa_key *key);
+/** Wipe and free; NULL is a no-op. */
+void sga_rsa_free(struct sga_rsa_key *key);
+
+/** Largest plaintext for OAEP-SHA256 with this key: size - 2*32 - 2. */
+size_t sga_rsa_oaep_max_plaintext(const struct sga_rsa_key *key);
+
+/** Encrypt with the public half (randomised: OAEP seed from the CSPRNG). */
+int sga_rsa_oaep_encrypt(const struct sga_rsa_key *key, const uint8_t *pt, size_t pt_len, uint8_t *ct,
+			 size_t ct_cap, size_t *ct_len) SGA_MUST_CHECK;
+/** Decrypt with the private half; -EBADMSG on a padding/ciphertext failure.
+ *  Dispatched to the backend (QAT-capable). */
+int sga_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len, uint8_t *pt,
+			 size_t pt_cap, size_t *pt_len) SGA_MUST_CHECK;
+
+/* ---- finite-field groups (RFC 7919) and modular exponentiation ---------- */
+
+enum sga_group_id {
+	SGA_GROUP_FFDHE2048 = 0x01,
+	SGA_GROUP_FFDHE3072 = 0x02,
+};
+
+#define SGA_GROUP_MAX_LEN 384 /* bytes of p for ffdhe3072 */
+#define SGA_EXPONENT_LEN 32   /* 256-bit private exponents */
+
+struct sga_group_info {
+	uint8_t id;       /* enum sga_group_id */
+	const char *name; /* "ffdhe2048", "ffdhe3072" */
+	size_t len;       /* bytes of p; every element is encoded in exactly len bytes */
+	const uint8_t *p; /* big-endian prime, len bytes */
+	uint8_t g;        /* generator (2) */
+};
+
+const struct sga_group_info *sga_group_get(uint8_t id);
+const struct sga_group_info *sga_group_by_name(const char *name);
+
+/** 1 if elem (grp->len bytes, big-endian) lies in [2, p-2], else 0. */
+int sga_group_element_ok(const struct sga_group_info *grp, const uint8_t *elem);
+
+/**
+ * out = base^exp mod p, all big-endian; base and out are grp->len bytes, exp is
+ * exp_len bytes (secret: the exponentiation is constant-time). base may be NULL
+ * to mean the generator g. Dispatched to the backend (QAT-capable).
+ */
+int sga_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp, size_t exp_len,
+	       uint8_t *out) SGA_MUST_CHECK;
+
+/**
+ * Draw a private exponent: SGA_EXPONENT_LEN random bytes, rejecting zero.
+ */
+int sga_exponent_random(uint8_t exp[SGA_EXPONENT_LEN]) SGA_MUST_CHECK;
+
+/* ---- backends ------------------------------------------------------------ */
+
+/*
+ * A backend implements the operations worth offloading. Any NULL member falls
+ * back to the software implementation. Installed once at start-up, before
+ * worker threads run; not changed afterwards.
+ */
+struct sga_crypto_backend {
+	const char *name;
+	int (*aead_seal)(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+			 size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct, size_t ct_cap);
+	int (*aead_open)(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+			 size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt, size_t pt_cap);
+	int (*rsa_oaep_decrypt)(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len, uint8_t *pt,
+				size_t pt_cap, size_t *pt_len);
+	int (*modexp)(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp, size_t exp_len,
+		      uint8_t *out);
+};
+
+/** The software backend on OpenSSL 3 (name "openssl"). */
+const struct sga_crypto_backend *sga_crypto_backend_software(void);
+/** Install b (NULL restores software). Not thread-safe: call at start-up. */
+void sga_crypto_backend_set(const struct sga_crypto_backend *b);
+/** The installed backend. */
+const struct sga_crypto_backend *sga_crypto_backend_get(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SGA_CRYPTO_H */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_crypto_priv.h - internals of the crypto module shared with backends.
+ *
+ * Not for protocol/gateway code: only backend implementations (a QAT or
+ * rte_cryptodev backend, the unit tests) include this. It exposes the OpenSSL
+ * key behind the opaque struct sga_rsa_key, and the software implementation of
+ * every offloadable operation, so a hardware backend can wrap the software path
+ * (e.g. fall back to it for a suite the device lacks) without re-implementing
+ * it. The sga_soft_* functions validate their arguments exactly like the public
+ * dispatchers and never consult the installed backend.
+ */
+#ifndef SGA_CRYPTO_PRIV_H
+#define SGA_CRYPTO_PRIV_H
+
+#include <openssl/evp.h>
+
+#include "sga_crypto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The EVP_PKEY inside key (borrowed: do not free), or NULL if key is NULL. */
+EVP_PKEY *sga_rsa_key_evp(const struct sga_rsa_key *key);
+
+int sga_soft_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		       size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
+		       size_t ct_cap) SGA_MUST_CHECK;
+int sga_soft_aead_open(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		       size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
+		       size_t pt_cap) SGA_MUST_CHECK;
+int sga_soft_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
+			      uint8_t *pt, size_t pt_cap, size_t *pt_len) SGA_MUST_CHECK;
+int sga_soft_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
+		    size_t exp_len, uint8_t *out) SGA_MUST_CHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SGA_CRYPTO_PRIV_H */

@@ -1,0 +1,1296 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_crypto_soft.c - the software backend of sga_crypto.h, on OpenSSL 3.
+ *
+ * Everything SGA does with cryptography goes through here: secure memory
+ * helpers, the CSPRNG, SHA-256/HMAC/HKDF, the AEAD suite registry and the
+ * AEAD, RSA-OAEP and modular-exponentiation operations. The three offloadable
+ * operation classes have a public dispatcher that validates the arguments once
+ * (so every backend sees the same, already-checked input and callers see the
+ * same errors whatever backend is installed) and then calls the installed
+ * backend, or the software implementation for a NULL member.
+ *
+ * OpenSSL algorithm objects are fetched once (pthread_once) and shared
+ * read-only between threads; per-call state (cipher/MAC/KDF contexts) is
+ * created and freed per call. Secrets on our own stack are wiped at the single
+ * exit of each function; OpenSSL wipes its own contexts and key objects when
+ * they are freed. Only non-deprecated OpenSSL 3 APIs are used.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* mkostemp, fsync, fchmod under -std=c11 */
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "sga_crypto.h"
+#include "sga_crypto_priv.h"
+
+/* RSA moduli we accept from outside (generation is limited to 2048/3072). */
+#define RSA_MIN_BITS 2048
+#define RSA_MAX_BITS 8192
+#define RSA_MAX_BYTES (RSA_MAX_BITS / 8)
+/* A PEM key file larger than this is not a key. */
+#define PEM_FILE_MAX (1024 * 1024)
+/* OAEP-SHA256 overhead: 2 * hLen + 2. */
+#define OAEP_SHA256_OVERHEAD (2 * SGA_SHA256_LEN + 2)
+
+/* ---- secure memory helpers -------------------------------------------- */
+
+void sga_memzero(void *p, size_t n)
+{
+	if (p != NULL && n != 0)
+		OPENSSL_cleanse(p, n);
+}
+
+int sga_ct_memeq(const void *a, const void *b, size_t n)
+{
+	if (n == 0)
+		return 1;
+	if (a == NULL || b == NULL)
+		return 0;
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int sga_random_bytes(uint8_t *buf, size_t len)
+{
+	int rc = 0;
+
+	if (buf == NULL && len != 0)
+		return -EINVAL;
+	while (len > 0) {
+		int chunk = len > INT_MAX ? INT_MAX : (int)len;
+
+		if (RAND_bytes(buf, chunk) != 1) {
+			ERR_clear_error();
+			rc = -EIO;
+			goto out;
+		}
+		buf += chunk;
+		len -= (size_t)chunk;
+	}
+out:
+	return rc;
+}
+
+/* ---- suite registry ----------------------------------------------------- */
+
+static const struct sga_suite_info suites[SGA_SUITE_COUNT] = {
+	{.id = SGA_SUITE_AES128_GCM, .name = "aes-128-gcm", .key_len = 16, .tag_len = 16},
+	{.id = SGA_SUITE_AES256_GCM, .name = "aes-256-gcm", .key_len = 32, .tag_len = 16},
+	{.id = SGA_SUITE_CHACHA20_POLY1305, .name = "chacha20-poly1305", .key_len = 32, .tag_len = 16},
+	{.id = SGA_SUITE_AES128_CCM8, .name = "aes-128-ccm8", .key_len = 16, .tag_len = 8},
+};
+
+/* Parallel to suites[]: the OpenSSL algorithm behind each suite. */
+static const char *const suite_ossl_name[SGA_SUITE_COUNT] = {
+	"AES-128-GCM",
+	"AES-256-GCM",
+	"ChaCha20-Poly1305",
+	"AES-128-CCM",
+};
+
+static int suite_index(uint8_t id)
+{
+	for (int i = 0; i < SGA_SUITE_COUNT; i++) {
+		if (suites[i].id == id)
+			return i;
+	}
+	return -1;
+}
+
+static bool suite_is_ccm(int idx)
+{
+	return suites[idx].id == SGA_SUITE_AES128_CCM8;
+}
+
+const struct sga_suite_info *sga_suite_get(uint8_t id)
+{
+	int idx = suite_index(id);
+
+	return idx < 0 ? NULL : &suites[idx];
+}
+
+const struct sga_suite_info *sga_suite_by_name(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (int i = 0; i < SGA_SUITE_COUNT; i++) {
+		if (strcmp(suites[i].name, name) == 0)
+			return &suites[i];
+	}
+	return NULL;
+}
+
+const struct sga_suite_info *sga_suite_list(size_t *count)
+{
+	if (count != NULL)
+		*count = SGA_SUITE_COUNT;
+	return suites;
+}
+
+/* ---- algorithm cache ---------------------------------------------------- */
+
+/* Group ids whose prime and Montgomery context are precomputed. */
+static const uint8_t cached_group_ids[] = {SGA_GROUP_FFDHE2048, SGA_GROUP_FFDHE3072};
+#define N_CACHED_GROUPS (sizeof(cached_group_ids) / sizeof(cached_group_ids[0]))
+
+/*
+ * Filled once by algs_init() and then only read. Any member may be NULL if
+ * OpenSSL could not provide it (e.g. a FIPS-only configuration without
+ * ChaCha20); the operation that needs it then fails with -EIO.
+ */
+static struct {
+	EVP_MD *sha256;
+	EVP_MAC_CTX *hmac_tmpl; /* HMAC bound to SHA-256, never keyed: only duplicated */
+	EVP_KDF *hkdf;
+	EVP_CIPHER *cipher[SGA_SUITE_COUNT];
+	struct {
+		const struct sga_group_info *grp;
+		BIGNUM *p;
+		BN_MONT_CTX *mont;
+	} grp[N_CACHED_GROUPS];
+} algs;
+
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+
+static void algs_init_hmac(void)
+{
+	OSSL_PARAM params[2];
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *ctx = NULL;
+
+	if (mac == NULL)
+		goto out;
+	ctx = EVP_MAC_CTX_new(mac);
+	if (ctx == NULL)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(ctx, params) != 1)
+		goto out;
+	algs.hmac_tmpl = ctx;
+	ctx = NULL;
+out:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac); /* the context holds its own reference */
+}
+
+static void algs_init_groups(void)
+{
+	BN_CTX *bnctx = BN_CTX_new();
+
+	if (bnctx == NULL)
+		return;
+	for (size_t i = 0; i < N_CACHED_GROUPS; i++) {
+		const struct sga_group_info *grp = sga_group_get(cached_group_ids[i]);
+		BIGNUM *p = NULL;
+		BN_MONT_CTX *mont = NULL;
+
+		if (grp == NULL)
+			continue;
+		p = BN_bin2bn(grp->p, (int)grp->len, NULL);
+		mont = BN_MONT_CTX_new();
+		if (p == NULL || mont == NULL || !BN_MONT_CTX_set(mont, p, bnctx)) {
+			BN_free(p);
+			BN_MONT_CTX_free(mont);
+			continue;
+		}
+		algs.grp[i].grp = grp;
+		algs.grp[i].p = p;
+		algs.grp[i].mont = mont;
+	}
+	BN_CTX_free(bnctx);
+}
+
+static void algs_init(void)
+{
+	algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	algs.hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	algs_init_hmac();
+	for (int i = 0; i < SGA_SUITE_COUNT; i++) {
+		EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, suite_ossl_name[i], NULL);
+
+		/* Every suite must be usable with a 96-bit nonce and the registry key size. */
+		if (c != NULL && (EVP_CIPHER_get_key_length(c) != suites[i].key_len ||
+				  (!suite_is_ccm(i) && EVP_CIPHER_get_iv_length(c) != SGA_AEAD_NONCE_LEN))) {
+			EVP_CIPHER_free(c);
+			c = NULL;
+		}
+		algs.cipher[i] = c;
+	}
+	algs_init_groups();
+	ERR_clear_error();
+}
+
+static void algs_ready(void)
+{
+	/* pthread_once only fails on invalid arguments; the members are checked at use. */
+	(void)pthread_once(&algs_once, algs_init);
+}
+
+/* ---- SHA-256, HMAC-SHA256, HKDF-SHA256 ---------------------------------- */
+
+static int parts_ok(const struct sga_buf *parts, size_t nparts)
+{
+	if (parts == NULL)
+		return nparts == 0;
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i].p == NULL && parts[i].n != 0)
+			return 0;
+	}
+	return 1;
+}
+
+int sga_sha256(const struct sga_buf *parts, size_t nparts, uint8_t out[SGA_SHA256_LEN])
+{
+	EVP_MD_CTX *ctx = NULL;
+	unsigned int outl = 0;
+	int rc = -EINVAL;
+
+	if (out == NULL || !parts_ok(parts, nparts))
+		goto out;
+	algs_ready();
+	rc = -EIO;
+	if (algs.sha256 == NULL)
+		goto out;
+	rc = -ENOMEM;
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		goto out;
+	rc = -EIO;
+	if (EVP_DigestInit_ex2(ctx, algs.sha256, NULL) != 1)
+		goto out;
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i].n != 0 && EVP_DigestUpdate(ctx, parts[i].p, parts[i].n) != 1)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(ctx, out, &outl) != 1 || outl != SGA_SHA256_LEN)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0 && rc != -EINVAL) {
+		sga_memzero(out, SGA_SHA256_LEN);
+		ERR_clear_error();
+	}
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int sga_hmac_sha256(const uint8_t *key, size_t key_len, const struct sga_buf *parts, size_t nparts,
+		    uint8_t out[SGA_SHA256_LEN])
+{
+	/* OpenSSL wants a non-NULL key pointer even for a zero-length key. */
+	static const uint8_t empty_key;
+	EVP_MAC_CTX *ctx = NULL;
+	size_t outl = 0;
+	int rc = -EINVAL;
+
+	if (out == NULL || (key == NULL && key_len != 0) || !parts_ok(parts, nparts))
+		goto out;
+	algs_ready();
+	rc = -EIO;
+	if (algs.hmac_tmpl == NULL)
+		goto out;
+	rc = -ENOMEM;
+	ctx = EVP_MAC_CTX_dup(algs.hmac_tmpl);
+	if (ctx == NULL)
+		goto out;
+	rc = -EIO;
+	if (EVP_MAC_init(ctx, key_len != 0 ? key : &empty_key, key_len, NULL) != 1)
+		goto out;
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i].n != 0 && EVP_MAC_update(ctx, parts[i].p, parts[i].n) != 1)
+			goto out;
+	}
+	if (EVP_MAC_final(ctx, out, &outl, SGA_SHA256_LEN) != 1 || outl != SGA_SHA256_LEN)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0 && rc != -EINVAL) {
+		sga_memzero(out, SGA_SHA256_LEN);
+		ERR_clear_error();
+	}
+	EVP_MAC_CTX_free(ctx); /* frees the keyed HMAC state with cleansing */
+	return rc;
+}
+
+int sga_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+		    const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+{
+	static const uint8_t empty;
+	OSSL_PARAM params[5];
+	EVP_KDF_CTX *ctx = NULL;
+	size_t n = 0;
+	int rc = -EINVAL;
+
+	if (out == NULL || out_len == 0 || out_len > 255 * SGA_SHA256_LEN ||
+	    (ikm == NULL && ikm_len != 0) || (salt == NULL && salt_len != 0) ||
+	    (info == NULL && info_len != 0))
+		goto out;
+	algs_ready();
+	rc = -EIO;
+	if (algs.hkdf == NULL)
+		goto out;
+	rc = -ENOMEM;
+	ctx = EVP_KDF_CTX_new(algs.hkdf);
+	if (ctx == NULL)
+		goto out;
+	params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[n++] = OSSL_PARAM_construct_octet_string(
+		OSSL_KDF_PARAM_KEY, (void *)(ikm_len != 0 ? ikm : &empty), ikm_len);
+	/* No salt parameter = HashLen zero bytes (RFC 5869 2.2); an empty info is just absent. */
+	if (salt_len != 0)
+		params[n++] =
+			OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+	if (info_len != 0)
+		params[n++] =
+			OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+	params[n] = OSSL_PARAM_construct_end();
+	rc = -EIO;
+	if (EVP_KDF_derive(ctx, out, out_len, params) != 1)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0 && rc != -EINVAL) {
+		sga_memzero(out, out_len);
+		ERR_clear_error();
+	}
+	EVP_KDF_CTX_free(ctx); /* wipes the copied IKM and PRK */
+	return rc;
+}
+
+/* ---- AEAD --------------------------------------------------------------- */
+
+/* 1 if [a, a+an) and [b, b+bn) overlap without being the same start. */
+static bool partially_overlapping(const void *a, size_t an, const void *b, size_t bn)
+{
+	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+
+	if (x == y || an == 0 || bn == 0)
+		return false;
+	return x < y + bn && y < x + an;
+}
+
+/*
+ * Argument checks shared by the dispatcher and the software implementation.
+ * On success *idx is the registry index of the suite.
+ */
+static int seal_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		      size_t aad_len, const uint8_t *pt, size_t pt_len, const uint8_t *ct, size_t ct_cap,
+		      int *idx)
+{
+	int i = suite_index(suite);
+	size_t tag_len;
+
+	if (i < 0 || key == NULL || nonce == NULL || ct == NULL || (aad == NULL && aad_len != 0) ||
+	    (pt == NULL && pt_len != 0))
+		return -EINVAL;
+	tag_len = suites[i].tag_len;
+	if (aad_len > INT_MAX || pt_len > INT_MAX - tag_len)
+		return -EINVAL;
+	if (ct_cap < pt_len + tag_len)
+		return -ENOSPC;
+	if (partially_overlapping(pt, pt_len, ct, pt_len + tag_len))
+		return -EINVAL;
+	*idx = i;
+	return 0;
+}
+
+/*
+ * A ciphertext shorter than the tag cannot be authentic: that is -EBADMSG (the
+ * caller drops it like any forgery), not -EINVAL.
+ */
+static int open_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		      size_t aad_len, const uint8_t *ct, size_t ct_len, const uint8_t *pt, size_t pt_cap,
+		      int *idx)
+{
+	int i = suite_index(suite);
+	size_t pt_len;
+
+	if (i < 0 || key == NULL || nonce == NULL || ct == NULL || (aad == NULL && aad_len != 0))
+		return -EINVAL;
+	if (aad_len > INT_MAX || ct_len > INT_MAX)
+		return -EINVAL;
+	if (ct_len < suites[i].tag_len)
+		return -EBADMSG;
+	pt_len = ct_len - suites[i].tag_len;
+	if (pt == NULL && pt_len != 0)
+		return -EINVAL;
+	if (pt_cap < pt_len)
+		return -ENOSPC;
+	if (partially_overlapping(ct, ct_len, pt, pt_len))
+		return -EINVAL;
+	*idx = i;
+	return 0;
+}
+
+/*
+ * Create and key a cipher context. CCM needs the nonce length (15 - L = 12,
+ * so L = 3) and the tag length before the key and nonce; for decryption the
+ * expected tag (tag != NULL) is installed here as well.
+ */
+static int aead_ctx(int idx, int enc, const uint8_t *key, const uint8_t *nonce, uint8_t *tag,
+		    EVP_CIPHER_CTX **out)
+{
+	EVP_CIPHER *cipher = algs.cipher[idx];
+	size_t tag_len = suites[idx].tag_len;
+	size_t ivlen = SGA_AEAD_NONCE_LEN;
+	EVP_CIPHER_CTX *ctx = NULL;
+	OSSL_PARAM params[3];
+	int rc = -EIO;
+
+	if (cipher == NULL)
+		goto out;
+	rc = -ENOMEM;
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		goto out;
+	rc = -EIO;
+	if (EVP_CipherInit_ex2(ctx, cipher, NULL, NULL, enc, NULL) != 1)
+		goto out;
+	if (suite_is_ccm(idx)) {
+		params[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &ivlen);
+		/* Encryption: NULL data sets only the tag length. */
+		params[1] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+							      tag_len);
+		params[2] = OSSL_PARAM_construct_end();
+		if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
+			goto out;
+		if (EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) != 1)
+			goto out;
+	} else {
+		if (EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) != 1)
+			goto out;
+		if (tag != NULL) {
+			params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
+								      tag, tag_len);
+			params[1] = OSSL_PARAM_construct_end();
+			if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
+				goto out;
+		}
+	}
+	if (EVP_CIPHER_CTX_get_iv_length(ctx) != SGA_AEAD_NONCE_LEN)
+		goto out;
+	*out = ctx;
+	ctx = NULL;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+static int soft_seal(int idx, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		     size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct)
+{
+	static const uint8_t empty;
+	size_t tag_len = suites[idx].tag_len;
+	EVP_CIPHER_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
+	int outl = 0, finl = 0;
+	int rc;
+
+	algs_ready();
+	rc = aead_ctx(idx, 1, key, nonce, NULL, &ctx);
+	if (rc != 0)
+		goto out;
+	rc = -EIO;
+	/* CCM authenticates the message length first, so it must know it up front. */
+	if (suite_is_ccm(idx) && EVP_EncryptUpdate(ctx, NULL, &outl, NULL, (int)pt_len) != 1)
+		goto out;
+	if (aad_len != 0 && EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
+		goto out;
+	outl = 0;
+	if ((pt_len != 0 || suite_is_ccm(idx)) &&
+	    EVP_EncryptUpdate(ctx, ct, &outl, pt_len != 0 ? pt : &empty, (int)pt_len) != 1)
+		goto out;
+	if ((size_t)outl != pt_len)
+		goto out;
+	if (EVP_EncryptFinal_ex(ctx, ct + pt_len, &finl) != 1 || finl != 0)
+		goto out;
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, ct + pt_len,
+						      tag_len);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_CIPHER_CTX_get_params(ctx, params) != 1)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		sga_memzero(ct, pt_len + tag_len);
+		ERR_clear_error();
+	}
+	EVP_CIPHER_CTX_free(ctx); /* cleanses the key schedule */
+	return rc;
+}
+
+static int soft_open(int idx, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		     size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt)
+{
+	size_t tag_len = suites[idx].tag_len;
+	size_t pt_len = ct_len - tag_len;
+	uint8_t empty[1]; /* a valid pointer for zero-length input/output */
+	uint8_t tag[SGA_AEAD_MAX_TAG_LEN];
+	EVP_CIPHER_CTX *ctx = NULL;
+	int outl = 0, finl = 0;
+	int rc;
+
+	/* Copy the tag first: pt may equal ct. */
+	memcpy(tag, ct + pt_len, tag_len);
+	algs_ready();
+	rc = aead_ctx(idx, 0, key, nonce, tag, &ctx);
+	if (rc != 0)
+		goto out;
+	rc = -EIO;
+	if (suite_is_ccm(idx) && EVP_DecryptUpdate(ctx, NULL, &outl, NULL, (int)pt_len) != 1)
+		goto out;
+	if (aad_len != 0 && EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
+		goto out;
+	outl = 0;
+	if (pt_len != 0 || suite_is_ccm(idx)) {
+		/* CCM verifies the tag here, GCM and ChaCha20-Poly1305 in Final. */
+		if (EVP_DecryptUpdate(ctx, pt_len != 0 ? pt : empty, &outl,
+				      pt_len != 0 ? ct : empty, (int)pt_len) != 1) {
+			rc = suite_is_ccm(idx) ? -EBADMSG : -EIO;
+			goto out;
+		}
+	}
+	if ((size_t)outl != pt_len)
+		goto out;
+	if (EVP_DecryptFinal_ex(ctx, pt_len != 0 ? pt + pt_len : empty, &finl) != 1) {
+		rc = -EBADMSG;
+		goto out;
+	}
+	if (finl != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		sga_memzero(pt, pt_len);
+		ERR_clear_error();
+	}
+	sga_memzero(tag, sizeof(tag));
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int sga_soft_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		       size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct, size_t ct_cap)
+{
+	int idx = -1;
+	int rc = seal_check(suite, key, nonce, aad, aad_len, pt, pt_len, ct, ct_cap, &idx);
+
+	if (rc != 0)
+		return rc;
+	return soft_seal(idx, key, nonce, aad, aad_len, pt, pt_len, ct);
+}
+
+int sga_soft_aead_open(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+		       size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt, size_t pt_cap)
+{
+	int idx = -1;
+	int rc = open_check(suite, key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap, &idx);
+
+	if (rc != 0)
+		return rc;
+	return soft_open(idx, key, nonce, aad, aad_len, ct, ct_len, pt);
+}
+
+/* ---- RSA-OAEP-SHA256 ---------------------------------------------------- */
+
+struct sga_rsa_key {
+	EVP_PKEY *pkey;
+	int has_private;
+};
+
+EVP_PKEY *sga_rsa_key_evp(const struct sga_rsa_key *key)
+{
+	return key == NULL ? NULL : key->pkey;
+}
+
+/* Does pkey hold the private exponent? Asked of the key itself, not of the file format. */
+static int pkey_has_private(const EVP_PKEY *pkey)
+{
+	BIGNUM *d = NULL;
+	int has = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_D, &d) == 1 && d != NULL;
+
+	BN_clear_free(d);
+	ERR_clear_error();
+	return has;
+}
+
+/* Wrap pkey (consumed, also on failure) after checking it is an RSA key of sane size. */
+static int rsa_wrap(EVP_PKEY *pkey, struct sga_rsa_key **out)
+{
+	struct sga_rsa_key *key = NULL;
+	int bits, rc = -EINVAL;
+
+	if (pkey == NULL || !EVP_PKEY_is_a(pkey, "RSA"))
+		goto out;
+	bits = EVP_PKEY_get_bits(pkey);
+	if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS)
+		goto out;
+	rc = -ENOMEM;
+	key = calloc(1, sizeof(*key));
+	if (key == NULL)
+		goto out;
+	key->pkey = pkey;
+	key->has_private = pkey_has_private(pkey);
+	pkey = NULL;
+	*out = key;
+	rc = 0;
+out:
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+int sga_rsa_generate(unsigned bits, struct sga_rsa_key **out)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	int rc = -EINVAL;
+
+	if (out == NULL)
+		goto out;
+	*out = NULL;
+	if (bits != 2048 && bits != 3072)
+		goto out;
+	rc = -ENOMEM;
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (ctx == NULL)
+		goto out;
+	rc = -EIO;
+	if (EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, (int)bits) != 1 ||
+	    EVP_PKEY_generate(ctx, &pkey) != 1)
+		goto out;
+	rc = rsa_wrap(pkey, out);
+	pkey = NULL;
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+/* Passphrase callback that refuses: encrypted keys are not supported, and never prompt. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+int sga_rsa_from_pem(const char *pem, size_t len, struct sga_rsa_key **out)
+{
+	EVP_PKEY *pkey = NULL;
+	BIO *bio = NULL;
+	int rc = -EINVAL;
+
+	if (out == NULL)
+		goto out;
+	*out = NULL;
+	if (pem == NULL || len == 0 || len > INT_MAX)
+		goto out;
+	rc = -ENOMEM;
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio == NULL)
+		goto out;
+	pkey = PEM_read_bio_PrivateKey_ex(bio, NULL, no_passphrase, NULL, NULL, NULL);
+	if (pkey == NULL) {
+		ERR_clear_error();
+		BIO_free(bio);
+		bio = BIO_new_mem_buf(pem, (int)len);
+		if (bio == NULL)
+			goto out;
+		pkey = PEM_read_bio_PUBKEY_ex(bio, NULL, no_passphrase, NULL, NULL, NULL);
+	}
+	rc = -EINVAL;
+	if (pkey == NULL)
+		goto out;
+	rc = rsa_wrap(pkey, out);
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	BIO_free(bio);
+	return rc;
+}
+
+/* Read a whole regular file (at most PEM_FILE_MAX bytes) into a malloc'd buffer. */
+static int read_small_file(const char *path, char **buf, size_t *len)
+{
+	struct stat st;
+	char *b = NULL;
+	size_t cap = 0, got = 0;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	rc = -errno;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	rc = -EINVAL;
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0)
+		goto out;
+	rc = -EFBIG;
+	if (st.st_size > PEM_FILE_MAX)
+		goto out;
+	cap = (size_t)st.st_size;
+	rc = -ENOMEM;
+	b = malloc(cap);
+	if (b == NULL)
+		goto out;
+	while (got < cap) {
+		ssize_t r = read(fd, b + got, cap - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	rc = -EINVAL;
+	if (got == 0)
+		goto out;
+	*buf = b;
+	*len = got;
+	b = NULL;
+	rc = 0;
+out:
+	if (b != NULL) {
+		sga_memzero(b, cap);
+		free(b);
+	}
+	close(fd);
+	return rc;
+}
+
+int sga_rsa_load_pem(const char *path, struct sga_rsa_key **out)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	int rc = -EINVAL;
+
+	if (out == NULL)
+		goto out;
+	*out = NULL;
+	if (path == NULL)
+		goto out;
+	rc = read_small_file(path, &pem, &len);
+	if (rc != 0)
+		goto out;
+	rc = sga_rsa_from_pem(pem, len, out);
+out:
+	if (pem != NULL) {
+		sga_memzero(pem, len);
+		free(pem);
+	}
+	return rc;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		if (w == 0)
+			return -EIO;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * The PEM text is produced in a secure-memory BIO (wiped when freed), written
+ * to a fresh 0600 temporary file next to path, synced, and renamed over path:
+ * a crash or error never leaves a truncated key or a wider-mode file behind.
+ */
+int sga_rsa_save_private_pem(const struct sga_rsa_key *key, const char *path)
+{
+	static const char suffix[] = ".XXXXXX";
+	char *tmp = NULL;
+	char *data = NULL;
+	BIO *bio = NULL;
+	long len;
+	int fd = -1, rc = -EINVAL;
+
+	if (key == NULL || path == NULL || !key->has_private || path[0] == '\0')
+		goto out;
+	rc = -ENOMEM;
+	bio = BIO_new(BIO_s_secmem());
+	if (bio == NULL)
+		goto out;
+	rc = -EIO;
+	if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1)
+		goto out;
+	len = BIO_get_mem_data(bio, &data);
+	if (len <= 0 || data == NULL)
+		goto out;
+	rc = -ENOMEM;
+	tmp = malloc(strlen(path) + sizeof(suffix));
+	if (tmp == NULL)
+		goto out;
+	strcpy(tmp, path);
+	strcat(tmp, suffix);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	if (fchmod(fd, 0600) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = write_all(fd, data, (size_t)len);
+	if (rc != 0)
+		goto out;
+	if (fsync(fd) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	rc = close(fd) == 0 ? 0 : -errno;
+	fd = -1;
+	if (rc != 0)
+		goto out;
+	if (rename(tmp, path) != 0) {
+		rc = -errno;
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp != NULL) {
+		unlink(tmp);
+		free(tmp);
+	}
+	if (rc != 0)
+		ERR_clear_error();
+	BIO_free(bio); /* secure-memory BIO: the PEM text is cleansed */
+	return rc;
+}
+
+int sga_rsa_public_der(const struct sga_rsa_key *key, uint8_t *der, size_t cap, size_t *der_len)
+{
+	unsigned char *p = der;
+	int n, rc = -EINVAL;
+
+	if (key == NULL || der_len == NULL)
+		goto out;
+	rc = -EIO;
+	n = i2d_PUBKEY(key->pkey, NULL);
+	if (n <= 0)
+		goto out;
+	*der_len = (size_t)n;
+	/* der == NULL is a size query. */
+	rc = 0;
+	if (der == NULL)
+		goto out;
+	rc = -ENOSPC;
+	if (cap < (size_t)n)
+		goto out;
+	rc = -EIO;
+	if (i2d_PUBKEY(key->pkey, &p) != n)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	return rc;
+}
+
+int sga_rsa_from_public_der(const uint8_t *der, size_t len, struct sga_rsa_key **out)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *pkey = NULL;
+	int rc = -EINVAL;
+
+	if (out == NULL)
+		goto out;
+	*out = NULL;
+	if (der == NULL || len == 0 || len > LONG_MAX)
+		goto out;
+	pkey = d2i_PUBKEY_ex(NULL, &p, (long)len, NULL, NULL);
+	/* Exactly one SubjectPublicKeyInfo, no trailing bytes. */
+	if (pkey == NULL || p != der + len) {
+		EVP_PKEY_free(pkey);
+		goto out;
+	}
+	rc = rsa_wrap(pkey, out);
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	return rc;
+}
+
+size_t sga_rsa_size(const struct sga_rsa_key *key)
+{
+	int n;
+
+	if (key == NULL)
+		return 0;
+	n = EVP_PKEY_get_size(key->pkey);
+	return n > 0 ? (size_t)n : 0;
+}
+
+int sga_rsa_has_private(const struct sga_rsa_key *key)
+{
+	return key != NULL && key->has_private;
+}
+
+void sga_rsa_free(struct sga_rsa_key *key)
+{
+	if (key == NULL)
+		return;
+	EVP_PKEY_free(key->pkey); /* RSA private components are BN_clear_free'd */
+	sga_memzero(key, sizeof(*key));
+	free(key);
+}
+
+size_t sga_rsa_oaep_max_plaintext(const struct sga_rsa_key *key)
+{
+	size_t n = sga_rsa_size(key);
+
+	return n > OAEP_SHA256_OVERHEAD ? n - OAEP_SHA256_OVERHEAD : 0;
+}
+
+/* A PKEY context set up for RSA-OAEP with SHA-256, MGF1-SHA-256, empty label. */
+static int oaep_ctx(EVP_PKEY *pkey, int decrypt, EVP_PKEY_CTX **out)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	OSSL_PARAM params[4];
+	int rc = -ENOMEM;
+
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (ctx == NULL)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_PAD_MODE,
+						     (char *)OSSL_PKEY_RSA_PAD_MODE_OAEP, 0);
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST,
+						     (char *)"SHA256", 0);
+	params[2] = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST,
+						     (char *)"SHA256", 0);
+	params[3] = OSSL_PARAM_construct_end();
+	rc = -EIO;
+	if ((decrypt ? EVP_PKEY_decrypt_init_ex(ctx, params)
+		     : EVP_PKEY_encrypt_init_ex(ctx, params)) != 1)
+		goto out;
+	*out = ctx;
+	ctx = NULL;
+	rc = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+int sga_rsa_oaep_encrypt(const struct sga_rsa_key *key, const uint8_t *pt, size_t pt_len,
+			 uint8_t *ct, size_t ct_cap, size_t *ct_len)
+{
+	static const uint8_t empty;
+	EVP_PKEY_CTX *ctx = NULL;
+	size_t outl;
+	int rc = -EINVAL;
+
+	if (key == NULL || ct == NULL || ct_len == NULL || (pt == NULL && pt_len != 0))
+		goto out;
+	if (pt_len > sga_rsa_oaep_max_plaintext(key))
+		goto out;
+	rc = -ENOSPC;
+	if (ct_cap < sga_rsa_size(key))
+		goto out;
+	rc = oaep_ctx(key->pkey, 0, &ctx);
+	if (rc != 0)
+		goto out;
+	rc = -EIO;
+	outl = ct_cap;
+	if (EVP_PKEY_encrypt(ctx, ct, &outl, pt_len != 0 ? pt : &empty, pt_len) != 1 ||
+	    outl != sga_rsa_size(key))
+		goto out;
+	*ct_len = outl;
+	rc = 0;
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+static int rsa_decrypt_check(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
+			     const uint8_t *pt, size_t pt_cap, const size_t *pt_len)
+{
+	if (key == NULL || !key->has_private || ct == NULL || pt_len == NULL ||
+	    (pt == NULL && pt_cap != 0))
+		return -EINVAL;
+	/* A ciphertext of the wrong size is a malformed message, like bad padding. */
+	if (ct_len != sga_rsa_size(key))
+		return -EBADMSG;
+	return 0;
+}
+
+int sga_soft_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
+			      uint8_t *pt, size_t pt_cap, size_t *pt_len)
+{
+	/* Decrypt into our own buffer so a short pt_cap is -ENOSPC, not a padding error. */
+	uint8_t buf[RSA_MAX_BYTES];
+	EVP_PKEY_CTX *ctx = NULL;
+	size_t outl = sizeof(buf);
+	int rc = rsa_decrypt_check(key, ct, ct_len, pt, pt_cap, pt_len);
+
+	if (rc != 0)
+		goto out;
+	rc = oaep_ctx(key->pkey, 1, &ctx);
+	if (rc != 0)
+		goto out;
+	rc = -EBADMSG;
+	if (EVP_PKEY_decrypt(ctx, buf, &outl, ct, ct_len) != 1)
+		goto out;
+	rc = -ENOSPC;
+	if (outl > pt_cap)
+		goto out;
+	if (outl != 0)
+		memcpy(pt, buf, outl);
+	*pt_len = outl;
+	rc = 0;
+out:
+	if (rc != 0)
+		ERR_clear_error();
+	sga_memzero(buf, sizeof(buf));
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
+/* ---- modular exponentiation -------------------------------------------- */
+
+static int modexp_check(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
+			size_t exp_len, const uint8_t *out)
+{
+	if (grp == NULL || grp->p == NULL || grp->len == 0 || grp->len > SGA_GROUP_MAX_LEN ||
+	    exp == NULL || exp_len == 0 || exp_len > SGA_GROUP_MAX_LEN || out == NULL)
+		return -EINVAL;
+	/* Refuse 0, 1, p-1 and out-of-range peer values: no small-subgroup results. */
+	if (base != NULL && !sga_group_element_ok(grp, base))
+		return -EINVAL;
+	return 0;
+}
+
+static int soft_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
+		       size_t exp_len, uint8_t *out)
+{
+	BIGNUM *b = NULL, *e = NULL, *r = NULL, *p = NULL, *p_own = NULL;
+	BN_MONT_CTX *mont = NULL;
+	BN_CTX *ctx = NULL;
+	int rc;
+
+	algs_ready();
+	for (size_t i = 0; i < N_CACHED_GROUPS; i++) {
+		if (algs.grp[i].grp == grp) {
+			p = algs.grp[i].p;
+			mont = algs.grp[i].mont;
+		}
+	}
+	rc = -ENOMEM;
+	ctx = BN_CTX_secure_new();
+	if (ctx == NULL)
+		goto out;
+	BN_CTX_start(ctx);
+	b = BN_CTX_get(ctx);
+	e = BN_CTX_get(ctx);
+	r = BN_CTX_get(ctx);
+	if (r == NULL)
+		goto out;
+	if (p == NULL) {
+		/* A group outside the registry: no cached Montgomery context. */
+		p = p_own = BN_bin2bn(grp->p, (int)grp->len, NULL);
+		if (p == NULL)
+			goto out;
+	}
+	if (base != NULL ? BN_bin2bn(base, (int)grp->len, b) == NULL : !BN_set_word(b, grp->g))
+		goto out;
+	if (BN_bin2bn(exp, (int)exp_len, e) == NULL)
+		goto out;
+	BN_set_flags(e, BN_FLG_CONSTTIME);
+	rc = -EIO;
+	if (!BN_mod_exp_mont_consttime(r, b, e, p, ctx, mont))
+		goto out;
+	if (BN_bn2binpad(r, out, (int)grp->len) != (int)grp->len)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		sga_memzero(out, grp->len);
+		ERR_clear_error();
+	}
+	if (ctx != NULL) {
+		/* The exponent and the result (a shared secret) are wiped, not just freed. */
+		if (r != NULL) {
+			BN_clear(e);
+			BN_clear(r);
+		}
+		BN_CTX_end(ctx);
+		BN_CTX_free(ctx);
+	}
+	BN_free(p_own);
+	return rc;
+}
+
+int sga_soft_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
+		    size_t exp_len, uint8_t *out)
+{
+	int rc = modexp_check(grp, base, exp, exp_len, out);
+
+	if (rc != 0)
+		return rc;
+	return soft_modexp(grp, base, exp, exp_len, out);
+}
+
+int sga_exponent_random(uint8_t exp[SGA_EXPONENT_LEN])
+{
+	uint8_t acc;
+	int rc = -EINVAL;
+
+	if (exp == NULL)
+		goto out;
+	rc = -EIO;
+	/* An all-zero draw has probability 2^-256; eight in a row means a broken RNG. */
+	for (int tries = 0; tries < 8; tries++) {
+		if (RAND_priv_bytes(exp, SGA_EXPONENT_LEN) != 1)
+			break;
+		acc = 0;
+		for (size_t i = 0; i < SGA_EXPONENT_LEN; i++)
+			acc |= exp[i];
+		if (acc != 0) {
+			rc = 0;
+			break;
+		}
+	}
+out:
+	if (rc == -EIO) {
+		sga_memzero(exp, SGA_EXPONENT_LEN);
+		ERR_clear_error();
+	}
+	return rc;
+}
+
+/* ---- backends and public dispatchers ---------------------------------- */
+
+static const struct sga_crypto_backend soft_backend = {
+	.name = "openssl",
+	.aead_seal = sga_soft_aead_seal,
+	.aead_open = sga_soft_aead_open,
+	.rsa_oaep_decrypt = sga_soft_rsa_oaep_decrypt,
+	.modexp = sga_soft_modexp,
+};
+
+/* Written only at start-up (before worker threads), read everywhere after. */
+static const struct sga_crypto_backend *backend = &soft_backend;
+
+const struct sga_crypto_backend *sga_crypto_backend_software(void)
+{
+	return &soft_backend;
+}
+
+void sga_crypto_backend_set(const struct sga_crypto_backend *b)
+{
+	backend = b != NULL ? b : &soft_backend;
+}
+
+const struct sga_crypto_backend *sga_crypto_backend_get(void)
+{
+	return backend;
+}
+
+int sga_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+		  const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
+		  size_t ct_cap)
+{
+	const struct sga_crypto_backend *b = backend;
+	int idx = -1;
+	int rc = seal_check(suite, key, nonce, aad, aad_len, pt, pt_len, ct, ct_cap, &idx);
+
+	if (rc != 0)
+		return rc;
+	if (b->aead_seal != NULL)
+		return b->aead_seal(suite, key, nonce, aad, aad_len, pt, pt_len, ct, ct_cap);
+	return soft_seal(idx, key, nonce, aad, aad_len, pt, pt_len, ct);
+}
+
+int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+		  const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
+		  size_t pt_cap)
+{
+	const struct sga_crypto_backend *b = backend;
+	int idx = -1;
+	int rc = open_check(suite, key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap, &idx);
+
+	if (rc != 0)
+		return rc;
+	if (b->aead_open == NULL)
+		return soft_open(idx, key, nonce, aad, aad_len, ct, ct_len, pt);
+	rc = b->aead_open(suite, key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap);
+	/* Whatever the backend did, no unauthenticated plaintext reaches the caller. */
+	if (rc != 0)
+		sga_memzero(pt, ct_len - suites[idx].tag_len);
+	return rc;
+}
+
+int sga_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
+			 uint8_t *pt, size_t pt_cap, size_t *pt_len)
+{
+	const struct sga_crypto_backend *b = backend;
+	int rc = rsa_decrypt_check(key, ct, ct_len, pt, pt_cap, pt_len);
+
+	if (rc != 0)
+		return rc;
+	if (b->rsa_oaep_decrypt != NULL)
+		return b->rsa_oaep_decrypt(key, ct, ct_len, pt, pt_cap, pt_len);
+	return sga_soft_rsa_oaep_decrypt(key, ct, ct_len, pt, pt_cap, pt_len);
+}
+
+int sga_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
+	       size_t exp_len, uint8_t *out)
+{
+	const struct sga_crypto_backend *b = backend;
+	int rc = modexp_check(grp, base, exp, exp_len, out);
+
+	if (rc != 0)
+		return rc;
+	if (b->modexp != NULL)
+		return b->modexp(grp, base, exp, exp_len, out);
+	return soft_modexp(grp, base, exp, exp_len, out);
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_device.h - the device side of the SGA protocol as pure functions.
+ *
+ * A device keeps two kinds of state, both plain structs the caller owns:
+ *  - struct sga_dev: long-term (identity, k_d, suites, control counters, the
+ *    pinned gateway package). Persist it: reusing a counter is a replay.
+ *  - struct sga_dev_sess: one end-to-end session with one peer.
+ * Each protocol message has a create_X (state in, frame out) and/or a
+ * consume_X (frame in, state out) function; none does I/O, so any transport
+ * (the UDP SDK, a test harness, a radio stack) can drive them.
+ *
+ * All functions return 0 or a negated SGA_E_* code (sga_err.h). A consume_X that
+ * fails leaves the state as it was, so a forged or replayed frame changes nothing.
+ */
+#ifndef SGA_DEVICE_H
+#define SGA_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sga_crypto.h"
+#include "sga_replay.h"
+#include "sga_wire.h"
+
+struct sga_dev {
+	/* The gateway this device trusts: decoded package and its keys. */
+	struct sga_package pkg;
+	struct sga_rsa_key *pk;  /* E_PK */
+	struct sga_rsa_key *tpk; /* F_G */
+	const struct sga_group_info *grp;
+
+	uint8_t id_len;
+	uint8_t id[SGA_ID_MAX];
+	uint8_t k_d[SGA_KEY_LEN];
+	uint8_t suite_init; /* protects device <-> gateway traffic */
+	uint8_t n_suites;
+	uint8_t suites[SGA_MAX_SUITES]; /* the device's set C_i */
+	uint64_t up_ctr;                /* last counter sent to G */
+	uint64_t down_ctr;              /* last counter accepted from G */
+
+	/* Registration in progress: nonce to match REG_ACK, and k_d to adopt. */
+	int reg_pending;
+	uint8_t reg_nonce[SGA_NONCE_LEN];
+	uint8_t reg_k_d[SGA_KEY_LEN];
+	int registered;
+};
+
+enum sga_dev_state {
+	SGA_DEV_S_IDLE = 0,
+	SGA_DEV_S_NEG_SENT,    /* initiator: A1 sent, waiting for A4 */
+	SGA_DEV_S_INVITED,     /* responder: A2 received, A3 not yet sent */
+	SGA_DEV_S_KEX,         /* B1/B3 may be sent; waiting for B5/B6 */
+	SGA_DEV_S_ESTABLISHED, /* E2E keys derived */
+	SGA_DEV_S_FAILED,
+};
+
+struct sga_dev_sess {
+	uint8_t state; /* enum sga_dev_state */
+	uint8_t role;  /* enum sga_role */
+	uint64_t session_id;
+	uint8_t peer_id_len;
+	uint8_t peer_id[SGA_ID_MAX];
+	uint8_t suite; /* negotiated E2E suite */
+	uint8_t group;
+	uint8_t hop_suite; /* = the device's suite_init */
+	uint64_t req_ctr;  /* initiator: the A1 counter */
+
+	uint8_t k_t[SGA_KEY_LEN];
+	uint8_t kex_key[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t R[SGA_EXPONENT_LEN];
+	uint8_t K[SGA_GROUP_MAX_LEN]; /* K_is = N^r: authenticates G's reply */
+	int kex_made;                 /* KEX_INIT created (R and K valid) */
+	uint8_t kex_frame[SGA_FRAME_MAX]; /* the KEX_INIT, kept for retransmission */
+	size_t kex_frame_len;
+
+	uint8_t hop_up[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t hop_down[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t e2e_tx_key[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t e2e_rx_key[SGA_AEAD_MAX_KEY_LEN];
+	uint64_t hop_tx_seq;
+	uint64_t e2e_tx_seq;
+	struct sga_replay hop_rx_win;
+	struct sga_replay e2e_rx_win;
+};
+
+/** Load the pinned gateway package (decoded) into d and set identity and
+ *  suites; draws a fresh k_d. -BAD_FIELD for an invalid id, suite list or a
+ *  suite_init not in the list; -BAD_PACKAGE if the package keys do not parse. */
+int sga_dev_init(struct sga_dev *d, const struct sga_package *pkg, const uint8_t *id, uint8_t id_len,
+		 uint8_t suite_init, const uint8_t *suites, uint8_t n_suites) SGA_MUST_CHECK;
+/** Wipe all secrets and free the key objects. */
+void sga_dev_fini(struct sga_dev *d);
+
+/** Registration request: RSA-OAEP(PK) of k_d and the device's parameters. With
+ *  rekey, a fresh k_d is proposed and the frame carries a MAC under the current
+ *  one (the only way to replace an existing registration). */
+int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t token_len, int rekey, uint8_t *out,
+			   size_t cap, size_t *len) SGA_MUST_CHECK;
+/** REG_ACK: authenticates under the proposed k_d and echoes the nonce; on
+ *  success the device is registered with that k_d. */
+int sga_dev_consume_reg_ack(struct sga_dev *d, const uint8_t *frame, size_t len) SGA_MUST_CHECK;
+
+/** A1: propose a session with peer, suites in preference order. */
+int sga_dev_create_neg_req(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *peer_id, uint8_t peer_id_len,
+			   const uint8_t *prefs, uint8_t n_pref, uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
+/** A4: on status 0 the session moves to KEX; a refusal returns the gateway's
+ *  (authenticated) status negated, e.g. -SGA_E_NO_COMMON_SUITE, and the session
+ *  moves to FAILED. */
+int sga_dev_consume_neg_result(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
+			       size_t len) SGA_MUST_CHECK;
+/** A2: an invitation; s becomes a responder session in state INVITED. */
+int sga_dev_consume_neg_invite(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
+			       size_t len) SGA_MUST_CHECK;
+/** A3: accept (fresh k_tj, state KEX) or decline (state FAILED). */
+int sga_dev_create_neg_accept(struct sga_dev *d, struct sga_dev_sess *s, int accept, uint8_t *out, size_t cap,
+			      size_t *len) SGA_MUST_CHECK;
+/** B1 / B3: the device's key-exchange contribution. Calling it again returns
+ *  the same frame (retransmission), never fresh randomness under the same key. */
+int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap,
+			    size_t *len) SGA_MUST_CHECK;
+/** B5 / B6 and B7: verify the gateway's MAC, compute K_isj, derive the E2E and
+ *  hop keys, wipe the exponent; state ESTABLISHED. */
+int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
+			      size_t len) SGA_MUST_CHECK;
+
+/** Seal an application message into a DATA_UP frame (E2E under the session key,
+ *  then the hop layer). */
+int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
+		      size_t *len) SGA_MUST_CHECK;
+/** Open a DATA_DOWN frame into the peer's message; -REPLAY for a duplicate. */
+int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint8_t *msg, size_t cap,
+		      size_t *msg_len) SGA_MUST_CHECK;
+/** Largest message that fits one frame for this session. */
+size_t sga_dev_data_max(const struct sga_dev_sess *s);
+
+/** Wipe every secret of the session. */
+void sga_dev_sess_wipe(struct sga_dev_sess *s);
+
+/** Peek at a frame: its type, and for session/hop frames the session id (0
+ *  otherwise). For routing a received frame to the right session. */
+int sga_dev_peek(const uint8_t *frame, size_t len, uint8_t *type, uint64_t *session_id);
+
+#endif /* SGA_DEVICE_H */

@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_gateway.c - gateway state machine: registration with the enrollment
+ * policy, negotiation (A1-A4), the gateway's part of the key exchange (B2, B4,
+ * B5, B6) and the hop-layer relay. Pure functions over the records declared in
+ * sga_gateway.h; the caller does all storage and I/O.
+ *
+ * Each handler works on local copies and writes the caller's records only once
+ * every check passed, so a rejected frame leaves all state as it was.
+ */
+#include <string.h>
+
+#include "sga_cursor.h"
+#include "sga_gateway.h"
+#include "sga_keys.h"
+#include "sga_kex.h"
+
+#define CHECK(expr)                                                                                \
+	do {                                                                                       \
+		rc = (expr);                                                                       \
+		if (rc)                                                                            \
+			goto out;                                                                  \
+	} while (0)
+
+static int in_list(uint8_t v, const uint8_t *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == v)
+			return 1;
+	return 0;
+}
+
+static void out_add(struct sga_gw_out *out, const uint8_t *id, uint8_t id_len, const uint8_t *frame, size_t len)
+{
+	/* Callers build frames in place (see out_slot); this records the address. */
+	unsigned i = out->n++;
+
+	out->msg[i].to_id_len = id_len;
+	memcpy(out->msg[i].to_id, id, id_len);
+	if (frame != out->msg[i].frame)
+		memcpy(out->msg[i].frame, frame, len);
+	out->msg[i].len = len;
+}
+
+static uint8_t *out_slot(struct sga_gw_out *out)
+{
+	return out->msg[out->n].frame;
+}
+
+int sga_gw_init(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, uint8_t group, const uint8_t *suites,
+		uint8_t n_suites, struct sga_rsa_key *pk, struct sga_rsa_key *tpk, uint8_t enroll_mode)
+{
+	size_t der_len;
+	int rc;
+
+	memset(gw, 0, sizeof(*gw));
+	if (!sga_id_valid(id, id_len) || !sga_group_get(group) || enroll_mode > SGA_ENROLL_ALLOWLIST)
+		return -SGA_E_BAD_FIELD;
+	rc = sga_suite_list_check(suites, n_suites);
+	if (rc)
+		return rc;
+	if (!pk || !tpk || !sga_rsa_has_private(pk) || !sga_rsa_has_private(tpk))
+		return -SGA_E_BAD_FIELD;
+	gw->pkg.id_len = id_len;
+	memcpy(gw->pkg.id, id, id_len);
+	gw->pkg.group = group;
+	gw->pkg.n_suites = n_suites;
+	memcpy(gw->pkg.suites, suites, n_suites);
+	if (sga_rsa_public_der(pk, gw->pkg.pk_der, sizeof(gw->pkg.pk_der), &der_len))
+		return -SGA_E_CRYPTO;
+	gw->pkg.pk_len = (uint16_t)der_len;
+	if (sga_rsa_public_der(tpk, gw->pkg.tpk_der, sizeof(gw->pkg.tpk_der), &der_len))
+		return -SGA_E_CRYPTO;
+	gw->pkg.tpk_len = (uint16_t)der_len;
+	rc = sga_pkg_encode(&gw->pkg, gw->pkg_frame, sizeof(gw->pkg_frame), &gw->pkg_frame_len);
+	if (rc)
+		return rc;
+	gw->grp = sga_group_get(group);
+	gw->pk = pk;
+	gw->tpk = tpk;
+	gw->enroll_mode = enroll_mode;
+	return 0;
+}
+
+void sga_gw_fini(struct sga_gw *gw)
+{
+	sga_rsa_free(gw->pk);
+	sga_rsa_free(gw->tpk);
+	sga_memzero(gw, sizeof(*gw));
+}
+
+int sga_gw_handle_pkg_req(const struct sga_gw *gw, const uint8_t *frame, size_t len, struct sga_gw_out *out)
+{
+	int rc = sga_pkg_req_decode(frame, len);
+
+	if (rc)
+		return rc;
+	out->n = 0;
+	out_add(out, (const uint8_t *)"", 0, gw->pkg_frame, gw->pkg_frame_len);
+	return 0;
+}
+
+/* ---- registration ---------------------------------------------------------- */
+
+int sga_gw_reg_open(const struct sga_gw *gw, const uint8_t *frame, size_t len, struct sga_reg_req *env,
+		    struct sga_reg_plain *req)
+{
+	uint8_t plain[SGA_RSA_MAX_LEN];
+	size_t plain_len = 0;
+	int rc;
+
+	CHECK(sga_reg_req_decode(frame, len, env));
+	if (env->rsa_ct_len != sga_rsa_size(gw->pk)) {
+		rc = -SGA_E_BAD_LENGTH;
+		goto out;
+	}
+	rc = sga_rsa_oaep_decrypt(gw->pk, env->rsa_ct, env->rsa_ct_len, plain, sizeof(plain), &plain_len);
+	if (rc) {
+		rc = -SGA_E_AUTH; /* not encrypted to our PK, or tampered */
+		goto out;
+	}
+	CHECK(sga_reg_plain_decode(plain, plain_len, req));
+out:
+	sga_memzero(plain, sizeof(plain));
+	return rc;
+}
+
+static int seal_reg_ack(const struct sga_gw_device *rec, const struct sga_reg_plain *req, uint64_t ctr,
+			struct sga_gw_out *out)
+{
+	struct sga_reg_ack_plain ack;
+	uint8_t plain[SGA_NONCE_LEN], key[SGA_AEAD_MAX_KEY_LEN];
+	size_t plain_len, len;
+	int rc;
+
+	memcpy(ack.reg_nonce, req->reg_nonce, sizeof(ack.reg_nonce));
+	CHECK(sga_reg_ack_plain_encode(&ack, plain, sizeof(plain), &plain_len));
+	CHECK(sga_key_ctl(rec->k_d, rec->suite_init, key));
+	CHECK(sga_seal_dev_env(SGA_MSG_REG_ACK, rec->id, rec->id_len, ctr, rec->suite_init, key, plain, plain_len,
+			       out_slot(out), SGA_FRAME_MAX, &len));
+	out_add(out, rec->id, rec->id_len, out_slot(out), len);
+out:
+	sga_memzero(key, sizeof(key));
+	return rc;
+}
+
+static void rec_from_req(struct sga_gw_device *rec, const struct sga_reg_plain *req)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->id_len = req->id_len;
+	memcpy(rec->id, req->id, req->id_len);
+	memcpy(rec->k_d, req->k_d, sizeof(rec->k_d));
+	rec->suite_init = req->suite_init;
+	rec->n_suites = req->n_suites;
+	memcpy(rec->suites, req->suites, req->n_suites);
+}
+
+int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env, const struct sga_reg_plain *req,
+		      const struct sga_gw_device *existing, const struct sga_gw_enroll *allow,
+		      struct sga_gw_device *rec, int *token_used, struct sga_gw_out *out)
+{
+	struct sga_gw_device nrec;
+	uint8_t mac_key[SGA_MAC_LEN], mac[SGA_MAC_LEN], th[SGA_SHA256_LEN];
+	uint64_t ack_ctr = 1;
+	int rc = 0, used = 0;
+
+	out->n = 0;
+	rec_from_req(&nrec, req);
+	if (existing) {
+		if (env->flags & SGA_REG_FLAG_REKEY) {
+			/* Replace only on proof of the old key, with a fresh counter. */
+			struct sga_buf part = {env->mac_input, env->mac_input_len};
+
+			CHECK(sga_key_rekey_mac(existing->k_d, mac_key));
+			CHECK(sga_err_from_crypto(sga_hmac_sha256(mac_key, sizeof(mac_key), &part, 1, mac)));
+			if (!sga_ct_memeq(mac, env->mac, SGA_MAC_LEN)) {
+				rc = -SGA_E_AUTH;
+				goto out;
+			}
+			if (req->ctr <= existing->up_ctr) {
+				rc = -SGA_E_REPLAY;
+				goto out;
+			}
+		} else if (sga_ct_memeq(existing->k_d, req->k_d, SGA_KEY_LEN) &&
+			   existing->suite_init == req->suite_init && existing->n_suites == req->n_suites &&
+			   !memcmp(existing->suites, req->suites, req->n_suites)) {
+			/* The device retransmitted its first registration (our ACK was lost):
+			 * only the holder of this k_d can have encrypted it. Re-acknowledge
+			 * without touching the counters, so a replay gains nothing. */
+			nrec = *existing;
+			ack_ctr = existing->down_ctr + 1;
+		} else {
+			rc = -SGA_E_EXISTS;
+			goto out;
+		}
+	} else {
+		if (env->flags & SGA_REG_FLAG_REKEY) {
+			rc = -SGA_E_UNKNOWN_DEVICE;
+			goto out;
+		}
+		if (gw->enroll_mode == SGA_ENROLL_ALLOWLIST) {
+			struct sga_buf part = {req->token, req->token_len};
+
+			if (!allow || req->token_len == 0) {
+				rc = -SGA_E_ENROLL_DENIED;
+				goto out;
+			}
+			CHECK(sga_err_from_crypto(sga_sha256(&part, 1, th)));
+			if (!sga_ct_memeq(th, allow->token_hash, sizeof(th))) {
+				rc = -SGA_E_ENROLL_DENIED;
+				goto out;
+			}
+			used = 1;
+		}
+	}
+	nrec.down_ctr = ack_ctr;
+	CHECK(seal_reg_ack(&nrec, req, ack_ctr, out));
+	*rec = nrec;
+	*token_used = used;
+out:
+	sga_memzero(&nrec, sizeof(nrec));
+	sga_memzero(mac_key, sizeof(mac_key));
+	if (rc)
+		out->n = 0;
+	return rc;
+}
+
+/* ---- negotiation ------------------------------------------------------------- */
+
+/* Open a device envelope of want_type from dev and check its counter is fresh. */
+static int open_from_dev(const struct sga_gw_device *dev, uint8_t want_type, const uint8_t *frame, size_t len,
+			 uint8_t *plain, size_t cap, size_t *plain_len, uint64_t *ctr)
+{
+	struct sga_env_dev env;
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
+	int rc;
+
+	CHECK(sga_env_dev_decode(frame, len, &env));
+	if (env.type != want_type) {
+		rc = -SGA_E_BAD_TYPE;
+		goto out;
+	}
+	if (env.id_len != dev->id_len || memcmp(env.id, dev->id, dev->id_len)) {
+		rc = -SGA_E_UNKNOWN_DEVICE;
+		goto out;
+	}
+	/* Cheap freshness check first; it is re-checked after authentication. */
+	if (env.ctr <= dev->up_ctr) {
+		rc = -SGA_E_REPLAY;
+		goto out;
+	}
+	CHECK(sga_key_ctl(dev->k_d, dev->suite_init, key));
+	CHECK(sga_open_env(dev->suite_init, key, env.nonce, env.aad, env.aad_len, env.ct, env.ct_len, plain, cap,
+			   plain_len));
+	*ctr = env.ctr;
+out:
+	sga_memzero(key, sizeof(key));
+	return rc;
+}
+
+int sga_gw_neg_req_open(const struct sga_gw *gw, const struct sga_gw_device *dev_i, const uint8_t *frame,
+			size_t len, struct sga_neg_req_plain *a1, uint64_t *ctr)
+{
+	uint8_t plain[128];
+	size_t plain_len;
+	int rc;
+
+	(void)gw;
+	CHECK(open_from_dev(dev_i, SGA_MSG_NEG_REQ, frame, len, plain, sizeof(plain), &plain_len, ctr));
+	CHECK(sga_neg_req_plain_decode(plain, plain_len, a1));
+out:
+	sga_memzero(plain, sizeof(plain));
+	return rc;
+}
+
+/* A4 to the initiator, under its k_t (the session envelope binds session_id). */
+static int seal_neg_result(const struct sga_gw_session *s, uint8_t status, struct sga_gw_out *out)
+{
+	struct sga_neg_result_plain a4;
+	uint8_t plain[64], key[SGA_AEAD_MAX_KEY_LEN];
+	size_t plain_len, len;
+	int rc;
+
+	memset(&a4, 0, sizeof(a4));
+	a4.req_ctr = s->req_ctr;
+	a4.status = status;
+	if (!status) {
+		a4.suite = s->suite;
+		a4.group = s->group;
+	}
+	a4.peer_id_len = s->id_len[SGA_ROLE_RESPONDER];
+	memcpy(a4.peer_id, s->id[SGA_ROLE_RESPONDER], a4.peer_id_len);
+	CHECK(sga_neg_result_plain_encode(&a4, plain, sizeof(plain), &plain_len));
+	CHECK(sga_key_kex(s->k_t[SGA_ROLE_INITIATOR], s->session_id, s->hop_suite[SGA_ROLE_INITIATOR], key));
+	CHECK(sga_seal_sess_env(SGA_MSG_NEG_RESULT, s->session_id, SGA_ROLE_INITIATOR,
+				s->hop_suite[SGA_ROLE_INITIATOR], key, plain, plain_len, out_slot(out), SGA_FRAME_MAX,
+				&len));
+	out_add(out, s->id[SGA_ROLE_INITIATOR], s->id_len[SGA_ROLE_INITIATOR], out_slot(out), len);
+out:
+	sga_memzero(key, sizeof(key));
+	return rc;
+}
+
+static int random_session_id(uint64_t *sid)
+{
+	uint8_t b[8];
+
+	do {
+		if (sga_random_bytes(b, sizeof(b)))
+			return -SGA_E_CRYPTO;
+		*sid = sga_get_u64(b);
+	} while (*sid == 0);
+	return 0;
+}
+
+int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i, struct sga_gw_device *dev_j,
+			  const struct sga_neg_req_plain *a1, uint64_t ctr, struct sga_gw_session *sess,
+			  struct sga_gw_out *out)
+{
+	struct sga_gw_session s;
+	struct sga_neg_invite_plain a2;
+	uint8_t plain[128], key[SGA_AEAD_MAX_KEY_LEN], status = 0;
+	size_t plain_len, len;
+	int rc = 0;
+
+	out->n = 0;
+	if (ctr <= dev_i->up_ctr)
+		return -SGA_E_REPLAY;
+	memset(&s, 0, sizeof(s));
+	s.req_ctr = ctr;
+	s.group = gw->pkg.group;
+	s.id_len[SGA_ROLE_INITIATOR] = dev_i->id_len;
+	memcpy(s.id[SGA_ROLE_INITIATOR], dev_i->id, dev_i->id_len);
+	s.id_len[SGA_ROLE_RESPONDER] = a1->peer_id_len;
+	memcpy(s.id[SGA_ROLE_RESPONDER], a1->peer_id, a1->peer_id_len);
+	s.hop_suite[SGA_ROLE_INITIATOR] = dev_i->suite_init;
+	memcpy(s.k_t[SGA_ROLE_INITIATOR], a1->k_t, SGA_KEY_LEN);
+
+	if (!dev_j || dev_j->id_len != a1->peer_id_len || memcmp(dev_j->id, a1->peer_id, a1->peer_id_len)) {
+		status = SGA_E_UNKNOWN_DEVICE;
+	} else if (dev_j->id_len == dev_i->id_len && !memcmp(dev_j->id, dev_i->id, dev_i->id_len)) {
+		status = SGA_E_BAD_FIELD; /* a session with oneself */
+	} else {
+		/* First choice of the initiator that both devices and G support. */
+		for (unsigned k = 0; k < a1->n_pref && !s.suite; k++) {
+			uint8_t c = a1->prefs[k];
+			if (in_list(c, dev_i->suites, dev_i->n_suites) && in_list(c, dev_j->suites, dev_j->n_suites) &&
+			    in_list(c, gw->pkg.suites, gw->pkg.n_suites))
+				s.suite = c;
+		}
+		if (!s.suite)
+			status = SGA_E_NO_COMMON_SUITE;
+	}
+
+	if (status) {
+		/* Authenticated refusal; no session is created. */
+		s.session_id = 0;
+		CHECK(seal_neg_result(&s, status, out));
+		dev_i->up_ctr = ctr;
+		memset(sess, 0, sizeof(*sess));
+		goto out;
+	}
+
+	CHECK(random_session_id(&s.session_id));
+	s.hop_suite[SGA_ROLE_RESPONDER] = dev_j->suite_init;
+	s.state = SGA_GW_S_INVITED;
+	memset(&a2, 0, sizeof(a2));
+	a2.session_id = s.session_id;
+	a2.suite = s.suite;
+	a2.group = s.group;
+	a2.peer_id_len = dev_i->id_len;
+	memcpy(a2.peer_id, dev_i->id, dev_i->id_len);
+	CHECK(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len));
+	CHECK(sga_key_ctl(dev_j->k_d, dev_j->suite_init, key));
+	CHECK(sga_seal_dev_env(SGA_MSG_NEG_INVITE, dev_j->id, dev_j->id_len, dev_j->down_ctr + 1, dev_j->suite_init,
+			       key, plain, plain_len, out_slot(out), SGA_FRAME_MAX, &len));
+	out_add(out, dev_j->id, dev_j->id_len, out_slot(out), len);
+	dev_j->down_ctr++;
+	dev_i->up_ctr = ctr;
+	*sess = s;
+out:
+	sga_memzero(&s, sizeof(s));
+	sga_memzero(key, sizeof(key));
+	if (rc)
+		out->n = 0;
+	return rc;
+}
+
+int sga_gw_neg_accept_open(const struct sga_gw *gw, const struct sga_gw_device *dev_j, const uint8_t *frame,
+			   size_t len, struct sga_neg_accept_plain *a3, uint64_t *ctr)
+{
+	uint8_t plain[64];
+	size_t plain_len;
+	int rc;
+
+	(void)gw;
+	CHECK(open_from_dev(dev_j, SGA_MSG_NEG_ACCEPT, frame, len, plain, sizeof(plain), &plain_len, ctr));
+	CHECK(sga_neg_accept_plain_decode(plain, plain_len, a3));
+out:
+	sga_memzero(plain, sizeof(plain));
+	return rc;
+}
+
+int sga_gw_neg_accept_handle(const struct sga_gw *gw, struct sga_gw_device *dev_j, struct sga_gw_session *sess,
+			     const struct sga_neg_accept_plain *a3, uint64_t ctr, struct sga_gw_out *out)
+{
+	struct sga_gw_session s;
+	int rc = 0;
+
+	(void)gw;
+	out->n = 0;
+	if (ctr <= dev_j->up_ctr)
+		return -SGA_E_REPLAY;
+	if (sess->session_id != a3->session_id)
+		return -SGA_E_UNKNOWN_SESSION;
+	if (sess->state != SGA_GW_S_INVITED)
+		return -SGA_E_BAD_STATE;
+	if (sess->id_len[SGA_ROLE_RESPONDER] != dev_j->id_len ||
+	    memcmp(sess->id[SGA_ROLE_RESPONDER], dev_j->id, dev_j->id_len))
+		return -SGA_E_UNKNOWN_SESSION; /* not this device's invitation */
+	s = *sess;
+	if (a3->accept) {
+		memcpy(s.k_t[SGA_ROLE_RESPONDER], a3->k_t, SGA_KEY_LEN);
+		s.state = SGA_GW_S_KEX;
+		CHECK(seal_neg_result(&s, 0, out));
+		dev_j->up_ctr = ctr;
+		*sess = s;
+	} else {
+		CHECK(seal_neg_result(&s, SGA_E_DECLINED, out));
+		dev_j->up_ctr = ctr;
+		sga_gw_session_wipe(sess); /* state 0: the caller deletes it */
+	}
+out:
+	sga_memzero(&s, sizeof(s));
+	if (rc)
+		out->n = 0;
+	return rc;
+}
+
+/* ---- key exchange ------------------------------------------------------------ */
+
+/* B5/B6 for role: X = N_peer^R_s and f_K(session, ids, K, X), under k_t(role). */
+static int make_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_t role, const uint8_t *R_s)
+{
+	const struct sga_group_info *grp = gw->grp;
+	uint8_t peer = role ^ 1, X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], key[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t plain[SGA_GROUP_MAX_LEN + 64];
+	struct sga_kex_reply_plain b5;
+	size_t plain_len, len;
+	int rc;
+
+	CHECK(sga_err_from_crypto(sga_modexp(grp, s->N[peer], R_s, SGA_EXPONENT_LEN, X)));
+	CHECK(sga_kex_reply_mac(grp, s->K[role], s->session_id, s->id[role], s->id_len[role], s->id[peer],
+				s->id_len[peer], X, mac));
+	b5.x_len = (uint16_t)grp->len;
+	b5.x = X;
+	b5.mac = mac;
+	CHECK(sga_kex_reply_plain_encode(&b5, plain, sizeof(plain), &plain_len));
+	CHECK(sga_key_kex(s->k_t[role], s->session_id, s->hop_suite[role], key));
+	CHECK(sga_seal_sess_env(SGA_MSG_KEX_REPLY, s->session_id, role, s->hop_suite[role], key, plain, plain_len,
+				s->reply[role], sizeof(s->reply[role]), &len));
+	s->reply_len[role] = (uint16_t)len;
+out:
+	sga_memzero(key, sizeof(key));
+	return rc;
+}
+
+static void emit_reply(const struct sga_gw_session *s, uint8_t role, struct sga_gw_out *out)
+{
+	out_add(out, s->id[role], s->id_len[role], s->reply[role], s->reply_len[role]);
+}
+
+int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *dev, struct sga_gw_session *sess,
+			   const uint8_t *frame, size_t len, struct sga_gw_out *out)
+{
+	const struct sga_group_info *grp = gw->grp;
+	struct sga_env_sess env;
+	struct sga_kex_init_plain b1;
+	struct sga_gw_session *s = NULL;
+	uint8_t plain[SGA_FRAME_MAX], key[SGA_AEAD_MAX_KEY_LEN], ctl[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t r[SGA_RSA_MAX_LEN], K[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], R_s[SGA_EXPONENT_LEN];
+	size_t plain_len, r_len = 0;
+	struct sga_gw_session work;
+	uint8_t role;
+	int rc;
+
+	out->n = 0;
+	CHECK(sga_env_sess_decode(frame, len, &env));
+	if (env.type != SGA_MSG_KEX_INIT) {
+		rc = -SGA_E_BAD_TYPE;
+		goto out;
+	}
+	if (env.session_id != sess->session_id || !sess->session_id) {
+		rc = -SGA_E_UNKNOWN_SESSION;
+		goto out;
+	}
+	role = env.role;
+	if (dev->id_len != sess->id_len[role] || memcmp(dev->id, sess->id[role], dev->id_len)) {
+		rc = -SGA_E_UNKNOWN_DEVICE;
+		goto out;
+	}
+	if (sess->state != SGA_GW_S_KEX && sess->state != SGA_GW_S_ESTABLISHED) {
+		rc = -SGA_E_BAD_STATE;
+		goto out;
+	}
+	CHECK(sga_key_kex(sess->k_t[role], sess->session_id, sess->hop_suite[role], key));
+	CHECK(sga_open_env(sess->hop_suite[role], key, env.nonce, env.aad, env.aad_len, env.ct, env.ct_len, plain,
+			   sizeof(plain), &plain_len));
+	if (sess->have_init & (1u << role)) {
+		/* An authentic retransmission: answer again if we already can. */
+		if (sess->state == SGA_GW_S_ESTABLISHED)
+			emit_reply(sess, role, out);
+		goto out;
+	}
+	CHECK(sga_kex_init_plain_decode(plain, plain_len, &b1));
+	if (b1.n_len != grp->len || b1.f_len != sga_rsa_size(gw->tpk)) {
+		rc = -SGA_E_BAD_LENGTH;
+		goto out;
+	}
+	if (!sga_group_element_ok(grp, b1.n)) {
+		rc = -SGA_E_BAD_ELEMENT;
+		goto out;
+	}
+	/* B2/B4: invert the trapdoor, recompute K = N^r, check f_K(N). */
+	if (sga_rsa_oaep_decrypt(gw->tpk, b1.f, b1.f_len, r, sizeof(r), &r_len) || r_len != SGA_EXPONENT_LEN) {
+		rc = -SGA_E_AUTH;
+		goto out;
+	}
+	CHECK(sga_err_from_crypto(sga_modexp(grp, b1.n, r, SGA_EXPONENT_LEN, K)));
+	CHECK(sga_kex_init_mac(grp, K, sess->session_id, b1.n, mac));
+	if (!sga_ct_memeq(mac, b1.mac, SGA_MAC_LEN)) {
+		rc = -SGA_E_AUTH;
+		goto out;
+	}
+	/* ...and the paper's E_kd(N xor k_d): the sender holds k_d. */
+	CHECK(sga_key_ctl(dev->k_d, dev->suite_init, ctl));
+	CHECK(sga_kex_proof_check(dev->suite_init, ctl, dev->k_d, sess->session_id, b1.n, grp->len, b1.proof,
+				  b1.proof_len));
+
+	/* Commit on a copy: the caller's record changes only if all below works. */
+	s = &work;
+	*s = *sess;
+	memcpy(s->N[role], b1.n, grp->len);
+	memcpy(s->K[role], K, grp->len);
+	s->have_init |= (uint8_t)(1u << role);
+	if (s->have_init == 3) {
+		/* B5/B6: one R_s for both replies; K_isj = g^(R_i R_s R_j) stays out of
+		 * our reach: we hold g^R_i, g^R_j and R_s, not R_i or R_j. */
+		CHECK(sga_err_from_crypto(sga_exponent_random(R_s)));
+		CHECK(make_reply(gw, s, SGA_ROLE_INITIATOR, R_s));
+		CHECK(make_reply(gw, s, SGA_ROLE_RESPONDER, R_s));
+		for (unsigned k = 0; k < 2; k++) {
+			CHECK(sga_key_hop(s->k_t[k], s->session_id, s->hop_suite[k], SGA_DIR_UP, s->hop_up[k]));
+			CHECK(sga_key_hop(s->k_t[k], s->session_id, s->hop_suite[k], SGA_DIR_DOWN, s->hop_down[k]));
+			sga_replay_init(&s->hop_rx[k]);
+			s->hop_tx_seq[k] = 0;
+		}
+		/* Handshake material has served; keep only what relaying needs. */
+		sga_memzero(s->N, sizeof(s->N));
+		sga_memzero(s->K, sizeof(s->K));
+		s->state = SGA_GW_S_ESTABLISHED;
+		emit_reply(s, SGA_ROLE_INITIATOR, out);
+		emit_reply(s, SGA_ROLE_RESPONDER, out);
+	}
+	*sess = *s;
+out:
+	if (s)
+		sga_memzero(s, sizeof(*s));
+	sga_memzero(plain, sizeof(plain));
+	sga_memzero(key, sizeof(key));
+	sga_memzero(ctl, sizeof(ctl));
+	sga_memzero(r, sizeof(r));
+	sga_memzero(K, sizeof(K));
+	sga_memzero(R_s, sizeof(R_s));
+	if (rc)
+		out->n = 0;
+	return rc;
+}
+
+/* ---- relay --------------------------------------------------------------------- */
+
+int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
+		      size_t *out_len, uint8_t *to_role)
+{
+	struct sga_env_hop env;
+	uint8_t inner[SGA_FRAME_MAX], nonce[SGA_AEAD_NONCE_LEN], from, to;
+	size_t inner_len;
+	int rc;
+
+	CHECK(sga_env_hop_decode(frame, len, &env));
+	if (env.type != SGA_MSG_DATA_UP) {
+		rc = -SGA_E_BAD_TYPE;
+		goto out;
+	}
+	if (env.session_id != sess->session_id || sess->state != SGA_GW_S_ESTABLISHED) {
+		rc = -SGA_E_UNKNOWN_SESSION;
+		goto out;
+	}
+	from = env.role;
+	to = from ^ 1;
+	CHECK(sga_replay_check(&sess->hop_rx[from], env.seq));
+	sga_hop_nonce(env.seq, nonce);
+	CHECK(sga_open_env(sess->hop_suite[from], sess->hop_up[from], nonce, env.aad, env.aad_len, env.ct, env.ct_len,
+			   inner, sizeof(inner), &inner_len));
+	if (sess->hop_tx_seq[to] == UINT64_MAX - 1) {
+		rc = -SGA_E_BAD_STATE;
+		goto out;
+	}
+	/* The E2E ciphertext inside is opaque to us: re-seal it unchanged. */
+	CHECK(sga_seal_hop(SGA_MSG_DATA_DOWN, sess->session_id, to, sess->hop_tx_seq[to], sess->hop_suite[to],
+			   sess->hop_down[to], inner, inner_len, out, cap, out_len));
+	sga_replay_update(&sess->hop_rx[from], env.seq);
+	sess->hop_tx_seq[to]++;
+	*to_role = to;
+out:
+	sga_memzero(inner, sizeof(inner));
+	return rc;
+}
+
+int sga_gw_peek(const uint8_t *frame, size_t len, struct sga_gw_peek *pk)
+{
+	struct sga_hdr h;
+	struct sga_env_dev ed;
+	struct sga_env_sess es;
+	struct sga_env_hop eh;
+	int rc = sga_hdr_parse(frame, len, &h);
+
+	memset(pk, 0, sizeof(*pk));
+	if (rc)
+		return rc;
+	pk->type = h.type;
+	switch (h.type) {
+	case SGA_MSG_NEG_REQ:
+	case SGA_MSG_NEG_ACCEPT:
+		rc = sga_env_dev_decode(frame, len, &ed);
+		if (!rc) {
+			pk->id_len = ed.id_len;
+			memcpy(pk->id, ed.id, ed.id_len);
+		}
+		return rc;
+	case SGA_MSG_KEX_INIT:
+		rc = sga_env_sess_decode(frame, len, &es);
+		if (!rc) {
+			pk->session_id = es.session_id;
+			pk->role = es.role;
+		}
+		return rc;
+	case SGA_MSG_DATA_UP:
+		rc = sga_env_hop_decode(frame, len, &eh);
+		if (!rc) {
+			pk->session_id = eh.session_id;
+			pk->role = eh.role;
+		}
+		return rc;
+	case SGA_MSG_REG_REQ:
+	case SGA_MSG_PKG_REQ:
+		return 0;
+	default:
+		return -SGA_E_BAD_TYPE; /* not a device -> gateway message */
+	}
+}
+
+void sga_gw_session_wipe(struct sga_gw_session *sess)
+{
+	sga_memzero(sess, sizeof(*sess));
+}

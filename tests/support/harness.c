@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* harness.c - see harness.h. */
+#include <pthread.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct sga_rsa_key *g_pk, *g_tpk;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void gen_keys(void)
+{
+	if (sga_rsa_generate(2048, &g_pk) || sga_rsa_generate(2048, &g_tpk))
+		g_pk = g_tpk = NULL;
+}
+
+/* The gateway takes ownership of its keys, so hand it copies via PEM-free DER
+ * round trips is not possible for private keys; instead regenerate per harness
+ * only when asked. Tests share one pair through these accessors. */
+struct sga_rsa_key *harness_rsa_pk(void)
+{
+	pthread_once(&g_once, gen_keys);
+	return g_pk;
+}
+
+struct sga_rsa_key *harness_rsa_tpk(void)
+{
+	pthread_once(&g_once, gen_keys);
+	return g_tpk;
+}
+
+int harness_init(struct harness *h, uint8_t group, const uint8_t *suites_i, uint8_t n_i, const uint8_t *suites_j,
+		 uint8_t n_j)
+{
+	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM, SGA_SUITE_CHACHA20_POLY1305,
+				      SGA_SUITE_AES128_CCM8};
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	if (!harness_rsa_pk())
+		return -SGA_E_CRYPTO;
+	rc = sga_gw_init(&h->gw, (const uint8_t *)"gw-test", 7, group, all, sizeof(all), harness_rsa_pk(),
+			 harness_rsa_tpk(), SGA_ENROLL_OPEN);
+	if (rc)
+		return rc;
+	rc = sga_dev_init(&h->dev[0], &h->gw.pkg, (const uint8_t *)"dev-i", 5, suites_i[0], suites_i, n_i);
+	if (!rc)
+		rc = sga_dev_init(&h->dev[1], &h->gw.pkg, (const uint8_t *)"dev-j", 5, suites_j[0], suites_j, n_j);
+	return rc;
+}
+
+void harness_fini(struct harness *h)
+{
+	/* The shared keys belong to the process: detach them before the wipe. */
+	h->gw.pk = NULL;
+	h->gw.tpk = NULL;
+	sga_gw_fini(&h->gw);
+	sga_dev_fini(&h->dev[0]);
+	sga_dev_fini(&h->dev[1]);
+	sga_dev_sess_wipe(&h->sess[0]);
+	sga_dev_sess_wipe(&h->sess[1]);
+	sga_gw_session_wipe(&h->gsess);
+}
+
+int harness_register(struct harness *h, int k)
+{
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_out out;
+	int used = 0, rc;
+
+	rc = sga_dev_create_reg_req(&h->dev[k], NULL, 0, 0, h->frame, sizeof(h->frame), &h->frame_len);
+	if (rc)
+		return rc;
+	rc = sga_gw_reg_open(&h->gw, h->frame, h->frame_len, &env, &req);
+	if (rc)
+		return rc;
+	rc = sga_gw_reg_accept(&h->gw, &env, &req, NULL, NULL, &h->rec[k], &used, &out);
+	if (rc)
+		return rc;
+	return sga_dev_consume_reg_ack(&h->dev[k], out.msg[0].frame, out.msg[0].len);
+}
+
+int harness_negotiate(struct harness *h, const uint8_t *prefs, uint8_t n_pref)
+{
+	struct sga_neg_req_plain a1;
+	struct sga_neg_accept_plain a3;
+	struct sga_gw_out out;
+	uint64_t ctr;
+	int rc;
+
+	rc = sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len, prefs, n_pref, h->frame,
+				    sizeof(h->frame), &h->frame_len);
+	if (rc)
+		return rc;
+	rc = sga_gw_neg_req_open(&h->gw, &h->rec[0], h->frame, h->frame_len, &a1, &ctr);
+	if (rc)
+		return rc;
+	rc = sga_gw_neg_req_handle(&h->gw, &h->rec[0], &h->rec[1], &a1, ctr, &h->gsess, &out);
+	if (rc)
+		return rc;
+	if (!h->gsess.session_id) /* refused: deliver the A4 to the initiator */
+		return sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame, out.msg[0].len);
+	rc = sga_dev_consume_neg_invite(&h->dev[1], &h->sess[1], out.msg[0].frame, out.msg[0].len);
+	if (rc)
+		return rc;
+	rc = sga_dev_create_neg_accept(&h->dev[1], &h->sess[1], 1, h->frame, sizeof(h->frame), &h->frame_len);
+	if (rc)
+		return rc;
+	rc = sga_gw_neg_accept_open(&h->gw, &h->rec[1], h->frame, h->frame_len, &a3, &ctr);
+	if (rc)
+		return rc;
+	rc = sga_gw_neg_accept_handle(&h->gw, &h->rec[1], &h->gsess, &a3, ctr, &out);
+	if (rc)
+		return rc;
+	return sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame, out.msg[0].len);
+}
+
+int harness_kex(struct harness *h)
+{
+	struct sga_gw_out out;
+	int rc;
+
+	for (int k = 0; k < 2; k++) {
+		rc = sga_dev_create_kex_init(&h->dev[k], &h->sess[k], h->frame, sizeof(h->frame), &h->frame_len);
+		if (rc)
+			return rc;
+		rc = sga_gw_kex_init_handle(&h->gw, &h->rec[k], &h->gsess, h->frame, h->frame_len, &out);
+		if (rc)
+			return rc;
+	}
+	if (out.n != 2)
+		return -SGA_E_INTERNAL;
+	for (unsigned m = 0; m < 2; m++) {
+		int k = (out.msg[m].to_id_len == h->dev[0].id_len &&
+			 !memcmp(out.msg[m].to_id, h->dev[0].id, h->dev[0].id_len))
+				? 0
+				: 1;
+		rc = sga_dev_consume_kex_reply(&h->dev[k], &h->sess[k], out.msg[m].frame, out.msg[m].len);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int harness_full(struct harness *h, const uint8_t *prefs, uint8_t n_pref)
+{
+	int rc = harness_register(h, 0);
+
+	if (!rc)
+		rc = harness_register(h, 1);
+	if (!rc)
+		rc = harness_negotiate(h, prefs, n_pref);
+	if (!rc)
+		rc = harness_kex(h);
+	return rc;
+}
+
+int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, uint8_t *got, size_t cap,
+		 size_t *got_len)
+{
+	uint8_t relayed[SGA_FRAME_MAX], to_role;
+	size_t relayed_len;
+	int rc;
+
+	rc = sga_dev_data_seal(&h->sess[from], msg, len, h->frame, sizeof(h->frame), &h->frame_len);
+	if (rc)
+		return rc;
+	rc = sga_gw_data_relay(&h->gsess, h->frame, h->frame_len, relayed, sizeof(relayed), &relayed_len, &to_role);
+	if (rc)
+		return rc;
+	if (to_role != (from ^ 1))
+		return -SGA_E_INTERNAL;
+	return sga_dev_data_open(&h->sess[from ^ 1], relayed, relayed_len, got, cap, got_len);
+}
