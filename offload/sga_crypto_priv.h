@@ -25,15 +25,15 @@ extern "C" {
 EVP_PKEY *sga_rsa_key_evp(const struct sga_rsa_key *key);
 
 int sga_soft_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		       size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
-		       size_t ct_cap) SGA_MUST_CHECK;
+                       size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
+                       size_t ct_cap) SGA_MUST_CHECK;
 int sga_soft_aead_open(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		       size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
-		       size_t pt_cap) SGA_MUST_CHECK;
+                       size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
+                       size_t pt_cap) SGA_MUST_CHECK;
 int sga_soft_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
-			      uint8_t *pt, size_t pt_cap, size_t *pt_len) SGA_MUST_CHECK;
+                              uint8_t *pt, size_t pt_cap, size_t *pt_len) SGA_MUST_CHECK;
 int sga_soft_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
-		    size_t exp_len, uint8_t *out) SGA_MUST_CHECK;
+                    size_t exp_len, uint8_t *out) SGA_MUST_CHECK;
 
 #ifdef __cplusplus
 }

@@ -47,8 +47,8 @@
 #include "sga_crypto_priv.h"
 
 /* RSA moduli we accept from outside (generation is limited to 2048/3072). */
-#define RSA_MIN_BITS 2048
-#define RSA_MAX_BITS 8192
+#define RSA_MIN_BITS  2048
+#define RSA_MAX_BITS  8192
 #define RSA_MAX_BYTES (RSA_MAX_BITS / 8)
 /* A PEM key file larger than this is not a key. */
 #define PEM_FILE_MAX (1024 * 1024)
@@ -96,18 +96,18 @@ out:
 /* ---- suite registry ----------------------------------------------------- */
 
 static const struct sga_suite_info suites[SGA_SUITE_COUNT] = {
-	{.id = SGA_SUITE_AES128_GCM, .name = "aes-128-gcm", .key_len = 16, .tag_len = 16},
-	{.id = SGA_SUITE_AES256_GCM, .name = "aes-256-gcm", .key_len = 32, .tag_len = 16},
-	{.id = SGA_SUITE_CHACHA20_POLY1305, .name = "chacha20-poly1305", .key_len = 32, .tag_len = 16},
-	{.id = SGA_SUITE_AES128_CCM8, .name = "aes-128-ccm8", .key_len = 16, .tag_len = 8},
+    {.id = SGA_SUITE_AES128_GCM, .name = "aes-128-gcm", .key_len = 16, .tag_len = 16},
+    {.id = SGA_SUITE_AES256_GCM, .name = "aes-256-gcm", .key_len = 32, .tag_len = 16},
+    {.id = SGA_SUITE_CHACHA20_POLY1305, .name = "chacha20-poly1305", .key_len = 32, .tag_len = 16},
+    {.id = SGA_SUITE_AES128_CCM8, .name = "aes-128-ccm8", .key_len = 16, .tag_len = 8},
 };
 
 /* Parallel to suites[]: the OpenSSL algorithm behind each suite. */
 static const char *const suite_ossl_name[SGA_SUITE_COUNT] = {
-	"AES-128-GCM",
-	"AES-256-GCM",
-	"ChaCha20-Poly1305",
-	"AES-128-CCM",
+    "AES-128-GCM",
+    "AES-256-GCM",
+    "ChaCha20-Poly1305",
+    "AES-128-CCM",
 };
 
 static int suite_index(uint8_t id)
@@ -232,8 +232,9 @@ static void algs_init(void)
 		EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, suite_ossl_name[i], NULL);
 
 		/* Every suite must be usable with a 96-bit nonce and the registry key size. */
-		if (c != NULL && (EVP_CIPHER_get_key_length(c) != suites[i].key_len ||
-				  (!suite_is_ccm(i) && EVP_CIPHER_get_iv_length(c) != SGA_AEAD_NONCE_LEN))) {
+		if (c != NULL &&
+		    (EVP_CIPHER_get_key_length(c) != suites[i].key_len ||
+		     (!suite_is_ccm(i) && EVP_CIPHER_get_iv_length(c) != SGA_AEAD_NONCE_LEN))) {
 			EVP_CIPHER_free(c);
 			c = NULL;
 		}
@@ -298,7 +299,7 @@ out:
 }
 
 int sga_hmac_sha256(const uint8_t *key, size_t key_len, const struct sga_buf *parts, size_t nparts,
-		    uint8_t out[SGA_SHA256_LEN])
+                    uint8_t out[SGA_SHA256_LEN])
 {
 	/* OpenSSL wants a non-NULL key pointer even for a zero-length key. */
 	static const uint8_t empty_key;
@@ -336,7 +337,7 @@ out:
 }
 
 int sga_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
-		    const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+                    const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
 	static const uint8_t empty;
 	OSSL_PARAM params[5];
@@ -358,14 +359,14 @@ int sga_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, siz
 		goto out;
 	params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
 	params[n++] = OSSL_PARAM_construct_octet_string(
-		OSSL_KDF_PARAM_KEY, (void *)(ikm_len != 0 ? ikm : &empty), ikm_len);
+	    OSSL_KDF_PARAM_KEY, (void *)(ikm_len != 0 ? ikm : &empty), ikm_len);
 	/* No salt parameter = HashLen zero bytes (RFC 5869 2.2); an empty info is just absent. */
 	if (salt_len != 0)
 		params[n++] =
-			OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
 	if (info_len != 0)
 		params[n++] =
-			OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
 	params[n] = OSSL_PARAM_construct_end();
 	rc = -EIO;
 	if (EVP_KDF_derive(ctx, out, out_len, params) != 1)
@@ -397,8 +398,8 @@ static bool partially_overlapping(const void *a, size_t an, const void *b, size_
  * On success *idx is the registry index of the suite.
  */
 static int seal_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		      size_t aad_len, const uint8_t *pt, size_t pt_len, const uint8_t *ct, size_t ct_cap,
-		      int *idx)
+                      size_t aad_len, const uint8_t *pt, size_t pt_len, const uint8_t *ct,
+                      size_t ct_cap, int *idx)
 {
 	int i = suite_index(suite);
 	size_t tag_len;
@@ -422,8 +423,8 @@ static int seal_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce, c
  * caller drops it like any forgery), not -EINVAL.
  */
 static int open_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		      size_t aad_len, const uint8_t *ct, size_t ct_len, const uint8_t *pt, size_t pt_cap,
-		      int *idx)
+                      size_t aad_len, const uint8_t *ct, size_t ct_len, const uint8_t *pt,
+                      size_t pt_cap, int *idx)
 {
 	int i = suite_index(suite);
 	size_t pt_len;
@@ -451,7 +452,7 @@ static int open_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce, c
  * expected tag (tag != NULL) is installed here as well.
  */
 static int aead_ctx(int idx, int enc, const uint8_t *key, const uint8_t *nonce, uint8_t *tag,
-		    EVP_CIPHER_CTX **out)
+                    EVP_CIPHER_CTX **out)
 {
 	EVP_CIPHER *cipher = algs.cipher[idx];
 	size_t tag_len = suites[idx].tag_len;
@@ -472,8 +473,8 @@ static int aead_ctx(int idx, int enc, const uint8_t *key, const uint8_t *nonce, 
 	if (suite_is_ccm(idx)) {
 		params[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &ivlen);
 		/* Encryption: NULL data sets only the tag length. */
-		params[1] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
-							      tag_len);
+		params[1] =
+		    OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, tag_len);
 		params[2] = OSSL_PARAM_construct_end();
 		if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
 			goto out;
@@ -484,7 +485,7 @@ static int aead_ctx(int idx, int enc, const uint8_t *key, const uint8_t *nonce, 
 			goto out;
 		if (tag != NULL) {
 			params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
-								      tag, tag_len);
+			                                              tag, tag_len);
 			params[1] = OSSL_PARAM_construct_end();
 			if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
 				goto out;
@@ -501,7 +502,7 @@ out:
 }
 
 static int soft_seal(int idx, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		     size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct)
+                     size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct)
 {
 	static const uint8_t empty;
 	size_t tag_len = suites[idx].tag_len;
@@ -528,8 +529,8 @@ static int soft_seal(int idx, const uint8_t *key, const uint8_t *nonce, const ui
 		goto out;
 	if (EVP_EncryptFinal_ex(ctx, ct + pt_len, &finl) != 1 || finl != 0)
 		goto out;
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, ct + pt_len,
-						      tag_len);
+	params[0] =
+	    OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, ct + pt_len, tag_len);
 	params[1] = OSSL_PARAM_construct_end();
 	if (EVP_CIPHER_CTX_get_params(ctx, params) != 1)
 		goto out;
@@ -544,7 +545,7 @@ out:
 }
 
 static int soft_open(int idx, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		     size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt)
+                     size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt)
 {
 	size_t tag_len = suites[idx].tag_len;
 	size_t pt_len = ct_len - tag_len;
@@ -569,14 +570,15 @@ static int soft_open(int idx, const uint8_t *key, const uint8_t *nonce, const ui
 	if (pt_len != 0 || suite_is_ccm(idx)) {
 		/* CCM verifies the tag here, GCM and ChaCha20-Poly1305 in Final. */
 		if (EVP_DecryptUpdate(ctx, pt_len != 0 ? pt : empty, &outl,
-				      pt_len != 0 ? ct : empty, (int)pt_len) != 1) {
+		                      pt_len != 0 ? ct : empty, (int)pt_len) != 1) {
 			rc = suite_is_ccm(idx) ? -EBADMSG : -EIO;
 			goto out;
 		}
 	}
 	if ((size_t)outl != pt_len)
 		goto out;
-	if (EVP_DecryptFinal_ex(ctx, pt_len != 0 ? pt + pt_len : empty, &finl) != 1) {
+	/* Final writes nothing for these modes; never point it past pt. */
+	if (EVP_DecryptFinal_ex(ctx, empty, &finl) != 1) {
 		rc = -EBADMSG;
 		goto out;
 	}
@@ -594,7 +596,7 @@ out:
 }
 
 int sga_soft_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		       size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct, size_t ct_cap)
+                       size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct, size_t ct_cap)
 {
 	int idx = -1;
 	int rc = seal_check(suite, key, nonce, aad, aad_len, pt, pt_len, ct, ct_cap, &idx);
@@ -605,7 +607,7 @@ int sga_soft_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t *nonce, 
 }
 
 int sga_soft_aead_open(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		       size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt, size_t pt_cap)
+                       size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt, size_t pt_cap)
 {
 	int idx = -1;
 	int rc = open_check(suite, key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap, &idx);
@@ -679,7 +681,8 @@ int sga_rsa_generate(unsigned bits, struct sga_rsa_key **out)
 	if (ctx == NULL)
 		goto out;
 	rc = -EIO;
-	if (EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, (int)bits) != 1 ||
+	if (EVP_PKEY_keygen_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, (int)bits) != 1 ||
 	    EVP_PKEY_generate(ctx, &pkey) != 1)
 		goto out;
 	rc = rsa_wrap(pkey, out);
@@ -1001,15 +1004,15 @@ static int oaep_ctx(EVP_PKEY *pkey, int decrypt, EVP_PKEY_CTX **out)
 	if (ctx == NULL)
 		goto out;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_PAD_MODE,
-						     (char *)OSSL_PKEY_RSA_PAD_MODE_OAEP, 0);
+	                                             (char *)OSSL_PKEY_RSA_PAD_MODE_OAEP, 0);
 	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST,
-						     (char *)"SHA256", 0);
+	                                             (char *)"SHA256", 0);
 	params[2] = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST,
-						     (char *)"SHA256", 0);
+	                                             (char *)"SHA256", 0);
 	params[3] = OSSL_PARAM_construct_end();
 	rc = -EIO;
 	if ((decrypt ? EVP_PKEY_decrypt_init_ex(ctx, params)
-		     : EVP_PKEY_encrypt_init_ex(ctx, params)) != 1)
+	             : EVP_PKEY_encrypt_init_ex(ctx, params)) != 1)
 		goto out;
 	*out = ctx;
 	ctx = NULL;
@@ -1020,7 +1023,7 @@ out:
 }
 
 int sga_rsa_oaep_encrypt(const struct sga_rsa_key *key, const uint8_t *pt, size_t pt_len,
-			 uint8_t *ct, size_t ct_cap, size_t *ct_len)
+                         uint8_t *ct, size_t ct_cap, size_t *ct_len)
 {
 	static const uint8_t empty;
 	EVP_PKEY_CTX *ctx = NULL;
@@ -1052,7 +1055,7 @@ out:
 }
 
 static int rsa_decrypt_check(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
-			     const uint8_t *pt, size_t pt_cap, const size_t *pt_len)
+                             const uint8_t *pt, size_t pt_cap, const size_t *pt_len)
 {
 	if (key == NULL || !key->has_private || ct == NULL || pt_len == NULL ||
 	    (pt == NULL && pt_cap != 0))
@@ -1064,7 +1067,7 @@ static int rsa_decrypt_check(const struct sga_rsa_key *key, const uint8_t *ct, s
 }
 
 int sga_soft_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
-			      uint8_t *pt, size_t pt_cap, size_t *pt_len)
+                              uint8_t *pt, size_t pt_cap, size_t *pt_len)
 {
 	/* Decrypt into our own buffer so a short pt_cap is -ENOSPC, not a padding error. */
 	uint8_t buf[RSA_MAX_BYTES];
@@ -1098,7 +1101,7 @@ out:
 /* ---- modular exponentiation -------------------------------------------- */
 
 static int modexp_check(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
-			size_t exp_len, const uint8_t *out)
+                        size_t exp_len, const uint8_t *out)
 {
 	if (grp == NULL || grp->p == NULL || grp->len == 0 || grp->len > SGA_GROUP_MAX_LEN ||
 	    exp == NULL || exp_len == 0 || exp_len > SGA_GROUP_MAX_LEN || out == NULL)
@@ -1110,7 +1113,7 @@ static int modexp_check(const struct sga_group_info *grp, const uint8_t *base, c
 }
 
 static int soft_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
-		       size_t exp_len, uint8_t *out)
+                       size_t exp_len, uint8_t *out)
 {
 	BIGNUM *b = NULL, *e = NULL, *r = NULL, *p = NULL, *p_own = NULL;
 	BN_MONT_CTX *mont = NULL;
@@ -1170,7 +1173,7 @@ out:
 }
 
 int sga_soft_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
-		    size_t exp_len, uint8_t *out)
+                    size_t exp_len, uint8_t *out)
 {
 	int rc = modexp_check(grp, base, exp, exp_len, out);
 
@@ -1210,11 +1213,11 @@ out:
 /* ---- backends and public dispatchers ---------------------------------- */
 
 static const struct sga_crypto_backend soft_backend = {
-	.name = "openssl",
-	.aead_seal = sga_soft_aead_seal,
-	.aead_open = sga_soft_aead_open,
-	.rsa_oaep_decrypt = sga_soft_rsa_oaep_decrypt,
-	.modexp = sga_soft_modexp,
+    .name = "openssl",
+    .aead_seal = sga_soft_aead_seal,
+    .aead_open = sga_soft_aead_open,
+    .rsa_oaep_decrypt = sga_soft_rsa_oaep_decrypt,
+    .modexp = sga_soft_modexp,
 };
 
 /* Written only at start-up (before worker threads), read everywhere after. */
@@ -1236,8 +1239,8 @@ const struct sga_crypto_backend *sga_crypto_backend_get(void)
 }
 
 int sga_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
-		  const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
-		  size_t ct_cap)
+                  const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
+                  size_t ct_cap)
 {
 	const struct sga_crypto_backend *b = backend;
 	int idx = -1;
@@ -1251,8 +1254,8 @@ int sga_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEA
 }
 
 int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
-		  const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
-		  size_t pt_cap)
+                  const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
+                  size_t pt_cap)
 {
 	const struct sga_crypto_backend *b = backend;
 	int idx = -1;
@@ -1270,7 +1273,7 @@ int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEA
 }
 
 int sga_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
-			 uint8_t *pt, size_t pt_cap, size_t *pt_len)
+                         uint8_t *pt, size_t pt_cap, size_t *pt_len)
 {
 	const struct sga_crypto_backend *b = backend;
 	int rc = rsa_decrypt_check(key, ct, ct_len, pt, pt_cap, pt_len);
@@ -1283,7 +1286,7 @@ int sga_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_
 }
 
 int sga_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
-	       size_t exp_len, uint8_t *out)
+               size_t exp_len, uint8_t *out)
 {
 	const struct sga_crypto_backend *b = backend;
 	int rc = modexp_check(grp, base, exp, exp_len, out);

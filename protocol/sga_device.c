@@ -526,8 +526,8 @@ size_t sga_dev_data_max(const struct sga_dev_sess *s)
 	return SGA_FRAME_MAX - over;
 }
 
-int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
-		      size_t *len)
+static int data_seal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg, size_t msg_len, uint8_t *out,
+		     size_t cap, size_t *len)
 {
 	const struct sga_suite_info *e2e = sga_suite_get(s->suite);
 	uint8_t inner[SGA_FRAME_MAX], nonce[SGA_AEAD_NONCE_LEN], aad[27], *e2e_ct;
@@ -539,57 +539,112 @@ int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len
 		return -SGA_E_BAD_STATE;
 	if (msg_len > sga_dev_data_max(s))
 		return -SGA_E_OVERSIZED;
-	if (s->e2e_tx_seq == UINT64_MAX - 1 || s->hop_tx_seq == UINT64_MAX - 1)
+	if (s->hop_tx_seq >= UINT64_MAX - 1)
 		return -SGA_E_BAD_STATE; /* sequence space exhausted: a new session is needed */
-	CHECK(sga_data_inner_encode(s->e2e_tx_seq, msg_len + e2e->tag_len, inner, sizeof(inner), &e2e_ct, &inner_len));
-	e2e_nonce_aad(s->session_id, dir, s->e2e_tx_seq, nonce, aad);
+	CHECK(sga_data_inner_encode(e2e_seq, msg_len + e2e->tag_len, inner, sizeof(inner), &e2e_ct, &inner_len));
+	e2e_nonce_aad(s->session_id, dir, e2e_seq, nonce, aad);
 	CHECK(sga_err_from_crypto(sga_aead_seal(s->suite, s->e2e_tx_key, nonce, aad, sizeof(aad), msg, msg_len, e2e_ct,
 						msg_len + e2e->tag_len)));
 	CHECK(sga_seal_hop(SGA_MSG_DATA_UP, s->session_id, s->role, s->hop_tx_seq, s->hop_suite, s->hop_up, inner,
 			   inner_len, out, cap, len));
-	s->e2e_tx_seq++;
 	s->hop_tx_seq++;
 out:
 	return rc;
 }
 
-int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint8_t *msg, size_t cap,
-		      size_t *msg_len)
+int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
+		      size_t *len)
+{
+	int rc;
+
+	if (s->e2e_tx_seq >= UINT64_MAX - 1)
+		return -SGA_E_BAD_STATE;
+	rc = data_seal(s, s->e2e_tx_seq, msg, msg_len, out, cap, len);
+	if (!rc)
+		s->e2e_tx_seq++;
+	return rc;
+}
+
+int sga_dev_data_reseal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg, size_t msg_len, uint8_t *out,
+			size_t cap, size_t *len)
+{
+	if (e2e_seq >= s->e2e_tx_seq)
+		return -SGA_E_BAD_FIELD; /* never sent: sealing it here could reuse a nonce later */
+	return data_seal(s, e2e_seq, msg, msg_len, out, cap, len);
+}
+
+/* Open a hop frame of `type` sent down to this device; inner receives the plaintext. */
+static int hop_open_down(struct sga_dev_sess *s, uint8_t type, const uint8_t *frame, size_t len, uint8_t *inner,
+			 size_t cap, size_t *inner_len, uint64_t *seq)
 {
 	struct sga_env_hop env;
-	struct sga_data_inner in;
-	uint8_t inner[SGA_FRAME_MAX], nonce[SGA_AEAD_NONCE_LEN], aad[27];
-	uint8_t dir = s->role == SGA_ROLE_INITIATOR ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J;
-	size_t inner_len;
+	uint8_t nonce[SGA_AEAD_NONCE_LEN];
 	int rc;
 
 	if (s->state != SGA_DEV_S_ESTABLISHED)
 		return -SGA_E_BAD_STATE;
-	CHECK(sga_env_hop_decode(frame, len, &env));
-	if (env.type != SGA_MSG_DATA_DOWN) {
-		rc = -SGA_E_BAD_TYPE;
-		goto out;
-	}
-	if (env.session_id != s->session_id) {
-		rc = -SGA_E_UNKNOWN_SESSION;
-		goto out;
-	}
-	if (env.role != s->role) {
-		rc = -SGA_E_BAD_FIELD;
-		goto out;
-	}
-	CHECK(sga_replay_check(&s->hop_rx_win, env.seq));
+	rc = sga_env_hop_decode(frame, len, &env);
+	if (rc)
+		return rc;
+	if (env.type != type)
+		return -SGA_E_BAD_TYPE;
+	if (env.session_id != s->session_id)
+		return -SGA_E_UNKNOWN_SESSION;
+	if (env.role != s->role)
+		return -SGA_E_BAD_FIELD;
+	rc = sga_replay_check(&s->hop_rx_win, env.seq);
+	if (rc)
+		return rc;
 	sga_hop_nonce(env.seq, nonce);
-	CHECK(sga_open_env(s->hop_suite, s->hop_down, nonce, env.aad, env.aad_len, env.ct, env.ct_len, inner,
-			   sizeof(inner), &inner_len));
+	rc = sga_open_env(s->hop_suite, s->hop_down, nonce, env.aad, env.aad_len, env.ct, env.ct_len, inner, cap,
+			  inner_len);
+	if (!rc)
+		*seq = env.seq;
+	return rc;
+}
+
+int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint64_t *e2e_seq)
+{
+	uint8_t inner[16];
+	size_t inner_len;
+	uint64_t seq;
+	int rc = hop_open_down(s, SGA_MSG_DATA_ACK, frame, len, inner, sizeof(inner), &inner_len, &seq);
+
+	if (rc)
+		return rc;
+	if (inner_len != 8)
+		return inner_len < 8 ? -SGA_E_TRUNCATED : -SGA_E_TRAILING;
+	sga_replay_update(&s->hop_rx_win, seq);
+	*e2e_seq = sga_get_u64(inner);
+	return 0;
+}
+
+int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint8_t *msg, size_t cap,
+		      size_t *msg_len)
+{
+	struct sga_data_inner in;
+	uint8_t inner[SGA_FRAME_MAX], nonce[SGA_AEAD_NONCE_LEN], aad[27];
+	uint8_t dir = s->role == SGA_ROLE_INITIATOR ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J;
+	size_t inner_len;
+	uint64_t seq;
+	int rc;
+
+	CHECK(hop_open_down(s, SGA_MSG_DATA_DOWN, frame, len, inner, sizeof(inner), &inner_len, &seq));
 	CHECK(sga_data_inner_decode(inner, inner_len, &in));
-	CHECK(sga_replay_check(&s->e2e_rx_win, in.e2e_seq));
+	rc = sga_replay_check(&s->e2e_rx_win, in.e2e_seq);
+	if (rc) {
+		/* An authentic hop frame carrying a message we already have (the sender
+		 * retransmitted): consume the hop seq, report the duplicate. */
+		sga_replay_update(&s->hop_rx_win, seq);
+		goto out;
+	}
 	e2e_nonce_aad(s->session_id, dir, in.e2e_seq, nonce, aad);
 	CHECK(sga_open_env(s->suite, s->e2e_rx_key, nonce, aad, sizeof(aad), in.e2e_ct, in.e2e_ct_len, msg, cap,
 			   msg_len));
 	/* Both layers authenticated: only now do the windows move. */
-	sga_replay_update(&s->hop_rx_win, env.seq);
+	sga_replay_update(&s->hop_rx_win, seq);
 	sga_replay_update(&s->e2e_rx_win, in.e2e_seq);
+	s->e2e_rx_last = in.e2e_seq;
 out:
 	sga_memzero(inner, sizeof(inner));
 	return rc;

@@ -82,6 +82,7 @@ struct sga_dev_sess {
 	uint64_t e2e_tx_seq;
 	struct sga_replay hop_rx_win;
 	struct sga_replay e2e_rx_win;
+	uint64_t e2e_rx_last; /* e2e_seq of the last message opened */
 };
 
 /** Load the pinned gateway package (decoded) into d and set identity and
@@ -128,7 +129,21 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
  *  then the hop layer). */
 int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
 		      size_t *len) SGA_MUST_CHECK;
-/** Open a DATA_DOWN frame into the peer's message; -REPLAY for a duplicate. */
+/** Seal again the message sent earlier as e2e_seq (retransmission): the same
+ *  E2E ciphertext (same key, nonce and plaintext give the same bytes) inside a
+ *  fresh hop sequence number. e2e_seq must be below the next one to send. */
+int sga_dev_data_reseal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg, size_t msg_len, uint8_t *out,
+			size_t cap, size_t *len) SGA_MUST_CHECK;
+/** The e2e_seq the last sga_dev_data_seal used (for retransmission tracking). */
+static inline uint64_t sga_dev_data_last_seq(const struct sga_dev_sess *s)
+{
+	return s->e2e_tx_seq - 1;
+}
+/** Open a DATA_ACK frame: *e2e_seq is the message the gateway took charge of.
+ *  -REPLAY for a duplicate ack. */
+int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint64_t *e2e_seq) SGA_MUST_CHECK;
+/** Open a DATA_DOWN frame into the peer's message; -REPLAY for a duplicate.
+ *  On success s->e2e_rx_last is the message's sequence number. */
 int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint8_t *msg, size_t cap,
 		      size_t *msg_len) SGA_MUST_CHECK;
 /** Largest message that fits one frame for this session. */

@@ -16,8 +16,8 @@
 
 /* Envelope clear-part sizes (header included), excluding the variable id. */
 #define DEV_FIXED (SGA_HDR_LEN + 1 + 8 + SGA_AEAD_NONCE_LEN)
-#define SESS_LEN (SGA_HDR_LEN + SGA_SESSION_ID_LEN + 1 + SGA_AEAD_NONCE_LEN)
-#define HOP_LEN (SGA_HDR_LEN + SGA_SESSION_ID_LEN + 1 + 8)
+#define SESS_LEN  (SGA_HDR_LEN + SGA_SESSION_ID_LEN + 1 + SGA_AEAD_NONCE_LEN)
+#define HOP_LEN   (SGA_HDR_LEN + SGA_SESSION_ID_LEN + 1 + 8)
 
 /* ---- basics ------------------------------------------------------------ */
 
@@ -48,6 +48,8 @@ const char *sga_msg_name(uint8_t type)
 		return "DATA_UP";
 	case SGA_MSG_DATA_DOWN:
 		return "DATA_DOWN";
+	case SGA_MSG_DATA_ACK:
+		return "DATA_ACK";
 	case SGA_MSG_ERROR:
 		return "ERROR";
 	default:
@@ -157,35 +159,35 @@ static int rd_end(const struct sga_rd *r)
 	return r->off != r->len ? -SGA_E_TRAILING : 0;
 }
 
-#define RD_OK(r)                                                                                   \
-	do {                                                                                       \
-		if ((r)->err) {                                                                    \
-			rc = (r)->err;                                                             \
-			goto out;                                                                  \
-		}                                                                                  \
+#define RD_OK(r)                       \
+	do {                           \
+		if ((r)->err) {        \
+			rc = (r)->err; \
+			goto out;      \
+		}                      \
 	} while (0)
 
-#define CHECK(expr)                                                                                \
-	do {                                                                                       \
-		rc = (expr);                                                                       \
-		if (rc)                                                                            \
-			goto out;                                                                  \
+#define CHECK(expr)               \
+	do {                      \
+		rc = (expr);      \
+		if (rc)           \
+			goto out; \
 	} while (0)
 
 /* Common argument check for payload/frame decoders. */
-#define DEC_ARGS(p, len, m)                                                                        \
-	do {                                                                                       \
-		if (!(m) || (!(p) && (len)))                                                       \
-			return -SGA_E_INTERNAL;                                                    \
-		memset((m), 0, sizeof(*(m)));                                                      \
+#define DEC_ARGS(p, len, m)                     \
+	do {                                    \
+		if (!(m) || (!(p) && (len)))    \
+			return -SGA_E_INTERNAL; \
+		memset((m), 0, sizeof(*(m)));   \
 	} while (0)
 
 /* Common argument check for encoders writing *len bytes into out[cap]. */
-#define ENC_ARGS(m, out, cap, len)                                                                 \
-	do {                                                                                       \
-		if (!(m) || !(len) || (!(out) && (cap)))                                           \
-			return -SGA_E_INTERNAL;                                                    \
-		*(len) = 0;                                                                        \
+#define ENC_ARGS(m, out, cap, len)                       \
+	do {                                             \
+		if (!(m) || !(len) || (!(out) && (cap))) \
+			return -SGA_E_INTERNAL;          \
+		*(len) = 0;                              \
 	} while (0)
 
 /* ---- envelopes ------------------------------------------------------------ */
@@ -203,12 +205,12 @@ static int is_sess_type(uint8_t t)
 
 static int is_hop_type(uint8_t t)
 {
-	return t == SGA_MSG_DATA_UP || t == SGA_MSG_DATA_DOWN;
+	return t == SGA_MSG_DATA_UP || t == SGA_MSG_DATA_DOWN || t == SGA_MSG_DATA_ACK;
 }
 
 /* Parse the header of frame and require a type accepted by kind_ok. */
 static int frame_open(const uint8_t *frame, size_t len, int (*kind_ok)(uint8_t), struct sga_rd *r,
-		      uint8_t *type)
+                      uint8_t *type)
 {
 	struct sga_hdr h;
 	int rc = sga_hdr_parse(frame, len, &h);
@@ -225,7 +227,7 @@ static int frame_open(const uint8_t *frame, size_t len, int (*kind_ok)(uint8_t),
 
 /* The rest of the frame is the ciphertext; record it and the AAD span. */
 static int rd_ct(struct sga_rd *r, const uint8_t *frame, const uint8_t **aad, size_t *aad_len,
-		 const uint8_t **ct, size_t *ct_len)
+                 const uint8_t **ct, size_t *ct_len)
 {
 	size_t n = sga_rd_left(r);
 
@@ -320,7 +322,7 @@ out:
  * bytes plus ct_len bytes of ciphertext. Writes the header and leaves w after it.
  */
 static int env_begin(struct sga_wr *w, uint8_t type, size_t clear, size_t ct_len, uint8_t *out,
-		     size_t cap)
+                     size_t cap)
 {
 	if (ct_len < SGA_CT_MIN)
 		return -SGA_E_BAD_LENGTH;
@@ -345,17 +347,17 @@ static int env_end(struct sga_wr *w, size_t ct_len, uint8_t **ct, size_t *aad_le
 	return 0;
 }
 
-#define ENV_ENC_ARGS(out, cap, ct, aad_len)                                                        \
-	do {                                                                                       \
-		if (!(ct) || !(aad_len) || (!(out) && (cap)))                                      \
-			return -SGA_E_INTERNAL;                                                    \
-		*(ct) = NULL;                                                                      \
-		*(aad_len) = 0;                                                                    \
+#define ENV_ENC_ARGS(out, cap, ct, aad_len)                   \
+	do {                                                  \
+		if (!(ct) || !(aad_len) || (!(out) && (cap))) \
+			return -SGA_E_INTERNAL;               \
+		*(ct) = NULL;                                 \
+		*(aad_len) = 0;                               \
 	} while (0)
 
 int sga_env_dev_encode(uint8_t type, const uint8_t *id, uint8_t id_len, uint64_t ctr,
-		       const uint8_t nonce[SGA_AEAD_NONCE_LEN], size_t ct_len, uint8_t *out, size_t cap,
-		       uint8_t **ct, size_t *aad_len)
+                       const uint8_t nonce[SGA_AEAD_NONCE_LEN], size_t ct_len, uint8_t *out,
+                       size_t cap, uint8_t **ct, size_t *aad_len)
 {
 	struct sga_wr w;
 	int rc;
@@ -379,8 +381,8 @@ int sga_env_dev_encode(uint8_t type, const uint8_t *id, uint8_t id_len, uint64_t
 }
 
 int sga_env_sess_encode(uint8_t type, uint64_t session_id, uint8_t role,
-			const uint8_t nonce[SGA_AEAD_NONCE_LEN], size_t ct_len, uint8_t *out, size_t cap,
-			uint8_t **ct, size_t *aad_len)
+                        const uint8_t nonce[SGA_AEAD_NONCE_LEN], size_t ct_len, uint8_t *out,
+                        size_t cap, uint8_t **ct, size_t *aad_len)
 {
 	struct sga_wr w;
 	int rc;
@@ -400,7 +402,7 @@ int sga_env_sess_encode(uint8_t type, uint64_t session_id, uint8_t role,
 }
 
 int sga_env_hop_encode(uint8_t type, uint64_t session_id, uint8_t role, uint64_t seq, size_t ct_len,
-		       uint8_t *out, size_t cap, uint8_t **ct, size_t *aad_len)
+                       uint8_t *out, size_t cap, uint8_t **ct, size_t *aad_len)
 {
 	struct sga_wr w;
 	int rc;
@@ -471,7 +473,7 @@ out:
 }
 
 int sga_reg_req_encode(uint8_t flags, const uint8_t *rsa_ct, size_t rsa_ct_len, uint8_t *out,
-		       size_t cap, uint8_t **mac_at, size_t *len)
+                       size_t cap, uint8_t **mac_at, size_t *len)
 {
 	struct sga_wr w;
 	size_t total;
@@ -540,7 +542,7 @@ out:
 }
 
 int sga_error_encode(uint16_t code, const uint8_t *ref, uint8_t ref_len, uint8_t *out, size_t cap,
-		     size_t *len)
+                     size_t *len)
 {
 	struct sga_wr w;
 	size_t total;
@@ -803,10 +805,10 @@ static int suite_in(uint8_t s, const uint8_t *list, size_t n)
 }
 
 /* Write a finished payload: space check against the precomputed size, then w. */
-#define ENC_SPACE(need, cap)                                                                       \
-	do {                                                                                       \
-		if ((need) > (cap))                                                                \
-			return -SGA_E_NOSPACE;                                                     \
+#define ENC_SPACE(need, cap)                   \
+	do {                                   \
+		if ((need) > (cap))            \
+			return -SGA_E_NOSPACE; \
 	} while (0)
 
 static int wr_done(const struct sga_wr *w, size_t *len)
@@ -870,8 +872,8 @@ int sga_reg_plain_encode(const struct sga_reg_plain *m, uint8_t *out, size_t cap
 	if (rc)
 		return rc;
 	ENC_SPACE((size_t)SGA_KEY_LEN + 2 + m->n_suites + SGA_NONCE_LEN + 1 + m->id_len + 1 +
-			  m->token_len + 8,
-		  cap);
+	              m->token_len + 8,
+	          cap);
 	sga_wr_init(&w, out, cap);
 	sga_wr_bytes(&w, m->k_d, SGA_KEY_LEN);
 	sga_wr_u8(&w, m->suite_init);
@@ -902,7 +904,7 @@ out:
 }
 
 int sga_reg_ack_plain_encode(const struct sga_reg_ack_plain *m, uint8_t *out, size_t cap,
-			     size_t *len)
+                             size_t *len)
 {
 	struct sga_wr w;
 
@@ -931,7 +933,7 @@ out:
 }
 
 int sga_neg_req_plain_encode(const struct sga_neg_req_plain *m, uint8_t *out, size_t cap,
-			     size_t *len)
+                             size_t *len)
 {
 	struct sga_wr w;
 	int rc;
@@ -981,7 +983,7 @@ out:
 }
 
 int sga_neg_invite_plain_encode(const struct sga_neg_invite_plain *m, uint8_t *out, size_t cap,
-				size_t *len)
+                                size_t *len)
 {
 	struct sga_wr w;
 	int rc;
@@ -1038,7 +1040,7 @@ out:
 }
 
 int sga_neg_accept_plain_encode(const struct sga_neg_accept_plain *m, uint8_t *out, size_t cap,
-				size_t *len)
+                                size_t *len)
 {
 	struct sga_wr w;
 	int rc;
@@ -1087,7 +1089,7 @@ out:
 }
 
 int sga_neg_result_plain_encode(const struct sga_neg_result_plain *m, uint8_t *out, size_t cap,
-				size_t *len)
+                                size_t *len)
 {
 	struct sga_wr w;
 	int rc;
@@ -1150,7 +1152,7 @@ out:
 }
 
 int sga_kex_init_plain_encode(const struct sga_kex_init_plain *m, uint8_t *out, size_t cap,
-			      size_t *len)
+                              size_t *len)
 {
 	struct sga_wr w;
 	int rc;
@@ -1192,7 +1194,7 @@ out:
 }
 
 int sga_kex_reply_plain_encode(const struct sga_kex_reply_plain *m, uint8_t *out, size_t cap,
-			       size_t *len)
+                               size_t *len)
 {
 	struct sga_wr w;
 
@@ -1232,7 +1234,7 @@ out:
 }
 
 int sga_data_inner_encode(uint64_t e2e_seq, size_t e2e_ct_len, uint8_t *out, size_t cap,
-			  uint8_t **e2e_ct, size_t *len)
+                          uint8_t **e2e_ct, size_t *len)
 {
 	struct sga_wr w;
 	uint8_t *c;

@@ -50,6 +50,7 @@ enum sga_msg_type {
 	SGA_MSG_KEX_REPLY = 0x21,   /* B5 / B6 G -> d  session envelope under k_t */
 	SGA_MSG_DATA_UP = 0x30,     /* d -> G  hop frame under the device's hop-up key */
 	SGA_MSG_DATA_DOWN = 0x31,   /* G -> d  hop frame under the device's hop-down key */
+	SGA_MSG_DATA_ACK = 0x32,    /* G -> d  hop frame: the gateway took charge of e2e_seq */
 	SGA_MSG_ERROR = 0x7f,       /* G -> d  unauthenticated error hint */
 };
 
@@ -119,7 +120,7 @@ struct sga_env_sess {
 };
 
 /*
- * Hop frame (DATA_UP, DATA_DOWN), sealed under the hop key of the device in
+ * Hop frame (DATA_UP, DATA_DOWN, DATA_ACK), sealed under the hop key of the device in
  * `role` for that direction; nonce = 0x00000000 | seq (big-endian):
  *   hdr(4) | session_id(8) | role(1) | seq(8) | ct(...)
  */
@@ -317,7 +318,8 @@ struct sga_kex_reply_plain {
 	const uint8_t *mac;
 };
 
-/* DATA inner (the hop ciphertext's plaintext): e2e_seq(8) | e2e_ct(...>= 8). */
+/* DATA inner (the hop ciphertext's plaintext of DATA_UP / DATA_DOWN):
+ * e2e_seq(8) | e2e_ct(...>= 8). DATA_ACK's plaintext is e2e_seq(8) alone. */
 struct sga_data_inner {
 	uint64_t e2e_seq;
 	const uint8_t *e2e_ct;

@@ -7,16 +7,21 @@
 
 static struct sga_rsa_key *g_pk, *g_tpk;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static unsigned g_bits = 2048;
 
 static void gen_keys(void)
 {
-	if (sga_rsa_generate(2048, &g_pk) || sga_rsa_generate(2048, &g_tpk))
+	if (sga_rsa_generate(g_bits, &g_pk) || sga_rsa_generate(g_bits, &g_tpk))
 		g_pk = g_tpk = NULL;
 }
 
-/* The gateway takes ownership of its keys, so hand it copies via PEM-free DER
- * round trips is not possible for private keys; instead regenerate per harness
- * only when asked. Tests share one pair through these accessors. */
+void harness_set_rsa_bits(unsigned bits)
+{
+	g_bits = bits;
+}
+
+/* RSA key generation dominates a test's run time, so one process shares one
+ * pair of gateway keys; harness_fini detaches them before wiping the gateway. */
 struct sga_rsa_key *harness_rsa_pk(void)
 {
 	pthread_once(&g_once, gen_keys);

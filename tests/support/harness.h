@@ -21,7 +21,9 @@ struct harness {
 	size_t frame_len;
 };
 
-/* Shared RSA keys (generated once per process: RSA keygen is slow). bits = 2048. */
+/* Shared RSA keys (generated once per process: RSA keygen is slow), 2048-bit
+ * unless harness_set_rsa_bits (2048 or 3072) was called before first use. */
+void harness_set_rsa_bits(unsigned bits);
 struct sga_rsa_key *harness_rsa_pk(void);
 struct sga_rsa_key *harness_rsa_tpk(void);
 

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cp.h - the SGA control plane: a pool of pthreads that runs the gateway's
+ * protocol handlers for the control frames the data plane queues, with device
+ * and session state in Redis, and installs established sessions into the data
+ * plane's table.
+ *
+ * Each worker owns one control ring (the data plane routes a device's frames, or
+ * a session's, to the same worker, so one device's handshakes are serialised)
+ * and one hiredis connection. Replies go back through dp_ctrl_send. If Redis is
+ * unreachable, a handshake frame gets an ERROR(UNAVAILABLE) reply and the worker
+ * reconnects with exponential backoff; relaying of installed sessions is not
+ * affected. A housekeeping thread reserves hop sequence ranges for the data
+ * plane and persists per-session replay marks and addresses once a second.
+ */
+#ifndef SGA_CP_H
+#define SGA_CP_H
+
+#include <stdint.h>
+
+#include "dp.h"
+#include "sga_gateway.h"
+#include "store.h"
+
+struct cp; /* opaque */
+
+struct cp_config {
+	unsigned n_workers;           /* = dp_config.n_workers */
+	struct store_config store;    /* Redis endpoint and master key */
+	unsigned backoff_max_ms;      /* reconnect backoff cap */
+	unsigned persist_interval_ms; /* replay marks / addresses persistence period */
+};
+
+/** Start the workers and the housekeeping thread. gw and dp must outlive the
+ *  control plane. NULL + errno on failure. */
+struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct dp *dp);
+
+/** Install every established session found in Redis into the data plane (on a
+ *  restart). Returns the number installed, or a negative errno (Redis down). */
+int cp_restore_sessions(struct cp *cp);
+
+/** Stop and join all threads, persist the final marks, close connections. */
+void cp_stop(struct cp *cp);
+
+struct cp_stats {
+	uint64_t handled;     /* control frames processed */
+	uint64_t rejected;    /* handler returned an error */
+	uint64_t unavailable; /* refused because Redis was down */
+	uint64_t sessions;    /* sessions established */
+	uint64_t registered;  /* devices registered */
+	uint64_t reconnects;  /* Redis reconnections */
+};
+void cp_get_stats(const struct cp *cp, struct cp_stats *out);
+
+#endif /* SGA_CP_H */

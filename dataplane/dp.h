@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp.h - the SGA data plane: what the gateway wiring and the control plane may
+ * call. The data plane owns one DPDK port; each data-plane lcore polls its own
+ * RX/TX queue pair in a run-to-completion loop over bursts:
+ *
+ *   rx_burst -> parse Eth/ARP/IPv4/UDP (checksums) -> classify
+ *     ARP request for the gateway address  -> ARP reply, TX
+ *     SGA DATA_UP                          -> session lookup (rte_hash, lock-free
+ *                                             readers) -> hop open -> hop seal for
+ *                                             the peer -> TX to the peer's last
+ *                                             authenticated address; DATA_ACK to
+ *                                             the sender
+ *     SGA control frame                    -> control ring of the worker chosen
+ *                                             by device id / session id
+ *     anything else                        -> dropped, counted by reason
+ *
+ * No locks, no syscalls and no allocation per packet: mbufs come from pools
+ * sized at start-up, session slots from an array sized at start-up.
+ *
+ * Threads: dp_lcore_main runs on EAL lcores. Everything else here is called
+ * by the gateway main thread or control-plane pthreads (non-EAL threads), as each
+ * function's comment says.
+ */
+#ifndef SGA_DP_H
+#define SGA_DP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "sga_gateway.h"
+
+struct dp; /* opaque */
+
+/* Drop and event reasons: one X-macro list generates the enum, the names and
+ * the per-lcore counters. */
+#define DP_COUNTERS(X)                                                                             \
+	X(RX, "frames received")                                                                   \
+	X(TX, "frames transmitted")                                                                \
+	X(TX_FULL, "frames dropped: TX queue full")                                                \
+	X(ARP_REPLY, "ARP requests answered")                                                      \
+	X(DROP_NOT_FOR_US, "dropped: not addressed to the gateway (MAC, IP or UDP port)")           \
+	X(DROP_ETHERTYPE, "dropped: neither IPv4 nor ARP")                                         \
+	X(DROP_ARP, "dropped: ARP not a request for the gateway address")                          \
+	X(DROP_IP_HDR, "dropped: malformed IPv4 header or bad length")                             \
+	X(DROP_IP_CSUM, "dropped: bad IPv4 header checksum")                                       \
+	X(DROP_IP_FRAG, "dropped: IPv4 fragment")                                                  \
+	X(DROP_NOT_UDP, "dropped: not UDP")                                                        \
+	X(DROP_UDP_HDR, "dropped: malformed UDP header or length")                                 \
+	X(DROP_UDP_CSUM, "dropped: bad UDP checksum")                                              \
+	X(DROP_SGA_HDR, "dropped: SGA header malformed (version, type, length)")                   \
+	X(DROP_NOT_UPLINK, "dropped: SGA message type a device may not send")                      \
+	X(CTRL_IN, "control frames queued to the control plane")                                   \
+	X(DROP_CTRL_RING_FULL, "dropped: control ring full")                                       \
+	X(CTRL_OUT, "control frames sent for the control plane")                                   \
+	X(DATA_IN, "DATA_UP frames received")                                                      \
+	X(DROP_UNKNOWN_SESSION, "dropped: DATA_UP for no installed session")                       \
+	X(DROP_HOP_REPLAY, "dropped: DATA_UP hop sequence replayed or too old")                    \
+	X(DROP_HOP_AUTH, "dropped: DATA_UP hop tag did not verify")                                \
+	X(DROP_HOP_MALFORMED, "dropped: DATA_UP inner layout malformed")                           \
+	X(DROP_PEER_UNKNOWN, "dropped: the peer's address is not known yet")                       \
+	X(DROP_TX_SEQ, "dropped: hop sequence reservation exhausted")                              \
+	X(DROP_NOMBUF, "dropped: mbuf pool empty")                                                 \
+	X(RELAYED, "DATA frames relayed to the peer")                                              \
+	X(DUPLICATE, "authentic retransmissions acknowledged again, not relayed")                  \
+	X(ACK_SENT, "DATA_ACK frames sent")                                                        \
+	X(HANDOFF, "frames handed to the lcore owning their session")                              \
+	X(DROP_HANDOFF_FULL, "dropped: hand-off ring full")
+
+enum dp_counter {
+#define DP_CTR_ENUM(name, desc) DP_C_##name,
+	DP_COUNTERS(DP_CTR_ENUM)
+#undef DP_CTR_ENUM
+	DP_C__COUNT
+};
+
+const char *dp_counter_name(enum dp_counter c); /* "rx", "drop_ip_csum", ... */
+const char *dp_counter_desc(enum dp_counter c);
+
+/** A device's network address as seen by the gateway (network byte order). */
+struct dp_addr {
+	uint8_t mac[6];
+	uint32_t ip;   /* IPv4, network order */
+	uint16_t port; /* UDP, network order */
+};
+
+struct dp_config {
+	uint16_t port_id;            /* ethdev port */
+	unsigned n_lcores;           /* data-plane lcores = RX/TX queue pairs */
+	const unsigned *lcore_ids;   /* n_lcores EAL lcore ids */
+	uint32_t gw_ip;              /* gateway IPv4, network order */
+	uint16_t gw_port;            /* gateway UDP port, network order */
+	unsigned n_workers;          /* control-plane workers (one control ring each) */
+	unsigned rx_desc, tx_desc;   /* descriptors per queue */
+	unsigned mbufs;              /* mbufs in the packet pool */
+	unsigned ctrl_ring_size;     /* per worker; power of two */
+	unsigned max_sessions;       /* session table capacity */
+	uint64_t tx_seq_block;       /* hop sequence numbers reserved per request */
+};
+
+/**
+ * Create the data plane on an already probed ethdev port: pools, rings, session
+ * table, queues; starts the port. Main thread, after rte_eal_init. Returns NULL
+ * and sets errno (and logs why) on failure.
+ */
+struct dp *dp_create(const struct dp_config *cfg);
+/** Stop the port and free everything. The lcores must have returned. */
+void dp_destroy(struct dp *dp);
+
+/** lcore entry point (rte_eal_remote_launch); arg is the struct dp. Returns when
+ *  dp_stop was called, after flushing its TX buffers. */
+int dp_lcore_main(void *arg);
+/** Ask the lcores to return (async-signal-safe: one atomic store). */
+void dp_stop(struct dp *dp);
+
+/* ---- for the control plane (non-EAL pthreads) -------------------------------- */
+
+/** Up to n control frames for worker w. Each mbuf holds the whole Ethernet frame;
+ *  the caller frees them with rte_pktmbuf_free. */
+unsigned dp_ctrl_dequeue(struct dp *dp, unsigned w, struct rte_mbuf **pkts, unsigned n);
+/** The SGA frame inside a control mbuf and its sender's address. */
+int dp_ctrl_payload(const struct rte_mbuf *m, const uint8_t **frame, size_t *len, struct dp_addr *src);
+/** Build Eth/IPv4/UDP around frame, from the gateway to dst, and queue it for
+ *  transmission. 0, or -ENOBUFS (pool or ring full). Thread-safe. */
+int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame, size_t len);
+
+/**
+ * Install an established session (state SGA_GW_S_ESTABLISHED) so the lcores relay
+ * it. addr[role]: each member's last known address (port 0 = unknown yet).
+ * tx_seq[role]/tx_limit[role]: the hop sequence range reserved for each direction
+ * towards role; rx_next[role]: hop sequence numbers below it from role are
+ * refused (the replay mark persisted before a restart; 0 for a new session).
+ * Replaces an installed session with the same id. One control-plane thread at a
+ * time (the caller serialises installs). 0, -ENOSPC (table full), -EINVAL.
+ */
+int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const struct dp_addr addr[2],
+		       const uint64_t tx_seq[2], const uint64_t tx_limit[2], const uint64_t rx_next[2]);
+
+/** Raise the TX limit of (session, role) after a new reservation. */
+int dp_session_extend(struct dp *dp, uint64_t session_id, uint8_t role, uint64_t tx_limit);
+
+/** Reservation requests raised by the lcores (a session's TX sequence nears its
+ *  limit): up to n (session id, role) pairs. */
+struct dp_resv_req {
+	uint64_t session_id;
+	uint8_t role;
+};
+unsigned dp_resv_dequeue(struct dp *dp, struct dp_resv_req *reqs, unsigned n);
+
+/** Snapshot of what must be persisted per session: last addresses and the
+ *  highest hop sequence seen from each member (+1). Calls fn for every installed
+ *  session. Racy reads of lcore-owned values: each is a single aligned 64-bit load. */
+struct dp_session_view {
+	uint64_t session_id;
+	struct dp_addr addr[2];
+	uint64_t rx_next[2];
+	uint64_t tx_seq[2];
+};
+void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg), void *arg);
+
+/** Sum of the per-lcore counters. */
+void dp_counters(const struct dp *dp, uint64_t out[DP_C__COUNT]);
+/** Number of installed sessions. */
+unsigned dp_session_count(const struct dp *dp);
+
+#endif /* SGA_DP_H */

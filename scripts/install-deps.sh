@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Install SGA's build and run dependencies from Debian 12's apt (idempotent).
+set -euo pipefail
+
+PKGS=(build-essential meson ninja-build pkg-config clang-format
+      libssl-dev openssl libcriterion-dev libhiredis-dev redis-server
+      dpdk dpdk-dev libdpdk-dev iproute2 ethtool python3)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	echo "install-deps: installing ${missing[*]}"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

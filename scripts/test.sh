@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Run SGA's whole test suite: install dependencies, build, run every test,
+# then again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+echo "== format check"
+clang-format --dry-run --Werror $(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+
+for variant in normal asan; do
+	dir=build-ci-$variant
+	opts=()
+	[ "$variant" = asan ] && opts=(-Db_sanitize=address,undefined -Db_lundef=false)
+	echo "== build ($variant)"
+	[ -d "$dir" ] || meson setup "$dir" "${opts[@]}" >/dev/null
+	ninja -C "$dir"
+	echo "== test ($variant)"
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C "$dir" --print-errorlogs --num-processes 2
+done
+echo "== all tests passed"

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench_setup.c - gateway-side cost of one session setup (negotiation A1-A4 and
+ * key exchange B1-B7) on one core, next to the cost of the primitives it is made
+ * of, measured in the same run: RSA-OAEP decryption with the trapdoor key (two
+ * per session) and 256-bit-exponent modexp in the group (four per session).
+ * Prints sessions/s and the protocol overhead as the ratio of the measured
+ * session cost to 2*RSA + 4*modexp. A benchmark, not a test: it asserts nothing.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds per RSA-OAEP decryption of a 32-byte value (the F_G inversion). */
+static double bench_rsa(const struct sga_rsa_key *k, double secs, unsigned long *ops)
+{
+	uint8_t r[SGA_EXPONENT_LEN] = {1}, ct[SGA_RSA_MAX_LEN], pt[SGA_RSA_MAX_LEN];
+	size_t ct_len, pt_len;
+	double t0, t;
+	unsigned long n = 0;
+
+	if (sga_rsa_oaep_encrypt(k, r, sizeof(r), ct, sizeof(ct), &ct_len))
+		return -1;
+	t0 = now_s();
+	do {
+		for (int i = 0; i < 16; i++, n++)
+			if (sga_rsa_oaep_decrypt(k, ct, ct_len, pt, sizeof(pt), &pt_len))
+				return -1;
+		t = now_s() - t0;
+	} while (t < secs);
+	*ops = n;
+	return t / (double)n;
+}
+
+/* Seconds per N^r mod p with a 256-bit exponent. */
+static double bench_modexp(const struct sga_group_info *grp, double secs, unsigned long *ops)
+{
+	uint8_t e[SGA_EXPONENT_LEN], base[SGA_GROUP_MAX_LEN], out[SGA_GROUP_MAX_LEN];
+	double t0, t;
+	unsigned long n = 0;
+
+	if (sga_exponent_random(e) || sga_modexp(grp, NULL, e, sizeof(e), base))
+		return -1;
+	t0 = now_s();
+	do {
+		for (int i = 0; i < 16; i++, n++)
+			if (sga_modexp(grp, base, e, sizeof(e), out))
+				return -1;
+		t = now_s() - t0;
+	} while (t < secs);
+	*ops = n;
+	return t / (double)n;
+}
+
+/* One session; returns the seconds spent in gateway handlers only. */
+static double one_session(struct harness *h, const uint8_t *prefs, uint8_t n_pref)
+{
+	struct sga_neg_req_plain a1;
+	struct sga_neg_accept_plain a3;
+	struct sga_gw_out out;
+	uint8_t b[2][SGA_FRAME_MAX];
+	size_t blen[2];
+	uint64_t ctr;
+	double t, gw = 0;
+	int rc;
+
+	rc = sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len, prefs, n_pref, h->frame,
+				    sizeof(h->frame), &h->frame_len);
+	t = now_s();
+	rc = rc ? rc : sga_gw_neg_req_open(&h->gw, &h->rec[0], h->frame, h->frame_len, &a1, &ctr);
+	rc = rc ? rc : sga_gw_neg_req_handle(&h->gw, &h->rec[0], &h->rec[1], &a1, ctr, &h->gsess, &out);
+	gw += now_s() - t;
+	rc = rc ? rc : sga_dev_consume_neg_invite(&h->dev[1], &h->sess[1], out.msg[0].frame, out.msg[0].len);
+	rc = rc ? rc : sga_dev_create_neg_accept(&h->dev[1], &h->sess[1], 1, h->frame, sizeof(h->frame), &h->frame_len);
+	t = now_s();
+	rc = rc ? rc : sga_gw_neg_accept_open(&h->gw, &h->rec[1], h->frame, h->frame_len, &a3, &ctr);
+	rc = rc ? rc : sga_gw_neg_accept_handle(&h->gw, &h->rec[1], &h->gsess, &a3, ctr, &out);
+	gw += now_s() - t;
+	rc = rc ? rc : sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame, out.msg[0].len);
+	for (int k = 0; k < 2 && !rc; k++)
+		rc = sga_dev_create_kex_init(&h->dev[k], &h->sess[k], b[k], sizeof(b[k]), &blen[k]);
+	t = now_s();
+	for (int k = 0; k < 2 && !rc; k++)
+		rc = sga_gw_kex_init_handle(&h->gw, &h->rec[k], &h->gsess, b[k], blen[k], &out);
+	gw += now_s() - t;
+	if (rc) {
+		fprintf(stderr, "sga-bench-setup: session failed: %s\n", sga_err_name(rc));
+		return -1;
+	}
+	return gw;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"group", required_argument, NULL, 'g'}, {"sessions", required_argument, NULL, 'n'},
+		{"seconds", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM, SGA_SUITE_CHACHA20_POLY1305,
+				      SGA_SUITE_AES128_CCM8};
+	const struct sga_group_info *grp = sga_group_get(SGA_GROUP_FFDHE2048);
+	unsigned long sessions = 300, rsa_ops = 0, mx_ops = 0;
+	double secs = 2.0, t_rsa, t_mx, t_sess = 0;
+	struct harness *h;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "g:n:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			grp = sga_group_by_name(optarg);
+			if (!grp) {
+				fprintf(stderr, "sga-bench-setup: unknown group '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			sessions = strtoul(optarg, &end, 10);
+			if (*end || sessions == 0 || sessions > 1000000) {
+				fprintf(stderr, "sga-bench-setup: --sessions must be 1..1000000\n");
+				return 2;
+			}
+			break;
+		case 't':
+			secs = strtod(optarg, &end);
+			if (*end || secs <= 0 || secs > 60) {
+				fprintf(stderr, "sga-bench-setup: --seconds must be in (0, 60]\n");
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("Usage: sga-bench-setup [-g ffdhe2048|ffdhe3072] [-n SESSIONS] [-t SECONDS]\n"
+			       "Gateway-side session setup cost on one core vs. its RSA and modexp primitives.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h || harness_init(h, grp->id, all, sizeof(all), all, sizeof(all)) || harness_register(h, 0) ||
+	    harness_register(h, 1)) {
+		fprintf(stderr, "sga-bench-setup: set-up failed\n");
+		return 1;
+	}
+	printf("group %s, RSA-%zu trapdoor, backend '%s', %lu sessions\n", grp->name, 8 * sga_rsa_size(h->gw.tpk),
+	       sga_crypto_backend_get()->name, sessions);
+	t_rsa = bench_rsa(h->gw.tpk, secs, &rsa_ops);
+	t_mx = bench_modexp(grp, secs, &mx_ops);
+	if (t_rsa < 0 || t_mx < 0) {
+		fprintf(stderr, "sga-bench-setup: primitive benchmark failed\n");
+		return 1;
+	}
+	for (unsigned long i = 0; i < sessions; i++) {
+		double t = one_session(h, all, 1);
+		if (t < 0)
+			return 1;
+		t_sess += t;
+	}
+	t_sess /= (double)sessions;
+	double t_prim = 2 * t_rsa + 4 * t_mx;
+	printf("%-44s %12.0f /s  (%lu ops)\n", "RSA-OAEP decrypt (F_G inversion)", 1 / t_rsa, rsa_ops);
+	printf("%-44s %12.0f /s  (%lu ops)\n", "modexp, 256-bit exponent", 1 / t_mx, mx_ops);
+	printf("%-44s %12.0f /s\n", "primitives only: 2 RSA + 4 modexp", 1 / t_prim);
+	printf("%-44s %12.0f /s\n", "gateway session setup (A1-A4 + B1-B7)", 1 / t_sess);
+	printf("protocol overhead ratio (session / primitives): %.3f\n", t_sess / t_prim);
+	harness_fini(h);
+	free(h);
+	return 0;
+}

@@ -1,0 +1,941 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_protocol.c - the SGA protocol run end to end through the in-memory
+ * harness: registration, negotiation, key exchange and E2E delivery for every
+ * cipher suite and group, plus the protocol's recovery paths (retransmissions,
+ * reordering, rekey, enrollment policy, refusals) and state-machine misuse.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "harness.h"
+#include "sga_keys.h"
+
+static const uint8_t ALL[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM, SGA_SUITE_CHACHA20_POLY1305,
+			      SGA_SUITE_AES128_CCM8};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void setup(struct harness *h, uint8_t group, const uint8_t *si, uint8_t ni, const uint8_t *sj, uint8_t nj)
+{
+	cr_assert_eq(harness_init(h, group, si, ni, sj, nj), 0, "harness_init");
+}
+
+static void setup_all(struct harness *h)
+{
+	setup(h, SGA_GROUP_FFDHE2048, ALL, 4, ALL, 4);
+}
+
+static size_t key_len(uint8_t suite)
+{
+	const struct sga_suite_info *si = sga_suite_get(suite);
+
+	cr_assert_not_null(si);
+	return si->key_len;
+}
+
+/* The four suites starting at `first`, the others following in id order. */
+static void rotated(uint8_t first, uint8_t out[4])
+{
+	for (int k = 0; k < 4; k++)
+		out[k] = (uint8_t)(((first - 1 + k) % 4) + 1);
+}
+
+/* Deterministic message content: 4-byte index then an LCG stream. */
+static void fill_msg(uint8_t *buf, size_t len, uint32_t idx)
+{
+	uint32_t x = idx * 2654435761u + 12345u;
+
+	for (size_t k = 0; k < len; k++) {
+		if (k < 4) {
+			buf[k] = (uint8_t)(idx >> (8 * (3 - k)));
+			continue;
+		}
+		x = x * 1103515245u + 12345u;
+		buf[k] = (uint8_t)(x >> 16);
+	}
+}
+
+/* Length of message n: the edges first, then a spread over [0, max]. */
+static size_t msg_len_for(uint32_t n, size_t max)
+{
+	uint32_t x = n * 2246822519u + 3266489917u;
+
+	switch (n) {
+	case 0:
+		return 0;
+	case 1:
+		return max;
+	case 2:
+		return 1;
+	case 3:
+		return max - 1;
+	case 4:
+		return 4;
+	default:
+		return (x >> 7) % (max + 1);
+	}
+}
+
+/* Fail if any key_len-byte window of [p, p+n) equals key. */
+static int holds_key(const void *p, size_t n, const uint8_t *key, size_t kl)
+{
+	const uint8_t *b = p;
+
+	for (size_t off = 0; off + kl <= n; off++)
+		if (!memcmp(b + off, key, kl))
+			return 1;
+	return 0;
+}
+
+static void assert_gateway_blind(const struct harness *h, uint8_t suite)
+{
+	size_t kl = key_len(suite);
+	const uint8_t *keys[2] = {h->sess[0].e2e_tx_key, h->sess[0].e2e_rx_key};
+
+	for (int k = 0; k < 2; k++) {
+		cr_assert(!holds_key(&h->gsess, sizeof(h->gsess), keys[k], kl),
+			  "gateway session record holds an E2E key");
+		cr_assert(!holds_key(&h->rec[0], sizeof(h->rec[0]), keys[k], kl),
+			  "gateway record of d_i holds an E2E key");
+		cr_assert(!holds_key(&h->rec[1], sizeof(h->rec[1]), keys[k], kl),
+			  "gateway record of d_j holds an E2E key");
+		cr_assert(!holds_key(&h->gw, sizeof(h->gw), keys[k], kl), "gateway state holds an E2E key");
+	}
+}
+
+/* Send `count` messages from device `from` in one batch: seal all, relay all,
+ * then open all in order at the peer. *n is the running message index. */
+static void batch(struct harness *h, int from, unsigned count, uint32_t *n)
+{
+	static uint8_t up[8][SGA_FRAME_MAX], down[8][SGA_FRAME_MAX];
+	size_t up_len[8], down_len[8], max = sga_dev_data_max(&h->sess[from]);
+	uint8_t msg[SGA_FRAME_MAX], got[SGA_FRAME_MAX], to_role;
+	size_t got_len;
+
+	cr_assert(count <= 8);
+	cr_assert_eq(max, sga_dev_data_max(&h->sess[from ^ 1]) - 0 + 0 * max);
+	for (unsigned k = 0; k < count; k++) {
+		size_t len = msg_len_for(*n + k, max);
+
+		fill_msg(msg, len, *n + k);
+		cr_assert_eq(sga_dev_data_seal(&h->sess[from], msg, len, up[k], sizeof(up[k]), &up_len[k]), 0,
+			     "seal message %u", *n + k);
+		cr_assert_leq(up_len[k], (size_t)SGA_FRAME_MAX);
+	}
+	for (unsigned k = 0; k < count; k++) {
+		cr_assert_eq(sga_gw_data_relay(&h->gsess, up[k], up_len[k], down[k], sizeof(down[k]), &down_len[k],
+					       &to_role),
+			     0, "relay message %u", *n + k);
+		cr_assert_eq(to_role, from ^ 1);
+	}
+	for (unsigned k = 0; k < count; k++) {
+		size_t len = msg_len_for(*n + k, max);
+
+		fill_msg(msg, len, *n + k);
+		cr_assert_eq(sga_dev_data_open(&h->sess[from ^ 1], down[k], down_len[k], got, sizeof(got), &got_len),
+			     0, "open message %u", *n + k);
+		cr_assert_eq(got_len, len, "message %u length", *n + k);
+		cr_assert_arr_eq(got, msg, len, "message %u content", *n + k);
+	}
+	*n += count;
+}
+
+/* Register, negotiate `suite`, key exchange in `group`, then 1,000 messages
+ * each way, interleaved in batches. d_i's hop suite is `suite`, d_j's the next
+ * one, so device<->gateway and E2E suites mix. */
+static void run_suite_group(uint8_t suite, uint8_t group)
+{
+	struct harness h;
+	uint8_t si[4], sj[4];
+	uint32_t n_ij = 0, n_ji = 0;
+	size_t kl = key_len(suite);
+
+	rotated(suite, si);
+	rotated((uint8_t)(suite % 4 + 1), sj);
+	setup(&h, group, si, 4, sj, 4);
+	cr_assert_eq(harness_full(&h, &suite, 1), 0);
+
+	cr_assert_eq(h.sess[0].state, SGA_DEV_S_ESTABLISHED);
+	cr_assert_eq(h.sess[1].state, SGA_DEV_S_ESTABLISHED);
+	cr_assert_eq(h.gsess.state, SGA_GW_S_ESTABLISHED);
+	cr_assert_eq(h.sess[0].suite, suite);
+	cr_assert_eq(h.sess[1].suite, suite);
+	cr_assert_eq(h.gsess.suite, suite);
+	cr_assert_eq(h.sess[0].group, group);
+	cr_assert_eq(h.sess[1].group, group);
+	cr_assert_eq(h.sess[0].session_id, h.gsess.session_id);
+	cr_assert_eq(h.sess[1].session_id, h.gsess.session_id);
+
+	/* Both devices derive the same E2E keys, one per direction. */
+	cr_assert_arr_eq(h.sess[0].e2e_tx_key, h.sess[1].e2e_rx_key, kl);
+	cr_assert_arr_eq(h.sess[0].e2e_rx_key, h.sess[1].e2e_tx_key, kl);
+	cr_assert_arr_neq(h.sess[0].e2e_tx_key, h.sess[0].e2e_rx_key, kl);
+
+	/* The scanner finds a key where one is (it is not vacuous)... */
+	cr_assert(holds_key(&h.sess[1], sizeof(h.sess[1]), h.sess[0].e2e_tx_key, kl));
+	/* ...and no value the gateway holds equals the session key. */
+	assert_gateway_blind(&h, suite);
+
+	for (unsigned b = 0; b < 125; b++) {
+		batch(&h, 0, 8, &n_ij);
+		batch(&h, 1, 8, &n_ji);
+	}
+	cr_assert_eq(n_ij, 1000);
+	cr_assert_eq(n_ji, 1000);
+	cr_assert_eq(h.sess[0].e2e_tx_seq, 1000);
+	cr_assert_eq(h.sess[1].e2e_tx_seq, 1000);
+	/* Still blind after relaying two thousand messages. */
+	assert_gateway_blind(&h, suite);
+	harness_fini(&h);
+}
+
+/* ---- every suite x every group --------------------------------------------- */
+
+/* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe2048. */
+Test(e2e, aes128gcm_ffdhe2048)
+{
+	run_suite_group(SGA_SUITE_AES128_GCM, SGA_GROUP_FFDHE2048);
+}
+
+/* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe2048. */
+Test(e2e, aes256gcm_ffdhe2048)
+{
+	run_suite_group(SGA_SUITE_AES256_GCM, SGA_GROUP_FFDHE2048);
+}
+
+/* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe2048. */
+Test(e2e, chacha20poly1305_ffdhe2048)
+{
+	run_suite_group(SGA_SUITE_CHACHA20_POLY1305, SGA_GROUP_FFDHE2048);
+}
+
+/* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe2048. */
+Test(e2e, aes128ccm8_ffdhe2048)
+{
+	run_suite_group(SGA_SUITE_AES128_CCM8, SGA_GROUP_FFDHE2048);
+}
+
+/* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe3072. */
+Test(e2e, aes128gcm_ffdhe3072)
+{
+	run_suite_group(SGA_SUITE_AES128_GCM, SGA_GROUP_FFDHE3072);
+}
+
+/* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe3072. */
+Test(e2e, aes256gcm_ffdhe3072)
+{
+	run_suite_group(SGA_SUITE_AES256_GCM, SGA_GROUP_FFDHE3072);
+}
+
+/* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe3072. */
+Test(e2e, chacha20poly1305_ffdhe3072)
+{
+	run_suite_group(SGA_SUITE_CHACHA20_POLY1305, SGA_GROUP_FFDHE3072);
+}
+
+/* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe3072. */
+Test(e2e, aes128ccm8_ffdhe3072)
+{
+	run_suite_group(SGA_SUITE_AES128_CCM8, SGA_GROUP_FFDHE3072);
+}
+
+/* Paper 4: the largest message fits one frame, one byte more is refused. */
+Test(e2e, data_max_is_exact)
+{
+	struct harness h;
+	uint8_t msg[SGA_FRAME_MAX], frame[SGA_FRAME_MAX];
+	size_t len, max;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	max = sga_dev_data_max(&h.sess[0]);
+	memset(msg, 0x5a, sizeof(msg));
+	cr_assert_eq(sga_dev_data_seal(&h.sess[0], msg, max, frame, sizeof(frame), &len), 0);
+	cr_assert_eq(len, (size_t)SGA_FRAME_MAX);
+	cr_assert_eq(sga_dev_data_seal(&h.sess[0], msg, max + 1, frame, sizeof(frame), &len), -SGA_E_OVERSIZED);
+	harness_fini(&h);
+}
+
+/* ---- negotiation ----------------------------------------------------------- */
+
+static void negotiate_expect(const uint8_t *si, uint8_t ni, const uint8_t *sj, uint8_t nj, const uint8_t *prefs,
+			     uint8_t np, uint8_t want)
+{
+	struct harness h;
+
+	setup(&h, SGA_GROUP_FFDHE2048, si, ni, sj, nj);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(harness_negotiate(&h, prefs, np), 0);
+	cr_assert_eq(h.gsess.suite, want);
+	cr_assert_eq(h.sess[0].suite, want);
+	cr_assert_eq(h.sess[1].suite, want);
+	cr_assert_eq(h.sess[0].state, SGA_DEV_S_KEX);
+	cr_assert_eq(h.sess[1].state, SGA_DEV_S_KEX);
+	cr_assert_eq(h.gsess.state, SGA_GW_S_KEX);
+	harness_fini(&h);
+}
+
+/* Paper A1-A4 (cipher negotiation): first common suite in the initiator's order wins. */
+Test(negotiation, first_common_in_initiator_order)
+{
+	static const uint8_t sj[] = {SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES256_GCM};
+	static const uint8_t p1[] = {SGA_SUITE_AES256_GCM, SGA_SUITE_CHACHA20_POLY1305};
+	static const uint8_t p2[] = {SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES256_GCM};
+
+	negotiate_expect(ALL, 4, sj, 2, p1, 2, SGA_SUITE_AES256_GCM);
+	negotiate_expect(ALL, 4, sj, 2, p2, 2, SGA_SUITE_CHACHA20_POLY1305);
+}
+
+/* Paper A1-A4: a suite the initiator offers but the responder lacks is skipped. */
+Test(negotiation, skips_suite_responder_lacks)
+{
+	static const uint8_t sj[] = {SGA_SUITE_AES128_CCM8, SGA_SUITE_AES256_GCM};
+	static const uint8_t prefs[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES256_GCM,
+					SGA_SUITE_AES128_CCM8};
+
+	negotiate_expect(ALL, 4, sj, 2, prefs, 4, SGA_SUITE_AES256_GCM);
+}
+
+/* Paper A1-A4: a preferred suite outside the initiator's own registered set is skipped. */
+Test(negotiation, skips_suite_initiator_did_not_register)
+{
+	static const uint8_t si[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES128_CCM8};
+	static const uint8_t prefs[] = {SGA_SUITE_AES256_GCM, SGA_SUITE_AES128_CCM8, SGA_SUITE_AES128_GCM};
+
+	negotiate_expect(si, 2, ALL, 4, prefs, 3, SGA_SUITE_AES128_CCM8);
+}
+
+/* Paper A1-A4: the suite must also be in the gateway's registry C. */
+Test(negotiation, skips_suite_gateway_lacks)
+{
+	static const uint8_t prefs[] = {SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES256_GCM};
+	struct harness h;
+
+	setup_all(&h);
+	/* The gateway offers only AES-128-GCM and AES-256-GCM. */
+	h.gw.pkg.n_suites = 2;
+	h.gw.pkg.suites[0] = SGA_SUITE_AES128_GCM;
+	h.gw.pkg.suites[1] = SGA_SUITE_AES256_GCM;
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(harness_negotiate(&h, prefs, 2), 0);
+	cr_assert_eq(h.sess[0].suite, SGA_SUITE_AES256_GCM);
+	harness_fini(&h);
+}
+
+/* Paper A1-A4 / NO_COMMON_SUITE: an empty intersection is refused, authenticated, to d_i. */
+Test(negotiation, no_common_suite)
+{
+	static const uint8_t si[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_CHACHA20_POLY1305};
+	static const uint8_t sj[] = {SGA_SUITE_AES256_GCM, SGA_SUITE_AES128_CCM8};
+	struct harness h;
+
+	setup(&h, SGA_GROUP_FFDHE2048, si, 2, sj, 2);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(harness_negotiate(&h, si, 2), -SGA_E_NO_COMMON_SUITE);
+	cr_assert_eq(h.sess[0].state, SGA_DEV_S_FAILED);
+	cr_assert_eq(h.gsess.session_id, 0);
+	cr_assert_eq(h.rec[1].down_ctr, 1, "d_j was not invited");
+	harness_fini(&h);
+}
+
+/* Paper A3 (d_j may refuse): decline -> the initiator gets an authenticated DECLINED. */
+Test(negotiation, decline)
+{
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	struct sga_neg_accept_plain a3;
+	struct sga_gw_out out;
+	uint64_t ctr;
+
+	setup_all(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, h.dev[1].id_len, ALL, 4, h.frame,
+					    sizeof(h.frame), &h.frame_len),
+		     0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1, ctr, &h.gsess, &out), 0);
+	cr_assert_eq(out.n, 1);
+	cr_assert_eq(sga_dev_consume_neg_invite(&h.dev[1], &h.sess[1], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_eq(sga_dev_create_neg_accept(&h.dev[1], &h.sess[1], 0, h.frame, sizeof(h.frame), &h.frame_len), 0);
+	cr_assert_eq(h.sess[1].state, SGA_DEV_S_FAILED);
+	cr_assert_eq(sga_gw_neg_accept_open(&h.gw, &h.rec[1], h.frame, h.frame_len, &a3, &ctr), 0);
+	cr_assert_eq(a3.accept, 0);
+	cr_assert_eq(sga_gw_neg_accept_handle(&h.gw, &h.rec[1], &h.gsess, &a3, ctr, &out), 0);
+	cr_assert_eq(out.n, 1);
+	cr_assert_eq(out.msg[0].to_id_len, 5);
+	cr_assert_arr_eq(out.msg[0].to_id, "dev-i", 5);
+	cr_assert_eq(h.gsess.state, 0, "declined session is to be deleted");
+	cr_assert_eq(sga_dev_consume_neg_result(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len),
+		     -SGA_E_DECLINED);
+	cr_assert_eq(h.sess[0].state, SGA_DEV_S_FAILED);
+	harness_fini(&h);
+}
+
+/* Paper A1 (G checks d_j is registered): an unknown peer -> authenticated A4 UNKNOWN_DEVICE. */
+Test(negotiation, unknown_peer)
+{
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	struct sga_gw_out out;
+	struct sga_gw_device rec_j_before;
+	uint64_t ctr;
+
+	setup_all(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	rec_j_before = h.rec[1];
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], (const uint8_t *)"dev-x", 5, ALL, 4, h.frame,
+					    sizeof(h.frame), &h.frame_len),
+		     0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr), 0);
+	/* The caller found no record for "dev-x". */
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], NULL, &a1, ctr, &h.gsess, &out), 0);
+	cr_assert_eq(h.gsess.session_id, 0);
+	cr_assert_eq(out.n, 1);
+	cr_assert_arr_eq(out.msg[0].to_id, "dev-i", 5);
+	cr_assert_eq(h.rec[0].up_ctr, ctr, "the A1 counter is consumed");
+	cr_assert_eq(memcmp(&rec_j_before, &h.rec[1], sizeof(rec_j_before)), 0);
+	cr_assert_eq(sga_dev_consume_neg_result(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len),
+		     -SGA_E_UNKNOWN_DEVICE);
+	cr_assert_eq(h.sess[0].state, SGA_DEV_S_FAILED);
+	harness_fini(&h);
+}
+
+/* Paper A1: a session with oneself is refused (BAD_FIELD in the authenticated A4). */
+Test(negotiation, peer_is_self)
+{
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	struct sga_gw_out out;
+	uint64_t ctr;
+
+	setup_all(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[0].id, h.dev[0].id_len, ALL, 4, h.frame,
+					    sizeof(h.frame), &h.frame_len),
+		     0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[0], &a1, ctr, &h.gsess, &out), 0);
+	cr_assert_eq(h.gsess.session_id, 0);
+	cr_assert_eq(sga_dev_consume_neg_result(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len),
+		     -SGA_E_BAD_FIELD);
+	harness_fini(&h);
+}
+
+/* ---- registration ------------------------------------------------------------- */
+
+/* Paper 3.1 (registration) + retransmission: a lost REG_ACK; the same request
+ * re-sent is re-acked without resetting the counters. */
+Test(registration, lost_ack_retransmission)
+{
+	struct harness h;
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_out out;
+	struct sga_gw_device rec2;
+	uint8_t reg[SGA_FRAME_MAX], a1[SGA_FRAME_MAX];
+	size_t reg_len, a1_len;
+	struct sga_neg_req_plain a1p;
+	uint64_t ctr;
+	int used = -1;
+
+	setup_all(&h);
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, reg, sizeof(reg), &reg_len), 0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, reg, reg_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, NULL, NULL, &h.rec[0], &used, &out), 0);
+	cr_assert_eq(out.n, 1);
+	/* ...the REG_ACK is lost. The device re-sends the same bytes. */
+	cr_assert_eq(sga_gw_reg_open(&h.gw, reg, reg_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &rec2, &used, &out), 0);
+	cr_assert_eq(used, 0);
+	cr_assert_eq(rec2.up_ctr, h.rec[0].up_ctr);
+	cr_assert_arr_eq(rec2.k_d, h.rec[0].k_d, SGA_KEY_LEN);
+	cr_assert_gt(rec2.down_ctr, h.rec[0].down_ctr);
+	h.rec[0] = rec2;
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert(h.dev[0].registered);
+
+	/* The device uses the registration: the gateway's up counter advances. */
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, h.dev[1].id_len, ALL, 4, a1,
+					    sizeof(a1), &a1_len),
+		     0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], a1, a1_len, &a1p, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1p, ctr, &h.gsess, &out), 0);
+	cr_assert_eq(h.rec[0].up_ctr, 1);
+
+	/* A late copy of the first request arrives: re-acked, counters kept. */
+	cr_assert_eq(sga_gw_reg_open(&h.gw, reg, reg_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &rec2, &used, &out), 0);
+	cr_assert_eq(rec2.up_ctr, 1, "retransmission must not reset the up counter");
+	h.rec[0] = rec2;
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], a1, a1_len, &a1p, &ctr), -SGA_E_REPLAY);
+	/* The device is not waiting for an ACK any more. */
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len), -SGA_E_BAD_STATE);
+	harness_fini(&h);
+}
+
+/* Paper 3.1 + retransmission: a freshly built (new nonce, same k_d) re-request is re-acked too. */
+Test(registration, lost_ack_new_request)
+{
+	struct harness h;
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_out out, out1;
+	struct sga_gw_device rec2;
+	int used;
+
+	setup_all(&h);
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len), 0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, NULL, NULL, &h.rec[0], &used, &out1), 0);
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len), 0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &rec2, &used, &out), 0);
+	h.rec[0] = rec2;
+	/* The first ACK (older nonce) arrives late: rejected; the second works. */
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out1.msg[0].frame, out1.msg[0].len), -SGA_E_REPLAY);
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(harness_negotiate(&h, ALL, 4), 0);
+	cr_assert_eq(harness_kex(&h), 0);
+	harness_fini(&h);
+}
+
+static void rekey(struct harness *h, int k, uint8_t *frame, size_t *len, struct sga_gw_out *out)
+{
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_device nrec;
+	int used = -1;
+
+	cr_assert_eq(sga_dev_create_reg_req(&h->dev[k], NULL, 0, 1, frame, SGA_FRAME_MAX, len), 0);
+	cr_assert_eq(sga_gw_reg_open(&h->gw, frame, *len, &env, &req), 0);
+	cr_assert_eq(env.flags, SGA_REG_FLAG_REKEY);
+	cr_assert_eq(sga_gw_reg_accept(&h->gw, &env, &req, &h->rec[k], NULL, &nrec, &used, out), 0);
+	cr_assert_eq(used, 0);
+	h->rec[k] = nrec;
+}
+
+/* Paper 3.1 (re-registration needs the old key): rekey replaces k_d; the old key stops working. */
+Test(registration, rekey_replaces_key)
+{
+	struct harness h;
+	struct sga_dev old;
+	struct sga_dev_sess s_old;
+	struct sga_gw_out out;
+	struct sga_neg_req_plain a1;
+	uint8_t frame[SGA_FRAME_MAX], old_kd[SGA_KEY_LEN], msg[16] = "after rekey", got[64];
+	size_t len, got_len;
+	uint64_t ctr;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	memcpy(old_kd, h.dev[0].k_d, SGA_KEY_LEN);
+	old = h.dev[0]; /* shallow copy: shares the key objects, never finalised */
+
+	rekey(&h, 0, frame, &len, &out);
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_arr_neq(h.dev[0].k_d, old_kd, SGA_KEY_LEN);
+	cr_assert_arr_eq(h.dev[0].k_d, h.rec[0].k_d, SGA_KEY_LEN);
+
+	/* The old key no longer authenticates anything. */
+	cr_assert_eq(sga_dev_create_neg_req(&old, &s_old, h.dev[1].id, h.dev[1].id_len, ALL, 4, frame, sizeof(frame),
+					    &len),
+		     0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], frame, len, &a1, &ctr), -SGA_E_AUTH);
+	sga_memzero(&old, sizeof(old));
+	sga_dev_sess_wipe(&s_old);
+
+	/* The new one does: a whole new session works. */
+	cr_assert_eq(harness_negotiate(&h, ALL, 4), 0);
+	cr_assert_eq(harness_kex(&h), 0);
+	cr_assert_eq(harness_send(&h, 0, msg, sizeof(msg), got, sizeof(got), &got_len), 0);
+	cr_assert_eq(got_len, sizeof(msg));
+	cr_assert_arr_eq(got, msg, sizeof(msg));
+	harness_fini(&h);
+}
+
+/* Paper 3.1 + retransmission: the REG_ACK of a rekey is lost; re-sending the
+ * same rekey request must be re-acked (like a first registration), not lock
+ * the device out. */
+Test(registration, rekey_lost_ack_retransmission)
+{
+	struct harness h;
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_out out;
+	struct sga_gw_device nrec;
+	uint8_t frame[SGA_FRAME_MAX];
+	size_t len;
+	int used = -1;
+
+	setup_all(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	rekey(&h, 0, frame, &len, &out);
+	/* ...the REG_ACK is lost; the device re-sends the same request. */
+	cr_assert_eq(sga_gw_reg_open(&h.gw, frame, len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out), 0,
+		     "a retransmitted rekey request is refused: the device is locked out");
+	cr_assert_eq(nrec.up_ctr, h.rec[0].up_ctr);
+	h.rec[0] = nrec;
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_eq(harness_negotiate(&h, ALL, 4), 0);
+	harness_fini(&h);
+}
+
+/* Paper 3.1 (enrollment policy): allow-list with a one-time token. */
+Test(registration, allowlist)
+{
+	struct harness h;
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_out out;
+	struct sga_gw_device nrec, zero;
+	struct sga_gw_enroll allow;
+	struct sga_buf tok = {"tok-dev-i", 9};
+	int used;
+
+	setup_all(&h);
+	h.gw.enroll_mode = SGA_ENROLL_ALLOWLIST;
+	cr_assert_eq(sga_sha256(&tok, 1, allow.token_hash), 0);
+	memset(&zero, 0, sizeof(zero));
+
+	/* Missing token. */
+	nrec = zero;
+	used = -1;
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len), 0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, NULL, &allow, &nrec, &used, &out), -SGA_E_ENROLL_DENIED);
+	cr_assert_eq(out.n, 0);
+	cr_assert_eq(used, -1);
+	cr_assert_eq(memcmp(&nrec, &zero, sizeof(zero)), 0);
+
+	/* Wrong token. */
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], (const uint8_t *)"tok-dev-j", 9, 0, h.frame, sizeof(h.frame),
+					    &h.frame_len),
+		     0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, NULL, &allow, &nrec, &used, &out), -SGA_E_ENROLL_DENIED);
+	cr_assert_eq(memcmp(&nrec, &zero, sizeof(zero)), 0);
+
+	/* Unlisted identity (no allow-list entry), even with a token. */
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[1], (const uint8_t *)"tok-dev-i", 9, 0, h.frame, sizeof(h.frame),
+					    &h.frame_len),
+		     0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, NULL, NULL, &nrec, &used, &out), -SGA_E_ENROLL_DENIED);
+	cr_assert_eq(memcmp(&nrec, &zero, sizeof(zero)), 0);
+
+	/* Correct token: accepted, and the entry is to be deleted. */
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], (const uint8_t *)"tok-dev-i", 9, 0, h.frame, sizeof(h.frame),
+					    &h.frame_len),
+		     0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, NULL, &allow, &h.rec[0], &used, &out), 0);
+	cr_assert_eq(used, 1);
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len), 0);
+
+	/* The token is spent (the caller deleted the entry): another key for the
+	 * same id is refused as an existing registration. */
+	cr_assert_eq(sga_dev_init(&h.dev[1], &h.gw.pkg, (const uint8_t *)"dev-i", 5, ALL[0], ALL, 4) == 0 ? 0 : 1, 0);
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[1], (const uint8_t *)"tok-dev-i", 9, 0, h.frame, sizeof(h.frame),
+					    &h.frame_len),
+		     0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out), -SGA_E_EXISTS);
+	harness_fini(&h);
+}
+
+/* ---- key exchange ------------------------------------------------------------ */
+
+/* Paper B1/B3 + retransmission: create_kex_init is idempotent and the gateway
+ * re-emits its cached reply for a repeated KEX_INIT. */
+Test(kex, init_retransmission)
+{
+	struct harness h;
+	struct sga_gw_out out, out2;
+	struct sga_gw_session before;
+	uint8_t b1[SGA_FRAME_MAX], b1b[SGA_FRAME_MAX], b3[SGA_FRAME_MAX];
+	size_t b1_len, b1b_len, b3_len;
+
+	setup_all(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(harness_negotiate(&h, ALL, 4), 0);
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[0], &h.sess[0], b1, sizeof(b1), &b1_len), 0);
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[0], &h.sess[0], b1b, sizeof(b1b), &b1b_len), 0);
+	cr_assert_eq(b1_len, b1b_len);
+	cr_assert_arr_eq(b1, b1b, b1_len, "retransmitted KEX_INIT differs");
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[1], &h.sess[1], b3, sizeof(b3), &b3_len), 0);
+
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, b1, b1_len, &out), 0);
+	cr_assert_eq(out.n, 0);
+	/* B1 again before B3: accepted silently, nothing changes. */
+	before = h.gsess;
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, b1, b1_len, &out), 0);
+	cr_assert_eq(out.n, 0);
+	cr_assert_eq(memcmp(&before, &h.gsess, sizeof(before)), 0);
+
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[1], &h.gsess, b3, b3_len, &out), 0);
+	cr_assert_eq(out.n, 2);
+	cr_assert_eq(h.gsess.state, SGA_GW_S_ESTABLISHED);
+
+	/* B1 again after establishment: the cached B5, byte for byte, nothing else. */
+	before = h.gsess;
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, b1, b1_len, &out2), 0);
+	cr_assert_eq(out2.n, 1);
+	cr_assert_arr_eq(out2.msg[0].to_id, "dev-i", 5);
+	cr_assert_eq(out2.msg[0].len, out.msg[0].len);
+	cr_assert_arr_eq(out2.msg[0].frame, out.msg[0].frame, out.msg[0].len);
+	cr_assert_eq(memcmp(&before, &h.gsess, sizeof(before)), 0);
+
+	/* d_i lost the first B5 and uses the re-emitted one. */
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], out2.msg[0].frame, out2.msg[0].len), 0);
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[1], &h.sess[1], out.msg[1].frame, out.msg[1].len), 0);
+	cr_assert_arr_eq(h.sess[0].e2e_tx_key, h.sess[1].e2e_rx_key, key_len(h.sess[0].suite));
+	harness_fini(&h);
+}
+
+/* Paper B1-B7: B3 may reach the gateway before B1. */
+Test(kex, responder_first)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	uint8_t got[64];
+	size_t got_len;
+
+	setup_all(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(harness_negotiate(&h, ALL, 4), 0);
+	for (int k = 1; k >= 0; k--) {
+		cr_assert_eq(sga_dev_create_kex_init(&h.dev[k], &h.sess[k], h.frame, sizeof(h.frame), &h.frame_len),
+			     0);
+		cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[k], &h.gsess, h.frame, h.frame_len, &out), 0);
+		cr_assert_eq(out.n, k ? 0u : 2u);
+	}
+	for (unsigned m = 0; m < 2; m++) {
+		int k = !memcmp(out.msg[m].to_id, "dev-i", 5) ? 0 : 1;
+
+		cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[k], &h.sess[k], out.msg[m].frame, out.msg[m].len), 0);
+	}
+	cr_assert_arr_eq(h.sess[0].e2e_tx_key, h.sess[1].e2e_rx_key, key_len(h.sess[0].suite));
+	cr_assert_arr_eq(h.sess[1].e2e_tx_key, h.sess[0].e2e_rx_key, key_len(h.sess[0].suite));
+	cr_assert_eq(harness_send(&h, 1, (const uint8_t *)"j first", 7, got, sizeof(got), &got_len), 0);
+	cr_assert_eq(got_len, 7);
+	harness_fini(&h);
+}
+
+/* Paper B7: two sessions between the same devices get independent keys. */
+Test(kex, fresh_keys_per_session)
+{
+	struct harness h;
+	uint8_t k1[SGA_AEAD_MAX_KEY_LEN];
+	uint64_t sid1;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	memcpy(k1, h.sess[0].e2e_tx_key, sizeof(k1));
+	sid1 = h.gsess.session_id;
+	cr_assert_eq(harness_negotiate(&h, ALL, 4), 0);
+	cr_assert_eq(harness_kex(&h), 0);
+	cr_assert_neq(h.gsess.session_id, sid1);
+	cr_assert_arr_neq(h.sess[0].e2e_tx_key, k1, key_len(h.sess[0].suite));
+	cr_assert_arr_eq(h.sess[0].e2e_tx_key, h.sess[1].e2e_rx_key, key_len(h.sess[0].suite));
+	harness_fini(&h);
+}
+
+/* ---- delivery: replay windows tolerate reordering ----------------------------- */
+
+/* Deviation "sequence numbers + sliding window": reordered frames within the
+ * window are accepted once each, on both the hop and the E2E layer. */
+Test(delivery, reordering_within_window)
+{
+	enum { N = 64 };
+	static uint8_t up[N][SGA_FRAME_MAX], down[N][SGA_FRAME_MAX];
+	size_t up_len[N], down_len[N];
+	unsigned order_up[N], order_down[N];
+	uint8_t msg[SGA_FRAME_MAX], got[SGA_FRAME_MAX], to_role, extra[SGA_FRAME_MAX];
+	size_t got_len, extra_len;
+	struct harness h;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	for (unsigned k = 0; k < N; k++) {
+		size_t len = 8 + k;
+
+		fill_msg(msg, len, k);
+		cr_assert_eq(sga_dev_data_seal(&h.sess[0], msg, len, up[k], sizeof(up[k]), &up_len[k]), 0);
+		/* Two interleaved permutations: a stride walk and its reverse. */
+		order_up[k] = (k * 37) % N;
+		order_down[k] = N - 1 - ((k * 13) % N);
+	}
+	/* The gateway receives them out of order: each accepted once. */
+	for (unsigned k = 0; k < N; k++) {
+		unsigned m = order_up[k];
+
+		cr_assert_eq(sga_gw_data_relay(&h.gsess, up[m], up_len[m], down[m], sizeof(down[m]), &down_len[m],
+					       &to_role),
+			     0, "relay of frame %u", m);
+		cr_assert_eq(sga_gw_data_relay(&h.gsess, up[m], up_len[m], extra, sizeof(extra), &extra_len, &to_role),
+			     -SGA_E_REPLAY, "second relay of frame %u", m);
+	}
+	/* The recipient gets the DATA_DOWN frames in yet another order. */
+	for (unsigned k = 0; k < N; k++) {
+		unsigned m = order_down[k];
+
+		fill_msg(msg, 8 + m, m);
+		cr_assert_eq(sga_dev_data_open(&h.sess[1], down[m], down_len[m], got, sizeof(got), &got_len), 0,
+			     "open of frame %u", m);
+		cr_assert_eq(got_len, 8 + m);
+		cr_assert_arr_eq(got, msg, got_len);
+	}
+	for (unsigned k = 0; k < N; k++)
+		cr_assert_eq(sga_dev_data_open(&h.sess[1], down[k], down_len[k], got, sizeof(got), &got_len),
+			     -SGA_E_REPLAY);
+	harness_fini(&h);
+}
+
+/* Deviation "sliding window": a frame older than the window is refused. */
+Test(delivery, too_old_is_replay)
+{
+	enum { N = SGA_REPLAY_WINDOW + 8 };
+	static uint8_t up[N][64];
+	size_t up_len[N];
+	uint8_t down[SGA_FRAME_MAX], to_role;
+	size_t down_len;
+	struct harness h;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	for (unsigned k = 0; k < N; k++)
+		cr_assert_eq(sga_dev_data_seal(&h.sess[0], (const uint8_t *)"x", 1, up[k], sizeof(up[k]), &up_len[k]),
+			     0);
+	cr_assert_eq(sga_gw_data_relay(&h.gsess, up[N - 1], up_len[N - 1], down, sizeof(down), &down_len, &to_role),
+		     0);
+	cr_assert_eq(sga_gw_data_relay(&h.gsess, up[0], up_len[0], down, sizeof(down), &down_len, &to_role),
+		     -SGA_E_REPLAY);
+	cr_assert_eq(sga_gw_data_relay(&h.gsess, up[N - 2], up_len[N - 2], down, sizeof(down), &down_len, &to_role),
+		     0);
+	harness_fini(&h);
+}
+
+/* ---- state machine ---------------------------------------------------------- */
+
+/* Every call out of its state returns BAD_STATE and changes nothing. */
+Test(state, misuse_is_bad_state)
+{
+	struct harness h;
+	struct sga_dev_sess fresh, copy;
+	struct sga_gw_out out;
+	struct sga_neg_accept_plain a3;
+	uint8_t f[SGA_FRAME_MAX], g[SGA_FRAME_MAX], m[64];
+	size_t f_len, g_len, m_len;
+	uint64_t ctr;
+
+	setup_all(&h);
+	memset(&fresh, 0, sizeof(fresh));
+
+	/* Unregistered device: no A1, no A2, no REG_ACK expected. */
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &fresh, h.dev[1].id, 5, ALL, 4, f, sizeof(f), &f_len),
+		     -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], f, 40), -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_consume_neg_invite(&h.dev[1], &fresh, f, 40), -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], NULL, 0, 1, f, sizeof(f), &f_len), -SGA_E_BAD_FIELD,
+		     "rekey before registration");
+
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+
+	/* An idle session: no A3, no A4, no KEX, no data. */
+	copy = fresh;
+	cr_assert_eq(sga_dev_create_neg_accept(&h.dev[1], &fresh, 1, f, sizeof(f), &f_len), -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_consume_neg_result(&h.dev[0], &fresh, f, 40), -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[0], &fresh, f, sizeof(f), &f_len), -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[0], &fresh, f, 40), -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_data_seal(&fresh, m, 4, f, sizeof(f), &f_len), -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_data_open(&fresh, f, 40, m, sizeof(m), &m_len), -SGA_E_BAD_STATE);
+	cr_assert_eq(memcmp(&copy, &fresh, sizeof(copy)), 0);
+
+	/* A1 sent: no KEX_INIT until A4; the responder cannot accept twice. */
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, 5, ALL, 4, h.frame, sizeof(h.frame),
+					    &h.frame_len),
+		     0);
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[0], &h.sess[0], f, sizeof(f), &f_len), -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_data_seal(&h.sess[0], m, 4, f, sizeof(f), &f_len), -SGA_E_BAD_STATE);
+	{
+		struct sga_neg_req_plain a1;
+
+		cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr), 0);
+		cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1, ctr, &h.gsess, &out), 0);
+	}
+	cr_assert_eq(sga_dev_consume_neg_invite(&h.dev[1], &h.sess[1], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[1], &h.sess[1], f, sizeof(f), &f_len), -SGA_E_BAD_STATE,
+		     "KEX_INIT before accepting");
+	cr_assert_eq(sga_dev_create_neg_accept(&h.dev[1], &h.sess[1], 1, h.frame, sizeof(h.frame), &h.frame_len), 0);
+	cr_assert_eq(sga_dev_create_neg_accept(&h.dev[1], &h.sess[1], 1, f, sizeof(f), &f_len), -SGA_E_BAD_STATE);
+
+	/* The responder's KEX_INIT reaches G before its A3: the session is still INVITED. */
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[1], &h.sess[1], g, sizeof(g), &g_len), 0);
+	{
+		struct sga_gw_session before = h.gsess;
+
+		cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[1], &h.gsess, g, g_len, &out), -SGA_E_BAD_STATE);
+		cr_assert_eq(memcmp(&before, &h.gsess, sizeof(before)), 0);
+	}
+	/* Relay before establishment. */
+	cr_assert_eq(sga_gw_data_relay(&h.gsess, g, g_len, f, sizeof(f), &f_len, &m[0]), -SGA_E_BAD_TYPE);
+
+	cr_assert_eq(sga_gw_neg_accept_open(&h.gw, &h.rec[1], h.frame, h.frame_len, &a3, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_accept_handle(&h.gw, &h.rec[1], &h.gsess, &a3, ctr, &out), 0);
+	/* A second (fresh, authentic) A3 for a session already in KEX. */
+	{
+		struct sga_dev_sess s2 = h.sess[1];
+		struct sga_gw_session before = h.gsess;
+
+		s2.state = SGA_DEV_S_INVITED;
+		cr_assert_eq(sga_dev_create_neg_accept(&h.dev[1], &s2, 1, f, sizeof(f), &f_len), 0);
+		cr_assert_eq(sga_gw_neg_accept_open(&h.gw, &h.rec[1], f, f_len, &a3, &ctr), 0);
+		cr_assert_eq(sga_gw_neg_accept_handle(&h.gw, &h.rec[1], &h.gsess, &a3, ctr, &out), -SGA_E_BAD_STATE);
+		cr_assert_eq(memcmp(&before, &h.gsess, sizeof(before)), 0);
+		sga_dev_sess_wipe(&s2);
+	}
+	/* The original A4 has not been consumed yet; a KEX_REPLY now is out of turn. */
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len), -SGA_E_BAD_STATE);
+	harness_fini(&h);
+}
+
+/* After establishment the handshake messages are out of turn. */
+Test(state, established_rejects_handshake)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	uint8_t f[SGA_FRAME_MAX];
+	size_t f_len;
+
+	setup_all(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(harness_negotiate(&h, ALL, 4), 0);
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[0], &h.sess[0], f, sizeof(f), &f_len), 0);
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out), 0);
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[1], &h.sess[1], h.frame, sizeof(h.frame), &h.frame_len), 0);
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[1], &h.gsess, h.frame, h.frame_len, &out), 0);
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[1], &h.sess[1], out.msg[1].frame, out.msg[1].len), 0);
+	/* The same B5 again, a new KEX_INIT, an A4: all out of turn. */
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len),
+		     -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[0], &h.sess[0], f, sizeof(f), &f_len), -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_consume_neg_result(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len),
+		     -SGA_E_BAD_STATE);
+	cr_assert_eq(sga_dev_create_neg_accept(&h.dev[1], &h.sess[1], 1, f, sizeof(f), &f_len), -SGA_E_BAD_STATE);
+	harness_fini(&h);
+}
