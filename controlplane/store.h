@@ -21,7 +21,21 @@
  * All functions return 0 or a negated SGA_E_* code: -SGA_E_UNAVAILABLE when Redis
  * cannot be reached (the connection is dropped and re-made on the next call,
  * no sooner than the backoff allows), -SGA_E_UNKNOWN_DEVICE / _SESSION for a
- * missing key, -SGA_E_AUTH for a record that fails to unseal.
+ * missing key, -SGA_E_AUTH for a record that fails to unseal, -SGA_E_BAD_VERSION
+ * for a record written in a format this build does not know, -SGA_E_BAD_FIELD
+ * for an invalid id or argument, -SGA_E_INTERNAL for an unexpected reply.
+ *
+ * Sealed record format (the "rec" fields): version(1) = 1 | nonce(12) |
+ * AES-256-GCM(k_rec, nonce, aad = version | key name, plaintext), where
+ * k_rec = HKDF-SHA256(master key, info = "sga-store-v1 " | key name): one
+ * subkey per Redis key, so the 2^32 bound on random 96-bit GCM nonces applies
+ * per key, not to the whole store. The plaintext is an explicit big-endian
+ * serialization (store.c), never raw struct bytes. Hop keys are not stored:
+ * store_session_get re-derives them from k_t for an ESTABLISHED session.
+ *
+ * Sessions not yet ESTABLISHED expire after session_ttl_s (an abandoned
+ * handshake leaves nothing behind); established ones persist until deleted.
+ * A struct store is not thread-safe: one per thread.
  */
 #ifndef SGA_STORE_H
 #define SGA_STORE_H
@@ -38,29 +52,45 @@ struct store_config {
 	const char *host;        /* else TCP */
 	int port;
 	int db;
-	unsigned timeout_ms;           /* connect and command timeout */
+	unsigned timeout_ms;           /* connect and command timeout; 0 = 1000 */
 	uint8_t master_key[32];        /* from the master key file */
+	unsigned backoff_max_ms;       /* reconnect backoff cap (starts at 50 ms); 0 = 5000 */
+	unsigned session_ttl_s;        /* lifetime of a session before ESTABLISHED; 0 = 300 */
 };
 
 /** Load a 32-byte master key file (raw 32 bytes, or 64 hex chars + newline).
- *  Refuses a file readable by group or others (-EPERM). 0 or -errno. */
+ *  Refuses a file with any group or other permission bit (-EPERM), anything
+ *  but a regular file or a wrong size or bad hex (-EINVAL). 0 or -errno; key is
+ *  zeroed on failure and the read buffer is wiped either way. */
 int store_load_master_key(const char *path, uint8_t key[32]);
 
+/** Copies cfg (the master key into locked, non-dumpable memory; the caller
+ *  may wipe its copy). Neither unix_socket nor host: 127.0.0.1:6379. */
 struct store *store_open(const struct store_config *cfg); /* never NULL unless ENOMEM; connects lazily */
+/** Close the connection and wipe the master key. NULL is a no-op. */
 void store_close(struct store *st);
 /** 1 if the last command reached Redis. */
 int store_connected(const struct store *st);
+/** Successful re-connections after the first connection (any thread may read). */
+uint64_t store_reconnects(const struct store *st);
 
 int store_device_get(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_device *rec);
 /** Write the whole record (registration). Counters are written as given. */
 int store_device_put(struct store *st, const struct sga_gw_device *rec);
+/** As store_device_put, but only if no record exists under rec->id (atomic):
+ *  -SGA_E_EXISTS otherwise. For first registrations, so that two workers racing
+ *  on one new id cannot both succeed. */
+int store_device_create(struct store *st, const struct sga_gw_device *rec);
 /** Counter updates: set up_ctr to v if v > stored (else -SGA_E_REPLAY);
  *  raise down_ctr to v if v > stored. */
 int store_device_set_up_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t v);
 int store_device_raise_down_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t v);
+/** Set the device's address; -SGA_E_UNKNOWN_DEVICE if it is not registered. */
 int store_device_set_addr(struct store *st, const uint8_t *id, uint8_t id_len, const struct dp_addr *a);
+/** The device's last address; all zero (port 0) if none was stored yet. */
 int store_device_get_addr(struct store *st, const uint8_t *id, uint8_t id_len, struct dp_addr *a);
 
+/** Allow-list entry of id; -SGA_E_UNKNOWN_DEVICE if id is not listed. */
 int store_enroll_get(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_enroll *e);
 int store_enroll_put(struct store *st, const uint8_t *id, uint8_t id_len, const struct sga_gw_enroll *e);
 int store_enroll_del(struct store *st, const uint8_t *id, uint8_t id_len);
@@ -72,9 +102,14 @@ int store_session_del(struct store *st, uint64_t sid);
 /** Reserve `block` more hop sequence numbers towards role: returns the new
  *  limit L through *limit (the range is [L - block, L)). */
 int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t block, uint64_t *limit);
+/** Persist replay marks and addresses. Marks only rise (a lower rx_next than
+ *  stored is ignored); an address with port 0 (unknown) is not written. */
 int store_session_set_marks(struct store *st, uint64_t sid, const uint64_t rx_next[2], const struct dp_addr addr[2]);
+/** Marks and addresses (0 / all zero where none was stored). */
 int store_session_get_marks(struct store *st, uint64_t sid, uint64_t rx_next[2], struct dp_addr addr[2]);
-/** Ids of established sessions (SMEMBERS sga:sessions); *n in/out. */
+/** Ids of established sessions (SMEMBERS sga:sessions); *n in/out: capacity of
+ *  ids in, number written out. If the set holds more, ids is filled, *n is set
+ *  to the total and the call returns -SGA_E_NOSPACE (retry with a larger array). */
 int store_session_list(struct store *st, uint64_t *ids, unsigned *n);
 
 #endif /* SGA_STORE_H */

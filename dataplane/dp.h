@@ -68,7 +68,17 @@ struct dp; /* opaque */
 	X(DUPLICATE, "authentic retransmissions acknowledged again, not relayed")                  \
 	X(ACK_SENT, "DATA_ACK frames sent")                                                        \
 	X(HANDOFF, "frames handed to the lcore owning their session")                              \
-	X(DROP_HANDOFF_FULL, "dropped: hand-off ring full")
+	X(DROP_HANDOFF_FULL, "dropped: hand-off ring full")                                        \
+	X(DROP_ETH_HDR, "dropped: frame shorter than an Ethernet header")                          \
+	X(DROP_VLAN, "dropped: VLAN-tagged frame (802.1Q/802.1ad not supported)")                  \
+	X(DROP_SRC_ADDR, "dropped: source unusable as a reply address (multicast MAC, "            \
+			 "IPv4 0/broadcast/multicast/ours, UDP port 0)")                           \
+	X(DROP_MULTISEG, "dropped: frame spans several mbufs")                                     \
+	X(DROP_RESEAL, "dropped: re-seal for the peer impossible (frame too long or no room)")     \
+	X(DROP_CTRL_TX_FULL, "control frames refused by dp_ctrl_send: pool or TX ring full")       \
+	X(ADDR_LEARNED, "member addresses learned or changed (first frame, roaming, NAT)")         \
+	X(RESV_REQ, "TX sequence reservation requests raised")                                     \
+	X(RESV_RING_FULL, "reservation requests deferred: reservation ring full")
 
 enum dp_counter {
 #define DP_CTR_ENUM(name, desc) DP_C_##name,

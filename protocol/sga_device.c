@@ -277,7 +277,8 @@ int sga_dev_consume_neg_result(struct sga_dev *d, struct sga_dev_sess *s, const 
 		rc = -(int)a4.status;
 		goto out;
 	}
-	if (!env.session_id || !sga_group_get(a4.group) || a4.group != d->pkg.group) {
+	/* The gateway may only pick a suite this device registered. */
+	if (!env.session_id || !in_list(a4.suite, d->suites, d->n_suites) || a4.group != d->pkg.group) {
 		rc = -SGA_E_BAD_FIELD;
 		goto out;
 	}
@@ -522,7 +523,10 @@ size_t sga_dev_data_max(const struct sga_dev_sess *s)
 
 	if (!hop || !e2e)
 		return 0;
-	over = SGA_HDR_LEN + 8 + 1 + 8 + hop->tag_len + 8 + e2e->tag_len;
+	/* The gateway re-seals the frame under the peer's hop suite, whose tag may
+	 * be longer than ours (CCM8 here, GCM there): budget for the longest tag so
+	 * the relayed frame still fits. */
+	over = SGA_HDR_LEN + 8 + 1 + 8 + SGA_AEAD_MAX_TAG_LEN + 8 + e2e->tag_len;
 	return SGA_FRAME_MAX - over;
 }
 

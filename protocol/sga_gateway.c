@@ -167,7 +167,15 @@ int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env, co
 	out->n = 0;
 	rec_from_req(&nrec, req);
 	if (existing) {
-		if (env->flags & SGA_REG_FLAG_REKEY) {
+		if (sga_ct_memeq(existing->k_d, req->k_d, SGA_KEY_LEN) && existing->suite_init == req->suite_init &&
+		    existing->n_suites == req->n_suites && !memcmp(existing->suites, req->suites, req->n_suites)) {
+			/* A retransmission of the request that created this record (a first
+			 * registration or an applied rekey whose ACK was lost): only the
+			 * holder of this k_d can have encrypted it. Re-acknowledge without
+			 * touching the counters, so a replay gains nothing. */
+			nrec = *existing;
+			ack_ctr = existing->down_ctr + 1;
+		} else if (env->flags & SGA_REG_FLAG_REKEY) {
 			/* Replace only on proof of the old key, with a fresh counter. */
 			struct sga_buf part = {env->mac_input, env->mac_input_len};
 
@@ -181,14 +189,6 @@ int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env, co
 				rc = -SGA_E_REPLAY;
 				goto out;
 			}
-		} else if (sga_ct_memeq(existing->k_d, req->k_d, SGA_KEY_LEN) &&
-			   existing->suite_init == req->suite_init && existing->n_suites == req->n_suites &&
-			   !memcmp(existing->suites, req->suites, req->n_suites)) {
-			/* The device retransmitted its first registration (our ACK was lost):
-			 * only the holder of this k_d can have encrypted it. Re-acknowledge
-			 * without touching the counters, so a replay gains nothing. */
-			nrec = *existing;
-			ack_ctr = existing->down_ctr + 1;
 		} else {
 			rc = -SGA_E_EXISTS;
 			goto out;
@@ -549,12 +549,8 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 		CHECK(sga_err_from_crypto(sga_exponent_random(R_s)));
 		CHECK(make_reply(gw, s, SGA_ROLE_INITIATOR, R_s));
 		CHECK(make_reply(gw, s, SGA_ROLE_RESPONDER, R_s));
-		for (unsigned k = 0; k < 2; k++) {
-			CHECK(sga_key_hop(s->k_t[k], s->session_id, s->hop_suite[k], SGA_DIR_UP, s->hop_up[k]));
-			CHECK(sga_key_hop(s->k_t[k], s->session_id, s->hop_suite[k], SGA_DIR_DOWN, s->hop_down[k]));
-			sga_replay_init(&s->hop_rx[k]);
-			s->hop_tx_seq[k] = 0;
-		}
+		for (unsigned k = 0; k < 2; k++)
+			CHECK(sga_hop_member_init(&s->hop[k], s->k_t[k], s->session_id, s->hop_suite[k]));
 		/* Handshake material has served; keep only what relaying needs. */
 		sga_memzero(s->N, sizeof(s->N));
 		sga_memzero(s->K, sizeof(s->K));
@@ -583,37 +579,34 @@ int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t 
 		      size_t *out_len, uint8_t *to_role)
 {
 	struct sga_env_hop env;
-	uint8_t inner[SGA_FRAME_MAX], nonce[SGA_AEAD_NONCE_LEN], from, to;
+	uint8_t *inner;
 	size_t inner_len;
+	uint64_t seq;
+	uint8_t from;
 	int rc;
 
-	CHECK(sga_env_hop_decode(frame, len, &env));
-	if (env.type != SGA_MSG_DATA_UP) {
-		rc = -SGA_E_BAD_TYPE;
-		goto out;
-	}
-	if (env.session_id != sess->session_id || sess->state != SGA_GW_S_ESTABLISHED) {
-		rc = -SGA_E_UNKNOWN_SESSION;
-		goto out;
-	}
+	/* Work in place in out, as the data plane does in its mbuf. */
+	if (len > cap || len > SGA_FRAME_MAX)
+		return len > SGA_FRAME_MAX ? -SGA_E_OVERSIZED : -SGA_E_NOSPACE;
+	rc = sga_env_hop_decode(frame, len, &env);
+	if (rc)
+		return rc;
+	if (env.session_id != sess->session_id || sess->state != SGA_GW_S_ESTABLISHED)
+		return env.type == SGA_MSG_DATA_UP ? -SGA_E_UNKNOWN_SESSION : -SGA_E_BAD_TYPE;
 	from = env.role;
-	to = from ^ 1;
-	CHECK(sga_replay_check(&sess->hop_rx[from], env.seq));
-	sga_hop_nonce(env.seq, nonce);
-	CHECK(sga_open_env(sess->hop_suite[from], sess->hop_up[from], nonce, env.aad, env.aad_len, env.ct, env.ct_len,
-			   inner, sizeof(inner), &inner_len));
-	if (sess->hop_tx_seq[to] == UINT64_MAX - 1) {
-		rc = -SGA_E_BAD_STATE;
+	memcpy(out, frame, len);
+	rc = sga_hop_open_up(&sess->hop[from], sess->session_id, from, out, len, &seq, &inner, &inner_len);
+	if (rc)
 		goto out;
-	}
-	/* The E2E ciphertext inside is opaque to us: re-seal it unchanged. */
-	CHECK(sga_seal_hop(SGA_MSG_DATA_DOWN, sess->session_id, to, sess->hop_tx_seq[to], sess->hop_suite[to],
-			   sess->hop_down[to], inner, inner_len, out, cap, out_len));
-	sga_replay_update(&sess->hop_rx[from], env.seq);
-	sess->hop_tx_seq[to]++;
-	*to_role = to;
+	rc = sga_hop_seal_down(&sess->hop[from ^ 1], sess->session_id, from ^ 1, SGA_MSG_DATA_DOWN, inner, inner_len,
+			       out, cap, out_len);
+	if (rc)
+		goto out;
+	sga_replay_update(&sess->hop[from].rx, seq);
+	*to_role = from ^ 1;
 out:
-	sga_memzero(inner, sizeof(inner));
+	if (rc)
+		sga_memzero(out, len);
 	return rc;
 }
 

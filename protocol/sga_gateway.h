@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "sga_crypto.h"
+#include "sga_hop.h"
 #include "sga_replay.h"
 #include "sga_wire.h"
 
@@ -78,10 +79,7 @@ struct sga_gw_session {
 	uint8_t K[2][SGA_GROUP_MAX_LEN]; /* K_is, K_js: wiped once the replies are made */
 	uint8_t reply[2][SGA_FRAME_MAX]; /* B5/B6, kept for retransmission */
 	uint16_t reply_len[2];
-	uint8_t hop_up[2][SGA_AEAD_MAX_KEY_LEN];
-	uint8_t hop_down[2][SGA_AEAD_MAX_KEY_LEN];
-	uint64_t hop_tx_seq[2];
-	struct sga_replay hop_rx[2];
+	struct sga_hop_member hop[2]; /* set when ESTABLISHED */
 };
 
 /** Up to two frames a handler asks the caller to send. */
@@ -163,7 +161,9 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 /**
  * Data relay: open a DATA_UP hop frame from either member (replay window per
  * member), re-seal the inner E2E ciphertext, untouched, as DATA_DOWN for the other
- * member. out receives the frame, *to_role its recipient's role.
+ * member. out receives the frame, *to_role its recipient's role. An authentic
+ * duplicate returns -SGA_E_REPLAY (acknowledge it again, see sga_hop.h). The
+ * data plane applies the same rules through sga_hop.h, in place on its mbufs.
  */
 int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
 		      size_t *out_len, uint8_t *to_role) SGA_MUST_CHECK;

@@ -36,12 +36,12 @@ void sga_replay_update(struct sga_replay *w, uint64_t seq)
 {
 	if (seq >= w->next) {
 		/* Slide: clear the words between the old top and the new one. */
-		uint64_t old_word = w->next / 64, new_word = seq / 64;
+		/* Words after the one holding the old top (next - 1), up to and
+		 * including the one holding seq, hold bits of a previous lap. */
+		uint64_t old_word = (w->next - 1) / 64, new_word = seq / 64;
 		uint64_t n = new_word - old_word;
 
-		if (w->next == 0)
-			memset(w->bits, 0, sizeof(w->bits));
-		else if (n >= WORDS)
+		if (w->next == 0 || n >= WORDS)
 			memset(w->bits, 0, sizeof(w->bits));
 		else
 			for (uint64_t i = 1; i <= n; i++)

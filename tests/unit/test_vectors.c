@@ -21,6 +21,7 @@
 #include "sga_cursor.h"
 #include "sga_device.h"
 #include "sga_gateway.h"
+#include "sga_hop.h"
 #include "sga_keys.h"
 #include "sga_kex.h"
 #include "sga_wire.h"
@@ -230,6 +231,15 @@ static const uint8_t V_DATA_DOWN[66] = {
     0x2b, 0x8a, 0x23, 0x8a, 0xa7, 0xac, 0x7f, 0x7a, 0xaa, 0xdd, 0x03, 0x49, 0x9c, 0x5e,
     0x69, 0xd7, 0xd7, 0x12, 0x7e, 0x80, 0xd0, 0x34, 0x0a, 0xfc, 0xa5, 0xb5, 0x04, 0x8b,
     0x3f, 0xde, 0x43, 0x8f, 0xc8, 0x92, 0x62, 0x07, 0x2b, 0x32,
+};
+static const uint8_t V_DATA_INNER[29] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x17, 0x4f, 0xa8, 0xdb, 0x7c, 0x36, 0x00,
+    0xd8, 0x05, 0xbb, 0x40, 0xd1, 0xd6, 0x50, 0x3e, 0xf1, 0x35, 0xd9, 0x2f, 0x7f, 0x9a,
+};
+static const uint8_t V_DATA_ACK[45] = {
+    0x01, 0x32, 0x00, 0x29, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x34, 0x9f, 0x86, 0x04, 0x94, 0x93, 0x6f, 0x1d, 0x31,
+    0xfc, 0xc0, 0x2e, 0xbc, 0xe9, 0x9d, 0x0e, 0xa1, 0x7d, 0x30, 0x7d, 0x49, 0x13, 0xf0, 0xc0,
 };
 static const uint8_t V_NEG_REQ_PLAIN[41] = {
     0x05, 0x64, 0x65, 0x76, 0x2d, 0x6a, 0x02, 0x03, 0x01, 0x20, 0x21, 0x22, 0x23, 0x24,
@@ -630,8 +640,8 @@ Test(vectors, data_up_frame)
 	memset(nonce, 0, sizeof(nonce));
 	RC_OK(sga_open_env(SGA_SUITE_AES128_GCM, V_HOP_UP_GCM, nonce, frame, 21, frame + 21,
 	                   len - 21, inner, sizeof(inner), &inner_len));
-	cr_assert_eq(inner_len, 8 + 5 + 16);
-	cr_assert_eq(sga_get_u64(inner), 0);
+	expect_bytes("DATA_UP hop plaintext (e2e_seq | e2e_ct)", inner, inner_len, V_DATA_INNER,
+	             sizeof(V_DATA_INNER));
 	memcpy(aad, "SGA v1 e2e", 10);
 	sga_put_u64(aad + 10, SID);
 	aad[18] = SGA_E2E_I_TO_J;
@@ -656,12 +666,8 @@ Test(vectors, data_down_relay)
 	g.suite = SGA_SUITE_AES128_GCM;
 	g.group = SGA_GROUP_FFDHE2048;
 	g.hop_suite[0] = g.hop_suite[1] = SGA_SUITE_AES128_GCM;
-	RC_OK(sga_key_hop(k_t, SID, SGA_SUITE_AES128_GCM, SGA_DIR_UP, g.hop_up[0]));
-	RC_OK(sga_key_hop(k_t, SID, SGA_SUITE_AES128_GCM, SGA_DIR_DOWN, g.hop_down[0]));
-	RC_OK(sga_key_hop(k_tj, SID, SGA_SUITE_AES128_GCM, SGA_DIR_UP, g.hop_up[1]));
-	RC_OK(sga_key_hop(k_tj, SID, SGA_SUITE_AES128_GCM, SGA_DIR_DOWN, g.hop_down[1]));
-	sga_replay_init(&g.hop_rx[0]);
-	sga_replay_init(&g.hop_rx[1]);
+	RC_OK(sga_hop_member_init(&g.hop[0], k_t, SID, SGA_SUITE_AES128_GCM));
+	RC_OK(sga_hop_member_init(&g.hop[1], k_tj, SID, SGA_SUITE_AES128_GCM));
 	RC_OK(sga_gw_data_relay(&g, V_DATA_UP, sizeof(V_DATA_UP), down, sizeof(down), &len, &to));
 	cr_assert_eq(to, SGA_ROLE_RESPONDER);
 	expect_bytes("DATA_DOWN", down, len, V_DATA_DOWN, sizeof(V_DATA_DOWN));
@@ -672,6 +678,27 @@ Test(vectors, data_down_relay)
 	cr_assert_eq(sga_dev_data_open(&sj, down, len, msg, sizeof(msg), &msg_len), -SGA_E_REPLAY);
 	sga_dev_sess_wipe(&sj);
 	sga_gw_session_wipe(&g);
+}
+
+/* DATA_ACK: the gateway's first hop frame to d_i, taking charge of e2e_seq 0. */
+Test(vectors, data_ack_frame)
+{
+	static struct sga_hop_member m;
+	static struct sga_dev_sess s;
+	uint8_t frame[64];
+	size_t len;
+	uint64_t e2e_seq = 99;
+
+	RC_OK(sga_hop_member_init(&m, k_t, SID, SGA_SUITE_AES128_GCM));
+	RC_OK(sga_hop_seal_ack(&m, SID, SGA_ROLE_INITIATOR, 0, frame, sizeof(frame), &len));
+	expect_bytes("DATA_ACK", frame, len, V_DATA_ACK, sizeof(V_DATA_ACK));
+	cr_assert_eq(m.tx_seq, 1);
+	sess_established(&s, SGA_ROLE_INITIATOR, k_t);
+	RC_OK(sga_dev_ack_open(&s, V_DATA_ACK, sizeof(V_DATA_ACK), &e2e_seq));
+	cr_assert_eq(e2e_seq, 0);
+	cr_assert_eq(sga_dev_ack_open(&s, V_DATA_ACK, sizeof(V_DATA_ACK), &e2e_seq), -SGA_E_REPLAY);
+	sga_dev_sess_wipe(&s);
+	sga_memzero(&m, sizeof(m));
 }
 
 /* ---- control frames ------------------------------------------------------------------- */

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_client.h - the SGA device SDK: one header, one opaque handle.
+ *
+ * A struct sga_client is one device talking to one SGA gateway over UDP/IPv4.
+ * It drives the pure protocol functions of sga_device.h over a socket, keeps
+ * the device's long-term state in a state file, and gives the application a
+ * reliable, ordered message channel to one peer device at a time:
+ *
+ *   c = sga_client_open(&cfg, &err);        state file + gateway package
+ *   sga_client_register(c, token);          once per identity (idempotent)
+ *   sga_client_connect(c, "peer", NULL, 0); initiator: A1..A4, B1..B7
+ *     or sga_client_accept(c, timeout);     responder: wait for an invitation
+ *   sga_client_send(c, msg, len);           queued, retransmitted until the
+ *                                           gateway acknowledges (DATA_ACK)
+ *   sga_client_recv(c, buf, cap, &n, t);    peer's messages, in order, once
+ *   sga_client_flush(c, timeout);           all sent messages acknowledged
+ *   sga_client_close(c);                    wipes every secret
+ *
+ * Threads: a client is not thread-safe; use each client from one thread at a
+ * time (different clients are independent). Nothing here installs signal
+ * handlers or spawns threads. Every blocking call is bounded by its timeout
+ * and works by calling poll(2) on the client's one socket; an application with
+ * its own event loop can watch sga_client_fd() and call sga_client_poll(c, 0).
+ *
+ * Errors: functions return 0 or a negated code. Codes below SGA_E__COUNT are
+ * protocol codes of sga_err.h (e.g. -SGA_E_UNKNOWN_DEVICE when the gateway
+ * refused a negotiation because the peer is unknown); the SGA_CLIENT_E_* codes
+ * below are the client's own (timeout, unreachable, I/O, configuration).
+ * sga_client_strerror() describes either kind, sga_client_detail() says what
+ * happened in the last failed call (e.g. whether a refusal was authenticated).
+ */
+#ifndef SGA_CLIENT_H
+#define SGA_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sga_crypto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The client's own error codes (returned negated), disjoint from SGA_E_*. */
+enum sga_client_err {
+	SGA_CLIENT_E_TIMEOUT = 1000,     /* no (complete) answer from the gateway in time */
+	SGA_CLIENT_E_UNREACHABLE = 1001, /* ICMP port unreachable: nothing listens there */
+	SGA_CLIENT_E_IO = 1002,          /* socket or file system error (see sga_client_detail) */
+	SGA_CLIENT_E_CONFIG = 1003,      /* invalid configuration or state file */
+	SGA_CLIENT_E_NO_SESSION = 1004,  /* no established session for send/recv */
+};
+
+/** Configuration of sga_client_open. Zero means "default" for every number;
+ *  only the fields marked required must be set. The client copies what it
+ *  keeps, so the struct and its strings may be freed after the call. */
+struct sga_client_config {
+	const char *gateway_ip;  /* required: the gateway's IPv4 address, dotted quad */
+	uint16_t gateway_port;   /* required: its UDP port */
+	const char *bind_ip;     /* local address to bind; NULL: any */
+	uint16_t bind_port;      /* local UDP port; 0: ephemeral */
+	const char *id;          /* required: device identity, 1..32 printable ASCII */
+	const uint8_t *suites;   /* the device's suites C_i, preference order; suite_init =
+				  * suites[0]. NULL/0: those of the state file, or all
+				  * known suites for a new identity */
+	size_t n_suites;
+	const char *state_path;   /* required: the state file (created if missing) */
+	const char *package_path; /* the gateway package body, as the gateway wrote it */
+	const char *pin_hex;      /* or/and: SHA-256 of the package body (64 hex digits); the
+				   * package is then taken from the state file or fetched
+				   * with PKG_REQ. At least one of the two is required. */
+	unsigned timeout_ms;      /* deadline of one blocking operation (default 10000) */
+	unsigned rto_ms;          /* first retransmission timeout (default 500) */
+	unsigned rto_max_ms;      /* backoff cap (default 4000) */
+	unsigned max_retries;     /* retransmissions of a frame before giving up (default 5) */
+	unsigned window;          /* unacknowledged messages in flight, 1..512 (default 64) */
+	unsigned gap_timeout_ms;  /* recv: skip a missing message after this long (default 0:
+				   * only when the replay window makes it undeliverable) */
+	/* Optional progress log (never given secrets); level 0 = info, 1 = debug. */
+	void (*log)(void *arg, int level, const char *msg);
+	void *log_arg;
+};
+
+struct sga_client; /* opaque */
+
+/**
+ * Open a client: parse and check cfg, load the state file (or create a new
+ * identity with a fresh k_d and write the state file at once, mode 0600), load
+ * the package (package_path, else the copy kept in the state file, else fetch
+ * it with PKG_REQ, which is the only network I/O here, bounded by timeout_ms)
+ * and check it against the pin and against the package the state file was
+ * registered with. Binds and connects a UDP socket to the gateway.
+ * Returns the client, or NULL with errno set (EINVAL configuration, ENOENT
+ * missing file, EBADMSG package or state file rejected, ETIMEDOUT,
+ * ECONNREFUSED, ENOMEM, or the system's errno) and, if err is not NULL, *err
+ * set to the negated code (e.g. -SGA_E_BAD_PACKAGE for a pin mismatch).
+ */
+struct sga_client *sga_client_open(const struct sga_client_config *cfg, int *err);
+
+/** End the session, close the socket, wipe every secret and free c. Unacknowledged
+ *  messages are dropped (call sga_client_flush first). NULL is a no-op. */
+void sga_client_close(struct sga_client *c);
+
+/**
+ * Register the identity with the gateway (REG_REQ, retransmitted identically
+ * with backoff until REG_ACK). token: the one-time enrollment token for an
+ * allow-list gateway, or NULL. Calling it again once registered re-registers
+ * with the same key, which the gateway re-acknowledges (this also tells the
+ * gateway the device's current address). The state file is written before the
+ * first frame is sent and after the ACK. Returns 0, -SGA_CLIENT_E_TIMEOUT,
+ * -SGA_CLIENT_E_UNREACHABLE, or the gateway's ERROR hint (-SGA_E_EXISTS,
+ * -SGA_E_ENROLL_DENIED, ...: unauthenticated, see sga_client_detail).
+ */
+int sga_client_register(struct sga_client *c, const char *token) SGA_MUST_CHECK;
+
+/**
+ * Initiator: open a session with peer_id (A1..A4 then B1..B7) and return once
+ * it is established. prefs: E2E suites in preference order (NULL/0: the
+ * device's own list). A NEG_REQ with no answer is retried as a new request
+ * (new counter, new k_t; the state file is updated before each is sent); the
+ * KEX_INIT is retransmitted as identical bytes. Any previous session is ended.
+ * Returns 0; an authenticated refusal -SGA_E_UNKNOWN_DEVICE,
+ * -SGA_E_NO_COMMON_SUITE, -SGA_E_DECLINED, -SGA_E_BAD_FIELD; an ERROR hint's
+ * code; -SGA_CLIENT_E_TIMEOUT (bounded by timeout_ms); -SGA_CLIENT_E_UNREACHABLE;
+ * -SGA_E_BAD_STATE if not registered.
+ */
+int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t *prefs,
+		       size_t n_prefs) SGA_MUST_CHECK;
+
+/**
+ * Responder: wait up to timeout_ms (< 0: no limit) for an invitation from any
+ * registered device, accept it (A3, retransmitted identically) and run B3..B7;
+ * a newer invitation arriving meanwhile replaces the pending one. If this
+ * client has sent nothing to the gateway yet, it first re-registers so the
+ * gateway learns its address. Returns 0 once established (sga_client_peer()
+ * names the peer), -SGA_CLIENT_E_TIMEOUT, -SGA_CLIENT_E_UNREACHABLE, an error.
+ * Invitations arriving while no accept is running are declined.
+ */
+int sga_client_accept(struct sga_client *c, int timeout_ms) SGA_MUST_CHECK;
+
+/**
+ * Queue one message (0..sga_client_max_message() bytes) to the peer: sealed and sent at once, then retransmitted
+ * (re-sealed with the same e2e_seq, a fresh hop seq) with exponential backoff
+ * until the gateway acknowledges it. Blocks, driving I/O, while `window`
+ * messages are unacknowledged, at most timeout_ms. Returns 0,
+ * -SGA_CLIENT_E_NO_SESSION, -SGA_E_OVERSIZED, -SGA_CLIENT_E_TIMEOUT (window
+ * still full), or the error that ended the session (a message not acknowledged
+ * after max_retries retransmissions: -SGA_CLIENT_E_TIMEOUT).
+ */
+int sga_client_send(struct sga_client *c, const void *msg, size_t len) SGA_MUST_CHECK;
+
+/**
+ * Receive the peer's next message, in the peer's sending order and exactly
+ * once: duplicates are dropped, messages that arrive early are held back until
+ * the ones before them arrive. A message that can no longer arrive (see
+ * gap_timeout_ms) is skipped and counted in sga_client_stats.lost. Waits up to
+ * timeout_ms (0: do not wait; < 0: no limit). *len receives the length.
+ * Returns 0, -SGA_CLIENT_E_TIMEOUT, -SGA_E_NOSPACE (cap too small; the message
+ * stays queued and *len says how much room it needs), -SGA_CLIENT_E_NO_SESSION.
+ */
+int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len, int timeout_ms) SGA_MUST_CHECK;
+
+/** Drive I/O and retransmission timers once, waiting up to timeout_ms for a
+ *  frame (0: only what is already there). Returns 0, or the error that ended
+ *  the session or the pending operation. */
+int sga_client_poll(struct sga_client *c, int timeout_ms) SGA_MUST_CHECK;
+
+/** Wait until every message sent has been acknowledged by the gateway
+ *  (timeout_ms < 0: no limit). Returns 0 or -SGA_CLIENT_E_TIMEOUT / an error. */
+int sga_client_flush(struct sga_client *c, int timeout_ms) SGA_MUST_CHECK;
+
+/** The socket, for an external event loop (readable: call sga_client_poll(c, 0));
+ *  sga_client_next_timer_ms() says when timers are next due (-1: none). */
+int sga_client_fd(const struct sga_client *c);
+int sga_client_next_timer_ms(const struct sga_client *c);
+
+/** Largest message of the current session (0 without one). */
+size_t sga_client_max_message(const struct sga_client *c);
+
+/** The peer of the current session ("" without one). */
+const char *sga_client_peer(const struct sga_client *c);
+
+/** Counters and state, for progress reports and tests. */
+struct sga_client_stats {
+	int registered;           /* the gateway acknowledged this identity */
+	int established;          /* a session is established */
+	uint8_t suite;            /* its E2E suite (0 without one) */
+	uint64_t up_ctr;          /* control counters, as in the state file */
+	uint64_t down_ctr;
+	uint64_t sent;            /* messages queued by sga_client_send */
+	uint64_t acked;           /* ... acknowledged by the gateway */
+	uint64_t in_flight;       /* ... not yet acknowledged */
+	uint64_t retransmits;     /* frames sent again (control and data) */
+	uint64_t received;        /* messages handed to the application */
+	uint64_t duplicates;      /* duplicate frames dropped */
+	uint64_t held_back;       /* messages that arrived ahead of a missing one */
+	uint64_t lost;            /* messages skipped by recv (never arrived) */
+	uint64_t dropped;         /* frames that failed a check or came at the wrong time */
+	uint64_t hints;           /* ERROR hints received */
+	char fingerprint[65];     /* the pinned package, hex */
+};
+void sga_client_stats(const struct sga_client *c, struct sga_client_stats *st);
+
+/** Description of any code this API returns (negated or not). */
+const char *sga_client_strerror(int rc);
+
+/** What the last failed call of c ran into, in one line (e.g. "gateway refused
+ *  (authenticated NEG_RESULT): no device registered under this identity" or
+ *  "ERROR hint from the gateway (unauthenticated): ..."); "" if nothing failed. */
+const char *sga_client_detail(const struct sga_client *c);
+
+/** SHA-256 fingerprint of a package body file as 64 lowercase hex digits. The
+ *  file must hold a well-formed package. 0, -SGA_E_BAD_PACKAGE (malformed) or
+ *  -SGA_CLIENT_E_IO (errno tells why). */
+int sga_client_package_fingerprint(const char *path, char hex[65]) SGA_MUST_CHECK;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SGA_CLIENT_H */

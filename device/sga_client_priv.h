@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_client_priv.h - the definition of struct sga_client and what the SDK's
+ * files share: the state file and package module (sga_client_state.c) and the
+ * client proper (sga_client.c). Not installed; applications see sga_client.h.
+ */
+#ifndef SGA_CLIENT_PRIV_H
+#define SGA_CLIENT_PRIV_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sga_client.h"
+#include "sga_device.h"
+
+#define SGA_CLIENT_PKG_MAX (SGA_FRAME_MAX - SGA_HDR_LEN) /* a package body fits one PKG frame */
+#define SGA_CLIENT_WINDOW_MAX 512
+#define SGA_CLIENT_RX_RING 1024 /* >= the replay window: all a session may hold back */
+#define SGA_CLIENT_STASH 64     /* DATA_DOWN frames kept while the key exchange ends */
+
+/* ---- the state file (sga_client_state.c) ----------------------------------- */
+
+/* The long-term part of struct sga_dev as the state file keeps it. */
+struct sga_client_state {
+	uint8_t id_len;
+	uint8_t id[SGA_ID_MAX];
+	uint8_t k_d[SGA_KEY_LEN];
+	uint8_t suite_init;
+	uint8_t n_suites;
+	uint8_t suites[SGA_MAX_SUITES];
+	uint64_t up_ctr;
+	uint64_t down_ctr;
+	int registered;
+	uint8_t pkg_fp[SGA_SHA256_LEN]; /* the package this identity belongs to */
+	size_t pkg_len;
+	uint8_t pkg[SGA_CLIENT_PKG_MAX]; /* its body, so later runs need no PKG_REQ */
+};
+
+/** Read and check a state file. 0; -ENOENT if it does not exist; -EBADMSG
+ *  (malformed, wrong version, bad checksum); another negated errno. */
+int sga_state_load(const char *path, struct sga_client_state *st);
+/** Write st atomically: temp file in the same directory (mode 0600), fsync,
+ *  rename over path, fsync the directory. 0 or a negated errno. */
+int sga_state_save(const char *path, const struct sga_client_state *st);
+
+/** Read a package body file (at most SGA_CLIENT_PKG_MAX bytes). 0, -EBADMSG
+ *  (too large) or a negated errno. */
+int sga_pkg_file_read(const char *path, uint8_t *body, size_t cap, size_t *len);
+/** SHA-256 of a package body. */
+int sga_pkg_fingerprint(const uint8_t *body, size_t len, uint8_t fp[SGA_SHA256_LEN]);
+/** Lowercase hex of n bytes into out (2n + 1 bytes). */
+void sga_hex_encode(const uint8_t *in, size_t n, char *out);
+/** Exactly 2n hex digits (either case) into n bytes: 0 or -1. */
+int sga_hex_decode(const char *hex, uint8_t *out, size_t n);
+
+/* ---- the client ---------------------------------------------------------- */
+
+enum client_op {
+	OP_NONE = 0,
+	OP_PKG,         /* PKG_REQ sent, waiting for PKG */
+	OP_REG,         /* REG_REQ sent, waiting for REG_ACK */
+	OP_NEG,         /* initiator: NEG_REQ sent, waiting for NEG_RESULT */
+	OP_KEX,         /* initiator: KEX_INIT sent, waiting for KEX_REPLY */
+	OP_WAIT_INVITE, /* responder: waiting for NEG_INVITE */
+	OP_ACCEPT,      /* responder: NEG_ACCEPT + KEX_INIT sent, waiting for KEX_REPLY */
+};
+
+/* The one control exchange in progress: its frames (re-sent as they are, except
+ * OP_NEG, which builds a new request each time), timer and outcome. */
+struct client_op_state {
+	enum client_op kind;
+	unsigned n_frames;
+	size_t len[2];
+	uint8_t frame[2][SGA_FRAME_MAX];
+	uint64_t next_tx; /* ms, monotonic; 0: no timer */
+	unsigned rto;
+	unsigned tries; /* transmissions so far */
+	int done;
+	int result;
+	int hint; /* last transient ERROR hint code seen during the exchange */
+	/* OP_NEG: what to ask for again */
+	uint8_t peer_len;
+	uint8_t peer[SGA_ID_MAX];
+	uint8_t n_prefs;
+	uint8_t prefs[SGA_MAX_SUITES];
+};
+
+/* A message sent and not yet acknowledged; slot = e2e_seq % window. */
+struct tx_slot {
+	int used;
+	uint64_t seq;
+	uint64_t next_tx;
+	unsigned rto;
+	unsigned tries;
+	size_t len;
+	uint8_t *msg; /* window slots of SGA_FRAME_MAX bytes each */
+};
+
+/* A received message waiting for the application; slot = e2e_seq % RX_RING. */
+struct rx_slot {
+	uint8_t *msg; /* malloc'd, NULL: empty */
+	size_t len;
+};
+
+struct sga_client {
+	int fd;
+	struct sockaddr_in gw_addr;
+	char *state_path;
+	struct sga_client_state st; /* what the state file holds */
+	struct sga_dev dev;
+	int dev_ready;
+
+	unsigned timeout_ms, rto_ms, rto_max_ms, max_retries, window, gap_timeout_ms;
+	void (*log)(void *arg, int level, const char *msg);
+	void *log_arg;
+
+	struct client_op_state op;
+	int sent_any;  /* a frame went to the gateway from this socket */
+	int refused;   /* the kernel reported ECONNREFUSED since the last check */
+	int sess_err;  /* the error that ended the session (0: none) */
+
+	struct sga_dev_sess sess;
+	struct sga_dev_sess inv; /* scratch for NEG_INVITE */
+	char peer[SGA_ID_MAX + 1];
+
+	/* DATA_DOWN frames that came before our KEX_REPLY (the peer was faster). */
+	unsigned n_stash;
+	size_t stash_len[SGA_CLIENT_STASH];
+	uint8_t *stash[SGA_CLIENT_STASH];
+
+	/* Sending: e2e_seq in [tx_base, tx_next) may be in flight. */
+	struct tx_slot *tx;
+	uint8_t *tx_buf;
+	uint64_t tx_base, tx_next;
+	unsigned in_flight;
+
+	/* Receiving: rx_next is the next e2e_seq the application gets. */
+	struct rx_slot *rx;
+	uint64_t rx_next;
+	unsigned rx_count;
+	uint64_t hole_since;
+
+	struct sga_client_stats stats;
+	char detail[256];
+	uint8_t frame[SGA_FRAME_MAX]; /* receive / transmit scratch */
+	uint8_t msg[SGA_FRAME_MAX];
+};
+
+#endif /* SGA_CLIENT_PRIV_H */

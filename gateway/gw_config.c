@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * gw_config.c - table-driven parser for the sga-gateway configuration file.
+ *
+ * One table lists every key: section, name, type, bounds and where it lands in
+ * struct gw_config. The parser is strict because a gateway that silently
+ * ignores a misspelt key runs with a setting the operator did not intend.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_config.h"
+#include "sga_crypto.h"
+#include "sga_gateway.h"
+
+enum key_type { K_STR, K_UINT, K_U64, K_IPV4, K_GROUP, K_SUITES, K_ENROLL, K_HUGE, K_ID, K_BITS };
+
+struct key_def {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t off;
+	size_t size; /* K_STR: buffer size */
+	uint64_t min, max;
+};
+
+#define F(field) offsetof(struct gw_config, field), sizeof(((struct gw_config *)0)->field)
+
+static const struct key_def keys[] = {
+	{"gateway", "id", K_ID, F(id), 0, 0},
+	{"gateway", "address", K_IPV4, F(address), 0, 0},
+	{"gateway", "udp_port", K_UINT, F(udp_port), 1, 65535},
+	{"gateway", "group", K_GROUP, F(group), 0, 0},
+	{"gateway", "suites", K_SUITES, F(suites), 0, 0},
+	{"gateway", "enrollment", K_ENROLL, F(enrollment), 0, 0},
+	{"gateway", "rsa_key", K_STR, F(rsa_key), 1, 0},
+	{"gateway", "trapdoor_key", K_STR, F(trapdoor_key), 1, 0},
+	{"gateway", "rsa_bits", K_BITS, F(rsa_bits), 0, 0},
+	{"gateway", "package", K_STR, F(package), 1, 0},
+	{"gateway", "master_key", K_STR, F(master_key), 1, 0},
+	{"gateway", "stats_file", K_STR, F(stats_file), 0, 0},
+	{"gateway", "stats_interval_s", K_UINT, F(stats_interval_s), 0, 3600},
+	{"dataplane", "port", K_STR, F(port), 1, 0},
+	{"dataplane", "lcores", K_UINT, F(lcores), 1, 64},
+	{"dataplane", "rx_desc", K_UINT, F(rx_desc), 64, 16384},
+	{"dataplane", "tx_desc", K_UINT, F(tx_desc), 64, 16384},
+	{"dataplane", "mbufs", K_UINT, F(mbufs), 1024, 4194304},
+	{"dataplane", "max_sessions", K_UINT, F(max_sessions), 16, 16777216},
+	{"dataplane", "tx_seq_block", K_U64, F(tx_seq_block), 1024, (uint64_t)1 << 40},
+	{"controlplane", "workers", K_UINT, F(workers), 1, 64},
+	{"controlplane", "ctrl_ring_size", K_UINT, F(ctrl_ring_size), 64, 65536},
+	{"controlplane", "persist_interval_ms", K_UINT, F(persist_interval_ms), 10, 60000},
+	{"redis", "socket", K_STR, F(redis_socket), 0, 0},
+	{"redis", "host", K_STR, F(redis_host), 0, 0},
+	{"redis", "port", K_UINT, F(redis_port), 1, 65535},
+	{"redis", "db", K_UINT, F(redis_db), 0, 15},
+	{"redis", "timeout_ms", K_UINT, F(redis_timeout_ms), 10, 60000},
+	{"redis", "backoff_max_ms", K_UINT, F(redis_backoff_max_ms), 10, 600000},
+	{"eal", "hugepages", K_HUGE, F(hugepages), 0, 0},
+	{"eal", "memory_mb", K_UINT, F(memory_mb), 64, 1048576},
+	{"eal", "args", K_STR, F(eal_args), 0, 0},
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+void gw_config_defaults(struct gw_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "sga-gateway");
+	c->address = htonl(0x0a4d0001); /* 10.77.0.1 */
+	c->udp_port = 7000;
+	c->group = SGA_GROUP_FFDHE2048;
+	c->n_suites = 4;
+	c->suites[0] = SGA_SUITE_AES128_GCM;
+	c->suites[1] = SGA_SUITE_AES256_GCM;
+	c->suites[2] = SGA_SUITE_CHACHA20_POLY1305;
+	c->suites[3] = SGA_SUITE_AES128_CCM8;
+	c->enrollment = SGA_ENROLL_OPEN;
+	snprintf(c->rsa_key, sizeof(c->rsa_key), "/var/lib/sga/gateway-rsa.pem");
+	snprintf(c->trapdoor_key, sizeof(c->trapdoor_key), "/var/lib/sga/gateway-trapdoor.pem");
+	c->rsa_bits = 2048;
+	snprintf(c->package, sizeof(c->package), "/var/lib/sga/gateway.pkg");
+	snprintf(c->master_key, sizeof(c->master_key), "/var/lib/sga/master.key");
+	c->stats_interval_s = 10;
+	snprintf(c->port, sizeof(c->port), "net_tap0,iface=sga0");
+	c->lcores = 1;
+	c->rx_desc = 1024;
+	c->tx_desc = 1024;
+	c->mbufs = 16383;
+	c->max_sessions = 65536;
+	c->tx_seq_block = (uint64_t)1 << 20;
+	c->workers = 2;
+	c->ctrl_ring_size = 1024;
+	c->persist_interval_ms = 1000;
+	snprintf(c->redis_host, sizeof(c->redis_host), "127.0.0.1");
+	c->redis_port = 6379;
+	c->redis_timeout_ms = 500;
+	c->redis_backoff_max_ms = 2000;
+	c->hugepages = GW_HUGE_AUTO;
+	c->memory_mb = 512;
+}
+
+static int fail(char *err, size_t err_len, const char *name, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int fail(char *err, size_t err_len, const char *name, unsigned line, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line)
+		snprintf(err, err_len, "%s:%u: %s", name, line, msg);
+	else
+		snprintf(err, err_len, "%s: %s", name, msg);
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int parse_u64(const char *v, uint64_t *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	*out = strtoull(v, &end, 10);
+	return (errno || *end) ? -1 : 0;
+}
+
+/* Parse value v for key k into c; on error write the reason into why. */
+static int set_value(struct gw_config *c, const struct key_def *k, char *v, char *why, size_t why_len)
+{
+	void *dst = (char *)c + k->off;
+	uint64_t n;
+
+	switch (k->type) {
+	case K_STR:
+		if (strlen(v) >= k->size) {
+			snprintf(why, why_len, "value longer than %zu characters", k->size - 1);
+			return -1;
+		}
+		if (k->min && !*v) {
+			snprintf(why, why_len, "value must not be empty");
+			return -1;
+		}
+		memcpy(dst, v, strlen(v) + 1);
+		return 0;
+	case K_ID:
+		if (!sga_id_valid((const uint8_t *)v, strlen(v))) {
+			snprintf(why, why_len, "'%s' is not an identity (1..%d printable ASCII characters, no spaces)",
+				 v, SGA_ID_MAX);
+			return -1;
+		}
+		memcpy(dst, v, strlen(v) + 1);
+		return 0;
+	case K_UINT:
+	case K_U64:
+		if (parse_u64(v, &n) || n < k->min || n > k->max) {
+			snprintf(why, why_len, "'%s' is not an integer in [%llu, %llu]", v, (unsigned long long)k->min,
+				 (unsigned long long)k->max);
+			return -1;
+		}
+		if (k->type == K_U64)
+			*(uint64_t *)dst = n;
+		else if (k->size == sizeof(uint16_t))
+			*(uint16_t *)dst = (uint16_t)n;
+		else
+			*(unsigned *)dst = (unsigned)n;
+		return 0;
+	case K_BITS:
+		if (strcmp(v, "2048") && strcmp(v, "3072")) {
+			snprintf(why, why_len, "'%s' is not an RSA size (2048 or 3072)", v);
+			return -1;
+		}
+		c->rsa_bits = (unsigned)atoi(v);
+		return 0;
+	case K_IPV4: {
+		struct in_addr a;
+
+		if (inet_pton(AF_INET, v, &a) != 1) {
+			snprintf(why, why_len, "'%s' is not an IPv4 address", v);
+			return -1;
+		}
+		c->address = a.s_addr;
+		return 0;
+	}
+	case K_GROUP: {
+		const struct sga_group_info *g = sga_group_by_name(v);
+
+		if (!g) {
+			snprintf(why, why_len, "unknown group '%s' (ffdhe2048 or ffdhe3072)", v);
+			return -1;
+		}
+		c->group = g->id;
+		return 0;
+	}
+	case K_SUITES: {
+		uint8_t list[SGA_MAX_SUITES], n_list = 0;
+		char *save = NULL;
+
+		for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			const struct sga_suite_info *s;
+
+			tok = trim(tok);
+			s = sga_suite_by_name(tok);
+			if (!s) {
+				snprintf(why, why_len,
+					 "unknown suite '%s' (aes-128-gcm, aes-256-gcm, chacha20-poly1305, "
+					 "aes-128-ccm8)",
+					 tok);
+				return -1;
+			}
+			if (n_list == SGA_MAX_SUITES) {
+				snprintf(why, why_len, "more than %d suites", SGA_MAX_SUITES);
+				return -1;
+			}
+			list[n_list++] = s->id;
+		}
+		if (sga_suite_list_check(list, n_list)) {
+			snprintf(why, why_len, "suite list must name 1..%d distinct suites", SGA_MAX_SUITES);
+			return -1;
+		}
+		memcpy(c->suites, list, n_list);
+		c->n_suites = n_list;
+		return 0;
+	}
+	case K_ENROLL:
+		if (!strcmp(v, "open"))
+			c->enrollment = SGA_ENROLL_OPEN;
+		else if (!strcmp(v, "allowlist"))
+			c->enrollment = SGA_ENROLL_ALLOWLIST;
+		else {
+			snprintf(why, why_len, "'%s' is not an enrollment policy (open or allowlist)", v);
+			return -1;
+		}
+		return 0;
+	case K_HUGE:
+		if (!strcmp(v, "auto"))
+			c->hugepages = GW_HUGE_AUTO;
+		else if (!strcmp(v, "yes"))
+			c->hugepages = GW_HUGE_YES;
+		else if (!strcmp(v, "no"))
+			c->hugepages = GW_HUGE_NO;
+		else {
+			snprintf(why, why_len, "'%s' is not auto, yes or no", v);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(why, why_len, "internal: unhandled key type");
+	return -1;
+}
+
+int gw_config_parse(struct gw_config *c, const char *name, const char *text, char *err, size_t err_len)
+{
+	char section[32] = "", line[2048], why[256];
+	unsigned char seen[N_KEYS] = {0};
+	unsigned lineno = 0;
+	const char *p = text;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *s, *eq, *k, *v;
+
+		lineno++;
+		if (len >= sizeof(line))
+			return fail(err, err_len, name, lineno, "line longer than %zu characters", sizeof(line) - 1);
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p = nl ? nl + 1 : p + len;
+
+		for (char *q = line; *q; q++)
+			if (*q == '#') {
+				*q = '\0';
+				break;
+			}
+		s = trim(line);
+		if (!*s)
+			continue;
+		if (*s == '[') {
+			char *e = strchr(s, ']');
+			int known = 0;
+
+			if (!e || e[1] != '\0')
+				return fail(err, err_len, name, lineno, "malformed section header '%s'", s);
+			*e = '\0';
+			s = trim(s + 1);
+			for (size_t i = 0; i < N_KEYS; i++)
+				known |= !strcmp(keys[i].section, s);
+			if (!known)
+				return fail(err, err_len, name, lineno,
+					    "unknown section [%s] (gateway, dataplane, controlplane, redis, eal)", s);
+			snprintf(section, sizeof(section), "%s", s);
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (!eq)
+			return fail(err, err_len, name, lineno, "expected 'key = value', got '%s'", s);
+		*eq = '\0';
+		k = trim(s);
+		v = trim(eq + 1);
+		if (!*section)
+			return fail(err, err_len, name, lineno, "key '%s' before any [section]", k);
+		size_t i;
+		for (i = 0; i < N_KEYS; i++)
+			if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, k))
+				break;
+		if (i == N_KEYS)
+			return fail(err, err_len, name, lineno, "unknown key '%s' in [%s]", k, section);
+		if (seen[i])
+			return fail(err, err_len, name, lineno, "key '%s' in [%s] set twice", k, section);
+		seen[i] = 1;
+		if (set_value(c, &keys[i], v, why, sizeof(why)))
+			return fail(err, err_len, name, lineno, "%s: %s", k, why);
+	}
+	if (!c->redis_socket[0] && !c->redis_host[0])
+		return fail(err, err_len, name, 0, "[redis] needs socket or host");
+	if (c->ctrl_ring_size & (c->ctrl_ring_size - 1))
+		return fail(err, err_len, name, 0, "[controlplane] ctrl_ring_size must be a power of two");
+	return 0;
+}
+
+int gw_config_load(struct gw_config *c, const char *path, char *err, size_t err_len)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	long n;
+	int rc;
+
+	if (!f)
+		return fail(err, err_len, path, 0, "cannot open: %s", strerror(errno));
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return fail(err, err_len, path, 0, "cannot read: %s", strerror(errno));
+	}
+	if (n > 1 << 20) {
+		fclose(f);
+		return fail(err, err_len, path, 0, "larger than 1 MiB: not a configuration file");
+	}
+	text = calloc(1, (size_t)n + 1);
+	if (!text || fread(text, 1, (size_t)n, f) != (size_t)n) {
+		free(text);
+		fclose(f);
+		return fail(err, err_len, path, 0, "cannot read: %s", strerror(errno ? errno : EIO));
+	}
+	fclose(f);
+	if (memchr(text, '\0', (size_t)n)) {
+		free(text);
+		return fail(err, err_len, path, 0, "contains a NUL byte: not a text file");
+	}
+	rc = gw_config_parse(c, path, text, err, err_len);
+	free(text);
+	return rc;
+}
+
+int gw_config_port_is_pci(const char *port)
+{
+	unsigned a, b, d, f;
+	char tail;
+
+	if (sscanf(port, "%4x:%2x:%2x.%1x%c", &a, &b, &d, &f, &tail) == 4)
+		return 1;
+	return sscanf(port, "%2x:%2x.%1x%c", &b, &d, &f, &tail) == 3;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * gw_config.h - the sga-gateway configuration file.
+ *
+ * Format: INI-like. "[section]" lines, "key = value" lines, '#' starts a
+ * comment, blank lines ignored. Every key is listed in gw_config.c's table with
+ * its type, bounds and default, and documented in the configs/ examples. An unknown
+ * section or key, a repeated key, or a bad value is rejected with the file, the
+ * line and the reason; nothing is guessed.
+ */
+#ifndef SGA_GW_CONFIG_H
+#define SGA_GW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sga_wire.h"
+
+#define GW_PATH_MAX 256
+#define GW_EAL_ARGS_MAX 32
+
+struct gw_config {
+	/* [gateway] */
+	char id[SGA_ID_MAX + 1];
+	uint32_t address;  /* IPv4, network order */
+	uint16_t udp_port; /* host order */
+	uint8_t group;     /* enum sga_group_id */
+	uint8_t n_suites;
+	uint8_t suites[SGA_MAX_SUITES];
+	uint8_t enrollment; /* enum sga_enroll_mode */
+	char rsa_key[GW_PATH_MAX];
+	char trapdoor_key[GW_PATH_MAX];
+	unsigned rsa_bits; /* for --init-keys */
+	char package[GW_PATH_MAX];
+	char master_key[GW_PATH_MAX];
+	char stats_file[GW_PATH_MAX]; /* "" = none */
+	unsigned stats_interval_s;
+
+	/* [dataplane] */
+	char port[GW_PATH_MAX]; /* vdev spec ("net_tap0,iface=sga0") or PCI address */
+	unsigned lcores;
+	unsigned rx_desc, tx_desc;
+	unsigned mbufs;
+	unsigned max_sessions;
+	uint64_t tx_seq_block;
+
+	/* [controlplane] */
+	unsigned workers;
+	unsigned ctrl_ring_size;
+	unsigned persist_interval_ms;
+
+	/* [redis] */
+	char redis_socket[GW_PATH_MAX];
+	char redis_host[GW_PATH_MAX];
+	unsigned redis_port;
+	unsigned redis_db;
+	unsigned redis_timeout_ms;
+	unsigned redis_backoff_max_ms;
+
+	/* [eal] */
+	int hugepages; /* GW_HUGE_AUTO / _YES / _NO */
+	unsigned memory_mb;
+	char eal_args[1024]; /* extra EAL arguments, whitespace separated */
+};
+
+enum { GW_HUGE_AUTO = 0, GW_HUGE_YES = 1, GW_HUGE_NO = 2 };
+
+/** Fill c with the defaults of every key. */
+void gw_config_defaults(struct gw_config *c);
+
+/**
+ * Parse path into c (which should hold the defaults). On error returns -1 and
+ * writes one line "FILE:LINE: reason" (or "FILE: reason") into err.
+ */
+int gw_config_load(struct gw_config *c, const char *path, char *err, size_t err_len);
+
+/** The same, from a string (for tests); name is used in messages. */
+int gw_config_parse(struct gw_config *c, const char *name, const char *text, char *err, size_t err_len);
+
+/** 1 if the port string is a PCI address (DDDD:BB:DD.F or BB:DD.F). */
+int gw_config_port_is_pci(const char *port);
+
+#endif /* SGA_GW_CONFIG_H */

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* gw_telemetry.c - stats file, log line and DPDK telemetry commands. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_log.h>
+#include <rte_telemetry.h>
+
+#include "gw_telemetry.h"
+
+static const struct gw_telemetry_src *tel_src;
+
+void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
+{
+	uint64_t c[DP_C__COUNT];
+	struct cp_stats cs;
+
+	dp_counters(src->dp, c);
+	cp_get_stats(src->cp, &cs);
+	fprintf(f, "{\n  \"dataplane\": {\n");
+	for (int i = 0; i < DP_C__COUNT; i++)
+		fprintf(f, "    \"%s\": %llu,\n", dp_counter_name((enum dp_counter)i), (unsigned long long)c[i]);
+	fprintf(f, "    \"sessions_installed\": %u\n  },\n", dp_session_count(src->dp));
+	fprintf(f,
+		"  \"controlplane\": {\n    \"handled\": %llu,\n    \"rejected\": %llu,\n"
+		"    \"unavailable\": %llu,\n    \"sessions\": %llu,\n    \"registered\": %llu,\n"
+		"    \"reconnects\": %llu\n  },\n",
+		(unsigned long long)cs.handled, (unsigned long long)cs.rejected, (unsigned long long)cs.unavailable,
+		(unsigned long long)cs.sessions, (unsigned long long)cs.registered, (unsigned long long)cs.reconnects);
+	fprintf(f, "  \"engines\": {\n    \"aead\": \"%s\",\n    \"rsa\": \"%s\",\n    \"modexp\": \"%s\"\n  }\n}\n",
+		src->crypto_backend, src->crypto_backend, src->crypto_backend);
+}
+
+int gw_telemetry_write_file(const struct gw_telemetry_src *src, const char *path)
+{
+	char tmp[512];
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	gw_telemetry_json(src, f);
+	if (fflush(f) || ferror(f)) {
+		int e = errno ? errno : EIO;
+		fclose(f);
+		unlink(tmp);
+		return -e;
+	}
+	fclose(f);
+	if (rename(tmp, path)) {
+		int e = errno;
+		unlink(tmp);
+		return -e;
+	}
+	return 0;
+}
+
+void gw_telemetry_log(const struct gw_telemetry_src *src)
+{
+	uint64_t c[DP_C__COUNT], drops = 0;
+	struct cp_stats cs;
+
+	dp_counters(src->dp, c);
+	cp_get_stats(src->cp, &cs);
+	for (int i = 0; i < DP_C__COUNT; i++)
+		if (!strncmp(dp_counter_name((enum dp_counter)i), "drop_", 5))
+			drops += c[i];
+	RTE_LOG(INFO, USER1,
+		"stats: rx %llu tx %llu relayed %llu dropped %llu | control handled %llu rejected %llu "
+		"unavailable %llu | sessions %u\n",
+		(unsigned long long)c[DP_C_RX], (unsigned long long)c[DP_C_TX], (unsigned long long)c[DP_C_RELAYED],
+		(unsigned long long)drops, (unsigned long long)cs.handled, (unsigned long long)cs.rejected,
+		(unsigned long long)cs.unavailable, dp_session_count(src->dp));
+}
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	uint64_t c[DP_C__COUNT];
+	struct cp_stats cs;
+
+	(void)cmd;
+	(void)params;
+	if (!tel_src)
+		return -1;
+	dp_counters(tel_src->dp, c);
+	cp_get_stats(tel_src->cp, &cs);
+	rte_tel_data_start_dict(d);
+	for (int i = 0; i < DP_C__COUNT; i++)
+		rte_tel_data_add_dict_u64(d, dp_counter_name((enum dp_counter)i), c[i]);
+	rte_tel_data_add_dict_u64(d, "sessions_installed", dp_session_count(tel_src->dp));
+	rte_tel_data_add_dict_u64(d, "cp_handled", cs.handled);
+	rte_tel_data_add_dict_u64(d, "cp_rejected", cs.rejected);
+	rte_tel_data_add_dict_u64(d, "cp_unavailable", cs.unavailable);
+	rte_tel_data_add_dict_u64(d, "cp_sessions", cs.sessions);
+	rte_tel_data_add_dict_u64(d, "cp_registered", cs.registered);
+	rte_tel_data_add_dict_u64(d, "cp_reconnects", cs.reconnects);
+	return 0;
+}
+
+static int tel_engines(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	if (!tel_src)
+		return -1;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "aead", tel_src->crypto_backend);
+	rte_tel_data_add_dict_string(d, "rsa", tel_src->crypto_backend);
+	rte_tel_data_add_dict_string(d, "modexp", tel_src->crypto_backend);
+	return 0;
+}
+
+void gw_telemetry_register(const struct gw_telemetry_src *src)
+{
+	tel_src = src;
+	rte_telemetry_register_cmd("/sga/stats", tel_stats, "SGA data-plane counters and control-plane statistics");
+	rte_telemetry_register_cmd("/sga/engines", tel_engines, "Which crypto engine serves each operation");
+}
+
+void gw_telemetry_detach(void)
+{
+	__atomic_store_n(&tel_src, NULL, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_gateway.c - the sga-gateway executable: reads the configuration, starts
+ * DPDK's EAL on the configured port (PCI NIC or vdev), builds the gateway
+ * protocol context from its key files, starts the data plane on its lcores and
+ * the control-plane thread pool, restores sessions from Redis, reports
+ * statistics, and shuts down cleanly on SIGINT/SIGTERM (stop lcores, drain,
+ * persist, close).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+
+#include "cp.h"
+#include "dp.h"
+#include "gw_config.h"
+#include "gw_telemetry.h"
+#include "sga_crypto.h"
+#include "sga_gateway.h"
+
+#define GW_LOG(level, fmt, ...) fprintf(stderr, "sga-gateway: " level ": " fmt "\n", ##__VA_ARGS__)
+
+static volatile sig_atomic_t g_stop;
+static struct dp *g_dp;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+	if (g_dp)
+		dp_stop(g_dp);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: sga-gateway [OPTIONS] [-- EAL_OPTIONS]\n"
+		"The SGA security gateway: DPDK data plane, control-plane thread pool, state in Redis.\n\n"
+		"  -c, --config FILE   configuration file (default /etc/sga/gateway.conf)\n"
+		"      --init-keys     create the RSA key pairs, the master key and the package file\n"
+		"                      named in the configuration if they do not exist, then exit\n"
+		"      --check         validate the configuration and key files, then exit\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n\n"
+		"EAL options after '--' are passed to DPDK (e.g. -l 0-2 --file-prefix gw1). The\n"
+		"gateway adds --no-pci and --vdev for a virtual port, or -a for a PCI port, from\n"
+		"[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
+		"free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly.\n");
+}
+
+/* ---- key material ------------------------------------------------------------ */
+
+static int file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+static int write_secret_file(const char *path, const void *data, size_t len)
+{
+	char tmp[GW_PATH_MAX + 8];
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd))
+		rc = -errno;
+	close(fd);
+	if (!rc && rename(tmp, path))
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+static int init_keys(const struct gw_config *c)
+{
+	const char *paths[2] = {c->rsa_key, c->trapdoor_key};
+
+	for (int i = 0; i < 2; i++) {
+		struct sga_rsa_key *k = NULL;
+		int rc;
+
+		if (file_exists(paths[i])) {
+			printf("exists: %s\n", paths[i]);
+			continue;
+		}
+		rc = sga_rsa_generate(c->rsa_bits, &k);
+		if (!rc)
+			rc = sga_rsa_save_private_pem(k, paths[i]);
+		sga_rsa_free(k);
+		if (rc) {
+			GW_LOG("error", "cannot create %s: %s", paths[i], strerror(-rc));
+			return -1;
+		}
+		printf("created: %s (RSA-%u)\n", paths[i], c->rsa_bits);
+	}
+	if (file_exists(c->master_key)) {
+		printf("exists: %s\n", c->master_key);
+	} else {
+		uint8_t key[32];
+		char hex[66];
+		int rc;
+
+		if (sga_random_bytes(key, sizeof(key))) {
+			GW_LOG("error", "CSPRNG failure");
+			return -1;
+		}
+		for (int i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", key[i]);
+		hex[64] = '\n';
+		rc = write_secret_file(c->master_key, hex, 65);
+		sga_memzero(key, sizeof(key));
+		sga_memzero(hex, sizeof(hex));
+		if (rc) {
+			GW_LOG("error", "cannot create %s: %s", c->master_key, strerror(-rc));
+			return -1;
+		}
+		printf("created: %s\n", c->master_key);
+	}
+	return 0;
+}
+
+/* Load both key pairs and build the protocol context; writes the package. */
+static int build_gateway(const struct gw_config *c, struct sga_gw *gw)
+{
+	struct sga_rsa_key *pk = NULL, *tpk = NULL;
+	int rc;
+
+	if ((rc = sga_rsa_load_pem(c->rsa_key, &pk)) || !sga_rsa_has_private(pk)) {
+		GW_LOG("error", "%s: cannot load the RSA private key (%s); create it with --init-keys", c->rsa_key,
+		       rc ? strerror(-rc) : "public key only");
+		goto err;
+	}
+	if ((rc = sga_rsa_load_pem(c->trapdoor_key, &tpk)) || !sga_rsa_has_private(tpk)) {
+		GW_LOG("error", "%s: cannot load the trapdoor private key (%s); create it with --init-keys",
+		       c->trapdoor_key, rc ? strerror(-rc) : "public key only");
+		goto err;
+	}
+	rc = sga_gw_init(gw, (const uint8_t *)c->id, (uint8_t)strlen(c->id), c->group, c->suites, c->n_suites, pk,
+			 tpk, c->enrollment);
+	if (rc) {
+		GW_LOG("error", "gateway context: %s", sga_err_desc(rc));
+		goto err;
+	}
+	/* The package body (without the frame header) is what devices pin. */
+	rc = write_secret_file(c->package, gw->pkg_frame + SGA_HDR_LEN, gw->pkg_frame_len - SGA_HDR_LEN);
+	if (rc) {
+		GW_LOG("error", "%s: cannot write the package: %s", c->package, strerror(-rc));
+		sga_gw_fini(gw);
+		return -1;
+	}
+	chmod(c->package, 0644); /* public material */
+	{
+		struct sga_buf b = {gw->pkg_frame + SGA_HDR_LEN, gw->pkg_frame_len - SGA_HDR_LEN};
+		uint8_t fp[32];
+
+		if (!sga_sha256(&b, 1, fp)) {
+			char hex[65];
+			for (int i = 0; i < 32; i++)
+				snprintf(hex + 2 * i, 3, "%02x", fp[i]);
+			printf("sga-gateway: package %s, fingerprint %s\n", c->package, hex);
+		}
+	}
+	return 0;
+err:
+	sga_rsa_free(pk);
+	sga_rsa_free(tpk);
+	return -1;
+}
+
+/* ---- EAL arguments -------------------------------------------------------------- */
+
+static int hugepages_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long free_pages = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &free_pages) == 1)
+			break;
+	fclose(f);
+	return free_pages > 0 && access("/dev/hugepages", F_OK) == 0;
+}
+
+static int has_arg(int argc, char **argv, const char *a)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strncmp(argv[i], a, strlen(a)))
+			return 1;
+	return 0;
+}
+
+/* Compose the EAL argv from the config and the user's EAL options. */
+static int build_eal_args(const struct gw_config *c, int user_argc, char **user_argv, char **out, int max,
+			  char *bufs, size_t buf_len)
+{
+	int n = 0;
+	size_t used = 0;
+
+#define PUSH(str)                                                                                  \
+	do {                                                                                       \
+		if (n >= max - 1)                                                                  \
+			return -1;                                                                 \
+		out[n++] = (str);                                                                  \
+	} while (0)
+#define PUSHF(...)                                                                                 \
+	do {                                                                                       \
+		int w_ = snprintf(bufs + used, buf_len - used, __VA_ARGS__);                       \
+		if (w_ < 0 || (size_t)w_ >= buf_len - used)                                        \
+			return -1;                                                                 \
+		PUSH(bufs + used);                                                                 \
+		used += (size_t)w_ + 1;                                                            \
+	} while (0)
+
+	PUSH("sga-gateway");
+	if (!has_arg(user_argc, user_argv, "-l") && !has_arg(user_argc, user_argv, "--lcores") &&
+	    !has_arg(user_argc, user_argv, "-c"))
+		PUSHF("-l0-%u", c->lcores);
+	if (gw_config_port_is_pci(c->port)) {
+		PUSHF("-a%s", c->port);
+	} else {
+		PUSH("--no-pci");
+		PUSHF("--vdev=%s", c->port);
+	}
+	if (c->hugepages == GW_HUGE_NO || (c->hugepages == GW_HUGE_AUTO && !hugepages_available())) {
+		if (c->hugepages == GW_HUGE_AUTO)
+			GW_LOG("warning", "no free hugepages: running with --no-huge (slower; see docs/OPERATIONS.md)");
+		PUSH("--no-huge");
+		PUSHF("-m%u", c->memory_mb);
+	}
+	/* Extra EAL arguments from the config, then the command line's. */
+	{
+		char *copy = bufs + used, *save = NULL;
+		size_t l = strlen(c->eal_args) + 1;
+
+		if (l > buf_len - used)
+			return -1;
+		memcpy(copy, c->eal_args, l);
+		used += l;
+		for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+			PUSH(t);
+	}
+	for (int i = 0; i < user_argc; i++)
+		PUSH(user_argv[i]);
+	out[n] = NULL;
+	return n;
+#undef PUSH
+#undef PUSHF
+}
+
+/* The ethdev port the config names: the vdev's name (before the first comma)
+ * or the PCI address. */
+static int find_port(const struct gw_config *c, uint16_t *port_id)
+{
+	char name[GW_PATH_MAX];
+	char *comma;
+
+	snprintf(name, sizeof(name), "%s", c->port);
+	comma = strchr(name, ',');
+	if (comma)
+		*comma = '\0';
+	if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
+		return 0;
+	GW_LOG("error", "[dataplane] port '%s': no such DPDK port after EAL start (probed ports: %u)", name,
+	       rte_eth_dev_count_avail());
+	return -1;
+}
+
+/* ---- main ------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"init-keys", no_argument, NULL, 'I'},
+		{"check", no_argument, NULL, 'K'},        {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	};
+	const char *config_path = "/etc/sga/gateway.conf";
+	int init_only = 0, check_only = 0, ch, app_argc = argc, ret = 1;
+	char err[512], *eal_argv[96], eal_buf[4096];
+	unsigned lcore_ids[64], n_lc = 0, lcore;
+	struct gw_config cfg;
+	struct sga_gw gw;
+	struct dp_config dcfg;
+	struct cp_config ccfg;
+	struct cp *cp = NULL;
+	struct gw_telemetry_src tel;
+	int eal_argc, restored = 0;
+	time_t last_stats, last_restore = 0;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			app_argc = i;
+			break;
+		}
+	while ((ch = getopt_long(app_argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'I':
+			init_only = 1;
+			break;
+		case 'K':
+			check_only = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("sga-gateway %s\n", SGA_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'sga-gateway --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < app_argc) {
+		GW_LOG("error", "unexpected argument '%s' (EAL options go after '--')", argv[optind]);
+		return 2;
+	}
+
+	gw_config_defaults(&cfg);
+	if (gw_config_load(&cfg, config_path, err, sizeof(err))) {
+		GW_LOG("error", "%s", err);
+		return 2;
+	}
+	if (init_only)
+		return init_keys(&cfg) ? 1 : 0;
+
+	memset(&gw, 0, sizeof(gw));
+	if (build_gateway(&cfg, &gw))
+		return 1;
+	{
+		uint8_t mk[32];
+		int rc = store_load_master_key(cfg.master_key, mk);
+
+		sga_memzero(mk, sizeof(mk));
+		if (rc) {
+			GW_LOG("error", "%s: cannot load the master key: %s", cfg.master_key, strerror(-rc));
+			sga_gw_fini(&gw);
+			return 1;
+		}
+	}
+	if (check_only) {
+		printf("sga-gateway: configuration %s and key files are valid\n", config_path);
+		sga_gw_fini(&gw);
+		return 0;
+	}
+
+	eal_argc = build_eal_args(&cfg, argc - app_argc - (app_argc < argc), argv + app_argc + (app_argc < argc),
+				  eal_argv, 96, eal_buf, sizeof(eal_buf));
+	if (eal_argc < 0) {
+		GW_LOG("error", "too many EAL arguments");
+		goto out_gw;
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		GW_LOG("error", "EAL initialisation failed: %s", rte_strerror(rte_errno));
+		goto out_gw;
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
+		if (n_lc < cfg.lcores)
+			lcore_ids[n_lc++] = lcore;
+	}
+	if (n_lc < cfg.lcores) {
+		GW_LOG("error", "[dataplane] lcores = %u but EAL has only %u worker lcores (give -l with more cores)",
+		       cfg.lcores, n_lc);
+		goto out_eal;
+	}
+
+	memset(&dcfg, 0, sizeof(dcfg));
+	if (find_port(&cfg, &dcfg.port_id))
+		goto out_eal;
+	dcfg.n_lcores = cfg.lcores;
+	dcfg.lcore_ids = lcore_ids;
+	dcfg.gw_ip = cfg.address;
+	dcfg.gw_port = htons(cfg.udp_port);
+	dcfg.n_workers = cfg.workers;
+	dcfg.rx_desc = cfg.rx_desc;
+	dcfg.tx_desc = cfg.tx_desc;
+	dcfg.mbufs = cfg.mbufs;
+	dcfg.ctrl_ring_size = cfg.ctrl_ring_size;
+	dcfg.max_sessions = cfg.max_sessions;
+	dcfg.tx_seq_block = cfg.tx_seq_block;
+	g_dp = dp_create(&dcfg);
+	if (!g_dp) {
+		GW_LOG("error", "data plane start-up failed: %s", strerror(errno));
+		goto out_eal;
+	}
+
+	memset(&ccfg, 0, sizeof(ccfg));
+	ccfg.n_workers = cfg.workers;
+	ccfg.store.unix_socket = cfg.redis_socket[0] ? cfg.redis_socket : NULL;
+	ccfg.store.host = cfg.redis_host;
+	ccfg.store.port = (int)cfg.redis_port;
+	ccfg.store.db = (int)cfg.redis_db;
+	ccfg.store.timeout_ms = cfg.redis_timeout_ms;
+	ccfg.backoff_max_ms = cfg.redis_backoff_max_ms;
+	ccfg.persist_interval_ms = cfg.persist_interval_ms;
+	ccfg.tx_seq_block = cfg.tx_seq_block;
+	if (store_load_master_key(cfg.master_key, ccfg.store.master_key)) {
+		GW_LOG("error", "%s: cannot load the master key", cfg.master_key);
+		goto out_dp;
+	}
+	cp = cp_start(&ccfg, &gw, g_dp);
+	sga_memzero(ccfg.store.master_key, sizeof(ccfg.store.master_key));
+	if (!cp) {
+		GW_LOG("error", "control plane start-up failed: %s", strerror(errno));
+		goto out_dp;
+	}
+
+	tel.dp = g_dp;
+	tel.cp = cp;
+	tel.crypto_backend = sga_crypto_backend_get()->name;
+	gw_telemetry_register(&tel);
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (unsigned i = 0; i < n_lc; i++)
+		if (rte_eal_remote_launch(dp_lcore_main, g_dp, lcore_ids[i])) {
+			GW_LOG("error", "cannot launch the data plane on lcore %u", lcore_ids[i]);
+			dp_stop(g_dp);
+			g_stop = 1;
+		}
+	{
+		char ip[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &cfg.address, ip, sizeof(ip));
+		printf("sga-gateway: %s serving %s:%u on port '%s' with %u data-plane lcore(s), %u control "
+		       "worker(s); crypto engine '%s' for AEAD, RSA and modexp\n",
+		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, tel.crypto_backend);
+		fflush(stdout);
+	}
+
+	last_stats = time(NULL);
+	while (!g_stop) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		time_t now;
+
+		nanosleep(&ts, NULL);
+		now = time(NULL);
+		if (!restored && now != last_restore) {
+			/* Until Redis answers, keep trying: established sessions come back
+			 * as soon as it does. */
+			int n = cp_restore_sessions(cp);
+			last_restore = now;
+			if (n >= 0) {
+				restored = 1;
+				printf("sga-gateway: restored %d session(s) from Redis\n", n);
+				fflush(stdout);
+			}
+		}
+		if (cfg.stats_file[0])
+			gw_telemetry_write_file(&tel, cfg.stats_file);
+		if (cfg.stats_interval_s && now - last_stats >= (time_t)cfg.stats_interval_s) {
+			gw_telemetry_log(&tel);
+			last_stats = now;
+		}
+	}
+	printf("sga-gateway: stopping\n");
+	dp_stop(g_dp);
+	rte_eal_mp_wait_lcore();
+	cp_stop(cp);
+	if (cfg.stats_file[0])
+		gw_telemetry_write_file(&tel, cfg.stats_file);
+	gw_telemetry_log(&tel);
+	gw_telemetry_detach();
+	ret = 0;
+out_dp:
+	dp_destroy(g_dp);
+	g_dp = NULL;
+out_eal:
+	rte_eal_cleanup();
+out_gw:
+	sga_gw_fini(&gw);
+	return ret;
+}

@@ -1,0 +1,1523 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_attacks.c - each security claim of the SGA paper's section 5 (mutual
+ * authentication, key guessing, undetectable on-line key guessing, data
+ * privacy, relay attack) and each deviation of DESIGN.md, as an attack that
+ * must fail with one exact error code and leave every record as it was; plus
+ * a positive control showing the forgery the first two deviations close does
+ * succeed against the paper's original flow.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "harness.h"
+#include "sga_keys.h"
+#include "sga_kex.h"
+
+static const uint8_t ALL[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
+                              SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8};
+
+/* ---- state snapshots ------------------------------------------------------- */
+
+/* Everything the gateway holds; memcpy, not assignment, so padding compares too. */
+struct gw_snap {
+	struct sga_gw gw;
+	struct sga_gw_device rec[2];
+	struct sga_gw_session gsess;
+};
+
+static void snap_take(const struct harness *h, struct gw_snap *s)
+{
+	memcpy(&s->gw, &h->gw, sizeof(s->gw));
+	memcpy(s->rec, h->rec, sizeof(s->rec));
+	memcpy(&s->gsess, &h->gsess, sizeof(s->gsess));
+}
+
+static void snap_check(const struct harness *h, const struct gw_snap *s)
+{
+	cr_assert_eq(memcmp(&s->gw, &h->gw, sizeof(s->gw)), 0, "gateway state changed");
+	cr_assert_eq(memcmp(&s->rec[0], &h->rec[0], sizeof(s->rec[0])), 0, "record of d_i changed");
+	cr_assert_eq(memcmp(&s->rec[1], &h->rec[1], sizeof(s->rec[1])), 0, "record of d_j changed");
+	cr_assert_eq(memcmp(&s->gsess, &h->gsess, sizeof(s->gsess)), 0, "session record changed");
+}
+
+/* A gateway call on h's records must fail with exactly `code` and change nothing. */
+#define GW_REJECTS(h, code, call)                                                           \
+	do {                                                                                \
+		struct gw_snap snap_;                                                       \
+		int rc_;                                                                    \
+		snap_take((h), &snap_);                                                     \
+		rc_ = (call);                                                               \
+		cr_assert_eq(rc_, -(code), "%s: got %s, want %s", #call, sga_err_name(rc_), \
+		             sga_err_name(code));                                           \
+		snap_check((h), &snap_);                                                    \
+	} while (0)
+
+struct dev_snap {
+	struct sga_dev dev;
+	struct sga_dev_sess sess;
+};
+
+/* A device call must fail with exactly `code` and leave the device and session as they were. */
+#define DEV_REJECTS(d, s, code, call)                                                            \
+	do {                                                                                     \
+		struct dev_snap dsnap_;                                                          \
+		int rc_;                                                                         \
+		memcpy(&dsnap_.dev, (d), sizeof(dsnap_.dev));                                    \
+		memcpy(&dsnap_.sess, (s), sizeof(dsnap_.sess));                                  \
+		rc_ = (call);                                                                    \
+		cr_assert_eq(rc_, -(code), "%s: got %s, want %s", #call, sga_err_name(rc_),      \
+		             sga_err_name(code));                                                \
+		cr_assert_eq(memcmp(&dsnap_.dev, (d), sizeof(dsnap_.dev)), 0, "device changed"); \
+		cr_assert_eq(memcmp(&dsnap_.sess, (s), sizeof(dsnap_.sess)), 0,                  \
+		             "session changed");                                                 \
+	} while (0)
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static void setup_lists(struct harness *h, const uint8_t *si, uint8_t ni, const uint8_t *sj,
+                        uint8_t nj)
+{
+	cr_assert_eq(harness_init(h, SGA_GROUP_FFDHE2048, si, ni, sj, nj), 0);
+}
+
+static void setup(struct harness *h)
+{
+	setup_lists(h, ALL, 4, ALL, 4);
+}
+
+/* Registered and negotiated: both sessions in KEX. */
+static void up_to_kex(struct harness *h)
+{
+	setup(h);
+	cr_assert_eq(harness_register(h, 0), 0);
+	cr_assert_eq(harness_register(h, 1), 0);
+	cr_assert_eq(harness_negotiate(h, ALL, 4), 0);
+}
+
+static void full(struct harness *h)
+{
+	setup(h);
+	cr_assert_eq(harness_full(h, ALL, 4), 0);
+}
+
+/* The record the gateway's caller would load for an identity, or NULL. */
+static struct sga_gw_device *lookup(struct harness *h, const uint8_t *id, uint8_t id_len)
+{
+	for (int k = 0; k < 2; k++)
+		if (h->rec[k].id_len == id_len && !memcmp(h->rec[k].id, id, id_len))
+			return &h->rec[k];
+	return NULL;
+}
+
+/* ---- session-envelope surgery ------------------------------------------------ */
+
+/* A decoded KEX_INIT with its own copies of every field. */
+struct b1 {
+	uint64_t sid;
+	uint8_t role;
+	uint16_t n_len;
+	uint8_t n[SGA_GROUP_MAX_LEN];
+	uint8_t proof_len;
+	uint8_t proof[SGA_PROOF_MAX];
+	uint16_t f_len;
+	uint8_t f[SGA_RSA_MAX_LEN];
+	uint8_t mac[SGA_MAC_LEN];
+};
+
+static void sess_open(const uint8_t k_t[SGA_KEY_LEN], uint8_t suite, uint8_t want_type,
+                      const uint8_t *frame, size_t len, struct sga_env_sess *env, uint8_t *plain,
+                      size_t *plain_len)
+{
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
+
+	cr_assert_eq(sga_env_sess_decode(frame, len, env), 0);
+	cr_assert_eq(env->type, want_type);
+	cr_assert_eq(sga_key_kex(k_t, env->session_id, suite, key), 0);
+	cr_assert_eq(sga_open_env(suite, key, env->nonce, env->aad, env->aad_len, env->ct,
+	                          env->ct_len, plain, SGA_FRAME_MAX, plain_len),
+	             0);
+}
+
+static void sess_seal(const uint8_t k_t[SGA_KEY_LEN], uint8_t suite, uint8_t type, uint64_t sid,
+                      uint8_t role, const uint8_t *plain, size_t plain_len, uint8_t *out,
+                      size_t *len)
+{
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
+
+	cr_assert_eq(sga_key_kex(k_t, sid, suite, key), 0);
+	cr_assert_eq(sga_seal_sess_env(type, sid, role, suite, key, plain, plain_len, out,
+	                               SGA_FRAME_MAX, len),
+	             0);
+}
+
+/* Open the KEX_INIT of session s (the device's k_t) into b. */
+static void b1_open(const struct sga_dev_sess *s, const uint8_t *frame, size_t len, struct b1 *b)
+{
+	struct sga_env_sess env;
+	struct sga_kex_init_plain m;
+	uint8_t plain[SGA_FRAME_MAX];
+	size_t plain_len;
+
+	sess_open(s->k_t, s->hop_suite, SGA_MSG_KEX_INIT, frame, len, &env, plain, &plain_len);
+	cr_assert_eq(sga_kex_init_plain_decode(plain, plain_len, &m), 0);
+	b->sid = env.session_id;
+	b->role = env.role;
+	b->n_len = m.n_len;
+	memcpy(b->n, m.n, m.n_len);
+	b->proof_len = m.proof_len;
+	memcpy(b->proof, m.proof, m.proof_len);
+	b->f_len = m.f_len;
+	memcpy(b->f, m.f, m.f_len);
+	memcpy(b->mac, m.mac, SGA_MAC_LEN);
+}
+
+/* Re-encode b and seal it again, validly, under session s's k_t. */
+static void b1_seal(const struct sga_dev_sess *s, const struct b1 *b, uint8_t *out, size_t *len)
+{
+	struct sga_kex_init_plain m = {b->n_len, b->n, b->proof_len, b->proof,
+	                               b->f_len, b->f, b->mac};
+	uint8_t plain[SGA_FRAME_MAX];
+	size_t plain_len;
+
+	cr_assert_eq(sga_kex_init_plain_encode(&m, plain, sizeof(plain), &plain_len), 0);
+	sess_seal(s->k_t, s->hop_suite, SGA_MSG_KEX_INIT, b->sid, b->role, plain, plain_len, out,
+	          len);
+}
+
+/* A KEX_REPLY (X, mac) sealed under k_t for (sid, role). */
+static void b5_make(const uint8_t k_t[SGA_KEY_LEN], uint8_t suite, uint64_t sid, uint8_t role,
+                    const uint8_t *x, uint16_t x_len, const uint8_t mac[SGA_MAC_LEN], uint8_t *out,
+                    size_t *len)
+{
+	struct sga_kex_reply_plain m = {x_len, x, mac};
+	uint8_t plain[SGA_FRAME_MAX];
+	size_t plain_len;
+
+	cr_assert_eq(sga_kex_reply_plain_encode(&m, plain, sizeof(plain), &plain_len), 0);
+	sess_seal(k_t, suite, SGA_MSG_KEX_REPLY, sid, role, plain, plain_len, out, len);
+}
+
+/* The reply MAC d_i checks, under a MAC key K of the attacker's choosing. */
+static void reply_mac_for_i(const struct harness *h, const uint8_t *K, const uint8_t *X,
+                            uint8_t mac[SGA_MAC_LEN])
+{
+	const struct sga_dev_sess *s = &h->sess[0];
+
+	cr_assert_eq(sga_kex_reply_mac(h->dev[0].grp, K, s->session_id, h->dev[0].id,
+	                               h->dev[0].id_len, s->peer_id, s->peer_id_len, X, mac),
+	             0);
+}
+
+/* Both devices made their KEX_INIT (frames returned); the gateway has both and
+ * produced B5 (out->msg[0], to d_i) and B6 (out->msg[1]); no device consumed yet. */
+static void kex_until_replies(struct harness *h, uint8_t b1[2][SGA_FRAME_MAX], size_t b1_len[2],
+                              struct sga_gw_out *out)
+{
+	up_to_kex(h);
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(sga_dev_create_kex_init(&h->dev[k], &h->sess[k], b1[k], SGA_FRAME_MAX,
+		                                     &b1_len[k]),
+		             0);
+		cr_assert_eq(
+		    sga_gw_kex_init_handle(&h->gw, &h->rec[k], &h->gsess, b1[k], b1_len[k], out),
+		    0);
+	}
+	cr_assert_eq(out->n, 2);
+	cr_assert_arr_eq(out->msg[0].to_id, "dev-i", 5);
+}
+
+/* ---- mutual authentication: device -> gateway ------------------------------- */
+
+/* Paper 5 "mutual authentication" / deviation "A1 authenticated": an A1 sealed under a wrong k_d is refused. */
+Test(auth, neg_req_under_wrong_kd)
+{
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	uint8_t real[SGA_KEY_LEN];
+	uint64_t ctr;
+
+	setup(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	memcpy(real, h.dev[0].k_d, SGA_KEY_LEN);
+	cr_assert_eq(sga_random_bytes(h.dev[0].k_d, SGA_KEY_LEN), 0);
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, 5, ALL, 4, h.frame,
+	                                    sizeof(h.frame), &h.frame_len),
+	             0);
+	memcpy(h.dev[0].k_d, real, SGA_KEY_LEN);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr));
+	harness_fini(&h);
+}
+
+/* Paper 5 "key guessing": on-line guesses of k_d all fail the same way and move no counter. */
+Test(auth, kd_guessing_is_fruitless)
+{
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	uint8_t real[SGA_KEY_LEN];
+	uint64_t ctr;
+
+	setup(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	memcpy(real, h.dev[0].k_d, SGA_KEY_LEN);
+	for (int g = 0; g < 32; g++) {
+		/* Guesses one bit away from the real key are no better than random ones. */
+		memcpy(h.dev[0].k_d, real, SGA_KEY_LEN);
+		h.dev[0].k_d[g] ^= 0x01;
+		h.dev[0].up_ctr = 0;
+		cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, 5, ALL, 4,
+		                                    h.frame, sizeof(h.frame), &h.frame_len),
+		             0);
+		GW_REJECTS(&h, SGA_E_AUTH,
+		           sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr));
+	}
+	/* The real key still works: no lock-out and no counter burnt by the guesses. */
+	memcpy(h.dev[0].k_d, real, SGA_KEY_LEN);
+	h.dev[0].up_ctr = 0;
+	cr_assert_eq(harness_negotiate(&h, ALL, 4), 0);
+	harness_fini(&h);
+}
+
+/* Paper 5 "mutual authentication" (B2: E_kd(N xor k_d)): a KEX_INIT whose proof used a wrong k_d is refused. */
+Test(auth, kex_init_proof_under_wrong_kd)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	uint8_t real[SGA_KEY_LEN];
+
+	up_to_kex(&h);
+	memcpy(real, h.dev[0].k_d, SGA_KEY_LEN);
+	cr_assert_eq(sga_random_bytes(h.dev[0].k_d, SGA_KEY_LEN), 0);
+	cr_assert_eq(
+	    sga_dev_create_kex_init(&h.dev[0], &h.sess[0], h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	memcpy(h.dev[0].k_d, real, SGA_KEY_LEN);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, h.frame, h.frame_len, &out));
+	cr_assert_eq(out.n, 0);
+	harness_fini(&h);
+}
+
+/* Paper 5 "mutual authentication" (B2: f_K(N)): forged MAC, N, F or proof inside a validly sealed KEX_INIT. */
+Test(auth, kex_init_forged_fields)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	struct b1 orig, b;
+	uint8_t f[SGA_FRAME_MAX];
+	size_t f_len;
+
+	up_to_kex(&h);
+	cr_assert_eq(
+	    sga_dev_create_kex_init(&h.dev[0], &h.sess[0], h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	b1_open(&h.sess[0], h.frame, h.frame_len, &orig);
+
+	/* The re-sealing itself is sound: the unmodified fields are accepted. */
+	{
+		struct harness h2;
+
+		up_to_kex(&h2);
+		cr_assert_eq(sga_dev_create_kex_init(&h2.dev[0], &h2.sess[0], f, sizeof(f), &f_len),
+		             0);
+		b1_open(&h2.sess[0], f, f_len, &b);
+		b1_seal(&h2.sess[0], &b, f, &f_len);
+		cr_assert_eq(sga_gw_kex_init_handle(&h2.gw, &h2.rec[0], &h2.gsess, f, f_len, &out),
+		             0);
+		harness_fini(&h2);
+	}
+
+	for (size_t i = 0; i < SGA_MAC_LEN; i += 7) {
+		b = orig;
+		b.mac[i] ^= 0x01; /* f_K(N) forged */
+		b1_seal(&h.sess[0], &b, f, &f_len);
+		GW_REJECTS(&h, SGA_E_AUTH,
+		           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
+	}
+	b = orig;
+	b.n[b.n_len / 2] ^= 0x01; /* another valid element: the MAC no longer matches */
+	b1_seal(&h.sess[0], &b, f, &f_len);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
+	b = orig;
+	b.f[10] ^= 0x01; /* F_G(r) tampered: the trapdoor does not invert */
+	b1_seal(&h.sess[0], &b, f, &f_len);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
+	b = orig;
+	b.proof[b.proof_len - 1] ^= 0x01; /* E_kd(N xor k_d) tampered */
+	b1_seal(&h.sess[0], &b, f, &f_len);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
+	/* The untouched original still goes through: the failures left no trace. */
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, h.frame, h.frame_len, &out),
+	             0);
+	harness_fini(&h);
+}
+
+/* Paper 5 "mutual authentication": d_i's KEX_INIT presented as d_j's (other record) is refused. */
+Test(auth, kex_init_under_other_member_record)
+{
+	struct harness h;
+	struct sga_gw_out out;
+
+	up_to_kex(&h);
+	cr_assert_eq(
+	    sga_dev_create_kex_init(&h.dev[0], &h.sess[0], h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	GW_REJECTS(&h, SGA_E_UNKNOWN_DEVICE,
+	           sga_gw_kex_init_handle(&h.gw, &h.rec[1], &h.gsess, h.frame, h.frame_len, &out));
+	harness_fini(&h);
+}
+
+/* ---- mutual authentication: gateway -> device -------------------------------- */
+
+/* Paper 5 "mutual authentication" (B5/B6: f_K(ID_i, ID_j, K, X)): a forged reply MAC or X is refused by the device. */
+Test(auth, kex_reply_forged_mac_or_x)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	struct sga_env_sess env;
+	struct sga_kex_reply_plain m;
+	uint8_t b1[2][SGA_FRAME_MAX], plain[SGA_FRAME_MAX], x[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN];
+	uint8_t f[SGA_FRAME_MAX];
+	size_t b1_len[2], plain_len, f_len;
+
+	kex_until_replies(&h, b1, b1_len, &out);
+	sess_open(h.sess[0].k_t, h.sess[0].hop_suite, SGA_MSG_KEX_REPLY, out.msg[0].frame,
+	          out.msg[0].len, &env, plain, &plain_len);
+	cr_assert_eq(sga_kex_reply_plain_decode(plain, plain_len, &m), 0);
+	memcpy(x, m.x, m.x_len);
+	memcpy(mac, m.mac, SGA_MAC_LEN);
+
+	for (size_t i = 0; i < SGA_MAC_LEN; i += 5) {
+		mac[i] ^= 0x80;
+		b5_make(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len,
+		        mac, f, &f_len);
+		DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
+		            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
+		mac[i] ^= 0x80;
+	}
+	x[m.x_len - 1] ^= 0x02; /* a different, still valid, element */
+	b5_make(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len, mac, f,
+	        &f_len);
+	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
+	            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
+	x[m.x_len - 1] ^= 0x02;
+	/* Re-sealed but unmodified: accepted (the surgery is sound). */
+	b5_make(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len, mac, f,
+	        &f_len);
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len), 0);
+	harness_fini(&h);
+}
+
+/* Paper 5 "mutual authentication" (E_PK): a fake gateway with its own keys cannot open a REG_REQ made for the real package. */
+Test(fake_gateway, cannot_open_registration)
+{
+	struct harness h;
+	struct sga_gw fake;
+	struct sga_rsa_key *pk = NULL, *tpk = NULL;
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+
+	setup(&h);
+	cr_assert_eq(sga_rsa_generate(2048, &pk), 0);
+	cr_assert_eq(sga_rsa_generate(2048, &tpk), 0);
+	cr_assert_eq(sga_gw_init(&fake, (const uint8_t *)"gw-test", 7, SGA_GROUP_FFDHE2048, ALL, 4,
+	                         pk, tpk, SGA_ENROLL_OPEN),
+	             0);
+	cr_assert_eq(
+	    sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	cr_assert_eq(sga_gw_reg_open(&fake, h.frame, h.frame_len, &env, &req), -SGA_E_AUTH);
+	/* The real gateway can. */
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	sga_gw_fini(&fake);
+	harness_fini(&h);
+}
+
+/* Paper 5 "mutual authentication" (F_G trapdoor): a fake gateway that knows every
+ * k_d and k_t (worst case) but not the trapdoor cannot complete B2/B4 nor make a
+ * KEX_REPLY the device accepts. */
+Test(fake_gateway, without_trapdoor_cannot_answer_kex)
+{
+	struct harness h;
+	struct sga_gw fake;
+	struct sga_rsa_key *pk = NULL, *tpk = NULL;
+	struct sga_gw_session fsess;
+	struct sga_gw_out out;
+	struct b1 b;
+	uint8_t b1f[2][SGA_FRAME_MAX], r[SGA_EXPONENT_LEN], x_exp[SGA_EXPONENT_LEN];
+	uint8_t K[SGA_GROUP_MAX_LEN], X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], f[SGA_FRAME_MAX];
+	size_t b1_len[2], f_len;
+	const struct sga_group_info *grp;
+
+	up_to_kex(&h);
+	grp = h.dev[0].grp;
+	cr_assert_eq(sga_rsa_generate(2048, &pk), 0);
+	cr_assert_eq(sga_rsa_generate(2048, &tpk), 0);
+	cr_assert_eq(sga_gw_init(&fake, (const uint8_t *)"gw-test", 7, SGA_GROUP_FFDHE2048, ALL, 4,
+	                         pk, tpk, SGA_ENROLL_OPEN),
+	             0);
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(sga_dev_create_kex_init(&h.dev[k], &h.sess[k], b1f[k], SGA_FRAME_MAX,
+		                                     &b1_len[k]),
+		             0);
+
+	/* The fake holds copies of the real records (k_d, k_t): it still cannot invert F_G. */
+	memcpy(&fsess, &h.gsess, sizeof(fsess));
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(
+		    sga_gw_kex_init_handle(&fake, &h.rec[k], &fsess, b1f[k], b1_len[k], &out),
+		    -SGA_E_AUTH);
+	cr_assert_eq(memcmp(&fsess, &h.gsess, sizeof(fsess)), 0);
+
+	/* It reads N_i (it knows k_ti) and guesses K: N_i^r' for its own r', g^x, or N_i itself. */
+	b1_open(&h.sess[0], b1f[0], b1_len[0], &b);
+	cr_assert_eq(sga_exponent_random(x_exp), 0);
+	cr_assert_eq(sga_modexp(grp, NULL, x_exp, SGA_EXPONENT_LEN, X), 0);
+	for (int guess = 0; guess < 3; guess++) {
+		if (guess == 0) {
+			cr_assert_eq(sga_exponent_random(r), 0);
+			cr_assert_eq(sga_modexp(grp, b.n, r, SGA_EXPONENT_LEN, K), 0);
+		} else if (guess == 1) {
+			cr_assert_eq(sga_modexp(grp, NULL, x_exp, SGA_EXPONENT_LEN, K), 0);
+		} else {
+			memcpy(K, b.n, grp->len);
+		}
+		reply_mac_for_i(&h, K, X, mac);
+		b5_make(h.sess[0].k_t, h.sess[0].hop_suite, h.sess[0].session_id,
+		        SGA_ROLE_INITIATOR, X, (uint16_t)grp->len, mac, f, &f_len);
+		DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
+		            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
+	}
+	/* The real gateway completes the exchange. */
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(
+		    sga_gw_kex_init_handle(&h.gw, &h.rec[k], &h.gsess, b1f[k], b1_len[k], &out), 0);
+	cr_assert_eq(
+	    sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len), 0);
+	sga_gw_fini(&fake);
+	harness_fini(&h);
+}
+
+/* Paper 5 "mutual authentication" (pinned package): a device whose package holds
+ * another gateway's keys and the real gateway cannot talk; no ack crosses. */
+Test(fake_gateway, pinned_package_mismatch)
+{
+	struct harness h;
+	struct sga_gw fake;
+	struct sga_rsa_key *pk = NULL, *tpk = NULL;
+	struct sga_dev y;
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_device frec, grec;
+	struct sga_gw_out fout, gout;
+	uint8_t yreq[SGA_FRAME_MAX];
+	size_t yreq_len;
+	int used;
+
+	setup(&h);
+	cr_assert_eq(sga_rsa_generate(2048, &pk), 0);
+	cr_assert_eq(sga_rsa_generate(2048, &tpk), 0);
+	cr_assert_eq(sga_gw_init(&fake, (const uint8_t *)"gw-test", 7, SGA_GROUP_FFDHE2048, ALL, 4,
+	                         pk, tpk, SGA_ENROLL_OPEN),
+	             0);
+	/* y claims "dev-i" but pinned the fake's package. */
+	cr_assert_eq(sga_dev_init(&y, &fake.pkg, (const uint8_t *)"dev-i", 5, ALL[0], ALL, 4), 0);
+	cr_assert_eq(sga_dev_create_reg_req(&y, NULL, 0, 0, yreq, sizeof(yreq), &yreq_len), 0);
+	/* The real gateway cannot open y's request. */
+	GW_REJECTS(&h, SGA_E_AUTH, sga_gw_reg_open(&h.gw, yreq, yreq_len, &env, &req));
+
+	/* The genuine dev-i registers with the real gateway; that ACK means nothing to y. */
+	cr_assert_eq(
+	    sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, NULL, NULL, &grec, &used, &gout), 0);
+	DEV_REJECTS(&y, &h.sess[1], SGA_E_AUTH,
+	            sga_dev_consume_reg_ack(&y, gout.msg[0].frame, gout.msg[0].len));
+
+	/* The fake learns y's k_d (y encrypted to it) and acks under it; the genuine
+	 * dev-i, pinned to the real package, rejects that ack... */
+	cr_assert_eq(sga_gw_reg_open(&fake, yreq, yreq_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&fake, &env, &req, NULL, NULL, &frec, &used, &fout), 0);
+	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
+	            sga_dev_consume_reg_ack(&h.dev[0], fout.msg[0].frame, fout.msg[0].len));
+	/* ...while y, which trusts the fake, accepts it (control) and dev-i its own. */
+	cr_assert_eq(sga_dev_consume_reg_ack(&y, fout.msg[0].frame, fout.msg[0].len), 0);
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], gout.msg[0].frame, gout.msg[0].len), 0);
+	sga_dev_fini(&y);
+	sga_gw_fini(&fake);
+	harness_fini(&h);
+}
+
+/* ---- replays ------------------------------------------------------------------ */
+
+/* Paper 5 "relay attack" / deviation "A1 freshness": the same A1 twice -> REPLAY. */
+Test(replay, neg_req)
+{
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	struct sga_gw_out out;
+	struct sga_gw_session s2;
+	uint64_t ctr;
+
+	setup(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, 5, ALL, 4, h.frame,
+	                                    sizeof(h.frame), &h.frame_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1, ctr, &h.gsess, &out),
+	             0);
+	GW_REJECTS(&h, SGA_E_REPLAY,
+	           sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr));
+	/* Step 2 re-checks freshness on its own (a racing duplicate that passed step 1). */
+	memset(&s2, 0, sizeof(s2));
+	GW_REJECTS(&h, SGA_E_REPLAY,
+	           sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1, ctr, &s2, &out));
+	harness_fini(&h);
+}
+
+/* Paper 5 "relay attack" / deviation "A3 freshness": the same A3 twice -> REPLAY. */
+Test(replay, neg_accept)
+{
+	struct harness h;
+	struct sga_neg_accept_plain a3;
+	struct sga_gw_out out;
+	uint64_t ctr;
+
+	setup(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(harness_negotiate(&h, ALL, 4), 0);
+	/* h.frame still holds the A3 that harness_negotiate delivered. */
+	cr_assert_eq(h.frame[1], SGA_MSG_NEG_ACCEPT);
+	GW_REJECTS(&h, SGA_E_REPLAY,
+	           sga_gw_neg_accept_open(&h.gw, &h.rec[1], h.frame, h.frame_len, &a3, &ctr));
+	memset(&a3, 0, sizeof(a3));
+	a3.session_id = h.gsess.session_id;
+	a3.accept = 1;
+	GW_REJECTS(
+	    &h, SGA_E_REPLAY,
+	    sga_gw_neg_accept_handle(&h.gw, &h.rec[1], &h.gsess, &a3, h.rec[1].up_ctr, &out));
+	harness_fini(&h);
+}
+
+/* Paper 3.1 "refuse to overwrite an existing ID": a REG_REQ with another key for a registered id -> EXISTS. */
+Test(replay, reg_req_other_key_exists)
+{
+	struct harness h;
+	struct sga_dev mallory;
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_device nrec;
+	struct sga_gw_out out;
+	int used;
+
+	full(&h);
+	cr_assert_eq(sga_dev_init(&mallory, &h.gw.pkg, (const uint8_t *)"dev-i", 5, ALL[0], ALL, 4),
+	             0);
+	cr_assert_eq(
+	    sga_dev_create_reg_req(&mallory, NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	GW_REJECTS(&h, SGA_E_EXISTS,
+	           sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out));
+	cr_assert_eq(out.n, 0);
+	/* Same key, other suites: also a different registration. */
+	sga_dev_fini(&mallory);
+	cr_assert_eq(
+	    sga_dev_init(&mallory, &h.gw.pkg, (const uint8_t *)"dev-i", 5, ALL[1], ALL + 1, 3), 0);
+	memcpy(mallory.k_d, h.dev[0].k_d, SGA_KEY_LEN);
+	cr_assert_eq(
+	    sga_dev_create_reg_req(&mallory, NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	GW_REJECTS(&h, SGA_E_EXISTS,
+	           sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out));
+	/* A forged rekey (MAC under a key that is not the registered one) -> AUTH. */
+	mallory.registered = 1;
+	mallory.k_d[0] ^= 1;
+	cr_assert_eq(
+	    sga_dev_create_reg_req(&mallory, NULL, 0, 1, h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out));
+	/* A rekey for an id nobody registered -> UNKNOWN_DEVICE. */
+	GW_REJECTS(&h, SGA_E_UNKNOWN_DEVICE,
+	           sga_gw_reg_accept(&h.gw, &env, &req, NULL, NULL, &nrec, &used, &out));
+	sga_dev_fini(&mallory);
+	harness_fini(&h);
+}
+
+/* Deviation "replay protection": a replayed first REG_REQ (identical key) is re-acked but resets no counter. */
+Test(replay, reg_req_identical_keeps_counters)
+{
+	struct harness h;
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_device nrec;
+	struct sga_gw_out out;
+	struct sga_neg_req_plain a1p;
+	uint8_t reg[SGA_FRAME_MAX], a1[SGA_FRAME_MAX];
+	size_t reg_len, a1_len;
+	uint64_t ctr;
+	int used;
+
+	setup(&h);
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, reg, sizeof(reg), &reg_len), 0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, reg, reg_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, NULL, NULL, &h.rec[0], &used, &out), 0);
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, 5, ALL, 4, a1,
+	                                    sizeof(a1), &a1_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], a1, a1_len, &a1p, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1p, ctr, &h.gsess, &out),
+	             0);
+
+	/* The attacker replays the registration. */
+	cr_assert_eq(sga_gw_reg_open(&h.gw, reg, reg_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out), 0);
+	cr_assert_eq(nrec.up_ctr, h.rec[0].up_ctr, "up counter reset by a replayed REG_REQ");
+	cr_assert_geq(nrec.down_ctr, h.rec[0].down_ctr, "down counter went back");
+	cr_assert_arr_eq(nrec.k_d, h.rec[0].k_d, SGA_KEY_LEN);
+	h.rec[0] = nrec;
+	/* ...and then the old A1: still a replay. */
+	GW_REJECTS(&h, SGA_E_REPLAY, sga_gw_neg_req_open(&h.gw, &h.rec[0], a1, a1_len, &a1p, &ctr));
+	/* The device, not waiting for an ACK, ignores the one the replay produced. */
+	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_BAD_STATE,
+	            sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len));
+	harness_fini(&h);
+}
+
+/* Paper 3.1 "re-registration needs the old key": requests made under superseded keys are refused after rekeys. */
+Test(replay, reg_req_after_rekey)
+{
+	struct harness h;
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_device nrec;
+	struct sga_gw_out out;
+	uint8_t reg0[SGA_FRAME_MAX], rk1[SGA_FRAME_MAX], rk2[SGA_FRAME_MAX];
+	size_t reg0_len, rk1_len, rk2_len;
+	int used;
+
+	setup(&h);
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, reg0, sizeof(reg0), &reg0_len),
+	             0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, reg0, reg0_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, NULL, NULL, &h.rec[0], &used, &out), 0);
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len), 0);
+	/* Two rekeys: k0 -> k1 -> k2. */
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], NULL, 0, 1, rk1, sizeof(rk1), &rk1_len), 0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, rk1, rk1_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out), 0);
+	h.rec[0] = nrec;
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_eq(sga_dev_create_reg_req(&h.dev[0], NULL, 0, 1, rk2, sizeof(rk2), &rk2_len), 0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, rk2, rk2_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out), 0);
+	h.rec[0] = nrec;
+	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_arr_eq(h.rec[0].k_d, h.dev[0].k_d, SGA_KEY_LEN);
+
+	/* The first registration (k0) replayed: another key than the registered one. */
+	cr_assert_eq(sga_gw_reg_open(&h.gw, reg0, reg0_len, &env, &req), 0);
+	GW_REJECTS(&h, SGA_E_EXISTS,
+	           sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out));
+	/* The first rekey (k1, MAC under k0) replayed: its MAC key is long gone. */
+	cr_assert_eq(sga_gw_reg_open(&h.gw, rk1, rk1_len, &env, &req), 0);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out));
+	harness_fini(&h);
+}
+
+/* Deviation "replay protection" (B1): a replayed KEX_INIT after establishment only re-emits the cached reply. */
+Test(replay, kex_init_after_establishment)
+{
+	struct harness h;
+	struct sga_gw_out out, out2;
+	struct gw_snap before;
+	uint8_t b1[2][SGA_FRAME_MAX];
+	size_t b1_len[2];
+
+	kex_until_replies(&h, b1, b1_len, &out);
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[k], &h.sess[k], out.msg[k].frame,
+		                                       out.msg[k].len),
+		             0);
+	for (int k = 0; k < 2; k++) {
+		snap_take(&h, &before);
+		cr_assert_eq(
+		    sga_gw_kex_init_handle(&h.gw, &h.rec[k], &h.gsess, b1[k], b1_len[k], &out2), 0);
+		snap_check(&h, &before);
+		cr_assert_eq(out2.n, 1);
+		cr_assert_eq(out2.msg[0].len, out.msg[k].len);
+		cr_assert_arr_eq(out2.msg[0].frame, out.msg[k].frame, out.msg[k].len);
+		/* The device, already established, ignores it. */
+		DEV_REJECTS(&h.dev[k], &h.sess[k], SGA_E_BAD_STATE,
+		            sga_dev_consume_kex_reply(&h.dev[k], &h.sess[k], out2.msg[0].frame,
+		                                      out2.msg[0].len));
+	}
+	harness_fini(&h);
+}
+
+/* Paper 5 "relay attack": a replayed DATA_UP is refused by the gateway. */
+Test(replay, data_up)
+{
+	struct harness h;
+	uint8_t up[SGA_FRAME_MAX], down[SGA_FRAME_MAX], to;
+	size_t up_len, down_len;
+
+	full(&h);
+	cr_assert_eq(
+	    sga_dev_data_seal(&h.sess[0], (const uint8_t *)"hello", 5, up, sizeof(up), &up_len), 0);
+	cr_assert_eq(sga_gw_data_relay(&h.gsess, up, up_len, down, sizeof(down), &down_len, &to),
+	             0);
+	GW_REJECTS(&h, SGA_E_REPLAY,
+	           sga_gw_data_relay(&h.gsess, up, up_len, down, sizeof(down), &down_len, &to));
+	harness_fini(&h);
+}
+
+/* Paper 5 "relay attack": a replayed DATA_DOWN is refused by the device; a DATA_DOWN for d_j is refused by d_i. */
+Test(replay, data_down)
+{
+	struct harness h;
+	uint8_t up[SGA_FRAME_MAX], down[SGA_FRAME_MAX], msg[64], to;
+	size_t up_len, down_len, msg_len;
+
+	full(&h);
+	cr_assert_eq(
+	    sga_dev_data_seal(&h.sess[0], (const uint8_t *)"hello", 5, up, sizeof(up), &up_len), 0);
+	cr_assert_eq(sga_gw_data_relay(&h.gsess, up, up_len, down, sizeof(down), &down_len, &to),
+	             0);
+	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_BAD_FIELD,
+	            sga_dev_data_open(&h.sess[0], down, down_len, msg, sizeof(msg), &msg_len));
+	cr_assert_eq(sga_dev_data_open(&h.sess[1], down, down_len, msg, sizeof(msg), &msg_len), 0);
+	DEV_REJECTS(&h.dev[1], &h.sess[1], SGA_E_REPLAY,
+	            sga_dev_data_open(&h.sess[1], down, down_len, msg, sizeof(msg), &msg_len));
+	harness_fini(&h);
+}
+
+/* Deviation "A2 freshness": a replayed NEG_INVITE is refused by d_j. */
+Test(replay, neg_invite)
+{
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	struct sga_gw_out out;
+	struct sga_dev_sess other;
+	uint64_t ctr;
+
+	setup(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, 5, ALL, 4, h.frame,
+	                                    sizeof(h.frame), &h.frame_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1, ctr, &h.gsess, &out),
+	             0);
+	cr_assert_eq(
+	    sga_dev_consume_neg_invite(&h.dev[1], &h.sess[1], out.msg[0].frame, out.msg[0].len), 0);
+	memset(&other, 0, sizeof(other));
+	DEV_REJECTS(
+	    &h.dev[1], &other, SGA_E_REPLAY,
+	    sga_dev_consume_neg_invite(&h.dev[1], &other, out.msg[0].frame, out.msg[0].len));
+	harness_fini(&h);
+}
+
+/* Deviation "replay protection": an A4 from an earlier negotiation does not answer a new one. */
+Test(replay, neg_result_into_new_negotiation)
+{
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	struct sga_neg_accept_plain a3;
+	struct sga_gw_out out;
+	uint8_t a4[SGA_FRAME_MAX];
+	size_t a4_len;
+	uint64_t ctr;
+
+	setup(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, 5, ALL, 4, h.frame,
+	                                    sizeof(h.frame), &h.frame_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1, ctr, &h.gsess, &out),
+	             0);
+	cr_assert_eq(
+	    sga_dev_consume_neg_invite(&h.dev[1], &h.sess[1], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_eq(sga_dev_create_neg_accept(&h.dev[1], &h.sess[1], 1, h.frame, sizeof(h.frame),
+	                                       &h.frame_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_accept_open(&h.gw, &h.rec[1], h.frame, h.frame_len, &a3, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_accept_handle(&h.gw, &h.rec[1], &h.gsess, &a3, ctr, &out), 0);
+	memcpy(a4, out.msg[0].frame, out.msg[0].len);
+	a4_len = out.msg[0].len;
+	cr_assert_eq(sga_dev_consume_neg_result(&h.dev[0], &h.sess[0], a4, a4_len), 0);
+	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_BAD_STATE,
+	            sga_dev_consume_neg_result(&h.dev[0], &h.sess[0], a4, a4_len));
+	/* A new negotiation (fresh k_ti): the old A4 does not authenticate. */
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, 5, ALL, 4, h.frame,
+	                                    sizeof(h.frame), &h.frame_len),
+	             0);
+	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
+	            sga_dev_consume_neg_result(&h.dev[0], &h.sess[0], a4, a4_len));
+	harness_fini(&h);
+}
+
+/* ---- tampering ------------------------------------------------------------------ */
+
+/* Deviation "AEAD everywhere": every byte of a DATA_UP frame is protected; each
+ * flip is refused with the code of the field it hits and changes nothing. */
+Test(tamper, data_up_every_byte)
+{
+	struct harness h;
+	uint8_t up[SGA_FRAME_MAX], f[SGA_FRAME_MAX + 1], down[SGA_FRAME_MAX], to;
+	size_t up_len, down_len;
+	const size_t body = SGA_HDR_LEN, sid_end = body + 8, role = sid_end;
+
+	full(&h);
+	cr_assert_eq(sga_dev_data_seal(&h.sess[0], (const uint8_t *)"attack at dawn", 14, up,
+	                               sizeof(up), &up_len),
+	             0);
+	for (size_t i = 0; i < up_len; i++) {
+		int want;
+
+		memcpy(f, up, up_len);
+		f[i] ^= 0x01;
+		if (i == 0) {
+			want = SGA_E_BAD_VERSION;
+		} else if (i == 1) {
+			want = SGA_E_BAD_TYPE; /* DATA_UP -> DATA_DOWN */
+		} else if (i == 2 || i == 3) {
+			size_t bl = ((size_t)f[2] << 8) | f[3];
+
+			want = bl > up_len - SGA_HDR_LEN ? SGA_E_TRUNCATED : SGA_E_TRAILING;
+		} else if (i < sid_end) {
+			int zero = 1;
+
+			for (size_t k = body; k < sid_end; k++)
+				zero &= f[k] == 0;
+			want = zero ? SGA_E_BAD_FIELD : SGA_E_UNKNOWN_SESSION;
+		} else {
+			/* role (0 -> 1: the other member's hop key), seq, ciphertext, tag */
+			want = SGA_E_AUTH;
+		}
+		GW_REJECTS(
+		    &h, want,
+		    sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
+	}
+	/* Whole-value substitutions per field class. */
+	memcpy(f, up, up_len);
+	f[0] = 2;
+	GW_REJECTS(&h, SGA_E_BAD_VERSION,
+	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
+	memcpy(f, up, up_len);
+	f[1] = 0xee;
+	GW_REJECTS(&h, SGA_E_BAD_TYPE,
+	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
+	f[1] = SGA_MSG_NEG_REQ;
+	GW_REJECTS(&h, SGA_E_BAD_TYPE,
+	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
+	memcpy(f, up, up_len);
+	memset(f + body, 0, 8);
+	GW_REJECTS(&h, SGA_E_BAD_FIELD,
+	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
+	memcpy(f, up, up_len);
+	f[role] = 2;
+	GW_REJECTS(&h, SGA_E_BAD_FIELD,
+	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
+	memcpy(f, up, up_len);
+	memset(f + role + 1, 0xff, 8); /* seq = UINT64_MAX, reserved */
+	GW_REJECTS(&h, SGA_E_REPLAY,
+	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
+	memset(f + role + 1, 0x00, 7); /* seq = 255: unseen, but not what was sealed */
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
+	/* Cut and extended frames. */
+	GW_REJECTS(&h, SGA_E_TRUNCATED,
+	           sga_gw_data_relay(&h.gsess, up, up_len - 1, down, sizeof(down), &down_len, &to));
+	memcpy(f, up, up_len);
+	f[up_len] = 0;
+	GW_REJECTS(&h, SGA_E_TRAILING,
+	           sga_gw_data_relay(&h.gsess, f, up_len + 1, down, sizeof(down), &down_len, &to));
+	GW_REJECTS(&h, SGA_E_TRUNCATED,
+	           sga_gw_data_relay(&h.gsess, up, 3, down, sizeof(down), &down_len, &to));
+	/* The genuine frame still passes: no forgery moved the window. */
+	cr_assert_eq(sga_gw_data_relay(&h.gsess, up, up_len, down, sizeof(down), &down_len, &to),
+	             0);
+	harness_fini(&h);
+}
+
+/* Paper 5 "data privacy" (E2E integrity): E2E ciphertext tampered inside a correctly
+ * hop-sealed frame is relayed but refused by the receiver, whose windows do not move. */
+Test(tamper, e2e_inside_valid_hop)
+{
+	struct harness h;
+	struct sga_env_hop env;
+	uint8_t up[SGA_FRAME_MAX], inner[SGA_FRAME_MAX], f[SGA_FRAME_MAX], down[SGA_FRAME_MAX];
+	uint8_t nonce[SGA_AEAD_NONCE_LEN], msg[64], to;
+	size_t up_len, inner_len, f_len, down_len, msg_len;
+	struct sga_replay hop_win, e2e_win;
+
+	full(&h);
+	for (int variant = 0; variant < 3; variant++) {
+		size_t at = variant == 0   ? 8 + 2
+		            : variant == 1 ? 7
+		                           : 0; /* ct byte, e2e_seq low byte, tag end */
+
+		cr_assert_eq(sga_dev_data_seal(&h.sess[0], (const uint8_t *)"pay 10 EUR", 10, up,
+		                               sizeof(up), &up_len),
+		             0);
+		cr_assert_eq(sga_env_hop_decode(up, up_len, &env), 0);
+		sga_hop_nonce(env.seq, nonce);
+		cr_assert_eq(sga_open_env(h.sess[0].hop_suite, h.sess[0].hop_up, nonce, env.aad,
+		                          env.aad_len, env.ct, env.ct_len, inner, sizeof(inner),
+		                          &inner_len),
+		             0);
+		if (variant == 2)
+			at = inner_len - 1;
+		inner[at] ^= 0x01;
+		cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, env.session_id, env.role, env.seq,
+		                          h.sess[0].hop_suite, h.sess[0].hop_up, inner, inner_len,
+		                          f, sizeof(f), &f_len),
+		             0);
+		cr_assert_eq(
+		    sga_gw_data_relay(&h.gsess, f, f_len, down, sizeof(down), &down_len, &to), 0,
+		    "the hop layer is intact: the gateway relays");
+		memcpy(&hop_win, &h.sess[1].hop_rx_win, sizeof(hop_win));
+		memcpy(&e2e_win, &h.sess[1].e2e_rx_win, sizeof(e2e_win));
+		DEV_REJECTS(
+		    &h.dev[1], &h.sess[1], SGA_E_AUTH,
+		    sga_dev_data_open(&h.sess[1], down, down_len, msg, sizeof(msg), &msg_len));
+		cr_assert_eq(memcmp(&hop_win, &h.sess[1].hop_rx_win, sizeof(hop_win)), 0);
+		cr_assert_eq(memcmp(&e2e_win, &h.sess[1].e2e_rx_win, sizeof(e2e_win)), 0);
+	}
+	/* Honest traffic continues. */
+	cr_assert_eq(harness_send(&h, 0, (const uint8_t *)"ok", 2, msg, sizeof(msg), &msg_len), 0);
+	harness_fini(&h);
+}
+
+/* Paper 5 "data privacy": no key the gateway holds opens the E2E ciphertext it relays. */
+Test(tamper, gateway_cannot_read_e2e)
+{
+	struct harness h;
+	struct sga_env_hop env;
+	struct sga_data_inner in;
+	uint8_t up[SGA_FRAME_MAX], inner[SGA_FRAME_MAX], out[SGA_FRAME_MAX],
+	    nonce[SGA_AEAD_NONCE_LEN];
+	uint8_t keys[16][SGA_AEAD_MAX_KEY_LEN], e2e_nonce[SGA_AEAD_NONCE_LEN], aad[27];
+	size_t up_len, inner_len, out_len, nk = 0;
+
+	full(&h);
+	memset(keys, 0, sizeof(keys));
+	cr_assert_eq(
+	    sga_dev_data_seal(&h.sess[0], (const uint8_t *)"secret", 6, up, sizeof(up), &up_len),
+	    0);
+	cr_assert_eq(sga_env_hop_decode(up, up_len, &env), 0);
+	sga_hop_nonce(env.seq, nonce);
+	cr_assert_eq(sga_open_env(h.gsess.hop_suite[0], h.gsess.hop_up[0], nonce, env.aad,
+	                          env.aad_len, env.ct, env.ct_len, inner, sizeof(inner),
+	                          &inner_len),
+	             0);
+	cr_assert_eq(sga_data_inner_decode(inner, inner_len, &in), 0);
+	for (int k = 0; k < 2; k++) {
+		memcpy(keys[nk++], h.gsess.k_t[k], SGA_KEY_LEN);
+		memcpy(keys[nk++], h.gsess.hop_up[k], SGA_AEAD_MAX_KEY_LEN);
+		memcpy(keys[nk++], h.gsess.hop_down[k], SGA_AEAD_MAX_KEY_LEN);
+		memcpy(keys[nk++], h.rec[k].k_d, SGA_KEY_LEN);
+		cr_assert_eq(sga_key_ctl(h.rec[k].k_d, h.sess[0].suite, keys[nk++]), 0);
+		cr_assert_eq(
+		    sga_key_kex(h.gsess.k_t[k], h.gsess.session_id, h.sess[0].suite, keys[nk++]),
+		    0);
+		cr_assert_eq(sga_key_hop(h.gsess.k_t[k], h.gsess.session_id, h.sess[0].suite,
+		                         SGA_DIR_UP, keys[nk++]),
+		             0);
+	}
+	/* The E2E nonce and AAD are public (direction, sequence, session id):
+	 * give the gateway the right ones; only the key is missing. */
+	memset(e2e_nonce, 0, sizeof(e2e_nonce));
+	e2e_nonce[3] = SGA_E2E_I_TO_J;
+	for (int b = 0; b < 8; b++)
+		e2e_nonce[4 + b] = (uint8_t)(in.e2e_seq >> (56 - 8 * b));
+	memcpy(aad, "SGA v1 e2e", 10);
+	for (int b = 0; b < 8; b++)
+		aad[10 + b] = (uint8_t)(h.gsess.session_id >> (56 - 8 * b));
+	aad[18] = SGA_E2E_I_TO_J;
+	memcpy(aad + 19, e2e_nonce + 4, 8);
+	for (size_t k = 0; k < nk; k++)
+		cr_assert_eq(sga_open_env(h.sess[0].suite, keys[k], e2e_nonce, aad, sizeof(aad),
+		                          in.e2e_ct, in.e2e_ct_len, out, sizeof(out), &out_len),
+		             -SGA_E_AUTH, "gateway key %zu opens the E2E ciphertext", k);
+	/* The receiver's key does, with exactly these public values (control). */
+	cr_assert_eq(sga_open_env(h.sess[0].suite, h.sess[1].e2e_rx_key, e2e_nonce, aad,
+	                          sizeof(aad), in.e2e_ct, in.e2e_ct_len, out, sizeof(out),
+	                          &out_len),
+	             0);
+	cr_assert_eq(out_len, 6);
+	cr_assert_arr_eq(out, "secret", 6);
+	harness_fini(&h);
+}
+
+/* ---- unknown device / session ----------------------------------------------------- */
+
+/* Paper 5 "mutual authentication": an A1 from an unregistered identity is refused. */
+Test(unknown, neg_req_from_unregistered_id)
+{
+	struct harness h;
+	struct sga_dev x;
+	struct sga_dev_sess xs;
+	struct sga_gw_peek pk;
+	struct sga_gw_device none;
+	struct sga_neg_req_plain a1;
+	uint64_t ctr;
+
+	setup(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(sga_dev_init(&x, &h.gw.pkg, (const uint8_t *)"dev-x", 5, ALL[0], ALL, 4), 0);
+	x.registered = 1; /* it believes so; the gateway never saw it */
+	cr_assert_eq(sga_dev_create_neg_req(&x, &xs, h.dev[1].id, 5, ALL, 4, h.frame,
+	                                    sizeof(h.frame), &h.frame_len),
+	             0);
+	cr_assert_eq(sga_gw_peek(h.frame, h.frame_len, &pk), 0);
+	cr_assert_null(lookup(&h, pk.id, pk.id_len), "the caller finds no record");
+	memset(&none, 0, sizeof(none));
+	GW_REJECTS(&h, SGA_E_UNKNOWN_DEVICE,
+	           sga_gw_neg_req_open(&h.gw, &none, h.frame, h.frame_len, &a1, &ctr));
+	GW_REJECTS(&h, SGA_E_UNKNOWN_DEVICE,
+	           sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr));
+	/* Claiming a registered identity without its key: AUTH. */
+	memcpy(x.id, "dev-i", 5);
+	x.up_ctr = 0;
+	cr_assert_eq(sga_dev_create_neg_req(&x, &xs, h.dev[1].id, 5, ALL, 4, h.frame,
+	                                    sizeof(h.frame), &h.frame_len),
+	             0);
+	cr_assert_eq(sga_gw_peek(h.frame, h.frame_len, &pk), 0);
+	cr_assert_eq(lookup(&h, pk.id, pk.id_len), &h.rec[0]);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr));
+	sga_dev_sess_wipe(&xs);
+	sga_dev_fini(&x);
+	harness_fini(&h);
+}
+
+/* Deviation "pairwise k_t": a KEX_INIT for a session the gateway does not hold -> UNKNOWN_SESSION. */
+Test(unknown, kex_init_unknown_session)
+{
+	struct harness h, h2;
+	struct sga_gw_out out;
+	struct sga_gw_session none;
+
+	up_to_kex(&h);
+	up_to_kex(&h2);
+	cr_assert_neq(h.gsess.session_id, h2.gsess.session_id);
+	cr_assert_eq(sga_dev_create_kex_init(&h2.dev[0], &h2.sess[0], h.frame, sizeof(h.frame),
+	                                     &h.frame_len),
+	             0);
+	GW_REJECTS(&h, SGA_E_UNKNOWN_SESSION,
+	           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, h.frame, h.frame_len, &out));
+	/* The caller found no record: an empty one. */
+	memset(&none, 0, sizeof(none));
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[0], &none, h.frame, h.frame_len, &out),
+	             -SGA_E_UNKNOWN_SESSION);
+	harness_fini(&h2);
+	harness_fini(&h);
+}
+
+/* ---- suites outside the intersection ------------------------------------------------ */
+
+/* Paper A1 "suite in C_i and C_j": the initiator prefers only a suite the responder lacks -> NO_COMMON_SUITE. */
+Test(suites, initiator_prefers_only_missing_suite)
+{
+	static const uint8_t sj[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM};
+	static const uint8_t pref[] = {SGA_SUITE_CHACHA20_POLY1305};
+	struct harness h;
+
+	setup_lists(&h, ALL, 4, sj, 2);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(harness_negotiate(&h, pref, 1), -SGA_E_NO_COMMON_SUITE);
+	cr_assert_eq(h.sess[0].state, SGA_DEV_S_FAILED);
+	cr_assert_eq(h.gsess.session_id, 0);
+	harness_fini(&h);
+}
+
+/* Paper A2 "d_j's registered suites": a NEG_INVITE naming a suite (or group) d_j did not register -> BAD_FIELD. */
+Test(suites, invite_with_unregistered_suite)
+{
+	static const uint8_t sj[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM};
+	struct harness h;
+	struct sga_neg_invite_plain a2;
+	struct sga_dev_sess s;
+	uint8_t plain[128], key[SGA_AEAD_MAX_KEY_LEN];
+	size_t plain_len;
+
+	setup_lists(&h, ALL, 4, sj, 2);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	memset(&a2, 0, sizeof(a2));
+	a2.session_id = 0x1122334455667788ull;
+	a2.suite = SGA_SUITE_CHACHA20_POLY1305;
+	a2.group = SGA_GROUP_FFDHE2048;
+	a2.peer_id_len = 5;
+	memcpy(a2.peer_id, "dev-i", 5);
+	cr_assert_eq(sga_key_ctl(h.rec[1].k_d, h.rec[1].suite_init, key), 0);
+	memset(&s, 0, sizeof(s));
+	for (int variant = 0; variant < 2; variant++) {
+		if (variant == 1) {
+			a2.suite = SGA_SUITE_AES256_GCM;
+			a2.group = SGA_GROUP_FFDHE3072; /* not the pinned package's group */
+		}
+		cr_assert_eq(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len), 0);
+		cr_assert_eq(sga_seal_dev_env(SGA_MSG_NEG_INVITE, h.rec[1].id, h.rec[1].id_len,
+		                              h.rec[1].down_ctr + 1, h.rec[1].suite_init, key,
+		                              plain, plain_len, h.frame, sizeof(h.frame),
+		                              &h.frame_len),
+		             0);
+		DEV_REJECTS(&h.dev[1], &s, SGA_E_BAD_FIELD,
+		            sga_dev_consume_neg_invite(&h.dev[1], &s, h.frame, h.frame_len));
+	}
+	/* The same invitation with a registered suite and group is accepted (control). */
+	a2.group = SGA_GROUP_FFDHE2048;
+	cr_assert_eq(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len), 0);
+	cr_assert_eq(sga_seal_dev_env(SGA_MSG_NEG_INVITE, h.rec[1].id, h.rec[1].id_len,
+	                              h.rec[1].down_ctr + 1, h.rec[1].suite_init, key, plain,
+	                              plain_len, h.frame, sizeof(h.frame), &h.frame_len),
+	             0);
+	cr_assert_eq(sga_dev_consume_neg_invite(&h.dev[1], &s, h.frame, h.frame_len), 0);
+	harness_fini(&h);
+}
+
+/* ---- degenerate group elements ---------------------------------------------------- */
+
+/* Fill v (len bytes) with a small value or p - d. */
+static void elem_small(uint8_t *v, size_t len, uint8_t val)
+{
+	memset(v, 0, len);
+	v[len - 1] = val;
+}
+
+static void elem_p_minus(const struct sga_group_info *grp, uint8_t *v, uint8_t d)
+{
+	memcpy(v, grp->p, grp->len);
+	cr_assert_geq(v[grp->len - 1], d); /* RFC 7919 primes end in 0xff */
+	v[grp->len - 1] = (uint8_t)(v[grp->len - 1] - d);
+}
+
+/* Deviation "reject N outside [2, p-2]": KEX_INIT with N = 0, 1, p-1, p, 2^k-1 -> BAD_ELEMENT. */
+Test(element, kex_init_degenerate_n)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	struct b1 orig, b;
+	const struct sga_group_info *grp;
+	uint8_t f[SGA_FRAME_MAX];
+	size_t f_len;
+
+	up_to_kex(&h);
+	grp = h.gw.grp;
+	cr_assert_eq(
+	    sga_dev_create_kex_init(&h.dev[0], &h.sess[0], h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	b1_open(&h.sess[0], h.frame, h.frame_len, &orig);
+	cr_assert_eq(orig.n_len, grp->len);
+	for (int v = 0; v < 5; v++) {
+		b = orig;
+		switch (v) {
+		case 0:
+			elem_small(b.n, grp->len, 0);
+			break;
+		case 1:
+			elem_small(b.n, grp->len, 1);
+			break;
+		case 2:
+			elem_p_minus(grp, b.n, 1);
+			break;
+		case 3:
+			elem_p_minus(grp, b.n, 0);
+			break;
+		default:
+			memset(b.n, 0xff, grp->len); /* > p */
+			break;
+		}
+		b1_seal(&h.sess[0], &b, f, &f_len);
+		GW_REJECTS(&h, SGA_E_BAD_ELEMENT,
+		           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
+	}
+	/* The boundary values 2 and p-2 pass the element check (and then fail the MAC). */
+	b = orig;
+	elem_small(b.n, grp->len, 2);
+	b1_seal(&h.sess[0], &b, f, &f_len);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
+	b = orig;
+	elem_p_minus(grp, b.n, 2);
+	b1_seal(&h.sess[0], &b, f, &f_len);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
+	harness_fini(&h);
+}
+
+/* Deviation "element checks": KEX_REPLY with X = 0, 1, p-1, p (even under a valid MAC) -> device BAD_ELEMENT. */
+Test(element, kex_reply_degenerate_x)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	uint8_t b1[2][SGA_FRAME_MAX], X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], f[SGA_FRAME_MAX];
+	size_t b1_len[2], f_len;
+	const struct sga_group_info *grp;
+
+	kex_until_replies(&h, b1, b1_len, &out);
+	grp = h.dev[0].grp;
+	for (int v = 0; v < 4; v++) {
+		if (v < 2)
+			elem_small(X, grp->len, (uint8_t)v);
+		else
+			elem_p_minus(grp, X, (uint8_t)(3 - v)); /* p-1, p */
+		/* The MAC a trapdoor holder would compute: only the element check stops it. */
+		reply_mac_for_i(&h, h.sess[0].K, X, mac);
+		b5_make(h.sess[0].k_t, h.sess[0].hop_suite, h.sess[0].session_id,
+		        SGA_ROLE_INITIATOR, X, (uint16_t)grp->len, mac, f, &f_len);
+		DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_BAD_ELEMENT,
+		            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
+	}
+	cr_assert_eq(
+	    sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len), 0);
+	harness_fini(&h);
+}
+
+/* ---- peer forgery: the first two deviations ----------------------------------------- */
+
+/* The symmetric keys d_j legitimately holds before it establishes, each
+ * derived for every suite; 32-byte slots. Returns the count. */
+static size_t peer_keys(const struct harness *h, uint8_t keys[][SGA_AEAD_MAX_KEY_LEN], size_t cap)
+{
+	const struct sga_dev *dj = &h->dev[1];
+	const struct sga_dev_sess *sj = &h->sess[1];
+	size_t n = 0;
+
+	memset(keys, 0, cap * sizeof(keys[0]));
+	memcpy(keys[n++], dj->k_d, SGA_KEY_LEN);
+	memcpy(keys[n++], sj->k_t, SGA_KEY_LEN);
+	memcpy(keys[n++], sj->kex_key, SGA_AEAD_MAX_KEY_LEN);
+	cr_assert_eq(sga_key_rekey_mac(dj->k_d, keys[n++]), 0);
+	for (uint8_t s = 1; s <= SGA_SUITE_COUNT; s++) {
+		cr_assert_eq(sga_key_ctl(dj->k_d, s, keys[n++]), 0);
+		cr_assert_eq(sga_key_kex(sj->k_t, sj->session_id, s, keys[n++]), 0);
+		cr_assert_eq(sga_key_hop(sj->k_t, sj->session_id, s, SGA_DIR_UP, keys[n++]), 0);
+		cr_assert_eq(sga_key_hop(sj->k_t, sj->session_id, s, SGA_DIR_DOWN, keys[n++]), 0);
+	}
+	cr_assert_leq(n, cap);
+	return n;
+}
+
+/* Try every key against the session envelope of frame with every suite: all AUTH. */
+static void cannot_open(const uint8_t *frame, size_t len, uint8_t keys[][SGA_AEAD_MAX_KEY_LEN],
+                        size_t nk)
+{
+	struct sga_env_sess env;
+	uint8_t plain[SGA_FRAME_MAX];
+	size_t plain_len;
+
+	cr_assert_eq(sga_env_sess_decode(frame, len, &env), 0);
+	for (size_t k = 0; k < nk; k++)
+		for (uint8_t s = 1; s <= SGA_SUITE_COUNT; s++)
+			cr_assert_eq(sga_open_env(s, keys[k], env.nonce, env.aad, env.aad_len,
+			                          env.ct, env.ct_len, plain, sizeof(plain),
+			                          &plain_len),
+			             -SGA_E_AUTH, "key %zu suite %u opened d_i's KEX_INIT", k, s);
+}
+
+/* Deviation 1 "k_t stays pairwise" (paper: d_j receives k_ti): d_j, with all it
+ * legitimately holds, can neither read d_i's KEX_INIT nor forge d_i's KEX_REPLY. */
+Test(peer_forgery, peer_cannot_read_or_forge)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	struct sga_dev_sess si_before;
+	uint8_t b1[2][SGA_FRAME_MAX], keys[24][SGA_AEAD_MAX_KEY_LEN];
+	uint8_t x[SGA_EXPONENT_LEN], gx[SGA_GROUP_MAX_LEN], Nj[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN];
+	uint8_t f[SGA_FRAME_MAX];
+	size_t b1_len[2], nk, f_len;
+	const struct sga_group_info *grp;
+
+	kex_until_replies(&h, b1, b1_len, &out);
+	grp = h.dev[0].grp;
+	memcpy(&si_before, &h.sess[0], sizeof(si_before));
+	nk = peer_keys(&h, keys, 24);
+
+	/* d_j cannot open d_i's B1 (so never sees N_i, F_G(r_i), f_K(N_i)). */
+	cannot_open(b1[0], b1_len[0], keys, nk);
+	/* Nor the B5 meant for d_i. */
+	cannot_open(out.msg[0].frame, out.msg[0].len, keys, nk);
+
+	/* d_j forges B5 for d_i with what it can compute: X = g^x or its own N_j,
+	 * MAC under its own K_js or g^x, sealed under each key it holds. */
+	cr_assert_eq(sga_exponent_random(x), 0);
+	cr_assert_eq(sga_modexp(grp, NULL, x, SGA_EXPONENT_LEN, gx), 0);
+	cr_assert_eq(sga_modexp(grp, NULL, h.sess[1].R, SGA_EXPONENT_LEN, Nj), 0);
+	for (size_t k = 0; k < nk; k++) {
+		const uint8_t *Xs[2] = {gx, Nj}, *Ks[2] = {h.sess[1].K, gx};
+
+		for (int xi = 0; xi < 2; xi++)
+			for (int ki = 0; ki < 2; ki++) {
+				struct sga_kex_reply_plain m = {(uint16_t)grp->len, Xs[xi], mac};
+				uint8_t plain[SGA_FRAME_MAX];
+				size_t plain_len;
+
+				reply_mac_for_i(&h, Ks[ki], Xs[xi], mac);
+				cr_assert_eq(sga_kex_reply_plain_encode(&m, plain, sizeof(plain),
+				                                        &plain_len),
+				             0);
+				cr_assert_eq(sga_seal_sess_env(
+				                 SGA_MSG_KEX_REPLY, h.sess[0].session_id,
+				                 SGA_ROLE_INITIATOR, h.sess[0].hop_suite, keys[k],
+				                 plain, plain_len, f, sizeof(f), &f_len),
+				             0);
+				DEV_REJECTS(
+				    &h.dev[0], &h.sess[0], SGA_E_AUTH,
+				    sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
+			}
+	}
+	cr_assert_eq(memcmp(&si_before, &h.sess[0], sizeof(si_before)), 0);
+
+	/* After establishing, d_j's traffic keys do not open d_i's B1 either. */
+	cr_assert_eq(
+	    sga_dev_consume_kex_reply(&h.dev[1], &h.sess[1], out.msg[1].frame, out.msg[1].len), 0);
+	memcpy(keys[0], h.sess[1].e2e_tx_key, SGA_AEAD_MAX_KEY_LEN);
+	memcpy(keys[1], h.sess[1].e2e_rx_key, SGA_AEAD_MAX_KEY_LEN);
+	memcpy(keys[2], h.sess[1].hop_up, SGA_AEAD_MAX_KEY_LEN);
+	memcpy(keys[3], h.sess[1].hop_down, SGA_AEAD_MAX_KEY_LEN);
+	cannot_open(b1[0], b1_len[0], keys, 4);
+
+	/* The genuine reply still works for d_i. */
+	cr_assert_eq(
+	    sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len), 0);
+	cr_assert_arr_eq(h.sess[0].e2e_tx_key, h.sess[1].e2e_rx_key,
+	                 sga_suite_get(h.sess[0].suite)->key_len);
+	harness_fini(&h);
+}
+
+/* Deviations 1 and 2 ("k_t pairwise", "K_is not sent"), positive control: with
+ * d_i's k_ti (what the paper's A2 leaks to d_j) AND K_is (what the paper's B1
+ * carried in the clear) the attacker's B5 with X = g^x for its own x IS
+ * accepted by d_i without the gateway: the protection rests exactly on them.
+ * With only one of the two, the same forgery fails. */
+Test(peer_forgery, paper_flow_would_be_broken)
+{
+	struct harness h;
+	uint8_t x[SGA_EXPONENT_LEN], X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], f[SGA_FRAME_MAX];
+	uint8_t leaked_kti[SGA_KEY_LEN], leaked_Kis[SGA_GROUP_MAX_LEN];
+	size_t f_len;
+	const struct sga_group_info *grp;
+
+	up_to_kex(&h);
+	grp = h.dev[0].grp;
+	cr_assert_eq(
+	    sga_dev_create_kex_init(&h.dev[0], &h.sess[0], h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	/* The two values the paper's flow hands to d_j. */
+	memcpy(leaked_kti, h.sess[0].k_t, SGA_KEY_LEN);
+	memcpy(leaked_Kis, h.sess[0].K, grp->len);
+	cr_assert_eq(sga_exponent_random(x), 0);
+	cr_assert_eq(sga_modexp(grp, NULL, x, SGA_EXPONENT_LEN, X), 0);
+
+	/* Deviation 2 alone holds: k_ti known, K_is not (guessed as d_j's own K_js). */
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[1], &h.sess[1], f, sizeof(f), &f_len), 0);
+	reply_mac_for_i(&h, h.sess[1].K, X, mac);
+	b5_make(leaked_kti, h.sess[0].hop_suite, h.sess[0].session_id, SGA_ROLE_INITIATOR, X,
+	        (uint16_t)grp->len, mac, f, &f_len);
+	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
+	            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
+
+	/* Deviation 1 alone holds: K_is known, k_ti not (sealed under d_j's own k_tj). */
+	reply_mac_for_i(&h, leaked_Kis, X, mac);
+	b5_make(h.sess[1].k_t, h.sess[0].hop_suite, h.sess[0].session_id, SGA_ROLE_INITIATOR, X,
+	        (uint16_t)grp->len, mac, f, &f_len);
+	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
+	            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
+
+	/* Both leaked, as in the paper: the forgery is accepted, G never involved. */
+	reply_mac_for_i(&h, leaked_Kis, X, mac);
+	b5_make(leaked_kti, h.sess[0].hop_suite, h.sess[0].session_id, SGA_ROLE_INITIATOR, X,
+	        (uint16_t)grp->len, mac, f, &f_len);
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len), 0,
+	             "with k_ti and K_is the forged reply should be accepted");
+	cr_assert_eq(h.sess[0].state, SGA_DEV_S_ESTABLISHED);
+	cr_assert_eq(h.gsess.state, SGA_GW_S_KEX, "the gateway took no part");
+	cr_assert_eq(h.gsess.have_init, 0, "the gateway saw no KEX_INIT");
+	harness_fini(&h);
+}
+
+/* ---- cross-session frames ---------------------------------------------------------- */
+
+/* Paper 5 "relay attack" across sessions / hop keys per session and member. */
+Test(cross_session, frames_from_elsewhere)
+{
+	struct harness h, h2;
+	uint8_t f[SGA_FRAME_MAX], down[SGA_FRAME_MAX], inner[32], to;
+	size_t f_len, down_len;
+
+	full(&h);
+	full(&h2);
+	cr_assert_neq(h.gsess.session_id, h2.gsess.session_id);
+	/* A DATA_UP of session B relayed through session A's record. */
+	cr_assert_eq(
+	    sga_dev_data_seal(&h2.sess[0], (const uint8_t *)"from B", 6, f, sizeof(f), &f_len), 0);
+	GW_REJECTS(&h, SGA_E_UNKNOWN_SESSION,
+	           sga_gw_data_relay(&h.gsess, f, f_len, down, sizeof(down), &down_len, &to));
+	/* ...relabelled with A's session id: B's hop key does not verify in A. */
+	for (int k = 0; k < 8; k++)
+		f[SGA_HDR_LEN + k] = (uint8_t)(h.gsess.session_id >> (56 - 8 * k));
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_data_relay(&h.gsess, f, f_len, down, sizeof(down), &down_len, &to));
+	/* d_j claims d_i's role in its own session (role flipped). */
+	cr_assert_eq(
+	    sga_dev_data_seal(&h.sess[1], (const uint8_t *)"i am d_i", 8, f, sizeof(f), &f_len), 0);
+	f[SGA_HDR_LEN + 8] ^= 1;
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_data_relay(&h.gsess, f, f_len, down, sizeof(down), &down_len, &to));
+	/* A well-formed frame with the right id and role but a wrong hop key:
+	 * the other member's, and another session's. */
+	memset(inner, 0x42, sizeof(inner));
+	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h.gsess.session_id, SGA_ROLE_INITIATOR, 100,
+	                          h.sess[0].hop_suite, h.sess[1].hop_up, inner, sizeof(inner), f,
+	                          sizeof(f), &f_len),
+	             0);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_data_relay(&h.gsess, f, f_len, down, sizeof(down), &down_len, &to));
+	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h.gsess.session_id, SGA_ROLE_INITIATOR, 101,
+	                          h.sess[0].hop_suite, h2.sess[0].hop_up, inner, sizeof(inner), f,
+	                          sizeof(f), &f_len),
+	             0);
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_data_relay(&h.gsess, f, f_len, down, sizeof(down), &down_len, &to));
+	/* A DATA_DOWN of session B handed to a device of session A. */
+	{
+		uint8_t msg[64];
+		size_t msg_len;
+
+		cr_assert_eq(sga_dev_data_seal(&h2.sess[0], (const uint8_t *)"B->j", 4, f,
+		                               sizeof(f), &f_len),
+		             0);
+		cr_assert_eq(
+		    sga_gw_data_relay(&h2.gsess, f, f_len, down, sizeof(down), &down_len, &to), 0);
+		DEV_REJECTS(
+		    &h.dev[1], &h.sess[1], SGA_E_UNKNOWN_SESSION,
+		    sga_dev_data_open(&h.sess[1], down, down_len, msg, sizeof(msg), &msg_len));
+	}
+	harness_fini(&h2);
+	harness_fini(&h);
+}

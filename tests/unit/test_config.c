@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* test_config.c - the sga-gateway configuration parser: every bad input gives
+ * one clear error naming the file, the line and the reason. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gw_config.h"
+#include "sga_gateway.h"
+
+static struct gw_config c;
+static char err[512];
+
+static int parse(const char *text)
+{
+	gw_config_defaults(&c);
+	err[0] = '\0';
+	return gw_config_parse(&c, "t.conf", text, err, sizeof(err));
+}
+
+static void expect_err(const char *text, const char *want)
+{
+	cr_assert_eq(parse(text), -1, "accepted: %s", text);
+	cr_assert(strstr(err, want), "error '%s' does not contain '%s'", err, want);
+}
+
+Test(config, defaults_are_valid)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_eq(c.udp_port, 7000);
+	cr_assert_eq(c.n_suites, 4);
+	cr_assert_eq(c.lcores, 1);
+}
+
+Test(config, full_file)
+{
+	const char *text = "# comment\n"
+			   "[gateway]\n"
+			   "id = gw-1   # trailing comment\n"
+			   "address = 192.0.2.1\n"
+			   "udp_port = 7001\n"
+			   "group = ffdhe3072\n"
+			   "suites = chacha20-poly1305, aes-128-ccm8\n"
+			   "enrollment = allowlist\n"
+			   "rsa_bits = 3072\n"
+			   "[dataplane]\n"
+			   "port = 0000:3b:00.0\n"
+			   "lcores = 2\n"
+			   "tx_seq_block = 4096\n"
+			   "[controlplane]\n"
+			   "workers = 4\n"
+			   "[redis]\n"
+			   "socket = /run/r.sock\n"
+			   "[eal]\n"
+			   "hugepages = no\n"
+			   "args = --log-level=lib.eal:debug\n";
+
+	cr_assert_eq(parse(text), 0, "%s", err);
+	cr_assert_str_eq(c.id, "gw-1");
+	cr_assert_eq(c.address, inet_addr("192.0.2.1"));
+	cr_assert_eq(c.udp_port, 7001);
+	cr_assert_eq(c.group, SGA_GROUP_FFDHE3072);
+	cr_assert_eq(c.n_suites, 2);
+	cr_assert_eq(c.suites[0], SGA_SUITE_CHACHA20_POLY1305);
+	cr_assert_eq(c.suites[1], SGA_SUITE_AES128_CCM8);
+	cr_assert_eq(c.enrollment, SGA_ENROLL_ALLOWLIST);
+	cr_assert_eq(c.rsa_bits, 3072);
+	cr_assert_str_eq(c.port, "0000:3b:00.0");
+	cr_assert(gw_config_port_is_pci(c.port));
+	cr_assert_eq(c.lcores, 2);
+	cr_assert_eq(c.tx_seq_block, 4096);
+	cr_assert_eq(c.workers, 4);
+	cr_assert_str_eq(c.redis_socket, "/run/r.sock");
+	cr_assert_eq(c.hugepages, GW_HUGE_NO);
+	cr_assert_str_eq(c.eal_args, "--log-level=lib.eal:debug");
+}
+
+Test(config, errors_name_line_and_reason)
+{
+	expect_err("[gateway]\nbogus = 1\n", "t.conf:2: unknown key 'bogus' in [gateway]");
+	expect_err("[nope]\n", "t.conf:1: unknown section [nope]");
+	expect_err("id = x\n", "t.conf:1: key 'id' before any [section]");
+	expect_err("[gateway]\nudp_port = 70000\n", "t.conf:2: udp_port: '70000' is not an integer in [1, 65535]");
+	expect_err("[gateway]\nudp_port = -1\n", "udp_port");
+	expect_err("[gateway]\nudp_port = 12ab\n", "udp_port");
+	expect_err("[gateway]\nudp_port =\n", "udp_port");
+	expect_err("[gateway]\naddress = 10.0.0.300\n", "not an IPv4 address");
+	expect_err("[gateway]\ngroup = modp1024\n", "unknown group 'modp1024'");
+	expect_err("[gateway]\nsuites = aes-128-gcm, des\n", "unknown suite 'des'");
+	expect_err("[gateway]\nsuites = aes-128-gcm, aes-128-gcm\n", "distinct");
+	expect_err("[gateway]\nenrollment = maybe\n", "not an enrollment policy");
+	expect_err("[gateway]\nid = has space\n", "not an identity");
+	expect_err("[gateway]\nid = 123456789012345678901234567890123\n", "not an identity");
+	expect_err("[gateway]\nrsa_bits = 1024\n", "not an RSA size");
+	expect_err("[gateway]\nudp_port = 1\nudp_port = 2\n", "t.conf:3: key 'udp_port' in [gateway] set twice");
+	expect_err("[gateway\n", "malformed section header");
+	expect_err("[gateway]\njust words\n", "expected 'key = value'");
+	expect_err("[dataplane]\nlcores = 0\n", "lcores");
+	expect_err("[dataplane]\nport =\n", "must not be empty");
+	expect_err("[controlplane]\nctrl_ring_size = 1000\n", "power of two");
+	expect_err("[redis]\nhost =\n", "[redis] needs socket or host");
+	expect_err("[eal]\nhugepages = sometimes\n", "not auto, yes or no");
+}
+
+Test(config, load_file_errors)
+{
+	char path[] = "/tmp/sga-config-XXXXXX";
+	int fd;
+
+	gw_config_defaults(&c);
+	cr_assert_eq(gw_config_load(&c, "/nonexistent/sga.conf", err, sizeof(err)), -1);
+	cr_assert(strstr(err, "/nonexistent/sga.conf: cannot open"), "%s", err);
+
+	fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, "[gateway]\nudp_port = 9\nwhat\n", 28), 28);
+	close(fd);
+	gw_config_defaults(&c);
+	cr_assert_eq(gw_config_load(&c, path, err, sizeof(err)), -1);
+	cr_assert(strstr(err, ":3: expected 'key = value'"), "%s", err);
+	unlink(path);
+}
+
+Test(config, pci_detection)
+{
+	cr_assert(gw_config_port_is_pci("0000:3b:00.0"));
+	cr_assert(gw_config_port_is_pci("3b:00.1"));
+	cr_assert_not(gw_config_port_is_pci("net_tap0,iface=sga0"));
+	cr_assert_not(gw_config_port_is_pci("net_af_packet0,iface=veth0"));
+}
