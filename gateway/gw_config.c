@@ -32,38 +32,38 @@ struct key_def {
 #define F(field) offsetof(struct gw_config, field), sizeof(((struct gw_config *)0)->field)
 
 static const struct key_def keys[] = {
-	{"gateway", "id", K_ID, F(id), 0, 0},
-	{"gateway", "address", K_IPV4, F(address), 0, 0},
-	{"gateway", "udp_port", K_UINT, F(udp_port), 1, 65535},
-	{"gateway", "group", K_GROUP, F(group), 0, 0},
-	{"gateway", "suites", K_SUITES, F(suites), 0, 0},
-	{"gateway", "enrollment", K_ENROLL, F(enrollment), 0, 0},
-	{"gateway", "rsa_key", K_STR, F(rsa_key), 1, 0},
-	{"gateway", "trapdoor_key", K_STR, F(trapdoor_key), 1, 0},
-	{"gateway", "rsa_bits", K_BITS, F(rsa_bits), 0, 0},
-	{"gateway", "package", K_STR, F(package), 1, 0},
-	{"gateway", "master_key", K_STR, F(master_key), 1, 0},
-	{"gateway", "stats_file", K_STR, F(stats_file), 0, 0},
-	{"gateway", "stats_interval_s", K_UINT, F(stats_interval_s), 0, 3600},
-	{"dataplane", "port", K_STR, F(port), 1, 0},
-	{"dataplane", "lcores", K_UINT, F(lcores), 1, 64},
-	{"dataplane", "rx_desc", K_UINT, F(rx_desc), 64, 16384},
-	{"dataplane", "tx_desc", K_UINT, F(tx_desc), 64, 16384},
-	{"dataplane", "mbufs", K_UINT, F(mbufs), 1024, 4194304},
-	{"dataplane", "max_sessions", K_UINT, F(max_sessions), 16, 16777216},
-	{"dataplane", "tx_seq_block", K_U64, F(tx_seq_block), 1024, (uint64_t)1 << 40},
-	{"controlplane", "workers", K_UINT, F(workers), 1, 64},
-	{"controlplane", "ctrl_ring_size", K_UINT, F(ctrl_ring_size), 64, 65536},
-	{"controlplane", "persist_interval_ms", K_UINT, F(persist_interval_ms), 10, 60000},
-	{"redis", "socket", K_STR, F(redis_socket), 0, 0},
-	{"redis", "host", K_STR, F(redis_host), 0, 0},
-	{"redis", "port", K_UINT, F(redis_port), 1, 65535},
-	{"redis", "db", K_UINT, F(redis_db), 0, 15},
-	{"redis", "timeout_ms", K_UINT, F(redis_timeout_ms), 10, 60000},
-	{"redis", "backoff_max_ms", K_UINT, F(redis_backoff_max_ms), 10, 600000},
-	{"eal", "hugepages", K_HUGE, F(hugepages), 0, 0},
-	{"eal", "memory_mb", K_UINT, F(memory_mb), 64, 1048576},
-	{"eal", "args", K_STR, F(eal_args), 0, 0},
+    {"gateway", "id", K_ID, F(id), 0, 0},
+    {"gateway", "address", K_IPV4, F(address), 0, 0},
+    {"gateway", "udp_port", K_UINT, F(udp_port), 1, 65535},
+    {"gateway", "group", K_GROUP, F(group), 0, 0},
+    {"gateway", "suites", K_SUITES, F(suites), 0, 0},
+    {"gateway", "enrollment", K_ENROLL, F(enrollment), 0, 0},
+    {"gateway", "rsa_key", K_STR, F(rsa_key), 1, 0},
+    {"gateway", "trapdoor_key", K_STR, F(trapdoor_key), 1, 0},
+    {"gateway", "rsa_bits", K_BITS, F(rsa_bits), 0, 0},
+    {"gateway", "package", K_STR, F(package), 1, 0},
+    {"gateway", "master_key", K_STR, F(master_key), 1, 0},
+    {"gateway", "stats_file", K_STR, F(stats_file), 0, 0},
+    {"gateway", "stats_interval_s", K_UINT, F(stats_interval_s), 0, 3600},
+    {"dataplane", "port", K_STR, F(port), 1, 0},
+    {"dataplane", "lcores", K_UINT, F(lcores), 1, 64},
+    {"dataplane", "rx_desc", K_UINT, F(rx_desc), 64, 16384},
+    {"dataplane", "tx_desc", K_UINT, F(tx_desc), 64, 16384},
+    {"dataplane", "mbufs", K_UINT, F(mbufs), 1024, 4194304},
+    {"dataplane", "max_sessions", K_UINT, F(max_sessions), 16, 16777216},
+    {"dataplane", "tx_seq_block", K_U64, F(tx_seq_block), 1024, (uint64_t)1 << 40},
+    {"controlplane", "workers", K_UINT, F(workers), 1, 64},
+    {"controlplane", "ctrl_ring_size", K_UINT, F(ctrl_ring_size), 64, 65536},
+    {"controlplane", "persist_interval_ms", K_UINT, F(persist_interval_ms), 10, 60000},
+    {"redis", "socket", K_STR, F(redis_socket), 0, 0},
+    {"redis", "host", K_STR, F(redis_host), 0, 0},
+    {"redis", "port", K_UINT, F(redis_port), 1, 65535},
+    {"redis", "db", K_UINT, F(redis_db), 0, 15},
+    {"redis", "timeout_ms", K_UINT, F(redis_timeout_ms), 10, 60000},
+    {"redis", "backoff_max_ms", K_UINT, F(redis_backoff_max_ms), 10, 600000},
+    {"eal", "hugepages", K_HUGE, F(hugepages), 0, 0},
+    {"eal", "memory_mb", K_UINT, F(memory_mb), 64, 1048576},
+    {"eal", "args", K_STR, F(eal_args), 0, 0},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -105,7 +105,7 @@ void gw_config_defaults(struct gw_config *c)
 }
 
 static int fail(char *err, size_t err_len, const char *name, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 static int fail(char *err, size_t err_len, const char *name, unsigned line, const char *fmt, ...)
 {
@@ -146,7 +146,8 @@ static int parse_u64(const char *v, uint64_t *out)
 }
 
 /* Parse value v for key k into c; on error write the reason into why. */
-static int set_value(struct gw_config *c, const struct key_def *k, char *v, char *why, size_t why_len)
+static int set_value(struct gw_config *c, const struct key_def *k, char *v, char *why,
+                     size_t why_len)
 {
 	void *dst = (char *)c + k->off;
 	uint64_t n;
@@ -165,8 +166,10 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 		return 0;
 	case K_ID:
 		if (!sga_id_valid((const uint8_t *)v, strlen(v))) {
-			snprintf(why, why_len, "'%s' is not an identity (1..%d printable ASCII characters, no spaces)",
-				 v, SGA_ID_MAX);
+			snprintf(
+			    why, why_len,
+			    "'%s' is not an identity (1..%d printable ASCII characters, no spaces)",
+			    v, SGA_ID_MAX);
 			return -1;
 		}
 		memcpy(dst, v, strlen(v) + 1);
@@ -174,8 +177,8 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 	case K_UINT:
 	case K_U64:
 		if (parse_u64(v, &n) || n < k->min || n > k->max) {
-			snprintf(why, why_len, "'%s' is not an integer in [%llu, %llu]", v, (unsigned long long)k->min,
-				 (unsigned long long)k->max);
+			snprintf(why, why_len, "'%s' is not an integer in [%llu, %llu]", v,
+			         (unsigned long long)k->min, (unsigned long long)k->max);
 			return -1;
 		}
 		if (k->type == K_U64)
@@ -223,9 +226,10 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 			s = sga_suite_by_name(tok);
 			if (!s) {
 				snprintf(why, why_len,
-					 "unknown suite '%s' (aes-128-gcm, aes-256-gcm, chacha20-poly1305, "
-					 "aes-128-ccm8)",
-					 tok);
+				         "unknown suite '%s' (aes-128-gcm, aes-256-gcm, "
+				         "chacha20-poly1305, "
+				         "aes-128-ccm8)",
+				         tok);
 				return -1;
 			}
 			if (n_list == SGA_MAX_SUITES) {
@@ -235,7 +239,8 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 			list[n_list++] = s->id;
 		}
 		if (sga_suite_list_check(list, n_list)) {
-			snprintf(why, why_len, "suite list must name 1..%d distinct suites", SGA_MAX_SUITES);
+			snprintf(why, why_len, "suite list must name 1..%d distinct suites",
+			         SGA_MAX_SUITES);
 			return -1;
 		}
 		memcpy(c->suites, list, n_list);
@@ -248,7 +253,8 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 		else if (!strcmp(v, "allowlist"))
 			c->enrollment = SGA_ENROLL_ALLOWLIST;
 		else {
-			snprintf(why, why_len, "'%s' is not an enrollment policy (open or allowlist)", v);
+			snprintf(why, why_len,
+			         "'%s' is not an enrollment policy (open or allowlist)", v);
 			return -1;
 		}
 		return 0;
@@ -269,7 +275,8 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 	return -1;
 }
 
-int gw_config_parse(struct gw_config *c, const char *name, const char *text, char *err, size_t err_len)
+int gw_config_parse(struct gw_config *c, const char *name, const char *text, char *err,
+                    size_t err_len)
 {
 	char section[32] = "", line[2048], why[256];
 	unsigned char seen[N_KEYS] = {0};
@@ -283,7 +290,8 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 
 		lineno++;
 		if (len >= sizeof(line))
-			return fail(err, err_len, name, lineno, "line longer than %zu characters", sizeof(line) - 1);
+			return fail(err, err_len, name, lineno, "line longer than %zu characters",
+			            sizeof(line) - 1);
 		memcpy(line, p, len);
 		line[len] = '\0';
 		p = nl ? nl + 1 : p + len;
@@ -301,20 +309,24 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 			int known = 0;
 
 			if (!e || e[1] != '\0')
-				return fail(err, err_len, name, lineno, "malformed section header '%s'", s);
+				return fail(err, err_len, name, lineno,
+				            "malformed section header '%s'", s);
 			*e = '\0';
 			s = trim(s + 1);
 			for (size_t i = 0; i < N_KEYS; i++)
 				known |= !strcmp(keys[i].section, s);
 			if (!known)
 				return fail(err, err_len, name, lineno,
-					    "unknown section [%s] (gateway, dataplane, controlplane, redis, eal)", s);
+				            "unknown section [%s] (gateway, dataplane, "
+				            "controlplane, redis, eal)",
+				            s);
 			snprintf(section, sizeof(section), "%s", s);
 			continue;
 		}
 		eq = strchr(s, '=');
 		if (!eq)
-			return fail(err, err_len, name, lineno, "expected 'key = value', got '%s'", s);
+			return fail(err, err_len, name, lineno, "expected 'key = value', got '%s'",
+			            s);
 		*eq = '\0';
 		k = trim(s);
 		v = trim(eq + 1);
@@ -325,9 +337,11 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 			if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, k))
 				break;
 		if (i == N_KEYS)
-			return fail(err, err_len, name, lineno, "unknown key '%s' in [%s]", k, section);
+			return fail(err, err_len, name, lineno, "unknown key '%s' in [%s]", k,
+			            section);
 		if (seen[i])
-			return fail(err, err_len, name, lineno, "key '%s' in [%s] set twice", k, section);
+			return fail(err, err_len, name, lineno, "key '%s' in [%s] set twice", k,
+			            section);
 		seen[i] = 1;
 		if (set_value(c, &keys[i], v, why, sizeof(why)))
 			return fail(err, err_len, name, lineno, "%s: %s", k, why);
@@ -335,7 +349,8 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 	if (!c->redis_socket[0] && !c->redis_host[0])
 		return fail(err, err_len, name, 0, "[redis] needs socket or host");
 	if (c->ctrl_ring_size & (c->ctrl_ring_size - 1))
-		return fail(err, err_len, name, 0, "[controlplane] ctrl_ring_size must be a power of two");
+		return fail(err, err_len, name, 0,
+		            "[controlplane] ctrl_ring_size must be a power of two");
 	return 0;
 }
 
@@ -360,7 +375,8 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t err_
 	if (!text || fread(text, 1, (size_t)n, f) != (size_t)n) {
 		free(text);
 		fclose(f);
-		return fail(err, err_len, path, 0, "cannot read: %s", strerror(errno ? errno : EIO));
+		return fail(err, err_len, path, 0, "cannot read: %s",
+		            strerror(errno ? errno : EIO));
 	}
 	fclose(f);
 	if (memchr(text, '\0', (size_t)n)) {

@@ -16,7 +16,7 @@
 
 #include "sga_wire.h"
 
-#define GW_PATH_MAX 256
+#define GW_PATH_MAX     256
 #define GW_EAL_ARGS_MAX 32
 
 struct gw_config {
@@ -75,7 +75,8 @@ void gw_config_defaults(struct gw_config *c);
 int gw_config_load(struct gw_config *c, const char *path, char *err, size_t err_len);
 
 /** The same, from a string (for tests); name is used in messages. */
-int gw_config_parse(struct gw_config *c, const char *name, const char *text, char *err, size_t err_len);
+int gw_config_parse(struct gw_config *c, const char *name, const char *text, char *err,
+                    size_t err_len);
 
 /** 1 if the port string is a PCI address (DDDD:BB:DD.F or BB:DD.F). */
 int gw_config_port_is_pci(const char *port);

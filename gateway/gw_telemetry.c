@@ -21,16 +21,20 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 	cp_get_stats(src->cp, &cs);
 	fprintf(f, "{\n  \"dataplane\": {\n");
 	for (int i = 0; i < DP_C__COUNT; i++)
-		fprintf(f, "    \"%s\": %llu,\n", dp_counter_name((enum dp_counter)i), (unsigned long long)c[i]);
+		fprintf(f, "    \"%s\": %llu,\n", dp_counter_name((enum dp_counter)i),
+		        (unsigned long long)c[i]);
 	fprintf(f, "    \"sessions_installed\": %u\n  },\n", dp_session_count(src->dp));
 	fprintf(f,
-		"  \"controlplane\": {\n    \"handled\": %llu,\n    \"rejected\": %llu,\n"
-		"    \"unavailable\": %llu,\n    \"sessions\": %llu,\n    \"registered\": %llu,\n"
-		"    \"reconnects\": %llu\n  },\n",
-		(unsigned long long)cs.handled, (unsigned long long)cs.rejected, (unsigned long long)cs.unavailable,
-		(unsigned long long)cs.sessions, (unsigned long long)cs.registered, (unsigned long long)cs.reconnects);
-	fprintf(f, "  \"engines\": {\n    \"aead\": \"%s\",\n    \"rsa\": \"%s\",\n    \"modexp\": \"%s\"\n  }\n}\n",
-		src->crypto_backend, src->crypto_backend, src->crypto_backend);
+	        "  \"controlplane\": {\n    \"handled\": %llu,\n    \"rejected\": %llu,\n"
+	        "    \"unavailable\": %llu,\n    \"sessions\": %llu,\n    \"registered\": %llu,\n"
+	        "    \"reconnects\": %llu\n  },\n",
+	        (unsigned long long)cs.handled, (unsigned long long)cs.rejected,
+	        (unsigned long long)cs.unavailable, (unsigned long long)cs.sessions,
+	        (unsigned long long)cs.registered, (unsigned long long)cs.reconnects);
+	fprintf(f,
+	        "  \"engines\": {\n    \"aead\": \"%s\",\n    \"rsa\": \"%s\",\n    \"modexp\": "
+	        "\"%s\"\n  }\n}\n",
+	        src->crypto_backend, src->crypto_backend, src->crypto_backend);
 }
 
 int gw_telemetry_write_file(const struct gw_telemetry_src *src, const char *path)
@@ -69,12 +73,14 @@ void gw_telemetry_log(const struct gw_telemetry_src *src)
 	for (int i = 0; i < DP_C__COUNT; i++)
 		if (!strncmp(dp_counter_name((enum dp_counter)i), "drop_", 5))
 			drops += c[i];
-	RTE_LOG(INFO, USER1,
-		"stats: rx %llu tx %llu relayed %llu dropped %llu | control handled %llu rejected %llu "
-		"unavailable %llu | sessions %u\n",
-		(unsigned long long)c[DP_C_RX], (unsigned long long)c[DP_C_TX], (unsigned long long)c[DP_C_RELAYED],
-		(unsigned long long)drops, (unsigned long long)cs.handled, (unsigned long long)cs.rejected,
-		(unsigned long long)cs.unavailable, dp_session_count(src->dp));
+	RTE_LOG(
+	    INFO, USER1,
+	    "stats: rx %llu tx %llu relayed %llu dropped %llu | control handled %llu rejected %llu "
+	    "unavailable %llu | sessions %u\n",
+	    (unsigned long long)c[DP_C_RX], (unsigned long long)c[DP_C_TX],
+	    (unsigned long long)c[DP_C_RELAYED], (unsigned long long)drops,
+	    (unsigned long long)cs.handled, (unsigned long long)cs.rejected,
+	    (unsigned long long)cs.unavailable, dp_session_count(src->dp));
 }
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -117,8 +123,10 @@ static int tel_engines(const char *cmd, const char *params, struct rte_tel_data 
 void gw_telemetry_register(const struct gw_telemetry_src *src)
 {
 	tel_src = src;
-	rte_telemetry_register_cmd("/sga/stats", tel_stats, "SGA data-plane counters and control-plane statistics");
-	rte_telemetry_register_cmd("/sga/engines", tel_engines, "Which crypto engine serves each operation");
+	rte_telemetry_register_cmd("/sga/stats", tel_stats,
+	                           "SGA data-plane counters and control-plane statistics");
+	rte_telemetry_register_cmd("/sga/engines", tel_engines,
+	                           "Which crypto engine serves each operation");
 }
 
 void gw_telemetry_detach(void)

@@ -15,17 +15,18 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: sga-demo [options]\n"
-		   "Run registration, cipher negotiation, the three-party key exchange and\n"
-		   "message delivery between two devices and a gateway, in one process.\n\n"
-		   "  -g, --group NAME      ffdhe2048 (default) or ffdhe3072\n"
-		   "  -s, --suites LIST     initiator preference list, comma separated\n"
-		   "                        (default aes-128-gcm; known: aes-128-gcm, aes-256-gcm,\n"
-		   "                        chacha20-poly1305, aes-128-ccm8)\n"
-		   "  -r, --rsa-bits N      gateway RSA key size: 2048 (default) or 3072\n"
-		   "  -n, --messages N      messages each way (default 1000)\n"
-		   "  -h, --help            this text\n"
-		   "  -V, --version         print the version\n");
+	fprintf(f,
+	        "Usage: sga-demo [options]\n"
+	        "Run registration, cipher negotiation, the three-party key exchange and\n"
+	        "message delivery between two devices and a gateway, in one process.\n\n"
+	        "  -g, --group NAME      ffdhe2048 (default) or ffdhe3072\n"
+	        "  -s, --suites LIST     initiator preference list, comma separated\n"
+	        "                        (default aes-128-gcm; known: aes-128-gcm, aes-256-gcm,\n"
+	        "                        chacha20-poly1305, aes-128-ccm8)\n"
+	        "  -r, --rsa-bits N      gateway RSA key size: 2048 (default) or 3072\n"
+	        "  -n, --messages N      messages each way (default 1000)\n"
+	        "  -h, --help            this text\n"
+	        "  -V, --version         print the version\n");
 }
 
 static double now_ms(void)
@@ -58,7 +59,8 @@ static int parse_suites(char *arg, uint8_t *out, uint8_t *n)
 static int step(const char *what, int rc, double t0)
 {
 	if (rc) {
-		fprintf(stderr, "  %-28s FAILED: %s (%s)\n", what, sga_err_name(rc), sga_err_desc(rc));
+		fprintf(stderr, "  %-28s FAILED: %s (%s)\n", what, sga_err_name(rc),
+		        sga_err_desc(rc));
 		return -1;
 	}
 	printf("  %-28s ok  (%.1f ms)\n", what, now_ms() - t0);
@@ -68,13 +70,16 @@ static int step(const char *what, int rc, double t0)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"group", required_argument, NULL, 'g'},   {"suites", required_argument, NULL, 's'},
-		{"rsa-bits", required_argument, NULL, 'r'}, {"messages", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"group", required_argument, NULL, 'g'},
+	    {"suites", required_argument, NULL, 's'},
+	    {"rsa-bits", required_argument, NULL, 'r'},
+	    {"messages", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
-	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM, SGA_SUITE_CHACHA20_POLY1305,
-				      SGA_SUITE_AES128_CCM8};
+	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
+	                              SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8};
 	const struct sga_group_info *grp = sga_group_get(SGA_GROUP_FFDHE2048);
 	uint8_t prefs[SGA_MAX_SUITES] = {SGA_SUITE_AES128_GCM}, n_pref = 1;
 	unsigned long messages = 1000, bits = 2048;
@@ -88,7 +93,9 @@ int main(int argc, char **argv)
 		case 'g':
 			grp = sga_group_by_name(optarg);
 			if (!grp) {
-				fprintf(stderr, "sga-demo: unknown group '%s' (ffdhe2048 or ffdhe3072)\n", optarg);
+				fprintf(stderr,
+				        "sga-demo: unknown group '%s' (ffdhe2048 or ffdhe3072)\n",
+				        optarg);
 				return 2;
 			}
 			break;
@@ -132,7 +139,8 @@ int main(int argc, char **argv)
 	if (!h)
 		return 1;
 	printf("SGA demo: gateway 'gw-test' and devices 'dev-i', 'dev-j' in one process\n");
-	printf("  group %s, RSA-%lu, crypto backend '%s'\n\n", grp->name, bits, sga_crypto_backend_get()->name);
+	printf("  group %s, RSA-%lu, crypto backend '%s'\n\n", grp->name, bits,
+	       sga_crypto_backend_get()->name);
 
 	t0 = now_ms();
 	harness_set_rsa_bits((unsigned)bits);
@@ -142,7 +150,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sga-demo: initialisation failed\n");
 		goto out;
 	}
-	printf("  package: %zu bytes, %u suites offered\n\n", h->gw.pkg_frame_len, h->gw.pkg.n_suites);
+	printf("  package: %zu bytes, %u suites offered\n\n", h->gw.pkg_frame_len,
+	       h->gw.pkg.n_suites);
 
 	printf("1. Registration (E_PK(k_d | suite_init | ID | C | nonce), ack under k_d)\n");
 	t0 = now_ms();
@@ -166,9 +175,10 @@ int main(int argc, char **argv)
 	{
 		size_t kl = sga_suite_get(h->sess[0].suite)->key_len;
 		int same = !memcmp(h->sess[0].e2e_tx_key, h->sess[1].e2e_rx_key, kl) &&
-			   !memcmp(h->sess[1].e2e_tx_key, h->sess[0].e2e_rx_key, kl);
+		           !memcmp(h->sess[1].e2e_tx_key, h->sess[0].e2e_rx_key, kl);
 
-		printf("  both devices derived the same E2E keys: %s; the gateway holds g^R_i, g^R_j, R_s only\n",
+		printf("  both devices derived the same E2E keys: %s; the gateway holds g^R_i, "
+		       "g^R_j, R_s only\n",
 		       same ? "yes" : "NO");
 		if (!same)
 			goto out;
@@ -181,19 +191,20 @@ int main(int argc, char **argv)
 		size_t len = (size_t)snprintf(msg, sizeof(msg), "message %lu", m), got_len = 0;
 
 		for (int from = 0; from < 2; from++) {
-			int rc = harness_send(h, from, (const uint8_t *)msg, len, (uint8_t *)got, sizeof(got),
-					      &got_len);
+			int rc = harness_send(h, from, (const uint8_t *)msg, len, (uint8_t *)got,
+			                      sizeof(got), &got_len);
 			if (rc || got_len != len || memcmp(got, msg, len)) {
-				fprintf(stderr, "  message %lu from %s FAILED: %s\n", m, from ? "dev-j" : "dev-i",
-					sga_err_name(rc));
+				fprintf(stderr, "  message %lu from %s FAILED: %s\n", m,
+				        from ? "dev-j" : "dev-i", sga_err_name(rc));
 				goto out;
 			}
 		}
 	}
 	{
 		double ms = now_ms() - t0;
-		printf("  %lu messages each way delivered intact and in order (%.1f ms, %.0f msg/s)\n", messages, ms,
-		       ms > 0 ? 2.0 * (double)messages / (ms / 1e3) : 0.0);
+		printf(
+		    "  %lu messages each way delivered intact and in order (%.1f ms, %.0f msg/s)\n",
+		    messages, ms, ms > 0 ? 2.0 * (double)messages / (ms / 1e3) : 0.0);
 	}
 	printf("\nDone.\n");
 	ret = 0;

@@ -47,19 +47,21 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: sga-gateway [OPTIONS] [-- EAL_OPTIONS]\n"
-		"The SGA security gateway: DPDK data plane, control-plane thread pool, state in Redis.\n\n"
-		"  -c, --config FILE   configuration file (default /etc/sga/gateway.conf)\n"
-		"      --init-keys     create the RSA key pairs, the master key and the package file\n"
-		"                      named in the configuration if they do not exist, then exit\n"
-		"      --check         validate the configuration and key files, then exit\n"
-		"  -h, --help          this text\n"
-		"  -V, --version       print the version\n\n"
-		"EAL options after '--' are passed to DPDK (e.g. -l 0-2 --file-prefix gw1). The\n"
-		"gateway adds --no-pci and --vdev for a virtual port, or -a for a PCI port, from\n"
-		"[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
-		"free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly.\n");
+	fprintf(
+	    f,
+	    "Usage: sga-gateway [OPTIONS] [-- EAL_OPTIONS]\n"
+	    "The SGA security gateway: DPDK data plane, control-plane thread pool, state in "
+	    "Redis.\n\n"
+	    "  -c, --config FILE   configuration file (default /etc/sga/gateway.conf)\n"
+	    "      --init-keys     create the RSA key pairs, the master key and the package file\n"
+	    "                      named in the configuration if they do not exist, then exit\n"
+	    "      --check         validate the configuration and key files, then exit\n"
+	    "  -h, --help          this text\n"
+	    "  -V, --version       print the version\n\n"
+	    "EAL options after '--' are passed to DPDK (e.g. -l 0-2 --file-prefix gw1). The\n"
+	    "gateway adds --no-pci and --vdev for a virtual port, or -a for a PCI port, from\n"
+	    "[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
+	    "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly.\n");
 }
 
 /* ---- key material ------------------------------------------------------------ */
@@ -144,23 +146,26 @@ static int build_gateway(const struct gw_config *c, struct sga_gw *gw)
 	int rc;
 
 	if ((rc = sga_rsa_load_pem(c->rsa_key, &pk)) || !sga_rsa_has_private(pk)) {
-		GW_LOG("error", "%s: cannot load the RSA private key (%s); create it with --init-keys", c->rsa_key,
-		       rc ? strerror(-rc) : "public key only");
+		GW_LOG("error",
+		       "%s: cannot load the RSA private key (%s); create it with --init-keys",
+		       c->rsa_key, rc ? strerror(-rc) : "public key only");
 		goto err;
 	}
 	if ((rc = sga_rsa_load_pem(c->trapdoor_key, &tpk)) || !sga_rsa_has_private(tpk)) {
-		GW_LOG("error", "%s: cannot load the trapdoor private key (%s); create it with --init-keys",
+		GW_LOG("error",
+		       "%s: cannot load the trapdoor private key (%s); create it with --init-keys",
 		       c->trapdoor_key, rc ? strerror(-rc) : "public key only");
 		goto err;
 	}
-	rc = sga_gw_init(gw, (const uint8_t *)c->id, (uint8_t)strlen(c->id), c->group, c->suites, c->n_suites, pk,
-			 tpk, c->enrollment);
+	rc = sga_gw_init(gw, (const uint8_t *)c->id, (uint8_t)strlen(c->id), c->group, c->suites,
+	                 c->n_suites, pk, tpk, c->enrollment);
 	if (rc) {
 		GW_LOG("error", "gateway context: %s", sga_err_desc(rc));
 		goto err;
 	}
 	/* The package body (without the frame header) is what devices pin. */
-	rc = write_secret_file(c->package, gw->pkg_frame + SGA_HDR_LEN, gw->pkg_frame_len - SGA_HDR_LEN);
+	rc = write_secret_file(c->package, gw->pkg_frame + SGA_HDR_LEN,
+	                       gw->pkg_frame_len - SGA_HDR_LEN);
 	if (rc) {
 		GW_LOG("error", "%s: cannot write the package: %s", c->package, strerror(-rc));
 		sga_gw_fini(gw);
@@ -211,25 +216,25 @@ static int has_arg(int argc, char **argv, const char *a)
 }
 
 /* Compose the EAL argv from the config and the user's EAL options. */
-static int build_eal_args(const struct gw_config *c, int user_argc, char **user_argv, char **out, int max,
-			  char *bufs, size_t buf_len)
+static int build_eal_args(const struct gw_config *c, int user_argc, char **user_argv, char **out,
+                          int max, char *bufs, size_t buf_len)
 {
 	int n = 0;
 	size_t used = 0;
 
-#define PUSH(str)                                                                                  \
-	do {                                                                                       \
-		if (n >= max - 1)                                                                  \
-			return -1;                                                                 \
-		out[n++] = (str);                                                                  \
+#define PUSH(str)                  \
+	do {                       \
+		if (n >= max - 1)  \
+			return -1; \
+		out[n++] = (str);  \
 	} while (0)
-#define PUSHF(...)                                                                                 \
-	do {                                                                                       \
-		int w_ = snprintf(bufs + used, buf_len - used, __VA_ARGS__);                       \
-		if (w_ < 0 || (size_t)w_ >= buf_len - used)                                        \
-			return -1;                                                                 \
-		PUSH(bufs + used);                                                                 \
-		used += (size_t)w_ + 1;                                                            \
+#define PUSHF(...)                                                           \
+	do {                                                                 \
+		int w_ = snprintf(bufs + used, buf_len - used, __VA_ARGS__); \
+		if (w_ < 0 || (size_t)w_ >= buf_len - used)                  \
+			return -1;                                           \
+		PUSH(bufs + used);                                           \
+		used += (size_t)w_ + 1;                                      \
 	} while (0)
 
 	PUSH("sga-gateway");
@@ -242,9 +247,11 @@ static int build_eal_args(const struct gw_config *c, int user_argc, char **user_
 		PUSH("--no-pci");
 		PUSHF("--vdev=%s", c->port);
 	}
-	if (c->hugepages == GW_HUGE_NO || (c->hugepages == GW_HUGE_AUTO && !hugepages_available())) {
+	if (c->hugepages == GW_HUGE_NO ||
+	    (c->hugepages == GW_HUGE_AUTO && !hugepages_available())) {
 		if (c->hugepages == GW_HUGE_AUTO)
-			GW_LOG("warning", "no free hugepages: running with --no-huge (slower; see docs/OPERATIONS.md)");
+			GW_LOG("warning", "no free hugepages: running with --no-huge (slower; see "
+			                  "docs/OPERATIONS.md)");
 		PUSH("--no-huge");
 		PUSHF("-m%u", c->memory_mb);
 	}
@@ -281,7 +288,8 @@ static int find_port(const struct gw_config *c, uint16_t *port_id)
 		*comma = '\0';
 	if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
 		return 0;
-	GW_LOG("error", "[dataplane] port '%s': no such DPDK port after EAL start (probed ports: %u)", name,
+	GW_LOG("error",
+	       "[dataplane] port '%s': no such DPDK port after EAL start (probed ports: %u)", name,
 	       rte_eth_dev_count_avail());
 	return -1;
 }
@@ -291,9 +299,9 @@ static int find_port(const struct gw_config *c, uint16_t *port_id)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"init-keys", no_argument, NULL, 'I'},
-		{"check", no_argument, NULL, 'K'},        {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'}, {"init-keys", no_argument, NULL, 'I'},
+	    {"check", no_argument, NULL, 'K'},        {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	const char *config_path = "/etc/sga/gateway.conf";
 	int init_only = 0, check_only = 0, ch, app_argc = argc, ret = 1;
@@ -336,7 +344,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < app_argc) {
-		GW_LOG("error", "unexpected argument '%s' (EAL options go after '--')", argv[optind]);
+		GW_LOG("error", "unexpected argument '%s' (EAL options go after '--')",
+		       argv[optind]);
 		return 2;
 	}
 
@@ -357,7 +366,8 @@ int main(int argc, char **argv)
 
 		sga_memzero(mk, sizeof(mk));
 		if (rc) {
-			GW_LOG("error", "%s: cannot load the master key: %s", cfg.master_key, strerror(-rc));
+			GW_LOG("error", "%s: cannot load the master key: %s", cfg.master_key,
+			       strerror(-rc));
 			sga_gw_fini(&gw);
 			return 1;
 		}
@@ -368,8 +378,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	eal_argc = build_eal_args(&cfg, argc - app_argc - (app_argc < argc), argv + app_argc + (app_argc < argc),
-				  eal_argv, 96, eal_buf, sizeof(eal_buf));
+	eal_argc = build_eal_args(&cfg, argc - app_argc - (app_argc < argc),
+	                          argv + app_argc + (app_argc < argc), eal_argv, 96, eal_buf,
+	                          sizeof(eal_buf));
 	if (eal_argc < 0) {
 		GW_LOG("error", "too many EAL arguments");
 		goto out_gw;
@@ -384,7 +395,9 @@ int main(int argc, char **argv)
 			lcore_ids[n_lc++] = lcore;
 	}
 	if (n_lc < cfg.lcores) {
-		GW_LOG("error", "[dataplane] lcores = %u but EAL has only %u worker lcores (give -l with more cores)",
+		GW_LOG("error",
+		       "[dataplane] lcores = %u but EAL has only %u worker lcores (give -l with "
+		       "more cores)",
 		       cfg.lcores, n_lc);
 		goto out_eal;
 	}
@@ -446,7 +459,8 @@ int main(int argc, char **argv)
 	{
 		char ip[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &cfg.address, ip, sizeof(ip));
-		printf("sga-gateway: %s serving %s:%u on port '%s' with %u data-plane lcore(s), %u control "
+		printf("sga-gateway: %s serving %s:%u on port '%s' with %u data-plane lcore(s), %u "
+		       "control "
 		       "worker(s); crypto engine '%s' for AEAD, RSA and modexp\n",
 		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, tel.crypto_backend);
 		fflush(stdout);

@@ -51,16 +51,18 @@ struct sga_buf {
 
 #define SGA_SHA256_LEN 32
 
-int sga_sha256(const struct sga_buf *parts, size_t nparts, uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
+int sga_sha256(const struct sga_buf *parts, size_t nparts,
+               uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
 
 /** HMAC-SHA256 over the concatenation of parts: the paper's f_k. */
 int sga_hmac_sha256(const uint8_t *key, size_t key_len, const struct sga_buf *parts, size_t nparts,
-		    uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
+                    uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
 
 /** HKDF-SHA256 (RFC 5869) extract-then-expand. salt may be NULL/0 (then
  *  HashLen zero bytes, per the RFC). out_len <= 255 * 32. */
 int sga_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
-		    const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len) SGA_MUST_CHECK;
+                    const uint8_t *info, size_t info_len, uint8_t *out,
+                    size_t out_len) SGA_MUST_CHECK;
 
 /* ---- AEAD cipher-suite registry (the paper's set C) --------------------- */
 
@@ -72,10 +74,10 @@ enum sga_suite_id {
 	SGA_SUITE_AES128_CCM8 = 0x04, /* 8-byte tag, as constrained radios use */
 };
 
-#define SGA_AEAD_NONCE_LEN 12 /* every suite uses a 96-bit nonce */
+#define SGA_AEAD_NONCE_LEN   12 /* every suite uses a 96-bit nonce */
 #define SGA_AEAD_MAX_KEY_LEN 32
 #define SGA_AEAD_MAX_TAG_LEN 16
-#define SGA_SUITE_COUNT 4
+#define SGA_SUITE_COUNT      4
 
 struct sga_suite_info {
 	uint8_t id;       /* enum sga_suite_id */
@@ -98,8 +100,8 @@ const struct sga_suite_info *sga_suite_list(size_t *count);
  * never repeat under one key.
  */
 int sga_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
-		  const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
-		  size_t ct_cap) SGA_MUST_CHECK;
+                  const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
+                  size_t ct_cap) SGA_MUST_CHECK;
 
 /**
  * AEAD open: ct_len includes the tag; pt receives ct_len - tag_len bytes (pt may
@@ -107,8 +109,8 @@ int sga_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEA
  * is constant-time.
  */
 int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
-		  const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
-		  size_t pt_cap) SGA_MUST_CHECK;
+                  const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
+                  size_t pt_cap) SGA_MUST_CHECK;
 
 /* ---- RSA-OAEP-SHA256 (E_PK / D_PR, and the trapdoor function F_G) ------- */
 
@@ -123,8 +125,10 @@ int sga_rsa_save_private_pem(const struct sga_rsa_key *key, const char *path) SG
 /** PEM (private or public) from memory. */
 int sga_rsa_from_pem(const char *pem, size_t len, struct sga_rsa_key **out) SGA_MUST_CHECK;
 /** DER SubjectPublicKeyInfo <-> key (public-only). *der_len receives the length. */
-int sga_rsa_public_der(const struct sga_rsa_key *key, uint8_t *der, size_t cap, size_t *der_len) SGA_MUST_CHECK;
-int sga_rsa_from_public_der(const uint8_t *der, size_t len, struct sga_rsa_key **out) SGA_MUST_CHECK;
+int sga_rsa_public_der(const struct sga_rsa_key *key, uint8_t *der, size_t cap,
+                       size_t *der_len) SGA_MUST_CHECK;
+int sga_rsa_from_public_der(const uint8_t *der, size_t len,
+                            struct sga_rsa_key **out) SGA_MUST_CHECK;
 /** Modulus size in bytes (= ciphertext size). */
 size_t sga_rsa_size(const struct sga_rsa_key *key);
 /** 1 if the object holds the private half. */
@@ -136,12 +140,12 @@ void sga_rsa_free(struct sga_rsa_key *key);
 size_t sga_rsa_oaep_max_plaintext(const struct sga_rsa_key *key);
 
 /** Encrypt with the public half (randomised: OAEP seed from the CSPRNG). */
-int sga_rsa_oaep_encrypt(const struct sga_rsa_key *key, const uint8_t *pt, size_t pt_len, uint8_t *ct,
-			 size_t ct_cap, size_t *ct_len) SGA_MUST_CHECK;
+int sga_rsa_oaep_encrypt(const struct sga_rsa_key *key, const uint8_t *pt, size_t pt_len,
+                         uint8_t *ct, size_t ct_cap, size_t *ct_len) SGA_MUST_CHECK;
 /** Decrypt with the private half; -EBADMSG on a padding/ciphertext failure.
  *  Dispatched to the backend (QAT-capable). */
-int sga_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len, uint8_t *pt,
-			 size_t pt_cap, size_t *pt_len) SGA_MUST_CHECK;
+int sga_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
+                         uint8_t *pt, size_t pt_cap, size_t *pt_len) SGA_MUST_CHECK;
 
 /* ---- finite-field groups (RFC 7919) and modular exponentiation ---------- */
 
@@ -151,7 +155,7 @@ enum sga_group_id {
 };
 
 #define SGA_GROUP_MAX_LEN 384 /* bytes of p for ffdhe3072 */
-#define SGA_EXPONENT_LEN 32   /* 256-bit private exponents */
+#define SGA_EXPONENT_LEN  32  /* 256-bit private exponents */
 
 struct sga_group_info {
 	uint8_t id;       /* enum sga_group_id */
@@ -172,8 +176,8 @@ int sga_group_element_ok(const struct sga_group_info *grp, const uint8_t *elem);
  * exp_len bytes (secret: the exponentiation is constant-time). base may be NULL
  * to mean the generator g. Dispatched to the backend (QAT-capable).
  */
-int sga_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp, size_t exp_len,
-	       uint8_t *out) SGA_MUST_CHECK;
+int sga_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
+               size_t exp_len, uint8_t *out) SGA_MUST_CHECK;
 
 /**
  * Draw a private exponent: SGA_EXPONENT_LEN random bytes, rejecting zero.
@@ -189,14 +193,16 @@ int sga_exponent_random(uint8_t exp[SGA_EXPONENT_LEN]) SGA_MUST_CHECK;
  */
 struct sga_crypto_backend {
 	const char *name;
-	int (*aead_seal)(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-			 size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct, size_t ct_cap);
-	int (*aead_open)(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-			 size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt, size_t pt_cap);
-	int (*rsa_oaep_decrypt)(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len, uint8_t *pt,
-				size_t pt_cap, size_t *pt_len);
-	int (*modexp)(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp, size_t exp_len,
-		      uint8_t *out);
+	int (*aead_seal)(uint8_t suite, const uint8_t *key, const uint8_t *nonce,
+	                 const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+	                 uint8_t *ct, size_t ct_cap);
+	int (*aead_open)(uint8_t suite, const uint8_t *key, const uint8_t *nonce,
+	                 const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+	                 uint8_t *pt, size_t pt_cap);
+	int (*rsa_oaep_decrypt)(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
+	                        uint8_t *pt, size_t pt_cap, size_t *pt_len);
+	int (*modexp)(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
+	              size_t exp_len, uint8_t *out);
 };
 
 /** The software backend on OpenSSL 3 (name "openssl"). */

@@ -45,6 +45,7 @@
 
 #include "sga_crypto.h"
 #include "sga_crypto_priv.h"
+#include "sga_engine.h"
 
 /* RSA moduli we accept from outside (generation is limited to 2048/3072). */
 #define RSA_MIN_BITS  2048
@@ -1000,7 +1001,9 @@ static int oaep_ctx(EVP_PKEY *pkey, int decrypt, EVP_PKEY_CTX **out)
 	OSSL_PARAM params[4];
 	int rc = -ENOMEM;
 
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	/* Decryption (the private-key operation worth offloading) asks the loaded
+	 * accelerator's provider first; see sga_engine.h. */
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, decrypt ? sga_engine_propq() : NULL);
 	if (ctx == NULL)
 		goto out;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_ASYM_CIPHER_PARAM_PAD_MODE,

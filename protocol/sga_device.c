@@ -14,11 +14,11 @@
 #include "sga_keys.h"
 #include "sga_kex.h"
 
-#define CHECK(expr)                                                                                \
-	do {                                                                                       \
-		rc = (expr);                                                                       \
-		if (rc)                                                                            \
-			goto out;                                                                  \
+#define CHECK(expr)               \
+	do {                      \
+		rc = (expr);      \
+		if (rc)           \
+			goto out; \
 	} while (0)
 
 static int in_list(uint8_t v, const uint8_t *list, size_t n)
@@ -29,8 +29,8 @@ static int in_list(uint8_t v, const uint8_t *list, size_t n)
 	return 0;
 }
 
-int sga_dev_init(struct sga_dev *d, const struct sga_package *pkg, const uint8_t *id, uint8_t id_len,
-		 uint8_t suite_init, const uint8_t *suites, uint8_t n_suites)
+int sga_dev_init(struct sga_dev *d, const struct sga_package *pkg, const uint8_t *id,
+                 uint8_t id_len, uint8_t suite_init, const uint8_t *suites, uint8_t n_suites)
 {
 	int rc;
 
@@ -70,8 +70,8 @@ void sga_dev_fini(struct sga_dev *d)
 	sga_memzero(d, sizeof(*d));
 }
 
-int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t token_len, int rekey, uint8_t *out,
-			   size_t cap, size_t *len)
+int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t token_len, int rekey,
+                           uint8_t *out, size_t cap, size_t *len)
 {
 	struct sga_reg_plain m;
 	uint8_t plain[256], rsa_ct[SGA_RSA_MAX_LEN], mac_key[SGA_MAC_LEN], *mac_at = NULL;
@@ -99,13 +99,16 @@ int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t toke
 		memcpy(m.token, token, token_len);
 	m.ctr = rekey ? d->up_ctr + 1 : 0;
 	CHECK(sga_reg_plain_encode(&m, plain, sizeof(plain), &plain_len));
-	CHECK(sga_err_from_crypto(sga_rsa_oaep_encrypt(d->pk, plain, plain_len, rsa_ct, sizeof(rsa_ct), &ct_len)));
-	CHECK(sga_reg_req_encode(rekey ? SGA_REG_FLAG_REKEY : 0, rsa_ct, ct_len, out, cap, &mac_at, len));
+	CHECK(sga_err_from_crypto(
+	    sga_rsa_oaep_encrypt(d->pk, plain, plain_len, rsa_ct, sizeof(rsa_ct), &ct_len)));
+	CHECK(sga_reg_req_encode(rekey ? SGA_REG_FLAG_REKEY : 0, rsa_ct, ct_len, out, cap, &mac_at,
+	                         len));
 	if (rekey) {
 		struct sga_buf part = {out, *len - SGA_MAC_LEN};
 
 		CHECK(sga_key_rekey_mac(d->k_d, mac_key));
-		CHECK(sga_err_from_crypto(sga_hmac_sha256(mac_key, sizeof(mac_key), &part, 1, mac_at)));
+		CHECK(sga_err_from_crypto(
+		    sga_hmac_sha256(mac_key, sizeof(mac_key), &part, 1, mac_at)));
 		d->up_ctr = m.ctr;
 	}
 	memcpy(d->reg_nonce, m.reg_nonce, sizeof(d->reg_nonce));
@@ -120,8 +123,9 @@ out:
 
 /* Open a device envelope addressed to this device under key_src (k_d), checking
  * the id and that the counter is fresh. */
-static int open_dev_env(const struct sga_dev *d, const uint8_t *k_d, uint8_t want_type, const uint8_t *frame,
-			size_t len, struct sga_env_dev *env, uint8_t *plain, size_t cap, size_t *plain_len)
+static int open_dev_env(const struct sga_dev *d, const uint8_t *k_d, uint8_t want_type,
+                        const uint8_t *frame, size_t len, struct sga_env_dev *env, uint8_t *plain,
+                        size_t cap, size_t *plain_len)
 {
 	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
 	int rc;
@@ -136,8 +140,8 @@ static int open_dev_env(const struct sga_dev *d, const uint8_t *k_d, uint8_t wan
 		goto out;
 	}
 	CHECK(sga_key_ctl(k_d, d->suite_init, key));
-	CHECK(sga_open_env(d->suite_init, key, env->nonce, env->aad, env->aad_len, env->ct, env->ct_len, plain, cap,
-			   plain_len));
+	CHECK(sga_open_env(d->suite_init, key, env->nonce, env->aad, env->aad_len, env->ct,
+	                   env->ct_len, plain, cap, plain_len));
 out:
 	sga_memzero(key, sizeof(key));
 	return rc;
@@ -153,7 +157,8 @@ int sga_dev_consume_reg_ack(struct sga_dev *d, const uint8_t *frame, size_t len)
 
 	if (!d->reg_pending)
 		return -SGA_E_BAD_STATE;
-	CHECK(open_dev_env(d, d->reg_k_d, SGA_MSG_REG_ACK, frame, len, &env, plain, sizeof(plain), &plain_len));
+	CHECK(open_dev_env(d, d->reg_k_d, SGA_MSG_REG_ACK, frame, len, &env, plain, sizeof(plain),
+	                   &plain_len));
 	CHECK(sga_reg_ack_plain_decode(plain, plain_len, &ack));
 	if (!sga_ct_memeq(ack.reg_nonce, d->reg_nonce, sizeof(ack.reg_nonce))) {
 		rc = -SGA_E_REPLAY; /* an old ACK, authentic but not for this request */
@@ -183,8 +188,9 @@ static void sess_reset(struct sga_dev_sess *s)
 	sga_replay_init(&s->e2e_rx_win);
 }
 
-int sga_dev_create_neg_req(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *peer_id, uint8_t peer_id_len,
-			   const uint8_t *prefs, uint8_t n_pref, uint8_t *out, size_t cap, size_t *len)
+int sga_dev_create_neg_req(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *peer_id,
+                           uint8_t peer_id_len, const uint8_t *prefs, uint8_t n_pref, uint8_t *out,
+                           size_t cap, size_t *len)
 {
 	struct sga_neg_req_plain a1;
 	uint8_t plain[128], key[SGA_AEAD_MAX_KEY_LEN];
@@ -209,8 +215,8 @@ int sga_dev_create_neg_req(struct sga_dev *d, struct sga_dev_sess *s, const uint
 	CHECK(sga_random_bytes(a1.k_t, sizeof(a1.k_t)) ? -SGA_E_CRYPTO : 0);
 	CHECK(sga_neg_req_plain_encode(&a1, plain, sizeof(plain), &plain_len));
 	CHECK(sga_key_ctl(d->k_d, d->suite_init, key));
-	CHECK(sga_seal_dev_env(SGA_MSG_NEG_REQ, d->id, d->id_len, d->up_ctr + 1, d->suite_init, key, plain, plain_len,
-			       out, cap, len));
+	CHECK(sga_seal_dev_env(SGA_MSG_NEG_REQ, d->id, d->id_len, d->up_ctr + 1, d->suite_init, key,
+	                       plain, plain_len, out, cap, len));
 	d->up_ctr++;
 	s->state = SGA_DEV_S_NEG_SENT;
 	s->role = SGA_ROLE_INITIATOR;
@@ -228,8 +234,9 @@ out:
 
 /* Open a session envelope for s under the kex key derived from k_t and the
  * session id the frame names. */
-static int open_sess_env(const struct sga_dev_sess *s, uint8_t want_type, const uint8_t *frame, size_t len,
-			 struct sga_env_sess *env, uint8_t *plain, size_t cap, size_t *plain_len)
+static int open_sess_env(const struct sga_dev_sess *s, uint8_t want_type, const uint8_t *frame,
+                         size_t len, struct sga_env_sess *env, uint8_t *plain, size_t cap,
+                         size_t *plain_len)
 {
 	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
 	int rc;
@@ -244,14 +251,15 @@ static int open_sess_env(const struct sga_dev_sess *s, uint8_t want_type, const 
 		goto out;
 	}
 	CHECK(sga_key_kex(s->k_t, env->session_id, s->hop_suite, key));
-	CHECK(sga_open_env(s->hop_suite, key, env->nonce, env->aad, env->aad_len, env->ct, env->ct_len, plain, cap,
-			   plain_len));
+	CHECK(sga_open_env(s->hop_suite, key, env->nonce, env->aad, env->aad_len, env->ct,
+	                   env->ct_len, plain, cap, plain_len));
 out:
 	sga_memzero(key, sizeof(key));
 	return rc;
 }
 
-int sga_dev_consume_neg_result(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame, size_t len)
+int sga_dev_consume_neg_result(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
+                               size_t len)
 {
 	struct sga_env_sess env;
 	struct sga_neg_result_plain a4;
@@ -262,7 +270,8 @@ int sga_dev_consume_neg_result(struct sga_dev *d, struct sga_dev_sess *s, const 
 	(void)d;
 	if (s->state != SGA_DEV_S_NEG_SENT)
 		return -SGA_E_BAD_STATE;
-	CHECK(open_sess_env(s, SGA_MSG_NEG_RESULT, frame, len, &env, plain, sizeof(plain), &plain_len));
+	CHECK(open_sess_env(s, SGA_MSG_NEG_RESULT, frame, len, &env, plain, sizeof(plain),
+	                    &plain_len));
 	CHECK(sga_neg_result_plain_decode(plain, plain_len, &a4));
 	if (a4.req_ctr != s->req_ctr) {
 		rc = -SGA_E_REPLAY;
@@ -278,7 +287,8 @@ int sga_dev_consume_neg_result(struct sga_dev *d, struct sga_dev_sess *s, const 
 		goto out;
 	}
 	/* The gateway may only pick a suite this device registered. */
-	if (!env.session_id || !in_list(a4.suite, d->suites, d->n_suites) || a4.group != d->pkg.group) {
+	if (!env.session_id || !in_list(a4.suite, d->suites, d->n_suites) ||
+	    a4.group != d->pkg.group) {
 		rc = -SGA_E_BAD_FIELD;
 		goto out;
 	}
@@ -292,7 +302,8 @@ out:
 	return rc;
 }
 
-int sga_dev_consume_neg_invite(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame, size_t len)
+int sga_dev_consume_neg_invite(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
+                               size_t len)
 {
 	struct sga_env_dev env;
 	struct sga_neg_invite_plain a2;
@@ -302,7 +313,8 @@ int sga_dev_consume_neg_invite(struct sga_dev *d, struct sga_dev_sess *s, const 
 
 	if (!d->registered)
 		return -SGA_E_BAD_STATE;
-	CHECK(open_dev_env(d, d->k_d, SGA_MSG_NEG_INVITE, frame, len, &env, plain, sizeof(plain), &plain_len));
+	CHECK(open_dev_env(d, d->k_d, SGA_MSG_NEG_INVITE, frame, len, &env, plain, sizeof(plain),
+	                   &plain_len));
 	if (env.ctr <= d->down_ctr) {
 		rc = -SGA_E_REPLAY;
 		goto out;
@@ -328,8 +340,8 @@ out:
 	return rc;
 }
 
-int sga_dev_create_neg_accept(struct sga_dev *d, struct sga_dev_sess *s, int accept, uint8_t *out, size_t cap,
-			      size_t *len)
+int sga_dev_create_neg_accept(struct sga_dev *d, struct sga_dev_sess *s, int accept, uint8_t *out,
+                              size_t cap, size_t *len)
 {
 	struct sga_neg_accept_plain a3;
 	uint8_t plain[64], key[SGA_AEAD_MAX_KEY_LEN];
@@ -347,8 +359,8 @@ int sga_dev_create_neg_accept(struct sga_dev *d, struct sga_dev_sess *s, int acc
 		CHECK(sga_random_bytes(a3.k_t, sizeof(a3.k_t)) ? -SGA_E_CRYPTO : 0);
 	CHECK(sga_neg_accept_plain_encode(&a3, plain, sizeof(plain), &plain_len));
 	CHECK(sga_key_ctl(d->k_d, d->suite_init, key));
-	CHECK(sga_seal_dev_env(SGA_MSG_NEG_ACCEPT, d->id, d->id_len, d->up_ctr + 1, d->suite_init, key, plain,
-			       plain_len, out, cap, len));
+	CHECK(sga_seal_dev_env(SGA_MSG_NEG_ACCEPT, d->id, d->id_len, d->up_ctr + 1, d->suite_init,
+	                       key, plain, plain_len, out, cap, len));
 	d->up_ctr++;
 	if (accept) {
 		memcpy(s->k_t, a3.k_t, sizeof(s->k_t));
@@ -364,7 +376,8 @@ out:
 	return rc;
 }
 
-int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap, size_t *len)
+int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap,
+                            size_t *len)
 {
 	const struct sga_group_info *grp = d->grp;
 	struct sga_kex_init_plain b1;
@@ -388,10 +401,12 @@ int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *
 	CHECK(sga_err_from_crypto(sga_exponent_random(r)));
 	CHECK(sga_err_from_crypto(sga_modexp(grp, NULL, s->R, SGA_EXPONENT_LEN, N)));
 	CHECK(sga_err_from_crypto(sga_modexp(grp, N, r, SGA_EXPONENT_LEN, s->K)));
-	CHECK(sga_err_from_crypto(sga_rsa_oaep_encrypt(d->tpk, r, sizeof(r), F, sizeof(F), &f_len)));
+	CHECK(
+	    sga_err_from_crypto(sga_rsa_oaep_encrypt(d->tpk, r, sizeof(r), F, sizeof(F), &f_len)));
 	CHECK(sga_kex_init_mac(grp, s->K, s->session_id, N, mac));
 	CHECK(sga_key_ctl(d->k_d, d->suite_init, ctl));
-	CHECK(sga_kex_proof_seal(d->suite_init, ctl, d->k_d, s->session_id, N, grp->len, proof, &proof_len));
+	CHECK(sga_kex_proof_seal(d->suite_init, ctl, d->k_d, s->session_id, N, grp->len, proof,
+	                         &proof_len));
 	b1.n_len = (uint16_t)grp->len;
 	b1.n = N;
 	b1.proof_len = proof_len;
@@ -400,8 +415,9 @@ int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *
 	b1.f = F;
 	b1.mac = mac;
 	CHECK(sga_kex_init_plain_encode(&b1, plain, sizeof(plain), &plain_len));
-	CHECK(sga_seal_sess_env(SGA_MSG_KEX_INIT, s->session_id, s->role, s->hop_suite, s->kex_key, plain, plain_len,
-				s->kex_frame, sizeof(s->kex_frame), &s->kex_frame_len));
+	CHECK(sga_seal_sess_env(SGA_MSG_KEX_INIT, s->session_id, s->role, s->hop_suite, s->kex_key,
+	                        plain, plain_len, s->kex_frame, sizeof(s->kex_frame),
+	                        &s->kex_frame_len));
 	if (s->kex_frame_len > cap) {
 		rc = -SGA_E_NOSPACE;
 		goto out;
@@ -420,7 +436,8 @@ out:
 	return rc;
 }
 
-int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame, size_t len)
+int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
+                              size_t len)
 {
 	const struct sga_group_info *grp = d->grp;
 	struct sga_env_sess env;
@@ -435,7 +452,8 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 
 	if (s->state != SGA_DEV_S_KEX || !s->kex_made)
 		return -SGA_E_BAD_STATE;
-	CHECK(open_sess_env(s, SGA_MSG_KEX_REPLY, frame, len, &env, plain, sizeof(plain), &plain_len));
+	CHECK(open_sess_env(s, SGA_MSG_KEX_REPLY, frame, len, &env, plain, sizeof(plain),
+	                    &plain_len));
 	if (env.session_id != s->session_id) {
 		rc = -SGA_E_UNKNOWN_SESSION;
 		goto out;
@@ -451,7 +469,8 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 	}
 	/* Gateway -> device authentication: only the holder of the trapdoor could
 	 * recover r and so K = N^r. */
-	CHECK(sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id, s->peer_id_len, b5.x, mac));
+	CHECK(sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id,
+	                        s->peer_id_len, b5.x, mac));
 	if (!sga_ct_memeq(mac, b5.mac, SGA_MAC_LEN)) {
 		rc = -SGA_E_AUTH;
 		goto out;
@@ -467,11 +486,12 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 	} else {
 		id_i = s->peer_id, id_i_len = s->peer_id_len, id_j = d->id, id_j_len = d->id_len;
 	}
-	CHECK(sga_transcript_hash(s->session_id, id_i, id_i_len, id_j, id_j_len, s->suite, s->group, th));
+	CHECK(sga_transcript_hash(s->session_id, id_i, id_i_len, id_j, id_j_len, s->suite, s->group,
+	                          th));
 	CHECK(sga_key_e2e(kisj, grp->len, th, s->suite,
-			  s->role == SGA_ROLE_INITIATOR ? SGA_E2E_I_TO_J : SGA_E2E_J_TO_I, e2e_tx));
+	                  s->role == SGA_ROLE_INITIATOR ? SGA_E2E_I_TO_J : SGA_E2E_J_TO_I, e2e_tx));
 	CHECK(sga_key_e2e(kisj, grp->len, th, s->suite,
-			  s->role == SGA_ROLE_INITIATOR ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J, e2e_rx));
+	                  s->role == SGA_ROLE_INITIATOR ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J, e2e_rx));
 	CHECK(sga_key_hop(s->k_t, s->session_id, s->hop_suite, SGA_DIR_UP, hop_up));
 	CHECK(sga_key_hop(s->k_t, s->session_id, s->hop_suite, SGA_DIR_DOWN, hop_down));
 	memcpy(s->e2e_tx_key, e2e_tx, sizeof(e2e_tx));
@@ -504,8 +524,8 @@ out:
 /* ---- E2E data ------------------------------------------------------------ */
 
 /* E2E nonce = dir(4, big-endian) | e2e_seq(8); aad = "SGA v1 e2e" | session_id | dir | e2e_seq. */
-static void e2e_nonce_aad(uint64_t session_id, uint8_t dir, uint64_t seq, uint8_t nonce[SGA_AEAD_NONCE_LEN],
-			  uint8_t aad[10 + 8 + 1 + 8])
+static void e2e_nonce_aad(uint64_t session_id, uint8_t dir, uint64_t seq,
+                          uint8_t nonce[SGA_AEAD_NONCE_LEN], uint8_t aad[10 + 8 + 1 + 8])
 {
 	memset(nonce, 0, 4);
 	nonce[3] = dir;
@@ -518,7 +538,8 @@ static void e2e_nonce_aad(uint64_t session_id, uint8_t dir, uint64_t seq, uint8_
 
 size_t sga_dev_data_max(const struct sga_dev_sess *s)
 {
-	const struct sga_suite_info *hop = sga_suite_get(s->hop_suite), *e2e = sga_suite_get(s->suite);
+	const struct sga_suite_info *hop = sga_suite_get(s->hop_suite),
+	                            *e2e = sga_suite_get(s->suite);
 	size_t over;
 
 	if (!hop || !e2e)
@@ -530,8 +551,8 @@ size_t sga_dev_data_max(const struct sga_dev_sess *s)
 	return SGA_FRAME_MAX - over;
 }
 
-static int data_seal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg, size_t msg_len, uint8_t *out,
-		     size_t cap, size_t *len)
+static int data_seal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg, size_t msg_len,
+                     uint8_t *out, size_t cap, size_t *len)
 {
 	const struct sga_suite_info *e2e = sga_suite_get(s->suite);
 	uint8_t inner[SGA_FRAME_MAX], nonce[SGA_AEAD_NONCE_LEN], aad[27], *e2e_ct;
@@ -545,19 +566,20 @@ static int data_seal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *ms
 		return -SGA_E_OVERSIZED;
 	if (s->hop_tx_seq >= UINT64_MAX - 1)
 		return -SGA_E_BAD_STATE; /* sequence space exhausted: a new session is needed */
-	CHECK(sga_data_inner_encode(e2e_seq, msg_len + e2e->tag_len, inner, sizeof(inner), &e2e_ct, &inner_len));
+	CHECK(sga_data_inner_encode(e2e_seq, msg_len + e2e->tag_len, inner, sizeof(inner), &e2e_ct,
+	                            &inner_len));
 	e2e_nonce_aad(s->session_id, dir, e2e_seq, nonce, aad);
-	CHECK(sga_err_from_crypto(sga_aead_seal(s->suite, s->e2e_tx_key, nonce, aad, sizeof(aad), msg, msg_len, e2e_ct,
-						msg_len + e2e->tag_len)));
-	CHECK(sga_seal_hop(SGA_MSG_DATA_UP, s->session_id, s->role, s->hop_tx_seq, s->hop_suite, s->hop_up, inner,
-			   inner_len, out, cap, len));
+	CHECK(sga_err_from_crypto(sga_aead_seal(s->suite, s->e2e_tx_key, nonce, aad, sizeof(aad),
+	                                        msg, msg_len, e2e_ct, msg_len + e2e->tag_len)));
+	CHECK(sga_seal_hop(SGA_MSG_DATA_UP, s->session_id, s->role, s->hop_tx_seq, s->hop_suite,
+	                   s->hop_up, inner, inner_len, out, cap, len));
 	s->hop_tx_seq++;
 out:
 	return rc;
 }
 
-int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
-		      size_t *len)
+int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len, uint8_t *out,
+                      size_t cap, size_t *len)
 {
 	int rc;
 
@@ -569,8 +591,8 @@ int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len
 	return rc;
 }
 
-int sga_dev_data_reseal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg, size_t msg_len, uint8_t *out,
-			size_t cap, size_t *len)
+int sga_dev_data_reseal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg,
+                        size_t msg_len, uint8_t *out, size_t cap, size_t *len)
 {
 	if (e2e_seq >= s->e2e_tx_seq)
 		return -SGA_E_BAD_FIELD; /* never sent: sealing it here could reuse a nonce later */
@@ -578,8 +600,8 @@ int sga_dev_data_reseal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t 
 }
 
 /* Open a hop frame of `type` sent down to this device; inner receives the plaintext. */
-static int hop_open_down(struct sga_dev_sess *s, uint8_t type, const uint8_t *frame, size_t len, uint8_t *inner,
-			 size_t cap, size_t *inner_len, uint64_t *seq)
+static int hop_open_down(struct sga_dev_sess *s, uint8_t type, const uint8_t *frame, size_t len,
+                         uint8_t *inner, size_t cap, size_t *inner_len, uint64_t *seq)
 {
 	struct sga_env_hop env;
 	uint8_t nonce[SGA_AEAD_NONCE_LEN];
@@ -600,8 +622,8 @@ static int hop_open_down(struct sga_dev_sess *s, uint8_t type, const uint8_t *fr
 	if (rc)
 		return rc;
 	sga_hop_nonce(env.seq, nonce);
-	rc = sga_open_env(s->hop_suite, s->hop_down, nonce, env.aad, env.aad_len, env.ct, env.ct_len, inner, cap,
-			  inner_len);
+	rc = sga_open_env(s->hop_suite, s->hop_down, nonce, env.aad, env.aad_len, env.ct,
+	                  env.ct_len, inner, cap, inner_len);
 	if (!rc)
 		*seq = env.seq;
 	return rc;
@@ -612,7 +634,8 @@ int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, u
 	uint8_t inner[16];
 	size_t inner_len;
 	uint64_t seq;
-	int rc = hop_open_down(s, SGA_MSG_DATA_ACK, frame, len, inner, sizeof(inner), &inner_len, &seq);
+	int rc =
+	    hop_open_down(s, SGA_MSG_DATA_ACK, frame, len, inner, sizeof(inner), &inner_len, &seq);
 
 	if (rc)
 		return rc;
@@ -623,8 +646,8 @@ int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, u
 	return 0;
 }
 
-int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint8_t *msg, size_t cap,
-		      size_t *msg_len)
+int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint8_t *msg,
+                      size_t cap, size_t *msg_len)
 {
 	struct sga_data_inner in;
 	uint8_t inner[SGA_FRAME_MAX], nonce[SGA_AEAD_NONCE_LEN], aad[27];
@@ -633,7 +656,8 @@ int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, 
 	uint64_t seq;
 	int rc;
 
-	CHECK(hop_open_down(s, SGA_MSG_DATA_DOWN, frame, len, inner, sizeof(inner), &inner_len, &seq));
+	CHECK(hop_open_down(s, SGA_MSG_DATA_DOWN, frame, len, inner, sizeof(inner), &inner_len,
+	                    &seq));
 	CHECK(sga_data_inner_decode(inner, inner_len, &in));
 	rc = sga_replay_check(&s->e2e_rx_win, in.e2e_seq);
 	if (rc) {
@@ -643,8 +667,8 @@ int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, 
 		goto out;
 	}
 	e2e_nonce_aad(s->session_id, dir, in.e2e_seq, nonce, aad);
-	CHECK(sga_open_env(s->suite, s->e2e_rx_key, nonce, aad, sizeof(aad), in.e2e_ct, in.e2e_ct_len, msg, cap,
-			   msg_len));
+	CHECK(sga_open_env(s->suite, s->e2e_rx_key, nonce, aad, sizeof(aad), in.e2e_ct,
+	                   in.e2e_ct_len, msg, cap, msg_len));
 	/* Both layers authenticated: only now do the windows move. */
 	sga_replay_update(&s->hop_rx_win, seq);
 	sga_replay_update(&s->e2e_rx_win, in.e2e_seq);

@@ -69,8 +69,8 @@ struct sga_dev_sess {
 	uint8_t k_t[SGA_KEY_LEN];
 	uint8_t kex_key[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t R[SGA_EXPONENT_LEN];
-	uint8_t K[SGA_GROUP_MAX_LEN]; /* K_is = N^r: authenticates G's reply */
-	int kex_made;                 /* KEX_INIT created (R and K valid) */
+	uint8_t K[SGA_GROUP_MAX_LEN];     /* K_is = N^r: authenticates G's reply */
+	int kex_made;                     /* KEX_INIT created (R and K valid) */
 	uint8_t kex_frame[SGA_FRAME_MAX]; /* the KEX_INIT, kept for retransmission */
 	size_t kex_frame_len;
 
@@ -88,52 +88,54 @@ struct sga_dev_sess {
 /** Load the pinned gateway package (decoded) into d and set identity and
  *  suites; draws a fresh k_d. -BAD_FIELD for an invalid id, suite list or a
  *  suite_init not in the list; -BAD_PACKAGE if the package keys do not parse. */
-int sga_dev_init(struct sga_dev *d, const struct sga_package *pkg, const uint8_t *id, uint8_t id_len,
-		 uint8_t suite_init, const uint8_t *suites, uint8_t n_suites) SGA_MUST_CHECK;
+int sga_dev_init(struct sga_dev *d, const struct sga_package *pkg, const uint8_t *id,
+                 uint8_t id_len, uint8_t suite_init, const uint8_t *suites,
+                 uint8_t n_suites) SGA_MUST_CHECK;
 /** Wipe all secrets and free the key objects. */
 void sga_dev_fini(struct sga_dev *d);
 
 /** Registration request: RSA-OAEP(PK) of k_d and the device's parameters. With
  *  rekey, a fresh k_d is proposed and the frame carries a MAC under the current
  *  one (the only way to replace an existing registration). */
-int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t token_len, int rekey, uint8_t *out,
-			   size_t cap, size_t *len) SGA_MUST_CHECK;
+int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t token_len, int rekey,
+                           uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
 /** REG_ACK: authenticates under the proposed k_d and echoes the nonce; on
  *  success the device is registered with that k_d. */
 int sga_dev_consume_reg_ack(struct sga_dev *d, const uint8_t *frame, size_t len) SGA_MUST_CHECK;
 
 /** A1: propose a session with peer, suites in preference order. */
-int sga_dev_create_neg_req(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *peer_id, uint8_t peer_id_len,
-			   const uint8_t *prefs, uint8_t n_pref, uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
+int sga_dev_create_neg_req(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *peer_id,
+                           uint8_t peer_id_len, const uint8_t *prefs, uint8_t n_pref, uint8_t *out,
+                           size_t cap, size_t *len) SGA_MUST_CHECK;
 /** A4: on status 0 the session moves to KEX; a refusal returns the gateway's
  *  (authenticated) status negated, e.g. -SGA_E_NO_COMMON_SUITE, and the session
  *  moves to FAILED. */
 int sga_dev_consume_neg_result(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
-			       size_t len) SGA_MUST_CHECK;
+                               size_t len) SGA_MUST_CHECK;
 /** A2: an invitation; s becomes a responder session in state INVITED. */
 int sga_dev_consume_neg_invite(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
-			       size_t len) SGA_MUST_CHECK;
+                               size_t len) SGA_MUST_CHECK;
 /** A3: accept (fresh k_tj, state KEX) or decline (state FAILED). */
-int sga_dev_create_neg_accept(struct sga_dev *d, struct sga_dev_sess *s, int accept, uint8_t *out, size_t cap,
-			      size_t *len) SGA_MUST_CHECK;
+int sga_dev_create_neg_accept(struct sga_dev *d, struct sga_dev_sess *s, int accept, uint8_t *out,
+                              size_t cap, size_t *len) SGA_MUST_CHECK;
 /** B1 / B3: the device's key-exchange contribution. Calling it again returns
  *  the same frame (retransmission), never fresh randomness under the same key. */
 int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap,
-			    size_t *len) SGA_MUST_CHECK;
+                            size_t *len) SGA_MUST_CHECK;
 /** B5 / B6 and B7: verify the gateway's MAC, compute K_isj, derive the E2E and
  *  hop keys, wipe the exponent; state ESTABLISHED. */
 int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
-			      size_t len) SGA_MUST_CHECK;
+                              size_t len) SGA_MUST_CHECK;
 
 /** Seal an application message into a DATA_UP frame (E2E under the session key,
  *  then the hop layer). */
-int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len, uint8_t *out, size_t cap,
-		      size_t *len) SGA_MUST_CHECK;
+int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len, uint8_t *out,
+                      size_t cap, size_t *len) SGA_MUST_CHECK;
 /** Seal again the message sent earlier as e2e_seq (retransmission): the same
  *  E2E ciphertext (same key, nonce and plaintext give the same bytes) inside a
  *  fresh hop sequence number. e2e_seq must be below the next one to send. */
-int sga_dev_data_reseal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg, size_t msg_len, uint8_t *out,
-			size_t cap, size_t *len) SGA_MUST_CHECK;
+int sga_dev_data_reseal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg,
+                        size_t msg_len, uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
 /** The e2e_seq the last sga_dev_data_seal used (for retransmission tracking). */
 static inline uint64_t sga_dev_data_last_seq(const struct sga_dev_sess *s)
 {
@@ -141,11 +143,12 @@ static inline uint64_t sga_dev_data_last_seq(const struct sga_dev_sess *s)
 }
 /** Open a DATA_ACK frame: *e2e_seq is the message the gateway took charge of.
  *  -REPLAY for a duplicate ack. */
-int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint64_t *e2e_seq) SGA_MUST_CHECK;
+int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,
+                     uint64_t *e2e_seq) SGA_MUST_CHECK;
 /** Open a DATA_DOWN frame into the peer's message; -REPLAY for a duplicate.
  *  On success s->e2e_rx_last is the message's sequence number. */
-int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint8_t *msg, size_t cap,
-		      size_t *msg_len) SGA_MUST_CHECK;
+int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint8_t *msg,
+                      size_t cap, size_t *msg_len) SGA_MUST_CHECK;
 /** Largest message that fits one frame for this session. */
 size_t sga_dev_data_max(const struct sga_dev_sess *s);
 

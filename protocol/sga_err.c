@@ -4,13 +4,13 @@
 
 static const char *const err_names[] = {
 #define SGA_ERR_NAME(name, num, desc) [num] = #name,
-	SGA_ERRORS(SGA_ERR_NAME)
+    SGA_ERRORS(SGA_ERR_NAME)
 #undef SGA_ERR_NAME
 };
 
 static const char *const err_descs[] = {
 #define SGA_ERR_DESC(name, num, desc) [num] = desc,
-	SGA_ERRORS(SGA_ERR_DESC)
+    SGA_ERRORS(SGA_ERR_DESC)
 #undef SGA_ERR_DESC
 };
 

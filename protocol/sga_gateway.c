@@ -15,11 +15,11 @@
 #include "sga_keys.h"
 #include "sga_kex.h"
 
-#define CHECK(expr)                                                                                \
-	do {                                                                                       \
-		rc = (expr);                                                                       \
-		if (rc)                                                                            \
-			goto out;                                                                  \
+#define CHECK(expr)               \
+	do {                      \
+		rc = (expr);      \
+		if (rc)           \
+			goto out; \
 	} while (0)
 
 static int in_list(uint8_t v, const uint8_t *list, size_t n)
@@ -30,7 +30,8 @@ static int in_list(uint8_t v, const uint8_t *list, size_t n)
 	return 0;
 }
 
-static void out_add(struct sga_gw_out *out, const uint8_t *id, uint8_t id_len, const uint8_t *frame, size_t len)
+static void out_add(struct sga_gw_out *out, const uint8_t *id, uint8_t id_len, const uint8_t *frame,
+                    size_t len)
 {
 	/* Callers build frames in place (see out_slot); this records the address. */
 	unsigned i = out->n++;
@@ -47,14 +48,16 @@ static uint8_t *out_slot(struct sga_gw_out *out)
 	return out->msg[out->n].frame;
 }
 
-int sga_gw_init(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, uint8_t group, const uint8_t *suites,
-		uint8_t n_suites, struct sga_rsa_key *pk, struct sga_rsa_key *tpk, uint8_t enroll_mode)
+int sga_gw_init(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, uint8_t group,
+                const uint8_t *suites, uint8_t n_suites, struct sga_rsa_key *pk,
+                struct sga_rsa_key *tpk, uint8_t enroll_mode)
 {
 	size_t der_len;
 	int rc;
 
 	memset(gw, 0, sizeof(*gw));
-	if (!sga_id_valid(id, id_len) || !sga_group_get(group) || enroll_mode > SGA_ENROLL_ALLOWLIST)
+	if (!sga_id_valid(id, id_len) || !sga_group_get(group) ||
+	    enroll_mode > SGA_ENROLL_ALLOWLIST)
 		return -SGA_E_BAD_FIELD;
 	rc = sga_suite_list_check(suites, n_suites);
 	if (rc)
@@ -89,7 +92,8 @@ void sga_gw_fini(struct sga_gw *gw)
 	sga_memzero(gw, sizeof(*gw));
 }
 
-int sga_gw_handle_pkg_req(const struct sga_gw *gw, const uint8_t *frame, size_t len, struct sga_gw_out *out)
+int sga_gw_handle_pkg_req(const struct sga_gw *gw, const uint8_t *frame, size_t len,
+                          struct sga_gw_out *out)
 {
 	int rc = sga_pkg_req_decode(frame, len);
 
@@ -102,8 +106,8 @@ int sga_gw_handle_pkg_req(const struct sga_gw *gw, const uint8_t *frame, size_t 
 
 /* ---- registration ---------------------------------------------------------- */
 
-int sga_gw_reg_open(const struct sga_gw *gw, const uint8_t *frame, size_t len, struct sga_reg_req *env,
-		    struct sga_reg_plain *req)
+int sga_gw_reg_open(const struct sga_gw *gw, const uint8_t *frame, size_t len,
+                    struct sga_reg_req *env, struct sga_reg_plain *req)
 {
 	uint8_t plain[SGA_RSA_MAX_LEN];
 	size_t plain_len = 0;
@@ -114,7 +118,8 @@ int sga_gw_reg_open(const struct sga_gw *gw, const uint8_t *frame, size_t len, s
 		rc = -SGA_E_BAD_LENGTH;
 		goto out;
 	}
-	rc = sga_rsa_oaep_decrypt(gw->pk, env->rsa_ct, env->rsa_ct_len, plain, sizeof(plain), &plain_len);
+	rc = sga_rsa_oaep_decrypt(gw->pk, env->rsa_ct, env->rsa_ct_len, plain, sizeof(plain),
+	                          &plain_len);
 	if (rc) {
 		rc = -SGA_E_AUTH; /* not encrypted to our PK, or tampered */
 		goto out;
@@ -125,8 +130,8 @@ out:
 	return rc;
 }
 
-static int seal_reg_ack(const struct sga_gw_device *rec, const struct sga_reg_plain *req, uint64_t ctr,
-			struct sga_gw_out *out)
+static int seal_reg_ack(const struct sga_gw_device *rec, const struct sga_reg_plain *req,
+                        uint64_t ctr, struct sga_gw_out *out)
 {
 	struct sga_reg_ack_plain ack;
 	uint8_t plain[SGA_NONCE_LEN], key[SGA_AEAD_MAX_KEY_LEN];
@@ -136,8 +141,8 @@ static int seal_reg_ack(const struct sga_gw_device *rec, const struct sga_reg_pl
 	memcpy(ack.reg_nonce, req->reg_nonce, sizeof(ack.reg_nonce));
 	CHECK(sga_reg_ack_plain_encode(&ack, plain, sizeof(plain), &plain_len));
 	CHECK(sga_key_ctl(rec->k_d, rec->suite_init, key));
-	CHECK(sga_seal_dev_env(SGA_MSG_REG_ACK, rec->id, rec->id_len, ctr, rec->suite_init, key, plain, plain_len,
-			       out_slot(out), SGA_FRAME_MAX, &len));
+	CHECK(sga_seal_dev_env(SGA_MSG_REG_ACK, rec->id, rec->id_len, ctr, rec->suite_init, key,
+	                       plain, plain_len, out_slot(out), SGA_FRAME_MAX, &len));
 	out_add(out, rec->id, rec->id_len, out_slot(out), len);
 out:
 	sga_memzero(key, sizeof(key));
@@ -155,9 +160,10 @@ static void rec_from_req(struct sga_gw_device *rec, const struct sga_reg_plain *
 	memcpy(rec->suites, req->suites, req->n_suites);
 }
 
-int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env, const struct sga_reg_plain *req,
-		      const struct sga_gw_device *existing, const struct sga_gw_enroll *allow,
-		      struct sga_gw_device *rec, int *token_used, struct sga_gw_out *out)
+int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env,
+                      const struct sga_reg_plain *req, const struct sga_gw_device *existing,
+                      const struct sga_gw_enroll *allow, struct sga_gw_device *rec, int *token_used,
+                      struct sga_gw_out *out)
 {
 	struct sga_gw_device nrec;
 	uint8_t mac_key[SGA_MAC_LEN], mac[SGA_MAC_LEN], th[SGA_SHA256_LEN];
@@ -167,8 +173,10 @@ int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env, co
 	out->n = 0;
 	rec_from_req(&nrec, req);
 	if (existing) {
-		if (sga_ct_memeq(existing->k_d, req->k_d, SGA_KEY_LEN) && existing->suite_init == req->suite_init &&
-		    existing->n_suites == req->n_suites && !memcmp(existing->suites, req->suites, req->n_suites)) {
+		if (sga_ct_memeq(existing->k_d, req->k_d, SGA_KEY_LEN) &&
+		    existing->suite_init == req->suite_init &&
+		    existing->n_suites == req->n_suites &&
+		    !memcmp(existing->suites, req->suites, req->n_suites)) {
 			/* A retransmission of the request that created this record (a first
 			 * registration or an applied rekey whose ACK was lost): only the
 			 * holder of this k_d can have encrypted it. Re-acknowledge without
@@ -180,7 +188,8 @@ int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env, co
 			struct sga_buf part = {env->mac_input, env->mac_input_len};
 
 			CHECK(sga_key_rekey_mac(existing->k_d, mac_key));
-			CHECK(sga_err_from_crypto(sga_hmac_sha256(mac_key, sizeof(mac_key), &part, 1, mac)));
+			CHECK(sga_err_from_crypto(
+			    sga_hmac_sha256(mac_key, sizeof(mac_key), &part, 1, mac)));
 			if (!sga_ct_memeq(mac, env->mac, SGA_MAC_LEN)) {
 				rc = -SGA_E_AUTH;
 				goto out;
@@ -228,8 +237,8 @@ out:
 /* ---- negotiation ------------------------------------------------------------- */
 
 /* Open a device envelope of want_type from dev and check its counter is fresh. */
-static int open_from_dev(const struct sga_gw_device *dev, uint8_t want_type, const uint8_t *frame, size_t len,
-			 uint8_t *plain, size_t cap, size_t *plain_len, uint64_t *ctr)
+static int open_from_dev(const struct sga_gw_device *dev, uint8_t want_type, const uint8_t *frame,
+                         size_t len, uint8_t *plain, size_t cap, size_t *plain_len, uint64_t *ctr)
 {
 	struct sga_env_dev env;
 	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
@@ -250,23 +259,25 @@ static int open_from_dev(const struct sga_gw_device *dev, uint8_t want_type, con
 		goto out;
 	}
 	CHECK(sga_key_ctl(dev->k_d, dev->suite_init, key));
-	CHECK(sga_open_env(dev->suite_init, key, env.nonce, env.aad, env.aad_len, env.ct, env.ct_len, plain, cap,
-			   plain_len));
+	CHECK(sga_open_env(dev->suite_init, key, env.nonce, env.aad, env.aad_len, env.ct,
+	                   env.ct_len, plain, cap, plain_len));
 	*ctr = env.ctr;
 out:
 	sga_memzero(key, sizeof(key));
 	return rc;
 }
 
-int sga_gw_neg_req_open(const struct sga_gw *gw, const struct sga_gw_device *dev_i, const uint8_t *frame,
-			size_t len, struct sga_neg_req_plain *a1, uint64_t *ctr)
+int sga_gw_neg_req_open(const struct sga_gw *gw, const struct sga_gw_device *dev_i,
+                        const uint8_t *frame, size_t len, struct sga_neg_req_plain *a1,
+                        uint64_t *ctr)
 {
 	uint8_t plain[128];
 	size_t plain_len;
 	int rc;
 
 	(void)gw;
-	CHECK(open_from_dev(dev_i, SGA_MSG_NEG_REQ, frame, len, plain, sizeof(plain), &plain_len, ctr));
+	CHECK(open_from_dev(dev_i, SGA_MSG_NEG_REQ, frame, len, plain, sizeof(plain), &plain_len,
+	                    ctr));
 	CHECK(sga_neg_req_plain_decode(plain, plain_len, a1));
 out:
 	sga_memzero(plain, sizeof(plain));
@@ -291,10 +302,11 @@ static int seal_neg_result(const struct sga_gw_session *s, uint8_t status, struc
 	a4.peer_id_len = s->id_len[SGA_ROLE_RESPONDER];
 	memcpy(a4.peer_id, s->id[SGA_ROLE_RESPONDER], a4.peer_id_len);
 	CHECK(sga_neg_result_plain_encode(&a4, plain, sizeof(plain), &plain_len));
-	CHECK(sga_key_kex(s->k_t[SGA_ROLE_INITIATOR], s->session_id, s->hop_suite[SGA_ROLE_INITIATOR], key));
+	CHECK(sga_key_kex(s->k_t[SGA_ROLE_INITIATOR], s->session_id,
+	                  s->hop_suite[SGA_ROLE_INITIATOR], key));
 	CHECK(sga_seal_sess_env(SGA_MSG_NEG_RESULT, s->session_id, SGA_ROLE_INITIATOR,
-				s->hop_suite[SGA_ROLE_INITIATOR], key, plain, plain_len, out_slot(out), SGA_FRAME_MAX,
-				&len));
+	                        s->hop_suite[SGA_ROLE_INITIATOR], key, plain, plain_len,
+	                        out_slot(out), SGA_FRAME_MAX, &len));
 	out_add(out, s->id[SGA_ROLE_INITIATOR], s->id_len[SGA_ROLE_INITIATOR], out_slot(out), len);
 out:
 	sga_memzero(key, sizeof(key));
@@ -313,9 +325,9 @@ static int random_session_id(uint64_t *sid)
 	return 0;
 }
 
-int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i, struct sga_gw_device *dev_j,
-			  const struct sga_neg_req_plain *a1, uint64_t ctr, struct sga_gw_session *sess,
-			  struct sga_gw_out *out)
+int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i,
+                          struct sga_gw_device *dev_j, const struct sga_neg_req_plain *a1,
+                          uint64_t ctr, struct sga_gw_session *sess, struct sga_gw_out *out)
 {
 	struct sga_gw_session s;
 	struct sga_neg_invite_plain a2;
@@ -336,7 +348,8 @@ int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i, 
 	s.hop_suite[SGA_ROLE_INITIATOR] = dev_i->suite_init;
 	memcpy(s.k_t[SGA_ROLE_INITIATOR], a1->k_t, SGA_KEY_LEN);
 
-	if (!dev_j || dev_j->id_len != a1->peer_id_len || memcmp(dev_j->id, a1->peer_id, a1->peer_id_len)) {
+	if (!dev_j || dev_j->id_len != a1->peer_id_len ||
+	    memcmp(dev_j->id, a1->peer_id, a1->peer_id_len)) {
 		status = SGA_E_UNKNOWN_DEVICE;
 	} else if (dev_j->id_len == dev_i->id_len && !memcmp(dev_j->id, dev_i->id, dev_i->id_len)) {
 		status = SGA_E_BAD_FIELD; /* a session with oneself */
@@ -344,7 +357,8 @@ int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i, 
 		/* First choice of the initiator that both devices and G support. */
 		for (unsigned k = 0; k < a1->n_pref && !s.suite; k++) {
 			uint8_t c = a1->prefs[k];
-			if (in_list(c, dev_i->suites, dev_i->n_suites) && in_list(c, dev_j->suites, dev_j->n_suites) &&
+			if (in_list(c, dev_i->suites, dev_i->n_suites) &&
+			    in_list(c, dev_j->suites, dev_j->n_suites) &&
 			    in_list(c, gw->pkg.suites, gw->pkg.n_suites))
 				s.suite = c;
 		}
@@ -372,8 +386,9 @@ int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i, 
 	memcpy(a2.peer_id, dev_i->id, dev_i->id_len);
 	CHECK(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len));
 	CHECK(sga_key_ctl(dev_j->k_d, dev_j->suite_init, key));
-	CHECK(sga_seal_dev_env(SGA_MSG_NEG_INVITE, dev_j->id, dev_j->id_len, dev_j->down_ctr + 1, dev_j->suite_init,
-			       key, plain, plain_len, out_slot(out), SGA_FRAME_MAX, &len));
+	CHECK(sga_seal_dev_env(SGA_MSG_NEG_INVITE, dev_j->id, dev_j->id_len, dev_j->down_ctr + 1,
+	                       dev_j->suite_init, key, plain, plain_len, out_slot(out),
+	                       SGA_FRAME_MAX, &len));
 	out_add(out, dev_j->id, dev_j->id_len, out_slot(out), len);
 	dev_j->down_ctr++;
 	dev_i->up_ctr = ctr;
@@ -386,23 +401,26 @@ out:
 	return rc;
 }
 
-int sga_gw_neg_accept_open(const struct sga_gw *gw, const struct sga_gw_device *dev_j, const uint8_t *frame,
-			   size_t len, struct sga_neg_accept_plain *a3, uint64_t *ctr)
+int sga_gw_neg_accept_open(const struct sga_gw *gw, const struct sga_gw_device *dev_j,
+                           const uint8_t *frame, size_t len, struct sga_neg_accept_plain *a3,
+                           uint64_t *ctr)
 {
 	uint8_t plain[64];
 	size_t plain_len;
 	int rc;
 
 	(void)gw;
-	CHECK(open_from_dev(dev_j, SGA_MSG_NEG_ACCEPT, frame, len, plain, sizeof(plain), &plain_len, ctr));
+	CHECK(open_from_dev(dev_j, SGA_MSG_NEG_ACCEPT, frame, len, plain, sizeof(plain), &plain_len,
+	                    ctr));
 	CHECK(sga_neg_accept_plain_decode(plain, plain_len, a3));
 out:
 	sga_memzero(plain, sizeof(plain));
 	return rc;
 }
 
-int sga_gw_neg_accept_handle(const struct sga_gw *gw, struct sga_gw_device *dev_j, struct sga_gw_session *sess,
-			     const struct sga_neg_accept_plain *a3, uint64_t ctr, struct sga_gw_out *out)
+int sga_gw_neg_accept_handle(const struct sga_gw *gw, struct sga_gw_device *dev_j,
+                             struct sga_gw_session *sess, const struct sga_neg_accept_plain *a3,
+                             uint64_t ctr, struct sga_gw_out *out)
 {
 	struct sga_gw_session s;
 	int rc = 0;
@@ -440,7 +458,8 @@ out:
 /* ---- key exchange ------------------------------------------------------------ */
 
 /* B5/B6 for role: X = N_peer^R_s and f_K(session, ids, K, X), under k_t(role). */
-static int make_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_t role, const uint8_t *R_s)
+static int make_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_t role,
+                      const uint8_t *R_s)
 {
 	const struct sga_group_info *grp = gw->grp;
 	uint8_t peer = role ^ 1, X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], key[SGA_AEAD_MAX_KEY_LEN];
@@ -450,15 +469,15 @@ static int make_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_t
 	int rc;
 
 	CHECK(sga_err_from_crypto(sga_modexp(grp, s->N[peer], R_s, SGA_EXPONENT_LEN, X)));
-	CHECK(sga_kex_reply_mac(grp, s->K[role], s->session_id, s->id[role], s->id_len[role], s->id[peer],
-				s->id_len[peer], X, mac));
+	CHECK(sga_kex_reply_mac(grp, s->K[role], s->session_id, s->id[role], s->id_len[role],
+	                        s->id[peer], s->id_len[peer], X, mac));
 	b5.x_len = (uint16_t)grp->len;
 	b5.x = X;
 	b5.mac = mac;
 	CHECK(sga_kex_reply_plain_encode(&b5, plain, sizeof(plain), &plain_len));
 	CHECK(sga_key_kex(s->k_t[role], s->session_id, s->hop_suite[role], key));
-	CHECK(sga_seal_sess_env(SGA_MSG_KEX_REPLY, s->session_id, role, s->hop_suite[role], key, plain, plain_len,
-				s->reply[role], sizeof(s->reply[role]), &len));
+	CHECK(sga_seal_sess_env(SGA_MSG_KEX_REPLY, s->session_id, role, s->hop_suite[role], key,
+	                        plain, plain_len, s->reply[role], sizeof(s->reply[role]), &len));
 	s->reply_len[role] = (uint16_t)len;
 out:
 	sga_memzero(key, sizeof(key));
@@ -470,8 +489,9 @@ static void emit_reply(const struct sga_gw_session *s, uint8_t role, struct sga_
 	out_add(out, s->id[role], s->id_len[role], s->reply[role], s->reply_len[role]);
 }
 
-int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *dev, struct sga_gw_session *sess,
-			   const uint8_t *frame, size_t len, struct sga_gw_out *out)
+int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *dev,
+                           struct sga_gw_session *sess, const uint8_t *frame, size_t len,
+                           struct sga_gw_out *out)
 {
 	const struct sga_group_info *grp = gw->grp;
 	struct sga_env_sess env;
@@ -504,8 +524,8 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 		goto out;
 	}
 	CHECK(sga_key_kex(sess->k_t[role], sess->session_id, sess->hop_suite[role], key));
-	CHECK(sga_open_env(sess->hop_suite[role], key, env.nonce, env.aad, env.aad_len, env.ct, env.ct_len, plain,
-			   sizeof(plain), &plain_len));
+	CHECK(sga_open_env(sess->hop_suite[role], key, env.nonce, env.aad, env.aad_len, env.ct,
+	                   env.ct_len, plain, sizeof(plain), &plain_len));
 	if (sess->have_init & (1u << role)) {
 		/* An authentic retransmission: answer again if we already can. */
 		if (sess->state == SGA_GW_S_ESTABLISHED)
@@ -522,7 +542,8 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 		goto out;
 	}
 	/* B2/B4: invert the trapdoor, recompute K = N^r, check f_K(N). */
-	if (sga_rsa_oaep_decrypt(gw->tpk, b1.f, b1.f_len, r, sizeof(r), &r_len) || r_len != SGA_EXPONENT_LEN) {
+	if (sga_rsa_oaep_decrypt(gw->tpk, b1.f, b1.f_len, r, sizeof(r), &r_len) ||
+	    r_len != SGA_EXPONENT_LEN) {
 		rc = -SGA_E_AUTH;
 		goto out;
 	}
@@ -534,8 +555,8 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 	}
 	/* ...and the paper's E_kd(N xor k_d): the sender holds k_d. */
 	CHECK(sga_key_ctl(dev->k_d, dev->suite_init, ctl));
-	CHECK(sga_kex_proof_check(dev->suite_init, ctl, dev->k_d, sess->session_id, b1.n, grp->len, b1.proof,
-				  b1.proof_len));
+	CHECK(sga_kex_proof_check(dev->suite_init, ctl, dev->k_d, sess->session_id, b1.n, grp->len,
+	                          b1.proof, b1.proof_len));
 
 	/* Commit on a copy: the caller's record changes only if all below works. */
 	s = &work;
@@ -550,7 +571,8 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 		CHECK(make_reply(gw, s, SGA_ROLE_INITIATOR, R_s));
 		CHECK(make_reply(gw, s, SGA_ROLE_RESPONDER, R_s));
 		for (unsigned k = 0; k < 2; k++)
-			CHECK(sga_hop_member_init(&s->hop[k], s->k_t[k], s->session_id, s->hop_suite[k]));
+			CHECK(sga_hop_member_init(&s->hop[k], s->k_t[k], s->session_id,
+			                          s->hop_suite[k]));
 		/* Handshake material has served; keep only what relaying needs. */
 		sga_memzero(s->N, sizeof(s->N));
 		sga_memzero(s->K, sizeof(s->K));
@@ -575,8 +597,8 @@ out:
 
 /* ---- relay --------------------------------------------------------------------- */
 
-int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
-		      size_t *out_len, uint8_t *to_role)
+int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t len, uint8_t *out,
+                      size_t cap, size_t *out_len, uint8_t *to_role)
 {
 	struct sga_env_hop env;
 	uint8_t *inner;
@@ -595,11 +617,12 @@ int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t 
 		return env.type == SGA_MSG_DATA_UP ? -SGA_E_UNKNOWN_SESSION : -SGA_E_BAD_TYPE;
 	from = env.role;
 	memcpy(out, frame, len);
-	rc = sga_hop_open_up(&sess->hop[from], sess->session_id, from, out, len, &seq, &inner, &inner_len);
+	rc = sga_hop_open_up(&sess->hop[from], sess->session_id, from, out, len, &seq, &inner,
+	                     &inner_len);
 	if (rc)
 		goto out;
-	rc = sga_hop_seal_down(&sess->hop[from ^ 1], sess->session_id, from ^ 1, SGA_MSG_DATA_DOWN, inner, inner_len,
-			       out, cap, out_len);
+	rc = sga_hop_seal_down(&sess->hop[from ^ 1], sess->session_id, from ^ 1, SGA_MSG_DATA_DOWN,
+	                       inner, inner_len, out, cap, out_len);
 	if (rc)
 		goto out;
 	sga_replay_update(&sess->hop[from].rx, seq);

@@ -98,17 +98,19 @@ struct sga_gw_out {
  * pairs (ownership passes to gw on success) and the enrollment mode. Encodes the
  * package devices pin.
  */
-int sga_gw_init(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, uint8_t group, const uint8_t *suites,
-		uint8_t n_suites, struct sga_rsa_key *pk, struct sga_rsa_key *tpk, uint8_t enroll_mode) SGA_MUST_CHECK;
+int sga_gw_init(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, uint8_t group,
+                const uint8_t *suites, uint8_t n_suites, struct sga_rsa_key *pk,
+                struct sga_rsa_key *tpk, uint8_t enroll_mode) SGA_MUST_CHECK;
 void sga_gw_fini(struct sga_gw *gw);
 
 /** PKG_REQ -> the PKG frame (gw->pkg_frame). */
-int sga_gw_handle_pkg_req(const struct sga_gw *gw, const uint8_t *frame, size_t len, struct sga_gw_out *out) SGA_MUST_CHECK;
+int sga_gw_handle_pkg_req(const struct sga_gw *gw, const uint8_t *frame, size_t len,
+                          struct sga_gw_out *out) SGA_MUST_CHECK;
 
 /** Registration, step 1: decrypt the request (D_PR). req receives the plaintext;
  *  env the envelope (needed by step 2 for the rekey MAC). */
-int sga_gw_reg_open(const struct sga_gw *gw, const uint8_t *frame, size_t len, struct sga_reg_req *env,
-		    struct sga_reg_plain *req) SGA_MUST_CHECK;
+int sga_gw_reg_open(const struct sga_gw *gw, const uint8_t *frame, size_t len,
+                    struct sga_reg_req *env, struct sga_reg_plain *req) SGA_MUST_CHECK;
 /**
  * Registration, step 2: apply the policy. existing: the record under req->id or
  * NULL; allow: the allow-list entry for req->id or NULL (ALLOWLIST mode only).
@@ -118,14 +120,16 @@ int sga_gw_reg_open(const struct sga_gw *gw, const uint8_t *frame, size_t len, s
  * success rec receives the new record, *token_used is set when the allow-list
  * entry must be deleted, and out holds the REG_ACK.
  */
-int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env, const struct sga_reg_plain *req,
-		      const struct sga_gw_device *existing, const struct sga_gw_enroll *allow,
-		      struct sga_gw_device *rec, int *token_used, struct sga_gw_out *out) SGA_MUST_CHECK;
+int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env,
+                      const struct sga_reg_plain *req, const struct sga_gw_device *existing,
+                      const struct sga_gw_enroll *allow, struct sga_gw_device *rec, int *token_used,
+                      struct sga_gw_out *out) SGA_MUST_CHECK;
 
 /** A1 step 1: authenticate under dev_i (the record named by the envelope's id)
  *  and check freshness. a1 receives the plaintext, *ctr the counter. */
-int sga_gw_neg_req_open(const struct sga_gw *gw, const struct sga_gw_device *dev_i, const uint8_t *frame,
-			size_t len, struct sga_neg_req_plain *a1, uint64_t *ctr) SGA_MUST_CHECK;
+int sga_gw_neg_req_open(const struct sga_gw *gw, const struct sga_gw_device *dev_i,
+                        const uint8_t *frame, size_t len, struct sga_neg_req_plain *a1,
+                        uint64_t *ctr) SGA_MUST_CHECK;
 /**
  * A1 step 2: dev_j is the record named by a1->peer_id, or NULL if unknown.
  * Picks the first suite of the initiator's preference list that is in
@@ -134,18 +138,21 @@ int sga_gw_neg_req_open(const struct sga_gw *gw, const struct sga_gw_device *dev
  * holds an authenticated A4 with that status for d_i and the call returns 0 with
  * sess->session_id == 0. dev_i->up_ctr (and on success dev_j->down_ctr) advance.
  */
-int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i, struct sga_gw_device *dev_j,
-			  const struct sga_neg_req_plain *a1, uint64_t ctr, struct sga_gw_session *sess,
-			  struct sga_gw_out *out) SGA_MUST_CHECK;
+int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i,
+                          struct sga_gw_device *dev_j, const struct sga_neg_req_plain *a1,
+                          uint64_t ctr, struct sga_gw_session *sess,
+                          struct sga_gw_out *out) SGA_MUST_CHECK;
 
 /** A3 step 1: authenticate under dev_j; a3->session_id names the session. */
-int sga_gw_neg_accept_open(const struct sga_gw *gw, const struct sga_gw_device *dev_j, const uint8_t *frame,
-			   size_t len, struct sga_neg_accept_plain *a3, uint64_t *ctr) SGA_MUST_CHECK;
+int sga_gw_neg_accept_open(const struct sga_gw *gw, const struct sga_gw_device *dev_j,
+                           const uint8_t *frame, size_t len, struct sga_neg_accept_plain *a3,
+                           uint64_t *ctr) SGA_MUST_CHECK;
 /** A3 step 2: the session must be INVITED with dev_j as responder. Accept:
  *  state KEX, A4 (status 0) for d_i. Decline: A4 (DECLINED) for d_i and the
  *  caller deletes the session (*sess->state == 0). */
-int sga_gw_neg_accept_handle(const struct sga_gw *gw, struct sga_gw_device *dev_j, struct sga_gw_session *sess,
-			     const struct sga_neg_accept_plain *a3, uint64_t ctr, struct sga_gw_out *out) SGA_MUST_CHECK;
+int sga_gw_neg_accept_handle(const struct sga_gw *gw, struct sga_gw_device *dev_j,
+                             struct sga_gw_session *sess, const struct sga_neg_accept_plain *a3,
+                             uint64_t ctr, struct sga_gw_out *out) SGA_MUST_CHECK;
 
 /**
  * B1/B3 (paper B2/B4 are the checks done here): dev is the record of the
@@ -155,8 +162,9 @@ int sga_gw_neg_accept_handle(const struct sga_gw *gw, struct sga_gw_device *dev_
  * B5 (to d_i) and B6 (to d_j), wipes N, K and R_s, and the session is
  * ESTABLISHED. A repeated KEX_INIT after that re-emits the cached reply.
  */
-int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *dev, struct sga_gw_session *sess,
-			   const uint8_t *frame, size_t len, struct sga_gw_out *out) SGA_MUST_CHECK;
+int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *dev,
+                           struct sga_gw_session *sess, const uint8_t *frame, size_t len,
+                           struct sga_gw_out *out) SGA_MUST_CHECK;
 
 /**
  * Data relay: open a DATA_UP hop frame from either member (replay window per
@@ -165,8 +173,8 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
  * duplicate returns -SGA_E_REPLAY (acknowledge it again, see sga_hop.h). The
  * data plane applies the same rules through sga_hop.h, in place on its mbufs.
  */
-int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
-		      size_t *out_len, uint8_t *to_role) SGA_MUST_CHECK;
+int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t len, uint8_t *out,
+                      size_t cap, size_t *out_len, uint8_t *to_role) SGA_MUST_CHECK;
 
 /** Peek at a received frame: type; the device id of a device envelope; the
  *  session id of a session/hop frame. For the caller to load records. */

@@ -6,7 +6,8 @@
 #include "sga_hop.h"
 #include "sga_keys.h"
 
-int sga_hop_member_init(struct sga_hop_member *m, const uint8_t k_t[SGA_KEY_LEN], uint64_t sid, uint8_t suite)
+int sga_hop_member_init(struct sga_hop_member *m, const uint8_t k_t[SGA_KEY_LEN], uint64_t sid,
+                        uint8_t suite)
 {
 	int rc;
 
@@ -21,8 +22,8 @@ int sga_hop_member_init(struct sga_hop_member *m, const uint8_t k_t[SGA_KEY_LEN]
 	return rc;
 }
 
-int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t *frame, size_t len,
-		    uint64_t *seq, uint8_t **inner, size_t *inner_len)
+int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t *frame,
+                    size_t len, uint64_t *seq, uint8_t **inner, size_t *inner_len)
 {
 	struct sga_env_hop env;
 	uint8_t nonce[SGA_AEAD_NONCE_LEN];
@@ -38,12 +39,13 @@ int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, 
 	if (env.role != role)
 		return -SGA_E_BAD_FIELD;
 	fresh = sga_replay_check(&m->rx, env.seq);
-	if (fresh && env.seq + SGA_REPLAY_WINDOW - 64 < m->rx.next)
+	if (fresh && (env.seq == UINT64_MAX ||
+	              (m->rx.next > env.seq && m->rx.next - env.seq > SGA_REPLAY_WINDOW - 64)))
 		return -SGA_E_REPLAY; /* too old to tell: refuse unopened */
 	sga_hop_nonce(env.seq, nonce);
 	/* In place: the plaintext lands where the ciphertext was. */
-	rc = sga_open_env(m->suite, m->key_up, nonce, env.aad, env.aad_len, env.ct, env.ct_len, frame + env.aad_len,
-			  len - env.aad_len, inner_len);
+	rc = sga_open_env(m->suite, m->key_up, nonce, env.aad, env.aad_len, env.ct, env.ct_len,
+	                  frame + env.aad_len, len - env.aad_len, inner_len);
 	if (rc)
 		return rc;
 	*seq = env.seq;
@@ -51,8 +53,8 @@ int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, 
 	return fresh ? -SGA_E_REPLAY : 0;
 }
 
-int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type, const uint8_t *inner,
-		      size_t inner_len, uint8_t *out, size_t cap, size_t *len)
+int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type,
+                      const uint8_t *inner, size_t inner_len, uint8_t *out, size_t cap, size_t *len)
 {
 	int rc;
 
@@ -60,17 +62,19 @@ int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint
 		return -SGA_E_BAD_TYPE;
 	if (m->tx_seq >= UINT64_MAX - 1)
 		return -SGA_E_BAD_STATE;
-	rc = sga_seal_hop(type, sid, role, m->tx_seq, m->suite, m->key_down, inner, inner_len, out, cap, len);
+	rc = sga_seal_hop(type, sid, role, m->tx_seq, m->suite, m->key_down, inner, inner_len, out,
+	                  cap, len);
 	if (!rc)
 		m->tx_seq++;
 	return rc;
 }
 
-int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint64_t e2e_seq, uint8_t *out,
-		     size_t cap, size_t *len)
+int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint64_t e2e_seq,
+                     uint8_t *out, size_t cap, size_t *len)
 {
 	uint8_t plain[8];
 
 	sga_put_u64(plain, e2e_seq);
-	return sga_hop_seal_down(m, sid, role, SGA_MSG_DATA_ACK, plain, sizeof(plain), out, cap, len);
+	return sga_hop_seal_down(m, sid, role, SGA_MSG_DATA_ACK, plain, sizeof(plain), out, cap,
+	                         len);
 }

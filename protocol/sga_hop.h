@@ -28,8 +28,8 @@ struct sga_hop_member {
 	uint8_t suite; /* the member's suite_init */
 	uint8_t key_up[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t key_down[SGA_AEAD_MAX_KEY_LEN];
-	uint64_t tx_seq;        /* next hop seq towards this member */
-	struct sga_replay rx;   /* hop seqs received from this member */
+	uint64_t tx_seq;      /* next hop seq towards this member */
+	struct sga_replay rx; /* hop seqs received from this member */
 };
 
 /**
@@ -42,23 +42,24 @@ struct sga_hop_member {
  * updated: call sga_replay_update(&m->rx, seq) once the frame is accepted.
  * A frame too old for the window is refused without being opened.
  */
-int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t *frame, size_t len,
-		    uint64_t *seq, uint8_t **inner, size_t *inner_len) SGA_MUST_CHECK;
+int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t *frame,
+                    size_t len, uint64_t *seq, uint8_t **inner, size_t *inner_len) SGA_MUST_CHECK;
 
 /**
  * Seal inner as a `type` frame (SGA_MSG_DATA_DOWN or SGA_MSG_DATA_ACK) to member
  * m (role) into out, using and advancing m->tx_seq. inner may be out +
  * SGA_HOP_HDR_LEN (in place). -SGA_E_BAD_STATE when the sequence space is spent.
  */
-int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type, const uint8_t *inner,
-		      size_t inner_len, uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
+int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type,
+                      const uint8_t *inner, size_t inner_len, uint8_t *out, size_t cap,
+                      size_t *len) SGA_MUST_CHECK;
 
 /** DATA_ACK plaintext: the e2e_seq of the message the gateway took charge of. */
-int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint64_t e2e_seq, uint8_t *out,
-		     size_t cap, size_t *len) SGA_MUST_CHECK;
+int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint64_t e2e_seq,
+                     uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
 
 /** Derive both hop keys of a member from its k_t. */
 int sga_hop_member_init(struct sga_hop_member *m, const uint8_t k_t[SGA_KEY_LEN], uint64_t sid,
-			uint8_t suite) SGA_MUST_CHECK;
+                        uint8_t suite) SGA_MUST_CHECK;
 
 #endif /* SGA_HOP_H */

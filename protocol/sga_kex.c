@@ -6,8 +6,8 @@
 #include "sga_keys.h"
 #include "sga_kex.h"
 
-int sga_kex_init_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id, const uint8_t *N,
-		     uint8_t mac[SGA_MAC_LEN])
+int sga_kex_init_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id,
+                     const uint8_t *N, uint8_t mac[SGA_MAC_LEN])
 {
 	static const char label[] = "SGA v1 kex init";
 	uint8_t sid[8];
@@ -18,18 +18,25 @@ int sga_kex_init_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_
 }
 
 int sga_kex_reply_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id,
-		      const uint8_t *id_self, uint8_t id_self_len, const uint8_t *id_peer, uint8_t id_peer_len,
-		      const uint8_t *X, uint8_t mac[SGA_MAC_LEN])
+                      const uint8_t *id_self, uint8_t id_self_len, const uint8_t *id_peer,
+                      uint8_t id_peer_len, const uint8_t *X, uint8_t mac[SGA_MAC_LEN])
 {
 	static const char label[] = "SGA v1 kex reply";
 	uint8_t sid[8];
 	struct sga_buf parts[] = {
-		{label, sizeof(label) - 1}, {sid, 8},       {&id_self_len, 1}, {id_self, id_self_len},
-		{&id_peer_len, 1},          {id_peer, id_peer_len}, {K, grp->len}, {X, grp->len},
+	    {label, sizeof(label) - 1},
+	    {sid, 8},
+	    {&id_self_len, 1},
+	    {id_self, id_self_len},
+	    {&id_peer_len, 1},
+	    {id_peer, id_peer_len},
+	    {K, grp->len},
+	    {X, grp->len},
 	};
 
 	sga_put_u64(sid, session_id);
-	return sga_err_from_crypto(sga_hmac_sha256(K, grp->len, parts, sizeof(parts) / sizeof(parts[0]), mac));
+	return sga_err_from_crypto(
+	    sga_hmac_sha256(K, grp->len, parts, sizeof(parts) / sizeof(parts[0]), mac));
 }
 
 static const char proof_label[] = "SGA v1 kd proof";
@@ -40,7 +47,8 @@ static void proof_aad(uint64_t session_id, uint8_t aad[sizeof(proof_label) - 1 +
 	sga_put_u64(aad + sizeof(proof_label) - 1, session_id);
 }
 
-static int proof_plain(const uint8_t k_d[SGA_KEY_LEN], const uint8_t *N, size_t n_len, uint8_t out[SGA_SHA256_LEN])
+static int proof_plain(const uint8_t k_d[SGA_KEY_LEN], const uint8_t *N, size_t n_len,
+                       uint8_t out[SGA_SHA256_LEN])
 {
 	struct sga_buf part = {N, n_len};
 
@@ -51,8 +59,9 @@ static int proof_plain(const uint8_t k_d[SGA_KEY_LEN], const uint8_t *N, size_t 
 	return 0;
 }
 
-int sga_kex_proof_seal(uint8_t suite, const uint8_t *ctl_key, const uint8_t k_d[SGA_KEY_LEN], uint64_t session_id,
-		       const uint8_t *N, size_t n_len, uint8_t proof[SGA_PROOF_MAX], uint8_t *proof_len)
+int sga_kex_proof_seal(uint8_t suite, const uint8_t *ctl_key, const uint8_t k_d[SGA_KEY_LEN],
+                       uint64_t session_id, const uint8_t *N, size_t n_len,
+                       uint8_t proof[SGA_PROOF_MAX], uint8_t *proof_len)
 {
 	const struct sga_suite_info *s = sga_suite_get(suite);
 	uint8_t aad[sizeof(proof_label) - 1 + 8], plain[SGA_SHA256_LEN];
@@ -68,8 +77,9 @@ int sga_kex_proof_seal(uint8_t suite, const uint8_t *ctl_key, const uint8_t k_d[
 		goto out;
 	}
 	proof_aad(session_id, aad);
-	rc = sga_err_from_crypto(sga_aead_seal(suite, ctl_key, proof, aad, sizeof(aad), plain, sizeof(plain),
-					       proof + SGA_AEAD_NONCE_LEN, SGA_PROOF_MAX - SGA_AEAD_NONCE_LEN));
+	rc = sga_err_from_crypto(sga_aead_seal(suite, ctl_key, proof, aad, sizeof(aad), plain,
+	                                       sizeof(plain), proof + SGA_AEAD_NONCE_LEN,
+	                                       SGA_PROOF_MAX - SGA_AEAD_NONCE_LEN));
 	if (!rc)
 		*proof_len = (uint8_t)(SGA_AEAD_NONCE_LEN + SGA_SHA256_LEN + s->tag_len);
 out:
@@ -77,8 +87,9 @@ out:
 	return rc;
 }
 
-int sga_kex_proof_check(uint8_t suite, const uint8_t *ctl_key, const uint8_t k_d[SGA_KEY_LEN], uint64_t session_id,
-			const uint8_t *N, size_t n_len, const uint8_t *proof, size_t proof_len)
+int sga_kex_proof_check(uint8_t suite, const uint8_t *ctl_key, const uint8_t k_d[SGA_KEY_LEN],
+                        uint64_t session_id, const uint8_t *N, size_t n_len, const uint8_t *proof,
+                        size_t proof_len)
 {
 	const struct sga_suite_info *s = sga_suite_get(suite);
 	uint8_t aad[sizeof(proof_label) - 1 + 8], got[SGA_SHA256_LEN], want[SGA_SHA256_LEN];
@@ -91,7 +102,7 @@ int sga_kex_proof_check(uint8_t suite, const uint8_t *ctl_key, const uint8_t k_d
 		return -SGA_E_BAD_LENGTH;
 	proof_aad(session_id, aad);
 	rc = sga_open_env(suite, ctl_key, proof, aad, sizeof(aad), proof + SGA_AEAD_NONCE_LEN,
-			  proof_len - SGA_AEAD_NONCE_LEN, got, sizeof(got), &got_len);
+	                  proof_len - SGA_AEAD_NONCE_LEN, got, sizeof(got), &got_len);
 	if (rc)
 		goto out;
 	rc = proof_plain(k_d, N, n_len, want);

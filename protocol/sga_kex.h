@@ -20,22 +20,25 @@
 #include "sga_wire.h"
 
 /** f_K(N) = HMAC-SHA256(K, "SGA v1 kex init" | session_id | N); K and N are grp->len bytes. */
-int sga_kex_init_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id, const uint8_t *N,
-		     uint8_t mac[SGA_MAC_LEN]) SGA_MUST_CHECK;
+int sga_kex_init_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id,
+                     const uint8_t *N, uint8_t mac[SGA_MAC_LEN]) SGA_MUST_CHECK;
 
 /** f_K(ID_self, ID_peer, K, X) = HMAC-SHA256(K, "SGA v1 kex reply" | session_id |
  *  id_self_len | id_self | id_peer_len | id_peer | K | X). */
 int sga_kex_reply_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id,
-		      const uint8_t *id_self, uint8_t id_self_len, const uint8_t *id_peer, uint8_t id_peer_len,
-		      const uint8_t *X, uint8_t mac[SGA_MAC_LEN]) SGA_MUST_CHECK;
+                      const uint8_t *id_self, uint8_t id_self_len, const uint8_t *id_peer,
+                      uint8_t id_peer_len, const uint8_t *X,
+                      uint8_t mac[SGA_MAC_LEN]) SGA_MUST_CHECK;
 
 /** The paper's E_kd(N xor k_d): proof = nonce(12) | AEAD(ctl_key, nonce,
  *  aad = "SGA v1 kd proof" | session_id, SHA-256(N) xor k_d). */
-int sga_kex_proof_seal(uint8_t suite, const uint8_t *ctl_key, const uint8_t k_d[SGA_KEY_LEN], uint64_t session_id,
-		       const uint8_t *N, size_t n_len, uint8_t proof[SGA_PROOF_MAX], uint8_t *proof_len) SGA_MUST_CHECK;
+int sga_kex_proof_seal(uint8_t suite, const uint8_t *ctl_key, const uint8_t k_d[SGA_KEY_LEN],
+                       uint64_t session_id, const uint8_t *N, size_t n_len,
+                       uint8_t proof[SGA_PROOF_MAX], uint8_t *proof_len) SGA_MUST_CHECK;
 /** 0 if the proof opens and holds SHA-256(N) xor k_d (compared in constant
  *  time); -SGA_E_BAD_LENGTH for a wrong size, -SGA_E_AUTH otherwise. */
-int sga_kex_proof_check(uint8_t suite, const uint8_t *ctl_key, const uint8_t k_d[SGA_KEY_LEN], uint64_t session_id,
-			const uint8_t *N, size_t n_len, const uint8_t *proof, size_t proof_len) SGA_MUST_CHECK;
+int sga_kex_proof_check(uint8_t suite, const uint8_t *ctl_key, const uint8_t k_d[SGA_KEY_LEN],
+                        uint64_t session_id, const uint8_t *N, size_t n_len, const uint8_t *proof,
+                        size_t proof_len) SGA_MUST_CHECK;
 
 #endif /* SGA_KEX_H */

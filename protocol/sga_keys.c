@@ -37,8 +37,8 @@ static int suite_key_len(uint8_t suite, size_t *len)
 }
 
 /* info = label | suite (| extra byte when has_extra) */
-static int derive(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len, const char *label,
-		  uint8_t suite, uint8_t *out, size_t out_len)
+static int derive(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+                  const char *label, uint8_t suite, uint8_t *out, size_t out_len)
 {
 	uint8_t info[48];
 	size_t n = strlen(label);
@@ -47,7 +47,8 @@ static int derive(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_
 		return -SGA_E_INTERNAL;
 	memcpy(info, label, n);
 	info[n++] = suite;
-	return sga_err_from_crypto(sga_hkdf_sha256(ikm, ikm_len, salt, salt_len, info, n, out, out_len));
+	return sga_err_from_crypto(
+	    sga_hkdf_sha256(ikm, ikm_len, salt, salt_len, info, n, out, out_len));
 }
 
 int sga_key_ctl(const uint8_t k_d[SGA_KEY_LEN], uint8_t suite, uint8_t *out)
@@ -75,8 +76,8 @@ int sga_key_kex(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t sui
 	return derive(k_t, SGA_KEY_LEN, salt, sizeof(salt), "SGA v1 kex", suite, out, kl);
 }
 
-int sga_key_hop(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t suite, enum sga_dir dir,
-		uint8_t *out)
+int sga_key_hop(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t suite,
+                enum sga_dir dir, uint8_t *out)
 {
 	uint8_t salt[8];
 	size_t kl;
@@ -85,26 +86,27 @@ int sga_key_hop(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t sui
 	if (rc)
 		return rc;
 	sga_put_u64(salt, session_id);
-	return derive(k_t, SGA_KEY_LEN, salt, sizeof(salt), dir == SGA_DIR_UP ? "SGA v1 hop up" : "SGA v1 hop down",
-		      suite, out, kl);
+	return derive(k_t, SGA_KEY_LEN, salt, sizeof(salt),
+	              dir == SGA_DIR_UP ? "SGA v1 hop up" : "SGA v1 hop down", suite, out, kl);
 }
 
-int sga_transcript_hash(uint64_t session_id, const uint8_t *id_i, uint8_t id_i_len, const uint8_t *id_j,
-			uint8_t id_j_len, uint8_t suite, uint8_t group, uint8_t out[SGA_SHA256_LEN])
+int sga_transcript_hash(uint64_t session_id, const uint8_t *id_i, uint8_t id_i_len,
+                        const uint8_t *id_j, uint8_t id_j_len, uint8_t suite, uint8_t group,
+                        uint8_t out[SGA_SHA256_LEN])
 {
 	static const char label[] = "SGA v1 transcript";
 	uint8_t sid[8], tail[2] = {suite, group};
 	struct sga_buf parts[] = {
-		{label, sizeof(label) - 1}, {sid, 8},   {&id_i_len, 1}, {id_i, id_i_len},
-		{&id_j_len, 1},             {id_j, id_j_len}, {tail, 2},
+	    {label, sizeof(label) - 1}, {sid, 8},  {&id_i_len, 1}, {id_i, id_i_len}, {&id_j_len, 1},
+	    {id_j, id_j_len},           {tail, 2},
 	};
 
 	sga_put_u64(sid, session_id);
 	return sga_err_from_crypto(sga_sha256(parts, sizeof(parts) / sizeof(parts[0]), out));
 }
 
-int sga_key_e2e(const uint8_t *k_isj, size_t k_len, const uint8_t transcript[SGA_SHA256_LEN], uint8_t suite,
-		enum sga_e2e_dir dir, uint8_t *out)
+int sga_key_e2e(const uint8_t *k_isj, size_t k_len, const uint8_t transcript[SGA_SHA256_LEN],
+                uint8_t suite, enum sga_e2e_dir dir, uint8_t *out)
 {
 	size_t kl;
 	int rc = suite_key_len(suite, &kl);
@@ -112,7 +114,8 @@ int sga_key_e2e(const uint8_t *k_isj, size_t k_len, const uint8_t transcript[SGA
 	if (rc)
 		return rc;
 	return derive(k_isj, k_len, transcript, SGA_SHA256_LEN,
-		      dir == SGA_E2E_I_TO_J ? "SGA v1 e2e i->j" : "SGA v1 e2e j->i", suite, out, kl);
+	              dir == SGA_E2E_I_TO_J ? "SGA v1 e2e i->j" : "SGA v1 e2e j->i", suite, out,
+	              kl);
 }
 
 void sga_hop_nonce(uint64_t seq, uint8_t nonce[SGA_AEAD_NONCE_LEN])
@@ -122,9 +125,11 @@ void sga_hop_nonce(uint64_t seq, uint8_t nonce[SGA_AEAD_NONCE_LEN])
 }
 
 static int seal_into(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-		     size_t aad_len, const uint8_t *plain, size_t plain_len, uint8_t *ct, size_t ct_len)
+                     size_t aad_len, const uint8_t *plain, size_t plain_len, uint8_t *ct,
+                     size_t ct_len)
 {
-	return sga_err_from_crypto(sga_aead_seal(suite, key, nonce, aad, aad_len, plain, plain_len, ct, ct_len));
+	return sga_err_from_crypto(
+	    sga_aead_seal(suite, key, nonce, aad, aad_len, plain, plain_len, ct, ct_len));
 }
 
 static int ct_len_for(uint8_t suite, size_t plain_len, size_t *ct_len)
@@ -138,8 +143,8 @@ static int ct_len_for(uint8_t suite, size_t plain_len, size_t *ct_len)
 }
 
 int sga_seal_dev_env(uint8_t type, const uint8_t *id, uint8_t id_len, uint64_t ctr, uint8_t suite,
-		     const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out, size_t cap,
-		     size_t *len)
+                     const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out,
+                     size_t cap, size_t *len)
 {
 	uint8_t nonce[SGA_AEAD_NONCE_LEN], *ct;
 	size_t ct_len, aad_len;
@@ -159,8 +164,9 @@ int sga_seal_dev_env(uint8_t type, const uint8_t *id, uint8_t id_len, uint64_t c
 	return 0;
 }
 
-int sga_seal_sess_env(uint8_t type, uint64_t session_id, uint8_t role, uint8_t suite, const uint8_t *key,
-		      const uint8_t *plain, size_t plain_len, uint8_t *out, size_t cap, size_t *len)
+int sga_seal_sess_env(uint8_t type, uint64_t session_id, uint8_t role, uint8_t suite,
+                      const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out,
+                      size_t cap, size_t *len)
 {
 	uint8_t nonce[SGA_AEAD_NONCE_LEN], *ct;
 	size_t ct_len, aad_len;
@@ -181,8 +187,8 @@ int sga_seal_sess_env(uint8_t type, uint64_t session_id, uint8_t role, uint8_t s
 }
 
 int sga_seal_hop(uint8_t type, uint64_t session_id, uint8_t role, uint64_t seq, uint8_t suite,
-		 const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out, size_t cap,
-		 size_t *len)
+                 const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out,
+                 size_t cap, size_t *len)
 {
 	uint8_t nonce[SGA_AEAD_NONCE_LEN], *ct;
 	size_t ct_len, aad_len;
@@ -201,8 +207,9 @@ int sga_seal_hop(uint8_t type, uint64_t session_id, uint8_t role, uint64_t seq, 
 	return 0;
 }
 
-int sga_open_env(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN], const uint8_t *aad,
-		 size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *plain, size_t cap, size_t *plain_len)
+int sga_open_env(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                 const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+                 uint8_t *plain, size_t cap, size_t *plain_len)
 {
 	const struct sga_suite_info *s = sga_suite_get(suite);
 	int rc;

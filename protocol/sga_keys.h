@@ -31,15 +31,17 @@ enum sga_e2e_dir {
 /* Key derivations; out receives the suite's key_len bytes (32 for the MAC key). */
 int sga_key_ctl(const uint8_t k_d[SGA_KEY_LEN], uint8_t suite, uint8_t *out) SGA_MUST_CHECK;
 int sga_key_rekey_mac(const uint8_t k_d[SGA_KEY_LEN], uint8_t out[SGA_MAC_LEN]) SGA_MUST_CHECK;
-int sga_key_kex(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t suite, uint8_t *out) SGA_MUST_CHECK;
-int sga_key_hop(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t suite, enum sga_dir dir,
-		uint8_t *out) SGA_MUST_CHECK;
+int sga_key_kex(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t suite,
+                uint8_t *out) SGA_MUST_CHECK;
+int sga_key_hop(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t suite,
+                enum sga_dir dir, uint8_t *out) SGA_MUST_CHECK;
 /** transcript = SHA-256("SGA v1 transcript" | session_id | id_i_len | id_i |
  *  id_j_len | id_j | suite | group) */
-int sga_transcript_hash(uint64_t session_id, const uint8_t *id_i, uint8_t id_i_len, const uint8_t *id_j,
-			uint8_t id_j_len, uint8_t suite, uint8_t group, uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
-int sga_key_e2e(const uint8_t *k_isj, size_t k_len, const uint8_t transcript[SGA_SHA256_LEN], uint8_t suite,
-		enum sga_e2e_dir dir, uint8_t *out) SGA_MUST_CHECK;
+int sga_transcript_hash(uint64_t session_id, const uint8_t *id_i, uint8_t id_i_len,
+                        const uint8_t *id_j, uint8_t id_j_len, uint8_t suite, uint8_t group,
+                        uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
+int sga_key_e2e(const uint8_t *k_isj, size_t k_len, const uint8_t transcript[SGA_SHA256_LEN],
+                uint8_t suite, enum sga_e2e_dir dir, uint8_t *out) SGA_MUST_CHECK;
 
 /* ---- envelopes ------------------------------------------------------------- */
 
@@ -49,21 +51,22 @@ int sga_key_e2e(const uint8_t *k_isj, size_t k_len, const uint8_t transcript[SGA
  * lose counter state, so random 96-bit nonces are the safe choice here).
  */
 int sga_seal_dev_env(uint8_t type, const uint8_t *id, uint8_t id_len, uint64_t ctr, uint8_t suite,
-		     const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out, size_t cap,
-		     size_t *len) SGA_MUST_CHECK;
-int sga_seal_sess_env(uint8_t type, uint64_t session_id, uint8_t role, uint8_t suite, const uint8_t *key,
-		      const uint8_t *plain, size_t plain_len, uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
+                     const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out,
+                     size_t cap, size_t *len) SGA_MUST_CHECK;
+int sga_seal_sess_env(uint8_t type, uint64_t session_id, uint8_t role, uint8_t suite,
+                      const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out,
+                      size_t cap, size_t *len) SGA_MUST_CHECK;
 /* Hop frames use nonce = 0x00000000 | seq: the key is used in one direction only
  * and seq never repeats under it. */
 int sga_seal_hop(uint8_t type, uint64_t session_id, uint8_t role, uint64_t seq, uint8_t suite,
-		 const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out, size_t cap,
-		 size_t *len) SGA_MUST_CHECK;
+                 const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out,
+                 size_t cap, size_t *len) SGA_MUST_CHECK;
 
 /* Open: plain receives ct_len - tag bytes. -SGA_E_AUTH on a bad tag (plain zeroed),
  * -SGA_E_TRUNCATED if ct is shorter than the tag, -SGA_E_NOSPACE. */
-int sga_open_env(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN], const uint8_t *aad,
-		 size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *plain, size_t cap,
-		 size_t *plain_len) SGA_MUST_CHECK;
+int sga_open_env(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                 const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+                 uint8_t *plain, size_t cap, size_t *plain_len) SGA_MUST_CHECK;
 void sga_hop_nonce(uint64_t seq, uint8_t nonce[SGA_AEAD_NONCE_LEN]);
 
 /* Map a crypto-layer errno (-EBADMSG, -ENOSPC, ...) to an SGA_E_* code. */

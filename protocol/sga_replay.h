@@ -18,8 +18,8 @@
 #define SGA_REPLAY_WINDOW 1024 /* bits; a multiple of 64 */
 
 struct sga_replay {
-	uint64_t next;                             /* highest accepted seq + 1; 0: none yet */
-	uint64_t bits[SGA_REPLAY_WINDOW / 64];     /* bit (seq % WINDOW) set: seq seen */
+	uint64_t next;                         /* highest accepted seq + 1; 0: none yet */
+	uint64_t bits[SGA_REPLAY_WINDOW / 64]; /* bit (seq % WINDOW) set: seq seen */
 };
 
 void sga_replay_init(struct sga_replay *w);

@@ -23,35 +23,35 @@
 #include "sga_crypto.h"
 #include "sga_err.h"
 
-#define SGA_WIRE_VERSION 1
-#define SGA_HDR_LEN 4          /* version(1) type(1) body_len(2) */
-#define SGA_FRAME_MAX 1472     /* one UDP datagram on a 1500-byte MTU, IPv4 */
-#define SGA_ID_MAX 32          /* device/gateway identity: 1..32 printable ASCII bytes */
-#define SGA_TOKEN_MAX 32       /* enrollment token */
-#define SGA_MAX_SUITES 8       /* suite lists: 1..8 distinct known ids */
-#define SGA_KEY_LEN 32         /* k_d and k_t */
-#define SGA_NONCE_LEN 16       /* registration freshness nonce */
+#define SGA_WIRE_VERSION   1
+#define SGA_HDR_LEN        4    /* version(1) type(1) body_len(2) */
+#define SGA_FRAME_MAX      1472 /* one UDP datagram on a 1500-byte MTU, IPv4 */
+#define SGA_ID_MAX         32   /* device/gateway identity: 1..32 printable ASCII bytes */
+#define SGA_TOKEN_MAX      32   /* enrollment token */
+#define SGA_MAX_SUITES     8    /* suite lists: 1..8 distinct known ids */
+#define SGA_KEY_LEN        32   /* k_d and k_t */
+#define SGA_NONCE_LEN      16   /* registration freshness nonce */
 #define SGA_SESSION_ID_LEN 8
-#define SGA_MAC_LEN 32         /* HMAC-SHA256 */
-#define SGA_RSA_MAX_LEN 384    /* RSA-3072 ciphertext */
-#define SGA_DER_MAX 600        /* SubjectPublicKeyInfo of an RSA-3072 key is 422 bytes */
-#define SGA_PROOF_MAX (SGA_AEAD_NONCE_LEN + SGA_SHA256_LEN + SGA_AEAD_MAX_TAG_LEN)
+#define SGA_MAC_LEN        32  /* HMAC-SHA256 */
+#define SGA_RSA_MAX_LEN    384 /* RSA-3072 ciphertext */
+#define SGA_DER_MAX        600 /* SubjectPublicKeyInfo of an RSA-3072 key is 422 bytes */
+#define SGA_PROOF_MAX      (SGA_AEAD_NONCE_LEN + SGA_SHA256_LEN + SGA_AEAD_MAX_TAG_LEN)
 
 enum sga_msg_type {
-	SGA_MSG_REG_REQ = 0x01,     /* d -> G  registration, RSA-OAEP under PK */
-	SGA_MSG_REG_ACK = 0x02,     /* G -> d  device envelope under k_d */
-	SGA_MSG_PKG_REQ = 0x03,     /* d -> G  ask for the gateway package (empty body) */
-	SGA_MSG_PKG = 0x04,         /* G -> d  the gateway package */
-	SGA_MSG_NEG_REQ = 0x10,     /* A1 d_i -> G  device envelope under k_di */
-	SGA_MSG_NEG_INVITE = 0x11,  /* A2 G -> d_j  device envelope under k_dj */
-	SGA_MSG_NEG_ACCEPT = 0x12,  /* A3 d_j -> G  device envelope under k_dj */
-	SGA_MSG_NEG_RESULT = 0x13,  /* A4 G -> d_i  session envelope under k_ti */
-	SGA_MSG_KEX_INIT = 0x20,    /* B1 / B3 d -> G  session envelope under k_t */
-	SGA_MSG_KEX_REPLY = 0x21,   /* B5 / B6 G -> d  session envelope under k_t */
-	SGA_MSG_DATA_UP = 0x30,     /* d -> G  hop frame under the device's hop-up key */
-	SGA_MSG_DATA_DOWN = 0x31,   /* G -> d  hop frame under the device's hop-down key */
-	SGA_MSG_DATA_ACK = 0x32,    /* G -> d  hop frame: the gateway took charge of e2e_seq */
-	SGA_MSG_ERROR = 0x7f,       /* G -> d  unauthenticated error hint */
+	SGA_MSG_REG_REQ = 0x01,    /* d -> G  registration, RSA-OAEP under PK */
+	SGA_MSG_REG_ACK = 0x02,    /* G -> d  device envelope under k_d */
+	SGA_MSG_PKG_REQ = 0x03,    /* d -> G  ask for the gateway package (empty body) */
+	SGA_MSG_PKG = 0x04,        /* G -> d  the gateway package */
+	SGA_MSG_NEG_REQ = 0x10,    /* A1 d_i -> G  device envelope under k_di */
+	SGA_MSG_NEG_INVITE = 0x11, /* A2 G -> d_j  device envelope under k_dj */
+	SGA_MSG_NEG_ACCEPT = 0x12, /* A3 d_j -> G  device envelope under k_dj */
+	SGA_MSG_NEG_RESULT = 0x13, /* A4 G -> d_i  session envelope under k_ti */
+	SGA_MSG_KEX_INIT = 0x20,   /* B1 / B3 d -> G  session envelope under k_t */
+	SGA_MSG_KEX_REPLY = 0x21,  /* B5 / B6 G -> d  session envelope under k_t */
+	SGA_MSG_DATA_UP = 0x30,    /* d -> G  hop frame under the device's hop-up key */
+	SGA_MSG_DATA_DOWN = 0x31,  /* G -> d  hop frame under the device's hop-down key */
+	SGA_MSG_DATA_ACK = 0x32,   /* G -> d  hop frame: the gateway took charge of e2e_seq */
+	SGA_MSG_ERROR = 0x7f,      /* G -> d  unauthenticated error hint */
 };
 
 /** Name of a message type ("REG_REQ", ...) or "UNKNOWN". */
@@ -157,13 +157,13 @@ int sga_env_hop_decode(const uint8_t *frame, size_t len, struct sga_env_hop *env
  * exceed SGA_FRAME_MAX) and -BAD_FIELD for invalid clear fields.
  */
 int sga_env_dev_encode(uint8_t type, const uint8_t *id, uint8_t id_len, uint64_t ctr,
-		       const uint8_t nonce[SGA_AEAD_NONCE_LEN], size_t ct_len, uint8_t *out, size_t cap,
-		       uint8_t **ct, size_t *aad_len);
+                       const uint8_t nonce[SGA_AEAD_NONCE_LEN], size_t ct_len, uint8_t *out,
+                       size_t cap, uint8_t **ct, size_t *aad_len);
 int sga_env_sess_encode(uint8_t type, uint64_t session_id, uint8_t role,
-			const uint8_t nonce[SGA_AEAD_NONCE_LEN], size_t ct_len, uint8_t *out, size_t cap,
-			uint8_t **ct, size_t *aad_len);
+                        const uint8_t nonce[SGA_AEAD_NONCE_LEN], size_t ct_len, uint8_t *out,
+                        size_t cap, uint8_t **ct, size_t *aad_len);
 int sga_env_hop_encode(uint8_t type, uint64_t session_id, uint8_t role, uint64_t seq, size_t ct_len,
-		       uint8_t *out, size_t cap, uint8_t **ct, size_t *aad_len);
+                       uint8_t *out, size_t cap, uint8_t **ct, size_t *aad_len);
 
 /*
  * REG_REQ: hdr | flags(1) | ct_len(2) | rsa_ct(ct_len) | [mac(32) if flags & REKEY]
@@ -182,8 +182,8 @@ struct sga_reg_req {
 int sga_reg_req_decode(const uint8_t *frame, size_t len, struct sga_reg_req *req);
 /* Writes the frame with room for the mac when REKEY: *mac_at receives where the
  * caller writes the 32-byte mac (NULL when not rekeying), *len the frame length. */
-int sga_reg_req_encode(uint8_t flags, const uint8_t *rsa_ct, size_t rsa_ct_len, uint8_t *out, size_t cap,
-		       uint8_t **mac_at, size_t *len);
+int sga_reg_req_encode(uint8_t flags, const uint8_t *rsa_ct, size_t rsa_ct_len, uint8_t *out,
+                       size_t cap, uint8_t **mac_at, size_t *len);
 
 /* ERROR: hdr | code(2) | ref_len(1) | ref(ref_len <= 32). ref is the device id or
  * the 8-byte session id the error refers to (empty if none). code must be a known
@@ -194,7 +194,8 @@ struct sga_error_msg {
 	uint8_t ref[SGA_ID_MAX];
 };
 int sga_error_decode(const uint8_t *frame, size_t len, struct sga_error_msg *msg);
-int sga_error_encode(uint16_t code, const uint8_t *ref, uint8_t ref_len, uint8_t *out, size_t cap, size_t *len);
+int sga_error_encode(uint16_t code, const uint8_t *ref, uint8_t ref_len, uint8_t *out, size_t cap,
+                     size_t *len);
 
 /* PKG_REQ: header only (body_len 0, else -TRAILING). */
 int sga_pkg_req_encode(uint8_t *out, size_t cap, size_t *len);
@@ -332,22 +333,29 @@ struct sga_data_inner {
 int sga_reg_plain_decode(const uint8_t *p, size_t len, struct sga_reg_plain *m);
 int sga_reg_plain_encode(const struct sga_reg_plain *m, uint8_t *out, size_t cap, size_t *len);
 int sga_reg_ack_plain_decode(const uint8_t *p, size_t len, struct sga_reg_ack_plain *m);
-int sga_reg_ack_plain_encode(const struct sga_reg_ack_plain *m, uint8_t *out, size_t cap, size_t *len);
+int sga_reg_ack_plain_encode(const struct sga_reg_ack_plain *m, uint8_t *out, size_t cap,
+                             size_t *len);
 int sga_neg_req_plain_decode(const uint8_t *p, size_t len, struct sga_neg_req_plain *m);
-int sga_neg_req_plain_encode(const struct sga_neg_req_plain *m, uint8_t *out, size_t cap, size_t *len);
+int sga_neg_req_plain_encode(const struct sga_neg_req_plain *m, uint8_t *out, size_t cap,
+                             size_t *len);
 int sga_neg_invite_plain_decode(const uint8_t *p, size_t len, struct sga_neg_invite_plain *m);
-int sga_neg_invite_plain_encode(const struct sga_neg_invite_plain *m, uint8_t *out, size_t cap, size_t *len);
+int sga_neg_invite_plain_encode(const struct sga_neg_invite_plain *m, uint8_t *out, size_t cap,
+                                size_t *len);
 int sga_neg_accept_plain_decode(const uint8_t *p, size_t len, struct sga_neg_accept_plain *m);
-int sga_neg_accept_plain_encode(const struct sga_neg_accept_plain *m, uint8_t *out, size_t cap, size_t *len);
+int sga_neg_accept_plain_encode(const struct sga_neg_accept_plain *m, uint8_t *out, size_t cap,
+                                size_t *len);
 int sga_neg_result_plain_decode(const uint8_t *p, size_t len, struct sga_neg_result_plain *m);
-int sga_neg_result_plain_encode(const struct sga_neg_result_plain *m, uint8_t *out, size_t cap, size_t *len);
+int sga_neg_result_plain_encode(const struct sga_neg_result_plain *m, uint8_t *out, size_t cap,
+                                size_t *len);
 int sga_kex_init_plain_decode(const uint8_t *p, size_t len, struct sga_kex_init_plain *m);
-int sga_kex_init_plain_encode(const struct sga_kex_init_plain *m, uint8_t *out, size_t cap, size_t *len);
+int sga_kex_init_plain_encode(const struct sga_kex_init_plain *m, uint8_t *out, size_t cap,
+                              size_t *len);
 int sga_kex_reply_plain_decode(const uint8_t *p, size_t len, struct sga_kex_reply_plain *m);
-int sga_kex_reply_plain_encode(const struct sga_kex_reply_plain *m, uint8_t *out, size_t cap, size_t *len);
+int sga_kex_reply_plain_encode(const struct sga_kex_reply_plain *m, uint8_t *out, size_t cap,
+                               size_t *len);
 int sga_data_inner_decode(const uint8_t *p, size_t len, struct sga_data_inner *m);
 /* Writes e2e_seq and returns where the caller puts the e2e ciphertext. */
-int sga_data_inner_encode(uint64_t e2e_seq, size_t e2e_ct_len, uint8_t *out, size_t cap, uint8_t **e2e_ct,
-			  size_t *len);
+int sga_data_inner_encode(uint64_t e2e_seq, size_t e2e_ct_len, uint8_t *out, size_t cap,
+                          uint8_t **e2e_ct, size_t *len);
 
 #endif /* SGA_WIRE_H */

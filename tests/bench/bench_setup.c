@@ -77,19 +77,27 @@ static double one_session(struct harness *h, const uint8_t *prefs, uint8_t n_pre
 	double t, gw = 0;
 	int rc;
 
-	rc = sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len, prefs, n_pref, h->frame,
-				    sizeof(h->frame), &h->frame_len);
+	rc = sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len, prefs,
+	                            n_pref, h->frame, sizeof(h->frame), &h->frame_len);
 	t = now_s();
 	rc = rc ? rc : sga_gw_neg_req_open(&h->gw, &h->rec[0], h->frame, h->frame_len, &a1, &ctr);
-	rc = rc ? rc : sga_gw_neg_req_handle(&h->gw, &h->rec[0], &h->rec[1], &a1, ctr, &h->gsess, &out);
+	rc = rc ? rc
+	        : sga_gw_neg_req_handle(&h->gw, &h->rec[0], &h->rec[1], &a1, ctr, &h->gsess, &out);
 	gw += now_s() - t;
-	rc = rc ? rc : sga_dev_consume_neg_invite(&h->dev[1], &h->sess[1], out.msg[0].frame, out.msg[0].len);
-	rc = rc ? rc : sga_dev_create_neg_accept(&h->dev[1], &h->sess[1], 1, h->frame, sizeof(h->frame), &h->frame_len);
+	rc = rc ? rc
+	        : sga_dev_consume_neg_invite(&h->dev[1], &h->sess[1], out.msg[0].frame,
+	                                     out.msg[0].len);
+	rc = rc ? rc
+	        : sga_dev_create_neg_accept(&h->dev[1], &h->sess[1], 1, h->frame, sizeof(h->frame),
+	                                    &h->frame_len);
 	t = now_s();
-	rc = rc ? rc : sga_gw_neg_accept_open(&h->gw, &h->rec[1], h->frame, h->frame_len, &a3, &ctr);
+	rc =
+	    rc ? rc : sga_gw_neg_accept_open(&h->gw, &h->rec[1], h->frame, h->frame_len, &a3, &ctr);
 	rc = rc ? rc : sga_gw_neg_accept_handle(&h->gw, &h->rec[1], &h->gsess, &a3, ctr, &out);
 	gw += now_s() - t;
-	rc = rc ? rc : sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame, out.msg[0].len);
+	rc = rc ? rc
+	        : sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame,
+	                                     out.msg[0].len);
 	for (int k = 0; k < 2 && !rc; k++)
 		rc = sga_dev_create_kex_init(&h->dev[k], &h->sess[k], b[k], sizeof(b[k]), &blen[k]);
 	t = now_s();
@@ -106,11 +114,14 @@ static double one_session(struct harness *h, const uint8_t *prefs, uint8_t n_pre
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"group", required_argument, NULL, 'g'}, {"sessions", required_argument, NULL, 'n'},
-		{"seconds", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	    {"group", required_argument, NULL, 'g'},
+	    {"sessions", required_argument, NULL, 'n'},
+	    {"seconds", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM, SGA_SUITE_CHACHA20_POLY1305,
-				      SGA_SUITE_AES128_CCM8};
+	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
+	                              SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8};
 	const struct sga_group_info *grp = sga_group_get(SGA_GROUP_FFDHE2048);
 	unsigned long sessions = 300, rsa_ops = 0, mx_ops = 0;
 	double secs = 2.0, t_rsa, t_mx, t_sess = 0;
@@ -142,21 +153,23 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("Usage: sga-bench-setup [-g ffdhe2048|ffdhe3072] [-n SESSIONS] [-t SECONDS]\n"
-			       "Gateway-side session setup cost on one core vs. its RSA and modexp primitives.\n");
+			printf("Usage: sga-bench-setup [-g ffdhe2048|ffdhe3072] [-n SESSIONS] [-t "
+			       "SECONDS]\n"
+			       "Gateway-side session setup cost on one core vs. its RSA and modexp "
+			       "primitives.\n");
 			return 0;
 		default:
 			return 2;
 		}
 	}
 	h = calloc(1, sizeof(*h));
-	if (!h || harness_init(h, grp->id, all, sizeof(all), all, sizeof(all)) || harness_register(h, 0) ||
-	    harness_register(h, 1)) {
+	if (!h || harness_init(h, grp->id, all, sizeof(all), all, sizeof(all)) ||
+	    harness_register(h, 0) || harness_register(h, 1)) {
 		fprintf(stderr, "sga-bench-setup: set-up failed\n");
 		return 1;
 	}
-	printf("group %s, RSA-%zu trapdoor, backend '%s', %lu sessions\n", grp->name, 8 * sga_rsa_size(h->gw.tpk),
-	       sga_crypto_backend_get()->name, sessions);
+	printf("group %s, RSA-%zu trapdoor, backend '%s', %lu sessions\n", grp->name,
+	       8 * sga_rsa_size(h->gw.tpk), sga_crypto_backend_get()->name, sessions);
 	t_rsa = bench_rsa(h->gw.tpk, secs, &rsa_ops);
 	t_mx = bench_modexp(grp, secs, &mx_ops);
 	if (t_rsa < 0 || t_mx < 0) {
@@ -171,7 +184,8 @@ int main(int argc, char **argv)
 	}
 	t_sess /= (double)sessions;
 	double t_prim = 2 * t_rsa + 4 * t_mx;
-	printf("%-44s %12.0f /s  (%lu ops)\n", "RSA-OAEP decrypt (F_G inversion)", 1 / t_rsa, rsa_ops);
+	printf("%-44s %12.0f /s  (%lu ops)\n", "RSA-OAEP decrypt (F_G inversion)", 1 / t_rsa,
+	       rsa_ops);
 	printf("%-44s %12.0f /s  (%lu ops)\n", "modexp, 256-bit exponent", 1 / t_mx, mx_ops);
 	printf("%-44s %12.0f /s\n", "primitives only: 2 RSA + 4 modexp", 1 / t_prim);
 	printf("%-44s %12.0f /s\n", "gateway session setup (A1-A4 + B1-B7)", 1 / t_sess);

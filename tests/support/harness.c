@@ -34,23 +34,25 @@ struct sga_rsa_key *harness_rsa_tpk(void)
 	return g_tpk;
 }
 
-int harness_init(struct harness *h, uint8_t group, const uint8_t *suites_i, uint8_t n_i, const uint8_t *suites_j,
-		 uint8_t n_j)
+int harness_init(struct harness *h, uint8_t group, const uint8_t *suites_i, uint8_t n_i,
+                 const uint8_t *suites_j, uint8_t n_j)
 {
-	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM, SGA_SUITE_CHACHA20_POLY1305,
-				      SGA_SUITE_AES128_CCM8};
+	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
+	                              SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8};
 	int rc;
 
 	memset(h, 0, sizeof(*h));
 	if (!harness_rsa_pk())
 		return -SGA_E_CRYPTO;
-	rc = sga_gw_init(&h->gw, (const uint8_t *)"gw-test", 7, group, all, sizeof(all), harness_rsa_pk(),
-			 harness_rsa_tpk(), SGA_ENROLL_OPEN);
+	rc = sga_gw_init(&h->gw, (const uint8_t *)"gw-test", 7, group, all, sizeof(all),
+	                 harness_rsa_pk(), harness_rsa_tpk(), SGA_ENROLL_OPEN);
 	if (rc)
 		return rc;
-	rc = sga_dev_init(&h->dev[0], &h->gw.pkg, (const uint8_t *)"dev-i", 5, suites_i[0], suites_i, n_i);
+	rc = sga_dev_init(&h->dev[0], &h->gw.pkg, (const uint8_t *)"dev-i", 5, suites_i[0],
+	                  suites_i, n_i);
 	if (!rc)
-		rc = sga_dev_init(&h->dev[1], &h->gw.pkg, (const uint8_t *)"dev-j", 5, suites_j[0], suites_j, n_j);
+		rc = sga_dev_init(&h->dev[1], &h->gw.pkg, (const uint8_t *)"dev-j", 5, suites_j[0],
+		                  suites_j, n_j);
 	return rc;
 }
 
@@ -74,7 +76,8 @@ int harness_register(struct harness *h, int k)
 	struct sga_gw_out out;
 	int used = 0, rc;
 
-	rc = sga_dev_create_reg_req(&h->dev[k], NULL, 0, 0, h->frame, sizeof(h->frame), &h->frame_len);
+	rc = sga_dev_create_reg_req(&h->dev[k], NULL, 0, 0, h->frame, sizeof(h->frame),
+	                            &h->frame_len);
 	if (rc)
 		return rc;
 	rc = sga_gw_reg_open(&h->gw, h->frame, h->frame_len, &env, &req);
@@ -94,8 +97,8 @@ int harness_negotiate(struct harness *h, const uint8_t *prefs, uint8_t n_pref)
 	uint64_t ctr;
 	int rc;
 
-	rc = sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len, prefs, n_pref, h->frame,
-				    sizeof(h->frame), &h->frame_len);
+	rc = sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len, prefs,
+	                            n_pref, h->frame, sizeof(h->frame), &h->frame_len);
 	if (rc)
 		return rc;
 	rc = sga_gw_neg_req_open(&h->gw, &h->rec[0], h->frame, h->frame_len, &a1, &ctr);
@@ -105,11 +108,13 @@ int harness_negotiate(struct harness *h, const uint8_t *prefs, uint8_t n_pref)
 	if (rc)
 		return rc;
 	if (!h->gsess.session_id) /* refused: deliver the A4 to the initiator */
-		return sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame, out.msg[0].len);
+		return sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame,
+		                                  out.msg[0].len);
 	rc = sga_dev_consume_neg_invite(&h->dev[1], &h->sess[1], out.msg[0].frame, out.msg[0].len);
 	if (rc)
 		return rc;
-	rc = sga_dev_create_neg_accept(&h->dev[1], &h->sess[1], 1, h->frame, sizeof(h->frame), &h->frame_len);
+	rc = sga_dev_create_neg_accept(&h->dev[1], &h->sess[1], 1, h->frame, sizeof(h->frame),
+	                               &h->frame_len);
 	if (rc)
 		return rc;
 	rc = sga_gw_neg_accept_open(&h->gw, &h->rec[1], h->frame, h->frame_len, &a3, &ctr);
@@ -118,7 +123,8 @@ int harness_negotiate(struct harness *h, const uint8_t *prefs, uint8_t n_pref)
 	rc = sga_gw_neg_accept_handle(&h->gw, &h->rec[1], &h->gsess, &a3, ctr, &out);
 	if (rc)
 		return rc;
-	return sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame, out.msg[0].len);
+	return sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame,
+	                                  out.msg[0].len);
 }
 
 int harness_kex(struct harness *h)
@@ -127,10 +133,12 @@ int harness_kex(struct harness *h)
 	int rc;
 
 	for (int k = 0; k < 2; k++) {
-		rc = sga_dev_create_kex_init(&h->dev[k], &h->sess[k], h->frame, sizeof(h->frame), &h->frame_len);
+		rc = sga_dev_create_kex_init(&h->dev[k], &h->sess[k], h->frame, sizeof(h->frame),
+		                             &h->frame_len);
 		if (rc)
 			return rc;
-		rc = sga_gw_kex_init_handle(&h->gw, &h->rec[k], &h->gsess, h->frame, h->frame_len, &out);
+		rc = sga_gw_kex_init_handle(&h->gw, &h->rec[k], &h->gsess, h->frame, h->frame_len,
+		                            &out);
 		if (rc)
 			return rc;
 	}
@@ -138,10 +146,11 @@ int harness_kex(struct harness *h)
 		return -SGA_E_INTERNAL;
 	for (unsigned m = 0; m < 2; m++) {
 		int k = (out.msg[m].to_id_len == h->dev[0].id_len &&
-			 !memcmp(out.msg[m].to_id, h->dev[0].id, h->dev[0].id_len))
-				? 0
-				: 1;
-		rc = sga_dev_consume_kex_reply(&h->dev[k], &h->sess[k], out.msg[m].frame, out.msg[m].len);
+		         !memcmp(out.msg[m].to_id, h->dev[0].id, h->dev[0].id_len))
+		            ? 0
+		            : 1;
+		rc = sga_dev_consume_kex_reply(&h->dev[k], &h->sess[k], out.msg[m].frame,
+		                               out.msg[m].len);
 		if (rc)
 			return rc;
 	}
@@ -161,8 +170,8 @@ int harness_full(struct harness *h, const uint8_t *prefs, uint8_t n_pref)
 	return rc;
 }
 
-int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, uint8_t *got, size_t cap,
-		 size_t *got_len)
+int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, uint8_t *got,
+                 size_t cap, size_t *got_len)
 {
 	uint8_t relayed[SGA_FRAME_MAX], to_role;
 	size_t relayed_len;
@@ -171,7 +180,8 @@ int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, ui
 	rc = sga_dev_data_seal(&h->sess[from], msg, len, h->frame, sizeof(h->frame), &h->frame_len);
 	if (rc)
 		return rc;
-	rc = sga_gw_data_relay(&h->gsess, h->frame, h->frame_len, relayed, sizeof(relayed), &relayed_len, &to_role);
+	rc = sga_gw_data_relay(&h->gsess, h->frame, h->frame_len, relayed, sizeof(relayed),
+	                       &relayed_len, &to_role);
 	if (rc)
 		return rc;
 	if (to_role != (from ^ 1))

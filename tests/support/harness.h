@@ -13,11 +13,11 @@
 
 struct harness {
 	struct sga_gw gw;
-	struct sga_gw_device rec[2];     /* gateway records of d_i, d_j */
-	struct sga_gw_session gsess;     /* the gateway's session record */
-	struct sga_dev dev[2];           /* d_i, d_j */
-	struct sga_dev_sess sess[2];     /* their sessions */
-	uint8_t frame[SGA_FRAME_MAX];    /* last frame a step produced */
+	struct sga_gw_device rec[2];  /* gateway records of d_i, d_j */
+	struct sga_gw_session gsess;  /* the gateway's session record */
+	struct sga_dev dev[2];        /* d_i, d_j */
+	struct sga_dev_sess sess[2];  /* their sessions */
+	uint8_t frame[SGA_FRAME_MAX]; /* last frame a step produced */
 	size_t frame_len;
 };
 
@@ -29,8 +29,8 @@ struct sga_rsa_key *harness_rsa_tpk(void);
 
 /** Gateway (group, registry = all suites) and two devices "dev-i" and "dev-j"
  *  with the given suite lists (suite_init = first entry). 0 or -SGA_E_*. */
-int harness_init(struct harness *h, uint8_t group, const uint8_t *suites_i, uint8_t n_i, const uint8_t *suites_j,
-		 uint8_t n_j);
+int harness_init(struct harness *h, uint8_t group, const uint8_t *suites_i, uint8_t n_i,
+                 const uint8_t *suites_j, uint8_t n_j);
 void harness_fini(struct harness *h);
 
 /** Register device k (0 or 1) through REG_REQ / REG_ACK. */
@@ -42,7 +42,7 @@ int harness_kex(struct harness *h);
 /** register both + negotiate + kex. */
 int harness_full(struct harness *h, const uint8_t *prefs, uint8_t n_pref);
 /** One message from device `from` to the other through the gateway relay. */
-int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, uint8_t *got, size_t cap,
-		 size_t *got_len);
+int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, uint8_t *got,
+                 size_t cap, size_t *got_len);
 
 #endif

@@ -707,8 +707,10 @@ Test(replay, reg_req_after_rekey)
 	struct sga_reg_plain req;
 	struct sga_gw_device nrec;
 	struct sga_gw_out out;
-	uint8_t reg0[SGA_FRAME_MAX], rk1[SGA_FRAME_MAX], rk2[SGA_FRAME_MAX];
-	size_t reg0_len, rk1_len, rk2_len;
+	struct sga_neg_req_plain a1p;
+	uint8_t reg0[SGA_FRAME_MAX], rk1[SGA_FRAME_MAX], rk2[SGA_FRAME_MAX], a1[SGA_FRAME_MAX];
+	size_t reg0_len, rk1_len, rk2_len, a1_len;
+	uint64_t ctr;
 	int used;
 
 	setup(&h);
@@ -738,6 +740,23 @@ Test(replay, reg_req_after_rekey)
 	cr_assert_eq(sga_gw_reg_open(&h.gw, rk1, rk1_len, &env, &req), 0);
 	GW_REJECTS(&h, SGA_E_AUTH,
 	           sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out));
+	/* The applied rekey (k2) replayed after the device used the new key: re-acked
+	 * as a retransmission, but no counter goes back, so old frames stay stale. */
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, 5, ALL, 4, a1,
+	                                    sizeof(a1), &a1_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], a1, a1_len, &a1p, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1p, ctr, &h.gsess, &out),
+	             0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, rk2, rk2_len, &env, &req), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &nrec, &used, &out), 0);
+	cr_assert_eq(nrec.up_ctr, h.rec[0].up_ctr, "replayed rekey reset the up counter");
+	cr_assert_arr_eq(nrec.k_d, h.rec[0].k_d, SGA_KEY_LEN);
+	h.rec[0] = nrec;
+	GW_REJECTS(&h, SGA_E_REPLAY, sga_gw_neg_req_open(&h.gw, &h.rec[0], a1, a1_len, &a1p, &ctr));
+	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_BAD_STATE,
+	            sga_dev_consume_reg_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len));
 	harness_fini(&h);
 }
 
@@ -939,7 +958,7 @@ Test(tamper, data_up_every_byte)
 	GW_REJECTS(&h, SGA_E_BAD_FIELD,
 	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
 	memcpy(f, up, up_len);
-	memset(f + role + 1, 0xff, 8); /* seq = UINT64_MAX, reserved */
+	memset(f + role + 1, 0xff, 8); /* seq = UINT64_MAX, reserved: refused unopened */
 	GW_REJECTS(&h, SGA_E_REPLAY,
 	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
 	memset(f + role + 1, 0x00, 7); /* seq = 255: unseen, but not what was sealed */
@@ -957,6 +976,13 @@ Test(tamper, data_up_every_byte)
 	/* The genuine frame still passes: no forgery moved the window. */
 	cr_assert_eq(sga_gw_data_relay(&h.gsess, up, up_len, down, sizeof(down), &down_len, &to),
 	             0);
+	/* Now its seq is taken: the authentic copy is a replay, a forged one still AUTH. */
+	GW_REJECTS(&h, SGA_E_REPLAY,
+	           sga_gw_data_relay(&h.gsess, up, up_len, down, sizeof(down), &down_len, &to));
+	memcpy(f, up, up_len);
+	f[up_len - 1] ^= 0x01;
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
 	harness_fini(&h);
 }
 
@@ -1027,15 +1053,15 @@ Test(tamper, gateway_cannot_read_e2e)
 	    0);
 	cr_assert_eq(sga_env_hop_decode(up, up_len, &env), 0);
 	sga_hop_nonce(env.seq, nonce);
-	cr_assert_eq(sga_open_env(h.gsess.hop_suite[0], h.gsess.hop_up[0], nonce, env.aad,
+	cr_assert_eq(sga_open_env(h.gsess.hop_suite[0], h.gsess.hop[0].key_up, nonce, env.aad,
 	                          env.aad_len, env.ct, env.ct_len, inner, sizeof(inner),
 	                          &inner_len),
 	             0);
 	cr_assert_eq(sga_data_inner_decode(inner, inner_len, &in), 0);
 	for (int k = 0; k < 2; k++) {
 		memcpy(keys[nk++], h.gsess.k_t[k], SGA_KEY_LEN);
-		memcpy(keys[nk++], h.gsess.hop_up[k], SGA_AEAD_MAX_KEY_LEN);
-		memcpy(keys[nk++], h.gsess.hop_down[k], SGA_AEAD_MAX_KEY_LEN);
+		memcpy(keys[nk++], h.gsess.hop[k].key_up, SGA_AEAD_MAX_KEY_LEN);
+		memcpy(keys[nk++], h.gsess.hop[k].key_down, SGA_AEAD_MAX_KEY_LEN);
 		memcpy(keys[nk++], h.rec[k].k_d, SGA_KEY_LEN);
 		cr_assert_eq(sga_key_ctl(h.rec[k].k_d, h.sess[0].suite, keys[nk++]), 0);
 		cr_assert_eq(

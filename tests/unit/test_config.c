@@ -37,25 +37,25 @@ Test(config, defaults_are_valid)
 Test(config, full_file)
 {
 	const char *text = "# comment\n"
-			   "[gateway]\n"
-			   "id = gw-1   # trailing comment\n"
-			   "address = 192.0.2.1\n"
-			   "udp_port = 7001\n"
-			   "group = ffdhe3072\n"
-			   "suites = chacha20-poly1305, aes-128-ccm8\n"
-			   "enrollment = allowlist\n"
-			   "rsa_bits = 3072\n"
-			   "[dataplane]\n"
-			   "port = 0000:3b:00.0\n"
-			   "lcores = 2\n"
-			   "tx_seq_block = 4096\n"
-			   "[controlplane]\n"
-			   "workers = 4\n"
-			   "[redis]\n"
-			   "socket = /run/r.sock\n"
-			   "[eal]\n"
-			   "hugepages = no\n"
-			   "args = --log-level=lib.eal:debug\n";
+	                   "[gateway]\n"
+	                   "id = gw-1   # trailing comment\n"
+	                   "address = 192.0.2.1\n"
+	                   "udp_port = 7001\n"
+	                   "group = ffdhe3072\n"
+	                   "suites = chacha20-poly1305, aes-128-ccm8\n"
+	                   "enrollment = allowlist\n"
+	                   "rsa_bits = 3072\n"
+	                   "[dataplane]\n"
+	                   "port = 0000:3b:00.0\n"
+	                   "lcores = 2\n"
+	                   "tx_seq_block = 4096\n"
+	                   "[controlplane]\n"
+	                   "workers = 4\n"
+	                   "[redis]\n"
+	                   "socket = /run/r.sock\n"
+	                   "[eal]\n"
+	                   "hugepages = no\n"
+	                   "args = --log-level=lib.eal:debug\n";
 
 	cr_assert_eq(parse(text), 0, "%s", err);
 	cr_assert_str_eq(c.id, "gw-1");
@@ -82,7 +82,8 @@ Test(config, errors_name_line_and_reason)
 	expect_err("[gateway]\nbogus = 1\n", "t.conf:2: unknown key 'bogus' in [gateway]");
 	expect_err("[nope]\n", "t.conf:1: unknown section [nope]");
 	expect_err("id = x\n", "t.conf:1: key 'id' before any [section]");
-	expect_err("[gateway]\nudp_port = 70000\n", "t.conf:2: udp_port: '70000' is not an integer in [1, 65535]");
+	expect_err("[gateway]\nudp_port = 70000\n",
+	           "t.conf:2: udp_port: '70000' is not an integer in [1, 65535]");
 	expect_err("[gateway]\nudp_port = -1\n", "udp_port");
 	expect_err("[gateway]\nudp_port = 12ab\n", "udp_port");
 	expect_err("[gateway]\nudp_port =\n", "udp_port");
@@ -94,7 +95,8 @@ Test(config, errors_name_line_and_reason)
 	expect_err("[gateway]\nid = has space\n", "not an identity");
 	expect_err("[gateway]\nid = 123456789012345678901234567890123\n", "not an identity");
 	expect_err("[gateway]\nrsa_bits = 1024\n", "not an RSA size");
-	expect_err("[gateway]\nudp_port = 1\nudp_port = 2\n", "t.conf:3: key 'udp_port' in [gateway] set twice");
+	expect_err("[gateway]\nudp_port = 1\nudp_port = 2\n",
+	           "t.conf:3: key 'udp_port' in [gateway] set twice");
 	expect_err("[gateway\n", "malformed section header");
 	expect_err("[gateway]\njust words\n", "expected 'key = value'");
 	expect_err("[dataplane]\nlcores = 0\n", "lcores");

@@ -177,6 +177,20 @@ static void run_suite_group(uint8_t suite, uint8_t group)
 	cr_assert_arr_eq(h.sess[0].e2e_rx_key, h.sess[1].e2e_tx_key, kl);
 	cr_assert_arr_neq(h.sess[0].e2e_tx_key, h.sess[0].e2e_rx_key, kl);
 
+	/* Handshake secrets are wiped once they have served (DESIGN: "secrets
+	 * zeroized after use"): the gateway's N and K, the devices' R, K and k_t. */
+	{
+		static const uint8_t zero[2 * SGA_GROUP_MAX_LEN];
+
+		cr_assert_arr_eq(h.gsess.N, zero, sizeof(h.gsess.N), "gateway kept N_i / N_j");
+		cr_assert_arr_eq(h.gsess.K, zero, sizeof(h.gsess.K), "gateway kept K_is / K_js");
+		for (int k = 0; k < 2; k++) {
+			cr_assert_arr_eq(h.sess[k].R, zero, sizeof(h.sess[k].R), "device kept R");
+			cr_assert_arr_eq(h.sess[k].K, zero, sizeof(h.sess[k].K), "device kept K");
+			cr_assert_arr_eq(h.sess[k].k_t, zero, sizeof(h.sess[k].k_t),
+			                 "device kept k_t");
+		}
+	}
 	/* The scanner finds a key where one is (it is not vacuous)... */
 	cr_assert(holds_key(&h.sess[1], sizeof(h.sess[1]), h.sess[0].e2e_tx_key, kl));
 	/* ...and no value the gateway holds equals the session key. */

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# lib.sh - shared set-up for SGA's end-to-end tests and the demo run: a private
+# network of two namespaces joined by a veth pair (the gateway's DPDK port is an
+# af_packet vdev on one end, the devices' kernel UDP sockets sit on the other),
+# a redis-server on a unix socket, the gateway, and helpers to start devices.
+# Everything it creates carries the $SGA_TAG suffix and is removed by sga_cleanup.
+#
+#   devices netns  sgadev$TAG: veth sgad$TAG 10.77.0.2/24 ----+
+#   gateway netns  sgagw$TAG:  veth sgag$TAG (DPDK af_packet) -+  gateway 10.77.0.1:7000
+
+set -euo pipefail
+
+SGA_ROOT=${SGA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SGA_BUILD=${SGA_BUILD:-$SGA_ROOT/build}
+SGA_TAG=${SGA_TAG:-$$}
+SGA_RUN=${SGA_RUN:-$(mktemp -d /tmp/sga-run.XXXXXX)}
+NS_GW=sgagw$SGA_TAG
+NS_DEV=sgadev$SGA_TAG
+IF_GW=sgag$SGA_TAG
+IF_DEV=sgad$SGA_TAG
+GW_IP=10.77.0.1
+DEV_IP=10.77.0.2
+GW_PORT=7000
+GW_PID=
+REDIS_PID=
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+
+# Hugepages when we can (root), else the gateway falls back to --no-huge.
+sga_hugepages() {
+	if [ "$(id -u)" -eq 0 ]; then
+		local want=512 have
+		have=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
+		[ "$have" -ge "$want" ] || echo "$want" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+		mkdir -p /dev/hugepages
+		mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null || true
+	fi
+}
+
+sga_net_up() {
+	ip netns add "$NS_GW"
+	ip netns add "$NS_DEV"
+	ip link add "$IF_GW" type veth peer name "$IF_DEV"
+	ip link set "$IF_GW" netns "$NS_GW"
+	ip link set "$IF_DEV" netns "$NS_DEV"
+	ip -n "$NS_GW" link set lo up
+	ip -n "$NS_GW" link set "$IF_GW" up
+	ip -n "$NS_DEV" link set lo up
+	ip -n "$NS_DEV" addr add "$DEV_IP/24" dev "$IF_DEV"
+	ip -n "$NS_DEV" link set "$IF_DEV" up
+	# veth would hand the kernel's UDP frames to DPDK with an unfinished
+	# checksum (CHECKSUM_PARTIAL); the gateway verifies checksums, so let the
+	# kernel compute them.
+	ip netns exec "$NS_DEV" ethtool -K "$IF_DEV" tx off >/dev/null 2>&1 || true
+	ip netns exec "$NS_GW" ethtool -K "$IF_GW" tx off >/dev/null 2>&1 || true
+}
+
+# Redis keeps an append-only file in the run directory, so a restarted
+# redis-server (sga_redis_start_existing) comes back with the gateway's state.
+sga_redis_start() {
+	rm -f "$SGA_RUN/appendonly.aof" "$SGA_RUN/dump.rdb"
+	rm -rf "$SGA_RUN/appendonlydir"
+	sga_redis_start_existing
+}
+
+sga_redis_start_existing() {
+	redis-server --port 0 --unixsocket "$SGA_RUN/redis.sock" --unixsocketperm 700 \
+		--save "" --appendonly yes --appendfsync always --daemonize no --dir "$SGA_RUN" \
+		>>"$SGA_RUN/redis.log" 2>&1 &
+	REDIS_PID=$!
+	for _ in $(seq 1 100); do
+		redis-cli -s "$SGA_RUN/redis.sock" ping >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	die "redis-server did not start (see $SGA_RUN/redis.log)"
+}
+
+sga_redis_stop() {
+	[ -n "$REDIS_PID" ] || return 0
+	kill "$REDIS_PID" 2>/dev/null || true
+	wait "$REDIS_PID" 2>/dev/null || true
+	REDIS_PID=
+}
+
+# Write the gateway config for this run (extra "section.key=value" overrides as args).
+sga_gw_config() {
+	local conf=$SGA_RUN/gateway.conf
+	cat >"$conf" <<CONF
+[gateway]
+id = sga-gw-$SGA_TAG
+address = $GW_IP
+udp_port = $GW_PORT
+group = ${SGA_GROUP:-ffdhe2048}
+suites = aes-128-gcm, aes-256-gcm, chacha20-poly1305, aes-128-ccm8
+enrollment = open
+rsa_key = $SGA_RUN/keys/gateway-rsa.pem
+trapdoor_key = $SGA_RUN/keys/gateway-trapdoor.pem
+package = $SGA_RUN/keys/gateway.pkg
+master_key = $SGA_RUN/keys/master.key
+stats_file = $SGA_RUN/stats.json
+stats_interval_s = ${SGA_STATS_INTERVAL:-0}
+[dataplane]
+port = net_af_packet0,iface=$IF_GW,qpairs=1
+lcores = 1
+mbufs = 8191
+[controlplane]
+workers = 2
+persist_interval_ms = 200
+[redis]
+socket = $SGA_RUN/redis.sock
+timeout_ms = 300
+backoff_max_ms = 500
+[eal]
+hugepages = auto
+memory_mb = 512
+args = --file-prefix=sga$SGA_TAG --log-level=*:warning
+CONF
+	echo "$conf"
+}
+
+sga_gw_start() {
+	local conf
+	conf=$(sga_gw_config)
+	mkdir -p "$SGA_RUN/keys"
+	"$SGA_BUILD/gateway/sga-gateway" -c "$conf" --init-keys >>"$SGA_RUN/gateway.log" 2>&1 ||
+		die "sga-gateway --init-keys failed (see $SGA_RUN/gateway.log)"
+	ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$conf" -- -l 0-1 \
+		>>"$SGA_RUN/gateway.log" 2>&1 &
+	GW_PID=$!
+	for _ in $(seq 1 200); do
+		grep -q "restored .* session" "$SGA_RUN/gateway.log" 2>/dev/null && return 0
+		kill -0 "$GW_PID" 2>/dev/null || die "sga-gateway exited (see $SGA_RUN/gateway.log)"
+		sleep 0.05
+	done
+	die "sga-gateway did not come up (see $SGA_RUN/gateway.log)"
+}
+
+sga_gw_stop() {
+	[ -n "$GW_PID" ] || return 0
+	kill -TERM "$GW_PID" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		kill -0 "$GW_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$GW_PID" 2>/dev/null || true
+	wait "$GW_PID" 2>/dev/null || true
+	GW_PID=
+}
+
+# A counter from the gateway's stats file.
+sga_stat() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]][sys.argv[3]])' \
+		"$SGA_RUN/stats.json" "$1" "$2"
+}
+
+# sga_dev ID [sga-device args...]: run a device in the devices' namespace.
+sga_dev() {
+	local id=$1
+	shift
+	ip netns exec "$NS_DEV" "$SGA_BUILD/device/sga-device" --gateway "$GW_IP:$GW_PORT" --id "$id" \
+		--state "$SGA_RUN/$id.state" --package "$SGA_RUN/keys/gateway.pkg" "$@"
+}
+
+sga_cleanup() {
+	set +e
+	sga_gw_stop
+	sga_redis_stop
+	ip netns del "$NS_GW" 2>/dev/null
+	ip netns del "$NS_DEV" 2>/dev/null
+	if [ -z "${SGA_KEEP_RUN:-}" ]; then rm -rf "$SGA_RUN"; fi
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Bad configuration files and bad command lines: one clear error line naming
+# the problem, a non-zero exit, and nothing started.
+source "$(dirname "$0")/lib.sh"
+trap 'rm -rf "$SGA_RUN"' EXIT
+GW=$SGA_BUILD/gateway/sga-gateway
+DEV=$SGA_BUILD/device/sga-device
+
+# expect_fail WANT_TEXT CMD...: CMD must exit non-zero and print WANT_TEXT on stderr.
+expect_fail() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$SGA_RUN/out" 2>"$SGA_RUN/err" || rc=$?
+	[ $rc -ne 0 ] || die "accepted: $*"
+	grep -qF -- "$want" "$SGA_RUN/err" || { cat "$SGA_RUN/err" >&2; die "error for '$*' lacks '$want'"; }
+	log "ok ($rc): $* -> $(head -1 "$SGA_RUN/err")"
+}
+
+conf() { printf '%b' "$1" >"$SGA_RUN/bad.conf"; echo "$SGA_RUN/bad.conf"; }
+
+expect_fail "cannot open" "$GW" -c /nonexistent/gw.conf
+expect_fail "bad.conf:2: unknown key 'udp_prot' in [gateway]" "$GW" -c "$(conf '[gateway]\nudp_prot = 7000\n')"
+expect_fail "bad.conf:1: unknown section [gatway]" "$GW" -c "$(conf '[gatway]\n')"
+expect_fail "bad.conf:3: group: unknown group 'ffdhe1024'" "$GW" -c "$(conf '[gateway]\n\ngroup = ffdhe1024\n')"
+expect_fail "bad.conf:2: udp_port: '0' is not an integer in [1, 65535]" "$GW" -c "$(conf '[gateway]\nudp_port = 0\n')"
+expect_fail "bad.conf:2: suites: unknown suite 'rc4'" "$GW" -c "$(conf '[gateway]\nsuites = rc4\n')"
+expect_fail "cannot load the RSA private key" "$GW" -c "$(conf "[gateway]\nrsa_key = $SGA_RUN/none.pem\n")" --check
+expect_fail "unrecognized option" "$GW" --bogus
+expect_fail "unexpected argument 'extra'" "$GW" -c "$SGA_RUN/bad.conf" extra
+
+expect_fail "unknown command 'fly'" "$DEV" -i d -s "$SGA_RUN/d.state" -p x fly
+expect_fail "no command given" "$DEV" -i d
+expect_fail "--gateway 'nowhere': expected IPv4:PORT" "$DEV" -g nowhere -i d -s s -p p register
+expect_fail "unknown suite 'des'" "$DEV" --suites des -i d -s s -p p register
+expect_fail "--id ID is required" "$DEV" -s s -p p register
+expect_fail "missing PEER" "$DEV" -i d -s s -p p connect
+expect_fail "unknown option '--frobnicate'" "$DEV" --frobnicate
+
+"$GW" --help | grep -q "Usage: sga-gateway" || die "sga-gateway --help"
+"$GW" --version | grep -q "sga-gateway" || die "sga-gateway --version"
+"$DEV" --help | grep -q "Usage: sga-device" || die "sga-device --help"
+"$DEV" --version | grep -q "sga-device" || die "sga-device --version"
+log "PASS test_cli"
