@@ -19,6 +19,7 @@ for variant in normal asan; do
 	ninja -C "$dir"
 	echo "== test ($variant)"
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
 		meson test -C "$dir" --print-errorlogs --num-processes 2
 done
 echo "== all tests passed"
