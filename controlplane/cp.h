@@ -25,30 +25,40 @@
 struct cp; /* opaque */
 
 struct cp_config {
-	unsigned n_workers;           /* = dp_config.n_workers */
-	struct store_config store;    /* Redis endpoint and master key */
-	unsigned backoff_max_ms;      /* reconnect backoff cap */
-	unsigned persist_interval_ms; /* replay marks / addresses persistence period */
+	unsigned n_workers;        /* = dp_config.n_workers */
+	struct store_config store; /* Redis endpoint and master key */
+	unsigned backoff_max_ms;   /* reconnect backoff cap (used when store.backoff_max_ms is 0) */
+	unsigned persist_interval_ms; /* replay marks / addresses persistence period; 0 = 1000 */
+	uint64_t tx_seq_block;        /* = dp_config.tx_seq_block; 0 = 1 << 20 */
 };
 
 /** Start the workers and the housekeeping thread. gw and dp must outlive the
- *  control plane. NULL + errno on failure. */
+ *  control plane. The master key is copied into each connection's locked
+ *  memory: the caller may wipe cfg once this returns. NULL + errno on failure
+ *  (EINVAL: n_workers 0; ENOMEM; or pthread_create's error). Redis need not be
+ *  up: every connection is made lazily. */
 struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct dp *dp);
 
 /** Install every established session found in Redis into the data plane (on a
- *  restart). Returns the number installed, or a negative errno (Redis down). */
+ *  restart), each with a fresh hop TX range per direction and the persisted
+ *  replay marks and addresses. Returns the number installed, or a negative
+ *  errno: -EAGAIN (Redis down), -EIO (anything else). Any thread. */
 int cp_restore_sessions(struct cp *cp);
 
 /** Stop and join all threads, persist the final marks, close connections. */
 void cp_stop(struct cp *cp);
 
 struct cp_stats {
-	uint64_t handled;     /* control frames processed */
-	uint64_t rejected;    /* handler returned an error */
-	uint64_t unavailable; /* refused because Redis was down */
-	uint64_t sessions;    /* sessions established */
-	uint64_t registered;  /* devices registered */
-	uint64_t reconnects;  /* Redis reconnections */
+	uint64_t handled;      /* control frames processed */
+	uint64_t rejected;     /* handler returned an error */
+	uint64_t unavailable;  /* refused because Redis was down */
+	uint64_t sessions;     /* sessions established */
+	uint64_t registered;   /* devices registered */
+	uint64_t reconnects;   /* Redis reconnections */
+	uint64_t undelivered;  /* replies lost: recipient address unknown or TX full */
+	uint64_t restored;     /* sessions installed by cp_restore_sessions */
+	uint64_t reservations; /* hop TX ranges reserved for the data plane */
+	uint64_t persisted;    /* session marks written to Redis */
 };
 void cp_get_stats(const struct cp *cp, struct cp_stats *out);
 

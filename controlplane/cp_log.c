@@ -16,6 +16,13 @@ void cp_log_set(cp_log_fn fn)
 	atomic_store(&g_sink, fn);
 }
 
+static const char *level_name(int level)
+{
+	if (level <= CP_LOG_ERR)
+		return "error";
+	return level <= CP_LOG_WARNING ? "warning" : "info";
+}
+
 void cp_log(int level, const char *fmt, ...)
 {
 	cp_log_fn fn = atomic_load(&g_sink);
@@ -29,6 +36,5 @@ void cp_log(int level, const char *fmt, ...)
 		fn(level, msg);
 		return;
 	}
-	fprintf(stderr, "sga-cp: %s: %s\n",
-		level <= CP_LOG_ERR ? "error" : level <= CP_LOG_WARNING ? "warning" : "info", msg);
+	fprintf(stderr, "sga-cp: %s: %s\n", level_name(level), msg);
 }

@@ -52,10 +52,10 @@ struct store_config {
 	const char *host;        /* else TCP */
 	int port;
 	int db;
-	unsigned timeout_ms;           /* connect and command timeout; 0 = 1000 */
-	uint8_t master_key[32];        /* from the master key file */
-	unsigned backoff_max_ms;       /* reconnect backoff cap (starts at 50 ms); 0 = 5000 */
-	unsigned session_ttl_s;        /* lifetime of a session before ESTABLISHED; 0 = 300 */
+	unsigned timeout_ms;     /* connect and command timeout; 0 = 1000 */
+	uint8_t master_key[32];  /* from the master key file */
+	unsigned backoff_max_ms; /* reconnect backoff cap (starts at 50 ms); 0 = 5000 */
+	unsigned session_ttl_s;  /* lifetime of a session before ESTABLISHED; 0 = 300 */
 };
 
 /** Load a 32-byte master key file (raw 32 bytes, or 64 hex chars + newline).
@@ -65,8 +65,9 @@ struct store_config {
 int store_load_master_key(const char *path, uint8_t key[32]);
 
 /** Copies cfg (the master key into locked, non-dumpable memory; the caller
- *  may wipe its copy). Neither unix_socket nor host: 127.0.0.1:6379. */
-struct store *store_open(const struct store_config *cfg); /* never NULL unless ENOMEM; connects lazily */
+ *  may wipe its copy). Neither unix_socket nor host: 127.0.0.1:6379. Never
+ *  NULL unless ENOMEM; connects lazily, on the first command. */
+struct store *store_open(const struct store_config *cfg);
 /** Close the connection and wipe the master key. NULL is a no-op. */
 void store_close(struct store *st);
 /** 1 if the last command reached Redis. */
@@ -74,7 +75,8 @@ int store_connected(const struct store *st);
 /** Successful re-connections after the first connection (any thread may read). */
 uint64_t store_reconnects(const struct store *st);
 
-int store_device_get(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_device *rec);
+int store_device_get(struct store *st, const uint8_t *id, uint8_t id_len,
+                     struct sga_gw_device *rec);
 /** Write the whole record (registration). Counters are written as given. */
 int store_device_put(struct store *st, const struct sga_gw_device *rec);
 /** As store_device_put, but only if no record exists under rec->id (atomic):
@@ -86,13 +88,15 @@ int store_device_create(struct store *st, const struct sga_gw_device *rec);
 int store_device_set_up_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t v);
 int store_device_raise_down_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t v);
 /** Set the device's address; -SGA_E_UNKNOWN_DEVICE if it is not registered. */
-int store_device_set_addr(struct store *st, const uint8_t *id, uint8_t id_len, const struct dp_addr *a);
+int store_device_set_addr(struct store *st, const uint8_t *id, uint8_t id_len,
+                          const struct dp_addr *a);
 /** The device's last address; all zero (port 0) if none was stored yet. */
 int store_device_get_addr(struct store *st, const uint8_t *id, uint8_t id_len, struct dp_addr *a);
 
 /** Allow-list entry of id; -SGA_E_UNKNOWN_DEVICE if id is not listed. */
 int store_enroll_get(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_enroll *e);
-int store_enroll_put(struct store *st, const uint8_t *id, uint8_t id_len, const struct sga_gw_enroll *e);
+int store_enroll_put(struct store *st, const uint8_t *id, uint8_t id_len,
+                     const struct sga_gw_enroll *e);
 int store_enroll_del(struct store *st, const uint8_t *id, uint8_t id_len);
 
 int store_session_get(struct store *st, uint64_t sid, struct sga_gw_session *s);
@@ -101,12 +105,15 @@ int store_session_put(struct store *st, const struct sga_gw_session *s);
 int store_session_del(struct store *st, uint64_t sid);
 /** Reserve `block` more hop sequence numbers towards role: returns the new
  *  limit L through *limit (the range is [L - block, L)). */
-int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t block, uint64_t *limit);
+int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t block,
+                          uint64_t *limit);
 /** Persist replay marks and addresses. Marks only rise (a lower rx_next than
  *  stored is ignored); an address with port 0 (unknown) is not written. */
-int store_session_set_marks(struct store *st, uint64_t sid, const uint64_t rx_next[2], const struct dp_addr addr[2]);
+int store_session_set_marks(struct store *st, uint64_t sid, const uint64_t rx_next[2],
+                            const struct dp_addr addr[2]);
 /** Marks and addresses (0 / all zero where none was stored). */
-int store_session_get_marks(struct store *st, uint64_t sid, uint64_t rx_next[2], struct dp_addr addr[2]);
+int store_session_get_marks(struct store *st, uint64_t sid, uint64_t rx_next[2],
+                            struct dp_addr addr[2]);
 /** Ids of established sessions (SMEMBERS sga:sessions); *n in/out: capacity of
  *  ids in, number written out. If the set holds more, ids is filled, *n is set
  *  to the total and the call returns -SGA_E_NOSPACE (retry with a larger array). */

@@ -37,54 +37,54 @@ struct dp; /* opaque */
 
 /* Drop and event reasons: one X-macro list generates the enum, the names and
  * the per-lcore counters. */
-#define DP_COUNTERS(X)                                                                             \
-	X(RX, "frames received")                                                                   \
-	X(TX, "frames transmitted")                                                                \
-	X(TX_FULL, "frames dropped: TX queue full")                                                \
-	X(ARP_REPLY, "ARP requests answered")                                                      \
-	X(DROP_NOT_FOR_US, "dropped: not addressed to the gateway (MAC, IP or UDP port)")           \
-	X(DROP_ETHERTYPE, "dropped: neither IPv4 nor ARP")                                         \
-	X(DROP_ARP, "dropped: ARP not a request for the gateway address")                          \
-	X(DROP_IP_HDR, "dropped: malformed IPv4 header or bad length")                             \
-	X(DROP_IP_CSUM, "dropped: bad IPv4 header checksum")                                       \
-	X(DROP_IP_FRAG, "dropped: IPv4 fragment")                                                  \
-	X(DROP_NOT_UDP, "dropped: not UDP")                                                        \
-	X(DROP_UDP_HDR, "dropped: malformed UDP header or length")                                 \
-	X(DROP_UDP_CSUM, "dropped: bad UDP checksum")                                              \
-	X(DROP_SGA_HDR, "dropped: SGA header malformed (version, type, length)")                   \
-	X(DROP_NOT_UPLINK, "dropped: SGA message type a device may not send")                      \
-	X(CTRL_IN, "control frames queued to the control plane")                                   \
-	X(DROP_CTRL_RING_FULL, "dropped: control ring full")                                       \
-	X(CTRL_OUT, "control frames sent for the control plane")                                   \
-	X(DATA_IN, "DATA_UP frames received")                                                      \
-	X(DROP_UNKNOWN_SESSION, "dropped: DATA_UP for no installed session")                       \
-	X(DROP_HOP_REPLAY, "dropped: DATA_UP hop sequence replayed or too old")                    \
-	X(DROP_HOP_AUTH, "dropped: DATA_UP hop tag did not verify")                                \
-	X(DROP_HOP_MALFORMED, "dropped: DATA_UP inner layout malformed")                           \
-	X(DROP_PEER_UNKNOWN, "dropped: the peer's address is not known yet")                       \
-	X(DROP_TX_SEQ, "dropped: hop sequence reservation exhausted")                              \
-	X(DROP_NOMBUF, "dropped: mbuf pool empty")                                                 \
-	X(RELAYED, "DATA frames relayed to the peer")                                              \
-	X(DUPLICATE, "authentic retransmissions acknowledged again, not relayed")                  \
-	X(ACK_SENT, "DATA_ACK frames sent")                                                        \
-	X(HANDOFF, "frames handed to the lcore owning their session")                              \
-	X(DROP_HANDOFF_FULL, "dropped: hand-off ring full")                                        \
-	X(DROP_ETH_HDR, "dropped: frame shorter than an Ethernet header")                          \
-	X(DROP_VLAN, "dropped: VLAN-tagged frame (802.1Q/802.1ad not supported)")                  \
-	X(DROP_SRC_ADDR, "dropped: source unusable as a reply address (multicast MAC, "            \
-			 "IPv4 0/broadcast/multicast/ours, UDP port 0)")                           \
-	X(DROP_MULTISEG, "dropped: frame spans several mbufs")                                     \
-	X(DROP_RESEAL, "dropped: re-seal for the peer impossible (frame too long or no room)")     \
-	X(DROP_CTRL_TX_FULL, "control frames refused by dp_ctrl_send: pool or TX ring full")       \
-	X(ADDR_LEARNED, "member addresses learned or changed (first frame, roaming, NAT)")         \
-	X(RESV_REQ, "TX sequence reservation requests raised")                                     \
+#define DP_COUNTERS(X)                                                                         \
+	X(RX, "frames received")                                                               \
+	X(TX, "frames transmitted")                                                            \
+	X(TX_FULL, "frames dropped: TX queue full")                                            \
+	X(ARP_REPLY, "ARP requests answered")                                                  \
+	X(DROP_NOT_FOR_US, "dropped: not addressed to the gateway (MAC, IP or UDP port)")      \
+	X(DROP_ETHERTYPE, "dropped: neither IPv4 nor ARP")                                     \
+	X(DROP_ARP, "dropped: ARP not a request for the gateway address")                      \
+	X(DROP_IP_HDR, "dropped: malformed IPv4 header or bad length")                         \
+	X(DROP_IP_CSUM, "dropped: bad IPv4 header checksum")                                   \
+	X(DROP_IP_FRAG, "dropped: IPv4 fragment")                                              \
+	X(DROP_NOT_UDP, "dropped: not UDP")                                                    \
+	X(DROP_UDP_HDR, "dropped: malformed UDP header or length")                             \
+	X(DROP_UDP_CSUM, "dropped: bad UDP checksum")                                          \
+	X(DROP_SGA_HDR, "dropped: SGA header malformed (version, type, length)")               \
+	X(DROP_NOT_UPLINK, "dropped: SGA message type a device may not send")                  \
+	X(CTRL_IN, "control frames queued to the control plane")                               \
+	X(DROP_CTRL_RING_FULL, "dropped: control ring full")                                   \
+	X(CTRL_OUT, "control frames sent for the control plane")                               \
+	X(DATA_IN, "DATA_UP frames received")                                                  \
+	X(DROP_UNKNOWN_SESSION, "dropped: DATA_UP for no installed session")                   \
+	X(DROP_HOP_REPLAY, "dropped: DATA_UP hop sequence replayed or too old")                \
+	X(DROP_HOP_AUTH, "dropped: DATA_UP hop tag did not verify")                            \
+	X(DROP_HOP_MALFORMED, "dropped: DATA_UP inner layout malformed")                       \
+	X(DROP_PEER_UNKNOWN, "dropped: the peer's address is not known yet")                   \
+	X(DROP_TX_SEQ, "dropped: hop sequence reservation exhausted")                          \
+	X(DROP_NOMBUF, "dropped: mbuf pool empty")                                             \
+	X(RELAYED, "DATA frames relayed to the peer")                                          \
+	X(DUPLICATE, "authentic retransmissions acknowledged again, not relayed")              \
+	X(ACK_SENT, "DATA_ACK frames sent")                                                    \
+	X(HANDOFF, "frames handed to the lcore owning their session")                          \
+	X(DROP_HANDOFF_FULL, "dropped: hand-off ring full")                                    \
+	X(DROP_ETH_HDR, "dropped: frame shorter than an Ethernet header")                      \
+	X(DROP_VLAN, "dropped: VLAN-tagged frame (802.1Q/802.1ad not supported)")              \
+	X(DROP_SRC_ADDR, "dropped: source unusable as a reply address (multicast MAC, "        \
+	                 "IPv4 0/broadcast/multicast/ours, UDP port 0)")                       \
+	X(DROP_MULTISEG, "dropped: frame spans several mbufs")                                 \
+	X(DROP_RESEAL, "dropped: re-seal for the peer impossible (frame too long or no room)") \
+	X(DROP_CTRL_TX_FULL, "control frames refused by dp_ctrl_send: pool or TX ring full")   \
+	X(ADDR_LEARNED, "member addresses learned or changed (first frame, roaming, NAT)")     \
+	X(RESV_REQ, "TX sequence reservation requests raised")                                 \
 	X(RESV_RING_FULL, "reservation requests deferred: reservation ring full")
 
 enum dp_counter {
 #define DP_CTR_ENUM(name, desc) DP_C_##name,
 	DP_COUNTERS(DP_CTR_ENUM)
 #undef DP_CTR_ENUM
-	DP_C__COUNT
+	    DP_C__COUNT
 };
 
 const char *dp_counter_name(enum dp_counter c); /* "rx", "drop_ip_csum", ... */
@@ -98,26 +98,34 @@ struct dp_addr {
 };
 
 struct dp_config {
-	uint16_t port_id;            /* ethdev port */
-	unsigned n_lcores;           /* data-plane lcores = RX/TX queue pairs */
-	const unsigned *lcore_ids;   /* n_lcores EAL lcore ids */
-	uint32_t gw_ip;              /* gateway IPv4, network order */
-	uint16_t gw_port;            /* gateway UDP port, network order */
-	unsigned n_workers;          /* control-plane workers (one control ring each) */
-	unsigned rx_desc, tx_desc;   /* descriptors per queue */
-	unsigned mbufs;              /* mbufs in the packet pool */
-	unsigned ctrl_ring_size;     /* per worker; power of two */
-	unsigned max_sessions;       /* session table capacity */
-	uint64_t tx_seq_block;       /* hop sequence numbers reserved per request */
+	uint16_t port_id;          /* ethdev port */
+	unsigned n_lcores;         /* data-plane lcores = RX/TX queue pairs */
+	const unsigned *lcore_ids; /* n_lcores EAL lcore ids */
+	uint32_t gw_ip;            /* gateway IPv4, network order */
+	uint16_t gw_port;          /* gateway UDP port, network order */
+	unsigned n_workers;        /* control-plane workers (one control ring each) */
+	unsigned rx_desc, tx_desc; /* descriptors per queue */
+	unsigned mbufs;            /* mbufs in the packet pool */
+	unsigned ctrl_ring_size;   /* per worker; power of two */
+	unsigned max_sessions;     /* session table capacity */
+	uint64_t tx_seq_block;     /* hop sequence numbers reserved per request */
 };
 
 /**
  * Create the data plane on an already probed ethdev port: pools, rings, session
  * table, queues; starts the port. Main thread, after rte_eal_init. Returns NULL
- * and sets errno (and logs why) on failure.
+ * and sets errno (and logs why) on failure: EINVAL (bad config, or the port has
+ * fewer than n_lcores RX/TX queues), ENODEV (no such port), ENOMEM. rx_desc or
+ * tx_desc 0 means 1024. lcore_ids need not be enabled yet: dp_lcore_main finds
+ * its queue by rte_lcore_id() in that list. RSS is configured when n_lcores > 1
+ * and the PMD has it; without it queue 0 receives everything and hands each
+ * session's frames to its owner lcore.
  */
 struct dp *dp_create(const struct dp_config *cfg);
-/** Stop the port and free everything. The lcores must have returned. */
+/** Stop and close the port (its queues hold mbufs of the pools freed here) and
+ *  free everything; mbufs still queued on the control rings are freed. The
+ *  lcores must have returned and the control plane must not call in any more.
+ *  NULL is a no-op. */
 void dp_destroy(struct dp *dp);
 
 /** lcore entry point (rte_eal_remote_launch); arg is the struct dp. Returns when
@@ -131,10 +139,15 @@ void dp_stop(struct dp *dp);
 /** Up to n control frames for worker w. Each mbuf holds the whole Ethernet frame;
  *  the caller frees them with rte_pktmbuf_free. */
 unsigned dp_ctrl_dequeue(struct dp *dp, unsigned w, struct rte_mbuf **pkts, unsigned n);
-/** The SGA frame inside a control mbuf and its sender's address. */
-int dp_ctrl_payload(const struct rte_mbuf *m, const uint8_t **frame, size_t *len, struct dp_addr *src);
+/** The SGA frame inside a control mbuf (from dp_ctrl_dequeue) and its sender's
+ *  address (src may be NULL). 0, or -EINVAL for an mbuf the lcores did not
+ *  classify. frame points into the mbuf. */
+int dp_ctrl_payload(const struct rte_mbuf *m, const uint8_t **frame, size_t *len,
+                    struct dp_addr *src);
 /** Build Eth/IPv4/UDP around frame, from the gateway to dst, and queue it for
- *  transmission. 0, or -ENOBUFS (pool or ring full). Thread-safe. */
+ *  transmission. 0, or -ENOBUFS (pool or ring full, counted as
+ *  drop_ctrl_tx_full), -EINVAL (len 0 or > SGA_FRAME_MAX, dst IP or port 0).
+ *  Thread-safe. The lcores send a few of these per loop iteration. */
 int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame, size_t len);
 
 /**
@@ -145,15 +158,24 @@ int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame,
  * refused (the replay mark persisted before a restart; 0 for a new session).
  * Replaces an installed session with the same id. One control-plane thread at a
  * time (the caller serialises installs). 0, -ENOSPC (table full), -EINVAL.
+ * addr and rx_next may be NULL (all unknown, all 0). The hop keys are derived
+ * from s->k_t and s->hop_suite. A replacement publishes a fresh slot (lcores
+ * relaying on the old one finish on it); slots are never reused, so the slot
+ * array has headroom for max_sessions / 4 + 16 re-installs, after which
+ * installs fail with -ENOSPC.
  */
 int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const struct dp_addr addr[2],
-		       const uint64_t tx_seq[2], const uint64_t tx_limit[2], const uint64_t rx_next[2]);
+                       const uint64_t tx_seq[2], const uint64_t tx_limit[2],
+                       const uint64_t rx_next[2]);
 
-/** Raise the TX limit of (session, role) after a new reservation. */
+/** Raise the TX limit of (session, role) after a new reservation (a lower value
+ *  than the current limit is ignored) and re-arm the reservation request.
+ *  Any thread. 0, -ENOENT (no such session), -EINVAL (role > 1). */
 int dp_session_extend(struct dp *dp, uint64_t session_id, uint8_t role, uint64_t tx_limit);
 
 /** Reservation requests raised by the lcores (a session's TX sequence nears its
- *  limit): up to n (session id, role) pairs. */
+ *  limit): up to n (session id, role) pairs. An lcore asks once when at most
+ *  tx_seq_block / 2 numbers remain, and again only after dp_session_extend. */
 struct dp_resv_req {
 	uint64_t session_id;
 	uint8_t role;
@@ -169,7 +191,8 @@ struct dp_session_view {
 	uint64_t rx_next[2];
 	uint64_t tx_seq[2];
 };
-void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg), void *arg);
+void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
+                        void *arg);
 
 /** Sum of the per-lcore counters. */
 void dp_counters(const struct dp *dp, uint64_t out[DP_C__COUNT]);

@@ -12,50 +12,50 @@
 
 #include "dp_pkt.h"
 
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_ARP 0x0806
-#define ETHERTYPE_VLAN 0x8100 /* 802.1Q */
-#define ETHERTYPE_QINQ 0x88a8 /* 802.1ad */
+#define ETHERTYPE_IPV4     0x0800
+#define ETHERTYPE_ARP      0x0806
+#define ETHERTYPE_VLAN     0x8100 /* 802.1Q */
+#define ETHERTYPE_QINQ     0x88a8 /* 802.1ad */
 #define ETHERTYPE_QINQ_OLD 0x9100
-#define IPPROTO_UDP_NUM 17
-#define IP_FLAG_DF 0x4000
-#define IP_FLAG_MF 0x2000
-#define IP_OFFSET_MASK 0x1fff
-#define ARP_HTYPE_ETHER 1
-#define ARP_OP_REQUEST 1
-#define ARP_OP_REPLY 2
+#define IPPROTO_UDP_NUM    17
+#define IP_FLAG_DF         0x4000
+#define IP_FLAG_MF         0x2000
+#define IP_OFFSET_MASK     0x1fff
+#define ARP_HTYPE_ETHER    1
+#define ARP_OP_REQUEST     1
+#define ARP_OP_REPLY       2
 
 /* Offsets inside the Ethernet frame. */
-#define OFF_ETH_DST 0
-#define OFF_ETH_SRC 6
+#define OFF_ETH_DST  0
+#define OFF_ETH_SRC  6
 #define OFF_ETH_TYPE 12
-#define OFF_L3 DP_PKT_ETH_LEN
+#define OFF_L3       DP_PKT_ETH_LEN
 /* ARP (RFC 826), from the start of the ARP packet. */
 #define ARP_HTYPE 0
 #define ARP_PTYPE 2
-#define ARP_HLEN 4
-#define ARP_PLEN 5
-#define ARP_OP 6
-#define ARP_SHA 8
-#define ARP_SPA 14
-#define ARP_THA 18
-#define ARP_TPA 24
+#define ARP_HLEN  4
+#define ARP_PLEN  5
+#define ARP_OP    6
+#define ARP_SHA   8
+#define ARP_SPA   14
+#define ARP_THA   18
+#define ARP_TPA   24
 /* IPv4 (RFC 791), from the start of the IP header. */
-#define IP_VIHL 0
-#define IP_TOS 1
+#define IP_VIHL   0
+#define IP_TOS    1
 #define IP_TOTLEN 2
-#define IP_ID 4
-#define IP_FRAG 6
-#define IP_TTL 8
-#define IP_PROTO 9
-#define IP_CSUM 10
-#define IP_SRC 12
-#define IP_DST 16
+#define IP_ID     4
+#define IP_FRAG   6
+#define IP_TTL    8
+#define IP_PROTO  9
+#define IP_CSUM   10
+#define IP_SRC    12
+#define IP_DST    16
 /* UDP (RFC 768), from the start of the UDP header. */
 #define UDP_SPORT 0
 #define UDP_DPORT 2
-#define UDP_LEN 4
-#define UDP_CSUM 6
+#define UDP_LEN   4
+#define UDP_CSUM  6
 
 static const uint8_t mac_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
@@ -151,7 +151,7 @@ static enum dp_pkt_class drop(struct dp_pkt_meta *meta, enum dp_counter why)
 }
 
 static enum dp_pkt_class classify_arp(const uint8_t *frame, size_t len, const struct dp_addr *gw,
-				      struct dp_pkt_meta *meta)
+                                      struct dp_pkt_meta *meta)
 {
 	const uint8_t *arp = frame + OFF_L3;
 
@@ -160,8 +160,9 @@ static enum dp_pkt_class classify_arp(const uint8_t *frame, size_t len, const st
 		return drop(meta, DP_C_DROP_NOT_FOR_US);
 	if (len < DP_PKT_ARP_LEN)
 		return drop(meta, DP_C_DROP_ARP);
-	if (get_be16(arp + ARP_HTYPE) != ARP_HTYPE_ETHER || get_be16(arp + ARP_PTYPE) != ETHERTYPE_IPV4 ||
-	    arp[ARP_HLEN] != 6 || arp[ARP_PLEN] != 4 || get_be16(arp + ARP_OP) != ARP_OP_REQUEST)
+	if (get_be16(arp + ARP_HTYPE) != ARP_HTYPE_ETHER ||
+	    get_be16(arp + ARP_PTYPE) != ETHERTYPE_IPV4 || arp[ARP_HLEN] != 6 ||
+	    arp[ARP_PLEN] != 4 || get_be16(arp + ARP_OP) != ARP_OP_REQUEST)
 		return drop(meta, DP_C_DROP_ARP);
 	if (get_n32(arp + ARP_TPA) != gw->ip)
 		return drop(meta, DP_C_DROP_ARP);
@@ -186,7 +187,7 @@ static int src_ip_bad(const uint8_t *ip_src, uint32_t gw_ip)
 }
 
 enum dp_pkt_class dp_pkt_classify(const uint8_t *frame, size_t len, const struct dp_addr *gw,
-				  struct dp_pkt_meta *meta)
+                                  struct dp_pkt_meta *meta)
 {
 	const uint8_t *ip, *udp;
 	uint16_t type, tot_len, frag, udp_len, csum;
@@ -279,8 +280,8 @@ size_t dp_pkt_arp_reply(uint8_t *frame, const struct dp_addr *gw)
 	return DP_PKT_ARP_LEN;
 }
 
-size_t dp_pkt_udp_build(uint8_t *frame, const struct dp_addr *src, const struct dp_addr *dst, uint16_t ip_id,
-			size_t payload_len)
+size_t dp_pkt_udp_build(uint8_t *frame, const struct dp_addr *src, const struct dp_addr *dst,
+                        uint16_t ip_id, size_t payload_len)
 {
 	uint8_t *ip = frame + OFF_L3, *udp = ip + DP_PKT_IP_LEN;
 	uint16_t udp_len = (uint16_t)(DP_PKT_UDP_LEN + payload_len), csum;

@@ -22,11 +22,11 @@
 #include "dp.h"
 
 #define DP_PKT_ETH_LEN 14
-#define DP_PKT_IP_LEN 20 /* IPv4 header without options (what we send) */
+#define DP_PKT_IP_LEN  20 /* IPv4 header without options (what we send) */
 #define DP_PKT_UDP_LEN 8
 #define DP_PKT_HDR_LEN (DP_PKT_ETH_LEN + DP_PKT_IP_LEN + DP_PKT_UDP_LEN) /* 42 */
 #define DP_PKT_ARP_LEN (DP_PKT_ETH_LEN + 28)                             /* 42 */
-#define DP_PKT_TTL 64
+#define DP_PKT_TTL     64
 
 enum dp_pkt_class {
 	DP_PKT_DROP = 0, /* meta->drop says why */
@@ -36,12 +36,12 @@ enum dp_pkt_class {
 
 /** What dp_pkt_classify learned about a frame. */
 struct dp_pkt_meta {
-	enum dp_counter drop;  /* DP_PKT_DROP only: the reject reason */
-	uint16_t l3_len;       /* IPv4 header length (options included) */
-	uint16_t payload_off;  /* UDP payload (the SGA frame): offset in the frame */
-	uint16_t payload_len;  /*   and length */
-	uint16_t frame_len;    /* bytes that belong to the packet (no Ethernet padding) */
-	struct dp_addr src;    /* sender: Ethernet source, IPv4 source, UDP source port */
+	enum dp_counter drop; /* DP_PKT_DROP only: the reject reason */
+	uint16_t l3_len;      /* IPv4 header length (options included) */
+	uint16_t payload_off; /* UDP payload (the SGA frame): offset in the frame */
+	uint16_t payload_len; /*   and length */
+	uint16_t frame_len;   /* bytes that belong to the packet (no Ethernet padding) */
+	struct dp_addr src;   /* sender: Ethernet source, IPv4 source, UDP source port */
 };
 
 /**
@@ -50,7 +50,7 @@ struct dp_pkt_meta {
  * buffer whatever len is. Returns the class; meta is filled as documented above.
  */
 enum dp_pkt_class dp_pkt_classify(const uint8_t *frame, size_t len, const struct dp_addr *gw,
-				  struct dp_pkt_meta *meta);
+                                  struct dp_pkt_meta *meta);
 
 /**
  * Turn an ARP request that dp_pkt_classify accepted into the reply, in place:
@@ -65,8 +65,8 @@ size_t dp_pkt_arp_reply(uint8_t *frame, const struct dp_addr *gw);
  * frame + DP_PKT_HDR_LEN; computes both checksums (UDP in software over the
  * payload). payload_len must be <= 65535 - 28. Returns the frame length.
  */
-size_t dp_pkt_udp_build(uint8_t *frame, const struct dp_addr *src, const struct dp_addr *dst, uint16_t ip_id,
-			size_t payload_len);
+size_t dp_pkt_udp_build(uint8_t *frame, const struct dp_addr *src, const struct dp_addr *dst,
+                        uint16_t ip_id, size_t payload_len);
 
 /**
  * The sender's address of a frame dp_pkt_classify accepted as DP_PKT_UDP, given

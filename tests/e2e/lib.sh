@@ -15,6 +15,7 @@ SGA_ROOT=${SGA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 SGA_BUILD=${SGA_BUILD:-$SGA_ROOT/build}
 SGA_TAG=${SGA_TAG:-$$}
 SGA_RUN=${SGA_RUN:-$(mktemp -d /tmp/sga-run.XXXXXX)}
+mkdir -p "$SGA_RUN"
 NS_GW=sgagw$SGA_TAG
 NS_DEV=sgadev$SGA_TAG
 IF_GW=sgag$SGA_TAG
@@ -126,11 +127,14 @@ sga_gw_start() {
 	mkdir -p "$SGA_RUN/keys"
 	"$SGA_BUILD/gateway/sga-gateway" -c "$conf" --init-keys >>"$SGA_RUN/gateway.log" 2>&1 ||
 		die "sga-gateway --init-keys failed (see $SGA_RUN/gateway.log)"
+	local before
+	before=$(grep -c "restored .* session" "$SGA_RUN/gateway.log" 2>/dev/null || true)
 	ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$conf" -- -l 0-1 \
 		>>"$SGA_RUN/gateway.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 200); do
-		grep -q "restored .* session" "$SGA_RUN/gateway.log" 2>/dev/null && return 0
+		# This start's own line: the log may hold earlier runs.
+		[ "$(grep -c "restored .* session" "$SGA_RUN/gateway.log" 2>/dev/null)" -gt "$before" ] && return 0
 		kill -0 "$GW_PID" 2>/dev/null || die "sga-gateway exited (see $SGA_RUN/gateway.log)"
 		sleep 0.05
 	done

@@ -14,14 +14,16 @@ sga_net_up
 sga_redis_start
 sga_gw_start
 
-sga_dev dev-i register || die "dev-i register"
-sga_dev dev-j register || die "dev-j register"
+# dev-i protects its hop with ChaCha20-Poly1305, dev-j with AES-128-CCM8 (8-byte tags):
+# the gateway re-seals every relayed frame between the two.
+sga_dev dev-i --suites chacha20-poly1305,aes-128-gcm register || die "dev-i register"
+sga_dev dev-j --suites aes-128-ccm8,aes-128-gcm,chacha20-poly1305 register || die "dev-j register"
 log "registered dev-i and dev-j"
 
 sga_dev dev-j --timeout 30000 listen --wait 30000 --recv "$N" --count "$N" >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
 J=$!
 sleep 0.3
-sga_dev dev-i --timeout 30000 connect dev-j --suites chacha20-poly1305,aes-128-gcm --count "$N" --recv "$N" \
+sga_dev dev-i --timeout 30000 connect dev-j --count "$N" --recv "$N" \
 	>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" || { cat "$SGA_RUN/i.err" >&2; die "dev-i connect/exchange"; }
 wait $J || { cat "$SGA_RUN/j.err" >&2; die "dev-j listen"; }
 

@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cp_handler.c - the control plane's per-frame logic (see cp_handler.h): peek
+ * at a control frame, load the device and session records it names from Redis,
+ * run the matching step of the gateway state machine (registration, A1-A4,
+ * B1-B6 of the SGA paper), persist what changed and address the replies.
+ *
+ * Ordering rules that keep concurrent workers and crashes safe:
+ *  - a device's up counter is advanced in Redis by compare-and-set before any
+ *    reply leaves: if another worker accepted the same or a later counter
+ *    first, this worker's reply is dropped (the other one already answered);
+ *  - records are written before the frames that depend on them are sent, and
+ *    a session is installed in the data plane before its KEX_REPLY frames go,
+ *    so a device never uses state the gateway has not stored;
+ *  - hop TX ranges come from Redis HINCRBY reservations, never from a record,
+ *    so no hop nonce is used twice, not even across restarts.
+ * Every record that held a secret (k_d, k_t, N/K) is wiped on the way out.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cp_handler.h"
+#include "cp_log.h"
+#include "sga_cursor.h"
+
+#define CHECK(expr)               \
+	do {                      \
+		rc = (expr);      \
+		if (rc)           \
+			goto out; \
+	} while (0)
+
+#define COUNT(h, field)                                                                       \
+	do {                                                                                  \
+		if ((h)->ctr)                                                                 \
+			atomic_fetch_add_explicit(&(h)->ctr->field, 1, memory_order_relaxed); \
+	} while (0)
+
+/* What an ERROR hint refers to: a device id or an 8-byte session id. */
+struct ref {
+	uint8_t len;
+	uint8_t b[SGA_ID_MAX];
+};
+
+static void ref_id(struct ref *r, const uint8_t *id, uint8_t len)
+{
+	r->len = len <= SGA_ID_MAX ? len : 0;
+	memcpy(r->b, id, r->len);
+}
+
+static void ref_sid(struct ref *r, uint64_t sid)
+{
+	r->len = SGA_SESSION_ID_LEN;
+	sga_put_u64(r->b, sid);
+}
+
+static uint64_t tx_block(const struct cp_handler *h)
+{
+	return h->tx_block ? h->tx_block : CP_TX_BLOCK_DEFAULT;
+}
+
+/* Refusals worth a hint: each tells an honest device what to do next, and none
+ * confirms anything about a secret. AUTH and parse failures stay silent. */
+static int hint_allowed(int rc)
+{
+	switch (-rc) {
+	case SGA_E_UNKNOWN_DEVICE:
+	case SGA_E_UNKNOWN_SESSION:
+	case SGA_E_EXISTS:
+	case SGA_E_ENROLL_DENIED:
+	case SGA_E_BAD_STATE:
+	case SGA_E_REPLAY:
+	case SGA_E_UNAVAILABLE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void send_to(const struct cp_handler *h, const struct dp_addr *dst, const uint8_t *frame,
+                    size_t len)
+{
+	if (h->send.fn(h->send.ctx, dst, frame, len))
+		COUNT(h, undelivered);
+}
+
+/* An ERROR hint to the sender, never larger than its frame: the source address
+ * of a UDP frame is not authenticated, so the gateway must not amplify. */
+static void reply_error(const struct cp_handler *h, const struct dp_addr *src, int rc,
+                        const struct ref *ref, size_t req_len)
+{
+	uint8_t buf[SGA_HDR_LEN + 3 + SGA_ID_MAX];
+	size_t n = 0;
+
+	if (!hint_allowed(rc))
+		return;
+	if (sga_error_encode((uint16_t)-rc, ref->b, ref->len, buf, sizeof(buf), &n) || n > req_len)
+		return;
+	send_to(h, src, buf, n);
+}
+
+/* Send a handler's output: frames for the sender (or for no one in particular,
+ * PKG) go to src, where it just came from; frames for the other session member
+ * go to the address stored for it. */
+static void deliver(const struct cp_handler *h, struct store *st, const struct sga_gw_out *out,
+                    const uint8_t *from_id, uint8_t from_len, const struct dp_addr *src)
+{
+	for (unsigned i = 0; i < out->n && i < 2; i++) {
+		const uint8_t *to = out->msg[i].to_id;
+		uint8_t to_len = out->msg[i].to_id_len;
+		struct dp_addr a;
+
+		if (to_len == 0 || (to_len == from_len && !memcmp(to, from_id, from_len))) {
+			send_to(h, src, out->msg[i].frame, out->msg[i].len);
+			continue;
+		}
+		if (store_device_get_addr(st, to, to_len, &a) || !a.port) {
+			COUNT(h, undelivered); /* the device retransmits and is answered then */
+			continue;
+		}
+		send_to(h, &a, out->msg[i].frame, out->msg[i].len);
+	}
+}
+
+/* A record that exists but cannot be read means a wrong master key, an
+ * unknown format or tampering in Redis: an operator problem, logged and
+ * refused as internal (no hint: the device can do nothing about it). */
+static int store_fault(int rc, const char *what, const uint8_t *id, uint8_t id_len, uint64_t sid)
+{
+	if (rc != -SGA_E_AUTH && rc != -SGA_E_BAD_VERSION && rc != -SGA_E_INTERNAL &&
+	    rc != -SGA_E_BAD_TYPE && rc != -SGA_E_BAD_LENGTH && rc != -SGA_E_TRAILING &&
+	    rc != -SGA_E_TRUNCATED)
+		return rc;
+	if (id)
+		cp_log(CP_LOG_ERR, "%s record %.*s unreadable: %s", what, (int)id_len,
+		       (const char *)id, sga_err_name(rc));
+	else
+		cp_log(CP_LOG_ERR, "%s record %016llx unreadable: %s", what,
+		       (unsigned long long)sid, sga_err_name(rc));
+	return -SGA_E_INTERNAL;
+}
+
+static int load_dev(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_device *d)
+{
+	return store_fault(store_device_get(st, id, id_len, d), "device", id, id_len, 0);
+}
+
+static int load_sess(struct store *st, uint64_t sid, struct sga_gw_session *s)
+{
+	return store_fault(store_session_get(st, sid, s), "session", NULL, 0, sid);
+}
+
+/* ---- PKG_REQ ------------------------------------------------------------------ */
+
+static int on_pkg_req(const struct cp_handler *h, struct store *st, const uint8_t *frame,
+                      size_t len, const struct dp_addr *src)
+{
+	struct sga_gw_out out;
+	int rc;
+
+	out.n = 0;
+	rc = sga_gw_handle_pkg_req(h->gw, frame, len, &out);
+	if (!rc)
+		deliver(h, st, &out, NULL, 0, src);
+	return rc;
+}
+
+/* ---- REG_REQ ------------------------------------------------------------------ */
+
+static int on_reg_req(const struct cp_handler *h, struct store *st, const uint8_t *frame,
+                      size_t len, const struct dp_addr *src, struct ref *ref)
+{
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_device old, rec;
+	struct sga_gw_enroll allow;
+	struct sga_gw_out out;
+	int have_old = 0, have_allow = 0, used = 0, rekey, rc;
+
+	memset(&req, 0, sizeof(req));
+	memset(&old, 0, sizeof(old));
+	memset(&rec, 0, sizeof(rec));
+	out.n = 0;
+	CHECK(sga_gw_reg_open(h->gw, frame, len, &env, &req));
+	rekey = !!(env.flags & SGA_REG_FLAG_REKEY);
+	ref_id(ref, req.id, req.id_len);
+	rc = load_dev(st, req.id, req.id_len, &old);
+	if (!rc)
+		have_old = 1;
+	else if (rc != -SGA_E_UNKNOWN_DEVICE)
+		goto out;
+	if (!have_old && h->gw->enroll_mode == SGA_ENROLL_ALLOWLIST) {
+		rc = store_enroll_get(st, req.id, req.id_len, &allow);
+		if (!rc)
+			have_allow = 1;
+		else if (rc != -SGA_E_UNKNOWN_DEVICE)
+			goto out;
+	}
+	CHECK(sga_gw_reg_accept(h->gw, &env, &req, have_old ? &old : NULL,
+	                        have_allow ? &allow : NULL, &rec, &used, &out));
+	if (!have_old)
+		CHECK(store_device_create(st, &rec)); /* -EXISTS if a racing worker was first */
+	else if (rekey)
+		CHECK(store_device_put(st, &rec)); /* new k_d, counters restart */
+	else
+		/* A retransmitted first registration: the record stays, only the
+		 * counter of the re-sent acknowledgement moves. */
+		CHECK(store_device_raise_down_ctr(st, rec.id, rec.id_len, rec.down_ctr));
+	/* The token goes only once the record is stored, so a failure above lets
+	 * the device retry with it. If this delete fails, the token is harmless:
+	 * the identity it admits now exists. */
+	if (used && store_enroll_del(st, rec.id, rec.id_len))
+		cp_log(CP_LOG_WARNING, "device %.*s enrolled; its token could not be deleted",
+		       (int)rec.id_len, (const char *)rec.id);
+	(void)store_device_set_addr(st, rec.id, rec.id_len, src);
+	if (!have_old || rekey)
+		COUNT(h, registered);
+	deliver(h, st, &out, rec.id, rec.id_len, src);
+out:
+	sga_memzero(&req, sizeof(req));
+	sga_memzero(&old, sizeof(old));
+	sga_memzero(&rec, sizeof(rec));
+	return rc;
+}
+
+/* ---- NEG_REQ (A1 -> A2, or a refusal A4) ------------------------------------- */
+
+static int on_neg_req(const struct cp_handler *h, struct store *st, const struct sga_gw_peek *pk,
+                      const uint8_t *frame, size_t len, const struct dp_addr *src, struct ref *ref,
+                      int *quiet)
+{
+	struct sga_gw_device dev_i, dev_j;
+	struct sga_neg_req_plain a1;
+	struct sga_gw_session sess;
+	struct sga_gw_out out;
+	uint64_t ctr = 0;
+	int have_j = 0, rc;
+
+	memset(&dev_i, 0, sizeof(dev_i));
+	memset(&dev_j, 0, sizeof(dev_j));
+	memset(&a1, 0, sizeof(a1));
+	memset(&sess, 0, sizeof(sess));
+	out.n = 0;
+	ref_id(ref, pk->id, pk->id_len);
+	CHECK(load_dev(st, pk->id, pk->id_len, &dev_i));
+	CHECK(sga_gw_neg_req_open(h->gw, &dev_i, frame, len, &a1, &ctr));
+	rc = load_dev(st, a1.peer_id, a1.peer_id_len, &dev_j);
+	if (!rc)
+		have_j = 1;
+	else if (rc != -SGA_E_UNKNOWN_DEVICE && rc != -SGA_E_BAD_FIELD)
+		goto out; /* an unknown peer is answered by an authenticated A4 below */
+	CHECK(sga_gw_neg_req_handle(h->gw, &dev_i, have_j ? &dev_j : NULL, &a1, ctr, &sess, &out));
+	rc = store_device_set_up_ctr(st, dev_i.id, dev_i.id_len, dev_i.up_ctr);
+	if (rc == -SGA_E_REPLAY)
+		*quiet = 1; /* another worker took this counter and answered */
+	if (rc)
+		goto out;
+	if (sess.session_id) {
+		CHECK(store_device_raise_down_ctr(st, dev_j.id, dev_j.id_len, dev_j.down_ctr));
+		CHECK(store_session_put(st, &sess));
+	}
+	(void)store_device_set_addr(st, dev_i.id, dev_i.id_len, src);
+	deliver(h, st, &out, dev_i.id, dev_i.id_len, src);
+out:
+	sga_memzero(&dev_i, sizeof(dev_i));
+	sga_memzero(&dev_j, sizeof(dev_j));
+	sga_memzero(&a1, sizeof(a1));
+	sga_gw_session_wipe(&sess);
+	return rc;
+}
+
+/* ---- NEG_ACCEPT (A3 -> A4) ----------------------------------------------------- */
+
+static int on_neg_accept(const struct cp_handler *h, struct store *st, const struct sga_gw_peek *pk,
+                         const uint8_t *frame, size_t len, const struct dp_addr *src,
+                         struct ref *ref, int *quiet)
+{
+	struct sga_gw_device dev_j;
+	struct sga_neg_accept_plain a3;
+	struct sga_gw_session sess;
+	struct sga_gw_out out;
+	uint64_t ctr = 0;
+	int rc;
+
+	memset(&dev_j, 0, sizeof(dev_j));
+	memset(&a3, 0, sizeof(a3));
+	memset(&sess, 0, sizeof(sess));
+	out.n = 0;
+	ref_id(ref, pk->id, pk->id_len);
+	CHECK(load_dev(st, pk->id, pk->id_len, &dev_j));
+	CHECK(sga_gw_neg_accept_open(h->gw, &dev_j, frame, len, &a3, &ctr));
+	ref_sid(ref, a3.session_id);
+	CHECK(load_sess(st, a3.session_id, &sess));
+	CHECK(sga_gw_neg_accept_handle(h->gw, &dev_j, &sess, &a3, ctr, &out));
+	rc = store_device_set_up_ctr(st, dev_j.id, dev_j.id_len, dev_j.up_ctr);
+	if (rc == -SGA_E_REPLAY)
+		*quiet = 1;
+	if (rc)
+		goto out;
+	if (sess.state == 0) /* declined: the handler wiped the session */
+		CHECK(store_session_del(st, a3.session_id));
+	else
+		CHECK(store_session_put(st, &sess));
+	(void)store_device_set_addr(st, dev_j.id, dev_j.id_len, src);
+	deliver(h, st, &out, dev_j.id, dev_j.id_len, src);
+out:
+	sga_memzero(&dev_j, sizeof(dev_j));
+	sga_memzero(&a3, sizeof(a3));
+	sga_gw_session_wipe(&sess);
+	return rc;
+}
+
+/* ---- KEX_INIT (B1/B3 -> B5/B6) --------------------------------------------------- */
+
+/*
+ * The session just became ESTABLISHED: reserve a hop TX range towards each
+ * member, store and index the session, and install it with both members'
+ * addresses (the sender's is src; the peer's is the one stored for it, or
+ * unknown until it sends). If the data plane refuses it, the session is
+ * deleted and no reply leaves: the devices time out and negotiate again.
+ */
+static int establish(const struct cp_handler *h, struct store *st, const struct sga_gw_session *s,
+                     uint8_t role, const struct dp_addr *src)
+{
+	uint64_t block = tx_block(h), limit[2], tx_seq[2], rx_next[2] = {0, 0};
+	uint8_t peer = role ^ 1;
+	struct dp_addr addr[2];
+	int rc;
+
+	for (uint8_t r = 0; r < 2; r++) {
+		CHECK(store_session_reserve(st, s->session_id, r, block, &limit[r]));
+		tx_seq[r] = limit[r] - block;
+	}
+	addr[role] = *src;
+	rc = store_device_get_addr(st, s->id[peer], s->id_len[peer], &addr[peer]);
+	if (rc == -SGA_E_UNKNOWN_DEVICE)
+		rc = 0; /* deregistered meanwhile: the address stays unknown */
+	if (rc)
+		goto out;
+	CHECK(store_session_put(st, s));
+	(void)store_session_set_marks(st, s->session_id, rx_next, addr);
+	rc = h->install.fn ? h->install.fn(h->install.ctx, s, addr, tx_seq, limit, rx_next) : -1;
+	if (rc) {
+		cp_log(CP_LOG_ERR, "session %016llx established but not installed (%d); dropped",
+		       (unsigned long long)s->session_id, rc);
+		(void)store_session_del(st, s->session_id);
+		rc = -SGA_E_INTERNAL;
+		goto out;
+	}
+	COUNT(h, sessions);
+out:
+	return rc;
+}
+
+static int on_kex_init(const struct cp_handler *h, struct store *st, const struct sga_gw_peek *pk,
+                       const uint8_t *frame, size_t len, const struct dp_addr *src, struct ref *ref)
+{
+	struct sga_gw_device dev;
+	struct sga_gw_session sess;
+	struct sga_gw_out out;
+	uint8_t role = pk->role, prev_state, prev_have;
+	int rc;
+
+	memset(&dev, 0, sizeof(dev));
+	memset(&sess, 0, sizeof(sess));
+	out.n = 0;
+	ref_sid(ref, pk->session_id);
+	if (role > 1) {
+		rc = -SGA_E_BAD_FIELD;
+		goto out;
+	}
+	CHECK(load_sess(st, pk->session_id, &sess));
+	CHECK(load_dev(st, sess.id[role], sess.id_len[role], &dev));
+	prev_state = sess.state;
+	prev_have = sess.have_init;
+	CHECK(sga_gw_kex_init_handle(h->gw, &dev, &sess, frame, len, &out));
+	if (sess.state == SGA_GW_S_ESTABLISHED && prev_state != SGA_GW_S_ESTABLISHED)
+		CHECK(establish(h, st, &sess, role, src));
+	else if (sess.have_init != prev_have)
+		CHECK(store_session_put(st, &sess)); /* first contribution: keep N and K */
+	(void)store_device_set_addr(st, dev.id, dev.id_len, src);
+	deliver(h, st, &out, dev.id, dev.id_len, src);
+out:
+	sga_memzero(&dev, sizeof(dev));
+	sga_gw_session_wipe(&sess);
+	return rc;
+}
+
+/* ---- entry points ---------------------------------------------------------------- */
+
+int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t *frame, size_t len,
+                    const struct dp_addr *src)
+{
+	struct sga_gw_peek pk;
+	struct ref ref = {0};
+	int quiet = 0, rc;
+
+	COUNT(h, handled);
+	CHECK(sga_gw_peek(frame, len, &pk));
+	switch (pk.type) {
+	case SGA_MSG_PKG_REQ:
+		rc = on_pkg_req(h, st, frame, len, src);
+		break;
+	case SGA_MSG_REG_REQ:
+		rc = on_reg_req(h, st, frame, len, src, &ref);
+		break;
+	case SGA_MSG_NEG_REQ:
+		rc = on_neg_req(h, st, &pk, frame, len, src, &ref, &quiet);
+		break;
+	case SGA_MSG_NEG_ACCEPT:
+		rc = on_neg_accept(h, st, &pk, frame, len, src, &ref, &quiet);
+		break;
+	case SGA_MSG_KEX_INIT:
+		rc = on_kex_init(h, st, &pk, frame, len, src, &ref);
+		break;
+	default:
+		rc = -SGA_E_BAD_TYPE; /* DATA_UP is the data plane's */
+		break;
+	}
+out:
+	if (rc == -SGA_E_UNAVAILABLE)
+		COUNT(h, unavailable);
+	else if (rc)
+		COUNT(h, rejected);
+	if (rc && !quiet)
+		reply_error(h, src, rc, &ref, len);
+	return rc;
+}
+
+/* Restore one indexed session; 0 when installed. */
+static int restore_one(const struct cp_handler *h, struct store *st, uint64_t sid,
+                       struct sga_gw_session *s)
+{
+	uint64_t block = tx_block(h), limit[2], tx_seq[2], rx_next[2];
+	struct dp_addr addr[2];
+	int rc;
+
+	rc = load_sess(st, sid, s);
+	if (rc == -SGA_E_UNKNOWN_SESSION) {
+		/* The record is gone (deleted between the two commands of a
+		 * delete, or by an operator): drop the stale index entry. */
+		(void)store_session_del(st, sid);
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (s->state != SGA_GW_S_ESTABLISHED) {
+		rc = -SGA_E_BAD_STATE;
+		goto out;
+	}
+	CHECK(store_session_get_marks(st, sid, rx_next, addr));
+	/* Fresh ranges: whatever the data plane used before the restart lies
+	 * below the old limits, so reusing none of it needs no knowledge of it. */
+	for (uint8_t r = 0; r < 2; r++) {
+		CHECK(store_session_reserve(st, sid, r, block, &limit[r]));
+		tx_seq[r] = limit[r] - block;
+	}
+	rc = h->install.fn ? h->install.fn(h->install.ctx, s, addr, tx_seq, limit, rx_next) : -1;
+	if (rc) {
+		cp_log(CP_LOG_ERR, "session %016llx not restored: install failed (%d)",
+		       (unsigned long long)sid, rc);
+		rc = -SGA_E_INTERNAL;
+	}
+out:
+	sga_gw_session_wipe(s);
+	return rc;
+}
+
+int cp_core_restore(const struct cp_handler *h, struct store *st)
+{
+	struct sga_gw_session s;
+	uint64_t *ids = NULL, *grown;
+	unsigned cap = 256, n = 0;
+	int installed = 0, rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	for (int attempt = 0; attempt < 8; attempt++) {
+		grown = realloc(ids, (size_t)cap * sizeof(*ids));
+		if (!grown) {
+			rc = -SGA_E_INTERNAL;
+			goto out;
+		}
+		ids = grown;
+		n = cap;
+		rc = store_session_list(st, ids, &n);
+		if (rc != -SGA_E_NOSPACE)
+			break;
+		cap = n + 64; /* the set grew between calls: room for some more */
+	}
+	if (rc)
+		goto out;
+	for (unsigned i = 0; i < n; i++) {
+		rc = restore_one(h, st, ids[i], &s);
+		if (rc == -SGA_E_UNAVAILABLE)
+			goto out;
+		if (!rc) {
+			installed++;
+			COUNT(h, restored);
+		}
+	}
+	rc = installed;
+out:
+	free(ids);
+	sga_gw_session_wipe(&s);
+	return rc;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cp_handler.h - one control frame's handling, and session restore, without
+ * DPDK: the part of the control plane that drives the gateway protocol state
+ * machine (sga_gateway.h) against the Redis store (store.h).
+ *
+ * The caller supplies the frame, its sender's address and a store, plus two
+ * callbacks: `send` (a frame to an address; dp_ctrl_send in the gateway, a
+ * capture buffer in tests) and `install` (an established session into the data
+ * plane; dp_session_install behind a mutex in the gateway). cp.c runs this from
+ * worker threads; the unit tests run it directly, so the whole handshake is
+ * tested against a real Redis without EAL.
+ *
+ * Reply policy. Frames that fail authentication are dropped silently (an
+ * answer would let anyone reflect traffic off the gateway); so are malformed
+ * frames. For a few refusals that only cost the device a retry to diagnose
+ * (unknown device or session, identity exists, enrollment denied, bad state,
+ * replay, store unavailable) the sender gets an ERROR hint, never larger than
+ * the frame that caused it.
+ */
+#ifndef SGA_CP_HANDLER_H
+#define SGA_CP_HANDLER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp.h"
+#include "sga_gateway.h"
+#include "store.h"
+
+#define CP_TX_BLOCK_DEFAULT (1ull << 20) /* hop sequence numbers per reservation */
+
+/** Send frame to dst. 0 or a negative errno (the frame is then lost). */
+struct cp_send {
+	int (*fn)(void *ctx, const struct dp_addr *dst, const uint8_t *frame, size_t len);
+	void *ctx;
+};
+
+/** Install an established session (arguments as dp_session_install). Calls
+ *  are made from any handler thread; the callee serialises them. */
+struct cp_install {
+	int (*fn)(void *ctx, const struct sga_gw_session *s, const struct dp_addr addr[2],
+	          const uint64_t tx_seq[2], const uint64_t tx_limit[2], const uint64_t rx_next[2]);
+	void *ctx;
+};
+
+/** Event counters shared by all handler threads (relaxed atomics). */
+struct cp_counters {
+	_Atomic uint64_t handled;     /* control frames processed */
+	_Atomic uint64_t rejected;    /* handler refused the frame (not counting unavailable) */
+	_Atomic uint64_t unavailable; /* refused because Redis was down */
+	_Atomic uint64_t sessions;    /* sessions established and installed */
+	_Atomic uint64_t registered;  /* devices registered (first time or rekey) */
+	_Atomic uint64_t undelivered; /* replies lost: recipient address unknown or send failed */
+	_Atomic uint64_t restored;    /* sessions installed by cp_core_restore */
+};
+
+struct cp_handler {
+	const struct sga_gw *gw;
+	struct cp_send send;
+	struct cp_install install;
+	uint64_t tx_block;       /* hop TX reservation size; 0 = CP_TX_BLOCK_DEFAULT */
+	struct cp_counters *ctr; /* optional */
+};
+
+/**
+ * Handle one control frame from src: parse, load the records it needs from st,
+ * run the protocol step, persist what changed, then send the replies (to src
+ * for the sender; to the stored address for the other session member). When a
+ * session becomes ESTABLISHED, its hop TX ranges are reserved and it is stored,
+ * indexed and installed before the KEX_REPLY frames leave, so the data plane
+ * knows the session before either device can use it.
+ *
+ * Returns 0 when the frame was handled, else the negated SGA_E_* reason it was
+ * refused (-SGA_E_UNAVAILABLE: the store could not be reached; the sender got
+ * an ERROR(UNAVAILABLE)). Bounded work: at most one RSA decryption, a few
+ * modular exponentiations and about ten Redis round trips (each bounded by the
+ * store's timeout). Thread-safe for distinct st.
+ */
+int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t *frame, size_t len,
+                    const struct dp_addr *src) SGA_MUST_CHECK;
+
+/**
+ * Restore after a restart: install every established session listed in st
+ * (sga:sessions) with a fresh hop TX range per role (reserved above anything
+ * handed out before, so no hop nonce repeats), rx_next from the persisted
+ * marks, and the persisted addresses. Stale index entries (the record is gone)
+ * are removed; records that fail to unseal are skipped and logged. Returns the
+ * number installed, or a negated SGA_E_* code if the store failed
+ * (-SGA_E_UNAVAILABLE).
+ */
+int cp_core_restore(const struct cp_handler *h, struct store *st) SGA_MUST_CHECK;
+
+#endif /* SGA_CP_HANDLER_H */

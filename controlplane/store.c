@@ -1,0 +1,1394 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * store.c - the gateway's device and session state in Redis through hiredis
+ * (see store.h for the key layout and the sealed-record format).
+ *
+ * One synchronous connection per struct store (one per thread). Every call
+ * connects lazily; an I/O error drops the connection and the next attempt waits
+ * for an exponential backoff, so a Redis outage costs each caller one failed
+ * round trip per backoff period, not a connect() storm. Commands that belong
+ * together are pipelined (one round trip). Every read-modify-write on a counter
+ * or mark runs as a small Lua script on one key, so it is atomic and stays in
+ * one Redis Cluster slot. Record plaintexts (k_d, k_t, N/K, cached replies) are
+ * built in stack buffers that are wiped before return on every path.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "cp_log.h"
+#include "sga_cursor.h"
+#include "sga_hop.h"
+#include "store.h"
+
+#define BACKOFF_MIN_MS         50u
+#define BACKOFF_MAX_DEFAULT_MS 5000u
+#define TIMEOUT_DEFAULT_MS     1000u
+#define SESSION_TTL_DEFAULT_S  300u
+
+#define KEY_MAX       64 /* "sga:{enroll:" + 32-byte id + "}" fits */
+#define REC_VERSION   1
+#define REC_HDR       (1 + SGA_AEAD_NONCE_LEN)
+#define REC_TAG       16 /* AES-256-GCM */
+#define REC_KIND_DEV  'D'
+#define REC_KIND_SESS 'S'
+#define REC_SUITE     SGA_SUITE_AES256_GCM
+#define REC_KDF_INFO  "sga-store-v1 "
+/* Largest session plaintext: fixed part, two members, two N/K, two replies. */
+#define SESS_PT_MAX                                                                             \
+	(1 + 8 + 4 + 8 + 2 * (1 + SGA_ID_MAX + 1 + SGA_KEY_LEN) + 4 * (2 + SGA_GROUP_MAX_LEN) + \
+	 2 * (2 + SGA_FRAME_MAX))
+#define DEV_PT_MAX   (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES)
+#define ADDR_STR_MAX 48 /* "255.255.255.255:65535/ff:ff:ff:ff:ff:ff" */
+#define U64_STR_MAX  24
+#define MAX_ARGS     12
+
+#define CHECK(expr)               \
+	do {                      \
+		rc = (expr);      \
+		if (rc)           \
+			goto out; \
+	} while (0)
+
+struct store {
+	redisContext *c;
+	char *unix_socket;
+	char *host;
+	char endpoint[160]; /* for log messages */
+	int port;
+	int db;
+	unsigned timeout_ms;
+	unsigned backoff_max_ms;
+	unsigned session_ttl_s;
+	unsigned backoff_ms;  /* next backoff to apply after a failure */
+	uint64_t retry_at_ns; /* no connection attempt before this (monotonic) */
+	int connected;        /* the last command reached Redis */
+	int ever_connected;
+	int down_logged;
+	_Atomic uint64_t reconnects;
+	uint8_t *mkey; /* SGA_KEY_LEN bytes in a locked, non-dumpable page */
+	size_t mkey_map;
+};
+
+/* ---- Lua scripts (one key each; values compared as decimal strings) ---------
+ *
+ * Redis Lua numbers are doubles, which cannot hold every uint64_t, so counters
+ * are compared as canonical decimal strings: longer is larger, equal lengths
+ * compare lexicographically. Every value the store writes is canonical
+ * (PRIu64, no leading zeros). */
+
+/* Raise field ARGV[1] to ARGV[2]: 1 raised, 0 not greater, -1 no such key. */
+static const char LUA_RAISE[] = "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+                                "local cur = redis.call('HGET', KEYS[1], ARGV[1]) or '0'\n"
+                                "local v = ARGV[2]\n"
+                                "if #v > #cur or (#v == #cur and v > cur) then\n"
+                                "  redis.call('HSET', KEYS[1], ARGV[1], v)\n"
+                                "  return 1\n"
+                                "end\n"
+                                "return 0\n";
+
+/* Create a device hash unless it exists: 1 created, 0 exists. */
+static const char LUA_CREATE[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'up_ctr', ARGV[2], 'down_ctr', ARGV[3])\n"
+    "return 1\n";
+
+/* Set field ARGV[1] = ARGV[2] on an existing hash: 1 set, -1 no such key. */
+static const char LUA_SET_IF[] = "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+                                 "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+                                 "return 1\n";
+
+/* Session record: rec, state, then a TTL (ARGV[3] > 0) or none (0). */
+static const char LUA_SESS_PUT[] = "redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'state', ARGV[2])\n"
+                                   "if ARGV[3] == '0' then redis.call('PERSIST', KEYS[1])\n"
+                                   "else redis.call('EXPIRE', KEYS[1], ARGV[3]) end\n"
+                                   "return 1\n";
+
+/* HINCRBY tx_res<role> on an existing session: the new limit, or -1. */
+static const char LUA_RESERVE[] = "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+                                  "return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])\n";
+
+/* Marks: raise rx0/rx1 to ARGV[1]/ARGV[2]; set addr0/addr1 to ARGV[3]/ARGV[4]
+ * unless empty. 1 done, -1 no such key. */
+static const char LUA_MARKS[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+    "for r = 0, 1 do\n"
+    "  local f = 'rx' .. r\n"
+    "  local cur = redis.call('HGET', KEYS[1], f) or '0'\n"
+    "  local v = ARGV[r + 1]\n"
+    "  if #v > #cur or (#v == #cur and v > cur) then redis.call('HSET', KEYS[1], f, v) end\n"
+    "  if ARGV[r + 3] ~= '' then redis.call('HSET', KEYS[1], 'addr' .. r, ARGV[r + 3]) end\n"
+    "end\n"
+    "return 1\n";
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct timeval ms_tv(unsigned ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+
+	return tv;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode exactly 2*n hex chars into n bytes: 0 or -1. */
+static int hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)
+{
+	if (slen != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static void hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Strict canonical decimal: digits only, no sign, fits in 64 bits. */
+static int parse_u64(const char *s, size_t len, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (len == 0 || len > 20)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (d > 9 || x > (UINT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return 0;
+}
+
+/* "a.b.c.d:port/aa:bb:cc:dd:ee:ff" from a struct dp_addr (network order). */
+static void addr_format(const struct dp_addr *a, char out[ADDR_STR_MAX])
+{
+	const uint8_t *ip = (const uint8_t *)&a->ip;
+
+	snprintf(out, ADDR_STR_MAX, "%u.%u.%u.%u:%u/%02x:%02x:%02x:%02x:%02x:%02x", ip[0], ip[1],
+	         ip[2], ip[3], ntohs(a->port), a->mac[0], a->mac[1], a->mac[2], a->mac[3],
+	         a->mac[4], a->mac[5]);
+}
+
+static int addr_parse(const char *s, size_t len, struct dp_addr *a)
+{
+	char buf[ADDR_STR_MAX];
+	unsigned ip[4], port, mac[6];
+	int used = -1;
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (sscanf(buf, "%3u.%3u.%3u.%3u:%5u/%2x:%2x:%2x:%2x:%2x:%2x%n", &ip[0], &ip[1], &ip[2],
+	           &ip[3], &port, &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5],
+	           &used) != 11 ||
+	    used != (int)len)
+		return -1;
+	if (ip[0] > 255 || ip[1] > 255 || ip[2] > 255 || ip[3] > 255 || port > 65535)
+		return -1;
+	memset(a, 0, sizeof(*a));
+	for (int i = 0; i < 6; i++)
+		a->mac[i] = (uint8_t)mac[i];
+	{
+		uint8_t *p = (uint8_t *)&a->ip;
+
+		for (int i = 0; i < 4; i++)
+			p[i] = (uint8_t)ip[i];
+	}
+	a->port = htons((uint16_t)port);
+	return 0;
+}
+
+static int key_dev(char out[KEY_MAX], const uint8_t *id, uint8_t id_len)
+{
+	if (!id || !sga_id_valid(id, id_len))
+		return -SGA_E_BAD_FIELD;
+	snprintf(out, KEY_MAX, "sga:{dev:%.*s}", (int)id_len, (const char *)id);
+	return 0;
+}
+
+static int key_enroll(char out[KEY_MAX], const uint8_t *id, uint8_t id_len)
+{
+	if (!id || !sga_id_valid(id, id_len))
+		return -SGA_E_BAD_FIELD;
+	snprintf(out, KEY_MAX, "sga:{enroll:%.*s}", (int)id_len, (const char *)id);
+	return 0;
+}
+
+static void sid_hex(uint64_t sid, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, sid);
+}
+
+static int key_sess(char out[KEY_MAX], uint64_t sid)
+{
+	if (!sid)
+		return -SGA_E_BAD_FIELD;
+	snprintf(out, KEY_MAX, "sga:{sess:%016" PRIx64 "}", sid);
+	return 0;
+}
+
+static const char KEY_SESSIONS[] = "sga:sessions";
+
+/* ---- master key ------------------------------------------------------------- */
+
+int store_load_master_key(const char *path, uint8_t key[32])
+{
+	uint8_t buf[80];
+	struct stat sb;
+	ssize_t n = 0;
+	size_t len = 0;
+	int fd = -1, rc = 0;
+
+	memset(key, 0, 32);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fstat(fd, &sb)) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	/* A key anyone else may read (or replace) is not a secret. */
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		rc = -EPERM;
+		goto out;
+	}
+	while (len < sizeof(buf)) {
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len == 32) {
+		memcpy(key, buf, 32);
+	} else {
+		/* 64 hex digits, optionally followed by "\n" or "\r\n". */
+		size_t hl = len;
+
+		if (hl > 0 && buf[hl - 1] == '\n')
+			hl--;
+		if (hl > 0 && buf[hl - 1] == '\r')
+			hl--;
+		if (hex_decode((const char *)buf, hl, key, 32)) {
+			memset(key, 0, 32);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	sga_memzero(buf, sizeof(buf));
+	return rc;
+}
+
+/* ---- connection ------------------------------------------------------------- */
+
+struct store *store_open(const struct store_config *cfg)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	long page = sysconf(_SC_PAGESIZE);
+	void *m;
+
+	if (!st)
+		return NULL;
+	st->mkey_map = page > 0 ? (size_t)page : 4096;
+	m = mmap(NULL, st->mkey_map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		free(st);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* Best effort: an unprivileged process may lack RLIMIT_MEMLOCK. */
+	(void)mlock(m, st->mkey_map);
+	(void)madvise(m, st->mkey_map, MADV_DONTDUMP);
+	st->mkey = m;
+	memcpy(st->mkey, cfg->master_key, SGA_KEY_LEN);
+	if (cfg->unix_socket && cfg->unix_socket[0]) {
+		st->unix_socket = strdup(cfg->unix_socket);
+		if (!st->unix_socket)
+			goto nomem;
+	} else {
+		st->host = strdup(cfg->host && cfg->host[0] ? cfg->host : "127.0.0.1");
+		if (!st->host)
+			goto nomem;
+		st->port = cfg->port ? cfg->port : 6379;
+	}
+	if (st->unix_socket)
+		snprintf(st->endpoint, sizeof(st->endpoint), "%s", st->unix_socket);
+	else
+		snprintf(st->endpoint, sizeof(st->endpoint), "%s:%d", st->host, st->port);
+	st->db = cfg->db;
+	st->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : TIMEOUT_DEFAULT_MS;
+	st->backoff_max_ms = cfg->backoff_max_ms ? cfg->backoff_max_ms : BACKOFF_MAX_DEFAULT_MS;
+	if (st->backoff_max_ms < BACKOFF_MIN_MS)
+		st->backoff_max_ms = BACKOFF_MIN_MS;
+	st->session_ttl_s = cfg->session_ttl_s ? cfg->session_ttl_s : SESSION_TTL_DEFAULT_S;
+	st->backoff_ms = BACKOFF_MIN_MS;
+	return st;
+nomem:
+	store_close(st);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->c)
+		redisFree(st->c);
+	if (st->mkey) {
+		sga_memzero(st->mkey, SGA_KEY_LEN);
+		munlock(st->mkey, st->mkey_map);
+		munmap(st->mkey, st->mkey_map);
+	}
+	free(st->unix_socket);
+	free(st->host);
+	free(st);
+}
+
+int store_connected(const struct store *st)
+{
+	return st->connected;
+}
+
+uint64_t store_reconnects(const struct store *st)
+{
+	return atomic_load_explicit(&((struct store *)st)->reconnects, memory_order_relaxed);
+}
+
+/* Forget the connection and schedule the next attempt one backoff from now. */
+static void st_drop(struct store *st, const char *why)
+{
+	if (st->c) {
+		redisFree(st->c);
+		st->c = NULL;
+	}
+	if (!st->down_logged) {
+		cp_log(CP_LOG_WARNING, "redis at %s unavailable: %s", st->endpoint, why);
+		st->down_logged = 1;
+	}
+	st->connected = 0;
+	st->retry_at_ns = now_ns() + (uint64_t)st->backoff_ms * 1000000ull;
+	st->backoff_ms =
+	    st->backoff_ms >= st->backoff_max_ms / 2 ? st->backoff_max_ms : st->backoff_ms * 2;
+}
+
+static int st_connect(struct store *st)
+{
+	struct timeval tv = ms_tv(st->timeout_ms);
+	redisContext *c;
+	redisReply *r;
+
+	if (st->c)
+		return 0;
+	if (now_ns() < st->retry_at_ns)
+		return -SGA_E_UNAVAILABLE;
+	c = st->unix_socket ? redisConnectUnixWithTimeout(st->unix_socket, tv)
+	                    : redisConnectWithTimeout(st->host, st->port, tv);
+	if (!c || c->err) {
+		st_drop(st, c ? c->errstr : "out of memory");
+		if (c)
+			redisFree(c);
+		return -SGA_E_UNAVAILABLE;
+	}
+	if (redisSetTimeout(c, tv) != REDIS_OK) {
+		redisFree(c);
+		st_drop(st, "cannot set the socket timeout");
+		return -SGA_E_UNAVAILABLE;
+	}
+	st->c = c;
+	if (st->db) {
+		r = redisCommand(c, "SELECT %d", st->db);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			if (r)
+				freeReplyObject(r);
+			st_drop(st, "SELECT failed");
+			return -SGA_E_UNAVAILABLE;
+		}
+		freeReplyObject(r);
+	}
+	if (st->ever_connected)
+		atomic_fetch_add_explicit(&st->reconnects, 1, memory_order_relaxed);
+	if (st->down_logged)
+		cp_log(CP_LOG_INFO, "redis at %s: connection restored", st->endpoint);
+	st->ever_connected = 1;
+	st->down_logged = 0;
+	return 0;
+}
+
+/* One command as an argument vector (binary-safe). */
+struct st_cmd {
+	int argc;
+	const char *argv[MAX_ARGS];
+	size_t len[MAX_ARGS];
+};
+
+static void cmd_init(struct st_cmd *c)
+{
+	c->argc = 0;
+}
+
+static void cmd_arg(struct st_cmd *c, const void *p, size_t n)
+{
+	if (c->argc < MAX_ARGS) {
+		c->argv[c->argc] = p;
+		c->len[c->argc] = n;
+	}
+	c->argc++; /* past MAX_ARGS: st_run refuses the command */
+}
+
+static void cmd_str(struct st_cmd *c, const char *s)
+{
+	cmd_arg(c, s, strlen(s));
+}
+
+/* Errors Redis returns while it cannot serve (loading, out of memory, a replica
+ * without its primary): the gateway reports these as "unavailable". */
+static int reply_error_code(const redisReply *r)
+{
+	static const char *const transient[] = {"LOADING", "BUSY",     "MASTERDOWN",  "READONLY",
+	                                        "OOM",     "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS"};
+
+	for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++) {
+		size_t n = strlen(transient[i]);
+
+		if (r->len >= n && !memcmp(r->str, transient[i], n))
+			return -SGA_E_UNAVAILABLE;
+	}
+	return -SGA_E_INTERNAL;
+}
+
+/*
+ * Send n commands in one pipeline and read the n replies into rep[] (freed by
+ * the caller with rep_free, also on failure). SIGPIPE is blocked around the
+ * I/O so a write to a connection Redis closed returns EPIPE to hiredis instead
+ * of killing the process, and a SIGPIPE this thread raised is consumed. Any
+ * I/O error: connection dropped, -SGA_E_UNAVAILABLE. An error reply: its code.
+ */
+static int st_run(struct store *st, struct st_cmd *cmds, unsigned n, redisReply **rep)
+{
+	sigset_t pipe_set, old, pending;
+	int rc, was_pending;
+
+	for (unsigned i = 0; i < n; i++) {
+		rep[i] = NULL;
+		if (cmds[i].argc > MAX_ARGS)
+			return -SGA_E_INTERNAL;
+	}
+	rc = st_connect(st);
+	if (rc)
+		return rc;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigemptyset(&pending);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	for (unsigned i = 0; i < n && !rc; i++)
+		if (redisAppendCommandArgv(st->c, cmds[i].argc, cmds[i].argv, cmds[i].len) !=
+		    REDIS_OK)
+			rc = -SGA_E_UNAVAILABLE;
+	for (unsigned i = 0; i < n && !rc; i++)
+		if (redisGetReply(st->c, (void **)&rep[i]) != REDIS_OK || !rep[i])
+			rc = -SGA_E_UNAVAILABLE;
+	if (rc) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s", st->c->errstr[0] ? st->c->errstr : "I/O error");
+		st_drop(st, why);
+		if (!was_pending) {
+			struct timespec zero = {0, 0};
+
+			while (sigtimedwait(&pipe_set, NULL, &zero) > 0)
+				;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		return rc;
+	st->connected = 1;
+	st->backoff_ms = BACKOFF_MIN_MS;
+	for (unsigned i = 0; i < n; i++)
+		if (rep[i]->type == REDIS_REPLY_ERROR)
+			return reply_error_code(rep[i]);
+	return 0;
+}
+
+/* Replies hold sealed records at most, never plaintext: no wipe needed. */
+static void rep_free(redisReply **rep, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (rep[i])
+			freeReplyObject(rep[i]);
+		rep[i] = NULL;
+	}
+}
+
+static int run1(struct store *st, struct st_cmd *cmd, redisReply **rep)
+{
+	return st_run(st, cmd, 1, rep);
+}
+
+/* An EVAL of script on key with the given string arguments. */
+static void cmd_eval(struct st_cmd *c, const char *script, const char *key)
+{
+	cmd_init(c);
+	cmd_str(c, "EVAL");
+	cmd_str(c, script);
+	cmd_str(c, "1");
+	cmd_str(c, key);
+}
+
+static int reply_int(const redisReply *r, long long *v)
+{
+	if (r->type != REDIS_REPLY_INTEGER)
+		return -SGA_E_INTERNAL;
+	*v = r->integer;
+	return 0;
+}
+
+/* ---- sealing ---------------------------------------------------------------- */
+
+/* k_rec = HKDF(master, info = REC_KDF_INFO | key): one subkey per Redis key. */
+static int rec_key(const struct store *st, const char *key, uint8_t k[SGA_KEY_LEN])
+{
+	uint8_t info[sizeof(REC_KDF_INFO) + KEY_MAX];
+	size_t kl = strlen(key), il = sizeof(REC_KDF_INFO) - 1;
+
+	memcpy(info, REC_KDF_INFO, il);
+	memcpy(info + il, key, kl);
+	if (sga_hkdf_sha256(st->mkey, SGA_KEY_LEN, NULL, 0, info, il + kl, k, SGA_KEY_LEN))
+		return -SGA_E_CRYPTO;
+	return 0;
+}
+
+static size_t rec_aad(const char *key, uint8_t aad[1 + KEY_MAX])
+{
+	size_t kl = strlen(key);
+
+	aad[0] = REC_VERSION;
+	memcpy(aad + 1, key, kl);
+	return 1 + kl;
+}
+
+static int rec_seal(const struct store *st, const char *key, const uint8_t *pt, size_t pt_len,
+                    uint8_t *out, size_t cap, size_t *out_len)
+{
+	uint8_t k[SGA_KEY_LEN], aad[1 + KEY_MAX];
+	size_t aad_len = rec_aad(key, aad);
+	int rc;
+
+	if (cap < REC_HDR + pt_len + REC_TAG)
+		return -SGA_E_NOSPACE;
+	CHECK(rec_key(st, key, k));
+	out[0] = REC_VERSION;
+	if (sga_random_bytes(out + 1, SGA_AEAD_NONCE_LEN)) {
+		rc = -SGA_E_CRYPTO;
+		goto out;
+	}
+	if (sga_aead_seal(REC_SUITE, k, out + 1, aad, aad_len, pt, pt_len, out + REC_HDR,
+	                  cap - REC_HDR)) {
+		rc = -SGA_E_CRYPTO;
+		goto out;
+	}
+	*out_len = REC_HDR + pt_len + REC_TAG;
+out:
+	sga_memzero(k, sizeof(k));
+	return rc;
+}
+
+static int rec_open(const struct store *st, const char *key, const uint8_t *in, size_t in_len,
+                    uint8_t *pt, size_t cap, size_t *pt_len)
+{
+	uint8_t k[SGA_KEY_LEN], aad[1 + KEY_MAX];
+	size_t aad_len = rec_aad(key, aad);
+	int rc;
+
+	if (in_len < 1)
+		return -SGA_E_TRUNCATED;
+	if (in[0] != REC_VERSION)
+		return -SGA_E_BAD_VERSION;
+	if (in_len < REC_HDR + REC_TAG)
+		return -SGA_E_TRUNCATED;
+	if (in_len - REC_HDR - REC_TAG > cap)
+		return -SGA_E_OVERSIZED;
+	CHECK(rec_key(st, key, k));
+	if (sga_aead_open(REC_SUITE, k, in + 1, aad, aad_len, in + REC_HDR, in_len - REC_HDR, pt,
+	                  cap)) {
+		rc = -SGA_E_AUTH; /* wrong master key, moved or tampered record */
+		goto out;
+	}
+	*pt_len = in_len - REC_HDR - REC_TAG;
+out:
+	sga_memzero(k, sizeof(k));
+	return rc;
+}
+
+/* ---- record serialization ------------------------------------------------------
+ *
+ * Device (kind 'D'): kind(1) | id_len(1) | id | k_d(32) | suite_init(1) |
+ *   n_suites(1) | suites(n). Counters live in their own hash fields.
+ * Session (kind 'S'): kind(1) | session_id(8) | state(1) | suite(1) | group(1) |
+ *   have_init(1) | req_ctr(8) | per role: id_len(1) id hop_suite(1) k_t(32) |
+ *   per role: n_len(2) N k_len(2) K (present only while the role's KEX_INIT is
+ *   in and the session is not yet established) | per role: reply_len(2) reply.
+ * Hop keys, TX sequences and replay windows are not part of the record. */
+
+static int dev_encode(const struct sga_gw_device *d, uint8_t *out, size_t cap, size_t *len)
+{
+	struct sga_wr w;
+
+	if (!sga_id_valid(d->id, d->id_len) || d->n_suites == 0 || d->n_suites > SGA_MAX_SUITES)
+		return -SGA_E_BAD_FIELD;
+	sga_wr_init(&w, out, cap);
+	sga_wr_u8(&w, REC_KIND_DEV);
+	sga_wr_u8(&w, d->id_len);
+	sga_wr_bytes(&w, d->id, d->id_len);
+	sga_wr_bytes(&w, d->k_d, SGA_KEY_LEN);
+	sga_wr_u8(&w, d->suite_init);
+	sga_wr_u8(&w, d->n_suites);
+	sga_wr_bytes(&w, d->suites, d->n_suites);
+	if (w.err)
+		return w.err;
+	*len = w.off;
+	return 0;
+}
+
+static int dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
+{
+	struct sga_rd r;
+	const uint8_t *q;
+
+	memset(d, 0, sizeof(*d));
+	sga_rd_init(&r, p, len);
+	if (sga_rd_u8(&r) != REC_KIND_DEV)
+		return -SGA_E_BAD_TYPE;
+	d->id_len = sga_rd_u8(&r);
+	if (d->id_len == 0 || d->id_len > SGA_ID_MAX)
+		return -SGA_E_BAD_LENGTH;
+	q = sga_rd_bytes(&r, d->id_len);
+	if (q)
+		memcpy(d->id, q, d->id_len);
+	q = sga_rd_bytes(&r, SGA_KEY_LEN);
+	if (q)
+		memcpy(d->k_d, q, SGA_KEY_LEN);
+	d->suite_init = sga_rd_u8(&r);
+	d->n_suites = sga_rd_u8(&r);
+	if (d->n_suites == 0 || d->n_suites > SGA_MAX_SUITES)
+		return -SGA_E_BAD_LENGTH;
+	q = sga_rd_bytes(&r, d->n_suites);
+	if (q)
+		memcpy(d->suites, q, d->n_suites);
+	if (r.err)
+		return r.err;
+	if (sga_rd_left(&r))
+		return -SGA_E_TRAILING;
+	if (!sga_id_valid(d->id, d->id_len) || sga_suite_list_check(d->suites, d->n_suites))
+		return -SGA_E_BAD_FIELD;
+	return 0;
+}
+
+/* N and K of role are worth keeping only between its KEX_INIT and the end. */
+static size_t sess_nk_len(const struct sga_gw_session *s, unsigned role)
+{
+	const struct sga_group_info *g = sga_group_get(s->group);
+
+	if (!g || s->state == SGA_GW_S_ESTABLISHED || !(s->have_init & (1u << role)))
+		return 0;
+	return g->len;
+}
+
+static int sess_encode(const struct sga_gw_session *s, uint8_t *out, size_t cap, size_t *len)
+{
+	struct sga_wr w;
+
+	sga_wr_init(&w, out, cap);
+	sga_wr_u8(&w, REC_KIND_SESS);
+	sga_wr_u64(&w, s->session_id);
+	sga_wr_u8(&w, s->state);
+	sga_wr_u8(&w, s->suite);
+	sga_wr_u8(&w, s->group);
+	sga_wr_u8(&w, s->have_init);
+	sga_wr_u64(&w, s->req_ctr);
+	for (unsigned r = 0; r < 2; r++) {
+		if (s->id_len[r] > SGA_ID_MAX)
+			return -SGA_E_BAD_FIELD;
+		sga_wr_u8(&w, s->id_len[r]);
+		sga_wr_bytes(&w, s->id[r], s->id_len[r]);
+		sga_wr_u8(&w, s->hop_suite[r]);
+		sga_wr_bytes(&w, s->k_t[r], SGA_KEY_LEN);
+	}
+	for (unsigned r = 0; r < 2; r++) {
+		size_t nk = sess_nk_len(s, r);
+
+		sga_wr_u16(&w, (uint16_t)nk);
+		sga_wr_bytes(&w, s->N[r], nk);
+		sga_wr_u16(&w, (uint16_t)nk);
+		sga_wr_bytes(&w, s->K[r], nk);
+	}
+	for (unsigned r = 0; r < 2; r++) {
+		if (s->reply_len[r] > SGA_FRAME_MAX)
+			return -SGA_E_BAD_FIELD;
+		sga_wr_u16(&w, s->reply_len[r]);
+		sga_wr_bytes(&w, s->reply[r], s->reply_len[r]);
+	}
+	if (w.err)
+		return w.err;
+	*len = w.off;
+	return 0;
+}
+
+/* Read a u16-length-prefixed field of at most max bytes into dst. */
+static void rd_field(struct sga_rd *r, uint8_t *dst, size_t max, size_t *n)
+{
+	uint16_t l = sga_rd_u16(r);
+	const uint8_t *q;
+
+	*n = 0;
+	if (l > max) {
+		r->err = -SGA_E_BAD_LENGTH;
+		return;
+	}
+	q = sga_rd_bytes(r, l);
+	if (q) {
+		memcpy(dst, q, l);
+		*n = l;
+	}
+}
+
+static int sess_decode(const uint8_t *p, size_t len, struct sga_gw_session *s)
+{
+	struct sga_rd r;
+	const uint8_t *q;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	sga_rd_init(&r, p, len);
+	if (sga_rd_u8(&r) != REC_KIND_SESS)
+		return -SGA_E_BAD_TYPE;
+	s->session_id = sga_rd_u64(&r);
+	s->state = sga_rd_u8(&r);
+	s->suite = sga_rd_u8(&r);
+	s->group = sga_rd_u8(&r);
+	s->have_init = sga_rd_u8(&r);
+	s->req_ctr = sga_rd_u64(&r);
+	for (unsigned k = 0; k < 2 && !r.err; k++) {
+		s->id_len[k] = sga_rd_u8(&r);
+		if (s->id_len[k] > SGA_ID_MAX)
+			return -SGA_E_BAD_LENGTH;
+		q = sga_rd_bytes(&r, s->id_len[k]);
+		if (q)
+			memcpy(s->id[k], q, s->id_len[k]);
+		s->hop_suite[k] = sga_rd_u8(&r);
+		q = sga_rd_bytes(&r, SGA_KEY_LEN);
+		if (q)
+			memcpy(s->k_t[k], q, SGA_KEY_LEN);
+	}
+	for (unsigned k = 0; k < 2 && !r.err; k++) {
+		rd_field(&r, s->N[k], sizeof(s->N[k]), &n);
+		rd_field(&r, s->K[k], sizeof(s->K[k]), &n);
+	}
+	for (unsigned k = 0; k < 2 && !r.err; k++) {
+		rd_field(&r, s->reply[k], sizeof(s->reply[k]), &n);
+		s->reply_len[k] = (uint16_t)n;
+	}
+	if (r.err)
+		return r.err;
+	if (sga_rd_left(&r))
+		return -SGA_E_TRAILING;
+	if (s->state < SGA_GW_S_INVITED || s->state > SGA_GW_S_ESTABLISHED ||
+	    !sga_id_valid(s->id[0], s->id_len[0]) || !sga_id_valid(s->id[1], s->id_len[1]))
+		return -SGA_E_BAD_FIELD;
+	return 0;
+}
+
+/*
+ * Give a loaded ESTABLISHED session the hop state sga_gw_kex_init_handle gave
+ * it: member keys re-derived from k_t (sga_hop_member_init, as the device
+ * derives its own), fresh replay windows, TX sequence 0. The data plane takes
+ * its real sequence ranges and replay marks from the reservation and the
+ * marks, not from the record.
+ */
+static int sess_hop_derive(struct sga_gw_session *s)
+{
+	for (unsigned k = 0; k < 2; k++)
+		if (sga_hop_member_init(&s->hop[k], s->k_t[k], s->session_id, s->hop_suite[k]))
+			return -SGA_E_CRYPTO;
+	return 0;
+}
+
+/* ---- devices ------------------------------------------------------------------ */
+
+static int get_u64_field(const redisReply *r, uint64_t *v)
+{
+	*v = 0;
+	if (r->type == REDIS_REPLY_NIL)
+		return 0;
+	if (r->type != REDIS_REPLY_STRING || parse_u64(r->str, r->len, v))
+		return -SGA_E_INTERNAL;
+	return 0;
+}
+
+int store_device_get(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_device *rec)
+{
+	char key[KEY_MAX];
+	uint8_t pt[DEV_PT_MAX];
+	size_t pt_len = 0;
+	redisReply *rep[1] = {NULL};
+	const redisReply *e;
+	struct st_cmd c;
+	int rc;
+
+	memset(rec, 0, sizeof(*rec));
+	CHECK(key_dev(key, id, id_len));
+	cmd_init(&c);
+	cmd_str(&c, "HMGET");
+	cmd_str(&c, key);
+	cmd_str(&c, "rec");
+	cmd_str(&c, "up_ctr");
+	cmd_str(&c, "down_ctr");
+	CHECK(run1(st, &c, rep));
+	if (rep[0]->type != REDIS_REPLY_ARRAY || rep[0]->elements != 3) {
+		rc = -SGA_E_INTERNAL;
+		goto out;
+	}
+	e = rep[0]->element[0];
+	if (e->type == REDIS_REPLY_NIL) {
+		rc = -SGA_E_UNKNOWN_DEVICE;
+		goto out;
+	}
+	if (e->type != REDIS_REPLY_STRING) {
+		rc = -SGA_E_INTERNAL;
+		goto out;
+	}
+	CHECK(rec_open(st, key, (const uint8_t *)e->str, e->len, pt, sizeof(pt), &pt_len));
+	CHECK(dev_decode(pt, pt_len, rec));
+	if (rec->id_len != id_len || memcmp(rec->id, id, id_len)) {
+		rc = -SGA_E_AUTH;
+		goto out;
+	}
+	CHECK(get_u64_field(rep[0]->element[1], &rec->up_ctr));
+	CHECK(get_u64_field(rep[0]->element[2], &rec->down_ctr));
+out:
+	rep_free(rep, 1);
+	sga_memzero(pt, sizeof(pt));
+	if (rc)
+		sga_memzero(rec, sizeof(*rec));
+	return rc;
+}
+
+/* Seal rec under its key and issue either a plain HSET or the create script. */
+static int device_write(struct store *st, const struct sga_gw_device *rec, int create)
+{
+	char key[KEY_MAX], up[U64_STR_MAX], down[U64_STR_MAX];
+	uint8_t pt[DEV_PT_MAX], sealed[REC_HDR + DEV_PT_MAX + REC_TAG];
+	size_t pt_len = 0, sealed_len = 0;
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	long long v;
+	int rc;
+
+	CHECK(key_dev(key, rec->id, rec->id_len));
+	CHECK(dev_encode(rec, pt, sizeof(pt), &pt_len));
+	CHECK(rec_seal(st, key, pt, pt_len, sealed, sizeof(sealed), &sealed_len));
+	snprintf(up, sizeof(up), "%" PRIu64, rec->up_ctr);
+	snprintf(down, sizeof(down), "%" PRIu64, rec->down_ctr);
+	if (create) {
+		cmd_eval(&c, LUA_CREATE, key);
+	} else {
+		cmd_init(&c);
+		cmd_str(&c, "HSET");
+		cmd_str(&c, key);
+		cmd_str(&c, "rec");
+	}
+	cmd_arg(&c, sealed, sealed_len);
+	if (!create)
+		cmd_str(&c, "up_ctr");
+	cmd_str(&c, up);
+	if (!create)
+		cmd_str(&c, "down_ctr");
+	cmd_str(&c, down);
+	CHECK(run1(st, &c, rep));
+	if (create) {
+		CHECK(reply_int(rep[0], &v));
+		if (v == 0)
+			rc = -SGA_E_EXISTS;
+	}
+out:
+	rep_free(rep, 1);
+	sga_memzero(pt, sizeof(pt));
+	return rc;
+}
+
+int store_device_put(struct store *st, const struct sga_gw_device *rec)
+{
+	return device_write(st, rec, 0);
+}
+
+int store_device_create(struct store *st, const struct sga_gw_device *rec)
+{
+	return device_write(st, rec, 1);
+}
+
+/* LUA_RAISE on key.field: *raised = 1/0; -unknown for a missing key. */
+static int raise_field(struct store *st, const char *key, const char *field, uint64_t v,
+                       int unknown, int *raised)
+{
+	char val[U64_STR_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	long long r;
+	int rc;
+
+	snprintf(val, sizeof(val), "%" PRIu64, v);
+	cmd_eval(&c, LUA_RAISE, key);
+	cmd_str(&c, field);
+	cmd_str(&c, val);
+	CHECK(run1(st, &c, rep));
+	CHECK(reply_int(rep[0], &r));
+	if (r < 0)
+		rc = -unknown;
+	else
+		*raised = (int)r;
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_device_set_up_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t v)
+{
+	char key[KEY_MAX];
+	int rc, raised = 0;
+
+	rc = key_dev(key, id, id_len);
+	if (!rc)
+		rc = raise_field(st, key, "up_ctr", v, SGA_E_UNKNOWN_DEVICE, &raised);
+	if (!rc && !raised)
+		rc =
+		    -SGA_E_REPLAY; /* another worker already accepted this counter or a later one */
+	return rc;
+}
+
+int store_device_raise_down_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t v)
+{
+	char key[KEY_MAX];
+	int rc, raised = 0;
+
+	rc = key_dev(key, id, id_len);
+	if (!rc)
+		rc = raise_field(st, key, "down_ctr", v, SGA_E_UNKNOWN_DEVICE, &raised);
+	return rc;
+}
+
+int store_device_set_addr(struct store *st, const uint8_t *id, uint8_t id_len,
+                          const struct dp_addr *a)
+{
+	char key[KEY_MAX], val[ADDR_STR_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	long long r;
+	int rc;
+
+	CHECK(key_dev(key, id, id_len));
+	addr_format(a, val);
+	cmd_eval(&c, LUA_SET_IF, key);
+	cmd_str(&c, "addr");
+	cmd_str(&c, val);
+	CHECK(run1(st, &c, rep));
+	CHECK(reply_int(rep[0], &r));
+	if (r < 0)
+		rc = -SGA_E_UNKNOWN_DEVICE;
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+/* An address field: NIL -> all zero (unknown); malformed -> -SGA_E_INTERNAL. */
+static int get_addr_field(const redisReply *r, struct dp_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (r->type == REDIS_REPLY_NIL)
+		return 0;
+	if (r->type != REDIS_REPLY_STRING || addr_parse(r->str, r->len, a))
+		return -SGA_E_INTERNAL;
+	return 0;
+}
+
+int store_device_get_addr(struct store *st, const uint8_t *id, uint8_t id_len, struct dp_addr *a)
+{
+	char key[KEY_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	CHECK(key_dev(key, id, id_len));
+	cmd_init(&c);
+	cmd_str(&c, "HMGET");
+	cmd_str(&c, key);
+	cmd_str(&c, "rec");
+	cmd_str(&c, "addr");
+	CHECK(run1(st, &c, rep));
+	if (rep[0]->type != REDIS_REPLY_ARRAY || rep[0]->elements != 2) {
+		rc = -SGA_E_INTERNAL;
+		goto out;
+	}
+	if (rep[0]->element[0]->type == REDIS_REPLY_NIL) {
+		rc = -SGA_E_UNKNOWN_DEVICE;
+		goto out;
+	}
+	rc = get_addr_field(rep[0]->element[1], a);
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+/* ---- enrollment allow-list ---------------------------------------------------- */
+
+int store_enroll_get(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_enroll *e)
+{
+	char key[KEY_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	CHECK(key_enroll(key, id, id_len));
+	cmd_init(&c);
+	cmd_str(&c, "GET");
+	cmd_str(&c, key);
+	CHECK(run1(st, &c, rep));
+	if (rep[0]->type == REDIS_REPLY_NIL) {
+		rc = -SGA_E_UNKNOWN_DEVICE;
+		goto out;
+	}
+	if (rep[0]->type != REDIS_REPLY_STRING ||
+	    hex_decode(rep[0]->str, rep[0]->len, e->token_hash, sizeof(e->token_hash)))
+		rc = -SGA_E_INTERNAL;
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_enroll_put(struct store *st, const uint8_t *id, uint8_t id_len,
+                     const struct sga_gw_enroll *e)
+{
+	char key[KEY_MAX], hex[2 * SGA_SHA256_LEN + 1];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	CHECK(key_enroll(key, id, id_len));
+	hex_encode(e->token_hash, sizeof(e->token_hash), hex);
+	cmd_init(&c);
+	cmd_str(&c, "SET");
+	cmd_str(&c, key);
+	cmd_str(&c, hex);
+	rc = run1(st, &c, rep);
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_enroll_del(struct store *st, const uint8_t *id, uint8_t id_len)
+{
+	char key[KEY_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	CHECK(key_enroll(key, id, id_len));
+	cmd_init(&c);
+	cmd_str(&c, "DEL");
+	cmd_str(&c, key);
+	rc = run1(st, &c, rep);
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+/* ---- sessions ------------------------------------------------------------------ */
+
+int store_session_get(struct store *st, uint64_t sid, struct sga_gw_session *s)
+{
+	char key[KEY_MAX];
+	uint8_t pt[SESS_PT_MAX];
+	size_t pt_len = 0;
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	CHECK(key_sess(key, sid));
+	cmd_init(&c);
+	cmd_str(&c, "HGET");
+	cmd_str(&c, key);
+	cmd_str(&c, "rec");
+	CHECK(run1(st, &c, rep));
+	if (rep[0]->type == REDIS_REPLY_NIL) {
+		rc = -SGA_E_UNKNOWN_SESSION;
+		goto out;
+	}
+	if (rep[0]->type != REDIS_REPLY_STRING) {
+		rc = -SGA_E_INTERNAL;
+		goto out;
+	}
+	CHECK(
+	    rec_open(st, key, (const uint8_t *)rep[0]->str, rep[0]->len, pt, sizeof(pt), &pt_len));
+	CHECK(sess_decode(pt, pt_len, s));
+	if (s->session_id != sid) {
+		rc = -SGA_E_AUTH;
+		goto out;
+	}
+	if (s->state == SGA_GW_S_ESTABLISHED)
+		CHECK(sess_hop_derive(s));
+out:
+	rep_free(rep, 1);
+	sga_memzero(pt, sizeof(pt));
+	if (rc)
+		sga_gw_session_wipe(s);
+	return rc;
+}
+
+int store_session_put(struct store *st, const struct sga_gw_session *s)
+{
+	char key[KEY_MAX], state[4], ttl[16], hex[17];
+	uint8_t pt[SESS_PT_MAX], sealed[REC_HDR + SESS_PT_MAX + REC_TAG];
+	size_t pt_len = 0, sealed_len = 0;
+	redisReply *rep[2] = {NULL, NULL};
+	struct st_cmd c[2];
+	int est = s->state == SGA_GW_S_ESTABLISHED, rc;
+
+	CHECK(key_sess(key, s->session_id));
+	CHECK(sess_encode(s, pt, sizeof(pt), &pt_len));
+	CHECK(rec_seal(st, key, pt, pt_len, sealed, sizeof(sealed), &sealed_len));
+	snprintf(state, sizeof(state), "%u", s->state);
+	snprintf(ttl, sizeof(ttl), "%u", est ? 0u : st->session_ttl_s);
+	cmd_eval(&c[0], LUA_SESS_PUT, key);
+	cmd_arg(&c[0], sealed, sealed_len);
+	cmd_str(&c[0], state);
+	cmd_str(&c[0], ttl);
+	/* The index lives in its own slot: a second command, same round trip. */
+	sid_hex(s->session_id, hex);
+	cmd_init(&c[1]);
+	cmd_str(&c[1], "SADD");
+	cmd_str(&c[1], KEY_SESSIONS);
+	cmd_str(&c[1], hex);
+	rc = st_run(st, c, est ? 2 : 1, rep);
+out:
+	rep_free(rep, 2);
+	sga_memzero(pt, sizeof(pt));
+	return rc;
+}
+
+int store_session_del(struct store *st, uint64_t sid)
+{
+	char key[KEY_MAX], hex[17];
+	redisReply *rep[2] = {NULL, NULL};
+	struct st_cmd c[2];
+	int rc;
+
+	CHECK(key_sess(key, sid));
+	sid_hex(sid, hex);
+	cmd_init(&c[0]);
+	cmd_str(&c[0], "DEL");
+	cmd_str(&c[0], key);
+	cmd_init(&c[1]);
+	cmd_str(&c[1], "SREM");
+	cmd_str(&c[1], KEY_SESSIONS);
+	cmd_str(&c[1], hex);
+	rc = st_run(st, c, 2, rep);
+out:
+	rep_free(rep, 2);
+	return rc;
+}
+
+int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t block,
+                          uint64_t *limit)
+{
+	char key[KEY_MAX], val[U64_STR_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	long long v;
+	int rc;
+
+	if (role > 1 || block == 0 || block > (uint64_t)INT64_MAX)
+		return -SGA_E_BAD_FIELD;
+	CHECK(key_sess(key, sid));
+	snprintf(val, sizeof(val), "%" PRIu64, block);
+	cmd_eval(&c, LUA_RESERVE, key);
+	cmd_str(&c, role ? "tx_res1" : "tx_res0");
+	cmd_str(&c, val);
+	CHECK(run1(st, &c, rep)); /* an overflow of the 63-bit space is an error reply */
+	CHECK(reply_int(rep[0], &v));
+	if (v < 0) {
+		rc = -SGA_E_UNKNOWN_SESSION;
+		goto out;
+	}
+	*limit = (uint64_t)v;
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_session_set_marks(struct store *st, uint64_t sid, const uint64_t rx_next[2],
+                            const struct dp_addr addr[2])
+{
+	char key[KEY_MAX], rx[2][U64_STR_MAX], a[2][ADDR_STR_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	long long v;
+	int rc;
+
+	CHECK(key_sess(key, sid));
+	cmd_eval(&c, LUA_MARKS, key);
+	for (unsigned r = 0; r < 2; r++) {
+		snprintf(rx[r], sizeof(rx[r]), "%" PRIu64, rx_next[r]);
+		cmd_str(&c, rx[r]);
+	}
+	for (unsigned r = 0; r < 2; r++) {
+		a[r][0] = '\0';
+		if (addr[r].port)
+			addr_format(&addr[r], a[r]);
+		cmd_str(&c, a[r]);
+	}
+	CHECK(run1(st, &c, rep));
+	CHECK(reply_int(rep[0], &v));
+	if (v < 0)
+		rc = -SGA_E_UNKNOWN_SESSION;
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_session_get_marks(struct store *st, uint64_t sid, uint64_t rx_next[2],
+                            struct dp_addr addr[2])
+{
+	char key[KEY_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	rx_next[0] = rx_next[1] = 0;
+	memset(addr, 0, 2 * sizeof(addr[0]));
+	CHECK(key_sess(key, sid));
+	cmd_init(&c);
+	cmd_str(&c, "HMGET");
+	cmd_str(&c, key);
+	cmd_str(&c, "state");
+	cmd_str(&c, "rx0");
+	cmd_str(&c, "rx1");
+	cmd_str(&c, "addr0");
+	cmd_str(&c, "addr1");
+	CHECK(run1(st, &c, rep));
+	if (rep[0]->type != REDIS_REPLY_ARRAY || rep[0]->elements != 5) {
+		rc = -SGA_E_INTERNAL;
+		goto out;
+	}
+	if (rep[0]->element[0]->type == REDIS_REPLY_NIL) {
+		rc = -SGA_E_UNKNOWN_SESSION;
+		goto out;
+	}
+	for (unsigned r = 0; r < 2; r++) {
+		CHECK(get_u64_field(rep[0]->element[1 + r], &rx_next[r]));
+		CHECK(get_addr_field(rep[0]->element[3 + r], &addr[r]));
+	}
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_session_list(struct store *st, uint64_t *ids, unsigned *n)
+{
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	unsigned cap = *n, got = 0, total = 0;
+	int rc;
+
+	*n = 0;
+	cmd_init(&c);
+	cmd_str(&c, "SMEMBERS");
+	cmd_str(&c, KEY_SESSIONS);
+	CHECK(run1(st, &c, rep));
+	if (rep[0]->type != REDIS_REPLY_ARRAY) {
+		rc = -SGA_E_INTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < rep[0]->elements; i++) {
+		const redisReply *e = rep[0]->element[i];
+		uint8_t b[8];
+
+		/* Only well-formed ids count; anything else in the set is ignored. */
+		if (e->type != REDIS_REPLY_STRING || hex_decode(e->str, e->len, b, sizeof(b)))
+			continue;
+		total++;
+		if (got < cap)
+			ids[got++] = sga_get_u64(b);
+	}
+	*n = total > cap ? total : got;
+	if (total > cap)
+		rc = -SGA_E_NOSPACE;
+out:
+	rep_free(rep, 1);
+	return rc;
+}

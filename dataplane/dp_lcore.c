@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_lcore.c - the data-plane lcore loop: receive, classify, relay, transmit.
+ *
+ * Run to completion over bursts (DPDK l3fwd's shape): rx_burst(32), prefetch a
+ * few frames ahead, handle each frame to the end, drain the hand-off ring and a
+ * few control-plane frames, flush the TX buffer. No locks, no allocation but
+ * mbufs, no syscalls.
+ *
+ * Session ownership: the replay windows and TX sequence numbers of a session
+ * are written by one lcore only, its owner (session_id % n_lcores). RSS spreads
+ * a session's two devices over any queues, so a DATA_UP frame received by
+ * another lcore is handed to the owner through the owner's MP/SC ring; the
+ * frame goes, never the session pointer, so no lcore keeps a slot across
+ * iterations.
+ *
+ * The relay is in place: the hop layer opens DATA_UP inside the received mbuf,
+ * seals DATA_DOWN over the same bytes (the hop headers have the same size; the
+ * tag may grow or shrink with the recipient's suite), the Eth/IPv4/UDP headers
+ * are rewritten towards the recipient, and the mbuf is transmitted. Only the
+ * DATA_ACK to the sender takes a fresh mbuf.
+ *
+ * A member's address is learned from a frame that authenticated under its hop
+ * key and was fresh for its replay window, so roaming and NAT rebinding work
+ * while a spoofed or replayed frame can neither redirect a device's traffic nor
+ * make the gateway answer an arbitrary address.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "dp_pkt.h"
+#include "dp_priv.h"
+#include "sga_gateway.h"
+#include "sga_hop.h"
+
+/* ---- transmit --------------------------------------------------------------- */
+
+/* Called by rte_eth_tx_buffer(_flush) with what the queue did not take. */
+static void dp_tx_unsent(struct rte_mbuf **unsent, uint16_t count, void *userdata)
+{
+	struct dp_lcore *lc = userdata;
+
+	rte_pktmbuf_free_bulk(unsent, count);
+	dp_ctr_add(lc, DP_C_TX_FULL, count);
+}
+
+static inline void dp_tx(struct dp_lcore *lc, struct rte_mbuf *m)
+{
+	uint16_t sent = rte_eth_tx_buffer(lc->dp->cfg.port_id, (uint16_t)lc->index, lc->txb, m);
+
+	if (sent)
+		dp_ctr_add(lc, DP_C_TX, sent);
+}
+
+static inline void dp_tx_flush(struct dp_lcore *lc)
+{
+	uint16_t sent = rte_eth_tx_buffer_flush(lc->dp->cfg.port_id, (uint16_t)lc->index, lc->txb);
+
+	if (sent)
+		dp_ctr_add(lc, DP_C_TX, sent);
+}
+
+static inline void dp_drop(struct dp_lcore *lc, struct rte_mbuf *m, enum dp_counter why)
+{
+	dp_ctr_inc(lc, why);
+	rte_pktmbuf_free(m);
+}
+
+/* ---- per-member helpers (owner lcore only) --------------------------------------- */
+
+static inline uint64_t dp_get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* Queue a reservation request for (session, role). The pending flag keeps it
+ * to one request per block; if the ring is full the flag is dropped again so a
+ * later frame retries. */
+static void dp_resv_raise(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role)
+{
+	struct dp_member *mb = &s->m[role];
+	struct dp_resv_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.session_id = s->session_id;
+	r.role = role;
+	__atomic_store_n(&mb->resv_pending, 1, __ATOMIC_RELAXED);
+	if (rte_ring_mp_enqueue_elem(dp->resv, &r, sizeof(r)) == 0) {
+		dp_ctr_inc(lc, DP_C_RESV_REQ);
+	} else {
+		__atomic_store_n(&mb->resv_pending, 0, __ATOMIC_RELAXED);
+		dp_ctr_inc(lc, DP_C_RESV_RING_FULL);
+	}
+}
+
+/* May the gateway seal one more frame towards this member? Every hop sequence
+ * number must come from a range the control plane reserved (and persisted), or
+ * a restart could reuse a nonce. Asks for more when half a block remains. */
+static bool dp_member_tx_ok(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role)
+{
+	struct dp_member *mb = &s->m[role];
+	uint64_t seq = mb->hop.tx_seq, half = dp->cfg.tx_seq_block / 2, limit;
+	uint8_t pending;
+
+	/* pending first: when dp_session_extend cleared it, the acquire makes its
+	 * new limit visible below. */
+	pending = __atomic_load_n(&mb->resv_pending, __ATOMIC_ACQUIRE);
+	limit = __atomic_load_n(&mb->tx_limit, __ATOMIC_ACQUIRE);
+	if (!pending && (seq >= limit || limit - seq <= half))
+		dp_resv_raise(dp, lc, s, role);
+	return seq < limit;
+}
+
+/* Record the sender's address (seqlock for dp_session_foreach's reader). */
+static void dp_member_addr_learn(struct dp_lcore *lc, struct dp_member *mb, const struct dp_addr *a)
+{
+	uint32_t gen = mb->addr_gen;
+
+	if (dp_addr_equal(&mb->addr, a))
+		return;
+	__atomic_store_n(&mb->addr_gen, gen + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	mb->addr = *a;
+	__atomic_store_n(&mb->addr_gen, gen + 2, __ATOMIC_RELEASE);
+	dp_ctr_inc(lc, DP_C_ADDR_LEARNED);
+}
+
+/* DATA_ACK for e2e_seq to member `role` at its last authenticated address. */
+static void dp_ack_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
+                        uint64_t e2e_seq)
+{
+	struct dp_member *mb = &s->m[role];
+	size_t ack_len = SGA_HOP_HDR_LEN + 8 + mb->tag_len, len;
+	struct rte_mbuf *a;
+	uint8_t *p;
+
+	if (!dp_member_tx_ok(dp, lc, s, role)) {
+		dp_ctr_inc(lc, DP_C_DROP_TX_SEQ);
+		return;
+	}
+	a = rte_pktmbuf_alloc(dp->pool);
+	if (unlikely(!a)) {
+		dp_ctr_inc(lc, DP_C_DROP_NOMBUF);
+		return;
+	}
+	p = (uint8_t *)rte_pktmbuf_append(a, (uint16_t)(DP_PKT_HDR_LEN + ack_len));
+	if (unlikely(!p)) {
+		dp_drop(lc, a, DP_C_DROP_NOMBUF);
+		return;
+	}
+	if (sga_hop_seal_ack(&mb->hop, s->session_id, role, e2e_seq, p + DP_PKT_HDR_LEN, ack_len,
+	                     &len)) {
+		dp_drop(lc, a, DP_C_DROP_RESEAL);
+		return;
+	}
+	dp_pkt_udp_build(p, &dp->gw, &mb->addr, lc->ip_id++, len);
+	dp_tx(lc, a);
+	dp_ctr_inc(lc, DP_C_ACK_SENT);
+}
+
+/* ---- the relay (owner lcore) ------------------------------------------------------ */
+
+static enum dp_counter dp_open_drop_reason(int rc)
+{
+	switch (rc) {
+	case -SGA_E_AUTH:
+		return DP_C_DROP_HOP_AUTH;
+	case -SGA_E_REPLAY:
+		return DP_C_DROP_HOP_REPLAY; /* too old to tell: refused unopened */
+	case -SGA_E_UNKNOWN_SESSION:
+		return DP_C_DROP_UNKNOWN_SESSION;
+	default:
+		return DP_C_DROP_HOP_MALFORMED;
+	}
+}
+
+/*
+ * m holds a DATA_UP frame of session sid from `from` (m->l2_len/l3_len/l4_len
+ * locate the SGA frame, which ends the mbuf). Opens it, relays it to the peer
+ * and acknowledges it to the sender, or drops it with its reason.
+ */
+static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint64_t sid,
+                          uint8_t from)
+{
+	const uint8_t to = from ^ 1;
+	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
+	uint8_t *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, off), *inner = NULL;
+	size_t len = m->data_len - off, inner_len = 0, new_len, want, out_len;
+	struct dp_session *s;
+	struct dp_member *src_m, *dst_m;
+	struct dp_addr src;
+	uint64_t seq = 0, e2e_seq;
+	int rc;
+
+	s = dp_session_lookup(dp, sid);
+	if (unlikely(!s)) {
+		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
+		return;
+	}
+	src_m = &s->m[from];
+	dst_m = &s->m[to];
+
+	/* -REPLAY with *inner set: authentic, already accepted (a network
+	 * duplicate): acknowledge again, never relay. Without inner it was too old
+	 * to check and was not opened. */
+	rc = sga_hop_open_up(&src_m->hop, sid, from, frame, len, &seq, &inner, &inner_len);
+	if (unlikely(rc) && !(rc == -SGA_E_REPLAY && inner)) {
+		dp_drop(lc, m, dp_open_drop_reason(rc));
+		return;
+	}
+	if (unlikely(inner_len < 8 + SGA_CT_MIN)) { /* e2e_seq | e2e_ct */
+		dp_drop(lc, m, DP_C_DROP_HOP_MALFORMED);
+		return;
+	}
+	e2e_seq = dp_get_be64(inner);
+	if (rc) {
+		dp_ctr_inc(lc, DP_C_DUPLICATE);
+		rte_pktmbuf_free(m);
+		/* To the address we authenticated before, not to this frame's source:
+		 * anyone can replay a captured frame from a forged address. */
+		if (src_m->addr.port)
+			dp_ack_send(dp, lc, s, from, e2e_seq);
+		return;
+	}
+
+	/* Fresh and authentic: it moves the window and teaches us where the sender
+	 * is, even if it cannot be relayed now (so two devices coming up in turn
+	 * each find the other). */
+	sga_replay_update(&src_m->hop.rx, seq);
+	dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
+	dp_member_addr_learn(lc, src_m, &src);
+
+	/* No ACK on these drops: the sender retransmits (with a fresh hop seq). */
+	if (unlikely(!dst_m->addr.port)) {
+		dp_drop(lc, m, DP_C_DROP_PEER_UNKNOWN);
+		return;
+	}
+	if (unlikely(!dp_member_tx_ok(dp, lc, s, to))) {
+		dp_drop(lc, m, DP_C_DROP_TX_SEQ);
+		return;
+	}
+	/* Size the mbuf for DATA_DOWN: headers without IPv4 options in front, the
+	 * recipient's tag at the end (Ethernet padding already trimmed). */
+	new_len = SGA_HOP_HDR_LEN + inner_len + dst_m->tag_len;
+	if (unlikely(new_len > SGA_FRAME_MAX)) {
+		dp_drop(lc, m, DP_C_DROP_RESEAL);
+		return;
+	}
+	if (off > DP_PKT_HDR_LEN)
+		rte_pktmbuf_adj(m, (uint16_t)(off - DP_PKT_HDR_LEN));
+	want = DP_PKT_HDR_LEN + new_len;
+	if (want > m->data_len) {
+		if (unlikely(!rte_pktmbuf_append(m, (uint16_t)(want - m->data_len)))) {
+			dp_drop(lc, m, DP_C_DROP_RESEAL);
+			return;
+		}
+	} else if (want < m->data_len) {
+		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - want));
+	}
+	/* frame still points at the SGA frame: adj/append/trim move no bytes. */
+	rc = sga_hop_seal_down(&dst_m->hop, sid, to, SGA_MSG_DATA_DOWN, inner, inner_len, frame,
+	                       new_len, &out_len);
+	if (unlikely(rc)) {
+		dp_drop(lc, m, DP_C_DROP_RESEAL);
+		return;
+	}
+	dp_pkt_udp_build(rte_pktmbuf_mtod(m, uint8_t *), &dp->gw, &dst_m->addr, lc->ip_id++,
+	                 out_len);
+	m->l3_len = DP_PKT_IP_LEN;
+	dp_tx(lc, m);
+	dp_ctr_inc(lc, DP_C_RELAYED);
+
+	dp_ack_send(dp, lc, s, from, e2e_seq);
+}
+
+/* ---- classification ----------------------------------------------------------------- */
+
+unsigned dp_ctrl_worker_of_id(const uint8_t *id, size_t id_len, unsigned n_workers)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
+
+	for (size_t i = 0; i < id_len; i++) {
+		h ^= id[i];
+		h *= 0x100000001b3ull;
+	}
+	return (unsigned)(h % n_workers);
+}
+
+unsigned dp_ctrl_worker_of_session(uint64_t session_id, unsigned n_workers)
+{
+	uint64_t x = session_id; /* splitmix64 finaliser: spread sequential ids */
+
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return (unsigned)(x % n_workers);
+}
+
+/* A DATA_UP frame: to its owner's ring, or relayed here. */
+static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint64_t sid,
+                          uint8_t role)
+{
+	unsigned owner = dp_session_owner(dp, sid);
+
+	if (owner == lc->index) {
+		dp_data_relay(dp, lc, m, sid, role);
+		return;
+	}
+	/* Unknown ids die here rather than cost the owner a ring slot. */
+	if (!dp_session_lookup(dp, sid)) {
+		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
+		return;
+	}
+	if (rte_ring_mp_enqueue(dp->lcores[owner].handoff, m) == 0)
+		dp_ctr_inc(lc, DP_C_HANDOFF);
+	else
+		dp_drop(lc, m, DP_C_DROP_HANDOFF_FULL);
+}
+
+/* The SGA frame sga[0..len) ends the mbuf: DATA_UP to the relay, control
+ * frames to a worker's ring, everything else dropped. */
+static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                            const uint8_t *sga, size_t len)
+{
+	struct sga_gw_peek pk;
+	struct sga_hdr h;
+	unsigned w;
+
+	if (sga_hdr_parse(sga, len, &h)) {
+		dp_drop(lc, m, DP_C_DROP_SGA_HDR);
+		return;
+	}
+	switch (h.type) {
+	case SGA_MSG_DATA_UP:
+	case SGA_MSG_REG_REQ:
+	case SGA_MSG_PKG_REQ:
+	case SGA_MSG_NEG_REQ:
+	case SGA_MSG_NEG_ACCEPT:
+	case SGA_MSG_KEX_INIT:
+		break;
+	default:
+		dp_drop(lc, m, DP_C_DROP_NOT_UPLINK);
+		return;
+	}
+	if (sga_gw_peek(sga, len, &pk)) {
+		dp_drop(lc, m, DP_C_DROP_SGA_HDR);
+		return;
+	}
+	switch (h.type) {
+	case SGA_MSG_DATA_UP:
+		dp_ctr_inc(lc, DP_C_DATA_IN);
+		dp_data_route(dp, lc, m, pk.session_id, pk.role);
+		return;
+	case SGA_MSG_NEG_REQ:
+	case SGA_MSG_NEG_ACCEPT:
+		/* One device's envelopes on one worker: its counters stay ordered. */
+		w = dp_ctrl_worker_of_id(pk.id, pk.id_len, dp->cfg.n_workers);
+		break;
+	case SGA_MSG_KEX_INIT:
+		w = dp_ctrl_worker_of_session(pk.session_id, dp->cfg.n_workers);
+		break;
+	default: /* REG_REQ, PKG_REQ: no id in the clear to route on */
+		w = lc->rr++ % dp->cfg.n_workers;
+		break;
+	}
+	if (rte_ring_mp_enqueue(dp->ctrl_rings[w], m) == 0)
+		dp_ctr_inc(lc, DP_C_CTRL_IN);
+	else
+		dp_drop(lc, m, DP_C_DROP_CTRL_RING_FULL);
+}
+
+static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m)
+{
+	struct dp_pkt_meta meta;
+	uint8_t *frame;
+	size_t len;
+
+	if (unlikely(!rte_pktmbuf_is_contiguous(m))) {
+		dp_drop(lc, m, DP_C_DROP_MULTISEG);
+		return;
+	}
+	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	switch (dp_pkt_classify(frame, m->data_len, &dp->gw, &meta)) {
+	case DP_PKT_UDP:
+		break;
+	case DP_PKT_ARP:
+		len = dp_pkt_arp_reply(frame, &dp->gw);
+		/* Reply at the Ethernet minimum (60 without FCS), padding zeroed. */
+		if (m->data_len < 60 && !rte_pktmbuf_append(m, (uint16_t)(60 - m->data_len))) {
+			dp_drop(lc, m, DP_C_DROP_NOMBUF);
+			return;
+		}
+		memset(frame + len, 0, 60 - len);
+		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - 60));
+		dp_ctr_inc(lc, DP_C_ARP_REPLY);
+		dp_tx(lc, m);
+		return;
+	default:
+		dp_drop(lc, m, meta.drop);
+		return;
+	}
+	/* Drop the Ethernet padding so the SGA frame ends the mbuf, and record where
+	 * it starts for the owner lcore and the control plane (dp_ctrl_payload). */
+	if (m->data_len > meta.frame_len)
+		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - meta.frame_len));
+	m->l2_len = DP_PKT_ETH_LEN;
+	m->l3_len = meta.l3_len;
+	m->l4_len = DP_PKT_UDP_LEN;
+	dp_sga_dispatch(dp, lc, m, frame + meta.payload_off, meta.payload_len);
+}
+
+/* A frame another lcore received for a session this lcore owns. */
+static void dp_handoff_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m)
+{
+	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
+	const uint8_t *sga = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+
+	/* Validated by the receiving lcore: hdr(4) | session_id(8) | role(1) ... */
+	dp_data_relay(dp, lc, m, dp_get_be64(sga + SGA_HDR_LEN), sga[SGA_HDR_LEN + 8]);
+}
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned n, i, work;
+
+	n = rte_eth_rx_burst(dp->cfg.port_id, (uint16_t)lc->index, pkts, DP_BURST);
+	work = n;
+	if (n) {
+		dp_ctr_add(lc, DP_C_RX, n);
+		for (i = 0; i < n && i < DP_PREFETCH; i++)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+		for (i = 0; i < n; i++) {
+			if (i + DP_PREFETCH < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH], void *));
+			dp_rx_one(dp, lc, pkts[i]);
+		}
+	}
+
+	n = rte_ring_sc_dequeue_burst(lc->handoff, (void **)pkts, DP_BURST, NULL);
+	work += n;
+	for (i = 0; i < n; i++)
+		dp_handoff_one(dp, lc, pkts[i]);
+
+	/* A few control-plane frames per iteration: replies are not latency
+	 * critical and must not starve the relay. */
+	n = rte_ring_mc_dequeue_burst(dp->ctrl_tx, (void **)pkts, DP_CTRL_TX_BURST, NULL);
+	work += n;
+	for (i = 0; i < n; i++) {
+		dp_ctr_inc(lc, DP_C_CTRL_OUT);
+		dp_tx(lc, pkts[i]);
+	}
+
+	/* Flushed every iteration: a burst already batches up to 2 x 32 frames, and
+	 * an idle link gets its frames without waiting for a timer. */
+	dp_tx_flush(lc);
+	return work;
+}
+
+unsigned dp_poll_once(struct dp *dp, unsigned index)
+{
+	if (!dp || index >= dp->cfg.n_lcores)
+		return 0;
+	return dp_lcore_iter(dp, &dp->lcores[index]);
+}
+
+int dp_lcore_main(void *arg)
+{
+	struct dp *dp = arg;
+	unsigned self = rte_lcore_id(), index;
+	struct dp_lcore *lc;
+
+	for (index = 0; index < dp->cfg.n_lcores; index++)
+		if (dp->lcore_ids[index] == self)
+			break;
+	if (index == dp->cfg.n_lcores) {
+		DP_LOG(ERR, "lcore %u is not a data-plane lcore", self);
+		return -EINVAL;
+	}
+	lc = &dp->lcores[index];
+	DP_LOG(INFO, "lcore %u: queue %u", self, index);
+	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED))
+		if (!dp_lcore_iter(dp, lc))
+			rte_pause();
+	dp_tx_flush(lc);
+	DP_LOG(INFO, "lcore %u: stopped", self);
+	return 0;
+}
+
+/* ---- per-lcore state ------------------------------------------------------------------------ */
+
+int dp_lcore_init(struct dp *dp, unsigned index)
+{
+	struct dp_lcore *lc = &dp->lcores[index];
+	char name[RTE_RING_NAMESIZE];
+
+	lc->dp = dp;
+	lc->index = index;
+	lc->ip_id = (uint16_t)(index << 12);
+	lc->txb = rte_zmalloc_socket("sga_dp_txb", RTE_ETH_TX_BUFFER_SIZE(DP_BURST), 0, dp->socket);
+	if (!lc->txb)
+		return -ENOMEM;
+	rte_eth_tx_buffer_init(lc->txb, DP_BURST);
+	if (rte_eth_tx_buffer_set_err_callback(lc->txb, dp_tx_unsent, lc))
+		return -EINVAL;
+	snprintf(name, sizeof(name), "sga_dp%u_ho%u", dp->instance, index);
+	lc->handoff = rte_ring_create(name, DP_HANDOFF_RING, dp->socket, RING_F_SC_DEQ);
+	if (!lc->handoff)
+		return -rte_errno;
+	return 0;
+}
+
+void dp_lcore_fini(struct dp_lcore *lc)
+{
+	struct rte_mbuf *m;
+
+	if (lc->handoff) {
+		while (rte_ring_dequeue(lc->handoff, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(lc->handoff);
+		lc->handoff = NULL;
+	}
+	if (lc->txb) {
+		rte_pktmbuf_free_bulk(lc->txb->pkts, lc->txb->length);
+		rte_free(lc->txb);
+		lc->txb = NULL;
+	}
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_priv.h - the data plane's private definitions: struct dp, the per-lcore
+ * state, the counters' helpers, and the few hooks the unit tests use to drive
+ * the lcore loop one iteration at a time (deterministic, no second thread).
+ * Not for the gateway or the control plane: they see only dp.h.
+ */
+#ifndef SGA_DP_PRIV_H
+#define SGA_DP_PRIV_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_log.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "dp.h"
+#include "dp_session.h"
+
+#define DP_BURST         32   /* RX burst, TX buffer size */
+#define DP_PREFETCH      3    /* frames prefetched ahead of the one processed */
+#define DP_CTRL_TX_BURST 8    /* control-plane frames sent per lcore iteration */
+#define DP_HANDOFF_RING  1024 /* per-lcore hand-off ring (frames of sessions it owns) */
+#define DP_DEFAULT_DESC  1024 /* rx_desc / tx_desc when the config says 0 */
+
+extern int dp_logtype;
+#define DP_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, dp_logtype, "sga.dp: " fmt "\n", ##__VA_ARGS__)
+
+/** Per-lcore state: written by its lcore only (the counters are read racily,
+ *  one aligned 64-bit load each, by dp_counters). */
+struct dp_lcore {
+	uint64_t ctr[DP_C__COUNT];
+	struct dp *dp;
+	struct rte_eth_dev_tx_buffer *txb; /* buffered TX on this lcore's queue */
+	struct rte_ring *handoff;          /* MP/SC: frames of sessions this lcore owns */
+	unsigned index;                    /* in cfg.lcore_ids; = RX/TX queue id */
+	unsigned rr;                       /* round robin over workers (REG_REQ, PKG_REQ) */
+	uint16_t ip_id;
+} __rte_cache_aligned;
+
+struct dp {
+	struct dp_config cfg; /* cfg.lcore_ids points at lcore_ids below */
+	unsigned *lcore_ids;
+	struct dp_addr gw; /* the port MAC, gateway IPv4 and UDP port: our source address */
+	int socket;
+	unsigned instance; /* makes pool/ring/hash names unique per process */
+	int port_configured, port_started;
+	int stop; /* atomic: dp_stop */
+
+	struct rte_mempool *pool;      /* RX and the lcores' own frames (ACKs) */
+	struct rte_mempool *ctrl_pool; /* dp_ctrl_send (non-EAL threads: no cache) */
+	struct rte_ring **ctrl_rings;  /* [n_workers], MP/MC: control frames in */
+	struct rte_ring *ctrl_tx;      /* MP/MC: control-plane frames out */
+	struct rte_ring *resv;         /* MP/MC of struct dp_resv_req */
+
+	struct rte_hash *sessions; /* session id -> struct dp_session * */
+	struct dp_session *slots;
+	unsigned n_slots, slots_used; /* slots_used: installer thread only */
+
+	struct dp_lcore *lcores;        /* [n_lcores] */
+	uint64_t ctrl_ctr[DP_C__COUNT]; /* events counted outside the lcores (atomic adds) */
+	uint16_t ctrl_ip_id;            /* atomic */
+};
+
+/** Add n to an lcore's counter. Single writer: a relaxed store is enough and
+ *  keeps the racy reader in dp_counters well defined. */
+static inline void dp_ctr_add(struct dp_lcore *lc, enum dp_counter c, uint64_t n)
+{
+	__atomic_store_n(&lc->ctr[c], lc->ctr[c] + n, __ATOMIC_RELAXED);
+}
+
+static inline void dp_ctr_inc(struct dp_lcore *lc, enum dp_counter c)
+{
+	dp_ctr_add(lc, c, 1);
+}
+
+/** The lcore (index into cfg.lcore_ids) that owns a session's state. */
+static inline unsigned dp_session_owner(const struct dp *dp, uint64_t session_id)
+{
+	return (unsigned)(session_id % dp->cfg.n_lcores);
+}
+
+/* ---- dp_session.c ----------------------------------------------------------- */
+int dp_sessions_create(struct dp *dp);
+void dp_sessions_free(struct dp *dp);
+/** Lock-free lookup (any thread); NULL if not installed. */
+struct dp_session *dp_session_lookup(const struct dp *dp, uint64_t session_id);
+
+/* ---- dp_lcore.c ------------------------------------------------------------- */
+int dp_lcore_init(struct dp *dp, unsigned index);
+void dp_lcore_fini(struct dp_lcore *lc);
+
+/* ---- test hooks --------------------------------------------------------------- */
+/** Run one iteration of lcore `index`'s loop on the calling thread: RX burst,
+ *  hand-off ring, control TX, TX flush. Returns the number of frames handled. */
+unsigned dp_poll_once(struct dp *dp, unsigned index);
+/** The worker a device envelope (NEG_REQ, NEG_ACCEPT) from identity id goes to. */
+unsigned dp_ctrl_worker_of_id(const uint8_t *id, size_t id_len, unsigned n_workers);
+/** The worker a session envelope (KEX_INIT) of session_id goes to. */
+unsigned dp_ctrl_worker_of_session(uint64_t session_id, unsigned n_workers);
+
+#endif /* SGA_DP_PRIV_H */

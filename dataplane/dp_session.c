@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_session.c - the data plane's session table: install, extend, snapshot.
+ *
+ * An rte_hash keyed by the 64-bit session id with lock-free readers
+ * (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF): the lcores look sessions up without
+ * any lock while one control-plane thread installs. The hash stores a pointer to
+ * a slot in a preallocated array (dp_session.h says who writes which field).
+ *
+ * Replacing an installed session publishes a new slot rather than rewriting the
+ * live one, because an lcore may be in the middle of a relay on it; slots are
+ * never reused, so the array is sized with headroom for re-installs. Deleting
+ * sessions at run time would need RCU (rte_rcu_qsbr) before a slot is reused:
+ * not done yet.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "dp_priv.h"
+
+int dp_sessions_create(struct dp *dp)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters hp = {
+	    .name = name,
+	    .key_len = sizeof(uint64_t),
+	    .hash_func = rte_hash_crc,
+	    .hash_func_init_val = 0,
+	    .socket_id = dp->socket,
+	    /* Lock-free readers; the extendable table guarantees max_sessions
+		 * keys fit whatever their bucket collisions. */
+	    .extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	unsigned max = dp->cfg.max_sessions;
+
+	snprintf(name, sizeof(name), "sga_dp%u_sess", dp->instance);
+	hp.entries = RTE_MAX(max, 8u); /* one bucket at least */
+	dp->sessions = rte_hash_create(&hp);
+	if (!dp->sessions) {
+		DP_LOG(ERR, "session table (%u entries): %s", max, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	/* Headroom for re-installs of an existing id, which consume a slot. */
+	dp->n_slots = max + max / 4 + 16;
+	dp->slots =
+	    rte_zmalloc_socket("sga_dp_slots", (size_t)dp->n_slots * sizeof(struct dp_session),
+	                       RTE_CACHE_LINE_SIZE, dp->socket);
+	if (!dp->slots) {
+		DP_LOG(ERR, "session slots (%u): out of memory", dp->n_slots);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void dp_sessions_free(struct dp *dp)
+{
+	if (dp->slots) {
+		/* The slots hold hop keys. */
+		sga_memzero(dp->slots, (size_t)dp->n_slots * sizeof(struct dp_session));
+		rte_free(dp->slots);
+		dp->slots = NULL;
+	}
+	rte_hash_free(dp->sessions);
+	dp->sessions = NULL;
+}
+
+struct dp_session *dp_session_lookup(const struct dp *dp, uint64_t session_id)
+{
+	void *data;
+
+	if (rte_hash_lookup_data(dp->sessions, &session_id, &data) < 0)
+		return NULL;
+	return data;
+}
+
+/* Mark every hop sequence number below rx_next as seen: the replay mark
+ * persisted before a restart. Marking the last window's worth through the
+ * library's own update keeps the window's invariants; anything older is refused
+ * as too old by sga_replay_check. */
+static void dp_replay_preset(struct sga_replay *w, uint64_t rx_next)
+{
+	const uint64_t span = SGA_REPLAY_WINDOW - 64;
+	uint64_t seq = rx_next > span ? rx_next - span : 0;
+
+	for (; seq < rx_next; seq++)
+		sga_replay_update(w, seq);
+}
+
+int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const struct dp_addr addr[2],
+                       const uint64_t tx_seq[2], const uint64_t tx_limit[2],
+                       const uint64_t rx_next[2])
+{
+	struct dp_session *slot;
+	int rc;
+
+	if (!dp || !s || !tx_seq || !tx_limit)
+		return -EINVAL;
+	if (s->state != SGA_GW_S_ESTABLISHED || s->session_id == 0)
+		return -EINVAL;
+	for (int r = 0; r < 2; r++)
+		if (!sga_suite_get(s->hop_suite[r]))
+			return -EINVAL;
+	/* The hash itself holds a little more than asked (whole buckets). */
+	if (!dp_session_lookup(dp, s->session_id) && dp_session_count(dp) >= dp->cfg.max_sessions)
+		return -ENOSPC;
+	if (dp->slots_used >= dp->n_slots) {
+		DP_LOG(WARNING, "session slots exhausted (%u)", dp->n_slots);
+		return -ENOSPC;
+	}
+	slot = &dp->slots[dp->slots_used];
+	memset(slot, 0, sizeof(*slot));
+	slot->session_id = s->session_id;
+	for (int r = 0; r < 2; r++) {
+		struct dp_member *mb = &slot->m[r];
+
+		/* The hop keys come from k_t, so this works whatever the gateway
+		 * record keeps of the relay state. */
+		if (sga_hop_member_init(&mb->hop, s->k_t[r], s->session_id, s->hop_suite[r])) {
+			rc = -EINVAL;
+			goto err;
+		}
+		mb->hop.tx_seq = tx_seq[r];
+		mb->tx_limit = tx_limit[r];
+		mb->tag_len = sga_suite_get(s->hop_suite[r])->tag_len;
+		if (rx_next)
+			dp_replay_preset(&mb->hop.rx, rx_next[r]);
+		if (addr)
+			mb->addr = addr[r];
+	}
+	/* Publishes the slot (a release store of the data pointer); for an existing
+	 * key it atomically swaps the pointer, and readers holding the old slot
+	 * finish on it. */
+	rc = rte_hash_add_key_data(dp->sessions, &s->session_id, slot);
+	if (rc < 0) {
+		DP_LOG(WARNING, "session %016" PRIx64 ": table insert failed (%d)", s->session_id,
+		       rc);
+		rc = rc == -ENOSPC ? -ENOSPC : -EINVAL;
+		goto err;
+	}
+	dp->slots_used++;
+	DP_LOG(DEBUG, "session %016" PRIx64 " installed", s->session_id);
+	return 0;
+err:
+	sga_memzero(slot, sizeof(*slot));
+	return rc;
+}
+
+int dp_session_extend(struct dp *dp, uint64_t session_id, uint8_t role, uint64_t tx_limit)
+{
+	struct dp_session *s;
+	struct dp_member *mb;
+	uint64_t cur;
+
+	if (!dp || role > 1)
+		return -EINVAL;
+	s = dp_session_lookup(dp, session_id);
+	if (!s)
+		return -ENOENT;
+	mb = &s->m[role];
+	/* Only ever raise: a late, smaller grant must not pull the limit back. */
+	cur = __atomic_load_n(&mb->tx_limit, __ATOMIC_RELAXED);
+	while (cur < tx_limit && !__atomic_compare_exchange_n(&mb->tx_limit, &cur, tx_limit, 0,
+	                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+	/* After the new limit: an lcore that sees the flag clear (acquire) also
+	 * sees the limit, so it does not ask twice for the same block. */
+	__atomic_store_n(&mb->resv_pending, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+unsigned dp_resv_dequeue(struct dp *dp, struct dp_resv_req *reqs, unsigned n)
+{
+	return rte_ring_mc_dequeue_burst_elem(dp->resv, reqs, sizeof(*reqs), n, NULL);
+}
+
+/* Seqlock read of an address the owner lcore may be rewriting. */
+static void dp_member_addr_read(const struct dp_member *mb, struct dp_addr *out)
+{
+	uint32_t gen;
+
+	for (;;) {
+		gen = __atomic_load_n(&mb->addr_gen, __ATOMIC_ACQUIRE);
+		if (gen & 1) {
+			rte_pause();
+			continue;
+		}
+		memcpy(out, &mb->addr, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&mb->addr_gen, __ATOMIC_RELAXED) == gen)
+			return;
+	}
+}
+
+void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
+                        void *arg)
+{
+	const void *key;
+	void *data;
+	uint32_t next = 0;
+
+	while (rte_hash_iterate(dp->sessions, &key, &data, &next) >= 0) {
+		const struct dp_session *s = data;
+		struct dp_session_view v;
+
+		memset(&v, 0, sizeof(v));
+		v.session_id = s->session_id;
+		for (int r = 0; r < 2; r++) {
+			dp_member_addr_read(&s->m[r], &v.addr[r]);
+			v.rx_next[r] = __atomic_load_n(&s->m[r].hop.rx.next, __ATOMIC_RELAXED);
+			v.tx_seq[r] = __atomic_load_n(&s->m[r].hop.tx_seq, __ATOMIC_RELAXED);
+		}
+		fn(&v, arg);
+	}
+}
+
+unsigned dp_session_count(const struct dp *dp)
+{
+	int32_t n = rte_hash_count(dp->sessions);
+
+	return n > 0 ? (unsigned)n : 0;
+}

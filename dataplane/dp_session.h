@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_session.h - the data plane's session slot: the hot per-session state an
+ * lcore needs to relay a DATA_UP frame, and nothing else.
+ *
+ * Slots live in one array preallocated by dp_create; the session table (an
+ * rte_hash with lock-free readers) maps a session id to a slot pointer. Who
+ * writes what:
+ *   - dp_session_install (one control-plane thread at a time) fills a fresh,
+ *     never-published slot and then publishes it with rte_hash_add_key_data,
+ *     whose release store makes the whole slot visible to the lcores;
+ *   - the owner lcore (session_id % n_lcores) alone writes the hop state (replay
+ *     windows, TX sequence numbers) and the members' addresses; the other lcores
+ *     hand it the session's frames instead of touching the slot;
+ *   - dp_session_extend raises tx_limit and clears resv_pending (atomics).
+ * Slots are never reused (sessions are not deleted at run time yet), so a
+ * pointer read from the table stays valid for the life of the struct dp even
+ * when a re-install publishes a new slot for the same id.
+ */
+#ifndef SGA_DP_SESSION_H
+#define SGA_DP_SESSION_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "dp.h"
+#include "sga_hop.h"
+
+/** One member (device) of a session, as the gateway sees it. */
+struct dp_member {
+	struct sga_hop_member hop; /* hop keys, replay window, TX sequence: owner lcore only */
+	uint64_t tx_limit;         /* hop.tx_seq must stay below it; atomic (dp_session_extend) */
+	uint32_t addr_gen;         /* seqlock over addr: odd while the owner rewrites it */
+	uint8_t resv_pending;      /* atomic: a reservation request is queued for this member */
+	uint8_t tag_len;           /* tag length of hop.suite: frame growth on re-seal */
+	struct dp_addr addr;       /* last authenticated address; port 0 = unknown */
+};
+
+struct dp_session {
+	uint64_t session_id;
+	struct dp_member m[2]; /* [role] */
+} __rte_cache_aligned;
+
+/* Hot state stays within eight cache lines (two members with their 1024-bit
+ * replay windows): catch growth that would cost an extra line per frame. */
+_Static_assert(sizeof(struct dp_session) <= 8 * RTE_CACHE_LINE_SIZE, "struct dp_session grew");
+
+#endif /* SGA_DP_SESSION_H */

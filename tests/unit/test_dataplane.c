@@ -1,0 +1,1118 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_dataplane.c - Criterion tests for the DPDK data plane (dataplane/dp.h).
+ *
+ * Each test process runs its own EAL (--no-huge --no-pci --no-shconf) and
+ * builds the data plane's port from rings it owns (rte_eth_from_rings): a
+ * frame enqueued on an RX ring is what the wire delivers, what the data plane
+ * transmits lands on a TX ring where the test reads it. The lcore loop is
+ * driven one iteration at a time (dp_poll_once) so every test is deterministic;
+ * one test runs the real dp_lcore_main on a second lcore.
+ *
+ * Real frames come from the in-memory protocol harness (a gateway and two
+ * devices that ran the whole protocol); the devices' own code must accept what
+ * the data plane relays and acknowledges. Every spoofing test checks both the
+ * exact drop counter and that nothing at all was transmitted.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "dp_priv.h"
+#include "harness.h"
+#include "sga_keys.h"
+
+#define MAXQ    2
+#define TPOOL_N 2047
+#define MAX_OUT 64
+
+static struct rte_mempool *tpool;
+static struct rte_ring *rxr[MAXQ], *txr[MAXQ];
+static uint16_t port;
+static struct dp *dp;
+static struct dp_config cfg;
+static unsigned lcore_ids[MAXQ] = {0, 1};
+static struct dp_addr gw;
+
+struct out {
+	uint8_t b[2048];
+	size_t len;
+};
+static struct out outs[MAX_OUT];
+
+/* ---- EAL and port --------------------------------------------------------------- */
+
+static void eal_up(void)
+{
+	static int done;
+	char prefix[64], lcores[64];
+	char *argv[] = {"test_dataplane",
+	                "--no-pci",
+	                "--no-huge",
+	                "-m",
+	                "256",
+	                "--no-shconf",
+	                lcores,
+	                "--log-level=lib.*:error",
+	                "--log-level=sga.dp:warning",
+	                prefix};
+	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
+
+	if (done)
+		return;
+	snprintf(prefix, sizeof(prefix), "--file-prefix=sgatest%d", (int)getpid());
+	/* Two lcores for the threaded test; on one CPU they share it. */
+	snprintf(lcores, sizeof(lcores), "%s",
+	         sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? "--lcores=0@0,1@1" : "--lcores=0@0,1@0");
+	cr_assert_geq(rte_eal_init(argc, argv), 0, "rte_eal_init: %s", rte_strerror(rte_errno));
+	tpool = rte_pktmbuf_pool_create("t_pool", TPOOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	                                SOCKET_ID_ANY);
+	cr_assert_not_null(tpool);
+	done = 1;
+}
+
+/* A ring-backed port with n queue pairs. */
+static void port_make(unsigned n)
+{
+	static unsigned seq;
+	char name[32];
+	int p;
+
+	eal_up();
+	for (unsigned q = 0; q < n; q++) {
+		snprintf(name, sizeof(name), "t_rx%u_%u", seq, q);
+		rxr[q] = rte_ring_create(name, 1024, SOCKET_ID_ANY, 0);
+		snprintf(name, sizeof(name), "t_tx%u_%u", seq, q);
+		txr[q] = rte_ring_create(name, 1024, SOCKET_ID_ANY, 0);
+		cr_assert(rxr[q] && txr[q]);
+	}
+	snprintf(name, sizeof(name), "t_port%u", seq++);
+	p = rte_eth_from_rings(name, rxr, n, txr, n, SOCKET_ID_ANY);
+	cr_assert_geq(p, 0);
+	port = (uint16_t)p;
+}
+
+static void cfg_fill(unsigned n, unsigned n_workers, unsigned ring_size, unsigned max_sessions,
+                     uint64_t block)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.port_id = port;
+	cfg.n_lcores = n;
+	cfg.lcore_ids = lcore_ids;
+	cfg.gw_ip = htonl(0x0a000001);
+	cfg.gw_port = htons(7000);
+	cfg.n_workers = n_workers;
+	cfg.rx_desc = 128;
+	cfg.tx_desc = 128;
+	cfg.mbufs = 4096;
+	cfg.ctrl_ring_size = ring_size;
+	cfg.max_sessions = max_sessions;
+	cfg.tx_seq_block = block;
+}
+
+static void dp_start(void)
+{
+	struct rte_ether_addr mac;
+
+	dp = dp_create(&cfg);
+	cr_assert_not_null(dp, "dp_create: %s", strerror(errno));
+	cr_assert_eq(rte_eth_macaddr_get(port, &mac), 0);
+	memset(&gw, 0, sizeof(gw));
+	memcpy(gw.mac, mac.addr_bytes, 6);
+	gw.ip = cfg.gw_ip;
+	gw.port = cfg.gw_port;
+}
+
+/* A ring-backed port with n queue pairs and a data plane on it. */
+static void dp_up_with(unsigned n, unsigned n_workers, unsigned ring_size, unsigned max_sessions,
+                       uint64_t block)
+{
+	port_make(n);
+	cfg_fill(n, n_workers, ring_size, max_sessions, block);
+	dp_start();
+}
+
+static void dp_up(void)
+{
+	dp_up_with(1, 3, 64, 16, 64);
+}
+
+/* Every mbuf back in its pool: nothing leaked, nothing freed twice. */
+static void dp_down(void)
+{
+	cr_assert_eq(rte_mempool_avail_count(tpool), TPOOL_N, "test pool: %u of %u back",
+	             rte_mempool_avail_count(tpool), TPOOL_N);
+	cr_assert_eq(rte_mempool_avail_count(dp->pool), cfg.mbufs, "dp pool: %u of %u back",
+	             rte_mempool_avail_count(dp->pool), cfg.mbufs);
+	dp_destroy(dp);
+	dp = NULL;
+	for (unsigned q = 0; q < MAXQ; q++) {
+		rte_ring_free(rxr[q]);
+		rte_ring_free(txr[q]);
+		rxr[q] = txr[q] = NULL;
+	}
+}
+
+/* ---- addresses and frames -------------------------------------------------------- */
+
+static struct dp_addr dev_addr(unsigned k, uint16_t port_host)
+{
+	struct dp_addr a;
+
+	memset(&a, 0, sizeof(a));
+	memcpy(a.mac, (const uint8_t[]){0x02, 0x00, 0x00, 0x00, 0x01, (uint8_t)k}, 6);
+	a.ip = htonl(0x0a000100 + k); /* 10.0.1.k */
+	a.port = htons(port_host);
+	return a;
+}
+
+static void inject_raw(unsigned q, const uint8_t *f, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(tpool);
+	uint8_t *p;
+
+	cr_assert_not_null(m);
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
+	cr_assert_not_null(p);
+	memcpy(p, f, len);
+	cr_assert_eq(rte_ring_enqueue(rxr[q], m), 0);
+}
+
+/* The SGA frame sga[0..len) in Eth/IPv4/UDP from `from` to the gateway. */
+static void inject(unsigned q, const struct dp_addr *from, const uint8_t *sga, size_t len)
+{
+	uint8_t f[2048];
+
+	memcpy(f + DP_PKT_HDR_LEN, sga, len);
+	inject_raw(q, f, dp_pkt_udp_build(f, from, &gw, 7, len));
+}
+
+/* Take everything the data plane transmitted on queue q. */
+static unsigned collect(unsigned q)
+{
+	struct rte_mbuf *m;
+	unsigned n = 0;
+
+	while (rte_ring_dequeue(txr[q], (void **)&m) == 0) {
+		cr_assert_lt(n, MAX_OUT);
+		cr_assert_eq(m->nb_segs, 1);
+		outs[n].len = m->data_len;
+		memcpy(outs[n].b, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+		rte_pktmbuf_free(m);
+		n++;
+	}
+	return n;
+}
+
+/* An output frame must reach `to` (its MAC, IP and port, valid checksums) from
+ * the gateway; returns its SGA payload. */
+static const uint8_t *payload_to(const struct out *o, const struct dp_addr *to, size_t *len)
+{
+	struct dp_pkt_meta meta;
+	enum dp_pkt_class c = dp_pkt_classify(o->b, o->len, to, &meta);
+
+	cr_assert_eq(c, DP_PKT_UDP, "output frame refused by its recipient: %s",
+	             dp_counter_name(meta.drop));
+	cr_assert(dp_addr_equal(&meta.src, &gw), "output frame not from the gateway address");
+	cr_assert_eq(meta.frame_len, o->len, "no trailing bytes");
+	*len = meta.payload_len;
+	return o->b + meta.payload_off;
+}
+
+static uint64_t ctr(enum dp_counter c)
+{
+	uint64_t v[DP_C__COUNT];
+
+	dp_counters(dp, v);
+	return v[c];
+}
+
+/* Every counter is zero except the listed ones, which have exactly these values. */
+struct ctr_want {
+	enum dp_counter c;
+	uint64_t v;
+};
+#define CTRS(...) expect_counters((const struct ctr_want[]){__VA_ARGS__, {DP_C__COUNT, 0}})
+
+static void expect_counters(const struct ctr_want *w)
+{
+	uint64_t v[DP_C__COUNT], want[DP_C__COUNT] = {0};
+
+	for (; w->c != DP_C__COUNT; w++)
+		want[w->c] = w->v;
+	dp_counters(dp, v);
+	for (int c = 0; c < DP_C__COUNT; c++)
+		cr_assert_eq(v[c], want[c], "counter %s = %llu, want %llu",
+		             dp_counter_name((enum dp_counter)c), (unsigned long long)v[c],
+		             (unsigned long long)want[c]);
+}
+
+/* ---- sessions ----------------------------------------------------------------------- */
+
+static const uint8_t SUITES_I[] = {SGA_SUITE_AES128_CCM8, SGA_SUITE_AES128_GCM}; /* hop tag 8 */
+static const uint8_t SUITES_J[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES128_CCM8}; /* hop tag 16 */
+static const uint8_t PREFS[] = {SGA_SUITE_AES128_GCM};
+
+static struct harness *session_new(void)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+
+	cr_assert_not_null(h);
+	cr_assert_eq(harness_init(h, SGA_GROUP_FFDHE2048, SUITES_I, 2, SUITES_J, 2), 0);
+	cr_assert_eq(harness_full(h, PREFS, 1), 0);
+	cr_assert_eq(h->gsess.state, SGA_GW_S_ESTABLISHED);
+	return h;
+}
+
+static void session_free(struct harness *h)
+{
+	harness_fini(h);
+	free(h);
+}
+
+static void install(struct harness *h, const struct dp_addr addr[2], uint64_t limit0,
+                    uint64_t limit1, uint64_t rx_next0)
+{
+	const uint64_t tx_seq[2] = {0, 0}, tx_limit[2] = {limit0, limit1},
+	               rx_next[2] = {rx_next0, 0};
+
+	cr_assert_eq(dp_session_install(dp, &h->gsess, addr, tx_seq, tx_limit, rx_next), 0);
+}
+
+static size_t seal(struct harness *h, int from, const uint8_t *msg, size_t len, uint8_t *frame)
+{
+	size_t flen;
+
+	cr_assert_eq(sga_dev_data_seal(&h->sess[from], msg, len, frame, SGA_FRAME_MAX, &flen), 0);
+	return flen;
+}
+
+static void fill(uint8_t *m, size_t len, unsigned tag)
+{
+	for (size_t i = 0; i < len; i++)
+		m[i] = (uint8_t)(i * 7 + tag);
+}
+
+/* outs[k] is the DATA_DOWN for member `to` carrying msg. */
+static void expect_data(struct harness *h, unsigned k, int to, const struct dp_addr *to_addr,
+                        const uint8_t *msg, size_t len)
+{
+	uint8_t got[SGA_FRAME_MAX];
+	size_t plen, glen;
+	const uint8_t *p = payload_to(&outs[k], to_addr, &plen);
+
+	cr_assert_eq(p[1], SGA_MSG_DATA_DOWN);
+	cr_assert_eq(sga_dev_data_open(&h->sess[to], p, plen, got, sizeof(got), &glen), 0);
+	cr_assert_eq(glen, len);
+	cr_assert_arr_eq(got, msg, len);
+}
+
+/* outs[k] is a DATA_ACK for member `to` of its message e2e_seq. */
+static void expect_ack(struct harness *h, unsigned k, int to, const struct dp_addr *to_addr,
+                       uint64_t e2e_seq)
+{
+	size_t plen;
+	uint64_t got;
+	const uint8_t *p = payload_to(&outs[k], to_addr, &plen);
+
+	cr_assert_eq(p[1], SGA_MSG_DATA_ACK);
+	cr_assert_eq(sga_dev_ack_open(&h->sess[to], p, plen, &got), 0);
+	cr_assert_eq(got, e2e_seq);
+}
+
+/* One message from `from` through the data plane: relayed to the peer, acked. */
+static void send_ok(struct harness *h, int from, const struct dp_addr addr[2],
+                    const struct dp_addr *src, size_t len, unsigned tag)
+{
+	uint8_t msg[SGA_FRAME_MAX], frame[SGA_FRAME_MAX];
+	size_t flen;
+
+	fill(msg, len, tag);
+	flen = seal(h, from, msg, len, frame);
+	inject(0, src ? src : &addr[from], frame, flen);
+	dp_poll_once(dp, 0);
+	cr_assert_eq(collect(0), 2);
+	expect_data(h, 0, from ^ 1, &addr[from ^ 1], msg, len);
+	expect_ack(h, 1, from, src ? src : &addr[from], sga_dev_data_last_seq(&h->sess[from]));
+}
+
+/* Inject a frame and check that nothing at all leaves the gateway. */
+static void send_dropped(unsigned q, const struct dp_addr *src, const uint8_t *frame, size_t len)
+{
+	inject(q, src, frame, len);
+	dp_poll_once(dp, q);
+	cr_assert_eq(collect(q), 0, "a dropped frame produced output");
+}
+
+TestSuite(dataplane, .timeout = 120);
+
+/* ---- set-up ------------------------------------------------------------------------------- */
+
+static void expect_create_fails(const struct dp_config *c, int err)
+{
+	errno = 0;
+	cr_assert_null(dp_create(c));
+	cr_assert_eq(errno, err, "errno %d (%s), want %d", errno, strerror(errno), err);
+}
+
+Test(dataplane, create_rejects_bad_config)
+{
+	static const unsigned dup_ids[2] = {0, 0};
+	struct dp_config c;
+
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	expect_create_fails(NULL, EINVAL);
+	c = cfg;
+	c.n_lcores = 2; /* the port has one queue pair */
+	expect_create_fails(&c, EINVAL);
+	c.lcore_ids = dup_ids;
+	expect_create_fails(&c, EINVAL);
+	c = cfg;
+	c.ctrl_ring_size = 48;
+	expect_create_fails(&c, EINVAL);
+	c = cfg;
+	c.n_workers = 0;
+	expect_create_fails(&c, EINVAL);
+	c = cfg;
+	c.tx_seq_block = 1;
+	expect_create_fails(&c, EINVAL);
+	c = cfg;
+	c.max_sessions = 0;
+	expect_create_fails(&c, EINVAL);
+	c = cfg;
+	c.gw_port = 0;
+	expect_create_fails(&c, EINVAL);
+	c = cfg;
+	c.port_id = RTE_MAX_ETHPORTS - 1;
+	expect_create_fails(&c, ENODEV);
+	dp_start(); /* and the port is still usable */
+	CTRS({DP_C_RX, 0});
+	dp_down();
+}
+
+/* ---- relay ---------------------------------------------------------------------------- */
+
+Test(dataplane, relay_both_directions)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	static const size_t lens[] = {0, 1, 8, 100, 1000};
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	cr_assert_eq(dp_session_count(dp), 1);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		send_ok(h, 0, addr, NULL, lens[i], (unsigned)i); /* tag 8 -> 16: the mbuf grows */
+		send_ok(h, 1, addr, NULL, lens[i], (unsigned)i); /* 16 -> 8: it shrinks */
+	}
+	CTRS({DP_C_RX, 10}, {DP_C_DATA_IN, 10}, {DP_C_RELAYED, 10}, {DP_C_ACK_SENT, 10},
+	     {DP_C_TX, 20}, {DP_C_ADDR_LEARNED, 0});
+	dp_down();
+	session_free(h);
+}
+
+/* The largest message each device may send (sga_dev_data_max budgets for the
+ * longest hop tag) relays both ways. A frame that would outgrow SGA_FRAME_MAX
+ * once re-sealed with the peer's longer tag (a device ignoring that budget,
+ * CCM8 -> GCM) is dropped as drop_reseal, never sent truncated. */
+Test(dataplane, largest_messages)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t inner[SGA_FRAME_MAX], frame[SGA_FRAME_MAX];
+	size_t flen, inner_len = SGA_FRAME_MAX - SGA_HOP_HDR_LEN - 8; /* CCM8 hop tag */
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	send_ok(h, 0, addr, NULL, sga_dev_data_max(&h->sess[0]), 1);
+	send_ok(h, 1, addr, NULL, sga_dev_data_max(&h->sess[1]), 2);
+	fill(inner, inner_len, 3);
+	memset(inner, 0, 8); /* e2e_seq 0; the E2E ciphertext is opaque to the gateway */
+	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h->sess[0].session_id, 0, h->sess[0].hop_tx_seq,
+	                          h->sess[0].hop_suite, h->sess[0].hop_up, inner, inner_len, frame,
+	                          sizeof(frame), &flen),
+	             0);
+	cr_assert_eq(flen, SGA_FRAME_MAX);
+	send_dropped(0, &addr[0], frame, flen);
+	CTRS({DP_C_RX, 3}, {DP_C_DATA_IN, 3}, {DP_C_RELAYED, 2}, {DP_C_ACK_SENT, 2}, {DP_C_TX, 4},
+	     {DP_C_DROP_RESEAL, 1});
+	dp_down();
+	session_free(h);
+}
+
+/* IPv4 options and Ethernet padding on the way in; a clean frame on the way out. */
+Test(dataplane, relay_strips_ip_options_and_padding)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[16], frame[SGA_FRAME_MAX], f[2048], g[2048];
+	size_t flen, len;
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	fill(msg, sizeof(msg), 9);
+	flen = seal(h, 1, msg, sizeof(msg), frame);
+	memcpy(f + DP_PKT_HDR_LEN, frame, flen);
+	len = dp_pkt_udp_build(f, &addr[1], &gw, 1, flen);
+	/* 8 option bytes (NOPs), checksums redone by rebuilding the header sums. */
+	memcpy(g, f, 34);
+	memset(g + 34, 1, 8);
+	memcpy(g + 42, f + 34, len - 34);
+	g[14] = 0x47;
+	g[16] = (uint8_t)((28 + 8 + flen) >> 8);
+	g[17] = (uint8_t)(28 + 8 + flen);
+	g[24] = g[25] = 0;
+	{
+		uint32_t s = 0;
+
+		for (int i = 0; i < 28; i += 2)
+			s += (uint32_t)(g[14 + i] << 8 | g[15 + i]);
+		while (s >> 16)
+			s = (s & 0xffff) + (s >> 16);
+		g[24] = (uint8_t)(~s >> 8);
+		g[25] = (uint8_t)~s;
+	}
+	g[48] = g[49] = 0; /* UDP checksum 0: none */
+	memset(g + len + 8, 0, 20);
+	inject_raw(0, g, len + 8 + 20);
+	dp_poll_once(dp, 0);
+	cr_assert_eq(collect(0), 2);
+	expect_data(h, 0, 0, &addr[0], msg, sizeof(msg));
+	expect_ack(h, 1, 1, &addr[1], sga_dev_data_last_seq(&h->sess[1]));
+	dp_down();
+	session_free(h);
+}
+
+/* ---- spoofing and replay ------------------------------------------------------------------- */
+
+Test(dataplane, wrong_hop_tag_dropped)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr attacker = dev_addr(9, 6666);
+	uint8_t msg[32], frame[SGA_FRAME_MAX], bad[SGA_FRAME_MAX];
+	size_t flen;
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	for (size_t pos = SGA_HOP_HDR_LEN; pos < flen; pos += 7) { /* ciphertext and tag */
+		memcpy(bad, frame, flen);
+		bad[pos] ^= 0x01;
+		send_dropped(0, &attacker, bad, flen);
+	}
+	memcpy(bad, frame, flen);
+	bad[SGA_HOP_HDR_LEN - 1] ^= 0x01; /* hop seq: authenticated as AAD */
+	send_dropped(0, &attacker, bad, flen);
+	memcpy(bad, frame, flen);
+	bad[12] ^= 0x01; /* role: the responder's key does not open it either */
+	send_dropped(0, &attacker, bad, flen);
+	/* The forgeries moved neither the window nor the address. */
+	inject(0, &addr[0], frame, flen);
+	dp_poll_once(dp, 0);
+	cr_assert_eq(collect(0), 2);
+	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
+	expect_ack(h, 1, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]));
+	uint64_t n_bad = ctr(DP_C_DROP_HOP_AUTH);
+	cr_assert_eq(n_bad, (flen - SGA_HOP_HDR_LEN + 6) / 7 + 2);
+	CTRS({DP_C_RX, n_bad + 1}, {DP_C_DATA_IN, n_bad + 1}, {DP_C_DROP_HOP_AUTH, n_bad},
+	     {DP_C_RELAYED, 1}, {DP_C_ACK_SENT, 1}, {DP_C_TX, 2});
+	dp_down();
+	session_free(h);
+}
+
+Test(dataplane, unknown_session_dropped)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	size_t flen;
+
+	dp_up();
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	send_dropped(0, &addr[0], frame, flen); /* not installed yet */
+	install(h, addr, 1000, 1000, 0);
+	frame[4 + 7] ^= 0x5a; /* another session id */
+	send_dropped(0, &addr[0], frame, flen);
+	CTRS({DP_C_RX, 2}, {DP_C_DATA_IN, 2}, {DP_C_DROP_UNKNOWN_SESSION, 2});
+	dp_down();
+	session_free(h);
+}
+
+/* A hop-level duplicate is acknowledged again (the first ACK may have been
+ * lost) but never relayed twice; the ACK goes to the address learned from
+ * authentic fresh frames, not to whoever replayed it. */
+Test(dataplane, replay_acked_not_relayed)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr attacker = dev_addr(9, 6666);
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	size_t flen;
+	uint64_t e2e;
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	e2e = sga_dev_data_last_seq(&h->sess[0]);
+	inject(0, &addr[0], frame, flen);
+	dp_poll_once(dp, 0);
+	cr_assert_eq(collect(0), 2);
+	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
+	expect_ack(h, 1, 0, &addr[0], e2e);
+
+	inject(0, &addr[0], frame, flen);
+	inject(0, &attacker, frame, flen);
+	dp_poll_once(dp, 0);
+	cr_assert_eq(collect(0), 2, "one ACK per duplicate, no relay");
+	expect_ack(h, 0, 0, &addr[0], e2e);
+	expect_ack(h, 1, 0, &addr[0], e2e);
+	/* And the peer still reaches the device at its real address. */
+	send_ok(h, 1, addr, NULL, 10, 2);
+	CTRS({DP_C_RX, 4}, {DP_C_DATA_IN, 4}, {DP_C_RELAYED, 2}, {DP_C_DUPLICATE, 2},
+	     {DP_C_ACK_SENT, 4}, {DP_C_TX, 6});
+	dp_down();
+	session_free(h);
+}
+
+/* Below the persisted replay mark: refused without being opened. */
+Test(dataplane, too_old_sequence_dropped)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	size_t flen;
+
+	dp_up();
+	install(h, addr, 1000, 1000, 5000);
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame); /* hop seq 0 */
+	send_dropped(0, &addr[0], frame, flen);
+	h->sess[0].hop_tx_seq = 4999; /* seen before the restart: an authentic duplicate */
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	inject(0, &addr[0], frame, flen);
+	dp_poll_once(dp, 0);
+	cr_assert_eq(collect(0), 1);
+	expect_ack(h, 0, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]));
+	send_ok(h, 0, addr, NULL, 5, 3); /* seq 5000: fresh */
+	CTRS({DP_C_RX, 3}, {DP_C_DATA_IN, 3}, {DP_C_DROP_HOP_REPLAY, 1}, {DP_C_DUPLICATE, 1},
+	     {DP_C_RELAYED, 1}, {DP_C_ACK_SENT, 2}, {DP_C_TX, 3});
+	dp_down();
+	session_free(h);
+}
+
+/* A device of another session cannot inject into this one: its frame relabelled
+ * with our session id fails the hop tag; its own session relays only between
+ * its own members. */
+Test(dataplane, other_sessions_device_rejected)
+{
+	struct harness *a = session_new(), *b = session_new();
+	const struct dp_addr addr_a[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr addr_b[2] = {dev_addr(2, 40002), dev_addr(3, 40003)};
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	size_t flen;
+
+	cr_assert_neq(a->gsess.session_id, b->gsess.session_id);
+	dp_up();
+	install(a, addr_a, 1000, 1000, 0);
+	install(b, addr_b, 1000, 1000, 0);
+	cr_assert_eq(dp_session_count(dp), 2);
+	fill(msg, sizeof(msg), 1);
+	for (int role = 0; role < 2; role++) {
+		flen = seal(b, role, msg, sizeof(msg), frame);
+		for (int i = 0; i < 8; i++)
+			frame[4 + i] = (uint8_t)(a->gsess.session_id >> (56 - 8 * i));
+		send_dropped(0, &addr_b[role], frame, flen);
+	}
+	cr_assert_eq(ctr(DP_C_DROP_HOP_AUTH), 2);
+	send_ok(b, 0, addr_b, NULL, 20, 4);
+	send_ok(a, 1, addr_a, NULL, 20, 5);
+	dp_down();
+	session_free(a);
+	session_free(b);
+}
+
+/* An authentic frame whose inner layout is malformed (only a device holding the
+ * hop key can make one): dropped, not relayed, not acknowledged. */
+Test(dataplane, malformed_inner_dropped)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t plain[15] = {0}, frame[SGA_FRAME_MAX];
+	size_t flen;
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h->sess[0].session_id, 0, 0,
+	                          h->sess[0].hop_suite, h->sess[0].hop_up, plain, sizeof(plain),
+	                          frame, sizeof(frame), &flen),
+	             0);
+	send_dropped(0, &addr[0], frame, flen);
+	CTRS({DP_C_RX, 1}, {DP_C_DATA_IN, 1}, {DP_C_DROP_HOP_MALFORMED, 1});
+	dp_down();
+	session_free(h);
+}
+
+/* ---- addresses -------------------------------------------------------------------------------- */
+
+/* Nothing known at install: the first device's frame cannot be relayed (no
+ * ACK, it will retransmit) but teaches the gateway its address, so the second
+ * device's frame reaches it. */
+Test(dataplane, addresses_learned_from_authentic_frames)
+{
+	struct harness *h = session_new();
+	const struct dp_addr none[2] = {{{0}, 0, 0}, {{0}, 0, 0}};
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	size_t flen;
+
+	dp_up();
+	install(h, none, 1000, 1000, 0);
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	send_dropped(0, &addr[0], frame, flen);
+	cr_assert_eq(ctr(DP_C_DROP_PEER_UNKNOWN), 1);
+	send_ok(h, 1, addr, NULL, 12, 1);
+	send_ok(h, 0, addr, NULL, 12, 2);
+	CTRS({DP_C_RX, 3}, {DP_C_DATA_IN, 3}, {DP_C_DROP_PEER_UNKNOWN, 1}, {DP_C_ADDR_LEARNED, 2},
+	     {DP_C_RELAYED, 2}, {DP_C_ACK_SENT, 2}, {DP_C_TX, 4});
+	dp_down();
+	session_free(h);
+}
+
+/* NAT rebinding / roaming: the next authentic frame from a new address moves
+ * the device; a forged frame from yet another address does not. */
+Test(dataplane, roaming_follows_authentic_frames)
+{
+	struct harness *h = session_new();
+	struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr moved = dev_addr(7, 50000), attacker = dev_addr(9, 6666);
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	size_t flen;
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	send_ok(h, 0, addr, &moved, 10, 1); /* the ACK goes to the new address */
+	addr[0] = moved;
+	send_ok(h, 1, addr, NULL, 10, 2); /* and so does the relay */
+	fill(msg, sizeof(msg), 3);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	frame[flen - 1] ^= 1;
+	send_dropped(0, &attacker, frame, flen);
+	send_ok(h, 1, addr, NULL, 10, 4);
+	cr_assert_eq(ctr(DP_C_ADDR_LEARNED), 1);
+	dp_down();
+	session_free(h);
+}
+
+/* ---- TX sequence reservations --------------------------------------------------------------- */
+
+Test(dataplane, tx_limit_and_reservation)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	struct dp_resv_req r[4];
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	uint64_t sid = h->gsess.session_id;
+	size_t flen;
+
+	dp_up_with(1, 3, 64, 16, 4); /* ask for more when 2 or fewer remain */
+	install(h, addr, 100, 3, 0); /* three frames towards the responder */
+	send_ok(h, 0, addr, NULL, 10, 1);
+	cr_assert_eq(dp_resv_dequeue(dp, r, 4), 0);
+	send_ok(h, 0, addr, NULL, 10, 2); /* seq 1: 2 left -> one request */
+	send_ok(h, 0, addr, NULL, 10, 3); /* seq 2: still pending, no second request */
+	fill(msg, sizeof(msg), 4);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	send_dropped(0, &addr[0], frame, flen); /* seq 3 >= limit: dropped, no ACK */
+	cr_assert_eq(dp_resv_dequeue(dp, r, 4), 1);
+	cr_assert_eq(r[0].session_id, sid);
+	cr_assert_eq(r[0].role, 1);
+	cr_assert_eq(ctr(DP_C_RESV_REQ), 1);
+
+	cr_assert_eq(dp_session_extend(dp, sid, 1, 10), 0);
+	cr_assert_eq(dp_session_extend(dp, sid, 1, 5), 0, "a smaller grant is ignored");
+	cr_assert_eq(dp_session_extend(dp, sid + 1, 1, 10), -ENOENT);
+	cr_assert_eq(dp_session_extend(dp, sid, 2, 10), -EINVAL);
+	send_ok(h, 0, addr, NULL, 10, 5);                           /* seq 3 */
+	cr_assert_eq(dp_resv_dequeue(dp, r, 4), 0, "7 of 10 left"); /* not near the limit yet */
+	for (int i = 0; i < 5; i++)
+		send_ok(h, 0, addr, NULL, 10, 6 + (unsigned)i); /* seqs 4..8 */
+	cr_assert_eq(dp_resv_dequeue(dp, r, 4), 1);
+	CTRS({DP_C_RX, 10}, {DP_C_DATA_IN, 10}, {DP_C_RELAYED, 9}, {DP_C_ACK_SENT, 9},
+	     {DP_C_TX, 18}, {DP_C_DROP_TX_SEQ, 1}, {DP_C_RESV_REQ, 2});
+	dp_down();
+	session_free(h);
+}
+
+/* ---- ownership and hand-off ------------------------------------------------------------------ */
+
+Test(dataplane, frames_handed_to_owner_lcore)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	size_t flen;
+	unsigned owner, other;
+
+	dp_up_with(2, 3, 64, 16, 64);
+	install(h, addr, 1000, 1000, 0);
+	owner = dp_session_owner(dp, h->gsess.session_id);
+	other = owner ^ 1;
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	inject(other, &addr[0], frame, flen);
+	dp_poll_once(dp, other);
+	cr_assert_eq(collect(other), 0);
+	cr_assert_eq(ctr(DP_C_HANDOFF), 1);
+	dp_poll_once(dp, owner);
+	cr_assert_eq(collect(owner), 2);
+	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
+	expect_ack(h, 1, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]));
+	/* Unknown sessions are not handed off (same owner parity, unknown id). */
+	frame[11] ^= 2;
+	send_dropped(other, &addr[0], frame, flen);
+	CTRS({DP_C_RX, 2}, {DP_C_DATA_IN, 2}, {DP_C_HANDOFF, 1}, {DP_C_DROP_UNKNOWN_SESSION, 1},
+	     {DP_C_RELAYED, 1}, {DP_C_ACK_SENT, 1}, {DP_C_TX, 2});
+	dp_down();
+	session_free(h);
+}
+
+/* ---- ARP and the non-SGA path ---------------------------------------------------------------- */
+
+Test(dataplane, arp_request_answered)
+{
+	const struct dp_addr d = dev_addr(0, 40000);
+	uint8_t f[60] = {0};
+
+	dp_up();
+	memset(f, 0xff, 6);
+	memcpy(f + 6, d.mac, 6);
+	memcpy(f + 12, (const uint8_t[]){0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01}, 10);
+	memcpy(f + 22, d.mac, 6);
+	memcpy(f + 28, &d.ip, 4);
+	memcpy(f + 38, &gw.ip, 4);
+	inject_raw(0, f, sizeof(f));
+	f[41] ^= 1; /* for another address */
+	inject_raw(0, f, sizeof(f));
+	dp_poll_once(dp, 0);
+	cr_assert_eq(collect(0), 1);
+	cr_assert_eq(outs[0].len, 60);
+	cr_assert_arr_eq(outs[0].b, d.mac, 6);
+	cr_assert_arr_eq(outs[0].b + 6, gw.mac, 6);
+	cr_assert_eq(outs[0].b[21], 2, "ARP reply");
+	cr_assert_arr_eq(outs[0].b + 22, gw.mac, 6);
+	cr_assert_arr_eq(outs[0].b + 28, &gw.ip, 4);
+	cr_assert_arr_eq(outs[0].b + 32, d.mac, 6);
+	cr_assert_arr_eq(outs[0].b + 38, &d.ip, 4);
+	CTRS({DP_C_RX, 2}, {DP_C_ARP_REPLY, 1}, {DP_C_DROP_ARP, 1}, {DP_C_TX, 1});
+	dp_down();
+}
+
+Test(dataplane, non_sga_frames_dropped)
+{
+	const struct dp_addr d = dev_addr(0, 40000);
+	uint8_t f[128], sga[64];
+	size_t len;
+
+	dp_up();
+	memset(sga, 0, sizeof(sga));
+	sga[0] = SGA_WIRE_VERSION;
+	sga[1] = SGA_MSG_PKG_REQ;
+	memcpy(f + DP_PKT_HDR_LEN, sga, 4);
+	len = dp_pkt_udp_build(f, &d, &gw, 1, 4);
+	f[24] ^= 1;
+	inject_raw(0, f, len); /* IP checksum */
+	f[24] ^= 1;
+	f[41] ^= 1;
+	inject_raw(0, f, len); /* UDP checksum */
+	f[41] ^= 1;
+	f[37] ^= 1;
+	inject_raw(0, f, len); /* another port */
+	f[37] ^= 1;
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	inject_raw(0, f, len); /* IPv6 */
+	sga[0] = 2;
+	inject(0, &d, sga, 4); /* SGA version 2 */
+	sga[0] = SGA_WIRE_VERSION;
+	sga[1] = SGA_MSG_DATA_DOWN;
+	inject(0, &d, sga, 4); /* a gateway -> device type */
+	sga[1] = SGA_MSG_DATA_UP;
+	sga[3] = 21;
+	sga[4 + 8] = 0;
+	sga[4] = 1;
+	inject(0, &d, sga, 25); /* DATA_UP with a 4-byte ciphertext */
+	dp_poll_once(dp, 0);
+	cr_assert_eq(collect(0), 0);
+	CTRS({DP_C_RX, 7}, {DP_C_DROP_IP_CSUM, 1}, {DP_C_DROP_UDP_CSUM, 1},
+	     {DP_C_DROP_NOT_FOR_US, 1}, {DP_C_DROP_ETHERTYPE, 1}, {DP_C_DROP_SGA_HDR, 2},
+	     {DP_C_DROP_NOT_UPLINK, 1});
+	dp_down();
+}
+
+/* ---- control plane ------------------------------------------------------------------------------ */
+
+static unsigned ring_take(unsigned w, struct rte_mbuf **m, unsigned n)
+{
+	return dp_ctrl_dequeue(dp, w, m, n);
+}
+
+/* m is the control frame sga[0..len) sent from `from`. */
+static void expect_ctrl(struct rte_mbuf *m, const uint8_t *sga, size_t len,
+                        const struct dp_addr *from)
+{
+	const uint8_t *p;
+	size_t plen;
+	struct dp_addr src;
+
+	cr_assert_eq(dp_ctrl_payload(m, &p, &plen, &src), 0);
+	cr_assert_eq(plen, len);
+	cr_assert_arr_eq(p, sga, len);
+	cr_assert(dp_addr_equal(&src, from));
+	rte_pktmbuf_free(m);
+}
+
+Test(dataplane, control_frames_routed_to_workers)
+{
+	struct harness *h = session_new();
+	const struct dp_addr d = dev_addr(0, 40000);
+	struct dp_gw_frame {
+		uint8_t b[SGA_FRAME_MAX];
+		size_t len;
+	} neg, pkg, reg, kex;
+	struct sga_dev_sess tmp;
+	struct rte_mbuf *m[8];
+	uint8_t rsa[256], *mac_at;
+	const unsigned nw = 3;
+	unsigned w_neg, w_kex, got[3];
+
+	dp_up_with(1, nw, 64, 16, 64);
+	memset(&tmp, 0, sizeof(tmp));
+	cr_assert_eq(sga_dev_create_neg_req(&h->dev[0], &tmp, h->dev[1].id, h->dev[1].id_len, PREFS,
+	                                    1, neg.b, sizeof(neg.b), &neg.len),
+	             0);
+	cr_assert_eq(sga_pkg_req_encode(pkg.b, sizeof(pkg.b), &pkg.len), 0);
+	memset(rsa, 0xab, sizeof(rsa));
+	cr_assert_eq(
+	    sga_reg_req_encode(0, rsa, sizeof(rsa), reg.b, sizeof(reg.b), &mac_at, &reg.len), 0);
+	/* A KEX_INIT envelope (routing looks at its clear session id only). */
+	{
+		static const uint8_t nonce[SGA_AEAD_NONCE_LEN] = {1};
+		uint8_t *ct;
+		size_t aad_len;
+
+		cr_assert_eq(sga_env_sess_encode(SGA_MSG_KEX_INIT, h->gsess.session_id, 1, nonce,
+		                                 40, kex.b, sizeof(kex.b), &ct, &aad_len),
+		             0);
+		memset(ct, 0x5c, 40);
+		kex.len = aad_len + 40;
+	}
+
+	/* Device envelopes by device id, session envelopes by session id. */
+	w_neg = dp_ctrl_worker_of_id(h->dev[0].id, h->dev[0].id_len, nw);
+	w_kex = dp_ctrl_worker_of_session(h->gsess.session_id, nw);
+	inject(0, &d, neg.b, neg.len);
+	inject(0, &d, neg.b, neg.len);
+	inject(0, &d, kex.b, kex.len);
+	dp_poll_once(dp, 0);
+	cr_assert_eq(ring_take(w_neg, m, 8), w_neg == w_kex ? 3 : 2);
+	expect_ctrl(m[0], neg.b, neg.len, &d);
+	expect_ctrl(m[1], neg.b, neg.len, &d);
+	if (w_neg == w_kex) {
+		expect_ctrl(m[2], kex.b, kex.len, &d);
+	} else {
+		cr_assert_eq(ring_take(w_kex, m, 8), 1);
+		expect_ctrl(m[0], kex.b, kex.len, &d);
+	}
+	for (unsigned w = 0; w < nw; w++)
+		cr_assert_eq(ring_take(w, m, 8), 0);
+
+	/* REG_REQ and PKG_REQ carry no id in the clear: round robin. */
+	for (int i = 0; i < 3; i++)
+		inject(0, &d, pkg.b, pkg.len);
+	for (int i = 0; i < 3; i++)
+		inject(0, &d, reg.b, reg.len);
+	dp_poll_once(dp, 0);
+	for (unsigned w = 0; w < nw; w++) {
+		got[w] = ring_take(w, m, 8);
+		cr_assert_eq(got[w], 2, "worker %u got %u of the 6 round-robin frames", w, got[w]);
+		for (unsigned k = 0; k < got[w]; k++) {
+			const uint8_t *p;
+			size_t plen;
+
+			cr_assert_eq(dp_ctrl_payload(m[k], &p, &plen, NULL), 0);
+			cr_assert(p[1] == SGA_MSG_PKG_REQ || p[1] == SGA_MSG_REG_REQ);
+			rte_pktmbuf_free(m[k]);
+		}
+	}
+	cr_assert_eq(dp_ctrl_dequeue(dp, nw, m, 8), 0, "no such worker");
+	CTRS({DP_C_RX, 9}, {DP_C_CTRL_IN, 9});
+	dp_down();
+	session_free(h);
+}
+
+Test(dataplane, control_ring_full)
+{
+	const struct dp_addr d = dev_addr(0, 40000);
+	uint8_t pkg[8];
+	size_t len;
+	struct rte_mbuf *m[4];
+
+	dp_up_with(1, 1, 4, 16, 64); /* a ring of 4 holds 3 */
+	cr_assert_eq(sga_pkg_req_encode(pkg, sizeof(pkg), &len), 0);
+	for (int i = 0; i < 5; i++)
+		inject(0, &d, pkg, len);
+	dp_poll_once(dp, 0);
+	cr_assert_eq(ring_take(0, m, 4), 3);
+	rte_pktmbuf_free_bulk(m, 3);
+	CTRS({DP_C_RX, 5}, {DP_C_CTRL_IN, 3}, {DP_C_DROP_CTRL_RING_FULL, 2});
+	dp_down();
+}
+
+Test(dataplane, ctrl_send_builds_frames)
+{
+	const struct dp_addr d = dev_addr(1, 40001);
+	uint8_t frame[SGA_FRAME_MAX + 1];
+	const uint8_t *p;
+	size_t plen;
+
+	dp_up();
+	fill(frame, sizeof(frame), 5);
+	cr_assert_eq(dp_ctrl_send(dp, &d, frame, 100), 0);
+	cr_assert_eq(dp_ctrl_send(dp, &d, frame, SGA_FRAME_MAX), 0);
+	cr_assert_eq(dp_ctrl_send(dp, &d, frame, 0), -EINVAL);
+	cr_assert_eq(dp_ctrl_send(dp, &d, frame, SGA_FRAME_MAX + 1), -EINVAL);
+	dp_poll_once(dp, 0);
+	cr_assert_eq(collect(0), 2);
+	p = payload_to(&outs[0], &d, &plen);
+	cr_assert_eq(plen, 100);
+	cr_assert_arr_eq(p, frame, 100);
+	p = payload_to(&outs[1], &d, &plen);
+	cr_assert_eq(plen, SGA_FRAME_MAX);
+	cr_assert_arr_eq(p, frame, SGA_FRAME_MAX);
+	CTRS({DP_C_CTRL_OUT, 2}, {DP_C_TX, 2});
+	cr_assert_eq(rte_mempool_avail_count(dp->ctrl_pool), dp->ctrl_pool->size,
+	             "control mbufs all back");
+	dp_down();
+}
+
+/* ---- session table ------------------------------------------------------------------------------ */
+
+struct view_acc {
+	unsigned n;
+	struct dp_session_view v;
+};
+
+static void view_cb(const struct dp_session_view *v, void *arg)
+{
+	struct view_acc *acc = arg;
+
+	acc->n++;
+	acc->v = *v;
+}
+
+Test(dataplane, install_replace_and_snapshot)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr addr2[2] = {dev_addr(4, 41000), dev_addr(5, 41001)};
+	const uint64_t tx_seq[2] = {10, 20}, tx_limit[2] = {1000, 1000}, rx_next[2] = {0, 0};
+	struct sga_gw_session bad;
+	struct view_acc acc;
+
+	dp_up_with(1, 3, 64, 1, 64);
+	bad = h->gsess;
+	bad.state = SGA_GW_S_KEX;
+	cr_assert_eq(dp_session_install(dp, &bad, addr, tx_seq, tx_limit, rx_next), -EINVAL);
+	bad = h->gsess;
+	bad.hop_suite[1] = 0x77;
+	cr_assert_eq(dp_session_install(dp, &bad, addr, tx_seq, tx_limit, rx_next), -EINVAL);
+	cr_assert_eq(dp_session_install(dp, NULL, addr, tx_seq, tx_limit, rx_next), -EINVAL);
+	cr_assert_eq(dp_session_install(dp, &h->gsess, addr, tx_seq, tx_limit, rx_next), 0);
+	bad = h->gsess;
+	bad.session_id ^= 1;
+	cr_assert_eq(dp_session_install(dp, &bad, addr, tx_seq, tx_limit, rx_next), -ENOSPC,
+	             "max_sessions 1");
+
+	send_ok(h, 0, addr, NULL, 10, 1);
+	send_ok(h, 0, addr, NULL, 10, 2);
+	memset(&acc, 0, sizeof(acc));
+	dp_session_foreach(dp, view_cb, &acc);
+	cr_assert_eq(acc.n, 1);
+	cr_assert_eq(acc.v.session_id, h->gsess.session_id);
+	cr_assert(dp_addr_equal(&acc.v.addr[0], &addr[0]));
+	cr_assert(dp_addr_equal(&acc.v.addr[1], &addr[1]));
+	cr_assert_eq(acc.v.rx_next[0], 2);
+	cr_assert_eq(acc.v.rx_next[1], 0);
+	cr_assert_eq(acc.v.tx_seq[0], 12, "two ACKs");
+	cr_assert_eq(acc.v.tx_seq[1], 22, "two relays");
+
+	/* Re-install the same id (as after a restart): new addresses, the
+	 * persisted marks; replaces, does not add. */
+	const uint64_t tx_seq2[2] = {100, 200}, rx_next2[2] = {2, 0};
+	cr_assert_eq(dp_session_install(dp, &h->gsess, addr2, tx_seq2, tx_limit, rx_next2), 0);
+	cr_assert_eq(dp_session_count(dp), 1);
+	memset(&acc, 0, sizeof(acc));
+	dp_session_foreach(dp, view_cb, &acc);
+	cr_assert_eq(acc.n, 1);
+	cr_assert(dp_addr_equal(&acc.v.addr[0], &addr2[0]));
+	cr_assert_eq(acc.v.tx_seq[1], 200);
+	cr_assert_eq(acc.v.rx_next[0], 2);
+	/* Traffic flows on the new slot, to the new addresses, from the new
+	 * TX sequence numbers (the devices' windows accept the jump). */
+	send_ok(h, 1, addr2, NULL, 10, 3);
+	dp_down();
+	session_free(h);
+}
+
+/* ---- the real lcore loop ----------------------------------------------------------------------- */
+
+Test(dataplane, lcore_main_relays_and_stops)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	size_t flen;
+	uint64_t deadline;
+
+	eal_up();
+	if (rte_lcore_count() < 2 || !rte_lcore_is_enabled(1))
+		cr_skip_test("needs a second lcore");
+	lcore_ids[0] = 1; /* the data plane runs on lcore 1, the test on 0 */
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	cr_assert_eq(rte_eal_remote_launch(dp_lcore_main, dp, 1), 0);
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	inject(0, &addr[0], frame, flen);
+	deadline = rte_get_timer_cycles() + 10 * rte_get_timer_hz();
+	while (rte_ring_count(txr[0]) < 2 && rte_get_timer_cycles() < deadline)
+		rte_delay_us_sleep(1000);
+	dp_stop(dp);
+	cr_assert_eq(rte_eal_wait_lcore(1), 0);
+	cr_assert_eq(collect(0), 2);
+	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
+	expect_ack(h, 1, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]));
+	lcore_ids[0] = 0;
+	dp_down();
+	session_free(h);
+}

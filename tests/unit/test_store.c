@@ -1,0 +1,780 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_store.c - the control plane's Redis store (controlplane/store.h) against
+ * a real redis-server that each test starts on a unix socket in its own
+ * temporary directory: record round trips, sealing at rest (no plaintext in
+ * Redis, records bound to their key), counter compare-and-set under
+ * concurrency, hop-sequence reservations, master key files, and behaviour
+ * while Redis is down, hung and back.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <hiredis/hiredis.h>
+
+#include "sga_hop.h"
+#include "store.h"
+
+/* ---- a private redis-server per test ------------------------------------------ */
+
+static struct {
+	pid_t pid;
+	char dir[64];
+	char sock[96];
+} R;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void msleep(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static void redis_spawn(void)
+{
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0, "fork");
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
+		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", R.sock,
+		       "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", R.dir,
+		       (char *)NULL);
+		_exit(127);
+	}
+	R.pid = pid;
+	for (uint64_t t0 = now_ms(); now_ms() - t0 < 10000; msleep(10)) {
+		struct timeval tv = {1, 0};
+		redisContext *c = redisConnectUnixWithTimeout(R.sock, tv);
+		redisReply *r = NULL;
+		int ok = 0;
+
+		cr_assert_eq(waitpid(pid, NULL, WNOHANG), 0, "redis-server exited");
+		if (c && !c->err)
+			r = redisCommand(c, "PING");
+		ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
+		if (r)
+			freeReplyObject(r);
+		if (c)
+			redisFree(c);
+		if (ok)
+			return;
+	}
+	cr_assert_fail("redis-server did not answer PING within 10 s");
+}
+
+static void redis_kill(void)
+{
+	if (R.pid > 0) {
+		kill(R.pid, SIGKILL);
+		waitpid(R.pid, NULL, 0);
+		R.pid = 0;
+	}
+	unlink(R.sock);
+}
+
+static void redis_setup(void)
+{
+	snprintf(R.dir, sizeof(R.dir), "/tmp/sga-store-XXXXXX");
+	cr_assert_not_null(mkdtemp(R.dir));
+	snprintf(R.sock, sizeof(R.sock), "%s/r.sock", R.dir);
+	redis_spawn();
+}
+
+static void redis_teardown(void)
+{
+	char path[160];
+
+	redis_kill();
+	snprintf(path, sizeof(path), "%s/key", R.dir);
+	unlink(path);
+	rmdir(R.dir);
+}
+
+/* A raw hiredis connection, to look at and tamper with what the store wrote. */
+static redisReply *raw(const char *fmt, ...)
+{
+	struct timeval tv = {2, 0};
+	redisContext *c = redisConnectUnixWithTimeout(R.sock, tv);
+	redisReply *r;
+	va_list ap;
+
+	cr_assert(c && !c->err, "raw connect");
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	redisFree(c);
+	cr_assert_not_null(r);
+	return r;
+}
+
+/* ---- fixtures ------------------------------------------------------------------ */
+
+static const uint8_t MKEY[32] = {0x6d, 0x61, 0x73, 0x74, 0x65, 0x72, 0x20, 0x6b, 0x65, 0x79, 0x20,
+                                 0x66, 0x6f, 0x72, 0x20, 0x74, 0x65, 0x73, 0x74, 0x73, 0x20, 0x6f,
+                                 0x6e, 0x6c, 0x79, 0x21, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
+
+static struct store *open_store(unsigned timeout_ms)
+{
+	struct store_config cfg;
+	struct store *st;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.unix_socket = R.sock;
+	cfg.timeout_ms = timeout_ms;
+	cfg.backoff_max_ms = 200;
+	memcpy(cfg.master_key, MKEY, sizeof(MKEY));
+	st = store_open(&cfg);
+	cr_assert_not_null(st);
+	return st;
+}
+
+static void make_dev(struct sga_gw_device *d, const char *id)
+{
+	memset(d, 0, sizeof(*d));
+	d->id_len = (uint8_t)strlen(id);
+	memcpy(d->id, id, d->id_len);
+	for (unsigned i = 0; i < SGA_KEY_LEN; i++)
+		d->k_d[i] = (uint8_t)(0xa0 + i);
+	d->suite_init = SGA_SUITE_AES128_GCM;
+	d->n_suites = 3;
+	d->suites[0] = SGA_SUITE_AES128_GCM;
+	d->suites[1] = SGA_SUITE_CHACHA20_POLY1305;
+	d->suites[2] = SGA_SUITE_AES128_CCM8;
+	d->up_ctr = 5;
+	d->down_ctr = 7;
+}
+
+static void make_sess(struct sga_gw_session *s, uint64_t sid, uint8_t state)
+{
+	memset(s, 0, sizeof(*s));
+	s->session_id = sid;
+	s->state = state;
+	s->suite = SGA_SUITE_CHACHA20_POLY1305;
+	s->group = SGA_GROUP_FFDHE2048;
+	s->req_ctr = 42;
+	s->id_len[0] = 5;
+	memcpy(s->id[0], "dev-i", 5);
+	s->id_len[1] = 5;
+	memcpy(s->id[1], "dev-j", 5);
+	s->hop_suite[0] = SGA_SUITE_AES128_GCM;
+	s->hop_suite[1] = SGA_SUITE_AES256_GCM;
+	for (unsigned i = 0; i < SGA_KEY_LEN; i++) {
+		s->k_t[0][i] = (uint8_t)(0x10 + i);
+		s->k_t[1][i] = (uint8_t)(0x50 + i);
+	}
+	if (state == SGA_GW_S_KEX) {
+		s->have_init = 1;
+		memset(s->N[0], 0x33, 256);
+		memset(s->K[0], 0x44, 256);
+	}
+	if (state == SGA_GW_S_ESTABLISHED) {
+		s->have_init = 3;
+		for (unsigned r = 0; r < 2; r++) {
+			s->reply_len[r] = 300;
+			memset(s->reply[r], 0x70 + (int)r, 300);
+		}
+	}
+}
+
+static struct dp_addr mkaddr(uint8_t last, uint16_t port)
+{
+	struct dp_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.ip = htonl(0x0a000000u | last);
+	a.port = htons(port);
+	for (int i = 0; i < 6; i++)
+		a.mac[i] = (uint8_t)(0x02 + i * 0x11 + last);
+	return a;
+}
+
+static int addr_eq(const struct dp_addr *a, const struct dp_addr *b)
+{
+	return a->ip == b->ip && a->port == b->port && !memcmp(a->mac, b->mac, 6);
+}
+
+#define ID(s) (const uint8_t *)(s), (uint8_t)strlen(s)
+
+TestSuite(store, .init = redis_setup, .fini = redis_teardown, .timeout = 120);
+
+/* ---- records --------------------------------------------------------------------- */
+
+Test(store, device_round_trip)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_device d, got;
+
+	make_dev(&d, "dev-1");
+	cr_assert_eq(store_device_get(st, ID("dev-1"), &got), -SGA_E_UNKNOWN_DEVICE);
+	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert(store_connected(st));
+	cr_assert_eq(store_device_get(st, ID("dev-1"), &got), 0);
+	cr_assert_eq(got.id_len, 5);
+	cr_assert_arr_eq(got.id, "dev-1", 5);
+	cr_assert_arr_eq(got.k_d, d.k_d, SGA_KEY_LEN);
+	cr_assert_eq(got.suite_init, d.suite_init);
+	cr_assert_eq(got.n_suites, 3);
+	cr_assert_arr_eq(got.suites, d.suites, 3);
+	cr_assert_eq(got.up_ctr, 5);
+	cr_assert_eq(got.down_ctr, 7);
+
+	/* create refuses an existing id, accepts a new one */
+	cr_assert_eq(store_device_create(st, &d), -SGA_E_EXISTS);
+	make_dev(&d, "dev-2");
+	d.up_ctr = 0;
+	d.down_ctr = 1;
+	cr_assert_eq(store_device_create(st, &d), 0);
+	cr_assert_eq(store_device_get(st, ID("dev-2"), &got), 0);
+	cr_assert_eq(got.down_ctr, 1);
+
+	/* ids are checked before they become key names */
+	cr_assert_eq(store_device_get(st, ID("bad id"), &got), -SGA_E_BAD_FIELD);
+	cr_assert_eq(store_device_get(st, (const uint8_t *)"", 0, &got), -SGA_E_BAD_FIELD);
+	store_close(st);
+}
+
+Test(store, device_address)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_device d;
+	struct dp_addr a = mkaddr(7, 40007), got;
+
+	cr_assert_eq(store_device_set_addr(st, ID("nobody"), &a), -SGA_E_UNKNOWN_DEVICE);
+	cr_assert_eq(store_device_get_addr(st, ID("nobody"), &got), -SGA_E_UNKNOWN_DEVICE);
+	make_dev(&d, "dev-a");
+	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert_eq(store_device_get_addr(st, ID("dev-a"), &got), 0);
+	cr_assert_eq(got.port, 0, "no address stored yet");
+	cr_assert_eq(store_device_set_addr(st, ID("dev-a"), &a), 0);
+	cr_assert_eq(store_device_get_addr(st, ID("dev-a"), &got), 0);
+	cr_assert(addr_eq(&a, &got));
+	/* the address survives a record rewrite */
+	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert_eq(store_device_get_addr(st, ID("dev-a"), &got), 0);
+	cr_assert(addr_eq(&a, &got));
+	store_close(st);
+}
+
+Test(store, session_round_trip)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_session s, got;
+	struct sga_hop_member m;
+	redisReply *r;
+
+	cr_assert_eq(store_session_get(st, 0x1122334455667788ull, &got), -SGA_E_UNKNOWN_SESSION);
+	cr_assert_eq(store_session_get(st, 0, &got), -SGA_E_BAD_FIELD);
+
+	/* KEX: the first contribution's N and K survive */
+	make_sess(&s, 0x1122334455667788ull, SGA_GW_S_KEX);
+	cr_assert_eq(store_session_put(st, &s), 0);
+	cr_assert_eq(store_session_get(st, s.session_id, &got), 0);
+	cr_assert_eq(got.session_id, s.session_id);
+	cr_assert_eq(got.state, SGA_GW_S_KEX);
+	cr_assert_eq(got.suite, s.suite);
+	cr_assert_eq(got.group, s.group);
+	cr_assert_eq(got.have_init, 1);
+	cr_assert_eq(got.req_ctr, 42);
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(got.id_len[k], 5);
+		cr_assert_arr_eq(got.id[k], s.id[k], 5);
+		cr_assert_eq(got.hop_suite[k], s.hop_suite[k]);
+		cr_assert_arr_eq(got.k_t[k], s.k_t[k], SGA_KEY_LEN);
+	}
+	cr_assert_arr_eq(got.N[0], s.N[0], 256);
+	cr_assert_arr_eq(got.K[0], s.K[0], 256);
+	/* not established: not indexed, and it expires */
+	r = raw("SCARD sga:sessions");
+	cr_assert_eq(r->integer, 0);
+	freeReplyObject(r);
+	r = raw("TTL sga:{sess:1122334455667788}");
+	cr_assert(r->integer > 0 && r->integer <= 300, "ttl %lld", r->integer);
+	freeReplyObject(r);
+
+	/* ESTABLISHED: indexed, persistent, cached replies kept, hop keys derived */
+	make_sess(&s, 0x1122334455667788ull, SGA_GW_S_ESTABLISHED);
+	cr_assert_eq(store_session_put(st, &s), 0);
+	cr_assert_eq(store_session_get(st, s.session_id, &got), 0);
+	cr_assert_eq(got.state, SGA_GW_S_ESTABLISHED);
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(got.reply_len[k], 300);
+		cr_assert_arr_eq(got.reply[k], s.reply[k], 300);
+		cr_assert_eq(sga_hop_member_init(&m, s.k_t[k], s.session_id, s.hop_suite[k]), 0);
+		cr_assert_arr_eq(got.hop[k].key_up, m.key_up, sizeof(m.key_up));
+		cr_assert_arr_eq(got.hop[k].key_down, m.key_down, sizeof(m.key_down));
+		cr_assert_eq(got.hop[k].suite, s.hop_suite[k]);
+	}
+	r = raw("SISMEMBER sga:sessions 1122334455667788");
+	cr_assert_eq(r->integer, 1);
+	freeReplyObject(r);
+	r = raw("TTL sga:{sess:1122334455667788}");
+	cr_assert_eq(r->integer, -1);
+	freeReplyObject(r);
+
+	cr_assert_eq(store_session_del(st, s.session_id), 0);
+	cr_assert_eq(store_session_get(st, s.session_id, &got), -SGA_E_UNKNOWN_SESSION);
+	r = raw("SCARD sga:sessions");
+	cr_assert_eq(r->integer, 0);
+	freeReplyObject(r);
+	store_close(st);
+}
+
+Test(store, enroll_round_trip)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_enroll e, got;
+
+	for (unsigned i = 0; i < sizeof(e.token_hash); i++)
+		e.token_hash[i] = (uint8_t)(i * 7);
+	cr_assert_eq(store_enroll_get(st, ID("dev-e"), &got), -SGA_E_UNKNOWN_DEVICE);
+	cr_assert_eq(store_enroll_put(st, ID("dev-e"), &e), 0);
+	cr_assert_eq(store_enroll_get(st, ID("dev-e"), &got), 0);
+	cr_assert_arr_eq(got.token_hash, e.token_hash, sizeof(e.token_hash));
+	cr_assert_eq(store_enroll_del(st, ID("dev-e")), 0);
+	cr_assert_eq(store_enroll_get(st, ID("dev-e"), &got), -SGA_E_UNKNOWN_DEVICE);
+	store_close(st);
+}
+
+/* ---- sealing at rest ------------------------------------------------------------------ */
+
+Test(store, records_are_not_plaintext)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_device d;
+	struct sga_gw_session s;
+	redisReply *r;
+
+	make_dev(&d, "dev-p");
+	cr_assert_eq(store_device_put(st, &d), 0);
+	r = raw("HGET sga:{dev:dev-p} rec");
+	cr_assert_eq(r->type, REDIS_REPLY_STRING);
+	cr_assert_eq(r->str[0], 1, "format version");
+	cr_assert_null(memmem(r->str, r->len, d.k_d, SGA_KEY_LEN), "k_d in clear");
+	cr_assert_null(memmem(r->str, r->len, d.k_d, 8), "part of k_d in clear");
+	freeReplyObject(r);
+	/* counters are plain fields, for atomic updates */
+	r = raw("HGET sga:{dev:dev-p} up_ctr");
+	cr_assert_str_eq(r->str, "5");
+	freeReplyObject(r);
+
+	make_sess(&s, 0xabcdef0123456789ull, SGA_GW_S_KEX);
+	cr_assert_eq(store_session_put(st, &s), 0);
+	r = raw("HGET sga:{sess:abcdef0123456789} rec");
+	cr_assert_eq(r->type, REDIS_REPLY_STRING);
+	for (int k = 0; k < 2; k++)
+		cr_assert_null(memmem(r->str, r->len, s.k_t[k], 8), "k_t in clear");
+	cr_assert_null(memmem(r->str, r->len, s.K[0], 16), "K in clear");
+	freeReplyObject(r);
+	/* two seals of one record differ (fresh nonce) */
+	{
+		redisReply *a, *b;
+
+		cr_assert_eq(store_device_put(st, &d), 0);
+		a = raw("HGET sga:{dev:dev-p} rec");
+		cr_assert_eq(store_device_put(st, &d), 0);
+		b = raw("HGET sga:{dev:dev-p} rec");
+		cr_assert_eq(a->len, b->len);
+		cr_assert(memcmp(a->str, b->str, a->len) != 0);
+		freeReplyObject(a);
+		freeReplyObject(b);
+	}
+	store_close(st);
+}
+
+Test(store, moved_or_tampered_record_fails)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_device a, got;
+	struct sga_gw_session s, sg;
+	struct store_config cfg;
+	struct store *other;
+	redisReply *r;
+
+	make_dev(&a, "dev-a");
+	cr_assert_eq(store_device_put(st, &a), 0);
+	make_dev(&a, "dev-b");
+	a.k_d[0] ^= 1;
+	cr_assert_eq(store_device_put(st, &a), 0);
+
+	/* dev-a's sealed record copied under dev-b */
+	r = raw("HGET sga:{dev:dev-a} rec");
+	freeReplyObject(raw("HSET sga:{dev:dev-b} rec %b", r->str, r->len));
+	freeReplyObject(r);
+	cr_assert_eq(store_device_get(st, ID("dev-b"), &got), -SGA_E_AUTH);
+	cr_assert_eq(got.id_len, 0, "nothing returned on failure");
+
+	/* a session record moved to another session id */
+	make_sess(&s, 0x1111111111111111ull, SGA_GW_S_ESTABLISHED);
+	cr_assert_eq(store_session_put(st, &s), 0);
+	make_sess(&s, 0x2222222222222222ull, SGA_GW_S_ESTABLISHED);
+	cr_assert_eq(store_session_put(st, &s), 0);
+	r = raw("HGET sga:{sess:1111111111111111} rec");
+	freeReplyObject(raw("HSET sga:{sess:2222222222222222} rec %b", r->str, r->len));
+	freeReplyObject(r);
+	cr_assert_eq(store_session_get(st, 0x2222222222222222ull, &sg), -SGA_E_AUTH);
+
+	/* one flipped ciphertext bit; an unknown format version */
+	r = raw("HGET sga:{dev:dev-a} rec");
+	r->str[r->len - 1] ^= 0x01;
+	freeReplyObject(raw("HSET sga:{dev:dev-a} rec %b", r->str, r->len));
+	r->str[r->len - 1] ^= 0x01;
+	r->str[0] = 2;
+	freeReplyObject(raw("HSET sga:{sess:1111111111111111} rec %b", r->str, r->len));
+	freeReplyObject(r);
+	cr_assert_eq(store_device_get(st, ID("dev-a"), &got), -SGA_E_AUTH);
+	cr_assert_eq(store_session_get(st, 0x1111111111111111ull, &sg), -SGA_E_BAD_VERSION);
+
+	/* another master key cannot read the records */
+	make_dev(&a, "dev-c");
+	cr_assert_eq(store_device_put(st, &a), 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.unix_socket = R.sock;
+	cfg.master_key[0] = 1;
+	other = store_open(&cfg);
+	cr_assert_not_null(other);
+	cr_assert_eq(store_device_get(other, ID("dev-c"), &got), -SGA_E_AUTH);
+	store_close(other);
+	store_close(st);
+}
+
+/* ---- counters ----------------------------------------------------------------------- */
+
+Test(store, counters_compare_and_set)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_device d, got;
+
+	make_dev(&d, "dev-c");
+	d.up_ctr = 3;
+	d.down_ctr = 3;
+	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert_eq(store_device_set_up_ctr(st, ID("dev-c"), 3), -SGA_E_REPLAY);
+	cr_assert_eq(store_device_set_up_ctr(st, ID("dev-c"), 2), -SGA_E_REPLAY);
+	cr_assert_eq(store_device_set_up_ctr(st, ID("dev-c"), 4), 0);
+	cr_assert_eq(store_device_set_up_ctr(st, ID("dev-c"), 10), 0);
+	cr_assert_eq(store_device_set_up_ctr(st, ID("dev-c"), 9), -SGA_E_REPLAY);
+	cr_assert_eq(store_device_raise_down_ctr(st, ID("dev-c"), 2), 0, "lower: no error");
+	cr_assert_eq(store_device_raise_down_ctr(st, ID("dev-c"), 8), 0);
+	cr_assert_eq(store_device_get(st, ID("dev-c"), &got), 0);
+	cr_assert_eq(got.up_ctr, 10);
+	cr_assert_eq(got.down_ctr, 8);
+
+	/* the whole 64-bit range compares right (Lua numbers are doubles) */
+	cr_assert_eq(store_device_set_up_ctr(st, ID("dev-c"), UINT64_MAX - 1), 0);
+	cr_assert_eq(store_device_set_up_ctr(st, ID("dev-c"), UINT64_MAX - 2), -SGA_E_REPLAY);
+	cr_assert_eq(store_device_set_up_ctr(st, ID("dev-c"), UINT64_MAX), 0);
+	cr_assert_eq(store_device_set_up_ctr(st, ID("dev-c"), 99999999999ull), -SGA_E_REPLAY);
+	cr_assert_eq(store_device_get(st, ID("dev-c"), &got), 0);
+	cr_assert_eq(got.up_ctr, UINT64_MAX);
+
+	/* a missing device is not created by a counter update */
+	cr_assert_eq(store_device_set_up_ctr(st, ID("ghost"), 1), -SGA_E_UNKNOWN_DEVICE);
+	cr_assert_eq(store_device_raise_down_ctr(st, ID("ghost"), 1), -SGA_E_UNKNOWN_DEVICE);
+	cr_assert_eq(store_device_get(st, ID("ghost"), &got), -SGA_E_UNKNOWN_DEVICE);
+	store_close(st);
+}
+
+#define RACE_N 1500
+
+struct racer {
+	unsigned parity;
+	unsigned accepted;
+	uint64_t last;
+	int monotonic;
+	int errors;
+};
+
+static void *race(void *arg)
+{
+	struct racer *rc = arg;
+	struct store *st = open_store(2000);
+
+	rc->monotonic = 1;
+	for (uint64_t v = 1; v <= RACE_N; v++) {
+		int r;
+
+		if ((v & 1) != rc->parity)
+			continue;
+		r = store_device_set_up_ctr(st, ID("dev-r"), v);
+		if (r == 0) {
+			if (v <= rc->last)
+				rc->monotonic = 0;
+			rc->last = v;
+			rc->accepted++;
+		} else if (r != -SGA_E_REPLAY) {
+			rc->errors++;
+		}
+		if (store_device_raise_down_ctr(st, ID("dev-r"), v))
+			rc->errors++;
+	}
+	store_close(st);
+	return NULL;
+}
+
+Test(store, counters_concurrent_raisers_end_at_max)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_device d, got;
+	struct racer rs[2] = {{.parity = 0}, {.parity = 1}};
+	pthread_t th[2];
+
+	make_dev(&d, "dev-r");
+	d.up_ctr = 0;
+	d.down_ctr = 0;
+	cr_assert_eq(store_device_put(st, &d), 0);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, race, &rs[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(rs[i].errors, 0);
+		cr_assert(rs[i].monotonic);
+		cr_assert(rs[i].accepted > 0);
+	}
+	cr_assert_eq(store_device_get(st, ID("dev-r"), &got), 0);
+	cr_assert_eq(got.up_ctr, RACE_N);
+	cr_assert_eq(got.down_ctr, RACE_N);
+	store_close(st);
+}
+
+/* ---- reservations, marks, index ------------------------------------------------------------ */
+
+Test(store, reserve_gives_increasing_disjoint_ranges)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_session s;
+	uint64_t lim = 0, prev[2] = {0, 0};
+
+	cr_assert_eq(store_session_reserve(st, 77, 0, 100, &lim), -SGA_E_UNKNOWN_SESSION);
+	make_sess(&s, 77, SGA_GW_S_ESTABLISHED);
+	cr_assert_eq(store_session_put(st, &s), 0);
+	for (int i = 0; i < 20; i++) {
+		uint8_t role = (uint8_t)(i % 2);
+		uint64_t block = 100 + (uint64_t)i;
+
+		cr_assert_eq(store_session_reserve(st, 77, role, block, &lim), 0);
+		cr_assert_eq(lim - block, prev[role],
+		             "range [L-block, L) starts where the last ended");
+		prev[role] = lim;
+	}
+	cr_assert_eq(store_session_reserve(st, 77, 2, 10, &lim), -SGA_E_BAD_FIELD);
+	cr_assert_eq(store_session_reserve(st, 77, 0, 0, &lim), -SGA_E_BAD_FIELD);
+	/* a rewrite of the record keeps the reservations */
+	cr_assert_eq(store_session_put(st, &s), 0);
+	cr_assert_eq(store_session_reserve(st, 77, 0, 1, &lim), 0);
+	cr_assert_eq(lim, prev[0] + 1);
+	store_close(st);
+}
+
+Test(store, marks_only_rise)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_session s;
+	struct dp_addr a[2] = {mkaddr(1, 1001), mkaddr(2, 1002)}, got[2], none[2];
+	uint64_t rx[2] = {10, 20}, rx_got[2];
+
+	memset(none, 0, sizeof(none));
+	cr_assert_eq(store_session_set_marks(st, 5, rx, a), -SGA_E_UNKNOWN_SESSION);
+	cr_assert_eq(store_session_get_marks(st, 5, rx_got, got), -SGA_E_UNKNOWN_SESSION);
+	make_sess(&s, 5, SGA_GW_S_ESTABLISHED);
+	cr_assert_eq(store_session_put(st, &s), 0);
+	cr_assert_eq(store_session_get_marks(st, 5, rx_got, got), 0);
+	cr_assert_eq(rx_got[0], 0);
+	cr_assert_eq(got[1].port, 0);
+	cr_assert_eq(store_session_set_marks(st, 5, rx, a), 0);
+	cr_assert_eq(store_session_get_marks(st, 5, rx_got, got), 0);
+	cr_assert_eq(rx_got[0], 10);
+	cr_assert_eq(rx_got[1], 20);
+	cr_assert(addr_eq(&got[0], &a[0]) && addr_eq(&got[1], &a[1]));
+	rx[0] = 5; /* lower: ignored */
+	rx[1] = 30;
+	cr_assert_eq(store_session_set_marks(st, 5, rx, none), 0);
+	cr_assert_eq(store_session_get_marks(st, 5, rx_got, got), 0);
+	cr_assert_eq(rx_got[0], 10);
+	cr_assert_eq(rx_got[1], 30);
+	cr_assert(addr_eq(&got[0], &a[0]), "unknown address does not overwrite");
+	store_close(st);
+}
+
+Test(store, session_list)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_session s;
+	uint64_t ids[8];
+	unsigned n;
+	int seen = 0;
+
+	n = 8;
+	cr_assert_eq(store_session_list(st, ids, &n), 0);
+	cr_assert_eq(n, 0);
+	for (uint64_t sid = 1; sid <= 3; sid++) {
+		make_sess(&s, sid << 40, SGA_GW_S_ESTABLISHED);
+		cr_assert_eq(store_session_put(st, &s), 0);
+	}
+	make_sess(&s, 9, SGA_GW_S_INVITED);
+	cr_assert_eq(store_session_put(st, &s), 0);
+	n = 8;
+	cr_assert_eq(store_session_list(st, ids, &n), 0);
+	cr_assert_eq(n, 3);
+	for (unsigned i = 0; i < n; i++)
+		seen |= 1 << (ids[i] >> 40);
+	cr_assert_eq(seen, 0xe);
+	n = 2;
+	cr_assert_eq(store_session_list(st, ids, &n), -SGA_E_NOSPACE);
+	cr_assert_eq(n, 3, "the total, to size a retry");
+	store_close(st);
+}
+
+/* ---- master key file ------------------------------------------------------------------ */
+
+static const char *key_file(const void *content, size_t len, mode_t mode)
+{
+	static char path[160];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/key", R.dir);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, content, len), (ssize_t)len);
+	close(fd);
+	cr_assert_eq(chmod(path, mode), 0);
+	return path;
+}
+
+Test(store, master_key_file)
+{
+	static const char hex[] =
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+	uint8_t raw32[32], key[32];
+
+	for (int i = 0; i < 32; i++)
+		raw32[i] = (uint8_t)i;
+	cr_assert_eq(store_load_master_key(key_file(raw32, 32, 0600), key), 0);
+	cr_assert_arr_eq(key, raw32, 32);
+	memset(key, 0, sizeof(key));
+	cr_assert_eq(store_load_master_key(key_file(hex, 64, 0400), key), 0);
+	cr_assert_arr_eq(key, raw32, 32);
+	cr_assert_eq(store_load_master_key(key_file("000102030405060708090A0B0C0D0E0F"
+	                                            "101112131415161718191A1B1C1D1E1F\n",
+	                                            65, 0600),
+	                                   key),
+	             0);
+	cr_assert_arr_eq(key, raw32, 32);
+
+	/* permissions */
+	cr_assert_eq(store_load_master_key(key_file(raw32, 32, 0640), key), -EPERM);
+	cr_assert_eq(store_load_master_key(key_file(raw32, 32, 0604), key), -EPERM);
+	cr_assert_eq(store_load_master_key(key_file(raw32, 32, 0620), key), -EPERM);
+	/* formats */
+	cr_assert_eq(store_load_master_key(key_file(raw32, 31, 0600), key), -EINVAL);
+	cr_assert_eq(store_load_master_key(key_file(hex, 62, 0600), key), -EINVAL);
+	cr_assert_eq(store_load_master_key(key_file("zz0102030405060708090a0b0c0d0e0f"
+	                                            "101112131415161718191a1b1c1d1e1f\n",
+	                                            65, 0600),
+	                                   key),
+	             -EINVAL);
+	cr_assert_eq(store_load_master_key(key_file(hex, 0, 0600), key), -EINVAL);
+	for (int i = 0; i < 32; i++)
+		cr_assert_eq(key[i], 0, "key zeroed on failure");
+	/* not a file */
+	cr_assert_eq(store_load_master_key("/nonexistent/sga.key", key), -ENOENT);
+	cr_assert_eq(chmod(R.dir, 0700), 0);
+	cr_assert_eq(store_load_master_key(R.dir, key), -EINVAL);
+}
+
+/* ---- Redis down, hung, back ---------------------------------------------------------------- */
+
+Test(store, outage_then_recovery_after_backoff)
+{
+	struct store *st = open_store(500);
+	struct sga_gw_device d, got;
+	uint64_t t0, lim;
+	int rc = -1;
+
+	make_dev(&d, "dev-o");
+	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert_eq(store_reconnects(st), 0);
+
+	redis_kill();
+	t0 = now_ms();
+	cr_assert_eq(store_device_get(st, ID("dev-o"), &got), -SGA_E_UNAVAILABLE);
+	cr_assert(now_ms() - t0 < 500, "a dead Redis is reported at once");
+	cr_assert_not(store_connected(st));
+	/* within the backoff no connection is even tried */
+	t0 = now_ms();
+	cr_assert_eq(store_device_put(st, &d), -SGA_E_UNAVAILABLE);
+	cr_assert_eq(store_session_reserve(st, 1, 0, 1, &lim), -SGA_E_UNAVAILABLE);
+	cr_assert(now_ms() - t0 < 100, "no connection attempts during the backoff");
+
+	redis_spawn(); /* empty: no persistence */
+	t0 = now_ms();
+	while (now_ms() - t0 < 3000) {
+		rc = store_device_put(st, &d);
+		if (!rc)
+			break;
+		cr_assert_eq(rc, -SGA_E_UNAVAILABLE);
+		msleep(10);
+	}
+	cr_assert_eq(rc, 0, "works again once the backoff (<= 200 ms) has passed");
+	cr_assert(store_connected(st));
+	cr_assert_eq(store_reconnects(st), 1);
+	cr_assert_eq(store_device_get(st, ID("dev-o"), &got), 0);
+	store_close(st);
+}
+
+Test(store, hung_redis_times_out)
+{
+	struct store *st = open_store(300);
+	struct sga_gw_device d, got;
+	uint64_t t0, dt;
+	int rc = -1;
+
+	make_dev(&d, "dev-h");
+	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert_eq(kill(R.pid, SIGSTOP), 0);
+	t0 = now_ms();
+	rc = store_device_get(st, ID("dev-h"), &got);
+	dt = now_ms() - t0;
+	kill(R.pid, SIGCONT);
+	cr_assert_eq(rc, -SGA_E_UNAVAILABLE);
+	cr_assert(dt >= 250 && dt < 1500, "bounded by the command timeout: %llu ms",
+	          (unsigned long long)dt);
+	t0 = now_ms();
+	do {
+		msleep(20);
+		rc = store_device_get(st, ID("dev-h"), &got);
+	} while (rc && now_ms() - t0 < 3000);
+	cr_assert_eq(rc, 0);
+	cr_assert_arr_eq(got.k_d, d.k_d, SGA_KEY_LEN);
+	store_close(st);
+}
