@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# Run SGA's whole test suite: install dependencies, build, run every test,
-# then again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Run SGA's whole test suite: install dependencies, build, run every unit test,
+# then again under AddressSanitizer + UndefinedBehaviorSanitizer, then the
+# end-to-end tests through real processes (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,4 +23,11 @@ for variant in normal asan; do
 	LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
 		meson test -C "$dir" --print-errorlogs --num-processes 2
 done
+echo "== end-to-end tests (real redis-server, sga-gateway on DPDK, sga-device processes)"
+if [ "$(id -u)" -eq 0 ]; then
+	SGA_BUILD=$PWD/build-ci-normal bash tests/e2e/run_all.sh
+else
+	echo "end-to-end tests need root (network namespaces, hugepages): run this script with sudo" >&2
+	exit 1
+fi
 echo "== all tests passed"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Bad configuration files and bad command lines: one clear error line naming
 # the problem, a non-zero exit, and nothing started.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../scripts/lab.sh"
 trap 'rm -rf "$SGA_RUN"' EXIT
 GW=$SGA_BUILD/gateway/sga-gateway
 DEV=$SGA_BUILD/device/sga-device

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Redis goes away: established sessions keep relaying, a new handshake is
 # refused with a clear error; Redis returns: handshakes work again.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 
 sga_hugepages

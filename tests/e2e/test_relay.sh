@@ -5,7 +5,7 @@
 # They register, negotiate, exchange keys and send 10,000 messages each way;
 # every message must arrive intact and in order, and the gateway's counters
 # must account for every frame.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 N=${SGA_E2E_MESSAGES:-10000}
 

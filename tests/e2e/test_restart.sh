@@ -3,7 +3,7 @@
 # Restart the gateway in the middle of a conversation: the devices carry on
 # without a new handshake (the session comes back from Redis) and every message
 # the gateway acknowledged reaches the peer.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 N=${SGA_E2E_MESSAGES:-4000}
 

@@ -3,7 +3,7 @@
 # Spoofed frames at the gateway: a wrong hop tag, an unknown session id, a
 # replayed sequence number and a frame from another session's device are each
 # dropped and counted, and none is relayed.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 SPOOF="python3 $(dirname "$0")/spoof.py"
 

@@ -132,3 +132,18 @@ Test(config, pci_detection)
 	cr_assert_not(gw_config_port_is_pci("net_tap0,iface=sga0"));
 	cr_assert_not(gw_config_port_is_pci("net_af_packet0,iface=veth0"));
 }
+
+/* The documented example configurations must stay valid. */
+Test(config, shipped_examples_parse)
+{
+	static const char *const files[] = {"gateway-tap.conf", "gateway-af-packet.conf", "gateway-memif.conf",
+					    "gateway-qat.conf"};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/configs/%s", SGA_SOURCE_ROOT, files[i]);
+		gw_config_defaults(&c);
+		cr_assert_eq(gw_config_load(&c, path, err, sizeof(err)), 0, "%s", err);
+	}
+}

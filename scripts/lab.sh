@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# lib.sh - shared set-up for SGA's end-to-end tests and the demo run: a private
+# lab.sh - shared set-up for SGA's end-to-end tests and the run command: a private
 # network of two namespaces joined by a veth pair (the gateway's DPDK port is an
 # af_packet vdev on one end, the devices' kernel UDP sockets sit on the other),
 # a redis-server on a unix socket, the gateway, and helpers to start devices.
@@ -11,7 +11,7 @@
 
 set -euo pipefail
 
-SGA_ROOT=${SGA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+SGA_ROOT=${SGA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 SGA_BUILD=${SGA_BUILD:-$SGA_ROOT/build}
 SGA_TAG=${SGA_TAG:-$$}
 SGA_RUN=${SGA_RUN:-$(mktemp -d /tmp/sga-run.XXXXXX)}
