@@ -36,16 +36,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sga_crypto.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+#define SGA_CLIENT_MUST_CHECK __attribute__((warn_unused_result))
+
 /** The client's own error codes (returned negated), disjoint from SGA_E_*. */
 enum sga_client_err {
 	SGA_CLIENT_E_TIMEOUT = 1000,     /* no (complete) answer from the gateway in time */
-	SGA_CLIENT_E_UNREACHABLE = 1001, /* ICMP port unreachable: nothing listens there */
+	SGA_CLIENT_E_UNREACHABLE = 1001, /* the kernel reports the gateway unreachable (ICMP) */
 	SGA_CLIENT_E_IO = 1002,          /* socket or file system error (see sga_client_detail) */
 	SGA_CLIENT_E_CONFIG = 1003,      /* invalid configuration or state file */
 	SGA_CLIENT_E_NO_SESSION = 1004,  /* no established session for send/recv */
@@ -55,28 +55,46 @@ enum sga_client_err {
  *  only the fields marked required must be set. The client copies what it
  *  keeps, so the struct and its strings may be freed after the call. */
 struct sga_client_config {
-	const char *gateway_ip;  /* required: the gateway's IPv4 address, dotted quad */
-	uint16_t gateway_port;   /* required: its UDP port */
-	const char *bind_ip;     /* local address to bind; NULL: any */
-	uint16_t bind_port;      /* local UDP port; 0: ephemeral */
-	const char *id;          /* required: device identity, 1..32 printable ASCII */
-	const uint8_t *suites;   /* the device's suites C_i, preference order; suite_init =
-				  * suites[0]. NULL/0: those of the state file, or all
-				  * known suites for a new identity */
+	/* Required: the gateway's IPv4 address (dotted quad) and UDP port. */
+	const char *gateway_ip;
+	uint16_t gateway_port;
+	/* Local address and port to bind; NULL / 0: any address, an ephemeral port. */
+	const char *bind_ip;
+	uint16_t bind_port;
+	/* Required: the device identity, 1..32 printable ASCII characters. */
+	const char *id;
+	/* The device's suites C_i in preference order; suite_init = suites[0].
+	 * NULL/0: those of the state file, or all known suites for a new identity. */
+	const uint8_t *suites;
 	size_t n_suites;
-	const char *state_path;   /* required: the state file (created if missing) */
-	const char *package_path; /* the gateway package body, as the gateway wrote it */
-	const char *pin_hex;      /* or/and: SHA-256 of the package body (64 hex digits); the
-				   * package is then taken from the state file or fetched
-				   * with PKG_REQ. At least one of the two is required. */
-	unsigned timeout_ms;      /* deadline of one blocking operation (default 10000) */
-	unsigned rto_ms;          /* first retransmission timeout (default 500) */
-	unsigned rto_max_ms;      /* backoff cap (default 4000) */
-	unsigned max_retries;     /* retransmissions of a frame before giving up (default 5) */
-	unsigned window;          /* unacknowledged messages in flight, 1..512 (default 64) */
-	unsigned gap_timeout_ms;  /* recv: skip a missing message after this long (default 0:
-				   * only when the replay window makes it undeliverable) */
-	/* Optional progress log (never given secrets); level 0 = info, 1 = debug. */
+	/* Required: the state file (created, mode 0600, if missing). */
+	const char *state_path;
+	/* The gateway package body as the gateway wrote it, and/or its SHA-256
+	 * fingerprint (64 hex digits): with only the pin, the package is the one
+	 * kept in the state file, or fetched with PKG_REQ. One is required. */
+	const char *package_path;
+	const char *pin_hex;
+	/* Deadline of one blocking operation (default 10000 ms); also how long a
+	 * message may stay unacknowledged before the session counts as broken. */
+	unsigned timeout_ms;
+	/* First retransmission timeout (default 500 ms); for messages only until
+	 * round trips have been measured, then within [rto_min_ms, rto_max_ms]
+	 * (defaults 100 and 4000 ms). Each expiry doubles it, up to rto_max_ms. */
+	unsigned rto_ms;
+	unsigned rto_min_ms;
+	unsigned rto_max_ms;
+	/* Retransmissions of a control frame before giving up (default 5). */
+	unsigned max_retries;
+	/* Unacknowledged messages in flight, 1..512 (default 64). */
+	unsigned window;
+	/* Received messages kept until the application reads them (default
+	 * 8192); beyond that, DATA_DOWN frames are refused like a full buffer. */
+	unsigned recv_queue;
+	/* recv skips a missing message after this long (default 0: only once the
+	 * E2E replay window makes it undeliverable). */
+	unsigned gap_timeout_ms;
+	/* Optional log, one line per call, never with secrets: level 0 says why a
+	 * call failed (as sga_client_detail), 1 reports progress, 2 every frame. */
 	void (*log)(void *arg, int level, const char *msg);
 	void *log_arg;
 };
@@ -111,7 +129,7 @@ void sga_client_close(struct sga_client *c);
  * -SGA_CLIENT_E_UNREACHABLE, or the gateway's ERROR hint (-SGA_E_EXISTS,
  * -SGA_E_ENROLL_DENIED, ...: unauthenticated, see sga_client_detail).
  */
-int sga_client_register(struct sga_client *c, const char *token) SGA_MUST_CHECK;
+int sga_client_register(struct sga_client *c, const char *token) SGA_CLIENT_MUST_CHECK;
 
 /**
  * Initiator: open a session with peer_id (A1..A4 then B1..B7) and return once
@@ -125,7 +143,7 @@ int sga_client_register(struct sga_client *c, const char *token) SGA_MUST_CHECK;
  * -SGA_E_BAD_STATE if not registered.
  */
 int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t *prefs,
-		       size_t n_prefs) SGA_MUST_CHECK;
+                       size_t n_prefs) SGA_CLIENT_MUST_CHECK;
 
 /**
  * Responder: wait up to timeout_ms (< 0: no limit) for an invitation from any
@@ -136,38 +154,51 @@ int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t 
  * names the peer), -SGA_CLIENT_E_TIMEOUT, -SGA_CLIENT_E_UNREACHABLE, an error.
  * Invitations arriving while no accept is running are declined.
  */
-int sga_client_accept(struct sga_client *c, int timeout_ms) SGA_MUST_CHECK;
+int sga_client_accept(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
 
 /**
- * Queue one message (0..sga_client_max_message() bytes) to the peer: sealed and sent at once, then retransmitted
- * (re-sealed with the same e2e_seq, a fresh hop seq) with exponential backoff
- * until the gateway acknowledges it. Blocks, driving I/O, while `window`
- * messages are unacknowledged, at most timeout_ms. Returns 0,
+ * Queue one message (0..sga_client_max_message() bytes) to the peer. It is
+ * sealed and sent at once, then re-sent (re-sealed with the same e2e_seq and a
+ * fresh hop seq) until the gateway acknowledges it: after a timeout that
+ * starts from the measured round trip and doubles each time, or at once when
+ * three messages sent after it were acknowledged first. Blocks, driving I/O,
+ * while `window` messages are unacknowledged, at most timeout_ms. Returns 0,
  * -SGA_CLIENT_E_NO_SESSION, -SGA_E_OVERSIZED, -SGA_CLIENT_E_TIMEOUT (window
- * still full), or the error that ended the session (a message not acknowledged
- * after max_retries retransmissions: -SGA_CLIENT_E_TIMEOUT).
+ * still full), or the error that ended the session: a message still not
+ * acknowledged timeout_ms after it was first sent (-SGA_CLIENT_E_TIMEOUT, or
+ * -SGA_CLIENT_E_UNREACHABLE if the kernel reported the gateway unreachable).
  */
-int sga_client_send(struct sga_client *c, const void *msg, size_t len) SGA_MUST_CHECK;
+int sga_client_send(struct sga_client *c, const void *msg, size_t len) SGA_CLIENT_MUST_CHECK;
+
+/** How many messages sga_client_send would take now without blocking: 0 when
+ *  the window is full (or there is no session). An application that must keep
+ *  reading while the gateway catches up calls sga_client_recv (or
+ *  sga_client_poll) until this is non-zero, then sends. */
+unsigned sga_client_send_room(const struct sga_client *c);
 
 /**
  * Receive the peer's next message, in the peer's sending order and exactly
  * once: duplicates are dropped, messages that arrive early are held back until
- * the ones before them arrive. A message that can no longer arrive (see
- * gap_timeout_ms) is skipped and counted in sga_client_stats.lost. Waits up to
+ * the ones before them arrive. Messages that arrive while the application is
+ * busy elsewhere (in sga_client_send, say) wait in a queue of recv_queue
+ * messages. A message that can no longer arrive (see gap_timeout_ms) is
+ * skipped and counted in sga_client_stats.lost. Waits up to
  * timeout_ms (0: do not wait; < 0: no limit). *len receives the length.
  * Returns 0, -SGA_CLIENT_E_TIMEOUT, -SGA_E_NOSPACE (cap too small; the message
  * stays queued and *len says how much room it needs), -SGA_CLIENT_E_NO_SESSION.
  */
-int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len, int timeout_ms) SGA_MUST_CHECK;
+int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len,
+                    int timeout_ms) SGA_CLIENT_MUST_CHECK;
 
 /** Drive I/O and retransmission timers once, waiting up to timeout_ms for a
- *  frame (0: only what is already there). Returns 0, or the error that ended
- *  the session or the pending operation. */
-int sga_client_poll(struct sga_client *c, int timeout_ms) SGA_MUST_CHECK;
+ *  frame or a due timer (0: only what is already there; < 0: up to a second).
+ *  Invitations that come while no accept runs are declined here. Returns 0, or
+ *  the error that ended the session. */
+int sga_client_poll(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
 
 /** Wait until every message sent has been acknowledged by the gateway
  *  (timeout_ms < 0: no limit). Returns 0 or -SGA_CLIENT_E_TIMEOUT / an error. */
-int sga_client_flush(struct sga_client *c, int timeout_ms) SGA_MUST_CHECK;
+int sga_client_flush(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
 
 /** The socket, for an external event loop (readable: call sga_client_poll(c, 0));
  *  sga_client_next_timer_ms() says when timers are next due (-1: none). */
@@ -182,37 +213,38 @@ const char *sga_client_peer(const struct sga_client *c);
 
 /** Counters and state, for progress reports and tests. */
 struct sga_client_stats {
-	int registered;           /* the gateway acknowledged this identity */
-	int established;          /* a session is established */
-	uint8_t suite;            /* its E2E suite (0 without one) */
-	uint64_t up_ctr;          /* control counters, as in the state file */
+	int registered;  /* the gateway acknowledged this identity */
+	int established; /* a session is established */
+	uint8_t suite;   /* its E2E suite (0 without one) */
+	uint64_t up_ctr; /* control counters, as in the state file */
 	uint64_t down_ctr;
-	uint64_t sent;            /* messages queued by sga_client_send */
-	uint64_t acked;           /* ... acknowledged by the gateway */
-	uint64_t in_flight;       /* ... not yet acknowledged */
-	uint64_t retransmits;     /* frames sent again (control and data) */
-	uint64_t received;        /* messages handed to the application */
-	uint64_t duplicates;      /* duplicate frames dropped */
-	uint64_t held_back;       /* messages that arrived ahead of a missing one */
-	uint64_t lost;            /* messages skipped by recv (never arrived) */
-	uint64_t dropped;         /* frames that failed a check or came at the wrong time */
-	uint64_t hints;           /* ERROR hints received */
-	char fingerprint[65];     /* the pinned package, hex */
+	uint64_t sent;        /* messages queued by sga_client_send */
+	uint64_t acked;       /* ... acknowledged by the gateway */
+	uint64_t in_flight;   /* ... not yet acknowledged */
+	uint64_t retransmits; /* frames sent again (control and data) */
+	uint64_t received;    /* messages handed to the application */
+	uint64_t duplicates;  /* duplicate frames dropped */
+	uint64_t held_back;   /* messages that arrived ahead of a missing one */
+	uint64_t lost;        /* messages skipped by recv (never arrived) */
+	uint64_t dropped;     /* frames that failed a check or came at the wrong time */
+	uint64_t hints;       /* ERROR hints received */
+	char fingerprint[65]; /* the pinned package, hex */
 };
 void sga_client_stats(const struct sga_client *c, struct sga_client_stats *st);
 
 /** Description of any code this API returns (negated or not). */
 const char *sga_client_strerror(int rc);
 
-/** What the last failed call of c ran into, in one line (e.g. "gateway refused
- *  (authenticated NEG_RESULT): no device registered under this identity" or
- *  "ERROR hint from the gateway (unauthenticated): ..."); "" if nothing failed. */
+/** What the last failed call of c ran into, in one line, e.g. "no device
+ *  registered under this identity (UNKNOWN_DEVICE: the gateway's authenticated
+ *  refusal, NEG_RESULT)" or "identity already registered; ... (EXISTS: ERROR
+ *  hint from the gateway, unauthenticated)"; "" if nothing failed yet. */
 const char *sga_client_detail(const struct sga_client *c);
 
 /** SHA-256 fingerprint of a package body file as 64 lowercase hex digits. The
  *  file must hold a well-formed package. 0, -SGA_E_BAD_PACKAGE (malformed) or
  *  -SGA_CLIENT_E_IO (errno tells why). */
-int sga_client_package_fingerprint(const char *path, char hex[65]) SGA_MUST_CHECK;
+int sga_client_package_fingerprint(const char *path, char hex[65]) SGA_CLIENT_MUST_CHECK;
 
 #ifdef __cplusplus
 }

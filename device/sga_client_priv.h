@@ -14,10 +14,11 @@
 #include "sga_client.h"
 #include "sga_device.h"
 
-#define SGA_CLIENT_PKG_MAX (SGA_FRAME_MAX - SGA_HDR_LEN) /* a package body fits one PKG frame */
+#define SGA_CLIENT_PKG_MAX    (SGA_FRAME_MAX - SGA_HDR_LEN) /* a package body fits one PKG frame */
 #define SGA_CLIENT_WINDOW_MAX 512
-#define SGA_CLIENT_RX_RING 1024 /* >= the replay window: all a session may hold back */
-#define SGA_CLIENT_STASH 64     /* DATA_DOWN frames kept while the key exchange ends */
+#define SGA_CLIENT_RX_RING    1024      /* first receive ring: the replay window's size */
+#define SGA_CLIENT_RX_MAX     (1 << 20) /* largest recv_queue */
+#define SGA_CLIENT_STASH      1024      /* DATA_DOWN frames kept while the key exchange ends */
 
 /* ---- the state file (sga_client_state.c) ----------------------------------- */
 
@@ -90,14 +91,18 @@ struct client_op_state {
 struct tx_slot {
 	int used;
 	uint64_t seq;
-	uint64_t next_tx;
+	uint64_t next_tx; /* ms */
+	uint64_t give_up; /* ms: first transmission + timeout_ms */
+	uint64_t sent_us; /* first transmission, for the RTT estimate */
+	uint64_t stamp;   /* order of the last transmission among all DATA_UP */
+	unsigned later;   /* ACKs of messages sent after that transmission */
 	unsigned rto;
 	unsigned tries;
 	size_t len;
 	uint8_t *msg; /* window slots of SGA_FRAME_MAX bytes each */
 };
 
-/* A received message waiting for the application; slot = e2e_seq % RX_RING. */
+/* A received message waiting for the application; slot = e2e_seq % rx_cap. */
 struct rx_slot {
 	uint8_t *msg; /* malloc'd, NULL: empty */
 	size_t len;
@@ -111,14 +116,17 @@ struct sga_client {
 	struct sga_dev dev;
 	int dev_ready;
 
-	unsigned timeout_ms, rto_ms, rto_max_ms, max_retries, window, gap_timeout_ms;
+	unsigned timeout_ms, rto_ms, rto_min_ms, rto_max_ms, max_retries, window, gap_timeout_ms;
 	void (*log)(void *arg, int level, const char *msg);
 	void *log_arg;
 
 	struct client_op_state op;
 	int sent_any;  /* a frame went to the gateway from this socket */
-	int refused;   /* the kernel reported ECONNREFUSED since the last check */
+	int unreach;   /* errno of an unreachable gateway (ECONNREFUSED...) since the last frame */
 	int sess_err;  /* the error that ended the session (0: none) */
+	int sys_errno; /* errno behind the last -SGA_CLIENT_E_IO */
+	int accepting; /* inside sga_client_accept (its re-registration included) */
+	int inv_pending; /* inv holds an invitation that came during that re-registration */
 
 	struct sga_dev_sess sess;
 	struct sga_dev_sess inv; /* scratch for NEG_INVITE */
@@ -134,17 +142,28 @@ struct sga_client {
 	uint8_t *tx_buf;
 	uint64_t tx_base, tx_next;
 	unsigned in_flight;
+	uint64_t tx_stamp;
+	uint64_t srtt_us, rttvar_us; /* RFC 6298 estimator (0: no sample yet) */
+	unsigned data_rto;           /* first timeout of a new message, ms */
 
-	/* Receiving: rx_next is the next e2e_seq the application gets. */
+	/* Receiving: rx_next is the next e2e_seq the application gets; the ring
+	 * (rx_cap slots, a power of two) grows up to rx_max. */
 	struct rx_slot *rx;
+	unsigned rx_cap, rx_max;
+	unsigned rx_full_logged;
 	uint64_t rx_next;
+	uint64_t rx_hole; /* first e2e_seq not received yet */
 	unsigned rx_count;
 	uint64_t hole_since;
 
+	uint64_t op_deadline;   /* ms, monotonic; 0: none */
+	unsigned op_timeout_ms; /* what op_deadline was set from, for messages */
+
 	struct sga_client_stats stats;
 	char detail[256];
-	uint8_t frame[SGA_FRAME_MAX]; /* receive / transmit scratch */
-	uint8_t msg[SGA_FRAME_MAX];
+	uint8_t rxbuf[SGA_FRAME_MAX]; /* the frame being dispatched */
+	uint8_t txbuf[SGA_FRAME_MAX]; /* DATA_UP and NEG_ACCEPT(decline) being sent */
+	uint8_t msg[SGA_FRAME_MAX];   /* an opened message */
 };
 
 #endif /* SGA_CLIENT_PRIV_H */

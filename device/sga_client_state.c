@@ -41,9 +41,9 @@
 
 #include "sga_client_priv.h"
 
-#define STATE_MAGIC "sga-device-state"
+#define STATE_MAGIC   "sga-device-state"
 #define STATE_VERSION 1
-#define STATE_MAX 8192 /* the largest valid file is about 3.1 KB */
+#define STATE_MAX     8192 /* the largest valid file is about 3.1 KB */
 
 void sga_hex_encode(const uint8_t *in, size_t n, char *out)
 {
@@ -272,7 +272,8 @@ static int parse_state(char *text, size_t len, struct sga_client_state *st)
 		return -EBADMSG;
 	if (l.p != l.end)
 		return -EBADMSG; /* unknown lines */
-	if (sga_pkg_fingerprint(st->pkg, st->pkg_len, fp) || !sga_ct_memeq(fp, st->pkg_fp, sizeof(fp)))
+	if (sga_pkg_fingerprint(st->pkg, st->pkg_len, fp) ||
+	    !sga_ct_memeq(fp, st->pkg_fp, sizeof(fp)))
 		return -EBADMSG;
 	return 0;
 }
@@ -345,12 +346,12 @@ static int format_state(const struct sga_client_state *st, char *buf, size_t cap
 	size_t n = 0;
 	int w;
 
-#define OUT(...)                                                                                   \
-	do {                                                                                       \
-		w = snprintf(buf + n, cap - n, __VA_ARGS__);                                       \
-		if (w < 0 || (size_t)w >= cap - n)                                                 \
-			goto nospace;                                                              \
-		n += (size_t)w;                                                                    \
+#define OUT(...)                                             \
+	do {                                                 \
+		w = snprintf(buf + n, cap - n, __VA_ARGS__); \
+		if (w < 0 || (size_t)w >= cap - n)           \
+			goto nospace;                        \
+		n += (size_t)w;                              \
 	} while (0)
 
 	memcpy(id, st->id, st->id_len);

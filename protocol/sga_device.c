@@ -702,6 +702,7 @@ int sga_dev_peek(const uint8_t *frame, size_t len, uint8_t *type, uint64_t *sess
 			*session_id = es.session_id;
 		return rc;
 	case SGA_MSG_DATA_DOWN:
+	case SGA_MSG_DATA_ACK:
 		rc = sga_env_hop_decode(frame, len, &eh);
 		if (!rc)
 			*session_id = eh.session_id;

@@ -27,7 +27,7 @@ int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, 
 {
 	struct sga_env_hop env;
 	uint8_t nonce[SGA_AEAD_NONCE_LEN];
-	int rc, fresh;
+	int rc, seen;
 
 	rc = sga_env_hop_decode(frame, len, &env);
 	if (rc)
@@ -38,8 +38,8 @@ int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, 
 		return -SGA_E_UNKNOWN_SESSION;
 	if (env.role != role)
 		return -SGA_E_BAD_FIELD;
-	fresh = sga_replay_check(&m->rx, env.seq);
-	if (fresh && (env.seq == UINT64_MAX ||
+	seen = sga_replay_check(&m->rx, env.seq);
+	if (seen && (env.seq == UINT64_MAX ||
 	              (m->rx.next > env.seq && m->rx.next - env.seq > SGA_REPLAY_WINDOW - 64)))
 		return -SGA_E_REPLAY; /* too old to tell: refuse unopened */
 	sga_hop_nonce(env.seq, nonce);
@@ -50,7 +50,7 @@ int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, 
 		return rc;
 	*seq = env.seq;
 	*inner = frame + env.aad_len;
-	return fresh ? -SGA_E_REPLAY : 0;
+	return seen ? -SGA_E_REPLAY : 0;
 }
 
 int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type,

@@ -573,14 +573,18 @@ int sga_error_encode(uint16_t code, const uint8_t *ref, uint8_t ref_len, uint8_t
 int sga_pkg_req_encode(uint8_t *out, size_t cap, size_t *len)
 {
 	struct sga_wr w;
+	uint8_t *pad;
 
 	if (!len || (!out && cap))
 		return -SGA_E_INTERNAL;
 	*len = 0;
-	if (cap < SGA_HDR_LEN)
+	if (cap < SGA_PKG_REQ_LEN)
 		return -SGA_E_NOSPACE;
 	sga_wr_init(&w, out, cap);
-	wr_hdr(&w, SGA_MSG_PKG_REQ, SGA_HDR_LEN);
+	wr_hdr(&w, SGA_MSG_PKG_REQ, SGA_PKG_REQ_LEN);
+	pad = sga_wr_reserve(&w, SGA_PKG_REQ_LEN - SGA_HDR_LEN);
+	if (pad)
+		memset(pad, 0, SGA_PKG_REQ_LEN - SGA_HDR_LEN);
 	*len = w.off;
 	return w.err;
 }
@@ -588,12 +592,22 @@ int sga_pkg_req_encode(uint8_t *out, size_t cap, size_t *len)
 int sga_pkg_req_decode(const uint8_t *frame, size_t len)
 {
 	struct sga_rd r;
-	uint8_t type;
+	const uint8_t *pad;
+	uint8_t type, acc = 0;
 	int rc;
 
 	rc = frame_open(frame, len, is_pkg_req, &r, &type);
 	if (rc)
 		return rc;
+	if (len > SGA_PKG_REQ_LEN)
+		return -SGA_E_TRAILING;
+	pad = sga_rd_bytes(&r, SGA_PKG_REQ_LEN - SGA_HDR_LEN);
+	if (!pad)
+		return r.err;
+	for (size_t i = 0; i < SGA_PKG_REQ_LEN - SGA_HDR_LEN; i++)
+		acc |= pad[i];
+	if (acc)
+		return -SGA_E_BAD_FIELD;
 	return rd_end(&r);
 }
 

@@ -197,7 +197,12 @@ int sga_error_decode(const uint8_t *frame, size_t len, struct sga_error_msg *msg
 int sga_error_encode(uint16_t code, const uint8_t *ref, uint8_t ref_len, uint8_t *out, size_t cap,
                      size_t *len);
 
-/* PKG_REQ: header only (body_len 0, else -TRAILING). */
+/* PKG_REQ: hdr | zero padding, SGA_PKG_REQ_LEN bytes in all. The padding makes
+ * the request at least as long as the PKG answer (under 900 bytes even with two
+ * RSA-3072 keys), so the gateway cannot be used to amplify traffic towards a
+ * spoofed source. A shorter frame -> -TRUNCATED, a longer one -> -TRAILING,
+ * non-zero padding -> -BAD_FIELD. */
+#define SGA_PKG_REQ_LEN 1200
 int sga_pkg_req_encode(uint8_t *out, size_t cap, size_t *len);
 int sga_pkg_req_decode(const uint8_t *frame, size_t len);
 

@@ -186,7 +186,7 @@ static int chk_error(const uint8_t *f, size_t len)
 
 static int chk_pkg_req(const uint8_t *f, size_t len)
 {
-	uint8_t out[8];
+	uint8_t out[SGA_PKG_REQ_LEN];
 	size_t n;
 	int rc = sga_pkg_req_decode(f, len);
 
@@ -819,8 +819,9 @@ Test(wire, layout_reg_req_error_pkg_req)
 {
 	static const uint8_t rr[] = {0x01, 0x01, 0x00, 0x06, 0x00, 0x00, 0x03, 0xde, 0xad, 0xbe};
 	static const uint8_t er[] = {0x01, 0x7f, 0x00, 0x05, 0x00, 0x0a, 0x02, 'a', 'b'};
-	static const uint8_t pr[] = {0x01, 0x03, 0x00, 0x00};
-	uint8_t out[64];
+	static uint8_t pr[SGA_PKG_REQ_LEN] = {0x01, 0x03, (SGA_PKG_REQ_LEN - 4) >> 8,
+	                                      (SGA_PKG_REQ_LEN - 4) & 0xff};
+	uint8_t out[SGA_PKG_REQ_LEN];
 	uint8_t *mac;
 	size_t n;
 
@@ -1399,13 +1400,23 @@ Test(frames, error_fields)
 
 Test(frames, pkg_req_fields)
 {
-	uint8_t b[5] = {1, SGA_MSG_PKG_REQ, 0, 1, 0};
+	static uint8_t b[SGA_PKG_REQ_LEN + 1];
+	size_t n;
 
-	RC_EQ(run_exact(chk_pkg_req, b, 5), E(TRAILING));
+	RC_EQ(sga_pkg_req_encode(b, sizeof(b), &n), 0);
+	cr_assert_eq(n, SGA_PKG_REQ_LEN);
+	RC_EQ(run_exact(chk_pkg_req, b, n), 0);
+	/* Padding must be zero: it exists only to make the request as long as the answer. */
+	b[700] = 1;
+	RC_EQ(run_exact(chk_pkg_req, b, n), E(BAD_FIELD));
+	b[700] = 0;
+	/* A short request (what an amplification attempt would send) is refused. */
+	b[2] = 0, b[3] = 0;
 	RC_EQ(run_exact(chk_pkg_req, b, 4), E(TRUNCATED));
-	b[3] = 0;
-	RC_EQ(run_exact(chk_pkg_req, b, 5), E(TRAILING));
-	RC_EQ(run_exact(chk_pkg_req, b, 4), 0);
+	b[3] = 1;
+	RC_EQ(run_exact(chk_pkg_req, b, 5), E(TRUNCATED));
+	b[2] = (SGA_PKG_REQ_LEN - 4) >> 8, b[3] = (SGA_PKG_REQ_LEN - 4) & 0xff;
+	RC_EQ(run_exact(chk_pkg_req, b, n - 1), E(TRUNCATED));
 }
 
 /* Package field offsets in the samples (valid_package: id 10 bytes, 3 suites). */
@@ -1768,7 +1779,7 @@ Test(encode, reg_req_error_pkg_req)
 	RC_EQ(sga_error_encode(1, NULL, 3, buf, sizeof(buf), &n), E(BAD_FIELD));
 	NOSPACE_LOOP(7 + 8, sga_error_encode(SGA_E_AUTH, rsa, 8, buf, cap, &n));
 
-	NOSPACE_LOOP(4, sga_pkg_req_encode(buf, cap, &n));
+	NOSPACE_LOOP(SGA_PKG_REQ_LEN, sga_pkg_req_encode(buf, cap, &n));
 }
 
 Test(encode, package)

@@ -1,0 +1,1575 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_client.c - the device SDK: the protocol functions of sga_device.h driven
+ * over one connected UDP socket, with retransmission, ordering and a state file.
+ *
+ * Everything runs on the caller's thread. Each blocking call loops over pump():
+ * poll(2) the socket until a frame comes or the next timer is due, dispatch
+ * every frame received, fire due timers. Two kinds of timers exist:
+ *  - the control exchange in progress (struct client_op_state): its frames are
+ *    re-sent with exponential backoff up to max_retries (docs/PROTOCOL.md 9.4:
+ *    REG_REQ and KEX_INIT as identical bytes, NEG_REQ as a new request with a
+ *    new counter and k_t; NEG_ACCEPT as identical bytes, which G either accepts
+ *    or drops as a replay);
+ *  - one per unacknowledged message: re-sealed with sga_dev_data_reseal (same
+ *    e2e_seq, fresh hop seq) until DATA_ACK. The first timeout comes from the
+ *    measured round trip (RFC 6298, Karn's rule) and doubles on each expiry; a
+ *    message is also re-sent at once when three messages sent after it were
+ *    acknowledged first (the gateway acknowledges each message on its own, so
+ *    that means a loss, as TCP's fast retransmit infers). A message still
+ *    unacknowledged timeout_ms after it was first sent ends the session: a
+ *    gateway restart within that time costs nothing but re-sends.
+ * Received messages go into a ring indexed by e2e_seq and leave it in order;
+ * the protocol's E2E replay window already refuses duplicates, so the ring only
+ * has to hold back early arrivals and, when a missing message can no longer
+ * arrive (older than the window), skip it.
+ *
+ * ERROR frames are unauthenticated hints (PROTOCOL.md 7.11): they never change
+ * keys, counters or sessions here. A hint that answers the pending exchange for
+ * good (EXISTS, ENROLL_DENIED, UNKNOWN_DEVICE, ...) ends it with that code; a
+ * transient one (UNAVAILABLE, BAD_STATE, ...) only shapes the final error.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sga_client_priv.h"
+
+#define DEF_TIMEOUT_MS 10000
+#define DEF_RTO_MS     500
+#define DEF_RTO_MAX_MS 4000
+#define DEF_RETRIES    5
+#define DEF_WINDOW     64
+#define DEF_RECV_QUEUE 8192
+#define RCVBUF_BYTES   (1 << 20)
+#define DEF_RTO_MIN_MS 100
+#define DRAIN_MAX      256 /* frames handled per wake-up, so timers still run */
+#define FAST_RESEND    3   /* later ACKs that make a message count as lost */
+
+static const uint8_t default_suites[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
+                                         SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8};
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Deadline for a timeout in ms: < 0 means none (0). */
+static uint64_t deadline_in(int timeout_ms)
+{
+	return timeout_ms < 0 ? 0 : now_ms() + (uint64_t)timeout_ms;
+}
+
+static void client_log(struct sga_client *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void client_log(struct sga_client *c, int level, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (!c->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->log(c->log_arg, level, line);
+}
+
+/* Record why a call failed (sga_client_detail) and return rc. */
+static int fail(struct sga_client *c, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct sga_client *c, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	client_log(c, 0, "%s", c->detail);
+	return rc;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static unsigned min_u(unsigned a, unsigned b)
+{
+	return a < b ? a : b;
+}
+
+static const char *suite_name(uint8_t id)
+{
+	const struct sga_suite_info *si = sga_suite_get(id);
+
+	return si ? si->name : "?";
+}
+
+const char *sga_client_strerror(int rc)
+{
+	if (rc < 0)
+		rc = -rc;
+	switch (rc) {
+	case SGA_CLIENT_E_TIMEOUT:
+		return "timed out: no answer from the gateway";
+	case SGA_CLIENT_E_UNREACHABLE:
+		return "gateway unreachable (port closed, or no route to it)";
+	case SGA_CLIENT_E_IO:
+		return "system error (socket or file)";
+	case SGA_CLIENT_E_CONFIG:
+		return "invalid configuration or state file";
+	case SGA_CLIENT_E_NO_SESSION:
+		return "no established session";
+	default:
+		return sga_err_desc(rc);
+	}
+}
+
+const char *sga_client_detail(const struct sga_client *c)
+{
+	return c->detail;
+}
+
+/* ---- state file ------------------------------------------------------------ */
+
+/* Copy the long-term fields of the protocol state into the state file image
+ * and write it. Called before any frame that uses a new up counter is sent. */
+static int save_state(struct sga_client *c)
+{
+	int rc;
+
+	c->st.up_ctr = c->dev.up_ctr;
+	c->st.down_ctr = c->dev.down_ctr;
+	c->st.registered = c->dev.registered;
+	memcpy(c->st.k_d, c->dev.k_d, sizeof(c->st.k_d));
+	rc = sga_state_save(c->state_path, &c->st);
+	if (rc) {
+		c->sys_errno = -rc;
+		return fail(c, -SGA_CLIENT_E_IO, "cannot write the state file %s: %s",
+		            c->state_path, strerror(-rc));
+	}
+	return 0;
+}
+
+/* ---- the socket ------------------------------------------------------------ */
+
+/* What the kernel reports (ICMP, or a failed neighbour resolution) on a
+ * connected UDP socket when the gateway cannot be reached. */
+static int is_unreachable(int e)
+{
+	return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN ||
+	       e == ENETDOWN;
+}
+
+/* Send one frame. A full socket buffer is a loss like any other (the timers
+ * resend); an unreachable gateway is noted in c->unreach: control exchanges
+ * stop at once, messages keep being re-sent until their timeout (a gateway
+ * restart looks the same for a while). */
+static int tx(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	uint8_t type = n > 1 ? f[1] : 0;
+
+	for (;;) {
+		ssize_t w = send(c->fd, f, n, MSG_NOSIGNAL);
+
+		if (w >= 0) {
+			c->sent_any = 1;
+			client_log(c, 2, "tx %s (%zu bytes)", sga_msg_name(type), n);
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (is_unreachable(errno)) {
+			c->unreach = errno;
+			return 0;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			return 0;
+		c->sys_errno = errno;
+		return fail(c, -SGA_CLIENT_E_IO, "send to the gateway: %s", strerror(errno));
+	}
+}
+
+/* ---- sessions ---------------------------------------------------------------- */
+
+static void stash_clear(struct sga_client *c)
+{
+	for (unsigned i = 0; i < c->n_stash; i++) {
+		sga_memzero(c->stash[i], c->stash_len[i]);
+		free(c->stash[i]);
+		c->stash[i] = NULL;
+	}
+	c->n_stash = 0;
+}
+
+/* Forget the session: keys, queued and held-back messages. */
+static void end_session(struct sga_client *c)
+{
+	for (unsigned i = 0; i < c->rx_cap; i++) {
+		if (c->rx[i].msg) {
+			sga_memzero(c->rx[i].msg, c->rx[i].len);
+			free(c->rx[i].msg);
+		}
+		c->rx[i].msg = NULL;
+		c->rx[i].len = 0;
+	}
+	for (unsigned i = 0; i < c->window; i++)
+		c->tx[i].used = 0;
+	sga_memzero(c->tx_buf, (size_t)c->window * SGA_FRAME_MAX);
+	stash_clear(c);
+	sga_dev_sess_wipe(&c->sess);
+	c->tx_base = c->tx_next = 0;
+	c->in_flight = 0;
+	c->srtt_us = c->rttvar_us = 0;
+	c->data_rto = c->rto_ms;
+	c->rx_next = 0;
+	c->rx_hole = 0;
+	c->rx_count = 0;
+	c->rx_full_logged = 0;
+	c->hole_since = 0;
+	c->sess_err = 0;
+	c->peer[0] = '\0';
+}
+
+static void set_peer(struct sga_client *c, const uint8_t *id, uint8_t len)
+{
+	memcpy(c->peer, id, len);
+	c->peer[len] = '\0';
+}
+
+/* ---- the control exchange ----------------------------------------------------- */
+
+static void op_start(struct sga_client *c, enum client_op kind)
+{
+	sga_memzero(&c->op, sizeof(c->op));
+	c->op.kind = kind;
+	c->op.rto = c->rto_ms;
+	c->unreach = 0;
+}
+
+static void op_finish(struct sga_client *c, int result)
+{
+	if (c->op.done)
+		return;
+	c->op.done = 1;
+	c->op.result = result;
+	c->op.next_tx = 0;
+}
+
+/* (Re)send the exchange's frames and arm its timer. */
+static int op_send(struct sga_client *c)
+{
+	for (unsigned i = 0; i < c->op.n_frames; i++) {
+		int rc = tx(c, c->op.frame[i], c->op.len[i]);
+
+		if (rc) {
+			op_finish(c, rc);
+			return rc;
+		}
+	}
+	c->op.tries++;
+	c->op.next_tx = now_ms() + c->op.rto;
+	return 0;
+}
+
+/* A1 for the pending connect: a new request each time (new counter, new k_t),
+ * the state file updated before it leaves. */
+static int neg_request(struct sga_client *c)
+{
+	int rc =
+	    sga_dev_create_neg_req(&c->dev, &c->sess, c->op.peer, c->op.peer_len, c->op.prefs,
+	                           c->op.n_prefs, c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0]);
+
+	if (rc)
+		return fail(c, rc, "cannot build NEG_REQ: %s", sga_err_desc(rc));
+	c->op.n_frames = 1;
+	client_log(c, 2, "NEG_REQ to %s, counter %llu", c->peer, (unsigned long long)c->dev.up_ctr);
+	return save_state(c);
+}
+
+static void op_timer(struct sga_client *c, uint64_t now)
+{
+	struct client_op_state *op = &c->op;
+	int rc;
+
+	if (op->done || !op->next_tx || now < op->next_tx)
+		return;
+	if (op->tries >= 1 + c->max_retries) {
+		if (op->hint == SGA_E_UNAVAILABLE) {
+			op_finish(c, fail(c, -SGA_E_UNAVAILABLE,
+			                  "no answer after %u transmissions; ERROR hint: %s",
+			                  op->tries, sga_err_desc(SGA_E_UNAVAILABLE)));
+			return;
+		}
+		op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
+		                  "no answer from the gateway after %u transmissions%s%s",
+		                  op->tries, op->hint ? "; last ERROR hint: " : "",
+		                  op->hint ? sga_err_desc(op->hint) : ""));
+		return;
+	}
+	op->rto = min_u(op->rto * 2, c->rto_max_ms);
+	if (op->kind == OP_NEG) {
+		rc = neg_request(c);
+		if (rc) {
+			op_finish(c, rc);
+			return;
+		}
+	}
+	c->stats.retransmits += op->n_frames;
+	client_log(c, 1, "no answer yet, sending again (try %u of %u)", op->tries + 1,
+	           1 + c->max_retries);
+	(void)op_send(c);
+}
+
+/* Wait for the exchange to end (or c->op_deadline). */
+static int run_op(struct sga_client *c);
+
+/* ---- data retransmission ----------------------------------------------------------- */
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* RFC 6298 estimator over DATA_UP -> DATA_ACK round trips, fed only by
+ * messages sent once (Karn's rule); the result is the first timeout of new
+ * messages, within [rto_min_ms, rto_max_ms]. */
+static void rtt_sample(struct sga_client *c, uint64_t r_us)
+{
+	uint64_t rto;
+
+	if (!c->srtt_us) {
+		c->srtt_us = r_us;
+		c->rttvar_us = r_us / 2;
+	} else {
+		uint64_t d = c->srtt_us > r_us ? c->srtt_us - r_us : r_us - c->srtt_us;
+
+		c->rttvar_us = (3 * c->rttvar_us + d) / 4;
+		c->srtt_us = (7 * c->srtt_us + r_us) / 8;
+	}
+	rto = (c->srtt_us + (4 * c->rttvar_us > 1000 ? 4 * c->rttvar_us : 1000) + 999) / 1000;
+	if (rto < c->rto_min_ms)
+		rto = c->rto_min_ms;
+	if (rto > c->rto_max_ms)
+		rto = c->rto_max_ms;
+	c->data_rto = (unsigned)rto;
+}
+
+/* Send message slot t again: same e2e_seq, a fresh hop seq. A retransmission
+ * the timer fired backs the slot's timeout off; a fast one (later messages
+ * were acknowledged first) does not. */
+static void data_resend(struct sga_client *c, struct tx_slot *t, uint64_t now, int backoff)
+{
+	size_t len;
+	int rc;
+
+	if (now >= t->give_up) {
+		c->sess_err =
+		    fail(c, c->unreach ? -SGA_CLIENT_E_UNREACHABLE : -SGA_CLIENT_E_TIMEOUT,
+		         "message %llu not acknowledged within %u ms (%u transmissions)",
+		         (unsigned long long)t->seq, c->timeout_ms, t->tries);
+		return;
+	}
+	rc =
+	    sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->txbuf, sizeof(c->txbuf), &len);
+	if (rc) {
+		c->sess_err = fail(c, rc, "cannot re-seal message %llu: %s",
+		                   (unsigned long long)t->seq, sga_err_desc(rc));
+		return;
+	}
+	rc = tx(c, c->txbuf, len);
+	if (rc) {
+		c->sess_err = rc;
+		return;
+	}
+	t->tries++;
+	t->stamp = ++c->tx_stamp;
+	t->later = 0;
+	if (backoff)
+		t->rto = min_u(t->rto * 2, c->rto_max_ms);
+	t->next_tx = now + t->rto < t->give_up ? now + t->rto : t->give_up;
+	c->stats.retransmits++;
+}
+
+static void data_timers(struct sga_client *c, uint64_t now)
+{
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+		return;
+	for (unsigned i = 0; i < c->window && !c->sess_err; i++)
+		if (c->tx[i].used && now >= c->tx[i].next_tx)
+			data_resend(c, &c->tx[i], now, 1);
+}
+
+/* Earliest due timer (ms, monotonic), 0 if none. */
+static uint64_t next_timer(const struct sga_client *c)
+{
+	uint64_t t = 0;
+
+	if (c->op.kind != OP_NONE && !c->op.done && c->op.next_tx)
+		t = c->op.next_tx;
+	if (c->sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err)
+		for (unsigned i = 0; i < c->window; i++)
+			if (c->tx[i].used && (!t || c->tx[i].next_tx < t))
+				t = c->tx[i].next_tx;
+	return t;
+}
+
+int sga_client_next_timer_ms(const struct sga_client *c)
+{
+	uint64_t t = next_timer(c), now = now_ms();
+
+	if (!t)
+		return -1;
+	return t <= now ? 0 : (int)(t - now > INT_MAX ? INT_MAX : t - now);
+}
+
+/* ---- receiving: one handler per message type ---------------------------------- */
+
+static void on_pkg(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	struct sga_package pkg;
+	uint8_t fp[SGA_SHA256_LEN];
+	char hex[2 * SGA_SHA256_LEN + 1];
+
+	if (c->op.kind != OP_PKG || c->op.done || sga_pkg_decode(f, n, &pkg)) {
+		c->stats.dropped++;
+		return;
+	}
+	if (sga_pkg_fingerprint(f + SGA_HDR_LEN, n - SGA_HDR_LEN, fp)) {
+		op_finish(c, fail(c, -SGA_E_CRYPTO, "cannot hash the package"));
+		return;
+	}
+	if (!sga_ct_memeq(fp, c->st.pkg_fp, sizeof(fp))) {
+		sga_hex_encode(fp, sizeof(fp), hex);
+		op_finish(
+		    c, fail(c, -SGA_E_BAD_PACKAGE,
+		            "the gateway's package (fingerprint %s) is not the pinned one; refused",
+		            hex));
+		return;
+	}
+	memcpy(c->st.pkg, f + SGA_HDR_LEN, n - SGA_HDR_LEN);
+	c->st.pkg_len = n - SGA_HDR_LEN;
+	op_finish(c, 0);
+}
+
+static void on_reg_ack(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	int rc;
+
+	if (!c->dev.reg_pending) {
+		c->stats.duplicates++;
+		return;
+	}
+	rc = sga_dev_consume_reg_ack(&c->dev, f, n);
+	if (rc) {
+		c->stats.dropped++;
+		client_log(c, 2, "REG_ACK dropped: %s", sga_err_desc(rc));
+		return;
+	}
+	client_log(c, 1, "registered with the gateway");
+	rc = save_state(c);
+	if (c->op.kind == OP_REG)
+		op_finish(c, rc);
+}
+
+static void start_accept(struct sga_client *c);
+
+static void on_invite(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	size_t len;
+	int rc = sga_dev_consume_neg_invite(&c->dev, &c->inv, f, n);
+
+	if (rc) {
+		if (rc == -SGA_E_REPLAY)
+			c->stats.duplicates++;
+		else
+			c->stats.dropped++;
+		client_log(c, 2, "NEG_INVITE dropped: %s", sga_err_desc(rc));
+		return;
+	}
+	(void)save_state(c); /* the down counter moved */
+	if (c->accepting && !c->op.done &&
+	    (c->op.kind == OP_WAIT_INVITE || c->op.kind == OP_ACCEPT)) {
+		/* A newer invitation replaces a pending one: the initiator gave up on
+		 * the old request and sent a new one. */
+		start_accept(c);
+		return;
+	}
+	if (c->accepting) {
+		/* Still re-registering: answer once that is done. */
+		c->inv_pending = 1;
+		return;
+	}
+	/* Nobody is accepting: decline, so the initiator hears it at once. */
+	client_log(c, 1, "declining an invitation from %.*s (not accepting)", c->inv.peer_id_len,
+	           c->inv.peer_id);
+	rc = sga_dev_create_neg_accept(&c->dev, &c->inv, 0, c->txbuf, sizeof(c->txbuf), &len);
+	if (!rc && !save_state(c))
+		(void)tx(c, c->txbuf, len);
+	sga_dev_sess_wipe(&c->inv);
+}
+
+static void start_accept(struct sga_client *c)
+{
+	struct client_op_state *op = &c->op;
+	uint64_t dl;
+	int rc;
+
+	end_session(c);   /* leaves inv alone */
+	c->sess = c->inv; /* consume_neg_invite filled inv: state INVITED */
+	sga_dev_sess_wipe(&c->inv);
+	set_peer(c, c->sess.peer_id, c->sess.peer_id_len);
+	client_log(c, 1, "invitation from %s (suite %s), accepting", c->peer,
+	           suite_name(c->sess.suite));
+	op_start(c, OP_ACCEPT);
+	rc = sga_dev_create_neg_accept(&c->dev, &c->sess, 1, op->frame[0], SGA_FRAME_MAX,
+	                               &op->len[0]);
+	if (!rc)
+		rc = sga_dev_create_kex_init(&c->dev, &c->sess, op->frame[1], SGA_FRAME_MAX,
+		                             &op->len[1]);
+	if (rc) {
+		op_finish(c, fail(c, rc, "cannot answer the invitation: %s", sga_err_desc(rc)));
+		return;
+	}
+	op->n_frames = 2;
+	rc = save_state(c); /* NEG_ACCEPT used a new up counter */
+	if (rc) {
+		op_finish(c, rc);
+		return;
+	}
+	/* The handshake gets its own time, however late the invitation came. */
+	dl = now_ms() + c->timeout_ms;
+	if (c->op_deadline && c->op_deadline < dl) {
+		c->op_deadline = dl;
+		c->op_timeout_ms = c->timeout_ms;
+	}
+	(void)op_send(c);
+}
+
+static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	struct client_op_state *op = &c->op;
+	int rc;
+
+	if (op->kind != OP_NEG || op->done || c->sess.state != SGA_DEV_S_NEG_SENT) {
+		c->stats.dropped++;
+		return;
+	}
+	rc = sga_dev_consume_neg_result(&c->dev, &c->sess, f, n);
+	if (rc && c->sess.state == SGA_DEV_S_FAILED) {
+		op_finish(c, fail(c, rc, "%s (%s: the gateway's authenticated refusal, NEG_RESULT)",
+		                  sga_err_desc(rc), sga_err_name(rc)));
+		return;
+	}
+	if (rc) {
+		c->stats.dropped++;
+		client_log(c, 2, "NEG_RESULT dropped: %s", sga_err_desc(rc));
+		return;
+	}
+	client_log(c, 1, "negotiated %s with %s, key exchange", suite_name(c->sess.suite), c->peer);
+	op_start(c, OP_KEX);
+	rc = sga_dev_create_kex_init(&c->dev, &c->sess, op->frame[0], SGA_FRAME_MAX, &op->len[0]);
+	if (rc) {
+		op_finish(c, fail(c, rc, "cannot build KEX_INIT: %s", sga_err_desc(rc)));
+		return;
+	}
+	op->n_frames = 1;
+	(void)op_send(c);
+}
+
+static void dispatch(struct sga_client *c, const uint8_t *f, size_t n);
+
+static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	int rc;
+
+	if (c->sess.state != SGA_DEV_S_KEX || !c->sess.kex_made) {
+		if (c->sess.state == SGA_DEV_S_ESTABLISHED)
+			c->stats.duplicates++;
+		else
+			c->stats.dropped++;
+		return;
+	}
+	rc = sga_dev_consume_kex_reply(&c->dev, &c->sess, f, n);
+	if (rc) {
+		c->stats.dropped++;
+		client_log(c, 2, "KEX_REPLY dropped: %s", sga_err_desc(rc));
+		return;
+	}
+	client_log(c, 1, "session with %s established (%s)", c->peer, suite_name(c->sess.suite));
+	if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
+		op_finish(c, 0);
+	/* Messages the peer sent before our KEX_REPLY came. */
+	for (unsigned i = 0; i < c->n_stash; i++)
+		dispatch(c, c->stash[i], c->stash_len[i]);
+	stash_clear(c);
+}
+
+static void on_ack(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	struct tx_slot *t;
+	uint64_t seq;
+	int rc;
+
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED) {
+		c->stats.dropped++;
+		return;
+	}
+	rc = sga_dev_ack_open(&c->sess, f, n, &seq);
+	if (rc) {
+		if (rc == -SGA_E_REPLAY)
+			c->stats.duplicates++;
+		else
+			c->stats.dropped++;
+		return;
+	}
+	t = &c->tx[seq % c->window];
+	if (seq < c->tx_base || seq >= c->tx_next || !t->used || t->seq != seq) {
+		c->stats.duplicates++; /* acknowledged before (we had re-sent it) */
+		return;
+	}
+	if (t->tries == 1)
+		rtt_sample(c, now_us() - t->sent_us);
+	/* Fast retransmission: a message sent before this one and still without
+	 * its ACK after FAST_RESEND later ACKs is taken as lost now, rather than
+	 * at its timeout (the gateway acknowledges every message on its own). */
+	for (unsigned i = 0; i < c->window && !c->sess_err; i++) {
+		struct tx_slot *o = &c->tx[i];
+
+		if (o->used && o != t && o->stamp < t->stamp && ++o->later >= FAST_RESEND)
+			data_resend(c, o, now_ms(), 0);
+	}
+	t->used = 0;
+	sga_memzero(t->msg, t->len);
+	c->in_flight--;
+	c->stats.acked++;
+	while (c->tx_base < c->tx_next && !c->tx[c->tx_base % c->window].used)
+		c->tx_base++;
+}
+
+/* Make the receive ring hold e2e_seq rx_next + dist: double it (it is indexed
+ * by e2e_seq modulo its size) up to recv_queue slots. 0 or -1. */
+static int rx_grow(struct sga_client *c, uint64_t dist)
+{
+	unsigned cap = c->rx_cap;
+	struct rx_slot *n;
+
+	while (cap <= dist && cap < c->rx_max)
+		cap *= 2;
+	if (cap <= dist)
+		return -1;
+	n = calloc(cap, sizeof(*n));
+	if (!n)
+		return -1;
+	for (uint64_t s = c->rx_next; s < c->rx_next + c->rx_cap; s++)
+		n[s % cap] = c->rx[s % c->rx_cap];
+	free(c->rx);
+	c->rx = n;
+	c->rx_cap = cap;
+	return 0;
+}
+
+/* Skip missing messages at rx_next that can no longer arrive: the E2E window
+ * refuses anything more than (window - 64) below the newest message. */
+static void rx_skip_dead(struct sga_client *c)
+{
+	const uint64_t keep = SGA_REPLAY_WINDOW - 64;
+	uint64_t newest = c->sess.e2e_rx_win.next;
+
+	if (newest <= c->rx_next || newest - c->rx_next <= keep)
+		return;
+	if (!c->rx_count) {
+		/* Nothing held: jump straight to the oldest number still deliverable. */
+		c->stats.lost += newest - keep - c->rx_next;
+		c->rx_next = newest - keep;
+		c->hole_since = 0;
+		return;
+	}
+	/* At most a ring's worth: a held message stops the loop. */
+	while (!c->rx[c->rx_next % c->rx_cap].msg && newest - c->rx_next > keep) {
+		c->rx_next++;
+		c->stats.lost++;
+		c->hole_since = 0;
+	}
+}
+
+static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t sid)
+{
+	struct rx_slot *r;
+	size_t len;
+	uint64_t seq;
+	int rc;
+
+	if (c->sess.state == SGA_DEV_S_KEX && sid == c->sess.session_id && c->sess.kex_made) {
+		/* The peer got its KEX_REPLY and is already sending, so the gateway
+		 * sent ours too: keep the frames for when it comes, and if it was
+		 * lost, ask again now (the gateway re-emits it for a repeated
+		 * KEX_INIT) rather than at the retransmission timeout. */
+		if (c->n_stash < SGA_CLIENT_STASH && (c->stash[c->n_stash] = malloc(n))) {
+			memcpy(c->stash[c->n_stash], f, n);
+			c->stash_len[c->n_stash++] = n;
+		} else {
+			c->stats.dropped++;
+		}
+		if ((c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT) && !c->op.done &&
+		    c->n_stash % 16 == 1) {
+			/* Outside the retry budget and the timer: the peer is alive. */
+			for (unsigned i = 0; i < c->op.n_frames; i++)
+				(void)tx(c, c->op.frame[i], c->op.len[i]);
+			c->stats.retransmits += c->op.n_frames;
+		}
+		return;
+	}
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED) {
+		c->stats.dropped++;
+		return;
+	}
+	if (c->rx_count >= c->rx_max) {
+		/* recv_queue messages wait for the application: refuse more, unopened
+		 * (like a full socket buffer), rather than open and then lose it. */
+		c->stats.dropped++;
+		if (!c->rx_full_logged++)
+			client_log(c, 1,
+			           "receive queue full (%u messages): not reading fast enough",
+			           c->rx_max);
+		return;
+	}
+	rc = sga_dev_data_open(&c->sess, f, n, c->msg, sizeof(c->msg), &len);
+	if (rc) {
+		if (rc == -SGA_E_REPLAY)
+			c->stats.duplicates++;
+		else
+			c->stats.dropped++;
+		client_log(c, 2, "DATA_DOWN dropped: %s", sga_err_name(rc));
+		return;
+	}
+	seq = c->sess.e2e_rx_last;
+	if (seq < c->rx_next) {
+		c->stats.dropped++; /* skipped as lost before it finally came */
+		goto out;
+	}
+	rx_skip_dead(c);
+	if (seq - c->rx_next >= c->rx_cap && rx_grow(c, seq - c->rx_next)) {
+		/* Further ahead than recv_queue allows: nowhere to keep it. */
+		c->stats.lost++;
+		goto out;
+	}
+	r = &c->rx[seq % c->rx_cap];
+	if (r->msg) {
+		c->stats.duplicates++; /* cannot happen: the E2E window saw it */
+		goto out;
+	}
+	r->msg = malloc(len ? len : 1);
+	if (!r->msg) {
+		c->stats.lost++;
+		goto out;
+	}
+	memcpy(r->msg, c->msg, len);
+	r->len = len;
+	c->rx_count++;
+	/* rx_hole: the first message not received yet (for the held_back count). */
+	if (c->rx_hole < c->rx_next)
+		c->rx_hole = c->rx_next;
+	if (seq != c->rx_hole)
+		c->stats.held_back++;
+	while (c->rx_hole - c->rx_next < c->rx_cap && c->rx[c->rx_hole % c->rx_cap].msg)
+		c->rx_hole++;
+out:
+	sga_memzero(c->msg, len);
+}
+
+/* Codes that say "not now" rather than "no": keep retransmitting. */
+static int hint_transient(int code)
+{
+	switch (code) {
+	case SGA_E_UNAVAILABLE:
+	case SGA_E_BAD_STATE: /* e.g. our KEX_INIT overtook our lost NEG_ACCEPT */
+	case SGA_E_UNKNOWN_SESSION:
+	case SGA_E_REPLAY:
+	case SGA_E_AUTH:
+	case SGA_E_INTERNAL:
+	case SGA_E_CRYPTO:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	struct sga_error_msg e;
+	uint8_t sid[8];
+
+	if (sga_error_decode(f, n, &e)) {
+		c->stats.dropped++;
+		return;
+	}
+	c->stats.hints++;
+	put_be64(sid, c->sess.session_id);
+	/* Only hints about us or our session (or about nothing in particular). */
+	if (e.ref_len && !(e.ref_len == c->dev.id_len && !memcmp(e.ref, c->dev.id, e.ref_len)) &&
+	    !(e.ref_len == 8 && c->sess.session_id && !memcmp(e.ref, sid, 8))) {
+		client_log(c, 2, "ERROR hint %s about someone else ignored", sga_err_name(e.code));
+		return;
+	}
+	client_log(c, 1, "gateway hint (unauthenticated): %s", sga_err_desc(e.code));
+	if (c->op.kind == OP_NONE || c->op.done)
+		return;
+	if (hint_transient(e.code)) {
+		c->op.hint = e.code;
+		return;
+	}
+	op_finish(c, fail(c, -(int)e.code, "%s (%s: ERROR hint from the gateway, unauthenticated)",
+	                  sga_err_desc(e.code), sga_err_name(e.code)));
+}
+
+static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	uint64_t sid;
+	uint8_t type;
+
+	if (sga_dev_peek(f, n, &type, &sid)) {
+		c->stats.dropped++;
+		return;
+	}
+	c->unreach = 0; /* the gateway is there */
+	client_log(c, 2, "rx %s (%zu bytes)", sga_msg_name(type), n);
+	switch (type) {
+	case SGA_MSG_PKG:
+		on_pkg(c, f, n);
+		break;
+	case SGA_MSG_REG_ACK:
+		on_reg_ack(c, f, n);
+		break;
+	case SGA_MSG_NEG_INVITE:
+		on_invite(c, f, n);
+		break;
+	case SGA_MSG_NEG_RESULT:
+		on_neg_result(c, f, n);
+		break;
+	case SGA_MSG_KEX_REPLY:
+		on_kex_reply(c, f, n);
+		break;
+	case SGA_MSG_DATA_ACK:
+		on_ack(c, f, n);
+		break;
+	case SGA_MSG_DATA_DOWN:
+		on_data(c, f, n, sid);
+		break;
+	case SGA_MSG_ERROR:
+		on_error(c, f, n);
+		break;
+	default:
+		c->stats.dropped++; /* a device -> gateway type */
+		break;
+	}
+}
+
+/* Read every frame waiting (up to DRAIN_MAX). */
+static void drain(struct sga_client *c)
+{
+	for (unsigned k = 0; k < DRAIN_MAX; k++) {
+		ssize_t r = recv(c->fd, c->rxbuf, sizeof(c->rxbuf), MSG_DONTWAIT | MSG_TRUNC);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (is_unreachable(errno)) {
+				c->unreach = errno;
+				continue; /* the error is reported once; more may be queued */
+			}
+			return; /* EAGAIN, or an error poll will report again */
+		}
+		if ((size_t)r > sizeof(c->rxbuf)) {
+			c->stats.dropped++; /* larger than any SGA frame */
+			continue;
+		}
+		dispatch(c, c->rxbuf, (size_t)r);
+	}
+}
+
+/* Wait until a frame comes, a timer is due or `until` (0: no limit, but at
+ * most a second per call), then handle what came and fire due timers. */
+static void pump(struct sga_client *c, uint64_t until)
+{
+	uint64_t now = now_ms(), wake = now + 1000, t = next_timer(c);
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+
+	if (until && until < wake)
+		wake = until;
+	if (t && t < wake)
+		wake = t;
+	if (poll(&p, 1, wake > now ? (int)(wake - now) : 0) > 0)
+		drain(c);
+	now = now_ms();
+	op_timer(c, now);
+	data_timers(c, now);
+}
+
+static int run_op(struct sga_client *c)
+{
+	int rc;
+
+	while (!c->op.done) {
+		if (c->unreach) {
+			op_finish(
+			    c, fail(c, -SGA_CLIENT_E_UNREACHABLE, "gateway %s:%u unreachable: %s",
+			            inet_ntoa(c->gw_addr.sin_addr), ntohs(c->gw_addr.sin_port),
+			            c->unreach == ECONNREFUSED
+			                ? "nothing listens there (ICMP port unreachable)"
+			                : strerror(c->unreach)));
+			break;
+		}
+		if (c->op_deadline && now_ms() >= c->op_deadline) {
+			if (c->op.hint == SGA_E_UNAVAILABLE)
+				op_finish(c,
+				          fail(c, -SGA_E_UNAVAILABLE, "timed out; ERROR hint: %s",
+				               sga_err_desc(SGA_E_UNAVAILABLE)));
+			else if (c->op.kind == OP_WAIT_INVITE)
+				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
+				                  "no invitation from a peer within %u ms",
+				                  c->op_timeout_ms));
+			else
+				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
+				                  "timed out after %u ms%s%s", c->op_timeout_ms,
+				                  c->op.hint ? "; last ERROR hint: " : "",
+				                  c->op.hint ? sga_err_desc(c->op.hint) : ""));
+			break;
+		}
+		pump(c, c->op_deadline);
+	}
+	rc = c->op.result;
+	sga_memzero(&c->op, sizeof(c->op));
+	return rc;
+}
+
+/* ---- open / close ------------------------------------------------------------ */
+
+static int parse_config(struct sga_client *c, const struct sga_client_config *cfg,
+                        uint8_t pin[SGA_SHA256_LEN], int *have_pin)
+{
+	size_t id_len;
+
+	c->log = cfg->log;
+	c->log_arg = cfg->log_arg;
+	if (!cfg->gateway_ip || inet_pton(AF_INET, cfg->gateway_ip, &c->gw_addr.sin_addr) != 1 ||
+	    !cfg->gateway_port)
+		return fail(c, -SGA_CLIENT_E_CONFIG,
+		            "gateway address: an IPv4 address and a non-zero port are required");
+	c->gw_addr.sin_family = AF_INET;
+	c->gw_addr.sin_port = htons(cfg->gateway_port);
+	if (!cfg->id || !(id_len = strlen(cfg->id)) || id_len > SGA_ID_MAX ||
+	    !sga_id_valid((const uint8_t *)cfg->id, id_len))
+		return fail(c, -SGA_CLIENT_E_CONFIG,
+		            "device id: 1..32 printable ASCII characters, no spaces");
+	if (!cfg->state_path || !*cfg->state_path)
+		return fail(c, -SGA_CLIENT_E_CONFIG, "a state file path is required");
+	if (!cfg->package_path && !cfg->pin_hex)
+		return fail(c, -SGA_CLIENT_E_CONFIG,
+		            "a package file or a pinned fingerprint is required");
+	*have_pin = 0;
+	if (cfg->pin_hex) {
+		if (sga_hex_decode(cfg->pin_hex, pin, SGA_SHA256_LEN))
+			return fail(c, -SGA_CLIENT_E_CONFIG,
+			            "pin: 64 hex digits (SHA-256 of the package) expected");
+		*have_pin = 1;
+	}
+	if (cfg->suites && cfg->n_suites &&
+	    (cfg->n_suites > SGA_MAX_SUITES || sga_suite_list_check(cfg->suites, cfg->n_suites)))
+		return fail(c, -SGA_CLIENT_E_CONFIG, "suites: 1..8 distinct known suite ids");
+	if (cfg->window > SGA_CLIENT_WINDOW_MAX)
+		return fail(c, -SGA_CLIENT_E_CONFIG, "window: at most %d", SGA_CLIENT_WINDOW_MAX);
+	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : DEF_TIMEOUT_MS;
+	c->rto_ms = cfg->rto_ms ? cfg->rto_ms : DEF_RTO_MS;
+	c->rto_max_ms = cfg->rto_max_ms ? cfg->rto_max_ms : DEF_RTO_MAX_MS;
+	if (c->rto_max_ms < c->rto_ms)
+		c->rto_max_ms = c->rto_ms;
+	c->rto_min_ms = cfg->rto_min_ms ? cfg->rto_min_ms : DEF_RTO_MIN_MS;
+	if (c->rto_min_ms > c->rto_ms)
+		c->rto_min_ms = c->rto_ms;
+	c->data_rto = c->rto_ms;
+	c->max_retries = cfg->max_retries ? cfg->max_retries : DEF_RETRIES;
+	c->window = cfg->window ? cfg->window : DEF_WINDOW;
+	c->gap_timeout_ms = cfg->gap_timeout_ms;
+	/* Ring sizes are powers of two from SGA_CLIENT_RX_RING up. */
+	c->rx_max = SGA_CLIENT_RX_RING;
+	while (c->rx_max < (cfg->recv_queue ? cfg->recv_queue : DEF_RECV_QUEUE) &&
+	       c->rx_max < SGA_CLIENT_RX_MAX)
+		c->rx_max *= 2;
+	return 0;
+}
+
+static int open_socket(struct sga_client *c, const struct sga_client_config *cfg)
+{
+	struct sockaddr_in local = {.sin_family = AF_INET};
+	int sz = RCVBUF_BYTES;
+
+	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		c->sys_errno = errno;
+		return fail(c, -SGA_CLIENT_E_IO, "socket: %s", strerror(errno));
+	}
+	/* Best effort: a burst of DATA_DOWN must not overflow a small default. */
+	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (cfg->bind_ip || cfg->bind_port) {
+		if (cfg->bind_ip && inet_pton(AF_INET, cfg->bind_ip, &local.sin_addr) != 1)
+			return fail(c, -SGA_CLIENT_E_CONFIG, "bind address: not an IPv4 address");
+		local.sin_port = htons(cfg->bind_port);
+		if (bind(c->fd, (struct sockaddr *)&local, sizeof(local))) {
+			c->sys_errno = errno;
+			return fail(c, -SGA_CLIENT_E_IO, "bind %s:%u: %s",
+			            cfg->bind_ip ? cfg->bind_ip : "0.0.0.0", cfg->bind_port,
+			            strerror(errno));
+		}
+	}
+	/* Connected: only the gateway's datagrams reach us, and ICMP errors do. */
+	if (connect(c->fd, (struct sockaddr *)&c->gw_addr, sizeof(c->gw_addr))) {
+		c->sys_errno = errno;
+		return fail(c, -SGA_CLIENT_E_IO, "connect to the gateway: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* Fetch the package with PKG_REQ; c->st.pkg_fp holds the pin. */
+static int fetch_package(struct sga_client *c)
+{
+	int rc;
+
+	client_log(c, 1, "fetching the gateway package (PKG_REQ)");
+	op_start(c, OP_PKG);
+	rc = sga_pkg_req_encode(c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0]);
+	if (rc)
+		return fail(c, rc, "cannot build PKG_REQ");
+	c->op.n_frames = 1;
+	c->op_deadline = now_ms() + c->timeout_ms;
+	c->op_timeout_ms = c->timeout_ms;
+	(void)op_send(c);
+	return run_op(c);
+}
+
+/* errno for a failed sga_client_open. */
+static int errno_of(const struct sga_client *c, int rc)
+{
+	switch (-rc) {
+	case SGA_CLIENT_E_CONFIG:
+		return c->sys_errno == EBADMSG ? EBADMSG : EINVAL;
+	case SGA_CLIENT_E_TIMEOUT:
+		return ETIMEDOUT;
+	case SGA_CLIENT_E_UNREACHABLE:
+		return ECONNREFUSED;
+	case SGA_CLIENT_E_IO:
+		return c->sys_errno ? c->sys_errno : EIO;
+	case SGA_E_BAD_PACKAGE:
+		return EBADMSG;
+	default:
+		return EPROTO;
+	}
+}
+
+static int open_client(struct sga_client *c, const struct sga_client_config *cfg)
+{
+	struct sga_package pkg;
+	uint8_t pin[SGA_SHA256_LEN], fp[SGA_SHA256_LEN];
+	uint8_t body[SGA_CLIENT_PKG_MAX];
+	size_t body_len = 0;
+	int have_pin = 0, have_state, rc;
+
+	rc = parse_config(c, cfg, pin, &have_pin);
+	if (rc)
+		return rc;
+	c->state_path = strdup(cfg->state_path);
+	c->tx = calloc(c->window, sizeof(*c->tx));
+	c->tx_buf = calloc(c->window, SGA_FRAME_MAX);
+	c->rx_cap = SGA_CLIENT_RX_RING;
+	c->rx = calloc(c->rx_cap, sizeof(*c->rx));
+	if (!c->state_path || !c->tx || !c->tx_buf || !c->rx) {
+		c->sys_errno = ENOMEM;
+		return fail(c, -SGA_CLIENT_E_IO, "out of memory");
+	}
+	for (unsigned i = 0; i < c->window; i++)
+		c->tx[i].msg = c->tx_buf + (size_t)i * SGA_FRAME_MAX;
+
+	/* The state file: an existing identity, or none yet. */
+	rc = sga_state_load(c->state_path, &c->st);
+	if (rc == -ENOENT) {
+		have_state = 0;
+	} else if (rc == -EBADMSG) {
+		c->sys_errno = EBADMSG;
+		return fail(c, -SGA_CLIENT_E_CONFIG,
+		            "state file %s is damaged or not an SGA state file", c->state_path);
+	} else if (rc) {
+		c->sys_errno = -rc;
+		return fail(c, -SGA_CLIENT_E_IO, "state file %s: %s", c->state_path, strerror(-rc));
+	} else {
+		have_state = 1;
+		if (c->st.id_len != strlen(cfg->id) || memcmp(c->st.id, cfg->id, c->st.id_len))
+			return fail(c, -SGA_CLIENT_E_CONFIG,
+			            "state file %s belongs to device '%.*s', not '%s'",
+			            c->state_path, c->st.id_len, c->st.id, cfg->id);
+		if (cfg->suites && cfg->n_suites &&
+		    (cfg->n_suites != c->st.n_suites ||
+		     memcmp(cfg->suites, c->st.suites, c->st.n_suites)))
+			return fail(
+			    c, -SGA_CLIENT_E_CONFIG,
+			    "suites differ from those in the state file (fixed at registration)");
+	}
+
+	/* The package: from its file, else the state file's copy, else the network. */
+	if (cfg->package_path) {
+		rc = sga_pkg_file_read(cfg->package_path, body, sizeof(body), &body_len);
+		if (rc == -EBADMSG || (!rc && sga_package_decode(body, body_len, &pkg)))
+			return fail(c, -SGA_E_BAD_PACKAGE,
+			            "package file %s is not a gateway package", cfg->package_path);
+		if (rc) {
+			c->sys_errno = -rc;
+			return fail(c, -SGA_CLIENT_E_IO, "package file %s: %s", cfg->package_path,
+			            strerror(-rc));
+		}
+		if (sga_pkg_fingerprint(body, body_len, fp))
+			return fail(c, -SGA_E_CRYPTO, "cannot hash the package");
+		if (have_pin && !sga_ct_memeq(fp, pin, sizeof(fp)))
+			return fail(c, -SGA_E_BAD_PACKAGE,
+			            "package file %s does not match the pinned fingerprint",
+			            cfg->package_path);
+		if (have_state && !sga_ct_memeq(fp, c->st.pkg_fp, sizeof(fp)))
+			return fail(c, -SGA_E_BAD_PACKAGE,
+			            "package file %s is not the package of this identity's gateway",
+			            cfg->package_path);
+		memcpy(c->st.pkg, body, body_len);
+		c->st.pkg_len = body_len;
+		memcpy(c->st.pkg_fp, fp, sizeof(fp));
+	} else if (have_state) {
+		if (!sga_ct_memeq(pin, c->st.pkg_fp, sizeof(pin)))
+			return fail(
+			    c, -SGA_E_BAD_PACKAGE,
+			    "the pinned fingerprint is not that of the package in the state file");
+	} else {
+		memcpy(c->st.pkg_fp, pin, sizeof(pin));
+	}
+
+	rc = open_socket(c, cfg);
+	if (rc)
+		return rc;
+	if (!c->st.pkg_len) {
+		rc = fetch_package(c);
+		if (rc)
+			return rc;
+	}
+	if (sga_package_decode(c->st.pkg, c->st.pkg_len, &pkg))
+		return fail(c, -SGA_E_BAD_PACKAGE, "the gateway package is malformed");
+
+	/* The protocol state: a fresh identity, then the stored one over it. */
+	if (have_state) {
+		rc = sga_dev_init(&c->dev, &pkg, c->st.id, c->st.id_len, c->st.suite_init,
+		                  c->st.suites, c->st.n_suites);
+	} else {
+		const uint8_t *s = cfg->suites && cfg->n_suites ? cfg->suites : default_suites;
+		uint8_t n = (uint8_t)(cfg->suites && cfg->n_suites ? cfg->n_suites
+		                                                   : sizeof(default_suites));
+
+		rc = sga_dev_init(&c->dev, &pkg, (const uint8_t *)cfg->id, (uint8_t)strlen(cfg->id),
+		                  s[0], s, n);
+	}
+	if (rc)
+		return fail(c, rc, "cannot set up the device: %s", sga_err_desc(rc));
+	c->dev_ready = 1;
+	if (have_state) {
+		memcpy(c->dev.k_d, c->st.k_d, sizeof(c->dev.k_d));
+		c->dev.up_ctr = c->st.up_ctr;
+		c->dev.down_ctr = c->st.down_ctr;
+		c->dev.registered = c->st.registered;
+		client_log(c, 1, "device %s loaded from %s (%s, up %llu, down %llu)", cfg->id,
+		           c->state_path, c->dev.registered ? "registered" : "not registered",
+		           (unsigned long long)c->dev.up_ctr, (unsigned long long)c->dev.down_ctr);
+	} else {
+		/* Persist the new k_d before any REG_REQ carries it. */
+		c->st.id_len = c->dev.id_len;
+		memcpy(c->st.id, c->dev.id, c->dev.id_len);
+		c->st.suite_init = c->dev.suite_init;
+		c->st.n_suites = c->dev.n_suites;
+		memcpy(c->st.suites, c->dev.suites, c->dev.n_suites);
+		rc = save_state(c);
+		if (rc)
+			return rc;
+		client_log(c, 1, "new identity %s written to %s", cfg->id, c->state_path);
+	}
+	return 0;
+}
+
+struct sga_client *sga_client_open(const struct sga_client_config *cfg, int *err)
+{
+	struct sga_client *c;
+	int rc, e;
+
+	if (err)
+		*err = 0;
+	if (!cfg) {
+		if (err)
+			*err = -SGA_CLIENT_E_CONFIG;
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		if (err)
+			*err = -SGA_CLIENT_E_IO;
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->fd = -1;
+	errno = 0;
+	rc = open_client(c, cfg);
+	if (!rc) {
+		c->detail[0] = '\0';
+		return c;
+	}
+	e = errno_of(c, rc);
+	if (err)
+		*err = rc;
+	sga_client_close(c);
+	errno = e;
+	return NULL;
+}
+
+void sga_client_close(struct sga_client *c)
+{
+	if (!c)
+		return;
+	if (c->rx && c->tx)
+		end_session(c);
+	if (c->dev_ready)
+		sga_dev_fini(&c->dev);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->tx_buf)
+		sga_memzero(c->tx_buf, (size_t)c->window * SGA_FRAME_MAX);
+	free(c->tx_buf);
+	free(c->tx);
+	free(c->rx);
+	free(c->state_path);
+	sga_memzero(c, sizeof(*c));
+	free(c);
+}
+
+/* ---- operations ------------------------------------------------------------------- */
+
+int sga_client_register(struct sga_client *c, const char *token)
+{
+	size_t tl = token ? strlen(token) : 0;
+	int rc;
+
+	c->detail[0] = '\0';
+	if (tl > SGA_TOKEN_MAX)
+		return fail(c, -SGA_E_BAD_FIELD, "enrollment token longer than %d bytes",
+		            SGA_TOKEN_MAX);
+	op_start(c, OP_REG);
+	rc = sga_dev_create_reg_req(&c->dev, (const uint8_t *)token, (uint8_t)tl, 0, c->op.frame[0],
+	                            SGA_FRAME_MAX, &c->op.len[0]);
+	if (rc) {
+		sga_memzero(&c->op, sizeof(c->op));
+		return fail(c, rc, "cannot build REG_REQ: %s", sga_err_desc(rc));
+	}
+	c->op.n_frames = 1;
+	client_log(c, 1, "registering %.*s%s", c->dev.id_len, c->dev.id,
+	           c->dev.registered ? " again" : "");
+	c->op_deadline = now_ms() + c->timeout_ms;
+	c->op_timeout_ms = c->timeout_ms;
+	(void)op_send(c);
+	return run_op(c);
+}
+
+int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t *prefs,
+                       size_t n_prefs)
+{
+	size_t pl = peer_id ? strlen(peer_id) : 0;
+	int rc;
+
+	c->detail[0] = '\0';
+	if (!pl || pl > SGA_ID_MAX || !sga_id_valid((const uint8_t *)peer_id, pl))
+		return fail(c, -SGA_E_BAD_FIELD,
+		            "peer id: 1..32 printable ASCII characters, no spaces");
+	if (!prefs || !n_prefs) {
+		prefs = c->dev.suites;
+		n_prefs = c->dev.n_suites;
+	}
+	if (n_prefs > SGA_MAX_SUITES || sga_suite_list_check(prefs, n_prefs))
+		return fail(c, -SGA_E_BAD_FIELD, "suite preferences: 1..8 distinct known suites");
+	if (!c->dev.registered)
+		return fail(c, -SGA_E_BAD_STATE,
+		            "device %.*s is not registered yet (register first)", c->dev.id_len,
+		            c->dev.id);
+	end_session(c);
+	op_start(c, OP_NEG);
+	c->op.peer_len = (uint8_t)pl;
+	memcpy(c->op.peer, peer_id, pl);
+	c->op.n_prefs = (uint8_t)n_prefs;
+	memcpy(c->op.prefs, prefs, n_prefs);
+	set_peer(c, (const uint8_t *)peer_id, (uint8_t)pl);
+	client_log(c, 1, "asking the gateway for a session with %s", peer_id);
+	rc = neg_request(c);
+	if (rc) {
+		sga_memzero(&c->op, sizeof(c->op));
+		end_session(c);
+		return rc;
+	}
+	c->op_deadline = now_ms() + c->timeout_ms;
+	c->op_timeout_ms = c->timeout_ms;
+	(void)op_send(c);
+	rc = run_op(c);
+	if (rc)
+		end_session(c);
+	return rc;
+}
+
+int sga_client_accept(struct sga_client *c, int timeout_ms)
+{
+	int rc;
+
+	c->detail[0] = '\0';
+	if (!c->dev.registered)
+		return fail(c, -SGA_E_BAD_STATE,
+		            "device %.*s is not registered yet (register first)", c->dev.id_len,
+		            c->dev.id);
+	end_session(c);
+	sga_dev_sess_wipe(&c->inv);
+	c->inv_pending = 0;
+	c->accepting = 1;
+	if (!c->sent_any) {
+		/* The gateway sends NEG_INVITE to the address it last saw us at. */
+		rc = sga_client_register(c, NULL);
+		if (rc)
+			goto out;
+	}
+	op_start(c, OP_WAIT_INVITE);
+	c->op_deadline = deadline_in(timeout_ms);
+	c->op_timeout_ms = timeout_ms < 0 ? 0 : (unsigned)timeout_ms;
+	if (c->inv_pending) {
+		c->inv_pending = 0;
+		start_accept(c);
+	} else {
+		client_log(c, 1, "waiting for an invitation");
+	}
+	rc = run_op(c);
+out:
+	c->accepting = 0;
+	sga_dev_sess_wipe(&c->inv);
+	if (rc)
+		end_session(c);
+	return rc;
+}
+
+int sga_client_send(struct sga_client *c, const void *msg, size_t len)
+{
+	uint64_t deadline, seq;
+	struct tx_slot *t;
+	size_t flen;
+	int rc;
+
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
+	if (c->sess_err)
+		return c->sess_err;
+	if (len > sga_dev_data_max(&c->sess))
+		return fail(c, -SGA_E_OVERSIZED, "message of %zu bytes; at most %zu fit a frame",
+		            len, sga_dev_data_max(&c->sess));
+	deadline = now_ms() + c->timeout_ms;
+	while (c->tx_next - c->tx_base >= c->window) {
+		if (c->sess_err)
+			return c->sess_err;
+		if (now_ms() >= deadline)
+			return fail(c,
+			            c->unreach ? -SGA_CLIENT_E_UNREACHABLE : -SGA_CLIENT_E_TIMEOUT,
+			            "%u messages still unacknowledged after %u ms", c->in_flight,
+			            c->timeout_ms);
+		pump(c, deadline);
+	}
+	rc = sga_dev_data_seal(&c->sess, msg, len, c->txbuf, sizeof(c->txbuf), &flen);
+	if (rc)
+		return fail(c, rc, "cannot seal the message: %s", sga_err_desc(rc));
+	seq = sga_dev_data_last_seq(&c->sess);
+	t = &c->tx[seq % c->window];
+	t->used = 1;
+	t->seq = seq;
+	t->len = len;
+	if (len)
+		memcpy(t->msg, msg, len);
+	t->tries = 1;
+	t->rto = c->data_rto;
+	t->next_tx = now_ms() + t->rto;
+	t->give_up = now_ms() + c->timeout_ms;
+	t->sent_us = now_us();
+	t->stamp = ++c->tx_stamp;
+	t->later = 0;
+	c->tx_next = seq + 1;
+	c->in_flight++;
+	c->stats.sent++;
+	/* Queued either way: a failed send is retried by the timer, and a socket
+	 * that keeps failing ends the session there. */
+	(void)tx(c, c->txbuf, flen);
+	return 0;
+}
+
+unsigned sga_client_send_room(const struct sga_client *c)
+{
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED || c->sess_err)
+		return 0;
+	return c->window - (unsigned)(c->tx_next - c->tx_base);
+}
+
+/* Hand out the message at rx_next if there is one: 1 delivered, 0 none. */
+static int rx_take(struct sga_client *c, void *buf, size_t cap, size_t *len)
+{
+	struct rx_slot *r;
+
+	rx_skip_dead(c);
+	r = &c->rx[c->rx_next % c->rx_cap];
+	if (!r->msg && c->rx_count && c->gap_timeout_ms) {
+		/* A hole with messages behind it: give it gap_timeout_ms to fill. */
+		uint64_t now = now_ms();
+
+		if (!c->hole_since) {
+			c->hole_since = now;
+		} else if (now - c->hole_since >= c->gap_timeout_ms) {
+			while (!c->rx[c->rx_next % c->rx_cap].msg) {
+				c->rx_next++;
+				c->stats.lost++;
+			}
+			c->hole_since = 0;
+			r = &c->rx[c->rx_next % c->rx_cap];
+		}
+	}
+	if (!r->msg)
+		return 0;
+	*len = r->len;
+	if (cap < r->len)
+		return fail(c, -SGA_E_NOSPACE, "message of %zu bytes, buffer of %zu", r->len, cap);
+	memcpy(buf, r->msg, r->len);
+	sga_memzero(r->msg, r->len);
+	free(r->msg);
+	r->msg = NULL;
+	r->len = 0;
+	c->rx_count--;
+	c->rx_next++;
+	c->hole_since = 0;
+	c->stats.received++;
+	return 1;
+}
+
+int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len, int timeout_ms)
+{
+	uint64_t deadline = deadline_in(timeout_ms);
+	int rc, polled = 0;
+
+	*len = 0;
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED && !c->rx_count)
+		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
+	for (;;) {
+		uint64_t wake = deadline;
+
+		rc = rx_take(c, buf, cap, len);
+		if (rc)
+			return rc < 0 ? rc : 0;
+		if (timeout_ms == 0 && polled)
+			return -SGA_CLIENT_E_TIMEOUT;
+		if (timeout_ms != 0 && deadline && now_ms() >= deadline)
+			return -SGA_CLIENT_E_TIMEOUT;
+		if (c->hole_since && c->gap_timeout_ms) {
+			uint64_t g = c->hole_since + c->gap_timeout_ms;
+
+			if (!wake || g < wake)
+				wake = g;
+		}
+		if (timeout_ms == 0)
+			wake = now_ms();
+		pump(c, wake ? wake : 0);
+		polled = 1;
+	}
+}
+
+int sga_client_poll(struct sga_client *c, int timeout_ms)
+{
+	uint64_t until = timeout_ms < 0 ? 0 : now_ms() + (uint64_t)timeout_ms;
+
+	pump(c, timeout_ms == 0 ? now_ms() : until);
+	return c->sess_err;
+}
+
+int sga_client_flush(struct sga_client *c, int timeout_ms)
+{
+	uint64_t deadline = deadline_in(timeout_ms);
+
+	while (c->in_flight) {
+		if (c->sess_err)
+			return c->sess_err;
+		if (deadline && now_ms() >= deadline)
+			return fail(c,
+			            c->unreach ? -SGA_CLIENT_E_UNREACHABLE : -SGA_CLIENT_E_TIMEOUT,
+			            "%u messages still unacknowledged", c->in_flight);
+		pump(c, deadline);
+	}
+	return c->sess_err;
+}
+
+int sga_client_fd(const struct sga_client *c)
+{
+	return c->fd;
+}
+
+size_t sga_client_max_message(const struct sga_client *c)
+{
+	return c->sess.state == SGA_DEV_S_ESTABLISHED ? sga_dev_data_max(&c->sess) : 0;
+}
+
+const char *sga_client_peer(const struct sga_client *c)
+{
+	return c->peer;
+}
+
+void sga_client_stats(const struct sga_client *c, struct sga_client_stats *st)
+{
+	*st = c->stats;
+	st->registered = c->dev.registered;
+	st->established = c->sess.state == SGA_DEV_S_ESTABLISHED;
+	st->suite = st->established ? c->sess.suite : 0;
+	st->up_ctr = c->dev.up_ctr;
+	st->down_ctr = c->dev.down_ctr;
+	st->in_flight = c->in_flight;
+	sga_hex_encode(c->st.pkg_fp, sizeof(c->st.pkg_fp), st->fingerprint);
+}
+
+int sga_client_package_fingerprint(const char *path, char hex[65])
+{
+	struct sga_package pkg;
+	uint8_t body[SGA_CLIENT_PKG_MAX], fp[SGA_SHA256_LEN];
+	size_t len = 0;
+	int rc = sga_pkg_file_read(path, body, sizeof(body), &len);
+
+	if (rc == -EBADMSG || (!rc && sga_package_decode(body, len, &pkg)))
+		return -SGA_E_BAD_PACKAGE;
+	if (rc) {
+		errno = -rc;
+		return -SGA_CLIENT_E_IO;
+	}
+	if (sga_pkg_fingerprint(body, len, fp))
+		return -SGA_E_CRYPTO;
+	sga_hex_encode(fp, sizeof(fp), hex);
+	return 0;
+}

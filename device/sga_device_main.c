@@ -1,0 +1,867 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_device_main.c - `sga-device`, a device on the command line: register an
+ * identity with an SGA gateway, open a session with a peer device (or wait for
+ * one), send messages from arguments, a file or stdin, and print what the peer
+ * sends, one message per line. Built on the SDK in sga_client.h and nothing
+ * else; it doubles as the SDK's example program.
+ *
+ * Output: received messages on stdout, progress and errors on stderr. The exit
+ * status says whether everything asked for was done (see usage()).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sga_client.h"
+#include "sga_crypto.h"
+#include "sga_err.h"
+
+#ifndef SGA_VERSION
+#define SGA_VERSION "unknown"
+#endif
+
+#define PROG            "sga-device"
+#define DEFAULT_GATEWAY "10.77.0.1:7000"
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,        /* incomplete, or another error */
+	EXIT_USAGE = 2,       /* bad arguments */
+	EXIT_TIMEOUT = 3,     /* the gateway (or the peer) did not answer in time */
+	EXIT_UNREACHABLE = 4, /* nothing listens at the gateway address */
+	EXIT_REFUSED = 5,     /* the gateway refused: registration, session, package */
+};
+
+/* The help text; "Usage: sga-device" is what scripts look for. */
+static const char usage_text[] =
+    "Usage: sga-device [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "A device of an SGA security gateway: registers an identity, opens an\n"
+    "end-to-end encrypted session with another device through the gateway,\n"
+    "and exchanges messages with it.\n"
+    "\n"
+    "Commands:\n"
+    "  register              register --id with the gateway (again: re-register,\n"
+    "                        same key; the gateway learns the current address)\n"
+    "  connect PEER          open a session with device PEER; send the messages of\n"
+    "                        --send/--send-file/--count; receive --recv N messages\n"
+    "  listen                wait for a session from any device; send as connect\n"
+    "                        does, receive --recv N messages (or until interrupted)\n"
+    "  fingerprint           print the SHA-256 fingerprint of --package FILE,\n"
+    "                        the value --pin expects\n"
+    "\n"
+    "Options:\n"
+    "  -g, --gateway IP:PORT the gateway's UDP address (default 10.77.0.1:7000)\n"
+    "  -b, --bind IP:PORT    local address and port (default: any, ephemeral port)\n"
+    "  -i, --id ID           device identity, 1..32 printable ASCII characters\n"
+    "  -s, --state FILE      state file: identity, key, counters; created if\n"
+    "                        missing (mode 0600). Keep it: it is the identity\n"
+    "  -p, --package FILE    the gateway package file, as the gateway wrote it\n"
+    "  -P, --pin SHA256HEX   or the package's fingerprint: the package is fetched\n"
+    "                        from the gateway (PKG_REQ) and kept in the state file\n"
+    "      --suites A,B,...  cipher suites of a new identity, preferred first; the\n"
+    "                        first also protects device-gateway traffic. Known:\n"
+    "                        aes-128-gcm, aes-256-gcm, chacha20-poly1305,\n"
+    "                        aes-128-ccm8 (default: all, in this order)\n"
+    "  -t, --timeout MS      limit of each step (default 10000): registration,\n"
+    "                        session set-up, each message awaited, the gateway's\n"
+    "                        acknowledgement of each message sent\n"
+    "  -v, --verbose         progress in detail on stderr (twice: every frame)\n"
+    "  -h, --help            this help\n"
+    "  -V, --version         the version\n"
+    "\n"
+    "Command options:\n"
+    "      --token T         register: one-time enrollment token (allow-list)\n"
+    "      --send TEXT       connect, listen: send TEXT as a message (repeatable)\n"
+    "      --send-file FILE  connect, listen: send each line of FILE as a message,\n"
+    "                        newline stripped ('-': standard input)\n"
+    "      --count N         connect, listen: send the messages above N times;\n"
+    "                        alone: send N messages \"message 1\" ... \"message N\"\n"
+    "      --recv N          connect, listen: receive N messages, then stop\n"
+    "      --echo            listen: send each received message back\n"
+    "      --wait MS         listen: how long to wait for a session (default:\n"
+    "                        no limit)\n"
+    "      --hex             print received messages in hex (binary-safe)\n"
+    "\n"
+    "Received messages go to stdout, one per line, in the order the peer sent\n"
+    "them, each exactly once; progress and errors go to stderr.\n"
+    "\n"
+    "Exit status: 0 when everything asked for was done (registered; every message\n"
+    "sent acknowledged by the gateway; N messages received); 1 failure or\n"
+    "incomplete; 2 bad arguments; 3 timeout; 4 gateway unreachable; 5 refused by\n"
+    "the gateway or the peer (unknown peer, declined, identity taken, package).\n"
+    "\n"
+    "Examples:\n"
+    "  sga-device --package gw.pkg fingerprint\n"
+    "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT register\n"
+    "  sga-device -i hub -s hub.state -P FINGERPRINT listen --echo\n"
+    "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT \\\n"
+    "      connect hub --send hello --recv 1\n";
+
+static void usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
+/* ---- options ------------------------------------------------------------------ */
+
+enum {
+	OPT_SUITES = 256,
+	OPT_TOKEN,
+	OPT_SEND,
+	OPT_SEND_FILE,
+	OPT_COUNT,
+	OPT_RECV,
+	OPT_ECHO,
+	OPT_WAIT,
+	OPT_HEX,
+};
+
+static const struct option long_opts[] = {
+    {"gateway", required_argument, NULL, 'g'},
+    {"bind", required_argument, NULL, 'b'},
+    {"id", required_argument, NULL, 'i'},
+    {"state", required_argument, NULL, 's'},
+    {"package", required_argument, NULL, 'p'},
+    {"pin", required_argument, NULL, 'P'},
+    {"suites", required_argument, NULL, OPT_SUITES},
+    {"timeout", required_argument, NULL, 't'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"token", required_argument, NULL, OPT_TOKEN},
+    {"send", required_argument, NULL, OPT_SEND},
+    {"send-file", required_argument, NULL, OPT_SEND_FILE},
+    {"count", required_argument, NULL, OPT_COUNT},
+    {"recv", required_argument, NULL, OPT_RECV},
+    {"echo", no_argument, NULL, OPT_ECHO},
+    {"wait", required_argument, NULL, OPT_WAIT},
+    {"hex", no_argument, NULL, OPT_HEX},
+    {NULL, 0, NULL, 0},
+};
+
+struct args {
+	char gw_ip[16];
+	uint16_t gw_port;
+	char bind_ip[16];
+	uint16_t bind_port;
+	int have_bind;
+	const char *id, *state, *package, *pin, *token, *send_file;
+	uint8_t suites[SGA_SUITE_COUNT];
+	size_t n_suites;
+	unsigned timeout_ms;
+	int verbose;
+	const char **sends;
+	size_t n_sends;
+	unsigned long count;
+	int have_count;
+	unsigned long recv_n;
+	int have_recv;
+	int echo, hex;
+	long wait_ms;
+	const char *command;
+	const char *peer;
+	const char *used_opt[OPT_HEX + 1]; /* command options given, for validation */
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see " PROG " --help)\n");
+	return EXIT_USAGE;
+}
+
+/* "a.b.c.d:port"; port 0 only if allow_zero. */
+static int parse_addr(const char *s, char ip[16], uint16_t *port, int allow_zero)
+{
+	const char *colon = strrchr(s, ':');
+	unsigned char tmp[4];
+	char *end;
+	unsigned long p;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= 16 || !colon[1])
+		return -1;
+	memcpy(ip, s, (size_t)(colon - s));
+	ip[colon - s] = '\0';
+	if (inet_pton(AF_INET, ip, tmp) != 1)
+		return -1;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || colon[1] == '-' || colon[1] == '+' || p > 65535 || (!p && !allow_zero))
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int parse_num(const char *s, unsigned long max, unsigned long *v)
+{
+	char *end;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return errno || *end || *v > max ? -1 : 0;
+}
+
+static int parse_suites(const char *list, uint8_t *out, size_t *n)
+{
+	char buf[256], *save = NULL;
+
+	if (strlen(list) >= sizeof(buf))
+		return usage_error("--suites: list too long");
+	snprintf(buf, sizeof(buf), "%s", list);
+	*n = 0;
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct sga_suite_info *si = sga_suite_by_name(tok);
+
+		if (!si)
+			return usage_error("unknown suite '%s' (known: aes-128-gcm, aes-256-gcm, "
+			                   "chacha20-poly1305, aes-128-ccm8)",
+			                   tok);
+		for (size_t k = 0; k < *n; k++)
+			if (out[k] == si->id)
+				return usage_error("suite '%s' listed twice", tok);
+		out[(*n)++] = si->id;
+	}
+	if (!*n)
+		return usage_error("--suites: at least one suite");
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	unsigned long v;
+	int opt, rc;
+
+	memset(a, 0, sizeof(*a));
+	a->timeout_ms = 10000;
+	a->wait_ms = -1;
+	a->count = 1;
+	if (parse_addr(DEFAULT_GATEWAY, a->gw_ip, &a->gw_port, 0))
+		return EXIT_FAIL;
+	a->sends = calloc((size_t)argc, sizeof(*a->sends));
+	if (!a->sends)
+		return EXIT_FAIL;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":g:b:i:s:p:P:t:vhV", long_opts, NULL)) != -1) {
+		if (opt >= OPT_SUITES && opt <= OPT_HEX && opt != OPT_SUITES)
+			a->used_opt[opt] = argv[optind - 1];
+		switch (opt) {
+		case 'g':
+			if (parse_addr(optarg, a->gw_ip, &a->gw_port, 0))
+				return usage_error(
+				    "--gateway '%s': expected IPv4:PORT, e.g. 10.77.0.1:7000",
+				    optarg);
+			break;
+		case 'b':
+			if (parse_addr(optarg, a->bind_ip, &a->bind_port, 1))
+				return usage_error("--bind '%s': expected IPv4:PORT (port 0: any)",
+				                   optarg);
+			a->have_bind = 1;
+			break;
+		case 'i':
+			a->id = optarg;
+			break;
+		case 's':
+			a->state = optarg;
+			break;
+		case 'p':
+			a->package = optarg;
+			break;
+		case 'P':
+			if (strlen(optarg) != 64 || strspn(optarg, "0123456789abcdefABCDEF") != 64)
+				return usage_error(
+				    "--pin '%s': the package's SHA-256, 64 hex digits "
+				    "(" PROG " --package FILE fingerprint)",
+				    optarg);
+			a->pin = optarg;
+			break;
+		case OPT_SUITES:
+			rc = parse_suites(optarg, a->suites, &a->n_suites);
+			if (rc)
+				return rc;
+			break;
+		case 't':
+			if (parse_num(optarg, 3600000, &v) || !v)
+				return usage_error("--timeout '%s': milliseconds, 1..3600000",
+				                   optarg);
+			a->timeout_ms = (unsigned)v;
+			break;
+		case 'v':
+			a->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_OK);
+		case 'V':
+			printf(PROG " " SGA_VERSION "\n");
+			exit(EXIT_OK);
+		case OPT_TOKEN:
+			a->token = optarg;
+			break;
+		case OPT_SEND:
+			a->sends[a->n_sends++] = optarg;
+			break;
+		case OPT_SEND_FILE:
+			a->send_file = optarg;
+			break;
+		case OPT_COUNT:
+			if (parse_num(optarg, 1000000000, &v))
+				return usage_error("--count '%s': a number, 0..1000000000", optarg);
+			a->count = v;
+			a->have_count = 1;
+			break;
+		case OPT_RECV:
+			if (parse_num(optarg, 1000000000, &v))
+				return usage_error("--recv '%s': a number, 0..1000000000", optarg);
+			a->recv_n = v;
+			a->have_recv = 1;
+			break;
+		case OPT_ECHO:
+			a->echo = 1;
+			break;
+		case OPT_WAIT:
+			if (parse_num(optarg, 86400000, &v))
+				return usage_error("--wait '%s': milliseconds", optarg);
+			a->wait_ms = (long)v;
+			break;
+		case OPT_HEX:
+			a->hex = 1;
+			break;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no command given (register, connect, listen or fingerprint)");
+	a->command = argv[optind++];
+
+	/* Which command options each command takes. */
+	static const struct {
+		const char *cmd;
+		int nargs;
+		int opts[8];
+	} cmds[] = {
+	    {"register", 0, {OPT_TOKEN}},
+	    {"connect", 1, {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_HEX}},
+	    {"listen",
+	     0,
+	     {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_ECHO, OPT_WAIT, OPT_HEX}},
+	    {"fingerprint", 0, {0}},
+	};
+	size_t ci;
+
+	for (ci = 0; ci < sizeof(cmds) / sizeof(cmds[0]); ci++)
+		if (!strcmp(a->command, cmds[ci].cmd))
+			break;
+	if (ci == sizeof(cmds) / sizeof(cmds[0]))
+		return usage_error(
+		    "unknown command '%s' (register, connect, listen or fingerprint)", a->command);
+	if (argc - optind < cmds[ci].nargs)
+		return usage_error("%s: missing PEER (the device to connect to)", a->command);
+	if (cmds[ci].nargs)
+		a->peer = argv[optind++];
+	if (optind < argc)
+		return usage_error("%s: unexpected argument '%s'", a->command, argv[optind]);
+	for (int o = OPT_TOKEN; o <= OPT_HEX; o++) {
+		int ok = 0;
+
+		if (!a->used_opt[o])
+			continue;
+		for (size_t k = 0; k < 8; k++)
+			ok |= cmds[ci].opts[k] == o;
+		if (!ok)
+			return usage_error("option '%s' does not apply to %s", a->used_opt[o],
+			                   a->command);
+	}
+	if (!strcmp(a->command, "fingerprint")) {
+		if (!a->package)
+			return usage_error("fingerprint: --package FILE is required");
+		return 0;
+	}
+	if (!a->id)
+		return usage_error("%s: --id ID is required", a->command);
+	if (!a->state)
+		return usage_error("%s: --state FILE is required", a->command);
+	if (!a->package && !a->pin)
+		return usage_error("%s: --package FILE or --pin SHA256HEX is required", a->command);
+	return 0;
+}
+
+/* ---- running ---------------------------------------------------------------- */
+
+static volatile sig_atomic_t g_stop;
+static int g_verbose;
+static int g_reported;         /* the error was already explained on stderr */
+static char g_last_error[256]; /* the SDK's latest level-0 message */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static void log_cb(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	if (level == 0)
+		snprintf(g_last_error, sizeof(g_last_error), "%s", msg);
+	else if (level <= g_verbose)
+		fprintf(stderr, PROG ": %s\n", msg);
+}
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int exit_code_of(int rc)
+{
+	switch (-rc) {
+	case SGA_CLIENT_E_TIMEOUT:
+		return EXIT_TIMEOUT;
+	case SGA_CLIENT_E_UNREACHABLE:
+		return EXIT_UNREACHABLE;
+	case SGA_E_UNKNOWN_DEVICE:
+	case SGA_E_EXISTS:
+	case SGA_E_ENROLL_DENIED:
+	case SGA_E_NO_COMMON_SUITE:
+	case SGA_E_DECLINED:
+	case SGA_E_BAD_PACKAGE:
+	case SGA_E_BAD_FIELD:
+		return EXIT_REFUSED;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+/* One error line: what failed, the code's meaning and the SDK's detail. */
+static int report(struct sga_client *c, const char *what, int rc)
+{
+	const char *detail = c ? sga_client_detail(c) : g_last_error;
+
+	if (g_reported)
+		return exit_code_of(rc);
+	if (detail && strstr(detail, sga_client_strerror(rc)))
+		fprintf(stderr, PROG ": %s: %s\n", what, detail); /* says it all */
+	else if (detail && *detail)
+		fprintf(stderr, PROG ": %s: %s (%s)\n", what, sga_client_strerror(rc), detail);
+	else
+		fprintf(stderr, PROG ": %s: %s\n", what, sga_client_strerror(rc));
+	return exit_code_of(rc);
+}
+
+static void print_msg(const uint8_t *m, size_t len, int hex)
+{
+	if (hex) {
+		for (size_t i = 0; i < len; i++)
+			printf("%02x", m[i]);
+		putchar('\n');
+	} else {
+		fwrite(m, 1, len, stdout);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+struct run {
+	struct sga_client *c;
+	const struct args *a;
+	uint8_t buf[2048];
+	unsigned long received;
+	unsigned long sent;
+};
+
+/* Receive and print what is there (wait_ms 0) or one message within wait_ms.
+ * Returns 0, 1 if nothing came, or an error. */
+static int recv_one(struct run *r, int wait_ms)
+{
+	size_t len;
+	int rc = sga_client_recv(r->c, r->buf, sizeof(r->buf), &len, wait_ms);
+
+	if (rc == -SGA_CLIENT_E_TIMEOUT)
+		return 1;
+	if (rc)
+		return rc;
+	r->received++;
+	if (!r->a->have_recv || r->received <= r->a->recv_n)
+		print_msg(r->buf, len, r->a->hex);
+	if (r->a->echo) {
+		rc = sga_client_send(r->c, r->buf, len);
+		if (rc)
+			return rc;
+		r->sent++;
+	}
+	return 0;
+}
+
+/* Print whatever has arrived, without waiting. */
+static int recv_ready(struct run *r)
+{
+	int rc;
+
+	for (unsigned k = 0; k < 4096; k++) {
+		rc = recv_one(r, 0);
+		if (rc)
+			return rc > 0 ? 0 : rc;
+	}
+	return 0;
+}
+
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int send_one(struct run *r, const void *msg, size_t len)
+{
+	uint64_t until = ms_now() + r->a->timeout_ms;
+	int rc;
+
+	/* While the window is full, keep receiving (and printing) rather than
+	 * block in sga_client_send; past the timeout, send reports the error. */
+	while (!sga_client_send_room(r->c) && !g_stop && ms_now() < until) {
+		rc = recv_one(r, 50);
+		if (!rc || rc == 1)
+			rc = sga_client_poll(r->c, 0); /* the session's own error, if any */
+		if (rc < 0)
+			return rc;
+	}
+	rc = sga_client_send(r->c, msg, len);
+	if (rc)
+		return rc;
+	r->sent++;
+	return recv_ready(r);
+}
+
+/*
+ * Send each line of a file or stdin as one message. Input may trickle in (a
+ * pipe, a terminal), so wait for it with poll(2) together with the client's
+ * socket and timers: retransmissions and acknowledgements go on while no line
+ * comes, and received messages are printed meanwhile.
+ */
+static int send_file(struct run *r, const char *path)
+{
+	enum { CAP = 4096 }; /* any line longer cannot be a message */
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO, eof = 0,
+	    rc = 0;
+	char *buf = malloc(CAP), *nl;
+	size_t have = 0;
+
+	if (fd < 0 || !buf) {
+		fprintf(stderr, PROG ": --send-file %s: %s\n", path,
+		        strerror(fd < 0 ? errno : ENOMEM));
+		g_reported = 1;
+		free(buf);
+		if (fd > STDIN_FILENO)
+			close(fd);
+		return -SGA_CLIENT_E_IO;
+	}
+	while (!g_stop && !rc) {
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+		                      {.fd = sga_client_fd(r->c), .events = POLLIN}};
+		int t = sga_client_next_timer_ms(r->c);
+		ssize_t k;
+
+		while (!rc && (nl = memchr(buf, '\n', have))) {
+			size_t len = (size_t)(nl - buf);
+
+			rc = send_one(r, buf, len);
+			memmove(buf, nl + 1, have - len - 1);
+			have -= len + 1;
+		}
+		if (rc)
+			break;
+		if (eof) {
+			if (have)
+				rc = send_one(r, buf, have); /* a last line without newline */
+			break;
+		}
+		if (have == CAP) {
+			fprintf(stderr, PROG ": --send-file %s: a line of more than %d bytes\n",
+			        path, CAP);
+			g_reported = 1;
+			rc = -SGA_E_OVERSIZED;
+			break;
+		}
+		if (poll(p, 2, t < 0 || t > 1000 ? 1000 : t) < 0 && errno != EINTR) {
+			rc = -SGA_CLIENT_E_IO;
+			break;
+		}
+		rc = sga_client_poll(r->c, 0);
+		if (!rc)
+			rc = recv_ready(r);
+		if (rc || !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		k = read(fd, buf + have, CAP - have);
+		if (k > 0)
+			have += (size_t)k;
+		else if (k == 0)
+			eof = 1;
+		else if (errno != EINTR && errno != EAGAIN) {
+			fprintf(stderr, PROG ": --send-file %s: %s\n", path, strerror(errno));
+			g_reported = 1;
+			rc = -SGA_CLIENT_E_IO;
+		}
+	}
+	sga_memzero(buf, CAP);
+	free(buf);
+	if (fd > STDIN_FILENO)
+		close(fd);
+	return rc;
+}
+
+/* Everything the command options ask to send. */
+static int send_all(struct run *r)
+{
+	const struct args *a = r->a;
+	char gen[64];
+	int rc = 0;
+
+	if (!a->n_sends && !a->send_file) {
+		if (!a->have_count)
+			return 0;
+		for (unsigned long i = 1; i <= a->count && !rc && !g_stop; i++) {
+			int n = snprintf(gen, sizeof(gen), "message %lu", i);
+
+			rc = send_one(r, gen, (size_t)n);
+		}
+		return rc;
+	}
+	for (unsigned long k = 0; k < a->count && !rc && !g_stop; k++) {
+		for (size_t i = 0; i < a->n_sends && !rc; i++)
+			rc = send_one(r, a->sends[i], strlen(a->sends[i]));
+		if (!rc && a->send_file)
+			rc = send_file(r, a->send_file);
+	}
+	return rc;
+}
+
+/* Receive until --recv N (each within the timeout) or, without --recv in
+ * listen mode, until interrupted. */
+static int recv_all(struct run *r, int until_stopped)
+{
+	const struct args *a = r->a;
+	unsigned waited = 0;
+
+	while (!g_stop) {
+		int rc;
+
+		if (a->have_recv && r->received >= a->recv_n)
+			return 0;
+		if (!a->have_recv && !until_stopped)
+			return 0;
+		rc = recv_one(r, 250); /* short slices: notice signals */
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			waited = 0;
+			continue;
+		}
+		waited += 250;
+		if (a->have_recv && waited >= a->timeout_ms) {
+			fprintf(stderr,
+			        PROG ": received %lu of %lu messages; nothing more within %u ms\n",
+			        r->received, a->recv_n, a->timeout_ms);
+			g_reported = 1;
+			return -SGA_CLIENT_E_TIMEOUT;
+		}
+	}
+	if (a->have_recv && r->received < a->recv_n) {
+		fprintf(stderr, PROG ": interrupted after %lu of %lu messages\n", r->received,
+		        a->recv_n);
+		g_reported = 1;
+		return -SGA_CLIENT_E_TIMEOUT;
+	}
+	return 0;
+}
+
+static void print_stats(struct sga_client *c)
+{
+	struct sga_client_stats st;
+
+	sga_client_stats(c, &st);
+	progress("sent %llu (acknowledged %llu, %llu re-sent), received %llu (%llu held back, "
+	         "%llu duplicates dropped, %llu lost), %llu frames dropped",
+	         (unsigned long long)st.sent, (unsigned long long)st.acked,
+	         (unsigned long long)st.retransmits, (unsigned long long)st.received,
+	         (unsigned long long)st.held_back, (unsigned long long)st.duplicates,
+	         (unsigned long long)st.lost, (unsigned long long)st.dropped);
+}
+
+static int finish(struct run *r)
+{
+	struct sga_client_stats st;
+	int rc = sga_client_flush(r->c, (int)r->a->timeout_ms);
+
+	sga_client_stats(r->c, &st);
+	if (g_verbose)
+		print_stats(r->c);
+	if (rc)
+		return report(r->c, "waiting for acknowledgements", rc);
+	if (r->sent)
+		progress("%lu message%s sent, all acknowledged by the gateway", r->sent,
+		         r->sent == 1 ? "" : "s");
+	if (st.lost) {
+		fprintf(stderr, PROG ": %llu message%s from the peer never arrived\n",
+		        (unsigned long long)st.lost, st.lost == 1 ? "" : "s");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_fingerprint(const struct args *a)
+{
+	char hex[65];
+	int rc = sga_client_package_fingerprint(a->package, hex);
+
+	if (rc == -SGA_CLIENT_E_IO) {
+		fprintf(stderr, PROG ": %s: %s\n", a->package, strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (rc) {
+		fprintf(stderr, PROG ": %s: %s\n", a->package, sga_client_strerror(rc));
+		return EXIT_FAIL;
+	}
+	printf("%s\n", hex);
+	return EXIT_OK;
+}
+
+static int cmd_session(struct run *r)
+{
+	const struct args *a = r->a;
+	int rc;
+
+	if (!strcmp(a->command, "connect")) {
+		rc = sga_client_connect(r->c, a->peer, NULL, 0);
+		if (rc)
+			return report(r->c, "connect", rc);
+	} else {
+		long waited = 0;
+
+		progress("%s waiting for a session", a->id);
+		for (;;) {
+			/* Slices of at most a second, to notice signals. */
+			int slice = a->wait_ms >= 0 && a->wait_ms - waited < 1000
+			                ? (int)(a->wait_ms - waited)
+			                : 1000;
+
+			rc = sga_client_accept(r->c, slice);
+			if (rc != -SGA_CLIENT_E_TIMEOUT)
+				break;
+			waited += slice;
+			if (g_stop || (a->wait_ms >= 0 && waited >= a->wait_ms))
+				break;
+		}
+		if (rc == -SGA_CLIENT_E_TIMEOUT) {
+			fprintf(stderr, PROG ": listen: no session %s after %ld ms\n",
+			        g_stop ? "(interrupted)" : "came", waited);
+			return EXIT_TIMEOUT;
+		}
+		if (rc)
+			return report(r->c, "listen", rc);
+	}
+	progress("session with %s established", sga_client_peer(r->c));
+	rc = send_all(r);
+	if (!rc)
+		rc = recv_all(r, !strcmp(a->command, "listen"));
+	if (rc && g_verbose)
+		print_stats(r->c);
+	if (rc)
+		return report(r->c, "session", rc);
+	return finish(r);
+}
+
+int main(int argc, char **argv)
+{
+	struct sga_client_config cfg;
+	struct sigaction sa;
+	struct args a;
+	struct run r;
+	int rc, err = 0;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc) {
+		free(a.sends);
+		return rc;
+	}
+	if (!strcmp(a.command, "fingerprint")) {
+		rc = cmd_fingerprint(&a);
+		free(a.sends);
+		return rc;
+	}
+	g_verbose = a.verbose;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.gateway_ip = a.gw_ip;
+	cfg.gateway_port = a.gw_port;
+	cfg.bind_ip = a.have_bind ? a.bind_ip : NULL;
+	cfg.bind_port = a.bind_port;
+	cfg.id = a.id;
+	cfg.suites = a.n_suites ? a.suites : NULL;
+	cfg.n_suites = a.n_suites;
+	cfg.state_path = a.state;
+	cfg.package_path = a.package;
+	cfg.pin_hex = a.pin;
+	cfg.timeout_ms = a.timeout_ms;
+	cfg.log = log_cb;
+
+	memset(&r, 0, sizeof(r));
+	r.a = &a;
+	r.c = sga_client_open(&cfg, &err);
+	if (!r.c) {
+		rc = report(NULL, "cannot start", err ? err : -SGA_CLIENT_E_IO);
+		free(a.sends);
+		return rc;
+	}
+	if (!strcmp(a.command, "register")) {
+		rc = sga_client_register(r.c, a.token);
+		if (rc) {
+			rc = report(r.c, "register", rc);
+		} else {
+			struct sga_client_stats st;
+
+			sga_client_stats(r.c, &st);
+			progress("%s registered (package %.16s...)", a.id, st.fingerprint);
+		}
+	} else {
+		rc = cmd_session(&r);
+	}
+	sga_client_close(r.c);
+	free(a.sends);
+	return rc;
+}
