@@ -40,7 +40,7 @@ int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, 
 		return -SGA_E_BAD_FIELD;
 	seen = sga_replay_check(&m->rx, env.seq);
 	if (seen && (env.seq == UINT64_MAX ||
-	              (m->rx.next > env.seq && m->rx.next - env.seq > SGA_REPLAY_WINDOW - 64)))
+	             (m->rx.next > env.seq && m->rx.next - env.seq > SGA_REPLAY_WINDOW - 64)))
 		return -SGA_E_REPLAY; /* too old to tell: refuse unopened */
 	sga_hop_nonce(env.seq, nonce);
 	/* In place: the plaintext lands where the ciphertext was. */
