@@ -136,8 +136,8 @@ Test(config, pci_detection)
 /* The documented example configurations must stay valid. */
 Test(config, shipped_examples_parse)
 {
-	static const char *const files[] = {"gateway-tap.conf", "gateway-af-packet.conf", "gateway-memif.conf",
-					    "gateway-qat.conf"};
+	static const char *const files[] = {"gateway-tap.conf", "gateway-af-packet.conf",
+	                                    "gateway-memif.conf", "gateway-qat.conf"};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[512];
