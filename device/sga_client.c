@@ -239,6 +239,9 @@ static void end_session(struct sga_client *c)
 	c->data_rto = c->rto_ms;
 	c->rx_next = 0;
 	c->rx_hole = 0;
+	c->dlv_sent = 0;
+	c->dlv_since = 0;
+	c->dlv_force = 0;
 	c->rx_count = 0;
 	c->rx_full_logged = 0;
 	c->hole_since = 0;
@@ -429,6 +432,11 @@ static uint64_t next_timer(const struct sga_client *c)
 		for (unsigned i = 0; i < c->window; i++)
 			if (c->tx[i].used && (!t || c->tx[i].next_tx < t))
 				t = c->tx[i].next_tx;
+	if (c->sess.state == SGA_DEV_S_ESTABLISHED && (c->dlv_since || c->dlv_force)) {
+		uint64_t d = c->dlv_force ? 1 : c->dlv_since + 20; /* delivered_ack's delay */
+		if (!t || d < t)
+			t = d;
+	}
 	return t;
 }
 
@@ -754,9 +762,10 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 	}
 	rc = sga_dev_data_open(&c->sess, f, n, c->msg, sizeof(c->msg), &len);
 	if (rc) {
-		if (rc == -SGA_E_REPLAY)
+		if (rc == -SGA_E_REPLAY) {
 			c->stats.duplicates++;
-		else
+			c->dlv_force = 1; /* the gateway still thinks we lack it */
+		} else
 			c->stats.dropped++;
 		client_log(c, 2, "DATA_DOWN dropped: %s", sga_err_name(rc));
 		return;
@@ -792,6 +801,8 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 		c->stats.held_back++;
 	while (c->rx_hole - c->rx_next < c->rx_cap && c->rx[c->rx_hole % c->rx_cap].msg)
 		c->rx_hole++;
+	if (!c->dlv_since)
+		c->dlv_since = now_ms();
 out:
 	sga_memzero(c->msg, len);
 }
@@ -908,6 +919,30 @@ static void drain(struct sga_client *c)
 
 /* Wait until a frame comes, a timer is due or `until` (0: no limit, but at
  * most a second per call), then handle what came and fire due timers. */
+/* Tell the gateway which messages we hold (DATA_DELIVERED, cumulative), so it
+ * can release them from its store and stop re-sending: every 16 messages, 20 ms
+ * after the first unreported one, or at once when it re-sent one we have. */
+static void delivered_ack(struct sga_client *c, uint64_t now)
+{
+	uint8_t f[SGA_FRAME_MAX];
+	uint64_t upto = c->rx_hole > c->rx_next ? c->rx_hole : c->rx_next;
+	size_t n;
+
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+		return;
+	if (upto < c->dlv_sent)
+		upto = c->dlv_sent;
+	if (!c->dlv_force && (upto == c->dlv_sent ||
+	                      (upto - c->dlv_sent < 16 && c->dlv_since && now - c->dlv_since < 20)))
+		return;
+	if (sga_dev_delivered_seal(&c->sess, upto, f, sizeof(f), &n))
+		return;
+	(void)tx(c, f, n);
+	c->dlv_sent = upto;
+	c->dlv_since = 0;
+	c->dlv_force = 0;
+}
+
 static void pump(struct sga_client *c, uint64_t until)
 {
 	uint64_t now = now_ms(), wake = now + 1000, t = next_timer(c);
@@ -922,6 +957,7 @@ static void pump(struct sga_client *c, uint64_t until)
 	now = now_ms();
 	op_timer(c, now);
 	data_timers(c, now);
+	delivered_ack(c, now);
 }
 
 static int run_op(struct sga_client *c)

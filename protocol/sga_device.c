@@ -599,6 +599,24 @@ int sga_dev_data_reseal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t 
 	return data_seal(s, e2e_seq, msg, msg_len, out, cap, len);
 }
 
+int sga_dev_delivered_seal(struct sga_dev_sess *s, uint64_t next_e2e_seq, uint8_t *out, size_t cap,
+                           size_t *len)
+{
+	uint8_t plain[8];
+	int rc;
+
+	if (s->state != SGA_DEV_S_ESTABLISHED)
+		return -SGA_E_BAD_STATE;
+	if (s->hop_tx_seq >= UINT64_MAX - 1)
+		return -SGA_E_BAD_STATE;
+	sga_put_u64(plain, next_e2e_seq);
+	rc = sga_seal_hop(SGA_MSG_DATA_DELIVERED, s->session_id, s->role, s->hop_tx_seq,
+	                  s->hop_suite, s->hop_up, plain, sizeof(plain), out, cap, len);
+	if (!rc)
+		s->hop_tx_seq++;
+	return rc;
+}
+
 /* Open a hop frame of `type` sent down to this device; inner receives the plaintext. */
 static int hop_open_down(struct sga_dev_sess *s, uint8_t type, const uint8_t *frame, size_t len,
                          uint8_t *inner, size_t cap, size_t *inner_len, uint64_t *seq)

@@ -141,6 +141,11 @@ static inline uint64_t sga_dev_data_last_seq(const struct sga_dev_sess *s)
 {
 	return s->e2e_tx_seq - 1;
 }
+/** A DATA_DELIVERED frame telling the gateway this device holds every message
+ *  of the session below next_e2e_seq, so it may release them from its store.
+ *  Uses a hop sequence number (never an E2E one). */
+int sga_dev_delivered_seal(struct sga_dev_sess *s, uint64_t next_e2e_seq, uint8_t *out, size_t cap,
+                           size_t *len) SGA_MUST_CHECK;
 /** Open a DATA_ACK frame: *e2e_seq is the message the gateway took charge of.
  *  -REPLAY for a duplicate ack. */
 int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,

@@ -32,7 +32,7 @@ int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, 
 	rc = sga_env_hop_decode(frame, len, &env);
 	if (rc)
 		return rc;
-	if (env.type != SGA_MSG_DATA_UP)
+	if (env.type != SGA_MSG_DATA_UP && env.type != SGA_MSG_DATA_DELIVERED)
 		return -SGA_E_BAD_TYPE;
 	if (env.session_id != sid)
 		return -SGA_E_UNKNOWN_SESSION;
@@ -77,4 +77,12 @@ int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint6
 	sga_put_u64(plain, e2e_seq);
 	return sga_hop_seal_down(m, sid, role, SGA_MSG_DATA_ACK, plain, sizeof(plain), out, cap,
 	                         len);
+}
+
+int sga_hop_delivered_parse(const uint8_t *inner, size_t inner_len, uint64_t *next_e2e_seq)
+{
+	if (inner_len != 8)
+		return inner_len < 8 ? -SGA_E_TRUNCATED : -SGA_E_TRAILING;
+	*next_e2e_seq = sga_get_u64(inner);
+	return 0;
 }

@@ -33,7 +33,8 @@ struct sga_hop_member {
 };
 
 /**
- * Open a DATA_UP frame from member m (role) of session sid, in place: on return
+ * Open a DATA_UP or DATA_DELIVERED frame (frame[1] says which) from member m
+ * (role) of session sid, in place: on return
  * *inner points into frame at SGA_HOP_HDR_LEN and holds the plaintext
  * (e2e_seq | e2e_ct), *seq the hop sequence number. Returns 0 for a fresh frame,
  * -SGA_E_REPLAY for an AUTHENTIC frame whose seq was already accepted (a
@@ -57,6 +58,11 @@ int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint
 /** DATA_ACK plaintext: the e2e_seq of the message the gateway took charge of. */
 int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint64_t e2e_seq,
                      uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
+
+/** The next_e2e_seq a DATA_DELIVERED's opened plaintext carries; -SGA_E_TRUNCATED
+ *  / -SGA_E_TRAILING unless it is exactly 8 bytes. */
+int sga_hop_delivered_parse(const uint8_t *inner, size_t inner_len,
+                            uint64_t *next_e2e_seq) SGA_MUST_CHECK;
 
 /** Derive both hop keys of a member from its k_t. */
 int sga_hop_member_init(struct sga_hop_member *m, const uint8_t k_t[SGA_KEY_LEN], uint64_t sid,

@@ -50,6 +50,8 @@ const char *sga_msg_name(uint8_t type)
 		return "DATA_DOWN";
 	case SGA_MSG_DATA_ACK:
 		return "DATA_ACK";
+	case SGA_MSG_DATA_DELIVERED:
+		return "DATA_DELIVERED";
 	case SGA_MSG_ERROR:
 		return "ERROR";
 	default:
@@ -205,7 +207,8 @@ static int is_sess_type(uint8_t t)
 
 static int is_hop_type(uint8_t t)
 {
-	return t == SGA_MSG_DATA_UP || t == SGA_MSG_DATA_DOWN || t == SGA_MSG_DATA_ACK;
+	return t == SGA_MSG_DATA_UP || t == SGA_MSG_DATA_DOWN || t == SGA_MSG_DATA_ACK ||
+	       t == SGA_MSG_DATA_DELIVERED;
 }
 
 /* Parse the header of frame and require a type accepted by kind_ok. */

@@ -38,20 +38,21 @@
 #define SGA_PROOF_MAX      (SGA_AEAD_NONCE_LEN + SGA_SHA256_LEN + SGA_AEAD_MAX_TAG_LEN)
 
 enum sga_msg_type {
-	SGA_MSG_REG_REQ = 0x01,    /* d -> G  registration, RSA-OAEP under PK */
-	SGA_MSG_REG_ACK = 0x02,    /* G -> d  device envelope under k_d */
-	SGA_MSG_PKG_REQ = 0x03,    /* d -> G  ask for the gateway package (empty body) */
-	SGA_MSG_PKG = 0x04,        /* G -> d  the gateway package */
-	SGA_MSG_NEG_REQ = 0x10,    /* A1 d_i -> G  device envelope under k_di */
-	SGA_MSG_NEG_INVITE = 0x11, /* A2 G -> d_j  device envelope under k_dj */
-	SGA_MSG_NEG_ACCEPT = 0x12, /* A3 d_j -> G  device envelope under k_dj */
-	SGA_MSG_NEG_RESULT = 0x13, /* A4 G -> d_i  session envelope under k_ti */
-	SGA_MSG_KEX_INIT = 0x20,   /* B1 / B3 d -> G  session envelope under k_t */
-	SGA_MSG_KEX_REPLY = 0x21,  /* B5 / B6 G -> d  session envelope under k_t */
-	SGA_MSG_DATA_UP = 0x30,    /* d -> G  hop frame under the device's hop-up key */
-	SGA_MSG_DATA_DOWN = 0x31,  /* G -> d  hop frame under the device's hop-down key */
-	SGA_MSG_DATA_ACK = 0x32,   /* G -> d  hop frame: the gateway took charge of e2e_seq */
-	SGA_MSG_ERROR = 0x7f,      /* G -> d  unauthenticated error hint */
+	SGA_MSG_REG_REQ = 0x01,        /* d -> G  registration, RSA-OAEP under PK */
+	SGA_MSG_REG_ACK = 0x02,        /* G -> d  device envelope under k_d */
+	SGA_MSG_PKG_REQ = 0x03,        /* d -> G  ask for the gateway package (empty body) */
+	SGA_MSG_PKG = 0x04,            /* G -> d  the gateway package */
+	SGA_MSG_NEG_REQ = 0x10,        /* A1 d_i -> G  device envelope under k_di */
+	SGA_MSG_NEG_INVITE = 0x11,     /* A2 G -> d_j  device envelope under k_dj */
+	SGA_MSG_NEG_ACCEPT = 0x12,     /* A3 d_j -> G  device envelope under k_dj */
+	SGA_MSG_NEG_RESULT = 0x13,     /* A4 G -> d_i  session envelope under k_ti */
+	SGA_MSG_KEX_INIT = 0x20,       /* B1 / B3 d -> G  session envelope under k_t */
+	SGA_MSG_KEX_REPLY = 0x21,      /* B5 / B6 G -> d  session envelope under k_t */
+	SGA_MSG_DATA_UP = 0x30,        /* d -> G  hop frame under the device's hop-up key */
+	SGA_MSG_DATA_DOWN = 0x31,      /* G -> d  hop frame under the device's hop-down key */
+	SGA_MSG_DATA_ACK = 0x32,       /* G -> d  hop frame: the gateway took charge of e2e_seq */
+	SGA_MSG_DATA_DELIVERED = 0x33, /* d -> G  hop frame: every e2e_seq below n received */
+	SGA_MSG_ERROR = 0x7f,          /* G -> d  unauthenticated error hint */
 };
 
 /** Name of a message type ("REG_REQ", ...) or "UNKNOWN". */
@@ -120,7 +121,7 @@ struct sga_env_sess {
 };
 
 /*
- * Hop frame (DATA_UP, DATA_DOWN, DATA_ACK), sealed under the hop key of the device in
+ * Hop frame (DATA_UP, DATA_DOWN, DATA_ACK, DATA_DELIVERED), sealed under the hop key of the device in
  * `role` for that direction; nonce = 0x00000000 | seq (big-endian):
  *   hdr(4) | session_id(8) | role(1) | seq(8) | ct(...)
  */
@@ -325,7 +326,9 @@ struct sga_kex_reply_plain {
 };
 
 /* DATA inner (the hop ciphertext's plaintext of DATA_UP / DATA_DOWN):
- * e2e_seq(8) | e2e_ct(...>= 8). DATA_ACK's plaintext is e2e_seq(8) alone. */
+ * e2e_seq(8) | e2e_ct(...>= 8). DATA_ACK's plaintext is e2e_seq(8) alone;
+ * DATA_DELIVERED's is next_e2e_seq(8): the recipient holds every message of the
+ * session's other direction below it (a cumulative delivery acknowledgement). */
 struct sga_data_inner {
 	uint64_t e2e_seq;
 	const uint8_t *e2e_ct;

@@ -295,6 +295,7 @@ static int decoder_for(uint8_t type)
 	case SGA_MSG_DATA_UP:
 	case SGA_MSG_DATA_DOWN:
 	case SGA_MSG_DATA_ACK:
+	case SGA_MSG_DATA_DELIVERED:
 		return D_HOP;
 	case SGA_MSG_REG_REQ:
 		return D_REG_REQ;
@@ -310,9 +311,10 @@ static int decoder_for(uint8_t type)
 }
 
 static const uint8_t KNOWN_TYPES[] = {
-    SGA_MSG_REG_REQ,    SGA_MSG_REG_ACK,    SGA_MSG_PKG_REQ,    SGA_MSG_PKG,      SGA_MSG_NEG_REQ,
-    SGA_MSG_NEG_INVITE, SGA_MSG_NEG_ACCEPT, SGA_MSG_NEG_RESULT, SGA_MSG_KEX_INIT, SGA_MSG_KEX_REPLY,
-    SGA_MSG_DATA_UP,    SGA_MSG_DATA_DOWN,  SGA_MSG_DATA_ACK,   SGA_MSG_ERROR,
+    SGA_MSG_REG_REQ,  SGA_MSG_REG_ACK,        SGA_MSG_PKG_REQ,    SGA_MSG_PKG,
+    SGA_MSG_NEG_REQ,  SGA_MSG_NEG_INVITE,     SGA_MSG_NEG_ACCEPT, SGA_MSG_NEG_RESULT,
+    SGA_MSG_KEX_INIT, SGA_MSG_KEX_REPLY,      SGA_MSG_DATA_UP,    SGA_MSG_DATA_DOWN,
+    SGA_MSG_DATA_ACK, SGA_MSG_DATA_DELIVERED, SGA_MSG_ERROR,
 };
 #define N_KNOWN (sizeof(KNOWN_TYPES) / sizeof(KNOWN_TYPES[0]))
 
@@ -514,6 +516,7 @@ static void samples_init(void)
 	add_hop(SGA_MSG_DATA_UP, "DATA_UP");
 	add_hop(SGA_MSG_DATA_DOWN, "DATA_DOWN");
 	add_hop(SGA_MSG_DATA_ACK, "DATA_ACK");
+	add_hop(SGA_MSG_DATA_DELIVERED, "DATA_DELIVERED");
 
 	s = add(frames, &n_frames, "REG_REQ", chk_reg_req, 0);
 	RC_EQ(sga_reg_req_encode(0, rsa, 40, s->b, sizeof(s->b), &p, &s->len), 0);
@@ -634,10 +637,10 @@ TestSuite(fuzz, .init = samples_init);
 
 Test(wire, msg_name)
 {
-	static const char *const names[] = {"REG_REQ",  "REG_ACK",    "PKG_REQ",    "PKG",
-	                                    "NEG_REQ",  "NEG_INVITE", "NEG_ACCEPT", "NEG_RESULT",
-	                                    "KEX_INIT", "KEX_REPLY",  "DATA_UP",    "DATA_DOWN",
-	                                    "DATA_ACK", "ERROR"};
+	static const char *const names[] = {
+	    "REG_REQ",    "REG_ACK",        "PKG_REQ",  "PKG",       "NEG_REQ", "NEG_INVITE",
+	    "NEG_ACCEPT", "NEG_RESULT",     "KEX_INIT", "KEX_REPLY", "DATA_UP", "DATA_DOWN",
+	    "DATA_ACK",   "DATA_DELIVERED", "ERROR"};
 	int known = 0;
 
 	for (size_t i = 0; i < N_KNOWN; i++)
@@ -905,7 +908,8 @@ Test(wire, roundtrip_envelopes)
 	                                    SGA_MSG_NEG_ACCEPT};
 	static const uint8_t sess_types[] = {SGA_MSG_NEG_RESULT, SGA_MSG_KEX_INIT,
 	                                     SGA_MSG_KEX_REPLY};
-	static const uint8_t hop_types[] = {SGA_MSG_DATA_UP, SGA_MSG_DATA_DOWN, SGA_MSG_DATA_ACK};
+	static const uint8_t hop_types[] = {SGA_MSG_DATA_UP, SGA_MSG_DATA_DOWN, SGA_MSG_DATA_ACK,
+	                                    SGA_MSG_DATA_DELIVERED};
 	static const size_t ct_lens[] = {SGA_CT_MIN, 100, 1000};
 	uint8_t out[SGA_FRAME_MAX], id[SGA_ID_MAX];
 	uint8_t *ct;
@@ -1340,9 +1344,9 @@ Test(frames, env_sess_fields)
 
 Test(frames, env_hop_fields)
 {
-	static const char *const names[] = {"DATA_UP", "DATA_DOWN", "DATA_ACK"};
+	static const char *const names[] = {"DATA_UP", "DATA_DOWN", "DATA_ACK", "DATA_DELIVERED"};
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		const struct sample *s = FRAME(names[i]);
 
 		cr_assert_eq(s->len, 4 + 8 + 1 + 8 + SGA_CT_MIN);
