@@ -973,7 +973,7 @@ Test(dataplane, control_frames_routed_to_workers)
 Test(dataplane, control_ring_full)
 {
 	const struct dp_addr d = dev_addr(0, 40000);
-	uint8_t pkg[8];
+	uint8_t pkg[SGA_PKG_REQ_LEN];
 	size_t len;
 	struct rte_mbuf *m[4];
 
