@@ -28,100 +28,14 @@
 #include "cp_handler.h"
 #include "harness.h"
 #include "sga_cursor.h"
+#include "redis_fixture.h"
 #include "store.h"
 
-/* ---- a private redis-server per test ------------------------------------------ */
-
-static struct {
-	pid_t pid;
-	char dir[64];
-	char sock[96];
-} R;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void msleep(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-static void redis_spawn(void)
-{
-	pid_t pid = fork();
-
-	cr_assert(pid >= 0, "fork");
-	if (pid == 0) {
-		int fd = open("/dev/null", O_RDWR);
-
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", R.sock,
-		       "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", R.dir,
-		       (char *)NULL);
-		_exit(127);
-	}
-	R.pid = pid;
-	for (uint64_t t0 = now_ms(); now_ms() - t0 < 10000; msleep(10)) {
-		struct timeval tv = {1, 0};
-		redisContext *c = redisConnectUnixWithTimeout(R.sock, tv);
-		redisReply *r = NULL;
-		int ok;
-
-		cr_assert_eq(waitpid(pid, NULL, WNOHANG), 0, "redis-server exited");
-		if (c && !c->err)
-			r = redisCommand(c, "PING");
-		ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
-		if (r)
-			freeReplyObject(r);
-		if (c)
-			redisFree(c);
-		if (ok)
-			return;
-	}
-	cr_assert_fail("redis-server did not answer PING within 10 s");
-}
-
-static void redis_kill(void)
-{
-	if (R.pid > 0) {
-		kill(R.pid, SIGKILL);
-		waitpid(R.pid, NULL, 0);
-		R.pid = 0;
-	}
-	unlink(R.sock);
-}
-
-static redisReply *raw(const char *fmt, ...)
-{
-	struct timeval tv = {2, 0};
-	redisContext *c = redisConnectUnixWithTimeout(R.sock, tv);
-	redisReply *r;
-	va_list ap;
-
-	cr_assert(c && !c->err, "raw connect");
-	va_start(ap, fmt);
-	r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	redisFree(c);
-	cr_assert_not_null(r);
-	return r;
-}
+/* A private redis-server per test: tests/support/redis_fixture.h. */
 
 static long long raw_int(const char *fmt, const char *arg)
 {
-	redisReply *r = raw(fmt, arg);
+	redisReply *r = redis_fx_cmd(fmt, arg);
 	long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1000;
 
 	freeReplyObject(r);
@@ -209,7 +123,7 @@ static struct store *open_store(void)
 	struct store *st;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.unix_socket = R.sock;
+	cfg.unix_socket = redis_fx.sock;
 	cfg.timeout_ms = 1000;
 	cfg.backoff_max_ms = 200;
 	memcpy(cfg.master_key, MKEY, sizeof(MKEY));
@@ -237,10 +151,7 @@ static int addr_eq(const struct dp_addr *a, const struct dp_addr *b)
 
 static void setup(void)
 {
-	snprintf(R.dir, sizeof(R.dir), "/tmp/sga-cp-XXXXXX");
-	cr_assert_not_null(mkdtemp(R.dir));
-	snprintf(R.sock, sizeof(R.sock), "%s/r.sock", R.dir);
-	redis_spawn();
+	redis_fx_setup("/tmp/sga-cp");
 	cr_assert_eq(harness_init(&H, SGA_GROUP_FFDHE2048, ALL, 4, ALL, 4), 0);
 	memset(&CTR, 0, sizeof(CTR));
 	memset(&INST, 0, sizeof(INST));
@@ -260,8 +171,7 @@ static void teardown(void)
 {
 	store_close(ST);
 	harness_fini(&H);
-	redis_kill();
-	rmdir(R.dir);
+	redis_fx_teardown();
 }
 
 TestSuite(cp, .init = setup, .fini = teardown, .timeout = 120);
@@ -547,7 +457,7 @@ Test(cp, redis_down_gives_unavailable)
 {
 	do_register(0, NULL, 0);
 	do_register(1, NULL, 0);
-	redis_kill();
+	redis_fx_kill();
 	cr_assert_eq(send_a1(ALL, 4), -SGA_E_UNAVAILABLE);
 	expect_error(0, SGA_E_UNAVAILABLE, "dev-i", 5);
 	cr_assert_eq(CTR.unavailable, 1);
@@ -558,8 +468,8 @@ Test(cp, redis_down_gives_unavailable)
 	expect_error(1, SGA_E_UNAVAILABLE, "dev-j", 5);
 
 	/* back: the device's retry (a fresh counter) goes through */
-	redis_spawn();
-	msleep(250); /* past the backoff */
+	redis_fx_spawn();
+	fx_msleep(250); /* past the backoff */
 	cr_assert_eq(send_a1(ALL, 4), -SGA_E_UNKNOWN_DEVICE, "the new Redis is empty");
 	expect_error(0, SGA_E_UNKNOWN_DEVICE, "dev-i", 5);
 }
@@ -733,7 +643,7 @@ Test(cp, restart_restores_established_sessions)
 	moved[1] = mkaddr(12, 5002);
 	cr_assert_eq(store_session_set_marks(ST, sid, marks, moved), 0);
 	/* a stale index entry (its record is gone) */
-	freeReplyObject(raw("SADD sga:sessions %s", "00000000000000aa"));
+	freeReplyObject(redis_fx_cmd("SADD sga:sessions %s", "00000000000000aa"));
 
 	/* the "new process": its own store and handler */
 	memset(&again, 0, sizeof(again));
@@ -762,7 +672,7 @@ Test(cp, restart_restores_established_sessions)
 	store_close(st2);
 
 	/* Redis down: restore reports it */
-	redis_kill();
+	redis_fx_kill();
 	st2 = open_store();
 	cr_assert_eq(cp_core_restore(&h2, st2), -SGA_E_UNAVAILABLE);
 	store_close(st2);
@@ -894,7 +804,7 @@ static int wait_mark(uint64_t sid, uint64_t want, unsigned ms)
 	uint64_t rx[2] = {0, 0};
 	struct dp_addr a[2];
 
-	for (uint64_t t0 = now_ms(); now_ms() - t0 < ms; msleep(10))
+	for (uint64_t t0 = fx_now_ms(); fx_now_ms() - t0 < ms; fx_msleep(10))
 		if (!store_session_get_marks(ST, sid, rx, a) && rx[0] == want)
 			return 1;
 	return 0;
@@ -917,7 +827,7 @@ Test(cp, threads_restore_reserve_persist_stop)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.n_workers = 2;
-	cfg.store.unix_socket = R.sock;
+	cfg.store.unix_socket = redis_fx.sock;
 	cfg.store.timeout_ms = 300;
 	memcpy(cfg.store.master_key, MKEY, sizeof(MKEY));
 	cfg.backoff_max_ms = 100;
@@ -937,8 +847,8 @@ Test(cp, threads_restore_reserve_persist_stop)
 	pthread_mutex_lock(&DP.mu);
 	DP.resv[DP.n_resv++] = (struct dp_resv_req){.session_id = sid, .role = 1};
 	pthread_mutex_unlock(&DP.mu);
-	for (t0 = now_ms(); dp_get(&DP.extends) < 1 && now_ms() - t0 < 3000;)
-		msleep(5);
+	for (t0 = fx_now_ms(); dp_get(&DP.extends) < 1 && fx_now_ms() - t0 < 3000;)
+		fx_msleep(5);
 	cr_assert_eq(dp_get(&DP.extends), 1);
 	cr_assert_eq(DP.ext_sid, sid);
 	cr_assert_eq(DP.ext_role, 1);
@@ -958,15 +868,15 @@ Test(cp, threads_restore_reserve_persist_stop)
 
 	/* Redis hung (longer than the 300 ms command timeout): a request waits in
 	 * the retry list and is served once Redis answers again */
-	cr_assert_eq(kill(R.pid, SIGSTOP), 0);
+	cr_assert_eq(kill(redis_fx.pid, SIGSTOP), 0);
 	pthread_mutex_lock(&DP.mu);
 	DP.resv[DP.n_resv++] = (struct dp_resv_req){.session_id = sid, .role = 0};
 	pthread_mutex_unlock(&DP.mu);
-	msleep(600);
+	fx_msleep(600);
 	cr_assert_eq(dp_get(&DP.extends), 1, "not served while Redis is hung");
-	kill(R.pid, SIGCONT);
-	for (t0 = now_ms(); dp_get(&DP.extends) < 2 && now_ms() - t0 < 3000;)
-		msleep(5);
+	kill(redis_fx.pid, SIGCONT);
+	for (t0 = fx_now_ms(); dp_get(&DP.extends) < 2 && fx_now_ms() - t0 < 3000;)
+		fx_msleep(5);
 	cr_assert_eq(dp_get(&DP.extends), 2, "served after the outage");
 	cr_assert_eq(DP.ext_role, 0);
 	/* The timed-out HINCRBY may still have run once Redis woke up: a retry

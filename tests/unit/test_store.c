@@ -26,114 +26,23 @@
 #include <hiredis/hiredis.h>
 
 #include "sga_hop.h"
+#include "redis_fixture.h"
 #include "store.h"
 
-/* ---- a private redis-server per test ------------------------------------------ */
-
-static struct {
-	pid_t pid;
-	char dir[64];
-	char sock[96];
-} R;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void msleep(unsigned ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-static void redis_spawn(void)
-{
-	pid_t pid = fork();
-
-	cr_assert(pid >= 0, "fork");
-	if (pid == 0) {
-		int fd = open("/dev/null", O_RDWR);
-
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", R.sock,
-		       "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", R.dir,
-		       (char *)NULL);
-		_exit(127);
-	}
-	R.pid = pid;
-	for (uint64_t t0 = now_ms(); now_ms() - t0 < 10000; msleep(10)) {
-		struct timeval tv = {1, 0};
-		redisContext *c = redisConnectUnixWithTimeout(R.sock, tv);
-		redisReply *r = NULL;
-		int ok = 0;
-
-		cr_assert_eq(waitpid(pid, NULL, WNOHANG), 0, "redis-server exited");
-		if (c && !c->err)
-			r = redisCommand(c, "PING");
-		ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
-		if (r)
-			freeReplyObject(r);
-		if (c)
-			redisFree(c);
-		if (ok)
-			return;
-	}
-	cr_assert_fail("redis-server did not answer PING within 10 s");
-}
-
-static void redis_kill(void)
-{
-	if (R.pid > 0) {
-		kill(R.pid, SIGKILL);
-		waitpid(R.pid, NULL, 0);
-		R.pid = 0;
-	}
-	unlink(R.sock);
-}
+/* A private redis-server per test: tests/support/redis_fixture.h. */
 
 static void redis_setup(void)
 {
-	snprintf(R.dir, sizeof(R.dir), "/tmp/sga-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(R.dir));
-	snprintf(R.sock, sizeof(R.sock), "%s/r.sock", R.dir);
-	redis_spawn();
+	redis_fx_setup("/tmp/sga-store");
 }
 
 static void redis_teardown(void)
 {
 	char path[160];
 
-	redis_kill();
-	snprintf(path, sizeof(path), "%s/key", R.dir);
+	snprintf(path, sizeof(path), "%s/key", redis_fx.dir);
 	unlink(path);
-	rmdir(R.dir);
-}
-
-/* A raw hiredis connection, to look at and tamper with what the store wrote. */
-static redisReply *raw(const char *fmt, ...)
-{
-	struct timeval tv = {2, 0};
-	redisContext *c = redisConnectUnixWithTimeout(R.sock, tv);
-	redisReply *r;
-	va_list ap;
-
-	cr_assert(c && !c->err, "raw connect");
-	va_start(ap, fmt);
-	r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	redisFree(c);
-	cr_assert_not_null(r);
-	return r;
+	redis_fx_teardown();
 }
 
 /* ---- fixtures ------------------------------------------------------------------ */
@@ -148,7 +57,7 @@ static struct store *open_store(unsigned timeout_ms)
 	struct store *st;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.unix_socket = R.sock;
+	cfg.unix_socket = redis_fx.sock;
 	cfg.timeout_ms = timeout_ms;
 	cfg.backoff_max_ms = 200;
 	memcpy(cfg.master_key, MKEY, sizeof(MKEY));
@@ -313,10 +222,10 @@ Test(store, session_round_trip)
 	cr_assert_arr_eq(got.N[0], s.N[0], 256);
 	cr_assert_arr_eq(got.K[0], s.K[0], 256);
 	/* not established: not indexed, and it expires */
-	r = raw("SCARD sga:sessions");
+	r = redis_fx_cmd("SCARD sga:sessions");
 	cr_assert_eq(r->integer, 0);
 	freeReplyObject(r);
-	r = raw("TTL sga:{sess:1122334455667788}");
+	r = redis_fx_cmd("TTL sga:{sess:1122334455667788}");
 	cr_assert(r->integer > 0 && r->integer <= 300, "ttl %lld", r->integer);
 	freeReplyObject(r);
 
@@ -333,16 +242,16 @@ Test(store, session_round_trip)
 		cr_assert_arr_eq(got.hop[k].key_down, m.key_down, sizeof(m.key_down));
 		cr_assert_eq(got.hop[k].suite, s.hop_suite[k]);
 	}
-	r = raw("SISMEMBER sga:sessions 1122334455667788");
+	r = redis_fx_cmd("SISMEMBER sga:sessions 1122334455667788");
 	cr_assert_eq(r->integer, 1);
 	freeReplyObject(r);
-	r = raw("TTL sga:{sess:1122334455667788}");
+	r = redis_fx_cmd("TTL sga:{sess:1122334455667788}");
 	cr_assert_eq(r->integer, -1);
 	freeReplyObject(r);
 
 	cr_assert_eq(store_session_del(st, s.session_id), 0);
 	cr_assert_eq(store_session_get(st, s.session_id, &got), -SGA_E_UNKNOWN_SESSION);
-	r = raw("SCARD sga:sessions");
+	r = redis_fx_cmd("SCARD sga:sessions");
 	cr_assert_eq(r->integer, 0);
 	freeReplyObject(r);
 	store_close(st);
@@ -375,20 +284,20 @@ Test(store, records_are_not_plaintext)
 
 	make_dev(&d, "dev-p");
 	cr_assert_eq(store_device_put(st, &d), 0);
-	r = raw("HGET sga:{dev:dev-p} rec");
+	r = redis_fx_cmd("HGET sga:{dev:dev-p} rec");
 	cr_assert_eq(r->type, REDIS_REPLY_STRING);
 	cr_assert_eq(r->str[0], 1, "format version");
 	cr_assert_null(memmem(r->str, r->len, d.k_d, SGA_KEY_LEN), "k_d in clear");
 	cr_assert_null(memmem(r->str, r->len, d.k_d, 8), "part of k_d in clear");
 	freeReplyObject(r);
 	/* counters are plain fields, for atomic updates */
-	r = raw("HGET sga:{dev:dev-p} up_ctr");
+	r = redis_fx_cmd("HGET sga:{dev:dev-p} up_ctr");
 	cr_assert_str_eq(r->str, "5");
 	freeReplyObject(r);
 
 	make_sess(&s, 0xabcdef0123456789ull, SGA_GW_S_KEX);
 	cr_assert_eq(store_session_put(st, &s), 0);
-	r = raw("HGET sga:{sess:abcdef0123456789} rec");
+	r = redis_fx_cmd("HGET sga:{sess:abcdef0123456789} rec");
 	cr_assert_eq(r->type, REDIS_REPLY_STRING);
 	for (int k = 0; k < 2; k++)
 		cr_assert_null(memmem(r->str, r->len, s.k_t[k], 8), "k_t in clear");
@@ -399,9 +308,9 @@ Test(store, records_are_not_plaintext)
 		redisReply *a, *b;
 
 		cr_assert_eq(store_device_put(st, &d), 0);
-		a = raw("HGET sga:{dev:dev-p} rec");
+		a = redis_fx_cmd("HGET sga:{dev:dev-p} rec");
 		cr_assert_eq(store_device_put(st, &d), 0);
-		b = raw("HGET sga:{dev:dev-p} rec");
+		b = redis_fx_cmd("HGET sga:{dev:dev-p} rec");
 		cr_assert_eq(a->len, b->len);
 		cr_assert(memcmp(a->str, b->str, a->len) != 0);
 		freeReplyObject(a);
@@ -426,8 +335,8 @@ Test(store, moved_or_tampered_record_fails)
 	cr_assert_eq(store_device_put(st, &a), 0);
 
 	/* dev-a's sealed record copied under dev-b */
-	r = raw("HGET sga:{dev:dev-a} rec");
-	freeReplyObject(raw("HSET sga:{dev:dev-b} rec %b", r->str, r->len));
+	r = redis_fx_cmd("HGET sga:{dev:dev-a} rec");
+	freeReplyObject(redis_fx_cmd("HSET sga:{dev:dev-b} rec %b", r->str, r->len));
 	freeReplyObject(r);
 	cr_assert_eq(store_device_get(st, ID("dev-b"), &got), -SGA_E_AUTH);
 	cr_assert_eq(got.id_len, 0, "nothing returned on failure");
@@ -437,18 +346,18 @@ Test(store, moved_or_tampered_record_fails)
 	cr_assert_eq(store_session_put(st, &s), 0);
 	make_sess(&s, 0x2222222222222222ull, SGA_GW_S_ESTABLISHED);
 	cr_assert_eq(store_session_put(st, &s), 0);
-	r = raw("HGET sga:{sess:1111111111111111} rec");
-	freeReplyObject(raw("HSET sga:{sess:2222222222222222} rec %b", r->str, r->len));
+	r = redis_fx_cmd("HGET sga:{sess:1111111111111111} rec");
+	freeReplyObject(redis_fx_cmd("HSET sga:{sess:2222222222222222} rec %b", r->str, r->len));
 	freeReplyObject(r);
 	cr_assert_eq(store_session_get(st, 0x2222222222222222ull, &sg), -SGA_E_AUTH);
 
 	/* one flipped ciphertext bit; an unknown format version */
-	r = raw("HGET sga:{dev:dev-a} rec");
+	r = redis_fx_cmd("HGET sga:{dev:dev-a} rec");
 	r->str[r->len - 1] ^= 0x01;
-	freeReplyObject(raw("HSET sga:{dev:dev-a} rec %b", r->str, r->len));
+	freeReplyObject(redis_fx_cmd("HSET sga:{dev:dev-a} rec %b", r->str, r->len));
 	r->str[r->len - 1] ^= 0x01;
 	r->str[0] = 2;
-	freeReplyObject(raw("HSET sga:{sess:1111111111111111} rec %b", r->str, r->len));
+	freeReplyObject(redis_fx_cmd("HSET sga:{sess:1111111111111111} rec %b", r->str, r->len));
 	freeReplyObject(r);
 	cr_assert_eq(store_device_get(st, ID("dev-a"), &got), -SGA_E_AUTH);
 	cr_assert_eq(store_session_get(st, 0x1111111111111111ull, &sg), -SGA_E_BAD_VERSION);
@@ -457,7 +366,7 @@ Test(store, moved_or_tampered_record_fails)
 	make_dev(&a, "dev-c");
 	cr_assert_eq(store_device_put(st, &a), 0);
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.unix_socket = R.sock;
+	cfg.unix_socket = redis_fx.sock;
 	cfg.master_key[0] = 1;
 	other = store_open(&cfg);
 	cr_assert_not_null(other);
@@ -661,7 +570,7 @@ static const char *key_file(const void *content, size_t len, mode_t mode)
 	static char path[160];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/key", R.dir);
+	snprintf(path, sizeof(path), "%s/key", redis_fx.dir);
 	unlink(path);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	cr_assert(fd >= 0);
@@ -708,8 +617,8 @@ Test(store, master_key_file)
 		cr_assert_eq(key[i], 0, "key zeroed on failure");
 	/* not a file */
 	cr_assert_eq(store_load_master_key("/nonexistent/sga.key", key), -ENOENT);
-	cr_assert_eq(chmod(R.dir, 0700), 0);
-	cr_assert_eq(store_load_master_key(R.dir, key), -EINVAL);
+	cr_assert_eq(chmod(redis_fx.dir, 0700), 0);
+	cr_assert_eq(store_load_master_key(redis_fx.dir, key), -EINVAL);
 }
 
 /* ---- Redis down, hung, back ---------------------------------------------------------------- */
@@ -725,25 +634,25 @@ Test(store, outage_then_recovery_after_backoff)
 	cr_assert_eq(store_device_put(st, &d), 0);
 	cr_assert_eq(store_reconnects(st), 0);
 
-	redis_kill();
-	t0 = now_ms();
+	redis_fx_kill();
+	t0 = fx_now_ms();
 	cr_assert_eq(store_device_get(st, ID("dev-o"), &got), -SGA_E_UNAVAILABLE);
-	cr_assert(now_ms() - t0 < 500, "a dead Redis is reported at once");
+	cr_assert(fx_now_ms() - t0 < 500, "a dead Redis is reported at once");
 	cr_assert_not(store_connected(st));
 	/* within the backoff no connection is even tried */
-	t0 = now_ms();
+	t0 = fx_now_ms();
 	cr_assert_eq(store_device_put(st, &d), -SGA_E_UNAVAILABLE);
 	cr_assert_eq(store_session_reserve(st, 1, 0, 1, &lim), -SGA_E_UNAVAILABLE);
-	cr_assert(now_ms() - t0 < 100, "no connection attempts during the backoff");
+	cr_assert(fx_now_ms() - t0 < 100, "no connection attempts during the backoff");
 
-	redis_spawn(); /* empty: no persistence */
-	t0 = now_ms();
-	while (now_ms() - t0 < 3000) {
+	redis_fx_spawn(); /* empty: no persistence */
+	t0 = fx_now_ms();
+	while (fx_now_ms() - t0 < 3000) {
 		rc = store_device_put(st, &d);
 		if (!rc)
 			break;
 		cr_assert_eq(rc, -SGA_E_UNAVAILABLE);
-		msleep(10);
+		fx_msleep(10);
 	}
 	cr_assert_eq(rc, 0, "works again once the backoff (<= 200 ms) has passed");
 	cr_assert(store_connected(st));
@@ -761,19 +670,19 @@ Test(store, hung_redis_times_out)
 
 	make_dev(&d, "dev-h");
 	cr_assert_eq(store_device_put(st, &d), 0);
-	cr_assert_eq(kill(R.pid, SIGSTOP), 0);
-	t0 = now_ms();
+	cr_assert_eq(kill(redis_fx.pid, SIGSTOP), 0);
+	t0 = fx_now_ms();
 	rc = store_device_get(st, ID("dev-h"), &got);
-	dt = now_ms() - t0;
-	kill(R.pid, SIGCONT);
+	dt = fx_now_ms() - t0;
+	kill(redis_fx.pid, SIGCONT);
 	cr_assert_eq(rc, -SGA_E_UNAVAILABLE);
 	cr_assert(dt >= 250 && dt < 1500, "bounded by the command timeout: %llu ms",
 	          (unsigned long long)dt);
-	t0 = now_ms();
+	t0 = fx_now_ms();
 	do {
-		msleep(20);
+		fx_msleep(20);
 		rc = store_device_get(st, ID("dev-h"), &got);
-	} while (rc && now_ms() - t0 < 3000);
+	} while (rc && fx_now_ms() - t0 < 3000);
 	cr_assert_eq(rc, 0);
 	cr_assert_arr_eq(got.k_d, d.k_d, SGA_KEY_LEN);
 	store_close(st);

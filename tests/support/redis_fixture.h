@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * redis_fixture.h - a private redis-server per test, on a unix socket in a
+ * fresh temporary directory, for the suites that exercise the Redis store.
+ * Bounded waits everywhere; the server dies with the test process.
+ */
+#ifndef SGA_TEST_REDIS_FIXTURE_H
+#define SGA_TEST_REDIS_FIXTURE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <hiredis/hiredis.h>
+
+struct redis_fx {
+	pid_t pid;
+	char dir[64];
+	char sock[96];
+};
+extern struct redis_fx redis_fx;
+
+/** Make a temporary directory (prefix e.g. "/tmp/sga-store") and start the server. */
+void redis_fx_setup(const char *prefix);
+/** Kill the server and remove the directory. */
+void redis_fx_teardown(void);
+/** Start (again) a server on the same socket; waits until it answers PING (10 s). */
+void redis_fx_spawn(void);
+/** Kill the server (SIGKILL) and remove its socket. */
+void redis_fx_kill(void);
+/** One command on a fresh connection; asserts it got a reply. */
+redisReply *redis_fx_cmd(const char *fmt, ...);
+
+uint64_t fx_now_ms(void);
+void fx_msleep(unsigned ms);
+
+#endif
