@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_store.c - store and forward for one data-plane lcore (see dp_store.h).
+ *
+ * Three structures, all preallocated at start-up and touched by the owning lcore
+ * only:
+ *   - a pool of pending messages (payload copy + metadata), found by
+ *     (session id, recipient role, e2e_seq) through an rte_hash;
+ *   - one "recipient" record per (session id, role) with messages pending: the
+ *     e2e_seq range held, what was delivered, and the re-send timer; an active
+ *     list of the recipients with messages holds the re-send scan to them;
+ *   - a FIFO of DATA_ACKs waiting for their message to become durable.
+ * Messages of one direction carry consecutive e2e_seq numbers, so the range
+ * [delivered_next, hi) of a recipient is scanned directly instead of keeping
+ * a sorted structure.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "dp_store.h"
+#include "sga_wire.h"
+
+RTE_LOG_REGISTER(dp_store_logtype, sga.store, INFO);
+#define STORE_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, dp_store_logtype, "sga.store: " fmt "\n", ##__VA_ARGS__)
+
+#define MAX_LOGS         8   /* own log + logs left by a larger lcore count */
+#define RESEND_PER_RECIP 16  /* re-sends per recipient and round */
+#define RESEND_SCAN      256 /* e2e_seq numbers looked at per recipient and round */
+#define NONE             UINT32_MAX
+
+struct pend_key {
+	uint64_t sid;
+	uint64_t e2e_seq;
+	uint8_t role;
+	uint8_t pad[7];
+};
+
+struct recip_key {
+	uint64_t sid;
+	uint8_t role;
+	uint8_t pad[7];
+};
+
+struct pend {
+	uint64_t sid;
+	uint64_t e2e_seq;
+	uint64_t lsn;
+	uint64_t arrived_ms;
+	uint32_t recip;
+	uint32_t next_free;
+	uint16_t len;
+	uint8_t role; /* recipient */
+	uint8_t log;  /* index in st->logs */
+	uint8_t inner[SGA_FRAME_MAX];
+};
+
+struct recip {
+	uint64_t sid;
+	uint8_t role;
+	uint8_t in_use;
+	uint32_t count;          /* messages pending */
+	uint32_t active_pos;     /* index in st->active, NONE if not listed */
+	uint64_t delivered_next; /* every e2e_seq below was delivered and released */
+	uint64_t hi;             /* one past the highest e2e_seq held */
+	uint64_t next_try_ms;
+	uint32_t backoff_ms;
+	uint32_t next_free;
+};
+
+struct ack_wait {
+	uint64_t lsn; /* 0: durable already */
+	uint64_t sid;
+	uint64_t e2e_seq;
+	uint8_t role; /* sender */
+};
+
+struct dp_store {
+	struct dp_store_config cfg;
+	struct msg_log *logs[MAX_LOGS];
+	unsigned n_logs;
+
+	struct pend *pend;
+	uint32_t pend_free;
+	struct rte_hash *pend_idx;
+
+	struct recip *recip;
+	uint32_t n_recip, recip_free, recip_clock;
+	struct rte_hash *recip_idx;
+	uint32_t *active;
+	uint32_t n_active, active_cursor;
+
+	struct ack_wait *acks;
+	uint32_t ack_cap, ack_head, ack_tail; /* head: oldest */
+
+	/* statistics (single writer: the lcore; readers take snapshots) */
+	uint64_t pending, stored, delivered, resent, refused_full, refused_error, release_lost;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	/* vDSO: no system call on the lcore. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void log_sink(void *ctx, enum msg_log_level level, const char *msg)
+{
+	(void)ctx;
+	if (level == MSG_LOG_LVL_ERR)
+		STORE_LOG(ERR, "%s", msg);
+	else if (level == MSG_LOG_LVL_WARN)
+		STORE_LOG(WARNING, "%s", msg);
+	else
+		STORE_LOG(INFO, "%s", msg);
+}
+
+/* ---- recipients ---------------------------------------------------------------- */
+
+static void active_add(struct dp_store *st, uint32_t r)
+{
+	if (st->recip[r].active_pos != NONE)
+		return;
+	st->recip[r].active_pos = st->n_active;
+	st->active[st->n_active++] = r;
+}
+
+static void active_del(struct dp_store *st, uint32_t r)
+{
+	uint32_t pos = st->recip[r].active_pos, last;
+
+	if (pos == NONE)
+		return;
+	last = st->active[--st->n_active];
+	st->active[pos] = last;
+	st->recip[last].active_pos = pos;
+	st->recip[r].active_pos = NONE;
+}
+
+static int32_t recip_find(const struct dp_store *st, uint64_t sid, uint8_t role)
+{
+	struct recip_key k = {.sid = sid, .role = role};
+	void *data;
+
+	if (rte_hash_lookup_data(st->recip_idx, &k, &data) < 0)
+		return -1;
+	return (int32_t)(uintptr_t)data;
+}
+
+/* A recipient record, created if needed. An idle record (nothing pending) may be
+ * recycled for a new recipient when none is free: it only remembers what was
+ * delivered, which is an optimisation (a retransmission of a delivered message
+ * is then stored and relayed again, and dropped as a duplicate by the device). */
+static int32_t recip_get(struct dp_store *st, uint64_t sid, uint8_t role)
+{
+	struct recip_key k = {.sid = sid, .role = role};
+	int32_t r = recip_find(st, sid, role);
+	uint32_t i;
+
+	if (r >= 0)
+		return r;
+	if (st->recip_free != NONE) {
+		i = st->recip_free;
+		st->recip_free = st->recip[i].next_free;
+	} else {
+		uint32_t tries;
+
+		for (tries = 0; tries < st->n_recip; tries++) {
+			i = st->recip_clock++ % st->n_recip;
+			if (st->recip[i].in_use && st->recip[i].count == 0)
+				break;
+		}
+		if (tries == st->n_recip)
+			return -1;
+		struct recip_key old = {.sid = st->recip[i].sid, .role = st->recip[i].role};
+		rte_hash_del_key(st->recip_idx, &old);
+	}
+	memset(&st->recip[i], 0, sizeof(st->recip[i]));
+	st->recip[i].sid = sid;
+	st->recip[i].role = role;
+	st->recip[i].in_use = 1;
+	st->recip[i].active_pos = NONE;
+	st->recip[i].backoff_ms = st->cfg.resend_min_ms;
+	if (rte_hash_add_key_data(st->recip_idx, &k, (void *)(uintptr_t)i) < 0) {
+		st->recip[i].in_use = 0;
+		st->recip[i].next_free = st->recip_free;
+		st->recip_free = i;
+		return -1;
+	}
+	return (int32_t)i;
+}
+
+/* ---- pending messages ------------------------------------------------------------ */
+
+static int32_t pend_find(const struct dp_store *st, uint64_t sid, uint8_t role, uint64_t seq)
+{
+	struct pend_key k = {.sid = sid, .e2e_seq = seq, .role = role};
+	void *data;
+
+	if (rte_hash_lookup_data(st->pend_idx, &k, &data) < 0)
+		return -1;
+	return (int32_t)(uintptr_t)data;
+}
+
+/* Take a pool entry for (sid, role, seq) and index it; -1 when full. */
+static int32_t pend_new(struct dp_store *st, uint32_t r, uint64_t sid, uint8_t role, uint64_t seq,
+                        const uint8_t *inner, size_t len, uint64_t arrived_ms)
+{
+	struct pend_key k = {.sid = sid, .e2e_seq = seq, .role = role};
+	uint32_t i = st->pend_free;
+	struct pend *p;
+
+	if (i == NONE || len > SGA_FRAME_MAX)
+		return -1;
+	p = &st->pend[i];
+	if (rte_hash_add_key_data(st->pend_idx, &k, (void *)(uintptr_t)i) < 0)
+		return -1;
+	st->pend_free = p->next_free;
+	p->sid = sid;
+	p->e2e_seq = seq;
+	p->role = role;
+	p->recip = r;
+	p->len = (uint16_t)len;
+	p->arrived_ms = arrived_ms;
+	memcpy(p->inner, inner, len);
+	st->recip[r].count++;
+	if (seq + 1 > st->recip[r].hi)
+		st->recip[r].hi = seq + 1;
+	st->pending++;
+	active_add(st, r);
+	return (int32_t)i;
+}
+
+static void pend_free(struct dp_store *st, uint32_t i)
+{
+	struct pend *p = &st->pend[i];
+	struct pend_key k = {.sid = p->sid, .e2e_seq = p->e2e_seq, .role = p->role};
+	struct recip *r = &st->recip[p->recip];
+
+	rte_hash_del_key(st->pend_idx, &k);
+	if (--r->count == 0)
+		active_del(st, p->recip);
+	st->pending--;
+	p->next_free = st->pend_free;
+	st->pend_free = i;
+}
+
+/* ---- start-up ---------------------------------------------------------------------- */
+
+struct recover_ctx {
+	struct dp_store *st;
+	uint8_t log;
+	uint64_t now;
+	uint64_t dropped;
+};
+
+static void on_recover(void *arg, const struct msg_rec *meta, const void *payload, size_t len)
+{
+	struct recover_ctx *rc = arg;
+	struct dp_store *st = rc->st;
+	int32_t r = recip_get(st, meta->session_id, meta->role), i = -1;
+
+	if (r >= 0 && pend_find(st, meta->session_id, meta->role, meta->e2e_seq) < 0)
+		i = pend_new(st, (uint32_t)r, meta->session_id, meta->role, meta->e2e_seq, payload,
+		             len, rc->now);
+	if (i < 0) {
+		rc->dropped++;
+		return;
+	}
+	st->pend[i].lsn = meta->lsn;
+	st->pend[i].log = rc->log;
+	st->recip[r].next_try_ms = rc->now; /* deliver soon after start */
+}
+
+static struct rte_hash *make_hash(const char *what, unsigned lcore, uint32_t entries,
+                                  uint32_t key_len)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters p = {
+	    .entries = entries < 8 ? 8 : entries,
+	    .key_len = key_len,
+	    .hash_func = rte_jhash,
+	    .socket_id = SOCKET_ID_ANY,
+	    .name = name,
+	};
+
+	snprintf(name, sizeof(name), "sga_%s_%u", what, lcore);
+	return rte_hash_create(&p);
+}
+
+struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_store_report *rep)
+{
+	struct dp_store *st;
+	uint32_t n;
+
+	memset(rep, 0, sizeof(*rep));
+	if (!cfg->dir || !cfg->n_lcores || cfg->lcore_index >= cfg->n_lcores || !cfg->pending_max) {
+		errno = EINVAL;
+		return NULL;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->cfg = *cfg;
+	if (!st->cfg.resend_min_ms)
+		st->cfg.resend_min_ms = 200;
+	if (!st->cfg.resend_max_ms)
+		st->cfg.resend_max_ms = 5000;
+	n = cfg->pending_max;
+	st->n_recip = n;
+	st->ack_cap = 2 * n;
+	st->pend = rte_zmalloc("sga_store_pend", (size_t)n * sizeof(*st->pend), 0);
+	st->recip = rte_zmalloc("sga_store_recip", (size_t)n * sizeof(*st->recip), 0);
+	st->active = rte_zmalloc("sga_store_active", (size_t)n * sizeof(*st->active), 0);
+	st->acks = rte_zmalloc("sga_store_acks", (size_t)st->ack_cap * sizeof(*st->acks), 0);
+	st->pend_idx = make_hash("pend", cfg->lcore_index, n, sizeof(struct pend_key));
+	st->recip_idx = make_hash("recip", cfg->lcore_index, n, sizeof(struct recip_key));
+	if (!st->pend || !st->recip || !st->active || !st->acks || !st->pend_idx ||
+	    !st->recip_idx) {
+		STORE_LOG(ERR, "lcore %u: cannot allocate the pending index for %u messages",
+		          cfg->lcore_index, n);
+		dp_store_destroy(st);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		st->pend[i].next_free = i + 1 < n ? i + 1 : NONE;
+		st->recip[i].next_free = i + 1 < n ? i + 1 : NONE;
+	}
+	st->pend_free = 0;
+	st->recip_free = 0;
+
+	/* Our own log first (new messages go there), then logs of lcores that no
+	 * longer exist whose index maps to us. */
+	for (unsigned k = cfg->lcore_index; k < cfg->lcore_index + MAX_LOGS * cfg->n_lcores;
+	     k += cfg->n_lcores) {
+		char dir[512];
+		struct msg_log_config lc = {
+		    .dir = dir,
+		    .fsync = cfg->fsync,
+		    .fsync_interval_ms = cfg->fsync_interval_ms,
+		    .segment_bytes = cfg->segment_bytes,
+		    .max_bytes = cfg->max_bytes,
+		    .max_age_ms = cfg->max_age_ms,
+		    .log_fn = log_sink,
+		};
+		struct recover_ctx rc = {.st = st, .log = (uint8_t)st->n_logs, .now = mono_ms()};
+		struct msg_log_recovery rr;
+		struct msg_log *lg;
+
+		snprintf(dir, sizeof(dir), "%s/lcore-%u", cfg->dir, k);
+		if (k != cfg->lcore_index && access(dir, F_OK) != 0)
+			continue;
+		if (st->n_logs == MAX_LOGS)
+			break;
+		lg = msg_log_open(&lc, on_recover, &rc, &rr);
+		if (!lg) {
+			int e = errno;
+			STORE_LOG(ERR, "%s: cannot open the message log: %s", dir, strerror(e));
+			dp_store_destroy(st);
+			errno = e;
+			return NULL;
+		}
+		st->logs[st->n_logs++] = lg;
+		rep->logs++;
+		rep->live += rr.live - rc.dropped;
+		rep->dropped += rc.dropped;
+		rep->bytes_cut += rr.bytes_cut;
+		rep->issues += rr.n_issues;
+		if (rc.dropped)
+			STORE_LOG(ERR,
+			          "%s: %llu stored messages do not fit pending_max = %u and were "
+			          "not loaded",
+			          dir, (unsigned long long)rc.dropped, n);
+		if (rr.live || rr.n_issues)
+			STORE_LOG(INFO,
+			          "%s: recovered %llu pending messages from %u segments (%u "
+			          "issues, %llu bytes cut)",
+			          dir, (unsigned long long)(rr.live - rc.dropped), rr.segments,
+			          rr.n_issues, (unsigned long long)rr.bytes_cut);
+	}
+	return st;
+}
+
+void dp_store_destroy(struct dp_store *st)
+{
+	if (!st)
+		return;
+	for (unsigned i = 0; i < st->n_logs; i++)
+		msg_log_close(st->logs[i]);
+	rte_hash_free(st->pend_idx);
+	rte_hash_free(st->recip_idx);
+	if (st->pend)
+		memset(st->pend, 0,
+		       (size_t)st->cfg.pending_max *
+		           sizeof(*st->pend)); /* E2E ciphertext only, still */
+	rte_free(st->pend);
+	rte_free(st->recip);
+	rte_free(st->active);
+	rte_free(st->acks);
+	free(st);
+}
+
+/* ---- lcore operations ---------------------------------------------------------------- */
+
+static int ack_push(struct dp_store *st, uint64_t lsn, uint64_t sid, uint8_t sender, uint64_t seq)
+{
+	uint32_t next = (st->ack_tail + 1) % st->ack_cap;
+
+	if (next == st->ack_head)
+		return -ENOSPC;
+	st->acks[st->ack_tail] =
+	    (struct ack_wait){.lsn = lsn, .sid = sid, .e2e_seq = seq, .role = sender};
+	st->ack_tail = next;
+	return 0;
+}
+
+int dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
+                 const uint8_t *inner, size_t len)
+{
+	uint8_t to = from ^ 1;
+	int32_t r = recip_find(st, sid, to), i;
+	struct msg_rec meta;
+	uint64_t lsn;
+	int rc;
+
+	if (r >= 0 && e2e_seq < st->recip[r].delivered_next)
+		return 2;
+	if (r >= 0 && (i = pend_find(st, sid, to, e2e_seq)) >= 0) {
+		/* Held already: acknowledge once durable (the sender lost our ACK). */
+		struct pend *p = &st->pend[i];
+		uint64_t lsn_wait = p->log == 0 ? p->lsn : 0;
+
+		return ack_push(st, lsn_wait, sid, from, e2e_seq) ? -ENOSPC : 1;
+	}
+	if (st->pend_free == NONE || (st->ack_tail + 1) % st->ack_cap == st->ack_head) {
+		st->refused_full++;
+		return -ENOSPC;
+	}
+	r = recip_get(st, sid, to);
+	if (r < 0) {
+		st->refused_full++;
+		return -ENOSPC;
+	}
+	memset(&meta, 0, sizeof(meta));
+	meta.session_id = sid;
+	meta.e2e_seq = e2e_seq;
+	meta.role = to;
+	rc = msg_log_append(st->logs[0], &meta, inner, len, &lsn);
+	if (rc) {
+		if (rc == -EIO)
+			st->refused_error++;
+		else
+			st->refused_full++;
+		return rc == -EIO ? -EIO : -ENOSPC;
+	}
+	if (st->recip[r].count == 0) {
+		/* The relay delivers it now; re-send only if no DATA_DELIVERED comes. */
+		st->recip[r].next_try_ms = mono_ms() + st->cfg.resend_min_ms;
+		st->recip[r].backoff_ms = st->cfg.resend_min_ms;
+	}
+	i = pend_new(st, (uint32_t)r, sid, to, e2e_seq, inner, len, mono_ms());
+	if (i < 0) {
+		/* Cannot happen (checked above); keep the log consistent anyway. */
+		if (msg_log_release(st->logs[0], lsn))
+			STORE_LOG(WARNING, "release of lsn %llu not queued", (unsigned long long)lsn);
+		st->refused_full++;
+		return -ENOSPC;
+	}
+	st->pend[i].lsn = lsn;
+	st->pend[i].log = 0;
+	st->stored++;
+	(void)ack_push(st, lsn, sid, from, e2e_seq); /* room was checked */
+	return 0;
+}
+
+unsigned dp_store_acks_due(struct dp_store *st, struct dp_store_ack *out, unsigned n)
+{
+	uint64_t durable = msg_log_durable_lsn(st->logs[0]);
+	unsigned k = 0;
+
+	while (k < n && st->ack_head != st->ack_tail) {
+		struct ack_wait *a = &st->acks[st->ack_head];
+
+		if (a->lsn > durable)
+			break;
+		out[k++] = (struct dp_store_ack){
+		    .session_id = a->sid, .role = a->role, .e2e_seq = a->e2e_seq};
+		st->ack_head = (st->ack_head + 1) % st->ack_cap;
+	}
+	return k;
+}
+
+void dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_t next_e2e_seq)
+{
+	int32_t r = recip_find(st, sid, role);
+	struct recip *rc;
+	uint64_t from;
+
+	if (r < 0)
+		return;
+	rc = &st->recip[r];
+	if (next_e2e_seq <= rc->delivered_next)
+		return;
+	from = rc->delivered_next;
+	if (next_e2e_seq > rc->hi && rc->count == 0)
+		from = next_e2e_seq; /* nothing held below: just move the mark */
+	for (uint64_t s = from; s < next_e2e_seq && rc->count; s++) {
+		int32_t i = pend_find(st, sid, role, s);
+
+		if (i < 0)
+			continue;
+		/* A release that cannot be queued now is harmless: the record stays
+		 * in the log and comes back after a restart as a duplicate the device
+		 * drops. */
+		if (msg_log_release(st->logs[st->pend[i].log], st->pend[i].lsn))
+			st->release_lost++;
+		pend_free(st, (uint32_t)i);
+		st->delivered++;
+	}
+	rc->delivered_next = next_e2e_seq;
+	rc->backoff_ms = st->cfg.resend_min_ms;
+	rc->next_try_ms = mono_ms() + st->cfg.resend_min_ms;
+}
+
+void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
+{
+	int32_t r = recip_find(st, sid, role);
+
+	if (r < 0 || !st->recip[r].count)
+		return;
+	if (st->recip[r].backoff_ms > st->cfg.resend_min_ms) {
+		/* It was away: the backlog goes out at once. */
+		st->recip[r].backoff_ms = st->cfg.resend_min_ms;
+		st->recip[r].next_try_ms = 0;
+	}
+}
+
+unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_store_resend *out,
+                              unsigned n)
+{
+	unsigned k = 0;
+
+	for (uint32_t visited = 0; visited < st->n_active && k < n; visited++) {
+		uint32_t r = st->active[st->active_cursor++ % st->n_active];
+		struct recip *rc = &st->recip[r];
+		unsigned sent = 0;
+
+		if (rc->next_try_ms > now_ms)
+			continue;
+		for (uint64_t s = rc->delivered_next, end = rc->hi;
+		     s < end && s - rc->delivered_next < RESEND_SCAN && sent < RESEND_PER_RECIP &&
+		     k < n;
+		     s++) {
+			int32_t i = pend_find(st, rc->sid, rc->role, s);
+
+			if (i < 0)
+				continue;
+			out[k++] = (struct dp_store_resend){.session_id = rc->sid,
+			                                    .role = rc->role,
+			                                    .e2e_seq = s,
+			                                    .inner = st->pend[i].inner,
+			                                    .len = st->pend[i].len};
+			sent++;
+		}
+		st->resent += sent;
+		rc->next_try_ms = now_ms + rc->backoff_ms;
+		rc->backoff_ms = rc->backoff_ms * 2 > st->cfg.resend_max_ms ? st->cfg.resend_max_ms
+		                                                            : rc->backoff_ms * 2;
+	}
+	return k;
+}
+
+void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
+{
+	uint64_t oldest = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->pending = st->pending;
+	out->recipients = st->n_active;
+	out->stored = st->stored;
+	out->delivered = st->delivered;
+	out->resent = st->resent;
+	out->refused_full = st->refused_full;
+	out->refused_error = st->refused_error;
+	for (unsigned i = 0; i < st->n_logs; i++) {
+		struct msg_log_stats ls;
+
+		msg_log_stats(st->logs[i], &ls);
+		out->bytes_on_disk += ls.bytes_on_disk;
+		out->expired += ls.expired_age + ls.expired_size;
+		if (ls.error && !out->error)
+			out->error = ls.error;
+		if (ls.oldest_live_ms && (!oldest || ls.oldest_live_ms < oldest))
+			oldest = ls.oldest_live_ms;
+	}
+	out->oldest_ms = oldest; /* CLOCK_REALTIME of the oldest live record */
+}
+
+void dp_store_foreach_recipient(const struct dp_store *st,
+                                void (*fn)(void *arg, uint64_t sid, uint8_t role, uint64_t pending,
+                                           uint64_t oldest_ms),
+                                void *arg)
+{
+	for (uint32_t a = 0; a < st->n_active; a++) {
+		const struct recip *rc = &st->recip[st->active[a]];
+		uint64_t oldest = 0;
+
+		for (uint64_t s = rc->delivered_next;
+		     s < rc->hi && s - rc->delivered_next < RESEND_SCAN; s++) {
+			int32_t i = pend_find(st, rc->sid, rc->role, s);
+
+			if (i >= 0 && (!oldest || st->pend[i].arrived_ms < oldest))
+				oldest = st->pend[i].arrived_ms;
+		}
+		fn(arg, rc->sid, rc->role, rc->count, oldest);
+	}
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp_store.h - store and forward for one data-plane lcore.
+ *
+ * Every fresh DATA_UP is appended to the lcore's durable message log
+ * (msgstore/msg_log.h) before its sender gets a DATA_ACK ("stored"), and stays in
+ * a pending index until the recipient acknowledges delivery with DATA_DELIVERED.
+ * Pending messages are re-sent to the recipient with exponential backoff, and at
+ * once when the recipient shows up again (any authentic frame from it). At start
+ * the log's live records rebuild the pending index, so a crash loses nothing that
+ * was acknowledged.
+ *
+ * Why the payload is also kept in memory: re-sending from memory keeps disk
+ * reads (syscalls) off the lcore; the log is for durability, the pool for the
+ * working set. The pool is preallocated (pending_max entries of one frame each):
+ * no allocation after start-up. A full pool or a log in its error state (disk
+ * full, I/O error) refuses the message: the sender gets no DATA_ACK and sends it
+ * again later.
+ *
+ * Threads: everything but create/destroy/stats runs on the owning lcore only.
+ * Pending state is keyed by (session id, recipient role, e2e_seq), so it does not
+ * depend on when the control plane (re)installs the session.
+ */
+#ifndef SGA_DP_STORE_H
+#define SGA_DP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg_log.h"
+
+struct dp_store; /* opaque */
+
+struct dp_store_config {
+	const char *dir;            /* store root; this lcore uses <dir>/lcore-<index> */
+	unsigned lcore_index;       /* 0 .. n_lcores-1 */
+	unsigned n_lcores;          /* logs lcore-<k> with k % n_lcores == index are ours too */
+	enum msg_log_fsync fsync;   /* none | interval | always */
+	uint32_t fsync_interval_ms; /* for interval */
+	uint64_t segment_bytes;     /* 0: library default */
+	uint64_t max_bytes;         /* size retention, 0: none */
+	uint64_t max_age_ms;        /* age retention, 0: none */
+	unsigned pending_max;       /* messages held for delivery (memory: ~1.6 KiB each) */
+	uint32_t resend_min_ms;     /* first re-send delay [200] */
+	uint32_t resend_max_ms;     /* backoff cap [5000] */
+};
+
+/** What the start-up recovery found, summed over this lcore's logs. */
+struct dp_store_report {
+	unsigned logs;
+	uint64_t live;      /* messages back in the pending index */
+	uint64_t dropped;   /* live records that did not fit the pool (counted, logged) */
+	uint64_t bytes_cut; /* torn tails cut */
+	uint32_t issues;    /* torn tails and corrupt segments (each logged with file and offset) */
+};
+
+/** Open the logs and rebuild the pending index. Main thread, before the lcore
+ *  runs. NULL + errno (and a log line) on an unusable directory. */
+struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_store_report *rep);
+/** Close the logs (their writers flush and sync); lcore stopped. */
+void dp_store_destroy(struct dp_store *st);
+
+/**
+ * Persist the inner bytes (e2e_seq | e2e ciphertext) of a DATA_UP from role
+ * `from` of session sid; the recipient is from ^ 1. Returns:
+ *   0        stored: relay it; its DATA_ACK comes from dp_store_acks_due
+ *   1        already held (a retransmission): relay not needed; DATA_ACK comes
+ *            from dp_store_acks_due as for a new one
+ *   2        already delivered and released: send DATA_ACK now, do not relay
+ *   -ENOSPC  pool or log ring full; -EIO log in its error state: no DATA_ACK
+ */
+int dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
+                 const uint8_t *inner, size_t len);
+
+struct dp_store_ack {
+	uint64_t session_id;
+	uint8_t role; /* the sender, who gets the DATA_ACK */
+	uint64_t e2e_seq;
+};
+/** DATA_ACKs whose messages are now durable, oldest first: up to n. */
+unsigned dp_store_acks_due(struct dp_store *st, struct dp_store_ack *out, unsigned n);
+
+/** The recipient `role` of sid holds every message below next_e2e_seq: release them. */
+void dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_t next_e2e_seq);
+
+/** The recipient `role` of sid sent an authentic frame: re-send its backlog now. */
+void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role);
+
+struct dp_store_resend {
+	uint64_t session_id;
+	uint8_t role; /* recipient */
+	uint64_t e2e_seq;
+	const uint8_t *inner; /* valid until the next call into the store */
+	size_t len;
+};
+/** Messages due for (re-)delivery at now_ms, up to n, oldest first per
+ *  recipient; their next attempt moves back with exponential backoff. */
+unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_store_resend *out,
+                              unsigned n);
+
+struct dp_store_stats {
+	uint64_t pending;    /* messages held for delivery */
+	uint64_t recipients; /* recipients (session, role) with messages pending */
+	uint64_t
+	    oldest_ms; /* when the oldest pending message was stored (CLOCK_REALTIME ms), 0: none */
+	uint64_t stored;        /* messages persisted since start */
+	uint64_t delivered;     /* messages released by DATA_DELIVERED */
+	uint64_t resent;        /* re-deliveries */
+	uint64_t refused_full;  /* messages refused: pool or ring full */
+	uint64_t refused_error; /* messages refused: log error state */
+	uint64_t bytes_on_disk; /* over this lcore's logs */
+	uint64_t expired;       /* dropped by retention (age or size) */
+	int error;              /* a log's error state (errno) or 0 */
+};
+/** Readable from any thread (values read without locks: a snapshot). */
+void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out);
+
+/** Calls fn for every recipient with pending messages; oldest_ms is when the
+ *  oldest of them arrived (CLOCK_MONOTONIC ms). Owning lcore only (or while it
+ *  is stopped). */
+void dp_store_foreach_recipient(const struct dp_store *st,
+                                void (*fn)(void *arg, uint64_t sid, uint8_t role, uint64_t pending,
+                                           uint64_t oldest_ms),
+                                void *arg);
+
+#endif /* SGA_DP_STORE_H */

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* test_dp_store.c - store and forward for one lcore: a message is acknowledged
+ * only once durable, held until the recipient reports delivery, re-sent with
+ * backoff, and recovered from the log after a restart. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+
+#include "dp_store.h"
+
+static char dir[64];
+
+static void eal_up(void)
+{
+	char prefix[64];
+	char *argv[] = {"test", "--no-pci", "--no-huge", "-m", "256", "--log-level=*:error", prefix, NULL};
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=sgastore%d", getpid());
+	cr_assert_geq(rte_eal_init(7, argv), 0, "EAL");
+	snprintf(dir, sizeof(dir), "/tmp/sga-dpstore-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void eal_down(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+	rte_eal_cleanup();
+}
+
+TestSuite(dp_store, .init = eal_up, .fini = eal_down);
+
+static struct dp_store *open_store(enum msg_log_fsync fsync, unsigned pending_max, struct dp_store_report *rep)
+{
+	struct dp_store_config c = {
+		.dir = dir,
+		.lcore_index = 0,
+		.n_lcores = 1,
+		.fsync = fsync,
+		.pending_max = pending_max,
+		.resend_min_ms = 50,
+		.resend_max_ms = 400,
+	};
+	struct dp_store *st = dp_store_create(&c, rep);
+
+	cr_assert_not_null(st, "dp_store_create: %s", strerror(errno));
+	return st;
+}
+
+static void inner_for(uint64_t seq, uint8_t *b, size_t *len)
+{
+	*len = (size_t)snprintf((char *)b, 64, "inner-%llu-xxxxxxxx", (unsigned long long)seq);
+}
+
+/* Wait (bounded) until n acks are due. */
+static unsigned wait_acks(struct dp_store *st, struct dp_store_ack *a, unsigned n)
+{
+	unsigned got = 0;
+
+	for (int i = 0; i < 500 && got < n; i++) {
+		got += dp_store_acks_due(st, a + got, n - got);
+		if (got < n)
+			usleep(2000);
+	}
+	return got;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+Test(dp_store, ack_after_durable_then_release)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	struct dp_store_ack a[16];
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+
+	for (uint64_t q = 0; q < 10; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 0xabc, 0, q, b, len), 0);
+	}
+	cr_assert_eq(wait_acks(st, a, 10), 10, "every message acknowledged once durable");
+	for (unsigned i = 0; i < 10; i++) {
+		cr_assert_eq(a[i].session_id, 0xabc);
+		cr_assert_eq(a[i].role, 0, "the ACK goes to the sender");
+		cr_assert_eq(a[i].e2e_seq, i, "in order");
+	}
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, 10);
+	cr_assert_eq(s.recipients, 1);
+	/* A retransmission of a held message: not stored twice, acknowledged again. */
+	inner_for(3, b, &len);
+	cr_assert_eq(dp_store_put(st, 0xabc, 0, 3, b, len), 1);
+	cr_assert_eq(wait_acks(st, a, 1), 1);
+	cr_assert_eq(a[0].e2e_seq, 3);
+	/* The recipient (role 1) holds 0..6. */
+	dp_store_delivered(st, 0xabc, 1, 7);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, 3);
+	cr_assert_eq(s.delivered, 7);
+	/* A delivered message sent again: ACK at once, no relay. */
+	cr_assert_eq(dp_store_put(st, 0xabc, 0, 2, b, len), 2);
+	dp_store_delivered(st, 0xabc, 1, 10);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, 0);
+	cr_assert_eq(s.recipients, 0);
+	dp_store_destroy(st);
+
+	/* Everything was released: nothing comes back. */
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	cr_assert_eq(rep.live, 0);
+	dp_store_destroy(st);
+}
+
+Test(dp_store, resend_with_backoff_and_kick)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, 64, &rep);
+	struct dp_store_resend r[32];
+	uint8_t b[64];
+	size_t len;
+	uint64_t t0 = now_ms();
+
+	for (uint64_t q = 0; q < 3; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 7, 1, q, b, len), 0);
+	}
+	/* Not before resend_min: the relay delivered it a moment ago. */
+	cr_assert_eq(dp_store_resends_due(st, t0, r, 32), 0);
+	cr_assert_eq(dp_store_resends_due(st, t0 + 60, r, 32), 3);
+	cr_assert_eq(r[0].role, 0, "to the recipient");
+	cr_assert_eq(r[0].session_id, 7);
+	inner_for(0, b, &len);
+	cr_assert_eq(r[0].len, len);
+	cr_assert_eq(memcmp(r[0].inner, b, len), 0);
+	/* Then after the current backoff (50 ms), which doubles each round. */
+	cr_assert_eq(dp_store_resends_due(st, t0 + 60 + 40, r, 32), 0);
+	cr_assert_eq(dp_store_resends_due(st, t0 + 60 + 51, r, 32), 3);
+	cr_assert_eq(dp_store_resends_due(st, t0 + 111 + 90, r, 32), 0, "100 ms now");
+	/* The recipient shows up: its backlog goes out at once. */
+	dp_store_kick(st, 7, 0);
+	cr_assert_eq(dp_store_resends_due(st, t0 + 111 + 90, r, 32), 3);
+	dp_store_delivered(st, 7, 0, 3);
+	cr_assert_eq(dp_store_resends_due(st, t0 + 100000, r, 32), 0);
+	dp_store_destroy(st);
+}
+
+Test(dp_store, recovery_rebuilds_pending)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	struct dp_store_ack a[8];
+	struct dp_store_resend r[16];
+	uint8_t b[64];
+	size_t len;
+
+	for (uint64_t q = 0; q < 5; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 0x55, 0, q, b, len), 0);
+	}
+	cr_assert_eq(wait_acks(st, a, 5), 5);
+	dp_store_delivered(st, 0x55, 1, 2); /* 0 and 1 delivered */
+	dp_store_destroy(st);
+
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	cr_assert_eq(rep.live, 3, "the three undelivered messages are back");
+	cr_assert_eq(dp_store_resends_due(st, now_ms(), r, 16), 3, "and due for delivery at once");
+	for (unsigned i = 0; i < 3; i++) {
+		inner_for(2 + i, b, &len);
+		cr_assert_eq(r[i].e2e_seq, 2 + i);
+		cr_assert_eq(r[i].len, len);
+		cr_assert_eq(memcmp(r[i].inner, b, len), 0, "byte-identical payload");
+	}
+	dp_store_delivered(st, 0x55, 1, 5);
+	dp_store_destroy(st);
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	cr_assert_eq(rep.live, 0);
+	dp_store_destroy(st);
+}
+
+Test(dp_store, full_pool_refuses)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, 4, &rep);
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+
+	for (uint64_t q = 0; q < 4; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 9, 0, q, b, len), 0);
+	}
+	inner_for(4, b, &len);
+	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), -ENOSPC, "no room: no ACK, the sender retries");
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.refused_full, 1);
+	dp_store_delivered(st, 9, 1, 2);
+	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), 0, "room again after delivery");
+	dp_store_destroy(st);
+}
