@@ -11,6 +11,41 @@
  * Installs into the data plane's session table are serialised by one mutex
  * (dp_session_install allows one writer; installs are rare and off the data
  * path). Nothing here allocates per frame.
+ *
+ * Asynchronous jobs. A worker runs each control frame's handler as an OpenSSL
+ * ASYNC job (sga_async, up to [controlplane] async_jobs at once). When the
+ * handler waits for an accelerator - an asynchronous RSA engine/provider, or
+ * the cryptodev modexp service (sga_asym.c) - its job pauses and the worker
+ * dequeues and starts other frames, resuming paused jobs on every pass. With
+ * jobs waiting and nothing else to do it sleeps until the modexp service
+ * signals a result for one of them (sga_async_notify), or 20 us at most (an
+ * engine's paused jobs are resumed on that timer). That is how one worker
+ * keeps many RSA/modexp operations in flight. With a synchronous provider and
+ * modexp on the CPU nothing ever pauses: each job runs to completion inside
+ * sga_async_submit, exactly as a direct call would.
+ *
+ * What jobs of one worker share, and why that is safe:
+ *  - The Redis connection (struct store, hiredis, blocking). A job can only
+ *    pause inside the crypto calls the protocol makes (sga_rsa_oaep_decrypt,
+ *    sga_modexp, and the OpenSSL calls under them); hiredis never pauses, and
+ *    store.c runs each exchange (append the commands, read all the replies) in
+ *    one st_run call with no crypto between the send and the last reply:
+ *    records are sealed before st_run and unsealed after it. So a paused job
+ *    never leaves a command/response pair half done on the connection, and the
+ *    next job starts on a clean connection.
+ *  - The records. Two jobs that read a record, pause, and write it back would
+ *    lose one update (two KEX_INITs of one session: each would think it came
+ *    first). The data plane already sends one device's NEG frames, and one
+ *    session's KEX_INITs, to one worker so that they run one after the other;
+ *    the worker keeps that promise: a frame whose device (NEG_REQ, NEG_ACCEPT)
+ *    or session (KEX_INIT) matches a job in flight, or an earlier frame still
+ *    waiting, waits for it. REG_REQ and PKG_REQ have no clear-text key; the
+ *    data plane spreads them over all workers already, and the store makes
+ *    them safe for that (atomic create, compare-and-set counters).
+ *  - The stack. The handler needs about 36 KiB (on_kex_init -> store -> 16 KiB
+ *    in hiredis' redisBufferRead), more than OpenSSL 3.0's fixed 32 KiB job
+ *    stack: each job slot gets a 256 KiB stack of its own with a guard page
+ *    (sga_async_create_stack).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,11 +55,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/async.h>
 #include <rte_mbuf.h>
 
 #include "cp.h"
 #include "cp_handler.h"
 #include "cp_log.h"
+#include "sga_engine.h"
 
 #define CP_BURST              32
 #define CP_IDLE_NS            200000L  /* worker poll period when its ring is empty */
@@ -33,6 +70,35 @@
 #define CP_RESV_BURST         64
 #define CP_RESV_RETRY_MAX     1024 /* reservation requests kept while Redis is down */
 #define CP_MAX_WORKERS        1024
+#define CP_ASYNC_DEFAULT      8u
+#define CP_ASYNC_MAX          256u
+#define CP_PENDING            64u          /* frames dequeued, waiting for a slot or their turn */
+#define CP_JOB_STACK          (256u << 10) /* each job's own stack; see the file comment */
+#define CP_JOB_POLL_NS        20000L       /* poll period while jobs wait for an accelerator */
+
+/* Frames that must not overlap on a worker: one device's NEG envelopes, one
+ * session's KEX_INITs (kind 0: no constraint). */
+struct cp_key {
+	uint8_t kind;
+	uint8_t len;
+	uint8_t b[SGA_ID_MAX];
+};
+
+struct cp_frame {
+	struct rte_mbuf *m;
+	const uint8_t *frame; /* inside m */
+	size_t len;
+	struct dp_addr src;
+	struct cp_key key;
+};
+
+struct cp_worker;
+
+struct cp_job {
+	struct cp_worker *w;
+	struct cp_frame f;
+	int busy;
+};
 
 struct cp_worker {
 	struct cp *cp;
@@ -40,6 +106,11 @@ struct cp_worker {
 	pthread_t th;
 	int started;
 	struct store *st;
+	struct sga_async *async;
+	struct cp_job *jobs; /* async_jobs slots */
+	unsigned n_jobs;
+	struct cp_frame pend[CP_PENDING]; /* in arrival order */
+	unsigned n_pend;
 };
 
 /* What the housekeeping thread last persisted for a session. */
@@ -131,6 +202,121 @@ static int cb_install(void *ctx, const struct sga_gw_session *s, const struct dp
 
 /* ---- workers ---------------------------------------------------------------------- */
 
+/* The ordering key of a frame (see the file comment). */
+static void frame_key(const uint8_t *frame, size_t len, struct cp_key *k)
+{
+	struct sga_gw_peek pk;
+
+	k->kind = 0;
+	k->len = 0;
+	if (sga_gw_peek(frame, len, &pk))
+		return; /* the handler refuses it; nothing to order */
+	switch (pk.type) {
+	case SGA_MSG_NEG_REQ:
+	case SGA_MSG_NEG_ACCEPT:
+		k->kind = 1;
+		k->len = pk.id_len <= SGA_ID_MAX ? pk.id_len : SGA_ID_MAX;
+		memcpy(k->b, pk.id, k->len);
+		break;
+	case SGA_MSG_KEX_INIT:
+		k->kind = 2;
+		k->len = sizeof(pk.session_id);
+		memcpy(k->b, &pk.session_id, sizeof(pk.session_id));
+		break;
+	default:
+		break;
+	}
+}
+
+static int key_eq(const struct cp_key *a, const struct cp_key *b)
+{
+	return a->kind && a->kind == b->kind && a->len == b->len && !memcmp(a->b, b->b, a->len);
+}
+
+/* 1 if pend[i] must wait: a job in flight or an earlier waiting frame has its key. */
+static int must_wait(const struct cp_worker *w, unsigned i)
+{
+	const struct cp_key *k = &w->pend[i].key;
+
+	if (!k->kind)
+		return 0;
+	for (unsigned j = 0; j < w->n_jobs; j++)
+		if (w->jobs[j].busy && key_eq(&w->jobs[j].f.key, k))
+			return 1;
+	for (unsigned j = 0; j < i; j++)
+		if (key_eq(&w->pend[j].key, k))
+			return 1;
+	return 0;
+}
+
+static int run_frame(void *arg)
+{
+	struct cp_job *j = arg;
+
+	return cp_handle_frame(&j->w->cp->h, j->w->st, j->f.frame, j->f.len, &j->f.src);
+}
+
+/* On the worker's own stack, after the job finished (sga_async_submit/poll). */
+static void frame_done(void *arg, int rc)
+{
+	struct cp_job *j = arg;
+
+	(void)rc; /* counted by the handler */
+	rte_pktmbuf_free(j->f.m);
+	j->busy = 0;
+}
+
+/* Start every waiting frame that may start now, in arrival order, while job
+ * slots are free. Returns how many were started. */
+static unsigned start_frames(struct cp_worker *w)
+{
+	unsigned started = 0, i = 0;
+
+	while (i < w->n_pend) {
+		struct cp_job *j = NULL;
+
+		for (unsigned k = 0; k < w->n_jobs && !j; k++)
+			if (!w->jobs[k].busy)
+				j = &w->jobs[k];
+		if (!j)
+			break;
+		if (must_wait(w, i)) {
+			i++;
+			continue;
+		}
+		j->f = w->pend[i];
+		j->busy = 1;
+		w->n_pend--;
+		memmove(&w->pend[i], &w->pend[i + 1], (w->n_pend - i) * sizeof(w->pend[0]));
+		started++;
+		/* -EIO: OpenSSL could not start a job (out of memory): run it here. */
+		if (sga_async_submit(w->async, run_frame, j, frame_done) < 0)
+			frame_done(j, run_frame(j));
+	}
+	return started;
+}
+
+/* Dequeue as many frames as there is room to keep waiting. */
+static unsigned take_frames(struct cp_worker *w)
+{
+	struct rte_mbuf *pkts[CP_BURST];
+	unsigned room = CP_PENDING - w->n_pend;
+	unsigned n = dp_ctrl_dequeue(w->cp->dp, w->idx, pkts, room < CP_BURST ? room : CP_BURST);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct cp_frame *f = &w->pend[w->n_pend];
+
+		if (dp_ctrl_payload(pkts[i], &f->frame, &f->len, &f->src)) {
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		f->m = pkts[i];
+		frame_key(f->frame, f->len, &f->key);
+		w->n_pend++;
+	}
+	return n;
+}
+
 static void *worker_main(void *arg)
 {
 	struct cp_worker *w = arg;
@@ -138,29 +324,37 @@ static void *worker_main(void *arg)
 	struct rte_mbuf *pkts[CP_BURST];
 	unsigned n;
 
-	while (!stopping(cp)) {
-		n = dp_ctrl_dequeue(cp->dp, w->idx, pkts, CP_BURST);
-		if (!n) {
+	for (;;) {
+		unsigned seq = sga_async_wake_seq(); /* before polling: see sga_engine.h */
+		int stop = stopping(cp);
+		unsigned progress = 0, before;
+
+		if (!stop && w->n_pend < CP_PENDING)
+			progress += take_frames(w);
+		if (stop) {
+			/* Not handled after stop (as queued frames are not); jobs
+			 * already running are finished: they may hold requests of
+			 * the modexp service. */
+			for (unsigned i = 0; i < w->n_pend; i++)
+				rte_pktmbuf_free(w->pend[i].m);
+			w->n_pend = 0;
+		}
+		progress += start_frames(w);
+		before = sga_async_inflight(w->async);
+		if (before && sga_async_poll(w->async) < before)
+			progress += 1 + start_frames(w);
+		if (stop && !sga_async_inflight(w->async))
+			break;
+		if (!progress && sga_async_inflight(w->async))
+			sga_async_wait(seq, CP_JOB_POLL_NS); /* the modexp service wakes us */
+		else if (!progress)
 			sleep_ns(CP_IDLE_NS);
-			continue;
-		}
-		for (unsigned i = 0; i < n; i++) {
-			const uint8_t *frame;
-			struct dp_addr src;
-			size_t len;
-
-			if (!dp_ctrl_payload(pkts[i], &frame, &len, &src)) {
-				int rc = cp_handle_frame(&cp->h, w->st, frame, len, &src);
-
-				(void)rc; /* counted by the handler */
-			}
-			rte_pktmbuf_free(pkts[i]);
-		}
 	}
 	/* Frames still queued are not handled after stop: free their mbufs. */
 	while ((n = dp_ctrl_dequeue(cp->dp, w->idx, pkts, CP_BURST)) > 0)
 		for (unsigned i = 0; i < n; i++)
 			rte_pktmbuf_free(pkts[i]);
+	ASYNC_cleanup_thread(); /* this thread's OpenSSL job pool */
 	return NULL;
 }
 
@@ -333,8 +527,11 @@ static void *hk_main(void *arg)
 static void cp_free(struct cp *cp)
 {
 	if (cp->w) {
-		for (unsigned i = 0; i < cp->n_workers; i++)
+		for (unsigned i = 0; i < cp->n_workers; i++) {
 			store_close(cp->w[i].st);
+			sga_async_destroy(cp->w[i].async);
+			free(cp->w[i].jobs);
+		}
 		free(cp->w);
 	}
 	store_close(cp->hk_st);
@@ -368,7 +565,8 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 	char name[16];
 	int err = 0;
 
-	if (!cfg || !gw || !dp || cfg->n_workers == 0 || cfg->n_workers > CP_MAX_WORKERS) {
+	if (!cfg || !gw || !dp || cfg->n_workers == 0 || cfg->n_workers > CP_MAX_WORKERS ||
+	    cfg->async_jobs > CP_ASYNC_MAX) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -410,10 +608,15 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 		cp->w[i].cp = cp;
 		cp->w[i].idx = i;
 		cp->w[i].st = store_open(&scfg);
-		if (!cp->w[i].st) {
+		cp->w[i].n_jobs = cfg->async_jobs ? cfg->async_jobs : CP_ASYNC_DEFAULT;
+		cp->w[i].jobs = calloc(cp->w[i].n_jobs, sizeof(*cp->w[i].jobs));
+		cp->w[i].async = sga_async_create_stack(cp->w[i].n_jobs, CP_JOB_STACK);
+		if (!cp->w[i].st || !cp->w[i].jobs || !cp->w[i].async) {
 			err = ENOMEM;
 			goto out;
 		}
+		for (unsigned k = 0; k < cp->w[i].n_jobs; k++)
+			cp->w[i].jobs[k].w = &cp->w[i];
 	}
 	for (unsigned i = 0; i < cp->n_workers; i++) {
 		if ((err = pthread_create(&cp->w[i].th, NULL, worker_main, &cp->w[i])) != 0)

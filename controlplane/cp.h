@@ -7,11 +7,15 @@
  *
  * Each worker owns one control ring (the data plane routes a device's frames, or
  * a session's, to the same worker, so one device's handshakes are serialised)
- * and one hiredis connection. Replies go back through dp_ctrl_send. If Redis is
- * unreachable, a handshake frame gets an ERROR(UNAVAILABLE) reply and the worker
- * reconnects with exponential backoff; relaying of installed sessions is not
- * affected. A housekeeping thread reserves hop sequence ranges for the data
- * plane and persists per-session replay marks and addresses once a second.
+ * and one hiredis connection. A worker runs each frame's handler as an OpenSSL
+ * ASYNC job, so while one frame waits for the accelerator (an asynchronous
+ * RSA engine, the cryptodev modexp service) the worker handles others; frames
+ * of one device or one session still run one after the other. Replies go back
+ * through dp_ctrl_send. If Redis is unreachable, a handshake frame gets an
+ * ERROR(UNAVAILABLE) reply and the worker reconnects with exponential backoff;
+ * relaying of installed sessions is not affected. A housekeeping thread
+ * reserves hop sequence ranges for the data plane and persists per-session
+ * replay marks and addresses once a second.
  */
 #ifndef SGA_CP_H
 #define SGA_CP_H
@@ -30,6 +34,7 @@ struct cp_config {
 	unsigned backoff_max_ms;   /* reconnect backoff cap (used when store.backoff_max_ms is 0) */
 	unsigned persist_interval_ms; /* replay marks / addresses persistence period; 0 = 1000 */
 	uint64_t tx_seq_block;        /* = dp_config.tx_seq_block; 0 = 1 << 20 */
+	unsigned async_jobs;          /* frames in flight per worker (ASYNC jobs); 0 = 8, <= 256 */
 };
 
 /** Start the workers and the housekeeping thread. gw and dp must outlive the

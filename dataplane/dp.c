@@ -6,8 +6,9 @@
  * Everything the lcores use is sized and allocated here, before the port
  * starts: two mbuf pools (one for the lcores, one for control-plane TX from
  * non-EAL threads, where per-lcore mempool caches do not apply), the rings
- * between the planes, the session table and per-lcore state. The loop itself is
- * in dp_lcore.c, the session table in dp_session.c.
+ * between the planes, the crypto device with its queue pairs (one per lcore)
+ * and its op and session pools (sga_cdev.h), the session table and per-lcore
+ * state. The loop itself is in dp_lcore.c, the session table in dp_session.c.
  */
 #include <errno.h>
 #include <string.h>
@@ -145,6 +146,9 @@ static int dp_pools_create(struct dp *dp)
 	unsigned ctrl_n = rte_ring_get_size(dp->ctrl_tx) + 512;
 	char name[RTE_MEMPOOL_NAMESIZE];
 
+	/* Frames in the crypto device and in the op vectors hold mbufs too. */
+	if (cfg->crypto_device && strcmp(cfg->crypto_device, "cpu"))
+		need += cfg->n_lcores * (DP_CQ_DESC + DP_CQ_VEC);
 	if (cfg->mbufs < need)
 		DP_LOG(WARNING,
 		       "mbufs %u < %u the queues and rings can hold: frames may be dropped "
@@ -199,6 +203,56 @@ static int dp_rings_create(struct dp *dp)
 err:
 	DP_LOG(ERR, "ring %s: %s", name, rte_strerror(rte_errno));
 	return -ENOMEM;
+}
+
+/* The hop AEAD engine: the crypto device (one queue pair per lcore) and the
+ * per-suite table of what serves what. */
+static int dp_crypto_setup(struct dp *dp)
+{
+	const struct dp_config *cfg = &dp->cfg;
+	unsigned slots = dp_n_slots(cfg->max_sessions);
+	unsigned installs = cfg->crypto_sessions ? RTE_MIN(cfg->crypto_sessions, slots) : slots;
+	char tag[16];
+	struct sga_cdev_config cc = {
+	    .device = cfg->crypto_device,
+	    .n_qps = cfg->n_lcores,
+	    .qp_desc = DP_CQ_DESC,
+	    /* Four per install (open and seal per member), and two for the
+	     * known-answer test at start-up (freed before any install). */
+	    .n_sessions = 4 * installs + 2,
+	    /* What the queue pairs, the op vectors and the per-lcore caches can
+	     * hold at once: the pool never runs dry before the queues are full. */
+	    .n_ops = cfg->n_lcores * (DP_CQ_DESC + DP_CQ_VEC + DP_CQ_DEQ + 2 * 128),
+	    .op_cache = 128,
+	    .user_size = 32,
+	    .socket = dp->socket,
+	    .tag = tag,
+	};
+
+	if (cfg->crypto_device && !sga_cdev_device_valid(cfg->crypto_device)) {
+		DP_LOG(ERR,
+		       "crypto device '%s' is not auto, crypto_qat, crypto_aesni_mb, "
+		       "crypto_openssl or cpu",
+		       cfg->crypto_device);
+		return -EINVAL;
+	}
+	snprintf(tag, sizeof(tag), "sga_dp%u", dp->instance);
+	dp->cdev = sga_cdev_create(&cc);
+	if (!dp->cdev) {
+		DP_LOG(ERR, "crypto device '%s': %s", cfg->crypto_device, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+const char *dp_aead_engine(const struct dp *dp, uint8_t suite)
+{
+	return sga_cdev_engine(dp ? dp->cdev : NULL, suite);
+}
+
+const char *dp_aead_report(const struct dp *dp, uint8_t suite, char *buf, size_t len)
+{
+	return sga_cdev_report(dp ? dp->cdev : NULL, suite, buf, len);
 }
 
 static int dp_port_setup(struct dp *dp)
@@ -317,6 +371,8 @@ struct dp *dp_create(const struct dp_config *cfg)
 	if (!rc)
 		rc = dp_pools_create(dp);
 	if (!rc)
+		rc = dp_crypto_setup(dp);
+	if (!rc)
 		rc = dp_sessions_create(dp);
 	for (unsigned i = 0; !rc && i < cfg->n_lcores; i++) {
 		rc = dp_lcore_init(dp, i);
@@ -333,12 +389,13 @@ struct dp *dp_create(const struct dp_config *cfg)
 		goto err;
 	}
 	dp->port_started = 1;
+	dp->cfg.crypto_device = NULL; /* the caller's string: not kept */
 	DP_LOG(INFO,
-	       "port %u: %u lcore(s), %u worker(s), %u mbufs, %u sessions, "
+	       "port %u: %u lcore(s), %u worker(s), %u mbufs, %u sessions, crypto device %s, "
 	       "MAC " RTE_ETHER_ADDR_PRT_FMT,
 	       cfg->port_id, cfg->n_lcores, cfg->n_workers, cfg->mbufs, cfg->max_sessions,
-	       dp->gw.mac[0], dp->gw.mac[1], dp->gw.mac[2], dp->gw.mac[3], dp->gw.mac[4],
-	       dp->gw.mac[5]);
+	       sga_cdev_driver(dp->cdev) ? sga_cdev_driver(dp->cdev) : "none", dp->gw.mac[0],
+	       dp->gw.mac[1], dp->gw.mac[2], dp->gw.mac[3], dp->gw.mac[4], dp->gw.mac[5]);
 	return dp;
 err:
 	dp_destroy(dp);
@@ -378,7 +435,10 @@ void dp_destroy(struct dp *dp)
 			dp_ring_drain_free(dp->ctrl_rings[w]);
 	dp_ring_drain_free(dp->ctrl_tx);
 	rte_ring_free(dp->resv);
+	/* The lcores gave back their ops above; the sessions before their device. */
 	dp_sessions_free(dp);
+	sga_cdev_destroy(dp->cdev);
+	dp->cdev = NULL;
 	rte_mempool_free(dp->pool);
 	rte_mempool_free(dp->ctrl_pool);
 	rte_free(dp->ctrl_rings);

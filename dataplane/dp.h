@@ -10,7 +10,10 @@
  *                                             readers) -> hop open -> hop seal for
  *                                             the peer -> TX to the peer's last
  *                                             authenticated address; DATA_ACK to
- *                                             the sender
+ *                                             the sender (hop open and seals as
+ *                                             rte_cryptodev ops in bursts for the
+ *                                             suites the crypto device serves,
+ *                                             on the CPU for the others)
  *     SGA control frame                    -> control ring of the worker chosen
  *                                             by device id / session id
  *     anything else                        -> dropped, counted by reason
@@ -78,7 +81,11 @@ struct dp; /* opaque */
 	X(DROP_CTRL_TX_FULL, "control frames refused by dp_ctrl_send: pool or TX ring full")   \
 	X(ADDR_LEARNED, "member addresses learned or changed (first frame, roaming, NAT)")     \
 	X(RESV_REQ, "TX sequence reservation requests raised")                                 \
-	X(RESV_RING_FULL, "reservation requests deferred: reservation ring full")
+	X(RESV_RING_FULL, "reservation requests deferred: reservation ring full")              \
+	X(CRYPTO_OPS, "hop AEAD operations completed by the crypto device")                    \
+	X(DROP_CRYPTO_ERR, "dropped: the crypto device failed an operation (not a bad tag)")   \
+	X(DROP_CRYPTO_FULL, "dropped: crypto op pool empty or crypto queue backlog full")      \
+	X(CRYPTO_SESS_CPU, "session members on the CPU path: no cryptodev session left")
 
 enum dp_counter {
 #define DP_CTR_ENUM(name, desc) DP_C_##name,
@@ -109,13 +116,23 @@ struct dp_config {
 	unsigned ctrl_ring_size;   /* per worker; power of two */
 	unsigned max_sessions;     /* session table capacity */
 	uint64_t tx_seq_block;     /* hop sequence numbers reserved per request */
+	/* Crypto device for the hop AEAD: "auto", "crypto_qat", "crypto_aesni_mb",
+	 * "crypto_openssl" or "cpu" (sga_cdev.h); NULL means "cpu". */
+	const char *crypto_device;
+	/* Installs whose four hop keys get cryptodev sessions (each install takes
+	 * four from a pool sized by this); later ones relay on the CPU path,
+	 * counted as crypto_sess_cpu. 0 = every install the slot array allows. */
+	unsigned crypto_sessions;
 };
 
 /**
  * Create the data plane on an already probed ethdev port: pools, rings, session
  * table, queues; starts the port. Main thread, after rte_eal_init. Returns NULL
  * and sets errno (and logs why) on failure: EINVAL (bad config, or the port has
- * fewer than n_lcores RX/TX queues), ENODEV (no such port), ENOMEM. rx_desc or
+ * fewer than n_lcores RX/TX queues), ENODEV (no such port, or the named crypto
+ * device is absent and cannot be created), EBUSY (the crypto device has fewer
+ * than n_lcores queue pairs), ENOMEM. With crypto_device "auto" and no device
+ * at all, every suite runs on the CPU path: not an error. rx_desc or
  * tx_desc 0 means 1024. lcore_ids need not be enabled yet: dp_lcore_main finds
  * its queue by rte_lcore_id() in that list. RSS is configured when n_lcores > 1
  * and the PMD has it; without it queue 0 receives everything and hands each
@@ -123,7 +140,8 @@ struct dp_config {
  */
 struct dp *dp_create(const struct dp_config *cfg);
 /** Stop and close the port (its queues hold mbufs of the pools freed here) and
- *  free everything; mbufs still queued on the control rings are freed. The
+ *  free everything; mbufs still queued on the control rings or held by crypto
+ *  ops are freed, the cryptodev sessions (their keys wiped) and the device. The
  *  lcores must have returned and the control plane must not call in any more.
  *  NULL is a no-op. */
 void dp_destroy(struct dp *dp);
@@ -193,6 +211,15 @@ struct dp_session_view {
 };
 void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
                         void *arg);
+
+/** What serves the hop AEAD of suite (enum sga_suite_id): "cryptodev:<driver>"
+ *  or "cpu" ("unknown" for an id not in the registry). Any thread; fixed from
+ *  dp_create on. */
+const char *dp_aead_engine(const struct dp *dp, uint8_t suite);
+/** The start-up report line for suite, e.g. "aead aes-128-gcm: cryptodev
+ *  crypto_aesni_mb" or "aead chacha20-poly1305: cpu (crypto_openssl lacks it)".
+ *  Returns buf. */
+const char *dp_aead_report(const struct dp *dp, uint8_t suite, char *buf, size_t len);
 
 /** Sum of the per-lcore counters. */
 void dp_counters(const struct dp *dp, uint64_t out[DP_C__COUNT]);

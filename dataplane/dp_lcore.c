@@ -20,6 +20,32 @@
  * are rewritten towards the recipient, and the mbuf is transmitted. Only the
  * DATA_ACK to the sender takes a fresh mbuf.
  *
+ * Crypto: for a member whose suite the crypto device serves (its slot holds
+ * cryptodev sessions) each of the three AEAD operations of a relayed message
+ * is an rte_cryptodev op instead of a call: open DATA_UP -> seal DATA_DOWN ->
+ * seal DATA_ACK, each stage built when the previous one completes. The ops of a
+ * burst collect in the lcore's op vector and go to its queue pair together;
+ * completions are dequeued in the same and later iterations (dp_cq_run), and
+ * nothing ever waits for one op: a slow device (QAT) simply completes in a
+ * later iteration. Each op carries its own context (slot, role, sequence
+ * number, stage), so a completion needs no lookup. A member on the CPU path
+ * (sga_hop_*) is handled synchronously as before, and the two mix freely: a
+ * frame opened on the CPU may be sealed on the device and the reverse.
+ *
+ * The DATA_ACK goes through the device too, although it carries 8 bytes: on
+ * the CPU every call pays a whole OpenSSL context set-up and key schedule (far
+ * more than the 8 bytes cost), it would be a third of the relay's AEAD work
+ * left on the cores the offload is meant to free, and keeping it in the same
+ * pipeline keeps "sealed, then sent, then acknowledged" in order without a
+ * special case.
+ *
+ * The replay rules do not change, but their timing must account for the ops
+ * in flight: the window is checked before an open is queued (too old: refused
+ * unopened) and checked again when it completes, because another copy of the
+ * same frame may have been accepted meanwhile (then this one is a duplicate:
+ * acknowledged, not relayed). Only the completion updates the window, always
+ * on the owner lcore, so ownership and ordering are as before.
+ *
  * A member's address is learned from a frame that authenticated under its hop
  * key and was fresh for its replay window, so roaming and NAT rebinding work
  * while a spoofed or replayed frame can neither redirect a device's traffic nor
@@ -29,6 +55,8 @@
 #include <string.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_crypto.h>
+#include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -36,8 +64,10 @@
 
 #include "dp_pkt.h"
 #include "dp_priv.h"
+#include "sga_cdev.h"
 #include "sga_gateway.h"
 #include "sga_hop.h"
+#include "sga_keys.h"
 
 /* ---- transmit --------------------------------------------------------------- */
 
@@ -81,6 +111,12 @@ static inline uint64_t dp_get_be64(const uint8_t *p)
 	for (int i = 0; i < 8; i++)
 		v = (v << 8) | p[i];
 	return v;
+}
+
+static inline void dp_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
 }
 
 /* Queue a reservation request for (session, role). The pending flag keeps it
@@ -135,12 +171,138 @@ static void dp_member_addr_learn(struct dp_lcore *lc, struct dp_member *mb, cons
 	dp_ctr_inc(lc, DP_C_ADDR_LEARNED);
 }
 
+/* Does the crypto device open this member's DATA_UP / seal its DATA_DOWN and
+ * DATA_ACK? (Its slot holds the sessions only if the device serves its suite
+ * and a session could be had at install.) */
+static inline bool dp_open_on_dev(const struct dp_session *s, uint8_t role)
+{
+	return s->cs && s->cs->open[role];
+}
+
+static inline bool dp_seal_on_dev(const struct dp_session *s, uint8_t role)
+{
+	return s->cs && s->cs->seal[role];
+}
+
+/* How a member's window sees a hop sequence number. TOO_OLD: below the part of
+ * the window that is kept, so it cannot tell; such a frame is refused unopened
+ * (sga_hop_open_up's rule). */
+enum dp_seq_state { DP_SEQ_FRESH, DP_SEQ_SEEN, DP_SEQ_TOO_OLD };
+
+static inline enum dp_seq_state dp_seq_state(const struct sga_replay *w, uint64_t seq)
+{
+	if (!sga_replay_check(w, seq))
+		return DP_SEQ_FRESH;
+	if (seq == UINT64_MAX || (w->next > seq && w->next - seq > SGA_REPLAY_WINDOW - 64))
+		return DP_SEQ_TOO_OLD;
+	return DP_SEQ_SEEN;
+}
+
+/* ---- crypto ops ------------------------------------------------------------------- */
+
+/* What an op in flight must remember to finish its frame, in the op's private
+ * area. The slot pointer stays valid: slots are never reused (dp_session.h). */
+enum dp_op_stage {
+	DP_OP_OPEN = 1,  /* DATA_UP from `role`, opened in place */
+	DP_OP_SEAL_DOWN, /* DATA_DOWN to `role`; then the ACK for `seq` to the other */
+	DP_OP_SEAL_ACK,  /* DATA_ACK to `role` */
+};
+
+struct dp_op_ctx {
+	struct dp_session *s;
+	uint64_t seq;      /* OPEN: the sender's hop seq; SEAL_DOWN: the e2e_seq to ack */
+	uint16_t text_len; /* OPEN: plaintext bytes (inner_len) */
+	uint8_t stage;     /* enum dp_op_stage */
+	uint8_t role;      /* OPEN: the sender; SEAL_*: the recipient */
+};
+
+/* Offer the op vector to the device. What it does not take stays, in order,
+ * for the next call: never waited for. */
+static void dp_cq_flush(struct dp *dp, struct dp_lcore *lc)
+{
+	uint16_t n;
+
+	if (!lc->cq_n)
+		return;
+	n = sga_cdev_enqueue(dp->cdev, (uint16_t)lc->index, lc->cq_vec, (uint16_t)lc->cq_n);
+	lc->cq_inflight += n;
+	lc->cq_n -= n;
+	if (unlikely(lc->cq_n && n))
+		memmove(lc->cq_vec, lc->cq_vec + n, lc->cq_n * sizeof(lc->cq_vec[0]));
+}
+
+/* An op for one more entry of the vector, or NULL (the caller drops the frame
+ * as drop_crypto_full) when the vector is full even after offering it to the
+ * device, or the op pool is empty. dp_op_put must follow before the next get. */
+static struct rte_crypto_op *dp_op_get(struct dp *dp, struct dp_lcore *lc)
+{
+	if (unlikely(lc->cq_n == DP_CQ_VEC)) {
+		dp_cq_flush(dp, lc);
+		if (lc->cq_n == DP_CQ_VEC)
+			return NULL;
+	}
+	return sga_cdev_op_alloc(dp->cdev);
+}
+
+static inline void dp_op_put(struct dp_lcore *lc, struct rte_crypto_op *op, struct dp_session *s,
+                             uint64_t seq, size_t text_len, uint8_t stage, uint8_t role)
+{
+	struct dp_op_ctx *c = sga_cdev_op_user(op);
+
+	c->s = s;
+	c->seq = seq;
+	c->text_len = (uint16_t)text_len;
+	c->stage = stage;
+	c->role = role;
+	lc->cq_vec[lc->cq_n++] = op;
+}
+
+/*
+ * Seal on the device the hop frame at DP_PKT_HDR_LEN of m (sized to the whole
+ * frame) for member `to`: writes its header with the member's next TX sequence
+ * number, whose plaintext (plain_len bytes) is already in place after it, and
+ * queues the op. 0, or the reason to drop m (the caller frees it). The
+ * sequence number is spent once the header is written, whatever becomes of the
+ * op: a nonce is never used twice.
+ */
+static enum dp_counter dp_seal_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                                      struct dp_session *s, uint8_t to, uint8_t type,
+                                      size_t plain_len, uint8_t stage, uint64_t e2e_seq)
+{
+	struct dp_member *mb = &s->m[to];
+	uint8_t nonce[SGA_AEAD_NONCE_LEN],
+	    *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDR_LEN);
+	struct rte_crypto_op *op;
+	size_t aad_len;
+	uint8_t *ct;
+
+	if (unlikely(mb->hop.tx_seq >= UINT64_MAX - 1)) /* as sga_hop_seal_down */
+		return DP_C_DROP_RESEAL;
+	op = dp_op_get(dp, lc);
+	if (unlikely(!op))
+		return DP_C_DROP_CRYPTO_FULL;
+	if (unlikely(sga_env_hop_encode(type, s->session_id, to, mb->hop.tx_seq,
+	                                plain_len + mb->tag_len, frame,
+	                                m->data_len - DP_PKT_HDR_LEN, &ct, &aad_len))) {
+		sga_cdev_op_free(op);
+		return DP_C_DROP_RESEAL;
+	}
+	sga_hop_nonce(mb->hop.tx_seq, nonce);
+	mb->hop.tx_seq++;
+	/* ct is where the plaintext already is: the header has a fixed size. */
+	sga_cdev_op_aead(op, s->cs->seal[to], mb->hop.suite, m, DP_PKT_HDR_LEN, (uint16_t)aad_len,
+	                 (uint32_t)(DP_PKT_HDR_LEN + aad_len), (uint32_t)plain_len, nonce);
+	dp_op_put(lc, op, s, e2e_seq, plain_len, stage, to);
+	return 0;
+}
+
 /* DATA_ACK for e2e_seq to member `role` at its last authenticated address. */
 static void dp_ack_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
                         uint64_t e2e_seq)
 {
 	struct dp_member *mb = &s->m[role];
 	size_t ack_len = SGA_HOP_HDR_LEN + 8 + mb->tag_len, len;
+	enum dp_counter why;
 	struct rte_mbuf *a;
 	uint8_t *p;
 
@@ -156,6 +318,13 @@ static void dp_ack_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s
 	p = (uint8_t *)rte_pktmbuf_append(a, (uint16_t)(DP_PKT_HDR_LEN + ack_len));
 	if (unlikely(!p)) {
 		dp_drop(lc, a, DP_C_DROP_NOMBUF);
+		return;
+	}
+	if (dp_seal_on_dev(s, role)) {
+		dp_put_be64(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, e2e_seq);
+		why = dp_seal_submit(dp, lc, a, s, role, SGA_MSG_DATA_ACK, 8, DP_OP_SEAL_ACK, 0);
+		if (unlikely(why))
+			dp_drop(lc, a, why);
 		return;
 	}
 	if (sga_hop_seal_ack(&mb->hop, s->session_id, role, e2e_seq, p + DP_PKT_HDR_LEN, ack_len,
@@ -185,45 +354,33 @@ static enum dp_counter dp_open_drop_reason(int rc)
 }
 
 /*
- * m holds a DATA_UP frame of session sid from `from` (m->l2_len/l3_len/l4_len
- * locate the SGA frame, which ends the mbuf). Opens it, relays it to the peer
- * and acknowledges it to the sender, or drops it with its reason.
+ * m holds an authentic DATA_UP from member `from` of s, opened in place: the
+ * plaintext inner[0..inner_len) (e2e_seq | e2e_ct) sits right after the hop
+ * header, which starts at m->l2_len + l3_len + l4_len. seen: the window already
+ * held seq. Relays it to the peer and acknowledges it to the sender, or drops it
+ * with its reason. Both crypto paths end here.
  */
-static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint64_t sid,
-                          uint8_t from)
+static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                            struct dp_session *s, uint8_t from, uint64_t seq, uint8_t *inner,
+                            size_t inner_len, bool seen)
 {
 	const uint8_t to = from ^ 1;
 	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
-	uint8_t *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, off), *inner = NULL;
-	size_t len = m->data_len - off, inner_len = 0, new_len, want, out_len;
-	struct dp_session *s;
-	struct dp_member *src_m, *dst_m;
+	uint8_t *frame = inner - SGA_HOP_HDR_LEN;
+	struct dp_member *src_m = &s->m[from], *dst_m = &s->m[to];
+	size_t new_len, want, out_len;
+	enum dp_counter why;
 	struct dp_addr src;
-	uint64_t seq = 0, e2e_seq;
-	int rc;
+	uint64_t e2e_seq;
 
-	s = dp_session_lookup(dp, sid);
-	if (unlikely(!s)) {
-		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
-		return;
-	}
-	src_m = &s->m[from];
-	dst_m = &s->m[to];
-
-	/* -REPLAY with *inner set: authentic, already accepted (a network
-	 * duplicate): acknowledge again, never relay. Without inner it was too old
-	 * to check and was not opened. */
-	rc = sga_hop_open_up(&src_m->hop, sid, from, frame, len, &seq, &inner, &inner_len);
-	if (unlikely(rc) && !(rc == -SGA_E_REPLAY && inner)) {
-		dp_drop(lc, m, dp_open_drop_reason(rc));
-		return;
-	}
 	if (unlikely(inner_len < 8 + SGA_CT_MIN)) { /* e2e_seq | e2e_ct */
 		dp_drop(lc, m, DP_C_DROP_HOP_MALFORMED);
 		return;
 	}
 	e2e_seq = dp_get_be64(inner);
-	if (rc) {
+	/* Authentic, already accepted (a network duplicate): acknowledge again,
+	 * never relay. */
+	if (seen) {
 		dp_ctr_inc(lc, DP_C_DUPLICATE);
 		rte_pktmbuf_free(m);
 		/* To the address we authenticated before, not to this frame's source:
@@ -267,20 +424,228 @@ static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m
 	} else if (want < m->data_len) {
 		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - want));
 	}
+	m->l3_len = DP_PKT_IP_LEN;
 	/* frame still points at the SGA frame: adj/append/trim move no bytes. */
-	rc = sga_hop_seal_down(&dst_m->hop, sid, to, SGA_MSG_DATA_DOWN, inner, inner_len, frame,
-	                       new_len, &out_len);
-	if (unlikely(rc)) {
+	if (dp_seal_on_dev(s, to)) {
+		why = dp_seal_submit(dp, lc, m, s, to, SGA_MSG_DATA_DOWN, inner_len,
+		                     DP_OP_SEAL_DOWN, e2e_seq);
+		if (unlikely(why))
+			dp_drop(lc, m, why);
+		return; /* sent, and acknowledged, when the op completes */
+	}
+	if (unlikely(sga_hop_seal_down(&dst_m->hop, s->session_id, to, SGA_MSG_DATA_DOWN, inner,
+	                               inner_len, frame, new_len, &out_len))) {
 		dp_drop(lc, m, DP_C_DROP_RESEAL);
 		return;
 	}
 	dp_pkt_udp_build(rte_pktmbuf_mtod(m, uint8_t *), &dp->gw, &dst_m->addr, lc->ip_id++,
 	                 out_len);
-	m->l3_len = DP_PKT_IP_LEN;
 	dp_tx(lc, m);
 	dp_ctr_inc(lc, DP_C_RELAYED);
 
 	dp_ack_send(dp, lc, s, from, e2e_seq);
+}
+
+/* Queue the open of DATA_UP frame[0..len) (at offset off of m) from member
+ * `from` on the device, after the checks sga_hop_open_up makes before it opens,
+ * with the same outcomes. */
+static void dp_open_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                           struct dp_session *s, uint8_t from, size_t off, const uint8_t *frame,
+                           size_t len)
+{
+	const struct dp_member *src_m = &s->m[from];
+	uint8_t nonce[SGA_AEAD_NONCE_LEN];
+	struct rte_crypto_op *op;
+	struct sga_env_hop env;
+	size_t text_len;
+	int rc;
+
+	rc = sga_env_hop_decode(frame, len, &env);
+	if (unlikely(rc)) {
+		dp_drop(lc, m, dp_open_drop_reason(rc));
+		return;
+	}
+	if (unlikely(env.session_id != s->session_id)) {
+		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
+		return;
+	}
+	if (unlikely(env.type != SGA_MSG_DATA_UP || env.role != from ||
+	             env.ct_len < src_m->tag_len)) {
+		dp_drop(lc, m, DP_C_DROP_HOP_MALFORMED);
+		return;
+	}
+	/* A seq seen before is opened all the same: if authentic it is a
+	 * duplicate to acknowledge again (decided at completion). */
+	if (unlikely(dp_seq_state(&src_m->hop.rx, env.seq) == DP_SEQ_TOO_OLD)) {
+		dp_drop(lc, m, DP_C_DROP_HOP_REPLAY);
+		return;
+	}
+	op = dp_op_get(dp, lc);
+	if (unlikely(!op)) {
+		dp_drop(lc, m, DP_C_DROP_CRYPTO_FULL);
+		return;
+	}
+	text_len = env.ct_len - src_m->tag_len;
+	sga_hop_nonce(env.seq, nonce);
+	sga_cdev_op_aead(op, s->cs->open[from], src_m->hop.suite, m, (uint32_t)off,
+	                 (uint16_t)env.aad_len, (uint32_t)(off + env.aad_len), (uint32_t)text_len,
+	                 nonce);
+	dp_op_put(lc, op, s, env.seq, text_len, DP_OP_OPEN, from);
+}
+
+/*
+ * m holds a DATA_UP frame of session sid from `from` (m->l2_len/l3_len/l4_len
+ * locate the SGA frame, which ends the mbuf). Opens it on the CPU and relays it,
+ * or queues its open on the crypto device; or drops it with its reason.
+ */
+static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint64_t sid,
+                          uint8_t from)
+{
+	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
+	uint8_t *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, off), *inner = NULL;
+	size_t len = m->data_len - off, inner_len = 0;
+	struct dp_session *s;
+	uint64_t seq = 0;
+	int rc;
+
+	s = dp_session_lookup(dp, sid);
+	if (unlikely(!s)) {
+		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
+		return;
+	}
+	if (dp_open_on_dev(s, from)) {
+		dp_open_submit(dp, lc, m, s, from, off, frame, len);
+		return;
+	}
+	/* -REPLAY with *inner set: authentic, already accepted. Without inner it
+	 * was too old to check and was not opened. */
+	rc = sga_hop_open_up(&s->m[from].hop, sid, from, frame, len, &seq, &inner, &inner_len);
+	if (unlikely(rc) && !(rc == -SGA_E_REPLAY && inner)) {
+		dp_drop(lc, m, dp_open_drop_reason(rc));
+		return;
+	}
+	dp_relay_opened(dp, lc, m, s, from, seq, inner, inner_len, rc != 0);
+}
+
+/* ---- crypto completions ------------------------------------------------------------ */
+
+static void dp_open_done(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                         const struct dp_op_ctx *c, int status)
+{
+	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
+	uint8_t *inner = rte_pktmbuf_mtod_offset(m, uint8_t *, off + SGA_HOP_HDR_LEN);
+	enum dp_seq_state st;
+
+	if (unlikely(status)) {
+		/* In place, a failed open may have left unauthenticated plaintext in
+		 * the buffer; the CPU path zeroes it too (sga_aead_open). */
+		memset(inner, 0, c->text_len);
+		dp_drop(lc, m, status == -EBADMSG ? DP_C_DROP_HOP_AUTH : DP_C_DROP_CRYPTO_ERR);
+		return;
+	}
+	/* Again, now: another copy may have been accepted while this one was in
+	 * flight, and the window may have moved past it. */
+	st = dp_seq_state(&c->s->m[c->role].hop.rx, c->seq);
+	if (unlikely(st == DP_SEQ_TOO_OLD)) {
+		dp_drop(lc, m, DP_C_DROP_HOP_REPLAY);
+		return;
+	}
+	dp_relay_opened(dp, lc, m, c->s, c->role, c->seq, inner, c->text_len, st == DP_SEQ_SEEN);
+}
+
+static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op *op)
+{
+	const struct dp_op_ctx c = *(const struct dp_op_ctx *)sga_cdev_op_user(op);
+	struct rte_mbuf *m = op->sym->m_src;
+	int status = sga_cdev_op_status(op);
+
+	sga_cdev_op_free(op);
+	if (c.stage == DP_OP_OPEN) {
+		dp_open_done(dp, lc, m, &c, status);
+		return;
+	}
+	if (unlikely(status)) {
+		dp_drop(lc, m, DP_C_DROP_CRYPTO_ERR);
+		return;
+	}
+	/* Sealed: the frame is final, its UDP checksum can be computed now. */
+	dp_pkt_udp_build(rte_pktmbuf_mtod(m, uint8_t *), &dp->gw, &c.s->m[c.role].addr, lc->ip_id++,
+	                 m->data_len - DP_PKT_HDR_LEN);
+	dp_tx(lc, m);
+	if (c.stage == DP_OP_SEAL_ACK) {
+		dp_ctr_inc(lc, DP_C_ACK_SENT);
+		return;
+	}
+	dp_ctr_inc(lc, DP_C_RELAYED);
+	dp_ack_send(dp, lc, c.s, c.role ^ 1, c.seq);
+}
+
+/*
+ * Offer the op vector to the device and finish what it completed, for at most
+ * DP_CQ_ROUNDS rounds: a completion may build the next stage's op (open ->
+ * seal -> ACK), which the next round enqueues, so a synchronous software PMD
+ * finishes a whole relay within one loop iteration while a device that answers
+ * later is simply picked up by later iterations. Never waits. Returns the
+ * number of ops completed.
+ */
+static unsigned dp_cq_run(struct dp *dp, struct dp_lcore *lc)
+{
+	struct rte_crypto_op *done[DP_CQ_DEQ];
+	unsigned work = 0;
+
+	for (unsigned r = 0; r < DP_CQ_ROUNDS && (lc->cq_n || lc->cq_inflight); r++) {
+		uint16_t n;
+
+		dp_cq_flush(dp, lc);
+		if (!lc->cq_inflight)
+			break;
+		n = sga_cdev_dequeue(dp->cdev, (uint16_t)lc->index, done, DP_CQ_DEQ);
+		if (!n)
+			break;
+		lc->cq_inflight -= n;
+		dp_ctr_add(lc, DP_C_CRYPTO_OPS, n);
+		for (uint16_t i = 0; i < n; i++)
+			dp_op_done(dp, lc, done[i]);
+		work += n;
+	}
+	/* Ops the last completions built go to the device now, not next time. */
+	dp_cq_flush(dp, lc);
+	return work;
+}
+
+/* Give back every op of the lcore with its mbuf, without sending anything:
+ * tear-down only. Waits up to a second for ops the device still holds. */
+static void dp_cq_discard(struct dp *dp, struct dp_lcore *lc)
+{
+	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz();
+	struct rte_crypto_op *done[DP_CQ_DEQ];
+
+	for (unsigned i = 0; i < lc->cq_n; i++) {
+		rte_pktmbuf_free(lc->cq_vec[i]->sym->m_src);
+		sga_cdev_op_free(lc->cq_vec[i]);
+	}
+	lc->cq_n = 0;
+	while (lc->cq_inflight && rte_get_timer_cycles() < deadline) {
+		uint16_t n = sga_cdev_dequeue(dp->cdev, (uint16_t)lc->index, done, DP_CQ_DEQ);
+
+		lc->cq_inflight -= n;
+		for (uint16_t i = 0; i < n; i++) {
+			rte_pktmbuf_free(done[i]->sym->m_src);
+			sga_cdev_op_free(done[i]);
+		}
+		if (!n)
+			rte_delay_us_sleep(100);
+	}
+	if (lc->cq_inflight)
+		DP_LOG(WARNING, "lcore %u: %u crypto ops never completed", lc->index,
+		       lc->cq_inflight);
+}
+
+unsigned dp_crypto_pending(const struct dp *dp, unsigned index)
+{
+	if (!dp || index >= dp->cfg.n_lcores)
+		return 0;
+	return dp->lcores[index].cq_n + dp->lcores[index].cq_inflight;
 }
 
 /* ---- classification ----------------------------------------------------------------- */
@@ -456,6 +821,11 @@ static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 	for (i = 0; i < n; i++)
 		dp_handoff_one(dp, lc, pkts[i]);
 
+	/* The opens both bursts queued go to the device together; whatever it has
+	 * finished (of this or earlier iterations) is relayed now. */
+	if (lc->cq_n || lc->cq_inflight)
+		work += dp_cq_run(dp, lc);
+
 	/* A few control-plane frames per iteration: replies are not latency
 	 * critical and must not starve the relay. */
 	n = rte_ring_mc_dequeue_burst(dp->ctrl_tx, (void **)pkts, DP_CTRL_TX_BURST, NULL);
@@ -496,6 +866,15 @@ int dp_lcore_main(void *arg)
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED))
 		if (!dp_lcore_iter(dp, lc))
 			rte_pause();
+	/* Finish the relays the crypto device still holds (a bounded wait at
+	 * shutdown only); dp_destroy frees whatever is left. */
+	{
+		uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
+
+		while ((lc->cq_n || lc->cq_inflight) && rte_get_timer_cycles() < deadline)
+			if (!dp_cq_run(dp, lc))
+				rte_pause();
+	}
 	dp_tx_flush(lc);
 	DP_LOG(INFO, "lcore %u: stopped", self);
 	return 0;
@@ -527,6 +906,9 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 void dp_lcore_fini(struct dp_lcore *lc)
 {
 	struct rte_mbuf *m;
+
+	if (lc->cq_n || lc->cq_inflight)
+		dp_cq_discard(lc->dp, lc);
 
 	if (lc->handoff) {
 		while (rte_ring_dequeue(lc->handoff, (void **)&m) == 0)

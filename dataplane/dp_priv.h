@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <rte_common.h>
+#include <rte_crypto.h>
 #include <rte_ethdev.h>
 #include <rte_hash.h>
 #include <rte_log.h>
@@ -19,12 +20,17 @@
 
 #include "dp.h"
 #include "dp_session.h"
+#include "sga_cdev.h"
 
 #define DP_BURST         32   /* RX burst, TX buffer size */
 #define DP_PREFETCH      3    /* frames prefetched ahead of the one processed */
 #define DP_CTRL_TX_BURST 8    /* control-plane frames sent per lcore iteration */
 #define DP_HANDOFF_RING  1024 /* per-lcore hand-off ring (frames of sessions it owns) */
 #define DP_DEFAULT_DESC  1024 /* rx_desc / tx_desc when the config says 0 */
+#define DP_CQ_VEC        256  /* crypto ops built and not yet taken by the device, per lcore */
+#define DP_CQ_DEQ        64   /* crypto ops dequeued per call */
+#define DP_CQ_ROUNDS     4    /* enqueue + dequeue rounds per loop iteration (see dp_cq_run) */
+#define DP_CQ_DESC       2048 /* descriptors per crypto queue pair (one pair per lcore) */
 
 extern int dp_logtype;
 #define DP_LOG(level, fmt, ...) \
@@ -37,9 +43,15 @@ struct dp_lcore {
 	struct dp *dp;
 	struct rte_eth_dev_tx_buffer *txb; /* buffered TX on this lcore's queue */
 	struct rte_ring *handoff;          /* MP/SC: frames of sessions this lcore owns */
-	unsigned index;                    /* in cfg.lcore_ids; = RX/TX queue id */
+	unsigned index;                    /* in cfg.lcore_ids; = RX/TX and crypto queue pair id */
 	unsigned rr;                       /* round robin over workers (REG_REQ, PKG_REQ) */
 	uint16_t ip_id;
+	/* Crypto ops of this lcore (VPP's per-thread op vector): built while a
+	 * burst is processed, enqueued together; what the device did not take
+	 * stays here, in order, for the next try. */
+	unsigned cq_n;        /* ops in cq_vec */
+	unsigned cq_inflight; /* enqueued and not dequeued yet */
+	struct rte_crypto_op *cq_vec[DP_CQ_VEC];
 } __rte_cache_aligned;
 
 struct dp {
@@ -60,6 +72,9 @@ struct dp {
 	struct rte_hash *sessions; /* session id -> struct dp_session * */
 	struct dp_session *slots;
 	unsigned n_slots, slots_used; /* slots_used: installer thread only */
+
+	struct sga_cdev *cdev;   /* the hop AEAD engine table (and device, if any) */
+	struct dp_cdev_sess *cs; /* [n_slots]: cryptodev sessions; NULL without a device */
 
 	struct dp_lcore *lcores;        /* [n_lcores] */
 	uint64_t ctrl_ctr[DP_C__COUNT]; /* events counted outside the lcores (atomic adds) */
@@ -85,19 +100,33 @@ static inline unsigned dp_session_owner(const struct dp *dp, uint64_t session_id
 }
 
 /* ---- dp_session.c ----------------------------------------------------------- */
+/** Slots for max_sessions: headroom for re-installs of an existing id, which
+ *  take a fresh slot. */
+static inline unsigned dp_n_slots(unsigned max_sessions)
+{
+	return max_sessions + max_sessions / 4 + 16;
+}
+/** The session table, the slots and, with a crypto device, their cryptodev
+ *  session entries. After dp->cdev exists. */
 int dp_sessions_create(struct dp *dp);
+/** Frees the cryptodev sessions of every slot too: before dp->cdev goes. */
 void dp_sessions_free(struct dp *dp);
 /** Lock-free lookup (any thread); NULL if not installed. */
 struct dp_session *dp_session_lookup(const struct dp *dp, uint64_t session_id);
 
 /* ---- dp_lcore.c ------------------------------------------------------------- */
 int dp_lcore_init(struct dp *dp, unsigned index);
+/** Free the lcore's state; crypto ops still queued or in flight are waited for
+ *  (bounded) and their mbufs freed. Before the sessions and the device go. */
 void dp_lcore_fini(struct dp_lcore *lc);
 
 /* ---- test hooks --------------------------------------------------------------- */
 /** Run one iteration of lcore `index`'s loop on the calling thread: RX burst,
  *  hand-off ring, control TX, TX flush. Returns the number of frames handled. */
 unsigned dp_poll_once(struct dp *dp, unsigned index);
+/** Crypto ops of lcore `index` not completed yet (queued or in the device):
+ *  a test polls until it is 0. */
+unsigned dp_crypto_pending(const struct dp *dp, unsigned index);
 /** The worker a device envelope (NEG_REQ, NEG_ACCEPT) from identity id goes to. */
 unsigned dp_ctrl_worker_of_id(const uint8_t *id, size_t id_len, unsigned n_workers);
 /** The worker a session envelope (KEX_INIT) of session_id goes to. */

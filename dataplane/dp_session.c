@@ -12,6 +12,14 @@
  * never reused, so the array is sized with headroom for re-installs. Deleting
  * sessions at run time would need RCU (rte_rcu_qsbr) before a slot is reused:
  * not done yet.
+ *
+ * With a crypto device, an install also creates the slot's cryptodev sessions
+ * (sga_cdev.h): for each member whose suite the device serves, one that opens
+ * its DATA_UP (key_up) and one that seals its DATA_DOWN and DATA_ACK
+ * (key_down). They are written before the slot is published, like the rest of
+ * it. A member that cannot get them (the session pool is spent) relays on the
+ * CPU path, which is slower but correct, and is counted. They are freed with
+ * the slots by dp_destroy: a replaced slot may still have ops in flight.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,7 +53,7 @@ int dp_sessions_create(struct dp *dp)
 		return -ENOMEM;
 	}
 	/* Headroom for re-installs of an existing id, which consume a slot. */
-	dp->n_slots = max + max / 4 + 16;
+	dp->n_slots = dp_n_slots(max);
 	dp->slots =
 	    rte_zmalloc_socket("sga_dp_slots", (size_t)dp->n_slots * sizeof(struct dp_session),
 	                       RTE_CACHE_LINE_SIZE, dp->socket);
@@ -53,11 +61,34 @@ int dp_sessions_create(struct dp *dp)
 		DP_LOG(ERR, "session slots (%u): out of memory", dp->n_slots);
 		return -ENOMEM;
 	}
+	if (sga_cdev_dev_id(dp->cdev) >= 0) {
+		dp->cs = rte_zmalloc_socket("sga_dp_cs", (size_t)dp->n_slots * sizeof(*dp->cs), 0,
+		                            dp->socket);
+		if (!dp->cs) {
+			DP_LOG(ERR, "cryptodev session table (%u): out of memory", dp->n_slots);
+			return -ENOMEM;
+		}
+	}
 	return 0;
+}
+
+static void dp_cdev_sess_free(struct dp *dp, struct dp_cdev_sess *cs)
+{
+	for (int r = 0; r < 2; r++) {
+		sga_cdev_session_free(dp->cdev, cs->open[r]);
+		sga_cdev_session_free(dp->cdev, cs->seal[r]);
+	}
+	memset(cs, 0, sizeof(*cs));
 }
 
 void dp_sessions_free(struct dp *dp)
 {
+	if (dp->cs) {
+		for (unsigned i = 0; i < dp->slots_used; i++)
+			dp_cdev_sess_free(dp, &dp->cs[i]);
+		rte_free(dp->cs);
+		dp->cs = NULL;
+	}
 	if (dp->slots) {
 		/* The slots hold hop keys. */
 		sga_memzero(dp->slots, (size_t)dp->n_slots * sizeof(struct dp_session));
@@ -88,6 +119,43 @@ static void dp_replay_preset(struct sga_replay *w, uint64_t rx_next)
 
 	for (; seq < rx_next; seq++)
 		sga_replay_update(w, seq);
+}
+
+/* The cryptodev sessions of slot's members whose suite the device serves.
+ * Never fails: a member without them relays on the CPU path. */
+static void dp_cdev_sess_create(struct dp *dp, struct dp_session *slot, struct dp_cdev_sess *cs)
+{
+	static bool warned; /* installer thread only */
+	int err;
+
+	memset(cs, 0, sizeof(*cs));
+	for (int r = 0; r < 2; r++) {
+		struct sga_hop_member *h = &slot->m[r].hop;
+
+		if (!sga_cdev_serves(dp->cdev, h->suite))
+			continue;
+		cs->open[r] = sga_cdev_session_create(dp->cdev, h->suite, SGA_CDEV_OPEN, h->key_up,
+		                                      SGA_HOP_HDR_LEN);
+		cs->seal[r] = cs->open[r]
+		                  ? sga_cdev_session_create(dp->cdev, h->suite, SGA_CDEV_SEAL,
+		                                            h->key_down, SGA_HOP_HDR_LEN)
+		                  : NULL;
+		if (cs->open[r] && cs->seal[r])
+			continue;
+		err = errno;
+		/* Both or neither: the counter and the CPU path stay simple. */
+		sga_cdev_session_free(dp->cdev, cs->open[r]);
+		cs->open[r] = NULL;
+		__atomic_fetch_add(&dp->ctrl_ctr[DP_C_CRYPTO_SESS_CPU], 1, __ATOMIC_RELAXED);
+		if (!warned)
+			DP_LOG(WARNING,
+			       "session %016" PRIx64 ": no cryptodev session (%s): this member "
+			       "and any later ones without one relay on the CPU path "
+			       "(crypto_sess_cpu counts them; raise [crypto] aead_sessions)",
+			       slot->session_id, strerror(err));
+		warned = true;
+	}
+	slot->cs = cs;
 }
 
 int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const struct dp_addr addr[2],
@@ -131,6 +199,8 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 		if (addr)
 			mb->addr = addr[r];
 	}
+	if (dp->cs)
+		dp_cdev_sess_create(dp, slot, &dp->cs[dp->slots_used]);
 	/* Publishes the slot (a release store of the data pointer); for an existing
 	 * key it atomically swaps the pointer, and readers holding the old slot
 	 * finish on it. */
@@ -145,6 +215,8 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 	DP_LOG(DEBUG, "session %016" PRIx64 " installed", s->session_id);
 	return 0;
 err:
+	if (slot->cs)
+		dp_cdev_sess_free(dp, slot->cs);
 	sga_memzero(slot, sizeof(*slot));
 	return rc;
 }

@@ -15,7 +15,10 @@
  *   - dp_session_extend raises tx_limit and clears resv_pending (atomics).
  * Slots are never reused (sessions are not deleted at run time yet), so a
  * pointer read from the table stays valid for the life of the struct dp even
- * when a re-install publishes a new slot for the same id.
+ * when a re-install publishes a new slot for the same id. That is also what
+ * lets a crypto op in flight carry its slot pointer across loop iterations,
+ * and why a replaced slot's cryptodev sessions are freed only by dp_destroy:
+ * deleting at run time needs RCU that also waits for the ops in flight.
  */
 #ifndef SGA_DP_SESSION_H
 #define SGA_DP_SESSION_H
@@ -37,9 +40,18 @@ struct dp_member {
 	struct dp_addr addr;       /* last authenticated address; port 0 = unknown */
 };
 
+/** A slot's cryptodev sessions (sga_cdev.h), per member; NULL where that
+ *  member's suite runs on the CPU path. Written before the slot is published,
+ *  read-only afterwards; freed by dp_destroy. */
+struct dp_cdev_sess {
+	void *open[2]; /* [role]: decrypt under m[role].hop.key_up (DATA_UP from role) */
+	void *seal[2]; /* [role]: encrypt under m[role].hop.key_down (DATA_DOWN/ACK to role) */
+};
+
 struct dp_session {
 	uint64_t session_id;
-	struct dp_member m[2]; /* [role] */
+	struct dp_member m[2];   /* [role] */
+	struct dp_cdev_sess *cs; /* this slot's entry of dp->cs; NULL without a device */
 } __rte_cache_aligned;
 
 /* Hot state stays within eight cache lines (two members with their 1024-bit

@@ -474,7 +474,8 @@ int dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_s
 	if (i < 0) {
 		/* Cannot happen (checked above); keep the log consistent anyway. */
 		if (msg_log_release(st->logs[0], lsn))
-			STORE_LOG(WARNING, "release of lsn %llu not queued", (unsigned long long)lsn);
+			STORE_LOG(WARNING, "release of lsn %llu not queued",
+			          (unsigned long long)lsn);
 		st->refused_full++;
 		return -ENOSPC;
 	}

@@ -16,9 +16,25 @@
 
 #include "gw_config.h"
 #include "sga_crypto.h"
+#include "sga_engine.h"
 #include "sga_gateway.h"
 
-enum key_type { K_STR, K_UINT, K_U64, K_IPV4, K_GROUP, K_SUITES, K_ENROLL, K_HUGE, K_ID, K_BITS };
+enum key_type {
+	K_STR,
+	K_UINT,
+	K_U64,
+	K_IPV4,
+	K_GROUP,
+	K_SUITES,
+	K_ENROLL,
+	K_HUGE,
+	K_ID,
+	K_BITS,
+	K_MODEXP,
+	K_MODEXP_DEV,
+	K_POLICY,
+	K_CDEV,
+};
 
 struct key_def {
 	const char *section;
@@ -55,6 +71,7 @@ static const struct key_def keys[] = {
     {"controlplane", "workers", K_UINT, F(workers), 1, 64},
     {"controlplane", "ctrl_ring_size", K_UINT, F(ctrl_ring_size), 64, 65536},
     {"controlplane", "persist_interval_ms", K_UINT, F(persist_interval_ms), 10, 60000},
+    {"controlplane", "async_jobs", K_UINT, F(async_jobs), 1, 256},
     {"redis", "socket", K_STR, F(redis_socket), 0, 0},
     {"redis", "host", K_STR, F(redis_host), 0, 0},
     {"redis", "port", K_UINT, F(redis_port), 1, 65535},
@@ -64,6 +81,17 @@ static const struct key_def keys[] = {
     {"eal", "hugepages", K_HUGE, F(hugepages), 0, 0},
     {"eal", "memory_mb", K_UINT, F(memory_mb), 64, 1048576},
     {"eal", "args", K_STR, F(eal_args), 0, 0},
+    /* [crypto], asymmetric offload: what serves modexp and RSA-OAEP decryption.
+     * The defaults need no QAT: modexp on the best device found (else the CPU),
+     * RSA on OpenSSL unless an engine is named, preferred but not required. */
+    {"crypto", "modexp", K_MODEXP, F(modexp_mode), 0, 0},
+    {"crypto", "modexp_device", K_MODEXP_DEV, F(modexp_device), 0, 0},
+    {"crypto", "rsa_engine", K_STR, F(rsa_engine), 0, 0},
+    {"crypto", "rsa_policy", K_POLICY, F(rsa_policy), 0, 0},
+    /* [crypto], bulk AEAD: the crypto device of the data plane's hop open/seal
+     * (sga_cdev.h) and how many installs get cryptodev sessions. */
+    {"crypto", "device", K_CDEV, F(crypto_device), 0, 0},
+    {"crypto", "aead_sessions", K_UINT, F(aead_sessions), 16, 16777216},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -96,12 +124,19 @@ void gw_config_defaults(struct gw_config *c)
 	c->workers = 2;
 	c->ctrl_ring_size = 1024;
 	c->persist_interval_ms = 1000;
+	c->async_jobs = 8;
 	snprintf(c->redis_host, sizeof(c->redis_host), "127.0.0.1");
 	c->redis_port = 6379;
 	c->redis_timeout_ms = 500;
 	c->redis_backoff_max_ms = 2000;
 	c->hugepages = GW_HUGE_AUTO;
 	c->memory_mb = 512;
+	c->modexp_mode = GW_MODEXP_AUTO;
+	c->modexp_device = GW_MODEXP_DEV_AUTO;
+	c->rsa_engine[0] = '\0';
+	c->rsa_policy = SGA_ENGINE_PREFER;
+	snprintf(c->crypto_device, sizeof(c->crypto_device), "auto");
+	c->aead_sessions = 16384;
 }
 
 static int fail(char *err, size_t err_len, const char *name, unsigned line, const char *fmt, ...)
@@ -258,6 +293,53 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 			return -1;
 		}
 		return 0;
+	case K_MODEXP:
+		if (!strcmp(v, "auto"))
+			c->modexp_mode = GW_MODEXP_AUTO;
+		else if (!strcmp(v, "cryptodev"))
+			c->modexp_mode = GW_MODEXP_CRYPTODEV;
+		else if (!strcmp(v, "cpu"))
+			c->modexp_mode = GW_MODEXP_CPU;
+		else {
+			snprintf(why, why_len, "'%s' is not auto, cryptodev or cpu", v);
+			return -1;
+		}
+		return 0;
+	case K_MODEXP_DEV:
+		if (!strcmp(v, "auto"))
+			c->modexp_device = GW_MODEXP_DEV_AUTO;
+		else if (!strcmp(v, "crypto_qat"))
+			c->modexp_device = GW_MODEXP_DEV_QAT;
+		else if (!strcmp(v, "crypto_openssl"))
+			c->modexp_device = GW_MODEXP_DEV_OPENSSL;
+		else {
+			snprintf(why, why_len, "'%s' is not auto, crypto_qat or crypto_openssl", v);
+			return -1;
+		}
+		return 0;
+	case K_POLICY: {
+		enum sga_engine_policy pol;
+
+		if (sga_engine_policy_parse(v, &pol)) {
+			snprintf(why, why_len, "'%s' is not off, prefer or require", v);
+			return -1;
+		}
+		c->rsa_policy = (int)pol;
+		return 0;
+	}
+	case K_CDEV:
+		/* The values sga_cdev_device_valid accepts; that library needs DPDK,
+		 * this parser must not. */
+		if (strcmp(v, "auto") && strcmp(v, "crypto_qat") && strcmp(v, "crypto_aesni_mb") &&
+		    strcmp(v, "crypto_openssl") && strcmp(v, "cpu")) {
+			snprintf(
+			    why, why_len,
+			    "'%s' is not auto, crypto_qat, crypto_aesni_mb, crypto_openssl or cpu",
+			    v);
+			return -1;
+		}
+		snprintf(c->crypto_device, sizeof(c->crypto_device), "%s", v);
+		return 0;
 	case K_HUGE:
 		if (!strcmp(v, "auto"))
 			c->hugepages = GW_HUGE_AUTO;
@@ -318,7 +400,7 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 			if (!known)
 				return fail(err, err_len, name, lineno,
 				            "unknown section [%s] (gateway, dataplane, "
-				            "controlplane, redis, eal)",
+				            "controlplane, redis, eal, crypto)",
 				            s);
 			snprintf(section, sizeof(section), "%s", s);
 			continue;

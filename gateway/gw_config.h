@@ -48,6 +48,7 @@ struct gw_config {
 	unsigned workers;
 	unsigned ctrl_ring_size;
 	unsigned persist_interval_ms;
+	unsigned async_jobs; /* control frames in flight per worker (OpenSSL ASYNC jobs) */
 
 	/* [redis] */
 	char redis_socket[GW_PATH_MAX];
@@ -57,6 +58,17 @@ struct gw_config {
 	unsigned redis_timeout_ms;
 	unsigned redis_backoff_max_ms;
 
+	/* [crypto], asymmetric offload: modexp service (sga_asym.h), RSA engine (sga_engine.h) */
+	int modexp_mode;     /* GW_MODEXP_AUTO / _CRYPTODEV / _CPU */
+	int modexp_device;   /* GW_MODEXP_DEV_AUTO / _QAT / _OPENSSL */
+	char rsa_engine[64]; /* provider, or ENGINE if it ends in "engine"; "" = none */
+	int rsa_policy;      /* enum sga_engine_policy */
+	/* [crypto], bulk AEAD (sga_cdev.h): the data plane's crypto device, "auto",
+	 * "crypto_qat", "crypto_aesni_mb", "crypto_openssl" or "cpu"; and the
+	 * session installs that get cryptodev sessions (later ones: CPU path). */
+	char crypto_device[24];
+	unsigned aead_sessions;
+
 	/* [eal] */
 	int hugepages; /* GW_HUGE_AUTO / _YES / _NO */
 	unsigned memory_mb;
@@ -64,6 +76,10 @@ struct gw_config {
 };
 
 enum { GW_HUGE_AUTO = 0, GW_HUGE_YES = 1, GW_HUGE_NO = 2 };
+/* [crypto] modexp = auto | cryptodev | cpu; modexp_device = auto | crypto_qat |
+ * crypto_openssl. Same values as sga_asym.h's enums (kept DPDK-free here). */
+enum { GW_MODEXP_AUTO = 0, GW_MODEXP_CRYPTODEV = 1, GW_MODEXP_CPU = 2 };
+enum { GW_MODEXP_DEV_AUTO = 0, GW_MODEXP_DEV_QAT = 1, GW_MODEXP_DEV_OPENSSL = 2 };
 
 /** Fill c with the defaults of every key. */
 void gw_config_defaults(struct gw_config *c);

@@ -9,6 +9,7 @@
 #include <rte_telemetry.h>
 
 #include "gw_telemetry.h"
+#include "sga_crypto.h"
 
 static const struct gw_telemetry_src *tel_src;
 
@@ -31,10 +32,23 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 	        (unsigned long long)cs.handled, (unsigned long long)cs.rejected,
 	        (unsigned long long)cs.unavailable, (unsigned long long)cs.sessions,
 	        (unsigned long long)cs.registered, (unsigned long long)cs.reconnects);
-	fprintf(f,
-	        "  \"engines\": {\n    \"aead\": \"%s\",\n    \"rsa\": \"%s\",\n    \"modexp\": "
-	        "\"%s\"\n  }\n}\n",
-	        src->crypto_backend, src->crypto_backend, src->crypto_backend);
+	/* aead: the data plane's hop AEAD per suite ("cryptodev:<driver>" or
+	 * "cpu"); aead_cpu: what "cpu" means, the sga_crypto backend, which also
+	 * seals the control plane's envelopes. */
+	fprintf(f, "  \"engines\": {\n    \"aead\": {");
+	{
+		const struct sga_suite_info *list;
+		size_t n;
+
+		list = sga_suite_list(&n);
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%s\n      \"%s\": \"%s\"", i ? "," : "", list[i].name,
+			        dp_aead_engine(src->dp, list[i].id));
+	}
+	fprintf(f, "\n    },\n    \"aead_cpu\": \"%s\",\n", src->crypto_backend);
+	fprintf(f, "    \"rsa\": \"%s\",\n    \"modexp\": \"%s\"\n  }\n}\n",
+	        src->rsa_engine ? src->rsa_engine : src->crypto_backend,
+	        src->modexp_engine ? src->modexp_engine : src->crypto_backend);
 }
 
 int gw_telemetry_write_file(const struct gw_telemetry_src *src, const char *path)
@@ -109,14 +123,40 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 
 static int tel_engines(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	struct rte_tel_data *aead;
+
 	(void)cmd;
 	(void)params;
 	if (!tel_src)
 		return -1;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "aead", tel_src->crypto_backend);
-	rte_tel_data_add_dict_string(d, "rsa", tel_src->crypto_backend);
-	rte_tel_data_add_dict_string(d, "modexp", tel_src->crypto_backend);
+	/* The hop AEAD per suite, as in the stats file. */
+	aead = rte_tel_data_alloc();
+	if (aead) {
+		const struct sga_suite_info *list;
+		size_t n;
+
+		list = sga_suite_list(&n);
+		rte_tel_data_start_dict(aead);
+		for (size_t i = 0; i < n; i++) {
+			char key[32];
+
+			/* Telemetry names are [A-Za-z0-9_/]: aes_128_gcm. */
+			snprintf(key, sizeof(key), "%s", list[i].name);
+			for (char *c = key; *c; c++)
+				if (*c == '-')
+					*c = '_';
+			rte_tel_data_add_dict_string(aead, key,
+			                             dp_aead_engine(tel_src->dp, list[i].id));
+		}
+		if (rte_tel_data_add_dict_container(d, "aead", aead, 0))
+			rte_tel_data_free(aead);
+	}
+	rte_tel_data_add_dict_string(d, "aead_cpu", tel_src->crypto_backend);
+	rte_tel_data_add_dict_string(
+	    d, "rsa", tel_src->rsa_engine ? tel_src->rsa_engine : tel_src->crypto_backend);
+	rte_tel_data_add_dict_string(
+	    d, "modexp", tel_src->modexp_engine ? tel_src->modexp_engine : tel_src->crypto_backend);
 	return 0;
 }
 

@@ -17,6 +17,8 @@ struct gw_telemetry_src {
 	struct dp *dp;
 	struct cp *cp;
 	const char *crypto_backend;
+	const char *rsa_engine;    /* RSA-OAEP decryption: "openssl" or the provider/engine name */
+	const char *modexp_engine; /* modexp: a cryptodev driver name or "openssl BN" */
 };
 
 /** Register the DPDK telemetry commands reading from src (must outlive EAL). */

@@ -6,6 +6,19 @@
  * the control-plane thread pool, restores sessions from Redis, reports
  * statistics, and shuts down cleanly on SIGINT/SIGTERM (stop lcores, drain,
  * persist, close).
+ *
+ * Asymmetric offload, chosen once at start-up and reported in one line each:
+ * "rsa: ..." (the OpenSSL provider/engine of [crypto] rsa_engine under
+ * rsa_policy; loaded before anything uses RSA, and before --check returns, so
+ * a `require` that cannot be met fails both) and "modexp: ..." (the cryptodev
+ * MODEX service of [crypto] modexp / modexp_device, once EAL is up). Both also
+ * appear in the stats file and in /sga/engines.
+ *
+ * Bulk AEAD (the data plane's hop open/seal), [crypto] device: dp_create picks
+ * and sets up the crypto device; one line per suite says what serves it
+ * ("aead aes-128-gcm: cryptodev crypto_aesni_mb", "aead chacha20-poly1305: cpu
+ * (crypto_openssl lacks it)"), and the stats file and /sga/engines carry the
+ * same table.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,8 +42,20 @@
 #include "dp.h"
 #include "gw_config.h"
 #include "gw_telemetry.h"
+#include "sga_asym.h"
 #include "sga_crypto.h"
+#include "sga_engine.h"
 #include "sga_gateway.h"
+
+/* gw_config.h mirrors these enums without depending on DPDK. */
+_Static_assert(GW_MODEXP_AUTO == (int)SGA_ASYM_MODE_AUTO &&
+                   GW_MODEXP_CRYPTODEV == (int)SGA_ASYM_MODE_CRYPTODEV &&
+                   GW_MODEXP_CPU == (int)SGA_ASYM_MODE_CPU,
+               "[crypto] modexp values");
+_Static_assert(GW_MODEXP_DEV_AUTO == (int)SGA_ASYM_DEV_AUTO &&
+                   GW_MODEXP_DEV_QAT == (int)SGA_ASYM_DEV_QAT &&
+                   GW_MODEXP_DEV_OPENSSL == (int)SGA_ASYM_DEV_OPENSSL,
+               "[crypto] modexp_device values");
 
 #define GW_LOG(level, fmt, ...) fprintf(stderr, "sga-gateway: " level ": " fmt "\n", ##__VA_ARGS__)
 
@@ -312,6 +337,9 @@ int main(int argc, char **argv)
 	struct dp_config dcfg;
 	struct cp_config ccfg;
 	struct cp *cp = NULL;
+	struct sga_asym *asym = NULL;
+	const char *aead_engine;
+	char report[384];
 	struct gw_telemetry_src tel;
 	int eal_argc, restored = 0;
 	time_t last_stats, last_restore = 0;
@@ -356,6 +384,15 @@ int main(int argc, char **argv)
 	}
 	if (init_only)
 		return init_keys(&cfg) ? 1 : 0;
+
+	/* RSA-OAEP decryption (E_PK and the F_G inversion): provider or engine. */
+	if (sga_engine_load(cfg.rsa_engine, (enum sga_engine_policy)cfg.rsa_policy, report,
+	                    sizeof(report))) {
+		GW_LOG("error", "[crypto] rsa_engine = %s, rsa_policy = require: %s",
+		       cfg.rsa_engine, report);
+		return 1;
+	}
+	printf("sga-gateway: rsa: %s\n", report);
 
 	memset(&gw, 0, sizeof(gw));
 	if (build_gateway(&cfg, &gw))
@@ -416,10 +453,25 @@ int main(int argc, char **argv)
 	dcfg.ctrl_ring_size = cfg.ctrl_ring_size;
 	dcfg.max_sessions = cfg.max_sessions;
 	dcfg.tx_seq_block = cfg.tx_seq_block;
+	dcfg.crypto_device = cfg.crypto_device;
+	dcfg.crypto_sessions = cfg.aead_sessions;
 	g_dp = dp_create(&dcfg);
 	if (!g_dp) {
 		GW_LOG("error", "data plane start-up failed: %s", strerror(errno));
 		goto out_eal;
+	}
+	/* What serves the hop AEAD of each suite ([crypto] device), one line each:
+	 * "aead aes-128-gcm: cryptodev crypto_aesni_mb". Also in /sga/engines. */
+	{
+		const struct sga_suite_info *list;
+		char line[160];
+		size_t n;
+
+		list = sga_suite_list(&n);
+		for (size_t i = 0; i < n; i++)
+			printf("sga-gateway: %s\n",
+			       dp_aead_report(g_dp, list[i].id, line, sizeof(line)));
+		fflush(stdout);
 	}
 
 	memset(&ccfg, 0, sizeof(ccfg));
@@ -432,6 +484,30 @@ int main(int argc, char **argv)
 	ccfg.backoff_max_ms = cfg.redis_backoff_max_ms;
 	ccfg.persist_interval_ms = cfg.persist_interval_ms;
 	ccfg.tx_seq_block = cfg.tx_seq_block;
+	ccfg.async_jobs = cfg.async_jobs;
+
+	/* Modexp: the cryptodev MODEX service, installed as the modexp member of
+	 * the crypto backend (over whatever backend is installed by now), before
+	 * the control-plane workers exist. */
+	aead_engine = sga_crypto_backend_get()->name;
+	{
+		struct sga_asym_config acfg = {
+		    .mode = (enum sga_asym_mode)cfg.modexp_mode,
+		    .device = (enum sga_asym_device)cfg.modexp_device,
+		    .socket_id = -1,
+		};
+		int rc = sga_asym_start(&acfg, &asym, report, sizeof(report));
+
+		if (rc) {
+			GW_LOG("error", "[crypto] modexp: %s", report);
+			goto out_dp;
+		}
+		if (asym && sga_asym_backend_install(asym)) {
+			GW_LOG("error", "[crypto] modexp: cannot install the cryptodev backend");
+			goto out_dp;
+		}
+		printf("sga-gateway: modexp: %s\n", report);
+	}
 	if (store_load_master_key(cfg.master_key, ccfg.store.master_key)) {
 		GW_LOG("error", "%s: cannot load the master key", cfg.master_key);
 		goto out_dp;
@@ -445,7 +521,9 @@ int main(int argc, char **argv)
 
 	tel.dp = g_dp;
 	tel.cp = cp;
-	tel.crypto_backend = sga_crypto_backend_get()->name;
+	tel.crypto_backend = aead_engine;
+	tel.rsa_engine = sga_engine_rsa_name();
+	tel.modexp_engine = sga_asym_name(asym);
 	gw_telemetry_register(&tel);
 
 	signal(SIGINT, on_signal);
@@ -461,8 +539,9 @@ int main(int argc, char **argv)
 		inet_ntop(AF_INET, &cfg.address, ip, sizeof(ip));
 		printf("sga-gateway: %s serving %s:%u on port '%s' with %u data-plane lcore(s), %u "
 		       "control "
-		       "worker(s); crypto engine '%s' for AEAD, RSA and modexp\n",
-		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, tel.crypto_backend);
+		       "worker(s); crypto: AEAD '%s', RSA '%s', modexp '%s'\n",
+		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, tel.crypto_backend,
+		       tel.rsa_engine, tel.modexp_engine);
 		fflush(stdout);
 	}
 
@@ -501,11 +580,14 @@ int main(int argc, char **argv)
 	gw_telemetry_detach();
 	ret = 0;
 out_dp:
+	/* After the workers (they may have requests in the service), before EAL. */
+	sga_asym_stop(asym);
 	dp_destroy(g_dp);
 	g_dp = NULL;
 out_eal:
 	rte_eal_cleanup();
 out_gw:
 	sga_gw_fini(&gw);
+	sga_engine_unload();
 	return ret;
 }

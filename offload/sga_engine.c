@@ -3,15 +3,35 @@
  * sga_engine.c - loading the asymmetric-crypto accelerator (OpenSSL 3 provider
  * or legacy ENGINE) under the configured policy, and the ASYNC job pool that
  * keeps many of its operations in flight. See sga_engine.h.
+ *
+ * Job stacks: OpenSSL 3.0 runs every ASYNC job on a 32 KiB malloc'd stack with
+ * no guard page and no way to ask for more (ASYNC_set_mem_functions arrived in
+ * 3.2). The control plane runs a whole frame handler as a job, and hiredis
+ * alone puts a 16 KiB read buffer on the stack (redisBufferRead) under a
+ * handler whose own frames take about 20 KiB: that would overflow silently.
+ * So sga_async_create_stack gives each slot an mmap'd stack with a guard page
+ * and the job's entry function switches to it (makecontext/swapcontext) to run
+ * fn. Pausing still works: ASYNC_pause_job saves the registers, stack pointer
+ * included, with setjmp (or swapcontext) and the resume restores them, so it
+ * does not matter which memory the stack pointer is in.
  */
 /* The QAT engine is an OpenSSL ENGINE; that API is deprecated in 3.0 but is how
  * qatengine is loaded, so this one file opts back in. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
 
 #include <openssl/async.h>
 #include <openssl/engine.h>
@@ -21,6 +41,7 @@
 #include "sga_engine.h"
 
 static OSSL_PROVIDER *g_prov;
+static OSSL_PROVIDER *g_default; /* our reference to "default", held until unload */
 static ENGINE *g_engine;
 static char g_name[64] = "openssl";
 static char g_propq[96];
@@ -43,15 +64,24 @@ static const char *policy_name(enum sga_engine_policy p)
 	return p == SGA_ENGINE_REQUIRE ? "require" : p == SGA_ENGINE_PREFER ? "prefer" : "off";
 }
 
-/* Last OpenSSL error as text, for the report. */
+/* The first OpenSSL error as text, for the report: it is the cause (e.g. "could
+ * not load the shared library: filename(.../qatprovider.so): ... No such file
+ * or directory"); the later ones only say that loading failed. */
 static void ossl_reason(char *buf, size_t len)
 {
-	unsigned long e = ERR_peek_last_error();
+	const char *data = NULL, *r;
+	int flags = 0;
+	unsigned long e = ERR_peek_error_data(&data, &flags);
 
-	if (e)
-		ERR_error_string_n(e, buf, len);
-	else
+	r = e ? ERR_reason_error_string(e) : NULL;
+	if (!e)
 		snprintf(buf, len, "not found");
+	else if ((flags & ERR_TXT_STRING) && data && *data)
+		snprintf(buf, len, "%s: %s", r ? r : "error", data);
+	else if (r)
+		snprintf(buf, len, "%s", r);
+	else
+		ERR_error_string_n(e, buf, len);
 	ERR_clear_error();
 }
 
@@ -92,9 +122,18 @@ int sga_engine_load(const char *name, enum sga_engine_policy policy, char *repor
 	char why[256] = "";
 	int ok;
 
-	if (policy == SGA_ENGINE_OFF || !name || !*name) {
+	if (policy == SGA_ENGINE_OFF) {
 		snprintf(report, report_len,
 		         "RSA-OAEP on OpenSSL software (accelerator policy off)");
+		return 0;
+	}
+	if (!name || !*name) {
+		/* require with nothing named is a configuration mistake, not a fallback */
+		if (policy == SGA_ENGINE_REQUIRE) {
+			snprintf(report, report_len, "policy require but no provider/engine named");
+			return -ENOENT;
+		}
+		snprintf(report, report_len, "RSA-OAEP on OpenSSL software (no accelerator named)");
 		return 0;
 	}
 	if (strlen(name) >= sizeof(g_name)) {
@@ -104,7 +143,8 @@ int sga_engine_load(const char *name, enum sga_engine_policy policy, char *repor
 		ok = load_engine(name, why, sizeof(why)) == 0;
 	} else {
 		/* Keep the default provider available for what the accelerator lacks. */
-		OSSL_PROVIDER_try_load(NULL, "default", 1);
+		if (!g_default)
+			g_default = OSSL_PROVIDER_try_load(NULL, "default", 1);
 		g_prov = OSSL_PROVIDER_try_load(NULL, name, 1);
 		ok = g_prov != NULL;
 		if (!ok)
@@ -149,6 +189,10 @@ void sga_engine_unload(void)
 		OSSL_PROVIDER_unload(g_prov);
 		g_prov = NULL;
 	}
+	if (g_default) {
+		OSSL_PROVIDER_unload(g_default);
+		g_default = NULL;
+	}
 	snprintf(g_name, sizeof(g_name), "openssl");
 	g_propq[0] = '\0';
 }
@@ -162,6 +206,13 @@ struct async_slot {
 	void *arg;
 	void (*done)(void *, int);
 	int in_use;
+	/* own stack (sga_async_create_stack), else NULL */
+	void *map; /* the mapping: guard page + stack */
+	size_t map_len;
+	uint8_t *stack; /* lowest usable byte, just above the guard page */
+	size_t stack_len;
+	ucontext_t run; /* fn's context on the own stack */
+	int rc;         /* fn's return value, from the own stack */
 };
 
 struct sga_async {
@@ -170,18 +221,68 @@ struct sga_async {
 	struct async_slot slots[];
 };
 
+/* The slot whose fn the own-stack trampoline is about to run (makecontext
+ * passes only int arguments; this thread sets it just before switching). */
+static __thread struct async_slot *tls_starting;
+
+static void own_stack_main(void)
+{
+	struct async_slot *s = tls_starting;
+
+	s->rc = s->fn(s->arg);
+	/* returning resumes run.uc_link: job_entry, back on the job's stack */
+}
+
 /* ASYNC_start_job copies its argument block; we pass the slot pointer. */
 static int job_entry(void *p)
 {
 	struct async_slot *s = *(struct async_slot **)p;
-	return s->fn(s->arg);
+	ucontext_t back;
+
+	if (!s->stack)
+		return s->fn(s->arg);
+	if (getcontext(&s->run) != 0)
+		return -EIO; /* never on Linux; fn must not run on the small stack */
+	s->run.uc_stack.ss_sp = s->stack;
+	s->run.uc_stack.ss_size = s->stack_len;
+	s->run.uc_link = &back;
+	makecontext(&s->run, own_stack_main, 0);
+	tls_starting = s;
+	if (swapcontext(&back, &s->run) != 0)
+		return -EIO;
+	return s->rc;
 }
 
 struct sga_async *sga_async_create(unsigned max_inflight)
 {
+	return sga_async_create_stack(max_inflight, 0);
+}
+
+static int slot_stack(struct async_slot *s, size_t stack_size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (stack_size + page - 1) / page * page;
+
+	s->map = mmap(NULL, len + page, PROT_READ | PROT_WRITE,
+	              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (s->map == MAP_FAILED) {
+		s->map = NULL;
+		return -1;
+	}
+	s->map_len = len + page;
+	/* Stacks grow down: the guard page is the lowest one. */
+	if (mprotect(s->map, page, PROT_NONE) != 0)
+		return -1;
+	s->stack = (uint8_t *)s->map + page;
+	s->stack_len = len;
+	return 0;
+}
+
+struct sga_async *sga_async_create_stack(unsigned max_inflight, size_t stack_size)
+{
 	struct sga_async *a;
 
-	if (max_inflight == 0 || max_inflight > 1024) {
+	if (max_inflight == 0 || max_inflight > 1024 || stack_size > ((size_t)64 << 20)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -193,7 +294,7 @@ struct sga_async *sga_async_create(unsigned max_inflight)
 	a->max = max_inflight;
 	for (unsigned i = 0; i < max_inflight; i++) {
 		a->slots[i].wctx = ASYNC_WAIT_CTX_new();
-		if (!a->slots[i].wctx) {
+		if (!a->slots[i].wctx || (stack_size && slot_stack(&a->slots[i], stack_size))) {
 			sga_async_destroy(a);
 			errno = ENOMEM;
 			return NULL;
@@ -206,9 +307,32 @@ void sga_async_destroy(struct sga_async *a)
 {
 	if (!a)
 		return;
-	for (unsigned i = 0; i < a->max; i++)
+	for (unsigned i = 0; i < a->max; i++) {
 		ASYNC_WAIT_CTX_free(a->slots[i].wctx);
+		if (a->slots[i].map)
+			munmap(a->slots[i].map, a->slots[i].map_len);
+	}
 	free(a);
+}
+
+size_t sga_async_stack_peak(const struct sga_async *a)
+{
+	size_t peak = 0;
+
+	for (unsigned i = 0; a && i < a->max; i++) {
+		const struct async_slot *s = &a->slots[i];
+		size_t k = 0;
+
+		if (!s->stack)
+			continue;
+		/* Fresh anonymous memory is zero: the first non-zero byte from the
+		 * bottom is the deepest one ever written. */
+		while (k < s->stack_len && s->stack[k] == 0)
+			k++;
+		if (s->stack_len - k > peak)
+			peak = s->stack_len - k;
+	}
+	return peak;
 }
 
 /* Run or resume slot s; 0 finished, 1 paused, -EIO error. */
@@ -268,4 +392,39 @@ unsigned sga_async_poll(struct sga_async *a)
 unsigned sga_async_inflight(const struct sga_async *a)
 {
 	return a->inflight;
+}
+
+/* ---- waking the driving thread ----------------------------------------------------- */
+
+/* One futex word per thread, bumped by every notify aimed at the thread. It
+ * lives as long as the thread, which outlives the jobs that hand it out. */
+static __thread _Atomic unsigned tls_wake;
+
+unsigned sga_async_wake_seq(void)
+{
+	return atomic_load(&tls_wake);
+}
+
+void sga_async_wait(unsigned seq, long timeout_ns)
+{
+	struct timespec ts = {timeout_ns / 1000000000L, timeout_ns % 1000000000L};
+
+	/* Returns at once if a notify came after seq was read (the value moved);
+	 * EINTR and ETIMEDOUT need nothing either: the caller polls anyway. */
+	(void)syscall(SYS_futex, (unsigned *)&tls_wake, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
+}
+
+void *sga_async_waker(void)
+{
+	return (void *)&tls_wake;
+}
+
+void sga_async_notify(void *waker)
+{
+	_Atomic unsigned *w = waker;
+
+	if (!w)
+		return;
+	atomic_fetch_add(w, 1);
+	(void)syscall(SYS_futex, (unsigned *)w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }

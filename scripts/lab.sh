@@ -117,6 +117,8 @@ backoff_max_ms = 500
 hugepages = auto
 memory_mb = 512
 args = --file-prefix=sga$SGA_TAG --log-level=*:warning
+[crypto]
+device = ${SGA_CRYPTO_DEVICE:-auto}
 CONF
 	echo "$conf"
 }

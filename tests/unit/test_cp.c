@@ -6,7 +6,10 @@
  * callbacks in place of the data plane: registration, negotiation and key
  * exchange end to end; the installed session relays with working hop keys;
  * ERROR hints and silences; Redis down; allow-list enrollment; concurrent
- * replays; and restore after a restart.
+ * replays; restore after a restart; and the handler run as OpenSSL ASYNC jobs
+ * that pause in their crypto calls, as cp.c's workers run it (on the jobs'
+ * own stacks, interleaved on one Redis connection, one session's frames in
+ * order).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -24,10 +27,13 @@
 
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
+#include <openssl/async.h>
 
 #include "cp_handler.h"
 #include "harness.h"
+#include "sga_crypto_priv.h"
 #include "sga_cursor.h"
+#include "sga_engine.h"
 #include "redis_fixture.h"
 #include "store.h"
 
@@ -176,6 +182,32 @@ static void teardown(void)
 
 TestSuite(cp, .init = setup, .fini = teardown, .timeout = 120);
 
+/* When set, step() runs the handler as a job of this pool, as cp.c does. */
+static struct sga_async *JOBS;
+
+struct step_job {
+	const uint8_t *frame;
+	size_t len;
+	int k;
+	int rc;
+	int done;
+};
+
+static int step_fn(void *arg)
+{
+	struct step_job *j = arg;
+
+	return cp_handle_frame(&HD, ST, j->frame, j->len, &ADDR[j->k]);
+}
+
+static void step_done(void *arg, int rc)
+{
+	struct step_job *j = arg;
+
+	j->rc = rc;
+	j->done = 1;
+}
+
 /* Handle F (FL bytes) from device k; capture what is sent. */
 static int step(int k)
 {
@@ -183,7 +215,17 @@ static int step(int k)
 
 	CAP.n = 0;
 	CAP.req_len = FL;
-	rc = cp_handle_frame(&HD, ST, F, FL, &ADDR[k]);
+	if (JOBS) {
+		struct step_job j = {.frame = F, .len = FL, .k = k};
+		int s = sga_async_submit(JOBS, step_fn, &j, step_done);
+
+		cr_assert(s == 0 || s == 1, "submit %d", s);
+		while (!j.done)
+			sga_async_poll(JOBS);
+		rc = j.rc;
+	} else {
+		rc = cp_handle_frame(&HD, ST, F, FL, &ADDR[k]);
+	}
 	for (unsigned i = 0; i < CAP.n; i++)
 		if (CAP.m[i].frame[1] == SGA_MSG_ERROR)
 			cr_assert(CAP.m[i].len <= FL, "an ERROR never exceeds its request");
@@ -680,18 +722,134 @@ Test(cp, restart_restores_established_sessions)
 
 /* ---- the threads of cp.c, over a stub data plane --------------------------------------------- */
 
+/* ---- the handler as ASYNC jobs ----------------------------------------------------- */
+
+/*
+ * The shape of an asynchronous accelerator (a QAT engine, the cryptodev modexp
+ * service): every RSA decryption and modexp pauses the calling job twice
+ * before it completes (here: in software).
+ */
+static _Atomic int paused_ops;
+
+static void accel_pause(void)
+{
+	if (ASYNC_get_current_job()) {
+		paused_ops++;
+		ASYNC_pause_job();
+		ASYNC_pause_job();
+	}
+}
+
+static int pausing_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_t ct_len,
+                           uint8_t *pt, size_t pt_cap, size_t *pt_len)
+{
+	accel_pause();
+	return sga_soft_rsa_oaep_decrypt(key, ct, ct_len, pt, pt_cap, pt_len);
+}
+
+static int pausing_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
+                          size_t exp_len, uint8_t *out)
+{
+	accel_pause();
+	return sga_soft_modexp(grp, base, exp, exp_len, out);
+}
+
+static const struct sga_crypto_backend PAUSING = {
+    .name = "pausing", .rsa_oaep_decrypt = pausing_decrypt, .modexp = pausing_modexp};
+
+#define JOB_STACK (256u << 10) /* as cp.c */
+
+/*
+ * The whole handshake with every frame's handler run as a job that pauses in
+ * its crypto, on the jobs' own stacks. While d_i's KEX_INIT is paused (in the
+ * F_G inversion, after loading its records from Redis), another frame is
+ * handled on the same Redis connection: nothing is torn. The stack the
+ * handler needs is measured: more than OpenSSL 3.0's own 32 KiB job stack
+ * (hiredis alone puts 16 KiB on it), which is why cp.c's jobs get their own.
+ */
+Test(cp, handshake_as_async_jobs_pausing_in_crypto)
+{
+	uint8_t f1[SGA_FRAME_MAX];
+	struct step_job b1 = {.frame = f1, .k = 0};
+	size_t peak;
+	int s;
+
+	JOBS = sga_async_create_stack(4, JOB_STACK);
+	cr_assert_not_null(JOBS);
+	sga_crypto_backend_set(&PAUSING);
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	cr_assert_eq(paused_ops, 2, "each registration paused in its RSA decryption");
+	do_negotiate();
+
+	/* B1 as a job that pauses mid-handler ... */
+	cr_assert_eq(sga_dev_create_kex_init(&H.dev[0], &H.sess[0], f1, sizeof(f1), &b1.len), 0);
+	CAP.n = 0;
+	s = sga_async_submit(JOBS, step_fn, &b1, step_done);
+	cr_assert_eq(s, 1, "B1 paused in the accelerator");
+	/* ... a package request runs meanwhile, on the same store ... */
+	cr_assert_eq(sga_pkg_req_encode(F, sizeof(F), &FL), 0);
+	cr_assert_eq(step(0), 0);
+	cr_assert_eq(CAP.n, 1);
+	cr_assert_eq(CAP.m[0].len, H.gw.pkg_frame_len);
+	/* ... and B1 finishes */
+	CAP.n = 0;
+	while (!b1.done)
+		sga_async_poll(JOBS);
+	cr_assert_eq(b1.rc, 0, "%s", sga_err_name(b1.rc));
+	cr_assert_eq(CAP.n, 0, "B1 alone: nothing to send yet");
+
+	/* B3 completes the exchange */
+	cr_assert_eq(sga_dev_create_kex_init(&H.dev[1], &H.sess[1], F, sizeof(F), &FL), 0);
+	cr_assert_eq(step(1), 0);
+	cr_assert_eq(CAP.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		int k = addr_eq(&CAP.m[i].dst, &ADDR[0]) ? 0 : 1;
+
+		cr_assert_eq(
+		    sga_dev_consume_kex_reply(&H.dev[k], &H.sess[k], CAP.m[i].frame, CAP.m[i].len),
+		    0);
+	}
+	cr_assert_eq(INST.n, 1);
+	relay(&INST.s, 0, "from a handshake run as jobs");
+	relay(&INST.s, 1, "and back");
+	/* 2 registrations + 2 F_G inversions + 4 modexps */
+	cr_assert_eq(paused_ops, 8);
+
+	peak = sga_async_stack_peak(JOBS);
+	cr_log_info("control-frame handler: %zu bytes of job stack at most", peak);
+	cr_assert_gt(peak, 32u << 10, "peak %zu: more than OpenSSL's 32 KiB job stack", peak);
+	cr_assert_lt(peak, JOB_STACK / 2, "peak %zu: well inside cp.c's job stack", peak);
+	sga_crypto_backend_set(NULL);
+	sga_async_destroy(JOBS);
+	JOBS = NULL;
+}
+
 #ifdef SGA_CP_THREADS
 #include "cp.h"
 
 /*
  * Stand-ins for the dp.h functions cp.c calls, so the worker and housekeeping
- * threads run here without EAL: no control frames (the handler is covered
- * above), reservation requests and session views the test feeds, installs and
- * extensions it records. The data plane's own objects are never linked in.
+ * threads run here without EAL: control frames, reservation requests and
+ * session views the test feeds, installs and extensions it records. The data
+ * plane's own objects are never linked in.
+ *
+ * Control frames queued for worker 0 are handed out as NULL mbufs
+ * (rte_pktmbuf_free(NULL) does nothing). cp.c asks for each dequeued mbuf's
+ * payload at once, in dequeue order, so the k-th payload asked for is the
+ * k-th frame handed out.
  */
+struct dp_frame {
+	uint8_t b[SGA_FRAME_MAX];
+	size_t len;
+	struct dp_addr src;
+};
+
 static struct {
 	pthread_mutex_t mu;
 	unsigned polls[4];
+	struct dp_frame frames[4];
+	unsigned n_frames, handed, payloads;
 	struct dp_resv_req resv[8];
 	unsigned n_resv;
 	struct dp_session_view views[2];
@@ -705,24 +863,47 @@ static struct {
 
 unsigned dp_ctrl_dequeue(struct dp *dp, unsigned w, struct rte_mbuf **pkts, unsigned n)
 {
+	unsigned k = 0;
+
 	(void)dp;
-	(void)pkts;
-	(void)n;
 	pthread_mutex_lock(&DP.mu);
 	if (w < 4)
 		DP.polls[w]++;
+	if (w == 0)
+		for (; k < n && DP.handed < DP.n_frames; k++, DP.handed++)
+			pkts[k] = NULL;
 	pthread_mutex_unlock(&DP.mu);
-	return 0;
+	return k;
 }
 
 int dp_ctrl_payload(const struct rte_mbuf *m, const uint8_t **frame, size_t *len,
                     struct dp_addr *src)
 {
+	int rc = -EINVAL;
+
 	(void)m;
-	(void)frame;
-	(void)len;
-	(void)src;
-	return -EINVAL;
+	pthread_mutex_lock(&DP.mu);
+	if (DP.payloads < DP.handed) {
+		*frame = DP.frames[DP.payloads].b;
+		*len = DP.frames[DP.payloads].len;
+		*src = DP.frames[DP.payloads].src;
+		DP.payloads++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&DP.mu);
+	return rc;
+}
+
+/* Queue F (FL bytes) from device k for worker 0. */
+static void dp_queue_frame(int k)
+{
+	pthread_mutex_lock(&DP.mu);
+	cr_assert_lt(DP.n_frames, 4);
+	memcpy(DP.frames[DP.n_frames].b, F, FL);
+	DP.frames[DP.n_frames].len = FL;
+	DP.frames[DP.n_frames].src = ADDR[k];
+	DP.n_frames++;
+	pthread_mutex_unlock(&DP.mu);
 }
 
 int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame, size_t len)
@@ -899,5 +1080,71 @@ Test(cp, threads_restore_reserve_persist_stop)
 	cr_assert_eq(stats.sessions, 0, "counted per cp instance: the handshake ran on HD");
 	cr_assert(stats.persisted >= 1);
 	cr_assert(stats.reconnects >= 1);
+}
+/*
+ * A worker runs frames as jobs, several at once, but one session's frames one
+ * after the other. Both KEX_INITs of a session arrive together; the
+ * accelerator pauses each in its F_G inversion and modexps. Were B3 started
+ * while B1 is paused, both would read the session before either wrote it
+ * back, each would think it came first, and the session would never be
+ * established. It is established, exactly once, and both devices get their
+ * KEX_REPLY.
+ */
+Test(cp, threads_run_frames_as_jobs_one_session_at_a_time)
+{
+	static int dummy;
+	struct dp *dp = (struct dp *)&dummy;
+	struct cp_config cfg;
+	struct cp_stats stats;
+	struct cp *cp;
+	uint64_t t0;
+	unsigned got = 0;
+
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	do_negotiate();
+	cr_assert_eq(sga_dev_create_kex_init(&H.dev[0], &H.sess[0], F, sizeof(F), &FL), 0);
+	dp_queue_frame(0);
+	cr_assert_eq(sga_dev_create_kex_init(&H.dev[1], &H.sess[1], F, sizeof(F), &FL), 0);
+	dp_queue_frame(1);
+	pthread_mutex_lock(&CAP.mu);
+	CAP.n = 0;
+	pthread_mutex_unlock(&CAP.mu);
+	paused_ops = 0;
+	sga_crypto_backend_set(&PAUSING);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_workers = 1;
+	cfg.async_jobs = 8;
+	cfg.store.unix_socket = redis_fx.sock;
+	cfg.store.timeout_ms = 1000;
+	memcpy(cfg.store.master_key, MKEY, sizeof(MKEY));
+	cfg.tx_seq_block = BLOCK;
+	cp = cp_start(&cfg, &H.gw, dp);
+	cr_assert_not_null(cp);
+	for (t0 = fx_now_ms(); fx_now_ms() - t0 < 10000 && got < 2; fx_msleep(5)) {
+		pthread_mutex_lock(&CAP.mu);
+		got = CAP.n;
+		pthread_mutex_unlock(&CAP.mu);
+	}
+	cp_get_stats(cp, &stats);
+	cp_stop(cp);
+	sga_crypto_backend_set(NULL);
+
+	cr_assert_eq(stats.handled, 2);
+	cr_assert_eq(stats.rejected, 0);
+	cr_assert_eq(stats.sessions, 1);
+	cr_assert_eq(dp_get(&DP.installs), 1);
+	cr_assert_eq(paused_ops, 2 + 4, "2 F_G inversions and 4 modexps, each paused");
+	cr_assert_eq(CAP.n, 2, "a KEX_REPLY to each device");
+	for (unsigned i = 0; i < 2; i++) {
+		int k = addr_eq(&CAP.m[i].dst, &ADDR[0]) ? 0 : 1;
+
+		cr_assert_eq(
+		    sga_dev_consume_kex_reply(&H.dev[k], &H.sess[k], CAP.m[i].frame, CAP.m[i].len),
+		    0);
+	}
+	cr_assert_eq(H.sess[0].state, SGA_DEV_S_ESTABLISHED);
+	cr_assert_eq(H.sess[1].state, SGA_DEV_S_ESTABLISHED);
 }
 #endif /* SGA_CP_THREADS */

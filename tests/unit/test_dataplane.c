@@ -13,9 +13,16 @@
  * devices that ran the whole protocol); the devices' own code must accept what
  * the data plane relays and acknowledges. Every spoofing test checks both the
  * exact drop counter and that nothing at all was transmitted.
+ *
+ * Every relay test runs three times (RELAY_TEST): on the CPU path, and with
+ * the hop AEAD on the crypto_aesni_mb and on the crypto_openssl PMD, which the
+ * data plane creates as vdevs. Polling drains the crypto queue (poll_q), so a
+ * test sees the same frames whichever engine sealed them; the engine table and
+ * the crypto_ops counter show which one did.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +54,7 @@ static struct dp *dp;
 static struct dp_config cfg;
 static unsigned lcore_ids[MAXQ] = {0, 1};
 static struct dp_addr gw;
+static const char *crypto_dev = "cpu"; /* [crypto] device of the data plane under test */
 
 struct out {
 	uint8_t b[2048];
@@ -122,6 +130,7 @@ static void cfg_fill(unsigned n, unsigned n_workers, unsigned ring_size, unsigne
 	cfg.ctrl_ring_size = ring_size;
 	cfg.max_sessions = max_sessions;
 	cfg.tx_seq_block = block;
+	cfg.crypto_device = crypto_dev;
 }
 
 static void dp_start(void)
@@ -201,6 +210,23 @@ static void inject(unsigned q, const struct dp_addr *from, const uint8_t *sga, s
 	inject_raw(q, f, dp_pkt_udp_build(f, from, &gw, 7, len));
 }
 
+/* One loop iteration of lcore q, then more until its crypto ops are all
+ * done: a software PMD finishes within the first, but the data plane promises
+ * no more than "a later iteration". */
+static void poll_q(unsigned q)
+{
+	dp_poll_once(dp, q);
+	for (int i = 0; i < 10000 && dp_crypto_pending(dp, q); i++)
+		dp_poll_once(dp, q);
+	cr_assert_eq(dp_crypto_pending(dp, q), 0, "crypto ops never completed");
+}
+
+/* hop AEAD operations the crypto device does for n, none on the CPU path */
+static uint64_t dev_ops(uint64_t n)
+{
+	return strcmp(crypto_dev, "cpu") ? n : 0;
+}
+
 /* Take everything the data plane transmitted on queue q. */
 static unsigned collect(unsigned q)
 {
@@ -241,7 +267,8 @@ static uint64_t ctr(enum dp_counter c)
 	return v[c];
 }
 
-/* Every counter is zero except the listed ones, which have exactly these values. */
+/* Every counter is zero except the listed ones, which have exactly these
+ * values; crypto_ops (which engine did the work) is checked only where listed. */
 struct ctr_want {
 	enum dp_counter c;
 	uint64_t v;
@@ -251,14 +278,18 @@ struct ctr_want {
 static void expect_counters(const struct ctr_want *w)
 {
 	uint64_t v[DP_C__COUNT], want[DP_C__COUNT] = {0};
+	bool listed[DP_C__COUNT] = {false};
 
-	for (; w->c != DP_C__COUNT; w++)
+	for (; w->c != DP_C__COUNT; w++) {
 		want[w->c] = w->v;
+		listed[w->c] = true;
+	}
 	dp_counters(dp, v);
 	for (int c = 0; c < DP_C__COUNT; c++)
-		cr_assert_eq(v[c], want[c], "counter %s = %llu, want %llu",
-		             dp_counter_name((enum dp_counter)c), (unsigned long long)v[c],
-		             (unsigned long long)want[c]);
+		if (c != DP_C_CRYPTO_OPS || listed[c])
+			cr_assert_eq(v[c], want[c], "counter %s = %llu, want %llu",
+			             dp_counter_name((enum dp_counter)c), (unsigned long long)v[c],
+			             (unsigned long long)want[c]);
 }
 
 /* ---- sessions ----------------------------------------------------------------------- */
@@ -344,7 +375,7 @@ static void send_ok(struct harness *h, int from, const struct dp_addr addr[2],
 	fill(msg, len, tag);
 	flen = seal(h, from, msg, len, frame);
 	inject(0, src ? src : &addr[from], frame, flen);
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(collect(0), 2);
 	expect_data(h, 0, from ^ 1, &addr[from ^ 1], msg, len);
 	expect_ack(h, 1, from, src ? src : &addr[from], sga_dev_data_last_seq(&h->sess[from]));
@@ -354,11 +385,31 @@ static void send_ok(struct harness *h, int from, const struct dp_addr addr[2],
 static void send_dropped(unsigned q, const struct dp_addr *src, const uint8_t *frame, size_t len)
 {
 	inject(q, src, frame, len);
-	dp_poll_once(dp, q);
+	poll_q(q);
 	cr_assert_eq(collect(q), 0, "a dropped frame produced output");
 }
 
 TestSuite(dataplane, .timeout = 120);
+
+/* A relay test, once per engine of the hop AEAD. */
+#define RELAY_TEST(name)                        \
+	static void name(void);                 \
+	Test(dataplane, name##_cpu)             \
+	{                                       \
+		crypto_dev = "cpu";             \
+		name();                         \
+	}                                       \
+	Test(dataplane, name##_aesni_mb)        \
+	{                                       \
+		crypto_dev = "crypto_aesni_mb"; \
+		name();                         \
+	}                                       \
+	Test(dataplane, name##_openssl)         \
+	{                                       \
+		crypto_dev = "crypto_openssl";  \
+		name();                         \
+	}                                       \
+	static void name(void)
 
 /* ---- set-up ------------------------------------------------------------------------------- */
 
@@ -400,6 +451,12 @@ Test(dataplane, create_rejects_bad_config)
 	c = cfg;
 	c.port_id = RTE_MAX_ETHPORTS - 1;
 	expect_create_fails(&c, ENODEV);
+	c = cfg;
+	c.crypto_device = "crypto_foo";
+	expect_create_fails(&c, EINVAL);
+	c = cfg;
+	c.crypto_device = "crypto_qat"; /* no QAT VF probed here (--no-pci) */
+	expect_create_fails(&c, ENODEV);
 	dp_start(); /* and the port is still usable */
 	CTRS({DP_C_RX, 0});
 	dp_down();
@@ -407,7 +464,7 @@ Test(dataplane, create_rejects_bad_config)
 
 /* ---- relay ---------------------------------------------------------------------------- */
 
-Test(dataplane, relay_both_directions)
+RELAY_TEST(relay_both_directions)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -420,8 +477,10 @@ Test(dataplane, relay_both_directions)
 		send_ok(h, 0, addr, NULL, lens[i], (unsigned)i); /* tag 8 -> 16: the mbuf grows */
 		send_ok(h, 1, addr, NULL, lens[i], (unsigned)i); /* 16 -> 8: it shrinks */
 	}
+	/* Both suites (CCM8, GCM) are on the device when there is one: an open,
+	 * a seal and an ACK per message. */
 	CTRS({DP_C_RX, 10}, {DP_C_DATA_IN, 10}, {DP_C_RELAYED, 10}, {DP_C_ACK_SENT, 10},
-	     {DP_C_TX, 20}, {DP_C_ADDR_LEARNED, 0});
+	     {DP_C_TX, 20}, {DP_C_ADDR_LEARNED, 0}, {DP_C_CRYPTO_OPS, dev_ops(30)});
 	dp_down();
 	session_free(h);
 }
@@ -430,7 +489,7 @@ Test(dataplane, relay_both_directions)
  * longest hop tag) relays both ways. A frame that would outgrow SGA_FRAME_MAX
  * once re-sealed with the peer's longer tag (a device ignoring that budget,
  * CCM8 -> GCM) is dropped as drop_reseal, never sent truncated. */
-Test(dataplane, largest_messages)
+RELAY_TEST(largest_messages)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -456,7 +515,7 @@ Test(dataplane, largest_messages)
 }
 
 /* IPv4 options and Ethernet padding on the way in; a clean frame on the way out. */
-Test(dataplane, relay_strips_ip_options_and_padding)
+RELAY_TEST(relay_strips_ip_options_and_padding)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -490,7 +549,7 @@ Test(dataplane, relay_strips_ip_options_and_padding)
 	g[48] = g[49] = 0; /* UDP checksum 0: none */
 	memset(g + len + 8, 0, 20);
 	inject_raw(0, g, len + 8 + 20);
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(collect(0), 2);
 	expect_data(h, 0, 0, &addr[0], msg, sizeof(msg));
 	expect_ack(h, 1, 1, &addr[1], sga_dev_data_last_seq(&h->sess[1]));
@@ -498,9 +557,179 @@ Test(dataplane, relay_strips_ip_options_and_padding)
 	session_free(h);
 }
 
+/* ---- crypto engines ------------------------------------------------------------------------- */
+
+/* What serves each suite: crypto_openssl lacks ChaCha20-Poly1305 in 22.11, so
+ * that suite alone stays on the CPU, and the report says why. */
+RELAY_TEST(engine_table)
+{
+	const bool dev = strcmp(crypto_dev, "cpu") != 0;
+	const struct sga_suite_info *list;
+	char line[128], want[128];
+	size_t n;
+
+	dp_up();
+	list = sga_suite_list(&n);
+	for (size_t i = 0; i < n; i++) {
+		bool on_dev = dev && !(!strcmp(crypto_dev, "crypto_openssl") &&
+		                       list[i].id == SGA_SUITE_CHACHA20_POLY1305);
+
+		if (on_dev) {
+			snprintf(want, sizeof(want), "cryptodev:%s", crypto_dev);
+			cr_assert_str_eq(dp_aead_engine(dp, list[i].id), want);
+			snprintf(want, sizeof(want), "aead %s: cryptodev %s", list[i].name,
+			         crypto_dev);
+		} else {
+			cr_assert_str_eq(dp_aead_engine(dp, list[i].id), "cpu");
+			snprintf(want, sizeof(want), "aead %s: cpu (%s)", list[i].name,
+			         dev ? "crypto_openssl lacks it" : "[crypto] device = cpu");
+		}
+		cr_assert_str_eq(dp_aead_report(dp, list[i].id, line, sizeof(line)), want);
+	}
+	cr_assert_str_eq(dp_aead_engine(dp, 0x77), "unknown");
+	dp_down();
+}
+
+/* One member on ChaCha20-Poly1305, the other on AES-128-GCM: with
+ * crypto_openssl the first is opened and sealed on the CPU, the second on the
+ * device, and a frame crosses from one engine to the other in each direction. */
+RELAY_TEST(mixed_engines_relay)
+{
+	static const uint8_t si[] = {SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_GCM};
+	static const uint8_t sj[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_CHACHA20_POLY1305};
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	struct harness *h = calloc(1, sizeof(*h));
+	uint64_t ops;
+
+	cr_assert_not_null(h);
+	cr_assert_eq(harness_init(h, SGA_GROUP_FFDHE2048, si, 2, sj, 2), 0);
+	cr_assert_eq(harness_full(h, PREFS, 1), 0);
+	cr_assert_eq(h->gsess.hop_suite[0], SGA_SUITE_CHACHA20_POLY1305);
+	cr_assert_eq(h->gsess.hop_suite[1], SGA_SUITE_AES128_GCM);
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	for (unsigned k = 0; k < 3; k++) {
+		send_ok(h, 0, addr, NULL, 100 + k, k);
+		send_ok(h, 1, addr, NULL, 200 + k, k);
+	}
+	/* i -> j: open i, seal j, ACK i; j -> i: open j, seal i, ACK j. */
+	if (!strcmp(crypto_dev, "crypto_openssl"))
+		ops = 3 * (1 + 2);
+	else
+		ops = dev_ops(3 * 6);
+	CTRS({DP_C_RX, 6}, {DP_C_DATA_IN, 6}, {DP_C_RELAYED, 6}, {DP_C_ACK_SENT, 6}, {DP_C_TX, 12},
+	     {DP_C_CRYPTO_OPS, ops});
+	dp_down();
+	session_free(h);
+}
+
+/* A forgery in the middle of a burst: the device fails that op alone; the
+ * frames around it are relayed and acknowledged, in order. */
+RELAY_TEST(bad_tag_in_burst_dropped_alone)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	static uint8_t frames[5][SGA_FRAME_MAX];
+	uint8_t msg[5][40], got[SGA_FRAME_MAX];
+	uint64_t e2e[5], acked;
+	size_t lens[5], plen, glen;
+	unsigned n_data = 0, n_ack = 0;
+	const unsigned kept[4] = {0, 1, 3, 4};
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	for (unsigned k = 0; k < 5; k++) {
+		fill(msg[k], sizeof(msg[k]), k);
+		lens[k] = seal(h, 0, msg[k], sizeof(msg[k]), frames[k]);
+		e2e[k] = sga_dev_data_last_seq(&h->sess[0]);
+	}
+	frames[2][lens[2] - 1] ^= 0x80; /* the last tag byte */
+	for (unsigned k = 0; k < 5; k++)
+		inject(0, &addr[0], frames[k], lens[k]);
+	poll_q(0);
+	cr_assert_eq(collect(0), 8);
+	for (unsigned o = 0; o < 8; o++) {
+		if (outs[o].b[DP_PKT_HDR_LEN + 1] == SGA_MSG_DATA_DOWN) {
+			const uint8_t *p = payload_to(&outs[o], &addr[1], &plen);
+
+			cr_assert_lt(n_data, 4);
+			cr_assert_eq(
+			    sga_dev_data_open(&h->sess[1], p, plen, got, sizeof(got), &glen), 0);
+			cr_assert_eq(glen, sizeof(msg[0]));
+			cr_assert_arr_eq(got, msg[kept[n_data]], glen);
+			n_data++;
+		} else {
+			const uint8_t *p = payload_to(&outs[o], &addr[0], &plen);
+
+			cr_assert_lt(n_ack, 4);
+			cr_assert_eq(p[1], SGA_MSG_DATA_ACK);
+			cr_assert_eq(sga_dev_ack_open(&h->sess[0], p, plen, &acked), 0);
+			cr_assert_eq(acked, e2e[kept[n_ack]]);
+			n_ack++;
+		}
+	}
+	CTRS({DP_C_RX, 5}, {DP_C_DATA_IN, 5}, {DP_C_DROP_HOP_AUTH, 1}, {DP_C_RELAYED, 4},
+	     {DP_C_ACK_SENT, 4}, {DP_C_TX, 8}, {DP_C_CRYPTO_OPS, dev_ops(5 + 4 + 4)});
+	dp_down();
+	session_free(h);
+}
+
+/* [crypto] aead_sessions = 1: the pool holds the four cryptodev sessions of
+ * one install (and two more). The second session's initiator gets the last two
+ * sessions, its responder none: that member relays on the CPU, it is counted,
+ * and both sessions still relay both ways. */
+RELAY_TEST(cryptodev_sessions_spent_cpu_fallback)
+{
+	struct harness *a = session_new(), *b = session_new();
+	const struct dp_addr addr_a[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr addr_b[2] = {dev_addr(2, 40002), dev_addr(3, 40003)};
+	const bool dev = strcmp(crypto_dev, "cpu") != 0;
+
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.crypto_sessions = 1;
+	dp_start();
+	install(a, addr_a, 1000, 1000, 0);
+	cr_assert_eq(ctr(DP_C_CRYPTO_SESS_CPU), 0);
+	install(b, addr_b, 1000, 1000, 0);
+	cr_assert_eq(ctr(DP_C_CRYPTO_SESS_CPU), dev ? 1 : 0);
+	send_ok(a, 0, addr_a, NULL, 30, 1);
+	send_ok(a, 1, addr_a, NULL, 30, 2);
+	send_ok(b, 0, addr_b, NULL, 30, 3);
+	send_ok(b, 1, addr_b, NULL, 30, 4);
+	/* a: 3 device ops per message. b: i -> j: open i (device), seal j (CPU),
+	 * ACK i (device); j -> i: open j (CPU), seal i (device), ACK j (CPU). */
+	CTRS({DP_C_RX, 4}, {DP_C_DATA_IN, 4}, {DP_C_RELAYED, 4}, {DP_C_ACK_SENT, 4}, {DP_C_TX, 8},
+	     {DP_C_CRYPTO_SESS_CPU, dev ? 1 : 0}, {DP_C_CRYPTO_OPS, dev_ops(3 + 3 + 2 + 1)});
+	dp_down();
+	session_free(a);
+	session_free(b);
+}
+
+/* The data plane gives its device back (the vdev it created is removed), so a
+ * second one in the same process gets it again. */
+RELAY_TEST(crypto_device_recreated)
+{
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+
+	for (unsigned round = 0; round < 2; round++) {
+		struct harness *h = session_new();
+
+		dp_up();
+		cr_assert_eq(strcmp(dp_aead_engine(dp, SGA_SUITE_AES128_GCM), "cpu") != 0,
+		             strcmp(crypto_dev, "cpu") != 0);
+		install(h, addr, 1000, 1000, 0);
+		send_ok(h, 0, addr, NULL, 50, round);
+		CTRS({DP_C_RX, 1}, {DP_C_DATA_IN, 1}, {DP_C_RELAYED, 1}, {DP_C_ACK_SENT, 1},
+		     {DP_C_TX, 2}, {DP_C_CRYPTO_OPS, dev_ops(3)});
+		dp_down();
+		session_free(h);
+	}
+}
+
 /* ---- spoofing and replay ------------------------------------------------------------------- */
 
-Test(dataplane, wrong_hop_tag_dropped)
+RELAY_TEST(wrong_hop_tag_dropped)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -525,7 +754,7 @@ Test(dataplane, wrong_hop_tag_dropped)
 	send_dropped(0, &attacker, bad, flen);
 	/* The forgeries moved neither the window nor the address. */
 	inject(0, &addr[0], frame, flen);
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(collect(0), 2);
 	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
 	expect_ack(h, 1, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]));
@@ -537,7 +766,7 @@ Test(dataplane, wrong_hop_tag_dropped)
 	session_free(h);
 }
 
-Test(dataplane, unknown_session_dropped)
+RELAY_TEST(unknown_session_dropped)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -559,7 +788,7 @@ Test(dataplane, unknown_session_dropped)
 /* A hop-level duplicate is acknowledged again (the first ACK may have been
  * lost) but never relayed twice; the ACK goes to the address learned from
  * authentic fresh frames, not to whoever replayed it. */
-Test(dataplane, replay_acked_not_relayed)
+RELAY_TEST(replay_acked_not_relayed)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -574,14 +803,14 @@ Test(dataplane, replay_acked_not_relayed)
 	flen = seal(h, 0, msg, sizeof(msg), frame);
 	e2e = sga_dev_data_last_seq(&h->sess[0]);
 	inject(0, &addr[0], frame, flen);
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(collect(0), 2);
 	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
 	expect_ack(h, 1, 0, &addr[0], e2e);
 
 	inject(0, &addr[0], frame, flen);
 	inject(0, &attacker, frame, flen);
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(collect(0), 2, "one ACK per duplicate, no relay");
 	expect_ack(h, 0, 0, &addr[0], e2e);
 	expect_ack(h, 1, 0, &addr[0], e2e);
@@ -593,8 +822,51 @@ Test(dataplane, replay_acked_not_relayed)
 	session_free(h);
 }
 
+/* Two copies of a fresh frame in one burst: both pass the replay check before
+ * they are opened (on the device both are in flight at once); the first to
+ * complete is relayed, the second is found a duplicate when it completes and
+ * only acknowledged. */
+RELAY_TEST(duplicate_in_one_burst_relayed_once)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	unsigned n_data = 0, n_ack = 0;
+	size_t flen, plen;
+	uint64_t e2e;
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	e2e = sga_dev_data_last_seq(&h->sess[0]);
+	inject(0, &addr[0], frame, flen);
+	inject(0, &addr[0], frame, flen);
+	poll_q(0);
+	cr_assert_eq(collect(0), 3);
+	for (unsigned o = 0; o < 3; o++) {
+		if (outs[o].b[DP_PKT_HDR_LEN + 1] == SGA_MSG_DATA_DOWN) {
+			expect_data(h, o, 1, &addr[1], msg, sizeof(msg));
+			n_data++;
+		} else {
+			uint64_t got;
+			const uint8_t *p = payload_to(&outs[o], &addr[0], &plen);
+
+			cr_assert_eq(sga_dev_ack_open(&h->sess[0], p, plen, &got), 0);
+			cr_assert_eq(got, e2e);
+			n_ack++;
+		}
+	}
+	cr_assert_eq(n_data, 1);
+	cr_assert_eq(n_ack, 2);
+	CTRS({DP_C_RX, 2}, {DP_C_DATA_IN, 2}, {DP_C_RELAYED, 1}, {DP_C_DUPLICATE, 1},
+	     {DP_C_ACK_SENT, 2}, {DP_C_TX, 3}, {DP_C_CRYPTO_OPS, dev_ops(2 + 1 + 2)});
+	dp_down();
+	session_free(h);
+}
+
 /* Below the persisted replay mark: refused without being opened. */
-Test(dataplane, too_old_sequence_dropped)
+RELAY_TEST(too_old_sequence_dropped)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -609,7 +881,7 @@ Test(dataplane, too_old_sequence_dropped)
 	h->sess[0].hop_tx_seq = 4999; /* seen before the restart: an authentic duplicate */
 	flen = seal(h, 0, msg, sizeof(msg), frame);
 	inject(0, &addr[0], frame, flen);
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(collect(0), 1);
 	expect_ack(h, 0, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]));
 	send_ok(h, 0, addr, NULL, 5, 3); /* seq 5000: fresh */
@@ -622,7 +894,7 @@ Test(dataplane, too_old_sequence_dropped)
 /* A device of another session cannot inject into this one: its frame relabelled
  * with our session id fails the hop tag; its own session relays only between
  * its own members. */
-Test(dataplane, other_sessions_device_rejected)
+RELAY_TEST(other_sessions_device_rejected)
 {
 	struct harness *a = session_new(), *b = session_new();
 	const struct dp_addr addr_a[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -652,7 +924,7 @@ Test(dataplane, other_sessions_device_rejected)
 
 /* An authentic frame whose inner layout is malformed (only a device holding the
  * hop key can make one): dropped, not relayed, not acknowledged. */
-Test(dataplane, malformed_inner_dropped)
+RELAY_TEST(malformed_inner_dropped)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -676,7 +948,7 @@ Test(dataplane, malformed_inner_dropped)
 /* Nothing known at install: the first device's frame cannot be relayed (no
  * ACK, it will retransmit) but teaches the gateway its address, so the second
  * device's frame reaches it. */
-Test(dataplane, addresses_learned_from_authentic_frames)
+RELAY_TEST(addresses_learned_from_authentic_frames)
 {
 	struct harness *h = session_new();
 	const struct dp_addr none[2] = {{{0}, 0, 0}, {{0}, 0, 0}};
@@ -700,7 +972,7 @@ Test(dataplane, addresses_learned_from_authentic_frames)
 
 /* NAT rebinding / roaming: the next authentic frame from a new address moves
  * the device; a forged frame from yet another address does not. */
-Test(dataplane, roaming_follows_authentic_frames)
+RELAY_TEST(roaming_follows_authentic_frames)
 {
 	struct harness *h = session_new();
 	struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -725,7 +997,7 @@ Test(dataplane, roaming_follows_authentic_frames)
 
 /* ---- TX sequence reservations --------------------------------------------------------------- */
 
-Test(dataplane, tx_limit_and_reservation)
+RELAY_TEST(tx_limit_and_reservation)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -765,7 +1037,7 @@ Test(dataplane, tx_limit_and_reservation)
 
 /* ---- ownership and hand-off ------------------------------------------------------------------ */
 
-Test(dataplane, frames_handed_to_owner_lcore)
+RELAY_TEST(frames_handed_to_owner_lcore)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -780,10 +1052,10 @@ Test(dataplane, frames_handed_to_owner_lcore)
 	fill(msg, sizeof(msg), 1);
 	flen = seal(h, 0, msg, sizeof(msg), frame);
 	inject(other, &addr[0], frame, flen);
-	dp_poll_once(dp, other);
+	poll_q(other);
 	cr_assert_eq(collect(other), 0);
 	cr_assert_eq(ctr(DP_C_HANDOFF), 1);
-	dp_poll_once(dp, owner);
+	poll_q(owner);
 	cr_assert_eq(collect(owner), 2);
 	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
 	expect_ack(h, 1, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]));
@@ -813,7 +1085,7 @@ Test(dataplane, arp_request_answered)
 	inject_raw(0, f, sizeof(f));
 	f[41] ^= 1; /* for another address */
 	inject_raw(0, f, sizeof(f));
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(collect(0), 1);
 	cr_assert_eq(outs[0].len, 60);
 	cr_assert_arr_eq(outs[0].b, d.mac, 6);
@@ -861,7 +1133,7 @@ Test(dataplane, non_sga_frames_dropped)
 	sga[4 + 8] = 0;
 	sga[4] = 1;
 	inject(0, &d, sga, 25); /* DATA_UP with a 4-byte ciphertext */
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(collect(0), 0);
 	CTRS({DP_C_RX, 7}, {DP_C_DROP_IP_CSUM, 1}, {DP_C_DROP_UDP_CSUM, 1},
 	     {DP_C_DROP_NOT_FOR_US, 1}, {DP_C_DROP_ETHERTYPE, 1}, {DP_C_DROP_SGA_HDR, 2},
@@ -933,7 +1205,7 @@ Test(dataplane, control_frames_routed_to_workers)
 	inject(0, &d, neg.b, neg.len);
 	inject(0, &d, neg.b, neg.len);
 	inject(0, &d, kex.b, kex.len);
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(ring_take(w_neg, m, 8), w_neg == w_kex ? 3 : 2);
 	expect_ctrl(m[0], neg.b, neg.len, &d);
 	expect_ctrl(m[1], neg.b, neg.len, &d);
@@ -951,7 +1223,7 @@ Test(dataplane, control_frames_routed_to_workers)
 		inject(0, &d, pkg.b, pkg.len);
 	for (int i = 0; i < 3; i++)
 		inject(0, &d, reg.b, reg.len);
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	for (unsigned w = 0; w < nw; w++) {
 		got[w] = ring_take(w, m, 8);
 		cr_assert_eq(got[w], 2, "worker %u got %u of the 6 round-robin frames", w, got[w]);
@@ -981,7 +1253,7 @@ Test(dataplane, control_ring_full)
 	cr_assert_eq(sga_pkg_req_encode(pkg, sizeof(pkg), &len), 0);
 	for (int i = 0; i < 5; i++)
 		inject(0, &d, pkg, len);
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(ring_take(0, m, 4), 3);
 	rte_pktmbuf_free_bulk(m, 3);
 	CTRS({DP_C_RX, 5}, {DP_C_CTRL_IN, 3}, {DP_C_DROP_CTRL_RING_FULL, 2});
@@ -1001,7 +1273,7 @@ Test(dataplane, ctrl_send_builds_frames)
 	cr_assert_eq(dp_ctrl_send(dp, &d, frame, SGA_FRAME_MAX), 0);
 	cr_assert_eq(dp_ctrl_send(dp, &d, frame, 0), -EINVAL);
 	cr_assert_eq(dp_ctrl_send(dp, &d, frame, SGA_FRAME_MAX + 1), -EINVAL);
-	dp_poll_once(dp, 0);
+	poll_q(0);
 	cr_assert_eq(collect(0), 2);
 	p = payload_to(&outs[0], &d, &plen);
 	cr_assert_eq(plen, 100);
@@ -1030,7 +1302,7 @@ static void view_cb(const struct dp_session_view *v, void *arg)
 	acc->v = *v;
 }
 
-Test(dataplane, install_replace_and_snapshot)
+RELAY_TEST(install_replace_and_snapshot)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
@@ -1086,7 +1358,7 @@ Test(dataplane, install_replace_and_snapshot)
 
 /* ---- the real lcore loop ----------------------------------------------------------------------- */
 
-Test(dataplane, lcore_main_relays_and_stops)
+RELAY_TEST(lcore_main_relays_and_stops)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};

@@ -19,7 +19,8 @@ static char dir[64];
 static void eal_up(void)
 {
 	char prefix[64];
-	char *argv[] = {"test", "--no-pci", "--no-huge", "-m", "256", "--log-level=*:error", prefix, NULL};
+	char *argv[] = {"test", "--no-pci", "--no-huge", "-m", "256", "--log-level=*:error",
+	                prefix, NULL};
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=sgastore%d", getpid());
 	cr_assert_geq(rte_eal_init(7, argv), 0, "EAL");
@@ -38,16 +39,17 @@ static void eal_down(void)
 
 TestSuite(dp_store, .init = eal_up, .fini = eal_down);
 
-static struct dp_store *open_store(enum msg_log_fsync fsync, unsigned pending_max, struct dp_store_report *rep)
+static struct dp_store *open_store(enum msg_log_fsync fsync, unsigned pending_max,
+                                   struct dp_store_report *rep)
 {
 	struct dp_store_config c = {
-		.dir = dir,
-		.lcore_index = 0,
-		.n_lcores = 1,
-		.fsync = fsync,
-		.pending_max = pending_max,
-		.resend_min_ms = 50,
-		.resend_max_ms = 400,
+	    .dir = dir,
+	    .lcore_index = 0,
+	    .n_lcores = 1,
+	    .fsync = fsync,
+	    .pending_max = pending_max,
+	    .resend_min_ms = 50,
+	    .resend_max_ms = 400,
 	};
 	struct dp_store *st = dp_store_create(&c, rep);
 
@@ -206,7 +208,8 @@ Test(dp_store, full_pool_refuses)
 		cr_assert_eq(dp_store_put(st, 9, 0, q, b, len), 0);
 	}
 	inner_for(4, b, &len);
-	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), -ENOSPC, "no room: no ACK, the sender retries");
+	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), -ENOSPC,
+	             "no room: no ACK, the sender retries");
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.refused_full, 1);
 	dp_store_delivered(st, 9, 1, 2);

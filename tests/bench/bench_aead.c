@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench_aead.c - hop AEAD throughput of the offload layer (sga_cdev) on one
+ * lcore, next to dpdk-test-crypto-perf on the same PMD and sizes.
+ *
+ * What is measured is what the data plane pays per frame on the cryptodev
+ * path: sga_cdev_op_aead (nonce from a sequence number, copy of the 21-byte
+ * hop header as AAD, in-place data and tag on an mbuf), bursts of 32 enqueued
+ * and dequeued with up to a queue pair's worth in flight, ops from the pool and
+ * back. dpdk-test-crypto-perf's throughput test does the same AEAD (same
+ * algorithm, key, IV, AAD and tag sizes, same burst) with its own op set-up;
+ * the ratio ours / theirs is the cost of our layer over a bare loop. "Size" is
+ * the AEAD text length (--buffer-sz), the tag comes on top.
+ *
+ * The machines this runs on are noisy (shared, virtualised): each size runs
+ * ours and theirs alternately --reps times (3) after a warm-up, on the same
+ * CPU, and keeps the best of each; only the ratio within one row means much.
+ * Not a test: nothing is asserted.
+ *
+ *   sga-bench-aead [--devtype crypto_aesni_mb|crypto_openssl|crypto_qat]
+ *                  [--suite aes-128-gcm|aes-256-gcm|chacha20-poly1305|aes-128-ccm8]
+ *                  [--sizes 64,256,1024,1400] [--ops N] [--reps N] [--perf PATH]
+ *                  [--no-perf]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
+#include "sga_cdev.h"
+#include "sga_crypto.h"
+#include "sga_hop.h"
+#include "sga_keys.h"
+
+#define BURST     32
+#define INFLIGHT  1024 /* ops kept in the device at most (half the queue pair) */
+#define N_MBUFS   2048 /* buffers cycled through: crypto-perf gets --pool-sz 2048 too */
+#define MAX_SIZES 16
+
+struct opts {
+	const char *devtype;
+	const struct sga_suite_info *suite;
+	unsigned sizes[MAX_SIZES], n_sizes;
+	unsigned long ops;
+	const char *perf;
+	int no_perf;
+	unsigned cpu;  /* the CPU both measurements run on (crypto-perf's worker lcore too) */
+	unsigned reps; /* alternations of ours and theirs per size; the best of each counts */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sga-bench-aead [--devtype crypto_aesni_mb|crypto_openssl|crypto_qat]\n"
+	           "                      [--suite aes-128-gcm|aes-256-gcm|chacha20-poly1305|"
+	           "aes-128-ccm8]\n"
+	           "                      [--sizes 64,256,1024,1400] [--ops N] [--reps N]\n"
+	           "                      [--perf PATH] [--no-perf]\n");
+}
+
+static int parse_sizes(struct opts *o, char *s)
+{
+	char *save = NULL;
+
+	o->n_sizes = 0;
+	for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned long v = strtoul(t, NULL, 10);
+
+		if (o->n_sizes == MAX_SIZES || v == 0 || v > 1400)
+			return -1;
+		o->sizes[o->n_sizes++] = (unsigned)v;
+	}
+	return o->n_sizes ? 0 : -1;
+}
+
+/* ---- our side --------------------------------------------------------------------- */
+
+struct bench {
+	struct sga_cdev *cd;
+	struct rte_mempool *mp;
+	struct rte_mbuf *m[N_MBUFS];
+	void *sess;
+};
+
+/* Seal `total` frames of text length size; returns Mops (0 on failure). */
+static double run_ours(struct bench *b, uint8_t suite, unsigned size, unsigned long total)
+{
+	const struct sga_suite_info *s = sga_suite_get(suite);
+	struct rte_crypto_op *ops[BURST], *done[BURST];
+	unsigned long sent = 0, got = 0, inflight = 0;
+	unsigned next_m = 0;
+	uint64_t seq = 0, t0, t1;
+
+	for (unsigned i = 0; i < N_MBUFS; i++) {
+		rte_pktmbuf_reset(b->m[i]);
+		if (!rte_pktmbuf_append(b->m[i], (uint16_t)(SGA_HOP_HDR_LEN + size + s->tag_len)))
+			return 0;
+	}
+	t0 = rte_rdtsc();
+	while (got < total) {
+		if (sent < total && inflight + BURST <= INFLIGHT) {
+			unsigned n = 0;
+
+			for (; n < BURST && sent + n < total; n++) {
+				uint8_t nonce[SGA_AEAD_NONCE_LEN];
+
+				ops[n] = sga_cdev_op_alloc(b->cd);
+				if (!ops[n])
+					break;
+				sga_hop_nonce(seq++, nonce);
+				sga_cdev_op_aead(ops[n], b->sess, suite, b->m[next_m], 0,
+				                 SGA_HOP_HDR_LEN, SGA_HOP_HDR_LEN, size, nonce);
+				next_m = (next_m + 1) % N_MBUFS;
+			}
+			unsigned k = 0;
+
+			while (k < n) {
+				uint16_t e = sga_cdev_enqueue(b->cd, 0, ops + k, (uint16_t)(n - k));
+
+				if (!e)
+					break;
+				k += e;
+			}
+			sent += k;
+			inflight += k;
+			/* What the device did not take goes back, uncounted. */
+			for (; k < n; k++)
+				sga_cdev_op_free(ops[k]);
+		}
+		{
+			uint16_t d = sga_cdev_dequeue(b->cd, 0, done, BURST);
+
+			for (uint16_t k = 0; k < d; k++) {
+				if (done[k]->status != RTE_CRYPTO_OP_STATUS_SUCCESS) {
+					fprintf(stderr, "op failed: status %u\n", done[k]->status);
+					return 0;
+				}
+				sga_cdev_op_free(done[k]);
+			}
+			got += d;
+			inflight -= d;
+		}
+	}
+	t1 = rte_rdtsc();
+	return (double)total / ((double)(t1 - t0) / (double)rte_get_tsc_hz()) / 1e6;
+}
+
+/* ---- dpdk-test-crypto-perf --------------------------------------------------------- */
+
+static const char *perf_algo(uint8_t suite)
+{
+	switch (suite) {
+	case SGA_SUITE_CHACHA20_POLY1305:
+		return "chacha20-poly1305";
+	case SGA_SUITE_AES128_CCM8:
+		return "aes-ccm";
+	default:
+		return "aes-gcm";
+	}
+}
+
+/* Mops of dpdk-test-crypto-perf's throughput test for one size (the last of
+ * its rows: the first run is a warm-up), or a negative value. */
+static double run_perf(const struct opts *o, unsigned size)
+{
+	char cmd[1024], line[512];
+	double mops = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+	         "%s --lcores 0@0,1@%u --no-huge -m 1024 --no-pci --vdev %s0 "
+	         "--file-prefix sgabperf%d --log-level=*:error -- --ptest throughput "
+	         "--devtype %s --optype aead --aead-algo %s --aead-op encrypt "
+	         "--aead-key-sz %u --aead-iv-sz 12 --aead-aad-sz %d --digest-sz %u "
+	         "--buffer-sz %u,%u --burst-sz %d --pool-sz %d --total-ops %lu --csv-friendly 2>&1",
+	         o->perf, o->cpu, o->devtype, (int)getpid(), o->devtype, perf_algo(o->suite->id),
+	         o->suite->key_len, SGA_HOP_HDR_LEN, o->suite->tag_len, size, size, BURST, N_MBUFS,
+	         o->ops);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		unsigned lcore, buf, burst;
+		unsigned long enq, deq, fenq, fdeq;
+		double m, gbps, cyc;
+
+		/* lcore,size,burst,enqueued,dequeued,failed enq,failed deq,Mops,Gbps,cycles */
+		if (sscanf(line, "%u,%u,%u,%lu,%lu,%lu,%lu,%lf,%lf,%lf", &lcore, &buf, &burst, &enq,
+		           &deq, &fenq, &fdeq, &m, &gbps, &cyc) == 10 &&
+		    buf == size)
+			mops = m;
+	}
+	if (pclose(p) != 0 && mops < 0)
+		return -1;
+	return mops;
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+	    {"devtype", required_argument, NULL, 'd'},
+	    {"suite", required_argument, NULL, 's'},
+	    {"sizes", required_argument, NULL, 'z'},
+	    {"ops", required_argument, NULL, 'n'},
+	    {"perf", required_argument, NULL, 'p'},
+	    {"no-perf", no_argument, NULL, 'P'},
+	    {"reps", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char sizes_arg[] = "64,256,1024,1400", prefix[64], lcores[32];
+	char *eal_argv[] = {
+	    argv[0], lcores, "--no-pci", "--no-huge", "-m", "1024", "--log-level=*:warning",
+	    prefix};
+	struct opts o = {.devtype = "crypto_aesni_mb",
+	                 .suite = sga_suite_by_name("aes-128-gcm"),
+	                 .ops = 3000000,
+	                 .reps = 3,
+	                 .perf = "dpdk-test-crypto-perf"};
+	struct sga_cdev_config cc = {.n_qps = 1,
+	                             .qp_desc = 2048,
+	                             .n_sessions = 16,
+	                             .n_ops = 4096,
+	                             .op_cache = 256,
+	                             .user_size = 8,
+	                             .socket = SOCKET_ID_ANY,
+	                             .tag = "bench"};
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
+	struct bench b;
+	int ch;
+
+	parse_sizes(&o, sizes_arg);
+	while ((ch = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			o.devtype = optarg;
+			break;
+		case 's':
+			o.suite = sga_suite_by_name(optarg);
+			if (!o.suite) {
+				fprintf(stderr, "unknown suite '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'z':
+			if (parse_sizes(&o, optarg)) {
+				fprintf(stderr, "sizes: 1..1400, comma separated\n");
+				return 2;
+			}
+			break;
+		case 'n':
+			o.ops = strtoul(optarg, NULL, 10);
+			break;
+		case 'p':
+			o.perf = optarg;
+			break;
+		case 'P':
+			o.no_perf = 1;
+			break;
+		case 'r':
+			o.reps = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!o.ops || !o.reps ||
+	    (strcmp(o.devtype, "crypto_aesni_mb") && strcmp(o.devtype, "crypto_openssl") &&
+	     strcmp(o.devtype, "crypto_qat"))) {
+		usage(stderr);
+		return 2;
+	}
+	/* One lcore, on the CPU crypto-perf's worker will use: the same core does
+	 * the work in both measurements. */
+	o.cpu = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 1 : 0;
+	snprintf(lcores, sizeof(lcores), "--lcores=0@%u", o.cpu);
+	snprintf(prefix, sizeof(prefix), "--file-prefix=sgabaead%d", (int)getpid());
+	if (rte_eal_init((int)(sizeof(eal_argv) / sizeof(eal_argv[0])), eal_argv) < 0) {
+		fprintf(stderr, "EAL: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	memset(&b, 0, sizeof(b));
+	cc.device = o.devtype;
+	b.cd = sga_cdev_create(&cc);
+	if (!b.cd) {
+		fprintf(stderr, "%s: %s\n", o.devtype, strerror(errno));
+		return 1;
+	}
+	if (!sga_cdev_serves(b.cd, o.suite->id)) {
+		char line[128];
+
+		fprintf(stderr, "%s\n", sga_cdev_report(b.cd, o.suite->id, line, sizeof(line)));
+		return 1;
+	}
+	b.mp = rte_pktmbuf_pool_create("bench_mb", 2 * N_MBUFS - 1, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	                               SOCKET_ID_ANY);
+	if (!b.mp || rte_pktmbuf_alloc_bulk(b.mp, b.m, N_MBUFS)) {
+		fprintf(stderr, "mbufs: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 13 + 7);
+	b.sess = sga_cdev_session_create(b.cd, o.suite->id, SGA_CDEV_SEAL, key, SGA_HOP_HDR_LEN);
+	sga_memzero(key, sizeof(key));
+	if (!b.sess) {
+		fprintf(stderr, "session: %s\n", strerror(errno));
+		return 1;
+	}
+
+	printf("hop AEAD seal, %s, %s, one lcore (CPU %u), bursts of %d, %lu ops per size\n",
+	       o.suite->name, o.devtype, o.cpu, BURST, o.ops);
+	printf("%6s  %14s  %14s  %8s\n", "size", "sga_cdev Mops", "crypto-perf", "ratio");
+	for (unsigned i = 0; i < o.n_sizes; i++) {
+		unsigned size = o.sizes[i];
+		double ours = 0, theirs = -1;
+
+		run_ours(&b, o.suite->id, size, o.ops / 10); /* warm-up */
+		/* Alternate, and keep the best of each: what the machine's other
+		 * load took away is noise, not a property of either side. */
+		for (unsigned r = 0; r < o.reps; r++) {
+			double v = run_ours(&b, o.suite->id, size, o.ops);
+
+			ours = v > ours ? v : ours;
+			if (!o.no_perf) {
+				v = run_perf(&o, size);
+				theirs = v > theirs ? v : theirs;
+			}
+		}
+		if (theirs > 0)
+			printf("%6u  %14.3f  %14.3f  %8.2f\n", size, ours, theirs, ours / theirs);
+		else
+			printf("%6u  %14.3f  %14s  %8s\n", size, ours, o.no_perf ? "-" : "failed",
+			       "-");
+		fflush(stdout);
+	}
+
+	sga_cdev_session_free(b.cd, b.sess);
+	rte_pktmbuf_free_bulk(b.m, N_MBUFS);
+	rte_mempool_free(b.mp);
+	sga_cdev_destroy(b.cd);
+	rte_eal_cleanup();
+	return 0;
+}

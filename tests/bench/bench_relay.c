@@ -1,0 +1,1682 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench_relay.c - sga-bench-relay: relay throughput of the gateway's data plane,
+ * measured from a DPDK load generator on the other end of its port (a memif
+ * client on the gateway's memif server socket), next to a plain forwarder
+ * (dpdk-testpmd io forwarding) on the same path. A benchmark, not a test: it
+ * asserts nothing and is not run by `meson test`; tests/bench/bench_relay.sh
+ * runs it twice (gateway, then testpmd) and prints the ratio.
+ *
+ * SGA mode (default): the generator plays two devices with one MAC and IPv4
+ * address and two UDP ports. It resolves the gateway's MAC by ARP, registers
+ * both devices, negotiates a session between them and runs the key exchange,
+ * all over the port with Eth/IPv4/UDP framing (control frames retransmitted on
+ * a timeout, bounded tries), then checks one message each way end to end. For
+ * each payload size it pre-generates a pool of DATA_UP frames from device 1 to
+ * device 2 (each with its own hop sequence number, so the AEAD cost is paid
+ * before the clock starts), sends them in bursts for a fixed time or until the
+ * pool is spent, and counts the DATA_DOWN frames that come back to device 2 and
+ * the DATA_ACK frames to device 1 by their type byte (a sample is opened and
+ * checked). The gateway's stats file, read before and after, cross-checks the
+ * counts. Traffic stops and the tail is drained before the port disconnects
+ * (DPDK 22.11's memif PMD may crash a peer that loses its partner under load).
+ *
+ * Raw mode (--raw): the same frame sizes without the protocol, for a forwarder
+ * that sends every frame back (testpmd --forward-mode=io); every returned frame
+ * counts.
+ *
+ * Each measurement prints a human-readable block and one "RESULT key=value ..."
+ * line for scripts.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "dp_pkt.h"
+#include "sga_device.h"
+#include "sga_err.h"
+#include "sga_hop.h"
+#include "sga_wire.h"
+
+#define BENCH_BURST        32
+#define BENCH_MAX_SIZES    8
+#define BENCH_MBUFS        8191
+#define BENCH_DESC         1024
+#define RAW_POOL_FRAMES    4096
+#define ETH_MIN_LEN        60 /* without FCS */
+#define VERIFY_EVERY       65536
+#define CALIBRATION_FRAMES 131072
+
+#define LOG(...)  fprintf(stderr, "sga-bench-relay: " __VA_ARGS__)
+#define INFO(...) printf(__VA_ARGS__)
+
+static volatile sig_atomic_t g_quit;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_quit = 1;
+}
+
+/* ---- options ------------------------------------------------------------------ */
+
+struct opts {
+	const char *package;
+	const char *stats;
+	int raw;
+	unsigned sizes[BENCH_MAX_SIZES], n_sizes;
+	double duration_s, warmup_s;
+	unsigned long frames; /* 0: as many as pool_mb allows */
+	unsigned long pool_mb;
+	uint8_t suite;
+	uint32_t gw_ip, dev_ip; /* network order */
+	uint16_t gw_port, dev_port[2];
+	char id[2][SGA_ID_MAX + 1];
+	unsigned rto_ms, tries, link_timeout_s, burst;
+	pid_t watch_pid;    /* the forwarder's process: its lcore threads' CPU share */
+	unsigned delivered; /* DATA_DELIVERED every N DATA_DOWN (0: never) */
+	int verbose;
+};
+
+static void usage(FILE *f)
+{
+	static const char text[] =
+	    "Usage: sga-bench-relay [OPTIONS] -- EAL_OPTIONS\n"
+	    "Relay throughput of an SGA gateway's data plane on its port, seen from a DPDK\n"
+	    "load generator on the other end (e.g. a memif client), or (--raw) the same frame\n"
+	    "sizes through a plain forwarder such as dpdk-testpmd --forward-mode=io.\n"
+	    "The generator runs on the EAL main lcore and uses the first ethdev port.\n"
+	    "\n"
+	    "  -P, --package FILE     the gateway package file (its [gateway] package);\n"
+	    "                         required unless --raw\n"
+	    "  -S, --stats FILE       the gateway's stats_file: its counters are read before\n"
+	    "                         and after each measurement as a cross-check\n"
+	    "      --raw              no protocol: Eth/IPv4/UDP frames of the same sizes; every\n"
+	    "                         frame that comes back counts\n"
+	    "  -s, --sizes LIST       payload sizes in bytes, comma separated (default 64,1024)\n"
+	    "  -t, --duration S       measured seconds per size (default 5)\n"
+	    "  -w, --warmup S         seconds of traffic before the measurement (default 0.5)\n"
+	    "  -n, --frames N         DATA_UP frames pre-generated per size (default: enough for\n"
+	    "                         the warm-up and the duration at the rate a short\n"
+	    "                         calibration run reaches, within --pool-mb); a\n"
+	    "                         measurement ends early when they run out\n"
+	    "  -M, --pool-mb MB       memory for the pre-generated frames (default 1536)\n"
+	    "      --suite NAME       hop suite of both devices and the E2E suite they propose:\n"
+	    "                         aes-128-gcm (default), aes-256-gcm, chacha20-poly1305,\n"
+	    "                         aes-128-ccm8; with --raw it sets the frame sizes\n"
+	    "      --delivered N      device 2 sends a DATA_DELIVERED every N DATA_DOWN\n"
+	    "                         frames (the protocol's figure is 16; default 0: none)\n"
+	    "      --gateway IP:PORT  the gateway's address (default 10.77.0.1:7000)\n"
+	    "      --ip IP            the devices' IPv4 address (default 10.77.0.2)\n"
+	    "      --ports A,B        UDP ports of device 1 (sender) and device 2 (receiver)\n"
+	    "                         (default 5001,5002)\n"
+	    "      --ids ID1,ID2      device identities (default bench-dev-1,bench-dev-2)\n"
+	    "      --rto-ms N         first retransmission timeout of control frames\n"
+	    "                         (default 500; doubles up to 4000)\n"
+	    "      --tries N          transmissions of a control step before giving up\n"
+	    "                         (default 6)\n"
+	    "      --link-timeout S   seconds to wait for the port's link, i.e. for the memif\n"
+	    "                         peer (default 10)\n"
+	    "      --burst N          frames per tx burst, 1..32 (default 32)\n"
+	    "      --watch-pid PID    the forwarder's process (gateway or testpmd): report the\n"
+	    "                         share of each window its EAL worker threads spent on a\n"
+	    "                         CPU, next to the generator's own share\n"
+	    "  -v, --verbose          log control frames\n"
+	    "  -h, --help             this text\n"
+	    "\n"
+	    "Example (the gateway's port = net_memif0,role=server,socket=/tmp/m.sock,id=0):\n"
+	    "  sga-bench-relay -P run/keys/gateway.pkg -S run/stats.json -- -l 0 --no-pci \\\n"
+	    "      --file-prefix gen --vdev=net_memif0,role=client,socket=/tmp/m.sock,id=0\n"
+	    "\n"
+	    "Exit status: 0 when every measurement ran; 1 on a failure (no port, link down,\n"
+	    "gateway not answering, protocol error); 2 on bad usage.\n";
+
+	fputs(text, f);
+}
+
+static int parse_sizes(const char *arg, struct opts *o)
+{
+	char buf[256], *save = NULL, *end;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -1;
+	strcpy(buf, arg);
+	o->n_sizes = 0;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(t, &end, 10);
+		if (errno || *end || *t == '-' || v < 1 || v > SGA_FRAME_MAX ||
+		    o->n_sizes == BENCH_MAX_SIZES)
+			return -1;
+		o->sizes[o->n_sizes++] = (unsigned)v;
+	}
+	return o->n_sizes ? 0 : -1;
+}
+
+static int parse_ulong(const char *arg, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || !*arg || *arg == '-' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_seconds(const char *arg, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || *end || !*arg || !(v >= lo && v <= hi))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_pair(const char *arg, char *a, char *b, size_t cap)
+{
+	const char *comma = strchr(arg, ',');
+	size_t la;
+
+	if (!comma)
+		return -1;
+	la = (size_t)(comma - arg);
+	if (la == 0 || la >= cap || strlen(comma + 1) == 0 || strlen(comma + 1) >= cap)
+		return -1;
+	memcpy(a, arg, la);
+	a[la] = '\0';
+	strcpy(b, comma + 1);
+	return 0;
+}
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	unsigned long v;
+
+	if (parse_ulong(s, 1, 65535, &v))
+		return -1;
+	*port = htons((uint16_t)v);
+	return 0;
+}
+
+/* ---- state ---------------------------------------------------------------------- */
+
+struct bench_dev {
+	struct sga_dev dev;
+	struct sga_dev_sess sess;
+	struct dp_addr addr; /* our MAC, the devices' IP, this device's port */
+	uint8_t reg[SGA_FRAME_MAX];
+	size_t reg_len;
+	uint8_t ctl[2][SGA_FRAME_MAX]; /* frames re-sent by the current step */
+	size_t ctl_len[2];
+	unsigned n_ctl;
+};
+
+struct counts {
+	uint64_t sent, down, ack, back, other;
+};
+
+struct bench {
+	struct opts o;
+	uint16_t port;
+	struct rte_mempool *pool;
+	struct dp_addr gw; /* MAC learned by ARP (broadcast in --raw mode) */
+	int gw_mac_known;
+	struct bench_dev d[2];
+	uint16_t ip_id;
+	int last_hint; /* last ERROR hint code from the gateway (positive), 0 none */
+	int fatal;
+	/* probe: one message each way before the measurements */
+	int probe_from;
+	uint8_t probe_msg[48];
+	size_t probe_len;
+	uint64_t probe_seq;
+	int probe_down, probe_ack;
+	/* during a measurement */
+	struct counts c;
+	size_t cur_frame_len, cur_payload;
+	uint64_t verified, verify_fail, arp_answered;
+	uint64_t e2e_base; /* first e2e_seq of the current pool */
+	uint64_t delivered_sent;
+	int delivered_due;
+};
+
+static struct bench g_b;
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- CPU share of the threads involved ------------------------------------------------ */
+
+#define MAX_WATCH 8
+
+struct cpu_mark {
+	uint64_t gen_ns, dut_ns; /* on-CPU time of the generator / the forwarder's lcores */
+	int n_dut;
+};
+
+/* Nanoseconds a thread has spent on a CPU (schedstat), 0 if unknown. */
+static uint64_t task_oncpu_ns(long pid, long tid)
+{
+	char path[96];
+	unsigned long long ns = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/schedstat", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	fclose(f);
+	return ns;
+}
+
+/* The forwarder's EAL worker threads ("rte-worker-N" in DPDK 22.11, "lcore-worker-N"
+ * or "dpdk-worker-N" in other releases): their summed on-CPU time. */
+static uint64_t dut_oncpu_ns(pid_t pid, int *n)
+{
+	char path[64], comm[64];
+	struct dirent *e;
+	uint64_t sum = 0;
+	DIR *dir;
+
+	*n = 0;
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir)) != NULL && *n < MAX_WATCH) {
+		char cpath[sizeof(path) + sizeof(e->d_name) + 8];
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "%s/%s/comm", path, e->d_name);
+		f = fopen(cpath, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+		if (strncmp(comm, "rte-worker-", 11) && strncmp(comm, "lcore-worker-", 13) &&
+		    strncmp(comm, "dpdk-worker", 11))
+			continue;
+		sum += task_oncpu_ns((long)pid, strtol(e->d_name, NULL, 10));
+		(*n)++;
+	}
+	closedir(dir);
+	return sum;
+}
+
+static void cpu_mark_take(const struct opts *o, struct cpu_mark *m)
+{
+	m->gen_ns = task_oncpu_ns((long)getpid(), (long)gettid());
+	m->dut_ns = dut_oncpu_ns(o->watch_pid, &m->n_dut);
+}
+
+static const char *ip_str(uint32_t ip, char *buf)
+{
+	return inet_ntop(AF_INET, &ip, buf, INET_ADDRSTRLEN) ? buf : "?";
+}
+
+static void payload_fill(uint8_t *p, size_t n, size_t size)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 7 + size);
+}
+
+/* ---- transmit -------------------------------------------------------------------- */
+
+/* Send one frame (copied into an mbuf, padded to the Ethernet minimum); waits
+ * up to 100 ms for room in the queue. 0 or -1. */
+static int tx_frame(struct bench *b, const uint8_t *frame, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(b->pool);
+	size_t wire = len < ETH_MIN_LEN ? ETH_MIN_LEN : len;
+	uint64_t until = now_us() + 100000;
+	uint8_t *p;
+
+	if (!m)
+		return -1;
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)wire);
+	if (!p) {
+		rte_pktmbuf_free(m);
+		return -1;
+	}
+	memcpy(p, frame, len);
+	memset(p + len, 0, wire - len);
+	while (rte_eth_tx_burst(b->port, 0, &m, 1) == 0) {
+		if (now_us() > until) {
+			rte_pktmbuf_free(m);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* An SGA frame from device k to the gateway. */
+static void send_sga(struct bench *b, int k, const uint8_t *sga, size_t len)
+{
+	uint8_t f[DP_PKT_HDR_LEN + SGA_FRAME_MAX];
+
+	memcpy(f + DP_PKT_HDR_LEN, sga, len);
+	dp_pkt_udp_build(f, &b->d[k].addr, &b->gw, b->ip_id++, len);
+	if (tx_frame(b, f, DP_PKT_HDR_LEN + len) && b->o.verbose)
+		LOG("could not send a control frame (TX queue full)\n");
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void send_arp(struct bench *b, uint16_t op, const uint8_t *dst_mac, const uint8_t *tha,
+                     uint32_t tpa)
+{
+	uint8_t f[DP_PKT_ARP_LEN];
+	const uint8_t *mac = b->d[0].addr.mac;
+
+	memcpy(f, dst_mac, 6);
+	memcpy(f + 6, mac, 6);
+	put16(f + 12, 0x0806);
+	put16(f + 14, 1);      /* Ethernet */
+	put16(f + 16, 0x0800); /* IPv4 */
+	f[18] = 6;
+	f[19] = 4;
+	put16(f + 20, op);
+	memcpy(f + 22, mac, 6);
+	memcpy(f + 28, &b->o.dev_ip, 4);
+	memcpy(f + 32, tha, 6);
+	memcpy(f + 38, &tpa, 4);
+	(void)tx_frame(b, f, sizeof(f));
+}
+
+/* ---- receive: control frames ------------------------------------------------------- */
+
+static void on_sga(struct bench *b, int k, const uint8_t *sga, size_t len)
+{
+	struct bench_dev *d = &b->d[k];
+	uint8_t type = 0, msg[SGA_FRAME_MAX];
+	uint64_t sid = 0, e2e = 0;
+	size_t mlen = 0;
+	int rc;
+
+	if (sga_dev_peek(sga, len, &type, &sid)) {
+		b->c.other++;
+		return;
+	}
+	if (b->o.verbose)
+		LOG("device %d <- %s (%zu bytes)\n", k + 1, sga_msg_name(type), len);
+	switch (type) {
+	case SGA_MSG_REG_ACK:
+		if (d->dev.registered)
+			return;
+		rc = sga_dev_consume_reg_ack(&d->dev, sga, len);
+		if (rc && b->o.verbose)
+			LOG("device %d: REG_ACK refused: %s\n", k + 1, sga_err_desc(rc));
+		return;
+	case SGA_MSG_NEG_INVITE: {
+		struct sga_dev_sess inv;
+
+		if (k != 1 || d->sess.state == SGA_DEV_S_ESTABLISHED)
+			return;
+		memset(&inv, 0, sizeof(inv));
+		rc = sga_dev_consume_neg_invite(&d->dev, &inv, sga, len);
+		if (rc) {
+			if (b->o.verbose)
+				LOG("device 2: NEG_INVITE refused: %s\n", sga_err_desc(rc));
+			sga_dev_sess_wipe(&inv);
+			return;
+		}
+		/* A newer invitation replaces a pending one (device 1 asked again). */
+		sga_dev_sess_wipe(&d->sess);
+		d->sess = inv;
+		sga_dev_sess_wipe(&inv);
+		rc = sga_dev_create_neg_accept(&d->dev, &d->sess, 1, d->ctl[0], SGA_FRAME_MAX,
+		                               &d->ctl_len[0]);
+		if (!rc)
+			rc = sga_dev_create_kex_init(&d->dev, &d->sess, d->ctl[1], SGA_FRAME_MAX,
+			                             &d->ctl_len[1]);
+		if (rc) {
+			LOG("device 2: cannot answer the invitation: %s\n", sga_err_desc(rc));
+			b->fatal = 1;
+			return;
+		}
+		d->n_ctl = 2;
+		send_sga(b, 1, d->ctl[0], d->ctl_len[0]);
+		send_sga(b, 1, d->ctl[1], d->ctl_len[1]);
+		return;
+	}
+	case SGA_MSG_NEG_RESULT:
+		if (k != 0 || d->sess.state != SGA_DEV_S_NEG_SENT)
+			return;
+		rc = sga_dev_consume_neg_result(&d->dev, &d->sess, sga, len);
+		if (rc && d->sess.state == SGA_DEV_S_FAILED) {
+			LOG("the gateway refused the negotiation: %s (%s)\n", sga_err_desc(rc),
+			    sga_err_name(rc));
+			b->fatal = 1;
+			return;
+		}
+		if (rc) {
+			if (b->o.verbose)
+				LOG("device 1: NEG_RESULT refused: %s\n", sga_err_desc(rc));
+			return;
+		}
+		rc = sga_dev_create_kex_init(&d->dev, &d->sess, d->ctl[0], SGA_FRAME_MAX,
+		                             &d->ctl_len[0]);
+		if (rc) {
+			LOG("device 1: cannot build KEX_INIT: %s\n", sga_err_desc(rc));
+			b->fatal = 1;
+			return;
+		}
+		d->n_ctl = 1;
+		send_sga(b, 0, d->ctl[0], d->ctl_len[0]);
+		return;
+	case SGA_MSG_KEX_REPLY:
+		if (d->sess.state != SGA_DEV_S_KEX || sid != d->sess.session_id)
+			return;
+		rc = sga_dev_consume_kex_reply(&d->dev, &d->sess, sga, len);
+		if (rc && b->o.verbose)
+			LOG("device %d: KEX_REPLY refused: %s\n", k + 1, sga_err_desc(rc));
+		return;
+	case SGA_MSG_DATA_DOWN:
+		if (d->sess.state != SGA_DEV_S_ESTABLISHED)
+			return;
+		rc = sga_dev_data_open(&d->sess, sga, len, msg, sizeof(msg), &mlen);
+		if (!rc && k == (b->probe_from ^ 1) && mlen == b->probe_len &&
+		    !memcmp(msg, b->probe_msg, mlen))
+			b->probe_down = 1;
+		else if (rc && rc != -SGA_E_REPLAY)
+			LOG("device %d: a DATA_DOWN did not open: %s\n", k + 1, sga_err_desc(rc));
+		return;
+	case SGA_MSG_DATA_ACK:
+		if (d->sess.state != SGA_DEV_S_ESTABLISHED)
+			return;
+		rc = sga_dev_ack_open(&d->sess, sga, len, &e2e);
+		if (!rc && k == b->probe_from && e2e == b->probe_seq)
+			b->probe_ack = 1;
+		else if (rc && rc != -SGA_E_REPLAY)
+			LOG("device %d: a DATA_ACK did not open: %s\n", k + 1, sga_err_desc(rc));
+		return;
+	case SGA_MSG_ERROR: {
+		struct sga_error_msg em;
+
+		if (!sga_error_decode(sga, len, &em)) {
+			b->last_hint = em.code;
+			if (b->o.verbose)
+				LOG("device %d: ERROR hint from the gateway: %s\n", k + 1,
+				    sga_err_desc(-(int)em.code));
+		}
+		return;
+	}
+	default:
+		b->c.other++;
+		return;
+	}
+}
+
+/* ARP: answer requests for our address, learn the gateway's MAC from its reply. */
+static void on_arp(struct bench *b, const uint8_t *f, size_t len)
+{
+	uint16_t op;
+	uint32_t spa, tpa;
+
+	if (len < DP_PKT_ARP_LEN || f[14] != 0 || f[15] != 1 || f[16] != 8 || f[17] != 0 ||
+	    f[18] != 6 || f[19] != 4)
+		return;
+	op = (uint16_t)(f[20] << 8 | f[21]);
+	memcpy(&spa, f + 28, 4);
+	memcpy(&tpa, f + 38, 4);
+	if (op == 1 && tpa == b->o.dev_ip) {
+		send_arp(b, 2, f + 22, f + 22, spa);
+		b->arp_answered++;
+	} else if (op == 2 && spa == b->o.gw_ip && !b->gw_mac_known) {
+		memcpy(b->gw.mac, f + 22, 6);
+		b->gw_mac_known = 1;
+	}
+}
+
+static void on_frame_ctl(struct bench *b, const uint8_t *f, size_t len)
+{
+	struct dp_pkt_meta meta;
+
+	if (len >= DP_PKT_ETH_LEN && f[12] == 0x08 && f[13] == 0x06) {
+		on_arp(b, f, len);
+		return;
+	}
+	for (int k = 0; k < 2; k++)
+		if (dp_pkt_classify(f, len, &b->d[k].addr, &meta) == DP_PKT_UDP) {
+			on_sga(b, k, f + meta.payload_off, meta.payload_len);
+			return;
+		}
+	b->c.other++;
+}
+
+/* Receive and handle frames for up to wait_us (returns early once done(b)). */
+static void ctl_poll(struct bench *b, uint64_t wait_us, int (*done)(const struct bench *))
+{
+	uint64_t until = now_us() + wait_us;
+	struct rte_mbuf *pk[BENCH_BURST];
+
+	while (!g_quit && !b->fatal && !(done && done(b))) {
+		uint16_t n = rte_eth_rx_burst(b->port, 0, pk, BENCH_BURST);
+
+		for (uint16_t i = 0; i < n; i++) {
+			if (rte_pktmbuf_is_contiguous(pk[i]))
+				on_frame_ctl(b, rte_pktmbuf_mtod(pk[i], const uint8_t *),
+				             pk[i]->data_len);
+			rte_pktmbuf_free(pk[i]);
+		}
+		if (now_us() >= until)
+			break;
+		if (!n)
+			usleep(50); /* the gateway's control threads share this core */
+	}
+}
+
+/*
+ * One control step: send(b) transmits (or re-transmits) what the step needs,
+ * then frames are handled until done(b); bounded tries with a doubling timeout.
+ */
+static int ctl_step(struct bench *b, const char *what, void (*send)(struct bench *),
+                    int (*done)(const struct bench *))
+{
+	unsigned rto = b->o.rto_ms, tries = 0;
+	uint64_t t0 = now_us();
+
+	b->last_hint = 0;
+	while (!g_quit && !b->fatal) {
+		if (tries == b->o.tries) {
+			LOG("%s: the gateway did not answer after %u transmissions over %.1f "
+			    "s%s%s\n",
+			    what, tries, (double)(now_us() - t0) / 1e6,
+			    b->last_hint ? "; last ERROR hint: " : "",
+			    b->last_hint ? sga_err_desc(-b->last_hint) : "");
+			return -1;
+		}
+		if (tries && b->o.verbose)
+			LOG("%s: no answer yet, sending again (try %u of %u)\n", what, tries + 1,
+			    b->o.tries);
+		send(b);
+		tries++;
+		ctl_poll(b, (uint64_t)rto * 1000, done);
+		if (done(b)) {
+			INFO("  %-34s ok (%.1f ms%s)\n", what, (double)(now_us() - t0) / 1e3,
+			     tries > 1 ? ", retransmitted" : "");
+			return 0;
+		}
+		rto = rto * 2 > 4000 ? 4000 : rto * 2;
+	}
+	if (g_quit)
+		LOG("%s: interrupted\n", what);
+	return -1;
+}
+
+/* ---- control steps ------------------------------------------------------------------ */
+
+static void arp_send(struct bench *b)
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t zero[6];
+
+	send_arp(b, 1, bcast, zero, b->o.gw_ip);
+}
+
+static int arp_done(const struct bench *b)
+{
+	return b->gw_mac_known;
+}
+
+static void reg_send(struct bench *b)
+{
+	for (int k = 0; k < 2; k++) {
+		struct bench_dev *d = &b->d[k];
+
+		if (d->dev.registered)
+			continue;
+		/* The same request each time: the gateway answers a retransmitted
+		 * first registration again. */
+		if (!d->reg_len && sga_dev_create_reg_req(&d->dev, NULL, 0, 0, d->reg,
+		                                          sizeof(d->reg), &d->reg_len)) {
+			LOG("device %d: cannot build REG_REQ\n", k + 1);
+			b->fatal = 1;
+			return;
+		}
+		send_sga(b, k, d->reg, d->reg_len);
+	}
+}
+
+static int reg_done(const struct bench *b)
+{
+	return b->d[0].dev.registered && b->d[1].dev.registered;
+}
+
+static void neg_send(struct bench *b)
+{
+	struct bench_dev *d0 = &b->d[0], *d1 = &b->d[1];
+	uint8_t s = b->o.suite;
+	int rc;
+
+	if (d0->sess.state == SGA_DEV_S_IDLE || d0->sess.state == SGA_DEV_S_NEG_SENT) {
+		/* A1 (again): a new request each time, new counter and k_t. */
+		sga_dev_sess_wipe(&d0->sess);
+		rc = sga_dev_create_neg_req(&d0->dev, &d0->sess, d1->dev.id, d1->dev.id_len, &s, 1,
+		                            d0->ctl[0], SGA_FRAME_MAX, &d0->ctl_len[0]);
+		if (rc) {
+			LOG("device 1: cannot build NEG_REQ: %s\n", sga_err_desc(rc));
+			b->fatal = 1;
+			return;
+		}
+		d0->n_ctl = 1;
+		send_sga(b, 0, d0->ctl[0], d0->ctl_len[0]);
+	} else if (d0->sess.state == SGA_DEV_S_KEX) {
+		send_sga(b, 0, d0->ctl[0], d0->ctl_len[0]);
+	}
+	/* Device 2 repeats NEG_ACCEPT and KEX_INIT until its KEX_REPLY comes. */
+	if (d1->sess.state == SGA_DEV_S_KEX)
+		for (unsigned i = 0; i < d1->n_ctl; i++)
+			send_sga(b, 1, d1->ctl[i], d1->ctl_len[i]);
+}
+
+static int neg_done(const struct bench *b)
+{
+	return b->d[0].sess.state == SGA_DEV_S_ESTABLISHED &&
+	       b->d[1].sess.state == SGA_DEV_S_ESTABLISHED &&
+	       b->d[0].sess.session_id == b->d[1].sess.session_id;
+}
+
+static void probe_send(struct bench *b)
+{
+	struct bench_dev *d = &b->d[b->probe_from];
+	uint8_t f[SGA_FRAME_MAX];
+	size_t len;
+	int rc;
+
+	/* A fresh message each time (new e2e and hop sequence numbers). */
+	rc = sga_dev_data_seal(&d->sess, b->probe_msg, b->probe_len, f, sizeof(f), &len);
+	if (rc) {
+		LOG("device %d: cannot seal a message: %s\n", b->probe_from + 1, sga_err_desc(rc));
+		b->fatal = 1;
+		return;
+	}
+	b->probe_seq = sga_dev_data_last_seq(&d->sess);
+	b->probe_down = b->probe_ack = 0;
+	send_sga(b, b->probe_from, f, len);
+}
+
+static int probe_done(const struct bench *b)
+{
+	return b->probe_down && b->probe_ack;
+}
+
+static int setup_protocol(struct bench *b)
+{
+	char what[64];
+
+	if (ctl_step(b, "registration of both devices", reg_send, reg_done))
+		return -1;
+	if (ctl_step(b, "negotiation and key exchange", neg_send, neg_done))
+		return -1;
+	INFO("  session %016llx, E2E suite %s, hop suites %s\n",
+	     (unsigned long long)b->d[0].sess.session_id, sga_suite_get(b->d[0].sess.suite)->name,
+	     sga_suite_get(b->d[0].sess.hop_suite)->name);
+	for (int from = 0; from < 2; from++) {
+		b->probe_from = from;
+		b->probe_len = (size_t)snprintf((char *)b->probe_msg, sizeof(b->probe_msg),
+		                                "sga-bench-relay probe from device %d", from + 1);
+		snprintf(what, sizeof(what), "message %d->%d (DATA_DOWN + DATA_ACK)", from + 1,
+		         2 - from);
+		if (ctl_step(b, what, probe_send, probe_done))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the gateway's stats file ------------------------------------------------------ */
+
+struct gw_stats {
+	int ok;
+	uint64_t rx, tx, tx_full, data_in, relayed, ack_sent, drops, drop_tx_seq, drop_nombuf;
+	uint64_t resv_req;
+};
+
+/* The "dataplane" block of the gateway's stats JSON: one "name": value per line. */
+static void stats_read(const char *path, struct gw_stats *s)
+{
+	char line[256], name[64];
+	unsigned long long v;
+	int in_dp = 0;
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	if (!path || !(f = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "\"dataplane\""))
+			in_dp = 1;
+		else if (strchr(line, '}'))
+			in_dp = 0;
+		if (!in_dp || sscanf(line, " \"%63[^\"]\": %llu", name, &v) != 2)
+			continue;
+		s->ok = 1;
+		if (!strcmp(name, "rx"))
+			s->rx = v;
+		else if (!strcmp(name, "tx"))
+			s->tx = v;
+		else if (!strcmp(name, "tx_full"))
+			s->tx_full = v;
+		else if (!strcmp(name, "data_in"))
+			s->data_in = v;
+		else if (!strcmp(name, "relayed"))
+			s->relayed = v;
+		else if (!strcmp(name, "ack_sent"))
+			s->ack_sent = v;
+		else if (!strcmp(name, "resv_req"))
+			s->resv_req = v;
+		if (!strncmp(name, "drop_", 5))
+			s->drops += v;
+		if (!strcmp(name, "drop_tx_seq"))
+			s->drop_tx_seq = v;
+		if (!strcmp(name, "drop_nombuf"))
+			s->drop_nombuf = v;
+	}
+	fclose(f);
+}
+
+/* ---- a measurement ------------------------------------------------------------------- */
+
+/* DATA_DELIVERED from device 2: it holds every message of the pool counted so
+ * far (next_e2e_seq = the pool's first e2e_seq + DATA_DOWN frames counted:
+ * right as long as none was lost, which the report shows). */
+static void delivered_send(struct bench *b)
+{
+	uint8_t f[DP_PKT_HDR_LEN + SGA_FRAME_MAX];
+	size_t len;
+
+	b->delivered_due = 0;
+	if (sga_dev_delivered_seal(&b->d[1].sess, b->e2e_base + b->c.down, f + DP_PKT_HDR_LEN,
+	                           SGA_FRAME_MAX, &len))
+		return;
+	dp_pkt_udp_build(f, &b->d[1].addr, &b->gw, b->ip_id++, len);
+	if (!tx_frame(b, f, DP_PKT_HDR_LEN + len))
+		b->delivered_sent++;
+}
+
+/* Count one frame received during a measurement, by type byte only. */
+static void count_frame(struct bench *b, struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	size_t len = m->data_len, l3;
+	uint16_t dport;
+	uint8_t type;
+
+	if (b->o.raw) {
+		if (len == b->cur_frame_len)
+			b->c.back++;
+		else
+			b->c.other++;
+		return;
+	}
+	if (len < DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN || f[12] != 0x08 || f[13] != 0x00 ||
+	    f[23] != 17) {
+		if (len >= DP_PKT_ETH_LEN && f[12] == 0x08 && f[13] == 0x06)
+			on_arp(b, f, len);
+		else
+			b->c.other++;
+		return;
+	}
+	l3 = (size_t)(f[14] & 0x0f) * 4;
+	if (len < DP_PKT_ETH_LEN + l3 + DP_PKT_UDP_LEN + SGA_HOP_HDR_LEN) {
+		b->c.other++;
+		return;
+	}
+	dport = (uint16_t)(f[DP_PKT_ETH_LEN + l3 + 2] << 8 | f[DP_PKT_ETH_LEN + l3 + 3]);
+	type = f[DP_PKT_ETH_LEN + l3 + DP_PKT_UDP_LEN + 1];
+	if (type == SGA_MSG_DATA_DOWN && dport == ntohs(b->o.dev_port[1])) {
+		/* Open a sample: the relay must deliver the bytes device 1 sealed. */
+		if (b->c.down++ % VERIFY_EVERY == 0) {
+			uint8_t msg[SGA_FRAME_MAX], want[SGA_FRAME_MAX];
+			size_t mlen = 0, off = DP_PKT_ETH_LEN + l3 + DP_PKT_UDP_LEN;
+
+			payload_fill(want, b->cur_payload, b->cur_payload);
+			if (sga_dev_data_open(&b->d[1].sess, f + off, len - off, msg, sizeof(msg),
+			                      &mlen) == 0 &&
+			    mlen == b->cur_payload && !memcmp(msg, want, mlen))
+				b->verified++;
+			else
+				b->verify_fail++;
+		}
+		if (b->o.delivered && b->c.down % b->o.delivered == 0)
+			b->delivered_due = 1;
+	} else if (type == SGA_MSG_DATA_ACK && dport == ntohs(b->o.dev_port[0])) {
+		b->c.ack++;
+	} else {
+		b->c.other++;
+	}
+}
+
+static unsigned rx_drain(struct bench *b)
+{
+	struct rte_mbuf *pk[BENCH_BURST];
+	unsigned total = 0;
+
+	for (int r = 0; r < 4; r++) {
+		uint16_t n = rte_eth_rx_burst(b->port, 0, pk, BENCH_BURST);
+
+		for (uint16_t i = 0; i < n; i++)
+			count_frame(b, pk[i]);
+		if (n)
+			rte_pktmbuf_free_bulk(pk, n);
+		if (b->delivered_due)
+			delivered_send(b);
+		total += n;
+		if (n < BENCH_BURST)
+			break;
+	}
+	return total;
+}
+
+struct result {
+	double window_s, tail_s;
+	struct counts w;     /* during the measurement window */
+	struct counts total; /* the whole run, tail included */
+	uint64_t tx_calls, tx_zero;
+	int pool_ran_out;
+	int warm_skipped;
+	double gen_cpu, dut_cpu; /* on-CPU share of the window, < 0 unknown */
+};
+
+/*
+ * Send frames[0..n) (stride bytes apart, frame_len each; cyclic: start again at
+ * 0 when spent) in bursts, count what comes back. The window runs from warm_s
+ * after the first frame to the end of sending (dur_s later, or the pool spent).
+ */
+static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride, size_t frame_len,
+                 int cyclic, double warm_s, double dur_s, struct result *r)
+{
+	const uint64_t hz = rte_get_tsc_hz();
+	struct rte_mbuf *pend[BENCH_BURST];
+	unsigned n_pend = 0, off = 0, burst = b->o.burst;
+	uint64_t t_start, t_warm, t_end, t_w0 = 0, t_stop, t_last_rx;
+	struct counts c0;
+	struct cpu_mark m0, m1;
+	size_t next = 0;
+	int warm = 0;
+
+	memset(r, 0, sizeof(*r));
+	memset(&b->c, 0, sizeof(b->c));
+	memset(&c0, 0, sizeof(c0));
+	cpu_mark_take(&b->o, &m0);
+	t_start = rte_rdtsc();
+	t_warm = t_start + (uint64_t)(warm_s * (double)hz);
+	t_end = t_warm + (uint64_t)(dur_s * (double)hz);
+	for (;;) {
+		uint64_t now;
+
+		rx_drain(b);
+		now = rte_rdtsc();
+		if (!warm && now >= t_warm) {
+			warm = 1;
+			c0 = b->c;
+			cpu_mark_take(&b->o, &m0);
+			t_w0 = rte_rdtsc();
+		}
+		if (now >= t_end || g_quit)
+			break;
+		if (!n_pend) {
+			unsigned k = burst;
+
+			if (!cyclic && next >= n) {
+				r->pool_ran_out = 1;
+				break;
+			}
+			if (!cyclic && n - next < k)
+				k = (unsigned)(n - next);
+			if (rte_pktmbuf_alloc_bulk(b->pool, pend, k))
+				continue; /* the receive side gives them back */
+			for (unsigned i = 0; i < k; i++) {
+				struct rte_mbuf *m = pend[i];
+
+				memcpy(rte_pktmbuf_mtod(m, uint8_t *), frames + (next % n) * stride,
+				       frame_len);
+				m->data_len = (uint16_t)frame_len;
+				m->pkt_len = (uint32_t)frame_len;
+				next++;
+			}
+			n_pend = k;
+			off = 0;
+		}
+		{
+			uint16_t s = rte_eth_tx_burst(b->port, 0, pend + off, (uint16_t)n_pend);
+
+			r->tx_calls++;
+			if (!s)
+				r->tx_zero++;
+			off += s;
+			n_pend -= s;
+			b->c.sent += s;
+		}
+	}
+	t_stop = rte_rdtsc();
+	cpu_mark_take(&b->o, &m1);
+	if (n_pend)
+		rte_pktmbuf_free_bulk(pend + off, n_pend);
+	if (!warm) {
+		/* The pool ran out before the warm-up ended: measure from the start. */
+		r->warm_skipped = 1;
+		t_w0 = t_start;
+		memset(&c0, 0, sizeof(c0));
+	}
+	r->w.sent = b->c.sent - c0.sent;
+	r->w.down = b->c.down - c0.down;
+	r->w.ack = b->c.ack - c0.ack;
+	r->w.back = b->c.back - c0.back;
+	r->w.other = b->c.other - c0.other;
+	r->window_s = (double)(t_stop - t_w0) / (double)hz;
+	r->gen_cpu =
+	    m1.gen_ns && r->window_s > 0 ? (double)(m1.gen_ns - m0.gen_ns) / 1e9 / r->window_s : -1;
+	r->dut_cpu = m1.n_dut && m1.n_dut == m0.n_dut && r->window_s > 0
+	                 ? (double)(m1.dut_ns - m0.dut_ns) / 1e9 / r->window_s / m1.n_dut
+	                 : -1;
+
+	/* The tail: what is still in flight, until 300 ms pass without a frame
+	 * (at most 3 s). Only then may the caller disconnect. */
+	t_last_rx = rte_rdtsc();
+	for (;;) {
+		uint64_t now = rte_rdtsc();
+
+		if (rx_drain(b))
+			t_last_rx = now;
+		if (now - t_last_rx > hz * 3 / 10 || now - t_stop > hz * 3)
+			break;
+	}
+	if (b->o.delivered && !b->o.raw)
+		delivered_send(b); /* the last one covers the whole pool */
+	r->tail_s = (double)(rte_rdtsc() - t_stop) / (double)hz;
+	r->total = b->c;
+	return r->window_s > 0 ? 0 : -1;
+}
+
+/* Frame length on the wire (no FCS) of a DATA_UP carrying payload bytes. */
+static size_t sga_frame_len(uint8_t suite, size_t payload)
+{
+	size_t tag = sga_suite_get(suite)->tag_len;
+
+	return DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN + 8 + payload + tag /* e2e */ + tag /* hop */;
+}
+
+/* Pre-generate n frames of frame_len bytes (not timed). SGA mode: DATA_UP from
+ * device 1 to device 2, each with its own hop sequence number; raw mode: the
+ * same sizes, payload only. NULL on failure (reported). */
+static uint8_t *pool_build(struct bench *b, unsigned payload, size_t frame_len, size_t n, int quiet)
+{
+	uint8_t *frames = malloc(n * frame_len), msg[SGA_FRAME_MAX];
+	uint64_t t0 = now_us();
+
+	if (!frames) {
+		LOG("cannot allocate %zu MB for %zu frames (lower --pool-mb)\n",
+		    n * frame_len >> 20, n);
+		return NULL;
+	}
+	b->e2e_base = b->d[0].sess.e2e_tx_seq;
+	payload_fill(msg, payload, payload);
+	for (size_t i = 0; i < n && !g_quit; i++) {
+		uint8_t *f = frames + i * frame_len;
+		size_t len = frame_len - DP_PKT_HDR_LEN;
+		int rc;
+
+		if (b->o.raw) {
+			memset(f + DP_PKT_HDR_LEN, 0, len);
+			memcpy(f + DP_PKT_HDR_LEN, msg, payload);
+		} else {
+			rc = sga_dev_data_seal(&b->d[0].sess, msg, payload, f + DP_PKT_HDR_LEN,
+			                       SGA_FRAME_MAX, &len);
+			if (rc || len != frame_len - DP_PKT_HDR_LEN) {
+				LOG("payload %u: sealing DATA_UP %zu failed: %s (length %zu, "
+				    "expected %zu)\n",
+				    payload, i, rc ? sga_err_desc(rc) : "ok", len,
+				    frame_len - DP_PKT_HDR_LEN);
+				free(frames);
+				return NULL;
+			}
+		}
+		dp_pkt_udp_build(f, &b->d[0].addr, &b->gw, b->ip_id++, len);
+	}
+	if (g_quit) {
+		free(frames);
+		return NULL;
+	}
+	if (!b->o.raw && !quiet)
+		INFO("  pre-generated %zu DATA_UP frames (%zu MB) in %.1f s\n", n,
+		     n * frame_len >> 20, (double)(now_us() - t0) / 1e6);
+	return frames;
+}
+
+static void report_common(const struct result *r)
+{
+	if (r->dut_cpu >= 0)
+		INFO("  on a CPU during the window: generator %.0f%%, forwarder lcore %.0f%%%s\n",
+		     100 * r->gen_cpu, 100 * r->dut_cpu,
+		     r->gen_cpu < 0.9 || r->dut_cpu < 0.9
+		         ? " (other processes took CPU time: the figures understate the path)"
+		         : "");
+	else if (r->gen_cpu >= 0)
+		INFO("  on a CPU during the window: generator %.0f%%\n", 100 * r->gen_cpu);
+	INFO("  generator: tx queue full on %.1f%% of tx_burst calls (high: the forwarder is the "
+	     "bottleneck)\n",
+	     r->tx_calls ? 100.0 * (double)r->tx_zero / (double)r->tx_calls : 0.0);
+}
+
+static void report_raw(const struct result *r, unsigned payload, size_t frame_len)
+{
+	double pps = (double)r->w.back / r->window_s;
+
+	INFO("  window %.2f s: sent %llu, returned %llu: %.3f Mpps, %.2f Gbit/s of frames\n",
+	     r->window_s, (unsigned long long)r->w.sent, (unsigned long long)r->w.back, pps / 1e6,
+	     pps * (double)frame_len * 8 / 1e9);
+	INFO("  whole run: sent %llu, returned %llu, other %llu; tail %.2f s\n",
+	     (unsigned long long)r->total.sent, (unsigned long long)r->total.back,
+	     (unsigned long long)r->total.other, r->tail_s);
+	report_common(r);
+	INFO("RESULT mode=raw payload=%u frame=%zu window_s=%.3f sent=%llu returned=%llu "
+	     "mpps=%.4f txq_full_pct=%.1f gen_cpu_pct=%.0f dut_cpu_pct=%.0f\n",
+	     payload, frame_len, r->window_s, (unsigned long long)r->w.sent,
+	     (unsigned long long)r->w.back, pps / 1e6,
+	     r->tx_calls ? 100.0 * (double)r->tx_zero / (double)r->tx_calls : 0.0, 100 * r->gen_cpu,
+	     100 * r->dut_cpu);
+}
+
+static void report_sga(const struct bench *b, const struct result *r, unsigned payload,
+                       size_t frame_len, const struct gw_stats *s0, const struct gw_stats *s1)
+{
+	double relay = (double)r->w.down / r->window_s, acks = (double)r->w.ack / r->window_s;
+	long long gw_relayed = -1, gw_drops = -1;
+
+	INFO("  window %.2f s%s%s: sent %llu DATA_UP, got back %llu DATA_DOWN + %llu DATA_ACK\n",
+	     r->window_s,
+	     r->warm_skipped ? " (the pool ran out during the warm-up: measured from the start)"
+	                     : "",
+	     r->pool_ran_out ? " (ended when the pool was spent)" : "",
+	     (unsigned long long)r->w.sent, (unsigned long long)r->w.down,
+	     (unsigned long long)r->w.ack);
+	INFO("  relay %.3f Mpps (gateway TX %.3f Mpps: DATA_DOWN + DATA_ACK); payload %.2f "
+	     "Gbit/s, DATA_DOWN frames %.2f Gbit/s\n",
+	     relay / 1e6, (relay + acks) / 1e6, relay * payload * 8 / 1e9,
+	     relay * (double)frame_len * 8 / 1e9);
+	INFO("  whole run: sent %llu, DATA_DOWN %llu, DATA_ACK %llu, other %llu; tail %.2f s\n",
+	     (unsigned long long)r->total.sent, (unsigned long long)r->total.down,
+	     (unsigned long long)r->total.ack, (unsigned long long)r->total.other, r->tail_s);
+	INFO("  sampled DATA_DOWN opened by device 2: %llu intact, %llu bad\n",
+	     (unsigned long long)b->verified, (unsigned long long)b->verify_fail);
+	if (b->o.delivered)
+		INFO("  DATA_DELIVERED sent by device 2: %llu (one per %u DATA_DOWN, and a last "
+		     "one)\n",
+		     (unsigned long long)b->delivered_sent, b->o.delivered);
+	report_common(r);
+	if (s0->ok && s1->ok) {
+		gw_relayed = (long long)(s1->relayed - s0->relayed);
+		gw_drops = (long long)(s1->drops - s0->drops);
+		INFO("  gateway counters (delta): rx %llu, data_in %llu, relayed %llu, ack_sent "
+		     "%llu, tx %llu, tx_full %llu, drops %llu (tx_seq %llu, nombuf %llu), "
+		     "reservations %llu\n",
+		     (unsigned long long)(s1->rx - s0->rx),
+		     (unsigned long long)(s1->data_in - s0->data_in),
+		     (unsigned long long)(s1->relayed - s0->relayed),
+		     (unsigned long long)(s1->ack_sent - s0->ack_sent),
+		     (unsigned long long)(s1->tx - s0->tx),
+		     (unsigned long long)(s1->tx_full - s0->tx_full),
+		     (unsigned long long)(s1->drops - s0->drops),
+		     (unsigned long long)(s1->drop_tx_seq - s0->drop_tx_seq),
+		     (unsigned long long)(s1->drop_nombuf - s0->drop_nombuf),
+		     (unsigned long long)(s1->resv_req - s0->resv_req));
+		if ((uint64_t)gw_relayed == r->total.down)
+			INFO("  cross-check: the gateway relayed exactly the DATA_DOWN frames "
+			     "device 2 "
+			     "counted\n");
+		else
+			INFO("  cross-check: the gateway relayed %lld, device 2 counted %llu (%lld "
+			     "lost between them: the gateway's tx_full counts frames its TX queue "
+			     "refused)\n",
+			     gw_relayed, (unsigned long long)r->total.down,
+			     gw_relayed - (long long)r->total.down);
+	} else if (b->o.stats) {
+		INFO("  gateway stats file %s unreadable: no cross-check\n", b->o.stats);
+	}
+	INFO("RESULT mode=sga payload=%u frame=%zu window_s=%.3f sent=%llu relayed=%llu acks=%llu "
+	     "relay_mpps=%.4f gw_tx_mpps=%.4f payload_gbps=%.3f txq_full_pct=%.1f "
+	     "gw_relayed=%lld gw_drops=%lld verify_bad=%llu gen_cpu_pct=%.0f dut_cpu_pct=%.0f\n",
+	     payload, frame_len, r->window_s, (unsigned long long)r->w.sent,
+	     (unsigned long long)r->w.down, (unsigned long long)r->w.ack, relay / 1e6,
+	     (relay + acks) / 1e6, relay * payload * 8 / 1e9,
+	     r->tx_calls ? 100.0 * (double)r->tx_zero / (double)r->tx_calls : 0.0, gw_relayed,
+	     gw_drops, (unsigned long long)b->verify_fail, 100 * r->gen_cpu, 100 * r->dut_cpu);
+}
+
+static int measure_size(struct bench *b, unsigned payload)
+{
+	size_t frame_len = sga_frame_len(b->o.suite, payload), n;
+	struct gw_stats s0, s1;
+	struct result r;
+	uint8_t *frames;
+	int rc;
+
+	if (frame_len - DP_PKT_HDR_LEN > SGA_FRAME_MAX) {
+		LOG("payload %u: the DATA_UP frame would be %zu bytes, above SGA_FRAME_MAX (%d)\n",
+		    payload, frame_len - DP_PKT_HDR_LEN, SGA_FRAME_MAX);
+		return -1;
+	}
+	INFO("\npayload %u B: %s frame %zu B (Eth+IPv4+UDP %d, SGA %zu)\n", payload,
+	     b->o.raw ? "raw" : "DATA_UP", frame_len, DP_PKT_HDR_LEN, frame_len - DP_PKT_HDR_LEN);
+	b->cur_frame_len = frame_len;
+	b->cur_payload = payload;
+	if (b->o.raw) {
+		n = RAW_POOL_FRAMES; /* sent again and again: no freshness to keep */
+	} else if (b->o.frames) {
+		n = b->o.frames;
+	} else {
+		/* Size the pool from a short run: enough for the warm-up and the
+		 * measurement at that rate, with a margin, within --pool-mb. */
+		size_t cap = (size_t)b->o.pool_mb * 1024 * 1024 / frame_len;
+		size_t cal = cap < CALIBRATION_FRAMES ? cap : CALIBRATION_FRAMES;
+		double rate, want;
+
+		if (cal < BENCH_BURST)
+			cal = BENCH_BURST;
+		frames = pool_build(b, payload, frame_len, cal, 1);
+		if (!frames)
+			return -1;
+		rc = blast(b, frames, cal, frame_len, frame_len, 0, 0, 3600, &r);
+		free(frames);
+		if (rc || !r.w.down) {
+			LOG("payload %u: no DATA_DOWN came back in the calibration run (%llu "
+			    "sent): "
+			    "the gateway is not relaying\n",
+			    payload, (unsigned long long)r.w.sent);
+			return -1;
+		}
+		rate = (double)r.w.down / r.window_s;
+		want = rate * (b->o.warmup_s + b->o.duration_s) * 1.3 + 4096;
+		n = want < (double)cap ? (size_t)want : cap;
+		INFO("  calibration: %zu DATA_UP at %.3f Mpps -> a pool of %zu frames%s\n", cal,
+		     rate / 1e6, n, n == cap ? " (the --pool-mb limit)" : "");
+	}
+	if (n < BENCH_BURST)
+		n = BENCH_BURST;
+	frames = pool_build(b, payload, frame_len, n, 0);
+	if (!frames)
+		return -1;
+
+	memset(&s1, 0, sizeof(s1));
+	stats_read(b->o.raw ? NULL : b->o.stats, &s0);
+	b->verified = b->verify_fail = b->delivered_sent = 0;
+	rc =
+	    blast(b, frames, n, frame_len, frame_len, b->o.raw, b->o.warmup_s, b->o.duration_s, &r);
+	free(frames);
+	if (rc) {
+		LOG("payload %u: empty measurement window\n", payload);
+		return -1;
+	}
+	if (s0.ok) {
+		usleep(400000); /* the gateway rewrites its stats file every 100 ms */
+		stats_read(b->o.stats, &s1);
+	}
+	if (b->o.raw)
+		report_raw(&r, payload, frame_len);
+	else
+		report_sga(b, &r, payload, frame_len, &s0, &s1);
+	fflush(stdout);
+	return 0;
+}
+
+/* ---- port ------------------------------------------------------------------------------ */
+
+static int port_start(struct bench *b)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_link link;
+	struct rte_eth_dev_info info;
+	struct rte_ether_addr mac;
+	char name[RTE_ETH_NAME_MAX_LEN] = "?";
+	uint64_t until;
+	int rc;
+
+	if (rte_eth_dev_count_avail() == 0) {
+		LOG("no DPDK port: give one after '--', e.g. "
+		    "--vdev=net_memif0,role=client,socket=PATH,id=0\n");
+		return -1;
+	}
+	RTE_ETH_FOREACH_DEV(b->port)
+	break;
+	rte_eth_dev_get_name_by_port(b->port, name);
+	b->pool = rte_pktmbuf_pool_create("bench_pool", BENCH_MBUFS, 256, 0,
+	                                  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (!b->pool) {
+		LOG("cannot create the mbuf pool: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	memset(&conf, 0, sizeof(conf));
+	if ((rc = rte_eth_dev_info_get(b->port, &info)) ||
+	    (rc = rte_eth_dev_configure(b->port, 1, 1, &conf)) ||
+	    (rc = rte_eth_rx_queue_setup(b->port, 0, BENCH_DESC, (unsigned)rte_socket_id(), NULL,
+	                                 b->pool)) ||
+	    (rc =
+	         rte_eth_tx_queue_setup(b->port, 0, BENCH_DESC, (unsigned)rte_socket_id(), NULL))) {
+		LOG("port %s: configuration failed: %s\n", name, rte_strerror(-rc));
+		return -1;
+	}
+	rc = rte_eth_dev_start(b->port);
+	if (rc) {
+		LOG("port %s: cannot start: %s%s\n", name, rte_strerror(-rc),
+		    strstr(info.driver_name, "memif")
+		        ? " (a memif client connects at start: is the gateway or testpmd running "
+		          "with role=server on that socket?)"
+		        : "");
+		return -1;
+	}
+	rte_eth_macaddr_get(b->port, &mac);
+	for (int k = 0; k < 2; k++)
+		memcpy(b->d[k].addr.mac, mac.addr_bytes, 6);
+	until = now_us() + (uint64_t)b->o.link_timeout_s * 1000000;
+	for (;;) {
+		memset(&link, 0, sizeof(link));
+		rte_eth_link_get_nowait(b->port, &link);
+		if (link.link_status == RTE_ETH_LINK_UP)
+			break;
+		if (now_us() > until || g_quit) {
+			LOG("port %s: link still down after %u s: no peer (for memif: is the "
+			    "gateway "
+			    "or testpmd running with role=server on the same socket and id?)\n",
+			    name, b->o.link_timeout_s);
+			return -1;
+		}
+		usleep(10000);
+	}
+	INFO("sga-bench-relay: port %u (%s, driver %s) up, MAC %02x:%02x:%02x:%02x:%02x:%02x; "
+	     "generator on lcore %u\n",
+	     b->port, name, info.driver_name, mac.addr_bytes[0], mac.addr_bytes[1],
+	     mac.addr_bytes[2], mac.addr_bytes[3], mac.addr_bytes[4], mac.addr_bytes[5],
+	     rte_lcore_id());
+	return 0;
+}
+
+/* Stop and close the port: the peer sees the disconnect only now, after the
+ * traffic stopped. */
+static void port_stop(struct bench *b)
+{
+	if (!b->pool)
+		return;
+	(void)rte_eth_dev_stop(b->port);
+	(void)rte_eth_dev_close(b->port);
+}
+
+/* ---- main ---------------------------------------------------------------------------------- */
+
+static int load_package(const char *path, struct sga_package *pkg)
+{
+	uint8_t buf[4096];
+	size_t len;
+	FILE *f = fopen(path, "rb");
+	int rc;
+
+	if (!f) {
+		LOG("%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	len = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	rc = sga_package_decode(buf, len, pkg);
+	if (rc) {
+		LOG("%s: not a gateway package: %s\n", path, sga_err_desc(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	enum {
+		O_RAW = 256,
+		O_SUITE,
+		O_GW,
+		O_IP,
+		O_PORTS,
+		O_IDS,
+		O_RTO,
+		O_TRIES,
+		O_LINK,
+		O_BURST,
+		O_WATCH,
+		O_DELIVERED,
+	};
+	static const struct option lopts[] = {
+	    {"package", required_argument, NULL, 'P'},
+	    {"stats", required_argument, NULL, 'S'},
+	    {"raw", no_argument, NULL, O_RAW},
+	    {"sizes", required_argument, NULL, 's'},
+	    {"duration", required_argument, NULL, 't'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"frames", required_argument, NULL, 'n'},
+	    {"pool-mb", required_argument, NULL, 'M'},
+	    {"suite", required_argument, NULL, O_SUITE},
+	    {"gateway", required_argument, NULL, O_GW},
+	    {"ip", required_argument, NULL, O_IP},
+	    {"ports", required_argument, NULL, O_PORTS},
+	    {"ids", required_argument, NULL, O_IDS},
+	    {"rto-ms", required_argument, NULL, O_RTO},
+	    {"tries", required_argument, NULL, O_TRIES},
+	    {"link-timeout", required_argument, NULL, O_LINK},
+	    {"burst", required_argument, NULL, O_BURST},
+	    {"watch-pid", required_argument, NULL, O_WATCH},
+	    {"delivered", required_argument, NULL, O_DELIVERED},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char a[64], bb[64];
+	unsigned long v;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->sizes[0] = 64;
+	o->sizes[1] = 1024;
+	o->n_sizes = 2;
+	o->duration_s = 5;
+	o->warmup_s = 0.5;
+	o->pool_mb = 1536;
+	o->suite = SGA_SUITE_AES128_GCM;
+	inet_pton(AF_INET, "10.77.0.1", &o->gw_ip);
+	inet_pton(AF_INET, "10.77.0.2", &o->dev_ip);
+	o->gw_port = htons(7000);
+	o->dev_port[0] = htons(5001);
+	o->dev_port[1] = htons(5002);
+	strcpy(o->id[0], "bench-dev-1");
+	strcpy(o->id[1], "bench-dev-2");
+	o->rto_ms = 500;
+	o->tries = 6;
+	o->link_timeout_s = 10;
+	o->burst = BENCH_BURST;
+
+	while ((ch = getopt_long(argc, argv, "P:S:s:t:w:n:M:vh", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'P':
+			o->package = optarg;
+			break;
+		case 'S':
+			o->stats = optarg;
+			break;
+		case O_RAW:
+			o->raw = 1;
+			break;
+		case 's':
+			if (parse_sizes(optarg, o)) {
+				LOG("--sizes: a list of 1..%d sizes of 1..%d bytes\n",
+				    BENCH_MAX_SIZES, SGA_FRAME_MAX);
+				return 2;
+			}
+			break;
+		case 't':
+			if (parse_seconds(optarg, 0.1, 3600, &o->duration_s)) {
+				LOG("--duration: 0.1..3600 seconds\n");
+				return 2;
+			}
+			break;
+		case 'w':
+			if (parse_seconds(optarg, 0, 60, &o->warmup_s)) {
+				LOG("--warmup: 0..60 seconds\n");
+				return 2;
+			}
+			break;
+		case 'n':
+			if (parse_ulong(optarg, BENCH_BURST, 100000000, &o->frames)) {
+				LOG("--frames: %d..100000000\n", BENCH_BURST);
+				return 2;
+			}
+			break;
+		case 'M':
+			if (parse_ulong(optarg, 1, 65536, &o->pool_mb)) {
+				LOG("--pool-mb: 1..65536\n");
+				return 2;
+			}
+			break;
+		case O_SUITE: {
+			const struct sga_suite_info *s = sga_suite_by_name(optarg);
+
+			if (!s) {
+				LOG("--suite: unknown suite '%s'\n", optarg);
+				return 2;
+			}
+			o->suite = s->id;
+			break;
+		}
+		case O_GW: {
+			char *colon;
+
+			snprintf(a, sizeof(a), "%s", optarg);
+			colon = strrchr(a, ':');
+			if (!colon || (*colon = '\0', inet_pton(AF_INET, a, &o->gw_ip) != 1) ||
+			    parse_port(colon + 1, &o->gw_port)) {
+				LOG("--gateway: IPv4:PORT expected, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case O_IP:
+			if (inet_pton(AF_INET, optarg, &o->dev_ip) != 1) {
+				LOG("--ip: an IPv4 address expected, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case O_PORTS:
+			if (parse_pair(optarg, a, bb, sizeof(a)) ||
+			    parse_port(a, &o->dev_port[0]) || parse_port(bb, &o->dev_port[1]) ||
+			    o->dev_port[0] == o->dev_port[1]) {
+				LOG("--ports: two different UDP ports A,B expected\n");
+				return 2;
+			}
+			break;
+		case O_IDS:
+			if (parse_pair(optarg, o->id[0], o->id[1], sizeof(o->id[0])) ||
+			    !sga_id_valid((const uint8_t *)o->id[0], strlen(o->id[0])) ||
+			    !sga_id_valid((const uint8_t *)o->id[1], strlen(o->id[1])) ||
+			    !strcmp(o->id[0], o->id[1])) {
+				LOG("--ids: two different identities of 1..%d printable "
+				    "characters\n",
+				    SGA_ID_MAX);
+				return 2;
+			}
+			break;
+		case O_RTO:
+			if (parse_ulong(optarg, 10, 60000, &v)) {
+				LOG("--rto-ms: 10..60000\n");
+				return 2;
+			}
+			o->rto_ms = (unsigned)v;
+			break;
+		case O_TRIES:
+			if (parse_ulong(optarg, 1, 100, &v)) {
+				LOG("--tries: 1..100\n");
+				return 2;
+			}
+			o->tries = (unsigned)v;
+			break;
+		case O_LINK:
+			if (parse_ulong(optarg, 1, 3600, &v)) {
+				LOG("--link-timeout: 1..3600 seconds\n");
+				return 2;
+			}
+			o->link_timeout_s = (unsigned)v;
+			break;
+		case O_BURST:
+			if (parse_ulong(optarg, 1, BENCH_BURST, &v)) {
+				LOG("--burst: 1..%d\n", BENCH_BURST);
+				return 2;
+			}
+			o->burst = (unsigned)v;
+			break;
+		case O_WATCH:
+			if (parse_ulong(optarg, 1, 4194304, &v)) {
+				LOG("--watch-pid: a process id\n");
+				return 2;
+			}
+			o->watch_pid = (pid_t)v;
+			break;
+		case O_DELIVERED:
+			if (parse_ulong(optarg, 0, 1000000, &v)) {
+				LOG("--delivered: 0..1000000\n");
+				return 2;
+			}
+			o->delivered = (unsigned)v;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			fprintf(stderr, "Try 'sga-bench-relay --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		LOG("unexpected argument '%s' (EAL options go after '--')\n", argv[optind]);
+		return 2;
+	}
+	if (!o->raw && !o->package) {
+		LOG("--package FILE is required (or --raw)\n");
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench *b = &g_b;
+	struct sga_package pkg;
+	int app_argc = argc, ret = 1, eal_argc, rc;
+	char **eal_argv, ip_gw[INET_ADDRSTRLEN], ip_dev[INET_ADDRSTRLEN];
+
+	setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows as it happens, also in a log */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			app_argc = i;
+			break;
+		}
+	rc = parse_args(app_argc, argv, &b->o);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+
+	/* EAL: argv[0] and whatever follows "--". */
+	eal_argc = argc - app_argc - (app_argc < argc) + 1;
+	eal_argv = calloc((size_t)eal_argc + 1, sizeof(*eal_argv));
+	if (!eal_argv)
+		return 1;
+	eal_argv[0] = argv[0];
+	for (int i = 1; i < eal_argc; i++)
+		eal_argv[i] = argv[app_argc + i];
+
+	if (!b->o.raw && load_package(b->o.package, &pkg)) {
+		free(eal_argv);
+		return 1;
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		LOG("EAL initialisation failed: %s\n", rte_strerror(rte_errno));
+		free(eal_argv);
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	b->gw.ip = b->o.gw_ip;
+	b->gw.port = b->o.gw_port;
+	memset(b->gw.mac, 0xff, 6);
+	for (int k = 0; k < 2; k++) {
+		b->d[k].addr.ip = b->o.dev_ip;
+		b->d[k].addr.port = b->o.dev_port[k];
+	}
+	if (!b->o.raw) {
+		for (int k = 0; k < 2; k++) {
+			rc = sga_dev_init(&b->d[k].dev, &pkg, (const uint8_t *)b->o.id[k],
+			                  (uint8_t)strlen(b->o.id[k]), b->o.suite, &b->o.suite, 1);
+			if (rc) {
+				LOG("device %s: %s\n", b->o.id[k], sga_err_desc(rc));
+				goto out;
+			}
+		}
+	}
+	if (port_start(b))
+		goto out;
+
+	if (b->o.raw) {
+		INFO("raw mode: Eth/IPv4/UDP frames of the DATA_UP sizes (suite %s), every frame "
+		     "returned counts\n",
+		     sga_suite_get(b->o.suite)->name);
+	} else {
+		INFO("gateway %.*s at %s:%u; devices %s (%u) and %s (%u) at %s\n", pkg.id_len,
+		     (const char *)pkg.id, ip_str(b->o.gw_ip, ip_gw), ntohs(b->o.gw_port),
+		     b->o.id[0], ntohs(b->o.dev_port[0]), b->o.id[1], ntohs(b->o.dev_port[1]),
+		     ip_str(b->o.dev_ip, ip_dev));
+		if (ctl_step(b, "ARP for the gateway's MAC", arp_send, arp_done))
+			goto out_port;
+		INFO("  gateway MAC %02x:%02x:%02x:%02x:%02x:%02x\n", b->gw.mac[0], b->gw.mac[1],
+		     b->gw.mac[2], b->gw.mac[3], b->gw.mac[4], b->gw.mac[5]);
+		if (setup_protocol(b))
+			goto out_port;
+	}
+	INFO("measuring: %.1f s per size after a %.1f s warm-up, bursts of %u\n", b->o.duration_s,
+	     b->o.warmup_s, b->o.burst);
+	for (unsigned i = 0; i < b->o.n_sizes && !g_quit; i++)
+		if (measure_size(b, b->o.sizes[i]))
+			goto out_port;
+	if (g_quit) {
+		LOG("interrupted\n");
+		goto out_port;
+	}
+	if (b->arp_answered)
+		INFO("ARP requests answered: %llu\n", (unsigned long long)b->arp_answered);
+	ret = 0;
+out_port:
+	/* Every measurement drained its tail; now the peer may see us go. */
+	port_stop(b);
+out:
+	if (!b->o.raw)
+		for (int k = 0; k < 2; k++) {
+			sga_dev_sess_wipe(&b->d[k].sess);
+			sga_dev_fini(&b->d[k].dev);
+		}
+	rte_eal_cleanup();
+	free(eal_argv);
+	return ret;
+}

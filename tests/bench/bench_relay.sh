@@ -1,0 +1,400 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# bench_relay.sh - the relay-throughput benchmark: the gateway's data plane on one
+# lcore relaying DATA_UP -> DATA_DOWN (+ DATA_ACK) between two devices played by
+# sga-bench-relay over a memif pair, then dpdk-testpmd io-forwarding the same
+# frame sizes on the same path and the same lcore, in the same run; prints both
+# rates and their ratio. A benchmark, not a test: it asserts nothing and is not
+# part of scripts/test.sh. Run as root (hugepages, memif socket).
+#
+# Lcore layout on a 2-core machine (the same for both runs):
+#   core 1: the gateway's data-plane lcore / testpmd's forwarding lcore (alone)
+#   core 0: the gateway's main thread (sleeps), its control-plane threads and
+#           redis-server (idle during the measurement), testpmd's main thread,
+#           and sga-bench-relay (the load generator, busy-polling).
+#
+#   sga-bench-relay (memif client, -l 0) <== memif socket ==> sga-gateway (memif
+#   server, -l 0-1)  then  dpdk-testpmd (memif server, -l 0-1, io, loop topology)
+#
+# Everything it starts is stopped and its temporary directory removed on exit,
+# failure or Ctrl-C; hugetlbfs is unmounted only if this script mounted it.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${SGA_BUILD:-$ROOT/build-bench}
+SIZES=64,1024
+DURATION=5
+WARMUP=0.5
+SUITE=aes-128-gcm
+POOL_MB=3072
+DELIVERED=0
+NICE=0
+KEEP=0
+VERBOSE=()
+SETS=()
+
+usage() {
+	cat <<EOF
+Usage: tests/bench/bench_relay.sh [OPTIONS]
+Relay throughput of sga-gateway on one data-plane lcore over memif, next to
+dpdk-testpmd io forwarding on the same path and lcore; prints the ratio.
+Run as root. Build first: meson setup build-bench && ninja -C build-bench
+
+  --build DIR      meson build directory (default \$SGA_BUILD or build-bench)
+  --sizes LIST     payload sizes in bytes (default $SIZES)
+  --duration S     measured seconds per size and per run (default $DURATION)
+  --warmup S       seconds of traffic before each measurement (default $WARMUP)
+  --suite NAME     hop and E2E suite (default $SUITE)
+  --pool-mb MB     memory for pre-generated DATA_UP frames per size (default $POOL_MB)
+  --delivered N    device 2 sends DATA_DELIVERED every N DATA_DOWN frames (the
+                   protocol's 16; default $DELIVERED: none)
+  --set SEC.KEY=V  set (or override) a key of the gateway's config, e.g.
+                   --set dataplane.mbufs=32767 (repeatable)
+  --nice N         run the gateway, testpmd and the generator at this nice value
+                   (e.g. -10 when other jobs load the machine; default $NICE)
+  --keep           keep the run directory (logs, config, stats) and print its path
+  -v, --verbose    log the generator's control frames
+  -h, --help       this text
+
+Exit status: 0 when both runs completed, 1 on a failure (the logs of the failing
+step are shown), 2 on bad usage.
+EOF
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) BUILD=${2:?--build needs a directory}; shift 2 ;;
+	--sizes) SIZES=${2:?--sizes needs a list}; shift 2 ;;
+	--duration) DURATION=${2:?--duration needs seconds}; shift 2 ;;
+	--warmup) WARMUP=${2:?--warmup needs seconds}; shift 2 ;;
+	--suite) SUITE=${2:?--suite needs a name}; shift 2 ;;
+	--pool-mb) POOL_MB=${2:?--pool-mb needs a number}; shift 2 ;;
+	--delivered) DELIVERED=${2:?--delivered needs a number}; shift 2 ;;
+	--set) SETS+=("${2:?--set needs SECTION.KEY=VALUE}"); shift 2 ;;
+	--nice) NICE=${2:?--nice needs a number}; shift 2 ;;
+	--keep) KEEP=1; shift ;;
+	-v | --verbose) VERBOSE=(--verbose); shift ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "bench_relay.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	esac
+done
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+	log "FAIL: $*"
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "run as root (hugepages and the memif socket need it)"
+GW=$BUILD/gateway/sga-gateway
+GEN=$BUILD/tests/sga-bench-relay
+[ -x "$GW" ] || die "$GW not built (meson setup $BUILD && ninja -C $BUILD)"
+[ -x "$GEN" ] || die "$GEN not built (meson setup $BUILD && ninja -C $BUILD)"
+command -v redis-server >/dev/null || die "redis-server not installed"
+TESTPMD=$(ls /usr/bin | grep -m1 -x 'dpdk-testpmd\|testpmd' || true)
+[ -n "$TESTPMD" ] || die "no testpmd in /usr/bin (Debian package dpdk)"
+TESTPMD=/usr/bin/$TESTPMD
+[ "$(nproc)" -ge 2 ] || die "needs 2 cores (data plane on core 1, the rest on core 0)"
+"$GEN" --sizes "$SIZES" --duration "$DURATION" --warmup "$WARMUP" --suite "$SUITE" \
+	--pool-mb "$POOL_MB" --delivered "$DELIVERED" --raw --help >/dev/null ||
+	exit 2 # validates the options
+[[ "$NICE" =~ ^-?[0-9]+$ ]] && [ "$NICE" -ge -20 ] && [ "$NICE" -le 19 ] ||
+	{ echo "bench_relay.sh: --nice: -20..19" >&2; exit 2; }
+for kv in "${SETS[@]}"; do
+	[[ "$kv" =~ ^[a-z]+\.[a-z_]+=.*$ ]] ||
+		{ echo "bench_relay.sh: --set: SECTION.KEY=VALUE expected, got '$kv'" >&2; exit 2; }
+done
+
+TAG=$$
+RUN=$(mktemp -d /tmp/sga-bench-relay.XXXXXX)
+SOCK=$RUN/memif.sock
+PREFIXES=(sgabgw$TAG sgabgen$TAG sgabtp$TAG)
+GW_PID=
+TP_PID=
+GEN_PID=
+REDIS_PID=
+MOUNTED=0
+
+# Stop a process we started: signal, wait up to $3 s, then SIGKILL.
+stop_pid() {
+	local pid=$1 sig=$2 secs=$3
+	[ -n "$pid" ] || return 0
+	kill -"$sig" "$pid" 2>/dev/null || true
+	for _ in $(seq 1 $((secs * 20))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$?
+	set +e
+	# The generator first: on SIGINT it stops sending, drains and only then
+	# disconnects, so the memif server never loses its peer under traffic.
+	stop_pid "$GEN_PID" INT 15
+	stop_pid "$GW_PID" TERM 10
+	stop_pid "$TP_PID" INT 10
+	stop_pid "$REDIS_PID" TERM 5
+	for p in "${PREFIXES[@]}"; do
+		rm -rf "/run/dpdk/$p"
+		rm -f /dev/hugepages/"$p"map_* 2>/dev/null
+	done
+	[ "$MOUNTED" -eq 1 ] && umount /dev/hugepages
+	if [ "$KEEP" -eq 1 ]; then
+		log "run directory kept: $RUN"
+	else
+		rm -rf "$RUN"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+show_log() {
+	[ -f "$1" ] || return 0
+	echo "---- last lines of $1" >&2
+	tail -n "${2:-25}" "$1" >&2
+}
+
+# Percentage of the machine's CPU time other processes used over $1 seconds.
+cpu_busy_pct() {
+	local u n s i u2 n2 s2 i2
+	read -r _ u n s i _ </proc/stat
+	sleep "$1"
+	read -r _ u2 n2 s2 i2 _ </proc/stat
+	echo $((100 * (u2 + n2 + s2 - u - n - s) / (u2 + n2 + s2 + i2 - u - n - s - i + 1)))
+}
+
+busy=$(cpu_busy_pct 2)
+if [ "$busy" -ge 10 ]; then
+	log "WARNING: other processes used $busy% of the CPUs in the last 2 s; the figures will"
+	log "         be low and noisy (the run reports each thread's CPU share; see --nice)"
+fi
+
+# ---- hugepages ---------------------------------------------------------------------
+have=$(cat /proc/sys/vm/nr_hugepages)
+if [ "$have" -lt 1024 ]; then
+	echo 1024 >/proc/sys/vm/nr_hugepages || die "cannot reserve hugepages"
+fi
+mkdir -p /dev/hugepages
+if ! mountpoint -q /dev/hugepages; then
+	mount -t hugetlbfs nodev /dev/hugepages || die "cannot mount hugetlbfs on /dev/hugepages"
+	MOUNTED=1
+fi
+free_pages=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+[ "$free_pages" -ge 256 ] || die "only $free_pages free hugepages (2 MB): need 256 or more"
+
+# ---- redis and the gateway -----------------------------------------------------------
+taskset -c 0 redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 \
+	--save "" --appendonly no --daemonize no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 1 100); do
+	redis-cli -s "$RUN/redis.sock" ping >/dev/null 2>&1 && break
+	sleep 0.05
+done
+redis-cli -s "$RUN/redis.sock" ping >/dev/null 2>&1 || {
+	show_log "$RUN/redis.log"
+	die "redis-server did not start"
+}
+
+mkdir -p "$RUN/keys"
+CONF=$RUN/gateway.conf
+# The gateway's configuration: these keys, then --set overrides and additions.
+CFG_KEYS=(
+	"gateway.id=sga-bench-gw"
+	"gateway.address=10.77.0.1"
+	"gateway.udp_port=7000"
+	"gateway.group=ffdhe2048"
+	"gateway.suites=aes-128-gcm, aes-256-gcm, chacha20-poly1305, aes-128-ccm8"
+	"gateway.enrollment=open"
+	"gateway.rsa_key=$RUN/keys/gateway-rsa.pem"
+	"gateway.trapdoor_key=$RUN/keys/gateway-trapdoor.pem"
+	"gateway.package=$RUN/keys/gateway.pkg"
+	"gateway.master_key=$RUN/keys/master.key"
+	"gateway.stats_file=$RUN/stats.json"
+	"gateway.stats_interval_s=0"
+	"dataplane.port=net_memif0,role=server,socket=$SOCK,id=0"
+	"dataplane.lcores=1"
+	"dataplane.rx_desc=1024"
+	"dataplane.tx_desc=1024"
+	"dataplane.mbufs=16383"
+	"controlplane.workers=2"
+	"redis.socket=$RUN/redis.sock"
+	"eal.hugepages=yes"
+	"eal.args=--file-prefix=${PREFIXES[0]} --log-level=*:warning --log-level=pmd.net.memif:error"
+)
+for kv in "${SETS[@]}"; do
+	key=${kv%%=*}
+	for i in "${!CFG_KEYS[@]}"; do
+		[ "${CFG_KEYS[$i]%%=*}" != "$key" ] || unset 'CFG_KEYS[i]'
+	done
+	CFG_KEYS+=("$kv")
+done
+for sec in gateway dataplane controlplane redis eal; do
+	echo "[$sec]"
+	for kv in "${CFG_KEYS[@]}"; do
+		key=${kv%%=*}
+		[ "${key%%.*}" = "$sec" ] && echo "${key#*.} = ${kv#*=}"
+	done
+done >"$CONF"
+
+"$GW" -c "$CONF" --init-keys >"$RUN/gateway.log" 2>&1 || {
+	show_log "$RUN/gateway.log"
+	die "sga-gateway --init-keys failed"
+}
+
+log "starting sga-gateway (memif server; main lcore 0, data plane lcore 1)"
+nice -n "$NICE" "$GW" -c "$CONF" -- -l 0-1 >>"$RUN/gateway.log" 2>&1 &
+GW_PID=$!
+for _ in $(seq 1 200); do
+	grep -q "restored .* session" "$RUN/gateway.log" && break
+	kill -0 "$GW_PID" 2>/dev/null || {
+		show_log "$RUN/gateway.log"
+		die "sga-gateway exited at start-up"
+	}
+	sleep 0.05
+done
+grep -q "restored .* session" "$RUN/gateway.log" || {
+	show_log "$RUN/gateway.log"
+	die "sga-gateway did not come up within 10 s"
+}
+
+# run_gen NAME PEER_PID ARGS...: the generator (memif client on lcore 0), bounded
+# in time; its output goes to the terminal and to $RUN/NAME.log.
+run_gen() {
+	local name=$1 peer=$2 rc n_sizes budget
+	shift 2
+	n_sizes=$(echo "$SIZES" | tr ',' '\n' | grep -c .)
+	# set-up + per size (pre-generation, warm-up, measurement, tail, stats).
+	budget=$(awk -v n="$n_sizes" -v d="$DURATION" -v w="$WARMUP" \
+		'BEGIN { printf "%d", 90 + n * (120 + d + w + 5) }')
+	: >"$RUN/$name.log" # exists before tail follows it
+	nice -n "$NICE" timeout --signal=INT --kill-after=20 "$budget" \
+		"$GEN" --sizes "$SIZES" --duration "$DURATION" --warmup "$WARMUP" --suite "$SUITE" \
+		--pool-mb "$POOL_MB" --watch-pid "$peer" "${VERBOSE[@]}" "$@" -- -l 0 --no-pci \
+		--file-prefix="${PREFIXES[1]}" --log-level='*:warning' --log-level=pmd.net.memif:error \
+		"--vdev=net_memif0,role=client,socket=$SOCK,id=0" >"$RUN/$name.log" 2>&1 &
+	GEN_PID=$!
+	tail -n +1 -f --pid="$GEN_PID" "$RUN/$name.log" &
+	local tail_pid=$!
+	rc=0
+	wait "$GEN_PID" || rc=$?
+	GEN_PID=
+	wait "$tail_pid" 2>/dev/null || true
+	[ "$rc" -ne 124 ] || log "sga-bench-relay ran out of its $budget s budget"
+	return "$rc"
+}
+
+log "run 1: sga-gateway relaying (sga-bench-relay plays two devices)"
+if ! run_gen gen-sga "$GW_PID" --package "$RUN/keys/gateway.pkg" --stats "$RUN/stats.json" \
+	--delivered "$DELIVERED"; then
+	show_log "$RUN/gateway.log"
+	kill -0 "$GW_PID" 2>/dev/null || die "sga-gateway died during the run (see its log above)"
+	die "sga-bench-relay failed against the gateway"
+fi
+kill -0 "$GW_PID" 2>/dev/null || {
+	show_log "$RUN/gateway.log"
+	die "sga-gateway died during the run"
+}
+
+# Traffic has stopped and the generator has disconnected: stop the gateway.
+kill -TERM "$GW_PID"
+gw_rc=0
+for _ in $(seq 1 200); do
+	kill -0 "$GW_PID" 2>/dev/null || break
+	sleep 0.05
+done
+if kill -0 "$GW_PID" 2>/dev/null; then
+	stop_pid "$GW_PID" KILL 1
+	GW_PID=
+	die "sga-gateway did not stop within 10 s of SIGTERM"
+fi
+wait "$GW_PID" || gw_rc=$?
+GW_PID=
+[ "$gw_rc" -eq 0 ] || {
+	show_log "$RUN/gateway.log"
+	die "sga-gateway exited with status $gw_rc on SIGTERM"
+}
+gw_stats=$(grep "stats: rx" "$RUN/gateway.log" | tail -n1 || true)
+[ -z "$gw_stats" ] || log "gateway at exit: $gw_stats"
+stop_pid "$REDIS_PID" TERM 5
+REDIS_PID=
+
+# ---- testpmd on the same path --------------------------------------------------------
+log "run 2: dpdk-testpmd io forwarding (memif server; main lcore 0, forwarding lcore 1)"
+# --stats-period keeps the non-interactive testpmd running until SIGINT.
+nice -n "$NICE" "$TESTPMD" -l 0-1 --no-pci --file-prefix="${PREFIXES[2]}" --log-level='*:warning' \
+	--log-level=pmd.net.memif:error "--vdev=net_memif0,role=server,socket=$SOCK,id=0" -- \
+	--forward-mode=io --port-topology=loop --nb-cores=1 --rxq=1 --txq=1 --rxd=1024 \
+	--txd=1024 --burst=32 --total-num-mbufs=16383 --stats-period=3600 \
+	</dev/null >"$RUN/testpmd.log" 2>&1 &
+TP_PID=$!
+for _ in $(seq 1 200); do
+	grep -q "packet forwarding" "$RUN/testpmd.log" && break
+	kill -0 "$TP_PID" 2>/dev/null || {
+		show_log "$RUN/testpmd.log"
+		die "dpdk-testpmd exited at start-up"
+	}
+	sleep 0.05
+done
+grep -q "packet forwarding" "$RUN/testpmd.log" || {
+	show_log "$RUN/testpmd.log"
+	die "dpdk-testpmd did not start forwarding within 10 s"
+}
+if ! run_gen gen-raw "$TP_PID" --raw; then
+	show_log "$RUN/testpmd.log"
+	die "sga-bench-relay failed against dpdk-testpmd"
+fi
+stop_pid "$TP_PID" INT 10
+TP_PID=
+
+# ---- the table -------------------------------------------------------------------------
+echo
+echo "Relay throughput, one data-plane lcore (core 1), memif, suite $SUITE, ${DURATION} s per point"
+awk '
+	FNR == 1 { file++ }
+	/^RESULT / {
+		delete kv
+		for (i = 2; i <= NF; i++) { split($i, p, "="); kv[p[1]] = p[2] }
+		s = kv["payload"]
+		if (file == 1) {
+			order[++n] = s; frame[s] = kv["frame"]; gw[s] = kv["relay_mpps"]
+			gwtx[s] = kv["gw_tx_mpps"]; gbps[s] = kv["payload_gbps"]
+			gcpu[s] = kv["dut_cpu_pct"]; ggen[s] = kv["gen_cpu_pct"]
+		} else {
+			tp[s] = kv["mpps"]; tcpu[s] = kv["dut_cpu_pct"]; tgen[s] = kv["gen_cpu_pct"]
+		}
+	}
+	END {
+		printf "%8s %6s %14s %12s %10s %16s %12s\n", "payload", "frame", "gateway relay",
+		       "gateway TX", "payload", "testpmd io fwd", "ratio"
+		printf "%8s %6s %14s %12s %10s %16s %12s\n", "(B)", "(B)", "(Mpps)", "(Mpps)",
+		       "(Gbit/s)", "(Mpps)", "gw/testpmd"
+		for (i = 1; i <= n; i++) {
+			s = order[i]
+			r = (tp[s] > 0) ? sprintf("%.3f", gw[s] / tp[s]) : "n/a"
+			printf "%8s %6s %14.3f %12.3f %10.2f %16.3f %12s\n", s, frame[s], gw[s], gwtx[s],
+			       gbps[s], tp[s], r
+		}
+		print ""
+		print "Share of each window the threads were on a CPU (lcore = the gateway data plane"
+		print "or the testpmd forwarding lcore on core 1; generator = sga-bench-relay, core 0):"
+		low = 0
+		for (i = 1; i <= n; i++) {
+			s = order[i]
+			printf "  %5s B: gateway run: lcore %s%%, generator %s%%; testpmd run: lcore %s%%, generator %s%%\n",
+			       s, gcpu[s], ggen[s], tcpu[s], tgen[s]
+			if (gcpu[s] + 0 < 90 || ggen[s] + 0 < 90 || tcpu[s] + 0 < 90 || tgen[s] + 0 < 90)
+				low = 1
+		}
+		if (low)
+			print "  WARNING: below 90%: other processes took CPU time from the benchmark; " \
+			      "the figures understate the path (see --nice)."
+	}' "$RUN/gen-sga.log" "$RUN/gen-raw.log"
+echo
+echo "gateway relay = DATA_DOWN frames delivered to device 2 per second; each DATA_UP in"
+echo "gives a DATA_DOWN and a DATA_ACK out (gateway TX = both). testpmd io fwd = frames"
+echo "returned per second. frame = Ethernet frame without FCS, the same bytes in both runs."
