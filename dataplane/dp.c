@@ -21,6 +21,7 @@
 
 #include "dp_pkt.h"
 #include "dp_priv.h"
+#include "dp_store.h"
 
 RTE_LOG_REGISTER(dp_logtype, sga.dp, INFO);
 
@@ -506,4 +507,56 @@ int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame,
 full:
 	dp_ctrl_ctr_inc(dp, DP_C_DROP_CTRL_TX_FULL);
 	return -ENOBUFS;
+}
+
+void dp_store_totals(const struct dp *dp, struct dp_store_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < dp->cfg.n_lcores; i++) {
+		struct dp_store_stats s;
+
+		if (!dp->lcores[i].store)
+			continue;
+		dp_store_stats(dp->lcores[i].store, &s);
+		out->pending += s.pending;
+		out->recipients += s.recipients;
+		if (s.oldest_ms && (!out->oldest_ms || s.oldest_ms < out->oldest_ms))
+			out->oldest_ms = s.oldest_ms;
+		out->stored += s.stored;
+		out->delivered += s.delivered;
+		out->resent += s.resent;
+		out->refused_full += s.refused_full;
+		out->refused_error += s.refused_error;
+		out->bytes_on_disk += s.bytes_on_disk;
+		out->expired += s.expired;
+		if (s.error && !out->error)
+			out->error = s.error;
+	}
+}
+
+unsigned dp_store_recipients(const struct dp *dp, struct dp_store_recip *out, unsigned n)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < dp->cfg.n_lcores; i++) {
+		const struct dp_lcore *lc = &dp->lcores[i];
+
+		if (!lc->store)
+			continue;
+		for (int tries = 0; tries < 100; tries++) {
+			uint32_t g = __atomic_load_n(&lc->snap_gen, __ATOMIC_ACQUIRE), m, j;
+
+			if (g & 1)
+				continue;
+			m = lc->snap_n;
+			for (j = 0; j < m && k + j < n; j++)
+				out[k + j] = lc->snap[j];
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&lc->snap_gen, __ATOMIC_RELAXED) == g) {
+				k += j;
+				break;
+			}
+		}
+	}
+	return k;
 }

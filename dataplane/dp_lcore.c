@@ -53,6 +53,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_crypto.h>
@@ -64,6 +65,7 @@
 
 #include "dp_pkt.h"
 #include "dp_priv.h"
+#include "dp_store.h"
 #include "sga_cdev.h"
 #include "sga_gateway.h"
 #include "sga_hop.h"
@@ -203,9 +205,10 @@ static inline enum dp_seq_state dp_seq_state(const struct sga_replay *w, uint64_
 /* What an op in flight must remember to finish its frame, in the op's private
  * area. The slot pointer stays valid: slots are never reused (dp_session.h). */
 enum dp_op_stage {
-	DP_OP_OPEN = 1,  /* DATA_UP from `role`, opened in place */
-	DP_OP_SEAL_DOWN, /* DATA_DOWN to `role`; then the ACK for `seq` to the other */
-	DP_OP_SEAL_ACK,  /* DATA_ACK to `role` */
+	DP_OP_OPEN = 1,    /* DATA_UP from `role`, opened in place */
+	DP_OP_SEAL_DOWN,   /* DATA_DOWN to `role`; then the ACK for `seq` to the other */
+	DP_OP_SEAL_ACK,    /* DATA_ACK to `role` */
+	DP_OP_SEAL_RESEND, /* a stored message sent again to `role` */
 };
 
 struct dp_op_ctx {
@@ -382,11 +385,18 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	 * never relay. */
 	if (seen) {
 		dp_ctr_inc(lc, DP_C_DUPLICATE);
-		rte_pktmbuf_free(m);
 		/* To the address we authenticated before, not to this frame's source:
-		 * anyone can replay a captured frame from a forged address. */
-		if (src_m->addr.port)
+		 * anyone can replay a captured frame from a forged address. With a
+		 * store, only a message it holds durably (or delivered) is ACKed. */
+		if (lc->store) {
+			if (dp_store_put(lc->store, s->session_id, from, e2e_seq, inner,
+			                 inner_len) == 2 &&
+			    src_m->addr.port)
+				dp_ack_send(dp, lc, s, from, e2e_seq);
+		} else if (src_m->addr.port) {
 			dp_ack_send(dp, lc, s, from, e2e_seq);
+		}
+		rte_pktmbuf_free(m);
 		return;
 	}
 
@@ -396,6 +406,28 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	sga_replay_update(&src_m->hop.rx, seq);
 	dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
 	dp_member_addr_learn(lc, src_m, &src);
+
+	/* Store and forward: durable before its DATA_ACK (dp_store_acks_due sends
+	 * it), relayed now. A message the store cannot take is relayed all the
+	 * same but never acknowledged, so the sender keeps it and tries again. */
+	if (lc->store) {
+		int sr = dp_store_put(lc->store, s->session_id, from, e2e_seq, inner, inner_len);
+
+		dp_store_kick(lc->store, s->session_id, from);
+		if (sr == 1 || sr == 2) {
+			/* Held or delivered already: a re-sealed retransmission. */
+			dp_ctr_inc(lc, DP_C_DUPLICATE);
+			if (sr == 2 && src_m->addr.port)
+				dp_ack_send(dp, lc, s, from, e2e_seq);
+			rte_pktmbuf_free(m);
+			return;
+		}
+		if (sr == 0)
+			dp_ctr_inc(lc, DP_C_STORED);
+		else
+			dp_ctr_inc(lc,
+			           sr == -EIO ? DP_C_STORE_REFUSED_ERROR : DP_C_STORE_REFUSED_FULL);
+	}
 
 	/* No ACK on these drops: the sender retransmits (with a fresh hop seq). */
 	if (unlikely(!dst_m->addr.port)) {
@@ -443,7 +475,8 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	dp_tx(lc, m);
 	dp_ctr_inc(lc, DP_C_RELAYED);
 
-	dp_ack_send(dp, lc, s, from, e2e_seq);
+	if (!lc->store)
+		dp_ack_send(dp, lc, s, from, e2e_seq);
 }
 
 /* Queue the open of DATA_UP frame[0..len) (at offset off of m) from member
@@ -494,6 +527,167 @@ static void dp_open_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *
 }
 
 /*
+ * A DATA_DELIVERED from member `from`: it holds every message of the other
+ * direction below next_e2e_seq, so the store releases them. Opened on the CPU
+ * (eight bytes of plaintext); it moves the sender's window and address like a
+ * DATA_UP, and brings its backlog out at once if it was away.
+ */
+static void dp_delivered(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                         struct dp_session *s, uint8_t from, uint8_t *frame, size_t len)
+{
+	struct dp_member *src_m = &s->m[from];
+	uint8_t *inner = NULL;
+	size_t inner_len = 0;
+	uint64_t seq = 0, next;
+	struct dp_addr src;
+	int rc;
+
+	(void)dp;
+	rc =
+	    sga_hop_open_up(&src_m->hop, s->session_id, from, frame, len, &seq, &inner, &inner_len);
+	if (rc == -SGA_E_REPLAY && inner) {
+		rte_pktmbuf_free(m); /* an authentic duplicate: already applied */
+		return;
+	}
+	if (unlikely(rc)) {
+		dp_drop(lc, m, dp_open_drop_reason(rc));
+		return;
+	}
+	if (unlikely(sga_hop_delivered_parse(inner, inner_len, &next))) {
+		dp_drop(lc, m, DP_C_DROP_HOP_MALFORMED);
+		return;
+	}
+	sga_replay_update(&src_m->hop.rx, seq);
+	dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
+	dp_member_addr_learn(lc, src_m, &src);
+	dp_ctr_inc(lc, DP_C_DELIVERED_IN);
+	if (lc->store) {
+		dp_store_delivered(lc->store, s->session_id, from, next);
+		dp_store_kick(lc->store, s->session_id, from);
+	}
+	rte_pktmbuf_free(m);
+}
+
+/* Send a stored message (inner = e2e_seq | e2e_ct) again to member `to`. */
+static void dp_resend(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t to,
+                      const uint8_t *inner, size_t inner_len, uint64_t e2e_seq)
+{
+	struct dp_member *mb = &s->m[to];
+	size_t new_len = SGA_HOP_HDR_LEN + inner_len + mb->tag_len, out_len;
+	enum dp_counter why;
+	struct rte_mbuf *r;
+	uint8_t *p;
+
+	if (!mb->addr.port || new_len > SGA_FRAME_MAX || !dp_member_tx_ok(dp, lc, s, to))
+		return; /* not now: it stays pending */
+	r = rte_pktmbuf_alloc(dp->pool);
+	if (unlikely(!r)) {
+		dp_ctr_inc(lc, DP_C_DROP_NOMBUF);
+		return;
+	}
+	p = (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(DP_PKT_HDR_LEN + new_len));
+	if (unlikely(!p)) {
+		dp_drop(lc, r, DP_C_DROP_NOMBUF);
+		return;
+	}
+	memcpy(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, inner, inner_len);
+	r->l3_len = DP_PKT_IP_LEN;
+	if (dp_seal_on_dev(s, to)) {
+		why = dp_seal_submit(dp, lc, r, s, to, SGA_MSG_DATA_DOWN, inner_len,
+		                     DP_OP_SEAL_RESEND, e2e_seq);
+		if (unlikely(why))
+			dp_drop(lc, r, why);
+		return;
+	}
+	if (unlikely(sga_hop_seal_down(&mb->hop, s->session_id, to, SGA_MSG_DATA_DOWN,
+	                               p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, inner_len,
+	                               p + DP_PKT_HDR_LEN, new_len, &out_len))) {
+		dp_drop(lc, r, DP_C_DROP_RESEAL);
+		return;
+	}
+	dp_pkt_udp_build(p, &dp->gw, &mb->addr, lc->ip_id++, out_len);
+	dp_tx(lc, r);
+	dp_ctr_inc(lc, DP_C_RESENT);
+}
+
+/* Publish the longest backlogs for the operator (dp_store_recipients). */
+static void dp_snap_add(void *arg, uint64_t sid, uint8_t role, uint64_t pending, uint64_t oldest_ms)
+{
+	struct dp_lcore *lc = arg;
+	struct timespec ts;
+	uint64_t now;
+	unsigned at = lc->snap_n;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (at == DP_STORE_RECIP_SNAP) {
+		/* Full: replace the smallest backlog if this one is larger. */
+		unsigned min = 0;
+
+		for (unsigned i = 1; i < DP_STORE_RECIP_SNAP; i++)
+			if (lc->snap[i].pending < lc->snap[min].pending)
+				min = i;
+		if (lc->snap[min].pending >= pending)
+			return;
+		at = min;
+	} else {
+		lc->snap_n++;
+	}
+	lc->snap[at] = (struct dp_store_recip){
+	    .session_id = sid,
+	    .role = role,
+	    .pending = pending,
+	    .oldest_age_ms = oldest_ms && now > oldest_ms ? now - oldest_ms : 0};
+}
+
+static void dp_snap_publish(struct dp_lcore *lc)
+{
+	__atomic_store_n(&lc->snap_gen, lc->snap_gen + 1, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	lc->snap_n = 0;
+	dp_store_foreach_recipient(lc->store, dp_snap_add, lc);
+	__atomic_store_n(&lc->snap_gen, lc->snap_gen + 1, __ATOMIC_RELEASE);
+}
+
+/* Once per loop iteration: the DATA_ACKs whose messages became durable, and,
+ * once a millisecond, the stored messages due for delivery again. */
+static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
+{
+	struct dp_store_ack acks[DP_BURST];
+	struct dp_store_resend rs[DP_BURST];
+	unsigned n, work, i;
+	struct timespec ts;
+	uint64_t now;
+
+	n = dp_store_acks_due(lc->store, acks, DP_BURST);
+	work = n;
+	for (i = 0; i < n; i++) {
+		struct dp_session *s = dp_session_lookup(dp, acks[i].session_id);
+
+		if (s && s->m[acks[i].role].addr.port)
+			dp_ack_send(dp, lc, s, acks[i].role, acks[i].e2e_seq);
+	}
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* vDSO, no system call */
+	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (now < lc->store_next_ms)
+		return work;
+	lc->store_next_ms = now + 1;
+	if (now >= lc->snap_next_ms) {
+		lc->snap_next_ms = now + 1000;
+		dp_snap_publish(lc);
+	}
+	n = dp_store_resends_due(lc->store, now, rs, DP_BURST);
+	for (i = 0; i < n; i++) {
+		struct dp_session *s = dp_session_lookup(dp, rs[i].session_id);
+
+		/* A session not (re)installed yet, after a restart: later. */
+		if (s && dp_session_owner(dp, rs[i].session_id) == lc->index)
+			dp_resend(dp, lc, s, rs[i].role, rs[i].inner, rs[i].len, rs[i].e2e_seq);
+	}
+	return work + n;
+}
+
+/*
  * m holds a DATA_UP frame of session sid from `from` (m->l2_len/l3_len/l4_len
  * locate the SGA frame, which ends the mbuf). Opens it on the CPU and relays it,
  * or queues its open on the crypto device; or drops it with its reason.
@@ -511,6 +705,10 @@ static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m
 	s = dp_session_lookup(dp, sid);
 	if (unlikely(!s)) {
 		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
+		return;
+	}
+	if (unlikely(len > 1 && frame[1] == SGA_MSG_DATA_DELIVERED)) {
+		dp_delivered(dp, lc, m, s, from, frame, len);
 		return;
 	}
 	if (dp_open_on_dev(s, from)) {
@@ -576,8 +774,13 @@ static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op 
 		dp_ctr_inc(lc, DP_C_ACK_SENT);
 		return;
 	}
+	if (c.stage == DP_OP_SEAL_RESEND) {
+		dp_ctr_inc(lc, DP_C_RESENT);
+		return;
+	}
 	dp_ctr_inc(lc, DP_C_RELAYED);
-	dp_ack_send(dp, lc, c.s, c.role ^ 1, c.seq);
+	if (!lc->store)
+		dp_ack_send(dp, lc, c.s, c.role ^ 1, c.seq);
 }
 
 /*
@@ -709,6 +912,7 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	}
 	switch (h.type) {
 	case SGA_MSG_DATA_UP:
+	case SGA_MSG_DATA_DELIVERED:
 	case SGA_MSG_REG_REQ:
 	case SGA_MSG_PKG_REQ:
 	case SGA_MSG_NEG_REQ:
@@ -726,6 +930,9 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	switch (h.type) {
 	case SGA_MSG_DATA_UP:
 		dp_ctr_inc(lc, DP_C_DATA_IN);
+		dp_data_route(dp, lc, m, pk.session_id, pk.role);
+		return;
+	case SGA_MSG_DATA_DELIVERED:
 		dp_data_route(dp, lc, m, pk.session_id, pk.role);
 		return;
 	case SGA_MSG_NEG_REQ:
@@ -825,6 +1032,8 @@ static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 	 * finished (of this or earlier iterations) is relayed now. */
 	if (lc->cq_n || lc->cq_inflight)
 		work += dp_cq_run(dp, lc);
+	if (lc->store)
+		work += dp_store_service(dp, lc);
 
 	/* A few control-plane frames per iteration: replies are not latency
 	 * critical and must not starve the relay. */
@@ -900,6 +1109,29 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 	lc->handoff = rte_ring_create(name, DP_HANDOFF_RING, dp->socket, RING_F_SC_DEQ);
 	if (!lc->handoff)
 		return -rte_errno;
+	if (dp->cfg.store_dir && dp->cfg.store_dir[0]) {
+		struct dp_store_config sc = {
+		    .dir = dp->cfg.store_dir,
+		    .lcore_index = index,
+		    .n_lcores = dp->cfg.n_lcores,
+		    .fsync = (enum msg_log_fsync)dp->cfg.store_fsync,
+		    .fsync_interval_ms = dp->cfg.store_fsync_interval_ms,
+		    .segment_bytes = dp->cfg.store_segment_bytes,
+		    .max_bytes = dp->cfg.store_max_bytes,
+		    .max_age_ms = dp->cfg.store_max_age_ms,
+		    .pending_max = dp->cfg.store_pending_max ? dp->cfg.store_pending_max : 16384,
+		};
+		struct dp_store_report rep;
+
+		lc->store = dp_store_create(&sc, &rep);
+		if (!lc->store)
+			return errno ? -errno : -EIO;
+		DP_LOG(INFO,
+		       "lcore %u: store %s/lcore-%u: %llu pending messages recovered (%u issues, "
+		       "%llu bytes cut)",
+		       index, dp->cfg.store_dir, index, (unsigned long long)rep.live, rep.issues,
+		       (unsigned long long)rep.bytes_cut);
+	}
 	return 0;
 }
 
@@ -921,4 +1153,6 @@ void dp_lcore_fini(struct dp_lcore *lc)
 		rte_free(lc->txb);
 		lc->txb = NULL;
 	}
+	dp_store_destroy(lc->store);
+	lc->store = NULL;
 }

@@ -46,6 +46,12 @@ struct dp_lcore {
 	unsigned index;                    /* in cfg.lcore_ids; = RX/TX and crypto queue pair id */
 	unsigned rr;                       /* round robin over workers (REG_REQ, PKG_REQ) */
 	uint16_t ip_id;
+	struct dp_store *store; /* store and forward (dp_store.h); NULL: relay only */
+	uint64_t store_next_ms; /* next re-send scan */
+	uint64_t snap_next_ms;  /* next per-recipient snapshot */
+	uint32_t snap_gen;      /* seqlock over snap/snap_n: odd while written */
+	uint32_t snap_n;
+	struct dp_store_recip snap[DP_STORE_RECIP_SNAP];
 	/* Crypto ops of this lcore (VPP's per-thread op vector): built while a
 	 * burst is processed, enqueued together; what the device did not take
 	 * stays here, in order, for the next try. */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +57,7 @@ struct pend {
 	uint64_t e2e_seq;
 	uint64_t lsn;
 	uint64_t arrived_ms;
+	uint64_t sent_ms; /* last (re-)delivery attempt */
 	uint32_t recip;
 	uint32_t next_free;
 	uint16_t len;
@@ -233,6 +235,7 @@ static int32_t pend_new(struct dp_store *st, uint32_t r, uint64_t sid, uint8_t r
 	p->recip = r;
 	p->len = (uint16_t)len;
 	p->arrived_ms = arrived_ms;
+	p->sent_ms = arrived_ms;
 	memcpy(p->inner, inner, len);
 	st->recip[r].count++;
 	if (seq + 1 > st->recip[r].hi)
@@ -280,6 +283,7 @@ static void on_recover(void *arg, const struct msg_rec *meta, const void *payloa
 	}
 	st->pend[i].lsn = meta->lsn;
 	st->pend[i].log = rc->log;
+	st->pend[i].sent_ms = 0;            /* not sent since the restart */
 	st->recip[r].next_try_ms = rc->now; /* deliver soon after start */
 }
 
@@ -307,6 +311,12 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 	memset(rep, 0, sizeof(*rep));
 	if (!cfg->dir || !cfg->n_lcores || cfg->lcore_index >= cfg->n_lcores || !cfg->pending_max) {
 		errno = EINVAL;
+		return NULL;
+	}
+	if (mkdir(cfg->dir, 0700) && errno != EEXIST) {
+		int e = errno;
+		STORE_LOG(ERR, "%s: cannot create the store directory: %s", cfg->dir, strerror(e));
+		errno = e;
 		return NULL;
 	}
 	st = calloc(1, sizeof(*st));
@@ -531,8 +541,11 @@ void dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_
 		st->delivered++;
 	}
 	rc->delivered_next = next_e2e_seq;
+	/* Progress: the recipient is there. What it still lacks goes out on the
+	 * next scan (messages sent less than resend_min_ms ago are left alone: they
+	 * are most likely still on their way). */
 	rc->backoff_ms = st->cfg.resend_min_ms;
-	rc->next_try_ms = mono_ms() + st->cfg.resend_min_ms;
+	rc->next_try_ms = 0;
 }
 
 void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
@@ -556,7 +569,7 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 	for (uint32_t visited = 0; visited < st->n_active && k < n; visited++) {
 		uint32_t r = st->active[st->active_cursor++ % st->n_active];
 		struct recip *rc = &st->recip[r];
-		unsigned sent = 0;
+		unsigned sent = 0, fresh = 0;
 
 		if (rc->next_try_ms > now_ms)
 			continue;
@@ -565,20 +578,35 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 		     k < n;
 		     s++) {
 			int32_t i = pend_find(st, rc->sid, rc->role, s);
+			struct pend *p;
 
 			if (i < 0)
 				continue;
+			p = &st->pend[i];
+			if (now_ms - p->sent_ms < st->cfg.resend_min_ms) {
+				fresh++;
+				continue;
+			}
+			p->sent_ms = now_ms;
 			out[k++] = (struct dp_store_resend){.session_id = rc->sid,
 			                                    .role = rc->role,
 			                                    .e2e_seq = s,
-			                                    .inner = st->pend[i].inner,
-			                                    .len = st->pend[i].len};
+			                                    .inner = p->inner,
+			                                    .len = p->len};
 			sent++;
 		}
 		st->resent += sent;
-		rc->next_try_ms = now_ms + rc->backoff_ms;
-		rc->backoff_ms = rc->backoff_ms * 2 > st->cfg.resend_max_ms ? st->cfg.resend_max_ms
-		                                                            : rc->backoff_ms * 2;
+		if (sent == RESEND_PER_RECIP || k == n) {
+			rc->next_try_ms = now_ms; /* more to go: next round */
+		} else if (sent) {
+			/* Unanswered: back off, doubling up to resend_max_ms. */
+			rc->next_try_ms = now_ms + rc->backoff_ms;
+			rc->backoff_ms = rc->backoff_ms * 2 > st->cfg.resend_max_ms
+			                     ? st->cfg.resend_max_ms
+			                     : rc->backoff_ms * 2;
+		} else {
+			rc->next_try_ms = now_ms + (fresh ? st->cfg.resend_min_ms : rc->backoff_ms);
+		}
 	}
 	return k;
 }

@@ -1289,6 +1289,12 @@ void sga_client_close(struct sga_client *c)
 {
 	if (!c)
 		return;
+	/* Tell the gateway what we hold before going: it can release it now
+	 * rather than keep re-sending to an address that may not answer. */
+	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->fd >= 0) {
+		c->dlv_force = c->rx_hole > c->dlv_sent || c->rx_next > c->dlv_sent;
+		delivered_ack(c, now_ms());
+	}
 	if (c->rx && c->tx)
 		end_session(c);
 	if (c->dev_ready)

@@ -34,6 +34,7 @@ enum key_type {
 	K_MODEXP_DEV,
 	K_POLICY,
 	K_CDEV,
+	K_FSYNC,
 };
 
 struct key_def {
@@ -92,6 +93,14 @@ static const struct key_def keys[] = {
      * (sga_cdev.h) and how many installs get cryptodev sessions. */
     {"crypto", "device", K_CDEV, F(crypto_device), 0, 0},
     {"crypto", "aead_sessions", K_UINT, F(aead_sessions), 16, 16777216},
+    /* [store]: store and forward (dp_store.h, msg_log.h); dir empty = off. */
+    {"store", "dir", K_STR, F(store_dir), 0, 0},
+    {"store", "fsync", K_FSYNC, F(store_fsync), 0, 0},
+    {"store", "fsync_interval_ms", K_UINT, F(store_fsync_interval_ms), 1, 60000},
+    {"store", "segment_mb", K_UINT, F(store_segment_mb), 1, 65536},
+    {"store", "max_mb", K_UINT, F(store_max_mb), 0, 16777216},
+    {"store", "max_age_s", K_UINT, F(store_max_age_s), 0, 31536000},
+    {"store", "pending_max", K_UINT, F(store_pending_max), 16, 4194304},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -137,6 +146,10 @@ void gw_config_defaults(struct gw_config *c)
 	c->rsa_policy = SGA_ENGINE_PREFER;
 	snprintf(c->crypto_device, sizeof(c->crypto_device), "auto");
 	c->aead_sessions = 16384;
+	c->store_fsync = GW_FSYNC_ALWAYS;
+	c->store_fsync_interval_ms = 10;
+	c->store_segment_mb = 64;
+	c->store_pending_max = 16384;
 }
 
 static int fail(char *err, size_t err_len, const char *name, unsigned line, const char *fmt, ...)
@@ -340,6 +353,18 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 		}
 		snprintf(c->crypto_device, sizeof(c->crypto_device), "%s", v);
 		return 0;
+	case K_FSYNC:
+		if (!strcmp(v, "none"))
+			c->store_fsync = GW_FSYNC_NONE;
+		else if (!strcmp(v, "interval"))
+			c->store_fsync = GW_FSYNC_INTERVAL;
+		else if (!strcmp(v, "always"))
+			c->store_fsync = GW_FSYNC_ALWAYS;
+		else {
+			snprintf(why, why_len, "'%s' is not none, interval or always", v);
+			return -1;
+		}
+		return 0;
 	case K_HUGE:
 		if (!strcmp(v, "auto"))
 			c->hugepages = GW_HUGE_AUTO;
@@ -400,7 +425,7 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 			if (!known)
 				return fail(err, err_len, name, lineno,
 				            "unknown section [%s] (gateway, dataplane, "
-				            "controlplane, redis, eal, crypto)",
+				            "controlplane, redis, eal, crypto, store)",
 				            s);
 			snprintf(section, sizeof(section), "%s", s);
 			continue;
@@ -430,6 +455,9 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 	}
 	if (!c->redis_socket[0] && !c->redis_host[0])
 		return fail(err, err_len, name, 0, "[redis] needs socket or host");
+	if (c->store_max_mb && c->store_max_mb < 2 * c->store_segment_mb)
+		return fail(err, err_len, name, 0,
+		            "[store] max_mb must be 0 (no limit) or at least 2 x segment_mb");
 	if (c->ctrl_ring_size & (c->ctrl_ring_size - 1))
 		return fail(err, err_len, name, 0,
 		            "[controlplane] ctrl_ring_size must be a power of two");

@@ -69,6 +69,12 @@ struct gw_config {
 	char crypto_device[24];
 	unsigned aead_sessions;
 
+	/* [store]: store and forward; store_dir "" = off (relay only) */
+	char store_dir[GW_PATH_MAX];
+	int store_fsync; /* GW_FSYNC_*: same values as enum msg_log_fsync */
+	unsigned store_fsync_interval_ms;
+	unsigned store_segment_mb, store_max_mb, store_max_age_s, store_pending_max;
+
 	/* [eal] */
 	int hugepages; /* GW_HUGE_AUTO / _YES / _NO */
 	unsigned memory_mb;
@@ -76,6 +82,7 @@ struct gw_config {
 };
 
 enum { GW_HUGE_AUTO = 0, GW_HUGE_YES = 1, GW_HUGE_NO = 2 };
+enum { GW_FSYNC_NONE = 0, GW_FSYNC_INTERVAL = 1, GW_FSYNC_ALWAYS = 2 };
 /* [crypto] modexp = auto | cryptodev | cpu; modexp_device = auto | crypto_qat |
  * crypto_openssl. Same values as sga_asym.h's enums (kept DPDK-free here). */
 enum { GW_MODEXP_AUTO = 0, GW_MODEXP_CRYPTODEV = 1, GW_MODEXP_CPU = 2 };

@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_log.h>
 #include <rte_telemetry.h>
 
+#include "dp_store.h"
 #include "gw_telemetry.h"
 #include "sga_crypto.h"
 
@@ -32,6 +34,44 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 	        (unsigned long long)cs.handled, (unsigned long long)cs.rejected,
 	        (unsigned long long)cs.unavailable, (unsigned long long)cs.sessions,
 	        (unsigned long long)cs.registered, (unsigned long long)cs.reconnects);
+	{
+		/* Store and forward: totals, and the longest backlogs per recipient. */
+		struct dp_store_stats ss;
+		struct dp_store_recip rr[64];
+		unsigned nr = dp_store_recipients(src->dp, rr, 64);
+		struct timespec ts;
+		uint64_t now_ms;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+		dp_store_totals(src->dp, &ss);
+		fprintf(
+		    f,
+		    "  \"store\": {\n    \"pending\": %llu,\n    \"recipients\": %llu,\n"
+		    "    \"oldest_pending_age_ms\": %llu,\n    \"stored\": %llu,\n    "
+		    "\"delivered\": %llu,\n"
+		    "    \"resent\": %llu,\n    \"refused_full\": %llu,\n    \"refused_error\": "
+		    "%llu,\n"
+		    "    \"expired\": %llu,\n    \"bytes_on_disk\": %llu,\n    \"error\": \"%s\",\n"
+		    "    \"pending_per_recipient\": [",
+		    (unsigned long long)ss.pending, (unsigned long long)ss.recipients,
+		    (unsigned long long)(ss.oldest_ms && now_ms > ss.oldest_ms
+		                             ? now_ms - ss.oldest_ms
+		                             : 0),
+		    (unsigned long long)ss.stored, (unsigned long long)ss.delivered,
+		    (unsigned long long)ss.resent, (unsigned long long)ss.refused_full,
+		    (unsigned long long)ss.refused_error, (unsigned long long)ss.expired,
+		    (unsigned long long)ss.bytes_on_disk, ss.error ? strerror(ss.error) : "");
+		for (unsigned i = 0; i < nr; i++)
+			fprintf(
+			    f,
+			    "%s\n      {\"session\": \"%016llx\", \"role\": %u, \"pending\": %llu, "
+			    "\"oldest_age_ms\": %llu}",
+			    i ? "," : "", (unsigned long long)rr[i].session_id, rr[i].role,
+			    (unsigned long long)rr[i].pending,
+			    (unsigned long long)rr[i].oldest_age_ms);
+		fprintf(f, "%s]\n  },\n", nr ? "\n    " : "");
+	}
 	/* aead: the data plane's hop AEAD per suite ("cryptodev:<driver>" or
 	 * "cpu"); aead_cpu: what "cpu" means, the sga_crypto backend, which also
 	 * seals the control plane's envelopes. */

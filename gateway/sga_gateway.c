@@ -455,6 +455,13 @@ int main(int argc, char **argv)
 	dcfg.tx_seq_block = cfg.tx_seq_block;
 	dcfg.crypto_device = cfg.crypto_device;
 	dcfg.crypto_sessions = cfg.aead_sessions;
+	dcfg.store_dir = cfg.store_dir[0] ? cfg.store_dir : NULL;
+	dcfg.store_fsync = cfg.store_fsync;
+	dcfg.store_fsync_interval_ms = cfg.store_fsync_interval_ms;
+	dcfg.store_segment_bytes = (uint64_t)cfg.store_segment_mb << 20;
+	dcfg.store_max_bytes = (uint64_t)cfg.store_max_mb << 20;
+	dcfg.store_max_age_ms = (uint64_t)cfg.store_max_age_s * 1000;
+	dcfg.store_pending_max = cfg.store_pending_max;
 	g_dp = dp_create(&dcfg);
 	if (!g_dp) {
 		GW_LOG("error", "data plane start-up failed: %s", strerror(errno));
@@ -573,11 +580,13 @@ int main(int argc, char **argv)
 	printf("sga-gateway: stopping\n");
 	dp_stop(g_dp);
 	rte_eal_mp_wait_lcore();
-	cp_stop(cp);
+	/* The last figures while cp exists: cp_stop frees it, and the telemetry
+	 * reads it (no control frame arrives any more: the lcores have stopped). */
 	if (cfg.stats_file[0])
 		gw_telemetry_write_file(&tel, cfg.stats_file);
 	gw_telemetry_log(&tel);
 	gw_telemetry_detach();
+	cp_stop(cp);
 	ret = 0;
 out_dp:
 	/* After the workers (they may have requests in the service), before EAL. */

@@ -557,7 +557,8 @@ static int use_device(struct sga_asym *a, uint8_t dev_id, const int ok[N_GROUPS]
  * device is configured once for all its queue pairs, and the symmetric path
  * may have claimed that one; a private vdev costs nothing.
  */
-static int pick_device(struct sga_asym *a, enum sga_asym_device want, char *why, size_t why_len)
+static int pick_device(struct sga_asym *a, enum sga_asym_device want, int allow_soft, char *why,
+                       size_t why_len)
 {
 	int ok[N_GROUPS];
 	char name[RTE_CRYPTODEV_NAME_MAX_LEN];
@@ -573,7 +574,10 @@ static int pick_device(struct sga_asym *a, enum sga_asym_device want, char *why,
 			if (is_qat(info.driver_name) && device_groups((uint8_t)d, ok))
 				return use_device(a, (uint8_t)d, ok);
 		}
-		if (want == SGA_ASYM_DEV_QAT) {
+		/* modexp = auto without QAT stays on OpenSSL BN: constant-time, and it
+		 * scales with the control workers, where the crypto_openssl PMD is
+		 * variable-time and computes on the one service thread. */
+		if (want == SGA_ASYM_DEV_QAT || !allow_soft) {
 			snprintf(why, why_len, "no crypto_qat device with MODEX");
 			return -ENODEV;
 		}
@@ -705,7 +709,10 @@ int sga_asym_start(const struct sga_asym_config *cfg, struct sga_asym **out, cha
 	a->depth = cfg->depth ? cfg->depth : ASYM_DEPTH_DEFAULT;
 	if (a->depth < a->burst)
 		a->depth = a->burst;
-	rc = pick_device(a, cfg->device, why, sizeof(why));
+	rc =
+	    pick_device(a, cfg->device,
+	                cfg->mode == SGA_ASYM_MODE_CRYPTODEV || cfg->device == SGA_ASYM_DEV_OPENSSL,
+	                why, sizeof(why));
 	if (!rc) {
 		socket = cfg->socket_id >= 0 ? cfg->socket_id : rte_cryptodev_socket_id(a->dev_id);
 		rc = setup(a, socket < 0 ? SOCKET_ID_ANY : socket, why, sizeof(why));

@@ -662,6 +662,7 @@ int sga_gw_peek(const uint8_t *frame, size_t len, struct sga_gw_peek *pk)
 		}
 		return rc;
 	case SGA_MSG_DATA_UP:
+	case SGA_MSG_DATA_DELIVERED:
 		rc = sga_env_hop_decode(frame, len, &eh);
 		if (!rc) {
 			pk->session_id = eh.session_id;

@@ -117,8 +117,12 @@ backoff_max_ms = 500
 hugepages = auto
 memory_mb = 512
 args = --file-prefix=sga$SGA_TAG --log-level=*:warning
+[store]
+dir = ${SGA_STORE_DIR:-$SGA_RUN/store}
+fsync = ${SGA_STORE_FSYNC:-always}
 [crypto]
 device = ${SGA_CRYPTO_DEVICE:-auto}
+modexp = ${SGA_MODEXP:-auto}
 CONF
 	echo "$conf"
 }

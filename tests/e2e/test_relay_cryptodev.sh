@@ -28,7 +28,8 @@ print(v[sys.argv[4]] if len(sys.argv) > 4 else v)' "$1/stats.json" "${@:2}"
 for dev in crypto_aesni_mb crypto_openssl; do
 	run=$(mktemp -d /tmp/sga-run.XXXXXX)
 	log "== test_relay.sh with [crypto] device = $dev"
-	SGA_CRYPTO_DEVICE=$dev SGA_RUN=$run SGA_KEEP_RUN=1 bash "$here/test_relay.sh" ||
+	# The key exchange's modexps go through the cryptodev MODEX service too.
+	SGA_MODEXP=cryptodev SGA_CRYPTO_DEVICE=$dev SGA_RUN=$run SGA_KEEP_RUN=1 bash "$here/test_relay.sh" ||
 		{ tail -20 "$run/gateway.log" >&2 || true; rm -rf "$run"; die "test_relay.sh on $dev"; }
 
 	grep -q "aead aes-128-ccm8: cryptodev $dev" "$run/gateway.log" ||
@@ -58,6 +59,8 @@ for dev in crypto_aesni_mb crypto_openssl; do
 	[ "$err" -eq 0 ] || die "$dev: $err crypto op errors"
 	[ "$full" -eq 0 ] || die "$dev: $full frames dropped for a full crypto queue"
 	[ "$cpu_sess" -eq 0 ] || die "$dev: $cpu_sess members fell back to the CPU"
+	grep -q "modexp: cryptodev crypto_openssl" "$run/gateway.log" ||
+		die "$dev: the key exchange's modexp did not run on the cryptodev MODEX service"
 	rm -rf "$run"
 done
 log "PASS test_relay_cryptodev"

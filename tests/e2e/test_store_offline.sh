@@ -5,7 +5,7 @@
 # order, when it wakes up.
 source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
-N=${SGA_E2E_MESSAGES:-20000}
+N=${SGA_E2E_MESSAGES:-10000}
 
 sga_hugepages
 sga_net_up

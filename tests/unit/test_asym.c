@@ -133,10 +133,21 @@ Test(asym, cpu_mode_is_openssl_bn)
 	cr_assert_eq(sga_asym_backend_install(a), -EINVAL);
 }
 
-/* No QAT on a test machine: auto picks a crypto_openssl vdev of its own. */
-Test(asym, auto_picks_crypto_openssl_and_reports_it)
+/* No QAT on a test machine: modexp = auto stays on OpenSSL BN (constant-time,
+ * scales with the workers) and says why. */
+Test(asym, auto_without_qat_stays_on_bn)
 {
 	struct sga_asym *a = start(SGA_ASYM_MODE_AUTO, SGA_ASYM_DEV_AUTO, 0);
+
+	cr_assert_null(a);
+	cr_assert(strstr(report, "openssl BN: no crypto_qat device with MODEX (modexp = auto)"),
+	          "%s", report);
+}
+
+/* modexp = cryptodev without QAT: a crypto_openssl vdev of its own. */
+Test(asym, cryptodev_picks_crypto_openssl_and_reports_it)
+{
+	struct sga_asym *a = start(SGA_ASYM_MODE_CRYPTODEV, SGA_ASYM_DEV_AUTO, 0);
 
 	cr_assert_not_null(a, "%s", report);
 	cr_assert_str_eq(sga_asym_name(a), "crypto_openssl");
