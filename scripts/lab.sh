@@ -173,11 +173,17 @@ sga_dev() {
 		--state "$SGA_RUN/$id.state" --package "$SGA_RUN/keys/gateway.pkg" "$@"
 }
 
-sga_cleanup() {
+# Stop everything and remove the namespaces, keeping the run directory.
+sga_cleanup_keep_run() {
 	set +e
 	sga_gw_stop
 	sga_redis_stop
+	pkill -KILL -f -- "--state $SGA_RUN/" 2>/dev/null # devices left behind by a failed test
 	ip netns del "$NS_GW" 2>/dev/null
 	ip netns del "$NS_DEV" 2>/dev/null
+}
+
+sga_cleanup() {
+	sga_cleanup_keep_run
 	if [ -z "${SGA_KEEP_RUN:-}" ]; then rm -rf "$SGA_RUN"; fi
 }
