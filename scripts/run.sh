@@ -59,6 +59,13 @@ print("   " + "  ".join(f"{k} {dp[k]}" for k in keys))
 drops = {k: v for k, v in dp.items() if k.startswith("drop_") and v}
 print("   drops: " + (", ".join(f"{k} {v}" for k, v in drops.items()) or "none"))
 print("   control plane: " + "  ".join(f"{k} {v}" for k, v in cp.items()))
-print("   engines: " + ", ".join(f"{k}: {v}" for k, v in d["engines"].items()))
+st = d.get("store", {})
+if st:
+    print("   store and forward: " + "  ".join(f"{k} {st[k]}" for k in ["stored", "delivered", "pending", "resent", "bytes_on_disk"]))
+eng = d["engines"]
+aead = eng.get("aead", {})
+if isinstance(aead, dict):
+    print("   engines: aead " + ", ".join(f"{k}: {v}" for k, v in aead.items()))
+print("   engines: " + ", ".join(f"{k}: {v}" for k, v in eng.items() if k != "aead"))
 PY
 cmp -s "$SGA_RUN/meter.out" <(seq 1 "$N" | sed 's/^/message /') && say "all $N messages delivered intact and in order, both ways"
