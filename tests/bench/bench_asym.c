@@ -250,42 +250,8 @@ static double gw_end(double t)
 /* One session (A1-A4, B1-B7); *gw += seconds spent in gateway handlers. */
 static int one_session(struct harness *h, double *gw)
 {
-	struct sga_neg_req_plain a1;
-	struct sga_neg_accept_plain a3;
-	struct sga_gw_out out;
-	uint8_t b[2][SGA_FRAME_MAX];
-	size_t blen[2];
-	uint64_t ctr;
-	double t;
-	int rc;
+	int rc = harness_session_timed(h, all_suites, 1, gw_begin, gw_end, gw);
 
-	rc = sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len,
-	                            all_suites, 1, h->frame, sizeof(h->frame), &h->frame_len);
-	t = gw_begin();
-	rc = rc ? rc : sga_gw_neg_req_open(&h->gw, &h->rec[0], h->frame, h->frame_len, &a1, &ctr);
-	rc = rc ? rc
-	        : sga_gw_neg_req_handle(&h->gw, &h->rec[0], &h->rec[1], &a1, ctr, &h->gsess, &out);
-	*gw += gw_end(t);
-	rc = rc ? rc
-	        : sga_dev_consume_neg_invite(&h->dev[1], &h->sess[1], out.msg[0].frame,
-	                                     out.msg[0].len);
-	rc = rc ? rc
-	        : sga_dev_create_neg_accept(&h->dev[1], &h->sess[1], 1, h->frame, sizeof(h->frame),
-	                                    &h->frame_len);
-	t = gw_begin();
-	rc =
-	    rc ? rc : sga_gw_neg_accept_open(&h->gw, &h->rec[1], h->frame, h->frame_len, &a3, &ctr);
-	rc = rc ? rc : sga_gw_neg_accept_handle(&h->gw, &h->rec[1], &h->gsess, &a3, ctr, &out);
-	*gw += gw_end(t);
-	rc = rc ? rc
-	        : sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame,
-	                                     out.msg[0].len);
-	for (int k = 0; k < 2 && !rc; k++)
-		rc = sga_dev_create_kex_init(&h->dev[k], &h->sess[k], b[k], sizeof(b[k]), &blen[k]);
-	t = gw_begin();
-	for (int k = 0; k < 2 && !rc; k++)
-		rc = sga_gw_kex_init_handle(&h->gw, &h->rec[k], &h->gsess, b[k], blen[k], &out);
-	*gw += gw_end(t);
 	if (rc)
 		fprintf(stderr, "sga-bench-asym: session failed: %s\n", sga_err_name(rc));
 	return rc;

@@ -65,45 +65,22 @@ static double bench_modexp(const struct sga_group_info *grp, double secs, unsign
 	return t / (double)n;
 }
 
+static double clock_begin(void)
+{
+	return now_s();
+}
+
+static double clock_end(double t)
+{
+	return now_s() - t;
+}
+
 /* One session; returns the seconds spent in gateway handlers only. */
 static double one_session(struct harness *h, const uint8_t *prefs, uint8_t n_pref)
 {
-	struct sga_neg_req_plain a1;
-	struct sga_neg_accept_plain a3;
-	struct sga_gw_out out;
-	uint8_t b[2][SGA_FRAME_MAX];
-	size_t blen[2];
-	uint64_t ctr;
-	double t, gw = 0;
-	int rc;
+	double gw = 0;
+	int rc = harness_session_timed(h, prefs, n_pref, clock_begin, clock_end, &gw);
 
-	rc = sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len, prefs,
-	                            n_pref, h->frame, sizeof(h->frame), &h->frame_len);
-	t = now_s();
-	rc = rc ? rc : sga_gw_neg_req_open(&h->gw, &h->rec[0], h->frame, h->frame_len, &a1, &ctr);
-	rc = rc ? rc
-	        : sga_gw_neg_req_handle(&h->gw, &h->rec[0], &h->rec[1], &a1, ctr, &h->gsess, &out);
-	gw += now_s() - t;
-	rc = rc ? rc
-	        : sga_dev_consume_neg_invite(&h->dev[1], &h->sess[1], out.msg[0].frame,
-	                                     out.msg[0].len);
-	rc = rc ? rc
-	        : sga_dev_create_neg_accept(&h->dev[1], &h->sess[1], 1, h->frame, sizeof(h->frame),
-	                                    &h->frame_len);
-	t = now_s();
-	rc =
-	    rc ? rc : sga_gw_neg_accept_open(&h->gw, &h->rec[1], h->frame, h->frame_len, &a3, &ctr);
-	rc = rc ? rc : sga_gw_neg_accept_handle(&h->gw, &h->rec[1], &h->gsess, &a3, ctr, &out);
-	gw += now_s() - t;
-	rc = rc ? rc
-	        : sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame,
-	                                     out.msg[0].len);
-	for (int k = 0; k < 2 && !rc; k++)
-		rc = sga_dev_create_kex_init(&h->dev[k], &h->sess[k], b[k], sizeof(b[k]), &blen[k]);
-	t = now_s();
-	for (int k = 0; k < 2 && !rc; k++)
-		rc = sga_gw_kex_init_handle(&h->gw, &h->rec[k], &h->gsess, b[k], blen[k], &out);
-	gw += now_s() - t;
 	if (rc) {
 		fprintf(stderr, "sga-bench-setup: session failed: %s\n", sga_err_name(rc));
 		return -1;

@@ -188,3 +188,45 @@ int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, ui
 		return -SGA_E_INTERNAL;
 	return sga_dev_data_open(&h->sess[from ^ 1], relayed, relayed_len, got, cap, got_len);
 }
+
+int harness_session_timed(struct harness *h, const uint8_t *prefs, uint8_t n_pref,
+                          double (*begin)(void), double (*end)(double), double *gw_seconds)
+{
+	struct sga_neg_req_plain a1;
+	struct sga_neg_accept_plain a3;
+	struct sga_gw_out out;
+	uint8_t b[2][SGA_FRAME_MAX];
+	size_t blen[2];
+	uint64_t ctr;
+	double t;
+	int rc;
+
+	rc = sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len, prefs,
+	                            n_pref, h->frame, sizeof(h->frame), &h->frame_len);
+	t = begin();
+	rc = rc ? rc : sga_gw_neg_req_open(&h->gw, &h->rec[0], h->frame, h->frame_len, &a1, &ctr);
+	rc = rc ? rc
+	        : sga_gw_neg_req_handle(&h->gw, &h->rec[0], &h->rec[1], &a1, ctr, &h->gsess, &out);
+	*gw_seconds += end(t);
+	rc = rc ? rc
+	        : sga_dev_consume_neg_invite(&h->dev[1], &h->sess[1], out.msg[0].frame,
+	                                     out.msg[0].len);
+	rc = rc ? rc
+	        : sga_dev_create_neg_accept(&h->dev[1], &h->sess[1], 1, h->frame, sizeof(h->frame),
+	                                    &h->frame_len);
+	t = begin();
+	rc =
+	    rc ? rc : sga_gw_neg_accept_open(&h->gw, &h->rec[1], h->frame, h->frame_len, &a3, &ctr);
+	rc = rc ? rc : sga_gw_neg_accept_handle(&h->gw, &h->rec[1], &h->gsess, &a3, ctr, &out);
+	*gw_seconds += end(t);
+	rc = rc ? rc
+	        : sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame,
+	                                     out.msg[0].len);
+	for (int k = 0; k < 2 && !rc; k++)
+		rc = sga_dev_create_kex_init(&h->dev[k], &h->sess[k], b[k], sizeof(b[k]), &blen[k]);
+	t = begin();
+	for (int k = 0; k < 2 && !rc; k++)
+		rc = sga_gw_kex_init_handle(&h->gw, &h->rec[k], &h->gsess, b[k], blen[k], &out);
+	*gw_seconds += end(t);
+	return rc;
+}

@@ -41,6 +41,11 @@ int harness_negotiate(struct harness *h, const uint8_t *prefs, uint8_t n_pref);
 int harness_kex(struct harness *h);
 /** register both + negotiate + kex. */
 int harness_full(struct harness *h, const uint8_t *prefs, uint8_t n_pref);
+/** One more session set-up (A1-A4, B1-B7) between the registered devices, with
+ *  every gateway handler call bracketed by begin()/end(): *gw_seconds adds what
+ *  end() returns. For the benchmarks that price the gateway's share. */
+int harness_session_timed(struct harness *h, const uint8_t *prefs, uint8_t n_pref,
+                          double (*begin)(void), double (*end)(double), double *gw_seconds);
 /** One message from device `from` to the other through the gateway relay. */
 int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, uint8_t *got,
                  size_t cap, size_t *got_len);
