@@ -60,7 +60,7 @@
 #define RAW_POOL_FRAMES    4096
 #define ETH_MIN_LEN        60 /* without FCS */
 #define VERIFY_EVERY       65536
-#define CALIBRATION_FRAMES 131072
+#define CALIBRATION_FRAMES 262144
 
 #define LOG(...)  fprintf(stderr, "sga-bench-relay: " __VA_ARGS__)
 #define INFO(...) printf(__VA_ARGS__)
@@ -89,7 +89,9 @@ struct opts {
 	char id[2][SGA_ID_MAX + 1];
 	unsigned rto_ms, tries, link_timeout_s, burst;
 	pid_t watch_pid;    /* the forwarder's process: its lcore threads' CPU share */
+	unsigned linger_s;  /* after the measurements, keep the port open this long */
 	unsigned delivered; /* DATA_DELIVERED every N DATA_DOWN (0: never) */
+	int open_all;       /* device 2 opens every DATA_DOWN (store and forward) */
 	int verbose;
 };
 
@@ -119,8 +121,15 @@ static void usage(FILE *f)
 	    "      --suite NAME       hop suite of both devices and the E2E suite they propose:\n"
 	    "                         aes-128-gcm (default), aes-256-gcm, chacha20-poly1305,\n"
 	    "                         aes-128-ccm8; with --raw it sets the frame sizes\n"
-	    "      --delivered N      device 2 sends a DATA_DELIVERED every N DATA_DOWN\n"
-	    "                         frames (the protocol's figure is 16; default 0: none)\n"
+	    "      --delivered N      device 2 sends a DATA_DELIVERED every N DATA_DOWN frames\n"
+	    "                         (default 16, as the protocol says; 0: never)\n"
+	    "      --open-all         device 2 opens every DATA_DOWN and reports delivery up\n"
+	    "                         to its first missing message (given up, as the device\n"
+	    "                         SDK does, once its E2E window has moved past it), as a\n"
+	    "                         device must when the gateway stores and re-sends; costs\n"
+	    "                         the generator one AEAD open per message. Default: only\n"
+	    "                         a sample, and delivery up to the first gap in hop\n"
+	    "                         sequence numbers\n"
 	    "      --gateway IP:PORT  the gateway's address (default 10.77.0.1:7000)\n"
 	    "      --ip IP            the devices' IPv4 address (default 10.77.0.2)\n"
 	    "      --ports A,B        UDP ports of device 1 (sender) and device 2 (receiver)\n"
@@ -136,6 +145,11 @@ static void usage(FILE *f)
 	    "      --watch-pid PID    the forwarder's process (gateway or testpmd): report the\n"
 	    "                         share of each window its EAL worker threads spent on a\n"
 	    "                         CPU, next to the generator's own share\n"
+	    "      --linger S         after the last measurement, keep the port open without\n"
+	    "                         polling it until SIGINT/SIGTERM (at most S seconds), so\n"
+	    "                         that the peer can stop first (DPDK 22.11's memif PMD may\n"
+	    "                         crash a side that polls while its peer disconnects); a\n"
+	    "                         line starting \"sga-bench-relay: done;\" says when\n"
 	    "  -v, --verbose          log control frames\n"
 	    "  -h, --help             this text\n"
 	    "\n"
@@ -262,6 +276,13 @@ struct bench {
 	uint64_t e2e_base; /* first e2e_seq of the current pool */
 	uint64_t delivered_sent;
 	int delivered_due;
+	/* DATA_DOWN hop sequence numbers (clear in the hop header) seen in order:
+	 * a gap is a lost frame, and DATA_DELIVERED never claims past it. */
+	uint64_t down_seq_next, down_in_order;
+	int down_seq_started, down_hole;
+	/* --open-all: the pool's messages device 2 holds (bit i: e2e_base + i) */
+	uint64_t *held, held_n, held_low, held_high, held_count, held_lost;
+	uint64_t opened, refused_replay;
 };
 
 static struct bench g_b;
@@ -639,9 +660,7 @@ static int ctl_step(struct bench *b, const char *what, void (*send)(struct bench
 		}
 		rto = rto * 2 > 4000 ? 4000 : rto * 2;
 	}
-	if (g_quit)
-		LOG("%s: interrupted\n", what);
-	return -1;
+	return -1; /* interrupted (reported by main) or fatal (reported where it happened) */
 }
 
 /* ---- control steps ------------------------------------------------------------------ */
@@ -769,7 +788,8 @@ static int setup_protocol(struct bench *b)
 struct gw_stats {
 	int ok;
 	uint64_t rx, tx, tx_full, data_in, relayed, ack_sent, drops, drop_tx_seq, drop_nombuf;
-	uint64_t resv_req;
+	uint64_t resv_req, delivered_in;
+	int has_delivered_in; /* this gateway build counts DATA_DELIVERED */
 };
 
 /* The "dataplane" block of the gateway's stats JSON: one "name": value per line. */
@@ -805,6 +825,10 @@ static void stats_read(const char *path, struct gw_stats *s)
 			s->ack_sent = v;
 		else if (!strcmp(name, "resv_req"))
 			s->resv_req = v;
+		else if (!strcmp(name, "delivered_in")) {
+			s->delivered_in = v;
+			s->has_delivered_in = 1;
+		}
 		if (!strncmp(name, "drop_", 5))
 			s->drops += v;
 		if (!strcmp(name, "drop_tx_seq"))
@@ -817,21 +841,94 @@ static void stats_read(const char *path, struct gw_stats *s)
 
 /* ---- a measurement ------------------------------------------------------------------- */
 
-/* DATA_DELIVERED from device 2: it holds every message of the pool counted so
- * far (next_e2e_seq = the pool's first e2e_seq + DATA_DOWN frames counted:
- * right as long as none was lost, which the report shows). */
+/* DATA_DELIVERED from device 2: it holds every message of the pool below
+ * next_e2e_seq. With --open-all that is the first message it has not opened.
+ * Without, it is the pool's first e2e_seq + the DATA_DOWN frames received
+ * before the first gap in their hop sequence numbers: a relay without a store
+ * sends one DATA_DOWN per DATA_UP in order, so the k-th carries the k-th
+ * message; after a gap device 2 claims no more (a store's re-sends would break
+ * that rule: hence --open-all with a store). */
 static void delivered_send(struct bench *b)
 {
 	uint8_t f[DP_PKT_HDR_LEN + SGA_FRAME_MAX];
+	uint64_t next = b->e2e_base + (b->o.open_all ? b->held_low : b->down_in_order);
 	size_t len;
 
 	b->delivered_due = 0;
-	if (sga_dev_delivered_seal(&b->d[1].sess, b->e2e_base + b->c.down, f + DP_PKT_HDR_LEN,
-	                           SGA_FRAME_MAX, &len))
+	if (sga_dev_delivered_seal(&b->d[1].sess, next, f + DP_PKT_HDR_LEN, SGA_FRAME_MAX, &len))
 		return;
 	dp_pkt_udp_build(f, &b->d[1].addr, &b->gw, b->ip_id++, len);
 	if (!tx_frame(b, f, DP_PKT_HDR_LEN + len))
 		b->delivered_sent++;
+}
+
+static int held_get(const struct bench *b, uint64_t i)
+{
+	return (int)(b->held[i / 64] >> (i % 64) & 1);
+}
+
+/* Device 2 holds message e2e_seq (--open-all). Like the device SDK, it gives
+ * up on a missing message once its E2E replay window has moved past it (a
+ * re-send could no longer be opened): held_low, the first message it neither
+ * holds nor may still receive, is what DATA_DELIVERED reports. */
+static void held_mark(struct bench *b, uint64_t e2e_seq)
+{
+	const uint64_t keep = SGA_REPLAY_WINDOW - 64, newest = b->d[1].sess.e2e_rx_win.next;
+	uint64_t i = e2e_seq - b->e2e_base;
+
+	if (e2e_seq < b->e2e_base || i >= b->held_n || held_get(b, i))
+		return;
+	b->held[i / 64] |= (uint64_t)1 << (i % 64);
+	b->held_count++;
+	if (i + 1 > b->held_high)
+		b->held_high = i + 1;
+	while (b->held_low < b->held_n &&
+	       (held_get(b, b->held_low) || b->e2e_base + b->held_low + keep < newest)) {
+		if (!held_get(b, b->held_low))
+			b->held_lost++;
+		b->held_low++;
+	}
+}
+
+/* A DATA_DOWN for device 2 (sga[0..len) is the SGA frame). Counted by its type
+ * byte; its hop sequence number (clear) is followed for gaps; a sample, or
+ * with --open-all every frame, is opened and its message checked. */
+static void on_down(struct bench *b, const uint8_t *sga, size_t len)
+{
+	uint8_t msg[SGA_FRAME_MAX], want[SGA_FRAME_MAX];
+	uint64_t hop_seq = 0;
+	size_t mlen = 0;
+	int rc;
+
+	for (int i = 0; i < 8; i++)
+		hop_seq = hop_seq << 8 | sga[SGA_HDR_LEN + 8 + 1 + i];
+	if (b->down_seq_started && hop_seq != b->down_seq_next)
+		b->down_hole = 1;
+	b->down_seq_started = 1;
+	b->down_seq_next = hop_seq + 1;
+	if (!b->down_hole)
+		b->down_in_order++;
+	if (b->o.open_all || b->c.down % VERIFY_EVERY == 0) {
+		rc = sga_dev_data_open(&b->d[1].sess, sga, len, msg, sizeof(msg), &mlen);
+		if (rc == -SGA_E_REPLAY) {
+			/* A duplicate, or older than the window device 2 keeps. */
+			b->refused_replay++;
+		} else if (rc) {
+			b->verify_fail++;
+		} else {
+			payload_fill(want, b->cur_payload, b->cur_payload);
+			if (mlen == b->cur_payload && !memcmp(msg, want, mlen))
+				b->verified++;
+			else
+				b->verify_fail++;
+			b->opened++;
+			if (b->held)
+				held_mark(b, b->d[1].sess.e2e_rx_last);
+		}
+	}
+	b->c.down++;
+	if (b->o.delivered && b->c.down % b->o.delivered == 0)
+		b->delivered_due = 1;
 }
 
 /* Count one frame received during a measurement, by type byte only. */
@@ -865,21 +962,8 @@ static void count_frame(struct bench *b, struct rte_mbuf *m)
 	dport = (uint16_t)(f[DP_PKT_ETH_LEN + l3 + 2] << 8 | f[DP_PKT_ETH_LEN + l3 + 3]);
 	type = f[DP_PKT_ETH_LEN + l3 + DP_PKT_UDP_LEN + 1];
 	if (type == SGA_MSG_DATA_DOWN && dport == ntohs(b->o.dev_port[1])) {
-		/* Open a sample: the relay must deliver the bytes device 1 sealed. */
-		if (b->c.down++ % VERIFY_EVERY == 0) {
-			uint8_t msg[SGA_FRAME_MAX], want[SGA_FRAME_MAX];
-			size_t mlen = 0, off = DP_PKT_ETH_LEN + l3 + DP_PKT_UDP_LEN;
-
-			payload_fill(want, b->cur_payload, b->cur_payload);
-			if (sga_dev_data_open(&b->d[1].sess, f + off, len - off, msg, sizeof(msg),
-			                      &mlen) == 0 &&
-			    mlen == b->cur_payload && !memcmp(msg, want, mlen))
-				b->verified++;
-			else
-				b->verify_fail++;
-		}
-		if (b->o.delivered && b->c.down % b->o.delivered == 0)
-			b->delivered_due = 1;
+		on_down(b, f + DP_PKT_ETH_LEN + l3 + DP_PKT_UDP_LEN,
+		        len - (DP_PKT_ETH_LEN + l3 + DP_PKT_UDP_LEN));
 	} else if (type == SGA_MSG_DATA_ACK && dport == ntohs(b->o.dev_port[0])) {
 		b->c.ack++;
 	} else {
@@ -937,6 +1021,22 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 
 	memset(r, 0, sizeof(*r));
 	memset(&b->c, 0, sizeof(b->c));
+	b->down_seq_started = b->down_hole = 0;
+	b->down_in_order = 0;
+	b->verified = b->verify_fail = b->delivered_sent = 0;
+	b->opened = b->refused_replay = 0;
+	b->held_low = b->held_high = b->held_count = b->held_lost = 0;
+	b->held_n = 0;
+	free(b->held);
+	b->held = NULL;
+	if (b->o.open_all && !cyclic) {
+		b->held = calloc((n + 63) / 64, sizeof(*b->held));
+		if (!b->held) {
+			LOG("cannot allocate the --open-all bitmap\n");
+			return -1;
+		}
+		b->held_n = n;
+	}
 	memset(&c0, 0, sizeof(c0));
 	cpu_mark_take(&b->o, &m0);
 	t_start = rte_rdtsc();
@@ -1138,19 +1238,35 @@ static void report_sga(const struct bench *b, const struct result *r, unsigned p
 	INFO("  whole run: sent %llu, DATA_DOWN %llu, DATA_ACK %llu, other %llu; tail %.2f s\n",
 	     (unsigned long long)r->total.sent, (unsigned long long)r->total.down,
 	     (unsigned long long)r->total.ack, (unsigned long long)r->total.other, r->tail_s);
-	INFO("  sampled DATA_DOWN opened by device 2: %llu intact, %llu bad\n",
-	     (unsigned long long)b->verified, (unsigned long long)b->verify_fail);
+	if (b->o.open_all)
+		INFO(
+		    "  device 2 opened every DATA_DOWN: %llu new messages intact, %llu bad, %llu "
+		    "refused by its E2E replay window (duplicates, or too old); %llu given up as "
+		    "lost (missing when the window had moved %d past them: a re-send can no longer "
+		    "be opened), %llu more still missing below the newest\n",
+		    (unsigned long long)b->verified, (unsigned long long)b->verify_fail,
+		    (unsigned long long)b->refused_replay, (unsigned long long)b->held_lost,
+		    SGA_REPLAY_WINDOW - 64,
+		    (unsigned long long)(b->held_high - b->held_count - b->held_lost));
+	else
+		INFO("  sampled DATA_DOWN opened by device 2: %llu intact, %llu bad, %llu refused "
+		     "by its replay window\n",
+		     (unsigned long long)b->verified, (unsigned long long)b->verify_fail,
+		     (unsigned long long)b->refused_replay);
 	if (b->o.delivered)
-		INFO("  DATA_DELIVERED sent by device 2: %llu (one per %u DATA_DOWN, and a last "
-		     "one)\n",
-		     (unsigned long long)b->delivered_sent, b->o.delivered);
+		INFO("  DATA_DELIVERED sent by device 2: %llu (one per %u DATA_DOWN and a last "
+		     "one%s)\n",
+		     (unsigned long long)b->delivered_sent, b->o.delivered,
+		     b->o.open_all  ? "; next_e2e_seq = the first message not held"
+		     : b->down_hole ? "; frozen at the first gap in the DATA_DOWN sequence"
+		                    : "");
 	report_common(r);
 	if (s0->ok && s1->ok) {
 		gw_relayed = (long long)(s1->relayed - s0->relayed);
 		gw_drops = (long long)(s1->drops - s0->drops);
 		INFO("  gateway counters (delta): rx %llu, data_in %llu, relayed %llu, ack_sent "
 		     "%llu, tx %llu, tx_full %llu, drops %llu (tx_seq %llu, nombuf %llu), "
-		     "reservations %llu\n",
+		     "reservations %llu",
 		     (unsigned long long)(s1->rx - s0->rx),
 		     (unsigned long long)(s1->data_in - s0->data_in),
 		     (unsigned long long)(s1->relayed - s0->relayed),
@@ -1161,6 +1277,10 @@ static void report_sga(const struct bench *b, const struct result *r, unsigned p
 		     (unsigned long long)(s1->drop_tx_seq - s0->drop_tx_seq),
 		     (unsigned long long)(s1->drop_nombuf - s0->drop_nombuf),
 		     (unsigned long long)(s1->resv_req - s0->resv_req));
+		if (s1->has_delivered_in)
+			INFO(", delivered_in %llu",
+			     (unsigned long long)(s1->delivered_in - s0->delivered_in));
+		INFO("\n");
 		if ((uint64_t)gw_relayed == r->total.down)
 			INFO("  cross-check: the gateway relayed exactly the DATA_DOWN frames "
 			     "device 2 "
@@ -1227,7 +1347,7 @@ static int measure_size(struct bench *b, unsigned payload)
 			return -1;
 		}
 		rate = (double)r.w.down / r.window_s;
-		want = rate * (b->o.warmup_s + b->o.duration_s) * 1.3 + 4096;
+		want = rate * (b->o.warmup_s + b->o.duration_s) * 1.6 + 4096;
 		n = want < (double)cap ? (size_t)want : cap;
 		INFO("  calibration: %zu DATA_UP at %.3f Mpps -> a pool of %zu frames%s\n", cal,
 		     rate / 1e6, n, n == cap ? " (the --pool-mb limit)" : "");
@@ -1240,7 +1360,6 @@ static int measure_size(struct bench *b, unsigned payload)
 
 	memset(&s1, 0, sizeof(s1));
 	stats_read(b->o.raw ? NULL : b->o.stats, &s0);
-	b->verified = b->verify_fail = b->delivered_sent = 0;
 	rc =
 	    blast(b, frames, n, frame_len, frame_len, b->o.raw, b->o.warmup_s, b->o.duration_s, &r);
 	free(frames);
@@ -1379,6 +1498,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		O_BURST,
 		O_WATCH,
 		O_DELIVERED,
+		O_OPEN_ALL,
+		O_LINGER,
 	};
 	static const struct option lopts[] = {
 	    {"package", required_argument, NULL, 'P'},
@@ -1400,6 +1521,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    {"burst", required_argument, NULL, O_BURST},
 	    {"watch-pid", required_argument, NULL, O_WATCH},
 	    {"delivered", required_argument, NULL, O_DELIVERED},
+	    {"open-all", no_argument, NULL, O_OPEN_ALL},
+	    {"linger", required_argument, NULL, O_LINGER},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -1427,6 +1550,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->tries = 6;
 	o->link_timeout_s = 10;
 	o->burst = BENCH_BURST;
+	o->delivered = 16;
 
 	while ((ch = getopt_long(argc, argv, "P:S:s:t:w:n:M:vh", lopts, NULL)) != -1) {
 		switch (ch) {
@@ -1559,6 +1683,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			o->delivered = (unsigned)v;
 			break;
+		case O_OPEN_ALL:
+			o->open_all = 1;
+			break;
+		case O_LINGER:
+			if (parse_ulong(optarg, 1, 3600, &v)) {
+				LOG("--linger: 1..3600 seconds\n");
+				return 2;
+			}
+			o->linger_s = (unsigned)v;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -1657,17 +1791,27 @@ int main(int argc, char **argv)
 	}
 	INFO("measuring: %.1f s per size after a %.1f s warm-up, bursts of %u\n", b->o.duration_s,
 	     b->o.warmup_s, b->o.burst);
-	for (unsigned i = 0; i < b->o.n_sizes && !g_quit; i++)
-		if (measure_size(b, b->o.sizes[i]))
+	for (unsigned i = 0; i < b->o.n_sizes; i++)
+		if (g_quit || measure_size(b, b->o.sizes[i]))
 			goto out_port;
-	if (g_quit) {
-		LOG("interrupted\n");
-		goto out_port;
-	}
 	if (b->arp_answered)
 		INFO("ARP requests answered: %llu\n", (unsigned long long)b->arp_answered);
-	ret = 0;
+	ret = g_quit ? 1 : 0;
+	if (!g_quit && b->o.linger_s) {
+		/* The port stays open, unpolled, so that the peer can stop first: DPDK
+		 * 22.11's memif PMD may crash a side that polls while its peer leaves. */
+		uint64_t until = now_us() + (uint64_t)b->o.linger_s * 1000000;
+
+		INFO("sga-bench-relay: done; the port stays open until SIGINT or SIGTERM (at most "
+		     "%u s)\n",
+		     b->o.linger_s);
+		while (!g_quit && now_us() < until)
+			usleep(10000);
+		g_quit = 0;
+	}
 out_port:
+	if (g_quit)
+		LOG("interrupted: traffic stopped and drained before the port closes\n");
 	/* Every measurement drained its tail; now the peer may see us go. */
 	port_stop(b);
 out:
@@ -1676,6 +1820,7 @@ out:
 			sga_dev_sess_wipe(&b->d[k].sess);
 			sga_dev_fini(&b->d[k].dev);
 		}
+	free(b->held);
 	rte_eal_cleanup();
 	free(eal_argv);
 	return ret;
