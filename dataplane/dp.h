@@ -40,58 +40,57 @@ struct dp; /* opaque */
 
 /* Drop and event reasons: one X-macro list generates the enum, the names and
  * the per-lcore counters. */
-#define DP_COUNTERS(X)                                                                            \
-	X(RX, "frames received")                                                                  \
-	X(TX, "frames transmitted")                                                               \
-	X(TX_FULL, "frames dropped: TX queue full")                                               \
-	X(ARP_REPLY, "ARP requests answered")                                                     \
-	X(DROP_NOT_FOR_US, "dropped: not addressed to the gateway (MAC, IP or UDP port)")         \
-	X(DROP_ETHERTYPE, "dropped: neither IPv4 nor ARP")                                        \
-	X(DROP_ARP, "dropped: ARP not a request for the gateway address")                         \
-	X(DROP_IP_HDR, "dropped: malformed IPv4 header or bad length")                            \
-	X(DROP_IP_CSUM, "dropped: bad IPv4 header checksum")                                      \
-	X(DROP_IP_FRAG, "dropped: IPv4 fragment")                                                 \
-	X(DROP_NOT_UDP, "dropped: not UDP")                                                       \
-	X(DROP_UDP_HDR, "dropped: malformed UDP header or length")                                \
-	X(DROP_UDP_CSUM, "dropped: bad UDP checksum")                                             \
-	X(DROP_SGA_HDR, "dropped: SGA header malformed (version, type, length)")                  \
-	X(DROP_NOT_UPLINK, "dropped: SGA message type a device may not send")                     \
-	X(CTRL_IN, "control frames queued to the control plane")                                  \
-	X(DROP_CTRL_RING_FULL, "dropped: control ring full")                                      \
-	X(CTRL_OUT, "control frames sent for the control plane")                                  \
-	X(DATA_IN, "DATA_UP frames received")                                                     \
-	X(DROP_UNKNOWN_SESSION, "dropped: DATA_UP for no installed session")                      \
-	X(DROP_HOP_REPLAY, "dropped: DATA_UP hop sequence replayed or too old")                   \
-	X(DROP_HOP_AUTH, "dropped: DATA_UP hop tag did not verify")                               \
-	X(DROP_HOP_MALFORMED, "dropped: DATA_UP inner layout malformed")                          \
-	X(DROP_PEER_UNKNOWN, "dropped: the peer's address is not known yet")                      \
-	X(DROP_TX_SEQ, "dropped: hop sequence reservation exhausted")                             \
-	X(DROP_NOMBUF, "dropped: mbuf pool empty")                                                \
-	X(RELAYED, "DATA frames relayed to the peer")                                             \
-	X(DUPLICATE, "authentic retransmissions acknowledged again, not relayed")                 \
-	X(ACK_SENT, "DATA_ACK frames sent")                                                       \
-	X(STORED, "messages appended to the durable store")                                       \
-	X(STORE_REFUSED_FULL, "messages relayed unstored: store pool or ring full, no DATA_ACK")  \
-	X(STORE_REFUSED_ERROR,                                                                    \
-	  "messages relayed unstored: store I/O error or disk full, no DATA_ACK")                 \
-	X(STORE_HELD, "messages stored but not relayed at once: the recipient's backlog is long") \
-	X(DELIVERED_IN, "DATA_DELIVERED frames accepted from recipients")                         \
-	X(RESENT, "stored messages sent again to their recipient")                                \
-	X(HANDOFF, "frames handed to the lcore owning their session")                             \
-	X(DROP_HANDOFF_FULL, "dropped: hand-off ring full")                                       \
-	X(DROP_ETH_HDR, "dropped: frame shorter than an Ethernet header")                         \
-	X(DROP_VLAN, "dropped: VLAN-tagged frame (802.1Q/802.1ad not supported)")                 \
-	X(DROP_SRC_ADDR, "dropped: source unusable as a reply address (multicast MAC, "           \
-	                 "IPv4 0/broadcast/multicast/ours, UDP port 0)")                          \
-	X(DROP_MULTISEG, "dropped: frame spans several mbufs")                                    \
-	X(DROP_RESEAL, "dropped: re-seal for the peer impossible (frame too long or no room)")    \
-	X(DROP_CTRL_TX_FULL, "control frames refused by dp_ctrl_send: pool or TX ring full")      \
-	X(ADDR_LEARNED, "member addresses learned or changed (first frame, roaming, NAT)")        \
-	X(RESV_REQ, "TX sequence reservation requests raised")                                    \
-	X(RESV_RING_FULL, "reservation requests deferred: reservation ring full")                 \
-	X(CRYPTO_OPS, "hop AEAD operations completed by the crypto device")                       \
-	X(DROP_CRYPTO_ERR, "dropped: the crypto device failed an operation (not a bad tag)")      \
-	X(DROP_CRYPTO_FULL, "dropped: crypto op pool empty or crypto queue backlog full")         \
+#define DP_COUNTERS(X)                                                                           \
+	X(RX, "frames received")                                                                 \
+	X(TX, "frames transmitted")                                                              \
+	X(TX_FULL, "frames dropped: TX queue full")                                              \
+	X(ARP_REPLY, "ARP requests answered")                                                    \
+	X(DROP_NOT_FOR_US, "dropped: not addressed to the gateway (MAC, IP or UDP port)")        \
+	X(DROP_ETHERTYPE, "dropped: neither IPv4 nor ARP")                                       \
+	X(DROP_ARP, "dropped: ARP not a request for the gateway address")                        \
+	X(DROP_IP_HDR, "dropped: malformed IPv4 header or bad length")                           \
+	X(DROP_IP_CSUM, "dropped: bad IPv4 header checksum")                                     \
+	X(DROP_IP_FRAG, "dropped: IPv4 fragment")                                                \
+	X(DROP_NOT_UDP, "dropped: not UDP")                                                      \
+	X(DROP_UDP_HDR, "dropped: malformed UDP header or length")                               \
+	X(DROP_UDP_CSUM, "dropped: bad UDP checksum")                                            \
+	X(DROP_SGA_HDR, "dropped: SGA header malformed (version, type, length)")                 \
+	X(DROP_NOT_UPLINK, "dropped: SGA message type a device may not send")                    \
+	X(CTRL_IN, "control frames queued to the control plane")                                 \
+	X(DROP_CTRL_RING_FULL, "dropped: control ring full")                                     \
+	X(CTRL_OUT, "control frames sent for the control plane")                                 \
+	X(DATA_IN, "DATA_UP frames received")                                                    \
+	X(DROP_UNKNOWN_SESSION, "dropped: DATA_UP for no installed session")                     \
+	X(DROP_HOP_REPLAY, "dropped: DATA_UP hop sequence replayed or too old")                  \
+	X(DROP_HOP_AUTH, "dropped: DATA_UP hop tag did not verify")                              \
+	X(DROP_HOP_MALFORMED, "dropped: DATA_UP inner layout malformed")                         \
+	X(DROP_PEER_UNKNOWN, "dropped: the peer's address is not known yet")                     \
+	X(DROP_TX_SEQ, "dropped: hop sequence reservation exhausted")                            \
+	X(DROP_NOMBUF, "dropped: mbuf pool empty")                                               \
+	X(RELAYED, "DATA frames relayed to the peer")                                            \
+	X(DUPLICATE, "authentic retransmissions acknowledged again, not relayed")                \
+	X(ACK_SENT, "DATA_ACK frames sent")                                                      \
+	X(STORED, "messages appended to the durable store")                                      \
+	X(STORE_REFUSED_FULL, "messages relayed unstored: store pool or ring full, no DATA_ACK") \
+	X(STORE_REFUSED_ERROR,                                                                   \
+	  "messages relayed unstored: store I/O error or disk full, no DATA_ACK")                \
+	X(DELIVERED_IN, "DATA_DELIVERED frames accepted from recipients")                        \
+	X(RESENT, "stored messages sent again to their recipient")                               \
+	X(HANDOFF, "frames handed to the lcore owning their session")                            \
+	X(DROP_HANDOFF_FULL, "dropped: hand-off ring full")                                      \
+	X(DROP_ETH_HDR, "dropped: frame shorter than an Ethernet header")                        \
+	X(DROP_VLAN, "dropped: VLAN-tagged frame (802.1Q/802.1ad not supported)")                \
+	X(DROP_SRC_ADDR, "dropped: source unusable as a reply address (multicast MAC, "          \
+	                 "IPv4 0/broadcast/multicast/ours, UDP port 0)")                         \
+	X(DROP_MULTISEG, "dropped: frame spans several mbufs")                                   \
+	X(DROP_RESEAL, "dropped: re-seal for the peer impossible (frame too long or no room)")   \
+	X(DROP_CTRL_TX_FULL, "control frames refused by dp_ctrl_send: pool or TX ring full")     \
+	X(ADDR_LEARNED, "member addresses learned or changed (first frame, roaming, NAT)")       \
+	X(RESV_REQ, "TX sequence reservation requests raised")                                   \
+	X(RESV_RING_FULL, "reservation requests deferred: reservation ring full")                \
+	X(CRYPTO_OPS, "hop AEAD operations completed by the crypto device")                      \
+	X(DROP_CRYPTO_ERR, "dropped: the crypto device failed an operation (not a bad tag)")     \
+	X(DROP_CRYPTO_FULL, "dropped: crypto op pool empty or crypto queue backlog full")        \
 	X(CRYPTO_SESS_CPU, "session members on the CPU path: no cryptodev session left")
 
 enum dp_counter {

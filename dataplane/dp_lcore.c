@@ -422,13 +422,6 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 			rte_pktmbuf_free(m);
 			return;
 		}
-		if (sr == 3) {
-			/* Stored; delivered in order by the re-send scan. */
-			dp_ctr_inc(lc, DP_C_STORED);
-			dp_ctr_inc(lc, DP_C_STORE_HELD);
-			rte_pktmbuf_free(m);
-			return;
-		}
 		if (sr == 0)
 			dp_ctr_inc(lc, DP_C_STORED);
 		else

@@ -37,13 +37,7 @@ RTE_LOG_REGISTER(dp_store_logtype, sga.store, INFO);
 #define MAX_LOGS         8   /* own log + logs left by a larger lcore count */
 #define RESEND_PER_RECIP 16  /* re-sends per recipient and round */
 #define RESEND_SCAN      256 /* e2e_seq numbers looked at per recipient and round */
-/* Relay a new message at once only while the recipient's backlog is shorter
- * than this: a device's E2E replay window (SGA_REPLAY_WINDOW - 64 = 960) must
- * still accept the oldest pending message when it is finally re-sent, so the
- * newest message it sees may not run further ahead. Beyond it, messages are
- * stored and delivered in order by the re-send scan. */
-#define RELAY_AHEAD_MAX 512
-#define NONE            UINT32_MAX
+#define NONE             UINT32_MAX
 
 struct pend_key {
 	uint64_t sid;
@@ -499,10 +493,6 @@ int dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_s
 	st->pend[i].log = 0;
 	st->stored++;
 	(void)ack_push(st, lsn, sid, from, e2e_seq); /* room was checked */
-	if (e2e_seq >= st->recip[r].delivered_next + RELAY_AHEAD_MAX) {
-		st->pend[i].sent_ms = 0; /* never sent: the re-send scan delivers it */
-		return 3;
-	}
 	return 0;
 }
 

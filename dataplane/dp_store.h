@@ -67,9 +67,6 @@ void dp_store_destroy(struct dp_store *st);
  *   1        already held (a retransmission): relay not needed; DATA_ACK comes
  *            from dp_store_acks_due as for a new one
  *   2        already delivered and released: send DATA_ACK now, do not relay
- *   3        stored, but the recipient's backlog is long: do not relay now (the
- *            re-send scan delivers it in order, so the device's E2E replay
- *            window never outruns the oldest message still pending)
  *   -ENOSPC  pool or log ring full; -EIO log in its error state: no DATA_ACK
  */
 int dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
