@@ -523,6 +523,7 @@ void dp_store_totals(const struct dp *dp, struct dp_store_stats *out)
 		if (s.oldest_ms && (!out->oldest_ms || s.oldest_ms < out->oldest_ms))
 			out->oldest_ms = s.oldest_ms;
 		out->stored += s.stored;
+		out->held += s.held;
 		out->delivered += s.delivered;
 		out->resent += s.resent;
 		out->refused_full += s.refused_full;

@@ -91,7 +91,9 @@ struct dp; /* opaque */
 	X(CRYPTO_OPS, "hop AEAD operations completed by the crypto device")                      \
 	X(DROP_CRYPTO_ERR, "dropped: the crypto device failed an operation (not a bad tag)")     \
 	X(DROP_CRYPTO_FULL, "dropped: crypto op pool empty or crypto queue backlog full")        \
-	X(CRYPTO_SESS_CPU, "session members on the CPU path: no cryptodev session left")
+	X(CRYPTO_SESS_CPU, "session members on the CPU path: no cryptodev session left")         \
+	X(STORE_HELD, "messages stored and held back, sent in order behind a backlog")           \
+	X(DROP_STORE_BACKLOG, "dropped, no DATA_ACK: store full behind a long backlog")
 
 enum dp_counter {
 #define DP_CTR_ENUM(name, desc) DP_C_##name,

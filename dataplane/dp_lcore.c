@@ -390,7 +390,7 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		 * store, only a message it holds durably (or delivered) is ACKed. */
 		if (lc->store) {
 			if (dp_store_put(lc->store, s->session_id, from, e2e_seq, inner,
-			                 inner_len) == 2 &&
+			                 inner_len) == DP_STORE_DONE &&
 			    src_m->addr.port)
 				dp_ack_send(dp, lc, s, from, e2e_seq);
 		} else if (src_m->addr.port) {
@@ -408,25 +408,43 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	dp_member_addr_learn(lc, src_m, &src);
 
 	/* Store and forward: durable before its DATA_ACK (dp_store_acks_due sends
-	 * it), relayed now. A message the store cannot take is relayed all the
-	 * same but never acknowledged, so the sender keeps it and tries again. */
+	 * it), relayed now, or held for in-order delivery by the re-send scan when
+	 * the recipient's backlog is long. A message the store cannot take is
+	 * relayed all the same but never acknowledged, so the sender keeps it and
+	 * tries again; unless the backlog is long (it would outrun the held ones).
+	 */
 	if (lc->store) {
-		int sr = dp_store_put(lc->store, s->session_id, from, e2e_seq, inner, inner_len);
+		enum dp_store_put_rc sr =
+		    dp_store_put(lc->store, s->session_id, from, e2e_seq, inner, inner_len);
 
 		dp_store_kick(lc->store, s->session_id, from);
-		if (sr == 1 || sr == 2) {
+		switch (sr) {
+		case DP_STORE_RELAY:
+			dp_ctr_inc(lc, DP_C_STORED);
+			break;
+		case DP_STORE_HOLD:
+			dp_ctr_inc(lc, DP_C_STORED);
+			dp_ctr_inc(lc, DP_C_STORE_HELD);
+			rte_pktmbuf_free(m);
+			return;
+		case DP_STORE_HAVE:
+		case DP_STORE_DONE:
 			/* Held or delivered already: a re-sealed retransmission. */
 			dp_ctr_inc(lc, DP_C_DUPLICATE);
-			if (sr == 2 && src_m->addr.port)
+			if (sr == DP_STORE_DONE && src_m->addr.port)
 				dp_ack_send(dp, lc, s, from, e2e_seq);
 			rte_pktmbuf_free(m);
 			return;
+		case DP_STORE_FULL:
+			dp_ctr_inc(lc, DP_C_STORE_REFUSED_FULL);
+			break;
+		case DP_STORE_ERROR:
+			dp_ctr_inc(lc, DP_C_STORE_REFUSED_ERROR);
+			break;
+		case DP_STORE_REFUSED_HOLD:
+			dp_drop(lc, m, DP_C_DROP_STORE_BACKLOG);
+			return;
 		}
-		if (sr == 0)
-			dp_ctr_inc(lc, DP_C_STORED);
-		else
-			dp_ctr_inc(lc,
-			           sr == -EIO ? DP_C_STORE_REFUSED_ERROR : DP_C_STORE_REFUSED_FULL);
 	}
 
 	/* No ACK on these drops: the sender retransmits (with a fresh hop seq). */

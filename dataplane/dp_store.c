@@ -11,10 +11,13 @@
  *     list of the recipients with messages holds the re-send scan to them;
  *   - a FIFO of DATA_ACKs waiting for their message to become durable.
  * Messages of one direction carry consecutive e2e_seq numbers, so the range
- * [delivered_next, hi) of a recipient is scanned directly instead of keeping
- * a sorted structure.
+ * [lo, hi) of a recipient is scanned directly instead of keeping a sorted
+ * structure; lo follows the oldest held message (it may lag behind it over a
+ * gap, never pass it), so the scans stay short whatever the numbers are, also
+ * for a backlog recovered after a restart.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,7 @@
 #include <rte_malloc.h>
 
 #include "dp_store.h"
+#include "sga_replay.h"
 #include "sga_wire.h"
 
 RTE_LOG_REGISTER(dp_store_logtype, sga.store, INFO);
@@ -36,8 +40,15 @@ RTE_LOG_REGISTER(dp_store_logtype, sga.store, INFO);
 
 #define MAX_LOGS         8   /* own log + logs left by a larger lcore count */
 #define RESEND_PER_RECIP 16  /* re-sends per recipient and round */
-#define RESEND_SCAN      256 /* e2e_seq numbers looked at per recipient and round */
-#define NONE             UINT32_MAX
+#define RESEND_SCAN      512 /* e2e_seq numbers looked at per recipient and round */
+
+/* The scan must reach the held messages: they start DP_STORE_HOLD_AHEAD above
+ * lo. And what is relayed at once plus a sender's window (up to 512 messages,
+ * device/sga_client.h) must stay inside the E2E replay window. */
+_Static_assert(RESEND_SCAN > DP_STORE_HOLD_AHEAD, "the re-send scan must reach held messages");
+_Static_assert(DP_STORE_HOLD_AHEAD + 512 <= SGA_REPLAY_WINDOW - 64,
+               "held messages must stay inside the recipient's E2E replay window");
+#define NONE UINT32_MAX
 
 struct pend_key {
 	uint64_t sid;
@@ -73,6 +84,7 @@ struct recip {
 	uint32_t count;          /* messages pending */
 	uint32_t active_pos;     /* index in st->active, NONE if not listed */
 	uint64_t delivered_next; /* every e2e_seq below was delivered and released */
+	uint64_t lo;             /* no message below is held (count > 0) */
 	uint64_t hi;             /* one past the highest e2e_seq held */
 	uint64_t next_try_ms;
 	uint32_t backoff_ms;
@@ -105,7 +117,8 @@ struct dp_store {
 	uint32_t ack_cap, ack_head, ack_tail; /* head: oldest */
 
 	/* statistics (single writer: the lcore; readers take snapshots) */
-	uint64_t pending, stored, delivered, resent, refused_full, refused_error, release_lost;
+	uint64_t pending, stored, held, delivered, resent, refused_full, refused_error,
+	    release_lost;
 };
 
 static uint64_t mono_ms(void)
@@ -237,6 +250,8 @@ static int32_t pend_new(struct dp_store *st, uint32_t r, uint64_t sid, uint8_t r
 	p->arrived_ms = arrived_ms;
 	p->sent_ms = arrived_ms;
 	memcpy(p->inner, inner, len);
+	if (st->recip[r].count == 0 || seq < st->recip[r].lo)
+		st->recip[r].lo = seq;
 	st->recip[r].count++;
 	if (seq + 1 > st->recip[r].hi)
 		st->recip[r].hi = seq + 1;
@@ -436,32 +451,36 @@ static int ack_push(struct dp_store *st, uint64_t lsn, uint64_t sid, uint8_t sen
 	return 0;
 }
 
-int dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
-                 const uint8_t *inner, size_t len)
+enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
+                                  const uint8_t *inner, size_t len)
 {
 	uint8_t to = from ^ 1;
 	int32_t r = recip_find(st, sid, to), i;
 	struct msg_rec meta;
 	uint64_t lsn;
+	bool hold;
 	int rc;
 
 	if (r >= 0 && e2e_seq < st->recip[r].delivered_next)
-		return 2;
+		return DP_STORE_DONE;
 	if (r >= 0 && (i = pend_find(st, sid, to, e2e_seq)) >= 0) {
 		/* Held already: acknowledge once durable (the sender lost our ACK). */
 		struct pend *p = &st->pend[i];
 		uint64_t lsn_wait = p->log == 0 ? p->lsn : 0;
 
-		return ack_push(st, lsn_wait, sid, from, e2e_seq) ? -ENOSPC : 1;
+		if (ack_push(st, lsn_wait, sid, from, e2e_seq))
+			return DP_STORE_REFUSED_HOLD; /* no ACK now; it is held anyway */
+		return DP_STORE_HAVE;
 	}
+	hold = r >= 0 && st->recip[r].count && e2e_seq >= st->recip[r].lo + DP_STORE_HOLD_AHEAD;
 	if (st->pend_free == NONE || (st->ack_tail + 1) % st->ack_cap == st->ack_head) {
 		st->refused_full++;
-		return -ENOSPC;
+		return hold ? DP_STORE_REFUSED_HOLD : DP_STORE_FULL;
 	}
 	r = recip_get(st, sid, to);
 	if (r < 0) {
 		st->refused_full++;
-		return -ENOSPC;
+		return DP_STORE_FULL; /* no record: nothing is held for it */
 	}
 	memset(&meta, 0, sizeof(meta));
 	meta.session_id = sid;
@@ -473,7 +492,9 @@ int dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_s
 			st->refused_error++;
 		else
 			st->refused_full++;
-		return rc == -EIO ? -EIO : -ENOSPC;
+		if (hold)
+			return DP_STORE_REFUSED_HOLD;
+		return rc == -EIO ? DP_STORE_ERROR : DP_STORE_FULL;
 	}
 	if (st->recip[r].count == 0) {
 		/* The relay delivers it now; re-send only if no DATA_DELIVERED comes. */
@@ -487,13 +508,22 @@ int dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_s
 			STORE_LOG(WARNING, "release of lsn %llu not queued",
 			          (unsigned long long)lsn);
 		st->refused_full++;
-		return -ENOSPC;
+		return hold ? DP_STORE_REFUSED_HOLD : DP_STORE_FULL;
 	}
 	st->pend[i].lsn = lsn;
 	st->pend[i].log = 0;
 	st->stored++;
 	(void)ack_push(st, lsn, sid, from, e2e_seq); /* room was checked */
-	return 0;
+	if (hold) {
+		/* Never sent: due on the next scan, unless the recipient is away
+		 * (backing off; the kick when it returns starts the scan). */
+		st->pend[i].sent_ms = 0;
+		if (st->recip[r].backoff_ms <= st->cfg.resend_min_ms)
+			st->recip[r].next_try_ms = 0;
+		st->held++;
+		return DP_STORE_HOLD;
+	}
+	return DP_STORE_RELAY;
 }
 
 unsigned dp_store_acks_due(struct dp_store *st, struct dp_store_ack *out, unsigned n)
@@ -517,17 +547,15 @@ void dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_
 {
 	int32_t r = recip_find(st, sid, role);
 	struct recip *rc;
-	uint64_t from;
 
 	if (r < 0)
 		return;
 	rc = &st->recip[r];
 	if (next_e2e_seq <= rc->delivered_next)
 		return;
-	from = rc->delivered_next;
-	if (next_e2e_seq > rc->hi && rc->count == 0)
-		from = next_e2e_seq; /* nothing held below: just move the mark */
-	for (uint64_t s = from; s < next_e2e_seq && rc->count; s++) {
+	/* Everything held lies in [lo, hi). */
+	for (uint64_t s = rc->lo, end = next_e2e_seq < rc->hi ? next_e2e_seq : rc->hi;
+	     s < end && rc->count; s++) {
 		int32_t i = pend_find(st, sid, role, s);
 
 		if (i < 0)
@@ -541,6 +569,8 @@ void dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_
 		st->delivered++;
 	}
 	rc->delivered_next = next_e2e_seq;
+	if (rc->lo < next_e2e_seq)
+		rc->lo = next_e2e_seq;
 	/* Progress: the recipient is there. What it still lacks goes out on the
 	 * next scan (messages sent less than resend_min_ms ago are left alone: they
 	 * are most likely still on their way). */
@@ -570,18 +600,21 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 		uint32_t r = st->active[st->active_cursor++ % st->n_active];
 		struct recip *rc = &st->recip[r];
 		unsigned sent = 0, fresh = 0;
+		bool found = false;
 
 		if (rc->next_try_ms > now_ms)
 			continue;
-		for (uint64_t s = rc->delivered_next, end = rc->hi;
-		     s < end && s - rc->delivered_next < RESEND_SCAN && sent < RESEND_PER_RECIP &&
-		     k < n;
-		     s++) {
+		for (uint64_t s = rc->lo, start = rc->lo, end = rc->hi;
+		     s < end && s - start < RESEND_SCAN && sent < RESEND_PER_RECIP && k < n; s++) {
 			int32_t i = pend_find(st, rc->sid, rc->role, s);
 			struct pend *p;
 
-			if (i < 0)
+			if (i < 0) {
+				if (!found)
+					rc->lo = s + 1; /* a gap at the bottom: skip it for good */
 				continue;
+			}
+			found = true;
 			p = &st->pend[i];
 			if (now_ms - p->sent_ms < st->cfg.resend_min_ms) {
 				fresh++;
@@ -596,8 +629,10 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 			sent++;
 		}
 		st->resent += sent;
-		if (sent == RESEND_PER_RECIP || k == n) {
-			rc->next_try_ms = now_ms; /* more to go: next round */
+		if (sent == RESEND_PER_RECIP || k == n || !found) {
+			/* More to go, or a gap crossed (nothing found; lo moved up to
+			 * what was scanned): next round. */
+			rc->next_try_ms = now_ms;
 		} else if (sent) {
 			/* Unanswered: back off, doubling up to resend_max_ms. */
 			rc->next_try_ms = now_ms + rc->backoff_ms;
@@ -619,6 +654,7 @@ void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 	out->pending = st->pending;
 	out->recipients = st->n_active;
 	out->stored = st->stored;
+	out->held = st->held;
 	out->delivered = st->delivered;
 	out->resent = st->resent;
 	out->refused_full = st->refused_full;
@@ -646,8 +682,7 @@ void dp_store_foreach_recipient(const struct dp_store *st,
 		const struct recip *rc = &st->recip[st->active[a]];
 		uint64_t oldest = 0;
 
-		for (uint64_t s = rc->delivered_next;
-		     s < rc->hi && s - rc->delivered_next < RESEND_SCAN; s++) {
+		for (uint64_t s = rc->lo; s < rc->hi && s - rc->lo < RESEND_SCAN; s++) {
 			int32_t i = pend_find(st, rc->sid, rc->role, s);
 
 			if (i >= 0 && (!oldest || st->pend[i].arrived_ms < oldest))

@@ -60,17 +60,40 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 /** Close the logs (their writers flush and sync); lcore stopped. */
 void dp_store_destroy(struct dp_store *st);
 
+/*
+ * How far ahead of a recipient's oldest held message a new one may be relayed at
+ * once. A device's E2E replay window refuses anything more than
+ * SGA_REPLAY_WINDOW - 64 = 960 below the newest message it accepted: if newer
+ * messages were relayed freely while an old one waits for a re-send (the
+ * recipient's socket overflowed, it was away), the re-sent copy would arrive
+ * "too old" and be lost although the sender was told it was STORED. So a new
+ * message that far ahead is stored and held, and the re-send scan delivers it
+ * in order. 384 leaves room for a sender's window of up to 512 messages
+ * arriving out of order (a lost one re-sent after the ones behind it).
+ */
+#define DP_STORE_HOLD_AHEAD 384
+
+/** What dp_store_put did with a message, and what the caller does next. */
+enum dp_store_put_rc {
+	DP_STORE_RELAY,        /* stored: relay it now; DATA_ACK from dp_store_acks_due */
+	DP_STORE_HOLD,         /* stored, not relayed: the recipient's backlog reaches
+	                    * DP_STORE_HOLD_AHEAD; re-sent in order; DATA_ACK as above */
+	DP_STORE_HAVE,         /* held already (a retransmission): no relay; DATA_ACK as above */
+	DP_STORE_DONE,         /* delivered and released already: DATA_ACK now, no relay */
+	DP_STORE_FULL,         /* refused, pool or ring full: relay it unstored, no DATA_ACK */
+	DP_STORE_ERROR,        /* refused, the log is in its error state (disk full, I/O
+	                    * error): relay it unstored, no DATA_ACK */
+	DP_STORE_REFUSED_HOLD, /* refused (full or error) and as far ahead as
+	                        * DP_STORE_HOLD: neither relay nor DATA_ACK; the
+	                        * sender sends it again */
+};
+
 /**
  * Persist the inner bytes (e2e_seq | e2e ciphertext) of a DATA_UP from role
- * `from` of session sid; the recipient is from ^ 1. Returns:
- *   0        stored: relay it; its DATA_ACK comes from dp_store_acks_due
- *   1        already held (a retransmission): relay not needed; DATA_ACK comes
- *            from dp_store_acks_due as for a new one
- *   2        already delivered and released: send DATA_ACK now, do not relay
- *   -ENOSPC  pool or log ring full; -EIO log in its error state: no DATA_ACK
+ * `from` of session sid; the recipient is from ^ 1.
  */
-int dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
-                 const uint8_t *inner, size_t len);
+enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
+                                  const uint8_t *inner, size_t len);
 
 struct dp_store_ack {
 	uint64_t session_id;
@@ -104,6 +127,7 @@ struct dp_store_stats {
 	uint64_t
 	    oldest_ms; /* when the oldest pending message was stored (CLOCK_REALTIME ms), 0: none */
 	uint64_t stored;        /* messages persisted since start */
+	uint64_t held;          /* of those, held back (DP_STORE_HOLD) */
 	uint64_t delivered;     /* messages released by DATA_DELIVERED */
 	uint64_t resent;        /* re-deliveries */
 	uint64_t refused_full;  /* messages refused: pool or ring full */

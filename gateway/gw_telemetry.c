@@ -49,7 +49,7 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 		    f,
 		    "  \"store\": {\n    \"pending\": %llu,\n    \"recipients\": %llu,\n"
 		    "    \"oldest_pending_age_ms\": %llu,\n    \"stored\": %llu,\n    "
-		    "\"delivered\": %llu,\n"
+		    "\"held\": %llu,\n    \"delivered\": %llu,\n"
 		    "    \"resent\": %llu,\n    \"refused_full\": %llu,\n    \"refused_error\": "
 		    "%llu,\n"
 		    "    \"expired\": %llu,\n    \"bytes_on_disk\": %llu,\n    \"error\": \"%s\",\n"
@@ -58,10 +58,11 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 		    (unsigned long long)(ss.oldest_ms && now_ms > ss.oldest_ms
 		                             ? now_ms - ss.oldest_ms
 		                             : 0),
-		    (unsigned long long)ss.stored, (unsigned long long)ss.delivered,
-		    (unsigned long long)ss.resent, (unsigned long long)ss.refused_full,
-		    (unsigned long long)ss.refused_error, (unsigned long long)ss.expired,
-		    (unsigned long long)ss.bytes_on_disk, ss.error ? strerror(ss.error) : "");
+		    (unsigned long long)ss.stored, (unsigned long long)ss.held,
+		    (unsigned long long)ss.delivered, (unsigned long long)ss.resent,
+		    (unsigned long long)ss.refused_full, (unsigned long long)ss.refused_error,
+		    (unsigned long long)ss.expired, (unsigned long long)ss.bytes_on_disk,
+		    ss.error ? strerror(ss.error) : "");
 		for (unsigned i = 0; i < nr; i++)
 			fprintf(
 			    f,

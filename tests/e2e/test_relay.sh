@@ -40,13 +40,17 @@ auth=$(sga_stat dataplane drop_hop_auth)
 unknown=$(sga_stat dataplane drop_unknown_session)
 replay=$(sga_stat dataplane drop_hop_replay)
 peer=$(sga_stat dataplane drop_peer_unknown)
+held=$(sga_stat dataplane store_held)
+backlog=$(sga_stat dataplane drop_store_backlog)
 acks=$(sga_stat dataplane ack_sent)
 sessions=$(sga_stat controlplane sessions)
-log "gateway: data_in $data_in relayed $relayed duplicate $dup ack_sent $acks auth-drops $auth sessions $sessions"
-[ "$relayed" -ge $((2 * N)) ] || die "relayed $relayed < $((2 * N))"
+log "gateway: data_in $data_in relayed $relayed held $held duplicate $dup ack_sent $acks auth-drops $auth sessions $sessions"
+[ $((relayed + held)) -ge $((2 * N)) ] || die "relayed $relayed + held $held < $((2 * N))"
 [ "$auth" -eq 0 ] || die "authentic traffic dropped for bad tags: $auth"
 [ "$unknown" -eq 0 ] || die "unknown-session drops: $unknown"
-[ $((relayed + dup + replay + peer + auth + unknown)) -eq "$data_in" ] ||
+# Every DATA_UP was relayed at once or held by the store (and re-sent in order),
+# acknowledged again as a duplicate, or dropped for a counted reason.
+[ $((relayed + held + dup + replay + peer + auth + unknown + backlog)) -eq "$data_in" ] ||
 	die "counters disagree: data_in $data_in != relayed+duplicate+drops"
 [ "$acks" -ge $((2 * N)) ] || die "ack_sent $acks < $((2 * N))"
 [ "$sessions" -eq 1 ] || die "expected one session, got $sessions"

@@ -94,7 +94,7 @@ Test(dp_store, ack_after_durable_then_release)
 
 	for (uint64_t q = 0; q < 10; q++) {
 		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 0xabc, 0, q, b, len), 0);
+		cr_assert_eq(dp_store_put(st, 0xabc, 0, q, b, len), DP_STORE_RELAY);
 	}
 	cr_assert_eq(wait_acks(st, a, 10), 10, "every message acknowledged once durable");
 	for (unsigned i = 0; i < 10; i++) {
@@ -107,7 +107,7 @@ Test(dp_store, ack_after_durable_then_release)
 	cr_assert_eq(s.recipients, 1);
 	/* A retransmission of a held message: not stored twice, acknowledged again. */
 	inner_for(3, b, &len);
-	cr_assert_eq(dp_store_put(st, 0xabc, 0, 3, b, len), 1);
+	cr_assert_eq(dp_store_put(st, 0xabc, 0, 3, b, len), DP_STORE_HAVE);
 	cr_assert_eq(wait_acks(st, a, 1), 1);
 	cr_assert_eq(a[0].e2e_seq, 3);
 	/* The recipient (role 1) holds 0..6. */
@@ -116,7 +116,7 @@ Test(dp_store, ack_after_durable_then_release)
 	cr_assert_eq(s.pending, 3);
 	cr_assert_eq(s.delivered, 7);
 	/* A delivered message sent again: ACK at once, no relay. */
-	cr_assert_eq(dp_store_put(st, 0xabc, 0, 2, b, len), 2);
+	cr_assert_eq(dp_store_put(st, 0xabc, 0, 2, b, len), DP_STORE_DONE);
 	dp_store_delivered(st, 0xabc, 1, 10);
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.pending, 0);
@@ -140,7 +140,7 @@ Test(dp_store, resend_with_backoff_and_kick)
 
 	for (uint64_t q = 0; q < 3; q++) {
 		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 7, 1, q, b, len), 0);
+		cr_assert_eq(dp_store_put(st, 7, 1, q, b, len), DP_STORE_RELAY);
 	}
 	/* Not before resend_min: the relay delivered it a moment ago. */
 	cr_assert_eq(dp_store_resends_due(st, t0, r, 32), 0);
@@ -173,7 +173,7 @@ Test(dp_store, recovery_rebuilds_pending)
 
 	for (uint64_t q = 0; q < 5; q++) {
 		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 0x55, 0, q, b, len), 0);
+		cr_assert_eq(dp_store_put(st, 0x55, 0, q, b, len), DP_STORE_RELAY);
 	}
 	cr_assert_eq(wait_acks(st, a, 5), 5);
 	dp_store_delivered(st, 0x55, 1, 2); /* 0 and 1 delivered */
@@ -205,14 +205,138 @@ Test(dp_store, full_pool_refuses)
 
 	for (uint64_t q = 0; q < 4; q++) {
 		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 9, 0, q, b, len), 0);
+		cr_assert_eq(dp_store_put(st, 9, 0, q, b, len), DP_STORE_RELAY);
 	}
 	inner_for(4, b, &len);
-	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), -ENOSPC,
+	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), DP_STORE_FULL,
 	             "no room: no ACK, the sender retries");
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.refused_full, 1);
 	dp_store_delivered(st, 9, 1, 2);
-	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), 0, "room again after delivery");
+	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), DP_STORE_RELAY,
+	             "room again after delivery");
+	dp_store_destroy(st);
+}
+
+/* After a restart nothing says where a recovered backlog starts (the device's
+ * DATA_DELIVERED may never come if it is idle): the re-send scan must find it
+ * wherever its numbers are, and a delivery report far above must release it
+ * without walking every number from zero. */
+Test(dp_store, recovery_far_from_zero)
+{
+	const uint64_t base = 1000000;
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	struct dp_store_ack a[8];
+	struct dp_store_resend r[16];
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+
+	for (uint64_t q = base; q < base + 5; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 0x66, 1, q, b, len), DP_STORE_RELAY);
+	}
+	cr_assert_eq(wait_acks(st, a, 5), 5);
+	dp_store_destroy(st);
+
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	cr_assert_eq(rep.live, 5);
+	cr_assert_eq(dp_store_resends_due(st, now_ms(), r, 16), 5, "the backlog is found at once");
+	for (unsigned i = 0; i < 5; i++) {
+		cr_assert_eq(r[i].role, 0);
+		cr_assert_eq(r[i].e2e_seq, base + i, "in order");
+	}
+	dp_store_delivered(st, 0x66, 0, base + 5);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, 0);
+	cr_assert_eq(s.delivered, 5);
+	dp_store_destroy(st);
+}
+
+/* A gap in the held numbers (messages the store refused, sent again later):
+ * the scan moves past it and still delivers in order. */
+Test(dp_store, resend_scan_crosses_gaps)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, 64, &rep);
+	struct dp_store_resend r[16];
+	uint8_t b[64];
+	size_t len;
+	uint64_t t = now_ms() + 1000;
+	unsigned got = 0;
+
+	for (uint64_t q = 10; q < 13; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 3, 0, q, b, len), DP_STORE_RELAY);
+	}
+	for (uint64_t q = 5000; q < 5003; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 3, 0, q, b, len), DP_STORE_HOLD,
+		             "far ahead of a backlog: held");
+	}
+	dp_store_delivered(st, 3, 1, 13); /* 10..12 delivered; 13..4999 never came */
+	for (int round = 0; round < 20 && got < 3; round++)
+		got += dp_store_resends_due(st, t + (uint64_t)round, r + got, 16 - got);
+	cr_assert_eq(got, 3, "the held messages behind the gap go out");
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_eq(r[i].e2e_seq, 5000 + i);
+	dp_store_destroy(st);
+}
+
+/* A recipient that falls behind: new messages more than DP_STORE_HOLD_AHEAD
+ * above its oldest held one are stored and held, not relayed, and the scan
+ * sends them in order, never running further ahead of the oldest undelivered
+ * one than the E2E replay window allows. */
+Test(dp_store, slow_recipient_holds_new_messages)
+{
+	const unsigned pool = DP_STORE_HOLD_AHEAD + 16;
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, pool, &rep);
+	struct dp_store_resend r[64];
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+	uint64_t q, t = now_ms();
+	unsigned n;
+
+	for (q = 0; q < DP_STORE_HOLD_AHEAD; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 4, 0, q, b, len), DP_STORE_RELAY, "seq %llu",
+		             (unsigned long long)q);
+	}
+	for (; q < pool; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 4, 0, q, b, len), DP_STORE_HOLD, "seq %llu",
+		             (unsigned long long)q);
+	}
+	/* The pool is full: a new message is refused, and not relayed either. */
+	inner_for(q, b, &len);
+	cr_assert_eq(dp_store_put(st, 4, 0, q, b, len), DP_STORE_REFUSED_HOLD);
+	/* Another recipient with nothing held: refused but relayed unstored. */
+	cr_assert_eq(dp_store_put(st, 5, 0, 0, b, len), DP_STORE_FULL);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.held, 16);
+	cr_assert_eq(s.refused_full, 2);
+
+	/* The held ones were never sent: due at once, before the relayed ones
+	 * (sent a moment ago) are due again. */
+	n = dp_store_resends_due(st, t, r, 64);
+	cr_assert_eq(n, 16);
+	for (unsigned i = 0; i < n; i++)
+		cr_assert_eq(r[i].e2e_seq, DP_STORE_HOLD_AHEAD + i, "in order");
+
+	/* The recipient reports 0..99: new messages up to 100 + HOLD_AHEAD - 1
+	 * are relayed again, beyond that held. */
+	dp_store_delivered(st, 4, 1, 100);
+	inner_for(q, b, &len);
+	cr_assert_eq(dp_store_put(st, 4, 0, q, b, len), DP_STORE_RELAY);
+	q = 100 + DP_STORE_HOLD_AHEAD;
+	inner_for(q, b, &len);
+	cr_assert_eq(dp_store_put(st, 4, 0, q, b, len), DP_STORE_HOLD);
+
+	/* A retransmission of a held message is not stored twice. */
+	inner_for(DP_STORE_HOLD_AHEAD, b, &len);
+	cr_assert_eq(dp_store_put(st, 4, 0, DP_STORE_HOLD_AHEAD, b, len), DP_STORE_HAVE);
 	dp_store_destroy(st);
 }
