@@ -88,6 +88,7 @@ struct recip {
 	uint64_t hi;             /* one past the highest e2e_seq held */
 	uint64_t next_try_ms;
 	uint32_t backoff_ms;
+	uint32_t pass_sent; /* re-sent in the current pass over [lo, lo + RESEND_SCAN) */
 	uint32_t next_free;
 };
 
@@ -599,7 +600,7 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 	for (uint32_t visited = 0; visited < st->n_active && k < n; visited++) {
 		uint32_t r = st->active[st->active_cursor++ % st->n_active];
 		struct recip *rc = &st->recip[r];
-		unsigned sent = 0, fresh = 0;
+		unsigned sent = 0;
 		bool found = false;
 
 		if (rc->next_try_ms > now_ms)
@@ -616,10 +617,8 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 			}
 			found = true;
 			p = &st->pend[i];
-			if (now_ms - p->sent_ms < st->cfg.resend_min_ms) {
-				fresh++;
+			if (p->sent_ms + st->cfg.resend_min_ms > now_ms) /* also when now_ms lags */
 				continue;
-			}
 			p->sent_ms = now_ms;
 			out[k++] = (struct dp_store_resend){.session_id = rc->sid,
 			                                    .role = rc->role,
@@ -629,19 +628,27 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 			sent++;
 		}
 		st->resent += sent;
+		rc->pass_sent += sent;
 		if (sent == RESEND_PER_RECIP || k == n || !found) {
 			/* More to go, or a gap crossed (nothing found; lo moved up to
 			 * what was scanned): next round. */
 			rc->next_try_ms = now_ms;
-		} else if (sent) {
-			/* Unanswered: back off, doubling up to resend_max_ms. */
+		} else if (rc->pass_sent) {
+			/* A pass over what the scan reaches is done and re-sent
+			 * something: wait, doubling up to resend_max_ms while the
+			 * recipient reports no progress (dp_store_delivered and
+			 * dp_store_kick reset it). */
 			rc->next_try_ms = now_ms + rc->backoff_ms;
 			rc->backoff_ms = rc->backoff_ms * 2 > st->cfg.resend_max_ms
 			                     ? st->cfg.resend_max_ms
 			                     : rc->backoff_ms * 2;
 		} else {
-			rc->next_try_ms = now_ms + (fresh ? st->cfg.resend_min_ms : rc->backoff_ms);
+			/* Everything went out less than resend_min_ms ago (relayed
+			 * or re-sent in the last pass): not lost yet. */
+			rc->next_try_ms = now_ms + st->cfg.resend_min_ms;
 		}
+		if (rc->next_try_ms > now_ms)
+			rc->pass_sent = 0;
 	}
 	return k;
 }

@@ -340,3 +340,36 @@ Test(dp_store, slow_recipient_holds_new_messages)
 	cr_assert_eq(dp_store_put(st, 4, 0, DP_STORE_HOLD_AHEAD, b, len), DP_STORE_HAVE);
 	dp_store_destroy(st);
 }
+
+/* A recipient that stays silent: whole passes of re-sends back off (50, 100,
+ * 200, 400 ms here), even when a pass ends on a full round; and its first
+ * sign of life brings the backlog at once. */
+Test(dp_store, silent_recipient_backs_off)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, 64, &rep);
+	struct dp_store_resend r[64];
+	uint8_t b[64];
+	size_t len;
+	uint64_t t0, total = 0;
+	unsigned passes = 0;
+
+	for (uint64_t q = 0; q < 32; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 8, 0, q, b, len), DP_STORE_RELAY);
+	}
+	t0 = now_ms() + 60;
+	for (uint64_t t = t0; t < t0 + 1000; t++) { /* one call a millisecond, as the lcore */
+		unsigned n = dp_store_resends_due(st, t, r, 64);
+
+		if (n && total % 32 == 0)
+			passes++;
+		total += n;
+	}
+	cr_assert_eq(total % 32, 0, "whole passes");
+	cr_assert_eq(passes, 5, "passes at 0, 50, 150, 350, 750 ms: %u (%llu re-sends)", passes,
+	             (unsigned long long)total);
+	dp_store_kick(st, 8, 1);
+	cr_assert_eq(dp_store_resends_due(st, t0 + 1000, r, 64), 16, "back: at once");
+	dp_store_destroy(st);
+}
