@@ -78,6 +78,7 @@ struct store {
 	int ever_connected;
 	int down_logged;
 	_Atomic uint64_t reconnects;
+	_Atomic uint64_t connect_attempts;
 	uint8_t *mkey; /* SGA_KEY_LEN bytes in a locked, non-dumpable page */
 	size_t mkey_map;
 };
@@ -416,6 +417,11 @@ uint64_t store_reconnects(const struct store *st)
 	return atomic_load_explicit(&((struct store *)st)->reconnects, memory_order_relaxed);
 }
 
+uint64_t store_connect_attempts(const struct store *st)
+{
+	return atomic_load_explicit(&((struct store *)st)->connect_attempts, memory_order_relaxed);
+}
+
 /* Forget the connection and schedule the next attempt one backoff from now. */
 static void st_drop(struct store *st, const char *why)
 {
@@ -443,6 +449,7 @@ static int st_connect(struct store *st)
 		return 0;
 	if (now_ns() < st->retry_at_ns)
 		return -SGA_E_UNAVAILABLE;
+	atomic_fetch_add_explicit(&st->connect_attempts, 1, memory_order_relaxed);
 	c = st->unix_socket ? redisConnectUnixWithTimeout(st->unix_socket, tv)
 	                    : redisConnectWithTimeout(st->host, st->port, tv);
 	if (!c || c->err) {

@@ -74,6 +74,8 @@ void store_close(struct store *st);
 int store_connected(const struct store *st);
 /** Successful re-connections after the first connection (any thread may read). */
 uint64_t store_reconnects(const struct store *st);
+/** Connection attempts made, successful or not (any thread may read). */
+uint64_t store_connect_attempts(const struct store *st);
 
 int store_device_get(struct store *st, const uint8_t *id, uint8_t id_len,
                      struct sga_gw_device *rec);

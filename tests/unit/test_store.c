@@ -414,6 +414,8 @@ Test(store, counters_compare_and_set)
 
 #define RACE_N 1500
 
+static pthread_barrier_t race_start;
+
 struct racer {
 	unsigned parity;
 	unsigned accepted;
@@ -428,6 +430,7 @@ static void *race(void *arg)
 	struct store *st = open_store(2000);
 
 	rc->monotonic = 1;
+	pthread_barrier_wait(&race_start); /* both connected: race from here */
 	for (uint64_t v = 1; v <= RACE_N; v++) {
 		int r;
 
@@ -455,20 +458,28 @@ Test(store, counters_concurrent_raisers_end_at_max)
 	struct sga_gw_device d, got;
 	struct racer rs[2] = {{.parity = 0}, {.parity = 1}};
 	pthread_t th[2];
+	unsigned accepted = 0;
 
 	make_dev(&d, "dev-r");
 	d.up_ctr = 0;
 	d.down_ctr = 0;
 	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert_eq(pthread_barrier_init(&race_start, NULL, 2), 0);
 	for (int i = 0; i < 2; i++)
 		cr_assert_eq(pthread_create(&th[i], NULL, race, &rs[i]), 0);
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&race_start);
+	/* How the two interleave is up to the scheduler (on a loaded machine one
+	 * may even finish before the other starts, and then win nothing): what
+	 * must hold is no error, every win above the racer's previous one, and
+	 * the maximum at the end. */
 	for (int i = 0; i < 2; i++) {
 		cr_assert_eq(rs[i].errors, 0);
 		cr_assert(rs[i].monotonic);
-		cr_assert(rs[i].accepted > 0);
+		accepted += rs[i].accepted;
 	}
+	cr_assert_gt(accepted, 0);
 	cr_assert_eq(store_device_get(st, ID("dev-r"), &got), 0);
 	cr_assert_eq(got.up_ctr, RACE_N);
 	cr_assert_eq(got.down_ctr, RACE_N);
@@ -625,9 +636,9 @@ Test(store, master_key_file)
 
 Test(store, outage_then_recovery_after_backoff)
 {
-	struct store *st = open_store(500);
+	struct store *st = open_store(5000);
 	struct sga_gw_device d, got;
-	uint64_t t0, lim;
+	uint64_t t0, lim, tries;
 	int rc = -1;
 
 	make_dev(&d, "dev-o");
@@ -635,15 +646,20 @@ Test(store, outage_then_recovery_after_backoff)
 	cr_assert_eq(store_reconnects(st), 0);
 
 	redis_fx_kill();
+	/* A refused connection is reported at once, not after the 5 s timeout
+	 * (the bound is loose: this machine may be loaded). */
 	t0 = fx_now_ms();
 	cr_assert_eq(store_device_get(st, ID("dev-o"), &got), -SGA_E_UNAVAILABLE);
-	cr_assert(fx_now_ms() - t0 < 500, "a dead Redis is reported at once");
+	cr_assert(fx_now_ms() - t0 < 2500, "a dead Redis is reported at once");
 	cr_assert_not(store_connected(st));
-	/* within the backoff no connection is even tried */
-	t0 = fx_now_ms();
+	/* Within the backoff (50 ms after the failure, which came after t0) no
+	 * connection is even tried; a stalled test thread may legitimately get
+	 * past it. */
+	tries = store_connect_attempts(st);
 	cr_assert_eq(store_device_put(st, &d), -SGA_E_UNAVAILABLE);
 	cr_assert_eq(store_session_reserve(st, 1, 0, 1, &lim), -SGA_E_UNAVAILABLE);
-	cr_assert(fx_now_ms() - t0 < 100, "no connection attempts during the backoff");
+	cr_assert(store_connect_attempts(st) == tries || fx_now_ms() - t0 >= 50,
+	          "no connection attempts during the backoff");
 
 	redis_fx_spawn(); /* empty: no persistence */
 	t0 = fx_now_ms();
@@ -676,7 +692,8 @@ Test(store, hung_redis_times_out)
 	dt = fx_now_ms() - t0;
 	kill(redis_fx.pid, SIGCONT);
 	cr_assert_eq(rc, -SGA_E_UNAVAILABLE);
-	cr_assert(dt >= 250 && dt < 1500, "bounded by the command timeout: %llu ms",
+	/* Waited for the timeout, and not much more (loose: a loaded machine). */
+	cr_assert(dt >= 250 && dt < 5000, "bounded by the command timeout: %llu ms",
 	          (unsigned long long)dt);
 	t0 = fx_now_ms();
 	do {
