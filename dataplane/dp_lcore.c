@@ -544,46 +544,13 @@ static void dp_open_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *
 	dp_op_put(lc, op, s, env.seq, text_len, DP_OP_OPEN, from);
 }
 
-/*
- * A DATA_DELIVERED from member `from`: it holds every message of the other
- * direction below next_e2e_seq, so the store releases them. Opened on the CPU
- * (eight bytes of plaintext); it moves the sender's window and address like a
- * DATA_UP, and brings its backlog out at once if it was away.
- */
-static void dp_delivered(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                         struct dp_session *s, uint8_t from, uint8_t *frame, size_t len)
+/* Milliseconds on the store's clock (CLOCK_MONOTONIC_COARSE: vDSO, no system call). */
+static uint64_t dp_now_ms(void)
 {
-	struct dp_member *src_m = &s->m[from];
-	uint8_t *inner = NULL;
-	size_t inner_len = 0;
-	uint64_t seq = 0, next;
-	struct dp_addr src;
-	int rc;
+	struct timespec ts;
 
-	(void)dp;
-	rc =
-	    sga_hop_open_up(&src_m->hop, s->session_id, from, frame, len, &seq, &inner, &inner_len);
-	if (rc == -SGA_E_REPLAY && inner) {
-		rte_pktmbuf_free(m); /* an authentic duplicate: already applied */
-		return;
-	}
-	if (unlikely(rc)) {
-		dp_drop(lc, m, dp_open_drop_reason(rc));
-		return;
-	}
-	if (unlikely(sga_hop_delivered_parse(inner, inner_len, &next))) {
-		dp_drop(lc, m, DP_C_DROP_HOP_MALFORMED);
-		return;
-	}
-	sga_replay_update(&src_m->hop.rx, seq);
-	dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
-	dp_member_addr_learn(lc, src_m, &src);
-	dp_ctr_inc(lc, DP_C_DELIVERED_IN);
-	if (lc->store) {
-		dp_store_delivered(lc->store, s->session_id, from, next);
-		dp_store_kick(lc->store, s->session_id, from);
-	}
-	rte_pktmbuf_free(m);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* Send a stored message (inner = e2e_seq | e2e_ct) again to member `to`. */
@@ -628,16 +595,61 @@ static void dp_resend(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, 
 	dp_ctr_inc(lc, DP_C_RESENT);
 }
 
+/*
+ * A DATA_DELIVERED from member `from`: it holds every message of the other
+ * direction below next_e2e_seq, so the store releases them. Opened on the CPU
+ * (eight bytes of plaintext); it moves the sender's window and address like a
+ * DATA_UP, and brings its backlog out at once if it was away.
+ */
+static void dp_delivered(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                         struct dp_session *s, uint8_t from, uint8_t *frame, size_t len)
+{
+	struct dp_member *src_m = &s->m[from];
+	uint8_t *inner = NULL;
+	size_t inner_len = 0;
+	uint64_t seq = 0, next;
+	struct dp_addr src;
+	int rc;
+
+	(void)dp;
+	rc =
+	    sga_hop_open_up(&src_m->hop, s->session_id, from, frame, len, &seq, &inner, &inner_len);
+	if (rc == -SGA_E_REPLAY && inner) {
+		rte_pktmbuf_free(m); /* an authentic duplicate: already applied */
+		return;
+	}
+	if (unlikely(rc)) {
+		dp_drop(lc, m, dp_open_drop_reason(rc));
+		return;
+	}
+	if (unlikely(sga_hop_delivered_parse(inner, inner_len, &next))) {
+		dp_drop(lc, m, DP_C_DROP_HOP_MALFORMED);
+		return;
+	}
+	sga_replay_update(&src_m->hop.rx, seq);
+	dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
+	dp_member_addr_learn(lc, src_m, &src);
+	dp_ctr_inc(lc, DP_C_DELIVERED_IN);
+	rte_pktmbuf_free(m);
+	if (lc->store) {
+		struct dp_store_resend rs[DP_BURST];
+		unsigned n = dp_store_delivered(lc->store, s->session_id, from, next, dp_now_ms(),
+		                                rs, DP_BURST);
+
+		/* Held messages the recipient's window now reaches: out at once. */
+		for (unsigned i = 0; i < n; i++)
+			dp_resend(dp, lc, s, from, rs[i].inner, rs[i].len, rs[i].e2e_seq);
+		dp_store_kick(lc->store, s->session_id, from);
+	}
+}
+
 /* Publish the longest backlogs for the operator (dp_store_recipients). */
 static void dp_snap_add(void *arg, uint64_t sid, uint8_t role, uint64_t pending, uint64_t oldest_ms)
 {
 	struct dp_lcore *lc = arg;
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = dp_now_ms();
 	unsigned at = lc->snap_n;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	if (at == DP_STORE_RECIP_SNAP) {
 		/* Full: replace the smallest backlog if this one is larger. */
 		unsigned min = 0;
@@ -674,7 +686,6 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 	struct dp_store_ack acks[DP_BURST];
 	struct dp_store_resend rs[DP_BURST];
 	unsigned n, work, i;
-	struct timespec ts;
 	uint64_t now;
 
 	n = dp_store_acks_due(lc->store, acks, DP_BURST);
@@ -685,8 +696,7 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 		if (s && s->m[acks[i].role].addr.port)
 			dp_ack_send(dp, lc, s, acks[i].role, acks[i].e2e_seq);
 	}
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* vDSO, no system call */
-	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	now = dp_now_ms();
 	if (now < lc->store_next_ms)
 		return work;
 	lc->store_next_ms = now + 1;

@@ -38,14 +38,13 @@ RTE_LOG_REGISTER(dp_store_logtype, sga.store, INFO);
 #define STORE_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, dp_store_logtype, "sga.store: " fmt "\n", ##__VA_ARGS__)
 
-#define MAX_LOGS         8   /* own log + logs left by a larger lcore count */
-#define RESEND_PER_RECIP 16  /* re-sends per recipient and round */
-#define RESEND_SCAN      512 /* e2e_seq numbers looked at per recipient and round */
+#define MAX_LOGS         8  /* own log + logs left by a larger lcore count */
+#define RESEND_PER_RECIP 16 /* re-sends per recipient and round */
 
-/* The scan must reach the held messages: they start DP_STORE_HOLD_AHEAD above
- * lo. And what is relayed at once plus a sender's window (up to 512 messages,
- * device/sga_client.h) must stay inside the E2E replay window. */
-_Static_assert(RESEND_SCAN > DP_STORE_HOLD_AHEAD, "the re-send scan must reach held messages");
+/* A recipient's delivery window is [lo, lo + DP_STORE_HOLD_AHEAD): only what
+ * lies there is ever sent to it (relayed at once or re-sent by the scan). That
+ * plus a sender's window (up to 512 messages, device/sga_client.h) must stay
+ * inside the E2E replay window. */
 _Static_assert(DP_STORE_HOLD_AHEAD + 512 <= SGA_REPLAY_WINDOW - 64,
                "held messages must stay inside the recipient's E2E replay window");
 #define NONE UINT32_MAX
@@ -88,7 +87,9 @@ struct recip {
 	uint64_t hi;             /* one past the highest e2e_seq held */
 	uint64_t next_try_ms;
 	uint32_t backoff_ms;
-	uint32_t pass_sent; /* re-sent in the current pass over [lo, lo + RESEND_SCAN) */
+	uint32_t pass_sent;   /* re-sent in the current pass over the window */
+	uint64_t fast_resent; /* 1 + the hole last re-sent on a repeated report, 0: none */
+	uint64_t gap;         /* 1 + the lowest message refused (see refuse()), 0: none */
 	uint32_t next_free;
 };
 
@@ -119,7 +120,7 @@ struct dp_store {
 
 	/* statistics (single writer: the lcore; readers take snapshots) */
 	uint64_t pending, stored, held, delivered, resent, refused_full, refused_error,
-	    release_lost;
+	    refused_behind_gap, release_lost;
 };
 
 static uint64_t mono_ms(void)
@@ -452,6 +453,32 @@ static int ack_push(struct dp_store *st, uint64_t lsn, uint64_t sid, uint8_t sen
 	return 0;
 }
 
+/*
+ * A message the store cannot take leaves a hole in what it holds for the
+ * recipient. If later messages were stored and acknowledged while the hole
+ * stays open (the sender gives up on it: its session ends), the recipient,
+ * which delivers in order, would wait at the hole for good and the stored ones
+ * behind it would never reach its application. So the recipient's record
+ * remembers the lowest refused message, and nothing after it is taken (nor
+ * relayed, nor acknowledged: the sender keeps it) until that one is stored:
+ * go-back-N, as the sender re-sends its unacknowledged messages oldest first.
+ */
+static enum dp_store_put_rc refuse(struct dp_store *st, uint64_t sid, uint8_t to, uint64_t e2e_seq,
+                                   bool hold, int why)
+{
+	int32_t r = recip_get(st, sid, to);
+
+	if (why == -EIO)
+		st->refused_error++;
+	else
+		st->refused_full++;
+	if (r >= 0 && (!st->recip[r].gap || e2e_seq < st->recip[r].gap - 1))
+		st->recip[r].gap = e2e_seq + 1;
+	if (hold)
+		return DP_STORE_REFUSED_HOLD;
+	return why == -EIO ? DP_STORE_ERROR : DP_STORE_FULL;
+}
+
 enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
                                   const uint8_t *inner, size_t len)
 {
@@ -473,30 +500,29 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 			return DP_STORE_REFUSED_HOLD; /* no ACK now; it is held anyway */
 		return DP_STORE_HAVE;
 	}
+	if (r >= 0 && st->recip[r].gap && st->recip[r].gap - 1 < st->recip[r].delivered_next)
+		st->recip[r].gap = 0; /* the refused one reached the recipient after all */
+	if (r >= 0 && st->recip[r].gap && e2e_seq >= st->recip[r].gap) {
+		/* Behind a message we refused: take nothing after it until its
+		 * sender has it stored (see refuse()). */
+		st->refused_behind_gap++;
+		return DP_STORE_REFUSED_HOLD;
+	}
 	hold = r >= 0 && st->recip[r].count && e2e_seq >= st->recip[r].lo + DP_STORE_HOLD_AHEAD;
-	if (st->pend_free == NONE || (st->ack_tail + 1) % st->ack_cap == st->ack_head) {
-		st->refused_full++;
-		return hold ? DP_STORE_REFUSED_HOLD : DP_STORE_FULL;
-	}
+	if (st->pend_free == NONE || (st->ack_tail + 1) % st->ack_cap == st->ack_head)
+		return refuse(st, sid, to, e2e_seq, hold, -ENOSPC);
 	r = recip_get(st, sid, to);
-	if (r < 0) {
-		st->refused_full++;
-		return DP_STORE_FULL; /* no record: nothing is held for it */
-	}
+	if (r < 0)
+		return refuse(st, sid, to, e2e_seq, false, -ENOSPC);
 	memset(&meta, 0, sizeof(meta));
 	meta.session_id = sid;
 	meta.e2e_seq = e2e_seq;
 	meta.role = to;
 	rc = msg_log_append(st->logs[0], &meta, inner, len, &lsn);
-	if (rc) {
-		if (rc == -EIO)
-			st->refused_error++;
-		else
-			st->refused_full++;
-		if (hold)
-			return DP_STORE_REFUSED_HOLD;
-		return rc == -EIO ? DP_STORE_ERROR : DP_STORE_FULL;
-	}
+	if (rc)
+		return refuse(st, sid, to, e2e_seq, hold, rc == -EIO ? -EIO : -ENOSPC);
+	if (st->recip[r].gap == e2e_seq + 1)
+		st->recip[r].gap = 0; /* the hole is filled: take the ones after it again */
 	if (st->recip[r].count == 0) {
 		/* The relay delivers it now; re-send only if no DATA_DELIVERED comes. */
 		st->recip[r].next_try_ms = mono_ms() + st->cfg.resend_min_ms;
@@ -508,19 +534,16 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 		if (msg_log_release(st->logs[0], lsn))
 			STORE_LOG(WARNING, "release of lsn %llu not queued",
 			          (unsigned long long)lsn);
-		st->refused_full++;
-		return hold ? DP_STORE_REFUSED_HOLD : DP_STORE_FULL;
+		return refuse(st, sid, to, e2e_seq, hold, -ENOSPC);
 	}
 	st->pend[i].lsn = lsn;
 	st->pend[i].log = 0;
 	st->stored++;
 	(void)ack_push(st, lsn, sid, from, e2e_seq); /* room was checked */
 	if (hold) {
-		/* Never sent: due on the next scan, unless the recipient is away
-		 * (backing off; the kick when it returns starts the scan). */
+		/* Never sent: goes out when the recipient's window reaches it
+		 * (dp_store_delivered, or the scan). */
 		st->pend[i].sent_ms = 0;
-		if (st->recip[r].backoff_ms <= st->cfg.resend_min_ms)
-			st->recip[r].next_try_ms = 0;
 		st->held++;
 		return DP_STORE_HOLD;
 	}
@@ -544,19 +567,42 @@ unsigned dp_store_acks_due(struct dp_store *st, struct dp_store_ack *out, unsign
 	return k;
 }
 
-void dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_t next_e2e_seq)
+unsigned dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_t next_e2e_seq,
+                            uint64_t now_ms, struct dp_store_resend *out, unsigned n)
 {
 	int32_t r = recip_find(st, sid, role);
 	struct recip *rc;
+	uint64_t old_top, end;
+	unsigned k = 0;
 
 	if (r < 0)
-		return;
+		return 0;
 	rc = &st->recip[r];
-	if (next_e2e_seq <= rc->delivered_next)
-		return;
+	if (next_e2e_seq < rc->delivered_next)
+		return 0; /* an older report, overtaken */
+	if (next_e2e_seq == rc->delivered_next) {
+		/* No progress: the recipient got later messages but lacks this one
+		 * (it repeats its report as they arrive). Send it again now rather
+		 * than at its timer, once per hole: if this copy is lost too, the
+		 * timer takes over. */
+		int32_t i = pend_find(st, sid, role, next_e2e_seq);
+
+		if (i < 0 || n == 0 || !st->pend[i].sent_ms || rc->fast_resent == next_e2e_seq + 1)
+			return 0;
+		rc->fast_resent = next_e2e_seq + 1;
+		st->pend[i].sent_ms = now_ms;
+		out[0] = (struct dp_store_resend){.session_id = sid,
+		                                  .role = role,
+		                                  .e2e_seq = next_e2e_seq,
+		                                  .inner = st->pend[i].inner,
+		                                  .len = st->pend[i].len};
+		st->resent++;
+		return 1;
+	}
+	old_top = rc->lo + DP_STORE_HOLD_AHEAD;
 	/* Everything held lies in [lo, hi). */
-	for (uint64_t s = rc->lo, end = next_e2e_seq < rc->hi ? next_e2e_seq : rc->hi;
-	     s < end && rc->count; s++) {
+	end = next_e2e_seq < rc->hi ? next_e2e_seq : rc->hi;
+	for (uint64_t s = rc->lo; s < end && rc->count; s++) {
 		int32_t i = pend_find(st, sid, role, s);
 
 		if (i < 0)
@@ -572,11 +618,31 @@ void dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_
 	rc->delivered_next = next_e2e_seq;
 	if (rc->lo < next_e2e_seq)
 		rc->lo = next_e2e_seq;
+	/* The window moved up: held messages now inside it go out at once, in
+	 * order (the ones that were inside already went out before). */
+	end = rc->lo + DP_STORE_HOLD_AHEAD < rc->hi ? rc->lo + DP_STORE_HOLD_AHEAD : rc->hi;
+	for (uint64_t s = old_top > rc->lo ? old_top : rc->lo; s < end && k < n; s++) {
+		int32_t i = pend_find(st, sid, role, s);
+		struct pend *p;
+
+		if (i < 0 || st->pend[i].sent_ms)
+			continue;
+		p = &st->pend[i];
+		p->sent_ms = now_ms;
+		out[k++] = (struct dp_store_resend){.session_id = sid,
+		                                    .role = role,
+		                                    .e2e_seq = s,
+		                                    .inner = p->inner,
+		                                    .len = p->len};
+	}
+	st->resent += k;
 	/* Progress: the recipient is there. What it still lacks goes out on the
 	 * next scan (messages sent less than resend_min_ms ago are left alone: they
 	 * are most likely still on their way). */
 	rc->backoff_ms = st->cfg.resend_min_ms;
 	rc->next_try_ms = 0;
+	rc->pass_sent = 0;
+	return k;
 }
 
 void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
@@ -606,7 +672,8 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 		if (rc->next_try_ms > now_ms)
 			continue;
 		for (uint64_t s = rc->lo, start = rc->lo, end = rc->hi;
-		     s < end && s - start < RESEND_SCAN && sent < RESEND_PER_RECIP && k < n; s++) {
+		     s < end && s - start < DP_STORE_HOLD_AHEAD && sent < RESEND_PER_RECIP && k < n;
+		     s++) {
 			int32_t i = pend_find(st, rc->sid, rc->role, s);
 			struct pend *p;
 
@@ -666,6 +733,7 @@ void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 	out->resent = st->resent;
 	out->refused_full = st->refused_full;
 	out->refused_error = st->refused_error;
+	out->refused_behind_gap = st->refused_behind_gap;
 	for (unsigned i = 0; i < st->n_logs; i++) {
 		struct msg_log_stats ls;
 
@@ -689,7 +757,7 @@ void dp_store_foreach_recipient(const struct dp_store *st,
 		const struct recip *rc = &st->recip[st->active[a]];
 		uint64_t oldest = 0;
 
-		for (uint64_t s = rc->lo; s < rc->hi && s - rc->lo < RESEND_SCAN; s++) {
+		for (uint64_t s = rc->lo; s < rc->hi && s - rc->lo < DP_STORE_HOLD_AHEAD; s++) {
 			int32_t i = pend_find(st, rc->sid, rc->role, s);
 
 			if (i >= 0 && (!oldest || st->pend[i].arrived_ms < oldest))

@@ -61,15 +61,17 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 void dp_store_destroy(struct dp_store *st);
 
 /*
- * How far ahead of a recipient's oldest held message a new one may be relayed at
- * once. A device's E2E replay window refuses anything more than
- * SGA_REPLAY_WINDOW - 64 = 960 below the newest message it accepted: if newer
- * messages were relayed freely while an old one waits for a re-send (the
- * recipient's socket overflowed, it was away), the re-sent copy would arrive
- * "too old" and be lost although the sender was told it was STORED. So a new
- * message that far ahead is stored and held, and the re-send scan delivers it
- * in order. 384 leaves room for a sender's window of up to 512 messages
- * arriving out of order (a lost one re-sent after the ones behind it).
+ * A recipient's delivery window: messages up to DP_STORE_HOLD_AHEAD above its
+ * oldest held one ("lo") are sent to it, later ones are stored and held until
+ * its DATA_DELIVERED moves the window up. Why: a device's E2E replay window
+ * refuses anything more than SGA_REPLAY_WINDOW - 64 = 960 below the newest
+ * message it accepted. If newer messages were relayed freely while an old one
+ * waits for a re-send (the recipient's socket overflowed, it was away), the
+ * re-sent copy would arrive "too old" and be lost although the sender was told
+ * it was STORED. 384 leaves room for a sender's window of up to 512 messages
+ * arriving out of order (a lost one re-sent after the ones behind it). It is
+ * also the most a recipient has in flight: 384 messages per round trip of its
+ * DATA_DELIVERED.
  */
 #define DP_STORE_HOLD_AHEAD 384
 
@@ -103,12 +105,6 @@ struct dp_store_ack {
 /** DATA_ACKs whose messages are now durable, oldest first: up to n. */
 unsigned dp_store_acks_due(struct dp_store *st, struct dp_store_ack *out, unsigned n);
 
-/** The recipient `role` of sid holds every message below next_e2e_seq: release them. */
-void dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_t next_e2e_seq);
-
-/** The recipient `role` of sid sent an authentic frame: re-send its backlog now. */
-void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role);
-
 struct dp_store_resend {
 	uint64_t session_id;
 	uint8_t role; /* recipient */
@@ -116,6 +112,16 @@ struct dp_store_resend {
 	const uint8_t *inner; /* valid until the next call into the store */
 	size_t len;
 };
+
+/** The recipient `role` of sid holds every message below next_e2e_seq: release
+ *  them. Held messages that the moved window now reaches are returned (up to n,
+ *  in order) to be sent now; the re-send scan sends any beyond n. */
+unsigned dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_t next_e2e_seq,
+                            uint64_t now_ms, struct dp_store_resend *out, unsigned n);
+
+/** The recipient `role` of sid sent an authentic frame: re-send its backlog now. */
+void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role);
+
 /** Messages due for (re-)delivery at now_ms, up to n, oldest first per
  *  recipient; their next attempt moves back with exponential backoff. */
 unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_store_resend *out,
@@ -126,15 +132,16 @@ struct dp_store_stats {
 	uint64_t recipients; /* recipients (session, role) with messages pending */
 	uint64_t
 	    oldest_ms; /* when the oldest pending message was stored (CLOCK_REALTIME ms), 0: none */
-	uint64_t stored;        /* messages persisted since start */
-	uint64_t held;          /* of those, held back (DP_STORE_HOLD) */
-	uint64_t delivered;     /* messages released by DATA_DELIVERED */
-	uint64_t resent;        /* re-deliveries */
-	uint64_t refused_full;  /* messages refused: pool or ring full */
-	uint64_t refused_error; /* messages refused: log error state */
-	uint64_t bytes_on_disk; /* over this lcore's logs */
-	uint64_t expired;       /* dropped by retention (age or size) */
-	int error;              /* a log's error state (errno) or 0 */
+	uint64_t stored;             /* messages persisted since start */
+	uint64_t held;               /* of those, held back (DP_STORE_HOLD) */
+	uint64_t delivered;          /* messages released by DATA_DELIVERED */
+	uint64_t resent;             /* re-deliveries */
+	uint64_t refused_full;       /* messages refused: pool or ring full */
+	uint64_t refused_error;      /* messages refused: log error state */
+	uint64_t refused_behind_gap; /* messages refused: after a refused one (go-back-N) */
+	uint64_t bytes_on_disk;      /* over this lcore's logs */
+	uint64_t expired;            /* dropped by retention (age or size) */
+	int error;                   /* a log's error state (errno) or 0 */
 };
 /** Readable from any thread (values read without locks: a snapshot). */
 void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out);

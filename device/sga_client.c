@@ -50,6 +50,7 @@
 #define DEF_WINDOW     64
 #define DEF_RECV_QUEUE 8192
 #define RCVBUF_BYTES   (1 << 20)
+#define DLV_OOO_REPEAT 8 /* arrivals past a hole before the report is repeated */
 #define DEF_RTO_MIN_MS 100
 #define DRAIN_MAX      256 /* frames handled per wake-up, so timers still run */
 #define FAST_RESEND    3   /* later ACKs that make a message count as lost */
@@ -242,6 +243,7 @@ static void end_session(struct sga_client *c)
 	c->dlv_sent = 0;
 	c->dlv_since = 0;
 	c->dlv_force = 0;
+	c->dlv_ooo = 0;
 	c->rx_count = 0;
 	c->rx_full_logged = 0;
 	c->hole_since = 0;
@@ -797,10 +799,18 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 	/* rx_hole: the first message not received yet (for the held_back count). */
 	if (c->rx_hole < c->rx_next)
 		c->rx_hole = c->rx_next;
-	if (seq != c->rx_hole)
+	if (seq != c->rx_hole) {
 		c->stats.held_back++;
-	while (c->rx_hole - c->rx_next < c->rx_cap && c->rx[c->rx_hole % c->rx_cap].msg)
+		/* Later messages keep coming past a hole: it was most likely lost.
+		 * Repeating the report (next_e2e_seq unchanged) makes the gateway
+		 * re-send it now instead of at its timer; once per hole. */
+		if (++c->dlv_ooo == DLV_OOO_REPEAT)
+			c->dlv_force = 1;
+	}
+	while (c->rx_hole - c->rx_next < c->rx_cap && c->rx[c->rx_hole % c->rx_cap].msg) {
 		c->rx_hole++;
+		c->dlv_ooo = 0;
+	}
 	if (!c->dlv_since)
 		c->dlv_since = now_ms();
 out:

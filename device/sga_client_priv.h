@@ -156,6 +156,7 @@ struct sga_client {
 	uint64_t dlv_sent;  /* next_e2e_seq last reported in DATA_DELIVERED */
 	uint64_t dlv_since; /* when the oldest unreported message arrived (ms), 0: none */
 	int dlv_force;      /* report at once (the gateway re-sent something we hold) */
+	unsigned dlv_ooo;   /* arrivals past a hole since it last moved (DLV_OOO_REPEAT) */
 	unsigned rx_count;
 	uint64_t hole_since;
 

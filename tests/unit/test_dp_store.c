@@ -111,13 +111,13 @@ Test(dp_store, ack_after_durable_then_release)
 	cr_assert_eq(wait_acks(st, a, 1), 1);
 	cr_assert_eq(a[0].e2e_seq, 3);
 	/* The recipient (role 1) holds 0..6. */
-	dp_store_delivered(st, 0xabc, 1, 7);
+	dp_store_delivered(st, 0xabc, 1, 7, now_ms(), NULL, 0);
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.pending, 3);
 	cr_assert_eq(s.delivered, 7);
 	/* A delivered message sent again: ACK at once, no relay. */
 	cr_assert_eq(dp_store_put(st, 0xabc, 0, 2, b, len), DP_STORE_DONE);
-	dp_store_delivered(st, 0xabc, 1, 10);
+	dp_store_delivered(st, 0xabc, 1, 10, now_ms(), NULL, 0);
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.pending, 0);
 	cr_assert_eq(s.recipients, 0);
@@ -157,7 +157,7 @@ Test(dp_store, resend_with_backoff_and_kick)
 	/* The recipient shows up: its backlog goes out at once. */
 	dp_store_kick(st, 7, 0);
 	cr_assert_eq(dp_store_resends_due(st, t0 + 111 + 90, r, 32), 3);
-	dp_store_delivered(st, 7, 0, 3);
+	dp_store_delivered(st, 7, 0, 3, now_ms(), NULL, 0);
 	cr_assert_eq(dp_store_resends_due(st, t0 + 100000, r, 32), 0);
 	dp_store_destroy(st);
 }
@@ -176,7 +176,7 @@ Test(dp_store, recovery_rebuilds_pending)
 		cr_assert_eq(dp_store_put(st, 0x55, 0, q, b, len), DP_STORE_RELAY);
 	}
 	cr_assert_eq(wait_acks(st, a, 5), 5);
-	dp_store_delivered(st, 0x55, 1, 2); /* 0 and 1 delivered */
+	dp_store_delivered(st, 0x55, 1, 2, now_ms(), NULL, 0); /* 0 and 1 delivered */
 	dp_store_destroy(st);
 
 	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
@@ -188,7 +188,7 @@ Test(dp_store, recovery_rebuilds_pending)
 		cr_assert_eq(r[i].len, len);
 		cr_assert_eq(memcmp(r[i].inner, b, len), 0, "byte-identical payload");
 	}
-	dp_store_delivered(st, 0x55, 1, 5);
+	dp_store_delivered(st, 0x55, 1, 5, now_ms(), NULL, 0);
 	dp_store_destroy(st);
 	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
 	cr_assert_eq(rep.live, 0);
@@ -212,7 +212,7 @@ Test(dp_store, full_pool_refuses)
 	             "no room: no ACK, the sender retries");
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.refused_full, 1);
-	dp_store_delivered(st, 9, 1, 2);
+	dp_store_delivered(st, 9, 1, 2, now_ms(), NULL, 0);
 	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), DP_STORE_RELAY,
 	             "room again after delivery");
 	dp_store_destroy(st);
@@ -247,7 +247,7 @@ Test(dp_store, recovery_far_from_zero)
 		cr_assert_eq(r[i].role, 0);
 		cr_assert_eq(r[i].e2e_seq, base + i, "in order");
 	}
-	dp_store_delivered(st, 0x66, 0, base + 5);
+	dp_store_delivered(st, 0x66, 0, base + 5, now_ms(), NULL, 0);
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.pending, 0);
 	cr_assert_eq(s.delivered, 5);
@@ -275,7 +275,8 @@ Test(dp_store, resend_scan_crosses_gaps)
 		cr_assert_eq(dp_store_put(st, 3, 0, q, b, len), DP_STORE_HOLD,
 		             "far ahead of a backlog: held");
 	}
-	dp_store_delivered(st, 3, 1, 13); /* 10..12 delivered; 13..4999 never came */
+	dp_store_delivered(st, 3, 1, 13, now_ms(), NULL,
+	                   0); /* 10..12 delivered; 13..4999 never came */
 	for (int round = 0; round < 20 && got < 3; round++)
 		got += dp_store_resends_due(st, t + (uint64_t)round, r + got, 16 - got);
 	cr_assert_eq(got, 3, "the held messages behind the gap go out");
@@ -319,21 +320,27 @@ Test(dp_store, slow_recipient_holds_new_messages)
 	cr_assert_eq(s.held, 16);
 	cr_assert_eq(s.refused_full, 2);
 
-	/* The held ones were never sent: due at once, before the relayed ones
-	 * (sent a moment ago) are due again. */
-	n = dp_store_resends_due(st, t, r, 64);
+	/* The held ones lie beyond the recipient's window: the re-send scan
+	 * leaves them alone, as it does the relayed ones (sent a moment ago). */
+	cr_assert_eq(dp_store_resends_due(st, t, r, 64), 0);
+
+	/* The recipient reports 0..99: the window moves up by 100 and the held
+	 * ones it now reaches go out at once, in order. */
+	n = dp_store_delivered(st, 4, 1, 100, t, r, 64);
 	cr_assert_eq(n, 16);
 	for (unsigned i = 0; i < n; i++)
 		cr_assert_eq(r[i].e2e_seq, DP_STORE_HOLD_AHEAD + i, "in order");
-
-	/* The recipient reports 0..99: new messages up to 100 + HOLD_AHEAD - 1
-	 * are relayed again, beyond that held. */
-	dp_store_delivered(st, 4, 1, 100);
+	/* New messages up to 100 + HOLD_AHEAD - 1 are relayed again, beyond that
+	 * held. */
 	inner_for(q, b, &len);
 	cr_assert_eq(dp_store_put(st, 4, 0, q, b, len), DP_STORE_RELAY);
 	q = 100 + DP_STORE_HOLD_AHEAD;
 	inner_for(q, b, &len);
 	cr_assert_eq(dp_store_put(st, 4, 0, q, b, len), DP_STORE_HOLD);
+	/* Released in bursts of at most n: the scan sends the rest. */
+	cr_assert_eq(dp_store_delivered(st, 4, 1, 101, t, r, 0), 0);
+	cr_assert_eq(dp_store_resends_due(st, t, r, 64), 1);
+	cr_assert_eq(r[0].e2e_seq, q);
 
 	/* A retransmission of a held message is not stored twice. */
 	inner_for(DP_STORE_HOLD_AHEAD, b, &len);
@@ -371,5 +378,89 @@ Test(dp_store, silent_recipient_backs_off)
 	             (unsigned long long)total);
 	dp_store_kick(st, 8, 1);
 	cr_assert_eq(dp_store_resends_due(st, t0 + 1000, r, 64), 16, "back: at once");
+	dp_store_destroy(st);
+}
+
+/* A repeated delivery report (no progress while later messages arrive) means
+ * the message at next_e2e_seq was lost: it goes out again at once, once per
+ * hole; the timer covers a lost second copy. */
+Test(dp_store, repeated_report_resends_the_hole)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, 64, &rep);
+	struct dp_store_resend r[8];
+	uint8_t b[64];
+	size_t len;
+	uint64_t t = now_ms();
+
+	for (uint64_t q = 0; q < 10; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 6, 1, q, b, len), DP_STORE_RELAY);
+	}
+	cr_assert_eq(dp_store_delivered(st, 6, 0, 3, t, r, 8), 0, "progress: nothing to send");
+	cr_assert_eq(dp_store_delivered(st, 6, 0, 3, t, r, 8), 1, "the same report: 3 is missing");
+	cr_assert_eq(r[0].e2e_seq, 3);
+	cr_assert_eq(r[0].role, 0);
+	inner_for(3, b, &len);
+	cr_assert_eq(r[0].len, len);
+	cr_assert_eq(memcmp(r[0].inner, b, len), 0);
+	cr_assert_eq(dp_store_delivered(st, 6, 0, 3, t, r, 8), 0, "once per hole");
+	cr_assert_eq(dp_store_delivered(st, 6, 0, 2, t, r, 8), 0, "an overtaken report");
+	cr_assert_eq(dp_store_delivered(st, 6, 0, 7, t, r, 8), 0);
+	cr_assert_eq(dp_store_delivered(st, 6, 0, 7, t, r, 8), 1, "a new hole");
+	cr_assert_eq(r[0].e2e_seq, 7);
+	dp_store_destroy(st);
+}
+
+/* After a refused message nothing later is taken until the sender gets that
+ * one stored: a hole that stayed open would keep the recipient (in-order
+ * delivery) from ever reaching the stored messages behind it. */
+Test(dp_store, nothing_taken_behind_a_refused_message)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, 4, &rep);
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+
+	for (uint64_t q = 0; q < 4; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 2, 0, q, b, len), DP_STORE_RELAY);
+	}
+	inner_for(4, b, &len);
+	cr_assert_eq(dp_store_put(st, 2, 0, 4, b, len), DP_STORE_FULL, "relayed unstored, no ACK");
+	dp_store_delivered(st, 2, 1, 2, now_ms(), NULL, 0); /* room for two */
+	inner_for(5, b, &len);
+	cr_assert_eq(dp_store_put(st, 2, 0, 5, b, len), DP_STORE_REFUSED_HOLD,
+	             "behind the refused one: neither stored nor relayed");
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.refused_behind_gap, 1);
+	inner_for(4, b, &len);
+	cr_assert_eq(dp_store_put(st, 2, 0, 4, b, len), DP_STORE_RELAY, "the sender's retry");
+	inner_for(5, b, &len);
+	cr_assert_eq(dp_store_put(st, 2, 0, 5, b, len), DP_STORE_RELAY, "and the next one again");
+	dp_store_destroy(st);
+}
+
+/* The refused message was relayed unstored and reached the recipient: its
+ * report closes the hole, and later messages are taken again. */
+Test(dp_store, refused_message_delivered_unstored_closes_the_gap)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, 2, &rep);
+	uint8_t b[64];
+	size_t len;
+
+	for (uint64_t q = 0; q < 2; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 1, 0, q, b, len), DP_STORE_RELAY);
+	}
+	inner_for(2, b, &len);
+	cr_assert_eq(dp_store_put(st, 1, 0, 2, b, len), DP_STORE_FULL);
+	dp_store_delivered(st, 1, 1, 3, now_ms(), NULL, 0); /* it got 0, 1 and 2 */
+	inner_for(2, b, &len);
+	cr_assert_eq(dp_store_put(st, 1, 0, 2, b, len), DP_STORE_DONE, "the sender's retry: ACK");
+	inner_for(3, b, &len);
+	cr_assert_eq(dp_store_put(st, 1, 0, 3, b, len), DP_STORE_RELAY, "no gap any more");
 	dp_store_destroy(st);
 }
