@@ -528,6 +528,7 @@ void dp_store_totals(const struct dp *dp, struct dp_store_stats *out)
 		out->resent += s.resent;
 		out->refused_full += s.refused_full;
 		out->refused_error += s.refused_error;
+		out->refused_behind_gap += s.refused_behind_gap;
 		out->bytes_on_disk += s.bytes_on_disk;
 		out->expired += s.expired;
 		if (s.error && !out->error)
