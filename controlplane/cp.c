@@ -75,6 +75,9 @@
 #define CP_PENDING            64u          /* frames dequeued, waiting for a slot or their turn */
 #define CP_JOB_STACK          (256u << 10) /* each job's own stack; see the file comment */
 #define CP_JOB_POLL_NS        20000L       /* poll period while jobs wait for an accelerator */
+#define CP_DEFER_SLOTS        8u           /* frames a worker may hold back at once (CP_DEFERRED) */
+#define CP_DEFER_MS           2u           /* ... for this long each time */
+#define CP_DEFER_TRIES        50u          /* ... this many times, then it is handled as it is */
 
 /* Frames that must not overlap on a worker: one device's NEG envelopes, one
  * session's KEX_INITs (kind 0: no constraint). */
@@ -90,6 +93,8 @@ struct cp_frame {
 	size_t len;
 	struct dp_addr src;
 	struct cp_key key;
+	uint64_t not_before_ms; /* held back (CP_DEFERRED) until then; 0: due */
+	unsigned tries;         /* times it was held back */
 };
 
 struct cp_worker;
@@ -98,6 +103,7 @@ struct cp_job {
 	struct cp_worker *w;
 	struct cp_frame f;
 	int busy;
+	int may_defer; /* holds one of the worker's CP_DEFER_SLOTS */
 };
 
 struct cp_worker {
@@ -109,8 +115,9 @@ struct cp_worker {
 	struct sga_async *async;
 	struct cp_job *jobs; /* async_jobs slots */
 	unsigned n_jobs;
-	struct cp_frame pend[CP_PENDING]; /* in arrival order */
+	struct cp_frame pend[CP_PENDING]; /* in arrival order (held-back ones re-queued last) */
 	unsigned n_pend;
+	unsigned n_defer; /* jobs that may come back CP_DEFERRED: room kept in pend for them */
 };
 
 /* What the housekeeping thread last persisted for a session. */
@@ -253,15 +260,29 @@ static int run_frame(void *arg)
 {
 	struct cp_job *j = arg;
 
-	return cp_handle_frame(&j->w->cp->h, j->w->st, j->f.frame, j->f.len, &j->f.src);
+	return cp_handle_frame(&j->w->cp->h, j->w->st, j->f.frame, j->f.len, &j->f.src,
+	                       j->may_defer ? CP_F_MAY_DEFER : 0);
 }
 
 /* On the worker's own stack, after the job finished (sga_async_submit/poll). */
 static void frame_done(void *arg, int rc)
 {
 	struct cp_job *j = arg;
+	struct cp_worker *w = j->w;
 
-	(void)rc; /* counted by the handler */
+	if (j->may_defer) {
+		w->n_defer--;
+		j->may_defer = 0;
+		if (rc == CP_DEFERRED) {
+			/* Back to the queue, last; take_frames kept room for it. */
+			j->f.tries++;
+			j->f.not_before_ms = mono_ms() + CP_DEFER_MS;
+			w->pend[w->n_pend++] = j->f;
+			j->busy = 0;
+			return;
+		}
+	}
+	/* Otherwise counted by the handler. */
 	rte_pktmbuf_free(j->f.m);
 	j->busy = 0;
 }
@@ -271,6 +292,7 @@ static void frame_done(void *arg, int rc)
 static unsigned start_frames(struct cp_worker *w)
 {
 	unsigned started = 0, i = 0;
+	uint64_t now = 0;
 
 	while (i < w->n_pend) {
 		struct cp_job *j = NULL;
@@ -280,12 +302,25 @@ static unsigned start_frames(struct cp_worker *w)
 				j = &w->jobs[k];
 		if (!j)
 			break;
+		if (w->pend[i].not_before_ms) {
+			if (!now)
+				now = mono_ms();
+			if (now < w->pend[i].not_before_ms) {
+				i++;
+				continue;
+			}
+		}
 		if (must_wait(w, i)) {
 			i++;
 			continue;
 		}
 		j->f = w->pend[i];
 		j->busy = 1;
+		/* Only a KEX_INIT can be held back; at most CP_DEFER_SLOTS at once
+		 * (a flood of forged ones cannot fill the queue), and not forever. */
+		j->may_defer = j->f.key.kind == 2 && j->f.tries < CP_DEFER_TRIES &&
+		               w->n_defer < CP_DEFER_SLOTS;
+		w->n_defer += (unsigned)j->may_defer;
 		w->n_pend--;
 		memmove(&w->pend[i], &w->pend[i + 1], (w->n_pend - i) * sizeof(w->pend[0]));
 		started++;
@@ -300,7 +335,7 @@ static unsigned start_frames(struct cp_worker *w)
 static unsigned take_frames(struct cp_worker *w)
 {
 	struct rte_mbuf *pkts[CP_BURST];
-	unsigned room = CP_PENDING - w->n_pend;
+	unsigned room = CP_PENDING - w->n_pend - w->n_defer; /* room for held-back frames */
 	unsigned n = dp_ctrl_dequeue(w->cp->dp, w->idx, pkts, room < CP_BURST ? room : CP_BURST);
 
 	for (unsigned i = 0; i < n; i++) {
@@ -311,6 +346,8 @@ static unsigned take_frames(struct cp_worker *w)
 			continue;
 		}
 		f->m = pkts[i];
+		f->not_before_ms = 0;
+		f->tries = 0;
 		frame_key(f->frame, f->len, &f->key);
 		w->n_pend++;
 	}
@@ -350,7 +387,11 @@ static void *worker_main(void *arg)
 		else if (!progress)
 			sleep_ns(CP_IDLE_NS);
 	}
-	/* Frames still queued are not handled after stop: free their mbufs. */
+	/* Frames still queued are not handled after stop: free their mbufs (held-back
+	 * ones may have come back from the last jobs). */
+	for (unsigned i = 0; i < w->n_pend; i++)
+		rte_pktmbuf_free(w->pend[i].m);
+	w->n_pend = 0;
 	while ((n = dp_ctrl_dequeue(cp->dp, w->idx, pkts, CP_BURST)) > 0)
 		for (unsigned i = 0; i < n; i++)
 			rte_pktmbuf_free(pkts[i]);

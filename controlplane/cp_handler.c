@@ -353,7 +353,8 @@ out:
 }
 
 static int on_kex_init(const struct cp_handler *h, struct store *st, const struct sga_gw_peek *pk,
-                       const uint8_t *frame, size_t len, const struct dp_addr *src, struct ref *ref)
+                       const uint8_t *frame, size_t len, const struct dp_addr *src, struct ref *ref,
+                       unsigned flags)
 {
 	struct sga_gw_device dev;
 	struct sga_gw_session sess;
@@ -370,6 +371,15 @@ static int on_kex_init(const struct cp_handler *h, struct store *st, const struc
 		goto out;
 	}
 	CHECK(load_sess(st, pk->session_id, &sess));
+	if (sess.state == SGA_GW_S_INVITED && (flags & CP_F_MAY_DEFER)) {
+		/* The responder sends NEG_ACCEPT and KEX_INIT back to back; the
+		 * data plane routes the first by device and the second by session,
+		 * so they may land on two workers and this one overtake the accept
+		 * still in progress. Try again shortly rather than refuse it and
+		 * make the device wait for its retransmission. */
+		rc = CP_DEFERRED;
+		goto out;
+	}
 	CHECK(load_dev(st, sess.id[role], sess.id_len[role], &dev));
 	prev_state = sess.state;
 	prev_have = sess.have_init;
@@ -389,13 +399,12 @@ out:
 /* ---- entry points ---------------------------------------------------------------- */
 
 int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t *frame, size_t len,
-                    const struct dp_addr *src)
+                    const struct dp_addr *src, unsigned flags)
 {
 	struct sga_gw_peek pk;
 	struct ref ref = {0};
 	int quiet = 0, rc;
 
-	COUNT(h, handled);
 	CHECK(sga_gw_peek(frame, len, &pk));
 	switch (pk.type) {
 	case SGA_MSG_PKG_REQ:
@@ -411,13 +420,17 @@ int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t 
 		rc = on_neg_accept(h, st, &pk, frame, len, src, &ref, &quiet);
 		break;
 	case SGA_MSG_KEX_INIT:
-		rc = on_kex_init(h, st, &pk, frame, len, src, &ref);
+		rc = on_kex_init(h, st, &pk, frame, len, src, &ref, flags);
 		break;
 	default:
 		rc = -SGA_E_BAD_TYPE; /* DATA_UP is the data plane's */
 		break;
 	}
 out:
+	if (rc != CP_DEFERRED)
+		COUNT(h, handled);
+	if (rc == CP_DEFERRED)
+		return rc; /* counted when it is handled */
 	if (rc == -SGA_E_UNAVAILABLE)
 		COUNT(h, unavailable);
 	else if (rc)

@@ -74,12 +74,18 @@ struct cp_handler {
  *
  * Returns 0 when the frame was handled, else the negated SGA_E_* reason it was
  * refused (-SGA_E_UNAVAILABLE: the store could not be reached; the sender got
- * an ERROR(UNAVAILABLE)). Bounded work: at most one RSA decryption, a few
+ * an ERROR(UNAVAILABLE)). With CP_F_MAY_DEFER, CP_DEFERRED: the frame came too
+ * early (a KEX_INIT whose session is still INVITED: the NEG_ACCEPT sent just
+ * before it is being handled elsewhere); nothing was done or sent, call again
+ * shortly (without the flag at the last try). Bounded work: at most one RSA decryption, a few
  * modular exponentiations and about ten Redis round trips (each bounded by the
  * store's timeout). Thread-safe for distinct st.
  */
+#define CP_F_MAY_DEFER 1u /* flags: the caller can call again later (CP_DEFERRED) */
+#define CP_DEFERRED    1  /* positive: not an SGA_E_* code */
+
 int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t *frame, size_t len,
-                    const struct dp_addr *src) SGA_MUST_CHECK;
+                    const struct dp_addr *src, unsigned flags) SGA_MUST_CHECK;
 
 /**
  * Restore after a restart: install every established session listed in st

@@ -197,7 +197,7 @@ static int step_fn(void *arg)
 {
 	struct step_job *j = arg;
 
-	return cp_handle_frame(&HD, ST, j->frame, j->len, &ADDR[j->k]);
+	return cp_handle_frame(&HD, ST, j->frame, j->len, &ADDR[j->k], 0);
 }
 
 static void step_done(void *arg, int rc)
@@ -224,7 +224,7 @@ static int step(int k)
 			sga_async_poll(JOBS);
 		rc = j.rc;
 	} else {
-		rc = cp_handle_frame(&HD, ST, F, FL, &ADDR[k]);
+		rc = cp_handle_frame(&HD, ST, F, FL, &ADDR[k], 0);
 	}
 	for (unsigned i = 0; i < CAP.n; i++)
 		if (CAP.m[i].frame[1] == SGA_MSG_ERROR)
@@ -604,7 +604,7 @@ static void *race(void *arg)
 	struct racer *r = arg;
 
 	pthread_barrier_wait(r->go);
-	r->rc = cp_handle_frame(&HD, r->st, r->frame, r->len, &ADDR[0]);
+	r->rc = cp_handle_frame(&HD, r->st, r->frame, r->len, &ADDR[0], 0);
 	return NULL;
 }
 
@@ -1136,6 +1136,86 @@ Test(cp, threads_run_frames_as_jobs_one_session_at_a_time)
 	cr_assert_eq(stats.sessions, 1);
 	cr_assert_eq(dp_get(&DP.installs), 1);
 	cr_assert_eq(paused_ops, 2 + 4, "2 F_G inversions and 4 modexps, each paused");
+	cr_assert_eq(CAP.n, 2, "a KEX_REPLY to each device");
+	for (unsigned i = 0; i < 2; i++) {
+		int k = addr_eq(&CAP.m[i].dst, &ADDR[0]) ? 0 : 1;
+
+		cr_assert_eq(
+		    sga_dev_consume_kex_reply(&H.dev[k], &H.sess[k], CAP.m[i].frame, CAP.m[i].len),
+		    0);
+	}
+	cr_assert_eq(H.sess[0].state, SGA_DEV_S_ESTABLISHED);
+	cr_assert_eq(H.sess[1].state, SGA_DEV_S_ESTABLISHED);
+}
+
+/* The responder sends NEG_ACCEPT and KEX_INIT back to back and the data plane
+ * may hand them to different workers: here the KEX_INIT is even dequeued
+ * first. It is held back until the accept is done, not refused (which would
+ * cost the device a retransmission timeout), and the set-up completes. */
+Test(cp, threads_hold_back_a_kex_init_that_overtook_its_accept)
+{
+	static int dummy;
+	struct dp *dp = (struct dp *)&dummy;
+	struct cp_config cfg;
+	struct cp_stats stats;
+	struct cp *cp;
+	uint8_t accept[SGA_FRAME_MAX];
+	size_t accept_len;
+	uint64_t t0;
+	unsigned got = 0;
+
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	cr_assert_eq(send_a1(ALL, 4), 0);
+	cr_assert_eq(CAP.n, 1);
+	cr_assert_eq(
+	    sga_dev_consume_neg_invite(&H.dev[1], &H.sess[1], CAP.m[0].frame, CAP.m[0].len), 0);
+	cr_assert_eq(sga_dev_create_neg_accept(&H.dev[1], &H.sess[1], 1, accept, sizeof(accept),
+	                                       &accept_len),
+	             0);
+	cr_assert_eq(sga_dev_create_kex_init(&H.dev[1], &H.sess[1], F, sizeof(F), &FL), 0);
+	dp_queue_frame(1); /* KEX_INIT first */
+	memcpy(F, accept, accept_len);
+	FL = accept_len;
+	dp_queue_frame(1); /* then the NEG_ACCEPT it was sent behind */
+	pthread_mutex_lock(&CAP.mu);
+	CAP.n = 0;
+	pthread_mutex_unlock(&CAP.mu);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_workers = 1;
+	cfg.async_jobs = 8;
+	cfg.store.unix_socket = redis_fx.sock;
+	cfg.store.timeout_ms = 1000;
+	memcpy(cfg.store.master_key, MKEY, sizeof(MKEY));
+	cfg.tx_seq_block = BLOCK;
+	cp = cp_start(&cfg, &H.gw, dp);
+	cr_assert_not_null(cp);
+	for (t0 = fx_now_ms(); fx_now_ms() - t0 < 10000 && got < 2; fx_msleep(5)) {
+		cp_get_stats(cp, &stats);
+		got = (unsigned)stats.handled;
+	}
+	cr_assert_eq(stats.handled, 2);
+	cr_assert_eq(stats.rejected, 0, "the early KEX_INIT was not refused");
+	pthread_mutex_lock(&CAP.mu);
+	cr_assert_eq(CAP.n, 1, "A4 only, no ERROR hint");
+	cr_assert(addr_eq(&CAP.m[0].dst, &ADDR[0]));
+	cr_assert_eq(
+	    sga_dev_consume_neg_result(&H.dev[0], &H.sess[0], CAP.m[0].frame, CAP.m[0].len), 0);
+	CAP.n = 0;
+	pthread_mutex_unlock(&CAP.mu);
+
+	/* The initiator's KEX_INIT completes the set-up: both contributions held. */
+	cr_assert_eq(sga_dev_create_kex_init(&H.dev[0], &H.sess[0], F, sizeof(F), &FL), 0);
+	dp_queue_frame(0);
+	for (got = 0, t0 = fx_now_ms(); fx_now_ms() - t0 < 10000 && got < 2; fx_msleep(5)) {
+		pthread_mutex_lock(&CAP.mu);
+		got = CAP.n;
+		pthread_mutex_unlock(&CAP.mu);
+	}
+	cp_get_stats(cp, &stats);
+	cp_stop(cp);
+	cr_assert_eq(stats.sessions, 1);
 	cr_assert_eq(CAP.n, 2, "a KEX_REPLY to each device");
 	for (unsigned i = 0; i < 2; i++) {
 		int k = addr_eq(&CAP.m[i].dst, &ADDR[0]) ? 0 : 1;
