@@ -240,6 +240,7 @@ static void end_session(struct sga_client *c)
 	c->data_rto = c->rto_ms;
 	c->rx_next = 0;
 	c->rx_hole = 0;
+	c->rx_skip_to = 0;
 	c->dlv_sent = 0;
 	c->dlv_since = 0;
 	c->dlv_force = 0;
@@ -704,6 +705,21 @@ static void rx_skip_dead(struct sga_client *c)
 	const uint64_t keep = SGA_REPLAY_WINDOW - 64;
 	uint64_t newest = c->sess.e2e_rx_win.next;
 
+	/* Missing messages below rx_skip_to expired in the gateway's store: held
+	 * ones below it still go to the application first. */
+	while (c->rx_next < c->rx_skip_to) {
+		if (!c->rx_count) {
+			c->stats.lost += c->rx_skip_to - c->rx_next;
+			c->rx_next = c->rx_skip_to;
+			c->hole_since = 0;
+			break;
+		}
+		if (c->rx[c->rx_next % c->rx_cap].msg)
+			break;
+		c->rx_next++;
+		c->stats.lost++;
+		c->hole_since = 0;
+	}
 	if (newest <= c->rx_next || newest - c->rx_next <= keep)
 		return;
 	if (!c->rx_count) {
@@ -719,6 +735,28 @@ static void rx_skip_dead(struct sga_client *c)
 		c->stats.lost++;
 		c->hole_since = 0;
 	}
+}
+
+/* DATA_SKIP: the gateway's store released (retention: age) messages this
+ * device never got; stop waiting for them, count them lost, and say so. */
+static void on_skip(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	uint64_t next;
+
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED || sga_dev_skip_open(&c->sess, f, n, &next)) {
+		c->stats.dropped++;
+		return;
+	}
+	client_log(c, 1, "the gateway's store expired messages below %llu",
+	           (unsigned long long)next);
+	if (next > c->rx_skip_to)
+		c->rx_skip_to = next;
+	rx_skip_dead(c);
+	if (c->rx_hole < c->rx_next)
+		c->rx_hole = c->rx_next;
+	while (c->rx_hole - c->rx_next < c->rx_cap && c->rx[c->rx_hole % c->rx_cap].msg)
+		c->rx_hole++;
+	c->dlv_force = 1; /* it waits for our report to stop repeating */
 }
 
 static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t sid)
@@ -894,6 +932,9 @@ static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 		break;
 	case SGA_MSG_DATA_DOWN:
 		on_data(c, f, n, sid);
+		break;
+	case SGA_MSG_DATA_SKIP:
+		on_skip(c, f, n);
 		break;
 	case SGA_MSG_ERROR:
 		on_error(c, f, n);

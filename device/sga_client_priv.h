@@ -152,11 +152,12 @@ struct sga_client {
 	unsigned rx_cap, rx_max;
 	unsigned rx_full_logged;
 	uint64_t rx_next;
-	uint64_t rx_hole;   /* first e2e_seq not received yet */
-	uint64_t dlv_sent;  /* next_e2e_seq last reported in DATA_DELIVERED */
-	uint64_t dlv_since; /* when the oldest unreported message arrived (ms), 0: none */
-	int dlv_force;      /* report at once (the gateway re-sent something we hold) */
-	unsigned dlv_ooo;   /* arrivals past a hole since it last moved (DLV_OOO_REPEAT) */
+	uint64_t rx_hole;    /* first e2e_seq not received yet */
+	uint64_t rx_skip_to; /* what is missing below this expired in the gateway (DATA_SKIP) */
+	uint64_t dlv_sent;   /* next_e2e_seq last reported in DATA_DELIVERED */
+	uint64_t dlv_since;  /* when the oldest unreported message arrived (ms), 0: none */
+	int dlv_force;       /* report at once (the gateway re-sent something we hold) */
+	unsigned dlv_ooo;    /* arrivals past a hole since it last moved (DLV_OOO_REPEAT) */
 	unsigned rx_count;
 	uint64_t hole_since;
 

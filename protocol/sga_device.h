@@ -150,6 +150,11 @@ int sga_dev_delivered_seal(struct sga_dev_sess *s, uint64_t next_e2e_seq, uint8_
  *  -REPLAY for a duplicate ack. */
 int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,
                      uint64_t *e2e_seq) SGA_MUST_CHECK;
+/** Open a DATA_SKIP frame: the messages below *next_e2e_seq that this device
+ *  lacks expired in the gateway's store and will not come. -REPLAY for a
+ *  duplicate. */
+int sga_dev_skip_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,
+                      uint64_t *next_e2e_seq) SGA_MUST_CHECK;
 /** Open a DATA_DOWN frame into the peer's message; -REPLAY for a duplicate.
  *  On success s->e2e_rx_last is the message's sequence number. */
 int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint8_t *msg,

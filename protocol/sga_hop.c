@@ -58,7 +58,7 @@ int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint
 {
 	int rc;
 
-	if (type != SGA_MSG_DATA_DOWN && type != SGA_MSG_DATA_ACK)
+	if (type != SGA_MSG_DATA_DOWN && type != SGA_MSG_DATA_ACK && type != SGA_MSG_DATA_SKIP)
 		return -SGA_E_BAD_TYPE;
 	if (m->tx_seq >= UINT64_MAX - 1)
 		return -SGA_E_BAD_STATE;
@@ -69,14 +69,21 @@ int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint
 	return rc;
 }
 
-int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint64_t e2e_seq,
-                     uint8_t *out, size_t cap, size_t *len)
+int sga_hop_seal_u64(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type,
+                     uint64_t value, uint8_t *out, size_t cap, size_t *len)
 {
 	uint8_t plain[8];
 
-	sga_put_u64(plain, e2e_seq);
-	return sga_hop_seal_down(m, sid, role, SGA_MSG_DATA_ACK, plain, sizeof(plain), out, cap,
-	                         len);
+	if (type != SGA_MSG_DATA_ACK && type != SGA_MSG_DATA_SKIP)
+		return -SGA_E_BAD_TYPE;
+	sga_put_u64(plain, value);
+	return sga_hop_seal_down(m, sid, role, type, plain, sizeof(plain), out, cap, len);
+}
+
+int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint64_t e2e_seq,
+                     uint8_t *out, size_t cap, size_t *len)
+{
+	return sga_hop_seal_u64(m, sid, role, SGA_MSG_DATA_ACK, e2e_seq, out, cap, len);
 }
 
 int sga_hop_delivered_parse(const uint8_t *inner, size_t inner_len, uint64_t *next_e2e_seq)

@@ -47,7 +47,7 @@ int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, 
                     size_t len, uint64_t *seq, uint8_t **inner, size_t *inner_len) SGA_MUST_CHECK;
 
 /**
- * Seal inner as a `type` frame (SGA_MSG_DATA_DOWN or SGA_MSG_DATA_ACK) to member
+ * Seal inner as a `type` frame (SGA_MSG_DATA_DOWN, _DATA_ACK or _DATA_SKIP) to member
  * m (role) into out, using and advancing m->tx_seq. inner may be out +
  * SGA_HOP_HDR_LEN (in place). -SGA_E_BAD_STATE when the sequence space is spent.
  */
@@ -58,6 +58,10 @@ int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint
 /** DATA_ACK plaintext: the e2e_seq of the message the gateway took charge of. */
 int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint64_t e2e_seq,
                      uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
+/** A DATA_ACK (e2e_seq) or DATA_SKIP (next_e2e_seq: what the member lacks below
+ *  it expired in the store) frame: 8 bytes of plaintext. */
+int sga_hop_seal_u64(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type,
+                     uint64_t value, uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
 
 /** The next_e2e_seq a DATA_DELIVERED's opened plaintext carries; -SGA_E_TRUNCATED
  *  / -SGA_E_TRAILING unless it is exactly 8 bytes. */

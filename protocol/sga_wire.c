@@ -52,6 +52,8 @@ const char *sga_msg_name(uint8_t type)
 		return "DATA_ACK";
 	case SGA_MSG_DATA_DELIVERED:
 		return "DATA_DELIVERED";
+	case SGA_MSG_DATA_SKIP:
+		return "DATA_SKIP";
 	case SGA_MSG_ERROR:
 		return "ERROR";
 	default:
@@ -208,7 +210,7 @@ static int is_sess_type(uint8_t t)
 static int is_hop_type(uint8_t t)
 {
 	return t == SGA_MSG_DATA_UP || t == SGA_MSG_DATA_DOWN || t == SGA_MSG_DATA_ACK ||
-	       t == SGA_MSG_DATA_DELIVERED;
+	       t == SGA_MSG_DATA_DELIVERED || t == SGA_MSG_DATA_SKIP;
 }
 
 /* Parse the header of frame and require a type accepted by kind_ok. */

@@ -52,6 +52,7 @@ enum sga_msg_type {
 	SGA_MSG_DATA_DOWN = 0x31,      /* G -> d  hop frame under the device's hop-down key */
 	SGA_MSG_DATA_ACK = 0x32,       /* G -> d  hop frame: the gateway took charge of e2e_seq */
 	SGA_MSG_DATA_DELIVERED = 0x33, /* d -> G  hop frame: every e2e_seq below n received */
+	SGA_MSG_DATA_SKIP = 0x34,      /* G -> d  hop frame: what is missing below n expired */
 	SGA_MSG_ERROR = 0x7f,          /* G -> d  unauthenticated error hint */
 };
 

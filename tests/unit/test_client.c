@@ -41,6 +41,7 @@
 #include "harness.h"
 #include "sga_client.h"
 #include "sga_client_priv.h"
+#include "sga_cursor.h"
 #include "sga_hop.h"
 
 /* ---- time ------------------------------------------------------------------ */
@@ -111,6 +112,7 @@ struct tgw {
 	unsigned drop_first_out[256];     /* ... outbound */
 	int hint_unavailable;             /* answer every control frame with ERROR(UNAVAILABLE) */
 	unsigned lose_down; /* lose the first k DATA_DOWN for good (a store failure) */
+	int skip_lost;      /* ... and tell the recipient with a DATA_SKIP (store retention) */
 
 	/* counters (read after tgw_stop, or atomically) */
 	atomic_ulong n_in, n_out, dropped_in, dropped_out, relayed, acks, redelivered, kex_mismatch,
@@ -220,6 +222,10 @@ static void deliver_down(struct tgw *g, int si, uint8_t to, const uint8_t *inner
 		return;
 	if (g->lose_down) {
 		g->lose_down--;
+		if (g->skip_lost &&
+		    !sga_hop_seal_u64(&s->hop[to], s->gs.session_id, to, SGA_MSG_DATA_SKIP,
+		                      sga_get_u64(inner) + 1, f, sizeof(f), &n))
+			(void)link_out(g, f, n, &d->addr);
 		return;
 	}
 	if (sga_hop_seal_down(&s->hop[to], s->gs.session_id, to, SGA_MSG_DATA_DOWN, inner,
@@ -1593,6 +1599,43 @@ Test(client, hole_is_reported_again)
 	cr_assert_eq(atomic_load(&g->delivered_reports), 1,
 	             "one repeated report for the hole, not one per frame: %lu",
 	             atomic_load(&g->delivered_reports));
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
+/* The gateway's store expired a message before the recipient got it and says
+ * so (DATA_SKIP): the recipient stops waiting for it at once (no gap timeout
+ * set), counts it lost, and delivers the rest in order. */
+Test(client, expired_message_is_skipped_on_notice)
+{
+	struct cparams p = FAST;
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	struct sga_client_stats st;
+	char buf[64];
+	size_t len;
+
+	tgw_start(g);
+	a = client_ok(g, "dev-a", "a.state", &p);
+	b = client_ok(g, "dev-b", "b.state", &p);
+	cr_assert_eq(sga_client_register(a, NULL), 0);
+	cr_assert_eq(sga_client_register(b, NULL), 0);
+	connect_pair(a, b, "dev-b");
+	g->skip_lost = 1;
+	g->lose_down = 1; /* message 0 is acknowledged, then expires undelivered */
+	cr_assert_eq(sga_client_send(a, "zero", 4), 0);
+	cr_assert_eq(sga_client_send(a, "one", 3), 0);
+	cr_assert_eq(sga_client_send(a, "two", 3), 0);
+	cr_assert_eq(sga_client_flush(a, 3000), 0);
+	cr_assert_eq(sga_client_recv(b, buf, sizeof(buf), &len, 3000), 0);
+	cr_assert_eq(len, 3);
+	cr_assert_eq(memcmp(buf, "one", 3), 0);
+	cr_assert_eq(sga_client_recv(b, buf, sizeof(buf), &len, 3000), 0);
+	cr_assert_eq(memcmp(buf, "two", 3), 0);
+	sga_client_stats(b, &st);
+	cr_assert_eq(st.lost, 1);
+	cr_assert_eq(st.received, 2);
 	sga_client_close(a);
 	sga_client_close(b);
 	tgw_free(g);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "sga_hop.h"
 #include "sga_keys.h"
 
 static const uint8_t ALL[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
@@ -880,6 +881,34 @@ Test(delivery, reordering_within_window)
 		cr_assert_eq(
 		    sga_dev_data_open(&h.sess[1], down[k], down_len[k], got, sizeof(got), &got_len),
 		    -SGA_E_REPLAY);
+	harness_fini(&h);
+}
+
+/* DATA_SKIP (the store's retention released what a device lacks below n):
+ * hop-authenticated like DATA_ACK, never taken for one, opened once. */
+Test(delivery, skip_notice)
+{
+	uint8_t f[SGA_FRAME_MAX];
+	size_t n;
+	uint64_t v = 0;
+	struct harness h;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	cr_assert_eq(sga_hop_seal_u64(&h.gsess.hop[1], h.gsess.session_id, 1, SGA_MSG_DATA_DOWN, 1,
+	                              f, sizeof(f), &n),
+	             -SGA_E_BAD_TYPE);
+	cr_assert_eq(sga_hop_seal_u64(&h.gsess.hop[1], h.gsess.session_id, 1, SGA_MSG_DATA_SKIP, 77,
+	                              f, sizeof(f), &n),
+	             0);
+	cr_assert_eq(sga_dev_ack_open(&h.sess[1], f, n, &v), -SGA_E_BAD_TYPE, "not an ACK");
+	cr_assert_eq(sga_dev_skip_open(&h.sess[0], f, n, &v), -SGA_E_BAD_FIELD, "not to d_i");
+	f[n - 1] ^= 1;
+	cr_assert_eq(sga_dev_skip_open(&h.sess[1], f, n, &v), -SGA_E_AUTH, "tampered");
+	f[n - 1] ^= 1;
+	cr_assert_eq(sga_dev_skip_open(&h.sess[1], f, n, &v), 0);
+	cr_assert_eq(v, 77);
+	cr_assert_eq(sga_dev_skip_open(&h.sess[1], f, n, &v), -SGA_E_REPLAY, "once");
 	harness_fini(&h);
 }
 
