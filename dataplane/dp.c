@@ -529,6 +529,7 @@ void dp_store_totals(const struct dp *dp, struct dp_store_stats *out)
 		out->refused_full += s.refused_full;
 		out->refused_error += s.refused_error;
 		out->refused_behind_gap += s.refused_behind_gap;
+		out->skips += s.skips;
 		out->bytes_on_disk += s.bytes_on_disk;
 		out->expired += s.expired;
 		if (s.error && !out->error)

@@ -93,7 +93,8 @@ struct dp; /* opaque */
 	X(DROP_CRYPTO_FULL, "dropped: crypto op pool empty or crypto queue backlog full")        \
 	X(CRYPTO_SESS_CPU, "session members on the CPU path: no cryptodev session left")         \
 	X(STORE_HELD, "messages stored and held back, sent in order behind a backlog")           \
-	X(DROP_STORE_BACKLOG, "dropped, no DATA_ACK: the store refused it (backlog or gap)")
+	X(DROP_STORE_BACKLOG, "dropped, no DATA_ACK: the store refused it (backlog or gap)")     \
+	X(SKIP_SENT, "DATA_SKIP notices sent: messages expired in the store undelivered")
 
 enum dp_counter {
 #define DP_CTR_ENUM(name, desc) DP_C_##name,

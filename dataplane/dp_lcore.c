@@ -209,6 +209,7 @@ enum dp_op_stage {
 	DP_OP_SEAL_DOWN,   /* DATA_DOWN to `role`; then the ACK for `seq` to the other */
 	DP_OP_SEAL_ACK,    /* DATA_ACK to `role` */
 	DP_OP_SEAL_RESEND, /* a stored message sent again to `role` */
+	DP_OP_SEAL_SKIP,   /* DATA_SKIP to `role` */
 };
 
 struct dp_op_ctx {
@@ -300,8 +301,10 @@ static enum dp_counter dp_seal_submit(struct dp *dp, struct dp_lcore *lc, struct
 }
 
 /* DATA_ACK for e2e_seq to member `role` at its last authenticated address. */
-static void dp_ack_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
-                        uint64_t e2e_seq)
+/* A DATA_ACK (value: the e2e_seq taken charge of) or DATA_SKIP (value: what
+ * the member lacks below it expired) to member `role`. */
+static void dp_u64_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
+                        uint8_t type, uint64_t value)
 {
 	struct dp_member *mb = &s->m[role];
 	size_t ack_len = SGA_HOP_HDR_LEN + 8 + mb->tag_len, len;
@@ -324,20 +327,28 @@ static void dp_ack_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s
 		return;
 	}
 	if (dp_seal_on_dev(s, role)) {
-		dp_put_be64(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, e2e_seq);
-		why = dp_seal_submit(dp, lc, a, s, role, SGA_MSG_DATA_ACK, 8, DP_OP_SEAL_ACK, 0);
+		dp_put_be64(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, value);
+		why =
+		    dp_seal_submit(dp, lc, a, s, role, type, 8,
+		                   type == SGA_MSG_DATA_ACK ? DP_OP_SEAL_ACK : DP_OP_SEAL_SKIP, 0);
 		if (unlikely(why))
 			dp_drop(lc, a, why);
 		return;
 	}
-	if (sga_hop_seal_ack(&mb->hop, s->session_id, role, e2e_seq, p + DP_PKT_HDR_LEN, ack_len,
-	                     &len)) {
+	if (sga_hop_seal_u64(&mb->hop, s->session_id, role, type, value, p + DP_PKT_HDR_LEN,
+	                     ack_len, &len)) {
 		dp_drop(lc, a, DP_C_DROP_RESEAL);
 		return;
 	}
 	dp_pkt_udp_build(p, &dp->gw, &mb->addr, lc->ip_id++, len);
 	dp_tx(lc, a);
-	dp_ctr_inc(lc, DP_C_ACK_SENT);
+	dp_ctr_inc(lc, type == SGA_MSG_DATA_ACK ? DP_C_ACK_SENT : DP_C_SKIP_SENT);
+}
+
+static void dp_ack_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
+                        uint64_t e2e_seq)
+{
+	dp_u64_send(dp, lc, s, role, SGA_MSG_DATA_ACK, e2e_seq);
 }
 
 /* ---- the relay (owner lcore) ------------------------------------------------------ */
@@ -709,8 +720,15 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 		struct dp_session *s = dp_session_lookup(dp, rs[i].session_id);
 
 		/* A session not (re)installed yet, after a restart: later. */
-		if (s && dp_session_owner(dp, rs[i].session_id) == lc->index)
-			dp_resend(dp, lc, s, rs[i].role, rs[i].inner, rs[i].len, rs[i].e2e_seq);
+		if (!s || dp_session_owner(dp, rs[i].session_id) != lc->index)
+			continue;
+		if (!rs[i].inner) {
+			if (s->m[rs[i].role].addr.port)
+				dp_u64_send(dp, lc, s, rs[i].role, SGA_MSG_DATA_SKIP,
+				            rs[i].e2e_seq);
+			continue;
+		}
+		dp_resend(dp, lc, s, rs[i].role, rs[i].inner, rs[i].len, rs[i].e2e_seq);
 	}
 	return work + n;
 }
@@ -804,6 +822,10 @@ static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op 
 	}
 	if (c.stage == DP_OP_SEAL_RESEND) {
 		dp_ctr_inc(lc, DP_C_RESENT);
+		return;
+	}
+	if (c.stage == DP_OP_SEAL_SKIP) {
+		dp_ctr_inc(lc, DP_C_SKIP_SENT);
 		return;
 	}
 	dp_ctr_inc(lc, DP_C_RELAYED);

@@ -38,8 +38,9 @@ RTE_LOG_REGISTER(dp_store_logtype, sga.store, INFO);
 #define STORE_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, dp_store_logtype, "sga.store: " fmt "\n", ##__VA_ARGS__)
 
-#define MAX_LOGS         8  /* own log + logs left by a larger lcore count */
-#define RESEND_PER_RECIP 16 /* re-sends per recipient and round */
+#define MAX_LOGS         8   /* own log + logs left by a larger lcore count */
+#define RESEND_PER_RECIP 16  /* re-sends per recipient and round */
+#define EXPIRE_SWEEP     256 /* pool entries checked for age per round */
 
 /* A recipient's delivery window is [lo, lo + DP_STORE_HOLD_AHEAD): only what
  * lies there is ever sent to it (relayed at once or re-sent by the scan). That
@@ -73,6 +74,7 @@ struct pend {
 	uint16_t len;
 	uint8_t role; /* recipient */
 	uint8_t log;  /* index in st->logs */
+	uint8_t used;
 	uint8_t inner[SGA_FRAME_MAX];
 };
 
@@ -90,6 +92,7 @@ struct recip {
 	uint32_t pass_sent;   /* re-sent in the current pass over the window */
 	uint64_t fast_resent; /* 1 + the hole last re-sent on a repeated report, 0: none */
 	uint64_t gap;         /* 1 + the lowest message refused (see refuse()), 0: none */
+	uint64_t skip_to;     /* DATA_SKIP(skip_to) until delivered_next reaches it (expiry) */
 	uint32_t next_free;
 };
 
@@ -120,7 +123,8 @@ struct dp_store {
 
 	/* statistics (single writer: the lcore; readers take snapshots) */
 	uint64_t pending, stored, held, delivered, resent, refused_full, refused_error,
-	    refused_behind_gap, release_lost;
+	    refused_behind_gap, expired, skips, release_lost;
+	uint32_t expire_cursor;
 };
 
 static uint64_t mono_ms(void)
@@ -129,6 +133,14 @@ static uint64_t mono_ms(void)
 
 	/* vDSO: no system call on the lcore. */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
@@ -195,7 +207,8 @@ static int32_t recip_get(struct dp_store *st, uint64_t sid, uint8_t role)
 
 		for (tries = 0; tries < st->n_recip; tries++) {
 			i = st->recip_clock++ % st->n_recip;
-			if (st->recip[i].in_use && st->recip[i].count == 0)
+			if (st->recip[i].in_use && st->recip[i].count == 0 &&
+			    st->recip[i].skip_to <= st->recip[i].delivered_next)
 				break;
 		}
 		if (tries == st->n_recip)
@@ -252,6 +265,7 @@ static int32_t pend_new(struct dp_store *st, uint32_t r, uint64_t sid, uint8_t r
 	p->arrived_ms = arrived_ms;
 	p->sent_ms = arrived_ms;
 	memcpy(p->inner, inner, len);
+	p->used = 1;
 	if (st->recip[r].count == 0 || seq < st->recip[r].lo)
 		st->recip[r].lo = seq;
 	st->recip[r].count++;
@@ -269,8 +283,9 @@ static void pend_free(struct dp_store *st, uint32_t i)
 	struct recip *r = &st->recip[p->recip];
 
 	rte_hash_del_key(st->pend_idx, &k);
-	if (--r->count == 0)
-		active_del(st, p->recip);
+	p->used = 0;
+	if (--r->count == 0 && r->skip_to <= r->delivered_next)
+		active_del(st, p->recip); /* listed while a DATA_SKIP is due */
 	st->pending--;
 	p->next_free = st->pend_free;
 	st->pend_free = i;
@@ -281,7 +296,8 @@ static void pend_free(struct dp_store *st, uint32_t i)
 struct recover_ctx {
 	struct dp_store *st;
 	uint8_t log;
-	uint64_t now;
+	uint64_t now;      /* CLOCK_MONOTONIC_COARSE ms */
+	uint64_t now_real; /* CLOCK_REALTIME ms: record timestamps */
 	uint64_t dropped;
 };
 
@@ -290,10 +306,12 @@ static void on_recover(void *arg, const struct msg_rec *meta, const void *payloa
 	struct recover_ctx *rc = arg;
 	struct dp_store *st = rc->st;
 	int32_t r = recip_get(st, meta->session_id, meta->role), i = -1;
+	/* Its age carries over the restart (for max_age_ms). */
+	uint64_t age = rc->now_real > meta->timestamp_ms ? rc->now_real - meta->timestamp_ms : 0;
 
 	if (r >= 0 && pend_find(st, meta->session_id, meta->role, meta->e2e_seq) < 0)
 		i = pend_new(st, (uint32_t)r, meta->session_id, meta->role, meta->e2e_seq, payload,
-		             len, rc->now);
+		             len, rc->now > age ? rc->now - age : 0);
 	if (i < 0) {
 		rc->dropped++;
 		return;
@@ -379,10 +397,14 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 		    .fsync_interval_ms = cfg->fsync_interval_ms,
 		    .segment_bytes = cfg->segment_bytes,
 		    .max_bytes = cfg->max_bytes,
-		    .max_age_ms = cfg->max_age_ms,
+		    /* Age retention is ours (expire_sweep): the log would drop old
+		     * records unseen at start-up, and their recipient would never
+		     * hear of it (no DATA_SKIP). */
+		    .max_age_ms = 0,
 		    .log_fn = log_sink,
 		};
-		struct recover_ctx rc = {.st = st, .log = (uint8_t)st->n_logs, .now = mono_ms()};
+		struct recover_ctx rc = {
+		    .st = st, .log = (uint8_t)st->n_logs, .now = mono_ms(), .now_real = real_ms()};
 		struct msg_log_recovery rr;
 		struct msg_log *lg;
 
@@ -618,6 +640,8 @@ unsigned dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uin
 	rc->delivered_next = next_e2e_seq;
 	if (rc->lo < next_e2e_seq)
 		rc->lo = next_e2e_seq;
+	if (!rc->count && rc->skip_to <= next_e2e_seq)
+		active_del(st, (uint32_t)r); /* the DATA_SKIP arrived */
 	/* The window moved up: held messages now inside it go out at once, in
 	 * order (the ones that were inside already went out before). */
 	end = rc->lo + DP_STORE_HOLD_AHEAD < rc->hi ? rc->lo + DP_STORE_HOLD_AHEAD : rc->hi;
@@ -649,7 +673,7 @@ void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
 {
 	int32_t r = recip_find(st, sid, role);
 
-	if (r < 0 || !st->recip[r].count)
+	if (r < 0 || (!st->recip[r].count && st->recip[r].skip_to <= st->recip[r].delivered_next))
 		return;
 	if (st->recip[r].backoff_ms > st->cfg.resend_min_ms) {
 		/* It was away: the backlog goes out at once. */
@@ -658,10 +682,56 @@ void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
 	}
 }
 
+/*
+ * Age retention for what is held in memory (the log expires its records on its
+ * own): a message older than max_age_ms is released undelivered, and with it
+ * every older-numbered one of its recipient, so that what the recipient lacks
+ * below it is gone for good and a DATA_SKIP may say so (nothing still held is
+ * ever skipped). EXPIRE_SWEEP pool entries per round: the whole pool in
+ * pending_max / EXPIRE_SWEEP rounds (milliseconds).
+ */
+static void expire_sweep(struct dp_store *st, uint64_t now_ms)
+{
+	for (unsigned k = 0; k < EXPIRE_SWEEP && k < st->cfg.pending_max; k++) {
+		struct pend *p = &st->pend[st->expire_cursor++ % st->cfg.pending_max];
+		struct recip *rc;
+		uint64_t upto;
+		bool notice_due;
+
+		if (!p->used || p->arrived_ms + st->cfg.max_age_ms > now_ms)
+			continue;
+		rc = &st->recip[p->recip];
+		upto = p->e2e_seq + 1;
+		notice_due = rc->skip_to > rc->delivered_next;
+		for (uint64_t s = rc->lo; s < upto && rc->count; s++) {
+			int32_t i = pend_find(st, rc->sid, rc->role, s);
+
+			if (i < 0)
+				continue;
+			if (msg_log_release(st->logs[st->pend[i].log], st->pend[i].lsn))
+				st->release_lost++;
+			if (!rc->skip_to || rc->skip_to < upto)
+				rc->skip_to = upto; /* before pend_free: keeps it listed */
+			pend_free(st, (uint32_t)i);
+			st->expired++;
+		}
+		if (rc->lo < upto)
+			rc->lo = upto;
+		if (rc->skip_to > rc->delivered_next) {
+			active_add(st, p->recip);
+			if (!notice_due)
+				rc->next_try_ms = 0; /* tell it now; later ones on the timer */
+		}
+	}
+}
+
 unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_store_resend *out,
                               unsigned n)
 {
 	unsigned k = 0;
+
+	if (st->cfg.max_age_ms)
+		expire_sweep(st, now_ms);
 
 	for (uint32_t visited = 0; visited < st->n_active && k < n; visited++) {
 		uint32_t r = st->active[st->active_cursor++ % st->n_active];
@@ -671,6 +741,13 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 
 		if (rc->next_try_ms > now_ms)
 			continue;
+		if (rc->skip_to > rc->delivered_next) {
+			/* Expired below skip_to: say so until its report gets there. */
+			out[k++] = (struct dp_store_resend){
+			    .session_id = rc->sid, .role = rc->role, .e2e_seq = rc->skip_to};
+			st->skips++;
+			sent++;
+		}
 		for (uint64_t s = rc->lo, start = rc->lo, end = rc->hi;
 		     s < end && s - start < DP_STORE_HOLD_AHEAD && sent < RESEND_PER_RECIP && k < n;
 		     s++) {
@@ -734,12 +811,14 @@ void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 	out->refused_full = st->refused_full;
 	out->refused_error = st->refused_error;
 	out->refused_behind_gap = st->refused_behind_gap;
+	out->expired = st->expired;
+	out->skips = st->skips;
 	for (unsigned i = 0; i < st->n_logs; i++) {
 		struct msg_log_stats ls;
 
 		msg_log_stats(st->logs[i], &ls);
 		out->bytes_on_disk += ls.bytes_on_disk;
-		out->expired += ls.expired_age + ls.expired_size;
+		out->expired += ls.expired_age + ls.expired_size; /* size only: age is ours */
 		if (ls.error && !out->error)
 			out->error = ls.error;
 		if (ls.oldest_live_ms && (!oldest || ls.oldest_live_ms < oldest))

@@ -107,8 +107,8 @@ unsigned dp_store_acks_due(struct dp_store *st, struct dp_store_ack *out, unsign
 
 struct dp_store_resend {
 	uint64_t session_id;
-	uint8_t role; /* recipient */
-	uint64_t e2e_seq;
+	uint8_t role;         /* recipient */
+	uint64_t e2e_seq;     /* inner NULL: send DATA_SKIP(e2e_seq) instead */
 	const uint8_t *inner; /* valid until the next call into the store */
 	size_t len;
 };
@@ -122,7 +122,8 @@ unsigned dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uin
 /** The recipient `role` of sid sent an authentic frame: re-send its backlog now. */
 void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role);
 
-/** Messages due for (re-)delivery at now_ms, up to n, oldest first per
+/** Messages due for (re-)delivery at now_ms (and DATA_SKIP notices for messages
+ *  expired by max_age_ms, which this call also releases), up to n, oldest first per
  *  recipient; their next attempt moves back with exponential backoff. */
 unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_store_resend *out,
                               unsigned n);
@@ -139,6 +140,7 @@ struct dp_store_stats {
 	uint64_t refused_full;       /* messages refused: pool or ring full */
 	uint64_t refused_error;      /* messages refused: log error state */
 	uint64_t refused_behind_gap; /* messages refused: after a refused one (go-back-N) */
+	uint64_t skips;              /* DATA_SKIP notices handed out for messages expired by age */
 	uint64_t bytes_on_disk;      /* over this lcore's logs */
 	uint64_t expired;            /* dropped by retention (age or size) */
 	int error;                   /* a log's error state (errno) or 0 */

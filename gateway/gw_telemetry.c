@@ -51,7 +51,7 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 		    "    \"oldest_pending_age_ms\": %llu,\n    \"stored\": %llu,\n    "
 		    "\"held\": %llu,\n    \"delivered\": %llu,\n"
 		    "    \"resent\": %llu,\n    \"refused_full\": %llu,\n    \"refused_error\": "
-		    "%llu,\n    \"refused_behind_gap\": %llu,\n"
+		    "%llu,\n    \"refused_behind_gap\": %llu,\n    \"skips\": %llu,\n"
 		    "    \"expired\": %llu,\n    \"bytes_on_disk\": %llu,\n    \"error\": \"%s\",\n"
 		    "    \"pending_per_recipient\": [",
 		    (unsigned long long)ss.pending, (unsigned long long)ss.recipients,
@@ -61,8 +61,9 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 		    (unsigned long long)ss.stored, (unsigned long long)ss.held,
 		    (unsigned long long)ss.delivered, (unsigned long long)ss.resent,
 		    (unsigned long long)ss.refused_full, (unsigned long long)ss.refused_error,
-		    (unsigned long long)ss.refused_behind_gap, (unsigned long long)ss.expired,
-		    (unsigned long long)ss.bytes_on_disk, ss.error ? strerror(ss.error) : "");
+		    (unsigned long long)ss.refused_behind_gap, (unsigned long long)ss.skips,
+		    (unsigned long long)ss.expired, (unsigned long long)ss.bytes_on_disk,
+		    ss.error ? strerror(ss.error) : "");
 		for (unsigned i = 0; i < nr; i++)
 			fprintf(
 			    f,

@@ -85,7 +85,7 @@ sga_redis_stop() {
 	REDIS_PID=
 }
 
-# Write the gateway config for this run (extra "section.key=value" overrides as args).
+# Write the gateway config for this run (a few values come from SGA_* variables).
 sga_gw_config() {
 	local conf=$SGA_RUN/gateway.conf
 	cat >"$conf" <<CONF
@@ -103,7 +103,7 @@ master_key = $SGA_RUN/keys/master.key
 stats_file = $SGA_RUN/stats.json
 stats_interval_s = ${SGA_STATS_INTERVAL:-0}
 [dataplane]
-port = net_af_packet0,iface=$IF_GW,qpairs=1
+port = net_af_packet0,iface=$IF_GW,qpairs=1${SGA_AFP_ARGS:-}
 lcores = 1
 mbufs = 8191
 [controlplane]
@@ -120,6 +120,7 @@ args = --file-prefix=sga$SGA_TAG --log-level=*:warning
 [store]
 dir = ${SGA_STORE_DIR:-$SGA_RUN/store}
 fsync = ${SGA_STORE_FSYNC:-always}
+max_age_s = ${SGA_STORE_MAX_AGE_S:-0}
 [crypto]
 device = ${SGA_CRYPTO_DEVICE:-auto}
 modexp = ${SGA_MODEXP:-auto}

@@ -39,6 +39,25 @@ static void eal_down(void)
 
 TestSuite(dp_store, .init = eal_up, .fini = eal_down);
 
+static struct dp_store *open_store_aged(enum msg_log_fsync fsync, unsigned pending_max,
+                                        uint64_t max_age_ms, struct dp_store_report *rep)
+{
+	struct dp_store_config c = {
+	    .dir = dir,
+	    .lcore_index = 0,
+	    .n_lcores = 1,
+	    .fsync = fsync,
+	    .pending_max = pending_max,
+	    .max_age_ms = max_age_ms,
+	    .resend_min_ms = 50,
+	    .resend_max_ms = 400,
+	};
+	struct dp_store *st = dp_store_create(&c, rep);
+
+	cr_assert_not_null(st, "dp_store_create: %s", strerror(errno));
+	return st;
+}
+
 static struct dp_store *open_store(enum msg_log_fsync fsync, unsigned pending_max,
                                    struct dp_store_report *rep)
 {
@@ -462,5 +481,83 @@ Test(dp_store, refused_message_delivered_unstored_closes_the_gap)
 	cr_assert_eq(dp_store_put(st, 1, 0, 2, b, len), DP_STORE_DONE, "the sender's retry: ACK");
 	inner_for(3, b, &len);
 	cr_assert_eq(dp_store_put(st, 1, 0, 3, b, len), DP_STORE_RELAY, "no gap any more");
+	dp_store_destroy(st);
+}
+
+/* Age retention releases messages never delivered, oldest first, and tells the
+ * recipient with DATA_SKIP (inner NULL) until its report gets past them; the
+ * fresher ones are left alone. */
+Test(dp_store, expired_messages_are_skipped)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store_aged(MSG_LOG_FSYNC_NONE, 64, 100, &rep);
+	struct dp_store_resend r[16];
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+	unsigned n;
+
+	for (uint64_t q = 0; q < 3; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 5, 0, q, b, len), DP_STORE_RELAY);
+	}
+	usleep(150 * 1000);
+	for (uint64_t q = 3; q < 5; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 5, 0, q, b, len), DP_STORE_RELAY);
+	}
+	n = dp_store_resends_due(st, now_ms(), r, 16);
+	cr_assert_eq(n, 1, "one notice; 3 and 4 went out a moment ago");
+	cr_assert_null(r[0].inner);
+	cr_assert_eq(r[0].e2e_seq, 3, "what it lacks below 3 expired");
+	cr_assert_eq(r[0].role, 1);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, 2);
+	cr_assert_eq(s.expired, 3);
+	/* Repeated (with backoff) until the report gets there. */
+	n = dp_store_resends_due(st, now_ms() + 60, r, 16);
+	cr_assert_geq(n, 1);
+	cr_assert_null(r[0].inner);
+	dp_store_delivered(st, 5, 1, 5, now_ms(), NULL, 0); /* it got 3 and 4 */
+	cr_assert_eq(dp_store_resends_due(st, now_ms() + 1000, r, 16), 0,
+	             "no more notices once reported");
+	dp_store_destroy(st);
+}
+
+/* A recipient whose whole backlog expired stays listed until the notice got
+ * through; a message's age carries over a restart. */
+Test(dp_store, expiry_of_a_whole_backlog_and_across_a_restart)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store_aged(MSG_LOG_FSYNC_ALWAYS, 64, 100, &rep);
+	struct dp_store_ack a[8];
+	struct dp_store_resend r[16];
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+
+	for (uint64_t q = 0; q < 4; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, 9, 1, q, b, len), DP_STORE_RELAY);
+	}
+	cr_assert_eq(wait_acks(st, a, 4), 4);
+	dp_store_destroy(st);
+	usleep(150 * 1000);
+
+	st = open_store_aged(MSG_LOG_FSYNC_ALWAYS, 64, 100, &rep);
+	cr_assert_eq(rep.live, 4, "the log keeps them: age retention is the store's");
+	cr_assert_eq(dp_store_resends_due(st, now_ms(), r, 16), 1);
+	cr_assert_null(r[0].inner);
+	cr_assert_eq(r[0].e2e_seq, 4);
+	cr_assert_eq(r[0].role, 0);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, 0);
+	cr_assert_eq(s.recipients, 1, "listed while the notice is due");
+	dp_store_delivered(st, 9, 0, 4, now_ms(), NULL, 0);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.recipients, 0);
+	dp_store_destroy(st);
+	st = open_store_aged(MSG_LOG_FSYNC_ALWAYS, 64, 100, &rep);
+	cr_assert_eq(rep.live, 0, "released in the log too");
 	dp_store_destroy(st);
 }
