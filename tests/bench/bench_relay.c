@@ -21,6 +21,18 @@
  * counts. Traffic stops and the tail is drained before the port disconnects
  * (DPDK 22.11's memif PMD may crash a peer that loses its partner under load).
  *
+ * With --window N device 1 sends as the device SDK does, which a gateway with
+ * its store needs (it acknowledges a message only once stored, and refuses the
+ * messages behind one it could not store until that one comes again): at most
+ * N messages without their DATA_ACK (each DATA_ACK is opened for its e2e_seq),
+ * and a message whose DATA_ACK has not come within --retx-ms (doubled with
+ * each copy) is sent again, re-sealed into an mbuf at that moment: the same
+ * e2e_seq and E2E ciphertext under a fresh hop sequence number. The pool's frames then use every other
+ * hop sequence number, so that the odd ones in between are fresh ones for the
+ * copies, close to the pool's (the gateway's hop window is 960 wide). The tail
+ * goes on re-sending until every message sent is acknowledged: a refused one
+ * left behind would block the next measurement's messages.
+ *
  * Raw mode (--raw): the same frame sizes without the protocol, for a forwarder
  * that sends every frame back (testpmd --forward-mode=io); every returned frame
  * counts.
@@ -61,6 +73,21 @@
 #define ETH_MIN_LEN        60 /* without FCS */
 #define VERIFY_EVERY       65536
 #define CALIBRATION_FRAMES 262144
+#define CALIBRATION_MAX_S  2 /* a slow path (a store) ends it before the pool does */
+/* --window at most: the gateway's store relays at once what is within 384 of a
+ * recipient's oldest held message, with room for a sender's window of up to
+ * 512 arriving out of order (dataplane/dp_store.h, DP_STORE_HOLD_AHEAD). */
+#define WIN_MAX 512 /* usage() says 1..512 */
+/* Re-sealed copies take a hop sequence number at most this far below the
+ * highest one sent, and a pool frame this far below it (the gateway's hop
+ * window keeps SGA_REPLAY_WINDOW - 64 = 960) is re-sealed before it goes. */
+#define WIN_HOP_BACK  512
+#define WIN_HOP_STALE 896
+#define WIN_TAIL_S    10 /* the tail waits at most this long for DATA_ACKs (usage()) */
+/* A message's timeout doubles with each retransmission, up to --retx-ms << 6
+ * (as the device SDK backs off): while the gateway's disk stalls, each copy of
+ * a message stored but not yet durable queues one more DATA_ACK there. */
+#define WIN_BACKOFF_MAX 6
 
 #define LOG(...)  fprintf(stderr, "sga-bench-relay: " __VA_ARGS__)
 #define INFO(...) printf(__VA_ARGS__)
@@ -92,6 +119,8 @@ struct opts {
 	unsigned linger_s;  /* after the measurements, keep the port open this long */
 	unsigned delivered; /* DATA_DELIVERED every N DATA_DOWN (0: never) */
 	int open_all;       /* device 2 opens every DATA_DOWN (store and forward) */
+	unsigned window;    /* device 1's unacknowledged DATA_UP at most (0: no window) */
+	unsigned retx_ms;   /* with a window: re-send a message unacknowledged this long */
 	int verbose;
 };
 
@@ -130,6 +159,22 @@ static void usage(FILE *f)
 	    "                         the generator one AEAD open per message. Default: only\n"
 	    "                         a sample, and delivery up to the first gap in hop\n"
 	    "                         sequence numbers\n"
+	    "      --window N         device 1 keeps at most N DATA_UP (1..512) sent without\n"
+	    "                         their DATA_ACK, and sends a message again when its\n"
+	    "                         DATA_ACK has not come within --retx-ms: re-sealed with\n"
+	    "                         a fresh hop sequence number, the same e2e_seq and E2E\n"
+	    "                         ciphertext, as the device SDK does. A gateway with its\n"
+	    "                         store needs it: it acknowledges a message once stored\n"
+	    "                         and refuses the ones behind a message it could not\n"
+	    "                         store until that one comes again. Each DATA_ACK is\n"
+	    "                         opened (one AEAD open); the tail re-sends until every\n"
+	    "                         message sent is acknowledged (at most 10 s). Default 0:\n"
+	    "                         no window, each frame sent once at full rate. Ignored\n"
+	    "                         with --raw. Above about 384 it outruns the store's\n"
+	    "                         delivery window: messages are held and re-sent later\n"
+	    "      --retx-ms N        with --window: the retransmission timeout, 1..10000 ms\n"
+	    "                         (default 50); it doubles with each retransmission of\n"
+	    "                         the same message, up to 64 x N, as the SDK backs off\n"
 	    "      --gateway IP:PORT  the gateway's address (default 10.77.0.1:7000)\n"
 	    "      --ip IP            the devices' IPv4 address (default 10.77.0.2)\n"
 	    "      --ports A,B        UDP ports of device 1 (sender) and device 2 (receiver)\n"
@@ -251,6 +296,26 @@ struct bench_dev {
 
 struct counts {
 	uint64_t sent, down, ack, back, other;
+	uint64_t retx; /* --window: of sent, re-sealed copies of a message sent before */
+};
+
+/*
+ * --window: device 1's sender window over the pool. Pool message i carries
+ * e2e_seq e2e_base + i and hop sequence number hop_base + 2i; re-sealed copies
+ * take the odd ones in between (hop_base + 2q + 1, q rising), so a copy's hop
+ * seq is always fresh and stays near the pool's (WIN_HOP_BACK).
+ */
+struct sender_win {
+	uint64_t *acked;                   /* bit i: pool message i acknowledged */
+	uint64_t *sent_tsc;                /* [i % window]: last transmission of unacknowledged i */
+	uint8_t *tries;                    /* [i % window]: its retransmissions so far (backoff) */
+	size_t n, base, next;              /* pool size; oldest unacknowledged; next never sent */
+	uint64_t hop_base, hop_hi, retx_q; /* pool's first hop seq, highest sent, odd slot */
+	uint64_t rto_tsc, next_check;      /* no message is due before next_check */
+	uint64_t acked_n;                  /* messages acknowledged (each once) */
+	uint64_t ack_again; /* DATA_ACK for a message acknowledged before (re-sent) */
+	uint64_t ack_bad;   /* DATA_ACK that did not open (or a replayed one) */
+	uint64_t resealed;  /* pool frames re-sealed before their first send */
 };
 
 struct bench {
@@ -283,6 +348,8 @@ struct bench {
 	/* --open-all: the pool's messages device 2 holds (bit i: e2e_base + i) */
 	uint64_t *held, held_n, held_low, held_high, held_count, held_lost;
 	uint64_t opened, refused_replay;
+	struct sender_win win;
+	uint8_t cur_msg[SGA_FRAME_MAX]; /* the current size's message, for re-sealing */
 };
 
 static struct bench g_b;
@@ -790,6 +857,10 @@ struct gw_stats {
 	uint64_t rx, tx, tx_full, data_in, relayed, ack_sent, drops, drop_tx_seq, drop_nombuf;
 	uint64_t resv_req, delivered_in;
 	int has_delivered_in; /* this gateway build counts DATA_DELIVERED */
+	/* store and forward (a gateway build with a store counts them) */
+	uint64_t stored, store_held, resent, duplicate, refused_full, refused_error;
+	uint64_t drop_store_backlog, drop_hop_replay;
+	int has_store;
 };
 
 /* The "dataplane" block of the gateway's stats JSON: one "name": value per line. */
@@ -828,7 +899,23 @@ static void stats_read(const char *path, struct gw_stats *s)
 		else if (!strcmp(name, "delivered_in")) {
 			s->delivered_in = v;
 			s->has_delivered_in = 1;
-		}
+		} else if (!strcmp(name, "stored")) {
+			s->stored = v;
+			s->has_store = 1;
+		} else if (!strcmp(name, "store_held"))
+			s->store_held = v;
+		else if (!strcmp(name, "resent"))
+			s->resent = v;
+		else if (!strcmp(name, "duplicate"))
+			s->duplicate = v;
+		else if (!strcmp(name, "store_refused_full"))
+			s->refused_full = v;
+		else if (!strcmp(name, "store_refused_error"))
+			s->refused_error = v;
+		else if (!strcmp(name, "drop_store_backlog"))
+			s->drop_store_backlog = v;
+		else if (!strcmp(name, "drop_hop_replay"))
+			s->drop_hop_replay = v;
 		if (!strncmp(name, "drop_", 5))
 			s->drops += v;
 		if (!strcmp(name, "drop_tx_seq"))
@@ -931,7 +1018,135 @@ static void on_down(struct bench *b, const uint8_t *sga, size_t len)
 		b->delivered_due = 1;
 }
 
-/* Count one frame received during a measurement, by type byte only. */
+/* ---- --window: device 1's sender window --------------------------------------------- */
+
+static int win_acked(const struct sender_win *w, size_t i)
+{
+	return (int)(w->acked[i / 64] >> (i % 64) & 1);
+}
+
+/* A DATA_ACK for device 1: the gateway took charge of (with a store: stored)
+ * the message it names; the window's base moves past every acknowledged one. */
+static void on_ack(struct bench *b, const uint8_t *sga, size_t len)
+{
+	struct sender_win *w = &b->win;
+	uint64_t e2e, i;
+
+	if (sga_dev_ack_open(&b->d[0].sess, sga, len, &e2e)) {
+		w->ack_bad++;
+		return;
+	}
+	i = e2e - b->e2e_base;
+	if (e2e < b->e2e_base || i >= w->next || win_acked(w, i)) {
+		/* Acknowledged before and sent again, or from an earlier pool. */
+		w->ack_again++;
+		return;
+	}
+	w->acked[i / 64] |= (uint64_t)1 << (i % 64);
+	w->acked_n++;
+	while (w->base < w->next && win_acked(w, w->base))
+		w->base++;
+}
+
+/*
+ * Seal pool message i of device 1 again into m (sga_dev_data_reseal): the same
+ * e2e_seq and E2E ciphertext, so the gateway takes it for the same message,
+ * under a fresh hop sequence number, or it would drop it as a hop-level
+ * duplicate. The odd numbers between the pool's are used in rising order, none
+ * more than WIN_HOP_BACK below the highest sent, so the gateway's hop window
+ * accepts the copy, and the pool frames to come stay inside it. 0, or -1 with
+ * b->fatal set (cannot happen for a message of the pool).
+ */
+static int win_reseal(struct bench *b, struct rte_mbuf *m, size_t i)
+{
+	struct sender_win *w = &b->win;
+	struct sga_dev_sess *s = &b->d[0].sess;
+	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
+	size_t cap = rte_pktmbuf_tailroom(m), len;
+	uint64_t seq;
+	int rc;
+
+	if (w->hop_base + 2 * w->retx_q + 1 + WIN_HOP_BACK < w->hop_hi)
+		w->retx_q = (w->hop_hi - WIN_HOP_BACK - w->hop_base) / 2;
+	seq = w->hop_base + 2 * w->retx_q + 1;
+	cap = cap < DP_PKT_HDR_LEN + SGA_FRAME_MAX ? cap - DP_PKT_HDR_LEN : SGA_FRAME_MAX;
+	s->hop_tx_seq = seq;
+	rc = sga_dev_data_reseal(s, b->e2e_base + i, b->cur_msg, b->cur_payload, f + DP_PKT_HDR_LEN,
+	                         cap, &len);
+	if (rc) {
+		LOG("device 1: cannot re-seal message %llu: %s\n",
+		    (unsigned long long)(b->e2e_base + i), sga_err_desc(rc));
+		b->fatal = 1;
+		return -1;
+	}
+	w->retx_q++;
+	if (seq > w->hop_hi)
+		w->hop_hi = seq;
+	dp_pkt_udp_build(f, &b->d[0].addr, &b->gw, b->ip_id++, len);
+	m->data_len = (uint16_t)(DP_PKT_HDR_LEN + len);
+	m->pkt_len = m->data_len;
+	return 0;
+}
+
+/*
+ * Messages of device 1 whose DATA_ACK has not come within their timeout
+ * (--retx-ms, doubled by each retransmission), oldest first (the order the gateway's go-back-N takes them in), re-sealed into
+ * pend[0..k), k <= max: returns k. The window is scanned only once its
+ * earliest deadline may have passed, so a busy run rarely looks at it.
+ */
+static unsigned win_due(struct bench *b, struct rte_mbuf **pend, unsigned max, uint64_t now)
+{
+	struct sender_win *w = &b->win;
+	uint64_t soonest = now + w->rto_tsc; /* what is sent from now on is due later */
+	unsigned k = 0;
+
+	if (now < w->next_check)
+		return 0;
+	for (size_t i = w->base; i < w->next; i++) {
+		uint64_t *t = &w->sent_tsc[i % b->o.window];
+		uint8_t *tries = &w->tries[i % b->o.window];
+		uint64_t due = *t + (w->rto_tsc << *tries);
+
+		if (win_acked(w, i))
+			continue;
+		if (due > now) {
+			if (due < soonest)
+				soonest = due;
+			continue;
+		}
+		if (k == max || !(pend[k] = rte_pktmbuf_alloc(b->pool))) {
+			soonest = now; /* more are due: the next batch goes on */
+			break;
+		}
+		if (win_reseal(b, pend[k], i)) {
+			rte_pktmbuf_free(pend[k]);
+			break;
+		}
+		*t = now;
+		if (*tries < WIN_BACKOFF_MAX)
+			(*tries)++;
+		k++;
+	}
+	w->next_check = soonest;
+	return k;
+}
+
+/* In the tail: send what is due at once; a copy the TX queue refuses is
+ * dropped and goes again --retx-ms later. */
+static void win_tail_send(struct bench *b, uint64_t now)
+{
+	struct rte_mbuf *pk[BENCH_BURST];
+	unsigned k = win_due(b, pk, BENCH_BURST, now);
+	uint16_t s = k ? rte_eth_tx_burst(b->port, 0, pk, (uint16_t)k) : 0;
+
+	if (s < k)
+		rte_pktmbuf_free_bulk(pk + s, k - s);
+	b->c.sent += s;
+	b->c.retx += s;
+}
+
+/* Count one frame received during a measurement, by type byte (with --window
+ * a DATA_ACK is also opened, for the window). */
 static void count_frame(struct bench *b, struct rte_mbuf *m)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -966,6 +1181,17 @@ static void count_frame(struct bench *b, struct rte_mbuf *m)
 		        len - (DP_PKT_ETH_LEN + l3 + DP_PKT_UDP_LEN));
 	} else if (type == SGA_MSG_DATA_ACK && dport == ntohs(b->o.dev_port[0])) {
 		b->c.ack++;
+		if (b->o.window) {
+			/* The UDP length, not the frame's: it may carry padding. */
+			size_t ulen =
+			    (size_t)(f[DP_PKT_ETH_LEN + l3 + 4] << 8 | f[DP_PKT_ETH_LEN + l3 + 5]);
+
+			if (ulen >= DP_PKT_UDP_LEN && ulen <= len - (DP_PKT_ETH_LEN + l3))
+				on_ack(b, f + DP_PKT_ETH_LEN + l3 + DP_PKT_UDP_LEN,
+				       ulen - DP_PKT_UDP_LEN);
+			else
+				b->win.ack_bad++;
+		}
 	} else {
 		b->c.other++;
 	}
@@ -1000,20 +1226,69 @@ struct result {
 	int pool_ran_out;
 	int warm_skipped;
 	double gen_cpu, dut_cpu; /* on-CPU share of the window, < 0 unknown */
+	/* --window, the whole run: messages acknowledged, sent but never
+	 * acknowledged, DATA_ACK again or not opened, re-sealed before first sent */
+	uint64_t win_acked, win_unacked, win_ack_again, win_ack_bad, win_resealed;
 };
+
+/* --window: set up device 1's sender window over a pool of n messages (pool_build
+ * set hop_base). Outside the timed loop: the only allocations. 0 or -1. */
+static int win_start(struct bench *b, size_t n, uint64_t hz)
+{
+	struct sender_win *w = &b->win;
+	uint64_t hop_base = w->hop_base;
+
+	free(w->acked);
+	free(w->sent_tsc);
+	free(w->tries);
+	memset(w, 0, sizeof(*w));
+	w->hop_base = hop_base;
+	if (!b->o.window)
+		return 0;
+	w->acked = calloc((n + 63) / 64, sizeof(*w->acked));
+	w->sent_tsc = calloc(b->o.window, sizeof(*w->sent_tsc));
+	w->tries = calloc(b->o.window, sizeof(*w->tries));
+	if (!w->acked || !w->sent_tsc || !w->tries) {
+		LOG("cannot allocate the --window state\n");
+		return -1;
+	}
+	w->n = n;
+	w->rto_tsc = hz * b->o.retx_ms / 1000;
+	return 0;
+}
+
+/* After a run: the next pool's hop sequence numbers start above every one
+ * sent, re-sealed copies included. */
+static void win_end(struct bench *b)
+{
+	struct sender_win *w = &b->win;
+	struct sga_dev_sess *s = &b->d[0].sess;
+
+	if (b->o.window && w->hop_hi + 1 > s->hop_tx_seq)
+		s->hop_tx_seq = w->hop_hi + 1;
+	free(w->acked);
+	free(w->sent_tsc);
+	free(w->tries);
+	w->acked = w->sent_tsc = NULL;
+	w->tries = NULL;
+}
 
 /*
  * Send frames[0..n) (stride bytes apart, frame_len each; cyclic: start again at
  * 0 when spent) in bursts, count what comes back. The window runs from warm_s
  * after the first frame to the end of sending (dur_s later, or the pool spent).
+ * With --window, a batch starts with the messages due for re-sending and takes
+ * new ones only while the window has room.
  */
 static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride, size_t frame_len,
                  int cyclic, double warm_s, double dur_s, struct result *r)
 {
 	const uint64_t hz = rte_get_tsc_hz();
 	struct rte_mbuf *pend[BENCH_BURST];
-	unsigned n_pend = 0, off = 0, burst = b->o.burst;
-	uint64_t t_start, t_warm, t_end, t_w0 = 0, t_stop, t_last_rx;
+	unsigned n_pend = 0, off = 0, n_retx = 0, burst = b->o.burst;
+	uint64_t t_start, t_warm, t_end, t_w0 = 0, t_stop, t_last_rx, t_ref;
+	struct sender_win *w = &b->win;
+	const int win = b->o.window && !cyclic;
 	struct counts c0;
 	struct cpu_mark m0, m1;
 	size_t next = 0;
@@ -1037,6 +1312,8 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 		}
 		b->held_n = n;
 	}
+	if (win_start(b, win ? n : 0, hz))
+		return -1;
 	memset(&c0, 0, sizeof(c0));
 	cpu_mark_take(&b->o, &m0);
 	t_start = rte_rdtsc();
@@ -1053,30 +1330,62 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 			cpu_mark_take(&b->o, &m0);
 			t_w0 = rte_rdtsc();
 		}
-		if (now >= t_end || g_quit)
+		if (now >= t_end || g_quit || b->fatal)
 			break;
 		if (!n_pend) {
-			unsigned k = burst;
+			unsigned k = 0, fresh = burst;
 
 			if (!cyclic && next >= n) {
 				r->pool_ran_out = 1;
 				break;
 			}
-			if (!cyclic && n - next < k)
-				k = (unsigned)(n - next);
-			if (rte_pktmbuf_alloc_bulk(b->pool, pend, k))
-				continue; /* the receive side gives them back */
-			for (unsigned i = 0; i < k; i++) {
+			if (win) {
+				k = win_due(b, pend, burst, now);
+				fresh = burst - k;
+				if (w->base + b->o.window - next < fresh)
+					fresh = (unsigned)(w->base + b->o.window - next);
+			}
+			if (!cyclic && n - next < fresh)
+				fresh = (unsigned)(n - next);
+			if (fresh && rte_pktmbuf_alloc_bulk(b->pool, pend + k, fresh)) {
+				if (!k)
+					continue; /* the receive side gives them back */
+				fresh = 0;
+			}
+			for (unsigned i = k; i < k + fresh; i++) {
 				struct rte_mbuf *m = pend[i];
+				uint64_t seq = w->hop_base + 2 * (uint64_t)next;
 
-				memcpy(rte_pktmbuf_mtod(m, uint8_t *), frames + (next % n) * stride,
-				       frame_len);
-				m->data_len = (uint16_t)frame_len;
-				m->pkt_len = (uint32_t)frame_len;
+				if (win && seq + WIN_HOP_STALE <= w->hop_hi) {
+					/* Copies took hop seqs so far above this frame's that
+					 * the gateway would find it too old: re-sealed. */
+					if (win_reseal(b, m, next)) {
+						rte_pktmbuf_free_bulk(pend + i, k + fresh - i);
+						fresh = i - k;
+						break;
+					}
+					w->resealed++;
+				} else {
+					memcpy(rte_pktmbuf_mtod(m, uint8_t *),
+					       frames + (next % n) * stride, frame_len);
+					m->data_len = (uint16_t)frame_len;
+					m->pkt_len = (uint32_t)frame_len;
+					if (win && seq > w->hop_hi)
+						w->hop_hi = seq;
+				}
+				if (win) {
+					w->sent_tsc[next % b->o.window] = now;
+					w->tries[next % b->o.window] = 0;
+				}
 				next++;
 			}
-			n_pend = k;
+			if (win)
+				w->next = next;
+			n_pend = k + fresh;
+			n_retx = k;
 			off = 0;
+			if (!n_pend)
+				continue; /* the window is full: wait for DATA_ACKs */
 		}
 		{
 			uint16_t s = rte_eth_tx_burst(b->port, 0, pend + off, (uint16_t)n_pend);
@@ -1084,6 +1393,8 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 			r->tx_calls++;
 			if (!s)
 				r->tx_zero++;
+			if (off < n_retx)
+				b->c.retx += (off + s < n_retx ? off + s : n_retx) - off;
 			off += s;
 			n_pend -= s;
 			b->c.sent += s;
@@ -1092,7 +1403,8 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 	t_stop = rte_rdtsc();
 	cpu_mark_take(&b->o, &m1);
 	if (n_pend)
-		rte_pktmbuf_free_bulk(pend + off, n_pend);
+		rte_pktmbuf_free_bulk(pend + off,
+		                      n_pend); /* with --window: sent again in the tail */
 	if (!warm) {
 		/* The pool ran out before the warm-up ended: measure from the start. */
 		r->warm_skipped = 1;
@@ -1104,6 +1416,7 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 	r->w.ack = b->c.ack - c0.ack;
 	r->w.back = b->c.back - c0.back;
 	r->w.other = b->c.other - c0.other;
+	r->w.retx = b->c.retx - c0.retx;
 	r->window_s = (double)(t_stop - t_w0) / (double)hz;
 	r->gen_cpu =
 	    m1.gen_ns && r->window_s > 0 ? (double)(m1.gen_ns - m0.gen_ns) / 1e9 / r->window_s : -1;
@@ -1112,21 +1425,38 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 	                 : -1;
 
 	/* The tail: what is still in flight, until 300 ms pass without a frame
-	 * (at most 3 s). Only then may the caller disconnect. */
-	t_last_rx = rte_rdtsc();
+	 * (at most 3 s). Only then may the caller disconnect. With --window, first
+	 * every message sent is re-sent until acknowledged (at most WIN_TAIL_S):
+	 * the gateway's store would refuse every later message of device 2, the
+	 * next measurement's too, behind one it refused and never got again. */
+	t_last_rx = t_ref = rte_rdtsc();
 	for (;;) {
 		uint64_t now = rte_rdtsc();
 
 		if (rx_drain(b))
 			t_last_rx = now;
-		if (now - t_last_rx > hz * 3 / 10 || now - t_stop > hz * 3)
+		if (win && w->base < w->next && !g_quit && !b->fatal &&
+		    now - t_stop < hz * WIN_TAIL_S) {
+			win_tail_send(b, now);
+			t_ref = now;
+			continue;
+		}
+		if (now - t_last_rx > hz * 3 / 10 || now - t_ref > hz * 3)
 			break;
 	}
 	if (b->o.delivered && !b->o.raw)
 		delivered_send(b); /* the last one covers the whole pool */
 	r->tail_s = (double)(rte_rdtsc() - t_stop) / (double)hz;
 	r->total = b->c;
-	return r->window_s > 0 ? 0 : -1;
+	if (win) {
+		r->win_acked = w->acked_n;
+		r->win_unacked = w->next - w->acked_n;
+		r->win_ack_again = w->ack_again;
+		r->win_ack_bad = w->ack_bad;
+		r->win_resealed = w->resealed;
+	}
+	win_end(b);
+	return r->window_s > 0 && !b->fatal ? 0 : -1;
 }
 
 /* Frame length on the wire (no FCS) of a DATA_UP carrying payload bytes. */
@@ -1138,19 +1468,22 @@ static size_t sga_frame_len(uint8_t suite, size_t payload)
 }
 
 /* Pre-generate n frames of frame_len bytes (not timed). SGA mode: DATA_UP from
- * device 1 to device 2, each with its own hop sequence number; raw mode: the
- * same sizes, payload only. NULL on failure (reported). */
+ * device 1 to device 2, each with its own hop sequence number (with --window
+ * every other one: the odd ones between are for re-sealed copies); raw mode:
+ * the same sizes, payload only. NULL on failure (reported). */
 static uint8_t *pool_build(struct bench *b, unsigned payload, size_t frame_len, size_t n, int quiet)
 {
 	uint8_t *frames = malloc(n * frame_len), msg[SGA_FRAME_MAX];
-	uint64_t t0 = now_us();
+	uint64_t t0 = now_us(), stride = b->o.window ? 2 : 1;
+	struct sga_dev_sess *s = &b->d[0].sess;
 
 	if (!frames) {
 		LOG("cannot allocate %zu MB for %zu frames (lower --pool-mb)\n",
 		    n * frame_len >> 20, n);
 		return NULL;
 	}
-	b->e2e_base = b->d[0].sess.e2e_tx_seq;
+	b->e2e_base = s->e2e_tx_seq;
+	b->win.hop_base = s->hop_tx_seq;
 	payload_fill(msg, payload, payload);
 	for (size_t i = 0; i < n && !g_quit; i++) {
 		uint8_t *f = frames + i * frame_len;
@@ -1161,8 +1494,9 @@ static uint8_t *pool_build(struct bench *b, unsigned payload, size_t frame_len, 
 			memset(f + DP_PKT_HDR_LEN, 0, len);
 			memcpy(f + DP_PKT_HDR_LEN, msg, payload);
 		} else {
-			rc = sga_dev_data_seal(&b->d[0].sess, msg, payload, f + DP_PKT_HDR_LEN,
-			                       SGA_FRAME_MAX, &len);
+			s->hop_tx_seq = b->win.hop_base + stride * i;
+			rc = sga_dev_data_seal(s, msg, payload, f + DP_PKT_HDR_LEN, SGA_FRAME_MAX,
+			                       &len);
 			if (rc || len != frame_len - DP_PKT_HDR_LEN) {
 				LOG("payload %u: sealing DATA_UP %zu failed: %s (length %zu, "
 				    "expected %zu)\n",
@@ -1178,6 +1512,8 @@ static uint8_t *pool_build(struct bench *b, unsigned payload, size_t frame_len, 
 		free(frames);
 		return NULL;
 	}
+	if (!b->o.raw)
+		s->hop_tx_seq = b->win.hop_base + stride * n;
 	if (!b->o.raw && !quiet)
 		INFO("  pre-generated %zu DATA_UP frames (%zu MB) in %.1f s\n", n,
 		     n * frame_len >> 20, (double)(now_us() - t0) / 1e6);
@@ -1224,20 +1560,36 @@ static void report_sga(const struct bench *b, const struct result *r, unsigned p
 	double relay = (double)r->w.down / r->window_s, acks = (double)r->w.ack / r->window_s;
 	long long gw_relayed = -1, gw_drops = -1;
 
-	INFO("  window %.2f s%s%s: sent %llu DATA_UP, got back %llu DATA_DOWN + %llu DATA_ACK\n",
+	INFO("  window %.2f s%s%s: sent %llu DATA_UP (%llu of them retransmissions), got back "
+	     "%llu DATA_DOWN + %llu DATA_ACK\n",
 	     r->window_s,
 	     r->warm_skipped ? " (the pool ran out during the warm-up: measured from the start)"
 	                     : "",
 	     r->pool_ran_out ? " (ended when the pool was spent)" : "",
-	     (unsigned long long)r->w.sent, (unsigned long long)r->w.down,
-	     (unsigned long long)r->w.ack);
+	     (unsigned long long)r->w.sent, (unsigned long long)r->w.retx,
+	     (unsigned long long)r->w.down, (unsigned long long)r->w.ack);
 	INFO("  relay %.3f Mpps (gateway TX %.3f Mpps: DATA_DOWN + DATA_ACK); payload %.2f "
 	     "Gbit/s, DATA_DOWN frames %.2f Gbit/s\n",
 	     relay / 1e6, (relay + acks) / 1e6, relay * payload * 8 / 1e9,
 	     relay * (double)frame_len * 8 / 1e9);
-	INFO("  whole run: sent %llu, DATA_DOWN %llu, DATA_ACK %llu, other %llu; tail %.2f s\n",
-	     (unsigned long long)r->total.sent, (unsigned long long)r->total.down,
-	     (unsigned long long)r->total.ack, (unsigned long long)r->total.other, r->tail_s);
+	INFO("  whole run: sent %llu (%llu retransmissions), DATA_DOWN %llu, DATA_ACK %llu, "
+	     "other %llu; tail %.2f s\n",
+	     (unsigned long long)r->total.sent, (unsigned long long)r->total.retx,
+	     (unsigned long long)r->total.down, (unsigned long long)r->total.ack,
+	     (unsigned long long)r->total.other, r->tail_s);
+	if (b->o.window)
+		INFO("  sender window %u, retransmission after %u ms (doubling): %llu messages "
+		     "acknowledged, "
+		     "%llu sent but never acknowledged%s; %llu DATA_ACK again for a message "
+		     "acknowledged before, %llu that did not open; %llu frames re-sealed before "
+		     "their first send (hop seq fallen behind)\n",
+		     b->o.window, b->o.retx_ms, (unsigned long long)r->win_acked,
+		     (unsigned long long)r->win_unacked,
+		     r->win_unacked
+		         ? " (the gateway may refuse the next size's messages behind them)"
+		         : "",
+		     (unsigned long long)r->win_ack_again, (unsigned long long)r->win_ack_bad,
+		     (unsigned long long)r->win_resealed);
 	if (b->o.open_all)
 		INFO(
 		    "  device 2 opened every DATA_DOWN: %llu new messages intact, %llu bad, %llu "
@@ -1281,10 +1633,36 @@ static void report_sga(const struct bench *b, const struct result *r, unsigned p
 			INFO(", delivered_in %llu",
 			     (unsigned long long)(s1->delivered_in - s0->delivered_in));
 		INFO("\n");
+		if (s1->has_store &&
+		    (b->o.window || s1->stored != s0->stored || s1->resent != s0->resent ||
+		     s1->drop_store_backlog != s0->drop_store_backlog ||
+		     s1->refused_full != s0->refused_full ||
+		     s1->refused_error != s0->refused_error))
+			INFO("  gateway store counters (delta): stored %llu, store_held %llu, "
+			     "resent %llu, duplicate %llu, store_refused_full %llu, "
+			     "store_refused_error %llu, drop_store_backlog %llu, drop_hop_replay "
+			     "%llu\n",
+			     (unsigned long long)(s1->stored - s0->stored),
+			     (unsigned long long)(s1->store_held - s0->store_held),
+			     (unsigned long long)(s1->resent - s0->resent),
+			     (unsigned long long)(s1->duplicate - s0->duplicate),
+			     (unsigned long long)(s1->refused_full - s0->refused_full),
+			     (unsigned long long)(s1->refused_error - s0->refused_error),
+			     (unsigned long long)(s1->drop_store_backlog - s0->drop_store_backlog),
+			     (unsigned long long)(s1->drop_hop_replay - s0->drop_hop_replay));
 		if ((uint64_t)gw_relayed == r->total.down)
 			INFO("  cross-check: the gateway relayed exactly the DATA_DOWN frames "
 			     "device 2 "
 			     "counted\n");
+		else if (r->total.down > (uint64_t)gw_relayed &&
+		         r->total.down - (uint64_t)gw_relayed <= s1->resent - s0->resent)
+			/* A store's re-sends are DATA_DOWN too, counted apart ("resent",
+			 * to either device: device 1 never reports the probe delivered). */
+			INFO("  cross-check: device 2 counted %llu DATA_DOWN: the %lld the gateway "
+			     "relayed and %llu of the %llu it re-sent from its store\n",
+			     (unsigned long long)r->total.down, gw_relayed,
+			     (unsigned long long)(r->total.down - (uint64_t)gw_relayed),
+			     (unsigned long long)(s1->resent - s0->resent));
 		else
 			INFO("  cross-check: the gateway relayed %lld, device 2 counted %llu (%lld "
 			     "lost between them: the gateway's tx_full counts frames its TX queue "
@@ -1296,12 +1674,14 @@ static void report_sga(const struct bench *b, const struct result *r, unsigned p
 	}
 	INFO("RESULT mode=sga payload=%u frame=%zu window_s=%.3f sent=%llu relayed=%llu acks=%llu "
 	     "relay_mpps=%.4f gw_tx_mpps=%.4f payload_gbps=%.3f txq_full_pct=%.1f "
-	     "gw_relayed=%lld gw_drops=%lld verify_bad=%llu gen_cpu_pct=%.0f dut_cpu_pct=%.0f\n",
+	     "gw_relayed=%lld gw_drops=%lld verify_bad=%llu gen_cpu_pct=%.0f dut_cpu_pct=%.0f "
+	     "window=%u retx=%llu unacked=%llu\n",
 	     payload, frame_len, r->window_s, (unsigned long long)r->w.sent,
 	     (unsigned long long)r->w.down, (unsigned long long)r->w.ack, relay / 1e6,
 	     (relay + acks) / 1e6, relay * payload * 8 / 1e9,
 	     r->tx_calls ? 100.0 * (double)r->tx_zero / (double)r->tx_calls : 0.0, gw_relayed,
-	     gw_drops, (unsigned long long)b->verify_fail, 100 * r->gen_cpu, 100 * r->dut_cpu);
+	     gw_drops, (unsigned long long)b->verify_fail, 100 * r->gen_cpu, 100 * r->dut_cpu,
+	     b->o.window, (unsigned long long)r->w.retx, (unsigned long long)r->win_unacked);
 }
 
 static int measure_size(struct bench *b, unsigned payload)
@@ -1321,13 +1701,18 @@ static int measure_size(struct bench *b, unsigned payload)
 	     b->o.raw ? "raw" : "DATA_UP", frame_len, DP_PKT_HDR_LEN, frame_len - DP_PKT_HDR_LEN);
 	b->cur_frame_len = frame_len;
 	b->cur_payload = payload;
+	payload_fill(b->cur_msg, payload, payload);
 	if (b->o.raw) {
 		n = RAW_POOL_FRAMES; /* sent again and again: no freshness to keep */
 	} else if (b->o.frames) {
 		n = b->o.frames;
 	} else {
 		/* Size the pool from a short run: enough for the warm-up and the
-		 * measurement at that rate, with a margin, within --pool-mb. */
+		 * measurement at that rate, with a margin, within --pool-mb. With a
+		 * window the rate follows the gateway's DATA_ACK latency (a store's
+		 * fdatasync), which varies several-fold from run to run on a shared
+		 * disk: a wider margin (a spent pool ends the window early, and the
+		 * rate is taken over the shorter window). */
 		size_t cap = (size_t)b->o.pool_mb * 1024 * 1024 / frame_len;
 		size_t cal = cap < CALIBRATION_FRAMES ? cap : CALIBRATION_FRAMES;
 		double rate, want;
@@ -1337,7 +1722,7 @@ static int measure_size(struct bench *b, unsigned payload)
 		frames = pool_build(b, payload, frame_len, cal, 1);
 		if (!frames)
 			return -1;
-		rc = blast(b, frames, cal, frame_len, frame_len, 0, 0, 3600, &r);
+		rc = blast(b, frames, cal, frame_len, frame_len, 0, 0, CALIBRATION_MAX_S, &r);
 		free(frames);
 		if (rc || !r.w.down) {
 			LOG("payload %u: no DATA_DOWN came back in the calibration run (%llu "
@@ -1347,10 +1732,11 @@ static int measure_size(struct bench *b, unsigned payload)
 			return -1;
 		}
 		rate = (double)r.w.down / r.window_s;
-		want = rate * (b->o.warmup_s + b->o.duration_s) * 1.6 + 4096;
+		want = rate * (b->o.warmup_s + b->o.duration_s) * (b->o.window ? 4 : 1.6) + 4096;
 		n = want < (double)cap ? (size_t)want : cap;
-		INFO("  calibration: %zu DATA_UP at %.3f Mpps -> a pool of %zu frames%s\n", cal,
-		     rate / 1e6, n, n == cap ? " (the --pool-mb limit)" : "");
+		INFO("  calibration: %llu DATA_UP at %.3f Mpps -> a pool of %zu frames%s\n",
+		     (unsigned long long)r.w.sent, rate / 1e6, n,
+		     n == cap ? " (the --pool-mb limit)" : "");
 	}
 	if (n < BENCH_BURST)
 		n = BENCH_BURST;
@@ -1500,6 +1886,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		O_DELIVERED,
 		O_OPEN_ALL,
 		O_LINGER,
+		O_WINDOW,
+		O_RETX_MS,
 	};
 	static const struct option lopts[] = {
 	    {"package", required_argument, NULL, 'P'},
@@ -1523,6 +1911,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    {"delivered", required_argument, NULL, O_DELIVERED},
 	    {"open-all", no_argument, NULL, O_OPEN_ALL},
 	    {"linger", required_argument, NULL, O_LINGER},
+	    {"window", required_argument, NULL, O_WINDOW},
+	    {"retx-ms", required_argument, NULL, O_RETX_MS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -1551,6 +1941,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->link_timeout_s = 10;
 	o->burst = BENCH_BURST;
 	o->delivered = 16;
+	o->retx_ms = 50;
 
 	while ((ch = getopt_long(argc, argv, "P:S:s:t:w:n:M:vh", lopts, NULL)) != -1) {
 		switch (ch) {
@@ -1693,6 +2084,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			o->linger_s = (unsigned)v;
 			break;
+		case O_WINDOW:
+			if (parse_ulong(optarg, 0, WIN_MAX, &v)) {
+				LOG("--window: 0..%d\n", WIN_MAX);
+				return 2;
+			}
+			o->window = (unsigned)v;
+			break;
+		case O_RETX_MS:
+			if (parse_ulong(optarg, 1, 10000, &v)) {
+				LOG("--retx-ms: 1..10000\n");
+				return 2;
+			}
+			o->retx_ms = (unsigned)v;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -1712,6 +2117,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		LOG("--package FILE is required (or --raw)\n");
 		return 2;
 	}
+	if (o->raw)
+		o->window = 0; /* no protocol, no DATA_ACK to wait for */
 	return 0;
 }
 
@@ -1821,6 +2228,9 @@ out:
 			sga_dev_fini(&b->d[k].dev);
 		}
 	free(b->held);
+	free(b->win.acked);
+	free(b->win.sent_tsc);
+	free(b->win.tries);
 	rte_eal_cleanup();
 	free(eal_argv);
 	return ret;

@@ -36,6 +36,7 @@ DELIVERED=16
 RSIZE=10
 ROUNDS=3
 STORE=off
+WINDOW= # empty: 256 with a store, none without
 NICE=0
 KEEP=0
 VERBOSE=()
@@ -61,7 +62,16 @@ Run as root. Build first: meson setup build-bench && ninja -C build-bench
   --store MODE     the gateway's store and forward: off (default: relay only),
                    or none | interval | always, its fsync policy, with the store
                    in the run directory; device 2 then opens every DATA_DOWN
-                   (sga-bench-relay --open-all), which costs the generator time
+                   (sga-bench-relay --open-all), which costs the generator time,
+                   and device 1 sends within a window (--window)
+  --window N       device 1 keeps at most N DATA_UP without their DATA_ACK and
+                   re-sends what is not acknowledged within 50 ms (doubling for
+                   each re-send of a message), as the device SDK does
+                   (sga-bench-relay --window), 0..512, 0: no window,
+                   every frame sent once at full rate (default: 256 with
+                   --store, which acknowledges only what it stored and refuses
+                   the messages behind one it could not store until that one
+                   comes again; 0 without)
   --rsize N        memif rings of 2^N slots, 10..14 (default $RSIZE, DPDK's; the
                    client, i.e. the generator, sets them for both runs)
   --set SEC.KEY=V  set (or override) a key of the gateway's config, e.g.
@@ -89,6 +99,7 @@ while [ $# -gt 0 ]; do
 	--delivered) DELIVERED=${2:?--delivered needs a number}; shift 2 ;;
 	--rsize) RSIZE=${2:?--rsize needs a number}; shift 2 ;;
 	--store) STORE=${2:?--store needs off, none, interval or always}; shift 2 ;;
+	--window) WINDOW=${2:?--window needs a number}; shift 2 ;;
 	--set) SETS+=("${2:?--set needs SECTION.KEY=VALUE}"); shift 2 ;;
 	--nice) NICE=${2:?--nice needs a number}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
@@ -130,6 +141,7 @@ in_range() {
 in_range "$ROUNDS" 1 20 || usage_error "--rounds: 1..20"
 in_range "$RSIZE" 10 14 || usage_error "--rsize: 10..14"
 in_range "$NICE" -20 19 || usage_error "--nice: -20..19"
+[ -z "$WINDOW" ] || in_range "$WINDOW" 0 512 || usage_error "--window: 0..512"
 case $STORE in
 off | none | interval | always) ;;
 *) usage_error "--store: off, none, interval or always" ;;
@@ -286,9 +298,10 @@ run_gen() {
 	local name=$1 peer=$2 rc n_sizes budget
 	shift 2
 	n_sizes=$(echo "$SIZES" | tr ',' '\n' | grep -c .)
-	# Set-up, then per size: calibration, pre-generation, warm-up, measurement, tail.
+	# Set-up, then per size: calibration, pre-generation, warm-up, measurement,
+	# tails (with a window up to 10 s each, waiting for DATA_ACKs).
 	budget=$(awk -v n="$n_sizes" -v d="$DURATION" -v w="$WARMUP" \
-		'BEGIN { printf "%d", 150 + n * (120 + d + w + 5) }')
+		'BEGIN { printf "%d", 150 + n * (140 + d + w + 5) }')
 	GEN_LOG=$RUN/$name.log
 	: >"$GEN_LOG" # exists before tail follows it
 	nice -n "$NICE" timeout --signal=INT --kill-after=20 "$budget" \
@@ -358,11 +371,14 @@ gateway_round() {
 		die "sga-gateway did not come up within 10 s"
 	}
 
-	# With a store, device 2 must open every message to report delivery right.
-	local open=()
+	# With a store, device 2 must open every message to report delivery right,
+	# and device 1 must re-send what the store refused: a sender window.
+	local open=() window=$WINDOW
 	[ "$STORE" = off ] || open=(--open-all)
+	[ -n "$window" ] || { [ "$STORE" = off ] && window=0 || window=256; }
 	if ! run_gen "gen-sga.$r" "$GW_PID" --package "$RUN/keys/gateway.pkg" \
-		--stats "$RUN/stats.json" --delivered "$DELIVERED" "${open[@]}"; then
+		--stats "$RUN/stats.json" --delivered "$DELIVERED" --window "$window" \
+		"${open[@]}"; then
 		show_log "$RUN/gateway.log"
 		kill -0 "$GW_PID" 2>/dev/null || die "sga-gateway died during the run (its log is above)"
 		die "sga-bench-relay failed against the gateway"
@@ -465,6 +481,10 @@ done | awk -v rounds="$ROUNDS" '
 			cpu[s, r] = "gateway lcore " kv["dut_cpu_pct"] "%, generator " kv["gen_cpu_pct"] "%"
 			low = low || kv["dut_cpu_pct"] + 0 < 90 || kv["gen_cpu_pct"] + 0 < 90
 			rg[s, r] = kv["relay_mpps"]
+			if (kv["window"] + 0 > 0) {
+				win = kv["window"]
+				wsent[s, r] = kv["sent"]; wretx[s, r] = kv["retx"]; wun[s, r] = kv["unacked"]
+			}
 		} else {
 			r = ++tr[s]
 			tp[s] = tp[s] " " kv["mpps"]
@@ -500,6 +520,17 @@ done | awk -v rounds="$ROUNDS" '
 		if (low)
 			print "  WARNING: below 90%: other processes took CPU time from the benchmark; " \
 			      "the figures understate the path (see --nice)."
+		if (win) {
+			print ""
+			print "Device 1 sent within a window of " win " unacknowledged DATA_UP (DATA_UP sent in"
+			print "the measurement window, retransmissions included; never acknowledged at the end):"
+			for (i = 1; i <= n; i++) {
+				s = order[i]
+				for (r = 1; r <= gr[s]; r++)
+					printf "  %5s B%s: sent %s, of them %s retransmissions; %s unacknowledged\n", s,
+					       (rounds > 1 ? sprintf(", round %d", r) : ""), wsent[s, r], wretx[s, r], wun[s, r]
+			}
+		}
 	}'
 echo
 echo "gateway relay = DATA_DOWN frames delivered to device 2 per second; each DATA_UP in"
