@@ -174,6 +174,17 @@ sga_dev() {
 		--state "$SGA_RUN/$id.state" --package "$SGA_RUN/keys/gateway.pkg" "$@"
 }
 
+# The usual start of a test: hugepages, the network, Redis, the gateway, and the
+# devices named as arguments registered.
+sga_lab_up() {
+	local id
+	sga_hugepages
+	sga_net_up
+	sga_redis_start
+	sga_gw_start
+	for id in "$@"; do sga_dev "$id" register || die "$id register"; done
+}
+
 # Stop everything and remove the namespaces, keeping the run directory.
 sga_cleanup_keep_run() {
 	set +e

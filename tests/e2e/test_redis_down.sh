@@ -5,11 +5,7 @@
 source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 
-sga_hugepages
-sga_net_up
-sga_redis_start
-sga_gw_start
-for d in dev-i dev-j dev-k; do sga_dev $d register || die "$d register"; done
+sga_lab_up dev-i dev-j dev-k
 
 sga_dev dev-j --timeout 30000 listen --wait 30000 --recv 2000 >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
 J=$!

@@ -7,12 +7,7 @@ source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 N=${SGA_E2E_MESSAGES:-4000}
 
-sga_hugepages
-sga_net_up
-sga_redis_start
-sga_gw_start
-sga_dev dev-i register || die "dev-i register"
-sga_dev dev-j register || die "dev-j register"
+sga_lab_up dev-i dev-j
 
 sga_dev dev-j --timeout 60000 listen --wait 30000 --recv "$N" >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
 J=$!

@@ -7,11 +7,7 @@ source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 SPOOF="python3 $(dirname "$0")/spoof.py"
 
-sga_hugepages
-sga_net_up
-sga_redis_start
-sga_gw_start
-for d in dev-a1 dev-a2 dev-b1 dev-b2; do sga_dev $d register || die "$d register"; done
+sga_lab_up dev-a1 dev-a2 dev-b1 dev-b2
 
 ip netns exec "$NS_GW" $SPOOF sniff "$IF_GW" "$SGA_RUN/frames" 6 >"$SGA_RUN/sniffed" &
 SNIFF=$!

@@ -8,12 +8,7 @@ trap sga_cleanup EXIT
 N=${SGA_E2E_MESSAGES:-6000}
 CRASHES=${SGA_E2E_CRASHES:-3}
 
-sga_hugepages
-sga_net_up
-sga_redis_start
-sga_gw_start
-sga_dev dev-s register || die "dev-s register"
-sga_dev dev-r register || die "dev-r register"
+sga_lab_up dev-s dev-r
 
 sga_dev dev-r --timeout 60000 listen --wait 30000 --recv "$N" >"$SGA_RUN/r.out" 2>"$SGA_RUN/r.err" &
 R=$!

@@ -16,12 +16,7 @@ trap cleanup EXIT
 
 mkdir -p "$STORE"
 mount -t tmpfs -o size=4m tmpfs "$STORE" || die "cannot mount a tmpfs (needs root)"
-sga_hugepages
-sga_net_up
-sga_redis_start
-sga_gw_start
-sga_dev dev-s register || die "dev-s register"
-sga_dev dev-r register || die "dev-r register"
+sga_lab_up dev-s dev-r
 
 # Leave a few hundred KiB free: the log's first segment fills it.
 free_kb=$(df -k --output=avail "$STORE" | tail -1)

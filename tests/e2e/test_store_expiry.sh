@@ -9,12 +9,7 @@ trap sga_cleanup EXIT
 N=${SGA_E2E_MESSAGES:-200}
 export SGA_STORE_MAX_AGE_S=1 SGA_AFP_ARGS=,qdisc_bypass=0
 
-sga_hugepages
-sga_net_up
-sga_redis_start
-sga_gw_start
-sga_dev dev-s register || die "dev-s register"
-sga_dev dev-r register || die "dev-r register"
+sga_lab_up dev-s dev-r
 
 R_PORT=5999 # the recipient's own port: only its traffic is cut below
 sga_dev dev-r --bind "$DEV_IP:$R_PORT" --timeout 20000 listen --wait 30000 --recv $((N + 1)) \

@@ -7,12 +7,7 @@ source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 N=${SGA_E2E_MESSAGES:-10000}
 
-sga_hugepages
-sga_net_up
-sga_redis_start
-sga_gw_start
-sga_dev dev-s register || die "dev-s register"
-sga_dev dev-r register || die "dev-r register"
+sga_lab_up dev-s dev-r
 
 sga_dev dev-r --timeout 60000 listen --wait 30000 --recv "$N" >"$SGA_RUN/r.out" 2>"$SGA_RUN/r.err" &
 R=$!

@@ -10,12 +10,7 @@ source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 N=${SGA_E2E_MESSAGES:-15000}
 
-sga_hugepages
-sga_net_up
-sga_redis_start
-sga_gw_start
-sga_dev dev-s register || die "dev-s register"
-sga_dev dev-r register || die "dev-r register"
+sga_lab_up dev-s dev-r
 
 # The application behind the recipient stalls for three seconds after every 4,000
 # lines; the device blocks on its stdout meanwhile (200-byte lines fill the pipe

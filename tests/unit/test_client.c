@@ -1034,6 +1034,17 @@ static void connect_pair(struct sga_client *a, struct sga_client *b, const char 
 	cr_assert_eq(rc, 0, "accept: %s (%s)", sga_client_strerror(rc), sga_client_detail(b));
 }
 
+/* dev-a and dev-b registered, with a session between them. */
+static void pair_up(struct tgw *g, const struct cparams *p, struct sga_client **a,
+                    struct sga_client **b)
+{
+	*a = client_ok(g, "dev-a", "a.state", p);
+	*b = client_ok(g, "dev-b", "b.state", p);
+	cr_assert_eq(sga_client_register(*a, NULL), 0);
+	cr_assert_eq(sga_client_register(*b, NULL), 0);
+	connect_pair(*a, *b, "dev-b");
+}
+
 static void ping(struct sga_client *a, struct sga_client *b, const char *text)
 {
 	char buf[128];
@@ -1547,11 +1558,7 @@ Test(client, missing_message_is_skipped_after_gap_timeout)
 
 	p.gap_timeout_ms = 300;
 	tgw_start(g);
-	a = client_ok(g, "dev-a", "a.state", &p);
-	b = client_ok(g, "dev-b", "b.state", &p);
-	cr_assert_eq(sga_client_register(a, NULL), 0);
-	cr_assert_eq(sga_client_register(b, NULL), 0);
-	connect_pair(a, b, "dev-b");
+	pair_up(g, &p, &a, &b);
 	g->lose_down = 1; /* the gateway acknowledges message 0 but never delivers it */
 	cr_assert_eq(sga_client_send(a, "zero", 4), 0);
 	cr_assert_eq(sga_client_flush(a, 3000), 0);
@@ -1585,11 +1592,7 @@ Test(client, hole_is_reported_again)
 	size_t len;
 
 	tgw_start(g);
-	a = client_ok(g, "dev-a", "a.state", &p);
-	b = client_ok(g, "dev-b", "b.state", &p);
-	cr_assert_eq(sga_client_register(a, NULL), 0);
-	cr_assert_eq(sga_client_register(b, NULL), 0);
-	connect_pair(a, b, "dev-b");
+	pair_up(g, &p, &a, &b);
 	g->lose_down = 1; /* message 0 is acknowledged but never delivered */
 	for (int i = 0; i < 12; i++)
 		cr_assert_eq(sga_client_send(a, "m", 1), 0);
@@ -1617,11 +1620,7 @@ Test(client, expired_message_is_skipped_on_notice)
 	size_t len;
 
 	tgw_start(g);
-	a = client_ok(g, "dev-a", "a.state", &p);
-	b = client_ok(g, "dev-b", "b.state", &p);
-	cr_assert_eq(sga_client_register(a, NULL), 0);
-	cr_assert_eq(sga_client_register(b, NULL), 0);
-	connect_pair(a, b, "dev-b");
+	pair_up(g, &p, &a, &b);
 	g->skip_lost = 1;
 	g->lose_down = 1; /* message 0 is acknowledged, then expires undelivered */
 	cr_assert_eq(sga_client_send(a, "zero", 4), 0);

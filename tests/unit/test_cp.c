@@ -1090,11 +1090,28 @@ Test(cp, threads_restore_reserve_persist_stop)
  * established. It is established, exactly once, and both devices get their
  * KEX_REPLY.
  */
+/* One worker with 8 job slots on the test's Redis, frames from the fake DP. */
+static struct cp *start_one_worker(struct dp *dp)
+{
+	struct cp_config cfg;
+	struct cp *cp;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_workers = 1;
+	cfg.async_jobs = 8;
+	cfg.store.unix_socket = redis_fx.sock;
+	cfg.store.timeout_ms = 1000;
+	memcpy(cfg.store.master_key, MKEY, sizeof(MKEY));
+	cfg.tx_seq_block = BLOCK;
+	cp = cp_start(&cfg, &H.gw, dp);
+	cr_assert_not_null(cp);
+	return cp;
+}
+
 Test(cp, threads_run_frames_as_jobs_one_session_at_a_time)
 {
 	static int dummy;
 	struct dp *dp = (struct dp *)&dummy;
-	struct cp_config cfg;
 	struct cp_stats stats;
 	struct cp *cp;
 	uint64_t t0;
@@ -1113,15 +1130,7 @@ Test(cp, threads_run_frames_as_jobs_one_session_at_a_time)
 	paused_ops = 0;
 	sga_crypto_backend_set(&PAUSING);
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.n_workers = 1;
-	cfg.async_jobs = 8;
-	cfg.store.unix_socket = redis_fx.sock;
-	cfg.store.timeout_ms = 1000;
-	memcpy(cfg.store.master_key, MKEY, sizeof(MKEY));
-	cfg.tx_seq_block = BLOCK;
-	cp = cp_start(&cfg, &H.gw, dp);
-	cr_assert_not_null(cp);
+	cp = start_one_worker(dp);
 	for (t0 = fx_now_ms(); fx_now_ms() - t0 < 10000 && got < 2; fx_msleep(5)) {
 		pthread_mutex_lock(&CAP.mu);
 		got = CAP.n;
@@ -1156,7 +1165,6 @@ Test(cp, threads_hold_back_a_kex_init_that_overtook_its_accept)
 {
 	static int dummy;
 	struct dp *dp = (struct dp *)&dummy;
-	struct cp_config cfg;
 	struct cp_stats stats;
 	struct cp *cp;
 	uint8_t accept[SGA_FRAME_MAX];
@@ -1182,15 +1190,7 @@ Test(cp, threads_hold_back_a_kex_init_that_overtook_its_accept)
 	CAP.n = 0;
 	pthread_mutex_unlock(&CAP.mu);
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.n_workers = 1;
-	cfg.async_jobs = 8;
-	cfg.store.unix_socket = redis_fx.sock;
-	cfg.store.timeout_ms = 1000;
-	memcpy(cfg.store.master_key, MKEY, sizeof(MKEY));
-	cfg.tx_seq_block = BLOCK;
-	cp = cp_start(&cfg, &H.gw, dp);
-	cr_assert_not_null(cp);
+	cp = start_one_worker(dp);
 	for (t0 = fx_now_ms(); fx_now_ms() - t0 < 10000 && got < 2; fx_msleep(5)) {
 		cp_get_stats(cp, &stats);
 		got = (unsigned)stats.handled;

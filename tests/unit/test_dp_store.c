@@ -61,19 +61,7 @@ static struct dp_store *open_store_aged(enum msg_log_fsync fsync, unsigned pendi
 static struct dp_store *open_store(enum msg_log_fsync fsync, unsigned pending_max,
                                    struct dp_store_report *rep)
 {
-	struct dp_store_config c = {
-	    .dir = dir,
-	    .lcore_index = 0,
-	    .n_lcores = 1,
-	    .fsync = fsync,
-	    .pending_max = pending_max,
-	    .resend_min_ms = 50,
-	    .resend_max_ms = 400,
-	};
-	struct dp_store *st = dp_store_create(&c, rep);
-
-	cr_assert_not_null(st, "dp_store_create: %s", strerror(errno));
-	return st;
+	return open_store_aged(fsync, pending_max, 0, rep);
 }
 
 static void inner_for(uint64_t seq, uint8_t *b, size_t *len)
