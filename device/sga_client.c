@@ -779,10 +779,14 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 		}
 		if ((c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT) && !c->op.done &&
 		    c->n_stash % 16 == 1) {
-			/* Outside the retry budget and the timer: the peer is alive. */
-			for (unsigned i = 0; i < c->op.n_frames; i++)
-				(void)tx(c, c->op.frame[i], c->op.len[i]);
-			c->stats.retransmits += c->op.n_frames;
+			/* Outside the retry budget and the timer: the peer is alive.
+			 * Our KEX_INIT (the exchange's last frame) alone: the gateway
+			 * has our NEG_ACCEPT (there is no session without it), and a
+			 * repeat of it would only earn a REPLAY hint. */
+			unsigned last = c->op.n_frames - 1;
+
+			(void)tx(c, c->op.frame[last], c->op.len[last]);
+			c->stats.retransmits++;
 		}
 		return;
 	}

@@ -110,13 +110,14 @@ struct tgw {
 	unsigned redeliver_ms;            /* store redelivery delay (default 10) */
 	unsigned drop_first_in[256];      /* drop the first k frames of a type, inbound */
 	unsigned drop_first_out[256];     /* ... outbound */
+	unsigned pass_first_out[256];     /* ... after letting the first k through */
 	int hint_unavailable;             /* answer every control frame with ERROR(UNAVAILABLE) */
 	unsigned lose_down; /* lose the first k DATA_DOWN for good (a store failure) */
 	int skip_lost;      /* ... and tell the recipient with a DATA_SKIP (store retention) */
 
 	/* counters (read after tgw_stop, or atomically) */
 	atomic_ulong n_in, n_out, dropped_in, dropped_out, relayed, acks, redelivered, kex_mismatch,
-	    neg_reqs, hints_sent, delivered_reports;
+	    neg_reqs, hints_sent, delivered_reports, neg_accepts;
 
 	struct tgw_dev dev[TGW_DEVS];
 	struct tgw_sess sess[TGW_SESS];
@@ -155,7 +156,9 @@ static int link_out(struct tgw *g, const uint8_t *f, size_t n, const struct sock
 	unsigned long k = atomic_fetch_add(&g->n_out, 1) + 1;
 	uint8_t type = f[1];
 
-	if (g->drop_first_out[type]) {
+	if (g->pass_first_out[type]) {
+		g->pass_first_out[type]--;
+	} else if (g->drop_first_out[type]) {
 		g->drop_first_out[type]--;
 		atomic_fetch_add(&g->dropped_out, 1);
 		return 0;
@@ -448,6 +451,7 @@ static void tgw_handle(struct tgw *g, const uint8_t *frame, size_t n,
 		h_neg_req(g, &pk, f, n, from);
 		break;
 	case SGA_MSG_NEG_ACCEPT:
+		atomic_fetch_add(&g->neg_accepts, 1);
 		h_neg_accept(g, &pk, f, n, from);
 		break;
 	case SGA_MSG_KEX_INIT:
@@ -1575,6 +1579,43 @@ Test(client, missing_message_is_skipped_after_gap_timeout)
 	cr_expect_eq(st.lost, 1);
 	cr_expect_eq(st.held_back, 2);
 	cr_expect_eq(st.received, 2);
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
+/* The responder's KEX_REPLY is lost and the initiator, established, sends at
+ * once: the responder asks again with its KEX_INIT alone (the gateway has its
+ * NEG_ACCEPT, or the session could not exist), at once rather than at the
+ * retransmission timeout, and does not repeat the spent NEG_ACCEPT. */
+Test(client, responder_asks_again_with_its_kex_init_alone)
+{
+	static const struct cparams slow_rto = {
+	    .timeout_ms = 10000, .rto_ms = 1000, .rto_max_ms = 2000, .max_retries = 4};
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	struct acceptor acc;
+	uint64_t t0;
+	int rc;
+
+	g->pass_first_out[SGA_MSG_KEX_REPLY] = 1; /* the initiator's */
+	g->drop_first_out[SGA_MSG_KEX_REPLY] = 1; /* the responder's */
+	tgw_start(g);
+	a = client_ok(g, "dev-a", "a.state", &slow_rto);
+	b = client_ok(g, "dev-b", "b.state", &slow_rto);
+	cr_assert_eq(sga_client_register(a, NULL), 0);
+	cr_assert_eq(sga_client_register(b, NULL), 0);
+	acceptor_start(&acc, b, 8000);
+	t0 = ms_now();
+	rc = sga_client_connect(a, "dev-b", NULL, 0);
+	cr_assert_eq(rc, 0, "%s (%s)", sga_client_strerror(rc), sga_client_detail(a));
+	cr_assert_eq(sga_client_send(a, "early", 5), 0);
+	cr_assert_eq(sga_client_flush(a, 3000), 0);
+	rc = acceptor_join(&acc);
+	cr_assert_eq(rc, 0, "accept: %s (%s)", sga_client_strerror(rc), sga_client_detail(b));
+	cr_expect_lt(ms_now() - t0, 900, "did not wait for the 1 s retransmission timeout");
+	cr_expect_eq(atomic_load(&g->neg_accepts), 1, "the NEG_ACCEPT was not sent again: %lu",
+	             atomic_load(&g->neg_accepts));
 	sga_client_close(a);
 	sga_client_close(b);
 	tgw_free(g);
