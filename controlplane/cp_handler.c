@@ -21,14 +21,8 @@
 
 #include "cp_handler.h"
 #include "cp_log.h"
+#include "sga_check.h"
 #include "sga_cursor.h"
-
-#define CHECK(expr)               \
-	do {                      \
-		rc = (expr);      \
-		if (rc)           \
-			goto out; \
-	} while (0)
 
 #define COUNT(h, field)                                                                       \
 	do {                                                                                  \

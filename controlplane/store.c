@@ -29,7 +29,9 @@
 #include <hiredis/hiredis.h>
 
 #include "cp_log.h"
+#include "sga_check.h"
 #include "sga_cursor.h"
+#include "sga_hex.h"
 #include "sga_hop.h"
 #include "store.h"
 
@@ -54,13 +56,6 @@
 #define ADDR_STR_MAX 48 /* "255.255.255.255:65535/ff:ff:ff:ff:ff:ff" */
 #define U64_STR_MAX  24
 #define MAX_ARGS     12
-
-#define CHECK(expr)               \
-	do {                      \
-		rc = (expr);      \
-		if (rc)           \
-			goto out; \
-	} while (0)
 
 struct store {
 	redisContext *c;
@@ -149,43 +144,6 @@ static struct timeval ms_tv(unsigned ms)
 	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 
 	return tv;
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode exactly 2*n hex chars into n bytes: 0 or -1. */
-static int hex_decode(const char *s, size_t slen, uint8_t *out, size_t n)
-{
-	if (slen != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-static void hex_encode(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 /* Strict canonical decimal: digits only, no sign, fits in 64 bits. */
@@ -328,7 +286,7 @@ int store_load_master_key(const char *path, uint8_t key[32])
 			hl--;
 		if (hl > 0 && buf[hl - 1] == '\r')
 			hl--;
-		if (hex_decode((const char *)buf, hl, key, 32)) {
+		if (sga_hex_decode((const char *)buf, hl, key, 32)) {
 			memset(key, 0, 32);
 			rc = -EINVAL;
 			goto out;
@@ -1130,7 +1088,7 @@ int store_enroll_get(struct store *st, const uint8_t *id, uint8_t id_len, struct
 		goto out;
 	}
 	if (rep[0]->type != REDIS_REPLY_STRING ||
-	    hex_decode(rep[0]->str, rep[0]->len, e->token_hash, sizeof(e->token_hash)))
+	    sga_hex_decode(rep[0]->str, rep[0]->len, e->token_hash, sizeof(e->token_hash)))
 		rc = -SGA_E_INTERNAL;
 out:
 	rep_free(rep, 1);
@@ -1146,7 +1104,7 @@ int store_enroll_put(struct store *st, const uint8_t *id, uint8_t id_len,
 	int rc;
 
 	CHECK(key_enroll(key, id, id_len));
-	hex_encode(e->token_hash, sizeof(e->token_hash), hex);
+	sga_hex_encode(e->token_hash, sizeof(e->token_hash), hex);
 	cmd_init(&c);
 	cmd_str(&c, "SET");
 	cmd_str(&c, key);
@@ -1386,7 +1344,7 @@ int store_session_list(struct store *st, uint64_t *ids, unsigned *n)
 		uint8_t b[8];
 
 		/* Only well-formed ids count; anything else in the set is ignored. */
-		if (e->type != REDIS_REPLY_STRING || hex_decode(e->str, e->len, b, sizeof(b)))
+		if (e->type != REDIS_REPLY_STRING || sga_hex_decode(e->str, e->len, b, sizeof(b)))
 			continue;
 		total++;
 		if (got < cap)

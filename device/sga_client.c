@@ -1078,7 +1078,7 @@ static int parse_config(struct sga_client *c, const struct sga_client_config *cf
 		            "a package file or a pinned fingerprint is required");
 	*have_pin = 0;
 	if (cfg->pin_hex) {
-		if (sga_hex_decode(cfg->pin_hex, pin, SGA_SHA256_LEN))
+		if (sga_hex_decode(cfg->pin_hex, strlen(cfg->pin_hex), pin, SGA_SHA256_LEN))
 			return fail(c, -SGA_CLIENT_E_CONFIG,
 			            "pin: 64 hex digits (SHA-256 of the package) expected");
 		*have_pin = 1;

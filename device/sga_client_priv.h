@@ -13,6 +13,7 @@
 
 #include "sga_client.h"
 #include "sga_device.h"
+#include "sga_hex.h"
 
 #define SGA_CLIENT_PKG_MAX    (SGA_FRAME_MAX - SGA_HDR_LEN) /* a package body fits one PKG frame */
 #define SGA_CLIENT_WINDOW_MAX 512
@@ -50,10 +51,6 @@ int sga_state_save(const char *path, const struct sga_client_state *st);
 int sga_pkg_file_read(const char *path, uint8_t *body, size_t cap, size_t *len);
 /** SHA-256 of a package body. */
 int sga_pkg_fingerprint(const uint8_t *body, size_t len, uint8_t fp[SGA_SHA256_LEN]);
-/** Lowercase hex of n bytes into out (2n + 1 bytes). */
-void sga_hex_encode(const uint8_t *in, size_t n, char *out);
-/** Exactly 2n hex digits (either case) into n bytes: 0 or -1. */
-int sga_hex_decode(const char *hex, uint8_t *out, size_t n);
 
 /* ---- the client ---------------------------------------------------------- */
 

@@ -45,42 +45,6 @@
 #define STATE_VERSION 1
 #define STATE_MAX     8192 /* the largest valid file is about 3.1 KB */
 
-void sga_hex_encode(const uint8_t *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int sga_hex_decode(const char *hex, uint8_t *out, size_t n)
-{
-	if (strlen(hex) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_val(hex[2 * i]), lo = hex_val(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 int sga_pkg_fingerprint(const uint8_t *body, size_t len, uint8_t fp[SGA_SHA256_LEN])
 {
 	struct sga_buf b = {body, len};
@@ -225,7 +189,7 @@ static int parse_state(char *text, size_t len, struct sga_client_state *st)
 	l.p = last;
 	l.end = text + len;
 	v = take(&l, "sha256");
-	if (!v || sga_hex_decode(v, want, sizeof(want)))
+	if (!v || sga_hex_decode(v, strlen(v), want, sizeof(want)))
 		return -EBADMSG;
 	if (sga_pkg_fingerprint((const uint8_t *)text, (size_t)(last - text), sum) ||
 	    !sga_ct_memeq(sum, want, sizeof(sum)))
@@ -259,16 +223,16 @@ static int parse_state(char *text, size_t len, struct sga_client_state *st)
 	if (!v || parse_u64(v, &st->down_ctr))
 		return -EBADMSG;
 	v = take(&l, "k_d");
-	if (!v || sga_hex_decode(v, st->k_d, sizeof(st->k_d)))
+	if (!v || sga_hex_decode(v, strlen(v), st->k_d, sizeof(st->k_d)))
 		return -EBADMSG;
 	v = take(&l, "package_sha256");
-	if (!v || sga_hex_decode(v, st->pkg_fp, sizeof(st->pkg_fp)))
+	if (!v || sga_hex_decode(v, strlen(v), st->pkg_fp, sizeof(st->pkg_fp)))
 		return -EBADMSG;
 	v = take(&l, "package");
 	if (!v || strlen(v) % 2 || strlen(v) / 2 > sizeof(st->pkg))
 		return -EBADMSG;
 	st->pkg_len = strlen(v) / 2;
-	if (sga_hex_decode(v, st->pkg, st->pkg_len))
+	if (sga_hex_decode(v, strlen(v), st->pkg, st->pkg_len))
 		return -EBADMSG;
 	if (l.p != l.end)
 		return -EBADMSG; /* unknown lines */

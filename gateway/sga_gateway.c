@@ -46,6 +46,7 @@
 #include "sga_crypto.h"
 #include "sga_engine.h"
 #include "sga_gateway.h"
+#include "sga_hex.h"
 
 /* gw_config.h mirrors these enums without depending on DPDK. */
 _Static_assert(GW_MODEXP_AUTO == (int)SGA_ASYM_MODE_AUTO &&
@@ -149,8 +150,7 @@ static int init_keys(const struct gw_config *c)
 			GW_LOG("error", "CSPRNG failure");
 			return -1;
 		}
-		for (int i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", key[i]);
+		sga_hex_encode(key, sizeof(key), hex);
 		hex[64] = '\n';
 		rc = write_secret_file(c->master_key, hex, 65);
 		sga_memzero(key, sizeof(key));
@@ -203,8 +203,8 @@ static int build_gateway(const struct gw_config *c, struct sga_gw *gw)
 
 		if (!sga_sha256(&b, 1, fp)) {
 			char hex[65];
-			for (int i = 0; i < 32; i++)
-				snprintf(hex + 2 * i, 3, "%02x", fp[i]);
+
+			sga_hex_encode(fp, sizeof(fp), hex);
 			printf("sga-gateway: package %s, fingerprint %s\n", c->package, hex);
 		}
 	}

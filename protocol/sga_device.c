@@ -9,17 +9,11 @@
  */
 #include <string.h>
 
+#include "sga_check.h"
 #include "sga_cursor.h"
 #include "sga_device.h"
-#include "sga_keys.h"
 #include "sga_kex.h"
-
-#define CHECK(expr)               \
-	do {                      \
-		rc = (expr);      \
-		if (rc)           \
-			goto out; \
-	} while (0)
+#include "sga_keys.h"
 
 static int in_list(uint8_t v, const uint8_t *list, size_t n)
 {

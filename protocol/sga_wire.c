@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "sga_check.h"
 #include "sga_cursor.h"
 #include "sga_wire.h"
 
@@ -169,13 +170,6 @@ static int rd_end(const struct sga_rd *r)
 			rc = (r)->err; \
 			goto out;      \
 		}                      \
-	} while (0)
-
-#define CHECK(expr)               \
-	do {                      \
-		rc = (expr);      \
-		if (rc)           \
-			goto out; \
 	} while (0)
 
 /* Common argument check for payload/frame decoders. */
