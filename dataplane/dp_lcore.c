@@ -301,6 +301,27 @@ static enum dp_counter dp_seal_submit(struct dp *dp, struct dp_lcore *lc, struct
 }
 
 /* DATA_ACK for e2e_seq to member `role` at its last authenticated address. */
+/* A new frame of the gateway's own, sga_len bytes of SGA frame behind the
+ * Ethernet/IPv4/UDP headers; *p is its first byte. NULL (counted) when the
+ * pool is empty. */
+static struct rte_mbuf *dp_frame_new(struct dp *dp, struct dp_lcore *lc, size_t sga_len,
+                                     uint8_t **p)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
+
+	if (unlikely(!m)) {
+		dp_ctr_inc(lc, DP_C_DROP_NOMBUF);
+		return NULL;
+	}
+	*p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(DP_PKT_HDR_LEN + sga_len));
+	if (unlikely(!*p)) {
+		dp_drop(lc, m, DP_C_DROP_NOMBUF);
+		return NULL;
+	}
+	m->l3_len = DP_PKT_IP_LEN;
+	return m;
+}
+
 /* A DATA_ACK (value: the e2e_seq taken charge of) or DATA_SKIP (value: what
  * the member lacks below it expired) to member `role`. */
 static void dp_u64_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
@@ -316,16 +337,9 @@ static void dp_u64_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s
 		dp_ctr_inc(lc, DP_C_DROP_TX_SEQ);
 		return;
 	}
-	a = rte_pktmbuf_alloc(dp->pool);
-	if (unlikely(!a)) {
-		dp_ctr_inc(lc, DP_C_DROP_NOMBUF);
+	a = dp_frame_new(dp, lc, ack_len, &p);
+	if (unlikely(!a))
 		return;
-	}
-	p = (uint8_t *)rte_pktmbuf_append(a, (uint16_t)(DP_PKT_HDR_LEN + ack_len));
-	if (unlikely(!p)) {
-		dp_drop(lc, a, DP_C_DROP_NOMBUF);
-		return;
-	}
 	if (dp_seal_on_dev(s, role)) {
 		dp_put_be64(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, value);
 		why =
@@ -555,15 +569,6 @@ static void dp_open_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *
 	dp_op_put(lc, op, s, env.seq, text_len, DP_OP_OPEN, from);
 }
 
-/* Milliseconds on the store's clock (CLOCK_MONOTONIC_COARSE: vDSO, no system call). */
-static uint64_t dp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Send a stored message (inner = e2e_seq | e2e_ct) again to member `to`. */
 static void dp_resend(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t to,
                       const uint8_t *inner, size_t inner_len, uint64_t e2e_seq)
@@ -576,18 +581,10 @@ static void dp_resend(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, 
 
 	if (!mb->addr.port || new_len > SGA_FRAME_MAX || !dp_member_tx_ok(dp, lc, s, to))
 		return; /* not now: it stays pending */
-	r = rte_pktmbuf_alloc(dp->pool);
-	if (unlikely(!r)) {
-		dp_ctr_inc(lc, DP_C_DROP_NOMBUF);
+	r = dp_frame_new(dp, lc, new_len, &p);
+	if (unlikely(!r))
 		return;
-	}
-	p = (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(DP_PKT_HDR_LEN + new_len));
-	if (unlikely(!p)) {
-		dp_drop(lc, r, DP_C_DROP_NOMBUF);
-		return;
-	}
 	memcpy(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, inner, inner_len);
-	r->l3_len = DP_PKT_IP_LEN;
 	if (dp_seal_on_dev(s, to)) {
 		why = dp_seal_submit(dp, lc, r, s, to, SGA_MSG_DATA_DOWN, inner_len,
 		                     DP_OP_SEAL_RESEND, e2e_seq);
@@ -644,8 +641,8 @@ static void dp_delivered(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
 	rte_pktmbuf_free(m);
 	if (lc->store) {
 		struct dp_store_resend rs[DP_BURST];
-		unsigned n = dp_store_delivered(lc->store, s->session_id, from, next, dp_now_ms(),
-		                                rs, DP_BURST);
+		unsigned n = dp_store_delivered(lc->store, s->session_id, from, next,
+		                                dp_store_now_ms(), rs, DP_BURST);
 
 		/* Held messages the recipient's window now reaches: out at once. */
 		for (unsigned i = 0; i < n; i++)
@@ -658,7 +655,7 @@ static void dp_delivered(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
 static void dp_snap_add(void *arg, uint64_t sid, uint8_t role, uint64_t pending, uint64_t oldest_ms)
 {
 	struct dp_lcore *lc = arg;
-	uint64_t now = dp_now_ms();
+	uint64_t now = dp_store_now_ms();
 	unsigned at = lc->snap_n;
 
 	if (at == DP_STORE_RECIP_SNAP) {
@@ -707,7 +704,7 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 		if (s && s->m[acks[i].role].addr.port)
 			dp_ack_send(dp, lc, s, acks[i].role, acks[i].e2e_seq);
 	}
-	now = dp_now_ms();
+	now = dp_store_now_ms();
 	if (now < lc->store_next_ms)
 		return work;
 	lc->store_next_ms = now + 1;

@@ -127,15 +127,6 @@ struct dp_store {
 	uint32_t expire_cursor;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	/* vDSO: no system call on the lcore. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static uint64_t real_ms(void)
 {
 	struct timespec ts;
@@ -403,8 +394,10 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 		    .max_age_ms = 0,
 		    .log_fn = log_sink,
 		};
-		struct recover_ctx rc = {
-		    .st = st, .log = (uint8_t)st->n_logs, .now = mono_ms(), .now_real = real_ms()};
+		struct recover_ctx rc = {.st = st,
+		                         .log = (uint8_t)st->n_logs,
+		                         .now = dp_store_now_ms(),
+		                         .now_real = real_ms()};
 		struct msg_log_recovery rr;
 		struct msg_log *lg;
 
@@ -547,10 +540,10 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 		st->recip[r].gap = 0; /* the hole is filled: take the ones after it again */
 	if (st->recip[r].count == 0) {
 		/* The relay delivers it now; re-send only if no DATA_DELIVERED comes. */
-		st->recip[r].next_try_ms = mono_ms() + st->cfg.resend_min_ms;
+		st->recip[r].next_try_ms = dp_store_now_ms() + st->cfg.resend_min_ms;
 		st->recip[r].backoff_ms = st->cfg.resend_min_ms;
 	}
-	i = pend_new(st, (uint32_t)r, sid, to, e2e_seq, inner, len, mono_ms());
+	i = pend_new(st, (uint32_t)r, sid, to, e2e_seq, inner, len, dp_store_now_ms());
 	if (i < 0) {
 		/* Cannot happen (checked above); keep the log consistent anyway. */
 		if (msg_log_release(st->logs[0], lsn))

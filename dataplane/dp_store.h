@@ -26,10 +26,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "msg_log.h"
 
 struct dp_store; /* opaque */
+
+/** The store's clock, the now_ms its calls take: CLOCK_MONOTONIC_COARSE in
+ *  milliseconds (vDSO: no system call on the lcore). */
+static inline uint64_t dp_store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 struct dp_store_config {
 	const char *dir;            /* store root; this lcore uses <dir>/lcore-<index> */

@@ -82,14 +82,6 @@ static unsigned wait_acks(struct dp_store *st, struct dp_store_ack *a, unsigned 
 	return got;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 Test(dp_store, ack_after_durable_then_release)
 {
 	struct dp_store_report rep;
@@ -118,13 +110,13 @@ Test(dp_store, ack_after_durable_then_release)
 	cr_assert_eq(wait_acks(st, a, 1), 1);
 	cr_assert_eq(a[0].e2e_seq, 3);
 	/* The recipient (role 1) holds 0..6. */
-	dp_store_delivered(st, 0xabc, 1, 7, now_ms(), NULL, 0);
+	dp_store_delivered(st, 0xabc, 1, 7, dp_store_now_ms(), NULL, 0);
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.pending, 3);
 	cr_assert_eq(s.delivered, 7);
 	/* A delivered message sent again: ACK at once, no relay. */
 	cr_assert_eq(dp_store_put(st, 0xabc, 0, 2, b, len), DP_STORE_DONE);
-	dp_store_delivered(st, 0xabc, 1, 10, now_ms(), NULL, 0);
+	dp_store_delivered(st, 0xabc, 1, 10, dp_store_now_ms(), NULL, 0);
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.pending, 0);
 	cr_assert_eq(s.recipients, 0);
@@ -143,7 +135,7 @@ Test(dp_store, resend_with_backoff_and_kick)
 	struct dp_store_resend r[32];
 	uint8_t b[64];
 	size_t len;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = dp_store_now_ms();
 
 	for (uint64_t q = 0; q < 3; q++) {
 		inner_for(q, b, &len);
@@ -164,7 +156,7 @@ Test(dp_store, resend_with_backoff_and_kick)
 	/* The recipient shows up: its backlog goes out at once. */
 	dp_store_kick(st, 7, 0);
 	cr_assert_eq(dp_store_resends_due(st, t0 + 111 + 90, r, 32), 3);
-	dp_store_delivered(st, 7, 0, 3, now_ms(), NULL, 0);
+	dp_store_delivered(st, 7, 0, 3, dp_store_now_ms(), NULL, 0);
 	cr_assert_eq(dp_store_resends_due(st, t0 + 100000, r, 32), 0);
 	dp_store_destroy(st);
 }
@@ -183,19 +175,20 @@ Test(dp_store, recovery_rebuilds_pending)
 		cr_assert_eq(dp_store_put(st, 0x55, 0, q, b, len), DP_STORE_RELAY);
 	}
 	cr_assert_eq(wait_acks(st, a, 5), 5);
-	dp_store_delivered(st, 0x55, 1, 2, now_ms(), NULL, 0); /* 0 and 1 delivered */
+	dp_store_delivered(st, 0x55, 1, 2, dp_store_now_ms(), NULL, 0); /* 0 and 1 delivered */
 	dp_store_destroy(st);
 
 	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
 	cr_assert_eq(rep.live, 3, "the three undelivered messages are back");
-	cr_assert_eq(dp_store_resends_due(st, now_ms(), r, 16), 3, "and due for delivery at once");
+	cr_assert_eq(dp_store_resends_due(st, dp_store_now_ms(), r, 16), 3,
+	             "and due for delivery at once");
 	for (unsigned i = 0; i < 3; i++) {
 		inner_for(2 + i, b, &len);
 		cr_assert_eq(r[i].e2e_seq, 2 + i);
 		cr_assert_eq(r[i].len, len);
 		cr_assert_eq(memcmp(r[i].inner, b, len), 0, "byte-identical payload");
 	}
-	dp_store_delivered(st, 0x55, 1, 5, now_ms(), NULL, 0);
+	dp_store_delivered(st, 0x55, 1, 5, dp_store_now_ms(), NULL, 0);
 	dp_store_destroy(st);
 	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
 	cr_assert_eq(rep.live, 0);
@@ -219,7 +212,7 @@ Test(dp_store, full_pool_refuses)
 	             "no room: no ACK, the sender retries");
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.refused_full, 1);
-	dp_store_delivered(st, 9, 1, 2, now_ms(), NULL, 0);
+	dp_store_delivered(st, 9, 1, 2, dp_store_now_ms(), NULL, 0);
 	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), DP_STORE_RELAY,
 	             "room again after delivery");
 	dp_store_destroy(st);
@@ -249,12 +242,13 @@ Test(dp_store, recovery_far_from_zero)
 
 	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
 	cr_assert_eq(rep.live, 5);
-	cr_assert_eq(dp_store_resends_due(st, now_ms(), r, 16), 5, "the backlog is found at once");
+	cr_assert_eq(dp_store_resends_due(st, dp_store_now_ms(), r, 16), 5,
+	             "the backlog is found at once");
 	for (unsigned i = 0; i < 5; i++) {
 		cr_assert_eq(r[i].role, 0);
 		cr_assert_eq(r[i].e2e_seq, base + i, "in order");
 	}
-	dp_store_delivered(st, 0x66, 0, base + 5, now_ms(), NULL, 0);
+	dp_store_delivered(st, 0x66, 0, base + 5, dp_store_now_ms(), NULL, 0);
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.pending, 0);
 	cr_assert_eq(s.delivered, 5);
@@ -270,7 +264,7 @@ Test(dp_store, resend_scan_crosses_gaps)
 	struct dp_store_resend r[16];
 	uint8_t b[64];
 	size_t len;
-	uint64_t t = now_ms() + 1000;
+	uint64_t t = dp_store_now_ms() + 1000;
 	unsigned got = 0;
 
 	for (uint64_t q = 10; q < 13; q++) {
@@ -282,7 +276,7 @@ Test(dp_store, resend_scan_crosses_gaps)
 		cr_assert_eq(dp_store_put(st, 3, 0, q, b, len), DP_STORE_HOLD,
 		             "far ahead of a backlog: held");
 	}
-	dp_store_delivered(st, 3, 1, 13, now_ms(), NULL,
+	dp_store_delivered(st, 3, 1, 13, dp_store_now_ms(), NULL,
 	                   0); /* 10..12 delivered; 13..4999 never came */
 	for (int round = 0; round < 20 && got < 3; round++)
 		got += dp_store_resends_due(st, t + (uint64_t)round, r + got, 16 - got);
@@ -305,7 +299,7 @@ Test(dp_store, slow_recipient_holds_new_messages)
 	struct dp_store_stats s;
 	uint8_t b[64];
 	size_t len;
-	uint64_t q, t = now_ms();
+	uint64_t q, t = dp_store_now_ms();
 	unsigned n;
 
 	for (q = 0; q < DP_STORE_HOLD_AHEAD; q++) {
@@ -372,7 +366,7 @@ Test(dp_store, silent_recipient_backs_off)
 		inner_for(q, b, &len);
 		cr_assert_eq(dp_store_put(st, 8, 0, q, b, len), DP_STORE_RELAY);
 	}
-	t0 = now_ms() + 60;
+	t0 = dp_store_now_ms() + 60;
 	for (uint64_t t = t0; t < t0 + 1000; t++) { /* one call a millisecond, as the lcore */
 		unsigned n = dp_store_resends_due(st, t, r, 64);
 
@@ -398,7 +392,7 @@ Test(dp_store, repeated_report_resends_the_hole)
 	struct dp_store_resend r[8];
 	uint8_t b[64];
 	size_t len;
-	uint64_t t = now_ms();
+	uint64_t t = dp_store_now_ms();
 
 	for (uint64_t q = 0; q < 10; q++) {
 		inner_for(q, b, &len);
@@ -436,7 +430,7 @@ Test(dp_store, nothing_taken_behind_a_refused_message)
 	}
 	inner_for(4, b, &len);
 	cr_assert_eq(dp_store_put(st, 2, 0, 4, b, len), DP_STORE_FULL, "relayed unstored, no ACK");
-	dp_store_delivered(st, 2, 1, 2, now_ms(), NULL, 0); /* room for two */
+	dp_store_delivered(st, 2, 1, 2, dp_store_now_ms(), NULL, 0); /* room for two */
 	inner_for(5, b, &len);
 	cr_assert_eq(dp_store_put(st, 2, 0, 5, b, len), DP_STORE_REFUSED_HOLD,
 	             "behind the refused one: neither stored nor relayed");
@@ -464,7 +458,7 @@ Test(dp_store, refused_message_delivered_unstored_closes_the_gap)
 	}
 	inner_for(2, b, &len);
 	cr_assert_eq(dp_store_put(st, 1, 0, 2, b, len), DP_STORE_FULL);
-	dp_store_delivered(st, 1, 1, 3, now_ms(), NULL, 0); /* it got 0, 1 and 2 */
+	dp_store_delivered(st, 1, 1, 3, dp_store_now_ms(), NULL, 0); /* it got 0, 1 and 2 */
 	inner_for(2, b, &len);
 	cr_assert_eq(dp_store_put(st, 1, 0, 2, b, len), DP_STORE_DONE, "the sender's retry: ACK");
 	inner_for(3, b, &len);
@@ -494,7 +488,7 @@ Test(dp_store, expired_messages_are_skipped)
 		inner_for(q, b, &len);
 		cr_assert_eq(dp_store_put(st, 5, 0, q, b, len), DP_STORE_RELAY);
 	}
-	n = dp_store_resends_due(st, now_ms(), r, 16);
+	n = dp_store_resends_due(st, dp_store_now_ms(), r, 16);
 	cr_assert_eq(n, 1, "one notice; 3 and 4 went out a moment ago");
 	cr_assert_null(r[0].inner);
 	cr_assert_eq(r[0].e2e_seq, 3, "what it lacks below 3 expired");
@@ -503,11 +497,11 @@ Test(dp_store, expired_messages_are_skipped)
 	cr_assert_eq(s.pending, 2);
 	cr_assert_eq(s.expired, 3);
 	/* Repeated (with backoff) until the report gets there. */
-	n = dp_store_resends_due(st, now_ms() + 60, r, 16);
+	n = dp_store_resends_due(st, dp_store_now_ms() + 60, r, 16);
 	cr_assert_geq(n, 1);
 	cr_assert_null(r[0].inner);
-	dp_store_delivered(st, 5, 1, 5, now_ms(), NULL, 0); /* it got 3 and 4 */
-	cr_assert_eq(dp_store_resends_due(st, now_ms() + 1000, r, 16), 0,
+	dp_store_delivered(st, 5, 1, 5, dp_store_now_ms(), NULL, 0); /* it got 3 and 4 */
+	cr_assert_eq(dp_store_resends_due(st, dp_store_now_ms() + 1000, r, 16), 0,
 	             "no more notices once reported");
 	dp_store_destroy(st);
 }
@@ -534,14 +528,14 @@ Test(dp_store, expiry_of_a_whole_backlog_and_across_a_restart)
 
 	st = open_store_aged(MSG_LOG_FSYNC_ALWAYS, 64, 100, &rep);
 	cr_assert_eq(rep.live, 4, "the log keeps them: age retention is the store's");
-	cr_assert_eq(dp_store_resends_due(st, now_ms(), r, 16), 1);
+	cr_assert_eq(dp_store_resends_due(st, dp_store_now_ms(), r, 16), 1);
 	cr_assert_null(r[0].inner);
 	cr_assert_eq(r[0].e2e_seq, 4);
 	cr_assert_eq(r[0].role, 0);
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.pending, 0);
 	cr_assert_eq(s.recipients, 1, "listed while the notice is due");
-	dp_store_delivered(st, 9, 0, 4, now_ms(), NULL, 0);
+	dp_store_delivered(st, 9, 0, 4, dp_store_now_ms(), NULL, 0);
 	dp_store_stats(st, &s);
 	cr_assert_eq(s.recipients, 0);
 	dp_store_destroy(st);
