@@ -1090,6 +1090,21 @@ Test(cp, threads_restore_reserve_persist_stop)
  * established. It is established, exactly once, and both devices get their
  * KEX_REPLY.
  */
+/* CAP holds a KEX_REPLY for each device: both take theirs and are established. */
+static void both_take_kex_replies(void)
+{
+	cr_assert_eq(CAP.n, 2, "a KEX_REPLY to each device");
+	for (unsigned i = 0; i < 2; i++) {
+		int k = addr_eq(&CAP.m[i].dst, &ADDR[0]) ? 0 : 1;
+
+		cr_assert_eq(
+		    sga_dev_consume_kex_reply(&H.dev[k], &H.sess[k], CAP.m[i].frame, CAP.m[i].len),
+		    0);
+	}
+	cr_assert_eq(H.sess[0].state, SGA_DEV_S_ESTABLISHED);
+	cr_assert_eq(H.sess[1].state, SGA_DEV_S_ESTABLISHED);
+}
+
 /* One worker with 8 job slots on the test's Redis, frames from the fake DP. */
 static struct cp *start_one_worker(struct dp *dp)
 {
@@ -1145,16 +1160,7 @@ Test(cp, threads_run_frames_as_jobs_one_session_at_a_time)
 	cr_assert_eq(stats.sessions, 1);
 	cr_assert_eq(dp_get(&DP.installs), 1);
 	cr_assert_eq(paused_ops, 2 + 4, "2 F_G inversions and 4 modexps, each paused");
-	cr_assert_eq(CAP.n, 2, "a KEX_REPLY to each device");
-	for (unsigned i = 0; i < 2; i++) {
-		int k = addr_eq(&CAP.m[i].dst, &ADDR[0]) ? 0 : 1;
-
-		cr_assert_eq(
-		    sga_dev_consume_kex_reply(&H.dev[k], &H.sess[k], CAP.m[i].frame, CAP.m[i].len),
-		    0);
-	}
-	cr_assert_eq(H.sess[0].state, SGA_DEV_S_ESTABLISHED);
-	cr_assert_eq(H.sess[1].state, SGA_DEV_S_ESTABLISHED);
+	both_take_kex_replies();
 }
 
 /* The responder sends NEG_ACCEPT and KEX_INIT back to back and the data plane
@@ -1216,15 +1222,6 @@ Test(cp, threads_hold_back_a_kex_init_that_overtook_its_accept)
 	cp_get_stats(cp, &stats);
 	cp_stop(cp);
 	cr_assert_eq(stats.sessions, 1);
-	cr_assert_eq(CAP.n, 2, "a KEX_REPLY to each device");
-	for (unsigned i = 0; i < 2; i++) {
-		int k = addr_eq(&CAP.m[i].dst, &ADDR[0]) ? 0 : 1;
-
-		cr_assert_eq(
-		    sga_dev_consume_kex_reply(&H.dev[k], &H.sess[k], CAP.m[i].frame, CAP.m[i].len),
-		    0);
-	}
-	cr_assert_eq(H.sess[0].state, SGA_DEV_S_ESTABLISHED);
-	cr_assert_eq(H.sess[1].state, SGA_DEV_S_ESTABLISHED);
+	both_take_kex_replies();
 }
 #endif /* SGA_CP_THREADS */

@@ -69,6 +69,20 @@ static void inner_for(uint64_t seq, uint8_t *b, size_t *len)
 	*len = (size_t)snprintf((char *)b, 64, "inner-%llu-xxxxxxxx", (unsigned long long)seq);
 }
 
+/* Messages lo..hi-1 of session sid from role `from`: each put returns want. */
+static void put_range(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t lo, uint64_t hi,
+                      enum dp_store_put_rc want)
+{
+	uint8_t b[64];
+	size_t len;
+
+	for (uint64_t q = lo; q < hi; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_put(st, sid, from, q, b, len), want, "seq %llu",
+		             (unsigned long long)q);
+	}
+}
+
 /* Wait (bounded) until n acks are due. */
 static unsigned wait_acks(struct dp_store *st, struct dp_store_ack *a, unsigned n)
 {
@@ -91,10 +105,7 @@ Test(dp_store, ack_after_durable_then_release)
 	uint8_t b[64];
 	size_t len;
 
-	for (uint64_t q = 0; q < 10; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 0xabc, 0, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 0xabc, 0, 0, 10, DP_STORE_RELAY);
 	cr_assert_eq(wait_acks(st, a, 10), 10, "every message acknowledged once durable");
 	for (unsigned i = 0; i < 10; i++) {
 		cr_assert_eq(a[i].session_id, 0xabc);
@@ -137,10 +148,7 @@ Test(dp_store, resend_with_backoff_and_kick)
 	size_t len;
 	uint64_t t0 = dp_store_now_ms();
 
-	for (uint64_t q = 0; q < 3; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 7, 1, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 7, 1, 0, 3, DP_STORE_RELAY);
 	/* Not before resend_min: the relay delivered it a moment ago. */
 	cr_assert_eq(dp_store_resends_due(st, t0, r, 32), 0);
 	cr_assert_eq(dp_store_resends_due(st, t0 + 60, r, 32), 3);
@@ -170,10 +178,7 @@ Test(dp_store, recovery_rebuilds_pending)
 	uint8_t b[64];
 	size_t len;
 
-	for (uint64_t q = 0; q < 5; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 0x55, 0, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 0x55, 0, 0, 5, DP_STORE_RELAY);
 	cr_assert_eq(wait_acks(st, a, 5), 5);
 	dp_store_delivered(st, 0x55, 1, 2, dp_store_now_ms(), NULL, 0); /* 0 and 1 delivered */
 	dp_store_destroy(st);
@@ -203,10 +208,7 @@ Test(dp_store, full_pool_refuses)
 	uint8_t b[64];
 	size_t len;
 
-	for (uint64_t q = 0; q < 4; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 9, 0, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 9, 0, 0, 4, DP_STORE_RELAY);
 	inner_for(4, b, &len);
 	cr_assert_eq(dp_store_put(st, 9, 0, 4, b, len), DP_STORE_FULL,
 	             "no room: no ACK, the sender retries");
@@ -230,13 +232,8 @@ Test(dp_store, recovery_far_from_zero)
 	struct dp_store_ack a[8];
 	struct dp_store_resend r[16];
 	struct dp_store_stats s;
-	uint8_t b[64];
-	size_t len;
 
-	for (uint64_t q = base; q < base + 5; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 0x66, 1, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 0x66, 1, base, base + 5, DP_STORE_RELAY);
 	cr_assert_eq(wait_acks(st, a, 5), 5);
 	dp_store_destroy(st);
 
@@ -267,10 +264,7 @@ Test(dp_store, resend_scan_crosses_gaps)
 	uint64_t t = dp_store_now_ms() + 1000;
 	unsigned got = 0;
 
-	for (uint64_t q = 10; q < 13; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 3, 0, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 3, 0, 10, 13, DP_STORE_RELAY);
 	for (uint64_t q = 5000; q < 5003; q++) {
 		inner_for(q, b, &len);
 		cr_assert_eq(dp_store_put(st, 3, 0, q, b, len), DP_STORE_HOLD,
@@ -357,15 +351,10 @@ Test(dp_store, silent_recipient_backs_off)
 	struct dp_store_report rep;
 	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, 64, &rep);
 	struct dp_store_resend r[64];
-	uint8_t b[64];
-	size_t len;
 	uint64_t t0, total = 0;
 	unsigned passes = 0;
 
-	for (uint64_t q = 0; q < 32; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 8, 0, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 8, 0, 0, 32, DP_STORE_RELAY);
 	t0 = dp_store_now_ms() + 60;
 	for (uint64_t t = t0; t < t0 + 1000; t++) { /* one call a millisecond, as the lcore */
 		unsigned n = dp_store_resends_due(st, t, r, 64);
@@ -394,10 +383,7 @@ Test(dp_store, repeated_report_resends_the_hole)
 	size_t len;
 	uint64_t t = dp_store_now_ms();
 
-	for (uint64_t q = 0; q < 10; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 6, 1, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 6, 1, 0, 10, DP_STORE_RELAY);
 	cr_assert_eq(dp_store_delivered(st, 6, 0, 3, t, r, 8), 0, "progress: nothing to send");
 	cr_assert_eq(dp_store_delivered(st, 6, 0, 3, t, r, 8), 1, "the same report: 3 is missing");
 	cr_assert_eq(r[0].e2e_seq, 3);
@@ -424,10 +410,7 @@ Test(dp_store, nothing_taken_behind_a_refused_message)
 	uint8_t b[64];
 	size_t len;
 
-	for (uint64_t q = 0; q < 4; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 2, 0, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 2, 0, 0, 4, DP_STORE_RELAY);
 	inner_for(4, b, &len);
 	cr_assert_eq(dp_store_put(st, 2, 0, 4, b, len), DP_STORE_FULL, "relayed unstored, no ACK");
 	dp_store_delivered(st, 2, 1, 2, dp_store_now_ms(), NULL, 0); /* room for two */
@@ -452,10 +435,7 @@ Test(dp_store, refused_message_delivered_unstored_closes_the_gap)
 	uint8_t b[64];
 	size_t len;
 
-	for (uint64_t q = 0; q < 2; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 1, 0, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 1, 0, 0, 2, DP_STORE_RELAY);
 	inner_for(2, b, &len);
 	cr_assert_eq(dp_store_put(st, 1, 0, 2, b, len), DP_STORE_FULL);
 	dp_store_delivered(st, 1, 1, 3, dp_store_now_ms(), NULL, 0); /* it got 0, 1 and 2 */
@@ -475,19 +455,11 @@ Test(dp_store, expired_messages_are_skipped)
 	struct dp_store *st = open_store_aged(MSG_LOG_FSYNC_NONE, 64, 100, &rep);
 	struct dp_store_resend r[16];
 	struct dp_store_stats s;
-	uint8_t b[64];
-	size_t len;
 	unsigned n;
 
-	for (uint64_t q = 0; q < 3; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 5, 0, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 5, 0, 0, 3, DP_STORE_RELAY);
 	usleep(150 * 1000);
-	for (uint64_t q = 3; q < 5; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 5, 0, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 5, 0, 3, 5, DP_STORE_RELAY);
 	n = dp_store_resends_due(st, dp_store_now_ms(), r, 16);
 	cr_assert_eq(n, 1, "one notice; 3 and 4 went out a moment ago");
 	cr_assert_null(r[0].inner);
@@ -515,13 +487,8 @@ Test(dp_store, expiry_of_a_whole_backlog_and_across_a_restart)
 	struct dp_store_ack a[8];
 	struct dp_store_resend r[16];
 	struct dp_store_stats s;
-	uint8_t b[64];
-	size_t len;
 
-	for (uint64_t q = 0; q < 4; q++) {
-		inner_for(q, b, &len);
-		cr_assert_eq(dp_store_put(st, 9, 1, q, b, len), DP_STORE_RELAY);
-	}
+	put_range(st, 9, 1, 0, 4, DP_STORE_RELAY);
 	cr_assert_eq(wait_acks(st, a, 4), 4);
 	dp_store_destroy(st);
 	usleep(150 * 1000);
