@@ -148,6 +148,18 @@ static void log_sink(void *ctx, enum msg_log_level level, const char *msg)
 
 /* ---- recipients ---------------------------------------------------------------- */
 
+/* Something to deliver: messages held, or a DATA_SKIP not yet acknowledged.
+ * Exactly the recipients in st->active; only the others may be recycled. */
+static bool skip_due(const struct recip *rc)
+{
+	return rc->skip_to > rc->delivered_next;
+}
+
+static bool recip_busy(const struct recip *rc)
+{
+	return rc->count || skip_due(rc);
+}
+
 static void active_add(struct dp_store *st, uint32_t r)
 {
 	if (st->recip[r].active_pos != NONE)
@@ -198,8 +210,7 @@ static int32_t recip_get(struct dp_store *st, uint64_t sid, uint8_t role)
 
 		for (tries = 0; tries < st->n_recip; tries++) {
 			i = st->recip_clock++ % st->n_recip;
-			if (st->recip[i].in_use && st->recip[i].count == 0 &&
-			    st->recip[i].skip_to <= st->recip[i].delivered_next)
+			if (st->recip[i].in_use && !recip_busy(&st->recip[i]))
 				break;
 		}
 		if (tries == st->n_recip)
@@ -275,8 +286,9 @@ static void pend_free(struct dp_store *st, uint32_t i)
 
 	rte_hash_del_key(st->pend_idx, &k);
 	p->used = 0;
-	if (--r->count == 0 && r->skip_to <= r->delivered_next)
-		active_del(st, p->recip); /* listed while a DATA_SKIP is due */
+	r->count--;
+	if (!recip_busy(r))
+		active_del(st, p->recip);
 	st->pending--;
 	p->next_free = st->pend_free;
 	st->pend_free = i;
@@ -633,8 +645,8 @@ unsigned dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uin
 	rc->delivered_next = next_e2e_seq;
 	if (rc->lo < next_e2e_seq)
 		rc->lo = next_e2e_seq;
-	if (!rc->count && rc->skip_to <= next_e2e_seq)
-		active_del(st, (uint32_t)r); /* the DATA_SKIP arrived */
+	if (!recip_busy(rc))
+		active_del(st, (uint32_t)r); /* and no DATA_SKIP is due any more */
 	/* The window moved up: held messages now inside it go out at once, in
 	 * order (the ones that were inside already went out before). */
 	end = rc->lo + DP_STORE_HOLD_AHEAD < rc->hi ? rc->lo + DP_STORE_HOLD_AHEAD : rc->hi;
@@ -666,7 +678,7 @@ void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
 {
 	int32_t r = recip_find(st, sid, role);
 
-	if (r < 0 || (!st->recip[r].count && st->recip[r].skip_to <= st->recip[r].delivered_next))
+	if (r < 0 || !recip_busy(&st->recip[r]))
 		return;
 	if (st->recip[r].backoff_ms > st->cfg.resend_min_ms) {
 		/* It was away: the backlog goes out at once. */
@@ -695,7 +707,7 @@ static void expire_sweep(struct dp_store *st, uint64_t now_ms)
 			continue;
 		rc = &st->recip[p->recip];
 		upto = p->e2e_seq + 1;
-		notice_due = rc->skip_to > rc->delivered_next;
+		notice_due = skip_due(rc);
 		for (uint64_t s = rc->lo; s < upto && rc->count; s++) {
 			int32_t i = pend_find(st, rc->sid, rc->role, s);
 
@@ -710,7 +722,7 @@ static void expire_sweep(struct dp_store *st, uint64_t now_ms)
 		}
 		if (rc->lo < upto)
 			rc->lo = upto;
-		if (rc->skip_to > rc->delivered_next) {
+		if (skip_due(rc)) {
 			active_add(st, p->recip);
 			if (!notice_due)
 				rc->next_try_ms = 0; /* tell it now; later ones on the timer */
@@ -734,7 +746,7 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 
 		if (rc->next_try_ms > now_ms)
 			continue;
-		if (rc->skip_to > rc->delivered_next) {
+		if (skip_due(rc)) {
 			/* Expired below skip_to: say so until its report gets there. */
 			out[k++] = (struct dp_store_resend){
 			    .session_id = rc->sid, .role = rc->role, .e2e_seq = rc->skip_to};
