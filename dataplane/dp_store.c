@@ -92,6 +92,7 @@ struct recip {
 	uint32_t pass_sent;   /* re-sent in the current pass over the window */
 	uint64_t fast_resent; /* 1 + the hole last re-sent on a repeated report, 0: none */
 	uint64_t gap;         /* 1 + the lowest message refused (see refuse()), 0: none */
+	uint8_t behind;       /* a message was refused behind the gap since it was set */
 	uint64_t skip_to;     /* DATA_SKIP(skip_to) until delivered_next reaches it (expiry) */
 	uint32_t next_free;
 };
@@ -125,6 +126,7 @@ struct dp_store {
 	uint64_t pending, stored, held, delivered, resent, refused_full, refused_error,
 	    refused_behind_gap, expired, skips, release_lost;
 	uint32_t expire_cursor;
+	uint32_t reserve; /* pool slots only a message filling a hole may take */
 };
 
 static uint64_t real_ms(void)
@@ -366,6 +368,7 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 	if (!st->cfg.resend_max_ms)
 		st->cfg.resend_max_ms = 5000;
 	n = cfg->pending_max;
+	st->reserve = n / DP_STORE_RESERVE_DIV;
 	st->n_recip = n;
 	st->ack_cap = 2 * n;
 	st->pend = rte_zmalloc("sga_store_pend", (size_t)n * sizeof(*st->pend), 0);
@@ -489,6 +492,11 @@ static int ack_push(struct dp_store *st, uint64_t lsn, uint64_t sid, uint8_t sen
  * remembers the lowest refused message, and nothing after it is taken (nor
  * relayed, nor acknowledged: the sender keeps it) until that one is stored:
  * go-back-N, as the sender re-sends its unacknowledged messages oldest first.
+ * If the refused one reaches the recipient unstored instead (its report moves
+ * past it), the messages refused behind it are still missing: the gap moves to
+ * the first one the recipient lacks rather than vanishing (dp_store_put).
+ * Together with the pool's reserve for holes (DP_STORE_RESERVE_DIV) this keeps
+ * the pool from filling with messages the recipient cannot confirm.
  */
 static enum dp_store_put_rc refuse(struct dp_store *st, uint64_t sid, uint8_t to, uint64_t e2e_seq,
                                    bool hold, int why)
@@ -499,6 +507,8 @@ static enum dp_store_put_rc refuse(struct dp_store *st, uint64_t sid, uint8_t to
 		st->refused_error++;
 	else
 		st->refused_full++;
+	if (r >= 0 && !st->recip[r].gap)
+		st->recip[r].behind = 0;
 	if (r >= 0 && (!st->recip[r].gap || e2e_seq < st->recip[r].gap - 1))
 		st->recip[r].gap = e2e_seq + 1;
 	if (hold)
@@ -527,16 +537,29 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 			return DP_STORE_REFUSED_HOLD; /* no ACK now; it is held anyway */
 		return DP_STORE_HAVE;
 	}
-	if (r >= 0 && st->recip[r].gap && st->recip[r].gap - 1 < st->recip[r].delivered_next)
-		st->recip[r].gap = 0; /* the refused one reached the recipient after all */
+	if (r >= 0 && st->recip[r].gap && st->recip[r].gap - 1 < st->recip[r].delivered_next) {
+		/* The refused one reached the recipient after all (relayed
+		 * unstored). Those refused behind it did not: the hole is now
+		 * where the recipient's report says, and only that message may
+		 * come next. Forgetting them let their later copies be overtaken
+		 * by newer messages that filled the pool above the hole (the
+		 * bench_relay stall). */
+		struct recip *rp = &st->recip[r];
+
+		rp->gap = rp->behind ? rp->delivered_next + 1 : 0;
+		rp->behind = 0;
+	}
 	if (r >= 0 && st->recip[r].gap && e2e_seq >= st->recip[r].gap) {
 		/* Behind a message we refused: take nothing after it until its
 		 * sender has it stored (see refuse()). */
 		st->refused_behind_gap++;
+		st->recip[r].behind = 1;
 		return DP_STORE_REFUSED_HOLD;
 	}
 	hold = r >= 0 && st->recip[r].count && e2e_seq >= st->recip[r].lo + DP_STORE_HOLD_AHEAD;
-	if (st->pend_free == NONE || (st->ack_tail + 1) % st->ack_cap == st->ack_head)
+	if (st->pend_free == NONE || (st->ack_tail + 1) % st->ack_cap == st->ack_head ||
+	    (st->cfg.pending_max - st->pending <= st->reserve &&
+	     !(r >= 0 && st->recip[r].count && e2e_seq < st->recip[r].hi)))
 		return refuse(st, sid, to, e2e_seq, hold, -ENOSPC);
 	r = recip_get(st, sid, to);
 	if (r < 0)
@@ -548,8 +571,10 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 	rc = msg_log_append(st->logs[0], &meta, inner, len, &lsn);
 	if (rc)
 		return refuse(st, sid, to, e2e_seq, hold, rc == -EIO ? -EIO : -ENOSPC);
-	if (st->recip[r].gap == e2e_seq + 1)
+	if (st->recip[r].gap == e2e_seq + 1) {
 		st->recip[r].gap = 0; /* the hole is filled: take the ones after it again */
+		st->recip[r].behind = 0;
+	}
 	if (st->recip[r].count == 0) {
 		/* The relay delivers it now; re-send only if no DATA_DELIVERED comes. */
 		st->recip[r].next_try_ms = dp_store_now_ms() + st->cfg.resend_min_ms;

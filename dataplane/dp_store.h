@@ -86,6 +86,20 @@ void dp_store_destroy(struct dp_store *st);
  */
 #define DP_STORE_HOLD_AHEAD 384
 
+/*
+ * The last pending_max / DP_STORE_RESERVE_DIV pool slots take only messages
+ * that fill a hole below what their recipient has held (e2e_seq below the
+ * highest one held). Why: a pool full of messages above a hole deadlocks. The
+ * recipient's report is cumulative, so none of them can be released before
+ * the hole is filled, and with no slot left every message of the hole is
+ * refused (relayed unstored: the recipient gained one message per sender
+ * retransmission and its backoff - the store=always bench_relay stall). With
+ * the reserve a hole can always be stored; the recipient's report then moves
+ * past it and frees the pool. New messages see a pool of pending_max minus
+ * the reserve.
+ */
+#define DP_STORE_RESERVE_DIV 8
+
 /** What dp_store_put did with a message, and what the caller does next. */
 enum dp_store_put_rc {
 	DP_STORE_RELAY,        /* stored: relay it now; DATA_ACK from dp_store_acks_due */
