@@ -209,6 +209,7 @@ void msg_log_stats(const struct msg_log *log, struct msg_log_stats *st)
 	st->corrupt_segments = LD(st_corrupt);
 	st->batches = LD(st_batches);
 	st->syncs = LD(st_syncs);
+	st->prealloc_bytes = LD(st_prealloc);
 	st->carried = LD(st_carried);
 	st->io_errors = LD(st_io_errors);
 	st->ring_used = head >= tail ? head - tail : 0;

@@ -252,7 +252,8 @@ struct msg_log_stats {
 	uint32_t segments;         /* segment files */
 	uint32_t corrupt_segments; /* kept for the operator, never deleted automatically */
 	uint64_t batches;          /* pwritev calls */
-	uint64_t syncs;            /* fdatasync calls */
+	uint64_t syncs;            /* fdatasync calls that made records durable */
+	uint64_t prealloc_bytes;   /* segment bytes zero-filled ahead (and synced) */
 	uint64_t carried;          /* RELEASEs carried forward by segment GC */
 	uint64_t ring_used;        /* bytes in the ring not yet durable */
 	uint64_t ring_size;

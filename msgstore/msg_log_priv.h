@@ -74,7 +74,7 @@ struct msg_log {
 	/* Writer-published statistics (relaxed stores by the writer). */
 	_Alignas(MSG_LOG_CACHE_LINE) _Atomic uint64_t st_released, st_release_ignored,
 	    st_expired_age, st_expired_size, st_live, st_oldest, st_bytes, st_batches, st_syncs,
-	    st_carried, st_io_errors;
+	    st_carried, st_io_errors, st_prealloc;
 	_Atomic uint32_t st_segments, st_corrupt;
 
 	/* Immutable after open. */
@@ -90,6 +90,8 @@ struct msg_log {
 	uint64_t wpos;
 	uint64_t chunk_max; /* bytes per pwritev: ring/4, at most 1 MiB */
 	uint64_t w_off;     /* write offset in the active segment */
+	uint64_t w_alloc;   /* active segment file size: [w_off, w_alloc) zero-filled */
+	bool prealloc_off;  /* zero-filling failed (disk nearly full): extend instead */
 	uint64_t w_msgs;    /* MSGs written to the active segment (durable or not) */
 	int cur_fd;         /* active segment = segs[n_segs - 1] */
 	struct msg_seg **segs;
@@ -105,6 +107,7 @@ struct msg_log {
 };
 
 #define MSG_LOG_CARRY_BUF (64 * 1024)
+#define MSG_LOG_PREALLOC  (4u << 20) /* zero-filled ahead of the writer (interval, always) */
 
 static inline struct msg_seg *msg_log_cur(const struct msg_log *log)
 {

@@ -160,6 +160,22 @@ static void add_issue(struct msg_log_recovery *rep, enum msg_log_issue_kind kind
 	rep->n_issues++;
 }
 
+/* n bytes at p all zero? */
+static bool zero_to_end(const uint8_t *p, uint64_t n)
+{
+	static const uint8_t z[4096];
+
+	while (n) {
+		size_t k = n < sizeof(z) ? (size_t)n : sizeof(z);
+
+		if (memcmp(p, z, k))
+			return false;
+		p += k;
+		n -= k;
+	}
+	return true;
+}
+
 /* Scan one segment into the index. Returns 0 or a negative errno for I/O
  * trouble that makes the directory unusable (corruption is never an error). */
 static int scan_seg(struct msg_log *log, struct msg_seg *s, bool is_last, uint64_t next_name,
@@ -221,6 +237,20 @@ static int scan_seg(struct msg_log *log, struct msg_seg *s, bool is_last, uint64
 	}
 	s->valid_end = off;
 	s->size = size;
+	if (why && zero_to_end(map + off, size - off)) {
+		/* Not a torn record: the zero-filled space the writer prepares
+		 * ahead of itself (msg_log_writer.c, prealloc). Nothing was ever
+		 * written there, so nothing is lost; the active segment gets it
+		 * back (cut here, zero-filled again as needed). */
+		why = NULL;
+		s->size = off;
+		if (is_last && ftruncate(fd, (off_t)off)) {
+			rc = -errno;
+			msg_log_logf(log, MSG_LOG_LVL_ERR, "cannot truncate %s: %s", s->name,
+			             strerror(-rc));
+			goto out;
+		}
+	}
 	if (why && is_last) {
 		msg_log_logf(log, MSG_LOG_LVL_WARN,
 		             "torn tail: %s/%s offset %" PRIu64 ": %s; cutting %" PRIu64
@@ -300,7 +330,7 @@ int msg_log_recover(struct msg_log *log, struct msg_log_recovery *rep)
 			goto out;
 		}
 	} else {
-		log->w_off = msg_log_cur(log)->size;
+		log->w_off = log->w_alloc = msg_log_cur(log)->size;
 		log->w_msgs = msg_log_cur(log)->msgs;
 	}
 	log->next_lsn = next;

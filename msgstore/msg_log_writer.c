@@ -306,11 +306,18 @@ static int seg_create(struct msg_log *log, uint64_t first_lsn)
 		msg_seg_free(s);
 		goto err;
 	}
-	if (log->cur_fd >= 0)
+	if (log->cur_fd >= 0) {
+		/* The old segment is committed up to its size: give back the
+		 * zero-filled space beyond (recovery would skip it anyway). */
+		if (log->w_alloc > log->w_off && ftruncate(log->cur_fd, (off_t)log->w_off))
+			msg_log_logf(log, MSG_LOG_LVL_WARN, "cannot cut %s back to %" PRIu64 ": %s",
+			             log->segs[log->n_segs - 2]->name, log->w_off, strerror(errno));
 		close(log->cur_fd);
+	}
 	log->cur_fd = fd;
-	log->w_off = 0;
+	log->w_off = log->w_alloc = 0;
 	log->w_msgs = 0;
+	log->prealloc_off = false;
 	return 0;
 err:
 	close(fd);
@@ -390,6 +397,8 @@ static int carry_forward(struct msg_log *log, struct msg_seg *s)
 		atomic_fetch_add_explicit(&log->st_syncs, 1, memory_order_relaxed);
 	}
 	munmap(map, (size_t)s->valid_end);
+	if (log->w_off > log->w_alloc)
+		log->w_alloc = log->w_off;
 	log->bytes += log->w_off - size0;
 	cur->size = log->w_off;
 	cur->pins += count;
@@ -400,7 +409,7 @@ fail:
 	if (ftruncate(log->cur_fd, (off_t)size0))
 		msg_log_logf(log, MSG_LOG_LVL_ERR, "cannot cut %s back to %" PRIu64 ": %s",
 		             cur->name, size0, strerror(errno));
-	log->w_off = size0;
+	log->w_off = log->w_alloc = size0;
 	return rc;
 }
 
@@ -631,8 +640,76 @@ static int write_range(struct msg_log *log, uint64_t end)
 		off += (uint64_t)w;
 	}
 	log->w_off = off;
+	if (off > log->w_alloc)
+		log->w_alloc = off;
 	log->wpos = end;
 	return 0;
+}
+
+/*
+ * Zero-fill the active segment ahead of the writer, MSG_LOG_PREALLOC at a time,
+ * and make that durable once, so that the records later written there
+ * overwrite allocated, written blocks of a file whose size does not change. A
+ * batch's fdatasync then has data alone to flush. Extending the file instead
+ * makes every fdatasync commit the file system's journal (ext4: the jbd2
+ * thread writes the new size and extents, then a cache flush): measured on
+ * this VM's ext4 with both cores busy, 14 KiB fdatasync'ed from a busy core
+ * took 13.6 ms median (p90 280 ms) when appended, 0.17 ms when overwriting
+ * (tests/bench/bench_store.c has the in-library figures). The price: the log's
+ * bytes are written twice (zeros, then records). A failure (disk nearly full)
+ * is not an error: the segment is cut back and extended as before.
+ */
+static void prealloc(struct msg_log *log, uint64_t need)
+{
+	struct iovec iov[16];
+	uint64_t from = log->w_alloc, to, off;
+	int rc = 0;
+
+	if (log->cfg.fsync == MSG_LOG_FSYNC_NONE || log->prealloc_off || need <= from)
+		return;
+	to = from + MSG_LOG_PREALLOC;
+	if (to > log->cfg.segment_bytes)
+		to = log->cfg.segment_bytes; /* a segment rotates there */
+	if (to < need)
+		to = need;
+	memset(log->carry_buf, 0, MSG_LOG_CARRY_BUF);
+	for (unsigned i = 0; i < 16; i++)
+		iov[i] = (struct iovec){.iov_base = log->carry_buf, .iov_len = MSG_LOG_CARRY_BUF};
+	for (off = from; off < to && !rc;) {
+		uint64_t left = to - off;
+		int cnt = 0;
+		ssize_t w;
+
+		while (cnt < 16 && left > (uint64_t)cnt * MSG_LOG_CARRY_BUF)
+			cnt++;
+		iov[cnt - 1].iov_len =
+		    (size_t)(left - (uint64_t)(cnt - 1) * MSG_LOG_CARRY_BUF < MSG_LOG_CARRY_BUF
+		                 ? left - (uint64_t)(cnt - 1) * MSG_LOG_CARRY_BUF
+		                 : MSG_LOG_CARRY_BUF);
+		w = pwritev(log->cur_fd, iov, cnt, (off_t)off);
+		iov[cnt - 1].iov_len = MSG_LOG_CARRY_BUF;
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			rc = w < 0 ? -errno : -EIO;
+		else
+			off += (uint64_t)w;
+	}
+	if (!rc && fdatasync(log->cur_fd))
+		rc = -errno;
+	if (!rc) {
+		log->w_alloc = to;
+		atomic_fetch_add_explicit(&log->st_prealloc, to - from, memory_order_relaxed);
+		return;
+	}
+	/* Keep what was written before (up to w_off), drop the zeros. */
+	if (ftruncate(log->cur_fd, (off_t)(from > log->w_off ? from : log->w_off)))
+		msg_log_logf(log, MSG_LOG_LVL_ERR, "cannot cut %s back: %s", msg_log_cur(log)->name,
+		             strerror(errno));
+	msg_log_logf(log, MSG_LOG_LVL_WARN,
+	             "cannot zero-fill %s ahead (%s): extending it instead, syncs get slower",
+	             msg_log_cur(log)->name, strerror(-rc));
+	log->prealloc_off = true;
 }
 
 /* Apply [tail, wpos) - now durable - to the index, then publish tail and
@@ -700,7 +777,7 @@ static int writer_fail(struct msg_log *log, int rc, const char *what)
 	if (log->cur_fd >= 0 && ftruncate(log->cur_fd, (off_t)cur->size))
 		msg_log_logf(log, MSG_LOG_LVL_ERR, "cannot cut %s back to %" PRIu64 ": %s",
 		             cur->name, cur->size, strerror(errno));
-	log->w_off = cur->size;
+	log->w_off = log->w_alloc = cur->size;
 	log->w_msgs = cur->msgs;
 	log->wpos = atomic_load_explicit(&log->tail, memory_order_relaxed);
 	atomic_fetch_add_explicit(&log->st_io_errors, 1, memory_order_relaxed);
@@ -737,6 +814,7 @@ static int writer_pass(struct msg_log *log, bool force_sync)
 			rc = max_lsn ? seg_grow(cur, max_lsn - cur->first_lsn + 1) : 0;
 			if (rc)
 				return writer_fail(log, rc, "index allocation");
+			prealloc(log, log->w_off + (end - log->wpos));
 			rc = write_range(log, end);
 			if (rc)
 				return writer_fail(log, rc, "write");
@@ -806,6 +884,7 @@ static int probe_space(struct msg_log *log)
 	rc = full_pwrite(log->cur_fd, log->carry_buf, 4096, log->w_off);
 	if (ftruncate(log->cur_fd, (off_t)log->w_off) && !rc)
 		rc = -errno;
+	log->w_alloc = log->w_off;
 	return rc;
 }
 
@@ -829,6 +908,7 @@ static int writer_retry(struct msg_log *log)
 	msg_log_logf(log, MSG_LOG_LVL_INFO, "writes succeed again; durable lsn %" PRIu64,
 	             atomic_load_explicit(&log->durable_lsn, memory_order_relaxed));
 	atomic_store_explicit(&log->err, 0, memory_order_release);
+	log->prealloc_off = false; /* there is space again */
 	return 0;
 }
 
@@ -896,7 +976,9 @@ void *msg_log_writer_main(void *arg)
 	uint64_t head = atomic_load_explicit(&log->head, memory_order_acquire);
 	uint64_t tail = atomic_load_explicit(&log->tail, memory_order_relaxed);
 
-	/* Clean shutdown: durable whatever the policy. */
+	/* Clean shutdown: durable whatever the policy; no zero-filled tail left. */
+	if (log->w_alloc > log->w_off && !ftruncate(log->cur_fd, (off_t)log->w_off))
+		log->w_alloc = log->w_off;
 	if (!atomic_load_explicit(&log->err, memory_order_relaxed) && fdatasync(log->cur_fd))
 		msg_log_logf(log, MSG_LOG_LVL_ERR, "final fdatasync of %s: %s",
 		             msg_log_cur(log)->name, strerror(errno));
