@@ -55,6 +55,14 @@ uint64_t msg_log_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t msg_log_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void default_log(void *ctx, enum msg_log_level lvl, const char *msg)
 {
 	static const char *const names[] = {"info", "warn", "error"};
@@ -408,7 +416,8 @@ struct msg_log *msg_log_open(const struct msg_log_config *cfg, msg_log_recover_f
 	             (unsigned long long)rep->bytes_cut, rep->corrupt_segments,
 	             (unsigned long long)log->next_lsn, msg_log_fsync_name(log->cfg.fsync));
 
-	log->last_sync_ms = log->next_hk_ms = msg_log_mono_ms();
+	log->next_hk_ms = msg_log_mono_ms();
+	log->last_sync_us = msg_log_mono_us();
 	rc = -pthread_create(&log->writer, NULL, msg_log_writer_main, log);
 	if (rc)
 		goto err;

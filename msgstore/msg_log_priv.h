@@ -39,6 +39,9 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* Test hook: called instead of fdatasync(fd) for the sync that commits a batch. */
+typedef int (*msg_log_sync_fn)(int fd);
+
 /* One segment file and its slice of the pending index. Writer-owned. */
 struct msg_seg {
 	uint64_t first_lsn;   /* from the file name; all MSG lsns in it are >= */
@@ -96,14 +99,16 @@ struct msg_log {
 	int cur_fd;         /* active segment = segs[n_segs - 1] */
 	struct msg_seg **segs;
 	size_t n_segs, cap_segs;
-	uint64_t live;  /* sum of seg->live */
-	uint64_t bytes; /* sum of seg->size */
-	uint64_t last_sync_ms, next_retry_ms, next_hk_ms;
+	uint64_t live;         /* sum of seg->live */
+	uint64_t bytes;        /* sum of seg->size */
+	uint64_t last_sync_us; /* when the last commit sync began (interval's period) */
+	uint64_t next_retry_ms, next_hk_ms;
 	uint32_t n_corrupt; /* corrupt segments (never deleted, so fixed after open) */
 	bool gc_pending;    /* a non-active segment may have become deletable */
 	bool size_warned;   /* size limit unreachable: warned once */
 	uint64_t released, release_ignored, expired_age, expired_size, carried;
-	uint8_t *carry_buf; /* MSG_LOG_CARRY_BUF bytes for carried-forward RELEASEs */
+	uint8_t *carry_buf;               /* MSG_LOG_CARRY_BUF bytes for carried-forward RELEASEs */
+	_Atomic(msg_log_sync_fn) sync_fn; /* NULL: fdatasync (tests: a hook) */
 };
 
 #define MSG_LOG_CARRY_BUF (64 * 1024)
@@ -162,6 +167,7 @@ void msg_log_logf(const struct msg_log *log, enum msg_log_level lvl, const char 
     __attribute__((format(printf, 3, 4)));
 uint64_t msg_log_realtime_ms(void);
 uint64_t msg_log_mono_ms(void);
+uint64_t msg_log_mono_us(void);
 
 /* msg_log_writer.c */
 struct msg_seg *msg_seg_new(const char *name, uint64_t first_lsn);
@@ -175,6 +181,8 @@ int msg_log_maintain(struct msg_log *log, uint32_t *deleted);
 int msg_log_create_first_seg(struct msg_log *log, uint64_t first_lsn);
 void msg_log_publish_stats(struct msg_log *log);
 void *msg_log_writer_main(void *arg);
+/* Tests only: replace the commit sync (NULL: fdatasync again). */
+void msg_log_test_sync_hook(struct msg_log *log, msg_log_sync_fn fn);
 
 /* msg_log_recover.c */
 int msg_log_recover(struct msg_log *log, struct msg_log_recovery *rep);

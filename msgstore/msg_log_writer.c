@@ -15,6 +15,10 @@
  *      refills the ring while the next chunk is copied; always syncs once per
  *      pass; interval syncs when the period is over or half the ring waits;
  *   4. with nothing written-but-unsynced: size retention and segment GC.
+ * Before a chunk is written past the zero-filled part of the segment, the next
+ * MSG_LOG_PREALLOC bytes are zero-filled and synced (prealloc: why in msg_log.h),
+ * so the sync of step 3 does not change the file's size. interval's period is
+ * counted from the start of the previous sync.
  * Everything the producer appended while the previous pass was in pwritev or
  * fdatasync goes out in the next pass under one fdatasync: group commit
  * without a timer - the slower the disk, the larger the batch.
@@ -758,10 +762,15 @@ static int settle(struct msg_log *log, bool force_sync)
 static int sync_commit(struct msg_log *log)
 {
 	if (log->wpos > atomic_load_explicit(&log->tail, memory_order_relaxed)) {
-		if (fdatasync(log->cur_fd))
+		msg_log_sync_fn fn = atomic_load_explicit(&log->sync_fn, memory_order_acquire);
+
+		/* interval's period runs from the start of a sync, not its end: a
+		 * sync that takes S no longer stretches the period to interval + S
+		 * (every message then waited for the next sync that much later) */
+		log->last_sync_us = msg_log_mono_us();
+		if (fn ? fn(log->cur_fd) : fdatasync(log->cur_fd))
 			return -errno;
 		atomic_fetch_add_explicit(&log->st_syncs, 1, memory_order_relaxed);
-		log->last_sync_ms = msg_log_mono_ms();
 	}
 	commit(log);
 	return 0;
@@ -847,10 +856,10 @@ static int writer_pass(struct msg_log *log, bool force_sync)
 			sync = true;
 			break;
 		case MSG_LOG_FSYNC_INTERVAL:
-			sync =
-			    sync ||
-			    msg_log_mono_ms() - log->last_sync_ms >= log->cfg.fsync_interval_ms ||
-			    log->wpos - tail >= log->ring_size / 2;
+			sync = sync ||
+			       msg_log_mono_us() - log->last_sync_us >=
+			           (uint64_t)log->cfg.fsync_interval_ms * 1000u ||
+			       log->wpos - tail >= log->ring_size / 2;
 			break;
 		}
 		if (sync) {
@@ -873,6 +882,11 @@ static int writer_pass(struct msg_log *log, bool force_sync)
 	if (progress)
 		msg_log_publish_stats(log);
 	return progress;
+}
+
+void msg_log_test_sync_hook(struct msg_log *log, msg_log_sync_fn fn)
+{
+	atomic_store_explicit(&log->sync_fn, fn, memory_order_release);
 }
 
 /* In the error state with nothing to write: is there space again? */
