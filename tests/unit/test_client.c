@@ -12,7 +12,9 @@
  * drop the first frames of a given type, answer with ERROR hints.
  *
  * The gateway's store-and-forward is emulated too: a DATA_UP is acknowledged
- * (DATA_ACK) once relayed, and a DATA_DOWN the emulated link dropped is
+ * once relayed, coalesced as the data plane does it (one DATA_ACK per sender
+ * for each batch of frames read from the socket, naming the 64 highest messages
+ * taken charge of), and a DATA_DOWN the emulated link dropped is
  * delivered again later (with a fresh hop sequence number) until a copy gets
  * through - the guarantee a real store gives once the recipient confirms
  * delivery. So every loss the SDK sees is one it must repair itself: a lost
@@ -72,6 +74,8 @@ struct tgw_sess {
 	struct sga_gw_session gs;
 	struct sga_hop_member hop[2]; /* our own pair, independent of gs's hop fields */
 	int hop_ready;
+	struct sga_ack_win ack[2];           /* [sender]: what we took charge of (coalesced ACKs) */
+	int ack_dirty[2];                    /* ... changed since the last DATA_ACK */
 	uint8_t kex_first[2][SGA_FRAME_MAX]; /* first authentic KEX_INIT per role */
 	size_t kex_first_len[2];
 };
@@ -118,6 +122,7 @@ struct tgw {
 	/* counters (read after tgw_stop, or atomically) */
 	atomic_ulong n_in, n_out, dropped_in, dropped_out, relayed, acks, redelivered, kex_mismatch,
 	    neg_reqs, hints_sent, delivered_reports, neg_accepts;
+	atomic_ulong acked_msgs; /* messages named for acknowledgement (acks: frames) */
 
 	struct tgw_dev dev[TGW_DEVS];
 	struct tgw_sess sess[TGW_SESS];
@@ -389,12 +394,44 @@ static void h_kex_init(struct tgw *g, const struct sga_gw_peek *pk, const uint8_
 	send_outs(g, &out);
 }
 
+/* A DATA_ACK to member r of s naming what a names. */
+static void ack_send(struct tgw *g, struct tgw_sess *s, uint8_t r,
+                     const struct sga_data_ack_plain *a)
+{
+	struct tgw_dev *d = tgw_find(g, s->gs.id[r], s->gs.id_len[r]);
+	uint8_t f[SGA_FRAME_MAX];
+	size_t n;
+
+	if (d && d->has_addr &&
+	    !sga_hop_seal_ack(&s->hop[r], s->gs.session_id, r, a, f, sizeof(f), &n)) {
+		atomic_fetch_add(&g->acks, 1);
+		(void)link_out(g, f, n, &d->addr);
+	}
+}
+
+/* After each batch of frames: one DATA_ACK per sender whose window changed. */
+static void acks_flush(struct tgw *g)
+{
+	for (int i = 0; i < TGW_SESS; i++)
+		for (uint8_t r = 0; r < 2; r++) {
+			struct tgw_sess *s = &g->sess[i];
+			struct sga_data_ack_plain a;
+
+			if (!s->used || !s->ack_dirty[r])
+				continue;
+			s->ack_dirty[r] = 0;
+			a.top = s->ack[r].top;
+			a.bits = s->ack[r].bits;
+			ack_send(g, s, r, &a);
+		}
+}
+
 static void h_data_up(struct tgw *g, const struct sga_gw_peek *pk, uint8_t *f, size_t n,
                       const struct sockaddr_in *from)
 {
 	struct tgw_sess *s = tgw_sess_find(g, pk->session_id);
-	uint8_t *inner = NULL, ack[SGA_FRAME_MAX], r = pk->role & 1;
-	size_t inner_len = 0, alen;
+	uint8_t *inner = NULL, r = pk->role & 1;
+	size_t inner_len = 0;
 	struct tgw_dev *d;
 	uint64_t seq, e2e_seq;
 	int rc;
@@ -416,11 +453,19 @@ static void h_data_up(struct tgw *g, const struct sga_gw_peek *pk, uint8_t *f, s
 		atomic_fetch_add(&g->relayed, 1);
 		deliver_down(g, (int)(s - g->sess), r ^ 1, inner, inner_len);
 	}
-	/* Taken in charge (stored and forwarded): acknowledge, again if re-sent. */
-	if (d &&
-	    !sga_hop_seal_ack(&s->hop[r], s->gs.session_id, r, e2e_seq, ack, sizeof(ack), &alen)) {
-		atomic_fetch_add(&g->acks, 1);
-		(void)link_out(g, ack, alen, &d->addr);
+	/* Taken in charge (stored and forwarded): acknowledge at the end of the
+	 * batch, again if re-sent; one too old for the window on its own now. */
+	atomic_fetch_add(&g->acked_msgs, 1);
+	switch (sga_ack_win_note(&s->ack[r], e2e_seq)) {
+	case 1:
+		s->ack_dirty[r] = 1;
+		break;
+	case 0:
+		ack_send(g, s, r,
+		         &(const struct sga_data_ack_plain){.top = e2e_seq + 1, .bits = 1});
+		break;
+	default:
+		break;
 	}
 }
 
@@ -545,6 +590,7 @@ static void *tgw_main(void *arg)
 			}
 		}
 		tgw_timers(g);
+		acks_flush(g);
 	}
 	return NULL;
 }
