@@ -116,13 +116,15 @@ struct tgw {
 	unsigned drop_first_out[256];     /* ... outbound */
 	unsigned pass_first_out[256];     /* ... after letting the first k through */
 	int hint_unavailable;             /* answer every control frame with ERROR(UNAVAILABLE) */
-	unsigned lose_down; /* lose the first k DATA_DOWN for good (a store failure) */
-	int skip_lost;      /* ... and tell the recipient with a DATA_SKIP (store retention) */
+	unsigned lose_down;      /* lose the first k DATA_DOWN for good (a store failure) */
+	int skip_lost;           /* ... and tell the recipient with a DATA_SKIP (store retention) */
+	unsigned drop_ack_every; /* lose every Nth DATA_ACK frame (0: never) */
 
 	/* counters (read after tgw_stop, or atomically) */
 	atomic_ulong n_in, n_out, dropped_in, dropped_out, relayed, acks, redelivered, kex_mismatch,
 	    neg_reqs, hints_sent, delivered_reports, neg_accepts;
 	atomic_ulong acked_msgs; /* messages named for acknowledgement (acks: frames) */
+	atomic_ulong acks_lost;  /* DATA_ACK frames drop_ack_every lost */
 
 	struct tgw_dev dev[TGW_DEVS];
 	struct tgw_sess sess[TGW_SESS];
@@ -404,7 +406,12 @@ static void ack_send(struct tgw *g, struct tgw_sess *s, uint8_t r,
 
 	if (d && d->has_addr &&
 	    !sga_hop_seal_ack(&s->hop[r], s->gs.session_id, r, a, f, sizeof(f), &n)) {
-		atomic_fetch_add(&g->acks, 1);
+		unsigned long k = atomic_fetch_add(&g->acks, 1) + 1;
+
+		if (g->drop_ack_every && k % g->drop_ack_every == 0) {
+			atomic_fetch_add(&g->acks_lost, 1);
+			return;
+		}
 		(void)link_out(g, f, n, &d->addr);
 	}
 }
@@ -1727,11 +1734,13 @@ Test(client, expired_message_is_skipped_on_notice)
 	tgw_free(g);
 }
 
-/* Sends n paced messages, then waits for every acknowledgement. */
+/* Sends n paced messages (or as fast as the window lets it: unpaced), then
+ * waits for every acknowledgement. */
 struct sender {
 	pthread_t thr;
 	struct sga_client *c;
 	uint32_t n;
+	int unpaced;
 	int rc_send, rc_flush;
 };
 
@@ -1743,7 +1752,8 @@ static void *sender_main(void *arg)
 
 	for (uint32_t k = 0; k < s->n && !s->rc_send; k++) {
 		s->rc_send = sga_client_send(s->c, msg, bulk_msg(0, k, msg));
-		nanosleep(&pace, NULL);
+		if (!s->unpaced)
+			nanosleep(&pace, NULL);
 	}
 	s->rc_flush = sga_client_flush(s->c, 10000);
 	return NULL;
@@ -1785,6 +1795,53 @@ Test(client, gateway_restart_mid_stream)
 	cr_expect_eq(rx.bad_at, 0, "message %u out of order or corrupt", rx.bad_at - 1);
 	sga_client_stats(a, &st);
 	cr_expect_gt(st.retransmits, 0, "messages sent while the gateway was down were re-sent");
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
+/* Coalesced DATA_ACKs (PROTOCOL.md 7.11) with every other one lost: the sender
+ * fills its window as fast as it can, each ACK that arrives frees every slot it
+ * names (a lost one is covered by the next; the last one before the window
+ * filled, by the ACK its re-sent messages bring back), and the window never
+ * stalls for good: all messages acknowledged, in fewer frames than messages. */
+Test(client, coalesced_acks_half_lost_window_never_stalls)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	struct sga_client_stats st;
+	struct peer_run rx;
+	struct sender tx;
+	uint64_t deadline;
+
+	g->drop_ack_every = 2;
+	tgw_start(g);
+	pair_up(g, &FAST, &a, &b);
+	memset(&tx, 0, sizeof(tx));
+	tx.c = a;
+	tx.n = 600;
+	tx.unpaced = 1;
+	cr_assert_eq(pthread_create(&tx.thr, NULL, sender_main, &tx), 0);
+	memset(&rx, 0, sizeof(rx));
+	rx.c = b;
+	rx.side = 1;
+	deadline = ms_now() + 30000;
+	while (rx.got < tx.n && ms_now() < deadline)
+		(void)bulk_recv(&rx, 100);
+	pthread_join(tx.thr, NULL);
+	cr_assert_eq(tx.rc_send, 0, "%s", sga_client_strerror(tx.rc_send));
+	cr_assert_eq(tx.rc_flush, 0, "%s (%s)", sga_client_strerror(tx.rc_flush),
+	             sga_client_detail(a));
+	cr_assert_eq(rx.got, tx.n, "received %u of %u", rx.got, tx.n);
+	cr_assert_eq(rx.bad_at, 0, "message %u out of order or corrupt", rx.bad_at - 1);
+	sga_client_stats(a, &st);
+	cr_assert_eq(st.acked, tx.n);
+	cr_assert_eq(st.in_flight, 0);
+	cr_log_info("%u messages: %lu DATA_ACK frames (%lu lost) named %lu; %llu re-sent", tx.n,
+	            atomic_load(&g->acks), atomic_load(&g->acks_lost), atomic_load(&g->acked_msgs),
+	            (unsigned long long)st.retransmits);
+	cr_assert_gt(atomic_load(&g->acks_lost), 0);
+	cr_assert_lt(atomic_load(&g->acks), atomic_load(&g->acked_msgs), "coalesced");
 	sga_client_close(a);
 	sga_client_close(b);
 	tgw_free(g);
