@@ -18,12 +18,14 @@
  * seals DATA_DOWN over the same bytes (the hop headers have the same size; the
  * tag may grow or shrink with the recipient's suite), the Eth/IPv4/UDP headers
  * are rewritten towards the recipient, and the mbuf is transmitted. Only the
- * DATA_ACK to the sender takes a fresh mbuf.
+ * DATA_ACK to the sender takes a fresh mbuf, and one serves a whole burst:
+ * messages taken charge of are noted (dp_ack.h) and each sender gets one
+ * DATA_ACK naming all of them at the end of the loop iteration.
  *
  * Crypto: for a member whose suite the crypto device serves (its slot holds
- * cryptodev sessions) each of the three AEAD operations of a relayed message
- * is an rte_cryptodev op instead of a call: open DATA_UP -> seal DATA_DOWN ->
- * seal DATA_ACK, each stage built when the previous one completes. The ops of a
+ * cryptodev sessions) each AEAD operation of a relayed message is an
+ * rte_cryptodev op instead of a call: open DATA_UP -> seal DATA_DOWN, the
+ * second built when the first completes, and the burst's DATA_ACK seal. The ops of a
  * burst collect in the lcore's op vector and go to its queue pair together;
  * completions are dequeued in the same and later iterations (dp_cq_run), and
  * nothing ever waits for one op: a slow device (QAT) simply completes in a
@@ -32,12 +34,11 @@
  * (sga_hop_*) is handled synchronously as before, and the two mix freely: a
  * frame opened on the CPU may be sealed on the device and the reverse.
  *
- * The DATA_ACK goes through the device too, although it carries 8 bytes: on
+ * The DATA_ACK goes through the device too, although it carries 16 bytes: on
  * the CPU every call pays a whole OpenSSL context set-up and key schedule (far
- * more than the 8 bytes cost), it would be a third of the relay's AEAD work
- * left on the cores the offload is meant to free, and keeping it in the same
- * pipeline keeps "sealed, then sent, then acknowledged" in order without a
- * special case.
+ * more than the 16 bytes cost), it would be AEAD work left on the cores the
+ * offload is meant to free, and keeping it in the same pipeline keeps
+ * "sealed, then sent, then acknowledged" in order without a special case.
  *
  * The replay rules do not change, but their timing must account for the ops
  * in flight: the window is checked before an open is queued (too old: refused
@@ -206,7 +207,7 @@ static inline enum dp_seq_state dp_seq_state(const struct sga_replay *w, uint64_
  * area. The slot pointer stays valid: slots are never reused (dp_session.h). */
 enum dp_op_stage {
 	DP_OP_OPEN = 1,    /* DATA_UP from `role`, opened in place */
-	DP_OP_SEAL_DOWN,   /* DATA_DOWN to `role`; then the ACK for `seq` to the other */
+	DP_OP_SEAL_DOWN,   /* DATA_DOWN to `role`; then `seq` noted for the other's ACK */
 	DP_OP_SEAL_ACK,    /* DATA_ACK to `role` */
 	DP_OP_SEAL_RESEND, /* a stored message sent again to `role` */
 	DP_OP_SEAL_SKIP,   /* DATA_SKIP to `role` */
@@ -214,7 +215,7 @@ enum dp_op_stage {
 
 struct dp_op_ctx {
 	struct dp_session *s;
-	uint64_t seq;      /* OPEN: the sender's hop seq; SEAL_DOWN: the e2e_seq to ack */
+	uint64_t seq;      /* OPEN: the sender's hop seq; SEAL_DOWN: the e2e_seq to note */
 	uint16_t text_len; /* OPEN: plaintext bytes (inner_len) */
 	uint8_t stage;     /* enum dp_op_stage */
 	uint8_t role;      /* OPEN: the sender; SEAL_*: the recipient */
