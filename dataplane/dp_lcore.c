@@ -25,8 +25,8 @@
  * Crypto: for a member whose suite the crypto device serves (its slot holds
  * cryptodev sessions) each AEAD operation of a relayed message is an
  * rte_cryptodev op instead of a call: open DATA_UP -> seal DATA_DOWN, the
- * second built when the first completes, and the burst's DATA_ACK seal. The ops of a
- * burst collect in the lcore's op vector and go to its queue pair together;
+ * second built when the first completes, and the burst's DATA_ACK seal. The
+ * ops of a burst collect in the lcore's op vector and go to its queue pair together;
  * completions are dequeued in the same and later iterations (dp_cq_run), and
  * nothing ever waits for one op: a slow device (QAT) simply completes in a
  * later iteration. Each op carries its own context (slot, role, sequence
@@ -1154,8 +1154,7 @@ int dp_lcore_main(void *arg)
 		uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
 
 		dp_ack_flush(dp, lc);
-		while ((lc->cq_n || lc->cq_inflight || lc->acks.n) &&
-		       rte_get_timer_cycles() < deadline) {
+		while ((lc->cq_n || lc->cq_inflight) && rte_get_timer_cycles() < deadline) {
 			unsigned done = dp_cq_run(dp, lc);
 
 			dp_ack_flush(dp, lc);
