@@ -70,6 +70,7 @@ struct dp; /* opaque */
 	X(RELAYED, "DATA frames relayed to the peer")                                            \
 	X(DUPLICATE, "authentic retransmissions acknowledged again, not relayed")                \
 	X(ACK_SENT, "DATA_ACK frames sent")                                                      \
+	X(ACKED_MSGS, "messages acknowledged (named by a DATA_ACK; / ack_sent: coalescing)")     \
 	X(STORED, "messages appended to the durable store")                                      \
 	X(STORE_REFUSED_FULL, "messages relayed unstored: store pool or ring full, no DATA_ACK") \
 	X(STORE_REFUSED_ERROR,                                                                   \

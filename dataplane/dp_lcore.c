@@ -18,13 +18,15 @@
  * seals DATA_DOWN over the same bytes (the hop headers have the same size; the
  * tag may grow or shrink with the recipient's suite), the Eth/IPv4/UDP headers
  * are rewritten towards the recipient, and the mbuf is transmitted. Only the
- * DATA_ACK to the sender takes a fresh mbuf.
+ * DATA_ACK to the sender takes a fresh mbuf, and one serves a whole burst:
+ * messages taken charge of are noted (dp_ack.h) and each sender gets one
+ * DATA_ACK naming all of them at the end of the loop iteration.
  *
  * Crypto: for a member whose suite the crypto device serves (its slot holds
- * cryptodev sessions) each of the three AEAD operations of a relayed message
- * is an rte_cryptodev op instead of a call: open DATA_UP -> seal DATA_DOWN ->
- * seal DATA_ACK, each stage built when the previous one completes. The ops of a
- * burst collect in the lcore's op vector and go to its queue pair together;
+ * cryptodev sessions) each AEAD operation of a relayed message is an
+ * rte_cryptodev op instead of a call: open DATA_UP -> seal DATA_DOWN, the
+ * second built when the first completes, and the burst's DATA_ACK seal. The
+ * ops of a burst collect in the lcore's op vector and go to its queue pair together;
  * completions are dequeued in the same and later iterations (dp_cq_run), and
  * nothing ever waits for one op: a slow device (QAT) simply completes in a
  * later iteration. Each op carries its own context (slot, role, sequence
@@ -32,12 +34,11 @@
  * (sga_hop_*) is handled synchronously as before, and the two mix freely: a
  * frame opened on the CPU may be sealed on the device and the reverse.
  *
- * The DATA_ACK goes through the device too, although it carries 8 bytes: on
+ * The DATA_ACK goes through the device too, although it carries 16 bytes: on
  * the CPU every call pays a whole OpenSSL context set-up and key schedule (far
- * more than the 8 bytes cost), it would be a third of the relay's AEAD work
- * left on the cores the offload is meant to free, and keeping it in the same
- * pipeline keeps "sealed, then sent, then acknowledged" in order without a
- * special case.
+ * more than the 16 bytes cost), it would be AEAD work left on the cores the
+ * offload is meant to free, and keeping it in the same pipeline keeps
+ * "sealed, then sent, then acknowledged" in order without a special case.
  *
  * The replay rules do not change, but their timing must account for the ops
  * in flight: the window is checked before an open is queued (too old: refused
@@ -206,7 +207,7 @@ static inline enum dp_seq_state dp_seq_state(const struct sga_replay *w, uint64_
  * area. The slot pointer stays valid: slots are never reused (dp_session.h). */
 enum dp_op_stage {
 	DP_OP_OPEN = 1,    /* DATA_UP from `role`, opened in place */
-	DP_OP_SEAL_DOWN,   /* DATA_DOWN to `role`; then the ACK for `seq` to the other */
+	DP_OP_SEAL_DOWN,   /* DATA_DOWN to `role`; then `seq` noted for the other's ACK */
 	DP_OP_SEAL_ACK,    /* DATA_ACK to `role` */
 	DP_OP_SEAL_RESEND, /* a stored message sent again to `role` */
 	DP_OP_SEAL_SKIP,   /* DATA_SKIP to `role` */
@@ -214,7 +215,7 @@ enum dp_op_stage {
 
 struct dp_op_ctx {
 	struct dp_session *s;
-	uint64_t seq;      /* OPEN: the sender's hop seq; SEAL_DOWN: the e2e_seq to ack */
+	uint64_t seq;      /* OPEN: the sender's hop seq; SEAL_DOWN: the e2e_seq to note */
 	uint16_t text_len; /* OPEN: plaintext bytes (inner_len) */
 	uint8_t stage;     /* enum dp_op_stage */
 	uint8_t role;      /* OPEN: the sender; SEAL_*: the recipient */
@@ -322,13 +323,14 @@ static struct rte_mbuf *dp_frame_new(struct dp *dp, struct dp_lcore *lc, size_t 
 	return m;
 }
 
-/* A DATA_ACK (value: the e2e_seq taken charge of) or DATA_SKIP (value: what
- * the member lacks below it expired) to member `role`. */
-static void dp_u64_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
-                        uint8_t type, uint64_t value)
+/* A frame of the gateway's own to member `role`: DATA_ACK (plain = top |
+ * bits) or DATA_SKIP (plain = what the member lacks below it expired), sealed
+ * on the device or the CPU. */
+static void dp_own_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
+                        uint8_t type, const uint8_t *plain, size_t plain_len)
 {
 	struct dp_member *mb = &s->m[role];
-	size_t ack_len = SGA_HOP_HDR_LEN + 8 + mb->tag_len, len;
+	size_t frame_len = SGA_HOP_HDR_LEN + plain_len + mb->tag_len, len;
 	enum dp_counter why;
 	struct rte_mbuf *a;
 	uint8_t *p;
@@ -337,20 +339,21 @@ static void dp_u64_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s
 		dp_ctr_inc(lc, DP_C_DROP_TX_SEQ);
 		return;
 	}
-	a = dp_frame_new(dp, lc, ack_len, &p);
+	a = dp_frame_new(dp, lc, frame_len, &p);
 	if (unlikely(!a))
 		return;
+	memcpy(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, plain, plain_len);
 	if (dp_seal_on_dev(s, role)) {
-		dp_put_be64(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, value);
 		why =
-		    dp_seal_submit(dp, lc, a, s, role, type, 8,
+		    dp_seal_submit(dp, lc, a, s, role, type, plain_len,
 		                   type == SGA_MSG_DATA_ACK ? DP_OP_SEAL_ACK : DP_OP_SEAL_SKIP, 0);
 		if (unlikely(why))
 			dp_drop(lc, a, why);
 		return;
 	}
-	if (sga_hop_seal_u64(&mb->hop, s->session_id, role, type, value, p + DP_PKT_HDR_LEN,
-	                     ack_len, &len)) {
+	if (sga_hop_seal_down(&mb->hop, s->session_id, role, type,
+	                      p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, plain_len, p + DP_PKT_HDR_LEN,
+	                      frame_len, &len)) {
 		dp_drop(lc, a, DP_C_DROP_RESEAL);
 		return;
 	}
@@ -359,10 +362,31 @@ static void dp_u64_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s
 	dp_ctr_inc(lc, type == SGA_MSG_DATA_ACK ? DP_C_ACK_SENT : DP_C_SKIP_SENT);
 }
 
-static void dp_ack_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
-                        uint64_t e2e_seq)
+static void dp_skip_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
+                         uint64_t next_e2e_seq)
 {
-	dp_u64_send(dp, lc, s, role, SGA_MSG_DATA_ACK, e2e_seq);
+	uint8_t plain[8];
+
+	dp_put_be64(plain, next_e2e_seq);
+	dp_own_send(dp, lc, s, role, SGA_MSG_DATA_SKIP, plain, sizeof(plain));
+}
+
+/* dp_ack.h: the coalesced DATA_ACKs leave here, one per sender and iteration.
+ * Only to the address the sender last authenticated from: anyone can replay a
+ * captured frame from a forged address. */
+void dp_ack_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
+                 const struct sga_data_ack_plain *a)
+{
+	uint8_t plain[SGA_DATA_ACK_LEN];
+	size_t n;
+
+	if (!s->m[role].addr.port)
+		return;
+	if (unlikely(sga_data_ack_plain_encode(a, plain, sizeof(plain), &n))) {
+		dp_ctr_inc(lc, DP_C_DROP_RESEAL); /* cannot happen: dp_ack keeps it valid */
+		return;
+	}
+	dp_own_send(dp, lc, s, role, SGA_MSG_DATA_ACK, plain, n);
 }
 
 /* ---- the relay (owner lcore) ------------------------------------------------------ */
@@ -406,21 +430,15 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		return;
 	}
 	e2e_seq = dp_get_be64(inner);
-	/* Authentic, already accepted (a network duplicate): acknowledge again,
-	 * never relay. */
+	/* Authentic, already accepted (a network duplicate): acknowledge again
+	 * (the sender lost our ACK), never relay. The ACK goes to the address we
+	 * authenticated before, not to this frame's source (dp_ack_send). With a
+	 * store, only a message it holds durably (or delivered) is ACKed. */
 	if (seen) {
 		dp_ctr_inc(lc, DP_C_DUPLICATE);
-		/* To the address we authenticated before, not to this frame's source:
-		 * anyone can replay a captured frame from a forged address. With a
-		 * store, only a message it holds durably (or delivered) is ACKed. */
-		if (lc->store) {
-			if (dp_store_put(lc->store, s->session_id, from, e2e_seq, inner,
-			                 inner_len) == DP_STORE_DONE &&
-			    src_m->addr.port)
-				dp_ack_send(dp, lc, s, from, e2e_seq);
-		} else if (src_m->addr.port) {
-			dp_ack_send(dp, lc, s, from, e2e_seq);
-		}
+		if (!lc->store || dp_store_put(lc->store, s->session_id, from, e2e_seq, inner,
+		                               inner_len) == DP_STORE_DONE)
+			dp_ack_note(lc, s, from, e2e_seq);
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -456,8 +474,8 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		case DP_STORE_DONE:
 			/* Held or delivered already: a re-sealed retransmission. */
 			dp_ctr_inc(lc, DP_C_DUPLICATE);
-			if (sr == DP_STORE_DONE && src_m->addr.port)
-				dp_ack_send(dp, lc, s, from, e2e_seq);
+			if (sr == DP_STORE_DONE)
+				dp_ack_note(lc, s, from, e2e_seq);
 			rte_pktmbuf_free(m);
 			return;
 		case DP_STORE_FULL:
@@ -519,7 +537,7 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	dp_ctr_inc(lc, DP_C_RELAYED);
 
 	if (!lc->store)
-		dp_ack_send(dp, lc, s, from, e2e_seq);
+		dp_ack_note(lc, s, from, e2e_seq); /* relayed: taken charge of */
 }
 
 /* Queue the open of DATA_UP frame[0..len) (at offset off of m) from member
@@ -701,8 +719,9 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 	for (i = 0; i < n; i++) {
 		struct dp_session *s = dp_session_lookup(dp, acks[i].session_id);
 
-		if (s && s->m[acks[i].role].addr.port)
-			dp_ack_send(dp, lc, s, acks[i].role, acks[i].e2e_seq);
+		/* Durable: taken charge of. The owner alone writes its ACK window. */
+		if (s && dp_session_owner(dp, acks[i].session_id) == lc->index)
+			dp_ack_note(lc, s, acks[i].role, acks[i].e2e_seq);
 	}
 	now = dp_store_now_ms();
 	if (now < lc->store_next_ms)
@@ -721,8 +740,7 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 			continue;
 		if (!rs[i].inner) {
 			if (s->m[rs[i].role].addr.port)
-				dp_u64_send(dp, lc, s, rs[i].role, SGA_MSG_DATA_SKIP,
-				            rs[i].e2e_seq);
+				dp_skip_send(dp, lc, s, rs[i].role, rs[i].e2e_seq);
 			continue;
 		}
 		dp_resend(dp, lc, s, rs[i].role, rs[i].inner, rs[i].len, rs[i].e2e_seq);
@@ -827,7 +845,7 @@ static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op 
 	}
 	dp_ctr_inc(lc, DP_C_RELAYED);
 	if (!lc->store)
-		dp_ack_send(dp, lc, c.s, c.role ^ 1, c.seq);
+		dp_ack_note(lc, c.s, c.role ^ 1, c.seq); /* relayed: taken charge of */
 }
 
 /*
@@ -1091,6 +1109,14 @@ static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 		dp_tx(lc, pkts[i]);
 	}
 
+	/* One DATA_ACK per sender for everything this iteration took charge of;
+	 * the seals it queued on the device go now, not next time. */
+	if (lc->acks.n) {
+		dp_ack_flush(dp, lc);
+		if (lc->cq_n)
+			dp_cq_flush(dp, lc);
+	}
+
 	/* Flushed every iteration: a burst already batches up to 2 x 32 frames, and
 	 * an idle link gets its frames without waiting for a timer. */
 	dp_tx_flush(lc);
@@ -1127,9 +1153,14 @@ int dp_lcore_main(void *arg)
 	{
 		uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
 
-		while ((lc->cq_n || lc->cq_inflight) && rte_get_timer_cycles() < deadline)
-			if (!dp_cq_run(dp, lc))
+		dp_ack_flush(dp, lc);
+		while ((lc->cq_n || lc->cq_inflight) && rte_get_timer_cycles() < deadline) {
+			unsigned done = dp_cq_run(dp, lc);
+
+			dp_ack_flush(dp, lc);
+			if (!done)
 				rte_pause();
+		}
 	}
 	dp_tx_flush(lc);
 	DP_LOG(INFO, "lcore %u: stopped", self);

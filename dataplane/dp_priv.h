@@ -19,6 +19,7 @@
 #include <rte_ring.h>
 
 #include "dp.h"
+#include "dp_ack.h"
 #include "dp_session.h"
 #include "sga_cdev.h"
 
@@ -58,6 +59,7 @@ struct dp_lcore {
 	unsigned cq_n;        /* ops in cq_vec */
 	unsigned cq_inflight; /* enqueued and not dequeued yet */
 	struct rte_crypto_op *cq_vec[DP_CQ_VEC];
+	struct dp_ack_list acks; /* DATA_ACKs due at the end of the iteration (dp_ack.h) */
 } __rte_cache_aligned;
 
 struct dp {

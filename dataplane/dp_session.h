@@ -37,7 +37,9 @@ struct dp_member {
 	uint32_t addr_gen;         /* seqlock over addr: odd while the owner rewrites it */
 	uint8_t resv_pending;      /* atomic: a reservation request is queued for this member */
 	uint8_t tag_len;           /* tag length of hop.suite: frame growth on re-seal */
+	uint8_t ack_dirty;         /* on its lcore's ack list: the next flush sends `ack` */
 	struct dp_addr addr;       /* last authenticated address; port 0 = unknown */
+	struct sga_ack_win ack;    /* what we took charge of from it (dp_ack.h): owner lcore only */
 };
 
 /** A slot's cryptodev sessions (sga_cdev.h), per member; NULL where that
@@ -54,8 +56,10 @@ struct dp_session {
 	struct dp_cdev_sess *cs; /* this slot's entry of dp->cs; NULL without a device */
 } __rte_cache_aligned;
 
-/* Hot state stays within eight cache lines (two members with their 1024-bit
- * replay windows): catch growth that would cost an extra line per frame. */
-_Static_assert(sizeof(struct dp_session) <= 8 * RTE_CACHE_LINE_SIZE, "struct dp_session grew");
+/* Hot state stays within nine cache lines (two members with their 1024-bit
+ * replay windows, and the 16 bytes of DATA_ACK window each, next to the
+ * address the ACK goes to): catch growth that would cost an extra line per
+ * frame. */
+_Static_assert(sizeof(struct dp_session) <= 9 * RTE_CACHE_LINE_SIZE, "struct dp_session grew");
 
 #endif /* SGA_DP_SESSION_H */

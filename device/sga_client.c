@@ -634,34 +634,19 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 	stash_clear(c);
 }
 
-static void on_ack(struct sga_client *c, const uint8_t *f, size_t n)
+/* Message seq, named by a DATA_ACK: forget it if we still hold it. 1 if it
+ * was ours to forget, 0 if it was acknowledged before. */
+static int ack_one(struct sga_client *c, uint64_t seq)
 {
-	struct tx_slot *t;
-	uint64_t seq;
-	int rc;
+	struct tx_slot *t = &c->tx[seq % c->window];
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED) {
-		c->stats.dropped++;
-		return;
-	}
-	rc = sga_dev_ack_open(&c->sess, f, n, &seq);
-	if (rc) {
-		if (rc == -SGA_E_REPLAY)
-			c->stats.duplicates++;
-		else
-			c->stats.dropped++;
-		return;
-	}
-	t = &c->tx[seq % c->window];
-	if (seq < c->tx_base || seq >= c->tx_next || !t->used || t->seq != seq) {
-		c->stats.duplicates++; /* acknowledged before (we had re-sent it) */
-		return;
-	}
+	if (!t->used || t->seq != seq)
+		return 0; /* acknowledged before (the gateway names it again) */
 	if (t->tries == 1)
 		rtt_sample(c, now_us() - t->sent_us);
 	/* Fast retransmission: a message sent before this one and still without
-	 * its ACK after FAST_RESEND later ACKs is taken as lost now, rather than
-	 * at its timeout (the gateway acknowledges every message on its own). */
+	 * its ACK after FAST_RESEND later messages were acknowledged is taken as
+	 * lost now, rather than at its timeout. */
 	for (unsigned i = 0; i < c->window && !c->sess_err; i++) {
 		struct tx_slot *o = &c->tx[i];
 
@@ -672,6 +657,43 @@ static void on_ack(struct sga_client *c, const uint8_t *f, size_t n)
 	sga_memzero(t->msg, t->len);
 	c->in_flight--;
 	c->stats.acked++;
+	return 1;
+}
+
+/* A DATA_ACK names up to 64 messages (PROTOCOL.md 7.11); each frame stands on
+ * its own, so a lost one costs nothing once a later one names the same
+ * messages. */
+static void on_ack(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	struct sga_data_ack_plain ack;
+	uint64_t seq, end;
+	unsigned fresh = 0;
+	int rc;
+
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED) {
+		c->stats.dropped++;
+		return;
+	}
+	rc = sga_dev_ack_open(&c->sess, f, n, &ack);
+	if (rc) {
+		if (rc == -SGA_E_REPLAY)
+			c->stats.duplicates++;
+		else
+			c->stats.dropped++;
+		return;
+	}
+	/* Only what is in flight can be forgotten: [tx_base, tx_next) within the
+	 * 64 the frame names, oldest first (fast retransmission counts the later
+	 * ones as it would one ACK per message). */
+	seq = ack.top > SGA_DATA_ACK_SPAN ? ack.top - SGA_DATA_ACK_SPAN : 0;
+	if (seq < c->tx_base)
+		seq = c->tx_base;
+	end = ack.top < c->tx_next ? ack.top : c->tx_next;
+	for (; seq < end && !c->sess_err; seq++)
+		if (sga_data_ack_names(&ack, seq))
+			fresh += (unsigned)ack_one(c, seq);
+	if (!fresh)
+		c->stats.duplicates++; /* all acknowledged before (we had re-sent them) */
 	while (c->tx_base < c->tx_next && !c->tx[c->tx_base % c->window].used)
 		c->tx_base++;
 }

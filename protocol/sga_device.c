@@ -641,33 +641,42 @@ static int hop_open_down(struct sga_dev_sess *s, uint8_t type, const uint8_t *fr
 	return rc;
 }
 
-/* A DATA_ACK or DATA_SKIP: 8 bytes of plaintext. */
-static int open_down_u64(struct sga_dev_sess *s, uint8_t type, const uint8_t *frame, size_t len,
-                         uint64_t *value)
+int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,
+                     struct sga_data_ack_plain *ack)
+{
+	/* Room for any frame's plaintext, so a longer one is told apart as
+	 * -TRAILING rather than refused by the open (-NOSPACE). */
+	uint8_t inner[SGA_FRAME_MAX];
+	size_t inner_len = 0;
+	uint64_t seq;
+	int rc =
+	    hop_open_down(s, SGA_MSG_DATA_ACK, frame, len, inner, sizeof(inner), &inner_len, &seq);
+
+	if (!rc)
+		rc = sga_data_ack_plain_decode(inner, inner_len, ack);
+	/* Authentic and well formed: only now does the hop window move. */
+	if (!rc)
+		sga_replay_update(&s->hop_rx_win, seq);
+	sga_memzero(inner, inner_len < sizeof(inner) ? inner_len : sizeof(inner));
+	return rc;
+}
+
+int sga_dev_skip_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,
+                      uint64_t *next_e2e_seq)
 {
 	uint8_t inner[16];
 	size_t inner_len;
 	uint64_t seq;
-	int rc = hop_open_down(s, type, frame, len, inner, sizeof(inner), &inner_len, &seq);
+	int rc =
+	    hop_open_down(s, SGA_MSG_DATA_SKIP, frame, len, inner, sizeof(inner), &inner_len, &seq);
 
 	if (rc)
 		return rc;
 	if (inner_len != 8)
 		return inner_len < 8 ? -SGA_E_TRUNCATED : -SGA_E_TRAILING;
 	sga_replay_update(&s->hop_rx_win, seq);
-	*value = sga_get_u64(inner);
+	*next_e2e_seq = sga_get_u64(inner);
 	return 0;
-}
-
-int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint64_t *e2e_seq)
-{
-	return open_down_u64(s, SGA_MSG_DATA_ACK, frame, len, e2e_seq);
-}
-
-int sga_dev_skip_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,
-                      uint64_t *next_e2e_seq)
-{
-	return open_down_u64(s, SGA_MSG_DATA_SKIP, frame, len, next_e2e_seq);
 }
 
 int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, uint8_t *msg,

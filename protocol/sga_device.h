@@ -146,10 +146,14 @@ static inline uint64_t sga_dev_data_last_seq(const struct sga_dev_sess *s)
  *  Uses a hop sequence number (never an E2E one). */
 int sga_dev_delivered_seal(struct sga_dev_sess *s, uint64_t next_e2e_seq, uint8_t *out, size_t cap,
                            size_t *len) SGA_MUST_CHECK;
-/** Open a DATA_ACK frame: *e2e_seq is the message the gateway took charge of.
- *  -REPLAY for a duplicate ack. */
+/** Open a DATA_ACK frame: *ack names every message the gateway took charge
+ *  of among the 64 below ack->top (sga_data_ack_names). Each frame stands on
+ *  its own: the caller forgets every message it names, and ignores names of
+ *  messages it no longer holds. -REPLAY for a duplicate frame; -TRUNCATED /
+ *  -TRAILING / -BAD_FIELD for an authentic but malformed one (the hop window
+ *  does not move). */
 int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,
-                     uint64_t *e2e_seq) SGA_MUST_CHECK;
+                     struct sga_data_ack_plain *ack) SGA_MUST_CHECK;
 /** Open a DATA_SKIP frame: the messages below *next_e2e_seq that this device
  *  lacks expired in the gateway's store and will not come. -REPLAY for a
  *  duplicate. */

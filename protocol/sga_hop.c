@@ -74,16 +74,42 @@ int sga_hop_seal_u64(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8
 {
 	uint8_t plain[8];
 
-	if (type != SGA_MSG_DATA_ACK && type != SGA_MSG_DATA_SKIP)
+	if (type != SGA_MSG_DATA_SKIP)
 		return -SGA_E_BAD_TYPE;
 	sga_put_u64(plain, value);
 	return sga_hop_seal_down(m, sid, role, type, plain, sizeof(plain), out, cap, len);
 }
 
-int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint64_t e2e_seq,
-                     uint8_t *out, size_t cap, size_t *len)
+int sga_ack_win_note(struct sga_ack_win *w, uint64_t e2e_seq)
 {
-	return sga_hop_seal_u64(m, sid, role, SGA_MSG_DATA_ACK, e2e_seq, out, cap, len);
+	uint64_t shift;
+
+	if (e2e_seq == UINT64_MAX)
+		return -1; /* top would wrap; no device seals it (sga_dev_data_seal) */
+	if (e2e_seq >= w->top) {
+		shift = e2e_seq + 1 - w->top;
+		w->bits = shift >= SGA_DATA_ACK_SPAN ? 0 : w->bits << shift;
+		w->bits |= 1;
+		w->top = e2e_seq + 1;
+		return 1;
+	}
+	shift = w->top - 1 - e2e_seq;
+	if (shift >= SGA_DATA_ACK_SPAN)
+		return 0;
+	w->bits |= (uint64_t)1 << shift;
+	return 1;
+}
+
+int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role,
+                     const struct sga_data_ack_plain *ack, uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t plain[SGA_DATA_ACK_LEN];
+	size_t n;
+	int rc = sga_data_ack_plain_encode(ack, plain, sizeof(plain), &n);
+
+	if (rc)
+		return rc;
+	return sga_hop_seal_down(m, sid, role, SGA_MSG_DATA_ACK, plain, n, out, cap, len);
 }
 
 int sga_hop_delivered_parse(const uint8_t *inner, size_t inner_len, uint64_t *next_e2e_seq)

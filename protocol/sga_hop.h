@@ -55,11 +55,33 @@ int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint
                       const uint8_t *inner, size_t inner_len, uint8_t *out, size_t cap,
                       size_t *len) SGA_MUST_CHECK;
 
-/** DATA_ACK plaintext: the e2e_seq of the message the gateway took charge of. */
-int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint64_t e2e_seq,
-                     uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
-/** A DATA_ACK (e2e_seq) or DATA_SKIP (next_e2e_seq: what the member lacks below
- *  it expired in the store) frame: 8 bytes of plaintext. */
+/**
+ * What the gateway acknowledges to one sender (PROTOCOL.md 7.11): the 64
+ * highest e2e_seqs it took charge of, as a DATA_ACK names them. Slides like a
+ * replay window of 64: a message above top moves top up to it. Zeroed = nothing
+ * acknowledged yet.
+ */
+struct sga_ack_win {
+	uint64_t top;  /* one past the highest e2e_seq taken charge of; 0: none */
+	uint64_t bits; /* bit i: e2e_seq top-1-i taken charge of */
+};
+
+/**
+ * Record e2e_seq as taken charge of. Returns 1 when the window now names it
+ * (the next DATA_ACK sealed from the window carries it), 0 when it lies 64 or
+ * more below top: that message needs a DATA_ACK of its own (top = e2e_seq + 1,
+ * bits = 1), the window is unchanged; -1 for e2e_seq UINT64_MAX, which no
+ * DATA_ACK can name (and no device sends): it is not acknowledged.
+ */
+int sga_ack_win_note(struct sga_ack_win *w, uint64_t e2e_seq);
+
+/** DATA_ACK to member m naming what ack names (top, bits; see sga_wire.h:
+ *  -BAD_FIELD unless bit 0 is set and no bit lies below e2e_seq 0). */
+int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role,
+                     const struct sga_data_ack_plain *ack, uint8_t *out, size_t cap,
+                     size_t *len) SGA_MUST_CHECK;
+/** A DATA_SKIP (next_e2e_seq: what the member lacks below it expired in the
+ *  store) frame: 8 bytes of plaintext. -BAD_TYPE for any other type. */
 int sga_hop_seal_u64(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type,
                      uint64_t value, uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
 

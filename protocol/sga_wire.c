@@ -1224,6 +1224,50 @@ int sga_kex_reply_plain_encode(const struct sga_kex_reply_plain *m, uint8_t *out
 	return wr_done(&w, len);
 }
 
+/* DATA_ACK plaintext */
+
+static int data_ack_check(const struct sga_data_ack_plain *m)
+{
+	if (!(m->bits & 1))
+		return -SGA_E_BAD_FIELD; /* top must name a message (so top >= 1) */
+	if (m->top < SGA_DATA_ACK_SPAN && m->bits >> m->top)
+		return -SGA_E_BAD_FIELD; /* a bit below e2e_seq 0 */
+	return 0;
+}
+
+int sga_data_ack_plain_decode(const uint8_t *p, size_t len, struct sga_data_ack_plain *m)
+{
+	struct sga_rd r;
+	int rc;
+
+	DEC_ARGS(p, len, m);
+	sga_rd_init(&r, p, len);
+	m->top = sga_rd_u64(&r);
+	m->bits = sga_rd_u64(&r);
+	RD_OK(&r);
+	CHECK(rd_end(&r));
+	CHECK(data_ack_check(m));
+out:
+	return dec_done(rc, m, sizeof(*m));
+}
+
+int sga_data_ack_plain_encode(const struct sga_data_ack_plain *m, uint8_t *out, size_t cap,
+                              size_t *len)
+{
+	struct sga_wr w;
+	int rc;
+
+	ENC_ARGS(m, out, cap, len);
+	rc = data_ack_check(m);
+	if (rc)
+		return rc;
+	ENC_SPACE((size_t)SGA_DATA_ACK_LEN, cap);
+	sga_wr_init(&w, out, cap);
+	sga_wr_u64(&w, m->top);
+	sga_wr_u64(&w, m->bits);
+	return wr_done(&w, len);
+}
+
 /* DATA inner plaintext */
 
 int sga_data_inner_decode(const uint8_t *p, size_t len, struct sga_data_inner *m)

@@ -327,14 +327,37 @@ struct sga_kex_reply_plain {
 };
 
 /* DATA inner (the hop ciphertext's plaintext of DATA_UP / DATA_DOWN):
- * e2e_seq(8) | e2e_ct(...>= 8). DATA_ACK's plaintext is e2e_seq(8) alone;
- * DATA_DELIVERED's is next_e2e_seq(8): the recipient holds every message of the
- * session's other direction below it (a cumulative delivery acknowledgement). */
+ * e2e_seq(8) | e2e_ct(...>= 8). DATA_ACK's plaintext is struct
+ * sga_data_ack_plain below; DATA_DELIVERED's is next_e2e_seq(8): the recipient
+ * holds every message of the session's other direction below it (a cumulative
+ * delivery acknowledgement). */
 struct sga_data_inner {
 	uint64_t e2e_seq;
 	const uint8_t *e2e_ct;
 	size_t e2e_ct_len;
 };
+
+/* DATA_ACK plaintext (PROTOCOL.md 7.11), exactly 16 bytes:
+ *   top(8) | bits(8)
+ * Names every e2e_seq the gateway took charge of among the 64 below top: bit i
+ * (LSB = bit 0) set <=> e2e_seq top-1-i is acknowledged. Bit 0 must be set (top
+ * is one past the highest named message, so top >= 1), and no bit may name a
+ * sequence number below 0 (bits >> top == 0 when top < 64): -BAD_FIELD. One
+ * frame acknowledges a whole burst, and a lost one is covered by the next as
+ * long as its messages stay within 64 of top. */
+#define SGA_DATA_ACK_LEN  16
+#define SGA_DATA_ACK_SPAN 64 /* e2e_seqs one DATA_ACK can name */
+struct sga_data_ack_plain {
+	uint64_t top;  /* one past the highest e2e_seq named */
+	uint64_t bits; /* bit i: e2e_seq top-1-i taken charge of */
+};
+
+/** Does ack name e2e_seq? (ack as decoded: valid.) */
+static inline int sga_data_ack_names(const struct sga_data_ack_plain *ack, uint64_t e2e_seq)
+{
+	return e2e_seq < ack->top && ack->top - 1 - e2e_seq < SGA_DATA_ACK_SPAN &&
+	       (ack->bits >> (ack->top - 1 - e2e_seq) & 1);
+}
 
 /* Payload codecs: decode checks exact sizes (-TRUNCATED / -TRAILING), ids
  * (-BAD_FIELD), suite lists, lengths (-BAD_LENGTH), flags; encode returns the
@@ -362,6 +385,9 @@ int sga_kex_init_plain_encode(const struct sga_kex_init_plain *m, uint8_t *out, 
 int sga_kex_reply_plain_decode(const uint8_t *p, size_t len, struct sga_kex_reply_plain *m);
 int sga_kex_reply_plain_encode(const struct sga_kex_reply_plain *m, uint8_t *out, size_t cap,
                                size_t *len);
+int sga_data_ack_plain_decode(const uint8_t *p, size_t len, struct sga_data_ack_plain *m);
+int sga_data_ack_plain_encode(const struct sga_data_ack_plain *m, uint8_t *out, size_t cap,
+                              size_t *len);
 int sga_data_inner_decode(const uint8_t *p, size_t len, struct sga_data_inner *m);
 /* Writes e2e_seq and returns where the caller puts the e2e ciphertext. */
 int sga_data_inner_encode(uint64_t e2e_seq, size_t e2e_ct_len, uint8_t *out, size_t cap,

@@ -313,7 +313,7 @@ struct sender_win {
 	uint64_t hop_base, hop_hi, retx_q; /* pool's first hop seq, highest sent, odd slot */
 	uint64_t rto_tsc, next_check;      /* no message is due before next_check */
 	uint64_t acked_n;                  /* messages acknowledged (each once) */
-	uint64_t ack_again; /* DATA_ACK for a message acknowledged before (re-sent) */
+	uint64_t ack_again; /* DATA_ACK naming nothing new (all acknowledged before) */
 	uint64_t ack_bad;   /* DATA_ACK that did not open (or a replayed one) */
 	uint64_t resealed;  /* pool frames re-sealed before their first send */
 };
@@ -517,7 +517,8 @@ static void on_sga(struct bench *b, int k, const uint8_t *sga, size_t len)
 {
 	struct bench_dev *d = &b->d[k];
 	uint8_t type = 0, msg[SGA_FRAME_MAX];
-	uint64_t sid = 0, e2e = 0;
+	struct sga_data_ack_plain ack;
+	uint64_t sid = 0;
 	size_t mlen = 0;
 	int rc;
 
@@ -612,8 +613,8 @@ static void on_sga(struct bench *b, int k, const uint8_t *sga, size_t len)
 	case SGA_MSG_DATA_ACK:
 		if (d->sess.state != SGA_DEV_S_ESTABLISHED)
 			return;
-		rc = sga_dev_ack_open(&d->sess, sga, len, &e2e);
-		if (!rc && k == b->probe_from && e2e == b->probe_seq)
+		rc = sga_dev_ack_open(&d->sess, sga, len, &ack);
+		if (!rc && k == b->probe_from && sga_data_ack_names(&ack, b->probe_seq))
 			b->probe_ack = 1;
 		else if (rc && rc != -SGA_E_REPLAY)
 			LOG("device %d: a DATA_ACK did not open: %s\n", k + 1, sga_err_desc(rc));
@@ -1026,24 +1027,33 @@ static int win_acked(const struct sender_win *w, size_t i)
 }
 
 /* A DATA_ACK for device 1: the gateway took charge of (with a store: stored)
- * the message it names; the window's base moves past every acknowledged one. */
+ * every message it names, up to 64 below its top (PROTOCOL.md 7.11); the
+ * window's base moves past every acknowledged one. ack_again counts the frames
+ * that named nothing new (all acknowledged before, or from an earlier pool). */
 static void on_ack(struct bench *b, const uint8_t *sga, size_t len)
 {
 	struct sender_win *w = &b->win;
-	uint64_t e2e, i;
+	struct sga_data_ack_plain a;
+	uint64_t e2e, lo, fresh = 0;
 
-	if (sga_dev_ack_open(&b->d[0].sess, sga, len, &e2e)) {
+	if (sga_dev_ack_open(&b->d[0].sess, sga, len, &a)) {
 		w->ack_bad++;
 		return;
 	}
-	i = e2e - b->e2e_base;
-	if (e2e < b->e2e_base || i >= w->next || win_acked(w, i)) {
-		/* Acknowledged before and sent again, or from an earlier pool. */
-		w->ack_again++;
-		return;
+	lo = a.top > SGA_DATA_ACK_SPAN ? a.top - SGA_DATA_ACK_SPAN : 0;
+	if (lo < b->e2e_base)
+		lo = b->e2e_base;
+	for (e2e = lo; e2e < a.top; e2e++) {
+		uint64_t i = e2e - b->e2e_base;
+
+		if (i >= w->next || !sga_data_ack_names(&a, e2e) || win_acked(w, i))
+			continue;
+		w->acked[i / 64] |= (uint64_t)1 << (i % 64);
+		w->acked_n++;
+		fresh++;
 	}
-	w->acked[i / 64] |= (uint64_t)1 << (i % 64);
-	w->acked_n++;
+	if (!fresh)
+		w->ack_again++;
 	while (w->base < w->next && win_acked(w, w->base))
 		w->base++;
 }

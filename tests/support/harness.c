@@ -186,7 +186,17 @@ int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, ui
 		return rc;
 	if (to_role != (from ^ 1))
 		return -SGA_E_INTERNAL;
+	if (sga_ack_win_note(&h->ack[from], sga_dev_data_last_seq(&h->sess[from])) != 1)
+		return -SGA_E_INTERNAL; /* the harness sends in order: always within 64 */
 	return sga_dev_data_open(&h->sess[from ^ 1], relayed, relayed_len, got, cap, got_len);
+}
+
+int harness_ack(struct harness *h, int to)
+{
+	const struct sga_data_ack_plain a = {.top = h->ack[to].top, .bits = h->ack[to].bits};
+
+	return sga_hop_seal_ack(&h->gsess.hop[to], h->gsess.session_id, (uint8_t)to, &a, h->frame,
+	                        sizeof(h->frame), &h->frame_len);
 }
 
 int harness_session_timed(struct harness *h, const uint8_t *prefs, uint8_t n_pref,

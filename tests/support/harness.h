@@ -10,6 +10,7 @@
 
 #include "sga_device.h"
 #include "sga_gateway.h"
+#include "sga_hop.h"
 
 struct harness {
 	struct sga_gw gw;
@@ -19,6 +20,7 @@ struct harness {
 	struct sga_dev_sess sess[2];  /* their sessions */
 	uint8_t frame[SGA_FRAME_MAX]; /* last frame a step produced */
 	size_t frame_len;
+	struct sga_ack_win ack[2]; /* [role]: what the gateway took charge of from it */
 };
 
 /* Shared RSA keys (generated once per process: RSA keygen is slow), 2048-bit
@@ -46,8 +48,12 @@ int harness_full(struct harness *h, const uint8_t *prefs, uint8_t n_pref);
  *  end() returns. For the benchmarks that price the gateway's share. */
 int harness_session_timed(struct harness *h, const uint8_t *prefs, uint8_t n_pref,
                           double (*begin)(void), double (*end)(double), double *gw_seconds);
-/** One message from device `from` to the other through the gateway relay. */
+/** One message from device `from` to the other through the gateway relay; the
+ *  relayed message is noted in h->ack[from] (taken charge of). */
 int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, uint8_t *got,
                  size_t cap, size_t *got_len);
+/** The gateway's DATA_ACK to device `to` naming what h->ack[to] holds (the
+ *  coalesced acknowledgement of everything relayed from it), into h->frame. */
+int harness_ack(struct harness *h, int to);
 
 #endif

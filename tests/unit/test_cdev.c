@@ -220,11 +220,12 @@ PMD_TEST(vector_data_down_and_ack_seal)
 	sga_cdev_session_free(cd, s);
 
 	memcpy(plain, V_DATA_ACK, HDR);
-	memset(plain + HDR, 0, 8); /* e2e_seq 0 */
-	m = mbuf_of(plain, HDR + 8, 16);
+	memset(plain + HDR, 0, 16); /* top 1 | bits 1: e2e_seq 0 */
+	plain[HDR + 7] = plain[HDR + 15] = 1;
+	m = mbuf_of(plain, HDR + 16, 16);
 	s = sga_cdev_session_create(cd, SGA_SUITE_AES128_GCM, SGA_CDEV_SEAL, V_HOP_DOWN_GCM, HDR);
 	cr_assert_not_null(s);
-	cr_assert_eq(one_op(s, SGA_SUITE_AES128_GCM, m, 8, 0), 0);
+	cr_assert_eq(one_op(s, SGA_SUITE_AES128_GCM, m, 16, 0), 0);
 	cr_assert_arr_eq(bytes(m), V_DATA_ACK, sizeof(V_DATA_ACK));
 	rte_pktmbuf_free(m);
 	sga_cdev_session_free(cd, s);

@@ -12,7 +12,9 @@
  * drop the first frames of a given type, answer with ERROR hints.
  *
  * The gateway's store-and-forward is emulated too: a DATA_UP is acknowledged
- * (DATA_ACK) once relayed, and a DATA_DOWN the emulated link dropped is
+ * once relayed, coalesced as the data plane does it (one DATA_ACK per sender
+ * for each batch of frames read from the socket, naming the 64 highest messages
+ * taken charge of), and a DATA_DOWN the emulated link dropped is
  * delivered again later (with a fresh hop sequence number) until a copy gets
  * through - the guarantee a real store gives once the recipient confirms
  * delivery. So every loss the SDK sees is one it must repair itself: a lost
@@ -72,6 +74,8 @@ struct tgw_sess {
 	struct sga_gw_session gs;
 	struct sga_hop_member hop[2]; /* our own pair, independent of gs's hop fields */
 	int hop_ready;
+	struct sga_ack_win ack[2];           /* [sender]: what we took charge of (coalesced ACKs) */
+	int ack_dirty[2];                    /* ... changed since the last DATA_ACK */
 	uint8_t kex_first[2][SGA_FRAME_MAX]; /* first authentic KEX_INIT per role */
 	size_t kex_first_len[2];
 };
@@ -112,12 +116,15 @@ struct tgw {
 	unsigned drop_first_out[256];     /* ... outbound */
 	unsigned pass_first_out[256];     /* ... after letting the first k through */
 	int hint_unavailable;             /* answer every control frame with ERROR(UNAVAILABLE) */
-	unsigned lose_down; /* lose the first k DATA_DOWN for good (a store failure) */
-	int skip_lost;      /* ... and tell the recipient with a DATA_SKIP (store retention) */
+	unsigned lose_down;      /* lose the first k DATA_DOWN for good (a store failure) */
+	int skip_lost;           /* ... and tell the recipient with a DATA_SKIP (store retention) */
+	unsigned drop_ack_every; /* lose every Nth DATA_ACK frame (0: never) */
 
 	/* counters (read after tgw_stop, or atomically) */
 	atomic_ulong n_in, n_out, dropped_in, dropped_out, relayed, acks, redelivered, kex_mismatch,
 	    neg_reqs, hints_sent, delivered_reports, neg_accepts;
+	atomic_ulong acked_msgs; /* messages named for acknowledgement (acks: frames) */
+	atomic_ulong acks_lost;  /* DATA_ACK frames drop_ack_every lost */
 
 	struct tgw_dev dev[TGW_DEVS];
 	struct tgw_sess sess[TGW_SESS];
@@ -389,12 +396,49 @@ static void h_kex_init(struct tgw *g, const struct sga_gw_peek *pk, const uint8_
 	send_outs(g, &out);
 }
 
+/* A DATA_ACK to member r of s naming what a names. */
+static void ack_send(struct tgw *g, struct tgw_sess *s, uint8_t r,
+                     const struct sga_data_ack_plain *a)
+{
+	struct tgw_dev *d = tgw_find(g, s->gs.id[r], s->gs.id_len[r]);
+	uint8_t f[SGA_FRAME_MAX];
+	size_t n;
+
+	if (d && d->has_addr &&
+	    !sga_hop_seal_ack(&s->hop[r], s->gs.session_id, r, a, f, sizeof(f), &n)) {
+		unsigned long k = atomic_fetch_add(&g->acks, 1) + 1;
+
+		if (g->drop_ack_every && k % g->drop_ack_every == 0) {
+			atomic_fetch_add(&g->acks_lost, 1);
+			return;
+		}
+		(void)link_out(g, f, n, &d->addr);
+	}
+}
+
+/* After each batch of frames: one DATA_ACK per sender whose window changed. */
+static void acks_flush(struct tgw *g)
+{
+	for (int i = 0; i < TGW_SESS; i++)
+		for (uint8_t r = 0; r < 2; r++) {
+			struct tgw_sess *s = &g->sess[i];
+			struct sga_data_ack_plain a;
+
+			if (!s->used || !s->ack_dirty[r])
+				continue;
+			s->ack_dirty[r] = 0;
+			a.top = s->ack[r].top;
+			a.bits = s->ack[r].bits;
+			ack_send(g, s, r, &a);
+		}
+}
+
 static void h_data_up(struct tgw *g, const struct sga_gw_peek *pk, uint8_t *f, size_t n,
                       const struct sockaddr_in *from)
 {
 	struct tgw_sess *s = tgw_sess_find(g, pk->session_id);
-	uint8_t *inner = NULL, ack[SGA_FRAME_MAX], r = pk->role & 1;
-	size_t inner_len = 0, alen;
+	uint8_t *inner = NULL, r = pk->role & 1;
+	size_t inner_len = 0;
 	struct tgw_dev *d;
 	uint64_t seq, e2e_seq;
 	int rc;
@@ -416,11 +460,19 @@ static void h_data_up(struct tgw *g, const struct sga_gw_peek *pk, uint8_t *f, s
 		atomic_fetch_add(&g->relayed, 1);
 		deliver_down(g, (int)(s - g->sess), r ^ 1, inner, inner_len);
 	}
-	/* Taken in charge (stored and forwarded): acknowledge, again if re-sent. */
-	if (d &&
-	    !sga_hop_seal_ack(&s->hop[r], s->gs.session_id, r, e2e_seq, ack, sizeof(ack), &alen)) {
-		atomic_fetch_add(&g->acks, 1);
-		(void)link_out(g, ack, alen, &d->addr);
+	/* Taken in charge (stored and forwarded): acknowledge at the end of the
+	 * batch, again if re-sent; one too old for the window on its own now. */
+	atomic_fetch_add(&g->acked_msgs, 1);
+	switch (sga_ack_win_note(&s->ack[r], e2e_seq)) {
+	case 1:
+		s->ack_dirty[r] = 1;
+		break;
+	case 0:
+		ack_send(g, s, r,
+		         &(const struct sga_data_ack_plain){.top = e2e_seq + 1, .bits = 1});
+		break;
+	default:
+		break;
 	}
 }
 
@@ -545,6 +597,7 @@ static void *tgw_main(void *arg)
 			}
 		}
 		tgw_timers(g);
+		acks_flush(g);
 	}
 	return NULL;
 }
@@ -1681,11 +1734,13 @@ Test(client, expired_message_is_skipped_on_notice)
 	tgw_free(g);
 }
 
-/* Sends n paced messages, then waits for every acknowledgement. */
+/* Sends n paced messages (or as fast as the window lets it: unpaced), then
+ * waits for every acknowledgement. */
 struct sender {
 	pthread_t thr;
 	struct sga_client *c;
 	uint32_t n;
+	int unpaced;
 	int rc_send, rc_flush;
 };
 
@@ -1697,7 +1752,8 @@ static void *sender_main(void *arg)
 
 	for (uint32_t k = 0; k < s->n && !s->rc_send; k++) {
 		s->rc_send = sga_client_send(s->c, msg, bulk_msg(0, k, msg));
-		nanosleep(&pace, NULL);
+		if (!s->unpaced)
+			nanosleep(&pace, NULL);
 	}
 	s->rc_flush = sga_client_flush(s->c, 10000);
 	return NULL;
@@ -1739,6 +1795,53 @@ Test(client, gateway_restart_mid_stream)
 	cr_expect_eq(rx.bad_at, 0, "message %u out of order or corrupt", rx.bad_at - 1);
 	sga_client_stats(a, &st);
 	cr_expect_gt(st.retransmits, 0, "messages sent while the gateway was down were re-sent");
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
+/* Coalesced DATA_ACKs (PROTOCOL.md 7.11) with every other one lost: the sender
+ * fills its window as fast as it can, each ACK that arrives frees every slot it
+ * names (a lost one is covered by the next; the last one before the window
+ * filled, by the ACK its re-sent messages bring back), and the window never
+ * stalls for good: all messages acknowledged, in fewer frames than messages. */
+Test(client, coalesced_acks_half_lost_window_never_stalls)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	struct sga_client_stats st;
+	struct peer_run rx;
+	struct sender tx;
+	uint64_t deadline;
+
+	g->drop_ack_every = 2;
+	tgw_start(g);
+	pair_up(g, &FAST, &a, &b);
+	memset(&tx, 0, sizeof(tx));
+	tx.c = a;
+	tx.n = 600;
+	tx.unpaced = 1;
+	cr_assert_eq(pthread_create(&tx.thr, NULL, sender_main, &tx), 0);
+	memset(&rx, 0, sizeof(rx));
+	rx.c = b;
+	rx.side = 1;
+	deadline = ms_now() + 30000;
+	while (rx.got < tx.n && ms_now() < deadline)
+		(void)bulk_recv(&rx, 100);
+	pthread_join(tx.thr, NULL);
+	cr_assert_eq(tx.rc_send, 0, "%s", sga_client_strerror(tx.rc_send));
+	cr_assert_eq(tx.rc_flush, 0, "%s (%s)", sga_client_strerror(tx.rc_flush),
+	             sga_client_detail(a));
+	cr_assert_eq(rx.got, tx.n, "received %u of %u", rx.got, tx.n);
+	cr_assert_eq(rx.bad_at, 0, "message %u out of order or corrupt", rx.bad_at - 1);
+	sga_client_stats(a, &st);
+	cr_assert_eq(st.acked, tx.n);
+	cr_assert_eq(st.in_flight, 0);
+	cr_log_info("%u messages: %lu DATA_ACK frames (%lu lost) named %lu; %llu re-sent", tx.n,
+	            atomic_load(&g->acks), atomic_load(&g->acks_lost), atomic_load(&g->acked_msgs),
+	            (unsigned long long)st.retransmits);
+	cr_assert_gt(atomic_load(&g->acks_lost), 0);
+	cr_assert_lt(atomic_load(&g->acks), atomic_load(&g->acked_msgs), "coalesced");
 	sga_client_close(a);
 	sga_client_close(b);
 	tgw_free(g);

@@ -891,6 +891,7 @@ Test(delivery, skip_notice)
 	uint8_t f[SGA_FRAME_MAX];
 	size_t n;
 	uint64_t v = 0;
+	struct sga_data_ack_plain a;
 	struct harness h;
 
 	setup_all(&h);
@@ -898,10 +899,13 @@ Test(delivery, skip_notice)
 	cr_assert_eq(sga_hop_seal_u64(&h.gsess.hop[1], h.gsess.session_id, 1, SGA_MSG_DATA_DOWN, 1,
 	                              f, sizeof(f), &n),
 	             -SGA_E_BAD_TYPE);
+	cr_assert_eq(sga_hop_seal_u64(&h.gsess.hop[1], h.gsess.session_id, 1, SGA_MSG_DATA_ACK, 1,
+	                              f, sizeof(f), &n),
+	             -SGA_E_BAD_TYPE, "an ACK is 16 bytes: sga_hop_seal_ack");
 	cr_assert_eq(sga_hop_seal_u64(&h.gsess.hop[1], h.gsess.session_id, 1, SGA_MSG_DATA_SKIP, 77,
 	                              f, sizeof(f), &n),
 	             0);
-	cr_assert_eq(sga_dev_ack_open(&h.sess[1], f, n, &v), -SGA_E_BAD_TYPE, "not an ACK");
+	cr_assert_eq(sga_dev_ack_open(&h.sess[1], f, n, &a), -SGA_E_BAD_TYPE, "not an ACK");
 	cr_assert_eq(sga_dev_skip_open(&h.sess[0], f, n, &v), -SGA_E_BAD_FIELD, "not to d_i");
 	f[n - 1] ^= 1;
 	cr_assert_eq(sga_dev_skip_open(&h.sess[1], f, n, &v), -SGA_E_AUTH, "tampered");
@@ -909,6 +913,123 @@ Test(delivery, skip_notice)
 	cr_assert_eq(sga_dev_skip_open(&h.sess[1], f, n, &v), 0);
 	cr_assert_eq(v, 77);
 	cr_assert_eq(sga_dev_skip_open(&h.sess[1], f, n, &v), -SGA_E_REPLAY, "once");
+	harness_fini(&h);
+}
+
+/* ---- coalesced DATA_ACK (PROTOCOL.md 7.11) --------------------------------------- */
+
+/* The gateway's window of what it took charge of slides like a replay window
+ * of 64; what falls 64 or more below top needs a DATA_ACK of its own. */
+Test(ack, window_slides)
+{
+	struct sga_ack_win w = {0, 0};
+
+	cr_assert_eq(sga_ack_win_note(&w, 0), 1);
+	cr_assert(w.top == 1 && w.bits == 1);
+	cr_assert_eq(sga_ack_win_note(&w, 2), 1);
+	cr_assert(w.top == 3 && w.bits == 0x5);
+	cr_assert_eq(sga_ack_win_note(&w, 1), 1);
+	cr_assert(w.top == 3 && w.bits == 0x7);
+	cr_assert_eq(sga_ack_win_note(&w, 1), 1, "a duplicate is named again");
+	cr_assert(w.top == 3 && w.bits == 0x7);
+	cr_assert_eq(sga_ack_win_note(&w, 66), 1);
+	cr_assert(w.top == 67 && w.bits == 1, "0..2 slid out (64 below 66 and more)");
+	cr_assert_eq(sga_ack_win_note(&w, 3), 1, "63 below top-1: the last bit");
+	cr_assert(w.top == 67 && w.bits == (1 | 1ull << 63));
+	cr_assert_eq(sga_ack_win_note(&w, 2), 0, "64 below top-1: an ACK of its own");
+	cr_assert(w.top == 67 && w.bits == (1 | 1ull << 63), "unchanged");
+	cr_assert_eq(sga_ack_win_note(&w, 66 + 63), 1);
+	cr_assert(w.top == 130 && w.bits == (1 | 1ull << 63), "66 at the last bit, 3 out");
+	cr_assert_eq(sga_ack_win_note(&w, 1000), 1);
+	cr_assert(w.top == 1001 && w.bits == 1);
+	cr_assert_eq(sga_ack_win_note(&w, UINT64_MAX), -1, "top would wrap");
+	cr_assert(w.top == 1001 && w.bits == 1);
+	cr_assert_eq(sga_ack_win_note(&w, UINT64_MAX - 1), 1);
+	cr_assert(w.top == UINT64_MAX && w.bits == 1);
+}
+
+/* One DATA_ACK names every message relayed since the session began (up to 64),
+ * and the device finds each of them in it. */
+Test(ack, one_frame_names_a_burst)
+{
+	struct sga_data_ack_plain a;
+	uint8_t got[64];
+	size_t got_len;
+	struct harness h;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	for (int k = 0; k < 10; k++)
+		cr_assert_eq(
+		    harness_send(&h, 0, (const uint8_t *)"m", 1, got, sizeof(got), &got_len), 0);
+	cr_assert_eq(harness_ack(&h, 0), 0);
+	cr_assert_eq(h.frame[1], SGA_MSG_DATA_ACK);
+	cr_assert_eq(h.frame_len, SGA_HOP_HDR_LEN + SGA_DATA_ACK_LEN + 16, "16 bytes + the tag");
+	cr_assert_eq(sga_dev_ack_open(&h.sess[1], h.frame, h.frame_len, &a), -SGA_E_BAD_FIELD,
+	             "to d_i, not d_j");
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], h.frame, h.frame_len, &a), 0);
+	cr_assert_eq(a.top, 10);
+	cr_assert_eq(a.bits, 0x3ff);
+	for (uint64_t k = 0; k < 10; k++)
+		cr_assert(sga_data_ack_names(&a, k));
+	cr_assert_not(sga_data_ack_names(&a, 10));
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], h.frame, h.frame_len, &a), -SGA_E_REPLAY);
+	/* The next one names the same messages again, and one more: each frame
+	 * stands on its own. */
+	cr_assert_eq(harness_send(&h, 0, (const uint8_t *)"m", 1, got, sizeof(got), &got_len), 0);
+	cr_assert_eq(harness_ack(&h, 0), 0);
+	h.frame[h.frame_len - 1] ^= 1;
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], h.frame, h.frame_len, &a), -SGA_E_AUTH);
+	h.frame[h.frame_len - 1] ^= 1;
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], h.frame, h.frame_len, &a), 0);
+	cr_assert(a.top == 11 && a.bits == 0x7ff);
+	harness_fini(&h);
+}
+
+/* An authentic DATA_ACK whose plaintext is not a valid (top, bits) is refused
+ * with the codec's reason and does not move the device's hop window. */
+Test(ack, authentic_but_malformed)
+{
+	static const struct {
+		size_t len;
+		uint64_t top, bits;
+		int rc;
+	} cases[] = {
+	    {8, 1, 1, -SGA_E_TRUNCATED}, /* the former 8-byte ACK */
+	    {15, 1, 1, -SGA_E_TRUNCATED},    {17, 1, 1, -SGA_E_TRAILING},
+	    {16, 5, 0x1e, -SGA_E_BAD_FIELD}, /* bit 0 clear */
+	    {16, 0, 0, -SGA_E_BAD_FIELD},    /* names nothing */
+	    {16, 3, 0x9, -SGA_E_BAD_FIELD},  /* bit 3: e2e_seq -1 */
+	};
+	struct sga_data_ack_plain a = {.top = 5, .bits = 0x1e};
+	uint8_t plain[32] = {0}, f[SGA_FRAME_MAX];
+	size_t n;
+	struct harness h;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	cr_assert_eq(sga_hop_seal_ack(&h.gsess.hop[0], h.gsess.session_id, 0, &a, f, sizeof(f), &n),
+	             -SGA_E_BAD_FIELD, "the gateway never seals one either");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int b = 0; b < 8; b++) {
+			plain[b] = (uint8_t)(cases[i].top >> (56 - 8 * b));
+			plain[8 + b] = (uint8_t)(cases[i].bits >> (56 - 8 * b));
+		}
+		cr_assert_eq(sga_hop_seal_down(&h.gsess.hop[0], h.gsess.session_id, 0,
+		                               SGA_MSG_DATA_ACK, plain, cases[i].len, f, sizeof(f),
+		                               &n),
+		             0);
+		cr_assert_eq(sga_dev_ack_open(&h.sess[0], f, n, &a), cases[i].rc, "case %zu", i);
+		cr_assert_eq(h.sess[0].hop_rx_win.next, 0, "case %zu: window unmoved", i);
+	}
+	/* Bit 63 with top 64: the lowest is e2e_seq 0, fine. */
+	a = (struct sga_data_ack_plain){.top = 64, .bits = 1 | 1ull << 63};
+	cr_assert_eq(sga_hop_seal_ack(&h.gsess.hop[0], h.gsess.session_id, 0, &a, f, sizeof(f), &n),
+	             0);
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], f, n, &a), 0);
+	cr_assert(a.top == 64 && a.bits == (1 | 1ull << 63));
+	cr_assert(sga_data_ack_names(&a, 0) && sga_data_ack_names(&a, 63));
+	cr_assert_not(sga_data_ack_names(&a, 1));
 	harness_fini(&h);
 }
 

@@ -649,23 +649,64 @@ Test(vectors, data_down_relay)
 	sga_gw_session_wipe(&g);
 }
 
-/* DATA_ACK: the gateway's first hop frame to d_i, taking charge of e2e_seq 0. */
+/* DATA_ACK: the gateway's first hop frame to d_i, taking charge of e2e_seq 0
+ * (top 1, bits 1). */
 Test(vectors, data_ack_frame)
 {
 	static struct sga_hop_member m;
 	static struct sga_dev_sess s;
+	const struct sga_data_ack_plain one = {.top = 1, .bits = 1};
+	struct sga_data_ack_plain got = {0, 0};
 	uint8_t frame[64];
 	size_t len;
-	uint64_t e2e_seq = 99;
 
 	RC_OK(sga_hop_member_init(&m, k_t, SID, SGA_SUITE_AES128_GCM));
-	RC_OK(sga_hop_seal_ack(&m, SID, SGA_ROLE_INITIATOR, 0, frame, sizeof(frame), &len));
+	RC_OK(sga_hop_seal_ack(&m, SID, SGA_ROLE_INITIATOR, &one, frame, sizeof(frame), &len));
 	expect_bytes("DATA_ACK", frame, len, V_DATA_ACK, sizeof(V_DATA_ACK));
 	cr_assert_eq(m.tx_seq, 1);
 	sess_established(&s, SGA_ROLE_INITIATOR, k_t);
-	RC_OK(sga_dev_ack_open(&s, V_DATA_ACK, sizeof(V_DATA_ACK), &e2e_seq));
-	cr_assert_eq(e2e_seq, 0);
-	cr_assert_eq(sga_dev_ack_open(&s, V_DATA_ACK, sizeof(V_DATA_ACK), &e2e_seq), -SGA_E_REPLAY);
+	RC_OK(sga_dev_ack_open(&s, V_DATA_ACK, sizeof(V_DATA_ACK), &got));
+	cr_assert(got.top == 1 && got.bits == 1);
+	cr_assert_eq(sga_dev_ack_open(&s, V_DATA_ACK, sizeof(V_DATA_ACK), &got), -SGA_E_REPLAY);
+	sga_dev_sess_wipe(&s);
+	sga_memzero(&m, sizeof(m));
+}
+
+/* A coalesced DATA_ACK: G's second hop frame to d_i (seq 1) naming e2e_seq 4,
+ * 3, 1 and 0 (top 5, bits 0x1b; 2 not taken charge of). */
+static const uint8_t V_DATA_ACK_BURST[53] = {
+    0x01, 0x32, 0x00, 0x31, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x53, 0xa1, 0x96, 0xfe, 0x44, 0x50, 0xbe,
+    0x01, 0x17, 0xf1, 0x67, 0xb0, 0x37, 0x7b, 0xdf, 0xfd, 0x4f, 0x36, 0xc6, 0xda, 0x56,
+    0x94, 0x11, 0xa8, 0x3b, 0xec, 0xf7, 0x5c, 0xef, 0x0b, 0x7c, 0xaa,
+};
+
+Test(vectors, data_ack_burst_frame)
+{
+	static struct sga_hop_member m;
+	static struct sga_dev_sess s;
+	struct sga_ack_win w = {0, 0};
+	struct sga_data_ack_plain a, got = {0, 0};
+	uint8_t frame[64];
+	size_t len;
+
+	RC_OK(sga_hop_member_init(&m, k_t, SID, SGA_SUITE_AES128_GCM));
+	m.tx_seq = 1;
+	/* Taken charge of out of order, as a store's batches may make durable. */
+	cr_assert_eq(sga_ack_win_note(&w, 1), 1);
+	cr_assert_eq(sga_ack_win_note(&w, 4), 1);
+	cr_assert_eq(sga_ack_win_note(&w, 0), 1);
+	cr_assert_eq(sga_ack_win_note(&w, 3), 1);
+	a = (struct sga_data_ack_plain){.top = w.top, .bits = w.bits};
+	cr_assert(a.top == 5 && a.bits == 0x1b);
+	RC_OK(sga_hop_seal_ack(&m, SID, SGA_ROLE_INITIATOR, &a, frame, sizeof(frame), &len));
+	expect_bytes("DATA_ACK (burst)", frame, len, V_DATA_ACK_BURST, sizeof(V_DATA_ACK_BURST));
+	sess_established(&s, SGA_ROLE_INITIATOR, k_t);
+	RC_OK(sga_dev_ack_open(&s, V_DATA_ACK_BURST, sizeof(V_DATA_ACK_BURST), &got));
+	cr_assert(got.top == 5 && got.bits == 0x1b);
+	cr_assert(sga_data_ack_names(&got, 0) && sga_data_ack_names(&got, 1) &&
+	          !sga_data_ack_names(&got, 2) && sga_data_ack_names(&got, 3) &&
+	          sga_data_ack_names(&got, 4));
 	sga_dev_sess_wipe(&s);
 	sga_memzero(&m, sizeof(m));
 }

@@ -254,6 +254,7 @@ PAYLOAD_CHK(neg_accept_plain, struct sga_neg_accept_plain)
 PAYLOAD_CHK(neg_result_plain, struct sga_neg_result_plain)
 PAYLOAD_CHK(kex_init_plain, struct sga_kex_init_plain)
 PAYLOAD_CHK(kex_reply_plain, struct sga_kex_reply_plain)
+PAYLOAD_CHK(data_ack_plain, struct sga_data_ack_plain)
 
 static int chk_data_inner(const uint8_t *p, size_t len)
 {
@@ -496,6 +497,7 @@ static void samples_init(void)
 	uint8_t *p;
 	struct sga_reg_plain rp;
 	struct sga_reg_ack_plain ra;
+	struct sga_data_ack_plain da;
 	struct sga_neg_req_plain nq;
 	struct sga_neg_invite_plain ni;
 	struct sga_neg_accept_plain na;
@@ -547,6 +549,10 @@ static void samples_init(void)
 	s = add(payloads, &n_payloads, "reg_ack_plain", chk_reg_ack_plain, 0);
 	fill(ra.reg_nonce, SGA_NONCE_LEN, 3);
 	RC_EQ(sga_reg_ack_plain_encode(&ra, s->b, sizeof(s->b), &s->len), 0);
+	s = add(payloads, &n_payloads, "data_ack_plain", chk_data_ack_plain, 0);
+	da = (struct sga_data_ack_plain){.top = 0x0102030405060708ULL,
+	                                 .bits = 0x8000000000000ff1ULL};
+	RC_EQ(sga_data_ack_plain_encode(&da, s->b, sizeof(s->b), &s->len), 0);
 	s = add(payloads, &n_payloads, "neg_req_plain", chk_neg_req_plain, 0);
 	valid_neg_req(&nq);
 	RC_EQ(sga_neg_req_plain_encode(&nq, s->b, sizeof(s->b), &s->len), 0);
@@ -1654,6 +1660,68 @@ Test(payload, reg_ack_and_data_inner_sizes)
 	RC_EQ(run_exact(chk_reg_ack_plain, b, 16), 0);
 }
 
+/* DATA_ACK: exactly 16 bytes; bit 0 names top-1 and must be set; no bit may
+ * name a sequence number below 0. */
+static void put_ack(uint8_t b[16], uint64_t top, uint64_t bits)
+{
+	for (int i = 0; i < 8; i++) {
+		b[i] = (uint8_t)(top >> (56 - 8 * i));
+		b[8 + i] = (uint8_t)(bits >> (56 - 8 * i));
+	}
+}
+
+Test(payload, data_ack_fields)
+{
+	struct sga_data_ack_plain a;
+	uint8_t b[24] = {0};
+
+	put_ack(b, 1, 1);
+	for (size_t n = 0; n < 16; n++)
+		RC_EQ(run_exact(chk_data_ack_plain, b, n), E(TRUNCATED));
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), 0);
+	RC_EQ(run_exact(chk_data_ack_plain, b, 17), E(TRAILING));
+	RC_EQ(run_exact(chk_data_ack_plain, b, 24), E(TRAILING));
+	RC_EQ(sga_data_ack_plain_decode(b, 16, &a), 0);
+	cr_assert(a.top == 1 && a.bits == 1);
+
+	put_ack(b, 10, 0x3fe); /* bit 0 clear */
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), E(BAD_FIELD));
+	put_ack(b, 0, 0); /* names nothing, top 0 */
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), E(BAD_FIELD));
+	put_ack(b, 0, 1); /* bit 0 would be e2e_seq -1 */
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), E(BAD_FIELD));
+	put_ack(b, 10, 0x7ff); /* bit 10: e2e_seq -1 */
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), E(BAD_FIELD));
+	put_ack(b, 10, 0x3ff | 1ull << 63);
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), E(BAD_FIELD));
+	put_ack(b, 10, 0x3ff); /* every bit below top: fine */
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), 0);
+	put_ack(b, 63, 1ull << 62 | 1);
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), 0);
+	put_ack(b, 63, 1ull << 63 | 1);
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), E(BAD_FIELD));
+	put_ack(b, 64, ~0ull); /* 0..63 */
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), 0);
+	put_ack(b, UINT64_MAX, ~0ull);
+	RC_EQ(run_exact(chk_data_ack_plain, b, 16), 0);
+
+	/* The encoder refuses what the decoder refuses. */
+	a = (struct sga_data_ack_plain){.top = 10, .bits = 0x3fe};
+	RC_EQ(sga_data_ack_plain_encode(&a, b, sizeof(b), &(size_t){0}), E(BAD_FIELD));
+	a = (struct sga_data_ack_plain){.top = 3, .bits = 0xf};
+	RC_EQ(sga_data_ack_plain_encode(&a, b, sizeof(b), &(size_t){0}), E(BAD_FIELD));
+	RC_EQ(sga_data_ack_plain_decode(NULL, 16, &a), E(INTERNAL));
+	RC_EQ(sga_data_ack_plain_decode(b, 16, NULL), E(INTERNAL));
+
+	a = (struct sga_data_ack_plain){.top = 5, .bits = 0x15};
+	cr_assert(sga_data_ack_names(&a, 4) && sga_data_ack_names(&a, 2) &&
+	          sga_data_ack_names(&a, 0));
+	cr_assert(!sga_data_ack_names(&a, 3) && !sga_data_ack_names(&a, 1));
+	cr_assert(!sga_data_ack_names(&a, 5) && !sga_data_ack_names(&a, UINT64_MAX));
+	a = (struct sga_data_ack_plain){.top = 1000, .bits = ~0ull};
+	cr_assert(sga_data_ack_names(&a, 936) && !sga_data_ack_names(&a, 935));
+}
+
 /* ---- encoders --------------------------------------------------------------- */
 
 /* Every cap below need gives -NOSPACE and leaves the buffer untouched. */
@@ -1856,6 +1924,11 @@ Test(encode, payloads)
 		NOSPACE_LOOP(16, sga_reg_ack_plain_encode(&m, buf, cap, &n));
 	}
 	{
+		struct sga_data_ack_plain m = {.top = 1, .bits = 1};
+
+		NOSPACE_LOOP(16, sga_data_ack_plain_encode(&m, buf, cap, &n));
+	}
+	{
 		struct sga_neg_req_plain m;
 
 #define BAD(stmt, code)                                                          \
@@ -1995,7 +2068,7 @@ static uint64_t xorshift(void)
 static const chk_fn payload_chk[] = {
     chk_package,          chk_reg_plain,        chk_reg_ack_plain,    chk_neg_req_plain,
     chk_neg_invite_plain, chk_neg_accept_plain, chk_neg_result_plain, chk_kex_init_plain,
-    chk_kex_reply_plain,  chk_data_inner,
+    chk_kex_reply_plain,  chk_data_inner,       chk_data_ack_plain,
 };
 #define N_PAYLOAD_CHK (sizeof(payload_chk) / sizeof(payload_chk[0]))
 
