@@ -223,7 +223,7 @@ static int dp_crypto_setup(struct dp *dp)
 	    .n_sessions = 4 * installs + 2,
 	    /* What the queue pairs, the op vectors and the per-lcore caches can
 	     * hold at once: the pool never runs dry before the queues are full. */
-	    .n_ops = cfg->n_lcores * (DP_CQ_DESC + DP_CQ_VEC + DP_CQ_DEQ + 2 * 128),
+	    .n_ops = cfg->n_lcores * (DP_CQ_DESC + DP_CQ_VEC + DP_CQ_DEQ + DP_OP_STASH + 2 * 128),
 	    .op_cache = 128,
 	    .user_size = 32,
 	    .socket = dp->socket,
@@ -294,6 +294,25 @@ static int dp_port_setup(struct dp *dp)
 			       port, info.driver_name);
 		}
 	}
+	/* Checksums on the port where it has them: RX verification (the lcore
+	 * skips a check the mbuf flags say was made; dp_pkt.h) and TX filling of
+	 * both checksums. Without TX offload (memif, net_ring, af_packet, tap)
+	 * the lcore computes them, or leaves the UDP one 0 if configured so. */
+	conf.rxmode.offloads =
+	    info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	if ((info.tx_offload_capa &
+	     (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) ==
+	    (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) {
+		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		dp->tx_csum = DP_PKT_CSUM_OFFLOAD;
+	} else {
+		dp->tx_csum = cfg->udp_checksum_zero ? DP_PKT_CSUM_UDP_ZERO : DP_PKT_CSUM_FULL;
+	}
+	DP_LOG(INFO, "port %u (%s): checksums RX %s, TX %s", port, info.driver_name,
+	       conf.rxmode.offloads ? "offloaded (where the NIC verified them)" : "in software",
+	       dp->tx_csum == DP_PKT_CSUM_OFFLOAD    ? "offloaded"
+	       : dp->tx_csum == DP_PKT_CSUM_UDP_ZERO ? "IPv4 in software, UDP none (0)"
+	                                             : "in software");
 	dp->port_configured = 1;
 	rc = rte_eth_dev_configure(port, (uint16_t)cfg->n_lcores, (uint16_t)cfg->n_lcores, &conf);
 	if (rc) {

@@ -104,6 +104,23 @@ static inline void dp_drop(struct dp_lcore *lc, struct rte_mbuf *m, enum dp_coun
 	rte_pktmbuf_free(m);
 }
 
+/* Write the Eth/IPv4/UDP headers of m (the frame at p, payload_len bytes of
+ * SGA frame after them) towards dst. The checksums are the port's to fill when
+ * it offers that (dp->tx_csum: only the pseudo-header sum is written and the
+ * mbuf asks for both), else computed here, or the UDP one left 0 where the
+ * configuration says so (dp_pkt.h, docs/OPERATIONS.md). */
+static inline void dp_udp_out(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint8_t *p,
+                              const struct dp_addr *dst, size_t payload_len)
+{
+	dp_pkt_udp_build_mode(p, &dp->gw, dst, lc->ip_id++, payload_len, dp->tx_csum);
+	if (dp->tx_csum == DP_PKT_CSUM_OFFLOAD) {
+		m->l2_len = DP_PKT_ETH_LEN;
+		m->l3_len = DP_PKT_IP_LEN;
+		m->ol_flags |=
+		    RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+	}
+}
+
 /* ---- per-member helpers (owner lcore only) --------------------------------------- */
 
 static inline uint64_t dp_get_be64(const uint8_t *p)
@@ -237,7 +254,10 @@ static void dp_cq_flush(struct dp *dp, struct dp_lcore *lc)
 
 /* An op for one more entry of the vector, or NULL (the caller drops the frame
  * as drop_crypto_full) when the vector is full even after offering it to the
- * device, or the op pool is empty. dp_op_put must follow before the next get. */
+ * device, or the op pool is empty. dp_op_put must follow before the next get.
+ * Ops come from the lcore's stash, refilled DP_OP_STASH / 2 at a time from
+ * the pool and fed back by every completion (dp_op_recycle): the mempool is
+ * touched once per many ops, not once per op. */
 static struct rte_crypto_op *dp_op_get(struct dp *dp, struct dp_lcore *lc)
 {
 	if (unlikely(lc->cq_n == DP_CQ_VEC)) {
@@ -245,7 +265,24 @@ static struct rte_crypto_op *dp_op_get(struct dp *dp, struct dp_lcore *lc)
 		if (lc->cq_n == DP_CQ_VEC)
 			return NULL;
 	}
-	return sga_cdev_op_alloc(dp->cdev);
+	if (unlikely(!lc->op_n)) {
+		lc->op_n = sga_cdev_op_alloc_bulk(dp->cdev, lc->op_stash, DP_OP_STASH / 2);
+		if (unlikely(!lc->op_n))
+			return sga_cdev_op_alloc(dp->cdev); /* the last few of the pool */
+	}
+	return lc->op_stash[--lc->op_n];
+}
+
+/* A finished op back to the stash (reset as the pool would hand it out), or
+ * to the pool when the stash is full. */
+static inline void dp_op_recycle(struct dp_lcore *lc, struct rte_crypto_op *op)
+{
+	if (likely(lc->op_n < DP_OP_STASH)) {
+		sga_cdev_op_reset(op);
+		lc->op_stash[lc->op_n++] = op;
+		return;
+	}
+	sga_cdev_op_free(op);
 }
 
 static inline void dp_op_put(struct dp_lcore *lc, struct rte_crypto_op *op, struct dp_session *s,
@@ -288,7 +325,7 @@ static enum dp_counter dp_seal_submit(struct dp *dp, struct dp_lcore *lc, struct
 	if (unlikely(sga_env_hop_encode(type, s->session_id, to, mb->hop.tx_seq,
 	                                plain_len + mb->tag_len, frame,
 	                                m->data_len - DP_PKT_HDR_LEN, &ct, &aad_len))) {
-		sga_cdev_op_free(op);
+		dp_op_recycle(lc, op);
 		return DP_C_DROP_RESEAL;
 	}
 	sga_hop_nonce(mb->hop.tx_seq, nonce);
@@ -349,12 +386,12 @@ static void dp_u64_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s
 			dp_drop(lc, a, why);
 		return;
 	}
-	if (sga_hop_seal_u64(&mb->hop, s->session_id, role, type, value, p + DP_PKT_HDR_LEN,
-	                     ack_len, &len)) {
+	if (sga_hop_seal_u64_k(&mb->hop, s->cs->cpu_seal[role], s->session_id, role, type, value,
+	                       p + DP_PKT_HDR_LEN, ack_len, &len)) {
 		dp_drop(lc, a, DP_C_DROP_RESEAL);
 		return;
 	}
-	dp_pkt_udp_build(p, &dp->gw, &mb->addr, lc->ip_id++, len);
+	dp_udp_out(dp, lc, a, p, &mb->addr, len);
 	dp_tx(lc, a);
 	dp_ctr_inc(lc, type == SGA_MSG_DATA_ACK ? DP_C_ACK_SENT : DP_C_SKIP_SENT);
 }
@@ -508,13 +545,13 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 			dp_drop(lc, m, why);
 		return; /* sent, and acknowledged, when the op completes */
 	}
-	if (unlikely(sga_hop_seal_down(&dst_m->hop, s->session_id, to, SGA_MSG_DATA_DOWN, inner,
-	                               inner_len, frame, new_len, &out_len))) {
+	if (unlikely(sga_hop_seal_down_k(&dst_m->hop, s->cs->cpu_seal[to], s->session_id, to,
+	                                 SGA_MSG_DATA_DOWN, inner, inner_len, frame, new_len,
+	                                 &out_len))) {
 		dp_drop(lc, m, DP_C_DROP_RESEAL);
 		return;
 	}
-	dp_pkt_udp_build(rte_pktmbuf_mtod(m, uint8_t *), &dp->gw, &dst_m->addr, lc->ip_id++,
-	                 out_len);
+	dp_udp_out(dp, lc, m, rte_pktmbuf_mtod(m, uint8_t *), &dst_m->addr, out_len);
 	dp_tx(lc, m);
 	dp_ctr_inc(lc, DP_C_RELAYED);
 
@@ -522,37 +559,30 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		dp_ack_send(dp, lc, s, from, e2e_seq);
 }
 
-/* Queue the open of DATA_UP frame[0..len) (at offset off of m) from member
- * `from` on the device, after the checks sga_hop_open_up makes before it opens,
- * with the same outcomes. */
+/* Queue the open of the DATA_UP or DATA_DELIVERED frame env describes (at
+ * offset off of m) from member `from` on the device, after the checks
+ * sga_hop_open_env makes before it opens, with the same outcomes. */
 static void dp_open_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                           struct dp_session *s, uint8_t from, size_t off, const uint8_t *frame,
-                           size_t len)
+                           struct dp_session *s, uint8_t from, size_t off,
+                           const struct sga_env_hop *env)
 {
 	const struct dp_member *src_m = &s->m[from];
 	uint8_t nonce[SGA_AEAD_NONCE_LEN];
 	struct rte_crypto_op *op;
-	struct sga_env_hop env;
 	size_t text_len;
-	int rc;
 
-	rc = sga_env_hop_decode(frame, len, &env);
-	if (unlikely(rc)) {
-		dp_drop(lc, m, dp_open_drop_reason(rc));
-		return;
-	}
-	if (unlikely(env.session_id != s->session_id)) {
+	if (unlikely(env->session_id != s->session_id)) {
 		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
 		return;
 	}
-	if (unlikely(env.type != SGA_MSG_DATA_UP || env.role != from ||
-	             env.ct_len < src_m->tag_len)) {
+	if (unlikely((env->type != SGA_MSG_DATA_UP && env->type != SGA_MSG_DATA_DELIVERED) ||
+	             env->role != from || env->ct_len < src_m->tag_len)) {
 		dp_drop(lc, m, DP_C_DROP_HOP_MALFORMED);
 		return;
 	}
 	/* A seq seen before is opened all the same: if authentic it is a
 	 * duplicate to acknowledge again (decided at completion). */
-	if (unlikely(dp_seq_state(&src_m->hop.rx, env.seq) == DP_SEQ_TOO_OLD)) {
+	if (unlikely(dp_seq_state(&src_m->hop.rx, env->seq) == DP_SEQ_TOO_OLD)) {
 		dp_drop(lc, m, DP_C_DROP_HOP_REPLAY);
 		return;
 	}
@@ -561,12 +591,12 @@ static void dp_open_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *
 		dp_drop(lc, m, DP_C_DROP_CRYPTO_FULL);
 		return;
 	}
-	text_len = env.ct_len - src_m->tag_len;
-	sga_hop_nonce(env.seq, nonce);
+	text_len = env->ct_len - src_m->tag_len;
+	sga_hop_nonce(env->seq, nonce);
 	sga_cdev_op_aead(op, s->cs->open[from], src_m->hop.suite, m, (uint32_t)off,
-	                 (uint16_t)env.aad_len, (uint32_t)(off + env.aad_len), (uint32_t)text_len,
+	                 (uint16_t)env->aad_len, (uint32_t)(off + env->aad_len), (uint32_t)text_len,
 	                 nonce);
-	dp_op_put(lc, op, s, env.seq, text_len, DP_OP_OPEN, from);
+	dp_op_put(lc, op, s, env->seq, text_len, DP_OP_OPEN, from);
 }
 
 /* Send a stored message (inner = e2e_seq | e2e_ct) again to member `to`. */
@@ -592,42 +622,35 @@ static void dp_resend(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, 
 			dp_drop(lc, r, why);
 		return;
 	}
-	if (unlikely(sga_hop_seal_down(&mb->hop, s->session_id, to, SGA_MSG_DATA_DOWN,
-	                               p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, inner_len,
-	                               p + DP_PKT_HDR_LEN, new_len, &out_len))) {
+	if (unlikely(sga_hop_seal_down_k(&mb->hop, s->cs->cpu_seal[to], s->session_id, to,
+	                                 SGA_MSG_DATA_DOWN, p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN,
+	                                 inner_len, p + DP_PKT_HDR_LEN, new_len, &out_len))) {
 		dp_drop(lc, r, DP_C_DROP_RESEAL);
 		return;
 	}
-	dp_pkt_udp_build(p, &dp->gw, &mb->addr, lc->ip_id++, out_len);
+	dp_udp_out(dp, lc, r, p, &mb->addr, out_len);
 	dp_tx(lc, r);
 	dp_ctr_inc(lc, DP_C_RESENT);
 }
 
 /*
- * A DATA_DELIVERED from member `from`: it holds every message of the other
- * direction below next_e2e_seq, so the store releases them. Opened on the CPU
- * (eight bytes of plaintext); it moves the sender's window and address like a
- * DATA_UP, and brings its backlog out at once if it was away.
+ * A DATA_DELIVERED from member `from`, authentic and opened in place (inner,
+ * inner_len): it holds every message of the other direction below
+ * next_e2e_seq, so the store releases them. seen: the window already held seq
+ * (a duplicate, already applied). It moves the sender's window and address like
+ * a DATA_UP, and brings its backlog out at once if it was away. Both crypto
+ * paths end here.
  */
-static void dp_delivered(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                         struct dp_session *s, uint8_t from, uint8_t *frame, size_t len)
+static void dp_delivered_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                                struct dp_session *s, uint8_t from, uint64_t seq,
+                                const uint8_t *inner, size_t inner_len, bool seen)
 {
 	struct dp_member *src_m = &s->m[from];
-	uint8_t *inner = NULL;
-	size_t inner_len = 0;
-	uint64_t seq = 0, next;
 	struct dp_addr src;
-	int rc;
+	uint64_t next;
 
-	(void)dp;
-	rc =
-	    sga_hop_open_up(&src_m->hop, s->session_id, from, frame, len, &seq, &inner, &inner_len);
-	if (rc == -SGA_E_REPLAY && inner) {
+	if (seen) {
 		rte_pktmbuf_free(m); /* an authentic duplicate: already applied */
-		return;
-	}
-	if (unlikely(rc)) {
-		dp_drop(lc, m, dp_open_drop_reason(rc));
 		return;
 	}
 	if (unlikely(sga_hop_delivered_parse(inner, inner_len, &next))) {
@@ -731,16 +754,20 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 }
 
 /*
- * m holds a DATA_UP frame of session sid from `from` (m->l2_len/l3_len/l4_len
- * locate the SGA frame, which ends the mbuf). Opens it on the CPU and relays it,
- * or queues its open on the crypto device; or drops it with its reason.
+ * m holds a DATA_UP or DATA_DELIVERED frame, decoded once into env by whoever
+ * received it (m->l2_len/l3_len/l4_len locate the SGA frame, which ends the
+ * mbuf; env points into it). Opens it on the CPU under the member's prepared
+ * key and finishes it, or queues its open on the crypto device; or drops it
+ * with its reason.
  */
-static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint64_t sid,
-                          uint8_t from)
+static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                          const struct sga_env_hop *env)
 {
 	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
 	uint8_t *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, off), *inner = NULL;
 	size_t len = m->data_len - off, inner_len = 0;
+	const uint64_t sid = env->session_id;
+	const uint8_t from = env->role;
 	struct dp_session *s;
 	uint64_t seq = 0;
 	int rc;
@@ -750,22 +777,22 @@ static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m
 		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
 		return;
 	}
-	if (unlikely(len > 1 && frame[1] == SGA_MSG_DATA_DELIVERED)) {
-		dp_delivered(dp, lc, m, s, from, frame, len);
-		return;
-	}
 	if (dp_open_on_dev(s, from)) {
-		dp_open_submit(dp, lc, m, s, from, off, frame, len);
+		dp_open_submit(dp, lc, m, s, from, off, env);
 		return;
 	}
 	/* -REPLAY with *inner set: authentic, already accepted. Without inner it
 	 * was too old to check and was not opened. */
-	rc = sga_hop_open_up(&s->m[from].hop, sid, from, frame, len, &seq, &inner, &inner_len);
+	rc = sga_hop_open_env(&s->m[from].hop, s->cs->cpu_open[from], sid, from, env, frame, len,
+	                      &seq, &inner, &inner_len);
 	if (unlikely(rc) && !(rc == -SGA_E_REPLAY && inner)) {
 		dp_drop(lc, m, dp_open_drop_reason(rc));
 		return;
 	}
-	dp_relay_opened(dp, lc, m, s, from, seq, inner, inner_len, rc != 0);
+	if (unlikely(env->type == SGA_MSG_DATA_DELIVERED))
+		dp_delivered_opened(dp, lc, m, s, from, seq, inner, inner_len, rc != 0);
+	else
+		dp_relay_opened(dp, lc, m, s, from, seq, inner, inner_len, rc != 0);
 }
 
 /* ---- crypto completions ------------------------------------------------------------ */
@@ -791,7 +818,13 @@ static void dp_open_done(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
 		dp_drop(lc, m, DP_C_DROP_HOP_REPLAY);
 		return;
 	}
-	dp_relay_opened(dp, lc, m, c->s, c->role, c->seq, inner, c->text_len, st == DP_SEQ_SEEN);
+	/* The frame's type byte is in the clear (and authenticated as AAD). */
+	if (unlikely((inner - SGA_HOP_HDR_LEN)[1] == SGA_MSG_DATA_DELIVERED))
+		dp_delivered_opened(dp, lc, m, c->s, c->role, c->seq, inner, c->text_len,
+		                    st == DP_SEQ_SEEN);
+	else
+		dp_relay_opened(dp, lc, m, c->s, c->role, c->seq, inner, c->text_len,
+		                st == DP_SEQ_SEEN);
 }
 
 static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op *op)
@@ -800,7 +833,7 @@ static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op 
 	struct rte_mbuf *m = op->sym->m_src;
 	int status = sga_cdev_op_status(op);
 
-	sga_cdev_op_free(op);
+	dp_op_recycle(lc, op);
 	if (c.stage == DP_OP_OPEN) {
 		dp_open_done(dp, lc, m, &c, status);
 		return;
@@ -810,8 +843,8 @@ static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op 
 		return;
 	}
 	/* Sealed: the frame is final, its UDP checksum can be computed now. */
-	dp_pkt_udp_build(rte_pktmbuf_mtod(m, uint8_t *), &dp->gw, &c.s->m[c.role].addr, lc->ip_id++,
-	                 m->data_len - DP_PKT_HDR_LEN);
+	dp_udp_out(dp, lc, m, rte_pktmbuf_mtod(m, uint8_t *), &c.s->m[c.role].addr,
+	           m->data_len - DP_PKT_HDR_LEN);
 	dp_tx(lc, m);
 	if (c.stage == DP_OP_SEAL_ACK) {
 		dp_ctr_inc(lc, DP_C_ACK_SENT);
@@ -923,18 +956,19 @@ unsigned dp_ctrl_worker_of_session(uint64_t session_id, unsigned n_workers)
 	return (unsigned)(x % n_workers);
 }
 
-/* A DATA_UP frame: to its owner's ring, or relayed here. */
-static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint64_t sid,
-                          uint8_t role)
+/* A DATA_UP or DATA_DELIVERED frame (env: decoded from it): to its owner's
+ * ring, or handled here. */
+static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                          const struct sga_env_hop *env)
 {
-	unsigned owner = dp_session_owner(dp, sid);
+	unsigned owner = dp_session_owner(dp, env->session_id);
 
 	if (owner == lc->index) {
-		dp_data_relay(dp, lc, m, sid, role);
+		dp_data_relay(dp, lc, m, env);
 		return;
 	}
 	/* Unknown ids die here rather than cost the owner a ring slot. */
-	if (!dp_session_lookup(dp, sid)) {
+	if (!dp_session_lookup(dp, env->session_id)) {
 		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
 		return;
 	}
@@ -944,22 +978,34 @@ static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m
 		dp_drop(lc, m, DP_C_DROP_HANDOFF_FULL);
 }
 
-/* The SGA frame sga[0..len) ends the mbuf: DATA_UP to the relay, control
- * frames to a worker's ring, everything else dropped. */
+/* The SGA frame sga[0..len) ends the mbuf: DATA_UP and DATA_DELIVERED to the
+ * relay, control frames to a worker's ring, everything else dropped. A data
+ * frame is decoded once, here (sga_env_hop_decode checks the header and every
+ * clear field and length), and the result goes down with it. */
 static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
                             const uint8_t *sga, size_t len)
 {
+	struct sga_env_hop env;
 	struct sga_gw_peek pk;
 	struct sga_hdr h;
 	unsigned w;
 
+	if (likely(len >= SGA_HDR_LEN) &&
+	    (sga[1] == SGA_MSG_DATA_UP || sga[1] == SGA_MSG_DATA_DELIVERED)) {
+		if (unlikely(sga_env_hop_decode(sga, len, &env))) {
+			dp_drop(lc, m, DP_C_DROP_SGA_HDR);
+			return;
+		}
+		if (env.type == SGA_MSG_DATA_UP)
+			dp_ctr_inc(lc, DP_C_DATA_IN);
+		dp_data_route(dp, lc, m, &env);
+		return;
+	}
 	if (sga_hdr_parse(sga, len, &h)) {
 		dp_drop(lc, m, DP_C_DROP_SGA_HDR);
 		return;
 	}
 	switch (h.type) {
-	case SGA_MSG_DATA_UP:
-	case SGA_MSG_DATA_DELIVERED:
 	case SGA_MSG_REG_REQ:
 	case SGA_MSG_PKG_REQ:
 	case SGA_MSG_NEG_REQ:
@@ -975,13 +1021,6 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		return;
 	}
 	switch (h.type) {
-	case SGA_MSG_DATA_UP:
-		dp_ctr_inc(lc, DP_C_DATA_IN);
-		dp_data_route(dp, lc, m, pk.session_id, pk.role);
-		return;
-	case SGA_MSG_DATA_DELIVERED:
-		dp_data_route(dp, lc, m, pk.session_id, pk.role);
-		return;
 	case SGA_MSG_NEG_REQ:
 	case SGA_MSG_NEG_ACCEPT:
 		/* One device's envelopes on one worker: its counters stay ordered. */
@@ -1000,6 +1039,20 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		dp_drop(lc, m, DP_C_DROP_CTRL_RING_FULL);
 }
 
+/* The checks the port's RX offload made: GOOD only. BAD, UNKNOWN and NONE
+ * (no offload: memif, net_ring, af_packet) are checked in software, so a bad
+ * frame is dropped and counted the same way whoever found it. */
+static inline unsigned dp_rx_csum_ok(const struct rte_mbuf *m)
+{
+	unsigned ok = 0;
+
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		ok |= DP_PKT_RX_IP_CSUM_OK;
+	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		ok |= DP_PKT_RX_UDP_CSUM_OK;
+	return ok;
+}
+
 static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m)
 {
 	struct dp_pkt_meta meta;
@@ -1011,7 +1064,7 @@ static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m)
 		return;
 	}
 	frame = rte_pktmbuf_mtod(m, uint8_t *);
-	switch (dp_pkt_classify(frame, m->data_len, &dp->gw, &meta)) {
+	switch (dp_pkt_classify_rx(frame, m->data_len, &dp->gw, dp_rx_csum_ok(m), &meta)) {
 	case DP_PKT_UDP:
 		break;
 	case DP_PKT_ARP:
@@ -1045,9 +1098,15 @@ static void dp_handoff_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *
 {
 	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
 	const uint8_t *sga = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+	struct sga_env_hop env;
 
-	/* Validated by the receiving lcore: hdr(4) | session_id(8) | role(1) ... */
-	dp_data_relay(dp, lc, m, dp_get_be64(sga + SGA_HDR_LEN), sga[SGA_HDR_LEN + 8]);
+	/* Validated by the receiving lcore; the spans are this lcore's to decode
+	 * (one decode per lcore the frame passes through). */
+	if (unlikely(sga_env_hop_decode(sga, m->data_len - off, &env))) {
+		dp_drop(lc, m, DP_C_DROP_SGA_HDR);
+		return;
+	}
+	dp_data_relay(dp, lc, m, &env);
 }
 
 /* ---- the loop -------------------------------------------------------------------------- */
@@ -1188,6 +1247,8 @@ void dp_lcore_fini(struct dp_lcore *lc)
 
 	if (lc->cq_n || lc->cq_inflight)
 		dp_cq_discard(lc->dp, lc);
+	while (lc->op_n)
+		sga_cdev_op_free(lc->op_stash[--lc->op_n]);
 
 	if (lc->handoff) {
 		while (rte_ring_dequeue(lc->handoff, (void **)&m) == 0)

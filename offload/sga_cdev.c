@@ -617,6 +617,12 @@ struct rte_crypto_op *sga_cdev_op_alloc(struct sga_cdev *cd)
 	return rte_crypto_op_alloc(cd->op_pool, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
 }
 
+unsigned sga_cdev_op_alloc_bulk(struct sga_cdev *cd, struct rte_crypto_op **ops, unsigned n)
+{
+	return rte_crypto_op_bulk_alloc(cd->op_pool, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops,
+	                                (uint16_t)n);
+}
+
 void sga_cdev_op_aead(struct rte_crypto_op *op, void *sess, uint8_t suite, struct rte_mbuf *m,
                       uint32_t aad_off, uint16_t aad_len, uint32_t data_off, uint32_t data_len,
                       const uint8_t nonce[SGA_AEAD_NONCE_LEN])

@@ -124,9 +124,20 @@ void sga_cdev_session_free(struct sga_cdev *cd, void *sess);
 /** An op from the pool (per-lcore cache), or NULL when the pool is empty. */
 struct rte_crypto_op *sga_cdev_op_alloc(struct sga_cdev *cd) SGA_MUST_CHECK;
 
+/** Up to n ops from the pool in one go (all or none: returns n or 0). */
+unsigned sga_cdev_op_alloc_bulk(struct sga_cdev *cd, struct rte_crypto_op **ops,
+                                unsigned n) SGA_MUST_CHECK;
+
 static inline void sga_cdev_op_free(struct rte_crypto_op *op)
 {
 	rte_crypto_op_free(op);
+}
+
+/** Make a completed op as sga_cdev_op_alloc hands one out, for the caller to
+ *  use again without a trip through the pool (a per-lcore stash). */
+static inline void sga_cdev_op_reset(struct rte_crypto_op *op)
+{
+	__rte_crypto_op_reset(op, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
 }
 
 /** The caller's context area of an op (user_size bytes, 8-byte aligned). */
