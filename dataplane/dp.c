@@ -221,6 +221,12 @@ static int dp_crypto_setup(struct dp *dp)
 	    /* Four per install (open and seal per member), and two for the
 	     * known-answer test at start-up (freed before any install). */
 	    .n_sessions = 4 * installs + 2,
+	    /* Every install by default (crypto_sessions 0): where memory is too
+	     * short for that, as many as fit, with 16 MB left for the rest of the
+	     * data plane and a warning saying how much more is needed; the
+	     * installs beyond relay on the CPU path (prepared keys, counted). */
+	    .n_sessions_min = cfg->crypto_sessions ? 0 : 4 * 64 + 2,
+	    .keep_free_mb = cfg->crypto_sessions ? 0 : 16,
 	    /* What the queue pairs, the op vectors and the per-lcore caches can
 	     * hold at once: the pool never runs dry before the queues are full. */
 	    .n_ops = cfg->n_lcores * (DP_CQ_DESC + DP_CQ_VEC + DP_CQ_DEQ + DP_OP_STASH + 2 * 128),
@@ -387,13 +393,15 @@ struct dp *dp_create(const struct dp_config *cfg)
 	dp->gw.ip = cfg->gw_ip;
 	dp->gw.port = cfg->gw_port;
 
+	/* The session table before the crypto device: with crypto_sessions 0
+	 * the device's session pool takes what memory is left. */
 	rc = dp_rings_create(dp);
 	if (!rc)
 		rc = dp_pools_create(dp);
 	if (!rc)
-		rc = dp_crypto_setup(dp);
-	if (!rc)
 		rc = dp_sessions_create(dp);
+	if (!rc)
+		rc = dp_crypto_setup(dp);
 	for (unsigned i = 0; !rc && i < cfg->n_lcores; i++) {
 		rc = dp_lcore_init(dp, i);
 		if (rc)
