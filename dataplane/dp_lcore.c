@@ -760,19 +760,17 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
  * key and finishes it, or queues its open on the crypto device; or drops it
  * with its reason.
  */
-static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                          const struct sga_env_hop *env)
+static void dp_data_relay_s(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                            const struct sga_env_hop *env, struct dp_session *s)
 {
 	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
 	uint8_t *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, off), *inner = NULL;
 	size_t len = m->data_len - off, inner_len = 0;
 	const uint64_t sid = env->session_id;
 	const uint8_t from = env->role;
-	struct dp_session *s;
 	uint64_t seq = 0;
 	int rc;
 
-	s = dp_session_lookup(dp, sid);
 	if (unlikely(!s)) {
 		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
 		return;
@@ -793,6 +791,12 @@ static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m
 		dp_delivered_opened(dp, lc, m, s, from, seq, inner, inner_len, rc != 0);
 	else
 		dp_relay_opened(dp, lc, m, s, from, seq, inner, inner_len, rc != 0);
+}
+
+static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                          const struct sga_env_hop *env)
+{
+	dp_data_relay_s(dp, lc, m, env, dp_session_lookup(dp, env->session_id));
 }
 
 /* ---- crypto completions ------------------------------------------------------------ */
@@ -956,15 +960,30 @@ unsigned dp_ctrl_worker_of_session(uint64_t session_id, unsigned n_workers)
 	return (unsigned)(x % n_workers);
 }
 
+/* A data frame of a session this lcore owns, kept for the second pass over
+ * the burst (dp_rx_data_run): the session slots of the whole burst are looked
+ * up in one go and prefetched before the first frame is relayed. */
+struct dp_rx_data {
+	struct rte_mbuf *m;
+	struct sga_env_hop env;
+};
+
+struct dp_rx_burst {
+	unsigned n;
+	struct dp_rx_data d[DP_BURST];
+};
+
 /* A DATA_UP or DATA_DELIVERED frame (env: decoded from it): to its owner's
- * ring, or handled here. */
+ * ring, or kept in rb for this lcore. */
 static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                          const struct sga_env_hop *env)
+                          const struct sga_env_hop *env, struct dp_rx_burst *rb)
 {
 	unsigned owner = dp_session_owner(dp, env->session_id);
 
 	if (owner == lc->index) {
-		dp_data_relay(dp, lc, m, env);
+		rb->d[rb->n].m = m;
+		rb->d[rb->n].env = *env;
+		rb->n++;
 		return;
 	}
 	/* Unknown ids die here rather than cost the owner a ring slot. */
@@ -983,7 +1002,7 @@ static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m
  * frame is decoded once, here (sga_env_hop_decode checks the header and every
  * clear field and length), and the result goes down with it. */
 static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                            const uint8_t *sga, size_t len)
+                            const uint8_t *sga, size_t len, struct dp_rx_burst *rb)
 {
 	struct sga_env_hop env;
 	struct sga_gw_peek pk;
@@ -998,7 +1017,7 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		}
 		if (env.type == SGA_MSG_DATA_UP)
 			dp_ctr_inc(lc, DP_C_DATA_IN);
-		dp_data_route(dp, lc, m, &env);
+		dp_data_route(dp, lc, m, &env, rb);
 		return;
 	}
 	if (sga_hdr_parse(sga, len, &h)) {
@@ -1053,7 +1072,8 @@ static inline unsigned dp_rx_csum_ok(const struct rte_mbuf *m)
 	return ok;
 }
 
-static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m)
+static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                      struct dp_rx_burst *rb)
 {
 	struct dp_pkt_meta meta;
 	uint8_t *frame;
@@ -1090,7 +1110,7 @@ static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m)
 	m->l2_len = DP_PKT_ETH_LEN;
 	m->l3_len = meta.l3_len;
 	m->l4_len = DP_PKT_UDP_LEN;
-	dp_sga_dispatch(dp, lc, m, frame + meta.payload_off, meta.payload_len);
+	dp_sga_dispatch(dp, lc, m, frame + meta.payload_off, meta.payload_len, rb);
 }
 
 /* A frame another lcore received for a session this lcore owns. */
@@ -1109,13 +1129,49 @@ static void dp_handoff_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *
 	dp_data_relay(dp, lc, m, &env);
 }
 
+/* The second pass over a burst: every kept frame's session in one bulk
+ * look-up, each slot's member state (its first line: the hop keys' suite, the
+ * TX sequence, and the replay window it is checked against) and its crypto
+ * entry prefetched, then the frames relayed in the order they came. */
+static void dp_rx_data_run(struct dp *dp, struct dp_lcore *lc, struct dp_rx_burst *rb)
+{
+	const void *keys[DP_BURST];
+	void *slots[DP_BURST];
+	uint64_t hits = 0;
+	unsigned i;
+
+	if (!rb->n)
+		return;
+	for (i = 0; i < rb->n; i++)
+		keys[i] = &rb->d[i].env.session_id;
+	if (rte_hash_lookup_bulk_data(dp->sessions, keys, rb->n, &hits, slots) < 0)
+		hits = 0;
+	for (i = 0; i < rb->n; i++) {
+		struct dp_session *s;
+
+		if (!(hits & (1ull << i))) {
+			slots[i] = NULL;
+			continue;
+		}
+		s = slots[i];
+		rte_prefetch0(&s->m[rb->d[i].env.role]);
+		rte_prefetch0(&s->m[rb->d[i].env.role].hop.rx);
+		rte_prefetch0(s->cs);
+	}
+	for (i = 0; i < rb->n; i++)
+		dp_data_relay_s(dp, lc, rb->d[i].m, &rb->d[i].env, slots[i]);
+	rb->n = 0;
+}
+
 /* ---- the loop -------------------------------------------------------------------------- */
 
 static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 {
 	struct rte_mbuf *pkts[DP_BURST];
+	struct dp_rx_burst rb;
 	unsigned n, i, work;
 
+	rb.n = 0;
 	n = rte_eth_rx_burst(dp->cfg.port_id, (uint16_t)lc->index, pkts, DP_BURST);
 	work = n;
 	if (n) {
@@ -1125,8 +1181,9 @@ static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 		for (i = 0; i < n; i++) {
 			if (i + DP_PREFETCH < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH], void *));
-			dp_rx_one(dp, lc, pkts[i]);
+			dp_rx_one(dp, lc, pkts[i], &rb);
 		}
+		dp_rx_data_run(dp, lc, &rb);
 	}
 
 	n = rte_ring_sc_dequeue_burst(lc->handoff, (void **)pkts, DP_BURST, NULL);
