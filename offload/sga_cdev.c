@@ -224,21 +224,26 @@ static int cdev_setup(struct sga_cdev *cd, int dev, const struct sga_cdev_config
 	 * control plane, a non-EAL thread, so no per-lcore cache. */
 	snprintf(name, sizeof(name), "%s_cs", cfg->tag);
 	for (unsigned n = cfg->n_sessions;; n = (n - 2) / 2 + 2) {
-		struct rte_malloc_socket_stats st;
+		void *probe = NULL;
 
 		cd->sess_pool = rte_cryptodev_sym_session_pool_create(
 		    name, n, rte_cryptodev_sym_get_private_session_size((uint8_t)dev), 0, 0,
 		    socket);
-		if (cd->sess_pool &&
-		    (!cfg->keep_free_mb ||
-		     rte_malloc_get_socket_stats(socket == SOCKET_ID_ANY ? 0 : socket, &st) ||
-		     st.heap_freesz_bytes >= (size_t)cfg->keep_free_mb << 20))
+		/* Enough left for the rest of the data plane? Asked of the allocator
+		 * itself: with dynamic memory the heap grows, its free figure says
+		 * nothing. */
+		if (cd->sess_pool && cfg->keep_free_mb) {
+			probe = rte_malloc_socket(NULL, (size_t)cfg->keep_free_mb << 20, 0, socket);
+			rte_free(probe);
+		}
+		if (cd->sess_pool && (!cfg->keep_free_mb || probe))
 			break;
+		CD_LOG(DEBUG, "session pool of %u: %s", n,
+		       cd->sess_pool ? "leaves too little memory" : rte_strerror(rte_errno));
 		rte_mempool_free(cd->sess_pool);
 		cd->sess_pool = NULL;
 		if (!cfg->n_sessions_min || n <= cfg->n_sessions_min) {
-			CD_LOG(ERR, "session pool (%u): %s", n,
-			       rte_errno ? rte_strerror(rte_errno) : "memory too short");
+			CD_LOG(ERR, "session pool (%u): %s", n, "out of memory");
 			return -ENOMEM;
 		}
 	}
