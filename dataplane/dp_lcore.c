@@ -32,12 +32,18 @@
  * (sga_hop_*) is handled synchronously as before, and the two mix freely: a
  * frame opened on the CPU may be sealed on the device and the reverse.
  *
- * The DATA_ACK goes through the device too, although it carries 8 bytes: on
- * the CPU every call pays a whole OpenSSL context set-up and key schedule (far
- * more than the 8 bytes cost), it would be a third of the relay's AEAD work
- * left on the cores the offload is meant to free, and keeping it in the same
- * pipeline keeps "sealed, then sent, then acknowledged" in order without a
- * special case.
+ * The DATA_ACK goes through the device too, although it carries 8 bytes: it
+ * would be a third of the relay's AEAD work left on the cores the offload is
+ * meant to free, and keeping it in the same pipeline keeps "sealed, then sent,
+ * then acknowledged" in order without a special case. DATA_DELIVERED is opened
+ * where the member's DATA_UP is (device op or CPU). The CPU path works under
+ * the member's prepared keys (dp_session.h): no OpenSSL context is built and
+ * no key scheduled per frame.
+ *
+ * Each data frame is decoded once (sga_env_hop_decode in dp_sga_dispatch) and
+ * the result goes down the path with it; the data frames of a burst have
+ * their sessions looked up together and prefetched before the first is
+ * relayed (dp_rx_data_run).
  *
  * The replay rules do not change, but their timing must account for the ops
  * in flight: the window is checked before an open is queued (too old: refused

@@ -7,6 +7,10 @@
  * in native byte order over 32-bit words (RFC 1071 sections 2(B) and 2(C): the
  * one's-complement sum is independent of byte order and can be accumulated in a
  * wider register with the carries folded at the end) and stored as computed.
+ * No incremental update (RFC 1624) on transmit: every frame the gateway sends
+ * is freshly sealed, its payload bytes all new, so the sum over them cannot
+ * be derived from the received frame's; the port's offload, or
+ * DP_PKT_CSUM_UDP_ZERO, is what saves it.
  */
 #include <string.h>
 
