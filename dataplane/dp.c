@@ -221,9 +221,15 @@ static int dp_crypto_setup(struct dp *dp)
 	    /* Four per install (open and seal per member), and two for the
 	     * known-answer test at start-up (freed before any install). */
 	    .n_sessions = 4 * installs + 2,
+	    /* Every install by default (crypto_sessions 0): where memory is too
+	     * short for that, as many as fit, with 16 MB left for the rest of the
+	     * data plane and a warning saying how much more is needed; the
+	     * installs beyond relay on the CPU path (prepared keys, counted). */
+	    .n_sessions_min = cfg->crypto_sessions ? 0 : 4 * 64 + 2,
+	    .keep_free_mb = cfg->crypto_sessions ? 0 : 16,
 	    /* What the queue pairs, the op vectors and the per-lcore caches can
 	     * hold at once: the pool never runs dry before the queues are full. */
-	    .n_ops = cfg->n_lcores * (DP_CQ_DESC + DP_CQ_VEC + DP_CQ_DEQ + 2 * 128),
+	    .n_ops = cfg->n_lcores * (DP_CQ_DESC + DP_CQ_VEC + DP_CQ_DEQ + DP_OP_STASH + 2 * 128),
 	    .op_cache = 128,
 	    .user_size = 32,
 	    .socket = dp->socket,
@@ -294,6 +300,25 @@ static int dp_port_setup(struct dp *dp)
 			       port, info.driver_name);
 		}
 	}
+	/* Checksums on the port where it has them: RX verification (the lcore
+	 * skips a check the mbuf flags say was made; dp_pkt.h) and TX filling of
+	 * both checksums. Without TX offload (memif, net_ring, af_packet, tap)
+	 * the lcore computes them, or leaves the UDP one 0 if configured so. */
+	conf.rxmode.offloads =
+	    info.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	if ((info.tx_offload_capa &
+	     (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) ==
+	    (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) {
+		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		dp->tx_csum = DP_PKT_CSUM_OFFLOAD;
+	} else {
+		dp->tx_csum = cfg->udp_checksum_zero ? DP_PKT_CSUM_UDP_ZERO : DP_PKT_CSUM_FULL;
+	}
+	DP_LOG(INFO, "port %u (%s): checksums RX %s, TX %s", port, info.driver_name,
+	       conf.rxmode.offloads ? "offloaded (where the NIC verified them)" : "in software",
+	       dp->tx_csum == DP_PKT_CSUM_OFFLOAD    ? "offloaded"
+	       : dp->tx_csum == DP_PKT_CSUM_UDP_ZERO ? "IPv4 in software, UDP none (0)"
+	                                             : "in software");
 	dp->port_configured = 1;
 	rc = rte_eth_dev_configure(port, (uint16_t)cfg->n_lcores, (uint16_t)cfg->n_lcores, &conf);
 	if (rc) {
@@ -368,13 +393,15 @@ struct dp *dp_create(const struct dp_config *cfg)
 	dp->gw.ip = cfg->gw_ip;
 	dp->gw.port = cfg->gw_port;
 
+	/* The session table before the crypto device: with crypto_sessions 0
+	 * the device's session pool takes what memory is left. */
 	rc = dp_rings_create(dp);
 	if (!rc)
 		rc = dp_pools_create(dp);
 	if (!rc)
-		rc = dp_crypto_setup(dp);
-	if (!rc)
 		rc = dp_sessions_create(dp);
+	if (!rc)
+		rc = dp_crypto_setup(dp);
 	for (unsigned i = 0; !rc && i < cfg->n_lcores; i++) {
 		rc = dp_lcore_init(dp, i);
 		if (rc)

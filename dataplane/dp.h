@@ -140,6 +140,10 @@ struct dp_config {
 	 * four from a pool sized by this); later ones relay on the CPU path,
 	 * counted as crypto_sess_cpu. 0 = every install the slot array allows. */
 	unsigned crypto_sessions;
+	/* Where the port cannot offload the UDP checksum: 1 sends UDP checksum 0
+	 * ("none", RFC 768, IPv4 only) instead of computing it over every frame
+	 * (docs/OPERATIONS.md). 0, the default: computed. */
+	int udp_checksum_zero;
 };
 
 /**

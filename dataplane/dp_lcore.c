@@ -34,11 +34,18 @@
  * (sga_hop_*) is handled synchronously as before, and the two mix freely: a
  * frame opened on the CPU may be sealed on the device and the reverse.
  *
- * The DATA_ACK goes through the device too, although it carries 16 bytes: on
- * the CPU every call pays a whole OpenSSL context set-up and key schedule (far
- * more than the 16 bytes cost), it would be AEAD work left on the cores the
- * offload is meant to free, and keeping it in the same pipeline keeps
- * "sealed, then sent, then acknowledged" in order without a special case.
+ * The DATA_ACK goes through the device too, although it carries 16 bytes: it
+ * would be AEAD work left on the cores the offload is meant to free, and
+ * keeping it in the same pipeline keeps "sealed, then sent, then acknowledged"
+ * in order without a special case. DATA_DELIVERED is opened where the
+ * member's DATA_UP is (device op or CPU). The CPU path works under the
+ * member's prepared keys (dp_session.h): no OpenSSL context is built and no
+ * key scheduled per frame.
+ *
+ * Each data frame is decoded once (sga_env_hop_decode in dp_sga_dispatch) and
+ * the result goes down the path with it; the data frames of a burst have
+ * their sessions looked up together and prefetched before the first is
+ * relayed (dp_rx_data_run).
  *
  * The replay rules do not change, but their timing must account for the ops
  * in flight: the window is checked before an open is queued (too old: refused
@@ -103,6 +110,23 @@ static inline void dp_drop(struct dp_lcore *lc, struct rte_mbuf *m, enum dp_coun
 {
 	dp_ctr_inc(lc, why);
 	rte_pktmbuf_free(m);
+}
+
+/* Write the Eth/IPv4/UDP headers of m (the frame at p, payload_len bytes of
+ * SGA frame after them) towards dst. The checksums are the port's to fill when
+ * it offers that (dp->tx_csum: only the pseudo-header sum is written and the
+ * mbuf asks for both), else computed here, or the UDP one left 0 where the
+ * configuration says so (dp_pkt.h, docs/OPERATIONS.md). */
+static inline void dp_udp_out(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint8_t *p,
+                              const struct dp_addr *dst, size_t payload_len)
+{
+	dp_pkt_udp_build_mode(p, &dp->gw, dst, lc->ip_id++, payload_len, dp->tx_csum);
+	if (dp->tx_csum == DP_PKT_CSUM_OFFLOAD) {
+		m->l2_len = DP_PKT_ETH_LEN;
+		m->l3_len = DP_PKT_IP_LEN;
+		m->ol_flags |=
+		    RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+	}
 }
 
 /* ---- per-member helpers (owner lcore only) --------------------------------------- */
@@ -238,7 +262,10 @@ static void dp_cq_flush(struct dp *dp, struct dp_lcore *lc)
 
 /* An op for one more entry of the vector, or NULL (the caller drops the frame
  * as drop_crypto_full) when the vector is full even after offering it to the
- * device, or the op pool is empty. dp_op_put must follow before the next get. */
+ * device, or the op pool is empty. dp_op_put must follow before the next get.
+ * Ops come from the lcore's stash, refilled DP_OP_STASH / 2 at a time from
+ * the pool and fed back by every completion (dp_op_recycle): the mempool is
+ * touched once per many ops, not once per op. */
 static struct rte_crypto_op *dp_op_get(struct dp *dp, struct dp_lcore *lc)
 {
 	if (unlikely(lc->cq_n == DP_CQ_VEC)) {
@@ -246,7 +273,24 @@ static struct rte_crypto_op *dp_op_get(struct dp *dp, struct dp_lcore *lc)
 		if (lc->cq_n == DP_CQ_VEC)
 			return NULL;
 	}
-	return sga_cdev_op_alloc(dp->cdev);
+	if (unlikely(!lc->op_n)) {
+		lc->op_n = sga_cdev_op_alloc_bulk(dp->cdev, lc->op_stash, DP_OP_STASH / 2);
+		if (unlikely(!lc->op_n))
+			return sga_cdev_op_alloc(dp->cdev); /* the last few of the pool */
+	}
+	return lc->op_stash[--lc->op_n];
+}
+
+/* A finished op back to the stash (reset as the pool would hand it out), or
+ * to the pool when the stash is full. */
+static inline void dp_op_recycle(struct dp_lcore *lc, struct rte_crypto_op *op)
+{
+	if (likely(lc->op_n < DP_OP_STASH)) {
+		sga_cdev_op_reset(op);
+		lc->op_stash[lc->op_n++] = op;
+		return;
+	}
+	sga_cdev_op_free(op);
 }
 
 static inline void dp_op_put(struct dp_lcore *lc, struct rte_crypto_op *op, struct dp_session *s,
@@ -289,7 +333,7 @@ static enum dp_counter dp_seal_submit(struct dp *dp, struct dp_lcore *lc, struct
 	if (unlikely(sga_env_hop_encode(type, s->session_id, to, mb->hop.tx_seq,
 	                                plain_len + mb->tag_len, frame,
 	                                m->data_len - DP_PKT_HDR_LEN, &ct, &aad_len))) {
-		sga_cdev_op_free(op);
+		dp_op_recycle(lc, op);
 		return DP_C_DROP_RESEAL;
 	}
 	sga_hop_nonce(mb->hop.tx_seq, nonce);
@@ -351,13 +395,13 @@ static void dp_own_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s
 			dp_drop(lc, a, why);
 		return;
 	}
-	if (sga_hop_seal_down(&mb->hop, s->session_id, role, type,
-	                      p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, plain_len, p + DP_PKT_HDR_LEN,
-	                      frame_len, &len)) {
+	if (sga_hop_seal_down_k(&mb->hop, s->cs->cpu_seal[role], s->session_id, role, type,
+	                        p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, plain_len, p + DP_PKT_HDR_LEN,
+	                        frame_len, &len)) {
 		dp_drop(lc, a, DP_C_DROP_RESEAL);
 		return;
 	}
-	dp_pkt_udp_build(p, &dp->gw, &mb->addr, lc->ip_id++, len);
+	dp_udp_out(dp, lc, a, p, &mb->addr, len);
 	dp_tx(lc, a);
 	dp_ctr_inc(lc, type == SGA_MSG_DATA_ACK ? DP_C_ACK_SENT : DP_C_SKIP_SENT);
 }
@@ -526,13 +570,13 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 			dp_drop(lc, m, why);
 		return; /* sent, and acknowledged, when the op completes */
 	}
-	if (unlikely(sga_hop_seal_down(&dst_m->hop, s->session_id, to, SGA_MSG_DATA_DOWN, inner,
-	                               inner_len, frame, new_len, &out_len))) {
+	if (unlikely(sga_hop_seal_down_k(&dst_m->hop, s->cs->cpu_seal[to], s->session_id, to,
+	                                 SGA_MSG_DATA_DOWN, inner, inner_len, frame, new_len,
+	                                 &out_len))) {
 		dp_drop(lc, m, DP_C_DROP_RESEAL);
 		return;
 	}
-	dp_pkt_udp_build(rte_pktmbuf_mtod(m, uint8_t *), &dp->gw, &dst_m->addr, lc->ip_id++,
-	                 out_len);
+	dp_udp_out(dp, lc, m, rte_pktmbuf_mtod(m, uint8_t *), &dst_m->addr, out_len);
 	dp_tx(lc, m);
 	dp_ctr_inc(lc, DP_C_RELAYED);
 
@@ -540,37 +584,30 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		dp_ack_note(lc, s, from, e2e_seq); /* relayed: taken charge of */
 }
 
-/* Queue the open of DATA_UP frame[0..len) (at offset off of m) from member
- * `from` on the device, after the checks sga_hop_open_up makes before it opens,
- * with the same outcomes. */
+/* Queue the open of the DATA_UP or DATA_DELIVERED frame env describes (at
+ * offset off of m) from member `from` on the device, after the checks
+ * sga_hop_open_env makes before it opens, with the same outcomes. */
 static void dp_open_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                           struct dp_session *s, uint8_t from, size_t off, const uint8_t *frame,
-                           size_t len)
+                           struct dp_session *s, uint8_t from, size_t off,
+                           const struct sga_env_hop *env)
 {
 	const struct dp_member *src_m = &s->m[from];
 	uint8_t nonce[SGA_AEAD_NONCE_LEN];
 	struct rte_crypto_op *op;
-	struct sga_env_hop env;
 	size_t text_len;
-	int rc;
 
-	rc = sga_env_hop_decode(frame, len, &env);
-	if (unlikely(rc)) {
-		dp_drop(lc, m, dp_open_drop_reason(rc));
-		return;
-	}
-	if (unlikely(env.session_id != s->session_id)) {
+	if (unlikely(env->session_id != s->session_id)) {
 		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
 		return;
 	}
-	if (unlikely(env.type != SGA_MSG_DATA_UP || env.role != from ||
-	             env.ct_len < src_m->tag_len)) {
+	if (unlikely((env->type != SGA_MSG_DATA_UP && env->type != SGA_MSG_DATA_DELIVERED) ||
+	             env->role != from || env->ct_len < src_m->tag_len)) {
 		dp_drop(lc, m, DP_C_DROP_HOP_MALFORMED);
 		return;
 	}
 	/* A seq seen before is opened all the same: if authentic it is a
 	 * duplicate to acknowledge again (decided at completion). */
-	if (unlikely(dp_seq_state(&src_m->hop.rx, env.seq) == DP_SEQ_TOO_OLD)) {
+	if (unlikely(dp_seq_state(&src_m->hop.rx, env->seq) == DP_SEQ_TOO_OLD)) {
 		dp_drop(lc, m, DP_C_DROP_HOP_REPLAY);
 		return;
 	}
@@ -579,12 +616,12 @@ static void dp_open_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *
 		dp_drop(lc, m, DP_C_DROP_CRYPTO_FULL);
 		return;
 	}
-	text_len = env.ct_len - src_m->tag_len;
-	sga_hop_nonce(env.seq, nonce);
+	text_len = env->ct_len - src_m->tag_len;
+	sga_hop_nonce(env->seq, nonce);
 	sga_cdev_op_aead(op, s->cs->open[from], src_m->hop.suite, m, (uint32_t)off,
-	                 (uint16_t)env.aad_len, (uint32_t)(off + env.aad_len), (uint32_t)text_len,
+	                 (uint16_t)env->aad_len, (uint32_t)(off + env->aad_len), (uint32_t)text_len,
 	                 nonce);
-	dp_op_put(lc, op, s, env.seq, text_len, DP_OP_OPEN, from);
+	dp_op_put(lc, op, s, env->seq, text_len, DP_OP_OPEN, from);
 }
 
 /* Send a stored message (inner = e2e_seq | e2e_ct) again to member `to`. */
@@ -610,42 +647,35 @@ static void dp_resend(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, 
 			dp_drop(lc, r, why);
 		return;
 	}
-	if (unlikely(sga_hop_seal_down(&mb->hop, s->session_id, to, SGA_MSG_DATA_DOWN,
-	                               p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, inner_len,
-	                               p + DP_PKT_HDR_LEN, new_len, &out_len))) {
+	if (unlikely(sga_hop_seal_down_k(&mb->hop, s->cs->cpu_seal[to], s->session_id, to,
+	                                 SGA_MSG_DATA_DOWN, p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN,
+	                                 inner_len, p + DP_PKT_HDR_LEN, new_len, &out_len))) {
 		dp_drop(lc, r, DP_C_DROP_RESEAL);
 		return;
 	}
-	dp_pkt_udp_build(p, &dp->gw, &mb->addr, lc->ip_id++, out_len);
+	dp_udp_out(dp, lc, r, p, &mb->addr, out_len);
 	dp_tx(lc, r);
 	dp_ctr_inc(lc, DP_C_RESENT);
 }
 
 /*
- * A DATA_DELIVERED from member `from`: it holds every message of the other
- * direction below next_e2e_seq, so the store releases them. Opened on the CPU
- * (eight bytes of plaintext); it moves the sender's window and address like a
- * DATA_UP, and brings its backlog out at once if it was away.
+ * A DATA_DELIVERED from member `from`, authentic and opened in place (inner,
+ * inner_len): it holds every message of the other direction below
+ * next_e2e_seq, so the store releases them. seen: the window already held seq
+ * (a duplicate, already applied). It moves the sender's window and address like
+ * a DATA_UP, and brings its backlog out at once if it was away. Both crypto
+ * paths end here.
  */
-static void dp_delivered(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                         struct dp_session *s, uint8_t from, uint8_t *frame, size_t len)
+static void dp_delivered_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                                struct dp_session *s, uint8_t from, uint64_t seq,
+                                const uint8_t *inner, size_t inner_len, bool seen)
 {
 	struct dp_member *src_m = &s->m[from];
-	uint8_t *inner = NULL;
-	size_t inner_len = 0;
-	uint64_t seq = 0, next;
 	struct dp_addr src;
-	int rc;
+	uint64_t next;
 
-	(void)dp;
-	rc =
-	    sga_hop_open_up(&src_m->hop, s->session_id, from, frame, len, &seq, &inner, &inner_len);
-	if (rc == -SGA_E_REPLAY && inner) {
+	if (seen) {
 		rte_pktmbuf_free(m); /* an authentic duplicate: already applied */
-		return;
-	}
-	if (unlikely(rc)) {
-		dp_drop(lc, m, dp_open_drop_reason(rc));
 		return;
 	}
 	if (unlikely(sga_hop_delivered_parse(inner, inner_len, &next))) {
@@ -749,41 +779,49 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 }
 
 /*
- * m holds a DATA_UP frame of session sid from `from` (m->l2_len/l3_len/l4_len
- * locate the SGA frame, which ends the mbuf). Opens it on the CPU and relays it,
- * or queues its open on the crypto device; or drops it with its reason.
+ * m holds a DATA_UP or DATA_DELIVERED frame, decoded once into env by whoever
+ * received it (m->l2_len/l3_len/l4_len locate the SGA frame, which ends the
+ * mbuf; env points into it). Opens it on the CPU under the member's prepared
+ * key and finishes it, or queues its open on the crypto device; or drops it
+ * with its reason.
  */
-static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint64_t sid,
-                          uint8_t from)
+static void dp_data_relay_s(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                            const struct sga_env_hop *env, struct dp_session *s)
 {
 	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
 	uint8_t *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, off), *inner = NULL;
 	size_t len = m->data_len - off, inner_len = 0;
-	struct dp_session *s;
+	const uint64_t sid = env->session_id;
+	const uint8_t from = env->role;
 	uint64_t seq = 0;
 	int rc;
 
-	s = dp_session_lookup(dp, sid);
 	if (unlikely(!s)) {
 		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
 		return;
 	}
-	if (unlikely(len > 1 && frame[1] == SGA_MSG_DATA_DELIVERED)) {
-		dp_delivered(dp, lc, m, s, from, frame, len);
-		return;
-	}
 	if (dp_open_on_dev(s, from)) {
-		dp_open_submit(dp, lc, m, s, from, off, frame, len);
+		dp_open_submit(dp, lc, m, s, from, off, env);
 		return;
 	}
 	/* -REPLAY with *inner set: authentic, already accepted. Without inner it
 	 * was too old to check and was not opened. */
-	rc = sga_hop_open_up(&s->m[from].hop, sid, from, frame, len, &seq, &inner, &inner_len);
+	rc = sga_hop_open_env(&s->m[from].hop, s->cs->cpu_open[from], sid, from, env, frame, len,
+	                      &seq, &inner, &inner_len);
 	if (unlikely(rc) && !(rc == -SGA_E_REPLAY && inner)) {
 		dp_drop(lc, m, dp_open_drop_reason(rc));
 		return;
 	}
-	dp_relay_opened(dp, lc, m, s, from, seq, inner, inner_len, rc != 0);
+	if (unlikely(env->type == SGA_MSG_DATA_DELIVERED))
+		dp_delivered_opened(dp, lc, m, s, from, seq, inner, inner_len, rc != 0);
+	else
+		dp_relay_opened(dp, lc, m, s, from, seq, inner, inner_len, rc != 0);
+}
+
+static void dp_data_relay(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                          const struct sga_env_hop *env)
+{
+	dp_data_relay_s(dp, lc, m, env, dp_session_lookup(dp, env->session_id));
 }
 
 /* ---- crypto completions ------------------------------------------------------------ */
@@ -809,7 +847,13 @@ static void dp_open_done(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
 		dp_drop(lc, m, DP_C_DROP_HOP_REPLAY);
 		return;
 	}
-	dp_relay_opened(dp, lc, m, c->s, c->role, c->seq, inner, c->text_len, st == DP_SEQ_SEEN);
+	/* The frame's type byte is in the clear (and authenticated as AAD). */
+	if (unlikely((inner - SGA_HOP_HDR_LEN)[1] == SGA_MSG_DATA_DELIVERED))
+		dp_delivered_opened(dp, lc, m, c->s, c->role, c->seq, inner, c->text_len,
+		                    st == DP_SEQ_SEEN);
+	else
+		dp_relay_opened(dp, lc, m, c->s, c->role, c->seq, inner, c->text_len,
+		                st == DP_SEQ_SEEN);
 }
 
 static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op *op)
@@ -818,7 +862,7 @@ static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op 
 	struct rte_mbuf *m = op->sym->m_src;
 	int status = sga_cdev_op_status(op);
 
-	sga_cdev_op_free(op);
+	dp_op_recycle(lc, op);
 	if (c.stage == DP_OP_OPEN) {
 		dp_open_done(dp, lc, m, &c, status);
 		return;
@@ -828,8 +872,8 @@ static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op 
 		return;
 	}
 	/* Sealed: the frame is final, its UDP checksum can be computed now. */
-	dp_pkt_udp_build(rte_pktmbuf_mtod(m, uint8_t *), &dp->gw, &c.s->m[c.role].addr, lc->ip_id++,
-	                 m->data_len - DP_PKT_HDR_LEN);
+	dp_udp_out(dp, lc, m, rte_pktmbuf_mtod(m, uint8_t *), &c.s->m[c.role].addr,
+	           m->data_len - DP_PKT_HDR_LEN);
 	dp_tx(lc, m);
 	if (c.stage == DP_OP_SEAL_ACK) {
 		dp_ctr_inc(lc, DP_C_ACK_SENT);
@@ -941,18 +985,34 @@ unsigned dp_ctrl_worker_of_session(uint64_t session_id, unsigned n_workers)
 	return (unsigned)(x % n_workers);
 }
 
-/* A DATA_UP frame: to its owner's ring, or relayed here. */
-static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint64_t sid,
-                          uint8_t role)
+/* A data frame of a session this lcore owns, kept for the second pass over
+ * the burst (dp_rx_data_run): the session slots of the whole burst are looked
+ * up in one go and prefetched before the first frame is relayed. */
+struct dp_rx_data {
+	struct rte_mbuf *m;
+	struct sga_env_hop env;
+};
+
+struct dp_rx_burst {
+	unsigned n;
+	struct dp_rx_data d[DP_BURST];
+};
+
+/* A DATA_UP or DATA_DELIVERED frame (env: decoded from it): to its owner's
+ * ring, or kept in rb for this lcore. */
+static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                          const struct sga_env_hop *env, struct dp_rx_burst *rb)
 {
-	unsigned owner = dp_session_owner(dp, sid);
+	unsigned owner = dp_session_owner(dp, env->session_id);
 
 	if (owner == lc->index) {
-		dp_data_relay(dp, lc, m, sid, role);
+		rb->d[rb->n].m = m;
+		rb->d[rb->n].env = *env;
+		rb->n++;
 		return;
 	}
 	/* Unknown ids die here rather than cost the owner a ring slot. */
-	if (!dp_session_lookup(dp, sid)) {
+	if (!dp_session_lookup(dp, env->session_id)) {
 		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
 		return;
 	}
@@ -962,22 +1022,34 @@ static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m
 		dp_drop(lc, m, DP_C_DROP_HANDOFF_FULL);
 }
 
-/* The SGA frame sga[0..len) ends the mbuf: DATA_UP to the relay, control
- * frames to a worker's ring, everything else dropped. */
+/* The SGA frame sga[0..len) ends the mbuf: DATA_UP and DATA_DELIVERED to the
+ * relay, control frames to a worker's ring, everything else dropped. A data
+ * frame is decoded once, here (sga_env_hop_decode checks the header and every
+ * clear field and length), and the result goes down with it. */
 static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                            const uint8_t *sga, size_t len)
+                            const uint8_t *sga, size_t len, struct dp_rx_burst *rb)
 {
+	struct sga_env_hop env;
 	struct sga_gw_peek pk;
 	struct sga_hdr h;
 	unsigned w;
 
+	if (likely(len >= SGA_HDR_LEN) &&
+	    (sga[1] == SGA_MSG_DATA_UP || sga[1] == SGA_MSG_DATA_DELIVERED)) {
+		if (unlikely(sga_env_hop_decode(sga, len, &env))) {
+			dp_drop(lc, m, DP_C_DROP_SGA_HDR);
+			return;
+		}
+		if (env.type == SGA_MSG_DATA_UP)
+			dp_ctr_inc(lc, DP_C_DATA_IN);
+		dp_data_route(dp, lc, m, &env, rb);
+		return;
+	}
 	if (sga_hdr_parse(sga, len, &h)) {
 		dp_drop(lc, m, DP_C_DROP_SGA_HDR);
 		return;
 	}
 	switch (h.type) {
-	case SGA_MSG_DATA_UP:
-	case SGA_MSG_DATA_DELIVERED:
 	case SGA_MSG_REG_REQ:
 	case SGA_MSG_PKG_REQ:
 	case SGA_MSG_NEG_REQ:
@@ -993,13 +1065,6 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		return;
 	}
 	switch (h.type) {
-	case SGA_MSG_DATA_UP:
-		dp_ctr_inc(lc, DP_C_DATA_IN);
-		dp_data_route(dp, lc, m, pk.session_id, pk.role);
-		return;
-	case SGA_MSG_DATA_DELIVERED:
-		dp_data_route(dp, lc, m, pk.session_id, pk.role);
-		return;
 	case SGA_MSG_NEG_REQ:
 	case SGA_MSG_NEG_ACCEPT:
 		/* One device's envelopes on one worker: its counters stay ordered. */
@@ -1018,7 +1083,22 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		dp_drop(lc, m, DP_C_DROP_CTRL_RING_FULL);
 }
 
-static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m)
+/* The checks the port's RX offload made: GOOD only. BAD, UNKNOWN and NONE
+ * (no offload: memif, net_ring, af_packet) are checked in software, so a bad
+ * frame is dropped and counted the same way whoever found it. */
+static inline unsigned dp_rx_csum_ok(const struct rte_mbuf *m)
+{
+	unsigned ok = 0;
+
+	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		ok |= DP_PKT_RX_IP_CSUM_OK;
+	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		ok |= DP_PKT_RX_UDP_CSUM_OK;
+	return ok;
+}
+
+static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                      struct dp_rx_burst *rb)
 {
 	struct dp_pkt_meta meta;
 	uint8_t *frame;
@@ -1029,7 +1109,7 @@ static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m)
 		return;
 	}
 	frame = rte_pktmbuf_mtod(m, uint8_t *);
-	switch (dp_pkt_classify(frame, m->data_len, &dp->gw, &meta)) {
+	switch (dp_pkt_classify_rx(frame, m->data_len, &dp->gw, dp_rx_csum_ok(m), &meta)) {
 	case DP_PKT_UDP:
 		break;
 	case DP_PKT_ARP:
@@ -1055,7 +1135,7 @@ static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m)
 	m->l2_len = DP_PKT_ETH_LEN;
 	m->l3_len = meta.l3_len;
 	m->l4_len = DP_PKT_UDP_LEN;
-	dp_sga_dispatch(dp, lc, m, frame + meta.payload_off, meta.payload_len);
+	dp_sga_dispatch(dp, lc, m, frame + meta.payload_off, meta.payload_len, rb);
 }
 
 /* A frame another lcore received for a session this lcore owns. */
@@ -1063,9 +1143,49 @@ static void dp_handoff_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *
 {
 	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
 	const uint8_t *sga = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+	struct sga_env_hop env;
 
-	/* Validated by the receiving lcore: hdr(4) | session_id(8) | role(1) ... */
-	dp_data_relay(dp, lc, m, dp_get_be64(sga + SGA_HDR_LEN), sga[SGA_HDR_LEN + 8]);
+	/* Validated by the receiving lcore; the spans are this lcore's to decode
+	 * (one decode per lcore the frame passes through). */
+	if (unlikely(sga_env_hop_decode(sga, m->data_len - off, &env))) {
+		dp_drop(lc, m, DP_C_DROP_SGA_HDR);
+		return;
+	}
+	dp_data_relay(dp, lc, m, &env);
+}
+
+/* The second pass over a burst: every kept frame's session in one bulk
+ * look-up, each slot's member state (its first line: the hop keys' suite, the
+ * TX sequence, and the replay window it is checked against) and its crypto
+ * entry prefetched, then the frames relayed in the order they came. */
+static void dp_rx_data_run(struct dp *dp, struct dp_lcore *lc, struct dp_rx_burst *rb)
+{
+	const void *keys[DP_BURST];
+	void *slots[DP_BURST];
+	uint64_t hits = 0;
+	unsigned i;
+
+	if (!rb->n)
+		return;
+	for (i = 0; i < rb->n; i++)
+		keys[i] = &rb->d[i].env.session_id;
+	if (rte_hash_lookup_bulk_data(dp->sessions, keys, rb->n, &hits, slots) < 0)
+		hits = 0;
+	for (i = 0; i < rb->n; i++) {
+		struct dp_session *s;
+
+		if (!(hits & (1ull << i))) {
+			slots[i] = NULL;
+			continue;
+		}
+		s = slots[i];
+		rte_prefetch0(&s->m[rb->d[i].env.role]);
+		rte_prefetch0(&s->m[rb->d[i].env.role].hop.rx);
+		rte_prefetch0(s->cs);
+	}
+	for (i = 0; i < rb->n; i++)
+		dp_data_relay_s(dp, lc, rb->d[i].m, &rb->d[i].env, slots[i]);
+	rb->n = 0;
 }
 
 /* ---- the loop -------------------------------------------------------------------------- */
@@ -1073,8 +1193,10 @@ static void dp_handoff_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *
 static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 {
 	struct rte_mbuf *pkts[DP_BURST];
+	struct dp_rx_burst rb;
 	unsigned n, i, work;
 
+	rb.n = 0;
 	n = rte_eth_rx_burst(dp->cfg.port_id, (uint16_t)lc->index, pkts, DP_BURST);
 	work = n;
 	if (n) {
@@ -1084,8 +1206,9 @@ static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 		for (i = 0; i < n; i++) {
 			if (i + DP_PREFETCH < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + DP_PREFETCH], void *));
-			dp_rx_one(dp, lc, pkts[i]);
+			dp_rx_one(dp, lc, pkts[i], &rb);
 		}
+		dp_rx_data_run(dp, lc, &rb);
 	}
 
 	n = rte_ring_sc_dequeue_burst(lc->handoff, (void **)pkts, DP_BURST, NULL);
@@ -1219,6 +1342,8 @@ void dp_lcore_fini(struct dp_lcore *lc)
 
 	if (lc->cq_n || lc->cq_inflight)
 		dp_cq_discard(lc->dp, lc);
+	while (lc->op_n)
+		sga_cdev_op_free(lc->op_stash[--lc->op_n]);
 
 	if (lc->handoff) {
 		while (rte_ring_dequeue(lc->handoff, (void **)&m) == 0)

@@ -7,6 +7,10 @@
  * in native byte order over 32-bit words (RFC 1071 sections 2(B) and 2(C): the
  * one's-complement sum is independent of byte order and can be accumulated in a
  * wider register with the carries folded at the end) and stored as computed.
+ * No incremental update (RFC 1624) on transmit: every frame the gateway sends
+ * is freshly sealed, its payload bytes all new, so the sum over them cannot
+ * be derived from the received frame's; the port's offload, or
+ * DP_PKT_CSUM_UDP_ZERO, is what saves it.
  */
 #include <string.h>
 
@@ -88,10 +92,42 @@ static inline uint16_t get_n16(const uint8_t *p)
 }
 
 /* Accumulate the native-order one's-complement sum of p[0..n). n may be odd:
- * the last byte counts as the high-order byte of a zero-padded word. */
+ * the last byte counts as the high-order byte of a zero-padded word. Every
+ * transmitted frame passes here when the port cannot offload its checksum, so
+ * the bulk goes 8 bytes at a time, four words per round, with the carry of
+ * each 64-bit add folded back in (end-around carry: RFC 1071 2(B), any word
+ * size gives the same 16-bit sum once folded). */
 static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t n)
 {
-	while (n >= 4) {
+	uint64_t s0 = sum, s1 = 0, s2 = 0, s3 = 0, w0, w1, w2, w3;
+
+	while (n >= 32) {
+		memcpy(&w0, p, 8);
+		memcpy(&w1, p + 8, 8);
+		memcpy(&w2, p + 16, 8);
+		memcpy(&w3, p + 24, 8);
+		s0 += w0;
+		s0 += s0 < w0;
+		s1 += w1;
+		s1 += s1 < w1;
+		s2 += w2;
+		s2 += s2 < w2;
+		s3 += w3;
+		s3 += s3 < w3;
+		p += 32;
+		n -= 32;
+	}
+	while (n >= 8) {
+		memcpy(&w0, p, 8);
+		s0 += w0;
+		s0 += s0 < w0;
+		p += 8;
+		n -= 8;
+	}
+	/* Four sums of at most 2^64 - 1: fold each to 32 bits before adding. */
+	sum = (s0 & 0xffffffffu) + (s0 >> 32) + (s1 & 0xffffffffu) + (s1 >> 32) +
+	      (s2 & 0xffffffffu) + (s2 >> 32) + (s3 & 0xffffffffu) + (s3 >> 32);
+	if (n >= 4) {
 		uint32_t w;
 
 		memcpy(&w, p, sizeof(w));
@@ -189,6 +225,12 @@ static int src_ip_bad(const uint8_t *ip_src, uint32_t gw_ip)
 enum dp_pkt_class dp_pkt_classify(const uint8_t *frame, size_t len, const struct dp_addr *gw,
                                   struct dp_pkt_meta *meta)
 {
+	return dp_pkt_classify_rx(frame, len, gw, 0, meta);
+}
+
+enum dp_pkt_class dp_pkt_classify_rx(const uint8_t *frame, size_t len, const struct dp_addr *gw,
+                                     unsigned rx_ok, struct dp_pkt_meta *meta)
+{
 	const uint8_t *ip, *udp;
 	uint16_t type, tot_len, frag, udp_len, csum;
 	size_t ihl;
@@ -220,7 +262,7 @@ enum dp_pkt_class dp_pkt_classify(const uint8_t *frame, size_t len, const struct
 	tot_len = get_be16(ip + IP_TOTLEN);
 	if (tot_len < ihl || tot_len > len - DP_PKT_ETH_LEN)
 		return drop(meta, DP_C_DROP_IP_HDR);
-	if (csum_fold(csum_add(0, ip, ihl)) != 0xffff)
+	if (!(rx_ok & DP_PKT_RX_IP_CSUM_OK) && csum_fold(csum_add(0, ip, ihl)) != 0xffff)
 		return drop(meta, DP_C_DROP_IP_CSUM);
 	frag = get_be16(ip + IP_FRAG);
 	if (frag & (IP_FLAG_MF | IP_OFFSET_MASK))
@@ -243,8 +285,10 @@ enum dp_pkt_class dp_pkt_classify(const uint8_t *frame, size_t len, const struct
 		return drop(meta, DP_C_DROP_NOT_FOR_US);
 	if (get_n16(udp + UDP_SPORT) == 0)
 		return drop(meta, DP_C_DROP_SRC_ADDR);
+	/* 0: the sender computed none (RFC 768; legal over IPv4). */
 	memcpy(&csum, udp + UDP_CSUM, sizeof(csum));
-	if (csum != 0 && csum_fold(csum_add(csum_pseudo(ip, udp_len), udp, udp_len)) != 0xffff)
+	if (csum != 0 && !(rx_ok & DP_PKT_RX_UDP_CSUM_OK) &&
+	    csum_fold(csum_add(csum_pseudo(ip, udp_len), udp, udp_len)) != 0xffff)
 		return drop(meta, DP_C_DROP_UDP_CSUM);
 
 	meta->l3_len = (uint16_t)ihl;
@@ -283,6 +327,12 @@ size_t dp_pkt_arp_reply(uint8_t *frame, const struct dp_addr *gw)
 size_t dp_pkt_udp_build(uint8_t *frame, const struct dp_addr *src, const struct dp_addr *dst,
                         uint16_t ip_id, size_t payload_len)
 {
+	return dp_pkt_udp_build_mode(frame, src, dst, ip_id, payload_len, DP_PKT_CSUM_FULL);
+}
+
+size_t dp_pkt_udp_build_mode(uint8_t *frame, const struct dp_addr *src, const struct dp_addr *dst,
+                             uint16_t ip_id, size_t payload_len, enum dp_pkt_csum mode)
+{
 	uint8_t *ip = frame + OFF_L3, *udp = ip + DP_PKT_IP_LEN;
 	uint16_t udp_len = (uint16_t)(DP_PKT_UDP_LEN + payload_len), csum;
 
@@ -300,16 +350,31 @@ size_t dp_pkt_udp_build(uint8_t *frame, const struct dp_addr *src, const struct 
 	memset(ip + IP_CSUM, 0, 2);
 	memcpy(ip + IP_SRC, &src->ip, 4);
 	memcpy(ip + IP_DST, &dst->ip, 4);
-	csum = (uint16_t)~csum_fold(csum_add(0, ip, DP_PKT_IP_LEN));
-	memcpy(ip + IP_CSUM, &csum, 2);
-
 	memcpy(udp + UDP_SPORT, &src->port, 2);
 	memcpy(udp + UDP_DPORT, &dst->port, 2);
 	put_be16(udp + UDP_LEN, udp_len);
 	memset(udp + UDP_CSUM, 0, 2);
+
+	if (mode == DP_PKT_CSUM_OFFLOAD) {
+		/* The port fills the IPv4 checksum (the field stays 0) and finishes
+		 * the UDP one from the pseudo-header sum, folded, not complemented
+		 * (what rte_ipv4_phdr_cksum gives). */
+		csum = csum_fold(csum_pseudo(ip, udp_len));
+		memcpy(udp + UDP_CSUM, &csum, 2);
+		return DP_PKT_HDR_LEN + payload_len;
+	}
+	csum = (uint16_t)~csum_fold(csum_add(0, ip, DP_PKT_IP_LEN));
+	memcpy(ip + IP_CSUM, &csum, 2);
+	if (mode == DP_PKT_CSUM_UDP_ZERO)
+		return DP_PKT_HDR_LEN + payload_len; /* RFC 768: 0 = no checksum */
 	csum = (uint16_t)~csum_fold(csum_add(csum_pseudo(ip, udp_len), udp, udp_len));
 	if (csum == 0)
 		csum = 0xffff; /* RFC 768: a computed zero is sent as all ones */
 	memcpy(udp + UDP_CSUM, &csum, 2);
 	return DP_PKT_HDR_LEN + payload_len;
+}
+
+uint16_t dp_pkt_csum(const uint8_t *p, size_t n)
+{
+	return csum_fold(csum_add(0, p, n));
 }

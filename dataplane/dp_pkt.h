@@ -10,7 +10,8 @@
  *
  * Accepted: untagged Ethernet II carrying either an ARP request for the gateway
  * address (broadcast or to our MAC) or an unfragmented IPv4/UDP datagram to our
- * MAC, IP and port with valid checksums (UDP checksum 0 = none). Trailing
+ * MAC, IP and port with valid checksums (UDP checksum 0 = none; a check the
+ * port's RX offload made is not made again). Trailing
  * Ethernet padding is allowed; IPv4 options are skipped; the TTL is not checked.
  */
 #ifndef SGA_DP_PKT_H
@@ -44,6 +45,23 @@ struct dp_pkt_meta {
 	struct dp_addr src;   /* sender: Ethernet source, IPv4 source, UDP source port */
 };
 
+/** What the port already verified of a received frame (its RX checksum
+ *  offload said GOOD): dp_pkt_classify_rx skips that software check. Anything
+ *  else (no offload, BAD, UNKNOWN) is verified here, so a frame the NIC found
+ *  bad is dropped and counted exactly like one found bad in software. */
+enum dp_pkt_rx_ok {
+	DP_PKT_RX_IP_CSUM_OK = 1,  /* the IPv4 header checksum is valid */
+	DP_PKT_RX_UDP_CSUM_OK = 2, /* the UDP checksum is valid (or absent) */
+};
+
+/** How dp_pkt_udp_build_mode fills the checksums of a frame it builds. */
+enum dp_pkt_csum {
+	DP_PKT_CSUM_FULL = 0, /* both computed in software (UDP over the payload) */
+	DP_PKT_CSUM_UDP_ZERO, /* IPv4 computed, UDP 0 = none (RFC 768, IPv4 only) */
+	DP_PKT_CSUM_OFFLOAD,  /* for the port's TX offload: IPv4 field 0, UDP field
+	                         the pseudo-header sum (folded, not complemented) */
+};
+
 /**
  * Classify the Ethernet frame frame[0..len) received by the gateway whose
  * address is gw (its port MAC, IPv4 and UDP port). Reads nothing outside the
@@ -51,6 +69,10 @@ struct dp_pkt_meta {
  */
 enum dp_pkt_class dp_pkt_classify(const uint8_t *frame, size_t len, const struct dp_addr *gw,
                                   struct dp_pkt_meta *meta);
+/** dp_pkt_classify, with the checks rx_ok (enum dp_pkt_rx_ok bits) names
+ *  skipped because the port made them. */
+enum dp_pkt_class dp_pkt_classify_rx(const uint8_t *frame, size_t len, const struct dp_addr *gw,
+                                     unsigned rx_ok, struct dp_pkt_meta *meta);
 
 /**
  * Turn an ARP request that dp_pkt_classify accepted into the reply, in place:
@@ -67,6 +89,13 @@ size_t dp_pkt_arp_reply(uint8_t *frame, const struct dp_addr *gw);
  */
 size_t dp_pkt_udp_build(uint8_t *frame, const struct dp_addr *src, const struct dp_addr *dst,
                         uint16_t ip_id, size_t payload_len);
+/** dp_pkt_udp_build with the checksums filled as mode says. */
+size_t dp_pkt_udp_build_mode(uint8_t *frame, const struct dp_addr *src, const struct dp_addr *dst,
+                             uint16_t ip_id, size_t payload_len, enum dp_pkt_csum mode);
+
+/** The Internet checksum sum of p[0..n) (RFC 1071), folded to 16 bits in the
+ *  byte order of memory, not complemented: 0xffff over a valid header. */
+uint16_t dp_pkt_csum(const uint8_t *p, size_t n);
 
 /**
  * The sender's address of a frame dp_pkt_classify accepted as DP_PKT_UDP, given

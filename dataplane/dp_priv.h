@@ -32,6 +32,7 @@
 #define DP_CQ_DEQ        64   /* crypto ops dequeued per call */
 #define DP_CQ_ROUNDS     4    /* enqueue + dequeue rounds per loop iteration (see dp_cq_run) */
 #define DP_CQ_DESC       2048 /* descriptors per crypto queue pair (one pair per lcore) */
+#define DP_OP_STASH      64   /* crypto ops an lcore keeps at hand (bulk refill, recycled) */
 
 extern int dp_logtype;
 #define DP_LOG(level, fmt, ...) \
@@ -60,6 +61,10 @@ struct dp_lcore {
 	unsigned cq_inflight; /* enqueued and not dequeued yet */
 	struct rte_crypto_op *cq_vec[DP_CQ_VEC];
 	struct dp_ack_list acks; /* DATA_ACKs due at the end of the iteration (dp_ack.h) */
+	/* Free ops at hand: taken DP_OP_STASH / 2 at a time from the pool, and
+	 * refilled by the completions themselves (dp_op_get, dp_op_recycle). */
+	unsigned op_n;
+	struct rte_crypto_op *op_stash[DP_OP_STASH];
 } __rte_cache_aligned;
 
 struct dp {
@@ -71,7 +76,8 @@ struct dp {
 	int port_configured, port_started;
 	int stop; /* atomic: dp_stop */
 
-	struct rte_mempool *pool;      /* RX and the lcores' own frames (ACKs) */
+	int tx_csum;              /* enum dp_pkt_csum: how transmitted frames get their checksums */
+	struct rte_mempool *pool; /* RX and the lcores' own frames (ACKs) */
 	struct rte_mempool *ctrl_pool; /* dp_ctrl_send (non-EAL threads: no cache) */
 	struct rte_ring **ctrl_rings;  /* [n_workers], MP/MC: control frames in */
 	struct rte_ring *ctrl_tx;      /* MP/MC: control-plane frames out */

@@ -13,13 +13,17 @@
  * sessions at run time would need RCU (rte_rcu_qsbr) before a slot is reused:
  * not done yet.
  *
- * With a crypto device, an install also creates the slot's cryptodev sessions
- * (sga_cdev.h): for each member whose suite the device serves, one that opens
- * its DATA_UP (key_up) and one that seals its DATA_DOWN and DATA_ACK
- * (key_down). They are written before the slot is published, like the rest of
- * it. A member that cannot get them (the session pool is spent) relays on the
- * CPU path, which is slower but correct, and is counted. They are freed with
- * the slots by dp_destroy: a replaced slot may still have ops in flight.
+ * An install also prepares the slot's crypto (struct dp_cdev_sess): for each
+ * member whose suite the crypto device serves, one cryptodev session that
+ * opens its DATA_UP and DATA_DELIVERED (key_up) and one that seals its
+ * DATA_DOWN and DATA_ACK (key_down); for a member the device does not serve, or
+ * that cannot get its sessions (the pool is spent: [crypto] aead_sessions), the
+ * same two keys as prepared CPU keys (sga_aead_key: one OpenSSL context each,
+ * keyed once), so the CPU path does no key schedule per frame either. They are
+ * written before the slot is published, like the rest of it, and freed with
+ * the slots by dp_destroy: a replaced slot may still have ops in flight, or an
+ * lcore still working on it (freeing at replacement needs the RCU that slot
+ * reuse needs).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -61,13 +65,12 @@ int dp_sessions_create(struct dp *dp)
 		DP_LOG(ERR, "session slots (%u): out of memory", dp->n_slots);
 		return -ENOMEM;
 	}
-	if (sga_cdev_dev_id(dp->cdev) >= 0) {
-		dp->cs = rte_zmalloc_socket("sga_dp_cs", (size_t)dp->n_slots * sizeof(*dp->cs), 0,
-		                            dp->socket);
-		if (!dp->cs) {
-			DP_LOG(ERR, "cryptodev session table (%u): out of memory", dp->n_slots);
-			return -ENOMEM;
-		}
+	/* With or without a device: the CPU path's prepared keys live here too. */
+	dp->cs =
+	    rte_zmalloc_socket("sga_dp_cs", (size_t)dp->n_slots * sizeof(*dp->cs), 0, dp->socket);
+	if (!dp->cs) {
+		DP_LOG(ERR, "crypto session table (%u): out of memory", dp->n_slots);
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -77,6 +80,8 @@ static void dp_cdev_sess_free(struct dp *dp, struct dp_cdev_sess *cs)
 	for (int r = 0; r < 2; r++) {
 		sga_cdev_session_free(dp->cdev, cs->open[r]);
 		sga_cdev_session_free(dp->cdev, cs->seal[r]);
+		sga_aead_key_free(cs->cpu_open[r]); /* wipes the key schedule */
+		sga_aead_key_free(cs->cpu_seal[r]);
 	}
 	memset(cs, 0, sizeof(*cs));
 }
@@ -121,19 +126,41 @@ static void dp_replay_preset(struct sga_replay *w, uint64_t rx_next)
 		sga_replay_update(w, seq);
 }
 
-/* The cryptodev sessions of slot's members whose suite the device serves.
- * Never fails: a member without them relays on the CPU path. */
-static void dp_cdev_sess_create(struct dp *dp, struct dp_session *slot, struct dp_cdev_sess *cs)
+/* The CPU path's prepared keys of member r: the direction(s) the device does
+ * not serve. -errno when OpenSSL cannot make them (the install fails: there is
+ * no slower path left to fall back to). */
+static int dp_cpu_keys_create(struct dp_session *slot, struct dp_cdev_sess *cs, int r)
+{
+	const struct sga_hop_member *h = &slot->m[r].hop;
+
+	if (!cs->open[r]) {
+		cs->cpu_open[r] = sga_aead_key_new(h->suite, SGA_AEAD_OPEN, h->key_up);
+		if (!cs->cpu_open[r])
+			return -errno;
+	}
+	if (!cs->seal[r]) {
+		cs->cpu_seal[r] = sga_aead_key_new(h->suite, SGA_AEAD_SEAL, h->key_down);
+		if (!cs->cpu_seal[r])
+			return -errno;
+	}
+	return 0;
+}
+
+/* The cryptodev sessions of slot's members whose suite the device serves, and
+ * prepared CPU keys for what it does not. A member the device serves but that
+ * cannot get its sessions (the pool is spent) relays on the CPU path. */
+static int dp_cdev_sess_create(struct dp *dp, struct dp_session *slot, struct dp_cdev_sess *cs)
 {
 	static bool warned; /* installer thread only */
-	int err;
+	int err, rc;
 
 	memset(cs, 0, sizeof(*cs));
+	slot->cs = cs;
 	for (int r = 0; r < 2; r++) {
 		struct sga_hop_member *h = &slot->m[r].hop;
 
 		if (!sga_cdev_serves(dp->cdev, h->suite))
-			continue;
+			goto cpu;
 		cs->open[r] = sga_cdev_session_create(dp->cdev, h->suite, SGA_CDEV_OPEN, h->key_up,
 		                                      SGA_HOP_HDR_LEN);
 		cs->seal[r] = cs->open[r]
@@ -151,11 +178,16 @@ static void dp_cdev_sess_create(struct dp *dp, struct dp_session *slot, struct d
 			DP_LOG(WARNING,
 			       "session %016" PRIx64 ": no cryptodev session (%s): this member "
 			       "and any later ones without one relay on the CPU path "
-			       "(crypto_sess_cpu counts them; raise [crypto] aead_sessions)",
+			       "(crypto_sess_cpu counts them; raise [crypto] aead_sessions, "
+			       "0 = every session)",
 			       slot->session_id, strerror(err));
 		warned = true;
+	cpu:
+		rc = dp_cpu_keys_create(slot, cs, r);
+		if (rc)
+			return rc;
 	}
-	slot->cs = cs;
+	return 0;
 }
 
 int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const struct dp_addr addr[2],
@@ -199,8 +231,13 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 		if (addr)
 			mb->addr = addr[r];
 	}
-	if (dp->cs)
-		dp_cdev_sess_create(dp, slot, &dp->cs[dp->slots_used]);
+	rc = dp_cdev_sess_create(dp, slot, &dp->cs[dp->slots_used]);
+	if (rc) {
+		DP_LOG(WARNING, "session %016" PRIx64 ": CPU keys: %s", s->session_id,
+		       strerror(-rc));
+		rc = -ENOMEM;
+		goto err;
+	}
 	/* Publishes the slot (a release store of the data pointer); for an existing
 	 * key it atomically swaps the pointer, and readers holding the old slot
 	 * finish on it. */

@@ -42,18 +42,24 @@ struct dp_member {
 	struct sga_ack_win ack;    /* what we took charge of from it (dp_ack.h): owner lcore only */
 };
 
-/** A slot's cryptodev sessions (sga_cdev.h), per member; NULL where that
- *  member's suite runs on the CPU path. Written before the slot is published,
- *  read-only afterwards; freed by dp_destroy. */
+/** A slot's prepared crypto, per member: cryptodev sessions (sga_cdev.h) where
+ *  the device serves the member's suite, prepared CPU keys (sga_aead_key)
+ *  where it does not. Written before the slot is published, read-only
+ *  afterwards (the CPU keys hold per-message state: owner lcore only); freed by
+ *  dp_destroy, like the slot (an lcore may still be working on a replaced one). */
 struct dp_cdev_sess {
 	void *open[2]; /* [role]: decrypt under m[role].hop.key_up (DATA_UP from role) */
 	void *seal[2]; /* [role]: encrypt under m[role].hop.key_down (DATA_DOWN/ACK to role) */
+	/* ---- CPU path: prepared keys (key schedule done at install) ---- */
+	struct sga_aead_key *cpu_open[2]; /* [role]: key_up; NULL where open[role] is set */
+	struct sga_aead_key *cpu_seal[2]; /* [role]: key_down; NULL where seal[role] is set */
+	                                  /* ---- end of the CPU path's block ---- */
 };
 
 struct dp_session {
 	uint64_t session_id;
 	struct dp_member m[2];   /* [role] */
-	struct dp_cdev_sess *cs; /* this slot's entry of dp->cs; NULL without a device */
+	struct dp_cdev_sess *cs; /* this slot's entry of dp->cs (always set once installed) */
 } __rte_cache_aligned;
 
 /* Hot state stays within nine cache lines (two members with their 1024-bit

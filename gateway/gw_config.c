@@ -69,6 +69,7 @@ static const struct key_def keys[] = {
     {"dataplane", "mbufs", K_UINT, F(mbufs), 1024, 4194304},
     {"dataplane", "max_sessions", K_UINT, F(max_sessions), 16, 16777216},
     {"dataplane", "tx_seq_block", K_U64, F(tx_seq_block), 1024, (uint64_t)1 << 40},
+    {"dataplane", "udp_checksum_zero", K_UINT, F(udp_checksum_zero), 0, 1},
     {"controlplane", "workers", K_UINT, F(workers), 1, 64},
     {"controlplane", "ctrl_ring_size", K_UINT, F(ctrl_ring_size), 64, 65536},
     {"controlplane", "persist_interval_ms", K_UINT, F(persist_interval_ms), 10, 60000},
@@ -92,7 +93,7 @@ static const struct key_def keys[] = {
     /* [crypto], bulk AEAD: the crypto device of the data plane's hop open/seal
      * (sga_cdev.h) and how many installs get cryptodev sessions. */
     {"crypto", "device", K_CDEV, F(crypto_device), 0, 0},
-    {"crypto", "aead_sessions", K_UINT, F(aead_sessions), 16, 16777216},
+    {"crypto", "aead_sessions", K_UINT, F(aead_sessions), 0, 16777216}, /* 0: all */
     /* [store]: store and forward (dp_store.h, msg_log.h); dir empty = off. */
     {"store", "dir", K_STR, F(store_dir), 0, 0},
     {"store", "fsync", K_FSYNC, F(store_fsync), 0, 0},
@@ -145,7 +146,7 @@ void gw_config_defaults(struct gw_config *c)
 	c->rsa_engine[0] = '\0';
 	c->rsa_policy = SGA_ENGINE_PREFER;
 	snprintf(c->crypto_device, sizeof(c->crypto_device), "auto");
-	c->aead_sessions = 16384;
+	c->aead_sessions = 0; /* every session install: no CPU-path cliff */
 	c->store_fsync = GW_FSYNC_ALWAYS;
 	c->store_fsync_interval_ms = 10;
 	c->store_segment_mb = 64;

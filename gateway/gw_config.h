@@ -43,6 +43,7 @@ struct gw_config {
 	unsigned mbufs;
 	unsigned max_sessions;
 	uint64_t tx_seq_block;
+	unsigned udp_checksum_zero; /* 1: UDP checksum 0 where the port cannot offload it */
 
 	/* [controlplane] */
 	unsigned workers;
@@ -65,7 +66,8 @@ struct gw_config {
 	int rsa_policy;      /* enum sga_engine_policy */
 	/* [crypto], bulk AEAD (sga_cdev.h): the data plane's crypto device, "auto",
 	 * "crypto_qat", "crypto_aesni_mb", "crypto_openssl" or "cpu"; and the
-	 * session installs that get cryptodev sessions (later ones: CPU path). */
+	 * session installs that get cryptodev sessions (later ones: CPU path);
+	 * 0 = every install (max_sessions and the re-install headroom). */
 	char crypto_device[24];
 	unsigned aead_sessions;
 

@@ -27,6 +27,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -94,6 +95,7 @@ struct sga_cdev {
 	struct cdev_engine eng[SGA_SUITE_COUNT];
 	unsigned n_qps;
 	struct rte_mempool *sess_pool;
+	unsigned n_sessions, sess_bytes; /* what the pool holds */
 	struct rte_mempool *op_pool;
 };
 
@@ -221,13 +223,45 @@ static int cdev_setup(struct sga_cdev *cd, int dev, const struct sga_cdev_config
 	 * one pool, elements sized for this device. Created and freed by the
 	 * control plane, a non-EAL thread, so no per-lcore cache. */
 	snprintf(name, sizeof(name), "%s_cs", cfg->tag);
-	cd->sess_pool = rte_cryptodev_sym_session_pool_create(
-	    name, cfg->n_sessions, rte_cryptodev_sym_get_private_session_size((uint8_t)dev), 0, 0,
-	    socket);
-	if (!cd->sess_pool) {
-		CD_LOG(ERR, "session pool (%u): %s", cfg->n_sessions, rte_strerror(rte_errno));
-		return -ENOMEM;
+	for (unsigned n = cfg->n_sessions;; n = (n - 2) / 2 + 2) {
+		void *probe = NULL;
+
+		cd->sess_pool = rte_cryptodev_sym_session_pool_create(
+		    name, n, rte_cryptodev_sym_get_private_session_size((uint8_t)dev), 0, 0,
+		    socket);
+		/* Enough left for the rest of the data plane? Asked of the allocator
+		 * itself: with dynamic memory the heap grows, its free figure says
+		 * nothing. */
+		if (cd->sess_pool && cfg->keep_free_mb) {
+			probe = rte_malloc_socket(NULL, (size_t)cfg->keep_free_mb << 20, 0, socket);
+			rte_free(probe);
+		}
+		if (cd->sess_pool && (!cfg->keep_free_mb || probe))
+			break;
+		CD_LOG(DEBUG, "session pool of %u: %s", n,
+		       cd->sess_pool ? "leaves too little memory" : rte_strerror(rte_errno));
+		rte_mempool_free(cd->sess_pool);
+		cd->sess_pool = NULL;
+		if (!cfg->n_sessions_min || n <= cfg->n_sessions_min) {
+			CD_LOG(ERR, "session pool (%u): %s", n, "out of memory");
+			return -ENOMEM;
+		}
 	}
+	cd->n_sessions = cd->sess_pool->size;
+	cd->sess_bytes =
+	    cd->sess_pool->header_size + cd->sess_pool->elt_size + cd->sess_pool->trailer_size;
+	if (cd->n_sessions < cfg->n_sessions)
+		CD_LOG(WARNING,
+		       "session pool: %u of the %u sessions asked for fit in memory (%u bytes "
+		       "each): raise [eal] memory_mb by %u MB to have them all",
+		       cd->n_sessions, cfg->n_sessions, cd->sess_bytes,
+		       (unsigned)(((uint64_t)(cfg->n_sessions - cd->n_sessions) * cd->sess_bytes >>
+		                   20) +
+		                  1));
+	else
+		CD_LOG(INFO, "session pool: %u sessions, %u bytes each (%u MB)", cd->n_sessions,
+		       cd->sess_bytes,
+		       (unsigned)(((uint64_t)cd->n_sessions * cd->sess_bytes >> 20) + 1));
 	priv =
 	    (uint16_t)(SGA_CDEV_IV_LEN + SGA_CDEV_AAD_BUF_LEN + RTE_ALIGN_CEIL(cfg->user_size, 8));
 	/* A mempool cache may hold at most 1.5 x its size: keep the caches of
@@ -615,6 +649,19 @@ void sga_cdev_session_free(struct sga_cdev *cd, void *sess)
 struct rte_crypto_op *sga_cdev_op_alloc(struct sga_cdev *cd)
 {
 	return rte_crypto_op_alloc(cd->op_pool, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
+}
+
+unsigned sga_cdev_n_sessions(const struct sga_cdev *cd, unsigned *bytes_each)
+{
+	if (bytes_each)
+		*bytes_each = cd && cd->sess_pool ? cd->sess_bytes : 0;
+	return cd && cd->sess_pool ? cd->n_sessions : 0;
+}
+
+unsigned sga_cdev_op_alloc_bulk(struct sga_cdev *cd, struct rte_crypto_op **ops, unsigned n)
+{
+	return rte_crypto_op_bulk_alloc(cd->op_pool, RTE_CRYPTO_OP_TYPE_SYMMETRIC, ops,
+	                                (uint16_t)n);
 }
 
 void sga_cdev_op_aead(struct rte_crypto_op *op, void *sess, uint8_t suite, struct rte_mbuf *m,

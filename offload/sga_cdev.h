@@ -60,11 +60,16 @@ struct sga_cdev_config {
 	unsigned n_qps;      /* queue pairs: one per data-plane lcore */
 	unsigned qp_desc;    /* descriptors per queue pair (power of two); 0 = default */
 	unsigned n_sessions; /* cryptodev sessions in the pool (2 at least) */
-	unsigned n_ops;      /* ops in the pool */
-	unsigned op_cache;   /* per-lcore cache of the op pool */
-	unsigned user_size;  /* bytes of caller context per op */
-	int socket;          /* NUMA socket for pools (SOCKET_ID_ANY) */
-	const char *tag;     /* unique prefix for pool names ("sga_dp0"), < 16 chars */
+	/* If the pool of n_sessions does not fit (or would leave less than
+	 * keep_free_mb of the socket's heap free), try halves down to this many
+	 * (a warning says how many it got); 0: n_sessions or fail. */
+	unsigned n_sessions_min;
+	unsigned keep_free_mb;
+	unsigned n_ops;     /* ops in the pool */
+	unsigned op_cache;  /* per-lcore cache of the op pool */
+	unsigned user_size; /* bytes of caller context per op */
+	int socket;         /* NUMA socket for pools (SOCKET_ID_ANY) */
+	const char *tag;    /* unique prefix for pool names ("sga_dp0"), < 16 chars */
 };
 
 /**
@@ -98,6 +103,9 @@ const char *sga_cdev_report(const struct sga_cdev *cd, uint8_t suite, char *buf,
 const char *sga_cdev_driver(const struct sga_cdev *cd);
 /** The cryptodev id, or -1 without a device. */
 int sga_cdev_dev_id(const struct sga_cdev *cd);
+/** Sessions in the pool (what sga_cdev_create could have; 0 without a device)
+ *  and the bytes each takes there. */
+unsigned sga_cdev_n_sessions(const struct sga_cdev *cd, unsigned *bytes_each);
 
 /* ---- sessions ---------------------------------------------------------------------- */
 
@@ -124,9 +132,20 @@ void sga_cdev_session_free(struct sga_cdev *cd, void *sess);
 /** An op from the pool (per-lcore cache), or NULL when the pool is empty. */
 struct rte_crypto_op *sga_cdev_op_alloc(struct sga_cdev *cd) SGA_MUST_CHECK;
 
+/** Up to n ops from the pool in one go (all or none: returns n or 0). */
+unsigned sga_cdev_op_alloc_bulk(struct sga_cdev *cd, struct rte_crypto_op **ops,
+                                unsigned n) SGA_MUST_CHECK;
+
 static inline void sga_cdev_op_free(struct rte_crypto_op *op)
 {
 	rte_crypto_op_free(op);
+}
+
+/** Make a completed op as sga_cdev_op_alloc hands one out, for the caller to
+ *  use again without a trip through the pool (a per-lcore stash). */
+static inline void sga_cdev_op_reset(struct rte_crypto_op *op)
+{
+	__rte_crypto_op_reset(op, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
 }
 
 /** The caller's context area of an op (user_size bytes, 8-byte aligned). */

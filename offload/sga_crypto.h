@@ -112,6 +112,41 @@ int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEA
                   const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
                   size_t pt_cap) SGA_MUST_CHECK;
 
+/* ---- prepared AEAD keys (the CPU path's per-key cipher contexts) --------- */
+
+/*
+ * A key of one suite for one direction with its key schedule done once: for a
+ * key that protects many messages (a hop key), instead of sga_aead_seal/open,
+ * which build and key an OpenSSL context per call. Software (OpenSSL) always,
+ * whatever backend is installed. One thread at a time per object (it holds
+ * per-message state); the same arguments, checks, errors and wiping as
+ * sga_aead_seal/open, with the suite and key taken from the object.
+ */
+struct sga_aead_key; /* opaque; wipes its key schedule on free */
+
+enum sga_aead_dir {
+	SGA_AEAD_SEAL = 0,
+	SGA_AEAD_OPEN = 1,
+};
+
+/** A prepared key for suite (its key_len bytes at key, copied into the
+ *  schedule; the caller wipes its own). NULL and errno: EINVAL (unknown suite),
+ *  ENOMEM, EIO (OpenSSL refused). */
+struct sga_aead_key *sga_aead_key_new(uint8_t suite, enum sga_aead_dir dir,
+                                      const uint8_t *key) SGA_MUST_CHECK;
+/** Wipe and free; NULL is a no-op. */
+void sga_aead_key_free(struct sga_aead_key *k);
+/** The suite k was made for (0 for NULL). */
+uint8_t sga_aead_key_suite(const struct sga_aead_key *k);
+/** sga_aead_seal under k (made with SGA_AEAD_SEAL, else -EINVAL). */
+int sga_aead_key_seal(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+                      uint8_t *ct, size_t ct_cap) SGA_MUST_CHECK;
+/** sga_aead_open under k (made with SGA_AEAD_OPEN, else -EINVAL). */
+int sga_aead_key_open(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+                      uint8_t *pt, size_t pt_cap) SGA_MUST_CHECK;
+
 /* ---- RSA-OAEP-SHA256 (E_PK / D_PR, and the trapdoor function F_G) ------- */
 
 struct sga_rsa_key; /* opaque: public-only or full key pair */

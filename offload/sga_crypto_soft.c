@@ -12,7 +12,8 @@
  *
  * OpenSSL algorithm objects are fetched once (pthread_once) and shared
  * read-only between threads; per-call state (cipher/MAC/KDF contexts) is
- * created and freed per call. Secrets on our own stack are wiped at the single
+ * created and freed per call, except for a prepared AEAD key (sga_aead_key_*),
+ * whose cipher context is keyed once and reused for every message under it. Secrets on our own stack are wiped at the single
  * exit of each function; OpenSSL wipes its own contexts and key objects when
  * they are freed. Only non-deprecated OpenSSL 3 APIs are used.
  */
@@ -449,10 +450,10 @@ static int open_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce, c
 
 /*
  * Create and key a cipher context. CCM needs the nonce length (15 - L = 12,
- * so L = 3) and the tag length before the key and nonce; for decryption the
- * expected tag (tag != NULL) is installed here as well.
+ * so L = 3) and the tag length before the key; the nonce may come with the key
+ * (one-shot use) or later, per message, through aead_ctx_nonce (a prepared key).
  */
-static int aead_ctx(int idx, int enc, const uint8_t *key, const uint8_t *nonce, uint8_t *tag,
+static int aead_ctx(int idx, int enc, const uint8_t *key, const uint8_t *nonce,
                     EVP_CIPHER_CTX **out)
 {
 	EVP_CIPHER *cipher = algs.cipher[idx];
@@ -473,25 +474,15 @@ static int aead_ctx(int idx, int enc, const uint8_t *key, const uint8_t *nonce, 
 		goto out;
 	if (suite_is_ccm(idx)) {
 		params[0] = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &ivlen);
-		/* Encryption: NULL data sets only the tag length. */
+		/* NULL data sets only the tag length. */
 		params[1] =
-		    OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, tag_len);
+		    OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, NULL, tag_len);
 		params[2] = OSSL_PARAM_construct_end();
 		if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
 			goto out;
-		if (EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) != 1)
-			goto out;
-	} else {
-		if (EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) != 1)
-			goto out;
-		if (tag != NULL) {
-			params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
-			                                              tag, tag_len);
-			params[1] = OSSL_PARAM_construct_end();
-			if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
-				goto out;
-		}
 	}
+	if (EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL) != 1)
+		goto out;
 	if (EVP_CIPHER_CTX_get_iv_length(ctx) != SGA_AEAD_NONCE_LEN)
 		goto out;
 	*out = ctx;
@@ -502,43 +493,93 @@ out:
 	return rc;
 }
 
-static int soft_seal(int idx, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-                     size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct)
+/* Start a message on a keyed context: the nonce (the key schedule stays), and
+ * for decryption the expected tag. Every suite's provider resets its per-
+ * message state (GHASH, Poly1305, CCM's length and tag flags) on a new IV. */
+static int aead_ctx_nonce(EVP_CIPHER_CTX *ctx, int idx, int enc, const uint8_t *nonce, uint8_t *tag)
+{
+	OSSL_PARAM params[2];
+
+	if (nonce != NULL && EVP_CipherInit_ex2(ctx, NULL, NULL, nonce, enc, NULL) != 1)
+		return -EIO;
+	if (tag != NULL) {
+		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+		                                              suites[idx].tag_len);
+		params[1] = OSSL_PARAM_construct_end();
+		if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* One seal on a context keyed and given its nonce. */
+static int seal_body(EVP_CIPHER_CTX *ctx, int idx, const uint8_t *aad, size_t aad_len,
+                     const uint8_t *pt, size_t pt_len, uint8_t *ct)
 {
 	static const uint8_t empty;
 	size_t tag_len = suites[idx].tag_len;
-	EVP_CIPHER_CTX *ctx = NULL;
 	OSSL_PARAM params[2];
 	int outl = 0, finl = 0;
-	int rc;
 
-	algs_ready();
-	rc = aead_ctx(idx, 1, key, nonce, NULL, &ctx);
-	if (rc != 0)
-		goto out;
-	rc = -EIO;
 	/* CCM authenticates the message length first, so it must know it up front. */
 	if (suite_is_ccm(idx) && EVP_EncryptUpdate(ctx, NULL, &outl, NULL, (int)pt_len) != 1)
-		goto out;
+		return -EIO;
 	if (aad_len != 0 && EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
-		goto out;
+		return -EIO;
 	outl = 0;
 	if ((pt_len != 0 || suite_is_ccm(idx)) &&
 	    EVP_EncryptUpdate(ctx, ct, &outl, pt_len != 0 ? pt : &empty, (int)pt_len) != 1)
-		goto out;
+		return -EIO;
 	if ((size_t)outl != pt_len)
-		goto out;
+		return -EIO;
 	if (EVP_EncryptFinal_ex(ctx, ct + pt_len, &finl) != 1 || finl != 0)
-		goto out;
+		return -EIO;
 	params[0] =
 	    OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, ct + pt_len, tag_len);
 	params[1] = OSSL_PARAM_construct_end();
 	if (EVP_CIPHER_CTX_get_params(ctx, params) != 1)
-		goto out;
-	rc = 0;
-out:
+		return -EIO;
+	return 0;
+}
+
+/* One open on a context keyed and given its nonce and expected tag. */
+static int open_body(EVP_CIPHER_CTX *ctx, int idx, const uint8_t *aad, size_t aad_len,
+                     const uint8_t *ct, size_t pt_len, uint8_t *pt)
+{
+	uint8_t empty[1]; /* a valid pointer for zero-length input/output */
+	int outl = 0, finl = 0;
+
+	if (suite_is_ccm(idx) && EVP_DecryptUpdate(ctx, NULL, &outl, NULL, (int)pt_len) != 1)
+		return -EIO;
+	if (aad_len != 0 && EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
+		return -EIO;
+	outl = 0;
+	if (pt_len != 0 || suite_is_ccm(idx)) {
+		/* CCM verifies the tag here, GCM and ChaCha20-Poly1305 in Final. */
+		if (EVP_DecryptUpdate(ctx, pt_len != 0 ? pt : empty, &outl,
+		                      pt_len != 0 ? ct : empty, (int)pt_len) != 1)
+			return suite_is_ccm(idx) ? -EBADMSG : -EIO;
+	}
+	if ((size_t)outl != pt_len)
+		return -EIO;
+	/* Final writes nothing for these modes; never point it past pt. */
+	if (EVP_DecryptFinal_ex(ctx, empty, &finl) != 1)
+		return -EBADMSG;
+	return finl != 0 ? -EIO : 0;
+}
+
+static int soft_seal(int idx, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
+                     size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	int rc;
+
+	algs_ready();
+	rc = aead_ctx(idx, 1, key, nonce, &ctx);
+	if (rc == 0)
+		rc = seal_body(ctx, idx, aad, aad_len, pt, pt_len, ct);
 	if (rc != 0) {
-		sga_memzero(ct, pt_len + tag_len);
+		sga_memzero(ct, pt_len + suites[idx].tag_len);
 		ERR_clear_error();
 	}
 	EVP_CIPHER_CTX_free(ctx); /* cleanses the key schedule */
@@ -550,49 +591,126 @@ static int soft_open(int idx, const uint8_t *key, const uint8_t *nonce, const ui
 {
 	size_t tag_len = suites[idx].tag_len;
 	size_t pt_len = ct_len - tag_len;
-	uint8_t empty[1]; /* a valid pointer for zero-length input/output */
 	uint8_t tag[SGA_AEAD_MAX_TAG_LEN];
 	EVP_CIPHER_CTX *ctx = NULL;
-	int outl = 0, finl = 0;
 	int rc;
 
 	/* Copy the tag first: pt may equal ct. */
 	memcpy(tag, ct + pt_len, tag_len);
 	algs_ready();
-	rc = aead_ctx(idx, 0, key, nonce, tag, &ctx);
-	if (rc != 0)
-		goto out;
-	rc = -EIO;
-	if (suite_is_ccm(idx) && EVP_DecryptUpdate(ctx, NULL, &outl, NULL, (int)pt_len) != 1)
-		goto out;
-	if (aad_len != 0 && EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
-		goto out;
-	outl = 0;
-	if (pt_len != 0 || suite_is_ccm(idx)) {
-		/* CCM verifies the tag here, GCM and ChaCha20-Poly1305 in Final. */
-		if (EVP_DecryptUpdate(ctx, pt_len != 0 ? pt : empty, &outl,
-		                      pt_len != 0 ? ct : empty, (int)pt_len) != 1) {
-			rc = suite_is_ccm(idx) ? -EBADMSG : -EIO;
-			goto out;
-		}
-	}
-	if ((size_t)outl != pt_len)
-		goto out;
-	/* Final writes nothing for these modes; never point it past pt. */
-	if (EVP_DecryptFinal_ex(ctx, empty, &finl) != 1) {
-		rc = -EBADMSG;
-		goto out;
-	}
-	if (finl != 0)
-		goto out;
-	rc = 0;
-out:
+	rc = aead_ctx(idx, 0, key, nonce, &ctx);
+	if (rc == 0)
+		rc = aead_ctx_nonce(ctx, idx, 0, NULL, tag);
+	if (rc == 0)
+		rc = open_body(ctx, idx, aad, aad_len, ct, pt_len, pt);
 	if (rc != 0) {
 		sga_memzero(pt, pt_len);
 		ERR_clear_error();
 	}
 	sga_memzero(tag, sizeof(tag));
 	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+/* ---- prepared AEAD keys --------------------------------------------------- */
+
+/* One cipher context per key and direction, keyed once: a message costs the
+ * nonce set-up and the cipher work, not a context allocation, a provider
+ * look-up and a key expansion. */
+struct sga_aead_key {
+	EVP_CIPHER_CTX *ctx;
+	int idx; /* registry index of the suite */
+	int enc; /* 1: seals, 0: opens */
+};
+
+struct sga_aead_key *sga_aead_key_new(uint8_t suite, enum sga_aead_dir dir, const uint8_t *key)
+{
+	int idx = suite_index(suite), rc;
+	struct sga_aead_key *k;
+
+	if (idx < 0 || key == NULL || (dir != SGA_AEAD_SEAL && dir != SGA_AEAD_OPEN)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	algs_ready();
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	k->idx = idx;
+	k->enc = dir == SGA_AEAD_SEAL;
+	rc = aead_ctx(idx, k->enc, key, NULL, &k->ctx);
+	if (rc != 0) {
+		ERR_clear_error();
+		free(k);
+		errno = -rc;
+		return NULL;
+	}
+	return k;
+}
+
+void sga_aead_key_free(struct sga_aead_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_CIPHER_CTX_free(k->ctx); /* cleanses the key schedule */
+	sga_memzero(k, sizeof(*k));
+	free(k);
+}
+
+uint8_t sga_aead_key_suite(const struct sga_aead_key *k)
+{
+	return k == NULL ? 0 : suites[k->idx].id;
+}
+
+int sga_aead_key_seal(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+                      uint8_t *ct, size_t ct_cap)
+{
+	int idx = -1, rc;
+
+	if (k == NULL || !k->enc)
+		return -EINVAL;
+	rc = seal_check(suites[k->idx].id, (const uint8_t *)k, nonce, aad, aad_len, pt, pt_len, ct,
+	                ct_cap, &idx);
+	if (rc != 0)
+		return rc;
+	rc = aead_ctx_nonce(k->ctx, idx, 1, nonce, NULL);
+	if (rc == 0)
+		rc = seal_body(k->ctx, idx, aad, aad_len, pt, pt_len, ct);
+	if (rc != 0) {
+		sga_memzero(ct, pt_len + suites[idx].tag_len);
+		ERR_clear_error();
+	}
+	return rc;
+}
+
+int sga_aead_key_open(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+                      uint8_t *pt, size_t pt_cap)
+{
+	uint8_t tag[SGA_AEAD_MAX_TAG_LEN];
+	int idx = -1, rc;
+	size_t pt_len;
+
+	if (k == NULL || k->enc)
+		return -EINVAL;
+	rc = open_check(suites[k->idx].id, (const uint8_t *)k, nonce, aad, aad_len, ct, ct_len, pt,
+	                pt_cap, &idx);
+	if (rc != 0)
+		return rc;
+	pt_len = ct_len - suites[idx].tag_len;
+	/* Copy the tag first: pt may equal ct. */
+	memcpy(tag, ct + pt_len, suites[idx].tag_len);
+	rc = aead_ctx_nonce(k->ctx, idx, 0, nonce, tag);
+	if (rc == 0)
+		rc = open_body(k->ctx, idx, aad, aad_len, ct, pt_len, pt);
+	if (rc != 0) {
+		sga_memzero(pt, pt_len);
+		ERR_clear_error();
+	}
+	sga_memzero(tag, sizeof(tag));
 	return rc;
 }
 

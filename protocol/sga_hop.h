@@ -47,6 +47,17 @@ int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, 
                     size_t len, uint64_t *seq, uint8_t **inner, size_t *inner_len) SGA_MUST_CHECK;
 
 /**
+ * sga_hop_open_up on a frame its caller has decoded already: env is what
+ * sga_env_hop_decode(frame, len) returned (the same buffer, else
+ * -SGA_E_INTERNAL), so a frame is parsed once on its way through the data
+ * plane. k: a prepared key (sga_aead_key, SGA_AEAD_OPEN) of m->key_up, or NULL
+ * for a key schedule per call. Same outcomes as sga_hop_open_up.
+ */
+int sga_hop_open_env(const struct sga_hop_member *m, struct sga_aead_key *k, uint64_t sid,
+                     uint8_t role, const struct sga_env_hop *env, uint8_t *frame, size_t len,
+                     uint64_t *seq, uint8_t **inner, size_t *inner_len) SGA_MUST_CHECK;
+
+/**
  * Seal inner as a `type` frame (SGA_MSG_DATA_DOWN, _DATA_ACK or _DATA_SKIP) to member
  * m (role) into out, using and advancing m->tx_seq. inner may be out +
  * SGA_HOP_HDR_LEN (in place). -SGA_E_BAD_STATE when the sequence space is spent.
@@ -54,6 +65,12 @@ int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, 
 int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type,
                       const uint8_t *inner, size_t inner_len, uint8_t *out, size_t cap,
                       size_t *len) SGA_MUST_CHECK;
+
+/** sga_hop_seal_down under k, a prepared key (SGA_AEAD_SEAL) of m->key_down;
+ *  NULL: a key schedule per call. */
+int sga_hop_seal_down_k(struct sga_hop_member *m, struct sga_aead_key *k, uint64_t sid,
+                        uint8_t role, uint8_t type, const uint8_t *inner, size_t inner_len,
+                        uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
 
 /**
  * What the gateway acknowledges to one sender (PROTOCOL.md 7.11): the 64
@@ -84,6 +101,11 @@ int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role,
  *  store) frame: 8 bytes of plaintext. -BAD_TYPE for any other type. */
 int sga_hop_seal_u64(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type,
                      uint64_t value, uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
+
+/** sga_hop_seal_u64 under k (as sga_hop_seal_down_k). */
+int sga_hop_seal_u64_k(struct sga_hop_member *m, struct sga_aead_key *k, uint64_t sid, uint8_t role,
+                       uint8_t type, uint64_t value, uint8_t *out, size_t cap,
+                       size_t *len) SGA_MUST_CHECK;
 
 /** The next_e2e_seq a DATA_DELIVERED's opened plaintext carries; -SGA_E_TRUNCATED
  *  / -SGA_E_TRAILING unless it is exactly 8 bytes. */

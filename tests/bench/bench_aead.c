@@ -17,10 +17,19 @@
  * CPU, and keeps the best of each; only the ratio within one row means much.
  * Not a test: nothing is asserted.
  *
+ * --keys N (the "many keys" mode): N distinct keys, used round robin, one per
+ * op, as a gateway with N sessions sees them. Next to the cryptodev path with
+ * N sessions it measures the two CPU paths on the same lcore: the prepared
+ * keys the data plane now keeps per member (sga_aead_key: one OpenSSL context
+ * per key, keyed once) and the one-shot sga_aead_seal (a context and a key
+ * schedule per call: the CPU path before). With N beyond the caches the rows
+ * show what many sessions cost on each path; crypto-perf (one key) stays the
+ * reference.
+ *
  *   sga-bench-aead [--devtype crypto_aesni_mb|crypto_openssl|crypto_qat]
  *                  [--suite aes-128-gcm|aes-256-gcm|chacha20-poly1305|aes-128-ccm8]
  *                  [--sizes 64,256,1024,1400] [--ops N] [--reps N] [--perf PATH]
- *                  [--no-perf]
+ *                  [--no-perf] [--keys N[,N...]]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -53,6 +62,7 @@ struct opts {
 	int no_perf;
 	unsigned cpu;  /* the CPU both measurements run on (crypto-perf's worker lcore too) */
 	unsigned reps; /* alternations of ours and theirs per size; the best of each counts */
+	unsigned keys[MAX_SIZES], n_keys; /* --keys: many-keys mode, these key counts */
 };
 
 static void usage(FILE *f)
@@ -61,7 +71,7 @@ static void usage(FILE *f)
 	           "                      [--suite aes-128-gcm|aes-256-gcm|chacha20-poly1305|"
 	           "aes-128-ccm8]\n"
 	           "                      [--sizes 64,256,1024,1400] [--ops N] [--reps N]\n"
-	           "                      [--perf PATH] [--no-perf]\n");
+	           "                      [--perf PATH] [--no-perf] [--keys N[,N...]]\n");
 }
 
 static int parse_sizes(struct opts *o, char *s)
@@ -79,13 +89,31 @@ static int parse_sizes(struct opts *o, char *s)
 	return o->n_sizes ? 0 : -1;
 }
 
+static int parse_keys(struct opts *o, char *s)
+{
+	char *save = NULL;
+
+	o->n_keys = 0;
+	for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned long v = strtoul(t, NULL, 10);
+
+		if (o->n_keys == MAX_SIZES || v == 0 || v > 1000000)
+			return -1;
+		o->keys[o->n_keys++] = (unsigned)v;
+	}
+	return o->n_keys ? 0 : -1;
+}
+
 /* ---- our side --------------------------------------------------------------------- */
 
 struct bench {
 	struct sga_cdev *cd;
 	struct rte_mempool *mp;
 	struct rte_mbuf *m[N_MBUFS];
-	void *sess;
+	void **sess;              /* [n_sess] cryptodev sessions, one per key */
+	unsigned n_sess;          /* keys in use */
+	uint8_t *raw;             /* [n_sess][SGA_AEAD_MAX_KEY_LEN]: the keys (one-shot CPU path) */
+	struct sga_aead_key **pk; /* [n_sess] prepared CPU keys */
 };
 
 /* Seal `total` frames of text length size; returns Mops (0 on failure). */
@@ -113,9 +141,10 @@ static double run_ours(struct bench *b, uint8_t suite, unsigned size, unsigned l
 				ops[n] = sga_cdev_op_alloc(b->cd);
 				if (!ops[n])
 					break;
-				sga_hop_nonce(seq++, nonce);
-				sga_cdev_op_aead(ops[n], b->sess, suite, b->m[next_m], 0,
-				                 SGA_HOP_HDR_LEN, SGA_HOP_HDR_LEN, size, nonce);
+				sga_hop_nonce(seq, nonce);
+				sga_cdev_op_aead(ops[n], b->sess[seq++ % b->n_sess], suite,
+				                 b->m[next_m], 0, SGA_HOP_HDR_LEN, SGA_HOP_HDR_LEN,
+				                 size, nonce);
 				next_m = (next_m + 1) % N_MBUFS;
 			}
 			unsigned k = 0;
@@ -149,6 +178,73 @@ static double run_ours(struct bench *b, uint8_t suite, unsigned size, unsigned l
 	}
 	t1 = rte_rdtsc();
 	return (double)total / ((double)(t1 - t0) / (double)rte_get_tsc_hz()) / 1e6;
+}
+
+/* The CPU path: seal `total` hop frames of text length size in place, key
+ * after key round robin, under the prepared keys (prepared != 0) or one-shot
+ * (a context and key schedule per call). Mops, 0 on failure. */
+static double run_cpu(struct bench *b, uint8_t suite, unsigned size, unsigned long total,
+                      int prepared)
+{
+	static uint8_t bufs[64][SGA_HOP_HDR_LEN + 1400 + SGA_AEAD_MAX_TAG_LEN];
+	const struct sga_suite_info *s = sga_suite_get(suite);
+	uint64_t t0, t1;
+
+	t0 = rte_rdtsc();
+	for (unsigned long i = 0; i < total; i++) {
+		uint8_t nonce[SGA_AEAD_NONCE_LEN], *f = bufs[i % 64];
+		unsigned k = (unsigned)(i % b->n_sess);
+		int rc;
+
+		sga_hop_nonce(i, nonce);
+		if (prepared)
+			rc = sga_aead_key_seal(b->pk[k], nonce, f, SGA_HOP_HDR_LEN,
+			                       f + SGA_HOP_HDR_LEN, size, f + SGA_HOP_HDR_LEN,
+			                       size + s->tag_len);
+		else
+			rc = sga_aead_seal(suite, b->raw + (size_t)k * SGA_AEAD_MAX_KEY_LEN, nonce,
+			                   f, SGA_HOP_HDR_LEN, f + SGA_HOP_HDR_LEN, size,
+			                   f + SGA_HOP_HDR_LEN, size + s->tag_len);
+		if (rc) {
+			fprintf(stderr, "CPU seal: %d\n", rc);
+			return 0;
+		}
+	}
+	t1 = rte_rdtsc();
+	return (double)total / ((double)(t1 - t0) / (double)rte_get_tsc_hz()) / 1e6;
+}
+
+/* Make n keys (distinct, deterministic) on both paths; frees the previous. */
+static int keys_make(struct bench *b, uint8_t suite, unsigned n)
+{
+	for (unsigned i = 0; i < b->n_sess; i++) {
+		sga_cdev_session_free(b->cd, b->sess[i]);
+		sga_aead_key_free(b->pk[i]);
+	}
+	free(b->sess);
+	free(b->pk);
+	if (b->raw)
+		sga_memzero(b->raw, (size_t)b->n_sess * SGA_AEAD_MAX_KEY_LEN);
+	free(b->raw);
+	b->n_sess = 0;
+	b->sess = calloc(n, sizeof(*b->sess));
+	b->pk = calloc(n, sizeof(*b->pk));
+	b->raw = calloc(n, SGA_AEAD_MAX_KEY_LEN);
+	if (!b->sess || !b->pk || !b->raw)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *key = b->raw + (size_t)i * SGA_AEAD_MAX_KEY_LEN;
+
+		for (size_t j = 0; j < SGA_AEAD_MAX_KEY_LEN; j++)
+			key[j] = (uint8_t)(i * 131 + j * 13 + (i >> 8) * 7 + (i >> 16));
+		b->sess[i] =
+		    sga_cdev_session_create(b->cd, suite, SGA_CDEV_SEAL, key, SGA_HOP_HDR_LEN);
+		b->pk[i] = sga_aead_key_new(suite, SGA_AEAD_SEAL, key);
+		b->n_sess = i + 1;
+		if (!b->sess[i] || !b->pk[i])
+			return -errno;
+	}
+	return 0;
 }
 
 /* ---- dpdk-test-crypto-perf --------------------------------------------------------- */
@@ -206,20 +302,17 @@ static double run_perf(const struct opts *o, unsigned size)
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
-	    {"devtype", required_argument, NULL, 'd'},
-	    {"suite", required_argument, NULL, 's'},
-	    {"sizes", required_argument, NULL, 'z'},
-	    {"ops", required_argument, NULL, 'n'},
-	    {"perf", required_argument, NULL, 'p'},
-	    {"no-perf", no_argument, NULL, 'P'},
-	    {"reps", required_argument, NULL, 'r'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"devtype", required_argument, NULL, 'd'}, {"suite", required_argument, NULL, 's'},
+	    {"sizes", required_argument, NULL, 'z'},   {"ops", required_argument, NULL, 'n'},
+	    {"perf", required_argument, NULL, 'p'},    {"no-perf", no_argument, NULL, 'P'},
+	    {"reps", required_argument, NULL, 'r'},    {"keys", required_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	char sizes_arg[] = "64,256,1024,1400", prefix[64], lcores[32];
 	char *eal_argv[] = {
 	    argv[0], lcores, "--no-pci", "--no-huge", "-m", "1024", "--log-level=*:warning",
 	    prefix};
+	unsigned max_keys = 1;
 	struct opts o = {.devtype = "crypto_aesni_mb",
 	                 .suite = sga_suite_by_name("aes-128-gcm"),
 	                 .ops = 3000000,
@@ -268,6 +361,12 @@ int main(int argc, char **argv)
 		case 'r':
 			o.reps = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'k':
+			if (parse_keys(&o, optarg)) {
+				fprintf(stderr, "keys: 1..1000000, comma separated\n");
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -276,6 +375,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	for (unsigned i = 0; i < o.n_keys; i++)
+		max_keys = o.keys[i] > max_keys ? o.keys[i] : max_keys;
+	cc.n_sessions = max_keys + 16;
 	if (!o.ops || !o.reps ||
 	    (strcmp(o.devtype, "crypto_aesni_mb") && strcmp(o.devtype, "crypto_openssl") &&
 	     strcmp(o.devtype, "crypto_qat"))) {
@@ -310,14 +412,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mbufs: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (uint8_t)(i * 13 + 7);
-	b.sess = sga_cdev_session_create(b.cd, o.suite->id, SGA_CDEV_SEAL, key, SGA_HOP_HDR_LEN);
-	sga_memzero(key, sizeof(key));
-	if (!b.sess) {
+	(void)key;
+	if (keys_make(&b, o.suite->id, 1)) {
 		fprintf(stderr, "session: %s\n", strerror(errno));
 		return 1;
 	}
+	if (o.n_keys)
+		goto many_keys;
 
 	printf("hop AEAD seal, %s, %s, one lcore (CPU %u), bursts of %d, %lu ops per size\n",
 	       o.suite->name, o.devtype, o.cpu, BURST, o.ops);
@@ -346,7 +447,48 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 
-	sga_cdev_session_free(b.cd, b.sess);
+	goto out;
+
+many_keys:
+	printf("hop AEAD seal, %s, %s, one lcore (CPU %u), N keys round robin (one per op), %lu "
+	       "ops per point; Mops, best of %u\n",
+	       o.suite->name, o.devtype, o.cpu, o.ops, o.reps);
+	printf("%6s  %8s  %12s  %12s  %12s  %12s  %10s\n", "size", "keys", "cryptodev",
+	       "cpu prepared", "cpu one-shot", "crypto-perf", "prep/1shot");
+	for (unsigned i = 0; i < o.n_sizes; i++) {
+		unsigned size = o.sizes[i];
+		double theirs = -1;
+
+		if (!o.no_perf)
+			for (unsigned r = 0; r < o.reps; r++) {
+				double v = run_perf(&o, size);
+
+				theirs = v > theirs ? v : theirs;
+			}
+		for (unsigned j = 0; j < o.n_keys; j++) {
+			double dev = 0, prep = 0, one = 0, v;
+
+			if (keys_make(&b, o.suite->id, o.keys[j])) {
+				fprintf(stderr, "%u keys: %s\n", o.keys[j], strerror(errno));
+				return 1;
+			}
+			run_ours(&b, o.suite->id, size, o.ops / 10); /* warm-up */
+			for (unsigned r = 0; r < o.reps; r++) {
+				v = run_ours(&b, o.suite->id, size, o.ops);
+				dev = v > dev ? v : dev;
+				v = run_cpu(&b, o.suite->id, size, o.ops, 1);
+				prep = v > prep ? v : prep;
+				v = run_cpu(&b, o.suite->id, size, o.ops / 4, 0);
+				one = v > one ? v : one;
+			}
+			printf("%6u  %8u  %12.3f  %12.3f  %12.3f  %12.3f  %10.2f\n", size,
+			       o.keys[j], dev, prep, one, theirs, one > 0 ? prep / one : 0);
+			fflush(stdout);
+		}
+	}
+
+out:
+	keys_make(&b, o.suite->id, 0);
 	rte_pktmbuf_free_bulk(b.m, N_MBUFS);
 	rte_mempool_free(b.mp);
 	sga_cdev_destroy(b.cd);

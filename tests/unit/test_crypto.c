@@ -562,6 +562,73 @@ Test(aead, tampering_is_ebadmsg_and_zeroes)
 	}
 }
 
+/* ---- prepared keys --------------------------------------------------------------- */
+
+/* A prepared key must give exactly what the one-shot calls give, message after
+ * message on the same context (fresh nonces, lengths and AAD each time), with
+ * failed opens in between leaving no state behind. */
+Test(aead_key, matches_one_shot_over_many_messages)
+{
+	uint8_t key[32], nonce[12], aad[24], pt[600], ct[616], ref[616], back[600];
+
+	cr_assert_eq(sga_random_bytes(key, sizeof(key)), 0);
+	for (size_t s = 0; s < SGA_SUITE_COUNT; s++) {
+		uint8_t id = all_suites[s];
+		size_t tag = sga_suite_get(id)->tag_len;
+		struct sga_aead_key *seal = sga_aead_key_new(id, SGA_AEAD_SEAL, key);
+		struct sga_aead_key *open = sga_aead_key_new(id, SGA_AEAD_OPEN, key);
+
+		cr_assert_not_null(seal);
+		cr_assert_not_null(open);
+		cr_assert_eq(sga_aead_key_suite(seal), id);
+		for (int i = 0; i < 200; i++) {
+			uint8_t r[3];
+			size_t n, alen;
+
+			cr_assert_eq(sga_random_bytes(r, sizeof(r)), 0);
+			n = (size_t)((r[0] << 8 | r[1]) % sizeof(pt));
+			alen = r[2] % sizeof(aad);
+			cr_assert_eq(sga_random_bytes(nonce, sizeof(nonce)), 0);
+			cr_assert_eq(sga_random_bytes(aad, alen), 0);
+			cr_assert_eq(sga_random_bytes(pt, n), 0);
+			cr_assert_eq(sga_aead_seal(id, key, nonce, aad, alen, pt, n, ref, n + tag),
+			             0);
+			cr_assert_eq(sga_aead_key_seal(seal, nonce, aad, alen, pt, n, ct, n + tag),
+			             0, "suite %u msg %d", id, i);
+			cr_assert_arr_eq(ct, ref, n + tag, "suite %u msg %d", id, i);
+			if (i % 3 == 1) { /* a forgery on the same context first */
+				ct[n + tag - 1] ^= 1;
+				memset(back, 0xAA, sizeof(back));
+				cr_assert_eq(
+				    sga_aead_key_open(open, nonce, aad, alen, ct, n + tag, back, n),
+				    -EBADMSG, "suite %u msg %d", id, i);
+				cr_assert(all_zero(back, n));
+				ct[n + tag - 1] ^= 1;
+			}
+			/* In place, as the data plane opens. */
+			cr_assert_eq(
+			    sga_aead_key_open(open, nonce, aad, alen, ct, n + tag, ct, sizeof(ct)),
+			    0, "suite %u msg %d", id, i);
+			cr_assert_arr_eq(ct, pt, n);
+		}
+		/* Wrong direction, bad arguments: the one-shot errors. */
+		cr_assert_eq(sga_aead_key_seal(open, nonce, aad, 0, pt, 1, ct, sizeof(ct)),
+		             -EINVAL);
+		cr_assert_eq(sga_aead_key_open(seal, nonce, aad, 0, ct, tag, back, 0), -EINVAL);
+		cr_assert_eq(sga_aead_key_seal(seal, nonce, aad, 0, pt, 16, ct, 16 + tag - 1),
+		             -ENOSPC);
+		cr_assert_eq(sga_aead_key_open(open, nonce, aad, 0, ct, tag - 1, back, 0),
+		             -EBADMSG);
+		sga_aead_key_free(seal);
+		sga_aead_key_free(open);
+	}
+	errno = 0;
+	cr_assert_null(sga_aead_key_new(0x7f, SGA_AEAD_SEAL, key));
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_null(sga_aead_key_new(SGA_SUITE_AES128_GCM, SGA_AEAD_OPEN, NULL));
+	sga_aead_key_free(NULL);
+}
+
 Test(aead, errors)
 {
 	uint8_t key[32] = {0}, nonce[12] = {0}, pt[32] = {0}, ct[48], back[32];
