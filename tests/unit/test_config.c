@@ -147,3 +147,18 @@ Test(config, shipped_examples_parse)
 		cr_assert_eq(gw_config_load(&c, path, err, sizeof(err)), 0, "%s", err);
 	}
 }
+
+/* [lab]: a production profile (the default) refuses lab provisioning. */
+Test(config, lab_provisioning_refused_under_production)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_eq(c.lab_profile, GW_PROFILE_PRODUCTION, "production is the default");
+	expect_err("[lab]\nprovision = /tmp/lab.prov\n", "refused under profile = production");
+	expect_err("[lab]\nprofile = production\nprovision = /tmp/lab.prov\n",
+	           "refused under profile = production");
+	cr_assert_eq(parse("[lab]\nprofile = lab\nprovision = /tmp/lab.prov\n"), 0, "%s", err);
+	cr_assert_eq(c.lab_profile, GW_PROFILE_LAB);
+	cr_assert_str_eq(c.lab_provision, "/tmp/lab.prov");
+	cr_assert_eq(parse("[lab]\nprofile = lab\n"), 0, "%s", err);
+	expect_err("[lab]\nprofile = staging\n", "is not production or lab");
+}
