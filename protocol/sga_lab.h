@@ -10,15 +10,15 @@
  *
  * Derivation (HKDF-SHA256, RFC 5869; ikm = the 32-byte seed, salt = "SGA lab
  * v1", info = label | index as 8 bytes big-endian):
- *   "sid"        4 bytes, once per seed (index 0): the session id's high half;
- *                session_id = sid_tag << 32 | (index + 1), so a frame's clear
- *                session id names its index without a lookup
- *   "k_d i", "k_d j"   each member's device key k_d
- *   "k_t i", "k_t j"   each member's temporary key k_t (hop keys come from it
- *                      through sga_key_hop, as after a handshake)
- *   "k_isj"      32 bytes standing in for the DH value K_isj, from which both
- *                E2E keys come through sga_transcript_hash and sga_key_e2e, as
- *                the device derives them after its KEX_REPLY
+ *   "sid"      4 bytes, once per seed (index 0): the session id's high half;
+ *              session_id = sid_tag << 32 | (index + 1), so a frame's clear
+ *              session id names its index without a lookup
+ *   "session"  160 bytes per session: k_d i | k_d j (each member's device key)
+ *              | k_t i | k_t j (each member's temporary key: the hop keys come
+ *              from it through sga_key_hop, as after a handshake) | k_isj (32
+ *              bytes standing in for the DH value K_isj, from which both E2E
+ *              keys come through sga_transcript_hash and sga_key_e2e, as the
+ *              device derives them after its KEX_REPLY)
  * Device ids: "lab-<sid_tag hex>-<index>-i" and "...-j".
  *
  * The provisioning file is text, one "key = value" per line ('#' comments):
@@ -74,8 +74,11 @@ int sga_lab_session_id(const struct sga_lab_params *p, uint32_t index,
                        uint64_t *session_id) SGA_MUST_CHECK;
 
 /** The gateway's records of an ESTABLISHED session, as sga_gw_kex_init_handle
- *  leaves them (hop members derived; N, K wiped; no cached B5/B6: a lab device
- *  never sends KEX_INIT), and both members' device records. */
+ *  leaves them (N, K wiped; no cached B5/B6: a lab device never sends
+ *  KEX_INIT), and both members' device records. The hop members (s->hop) are
+ *  left zero: whoever relays derives them from k_t (store_session_get,
+ *  dp_session_install), and 100,000 sessions would pay four HKDFs each for
+ *  nothing. */
 int sga_lab_gw_records(const struct sga_lab_sess *ls, struct sga_gw_device dev[2],
                        struct sga_gw_session *s) SGA_MUST_CHECK;
 /** The device side of member role, ESTABLISHED, as sga_dev_consume_kex_reply

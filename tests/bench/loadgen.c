@@ -105,7 +105,7 @@ struct opts {
 	unsigned sizes[MAX_SIZES], n_sizes;
 	double duration_s;
 	int both;
-	unsigned window, retx_ms, open_every, delivered, delivered_ms;
+	unsigned window, retx_ms, open_every, delivered, delivered_ms, max_inflight;
 	uint32_t gw_ip, net; /* network order */
 	uint16_t gw_port;
 	unsigned long frames, pool_mb;
@@ -146,13 +146,17 @@ static void usage(FILE *f)
 	    "                      it earlier\n"
 	    "  -b, --both-directions  either member sends (drawn per message); default:\n"
 	    "                      the initiator sends, the responder receives\n"
-	    "  -w, --window N      unacknowledged DATA_UP per device at most, 0..256\n"
-	    "                      (default 8); a message not acknowledged within --retx-ms\n"
+	    "  -w, --window N      per device, at most N e2e_seqs from its oldest unacknowledged\n"
+	    "                      DATA_UP, 0..256 (default 8), as the SDK's window; a message\n"
+	    "                      not acknowledged within --retx-ms\n"
 	    "                      (doubling per copy) is sent again, re-sealed under a\n"
 	    "                      fresh hop sequence number, as the device SDK does; the\n"
 	    "                      tail re-sends until every message is acknowledged\n"
 	    "                      (--tail). 0: no window, no re-sends\n"
 	    "      --retx-ms N     1..10000 (default 200)\n"
+	    "      --max-inflight N  with a window: unacknowledged DATA_UP of all devices at\n"
+	    "                      most (default 512): each brings back a DATA_DOWN and a\n"
+	    "                      DATA_ACK, and more than the rings hold would be lost\n"
 	    "      --open-every N  open (authenticate, check) every Nth DATA_DOWN and DATA_ACK\n"
 	    "                      (default 1: all; delivered and acknowledged counts and\n"
 	    "                      latencies need 1). The others are counted by type byte\n"
@@ -593,7 +597,9 @@ static unsigned rx_drain(struct lg *g)
 	struct rte_mbuf *pk[BURST];
 	unsigned total = 0;
 
-	for (int r = 0; r < 4; r++) {
+	/* Until the queue is empty (bounded): what comes back must not wait behind
+	 * what is sent, or the rings overflow and frames are lost. */
+	for (int r = 0; r < 64; r++) {
 		uint16_t n = rte_eth_rx_burst(g->bp.port, 0, pk, BURST);
 		uint64_t now = rte_rdtsc();
 
@@ -644,7 +650,10 @@ static int devices_build(struct lg *g)
 	int rc = 0;
 
 	g->n_dev = 2 * g->n_sess;
-	g->ring_n = g->o.window > RING_MIN ? g->o.window : RING_MIN;
+	/* With a window the ring is the window: a message may go only into a free
+	 * slot (empty or acknowledged), so a device's unacknowledged messages span
+	 * at most --window e2e_seqs (as the SDK's window) and each stays findable. */
+	g->ring_n = g->o.window ? g->o.window : RING_MIN;
 	g->dev = calloc(g->n_dev, sizeof(*g->dev));
 	g->ring = calloc((size_t)g->n_dev * g->ring_n, sizeof(*g->ring));
 	g->dq_dev = calloc(g->n_dev, sizeof(*g->dq_dev));
@@ -938,9 +947,14 @@ static unsigned send_fresh(struct lg *g, unsigned want, uint64_t now)
 		struct lg_dev *v = &g->dev[d];
 		uint64_t hop = entry_hop(g, i);
 
-		if (g->o.window && v->inflight >= g->o.window) {
-			g->c.stalls++; /* the head of the pool waits for its device's DATA_ACK */
-			break;
+		if (g->o.window) {
+			uint32_t slot = g->ring[(size_t)d * g->ring_n + g->pm_e2e[i] % g->ring_n];
+
+			if ((slot && !(g->pm_flags[slot - 1] & F_ACKED)) ||
+			    g->c.fresh + k - g->c.acked >= g->o.max_inflight) {
+				g->c.stalls++; /* the head of the pool waits for a DATA_ACK */
+				break;
+			}
 		}
 		if (hop + HOP_BACK < v->hop_hi) {
 			/* Copies took this device's hop seqs far above this frame's: the
@@ -1311,6 +1325,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 {
 	enum {
 		O_RETX = 256,
+		O_INFLIGHT,
 		O_OPEN,
 		O_DELIV,
 		O_DELIV_MS,
@@ -1333,6 +1348,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    {"both-directions", no_argument, NULL, 'b'},
 	    {"window", required_argument, NULL, 'w'},
 	    {"retx-ms", required_argument, NULL, O_RETX},
+	    {"max-inflight", required_argument, NULL, O_INFLIGHT},
 	    {"open-every", required_argument, NULL, O_OPEN},
 	    {"delivered", required_argument, NULL, O_DELIV},
 	    {"delivered-ms", required_argument, NULL, O_DELIV_MS},
@@ -1358,6 +1374,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->n_sizes = 1;
 	o->duration_s = 5;
 	o->window = 8;
+	o->max_inflight = 512;
 	o->retx_ms = 200;
 	o->open_every = 1;
 	o->delivered = 16;
@@ -1424,6 +1441,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			o->window = (unsigned)v;
+			break;
+		case O_INFLIGHT:
+			if (bp_parse_ulong(optarg, 1, 1000000, &v)) {
+				LOG("--max-inflight: 1..1000000\n");
+				return 2;
+			}
+			o->max_inflight = (unsigned)v;
 			break;
 		case O_RETX:
 			if (bp_parse_ulong(optarg, 1, 10000, &v)) {
