@@ -322,6 +322,36 @@ static int find_port(const struct gw_config *c, uint16_t *port_id)
 
 /* ---- main ------------------------------------------------------------------------ */
 
+/* LAB ONLY: provision the sessions of the lab file once (cp_lab_run); on
+ * success *pending = 0 and the seed is wiped. -1 if the file does not fit
+ * this gateway (fatal), 0 otherwise (Redis down: call again). */
+static int lab_step(struct cp *cp, struct sga_lab_params *lab, const char *path, int *pending)
+{
+	struct cp_lab_report lr;
+	struct timespec t0, t1;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = cp_lab_run(cp, lab, &lr);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == -EINVAL) {
+		GW_LOG("error",
+		       "[lab] provision = %s does not fit this gateway (see the log above)", path);
+		return -1;
+	}
+	if (rc)
+		return 0;
+	*pending = 0;
+	sga_memzero(lab, sizeof(*lab));
+	printf("sga-gateway: LAB provisioning: %u sessions - not for production (%u installed, "
+	       "written in %.2f s, %u pipelined round trips)\n",
+	       lr.written, lr.installed,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       lr.batches);
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -551,6 +581,10 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* LAB ONLY: the lab sessions before the first frame is polled (a replayed
+	 * pcap starts at once); if Redis is not up yet, the main loop tries again. */
+	if (lab_pending && lab_step(cp, &lab, cfg.lab_provision, &lab_pending))
+		lab_failed = g_stop = 1;
 	for (unsigned i = 0; i < n_lc; i++)
 		if (rte_eal_remote_launch(dp_lcore_main, g_dp, lcore_ids[i])) {
 			GW_LOG("error", "cannot launch the data plane on lcore %u", lcore_ids[i]);
@@ -576,35 +610,10 @@ int main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 		now = time(NULL);
 		if (lab_pending && now != last_restore) {
-			/* LAB ONLY: before the restore, which then skips these sessions. */
-			struct cp_lab_report lr;
-			struct timespec t0, t1;
-			int rc;
-
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			rc = cp_lab_run(cp, &lab, &lr);
-			clock_gettime(CLOCK_MONOTONIC, &t1);
 			last_restore = now;
-			if (rc == -EINVAL) {
-				GW_LOG("error",
-				       "[lab] provision = %s does not fit this gateway (see "
-				       "the log above)",
-				       cfg.lab_provision);
+			if (lab_step(cp, &lab, cfg.lab_provision, &lab_pending)) {
 				lab_failed = 1;
 				break;
-			}
-			if (!rc) {
-				lab_pending = 0;
-				sga_memzero(&lab, sizeof(lab));
-				printf(
-				    "sga-gateway: LAB provisioning: %u sessions - not for "
-				    "production "
-				    "(%u installed, written in %.2f s, %u pipelined round trips)\n",
-				    lr.written, lr.installed,
-				    (double)(t1.tv_sec - t0.tv_sec) +
-				        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-				    lr.batches);
-				fflush(stdout);
 			}
 			continue;
 		}

@@ -120,6 +120,8 @@ static void usage(FILE *f)
 	    "Usage: sga-loadgen provision --sessions N --out FILE [--seed S] [--suite NAME]\n"
 	    "                   [--hop-suite NAME] [--group NAME] [--force]\n"
 	    "       sga-loadgen [run] --lab FILE [OPTIONS] -- EAL_OPTIONS\n"
+	    "       sga-loadgen pcap --lab FILE --gw-mac MAC --out FILE.pcap (= sga-pcapgen;\n"
+	    "                   see sga-pcapgen --help)\n"
 	    "Load on an SGA gateway's data plane from N lab sessions, both devices of each\n"
 	    "played here. LAB ONLY: the provisioning file's seed derives every key of every\n"
 	    "session; the gateway reads it only under [lab] profile = lab.\n"
@@ -350,18 +352,6 @@ static double hist_q(const struct hist *h, double q)
 
 /* ---- transmit ------------------------------------------------------------------------- */
 
-/* A hop frame sga[0..len) of device d, as one Eth/IPv4/UDP frame. */
-static int send_sga(struct lg *g, uint32_t d, const uint8_t *sga, size_t len)
-{
-	uint8_t f[DP_PKT_HDR_LEN + SGA_FRAME_MAX];
-	struct dp_addr a;
-
-	dev_addr(g, d, &a);
-	memcpy(f + DP_PKT_HDR_LEN, sga, len);
-	dp_pkt_udp_build(f, &a, &g->gw, g->ip_id++, len);
-	return bp_tx_frame(&g->bp, f, DP_PKT_HDR_LEN + len);
-}
-
 /* A hop seq for a copy or a DATA_DELIVERED of device d: odd, fresh, and no more
  * than HOP_BACK below the highest it sent, inside the gateway's window. */
 static uint64_t hop_odd_take(struct lg_dev *v)
@@ -377,15 +367,28 @@ static uint64_t hop_odd_take(struct lg_dev *v)
 	return seq;
 }
 
-/* DATA_DELIVERED from device d: it holds every message below next. */
-static void delivered_send(struct lg *g, uint32_t d, uint64_t next)
+/* DATA_DELIVERED of device d (it holds every message below next) as a whole
+ * Eth/IPv4/UDP frame into f; its length, or 0. */
+static size_t delivered_build(struct lg *g, uint32_t d, uint64_t next, uint8_t *f, size_t cap)
 {
 	struct sga_dev_sess *s = dev_load(g, d);
-	uint8_t f[64];
+	struct dp_addr a;
 	size_t len;
 
 	s->hop_tx_seq = hop_odd_take(&g->dev[d]);
-	if (!sga_dev_delivered_seal(s, next, f, sizeof(f), &len) && !send_sga(g, d, f, len))
+	if (cap < DP_PKT_HDR_LEN ||
+	    sga_dev_delivered_seal(s, next, f + DP_PKT_HDR_LEN, cap - DP_PKT_HDR_LEN, &len))
+		return 0;
+	dev_addr(g, d, &a);
+	return dp_pkt_udp_build(f, &a, &g->gw, g->ip_id++, len);
+}
+
+static void delivered_send(struct lg *g, uint32_t d, uint64_t next)
+{
+	uint8_t f[DP_PKT_HDR_LEN + 64];
+	size_t len = delivered_build(g, d, next, f, sizeof(f));
+
+	if (len && !bp_tx_frame(&g->bp, f, len))
 		g->c.delivered_sent++;
 	g->dev[d].since_delivered = 0;
 }
@@ -931,7 +934,20 @@ static void retx_due(struct lg *g, uint64_t now)
 	}
 }
 
-/* Up to burst fresh pool frames, each within its device's window; the number sent. */
+/* May pool entry i go now (its device's window and the in-flight cap)? */
+static int entry_may_go(struct lg *g, size_t i, unsigned ahead)
+{
+	uint32_t d = g->pm_dev[i], slot;
+
+	if (!g->o.window)
+		return 1;
+	slot = g->ring[(size_t)d * g->ring_n + g->pm_e2e[i] % g->ring_n];
+	return (!slot || (g->pm_flags[slot - 1] & F_ACKED)) &&
+	       g->c.fresh + ahead - g->c.acked < g->o.max_inflight;
+}
+
+/* Up to want fresh pool frames, in pool order, each within its device's window;
+ * the number sent. The mbufs are taken only for the frames that may go. */
 static unsigned send_fresh(struct lg *g, unsigned want, uint64_t now)
 {
 	struct rte_mbuf *pend[BURST];
@@ -939,30 +955,37 @@ static unsigned send_fresh(struct lg *g, unsigned want, uint64_t now)
 
 	if (g->n_pool - g->next < want)
 		want = (unsigned)(g->n_pool - g->next);
-	if (!want || rte_pktmbuf_alloc_bulk(g->bp.pool, pend, want))
+	while (k < want && entry_may_go(g, g->next + k, k)) {
+		/* ring slots are claimed below; two entries of one device within
+		 * this batch: the second waits if it would take the first's slot */
+		uint32_t d = g->pm_dev[g->next + k];
+		int clash = 0;
+
+		for (unsigned j = 0; j < k && g->o.window; j++)
+			clash |=
+			    g->pm_dev[g->next + j] == d && g->pm_e2e[g->next + j] % g->ring_n ==
+			                                       g->pm_e2e[g->next + k] % g->ring_n;
+		if (clash)
+			break;
+		k++;
+	}
+	if (k < want)
+		g->c.stalls++; /* the head of the pool waits for a DATA_ACK */
+	if (!k || rte_pktmbuf_alloc_bulk(g->bp.pool, pend, k))
 		return 0;
-	while (k < want) {
-		size_t i = g->next;
+	for (unsigned j = 0; j < k; j++) {
+		size_t i = g->next + j;
 		uint32_t d = g->pm_dev[i];
 		struct lg_dev *v = &g->dev[d];
 		uint64_t hop = entry_hop(g, i);
 
-		if (g->o.window) {
-			uint32_t slot = g->ring[(size_t)d * g->ring_n + g->pm_e2e[i] % g->ring_n];
-
-			if ((slot && !(g->pm_flags[slot - 1] & F_ACKED)) ||
-			    g->c.fresh + k - g->c.acked >= g->o.max_inflight) {
-				g->c.stalls++; /* the head of the pool waits for a DATA_ACK */
-				break;
-			}
-		}
 		if (hop + HOP_BACK < v->hop_hi) {
 			/* Copies took this device's hop seqs far above this frame's: the
 			 * gateway might find it stale. Re-sealed, fresh. */
-			if (entry_fill(g, pend[k], i, 1))
-				break;
+			if (entry_fill(g, pend[j], i, 1))
+				(void)entry_fill(g, pend[j], i, 0);
 		} else {
-			(void)entry_fill(g, pend[k], i, 0);
+			(void)entry_fill(g, pend[j], i, 0);
 			if (hop > v->hop_hi)
 				v->hop_hi = hop;
 		}
@@ -970,11 +993,8 @@ static unsigned send_fresh(struct lg *g, unsigned want, uint64_t now)
 		g->pm_flags[i] |= F_SENT;
 		g->ring[(size_t)d * g->ring_n + g->pm_e2e[i] % g->ring_n] = (uint32_t)i + 1;
 		v->inflight++;
-		g->next++;
-		k++;
 	}
-	if (k < want)
-		rte_pktmbuf_free_bulk(pend + k, want - k);
+	g->next += k;
 	tx_all(g, pend, k);
 	g->c.fresh += k;
 	return k;
@@ -1317,6 +1337,247 @@ static int cmd_provision(int argc, char **argv)
 	     sga_suite_get(p.suite)->name, sga_suite_get(p.hop_suite)->name,
 	     sga_group_get(p.group)->name);
 	return 0;
+}
+
+/* ---- pcap (sga-pcapgen) ----------------------------------------------------------------- */
+
+/* A MAC "aa:bb:cc:dd:ee:ff". 0 or -1. */
+static int parse_mac(const char *arg, uint8_t mac[6])
+{
+	unsigned m[6];
+	char tail;
+
+	if (sscanf(arg, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+	           &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)m[i];
+	return 0;
+}
+
+static int pcap_put(FILE *f, const uint8_t *frame, size_t len, uint64_t t_us)
+{
+	uint8_t pad[64] = {0};
+	uint32_t h[4] = {(uint32_t)(t_us / 1000000), (uint32_t)(t_us % 1000000), 0, 0};
+	size_t wire = len < 60 ? 60 : len; /* the Ethernet minimum, without FCS */
+
+	h[2] = h[3] = (uint32_t)wire;
+	return fwrite(h, sizeof(h), 1, f) == 1 && fwrite(frame, 1, len, f) == len &&
+	               (wire == len || fwrite(pad, 1, wire - len, f) == wire - len)
+	           ? 0
+	           : -1;
+}
+
+/*
+ * sga-pcapgen (or sga-loadgen pcap): the same lab devices and DATA_UP frames as
+ * a measurement's pool, written to a pcap for a replaying generator
+ * (Pktgen-DPDK, dpdk-testpmd with net_pcap): first one DATA_DELIVERED per
+ * device (the gateway learns every member's address), then the DATA_UP
+ * frames. Every frame is fresh once; a replay that loops repeats hop
+ * sequence numbers, which the gateway drops as replays (drop_hop_replay).
+ */
+static int cmd_pcap(int argc, char **argv)
+{
+	enum { O_GW = 256, O_GWMAC, O_SRCMAC, O_NET, O_NOLEARN, O_RNG };
+	static const struct option lopts[] = {
+	    {"lab", required_argument, NULL, 'L'},
+	    {"sessions", required_argument, NULL, 'N'},
+	    {"frames", required_argument, NULL, 'n'},
+	    {"size", required_argument, NULL, 's'},
+	    {"dist", required_argument, NULL, 'd'},
+	    {"both-directions", no_argument, NULL, 'b'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"gateway", required_argument, NULL, O_GW},
+	    {"gw-mac", required_argument, NULL, O_GWMAC},
+	    {"src-mac", required_argument, NULL, O_SRCMAC},
+	    {"net", required_argument, NULL, O_NET},
+	    {"no-learn", no_argument, NULL, O_NOLEARN},
+	    {"rng-seed", required_argument, NULL, O_RNG},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	static const char help[] =
+	    "Usage: sga-pcapgen --lab FILE --gw-mac MAC --out FILE.pcap [OPTIONS]\n"
+	    "A pcap of valid DATA_UP frames from the devices of lab sessions (LAB ONLY), for\n"
+	    "a replaying generator: one DATA_DELIVERED per device first (the gateway learns\n"
+	    "their addresses; --no-learn: none), then the DATA_UP frames, each fresh once.\n"
+	    "  -L, --lab FILE      the provisioning file the gateway provisioned\n"
+	    "  -N, --sessions N    the first N sessions (default all)\n"
+	    "  -n, --frames N      DATA_UP frames (default 100000)\n"
+	    "  -s, --size B        payload bytes (default 64)\n"
+	    "  -d, --dist D        uniform (default) or zipf:S\n"
+	    "  -b, --both-directions  either member sends\n"
+	    "      --gw-mac MAC    the gateway port's MAC (required: it takes unicast only;\n"
+	    "                      give its memif port one, e.g. mac=02:53:47:41:00:01)\n"
+	    "      --src-mac MAC   the devices' MAC (default 02:53:47:41:00:02)\n"
+	    "      --gateway IP:PORT  (default 10.77.0.1:7000)\n"
+	    "      --net IP        device addresses as sga-loadgen (default 10.77.0.0)\n"
+	    "      --rng-seed N    seed of the session draw (default 1)\n";
+	struct lg *g = &g_lg;
+	const char *out = NULL;
+	unsigned long frames = 100000, size = 64, v;
+	int learn = 1, have_gw_mac = 0, ch, rc = 1;
+	char err[512];
+	FILE *f = NULL;
+	uint64_t t_us = 0;
+
+	memset(&g->o, 0, sizeof(g->o));
+	g->o.seed = 1;
+	inet_pton(AF_INET, "10.77.0.1", &g->o.gw_ip);
+	inet_pton(AF_INET, "10.77.0.0", &g->o.net);
+	g->o.gw_port = htons(7000);
+	parse_mac("02:53:47:41:00:02", g->bp.mac);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "L:N:n:s:d:bo:h", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'L':
+			g->o.lab = optarg;
+			break;
+		case 'N':
+			if (bp_parse_ulong(optarg, 1, SGA_LAB_SESSIONS_MAX, &v)) {
+				LOG("--sessions: 1..%u\n", SGA_LAB_SESSIONS_MAX);
+				return 2;
+			}
+			g->o.sessions = (uint32_t)v;
+			break;
+		case 'n':
+			if (bp_parse_ulong(optarg, 1, 100000000, &frames)) {
+				LOG("--frames: 1..100000000\n");
+				return 2;
+			}
+			break;
+		case 's':
+			if (bp_parse_ulong(optarg, 1, SGA_FRAME_MAX, &size)) {
+				LOG("--size: 1..%d\n", SGA_FRAME_MAX);
+				return 2;
+			}
+			break;
+		case 'd':
+			if (!strcmp(optarg, "uniform"))
+				g->o.zipf_s = 0;
+			else if (strncmp(optarg, "zipf:", 5) ||
+			         bp_parse_seconds(optarg + 5, 0.1, 3, &g->o.zipf_s)) {
+				LOG("--dist: uniform or zipf:S with S in 0.1..3\n");
+				return 2;
+			}
+			break;
+		case 'b':
+			g->o.both = 1;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case O_GW:
+			if (bp_parse_ipport(optarg, &g->o.gw_ip, &g->o.gw_port)) {
+				LOG("--gateway: IPv4:PORT expected\n");
+				return 2;
+			}
+			break;
+		case O_GWMAC:
+		case O_SRCMAC:
+			if (parse_mac(optarg, ch == O_GWMAC ? g->gw.mac : g->bp.mac)) {
+				LOG("--%s: aa:bb:cc:dd:ee:ff expected\n",
+				    ch == O_GWMAC ? "gw-mac" : "src-mac");
+				return 2;
+			}
+			have_gw_mac |= ch == O_GWMAC;
+			break;
+		case O_NET:
+			if (inet_pton(AF_INET, optarg, &g->o.net) != 1) {
+				LOG("--net: an IPv4 address expected\n");
+				return 2;
+			}
+			break;
+		case O_NOLEARN:
+			learn = 0;
+			break;
+		case O_RNG:
+			if (bp_parse_ulong(optarg, 1, ~0ul, &v)) {
+				LOG("--rng-seed: a positive integer\n");
+				return 2;
+			}
+			g->o.seed = v;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'sga-pcapgen --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc || !g->o.lab || !out || !have_gw_mac) {
+		LOG("needs --lab FILE, --gw-mac MAC and --out FILE (see --help)\n");
+		return 2;
+	}
+	if (sga_lab_file_read(g->o.lab, &g->p, err, sizeof(err))) {
+		LOG("%s\n", err);
+		return 2;
+	}
+	g->n_sess = g->o.sessions ? g->o.sessions : g->p.sessions;
+	if (g->n_sess > g->p.sessions) {
+		LOG("--sessions %u: the file provisions only %u\n", g->n_sess, g->p.sessions);
+		return 2;
+	}
+	g->gw.ip = g->o.gw_ip;
+	g->gw.port = g->o.gw_port;
+	g->rng = g->o.seed * 0x9E3779B97F4A7C15ull | 1;
+	if (frame_len_of(g, (unsigned)size) - DP_PKT_HDR_LEN > SGA_FRAME_MAX) {
+		LOG("--size %lu: a DATA_UP would exceed SGA_FRAME_MAX\n", size);
+		return 2;
+	}
+	if (devices_build(g) || (g->o.zipf_s > 0 && zipf_build(g)) ||
+	    pool_build(g, (unsigned)size, frames))
+		goto out;
+	f = fopen(out, "wb");
+	if (!f) {
+		LOG("%s: %s\n", out, strerror(errno));
+		goto out;
+	}
+	{
+		/* pcap global header: microseconds, version 2.4, Ethernet */
+		uint32_t gh[6] = {0xa1b2c3d4, 2 | 4u << 16, 0, 0, 65535, 1};
+
+		if (fwrite(gh, sizeof(gh), 1, f) != 1)
+			goto out_io;
+	}
+	for (uint32_t d = 0; learn && d < g->n_dev; d++) {
+		uint8_t fr[DP_PKT_HDR_LEN + 64];
+		size_t len = delivered_build(g, d, 0, fr, sizeof(fr));
+
+		if (!len || pcap_put(f, fr, len, t_us++))
+			goto out_io;
+	}
+	for (size_t i = 0; i < g->n_pool; i++)
+		if (pcap_put(f, g->frames + i * g->stride, g->frame_len, t_us++))
+			goto out_io;
+	if (fclose(f)) {
+		f = NULL;
+		goto out_io;
+	}
+	f = NULL;
+	INFO(PROG ": wrote %s: %u DATA_DELIVERED (one per device) + %zu DATA_UP of %lu payload "
+	          "bytes (%zu-byte frames) for %u lab sessions - LAB ONLY\n",
+	     out, learn ? g->n_dev : 0, g->n_pool, size, g->frame_len < 60 ? 60 : g->frame_len,
+	     g->n_sess);
+	rc = 0;
+	goto out;
+out_io:
+	LOG("%s: write failed: %s\n", out, strerror(errno));
+out:
+	if (f)
+		fclose(f);
+	pool_free(g);
+	if (g->dev)
+		sga_memzero(g->dev, (size_t)g->n_dev * sizeof(*g->dev));
+	free(g->dev);
+	free(g->ring);
+	free(g->dq_dev);
+	free(g->dq_tsc);
+	free(g->zipf_cdf);
+	sga_dev_sess_wipe(&g->scratch);
+	sga_memzero(&g->p, sizeof(g->p));
+	return rc;
 }
 
 /* ---- run ---------------------------------------------------------------------------------------- */
@@ -1664,7 +1925,13 @@ out:
 
 int main(int argc, char **argv)
 {
+	const char *base = strrchr(argv[0], '/');
+
 	setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows as it happens, also in a log */
+	if (!strcmp(base ? base + 1 : argv[0], "sga-pcapgen"))
+		return cmd_pcap(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "pcap"))
+		return cmd_pcap(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "provision"))
 		return cmd_provision(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "run"))

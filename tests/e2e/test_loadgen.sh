@@ -6,8 +6,10 @@
 # devices of every session over a memif pair for a few seconds. Every message
 # must be delivered (opened intact by its recipient) and acknowledged; counts
 # are asserted, never times. Also: the same configuration under the
-# production profile is refused with a clear message. Needs root (hugepages,
-# the memif socket). Build first (meson setup build && ninja -C build).
+# production profile is refused with a clear message; and a pcap of lab
+# DATA_UP frames (sga-pcapgen) replayed through the gateway (net_pcap) is
+# relayed frame for frame. Needs root (hugepages, the memif socket). Build
+# first (meson setup build && ninja -C build).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -179,4 +181,42 @@ log "sent $msgs messages over $(val sessions) sessions: delivered $(val delivere
 [ "$(val acked)" = "$msgs" ] || die "acknowledged $(val acked) of $msgs"
 [ "$(val undelivered)" = 0 ] && [ "$(val unacked)" = 0 ] || die "messages left behind"
 [ "$(val bad)" = 0 ] || die "$(val bad) frames did not open or carried a wrong payload"
+stop_pid "$REDIS_PID" TERM 5
+REDIS_PID=
+
+# 4. A pcap of lab frames (sga-pcapgen) replayed through the gateway (net_pcap:
+#    it reads the file as its RX and writes what it sends): every DATA_UP relayed.
+P=100
+F=2000
+"$GEN" provision --sessions "$P" --seed "test_loadgen pcap" --out "$RUN/pcap.prov" >/dev/null
+# The pcap PMD's MAC: 02:70:63:61:70 ("pcap") and the port index.
+"$BUILD/tests/sga-pcapgen" --lab "$RUN/pcap.prov" --gw-mac 02:70:63:61:70:00 --frames "$F" \
+	--both-directions --out "$RUN/up.pcap" >"$RUN/pcapgen.log" || die "sga-pcapgen failed"
+sed -e "s|^port = .*|port = net_pcap0,rx_pcap=$RUN/up.pcap,tx_pcap=$RUN/down.pcap|" \
+	-e "s|^provision = .*|provision = $RUN/pcap.prov|" -e "s|^dir = .*|dir =|" \
+	-e "s|^hugepages = .*|hugepages = no|" "$RUN/gateway.conf" >"$RUN/pcap.conf"
+rm -f "$RUN/stats.json" "$RUN/redis.sock"
+redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 --save "" \
+	--appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 1 100); do
+	redis-cli -s "$RUN/redis.sock" ping >/dev/null 2>&1 && break
+	sleep 0.05
+done
+"$GW" -c "$RUN/pcap.conf" -- -l 0-1 >"$RUN/gateway.log" 2>&1 &
+GW_PID=$!
+stat_of() { sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p" "$RUN/stats.json" 2>/dev/null | head -n 1; }
+for _ in $(seq 1 600); do
+	[ "$(stat_of relayed)" = "$F" ] && break
+	kill -0 "$GW_PID" 2>/dev/null || die "sga-gateway (pcap) exited"
+	sleep 0.05
+done
+sleep 0.3
+stop_pid "$GW_PID" TERM 10
+GW_PID=
+log "pcap replay of $F DATA_UP over $P lab sessions: data_in $(stat_of data_in), relayed" \
+	"$(stat_of relayed), delivered_in $(stat_of delivered_in), drops: $(grep -o '"drop_[a-z_]*": [1-9][0-9]*' "$RUN/stats.json" | tr '\n' ' ')"
+[ "$(stat_of delivered_in)" = $((2 * P)) ] || die "not every device taught its address"
+[ "$(stat_of data_in)" = "$F" ] && [ "$(stat_of relayed)" = "$F" ] ||
+	die "the replayed pcap was not relayed frame for frame"
 log "PASS test_loadgen"
