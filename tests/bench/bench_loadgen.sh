@@ -91,17 +91,7 @@ SOCK=$RUN/memif.sock
 PREFIXES=("sgalgw$TAG" "sgalgen$TAG" "sgaltp$TAG")
 GW_PID= GEN_PID= TP_PID= REDIS_PID=
 
-stop_pid() {
-	local pid=$1 sig=$2 secs=$3
-	[ -n "$pid" ] || return 0
-	kill -"$sig" "$pid" 2>/dev/null || true
-	for _ in $(seq 1 $((secs * 20))); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
+source "$ROOT/tests/bench/bench_lib.sh" # stop_pid, redis_start, wait_line
 cleanup() {
 	local rc=$?
 	set +e
@@ -162,16 +152,6 @@ conf() { # $1: provisioning file
 conf "$RUN/init.prov" >"$RUN/gateway.conf"
 "$GW" -c "$RUN/gateway.conf" --init-keys >"$RUN/init.log" 2>&1 || die "--init-keys failed"
 
-# wait_line FILE PATTERN PID SECONDS
-wait_line() {
-	for _ in $(seq 1 $(($4 * 20))); do
-		grep -q "$2" "$1" && return 0
-		kill -0 "$3" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
 # gen LOG PEER ARGS...: the generator (memif client, core 0) until it says it is
 # done and lingers; the caller stops the peer, then the generator.
 gen() {
@@ -194,10 +174,7 @@ for n in $(echo "$COUNTS" | tr ',' ' '); do
 	"$GEN" provision --sessions "$n" --seed "bench-$n" --out "$RUN/lab-$n.prov" --force >/dev/null
 	conf "$RUN/lab-$n.prov" >"$RUN/gateway.conf"
 	rm -rf "$RUN/redis.sock" "$RUN/stats.json" "$RUN/store"
-	taskset -c 0 redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 \
-		--save "" --appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
-	REDIS_PID=$!
-	for _ in $(seq 1 100); do redis-cli -s "$RUN/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
+	redis_start "$RUN" taskset -c 0 || die "redis-server did not start"
 	"$GW" -c "$RUN/gateway.conf" -- -l 0-1 >"$RUN/gw-$n.log" 2>&1 &
 	GW_PID=$!
 	wait_line "$RUN/gw-$n.log" "restored .* session" "$GW_PID" 300 || {

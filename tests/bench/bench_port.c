@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,59 @@ int bp_parse_ipport(const char *arg, uint32_t *ip, uint16_t *port)
 		return -1;
 	*colon = '\0';
 	return inet_pton(AF_INET, a, ip) == 1 && !bp_parse_port(colon + 1, port) ? 0 : -1;
+}
+
+int bp_opt_ulong(const char *prog, const char *name, const char *arg, unsigned long lo,
+                 unsigned long hi, const char *unit, unsigned long *out)
+{
+	if (!bp_parse_ulong(arg, lo, hi, out))
+		return 0;
+	fprintf(stderr, "%s: --%s: %lu..%lu%s%s\n", prog, name, lo, hi, unit ? " " : "",
+	        unit ? unit : "");
+	return -1;
+}
+
+int bp_opt_uint(const char *prog, const char *name, const char *arg, unsigned long lo,
+                unsigned long hi, const char *unit, unsigned *out)
+{
+	unsigned long v;
+
+	if (bp_opt_ulong(prog, name, arg, lo, hi > UINT_MAX ? UINT_MAX : hi, unit, &v))
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+char **bp_eal_args(int argc, char **argv, int *app_argc, int *eal_argc)
+{
+	char **eal;
+
+	*app_argc = argc;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			*app_argc = i;
+			break;
+		}
+	*eal_argc = argc - *app_argc - (*app_argc < argc) + 1;
+	eal = calloc((size_t)*eal_argc + 1, sizeof(*eal));
+	if (!eal)
+		return NULL;
+	eal[0] = argv[0];
+	for (int i = 1; i < *eal_argc; i++)
+		eal[i] = argv[*app_argc + i];
+	return eal;
+}
+
+void bp_linger(const char *prog, unsigned secs, volatile sig_atomic_t *quit)
+{
+	uint64_t until = bp_now_us() + (uint64_t)secs * 1000000;
+
+	printf("%s: done; the port stays open until SIGINT or SIGTERM (at most %u s)\n", prog,
+	       secs);
+	fflush(stdout);
+	while (!*quit && bp_now_us() < until)
+		usleep(10000);
+	*quit = 0;
 }
 
 uint64_t bp_now_us(void)

@@ -31,6 +31,22 @@ int bp_parse_sizes(const char *arg, unsigned *sizes, unsigned *n, unsigned max, 
 /** "a.b.c.d:port" into network order. 0 or -1. */
 int bp_parse_ipport(const char *arg, uint32_t *ip, uint16_t *port);
 
+/** An option's value as an unsigned in [lo, hi]; on error prints "PROG: --name:
+ *  lo..hi" (what after it: unit) and returns -1. */
+int bp_opt_uint(const char *prog, const char *name, const char *arg, unsigned long lo,
+                unsigned long hi, const char *unit, unsigned *out);
+int bp_opt_ulong(const char *prog, const char *name, const char *arg, unsigned long lo,
+                 unsigned long hi, const char *unit, unsigned long *out);
+
+/** Split argv at "--": *app_argc = the program's arguments (argv[0] included);
+ *  returns EAL's argv (argv[0] then what follows "--"; free() it), *eal_argc its
+ *  length; NULL if out of memory. */
+char **bp_eal_args(int argc, char **argv, int *app_argc, int *eal_argc);
+/** After the measurements: keep the port open, unpolled, until *quit or secs
+ *  pass (the peer stops first: DPDK 22.11's memif PMD may crash a side that
+ *  polls while its peer leaves); says "PROG: done; ..." first. */
+void bp_linger(const char *prog, unsigned secs, volatile sig_atomic_t *quit);
+
 uint64_t bp_now_us(void);
 const char *bp_ip_str(uint32_t ip, char *buf); /* buf: INET_ADDRSTRLEN */
 

@@ -1783,27 +1783,18 @@ int main(int argc, char **argv)
 {
 	struct bench *b = &g_b;
 	struct sga_package pkg;
-	int app_argc = argc, ret = 1, eal_argc, rc;
+	int app_argc, ret = 1, eal_argc, rc;
 	char **eal_argv, ip_gw[INET_ADDRSTRLEN], ip_dev[INET_ADDRSTRLEN];
 
 	setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows as it happens, also in a log */
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--")) {
-			app_argc = i;
-			break;
-		}
-	rc = parse_args(app_argc, argv, &b->o);
-	if (rc)
-		return rc == 1 ? 0 : rc;
-
-	/* EAL: argv[0] and whatever follows "--". */
-	eal_argc = argc - app_argc - (app_argc < argc) + 1;
-	eal_argv = calloc((size_t)eal_argc + 1, sizeof(*eal_argv));
+	eal_argv = bp_eal_args(argc, argv, &app_argc, &eal_argc);
 	if (!eal_argv)
 		return 1;
-	eal_argv[0] = argv[0];
-	for (int i = 1; i < eal_argc; i++)
-		eal_argv[i] = argv[app_argc + i];
+	rc = parse_args(app_argc, argv, &b->o);
+	if (rc) {
+		free(eal_argv);
+		return rc == 1 ? 0 : rc;
+	}
 
 	if (!b->o.raw && load_package(b->o.package, &pkg)) {
 		free(eal_argv);
@@ -1864,18 +1855,8 @@ int main(int argc, char **argv)
 	if (b->arp_answered)
 		INFO("ARP requests answered: %llu\n", (unsigned long long)b->arp_answered);
 	ret = g_quit ? 1 : 0;
-	if (!g_quit && b->o.linger_s) {
-		/* The port stays open, unpolled, so that the peer can stop first: DPDK
-		 * 22.11's memif PMD may crash a side that polls while its peer leaves. */
-		uint64_t until = bp_now_us() + (uint64_t)b->o.linger_s * 1000000;
-
-		INFO("sga-bench-relay: done; the port stays open until SIGINT or SIGTERM (at most "
-		     "%u s)\n",
-		     b->o.linger_s);
-		while (!g_quit && bp_now_us() < until)
-			usleep(10000);
-		g_quit = 0;
-	}
+	if (!g_quit && b->o.linger_s)
+		bp_linger("sga-bench-relay", b->o.linger_s, &g_quit);
 out_port:
 	if (g_quit)
 		LOG("interrupted: traffic stopped and drained before the port closes\n");

@@ -1339,6 +1339,133 @@ static int cmd_provision(int argc, char **argv)
 	return 0;
 }
 
+/* ---- options shared by run and pcap ------------------------------------------------------- */
+
+enum {
+	O_GW = 256,
+	O_NET,
+	O_RNG,
+	O_RETX,
+	O_INFLIGHT,
+	O_OPEN,
+	O_DELIV,
+	O_DELIV_MS,
+	O_BURST,
+	O_TAIL,
+	O_LINK,
+	O_WATCH,
+	O_LINGER,
+	O_GWMAC,
+	O_SRCMAC,
+	O_NOLEARN,
+};
+
+static void opts_defaults(struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->sizes[0] = 64;
+	o->n_sizes = 1;
+	o->duration_s = 5;
+	o->window = 8;
+	o->max_inflight = 512;
+	o->retx_ms = 200;
+	o->open_every = 1;
+	o->delivered = 16;
+	o->delivered_ms = 20;
+	o->pool_mb = 2048;
+	o->burst = BURST;
+	o->tail_s = 10;
+	o->link_timeout_s = 10;
+	o->seed = 1;
+	inet_pton(AF_INET, "10.77.0.1", &o->gw_ip);
+	inet_pton(AF_INET, "10.77.0.0", &o->net);
+	o->gw_port = htons(7000);
+}
+
+/* The options both commands take: 0 taken, -1 bad value (reported), 1 not one. */
+static int opt_common(struct opts *o, int ch, const char *arg)
+{
+	unsigned long v;
+
+	switch (ch) {
+	case 'L':
+		o->lab = arg;
+		return 0;
+	case 'N':
+		return bp_opt_uint(PROG, "sessions", arg, 1, SGA_LAB_SESSIONS_MAX, NULL,
+		                   &o->sessions);
+	case 'd':
+		if (!strcmp(arg, "uniform")) {
+			o->zipf_s = 0;
+			return 0;
+		}
+		if (!strncmp(arg, "zipf:", 5) && !bp_parse_seconds(arg + 5, 0.1, 3, &o->zipf_s))
+			return 0;
+		LOG("--dist: uniform or zipf:S with S in 0.1..3 (e.g. zipf:1.0)\n");
+		return -1;
+	case 'b':
+		o->both = 1;
+		return 0;
+	case O_GW:
+		if (!bp_parse_ipport(arg, &o->gw_ip, &o->gw_port))
+			return 0;
+		LOG("--gateway: IPv4:PORT expected, got '%s'\n", arg);
+		return -1;
+	case O_NET:
+		if (inet_pton(AF_INET, arg, &o->net) == 1)
+			return 0;
+		LOG("--net: an IPv4 address expected, got '%s'\n", arg);
+		return -1;
+	case O_RNG:
+		if (bp_opt_ulong(PROG, "rng-seed", arg, 1, ~0ul, NULL, &v))
+			return -1;
+		o->seed = v;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* The provisioning file and how many of its sessions; fills g->p, g->n_sess.
+ * 0, or 2 (reported). */
+static int lab_open(struct lg *g)
+{
+	char err[512];
+
+	if (sga_lab_file_read(g->o.lab, &g->p, err, sizeof(err))) {
+		LOG("%s\n", err);
+		return 2;
+	}
+	g->n_sess = g->o.sessions ? g->o.sessions : g->p.sessions;
+	if (g->n_sess > g->p.sessions) {
+		LOG("--sessions %u: %s provisions only %u\n", g->n_sess, g->o.lab, g->p.sessions);
+		return 2;
+	}
+	g->gw.ip = g->o.gw_ip;
+	g->gw.port = g->o.gw_port;
+	g->rng = g->o.seed * 0x9E3779B97F4A7C15ull | 1;
+	return 0;
+}
+
+/* Everything run and pcap allocated; the secrets wiped. */
+static void lg_free(struct lg *g)
+{
+	pool_free(g);
+	if (g->dev)
+		sga_memzero(g->dev, (size_t)g->n_dev * sizeof(*g->dev));
+	free(g->dev);
+	free(g->ring);
+	free(g->dq_dev);
+	free(g->dq_tsc);
+	free(g->zipf_cdf);
+	g->dev = NULL;
+	g->ring = g->dq_dev = NULL;
+	g->dq_tsc = NULL;
+	g->zipf_cdf = NULL;
+	sga_dev_sess_wipe(&g->scratch);
+	sga_memzero(&g->p, sizeof(g->p));
+}
+
 /* ---- pcap (sga-pcapgen) ----------------------------------------------------------------- */
 
 /* A MAC "aa:bb:cc:dd:ee:ff". 0 or -1. */
@@ -1378,7 +1505,6 @@ static int pcap_put(FILE *f, const uint8_t *frame, size_t len, uint64_t t_us)
  */
 static int cmd_pcap(int argc, char **argv)
 {
-	enum { O_GW = 256, O_GWMAC, O_SRCMAC, O_NET, O_NOLEARN, O_RNG };
 	static const struct option lopts[] = {
 	    {"lab", required_argument, NULL, 'L'},
 	    {"sessions", required_argument, NULL, 'N'},
@@ -1415,63 +1541,33 @@ static int cmd_pcap(int argc, char **argv)
 	    "      --rng-seed N    seed of the session draw (default 1)\n";
 	struct lg *g = &g_lg;
 	const char *out = NULL;
-	unsigned long frames = 100000, size = 64, v;
+	unsigned long frames = 100000;
+	unsigned size = 64;
 	int learn = 1, have_gw_mac = 0, ch, rc = 1;
-	char err[512];
 	FILE *f = NULL;
 	uint64_t t_us = 0;
 
-	memset(&g->o, 0, sizeof(g->o));
-	g->o.seed = 1;
-	inet_pton(AF_INET, "10.77.0.1", &g->o.gw_ip);
-	inet_pton(AF_INET, "10.77.0.0", &g->o.net);
-	g->o.gw_port = htons(7000);
+	opts_defaults(&g->o);
 	parse_mac("02:53:47:41:00:02", g->bp.mac);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "L:N:n:s:d:bo:h", lopts, NULL)) != -1) {
+		int c = opt_common(&g->o, ch, optarg);
+
+		if (c < 0)
+			return 2;
+		if (c == 0)
+			continue;
 		switch (ch) {
-		case 'L':
-			g->o.lab = optarg;
-			break;
-		case 'N':
-			if (bp_parse_ulong(optarg, 1, SGA_LAB_SESSIONS_MAX, &v)) {
-				LOG("--sessions: 1..%u\n", SGA_LAB_SESSIONS_MAX);
-				return 2;
-			}
-			g->o.sessions = (uint32_t)v;
-			break;
 		case 'n':
-			if (bp_parse_ulong(optarg, 1, 100000000, &frames)) {
-				LOG("--frames: 1..100000000\n");
+			if (bp_opt_ulong(PROG, "frames", optarg, 1, 100000000, NULL, &frames))
 				return 2;
-			}
 			break;
 		case 's':
-			if (bp_parse_ulong(optarg, 1, SGA_FRAME_MAX, &size)) {
-				LOG("--size: 1..%d\n", SGA_FRAME_MAX);
+			if (bp_opt_uint(PROG, "size", optarg, 1, SGA_FRAME_MAX, "bytes", &size))
 				return 2;
-			}
-			break;
-		case 'd':
-			if (!strcmp(optarg, "uniform"))
-				g->o.zipf_s = 0;
-			else if (strncmp(optarg, "zipf:", 5) ||
-			         bp_parse_seconds(optarg + 5, 0.1, 3, &g->o.zipf_s)) {
-				LOG("--dist: uniform or zipf:S with S in 0.1..3\n");
-				return 2;
-			}
-			break;
-		case 'b':
-			g->o.both = 1;
 			break;
 		case 'o':
 			out = optarg;
-			break;
-		case O_GW:
-			if (bp_parse_ipport(optarg, &g->o.gw_ip, &g->o.gw_port)) {
-				LOG("--gateway: IPv4:PORT expected\n");
-				return 2;
-			}
 			break;
 		case O_GWMAC:
 		case O_SRCMAC:
@@ -1482,21 +1578,8 @@ static int cmd_pcap(int argc, char **argv)
 			}
 			have_gw_mac |= ch == O_GWMAC;
 			break;
-		case O_NET:
-			if (inet_pton(AF_INET, optarg, &g->o.net) != 1) {
-				LOG("--net: an IPv4 address expected\n");
-				return 2;
-			}
-			break;
 		case O_NOLEARN:
 			learn = 0;
-			break;
-		case O_RNG:
-			if (bp_parse_ulong(optarg, 1, ~0ul, &v)) {
-				LOG("--rng-seed: a positive integer\n");
-				return 2;
-			}
-			g->o.seed = v;
 			break;
 		case 'h':
 			fputs(help, stdout);
@@ -1510,24 +1593,14 @@ static int cmd_pcap(int argc, char **argv)
 		LOG("needs --lab FILE, --gw-mac MAC and --out FILE (see --help)\n");
 		return 2;
 	}
-	if (sga_lab_file_read(g->o.lab, &g->p, err, sizeof(err))) {
-		LOG("%s\n", err);
+	if ((rc = lab_open(g)))
+		return rc;
+	rc = 1;
+	if (frame_len_of(g, size) - DP_PKT_HDR_LEN > SGA_FRAME_MAX) {
+		LOG("--size %u: a DATA_UP would exceed SGA_FRAME_MAX\n", size);
 		return 2;
 	}
-	g->n_sess = g->o.sessions ? g->o.sessions : g->p.sessions;
-	if (g->n_sess > g->p.sessions) {
-		LOG("--sessions %u: the file provisions only %u\n", g->n_sess, g->p.sessions);
-		return 2;
-	}
-	g->gw.ip = g->o.gw_ip;
-	g->gw.port = g->o.gw_port;
-	g->rng = g->o.seed * 0x9E3779B97F4A7C15ull | 1;
-	if (frame_len_of(g, (unsigned)size) - DP_PKT_HDR_LEN > SGA_FRAME_MAX) {
-		LOG("--size %lu: a DATA_UP would exceed SGA_FRAME_MAX\n", size);
-		return 2;
-	}
-	if (devices_build(g) || (g->o.zipf_s > 0 && zipf_build(g)) ||
-	    pool_build(g, (unsigned)size, frames))
+	if (devices_build(g) || (g->o.zipf_s > 0 && zipf_build(g)) || pool_build(g, size, frames))
 		goto out;
 	f = fopen(out, "wb");
 	if (!f) {
@@ -1556,7 +1629,7 @@ static int cmd_pcap(int argc, char **argv)
 		goto out_io;
 	}
 	f = NULL;
-	INFO(PROG ": wrote %s: %u DATA_DELIVERED (one per device) + %zu DATA_UP of %lu payload "
+	INFO(PROG ": wrote %s: %u DATA_DELIVERED (one per device) + %zu DATA_UP of %u payload "
 	          "bytes (%zu-byte frames) for %u lab sessions - LAB ONLY\n",
 	     out, learn ? g->n_dev : 0, g->n_pool, size, g->frame_len < 60 ? 60 : g->frame_len,
 	     g->n_sess);
@@ -1567,16 +1640,7 @@ out_io:
 out:
 	if (f)
 		fclose(f);
-	pool_free(g);
-	if (g->dev)
-		sga_memzero(g->dev, (size_t)g->n_dev * sizeof(*g->dev));
-	free(g->dev);
-	free(g->ring);
-	free(g->dq_dev);
-	free(g->dq_tsc);
-	free(g->zipf_cdf);
-	sga_dev_sess_wipe(&g->scratch);
-	sga_memzero(&g->p, sizeof(g->p));
+	lg_free(g);
 	return rc;
 }
 
@@ -1584,21 +1648,6 @@ out:
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum {
-		O_RETX = 256,
-		O_INFLIGHT,
-		O_OPEN,
-		O_DELIV,
-		O_DELIV_MS,
-		O_GW,
-		O_NET,
-		O_BURST,
-		O_TAIL,
-		O_LINK,
-		O_WATCH,
-		O_LINGER,
-		O_RNG,
-	};
 	static const struct option lopts[] = {
 	    {"lab", required_argument, NULL, 'L'},
 	    {"sessions", required_argument, NULL, 'N'},
@@ -1627,185 +1676,84 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	unsigned long v;
-	int ch;
+	unsigned pid = 0;
+	int ch, bad = 0;
 
-	memset(o, 0, sizeof(*o));
-	o->sizes[0] = 64;
-	o->n_sizes = 1;
-	o->duration_s = 5;
-	o->window = 8;
-	o->max_inflight = 512;
-	o->retx_ms = 200;
-	o->open_every = 1;
-	o->delivered = 16;
-	o->delivered_ms = 20;
-	o->pool_mb = 2048;
-	o->burst = BURST;
-	o->tail_s = 10;
-	o->link_timeout_s = 10;
-	o->seed = 1;
-	inet_pton(AF_INET, "10.77.0.1", &o->gw_ip);
-	inet_pton(AF_INET, "10.77.0.0", &o->net);
-	o->gw_port = htons(7000);
-
+	opts_defaults(o);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "L:N:r:d:s:t:bw:n:M:S:h", lopts, NULL)) != -1) {
+	while (!bad &&
+	       (ch = getopt_long(argc, argv, "L:N:r:d:s:t:bw:n:M:S:h", lopts, NULL)) != -1) {
+		int c = opt_common(o, ch, optarg);
+
+		if (c <= 0) {
+			bad = c < 0;
+			continue;
+		}
 		switch (ch) {
-		case 'L':
-			o->lab = optarg;
-			break;
-		case 'N':
-			if (bp_parse_ulong(optarg, 1, SGA_LAB_SESSIONS_MAX, &v)) {
-				LOG("--sessions: 1..%u\n", SGA_LAB_SESSIONS_MAX);
-				return 2;
-			}
-			o->sessions = (uint32_t)v;
-			break;
 		case 'r':
 			if (!strcmp(optarg, "max"))
 				o->rate = 0;
-			else if (bp_parse_seconds(optarg, 1, 1e9, &o->rate)) {
+			else if ((bad = bp_parse_seconds(optarg, 1, 1e9, &o->rate)))
 				LOG("--rate: messages per second (1..1e9) or max\n");
-				return 2;
-			}
-			break;
-		case 'd':
-			if (!strcmp(optarg, "uniform"))
-				o->zipf_s = 0;
-			else if (strncmp(optarg, "zipf:", 5) ||
-			         bp_parse_seconds(optarg + 5, 0.1, 3, &o->zipf_s)) {
-				LOG("--dist: uniform or zipf:S with S in 0.1..3 (e.g. zipf:1.0)\n");
-				return 2;
-			}
 			break;
 		case 's':
-			if (bp_parse_sizes(optarg, o->sizes, &o->n_sizes, MAX_SIZES,
-			                   SGA_FRAME_MAX)) {
+			if ((bad = bp_parse_sizes(optarg, o->sizes, &o->n_sizes, MAX_SIZES,
+			                          SGA_FRAME_MAX)))
 				LOG("--sizes: a list of 1..%d sizes of 1..%d bytes\n", MAX_SIZES,
 				    SGA_FRAME_MAX);
-				return 2;
-			}
 			break;
 		case 't':
-			if (bp_parse_seconds(optarg, 0.1, 3600, &o->duration_s)) {
+			if ((bad = bp_parse_seconds(optarg, 0.1, 3600, &o->duration_s)))
 				LOG("--duration: 0.1..3600 seconds\n");
-				return 2;
-			}
-			break;
-		case 'b':
-			o->both = 1;
 			break;
 		case 'w':
-			if (bp_parse_ulong(optarg, 0, WIN_MAX, &v)) {
-				LOG("--window: 0..%d\n", WIN_MAX);
-				return 2;
-			}
-			o->window = (unsigned)v;
-			break;
-		case O_INFLIGHT:
-			if (bp_parse_ulong(optarg, 1, 1000000, &v)) {
-				LOG("--max-inflight: 1..1000000\n");
-				return 2;
-			}
-			o->max_inflight = (unsigned)v;
+			bad = bp_opt_uint(PROG, "window", optarg, 0, WIN_MAX, NULL, &o->window);
 			break;
 		case O_RETX:
-			if (bp_parse_ulong(optarg, 1, 10000, &v)) {
-				LOG("--retx-ms: 1..10000\n");
-				return 2;
-			}
-			o->retx_ms = (unsigned)v;
+			bad = bp_opt_uint(PROG, "retx-ms", optarg, 1, 10000, NULL, &o->retx_ms);
+			break;
+		case O_INFLIGHT:
+			bad = bp_opt_uint(PROG, "max-inflight", optarg, 1, 1000000, NULL,
+			                  &o->max_inflight);
 			break;
 		case O_OPEN:
-			if (bp_parse_ulong(optarg, 1, 1000000, &v)) {
-				LOG("--open-every: 1..1000000\n");
-				return 2;
-			}
-			o->open_every = (unsigned)v;
+			bad = bp_opt_uint(PROG, "open-every", optarg, 1, 1000000, NULL,
+			                  &o->open_every);
 			break;
 		case O_DELIV:
-			if (bp_parse_ulong(optarg, 0, 1000000, &v)) {
-				LOG("--delivered: 0..1000000\n");
-				return 2;
-			}
-			o->delivered = (unsigned)v;
+			bad =
+			    bp_opt_uint(PROG, "delivered", optarg, 0, 1000000, NULL, &o->delivered);
 			break;
 		case O_DELIV_MS:
-			if (bp_parse_ulong(optarg, 1, 10000, &v)) {
-				LOG("--delivered-ms: 1..10000\n");
-				return 2;
-			}
-			o->delivered_ms = (unsigned)v;
+			bad = bp_opt_uint(PROG, "delivered-ms", optarg, 1, 10000, NULL,
+			                  &o->delivered_ms);
 			break;
 		case 'n':
-			if (bp_parse_ulong(optarg, 1, 1000000000, &o->frames)) {
-				LOG("--frames: 1..1000000000\n");
-				return 2;
-			}
+			bad = bp_opt_ulong(PROG, "frames", optarg, 1, 1000000000, NULL, &o->frames);
 			break;
 		case 'M':
-			if (bp_parse_ulong(optarg, 1, 1048576, &o->pool_mb)) {
-				LOG("--pool-mb: 1..1048576\n");
-				return 2;
-			}
-			break;
-		case O_GW:
-			if (bp_parse_ipport(optarg, &o->gw_ip, &o->gw_port)) {
-				LOG("--gateway: IPv4:PORT expected, got '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case O_NET:
-			if (inet_pton(AF_INET, optarg, &o->net) != 1) {
-				LOG("--net: an IPv4 address expected, got '%s'\n", optarg);
-				return 2;
-			}
+			bad = bp_opt_ulong(PROG, "pool-mb", optarg, 1, 1048576, NULL, &o->pool_mb);
 			break;
 		case 'S':
 			o->stats = optarg;
 			break;
 		case O_BURST:
-			if (bp_parse_ulong(optarg, 1, BURST, &v)) {
-				LOG("--burst: 1..%d\n", BURST);
-				return 2;
-			}
-			o->burst = (unsigned)v;
+			bad = bp_opt_uint(PROG, "burst", optarg, 1, BURST, NULL, &o->burst);
 			break;
 		case O_TAIL:
-			if (bp_parse_ulong(optarg, 1, 3600, &v)) {
-				LOG("--tail: 1..3600 seconds\n");
-				return 2;
-			}
-			o->tail_s = (unsigned)v;
+			bad = bp_opt_uint(PROG, "tail", optarg, 1, 3600, "seconds", &o->tail_s);
 			break;
 		case O_LINK:
-			if (bp_parse_ulong(optarg, 1, 3600, &v)) {
-				LOG("--link-timeout: 1..3600 seconds\n");
-				return 2;
-			}
-			o->link_timeout_s = (unsigned)v;
+			bad = bp_opt_uint(PROG, "link-timeout", optarg, 1, 3600, "seconds",
+			                  &o->link_timeout_s);
 			break;
 		case O_WATCH:
-			if (bp_parse_ulong(optarg, 1, 4194304, &v)) {
-				LOG("--watch-pid: a process id\n");
-				return 2;
-			}
-			o->watch_pid = (pid_t)v;
+			bad = bp_opt_uint(PROG, "watch-pid", optarg, 1, 4194304, "(a process id)",
+			                  &pid);
+			o->watch_pid = (pid_t)pid;
 			break;
 		case O_LINGER:
-			if (bp_parse_ulong(optarg, 1, 3600, &v)) {
-				LOG("--linger: 1..3600 seconds\n");
-				return 2;
-			}
-			o->linger_s = (unsigned)v;
-			break;
-		case O_RNG:
-			if (bp_parse_ulong(optarg, 1, ~0ul, &v)) {
-				LOG("--rng-seed: a positive integer\n");
-				return 2;
-			}
-			o->seed = v;
+			bad = bp_opt_uint(PROG, "linger", optarg, 1, 3600, "seconds", &o->linger_s);
 			break;
 		case 'h':
 			usage(stdout);
@@ -1815,6 +1763,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return 2;
 		}
 	}
+	if (bad)
+		return 2;
 	if (optind < argc) {
 		LOG("unexpected argument '%s' (EAL options go after '--')\n", argv[optind]);
 		return 2;
@@ -1830,38 +1780,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 static int cmd_run(int argc, char **argv)
 {
 	struct lg *g = &g_lg;
-	int app_argc = argc, ret = 1, eal_argc, rc;
-	char **eal_argv, err[512], ip[INET_ADDRSTRLEN];
+	int app_argc, ret = 1, eal_argc, rc;
+	char **eal_argv, ip[INET_ADDRSTRLEN];
 
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--")) {
-			app_argc = i;
-			break;
-		}
-	rc = parse_args(app_argc, argv, &g->o);
-	if (rc)
-		return rc == 1 ? 0 : rc;
-	if (sga_lab_file_read(g->o.lab, &g->p, err, sizeof(err))) {
-		LOG("%s\n", err);
-		return 2;
-	}
-	g->n_sess = g->o.sessions ? g->o.sessions : g->p.sessions;
-	if (g->n_sess > g->p.sessions) {
-		LOG("--sessions %u: %s provisions only %u\n", g->n_sess, g->o.lab, g->p.sessions);
-		return 2;
-	}
-	if ((uint64_t)2 * g->n_sess / PORTS_PER_IP + 3 > 255 - (ntohl(g->o.net) & 0xff)) {
-		LOG("--net: not enough addresses above %s for %u devices\n",
-		    bp_ip_str(g->o.net, ip), 2 * g->n_sess);
-		return 2;
-	}
-	eal_argc = argc - app_argc - (app_argc < argc) + 1;
-	eal_argv = calloc((size_t)eal_argc + 1, sizeof(*eal_argv));
+	eal_argv = bp_eal_args(argc, argv, &app_argc, &eal_argc);
 	if (!eal_argv)
 		return 1;
-	eal_argv[0] = argv[0];
-	for (int i = 1; i < eal_argc; i++)
-		eal_argv[i] = argv[app_argc + i];
+	rc = parse_args(app_argc, argv, &g->o);
+	if (!rc)
+		rc = lab_open(g);
+	if (!rc && (uint64_t)2 * g->n_sess / PORTS_PER_IP + 3 > 255 - (ntohl(g->o.net) & 0xff)) {
+		LOG("--net: not enough addresses above %s for %u devices\n",
+		    bp_ip_str(g->o.net, ip), 2 * g->n_sess);
+		rc = 2;
+	}
+	if (rc) {
+		free(eal_argv);
+		sga_memzero(&g->p, sizeof(g->p));
+		return rc == 1 ? 0 : rc;
+	}
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		LOG("EAL initialisation failed: %s\n", rte_strerror(rte_errno));
 		free(eal_argv);
@@ -1873,9 +1810,6 @@ static int cmd_run(int argc, char **argv)
 	g->ns_per_cycle = 1e9 / (double)g->hz;
 	g->rto = g->hz * g->o.retx_ms / 1000;
 	g->dq_delay = g->hz * g->o.delivered_ms / 1000;
-	g->rng = g->o.seed * 0x9E3779B97F4A7C15ull | 1;
-	g->gw.ip = g->o.gw_ip;
-	g->gw.port = g->o.gw_port;
 	memset(g->gw.mac, 0xff, 6);
 
 	INFO(PROG ": LAB load: %u of the %u sessions of %s (%s, hop %s) - LAB ONLY\n", g->n_sess,
@@ -1894,30 +1828,14 @@ static int cmd_run(int argc, char **argv)
 	if (g->arp_answered)
 		INFO("ARP requests answered: %llu\n", (unsigned long long)g->arp_answered);
 	ret = g_quit ? 1 : 0;
-	if (!g_quit && g->o.linger_s) {
-		uint64_t until = bp_now_us() + (uint64_t)g->o.linger_s * 1000000;
-
-		INFO(PROG ": done; the port stays open until SIGINT or SIGTERM (at most %u s)\n",
-		     g->o.linger_s);
-		while (!g_quit && bp_now_us() < until)
-			usleep(10000);
-		g_quit = 0;
-	}
+	if (!g_quit && g->o.linger_s)
+		bp_linger(PROG, g->o.linger_s, &g_quit);
 out_port:
 	if (g_quit)
 		LOG("interrupted: traffic stopped and drained before the port closes\n");
 	bp_port_stop(&g->bp);
 out:
-	pool_free(g);
-	if (g->dev)
-		sga_memzero(g->dev, (size_t)g->n_dev * sizeof(*g->dev));
-	free(g->dev);
-	free(g->ring);
-	free(g->dq_dev);
-	free(g->dq_tsc);
-	free(g->zipf_cdf);
-	sga_dev_sess_wipe(&g->scratch);
-	sga_memzero(&g->p, sizeof(g->p));
+	lg_free(g);
 	rte_eal_cleanup();
 	free(eal_argv);
 	return ret;

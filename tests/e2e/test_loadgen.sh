@@ -33,17 +33,7 @@ RUN=$(mktemp -d /tmp/sga-loadgen-e2e.XXXXXX)
 TAG=lg$$
 GW_PID= GEN_PID= REDIS_PID=
 
-stop_pid() {
-	local pid=$1 sig=$2 secs=$3
-	[ -n "$pid" ] || return 0
-	kill -"$sig" "$pid" 2>/dev/null || true
-	for _ in $(seq 1 $((secs * 20))); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
+source "$ROOT/tests/bench/bench_lib.sh" # stop_pid, redis_start, wait_line
 cleanup() {
 	local rc=$?
 	set +e
@@ -127,20 +117,10 @@ log "profile = production refuses [lab] provision: $(head -c 160 "$RUN/prod.log"
 # 2. A lab gateway provisions the sessions at start.
 write_conf lab >"$RUN/gateway.conf"
 "$GW" -c "$RUN/gateway.conf" --init-keys >"$RUN/gateway.log" 2>&1 || die "--init-keys failed"
-redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 --save "" \
-	--appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
-REDIS_PID=$!
-for _ in $(seq 1 100); do
-	redis-cli -s "$RUN/redis.sock" ping >/dev/null 2>&1 && break
-	sleep 0.05
-done
+redis_start "$RUN" || die "redis-server did not start"
 "$GW" -c "$RUN/gateway.conf" -- -l 0-1 >"$RUN/gateway.log" 2>&1 &
 GW_PID=$!
-for _ in $(seq 1 600); do
-	grep -q "restored .* session" "$RUN/gateway.log" && break
-	kill -0 "$GW_PID" 2>/dev/null || die "sga-gateway exited at start-up"
-	sleep 0.05
-done
+wait_line "$RUN/gateway.log" "restored .* session" "$GW_PID" 30 || die "sga-gateway did not come up"
 grep -q "LAB provisioning: $N sessions - not for production ($N installed" "$RUN/gateway.log" ||
 	die "the gateway did not log the lab provisioning of $N sessions"
 log "$(grep -o "LAB provisioning: .*" "$RUN/gateway.log")"
@@ -157,11 +137,7 @@ timeout --signal=INT --kill-after=20 120 "$GEN" --lab "$RUN/lab.prov" --sessions
 	--log-level=pmd.net.memif:error "--vdev=net_memif0,role=client,socket=$RUN/memif.sock,id=0" \
 	>"$RUN/gen.log" 2>&1 &
 GEN_PID=$!
-while kill -0 "$GEN_PID" 2>/dev/null; do
-	grep -q "^sga-loadgen: done;" "$RUN/gen.log" && break
-	sleep 0.1
-done
-grep -q "^sga-loadgen: done;" "$RUN/gen.log" || die "sga-loadgen failed"
+wait_line "$RUN/gen.log" "^sga-loadgen: done;" "$GEN_PID" 120 || die "sga-loadgen failed"
 kill -0 "$GW_PID" 2>/dev/null || die "sga-gateway died under load"
 # Traffic has stopped: the gateway goes first, then the generator closes its port.
 stop_pid "$GW_PID" TERM 10
@@ -195,14 +171,8 @@ F=2000
 sed -e "s|^port = .*|port = net_pcap0,rx_pcap=$RUN/up.pcap,tx_pcap=$RUN/down.pcap|" \
 	-e "s|^provision = .*|provision = $RUN/pcap.prov|" -e "s|^dir = .*|dir =|" \
 	-e "s|^hugepages = .*|hugepages = no|" "$RUN/gateway.conf" >"$RUN/pcap.conf"
-rm -f "$RUN/stats.json" "$RUN/redis.sock"
-redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 --save "" \
-	--appendonly no --dir "$RUN" >"$RUN/redis.log" 2>&1 &
-REDIS_PID=$!
-for _ in $(seq 1 100); do
-	redis-cli -s "$RUN/redis.sock" ping >/dev/null 2>&1 && break
-	sleep 0.05
-done
+rm -f "$RUN/stats.json"
+redis_start "$RUN" || die "redis-server did not start"
 "$GW" -c "$RUN/pcap.conf" -- -l 0-1 >"$RUN/gateway.log" 2>&1 &
 GW_PID=$!
 stat_of() { sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p" "$RUN/stats.json" 2>/dev/null | head -n 1; }
