@@ -159,9 +159,10 @@ static void usage(FILE *f)
 	    "      --max-inflight N  with a window: unacknowledged DATA_UP of all devices at\n"
 	    "                      most (default 512): each brings back a DATA_DOWN and a\n"
 	    "                      DATA_ACK, and more than the rings hold would be lost\n"
-	    "      --open-every N  open (authenticate, check) every Nth DATA_DOWN and DATA_ACK\n"
-	    "                      (default 1: all; delivered and acknowledged counts and\n"
-	    "                      latencies need 1). The others are counted by type byte\n"
+	    "      --open-every N  open (authenticate, check) every Nth DATA_DOWN, and without\n"
+	    "                      a window every Nth DATA_ACK (a window opens them all);\n"
+	    "                      the others are counted by type byte. Default 1: all;\n"
+	    "                      the delivered and loss figures need 1\n"
 	    "      --delivered N   each recipient sends a DATA_DELIVERED every N messages it\n"
 	    "                      opened, --delivered-ms after the first one it has not\n"
 	    "                      reported, at once for a message it already holds, and a\n"
@@ -1163,6 +1164,11 @@ static int measure(struct lg *g, unsigned payload)
 		     (unsigned long long)t->ack, (unsigned long long)t->ack_again,
 		     (unsigned long long)t->bad, (unsigned long long)t->other,
 		     (unsigned long long)t->delivered_sent, (unsigned long long)t->stalls);
+		if (g->o.open_every > 1)
+			INFO(
+			    "  (--open-every %u: only the DATA_DOWN opened count as delivered; the "
+			    "loss below counts the others too)\n",
+			    g->o.open_every);
 		INFO("  loss: %llu of %zu messages never delivered (%.3f%%), %llu never "
 		     "acknowledged\n",
 		     (unsigned long long)undelivered, g->next,

@@ -46,7 +46,7 @@ cleanup() {
 		rm -f /dev/hugepages/"$p"map_* 2>/dev/null
 	done
 	if [ "$rc" -ne 0 ]; then
-		for f in gateway.log gen.log; do
+		for f in gateway.log gen.log gateway-pcap.log; do
 			[ -f "$RUN/$f" ] && { echo "---- $RUN/$f" >&2; tail -n 30 "$RUN/$f" >&2; }
 		done
 	fi
@@ -173,7 +173,7 @@ sed -e "s|^port = .*|port = net_pcap0,rx_pcap=$RUN/up.pcap,tx_pcap=$RUN/down.pca
 	-e "s|^hugepages = .*|hugepages = no|" "$RUN/gateway.conf" >"$RUN/pcap.conf"
 rm -f "$RUN/stats.json"
 redis_start "$RUN" || die "redis-server did not start"
-"$GW" -c "$RUN/pcap.conf" -- -l 0-1 >"$RUN/gateway.log" 2>&1 &
+"$GW" -c "$RUN/pcap.conf" -- -l 0-1 >"$RUN/gateway-pcap.log" 2>&1 &
 GW_PID=$!
 stat_of() { sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p" "$RUN/stats.json" 2>/dev/null | head -n 1; }
 for _ in $(seq 1 600); do
