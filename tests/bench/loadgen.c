@@ -58,6 +58,7 @@
 #include <rte_mbuf.h>
 
 #include "bench_port.h"
+#include "sga_cursor.h"
 #include "dp_pkt.h"
 #include "sga_device.h"
 #include "sga_err.h"
@@ -461,6 +462,35 @@ static void rx_mark(struct lg_dev *v, uint64_t e2e)
 	}
 }
 
+/* The plaintext of pool entry i: the pattern, with i in its first 8 bytes when
+ * it is that long - the message carries its own index, so its send time needs
+ * no lookup when it comes back (shorter ones: the ring, pool_find). */
+static void msg_for(const struct lg *g, size_t i, uint8_t *msg)
+{
+	memcpy(msg, g->msg, g->payload);
+	if (g->payload >= 8)
+		sga_put_u64(msg, i);
+}
+
+/* The pool entry an opened message of sender d (e2e) names: -1 none, -2 the
+ * message is not one this generator sealed. */
+static int64_t msg_entry(const struct lg *g, const uint8_t *msg, size_t mlen, uint32_t d,
+                         uint64_t e2e)
+{
+	uint64_t i;
+
+	if (mlen != g->payload)
+		return -2;
+	if (mlen < 8)
+		return memcmp(msg, g->msg, mlen) ? -2 : pool_find(g, d, e2e);
+	i = sga_get_u64(msg);
+	if (memcmp(msg + 8, g->msg + 8, mlen - 8))
+		return -2;
+	if (i >= g->n_pool || g->pm_dev[i] != d || g->pm_e2e[i] != (uint32_t)e2e)
+		return -1; /* from an earlier pool (size) */
+	return (int64_t)i;
+}
+
 static void on_down(struct lg *g, uint32_t d, const uint8_t *sga, size_t len, uint64_t now)
 {
 	struct sga_dev_sess *s = dev_load(g, d);
@@ -475,10 +505,12 @@ static void on_down(struct lg *g, uint32_t d, const uint8_t *sga, size_t len, ui
 		return;
 	}
 	g->c.opened++;
-	if (mlen != g->payload || memcmp(msg, g->msg, mlen))
-		g->c.bad++;
 	e2e = s->e2e_rx_last;
-	i = pool_find(g, d ^ 1, e2e);
+	i = msg_entry(g, msg, mlen, d ^ 1, e2e);
+	if (i == -2) {
+		g->c.bad++;
+		i = -1;
+	}
 	if (i < 0) {
 		g->c.unmatched++;
 	} else if (g->pm_flags[i] & F_DELIVERED) {
@@ -539,7 +571,7 @@ static void on_arp(struct lg *g, const uint8_t *f, size_t len)
 }
 
 /* One received frame: classified by the clear fields of its hop header. */
-static void on_frame(struct lg *g, const uint8_t *f, size_t len, uint64_t now, int *open_tick)
+static void on_frame(struct lg *g, const uint8_t *f, size_t len, uint64_t now, unsigned *open_tick)
 {
 	size_t l3, off, ulen;
 	uint64_t sid;
@@ -583,11 +615,12 @@ static void on_frame(struct lg *g, const uint8_t *f, size_t len, uint64_t now, i
 	d = 2 * idx + role;
 	if (type == SGA_MSG_DATA_DOWN) {
 		g->c.down++;
-		if (g->o.open_every == 1 || ++*open_tick % g->o.open_every == 0)
+		if (g->o.open_every == 1 || ++open_tick[0] % g->o.open_every == 0)
 			on_down(g, d, sga, ulen - DP_PKT_UDP_LEN, now);
 	} else if (type == SGA_MSG_DATA_ACK) {
 		g->c.ack++;
-		if ((g->o.window || g->o.open_every == 1 || ++*open_tick % g->o.open_every == 0) &&
+		if ((g->o.window || g->o.open_every == 1 ||
+		     ++open_tick[1] % g->o.open_every == 0) &&
 		    ack_frame_open(g, d, sga, ulen - DP_PKT_UDP_LEN, now, on_acked) < 0)
 			g->c.bad++;
 	} else {
@@ -597,7 +630,7 @@ static void on_frame(struct lg *g, const uint8_t *f, size_t len, uint64_t now, i
 
 static unsigned rx_drain(struct lg *g)
 {
-	static int open_tick;
+	static unsigned open_tick[2]; /* --open-every: DATA_DOWN, DATA_ACK */
 	struct rte_mbuf *pk[BURST];
 	unsigned total = 0;
 
@@ -611,7 +644,7 @@ static unsigned rx_drain(struct lg *g)
 			if (i + 2 < n)
 				rte_prefetch0(rte_pktmbuf_mtod(pk[i + 2], void *));
 			on_frame(g, rte_pktmbuf_mtod(pk[i], const uint8_t *), pk[i]->data_len, now,
-			         &open_tick);
+			         open_tick);
 		}
 		if (n)
 			rte_pktmbuf_free_bulk(pk, n);
@@ -793,6 +826,7 @@ static void pool_free(struct lg *g)
 static int pool_build(struct lg *g, unsigned payload, size_t n)
 {
 	uint64_t t0 = bp_now_us();
+	uint8_t plain[SGA_FRAME_MAX];
 
 	g->payload = payload;
 	g->frame_len = frame_len_of(g, payload);
@@ -823,7 +857,8 @@ static int pool_build(struct lg *g, unsigned payload, size_t n)
 
 		s->hop_tx_seq = v->hop_even;
 		s->e2e_tx_seq = v->e2e_next;
-		rc = sga_dev_data_seal(s, g->msg, payload, f + DP_PKT_HDR_LEN, SGA_FRAME_MAX, &len);
+		msg_for(g, i, plain);
+		rc = sga_dev_data_seal(s, plain, payload, f + DP_PKT_HDR_LEN, SGA_FRAME_MAX, &len);
 		if (rc || len != g->frame_len - DP_PKT_HDR_LEN) {
 			LOG("sealing DATA_UP %zu failed: %s\n", i,
 			    rc ? sga_err_desc(rc) : "length");
@@ -861,7 +896,10 @@ static int entry_fill(struct lg *g, struct rte_mbuf *m, size_t i, int copy)
 
 		s->hop_tx_seq = hop_odd_take(v);
 		s->e2e_tx_seq = (uint64_t)g->pm_e2e[i] + 1;
-		if (sga_dev_data_reseal(s, g->pm_e2e[i], g->msg, g->payload, f + DP_PKT_HDR_LEN,
+		uint8_t plain[SGA_FRAME_MAX];
+
+		msg_for(g, i, plain);
+		if (sga_dev_data_reseal(s, g->pm_e2e[i], plain, g->payload, f + DP_PKT_HDR_LEN,
 		                        SGA_FRAME_MAX, &len))
 			return -1;
 		dev_addr(g, d, &a);
