@@ -1444,6 +1444,11 @@ static void lab_relay(const struct sga_lab_params *p, uint32_t idx)
 	sga_lab_sess_wipe(&ls);
 }
 
+static int lab_installed(void *ctx, uint64_t sid)
+{
+	return sga_lab_index(ctx, sid) >= 0;
+}
+
 Test(cp, lab_provisioning_from_a_seed)
 {
 	struct sga_lab_params p;
@@ -1476,9 +1481,15 @@ Test(cp, lab_provisioning_from_a_seed)
 	cr_assert_eq(rx[0], 100);
 	cr_assert_eq(rx[1], 200);
 
-	/* Restore leaves sessions the provisioning installed to it. */
+	/* Restore leaves alone what the provisioning installed (cp.c says so
+	 * through h->installed); without that callback it restores them all. */
 	memset(&again, 0, sizeof(again));
 	h2.install.ctx = &again;
+	h2.installed.fn = lab_installed;
+	h2.installed.ctx = &p;
+	cr_assert_eq(cp_core_restore(&h2, ST), 0);
+	cr_assert_eq(again.n, 0);
+	h2.installed.fn = NULL;
 	cr_assert_eq(cp_core_restore(&h2, ST), p.sessions);
 	cr_assert_eq(again.n, p.sessions, "without an 'installed' callback all are restored");
 }
