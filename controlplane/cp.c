@@ -60,6 +60,7 @@
 
 #include "cp.h"
 #include "cp_handler.h"
+#include "cp_lab.h"
 #include "cp_log.h"
 #include "sga_engine.h"
 
@@ -141,6 +142,11 @@ struct cp {
 	struct cp_counters ctr;
 	_Atomic uint64_t reservations;
 	_Atomic uint64_t persisted;
+	/* Lab provisioning (cp_lab_run; under main_mu): the file's sessions are
+	 * installed by it, so cp_restore_sessions leaves them alone. */
+	struct sga_lab_params lab;
+	int lab_on;
+	_Atomic uint64_t lab_sessions;
 	struct cp_handler h;
 	pthread_mutex_t install_mu;
 	int install_mu_ok;
@@ -205,6 +211,14 @@ static int cb_install(void *ctx, const struct sga_gw_session *s, const struct dp
 	rc = dp_session_install(cp->dp, s, addr, tx_seq, tx_limit, rx_next);
 	pthread_mutex_unlock(&cp->install_mu);
 	return rc;
+}
+
+/* Restore's question (under main_mu): installed by cp_lab_run already? */
+static int cb_installed(void *ctx, uint64_t session_id)
+{
+	struct cp *cp = ctx;
+
+	return cp->lab_on && sga_lab_index(&cp->lab, session_id) >= 0;
 }
 
 /* ---- workers ---------------------------------------------------------------------- */
@@ -582,6 +596,7 @@ static void cp_free(struct cp *cp)
 	if (cp->main_mu_ok)
 		pthread_mutex_destroy(&cp->main_mu);
 	free(cp->marks);
+	sga_memzero(&cp->lab, sizeof(cp->lab)); /* the lab seed */
 	free(cp);
 }
 
@@ -629,6 +644,8 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 	cp->h.send.ctx = cp;
 	cp->h.install.fn = cb_install;
 	cp->h.install.ctx = cp;
+	cp->h.installed.fn = cb_installed;
+	cp->h.installed.ctx = cp;
 	cp->h.tx_block = cp->tx_block;
 	cp->h.ctr = &cp->ctr;
 	if ((err = pthread_mutex_init(&cp->install_mu, NULL)) != 0)
@@ -695,6 +712,23 @@ int cp_restore_sessions(struct cp *cp)
 	return rc == -SGA_E_UNAVAILABLE ? -EAGAIN : -EIO;
 }
 
+int cp_lab_run(struct cp *cp, const struct sga_lab_params *p, struct cp_lab_report *rep)
+{
+	int rc;
+
+	pthread_mutex_lock(&cp->main_mu);
+	rc = cp_lab_provision(&cp->h, cp->main_st, p, rep);
+	atomic_store_explicit(&cp->lab_sessions, rep->installed, memory_order_relaxed);
+	if (!rc) {
+		cp->lab = *p;
+		cp->lab_on = 1;
+	}
+	pthread_mutex_unlock(&cp->main_mu);
+	if (!rc)
+		return 0;
+	return rc == -SGA_E_UNAVAILABLE ? -EAGAIN : rc == -SGA_E_BAD_FIELD ? -EINVAL : -EIO;
+}
+
 void cp_stop(struct cp *cp)
 {
 	if (!cp)
@@ -719,6 +753,7 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->restored = atomic_load_explicit(&c->ctr.restored, memory_order_relaxed);
 	out->reservations = atomic_load_explicit(&c->reservations, memory_order_relaxed);
 	out->persisted = atomic_load_explicit(&c->persisted, memory_order_relaxed);
+	out->lab_sessions = atomic_load_explicit(&c->lab_sessions, memory_order_relaxed);
 	for (unsigned i = 0; i < c->n_workers; i++)
 		out->reconnects += store_reconnects(c->w[i].st);
 	out->reconnects += store_reconnects(c->hk_st) + store_reconnects(c->main_st);

@@ -22,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "cp_lab.h"
 #include "dp.h"
 #include "sga_gateway.h"
 #include "store.h"
@@ -50,6 +51,12 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
  *  errno: -EAGAIN (Redis down), -EIO (anything else). Any thread. */
 int cp_restore_sessions(struct cp *cp);
 
+/** LAB ONLY: provision the sessions of a lab file (cp_lab_provision) and
+ *  install them; cp_restore_sessions then skips them. 0, or -EAGAIN (Redis
+ *  down: call again), -EINVAL (the file does not fit this gateway), -EIO. rep
+ *  says how far it got. Any thread. */
+int cp_lab_run(struct cp *cp, const struct sga_lab_params *p, struct cp_lab_report *rep);
+
 /** Stop and join all threads, persist the final marks, close connections. */
 void cp_stop(struct cp *cp);
 
@@ -64,6 +71,7 @@ struct cp_stats {
 	uint64_t restored;     /* sessions installed by cp_restore_sessions */
 	uint64_t reservations; /* hop TX ranges reserved for the data plane */
 	uint64_t persisted;    /* session marks written to Redis */
+	uint64_t lab_sessions; /* LAB ONLY: sessions installed by cp_lab_run */
 };
 void cp_get_stats(const struct cp *cp, struct cp_stats *out);
 

@@ -306,41 +306,65 @@ out:
 
 /* ---- KEX_INIT (B1/B3 -> B5/B6) --------------------------------------------------- */
 
+int cp_sessions_commit(const struct cp_handler *h, struct store *st, struct store_estab *e,
+                       unsigned n)
+{
+	int installed = 0, rc;
+
+	for (unsigned i = 0; i < n; i++)
+		e[i].block = tx_block(h);
+	rc = store_session_establish(st, e, n);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < n; i++) {
+		const struct sga_gw_session *s = e[i].s;
+		uint64_t tx_seq[2] = {e[i].limit[0] - e[i].block, e[i].limit[1] - e[i].block};
+
+		rc = h->install.fn ? h->install.fn(h->install.ctx, s, e[i].addr, tx_seq, e[i].limit,
+		                                   e[i].rx_next)
+		                   : -1;
+		if (rc) {
+			cp_log(CP_LOG_ERR,
+			       "session %016llx established but not installed (%d); dropped",
+			       (unsigned long long)s->session_id, rc);
+			(void)store_session_del(st, s->session_id);
+			continue;
+		}
+		installed++;
+	}
+	return installed;
+}
+
 /*
- * The session just became ESTABLISHED: reserve a hop TX range towards each
- * member, store and index the session, and install it with both members'
- * addresses (the sender's is src; the peer's is the one stored for it, or
- * unknown until it sends). If the data plane refuses it, the session is
- * deleted and no reply leaves: the devices time out and negotiate again.
+ * The session just became ESTABLISHED: store and index it with a hop TX range
+ * reserved towards each member (one round trip), and install it with both
+ * members' addresses (the sender's is src; the peer's is the one stored for
+ * it, or unknown until it sends). If the data plane refuses it, the session
+ * is deleted and no reply leaves: the devices time out and negotiate again.
  */
 static int establish(const struct cp_handler *h, struct store *st, const struct sga_gw_session *s,
                      uint8_t role, const struct dp_addr *src)
 {
-	uint64_t block = tx_block(h), limit[2], tx_seq[2], rx_next[2] = {0, 0};
+	struct store_estab e;
 	uint8_t peer = role ^ 1;
-	struct dp_addr addr[2];
 	int rc;
 
-	for (uint8_t r = 0; r < 2; r++) {
-		CHECK(store_session_reserve(st, s->session_id, r, block, &limit[r]));
-		tx_seq[r] = limit[r] - block;
-	}
-	addr[role] = *src;
-	rc = store_device_get_addr(st, s->id[peer], s->id_len[peer], &addr[peer]);
+	memset(&e, 0, sizeof(e));
+	e.s = s;
+	e.addr[role] = *src;
+	rc = store_device_get_addr(st, s->id[peer], s->id_len[peer], &e.addr[peer]);
 	if (rc == -SGA_E_UNKNOWN_DEVICE)
 		rc = 0; /* deregistered meanwhile: the address stays unknown */
 	if (rc)
 		goto out;
-	CHECK(store_session_put(st, s));
-	(void)store_session_set_marks(st, s->session_id, rx_next, addr);
-	rc = h->install.fn ? h->install.fn(h->install.ctx, s, addr, tx_seq, limit, rx_next) : -1;
-	if (rc) {
-		cp_log(CP_LOG_ERR, "session %016llx established but not installed (%d); dropped",
-		       (unsigned long long)s->session_id, rc);
-		(void)store_session_del(st, s->session_id);
+	rc = cp_sessions_commit(h, st, &e, 1);
+	if (rc < 0)
+		goto out;
+	if (rc == 0) {
 		rc = -SGA_E_INTERNAL;
 		goto out;
 	}
+	rc = 0;
 	COUNT(h, sessions);
 out:
 	return rc;
@@ -497,6 +521,8 @@ int cp_core_restore(const struct cp_handler *h, struct store *st)
 	if (rc)
 		goto out;
 	for (unsigned i = 0; i < n; i++) {
+		if (h->installed.fn && h->installed.fn(h->installed.ctx, ids[i]))
+			continue; /* installed since start-up (lab provisioning) */
 		rc = restore_one(h, st, ids[i], &s);
 		if (rc == -SGA_E_UNAVAILABLE)
 			goto out;

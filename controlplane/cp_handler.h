@@ -45,6 +45,12 @@ struct cp_install {
 	void *ctx;
 };
 
+/** Whether a session is installed already (optional): restore skips those. */
+struct cp_installed {
+	int (*fn)(void *ctx, uint64_t session_id);
+	void *ctx;
+};
+
 /** Event counters shared by all handler threads (relaxed atomics). */
 struct cp_counters {
 	_Atomic uint64_t handled;     /* control frames processed */
@@ -60,8 +66,9 @@ struct cp_handler {
 	const struct sga_gw *gw;
 	struct cp_send send;
 	struct cp_install install;
-	uint64_t tx_block;       /* hop TX reservation size; 0 = CP_TX_BLOCK_DEFAULT */
-	struct cp_counters *ctr; /* optional */
+	struct cp_installed installed; /* optional */
+	uint64_t tx_block;             /* hop TX reservation size; 0 = CP_TX_BLOCK_DEFAULT */
+	struct cp_counters *ctr;       /* optional */
 };
 
 /**
@@ -88,11 +95,25 @@ int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t 
                     const struct dp_addr *src, unsigned flags) SGA_MUST_CHECK;
 
 /**
+ * Store, index and install n ESTABLISHED sessions (the end of a handshake: n =
+ * 1; lab provisioning: a batch of n <= STORE_ESTAB_BATCH_MAX): one
+ * store_session_establish pipeline (record, hop TX reservation per role of
+ * h->tx_block, marks, addresses, restore index, device records where given),
+ * then each session is installed with its reserved ranges and the marks as
+ * stored. A session the data plane refuses is deleted again (logged). Returns
+ * the number installed, or a negated SGA_E_* code if the store failed (then
+ * none was installed). e[].block is set here.
+ */
+int cp_sessions_commit(const struct cp_handler *h, struct store *st, struct store_estab *e,
+                       unsigned n) SGA_MUST_CHECK;
+
+/**
  * Restore after a restart: install every established session listed in st
  * (sga:sessions) with a fresh hop TX range per role (reserved above anything
  * handed out before, so no hop nonce repeats), rx_next from the persisted
  * marks, and the persisted addresses. Stale index entries (the record is gone)
- * are removed; records that fail to unseal are skipped and logged. Returns the
+ * are removed; records that fail to unseal are skipped and logged; sessions
+ * h->installed reports installed are left alone. Returns the
  * number installed, or a negated SGA_E_* code if the store failed
  * (-SGA_E_UNAVAILABLE).
  */

@@ -129,6 +129,28 @@ static const char LUA_MARKS[] =
     "end\n"
     "return 1\n";
 
+/* Establish: the session record (rec, state, no TTL), a hop TX reservation of
+ * ARGV[3] per role, the marks raised to ARGV[4]/ARGV[5] and the addresses
+ * ARGV[6]/ARGV[7] unless empty, in one atomic step on the session's key.
+ * Returns {limit0, limit1, rx0, rx1} (the marks as they stand: a re-written
+ * session keeps the higher marks it had). */
+static const char LUA_ESTABLISH[] =
+    "redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'state', ARGV[2])\n"
+    "redis.call('PERSIST', KEYS[1])\n"
+    "local l0 = redis.call('HINCRBY', KEYS[1], 'tx_res0', ARGV[3])\n"
+    "local l1 = redis.call('HINCRBY', KEYS[1], 'tx_res1', ARGV[3])\n"
+    "local rx = {}\n"
+    "for r = 0, 1 do\n"
+    "  local f = 'rx' .. r\n"
+    "  local cur = redis.call('HGET', KEYS[1], f) or '0'\n"
+    "  local v = ARGV[r + 4]\n"
+    "  if #v > #cur or (#v == #cur and v > cur) then redis.call('HSET', KEYS[1], f, v); cur = v "
+    "end\n"
+    "  rx[r + 1] = cur\n"
+    "  if ARGV[r + 6] ~= '' then redis.call('HSET', KEYS[1], 'addr' .. r, ARGV[r + 6]) end\n"
+    "end\n"
+    "return {l0, l1, rx[1], rx[2]}\n";
+
 /* ---- small helpers ---------------------------------------------------------- */
 
 static uint64_t now_ns(void)
@@ -902,37 +924,57 @@ out:
 	return rc;
 }
 
+/* A device record's write, sealed under its key, as one command in c: a plain
+ * HSET (store_device_put, store_session_establish) or the create script. The
+ * arguments point into b, which must outlive the command. */
+struct dev_cmd_buf {
+	char key[KEY_MAX], up[U64_STR_MAX], down[U64_STR_MAX];
+	uint8_t sealed[REC_HDR + DEV_PT_MAX + REC_TAG];
+	size_t sealed_len;
+};
+
+static int dev_cmd(struct store *st, const struct sga_gw_device *rec, int create,
+                   struct dev_cmd_buf *b, struct st_cmd *c)
+{
+	uint8_t pt[DEV_PT_MAX];
+	size_t pt_len = 0;
+	int rc;
+
+	CHECK(key_dev(b->key, rec->id, rec->id_len));
+	CHECK(dev_encode(rec, pt, sizeof(pt), &pt_len));
+	CHECK(rec_seal(st, b->key, pt, pt_len, b->sealed, sizeof(b->sealed), &b->sealed_len));
+	snprintf(b->up, sizeof(b->up), "%" PRIu64, rec->up_ctr);
+	snprintf(b->down, sizeof(b->down), "%" PRIu64, rec->down_ctr);
+	if (create) {
+		cmd_eval(c, LUA_CREATE, b->key);
+	} else {
+		cmd_init(c);
+		cmd_str(c, "HSET");
+		cmd_str(c, b->key);
+		cmd_str(c, "rec");
+	}
+	cmd_arg(c, b->sealed, b->sealed_len);
+	if (!create)
+		cmd_str(c, "up_ctr");
+	cmd_str(c, b->up);
+	if (!create)
+		cmd_str(c, "down_ctr");
+	cmd_str(c, b->down);
+out:
+	sga_memzero(pt, sizeof(pt));
+	return rc;
+}
+
 /* Seal rec under its key and issue either a plain HSET or the create script. */
 static int device_write(struct store *st, const struct sga_gw_device *rec, int create)
 {
-	char key[KEY_MAX], up[U64_STR_MAX], down[U64_STR_MAX];
-	uint8_t pt[DEV_PT_MAX], sealed[REC_HDR + DEV_PT_MAX + REC_TAG];
-	size_t pt_len = 0, sealed_len = 0;
+	struct dev_cmd_buf b;
 	redisReply *rep[1] = {NULL};
 	struct st_cmd c;
 	long long v;
 	int rc;
 
-	CHECK(key_dev(key, rec->id, rec->id_len));
-	CHECK(dev_encode(rec, pt, sizeof(pt), &pt_len));
-	CHECK(rec_seal(st, key, pt, pt_len, sealed, sizeof(sealed), &sealed_len));
-	snprintf(up, sizeof(up), "%" PRIu64, rec->up_ctr);
-	snprintf(down, sizeof(down), "%" PRIu64, rec->down_ctr);
-	if (create) {
-		cmd_eval(&c, LUA_CREATE, key);
-	} else {
-		cmd_init(&c);
-		cmd_str(&c, "HSET");
-		cmd_str(&c, key);
-		cmd_str(&c, "rec");
-	}
-	cmd_arg(&c, sealed, sealed_len);
-	if (!create)
-		cmd_str(&c, "up_ctr");
-	cmd_str(&c, up);
-	if (!create)
-		cmd_str(&c, "down_ctr");
-	cmd_str(&c, down);
+	CHECK(dev_cmd(st, rec, create, &b, &c));
 	CHECK(run1(st, &c, rep));
 	if (create) {
 		CHECK(reply_int(rep[0], &v));
@@ -941,7 +983,6 @@ static int device_write(struct store *st, const struct sga_gw_device *rec, int c
 	}
 out:
 	rep_free(rep, 1);
-	sga_memzero(pt, sizeof(pt));
 	return rc;
 }
 
@@ -1175,34 +1216,160 @@ out:
 	return rc;
 }
 
+/* A session record sealed under its key into b (its key name too). */
+struct sess_rec_buf {
+	char key[KEY_MAX], state[4], hex[17];
+	uint8_t sealed[REC_HDR + SESS_PT_MAX + REC_TAG];
+	size_t sealed_len;
+};
+
+static int sess_rec_seal(struct store *st, const struct sga_gw_session *s, struct sess_rec_buf *b)
+{
+	uint8_t pt[SESS_PT_MAX];
+	size_t pt_len = 0;
+	int rc;
+
+	CHECK(key_sess(b->key, s->session_id));
+	CHECK(sess_encode(s, pt, sizeof(pt), &pt_len));
+	CHECK(rec_seal(st, b->key, pt, pt_len, b->sealed, sizeof(b->sealed), &b->sealed_len));
+	snprintf(b->state, sizeof(b->state), "%u", s->state);
+	sid_hex(s->session_id, b->hex);
+out:
+	sga_memzero(pt, sizeof(pt));
+	return rc;
+}
+
+/* SADD of the session to the restore index (its own slot: a second command). */
+static void sess_index_cmd(struct sess_rec_buf *b, struct st_cmd *c)
+{
+	cmd_init(c);
+	cmd_str(c, "SADD");
+	cmd_str(c, KEY_SESSIONS);
+	cmd_str(c, b->hex);
+}
+
 int store_session_put(struct store *st, const struct sga_gw_session *s)
 {
-	char key[KEY_MAX], state[4], ttl[16], hex[17];
-	uint8_t pt[SESS_PT_MAX], sealed[REC_HDR + SESS_PT_MAX + REC_TAG];
-	size_t pt_len = 0, sealed_len = 0;
+	char ttl[16];
+	struct sess_rec_buf buf, *b = &buf;
 	redisReply *rep[2] = {NULL, NULL};
 	struct st_cmd c[2];
 	int est = s->state == SGA_GW_S_ESTABLISHED, rc;
 
-	CHECK(key_sess(key, s->session_id));
-	CHECK(sess_encode(s, pt, sizeof(pt), &pt_len));
-	CHECK(rec_seal(st, key, pt, pt_len, sealed, sizeof(sealed), &sealed_len));
-	snprintf(state, sizeof(state), "%u", s->state);
+	CHECK(sess_rec_seal(st, s, b));
 	snprintf(ttl, sizeof(ttl), "%u", est ? 0u : st->session_ttl_s);
-	cmd_eval(&c[0], LUA_SESS_PUT, key);
-	cmd_arg(&c[0], sealed, sealed_len);
-	cmd_str(&c[0], state);
+	cmd_eval(&c[0], LUA_SESS_PUT, b->key);
+	cmd_arg(&c[0], b->sealed, b->sealed_len);
+	cmd_str(&c[0], b->state);
 	cmd_str(&c[0], ttl);
-	/* The index lives in its own slot: a second command, same round trip. */
-	sid_hex(s->session_id, hex);
-	cmd_init(&c[1]);
-	cmd_str(&c[1], "SADD");
-	cmd_str(&c[1], KEY_SESSIONS);
-	cmd_str(&c[1], hex);
+	sess_index_cmd(b, &c[1]);
 	rc = st_run(st, c, est ? 2 : 1, rep);
 out:
 	rep_free(rep, 2);
-	sga_memzero(pt, sizeof(pt));
+	return rc;
+}
+
+/* ---- establishing sessions, one or many per round trip --------------------------- */
+
+/* Per item: the session's EVAL, its SADD, and up to two device HSETs. */
+#define ESTAB_CMDS 4
+
+struct estab_buf {
+	struct sess_rec_buf rec;
+	char block[U64_STR_MAX], rx[2][U64_STR_MAX], addr[2][ADDR_STR_MAX];
+	struct dev_cmd_buf dev[2];
+};
+
+static int estab_cmds(struct store *st, const struct store_estab *e, struct estab_buf *b,
+                      struct st_cmd *c, unsigned *n)
+{
+	int rc;
+
+	*n = 0;
+	if (e->s->state != SGA_GW_S_ESTABLISHED || e->block == 0 || e->block > (uint64_t)INT64_MAX)
+		return -SGA_E_BAD_FIELD;
+	CHECK(sess_rec_seal(st, e->s, &b->rec));
+	snprintf(b->block, sizeof(b->block), "%" PRIu64, e->block);
+	cmd_eval(&c[0], LUA_ESTABLISH, b->rec.key);
+	cmd_arg(&c[0], b->rec.sealed, b->rec.sealed_len);
+	cmd_str(&c[0], b->rec.state);
+	cmd_str(&c[0], b->block);
+	for (unsigned r = 0; r < 2; r++) {
+		snprintf(b->rx[r], sizeof(b->rx[r]), "%" PRIu64, e->rx_next[r]);
+		cmd_str(&c[0], b->rx[r]);
+	}
+	for (unsigned r = 0; r < 2; r++) {
+		b->addr[r][0] = '\0';
+		if (e->addr[r].port)
+			addr_format(&e->addr[r], b->addr[r]);
+		cmd_str(&c[0], b->addr[r]);
+	}
+	sess_index_cmd(&b->rec, &c[1]);
+	*n = 2;
+	for (unsigned r = 0; r < 2; r++)
+		if (e->dev[r]) {
+			CHECK(dev_cmd(st, e->dev[r], 0, &b->dev[r], &c[*n]));
+			(*n)++;
+		}
+out:
+	return rc;
+}
+
+/* The EVAL's reply {limit0, limit1, rx0, rx1} into e. */
+static int estab_reply(const redisReply *r, struct store_estab *e)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+		return -SGA_E_INTERNAL;
+	for (unsigned k = 0; k < 2; k++) {
+		const redisReply *l = r->element[k], *x = r->element[2 + k];
+
+		if (l->type != REDIS_REPLY_INTEGER || l->integer < (long long)e->block ||
+		    x->type != REDIS_REPLY_STRING || parse_u64(x->str, x->len, &e->rx_next[k]))
+			return -SGA_E_INTERNAL;
+		e->limit[k] = (uint64_t)l->integer;
+	}
+	return 0;
+}
+
+int store_session_establish(struct store *st, struct store_estab *e, unsigned n)
+{
+	struct estab_buf *b = NULL;
+	struct st_cmd *c = NULL;
+	redisReply **rep = NULL;
+	unsigned *first = NULL, total = 0;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (n > STORE_ESTAB_BATCH_MAX)
+		return -SGA_E_BAD_FIELD;
+	b = calloc(n, sizeof(*b));
+	c = calloc((size_t)n * ESTAB_CMDS, sizeof(*c));
+	rep = calloc((size_t)n * ESTAB_CMDS, sizeof(*rep));
+	first = calloc(n, sizeof(*first));
+	if (!b || !c || !rep || !first) {
+		rc = -SGA_E_INTERNAL;
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = 0;
+
+		first[i] = total;
+		CHECK(estab_cmds(st, &e[i], &b[i], c + total, &k));
+		total += k;
+	}
+	CHECK(st_run(st, c, total, rep));
+	for (unsigned i = 0; i < n; i++)
+		CHECK(estab_reply(rep[first[i]], &e[i]));
+out:
+	if (rep)
+		rep_free(rep, total);
+	if (b)
+		sga_memzero(b, (size_t)n * sizeof(*b));
+	free(b);
+	free(c);
+	free(rep);
+	free(first);
 	return rc;
 }
 

@@ -116,6 +116,27 @@ int store_session_set_marks(struct store *st, uint64_t sid, const uint64_t rx_ne
 /** Marks and addresses (0 / all zero where none was stored). */
 int store_session_get_marks(struct store *st, uint64_t sid, uint64_t rx_next[2],
                             struct dp_addr addr[2]);
+/** What establishing one session writes (store_session_establish). */
+struct store_estab {
+	const struct sga_gw_session *s;     /* ESTABLISHED */
+	const struct sga_gw_device *dev[2]; /* written too (HSET) unless NULL */
+	struct dp_addr addr[2];             /* port 0: unknown, not written */
+	uint64_t block;                     /* hop TX reservation per role */
+	uint64_t rx_next[2];                /* in: marks to raise to; out: as stored */
+	uint64_t limit[2];                  /* out: reservations [limit - block, limit) */
+};
+#define STORE_ESTAB_BATCH_MAX 1024u
+
+/**
+ * Establish n sessions (n <= STORE_ESTAB_BATCH_MAX) in one pipeline: per
+ * session, one atomic script on its key writes the sealed record (no TTL),
+ * reserves `block` hop sequence numbers per role, raises the marks and sets
+ * the known addresses; then the restore index (SADD) and, where given, the
+ * members' device records. The handshake's end (one session) and the lab
+ * provisioning (many) both write through here. On failure nothing is
+ * reported per item: the caller treats the whole batch as failed.
+ */
+int store_session_establish(struct store *st, struct store_estab *e, unsigned n);
 /** Ids of established sessions (SMEMBERS sga:sessions); *n in/out: capacity of
  *  ids in, number written out. If the set holds more, ids is filled, *n is set
  *  to the total and the call returns -SGA_E_NOSPACE (retry with a larger array). */

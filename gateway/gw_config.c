@@ -35,6 +35,7 @@ enum key_type {
 	K_POLICY,
 	K_CDEV,
 	K_FSYNC,
+	K_PROFILE,
 };
 
 struct key_def {
@@ -102,6 +103,9 @@ static const struct key_def keys[] = {
     {"store", "max_mb", K_UINT, F(store_max_mb), 0, 16777216},
     {"store", "max_age_s", K_UINT, F(store_max_age_s), 0, 31536000},
     {"store", "pending_max", K_UINT, F(store_pending_max), 16, 4194304},
+    /* [lab]: LAB ONLY (lab provisioning, sga-loadgen); production refuses it. */
+    {"lab", "profile", K_PROFILE, F(lab_profile), 0, 0},
+    {"lab", "provision", K_STR, F(lab_provision), 0, 0},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -366,6 +370,16 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 			return -1;
 		}
 		return 0;
+	case K_PROFILE:
+		if (!strcmp(v, "production"))
+			c->lab_profile = GW_PROFILE_PRODUCTION;
+		else if (!strcmp(v, "lab"))
+			c->lab_profile = GW_PROFILE_LAB;
+		else {
+			snprintf(why, why_len, "'%s' is not production or lab", v);
+			return -1;
+		}
+		return 0;
 	case K_HUGE:
 		if (!strcmp(v, "auto"))
 			c->hugepages = GW_HUGE_AUTO;
@@ -426,7 +440,7 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 			if (!known)
 				return fail(err, err_len, name, lineno,
 				            "unknown section [%s] (gateway, dataplane, "
-				            "controlplane, redis, eal, crypto, store)",
+				            "controlplane, redis, eal, crypto, store, lab)",
 				            s);
 			snprintf(section, sizeof(section), "%s", s);
 			continue;
@@ -459,6 +473,12 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 	if (c->store_max_mb && c->store_max_mb < 2 * c->store_segment_mb)
 		return fail(err, err_len, name, 0,
 		            "[store] max_mb must be 0 (no limit) or at least 2 x segment_mb");
+	if (c->lab_provision[0] && c->lab_profile != GW_PROFILE_LAB)
+		return fail(err, err_len, name, 0,
+		            "[lab] provision = %s is refused under profile = production: lab "
+		            "provisioning writes sessions whose keys come from a seed in a file; "
+		            "set [lab] profile = lab on a lab gateway only",
+		            c->lab_provision);
 	if (c->ctrl_ring_size & (c->ctrl_ring_size - 1))
 		return fail(err, err_len, name, 0,
 		            "[controlplane] ctrl_ring_size must be a power of two");

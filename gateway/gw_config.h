@@ -77,12 +77,18 @@ struct gw_config {
 	unsigned store_fsync_interval_ms;
 	unsigned store_segment_mb, store_max_mb, store_max_age_s, store_pending_max;
 
+	/* [lab]: LAB ONLY. profile = production (default) refuses everything below;
+	 * lab allows provision = a lab provisioning file (protocol/sga_lab.h). */
+	int lab_profile;                 /* GW_PROFILE_* */
+	char lab_provision[GW_PATH_MAX]; /* "" = none */
+
 	/* [eal] */
 	int hugepages; /* GW_HUGE_AUTO / _YES / _NO */
 	unsigned memory_mb;
 	char eal_args[1024]; /* extra EAL arguments, whitespace separated */
 };
 
+enum { GW_PROFILE_PRODUCTION = 0, GW_PROFILE_LAB = 1 };
 enum { GW_HUGE_AUTO = 0, GW_HUGE_YES = 1, GW_HUGE_NO = 2 };
 enum { GW_FSYNC_NONE = 0, GW_FSYNC_INTERVAL = 1, GW_FSYNC_ALWAYS = 2 };
 /* [crypto] modexp = auto | cryptodev | cpu; modexp_device = auto | crypto_qat |

@@ -30,10 +30,11 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 	fprintf(f,
 	        "  \"controlplane\": {\n    \"handled\": %llu,\n    \"rejected\": %llu,\n"
 	        "    \"unavailable\": %llu,\n    \"sessions\": %llu,\n    \"registered\": %llu,\n"
-	        "    \"reconnects\": %llu\n  },\n",
+	        "    \"reconnects\": %llu,\n    \"lab_sessions\": %llu\n  },\n",
 	        (unsigned long long)cs.handled, (unsigned long long)cs.rejected,
 	        (unsigned long long)cs.unavailable, (unsigned long long)cs.sessions,
-	        (unsigned long long)cs.registered, (unsigned long long)cs.reconnects);
+	        (unsigned long long)cs.registered, (unsigned long long)cs.reconnects,
+	        (unsigned long long)cs.lab_sessions);
 	{
 		/* Store and forward: totals, and the longest backlogs per recipient. */
 		struct dp_store_stats ss;
@@ -160,6 +161,7 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "cp_sessions", cs.sessions);
 	rte_tel_data_add_dict_u64(d, "cp_registered", cs.registered);
 	rte_tel_data_add_dict_u64(d, "cp_reconnects", cs.reconnects);
+	rte_tel_data_add_dict_u64(d, "cp_lab_sessions", cs.lab_sessions); /* LAB ONLY if > 0 */
 	return 0;
 }
 

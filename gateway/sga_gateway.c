@@ -47,6 +47,7 @@
 #include "sga_engine.h"
 #include "sga_gateway.h"
 #include "sga_hex.h"
+#include "sga_lab.h"
 
 /* gw_config.h mirrors these enums without depending on DPDK. */
 _Static_assert(GW_MODEXP_AUTO == (int)SGA_ASYM_MODE_AUTO &&
@@ -321,6 +322,36 @@ static int find_port(const struct gw_config *c, uint16_t *port_id)
 
 /* ---- main ------------------------------------------------------------------------ */
 
+/* LAB ONLY: provision the sessions of the lab file once (cp_lab_run); on
+ * success *pending = 0 and the seed is wiped. -1 if the file does not fit
+ * this gateway (fatal), 0 otherwise (Redis down: call again). */
+static int lab_step(struct cp *cp, struct sga_lab_params *lab, const char *path, int *pending)
+{
+	struct cp_lab_report lr;
+	struct timespec t0, t1;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = cp_lab_run(cp, lab, &lr);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == -EINVAL) {
+		GW_LOG("error",
+		       "[lab] provision = %s does not fit this gateway (see the log above)", path);
+		return -1;
+	}
+	if (rc)
+		return 0;
+	*pending = 0;
+	sga_memzero(lab, sizeof(*lab));
+	printf("sga-gateway: LAB provisioning: %u sessions - not for production (%u installed, "
+	       "written in %.2f s, %u pipelined round trips)\n",
+	       lr.written, lr.installed,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       lr.batches);
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -341,8 +372,9 @@ int main(int argc, char **argv)
 	const char *aead_engine;
 	char report[384];
 	struct gw_telemetry_src tel;
-	int eal_argc, restored = 0;
+	int eal_argc, restored = 0, lab_pending = 0, lab_failed = 0;
 	time_t last_stats, last_restore = 0;
+	struct sga_lab_params lab;
 
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
@@ -384,7 +416,6 @@ int main(int argc, char **argv)
 	}
 	if (init_only)
 		return init_keys(&cfg) ? 1 : 0;
-
 	/* RSA-OAEP decryption (E_PK and the F_G inversion): provider or engine. */
 	if (sga_engine_load(cfg.rsa_engine, (enum sga_engine_policy)cfg.rsa_policy, report,
 	                    sizeof(report))) {
@@ -413,6 +444,21 @@ int main(int argc, char **argv)
 		printf("sga-gateway: configuration %s and key files are valid\n", config_path);
 		sga_gw_fini(&gw);
 		return 0;
+	}
+
+	/* LAB ONLY. The parser already refused provision under profile =
+	 * production; the file is read now so that a bad one stops the start. */
+	memset(&lab, 0, sizeof(lab));
+	if (cfg.lab_profile == GW_PROFILE_LAB) {
+		printf("sga-gateway: LAB profile ([lab] profile = lab) - not for production\n");
+		if (cfg.lab_provision[0]) {
+			if (sga_lab_file_read(cfg.lab_provision, &lab, err, sizeof(err))) {
+				GW_LOG("error", "[lab] provision: %s", err);
+				sga_gw_fini(&gw);
+				return 2;
+			}
+			lab_pending = 1;
+		}
 	}
 
 	eal_argc = build_eal_args(&cfg, argc - app_argc - (app_argc < argc),
@@ -536,6 +582,10 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* LAB ONLY: the lab sessions before the first frame is polled (a replayed
+	 * pcap starts at once); if Redis is not up yet, the main loop tries again. */
+	if (lab_pending && lab_step(cp, &lab, cfg.lab_provision, &lab_pending))
+		lab_failed = g_stop = 1;
 	for (unsigned i = 0; i < n_lc; i++)
 		if (rte_eal_remote_launch(dp_lcore_main, g_dp, lcore_ids[i])) {
 			GW_LOG("error", "cannot launch the data plane on lcore %u", lcore_ids[i]);
@@ -560,6 +610,14 @@ int main(int argc, char **argv)
 
 		nanosleep(&ts, NULL);
 		now = time(NULL);
+		if (lab_pending && now != last_restore) {
+			last_restore = now;
+			if (lab_step(cp, &lab, cfg.lab_provision, &lab_pending)) {
+				lab_failed = 1;
+				break;
+			}
+			continue;
+		}
 		if (!restored && now != last_restore) {
 			/* Until Redis answers, keep trying: established sessions come back
 			 * as soon as it does. */
@@ -588,7 +646,7 @@ int main(int argc, char **argv)
 	gw_telemetry_log(&tel);
 	gw_telemetry_detach();
 	cp_stop(cp);
-	ret = 0;
+	ret = lab_failed ? 1 : 0;
 out_dp:
 	/* After the workers (they may have requests in the service), before EAL. */
 	sga_asym_stop(asym);
@@ -597,6 +655,7 @@ out_dp:
 out_eal:
 	rte_eal_cleanup();
 out_gw:
+	sga_memzero(&lab, sizeof(lab));
 	sga_gw_fini(&gw);
 	sga_engine_unload();
 	return ret;

@@ -59,6 +59,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "bench_port.h"
 #include "dp_pkt.h"
 #include "sga_device.h"
 #include "sga_err.h"
@@ -70,7 +71,6 @@
 #define BENCH_MBUFS        8191
 #define BENCH_DESC         1024
 #define RAW_POOL_FRAMES    4096
-#define ETH_MIN_LEN        60 /* without FCS */
 #define VERIFY_EVERY       65536
 #define CALIBRATION_FRAMES 262144
 #define CALIBRATION_MAX_S  2 /* a slow path (a store) ends it before the pool does */
@@ -208,53 +208,6 @@ static void usage(FILE *f)
 	fputs(text, f);
 }
 
-static int parse_sizes(const char *arg, struct opts *o)
-{
-	char buf[256], *save = NULL, *end;
-
-	if (strlen(arg) >= sizeof(buf))
-		return -1;
-	strcpy(buf, arg);
-	o->n_sizes = 0;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(t, &end, 10);
-		if (errno || *end || *t == '-' || v < 1 || v > SGA_FRAME_MAX ||
-		    o->n_sizes == BENCH_MAX_SIZES)
-			return -1;
-		o->sizes[o->n_sizes++] = (unsigned)v;
-	}
-	return o->n_sizes ? 0 : -1;
-}
-
-static int parse_ulong(const char *arg, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || *end || !*arg || *arg == '-' || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_seconds(const char *arg, double lo, double hi, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || *end || !*arg || !(v >= lo && v <= hi))
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_pair(const char *arg, char *a, char *b, size_t cap)
 {
 	const char *comma = strchr(arg, ',');
@@ -268,16 +221,6 @@ static int parse_pair(const char *arg, char *a, char *b, size_t cap)
 	memcpy(a, arg, la);
 	a[la] = '\0';
 	strcpy(b, comma + 1);
-	return 0;
-}
-
-static int parse_port(const char *s, uint16_t *port)
-{
-	unsigned long v;
-
-	if (parse_ulong(s, 1, 65535, &v))
-		return -1;
-	*port = htons((uint16_t)v);
 	return 0;
 }
 
@@ -320,8 +263,7 @@ struct sender_win {
 
 struct bench {
 	struct opts o;
-	uint16_t port;
-	struct rte_mempool *pool;
+	struct bp_port bp;
 	struct dp_addr gw; /* MAC learned by ARP (broadcast in --raw mode) */
 	int gw_mac_known;
 	struct bench_dev d[2];
@@ -354,90 +296,6 @@ struct bench {
 
 static struct bench g_b;
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* ---- CPU share of the threads involved ------------------------------------------------ */
-
-#define MAX_WATCH 8
-
-struct cpu_mark {
-	uint64_t gen_ns, dut_ns; /* on-CPU time of the generator / the forwarder's lcores */
-	int n_dut;
-};
-
-/* Nanoseconds a thread has spent on a CPU (schedstat), 0 if unknown. */
-static uint64_t task_oncpu_ns(long pid, long tid)
-{
-	char path[96];
-	unsigned long long ns = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/schedstat", pid, tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%llu", &ns) != 1)
-		ns = 0;
-	fclose(f);
-	return ns;
-}
-
-/* The forwarder's EAL worker threads ("rte-worker-N" in DPDK 22.11, "lcore-worker-N"
- * or "dpdk-worker-N" in other releases): their summed on-CPU time. */
-static uint64_t dut_oncpu_ns(pid_t pid, int *n)
-{
-	char path[64], comm[64];
-	struct dirent *e;
-	uint64_t sum = 0;
-	DIR *dir;
-
-	*n = 0;
-	if (pid <= 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
-	dir = opendir(path);
-	if (!dir)
-		return 0;
-	while ((e = readdir(dir)) != NULL && *n < MAX_WATCH) {
-		char cpath[sizeof(path) + sizeof(e->d_name) + 8];
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(cpath, sizeof(cpath), "%s/%s/comm", path, e->d_name);
-		f = fopen(cpath, "r");
-		if (!f)
-			continue;
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = '\0';
-		fclose(f);
-		if (strncmp(comm, "rte-worker-", 11) && strncmp(comm, "lcore-worker-", 13) &&
-		    strncmp(comm, "dpdk-worker", 11))
-			continue;
-		sum += task_oncpu_ns((long)pid, strtol(e->d_name, NULL, 10));
-		(*n)++;
-	}
-	closedir(dir);
-	return sum;
-}
-
-static void cpu_mark_take(const struct opts *o, struct cpu_mark *m)
-{
-	m->gen_ns = task_oncpu_ns((long)getpid(), (long)gettid());
-	m->dut_ns = dut_oncpu_ns(o->watch_pid, &m->n_dut);
-}
-
-static const char *ip_str(uint32_t ip, char *buf)
-{
-	return inet_ntop(AF_INET, &ip, buf, INET_ADDRSTRLEN) ? buf : "?";
-}
-
 static void payload_fill(uint8_t *p, size_t n, size_t size)
 {
 	for (size_t i = 0; i < n; i++)
@@ -446,31 +304,9 @@ static void payload_fill(uint8_t *p, size_t n, size_t size)
 
 /* ---- transmit -------------------------------------------------------------------- */
 
-/* Send one frame (copied into an mbuf, padded to the Ethernet minimum); waits
- * up to 100 ms for room in the queue. 0 or -1. */
 static int tx_frame(struct bench *b, const uint8_t *frame, size_t len)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(b->pool);
-	size_t wire = len < ETH_MIN_LEN ? ETH_MIN_LEN : len;
-	uint64_t until = now_us() + 100000;
-	uint8_t *p;
-
-	if (!m)
-		return -1;
-	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)wire);
-	if (!p) {
-		rte_pktmbuf_free(m);
-		return -1;
-	}
-	memcpy(p, frame, len);
-	memset(p + len, 0, wire - len);
-	while (rte_eth_tx_burst(b->port, 0, &m, 1) == 0) {
-		if (now_us() > until) {
-			rte_pktmbuf_free(m);
-			return -1;
-		}
-	}
-	return 0;
+	return bp_tx_frame(&b->bp, frame, len);
 }
 
 /* An SGA frame from device k to the gateway. */
@@ -484,31 +320,10 @@ static void send_sga(struct bench *b, int k, const uint8_t *sga, size_t len)
 		LOG("could not send a control frame (TX queue full)\n");
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static void send_arp(struct bench *b, uint16_t op, const uint8_t *dst_mac, const uint8_t *tha,
                      uint32_t tpa)
 {
-	uint8_t f[DP_PKT_ARP_LEN];
-	const uint8_t *mac = b->d[0].addr.mac;
-
-	memcpy(f, dst_mac, 6);
-	memcpy(f + 6, mac, 6);
-	put16(f + 12, 0x0806);
-	put16(f + 14, 1);      /* Ethernet */
-	put16(f + 16, 0x0800); /* IPv4 */
-	f[18] = 6;
-	f[19] = 4;
-	put16(f + 20, op);
-	memcpy(f + 22, mac, 6);
-	memcpy(f + 28, &b->o.dev_ip, 4);
-	memcpy(f + 32, tha, 6);
-	memcpy(f + 38, &tpa, 4);
-	(void)tx_frame(b, f, sizeof(f));
+	bp_arp_send(&b->bp, op, b->o.dev_ip, dst_mac, tha, tpa);
 }
 
 /* ---- receive: control frames ------------------------------------------------------- */
@@ -639,20 +454,17 @@ static void on_sga(struct bench *b, int k, const uint8_t *sga, size_t len)
 /* ARP: answer requests for our address, learn the gateway's MAC from its reply. */
 static void on_arp(struct bench *b, const uint8_t *f, size_t len)
 {
+	const uint8_t *sha;
 	uint16_t op;
 	uint32_t spa, tpa;
 
-	if (len < DP_PKT_ARP_LEN || f[14] != 0 || f[15] != 1 || f[16] != 8 || f[17] != 0 ||
-	    f[18] != 6 || f[19] != 4)
+	if (bp_arp_parse(f, len, &op, &sha, &spa, &tpa))
 		return;
-	op = (uint16_t)(f[20] << 8 | f[21]);
-	memcpy(&spa, f + 28, 4);
-	memcpy(&tpa, f + 38, 4);
 	if (op == 1 && tpa == b->o.dev_ip) {
-		send_arp(b, 2, f + 22, f + 22, spa);
+		send_arp(b, 2, sha, sha, spa);
 		b->arp_answered++;
 	} else if (op == 2 && spa == b->o.gw_ip && !b->gw_mac_known) {
-		memcpy(b->gw.mac, f + 22, 6);
+		memcpy(b->gw.mac, sha, 6);
 		b->gw_mac_known = 1;
 	}
 }
@@ -676,11 +488,11 @@ static void on_frame_ctl(struct bench *b, const uint8_t *f, size_t len)
 /* Receive and handle frames for up to wait_us (returns early once done(b)). */
 static void ctl_poll(struct bench *b, uint64_t wait_us, int (*done)(const struct bench *))
 {
-	uint64_t until = now_us() + wait_us;
+	uint64_t until = bp_now_us() + wait_us;
 	struct rte_mbuf *pk[BENCH_BURST];
 
 	while (!g_quit && !b->fatal && !(done && done(b))) {
-		uint16_t n = rte_eth_rx_burst(b->port, 0, pk, BENCH_BURST);
+		uint16_t n = rte_eth_rx_burst(b->bp.port, 0, pk, BENCH_BURST);
 
 		for (uint16_t i = 0; i < n; i++) {
 			if (rte_pktmbuf_is_contiguous(pk[i]))
@@ -688,7 +500,7 @@ static void ctl_poll(struct bench *b, uint64_t wait_us, int (*done)(const struct
 				             pk[i]->data_len);
 			rte_pktmbuf_free(pk[i]);
 		}
-		if (now_us() >= until)
+		if (bp_now_us() >= until)
 			break;
 		if (!n)
 			usleep(50); /* the gateway's control threads share this core */
@@ -703,14 +515,14 @@ static int ctl_step(struct bench *b, const char *what, void (*send)(struct bench
                     int (*done)(const struct bench *))
 {
 	unsigned rto = b->o.rto_ms, tries = 0;
-	uint64_t t0 = now_us();
+	uint64_t t0 = bp_now_us();
 
 	b->last_hint = 0;
 	while (!g_quit && !b->fatal) {
 		if (tries == b->o.tries) {
 			LOG("%s: the gateway did not answer after %u transmissions over %.1f "
 			    "s%s%s\n",
-			    what, tries, (double)(now_us() - t0) / 1e6,
+			    what, tries, (double)(bp_now_us() - t0) / 1e6,
 			    b->last_hint ? "; last ERROR hint: " : "",
 			    b->last_hint ? sga_err_desc(-b->last_hint) : "");
 			return -1;
@@ -722,7 +534,7 @@ static int ctl_step(struct bench *b, const char *what, void (*send)(struct bench
 		tries++;
 		ctl_poll(b, (uint64_t)rto * 1000, done);
 		if (done(b)) {
-			INFO("  %-34s ok (%.1f ms%s)\n", what, (double)(now_us() - t0) / 1e3,
+			INFO("  %-34s ok (%.1f ms%s)\n", what, (double)(bp_now_us() - t0) / 1e3,
 			     tries > 1 ? ", retransmitted" : "");
 			return 0;
 		}
@@ -849,82 +661,6 @@ static int setup_protocol(struct bench *b)
 			return -1;
 	}
 	return 0;
-}
-
-/* ---- the gateway's stats file ------------------------------------------------------ */
-
-struct gw_stats {
-	int ok;
-	uint64_t rx, tx, tx_full, data_in, relayed, ack_sent, drops, drop_tx_seq, drop_nombuf;
-	uint64_t resv_req, delivered_in;
-	int has_delivered_in; /* this gateway build counts DATA_DELIVERED */
-	/* store and forward (a gateway build with a store counts them) */
-	uint64_t stored, store_held, resent, duplicate, refused_full, refused_error;
-	uint64_t drop_store_backlog, drop_hop_replay;
-	int has_store;
-};
-
-/* The "dataplane" block of the gateway's stats JSON: one "name": value per line. */
-static void stats_read(const char *path, struct gw_stats *s)
-{
-	char line[256], name[64];
-	unsigned long long v;
-	int in_dp = 0;
-	FILE *f;
-
-	memset(s, 0, sizeof(*s));
-	if (!path || !(f = fopen(path, "r")))
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, "\"dataplane\""))
-			in_dp = 1;
-		else if (strchr(line, '}'))
-			in_dp = 0;
-		if (!in_dp || sscanf(line, " \"%63[^\"]\": %llu", name, &v) != 2)
-			continue;
-		s->ok = 1;
-		if (!strcmp(name, "rx"))
-			s->rx = v;
-		else if (!strcmp(name, "tx"))
-			s->tx = v;
-		else if (!strcmp(name, "tx_full"))
-			s->tx_full = v;
-		else if (!strcmp(name, "data_in"))
-			s->data_in = v;
-		else if (!strcmp(name, "relayed"))
-			s->relayed = v;
-		else if (!strcmp(name, "ack_sent"))
-			s->ack_sent = v;
-		else if (!strcmp(name, "resv_req"))
-			s->resv_req = v;
-		else if (!strcmp(name, "delivered_in")) {
-			s->delivered_in = v;
-			s->has_delivered_in = 1;
-		} else if (!strcmp(name, "stored")) {
-			s->stored = v;
-			s->has_store = 1;
-		} else if (!strcmp(name, "store_held"))
-			s->store_held = v;
-		else if (!strcmp(name, "resent"))
-			s->resent = v;
-		else if (!strcmp(name, "duplicate"))
-			s->duplicate = v;
-		else if (!strcmp(name, "store_refused_full"))
-			s->refused_full = v;
-		else if (!strcmp(name, "store_refused_error"))
-			s->refused_error = v;
-		else if (!strcmp(name, "drop_store_backlog"))
-			s->drop_store_backlog = v;
-		else if (!strcmp(name, "drop_hop_replay"))
-			s->drop_hop_replay = v;
-		if (!strncmp(name, "drop_", 5))
-			s->drops += v;
-		if (!strcmp(name, "drop_tx_seq"))
-			s->drop_tx_seq = v;
-		if (!strcmp(name, "drop_nombuf"))
-			s->drop_nombuf = v;
-	}
-	fclose(f);
 }
 
 /* ---- a measurement ------------------------------------------------------------------- */
@@ -1124,7 +860,7 @@ static unsigned win_due(struct bench *b, struct rte_mbuf **pend, unsigned max, u
 				soonest = due;
 			continue;
 		}
-		if (k == max || !(pend[k] = rte_pktmbuf_alloc(b->pool))) {
+		if (k == max || !(pend[k] = rte_pktmbuf_alloc(b->bp.pool))) {
 			soonest = now; /* more are due: the next batch goes on */
 			break;
 		}
@@ -1147,7 +883,7 @@ static void win_tail_send(struct bench *b, uint64_t now)
 {
 	struct rte_mbuf *pk[BENCH_BURST];
 	unsigned k = win_due(b, pk, BENCH_BURST, now);
-	uint16_t s = k ? rte_eth_tx_burst(b->port, 0, pk, (uint16_t)k) : 0;
+	uint16_t s = k ? rte_eth_tx_burst(b->bp.port, 0, pk, (uint16_t)k) : 0;
 
 	if (s < k)
 		rte_pktmbuf_free_bulk(pk + s, k - s);
@@ -1213,7 +949,7 @@ static unsigned rx_drain(struct bench *b)
 	unsigned total = 0;
 
 	for (int r = 0; r < 4; r++) {
-		uint16_t n = rte_eth_rx_burst(b->port, 0, pk, BENCH_BURST);
+		uint16_t n = rte_eth_rx_burst(b->bp.port, 0, pk, BENCH_BURST);
 
 		for (uint16_t i = 0; i < n; i++)
 			count_frame(b, pk[i]);
@@ -1325,7 +1061,7 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 	if (win_start(b, win ? n : 0, hz))
 		return -1;
 	memset(&c0, 0, sizeof(c0));
-	cpu_mark_take(&b->o, &m0);
+	bp_cpu_mark_take(b->o.watch_pid, &m0);
 	t_start = rte_rdtsc();
 	t_warm = t_start + (uint64_t)(warm_s * (double)hz);
 	t_end = t_warm + (uint64_t)(dur_s * (double)hz);
@@ -1337,7 +1073,7 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 		if (!warm && now >= t_warm) {
 			warm = 1;
 			c0 = b->c;
-			cpu_mark_take(&b->o, &m0);
+			bp_cpu_mark_take(b->o.watch_pid, &m0);
 			t_w0 = rte_rdtsc();
 		}
 		if (now >= t_end || g_quit || b->fatal)
@@ -1357,7 +1093,7 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 			}
 			if (!cyclic && n - next < fresh)
 				fresh = (unsigned)(n - next);
-			if (fresh && rte_pktmbuf_alloc_bulk(b->pool, pend + k, fresh)) {
+			if (fresh && rte_pktmbuf_alloc_bulk(b->bp.pool, pend + k, fresh)) {
 				if (!k)
 					continue; /* the receive side gives them back */
 				fresh = 0;
@@ -1398,7 +1134,7 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 				continue; /* the window is full: wait for DATA_ACKs */
 		}
 		{
-			uint16_t s = rte_eth_tx_burst(b->port, 0, pend + off, (uint16_t)n_pend);
+			uint16_t s = rte_eth_tx_burst(b->bp.port, 0, pend + off, (uint16_t)n_pend);
 
 			r->tx_calls++;
 			if (!s)
@@ -1411,7 +1147,7 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 		}
 	}
 	t_stop = rte_rdtsc();
-	cpu_mark_take(&b->o, &m1);
+	bp_cpu_mark_take(b->o.watch_pid, &m1);
 	if (n_pend)
 		rte_pktmbuf_free_bulk(pend + off,
 		                      n_pend); /* with --window: sent again in the tail */
@@ -1484,7 +1220,7 @@ static size_t sga_frame_len(uint8_t suite, size_t payload)
 static uint8_t *pool_build(struct bench *b, unsigned payload, size_t frame_len, size_t n, int quiet)
 {
 	uint8_t *frames = malloc(n * frame_len), msg[SGA_FRAME_MAX];
-	uint64_t t0 = now_us(), stride = b->o.window ? 2 : 1;
+	uint64_t t0 = bp_now_us(), stride = b->o.window ? 2 : 1;
 	struct sga_dev_sess *s = &b->d[0].sess;
 
 	if (!frames) {
@@ -1526,7 +1262,7 @@ static uint8_t *pool_build(struct bench *b, unsigned payload, size_t frame_len, 
 		s->hop_tx_seq = b->win.hop_base + stride * n;
 	if (!b->o.raw && !quiet)
 		INFO("  pre-generated %zu DATA_UP frames (%zu MB) in %.1f s\n", n,
-		     n * frame_len >> 20, (double)(now_us() - t0) / 1e6);
+		     n * frame_len >> 20, (double)(bp_now_us() - t0) / 1e6);
 	return frames;
 }
 
@@ -1755,7 +1491,7 @@ static int measure_size(struct bench *b, unsigned payload)
 		return -1;
 
 	memset(&s1, 0, sizeof(s1));
-	stats_read(b->o.raw ? NULL : b->o.stats, &s0);
+	bp_stats_read(b->o.raw ? NULL : b->o.stats, &s0);
 	rc =
 	    blast(b, frames, n, frame_len, frame_len, b->o.raw, b->o.warmup_s, b->o.duration_s, &r);
 	free(frames);
@@ -1765,7 +1501,7 @@ static int measure_size(struct bench *b, unsigned payload)
 	}
 	if (s0.ok) {
 		usleep(400000); /* the gateway rewrites its stats file every 100 ms */
-		stats_read(b->o.stats, &s1);
+		bp_stats_read(b->o.stats, &s1);
 	}
 	if (b->o.raw)
 		report_raw(&r, payload, frame_len);
@@ -1773,87 +1509,6 @@ static int measure_size(struct bench *b, unsigned payload)
 		report_sga(b, &r, payload, frame_len, &s0, &s1);
 	fflush(stdout);
 	return 0;
-}
-
-/* ---- port ------------------------------------------------------------------------------ */
-
-static int port_start(struct bench *b)
-{
-	struct rte_eth_conf conf;
-	struct rte_eth_link link;
-	struct rte_eth_dev_info info;
-	struct rte_ether_addr mac;
-	char name[RTE_ETH_NAME_MAX_LEN] = "?";
-	uint64_t until;
-	int rc;
-
-	if (rte_eth_dev_count_avail() == 0) {
-		LOG("no DPDK port: give one after '--', e.g. "
-		    "--vdev=net_memif0,role=client,socket=PATH,id=0\n");
-		return -1;
-	}
-	RTE_ETH_FOREACH_DEV(b->port)
-	break;
-	rte_eth_dev_get_name_by_port(b->port, name);
-	b->pool = rte_pktmbuf_pool_create("bench_pool", BENCH_MBUFS, 256, 0,
-	                                  RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	if (!b->pool) {
-		LOG("cannot create the mbuf pool: %s\n", rte_strerror(rte_errno));
-		return -1;
-	}
-	memset(&conf, 0, sizeof(conf));
-	if ((rc = rte_eth_dev_info_get(b->port, &info)) ||
-	    (rc = rte_eth_dev_configure(b->port, 1, 1, &conf)) ||
-	    (rc = rte_eth_rx_queue_setup(b->port, 0, BENCH_DESC, (unsigned)rte_socket_id(), NULL,
-	                                 b->pool)) ||
-	    (rc =
-	         rte_eth_tx_queue_setup(b->port, 0, BENCH_DESC, (unsigned)rte_socket_id(), NULL))) {
-		LOG("port %s: configuration failed: %s\n", name, rte_strerror(-rc));
-		return -1;
-	}
-	rc = rte_eth_dev_start(b->port);
-	if (rc) {
-		LOG("port %s: cannot start: %s%s\n", name, rte_strerror(-rc),
-		    strstr(info.driver_name, "memif")
-		        ? " (a memif client connects at start: is the gateway or testpmd running "
-		          "with role=server on that socket?)"
-		        : "");
-		return -1;
-	}
-	rte_eth_macaddr_get(b->port, &mac);
-	for (int k = 0; k < 2; k++)
-		memcpy(b->d[k].addr.mac, mac.addr_bytes, 6);
-	until = now_us() + (uint64_t)b->o.link_timeout_s * 1000000;
-	for (;;) {
-		memset(&link, 0, sizeof(link));
-		rte_eth_link_get_nowait(b->port, &link);
-		if (link.link_status == RTE_ETH_LINK_UP)
-			break;
-		if (now_us() > until || g_quit) {
-			LOG("port %s: link still down after %u s: no peer (for memif: is the "
-			    "gateway "
-			    "or testpmd running with role=server on the same socket and id?)\n",
-			    name, b->o.link_timeout_s);
-			return -1;
-		}
-		usleep(10000);
-	}
-	INFO("sga-bench-relay: port %u (%s, driver %s) up, MAC %02x:%02x:%02x:%02x:%02x:%02x; "
-	     "generator on lcore %u\n",
-	     b->port, name, info.driver_name, mac.addr_bytes[0], mac.addr_bytes[1],
-	     mac.addr_bytes[2], mac.addr_bytes[3], mac.addr_bytes[4], mac.addr_bytes[5],
-	     rte_lcore_id());
-	return 0;
-}
-
-/* Stop and close the port: the peer sees the disconnect only now, after the
- * traffic stopped. */
-static void port_stop(struct bench *b)
-{
-	if (!b->pool)
-		return;
-	(void)rte_eth_dev_stop(b->port);
-	(void)rte_eth_dev_close(b->port);
 }
 
 /* ---- main ---------------------------------------------------------------------------------- */
@@ -1965,32 +1620,33 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->raw = 1;
 			break;
 		case 's':
-			if (parse_sizes(optarg, o)) {
+			if (bp_parse_sizes(optarg, o->sizes, &o->n_sizes, BENCH_MAX_SIZES,
+			                   SGA_FRAME_MAX)) {
 				LOG("--sizes: a list of 1..%d sizes of 1..%d bytes\n",
 				    BENCH_MAX_SIZES, SGA_FRAME_MAX);
 				return 2;
 			}
 			break;
 		case 't':
-			if (parse_seconds(optarg, 0.1, 3600, &o->duration_s)) {
+			if (bp_parse_seconds(optarg, 0.1, 3600, &o->duration_s)) {
 				LOG("--duration: 0.1..3600 seconds\n");
 				return 2;
 			}
 			break;
 		case 'w':
-			if (parse_seconds(optarg, 0, 60, &o->warmup_s)) {
+			if (bp_parse_seconds(optarg, 0, 60, &o->warmup_s)) {
 				LOG("--warmup: 0..60 seconds\n");
 				return 2;
 			}
 			break;
 		case 'n':
-			if (parse_ulong(optarg, BENCH_BURST, 100000000, &o->frames)) {
+			if (bp_parse_ulong(optarg, BENCH_BURST, 100000000, &o->frames)) {
 				LOG("--frames: %d..100000000\n", BENCH_BURST);
 				return 2;
 			}
 			break;
 		case 'M':
-			if (parse_ulong(optarg, 1, 65536, &o->pool_mb)) {
+			if (bp_parse_ulong(optarg, 1, 65536, &o->pool_mb)) {
 				LOG("--pool-mb: 1..65536\n");
 				return 2;
 			}
@@ -2011,7 +1667,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			snprintf(a, sizeof(a), "%s", optarg);
 			colon = strrchr(a, ':');
 			if (!colon || (*colon = '\0', inet_pton(AF_INET, a, &o->gw_ip) != 1) ||
-			    parse_port(colon + 1, &o->gw_port)) {
+			    bp_parse_port(colon + 1, &o->gw_port)) {
 				LOG("--gateway: IPv4:PORT expected, got '%s'\n", optarg);
 				return 2;
 			}
@@ -2025,7 +1681,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_PORTS:
 			if (parse_pair(optarg, a, bb, sizeof(a)) ||
-			    parse_port(a, &o->dev_port[0]) || parse_port(bb, &o->dev_port[1]) ||
+			    bp_parse_port(a, &o->dev_port[0]) ||
+			    bp_parse_port(bb, &o->dev_port[1]) ||
 			    o->dev_port[0] == o->dev_port[1]) {
 				LOG("--ports: two different UDP ports A,B expected\n");
 				return 2;
@@ -2043,42 +1700,42 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case O_RTO:
-			if (parse_ulong(optarg, 10, 60000, &v)) {
+			if (bp_parse_ulong(optarg, 10, 60000, &v)) {
 				LOG("--rto-ms: 10..60000\n");
 				return 2;
 			}
 			o->rto_ms = (unsigned)v;
 			break;
 		case O_TRIES:
-			if (parse_ulong(optarg, 1, 100, &v)) {
+			if (bp_parse_ulong(optarg, 1, 100, &v)) {
 				LOG("--tries: 1..100\n");
 				return 2;
 			}
 			o->tries = (unsigned)v;
 			break;
 		case O_LINK:
-			if (parse_ulong(optarg, 1, 3600, &v)) {
+			if (bp_parse_ulong(optarg, 1, 3600, &v)) {
 				LOG("--link-timeout: 1..3600 seconds\n");
 				return 2;
 			}
 			o->link_timeout_s = (unsigned)v;
 			break;
 		case O_BURST:
-			if (parse_ulong(optarg, 1, BENCH_BURST, &v)) {
+			if (bp_parse_ulong(optarg, 1, BENCH_BURST, &v)) {
 				LOG("--burst: 1..%d\n", BENCH_BURST);
 				return 2;
 			}
 			o->burst = (unsigned)v;
 			break;
 		case O_WATCH:
-			if (parse_ulong(optarg, 1, 4194304, &v)) {
+			if (bp_parse_ulong(optarg, 1, 4194304, &v)) {
 				LOG("--watch-pid: a process id\n");
 				return 2;
 			}
 			o->watch_pid = (pid_t)v;
 			break;
 		case O_DELIVERED:
-			if (parse_ulong(optarg, 0, 1000000, &v)) {
+			if (bp_parse_ulong(optarg, 0, 1000000, &v)) {
 				LOG("--delivered: 0..1000000\n");
 				return 2;
 			}
@@ -2088,21 +1745,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->open_all = 1;
 			break;
 		case O_LINGER:
-			if (parse_ulong(optarg, 1, 3600, &v)) {
+			if (bp_parse_ulong(optarg, 1, 3600, &v)) {
 				LOG("--linger: 1..3600 seconds\n");
 				return 2;
 			}
 			o->linger_s = (unsigned)v;
 			break;
 		case O_WINDOW:
-			if (parse_ulong(optarg, 0, WIN_MAX, &v)) {
+			if (bp_parse_ulong(optarg, 0, WIN_MAX, &v)) {
 				LOG("--window: 0..%d\n", WIN_MAX);
 				return 2;
 			}
 			o->window = (unsigned)v;
 			break;
 		case O_RETX_MS:
-			if (parse_ulong(optarg, 1, 10000, &v)) {
+			if (bp_parse_ulong(optarg, 1, 10000, &v)) {
 				LOG("--retx-ms: 1..10000\n");
 				return 2;
 			}
@@ -2136,27 +1793,18 @@ int main(int argc, char **argv)
 {
 	struct bench *b = &g_b;
 	struct sga_package pkg;
-	int app_argc = argc, ret = 1, eal_argc, rc;
+	int app_argc, ret = 1, eal_argc, rc;
 	char **eal_argv, ip_gw[INET_ADDRSTRLEN], ip_dev[INET_ADDRSTRLEN];
 
 	setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows as it happens, also in a log */
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--")) {
-			app_argc = i;
-			break;
-		}
-	rc = parse_args(app_argc, argv, &b->o);
-	if (rc)
-		return rc == 1 ? 0 : rc;
-
-	/* EAL: argv[0] and whatever follows "--". */
-	eal_argc = argc - app_argc - (app_argc < argc) + 1;
-	eal_argv = calloc((size_t)eal_argc + 1, sizeof(*eal_argv));
+	eal_argv = bp_eal_args(argc, argv, &app_argc, &eal_argc);
 	if (!eal_argv)
 		return 1;
-	eal_argv[0] = argv[0];
-	for (int i = 1; i < eal_argc; i++)
-		eal_argv[i] = argv[app_argc + i];
+	rc = parse_args(app_argc, argv, &b->o);
+	if (rc) {
+		free(eal_argv);
+		return rc == 1 ? 0 : rc;
+	}
 
 	if (!b->o.raw && load_package(b->o.package, &pkg)) {
 		free(eal_argv);
@@ -2187,8 +1835,11 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	if (port_start(b))
+	if (bp_port_start(&b->bp, "sga-bench-relay", BENCH_MBUFS, BENCH_DESC, b->o.link_timeout_s,
+	                  &g_quit))
 		goto out;
+	for (int k = 0; k < 2; k++)
+		memcpy(b->d[k].addr.mac, b->bp.mac, 6);
 
 	if (b->o.raw) {
 		INFO("raw mode: Eth/IPv4/UDP frames of the DATA_UP sizes (suite %s), every frame "
@@ -2196,9 +1847,9 @@ int main(int argc, char **argv)
 		     sga_suite_get(b->o.suite)->name);
 	} else {
 		INFO("gateway %.*s at %s:%u; devices %s (%u) and %s (%u) at %s\n", pkg.id_len,
-		     (const char *)pkg.id, ip_str(b->o.gw_ip, ip_gw), ntohs(b->o.gw_port),
+		     (const char *)pkg.id, bp_ip_str(b->o.gw_ip, ip_gw), ntohs(b->o.gw_port),
 		     b->o.id[0], ntohs(b->o.dev_port[0]), b->o.id[1], ntohs(b->o.dev_port[1]),
-		     ip_str(b->o.dev_ip, ip_dev));
+		     bp_ip_str(b->o.dev_ip, ip_dev));
 		if (ctl_step(b, "ARP for the gateway's MAC", arp_send, arp_done))
 			goto out_port;
 		INFO("  gateway MAC %02x:%02x:%02x:%02x:%02x:%02x\n", b->gw.mac[0], b->gw.mac[1],
@@ -2214,23 +1865,13 @@ int main(int argc, char **argv)
 	if (b->arp_answered)
 		INFO("ARP requests answered: %llu\n", (unsigned long long)b->arp_answered);
 	ret = g_quit ? 1 : 0;
-	if (!g_quit && b->o.linger_s) {
-		/* The port stays open, unpolled, so that the peer can stop first: DPDK
-		 * 22.11's memif PMD may crash a side that polls while its peer leaves. */
-		uint64_t until = now_us() + (uint64_t)b->o.linger_s * 1000000;
-
-		INFO("sga-bench-relay: done; the port stays open until SIGINT or SIGTERM (at most "
-		     "%u s)\n",
-		     b->o.linger_s);
-		while (!g_quit && now_us() < until)
-			usleep(10000);
-		g_quit = 0;
-	}
+	if (!g_quit && b->o.linger_s)
+		bp_linger("sga-bench-relay", b->o.linger_s, &g_quit);
 out_port:
 	if (g_quit)
 		LOG("interrupted: traffic stopped and drained before the port closes\n");
 	/* Every measurement drained its tail; now the peer may see us go. */
-	port_stop(b);
+	bp_port_stop(&b->bp);
 out:
 	if (!b->o.raw)
 		for (int k = 0; k < 2; k++) {

@@ -162,18 +162,7 @@ TAIL_PID=
 REDIS_PID=
 MOUNTED=0
 
-# Stop a process we started: signal, wait up to $3 s, then SIGKILL.
-stop_pid() {
-	local pid=$1 sig=$2 secs=$3
-	[ -n "$pid" ] || return 0
-	kill -"$sig" "$pid" 2>/dev/null || true
-	for _ in $(seq 1 $((secs * 20))); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
+source "$ROOT/tests/bench/bench_lib.sh" # stop_pid, redis_start, wait_line
 
 cleanup() {
 	local rc=$?
@@ -341,14 +330,7 @@ finish_gen() {
 gateway_round() {
 	local r=$1 gw_rc=0 gw_stats
 	rm -rf "$RUN/redis.sock" "$RUN/stats.json" "$RUN/store"
-	taskset -c 0 redis-server --port 0 --unixsocket "$RUN/redis.sock" --unixsocketperm 700 \
-		--save "" --appendonly no --daemonize no --dir "$RUN" >>"$RUN/redis.log" 2>&1 &
-	REDIS_PID=$!
-	for _ in $(seq 1 100); do
-		redis-cli -s "$RUN/redis.sock" ping >/dev/null 2>&1 && break
-		sleep 0.05
-	done
-	redis-cli -s "$RUN/redis.sock" ping >/dev/null 2>&1 || {
+	redis_start "$RUN" taskset -c 0 || {
 		show_log "$RUN/redis.log"
 		die "redis-server did not start"
 	}

@@ -137,7 +137,8 @@ Test(config, pci_detection)
 Test(config, shipped_examples_parse)
 {
 	static const char *const files[] = {"gateway-tap.conf", "gateway-af-packet.conf",
-	                                    "gateway-memif.conf", "gateway-qat.conf"};
+	                                    "gateway-memif.conf", "gateway-qat.conf",
+	                                    "gateway-lab.conf"};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[512];
@@ -146,4 +147,29 @@ Test(config, shipped_examples_parse)
 		gw_config_defaults(&c);
 		cr_assert_eq(gw_config_load(&c, path, err, sizeof(err)), 0, "%s", err);
 	}
+}
+
+/* [lab]: a production profile (the default) refuses lab provisioning. */
+Test(config, lab_provisioning_refused_under_production)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_eq(c.lab_profile, GW_PROFILE_PRODUCTION, "production is the default");
+	expect_err("[lab]\nprovision = /tmp/lab.prov\n", "refused under profile = production");
+	expect_err("[lab]\nprofile = production\nprovision = /tmp/lab.prov\n",
+	           "refused under profile = production");
+	cr_assert_eq(parse("[lab]\nprofile = lab\nprovision = /tmp/lab.prov\n"), 0, "%s", err);
+	cr_assert_eq(c.lab_profile, GW_PROFILE_LAB);
+	cr_assert_str_eq(c.lab_provision, "/tmp/lab.prov");
+	cr_assert_eq(parse("[lab]\nprofile = lab\n"), 0, "%s", err);
+	/* the shipped production examples carry no lab setting */
+	{
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/configs/gateway-qat.conf", SGA_SOURCE_ROOT);
+		gw_config_defaults(&c);
+		cr_assert_eq(gw_config_load(&c, path, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(c.lab_profile, GW_PROFILE_PRODUCTION);
+		cr_assert_str_eq(c.lab_provision, "");
+	}
+	expect_err("[lab]\nprofile = staging\n", "is not production or lab");
 }
