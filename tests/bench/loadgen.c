@@ -425,24 +425,25 @@ static void on_acked(struct lg *g, uint32_t d, uint64_t e2e, uint64_t now)
 
 /*
  * Open a DATA_ACK hop frame of device d with the protocol library and report
- * every e2e_seq it acknowledges through cb. The one place that knows the
- * DATA_ACK format: today one 8-byte e2e_seq per frame (sga_dev_ack_open).
- * TODO(coalesced DATA_ACK): the 16-byte form "top u64 | bits u64, bit i set
- * <=> e2e_seq top-1-i acknowledged" - open it with its protocol-library call
- * and call cb for top - 1 - i for every set bit i (and for top - 1 itself if
- * the format says top is exclusive). Returns the number reported, or a negated
- * SGA_E_* code.
+ * every e2e_seq it names through cb (PROTOCOL.md 7.11: top | bits, bit i set
+ * <=> e2e_seq top-1-i is stored), oldest first. The one place that knows the
+ * DATA_ACK format. Returns the number reported, or a negated SGA_E_* code.
  */
 static int ack_frame_open(struct lg *g, uint32_t d, const uint8_t *sga, size_t len, uint64_t now,
                           void (*cb)(struct lg *g, uint32_t d, uint64_t e2e, uint64_t now))
 {
-	uint64_t e2e;
-	int rc = sga_dev_ack_open(dev_load(g, d), sga, len, &e2e);
+	struct sga_data_ack_plain ack;
+	int rc = sga_dev_ack_open(dev_load(g, d), sga, len, &ack), n = 0;
 
 	if (rc)
 		return rc;
-	cb(g, d, e2e, now);
-	return 1;
+	for (int i = SGA_DATA_ACK_SPAN - 1; i >= 0; i--) {
+		if (!(ack.bits >> i & 1))
+			continue;
+		cb(g, d, ack.top - 1 - (uint64_t)i, now);
+		n++;
+	}
+	return n;
 }
 
 /* Recipient d has message e2e: advance what it can report delivered. */
