@@ -24,6 +24,8 @@ RATE=max
 DIST=uniform
 WINDOW=8
 OPEN_EVERY=1
+FRAMES= # empty: sga-loadgen's default
+GEN_ARGS=()
 STORE=off
 BOTH=()
 KEEP=0
@@ -45,6 +47,10 @@ counts, next to dpdk-testpmd io forwarding on the same path. Run as root.
   --open-every N    the generator opens every Nth DATA_DOWN (and without a window
                     every Nth DATA_ACK): it then costs less per message than the
                     gateway; delivered and lost need 1 (default $OPEN_EVERY)
+  --frames N        DATA_UP frames sealed per size (default: sga-loadgen's, 1000000):
+                    more make a longer window, e.g. for perf record on the lcore
+  --gen-arg ARG     pass ARG to sga-loadgen run (repeatable), e.g.
+                    --gen-arg --max-inflight=8192
   --both-directions both members send
   --store MODE      off (default) | none | interval | always (fsync policy)
   --set SEC.KEY=V   add or override a gateway config key (repeatable)
@@ -63,6 +69,8 @@ while [ $# -gt 0 ]; do
 	--dist) DIST=${2:?}; shift 2 ;;
 	--window) WINDOW=${2:?}; shift 2 ;;
 	--open-every) OPEN_EVERY=${2:?}; shift 2 ;;
+	--frames) FRAMES=${2:?}; shift 2 ;;
+	--gen-arg) GEN_ARGS+=("${2:?}"); shift 2 ;;
 	--both-directions) BOTH=(--both-directions); shift ;;
 	--store) STORE=${2:?}; shift 2 ;;
 	--set) SETS+=("${2:?}"); shift 2 ;;
@@ -189,7 +197,7 @@ for n in $(echo "$COUNTS" | tr ',' ' '); do
 	log "  $(grep -o 'LAB provisioning: .*' "$RUN/gw-$n.log")"
 	gen "$RUN/gen-$n.log" "$GW_PID" "$GEN" --lab "$RUN/lab-$n.prov" --rate "$RATE" --dist "$DIST" \
 		--window "$WINDOW" --sizes "$SIZES" --duration "$DURATION" --stats "$RUN/stats.json" \
-		--open-every "$OPEN_EVERY" \
+		--open-every "$OPEN_EVERY" ${FRAMES:+--frames "$FRAMES"} "${GEN_ARGS[@]}" \
 		"${BOTH[@]}" || die "sga-loadgen failed with $n sessions"
 	grep -E '^\s+(window|latency|payload|loss|on a CPU)' "$RUN/gen-$n.log" >&2 || true
 	stop_pid "$GW_PID" TERM 10
