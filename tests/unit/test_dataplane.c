@@ -909,6 +909,121 @@ RELAY_TEST(too_old_sequence_dropped)
 	session_free(h);
 }
 
+/* ---- lab mode: hop_replay_window = off ---------------------------------------------------- */
+
+/* The hop seq in the header of the hop frame outs[k]. */
+static uint64_t out_hop_seq(unsigned k)
+{
+	const uint8_t *p = outs[k].b + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN - 8;
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/*
+ * The same frames through a data plane with the window on (the default) and
+ * off (LAB ONLY): a fresh frame, its replay from another address, the replay
+ * forged (a ciphertext bit flipped), a frame too old for the window, and that
+ * one forged. On: the replay is only acknowledged, the old one refused
+ * unopened. Off: both are opened and relayed - sealed for the recipient under
+ * a fresh hop seq, acknowledged to the sender's authenticated address (a
+ * replay teaches no address). Forgeries are dropped in both modes.
+ */
+static void replay_window_mode(int off)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr attacker = dev_addr(9, 6666);
+	uint8_t msg_old[24], msg[32], f_old[SGA_FRAME_MAX], f[SGA_FRAME_MAX], bad[SGA_FRAME_MAX];
+	uint8_t got[SGA_FRAME_MAX];
+	size_t flen_old, flen, plen, glen;
+	uint64_t e2e_old, e2e, seq0;
+	const uint8_t *p;
+
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.hop_replay_off = off;
+	dp_start();
+	cr_assert_eq(dp_hop_replay_window(dp), !off);
+	install(h, addr, 1000, 1000, 5000); /* hop seqs below 5000 from member 0: too old */
+	fill(msg_old, sizeof(msg_old), 4);
+	flen_old = seal(h, 0, msg_old, sizeof(msg_old), f_old); /* hop seq 0 */
+	e2e_old = sga_dev_data_last_seq(&h->sess[0]);
+	h->sess[0].hop_tx_seq = 5000;
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), f);
+	e2e = sga_dev_data_last_seq(&h->sess[0]);
+
+	/* fresh: relayed in both modes */
+	inject(0, &addr[0], f, flen);
+	poll_q(0);
+	cr_assert_eq(collect(0), 2);
+	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
+	expect_ack(h, 1, 0, &addr[0], e2e);
+	seq0 = out_hop_seq(0);
+
+	/* its replay, from elsewhere */
+	inject(0, &attacker, f, flen);
+	poll_q(0);
+	if (!off) {
+		cr_assert_eq(collect(0), 1, "window on: acknowledged again, not relayed");
+		expect_ack(h, 0, 0, &addr[0], e2e);
+	} else {
+		cr_assert_eq(collect(0), 2, "window off: relayed and acknowledged");
+		p = payload_to(&outs[0], &addr[1], &plen);
+		cr_assert_eq(p[1], SGA_MSG_DATA_DOWN);
+		cr_assert_gt(out_hop_seq(0), seq0, "sealed under a fresh hop seq");
+		/* Authentic for the recipient; its own E2E window sees the repeat. */
+		cr_assert_eq(sga_dev_data_open(&h->sess[1], p, plen, got, sizeof(got), &glen),
+		             -SGA_E_REPLAY);
+		expect_ack(h, 1, 0, &addr[0], e2e); /* not to the replay's source */
+	}
+
+	/* the replay forged: dropped in both modes */
+	memcpy(bad, f, flen);
+	bad[SGA_HOP_HDR_LEN + 3] ^= 0x01;
+	send_dropped(0, &attacker, bad, flen);
+
+	/* too old for the window */
+	inject(0, &addr[0], f_old, flen_old);
+	poll_q(0);
+	if (!off) {
+		cr_assert_eq(collect(0), 0, "window on: refused unopened");
+	} else {
+		cr_assert_eq(collect(0), 2, "window off: opened, relayed and acknowledged");
+		expect_data(h, 0, 1, &addr[1], msg_old, sizeof(msg_old));
+		cr_assert_eq(open_ack(h, 1, 0, &addr[0]).top, e2e + 1);
+		cr_assert_lt(e2e_old, e2e);
+	}
+	/* and forged */
+	memcpy(bad, f_old, flen_old);
+	bad[flen_old - 1] ^= 0x80; /* the tag */
+	send_dropped(0, &addr[0], bad, flen_old);
+
+	if (!off)
+		CTRS({DP_C_RX, 5}, {DP_C_DATA_IN, 5}, {DP_C_RELAYED, 1}, {DP_C_DUPLICATE, 1},
+		     {DP_C_DROP_HOP_AUTH, 1}, {DP_C_DROP_HOP_REPLAY, 2}, {DP_C_ACK_SENT, 2},
+		     {DP_C_ACKED_MSGS, 2}, {DP_C_TX, 3});
+	else
+		CTRS({DP_C_RX, 5}, {DP_C_DATA_IN, 5}, {DP_C_RELAYED, 3},
+		     {DP_C_LAB_REPLAY_RELAYED, 2}, {DP_C_DROP_HOP_AUTH, 2}, {DP_C_ACK_SENT, 3},
+		     {DP_C_ACKED_MSGS, 3}, {DP_C_TX, 6});
+	dp_down();
+	session_free(h);
+}
+
+RELAY_TEST(replay_window_on_drops_replays)
+{
+	replay_window_mode(0);
+}
+
+RELAY_TEST(replay_window_off_relays_replays)
+{
+	replay_window_mode(1);
+}
+
 /* A device of another session cannot inject into this one: its frame relabelled
  * with our session id fails the hop tag; its own session relays only between
  * its own members. */
