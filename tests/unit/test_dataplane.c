@@ -1024,6 +1024,56 @@ RELAY_TEST(replay_window_off_relays_replays)
 	replay_window_mode(1);
 }
 
+/* LAB ONLY: a loop starts its e2e numbering again, far below the sender's
+ * DATA_ACK window; the window starts again with it, so the lap is acknowledged
+ * coalesced (one DATA_ACK for the burst), not one DATA_ACK per message. */
+RELAY_TEST(replay_window_off_acks_a_new_lap_coalesced)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[16], f[2][SGA_FRAME_MAX];
+	size_t flen[2];
+	uint64_t e2e[2];
+	unsigned n_ack = 0;
+	struct sga_data_ack_plain a;
+
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.hop_replay_off = 1;
+	dp_start();
+	install(h, addr, 1000, 1000, 0);
+	for (int k = 0; k < 2; k++) {
+		fill(msg, sizeof(msg), (unsigned)k);
+		flen[k] = seal(h, 0, msg, sizeof(msg), f[k]);
+		e2e[k] = sga_dev_data_last_seq(&h->sess[0]);
+		inject(0, &addr[0], f[k], flen[k]);
+		poll_q(0);
+		cr_assert_eq(collect(0), 2);
+	}
+	for (unsigned k = 0; k < 70; k++)
+		send_ok(h, 0, addr, NULL, 8, k);
+	/* the first two again, in one burst: 70 and more below top */
+	inject(0, &addr[0], f[0], flen[0]);
+	inject(0, &addr[0], f[1], flen[1]);
+	poll_q(0);
+	cr_assert_eq(collect(0), 3, "two relayed, one DATA_ACK");
+	for (unsigned o = 0; o < 3; o++) {
+		const uint8_t *p = outs[o].b + DP_PKT_HDR_LEN;
+
+		if (p[1] != SGA_MSG_DATA_ACK)
+			continue;
+		a = open_ack(h, o, 0, &addr[0]);
+		cr_assert_eq(a.top, e2e[1] + 1);
+		cr_assert_eq(a.bits, 3, "both named by one DATA_ACK");
+		n_ack++;
+	}
+	cr_assert_eq(n_ack, 1);
+	cr_assert_eq(ctr(DP_C_LAB_REPLAY_RELAYED), 2);
+	cr_assert_eq(ctr(DP_C_RELAYED), 74);
+	dp_down();
+	session_free(h);
+}
+
 /* A device of another session cannot inject into this one: its frame relabelled
  * with our session id fails the hop tag; its own session relays only between
  * its own members. */
