@@ -217,6 +217,14 @@ run_twice() {
 		sleep 0.05
 	done
 	sleep 0.5 # the last appends durable, their DATA_ACKs out
+	# The flag as DPDK telemetry shows it (/sga/stats).
+	TEL_OFF=$(python3 -c 'import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.recv(4096)
+s.send(b"/sga/stats")
+print(json.loads(s.recv(1 << 16))["/sga/stats"]["lab_hop_replay_off"])' \
+		"/var/run/dpdk/sgagw$TAG/dpdk_telemetry.v2" 2>&1) || true
 	stop_pid "$GW_PID" TERM 10
 	GW_PID=
 	stop_pid "$REDIS_PID" TERM 5
@@ -248,9 +256,12 @@ run_twice "$RUN/twice-off.conf" "$RUN/gateway-twice-off.log"
 grep -q "LAB: hop replay window OFF - replayed frames are relayed; not for production" \
 	"$RUN/gateway-twice-off.log" || die "the lab mode was not logged at start"
 [ "$(stat_of lab_hop_replay_off)" = 1 ] || die "stats: lab_hop_replay_off is not 1"
+[ "$TEL_OFF" = 1 ] || die "/sga/stats: lab_hop_replay_off '$TEL_OFF', not 1"
 [ "$(stat_of relayed)" = $((2 * F)) ] || die "window off: relayed $(stat_of relayed) of $((2 * F))"
 [ "$(stat_of stored)" = $((2 * F)) ] || die "window off: stored $(stat_of stored) of $((2 * F))"
-[ "$(stat_of lab_replay_relayed)" -ge "$F" ] || die "window off: the second pass was not taken as replays"
+# The second pass: F DATA_UP and 2 x P DATA_DELIVERED, each taken as fresh.
+[ "$(stat_of lab_replay_relayed)" = $((F + 2 * P)) ] && [ "$(stat_of delivered_in)" = $((4 * P)) ] ||
+	die "window off: the second pass was not taken as replays"
 [ "$(stat_of drop_hop_replay)" = 0 ] && [ "$(stat_of duplicate)" = 0 ] ||
 	die "window off: replays dropped or only acknowledged"
 [ "$(store_of lab_reappended)" = "$F" ] ||
@@ -260,6 +271,7 @@ grep -q "LAB: hop replay window OFF - replayed frames are relayed; not for produ
 # 5c. The default window: the second pass is not relayed.
 run_twice "$RUN/twice-on.conf" "$RUN/gateway-twice-on.log"
 [ "$(stat_of lab_hop_replay_off)" = 0 ] || die "stats: lab_hop_replay_off is not 0"
+[ "$TEL_OFF" = 0 ] || die "/sga/stats: lab_hop_replay_off '$TEL_OFF', not 0"
 [ "$(stat_of relayed)" = "$F" ] || die "window on: relayed $(stat_of relayed), expected $F"
 [ "$(stat_of lab_replay_relayed)" = 0 ] || die "window on: lab_replay_relayed counted"
 [ $(($(stat_of duplicate) + $(stat_of drop_hop_replay))) = "$F" ] ||
