@@ -40,6 +40,7 @@
 #include "dp.h"
 #include "dp_pkt.h"
 #include "dp_priv.h"
+#include "dp_store.h"
 #include "harness.h"
 #include "sga_keys.h"
 
@@ -1072,6 +1073,113 @@ RELAY_TEST(replay_window_off_acks_a_new_lap_coalesced)
 	cr_assert_eq(ctr(DP_C_RELAYED), 74);
 	dp_down();
 	session_free(h);
+}
+
+/* Poll until a DATA_ACK left the gateway (the store's waits for the writer's
+ * sync), appending every frame to outs; bounded, no time asserted. *n_down:
+ * the DATA_DOWN frames among them (a slow sync may let a re-send of the held
+ * message out first: counted too), each checked to carry msg to member 1. */
+static unsigned collect_until_ack(struct harness *h, const struct dp_addr *to, const uint8_t *msg,
+                                  size_t len, unsigned *n_down)
+{
+	unsigned got = 0, ack = MAX_OUT;
+
+	*n_down = 0;
+	for (int i = 0; i < 5000 && ack == MAX_OUT; i++) {
+		struct rte_mbuf *m;
+
+		poll_q(0);
+		while (rte_ring_dequeue(txr[0], (void **)&m) == 0) {
+			cr_assert_lt(got, MAX_OUT - 1);
+			outs[got].len = m->data_len;
+			memcpy(outs[got].b, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+			rte_pktmbuf_free(m);
+			if (outs[got].b[DP_PKT_HDR_LEN + 1] == SGA_MSG_DATA_ACK) {
+				cr_assert_eq(ack, MAX_OUT, "one DATA_ACK");
+				ack = got;
+			} else {
+				uint8_t got_msg[SGA_FRAME_MAX];
+				size_t plen, glen;
+				const uint8_t *p = payload_to(&outs[got], to, &plen);
+				int rc = sga_dev_data_open(&h->sess[1], p, plen, got_msg,
+				                           sizeof(got_msg), &glen);
+
+				cr_assert_eq(p[1], SGA_MSG_DATA_DOWN);
+				/* the first copy opens; later ones are E2E repeats */
+				cr_assert(rc == 0 || rc == -SGA_E_REPLAY, "DATA_DOWN: %d", rc);
+				if (!rc)
+					cr_assert(glen == len && !memcmp(got_msg, msg, len));
+				(*n_down)++;
+			}
+			got++;
+		}
+		if (ack == MAX_OUT)
+			usleep(1000);
+	}
+	cr_assert_neq(ack, MAX_OUT, "no DATA_ACK");
+	return ack;
+}
+
+/* LAB ONLY, the store on: a replay is stored again (appended, the held copy
+ * replaced) and relayed, and its DATA_ACK waits for durability like the
+ * first one's. With the window on the same replay is neither stored nor
+ * relayed. */
+static void replay_window_store(int off)
+{
+	char dir[] = "/tmp/sga-wt-replay-store-XXXXXX", cmd[80];
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[32], f[SGA_FRAME_MAX];
+	struct dp_store_stats ss;
+	unsigned k, n_down;
+	size_t flen;
+	uint64_t e2e, resent;
+
+	cr_assert_not_null(mkdtemp(dir));
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.store_dir = dir;
+	cfg.store_fsync = 2; /* MSG_LOG_FSYNC_ALWAYS */
+	cfg.store_pending_max = 64;
+	cfg.hop_replay_off = off;
+	dp_start();
+	install(h, addr, 1000, 1000, 0);
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), f);
+	e2e = sga_dev_data_last_seq(&h->sess[0]);
+	inject(0, &addr[0], f, flen);
+	k = collect_until_ack(h, &addr[1], msg, sizeof(msg), &n_down);
+	cr_assert_geq(n_down, 1, "relayed, acknowledged once durable");
+	expect_ack(h, k, 0, &addr[0], e2e);
+	resent = ctr(DP_C_RESENT);
+
+	inject(0, &addr[0], f, flen);
+	k = collect_until_ack(h, &addr[1], msg, sizeof(msg), &n_down);
+	cr_assert_eq(n_down - (ctr(DP_C_RESENT) - resent), off ? 1 : 0,
+	             "window off: relayed again; on: not");
+	expect_ack(h, k, 0, &addr[0], e2e);
+	dp_store_totals(dp, &ss);
+	cr_assert_eq(ss.pending, 1, "one message held, whatever the copies");
+	cr_assert_eq(ss.stored, off ? 2 : 1);
+	cr_assert_eq(ss.lab_reappended, off ? 1 : 0);
+	cr_assert_eq(ctr(DP_C_STORED), off ? 2 : 1);
+	cr_assert_eq(ctr(DP_C_RELAYED), off ? 2 : 1);
+	cr_assert_eq(ctr(DP_C_DUPLICATE), off ? 0 : 1);
+	cr_assert_eq(ctr(DP_C_LAB_REPLAY_RELAYED), off ? 1 : 0);
+	dp_down();
+	session_free(h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+RELAY_TEST(replay_window_store_on_not_stored_again)
+{
+	replay_window_store(0);
+}
+
+RELAY_TEST(replay_window_store_off_stored_again)
+{
+	replay_window_store(1);
 }
 
 /* A device of another session cannot inject into this one: its frame relabelled
