@@ -557,6 +557,7 @@ void dp_store_totals(const struct dp *dp, struct dp_store_stats *out)
 		out->refused_error += s.refused_error;
 		out->refused_behind_gap += s.refused_behind_gap;
 		out->skips += s.skips;
+		out->lab_reappended += s.lab_reappended;
 		out->bytes_on_disk += s.bytes_on_disk;
 		out->expired += s.expired;
 		if (s.error && !out->error)

@@ -95,7 +95,9 @@ struct dp; /* opaque */
 	X(CRYPTO_SESS_CPU, "session members on the CPU path: no cryptodev session left")         \
 	X(STORE_HELD, "messages stored and held back, sent in order behind a backlog")           \
 	X(DROP_STORE_BACKLOG, "dropped, no DATA_ACK: the store refused it (backlog or gap)")     \
-	X(SKIP_SENT, "DATA_SKIP notices sent: messages expired in the store undelivered")
+	X(SKIP_SENT, "DATA_SKIP notices sent: messages expired in the store undelivered")        \
+	X(LAB_REPLAY_RELAYED, "LAB: authentic replayed DATA_UP/DATA_DELIVERED taken as fresh "   \
+	                      "(hop_replay_window off)")
 
 enum dp_counter {
 #define DP_CTR_ENUM(name, desc) DP_C_##name,
@@ -144,6 +146,17 @@ struct dp_config {
 	 * ("none", RFC 768, IPv4 only) instead of computing it over every frame
 	 * (docs/OPERATIONS.md). 0, the default: computed. */
 	int udp_checksum_zero;
+	/* LAB ONLY ([lab] hop_replay_window = off, refused under the production
+	 * profile): 1 takes an authentic DATA_UP or DATA_DELIVERED whose hop seq
+	 * the member's window already holds or has left behind as fresh: still
+	 * opened (a bad tag is dropped as drop_hop_auth), then stored, relayed
+	 * under a fresh hop seq and acknowledged like any fresh frame, counted
+	 * as lab_replay_relayed. The window itself and the member's address are
+	 * moved only by frames that are fresh for it. For a generator replaying a
+	 * pcap in a loop (Pktgen-DPDK), as IPsec gateways are benchmarked with
+	 * anti-replay off. 0, the default: replays are dropped (drop_hop_replay)
+	 * or acknowledged as duplicates. */
+	int hop_replay_off;
 };
 
 /**
@@ -260,6 +273,10 @@ struct dp_store_recip {
 	uint64_t oldest_age_ms;
 };
 unsigned dp_store_recipients(const struct dp *dp, struct dp_store_recip *out, unsigned n);
+
+/** 1 when the hop replay window is on (the default), 0 in the lab mode
+ *  (dp_config.hop_replay_off). Any thread; fixed from dp_create on. */
+int dp_hop_replay_window(const struct dp *dp);
 
 /** Number of installed sessions. */
 unsigned dp_session_count(const struct dp *dp);

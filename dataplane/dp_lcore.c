@@ -54,6 +54,15 @@
  * acknowledged, not relayed). Only the completion updates the window, always
  * on the owner lcore, so ownership and ordering are as before.
  *
+ * LAB ONLY ([lab] hop_replay_window = off, dp_config.hop_replay_off): a
+ * generator replaying a pcap in a loop repeats every hop seq from its second
+ * pass on. In that mode an authentic frame the window holds or has left
+ * behind is still opened (both paths: a forged one is dropped as
+ * drop_hop_auth) and then taken as fresh - stored, sealed for the recipient
+ * under a fresh hop seq, relayed and acknowledged - without moving the window
+ * or the sender's address. The default path pays one predictable branch on
+ * that flag, and only where a frame was already found to be a replay.
+ *
  * A member's address is learned from a frame that authenticated under its hop
  * key and was fresh for its replay window, so roaming and NAT rebinding work
  * while a spoofed or replayed frame can neither redirect a device's traffic nor
@@ -477,22 +486,29 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	/* Authentic, already accepted (a network duplicate): acknowledge again
 	 * (the sender lost our ACK), never relay. The ACK goes to the address we
 	 * authenticated before, not to this frame's source (dp_ack_send). With a
-	 * store, only a message it holds durably (or delivered) is ACKed. */
+	 * store, only a message it holds durably (or delivered) is ACKed.
+	 * LAB ONLY (hop_replay_off): taken as fresh from here on - stored,
+	 * sealed, relayed, acknowledged - but it neither moves the window (its
+	 * seq may be a lap behind: its bit would stand for a newer frame) nor
+	 * teaches an address (a replay comes from anywhere). */
 	if (seen) {
-		dp_ctr_inc(lc, DP_C_DUPLICATE);
-		if (!lc->store || dp_store_put(lc->store, s->session_id, from, e2e_seq, inner,
-		                               inner_len) == DP_STORE_DONE)
-			dp_ack_note(lc, s, from, e2e_seq);
-		rte_pktmbuf_free(m);
-		return;
+		if (likely(!dp->cfg.hop_replay_off)) {
+			dp_ctr_inc(lc, DP_C_DUPLICATE);
+			if (!lc->store || dp_store_put(lc->store, s->session_id, from, e2e_seq,
+			                               inner, inner_len) == DP_STORE_DONE)
+				dp_ack_note(lc, s, from, e2e_seq);
+			rte_pktmbuf_free(m);
+			return;
+		}
+		dp_ctr_inc(lc, DP_C_LAB_REPLAY_RELAYED);
+	} else {
+		/* Fresh and authentic: it moves the window and teaches us where the
+		 * sender is, even if it cannot be relayed now (so two devices coming
+		 * up in turn each find the other). */
+		sga_replay_update(&src_m->hop.rx, seq);
+		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
+		dp_member_addr_learn(lc, src_m, &src);
 	}
-
-	/* Fresh and authentic: it moves the window and teaches us where the sender
-	 * is, even if it cannot be relayed now (so two devices coming up in turn
-	 * each find the other). */
-	sga_replay_update(&src_m->hop.rx, seq);
-	dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
-	dp_member_addr_learn(lc, src_m, &src);
 
 	/* Store and forward: durable before its DATA_ACK (dp_store_acks_due sends
 	 * it), relayed now, or held for in-order delivery by the re-send scan when
@@ -606,8 +622,11 @@ static void dp_open_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *
 		return;
 	}
 	/* A seq seen before is opened all the same: if authentic it is a
-	 * duplicate to acknowledge again (decided at completion). */
-	if (unlikely(dp_seq_state(&src_m->hop.rx, env->seq) == DP_SEQ_TOO_OLD)) {
+	 * duplicate to acknowledge again (decided at completion). Too old to
+	 * tell: refused unopened, but in the lab mode (hop_replay_off) opened
+	 * too. UINT64_MAX stays refused: no nonce is ever sealed with it. */
+	if (unlikely(dp_seq_state(&src_m->hop.rx, env->seq) == DP_SEQ_TOO_OLD) &&
+	    (!dp->cfg.hop_replay_off || env->seq == UINT64_MAX)) {
 		dp_drop(lc, m, DP_C_DROP_HOP_REPLAY);
 		return;
 	}
@@ -674,7 +693,7 @@ static void dp_delivered_opened(struct dp *dp, struct dp_lcore *lc, struct rte_m
 	struct dp_addr src;
 	uint64_t next;
 
-	if (seen) {
+	if (seen && likely(!dp->cfg.hop_replay_off)) {
 		rte_pktmbuf_free(m); /* an authentic duplicate: already applied */
 		return;
 	}
@@ -682,9 +701,14 @@ static void dp_delivered_opened(struct dp *dp, struct dp_lcore *lc, struct rte_m
 		dp_drop(lc, m, DP_C_DROP_HOP_MALFORMED);
 		return;
 	}
-	sga_replay_update(&src_m->hop.rx, seq);
-	dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
-	dp_member_addr_learn(lc, src_m, &src);
+	if (!seen) {
+		sga_replay_update(&src_m->hop.rx, seq);
+		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
+		dp_member_addr_learn(lc, src_m, &src);
+	} else {
+		/* LAB ONLY: applied again like a fresh one (dp_relay_opened). */
+		dp_ctr_inc(lc, DP_C_LAB_REPLAY_RELAYED);
+	}
 	dp_ctr_inc(lc, DP_C_DELIVERED_IN);
 	rte_pktmbuf_free(m);
 	if (lc->store) {
@@ -779,6 +803,29 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 }
 
 /*
+ * LAB ONLY (hop_replay_off): open a frame sga_hop_open_env refused unopened as
+ * too old for the member's window, under the same key and checks, against an
+ * empty window, so the tag is verified all the same (a forged frame still
+ * fails with -SGA_E_AUTH). Returns what sga_hop_open_env returns, except that
+ * an authentic frame gives -SGA_E_REPLAY with *inner set: a replay, which the
+ * caller takes as fresh. The scratch copy holds the member's keys: wiped.
+ */
+static int dp_open_too_old_lab(const struct sga_hop_member *m, struct sga_aead_key *k, uint64_t sid,
+                               uint8_t role, const struct sga_env_hop *env, uint8_t *frame,
+                               size_t len, uint64_t *seq, uint8_t **inner, size_t *inner_len)
+{
+	struct sga_hop_member scratch = *m;
+	int rc;
+
+	sga_replay_init(&scratch.rx);
+	rc = sga_hop_open_env(&scratch, k, sid, role, env, frame, len, seq, inner, inner_len);
+	sga_memzero(&scratch, sizeof(scratch));
+	if (rc)
+		return rc; /* -SGA_E_REPLAY here: seq UINT64_MAX, refused in any mode */
+	return -SGA_E_REPLAY;
+}
+
+/*
  * m holds a DATA_UP or DATA_DELIVERED frame, decoded once into env by whoever
  * received it (m->l2_len/l3_len/l4_len locate the SGA frame, which ends the
  * mbuf; env points into it). Opens it on the CPU under the member's prepared
@@ -809,8 +856,13 @@ static void dp_data_relay_s(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	rc = sga_hop_open_env(&s->m[from].hop, s->cs->cpu_open[from], sid, from, env, frame, len,
 	                      &seq, &inner, &inner_len);
 	if (unlikely(rc) && !(rc == -SGA_E_REPLAY && inner)) {
-		dp_drop(lc, m, dp_open_drop_reason(rc));
-		return;
+		if (rc == -SGA_E_REPLAY && dp->cfg.hop_replay_off)
+			rc = dp_open_too_old_lab(&s->m[from].hop, s->cs->cpu_open[from], sid, from,
+			                         env, frame, len, &seq, &inner, &inner_len);
+		if (rc != -SGA_E_REPLAY || !inner) {
+			dp_drop(lc, m, dp_open_drop_reason(rc));
+			return;
+		}
 	}
 	if (unlikely(env->type == SGA_MSG_DATA_DELIVERED))
 		dp_delivered_opened(dp, lc, m, s, from, seq, inner, inner_len, rc != 0);
@@ -844,8 +896,11 @@ static void dp_open_done(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
 	 * flight, and the window may have moved past it. */
 	st = dp_seq_state(&c->s->m[c->role].hop.rx, c->seq);
 	if (unlikely(st == DP_SEQ_TOO_OLD)) {
-		dp_drop(lc, m, DP_C_DROP_HOP_REPLAY);
-		return;
+		if (!dp->cfg.hop_replay_off) {
+			dp_drop(lc, m, DP_C_DROP_HOP_REPLAY);
+			return;
+		}
+		st = DP_SEQ_SEEN; /* LAB ONLY: a replay, taken as fresh below */
 	}
 	/* The frame's type byte is in the clear (and authenticated as AAD). */
 	if (unlikely((inner - SGA_HOP_HDR_LEN)[1] == SGA_MSG_DATA_DELIVERED))
@@ -951,6 +1006,11 @@ static void dp_cq_discard(struct dp *dp, struct dp_lcore *lc)
 	if (lc->cq_inflight)
 		DP_LOG(WARNING, "lcore %u: %u crypto ops never completed", lc->index,
 		       lc->cq_inflight);
+}
+
+int dp_hop_replay_window(const struct dp *dp)
+{
+	return !dp || !dp->cfg.hop_replay_off;
 }
 
 unsigned dp_crypto_pending(const struct dp *dp, unsigned index)
@@ -1321,6 +1381,7 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 		    .max_bytes = dp->cfg.store_max_bytes,
 		    .max_age_ms = dp->cfg.store_max_age_ms,
 		    .pending_max = dp->cfg.store_pending_max ? dp->cfg.store_pending_max : 16384,
+		    .lab_replay = dp->cfg.hop_replay_off,
 		};
 		struct dp_store_report rep;
 

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_log.h>
@@ -124,7 +125,7 @@ struct dp_store {
 
 	/* statistics (single writer: the lcore; readers take snapshots) */
 	uint64_t pending, stored, held, delivered, resent, refused_full, refused_error,
-	    refused_behind_gap, expired, skips, release_lost;
+	    refused_behind_gap, expired, skips, release_lost, lab_reappended;
 	uint32_t expire_cursor;
 	uint32_t reserve; /* pool slots only a message filling a hole may take */
 };
@@ -516,6 +517,66 @@ static enum dp_store_put_rc refuse(struct dp_store *st, uint64_t sid, uint8_t to
 	return why == -EIO ? DP_STORE_ERROR : DP_STORE_FULL;
 }
 
+/*
+ * LAB ONLY (cfg.lab_replay, dp_store.h): a replayed message is appended again,
+ * as a new MSG record, and taken as fresh. held >= 0: its key is held in pool
+ * entry `held`; the new record replaces the old one there (payload, lsn,
+ * arrival) and the old record is released, so the pool keeps one entry per
+ * distinct message. The RELEASE is queued after the new MSG on the same ring
+ * and the writer keeps ring order, so a crash never finds the old copy gone
+ * and the new one missing. held < 0: the key was delivered already (below the
+ * recipient's report); the new record is released at once, as its delivery
+ * is done: real disk work, nothing held, the recipient's window untouched.
+ * Either way its DATA_ACK waits for durability as any other's, and the caller
+ * relays it. Refused (ring full, error state): relayed unstored, no DATA_ACK;
+ * no gap is set (the message is held or delivered already).
+ */
+static enum dp_store_put_rc lab_put_again(struct dp_store *st, int32_t held, uint64_t sid,
+                                          uint8_t from, uint64_t e2e_seq, const uint8_t *inner,
+                                          size_t len)
+{
+	struct msg_rec meta;
+	uint64_t lsn;
+	int rc;
+
+	if (len > SGA_FRAME_MAX || (st->ack_tail + 1) % st->ack_cap == st->ack_head) {
+		st->refused_full++;
+		return DP_STORE_FULL;
+	}
+	memset(&meta, 0, sizeof(meta));
+	meta.session_id = sid;
+	meta.e2e_seq = e2e_seq;
+	meta.role = from ^ 1;
+	rc = msg_log_append(st->logs[0], &meta, inner, len, &lsn);
+	if (rc == -EIO) {
+		st->refused_error++;
+		return DP_STORE_ERROR;
+	}
+	if (rc) {
+		st->refused_full++;
+		return DP_STORE_FULL;
+	}
+	if (held >= 0) {
+		struct pend *p = &st->pend[held];
+		uint64_t now = dp_store_now_ms();
+
+		if (msg_log_release(st->logs[p->log], p->lsn))
+			st->release_lost++;
+		p->lsn = lsn;
+		p->log = 0;
+		p->len = (uint16_t)len;
+		memcpy(p->inner, inner, len);
+		p->arrived_ms = now;
+		p->sent_ms = now; /* relayed now */
+	} else if (msg_log_release(st->logs[0], lsn)) {
+		st->release_lost++;
+	}
+	st->stored++;
+	st->lab_reappended++;
+	(void)ack_push(st, lsn, sid, from, e2e_seq); /* room was checked */
+	return DP_STORE_RELAY;
+}
+
 enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
                                   const uint8_t *inner, size_t len)
 {
@@ -526,12 +587,18 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 	bool hold;
 	int rc;
 
-	if (r >= 0 && e2e_seq < st->recip[r].delivered_next)
+	if (r >= 0 && e2e_seq < st->recip[r].delivered_next) {
+		if (unlikely(st->cfg.lab_replay))
+			return lab_put_again(st, -1, sid, from, e2e_seq, inner, len);
 		return DP_STORE_DONE;
+	}
 	if (r >= 0 && (i = pend_find(st, sid, to, e2e_seq)) >= 0) {
 		/* Held already: acknowledge once durable (the sender lost our ACK). */
 		struct pend *p = &st->pend[i];
 		uint64_t lsn_wait = p->log == 0 ? p->lsn : 0;
+
+		if (unlikely(st->cfg.lab_replay))
+			return lab_put_again(st, i, sid, from, e2e_seq, inner, len);
 
 		if (ack_push(st, lsn_wait, sid, from, e2e_seq))
 			return DP_STORE_REFUSED_HOLD; /* no ACK now; it is held anyway */
@@ -556,7 +623,10 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 		st->recip[r].behind = 1;
 		return DP_STORE_REFUSED_HOLD;
 	}
-	hold = r >= 0 && st->recip[r].count && e2e_seq >= st->recip[r].lo + DP_STORE_HOLD_AHEAD;
+	/* LAB ONLY: nothing is held back (dp_store.h: a replaying generator never
+	 * reports delivery, and the held ones would never go out). */
+	hold = !st->cfg.lab_replay && r >= 0 && st->recip[r].count &&
+	       e2e_seq >= st->recip[r].lo + DP_STORE_HOLD_AHEAD;
 	if (st->pend_free == NONE || (st->ack_tail + 1) % st->ack_cap == st->ack_head ||
 	    (st->cfg.pending_max - st->pending <= st->reserve &&
 	     !(r >= 0 && st->recip[r].count && e2e_seq < st->recip[r].hi)))
@@ -843,6 +913,7 @@ void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 	out->refused_behind_gap = st->refused_behind_gap;
 	out->expired = st->expired;
 	out->skips = st->skips;
+	out->lab_reappended = st->lab_reappended;
 	for (unsigned i = 0; i < st->n_logs; i++) {
 		struct msg_log_stats ls;
 

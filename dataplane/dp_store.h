@@ -54,6 +54,9 @@ struct dp_store_config {
 	unsigned pending_max;       /* messages held for delivery (memory: ~1.6 KiB each) */
 	uint32_t resend_min_ms;     /* first re-send delay [200] */
 	uint32_t resend_max_ms;     /* backoff cap [5000] */
+	/* LAB ONLY ([lab] hop_replay_window = off): replayed messages are stored
+	 * again, see DP_STORE lab mode below. 0: the production rules. */
+	int lab_replay;
 };
 
 /** What the start-up recovery found, summed over this lcore's logs. */
@@ -99,6 +102,32 @@ void dp_store_destroy(struct dp_store *st);
  * the reserve.
  */
 #define DP_STORE_RESERVE_DIV 8
+
+/*
+ * Lab mode (cfg.lab_replay; LAB ONLY, [lab] hop_replay_window = off). A
+ * generator replaying a pcap in a loop (Pktgen-DPDK) sends every message of
+ * its file again on each pass: the same (session, recipient, e2e_seq), and its
+ * recipients never send DATA_DELIVERED. The production rules would answer
+ * HAVE or DONE from the second pass on (neither appended nor relayed: the
+ * benchmark would measure a shortcut) and hold everything beyond
+ * DP_STORE_HOLD_AHEAD for a report that never comes. In lab mode:
+ *  - a message whose key is held is appended again as a new MSG record; it
+ *    replaces the held copy in its pool entry and the older record is
+ *    released (a RELEASE record): DP_STORE_RELAY, acknowledged once durable;
+ *  - a message below the recipient's report (delivered and released) is
+ *    appended again and released at once: DP_STORE_RELAY as well, nothing
+ *    held, the recipient's window unchanged;
+ *  - nothing is held back: DP_STORE_HOLD is never returned (the window exists
+ *    for a real device's E2E replay window, which a lab replay defeats
+ *    anyway), so a file with more than DP_STORE_HOLD_AHEAD messages per
+ *    recipient is relayed whole, not stuck behind a report;
+ *  - the rest is the production path: new keys take a pool entry, the reserve
+ *    and go-back-N refusals apply (a refused message comes again on the next
+ *    pass and fills its hole), re-sends and age expiry run.
+ * So every frame is opened, appended and sealed, and the pool stays bounded
+ * by the number of distinct messages in the file: size pending_max to hold
+ * them, plus the reserve (1/DP_STORE_RESERVE_DIV). Counted as lab_reappended.
+ */
 
 /** What dp_store_put did with a message, and what the caller does next. */
 enum dp_store_put_rc {
@@ -166,6 +195,7 @@ struct dp_store_stats {
 	uint64_t refused_error;      /* messages refused: log error state */
 	uint64_t refused_behind_gap; /* messages refused: after a refused one (go-back-N) */
 	uint64_t skips;              /* DATA_SKIP notices handed out for messages expired by age */
+	uint64_t lab_reappended;     /* LAB ONLY: replayed messages appended again (lab mode) */
 	uint64_t bytes_on_disk;      /* over this lcore's logs */
 	uint64_t expired;            /* dropped by retention (age or size) */
 	int error;                   /* a log's error state (errno) or 0 */

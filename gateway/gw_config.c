@@ -36,6 +36,7 @@ enum key_type {
 	K_CDEV,
 	K_FSYNC,
 	K_PROFILE,
+	K_WINDOW,
 };
 
 struct key_def {
@@ -106,6 +107,8 @@ static const struct key_def keys[] = {
     /* [lab]: LAB ONLY (lab provisioning, sga-loadgen); production refuses it. */
     {"lab", "profile", K_PROFILE, F(lab_profile), 0, 0},
     {"lab", "provision", K_STR, F(lab_provision), 0, 0},
+    /* LAB ONLY: off relays authentic replayed DATA_UP (a looping pcap). */
+    {"lab", "hop_replay_window", K_WINDOW, F(lab_hop_replay_window), 0, 0},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -113,6 +116,7 @@ void gw_config_defaults(struct gw_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->id, sizeof(c->id), "sga-gateway");
+	c->lab_hop_replay_window = 1;
 	c->address = htonl(0x0a4d0001); /* 10.77.0.1 */
 	c->udp_port = 7000;
 	c->group = SGA_GROUP_FFDHE2048;
@@ -380,6 +384,16 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 			return -1;
 		}
 		return 0;
+	case K_WINDOW:
+		if (!strcmp(v, "on"))
+			c->lab_hop_replay_window = 1;
+		else if (!strcmp(v, "off"))
+			c->lab_hop_replay_window = 0;
+		else {
+			snprintf(why, why_len, "'%s' is not on or off", v);
+			return -1;
+		}
+		return 0;
 	case K_HUGE:
 		if (!strcmp(v, "auto"))
 			c->hugepages = GW_HUGE_AUTO;
@@ -402,7 +416,7 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 {
 	char section[32] = "", line[2048], why[256];
 	unsigned char seen[N_KEYS] = {0};
-	unsigned lineno = 0;
+	unsigned lineno = 0, window_line = 0;
 	const char *p = text;
 
 	while (*p) {
@@ -467,6 +481,8 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 		seen[i] = 1;
 		if (set_value(c, &keys[i], v, why, sizeof(why)))
 			return fail(err, err_len, name, lineno, "%s: %s", k, why);
+		if (keys[i].type == K_WINDOW)
+			window_line = lineno;
 	}
 	if (!c->redis_socket[0] && !c->redis_host[0])
 		return fail(err, err_len, name, 0, "[redis] needs socket or host");
@@ -479,6 +495,12 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 		            "provisioning writes sessions whose keys come from a seed in a file; "
 		            "set [lab] profile = lab on a lab gateway only",
 		            c->lab_provision);
+	/* Checked once the whole file is read: profile may come after it. */
+	if (!c->lab_hop_replay_window && c->lab_profile != GW_PROFILE_LAB)
+		return fail(err, err_len, name, window_line,
+		            "[lab] hop_replay_window = off is refused under profile = production: "
+		            "it relays replayed frames (benchmarks with a looping pcap only); "
+		            "set [lab] profile = lab on a lab gateway only");
 	if (c->ctrl_ring_size & (c->ctrl_ring_size - 1))
 		return fail(err, err_len, name, 0,
 		            "[controlplane] ctrl_ring_size must be a power of two");

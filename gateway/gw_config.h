@@ -81,6 +81,12 @@ struct gw_config {
 	 * lab allows provision = a lab provisioning file (protocol/sga_lab.h). */
 	int lab_profile;                 /* GW_PROFILE_* */
 	char lab_provision[GW_PATH_MAX]; /* "" = none */
+	/* hop_replay_window = on (default) | off. off: an authentic DATA_UP whose
+	 * hop seq was seen or is too old is relayed as fresh (opened, stored,
+	 * sealed, acknowledged) - for a generator replaying a pcap in a loop, as
+	 * IPsec gateways are benchmarked with anti-replay off. Refused under
+	 * profile = production. */
+	int lab_hop_replay_window; /* 1 on, 0 off */
 
 	/* [eal] */
 	int hugepages; /* GW_HUGE_AUTO / _YES / _NO */

@@ -26,6 +26,8 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 	for (int i = 0; i < DP_C__COUNT; i++)
 		fprintf(f, "    \"%s\": %llu,\n", dp_counter_name((enum dp_counter)i),
 		        (unsigned long long)c[i]);
+	/* LAB ONLY when 1: [lab] hop_replay_window = off (replays relayed). */
+	fprintf(f, "    \"lab_hop_replay_off\": %d,\n", !dp_hop_replay_window(src->dp));
 	fprintf(f, "    \"sessions_installed\": %u\n  },\n", dp_session_count(src->dp));
 	fprintf(f,
 	        "  \"controlplane\": {\n    \"handled\": %llu,\n    \"rejected\": %llu,\n"
@@ -54,6 +56,7 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 		    "    \"resent\": %llu,\n    \"refused_full\": %llu,\n    \"refused_error\": "
 		    "%llu,\n    \"refused_behind_gap\": %llu,\n    \"skips\": %llu,\n"
 		    "    \"expired\": %llu,\n    \"bytes_on_disk\": %llu,\n    \"error\": \"%s\",\n"
+		    "    \"lab_reappended\": %llu,\n"
 		    "    \"pending_per_recipient\": [",
 		    (unsigned long long)ss.pending, (unsigned long long)ss.recipients,
 		    (unsigned long long)(ss.oldest_ms && now_ms > ss.oldest_ms
@@ -64,7 +67,7 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 		    (unsigned long long)ss.refused_full, (unsigned long long)ss.refused_error,
 		    (unsigned long long)ss.refused_behind_gap, (unsigned long long)ss.skips,
 		    (unsigned long long)ss.expired, (unsigned long long)ss.bytes_on_disk,
-		    ss.error ? strerror(ss.error) : "");
+		    ss.error ? strerror(ss.error) : "", (unsigned long long)ss.lab_reappended);
 		for (unsigned i = 0; i < nr; i++)
 			fprintf(
 			    f,
@@ -162,6 +165,8 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "cp_registered", cs.registered);
 	rte_tel_data_add_dict_u64(d, "cp_reconnects", cs.reconnects);
 	rte_tel_data_add_dict_u64(d, "cp_lab_sessions", cs.lab_sessions); /* LAB ONLY if > 0 */
+	/* LAB ONLY if 1: [lab] hop_replay_window = off */
+	rte_tel_data_add_dict_u64(d, "lab_hop_replay_off", !dp_hop_replay_window(tel_src->dp));
 	return 0;
 }
 

@@ -459,6 +459,11 @@ int main(int argc, char **argv)
 			}
 			lab_pending = 1;
 		}
+		/* The parser refused it under profile = production. */
+		if (!cfg.lab_hop_replay_window)
+			GW_LOG("warning",
+			       "LAB: hop replay window OFF - replayed frames are relayed; "
+			       "not for production");
 	}
 
 	eal_argc = build_eal_args(&cfg, argc - app_argc - (app_argc < argc),
@@ -509,6 +514,7 @@ int main(int argc, char **argv)
 	dcfg.store_max_bytes = (uint64_t)cfg.store_max_mb << 20;
 	dcfg.store_max_age_ms = (uint64_t)cfg.store_max_age_s * 1000;
 	dcfg.store_pending_max = cfg.store_pending_max;
+	dcfg.hop_replay_off = !cfg.lab_hop_replay_window; /* LAB ONLY, see above */
 	g_dp = dp_create(&dcfg);
 	if (!g_dp) {
 		GW_LOG("error", "data plane start-up failed: %s", strerror(errno));

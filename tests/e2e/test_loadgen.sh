@@ -6,9 +6,11 @@
 # devices of every session over a memif pair for a few seconds. Every message
 # must be delivered (opened intact by its recipient) and acknowledged; counts
 # are asserted, never times. Also: the same configuration under the
-# production profile is refused with a clear message; and a pcap of lab
+# production profile is refused with a clear message; a pcap of lab
 # DATA_UP frames (sga-pcapgen) replayed through the gateway (net_pcap) is
-# relayed frame for frame. Needs root (hugepages, the memif socket). Build
+# relayed frame for frame; and the pcap replayed twice with the store on is
+# relayed and stored frame for frame with [lab] hop_replay_window = off, its
+# second pass refused as replays with the default window. Needs root (hugepages, the memif socket). Build
 # first (meson setup build && ninja -C build).
 set -euo pipefail
 
@@ -46,7 +48,7 @@ cleanup() {
 		rm -f /dev/hugepages/"$p"map_* 2>/dev/null
 	done
 	if [ "$rc" -ne 0 ]; then
-		for f in gateway.log gen.log gateway-pcap.log; do
+		for f in gateway.log gen.log gateway-pcap.log gateway-twice-off.log gateway-twice-on.log; do
 			[ -f "$RUN/$f" ] && { echo "---- $RUN/$f" >&2; tail -n 30 "$RUN/$f" >&2; }
 		done
 	fi
@@ -189,4 +191,89 @@ log "pcap replay of $F DATA_UP over $P lab sessions: data_in $(stat_of data_in),
 [ "$(stat_of delivered_in)" = $((2 * P)) ] || die "not every device taught its address"
 [ "$(stat_of data_in)" = "$F" ] && [ "$(stat_of relayed)" = "$F" ] ||
 	die "the replayed pcap was not relayed frame for frame"
+stop_pid "$REDIS_PID" TERM 5
+REDIS_PID=
+
+# 5. The same pcap TWICE (the file concatenated with itself: a bounded stand-in
+#    for a generator looping over it), the store on. From the second pass on
+#    every hop seq repeats. With [lab] hop_replay_window = off every frame of
+#    both passes is opened, stored and relayed; with the default window the
+#    second pass is not relayed (authentic duplicates inside the window are
+#    acknowledged again; older ones dropped as drop_hop_replay).
+{
+	cat "$RUN/up.pcap"
+	tail -c +25 "$RUN/up.pcap" # the records, without the 24-byte global header
+} >"$RUN/up2.pcap"
+# $1: config, $2: log; runs a gateway on a fresh Redis and store until it has
+# taken 2 x F DATA_UP frames (relayed or not), then stops it.
+run_twice() {
+	rm -rf "$RUN/store2" "$RUN/stats.json" "$RUN/down2.pcap"
+	redis_start "$RUN" || die "redis-server did not start"
+	"$GW" -c "$1" -- -l 0-1 >"$2" 2>&1 &
+	GW_PID=$!
+	for _ in $(seq 1 600); do
+		[ "$(stat_of data_in)" = $((2 * F)) ] && break
+		kill -0 "$GW_PID" 2>/dev/null || die "sga-gateway ($1) exited"
+		sleep 0.05
+	done
+	sleep 0.5 # the last appends durable, their DATA_ACKs out
+	# The flag as DPDK telemetry shows it (/sga/stats).
+	TEL_OFF=$(python3 -c 'import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.recv(4096)
+s.send(b"/sga/stats")
+print(json.loads(s.recv(1 << 16))["/sga/stats"]["lab_hop_replay_off"])' \
+		"/var/run/dpdk/sgagw$TAG/dpdk_telemetry.v2" 2>&1) || true
+	stop_pid "$GW_PID" TERM 10
+	GW_PID=
+	stop_pid "$REDIS_PID" TERM 5
+	REDIS_PID=
+	log "$(basename "$1"): data_in $(stat_of data_in), relayed $(stat_of relayed), stored" \
+		"$(stat_of stored), lab_replay_relayed $(stat_of lab_replay_relayed), duplicate" \
+		"$(stat_of duplicate), drops: $(grep -o '"drop_[a-z_]*": [1-9][0-9]*' "$RUN/stats.json" | tr '\n' ' ')"
+	[ "$(stat_of data_in)" = $((2 * F)) ] || die "$(basename "$1"): not every frame arrived"
+}
+store_of() { sed -n '/"store": {/,/}/p' "$RUN/stats.json" | sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p" | head -n 1; }
+sed -e "s|^port = .*|port = net_pcap0,rx_pcap=$RUN/up2.pcap,tx_pcap=$RUN/down2.pcap|" \
+	-e "s|^dir =.*|dir = $RUN/store2|" "$RUN/pcap.conf" >"$RUN/twice-on.conf"
+{
+	cat "$RUN/twice-on.conf"
+	echo "hop_replay_window = off" # [lab] is the last section
+} >"$RUN/twice-off.conf"
+
+# 5a. Refused under the production profile, with the file and line.
+sed -e "s|^profile = .*|profile = production|" -e "s|^provision = .*|provision =|" \
+	"$RUN/twice-off.conf" >"$RUN/twice-prod.conf"
+rc=0
+"$GW" -c "$RUN/twice-prod.conf" >"$RUN/twice-prod.log" 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || die "hop_replay_window = off under profile = production exited $rc, not 2"
+grep -q "twice-prod.conf:[0-9]*: \[lab\] hop_replay_window = off is refused under profile = production" \
+	"$RUN/twice-prod.log" || die "no clear refusal: $(cat "$RUN/twice-prod.log")"
+
+# 5b. Window off: every frame of both passes relayed and stored.
+run_twice "$RUN/twice-off.conf" "$RUN/gateway-twice-off.log"
+grep -q "LAB: hop replay window OFF - replayed frames are relayed; not for production" \
+	"$RUN/gateway-twice-off.log" || die "the lab mode was not logged at start"
+[ "$(stat_of lab_hop_replay_off)" = 1 ] || die "stats: lab_hop_replay_off is not 1"
+[ "$TEL_OFF" = 1 ] || die "/sga/stats: lab_hop_replay_off '$TEL_OFF', not 1"
+[ "$(stat_of relayed)" = $((2 * F)) ] || die "window off: relayed $(stat_of relayed) of $((2 * F))"
+[ "$(stat_of stored)" = $((2 * F)) ] || die "window off: stored $(stat_of stored) of $((2 * F))"
+# The second pass: F DATA_UP and 2 x P DATA_DELIVERED, each taken as fresh.
+[ "$(stat_of lab_replay_relayed)" = $((F + 2 * P)) ] && [ "$(stat_of delivered_in)" = $((4 * P)) ] ||
+	die "window off: the second pass was not taken as replays"
+[ "$(stat_of drop_hop_replay)" = 0 ] && [ "$(stat_of duplicate)" = 0 ] ||
+	die "window off: replays dropped or only acknowledged"
+[ "$(store_of lab_reappended)" = "$F" ] ||
+	die "store: lab_reappended $(store_of lab_reappended), expected $F"
+[ "$(store_of pending)" = "$F" ] || die "store: pending $(store_of pending), not bounded at $F"
+
+# 5c. The default window: the second pass is not relayed.
+run_twice "$RUN/twice-on.conf" "$RUN/gateway-twice-on.log"
+[ "$(stat_of lab_hop_replay_off)" = 0 ] || die "stats: lab_hop_replay_off is not 0"
+[ "$TEL_OFF" = 0 ] || die "/sga/stats: lab_hop_replay_off '$TEL_OFF', not 0"
+[ "$(stat_of relayed)" = "$F" ] || die "window on: relayed $(stat_of relayed), expected $F"
+[ "$(stat_of lab_replay_relayed)" = 0 ] || die "window on: lab_replay_relayed counted"
+[ $(($(stat_of duplicate) + $(stat_of drop_hop_replay))) = "$F" ] ||
+	die "window on: the second pass was not refused as replays"
 log "PASS test_loadgen"

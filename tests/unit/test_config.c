@@ -173,3 +173,33 @@ Test(config, lab_provisioning_refused_under_production)
 	}
 	expect_err("[lab]\nprofile = staging\n", "is not production or lab");
 }
+
+/* [lab] hop_replay_window: on by default; off only under profile = lab, and a
+ * production profile refuses it naming the file and the line that set it
+ * (whatever the order of the keys). */
+Test(config, hop_replay_window_off_refused_under_production)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_eq(c.lab_hop_replay_window, 1, "the window is on by default");
+	cr_assert_eq(parse("[lab]\nhop_replay_window = on\n"), 0, "%s", err);
+	cr_assert_eq(c.lab_hop_replay_window, 1);
+	expect_err("[lab]\nhop_replay_window = off\n",
+	           "t.conf:2: [lab] hop_replay_window = off is refused under profile = production");
+	expect_err("[lab]\nprofile = production\n\nhop_replay_window = off\n",
+	           "t.conf:4: [lab] hop_replay_window = off is refused under profile = production");
+	cr_assert_eq(parse("[lab]\nhop_replay_window = off\nprofile = lab\n"), 0, "%s", err);
+	cr_assert_eq(c.lab_hop_replay_window, 0);
+	cr_assert_eq(parse("[lab]\nprofile = lab\nhop_replay_window = off\n"), 0, "%s", err);
+	cr_assert_eq(c.lab_hop_replay_window, 0);
+	expect_err("[lab]\nprofile = lab\nhop_replay_window = no\n",
+	           "t.conf:3: hop_replay_window: 'no' is not on or off");
+	/* the shipped lab example keeps it on */
+	{
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/configs/gateway-lab.conf", SGA_SOURCE_ROOT);
+		gw_config_defaults(&c);
+		cr_assert_eq(gw_config_load(&c, path, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(c.lab_hop_replay_window, 1);
+	}
+}

@@ -40,6 +40,7 @@
 #include "dp.h"
 #include "dp_pkt.h"
 #include "dp_priv.h"
+#include "dp_store.h"
 #include "harness.h"
 #include "sga_keys.h"
 
@@ -907,6 +908,278 @@ RELAY_TEST(too_old_sequence_dropped)
 	     {DP_C_RELAYED, 1}, {DP_C_ACK_SENT, 2}, {DP_C_ACKED_MSGS, 2}, {DP_C_TX, 3});
 	dp_down();
 	session_free(h);
+}
+
+/* ---- lab mode: hop_replay_window = off ---------------------------------------------------- */
+
+/* The hop seq in the header of the hop frame outs[k]. */
+static uint64_t out_hop_seq(unsigned k)
+{
+	const uint8_t *p = outs[k].b + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN - 8;
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/*
+ * The same frames through a data plane with the window on (the default) and
+ * off (LAB ONLY): a fresh frame, its replay from another address, the replay
+ * forged (a ciphertext bit flipped), a frame too old for the window, and that
+ * one forged. On: the replay is only acknowledged, the old one refused
+ * unopened. Off: both are opened and relayed - sealed for the recipient under
+ * a fresh hop seq, acknowledged to the sender's authenticated address (a
+ * replay teaches no address). Forgeries are dropped in both modes.
+ */
+static void replay_window_mode(int off)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr attacker = dev_addr(9, 6666);
+	uint8_t msg_old[24], msg[32], f_old[SGA_FRAME_MAX], f[SGA_FRAME_MAX], bad[SGA_FRAME_MAX];
+	uint8_t got[SGA_FRAME_MAX];
+	size_t flen_old, flen, plen, glen;
+	uint64_t e2e_old, e2e, seq0;
+	const uint8_t *p;
+
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.hop_replay_off = off;
+	dp_start();
+	cr_assert_eq(dp_hop_replay_window(dp), !off);
+	install(h, addr, 1000, 1000, 5000); /* hop seqs below 5000 from member 0: too old */
+	fill(msg_old, sizeof(msg_old), 4);
+	flen_old = seal(h, 0, msg_old, sizeof(msg_old), f_old); /* hop seq 0 */
+	e2e_old = sga_dev_data_last_seq(&h->sess[0]);
+	h->sess[0].hop_tx_seq = 5000;
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), f);
+	e2e = sga_dev_data_last_seq(&h->sess[0]);
+
+	/* fresh: relayed in both modes */
+	inject(0, &addr[0], f, flen);
+	poll_q(0);
+	cr_assert_eq(collect(0), 2);
+	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
+	expect_ack(h, 1, 0, &addr[0], e2e);
+	seq0 = out_hop_seq(0);
+
+	/* its replay, from elsewhere */
+	inject(0, &attacker, f, flen);
+	poll_q(0);
+	if (!off) {
+		cr_assert_eq(collect(0), 1, "window on: acknowledged again, not relayed");
+		expect_ack(h, 0, 0, &addr[0], e2e);
+	} else {
+		cr_assert_eq(collect(0), 2, "window off: relayed and acknowledged");
+		p = payload_to(&outs[0], &addr[1], &plen);
+		cr_assert_eq(p[1], SGA_MSG_DATA_DOWN);
+		cr_assert_gt(out_hop_seq(0), seq0, "sealed under a fresh hop seq");
+		/* Authentic for the recipient; its own E2E window sees the repeat. */
+		cr_assert_eq(sga_dev_data_open(&h->sess[1], p, plen, got, sizeof(got), &glen),
+		             -SGA_E_REPLAY);
+		expect_ack(h, 1, 0, &addr[0], e2e); /* not to the replay's source */
+	}
+
+	/* the replay forged: dropped in both modes */
+	memcpy(bad, f, flen);
+	bad[SGA_HOP_HDR_LEN + 3] ^= 0x01;
+	send_dropped(0, &attacker, bad, flen);
+
+	/* too old for the window */
+	inject(0, &addr[0], f_old, flen_old);
+	poll_q(0);
+	if (!off) {
+		cr_assert_eq(collect(0), 0, "window on: refused unopened");
+	} else {
+		cr_assert_eq(collect(0), 2, "window off: opened, relayed and acknowledged");
+		expect_data(h, 0, 1, &addr[1], msg_old, sizeof(msg_old));
+		cr_assert_eq(open_ack(h, 1, 0, &addr[0]).top, e2e + 1);
+		cr_assert_lt(e2e_old, e2e);
+	}
+	/* and forged */
+	memcpy(bad, f_old, flen_old);
+	bad[flen_old - 1] ^= 0x80; /* the tag */
+	send_dropped(0, &addr[0], bad, flen_old);
+
+	if (!off)
+		CTRS({DP_C_RX, 5}, {DP_C_DATA_IN, 5}, {DP_C_RELAYED, 1}, {DP_C_DUPLICATE, 1},
+		     {DP_C_DROP_HOP_AUTH, 1}, {DP_C_DROP_HOP_REPLAY, 2}, {DP_C_ACK_SENT, 2},
+		     {DP_C_ACKED_MSGS, 2}, {DP_C_TX, 3});
+	else
+		CTRS({DP_C_RX, 5}, {DP_C_DATA_IN, 5}, {DP_C_RELAYED, 3},
+		     {DP_C_LAB_REPLAY_RELAYED, 2}, {DP_C_DROP_HOP_AUTH, 2}, {DP_C_ACK_SENT, 3},
+		     {DP_C_ACKED_MSGS, 3}, {DP_C_TX, 6});
+	dp_down();
+	session_free(h);
+}
+
+RELAY_TEST(replay_window_on_drops_replays)
+{
+	replay_window_mode(0);
+}
+
+RELAY_TEST(replay_window_off_relays_replays)
+{
+	replay_window_mode(1);
+}
+
+/* LAB ONLY: a loop starts its e2e numbering again, far below the sender's
+ * DATA_ACK window; the window starts again with it, so the lap is acknowledged
+ * coalesced (one DATA_ACK for the burst), not one DATA_ACK per message. */
+RELAY_TEST(replay_window_off_acks_a_new_lap_coalesced)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[16], f[2][SGA_FRAME_MAX];
+	size_t flen[2];
+	uint64_t e2e[2];
+	unsigned n_ack = 0;
+	struct sga_data_ack_plain a;
+
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.hop_replay_off = 1;
+	dp_start();
+	install(h, addr, 1000, 1000, 0);
+	for (int k = 0; k < 2; k++) {
+		fill(msg, sizeof(msg), (unsigned)k);
+		flen[k] = seal(h, 0, msg, sizeof(msg), f[k]);
+		e2e[k] = sga_dev_data_last_seq(&h->sess[0]);
+		inject(0, &addr[0], f[k], flen[k]);
+		poll_q(0);
+		cr_assert_eq(collect(0), 2);
+	}
+	for (unsigned k = 0; k < 70; k++)
+		send_ok(h, 0, addr, NULL, 8, k);
+	/* the first two again, in one burst: 70 and more below top */
+	inject(0, &addr[0], f[0], flen[0]);
+	inject(0, &addr[0], f[1], flen[1]);
+	poll_q(0);
+	cr_assert_eq(collect(0), 3, "two relayed, one DATA_ACK");
+	for (unsigned o = 0; o < 3; o++) {
+		const uint8_t *p = outs[o].b + DP_PKT_HDR_LEN;
+
+		if (p[1] != SGA_MSG_DATA_ACK)
+			continue;
+		a = open_ack(h, o, 0, &addr[0]);
+		cr_assert_eq(a.top, e2e[1] + 1);
+		cr_assert_eq(a.bits, 3, "both named by one DATA_ACK");
+		n_ack++;
+	}
+	cr_assert_eq(n_ack, 1);
+	cr_assert_eq(ctr(DP_C_LAB_REPLAY_RELAYED), 2);
+	cr_assert_eq(ctr(DP_C_RELAYED), 74);
+	dp_down();
+	session_free(h);
+}
+
+/* Poll until a DATA_ACK left the gateway (the store's waits for the writer's
+ * sync), appending every frame to outs; bounded, no time asserted. *n_down:
+ * the DATA_DOWN frames among them (a slow sync may let a re-send of the held
+ * message out first: counted too), each checked to carry msg to member 1. */
+static unsigned collect_until_ack(struct harness *h, const struct dp_addr *to, const uint8_t *msg,
+                                  size_t len, unsigned *n_down)
+{
+	unsigned got = 0, ack = MAX_OUT;
+
+	*n_down = 0;
+	for (int i = 0; i < 5000 && ack == MAX_OUT; i++) {
+		struct rte_mbuf *m;
+
+		poll_q(0);
+		while (rte_ring_dequeue(txr[0], (void **)&m) == 0) {
+			cr_assert_lt(got, MAX_OUT - 1);
+			outs[got].len = m->data_len;
+			memcpy(outs[got].b, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+			rte_pktmbuf_free(m);
+			if (outs[got].b[DP_PKT_HDR_LEN + 1] == SGA_MSG_DATA_ACK) {
+				cr_assert_eq(ack, MAX_OUT, "one DATA_ACK");
+				ack = got;
+			} else {
+				uint8_t got_msg[SGA_FRAME_MAX];
+				size_t plen, glen;
+				const uint8_t *p = payload_to(&outs[got], to, &plen);
+				int rc = sga_dev_data_open(&h->sess[1], p, plen, got_msg,
+				                           sizeof(got_msg), &glen);
+
+				cr_assert_eq(p[1], SGA_MSG_DATA_DOWN);
+				/* the first copy opens; later ones are E2E repeats */
+				cr_assert(rc == 0 || rc == -SGA_E_REPLAY, "DATA_DOWN: %d", rc);
+				if (!rc)
+					cr_assert(glen == len && !memcmp(got_msg, msg, len));
+				(*n_down)++;
+			}
+			got++;
+		}
+		if (ack == MAX_OUT)
+			usleep(1000);
+	}
+	cr_assert_neq(ack, MAX_OUT, "no DATA_ACK");
+	return ack;
+}
+
+/* LAB ONLY, the store on: a replay is stored again (appended, the held copy
+ * replaced) and relayed, and its DATA_ACK waits for durability like the
+ * first one's. With the window on the same replay is neither stored nor
+ * relayed. */
+static void replay_window_store(int off)
+{
+	char dir[] = "/tmp/sga-wt-replay-store-XXXXXX", cmd[80];
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[32], f[SGA_FRAME_MAX];
+	struct dp_store_stats ss;
+	unsigned k, n_down;
+	size_t flen;
+	uint64_t e2e, resent;
+
+	cr_assert_not_null(mkdtemp(dir));
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.store_dir = dir;
+	cfg.store_fsync = 2; /* MSG_LOG_FSYNC_ALWAYS */
+	cfg.store_pending_max = 64;
+	cfg.hop_replay_off = off;
+	dp_start();
+	install(h, addr, 1000, 1000, 0);
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), f);
+	e2e = sga_dev_data_last_seq(&h->sess[0]);
+	inject(0, &addr[0], f, flen);
+	k = collect_until_ack(h, &addr[1], msg, sizeof(msg), &n_down);
+	cr_assert_geq(n_down, 1, "relayed, acknowledged once durable");
+	expect_ack(h, k, 0, &addr[0], e2e);
+	resent = ctr(DP_C_RESENT);
+
+	inject(0, &addr[0], f, flen);
+	k = collect_until_ack(h, &addr[1], msg, sizeof(msg), &n_down);
+	cr_assert_eq(n_down - (ctr(DP_C_RESENT) - resent), off ? 1 : 0,
+	             "window off: relayed again; on: not");
+	expect_ack(h, k, 0, &addr[0], e2e);
+	dp_store_totals(dp, &ss);
+	cr_assert_eq(ss.pending, 1, "one message held, whatever the copies");
+	cr_assert_eq(ss.stored, off ? 2 : 1);
+	cr_assert_eq(ss.lab_reappended, off ? 1 : 0);
+	cr_assert_eq(ctr(DP_C_STORED), off ? 2 : 1);
+	cr_assert_eq(ctr(DP_C_RELAYED), off ? 2 : 1);
+	cr_assert_eq(ctr(DP_C_DUPLICATE), off ? 0 : 1);
+	cr_assert_eq(ctr(DP_C_LAB_REPLAY_RELAYED), off ? 1 : 0);
+	dp_down();
+	session_free(h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+RELAY_TEST(replay_window_store_on_not_stored_again)
+{
+	replay_window_store(0);
+}
+
+RELAY_TEST(replay_window_store_off_stored_again)
+{
+	replay_window_store(1);
 }
 
 /* A device of another session cannot inject into this one: its frame relabelled

@@ -699,3 +699,90 @@ Test(dp_store, small_pool_and_window_never_stall)
 	dp_store_destroy(s->st);
 	free(s);
 }
+
+/* ---- lab mode (hop_replay_window = off) ------------------------------------------------- */
+
+static struct dp_store *open_store_lab(unsigned pending_max, struct dp_store_report *rep)
+{
+	struct dp_store_config c = {
+	    .dir = dir,
+	    .lcore_index = 0,
+	    .n_lcores = 1,
+	    .fsync = MSG_LOG_FSYNC_ALWAYS,
+	    .pending_max = pending_max,
+	    .resend_min_ms = 50,
+	    .resend_max_ms = 400,
+	    .lab_replay = 1,
+	};
+	struct dp_store *st = dp_store_create(&c, rep);
+
+	cr_assert_not_null(st, "dp_store_create: %s", strerror(errno));
+	return st;
+}
+
+/* A looping pcap: the same 40 messages three times, from a recipient that
+ * never reports delivery. Each pass is appended again (a DATA_ACK each, once
+ * durable) and relayed, the older copy released: the pool holds 40, and a
+ * restart finds 40 live records, not 120. */
+Test(dp_store, lab_replayed_keys_appended_again_pool_bounded)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store_lab(64, &rep);
+	struct dp_store_ack a[64];
+	struct dp_store_stats s;
+
+	for (unsigned pass = 0; pass < 3; pass++) {
+		put_range(st, 0x1ab, 0, 0, 40, DP_STORE_RELAY);
+		cr_assert_eq(wait_acks(st, a, 40), 40, "pass %u: every copy acknowledged", pass);
+		for (unsigned i = 0; i < 40; i++)
+			cr_assert_eq(a[i].e2e_seq, i);
+		dp_store_stats(st, &s);
+		cr_assert_eq(s.pending, 40, "pass %u: the pool holds the distinct messages", pass);
+	}
+	cr_assert_eq(s.stored, 120, "every copy appended");
+	cr_assert_eq(s.lab_reappended, 80);
+	cr_assert_eq(s.held, 0);
+	dp_store_destroy(st);
+
+	st = open_store_lab(64, &rep);
+	cr_assert_eq(rep.live, 40, "the replaced copies were released: %llu live",
+	             (unsigned long long)rep.live);
+	/* Recovered ones are held keys too. */
+	put_range(st, 0x1ab, 0, 0, 40, DP_STORE_RELAY);
+	cr_assert_eq(wait_acks(st, a, 40), 40);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, 40);
+	dp_store_destroy(st);
+}
+
+/* Delivered keys come back too: appended (and released at once) and relayed,
+ * nothing held; and nothing is held back beyond DP_STORE_HOLD_AHEAD, where the
+ * production rules hold everything for a report a generator never sends. */
+Test(dp_store, lab_delivered_keys_and_hold_window)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store_lab(1024, &rep);
+	struct dp_store_resend rs[8];
+	struct dp_store_ack a[512];
+	struct dp_store_stats s;
+	const unsigned n = DP_STORE_HOLD_AHEAD + 60;
+
+	put_range(st, 0x2cd, 1, 0, n, DP_STORE_RELAY); /* none DP_STORE_HOLD */
+	cr_assert_eq(wait_acks(st, a, n), n);
+	(void)dp_store_delivered(st, 0x2cd, 0, 100, dp_store_now_ms(), rs, 8);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, n - 100);
+	cr_assert_eq(s.delivered, 100);
+	put_range(st, 0x2cd, 1, 0, n, DP_STORE_RELAY); /* 100 delivered, the rest held */
+	cr_assert_eq(wait_acks(st, a, n), n, "every copy acknowledged once durable");
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, n - 100, "delivered ones are not held again");
+	cr_assert_eq(s.stored, 2 * n);
+	cr_assert_eq(s.lab_reappended, n);
+	cr_assert_eq(s.held, 0);
+	dp_store_destroy(st);
+
+	st = open_store_lab(1024, &rep);
+	cr_assert_eq(rep.live, n - 100, "re-appended delivered ones were released");
+	dp_store_destroy(st);
+}
