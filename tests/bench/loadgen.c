@@ -1546,7 +1546,10 @@ static int pcap_put(FILE *f, const uint8_t *frame, size_t len, uint64_t t_us)
  * (Pktgen-DPDK, dpdk-testpmd with net_pcap): first one DATA_DELIVERED per
  * device (the gateway learns every member's address), then the DATA_UP
  * frames. Every frame is fresh once; a replay that loops repeats hop
- * sequence numbers, which the gateway drops as replays (drop_hop_replay).
+ * sequence numbers: the gateway acknowledges such an authentic repeat again
+ * without relaying it (duplicate; drop_hop_replay once it is below the hop
+ * window), unless its lab mode [lab] hop_replay_window = off takes every
+ * authentic frame as new (docs/OPERATIONS.md, "Lab profile").
  */
 static int cmd_pcap(int argc, char **argv)
 {
