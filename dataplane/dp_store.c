@@ -333,7 +333,10 @@ static struct rte_hash *make_hash(const char *what, unsigned lcore, uint32_t ent
 {
 	char name[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters p = {
-	    .entries = entries < 8 ? 8 : entries,
+	    /* Twice the records it indexes: a cuckoo table near full refuses an
+	     * add (-ENOSPC) while records are still free, and a refused add is a
+	     * refused message (seen at 100,000 sessions: store_refused_full). */
+	    .entries = entries < 8 ? 16 : 2 * entries,
 	    .key_len = key_len,
 	    .hash_func = rte_jhash,
 	    .socket_id = SOCKET_ID_ANY,

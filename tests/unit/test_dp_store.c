@@ -786,3 +786,37 @@ Test(dp_store, lab_delivered_keys_and_hold_window)
 	cr_assert_eq(rep.live, n - 100, "re-appended delivered ones were released");
 	dp_store_destroy(st);
 }
+
+/* M2M: very many quiet devices, each with one message now and then. The
+ * recipient records (as many as pool entries) are recycled once idle, so any
+ * number of recipients passes through a small store; the index behind them
+ * must take a new recipient whenever a record is free. Sized at exactly the
+ * record count, its cuckoo table refused adds near full, and at 100,000
+ * sessions a sixth of the messages were refused (store_refused_full). */
+Test(dp_store, many_quiet_recipients_pass_through_a_small_store)
+{
+	enum { POOL = 64, BATCH = 32, BATCHES = 200 };
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, POOL, &rep);
+	struct dp_store_ack a[BATCH];
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+
+	inner_for(0, b, &len);
+	for (uint64_t k = 0; k < BATCHES; k++) {
+		for (uint64_t j = 0; j < BATCH; j++)
+			cr_assert_eq(dp_store_put(st, 0x10000 + k * BATCH + j, 0, 0, b, len),
+			             DP_STORE_RELAY, "recipient %llu refused",
+			             (unsigned long long)(k * BATCH + j));
+		cr_assert_eq(wait_acks(st, a, BATCH), BATCH);
+		for (uint64_t j = 0; j < BATCH; j++)
+			dp_store_delivered(st, 0x10000 + k * BATCH + j, 1, 1, dp_store_now_ms(),
+			                   NULL, 0);
+	}
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.stored, BATCH * BATCHES);
+	cr_assert_eq(s.refused_full, 0);
+	cr_assert_eq(s.pending, 0);
+	dp_store_destroy(st);
+}
