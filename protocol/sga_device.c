@@ -430,15 +430,47 @@ out:
 	return rc;
 }
 
+int sga_dev_sess_derive(struct sga_dev_sess *s, const uint8_t *kisj, size_t kisj_len,
+                        const uint8_t k_t[SGA_KEY_LEN], const uint8_t *id_i, uint8_t id_i_len,
+                        const uint8_t *id_j, uint8_t id_j_len)
+{
+	/* Zeroed: a suite's key may be shorter than the arrays, and the whole
+	 * array is copied into the session. */
+	uint8_t th[SGA_SHA256_LEN] = {0};
+	uint8_t e2e_tx[SGA_AEAD_MAX_KEY_LEN] = {0}, e2e_rx[SGA_AEAD_MAX_KEY_LEN] = {0};
+	uint8_t hop_up[SGA_AEAD_MAX_KEY_LEN] = {0}, hop_down[SGA_AEAD_MAX_KEY_LEN] = {0};
+	const int init = s->role == SGA_ROLE_INITIATOR;
+	int rc;
+
+	CHECK(sga_transcript_hash(s->session_id, id_i, id_i_len, id_j, id_j_len, s->suite, s->group,
+	                          th));
+	CHECK(sga_key_e2e(kisj, kisj_len, th, s->suite, init ? SGA_E2E_I_TO_J : SGA_E2E_J_TO_I,
+	                  e2e_tx));
+	CHECK(sga_key_e2e(kisj, kisj_len, th, s->suite, init ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J,
+	                  e2e_rx));
+	CHECK(sga_key_hop(k_t, s->session_id, s->hop_suite, SGA_DIR_UP, hop_up));
+	CHECK(sga_key_hop(k_t, s->session_id, s->hop_suite, SGA_DIR_DOWN, hop_down));
+	/* Only now, so that a failure leaves the session's keys as they were. */
+	memcpy(s->e2e_tx_key, e2e_tx, sizeof(e2e_tx));
+	memcpy(s->e2e_rx_key, e2e_rx, sizeof(e2e_rx));
+	memcpy(s->hop_up, hop_up, sizeof(hop_up));
+	memcpy(s->hop_down, hop_down, sizeof(hop_down));
+out:
+	sga_memzero(th, sizeof(th));
+	sga_memzero(e2e_tx, sizeof(e2e_tx));
+	sga_memzero(e2e_rx, sizeof(e2e_rx));
+	sga_memzero(hop_up, sizeof(hop_up));
+	sga_memzero(hop_down, sizeof(hop_down));
+	return rc;
+}
+
 int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
                               size_t len)
 {
 	const struct sga_group_info *grp = d->grp;
 	struct sga_env_sess env;
 	struct sga_kex_reply_plain b5;
-	uint8_t plain[SGA_FRAME_MAX], mac[SGA_MAC_LEN], kisj[SGA_GROUP_MAX_LEN], th[SGA_SHA256_LEN];
-	uint8_t e2e_tx[SGA_AEAD_MAX_KEY_LEN], e2e_rx[SGA_AEAD_MAX_KEY_LEN];
-	uint8_t hop_up[SGA_AEAD_MAX_KEY_LEN], hop_down[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t plain[SGA_FRAME_MAX], mac[SGA_MAC_LEN], kisj[SGA_GROUP_MAX_LEN];
 	const uint8_t *id_i, *id_j;
 	uint8_t id_i_len, id_j_len;
 	size_t plain_len;
@@ -480,18 +512,7 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 	} else {
 		id_i = s->peer_id, id_i_len = s->peer_id_len, id_j = d->id, id_j_len = d->id_len;
 	}
-	CHECK(sga_transcript_hash(s->session_id, id_i, id_i_len, id_j, id_j_len, s->suite, s->group,
-	                          th));
-	CHECK(sga_key_e2e(kisj, grp->len, th, s->suite,
-	                  s->role == SGA_ROLE_INITIATOR ? SGA_E2E_I_TO_J : SGA_E2E_J_TO_I, e2e_tx));
-	CHECK(sga_key_e2e(kisj, grp->len, th, s->suite,
-	                  s->role == SGA_ROLE_INITIATOR ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J, e2e_rx));
-	CHECK(sga_key_hop(s->k_t, s->session_id, s->hop_suite, SGA_DIR_UP, hop_up));
-	CHECK(sga_key_hop(s->k_t, s->session_id, s->hop_suite, SGA_DIR_DOWN, hop_down));
-	memcpy(s->e2e_tx_key, e2e_tx, sizeof(e2e_tx));
-	memcpy(s->e2e_rx_key, e2e_rx, sizeof(e2e_rx));
-	memcpy(s->hop_up, hop_up, sizeof(hop_up));
-	memcpy(s->hop_down, hop_down, sizeof(hop_down));
+	CHECK(sga_dev_sess_derive(s, kisj, grp->len, s->k_t, id_i, id_i_len, id_j, id_j_len));
 	/* The exponent and the handshake keys have served; only traffic keys remain. */
 	sga_memzero(s->R, sizeof(s->R));
 	sga_memzero(s->K, sizeof(s->K));
@@ -507,11 +528,6 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 out:
 	sga_memzero(plain, sizeof(plain));
 	sga_memzero(kisj, sizeof(kisj));
-	sga_memzero(th, sizeof(th));
-	sga_memzero(e2e_tx, sizeof(e2e_tx));
-	sga_memzero(e2e_rx, sizeof(e2e_rx));
-	sga_memzero(hop_up, sizeof(hop_up));
-	sga_memzero(hop_down, sizeof(hop_down));
 	return rc;
 }
 

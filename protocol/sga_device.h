@@ -126,6 +126,14 @@ int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *
  *  hop keys, wipe the exponent; state ESTABLISHED. */
 int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
                               size_t len) SGA_MUST_CHECK;
+/** The traffic keys of an established session (PROTOCOL.md section 8): both
+ *  E2E keys from K_isj (kisj, kisj_len bytes) and the transcript of (session,
+ *  id_i, id_j, suite, group), the hop keys from k_t. s->role, session_id,
+ *  suite, group and hop_suite must be set; on failure s's keys are unchanged.
+ *  The one key schedule of B7 and of the lab sessions (sga_lab.h). */
+int sga_dev_sess_derive(struct sga_dev_sess *s, const uint8_t *kisj, size_t kisj_len,
+                        const uint8_t k_t[SGA_KEY_LEN], const uint8_t *id_i, uint8_t id_i_len,
+                        const uint8_t *id_j, uint8_t id_j_len) SGA_MUST_CHECK;
 
 /** Seal an application message into a DATA_UP frame (E2E under the session key,
  *  then the hop layer). */

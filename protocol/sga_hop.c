@@ -148,18 +148,12 @@ int sga_hop_seal_down_k(struct sga_hop_member *m, struct sga_aead_key *k, uint64
 int sga_hop_seal_u64(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type,
                      uint64_t value, uint8_t *out, size_t cap, size_t *len)
 {
-	return sga_hop_seal_u64_k(m, NULL, sid, role, type, value, out, cap, len);
-}
-
-int sga_hop_seal_u64_k(struct sga_hop_member *m, struct sga_aead_key *k, uint64_t sid, uint8_t role,
-                       uint8_t type, uint64_t value, uint8_t *out, size_t cap, size_t *len)
-{
 	uint8_t plain[8];
 
 	if (type != SGA_MSG_DATA_SKIP)
 		return -SGA_E_BAD_TYPE;
 	sga_put_u64(plain, value);
-	return sga_hop_seal_down_k(m, k, sid, role, type, plain, sizeof(plain), out, cap, len);
+	return sga_hop_seal_down(m, sid, role, type, plain, sizeof(plain), out, cap, len);
 }
 
 int sga_ack_win_note(struct sga_ack_win *w, uint64_t e2e_seq)

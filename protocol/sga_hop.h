@@ -102,11 +102,6 @@ int sga_hop_seal_ack(struct sga_hop_member *m, uint64_t sid, uint8_t role,
 int sga_hop_seal_u64(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t type,
                      uint64_t value, uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
 
-/** sga_hop_seal_u64 under k (as sga_hop_seal_down_k). */
-int sga_hop_seal_u64_k(struct sga_hop_member *m, struct sga_aead_key *k, uint64_t sid, uint8_t role,
-                       uint8_t type, uint64_t value, uint8_t *out, size_t cap,
-                       size_t *len) SGA_MUST_CHECK;
-
 /** The next_e2e_seq a DATA_DELIVERED's opened plaintext carries; -SGA_E_TRUNCATED
  *  / -SGA_E_TRAILING unless it is exactly 8 bytes. */
 int sga_hop_delivered_parse(const uint8_t *inner, size_t inner_len,

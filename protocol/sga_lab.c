@@ -141,7 +141,7 @@ int sga_lab_gw_records(const struct sga_lab_sess *ls, struct sga_gw_device dev[2
 
 int sga_lab_dev_sess(const struct sga_lab_sess *ls, uint8_t role, struct sga_dev_sess *s)
 {
-	uint8_t th[SGA_SHA256_LEN], peer = role ^ 1;
+	uint8_t peer = role ^ 1;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -155,21 +155,12 @@ int sga_lab_dev_sess(const struct sga_lab_sess *ls, uint8_t role, struct sga_dev
 	s->group = ls->group;
 	s->hop_suite = ls->hop_suite[role];
 	s->req_ctr = role == SGA_ROLE_INITIATOR ? ls->req_ctr : 0;
-	CHECK(sga_transcript_hash(ls->session_id, ls->id[0], ls->id_len[0], ls->id[1],
-	                          ls->id_len[1], ls->suite, ls->group, th));
-	CHECK(sga_key_e2e(ls->k_isj, SGA_KEY_LEN, th, ls->suite,
-	                  role == SGA_ROLE_INITIATOR ? SGA_E2E_I_TO_J : SGA_E2E_J_TO_I,
-	                  s->e2e_tx_key));
-	CHECK(sga_key_e2e(ls->k_isj, SGA_KEY_LEN, th, ls->suite,
-	                  role == SGA_ROLE_INITIATOR ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J,
-	                  s->e2e_rx_key));
-	CHECK(sga_key_hop(ls->k_t[role], ls->session_id, s->hop_suite, SGA_DIR_UP, s->hop_up));
-	CHECK(sga_key_hop(ls->k_t[role], ls->session_id, s->hop_suite, SGA_DIR_DOWN, s->hop_down));
+	CHECK(sga_dev_sess_derive(s, ls->k_isj, SGA_KEY_LEN, ls->k_t[role], ls->id[0],
+	                          ls->id_len[0], ls->id[1], ls->id_len[1]));
 	sga_replay_init(&s->hop_rx_win);
 	sga_replay_init(&s->e2e_rx_win);
 	s->state = SGA_DEV_S_ESTABLISHED;
 out:
-	sga_memzero(th, sizeof(th));
 	if (rc)
 		sga_dev_sess_wipe(s);
 	return rc;
