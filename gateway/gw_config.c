@@ -125,7 +125,8 @@ void gw_config_defaults(struct gw_config *c)
 	c->suites[1] = SGA_SUITE_AES256_GCM;
 	c->suites[2] = SGA_SUITE_CHACHA20_POLY1305;
 	c->suites[3] = SGA_SUITE_AES128_CCM8;
-	c->enrollment = SGA_ENROLL_OPEN;
+	/* Production default: only identities the operator listed may enroll. */
+	c->enrollment = SGA_ENROLL_ALLOWLIST;
 	snprintf(c->rsa_key, sizeof(c->rsa_key), "/var/lib/sga/gateway-rsa.pem");
 	snprintf(c->trapdoor_key, sizeof(c->trapdoor_key), "/var/lib/sga/gateway-trapdoor.pem");
 	c->rsa_bits = 2048;

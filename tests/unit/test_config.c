@@ -34,6 +34,27 @@ Test(config, defaults_are_valid)
 	cr_assert_eq(c.lcores, 1);
 }
 
+/* Production default: without an enrollment line only listed identities enroll;
+ * open must be asked for (and the gateway warns at start when it is). */
+Test(config, enrollment_defaults_to_the_allow_list)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_eq(c.enrollment, SGA_ENROLL_ALLOWLIST);
+	cr_assert_eq(parse("[lab]\nprofile = lab\n"), 0, "%s", err);
+	cr_assert_eq(c.enrollment, SGA_ENROLL_ALLOWLIST, "the lab profile does not open it either");
+	cr_assert_eq(parse("[gateway]\nenrollment = open\n"), 0, "%s", err);
+	cr_assert_eq(c.enrollment, SGA_ENROLL_OPEN);
+	/* the shipped production profile uses the allow-list */
+	{
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/configs/gateway-qat.conf", SGA_SOURCE_ROOT);
+		gw_config_defaults(&c);
+		cr_assert_eq(gw_config_load(&c, path, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(c.enrollment, SGA_ENROLL_ALLOWLIST, "gateway-qat.conf runs open");
+	}
+}
+
 Test(config, full_file)
 {
 	const char *text = "# comment\n"
