@@ -19,12 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sga_client.h"
 #include "sga_crypto.h"
 #include "sga_err.h"
+#include "sga_wire.h"
 
 #ifndef SGA_VERSION
 #define SGA_VERSION "unknown"
@@ -81,7 +83,9 @@ static const char usage_text[] =
     "  -V, --version         the version\n"
     "\n"
     "Command options:\n"
-    "      --token T         register: one-time enrollment token (allow-list)\n"
+    "      --token-file FILE register: read the one-time enrollment token (allow-list\n"
+    "                        gateways) from the first line of FILE ('-': standard\n"
+    "                        input); FILE must not be readable by group or others\n"
     "      --send TEXT       connect, listen: send TEXT as a message (repeatable)\n"
     "      --send-file FILE  connect, listen: send each line of FILE as a message,\n"
     "                        newline stripped ('-': standard input)\n"
@@ -104,6 +108,8 @@ static const char usage_text[] =
     "Examples:\n"
     "  sga-device --package gw.pkg fingerprint\n"
     "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT register\n"
+    "  sga-device -i meter-7 -s meter-7.state -P FINGERPRINT \\\n"
+    "      --token-file meter-7.token register\n"
     "  sga-device -i hub -s hub.state -P FINGERPRINT listen --echo\n"
     "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT \\\n"
     "      connect hub --send hello --recv 1\n";
@@ -117,7 +123,8 @@ static void usage(FILE *f)
 
 enum {
 	OPT_SUITES = 256,
-	OPT_TOKEN,
+	OPT_TOKEN_REMOVED,
+	OPT_TOKEN_FILE,
 	OPT_SEND,
 	OPT_SEND_FILE,
 	OPT_COUNT,
@@ -139,7 +146,10 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
-    {"token", required_argument, NULL, OPT_TOKEN},
+    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    /* Removed (a token in argv is visible in ps); listed so that getopt does not
+     * take it as an abbreviation of --token-file. */
+    {"token", required_argument, NULL, OPT_TOKEN_REMOVED},
     {"send", required_argument, NULL, OPT_SEND},
     {"send-file", required_argument, NULL, OPT_SEND_FILE},
     {"count", required_argument, NULL, OPT_COUNT},
@@ -156,7 +166,7 @@ struct args {
 	char bind_ip[16];
 	uint16_t bind_port;
 	int have_bind;
-	const char *id, *state, *package, *pin, *token, *send_file;
+	const char *id, *state, *package, *pin, *token_file, *send_file;
 	uint8_t suites[SGA_SUITE_COUNT];
 	size_t n_suites;
 	unsigned timeout_ms;
@@ -171,8 +181,17 @@ struct args {
 	long wait_ms;
 	const char *command;
 	const char *peer;
-	const char *used_opt[OPT_HEX + 1]; /* command options given, for validation */
+	int used_opt[OPT_HEX + 1]; /* command options given, for validation */
 };
+
+/* "token-file" for OPT_TOKEN_FILE: the long name of a command option. */
+static const char *long_name(int val)
+{
+	for (const struct option *o = long_opts; o->name; o++)
+		if (o->val == val)
+			return o->name;
+	return "?";
+}
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
@@ -262,7 +281,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":g:b:i:s:p:P:t:vhV", long_opts, NULL)) != -1) {
 		if (opt >= OPT_SUITES && opt <= OPT_HEX && opt != OPT_SUITES)
-			a->used_opt[opt] = argv[optind - 1];
+			a->used_opt[opt] = 1;
 		switch (opt) {
 		case 'g':
 			if (parse_addr(optarg, a->gw_ip, &a->gw_port, 0))
@@ -313,9 +332,16 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'V':
 			printf(PROG " " SGA_VERSION "\n");
 			exit(EXIT_OK);
-		case OPT_TOKEN:
-			a->token = optarg;
+		case OPT_TOKEN_FILE:
+			a->token_file = optarg;
 			break;
+		case OPT_TOKEN_REMOVED:
+			/* Never echo the value: it is the secret. */
+			return usage_error(
+			    "--token is not accepted: a token on the command line is "
+			    "visible to every user (ps); put it in a file (mode 0600) "
+			    "and give --token-file FILE, or --token-file - for "
+			    "standard input");
 		case OPT_SEND:
 			a->sends[a->n_sends++] = optarg;
 			break;
@@ -361,7 +387,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		int nargs;
 		int opts[8];
 	} cmds[] = {
-	    {"register", 0, {OPT_TOKEN}},
+	    {"register", 0, {OPT_TOKEN_FILE}},
 	    {"connect", 1, {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_HEX}},
 	    {"listen",
 	     0,
@@ -382,7 +408,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		a->peer = argv[optind++];
 	if (optind < argc)
 		return usage_error("%s: unexpected argument '%s'", a->command, argv[optind]);
-	for (int o = OPT_TOKEN; o <= OPT_HEX; o++) {
+	for (int o = OPT_TOKEN_FILE; o <= OPT_HEX; o++) {
 		int ok = 0;
 
 		if (!a->used_opt[o])
@@ -390,7 +416,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		for (size_t k = 0; k < 8; k++)
 			ok |= cmds[ci].opts[k] == o;
 		if (!ok)
-			return usage_error("option '%s' does not apply to %s", a->used_opt[o],
+			return usage_error("option '--%s' does not apply to %s", long_name(o),
 			                   a->command);
 	}
 	if (!strcmp(a->command, "fingerprint")) {
@@ -739,6 +765,80 @@ static int finish(struct run *r)
 	return EXIT_OK;
 }
 
+/*
+ * The enrollment token from the first line of path ('-': standard input),
+ * without its line end, into token (NUL-terminated). Not from the command line:
+ * arguments are visible to every user in ps(1) and /proc. A file anyone but its
+ * owner may read is refused, as the gateway refuses such a master key. Returns
+ * 0 or an exit code (the reason on stderr); the buffer is wiped either way.
+ */
+static int read_token(const char *path, char token[SGA_TOKEN_MAX + 1])
+{
+	char buf[SGA_TOKEN_MAX + 3]; /* token, "\r\n", one byte to see "too long" */
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : STDIN_FILENO;
+	size_t len = 0, n;
+	struct stat sb;
+	int rc = EXIT_USAGE;
+
+	memset(token, 0, SGA_TOKEN_MAX + 1);
+	if (fd < 0) {
+		fprintf(stderr, PROG ": --token-file %s: %s\n", path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (fstat(fd, &sb)) {
+		fprintf(stderr, PROG ": --token-file %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if (S_ISREG(sb.st_mode) && (sb.st_mode & (S_IRWXG | S_IRWXO))) {
+		fprintf(stderr,
+		        PROG
+		        ": --token-file %s: readable or writable by group or others (mode %03o); "
+		        "refused: chmod 600 it\n",
+		        path, (unsigned)(sb.st_mode & 0777));
+		goto out;
+	}
+	while (len < sizeof(buf)) {
+		ssize_t k = read(fd, buf + len, sizeof(buf) - len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			fprintf(stderr, PROG ": --token-file %s: %s\n", path, strerror(errno));
+			goto out;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	n = len;
+	{
+		char *nl = memchr(buf, '\n', len);
+
+		if (nl)
+			n = (size_t)(nl - buf);
+	}
+	if (n && buf[n - 1] == '\r')
+		n--;
+	if (!n) {
+		fprintf(stderr, PROG ": --token-file %s: no token on its first line\n", path);
+		goto out;
+	}
+	if (n > SGA_TOKEN_MAX) {
+		fprintf(stderr, PROG ": --token-file %s: token longer than %d bytes\n", path,
+		        SGA_TOKEN_MAX);
+		goto out;
+	}
+	memcpy(token, buf, n);
+	rc = 0;
+out:
+	sga_memzero(buf, sizeof(buf));
+	if (fd > STDIN_FILENO)
+		close(fd);
+	return rc;
+}
+
 static int cmd_fingerprint(const struct args *a)
 {
 	char hex[65];
@@ -807,7 +907,8 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	struct args a;
 	struct run r;
-	int rc, err = 0;
+	char token[SGA_TOKEN_MAX + 1];
+	int rc, err = 0, have_token = 0;
 
 	rc = parse_args(argc, argv, &a);
 	if (rc) {
@@ -825,6 +926,16 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+
+	/* Before any network traffic: a bad token file is the caller's error. */
+	if (a.token_file) {
+		rc = read_token(a.token_file, token);
+		if (rc) {
+			free(a.sends);
+			return rc;
+		}
+		have_token = 1;
+	}
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.gateway_ip = a.gw_ip;
@@ -849,7 +960,8 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	if (!strcmp(a.command, "register")) {
-		rc = sga_client_register(r.c, a.token);
+		rc = sga_client_register(r.c, have_token ? token : NULL);
+		sga_memzero(token, sizeof(token));
 		if (rc) {
 			rc = report(r.c, "register", rc);
 		} else {

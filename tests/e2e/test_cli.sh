@@ -36,6 +36,21 @@ expect_fail "unknown suite 'des'" "$DEV" --suites des -i d -s s -p p register
 expect_fail "--id ID is required" "$DEV" -s s -p p register
 expect_fail "missing PEER" "$DEV" -i d -s s -p p connect
 expect_fail "unknown option '--frobnicate'" "$DEV" --frobnicate
+# Enrollment tokens come from a file or stdin, never from argv (ps shows it).
+expect_fail "--token is not accepted" "$DEV" -i d -s s -p p --token SECRET register
+grep -q SECRET "$SGA_RUN/err" && die "the rejected token was echoed"
+printf 'tok-1\n' >"$SGA_RUN/tok"
+chmod 644 "$SGA_RUN/tok"
+expect_fail "readable or writable by group or others" "$DEV" -i d -s s -p p --token-file "$SGA_RUN/tok" register
+chmod 600 "$SGA_RUN/tok"
+expect_fail "does not apply to connect" "$DEV" -i d -s s -p p --token-file "$SGA_RUN/tok" connect peer
+expect_fail "No such file" "$DEV" -i d -s s -p p --token-file "$SGA_RUN/none.tok" register
+: >"$SGA_RUN/empty.tok"
+chmod 600 "$SGA_RUN/empty.tok"
+expect_fail "no token on its first line" "$DEV" -i d -s s -p p --token-file "$SGA_RUN/empty.tok" register
+printf '%040d\n' 0 >"$SGA_RUN/long.tok"
+chmod 600 "$SGA_RUN/long.tok"
+expect_fail "token longer than 32 bytes" "$DEV" -i d -s s -p p --token-file - register <"$SGA_RUN/long.tok"
 
 "$GW" --help | grep -q "Usage: sga-gateway" || die "sga-gateway --help"
 "$GW" --version | grep -q "sga-gateway" || die "sga-gateway --version"
