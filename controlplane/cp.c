@@ -709,7 +709,9 @@ int cp_restore_sessions(struct cp *cp)
 	pthread_mutex_unlock(&cp->main_mu);
 	if (rc >= 0)
 		return rc;
-	return rc == -SGA_E_UNAVAILABLE ? -EAGAIN : -EIO;
+	if (rc == -SGA_E_UNAVAILABLE)
+		return store_auth_refused(cp->main_st) ? -EACCES : -EAGAIN;
+	return -EIO;
 }
 
 int cp_lab_run(struct cp *cp, const struct sga_lab_params *p, struct cp_lab_report *rep)

@@ -48,7 +48,8 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 /** Install every established session found in Redis into the data plane (on a
  *  restart), each with a fresh hop TX range per direction and the persisted
  *  replay marks and addresses. Returns the number installed, or a negative
- *  errno: -EAGAIN (Redis down), -EIO (anything else). Any thread. */
+ *  errno: -EAGAIN (Redis down), -EACCES (Redis refused the credentials of
+ *  [redis] user / password_file), -EIO (anything else). Any thread. */
 int cp_restore_sessions(struct cp *cp);
 
 /** LAB ONLY: provision the sessions of a lab file (cp_lab_provision) and

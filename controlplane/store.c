@@ -76,6 +76,10 @@ struct store {
 	_Atomic uint64_t connect_attempts;
 	uint8_t *mkey; /* SGA_KEY_LEN bytes in a locked, non-dumpable page */
 	size_t mkey_map;
+	char *user;     /* ACL user, NULL: none */
+	char *password; /* in the mkey page after the key, NULL: no AUTH */
+	int auth_refused;
+	int auth_logged;
 };
 
 /* ---- Lua scripts (one key each; values compared as decimal strings) ---------
@@ -321,6 +325,62 @@ out:
 	return rc;
 }
 
+int store_load_password(const char *path, char out[STORE_PASSWORD_MAX + 1])
+{
+	char buf[STORE_PASSWORD_MAX + 3]; /* password, "\r\n", one byte to see "too long" */
+	struct stat sb;
+	size_t len = 0, n;
+	int fd, rc = 0;
+
+	memset(out, 0, STORE_PASSWORD_MAX + 1);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb)) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		rc = -EPERM;
+		goto out;
+	}
+	while (len < sizeof(buf) && !memchr(buf, '\n', len)) {
+		ssize_t k = read(fd, buf + len, sizeof(buf) - len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	n = len;
+	{
+		const char *nl = memchr(buf, '\n', len);
+
+		if (nl)
+			n = (size_t)(nl - buf);
+	}
+	if (n && buf[n - 1] == '\r')
+		n--;
+	if (!n || n > STORE_PASSWORD_MAX || memchr(buf, '\0', n)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	memcpy(out, buf, n);
+out:
+	close(fd);
+	sga_memzero(buf, sizeof(buf));
+	return rc;
+}
+
 /* ---- connection ------------------------------------------------------------- */
 
 struct store *store_open(const struct store_config *cfg)
@@ -343,6 +403,24 @@ struct store *store_open(const struct store_config *cfg)
 	(void)madvise(m, st->mkey_map, MADV_DONTDUMP);
 	st->mkey = m;
 	memcpy(st->mkey, cfg->master_key, SGA_KEY_LEN);
+	/* The password shares the key's locked page (it fits: the page is at
+	 * least 4 KiB); the user name is not a secret. */
+	if (cfg->password && cfg->password[0]) {
+		size_t pl = strnlen(cfg->password, STORE_PASSWORD_MAX + 1);
+
+		if (pl > STORE_PASSWORD_MAX || SGA_KEY_LEN + pl + 1 > st->mkey_map) {
+			store_close(st);
+			errno = EINVAL;
+			return NULL;
+		}
+		st->password = (char *)st->mkey + SGA_KEY_LEN;
+		memcpy(st->password, cfg->password, pl + 1);
+	}
+	if (cfg->user && cfg->user[0]) {
+		st->user = strdup(cfg->user);
+		if (!st->user)
+			goto nomem;
+	}
 	if (cfg->unix_socket && cfg->unix_socket[0]) {
 		st->unix_socket = strdup(cfg->unix_socket);
 		if (!st->unix_socket)
@@ -378,18 +456,38 @@ void store_close(struct store *st)
 	if (st->c)
 		redisFree(st->c);
 	if (st->mkey) {
-		sga_memzero(st->mkey, SGA_KEY_LEN);
+		sga_memzero(st->mkey, st->mkey_map);
 		munlock(st->mkey, st->mkey_map);
 		munmap(st->mkey, st->mkey_map);
 	}
 	free(st->unix_socket);
 	free(st->host);
+	free(st->user);
 	free(st);
 }
 
 int store_connected(const struct store *st)
 {
 	return st->connected;
+}
+
+int store_auth_refused(const struct store *st)
+{
+	return st->auth_refused;
+}
+
+/* Redis refused our credentials: one error line per outage naming the cause
+ * and what to check (never the password), then the usual backoff. */
+static void st_auth_fail(struct store *st, const char *reply)
+{
+	if (!st->auth_logged)
+		cp_log(CP_LOG_ERR,
+		       "redis at %s refused authentication%s%s: %s; check [redis] user and "
+		       "password_file",
+		       st->endpoint, st->user ? " as user " : "", st->user ? st->user : "", reply);
+	st->auth_logged = 1;
+	st->auth_refused = 1;
+	st->down_logged = 1; /* the line above says why; no "unavailable" line too */
 }
 
 uint64_t store_reconnects(const struct store *st)
@@ -444,6 +542,23 @@ static int st_connect(struct store *st)
 		return -SGA_E_UNAVAILABLE;
 	}
 	st->c = c;
+	if (st->password) {
+		r = st->user ? redisCommand(c, "AUTH %s %s", st->user, st->password)
+		             : redisCommand(c, "AUTH %s", st->password);
+		if (!r || r->type == REDIS_REPLY_ERROR) {
+			char why[128];
+
+			snprintf(why, sizeof(why), "%s",
+			         r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
+			if (r) {
+				freeReplyObject(r);
+				st_auth_fail(st, why);
+			}
+			st_drop(st, r ? "AUTH refused" : why);
+			return -SGA_E_UNAVAILABLE;
+		}
+		freeReplyObject(r);
+	}
 	if (st->db) {
 		r = redisCommand(c, "SELECT %d", st->db);
 		if (!r || r->type == REDIS_REPLY_ERROR) {
@@ -460,6 +575,8 @@ static int st_connect(struct store *st)
 		cp_log(CP_LOG_INFO, "redis at %s: connection restored", st->endpoint);
 	st->ever_connected = 1;
 	st->down_logged = 0;
+	st->auth_refused = 0;
+	st->auth_logged = 0;
 	return 0;
 }
 
@@ -556,8 +673,17 @@ static int st_run(struct store *st, struct st_cmd *cmds, unsigned n, redisReply 
 	st->connected = 1;
 	st->backoff_ms = BACKOFF_MIN_MS;
 	for (unsigned i = 0; i < n; i++)
-		if (rep[i]->type == REDIS_REPLY_ERROR)
+		if (rep[i]->type == REDIS_REPLY_ERROR) {
+			if (rep[i]->len >= 6 && !memcmp(rep[i]->str, "NOAUTH", 6)) {
+				char why[128];
+
+				snprintf(why, sizeof(why), "%s", rep[i]->str);
+				st_auth_fail(st, why);
+				st_drop(st, why);
+				return -SGA_E_UNAVAILABLE;
+			}
 			return reply_error_code(rep[i]);
+		}
 	return 0;
 }
 

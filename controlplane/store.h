@@ -56,7 +56,21 @@ struct store_config {
 	uint8_t master_key[32];  /* from the master key file */
 	unsigned backoff_max_ms; /* reconnect backoff cap (starts at 50 ms); 0 = 5000 */
 	unsigned session_ttl_s;  /* lifetime of a session before ESTABLISHED; 0 = 300 */
+	/* Redis authentication, sent on every connection (reconnects too):
+	 * "AUTH user password" (an ACL user) when both are set, "AUTH password"
+	 * when only the password is; neither: no AUTH. */
+	const char *user;
+	const char *password; /* copied into locked memory; the caller may wipe it */
 };
+
+#define STORE_PASSWORD_MAX 256
+
+/** Load a Redis password file: its first line, without the line end, into
+ *  out (NUL-terminated, at most STORE_PASSWORD_MAX bytes). Refuses a file with
+ *  any group or other permission bit (-EPERM), anything but a regular file, an
+ *  empty or over-long first line (-EINVAL). 0 or -errno; out is zeroed on
+ *  failure and the read buffer is wiped either way. */
+int store_load_password(const char *path, char out[STORE_PASSWORD_MAX + 1]);
 
 /** Load a 32-byte master key file (raw 32 bytes, or 64 hex chars + newline).
  *  Refuses a file with any group or other permission bit (-EPERM), anything
@@ -72,6 +86,10 @@ struct store *store_open(const struct store_config *cfg);
 void store_close(struct store *st);
 /** 1 if the last command reached Redis. */
 int store_connected(const struct store *st);
+/** 1 if Redis refused the last connection's credentials (AUTH failed, or
+ *  NOAUTH: a password is required and none is configured); logged as an
+ *  error, and the call got -SGA_E_UNAVAILABLE. 0 once a connection succeeds. */
+int store_auth_refused(const struct store *st);
 /** Successful re-connections after the first connection (any thread may read). */
 uint64_t store_reconnects(const struct store *st);
 /** Connection attempts made, successful or not (any thread may read). */

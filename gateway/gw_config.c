@@ -82,6 +82,8 @@ static const struct key_def keys[] = {
     {"redis", "db", K_UINT, F(redis_db), 0, 15},
     {"redis", "timeout_ms", K_UINT, F(redis_timeout_ms), 10, 60000},
     {"redis", "backoff_max_ms", K_UINT, F(redis_backoff_max_ms), 10, 600000},
+    {"redis", "user", K_STR, F(redis_user), 0, 0},
+    {"redis", "password_file", K_STR, F(redis_password_file), 0, 0},
     {"eal", "hugepages", K_HUGE, F(hugepages), 0, 0},
     {"eal", "memory_mb", K_UINT, F(memory_mb), 64, 1048576},
     {"eal", "args", K_STR, F(eal_args), 0, 0},
@@ -487,6 +489,10 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 	}
 	if (!c->redis_socket[0] && !c->redis_host[0])
 		return fail(err, err_len, name, 0, "[redis] needs socket or host");
+	if (c->redis_user[0] && !c->redis_password_file[0])
+		return fail(err, err_len, name, 0,
+		            "[redis] user = %s needs password_file (the user's password)",
+		            c->redis_user);
 	if (c->store_max_mb && c->store_max_mb < 2 * c->store_segment_mb)
 		return fail(err, err_len, name, 0,
 		            "[store] max_mb must be 0 (no limit) or at least 2 x segment_mb");

@@ -58,6 +58,8 @@ struct gw_config {
 	unsigned redis_db;
 	unsigned redis_timeout_ms;
 	unsigned redis_backoff_max_ms;
+	char redis_user[64];                   /* ACL user, "" = none (AUTH password) */
+	char redis_password_file[GW_PATH_MAX]; /* "" = no AUTH */
 
 	/* [crypto], asymmetric offload: modexp service (sga_asym.h), RSA engine (sga_engine.h) */
 	int modexp_mode;     /* GW_MODEXP_AUTO / _CRYPTODEV / _CPU */

@@ -216,6 +216,20 @@ err:
 	return -1;
 }
 
+/* [redis] password_file into pw (the caller wipes it); the reason on stderr. */
+static int load_redis_password(const struct gw_config *c, char pw[STORE_PASSWORD_MAX + 1])
+{
+	int rc = store_load_password(c->redis_password_file, pw);
+
+	if (rc)
+		GW_LOG("error", "[redis] password_file %s: %s", c->redis_password_file,
+		       rc == -EPERM ? "readable or writable by group or others; refused (chmod 600)"
+		       : rc == -EINVAL
+		           ? "not a file with the password on its first line (1..256 bytes)"
+		           : strerror(-rc));
+	return rc;
+}
+
 /* ---- EAL arguments -------------------------------------------------------------- */
 
 static int hugepages_available(void)
@@ -372,7 +386,8 @@ int main(int argc, char **argv)
 	const char *aead_engine;
 	char report[384];
 	struct gw_telemetry_src tel;
-	int eal_argc, restored = 0, lab_pending = 0, lab_failed = 0;
+	int eal_argc, restored = 0, lab_pending = 0, lab_failed = 0, auth_failed = 0;
+	char redis_password[STORE_PASSWORD_MAX + 1] = "";
 	time_t last_stats, last_restore = 0;
 	struct sga_lab_params lab;
 
@@ -436,6 +451,15 @@ int main(int argc, char **argv)
 		if (rc) {
 			GW_LOG("error", "%s: cannot load the master key: %s", cfg.master_key,
 			       strerror(-rc));
+			sga_gw_fini(&gw);
+			return 1;
+		}
+	}
+	if (cfg.redis_password_file[0]) {
+		int rc = load_redis_password(&cfg, redis_password);
+
+		sga_memzero(redis_password, sizeof(redis_password));
+		if (rc) {
 			sga_gw_fini(&gw);
 			return 1;
 		}
@@ -579,8 +603,17 @@ int main(int argc, char **argv)
 		GW_LOG("error", "%s: cannot load the master key", cfg.master_key);
 		goto out_dp;
 	}
+	if (cfg.redis_password_file[0]) {
+		if (load_redis_password(&cfg, redis_password)) {
+			sga_memzero(ccfg.store.master_key, sizeof(ccfg.store.master_key));
+			goto out_dp;
+		}
+		ccfg.store.password = redis_password;
+		ccfg.store.user = cfg.redis_user[0] ? cfg.redis_user : NULL;
+	}
 	cp = cp_start(&ccfg, &gw, g_dp);
 	sga_memzero(ccfg.store.master_key, sizeof(ccfg.store.master_key));
+	sga_memzero(redis_password, sizeof(redis_password));
 	if (!cp) {
 		GW_LOG("error", "control plane start-up failed: %s", strerror(errno));
 		goto out_dp;
@@ -640,6 +673,14 @@ int main(int argc, char **argv)
 				restored = 1;
 				printf("sga-gateway: restored %d session(s) from Redis\n", n);
 				fflush(stdout);
+			} else if (n == -EACCES) {
+				/* Not an outage to wait out: the configuration is wrong. */
+				GW_LOG(
+				    "error",
+				    "Redis refused the credentials of [redis] user / password_file "
+				    "(see the line above); stopping");
+				auth_failed = 1;
+				break;
 			}
 		}
 		if (cfg.stats_file[0])
@@ -659,7 +700,7 @@ int main(int argc, char **argv)
 	gw_telemetry_log(&tel);
 	gw_telemetry_detach();
 	cp_stop(cp);
-	ret = lab_failed ? 1 : 0;
+	ret = lab_failed || auth_failed ? 1 : 0;
 out_dp:
 	/* After the workers (they may have requests in the service), before EAL. */
 	sga_asym_stop(asym);

@@ -66,13 +66,22 @@ sga_redis_start() {
 	sga_redis_start_existing
 }
 
+# redis-cli on the run's socket, as the default user (SGA_REDIS_PASS: requirepass).
+sga_cli() {
+	if [ -n "${SGA_REDIS_PASS:-}" ]; then
+		REDISCLI_AUTH=$SGA_REDIS_PASS redis-cli -s "$SGA_RUN/redis.sock" "$@"
+	else
+		redis-cli -s "$SGA_RUN/redis.sock" "$@"
+	fi
+}
+
 sga_redis_start_existing() {
 	redis-server --port 0 --unixsocket "$SGA_RUN/redis.sock" --unixsocketperm 700 \
 		--save "" --appendonly yes --appendfsync always --daemonize no --dir "$SGA_RUN" \
-		>>"$SGA_RUN/redis.log" 2>&1 &
+		${SGA_REDIS_PASS:+--requirepass "$SGA_REDIS_PASS"} >>"$SGA_RUN/redis.log" 2>&1 &
 	REDIS_PID=$!
 	for _ in $(seq 1 100); do
-		redis-cli -s "$SGA_RUN/redis.sock" ping >/dev/null 2>&1 && return 0
+		[ "$(sga_cli ping 2>/dev/null)" = PONG ] && return 0
 		sleep 0.05
 	done
 	die "redis-server did not start (see $SGA_RUN/redis.log)"
@@ -95,7 +104,7 @@ address = $GW_IP
 udp_port = $GW_PORT
 group = ${SGA_GROUP:-ffdhe2048}
 suites = aes-128-gcm, aes-256-gcm, chacha20-poly1305, aes-128-ccm8
-enrollment = open
+enrollment = ${SGA_ENROLLMENT:-open}
 rsa_key = $SGA_RUN/keys/gateway-rsa.pem
 trapdoor_key = $SGA_RUN/keys/gateway-trapdoor.pem
 package = $SGA_RUN/keys/gateway.pkg
@@ -113,6 +122,8 @@ persist_interval_ms = 200
 socket = $SGA_RUN/redis.sock
 timeout_ms = 300
 backoff_max_ms = 500
+${SGA_GW_REDIS_USER:+user = $SGA_GW_REDIS_USER}
+${SGA_GW_REDIS_PASSWORD_FILE:+password_file = $SGA_GW_REDIS_PASSWORD_FILE}
 [eal]
 hugepages = auto
 memory_mb = 512

@@ -170,6 +170,20 @@ Test(config, shipped_examples_parse)
 	}
 }
 
+/* [redis] authentication: a password file, and an ACL user only with one. */
+Test(config, redis_auth_keys)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_str_eq(c.redis_user, "", "no AUTH by default");
+	cr_assert_str_eq(c.redis_password_file, "");
+	cr_assert_eq(parse("[redis]\npassword_file = /etc/sga/redis.pw\n"), 0, "%s", err);
+	cr_assert_str_eq(c.redis_password_file, "/etc/sga/redis.pw");
+	cr_assert_eq(parse("[redis]\nuser = sga\npassword_file = /etc/sga/redis.pw\n"), 0, "%s",
+	             err);
+	cr_assert_str_eq(c.redis_user, "sga");
+	expect_err("[redis]\nuser = sga\n", "[redis] user = sga needs password_file");
+}
+
 /* [lab]: a production profile (the default) refuses lab provisioning. */
 Test(config, lab_provisioning_refused_under_production)
 {

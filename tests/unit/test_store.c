@@ -27,6 +27,7 @@
 
 #include "sga_hop.h"
 #include "redis_fixture.h"
+#include "cp_log.h"
 #include "store.h"
 
 /* A private redis-server per test: tests/support/redis_fixture.h. */
@@ -703,4 +704,223 @@ Test(store, hung_redis_times_out)
 	cr_assert_eq(rc, 0);
 	cr_assert_arr_eq(got.k_d, d.k_d, SGA_KEY_LEN);
 	store_close(st);
+}
+
+/* ---- Redis authentication (requirepass, ACL users) ---------------------------------- */
+
+/* The control plane's log lines, for the checks below. */
+static pthread_mutex_t auth_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char auth_log[4096];
+
+static void auth_log_sink(int level, const char *msg)
+{
+	(void)level;
+	pthread_mutex_lock(&auth_log_mu);
+	strncat(auth_log, msg, sizeof(auth_log) - strlen(auth_log) - 2);
+	strcat(auth_log, "\n");
+	pthread_mutex_unlock(&auth_log_mu);
+}
+
+/* An admin command on a fresh connection authenticated as the default user. */
+static redisReply *auth_cmd(const char *pass, const char *fmt, ...)
+{
+	struct timeval tv = {2, 0};
+	redisContext *c = redisConnectUnixWithTimeout(redis_fx.sock, tv);
+	redisReply *r;
+	va_list ap;
+
+	cr_assert(c && !c->err, "connect to the test redis-server");
+	r = redisCommand(c, "AUTH %s", pass);
+	cr_assert(r && r->type == REDIS_REPLY_STATUS, "admin AUTH");
+	freeReplyObject(r);
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	redisFree(c);
+	cr_assert_not_null(r);
+	return r;
+}
+
+/* Replace the fixture's server by one with `--requirepass pass` on the same
+ * socket; waits until AUTH succeeds (10 s). teardown kills it. */
+static void spawn_redis_requirepass(const char *pass)
+{
+	pid_t pid;
+
+	redis_fx_kill();
+	pid = fork();
+	cr_assert(pid >= 0, "fork");
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", redis_fx.sock,
+		       "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir",
+		       redis_fx.dir, "--requirepass", pass, (char *)NULL);
+		_exit(127);
+	}
+	redis_fx.pid = pid;
+	for (uint64_t t0 = fx_now_ms(); fx_now_ms() - t0 < 10000; fx_msleep(10)) {
+		struct timeval tv = {1, 0};
+		redisContext *c = redisConnectUnixWithTimeout(redis_fx.sock, tv);
+		redisReply *r = NULL;
+		int ok;
+
+		cr_assert_eq(waitpid(pid, NULL, WNOHANG), 0, "redis-server exited");
+		if (c && !c->err)
+			r = redisCommand(c, "AUTH %s", pass);
+		ok = r && r->type == REDIS_REPLY_STATUS;
+		if (r)
+			freeReplyObject(r);
+		if (c)
+			redisFree(c);
+		if (ok)
+			return;
+	}
+	cr_assert_fail("redis-server --requirepass did not answer within 10 s");
+}
+
+static struct store *open_store_auth(const char *user, const char *password)
+{
+	struct store_config cfg;
+	struct store *st;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.unix_socket = redis_fx.sock;
+	cfg.timeout_ms = 1000;
+	cfg.backoff_max_ms = 100;
+	cfg.user = user;
+	cfg.password = password;
+	memcpy(cfg.master_key, MKEY, sizeof(MKEY));
+	st = store_open(&cfg);
+	cr_assert_not_null(st);
+	return st;
+}
+
+/* The first call that reaches Redis after the backoff: its result. */
+static int put_after_backoff(struct store *st, const struct sga_gw_device *d)
+{
+	uint64_t t0 = fx_now_ms();
+	int rc;
+
+	do {
+		rc = store_device_put(st, d);
+		if (rc != -SGA_E_UNAVAILABLE || store_auth_refused(st))
+			return rc;
+		fx_msleep(10);
+	} while (fx_now_ms() - t0 < 3000);
+	return rc;
+}
+
+/* AUTH password against requirepass, on the first connection and on every
+ * reconnection; a missing or wrong password is a clear error (logged without
+ * the password), reported as unavailable to the caller. */
+Test(store, auth_with_requirepass)
+{
+	static const char pass[] = "s3cret pass-1"; /* a space: one argument all the same */
+	struct store *st;
+	struct sga_gw_device d, got;
+
+	auth_log[0] = '\0';
+	cp_log_set(auth_log_sink);
+	spawn_redis_requirepass(pass);
+	make_dev(&d, "dev-auth");
+
+	/* No password configured: NOAUTH, said as such. */
+	st = open_store_auth(NULL, NULL);
+	cr_assert_eq(store_device_put(st, &d), -SGA_E_UNAVAILABLE);
+	cr_assert(store_auth_refused(st));
+	cr_assert(strstr(auth_log, "refused authentication") && strstr(auth_log, "NOAUTH"), "%s",
+	          auth_log);
+	store_close(st);
+
+	/* A wrong password: refused at AUTH, logged once, never echoed. */
+	auth_log[0] = '\0';
+	st = open_store_auth(NULL, "wrong password");
+	cr_assert_eq(store_device_put(st, &d), -SGA_E_UNAVAILABLE);
+	cr_assert(store_auth_refused(st));
+	cr_assert_eq(put_after_backoff(st, &d), -SGA_E_UNAVAILABLE);
+	cr_assert(strstr(auth_log, "refused authentication"), "%s", auth_log);
+	cr_assert(strstr(auth_log, "password_file"), "the line says what to check: %s", auth_log);
+	cr_assert_null(strstr(auth_log, "wrong password"), "the password was logged: %s", auth_log);
+	{
+		int lines = 0;
+
+		for (const char *q = auth_log; (q = strstr(q, "refused authentication")); q++)
+			lines++;
+		cr_assert_eq(lines, 1, "one error line however often it is refused: %s", auth_log);
+	}
+	store_close(st);
+
+	/* The right one. */
+	st = open_store_auth(NULL, pass);
+	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert_not(store_auth_refused(st));
+	cr_assert_eq(store_device_get(st, ID("dev-auth"), &got), 0);
+	/* Redis restarts (same password, empty): the reconnection authenticates too. */
+	spawn_redis_requirepass(pass);
+	cr_assert_eq(put_after_backoff(st, &d), 0);
+	cr_assert_eq(store_reconnects(st), 1);
+	cr_assert_eq(store_device_get(st, ID("dev-auth"), &got), 0);
+	store_close(st);
+	cp_log_set(NULL);
+}
+
+/* AUTH user password for an ACL user: the connection runs as that user. */
+Test(store, auth_as_acl_user)
+{
+	static const char admin[] = "admin-pass";
+	struct store *st;
+	struct sga_gw_device d, got;
+	redisReply *r;
+
+	auth_log[0] = '\0';
+	cp_log_set(auth_log_sink);
+	spawn_redis_requirepass(admin);
+	r = auth_cmd(admin, "ACL SETUSER sga on >sga-pass ~sga:* +@all");
+	cr_assert_eq(r->type, REDIS_REPLY_STATUS, "%s", r->str);
+	freeReplyObject(r);
+	make_dev(&d, "dev-acl");
+
+	st = open_store_auth("sga", "sga-pass");
+	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert_eq(store_device_get(st, ID("dev-acl"), &got), 0);
+	r = auth_cmd(admin, "CLIENT LIST");
+	cr_assert_eq(r->type, REDIS_REPLY_STRING);
+	cr_assert(strstr(r->str, " user=sga "), "the store's connection is user sga: %s", r->str);
+	freeReplyObject(r);
+	store_close(st);
+
+	/* The user with the default user's password, or a wrong one: refused. */
+	st = open_store_auth("sga", admin);
+	cr_assert_eq(store_device_put(st, &d), -SGA_E_UNAVAILABLE);
+	cr_assert(store_auth_refused(st));
+	cr_assert(strstr(auth_log, "as user sga") && strstr(auth_log, "WRONGPASS"), "%s", auth_log);
+	store_close(st);
+	cp_log_set(NULL);
+}
+
+Test(store, password_file)
+{
+	char pw[STORE_PASSWORD_MAX + 1], longer[STORE_PASSWORD_MAX + 2];
+
+	cr_assert_eq(store_load_password(key_file("pw one\n", 7, 0600), pw), 0);
+	cr_assert_str_eq(pw, "pw one");
+	cr_assert_eq(store_load_password(key_file("pw-two\r\nignored\n", 16, 0400), pw), 0);
+	cr_assert_str_eq(pw, "pw-two");
+	cr_assert_eq(store_load_password(key_file("no-newline", 10, 0600), pw), 0);
+	cr_assert_str_eq(pw, "no-newline");
+	cr_assert_eq(store_load_password(key_file("pw\n", 3, 0640), pw), -EPERM);
+	cr_assert_eq(store_load_password(key_file("pw\n", 3, 0604), pw), -EPERM);
+	cr_assert_eq(pw[0], '\0', "zeroed on failure");
+	cr_assert_eq(store_load_password(key_file("\n", 1, 0600), pw), -EINVAL);
+	cr_assert_eq(store_load_password(key_file("", 0, 0600), pw), -EINVAL);
+	memset(longer, 'x', sizeof(longer));
+	cr_assert_eq(store_load_password(key_file(longer, sizeof(longer), 0600), pw), -EINVAL);
+	cr_assert_eq(store_load_password("/nonexistent/sga.pw", pw), -ENOENT);
 }
