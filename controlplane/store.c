@@ -827,6 +827,16 @@ static int dev_encode(const struct sga_gw_device *d, uint8_t *out, size_t cap, s
 	return 0;
 }
 
+/* A decoded record names a value this build does not know: one log line naming
+ * the record and the value, and -SGA_E_BAD_FIELD. */
+static int rec_refuse(const char *kind, const uint8_t *id, size_t id_len, const char *what,
+                      unsigned v)
+{
+	cp_log(CP_LOG_ERR, "stored %s record %.*s refused: unknown %s %u", kind, (int)id_len,
+	       (const char *)id, what, v);
+	return -SGA_E_BAD_FIELD;
+}
+
 static int dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
 {
 	struct sga_rd r;
@@ -856,8 +866,18 @@ static int dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
 		return r.err;
 	if (sga_rd_left(&r))
 		return -SGA_E_TRAILING;
-	if (!sga_id_valid(d->id, d->id_len) || sga_suite_list_check(d->suites, d->n_suites))
+	if (!sga_id_valid(d->id, d->id_len))
 		return -SGA_E_BAD_FIELD;
+	/* Sealed records cannot be forged without the master key, but a record
+	 * from another build (or a bug) must not put an unknown suite id into a
+	 * key schedule: refuse it here, where it enters, and say which. */
+	for (unsigned i = 0; i < d->n_suites; i++)
+		if (!sga_suite_get(d->suites[i]))
+			return rec_refuse("device", d->id, d->id_len, "cipher suite", d->suites[i]);
+	if (sga_suite_list_check(d->suites, d->n_suites))
+		return rec_refuse("device", d->id, d->id_len, "suite list (repeated suite)", 0);
+	if (!sga_suite_get(d->suite_init) || !memchr(d->suites, d->suite_init, d->n_suites))
+		return rec_refuse("device", d->id, d->id_len, "initial suite", d->suite_init);
 	return 0;
 }
 
@@ -972,6 +992,22 @@ static int sess_decode(const uint8_t *p, size_t len, struct sga_gw_session *s)
 	if (s->state < SGA_GW_S_INVITED || s->state > SGA_GW_S_ESTABLISHED ||
 	    !sga_id_valid(s->id[0], s->id_len[0]) || !sga_id_valid(s->id[1], s->id_len[1]))
 		return -SGA_E_BAD_FIELD;
+	/* The group sizes N and K and the suites pick the hop and E2E key
+	 * schedules: unknown ids must not get that far (see dev_decode). */
+	{
+		char sid[17];
+
+		sid_hex(s->session_id, sid);
+		if (!sga_group_get(s->group))
+			return rec_refuse("session", (const uint8_t *)sid, 16, "group", s->group);
+		if (!sga_suite_get(s->suite))
+			return rec_refuse("session", (const uint8_t *)sid, 16, "cipher suite",
+			                  s->suite);
+		for (unsigned k = 0; k < 2; k++)
+			if (!sga_suite_get(s->hop_suite[k]))
+				return rec_refuse("session", (const uint8_t *)sid, 16, "hop suite",
+				                  s->hop_suite[k]);
+	}
 	return 0;
 }
 

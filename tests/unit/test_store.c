@@ -25,9 +25,10 @@
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
 
-#include "sga_hop.h"
-#include "redis_fixture.h"
 #include "cp_log.h"
+#include "redis_fixture.h"
+#include "sga_crypto.h"
+#include "sga_hop.h"
 #include "store.h"
 
 /* A private redis-server per test: tests/support/redis_fixture.h. */
@@ -923,4 +924,154 @@ Test(store, password_file)
 	memset(longer, 'x', sizeof(longer));
 	cr_assert_eq(store_load_password(key_file(longer, sizeof(longer), 0600), pw), -EINVAL);
 	cr_assert_eq(store_load_password("/nonexistent/sga.pw", pw), -ENOENT);
+}
+
+/* ---- records from elsewhere: unknown group and suite ids --------------------------- */
+
+/* Seal plaintext pt as the record of Redis key `key` exactly as store.h
+ * documents it (version 1 | nonce | AES-256-GCM under HKDF(master, "sga-store-v1
+ * " | key), aad = version | key) and HSET it: a record "written by another
+ * build", which only the master key's holder can make. */
+static void put_sealed(const char *key, const uint8_t *pt, size_t pt_len)
+{
+	uint8_t k[32], info[96], aad[96], rec[1 + 12 + 1024 + 16];
+	size_t kl = strlen(key);
+	redisReply *r;
+
+	cr_assert_leq(pt_len, 1024);
+	memcpy(info, "sga-store-v1 ", 13);
+	memcpy(info + 13, key, kl);
+	cr_assert_eq(sga_hkdf_sha256(MKEY, 32, NULL, 0, info, 13 + kl, k, 32), 0);
+	aad[0] = 1;
+	memcpy(aad + 1, key, kl);
+	rec[0] = 1;
+	cr_assert_eq(sga_random_bytes(rec + 1, 12), 0);
+	cr_assert_eq(sga_aead_seal(SGA_SUITE_AES256_GCM, k, rec + 1, aad, 1 + kl, pt, pt_len,
+	                           rec + 13, sizeof(rec) - 13),
+	             0);
+	r = redis_fx_cmd("HSET %s rec %b", key, rec, 13 + pt_len + 16);
+	cr_assert_eq(r->type, REDIS_REPLY_INTEGER, "HSET");
+	freeReplyObject(r);
+}
+
+/* Device plaintext: 'D' | id_len | id | k_d | suite_init | n | suites. */
+static size_t dev_pt(uint8_t *p, const char *id, uint8_t suite_init, const uint8_t *suites,
+                     uint8_t n)
+{
+	size_t o = 0, il = strlen(id);
+
+	p[o++] = 'D';
+	p[o++] = (uint8_t)il;
+	memcpy(p + o, id, il);
+	o += il;
+	memset(p + o, 0xa5, SGA_KEY_LEN);
+	o += SGA_KEY_LEN;
+	p[o++] = suite_init;
+	p[o++] = n;
+	memcpy(p + o, suites, n);
+	return o + n;
+}
+
+Test(store, device_record_with_unknown_suite_is_refused)
+{
+	static const uint8_t good[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES128_CCM8};
+	static const uint8_t bad_list[] = {SGA_SUITE_AES128_GCM, 0x7f};
+	struct store *st = open_store(1000);
+	struct sga_gw_device got;
+	uint8_t pt[128];
+
+	auth_log[0] = '\0';
+	cp_log_set(auth_log_sink);
+	/* The crafting is right: a well-formed record opens. */
+	put_sealed("sga:{dev:dev-x}", pt, dev_pt(pt, "dev-x", SGA_SUITE_AES128_GCM, good, 2));
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), 0);
+	cr_assert_eq(got.suite_init, SGA_SUITE_AES128_GCM);
+
+	put_sealed("sga:{dev:dev-x}", pt, dev_pt(pt, "dev-x", 0x7f, good, 2));
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), -SGA_E_BAD_FIELD);
+	cr_assert(strstr(auth_log, "stored device record dev-x refused: unknown initial suite 127"),
+	          "%s", auth_log);
+	cr_assert_eq(got.id_len, 0, "nothing handed out");
+	put_sealed("sga:{dev:dev-x}", pt, dev_pt(pt, "dev-x", 0, good, 2));
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), -SGA_E_BAD_FIELD);
+	/* a known suite the device never listed */
+	put_sealed("sga:{dev:dev-x}", pt,
+	           dev_pt(pt, "dev-x", SGA_SUITE_CHACHA20_POLY1305, good, 2));
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), -SGA_E_BAD_FIELD);
+	put_sealed("sga:{dev:dev-x}", pt, dev_pt(pt, "dev-x", SGA_SUITE_AES128_GCM, bad_list, 2));
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), -SGA_E_BAD_FIELD);
+	cr_assert(strstr(auth_log, "unknown cipher suite 127"), "%s", auth_log);
+	cp_log_set(NULL);
+	store_close(st);
+}
+
+/* Session plaintext of an ESTABLISHED session (no N/K, short replies). */
+static size_t sess_pt(uint8_t *p, uint64_t sid, uint8_t suite, uint8_t group, uint8_t hop0,
+                      uint8_t hop1)
+{
+	size_t o = 0;
+	const uint8_t hop[2] = {hop0, hop1};
+
+	p[o++] = 'S';
+	for (int i = 7; i >= 0; i--)
+		p[o++] = (uint8_t)(sid >> (8 * i));
+	p[o++] = SGA_GW_S_ESTABLISHED;
+	p[o++] = suite;
+	p[o++] = group;
+	p[o++] = 3; /* have_init */
+	memset(p + o, 0, 8);
+	p[o + 7] = 42; /* req_ctr */
+	o += 8;
+	for (int r = 0; r < 2; r++) {
+		p[o++] = 5;
+		memcpy(p + o, r ? "dev-j" : "dev-i", 5);
+		o += 5;
+		p[o++] = hop[r];
+		memset(p + o, 0x10 + r, SGA_KEY_LEN);
+		o += SGA_KEY_LEN;
+	}
+	for (int r = 0; r < 2; r++) { /* N and K: none once established */
+		memset(p + o, 0, 4);
+		o += 4;
+	}
+	for (int r = 0; r < 2; r++) { /* replies of 3 bytes */
+		p[o++] = 0;
+		p[o++] = 3;
+		memset(p + o, 0x70 + r, 3);
+		o += 3;
+	}
+	return o;
+}
+
+Test(store, session_record_with_unknown_group_or_suite_is_refused)
+{
+	static const char key[] = "sga:{sess:00000000000000b7}";
+	const uint8_t G = SGA_GROUP_FFDHE2048, A = SGA_SUITE_AES128_GCM, C = SGA_SUITE_AES128_CCM8;
+	struct store *st = open_store(1000);
+	struct sga_gw_session got;
+	uint8_t pt[256];
+
+	auth_log[0] = '\0';
+	cp_log_set(auth_log_sink);
+	put_sealed(key, pt, sess_pt(pt, 0xb7, A, G, A, C));
+	cr_assert_eq(store_session_get(st, 0xb7, &got), 0, "the crafting is right");
+	cr_assert_eq(got.group, G);
+	cr_assert_eq(got.hop_suite[1], C);
+
+	put_sealed(key, pt, sess_pt(pt, 0xb7, A, 0x09, A, C));
+	cr_assert_eq(store_session_get(st, 0xb7, &got), -SGA_E_BAD_FIELD);
+	cr_assert(
+	    strstr(auth_log, "stored session record 00000000000000b7 refused: unknown group 9"),
+	    "%s", auth_log);
+	put_sealed(key, pt, sess_pt(pt, 0xb7, 0x7f, G, A, C));
+	cr_assert_eq(store_session_get(st, 0xb7, &got), -SGA_E_BAD_FIELD);
+	cr_assert(strstr(auth_log, "unknown cipher suite 127"), "%s", auth_log);
+	put_sealed(key, pt, sess_pt(pt, 0xb7, A, G, A, 0));
+	cr_assert_eq(store_session_get(st, 0xb7, &got), -SGA_E_BAD_FIELD);
+	cr_assert(strstr(auth_log, "unknown hop suite 0"), "%s", auth_log);
+	put_sealed(key, pt, sess_pt(pt, 0xb7, A, G, 0xff, C));
+	cr_assert_eq(store_session_get(st, 0xb7, &got), -SGA_E_BAD_FIELD);
+	cr_assert_eq(got.session_id, 0, "nothing handed out");
+	cp_log_set(NULL);
+	store_close(st);
 }
