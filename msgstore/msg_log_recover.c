@@ -15,7 +15,9 @@
  *     bytes cut;
  *   - the first invalid record of an OLDER segment is reported with file and
  *     offset; the rest of that segment is skipped and the file is kept for the
- *     operator (never deleted automatically); the next segment is read normally;
+ *     operator (never deleted automatically); the next segment is read normally
+ *     and kept as long as the corrupt one is (its name bounds the corrupt
+ *     segment's lsns, so the same scan gives the same answer at every start);
  *   - RELEASE records cancel the MSG they name (always an earlier record).
  * Corrupt data never makes the open fail; only I/O on the directory does.
  */
@@ -313,6 +315,11 @@ int msg_log_recover(struct msg_log *log, struct msg_log_recovery *rep)
 		              &last_msg, rep);
 		if (rc)
 			goto out;
+		/* The next segment's name bounded this one's scan ("lsn out of
+		 * sequence"): deleting it would let the next recovery read this
+		 * corrupt segment differently. Keep it while this one is kept. */
+		if (i && log->segs[log->n_segs - 2]->corrupt)
+			s->keep = true;
 	}
 	rep->released = log->released;
 	/* Counters in stats are "since open": recovery's releases are history. */

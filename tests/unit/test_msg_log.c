@@ -965,6 +965,94 @@ Test(msg_log, corrupt_older_segment_is_reported_and_skipped)
 	free(c.v);
 }
 
+/*
+ * Recovery must be idempotent: a second open of a directory that was already
+ * inconsistent finds exactly what the first found. Crafted (a crash cannot make
+ * it, a copied or restored file can): segment 1 holds MSGs 1..40, but segment 37
+ * exists, so 37..40 in segment 1 break the rule that a segment's name bounds
+ * the lsns before it and segment 1 is corrupt from lsn 37 on. Segment 37 holds
+ * MSGs 37..50 and releases them all; segment 51 is the last. The first open
+ * serves 1..36 and 51..60 and, before the fix, deleted the fully released
+ * segment 37 - after which segment 1's 37..40 were valid and came back.
+ */
+static void put_rec(int fd, uint8_t type, uint64_t lsn)
+{
+	uint8_t rec[MSG_LOG_MAX_REC];
+	size_t plen = type == MSG_LOG_REC_MSG ? 64 : 0, rl = msg_log_rec_len(plen);
+	struct msg_rec m = meta_of(lsn, now_ms());
+
+	memset(rec, 0, sizeof(rec));
+	if (type == MSG_LOG_REC_MSG)
+		msg_log_hdr_build(rec, type, m.flags, m.role, lsn, m.timestamp_ms, m.session_id,
+		                  m.e2e_seq, (uint32_t)plen);
+	else
+		msg_log_hdr_build(rec, type, 0, 0, lsn, m.timestamp_ms, 0, 0, 0);
+	fill(rec + MSG_LOG_HDR_LEN, lsn, plen);
+	le32_put(rec + MSG_LOG_OFF_CRC,
+	         msg_crc32c(0, rec + MSG_LOG_OFF_TYPE, rl - MSG_LOG_OFF_TYPE));
+	cr_assert_eq(write(fd, rec, rl), (ssize_t)rl);
+}
+
+static int seg_create_file(uint64_t first_lsn)
+{
+	char p[192];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/seg-%016llx.log", log_dir, (unsigned long long)first_lsn);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(fd, 0, "%s: %s", p, strerror(errno));
+	return fd;
+}
+
+Test(msg_log, recovery_is_idempotent_on_an_inconsistent_directory)
+{
+	struct msg_log_config cfg = base_cfg(MSG_LOG_FSYNC_NONE);
+	struct msg_log_recovery rep1, rep2;
+	struct coll c1 = {.len_of = len_64}, c2 = {.len_of = len_64};
+	struct msg_log *log;
+	uint64_t want[64];
+	size_t nw = 0;
+	int fd;
+
+	cr_assert_eq(mkdir(log_dir, 0700), 0);
+	fd = seg_create_file(1);
+	for (uint64_t l = 1; l <= 40; l++)
+		put_rec(fd, MSG_LOG_REC_MSG, l);
+	close(fd);
+	fd = seg_create_file(37);
+	for (uint64_t l = 37; l <= 50; l++)
+		put_rec(fd, MSG_LOG_REC_MSG, l);
+	for (uint64_t l = 37; l <= 50; l++)
+		put_rec(fd, MSG_LOG_REC_RELEASE, l);
+	close(fd);
+	fd = seg_create_file(51);
+	for (uint64_t l = 51; l <= 60; l++)
+		put_rec(fd, MSG_LOG_REC_MSG, l);
+	close(fd);
+
+	for (uint64_t l = 1; l <= 36; l++)
+		want[nw++] = l;
+	for (uint64_t l = 51; l <= 60; l++)
+		want[nw++] = l;
+	log = open_ok(&cfg, &c1, &rep1);
+	expect_lsns(&c1, want, nw);
+	cr_assert_eq(rep1.corrupt_segments, 1);
+	cr_assert_eq(rep1.issues[0].kind, MSG_LOG_ISSUE_CORRUPT);
+	cr_assert_eq(rep1.issues[0].offset, 36 * 112, "at lsn 37 of segment 1");
+	msg_log_close(log);
+
+	log = open_ok(&cfg, &c2, &rep2);
+	expect_lsns(&c2, want, nw); /* not 1..40: released messages must not return */
+	cr_assert_eq(rep2.corrupt_segments, rep1.corrupt_segments);
+	cr_assert_eq(rep2.n_issues, rep1.n_issues);
+	cr_assert_eq(rep2.issues[0].offset, rep1.issues[0].offset);
+	cr_assert_eq(rep2.next_lsn, rep1.next_lsn);
+	cr_assert(seg_exists(37), "segment 37 bounds the corrupt segment's lsns: kept");
+	msg_log_close(log);
+	free(c1.v);
+	free(c2.v);
+}
+
 /* ------------------------------------------------------------- kill -9 */
 
 /* Child: append under `always` as fast as it can and report every durable lsn
