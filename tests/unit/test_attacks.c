@@ -7,10 +7,20 @@
  * a positive control showing the forgery the first two deviations close does
  * succeed against the paper's original flow.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "sga_client.h"
+#include "sga_hex.h"
 #include "sga_keys.h"
 #include "sga_kex.h"
 
@@ -504,54 +514,158 @@ Test(fake_gateway, without_trapdoor_cannot_answer_kex)
 	harness_fini(&h);
 }
 
-/* Paper 5 "mutual authentication" (pinned package): a device whose package holds
- * another gateway's keys and the real gateway cannot talk; no ack crosses. */
+/* ---- a man in the middle at the gateway's address ------------------------------ */
+
+/* It answers PKG_REQ with a package of its own: well-formed, with the real
+ * gateway's identity, group and suite registry, only the two RSA keys are its
+ * own (so the fingerprint differs). A device that took it would encrypt its
+ * REG_REQ - its k_d - to the attacker, which opens whatever REG_REQ reaches it. */
+struct mitm {
+	struct sga_gw gw;
+	int fd;
+	uint16_t port;
+	pthread_t thr;
+	atomic_int stop, pkg_served, reg_opened;
+};
+
+static void *mitm_main(void *arg)
+{
+	struct mitm *m = arg;
+	uint8_t buf[SGA_FRAME_MAX];
+
+	while (!atomic_load(&m->stop)) {
+		struct pollfd p = {.fd = m->fd, .events = POLLIN};
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		struct sga_gw_out out = {.n = 0};
+		struct sga_reg_req env;
+		struct sga_reg_plain req;
+		struct sga_gw_device rec;
+		ssize_t n;
+		int used;
+
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		n = recvfrom(m->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (n < SGA_HDR_LEN)
+			continue;
+		if (buf[1] == SGA_MSG_PKG_REQ &&
+		    !sga_gw_handle_pkg_req(&m->gw, buf, (size_t)n, &out))
+			atomic_fetch_add(&m->pkg_served, 1);
+		if (buf[1] == SGA_MSG_REG_REQ &&
+		    !sga_gw_reg_open(&m->gw, buf, (size_t)n, &env, &req)) {
+			atomic_fetch_add(&m->reg_opened, 1); /* k_d is the attacker's now */
+			if (sga_gw_reg_accept(&m->gw, &env, &req, NULL, NULL, &rec, &used, &out))
+				out.n = 0;
+		}
+		for (unsigned i = 0; i < out.n; i++)
+			(void)sendto(m->fd, out.msg[i].frame, out.msg[i].len, 0,
+			             (struct sockaddr *)&from, fl);
+	}
+	return NULL;
+}
+
+static void mitm_start(struct mitm *m, const struct sga_gw *real)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	struct sga_rsa_key *pk = NULL, *tpk = NULL;
+
+	memset(m, 0, sizeof(*m));
+	cr_assert_eq(sga_rsa_generate(2048, &pk), 0);
+	cr_assert_eq(sga_rsa_generate(2048, &tpk), 0);
+	cr_assert_eq(sga_gw_init(&m->gw, real->pkg.id, real->pkg.id_len, real->pkg.group,
+	                         real->pkg.suites, real->pkg.n_suites, pk, tpk, SGA_ENROLL_OPEN),
+	             0);
+	m->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(m->fd, 0);
+	cr_assert_eq(bind(m->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(m->fd, (struct sockaddr *)&a, &al), 0);
+	m->port = ntohs(a.sin_port);
+	cr_assert_eq(pthread_create(&m->thr, NULL, mitm_main, m), 0);
+}
+
+static void mitm_stop(struct mitm *m)
+{
+	atomic_store(&m->stop, 1);
+	pthread_join(m->thr, NULL);
+	close(m->fd);
+	sga_gw_fini(&m->gw);
+}
+
+/* The hex fingerprint of a gateway's package: what a device is provisioned with. */
+static void pkg_pin(const struct sga_gw *gw, char hex[65])
+{
+	struct sga_buf b = {gw->pkg_frame + SGA_HDR_LEN, gw->pkg_frame_len - SGA_HDR_LEN};
+	uint8_t fp[32];
+
+	cr_assert_eq(sga_sha256(&b, 1, fp), 0);
+	sga_hex_encode(fp, sizeof(fp), hex);
+}
+
+/* A device (sga_client) that knows only the gateway's fingerprint and fetches
+ * the package from whoever answers at the gateway's address. */
+static struct sga_client *pinned_device(const char *dir, const char *id, uint16_t port,
+                                        const char *pin, int *err)
+{
+	struct sga_client_config cfg;
+	char state[160];
+
+	snprintf(state, sizeof(state), "%s/%s.state", dir, id);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.gateway_ip = "127.0.0.1";
+	cfg.gateway_port = port;
+	cfg.id = id;
+	cfg.state_path = state;
+	cfg.pin_hex = pin;
+	cfg.timeout_ms = 5000;
+	cfg.rto_ms = 100;
+	return sga_client_open(&cfg, err);
+}
+
+/* Paper 5 "mutual authentication" (pinned package): a man in the middle at the
+ * gateway's address presents its own package - valid in every respect, the real
+ * identity, group and suites, only its own RSA keys - to a device that pinned
+ * the real gateway's fingerprint. The pin alone refuses it: no REG_REQ (no k_d)
+ * ever reaches the attacker. Control: a device pinned to what the attacker
+ * serves accepts that package, registers, and the attacker opens its k_d. */
 Test(fake_gateway, pinned_package_mismatch)
 {
 	struct harness h;
-	struct sga_gw fake;
-	struct sga_rsa_key *pk = NULL, *tpk = NULL;
-	struct sga_dev y;
-	struct sga_reg_req env;
-	struct sga_reg_plain req;
-	struct sga_gw_device frec, grec;
-	struct sga_gw_out fout, gout;
-	uint8_t yreq[SGA_FRAME_MAX];
-	size_t yreq_len;
-	int used;
+	struct mitm m;
+	struct sga_client *c;
+	char dir[] = "/tmp/sga-attacks-XXXXXX", real_pin[65], mitm_pin[65], path[192];
+	int err = 0;
 
 	setup(&h);
-	cr_assert_eq(sga_rsa_generate(2048, &pk), 0);
-	cr_assert_eq(sga_rsa_generate(2048, &tpk), 0);
-	cr_assert_eq(sga_gw_init(&fake, (const uint8_t *)"gw-test", 7, SGA_GROUP_FFDHE2048, ALL, 4,
-	                         pk, tpk, SGA_ENROLL_OPEN),
-	             0);
-	/* y claims "dev-i" but pinned the fake's package. */
-	cr_assert_eq(sga_dev_init(&y, &fake.pkg, (const uint8_t *)"dev-i", 5, ALL[0], ALL, 4), 0);
-	cr_assert_eq(sga_dev_create_reg_req(&y, NULL, 0, 0, yreq, sizeof(yreq), &yreq_len), 0);
-	/* The real gateway cannot open y's request. */
-	GW_REJECTS(&h, SGA_E_AUTH, sga_gw_reg_open(&h.gw, yreq, yreq_len, &env, &req));
+	cr_assert_not_null(mkdtemp(dir));
+	mitm_start(&m, &h.gw);
+	pkg_pin(&h.gw, real_pin);
+	pkg_pin(&m.gw, mitm_pin);
+	cr_assert_str_neq(real_pin, mitm_pin);
 
-	/* The genuine dev-i registers with the real gateway; that ACK means nothing to y. */
-	cr_assert_eq(
-	    sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len),
-	    0);
-	cr_assert_eq(sga_gw_reg_open(&h.gw, h.frame, h.frame_len, &env, &req), 0);
-	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, NULL, NULL, &grec, &used, &gout), 0);
-	DEV_REJECTS(&y, &h.sess[1], SGA_E_AUTH,
-	            sga_dev_consume_reg_ack(&y, gout.msg[0].frame, gout.msg[0].len));
+	/* The attack: the device asks for the package and gets the attacker's. */
+	c = pinned_device(dir, "dev-i", m.port, real_pin, &err);
+	cr_assert_null(c, "a package with another fingerprint was accepted");
+	cr_assert_eq(err, -SGA_E_BAD_PACKAGE, "%s", sga_client_strerror(err));
+	cr_assert_geq(atomic_load(&m.pkg_served), 1, "the attacker's package was presented");
+	cr_assert_eq(atomic_load(&m.reg_opened), 0, "a REG_REQ reached the attacker");
 
-	/* The fake learns y's k_d (y encrypted to it) and acks under it; the genuine
-	 * dev-i, pinned to the real package, rejects that ack... */
-	cr_assert_eq(sga_gw_reg_open(&fake, yreq, yreq_len, &env, &req), 0);
-	cr_assert_eq(sga_gw_reg_accept(&fake, &env, &req, NULL, NULL, &frec, &used, &fout), 0);
-	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
-	            sga_dev_consume_reg_ack(&h.dev[0], fout.msg[0].frame, fout.msg[0].len));
-	/* ...while y, which trusts the fake, accepts it (control) and dev-i its own. */
-	cr_assert_eq(sga_dev_consume_reg_ack(&y, fout.msg[0].frame, fout.msg[0].len), 0);
-	cr_assert_eq(sga_dev_consume_reg_ack(&h.dev[0], gout.msg[0].frame, gout.msg[0].len), 0);
-	sga_dev_fini(&y);
-	sga_gw_fini(&fake);
+	/* Control: nothing but the fingerprint set it apart. Pinned to it, the same
+	 * package is taken, and registering hands the attacker the device's k_d. */
+	c = pinned_device(dir, "dev-j", m.port, mitm_pin, &err);
+	cr_assert_not_null(c, "the attacker's package is not otherwise valid: %s",
+	                   sga_client_strerror(err));
+	cr_assert_eq(sga_client_register(c, NULL), 0, "%s", sga_client_detail(c));
+	cr_assert_eq(atomic_load(&m.reg_opened), 1);
+	sga_client_close(c);
+
+	mitm_stop(&m);
+	snprintf(path, sizeof(path), "%s/dev-i.state", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/dev-j.state", dir);
+	unlink(path);
+	rmdir(dir);
 	harness_fini(&h);
 }
 
