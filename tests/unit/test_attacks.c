@@ -1550,54 +1550,160 @@ Test(peer_forgery, peer_cannot_read_or_forge)
 	harness_fini(&h);
 }
 
-/* Deviations 1 and 2 ("k_t pairwise", "K_is not sent"), positive control: with
- * d_i's k_ti (what the paper's A2 leaks to d_j) AND K_is (what the paper's B1
- * carried in the clear) the attacker's B5 with X = g^x for its own x IS
- * accepted by d_i without the gateway: the protection rests exactly on them.
- * With only one of the two, the same forgery fails. */
+/*
+ * The paper's flow (PROTOCOL.md 12, deviations 1 and 2), as the paper's parties
+ * would build it: the paper's A2 hands d_j k_ti XOR k_dj under d_j's key, and the
+ * paper's B1 carries K_is inside the envelope sealed under k_ti. These two
+ * builders are the paper's gateway and the paper's d_i; the attacker never
+ * calls them, it only receives their frames.
+ */
+static void paper_a2(const struct harness *h, uint8_t *out, size_t *len)
+{
+	struct sga_neg_invite_plain a2 = {.session_id = h->gsess.session_id,
+	                                  .suite = h->gsess.suite,
+	                                  .group = h->gsess.group,
+	                                  .peer_id_len = h->gsess.id_len[0]};
+	uint8_t plain[128], key[SGA_AEAD_MAX_KEY_LEN];
+	size_t plain_len;
+
+	memcpy(a2.peer_id, h->gsess.id[0], a2.peer_id_len);
+	cr_assert_eq(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len), 0);
+	for (int i = 0; i < SGA_KEY_LEN; i++) /* the paper: k_ti XOR k_dj */
+		plain[plain_len + i] = h->gsess.k_t[0][i] ^ h->rec[1].k_d[i];
+	plain_len += SGA_KEY_LEN;
+	cr_assert_eq(sga_key_ctl(h->rec[1].k_d, h->rec[1].suite_init, key), 0);
+	cr_assert_eq(sga_seal_dev_env(SGA_MSG_NEG_INVITE, h->rec[1].id, h->rec[1].id_len,
+	                              h->rec[1].down_ctr + 1, h->rec[1].suite_init, key, plain,
+	                              plain_len, out, SGA_FRAME_MAX, len),
+	             0);
+}
+
+static void paper_b1(struct harness *h, uint8_t *out, size_t *len)
+{
+	struct sga_env_sess env;
+	uint8_t plain[SGA_FRAME_MAX], key[SGA_AEAD_MAX_KEY_LEN], b1[SGA_FRAME_MAX];
+	size_t plain_len, b1_len, L = h->dev[0].grp->len;
+
+	/* d_i's B1 as this implementation makes it, then K_is in the clear inside */
+	cr_assert_eq(sga_dev_create_kex_init(&h->dev[0], &h->sess[0], b1, sizeof(b1), &b1_len), 0);
+	sess_open(h->sess[0].k_t, h->sess[0].hop_suite, SGA_MSG_KEX_INIT, b1, b1_len, &env, plain,
+	          &plain_len);
+	memcpy(plain + plain_len, h->sess[0].K, L);
+	plain_len += L;
+	cr_assert_eq(sga_key_kex(h->sess[0].k_t, env.session_id, h->sess[0].hop_suite, key), 0);
+	cr_assert_eq(sga_seal_sess_env(SGA_MSG_KEX_INIT, env.session_id, SGA_ROLE_INITIATOR,
+	                               h->sess[0].hop_suite, key, plain, plain_len, out,
+	                               SGA_FRAME_MAX, len),
+	             0);
+}
+
+/* Open a session envelope under k_t, trying every suite (the attacker does not
+ * know d_i's suite_init): the suite that opened it, or 0. */
+static uint8_t open_any_suite(const uint8_t k_t[SGA_KEY_LEN], const uint8_t *frame, size_t len,
+                              struct sga_env_sess *env, uint8_t *plain, size_t *plain_len)
+{
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
+
+	cr_assert_eq(sga_env_sess_decode(frame, len, env), 0);
+	for (uint8_t s = 1; s <= SGA_SUITE_COUNT; s++)
+		if (!sga_key_kex(k_t, env->session_id, s, key) &&
+		    !sga_open_env(s, key, env->nonce, env->aad, env->aad_len, env->ct, env->ct_len,
+		                  plain, SGA_FRAME_MAX, plain_len))
+			return s;
+	return 0;
+}
+
+/* Deviations 1 and 2 ("k_t pairwise", "K_is not sent"), positive control: the
+ * paper's original flow run end to end, attacked by d_j - a registered device
+ * and a legitimate peer of d_i - with nothing but its own k_dj and the frames it
+ * receives or sees on the wire: it takes k_ti from the paper's A2, reads K_is
+ * and N_i from d_i's B1, answers d_i with a B5 of its own choosing (X = g^x)
+ * that d_i accepts without the gateway, and then holds d_i's session key. The
+ * same attacker against this implementation's frames finds neither k_ti nor
+ * K_is (and peer_cannot_read_or_forge shows its forgeries fail). */
 Test(peer_forgery, paper_flow_would_be_broken)
 {
 	struct harness h;
-	uint8_t x[SGA_EXPONENT_LEN], X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], f[SGA_FRAME_MAX];
-	uint8_t leaked_kti[SGA_KEY_LEN], leaked_Kis[SGA_GROUP_MAX_LEN];
-	size_t f_len;
 	const struct sga_group_info *grp;
+	struct sga_env_dev denv;
+	struct sga_env_sess senv;
+	struct sga_kex_init_plain b1m;
+	struct sga_neg_invite_plain inv;
+	uint8_t a2[SGA_FRAME_MAX], b1[SGA_FRAME_MAX], plain[SGA_FRAME_MAX],
+	    key[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t k_ti[SGA_KEY_LEN], K_is[SGA_GROUP_MAX_LEN], N_i[SGA_GROUP_MAX_LEN];
+	uint8_t x[SGA_EXPONENT_LEN], X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], f[SGA_FRAME_MAX];
+	uint8_t kisj[SGA_GROUP_MAX_LEN], th[SGA_SHA256_LEN], e2e[SGA_AEAD_MAX_KEY_LEN] = {0};
+	size_t a2_len, b1_len, plain_len, inv_len, f_len, L;
+	uint8_t b1_suite;
 
 	up_to_kex(&h);
-	grp = h.dev[0].grp;
-	cr_assert_eq(
-	    sga_dev_create_kex_init(&h.dev[0], &h.sess[0], h.frame, sizeof(h.frame), &h.frame_len),
-	    0);
-	/* The two values the paper's flow hands to d_j. */
-	memcpy(leaked_kti, h.sess[0].k_t, SGA_KEY_LEN);
-	memcpy(leaked_Kis, h.sess[0].K, grp->len);
+	grp = h.dev[0].grp; /* the group is in the gateway's public package */
+	L = grp->len;
+	paper_a2(&h, a2, &a2_len);
+	paper_b1(&h, b1, &b1_len);
+
+	/* d_j opens the A2 addressed to it, with its own key, and unmasks k_ti. */
+	cr_assert_eq(sga_env_dev_decode(a2, a2_len, &denv), 0);
+	cr_assert_eq(sga_key_ctl(h.dev[1].k_d, h.dev[1].suite_init, key), 0);
+	cr_assert_eq(sga_open_env(h.dev[1].suite_init, key, denv.nonce, denv.aad, denv.aad_len,
+	                          denv.ct, denv.ct_len, plain, sizeof(plain), &plain_len),
+	             0);
+	cr_assert_gt(plain_len, SGA_KEY_LEN);
+	inv_len = plain_len - SGA_KEY_LEN;
+	cr_assert_eq(sga_neg_invite_plain_decode(plain, inv_len, &inv), 0);
+	for (int i = 0; i < SGA_KEY_LEN; i++)
+		k_ti[i] = plain[inv_len + i] ^ h.dev[1].k_d[i];
+
+	/* It sees d_i's B1 on its way to G and opens it: N_i, and K_is next to the MAC. */
+	b1_suite = open_any_suite(k_ti, b1, b1_len, &senv, plain, &plain_len);
+	cr_assert_neq(b1_suite, 0, "k_ti from the paper's A2 opens d_i's B1");
+	cr_assert_gt(plain_len, L);
+	cr_assert_eq(sga_kex_init_plain_decode(plain, plain_len - L, &b1m), 0);
+	memcpy(N_i, b1m.n, L);
+	memcpy(K_is, plain + plain_len - L, L);
+
+	/* B5 to d_i: X = g^x for its own x, MAC under K_is, sealed under k_ti. */
 	cr_assert_eq(sga_exponent_random(x), 0);
 	cr_assert_eq(sga_modexp(grp, NULL, x, SGA_EXPONENT_LEN, X), 0);
-
-	/* Deviation 2 alone holds: k_ti known, K_is not (guessed as d_j's own K_js). */
-	cr_assert_eq(sga_dev_create_kex_init(&h.dev[1], &h.sess[1], f, sizeof(f), &f_len), 0);
-	reply_mac_for_i(&h, h.sess[1].K, X, mac);
-	b5_make(leaked_kti, h.sess[0].hop_suite, h.sess[0].session_id, SGA_ROLE_INITIATOR, X,
-	        (uint16_t)grp->len, mac, f, &f_len);
-	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
-	            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
-
-	/* Deviation 1 alone holds: K_is known, k_ti not (sealed under d_j's own k_tj). */
-	reply_mac_for_i(&h, leaked_Kis, X, mac);
-	b5_make(h.sess[1].k_t, h.sess[0].hop_suite, h.sess[0].session_id, SGA_ROLE_INITIATOR, X,
-	        (uint16_t)grp->len, mac, f, &f_len);
-	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
-	            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
-
-	/* Both leaked, as in the paper: the forgery is accepted, G never involved. */
-	reply_mac_for_i(&h, leaked_Kis, X, mac);
-	b5_make(leaked_kti, h.sess[0].hop_suite, h.sess[0].session_id, SGA_ROLE_INITIATOR, X,
-	        (uint16_t)grp->len, mac, f, &f_len);
+	cr_assert_eq(sga_kex_reply_mac(grp, K_is, senv.session_id, inv.peer_id, inv.peer_id_len,
+	                               h.dev[1].id, h.dev[1].id_len, X, mac),
+	             0);
+	b5_make(k_ti, b1_suite, senv.session_id, SGA_ROLE_INITIATOR, X, (uint16_t)L, mac, f,
+	        &f_len);
 	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len), 0,
-	             "with k_ti and K_is the forged reply should be accepted");
+	             "d_i refused the forged reply: the paper's flow is not broken?");
 	cr_assert_eq(h.sess[0].state, SGA_DEV_S_ESTABLISHED);
-	cr_assert_eq(h.gsess.state, SGA_GW_S_KEX, "the gateway took no part");
-	cr_assert_eq(h.gsess.have_init, 0, "the gateway saw no KEX_INIT");
+	cr_assert_eq(h.gsess.have_init, 0, "the gateway saw no KEX_INIT: it took no part");
+
+	/* d_j computes d_i's session key: K_isj = N_i^x, then the E2E key i -> j. */
+	cr_assert_eq(sga_modexp(grp, N_i, x, SGA_EXPONENT_LEN, kisj), 0);
+	cr_assert_eq(sga_transcript_hash(senv.session_id, inv.peer_id, inv.peer_id_len, h.dev[1].id,
+	                                 h.dev[1].id_len, inv.suite, inv.group, th),
+	             0);
+	cr_assert_eq(sga_key_e2e(kisj, L, th, inv.suite, SGA_E2E_I_TO_J, e2e), 0);
+	cr_assert_arr_eq(e2e, h.sess[0].e2e_tx_key, sga_suite_get(inv.suite)->key_len,
+	                 "d_j holds the key d_i sends under");
+	harness_fini(&h);
+
+	/* This implementation: the same attacker, the same steps, the real frames. */
+	up_to_kex(&h);
+	{
+		uint8_t keys[24][SGA_AEAD_MAX_KEY_LEN];
+		size_t nk = peer_keys(&h, keys, 24);
+
+		cr_assert_eq(
+		    sga_dev_create_kex_init(&h.dev[0], &h.sess[0], b1, sizeof(b1), &b1_len), 0);
+		/* No k_ti to unmask: nothing d_j holds opens d_i's B1 (deviation 1)... */
+		for (size_t k = 0; k < nk; k++)
+			cr_assert_eq(open_any_suite(keys[k], b1, b1_len, &senv, plain, &plain_len),
+			             0, "key %zu of d_j opened d_i's B1", k);
+		/* ...and had it opened it, B1 ends with the MAC: no K_is (deviation 2). */
+		sess_open(h.sess[0].k_t, h.sess[0].hop_suite, SGA_MSG_KEX_INIT, b1, b1_len, &senv,
+		          plain, &plain_len);
+		cr_assert_eq(sga_kex_init_plain_decode(plain, plain_len, &b1m), 0,
+		             "B1 holds exactly N, proof, F and the MAC");
+	}
 	harness_fini(&h);
 }
 
