@@ -464,18 +464,18 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* Open enrollment lets anyone who reaches the port create identities:
+	 * say so once, loudly, on every start (and --check) that runs with it. */
+	if (cfg.enrollment == SGA_ENROLL_OPEN)
+		GW_LOG("warning",
+		       "[gateway] enrollment = open: any device may register a new identity; "
+		       "use enrollment = allowlist (the default) on a production gateway");
+
 	if (check_only) {
 		printf("sga-gateway: configuration %s and key files are valid\n", config_path);
 		sga_gw_fini(&gw);
 		return 0;
 	}
-
-	/* Open enrollment lets anyone who reaches the port create identities:
-	 * say so once, loudly, on every start that runs with it. */
-	if (cfg.enrollment == SGA_ENROLL_OPEN)
-		GW_LOG("warning",
-		       "[gateway] enrollment = open: any device may register a new identity; "
-		       "use enrollment = allowlist (the default) on a production gateway");
 
 	/* LAB ONLY. The parser already refused provision under profile =
 	 * production; the file is read now so that a bad one stops the start. */

@@ -52,6 +52,19 @@ printf '%040d\n' 0 >"$SGA_RUN/long.tok"
 chmod 600 "$SGA_RUN/long.tok"
 expect_fail "token longer than 32 bytes" "$DEV" -i d -s s -p p --token-file - register <"$SGA_RUN/long.tok"
 
+# Open enrollment only when asked for, and then a warning (--check as at start).
+mkdir -p "$SGA_RUN/keys"
+conf "[gateway]\nrsa_key = $SGA_RUN/keys/rsa.pem\ntrapdoor_key = $SGA_RUN/keys/td.pem\npackage = $SGA_RUN/keys/gw.pkg\nmaster_key = $SGA_RUN/keys/master.key\n" >/dev/null
+cp "$SGA_RUN/bad.conf" "$SGA_RUN/allow.conf"
+"$GW" -c "$SGA_RUN/allow.conf" --init-keys >/dev/null || die "--init-keys"
+"$GW" -c "$SGA_RUN/allow.conf" --check >"$SGA_RUN/out" 2>&1 || { cat "$SGA_RUN/out" >&2; die "--check"; }
+grep -q "enrollment = open" "$SGA_RUN/out" && die "warned about open enrollment without it"
+printf 'enrollment = open\n' >>"$SGA_RUN/bad.conf"
+"$GW" -c "$SGA_RUN/bad.conf" --check >"$SGA_RUN/out" 2>&1 || { cat "$SGA_RUN/out" >&2; die "--check (open)"; }
+grep -q "warning: \[gateway\] enrollment = open: any device may register" "$SGA_RUN/out" ||
+	{ cat "$SGA_RUN/out" >&2; die "no warning for open enrollment"; }
+log "ok: allow-list by default; open enrollment warns"
+
 "$GW" --help | grep -q "Usage: sga-gateway" || die "sga-gateway --help"
 "$GW" --version | grep -q "sga-gateway" || die "sga-gateway --version"
 "$DEV" --help | grep -q "Usage: sga-device" || die "sga-device --help"
