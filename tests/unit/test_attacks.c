@@ -1707,6 +1707,107 @@ Test(peer_forgery, paper_flow_would_be_broken)
 	harness_fini(&h);
 }
 
+/* Every k_t candidate an attacker can draw from bytes p: each 32-byte window, as
+ * it is and masked (XOR) with each key the attacker holds. 1 if one of them
+ * opens the session envelope b1. */
+static int kt_candidate_opens(const uint8_t *p, size_t len, const uint8_t masks[][SGA_KEY_LEN],
+                              size_t nm, const uint8_t *b1, size_t b1_len)
+{
+	struct sga_env_sess env;
+	uint8_t plain[SGA_FRAME_MAX], cand[SGA_KEY_LEN];
+	size_t pl;
+
+	for (size_t off = 0; off + SGA_KEY_LEN <= len; off++)
+		for (size_t m = 0; m <= nm; m++) {
+			for (int i = 0; i < SGA_KEY_LEN; i++)
+				cand[i] = (uint8_t)(p[off + i] ^ (m < nm ? masks[m][i] : 0));
+			if (open_any_suite(cand, b1, b1_len, &env, plain, &pl))
+				return 1;
+		}
+	return 0;
+}
+
+/* Deviation 1, the attack in its generic form: d_j searches everything it
+ * receives from the gateway during negotiation and key exchange (A2 and B6, as
+ * sent and as opened with its own keys) for k_ti - every 32-byte window, as is
+ * and masked with k_dj or k_tj - and tries each candidate on d_i's B1. None
+ * opens it. Control: the same search over the paper's A2 finds k_ti. */
+Test(peer_forgery, nothing_the_peer_receives_yields_k_ti)
+{
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	struct sga_neg_accept_plain a3;
+	struct sga_gw_out out;
+	struct sga_env_dev denv;
+	struct sga_env_sess senv;
+	uint8_t inv[SGA_FRAME_MAX], b1[SGA_FRAME_MAX], b6[SGA_FRAME_MAX], pa2[SGA_FRAME_MAX];
+	uint8_t plain[SGA_FRAME_MAX], key[SGA_AEAD_MAX_KEY_LEN], masks[2][SGA_KEY_LEN];
+	size_t inv_len, b1_len, b6_len = 0, pa2_len, plain_len;
+	uint64_t ctr;
+
+	setup(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	/* A1..A4, keeping what d_j receives. */
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, 5, ALL, 4, h.frame,
+	                                    sizeof(h.frame), &h.frame_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1, ctr, &h.gsess, &out),
+	             0);
+	memcpy(inv, out.msg[0].frame, out.msg[0].len);
+	inv_len = out.msg[0].len;
+	cr_assert_eq(sga_dev_consume_neg_invite(&h.dev[1], &h.sess[1], inv, inv_len), 0);
+	cr_assert_eq(sga_dev_create_neg_accept(&h.dev[1], &h.sess[1], 1, h.frame, sizeof(h.frame),
+	                                       &h.frame_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_accept_open(&h.gw, &h.rec[1], h.frame, h.frame_len, &a3, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_accept_handle(&h.gw, &h.rec[1], &h.gsess, &a3, ctr, &out), 0);
+	cr_assert_eq(
+	    sga_dev_consume_neg_result(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len), 0);
+	paper_a2(&h, pa2, &pa2_len); /* for the control, while G still holds k_ti */
+	/* B1 (d_i's, the target), B3, and the B6 d_j receives. */
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[0], &h.sess[0], b1, sizeof(b1), &b1_len), 0);
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, b1, b1_len, &out), 0);
+	cr_assert_eq(
+	    sga_dev_create_kex_init(&h.dev[1], &h.sess[1], h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[1], &h.gsess, h.frame, h.frame_len, &out),
+	             0);
+	for (unsigned m = 0; m < out.n; m++)
+		if (out.msg[m].to_id_len == 5 && !memcmp(out.msg[m].to_id, "dev-j", 5)) {
+			memcpy(b6, out.msg[m].frame, out.msg[m].len);
+			b6_len = out.msg[m].len;
+		}
+	cr_assert_gt(b6_len, 0, "no B6 for d_j");
+
+	memcpy(masks[0], h.dev[1].k_d, SGA_KEY_LEN);
+	memcpy(masks[1], h.sess[1].k_t, SGA_KEY_LEN);
+	/* The frames as they arrive, then opened with d_j's keys. */
+	cr_assert_not(kt_candidate_opens(inv, inv_len, masks, 2, b1, b1_len), "A2 as sent");
+	cr_assert_not(kt_candidate_opens(b6, b6_len, masks, 2, b1, b1_len), "B6 as sent");
+	cr_assert_eq(sga_env_dev_decode(inv, inv_len, &denv), 0);
+	cr_assert_eq(sga_key_ctl(h.dev[1].k_d, h.dev[1].suite_init, key), 0);
+	cr_assert_eq(sga_open_env(h.dev[1].suite_init, key, denv.nonce, denv.aad, denv.aad_len,
+	                          denv.ct, denv.ct_len, plain, sizeof(plain), &plain_len),
+	             0);
+	cr_assert_not(kt_candidate_opens(plain, plain_len, masks, 2, b1, b1_len),
+	              "k_ti found in the A2 d_j opened");
+	sess_open(h.sess[1].k_t, h.sess[1].hop_suite, SGA_MSG_KEX_REPLY, b6, b6_len, &senv, plain,
+	          &plain_len);
+	cr_assert_not(kt_candidate_opens(plain, plain_len, masks, 2, b1, b1_len),
+	              "k_ti found in the B6 d_j opened");
+
+	/* Control: the paper's A2, searched the same way, gives k_ti away. */
+	cr_assert_eq(sga_env_dev_decode(pa2, pa2_len, &denv), 0);
+	cr_assert_eq(sga_open_env(h.dev[1].suite_init, key, denv.nonce, denv.aad, denv.aad_len,
+	                          denv.ct, denv.ct_len, plain, sizeof(plain), &plain_len),
+	             0);
+	cr_assert(kt_candidate_opens(plain, plain_len, masks, 2, b1, b1_len),
+	          "the search misses the paper's leak");
+	harness_fini(&h);
+}
+
 /* ---- cross-session frames ---------------------------------------------------------- */
 
 /* Paper 5 "relay attack" across sessions / hop keys per session and member. */
