@@ -1210,6 +1210,61 @@ Test(tamper, gateway_cannot_read_e2e)
 	harness_fini(&h);
 }
 
+/* Paper 5 "data privacy" / trust model (CDH): an honest-but-curious gateway
+ * keeps every group value of the key exchange it sees or computes - N_i, N_j
+ * (B1/B3), K_is, K_js, and the X it sends in B5/B6 - and derives E2E keys from
+ * each, in both directions, with the public transcript. None is the session's
+ * key. Control: from K_isj = X_i^R_i, which only d_i can compute, the same
+ * derivation gives exactly d_i's key. */
+Test(tamper, gateway_values_do_not_give_the_e2e_key)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	struct sga_env_sess env;
+	struct sga_kex_reply_plain m;
+	struct b1 b;
+	uint8_t b1f[2][SGA_FRAME_MAX], plain[SGA_FRAME_MAX], vals[6][SGA_GROUP_MAX_LEN];
+	uint8_t kisj[SGA_GROUP_MAX_LEN], th[SGA_SHA256_LEN], cand[SGA_AEAD_MAX_KEY_LEN];
+	size_t b1_len[2], plain_len, L, kl;
+	const struct sga_group_info *grp;
+	uint8_t suite;
+
+	kex_until_replies(&h, b1f, b1_len, &out);
+	grp = h.dev[0].grp;
+	L = grp->len;
+	for (int k = 0; k < 2; k++) {
+		b1_open(&h.sess[k], b1f[k], b1_len[k], &b); /* G opens B1/B3 under k_t */
+		memcpy(vals[k], b.n, L);                    /* N_i, N_j */
+		memcpy(vals[2 + k], h.sess[k].K, L);        /* K_is, K_js: G recomputes them */
+		sess_open(h.sess[k].k_t, h.sess[k].hop_suite, SGA_MSG_KEX_REPLY, out.msg[k].frame,
+		          out.msg[k].len, &env, plain, &plain_len);
+		cr_assert_eq(sga_kex_reply_plain_decode(plain, plain_len, &m), 0);
+		memcpy(vals[4 + k], m.x, L); /* X_i = N_j^R_s, X_j = N_i^R_s: G made them */
+	}
+	cr_assert_eq(sga_modexp(grp, vals[4], h.sess[0].R, SGA_EXPONENT_LEN, kisj), 0);
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[k], &h.sess[k], out.msg[k].frame,
+		                                       out.msg[k].len),
+		             0);
+	suite = h.sess[0].suite;
+	kl = sga_suite_get(suite)->key_len;
+	cr_assert_eq(sga_transcript_hash(h.sess[0].session_id, h.dev[0].id, h.dev[0].id_len,
+	                                 h.dev[1].id, h.dev[1].id_len, suite, h.sess[0].group, th),
+	             0);
+	for (int v = 0; v < 6; v++)
+		for (int dir = 0; dir < 2; dir++) {
+			cr_assert_eq(
+			    sga_key_e2e(vals[v], L, th, suite, (enum sga_e2e_dir)dir, cand), 0);
+			cr_assert_neq(memcmp(cand, h.sess[0].e2e_tx_key, kl), 0,
+			              "gateway value %d gives d_i's send key", v);
+			cr_assert_neq(memcmp(cand, h.sess[0].e2e_rx_key, kl), 0,
+			              "gateway value %d gives d_i's receive key", v);
+		}
+	cr_assert_eq(sga_key_e2e(kisj, L, th, suite, SGA_E2E_I_TO_J, cand), 0);
+	cr_assert_arr_eq(cand, h.sess[0].e2e_tx_key, kl, "control: the derivation is the devices'");
+	harness_fini(&h);
+}
+
 /* ---- unknown device / session ----------------------------------------------------- */
 
 /* Paper 5 "mutual authentication": an A1 from an unregistered identity is refused. */
