@@ -1465,6 +1465,75 @@ Test(element, kex_init_degenerate_n)
 	harness_fini(&h);
 }
 
+/* A KEX_INIT for N that passes every other check: a fresh r and F_G(r) under
+ * the gateway's public trapdoor key, K = N^r, f_K(N), the k_d proof for N. What
+ * d_i itself (or whoever holds its k_d and k_ti) can make for any N. */
+static void b1_for_n(struct harness *h, const struct b1 *orig, const uint8_t *N, uint8_t *f,
+                     size_t *f_len)
+{
+	const struct sga_group_info *grp = h->dev[0].grp;
+	uint8_t r[SGA_EXPONENT_LEN], K[SGA_GROUP_MAX_LEN], ctl[SGA_AEAD_MAX_KEY_LEN];
+	size_t fl;
+	struct b1 b = *orig;
+
+	memcpy(b.n, N, grp->len);
+	cr_assert_eq(sga_exponent_random(r), 0);
+	if (sga_group_element_ok(grp, N)) {
+		cr_assert_eq(sga_modexp(grp, N, r, SGA_EXPONENT_LEN, K), 0);
+	} else {
+		/* N = 1 or p-1 with an even r: K = 1 (sga_modexp refuses such bases) */
+		r[SGA_EXPONENT_LEN - 1] &= 0xfe;
+		memset(K, 0, grp->len);
+		K[grp->len - 1] = 1;
+	}
+	cr_assert_eq(sga_rsa_oaep_encrypt(h->dev[0].tpk, r, sizeof(r), b.f, sizeof(b.f), &fl), 0);
+	b.f_len = (uint16_t)fl;
+	cr_assert_eq(sga_kex_init_mac(grp, K, b.sid, N, b.mac), 0);
+	cr_assert_eq(sga_key_ctl(h->dev[0].k_d, h->dev[0].suite_init, ctl), 0);
+	cr_assert_eq(sga_kex_proof_seal(h->dev[0].suite_init, ctl, h->dev[0].k_d, b.sid, N,
+	                                grp->len, b.proof, &b.proof_len),
+	             0);
+	b1_seal(&h->sess[0], &b, f, f_len);
+}
+
+/* Deviation "reject N outside [2, p-2]", the attack itself: a KEX_INIT whose
+ * N = 1 or p-1 (order 1 and 2: K and the peer's X = N^R_s become +-1, a session
+ * key anyone can compute) carries a valid F_G(r) (an even r: K = 1), MAC and
+ * proof for that N, so
+ * only the element check can refuse it: BAD_ELEMENT. Control: the same
+ * construction for N = g^a is accepted. */
+Test(element, kex_init_degenerate_n_fully_authenticated)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	struct b1 orig;
+	const struct sga_group_info *grp;
+	uint8_t N[SGA_GROUP_MAX_LEN], a[SGA_EXPONENT_LEN], f[SGA_FRAME_MAX];
+	size_t f_len;
+
+	up_to_kex(&h);
+	grp = h.gw.grp;
+	cr_assert_eq(
+	    sga_dev_create_kex_init(&h.dev[0], &h.sess[0], h.frame, sizeof(h.frame), &h.frame_len),
+	    0);
+	b1_open(&h.sess[0], h.frame, h.frame_len, &orig);
+	for (int v = 0; v < 2; v++) {
+		if (v == 0)
+			elem_small(N, grp->len, 1);
+		else
+			elem_p_minus(grp, N, 1);
+		b1_for_n(&h, &orig, N, f, &f_len);
+		GW_REJECTS(&h, SGA_E_BAD_ELEMENT,
+		           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
+	}
+	cr_assert_eq(sga_exponent_random(a), 0);
+	cr_assert_eq(sga_modexp(grp, NULL, a, SGA_EXPONENT_LEN, N), 0);
+	b1_for_n(&h, &orig, N, f, &f_len);
+	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out), 0,
+	             "control: the construction is sound");
+	harness_fini(&h);
+}
+
 /* Deviation "element checks": KEX_REPLY with X = 0, 1, p-1, p (even under a valid MAC) -> device BAD_ELEMENT. */
 Test(element, kex_reply_degenerate_x)
 {
