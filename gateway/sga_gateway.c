@@ -74,21 +74,22 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "Usage: sga-gateway [OPTIONS] [-- EAL_OPTIONS]\n"
-	    "The SGA security gateway: DPDK data plane, control-plane thread pool, state in "
-	    "Redis.\n\n"
-	    "  -c, --config FILE   configuration file (default /etc/sga/gateway.conf)\n"
-	    "      --init-keys     create the RSA key pairs, the master key and the package file\n"
-	    "                      named in the configuration if they do not exist, then exit\n"
-	    "      --check         validate the configuration and key files, then exit\n"
-	    "  -h, --help          this text\n"
-	    "  -V, --version       print the version\n\n"
-	    "EAL options after '--' are passed to DPDK (e.g. -l 0-2 --file-prefix gw1). The\n"
-	    "gateway adds --no-pci and --vdev for a virtual port, or -a for a PCI port, from\n"
-	    "[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
-	    "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly.\n");
+	fprintf(f,
+	        "Usage: sga-gateway [OPTIONS] [-- EAL_OPTIONS]\n"
+	        "The SGA security gateway: DPDK data plane, control-plane thread pool, state in "
+	        "Redis.\n\n"
+	        "  -c, --config FILE   configuration file (default /etc/sga/gateway.conf)\n"
+	        "      --init-keys     create the RSA key pairs and the master key named in the\n"
+	        "                      configuration where they do not exist (and their folders,\n"
+	        "                      mode 0700), write the package file, then exit\n"
+	        "      --check         validate the configuration and key files, write the\n"
+	        "                      package file, then exit\n"
+	        "  -h, --help          this text\n"
+	        "  -V, --version       print the version\n\n"
+	        "EAL options after '--' are passed to DPDK (e.g. -l 0-2 --file-prefix gw1). The\n"
+	        "gateway adds --no-pci and --vdev for a virtual port, or -a for a PCI port, from\n"
+	        "[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
+	        "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly.\n");
 }
 
 /* ---- key material ------------------------------------------------------------ */
@@ -118,10 +119,41 @@ static int write_secret_file(const char *path, const void *data, size_t len)
 	return rc;
 }
 
+/* mkdir -p of the folder holding path (not path itself); 0 or -errno. */
+static int make_parent_dirs(const char *path, mode_t mode)
+{
+	char dir[GW_PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, n + 1);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
 static int init_keys(const struct gw_config *c)
 {
 	const char *paths[2] = {c->rsa_key, c->trapdoor_key};
+	const char *all[4] = {c->rsa_key, c->trapdoor_key, c->master_key, c->package};
 
+	/* A fresh checkout has no run/keys/: secrets go in folders only we read. */
+	for (int i = 0; i < 4; i++) {
+		int rc = make_parent_dirs(all[i], 0700);
+
+		if (rc) {
+			GW_LOG("error", "cannot create the folder of %s: %s", all[i],
+			       strerror(-rc));
+			return -1;
+		}
+	}
 	for (int i = 0; i < 2; i++) {
 		struct sga_rsa_key *k = NULL;
 		int rc;
@@ -414,8 +446,16 @@ int main(int argc, char **argv)
 		GW_LOG("error", "%s", err);
 		return 2;
 	}
-	if (init_only)
-		return init_keys(&cfg) ? 1 : 0;
+	if (init_only) {
+		/* Keys first, then the package devices pin (written by build_gateway). */
+		if (init_keys(&cfg))
+			return 1;
+		memset(&gw, 0, sizeof(gw));
+		if (build_gateway(&cfg, &gw))
+			return 1;
+		sga_gw_fini(&gw);
+		return 0;
+	}
 	/* RSA-OAEP decryption (E_PK and the F_G inversion): provider or engine. */
 	if (sga_engine_load(cfg.rsa_engine, (enum sga_engine_policy)cfg.rsa_policy, report,
 	                    sizeof(report))) {
