@@ -399,6 +399,7 @@ int main(int argc, char **argv)
 	struct sga_gw gw;
 	struct dp_config dcfg;
 	struct cp_config ccfg;
+	cpu_set_t boot_cpus, cp_cpus;
 	struct cp *cp = NULL;
 	struct sga_asym *asym = NULL;
 	const char *aead_engine;
@@ -513,8 +514,15 @@ int main(int argc, char **argv)
 		GW_LOG("error", "too many EAL arguments");
 		goto out_gw;
 	}
+	/* The CPUs we may use, before EAL pins this thread to the main lcore's. */
+	CPU_ZERO(&boot_cpus);
+	if (sched_getaffinity(0, sizeof(boot_cpus), &boot_cpus))
+		CPU_ZERO(&boot_cpus);
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
-		GW_LOG("error", "EAL initialisation failed: %s", rte_strerror(rte_errno));
+		/* EAL does not always set rte_errno ("failed: Success"): its own
+		 * lines above then say why. */
+		GW_LOG("error", "EAL initialisation failed: %s",
+		       rte_errno ? rte_strerror(rte_errno) : "see the EAL messages above");
 		goto out_gw;
 	}
 	RTE_LCORE_FOREACH_WORKER(lcore)
@@ -584,6 +592,20 @@ int main(int argc, char **argv)
 	ccfg.backoff_max_ms = cfg.redis_backoff_max_ms;
 	ccfg.persist_interval_ms = cfg.persist_interval_ms;
 	ccfg.tx_seq_block = cfg.tx_seq_block;
+	/* Control workers on every CPU we were given except the data-plane
+	 * lcores' (which spin); all of them if that leaves none. */
+	cp_cpus = boot_cpus;
+	for (unsigned i = 0; i < n_lc; i++) {
+		/* The lcore's CPU set: with --lcores 1@0 its "core id" is not a CPU. */
+		rte_cpuset_t lc = rte_lcore_cpuset(lcore_ids[i]);
+
+		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &lc))
+				CPU_CLR(cpu, &cp_cpus);
+	}
+	if (CPU_COUNT(&cp_cpus) == 0)
+		cp_cpus = boot_cpus;
+	ccfg.cpus = &cp_cpus;
 	ccfg.async_jobs = cfg.async_jobs;
 
 	/* Modexp: the cryptodev MODEX service, installed as the modexp member of

@@ -136,7 +136,9 @@ sga_gw_start() {
 		die "sga-gateway --init-keys failed (see $SGA_RUN/gateway.log)"
 	local before
 	before=$(grep -c "restored .* session" "$SGA_RUN/gateway.log" 2>/dev/null || true)
-	ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$conf" -- -l 0-1 \
+	# SGA_GW_EAL: the gateway's EAL core options (default: main lcore 0, data plane 1).
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$conf" -- ${SGA_GW_EAL:--l 0-1} \
 		>>"$SGA_RUN/gateway.log" 2>&1 &
 	GW_PID=$!
 	for _ in $(seq 1 200); do
