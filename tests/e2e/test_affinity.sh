@@ -3,6 +3,7 @@
 # Control-plane threads run on the CPUs the data plane leaves free, not on the
 # main lcore's CPU they would inherit from EAL. The gateway runs with both
 # lcores on CPU 0 (--lcores 0@0,1@0), so its workers must be on the others.
+# Then the operator's telemetry command, as OPERATIONS.md gives it.
 source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 [ "$(nproc)" -ge 2 ] || { log "SKIP test_affinity: one CPU"; exit 0; }
@@ -30,4 +31,9 @@ for tid in os.listdir(f"/proc/{pid}/task"):
     seen += 1
 sys.exit(0 if seen else 2)
 PY
+# The telemetry command of docs/OPERATIONS.md, "Watching it", as written there.
+echo /sga/stats | dpdk-telemetry.py -f "sga$SGA_TAG" >"$SGA_RUN/tel.out" 2>&1 ||
+	{ cat "$SGA_RUN/tel.out" >&2; die "dpdk-telemetry.py -f sga$SGA_TAG"; }
+grep -q '"relayed"' "$SGA_RUN/tel.out" || { cat "$SGA_RUN/tel.out" >&2; die "/sga/stats has no counters"; }
+log "ok: /sga/stats through dpdk-telemetry.py"
 log "PASS test_affinity"
