@@ -400,6 +400,7 @@ int main(int argc, char **argv)
 	struct dp_config dcfg;
 	struct cp_config ccfg;
 	cpu_set_t boot_cpus, cp_cpus;
+	int stats_failing = 0;
 	struct cp *cp = NULL;
 	struct sga_asym *asym = NULL;
 	const char *aead_engine;
@@ -647,6 +648,19 @@ int main(int argc, char **argv)
 	tel.rsa_engine = sga_engine_rsa_name();
 	tel.modexp_engine = sga_asym_name(asym);
 	gw_telemetry_register(&tel);
+	/* A stats file that cannot be written is a configuration error: say so
+	 * now rather than run without the figures the operator asked for. */
+	if (cfg.stats_file[0]) {
+		int rc = gw_telemetry_write_file(&tel, cfg.stats_file);
+
+		if (rc) {
+			GW_LOG("error", "[gateway] stats_file = %s: cannot write it: %s",
+			       cfg.stats_file, strerror(-rc));
+			gw_telemetry_detach();
+			cp_stop(cp);
+			goto out_dp;
+		}
+	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -697,8 +711,15 @@ int main(int argc, char **argv)
 				fflush(stdout);
 			}
 		}
-		if (cfg.stats_file[0])
-			gw_telemetry_write_file(&tel, cfg.stats_file);
+		if (cfg.stats_file[0]) {
+			int rc = gw_telemetry_write_file(&tel, cfg.stats_file);
+
+			/* Once per failing stretch (a full disk), not ten times a second. */
+			if (rc && !stats_failing)
+				GW_LOG("warning", "stats_file %s: cannot write it: %s",
+				       cfg.stats_file, strerror(-rc));
+			stats_failing = rc != 0;
+		}
 		if (cfg.stats_interval_s && now - last_stats >= (time_t)cfg.stats_interval_s) {
 			gw_telemetry_log(&tel);
 			last_stats = now;
