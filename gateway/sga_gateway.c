@@ -41,6 +41,7 @@
 #include "cp.h"
 #include "dp.h"
 #include "gw_config.h"
+#include "gw_notify.h"
 #include "gw_telemetry.h"
 #include "sga_asym.h"
 #include "sga_crypto.h"
@@ -78,7 +79,7 @@ static void usage(FILE *f)
 	        "Usage: sga-gateway [OPTIONS] [-- EAL_OPTIONS]\n"
 	        "The SGA security gateway: DPDK data plane, control-plane thread pool, state in "
 	        "Redis.\n\n"
-	        "  -c, --config FILE   configuration file (default /etc/sga/gateway.conf)\n"
+	        "  -c, --config FILE   configuration file (default " SGA_DEFAULT_CONFIG ")\n"
 	        "      --init-keys     create the RSA key pairs and the master key named in the\n"
 	        "                      configuration where they do not exist (and their folders,\n"
 	        "                      mode 0700), write the package file, then exit\n"
@@ -89,7 +90,8 @@ static void usage(FILE *f)
 	        "EAL options after '--' are passed to DPDK (e.g. -l 0-2 --file-prefix gw1). The\n"
 	        "gateway adds --no-pci and --vdev for a virtual port, or -a for a PCI port, from\n"
 	        "[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
-	        "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly.\n");
+	        "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly. Under systemd\n"
+	        "(Type=notify) it reports READY=1 once it serves.\n");
 }
 
 /* ---- key material ------------------------------------------------------------ */
@@ -391,7 +393,7 @@ int main(int argc, char **argv)
 	    {"check", no_argument, NULL, 'K'},        {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
-	const char *config_path = "/etc/sga/gateway.conf";
+	const char *config_path = SGA_DEFAULT_CONFIG;
 	int init_only = 0, check_only = 0, ch, app_argc = argc, ret = 1;
 	char err[512], *eal_argv[96], eal_buf[4096];
 	unsigned lcore_ids[64], n_lc = 0, lcore;
@@ -683,6 +685,7 @@ int main(int argc, char **argv)
 		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, tel.crypto_backend,
 		       tel.rsa_engine, tel.modexp_engine);
 		fflush(stdout);
+		(void)gw_notify("READY=1\nSTATUS=serving");
 	}
 
 	last_stats = time(NULL);
@@ -726,6 +729,7 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("sga-gateway: stopping\n");
+	(void)gw_notify("STOPPING=1");
 	dp_stop(g_dp);
 	rte_eal_mp_wait_lcore();
 	/* The last figures while cp exists: cp_stop frees it, and the telemetry

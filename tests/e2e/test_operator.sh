@@ -4,11 +4,34 @@
 # CPUs the data plane leaves free, not on the main lcore's CPU they would
 # inherit from EAL: the gateway runs with both lcores on CPU 0
 # (--lcores 0@0,1@0), so its workers must be on the others. Then the telemetry
-# command as OPERATIONS.md gives it, and a stats file that cannot be written.
+# command as OPERATIONS.md gives it, a stats file that cannot be written, and
+# systemd's readiness protocol (READY=1 once serving, STOPPING=1 at SIGTERM).
 source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
+mkdir -p "$SGA_RUN"
+# systemd's readiness protocol: a datagram socket in $NOTIFY_SOCKET, as systemd
+# passes it to a Type=notify unit; the listener writes what it receives.
+python3 - "$SGA_RUN/notify.sock" "$SGA_RUN/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a", buffering=1) as log:
+    try:
+        while True:
+            msg = s.recv(4096).decode()
+            log.write(msg.replace("\n", " ") + "\n")
+            if "STOPPING=1" in msg:
+                break
+    except socket.timeout:
+        pass
+PY
+NOTIFY_PID=$!
+for _ in $(seq 1 100); do [ -S "$SGA_RUN/notify.sock" ] && break; sleep 0.05; done
 if [ "$(nproc)" -ge 2 ]; then eal="--lcores 0@0,1@0"; else eal="-l 0-1"; fi
-SGA_GW_EAL=$eal sga_lab_up dev-a
+NOTIFY_SOCKET=$SGA_RUN/notify.sock SGA_GW_EAL=$eal sga_lab_up dev-a
+grep -q "READY=1" "$SGA_RUN/notify.log" || die "no READY=1 on \$NOTIFY_SOCKET"
+log "ok: READY=1 on \$NOTIFY_SOCKET"
 if [ "$(nproc)" -ge 2 ]; then
 python3 - "$GW_PID" <<'PY' || die "control-plane threads on the data plane's CPU"
 import os, sys
@@ -50,4 +73,8 @@ timeout 30 ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$SGA_RUN/
 grep -q "stats_file = /nonexistent/sga/stats.json: cannot write it" "$SGA_RUN/bad-stats.err" ||
 	{ cat "$SGA_RUN/bad-stats.err" >&2; die "no clear error for an unwritable stats_file"; }
 log "ok ($rc): $(grep stats_file "$SGA_RUN/bad-stats.err")"
+sga_gw_stop
+wait "$NOTIFY_PID" 2>/dev/null || true
+grep -q "STOPPING=1" "$SGA_RUN/notify.log" || die "no STOPPING=1 on \$NOTIFY_SOCKET at SIGTERM"
+log "ok: STOPPING=1 at SIGTERM"
 log "PASS test_operator"
