@@ -183,7 +183,7 @@ static int on_reg_req(const struct cp_handler *h, struct store *st, const uint8_
 		have_old = 1;
 	else if (rc != -SGA_E_UNKNOWN_DEVICE)
 		goto out;
-	if (!have_old && h->gw->enroll_mode == SGA_ENROLL_ALLOWLIST) {
+	if (!have_old && sga_gw_enroll_mode(h->gw) == SGA_ENROLL_ALLOWLIST) {
 		rc = store_enroll_get(st, req.id, req.id_len, &allow);
 		if (!rc)
 			have_allow = 1;

@@ -73,6 +73,60 @@ static void on_signal(int sig)
 		dp_stop(g_dp);
 }
 
+static volatile sig_atomic_t g_reload;
+
+static void on_hangup(int sig)
+{
+	(void)sig;
+	g_reload = 1; /* the main loop re-reads the configuration */
+}
+
+/* [gateway] log_level: every SGA log type and EAL's global threshold. */
+static void apply_log_level(unsigned level)
+{
+	if (!level)
+		return;
+	rte_log_set_global_level(level);
+	(void)rte_log_set_level_pattern("sga.*", level);
+}
+
+/*
+ * SIGHUP: re-read the configuration file. What can change live (the keys
+ * gw_config_is_live lists) is applied at once and named in one line; a file
+ * that does not parse, or that changes anything else, is refused with one line
+ * naming why, and the gateway runs on with what it has. Sessions are never
+ * touched either way.
+ */
+static void reload_config(struct gw_config *cfg, const char *path, struct sga_gw *gw)
+{
+	struct gw_config next;
+	const char *live[16];
+	char err[512], applied[256];
+	unsigned n_live = 0;
+	size_t off = 0;
+
+	gw_config_defaults(&next);
+	if (gw_config_load(&next, path, err, sizeof(err)) ||
+	    gw_config_reload_diff(cfg, &next, live, 16, &n_live, err, sizeof(err))) {
+		GW_LOG("error", "reload of %s refused: %s; running on unchanged", path, err);
+		return;
+	}
+	if (next.enrollment != cfg->enrollment)
+		sga_gw_set_enroll_mode(gw, next.enrollment);
+	if (next.log_level != cfg->log_level)
+		apply_log_level(next.log_level ? next.log_level : RTE_LOG_INFO);
+	/* stats_file and stats_interval_s are read by this thread only. */
+	*cfg = next;
+	applied[0] = '\0';
+	for (unsigned i = 0; i < n_live && off < sizeof(applied); i++)
+		off += (size_t)snprintf(applied + off, sizeof(applied) - off, "%s%s", i ? ", " : "",
+		                        live[i]);
+	printf("sga-gateway: reload of %s: %s\n", path, n_live ? applied : "nothing changed");
+	if (n_live && cfg->enrollment == SGA_ENROLL_OPEN)
+		GW_LOG("warning", "enrollment = open: any device may register a new identity");
+	fflush(stdout);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -90,8 +144,11 @@ static void usage(FILE *f)
 	        "EAL options after '--' are passed to DPDK (e.g. -l 0-2 --file-prefix gw1). The\n"
 	        "gateway adds --no-pci and --vdev for a virtual port, or -a for a PCI port, from\n"
 	        "[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
-	        "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly. Under systemd\n"
-	        "(Type=notify) it reports READY=1 once it serves.\n");
+	        "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly; SIGHUP\n"
+	        "re-reads the configuration: what can change live (enrollment, stats_file,\n"
+	        "stats_interval_s, log_level) is applied, any other change is refused and the\n"
+	        "gateway runs on unchanged. Under systemd (Type=notify) it reports READY=1 once\n"
+	        "it serves.\n");
 }
 
 /* ---- key material ------------------------------------------------------------ */
@@ -528,6 +585,7 @@ int main(int argc, char **argv)
 		       rte_errno ? rte_strerror(rte_errno) : "see the EAL messages above");
 		goto out_gw;
 	}
+	apply_log_level(cfg.log_level);
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
 		if (n_lc < cfg.lcores)
@@ -666,6 +724,12 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	{
+		struct sigaction sa = {.sa_handler = on_hangup, .sa_flags = SA_RESTART};
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGHUP, &sa, NULL);
+	}
 	/* LAB ONLY: the lab sessions before the first frame is polled (a replayed
 	 * pcap starts at once); if Redis is not up yet, the main loop tries again. */
 	if (lab_pending && lab_step(cp, &lab, cfg.lab_provision, &lab_pending))
@@ -695,6 +759,10 @@ int main(int argc, char **argv)
 
 		nanosleep(&ts, NULL);
 		now = time(NULL);
+		if (g_reload) {
+			g_reload = 0;
+			reload_config(&cfg, config_path, &gw);
+		}
 		if (lab_pending && now != last_restore) {
 			last_restore = now;
 			if (lab_step(cp, &lab, cfg.lab_provision, &lab_pending)) {

@@ -201,7 +201,7 @@ int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env,
 			rc = -SGA_E_UNKNOWN_DEVICE;
 			goto out;
 		}
-		if (gw->enroll_mode == SGA_ENROLL_ALLOWLIST) {
+		if (sga_gw_enroll_mode(gw) == SGA_ENROLL_ALLOWLIST) {
 			struct sga_buf part = {req->token, req->token_len};
 
 			if (!allow || req->token_len == 0) {

@@ -37,8 +37,20 @@ struct sga_gw {
 	struct sga_rsa_key *pk;  /* E_PK private half */
 	struct sga_rsa_key *tpk; /* F_G private half (the trapdoor) */
 	const struct sga_group_info *grp;
-	uint8_t enroll_mode; /* enum sga_enroll_mode */
+	uint8_t enroll_mode; /* enum sga_enroll_mode: read and set through the two below */
 };
+
+/** The enrollment mode, as control workers read it while a reload may set it. */
+static inline uint8_t sga_gw_enroll_mode(const struct sga_gw *gw)
+{
+	return __atomic_load_n(&gw->enroll_mode, __ATOMIC_RELAXED);
+}
+
+/** Change the enrollment mode of a running gateway (SIGHUP); any thread. */
+static inline void sga_gw_set_enroll_mode(struct sga_gw *gw, uint8_t mode)
+{
+	__atomic_store_n(&gw->enroll_mode, mode, __ATOMIC_RELAXED);
+}
 
 /** Per-device record (store it encrypted at rest: it holds k_d). */
 struct sga_gw_device {

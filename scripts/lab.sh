@@ -141,7 +141,7 @@ sga_gw_start() {
 	ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$conf" -- ${SGA_GW_EAL:--l 0-1} \
 		>>"$SGA_RUN/gateway.log" 2>&1 &
 	GW_PID=$!
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 600); do # 30 s: a generous bound on a loaded machine
 		# This start's own line: the log may hold earlier runs.
 		[ "$(grep -c "restored .* session" "$SGA_RUN/gateway.log" 2>/dev/null)" -gt "$before" ] && return 0
 		kill -0 "$GW_PID" 2>/dev/null || die "sga-gateway exited (see $SGA_RUN/gateway.log)"
