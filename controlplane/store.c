@@ -1524,3 +1524,44 @@ out:
 	rep_free(rep, 1);
 	return rc;
 }
+
+/* ---- operator listing (sga-admin) --------------------------------------------- */
+
+int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const char *key),
+               void *arg)
+{
+	char cursor[32] = "0";
+	int rc = 0;
+
+	do {
+		redisReply *rep[1] = {NULL};
+		struct st_cmd c;
+		const redisReply *keys;
+
+		cmd_init(&c);
+		cmd_str(&c, "SCAN");
+		cmd_str(&c, cursor);
+		cmd_str(&c, "MATCH");
+		cmd_str(&c, match);
+		cmd_str(&c, "COUNT");
+		cmd_str(&c, "1000");
+		if ((rc = run1(st, &c, rep)))
+			return rc;
+		/* SCAN answers [next cursor, [keys...]]; "0" ends the iteration. */
+		if (rep[0]->type != REDIS_REPLY_ARRAY || rep[0]->elements != 2 ||
+		    rep[0]->element[0]->type != REDIS_REPLY_STRING ||
+		    rep[0]->element[0]->len >= sizeof(cursor) ||
+		    rep[0]->element[1]->type != REDIS_REPLY_ARRAY) {
+			rep_free(rep, 1);
+			return -SGA_E_INTERNAL;
+		}
+		memcpy(cursor, rep[0]->element[0]->str, rep[0]->element[0]->len);
+		cursor[rep[0]->element[0]->len] = '\0';
+		keys = rep[0]->element[1];
+		for (size_t i = 0; i < keys->elements && !rc; i++)
+			if (keys->element[i]->type == REDIS_REPLY_STRING)
+				rc = fn(arg, keys->element[i]->str);
+		rep_free(rep, 1);
+	} while (!rc && strcmp(cursor, "0"));
+	return rc;
+}

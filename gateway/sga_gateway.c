@@ -42,6 +42,7 @@
 #include "dp.h"
 #include "gw_config.h"
 #include "gw_notify.h"
+#include "gw_store.h"
 #include "gw_telemetry.h"
 #include "sga_asym.h"
 #include "sga_crypto.h"
@@ -645,11 +646,7 @@ int main(int argc, char **argv)
 
 	memset(&ccfg, 0, sizeof(ccfg));
 	ccfg.n_workers = cfg.workers;
-	ccfg.store.unix_socket = cfg.redis_socket[0] ? cfg.redis_socket : NULL;
-	ccfg.store.host = cfg.redis_host;
-	ccfg.store.port = (int)cfg.redis_port;
-	ccfg.store.db = (int)cfg.redis_db;
-	ccfg.store.timeout_ms = cfg.redis_timeout_ms;
+	gw_store_config(&cfg, &ccfg.store);
 	ccfg.backoff_max_ms = cfg.redis_backoff_max_ms;
 	ccfg.persist_interval_ms = cfg.persist_interval_ms;
 	ccfg.tx_seq_block = cfg.tx_seq_block;

@@ -14,7 +14,8 @@ prefix=$(meson introspect "$SGA_BUILD" --buildoptions | python3 -c 'import json,
 P=$DEST$prefix
 pc=$(find "$P" -name sga-client.pc | head -1)
 [ -n "$pc" ] || die "no sga-client.pc installed"
-for f in bin/sga-gateway bin/sga-device include/sga/sga_client.h share/man/man8/sga-gateway.8 \
+for f in bin/sga-gateway bin/sga-admin bin/sga-device include/sga/sga_client.h share/man/man8/sga-gateway.8 \
+	share/man/man8/sga-admin.8 \
 	share/man/man1/sga-device.1 share/doc/sga/OPERATIONS.md share/doc/sga/examples/sga_hello.c \
 	lib/systemd/system/sga-gateway.service; do
 	[ -e "$P/$f" ] || die "not installed: $prefix/$f"
@@ -26,7 +27,7 @@ ls "$(dirname "$pc")"/../libsga-client.so.0 >/dev/null || die "no libsga-client.
 log "installed under $DEST$prefix"
 
 # Man pages render without warnings.
-for m in "$P/share/man/man8/sga-gateway.8" "$P/share/man/man1/sga-device.1"; do
+for m in "$P/share/man/man8/sga-gateway.8" "$P/share/man/man8/sga-admin.8" "$P/share/man/man1/sga-device.1"; do
 	w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$m" 2>&1 >/dev/null) || die "man $m"
 	[ -z "$w" ] || die "man $m: $w"
 done
