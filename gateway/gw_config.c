@@ -66,6 +66,7 @@ static const struct key_def keys[] = {
     {"gateway", "stats_file", K_STR, F(stats_file), 0, 0},
     {"gateway", "stats_interval_s", K_UINT, F(stats_interval_s), 0, 3600},
     {"gateway", "log_level", K_LOGLEVEL, F(log_level), 0, 0},
+    {"gateway", "metrics_listen", K_STR, F(metrics_listen), 0, 0},
     {"dataplane", "port", K_STR, F(port), 1, 0},
     {"dataplane", "lcores", K_UINT, F(lcores), 1, 64},
     {"dataplane", "rx_desc", K_UINT, F(rx_desc), 64, 16384},
@@ -575,10 +576,8 @@ int gw_config_port_is_pci(const char *port)
  * one thread or through an atomic (sga-gateway applies them). Everything else
  * shapes ports, memory, threads or keys that exist already. */
 static const char *const live_keys[][2] = {
-    {"gateway", "enrollment"},
-    {"gateway", "stats_file"},
-    {"gateway", "stats_interval_s"},
-    {"gateway", "log_level"},
+    {"gateway", "enrollment"}, {"gateway", "stats_file"},     {"gateway", "stats_interval_s"},
+    {"gateway", "log_level"},  {"gateway", "metrics_listen"},
 };
 
 int gw_config_is_live(const char *section, const char *key)

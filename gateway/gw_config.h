@@ -35,8 +35,9 @@ struct gw_config {
 	char master_key[GW_PATH_MAX];
 	char stats_file[GW_PATH_MAX]; /* "" = none */
 	unsigned stats_interval_s;
-	unsigned
-	    log_level; /* [gateway] log_level: 0 = EAL's, else RTE_LOG_EMERG (1) .. DEBUG (8) */
+	/* [gateway] log_level: 0 = EAL's, else RTE_LOG_EMERG (1) .. RTE_LOG_DEBUG (8) */
+	unsigned log_level;
+	char metrics_listen[64]; /* [gateway] metrics_listen: Prometheus "IPv4:PORT", "" = off */
 
 	/* [dataplane] */
 	char port[GW_PATH_MAX]; /* vdev spec ("net_tap0,iface=sga0") or PCI address */

@@ -42,6 +42,7 @@
 #include "dp.h"
 #include "gw_config.h"
 #include "gw_notify.h"
+#include "gw_prometheus.h"
 #include "gw_store.h"
 #include "gw_telemetry.h"
 #include "sga_asym.h"
@@ -75,6 +76,8 @@ static void on_signal(int sig)
 }
 
 static volatile sig_atomic_t g_reload;
+static struct gw_telemetry_src g_tel; /* what telemetry, the stats file and /metrics read */
+static struct gw_prom *g_prom;        /* the Prometheus endpoint, NULL when off */
 
 static void on_hangup(int sig)
 {
@@ -112,6 +115,19 @@ static void reload_config(struct gw_config *cfg, const char *path, struct sga_gw
 		GW_LOG("error", "reload of %s refused: %s; running on unchanged", path, err);
 		return;
 	}
+	if (strcmp(next.metrics_listen, cfg->metrics_listen)) {
+		/* The new endpoint first: if it cannot listen, nothing changes. */
+		struct gw_prom *np = NULL;
+
+		if (next.metrics_listen[0] &&
+		    !(np = gw_prom_start(next.metrics_listen, &g_tel, err, sizeof(err)))) {
+			GW_LOG("error", "reload of %s refused: %s; running on unchanged", path,
+			       err);
+			return;
+		}
+		gw_prom_stop(g_prom);
+		g_prom = np;
+	}
 	if (next.enrollment != cfg->enrollment)
 		sga_gw_set_enroll_mode(gw, next.enrollment);
 	if (next.log_level != cfg->log_level)
@@ -147,7 +163,8 @@ static void usage(FILE *f)
 	        "[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
 	        "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly; SIGHUP\n"
 	        "re-reads the configuration: what can change live (enrollment, stats_file,\n"
-	        "stats_interval_s, log_level) is applied, any other change is refused and the\n"
+	        "stats_interval_s, log_level, metrics_listen) is applied, any other change is "
+	        "refused and the\n"
 	        "gateway runs on unchanged. Under systemd (Type=notify) it reports READY=1 once\n"
 	        "it serves.\n");
 }
@@ -465,7 +482,6 @@ int main(int argc, char **argv)
 	struct sga_asym *asym = NULL;
 	const char *aead_engine;
 	char report[384];
-	struct gw_telemetry_src tel;
 	int eal_argc, restored = 0, lab_pending = 0, lab_failed = 0;
 	time_t last_stats, last_restore = 0;
 	struct sga_lab_params lab;
@@ -699,20 +715,29 @@ int main(int argc, char **argv)
 		goto out_dp;
 	}
 
-	tel.dp = g_dp;
-	tel.cp = cp;
-	tel.crypto_backend = aead_engine;
-	tel.rsa_engine = sga_engine_rsa_name();
-	tel.modexp_engine = sga_asym_name(asym);
-	gw_telemetry_register(&tel);
+	g_tel.dp = g_dp;
+	g_tel.cp = cp;
+	g_tel.crypto_backend = aead_engine;
+	g_tel.rsa_engine = sga_engine_rsa_name();
+	g_tel.modexp_engine = sga_asym_name(asym);
+	gw_telemetry_register(&g_tel);
+	if (cfg.metrics_listen[0] &&
+	    !(g_prom = gw_prom_start(cfg.metrics_listen, &g_tel, err, sizeof(err)))) {
+		GW_LOG("error", "[gateway] %s", err);
+		gw_telemetry_detach();
+		cp_stop(cp);
+		goto out_dp;
+	}
 	/* A stats file that cannot be written is a configuration error: say so
 	 * now rather than run without the figures the operator asked for. */
 	if (cfg.stats_file[0]) {
-		int rc = gw_telemetry_write_file(&tel, cfg.stats_file);
+		int rc = gw_telemetry_write_file(&g_tel, cfg.stats_file);
 
 		if (rc) {
 			GW_LOG("error", "[gateway] stats_file = %s: cannot write it: %s",
 			       cfg.stats_file, strerror(-rc));
+			gw_prom_stop(g_prom);
+			g_prom = NULL;
 			gw_telemetry_detach();
 			cp_stop(cp);
 			goto out_dp;
@@ -743,8 +768,8 @@ int main(int argc, char **argv)
 		printf("sga-gateway: %s serving %s:%u on port '%s' with %u data-plane lcore(s), %u "
 		       "control "
 		       "worker(s); crypto: AEAD '%s', RSA '%s', modexp '%s'\n",
-		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, tel.crypto_backend,
-		       tel.rsa_engine, tel.modexp_engine);
+		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, g_tel.crypto_backend,
+		       g_tel.rsa_engine, g_tel.modexp_engine);
 		fflush(stdout);
 		(void)gw_notify("READY=1\nSTATUS=serving");
 	}
@@ -780,7 +805,7 @@ int main(int argc, char **argv)
 			}
 		}
 		if (cfg.stats_file[0]) {
-			int rc = gw_telemetry_write_file(&tel, cfg.stats_file);
+			int rc = gw_telemetry_write_file(&g_tel, cfg.stats_file);
 
 			/* Once per failing stretch (a full disk), not ten times a second. */
 			if (rc && !stats_failing)
@@ -789,7 +814,7 @@ int main(int argc, char **argv)
 			stats_failing = rc != 0;
 		}
 		if (cfg.stats_interval_s && now - last_stats >= (time_t)cfg.stats_interval_s) {
-			gw_telemetry_log(&tel);
+			gw_telemetry_log(&g_tel);
 			last_stats = now;
 		}
 	}
@@ -800,8 +825,10 @@ int main(int argc, char **argv)
 	/* The last figures while cp exists: cp_stop frees it, and the telemetry
 	 * reads it (no control frame arrives any more: the lcores have stopped). */
 	if (cfg.stats_file[0])
-		gw_telemetry_write_file(&tel, cfg.stats_file);
-	gw_telemetry_log(&tel);
+		gw_telemetry_write_file(&g_tel, cfg.stats_file);
+	gw_telemetry_log(&g_tel);
+	gw_prom_stop(g_prom); /* before cp and dp go: a scrape reads both */
+	g_prom = NULL;
 	gw_telemetry_detach();
 	cp_stop(cp);
 	ret = lab_failed ? 1 : 0;

@@ -102,6 +102,7 @@ package = $SGA_RUN/keys/gateway.pkg
 master_key = $SGA_RUN/keys/master.key
 stats_file = $SGA_RUN/stats.json
 stats_interval_s = ${SGA_STATS_INTERVAL:-0}
+metrics_listen = ${SGA_METRICS_LISTEN:-}
 [dataplane]
 port = net_af_packet0,iface=$IF_GW,qpairs=1${SGA_AFP_ARGS:-}
 lcores = 1
