@@ -534,7 +534,7 @@ static void on_invite(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	if (c->accepting) {
-		/* Still re-registering: answer once that is done. */
+		/* Still announcing our address: answer once that is done. */
 		c->inv_pending = 1;
 		return;
 	}

@@ -124,7 +124,7 @@ struct sga_client {
 	int sess_err;  /* the error that ended the session (0: none) */
 	int sys_errno; /* errno behind the last -SGA_CLIENT_E_IO */
 	int accepting; /* inside sga_client_accept (its announcement included) */
-	int inv_pending; /* inv holds an invitation that came during that re-registration */
+	int inv_pending; /* inv holds an invitation that came during that announcement */
 
 	struct sga_dev_sess sess;
 	struct sga_dev_sess inv; /* scratch for NEG_INVITE */
