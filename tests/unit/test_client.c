@@ -116,6 +116,7 @@ struct tgw {
 	unsigned drop_first_out[256];     /* ... outbound */
 	unsigned pass_first_out[256];     /* ... after letting the first k through */
 	int hint_unavailable;             /* answer every control frame with ERROR(UNAVAILABLE) */
+	int forge_exists;                 /* an attacker's ERROR(EXISTS) before each REG_ACK */
 	unsigned lose_down;      /* lose the first k DATA_DOWN for good (a store failure) */
 	int skip_lost;           /* ... and tell the recipient with a DATA_SKIP (store retention) */
 	unsigned drop_ack_every; /* lose every Nth DATA_ACK frame (0: never) */
@@ -281,6 +282,8 @@ static void h_reg(struct tgw *g, const uint8_t *f, size_t n, const struct sockad
 	rc = sga_gw_reg_accept(&g->gw, &env, &req, d ? &d->rec : NULL, NULL, &rec, &used, &out);
 	if (rc)
 		goto out; /* EXISTS, ENROLL_DENIED...: silence, as G (PROTOCOL.md 13) */
+	if (g->forge_exists)
+		send_hint(g, SGA_E_EXISTS, req.id, req.id_len, from); /* anyone can send one */
 	/* As G: only a new or replaced record moves the address (PROTOCOL.md 6.3). */
 	fresh = !d || !sga_ct_memeq(d->rec.k_d, rec.k_d, SGA_KEY_LEN);
 	if (!d)
@@ -1298,6 +1301,24 @@ Test(client, refused_registration_times_out_with_a_reason)
 	cr_expect_not_null(strstr(sga_client_detail(impostor), "registered under another key"),
 	                   "%s", sga_client_detail(impostor));
 	sga_client_close(impostor);
+	sga_client_close(a);
+	tgw_free(g);
+}
+
+/* A forged hint (anyone can send an ERROR) must not end an exchange: the
+ * registration goes on and takes the REG_ACK that follows it. */
+Test(client, forged_hint_does_not_end_registration)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client *a;
+	int rc;
+
+	g->forge_exists = 1;
+	tgw_start(g);
+	a = client_ok(g, "dev-a", "a.state", &FAST);
+	rc = sga_client_register(a, NULL);
+	cr_expect_eq(rc, 0, "%s (%s)", sga_client_strerror(rc), sga_client_detail(a));
+	cr_expect_geq(atomic_load(&g->hints_sent), 1, "the forged hint came first");
 	sga_client_close(a);
 	tgw_free(g);
 }
