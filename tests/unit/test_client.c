@@ -310,11 +310,15 @@ static void h_neg_req(struct tgw *g, const struct sga_gw_peek *pk, const uint8_t
 	struct sga_gw_session gs;
 	struct sga_gw_out out;
 	uint64_t ctr;
+	int rc;
 
 	atomic_fetch_add(&g->neg_reqs, 1);
 	if (!di)
 		return; /* an identity G does not know: silence, as G */
-	if (sga_gw_neg_req_open(&g->gw, &di->rec, f, n, &a1, &ctr))
+	rc = sga_gw_neg_req_open(&g->gw, &di->rec, f, n, &a1, &ctr);
+	if (rc == -SGA_E_REPLAY)
+		send_hint(g, SGA_E_REPLAY, pk->id, pk->id_len, from); /* authentic: as G */
+	if (rc)
 		return;
 	learn(di, from);
 	dj = tgw_find(g, a1.peer_id, a1.peer_id_len);
@@ -1302,6 +1306,31 @@ Test(client, refused_registration_times_out_with_a_reason)
 	                   "%s", sga_client_detail(impostor));
 	sga_client_close(impostor);
 	sga_client_close(a);
+	tgw_free(g);
+}
+
+/* A device whose counter fell behind the gateway's (an old state file): its
+ * NEG_REQs are authentic but stale, each answered by a REPLAY hint; every retry
+ * is a new request with the next counter, so it catches up and connects. */
+Test(client, counter_behind_the_gateway_catches_up)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	struct sga_client_stats st;
+
+	tgw_start(g);
+	a = client_ok(g, "dev-a", "a.state", &FAST);
+	b = client_ok(g, "dev-b", "b.state", &FAST);
+	cr_assert_eq(sga_client_register(a, NULL), 0);
+	cr_assert_eq(sga_client_register(b, NULL), 0);
+	tgw_find(g, (const uint8_t *)"dev-a", 5)->rec.up_ctr = 3; /* no frame of a in flight */
+	connect_pair(a, b, "dev-b");
+	ping(a, b, "caught up");
+	sga_client_stats(a, &st);
+	cr_expect_geq(st.up_ctr, 4, "up_ctr %llu", (unsigned long long)st.up_ctr);
+	cr_expect_geq(atomic_load(&g->hints_sent), 3, "a REPLAY hint for each stale NEG_REQ");
+	sga_client_close(a);
+	sga_client_close(b);
 	tgw_free(g);
 }
 
