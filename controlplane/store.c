@@ -51,7 +51,7 @@
 /* Largest session plaintext: fixed part, two members, two N/K, two replies. */
 #define SESS_PT_MAX                                                                             \
 	(1 + 8 + 4 + 8 + 2 * (1 + SGA_ID_MAX + 1 + SGA_KEY_LEN) + 4 * (2 + SGA_GROUP_MAX_LEN) + \
-	 2 * (2 + SGA_FRAME_MAX))
+	 2 * (2 + SGA_FRAME_MAX) + 2 * SGA_SHA256_LEN)
 #define DEV_PT_MAX   (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES)
 #define ADDR_STR_MAX 48 /* "255.255.255.255:65535/ff:ff:ff:ff:ff:ff" */
 #define U64_STR_MAX  24
@@ -678,7 +678,10 @@ out:
  * Session (kind 'S'): kind(1) | session_id(8) | state(1) | suite(1) | group(1) |
  *   have_init(1) | req_ctr(8) | per role: id_len(1) id hop_suite(1) k_t(32) |
  *   per role: n_len(2) N k_len(2) K (present only while the role's KEX_INIT is
- *   in and the session is not yet established) | per role: reply_len(2) reply.
+ *   in and the session is not yet established) | per role: reply_len(2) reply |
+ *   per role: init_hash(32) (the KEX_INIT a retransmission must repeat; absent
+ *   from records written before it existed, read as zeros, which no frame
+ *   hashes to).
  * Hop keys, TX sequences and replay windows are not part of the record. */
 
 static int dev_encode(const struct sga_gw_device *d, uint8_t *out, size_t cap, size_t *len)
@@ -779,6 +782,8 @@ static int sess_encode(const struct sga_gw_session *s, uint8_t *out, size_t cap,
 		sga_wr_u16(&w, s->reply_len[r]);
 		sga_wr_bytes(&w, s->reply[r], s->reply_len[r]);
 	}
+	for (unsigned r = 0; r < 2; r++)
+		sga_wr_bytes(&w, s->init_hash[r], sizeof(s->init_hash[r]));
 	if (w.err)
 		return w.err;
 	*len = w.off;
@@ -838,6 +843,11 @@ static int sess_decode(const uint8_t *p, size_t len, struct sga_gw_session *s)
 	for (unsigned k = 0; k < 2 && !r.err; k++) {
 		rd_field(&r, s->reply[k], sizeof(s->reply[k]), &n);
 		s->reply_len[k] = (uint16_t)n;
+	}
+	for (unsigned k = 0; k < 2 && !r.err && sga_rd_left(&r); k++) {
+		q = sga_rd_bytes(&r, sizeof(s->init_hash[k]));
+		if (q)
+			memcpy(s->init_hash[k], q, sizeof(s->init_hash[k]));
 	}
 	if (r.err)
 		return r.err;
