@@ -614,6 +614,13 @@ static void cp_join(struct cp *cp)
 	}
 }
 
+/* Best effort: a CPU set the kernel refuses leaves the inherited affinity. */
+static void set_affinity(pthread_t th, const cpu_set_t *cpus)
+{
+	if (cpus && CPU_COUNT(cpus) > 0 && pthread_setaffinity_np(th, sizeof(*cpus), cpus))
+		cp_log(CP_LOG_WARNING, "cannot set the control-plane threads' CPU affinity");
+}
+
 struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct dp *dp)
 {
 	struct store_config scfg;
@@ -682,11 +689,13 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 		cp->w[i].started = 1;
 		snprintf(name, sizeof(name), "sga-cp-%u", i % 1000u); /* 15 chars + NUL */
 		pthread_setname_np(cp->w[i].th, name);
+		set_affinity(cp->w[i].th, cfg->cpus);
 	}
 	if ((err = pthread_create(&cp->hk, NULL, hk_main, cp)) != 0)
 		goto out;
 	cp->hk_started = 1;
 	pthread_setname_np(cp->hk, "sga-cp-hk");
+	set_affinity(cp->hk, cfg->cpus);
 out:
 	sga_memzero(&scfg, sizeof(scfg));
 	if (err) {

@@ -20,6 +20,7 @@
 #ifndef SGA_CP_H
 #define SGA_CP_H
 
+#include <sched.h>
 #include <stdint.h>
 
 #include "cp_lab.h"
@@ -36,6 +37,10 @@ struct cp_config {
 	unsigned persist_interval_ms; /* replay marks / addresses persistence period; 0 = 1000 */
 	uint64_t tx_seq_block;        /* = dp_config.tx_seq_block; 0 = 1 << 20 */
 	unsigned async_jobs;          /* frames in flight per worker (ASYNC jobs); 0 = 8, <= 256 */
+	/* CPUs the worker and housekeeping threads run on; NULL or empty: the
+	 * creating thread's. Threads made after rte_eal_init() inherit the main
+	 * lcore's single CPU, so without this every worker shares one core. */
+	const cpu_set_t *cpus;
 };
 
 /** Start the workers and the housekeeping thread. gw and dp must outlive the

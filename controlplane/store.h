@@ -160,4 +160,11 @@ int store_session_establish(struct store *st, struct store_estab *e, unsigned n)
  *  to the total and the call returns -SGA_E_NOSPACE (retry with a larger array). */
 int store_session_list(struct store *st, uint64_t *ids, unsigned *n);
 
+/** Call fn(arg, key) for every Redis key matching the glob pattern match
+ *  (SCAN: no blocking of the server, a key may be seen twice while keys
+ *  change). fn returns 0 to go on; a nonzero return stops and is returned.
+ *  For operator tools, not the gateway's paths. */
+int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const char *key),
+               void *arg);
+
 #endif /* SGA_STORE_H */

@@ -82,6 +82,19 @@ void dp_counters(const struct dp *dp, uint64_t out[DP_C__COUNT])
 			out[c] += __atomic_load_n(&dp->lcores[l].ctr[c], __ATOMIC_RELAXED);
 }
 
+unsigned dp_lcore_count(const struct dp *dp)
+{
+	return dp->cfg.n_lcores;
+}
+
+void dp_lcore_counters(const struct dp *dp, unsigned l, uint64_t out[DP_C__COUNT])
+{
+	for (int c = 0; c < DP_C__COUNT; c++)
+		out[c] = l < dp->cfg.n_lcores
+		             ? __atomic_load_n(&dp->lcores[l].ctr[c], __ATOMIC_RELAXED)
+		             : __atomic_load_n(&dp->ctrl_ctr[c], __ATOMIC_RELAXED);
+}
+
 static void dp_ctrl_ctr_inc(struct dp *dp, enum dp_counter c)
 {
 	__atomic_fetch_add(&dp->ctrl_ctr[c], 1, __ATOMIC_RELAXED);

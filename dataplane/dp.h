@@ -257,6 +257,12 @@ const char *dp_aead_report(const struct dp *dp, uint8_t suite, char *buf, size_t
 
 /** Sum of the per-lcore counters. */
 void dp_counters(const struct dp *dp, uint64_t out[DP_C__COUNT]);
+/** Data-plane lcores. */
+unsigned dp_lcore_count(const struct dp *dp);
+/** One lcore's counters (l < dp_lcore_count); l == dp_lcore_count: what
+ *  non-EAL threads counted (control frames sent for the control plane).
+ *  The sum over 0..dp_lcore_count inclusive is dp_counters. Any thread. */
+void dp_lcore_counters(const struct dp *dp, unsigned l, uint64_t out[DP_C__COUNT]);
 /** Store and forward totals over the lcores (dp_store.h); all zero without a
  *  store. Racy snapshot, any thread. */
 struct dp_store_stats;

@@ -24,10 +24,11 @@
  * has to hold back early arrivals and, when a missing message can no longer
  * arrive (older than the window), skip it.
  *
- * ERROR frames are unauthenticated hints (PROTOCOL.md 7.11): they never change
- * keys, counters or sessions here. A hint that answers the pending exchange for
- * good (EXISTS, ENROLL_DENIED, UNKNOWN_DEVICE, ...) ends it with that code; a
- * transient one (UNAVAILABLE, BAD_STATE, ...) only shapes the final error.
+ * ERROR frames are unauthenticated hints (PROTOCOL.md 7.12): they never change
+ * keys, counters or sessions here, and never end an exchange (anyone can forge
+ * one); the last one only shapes the error reported when the exchange gives up.
+ * G answers a refused registration with silence (PROTOCOL.md 13), so a
+ * registration that times out says what that silence may mean.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -189,7 +190,6 @@ static int tx(struct sga_client *c, const uint8_t *f, size_t n)
 		ssize_t w = send(c->fd, f, n, MSG_NOSIGNAL);
 
 		if (w >= 0) {
-			c->sent_any = 1;
 			client_log(c, 2, "tx %s (%zu bytes)", sga_msg_name(type), n);
 			return 0;
 		}
@@ -308,6 +308,15 @@ static int neg_request(struct sga_client *c)
 	return save_state(c);
 }
 
+/* What silence may mean: G does not answer a registration it refuses. */
+static const char *silence_note(const struct sga_client *c)
+{
+	return c->op.kind == OP_REG ? " (the gateway does not answer a registration it refuses: "
+	                              "identity registered under another key, enrollment "
+	                              "denied, or a rekey it cannot verify)"
+	                            : "";
+}
+
 static void op_timer(struct sga_client *c, uint64_t now)
 {
 	struct client_op_state *op = &c->op;
@@ -323,13 +332,13 @@ static void op_timer(struct sga_client *c, uint64_t now)
 			return;
 		}
 		op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
-		                  "no answer from the gateway after %u transmissions%s%s",
+		                  "no answer from the gateway after %u transmissions%s%s%s",
 		                  op->tries, op->hint ? "; last ERROR hint: " : "",
-		                  op->hint ? sga_err_desc(op->hint) : ""));
+		                  op->hint ? sga_err_desc(op->hint) : "", silence_note(c)));
 		return;
 	}
 	op->rto = min_u(op->rto * 2, c->rto_max_ms);
-	if (op->kind == OP_NEG) {
+	if (op->kind == OP_NEG || op->kind == OP_ANNOUNCE) {
 		rc = neg_request(c);
 		if (rc) {
 			op_finish(c, rc);
@@ -525,7 +534,7 @@ static void on_invite(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	if (c->accepting) {
-		/* Still re-registering: answer once that is done. */
+		/* Still announcing our address: answer once that is done. */
 		c->inv_pending = 1;
 		return;
 	}
@@ -580,11 +589,21 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 	struct client_op_state *op = &c->op;
 	int rc;
 
-	if (op->kind != OP_NEG || op->done || c->sess.state != SGA_DEV_S_NEG_SENT) {
+	if ((op->kind != OP_NEG && op->kind != OP_ANNOUNCE) || op->done ||
+	    c->sess.state != SGA_DEV_S_NEG_SENT) {
 		c->stats.dropped++;
 		return;
 	}
 	rc = sga_dev_consume_neg_result(&c->dev, &c->sess, f, n);
+	if (!rc || c->sess.state == SGA_DEV_S_FAILED)
+		c->announced = 1; /* G accepted our counter: its address for us is this socket */
+	if (op->kind == OP_ANNOUNCE && c->sess.state == SGA_DEV_S_FAILED) {
+		/* The refusal a NEG_REQ naming ourselves earns; anything else would
+		 * be a gateway that does not follow PROTOCOL.md 6.3. */
+		client_log(c, 1, "the gateway knows where we are");
+		op_finish(c, rc == -SGA_E_BAD_FIELD ? 0 : rc);
+		return;
+	}
 	if (rc && c->sess.state == SGA_DEV_S_FAILED) {
 		op_finish(c, fail(c, rc, "%s (%s: the gateway's authenticated refusal, NEG_RESULT)",
 		                  sga_err_desc(rc), sga_err_name(rc)));
@@ -626,6 +645,7 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	client_log(c, 1, "session with %s established (%s)", c->peer, suite_name(c->sess.suite));
+	c->announced = 1; /* G accepted our NEG_REQ or NEG_ACCEPT from this socket */
 	if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
 		op_finish(c, 0);
 	/* Messages the peer sent before our KEX_REPLY came. */
@@ -881,23 +901,6 @@ out:
 	sga_memzero(c->msg, len);
 }
 
-/* Codes that say "not now" rather than "no": keep retransmitting. */
-static int hint_transient(int code)
-{
-	switch (code) {
-	case SGA_E_UNAVAILABLE:
-	case SGA_E_BAD_STATE: /* e.g. our KEX_INIT overtook our lost NEG_ACCEPT */
-	case SGA_E_UNKNOWN_SESSION:
-	case SGA_E_REPLAY:
-	case SGA_E_AUTH:
-	case SGA_E_INTERNAL:
-	case SGA_E_CRYPTO:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	struct sga_error_msg e;
@@ -916,14 +919,11 @@ static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	client_log(c, 1, "gateway hint (unauthenticated): %s", sga_err_desc(e.code));
-	if (c->op.kind == OP_NONE || c->op.done)
-		return;
-	if (hint_transient(e.code)) {
+	/* Anyone can forge a hint, and G answers only authenticated frames
+	 * (PROTOCOL.md 13), so none ends the exchange: it keeps retransmitting and
+	 * the last hint only shapes the error reported when it gives up. */
+	if (c->op.kind != OP_NONE && !c->op.done)
 		c->op.hint = e.code;
-		return;
-	}
-	op_finish(c, fail(c, -(int)e.code, "%s (%s: ERROR hint from the gateway, unauthenticated)",
-	                  sga_err_desc(e.code), sga_err_name(e.code)));
 }
 
 static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
@@ -1062,9 +1062,10 @@ static int run_op(struct sga_client *c)
 				                  c->op_timeout_ms));
 			else
 				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
-				                  "timed out after %u ms%s%s", c->op_timeout_ms,
+				                  "timed out after %u ms%s%s%s", c->op_timeout_ms,
 				                  c->op.hint ? "; last ERROR hint: " : "",
-				                  c->op.hint ? sga_err_desc(c->op.hint) : ""));
+				                  c->op.hint ? sga_err_desc(c->op.hint) : "",
+				                  silence_note(c)));
 			break;
 		}
 		pump(c, c->op_deadline);
@@ -1458,6 +1459,38 @@ int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t 
 	return rc;
 }
 
+/*
+ * Tell the gateway where this socket is without registering again: only a
+ * fresh authenticated frame moves a device's address (PROTOCOL.md 6.3), and a
+ * NEG_REQ naming the device itself is the one that starts nothing. G refuses
+ * it with an authenticated NEG_RESULT (BAD_FIELD), which confirms the move.
+ */
+static int announce(struct sga_client *c)
+{
+	int rc;
+
+	end_session(c);
+	op_start(c, OP_ANNOUNCE);
+	c->op.peer_len = c->dev.id_len;
+	memcpy(c->op.peer, c->dev.id, c->dev.id_len);
+	c->op.n_prefs = c->dev.n_suites;
+	memcpy(c->op.prefs, c->dev.suites, c->dev.n_suites);
+	set_peer(c, c->dev.id, c->dev.id_len);
+	client_log(c, 1, "telling the gateway where %.*s is", c->dev.id_len, c->dev.id);
+	rc = neg_request(c);
+	if (rc) {
+		sga_memzero(&c->op, sizeof(c->op));
+		goto out;
+	}
+	c->op_deadline = now_ms() + c->timeout_ms;
+	c->op_timeout_ms = c->timeout_ms;
+	(void)op_send(c);
+	rc = run_op(c);
+out:
+	end_session(c);
+	return rc;
+}
+
 int sga_client_accept(struct sga_client *c, int timeout_ms)
 {
 	int rc;
@@ -1471,9 +1504,10 @@ int sga_client_accept(struct sga_client *c, int timeout_ms)
 	sga_dev_sess_wipe(&c->inv);
 	c->inv_pending = 0;
 	c->accepting = 1;
-	if (!c->sent_any) {
-		/* The gateway sends NEG_INVITE to the address it last saw us at. */
-		rc = sga_client_register(c, NULL);
+	if (!c->announced) {
+		/* The gateway sends NEG_INVITE to the address of our last fresh
+		 * authenticated frame (PROTOCOL.md 6.3). */
+		rc = announce(c);
 		if (rc)
 			goto out;
 	}

@@ -37,6 +37,7 @@ enum key_type {
 	K_FSYNC,
 	K_PROFILE,
 	K_WINDOW,
+	K_LOGLEVEL,
 };
 
 struct key_def {
@@ -64,6 +65,8 @@ static const struct key_def keys[] = {
     {"gateway", "master_key", K_STR, F(master_key), 1, 0},
     {"gateway", "stats_file", K_STR, F(stats_file), 0, 0},
     {"gateway", "stats_interval_s", K_UINT, F(stats_interval_s), 0, 3600},
+    {"gateway", "log_level", K_LOGLEVEL, F(log_level), 0, 0},
+    {"gateway", "metrics_listen", K_STR, F(metrics_listen), 0, 0},
     {"dataplane", "port", K_STR, F(port), 1, 0},
     {"dataplane", "lcores", K_UINT, F(lcores), 1, 64},
     {"dataplane", "rx_desc", K_UINT, F(rx_desc), 64, 16384},
@@ -387,6 +390,22 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 			return -1;
 		}
 		return 0;
+	case K_LOGLEVEL: {
+		/* rte_log's levels, numbered as RTE_LOG_EMERG .. RTE_LOG_DEBUG. */
+		static const char *const names[] = {"emerg",   "alert",  "crit", "err",
+		                                    "warning", "notice", "info", "debug"};
+
+		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(v, names[i])) {
+				c->log_level = i + 1;
+				return 0;
+			}
+		snprintf(why, why_len,
+		         "'%s' is not a log level (emerg, alert, crit, err, warning, notice, "
+		         "info, debug)",
+		         v);
+		return -1;
+	}
 	case K_WINDOW:
 		if (!strcmp(v, "on"))
 			c->lab_hop_replay_window = 1;
@@ -556,4 +575,55 @@ int gw_config_port_is_pci(const char *port)
 	if (sscanf(port, "%4x:%2x:%2x.%1x%c", &a, &b, &d, &f, &tail) == 4)
 		return 1;
 	return sscanf(port, "%2x:%2x.%1x%c", &b, &d, &f, &tail) == 3;
+}
+
+/* ---- reload ------------------------------------------------------------------- */
+
+/* What SIGHUP may change without a restart: each is read where it is used, by
+ * one thread or through an atomic (sga-gateway applies them). Everything else
+ * shapes ports, memory, threads or keys that exist already. */
+static const char *const live_keys[][2] = {
+    {"gateway", "enrollment"}, {"gateway", "stats_file"},     {"gateway", "stats_interval_s"},
+    {"gateway", "log_level"},  {"gateway", "metrics_listen"},
+};
+
+int gw_config_is_live(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (!strcmp(live_keys[i][0], section) && !strcmp(live_keys[i][1], key))
+			return 1;
+	return 0;
+}
+
+static int key_differs(const struct key_def *k, const struct gw_config *a,
+                       const struct gw_config *b)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+
+	if (k->type == K_STR || k->type == K_ID)
+		return strcmp(pa, pb) != 0;
+	if (k->type == K_SUITES && a->n_suites != b->n_suites)
+		return 1;
+	return memcmp(pa, pb, k->size) != 0;
+}
+
+int gw_config_reload_diff(const struct gw_config *cur, const struct gw_config *next,
+                          const char **live, unsigned max_live, unsigned *n_live, char *err,
+                          size_t err_len)
+{
+	*n_live = 0;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key_def *k = &keys[i];
+
+		if (!key_differs(k, cur, next))
+			continue;
+		if (!gw_config_is_live(k->section, k->name)) {
+			snprintf(err, err_len, "[%s] %s changed: it needs a restart", k->section,
+			         k->name);
+			return -1;
+		}
+		if (*n_live < max_live)
+			live[(*n_live)++] = k->name;
+	}
+	return 0;
 }

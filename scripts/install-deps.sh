@@ -5,7 +5,8 @@ set -euo pipefail
 
 PKGS=(build-essential meson ninja-build pkg-config clang-format
       libssl-dev openssl libcriterion-dev libhiredis-dev redis-server
-      dpdk dpdk-dev libdpdk-dev iproute2 ethtool python3)
+      dpdk dpdk-dev libdpdk-dev iproute2 ethtool python3
+      man-db systemd libmicrohttpd-dev curl)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -43,6 +43,7 @@
 #include "dp_store.h"
 #include "harness.h"
 #include "sga_keys.h"
+#include "eal_tidy.h"
 
 #define MAXQ    2
 #define TPOOL_N 2047
@@ -75,6 +76,7 @@ static void eal_up(void)
 	                "-m",
 	                "256",
 	                "--no-shconf",
+	                "--no-telemetry",
 	                lcores,
 	                "--log-level=lib.*:error",
 	                "--log-level=sga.dp:warning",
@@ -88,6 +90,7 @@ static void eal_up(void)
 	snprintf(lcores, sizeof(lcores), "%s",
 	         sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? "--lcores=0@0,1@1" : "--lcores=0@0,1@0");
 	cr_assert_geq(rte_eal_init(argc, argv), 0, "rte_eal_init: %s", rte_strerror(rte_errno));
+	eal_tidy();
 	tpool = rte_pktmbuf_pool_create("t_pool", TPOOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 	                                SOCKET_ID_ANY);
 	cr_assert_not_null(tpool);

@@ -13,17 +13,20 @@
 #include <rte_eal.h>
 
 #include "dp_store.h"
+#include "eal_tidy.h"
 
 static char dir[64];
 
 static void eal_up(void)
 {
 	char prefix[64];
-	char *argv[] = {"test", "--no-pci", "--no-huge", "-m", "256", "--log-level=*:error",
-	                prefix, NULL};
+	char *argv[] = {
+	    "test",        "--no-pci",       "--no-huge", "-m", "256", "--log-level=*:error",
+	    "--no-shconf", "--no-telemetry", prefix,      NULL};
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=sgastore%d", getpid());
-	cr_assert_geq(rte_eal_init(7, argv), 0, "EAL");
+	cr_assert_geq(rte_eal_init(9, argv), 0, "EAL");
+	eal_tidy();
 	snprintf(dir, sizeof(dir), "/tmp/sga-dpstore-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 }

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* gw_store.c - see gw_store.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gw_store.h"
+
+void gw_store_config(const struct gw_config *cfg, struct store_config *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->unix_socket = cfg->redis_socket[0] ? cfg->redis_socket : NULL;
+	sc->host = cfg->redis_host;
+	sc->port = (int)cfg->redis_port;
+	sc->db = (int)cfg->redis_db;
+	sc->timeout_ms = cfg->redis_timeout_ms;
+	sc->backoff_max_ms = cfg->redis_backoff_max_ms;
+}
+
+int gw_store_auth(const struct gw_config *cfg, struct store_config *sc,
+                  char pw[STORE_PASSWORD_MAX + 1], const char *prog)
+{
+	int rc;
+
+	if (!cfg->redis_password_file[0])
+		return 0;
+	rc = store_load_password(cfg->redis_password_file, pw);
+	if (rc) {
+		fprintf(stderr, "%s: error: [redis] password_file %s: %s\n", prog,
+		        cfg->redis_password_file,
+		        rc == -EPERM
+		            ? "readable or writable by group or others; refused (chmod 600)"
+		        : rc == -EINVAL
+		            ? "not a file with the password on its first line (1..256 bytes)"
+		            : strerror(-rc));
+		return rc;
+	}
+	sc->password = pw;
+	sc->user = cfg->redis_user[0] ? cfg->redis_user : NULL;
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * gw_store.h - the Redis endpoint of a gateway configuration, for every
+ * program that reaches the gateway's state (sga-gateway, sga-admin), so that
+ * both connect the same way.
+ */
+#ifndef SGA_GW_STORE_H
+#define SGA_GW_STORE_H
+
+#include "gw_config.h"
+#include "store.h"
+
+/** Fill sc from cfg's [redis] section (the master key is left zero: the
+ *  caller loads it with store_load_master_key). */
+void gw_store_config(const struct gw_config *cfg, struct store_config *sc);
+
+/** Redis authentication of cfg ([redis] user, password_file) into sc: the
+ *  password file read into pw (the caller wipes it once store_open has copied
+ *  it), sc->password and sc->user pointed at it and at cfg. Nothing to do
+ *  without password_file. 0, or -errno with one line "PROG: error: ..." on
+ *  stderr naming the file and the reason. */
+int gw_store_auth(const struct gw_config *cfg, struct store_config *sc,
+                  char pw[STORE_PASSWORD_MAX + 1], const char *prog);
+
+#endif /* SGA_GW_STORE_H */
