@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # The production set-up end to end: a Redis with requirepass and an ACL user the
 # gateway authenticates as ([redis] user, password_file), allow-list enrollment
-# with one-time tokens read from a file or stdin (sga-device --token-file).
+# with one-time tokens from sga-admin, read from a file or stdin (sga-device
+# --token-file).
 #   - a wrong password stops the gateway at start with a clear error;
 #   - a password file readable by others is refused (--check);
 #   - no token: refused; the listed token: registered, entry gone; reused: refused;
@@ -52,13 +53,15 @@ grep -q "enrollment = open" "$SGA_RUN/gateway.log" && die "open-enrollment warni
 sga_cli CLIENT LIST | grep -q " user=sga " || die "the gateway does not connect as user sga"
 
 token_for() { # token_for ID FILE: a fresh token in FILE (0600), listed for ID
-	openssl rand -hex 16 >"$2"
-	sga_cli SET "sga:{enroll:$1}" "$(tr -d '\n' <"$2" | sha256sum | cut -d' ' -f1)" >/dev/null
+	rm -f "$2"
+	"$SGA_BUILD/gateway/sga-admin" -c "$SGA_RUN/gateway.conf" enroll add "$1" --token-file "$2" >/dev/null ||
+		die "sga-admin enroll add $1 (as the ACL user)"
 }
 
+# A refused registration gets no answer (PROTOCOL.md 13): the device times out.
 rc=0
-sga_dev meter-a register 2>"$SGA_RUN/err" || rc=$?
-[ $rc -eq 5 ] || { cat "$SGA_RUN/err" >&2; die "unlisted device without a token: exit $rc, want 5"; }
+sga_dev meter-a -t 2000 register 2>"$SGA_RUN/err" || rc=$?
+[ $rc -eq 3 ] || { cat "$SGA_RUN/err" >&2; die "unlisted device without a token: exit $rc, want 3"; }
 log "ok: no token -> $(head -1 "$SGA_RUN/err")"
 
 token_for meter-a "$SGA_RUN/a.token"
@@ -67,8 +70,8 @@ sga_dev meter-a --token-file "$SGA_RUN/a.token" register || die "meter-a with it
 token_for meter-b "$SGA_RUN/b.token"
 sga_dev meter-b --token-file - register <"$SGA_RUN/b.token" || die "meter-b, token on stdin"
 rc=0
-sga_dev meter-c --token-file "$SGA_RUN/a.token" register 2>"$SGA_RUN/err" || rc=$?
-[ $rc -eq 5 ] || die "a spent token for an unlisted identity: exit $rc, want 5"
+sga_dev meter-c -t 2000 --token-file "$SGA_RUN/a.token" register 2>"$SGA_RUN/err" || rc=$?
+[ $rc -eq 3 ] || die "a spent token for an unlisted identity: exit $rc, want 3"
 log "ok: tokens from a file and from stdin; spent token refused"
 
 # Redis restarts (same data, same users): the gateway authenticates again.
