@@ -56,7 +56,10 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 		    "    \"resent\": %llu,\n    \"refused_full\": %llu,\n    \"refused_error\": "
 		    "%llu,\n    \"refused_behind_gap\": %llu,\n    \"skips\": %llu,\n"
 		    "    \"expired\": %llu,\n    \"bytes_on_disk\": %llu,\n    \"error\": \"%s\",\n"
-		    "    \"lab_reappended\": %llu,\n"
+		    "    \"lab_reappended\": %llu,\n    \"skips_deferred\": %llu,\n"
+		    "    \"resends_deferred\": %llu,\n    \"resealed_relayed\": %llu,\n"
+		    "    \"resealed_replaced\": %llu,\n    \"marks_written\": %llu,\n"
+		    "    \"marks_lost\": %llu,\n"
 		    "    \"pending_per_recipient\": [",
 		    (unsigned long long)ss.pending, (unsigned long long)ss.recipients,
 		    (unsigned long long)(ss.oldest_ms && now_ms > ss.oldest_ms
@@ -67,7 +70,11 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 		    (unsigned long long)ss.refused_full, (unsigned long long)ss.refused_error,
 		    (unsigned long long)ss.refused_behind_gap, (unsigned long long)ss.skips,
 		    (unsigned long long)ss.expired, (unsigned long long)ss.bytes_on_disk,
-		    ss.error ? strerror(ss.error) : "", (unsigned long long)ss.lab_reappended);
+		    ss.error ? strerror(ss.error) : "", (unsigned long long)ss.lab_reappended,
+		    (unsigned long long)ss.skips_deferred, (unsigned long long)ss.resends_deferred,
+		    (unsigned long long)ss.resealed_relayed,
+		    (unsigned long long)ss.resealed_replaced, (unsigned long long)ss.marks_written,
+		    (unsigned long long)ss.marks_lost);
 		for (unsigned i = 0; i < nr; i++)
 			fprintf(
 			    f,
