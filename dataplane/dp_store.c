@@ -258,9 +258,9 @@ static int mark_write(struct dp_store *st, uint32_t r, uint64_t delivered_next)
 	return 0;
 }
 
-/* Release a mark: at once if its log is open, else (start-up, the log being
+/* Release a record: at once if its log is open, else (start-up, the log being
  * recovered) once it is. */
-static void mark_release(struct dp_store *st, uint64_t lsn, uint8_t log)
+static void release_when_open(struct dp_store *st, uint64_t lsn, uint8_t log)
 {
 	if (log < st->n_logs) {
 		if (msg_log_release(st->logs[log], lsn))
@@ -278,7 +278,7 @@ static void mark_drop(struct dp_store *st, uint32_t r)
 
 	if (!rc->mark_lsn)
 		return;
-	mark_release(st, rc->mark_lsn, rc->mark_log);
+	release_when_open(st, rc->mark_lsn, rc->mark_log);
 	rc->mark_lsn = 0;
 }
 
@@ -399,7 +399,8 @@ struct recover_ctx {
 	uint64_t now;      /* CLOCK_MONOTONIC_COARSE ms */
 	uint64_t now_real; /* CLOCK_REALTIME ms: record timestamps */
 	uint64_t dropped;
-	uint64_t marks; /* delivered marks among the live records */
+	uint64_t marks;      /* delivered marks among the live records */
+	uint64_t duplicates; /* second copies of a held message, released */
 };
 
 static void on_recover(void *arg, const struct msg_rec *meta, const void *payload, size_t len)
@@ -417,17 +418,39 @@ static void on_recover(void *arg, const struct msg_rec *meta, const void *payloa
 		struct recip *rp = &st->recip[r];
 
 		if (rp->mark_lsn && rp->delivered_next > meta->e2e_seq) {
-			mark_release(st, meta->lsn, rc->log); /* an older report */
+			release_when_open(st, meta->lsn, rc->log); /* an older report */
 			return;
 		}
 		if (rp->mark_lsn)
-			mark_release(st, rp->mark_lsn, rp->mark_log);
+			release_when_open(st, rp->mark_lsn, rp->mark_log);
 		rp->mark_lsn = meta->lsn;
 		rp->mark_log = rc->log;
 		rp->delivered_next = meta->e2e_seq;
 		return;
 	}
-	if (r >= 0 && pend_find(st, meta->session_id, meta->role, meta->e2e_seq) < 0)
+	if (r >= 0 && (i = pend_find(st, meta->session_id, meta->role, meta->e2e_seq)) >= 0 &&
+	    len <= SGA_FRAME_MAX) {
+		/* Another copy of a held message (a re-sealed one replaced it, and
+		 * the crash came before the older copy's RELEASE): the later one
+		 * is the sender's, as at run time (dp_store_reseal). Logs are
+		 * recovered newest first (ours, then former lcores'), lsns in
+		 * order within each. */
+		struct pend *p = &st->pend[i];
+
+		rc->duplicates++;
+		if (p->log != rc->log) {
+			release_when_open(st, meta->lsn, rc->log); /* an older log's */
+			return;
+		}
+		release_when_open(st, p->lsn, p->log);
+		p->lsn = meta->lsn;
+		p->log = rc->log;
+		p->len = (uint16_t)len;
+		memcpy(p->inner, payload, len);
+		return;
+	}
+	i = -1;
+	if (r >= 0)
 		i = pend_new(st, (uint32_t)r, meta->session_id, meta->role, meta->e2e_seq, payload,
 		             len, rc->now > age ? rc->now - age : 0);
 	if (i < 0) {
@@ -595,7 +618,7 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 		if (st->n_logs == 1)
 			st->last_lsn = rr.next_lsn ? rr.next_lsn - 1 : 0;
 		release_stale(st);
-		rr.live -= rc.marks; /* bookkeeping, not messages */
+		rr.live -= rc.marks + rc.duplicates; /* bookkeeping, not messages */
 		rep->logs++;
 		rep->marks += rc.marks;
 		rep->live += rr.live - rc.dropped;
@@ -1007,8 +1030,8 @@ void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
 		 * (a recipient that sends without reporting would otherwise get a
 		 * pass, and a DATA_SKIP, per frame of its own). */
 		rc->backoff_ms = st->cfg.resend_min_ms;
-		rc->next_try_ms = rc->pass_end_ms + st->cfg.resend_min_ms;
-		rc->in_pass = 0;
+		if (!rc->in_pass) /* else the pass under way goes on */
+			rc->next_try_ms = rc->pass_end_ms + st->cfg.resend_min_ms;
 	}
 }
 

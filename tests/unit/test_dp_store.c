@@ -1062,3 +1062,48 @@ Test(dp_store, resealed_copy_relayed_and_replaces_a_differing_held_copy)
 	dp_store_delivered(st, 0x99, 1, DP_STORE_HOLD_AHEAD + 1, dp_store_now_ms(), NULL, 0);
 	dp_store_destroy(st);
 }
+
+static void count_live(void *ctx, const struct msg_rec *meta, const void *payload, size_t len)
+{
+	(void)meta;
+	(void)payload;
+	(void)len;
+	(*(unsigned *)ctx)++;
+}
+
+/* Two copies of one message in the log (a re-sealed copy replaced the held
+ * one and the crash came before the older copy's RELEASE): the later copy is
+ * the one recovered, the older is released. */
+Test(dp_store, recovery_keeps_the_later_copy_of_a_message)
+{
+	char sub[96];
+	struct msg_log_config lc = {.dir = sub, .fsync = MSG_LOG_FSYNC_ALWAYS, .log_fn = quiet};
+	struct msg_rec m = {.session_id = 0x88, .e2e_seq = 2, .role = 0};
+	unsigned live = 0;
+	struct dp_store_report rep;
+	struct dp_store_resend r[4];
+	struct dp_store *st;
+	struct msg_log *lg;
+	uint64_t lsn;
+
+	snprintf(sub, sizeof(sub), "%s/lcore-0", dir);
+	lg = msg_log_open(&lc, NULL, NULL, NULL);
+	cr_assert_not_null(lg);
+	cr_assert_eq(msg_log_append(lg, &m, "garbled-copy-xxx", 16, &lsn), 0);
+	cr_assert_eq(msg_log_append(lg, &m, "senders-copy-xxx", 16, &lsn), 0);
+	msg_log_close(lg);
+
+	for (int run = 0; run < 2; run++) {
+		st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+		cr_assert_eq(rep.live, 1, "run %d: one message", run);
+		cr_assert_eq(rep.dropped, 0);
+		cr_assert_eq(dp_store_resends_due(st, dp_store_now_ms(), r, 4), 1);
+		cr_assert_eq(r[0].len, 16);
+		cr_assert_eq(memcmp(r[0].inner, "senders-copy-xxx", 16), 0);
+		dp_store_destroy(st);
+	}
+	lg = msg_log_open(&lc, count_live, &live, NULL);
+	cr_assert_not_null(lg);
+	cr_assert_eq(live, 1, "the older copy was released in the log");
+	msg_log_close(lg);
+}
