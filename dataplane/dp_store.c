@@ -284,8 +284,9 @@ static void mark_drop(struct dp_store *st, uint32_t r)
 
 /* A recipient record, created if needed. An idle record (nothing pending) may be
  * recycled for a new recipient when none is free: it only remembers what was
- * delivered, which is an optimisation (a retransmission of a delivered message
- * is then stored and relayed again, and dropped as a duplicate by the device). */
+ * delivered (and its mark), which is then lost: a late copy of a delivered
+ * message is stored and relayed again, and dropped as a duplicate by the
+ * device. */
 static int32_t recip_get(struct dp_store *st, uint64_t sid, uint8_t role)
 {
 	struct recip_key k = {.sid = sid, .role = role};

@@ -8,7 +8,10 @@
  * Pending messages are re-sent to the recipient with exponential backoff, and at
  * once when the recipient shows up again (any authentic frame from it). At start
  * the log's live records rebuild the pending index, so a crash loses nothing that
- * was acknowledged.
+ * was acknowledged, and the recipients' last delivery reports (delivered marks,
+ * DP_STORE_REC_MARK below), so a late copy of a delivered message is not taken
+ * for a new one after a restart either. One backoff per recipient paces every
+ * re-send and DATA_SKIP notice (dp_store_resends_due).
  *
  * Why the payload is also kept in memory: re-sending from memory keeps disk
  * reads (syscalls) off the lcore; the log is for durability, the pool for the
@@ -144,7 +147,8 @@ enum dp_store_put_rc {
 	DP_STORE_RELAY,        /* stored: relay it now; DATA_ACK from dp_store_acks_due */
 	DP_STORE_HOLD,         /* stored, not relayed: the recipient's backlog reaches
 	                    * DP_STORE_HOLD_AHEAD; re-sent in order; DATA_ACK as above */
-	DP_STORE_HAVE,         /* held already (a retransmission): no relay; DATA_ACK as above */
+	DP_STORE_HAVE,         /* held already (a retransmission): DATA_ACK as above; a
+	                        * re-sealed one is relayed if dp_store_reseal says so */
 	DP_STORE_DONE,         /* delivered and released already: DATA_ACK now, no relay */
 	DP_STORE_FULL,         /* refused, pool or ring full: relay it unstored, no DATA_ACK */
 	DP_STORE_ERROR,        /* refused, the log is in its error state (disk full, I/O
