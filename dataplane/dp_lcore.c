@@ -535,13 +535,13 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 			 * Its sender lacks our DATA_ACK (queued again by the store)
 			 * and the recipient may lack the message: relayed again
 			 * unless held back for in-order delivery. */
-			dp_ctr_inc(lc, DP_C_DUPLICATE);
 			if (!dp_store_reseal(lc->store, s->session_id, from, e2e_seq, inner,
 			                     inner_len)) {
+				dp_ctr_inc(lc, DP_C_DUPLICATE);
 				rte_pktmbuf_free(m);
 				return;
 			}
-			break;
+			break; /* counted as relayed (and store.resealed_relayed) */
 		case DP_STORE_DONE:
 			/* Delivered already: acknowledged, never relayed again. */
 			dp_ctr_inc(lc, DP_C_DUPLICATE);
