@@ -1187,8 +1187,8 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 			}
 			found = true;
 			p = &st->pend[i];
-			if (p->sent_ms + st->cfg.resend_min_ms >
-			    now_ms) { /* also when now_ms lags */
+			/* Sent less than resend_min_ms ago (also when now_ms lags). */
+			if (p->sent_ms + st->cfg.resend_min_ms > now_ms) {
 				if (p->sent_ms)
 					st->resends_deferred++;
 				continue;
