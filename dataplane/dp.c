@@ -571,6 +571,12 @@ void dp_store_totals(const struct dp *dp, struct dp_store_stats *out)
 		out->refused_behind_gap += s.refused_behind_gap;
 		out->skips += s.skips;
 		out->lab_reappended += s.lab_reappended;
+		out->skips_deferred += s.skips_deferred;
+		out->resends_deferred += s.resends_deferred;
+		out->resealed_relayed += s.resealed_relayed;
+		out->resealed_replaced += s.resealed_replaced;
+		out->marks_written += s.marks_written;
+		out->marks_lost += s.marks_lost;
 		out->bytes_on_disk += s.bytes_on_disk;
 		out->expired += s.expired;
 		if (s.error && !out->error)

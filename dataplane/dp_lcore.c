@@ -531,11 +531,21 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 			rte_pktmbuf_free(m);
 			return;
 		case DP_STORE_HAVE:
+			/* Held already: a re-sealed retransmission (PROTOCOL.md 9.4).
+			 * Its sender lacks our DATA_ACK (queued again by the store)
+			 * and the recipient may lack the message: relayed again
+			 * unless held back for in-order delivery. */
+			if (!dp_store_reseal(lc->store, s->session_id, from, e2e_seq, inner,
+			                     inner_len)) {
+				dp_ctr_inc(lc, DP_C_DUPLICATE);
+				rte_pktmbuf_free(m);
+				return;
+			}
+			break; /* counted as relayed (and store.resealed_relayed) */
 		case DP_STORE_DONE:
-			/* Held or delivered already: a re-sealed retransmission. */
+			/* Delivered already: acknowledged, never relayed again. */
 			dp_ctr_inc(lc, DP_C_DUPLICATE);
-			if (sr == DP_STORE_DONE)
-				dp_ack_note(lc, s, from, e2e_seq);
+			dp_ack_note(lc, s, from, e2e_seq);
 			rte_pktmbuf_free(m);
 			return;
 		case DP_STORE_FULL:

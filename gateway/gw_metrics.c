@@ -69,6 +69,12 @@ static const struct {
     ST_FIELD(expired, GW_COUNTER, "messages dropped by retention"),
     ST_FIELD(bytes_on_disk, GW_GAUGE, "bytes of the message logs"),
     ST_FIELD(lab_reappended, GW_COUNTER, "LAB ONLY: replayed messages appended again"),
+    ST_FIELD(skips_deferred, GW_COUNTER, "DATA_SKIP notices held back by the recipient's backoff"),
+    ST_FIELD(resends_deferred, GW_COUNTER, "copies left out: sent less than 200 ms before"),
+    ST_FIELD(resealed_relayed, GW_COUNTER, "re-sealed DATA_UPs of stored messages relayed again"),
+    ST_FIELD(resealed_replaced, GW_COUNTER, "stored copies replaced by a differing re-seal"),
+    ST_FIELD(marks_written, GW_COUNTER, "delivered marks written to the log"),
+    ST_FIELD(marks_lost, GW_COUNTER, "delivered marks the log refused"),
 };
 
 void gw_metrics_take(const struct gw_telemetry_src *src, struct gw_metrics *m)

@@ -50,7 +50,7 @@ adm enroll add dev-c --token-file "$SGA_RUN/dev-c.token" >/dev/null || die "enro
 adm enroll list | grep -qx dev-c || die "enroll list: dev-c"
 expect_rc 1 adm enroll add dev-c --token-file "$SGA_RUN/dev-c.token" # never overwrites a token
 (umask 077 && echo not-the-token >"$SGA_RUN/wrong.token")
-expect_rc 3 sga_dev dev-c -t 2000 register --token-file "$SGA_RUN/wrong.token" # refused: unanswered
+expect_rc 3 sga_dev dev-c --timeout 3000 register --token-file "$SGA_RUN/wrong.token" # refused silently: no hint to an unauthenticated sender
 sga_dev dev-c register --token-file "$SGA_RUN/dev-c.token" >/dev/null || die "dev-c register with its token"
 adm enroll list | grep -qx dev-c && die "the token of dev-c is still listed after its use"
 tok=$(adm enroll add dev-d 2>"$SGA_RUN/d.err")
@@ -59,7 +59,7 @@ grep -q "shown once" "$SGA_RUN/d.err" || die "enroll add says the token is shown
 adm enroll del dev-d || die "enroll del"
 expect_rc 3 adm enroll del dev-d
 (umask 077 && echo "$tok" >"$SGA_RUN/dev-d.token")
-expect_rc 3 sga_dev dev-d -t 2000 register --token-file - <"$SGA_RUN/dev-d.token"
+expect_rc 3 sga_dev dev-d --timeout 3000 register --token-file - <"$SGA_RUN/dev-d.token"
 log "ok: enroll add / list / del, one-time tokens"
 
 expect_rc 3 adm device nosuch

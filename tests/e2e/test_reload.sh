@@ -50,8 +50,9 @@ log "ok: $N messages each way across three reloads"
 
 # The applied setting holds: a new identity without a token is refused now.
 rc=0
-sga_dev dev-k register >"$SGA_RUN/k.out" 2>"$SGA_RUN/k.err" || rc=$?
-[ $rc -eq 5 ] || { cat "$SGA_RUN/k.err" >&2; die "dev-k registered without a token after enrollment = allowlist (exit $rc)"; }
+# (refused silently: the gateway tells an unauthenticated sender nothing)
+sga_dev dev-k --timeout 3000 register >"$SGA_RUN/k.out" 2>"$SGA_RUN/k.err" || rc=$?
+[ $rc -eq 3 ] || { cat "$SGA_RUN/k.err" >&2; die "dev-k registered without a token after enrollment = allowlist (exit $rc)"; }
 log "ok: dev-k refused under the reloaded allow-list"
 
 # And the running gateway still opens and relays a new session.

@@ -1185,6 +1185,81 @@ RELAY_TEST(replay_window_store_off_stored_again)
 	replay_window_store(1);
 }
 
+/* Polls until a DATA_ACK left the gateway, dropping every frame (the
+ * recipient lost them); returns the DATA_DOWN frames among them. Bounded. */
+static unsigned lose_until_ack(void)
+{
+	unsigned n_down = 0;
+	bool ack = false;
+
+	for (int i = 0; i < 5000 && !ack; i++) {
+		struct rte_mbuf *m;
+
+		poll_q(0);
+		while (rte_ring_dequeue(txr[0], (void **)&m) == 0) {
+			if (rte_pktmbuf_mtod(m, const uint8_t *)[DP_PKT_HDR_LEN + 1] ==
+			    SGA_MSG_DATA_ACK)
+				ack = true;
+			else
+				n_down++;
+			rte_pktmbuf_free(m);
+		}
+		if (!ack)
+			usleep(1000);
+	}
+	cr_assert(ack, "no DATA_ACK");
+	return n_down;
+}
+
+/* The store on: a re-sealed DATA_UP (the same message under a fresh hop seq,
+ * PROTOCOL.md 9.4) of a message the store holds is acknowledged again AND
+ * relayed again, so a recipient that lost the first copy gets it now rather
+ * than waiting at it for the store's re-send timer (or for good, if the held
+ * copy were one it cannot open). */
+RELAY_TEST(resealed_data_up_relayed_again_with_store)
+{
+	char dir[] = "/tmp/sga-wt-reseal-store-XXXXXX", cmd[80];
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[32], f[SGA_FRAME_MAX];
+	struct dp_store_stats ss;
+	unsigned k, n_down;
+	size_t flen;
+	uint64_t e2e, resent;
+
+	cr_assert_not_null(mkdtemp(dir));
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.store_dir = dir;
+	cfg.store_fsync = 2; /* MSG_LOG_FSYNC_ALWAYS */
+	cfg.store_pending_max = 64;
+	dp_start();
+	install(h, addr, 1000, 1000, 0);
+	fill(msg, sizeof(msg), 3);
+	flen = seal(h, 0, msg, sizeof(msg), f);
+	e2e = sga_dev_data_last_seq(&h->sess[0]);
+	inject(0, &addr[0], f, flen);
+	cr_assert_geq(lose_until_ack(), 1, "relayed (and lost on the way)");
+
+	resent = ctr(DP_C_RESENT);
+	cr_assert_eq(sga_dev_data_reseal(&h->sess[0], e2e, msg, sizeof(msg), f, sizeof(f), &flen),
+	             0);
+	inject(0, &addr[0], f, flen);
+	k = collect_until_ack(h, &addr[1], msg, sizeof(msg), &n_down);
+	cr_assert_eq(n_down - (ctr(DP_C_RESENT) - resent), 1, "the re-sealed copy is relayed");
+	expect_ack(h, k, 0, &addr[0], e2e);
+	dp_store_totals(dp, &ss);
+	cr_assert_eq(ss.stored, 1, "stored once");
+	cr_assert_eq(ss.resealed_relayed, 1);
+	cr_assert_eq(ss.resealed_replaced, 0, "the same bytes: nothing replaced");
+	cr_assert_eq(ctr(DP_C_DUPLICATE), 0, "each DATA_UP ends in one counter: relayed");
+	cr_assert_eq(ctr(DP_C_RELAYED), 2);
+	dp_down();
+	session_free(h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
 /* A device of another session cannot inject into this one: its frame relabelled
  * with our session id fails the hop tag; its own session relays only between
  * its own members. */
