@@ -16,10 +16,12 @@
  *  - an address or counter field that parses prints back to a field that
  *    parses to the same value.
  */
+#include <ctype.h>
 #include <inttypes.h>
 
 #include "fuzz_common.h"
 #include "fuzz_fixture.h"
+#include "sga_hex.h"
 #include "store.h"
 
 #define PT_MAX 4096
@@ -30,8 +32,13 @@ static struct store *st;
 static void seeds(void)
 {
 	static struct fuzz_world w;
-	static const char *const fields[] = {"10.77.0.2:40000/02:00:00:00:00:02", "0",
-	                                     "18446744073709551615", "0.0.0.0:0/00:00:00:00:00:00"};
+	static const char *const fields[] = {
+	    "10.77.0.2:40000/02:00:00:00:00:02",
+	    "0",
+	    "18446744073709551615",
+	    "0.0.0.0:0/00:00:00:00:00:00",
+	    "3333333333333333",
+	    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"};
 	static uint8_t out[PT_MAX];
 	char name[32];
 	size_t len;
@@ -162,6 +169,19 @@ static void check_fields(const uint8_t *d, size_t n)
 		memcpy(digits, d, n);
 		digits[n] = '\0';
 		FUZZ_CHECK(strtoull(digits, NULL, 10) == v);
+	}
+	/* Hex fields: an enrollment token hash (32 bytes), a session id in the
+	 * restore index (8 bytes). What decodes prints back in lower case. */
+	for (size_t want = 8; want <= SGA_SHA256_LEN; want += SGA_SHA256_LEN - 8) {
+		uint8_t bin[SGA_SHA256_LEN];
+		char hex[2 * SGA_SHA256_LEN + 1];
+
+		if (sga_hex_decode((const char *)d, n, bin, want))
+			continue;
+		sga_hex_encode(bin, want, hex);
+		FUZZ_CHECK(strlen(hex) == n);
+		for (size_t i = 0; i < n; i++)
+			FUZZ_CHECK(hex[i] == tolower(d[i]));
 	}
 }
 
