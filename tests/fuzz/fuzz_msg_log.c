@@ -4,7 +4,11 @@
  * (msgstore/msg_log_recover.c, through msg_log_open): the input is an image of
  * a log directory, written to a fresh temporary directory, then opened twice.
  *
- * Image: n_files(1), then per file [name(1) | fix(1) | len(2) | bytes(len)]:
+ * Image: opts(1), then per file [name(1) | fix(1) | len(2) | bytes(len)].
+ * opts: bits 0-3 the number of files (mod 9); bit 4 size retention (max_bytes
+ * 8 KiB, two segments), bit 5 age retention (one year: record timestamps decide
+ * what expires), bit 6 fsync interval (the writer zero-fills ahead of itself);
+ * opts and configuration are the same for both opens. Per file:
  * the file is seg-<name + 1, 16 hex>.log; fix bit 0 makes the harness stamp
  * magic and version into every record header it walks and bit 1 recompute the
  * CRC-32C of every complete record, so the fuzzer reaches the checks behind
@@ -42,6 +46,7 @@ struct found {
 };
 
 static char base[256], dir[300];
+static uint8_t opts;
 static struct found first, second;
 
 static void quiet(void *ctx, enum msg_log_level level, const char *msg)
@@ -163,6 +168,24 @@ static void seeds(void)
 	im.b[im.file_len_at] = (uint8_t)((im.n - im.file_len_at - 2) >> 8);
 	im.b[im.file_len_at + 1] = (uint8_t)(im.n - im.file_len_at - 2);
 	fuzz_seed_write("prealloc-zeros", im.b, im.n);
+
+	/* Age retention: one message of 2023 (expires), one of 2100 (stays). */
+	im.n = 0, im.b[im.n++] = 1 | 32;
+	img_file(&im, 0);
+	img_rec(&im, MSG_LOG_REC_MSG, 1, 8);
+	img_rec(&im, MSG_LOG_REC_MSG, 2, 8);
+	for (int i = 0; i < 8; i++)
+		im.b[im.n - 56 + MSG_LOG_OFF_TS + i] = (uint8_t)(4102444800000ull >> (8 * i));
+	fuzz_seed_write("age-mixed", im.b, im.n);
+
+	/* Three segments over the size limit, fsync interval. */
+	im.n = 0, im.b[im.n++] = 3 | 16 | 64;
+	for (uint8_t k = 0; k < 3; k++) {
+		img_file(&im, (uint8_t)(40 * k));
+		for (uint64_t m = 0; m < 40; m++)
+			img_rec(&im, MSG_LOG_REC_MSG, 40 * k + m + 1, 64);
+	}
+	fuzz_seed_write("size-retention", im.b, im.n);
 	exit(0);
 }
 
@@ -221,7 +244,10 @@ static int write_image(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[1 << 16];
 	struct fuzz_in in = {data, size};
-	unsigned n_files = fuzz_u8(&in) % (MAX_FILES + 1);
+	unsigned n_files;
+
+	opts = fuzz_u8(&in);
+	n_files = (opts & 15) % (MAX_FILES + 1);
 
 	if (mkdir(dir, 0700))
 		return -1;
@@ -246,9 +272,11 @@ static void recover(struct found *f)
 {
 	struct msg_log_config cfg = {
 	    .dir = dir,
-	    .fsync = MSG_LOG_FSYNC_NONE,
+	    .fsync = opts & 64 ? MSG_LOG_FSYNC_INTERVAL : MSG_LOG_FSYNC_NONE,
 	    .ring_bytes = 4096,
 	    .segment_bytes = 4096,
+	    .max_bytes = opts & 16 ? 8192 : 0,
+	    .max_age_ms = opts & 32 ? 365ull * 24 * 3600 * 1000 : 0,
 	    .log_fn = quiet,
 	};
 	struct msg_log *log;
