@@ -7,7 +7,8 @@
  * Image: opts(1), then per file [name(1) | fix(1) | len(2) | bytes(len)].
  * opts: bits 0-3 the number of files (mod 9); bit 4 size retention (max_bytes
  * 8 KiB, two segments), bit 5 age retention (one year: record timestamps decide
- * what expires), bit 6 fsync interval (the writer zero-fills ahead of itself);
+ * what expires; the harness moves each well clear of the limit, or the clock
+ * would decide), bit 6 fsync interval (the writer zero-fills ahead of itself);
  * opts and configuration are the same for both opens. Per file:
  * the file is seg-<name + 1, 16 hex>.log; fix bit 0 makes the harness stamp
  * magic and version into every record header it walks and bit 1 recompute the
@@ -23,6 +24,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fuzz_common.h"
@@ -209,6 +211,49 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+#define AGE_MAX_MS (365ull * 24 * 3600 * 1000)
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int crc_ok(const uint8_t *h, size_t rl)
+{
+	uint32_t crc = msg_crc32c(0, h + MSG_LOG_OFF_TYPE, rl - MSG_LOG_OFF_TYPE);
+
+	return h[8] == (uint8_t)crc && h[9] == (uint8_t)(crc >> 8) &&
+	       h[10] == (uint8_t)(crc >> 16) && h[11] == (uint8_t)(crc >> 24);
+}
+
+static void crc_put(uint8_t *h, size_t rl)
+{
+	uint32_t crc = msg_crc32c(0, h + MSG_LOG_OFF_TYPE, rl - MSG_LOG_OFF_TYPE);
+
+	h[8] = (uint8_t)crc, h[9] = (uint8_t)(crc >> 8);
+	h[10] = (uint8_t)(crc >> 16), h[11] = (uint8_t)(crc >> 24);
+}
+
+/* Under age retention a timestamp near the limit would expire between the two
+ * opens (the clock moves): move each one well clear of it, to long ago or to
+ * the far future, keeping a valid CRC valid. */
+static void snap_ts(uint8_t *h, size_t rl)
+{
+	uint64_t ts = 0, limit = now_ms() - AGE_MAX_MS;
+	int valid = crc_ok(h, rl);
+
+	for (int i = 7; i >= 0; i--)
+		ts = ts << 8 | h[MSG_LOG_OFF_TS + i];
+	ts = ts < limit ? 1 : UINT64_MAX / 2;
+	for (int i = 0; i < 8; i++)
+		h[MSG_LOG_OFF_TS + i] = (uint8_t)(ts >> (8 * i));
+	if (valid)
+		crc_put(h, rl);
+}
+
 /* Walk the records of a file image, stamping what fix asks for. */
 static void fix_records(uint8_t *p, size_t n, uint8_t fix)
 {
@@ -230,12 +275,10 @@ static void fix_records(uint8_t *p, size_t n, uint8_t fix)
 		rl = msg_log_rec_len(len);
 		if (rl > n - off)
 			return;
-		if (fix & 2) {
-			uint32_t crc = msg_crc32c(0, h + MSG_LOG_OFF_TYPE, rl - MSG_LOG_OFF_TYPE);
-
-			h[8] = (uint8_t)crc, h[9] = (uint8_t)(crc >> 8);
-			h[10] = (uint8_t)(crc >> 16), h[11] = (uint8_t)(crc >> 24);
-		}
+		if (fix & 2)
+			crc_put(h, rl);
+		if (opts & 32)
+			snap_ts(h, rl);
 		off += rl;
 	}
 }
@@ -276,7 +319,7 @@ static void recover(struct found *f)
 	    .ring_bytes = 4096,
 	    .segment_bytes = 4096,
 	    .max_bytes = opts & 16 ? 8192 : 0,
-	    .max_age_ms = opts & 32 ? 365ull * 24 * 3600 * 1000 : 0,
+	    .max_age_ms = opts & 32 ? AGE_MAX_MS : 0,
 	    .log_fn = quiet,
 	};
 	struct msg_log *log;
