@@ -24,7 +24,7 @@ for variant in normal asan; do
 		meson test -C "$dir" --print-errorlogs --num-processes 2
 done
 # Every libFuzzer harness briefly (clang, ASan + UBSan) on its corpus:
-# about 3 minutes with the build; scripts/fuzz.sh 3600 is the long hunt.
+# 3-4 minutes with the build; scripts/fuzz.sh 3600 is the long hunt.
 echo "== fuzz (each harness 20 s)"
 FUZZ_BUILD=build-ci-fuzz scripts/fuzz.sh 20
 echo "== end-to-end tests (real redis-server, sga-gateway on DPDK, sga-device processes)"
