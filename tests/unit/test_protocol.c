@@ -1061,6 +1061,31 @@ Test(delivery, too_old_is_replay)
 	harness_fini(&h);
 }
 
+/* The relay forwards DATA_UP only (found by tests/fuzz/fuzz_gateway): an
+ * authentic DATA_DELIVERED is the gateway's own business and must not reach
+ * the peer re-sealed as a DATA_DOWN (whose 8-byte inner no device can open),
+ * nor move the sender's window. */
+Test(delivery, delivered_is_not_relayed)
+{
+	uint8_t f[SGA_FRAME_MAX], down[SGA_FRAME_MAX], to_role = 9;
+	size_t f_len, down_len = 0;
+	struct sga_replay rx_before;
+	uint64_t tx_before;
+	struct harness h;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	cr_assert_eq(sga_dev_delivered_seal(&h.sess[1], 0, f, sizeof(f), &f_len), 0);
+	rx_before = h.gsess.hop[1].rx;
+	tx_before = h.gsess.hop[0].tx_seq;
+	cr_assert_eq(sga_gw_data_relay(&h.gsess, f, f_len, down, sizeof(down), &down_len, &to_role),
+	             -SGA_E_BAD_TYPE);
+	cr_assert_eq(to_role, 9);
+	cr_assert_eq(h.gsess.hop[0].tx_seq, tx_before);
+	cr_assert_eq(memcmp(&h.gsess.hop[1].rx, &rx_before, sizeof(rx_before)), 0);
+	harness_fini(&h);
+}
+
 /* ---- state machine ---------------------------------------------------------- */
 
 /* Every call out of its state returns BAD_STATE and changes nothing. */
