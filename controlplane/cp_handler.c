@@ -169,7 +169,7 @@ static int on_reg_req(const struct cp_handler *h, struct store *st, const uint8_
 	struct sga_gw_device old, rec;
 	struct sga_gw_enroll allow;
 	struct sga_gw_out out;
-	int have_old = 0, have_allow = 0, used = 0, rekey, rc;
+	int have_old, have_allow, used, rekey, raced = 0, rc;
 
 	memset(&req, 0, sizeof(req));
 	memset(&old, 0, sizeof(old));
@@ -178,6 +178,8 @@ static int on_reg_req(const struct cp_handler *h, struct store *st, const uint8_
 	CHECK(sga_gw_reg_open(h->gw, frame, len, &env, &req));
 	rekey = !!(env.flags & SGA_REG_FLAG_REKEY);
 	ref_id(ref, req.id, req.id_len);
+again:
+	have_old = have_allow = used = 0;
 	rc = load_dev(st, req.id, req.id_len, &old);
 	if (!rc)
 		have_old = 1;
@@ -192,9 +194,21 @@ static int on_reg_req(const struct cp_handler *h, struct store *st, const uint8_
 	}
 	CHECK(sga_gw_reg_accept(h->gw, &env, &req, have_old ? &old : NULL,
 	                        have_allow ? &allow : NULL, &rec, &used, &out));
-	if (!have_old)
-		CHECK(store_device_create(st, &rec)); /* -EXISTS if a racing worker was first */
-	else if (rekey)
+	if (!have_old) {
+		rc = store_device_create(st, &rec);
+		if (rc == -SGA_E_EXISTS && !raced) {
+			/* Another worker created this identity between our read and
+			 * our create: the same request (a retransmission, re-sent
+			 * or re-encrypted, that reached another worker) or a rival.
+			 * Decide again against the record it stored, once: a
+			 * retransmission of it is acknowledged again (same k_d and
+			 * suites), anything else is EXISTS as before. */
+			raced = 1;
+			sga_memzero(&rec, sizeof(rec));
+			goto again;
+		}
+		CHECK(rc);
+	} else if (rekey)
 		CHECK(store_device_put(st, &rec)); /* new k_d, counters restart */
 	else
 		/* A retransmitted first registration: the record stays, only the
