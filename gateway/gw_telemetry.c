@@ -32,11 +32,17 @@ void gw_telemetry_json(const struct gw_telemetry_src *src, FILE *f)
 	fprintf(f,
 	        "  \"controlplane\": {\n    \"handled\": %llu,\n    \"rejected\": %llu,\n"
 	        "    \"unavailable\": %llu,\n    \"sessions\": %llu,\n    \"registered\": %llu,\n"
-	        "    \"reconnects\": %llu,\n    \"lab_sessions\": %llu\n  },\n",
+	        "    \"reconnects\": %llu,\n    \"lab_sessions\": %llu,\n"
+	        "    \"under_load\": %llu,\n    \"load_events\": %llu,\n"
+	        "    \"cookie_sent\": %llu,\n    \"cookie_valid\": %llu,\n"
+	        "    \"cookie_invalid\": %llu,\n    \"forwarded\": %llu\n  },\n",
 	        (unsigned long long)cs.handled, (unsigned long long)cs.rejected,
 	        (unsigned long long)cs.unavailable, (unsigned long long)cs.sessions,
 	        (unsigned long long)cs.registered, (unsigned long long)cs.reconnects,
-	        (unsigned long long)cs.lab_sessions);
+	        (unsigned long long)cs.lab_sessions, (unsigned long long)cs.under_load,
+	        (unsigned long long)cs.load_events, (unsigned long long)cs.cookie_sent,
+	        (unsigned long long)cs.cookie_valid, (unsigned long long)cs.cookie_invalid,
+	        (unsigned long long)cs.forwarded);
 	{
 		/* Store and forward: totals, and the longest backlogs per recipient. */
 		struct dp_store_stats ss;
@@ -165,6 +171,12 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "cp_registered", cs.registered);
 	rte_tel_data_add_dict_u64(d, "cp_reconnects", cs.reconnects);
 	rte_tel_data_add_dict_u64(d, "cp_lab_sessions", cs.lab_sessions); /* LAB ONLY if > 0 */
+	rte_tel_data_add_dict_u64(d, "cp_under_load", cs.under_load);
+	rte_tel_data_add_dict_u64(d, "cp_load_events", cs.load_events);
+	rte_tel_data_add_dict_u64(d, "cp_cookie_sent", cs.cookie_sent);
+	rte_tel_data_add_dict_u64(d, "cp_cookie_valid", cs.cookie_valid);
+	rte_tel_data_add_dict_u64(d, "cp_cookie_invalid", cs.cookie_invalid);
+	rte_tel_data_add_dict_u64(d, "cp_forwarded", cs.forwarded);
 	/* LAB ONLY if 1: [lab] hop_replay_window = off */
 	rte_tel_data_add_dict_u64(d, "lab_hop_replay_off", !dp_hop_replay_window(tel_src->dp));
 	return 0;
