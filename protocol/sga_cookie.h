@@ -12,10 +12,9 @@
  *   COOKIE_REPLY (0x40) G -> d : header | digest(16) | cookie(16)
  *   COOKIE_ECHO  (0x41) d -> G : header | cookie(16) | inner frame
  *
- *   digest   = SHA-256(frame)[0..16)
+ *   digest   = the frame's last 16 bytes (left-padded with zeros if shorter)
  *   secret_e = HMAC-SHA256(root, "sga cookie secret" || u64(e)), e = now / 120 s
- *   cookie   = HMAC-SHA256(secret_e, "sga cookie" || ip(4) || port(2) ||
- *                          SHA-256(frame))[0..16)
+ *   cookie   = HMAC-SHA256(secret_e, "sga cookie" || ip(4) || port(2) || frame)[0..16)
  *
  * The gateway keeps no state per cookie: a check recomputes it for the
  * current epoch and the one before. root is random per gateway process and
@@ -41,7 +40,8 @@
  *  may travel inside a COOKIE_ECHO: REG_REQ, NEG_REQ, KEX_INIT. */
 int sga_cookie_type(uint8_t type);
 
-/** The first SGA_COOKIE_DIGEST_LEN bytes of SHA-256(frame). */
+/** What a COOKIE_REPLY names its request by: the frame's last
+ *  SGA_COOKIE_DIGEST_LEN bytes (left-padded with zeros if shorter). */
 int sga_cookie_digest(const uint8_t *frame, size_t len,
                       uint8_t digest[SGA_COOKIE_DIGEST_LEN]) SGA_MUST_CHECK;
 
@@ -52,9 +52,11 @@ struct sga_cookie_key {
 	uint64_t epoch; /* of cur; prev is epoch - 1 */
 	int have;
 	uint8_t cur[SGA_SHA256_LEN], prev[SGA_SHA256_LEN];
+	struct sga_hmac_key *cur_mac, *prev_mac; /* keyed with cur and prev */
 };
 
-/** Start a key from root (copied). */
+/** Start a key from root (copied); the secrets are derived on first use.
+ *  sga_cookie_key_wipe frees what that allocated. */
 void sga_cookie_key_init(struct sga_cookie_key *k, const uint8_t root[SGA_COOKIE_ROOT_LEN]);
 void sga_cookie_key_wipe(struct sga_cookie_key *k);
 

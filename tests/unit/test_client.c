@@ -1009,6 +1009,7 @@ Test(client, cookie_challenge_answered_at_once)
 	cr_assert_geq(atomic_load(&g->cookies_sent), 5);
 	cr_assert_eq(atomic_load(&g->cookies_ok), atomic_load(&g->cookies_sent));
 	cr_assert_eq(atomic_load(&g->cookies_bad), 0);
+	sga_cookie_key_wipe(&g->ck);
 	tgw_free(g);
 }
 
