@@ -1126,6 +1126,12 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		 * can give: one device id (a NEG_REQ flood) or one session cannot
 		 * pile up on one worker. Nothing it keys is touched. */
 		w = lc->rr++ % dp->cfg.n_workers;
+		/* A quarter of every ring stays free for what a flood cannot
+		 * forge: cookie echoes and the other handshake frames. */
+		if (rte_ring_free_count(dp->ctrl_rings[w]) < dp->cfg.ctrl_ring_size / 4) {
+			dp_drop(lc, m, DP_C_DROP_CTRL_LOAD);
+			return;
+		}
 		dp_ctr_inc(lc, DP_C_CTRL_SPREAD);
 	} else {
 		/* One device's envelopes, one session's KEX_INITs, one REG_REQ and

@@ -2095,6 +2095,30 @@ Test(dataplane, control_frames_rate_limited_and_spread_under_load)
 	other = ring_take(w_neg, m, 8);
 	cr_assert_eq(other, 1);
 	expect_ctrl(m[0], neg, neg_len, &d);
+
+	/* Under load a quarter of each ring (64 here) stays free for cookie
+	 * echoes: 150 bare frames fill 48 slots per worker, the rest are dropped,
+	 * and an echo still gets in. */
+	dp_ctrl_set_spread(dp, 1);
+	for (int i = 0; i < 150; i += 30) {
+		for (int k = 0; k < 30; k++)
+			inject(0, &d, neg, neg_len);
+		poll_q(0);
+	}
+	inject(0, &d, echo, echo_len);
+	poll_q(0);
+	for (unsigned w = 0; w < nw; w++)
+		cr_assert_eq(dp_ctrl_backlog(dp, w), w == w_neg ? 49u : 48u, "worker %u: %u", w,
+		             dp_ctrl_backlog(dp, w));
+	CTRS({DP_C_RX, 4 + 1 + 151}, {DP_C_CTRL_IN, 4 + 1 + 145}, {DP_C_CTRL_SPREAD, 3 + 144},
+	     {DP_C_DROP_CTRL_LOAD, 6});
+	for (unsigned w = 0; w < nw; w++) {
+		unsigned n;
+
+		while ((n = ring_take(w, m, 8)) > 0)
+			for (unsigned k = 0; k < n; k++)
+				rte_pktmbuf_free(m[k]);
+	}
 	dp_down();
 	session_free(h);
 }
