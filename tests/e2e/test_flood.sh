@@ -46,9 +46,9 @@ sleep 1.5
 cs=$(stat controlplane cookie_sent) cv=$(stat controlplane cookie_valid)
 ci=$(stat controlplane cookie_invalid) le=$(stat controlplane load_events)
 rate_drops=$(stat dataplane drop_ctrl_rate) spread=$(stat dataplane ctrl_spread)
-ring_full=$(stat dataplane drop_ctrl_ring_full) reg1=$(stat controlplane registered)
+ring_full=$(stat dataplane drop_ctrl_ring_full) load_drops=$(stat dataplane drop_ctrl_load) reg1=$(stat controlplane registered)
 log "flood: $sent forged frames in ${SECS} s (~$RATE/s); honest: 2 registrations $((t1 - t0)) ms, connect + 10 messages $((t2 - t1)) ms"
-log "gateway: under_load=$under load_events=$le cookie_sent=$cs cookie_valid=$cv cookie_invalid=$ci ctrl_spread=$spread drop_ctrl_rate=$rate_drops drop_ctrl_ring_full=$ring_full registered +$((reg1 - reg0))"
+log "gateway: under_load=$under load_events=$le cookie_sent=$cs cookie_valid=$cv cookie_invalid=$ci ctrl_spread=$spread drop_ctrl_rate=$rate_drops drop_ctrl_ring_full=$ring_full drop_ctrl_load=$load_drops registered +$((reg1 - reg0))"
 [ "$under" -eq 1 ] || die "the gateway was not under load during the flood"
 [ "$le" -ge 1 ] || die "no load event"
 [ "$cs" -gt 100 ] || die "the forgeries were not answered with cookies ($cs)"
