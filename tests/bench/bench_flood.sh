@@ -145,7 +145,7 @@ for c in $(echo "$CASES" | tr ',' ' '); do
 	echo "COUNTERS case=$c cookie_sent=$(stat controlplane cookie_sent)" \
 		"cookie_valid=$(stat controlplane cookie_valid) load_events=$(stat controlplane load_events)" \
 		"ctrl_spread=$(stat dataplane ctrl_spread) drop_ctrl_rate=$(stat dataplane drop_ctrl_rate)" \
-		"drop_ctrl_ring_full=$(stat dataplane drop_ctrl_ring_full) rx=$(stat dataplane rx)" \
+		"drop_ctrl_ring_full=$(stat dataplane drop_ctrl_ring_full) drop_ctrl_load=$(stat dataplane drop_ctrl_load) rx=$(stat dataplane rx)" \
 		"handled=$(stat controlplane handled) registered=$(stat controlplane registered)" >>"$RUN/counters"
 	grep -E '^\s+(registration|session|cookies)' "$RUN/gen-$c.log" >&2 || true
 	# the gateway first (the generator no longer sends), then the generator
