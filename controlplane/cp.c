@@ -39,9 +39,19 @@
  *    session's KEX_INITs, to one worker so that they run one after the other;
  *    the worker keeps that promise: a frame whose device (NEG_REQ, NEG_ACCEPT)
  *    or session (KEX_INIT) matches a job in flight, or an earlier frame still
- *    waiting, waits for it. REG_REQ and PKG_REQ have no clear-text key; the
- *    data plane spreads them over all workers already, and the store makes
- *    them safe for that (atomic create, compare-and-set counters).
+ *    waiting, waits for it. A REG_REQ is keyed by the frame itself
+ *    (sga_route.h): a retransmission waits for its original on the same
+ *    worker; a re-encrypted copy may still run elsewhere, and the store makes
+ *    that safe (atomic create; the loser re-reads the record and answers as
+ *    for a retransmission, cp_handler.c). PKG_REQ has no key.
+ *  - Load control. Before a frame costs any RSA, modexp or Redis work, admit()
+ *    opens a COOKIE_ECHO and checks its cookie, and under load (a worker's
+ *    backlog at [controlplane] cookie_threshold) answers a bare REG_REQ,
+ *    NEG_REQ or KEX_INIT with a COOKIE_REPLY instead (sga_cookie.h). While
+ *    under load the data plane spreads those bare frames over all workers;
+ *    a frame that is to be handled and reached a worker its key does not
+ *    name is handed to the one it names (dp_ctrl_forward), so the ordering
+ *    above holds whichever worker the data plane picked.
  *  - The stack. The handler needs about 36 KiB (on_kex_init -> store -> 16 KiB
  *    in hiredis' redisBufferRead), more than OpenSSL 3.0's fixed 32 KiB job
  *    stack: each job slot gets a 256 KiB stack of its own with a guard page
