@@ -181,14 +181,16 @@ static int on_reg_req(const struct cp_handler *h, struct store *st, const uint8_
 	struct sga_gw_device old, rec;
 	struct sga_gw_enroll allow;
 	struct sga_gw_out out;
-	int have_old = 0, have_allow = 0, used = 0, fresh = 0, rc;
+	int have_old, have_allow, used, fresh = 0, raced = 0, rc;
 
 	memset(&req, 0, sizeof(req));
-	memset(&old, 0, sizeof(old));
 	memset(&rec, 0, sizeof(rec));
-	out.n = 0;
 	CHECK(sga_gw_reg_open(h->gw, frame, len, &env, &req));
 	ref_id(ref, req.id, req.id_len);
+again:
+	have_old = have_allow = used = 0;
+	memset(&old, 0, sizeof(old));
+	out.n = 0;
 	rc = load_dev(st, req.id, req.id_len, &old);
 	if (!rc)
 		have_old = 1;
@@ -211,14 +213,27 @@ static int on_reg_req(const struct cp_handler *h, struct store *st, const uint8_
 	/* Fresh: the record is new or replaced under a new k_d. Otherwise this is
 	 * a request that already took effect, which anyone may have replayed. */
 	fresh = !have_old || !sga_ct_memeq(old.k_d, rec.k_d, SGA_KEY_LEN);
-	if (!have_old)
-		CHECK(store_device_create(st, &rec)); /* -EXISTS if a racing worker was first */
-	else if (fresh)
+	if (!have_old) {
+		rc = store_device_create(st, &rec);
+		if (rc == -SGA_E_EXISTS && !raced) {
+			/* Another worker created this identity between our read and
+			 * our create: the same request (a retransmission, re-sent
+			 * or re-encrypted, that reached another worker) or a rival.
+			 * Decide again against the record it stored, once: a
+			 * retransmission of it is acknowledged again (same k_d and
+			 * suites, so not fresh), anything else is EXISTS as before. */
+			raced = 1;
+			sga_memzero(&rec, sizeof(rec));
+			goto again;
+		}
+		CHECK(rc);
+	} else if (fresh) {
 		CHECK(store_device_put(st, &rec)); /* new k_d, counters restart */
-	else
+	} else {
 		/* A retransmission (first registration or applied rekey): the record
 		 * stays, only the counter of the re-sent acknowledgement moves. */
 		CHECK(store_device_raise_down_ctr(st, rec.id, rec.id_len, rec.down_ctr));
+	}
 	/* The token goes only once the record is stored, so a failure above lets
 	 * the device retry with it. If this delete fails, the token is harmless:
 	 * the identity it admits now exists. */

@@ -53,7 +53,7 @@
 	(1 + 8 + 4 + 8 + 2 * (1 + SGA_ID_MAX + 1 + SGA_KEY_LEN) + 4 * (2 + SGA_GROUP_MAX_LEN) + \
 	 2 * (2 + SGA_FRAME_MAX) + 2 * SGA_SHA256_LEN)
 #define DEV_PT_MAX   (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES)
-#define ADDR_STR_MAX 48 /* "255.255.255.255:65535/ff:ff:ff:ff:ff:ff" */
+#define ADDR_STR_MAX STORE_ADDR_STR_MAX /* "255.255.255.255:65535/ff:ff:ff:ff:ff:ff" */
 #define U64_STR_MAX  24
 #define MAX_ARGS     12
 
@@ -1736,4 +1736,53 @@ int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const c
 		rep_free(rep, 1);
 	} while (!rc && strcmp(cursor, "0"));
 	return rc;
+}
+
+/* ---- without a connection (store.h: for the fuzzer) ---------------------------- */
+
+int store_rec_dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
+{
+	return dev_decode(p, len, d);
+}
+
+int store_rec_dev_encode(const struct sga_gw_device *d, uint8_t *out, size_t cap, size_t *len)
+{
+	return dev_encode(d, out, cap, len);
+}
+
+int store_rec_sess_decode(const uint8_t *p, size_t len, struct sga_gw_session *s)
+{
+	return sess_decode(p, len, s);
+}
+
+int store_rec_sess_encode(const struct sga_gw_session *s, uint8_t *out, size_t cap, size_t *len)
+{
+	return sess_encode(s, out, cap, len);
+}
+
+int store_rec_seal(const struct store *st, const char *key, const uint8_t *pt, size_t pt_len,
+                   uint8_t *out, size_t cap, size_t *out_len)
+{
+	return rec_seal(st, key, pt, pt_len, out, cap, out_len);
+}
+
+int store_rec_open(const struct store *st, const char *key, const uint8_t *in, size_t in_len,
+                   uint8_t *pt, size_t cap, size_t *pt_len)
+{
+	return rec_open(st, key, in, in_len, pt, cap, pt_len);
+}
+
+int store_addr_parse(const char *s, size_t len, struct dp_addr *a)
+{
+	return addr_parse(s, len, a);
+}
+
+void store_addr_format(const struct dp_addr *a, char out[STORE_ADDR_STR_MAX])
+{
+	addr_format(a, out);
+}
+
+int store_u64_parse(const char *s, size_t len, uint64_t *v)
+{
+	return parse_u64(s, len, v);
 }

@@ -502,6 +502,26 @@ unsigned dp_ctrl_dequeue(struct dp *dp, unsigned w, struct rte_mbuf **pkts, unsi
 	return rte_ring_mc_dequeue_burst(dp->ctrl_rings[w], (void **)pkts, n, NULL);
 }
 
+unsigned dp_ctrl_backlog(struct dp *dp, unsigned w)
+{
+	if (!dp || w >= dp->cfg.n_workers)
+		return 0;
+	return rte_ring_count(dp->ctrl_rings[w]);
+}
+
+int dp_ctrl_forward(struct dp *dp, unsigned w, struct rte_mbuf *m)
+{
+	if (!dp || !m || w >= dp->cfg.n_workers)
+		return -EINVAL;
+	return rte_ring_mp_enqueue(dp->ctrl_rings[w], m) ? -ENOBUFS : 0;
+}
+
+void dp_ctrl_set_spread(struct dp *dp, int on)
+{
+	if (dp)
+		__atomic_store_n(&dp->ctrl_spread, !!on, __ATOMIC_RELAXED);
+}
+
 int dp_ctrl_payload(const struct rte_mbuf *m, const uint8_t **frame, size_t *len,
                     struct dp_addr *src)
 {

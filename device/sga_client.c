@@ -277,11 +277,25 @@ static void op_finish(struct sga_client *c, int result)
 	c->op.next_tx = 0;
 }
 
+/* Send the exchange's frame i: inside a COOKIE_ECHO once the gateway gave
+ * it a cookie. */
+static int op_tx(struct sga_client *c, unsigned i)
+{
+	uint8_t echo[SGA_FRAME_MAX];
+	size_t n;
+
+	if (c->op.has_cookie[i] && !sga_cookie_echo_encode(c->op.cookie[i], c->op.frame[i],
+	                                                   c->op.len[i], echo, sizeof(echo), &n))
+		return tx(c, echo, n);
+	return tx(c, c->op.frame[i], c->op.len[i]);
+}
+
 /* (Re)send the exchange's frames and arm its timer. */
 static int op_send(struct sga_client *c)
 {
+	c->op.cookie_echoes = 0;
 	for (unsigned i = 0; i < c->op.n_frames; i++) {
-		int rc = tx(c, c->op.frame[i], c->op.len[i]);
+		int rc = op_tx(c, i);
 
 		if (rc) {
 			op_finish(c, rc);
@@ -304,6 +318,7 @@ static int neg_request(struct sga_client *c)
 	if (rc)
 		return fail(c, rc, "cannot build NEG_REQ: %s", sga_err_desc(rc));
 	c->op.n_frames = 1;
+	c->op.has_cookie[0] = 0; /* a cookie is bound to the frame it answered */
 	client_log(c, 2, "NEG_REQ to %s, counter %llu", c->peer, (unsigned long long)c->dev.up_ctr);
 	return save_state(c);
 }
@@ -827,7 +842,7 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 			 * repeat of it would only earn a REPLAY hint. */
 			unsigned last = c->op.n_frames - 1;
 
-			(void)tx(c, c->op.frame[last], c->op.len[last]);
+			(void)op_tx(c, last);
 			c->stats.retransmits++;
 		}
 		return;
@@ -926,6 +941,43 @@ static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
 		c->op.hint = e.code;
 }
 
+/*
+ * The gateway is under load and wants proof that we receive at our address
+ * before it spends RSA or modexp work on our frame: the COOKIE_REPLY names
+ * the frame (its digest) and carries the cookie. Send that frame again at
+ * once inside a COOKIE_ECHO, without waiting for the timer and without
+ * spending a retry; later retransmissions carry the cookie too. A reply that
+ * names no frame of ours is dropped, and at most two echoes go per timed
+ * transmission, so forged replies cannot make us a traffic source.
+ */
+static void on_cookie(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN], mine[SGA_COOKIE_DIGEST_LEN];
+
+	if (sga_cookie_reply_decode(f, n, digest, cookie) || c->op.kind == OP_NONE || c->op.done) {
+		c->stats.dropped++;
+		return;
+	}
+	for (unsigned i = 0; i < c->op.n_frames; i++) {
+		if (sga_cookie_digest(c->op.frame[i], c->op.len[i], mine) ||
+		    memcmp(mine, digest, sizeof(mine)))
+			continue;
+		if (c->op.cookie_echoes >= 2) {
+			client_log(c, 2, "cookie challenge: echo budget spent until the timer");
+			return;
+		}
+		memcpy(c->op.cookie[i], cookie, SGA_COOKIE_LEN);
+		c->op.has_cookie[i] = 1;
+		c->op.cookie_echoes++;
+		c->stats.cookies++;
+		client_log(c, 1, "gateway under load: sending %s again with its cookie",
+		           sga_msg_name(c->op.frame[i][1]));
+		(void)op_tx(c, i);
+		return;
+	}
+	c->stats.dropped++; /* names no frame of this exchange */
+}
+
 static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	uint64_t sid;
@@ -964,6 +1016,9 @@ static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 		break;
 	case SGA_MSG_ERROR:
 		on_error(c, f, n);
+		break;
+	case SGA_MSG_COOKIE_REPLY:
+		on_cookie(c, f, n);
 		break;
 	default:
 		c->stats.dropped++; /* a device -> gateway type */

@@ -232,6 +232,7 @@ struct sga_client_stats {
 	uint64_t lost;        /* messages skipped by recv (never arrived) */
 	uint64_t dropped;     /* frames that failed a check or came at the wrong time */
 	uint64_t hints;       /* ERROR hints received */
+	uint64_t cookies;     /* cookie challenges answered (the gateway was under load) */
 	char fingerprint[65]; /* the pinned package, hex */
 };
 void sga_client_stats(const struct sga_client *c, struct sga_client_stats *st);

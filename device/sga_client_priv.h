@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "sga_client.h"
+#include "sga_cookie.h"
 #include "sga_device.h"
 #include "sga_hex.h"
 
@@ -78,6 +79,11 @@ struct client_op_state {
 	int done;
 	int result;
 	int hint; /* last transient ERROR hint code seen during the exchange */
+	/* The gateway under load answered frame[i] with a cookie (COOKIE_REPLY):
+	 * frame[i] goes inside a COOKIE_ECHO carrying it from then on. */
+	uint8_t has_cookie[2];
+	uint8_t cookie[2][SGA_COOKIE_LEN];
+	unsigned cookie_echoes; /* echoes sent at once since the last timed send */
 	/* OP_NEG: what to ask for again */
 	uint8_t peer_len;
 	uint8_t peer[SGA_ID_MAX];

@@ -38,6 +38,7 @@ enum key_type {
 	K_PROFILE,
 	K_WINDOW,
 	K_LOGLEVEL,
+	K_COOKIE,
 };
 
 struct key_def {
@@ -75,10 +76,16 @@ static const struct key_def keys[] = {
     {"dataplane", "max_sessions", K_UINT, F(max_sessions), 16, 16777216},
     {"dataplane", "tx_seq_block", K_U64, F(tx_seq_block), 1024, (uint64_t)1 << 40},
     {"dataplane", "udp_checksum_zero", K_UINT, F(udp_checksum_zero), 0, 1},
+    /* Token buckets per source address before the control rings; 0: no limit. */
+    {"dataplane", "ctrl_rate", K_UINT, F(ctrl_rate), 0, 1000000},
+    {"dataplane", "ctrl_burst", K_UINT, F(ctrl_burst), 1, 1000000},
     {"controlplane", "workers", K_UINT, F(workers), 1, 64},
     {"controlplane", "ctrl_ring_size", K_UINT, F(ctrl_ring_size), 64, 65536},
     {"controlplane", "persist_interval_ms", K_UINT, F(persist_interval_ms), 10, 60000},
     {"controlplane", "async_jobs", K_UINT, F(async_jobs), 1, 256},
+    /* Handshake floods: when bare REG_REQ/NEG_REQ/KEX_INIT get a cookie challenge. */
+    {"controlplane", "cookie", K_COOKIE, F(cookie_mode), 0, 0},
+    {"controlplane", "cookie_threshold", K_UINT, F(cookie_threshold), 1, 65536},
     {"redis", "socket", K_STR, F(redis_socket), 0, 0},
     {"redis", "host", K_STR, F(redis_host), 0, 0},
     {"redis", "port", K_UINT, F(redis_port), 1, 65535},
@@ -149,6 +156,10 @@ void gw_config_defaults(struct gw_config *c)
 	c->ctrl_ring_size = 1024;
 	c->persist_interval_ms = 1000;
 	c->async_jobs = 8;
+	c->cookie_mode = 0; /* auto */
+	c->cookie_threshold = 32;
+	c->ctrl_rate = 100;
+	c->ctrl_burst = 200;
 	snprintf(c->redis_host, sizeof(c->redis_host), "127.0.0.1");
 	c->redis_port = 6379;
 	c->redis_timeout_ms = 500;
@@ -310,6 +321,18 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 		c->n_suites = n_list;
 		return 0;
 	}
+	case K_COOKIE:
+		if (!strcmp(v, "auto"))
+			c->cookie_mode = 0;
+		else if (!strcmp(v, "always"))
+			c->cookie_mode = 1;
+		else if (!strcmp(v, "off"))
+			c->cookie_mode = 2;
+		else {
+			snprintf(why, why_len, "'%s' is not auto, always or off", v);
+			return -1;
+		}
+		return 0;
 	case K_ENROLL:
 		if (!strcmp(v, "open"))
 			c->enrollment = SGA_ENROLL_OPEN;

@@ -52,7 +52,11 @@ struct gw_config {
 	unsigned workers;
 	unsigned ctrl_ring_size;
 	unsigned persist_interval_ms;
-	unsigned async_jobs; /* control frames in flight per worker (OpenSSL ASYNC jobs) */
+	unsigned async_jobs;       /* control frames in flight per worker (OpenSSL ASYNC jobs) */
+	unsigned cookie_mode;      /* enum cp_cookie_mode: 0 auto, 1 always, 2 off */
+	unsigned cookie_threshold; /* backlog of one worker that means "under load" */
+	unsigned ctrl_rate;        /* control frames/s per source address (per lcore); 0: off */
+	unsigned ctrl_burst;
 
 	/* [redis] */
 	char redis_socket[GW_PATH_MAX];

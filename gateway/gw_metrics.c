@@ -45,6 +45,11 @@ static const struct {
     CP_FIELD(reservations, "hop TX ranges reserved for the data plane"),
     CP_FIELD(persisted, "session marks written to Redis"),
     CP_FIELD(lab_sessions, "LAB ONLY: sessions installed by lab provisioning"),
+    CP_FIELD(cookie_sent, "COOKIE_REPLY frames sent (frames not handled: under load)"),
+    CP_FIELD(cookie_valid, "COOKIE_ECHO frames whose cookie verified"),
+    CP_FIELD(cookie_invalid, "COOKIE_ECHO frames malformed or with a wrong or stale cookie"),
+    CP_FIELD(forwarded, "frames handed to the worker their key names"),
+    CP_FIELD(load_events, "times the control plane went under load"),
 };
 
 #define ST_FIELD(f, k, h)                                    \
@@ -113,6 +118,8 @@ void gw_metrics_take(const struct gw_telemetry_src *src, struct gw_metrics *m)
 	for (size_t i = 0; i < sizeof(cp_fields) / sizeof(cp_fields[0]); i++)
 		add(m, "controlplane", cp_fields[i].name, cp_fields[i].help, GW_COUNTER,
 		    *(const uint64_t *)((const char *)&cs + cp_fields[i].off));
+	add(m, "controlplane", "under_load", "1 while bare handshake frames get a cookie", GW_GAUGE,
+	    cs.under_load);
 
 	dp_store_totals(src->dp, &ss);
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -646,6 +646,8 @@ int main(int argc, char **argv)
 	dcfg.tx_desc = cfg.tx_desc;
 	dcfg.mbufs = cfg.mbufs;
 	dcfg.ctrl_ring_size = cfg.ctrl_ring_size;
+	dcfg.ctrl_rate = cfg.ctrl_rate;
+	dcfg.ctrl_burst = cfg.ctrl_burst;
 	dcfg.max_sessions = cfg.max_sessions;
 	dcfg.tx_seq_block = cfg.tx_seq_block;
 	dcfg.crypto_device = cfg.crypto_device;
@@ -699,6 +701,8 @@ int main(int argc, char **argv)
 		cp_cpus = boot_cpus;
 	ccfg.cpus = &cp_cpus;
 	ccfg.async_jobs = cfg.async_jobs;
+	ccfg.cookie_mode = (enum cp_cookie_mode)cfg.cookie_mode;
+	ccfg.cookie_threshold = cfg.cookie_threshold;
 
 	/* Modexp: the cryptodev MODEX service, installed as the modexp member of
 	 * the crypto backend (over whatever backend is installed by now), before

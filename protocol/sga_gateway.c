@@ -619,8 +619,13 @@ int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t 
 	rc = sga_env_hop_decode(frame, len, &env);
 	if (rc)
 		return rc;
+	/* DATA_DELIVERED opens under the same key, but it is for the gateway (its
+	 * store): re-sealed as a DATA_DOWN it would reach the peer as an inner of
+	 * 8 bytes no device can open. */
+	if (env.type != SGA_MSG_DATA_UP)
+		return -SGA_E_BAD_TYPE;
 	if (env.session_id != sess->session_id || sess->state != SGA_GW_S_ESTABLISHED)
-		return env.type == SGA_MSG_DATA_UP ? -SGA_E_UNKNOWN_SESSION : -SGA_E_BAD_TYPE;
+		return -SGA_E_UNKNOWN_SESSION;
 	from = env.role;
 	memcpy(out, frame, len);
 	rc = sga_hop_open_up(&sess->hop[from], sess->session_id, from, out, len, &seq, &inner,

@@ -116,9 +116,13 @@ metrics_listen = ${SGA_METRICS_LISTEN:-}
 port = net_af_packet0,iface=$IF_GW,qpairs=1${SGA_AFP_ARGS:-}
 lcores = 1
 mbufs = 8191
+ctrl_rate = ${SGA_CTRL_RATE:-100}
+ctrl_burst = ${SGA_CTRL_BURST:-200}
 [controlplane]
 workers = 2
 persist_interval_ms = 200
+cookie = ${SGA_COOKIE:-auto}
+cookie_threshold = ${SGA_COOKIE_THRESHOLD:-32}
 [redis]
 socket = $SGA_RUN/redis.sock
 timeout_ms = 300

@@ -34,6 +34,7 @@
 #include "cp_handler.h"
 #include "cp_lab.h"
 #include "harness.h"
+#include "sga_cookie.h"
 #include "sga_crypto_priv.h"
 #include "sga_cursor.h"
 #include "sga_engine.h"
@@ -906,6 +907,60 @@ Test(cp, concurrent_replays_of_one_a1_invite_once)
 	store_close(rs[1].st);
 }
 
+/*
+ * A REG_REQ and its retransmissions reach several workers at once (the SDK
+ * re-sends the very bytes; before the data plane routed REG_REQ by frame,
+ * round robin put them on different workers). Each worker decrypts, finds no
+ * record and tries to create it; all but one lose that race. The losers must
+ * answer like a retransmission of the accepted request - REG_ACK again - not
+ * EXISTS, which made the SDK give up an honest registration.
+ */
+#define REG_RACERS 4
+
+Test(cp, concurrent_duplicate_registrations_all_acknowledged)
+{
+	struct racer rs[REG_RACERS];
+	pthread_barrier_t go;
+	pthread_t th[REG_RACERS];
+
+	for (int i = 0; i < REG_RACERS; i++)
+		rs[i].st = i ? open_store() : ST;
+	for (int round = 0; round < 12; round++) {
+		unsigned acks = 0, errors = 0;
+
+		freeReplyObject(redis_fx_cmd("FLUSHDB"));
+		cr_assert_eq(sga_dev_create_reg_req(&H.dev[0], NULL, 0, 0, F, sizeof(F), &FL), 0);
+		CAP.n = 0;
+		pthread_barrier_init(&go, NULL, REG_RACERS);
+		for (int i = 0; i < REG_RACERS; i++) {
+			rs[i].frame = F;
+			rs[i].len = FL;
+			rs[i].go = &go;
+			cr_assert_eq(pthread_create(&th[i], NULL, race, &rs[i]), 0);
+		}
+		for (int i = 0; i < REG_RACERS; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		for (int i = 0; i < REG_RACERS; i++)
+			cr_assert_eq(rs[i].rc, 0, "round %d: worker %d refused a duplicate: %s",
+			             round, i, sga_err_name(rs[i].rc));
+		for (unsigned i = 0; i < CAP.n; i++) {
+			acks += CAP.m[i].frame[1] == SGA_MSG_REG_ACK;
+			errors += CAP.m[i].frame[1] == SGA_MSG_ERROR;
+		}
+		cr_assert_eq(errors, 0, "round %d: no EXISTS hint", round);
+		cr_assert_eq(acks, REG_RACERS, "round %d: a REG_ACK for every copy", round);
+		/* and the device takes them (its first registration: later rounds
+		 * start a fresh record under the same identity, which its down
+		 * counter, already moved, would see as replays) */
+		if (round == 0)
+			cr_assert_eq(
+			    sga_dev_consume_reg_ack(&H.dev[0], CAP.m[0].frame, CAP.m[0].len), 0);
+	}
+	for (int i = 1; i < REG_RACERS; i++)
+		store_close(rs[i].st);
+}
+
 /* ---- data plane refuses, restart restores ---------------------------------------------------- */
 
 Test(cp, install_failure_sends_no_reply)
@@ -1175,6 +1230,29 @@ int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame,
 	return cap_send(NULL, dst, frame, len);
 }
 
+/* Load control: never under load here, nothing to hand on (one worker gets
+ * every frame). */
+unsigned dp_ctrl_backlog(struct dp *dp, unsigned w)
+{
+	(void)dp;
+	(void)w;
+	return 0;
+}
+
+int dp_ctrl_forward(struct dp *dp, unsigned w, struct rte_mbuf *m)
+{
+	(void)dp;
+	(void)w;
+	(void)m;
+	return -ENOBUFS;
+}
+
+void dp_ctrl_set_spread(struct dp *dp, int on)
+{
+	(void)dp;
+	(void)on;
+}
+
 int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const struct dp_addr addr[2],
                        const uint64_t tx_seq[2], const uint64_t tx_limit[2],
                        const uint64_t rx_next[2])
@@ -1424,6 +1502,85 @@ Test(cp, threads_run_frames_as_jobs_one_session_at_a_time)
 	cr_assert_eq(dp_get(&DP.installs), 1);
 	cr_assert_eq(paused_ops, 2 + 4, "2 F_G inversions and 4 modexps, each paused");
 	both_take_kex_replies();
+}
+
+/* Wait (bounded) until CAP holds n frames. */
+static unsigned cap_wait(unsigned n)
+{
+	unsigned got = 0;
+
+	for (uint64_t t0 = fx_now_ms(); fx_now_ms() - t0 < 10000; fx_msleep(5)) {
+		pthread_mutex_lock(&CAP.mu);
+		got = CAP.n;
+		pthread_mutex_unlock(&CAP.mu);
+		if (got >= n)
+			break;
+	}
+	return got;
+}
+
+/*
+ * The worker's gate under load ([controlplane] cookie = always): a bare
+ * REG_REQ earns a COOKIE_REPLY and nothing else (no decryption, no record);
+ * its echo from another address is not let through (another challenge); the
+ * echo from the address the cookie was made for is handled: REG_ACK.
+ */
+Test(cp, threads_challenge_bare_frames_and_admit_echoes)
+{
+	static int dummy;
+	struct dp *dp = (struct dp *)&dummy;
+	uint8_t reg[SGA_FRAME_MAX], digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN];
+	uint8_t mine[SGA_COOKIE_DIGEST_LEN];
+	size_t reg_len;
+	struct cp_config cfg;
+	struct cp_stats stats;
+	struct sga_gw_device rec;
+	struct cp *cp;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_workers = 1;
+	cfg.store.unix_socket = redis_fx.sock;
+	cfg.store.timeout_ms = 1000;
+	memcpy(cfg.store.master_key, MKEY, sizeof(MKEY));
+	cfg.tx_seq_block = BLOCK;
+	cfg.cookie_mode = CP_COOKIE_ALWAYS;
+	CAP.n = 0;
+	cp = cp_start(&cfg, &H.gw, dp);
+	cr_assert_not_null(cp);
+
+	cr_assert_eq(sga_dev_create_reg_req(&H.dev[0], NULL, 0, 0, F, sizeof(F), &FL), 0);
+	memcpy(reg, F, FL);
+	reg_len = FL;
+	dp_queue_frame(0);
+	cr_assert_eq(cap_wait(1), 1);
+	cr_assert_eq(CAP.m[0].frame[1], SGA_MSG_COOKIE_REPLY);
+	cr_assert(addr_eq(&CAP.m[0].dst, &ADDR[0]));
+	cr_assert_leq(CAP.m[0].len, reg_len, "no amplification");
+	cr_assert_eq(sga_cookie_reply_decode(CAP.m[0].frame, CAP.m[0].len, digest, cookie), 0);
+	cr_assert_eq(sga_cookie_digest(reg, reg_len, mine), 0);
+	cr_assert_arr_eq(digest, mine, sizeof(mine), "the reply names the frame");
+	cr_assert_eq(store_device_get(ST, H.dev[0].id, H.dev[0].id_len, &rec),
+	             -SGA_E_UNKNOWN_DEVICE, "a challenged frame leaves no record");
+
+	cr_assert_eq(sga_cookie_echo_encode(cookie, reg, reg_len, F, sizeof(F), &FL), 0);
+	dp_queue_frame(1); /* the right cookie from the wrong address */
+	cr_assert_eq(cap_wait(2), 2);
+	cr_assert_eq(CAP.m[1].frame[1], SGA_MSG_COOKIE_REPLY);
+	cr_assert(addr_eq(&CAP.m[1].dst, &ADDR[1]));
+	dp_queue_frame(0);
+	cr_assert_eq(cap_wait(3), 3);
+	cr_assert_eq(CAP.m[2].frame[1], SGA_MSG_REG_ACK);
+	cr_assert(addr_eq(&CAP.m[2].dst, &ADDR[0]));
+	cr_assert_eq(sga_dev_consume_reg_ack(&H.dev[0], CAP.m[2].frame, CAP.m[2].len), 0);
+
+	cp_get_stats(cp, &stats);
+	cp_stop(cp);
+	cr_assert_eq(stats.cookie_sent, 2);
+	cr_assert_eq(stats.cookie_valid, 1);
+	cr_assert_eq(stats.cookie_invalid, 1);
+	cr_assert_eq(stats.handled, 1, "only the echo with a valid cookie was handled");
+	cr_assert_eq(stats.registered, 1);
+	cr_assert_eq(stats.under_load, 1);
 }
 
 /* The responder sends NEG_ACCEPT and KEX_INIT back to back and the data plane
