@@ -64,11 +64,12 @@
  * that flag, and only where a frame was already found to be a replay.
  *
  * A member's address is learned from a frame that authenticated under its hop
- * key, was fresh for its replay window and echoes the hop-down epoch drawn
- * when the session was installed (dp_echo_take), so roaming and NAT rebinding
- * work while a spoofed or replayed frame - also one from before a restart,
- * which the persisted replay marks may not cover - can neither redirect a
- * device's traffic nor make the gateway answer an arbitrary address.
+ * key, was fresh for its replay window and, for a member restored from the
+ * store, echoes the hop-down epoch drawn at its install (dp_echo_take), so
+ * roaming and NAT rebinding work while a spoofed or replayed frame - also one
+ * from before a restart, which the persisted replay marks may not cover - can
+ * neither redirect a device's traffic nor make the gateway answer an
+ * arbitrary address.
  */
 #include <errno.h>
 #include <string.h>
@@ -390,7 +391,7 @@ static struct rte_mbuf *dp_frame_new(struct dp *dp, struct dp_lcore *lc, size_t 
 /* A frame of the gateway's own to member `role`: DATA_ACK (plain = top |
  * bits) or DATA_SKIP (plain = what the member lacks below it expired), sealed
  * on the device or the CPU. To the member's address, or to probe (a DATA_SKIP
- * announcing the epoch, dp_epoch_probe). */
+ * announcing the epoch, dp_echo_take). */
 static void dp_own_send_to(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
                            uint8_t type, const uint8_t *plain, size_t plain_len,
                            const struct dp_addr *probe)
