@@ -116,9 +116,16 @@ static const char LUA_SESS_PUT[] = "redis.call('HSET', KEYS[1], 'rec', ARGV[1], 
                                    "else redis.call('EXPIRE', KEYS[1], ARGV[3]) end\n"
                                    "return 1\n";
 
-/* HINCRBY tx_res<role> on an existing session: the new limit, or -1. */
-static const char LUA_RESERVE[] = "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
-                                  "return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])\n";
+/* tx_res<role> of an existing session raised to the floor ARGV[3] (the
+ * gateway's clock, tx_floor) and then HINCRBY'd by ARGV[2]: the new limit, or
+ * -1. The floor is compared as a canonical decimal string, not a Lua number
+ * (a double would round values near 2^60). */
+static const char LUA_RESERVE[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+    "local cur = redis.call('HGET', KEYS[1], ARGV[1]) or '0'\n"
+    "local f = ARGV[3]\n"
+    "if #f > #cur or (#f == #cur and f > cur) then redis.call('HSET', KEYS[1], ARGV[1], f) end\n"
+    "return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])\n";
 
 /* Marks: raise rx0/rx1 to ARGV[1]/ARGV[2]; set addr0/addr1 to ARGV[3]/ARGV[4]
  * unless empty. 1 done, -1 no such key. */
@@ -134,13 +141,20 @@ static const char LUA_MARKS[] =
     "return 1\n";
 
 /* Establish: the session record (rec, state, no TTL), a hop TX reservation of
- * ARGV[3] per role, the marks raised to ARGV[4]/ARGV[5] and the addresses
- * ARGV[6]/ARGV[7] unless empty, in one atomic step on the session's key.
+ * ARGV[3] per role above the floor ARGV[8] (LUA_RESERVE), the marks raised
+ * to ARGV[4]/ARGV[5] and the addresses ARGV[6]/ARGV[7] unless empty, in one
+ * atomic step on the session's key.
  * Returns {limit0, limit1, rx0, rx1} (the marks as they stand: a re-written
  * session keeps the higher marks it had). */
 static const char LUA_ESTABLISH[] =
     "redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'state', ARGV[2])\n"
     "redis.call('PERSIST', KEYS[1])\n"
+    "for r = 0, 1 do\n"
+    "  local f = 'tx_res' .. r\n"
+    "  local cur = redis.call('HGET', KEYS[1], f) or '0'\n"
+    "  local v = ARGV[8]\n"
+    "  if #v > #cur or (#v == #cur and v > cur) then redis.call('HSET', KEYS[1], f, v) end\n"
+    "end\n"
     "local l0 = redis.call('HINCRBY', KEYS[1], 'tx_res0', ARGV[3])\n"
     "local l1 = redis.call('HINCRBY', KEYS[1], 'tx_res1', ARGV[3])\n"
     "local rx = {}\n"
@@ -156,6 +170,37 @@ static const char LUA_ESTABLISH[] =
     "return {l0, l1, rx[1], rx[2]}\n";
 
 /* ---- small helpers ---------------------------------------------------------- */
+
+/*
+ * The floor of every hop TX reservation: the wall clock in nanoseconds. A
+ * range starts at or above it, and the data plane seals fewer than one frame
+ * per nanosecond towards a member, so the sequence numbers of a new install
+ * lie above every one sent before - also when Redis lost or was made to lose
+ * the last reservation. That is what lets a device take a new hop-down epoch
+ * only above the sequence numbers it has seen (PROTOCOL.md 9.3), so that no
+ * one can force it back to an old one. Uniqueness of (key, nonce) does not
+ * rest on it: every install draws a fresh epoch. A clock stepped back across a
+ * restart falls back on the reservation Redis kept.
+ */
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t (*tx_floor_fn)(void) = realtime_ns;
+
+void store_tx_floor_set(uint64_t (*fn)(void))
+{
+	tx_floor_fn = fn ? fn : realtime_ns;
+}
+
+static uint64_t tx_floor(void)
+{
+	return tx_floor_fn();
+}
 
 static uint64_t now_ns(void)
 {
@@ -1024,15 +1069,20 @@ static int sess_decode(const uint8_t *p, size_t len, struct sga_gw_session *s)
 /*
  * Give a loaded ESTABLISHED session the hop state sga_gw_kex_init_handle gave
  * it: member keys re-derived from k_t (sga_hop_member_init, as the device
- * derives its own), fresh replay windows, TX sequence 0. The data plane takes
- * its real sequence ranges and replay marks from the reservation and the
- * marks, not from the record.
+ * derives its own; the down key under an epoch fresh for this load), fresh
+ * replay windows, TX sequence 0, and the mark that frames of its members may
+ * predate that epoch (restored: the data plane then learns addresses only
+ * from frames echoing it, PROTOCOL.md 9.3). The data plane takes its real
+ * sequence ranges and replay marks from the reservation and the marks, not
+ * from the record.
  */
 static int sess_hop_derive(struct sga_gw_session *s)
 {
-	for (unsigned k = 0; k < 2; k++)
+	for (unsigned k = 0; k < 2; k++) {
 		if (sga_hop_member_init(&s->hop[k], s->k_t[k], s->session_id, s->hop_suite[k]))
 			return -SGA_E_CRYPTO;
+		s->hop[k].restored = 1;
+	}
 	return 0;
 }
 
@@ -1448,7 +1498,7 @@ out:
 
 struct estab_buf {
 	struct sess_rec_buf rec;
-	char block[U64_STR_MAX], rx[2][U64_STR_MAX], addr[2][ADDR_STR_MAX];
+	char block[U64_STR_MAX], rx[2][U64_STR_MAX], addr[2][ADDR_STR_MAX], floor[U64_STR_MAX];
 	struct dev_cmd_buf dev[2];
 };
 
@@ -1476,6 +1526,8 @@ static int estab_cmds(struct store *st, const struct store_estab *e, struct esta
 			addr_format(&e->addr[r], b->addr[r]);
 		cmd_str(&c[0], b->addr[r]);
 	}
+	snprintf(b->floor, sizeof(b->floor), "%" PRIu64, tx_floor());
+	cmd_str(&c[0], b->floor);
 	sess_index_cmd(&b->rec, &c[1]);
 	*n = 2;
 	for (unsigned r = 0; r < 2; r++)
@@ -1570,7 +1622,7 @@ out:
 int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t block,
                           uint64_t *limit)
 {
-	char key[KEY_MAX], val[U64_STR_MAX];
+	char key[KEY_MAX], val[U64_STR_MAX], floor[U64_STR_MAX];
 	redisReply *rep[1] = {NULL};
 	struct st_cmd c;
 	long long v;
@@ -1580,9 +1632,11 @@ int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t
 		return -SGA_E_BAD_FIELD;
 	CHECK(key_sess(key, sid));
 	snprintf(val, sizeof(val), "%" PRIu64, block);
+	snprintf(floor, sizeof(floor), "%" PRIu64, tx_floor());
 	cmd_eval(&c, LUA_RESERVE, key);
 	cmd_str(&c, role ? "tx_res1" : "tx_res0");
 	cmd_str(&c, val);
+	cmd_str(&c, floor);
 	CHECK(run1(st, &c, rep)); /* an overflow of the 63-bit space is an error reply */
 	CHECK(reply_int(rep[0], &v));
 	if (v < 0) {

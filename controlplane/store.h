@@ -123,8 +123,14 @@ int store_session_get(struct store *st, uint64_t sid, struct sga_gw_session *s);
 /** Write the record; when s->state is ESTABLISHED also index it in sga:sessions. */
 int store_session_put(struct store *st, const struct sga_gw_session *s);
 int store_session_del(struct store *st, uint64_t sid);
+/** Tests only: the floor of hop TX reservations (store.c: the wall clock in
+ *  nanoseconds) from fn instead; NULL restores the clock. Process-wide. */
+void store_tx_floor_set(uint64_t (*fn)(void));
+
 /** Reserve `block` more hop sequence numbers towards role: returns the new
- *  limit L through *limit (the range is [L - block, L)). */
+ *  limit L through *limit (the range is [L - block, L)). The range starts at
+ *  or above the last one and at or above the wall clock in nanoseconds (the
+ *  floor that orders hop-down epochs, PROTOCOL.md 9.3). */
 int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t block,
                           uint64_t *limit);
 /** Persist replay marks and addresses. Marks only rise (a lower rx_next than

@@ -244,7 +244,7 @@ static int dp_crypto_setup(struct dp *dp)
 	     * hold at once: the pool never runs dry before the queues are full. */
 	    .n_ops = cfg->n_lcores * (DP_CQ_DESC + DP_CQ_VEC + DP_CQ_DEQ + DP_OP_STASH + 2 * 128),
 	    .op_cache = 128,
-	    .user_size = 32,
+	    .user_size = DP_OP_USER_SIZE,
 	    .socket = dp->socket,
 	    .tag = tag,
 	};

@@ -91,6 +91,9 @@ struct dp; /* opaque */
 	X(DROP_RESEAL, "dropped: re-seal for the peer impossible (frame too long or no room)")   \
 	X(DROP_CTRL_TX_FULL, "control frames refused by dp_ctrl_send: pool or TX ring full")     \
 	X(ADDR_LEARNED, "member addresses learned or changed (first frame, roaming, NAT)")       \
+	X(STALE_EPOCH, "fresh up frames echoing another hop-down epoch: taken, address kept")    \
+	X(DROP_STALE_EPOCH, "dropped: up frame echoing another epoch after the current one")     \
+	X(EPOCH_PROBE, "DATA_SKIP(0) epoch announcements to a stale-echo frame's source")        \
 	X(RESV_REQ, "TX sequence reservation requests raised")                                   \
 	X(RESV_RING_FULL, "reservation requests deferred: reservation ring full")                \
 	X(CRYPTO_OPS, "hop AEAD operations completed by the crypto device")                      \
@@ -231,8 +234,14 @@ int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame,
  * Replaces an installed session with the same id. One control-plane thread at a
  * time (the caller serialises installs). 0, -ENOSPC (table full), -EINVAL.
  * addr and rx_next may be NULL (all unknown, all 0). The hop keys are derived
- * from s->k_t and s->hop_suite. A replacement publishes a fresh slot (lcores
- * relaying on the old one finish on it); slots are never reused, so the slot
+ * from s->k_t and s->hop_suite, the down keys under s->hop[role].epoch (drawn
+ * for this record in this run: by the handshake, by store_session_get, or a
+ * lab session's fixed one), or under a fresh random epoch where it is 0
+ * (PROTOCOL.md 8.1). s->hop[role].restored (a record from the store): frames
+ * of the member may predate the epoch, so its address moves only on frames
+ * echoing it (9.3); otherwise any fresh authentic frame teaches it. A
+ * replacement publishes a fresh slot (lcores relaying on the old one finish
+ * on it); slots are never reused, so the slot
  * array has headroom for max_sessions / 4 + 16 re-installs, after which
  * installs fail with -ENOSPC.
  */

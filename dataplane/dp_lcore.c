@@ -64,9 +64,12 @@
  * that flag, and only where a frame was already found to be a replay.
  *
  * A member's address is learned from a frame that authenticated under its hop
- * key and was fresh for its replay window, so roaming and NAT rebinding work
- * while a spoofed or replayed frame can neither redirect a device's traffic nor
- * make the gateway answer an arbitrary address.
+ * key, was fresh for its replay window and, for a member restored from the
+ * store, echoes the hop-down epoch drawn at its install (dp_echo_take), so
+ * roaming and NAT rebinding work while a spoofed or replayed frame - also one
+ * from before a restart, which the persisted replay marks may not cover - can
+ * neither redirect a device's traffic nor make the gateway answer an
+ * arbitrary address.
  */
 #include <errno.h>
 #include <string.h>
@@ -246,15 +249,18 @@ enum dp_op_stage {
 	DP_OP_SEAL_ACK,    /* DATA_ACK to `role` */
 	DP_OP_SEAL_RESEND, /* a stored message sent again to `role` */
 	DP_OP_SEAL_SKIP,   /* DATA_SKIP to `role` */
+	DP_OP_SEAL_PROBE,  /* DATA_SKIP(0) to `role` at `dst`: the epoch announcement */
 };
 
 struct dp_op_ctx {
 	struct dp_session *s;
-	uint64_t seq;      /* OPEN: the sender's hop seq; SEAL_DOWN: the e2e_seq to note */
-	uint16_t text_len; /* OPEN: plaintext bytes (inner_len) */
-	uint8_t stage;     /* enum dp_op_stage */
-	uint8_t role;      /* OPEN: the sender; SEAL_*: the recipient */
+	uint64_t seq;       /* OPEN: the sender's hop seq; SEAL_DOWN: the e2e_seq to note */
+	uint16_t text_len;  /* OPEN: plaintext bytes (inner_len) */
+	uint8_t stage;      /* enum dp_op_stage */
+	uint8_t role;       /* OPEN: the sender; SEAL_*: the recipient */
+	struct dp_addr dst; /* SEAL_PROBE: where it goes (not the member's address) */
 };
+_Static_assert(sizeof(struct dp_op_ctx) <= DP_OP_USER_SIZE, "dp_op_ctx outgrew the op area");
 
 /* Offer the op vector to the device. What it does not take stays, in order,
  * for the next call: never waited for. */
@@ -304,8 +310,9 @@ static inline void dp_op_recycle(struct dp_lcore *lc, struct rte_crypto_op *op)
 	sga_cdev_op_free(op);
 }
 
-static inline void dp_op_put(struct dp_lcore *lc, struct rte_crypto_op *op, struct dp_session *s,
-                             uint64_t seq, size_t text_len, uint8_t stage, uint8_t role)
+static inline struct dp_op_ctx *dp_op_put(struct dp_lcore *lc, struct rte_crypto_op *op,
+                                          struct dp_session *s, uint64_t seq, size_t text_len,
+                                          uint8_t stage, uint8_t role)
 {
 	struct dp_op_ctx *c = sga_cdev_op_user(op);
 
@@ -315,6 +322,7 @@ static inline void dp_op_put(struct dp_lcore *lc, struct rte_crypto_op *op, stru
 	c->stage = stage;
 	c->role = role;
 	lc->cq_vec[lc->cq_n++] = op;
+	return c;
 }
 
 /*
@@ -327,8 +335,10 @@ static inline void dp_op_put(struct dp_lcore *lc, struct rte_crypto_op *op, stru
  */
 static enum dp_counter dp_seal_submit(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
                                       struct dp_session *s, uint8_t to, uint8_t type,
-                                      size_t plain_len, uint8_t stage, uint64_t e2e_seq)
+                                      size_t plain_len, uint8_t stage, uint64_t e2e_seq,
+                                      const struct dp_addr *dst)
 {
+	struct dp_op_ctx *c;
 	struct dp_member *mb = &s->m[to];
 	uint8_t nonce[SGA_AEAD_NONCE_LEN],
 	    *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDR_LEN);
@@ -341,7 +351,7 @@ static enum dp_counter dp_seal_submit(struct dp *dp, struct dp_lcore *lc, struct
 	op = dp_op_get(dp, lc);
 	if (unlikely(!op))
 		return DP_C_DROP_CRYPTO_FULL;
-	if (unlikely(sga_env_hop_encode(type, s->session_id, to, mb->hop.tx_seq,
+	if (unlikely(sga_env_hop_encode(type, s->session_id, to, mb->hop.epoch, mb->hop.tx_seq,
 	                                plain_len + mb->tag_len, frame,
 	                                m->data_len - DP_PKT_HDR_LEN, &ct, &aad_len))) {
 		dp_op_recycle(lc, op);
@@ -352,7 +362,9 @@ static enum dp_counter dp_seal_submit(struct dp *dp, struct dp_lcore *lc, struct
 	/* ct is where the plaintext already is: the header has a fixed size. */
 	sga_cdev_op_aead(op, s->cs->seal[to], mb->hop.suite, m, DP_PKT_HDR_LEN, (uint16_t)aad_len,
 	                 (uint32_t)(DP_PKT_HDR_LEN + aad_len), (uint32_t)plain_len, nonce);
-	dp_op_put(lc, op, s, e2e_seq, plain_len, stage, to);
+	c = dp_op_put(lc, op, s, e2e_seq, plain_len, stage, to);
+	if (dst)
+		c->dst = *dst;
 	return 0;
 }
 
@@ -380,11 +392,14 @@ static struct rte_mbuf *dp_frame_new(struct dp *dp, struct dp_lcore *lc, size_t 
 
 /* A frame of the gateway's own to member `role`: DATA_ACK (plain = top |
  * bits) or DATA_SKIP (plain = what the member lacks below it expired), sealed
- * on the device or the CPU. */
-static void dp_own_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
-                        uint8_t type, const uint8_t *plain, size_t plain_len)
+ * on the device or the CPU. To the member's address, or to probe (a DATA_SKIP
+ * announcing the epoch, dp_echo_take). */
+static void dp_own_send_to(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
+                           uint8_t type, const uint8_t *plain, size_t plain_len,
+                           const struct dp_addr *probe)
 {
 	struct dp_member *mb = &s->m[role];
+	const struct dp_addr *dst = probe ? probe : &mb->addr;
 	size_t frame_len = SGA_HOP_HDR_LEN + plain_len + mb->tag_len, len;
 	enum dp_counter why;
 	struct rte_mbuf *a;
@@ -399,9 +414,11 @@ static void dp_own_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s
 		return;
 	memcpy(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, plain, plain_len);
 	if (dp_seal_on_dev(s, role)) {
-		why =
-		    dp_seal_submit(dp, lc, a, s, role, type, plain_len,
-		                   type == SGA_MSG_DATA_ACK ? DP_OP_SEAL_ACK : DP_OP_SEAL_SKIP, 0);
+		why = dp_seal_submit(dp, lc, a, s, role, type, plain_len,
+		                     probe                      ? DP_OP_SEAL_PROBE
+		                     : type == SGA_MSG_DATA_ACK ? DP_OP_SEAL_ACK
+		                                                : DP_OP_SEAL_SKIP,
+		                     0, probe);
 		if (unlikely(why))
 			dp_drop(lc, a, why);
 		return;
@@ -412,9 +429,58 @@ static void dp_own_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s
 		dp_drop(lc, a, DP_C_DROP_RESEAL);
 		return;
 	}
-	dp_udp_out(dp, lc, a, p, &mb->addr, len);
+	dp_udp_out(dp, lc, a, p, dst, len);
 	dp_tx(lc, a);
-	dp_ctr_inc(lc, type == SGA_MSG_DATA_ACK ? DP_C_ACK_SENT : DP_C_SKIP_SENT);
+	dp_ctr_inc(lc, probe                      ? DP_C_EPOCH_PROBE
+	               : type == SGA_MSG_DATA_ACK ? DP_C_ACK_SENT
+	                                          : DP_C_SKIP_SENT);
+}
+
+static void dp_own_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
+                        uint8_t type, const uint8_t *plain, size_t plain_len)
+{
+	dp_own_send_to(dp, lc, s, role, type, plain, plain_len, NULL);
+}
+
+/*
+ * A fresh, authentic up frame from member `from` (its hop header at frame,
+ * sent from src) is about to be accepted: may it be, and may it move the
+ * member's address? (PROTOCOL.md 9.3.) A member of a session established in
+ * this run (DP_ECHO_FREE) has no frame older than its keys: any such frame
+ * may. A member restored from the store may have frames from before the
+ * restart that the persisted replay marks do not cover (the marks trail by up
+ * to a persist period, and Redis may have lost or been made to lose them):
+ * only a frame echoing the epoch drawn at this install moves its address,
+ * being sealed after the device read a frame of this run. Once the member
+ * has echoed it (DP_ECHO_SEEN), a frame echoing anything else is a replay
+ * from before (or one the device sealed before it learned the epoch; it
+ * re-seals what it retransmits): refused. Until then (DP_ECHO_WAIT) such a
+ * frame is taken, its source only told the epoch by a DATA_SKIP of nothing,
+ * never learned: a device that moved while the gateway was down learns the
+ * epoch there, and its next frame moves the address. Returns false when the
+ * caller must drop the frame (counted here).
+ */
+static bool dp_echo_take(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t from,
+                         const uint8_t *frame, const struct dp_addr *src)
+{
+	struct dp_member *mb = &s->m[from];
+	static const uint8_t nothing[8];
+
+	if (likely(mb->echo == DP_ECHO_FREE) ||
+	    sga_hop_echo_current(&mb->hop, sga_hop_frame_epoch(frame))) {
+		if (unlikely(mb->echo == DP_ECHO_WAIT))
+			mb->echo = DP_ECHO_SEEN;
+		dp_member_addr_learn(lc, mb, src);
+		return true;
+	}
+	if (mb->echo == DP_ECHO_SEEN) {
+		dp_ctr_inc(lc, DP_C_DROP_STALE_EPOCH);
+		return false;
+	}
+	dp_ctr_inc(lc, DP_C_STALE_EPOCH);
+	if (!dp_addr_equal(&mb->addr, src))
+		dp_own_send_to(dp, lc, s, from, SGA_MSG_DATA_SKIP, nothing, sizeof(nothing), src);
+	return true;
 }
 
 static void dp_skip_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8_t role,
@@ -504,12 +570,15 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		}
 		dp_ctr_inc(lc, DP_C_LAB_REPLAY_RELAYED);
 	} else {
-		/* Fresh and authentic: it moves the window and teaches us where the
-		 * sender is, even if it cannot be relayed now (so two devices coming
-		 * up in turn each find the other). */
-		sga_replay_update(&src_m->hop.rx, seq);
+		/* Fresh and authentic: it moves the window and, echoing this run's
+		 * epoch, teaches us where the sender is, even if it cannot be relayed
+		 * now (so two devices coming up in turn each find the other). */
 		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
-		dp_member_addr_learn(lc, src_m, &src);
+		if (unlikely(!dp_echo_take(dp, lc, s, from, frame, &src))) {
+			rte_pktmbuf_free(m);
+			return;
+		}
+		sga_replay_update(&src_m->hop.rx, seq);
 	}
 
 	/* Store and forward: durable before its DATA_ACK (dp_store_acks_due sends
@@ -593,7 +662,7 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	/* frame still points at the SGA frame: adj/append/trim move no bytes. */
 	if (dp_seal_on_dev(s, to)) {
 		why = dp_seal_submit(dp, lc, m, s, to, SGA_MSG_DATA_DOWN, inner_len,
-		                     DP_OP_SEAL_DOWN, e2e_seq);
+		                     DP_OP_SEAL_DOWN, e2e_seq, NULL);
 		if (unlikely(why))
 			dp_drop(lc, m, why);
 		return; /* sent, and acknowledged, when the op completes */
@@ -673,7 +742,7 @@ static void dp_resend(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, 
 	memcpy(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, inner, inner_len);
 	if (dp_seal_on_dev(s, to)) {
 		why = dp_seal_submit(dp, lc, r, s, to, SGA_MSG_DATA_DOWN, inner_len,
-		                     DP_OP_SEAL_RESEND, e2e_seq);
+		                     DP_OP_SEAL_RESEND, e2e_seq, NULL);
 		if (unlikely(why))
 			dp_drop(lc, r, why);
 		return;
@@ -714,9 +783,12 @@ static void dp_delivered_opened(struct dp *dp, struct dp_lcore *lc, struct rte_m
 		return;
 	}
 	if (!seen) {
-		sga_replay_update(&src_m->hop.rx, seq);
 		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
-		dp_member_addr_learn(lc, src_m, &src);
+		if (unlikely(!dp_echo_take(dp, lc, s, from, inner - SGA_HOP_HDR_LEN, &src))) {
+			rte_pktmbuf_free(m);
+			return;
+		}
+		sga_replay_update(&src_m->hop.rx, seq);
 	} else {
 		/* LAB ONLY: applied again like a fresh one (dp_relay_opened). */
 		dp_ctr_inc(lc, DP_C_LAB_REPLAY_RELAYED);
@@ -939,9 +1011,14 @@ static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op 
 		return;
 	}
 	/* Sealed: the frame is final, its UDP checksum can be computed now. */
-	dp_udp_out(dp, lc, m, rte_pktmbuf_mtod(m, uint8_t *), &c.s->m[c.role].addr,
+	dp_udp_out(dp, lc, m, rte_pktmbuf_mtod(m, uint8_t *),
+	           c.stage == DP_OP_SEAL_PROBE ? &c.dst : &c.s->m[c.role].addr,
 	           m->data_len - DP_PKT_HDR_LEN);
 	dp_tx(lc, m);
+	if (c.stage == DP_OP_SEAL_PROBE) {
+		dp_ctr_inc(lc, DP_C_EPOCH_PROBE);
+		return;
+	}
 	if (c.stage == DP_OP_SEAL_ACK) {
 		dp_ctr_inc(lc, DP_C_ACK_SENT);
 		return;

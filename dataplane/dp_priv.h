@@ -34,6 +34,7 @@
 #define DP_CQ_ROUNDS     4    /* enqueue + dequeue rounds per loop iteration (see dp_cq_run) */
 #define DP_CQ_DESC       2048 /* descriptors per crypto queue pair (one pair per lcore) */
 #define DP_OP_STASH      64   /* crypto ops an lcore keeps at hand (bulk refill, recycled) */
+#define DP_OP_USER_SIZE  48   /* bytes of dp_lcore.c's context per crypto op */
 
 extern int dp_logtype;
 #define DP_LOG(level, fmt, ...) \

@@ -218,11 +218,21 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 		struct dp_member *mb = &slot->m[r];
 
 		/* The hop keys come from k_t, so this works whatever the gateway
-		 * record keeps of the relay state. */
-		if (sga_hop_member_init(&mb->hop, s->k_t[r], s->session_id, s->hop_suite[r])) {
+		 * record keeps of the relay state. The down key is that of a
+		 * fresh epoch (unless the record brings one: the handshake of
+		 * this run that just drew it, a lab session's fixed one), so no
+		 * key and nonce pair of an earlier install or run comes back,
+		 * whatever Redis returned for tx_seq (PROTOCOL.md 8.1). */
+		rc = s->hop[r].epoch
+		         ? sga_hop_member_init_epoch(&mb->hop, s->k_t[r], s->session_id,
+		                                     s->hop_suite[r], s->hop[r].epoch)
+		         : sga_hop_member_init(&mb->hop, s->k_t[r], s->session_id, s->hop_suite[r]);
+		if (rc) {
 			rc = -EINVAL;
 			goto err;
 		}
+		/* A record from the store: frames from before this run may exist. */
+		mb->echo = s->hop[r].restored ? DP_ECHO_WAIT : DP_ECHO_FREE;
 		mb->hop.tx_seq = tx_seq[r];
 		mb->tx_limit = tx_limit[r];
 		mb->tag_len = sga_suite_get(s->hop_suite[r])->tag_len;

@@ -30,6 +30,13 @@
 #include "dp.h"
 #include "sga_hop.h"
 
+/** Which up frames may move a member's address (PROTOCOL.md 9.3). */
+enum dp_echo {
+	DP_ECHO_FREE = 0, /* established in this run: no frame predates its keys */
+	DP_ECHO_WAIT,     /* restored: only a frame echoing hop.epoch; none seen yet */
+	DP_ECHO_SEEN,     /* restored, and it has echoed hop.epoch: others are refused */
+};
+
 /** One member (device) of a session, as the gateway sees it. */
 struct dp_member {
 	struct sga_hop_member hop; /* hop keys, replay window, TX sequence: owner lcore only */
@@ -38,6 +45,7 @@ struct dp_member {
 	uint8_t resv_pending;      /* atomic: a reservation request is queued for this member */
 	uint8_t tag_len;           /* tag length of hop.suite: frame growth on re-seal */
 	uint8_t ack_dirty;         /* on its lcore's ack list: the next flush sends `ack` */
+	uint8_t echo;              /* enum dp_echo: what moves addr (dp_echo_take) */
 	struct dp_addr addr;       /* last authenticated address; port 0 = unknown */
 	struct sga_ack_win ack;    /* what we took charge of from it (dp_ack.h): owner lcore only */
 };

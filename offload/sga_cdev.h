@@ -40,7 +40,7 @@
 
 #include "sga_crypto.h"
 
-#define SGA_CDEV_AAD_MAX      32   /* longest AAD an op may carry (hop frames: 21) */
+#define SGA_CDEV_AAD_MAX      32   /* longest AAD an op may carry (hop frames: 29) */
 #define SGA_CDEV_DESC_DEFAULT 2048 /* descriptors per queue pair when the config says 0 */
 
 /* The op private area starts right after the symmetric op (the IV offset every

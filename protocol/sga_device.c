@@ -438,7 +438,7 @@ int sga_dev_sess_derive(struct sga_dev_sess *s, const uint8_t *kisj, size_t kisj
 	 * array is copied into the session. */
 	uint8_t th[SGA_SHA256_LEN] = {0};
 	uint8_t e2e_tx[SGA_AEAD_MAX_KEY_LEN] = {0}, e2e_rx[SGA_AEAD_MAX_KEY_LEN] = {0};
-	uint8_t hop_up[SGA_AEAD_MAX_KEY_LEN] = {0}, hop_down[SGA_AEAD_MAX_KEY_LEN] = {0};
+	uint8_t hop_up[SGA_AEAD_MAX_KEY_LEN] = {0}, down_base[SGA_AEAD_MAX_KEY_LEN] = {0};
 	const int init = s->role == SGA_ROLE_INITIATOR;
 	int rc;
 
@@ -449,18 +449,21 @@ int sga_dev_sess_derive(struct sga_dev_sess *s, const uint8_t *kisj, size_t kisj
 	CHECK(sga_key_e2e(kisj, kisj_len, th, s->suite, init ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J,
 	                  e2e_rx));
 	CHECK(sga_key_hop(k_t, s->session_id, s->hop_suite, SGA_DIR_UP, hop_up));
-	CHECK(sga_key_hop(k_t, s->session_id, s->hop_suite, SGA_DIR_DOWN, hop_down));
-	/* Only now, so that a failure leaves the session's keys as they were. */
+	CHECK(sga_key_hop(k_t, s->session_id, s->hop_suite, SGA_DIR_DOWN, down_base));
+	/* Only now, so that a failure leaves the session's keys as they were. The
+	 * hop-down key itself comes with the gateway's first frame (its epoch). */
 	memcpy(s->e2e_tx_key, e2e_tx, sizeof(e2e_tx));
 	memcpy(s->e2e_rx_key, e2e_rx, sizeof(e2e_rx));
 	memcpy(s->hop_up, hop_up, sizeof(hop_up));
-	memcpy(s->hop_down, hop_down, sizeof(hop_down));
+	memcpy(s->hop_down_base, down_base, sizeof(down_base));
+	sga_memzero(s->hop_down, sizeof(s->hop_down));
+	s->hop_epoch = 0;
 out:
 	sga_memzero(th, sizeof(th));
 	sga_memzero(e2e_tx, sizeof(e2e_tx));
 	sga_memzero(e2e_rx, sizeof(e2e_rx));
 	sga_memzero(hop_up, sizeof(hop_up));
-	sga_memzero(hop_down, sizeof(hop_down));
+	sga_memzero(down_base, sizeof(down_base));
 	return rc;
 }
 
@@ -557,7 +560,7 @@ size_t sga_dev_data_max(const struct sga_dev_sess *s)
 	/* The gateway re-seals the frame under the peer's hop suite, whose tag may
 	 * be longer than ours (CCM8 here, GCM there): budget for the longest tag so
 	 * the relayed frame still fits. */
-	over = SGA_HDR_LEN + 8 + 1 + 8 + SGA_AEAD_MAX_TAG_LEN + 8 + e2e->tag_len;
+	over = SGA_HDR_LEN + 8 + 1 + 8 + 8 + SGA_AEAD_MAX_TAG_LEN + 8 + e2e->tag_len;
 	return SGA_FRAME_MAX - over;
 }
 
@@ -581,8 +584,8 @@ static int data_seal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *ms
 	e2e_nonce_aad(s->session_id, dir, e2e_seq, nonce, aad);
 	CHECK(sga_err_from_crypto(sga_aead_seal(s->suite, s->e2e_tx_key, nonce, aad, sizeof(aad),
 	                                        msg, msg_len, e2e_ct, msg_len + e2e->tag_len)));
-	CHECK(sga_seal_hop(SGA_MSG_DATA_UP, s->session_id, s->role, s->hop_tx_seq, s->hop_suite,
-	                   s->hop_up, inner, inner_len, out, cap, len));
+	CHECK(sga_seal_hop(SGA_MSG_DATA_UP, s->session_id, s->role, s->hop_epoch, s->hop_tx_seq,
+	                   s->hop_suite, s->hop_up, inner, inner_len, out, cap, len));
 	s->hop_tx_seq++;
 out:
 	return rc;
@@ -620,21 +623,47 @@ int sga_dev_delivered_seal(struct sga_dev_sess *s, uint64_t next_e2e_seq, uint8_
 	if (s->hop_tx_seq >= UINT64_MAX - 1)
 		return -SGA_E_BAD_STATE;
 	sga_put_u64(plain, next_e2e_seq);
-	rc = sga_seal_hop(SGA_MSG_DATA_DELIVERED, s->session_id, s->role, s->hop_tx_seq,
-	                  s->hop_suite, s->hop_up, plain, sizeof(plain), out, cap, len);
+	rc = sga_seal_hop(SGA_MSG_DATA_DELIVERED, s->session_id, s->role, s->hop_epoch,
+	                  s->hop_tx_seq, s->hop_suite, s->hop_up, plain, sizeof(plain), out, cap,
+	                  len);
 	if (!rc)
 		s->hop_tx_seq++;
 	return rc;
 }
 
-/* Open a hop frame of `type` sent down to this device; inner receives the plaintext. */
+/* What hop_open_down found, for hop_accept once the whole frame is accepted:
+ * the frame's seq and epoch and, for an epoch other than the adopted one, the
+ * key it authenticated under. Wiped by hop_rx_done. */
+struct hop_rx {
+	uint64_t seq;
+	uint64_t epoch;
+	int new_epoch;
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
+};
+
+static void hop_rx_done(struct hop_rx *rx)
+{
+	sga_memzero(rx, sizeof(*rx));
+}
+
+/*
+ * Open a hop frame of `type` sent down to this device; inner receives the
+ * plaintext. Under the adopted epoch: its key and window. Under another
+ * (PROTOCOL.md 9.3): only if seq lies above every hop seq accepted so far
+ * (the gateway starts each epoch above anything it sent before, so a frame of
+ * an older epoch never does: no one can force the device back), and only if it
+ * authenticates under the key derived for that epoch, which rx carries to
+ * hop_accept. A forged epoch costs one derivation and one failed open.
+ */
 static int hop_open_down(struct sga_dev_sess *s, uint8_t type, const uint8_t *frame, size_t len,
-                         uint8_t *inner, size_t cap, size_t *inner_len, uint64_t *seq)
+                         uint8_t *inner, size_t cap, size_t *inner_len, struct hop_rx *rx)
 {
 	struct sga_env_hop env;
 	uint8_t nonce[SGA_AEAD_NONCE_LEN];
+	const uint8_t *key = s->hop_down;
 	int rc;
 
+	memset(rx, 0, sizeof(*rx));
 	if (s->state != SGA_DEV_S_ESTABLISHED)
 		return -SGA_E_BAD_STATE;
 	rc = sga_env_hop_decode(frame, len, &env);
@@ -646,15 +675,42 @@ static int hop_open_down(struct sga_dev_sess *s, uint8_t type, const uint8_t *fr
 		return -SGA_E_UNKNOWN_SESSION;
 	if (env.role != s->role)
 		return -SGA_E_BAD_FIELD;
-	rc = sga_replay_check(&s->hop_rx_win, env.seq);
-	if (rc)
-		return rc;
+	if (env.epoch == s->hop_epoch) {
+		rc = sga_replay_check(&s->hop_rx_win, env.seq);
+		if (rc)
+			return rc;
+	} else {
+		if (env.seq == UINT64_MAX || env.seq < s->hop_rx_win.next)
+			return -SGA_E_REPLAY;
+		rc = sga_key_hop_epoch(s->hop_down_base, env.epoch, s->hop_suite, rx->key);
+		if (rc)
+			return rc;
+		rx->new_epoch = 1;
+		key = rx->key;
+	}
 	sga_hop_nonce(env.seq, nonce);
-	rc = sga_open_env(s->hop_suite, s->hop_down, nonce, env.aad, env.aad_len, env.ct,
-	                  env.ct_len, inner, cap, inner_len);
-	if (!rc)
-		*seq = env.seq;
-	return rc;
+	rc = sga_open_env(s->hop_suite, key, nonce, env.aad, env.aad_len, env.ct, env.ct_len, inner,
+	                  cap, inner_len);
+	if (rc) {
+		hop_rx_done(rx);
+		return rc;
+	}
+	rx->seq = env.seq;
+	rx->epoch = env.epoch;
+	return 0;
+}
+
+/* The frame rx describes is accepted: adopt its epoch if new (its key, and a
+ * window of its own), record its seq. */
+static void hop_accept(struct sga_dev_sess *s, struct hop_rx *rx)
+{
+	if (rx->new_epoch) {
+		memcpy(s->hop_down, rx->key, sizeof(s->hop_down));
+		s->hop_epoch = rx->epoch;
+		sga_replay_init(&s->hop_rx_win);
+	}
+	sga_replay_update(&s->hop_rx_win, rx->seq);
+	hop_rx_done(rx);
 }
 
 int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,
@@ -664,15 +720,16 @@ int sga_dev_ack_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,
 	 * -TRAILING rather than refused by the open (-NOSPACE). */
 	uint8_t inner[SGA_FRAME_MAX];
 	size_t inner_len = 0;
-	uint64_t seq;
+	struct hop_rx rx;
 	int rc =
-	    hop_open_down(s, SGA_MSG_DATA_ACK, frame, len, inner, sizeof(inner), &inner_len, &seq);
+	    hop_open_down(s, SGA_MSG_DATA_ACK, frame, len, inner, sizeof(inner), &inner_len, &rx);
 
 	if (!rc)
 		rc = sga_data_ack_plain_decode(inner, inner_len, ack);
-	/* Authentic and well formed: only now does the hop window move. */
+	/* Authentic and well formed: only now does the hop window (or epoch) move. */
 	if (!rc)
-		sga_replay_update(&s->hop_rx_win, seq);
+		hop_accept(s, &rx);
+	hop_rx_done(&rx);
 	sga_memzero(inner, inner_len < sizeof(inner) ? inner_len : sizeof(inner));
 	return rc;
 }
@@ -682,15 +739,17 @@ int sga_dev_skip_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len,
 {
 	uint8_t inner[16];
 	size_t inner_len;
-	uint64_t seq;
+	struct hop_rx rx;
 	int rc =
-	    hop_open_down(s, SGA_MSG_DATA_SKIP, frame, len, inner, sizeof(inner), &inner_len, &seq);
+	    hop_open_down(s, SGA_MSG_DATA_SKIP, frame, len, inner, sizeof(inner), &inner_len, &rx);
 
 	if (rc)
 		return rc;
-	if (inner_len != 8)
+	if (inner_len != 8) {
+		hop_rx_done(&rx);
 		return inner_len < 8 ? -SGA_E_TRUNCATED : -SGA_E_TRAILING;
-	sga_replay_update(&s->hop_rx_win, seq);
+	}
+	hop_accept(s, &rx);
 	*next_e2e_seq = sga_get_u64(inner);
 	return 0;
 }
@@ -702,27 +761,28 @@ int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, 
 	uint8_t inner[SGA_FRAME_MAX], nonce[SGA_AEAD_NONCE_LEN], aad[27];
 	uint8_t dir = s->role == SGA_ROLE_INITIATOR ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J;
 	size_t inner_len;
-	uint64_t seq;
+	struct hop_rx rx;
 	int rc;
 
-	CHECK(hop_open_down(s, SGA_MSG_DATA_DOWN, frame, len, inner, sizeof(inner), &inner_len,
-	                    &seq));
+	CHECK(
+	    hop_open_down(s, SGA_MSG_DATA_DOWN, frame, len, inner, sizeof(inner), &inner_len, &rx));
 	CHECK(sga_data_inner_decode(inner, inner_len, &in));
 	rc = sga_replay_check(&s->e2e_rx_win, in.e2e_seq);
 	if (rc) {
 		/* An authentic hop frame carrying a message we already have (the sender
 		 * retransmitted): consume the hop seq, report the duplicate. */
-		sga_replay_update(&s->hop_rx_win, seq);
+		hop_accept(s, &rx);
 		goto out;
 	}
 	e2e_nonce_aad(s->session_id, dir, in.e2e_seq, nonce, aad);
 	CHECK(sga_open_env(s->suite, s->e2e_rx_key, nonce, aad, sizeof(aad), in.e2e_ct,
 	                   in.e2e_ct_len, msg, cap, msg_len));
 	/* Both layers authenticated: only now do the windows move. */
-	sga_replay_update(&s->hop_rx_win, seq);
+	hop_accept(s, &rx);
 	sga_replay_update(&s->e2e_rx_win, in.e2e_seq);
 	s->e2e_rx_last = in.e2e_seq;
 out:
+	hop_rx_done(&rx);
 	sga_memzero(inner, sizeof(inner));
 	return rc;
 }

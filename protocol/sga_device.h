@@ -75,6 +75,11 @@ struct sga_dev_sess {
 	size_t kex_frame_len;
 
 	uint8_t hop_up[SGA_AEAD_MAX_KEY_LEN];
+	/* Hop down (PROTOCOL.md 8.1, 9.3): the base every epoch's key comes from,
+	 * the epoch adopted last (0: none yet; echoed in DATA_UP and
+	 * DATA_DELIVERED) and its key. hop_rx_win is that epoch's window. */
+	uint8_t hop_down_base[SGA_AEAD_MAX_KEY_LEN];
+	uint64_t hop_epoch;
 	uint8_t hop_down[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t e2e_tx_key[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t e2e_rx_key[SGA_AEAD_MAX_KEY_LEN];

@@ -10,20 +10,52 @@
 #include "sga_hop.h"
 #include "sga_keys.h"
 
-int sga_hop_member_init(struct sga_hop_member *m, const uint8_t k_t[SGA_KEY_LEN], uint64_t sid,
-                        uint8_t suite)
+int sga_hop_epoch_new(uint64_t *epoch)
 {
+	uint8_t b[8];
+
+	do {
+		if (sga_random_bytes(b, sizeof(b)))
+			return -SGA_E_CRYPTO;
+		*epoch = sga_get_u64(b);
+	} while (*epoch == 0);
+	return 0;
+}
+
+int sga_hop_member_init_epoch(struct sga_hop_member *m, const uint8_t k_t[SGA_KEY_LEN],
+                              uint64_t sid, uint8_t suite, uint64_t epoch)
+{
+	uint8_t base[SGA_AEAD_MAX_KEY_LEN];
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	if (epoch == 0)
+		return -SGA_E_BAD_FIELD;
 	m->suite = suite;
+	m->epoch = epoch;
 	sga_replay_init(&m->rx);
 	rc = sga_key_hop(k_t, sid, suite, SGA_DIR_UP, m->key_up);
 	if (!rc)
-		rc = sga_key_hop(k_t, sid, suite, SGA_DIR_DOWN, m->key_down);
+		rc = sga_key_hop(k_t, sid, suite, SGA_DIR_DOWN, base);
+	if (!rc)
+		rc = sga_key_hop_epoch(base, epoch, suite, m->key_down);
+	sga_memzero(base, sizeof(base));
 	if (rc)
 		sga_memzero(m, sizeof(*m));
 	return rc;
+}
+
+int sga_hop_member_init(struct sga_hop_member *m, const uint8_t k_t[SGA_KEY_LEN], uint64_t sid,
+                        uint8_t suite)
+{
+	uint64_t epoch;
+	int rc = sga_hop_epoch_new(&epoch);
+
+	if (rc) {
+		memset(m, 0, sizeof(*m));
+		return rc;
+	}
+	return sga_hop_member_init_epoch(m, k_t, sid, suite, epoch);
 }
 
 int sga_hop_open_up(const struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8_t *frame,
@@ -101,8 +133,8 @@ int sga_hop_seal_down(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint
 
 /* sga_seal_hop under a prepared key: the same checks and errors. */
 static int seal_hop_key(struct sga_aead_key *k, uint8_t type, uint64_t sid, uint8_t role,
-                        uint64_t seq, uint8_t suite, const uint8_t *plain, size_t plain_len,
-                        uint8_t *out, size_t cap, size_t *len)
+                        uint64_t epoch, uint64_t seq, uint8_t suite, const uint8_t *plain,
+                        size_t plain_len, uint8_t *out, size_t cap, size_t *len)
 {
 	const struct sga_suite_info *s = sga_suite_get(suite);
 	uint8_t nonce[SGA_AEAD_NONCE_LEN], *ct;
@@ -113,7 +145,7 @@ static int seal_hop_key(struct sga_aead_key *k, uint8_t type, uint64_t sid, uint
 		return -SGA_E_BAD_FIELD;
 	ct_len = plain_len + s->tag_len;
 	sga_hop_nonce(seq, nonce);
-	rc = sga_env_hop_encode(type, sid, role, seq, ct_len, out, cap, &ct, &aad_len);
+	rc = sga_env_hop_encode(type, sid, role, epoch, seq, ct_len, out, cap, &ct, &aad_len);
 	if (rc)
 		return rc;
 	rc = sga_err_from_crypto(
@@ -135,11 +167,11 @@ int sga_hop_seal_down_k(struct sga_hop_member *m, struct sga_aead_key *k, uint64
 	if (m->tx_seq >= UINT64_MAX - 1)
 		return -SGA_E_BAD_STATE;
 	if (k)
-		rc = seal_hop_key(k, type, sid, role, m->tx_seq, m->suite, inner, inner_len, out,
-		                  cap, len);
-	else
-		rc = sga_seal_hop(type, sid, role, m->tx_seq, m->suite, m->key_down, inner,
+		rc = seal_hop_key(k, type, sid, role, m->epoch, m->tx_seq, m->suite, inner,
 		                  inner_len, out, cap, len);
+	else
+		rc = sga_seal_hop(type, sid, role, m->epoch, m->tx_seq, m->suite, m->key_down,
+		                  inner, inner_len, out, cap, len);
 	if (!rc)
 		m->tx_seq++;
 	return rc;

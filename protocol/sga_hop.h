@@ -22,15 +22,38 @@
 #include "sga_replay.h"
 #include "sga_wire.h"
 
-#define SGA_HOP_HDR_LEN (SGA_HDR_LEN + 8 + 1 + 8) /* hdr | session_id | role | seq */
+#define SGA_HOP_HDR_LEN (SGA_HDR_LEN + 8 + 1 + 8 + 8) /* hdr | session_id | role | epoch | seq */
 
 struct sga_hop_member {
 	uint8_t suite; /* the member's suite_init */
 	uint8_t key_up[SGA_AEAD_MAX_KEY_LEN];
-	uint8_t key_down[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t key_down[SGA_AEAD_MAX_KEY_LEN]; /* this epoch's (sga_key_hop_epoch) */
+	uint64_t epoch;                         /* hop-down epoch: fresh per install, never 0 */
+	uint8_t restored;     /* loaded from the store: its frames may predate epoch */
 	uint64_t tx_seq;      /* next hop seq towards this member */
 	struct sga_replay rx; /* hop seqs received from this member */
 };
+
+#define SGA_HOP_EPOCH_OFF (SGA_HDR_LEN + 8 + 1) /* the epoch field in a hop frame */
+
+/** The epoch field of a hop frame whose header (SGA_HOP_HDR_LEN bytes) is at frame. */
+static inline uint64_t sga_hop_frame_epoch(const uint8_t *frame)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | frame[SGA_HOP_EPOCH_OFF + i];
+	return v;
+}
+
+/** May this authentic, fresh up frame (its header's epoch echo) move the
+ *  member's address? Only if the device had adopted this very epoch when it
+ *  sealed it: a frame sealed before the gateway drew the epoch (a replay from
+ *  before a restart) cannot carry it (PROTOCOL.md 9.3). */
+static inline int sga_hop_echo_current(const struct sga_hop_member *m, uint64_t echo)
+{
+	return echo == m->epoch;
+}
 
 /**
  * Open a DATA_UP or DATA_DELIVERED frame (frame[1] says which) from member m
@@ -107,8 +130,17 @@ int sga_hop_seal_u64(struct sga_hop_member *m, uint64_t sid, uint8_t role, uint8
 int sga_hop_delivered_parse(const uint8_t *inner, size_t inner_len,
                             uint64_t *next_e2e_seq) SGA_MUST_CHECK;
 
-/** Derive both hop keys of a member from its k_t. */
+/** Derive both hop keys of a member from its k_t, the down key under a fresh
+ *  random epoch from the CSPRNG (never 0). */
 int sga_hop_member_init(struct sga_hop_member *m, const uint8_t k_t[SGA_KEY_LEN], uint64_t sid,
                         uint8_t suite) SGA_MUST_CHECK;
+/** sga_hop_member_init under the given epoch (non-zero, else -BAD_FIELD): an
+ *  epoch drawn by the caller, a lab session's fixed one (sga_lab.h), a test's.
+ *  Reusing an epoch with the same k_t reuses the down key: the caller's
+ *  sequence numbers alone then keep the nonces apart. */
+int sga_hop_member_init_epoch(struct sga_hop_member *m, const uint8_t k_t[SGA_KEY_LEN],
+                              uint64_t sid, uint8_t suite, uint64_t epoch) SGA_MUST_CHECK;
+/** A fresh random hop-down epoch (never 0). */
+int sga_hop_epoch_new(uint64_t *epoch) SGA_MUST_CHECK;
 
 #endif /* SGA_HOP_H */

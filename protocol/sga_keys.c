@@ -90,6 +90,21 @@ int sga_key_hop(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t sui
 	              dir == SGA_DIR_UP ? "SGA v1 hop up" : "SGA v1 hop down", suite, out, kl);
 }
 
+int sga_key_hop_epoch(const uint8_t *down_base, uint64_t epoch, uint8_t suite, uint8_t *out)
+{
+	uint8_t salt[8];
+	size_t kl;
+	int rc = suite_key_len(suite, &kl);
+
+	if (rc)
+		return rc;
+	if (epoch == 0)
+		return -SGA_E_BAD_FIELD;
+	sga_put_u64(salt, epoch);
+	rc = derive(down_base, kl, salt, sizeof(salt), "SGA v1 hop epoch", suite, out, kl);
+	return rc;
+}
+
 int sga_transcript_hash(uint64_t session_id, const uint8_t *id_i, uint8_t id_i_len,
                         const uint8_t *id_j, uint8_t id_j_len, uint8_t suite, uint8_t group,
                         uint8_t out[SGA_SHA256_LEN])
@@ -186,9 +201,9 @@ int sga_seal_sess_env(uint8_t type, uint64_t session_id, uint8_t role, uint8_t s
 	return 0;
 }
 
-int sga_seal_hop(uint8_t type, uint64_t session_id, uint8_t role, uint64_t seq, uint8_t suite,
-                 const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out,
-                 size_t cap, size_t *len)
+int sga_seal_hop(uint8_t type, uint64_t session_id, uint8_t role, uint64_t epoch, uint64_t seq,
+                 uint8_t suite, const uint8_t *key, const uint8_t *plain, size_t plain_len,
+                 uint8_t *out, size_t cap, size_t *len)
 {
 	uint8_t nonce[SGA_AEAD_NONCE_LEN], *ct;
 	size_t ct_len, aad_len;
@@ -197,7 +212,8 @@ int sga_seal_hop(uint8_t type, uint64_t session_id, uint8_t role, uint64_t seq, 
 	if (rc)
 		return rc;
 	sga_hop_nonce(seq, nonce);
-	rc = sga_env_hop_encode(type, session_id, role, seq, ct_len, out, cap, &ct, &aad_len);
+	rc =
+	    sga_env_hop_encode(type, session_id, role, epoch, seq, ct_len, out, cap, &ct, &aad_len);
 	if (rc)
 		return rc;
 	rc = seal_into(suite, key, nonce, out, aad_len, plain, plain_len, ct, ct_len);

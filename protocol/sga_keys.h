@@ -35,6 +35,13 @@ int sga_key_kex(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t sui
                 uint8_t *out) SGA_MUST_CHECK;
 int sga_key_hop(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t suite,
                 enum sga_dir dir, uint8_t *out) SGA_MUST_CHECK;
+/** The hop-down key of one epoch (PROTOCOL.md 8.1): HKDF(ikm = down_base, the
+ *  key_len(suite) bytes sga_key_hop(..., SGA_DIR_DOWN) gives, salt = u64(epoch),
+ *  info = "SGA v1 hop epoch" | suite). Every gateway start draws a fresh epoch,
+ *  so no (key, nonce) pair repeats whatever its store says about sequence
+ *  numbers. -BAD_FIELD for epoch 0 (no epoch). */
+int sga_key_hop_epoch(const uint8_t *down_base, uint64_t epoch, uint8_t suite,
+                      uint8_t *out) SGA_MUST_CHECK;
 /** transcript = SHA-256("SGA v1 transcript" | session_id | id_i_len | id_i |
  *  id_j_len | id_j | suite | group) */
 int sga_transcript_hash(uint64_t session_id, const uint8_t *id_i, uint8_t id_i_len,
@@ -57,10 +64,11 @@ int sga_seal_sess_env(uint8_t type, uint64_t session_id, uint8_t role, uint8_t s
                       const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out,
                       size_t cap, size_t *len) SGA_MUST_CHECK;
 /* Hop frames use nonce = 0x00000000 | seq: the key is used in one direction only
- * and seq never repeats under it. */
-int sga_seal_hop(uint8_t type, uint64_t session_id, uint8_t role, uint64_t seq, uint8_t suite,
-                 const uint8_t *key, const uint8_t *plain, size_t plain_len, uint8_t *out,
-                 size_t cap, size_t *len) SGA_MUST_CHECK;
+ * and seq never repeats under it (a hop-down key is one epoch's). epoch: the
+ * header's epoch field (the sealing epoch down, the adopted one's echo up). */
+int sga_seal_hop(uint8_t type, uint64_t session_id, uint8_t role, uint64_t epoch, uint64_t seq,
+                 uint8_t suite, const uint8_t *key, const uint8_t *plain, size_t plain_len,
+                 uint8_t *out, size_t cap, size_t *len) SGA_MUST_CHECK;
 
 /* Open: plain receives ct_len - tag bytes. -SGA_E_AUTH on a bad tag (plain zeroed),
  * -SGA_E_TRUNCATED if ct is shorter than the tag, -SGA_E_NOSPACE. */

@@ -75,8 +75,10 @@ int64_t sga_lab_index(const struct sga_lab_params *p, uint64_t session_id)
 int sga_lab_derive(const struct sga_lab_params *p, uint32_t index, struct sga_lab_sess *out)
 {
 	/* One expansion per session (HKDF calls dominate the provisioning of
-	 * 100,000 sessions): k_d i | k_d j | k_t i | k_t j | k_isj. */
-	uint8_t m[5 * SGA_KEY_LEN];
+	 * 100,000 sessions): k_d i | k_d j | k_t i | k_t j | k_isj | hop epoch i
+	 * | hop epoch j (HKDF's output is prefix-stable: the keys are what they
+	 * were before the epochs were appended). */
+	uint8_t m[5 * SGA_KEY_LEN + 2 * 8];
 	uint32_t tag = 0;
 	int rc;
 
@@ -99,6 +101,11 @@ int sga_lab_derive(const struct sga_lab_params *p, uint32_t index, struct sga_la
 		memcpy(out->k_t[r], m + (2 + r) * SGA_KEY_LEN, SGA_KEY_LEN);
 	}
 	memcpy(out->k_isj, m + 4 * SGA_KEY_LEN, SGA_KEY_LEN);
+	for (unsigned r = 0; r < 2; r++) {
+		out->hop_epoch[r] = sga_get_u64(m + 5 * SGA_KEY_LEN + 8 * r);
+		if (out->hop_epoch[r] == 0)
+			out->hop_epoch[r] = 1; /* 0 means "none" */
+	}
 out:
 	sga_memzero(m, sizeof(m));
 	if (rc)
@@ -126,6 +133,7 @@ int sga_lab_gw_records(const struct sga_lab_sess *ls, struct sga_gw_device dev[2
 		memcpy(s->id[r], ls->id[r], ls->id_len[r]);
 		s->hop_suite[r] = ls->hop_suite[r];
 		memcpy(s->k_t[r], ls->k_t[r], SGA_KEY_LEN);
+		s->hop[r].epoch = ls->hop_epoch[r]; /* only the epoch: see sga_lab.h */
 		d->id_len = ls->id_len[r];
 		memcpy(d->id, ls->id[r], ls->id_len[r]);
 		memcpy(d->k_d, ls->k_d[r], SGA_KEY_LEN);
@@ -159,6 +167,13 @@ int sga_lab_dev_sess(const struct sga_lab_sess *ls, uint8_t role, struct sga_dev
 	                          ls->id_len[0], ls->id[1], ls->id_len[1]));
 	sga_replay_init(&s->hop_rx_win);
 	sga_replay_init(&s->e2e_rx_win);
+	/* The gateway seals under the lab epoch: adopted from the start, so even
+	 * the first DATA_UP (a pcap's too) echoes it and teaches an address. */
+	if (ls->hop_epoch[role]) {
+		CHECK(sga_key_hop_epoch(s->hop_down_base, ls->hop_epoch[role], s->hop_suite,
+		                        s->hop_down));
+		s->hop_epoch = ls->hop_epoch[role];
+	}
 	s->state = SGA_DEV_S_ESTABLISHED;
 out:
 	if (rc)

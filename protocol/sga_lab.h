@@ -18,7 +18,12 @@
  *              from it through sga_key_hop, as after a handshake) | k_isj (32
  *              bytes standing in for the DH value K_isj, from which both E2E
  *              keys come through sga_transcript_hash and sga_key_e2e, as the
- *              device derives them after its KEX_REPLY)
+ *              device derives them after its KEX_REPLY) | hop epoch i |
+ *              hop epoch j (8 bytes each, 0 taken as 1): 176 bytes in all.
+ *              A lab session keeps its hop-down epoch across gateway starts
+ *              (PROTOCOL.md 8.1) so that a generator replaying a pcap, which
+ *              never reads a gateway frame, echoes it; its nonces stay apart
+ *              only through the sequence reservation (clock floor). Lab only.
  * Device ids: "lab-<sid_tag hex>-<index>-i" and "...-j".
  *
  * The provisioning file is text, one "key = value" per line ('#' comments):
@@ -61,6 +66,7 @@ struct sga_lab_sess {
 	uint8_t k_t[2][SGA_KEY_LEN];
 	uint64_t up_ctr[2], down_ctr[2]; /* the device records' counters */
 	uint8_t k_isj[SGA_KEY_LEN];      /* stands in for K_isj (E2E keys) */
+	uint64_t hop_epoch[2]; /* each member's fixed hop-down epoch; 0: drawn at install */
 };
 
 /** The derived session of index (< p->sessions). 0 or -SGA_E_BAD_FIELD /
@@ -76,9 +82,9 @@ int sga_lab_session_id(const struct sga_lab_params *p, uint32_t index,
 /** The gateway's records of an ESTABLISHED session, as sga_gw_kex_init_handle
  *  leaves them (N, K wiped; no cached B5/B6: a lab device never sends
  *  KEX_INIT), and both members' device records. The hop members (s->hop) are
- *  left zero: whoever relays derives them from k_t (store_session_get,
- *  dp_session_install), and 100,000 sessions would pay four HKDFs each for
- *  nothing. */
+ *  left zero but for their epochs (ls->hop_epoch): whoever relays derives the
+ *  keys from k_t (store_session_get, dp_session_install), and 100,000
+ *  sessions would pay four HKDFs each for nothing. */
 int sga_lab_gw_records(const struct sga_lab_sess *ls, struct sga_gw_device dev[2],
                        struct sga_gw_session *s) SGA_MUST_CHECK;
 /** The device side of member role, ESTABLISHED, as sga_dev_consume_kex_reply

@@ -18,7 +18,7 @@
 /* Envelope clear-part sizes (header included), excluding the variable id. */
 #define DEV_FIXED (SGA_HDR_LEN + 1 + 8 + SGA_AEAD_NONCE_LEN)
 #define SESS_LEN  (SGA_HDR_LEN + SGA_SESSION_ID_LEN + 1 + SGA_AEAD_NONCE_LEN)
-#define HOP_LEN   (SGA_HDR_LEN + SGA_SESSION_ID_LEN + 1 + 8)
+#define HOP_LEN   (SGA_HDR_LEN + SGA_SESSION_ID_LEN + 1 + 8 + 8)
 
 /* ---- basics ------------------------------------------------------------ */
 
@@ -235,6 +235,12 @@ static int is_hop_type(uint8_t t)
 	       t == SGA_MSG_DATA_DELIVERED || t == SGA_MSG_DATA_SKIP;
 }
 
+/* The gateway seals these under the hop-down key of an epoch, never 0. */
+static int is_hop_down_type(uint8_t t)
+{
+	return t == SGA_MSG_DATA_DOWN || t == SGA_MSG_DATA_ACK || t == SGA_MSG_DATA_SKIP;
+}
+
 /* Parse the header of frame and require a type accepted by kind_ok. */
 static int frame_open(const uint8_t *frame, size_t len, int (*kind_ok)(uint8_t), struct sga_rd *r,
                       uint8_t *type)
@@ -338,6 +344,10 @@ int sga_env_hop_decode(const uint8_t *frame, size_t len, struct sga_env_hop *env
 	RD_OK(&r);
 	if (!role_ok(env->role))
 		CHECK(-SGA_E_BAD_FIELD);
+	env->epoch = sga_rd_u64(&r);
+	RD_OK(&r);
+	if (env->epoch == 0 && is_hop_down_type(env->type))
+		CHECK(-SGA_E_BAD_FIELD);
 	env->seq = sga_rd_u64(&r);
 	CHECK(rd_ct(&r, frame, &env->aad, &env->aad_len, &env->ct, &env->ct_len));
 out:
@@ -428,8 +438,9 @@ int sga_env_sess_encode(uint8_t type, uint64_t session_id, uint8_t role,
 	return env_end(&w, ct_len, ct, aad_len);
 }
 
-int sga_env_hop_encode(uint8_t type, uint64_t session_id, uint8_t role, uint64_t seq, size_t ct_len,
-                       uint8_t *out, size_t cap, uint8_t **ct, size_t *aad_len)
+int sga_env_hop_encode(uint8_t type, uint64_t session_id, uint8_t role, uint64_t epoch,
+                       uint64_t seq, size_t ct_len, uint8_t *out, size_t cap, uint8_t **ct,
+                       size_t *aad_len)
 {
 	struct sga_wr w;
 	int rc;
@@ -437,13 +448,14 @@ int sga_env_hop_encode(uint8_t type, uint64_t session_id, uint8_t role, uint64_t
 	ENV_ENC_ARGS(out, cap, ct, aad_len);
 	if (!is_hop_type(type))
 		return -SGA_E_BAD_TYPE;
-	if (session_id == 0 || !role_ok(role))
+	if (session_id == 0 || !role_ok(role) || (epoch == 0 && is_hop_down_type(type)))
 		return -SGA_E_BAD_FIELD;
 	rc = env_begin(&w, type, HOP_LEN, ct_len, out, cap);
 	if (rc)
 		return rc;
 	sga_wr_u64(&w, session_id);
 	sga_wr_u8(&w, role);
+	sga_wr_u64(&w, epoch);
 	sga_wr_u64(&w, seq);
 	return env_end(&w, ct_len, ct, aad_len);
 }

@@ -124,14 +124,18 @@ struct sga_env_sess {
 };
 
 /*
- * Hop frame (DATA_UP, DATA_DOWN, DATA_ACK, DATA_DELIVERED), sealed under the hop key of the device in
- * `role` for that direction; nonce = 0x00000000 | seq (big-endian):
- *   hdr(4) | session_id(8) | role(1) | seq(8) | ct(...)
+ * Hop frame (DATA_UP, DATA_DELIVERED, DATA_DOWN, DATA_ACK, DATA_SKIP), sealed under the hop key
+ * of the device in `role` for that direction; nonce = 0x00000000 | seq (big-endian):
+ *   hdr(4) | session_id(8) | role(1) | epoch(8) | seq(8) | ct(...)
+ * epoch: in a gateway frame (DOWN, ACK, SKIP) the hop-down epoch it is sealed
+ * under, never 0 (-BAD_FIELD); in a device frame (UP, DELIVERED) the epoch the
+ * device last adopted, 0 before any (PROTOCOL.md 6.2, 8.1, 9.3).
  */
 struct sga_env_hop {
 	uint8_t type;
 	uint64_t session_id;
 	uint8_t role;
+	uint64_t epoch;
 	uint64_t seq;
 	const uint8_t *aad;
 	size_t aad_len;
@@ -166,8 +170,9 @@ int sga_env_dev_encode(uint8_t type, const uint8_t *id, uint8_t id_len, uint64_t
 int sga_env_sess_encode(uint8_t type, uint64_t session_id, uint8_t role,
                         const uint8_t nonce[SGA_AEAD_NONCE_LEN], size_t ct_len, uint8_t *out,
                         size_t cap, uint8_t **ct, size_t *aad_len);
-int sga_env_hop_encode(uint8_t type, uint64_t session_id, uint8_t role, uint64_t seq, size_t ct_len,
-                       uint8_t *out, size_t cap, uint8_t **ct, size_t *aad_len);
+int sga_env_hop_encode(uint8_t type, uint64_t session_id, uint8_t role, uint64_t epoch,
+                       uint64_t seq, size_t ct_len, uint8_t *out, size_t cap, uint8_t **ct,
+                       size_t *aad_len);
 
 /*
  * REG_REQ: hdr | flags(1) | ct_len(2) | rsa_ct(ct_len) | [mac(32) if flags & REKEY]

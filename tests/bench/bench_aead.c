@@ -4,7 +4,7 @@
  * lcore, next to dpdk-test-crypto-perf on the same PMD and sizes.
  *
  * What is measured is what the data plane pays per frame on the cryptodev
- * path: sga_cdev_op_aead (nonce from a sequence number, copy of the 21-byte
+ * path: sga_cdev_op_aead (nonce from a sequence number, copy of the 29-byte
  * hop header as AAD, in-place data and tag on an mbuf), bursts of 32 enqueued
  * and dequeued with up to a queue pair's worth in flight, ops from the pool and
  * back. dpdk-test-crypto-perf's throughput test does the same AEAD (same

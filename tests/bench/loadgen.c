@@ -199,6 +199,7 @@ static void usage(FILE *f)
 struct lg_dev {
 	uint8_t hop_up[SGA_AEAD_MAX_KEY_LEN], hop_down[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t e2e_tx[SGA_AEAD_MAX_KEY_LEN], e2e_rx[SGA_AEAD_MAX_KEY_LEN];
+	uint64_t hop_epoch;        /* the lab session's fixed hop-down epoch; hop_down is its key */
 	uint64_t e2e_next;         /* next e2e_seq to seal */
 	uint64_t hop_even;         /* next hop seq of a pool frame (even) */
 	uint64_t hop_odd;          /* next hop seq of a copy or a DATA_DELIVERED (odd) */
@@ -294,7 +295,10 @@ static struct sga_dev_sess *dev_load(struct lg *g, uint32_t d)
 	s->group = g->p.group;
 	s->hop_suite = g->p.hop_suite;
 	memcpy(s->hop_up, v->hop_up, sizeof(s->hop_up));
+	/* The lab epoch and its key; no base is kept (a lab gateway seals under no
+	 * other epoch), so a frame of another epoch fails to open. */
 	memcpy(s->hop_down, v->hop_down, sizeof(s->hop_down));
+	s->hop_epoch = v->hop_epoch;
 	memcpy(s->e2e_tx_key, v->e2e_tx, sizeof(s->e2e_tx_key));
 	memcpy(s->e2e_rx_key, v->e2e_rx, sizeof(s->e2e_rx_key));
 	sga_replay_init(&s->hop_rx_win);
@@ -710,6 +714,7 @@ static int devices_build(struct lg *g)
 				break;
 			memcpy(v->hop_up, s.hop_up, sizeof(v->hop_up));
 			memcpy(v->hop_down, s.hop_down, sizeof(v->hop_down));
+			v->hop_epoch = s.hop_epoch;
 			memcpy(v->e2e_tx, s.e2e_tx_key, sizeof(v->e2e_tx));
 			memcpy(v->e2e_rx, s.e2e_rx_key, sizeof(v->e2e_rx));
 			v->hop_even = 2;

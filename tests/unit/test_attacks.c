@@ -1032,7 +1032,9 @@ Test(tamper, data_up_every_byte)
 		if (i == 0) {
 			want = SGA_E_BAD_VERSION;
 		} else if (i == 1) {
-			want = SGA_E_BAD_TYPE; /* DATA_UP -> DATA_DOWN */
+			/* DATA_UP -> DATA_DOWN, whose epoch may not be 0: the device's
+			 * echo is 0 until it has adopted one */
+			want = h.sess[0].hop_epoch ? SGA_E_BAD_TYPE : SGA_E_BAD_FIELD;
 		} else if (i == 2 || i == 3) {
 			size_t bl = ((size_t)f[2] << 8) | f[3];
 
@@ -1044,7 +1046,8 @@ Test(tamper, data_up_every_byte)
 				zero &= f[k] == 0;
 			want = zero ? SGA_E_BAD_FIELD : SGA_E_UNKNOWN_SESSION;
 		} else {
-			/* role (0 -> 1: the other member's hop key), seq, ciphertext, tag */
+			/* role (0 -> 1: the other member's hop key), epoch echo, seq,
+			 * ciphertext, tag */
 			want = SGA_E_AUTH;
 		}
 		GW_REJECTS(
@@ -1072,10 +1075,14 @@ Test(tamper, data_up_every_byte)
 	GW_REJECTS(&h, SGA_E_BAD_FIELD,
 	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
 	memcpy(f, up, up_len);
-	memset(f + role + 1, 0xff, 8); /* seq = UINT64_MAX, reserved: refused unopened */
+	memset(f + role + 1, 0x5a, 8); /* another epoch echo: authenticated */
+	GW_REJECTS(&h, SGA_E_AUTH,
+	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
+	memcpy(f, up, up_len);
+	memset(f + role + 9, 0xff, 8); /* seq = UINT64_MAX, reserved: refused unopened */
 	GW_REJECTS(&h, SGA_E_REPLAY,
 	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
-	memset(f + role + 1, 0x00, 7); /* seq = 255: unseen, but not what was sealed */
+	memset(f + role + 9, 0x00, 7); /* seq = 255: unseen, but not what was sealed */
 	GW_REJECTS(&h, SGA_E_AUTH,
 	           sga_gw_data_relay(&h.gsess, f, up_len, down, sizeof(down), &down_len, &to));
 	/* Cut and extended frames. */
@@ -1129,9 +1136,9 @@ Test(tamper, e2e_inside_valid_hop)
 		if (variant == 2)
 			at = inner_len - 1;
 		inner[at] ^= 0x01;
-		cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, env.session_id, env.role, env.seq,
-		                          h.sess[0].hop_suite, h.sess[0].hop_up, inner, inner_len,
-		                          f, sizeof(f), &f_len),
+		cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, env.session_id, env.role, env.epoch,
+		                          env.seq, h.sess[0].hop_suite, h.sess[0].hop_up, inner,
+		                          inner_len, f, sizeof(f), &f_len),
 		             0);
 		cr_assert_eq(
 		    sga_gw_data_relay(&h.gsess, f, f_len, down, sizeof(down), &down_len, &to), 0,
@@ -1963,13 +1970,13 @@ Test(cross_session, frames_from_elsewhere)
 	/* A well-formed frame with the right id and role but a wrong hop key:
 	 * the other member's, and another session's. */
 	memset(inner, 0x42, sizeof(inner));
-	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h.gsess.session_id, SGA_ROLE_INITIATOR, 100,
+	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h.gsess.session_id, SGA_ROLE_INITIATOR, 0, 100,
 	                          h.sess[0].hop_suite, h.sess[1].hop_up, inner, sizeof(inner), f,
 	                          sizeof(f), &f_len),
 	             0);
 	GW_REJECTS(&h, SGA_E_AUTH,
 	           sga_gw_data_relay(&h.gsess, f, f_len, down, sizeof(down), &down_len, &to));
-	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h.gsess.session_id, SGA_ROLE_INITIATOR, 101,
+	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h.gsess.session_id, SGA_ROLE_INITIATOR, 0, 101,
 	                          h.sess[0].hop_suite, h2.sess[0].hop_up, inner, sizeof(inner), f,
 	                          sizeof(f), &f_len),
 	             0);

@@ -205,7 +205,8 @@ PMD_TEST(vector_data_down_and_ack_seal)
 	memcpy(plain, V_DATA_DOWN, HDR);
 	memcpy(plain + HDR, V_DATA_INNER, sizeof(V_DATA_INNER));
 	m = mbuf_of(plain, HDR + sizeof(V_DATA_INNER), 16);
-	s = sga_cdev_session_create(cd, SGA_SUITE_AES128_GCM, SGA_CDEV_SEAL, V_J_HOP_DOWN_GCM, HDR);
+	s = sga_cdev_session_create(cd, SGA_SUITE_AES128_GCM, SGA_CDEV_SEAL, V_J_HOP_DOWN_E_GCM,
+	                            HDR);
 	cr_assert_not_null(s);
 	cr_assert_eq(one_op(s, SGA_SUITE_AES128_GCM, m, sizeof(V_DATA_INNER), 0), 0);
 	cr_assert_eq(m->data_len, sizeof(V_DATA_DOWN));
@@ -217,7 +218,7 @@ PMD_TEST(vector_data_down_and_ack_seal)
 	memset(plain + HDR, 0, 16); /* top 1 | bits 1: e2e_seq 0 */
 	plain[HDR + 7] = plain[HDR + 15] = 1;
 	m = mbuf_of(plain, HDR + 16, 16);
-	s = sga_cdev_session_create(cd, SGA_SUITE_AES128_GCM, SGA_CDEV_SEAL, V_HOP_DOWN_GCM, HDR);
+	s = sga_cdev_session_create(cd, SGA_SUITE_AES128_GCM, SGA_CDEV_SEAL, V_HOP_DOWN_E_GCM, HDR);
 	cr_assert_not_null(s);
 	cr_assert_eq(one_op(s, SGA_SUITE_AES128_GCM, m, 16, 0), 0);
 	cr_assert_arr_eq(bytes(m), V_DATA_ACK, sizeof(V_DATA_ACK));

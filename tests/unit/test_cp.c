@@ -38,6 +38,7 @@
 #include "sga_crypto_priv.h"
 #include "sga_cursor.h"
 #include "sga_engine.h"
+#include "sga_keys.h"
 #include "redis_fixture.h"
 #include "store.h"
 
@@ -159,8 +160,16 @@ static int addr_eq(const struct dp_addr *a, const struct dp_addr *b)
 	return a->ip == b->ip && a->port == b->port && !memcmp(a->mac, b->mac, 6);
 }
 
+/* Reservations from 0 (no clock floor): the ranges these tests expect. The
+ * floor has tests of its own (cp::restore_after_redis_rollback_*). */
+static uint64_t no_floor(void)
+{
+	return 0;
+}
+
 static void setup(void)
 {
+	store_tx_floor_set(no_floor);
 	redis_fx_setup("/tmp/sga-cp");
 	cr_assert_eq(harness_init(&H, SGA_GROUP_FFDHE2048, ALL, 4, ALL, 4), 0);
 	memset(&CTR, 0, sizeof(CTR));
@@ -1695,8 +1704,15 @@ static void sess_expect_equal(const struct sga_gw_session *a, const struct sga_g
 		cr_assert_arr_eq(a->k_t[r], b->k_t[r], SGA_KEY_LEN);
 		cr_assert_arr_eq(a->N[r], b->N[r], sizeof(a->N[r]), "N wiped in both");
 		cr_assert_arr_eq(a->K[r], b->K[r], sizeof(a->K[r]), "K wiped in both");
-		if (hop)
-			cr_assert_arr_eq(&a->hop[r], &b->hop[r], sizeof(a->hop[r]), "hop keys");
+		if (hop) {
+			/* The same keys but for the down one: each load draws its
+			 * own epoch (PROTOCOL.md 8.1). */
+			cr_assert_eq(a->hop[r].suite, b->hop[r].suite);
+			cr_assert_arr_eq(a->hop[r].key_up, b->hop[r].key_up,
+			                 sizeof(a->hop[r].key_up), "hop up keys");
+			cr_assert(a->hop[r].epoch && b->hop[r].epoch);
+			cr_assert_eq(a->hop[r].restored, b->hop[r].restored);
+		}
 	}
 }
 
@@ -1936,4 +1952,129 @@ Test(cp, lab_provisioning_file_round_trip_and_permissions)
 	cr_assert_eq(sga_lab_file_read(path, &q, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "chmod 600"), "%s", err);
 	unlink(path);
+}
+
+/* ---- hop-down epochs across restarts (PROTOCOL.md 8.1, 9.3) -------------------------- */
+
+#define ROLLBACK_FRAMES 8
+
+/* key || nonce of every hop-down frame sealed for a restored record: what
+ * must never repeat. Seals ROLLBACK_FRAMES DATA_ACKs to each member from the
+ * range the restore reserved, as the data plane would. */
+static unsigned seal_pairs(struct inst *in, uint8_t (*pairs)[SGA_AEAD_MAX_KEY_LEN + 12], unsigned n)
+{
+	const struct sga_data_ack_plain one = {.top = 1, .bits = 1};
+	uint8_t f[128];
+	size_t len;
+
+	for (int r = 0; r < 2; r++) {
+		struct sga_hop_member m = in->s.hop[r];
+
+		cr_assert_neq(m.epoch, 0);
+		m.tx_seq = in->tx_seq[r];
+		for (unsigned k = 0; k < ROLLBACK_FRAMES; k++, n++) {
+			struct sga_env_hop e;
+
+			cr_assert_eq(sga_hop_seal_ack(&m, in->s.session_id, (uint8_t)r, &one, f,
+			                              sizeof(f), &len),
+			             0);
+			cr_assert_eq(sga_env_hop_decode(f, len, &e), 0);
+			/* the key the device derives for the frame's epoch, and the nonce */
+			memset(pairs[n], 0, sizeof(pairs[n]));
+			cr_assert_eq(sga_key_hop_epoch(H.sess[r].hop_down_base, e.epoch,
+			                               H.sess[r].hop_suite, pairs[n]),
+			             0);
+			sga_hop_nonce(e.seq, pairs[n] + SGA_AEAD_MAX_KEY_LEN);
+			/* the device opens it: the gateway really sealed under that key */
+			cr_assert_eq(
+			    sga_dev_ack_open(&H.sess[r], f, len, &(struct sga_data_ack_plain){0}),
+			    0);
+		}
+		sga_memzero(&m, sizeof(m));
+	}
+	return n;
+}
+
+static uint64_t fake_clock;
+
+static uint64_t fake_floor(void)
+{
+	return fake_clock;
+}
+
+/*
+ * Item: hop-down nonce uniqueness must not rest on Redis. The gateway
+ * restarts twice; before the second restore, Redis rolls the hop-down
+ * reservations back (a lost un-fsynced write, or anyone with write access),
+ * so the second run is handed the very sequence numbers the first one used.
+ * The (key, nonce) pairs of every hop-down frame of both runs never repeat:
+ * each load draws a fresh epoch. And with the clock floor on, a rolled-back
+ * reservation still starts above the clock, so devices see sequence numbers
+ * rise across restarts and take the new epoch.
+ */
+Test(cp, restore_after_redis_rollback_repeats_no_hop_nonce)
+{
+	static uint8_t pairs[3 * 2 * ROLLBACK_FRAMES][SGA_AEAD_MAX_KEY_LEN + 12];
+	struct inst run1, run2, run3;
+	struct cp_handler h2 = HD;
+	char key[40];
+	redisReply *before;
+	unsigned n = 0;
+	uint64_t sid;
+
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	do_negotiate();
+	do_kex();
+	sid = H.sess[0].session_id;
+	snprintf(key, sizeof(key), "sga:{sess:%016llx}", (unsigned long long)sid);
+
+	before = redis_fx_cmd("HMGET %s tx_res0 tx_res1", key);
+	cr_assert_eq(before->type, REDIS_REPLY_ARRAY);
+	memset(&run1, 0, sizeof(run1));
+	h2.install.ctx = &run1;
+	cr_assert_eq(cp_core_restore(&h2, ST), 1);
+	n = seal_pairs(&run1, pairs, n);
+
+	/* the rollback: tx_res0/1 as they were before the first restore */
+	freeReplyObject(redis_fx_cmd("HSET %s tx_res0 %s", key, before->element[0]->str));
+	freeReplyObject(redis_fx_cmd("HSET %s tx_res1 %s", key, before->element[1]->str));
+	memset(&run2, 0, sizeof(run2));
+	h2.install.ctx = &run2;
+	cr_assert_eq(cp_core_restore(&h2, ST), 1);
+	for (int r = 0; r < 2; r++)
+		cr_assert_eq(run2.tx_seq[r], run1.tx_seq[r],
+		             "the rollback hands out the same range");
+	/* the device left run 1's epoch behind at a higher sequence: these
+	 * frames are refused by it (below what it saw), yet sealing them must
+	 * not repeat a nonce either */
+	for (int r = 0; r < 2; r++)
+		sga_replay_init(&H.sess[r].hop_rx_win);
+	n = seal_pairs(&run2, pairs, n);
+
+	/* the clock floor: rolled back again, the range still starts at the clock */
+	freeReplyObject(redis_fx_cmd("HSET %s tx_res0 %s", key, before->element[0]->str));
+	freeReplyObject(redis_fx_cmd("HSET %s tx_res1 %s", key, before->element[1]->str));
+	fake_clock = run2.tx_limit[0] + run2.tx_limit[1] + (1ull << 40);
+	store_tx_floor_set(fake_floor);
+	memset(&run3, 0, sizeof(run3));
+	h2.install.ctx = &run3;
+	cr_assert_eq(cp_core_restore(&h2, ST), 1);
+	store_tx_floor_set(no_floor);
+	for (int r = 0; r < 2; r++) {
+		cr_assert_eq(run3.tx_seq[r], fake_clock, "the range starts at the clock floor");
+		cr_assert_eq(run3.tx_limit[r] - run3.tx_seq[r], BLOCK);
+	}
+	/* here without resetting the devices' windows: they take the new epoch */
+	n = seal_pairs(&run3, pairs, n);
+	freeReplyObject(before);
+
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = i + 1; j < n; j++)
+			cr_assert(memcmp(pairs[i], pairs[j], sizeof(pairs[i])) != 0,
+			          "hop-down frames %u and %u share key and nonce", i, j);
+	for (int r = 0; r < 2; r++) {
+		cr_assert_neq(run1.s.hop[r].epoch, run2.s.hop[r].epoch);
+		cr_assert_eq(run2.s.hop[r].restored, 1);
+	}
 }

@@ -520,9 +520,9 @@ RELAY_TEST(largest_messages)
 	send_ok(h, 1, addr, NULL, sga_dev_data_max(&h->sess[1]), 2);
 	fill(inner, inner_len, 3);
 	memset(inner, 0, 8); /* e2e_seq 0; the E2E ciphertext is opaque to the gateway */
-	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h->sess[0].session_id, 0, h->sess[0].hop_tx_seq,
-	                          h->sess[0].hop_suite, h->sess[0].hop_up, inner, inner_len, frame,
-	                          sizeof(frame), &flen),
+	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h->sess[0].session_id, 0, h->sess[0].hop_epoch,
+	                          h->sess[0].hop_tx_seq, h->sess[0].hop_suite, h->sess[0].hop_up,
+	                          inner, inner_len, frame, sizeof(frame), &flen),
 	             0);
 	cr_assert_eq(flen, SGA_FRAME_MAX);
 	send_dropped(0, &addr[0], frame, flen);
@@ -1304,8 +1304,8 @@ RELAY_TEST(malformed_inner_dropped)
 
 	dp_up();
 	install(h, addr, 1000, 1000, 0);
-	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h->sess[0].session_id, 0, 0,
-	                          h->sess[0].hop_suite, h->sess[0].hop_up, plain, sizeof(plain),
+	cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h->sess[0].session_id, 0, h->sess[0].hop_epoch,
+	                          0, h->sess[0].hop_suite, h->sess[0].hop_up, plain, sizeof(plain),
 	                          frame, sizeof(frame), &flen),
 	             0);
 	send_dropped(0, &addr[0], frame, flen);
@@ -1362,6 +1362,110 @@ RELAY_TEST(roaming_follows_authentic_frames)
 	send_dropped(0, &attacker, frame, flen);
 	send_ok(h, 1, addr, NULL, 10, 4);
 	cr_assert_eq(ctr(DP_C_ADDR_LEARNED), 1);
+	dp_down();
+	session_free(h);
+}
+
+/* The output frame (of the n collected) addressed to `to`, or -1. */
+static int out_to(unsigned n, const struct dp_addr *to)
+{
+	for (unsigned k = 0; k < n; k++) {
+		struct dp_pkt_meta meta;
+
+		if (dp_pkt_classify(outs[k].b, outs[k].len, to, &meta) == DP_PKT_UDP)
+			return (int)k;
+	}
+	return -1;
+}
+
+/*
+ * Item: replays across a restart (PROTOCOL.md 9.3). d_i's frames accepted in
+ * the last persist period before the gateway went down lie above the replay
+ * mark the restarted gateway restores, so its window takes them once more.
+ * Replayed from another address they must not move d_i's address: they echo
+ * the epoch of the last run. Their source only learns the new epoch (a
+ * DATA_SKIP of nothing); once d_i has echoed the new epoch, a frame echoing
+ * an older one is refused, and d_i itself roams as before.
+ */
+RELAY_TEST(replay_from_before_restart_moves_no_address)
+{
+	struct harness *h = session_new();
+	struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr attacker = dev_addr(9, 6666), moved = dev_addr(7, 50000);
+	/* run 2's ranges: reserved above run 1's (the clock floor) */
+	const uint64_t tx_seq[2] = {500, 500}, tx_limit[2] = {1500, 1500};
+	static struct sga_gw_session rec;
+	static uint8_t gap[2][SGA_FRAME_MAX];
+	struct sga_env_hop e;
+	uint8_t msg[32];
+	size_t gap_len[2], plen;
+	const uint8_t *p;
+	uint64_t rx_next[2], skipped = 1;
+	unsigned n;
+	int k;
+
+	/* run 1 */
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	send_ok(h, 1, addr, NULL, 10, 1);
+	send_ok(h, 0, addr, NULL, 10, 2);
+	/* the marks persisted last: everything each device had sent by then */
+	rx_next[0] = h->sess[0].hop_tx_seq;
+	rx_next[1] = h->sess[1].hop_tx_seq;
+	/* accepted after that persist, just before the crash; and captured */
+	for (int i = 0; i < 2; i++) {
+		fill(msg, sizeof(msg), 3 + (unsigned)i);
+		gap_len[i] = seal(h, 0, msg, sizeof(msg), gap[i]);
+		inject(0, &addr[0], gap[i], gap_len[i]);
+		poll_q(0);
+		cr_assert_eq(collect(0), 2);
+		expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
+		expect_ack(h, 1, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]));
+	}
+	dp_down();
+
+	/* run 2: the session restored from the store, marks from before the gap */
+	dp_up();
+	rec = h->gsess;
+	for (int r = 0; r < 2; r++) {
+		rec.hop[r].epoch = 0; /* drawn at install */
+		rec.hop[r].restored = 1;
+	}
+	cr_assert_eq(dp_session_install(dp, &rec, addr, tx_seq, tx_limit, rx_next), 0);
+	sga_gw_session_wipe(&rec);
+
+	/* gap[0] replayed from elsewhere: fresh for the window, so relayed (d_j's
+	 * E2E window drops the copy) and acknowledged to d_i where it is; the
+	 * replayer gets the epoch announcement, and no address moves */
+	inject(0, &attacker, gap[0], gap_len[0]);
+	poll_q(0);
+	n = collect(0);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(ctr(DP_C_ADDR_LEARNED), 0, "a frame from before the restart moved an address");
+	cr_assert_eq(ctr(DP_C_STALE_EPOCH), 1);
+	cr_assert_eq(ctr(DP_C_EPOCH_PROBE), 1);
+	k = out_to(n, &attacker);
+	cr_assert_geq(k, 0, "the announcement goes to the frame's source");
+	p = payload_to(&outs[k], &attacker, &plen);
+	cr_assert_eq(sga_env_hop_decode(p, plen, &e), 0);
+	cr_assert(e.type == SGA_MSG_DATA_SKIP && e.role == 0);
+	cr_assert_neq(e.epoch, sga_hop_frame_epoch(gap[0]), "a new epoch");
+	cr_assert_eq(sga_dev_skip_open(&h->sess[0], p, plen, &skipped), 0);
+	cr_assert_eq(skipped, 0, "it skips nothing");
+	cr_assert_eq(h->sess[0].hop_epoch, e.epoch, "d_i takes the new epoch from it");
+	k = out_to(n, &addr[0]);
+	cr_assert_geq(k, 0, "the acknowledgement goes where d_i is");
+	expect_ack(h, (unsigned)k, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]) - 1);
+
+	/* d_i echoes the new epoch now: it roams as before */
+	send_ok(h, 0, addr, &moved, 10, 5);
+	addr[0] = moved;
+	cr_assert_eq(ctr(DP_C_ADDR_LEARNED), 1);
+	/* and the other captured frame, replayed now, is refused */
+	send_dropped(0, &attacker, gap[1], gap_len[1]);
+	cr_assert_eq(ctr(DP_C_DROP_STALE_EPOCH), 1);
+	cr_assert_eq(ctr(DP_C_ADDR_LEARNED), 1);
+	send_ok(h, 1, addr, NULL, 10, 6);
 	dp_down();
 	session_free(h);
 }

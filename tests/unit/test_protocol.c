@@ -1041,7 +1041,7 @@ Test(ack, authentic_but_malformed)
 Test(delivery, too_old_is_replay)
 {
 	enum { N = SGA_REPLAY_WINDOW + 8 };
-	static uint8_t up[N][64];
+	static uint8_t up[N][96];
 	size_t up_len[N];
 	uint8_t down[SGA_FRAME_MAX], to_role;
 	size_t down_len;
@@ -1173,7 +1173,7 @@ Test(state, misuse_is_bad_state)
 		size_t d_len;
 
 		cr_assert_eq(sga_seal_hop(SGA_MSG_DATA_UP, h.gsess.session_id, SGA_ROLE_INITIATOR,
-		                          0, ALL[0], hop_key, inner, sizeof(inner), f, sizeof(f),
+		                          0, 0, ALL[0], hop_key, inner, sizeof(inner), f, sizeof(f),
 		                          &f_len),
 		             0);
 		cr_assert_eq(sga_gw_data_relay(&h.gsess, f, f_len, d, sizeof(d), &d_len, &m[0]),
@@ -1351,4 +1351,70 @@ Test(cookie, codec_rules)
 	out[3]++;
 	out[n] = 0;
 	cr_assert_neq(sga_cookie_reply_decode(out, n + 1, d, got), 0);
+}
+
+/*
+ * PROTOCOL.md 9.3: a device takes a new hop-down epoch (a gateway restart)
+ * only from a frame that authenticates under the key of that epoch and lies
+ * above every hop seq it has accepted; the new epoch's window is its own, and
+ * no frame of an older epoch - replayed, or late - brings the old one back.
+ */
+Test(delivery, hop_down_epoch_adopted_forward_only)
+{
+	static struct sga_hop_member run1, run2;
+	const struct sga_data_ack_plain one = {.top = 1, .bits = 1};
+	struct sga_data_ack_plain got;
+	uint8_t a1[96], a1b[96], low[96], a2[96], a2_early[96], forged[96];
+	size_t a1_len, a1b_len, low_len, a2_len, a2_early_len, forged_len;
+	struct harness h;
+	uint64_t sid;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	sid = h.gsess.session_id;
+	cr_assert_eq(h.sess[0].hop_epoch, 0, "no gateway frame yet");
+
+	/* run 1: the epoch of the handshake, sequence from 100 */
+	run1 = h.gsess.hop[0];
+	run1.tx_seq = 100;
+	cr_assert_eq(sga_hop_seal_ack(&run1, sid, 0, &one, a1, sizeof(a1), &a1_len), 0);
+	cr_assert_eq(sga_hop_seal_ack(&run1, sid, 0, &one, a1b, sizeof(a1b), &a1b_len), 0);
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], a1, a1_len, &got), 0);
+	cr_assert_eq(h.sess[0].hop_epoch, run1.epoch);
+
+	/* run 2 (a restart): a fresh epoch; a sequence rolled back below what the
+	 * device saw is refused, one above it adopts the epoch */
+	cr_assert_eq(sga_hop_member_init(&run2, h.gsess.k_t[0], sid, h.gsess.hop_suite[0]), 0);
+	cr_assert_neq(run2.epoch, run1.epoch);
+	run2.tx_seq = 50;
+	cr_assert_eq(sga_hop_seal_ack(&run2, sid, 0, &one, low, sizeof(low), &low_len), 0);
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], low, low_len, &got), -SGA_E_REPLAY);
+	cr_assert_eq(h.sess[0].hop_epoch, run1.epoch, "not adopted below the old sequence");
+	run2.tx_seq = 1000;
+	cr_assert_eq(
+	    sga_hop_seal_ack(&run2, sid, 0, &one, a2_early, sizeof(a2_early), &a2_early_len), 0);
+	cr_assert_eq(sga_hop_seal_ack(&run2, sid, 0, &one, a2, sizeof(a2), &a2_len), 0);
+	/* a frame naming a newer epoch but not sealed under its key: refused */
+	memcpy(forged, a2, a2_len);
+	forged_len = a2_len;
+	forged[SGA_HOP_EPOCH_OFF + 7] ^= 1;
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], forged, forged_len, &got), -SGA_E_AUTH);
+	cr_assert_eq(h.sess[0].hop_epoch, run1.epoch);
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], a2, a2_len, &got), 0);
+	cr_assert_eq(h.sess[0].hop_epoch, run2.epoch, "adopted");
+	cr_assert_eq(sga_hop_frame_epoch(a2), run2.epoch);
+
+	/* the old epoch's unseen frame (seq 101) cannot force the device back */
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], a1b, a1b_len, &got), -SGA_E_REPLAY);
+	cr_assert_eq(h.sess[0].hop_epoch, run2.epoch);
+	/* within the epoch, the window tolerates reordering and refuses repeats */
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], a2_early, a2_early_len, &got), 0);
+	cr_assert_eq(sga_dev_ack_open(&h.sess[0], a2, a2_len, &got), -SGA_E_REPLAY);
+	/* the device echoes its epoch in what it sends */
+	cr_assert_eq(sga_dev_delivered_seal(&h.sess[0], 0, forged, sizeof(forged), &forged_len), 0);
+	cr_assert_eq(sga_hop_frame_epoch(forged), run2.epoch);
+
+	sga_memzero(&run1, sizeof(run1));
+	sga_memzero(&run2, sizeof(run2));
+	harness_fini(&h);
 }

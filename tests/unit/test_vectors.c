@@ -30,6 +30,9 @@
 #include "protocol_vectors.h"
 
 #define SID 0x0102030405060708ull
+/* The hop-down epochs the gateway seals d_i's and d_j's frames under (15.1). */
+#define EPOCH_I 0xe0e1e2e3e4e5e6e7ull
+#define EPOCH_J 0xf0f1f2f3f4f5f6f7ull
 
 #define RC_OK(expr)                                                                 \
 	do {                                                                        \
@@ -76,6 +79,14 @@ static const uint8_t V_HOP_DOWN_CCM8[16] = {
 static const uint8_t V_REKEY_MAC_KEY[32] = {
     0xeb, 0x0a, 0x8e, 0x9e, 0xac, 0x55, 0xf0, 0xf0, 0xe2, 0x58, 0x8b, 0x3b, 0xc0, 0xa5, 0x03, 0x01,
     0x16, 0xe9, 0xf8, 0x18, 0x45, 0x14, 0x85, 0x67, 0xe2, 0xa5, 0xb6, 0x3f, 0x00, 0x4c, 0x23, 0xc6,
+};
+/* Hop-down keys of epoch EPOCH_I (d_i) per suite, from the bases above. */
+static const uint8_t V_HOP_DOWN_E_CHACHA[32] = {
+    0xb3, 0x39, 0x21, 0x9c, 0x85, 0x07, 0x63, 0x69, 0x07, 0x75, 0x00, 0xf9, 0xcd, 0xc9, 0x59, 0x4a,
+    0xdb, 0x78, 0x7a, 0x56, 0x9f, 0xa7, 0xb7, 0x60, 0xd0, 0x88, 0x99, 0x2d, 0x2f, 0x17, 0x67, 0x0b,
+};
+static const uint8_t V_HOP_DOWN_E_CCM8[16] = {
+    0x3d, 0x13, 0x00, 0xf1, 0xea, 0x00, 0x93, 0xdb, 0x2d, 0x01, 0xcb, 0x4f, 0x02, 0x4e, 0x61, 0xea,
 };
 static const uint8_t V_J_HOP_UP_GCM[16] = {
     0x2a, 0xa0, 0xcf, 0x57, 0x9b, 0x22, 0x5e, 0xd9, 0x3e, 0x60, 0x7c, 0x90, 0x38, 0x45, 0x5b, 0xa2,
@@ -412,7 +423,7 @@ Test(vectors, key_schedule_per_suite)
 		snprintf(what, sizeof(what), "hop up key %s", v->name);
 		RC_OK(sga_key_hop(k_t, SID, v->suite, SGA_DIR_UP, key));
 		expect_bytes(what, key, kl, v->hop_up, kl);
-		snprintf(what, sizeof(what), "hop down key %s", v->name);
+		snprintf(what, sizeof(what), "hop down base %s", v->name);
 		RC_OK(sga_key_hop(k_t, SID, v->suite, SGA_DIR_DOWN, key));
 		expect_bytes(what, key, kl, v->hop_down, kl);
 	}
@@ -421,7 +432,35 @@ Test(vectors, key_schedule_per_suite)
 	RC_OK(sga_key_hop(k_tj, SID, SGA_SUITE_AES128_GCM, SGA_DIR_UP, key));
 	expect_bytes("d_j hop up key", key, 16, V_J_HOP_UP_GCM, sizeof(V_J_HOP_UP_GCM));
 	RC_OK(sga_key_hop(k_tj, SID, SGA_SUITE_AES128_GCM, SGA_DIR_DOWN, key));
-	expect_bytes("d_j hop down key", key, 16, V_J_HOP_DOWN_GCM, sizeof(V_J_HOP_DOWN_GCM));
+	expect_bytes("d_j hop down base", key, 16, V_J_HOP_DOWN_GCM, sizeof(V_J_HOP_DOWN_GCM));
+}
+
+/* PROTOCOL.md 8.1: each epoch's hop-down key, from the hop-down base; another
+ * epoch gives another key, epoch 0 none. */
+Test(vectors, hop_down_epoch_keys)
+{
+	static const struct {
+		uint8_t suite;
+		const uint8_t *base, *key;
+	} E[] = {
+	    {SGA_SUITE_AES128_GCM, V_HOP_DOWN_GCM, V_HOP_DOWN_E_GCM},
+	    {SGA_SUITE_CHACHA20_POLY1305, V_HOP_DOWN_CHACHA, V_HOP_DOWN_E_CHACHA},
+	    {SGA_SUITE_AES128_CCM8, V_HOP_DOWN_CCM8, V_HOP_DOWN_E_CCM8},
+	};
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN], other[SGA_AEAD_MAX_KEY_LEN];
+
+	for (size_t i = 0; i < sizeof(E) / sizeof(E[0]); i++) {
+		size_t kl = sga_suite_get(E[i].suite)->key_len;
+
+		RC_OK(sga_key_hop_epoch(E[i].base, EPOCH_I, E[i].suite, key));
+		expect_bytes(sga_suite_get(E[i].suite)->name, key, kl, E[i].key, kl);
+		RC_OK(sga_key_hop_epoch(E[i].base, EPOCH_I ^ 1, E[i].suite, other));
+		cr_assert(memcmp(key, other, kl) != 0);
+		cr_assert_eq(sga_key_hop_epoch(E[i].base, 0, E[i].suite, key), -SGA_E_BAD_FIELD);
+	}
+	RC_OK(sga_key_hop_epoch(V_J_HOP_DOWN_GCM, EPOCH_J, SGA_SUITE_AES128_GCM, key));
+	expect_bytes("d_j hop down key, epoch f0..f7", key, 16, V_J_HOP_DOWN_E_GCM,
+	             sizeof(V_J_HOP_DOWN_E_GCM));
 }
 
 /* ---- B1..B7 arithmetic -------------------------------------------------------------- */
@@ -563,7 +602,8 @@ Test(vectors, kex_reply_frame_and_b7)
 	expect_bytes("d_i e2e tx key", s.e2e_tx_key, 16, V_E2E_IJ_GCM, 16);
 	expect_bytes("d_i e2e rx key", s.e2e_rx_key, 16, V_E2E_JI_GCM, 16);
 	expect_bytes("d_i hop up key", s.hop_up, 16, V_HOP_UP_GCM, 16);
-	expect_bytes("d_i hop down key", s.hop_down, 16, V_HOP_DOWN_GCM, 16);
+	expect_bytes("d_i hop down base", s.hop_down_base, 16, V_HOP_DOWN_GCM, 16);
+	cr_assert_eq(s.hop_epoch, 0, "the epoch comes with the gateway's first frame");
 	sga_dev_sess_wipe(&s);
 }
 
@@ -590,7 +630,8 @@ static void sess_established(struct sga_dev_sess *s, uint8_t role, const uint8_t
 	                  role == SGA_ROLE_INITIATOR ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J,
 	                  s->e2e_rx_key));
 	RC_OK(sga_key_hop(k_t_dev, SID, s->hop_suite, SGA_DIR_UP, s->hop_up));
-	RC_OK(sga_key_hop(k_t_dev, SID, s->hop_suite, SGA_DIR_DOWN, s->hop_down));
+	RC_OK(sga_key_hop(k_t_dev, SID, s->hop_suite, SGA_DIR_DOWN, s->hop_down_base));
+	s->hop_epoch = 0; /* adopted from the first frame of the gateway */
 	sga_replay_init(&s->hop_rx_win);
 	sga_replay_init(&s->e2e_rx_win);
 }
@@ -606,11 +647,12 @@ Test(vectors, data_up_frame)
 	expect_bytes("DATA_UP", frame, len, V_DATA_UP, sizeof(V_DATA_UP));
 
 	/* Peel it by the rules of PROTOCOL.md alone: hop nonce 00000000 | seq, AAD
-	 * the 21 clear bytes; inner = e2e_seq | e2e_ct; E2E nonce 000000 | dir | seq,
-	 * AAD "SGA v1 e2e" | session_id | dir | seq. */
+	 * the 29 clear bytes (epoch echo 0: d_i has adopted none yet); inner =
+	 * e2e_seq | e2e_ct; E2E nonce 000000 | dir | seq, AAD "SGA v1 e2e" |
+	 * session_id | dir | seq. */
 	memset(nonce, 0, sizeof(nonce));
-	RC_OK(sga_open_env(SGA_SUITE_AES128_GCM, V_HOP_UP_GCM, nonce, frame, 21, frame + 21,
-	                   len - 21, inner, sizeof(inner), &inner_len));
+	RC_OK(sga_open_env(SGA_SUITE_AES128_GCM, V_HOP_UP_GCM, nonce, frame, 29, frame + 29,
+	                   len - 29, inner, sizeof(inner), &inner_len));
 	expect_bytes("DATA_UP hop plaintext (e2e_seq | e2e_ct)", inner, inner_len, V_DATA_INNER,
 	             sizeof(V_DATA_INNER));
 	memcpy(aad, "SGA v1 e2e", 10);
@@ -637,8 +679,8 @@ Test(vectors, data_down_relay)
 	g.suite = SGA_SUITE_AES128_GCM;
 	g.group = SGA_GROUP_FFDHE2048;
 	g.hop_suite[0] = g.hop_suite[1] = SGA_SUITE_AES128_GCM;
-	RC_OK(sga_hop_member_init(&g.hop[0], k_t, SID, SGA_SUITE_AES128_GCM));
-	RC_OK(sga_hop_member_init(&g.hop[1], k_tj, SID, SGA_SUITE_AES128_GCM));
+	RC_OK(sga_hop_member_init_epoch(&g.hop[0], k_t, SID, SGA_SUITE_AES128_GCM, EPOCH_I));
+	RC_OK(sga_hop_member_init_epoch(&g.hop[1], k_tj, SID, SGA_SUITE_AES128_GCM, EPOCH_J));
 	RC_OK(sga_gw_data_relay(&g, V_DATA_UP, sizeof(V_DATA_UP), down, sizeof(down), &len, &to));
 	cr_assert_eq(to, SGA_ROLE_RESPONDER);
 	expect_bytes("DATA_DOWN", down, len, V_DATA_DOWN, sizeof(V_DATA_DOWN));
@@ -646,6 +688,8 @@ Test(vectors, data_down_relay)
 	sess_established(&sj, SGA_ROLE_RESPONDER, k_tj);
 	RC_OK(sga_dev_data_open(&sj, down, len, msg, sizeof(msg), &msg_len));
 	expect_bytes("d_j plaintext", msg, msg_len, (const uint8_t *)"hello", 5);
+	cr_assert_eq(sj.hop_epoch, EPOCH_J, "d_j adopted the epoch of the frame");
+	expect_bytes("d_j hop down key", sj.hop_down, 16, V_J_HOP_DOWN_E_GCM, 16);
 	cr_assert_eq(sga_dev_data_open(&sj, down, len, msg, sizeof(msg), &msg_len), -SGA_E_REPLAY);
 	sga_dev_sess_wipe(&sj);
 	sga_gw_session_wipe(&g);
@@ -662,7 +706,7 @@ Test(vectors, data_ack_frame)
 	uint8_t frame[64];
 	size_t len;
 
-	RC_OK(sga_hop_member_init(&m, k_t, SID, SGA_SUITE_AES128_GCM));
+	RC_OK(sga_hop_member_init_epoch(&m, k_t, SID, SGA_SUITE_AES128_GCM, EPOCH_I));
 	RC_OK(sga_hop_seal_ack(&m, SID, SGA_ROLE_INITIATOR, &one, frame, sizeof(frame), &len));
 	expect_bytes("DATA_ACK", frame, len, V_DATA_ACK, sizeof(V_DATA_ACK));
 	cr_assert_eq(m.tx_seq, 1);
@@ -676,11 +720,11 @@ Test(vectors, data_ack_frame)
 
 /* A coalesced DATA_ACK: G's second hop frame to d_i (seq 1) naming e2e_seq 4,
  * 3, 1 and 0 (top 5, bits 0x1b; 2 not taken charge of). */
-static const uint8_t V_DATA_ACK_BURST[53] = {
-    0x01, 0x32, 0x00, 0x31, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0x00,
-    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x53, 0xa1, 0x96, 0xfe, 0x44, 0x50, 0xbe,
-    0x01, 0x17, 0xf1, 0x67, 0xb0, 0x37, 0x7b, 0xdf, 0xfd, 0x4f, 0x36, 0xc6, 0xda, 0x56,
-    0x94, 0x11, 0xa8, 0x3b, 0xec, 0xf7, 0x5c, 0xef, 0x0b, 0x7c, 0xaa,
+static const uint8_t V_DATA_ACK_BURST[61] = {
+    0x01, 0x32, 0x00, 0x39, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0xe0, 0xe1, 0xe2,
+    0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0xa9, 0xac, 0xb2,
+    0xa7, 0x60, 0x94, 0xca, 0x12, 0x5d, 0xb4, 0xe7, 0x1e, 0x5a, 0xd3, 0x19, 0xa6, 0xd8, 0xf7, 0xd3,
+    0xfc, 0x6f, 0x14, 0x75, 0x82, 0xc7, 0x3b, 0x66, 0x9c, 0xc6, 0x69, 0x89, 0x0a,
 };
 
 Test(vectors, data_ack_burst_frame)
@@ -692,7 +736,7 @@ Test(vectors, data_ack_burst_frame)
 	uint8_t frame[64];
 	size_t len;
 
-	RC_OK(sga_hop_member_init(&m, k_t, SID, SGA_SUITE_AES128_GCM));
+	RC_OK(sga_hop_member_init_epoch(&m, k_t, SID, SGA_SUITE_AES128_GCM, EPOCH_I));
 	m.tx_seq = 1;
 	/* Taken charge of out of order, as a store's batches may make durable. */
 	cr_assert_eq(sga_ack_win_note(&w, 1), 1);

@@ -130,8 +130,8 @@ static int chk_hop(const uint8_t *f, size_t len)
 		return rc;
 	}
 	cr_assert(e.aad == f && e.ct == f + e.aad_len && e.aad_len + e.ct_len == len);
-	RC_EQ(sga_env_hop_encode(e.type, e.session_id, e.role, e.seq, e.ct_len, out, sizeof(out),
-	                         &ct, &aad_len),
+	RC_EQ(sga_env_hop_encode(e.type, e.session_id, e.role, e.epoch, e.seq, e.ct_len, out,
+	                         sizeof(out), &ct, &aad_len),
 	      0);
 	cr_assert_eq(aad_len, e.aad_len);
 	cr_assert(ct == out + aad_len);
@@ -484,8 +484,8 @@ static void add_hop(uint8_t type, const char *name)
 	uint8_t *ct;
 	size_t aad;
 
-	RC_EQ(sga_env_hop_encode(type, 0xfedcba9876543210ULL, SGA_ROLE_INITIATOR, 5, SGA_CT_MIN,
-	                         s->b, sizeof(s->b), &ct, &aad),
+	RC_EQ(sga_env_hop_encode(type, 0xfedcba9876543210ULL, SGA_ROLE_INITIATOR, 0x77, 5,
+	                         SGA_CT_MIN, s->b, sizeof(s->b), &ct, &aad),
 	      0);
 	fill(ct, SGA_CT_MIN, 0xc2);
 	s->len = aad + SGA_CT_MIN;
@@ -809,23 +809,24 @@ Test(wire, layout_env_sess)
 Test(wire, layout_env_hop)
 {
 	static const uint8_t want[] = {
-	    0x01, 0x31, 0x00, 0x1a, 0, 0,    0, 0, 0, 0, 0x01, 0x00, 0x00, 0, 0,
-	    0,    0,    0,    0,    0, 0x05, 9, 9, 9, 9, 9,    9,    9,    9, 9,
+	    0x01, 0x31, 0x00, 0x22, 0, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00, 0, 0, 0, 0, 0, 0,
+	    0xe0, 0x0c, 0,    0,    0, 0, 0, 0, 0, 5, 9,    9,    9,    9, 9, 9, 9, 9, 9,
 	};
 	uint8_t out[64];
 	uint8_t *ct;
 	size_t aad;
 	struct sga_env_hop e;
 
-	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_DOWN, 0x100, 0, 5, 9, out, sizeof(out), &ct, &aad),
+	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_DOWN, 0x100, 0, 0xe00c, 5, 9, out, sizeof(out), &ct,
+	                         &aad),
 	      0);
-	cr_assert_eq(aad, 21);
+	cr_assert_eq(aad, 29);
 	memset(ct, 9, 9);
 	cr_assert(memcmp(out, want, sizeof(want)) == 0);
 	RC_EQ(sga_env_hop_decode(want, sizeof(want), &e), 0);
 	cr_assert(e.type == SGA_MSG_DATA_DOWN && e.session_id == 0x100 && e.role == 0 &&
-	          e.seq == 5);
-	cr_assert(e.aad == want && e.aad_len == 21 && e.ct == want + 21 && e.ct_len == 9);
+	          e.epoch == 0xe00c && e.seq == 5);
+	cr_assert(e.aad == want && e.aad_len == 29 && e.ct == want + 29 && e.ct_len == 9);
 }
 
 Test(wire, layout_reg_req_error_pkg_req)
@@ -966,14 +967,16 @@ Test(wire, roundtrip_envelopes)
 			for (uint8_t role = 0; role < 2; role++) {
 				struct sga_env_hop e;
 
-				RC_EQ(sga_env_hop_encode(hop_types[t], 77, role, UINT64_MAX - c,
-				                         ct_lens[c], out, sizeof(out), &ct, &aad),
+				RC_EQ(sga_env_hop_encode(hop_types[t], 77, role, UINT64_MAX - c - 1,
+				                         UINT64_MAX - c, ct_lens[c], out,
+				                         sizeof(out), &ct, &aad),
 				      0);
-				cr_assert_eq(aad, 21);
+				cr_assert_eq(aad, 29);
 				RC_EQ(sga_env_hop_decode(out, aad + ct_lens[c], &e), 0);
 				cr_assert(e.type == hop_types[t] && e.session_id == 77 &&
-				          e.role == role && e.seq == UINT64_MAX - c);
-				cr_assert(e.aad == out && e.aad_len == 21 && e.ct == ct &&
+				          e.role == role && e.epoch == UINT64_MAX - c - 1 &&
+				          e.seq == UINT64_MAX - c);
+				cr_assert(e.aad == out && e.aad_len == 29 && e.ct == ct &&
 				          e.ct_len == ct_lens[c]);
 			}
 }
@@ -987,11 +990,11 @@ Test(wire, roundtrip_envelopes_max_frame)
 	struct sga_env_sess s;
 	struct sga_env_dev d;
 
-	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, SGA_FRAME_MAX - 21, out, sizeof(out),
+	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, 0, SGA_FRAME_MAX - 29, out, sizeof(out),
 	                         &ct, &aad),
 	      0);
 	RC_EQ(sga_env_hop_decode(out, SGA_FRAME_MAX, &h), 0);
-	cr_assert_eq(h.ct_len, SGA_FRAME_MAX - 21);
+	cr_assert_eq(h.ct_len, SGA_FRAME_MAX - 29);
 	RC_EQ(sga_env_sess_encode(SGA_MSG_KEX_REPLY, 1, 0, NONCE, SGA_FRAME_MAX - 25, out,
 	                          sizeof(out), &ct, &aad),
 	      0);
@@ -1359,13 +1362,43 @@ Test(frames, env_hop_fields)
 	for (size_t i = 0; i < 4; i++) {
 		const struct sample *s = FRAME(names[i]);
 
-		cr_assert_eq(s->len, 4 + 8 + 1 + 8 + SGA_CT_MIN);
+		const int down = i == 1 || i == 2;
+
+		cr_assert_eq(s->len, 4 + 8 + 1 + 8 + 8 + SGA_CT_MIN);
 		expect_u64(s, 4, 0, E(BAD_FIELD));
 		expect_byte(s, 12, 0, 0);
 		expect_byte(s, 12, 2, E(BAD_FIELD));
 		expect_byte(s, 12, 0x80, E(BAD_FIELD));
-		expect_u64(s, 13, 0, 0);
+		/* the epoch: a gateway frame's is never 0, a device's echo may be */
+		expect_u64(s, 13, 0, down ? E(BAD_FIELD) : 0);
+		expect_u64(s, 13, 1, 0);
 		expect_u64(s, 13, UINT64_MAX, 0);
+		expect_u64(s, 21, 0, 0);
+		expect_u64(s, 21, UINT64_MAX, 0);
+	}
+}
+
+/* PROTOCOL.md 6.2: a gateway hop frame names the epoch of its key, never 0; a
+ * device frame's echo is 0 before it has adopted one. */
+Test(encode, hop_epoch_zero_only_from_devices)
+{
+	uint8_t buf[64], *ct;
+	size_t aad;
+	struct sga_env_hop e;
+	static const uint8_t down[] = {SGA_MSG_DATA_DOWN, SGA_MSG_DATA_ACK, SGA_MSG_DATA_SKIP};
+	static const uint8_t up[] = {SGA_MSG_DATA_UP, SGA_MSG_DATA_DELIVERED};
+
+	for (size_t i = 0; i < sizeof(down); i++) {
+		RC_EQ(sga_env_hop_encode(down[i], 1, 0, 0, 0, 8, buf, sizeof(buf), &ct, &aad),
+		      E(BAD_FIELD));
+		RC_EQ(sga_env_hop_encode(down[i], 1, 0, 1, 0, 8, buf, sizeof(buf), &ct, &aad), 0);
+		buf[SGA_HDR_LEN + 8 + 1 + 7] = 0; /* epoch 1 -> 0 */
+		RC_EQ(sga_env_hop_decode(buf, aad + 8, &e), E(BAD_FIELD));
+	}
+	for (size_t i = 0; i < sizeof(up); i++) {
+		RC_EQ(sga_env_hop_encode(up[i], 1, 0, 0, 0, 8, buf, sizeof(buf), &ct, &aad), 0);
+		RC_EQ(sga_env_hop_decode(buf, aad + 8, &e), 0);
+		cr_assert_eq(e.epoch, 0);
 	}
 }
 
@@ -1754,10 +1787,10 @@ Test(encode, envelopes)
 		      d == D_DEV ? 0 : E(BAD_TYPE));
 		RC_EQ(sga_env_sess_encode(t, 1, 0, NONCE, 8, buf, sizeof(buf), &ct, &aad),
 		      d == D_SESS ? 0 : E(BAD_TYPE));
-		RC_EQ(sga_env_hop_encode(t, 1, 0, 0, 8, buf, sizeof(buf), &ct, &aad),
+		RC_EQ(sga_env_hop_encode(t, 1, 0, 1, 0, 8, buf, sizeof(buf), &ct, &aad),
 		      d == D_HOP ? 0 : E(BAD_TYPE));
 	}
-	RC_EQ(sga_env_hop_encode(0x55, 1, 0, 0, 8, buf, sizeof(buf), &ct, &aad), E(BAD_TYPE));
+	RC_EQ(sga_env_hop_encode(0x55, 1, 0, 1, 0, 8, buf, sizeof(buf), &ct, &aad), E(BAD_TYPE));
 
 	/* device envelope fields */
 	RC_EQ(sga_env_dev_encode(SGA_MSG_NEG_REQ, DEV_ID, 0, 1, NONCE, 8, buf, sizeof(buf), &ct,
@@ -1814,18 +1847,19 @@ Test(encode, envelopes)
 	      E(OVERSIZED));
 
 	/* hop frame fields */
-	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 0, 0, 0, 8, buf, sizeof(buf), &ct, &aad),
+	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 0, 0, 0, 0, 8, buf, sizeof(buf), &ct, &aad),
 	      E(BAD_FIELD));
-	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 3, 0, 8, buf, sizeof(buf), &ct, &aad),
+	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 3, 0, 0, 8, buf, sizeof(buf), &ct, &aad),
 	      E(BAD_FIELD));
-	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, 0, buf, sizeof(buf), &ct, &aad),
+	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, 0, 0, buf, sizeof(buf), &ct, &aad),
 	      E(BAD_LENGTH));
-	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, SGA_FRAME_MAX - 21 + 1, buf, sizeof(buf),
-	                         &ct, &aad),
+	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, 0, SGA_FRAME_MAX - 29 + 1, buf,
+	                         sizeof(buf), &ct, &aad),
 	      E(OVERSIZED));
-	NOSPACE_LOOP(21 + 8, sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, 8, buf, cap, &ct, &aad));
-	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, 8, buf, 29, &ct, &aad), 0);
-	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, 8, buf, 29, NULL, &aad), E(INTERNAL));
+	NOSPACE_LOOP(29 + 8,
+	             sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, 0, 8, buf, cap, &ct, &aad));
+	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, 0, 8, buf, 37, &ct, &aad), 0);
+	RC_EQ(sga_env_hop_encode(SGA_MSG_DATA_UP, 1, 0, 0, 0, 8, buf, 37, NULL, &aad), E(INTERNAL));
 }
 
 Test(encode, reg_req_error_pkg_req)
