@@ -394,8 +394,10 @@ static void data_resend(struct sga_client *c, struct tx_slot *t, uint64_t now, i
 		         (unsigned long long)t->seq, c->timeout_ms, t->tries);
 		return;
 	}
-	rc =
-	    sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->txbuf, sizeof(c->txbuf), &len);
+	/* e2e_seq 0 is our key confirmation: the library re-seals it itself. */
+	rc = t->seq == 0 ? sga_dev_create_key_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &len)
+	                 : sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->txbuf,
+	                                       sizeof(c->txbuf), &len);
 	if (rc) {
 		c->sess_err = fail(c, rc, "cannot re-seal message %llu: %s",
 		                   (unsigned long long)t->seq, sga_err_desc(rc));
@@ -607,6 +609,8 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 }
 
 static void dispatch(struct sga_client *c, const uint8_t *f, size_t n);
+static int confirm_send(struct sga_client *c);
+static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n);
 
 static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 {
@@ -625,13 +629,77 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 		client_log(c, 2, "KEX_REPLY dropped: %s", sga_err_desc(rc));
 		return;
 	}
-	client_log(c, 1, "session with %s established (%s)", c->peer, suite_name(c->sess.suite));
-	if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
-		op_finish(c, 0);
-	/* Messages the peer sent before our KEX_REPLY came. */
+	client_log(c, 1, "keys with %s derived (%s), confirming them", c->peer,
+	           suite_name(c->sess.suite));
+	/* The exchange's frames (NEG_ACCEPT, KEX_INIT) have served: from here the
+	 * confirm's own retransmission runs, bounded by the exchange's deadline. */
+	c->op.next_tx = 0;
+	rc = confirm_send(c);
+	if (rc) {
+		if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
+			op_finish(c, rc);
+		return;
+	}
+	/* Messages the peer sent before our KEX_REPLY came (its confirm first). */
 	for (unsigned i = 0; i < c->n_stash; i++)
 		dispatch(c, c->stash[i], c->stash_len[i]);
 	stash_clear(c);
+}
+
+/* Our key confirmation (PROTOCOL.md 8.6): e2e_seq 0, kept in the send window
+ * like a message, so a DATA_ACK releases it and the timer re-sends it. */
+static int confirm_send(struct sga_client *c)
+{
+	struct tx_slot *t = &c->tx[0];
+	size_t flen;
+	int rc = sga_dev_create_key_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &flen);
+
+	if (rc)
+		return c->sess_err =
+		           fail(c, rc, "cannot seal the key confirmation: %s", sga_err_desc(rc));
+	t->used = 1;
+	t->seq = 0;
+	t->len = 0;
+	t->tries = 1;
+	t->rto = c->data_rto;
+	t->next_tx = now_ms() + t->rto;
+	t->give_up = c->op_deadline ? c->op_deadline : now_ms() + c->timeout_ms;
+	t->sent_us = now_us();
+	t->stamp = ++c->tx_stamp;
+	t->later = 0;
+	c->tx_base = 0;
+	c->tx_next = 1;
+	c->in_flight++;
+	(void)tx(c, c->txbuf, flen);
+	return 0;
+}
+
+/* The peer's key confirmation, the first DATA_DOWN of the session. */
+static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	int rc = sga_dev_consume_key_confirm(&c->sess, f, n);
+
+	if (rc == -SGA_E_KEY_CONFIRM) {
+		/* Authentic from the gateway, yet the peer's key is not ours: a
+		 * suite, list, element or key that differs. Nothing to retry. */
+		c->sess_err = fail(c, rc, "session with %s refused: %s", c->peer, sga_err_desc(rc));
+		if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
+			op_finish(c, c->sess_err);
+		return;
+	}
+	if (rc) {
+		c->stats.dropped++; /* forged, or a message ahead of the confirm */
+		client_log(c, 2, "DATA_DOWN before the key confirmation dropped: %s",
+		           sga_err_name(rc));
+		return;
+	}
+	/* e2e_seq 0 is not the application's: delivery starts at 1. */
+	c->rx_next = c->rx_hole = 1;
+	if (!c->dlv_since)
+		c->dlv_since = now_ms();
+	client_log(c, 1, "session with %s established (%s)", c->peer, suite_name(c->sess.suite));
+	if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
+		op_finish(c, 0);
 }
 
 /* Message seq, named by a DATA_ACK: forget it if we still hold it. 1 if it
@@ -656,7 +724,8 @@ static int ack_one(struct sga_client *c, uint64_t seq)
 	t->used = 0;
 	sga_memzero(t->msg, t->len);
 	c->in_flight--;
-	c->stats.acked++;
+	if (seq) /* e2e_seq 0, the key confirmation, is not an application message */
+		c->stats.acked++;
 	return 1;
 }
 
@@ -812,8 +881,12 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 		}
 		return;
 	}
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED) {
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED || c->sess_err) {
 		c->stats.dropped++;
+		return;
+	}
+	if (!c->sess.peer_confirmed) {
+		on_confirm(c, f, n);
 		return;
 	}
 	if (c->rx_count >= c->rx_max) {
@@ -1060,6 +1133,10 @@ static int run_op(struct sga_client *c)
 				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
 				                  "no invitation from a peer within %u ms",
 				                  c->op_timeout_ms));
+			else if (c->sess.state == SGA_DEV_S_ESTABLISHED)
+				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
+				                  "no key confirmation from %s within %u ms",
+				                  c->peer, c->op_timeout_ms));
 			else
 				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
 				                  "timed out after %u ms%s%s", c->op_timeout_ms,
@@ -1502,7 +1579,7 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 	size_t flen;
 	int rc;
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+	if (!sga_dev_sess_confirmed(&c->sess))
 		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
 	if (c->sess_err)
 		return c->sess_err;
@@ -1548,7 +1625,7 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 
 unsigned sga_client_send_room(const struct sga_client *c)
 {
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED || c->sess_err)
+	if (!sga_dev_sess_confirmed(&c->sess) || c->sess_err)
 		return 0;
 	return c->window - (unsigned)(c->tx_next - c->tx_base);
 }
@@ -1598,7 +1675,7 @@ int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len, in
 	int rc, polled = 0;
 
 	*len = 0;
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED && !c->rx_count)
+	if (!sga_dev_sess_confirmed(&c->sess) && !c->rx_count)
 		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
 	for (;;) {
 		uint64_t wake = deadline;
@@ -1654,7 +1731,7 @@ int sga_client_fd(const struct sga_client *c)
 
 size_t sga_client_max_message(const struct sga_client *c)
 {
-	return c->sess.state == SGA_DEV_S_ESTABLISHED ? sga_dev_data_max(&c->sess) : 0;
+	return sga_dev_sess_confirmed(&c->sess) ? sga_dev_data_max(&c->sess) : 0;
 }
 
 const char *sga_client_peer(const struct sga_client *c)
@@ -1666,7 +1743,7 @@ void sga_client_stats(const struct sga_client *c, struct sga_client_stats *st)
 {
 	*st = c->stats;
 	st->registered = c->dev.registered;
-	st->established = c->sess.state == SGA_DEV_S_ESTABLISHED;
+	st->established = sga_dev_sess_confirmed(&c->sess);
 	st->suite = st->established ? c->sess.suite : 0;
 	st->up_ctr = c->dev.up_ctr;
 	st->down_ctr = c->dev.down_ctr;

@@ -304,11 +304,33 @@ static void do_kex(void)
 	cr_assert_eq(H.sess[1].state, SGA_DEV_S_ESTABLISHED);
 }
 
-/* One message from `from` through a gateway session record s (as installed). */
+/* Both key confirmations through a gateway session record s (as installed):
+ * the first DATA_UP of each device. */
+static void confirm_through(struct sga_gw_session *s)
+{
+	uint8_t out[2][SGA_FRAME_MAX], to_role = 9;
+	size_t out_len[2];
+
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(sga_dev_create_key_confirm(&H.sess[k], F, sizeof(F), &FL), 0);
+		cr_assert_eq(
+		    sga_gw_data_relay(s, F, FL, out[k], sizeof(out[k]), &out_len[k], &to_role), 0);
+		cr_assert_eq(to_role, k ^ 1);
+	}
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(sga_dev_consume_key_confirm(&H.sess[k ^ 1], out[k], out_len[k]), 0,
+		             "both devices derived the same keys");
+}
+
+/* One message from `from` through a gateway session record s (as installed),
+ * after the key confirmations if the devices have not made them yet. */
 static void relay(struct sga_gw_session *s, int from, const char *msg)
 {
 	uint8_t out[SGA_FRAME_MAX], got[SGA_FRAME_MAX], to_role = 9;
 	size_t out_len, got_len;
+
+	if (!sga_dev_sess_confirmed(&H.sess[from]))
+		confirm_through(s);
 
 	cr_assert_eq(
 	    sga_dev_data_seal(&H.sess[from], (const uint8_t *)msg, strlen(msg), F, sizeof(F), &FL),
