@@ -1364,7 +1364,13 @@ Test(cp, lab_path_writes_the_records_a_handshake_writes)
 		ls.up_ctr[r] = hs_dev[r].up_ctr;
 		ls.down_ctr[r] = hs_dev[r].down_ctr;
 		addr[0][r] = ADDR[r];
+		/* The rest of the transcript, as each device of the handshake holds it. */
+		memcpy(ls.n_hash[r], H.sess[r].n_hash, SGA_SHA256_LEN);
 	}
+	ls.id_g_len = H.gw.pkg.id_len;
+	memcpy(ls.id_g, H.gw.pkg.id, ls.id_g_len);
+	ls.n_pref = H.sess[0].n_pref;
+	memcpy(ls.prefs, H.sess[0].prefs, sizeof(ls.prefs));
 	freeReplyObject(redis_fx_cmd("FLUSHALL"));
 	memset(&INST, 0, sizeof(INST));
 	cr_assert_eq(cp_lab_commit(&HD, ST, &ls, 1, addr), 1);
@@ -1414,6 +1420,12 @@ Test(cp, lab_path_writes_the_records_a_handshake_writes)
 		cr_assert_eq(ds.session_id, H.sess[r].session_id);
 		cr_assert_eq(ds.suite, H.sess[r].suite);
 		cr_assert_eq(ds.hop_suite, H.sess[r].hop_suite);
+		/* Same key schedule, and it starts where a handshake's session is once
+		 * both key confirmations are through: e2e_seq 0 spent each way. */
+		cr_assert(sga_dev_sess_confirmed(&ds));
+		cr_assert_eq(ds.e2e_tx_seq, 1);
+		cr_assert_eq(ds.n_pref, H.sess[r].n_pref);
+		cr_assert_arr_eq(ds.prefs, H.sess[r].prefs, sizeof(ds.prefs));
 		sga_dev_sess_wipe(&ds);
 	}
 	/* and the handshake's devices relay through the lab-written record */
