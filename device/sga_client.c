@@ -611,6 +611,8 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 static void dispatch(struct sga_client *c, const uint8_t *f, size_t n);
 static int confirm_send(struct sga_client *c);
 static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n);
+static void stash_add(struct sga_client *c, const uint8_t *f, size_t n);
+static void stash_replay(struct sga_client *c);
 
 static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 {
@@ -641,9 +643,50 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	/* Messages the peer sent before our KEX_REPLY came (its confirm first). */
-	for (unsigned i = 0; i < c->n_stash; i++)
-		dispatch(c, c->stash[i], c->stash_len[i]);
-	stash_clear(c);
+	stash_replay(c);
+}
+
+/* Keep a DATA_DOWN for later (stash_replay); dropped if the stash is full (a
+ * storing gateway sends it again). */
+static void stash_add(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	if (c->n_stash < SGA_CLIENT_STASH && (c->stash[c->n_stash] = malloc(n))) {
+		memcpy(c->stash[c->n_stash], f, n);
+		c->stash_len[c->n_stash++] = n;
+	} else {
+		c->stats.dropped++;
+	}
+}
+
+/* Handle the stashed frames in arrival order. A frame may be stashed again
+ * (still ahead of the peer's confirmation); once the confirmation is among
+ * them, those come round again. Never nested: a call from inside only asks
+ * for one more round. */
+static void stash_replay(struct sga_client *c)
+{
+	if (c->stash_replaying) {
+		c->stash_again = 1;
+		return;
+	}
+	c->stash_replaying = 1;
+	do {
+		unsigned n0 = c->n_stash, i;
+
+		c->stash_again = 0;
+		for (i = 0; i < n0; i++) {
+			dispatch(c, c->stash[i], c->stash_len[i]);
+			sga_memzero(c->stash[i], c->stash_len[i]);
+			free(c->stash[i]);
+			c->stash[i] = NULL;
+		}
+		for (i = n0; i < c->n_stash; i++) {
+			c->stash[i - n0] = c->stash[i];
+			c->stash_len[i - n0] = c->stash_len[i];
+			c->stash[i] = NULL;
+		}
+		c->n_stash -= n0;
+	} while (c->stash_again && c->n_stash);
+	c->stash_replaying = 0;
 }
 
 /* Our key confirmation (PROTOCOL.md 8.6): e2e_seq 0, kept in the send window
@@ -687,8 +730,14 @@ static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n)
 			op_finish(c, c->sess_err);
 		return;
 	}
+	if (rc == -SGA_E_BAD_STATE) {
+		/* Authentic, but a message that overtook the confirmation (reordered,
+		 * or the confirmation was lost and comes again): keep it for then. */
+		stash_add(c, f, n);
+		return;
+	}
 	if (rc) {
-		c->stats.dropped++; /* forged, or a message ahead of the confirm */
+		c->stats.dropped++; /* forged, or a duplicate */
 		client_log(c, 2, "DATA_DOWN before the key confirmation dropped: %s",
 		           sga_err_name(rc));
 		return;
@@ -700,6 +749,7 @@ static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n)
 	client_log(c, 1, "session with %s established (%s)", c->peer, suite_name(c->sess.suite));
 	if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
 		op_finish(c, 0);
+	stash_replay(c); /* the messages that overtook it */
 }
 
 /* Message seq, named by a DATA_ACK: forget it if we still hold it. 1 if it
@@ -862,12 +912,7 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 		 * sent ours too: keep the frames for when it comes, and if it was
 		 * lost, ask again now (the gateway re-emits it for a repeated
 		 * KEX_INIT) rather than at the retransmission timeout. */
-		if (c->n_stash < SGA_CLIENT_STASH && (c->stash[c->n_stash] = malloc(n))) {
-			memcpy(c->stash[c->n_stash], f, n);
-			c->stash_len[c->n_stash++] = n;
-		} else {
-			c->stats.dropped++;
-		}
+		stash_add(c, f, n);
 		if ((c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT) && !c->op.done &&
 		    c->n_stash % 16 == 1) {
 			/* Outside the retry budget and the timer: the peer is alive.
