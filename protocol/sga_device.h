@@ -159,12 +159,13 @@ int sga_dev_sess_derive(struct sga_dev_sess *s, const uint8_t *kisj, size_t kisj
 int sga_dev_create_key_confirm(struct sga_dev_sess *s, uint8_t *out, size_t cap,
                                size_t *len) SGA_MUST_CHECK;
 /** Key confirmation, the peer's half: a DATA_DOWN in state ESTABLISHED before
- *  the peer's confirm was verified. It must carry e2e_seq 0 (else -BAD_STATE,
- *  frame dropped: a message that overtook the confirm is re-sent by the
- *  gateway). An authentic hop frame whose E2E layer does not open, or whose
- *  confirm differs, means the two devices hold different keys:
- *  -SGA_E_KEY_CONFIRM and the session is FAILED. A forged hop frame changes
- *  nothing (-AUTH). */
+ *  the peer's confirm was verified. It must carry e2e_seq 0; else -BAD_STATE
+ *  and no window moves: a message that overtook the confirm, which the caller
+ *  keeps and hands to sga_dev_data_open once this call succeeded (or drops,
+ *  for a storing gateway to send again). An authentic hop frame whose E2E
+ *  layer does not open, or whose confirm differs, means the two devices hold
+ *  different keys: -SGA_E_KEY_CONFIRM and the session is FAILED. A forged hop
+ *  frame changes nothing (-AUTH). */
 int sga_dev_consume_key_confirm(struct sga_dev_sess *s, const uint8_t *frame,
                                 size_t len) SGA_MUST_CHECK;
 /** Both key confirmations done (ours sealed, the peer's verified): only now
