@@ -392,6 +392,10 @@ static void data_resend(struct sga_client *c, struct tx_slot *t, uint64_t now, i
 		    fail(c, c->unreach ? -SGA_CLIENT_E_UNREACHABLE : -SGA_CLIENT_E_TIMEOUT,
 		         "message %llu not acknowledged within %u ms (%u transmissions)",
 		         (unsigned long long)t->seq, c->timeout_ms, t->tries);
+		/* Our key confirmation never got through: the connect or accept
+		 * waiting for the peer's ends here too. */
+		if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
+			op_finish(c, c->sess_err);
 		return;
 	}
 	/* e2e_seq 0 is our key confirmation: the library re-seals it itself. */
@@ -706,7 +710,7 @@ static int confirm_send(struct sga_client *c)
 	t->tries = 1;
 	t->rto = c->data_rto;
 	t->next_tx = now_ms() + t->rto;
-	t->give_up = c->op_deadline ? c->op_deadline : now_ms() + c->timeout_ms;
+	t->give_up = now_ms() + c->timeout_ms; /* as for a message */
 	t->sent_us = now_us();
 	t->stamp = ++c->tx_stamp;
 	t->later = 0;
