@@ -200,9 +200,13 @@ int harness_kex_preconfirmed(struct harness *h)
 {
 	int rc = harness_kex_only(h);
 
+	/* As after the confirmations: e2e_seq 0 spent each way, data from 1. */
 	for (int k = 0; k < 2 && !rc; k++) {
 		h->sess[k].confirm_sent = 1;
+		h->sess[k].e2e_tx_seq = 1;
 		h->sess[k].peer_confirmed = 1;
+		sga_replay_update(&h->sess[k].e2e_rx_win, 0);
+		sga_memzero(h->sess[k].confirm_rx, sizeof(h->sess[k].confirm_rx));
 	}
 	return rc;
 }

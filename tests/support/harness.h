@@ -51,8 +51,9 @@ int harness_confirm(struct harness *h);
 /** B1..B7 and the key confirmation: both sessions ESTABLISHED. */
 int harness_kex(struct harness *h);
 /** B1..B7, then both sessions marked confirmed without exchanging the
- *  confirmations: the gateway's hop sequences stay at 0 and data starts at
- *  e2e_seq 0. For tests of the relay layers that install the gateway's record
+ *  confirmations through the gateway: its hop sequences stay at 0, and the
+ *  sessions are as after the confirmations (e2e_seq 0 spent each way, data
+ *  from 1). For tests of the relay layers that install the gateway's record
  *  elsewhere (the data plane) right after B7. */
 int harness_kex_preconfirmed(struct harness *h);
 /** register both + negotiate + kex. */
