@@ -39,9 +39,19 @@
  *    session's KEX_INITs, to one worker so that they run one after the other;
  *    the worker keeps that promise: a frame whose device (NEG_REQ, NEG_ACCEPT)
  *    or session (KEX_INIT) matches a job in flight, or an earlier frame still
- *    waiting, waits for it. REG_REQ and PKG_REQ have no clear-text key; the
- *    data plane spreads them over all workers already, and the store makes
- *    them safe for that (atomic create, compare-and-set counters).
+ *    waiting, waits for it. A REG_REQ is keyed by the frame itself
+ *    (sga_route.h): a retransmission waits for its original on the same
+ *    worker; a re-encrypted copy may still run elsewhere, and the store makes
+ *    that safe (atomic create; the loser re-reads the record and answers as
+ *    for a retransmission, cp_handler.c). PKG_REQ has no key.
+ *  - Load control. Before a frame costs any RSA, modexp or Redis work, admit()
+ *    opens a COOKIE_ECHO and checks its cookie, and under load (a worker's
+ *    backlog at [controlplane] cookie_threshold) answers a bare REG_REQ,
+ *    NEG_REQ or KEX_INIT with a COOKIE_REPLY instead (sga_cookie.h). While
+ *    under load the data plane spreads those bare frames over all workers;
+ *    a frame that is to be handled and reached a worker its key does not
+ *    name is handed to the one it names (dp_ctrl_forward), so the ordering
+ *    above holds whichever worker the data plane picked.
  *  - The stack. The handler needs about 36 KiB (on_kex_init -> store -> 16 KiB
  *    in hiredis' redisBufferRead), more than OpenSSL 3.0's fixed 32 KiB job
  *    stack: each job slot gets a 256 KiB stack of its own with a guard page
@@ -62,7 +72,9 @@
 #include "cp_handler.h"
 #include "cp_lab.h"
 #include "cp_log.h"
+#include "sga_cookie.h"
 #include "sga_engine.h"
+#include "sga_route.h"
 
 #define CP_BURST              32
 #define CP_IDLE_NS            200000L  /* worker poll period when its ring is empty */
@@ -80,22 +92,17 @@
 #define CP_DEFER_MS           2u           /* ... for this long each time */
 #define CP_DEFER_TRIES        50u          /* ... this many times, then it is handled as it is */
 
-/* Frames that must not overlap on a worker: one device's NEG envelopes, one
- * session's KEX_INITs (kind 0: no constraint). */
-struct cp_key {
-	uint8_t kind;
-	uint8_t len;
-	uint8_t b[SGA_ID_MAX];
-};
+#define CP_COOKIE_THRESHOLD_DEFAULT 32u   /* backlog (ring + pending) that means "under load" */
+#define CP_LOAD_HOLD_MS             1000u /* under load at least this long once triggered */
 
 struct cp_frame {
 	struct rte_mbuf *m;
-	const uint8_t *frame; /* inside m */
+	const uint8_t *frame; /* inside m (the inner frame of a COOKIE_ECHO) */
 	size_t len;
 	struct dp_addr src;
-	struct cp_key key;
-	uint64_t not_before_ms; /* held back (CP_DEFERRED) until then; 0: due */
-	unsigned tries;         /* times it was held back */
+	struct sga_route_key key; /* frames with equal keys never overlap (sga_route.h) */
+	uint64_t not_before_ms;   /* held back (CP_DEFERRED) until then; 0: due */
+	unsigned tries;           /* times it was held back */
 };
 
 struct cp_worker;
@@ -119,6 +126,8 @@ struct cp_worker {
 	struct cp_frame pend[CP_PENDING]; /* in arrival order (held-back ones re-queued last) */
 	unsigned n_pend;
 	unsigned n_defer; /* jobs that may come back CP_DEFERRED: room kept in pend for them */
+	struct sga_cookie_key ck; /* this worker's cached cookie secrets */
+	unsigned rr;              /* where a frame of no key would go (never forwarded) */
 };
 
 /* What the housekeeping thread last persisted for a session. */
@@ -150,6 +159,15 @@ struct cp {
 	struct cp_handler h;
 	pthread_mutex_t install_mu;
 	int install_mu_ok;
+	/* Load control (sga_cookie.h): under load, bare REG_REQ / NEG_REQ /
+	 * KEX_INIT frames get a COOKIE_REPLY and no further work. */
+	enum cp_cookie_mode cookie_mode;
+	unsigned cookie_threshold;
+	uint8_t cookie_root[SGA_COOKIE_ROOT_LEN]; /* random per process; workers derive from it */
+	_Atomic uint64_t load_until_ms;           /* under load until then (auto mode); 0: not */
+	_Atomic uint64_t cookie_mark;             /* cookie replies counted when the hold began */
+	atomic_int spread;                        /* what dp_ctrl_set_spread was last told */
+	_Atomic uint64_t cookie_sent, cookie_valid, cookie_invalid, forwarded, load_events;
 	unsigned persist_ms;
 	uint64_t tx_block;
 
@@ -223,49 +241,18 @@ static int cb_installed(void *ctx, uint64_t session_id)
 
 /* ---- workers ---------------------------------------------------------------------- */
 
-/* The ordering key of a frame (see the file comment). */
-static void frame_key(const uint8_t *frame, size_t len, struct cp_key *k)
-{
-	struct sga_gw_peek pk;
-
-	k->kind = 0;
-	k->len = 0;
-	if (sga_gw_peek(frame, len, &pk))
-		return; /* the handler refuses it; nothing to order */
-	switch (pk.type) {
-	case SGA_MSG_NEG_REQ:
-	case SGA_MSG_NEG_ACCEPT:
-		k->kind = 1;
-		k->len = pk.id_len <= SGA_ID_MAX ? pk.id_len : SGA_ID_MAX;
-		memcpy(k->b, pk.id, k->len);
-		break;
-	case SGA_MSG_KEX_INIT:
-		k->kind = 2;
-		k->len = sizeof(pk.session_id);
-		memcpy(k->b, &pk.session_id, sizeof(pk.session_id));
-		break;
-	default:
-		break;
-	}
-}
-
-static int key_eq(const struct cp_key *a, const struct cp_key *b)
-{
-	return a->kind && a->kind == b->kind && a->len == b->len && !memcmp(a->b, b->b, a->len);
-}
-
 /* 1 if pend[i] must wait: a job in flight or an earlier waiting frame has its key. */
 static int must_wait(const struct cp_worker *w, unsigned i)
 {
-	const struct cp_key *k = &w->pend[i].key;
+	const struct sga_route_key *k = &w->pend[i].key;
 
 	if (!k->kind)
 		return 0;
 	for (unsigned j = 0; j < w->n_jobs; j++)
-		if (w->jobs[j].busy && key_eq(&w->jobs[j].f.key, k))
+		if (w->jobs[j].busy && sga_route_key_eq(&w->jobs[j].f.key, k))
 			return 1;
 	for (unsigned j = 0; j < i; j++)
-		if (key_eq(&w->pend[j].key, k))
+		if (sga_route_key_eq(&w->pend[j].key, k))
 			return 1;
 	return 0;
 }
@@ -332,7 +319,7 @@ static unsigned start_frames(struct cp_worker *w)
 		j->busy = 1;
 		/* Only a KEX_INIT can be held back; at most CP_DEFER_SLOTS at once
 		 * (a flood of forged ones cannot fill the queue), and not forever. */
-		j->may_defer = j->f.key.kind == 2 && j->f.tries < CP_DEFER_TRIES &&
+		j->may_defer = j->f.key.kind == SGA_ROUTE_SESSION && j->f.tries < CP_DEFER_TRIES &&
 		               w->n_defer < CP_DEFER_SLOTS;
 		w->n_defer += (unsigned)j->may_defer;
 		w->n_pend--;
@@ -343,6 +330,141 @@ static unsigned start_frames(struct cp_worker *w)
 			frame_done(j, run_frame(j));
 	}
 	return started;
+}
+
+/* ---- load control ------------------------------------------------------------------- */
+
+static int under_load(struct cp *cp, uint64_t now)
+{
+	if (cp->cookie_mode == CP_COOKIE_ALWAYS)
+		return 1;
+	if (cp->cookie_mode == CP_COOKIE_OFF)
+		return 0;
+	return now < atomic_load_explicit(&cp->load_until_ms, memory_order_relaxed);
+}
+
+static void set_spread(struct cp *cp, int on)
+{
+	if (atomic_exchange_explicit(&cp->spread, on, memory_order_relaxed) != on)
+		dp_ctrl_set_spread(cp->dp, on);
+}
+
+/*
+ * Once per worker pass, before dequeuing: the gateway is under load when a
+ * worker's backlog (its ring and the frames it holds) reaches the threshold,
+ * and stays so for CP_LOAD_HOLD_MS; the hold is renewed while that many
+ * frames a hold still had to be answered with a cookie (the flood goes on,
+ * only the cookies keep the backlog short). Any worker may end it.
+ */
+static void watch_load(struct cp_worker *w, uint64_t now)
+{
+	struct cp *cp = w->cp;
+	uint64_t until, sent;
+
+	if (cp->cookie_mode != CP_COOKIE_AUTO)
+		return;
+	until = atomic_load_explicit(&cp->load_until_ms, memory_order_relaxed);
+	if (dp_ctrl_backlog(cp->dp, w->idx) + w->n_pend >= cp->cookie_threshold) {
+		if (!until) {
+			atomic_store_explicit(
+			    &cp->cookie_mark,
+			    atomic_load_explicit(&cp->cookie_sent, memory_order_relaxed),
+			    memory_order_relaxed);
+			atomic_fetch_add_explicit(&cp->load_events, 1, memory_order_relaxed);
+			cp_log(CP_LOG_WARNING,
+			       "control plane under load (worker %u backlog >= %u): cookie "
+			       "challenge on",
+			       w->idx, cp->cookie_threshold);
+		}
+		if (now + CP_LOAD_HOLD_MS > until)
+			atomic_store_explicit(&cp->load_until_ms, now + CP_LOAD_HOLD_MS,
+			                      memory_order_relaxed);
+		set_spread(cp, 1);
+		return;
+	}
+	if (!until || now < until)
+		return;
+	sent = atomic_load_explicit(&cp->cookie_sent, memory_order_relaxed);
+	if (!atomic_compare_exchange_strong_explicit(&cp->load_until_ms, &until,
+	                                             now + CP_LOAD_HOLD_MS, memory_order_relaxed,
+	                                             memory_order_relaxed))
+		return; /* another worker decided */
+	if (sent - atomic_exchange_explicit(&cp->cookie_mark, sent, memory_order_relaxed) >=
+	    cp->cookie_threshold)
+		return; /* renewed */
+	atomic_store_explicit(&cp->load_until_ms, 0, memory_order_relaxed);
+	set_spread(cp, 0);
+	cp_log(CP_LOG_INFO, "control plane load back to normal: cookie challenge off");
+}
+
+/* Answer f with a COOKIE_REPLY to its source (never larger than f). */
+static void send_cookie(struct cp_worker *w, const struct cp_frame *f, uint64_t now)
+{
+	uint8_t cookie[SGA_COOKIE_LEN], digest[SGA_COOKIE_DIGEST_LEN], out[SGA_COOKIE_REPLY_LEN];
+	size_t n;
+
+	if (SGA_COOKIE_REPLY_LEN > f->len ||
+	    sga_cookie_make(&w->ck, now, f->src.ip, f->src.port, f->frame, f->len, cookie) ||
+	    sga_cookie_digest(f->frame, f->len, digest) ||
+	    sga_cookie_reply_encode(digest, cookie, out, sizeof(out), &n))
+		return;
+	if (dp_ctrl_send(w->cp->dp, &f->src, out, n))
+		atomic_fetch_add_explicit(&w->cp->ctr.undelivered, 1, memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(&w->cp->cookie_sent, 1, memory_order_relaxed);
+}
+
+/*
+ * A dequeued frame's gate, before any RSA, modexp or Redis work: a COOKIE_ECHO
+ * is opened and its cookie checked (a few microseconds of hashing); under load
+ * a REG_REQ, NEG_REQ or KEX_INIT without a valid cookie is answered with a
+ * COOKIE_REPLY and goes no further. A frame to be handled that reached the
+ * wrong worker (spread while the load ended) is handed to the one its key
+ * names, so the ordering promise holds. 1: keep f; 0: f->m is gone.
+ */
+static int admit(struct cp_worker *w, struct cp_frame *f)
+{
+	struct cp *cp = w->cp;
+	uint64_t now = mono_ms();
+	int valid = 0;
+	unsigned owner;
+
+	if (f->len >= SGA_HDR_LEN && f->frame[1] == SGA_MSG_COOKIE_ECHO) {
+		const uint8_t *cookie, *inner;
+		size_t inner_len;
+
+		if (sga_cookie_echo_decode(f->frame, f->len, &cookie, &inner, &inner_len)) {
+			atomic_fetch_add_explicit(&cp->cookie_invalid, 1, memory_order_relaxed);
+			goto drop;
+		}
+		valid = !sga_cookie_check(&w->ck, now, f->src.ip, f->src.port, inner, inner_len,
+		                          cookie);
+		atomic_fetch_add_explicit(valid ? &cp->cookie_valid : &cp->cookie_invalid, 1,
+		                          memory_order_relaxed);
+		/* A stale cookie is no worse than none: the frame is judged bare. */
+		f->frame = inner;
+		f->len = inner_len;
+	}
+	if (!valid && f->len >= SGA_HDR_LEN && sga_cookie_type(f->frame[1]) &&
+	    under_load(cp, now)) {
+		send_cookie(w, f, now);
+		goto drop;
+	}
+	sga_route_key(f->frame, f->len, &f->key);
+	if (f->key.kind == SGA_ROUTE_ANY)
+		return 1;
+	owner = sga_route_worker(&f->key, cp->n_workers, &w->rr);
+	if (owner == w->idx)
+		return 1;
+	if (dp_ctrl_forward(cp->dp, owner, f->m)) {
+		atomic_fetch_add_explicit(&cp->ctr.rejected, 1, memory_order_relaxed);
+		goto drop;
+	}
+	atomic_fetch_add_explicit(&cp->forwarded, 1, memory_order_relaxed);
+	return 0;
+drop:
+	rte_pktmbuf_free(f->m);
+	return 0;
 }
 
 /* Dequeue as many frames as there is room to keep waiting. */
@@ -362,7 +484,8 @@ static unsigned take_frames(struct cp_worker *w)
 		f->m = pkts[i];
 		f->not_before_ms = 0;
 		f->tries = 0;
-		frame_key(f->frame, f->len, &f->key);
+		if (!admit(w, f))
+			continue; /* answered with a cookie, dropped or handed on */
 		w->n_pend++;
 	}
 	return n;
@@ -380,8 +503,10 @@ static void *worker_main(void *arg)
 		int stop = stopping(cp);
 		unsigned progress = 0, before;
 
-		if (!stop && w->n_pend < CP_PENDING)
+		if (!stop && w->n_pend < CP_PENDING) {
+			watch_load(w, mono_ms());
 			progress += take_frames(w);
+		}
 		if (stop) {
 			/* Not handled after stop (as queued frames are not); jobs
 			 * already running are finished: they may hold requests of
@@ -584,6 +709,7 @@ static void cp_free(struct cp *cp)
 	if (cp->w) {
 		for (unsigned i = 0; i < cp->n_workers; i++) {
 			store_close(cp->w[i].st);
+			sga_cookie_key_wipe(&cp->w[i].ck);
 			sga_async_destroy(cp->w[i].async);
 			free(cp->w[i].jobs);
 		}
@@ -597,6 +723,7 @@ static void cp_free(struct cp *cp)
 		pthread_mutex_destroy(&cp->main_mu);
 	free(cp->marks);
 	sga_memzero(&cp->lab, sizeof(cp->lab)); /* the lab seed */
+	sga_memzero(cp->cookie_root, sizeof(cp->cookie_root));
 	free(cp);
 }
 
@@ -614,6 +741,13 @@ static void cp_join(struct cp *cp)
 	}
 }
 
+/* Best effort: a CPU set the kernel refuses leaves the inherited affinity. */
+static void set_affinity(pthread_t th, const cpu_set_t *cpus)
+{
+	if (cpus && CPU_COUNT(cpus) > 0 && pthread_setaffinity_np(th, sizeof(*cpus), cpus))
+		cp_log(CP_LOG_WARNING, "cannot set the control-plane threads' CPU affinity");
+}
+
 struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct dp *dp)
 {
 	struct store_config scfg;
@@ -622,7 +756,7 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 	int err = 0;
 
 	if (!cfg || !gw || !dp || cfg->n_workers == 0 || cfg->n_workers > CP_MAX_WORKERS ||
-	    cfg->async_jobs > CP_ASYNC_MAX) {
+	    cfg->async_jobs > CP_ASYNC_MAX || cfg->cookie_mode > CP_COOKIE_OFF) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -648,6 +782,13 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 	cp->h.installed.ctx = cp;
 	cp->h.tx_block = cp->tx_block;
 	cp->h.ctr = &cp->ctr;
+	cp->cookie_mode = cfg->cookie_mode;
+	cp->cookie_threshold =
+	    cfg->cookie_threshold ? cfg->cookie_threshold : CP_COOKIE_THRESHOLD_DEFAULT;
+	if (sga_random_bytes(cp->cookie_root, sizeof(cp->cookie_root))) {
+		err = EIO;
+		goto out;
+	}
 	if ((err = pthread_mutex_init(&cp->install_mu, NULL)) != 0)
 		goto out;
 	cp->install_mu_ok = 1;
@@ -667,6 +808,7 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 		cp->w[i].idx = i;
 		cp->w[i].st = store_open(&scfg);
 		cp->w[i].n_jobs = cfg->async_jobs ? cfg->async_jobs : CP_ASYNC_DEFAULT;
+		sga_cookie_key_init(&cp->w[i].ck, cp->cookie_root);
 		cp->w[i].jobs = calloc(cp->w[i].n_jobs, sizeof(*cp->w[i].jobs));
 		cp->w[i].async = sga_async_create_stack(cp->w[i].n_jobs, CP_JOB_STACK);
 		if (!cp->w[i].st || !cp->w[i].jobs || !cp->w[i].async) {
@@ -676,17 +818,21 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 		for (unsigned k = 0; k < cp->w[i].n_jobs; k++)
 			cp->w[i].jobs[k].w = &cp->w[i];
 	}
+	if (cp->cookie_mode == CP_COOKIE_ALWAYS)
+		set_spread(cp, 1);
 	for (unsigned i = 0; i < cp->n_workers; i++) {
 		if ((err = pthread_create(&cp->w[i].th, NULL, worker_main, &cp->w[i])) != 0)
 			goto out;
 		cp->w[i].started = 1;
 		snprintf(name, sizeof(name), "sga-cp-%u", i % 1000u); /* 15 chars + NUL */
 		pthread_setname_np(cp->w[i].th, name);
+		set_affinity(cp->w[i].th, cfg->cpus);
 	}
 	if ((err = pthread_create(&cp->hk, NULL, hk_main, cp)) != 0)
 		goto out;
 	cp->hk_started = 1;
 	pthread_setname_np(cp->hk, "sga-cp-hk");
+	set_affinity(cp->hk, cfg->cpus);
 out:
 	sga_memzero(&scfg, sizeof(scfg));
 	if (err) {
@@ -754,6 +900,12 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->reservations = atomic_load_explicit(&c->reservations, memory_order_relaxed);
 	out->persisted = atomic_load_explicit(&c->persisted, memory_order_relaxed);
 	out->lab_sessions = atomic_load_explicit(&c->lab_sessions, memory_order_relaxed);
+	out->cookie_sent = atomic_load_explicit(&c->cookie_sent, memory_order_relaxed);
+	out->cookie_valid = atomic_load_explicit(&c->cookie_valid, memory_order_relaxed);
+	out->cookie_invalid = atomic_load_explicit(&c->cookie_invalid, memory_order_relaxed);
+	out->forwarded = atomic_load_explicit(&c->forwarded, memory_order_relaxed);
+	out->load_events = atomic_load_explicit(&c->load_events, memory_order_relaxed);
+	out->under_load = under_load(c, mono_ms());
 	for (unsigned i = 0; i < c->n_workers; i++)
 		out->reconnects += store_reconnects(c->w[i].st);
 	out->reconnects += store_reconnects(c->hk_st) + store_reconnects(c->main_st);

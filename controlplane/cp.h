@@ -20,6 +20,7 @@
 #ifndef SGA_CP_H
 #define SGA_CP_H
 
+#include <sched.h>
 #include <stdint.h>
 
 #include "cp_lab.h"
@@ -29,6 +30,14 @@
 
 struct cp; /* opaque */
 
+/* When bare REG_REQ / NEG_REQ / KEX_INIT frames are answered with a cookie
+ * challenge (sga_cookie.h) instead of being handled. */
+enum cp_cookie_mode {
+	CP_COOKIE_AUTO = 0, /* under load: a worker's backlog reached cookie_threshold */
+	CP_COOKIE_ALWAYS,   /* every such frame (tests, or a gateway known to be attacked) */
+	CP_COOKIE_OFF,      /* never */
+};
+
 struct cp_config {
 	unsigned n_workers;        /* = dp_config.n_workers */
 	struct store_config store; /* Redis endpoint and master key */
@@ -36,6 +45,12 @@ struct cp_config {
 	unsigned persist_interval_ms; /* replay marks / addresses persistence period; 0 = 1000 */
 	uint64_t tx_seq_block;        /* = dp_config.tx_seq_block; 0 = 1 << 20 */
 	unsigned async_jobs;          /* frames in flight per worker (ASYNC jobs); 0 = 8, <= 256 */
+	/* CPUs the worker and housekeeping threads run on; NULL or empty: the
+	 * creating thread's. Threads made after rte_eal_init() inherit the main
+	 * lcore's single CPU, so without this every worker shares one core. */
+	const cpu_set_t *cpus;
+	enum cp_cookie_mode cookie_mode;
+	unsigned cookie_threshold; /* frames in one worker's ring + pending; 0 = 32 */
 };
 
 /** Start the workers and the housekeeping thread. gw and dp must outlive the
@@ -61,17 +76,23 @@ int cp_lab_run(struct cp *cp, const struct sga_lab_params *p, struct cp_lab_repo
 void cp_stop(struct cp *cp);
 
 struct cp_stats {
-	uint64_t handled;      /* control frames processed */
-	uint64_t rejected;     /* handler returned an error */
-	uint64_t unavailable;  /* refused because Redis was down */
-	uint64_t sessions;     /* sessions established */
-	uint64_t registered;   /* devices registered */
-	uint64_t reconnects;   /* Redis reconnections */
-	uint64_t undelivered;  /* replies lost: recipient address unknown or TX full */
-	uint64_t restored;     /* sessions installed by cp_restore_sessions */
-	uint64_t reservations; /* hop TX ranges reserved for the data plane */
-	uint64_t persisted;    /* session marks written to Redis */
-	uint64_t lab_sessions; /* LAB ONLY: sessions installed by cp_lab_run */
+	uint64_t handled;        /* control frames processed */
+	uint64_t rejected;       /* handler returned an error */
+	uint64_t unavailable;    /* refused because Redis was down */
+	uint64_t sessions;       /* sessions established */
+	uint64_t registered;     /* devices registered */
+	uint64_t reconnects;     /* Redis reconnections */
+	uint64_t undelivered;    /* replies lost: recipient address unknown or TX full */
+	uint64_t restored;       /* sessions installed by cp_restore_sessions */
+	uint64_t reservations;   /* hop TX ranges reserved for the data plane */
+	uint64_t persisted;      /* session marks written to Redis */
+	uint64_t lab_sessions;   /* LAB ONLY: sessions installed by cp_lab_run */
+	uint64_t cookie_sent;    /* COOKIE_REPLY frames sent (frames not handled: under load) */
+	uint64_t cookie_valid;   /* COOKIE_ECHO frames whose cookie verified */
+	uint64_t cookie_invalid; /* COOKIE_ECHO frames malformed or with a wrong/stale cookie */
+	uint64_t forwarded;      /* frames handed to the worker their key names */
+	uint64_t load_events;    /* times the control plane went under load */
+	uint64_t under_load;     /* 1 while bare handshake frames get a cookie */
 };
 void cp_get_stats(const struct cp *cp, struct cp_stats *out);
 

@@ -53,22 +53,34 @@ static uint64_t tx_block(const struct cp_handler *h)
 	return h->tx_block ? h->tx_block : CP_TX_BLOCK_DEFAULT;
 }
 
-/* Refusals worth a hint: each tells an honest device what to do next, and none
- * confirms anything about a secret. AUTH and parse failures stay silent. */
-static int hint_allowed(int rc)
+/*
+ * Refusals worth a hint (PROTOCOL.md 13). A hint answers only a frame that
+ * authenticated under the sender's key, so it tells nobody anything they could
+ * not already read in the frame: whether an identity exists (UNKNOWN_DEVICE,
+ * EXISTS, ENROLL_DENIED), how a forged counter compares (REPLAY before the
+ * tag) or whether a session id is in use stay unanswered. The one exception
+ * is UNAVAILABLE: G could not reach its store, whatever the frame said, so it
+ * reveals nothing about the frame, and it tells an honest device to back off.
+ */
+static int hint_allowed(int rc, int authed)
 {
 	switch (-rc) {
-	case SGA_E_UNKNOWN_DEVICE:
-	case SGA_E_UNKNOWN_SESSION:
-	case SGA_E_EXISTS:
-	case SGA_E_ENROLL_DENIED:
-	case SGA_E_BAD_STATE:
-	case SGA_E_REPLAY:
 	case SGA_E_UNAVAILABLE:
 		return 1;
+	case SGA_E_REPLAY:          /* an authentic frame again: its counter is spent */
+	case SGA_E_UNKNOWN_SESSION: /* an authentic A3 for an invitation G no longer has */
+	case SGA_E_BAD_STATE:       /* an authentic A3 for a session past its invitation */
+		return authed;
 	default:
 		return 0;
 	}
+}
+
+/* A REPLAY comes only from a frame whose tag or MAC verified (sga_gateway.h),
+ * so an authenticating step that returns it has authenticated the frame. */
+static int authenticated(int rc)
+{
+	return rc == 0 || rc == -SGA_E_REPLAY;
 }
 
 static void send_to(const struct cp_handler *h, const struct dp_addr *dst, const uint8_t *frame,
@@ -80,13 +92,13 @@ static void send_to(const struct cp_handler *h, const struct dp_addr *dst, const
 
 /* An ERROR hint to the sender, never larger than its frame: the source address
  * of a UDP frame is not authenticated, so the gateway must not amplify. */
-static void reply_error(const struct cp_handler *h, const struct dp_addr *src, int rc,
+static void reply_error(const struct cp_handler *h, const struct dp_addr *src, int rc, int authed,
                         const struct ref *ref, size_t req_len)
 {
 	uint8_t buf[SGA_HDR_LEN + 3 + SGA_ID_MAX];
 	size_t n = 0;
 
-	if (!hint_allowed(rc))
+	if (!hint_allowed(rc, authed))
 		return;
 	if (sga_error_encode((uint16_t)-rc, ref->b, ref->len, buf, sizeof(buf), &n) || n > req_len)
 		return;
@@ -162,53 +174,79 @@ static int on_pkg_req(const struct cp_handler *h, struct store *st, const uint8_
 /* ---- REG_REQ ------------------------------------------------------------------ */
 
 static int on_reg_req(const struct cp_handler *h, struct store *st, const uint8_t *frame,
-                      size_t len, const struct dp_addr *src, struct ref *ref)
+                      size_t len, const struct dp_addr *src, struct ref *ref, int *authed)
 {
 	struct sga_reg_req env;
 	struct sga_reg_plain req;
 	struct sga_gw_device old, rec;
 	struct sga_gw_enroll allow;
 	struct sga_gw_out out;
-	int have_old = 0, have_allow = 0, used = 0, rekey, rc;
+	int have_old, have_allow, used, fresh = 0, raced = 0, rc;
 
 	memset(&req, 0, sizeof(req));
-	memset(&old, 0, sizeof(old));
 	memset(&rec, 0, sizeof(rec));
-	out.n = 0;
 	CHECK(sga_gw_reg_open(h->gw, frame, len, &env, &req));
-	rekey = !!(env.flags & SGA_REG_FLAG_REKEY);
 	ref_id(ref, req.id, req.id_len);
+again:
+	have_old = have_allow = used = 0;
+	memset(&old, 0, sizeof(old));
+	out.n = 0;
 	rc = load_dev(st, req.id, req.id_len, &old);
 	if (!rc)
 		have_old = 1;
 	else if (rc != -SGA_E_UNKNOWN_DEVICE)
 		goto out;
-	if (!have_old && h->gw->enroll_mode == SGA_ENROLL_ALLOWLIST) {
+	if (!have_old && sga_gw_enroll_mode(h->gw) == SGA_ENROLL_ALLOWLIST) {
 		rc = store_enroll_get(st, req.id, req.id_len, &allow);
 		if (!rc)
 			have_allow = 1;
 		else if (rc != -SGA_E_UNKNOWN_DEVICE)
 			goto out;
 	}
-	CHECK(sga_gw_reg_accept(h->gw, &env, &req, have_old ? &old : NULL,
-	                        have_allow ? &allow : NULL, &rec, &used, &out));
-	if (!have_old)
-		CHECK(store_device_create(st, &rec)); /* -EXISTS if a racing worker was first */
-	else if (rekey)
+	rc = sga_gw_reg_accept(h->gw, &env, &req, have_old ? &old : NULL,
+	                       have_allow ? &allow : NULL, &rec, &used, &out);
+	/* Only a rekey's MAC authenticates a REG_REQ that G refuses; a new key
+	 * for a taken identity (EXISTS) or a denied enrollment proves nothing. */
+	*authed = have_old && authenticated(rc);
+	if (rc)
+		goto out;
+	/* Fresh: the record is new or replaced under a new k_d. Otherwise this is
+	 * a request that already took effect, which anyone may have replayed. */
+	fresh = !have_old || !sga_ct_memeq(old.k_d, rec.k_d, SGA_KEY_LEN);
+	if (!have_old) {
+		rc = store_device_create(st, &rec);
+		if (rc == -SGA_E_EXISTS && !raced) {
+			/* Another worker created this identity between our read and
+			 * our create: the same request (a retransmission, re-sent
+			 * or re-encrypted, that reached another worker) or a rival.
+			 * Decide again against the record it stored, once: a
+			 * retransmission of it is acknowledged again (same k_d and
+			 * suites, so not fresh), anything else is EXISTS as before. */
+			raced = 1;
+			sga_memzero(&rec, sizeof(rec));
+			goto again;
+		}
+		CHECK(rc);
+	} else if (fresh) {
 		CHECK(store_device_put(st, &rec)); /* new k_d, counters restart */
-	else
-		/* A retransmitted first registration: the record stays, only the
-		 * counter of the re-sent acknowledgement moves. */
+	} else {
+		/* A retransmission (first registration or applied rekey): the record
+		 * stays, only the counter of the re-sent acknowledgement moves. */
 		CHECK(store_device_raise_down_ctr(st, rec.id, rec.id_len, rec.down_ctr));
+	}
 	/* The token goes only once the record is stored, so a failure above lets
 	 * the device retry with it. If this delete fails, the token is harmless:
 	 * the identity it admits now exists. */
 	if (used && store_enroll_del(st, rec.id, rec.id_len))
 		cp_log(CP_LOG_WARNING, "device %.*s enrolled; its token could not be deleted",
 		       (int)rec.id_len, (const char *)rec.id);
-	(void)store_device_set_addr(st, rec.id, rec.id_len, src);
-	if (!have_old || rekey)
+	/* The address moves only on a fresh request: a replayed one, from
+	 * anywhere, must not redirect the device's NEG_INVITEs (PROTOCOL.md 6.3).
+	 * The REG_ACK itself goes back to src, like every answer. */
+	if (fresh) {
+		(void)store_device_set_addr(st, rec.id, rec.id_len, src);
 		COUNT(h, registered);
+	}
 	deliver(h, st, &out, rec.id, rec.id_len, src);
 out:
 	sga_memzero(&req, sizeof(req));
@@ -221,7 +259,7 @@ out:
 
 static int on_neg_req(const struct cp_handler *h, struct store *st, const struct sga_gw_peek *pk,
                       const uint8_t *frame, size_t len, const struct dp_addr *src, struct ref *ref,
-                      int *quiet)
+                      int *authed, int *quiet)
 {
 	struct sga_gw_device dev_i, dev_j;
 	struct sga_neg_req_plain a1;
@@ -237,7 +275,10 @@ static int on_neg_req(const struct cp_handler *h, struct store *st, const struct
 	out.n = 0;
 	ref_id(ref, pk->id, pk->id_len);
 	CHECK(load_dev(st, pk->id, pk->id_len, &dev_i));
-	CHECK(sga_gw_neg_req_open(h->gw, &dev_i, frame, len, &a1, &ctr));
+	rc = sga_gw_neg_req_open(h->gw, &dev_i, frame, len, &a1, &ctr);
+	*authed = authenticated(rc);
+	if (rc)
+		goto out;
 	rc = load_dev(st, a1.peer_id, a1.peer_id_len, &dev_j);
 	if (!rc)
 		have_j = 1;
@@ -267,7 +308,7 @@ out:
 
 static int on_neg_accept(const struct cp_handler *h, struct store *st, const struct sga_gw_peek *pk,
                          const uint8_t *frame, size_t len, const struct dp_addr *src,
-                         struct ref *ref, int *quiet)
+                         struct ref *ref, int *authed, int *quiet)
 {
 	struct sga_gw_device dev_j;
 	struct sga_neg_accept_plain a3;
@@ -282,7 +323,10 @@ static int on_neg_accept(const struct cp_handler *h, struct store *st, const str
 	out.n = 0;
 	ref_id(ref, pk->id, pk->id_len);
 	CHECK(load_dev(st, pk->id, pk->id_len, &dev_j));
-	CHECK(sga_gw_neg_accept_open(h->gw, &dev_j, frame, len, &a3, &ctr));
+	rc = sga_gw_neg_accept_open(h->gw, &dev_j, frame, len, &a3, &ctr);
+	*authed = authenticated(rc);
+	if (rc)
+		goto out;
 	ref_sid(ref, a3.session_id);
 	CHECK(load_sess(st, a3.session_id, &sess));
 	CHECK(sga_gw_neg_accept_handle(h->gw, &dev_j, &sess, &a3, ctr, &out));
@@ -372,7 +416,7 @@ out:
 
 static int on_kex_init(const struct cp_handler *h, struct store *st, const struct sga_gw_peek *pk,
                        const uint8_t *frame, size_t len, const struct dp_addr *src, struct ref *ref,
-                       unsigned flags)
+                       int *authed, unsigned flags)
 {
 	struct sga_gw_device dev;
 	struct sga_gw_session sess;
@@ -401,12 +445,20 @@ static int on_kex_init(const struct cp_handler *h, struct store *st, const struc
 	CHECK(load_dev(st, sess.id[role], sess.id_len[role], &dev));
 	prev_state = sess.state;
 	prev_have = sess.have_init;
-	CHECK(sga_gw_kex_init_handle(h->gw, &dev, &sess, frame, len, &out));
-	if (sess.state == SGA_GW_S_ESTABLISHED && prev_state != SGA_GW_S_ESTABLISHED)
-		CHECK(establish(h, st, &sess, role, src));
-	else if (sess.have_init != prev_have)
-		CHECK(store_session_put(st, &sess)); /* first contribution: keep N and K */
-	(void)store_device_set_addr(st, dev.id, dev.id_len, src);
+	rc = sga_gw_kex_init_handle(h->gw, &dev, &sess, frame, len, &out);
+	*authed = authenticated(rc);
+	if (rc)
+		goto out;
+	if (sess.have_init != prev_have) {
+		/* This role's first KEX_INIT: fresh, so its source is the device's
+		 * address now. A retransmission (the same bytes, which anyone may
+		 * replay) moves nothing and is answered at src alone. */
+		if (sess.state == SGA_GW_S_ESTABLISHED && prev_state != SGA_GW_S_ESTABLISHED)
+			CHECK(establish(h, st, &sess, role, src));
+		else
+			CHECK(store_session_put(st, &sess)); /* keep N and K */
+		(void)store_device_set_addr(st, dev.id, dev.id_len, src);
+	}
 	deliver(h, st, &out, dev.id, dev.id_len, src);
 out:
 	sga_memzero(&dev, sizeof(dev));
@@ -421,7 +473,7 @@ int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t 
 {
 	struct sga_gw_peek pk;
 	struct ref ref = {0};
-	int quiet = 0, rc;
+	int authed = 0, quiet = 0, rc;
 
 	CHECK(sga_gw_peek(frame, len, &pk));
 	switch (pk.type) {
@@ -429,16 +481,16 @@ int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t 
 		rc = on_pkg_req(h, st, frame, len, src);
 		break;
 	case SGA_MSG_REG_REQ:
-		rc = on_reg_req(h, st, frame, len, src, &ref);
+		rc = on_reg_req(h, st, frame, len, src, &ref, &authed);
 		break;
 	case SGA_MSG_NEG_REQ:
-		rc = on_neg_req(h, st, &pk, frame, len, src, &ref, &quiet);
+		rc = on_neg_req(h, st, &pk, frame, len, src, &ref, &authed, &quiet);
 		break;
 	case SGA_MSG_NEG_ACCEPT:
-		rc = on_neg_accept(h, st, &pk, frame, len, src, &ref, &quiet);
+		rc = on_neg_accept(h, st, &pk, frame, len, src, &ref, &authed, &quiet);
 		break;
 	case SGA_MSG_KEX_INIT:
-		rc = on_kex_init(h, st, &pk, frame, len, src, &ref, flags);
+		rc = on_kex_init(h, st, &pk, frame, len, src, &ref, &authed, flags);
 		break;
 	default:
 		rc = -SGA_E_BAD_TYPE; /* DATA_UP is the data plane's */
@@ -454,7 +506,7 @@ out:
 	else if (rc)
 		COUNT(h, rejected);
 	if (rc && !quiet)
-		reply_error(h, src, rc, &ref, len);
+		reply_error(h, src, rc, authed, &ref, len);
 	return rc;
 }
 

@@ -142,4 +142,32 @@ int store_session_establish(struct store *st, struct store_estab *e, unsigned n)
  *  to the total and the call returns -SGA_E_NOSPACE (retry with a larger array). */
 int store_session_list(struct store *st, uint64_t *ids, unsigned *n);
 
+/** Call fn(arg, key) for every Redis key matching the glob pattern match
+ *  (SCAN: no blocking of the server, a key may be seen twice while keys
+ *  change). fn returns 0 to go on; a nonzero return stops and is returned.
+ *  For operator tools, not the gateway's paths. */
+int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const char *key),
+               void *arg);
+
+/*
+ * What the functions above run Redis replies through, without a connection,
+ * for the fuzzer (tests/fuzz/fuzz_store.c): the record plaintext codecs
+ * (device 'D' and session 'S', store.c), the sealing of a record under the
+ * key named `key`, the address field ("a.b.c.d:port/mac") and the decimal
+ * counter fields. Each returns 0 or a negated SGA_E_* code (-1 for the two
+ * field parsers), exactly as the store uses it.
+ */
+#define STORE_ADDR_STR_MAX 48
+int store_rec_dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d);
+int store_rec_dev_encode(const struct sga_gw_device *d, uint8_t *out, size_t cap, size_t *len);
+int store_rec_sess_decode(const uint8_t *p, size_t len, struct sga_gw_session *s);
+int store_rec_sess_encode(const struct sga_gw_session *s, uint8_t *out, size_t cap, size_t *len);
+int store_rec_seal(const struct store *st, const char *key, const uint8_t *pt, size_t pt_len,
+                   uint8_t *out, size_t cap, size_t *out_len);
+int store_rec_open(const struct store *st, const char *key, const uint8_t *in, size_t in_len,
+                   uint8_t *pt, size_t cap, size_t *pt_len);
+int store_addr_parse(const char *s, size_t len, struct dp_addr *a);
+void store_addr_format(const struct dp_addr *a, char out[STORE_ADDR_STR_MAX]);
+int store_u64_parse(const char *s, size_t len, uint64_t *v);
+
 #endif /* SGA_STORE_H */

@@ -82,6 +82,19 @@ void dp_counters(const struct dp *dp, uint64_t out[DP_C__COUNT])
 			out[c] += __atomic_load_n(&dp->lcores[l].ctr[c], __ATOMIC_RELAXED);
 }
 
+unsigned dp_lcore_count(const struct dp *dp)
+{
+	return dp->cfg.n_lcores;
+}
+
+void dp_lcore_counters(const struct dp *dp, unsigned l, uint64_t out[DP_C__COUNT])
+{
+	for (int c = 0; c < DP_C__COUNT; c++)
+		out[c] = l < dp->cfg.n_lcores
+		             ? __atomic_load_n(&dp->lcores[l].ctr[c], __ATOMIC_RELAXED)
+		             : __atomic_load_n(&dp->ctrl_ctr[c], __ATOMIC_RELAXED);
+}
+
 static void dp_ctrl_ctr_inc(struct dp *dp, enum dp_counter c)
 {
 	__atomic_fetch_add(&dp->ctrl_ctr[c], 1, __ATOMIC_RELAXED);
@@ -489,6 +502,26 @@ unsigned dp_ctrl_dequeue(struct dp *dp, unsigned w, struct rte_mbuf **pkts, unsi
 	return rte_ring_mc_dequeue_burst(dp->ctrl_rings[w], (void **)pkts, n, NULL);
 }
 
+unsigned dp_ctrl_backlog(struct dp *dp, unsigned w)
+{
+	if (!dp || w >= dp->cfg.n_workers)
+		return 0;
+	return rte_ring_count(dp->ctrl_rings[w]);
+}
+
+int dp_ctrl_forward(struct dp *dp, unsigned w, struct rte_mbuf *m)
+{
+	if (!dp || !m || w >= dp->cfg.n_workers)
+		return -EINVAL;
+	return rte_ring_mp_enqueue(dp->ctrl_rings[w], m) ? -ENOBUFS : 0;
+}
+
+void dp_ctrl_set_spread(struct dp *dp, int on)
+{
+	if (dp)
+		__atomic_store_n(&dp->ctrl_spread, !!on, __ATOMIC_RELAXED);
+}
+
 int dp_ctrl_payload(const struct rte_mbuf *m, const uint8_t **frame, size_t *len,
                     struct dp_addr *src)
 {
@@ -558,6 +591,12 @@ void dp_store_totals(const struct dp *dp, struct dp_store_stats *out)
 		out->refused_behind_gap += s.refused_behind_gap;
 		out->skips += s.skips;
 		out->lab_reappended += s.lab_reappended;
+		out->skips_deferred += s.skips_deferred;
+		out->resends_deferred += s.resends_deferred;
+		out->resealed_relayed += s.resealed_relayed;
+		out->resealed_replaced += s.resealed_replaced;
+		out->marks_written += s.marks_written;
+		out->marks_lost += s.marks_lost;
 		out->bytes_on_disk += s.bytes_on_disk;
 		out->expired += s.expired;
 		if (s.error && !out->error)

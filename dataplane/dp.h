@@ -58,6 +58,10 @@ struct dp; /* opaque */
 	X(DROP_NOT_UPLINK, "dropped: SGA message type a device may not send")                    \
 	X(CTRL_IN, "control frames queued to the control plane")                                 \
 	X(DROP_CTRL_RING_FULL, "dropped: control ring full")                                     \
+	X(DROP_CTRL_RATE, "dropped: control frame over its source address's rate (ctrl_rate)")   \
+	X(CTRL_SPREAD, "control frames spread over all workers while the gateway is under load") \
+	X(DROP_CTRL_LOAD, "dropped under load: bare handshake frame, control ring 3/4 full "     \
+	                  "(the rest kept for cookie echoes)")                                   \
 	X(CTRL_OUT, "control frames sent for the control plane")                                 \
 	X(DATA_IN, "DATA_UP frames received")                                                    \
 	X(DROP_UNKNOWN_SESSION, "dropped: DATA_UP for no installed session")                     \
@@ -126,8 +130,12 @@ struct dp_config {
 	unsigned rx_desc, tx_desc; /* descriptors per queue */
 	unsigned mbufs;            /* mbufs in the packet pool */
 	unsigned ctrl_ring_size;   /* per worker; power of two */
-	unsigned max_sessions;     /* session table capacity */
-	uint64_t tx_seq_block;     /* hop sequence numbers reserved per request */
+	/* Token buckets per source IPv4 address in front of the control rings
+	 * (dp_ratelimit.h), per lcore: ctrl_rate frames/s, ctrl_burst at once.
+	 * ctrl_rate 0: no limit. */
+	unsigned ctrl_rate, ctrl_burst;
+	unsigned max_sessions; /* session table capacity */
+	uint64_t tx_seq_block; /* hop sequence numbers reserved per request */
 	/* Store and forward (dp_store.h); store_dir NULL or "": relay only, and the
 	 * DATA_ACK goes out as soon as the frame is relayed. */
 	const char *store_dir;
@@ -196,6 +204,18 @@ unsigned dp_ctrl_dequeue(struct dp *dp, unsigned w, struct rte_mbuf **pkts, unsi
  *  classify. frame points into the mbuf. */
 int dp_ctrl_payload(const struct rte_mbuf *m, const uint8_t **frame, size_t *len,
                     struct dp_addr *src);
+/** Frames waiting in worker w's control ring. Any thread. */
+unsigned dp_ctrl_backlog(struct dp *dp, unsigned w);
+/** Hand a control mbuf (from dp_ctrl_dequeue) to worker w's ring: a worker
+ *  that received a frame it does not own (see dp_ctrl_set_spread). 0, or
+ *  -ENOBUFS (ring full: the caller still owns m), -EINVAL. Any thread. */
+int dp_ctrl_forward(struct dp *dp, unsigned w, struct rte_mbuf *m);
+/** Under load (on = 1) the lcores spread bare REG_REQ, NEG_REQ and KEX_INIT
+ *  frames round robin over all workers, which answer them with a cookie
+ *  challenge (sga_cookie.h) whatever their key; a frame inside a COOKIE_ECHO
+ *  still goes to the worker its key names (sga_route.h). Any thread. */
+void dp_ctrl_set_spread(struct dp *dp, int on);
+
 /** Build Eth/IPv4/UDP around frame, from the gateway to dst, and queue it for
  *  transmission. 0, or -ENOBUFS (pool or ring full, counted as
  *  drop_ctrl_tx_full), -EINVAL (len 0 or > SGA_FRAME_MAX, dst IP or port 0).
@@ -257,6 +277,12 @@ const char *dp_aead_report(const struct dp *dp, uint8_t suite, char *buf, size_t
 
 /** Sum of the per-lcore counters. */
 void dp_counters(const struct dp *dp, uint64_t out[DP_C__COUNT]);
+/** Data-plane lcores. */
+unsigned dp_lcore_count(const struct dp *dp);
+/** One lcore's counters (l < dp_lcore_count); l == dp_lcore_count: what
+ *  non-EAL threads counted (control frames sent for the control plane).
+ *  The sum over 0..dp_lcore_count inclusive is dp_counters. Any thread. */
+void dp_lcore_counters(const struct dp *dp, unsigned l, uint64_t out[DP_C__COUNT]);
 /** Store and forward totals over the lcores (dp_store.h); all zero without a
  *  store. Racy snapshot, any thread. */
 struct dp_store_stats;

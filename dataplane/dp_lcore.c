@@ -84,9 +84,11 @@
 #include "dp_priv.h"
 #include "dp_store.h"
 #include "sga_cdev.h"
+#include "sga_cookie.h"
 #include "sga_gateway.h"
 #include "sga_hop.h"
 #include "sga_keys.h"
+#include "sga_route.h"
 
 /* ---- transmit --------------------------------------------------------------- */
 
@@ -531,11 +533,21 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 			rte_pktmbuf_free(m);
 			return;
 		case DP_STORE_HAVE:
+			/* Held already: a re-sealed retransmission (PROTOCOL.md 9.4).
+			 * Its sender lacks our DATA_ACK (queued again by the store)
+			 * and the recipient may lack the message: relayed again
+			 * unless held back for in-order delivery. */
+			if (!dp_store_reseal(lc->store, s->session_id, from, e2e_seq, inner,
+			                     inner_len)) {
+				dp_ctr_inc(lc, DP_C_DUPLICATE);
+				rte_pktmbuf_free(m);
+				return;
+			}
+			break; /* counted as relayed (and store.resealed_relayed) */
 		case DP_STORE_DONE:
-			/* Held or delivered already: a re-sealed retransmission. */
+			/* Delivered already: acknowledged, never relayed again. */
 			dp_ctr_inc(lc, DP_C_DUPLICATE);
-			if (sr == DP_STORE_DONE)
-				dp_ack_note(lc, s, from, e2e_seq);
+			dp_ack_note(lc, s, from, e2e_seq);
 			rte_pktmbuf_free(m);
 			return;
 		case DP_STORE_FULL:
@@ -1024,25 +1036,12 @@ unsigned dp_crypto_pending(const struct dp *dp, unsigned index)
 
 unsigned dp_ctrl_worker_of_id(const uint8_t *id, size_t id_len, unsigned n_workers)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
-
-	for (size_t i = 0; i < id_len; i++) {
-		h ^= id[i];
-		h *= 0x100000001b3ull;
-	}
-	return (unsigned)(h % n_workers);
+	return sga_route_worker_of_id(id, id_len, n_workers);
 }
 
 unsigned dp_ctrl_worker_of_session(uint64_t session_id, unsigned n_workers)
 {
-	uint64_t x = session_id; /* splitmix64 finaliser: spread sequential ids */
-
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return (unsigned)(x % n_workers);
+	return sga_route_worker_of_session(session_id, n_workers);
 }
 
 /* A data frame of a session this lcore owns, kept for the second pass over
@@ -1087,10 +1086,10 @@ static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m
  * frame is decoded once, here (sga_env_hop_decode checks the header and every
  * clear field and length), and the result goes down with it. */
 static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                            const uint8_t *sga, size_t len, struct dp_rx_burst *rb)
+                            const uint8_t *sga, size_t len, uint32_t src_ip, struct dp_rx_burst *rb)
 {
+	struct sga_route_key key;
 	struct sga_env_hop env;
-	struct sga_gw_peek pk;
 	struct sga_hdr h;
 	unsigned w;
 
@@ -1115,27 +1114,39 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	case SGA_MSG_NEG_REQ:
 	case SGA_MSG_NEG_ACCEPT:
 	case SGA_MSG_KEX_INIT:
+	case SGA_MSG_COOKIE_ECHO:
 		break;
 	default:
 		dp_drop(lc, m, DP_C_DROP_NOT_UPLINK);
 		return;
 	}
-	if (sga_gw_peek(sga, len, &pk)) {
-		dp_drop(lc, m, DP_C_DROP_SGA_HDR);
+	/* Before the frame costs a ring slot or a worker's time: its source's
+	 * token bucket (dp_ratelimit.h). */
+	if (lc->rl && !dp_rl_allow(lc->rl, src_ip, rte_rdtsc())) {
+		dp_drop(lc, m, DP_C_DROP_CTRL_RATE);
 		return;
 	}
-	switch (h.type) {
-	case SGA_MSG_NEG_REQ:
-	case SGA_MSG_NEG_ACCEPT:
-		/* One device's envelopes on one worker: its counters stay ordered. */
-		w = dp_ctrl_worker_of_id(pk.id, pk.id_len, dp->cfg.n_workers);
-		break;
-	case SGA_MSG_KEX_INIT:
-		w = dp_ctrl_worker_of_session(pk.session_id, dp->cfg.n_workers);
-		break;
-	default: /* REG_REQ, PKG_REQ: no id in the clear to route on */
+	sga_route_key(sga, len, &key);
+	if (key.kind == SGA_ROUTE_ANY && h.type != SGA_MSG_PKG_REQ) {
+		dp_drop(lc, m, DP_C_DROP_SGA_HDR); /* its clear part does not parse */
+		return;
+	}
+	if (sga_cookie_type(h.type) && __atomic_load_n(&dp->ctrl_spread, __ATOMIC_RELAXED)) {
+		/* Under load a bare frame only earns a cookie, which any worker
+		 * can give: one device id (a NEG_REQ flood) or one session cannot
+		 * pile up on one worker. Nothing it keys is touched. */
 		w = lc->rr++ % dp->cfg.n_workers;
-		break;
+		/* A quarter of every ring stays free for what a flood cannot
+		 * forge: cookie echoes and the other handshake frames. */
+		if (rte_ring_free_count(dp->ctrl_rings[w]) < dp->cfg.ctrl_ring_size / 4) {
+			dp_drop(lc, m, DP_C_DROP_CTRL_LOAD);
+			return;
+		}
+		dp_ctr_inc(lc, DP_C_CTRL_SPREAD);
+	} else {
+		/* One device's envelopes, one session's KEX_INITs, one REG_REQ and
+		 * its retransmissions on one worker (sga_route.h). */
+		w = sga_route_worker(&key, dp->cfg.n_workers, &lc->rr);
 	}
 	if (rte_ring_mp_enqueue(dp->ctrl_rings[w], m) == 0)
 		dp_ctr_inc(lc, DP_C_CTRL_IN);
@@ -1195,7 +1206,7 @@ static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
 	m->l2_len = DP_PKT_ETH_LEN;
 	m->l3_len = meta.l3_len;
 	m->l4_len = DP_PKT_UDP_LEN;
-	dp_sga_dispatch(dp, lc, m, frame + meta.payload_off, meta.payload_len, rb);
+	dp_sga_dispatch(dp, lc, m, frame + meta.payload_off, meta.payload_len, meta.src.ip, rb);
 }
 
 /* A frame another lcore received for a session this lcore owns. */
@@ -1366,6 +1377,14 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 	rte_eth_tx_buffer_init(lc->txb, DP_BURST);
 	if (rte_eth_tx_buffer_set_err_callback(lc->txb, dp_tx_unsent, lc))
 		return -EINVAL;
+	if (dp->cfg.ctrl_rate) {
+		lc->rl = rte_zmalloc_socket("sga_dp_rl", sizeof(*lc->rl), RTE_CACHE_LINE_SIZE,
+		                            dp->socket);
+		if (!lc->rl)
+			return -ENOMEM;
+		dp_rl_init(lc->rl, dp->cfg.ctrl_rate, dp->cfg.ctrl_burst ? dp->cfg.ctrl_burst : 1,
+		           rte_get_tsc_hz());
+	}
 	snprintf(name, sizeof(name), "sga_dp%u_ho%u", dp->instance, index);
 	lc->handoff = rte_ring_create(name, DP_HANDOFF_RING, dp->socket, RING_F_SC_DEQ);
 	if (!lc->handoff)
@@ -1406,6 +1425,8 @@ void dp_lcore_fini(struct dp_lcore *lc)
 	while (lc->op_n)
 		sga_cdev_op_free(lc->op_stash[--lc->op_n]);
 
+	rte_free(lc->rl);
+	lc->rl = NULL;
 	if (lc->handoff) {
 		while (rte_ring_dequeue(lc->handoff, (void **)&m) == 0)
 			rte_pktmbuf_free(m);

@@ -20,6 +20,7 @@
 
 #include "dp.h"
 #include "dp_ack.h"
+#include "dp_ratelimit.h"
 #include "dp_session.h"
 #include "sga_cdev.h"
 
@@ -46,7 +47,8 @@ struct dp_lcore {
 	struct rte_eth_dev_tx_buffer *txb; /* buffered TX on this lcore's queue */
 	struct rte_ring *handoff;          /* MP/SC: frames of sessions this lcore owns */
 	unsigned index;                    /* in cfg.lcore_ids; = RX/TX and crypto queue pair id */
-	unsigned rr;                       /* round robin over workers (REG_REQ, PKG_REQ) */
+	unsigned rr;                       /* round robin over workers (PKG_REQ; all under load) */
+	struct dp_rl *rl;                  /* per-source token buckets; NULL: no limit */
 	uint16_t ip_id;
 	struct dp_store *store; /* store and forward (dp_store.h); NULL: relay only */
 	uint64_t store_next_ms; /* next re-send scan */
@@ -93,6 +95,7 @@ struct dp {
 	struct dp_lcore *lcores;        /* [n_lcores] */
 	uint64_t ctrl_ctr[DP_C__COUNT]; /* events counted outside the lcores (atomic adds) */
 	uint16_t ctrl_ip_id;            /* atomic */
+	int ctrl_spread;                /* atomic: dp_ctrl_set_spread */
 };
 
 /** Add n to an lcore's counter. Single writer: a relaxed store is enough and

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_common.h>
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_log.h>
@@ -95,6 +96,10 @@ struct recip {
 	uint64_t gap;         /* 1 + the lowest message refused (see refuse()), 0: none */
 	uint8_t behind;       /* a message was refused behind the gap since it was set */
 	uint64_t skip_to;     /* DATA_SKIP(skip_to) until delivered_next reaches it (expiry) */
+	uint64_t mark_lsn;    /* its live delivered mark (see mark_write), 0: none */
+	uint8_t mark_log;     /* the log holding it (index in st->logs) */
+	uint8_t in_pass;      /* a re-send pass is under way (continued next round) */
+	uint64_t pass_end_ms; /* when the last pass ended (dp_store_kick spaces them) */
 	uint32_t next_free;
 };
 
@@ -111,6 +116,12 @@ struct dp_store {
 	unsigned n_logs;
 
 	struct pend *pend;
+	/* 1 + arrived_ms of each used pool entry, 0: free. A compact copy for
+	 * oldest_sweep, which reads it sequentially (the entries are ~1.6 KiB). */
+	uint64_t *pend_arrived;
+	uint64_t oldest_cycle; /* 1 + the oldest arrival seen in the current sweep cycle */
+	uint64_t oldest_seen;  /* 1 + the oldest arrival of the last full cycle, 0: none */
+	uint32_t oldest_cursor;
 	uint32_t pend_free;
 	struct rte_hash *pend_idx;
 
@@ -125,8 +136,19 @@ struct dp_store {
 
 	/* statistics (single writer: the lcore; readers take snapshots) */
 	uint64_t pending, stored, held, delivered, resent, refused_full, refused_error,
-	    refused_behind_gap, expired, skips, release_lost, lab_reappended;
-	uint32_t expire_cursor;
+	    refused_behind_gap, expired, skips, release_lost, lab_reappended, marks_written,
+	    marks_lost, resealed_relayed, resealed_replaced, skips_deferred, resends_deferred;
+	uint64_t last_lsn;     /* the last lsn appended to logs[0] */
+	uint64_t mark_refresh; /* a mark this many lsns old is written again (see mark_sweep) */
+	uint32_t expire_cursor, mark_cursor;
+	/* Marks superseded during start-up (two marks of one stream: a crash between
+	 * a new mark and the release of the old one), released once their log is
+	 * open; more are left in the log (the next start finds them again). */
+	struct {
+		uint64_t lsn;
+		uint8_t log;
+	} stale[64];
+	unsigned n_stale;
 	uint32_t reserve; /* pool slots only a message filling a hole may take */
 };
 
@@ -193,10 +215,78 @@ static int32_t recip_find(const struct dp_store *st, uint64_t sid, uint8_t role)
 	return (int32_t)(uintptr_t)data;
 }
 
+/*
+ * Delivered marks. What a recipient reported with DATA_DELIVERED (every
+ * e2e_seq below delivered_next reached it) is what makes a late copy of a
+ * delivered message DP_STORE_DONE rather than a new message. A restart used to
+ * lose it with the recipient record, so a re-sealed or replayed copy of a
+ * delivered and released message was stored and re-sent again as if new, for
+ * good to a recipient that had left (it never reports it again). So the report
+ * is kept in the log as well: a MSG record with flags DP_STORE_REC_MARK, no
+ * payload, e2e_seq = delivered_next, role = the recipient; one live per
+ * recipient, the previous one released when a newer one is written. It is
+ * appended before the RELEASEs of the messages the report delivers, and the
+ * writer keeps ring order: a crash never finds them released and the mark
+ * missing. At start marks rebuild delivered_next (on_recover), and a message
+ * below its recipient's mark (its RELEASE was lost) is released rather than
+ * delivered again (drop_delivered). A mark that grows old is written again
+ * (mark_sweep), so that it does not keep old segments on disk; a recipient
+ * record recycled for another recipient takes its mark with it (mark_drop),
+ * as it forgets the report in memory too.
+ */
+static int mark_write(struct dp_store *st, uint32_t r, uint64_t delivered_next)
+{
+	struct recip *rc = &st->recip[r];
+	struct msg_rec meta;
+	uint64_t lsn;
+
+	memset(&meta, 0, sizeof(meta));
+	meta.session_id = rc->sid;
+	meta.e2e_seq = delivered_next;
+	meta.role = rc->role;
+	meta.flags = DP_STORE_REC_MARK;
+	if (msg_log_append(st->logs[0], &meta, NULL, 0, &lsn)) {
+		st->marks_lost++; /* ring full or error state: the next report writes one */
+		return -1;
+	}
+	st->last_lsn = lsn;
+	if (rc->mark_lsn && msg_log_release(st->logs[rc->mark_log], rc->mark_lsn))
+		st->release_lost++;
+	rc->mark_lsn = lsn;
+	rc->mark_log = 0;
+	st->marks_written++;
+	return 0;
+}
+
+/* Release a record: at once if its log is open, else (start-up, the log being
+ * recovered) once it is. */
+static void release_when_open(struct dp_store *st, uint64_t lsn, uint8_t log)
+{
+	if (log < st->n_logs) {
+		if (msg_log_release(st->logs[log], lsn))
+			st->release_lost++;
+	} else if (st->n_stale < RTE_DIM(st->stale)) {
+		st->stale[st->n_stale].lsn = lsn;
+		st->stale[st->n_stale].log = log;
+		st->n_stale++;
+	}
+}
+
+static void mark_drop(struct dp_store *st, uint32_t r)
+{
+	struct recip *rc = &st->recip[r];
+
+	if (!rc->mark_lsn)
+		return;
+	release_when_open(st, rc->mark_lsn, rc->mark_log);
+	rc->mark_lsn = 0;
+}
+
 /* A recipient record, created if needed. An idle record (nothing pending) may be
  * recycled for a new recipient when none is free: it only remembers what was
- * delivered, which is an optimisation (a retransmission of a delivered message
- * is then stored and relayed again, and dropped as a duplicate by the device). */
+ * delivered (and its mark), which is then lost: a late copy of a delivered
+ * message is stored and relayed again, and dropped as a duplicate by the
+ * device. */
 static int32_t recip_get(struct dp_store *st, uint64_t sid, uint8_t role)
 {
 	struct recip_key k = {.sid = sid, .role = role};
@@ -220,6 +310,9 @@ static int32_t recip_get(struct dp_store *st, uint64_t sid, uint8_t role)
 			return -1;
 		struct recip_key old = {.sid = st->recip[i].sid, .role = st->recip[i].role};
 		rte_hash_del_key(st->recip_idx, &old);
+		/* What it remembers goes, durably too: a mark nobody holds would
+		 * keep its segment on disk for good. */
+		mark_drop(st, i);
 	}
 	memset(&st->recip[i], 0, sizeof(st->recip[i]));
 	st->recip[i].sid = sid;
@@ -268,6 +361,7 @@ static int32_t pend_new(struct dp_store *st, uint32_t r, uint64_t sid, uint8_t r
 	p->recip = r;
 	p->len = (uint16_t)len;
 	p->arrived_ms = arrived_ms;
+	st->pend_arrived[i] = arrived_ms + 1;
 	p->sent_ms = arrived_ms;
 	memcpy(p->inner, inner, len);
 	p->used = 1;
@@ -289,6 +383,7 @@ static void pend_free(struct dp_store *st, uint32_t i)
 
 	rte_hash_del_key(st->pend_idx, &k);
 	p->used = 0;
+	st->pend_arrived[i] = 0;
 	r->count--;
 	if (!recip_busy(r))
 		active_del(st, p->recip);
@@ -305,6 +400,8 @@ struct recover_ctx {
 	uint64_t now;      /* CLOCK_MONOTONIC_COARSE ms */
 	uint64_t now_real; /* CLOCK_REALTIME ms: record timestamps */
 	uint64_t dropped;
+	uint64_t marks;      /* delivered marks among the live records */
+	uint64_t duplicates; /* second copies of a held message, released */
 };
 
 static void on_recover(void *arg, const struct msg_rec *meta, const void *payload, size_t len)
@@ -315,7 +412,46 @@ static void on_recover(void *arg, const struct msg_rec *meta, const void *payloa
 	/* Its age carries over the restart (for max_age_ms). */
 	uint64_t age = rc->now_real > meta->timestamp_ms ? rc->now_real - meta->timestamp_ms : 0;
 
-	if (r >= 0 && pend_find(st, meta->session_id, meta->role, meta->e2e_seq) < 0)
+	if (meta->flags & DP_STORE_REC_MARK) {
+		rc->marks++;
+		if (r < 0)
+			return; /* no record for it: a copy may be stored again, as before */
+		struct recip *rp = &st->recip[r];
+
+		if (rp->mark_lsn && rp->delivered_next > meta->e2e_seq) {
+			release_when_open(st, meta->lsn, rc->log); /* an older report */
+			return;
+		}
+		if (rp->mark_lsn)
+			release_when_open(st, rp->mark_lsn, rp->mark_log);
+		rp->mark_lsn = meta->lsn;
+		rp->mark_log = rc->log;
+		rp->delivered_next = meta->e2e_seq;
+		return;
+	}
+	if (r >= 0 && (i = pend_find(st, meta->session_id, meta->role, meta->e2e_seq)) >= 0 &&
+	    len <= SGA_FRAME_MAX) {
+		/* Another copy of a held message (a re-sealed one replaced it, and
+		 * the crash came before the older copy's RELEASE): the later one
+		 * is the sender's, as at run time (dp_store_reseal). Logs are
+		 * recovered newest first (ours, then former lcores'), lsns in
+		 * order within each. */
+		struct pend *p = &st->pend[i];
+
+		rc->duplicates++;
+		if (p->log != rc->log) {
+			release_when_open(st, meta->lsn, rc->log); /* an older log's */
+			return;
+		}
+		release_when_open(st, p->lsn, p->log);
+		p->lsn = meta->lsn;
+		p->log = rc->log;
+		p->len = (uint16_t)len;
+		memcpy(p->inner, payload, len);
+		return;
+	}
+	i = -1;
+	if (r >= 0)
 		i = pend_new(st, (uint32_t)r, meta->session_id, meta->role, meta->e2e_seq, payload,
 		             len, rc->now > age ? rc->now - age : 0);
 	if (i < 0) {
@@ -326,6 +462,49 @@ static void on_recover(void *arg, const struct msg_rec *meta, const void *payloa
 	st->pend[i].log = rc->log;
 	st->pend[i].sent_ms = 0;            /* not sent since the restart */
 	st->recip[r].next_try_ms = rc->now; /* deliver soon after start */
+}
+
+/* Marks superseded while their log was being recovered: released now that it
+ * is open. */
+static void release_stale(struct dp_store *st)
+{
+	unsigned keep = 0;
+
+	for (unsigned k = 0; k < st->n_stale; k++) {
+		if (st->stale[k].log < st->n_logs) {
+			if (msg_log_release(st->logs[st->stale[k].log], st->stale[k].lsn))
+				st->release_lost++;
+		} else {
+			st->stale[keep++] = st->stale[k];
+		}
+	}
+	st->n_stale = keep;
+}
+
+/* After start-up: a recovered message below its recipient's mark reached it
+ * (the RELEASE its report queued was lost, or the mark came later in the
+ * log): released, not delivered again. Returns how many. */
+static uint64_t drop_delivered(struct dp_store *st)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < st->cfg.pending_max; i++) {
+		struct pend *p = &st->pend[i];
+
+		if (!p->used || p->e2e_seq >= st->recip[p->recip].delivered_next)
+			continue;
+		if (msg_log_release(st->logs[p->log], p->lsn))
+			st->release_lost++;
+		pend_free(st, i);
+		n++;
+	}
+	for (uint32_t r = 0; r < st->n_recip; r++) {
+		struct recip *rc = &st->recip[r];
+
+		if (rc->in_use && rc->lo < rc->delivered_next)
+			rc->lo = rc->delivered_next;
+	}
+	return n;
 }
 
 static struct rte_hash *make_hash(const char *what, unsigned lcore, uint32_t entries,
@@ -373,16 +552,19 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 		st->cfg.resend_max_ms = 5000;
 	n = cfg->pending_max;
 	st->reserve = n / DP_STORE_RESERVE_DIV;
+	st->mark_refresh = 4ull * n > 65536 ? 4ull * n : 65536;
 	st->n_recip = n;
 	st->ack_cap = 2 * n;
 	st->pend = rte_zmalloc("sga_store_pend", (size_t)n * sizeof(*st->pend), 0);
+	st->pend_arrived =
+	    rte_zmalloc("sga_store_arrived", (size_t)n * sizeof(*st->pend_arrived), 0);
 	st->recip = rte_zmalloc("sga_store_recip", (size_t)n * sizeof(*st->recip), 0);
 	st->active = rte_zmalloc("sga_store_active", (size_t)n * sizeof(*st->active), 0);
 	st->acks = rte_zmalloc("sga_store_acks", (size_t)st->ack_cap * sizeof(*st->acks), 0);
 	st->pend_idx = make_hash("pend", cfg->lcore_index, n, sizeof(struct pend_key));
 	st->recip_idx = make_hash("recip", cfg->lcore_index, n, sizeof(struct recip_key));
-	if (!st->pend || !st->recip || !st->active || !st->acks || !st->pend_idx ||
-	    !st->recip_idx) {
+	if (!st->pend || !st->pend_arrived || !st->recip || !st->active || !st->acks ||
+	    !st->pend_idx || !st->recip_idx) {
 		STORE_LOG(ERR, "lcore %u: cannot allocate the pending index for %u messages",
 		          cfg->lcore_index, n);
 		dp_store_destroy(st);
@@ -434,7 +616,12 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 			return NULL;
 		}
 		st->logs[st->n_logs++] = lg;
+		if (st->n_logs == 1)
+			st->last_lsn = rr.next_lsn ? rr.next_lsn - 1 : 0;
+		release_stale(st);
+		rr.live -= rc.marks + rc.duplicates; /* bookkeeping, not messages */
 		rep->logs++;
+		rep->marks += rc.marks;
 		rep->live += rr.live - rc.dropped;
 		rep->dropped += rc.dropped;
 		rep->bytes_cut += rr.bytes_cut;
@@ -451,6 +638,13 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 			          dir, (unsigned long long)(rr.live - rc.dropped), rr.segments,
 			          rr.n_issues, (unsigned long long)rr.bytes_cut);
 	}
+	rep->dropped_delivered = drop_delivered(st);
+	rep->live -= rep->dropped_delivered;
+	if (rep->dropped_delivered)
+		STORE_LOG(INFO,
+		          "lcore %u: %llu recovered messages were delivered already (below their "
+		          "recipient's report) and were released",
+		          cfg->lcore_index, (unsigned long long)rep->dropped_delivered);
 	return st;
 }
 
@@ -467,6 +661,7 @@ void dp_store_destroy(struct dp_store *st)
 		       (size_t)st->cfg.pending_max *
 		           sizeof(*st->pend)); /* E2E ciphertext only, still */
 	rte_free(st->pend);
+	rte_free(st->pend_arrived);
 	rte_free(st->recip);
 	rte_free(st->active);
 	rte_free(st->acks);
@@ -520,6 +715,24 @@ static enum dp_store_put_rc refuse(struct dp_store *st, uint64_t sid, uint8_t to
 	return why == -EIO ? DP_STORE_ERROR : DP_STORE_FULL;
 }
 
+/* Pool entry i takes the copy appended as lsn (inner, len) in place of the
+ * one it held, whose record is released: queued after the new MSG on the same
+ * ring, and the writer keeps ring order, so a crash never finds the old copy
+ * gone and the new one missing. Relayed now. */
+static void held_replace(struct dp_store *st, uint32_t i, uint64_t lsn, const uint8_t *inner,
+                         size_t len)
+{
+	struct pend *p = &st->pend[i];
+
+	if (msg_log_release(st->logs[p->log], p->lsn))
+		st->release_lost++;
+	p->lsn = lsn;
+	p->log = 0;
+	p->len = (uint16_t)len;
+	memcpy(p->inner, inner, len);
+	p->sent_ms = dp_store_now_ms();
+}
+
 /*
  * LAB ONLY (cfg.lab_replay, dp_store.h): a replayed message is appended again,
  * as a new MSG record, and taken as fresh. held >= 0: its key is held in pool
@@ -559,18 +772,11 @@ static enum dp_store_put_rc lab_put_again(struct dp_store *st, int32_t held, uin
 		st->refused_full++;
 		return DP_STORE_FULL;
 	}
+	st->last_lsn = lsn;
 	if (held >= 0) {
-		struct pend *p = &st->pend[held];
-		uint64_t now = dp_store_now_ms();
-
-		if (msg_log_release(st->logs[p->log], p->lsn))
-			st->release_lost++;
-		p->lsn = lsn;
-		p->log = 0;
-		p->len = (uint16_t)len;
-		memcpy(p->inner, inner, len);
-		p->arrived_ms = now;
-		p->sent_ms = now; /* relayed now */
+		held_replace(st, (uint32_t)held, lsn, inner, len);
+		st->pend[held].arrived_ms = st->pend[held].sent_ms; /* taken as fresh */
+		st->pend_arrived[held] = st->pend[held].arrived_ms + 1;
 	} else if (msg_log_release(st->logs[0], lsn)) {
 		st->release_lost++;
 	}
@@ -644,6 +850,7 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 	rc = msg_log_append(st->logs[0], &meta, inner, len, &lsn);
 	if (rc)
 		return refuse(st, sid, to, e2e_seq, hold, rc == -EIO ? -EIO : -ENOSPC);
+	st->last_lsn = lsn;
 	if (st->recip[r].gap == e2e_seq + 1) {
 		st->recip[r].gap = 0; /* the hole is filled: take the ones after it again */
 		st->recip[r].behind = 0;
@@ -673,6 +880,41 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 		return DP_STORE_HOLD;
 	}
 	return DP_STORE_RELAY;
+}
+
+bool dp_store_reseal(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
+                     const uint8_t *inner, size_t len)
+{
+	uint8_t to = from ^ 1;
+	int32_t r = recip_find(st, sid, to), i;
+	struct msg_rec meta;
+	struct pend *p;
+	uint64_t lsn;
+
+	if (r < 0 || (i = pend_find(st, sid, to, e2e_seq)) < 0)
+		return false;
+	p = &st->pend[i];
+	if (!p->sent_ms)
+		return false; /* held back: it goes out in order (dp_store_delivered) */
+	if (p->len != len || memcmp(p->inner, inner, len)) {
+		/* The sender's bytes are the message; a held copy that differs is
+		 * one the recipient may never open (and so never report), waiting
+		 * at it for good: this copy takes its place, on disk too. Refused
+		 * by the log (ring full, error state): relayed all the same, the
+		 * held copy kept. */
+		memset(&meta, 0, sizeof(meta));
+		meta.session_id = sid;
+		meta.e2e_seq = e2e_seq;
+		meta.role = to;
+		if (len <= SGA_FRAME_MAX && !msg_log_append(st->logs[0], &meta, inner, len, &lsn)) {
+			st->last_lsn = lsn;
+			held_replace(st, (uint32_t)i, lsn, inner, len);
+			st->resealed_replaced++;
+		}
+	}
+	p->sent_ms = dp_store_now_ms();
+	st->resealed_relayed++;
+	return true;
 }
 
 unsigned dp_store_acks_due(struct dp_store *st, struct dp_store_ack *out, unsigned n)
@@ -724,6 +966,8 @@ unsigned dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uin
 		st->resent++;
 		return 1;
 	}
+	/* Durable first, then the releases it justifies (see mark_write). */
+	(void)mark_write(st, (uint32_t)r, next_e2e_seq);
 	old_top = rc->lo + DP_STORE_HOLD_AHEAD;
 	/* Everything held lies in [lo, hi). */
 	end = next_e2e_seq < rc->hi ? next_e2e_seq : rc->hi;
@@ -769,19 +1013,26 @@ unsigned dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uin
 	rc->backoff_ms = st->cfg.resend_min_ms;
 	rc->next_try_ms = 0;
 	rc->pass_sent = 0;
+	rc->in_pass = 0; /* a new pass, with its notice if one is due */
 	return k;
 }
 
 void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
 {
 	int32_t r = recip_find(st, sid, role);
+	struct recip *rc;
 
 	if (r < 0 || !recip_busy(&st->recip[r]))
 		return;
-	if (st->recip[r].backoff_ms > st->cfg.resend_min_ms) {
-		/* It was away: the backlog goes out at once. */
-		st->recip[r].backoff_ms = st->cfg.resend_min_ms;
-		st->recip[r].next_try_ms = 0;
+	rc = &st->recip[r];
+	if (rc->backoff_ms > st->cfg.resend_min_ms) {
+		/* It was away: the backlog goes out at once - but no sooner than
+		 * resend_min_ms after the last pass, as every frame it sends kicks
+		 * (a recipient that sends without reporting would otherwise get a
+		 * pass, and a DATA_SKIP, per frame of its own). */
+		rc->backoff_ms = st->cfg.resend_min_ms;
+		if (!rc->in_pass) /* else the pass under way goes on */
+			rc->next_try_ms = rc->pass_end_ms + st->cfg.resend_min_ms;
 	}
 }
 
@@ -828,6 +1079,67 @@ static void expire_sweep(struct dp_store *st, uint64_t now_ms)
 	}
 }
 
+/*
+ * The oldest pending message, for the statistics: OLDEST_SWEEP entries of
+ * pend_arrived per round, published at the end of each cycle over the pool
+ * (pending_max / OLDEST_SWEEP rounds, milliseconds). The log's own oldest live
+ * record is not it: delivered marks are live records too.
+ */
+#define OLDEST_SWEEP 1024
+
+static void oldest_sweep(struct dp_store *st)
+{
+	for (unsigned k = 0; k < OLDEST_SWEEP; k++) {
+		uint64_t a = st->pend_arrived[st->oldest_cursor];
+
+		if (a && (!st->oldest_cycle || a < st->oldest_cycle))
+			st->oldest_cycle = a;
+		if (++st->oldest_cursor == st->cfg.pending_max) {
+			st->oldest_cursor = 0;
+			__atomic_store_n(&st->oldest_seen, st->oldest_cycle, __ATOMIC_RELAXED);
+			st->oldest_cycle = 0;
+		}
+	}
+}
+
+/*
+ * Delivered marks that grew old are written again (mark_write), a few
+ * recipient records per round: a mark mark_refresh lsns behind the log's head
+ * (or in the log of a former lcore) would keep its segment on disk for good,
+ * as nothing else releases it while its recipient stays quiet. mark_refresh is
+ * at least four times the records that can hold a mark, so refreshing costs at
+ * most one MSG and one RELEASE per four records appended.
+ */
+#define MARK_SWEEP 16
+
+static void mark_sweep(struct dp_store *st)
+{
+	for (unsigned k = 0; k < MARK_SWEEP && k < st->n_recip; k++) {
+		uint32_t r = st->mark_cursor++ % st->n_recip;
+		struct recip *rc = &st->recip[r];
+
+		if (rc->in_use && rc->mark_lsn &&
+		    (rc->mark_log != 0 || st->last_lsn - rc->mark_lsn > st->mark_refresh))
+			(void)mark_write(st, r, rc->delivered_next);
+	}
+}
+
+/*
+ * One backoff per recipient governs everything the scan sends it: a pass over
+ * its delivery window (up to RESEND_PER_RECIP messages a round, continued on
+ * the next rounds until the window is covered) carries at most one DATA_SKIP
+ * notice, at its start, and every message at most once, and only one sent at
+ * least resend_min_ms ago. A pass that sent anything is followed by a pause of
+ * the recipient's backoff, which doubles from resend_min_ms up to
+ * resend_max_ms while the recipient reports no progress (dp_store_delivered
+ * resets it, and dp_store_kick when the recipient sends again, though no
+ * sooner than resend_min_ms after the last pass). So a silent recipient gets
+ * at most one notice and one copy of each message per backoff period:
+ * counted in skips and resent. skips_deferred counts the rounds (one a
+ * millisecond) in which a recipient owed a notice got none because of its
+ * backoff, resends_deferred the copies a pass left out because the last one
+ * went out less than resend_min_ms ago.
+ */
 unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_store_resend *out,
                               unsigned n)
 {
@@ -835,6 +1147,8 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 
 	if (st->cfg.max_age_ms)
 		expire_sweep(st, now_ms);
+	mark_sweep(st);
+	oldest_sweep(st);
 
 	for (uint32_t visited = 0; visited < st->n_active && k < n; visited++) {
 		uint32_t r = st->active[st->active_cursor++ % st->n_active];
@@ -842,14 +1156,23 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 		unsigned sent = 0;
 		bool found = false;
 
-		if (rc->next_try_ms > now_ms)
+		if (rc->next_try_ms > now_ms) {
+			if (skip_due(rc))
+				st->skips_deferred++; /* a round without its notice */
 			continue;
+		}
 		if (skip_due(rc)) {
-			/* Expired below skip_to: say so until its report gets there. */
-			out[k++] = (struct dp_store_resend){
-			    .session_id = rc->sid, .role = rc->role, .e2e_seq = rc->skip_to};
-			st->skips++;
-			sent++;
+			if (!rc->in_pass) {
+				/* Expired below skip_to: say so, once a pass, until its
+				 * report gets there. */
+				out[k++] = (struct dp_store_resend){.session_id = rc->sid,
+				                                    .role = rc->role,
+				                                    .e2e_seq = rc->skip_to};
+				st->skips++;
+				sent++;
+			} else {
+				st->skips_deferred++;
+			}
 		}
 		for (uint64_t s = rc->lo, start = rc->lo, end = rc->hi;
 		     s < end && s - start < DP_STORE_HOLD_AHEAD && sent < RESEND_PER_RECIP && k < n;
@@ -864,8 +1187,12 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 			}
 			found = true;
 			p = &st->pend[i];
-			if (p->sent_ms + st->cfg.resend_min_ms > now_ms) /* also when now_ms lags */
+			/* Sent less than resend_min_ms ago (also when now_ms lags). */
+			if (p->sent_ms + st->cfg.resend_min_ms > now_ms) {
+				if (p->sent_ms)
+					st->resends_deferred++;
 				continue;
+			}
 			p->sent_ms = now_ms;
 			out[k++] = (struct dp_store_resend){.session_id = rc->sid,
 			                                    .role = rc->role,
@@ -876,15 +1203,19 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 		}
 		st->resent += sent;
 		rc->pass_sent += sent;
-		if (sent == RESEND_PER_RECIP || k == n || !found) {
+		if (rc->count && (sent >= RESEND_PER_RECIP || k == n || !found)) {
 			/* More to go, or a gap crossed (nothing found; lo moved up to
-			 * what was scanned): next round. */
+			 * what was scanned): the same pass, next round. */
 			rc->next_try_ms = now_ms;
-		} else if (rc->pass_sent) {
-			/* A pass over what the scan reaches is done and re-sent
+			rc->in_pass = 1;
+			continue;
+		}
+		rc->in_pass = 0;
+		rc->pass_end_ms = now_ms;
+		if (rc->pass_sent) {
+			/* A pass over what the scan reaches is done and sent
 			 * something: wait, doubling up to resend_max_ms while the
-			 * recipient reports no progress (dp_store_delivered and
-			 * dp_store_kick reset it). */
+			 * recipient reports no progress. */
 			rc->next_try_ms = now_ms + rc->backoff_ms;
 			rc->backoff_ms = rc->backoff_ms * 2 > st->cfg.resend_max_ms
 			                     ? st->cfg.resend_max_ms
@@ -894,15 +1225,14 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 			 * or re-sent in the last pass): not lost yet. */
 			rc->next_try_ms = now_ms + st->cfg.resend_min_ms;
 		}
-		if (rc->next_try_ms > now_ms)
-			rc->pass_sent = 0;
+		rc->pass_sent = 0;
 	}
 	return k;
 }
 
 void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 {
-	uint64_t oldest = 0;
+	uint64_t oldest = __atomic_load_n(&st->oldest_seen, __ATOMIC_RELAXED);
 
 	memset(out, 0, sizeof(*out));
 	out->pending = st->pending;
@@ -917,6 +1247,12 @@ void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 	out->expired = st->expired;
 	out->skips = st->skips;
 	out->lab_reappended = st->lab_reappended;
+	out->skips_deferred = st->skips_deferred;
+	out->resends_deferred = st->resends_deferred;
+	out->resealed_relayed = st->resealed_relayed;
+	out->resealed_replaced = st->resealed_replaced;
+	out->marks_written = st->marks_written;
+	out->marks_lost = st->marks_lost;
 	for (unsigned i = 0; i < st->n_logs; i++) {
 		struct msg_log_stats ls;
 
@@ -925,10 +1261,13 @@ void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 		out->expired += ls.expired_age + ls.expired_size; /* size only: age is ours */
 		if (ls.error && !out->error)
 			out->error = ls.error;
-		if (ls.oldest_live_ms && (!oldest || ls.oldest_live_ms < oldest))
-			oldest = ls.oldest_live_ms;
 	}
-	out->oldest_ms = oldest; /* CLOCK_REALTIME of the oldest live record */
+	/* CLOCK_REALTIME of the oldest pending message's arrival (oldest_sweep) */
+	if (oldest && st->pending) {
+		uint64_t now = dp_store_now_ms(), age = now > oldest - 1 ? now - (oldest - 1) : 0;
+
+		out->oldest_ms = real_ms() > age ? real_ms() - age : 1;
+	}
 }
 
 void dp_store_foreach_recipient(const struct dp_store *st,

@@ -8,7 +8,10 @@
  * Pending messages are re-sent to the recipient with exponential backoff, and at
  * once when the recipient shows up again (any authentic frame from it). At start
  * the log's live records rebuild the pending index, so a crash loses nothing that
- * was acknowledged.
+ * was acknowledged, and the recipients' last delivery reports (delivered marks,
+ * DP_STORE_REC_MARK below), so a late copy of a delivered message is not taken
+ * for a new one after a restart either. One backoff per recipient paces every
+ * re-send and DATA_SKIP notice (dp_store_resends_due).
  *
  * Why the payload is also kept in memory: re-sending from memory keeps disk
  * reads (syscalls) off the lcore; the log is for durability, the pool for the
@@ -24,6 +27,7 @@
 #ifndef SGA_DP_STORE_H
 #define SGA_DP_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -66,7 +70,16 @@ struct dp_store_report {
 	uint64_t dropped;   /* live records that did not fit the pool (counted, logged) */
 	uint64_t bytes_cut; /* torn tails cut */
 	uint32_t issues;    /* torn tails and corrupt segments (each logged with file and offset) */
+	uint64_t marks;     /* delivered marks found (recipients' last reports, see below) */
+	uint64_t dropped_delivered; /* live records below their recipient's mark: released */
 };
+
+/* The flags of a MSG record that is a delivered mark, not a message: no
+ * payload, e2e_seq = the recipient's last DATA_DELIVERED report (every e2e_seq
+ * below it reached the recipient), role = the recipient. One live per
+ * recipient; it survives a restart, so a late copy of a delivered message is
+ * DP_STORE_DONE then too (dp_store.c, "Delivered marks"). */
+#define DP_STORE_REC_MARK 0x01
 
 /** Open the logs and rebuild the pending index. Main thread, before the lcore
  *  runs. NULL + errno (and a log line) on an unusable directory. */
@@ -134,7 +147,8 @@ enum dp_store_put_rc {
 	DP_STORE_RELAY,        /* stored: relay it now; DATA_ACK from dp_store_acks_due */
 	DP_STORE_HOLD,         /* stored, not relayed: the recipient's backlog reaches
 	                    * DP_STORE_HOLD_AHEAD; re-sent in order; DATA_ACK as above */
-	DP_STORE_HAVE,         /* held already (a retransmission): no relay; DATA_ACK as above */
+	DP_STORE_HAVE,         /* held already (a retransmission): DATA_ACK as above; a
+	                        * re-sealed one is relayed if dp_store_reseal says so */
 	DP_STORE_DONE,         /* delivered and released already: DATA_ACK now, no relay */
 	DP_STORE_FULL,         /* refused, pool or ring full: relay it unstored, no DATA_ACK */
 	DP_STORE_ERROR,        /* refused, the log is in its error state (disk full, I/O
@@ -150,6 +164,20 @@ enum dp_store_put_rc {
  */
 enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
                                   const uint8_t *inner, size_t len);
+
+/**
+ * A re-sealed DATA_UP (a fresh hop seq, the same e2e_seq) of a message
+ * dp_store_put answered DP_STORE_HAVE: whether to relay it now (PROTOCOL.md
+ * 9.4). The sender re-seals a message it holds unacknowledged, and the
+ * recipient may lack it: true when the message is inside the recipient's
+ * delivery window (it went out before), false when it is held back (it goes
+ * out in order). If the held copy's bytes differ from these, the held copy is
+ * one the recipient may never open: these replace it (a new MSG record, the
+ * old one released), so what is relayed and re-sent from now on is the
+ * sender's latest copy. Its DATA_ACK is the one dp_store_put queued.
+ */
+bool dp_store_reseal(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
+                     const uint8_t *inner, size_t len);
 
 struct dp_store_ack {
 	uint64_t session_id;
@@ -196,6 +224,12 @@ struct dp_store_stats {
 	uint64_t refused_behind_gap; /* messages refused: after a refused one (go-back-N) */
 	uint64_t skips;              /* DATA_SKIP notices handed out for messages expired by age */
 	uint64_t lab_reappended;     /* LAB ONLY: replayed messages appended again (lab mode) */
+	uint64_t skips_deferred;     /* rounds a DATA_SKIP was due but held back by the backoff */
+	uint64_t resends_deferred;   /* copies left out: sent less than resend_min_ms ago */
+	uint64_t resealed_relayed;   /* re-sealed DATA_UPs of held messages relayed again */
+	uint64_t resealed_replaced;  /* of those, replacing a held copy with other bytes */
+	uint64_t marks_written;      /* delivered marks appended (dp_store.c) */
+	uint64_t marks_lost;         /* delivered marks the log refused (ring full, error) */
 	uint64_t bytes_on_disk;      /* over this lcore's logs */
 	uint64_t expired;            /* dropped by retention (age or size) */
 	int error;                   /* a log's error state (errno) or 0 */

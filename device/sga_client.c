@@ -24,10 +24,11 @@
  * has to hold back early arrivals and, when a missing message can no longer
  * arrive (older than the window), skip it.
  *
- * ERROR frames are unauthenticated hints (PROTOCOL.md 7.11): they never change
- * keys, counters or sessions here. A hint that answers the pending exchange for
- * good (EXISTS, ENROLL_DENIED, UNKNOWN_DEVICE, ...) ends it with that code; a
- * transient one (UNAVAILABLE, BAD_STATE, ...) only shapes the final error.
+ * ERROR frames are unauthenticated hints (PROTOCOL.md 7.12): they never change
+ * keys, counters or sessions here, and never end an exchange (anyone can forge
+ * one); the last one only shapes the error reported when the exchange gives up.
+ * G answers a refused registration with silence (PROTOCOL.md 13), so a
+ * registration that times out says what that silence may mean.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -189,7 +190,6 @@ static int tx(struct sga_client *c, const uint8_t *f, size_t n)
 		ssize_t w = send(c->fd, f, n, MSG_NOSIGNAL);
 
 		if (w >= 0) {
-			c->sent_any = 1;
 			client_log(c, 2, "tx %s (%zu bytes)", sga_msg_name(type), n);
 			return 0;
 		}
@@ -277,11 +277,25 @@ static void op_finish(struct sga_client *c, int result)
 	c->op.next_tx = 0;
 }
 
+/* Send the exchange's frame i: inside a COOKIE_ECHO once the gateway gave
+ * it a cookie. */
+static int op_tx(struct sga_client *c, unsigned i)
+{
+	uint8_t echo[SGA_FRAME_MAX];
+	size_t n;
+
+	if (c->op.has_cookie[i] && !sga_cookie_echo_encode(c->op.cookie[i], c->op.frame[i],
+	                                                   c->op.len[i], echo, sizeof(echo), &n))
+		return tx(c, echo, n);
+	return tx(c, c->op.frame[i], c->op.len[i]);
+}
+
 /* (Re)send the exchange's frames and arm its timer. */
 static int op_send(struct sga_client *c)
 {
+	c->op.cookie_echoes = 0;
 	for (unsigned i = 0; i < c->op.n_frames; i++) {
-		int rc = tx(c, c->op.frame[i], c->op.len[i]);
+		int rc = op_tx(c, i);
 
 		if (rc) {
 			op_finish(c, rc);
@@ -304,8 +318,18 @@ static int neg_request(struct sga_client *c)
 	if (rc)
 		return fail(c, rc, "cannot build NEG_REQ: %s", sga_err_desc(rc));
 	c->op.n_frames = 1;
+	c->op.has_cookie[0] = 0; /* a cookie is bound to the frame it answered */
 	client_log(c, 2, "NEG_REQ to %s, counter %llu", c->peer, (unsigned long long)c->dev.up_ctr);
 	return save_state(c);
+}
+
+/* What silence may mean: G does not answer a registration it refuses. */
+static const char *silence_note(const struct sga_client *c)
+{
+	return c->op.kind == OP_REG ? " (the gateway does not answer a registration it refuses: "
+	                              "identity registered under another key, enrollment "
+	                              "denied, or a rekey it cannot verify)"
+	                            : "";
 }
 
 static void op_timer(struct sga_client *c, uint64_t now)
@@ -323,13 +347,13 @@ static void op_timer(struct sga_client *c, uint64_t now)
 			return;
 		}
 		op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
-		                  "no answer from the gateway after %u transmissions%s%s",
+		                  "no answer from the gateway after %u transmissions%s%s%s",
 		                  op->tries, op->hint ? "; last ERROR hint: " : "",
-		                  op->hint ? sga_err_desc(op->hint) : ""));
+		                  op->hint ? sga_err_desc(op->hint) : "", silence_note(c)));
 		return;
 	}
 	op->rto = min_u(op->rto * 2, c->rto_max_ms);
-	if (op->kind == OP_NEG) {
+	if (op->kind == OP_NEG || op->kind == OP_ANNOUNCE) {
 		rc = neg_request(c);
 		if (rc) {
 			op_finish(c, rc);
@@ -531,7 +555,7 @@ static void on_invite(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	if (c->accepting) {
-		/* Still re-registering: answer once that is done. */
+		/* Still announcing our address: answer once that is done. */
 		c->inv_pending = 1;
 		return;
 	}
@@ -586,11 +610,21 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 	struct client_op_state *op = &c->op;
 	int rc;
 
-	if (op->kind != OP_NEG || op->done || c->sess.state != SGA_DEV_S_NEG_SENT) {
+	if ((op->kind != OP_NEG && op->kind != OP_ANNOUNCE) || op->done ||
+	    c->sess.state != SGA_DEV_S_NEG_SENT) {
 		c->stats.dropped++;
 		return;
 	}
 	rc = sga_dev_consume_neg_result(&c->dev, &c->sess, f, n);
+	if (!rc || c->sess.state == SGA_DEV_S_FAILED)
+		c->announced = 1; /* G accepted our counter: its address for us is this socket */
+	if (op->kind == OP_ANNOUNCE && c->sess.state == SGA_DEV_S_FAILED) {
+		/* The refusal a NEG_REQ naming ourselves earns; anything else would
+		 * be a gateway that does not follow PROTOCOL.md 6.3. */
+		client_log(c, 1, "the gateway knows where we are");
+		op_finish(c, rc == -SGA_E_BAD_FIELD ? 0 : rc);
+		return;
+	}
 	if (rc && c->sess.state == SGA_DEV_S_FAILED) {
 		op_finish(c, fail(c, rc, "%s (%s: the gateway's authenticated refusal, NEG_RESULT)",
 		                  sga_err_desc(rc), sga_err_name(rc)));
@@ -751,6 +785,7 @@ static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n)
 	if (!c->dlv_since)
 		c->dlv_since = now_ms();
 	client_log(c, 1, "session with %s established (%s)", c->peer, suite_name(c->sess.suite));
+	c->announced = 1; /* G accepted our NEG_REQ or NEG_ACCEPT from this socket */
 	if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
 		op_finish(c, 0);
 	stash_replay(c); /* the messages that overtook it */
@@ -925,7 +960,7 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 			 * repeat of it would only earn a REPLAY hint. */
 			unsigned last = c->op.n_frames - 1;
 
-			(void)tx(c, c->op.frame[last], c->op.len[last]);
+			(void)op_tx(c, last);
 			c->stats.retransmits++;
 		}
 		return;
@@ -1003,23 +1038,6 @@ out:
 	sga_memzero(c->msg, len);
 }
 
-/* Codes that say "not now" rather than "no": keep retransmitting. */
-static int hint_transient(int code)
-{
-	switch (code) {
-	case SGA_E_UNAVAILABLE:
-	case SGA_E_BAD_STATE: /* e.g. our KEX_INIT overtook our lost NEG_ACCEPT */
-	case SGA_E_UNKNOWN_SESSION:
-	case SGA_E_REPLAY:
-	case SGA_E_AUTH:
-	case SGA_E_INTERNAL:
-	case SGA_E_CRYPTO:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	struct sga_error_msg e;
@@ -1038,14 +1056,48 @@ static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	client_log(c, 1, "gateway hint (unauthenticated): %s", sga_err_desc(e.code));
-	if (c->op.kind == OP_NONE || c->op.done)
-		return;
-	if (hint_transient(e.code)) {
+	/* Anyone can forge a hint, and G answers only authenticated frames
+	 * (PROTOCOL.md 13), so none ends the exchange: it keeps retransmitting and
+	 * the last hint only shapes the error reported when it gives up. */
+	if (c->op.kind != OP_NONE && !c->op.done)
 		c->op.hint = e.code;
+}
+
+/*
+ * The gateway is under load and wants proof that we receive at our address
+ * before it spends RSA or modexp work on our frame: the COOKIE_REPLY names
+ * the frame (its digest) and carries the cookie. Send that frame again at
+ * once inside a COOKIE_ECHO, without waiting for the timer and without
+ * spending a retry; later retransmissions carry the cookie too. A reply that
+ * names no frame of ours is dropped, and at most two echoes go per timed
+ * transmission, so forged replies cannot make us a traffic source.
+ */
+static void on_cookie(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN], mine[SGA_COOKIE_DIGEST_LEN];
+
+	if (sga_cookie_reply_decode(f, n, digest, cookie) || c->op.kind == OP_NONE || c->op.done) {
+		c->stats.dropped++;
 		return;
 	}
-	op_finish(c, fail(c, -(int)e.code, "%s (%s: ERROR hint from the gateway, unauthenticated)",
-	                  sga_err_desc(e.code), sga_err_name(e.code)));
+	for (unsigned i = 0; i < c->op.n_frames; i++) {
+		if (sga_cookie_digest(c->op.frame[i], c->op.len[i], mine) ||
+		    memcmp(mine, digest, sizeof(mine)))
+			continue;
+		if (c->op.cookie_echoes >= 2) {
+			client_log(c, 2, "cookie challenge: echo budget spent until the timer");
+			return;
+		}
+		memcpy(c->op.cookie[i], cookie, SGA_COOKIE_LEN);
+		c->op.has_cookie[i] = 1;
+		c->op.cookie_echoes++;
+		c->stats.cookies++;
+		client_log(c, 1, "gateway under load: sending %s again with its cookie",
+		           sga_msg_name(c->op.frame[i][1]));
+		(void)op_tx(c, i);
+		return;
+	}
+	c->stats.dropped++; /* names no frame of this exchange */
 }
 
 static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
@@ -1086,6 +1138,9 @@ static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 		break;
 	case SGA_MSG_ERROR:
 		on_error(c, f, n);
+		break;
+	case SGA_MSG_COOKIE_REPLY:
+		on_cookie(c, f, n);
 		break;
 	default:
 		c->stats.dropped++; /* a device -> gateway type */
@@ -1188,9 +1243,10 @@ static int run_op(struct sga_client *c)
 				                  c->peer, c->op_timeout_ms));
 			else
 				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
-				                  "timed out after %u ms%s%s", c->op_timeout_ms,
+				                  "timed out after %u ms%s%s%s", c->op_timeout_ms,
 				                  c->op.hint ? "; last ERROR hint: " : "",
-				                  c->op.hint ? sga_err_desc(c->op.hint) : ""));
+				                  c->op.hint ? sga_err_desc(c->op.hint) : "",
+				                  silence_note(c)));
 			break;
 		}
 		pump(c, c->op_deadline);
@@ -1584,6 +1640,38 @@ int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t 
 	return rc;
 }
 
+/*
+ * Tell the gateway where this socket is without registering again: only a
+ * fresh authenticated frame moves a device's address (PROTOCOL.md 6.3), and a
+ * NEG_REQ naming the device itself is the one that starts nothing. G refuses
+ * it with an authenticated NEG_RESULT (BAD_FIELD), which confirms the move.
+ */
+static int announce(struct sga_client *c)
+{
+	int rc;
+
+	end_session(c);
+	op_start(c, OP_ANNOUNCE);
+	c->op.peer_len = c->dev.id_len;
+	memcpy(c->op.peer, c->dev.id, c->dev.id_len);
+	c->op.n_prefs = c->dev.n_suites;
+	memcpy(c->op.prefs, c->dev.suites, c->dev.n_suites);
+	set_peer(c, c->dev.id, c->dev.id_len);
+	client_log(c, 1, "telling the gateway where %.*s is", c->dev.id_len, c->dev.id);
+	rc = neg_request(c);
+	if (rc) {
+		sga_memzero(&c->op, sizeof(c->op));
+		goto out;
+	}
+	c->op_deadline = now_ms() + c->timeout_ms;
+	c->op_timeout_ms = c->timeout_ms;
+	(void)op_send(c);
+	rc = run_op(c);
+out:
+	end_session(c);
+	return rc;
+}
+
 int sga_client_accept(struct sga_client *c, int timeout_ms)
 {
 	int rc;
@@ -1597,9 +1685,10 @@ int sga_client_accept(struct sga_client *c, int timeout_ms)
 	sga_dev_sess_wipe(&c->inv);
 	c->inv_pending = 0;
 	c->accepting = 1;
-	if (!c->sent_any) {
-		/* The gateway sends NEG_INVITE to the address it last saw us at. */
-		rc = sga_client_register(c, NULL);
+	if (!c->announced) {
+		/* The gateway sends NEG_INVITE to the address of our last fresh
+		 * authenticated frame (PROTOCOL.md 6.3). */
+		rc = announce(c);
 		if (rc)
 			goto out;
 	}

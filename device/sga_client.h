@@ -123,11 +123,12 @@ void sga_client_close(struct sga_client *c);
  * Register the identity with the gateway (REG_REQ, retransmitted identically
  * with backoff until REG_ACK). token: the one-time enrollment token for an
  * allow-list gateway, or NULL. Calling it again once registered re-registers
- * with the same key, which the gateway re-acknowledges (this also tells the
- * gateway the device's current address). The state file is written before the
- * first frame is sent and after the ACK. Returns 0, -SGA_CLIENT_E_TIMEOUT,
- * -SGA_CLIENT_E_UNREACHABLE, or the gateway's ERROR hint (-SGA_E_EXISTS,
- * -SGA_E_ENROLL_DENIED, ...: unauthenticated, see sga_client_detail).
+ * with the same key, which the gateway re-acknowledges (without moving the
+ * device's address: anyone may replay such a request, PROTOCOL.md 6.3). The
+ * state file is written before the first frame is sent and after the ACK.
+ * Returns 0, -SGA_CLIENT_E_TIMEOUT (also what a refusal looks like: the
+ * gateway does not answer a registration it refuses, sga_client_detail says
+ * so), -SGA_CLIENT_E_UNREACHABLE, or -SGA_E_UNAVAILABLE after that hint.
  */
 int sga_client_register(struct sga_client *c, const char *token) SGA_CLIENT_MUST_CHECK;
 
@@ -138,8 +139,9 @@ int sga_client_register(struct sga_client *c, const char *token) SGA_CLIENT_MUST
  * (new counter, new k_t; the state file is updated before each is sent); the
  * KEX_INIT is retransmitted as identical bytes. Any previous session is ended.
  * Returns 0; an authenticated refusal -SGA_E_UNKNOWN_DEVICE,
- * -SGA_E_NO_COMMON_SUITE, -SGA_E_DECLINED, -SGA_E_BAD_FIELD; an ERROR hint's
- * code; -SGA_CLIENT_E_TIMEOUT (bounded by timeout_ms); -SGA_CLIENT_E_UNREACHABLE;
+ * -SGA_E_NO_COMMON_SUITE, -SGA_E_DECLINED, -SGA_E_BAD_FIELD; -SGA_E_UNAVAILABLE
+ * after that hint; -SGA_CLIENT_E_TIMEOUT (bounded by timeout_ms; the last ERROR
+ * hint, if any, in sga_client_detail); -SGA_CLIENT_E_UNREACHABLE;
  * -SGA_E_BAD_STATE if not registered.
  */
 int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t *prefs,
@@ -148,9 +150,11 @@ int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t 
 /**
  * Responder: wait up to timeout_ms (< 0: no limit) for an invitation from any
  * registered device, accept it (A3, retransmitted identically) and run B3..B7;
- * a newer invitation arriving meanwhile replaces the pending one. If this
- * client has sent nothing to the gateway yet, it first re-registers so the
- * gateway learns its address. Returns 0 once established (sga_client_peer()
+ * a newer invitation arriving meanwhile replaces the pending one. Unless the
+ * gateway has taken a fresh authenticated frame from this client's socket
+ * already, it first announces the socket (a NEG_REQ naming the device itself,
+ * refused by an authenticated NEG_RESULT; PROTOCOL.md 6.3), so invitations
+ * come here. Returns 0 once established (sga_client_peer()
  * names the peer), -SGA_CLIENT_E_TIMEOUT, -SGA_CLIENT_E_UNREACHABLE, an error.
  * Invitations arriving while no accept is running are declined.
  */
@@ -228,6 +232,7 @@ struct sga_client_stats {
 	uint64_t lost;        /* messages skipped by recv (never arrived) */
 	uint64_t dropped;     /* frames that failed a check or came at the wrong time */
 	uint64_t hints;       /* ERROR hints received */
+	uint64_t cookies;     /* cookie challenges answered (the gateway was under load) */
 	char fingerprint[65]; /* the pinned package, hex */
 };
 void sga_client_stats(const struct sga_client *c, struct sga_client_stats *st);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "sga_client.h"
+#include "sga_cookie.h"
 #include "sga_device.h"
 #include "sga_hex.h"
 
@@ -62,10 +63,11 @@ enum client_op {
 	OP_KEX,         /* initiator: KEX_INIT sent, waiting for KEX_REPLY */
 	OP_WAIT_INVITE, /* responder: waiting for NEG_INVITE */
 	OP_ACCEPT,      /* responder: NEG_ACCEPT + KEX_INIT sent, waiting for KEX_REPLY */
+	OP_ANNOUNCE,    /* a NEG_REQ naming ourselves sent, waiting for its refusal */
 };
 
 /* The one control exchange in progress: its frames (re-sent as they are, except
- * OP_NEG, which builds a new request each time), timer and outcome. */
+ * OP_NEG and OP_ANNOUNCE, which build a new request each time), timer and outcome. */
 struct client_op_state {
 	enum client_op kind;
 	unsigned n_frames;
@@ -77,6 +79,11 @@ struct client_op_state {
 	int done;
 	int result;
 	int hint; /* last transient ERROR hint code seen during the exchange */
+	/* The gateway under load answered frame[i] with a cookie (COOKIE_REPLY):
+	 * frame[i] goes inside a COOKIE_ECHO carrying it from then on. */
+	uint8_t has_cookie[2];
+	uint8_t cookie[2][SGA_COOKIE_LEN];
+	unsigned cookie_echoes; /* echoes sent at once since the last timed send */
 	/* OP_NEG: what to ask for again */
 	uint8_t peer_len;
 	uint8_t peer[SGA_ID_MAX];
@@ -118,12 +125,12 @@ struct sga_client {
 	void *log_arg;
 
 	struct client_op_state op;
-	int sent_any;  /* a frame went to the gateway from this socket */
+	int announced; /* G took a fresh authenticated frame from this socket: it invites us here */
 	int unreach;   /* errno of an unreachable gateway (ECONNREFUSED...) since the last frame */
 	int sess_err;  /* the error that ended the session (0: none) */
 	int sys_errno; /* errno behind the last -SGA_CLIENT_E_IO */
-	int accepting; /* inside sga_client_accept (its re-registration included) */
-	int inv_pending; /* inv holds an invitation that came during that re-registration */
+	int accepting; /* inside sga_client_accept (its announcement included) */
+	int inv_pending; /* inv holds an invitation that came during that announcement */
 
 	struct sga_dev_sess sess;
 	struct sga_dev_sess inv; /* scratch for NEG_INVITE */

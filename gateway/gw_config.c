@@ -37,6 +37,8 @@ enum key_type {
 	K_FSYNC,
 	K_PROFILE,
 	K_WINDOW,
+	K_LOGLEVEL,
+	K_COOKIE,
 };
 
 struct key_def {
@@ -64,6 +66,8 @@ static const struct key_def keys[] = {
     {"gateway", "master_key", K_STR, F(master_key), 1, 0},
     {"gateway", "stats_file", K_STR, F(stats_file), 0, 0},
     {"gateway", "stats_interval_s", K_UINT, F(stats_interval_s), 0, 3600},
+    {"gateway", "log_level", K_LOGLEVEL, F(log_level), 0, 0},
+    {"gateway", "metrics_listen", K_STR, F(metrics_listen), 0, 0},
     {"dataplane", "port", K_STR, F(port), 1, 0},
     {"dataplane", "lcores", K_UINT, F(lcores), 1, 64},
     {"dataplane", "rx_desc", K_UINT, F(rx_desc), 64, 16384},
@@ -72,10 +76,16 @@ static const struct key_def keys[] = {
     {"dataplane", "max_sessions", K_UINT, F(max_sessions), 16, 16777216},
     {"dataplane", "tx_seq_block", K_U64, F(tx_seq_block), 1024, (uint64_t)1 << 40},
     {"dataplane", "udp_checksum_zero", K_UINT, F(udp_checksum_zero), 0, 1},
+    /* Token buckets per source address before the control rings; 0: no limit. */
+    {"dataplane", "ctrl_rate", K_UINT, F(ctrl_rate), 0, 1000000},
+    {"dataplane", "ctrl_burst", K_UINT, F(ctrl_burst), 1, 1000000},
     {"controlplane", "workers", K_UINT, F(workers), 1, 64},
     {"controlplane", "ctrl_ring_size", K_UINT, F(ctrl_ring_size), 64, 65536},
     {"controlplane", "persist_interval_ms", K_UINT, F(persist_interval_ms), 10, 60000},
     {"controlplane", "async_jobs", K_UINT, F(async_jobs), 1, 256},
+    /* Handshake floods: when bare REG_REQ/NEG_REQ/KEX_INIT get a cookie challenge. */
+    {"controlplane", "cookie", K_COOKIE, F(cookie_mode), 0, 0},
+    {"controlplane", "cookie_threshold", K_UINT, F(cookie_threshold), 1, 65536},
     {"redis", "socket", K_STR, F(redis_socket), 0, 0},
     {"redis", "host", K_STR, F(redis_host), 0, 0},
     {"redis", "port", K_UINT, F(redis_port), 1, 65535},
@@ -143,6 +153,10 @@ void gw_config_defaults(struct gw_config *c)
 	c->ctrl_ring_size = 1024;
 	c->persist_interval_ms = 1000;
 	c->async_jobs = 8;
+	c->cookie_mode = 0; /* auto */
+	c->cookie_threshold = 32;
+	c->ctrl_rate = 100;
+	c->ctrl_burst = 200;
 	snprintf(c->redis_host, sizeof(c->redis_host), "127.0.0.1");
 	c->redis_port = 6379;
 	c->redis_timeout_ms = 500;
@@ -304,6 +318,18 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 		c->n_suites = n_list;
 		return 0;
 	}
+	case K_COOKIE:
+		if (!strcmp(v, "auto"))
+			c->cookie_mode = 0;
+		else if (!strcmp(v, "always"))
+			c->cookie_mode = 1;
+		else if (!strcmp(v, "off"))
+			c->cookie_mode = 2;
+		else {
+			snprintf(why, why_len, "'%s' is not auto, always or off", v);
+			return -1;
+		}
+		return 0;
 	case K_ENROLL:
 		if (!strcmp(v, "open"))
 			c->enrollment = SGA_ENROLL_OPEN;
@@ -384,6 +410,22 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 			return -1;
 		}
 		return 0;
+	case K_LOGLEVEL: {
+		/* rte_log's levels, numbered as RTE_LOG_EMERG .. RTE_LOG_DEBUG. */
+		static const char *const names[] = {"emerg",   "alert",  "crit", "err",
+		                                    "warning", "notice", "info", "debug"};
+
+		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(v, names[i])) {
+				c->log_level = i + 1;
+				return 0;
+			}
+		snprintf(why, why_len,
+		         "'%s' is not a log level (emerg, alert, crit, err, warning, notice, "
+		         "info, debug)",
+		         v);
+		return -1;
+	}
 	case K_WINDOW:
 		if (!strcmp(v, "on"))
 			c->lab_hop_replay_window = 1;
@@ -549,4 +591,55 @@ int gw_config_port_is_pci(const char *port)
 	if (sscanf(port, "%4x:%2x:%2x.%1x%c", &a, &b, &d, &f, &tail) == 4)
 		return 1;
 	return sscanf(port, "%2x:%2x.%1x%c", &b, &d, &f, &tail) == 3;
+}
+
+/* ---- reload ------------------------------------------------------------------- */
+
+/* What SIGHUP may change without a restart: each is read where it is used, by
+ * one thread or through an atomic (sga-gateway applies them). Everything else
+ * shapes ports, memory, threads or keys that exist already. */
+static const char *const live_keys[][2] = {
+    {"gateway", "enrollment"}, {"gateway", "stats_file"},     {"gateway", "stats_interval_s"},
+    {"gateway", "log_level"},  {"gateway", "metrics_listen"},
+};
+
+int gw_config_is_live(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (!strcmp(live_keys[i][0], section) && !strcmp(live_keys[i][1], key))
+			return 1;
+	return 0;
+}
+
+static int key_differs(const struct key_def *k, const struct gw_config *a,
+                       const struct gw_config *b)
+{
+	const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
+
+	if (k->type == K_STR || k->type == K_ID)
+		return strcmp(pa, pb) != 0;
+	if (k->type == K_SUITES && a->n_suites != b->n_suites)
+		return 1;
+	return memcmp(pa, pb, k->size) != 0;
+}
+
+int gw_config_reload_diff(const struct gw_config *cur, const struct gw_config *next,
+                          const char **live, unsigned max_live, unsigned *n_live, char *err,
+                          size_t err_len)
+{
+	*n_live = 0;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key_def *k = &keys[i];
+
+		if (!key_differs(k, cur, next))
+			continue;
+		if (!gw_config_is_live(k->section, k->name)) {
+			snprintf(err, err_len, "[%s] %s changed: it needs a restart", k->section,
+			         k->name);
+			return -1;
+		}
+		if (*n_live < max_live)
+			live[(*n_live)++] = k->name;
+	}
+	return 0;
 }

@@ -35,6 +35,9 @@ struct gw_config {
 	char master_key[GW_PATH_MAX];
 	char stats_file[GW_PATH_MAX]; /* "" = none */
 	unsigned stats_interval_s;
+	/* [gateway] log_level: 0 = EAL's, else RTE_LOG_EMERG (1) .. RTE_LOG_DEBUG (8) */
+	unsigned log_level;
+	char metrics_listen[64]; /* [gateway] metrics_listen: Prometheus "IPv4:PORT", "" = off */
 
 	/* [dataplane] */
 	char port[GW_PATH_MAX]; /* vdev spec ("net_tap0,iface=sga0") or PCI address */
@@ -49,7 +52,11 @@ struct gw_config {
 	unsigned workers;
 	unsigned ctrl_ring_size;
 	unsigned persist_interval_ms;
-	unsigned async_jobs; /* control frames in flight per worker (OpenSSL ASYNC jobs) */
+	unsigned async_jobs;       /* control frames in flight per worker (OpenSSL ASYNC jobs) */
+	unsigned cookie_mode;      /* enum cp_cookie_mode: 0 auto, 1 always, 2 off */
+	unsigned cookie_threshold; /* backlog of one worker that means "under load" */
+	unsigned ctrl_rate;        /* control frames/s per source address (per lcore); 0: off */
+	unsigned ctrl_burst;
 
 	/* [redis] */
 	char redis_socket[GW_PATH_MAX];
@@ -114,6 +121,20 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t err_
 /** The same, from a string (for tests); name is used in messages. */
 int gw_config_parse(struct gw_config *c, const char *name, const char *text, char *err,
                     size_t err_len);
+
+/**
+ * Reload (SIGHUP): compare the running configuration cur with next, re-read
+ * from the same file. Keys that can change live (gw_config_is_live) may differ:
+ * their key names go to live[0..*n_live) (at most max_live). Any
+ * other difference returns -1 with err naming the first such key ("[dataplane]
+ * port changed: it needs a restart"); 0 otherwise (*n_live may be 0).
+ */
+int gw_config_reload_diff(const struct gw_config *cur, const struct gw_config *next,
+                          const char **live, unsigned max_live, unsigned *n_live, char *err,
+                          size_t err_len);
+
+/** 1 if section.key can change on a reload without a restart. */
+int gw_config_is_live(const char *section, const char *key);
 
 /** 1 if the port string is a PCI address (DDDD:BB:DD.F or BB:DD.F). */
 int gw_config_port_is_pci(const char *port);

@@ -41,6 +41,9 @@
 #include "cp.h"
 #include "dp.h"
 #include "gw_config.h"
+#include "gw_notify.h"
+#include "gw_prometheus.h"
+#include "gw_store.h"
 #include "gw_telemetry.h"
 #include "sga_asym.h"
 #include "sga_crypto.h"
@@ -72,23 +75,98 @@ static void on_signal(int sig)
 		dp_stop(g_dp);
 }
 
+static volatile sig_atomic_t g_reload;
+static struct gw_telemetry_src g_tel; /* what telemetry, the stats file and /metrics read */
+static struct gw_prom *g_prom;        /* the Prometheus endpoint, NULL when off */
+
+static void on_hangup(int sig)
+{
+	(void)sig;
+	g_reload = 1; /* the main loop re-reads the configuration */
+}
+
+/* [gateway] log_level: every SGA log type and EAL's global threshold. */
+static void apply_log_level(unsigned level)
+{
+	if (!level)
+		return;
+	rte_log_set_global_level(level);
+	(void)rte_log_set_level_pattern("sga.*", level);
+}
+
+/*
+ * SIGHUP: re-read the configuration file. What can change live (the keys
+ * gw_config_is_live lists) is applied at once and named in one line; a file
+ * that does not parse, or that changes anything else, is refused with one line
+ * naming why, and the gateway runs on with what it has. Sessions are never
+ * touched either way.
+ */
+static void reload_config(struct gw_config *cfg, const char *path, struct sga_gw *gw)
+{
+	struct gw_config next;
+	const char *live[16];
+	char err[512], applied[256];
+	unsigned n_live = 0;
+	size_t off = 0;
+
+	gw_config_defaults(&next);
+	if (gw_config_load(&next, path, err, sizeof(err)) ||
+	    gw_config_reload_diff(cfg, &next, live, 16, &n_live, err, sizeof(err))) {
+		GW_LOG("error", "reload of %s refused: %s; running on unchanged", path, err);
+		return;
+	}
+	if (strcmp(next.metrics_listen, cfg->metrics_listen)) {
+		/* The new endpoint first: if it cannot listen, nothing changes. */
+		struct gw_prom *np = NULL;
+
+		if (next.metrics_listen[0] &&
+		    !(np = gw_prom_start(next.metrics_listen, &g_tel, err, sizeof(err)))) {
+			GW_LOG("error", "reload of %s refused: %s; running on unchanged", path,
+			       err);
+			return;
+		}
+		gw_prom_stop(g_prom);
+		g_prom = np;
+	}
+	if (next.enrollment != cfg->enrollment)
+		sga_gw_set_enroll_mode(gw, next.enrollment);
+	if (next.log_level != cfg->log_level)
+		apply_log_level(next.log_level ? next.log_level : RTE_LOG_INFO);
+	/* stats_file and stats_interval_s are read by this thread only. */
+	*cfg = next;
+	applied[0] = '\0';
+	for (unsigned i = 0; i < n_live && off < sizeof(applied); i++)
+		off += (size_t)snprintf(applied + off, sizeof(applied) - off, "%s%s", i ? ", " : "",
+		                        live[i]);
+	printf("sga-gateway: reload of %s: %s\n", path, n_live ? applied : "nothing changed");
+	if (n_live && cfg->enrollment == SGA_ENROLL_OPEN)
+		GW_LOG("warning", "enrollment = open: any device may register a new identity");
+	fflush(stdout);
+}
+
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "Usage: sga-gateway [OPTIONS] [-- EAL_OPTIONS]\n"
-	    "The SGA security gateway: DPDK data plane, control-plane thread pool, state in "
-	    "Redis.\n\n"
-	    "  -c, --config FILE   configuration file (default /etc/sga/gateway.conf)\n"
-	    "      --init-keys     create the RSA key pairs, the master key and the package file\n"
-	    "                      named in the configuration if they do not exist, then exit\n"
-	    "      --check         validate the configuration and key files, then exit\n"
-	    "  -h, --help          this text\n"
-	    "  -V, --version       print the version\n\n"
-	    "EAL options after '--' are passed to DPDK (e.g. -l 0-2 --file-prefix gw1). The\n"
-	    "gateway adds --no-pci and --vdev for a virtual port, or -a for a PCI port, from\n"
-	    "[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
-	    "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly.\n");
+	fprintf(f,
+	        "Usage: sga-gateway [OPTIONS] [-- EAL_OPTIONS]\n"
+	        "The SGA security gateway: DPDK data plane, control-plane thread pool, state in "
+	        "Redis.\n\n"
+	        "  -c, --config FILE   configuration file (default " SGA_DEFAULT_CONFIG ")\n"
+	        "      --init-keys     create the RSA key pairs and the master key named in the\n"
+	        "                      configuration where they do not exist (and their folders,\n"
+	        "                      mode 0700), write the package file, then exit\n"
+	        "      --check         validate the configuration and key files, write the\n"
+	        "                      package file, then exit\n"
+	        "  -h, --help          this text\n"
+	        "  -V, --version       print the version\n\n"
+	        "EAL options after '--' are passed to DPDK (e.g. -l 0-2 --file-prefix gw1). The\n"
+	        "gateway adds --no-pci and --vdev for a virtual port, or -a for a PCI port, from\n"
+	        "[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
+	        "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly; SIGHUP\n"
+	        "re-reads the configuration: what can change live (enrollment, stats_file,\n"
+	        "stats_interval_s, log_level, metrics_listen) is applied, any other change is "
+	        "refused and the\n"
+	        "gateway runs on unchanged. Under systemd (Type=notify) it reports READY=1 once\n"
+	        "it serves.\n");
 }
 
 /* ---- key material ------------------------------------------------------------ */
@@ -118,10 +196,41 @@ static int write_secret_file(const char *path, const void *data, size_t len)
 	return rc;
 }
 
+/* mkdir -p of the folder holding path (not path itself); 0 or -errno. */
+static int make_parent_dirs(const char *path, mode_t mode)
+{
+	char dir[GW_PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, n + 1);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
 static int init_keys(const struct gw_config *c)
 {
 	const char *paths[2] = {c->rsa_key, c->trapdoor_key};
+	const char *all[4] = {c->rsa_key, c->trapdoor_key, c->master_key, c->package};
 
+	/* A fresh checkout has no run/keys/: secrets go in folders only we read. */
+	for (int i = 0; i < 4; i++) {
+		int rc = make_parent_dirs(all[i], 0700);
+
+		if (rc) {
+			GW_LOG("error", "cannot create the folder of %s: %s", all[i],
+			       strerror(-rc));
+			return -1;
+		}
+	}
 	for (int i = 0; i < 2; i++) {
 		struct sga_rsa_key *k = NULL;
 		int rc;
@@ -359,7 +468,7 @@ int main(int argc, char **argv)
 	    {"check", no_argument, NULL, 'K'},        {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
-	const char *config_path = "/etc/sga/gateway.conf";
+	const char *config_path = SGA_DEFAULT_CONFIG;
 	int init_only = 0, check_only = 0, ch, app_argc = argc, ret = 1;
 	char err[512], *eal_argv[96], eal_buf[4096];
 	unsigned lcore_ids[64], n_lc = 0, lcore;
@@ -367,11 +476,12 @@ int main(int argc, char **argv)
 	struct sga_gw gw;
 	struct dp_config dcfg;
 	struct cp_config ccfg;
+	cpu_set_t boot_cpus, cp_cpus;
+	int stats_failing = 0;
 	struct cp *cp = NULL;
 	struct sga_asym *asym = NULL;
 	const char *aead_engine;
 	char report[384];
-	struct gw_telemetry_src tel;
 	int eal_argc, restored = 0, lab_pending = 0, lab_failed = 0;
 	time_t last_stats, last_restore = 0;
 	struct sga_lab_params lab;
@@ -414,8 +524,16 @@ int main(int argc, char **argv)
 		GW_LOG("error", "%s", err);
 		return 2;
 	}
-	if (init_only)
-		return init_keys(&cfg) ? 1 : 0;
+	if (init_only) {
+		/* Keys first, then the package devices pin (written by build_gateway). */
+		if (init_keys(&cfg))
+			return 1;
+		memset(&gw, 0, sizeof(gw));
+		if (build_gateway(&cfg, &gw))
+			return 1;
+		sga_gw_fini(&gw);
+		return 0;
+	}
 	/* RSA-OAEP decryption (E_PK and the F_G inversion): provider or engine. */
 	if (sga_engine_load(cfg.rsa_engine, (enum sga_engine_policy)cfg.rsa_policy, report,
 	                    sizeof(report))) {
@@ -473,10 +591,18 @@ int main(int argc, char **argv)
 		GW_LOG("error", "too many EAL arguments");
 		goto out_gw;
 	}
+	/* The CPUs we may use, before EAL pins this thread to the main lcore's. */
+	CPU_ZERO(&boot_cpus);
+	if (sched_getaffinity(0, sizeof(boot_cpus), &boot_cpus))
+		CPU_ZERO(&boot_cpus);
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
-		GW_LOG("error", "EAL initialisation failed: %s", rte_strerror(rte_errno));
+		/* EAL does not always set rte_errno ("failed: Success"): its own
+		 * lines above then say why. */
+		GW_LOG("error", "EAL initialisation failed: %s",
+		       rte_errno ? rte_strerror(rte_errno) : "see the EAL messages above");
 		goto out_gw;
 	}
+	apply_log_level(cfg.log_level);
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
 		if (n_lc < cfg.lcores)
@@ -502,6 +628,8 @@ int main(int argc, char **argv)
 	dcfg.tx_desc = cfg.tx_desc;
 	dcfg.mbufs = cfg.mbufs;
 	dcfg.ctrl_ring_size = cfg.ctrl_ring_size;
+	dcfg.ctrl_rate = cfg.ctrl_rate;
+	dcfg.ctrl_burst = cfg.ctrl_burst;
 	dcfg.max_sessions = cfg.max_sessions;
 	dcfg.tx_seq_block = cfg.tx_seq_block;
 	dcfg.crypto_device = cfg.crypto_device;
@@ -536,15 +664,27 @@ int main(int argc, char **argv)
 
 	memset(&ccfg, 0, sizeof(ccfg));
 	ccfg.n_workers = cfg.workers;
-	ccfg.store.unix_socket = cfg.redis_socket[0] ? cfg.redis_socket : NULL;
-	ccfg.store.host = cfg.redis_host;
-	ccfg.store.port = (int)cfg.redis_port;
-	ccfg.store.db = (int)cfg.redis_db;
-	ccfg.store.timeout_ms = cfg.redis_timeout_ms;
+	gw_store_config(&cfg, &ccfg.store);
 	ccfg.backoff_max_ms = cfg.redis_backoff_max_ms;
 	ccfg.persist_interval_ms = cfg.persist_interval_ms;
 	ccfg.tx_seq_block = cfg.tx_seq_block;
+	/* Control workers on every CPU we were given except the data-plane
+	 * lcores' (which spin); all of them if that leaves none. */
+	cp_cpus = boot_cpus;
+	for (unsigned i = 0; i < n_lc; i++) {
+		/* The lcore's CPU set: with --lcores 1@0 its "core id" is not a CPU. */
+		rte_cpuset_t lc = rte_lcore_cpuset(lcore_ids[i]);
+
+		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &lc))
+				CPU_CLR(cpu, &cp_cpus);
+	}
+	if (CPU_COUNT(&cp_cpus) == 0)
+		cp_cpus = boot_cpus;
+	ccfg.cpus = &cp_cpus;
 	ccfg.async_jobs = cfg.async_jobs;
+	ccfg.cookie_mode = (enum cp_cookie_mode)cfg.cookie_mode;
+	ccfg.cookie_threshold = cfg.cookie_threshold;
 
 	/* Modexp: the cryptodev MODEX service, installed as the modexp member of
 	 * the crypto backend (over whatever backend is installed by now), before
@@ -579,15 +719,43 @@ int main(int argc, char **argv)
 		goto out_dp;
 	}
 
-	tel.dp = g_dp;
-	tel.cp = cp;
-	tel.crypto_backend = aead_engine;
-	tel.rsa_engine = sga_engine_rsa_name();
-	tel.modexp_engine = sga_asym_name(asym);
-	gw_telemetry_register(&tel);
+	g_tel.dp = g_dp;
+	g_tel.cp = cp;
+	g_tel.crypto_backend = aead_engine;
+	g_tel.rsa_engine = sga_engine_rsa_name();
+	g_tel.modexp_engine = sga_asym_name(asym);
+	gw_telemetry_register(&g_tel);
+	if (cfg.metrics_listen[0] &&
+	    !(g_prom = gw_prom_start(cfg.metrics_listen, &g_tel, err, sizeof(err)))) {
+		GW_LOG("error", "[gateway] %s", err);
+		gw_telemetry_detach();
+		cp_stop(cp);
+		goto out_dp;
+	}
+	/* A stats file that cannot be written is a configuration error: say so
+	 * now rather than run without the figures the operator asked for. */
+	if (cfg.stats_file[0]) {
+		int rc = gw_telemetry_write_file(&g_tel, cfg.stats_file);
+
+		if (rc) {
+			GW_LOG("error", "[gateway] stats_file = %s: cannot write it: %s",
+			       cfg.stats_file, strerror(-rc));
+			gw_prom_stop(g_prom);
+			g_prom = NULL;
+			gw_telemetry_detach();
+			cp_stop(cp);
+			goto out_dp;
+		}
+	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	{
+		struct sigaction sa = {.sa_handler = on_hangup, .sa_flags = SA_RESTART};
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGHUP, &sa, NULL);
+	}
 	/* LAB ONLY: the lab sessions before the first frame is polled (a replayed
 	 * pcap starts at once); if Redis is not up yet, the main loop tries again. */
 	if (lab_pending && lab_step(cp, &lab, cfg.lab_provision, &lab_pending))
@@ -604,9 +772,10 @@ int main(int argc, char **argv)
 		printf("sga-gateway: %s serving %s:%u on port '%s' with %u data-plane lcore(s), %u "
 		       "control "
 		       "worker(s); crypto: AEAD '%s', RSA '%s', modexp '%s'\n",
-		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, tel.crypto_backend,
-		       tel.rsa_engine, tel.modexp_engine);
+		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, g_tel.crypto_backend,
+		       g_tel.rsa_engine, g_tel.modexp_engine);
 		fflush(stdout);
+		(void)gw_notify("READY=1\nSTATUS=serving");
 	}
 
 	last_stats = time(NULL);
@@ -616,6 +785,10 @@ int main(int argc, char **argv)
 
 		nanosleep(&ts, NULL);
 		now = time(NULL);
+		if (g_reload) {
+			g_reload = 0;
+			reload_config(&cfg, config_path, &gw);
+		}
 		if (lab_pending && now != last_restore) {
 			last_restore = now;
 			if (lab_step(cp, &lab, cfg.lab_provision, &lab_pending)) {
@@ -635,21 +808,31 @@ int main(int argc, char **argv)
 				fflush(stdout);
 			}
 		}
-		if (cfg.stats_file[0])
-			gw_telemetry_write_file(&tel, cfg.stats_file);
+		if (cfg.stats_file[0]) {
+			int rc = gw_telemetry_write_file(&g_tel, cfg.stats_file);
+
+			/* Once per failing stretch (a full disk), not ten times a second. */
+			if (rc && !stats_failing)
+				GW_LOG("warning", "stats_file %s: cannot write it: %s",
+				       cfg.stats_file, strerror(-rc));
+			stats_failing = rc != 0;
+		}
 		if (cfg.stats_interval_s && now - last_stats >= (time_t)cfg.stats_interval_s) {
-			gw_telemetry_log(&tel);
+			gw_telemetry_log(&g_tel);
 			last_stats = now;
 		}
 	}
 	printf("sga-gateway: stopping\n");
+	(void)gw_notify("STOPPING=1");
 	dp_stop(g_dp);
 	rte_eal_mp_wait_lcore();
 	/* The last figures while cp exists: cp_stop frees it, and the telemetry
 	 * reads it (no control frame arrives any more: the lcores have stopped). */
 	if (cfg.stats_file[0])
-		gw_telemetry_write_file(&tel, cfg.stats_file);
-	gw_telemetry_log(&tel);
+		gw_telemetry_write_file(&g_tel, cfg.stats_file);
+	gw_telemetry_log(&g_tel);
+	gw_prom_stop(g_prom); /* before cp and dp go: a scrape reads both */
+	g_prom = NULL;
 	gw_telemetry_detach();
 	cp_stop(cp);
 	ret = lab_failed ? 1 : 0;

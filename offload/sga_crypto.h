@@ -58,6 +58,15 @@ int sga_sha256(const struct sga_buf *parts, size_t nparts,
 int sga_hmac_sha256(const uint8_t *key, size_t key_len, const struct sga_buf *parts, size_t nparts,
                     uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
 
+/** HMAC-SHA256 under one key for many messages (one thread at a time): the
+ *  keyed state is kept, so each message costs no allocation or key set-up.
+ *  NULL if out of memory or key_len is 0. */
+struct sga_hmac_key;
+struct sga_hmac_key *sga_hmac_key_new(const uint8_t *key, size_t key_len);
+int sga_hmac_key_mac(struct sga_hmac_key *k, const struct sga_buf *parts, size_t nparts,
+                     uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
+void sga_hmac_key_free(struct sga_hmac_key *k); /* NULL: no-op; the key state is wiped */
+
 /** HKDF-SHA256 (RFC 5869) extract-then-expand. salt may be NULL/0 (then
  *  HashLen zero bytes, per the RFC). out_len <= 255 * 32. */
 int sga_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,

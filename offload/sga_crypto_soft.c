@@ -338,6 +338,60 @@ out:
 	return rc;
 }
 
+/* A keyed HMAC state kept across calls: OpenSSL re-initialises it from the
+ * stored key (EVP_MAC_init with no key), without a context allocation and
+ * key schedule per message - about a third of sga_hmac_sha256's cost. */
+struct sga_hmac_key {
+	EVP_MAC_CTX *ctx;
+};
+
+struct sga_hmac_key *sga_hmac_key_new(const uint8_t *key, size_t key_len)
+{
+	struct sga_hmac_key *k = NULL;
+
+	if (!key || !key_len)
+		return NULL;
+	algs_ready();
+	if (algs.hmac_tmpl == NULL || (k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	k->ctx = EVP_MAC_CTX_dup(algs.hmac_tmpl);
+	if (k->ctx == NULL || EVP_MAC_init(k->ctx, key, key_len, NULL) != 1) {
+		ERR_clear_error();
+		sga_hmac_key_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+int sga_hmac_key_mac(struct sga_hmac_key *k, const struct sga_buf *parts, size_t nparts,
+                     uint8_t out[SGA_SHA256_LEN])
+{
+	size_t outl = 0;
+
+	if (k == NULL || out == NULL || !parts_ok(parts, nparts))
+		return -EINVAL;
+	if (EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1)
+		goto fail;
+	for (size_t i = 0; i < nparts; i++)
+		if (parts[i].n != 0 && EVP_MAC_update(k->ctx, parts[i].p, parts[i].n) != 1)
+			goto fail;
+	if (EVP_MAC_final(k->ctx, out, &outl, SGA_SHA256_LEN) != 1 || outl != SGA_SHA256_LEN)
+		goto fail;
+	return 0;
+fail:
+	sga_memzero(out, SGA_SHA256_LEN);
+	ERR_clear_error();
+	return -EIO;
+}
+
+void sga_hmac_key_free(struct sga_hmac_key *k)
+{
+	if (!k)
+		return;
+	EVP_MAC_CTX_free(k->ctx); /* cleanses the keyed state */
+	free(k);
+}
+
 int sga_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
                     const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {

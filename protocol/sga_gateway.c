@@ -201,7 +201,7 @@ int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env,
 			rc = -SGA_E_UNKNOWN_DEVICE;
 			goto out;
 		}
-		if (gw->enroll_mode == SGA_ENROLL_ALLOWLIST) {
+		if (sga_gw_enroll_mode(gw) == SGA_ENROLL_ALLOWLIST) {
 			struct sga_buf part = {req->token, req->token_len};
 
 			if (!allow || req->token_len == 0) {
@@ -247,14 +247,17 @@ static int open_from_dev(const struct sga_gw_device *dev, uint8_t want_type, con
 		rc = -SGA_E_UNKNOWN_DEVICE;
 		goto out;
 	}
-	/* Cheap freshness check first; it is re-checked after authentication. */
-	if (env.ctr <= dev->up_ctr) {
-		rc = -SGA_E_REPLAY;
-		goto out;
-	}
+	/* The tag before the counter: a REPLAY result then says only that an
+	 * authentic frame came again, never how a forged counter compares with
+	 * the device's (which would let anyone search for it). */
 	CHECK(sga_key_ctl(dev->k_d, dev->suite_init, key));
 	CHECK(sga_open_env(dev->suite_init, key, env.nonce, env.aad, env.aad_len, env.ct,
 	                   env.ct_len, plain, cap, plain_len));
+	if (env.ctr <= dev->up_ctr) {
+		sga_memzero(plain, cap);
+		rc = -SGA_E_REPLAY;
+		goto out;
+	}
 	*ctr = env.ctr;
 out:
 	sga_memzero(key, sizeof(key));
@@ -499,6 +502,7 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 	struct sga_gw_session *s = NULL;
 	uint8_t plain[SGA_FRAME_MAX], key[SGA_AEAD_MAX_KEY_LEN], ctl[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t r[SGA_RSA_MAX_LEN], K[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], R_s[SGA_EXPONENT_LEN];
+	uint8_t init_hash[SGA_SHA256_LEN];
 	size_t plain_len, r_len = 0;
 	struct sga_gw_session work;
 	uint8_t role;
@@ -526,8 +530,15 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 	CHECK(sga_key_kex(sess->k_t[role], sess->session_id, sess->hop_suite[role], key));
 	CHECK(sga_open_env(sess->hop_suite[role], key, env.nonce, env.aad, env.aad_len, env.ct,
 	                   env.ct_len, plain, sizeof(plain), &plain_len));
+	CHECK(sga_err_from_crypto(sga_sha256(&(struct sga_buf){frame, len}, 1, init_hash)));
 	if (sess->have_init & (1u << role)) {
-		/* An authentic retransmission: answer again if we already can. */
+		/* A retransmission is the same bytes (PROTOCOL.md 9.4); any other
+		 * authentic KEX_INIT for this role is refused, so the cached reply
+		 * answers only the request it was made for. */
+		if (!sga_ct_memeq(init_hash, sess->init_hash[role], sizeof(init_hash))) {
+			rc = -SGA_E_REPLAY;
+			goto out;
+		}
 		if (sess->state == SGA_GW_S_ESTABLISHED)
 			emit_reply(sess, role, out);
 		goto out;
@@ -563,6 +574,7 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 	*s = *sess;
 	memcpy(s->N[role], b1.n, grp->len);
 	memcpy(s->K[role], K, grp->len);
+	memcpy(s->init_hash[role], init_hash, sizeof(init_hash));
 	s->have_init |= (uint8_t)(1u << role);
 	if (s->have_init == 3) {
 		/* B5/B6: one R_s for both replies; K_isj = g^(R_i R_s R_j) stays out of
@@ -613,8 +625,13 @@ int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t 
 	rc = sga_env_hop_decode(frame, len, &env);
 	if (rc)
 		return rc;
+	/* DATA_DELIVERED opens under the same key, but it is for the gateway (its
+	 * store): re-sealed as a DATA_DOWN it would reach the peer as an inner of
+	 * 8 bytes no device can open. */
+	if (env.type != SGA_MSG_DATA_UP)
+		return -SGA_E_BAD_TYPE;
 	if (env.session_id != sess->session_id || sess->state != SGA_GW_S_ESTABLISHED)
-		return env.type == SGA_MSG_DATA_UP ? -SGA_E_UNKNOWN_SESSION : -SGA_E_BAD_TYPE;
+		return -SGA_E_UNKNOWN_SESSION;
 	from = env.role;
 	memcpy(out, frame, len);
 	rc = sga_hop_open_up(&sess->hop[from], sess->session_id, from, out, len, &seq, &inner,

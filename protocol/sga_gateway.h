@@ -11,8 +11,11 @@
  * named inside an A3), the handler is split in an _open and a _handle step.
  *
  * On error a handler returns a negated SGA_E_* code and leaves every record
- * untouched; what (if anything) to answer is the caller's choice (an ERROR hint,
- * or silence for frames that failed authentication, to avoid reflection).
+ * untouched; what (if anything) to answer is the caller's choice (PROTOCOL.md
+ * 13: an ERROR hint only for a frame that authenticated, else silence). Every
+ * handler checks a frame's tag or MAC before its counter, so -SGA_E_REPLAY
+ * always means "authentic, but already seen": a forged frame gets -SGA_E_AUTH
+ * whatever counter it carries.
  */
 #ifndef SGA_GATEWAY_H
 #define SGA_GATEWAY_H
@@ -37,8 +40,20 @@ struct sga_gw {
 	struct sga_rsa_key *pk;  /* E_PK private half */
 	struct sga_rsa_key *tpk; /* F_G private half (the trapdoor) */
 	const struct sga_group_info *grp;
-	uint8_t enroll_mode; /* enum sga_enroll_mode */
+	uint8_t enroll_mode; /* enum sga_enroll_mode: read and set through the two below */
 };
+
+/** The enrollment mode, as control workers read it while a reload may set it. */
+static inline uint8_t sga_gw_enroll_mode(const struct sga_gw *gw)
+{
+	return __atomic_load_n(&gw->enroll_mode, __ATOMIC_RELAXED);
+}
+
+/** Change the enrollment mode of a running gateway (SIGHUP); any thread. */
+static inline void sga_gw_set_enroll_mode(struct sga_gw *gw, uint8_t mode)
+{
+	__atomic_store_n(&gw->enroll_mode, mode, __ATOMIC_RELAXED);
+}
 
 /** Per-device record (store it encrypted at rest: it holds k_d). */
 struct sga_gw_device {
@@ -79,7 +94,8 @@ struct sga_gw_session {
 	uint8_t K[2][SGA_GROUP_MAX_LEN]; /* K_is, K_js: wiped once the replies are made */
 	uint8_t reply[2][SGA_FRAME_MAX]; /* B5/B6, kept for retransmission */
 	uint16_t reply_len[2];
-	struct sga_hop_member hop[2]; /* set when ESTABLISHED */
+	uint8_t init_hash[2][SGA_SHA256_LEN]; /* SHA-256 of each role's KEX_INIT frame */
+	struct sga_hop_member hop[2];         /* set when ESTABLISHED */
 };
 
 /** Up to two frames a handler asks the caller to send. */
@@ -160,7 +176,10 @@ int sga_gw_neg_accept_handle(const struct sga_gw *gw, struct sga_gw_device *dev_
  * device's k_t, checks N in [2, p-2], inverts F_G, recomputes K = N^r, verifies
  * f_K(N) and the k_d proof. Once both contributions are in, draws R_s and emits
  * B5 (to d_i) and B6 (to d_j), wipes N, K and R_s, and the session is
- * ESTABLISHED. A repeated KEX_INIT after that re-emits the cached reply.
+ * ESTABLISHED. A repeated KEX_INIT must be the same bytes as the role's first
+ * (sess->init_hash): it re-emits the cached reply once ESTABLISHED (nothing
+ * before); any other authentic KEX_INIT for that role is -SGA_E_REPLAY.
+ * sess->have_init tells the caller whether this frame was the role's first.
  */
 int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *dev,
                            struct sga_gw_session *sess, const uint8_t *frame, size_t len,

@@ -55,6 +55,10 @@ const char *sga_msg_name(uint8_t type)
 		return "DATA_DELIVERED";
 	case SGA_MSG_DATA_SKIP:
 		return "DATA_SKIP";
+	case SGA_MSG_COOKIE_REPLY:
+		return "COOKIE_REPLY";
+	case SGA_MSG_COOKIE_ECHO:
+		return "COOKIE_ECHO";
 	case SGA_MSG_ERROR:
 		return "ERROR";
 	default:
@@ -82,6 +86,8 @@ static int type_known(uint8_t type)
 	case SGA_MSG_DATA_ACK:
 	case SGA_MSG_DATA_DELIVERED:
 	case SGA_MSG_DATA_SKIP:
+	case SGA_MSG_COOKIE_REPLY:
+	case SGA_MSG_COOKIE_ECHO:
 	case SGA_MSG_ERROR:
 		return 1;
 	default:

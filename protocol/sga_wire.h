@@ -53,6 +53,8 @@ enum sga_msg_type {
 	SGA_MSG_DATA_ACK = 0x32,       /* G -> d  hop frame: the gateway took charge of e2e_seq */
 	SGA_MSG_DATA_DELIVERED = 0x33, /* d -> G  hop frame: every e2e_seq below n received */
 	SGA_MSG_DATA_SKIP = 0x34,      /* G -> d  hop frame: what is missing below n expired */
+	SGA_MSG_COOKIE_REPLY = 0x40,   /* G -> d  under load: retry inside a COOKIE_ECHO */
+	SGA_MSG_COOKIE_ECHO = 0x41,    /* d -> G  cookie || a REG_REQ, NEG_REQ or KEX_INIT */
 	SGA_MSG_ERROR = 0x7f,          /* G -> d  unauthenticated error hint */
 };
 

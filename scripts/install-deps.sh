@@ -3,9 +3,12 @@
 # Install SGA's build and run dependencies from Debian 12's apt (idempotent).
 set -euo pipefail
 
-PKGS=(build-essential meson ninja-build pkg-config clang-format
+# clang + libclang-rt-14-dev: the libFuzzer harnesses (scripts/fuzz.sh; the
+# fuzzer runtime ships in the latter).
+PKGS=(build-essential meson ninja-build pkg-config clang-format clang libclang-rt-14-dev
       libssl-dev openssl libcriterion-dev libhiredis-dev redis-server
-      dpdk dpdk-dev libdpdk-dev iproute2 ethtool python3)
+      dpdk dpdk-dev libdpdk-dev iproute2 ethtool python3
+      man-db systemd libmicrohttpd-dev curl)
 
 missing=()
 for p in "${PKGS[@]}"; do

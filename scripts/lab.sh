@@ -95,20 +95,25 @@ address = $GW_IP
 udp_port = $GW_PORT
 group = ${SGA_GROUP:-ffdhe2048}
 suites = aes-128-gcm, aes-256-gcm, chacha20-poly1305, aes-128-ccm8
-enrollment = open
+enrollment = ${SGA_ENROLLMENT:-open}
 rsa_key = $SGA_RUN/keys/gateway-rsa.pem
 trapdoor_key = $SGA_RUN/keys/gateway-trapdoor.pem
 package = $SGA_RUN/keys/gateway.pkg
 master_key = $SGA_RUN/keys/master.key
 stats_file = $SGA_RUN/stats.json
 stats_interval_s = ${SGA_STATS_INTERVAL:-0}
+metrics_listen = ${SGA_METRICS_LISTEN:-}
 [dataplane]
 port = net_af_packet0,iface=$IF_GW,qpairs=1${SGA_AFP_ARGS:-}
 lcores = 1
 mbufs = 8191
+ctrl_rate = ${SGA_CTRL_RATE:-100}
+ctrl_burst = ${SGA_CTRL_BURST:-200}
 [controlplane]
 workers = 2
 persist_interval_ms = 200
+cookie = ${SGA_COOKIE:-auto}
+cookie_threshold = ${SGA_COOKIE_THRESHOLD:-32}
 [redis]
 socket = $SGA_RUN/redis.sock
 timeout_ms = 300
@@ -136,10 +141,12 @@ sga_gw_start() {
 		die "sga-gateway --init-keys failed (see $SGA_RUN/gateway.log)"
 	local before
 	before=$(grep -c "restored .* session" "$SGA_RUN/gateway.log" 2>/dev/null || true)
-	ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$conf" -- -l 0-1 \
+	# SGA_GW_EAL: the gateway's EAL core options (default: main lcore 0, data plane 1).
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$conf" -- ${SGA_GW_EAL:--l 0-1} \
 		>>"$SGA_RUN/gateway.log" 2>&1 &
 	GW_PID=$!
-	for _ in $(seq 1 200); do
+	for _ in $(seq 1 600); do # 30 s: a generous bound on a loaded machine
 		# This start's own line: the log may hold earlier runs.
 		[ "$(grep -c "restored .* session" "$SGA_RUN/gateway.log" 2>/dev/null)" -gt "$before" ] && return 0
 		kill -0 "$GW_PID" 2>/dev/null || die "sga-gateway exited (see $SGA_RUN/gateway.log)"

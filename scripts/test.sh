@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Run SGA's whole test suite: install dependencies, build, run every unit test,
-# then again under AddressSanitizer + UndefinedBehaviorSanitizer, then the
-# end-to-end tests through real processes (needs root).
+# then again under AddressSanitizer + UndefinedBehaviorSanitizer, each fuzz
+# harness briefly, then the end-to-end tests through real processes (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,10 @@ for variant in normal asan; do
 	LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
 		meson test -C "$dir" --print-errorlogs --num-processes 2
 done
+# Every libFuzzer harness briefly (clang, ASan + UBSan) on its corpus:
+# 3-4 minutes with the build; scripts/fuzz.sh 3600 is the long hunt.
+echo "== fuzz (each harness 20 s)"
+FUZZ_BUILD=build-ci-fuzz scripts/fuzz.sh 20
 echo "== end-to-end tests (real redis-server, sga-gateway on DPDK, sga-device processes)"
 if [ "$(id -u)" -eq 0 ]; then
 	SGA_BUILD=$PWD/build-ci-normal bash tests/e2e/run_all.sh

@@ -37,6 +37,18 @@ expect_fail "--id ID is required" "$DEV" -s s -p p register
 expect_fail "missing PEER" "$DEV" -i d -s s -p p connect
 expect_fail "unknown option '--frobnicate'" "$DEV" --frobnicate
 
+# --init-keys on a fresh machine: the key folder does not exist yet; it is made
+# (0700), and the package devices pin is written, so the README's next step works.
+sed "s#run/keys#$SGA_RUN/fresh/keys#" "$SGA_ROOT/configs/gateway-af-packet.conf" >"$SGA_RUN/fresh.conf"
+"$GW" -c "$SGA_RUN/fresh.conf" --init-keys >"$SGA_RUN/out" 2>&1 || { cat "$SGA_RUN/out" >&2; die "--init-keys on a fresh folder"; }
+for f in gateway-rsa.pem gateway-trapdoor.pem master.key gateway.pkg; do
+	[ -s "$SGA_RUN/fresh/keys/$f" ] || die "--init-keys did not create keys/$f"
+done
+[ "$(stat -c %a "$SGA_RUN/fresh/keys")" = 700 ] || die "key folder mode is not 0700"
+[ "$(stat -c %a "$SGA_RUN/fresh/keys/master.key")" = 600 ] || die "master key mode is not 0600"
+"$GW" -c "$SGA_RUN/fresh.conf" --init-keys | grep -q "exists: .*master.key" || die "--init-keys twice"
+log "ok: --init-keys makes the key folder and the package"
+
 "$GW" --help | grep -q "Usage: sga-gateway" || die "sga-gateway --help"
 "$GW" --version | grep -q "sga-gateway" || die "sga-gateway --version"
 "$DEV" --help | grep -q "Usage: sga-device" || die "sga-device --help"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* harness.c - see harness.h. */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -69,6 +70,58 @@ void harness_fini(struct harness *h)
 	sga_gw_session_wipe(&h->gsess);
 }
 
+int harness_cookie_round(struct harness *h, struct sga_cookie_key *k, uint64_t now_ms,
+                         uint32_t ip_be, uint16_t port_be)
+{
+	uint8_t cookie[SGA_COOKIE_LEN], digest[SGA_COOKIE_DIGEST_LEN], mine[SGA_COOKIE_DIGEST_LEN];
+	uint8_t reply[SGA_COOKIE_REPLY_LEN], echo[SGA_FRAME_MAX];
+	const uint8_t *got_cookie, *inner;
+	size_t reply_len, echo_len, inner_len;
+	int rc;
+
+	/* gateway: the frame earns a cookie, nothing else */
+	rc = sga_cookie_make(k, now_ms, ip_be, port_be, h->frame, h->frame_len, cookie);
+	rc = rc ? rc : sga_cookie_digest(h->frame, h->frame_len, digest);
+	rc = rc ? rc : sga_cookie_reply_encode(digest, cookie, reply, sizeof(reply), &reply_len);
+	/* device: the reply names its frame; it goes again inside a COOKIE_ECHO */
+	rc = rc ? rc : sga_cookie_reply_decode(reply, reply_len, digest, cookie);
+	rc = rc ? rc : sga_cookie_digest(h->frame, h->frame_len, mine);
+	if (!rc && memcmp(mine, digest, sizeof(mine)))
+		rc = -SGA_E_AUTH;
+	rc = rc ? rc
+	        : sga_cookie_echo_encode(cookie, h->frame, h->frame_len, echo, sizeof(echo),
+	                                 &echo_len);
+	/* gateway: a valid cookie from that address lets the frame through */
+	rc = rc ? rc : sga_cookie_echo_decode(echo, echo_len, &got_cookie, &inner, &inner_len);
+	rc = rc ? rc : sga_cookie_check(k, now_ms, ip_be, port_be, inner, inner_len, got_cookie);
+	if (!rc) {
+		memmove(h->frame, inner, inner_len);
+		h->frame_len = inner_len;
+	}
+	return rc;
+}
+
+/* With h->cookie set, every REG_REQ, NEG_REQ and KEX_INIT of device k passes a
+ * cookie round from its own address first. */
+static int cookie_gate(struct harness *h, int k)
+{
+	if (!h->cookie)
+		return 0;
+	return harness_cookie_round(h, h->cookie, h->cookie_now_ms,
+	                            htonl(0x0a000001u + (uint32_t)k), htons((uint16_t)(4000 + k)));
+}
+
+int harness_full_cookie(struct harness *h, struct sga_cookie_key *k, const uint8_t *prefs,
+                        uint8_t n_pref)
+{
+	int rc;
+
+	h->cookie = k;
+	rc = harness_full(h, prefs, n_pref);
+	h->cookie = NULL;
+	return rc;
+}
+
 int harness_register(struct harness *h, int k)
 {
 	struct sga_reg_req env;
@@ -78,6 +131,8 @@ int harness_register(struct harness *h, int k)
 
 	rc = sga_dev_create_reg_req(&h->dev[k], NULL, 0, 0, h->frame, sizeof(h->frame),
 	                            &h->frame_len);
+	if (!rc)
+		rc = cookie_gate(h, k);
 	if (rc)
 		return rc;
 	rc = sga_gw_reg_open(&h->gw, h->frame, h->frame_len, &env, &req);
@@ -99,6 +154,8 @@ int harness_negotiate(struct harness *h, const uint8_t *prefs, uint8_t n_pref)
 
 	rc = sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len, prefs,
 	                            n_pref, h->frame, sizeof(h->frame), &h->frame_len);
+	if (!rc)
+		rc = cookie_gate(h, 0);
 	if (rc)
 		return rc;
 	rc = sga_gw_neg_req_open(&h->gw, &h->rec[0], h->frame, h->frame_len, &a1, &ctr);
@@ -135,6 +192,8 @@ int harness_kex_only(struct harness *h)
 	for (int k = 0; k < 2; k++) {
 		rc = sga_dev_create_kex_init(&h->dev[k], &h->sess[k], h->frame, sizeof(h->frame),
 		                             &h->frame_len);
+		if (!rc)
+			rc = cookie_gate(h, k);
 		if (rc)
 			return rc;
 		rc = sga_gw_kex_init_handle(&h->gw, &h->rec[k], &h->gsess, h->frame, h->frame_len,

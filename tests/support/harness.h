@@ -8,6 +8,7 @@
 #ifndef SGA_TEST_HARNESS_H
 #define SGA_TEST_HARNESS_H
 
+#include "sga_cookie.h"
 #include "sga_device.h"
 #include "sga_gateway.h"
 #include "sga_hop.h"
@@ -20,7 +21,9 @@ struct harness {
 	struct sga_dev_sess sess[2];  /* their sessions */
 	uint8_t frame[SGA_FRAME_MAX]; /* last frame a step produced */
 	size_t frame_len;
-	struct sga_ack_win ack[2]; /* [role]: what the gateway took charge of from it */
+	struct sga_ack_win ack[2];     /* [role]: what the gateway took charge of from it */
+	struct sga_cookie_key *cookie; /* non-NULL: a gateway under load (harness_full_cookie) */
+	uint64_t cookie_now_ms;        /* ... its clock */
 };
 
 /* Shared RSA keys (generated once per process: RSA keygen is slow), 2048-bit
@@ -56,6 +59,18 @@ int harness_kex(struct harness *h);
  *  from 1). For tests of the relay layers that install the gateway's record
  *  elsewhere (the data plane) right after B7. */
 int harness_kex_preconfirmed(struct harness *h);
+/** The gateway under load: the frame in h->frame (REG_REQ, NEG_REQ or
+ *  KEX_INIT), sent from ip:port (network order), is answered with a
+ *  COOKIE_REPLY under key k at now_ms; the device checks the reply names its
+ *  frame and sends it again inside a COOKIE_ECHO, which the gateway checks
+ *  and opens: h->frame holds the frame the gateway handles after all (the
+ *  same bytes). 0, or -SGA_E_AUTH (echo refused) and other -SGA_E_*. */
+int harness_cookie_round(struct harness *h, struct sga_cookie_key *k, uint64_t now_ms,
+                         uint32_t ip_be, uint16_t port_be);
+/** harness_full with a cookie round before every REG_REQ, NEG_REQ and KEX_INIT
+ *  reaches the gateway. */
+int harness_full_cookie(struct harness *h, struct sga_cookie_key *k, const uint8_t *prefs,
+                        uint8_t n_pref);
 /** register both + negotiate + kex. */
 int harness_full(struct harness *h, const uint8_t *prefs, uint8_t n_pref);
 /** One more session set-up (A1-A4, B1-B7) between the registered devices, with

@@ -27,6 +27,7 @@
 #include "sga_crypto.h"
 #include "sga_crypto_priv.h"
 #include "sga_engine.h"
+#include "eal_tidy.h"
 
 static char report[256];
 
@@ -34,17 +35,9 @@ static void eal_up(void)
 {
 	static int done;
 	char prefix[64];
-	char *argv[] = {"test_asym",
-	                "--no-pci",
-	                "--no-huge",
-	                "-m",
-	                "512",
-	                "--no-shconf",
-	                "-l",
-	                "0",
-	                "--vdev",
-	                "crypto_openssl0",
-	                "--log-level=lib.*:error",
+	char *argv[] = {"test_asym", "--no-pci",    "--no-huge",       "-m",
+	                "512",       "--no-shconf", "--no-telemetry",  "-l",
+	                "0",         "--vdev",      "crypto_openssl0", "--log-level=lib.*:error",
 	                prefix};
 	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
 
@@ -52,6 +45,7 @@ static void eal_up(void)
 		return;
 	snprintf(prefix, sizeof(prefix), "--file-prefix=sgaasym%d", (int)getpid());
 	cr_assert_geq(rte_eal_init(argc, argv), 0, "rte_eal_init: %s", rte_strerror(rte_errno));
+	eal_tidy();
 	done = 1;
 }
 

@@ -1866,3 +1866,65 @@ Test(transcript, confirm_wait_ignores_forgeries)
 	cr_assert(sga_dev_sess_confirmed(&h.sess[1]));
 	harness_fini(&h);
 }
+
+/* PROTOCOL.md 13: a forged A1 fails on its tag whatever its counter says. Were
+ * the counter checked first, REPLAY for a stale one and AUTH for a fresh one
+ * would let anyone binary-search a device's counter with forged frames. */
+Test(replay, forged_counter_fails_on_the_tag_first)
+{
+	static const uint64_t ctrs[] = {1, 2, 3, 4, 1000, UINT64_MAX - 1};
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	uint64_t ctr;
+
+	setup(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	cr_assert_eq(harness_negotiate(&h, ALL, 4), 0);
+	h.rec[0].up_ctr = 3; /* G has accepted up to 3 from d_i */
+	for (unsigned k = 0; k < sizeof(ctrs) / sizeof(ctrs[0]); k++) {
+		struct sga_dev forger = h.dev[0];
+		struct sga_dev_sess s;
+
+		memset(&s, 0, sizeof(s));
+		forger.up_ctr = ctrs[k] - 1;
+		cr_assert_eq(sga_dev_create_neg_req(&forger, &s, h.dev[1].id, 5, ALL, 4, h.frame,
+		                                    sizeof(h.frame), &h.frame_len),
+		             0);
+		h.frame[h.frame_len - 1] ^= 0x01; /* the tag no longer verifies */
+		GW_REJECTS(&h, SGA_E_AUTH,
+		           sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr));
+		h.frame[h.frame_len - 1] ^= 0x01; /* authentic again */
+		if (ctrs[k] <= 3)
+			GW_REJECTS(
+			    &h, SGA_E_REPLAY,
+			    sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr));
+		sga_dev_sess_wipe(&s);
+		sga_memzero(&forger, sizeof(forger));
+	}
+	harness_fini(&h);
+}
+
+/* PROTOCOL.md 9.4: a KEX_INIT is retransmitted as the same bytes. Another
+ * authentic KEX_INIT for a role already in (fresh R, r and nonce under the
+ * same k_t) is refused, not answered with the reply cached for the first. */
+Test(replay, kex_init_of_other_bytes_gets_no_cached_reply)
+{
+	struct harness h;
+	struct sga_dev_sess again;
+	struct sga_gw_out out;
+	uint8_t f[SGA_FRAME_MAX];
+	size_t f_len;
+
+	up_to_kex(&h);
+	again = h.sess[1]; /* d_j's session before its KEX_INIT */
+	cr_assert_eq(harness_kex(&h), 0);
+	cr_assert_eq(h.gsess.state, SGA_GW_S_ESTABLISHED);
+	cr_assert_eq(sga_dev_create_kex_init(&h.dev[1], &again, f, sizeof(f), &f_len), 0);
+	out.n = 0;
+	GW_REJECTS(&h, SGA_E_REPLAY,
+	           sga_gw_kex_init_handle(&h.gw, &h.rec[1], &h.gsess, f, f_len, &out));
+	cr_assert_eq(out.n, 0, "no KEX_REPLY for a request it was not made for");
+	sga_dev_sess_wipe(&again);
+	harness_fini(&h);
+}

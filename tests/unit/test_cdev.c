@@ -29,6 +29,7 @@
 #include "sga_hop.h"
 #include "sga_keys.h"
 #include "protocol_vectors.h"
+#include "eal_tidy.h"
 
 #define BURST 32
 #define HDR   SGA_HOP_HDR_LEN /* the AAD of a hop frame */
@@ -44,17 +45,9 @@ static struct rte_mempool *mp;
 static void up(const char *driver)
 {
 	char prefix[64], vdev[64];
-	char *argv[] = {"test_cdev",
-	                "--no-pci",
-	                "--no-huge",
-	                "-m",
-	                "512",
-	                "--no-shconf",
-	                "-l",
-	                "0",
-	                vdev,
-	                prefix,
-	                "--log-level=lib.*:error"};
+	char *argv[] = {"test_cdev", "--no-pci",    "--no-huge",      "-m",
+	                "512",       "--no-shconf", "--no-telemetry", "-l",
+	                "0",         vdev,          prefix,           "--log-level=lib.*:error"};
 	struct sga_cdev_config cfg = {
 	    .device = driver,
 	    .n_qps = 1,
@@ -71,6 +64,7 @@ static void up(const char *driver)
 	snprintf(prefix, sizeof(prefix), "--file-prefix=sgacdev%d", (int)getpid());
 	cr_assert_geq(rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])), argv), 0,
 	              "rte_eal_init: %s", rte_strerror(rte_errno));
+	eal_tidy();
 	cd = sga_cdev_create(&cfg);
 	cr_assert_not_null(cd, "sga_cdev_create(%s): %s", driver, strerror(errno));
 	cr_assert_str_eq(sga_cdev_driver(cd), driver);
@@ -454,13 +448,14 @@ PMD_TEST(session_pool_exhaustion)
 Test(cdev, cpu_device_is_all_cpu)
 {
 	char prefix[64], line[128];
-	char *argv[] = {"test_cdev",   "--no-pci", "--no-huge", "-m",  "128",
-	                "--no-shconf", "-l",       "0",         prefix};
+	char *argv[] = {"test_cdev",   "--no-pci",       "--no-huge", "-m", "128",
+	                "--no-shconf", "--no-telemetry", "-l",        "0",  prefix};
 	struct sga_cdev_config cfg = {.device = "cpu", .tag = "t_cd"};
 	struct sga_cdev *c;
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=sgacdev%d", (int)getpid());
 	cr_assert_geq(rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])), argv), 0);
+	eal_tidy();
 	cr_assert_eq(sga_cdev_device_valid("auto"), 1);
 	cr_assert_eq(sga_cdev_device_valid("crypto_qat"), 1);
 	cr_assert_eq(sga_cdev_device_valid("crypto_aesni"), 0);

@@ -203,3 +203,59 @@ Test(config, hop_replay_window_off_refused_under_production)
 		cr_assert_eq(c.lab_hop_replay_window, 1);
 	}
 }
+
+/* [gateway] log_level: the rte_log names, numbered as RTE_LOG_*; unset = 0. */
+Test(config, log_level_names)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_eq(c.log_level, 0, "unset: EAL's levels stand");
+	cr_assert_eq(parse("[gateway]\nlog_level = err\n"), 0, "%s", err);
+	cr_assert_eq(c.log_level, 4);
+	cr_assert_eq(parse("[gateway]\nlog_level = debug\n"), 0, "%s", err);
+	cr_assert_eq(c.log_level, 8);
+	expect_err("[gateway]\nlog_level = loud\n",
+	           "t.conf:2: log_level: 'loud' is not a log level");
+}
+
+/* SIGHUP's comparison: live keys are listed, anything else refuses the reload
+ * naming the key; an unchanged file is an empty reload. */
+Test(config, reload_diff_live_and_refused)
+{
+	static const char base[] = "[gateway]\nenrollment = open\nstats_interval_s = 10\n"
+	                           "[dataplane]\nport = net_tap0,iface=a\n";
+	struct gw_config cur, next;
+	const char *live[8];
+	unsigned n = 99;
+
+	cr_assert_eq(parse(base), 0, "%s", err);
+	cur = c;
+	cr_assert_eq(gw_config_reload_diff(&cur, &c, live, 8, &n, err, sizeof(err)), 0);
+	cr_assert_eq(n, 0, "unchanged file, nothing to apply");
+
+	cr_assert_eq(parse("[gateway]\nenrollment = allowlist\nstats_interval_s = 5\nlog_level = "
+	                   "warning\n[dataplane]\nport = net_tap0,iface=a\n"),
+	             0, "%s", err);
+	next = c;
+	cr_assert_eq(gw_config_reload_diff(&cur, &next, live, 8, &n, err, sizeof(err)), 0, "%s",
+	             err);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(live[0], "enrollment");
+	cr_assert_str_eq(live[1], "stats_interval_s");
+	cr_assert_str_eq(live[2], "log_level");
+
+	cr_assert_eq(parse("[gateway]\nenrollment = allowlist\n[dataplane]\nport = "
+	                   "net_tap0,iface=b\n"),
+	             0, "%s", err);
+	next = c;
+	cr_assert_eq(gw_config_reload_diff(&cur, &next, live, 8, &n, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "[dataplane] port changed: it needs a restart"), "%s", err);
+
+	cr_assert_eq(parse("[gateway]\nenrollment = open\nstats_interval_s = 10\nsuites = "
+	                   "aes-128-gcm\n[dataplane]\nport = net_tap0,iface=a\n"),
+	             0, "%s", err);
+	next = c;
+	cr_assert_eq(gw_config_reload_diff(&cur, &next, live, 8, &n, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "[gateway] suites changed"), "%s", err);
+	cr_assert(gw_config_is_live("gateway", "enrollment"));
+	cr_assert(!gw_config_is_live("dataplane", "port"));
+}

@@ -42,7 +42,10 @@
 #include "dp_priv.h"
 #include "dp_store.h"
 #include "harness.h"
+#include "sga_cookie.h"
 #include "sga_keys.h"
+#include "eal_tidy.h"
+#include "sga_route.h"
 
 #define MAXQ    2
 #define TPOOL_N 2047
@@ -75,6 +78,7 @@ static void eal_up(void)
 	                "-m",
 	                "256",
 	                "--no-shconf",
+	                "--no-telemetry",
 	                lcores,
 	                "--log-level=lib.*:error",
 	                "--log-level=sga.dp:warning",
@@ -88,6 +92,7 @@ static void eal_up(void)
 	snprintf(lcores, sizeof(lcores), "%s",
 	         sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? "--lcores=0@0,1@1" : "--lcores=0@0,1@0");
 	cr_assert_geq(rte_eal_init(argc, argv), 0, "rte_eal_init: %s", rte_strerror(rte_errno));
+	eal_tidy();
 	tpool = rte_pktmbuf_pool_create("t_pool", TPOOL_N, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 	                                SOCKET_ID_ANY);
 	cr_assert_not_null(tpool);
@@ -1190,6 +1195,81 @@ RELAY_TEST(replay_window_store_off_stored_again)
 	replay_window_store(1);
 }
 
+/* Polls until a DATA_ACK left the gateway, dropping every frame (the
+ * recipient lost them); returns the DATA_DOWN frames among them. Bounded. */
+static unsigned lose_until_ack(void)
+{
+	unsigned n_down = 0;
+	bool ack = false;
+
+	for (int i = 0; i < 5000 && !ack; i++) {
+		struct rte_mbuf *m;
+
+		poll_q(0);
+		while (rte_ring_dequeue(txr[0], (void **)&m) == 0) {
+			if (rte_pktmbuf_mtod(m, const uint8_t *)[DP_PKT_HDR_LEN + 1] ==
+			    SGA_MSG_DATA_ACK)
+				ack = true;
+			else
+				n_down++;
+			rte_pktmbuf_free(m);
+		}
+		if (!ack)
+			usleep(1000);
+	}
+	cr_assert(ack, "no DATA_ACK");
+	return n_down;
+}
+
+/* The store on: a re-sealed DATA_UP (the same message under a fresh hop seq,
+ * PROTOCOL.md 9.4) of a message the store holds is acknowledged again AND
+ * relayed again, so a recipient that lost the first copy gets it now rather
+ * than waiting at it for the store's re-send timer (or for good, if the held
+ * copy were one it cannot open). */
+RELAY_TEST(resealed_data_up_relayed_again_with_store)
+{
+	char dir[] = "/tmp/sga-wt-reseal-store-XXXXXX", cmd[80];
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	uint8_t msg[32], f[SGA_FRAME_MAX];
+	struct dp_store_stats ss;
+	unsigned k, n_down;
+	size_t flen;
+	uint64_t e2e, resent;
+
+	cr_assert_not_null(mkdtemp(dir));
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.store_dir = dir;
+	cfg.store_fsync = 2; /* MSG_LOG_FSYNC_ALWAYS */
+	cfg.store_pending_max = 64;
+	dp_start();
+	install(h, addr, 1000, 1000, 0);
+	fill(msg, sizeof(msg), 3);
+	flen = seal(h, 0, msg, sizeof(msg), f);
+	e2e = sga_dev_data_last_seq(&h->sess[0]);
+	inject(0, &addr[0], f, flen);
+	cr_assert_geq(lose_until_ack(), 1, "relayed (and lost on the way)");
+
+	resent = ctr(DP_C_RESENT);
+	cr_assert_eq(sga_dev_data_reseal(&h->sess[0], e2e, msg, sizeof(msg), f, sizeof(f), &flen),
+	             0);
+	inject(0, &addr[0], f, flen);
+	k = collect_until_ack(h, &addr[1], msg, sizeof(msg), &n_down);
+	cr_assert_eq(n_down - (ctr(DP_C_RESENT) - resent), 1, "the re-sealed copy is relayed");
+	expect_ack(h, k, 0, &addr[0], e2e);
+	dp_store_totals(dp, &ss);
+	cr_assert_eq(ss.stored, 1, "stored once");
+	cr_assert_eq(ss.resealed_relayed, 1);
+	cr_assert_eq(ss.resealed_replaced, 0, "the same bytes: nothing replaced");
+	cr_assert_eq(ctr(DP_C_DUPLICATE), 0, "each DATA_UP ends in one counter: relayed");
+	cr_assert_eq(ctr(DP_C_RELAYED), 2);
+	dp_down();
+	session_free(h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
 /* A device of another session cannot inject into this one: its frame relabelled
  * with our session id fails the hop tag; its own session relays only between
  * its own members. */
@@ -1973,26 +2053,158 @@ Test(dataplane, control_frames_routed_to_workers)
 	for (unsigned w = 0; w < nw; w++)
 		cr_assert_eq(ring_take(w, m, 8), 0);
 
-	/* REG_REQ and PKG_REQ carry no id in the clear: round robin. */
+	/* PKG_REQ carries nothing to order: round robin. A REG_REQ has no id in
+	 * the clear; it is routed by the frame, so a retransmission (the same
+	 * bytes) waits for its original on one worker (sga_route.h). */
 	for (int i = 0; i < 3; i++)
 		inject(0, &d, pkg.b, pkg.len);
-	for (int i = 0; i < 3; i++)
-		inject(0, &d, reg.b, reg.len);
 	poll_q(0);
 	for (unsigned w = 0; w < nw; w++) {
 		got[w] = ring_take(w, m, 8);
-		cr_assert_eq(got[w], 2, "worker %u got %u of the 6 round-robin frames", w, got[w]);
-		for (unsigned k = 0; k < got[w]; k++) {
-			const uint8_t *p;
-			size_t plen;
-
-			cr_assert_eq(dp_ctrl_payload(m[k], &p, &plen, NULL), 0);
-			cr_assert(p[1] == SGA_MSG_PKG_REQ || p[1] == SGA_MSG_REG_REQ);
-			rte_pktmbuf_free(m[k]);
-		}
+		cr_assert_eq(got[w], 1, "worker %u got %u of the 3 round-robin frames", w, got[w]);
+		expect_ctrl(m[0], pkg.b, pkg.len, &d);
 	}
+	for (int i = 0; i < 3; i++)
+		inject(0, &d, reg.b, reg.len);
+	poll_q(0);
+	{
+		struct sga_route_key rk;
+		unsigned rr = 0, w_reg;
+
+		sga_route_key(reg.b, reg.len, &rk);
+		w_reg = sga_route_worker(&rk, nw, &rr);
+		cr_assert_eq(ring_take(w_reg, m, 8), 3, "a REG_REQ and its copies on one worker");
+		for (int i = 0; i < 3; i++)
+			expect_ctrl(m[i], reg.b, reg.len, &d);
+	}
+	for (unsigned w = 0; w < nw; w++)
+		cr_assert_eq(ring_take(w, m, 8), 0);
 	cr_assert_eq(dp_ctrl_dequeue(dp, nw, m, 8), 0, "no such worker");
 	CTRS({DP_C_RX, 9}, {DP_C_CTRL_IN, 9});
+	dp_down();
+	session_free(h);
+}
+
+/*
+ * Handshake floods (docs/OPERATIONS.md, "Handshake floods"): a source address
+ * over its token bucket is dropped before the control ring; another address
+ * is not affected. Under load the lcores spread bare NEG_REQs of one device
+ * over all workers (each only earns a cookie there), while the same frame
+ * inside a COOKIE_ECHO still goes to its device's worker, and a worker can
+ * hand a frame on to the one that owns it.
+ */
+Test(dataplane, control_frames_rate_limited_and_spread_under_load)
+{
+	struct harness *h = session_new();
+	const struct dp_addr d = dev_addr(0, 40000), d2 = dev_addr(1, 40001);
+	uint8_t pkg[SGA_FRAME_MAX], neg[SGA_FRAME_MAX], echo[SGA_FRAME_MAX],
+	    cookie[SGA_COOKIE_LEN] = {7};
+	size_t pkg_len, neg_len, echo_len;
+	struct sga_dev_sess tmp;
+	struct rte_mbuf *m[8];
+	const unsigned nw = 3;
+	unsigned w_neg, total = 0, other;
+
+	port_make(1);
+	cfg_fill(1, nw, 64, 16, 64);
+	cfg.ctrl_rate = 5; /* per second: nothing refills within this test */
+	cfg.ctrl_burst = 3;
+	dp_start();
+	cr_assert_eq(sga_pkg_req_encode(pkg, sizeof(pkg), &pkg_len), 0);
+	memset(&tmp, 0, sizeof(tmp));
+	cr_assert_eq(sga_dev_create_neg_req(&h->dev[0], &tmp, h->dev[1].id, h->dev[1].id_len, PREFS,
+	                                    1, neg, sizeof(neg), &neg_len),
+	             0);
+	cr_assert_eq(sga_cookie_echo_encode(cookie, neg, neg_len, echo, sizeof(echo), &echo_len),
+	             0);
+	w_neg = dp_ctrl_worker_of_id(h->dev[0].id, h->dev[0].id_len, nw);
+
+	/* 5 frames from d: its burst of 3 pass, 2 are dropped; d2 has its own bucket */
+	for (int i = 0; i < 5; i++)
+		inject(0, &d, pkg, pkg_len);
+	inject(0, &d2, pkg, pkg_len);
+	poll_q(0);
+	for (unsigned w = 0; w < nw; w++) {
+		unsigned backlog = dp_ctrl_backlog(dp, w), n = ring_take(w, m, 8);
+
+		cr_assert_eq(backlog, n);
+		for (unsigned k = 0; k < n; k++)
+			rte_pktmbuf_free(m[k]);
+		total += n;
+	}
+	cr_assert_eq(total, 4);
+	CTRS({DP_C_RX, 6}, {DP_C_CTRL_IN, 4}, {DP_C_DROP_CTRL_RATE, 2});
+	dp_down();
+
+	/* no limit; under load */
+	port_make(1);
+	cfg_fill(1, nw, 64, 16, 64);
+	dp_start();
+	dp_ctrl_set_spread(dp, 1);
+	for (int i = 0; i < 3; i++)
+		inject(0, &d, neg, neg_len);
+	inject(0, &d, echo, echo_len);
+	poll_q(0);
+	{
+		struct rte_mbuf *got[3][8];
+		unsigned n[3];
+
+		for (unsigned w = 0; w < nw; w++) {
+			n[w] = ring_take(w, got[w], 8);
+			cr_assert_eq(n[w], w == w_neg ? 2u : 1u, "worker %u: %u frames", w, n[w]);
+		}
+		for (unsigned w = 0; w < nw; w++)
+			for (unsigned k = 0; k < n[w]; k++) {
+				const uint8_t *p;
+				size_t plen;
+
+				cr_assert_eq(dp_ctrl_payload(got[w][k], &p, &plen, NULL), 0);
+				if (p[1] == SGA_MSG_COOKIE_ECHO)
+					cr_assert_eq(w, w_neg,
+					             "a COOKIE_ECHO goes to its key's worker");
+				if (w !=
+				    w_neg) /* hand it on, as a worker that does not own it does */
+					cr_assert_eq(dp_ctrl_forward(dp, w_neg, got[w][k]), 0);
+				else
+					rte_pktmbuf_free(got[w][k]);
+			}
+	}
+	cr_assert_eq(dp_ctrl_backlog(dp, w_neg), 2u, "the two handed on");
+	cr_assert_eq(ring_take(w_neg, m, 8), 2);
+	for (unsigned k = 0; k < 2; k++)
+		expect_ctrl(m[k], neg, neg_len, &d);
+	CTRS({DP_C_RX, 4}, {DP_C_CTRL_IN, 4}, {DP_C_CTRL_SPREAD, 3});
+	/* load over: the same frame goes to its worker again */
+	dp_ctrl_set_spread(dp, 0);
+	inject(0, &d, neg, neg_len);
+	poll_q(0);
+	other = ring_take(w_neg, m, 8);
+	cr_assert_eq(other, 1);
+	expect_ctrl(m[0], neg, neg_len, &d);
+
+	/* Under load a quarter of each ring (64 here) stays free for cookie
+	 * echoes: 150 bare frames fill 48 slots per worker, the rest are dropped,
+	 * and an echo still gets in. */
+	dp_ctrl_set_spread(dp, 1);
+	for (int i = 0; i < 150; i += 30) {
+		for (int k = 0; k < 30; k++)
+			inject(0, &d, neg, neg_len);
+		poll_q(0);
+	}
+	inject(0, &d, echo, echo_len);
+	poll_q(0);
+	for (unsigned w = 0; w < nw; w++)
+		cr_assert_eq(dp_ctrl_backlog(dp, w), w == w_neg ? 49u : 48u, "worker %u: %u", w,
+		             dp_ctrl_backlog(dp, w));
+	CTRS({DP_C_RX, 4 + 1 + 151}, {DP_C_CTRL_IN, 4 + 1 + 145}, {DP_C_CTRL_SPREAD, 3 + 144},
+	     {DP_C_DROP_CTRL_LOAD, 6});
+	for (unsigned w = 0; w < nw; w++) {
+		unsigned n;
+
+		while ((n = ring_take(w, m, 8)) > 0)
+			for (unsigned k = 0; k < n; k++)
+				rte_pktmbuf_free(m[k]);
+	}
 	dp_down();
 	session_free(h);
 }

@@ -13,17 +13,20 @@
 #include <rte_eal.h>
 
 #include "dp_store.h"
+#include "eal_tidy.h"
 
 static char dir[64];
 
 static void eal_up(void)
 {
 	char prefix[64];
-	char *argv[] = {"test", "--no-pci", "--no-huge", "-m", "256", "--log-level=*:error",
-	                prefix, NULL};
+	char *argv[] = {
+	    "test",        "--no-pci",       "--no-huge", "-m", "256", "--log-level=*:error",
+	    "--no-shconf", "--no-telemetry", prefix,      NULL};
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=sgastore%d", getpid());
-	cr_assert_geq(rte_eal_init(7, argv), 0, "EAL");
+	cr_assert_geq(rte_eal_init(9, argv), 0, "EAL");
+	eal_tidy();
 	snprintf(dir, sizeof(dir), "/tmp/sga-dpstore-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 }
@@ -819,4 +822,291 @@ Test(dp_store, many_quiet_recipients_pass_through_a_small_store)
 	cr_assert_eq(s.refused_full, 0);
 	cr_assert_eq(s.pending, 0);
 	dp_store_destroy(st);
+}
+
+/*
+ * A delivered message's late copy after a restart (the sender re-seals what it
+ * holds unacknowledged, e.g. a DATA_ACK lost in the restart): DP_STORE_DONE,
+ * neither stored nor re-sent, because the recipient's report survives the
+ * restart as a delivered mark. Without it, the copy was stored as new and
+ * re-sent to a recipient that had already reported it (and, gone, never
+ * would again). A genuinely new message is still stored.
+ */
+Test(dp_store, delivered_copy_after_restart_not_stored_again)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	struct dp_store_ack a[8];
+	struct dp_store_resend r[16];
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+	unsigned n;
+
+	put_range(st, 0x66, 0, 0, 6, DP_STORE_RELAY);
+	cr_assert_eq(wait_acks(st, a, 6), 6);
+	dp_store_delivered(st, 0x66, 1, 5, dp_store_now_ms(), NULL, 0); /* 0..4 reached it */
+	dp_store_destroy(st);
+
+	for (int run = 0; run < 2; run++) {
+		st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+		cr_assert_eq(rep.live, run ? 2 : 1, "run %d: only what was not delivered", run);
+		inner_for(2, b, &len);
+		cr_assert_eq(dp_store_put(st, 0x66, 0, 2, b, len), DP_STORE_DONE,
+		             "run %d: a delivered message is not stored again", run);
+		cr_assert_eq(rep.marks, 1, "one mark: the last report");
+		inner_for(4, b, &len);
+		cr_assert_eq(dp_store_put(st, 0x66, 0, 4, b, len), DP_STORE_DONE);
+		if (!run)
+			put_range(st, 0x66, 0, 6, 7, DP_STORE_RELAY); /* new: stored */
+		n = dp_store_resends_due(st, dp_store_now_ms() + 1000, r, 16);
+		cr_assert_eq(n, 2, "run %d: 5 and 6 go out, nothing delivered", run);
+		for (unsigned i = 0; i < n; i++)
+			cr_assert_geq(r[i].e2e_seq, 5);
+		dp_store_stats(st, &s);
+		cr_assert_eq(s.stored, run ? 0 : 1);
+		cr_assert_eq(s.pending, 2);
+		if (!run)
+			cr_assert_eq(wait_acks(st, a, 1), 1);
+		dp_store_destroy(st);
+	}
+	/* Reports keep one mark live, however many there were. */
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	dp_store_delivered(st, 0x66, 1, 6, dp_store_now_ms(), NULL, 0);
+	dp_store_delivered(st, 0x66, 1, 7, dp_store_now_ms(), NULL, 0);
+	dp_store_destroy(st);
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	cr_assert_eq(rep.live, 0);
+	cr_assert_eq(rep.marks, 1);
+	inner_for(6, b, &len);
+	cr_assert_eq(dp_store_put(st, 0x66, 0, 6, b, len), DP_STORE_DONE);
+	dp_store_destroy(st);
+}
+
+static void quiet(void *ctx, enum msg_log_level level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	(void)msg;
+}
+
+/* A message whose RELEASE never reached the log (the ring was full) but
+ * whose recipient's report did: released at start, not delivered again. */
+Test(dp_store, recovered_message_below_its_mark_released)
+{
+	char sub[96];
+	struct msg_log_config lc = {.dir = sub, .fsync = MSG_LOG_FSYNC_ALWAYS, .log_fn = quiet};
+	struct msg_rec m = {.session_id = 0x77, .e2e_seq = 3, .role = 1};
+	struct dp_store_report rep;
+	struct dp_store_resend r[4];
+	struct dp_store *st;
+	struct msg_log *lg;
+	uint64_t lsn;
+
+	snprintf(sub, sizeof(sub), "%s/lcore-0", dir);
+	lg = msg_log_open(&lc, NULL, NULL, NULL);
+	cr_assert_not_null(lg);
+	cr_assert_eq(msg_log_append(lg, &m, "three-xxxxxxxxxx", 16, &lsn), 0);
+	m.e2e_seq = 9;
+	cr_assert_eq(msg_log_append(lg, &m, "nine-xxxxxxxxxxx", 16, &lsn), 0);
+	m.e2e_seq = 4; /* the report: 0..3 reached it */
+	m.flags = DP_STORE_REC_MARK;
+	cr_assert_eq(msg_log_append(lg, &m, NULL, 0, &lsn), 0);
+	msg_log_close(lg);
+
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	cr_assert_eq(rep.dropped_delivered, 1);
+	cr_assert_eq(rep.live, 1, "9 only");
+	cr_assert_eq(dp_store_resends_due(st, dp_store_now_ms() + 1000, r, 4), 1);
+	cr_assert_eq(r[0].e2e_seq, 9);
+	dp_store_delivered(st, 0x77, 1, 10, dp_store_now_ms(), NULL, 0);
+	dp_store_destroy(st);
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	cr_assert_eq(rep.live, 0, "3 was released in the log too");
+	cr_assert_eq(rep.dropped_delivered, 0);
+	dp_store_destroy(st);
+}
+
+/* Counts the DATA_SKIP notices and message copies a recipient gets from one
+ * call a millisecond (as the lcore) over ms milliseconds from t0; kick: it
+ * sends a frame every millisecond without reporting. */
+static void count_sent(struct dp_store *st, uint64_t t0, unsigned ms, bool kick, unsigned *skips,
+                       unsigned *copies)
+{
+	struct dp_store_resend r[64];
+
+	*skips = *copies = 0;
+	for (uint64_t t = t0; t < t0 + ms; t++) {
+		unsigned n = dp_store_resends_due(st, t, r, 64);
+
+		for (unsigned i = 0; i < n; i++) {
+			if (r[i].inner)
+				(*copies)++;
+			else
+				(*skips)++;
+		}
+		if (kick)
+			dp_store_kick(st, 5, 1);
+	}
+}
+
+/*
+ * A silent recipient whose whole backlog expired: one DATA_SKIP per backoff
+ * period (50 ms doubling to 400 here: passes at 0, 50, 150, 350, 750, 1150,
+ * 1550, 1950 ms), not one a millisecond - the storm of 100-250 notices a
+ * second seen for a recipient that went silent. Frames counted, bounds loose.
+ */
+Test(dp_store, silent_recipient_notices_follow_the_backoff)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store_aged(MSG_LOG_FSYNC_NONE, 64, 100, &rep);
+	struct dp_store_stats s;
+	unsigned skips, copies;
+
+	put_range(st, 5, 0, 0, 4, DP_STORE_RELAY);
+	usleep(150 * 1000);
+	count_sent(st, dp_store_now_ms(), 2000, false, &skips, &copies);
+	cr_assert_eq(copies, 0);
+	cr_assert_geq(skips, 2, "repeated until reported");
+	cr_assert_leq(skips, 10, "%u notices in 2 s: the backoff allows 8", skips);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.skips, skips);
+	cr_assert_gt(s.skips_deferred, 1000, "the rounds without a notice are counted");
+	dp_store_destroy(st);
+}
+
+/* The same with messages left above the expired ones, more than one round's
+ * worth (RESEND_PER_RECIP): a pass spans rounds, and still carries one notice
+ * and one copy of each message. */
+Test(dp_store, silent_recipient_one_notice_per_pass)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store_aged(MSG_LOG_FSYNC_NONE, 128, 100, &rep);
+	unsigned skips, copies;
+
+	put_range(st, 5, 0, 100, 103, DP_STORE_RELAY);
+	usleep(150 * 1000);
+	put_range(st, 5, 0, 103, 143, DP_STORE_RELAY);
+	count_sent(st, dp_store_now_ms() + 60, 2000, false, &skips, &copies);
+	cr_assert_geq(skips, 2);
+	cr_assert_leq(skips, 10, "%u notices: one per pass (8 passes)", skips);
+	cr_assert_leq(copies, 40 * 10, "%u copies: each message once per pass", copies);
+	dp_store_destroy(st);
+}
+
+/* A recipient that keeps sending (each frame kicks) but never reports: the
+ * kick brings its backlog out at once, though no sooner than resend_min_ms
+ * after the last pass - not one pass, and notice, per frame of its own. */
+Test(dp_store, kicks_do_not_outrun_the_backoff)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store_aged(MSG_LOG_FSYNC_NONE, 64, 100, &rep);
+	unsigned skips, copies;
+
+	put_range(st, 5, 0, 0, 4, DP_STORE_RELAY);
+	usleep(150 * 1000);
+	count_sent(st, dp_store_now_ms(), 2000, true, &skips, &copies);
+	cr_assert_geq(skips, 2);
+	cr_assert_leq(skips, 2000 / 50 + 2, "%u notices in 2 s at resend_min 50 ms", skips);
+	dp_store_destroy(st);
+}
+
+/*
+ * A re-sealed DATA_UP (PROTOCOL.md 9.4) of a held message: relayed again, and
+ * if its bytes differ from the held copy, the held copy - which the recipient
+ * may never open, and so wait at for good - is replaced, on disk too. One
+ * held back for in-order delivery stays so.
+ */
+Test(dp_store, resealed_copy_relayed_and_replaces_a_differing_held_copy)
+{
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_ALWAYS, 512, &rep);
+	static const uint8_t bad[] = "inner-0-garbled!!!!!!";
+	struct dp_store_ack a[8];
+	struct dp_store_resend r[16];
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+
+	cr_assert_eq(dp_store_put(st, 0x99, 0, 0, bad, sizeof(bad)), DP_STORE_RELAY);
+	cr_assert_eq(wait_acks(st, a, 1), 1);
+	inner_for(0, b, &len);
+	cr_assert_eq(dp_store_put(st, 0x99, 0, 0, b, len), DP_STORE_HAVE);
+	cr_assert(dp_store_reseal(st, 0x99, 0, 0, b, len), "relayed again");
+	cr_assert_eq(wait_acks(st, a, 1), 1, "and acknowledged again");
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.resealed_relayed, 1);
+	cr_assert_eq(s.resealed_replaced, 1);
+	cr_assert_eq(s.pending, 1);
+	cr_assert_eq(dp_store_resends_due(st, dp_store_now_ms() + 1000, r, 16), 1);
+	cr_assert_eq(r[0].len, len);
+	cr_assert_eq(memcmp(r[0].inner, b, len), 0, "the re-send carries the sender's copy");
+	/* The same bytes again: relayed, nothing replaced. */
+	cr_assert_eq(dp_store_put(st, 0x99, 0, 0, b, len), DP_STORE_HAVE);
+	cr_assert(dp_store_reseal(st, 0x99, 0, 0, b, len));
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.resealed_replaced, 1);
+	/* Held back (beyond the delivery window): not relayed out of order. */
+	put_range(st, 0x99, 0, 1, DP_STORE_HOLD_AHEAD, DP_STORE_RELAY);
+	put_range(st, 0x99, 0, DP_STORE_HOLD_AHEAD, DP_STORE_HOLD_AHEAD + 1, DP_STORE_HOLD);
+	inner_for(DP_STORE_HOLD_AHEAD, b, &len);
+	cr_assert_eq(dp_store_put(st, 0x99, 0, DP_STORE_HOLD_AHEAD, b, len), DP_STORE_HAVE);
+	cr_assert_not(dp_store_reseal(st, 0x99, 0, DP_STORE_HOLD_AHEAD, b, len));
+	dp_store_destroy(st);
+
+	/* The replacement is durable: the restart brings back the sender's copy. */
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 512, &rep);
+	cr_assert_eq(rep.live, DP_STORE_HOLD_AHEAD + 1);
+	inner_for(0, b, &len);
+	cr_assert_eq(dp_store_resends_due(st, dp_store_now_ms(), r, 16), 16);
+	cr_assert_eq(r[0].e2e_seq, 0);
+	cr_assert_eq(r[0].len, len);
+	cr_assert_eq(memcmp(r[0].inner, b, len), 0);
+	dp_store_delivered(st, 0x99, 1, DP_STORE_HOLD_AHEAD + 1, dp_store_now_ms(), NULL, 0);
+	dp_store_destroy(st);
+}
+
+static void count_live(void *ctx, const struct msg_rec *meta, const void *payload, size_t len)
+{
+	(void)meta;
+	(void)payload;
+	(void)len;
+	(*(unsigned *)ctx)++;
+}
+
+/* Two copies of one message in the log (a re-sealed copy replaced the held
+ * one and the crash came before the older copy's RELEASE): the later copy is
+ * the one recovered, the older is released. */
+Test(dp_store, recovery_keeps_the_later_copy_of_a_message)
+{
+	char sub[96];
+	struct msg_log_config lc = {.dir = sub, .fsync = MSG_LOG_FSYNC_ALWAYS, .log_fn = quiet};
+	struct msg_rec m = {.session_id = 0x88, .e2e_seq = 2, .role = 0};
+	unsigned live = 0;
+	struct dp_store_report rep;
+	struct dp_store_resend r[4];
+	struct dp_store *st;
+	struct msg_log *lg;
+	uint64_t lsn;
+
+	snprintf(sub, sizeof(sub), "%s/lcore-0", dir);
+	lg = msg_log_open(&lc, NULL, NULL, NULL);
+	cr_assert_not_null(lg);
+	cr_assert_eq(msg_log_append(lg, &m, "garbled-copy-xxx", 16, &lsn), 0);
+	cr_assert_eq(msg_log_append(lg, &m, "senders-copy-xxx", 16, &lsn), 0);
+	msg_log_close(lg);
+
+	for (int run = 0; run < 2; run++) {
+		st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+		cr_assert_eq(rep.live, 1, "run %d: one message", run);
+		cr_assert_eq(rep.dropped, 0);
+		cr_assert_eq(dp_store_resends_due(st, dp_store_now_ms(), r, 4), 1);
+		cr_assert_eq(r[0].len, 16);
+		cr_assert_eq(memcmp(r[0].inner, "senders-copy-xxx", 16), 0);
+		dp_store_destroy(st);
+	}
+	lg = msg_log_open(&lc, count_live, &live, NULL);
+	cr_assert_not_null(lg);
+	cr_assert_eq(live, 1, "the older copy was released in the log");
+	msg_log_close(lg);
 }

@@ -8,7 +8,11 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "harness.h"
+#include "sga_cookie.h"
+#include "sga_cursor.h"
 #include "sga_hop.h"
 #include "sga_keys.h"
 
@@ -1066,6 +1070,31 @@ Test(delivery, too_old_is_replay)
 	harness_fini(&h);
 }
 
+/* The relay forwards DATA_UP only (found by tests/fuzz/fuzz_gateway): an
+ * authentic DATA_DELIVERED is the gateway's own business and must not reach
+ * the peer re-sealed as a DATA_DOWN (whose 8-byte inner no device can open),
+ * nor move the sender's window. */
+Test(delivery, delivered_is_not_relayed)
+{
+	uint8_t f[SGA_FRAME_MAX], down[SGA_FRAME_MAX], to_role = 9;
+	size_t f_len, down_len = 0;
+	struct sga_replay rx_before;
+	uint64_t tx_before;
+	struct harness h;
+
+	setup_all(&h);
+	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	cr_assert_eq(sga_dev_delivered_seal(&h.sess[1], 0, f, sizeof(f), &f_len), 0);
+	rx_before = h.gsess.hop[1].rx;
+	tx_before = h.gsess.hop[0].tx_seq;
+	cr_assert_eq(sga_gw_data_relay(&h.gsess, f, f_len, down, sizeof(down), &down_len, &to_role),
+	             -SGA_E_BAD_TYPE);
+	cr_assert_eq(to_role, 9);
+	cr_assert_eq(h.gsess.hop[0].tx_seq, tx_before);
+	cr_assert_eq(memcmp(&h.gsess.hop[1].rx, &rx_before, sizeof(rx_before)), 0);
+	harness_fini(&h);
+}
+
 /* ---- state machine ---------------------------------------------------------- */
 
 /* Every call out of its state returns BAD_STATE and changes nothing. */
@@ -1211,4 +1240,120 @@ Test(state, established_rejects_handshake)
 	cr_assert_eq(sga_dev_create_neg_accept(&h.dev[1], &h.sess[1], 1, f, sizeof(f), &f_len),
 	             -SGA_E_BAD_STATE);
 	harness_fini(&h);
+}
+
+/* ---- the cookie challenge (PROTOCOL.md 7.13) --------------------------------------- */
+
+static const uint8_t COOKIE_ROOT[SGA_COOKIE_ROOT_LEN] = {0x66, 0x01};
+
+/* A whole set-up with a gateway under load: every REG_REQ, NEG_REQ and
+ * KEX_INIT first earns a cookie, comes back inside a COOKIE_ECHO, and is then
+ * handled unchanged: the authenticated encodings do not see the cookie. */
+Test(cookie, handshake_through_the_challenge)
+{
+	struct sga_cookie_key k;
+	struct harness h;
+
+	sga_cookie_key_init(&k, COOKIE_ROOT);
+	cr_assert_eq(harness_init(&h, SGA_GROUP_FFDHE2048, ALL, 4, ALL, 4), 0);
+	h.cookie_now_ms = 10u * SGA_COOKIE_EPOCH_MS + 17;
+	cr_assert_eq(harness_full_cookie(&h, &k, ALL, 4), 0);
+	cr_assert_eq(h.sess[0].state, SGA_DEV_S_ESTABLISHED);
+	cr_assert_eq(h.sess[1].state, SGA_DEV_S_ESTABLISHED);
+	sga_cookie_key_wipe(&k);
+	harness_fini(&h);
+}
+
+/* What a cookie is bound to: the address, the port, the frame, two epochs. */
+Test(cookie, bound_to_address_frame_and_epoch)
+{
+	static const uint8_t f[8] = {0x01, 0x01, 0x00, 0x04, 1, 2, 3, 4};
+	static const uint8_t g[8] = {0x01, 0x01, 0x00, 0x04, 1, 2, 3, 5};
+	const uint32_t ip = htonl(0x0a000002), ip2 = htonl(0x0a000003);
+	const uint16_t port = htons(40000), port2 = htons(40001);
+	const uint64_t t = 7u * SGA_COOKIE_EPOCH_MS + 3;
+	struct sga_cookie_key k, other, fresh;
+	uint8_t c[SGA_COOKIE_LEN], bad[SGA_COOKIE_LEN];
+	uint8_t other_root[SGA_COOKIE_ROOT_LEN] = {0x99};
+
+	sga_cookie_key_init(&k, COOKIE_ROOT);
+	sga_cookie_key_init(&other, other_root);
+	sga_cookie_key_init(&fresh, COOKIE_ROOT);
+	cr_assert_eq(sga_cookie_make(&k, t, ip, port, f, sizeof(f), c), 0);
+	cr_assert_eq(sga_cookie_check(&k, t, ip, port, f, sizeof(f), c), 0);
+	cr_assert_eq(sga_cookie_check(&k, t, ip2, port, f, sizeof(f), c), -SGA_E_AUTH);
+	cr_assert_eq(sga_cookie_check(&k, t, ip, port2, f, sizeof(f), c), -SGA_E_AUTH);
+	cr_assert_eq(sga_cookie_check(&k, t, ip, port, g, sizeof(g), c), -SGA_E_AUTH);
+	cr_assert_eq(sga_cookie_check(&other, t, ip, port, f, sizeof(f), c), -SGA_E_AUTH,
+	             "another gateway process (another root) does not take it");
+	memcpy(bad, c, sizeof(bad));
+	bad[15] ^= 1;
+	cr_assert_eq(sga_cookie_check(&k, t, ip, port, f, sizeof(f), bad), -SGA_E_AUTH);
+	/* the secret rotates every epoch; the previous one is still accepted */
+	cr_assert_eq(sga_cookie_check(&k, t + SGA_COOKIE_EPOCH_MS, ip, port, f, sizeof(f), c), 0);
+	cr_assert_eq(sga_cookie_check(&k, t + 2 * SGA_COOKIE_EPOCH_MS, ip, port, f, sizeof(f), c),
+	             -SGA_E_AUTH);
+	/* a thread that never saw epoch 7 derives the same secrets (no shared state) */
+	cr_assert_eq(sga_cookie_check(&fresh, t + SGA_COOKIE_EPOCH_MS, ip, port, f, sizeof(f), c),
+	             0);
+	cr_assert_eq(sga_cookie_check(&fresh, t, ip, port, f, sizeof(f), c), 0,
+	             "and back: the clock may be read by threads a little apart");
+	sga_cookie_key_wipe(&k);
+	sga_cookie_key_wipe(&other);
+	sga_cookie_key_wipe(&fresh);
+}
+
+Test(cookie, codec_rules)
+{
+	static const uint8_t c[SGA_COOKIE_LEN] = {1};
+	uint8_t f[SGA_FRAME_MAX + 64], out[SGA_FRAME_MAX + 64], d[SGA_COOKIE_DIGEST_LEN];
+	uint8_t got[SGA_COOKIE_LEN];
+	const uint8_t *pc, *inner;
+	size_t n, inner_len;
+
+	/* only REG_REQ, NEG_REQ, KEX_INIT travel in an echo */
+	memset(f, 0, sizeof(f));
+	f[0] = 1;
+	f[3] = 4;
+	for (int t = 0; t < 256; t++) {
+		int want = t == SGA_MSG_REG_REQ || t == SGA_MSG_NEG_REQ || t == SGA_MSG_KEX_INIT;
+
+		f[1] = (uint8_t)t;
+		cr_assert_eq(sga_cookie_type((uint8_t)t), want);
+		if (want)
+			cr_assert_eq(sga_cookie_echo_encode(c, f, 8, out, sizeof(out), &n), 0);
+		else
+			cr_assert_neq(sga_cookie_echo_encode(c, f, 8, out, sizeof(out), &n), 0);
+	}
+	/* an echo is a whole frame around a whole frame */
+	f[1] = SGA_MSG_NEG_REQ;
+	cr_assert_eq(sga_cookie_echo_encode(c, f, 8, out, sizeof(out), &n), 0);
+	cr_assert_eq(n, SGA_COOKIE_ECHO_HDR + 8);
+	cr_assert_eq(sga_cookie_echo_decode(out, n, &pc, &inner, &inner_len), 0);
+	cr_assert_eq(inner_len, 8);
+	cr_assert_arr_eq(inner, f, 8);
+	cr_assert_arr_eq(pc, c, SGA_COOKIE_LEN);
+	cr_assert_eq(sga_cookie_echo_decode(out, n - 1, &pc, &inner, &inner_len), -SGA_E_TRUNCATED);
+	out[SGA_COOKIE_ECHO_HDR + 3] = 5; /* inner length wrong */
+	cr_assert_neq(sga_cookie_echo_decode(out, n, &pc, &inner, &inner_len), 0);
+	cr_assert_null(inner);
+	/* an echo of an echo is refused */
+	cr_assert_eq(sga_cookie_echo_encode(c, f, 8, out, sizeof(out), &n), 0);
+	cr_assert_neq(sga_cookie_echo_encode(c, out, n, f, sizeof(f), &n), 0);
+	/* the whole echo stays within one datagram */
+	f[1] = SGA_MSG_REG_REQ;
+	sga_put_u16(f + 2, SGA_FRAME_MAX - SGA_HDR_LEN);
+	cr_assert_eq(sga_cookie_echo_encode(c, f, SGA_FRAME_MAX, out, sizeof(out), &n),
+	             -SGA_E_OVERSIZED);
+	/* COOKIE_REPLY: exactly 36 bytes */
+	cr_assert_eq(sga_cookie_digest(f, 8, d), 0);
+	cr_assert_eq(sga_cookie_reply_encode(d, c, out, SGA_COOKIE_REPLY_LEN - 1, &n),
+	             -SGA_E_NOSPACE);
+	cr_assert_eq(sga_cookie_reply_encode(d, c, out, sizeof(out), &n), 0);
+	cr_assert_eq(n, SGA_COOKIE_REPLY_LEN);
+	cr_assert_eq(sga_cookie_reply_decode(out, n, d, got), 0);
+	cr_assert_arr_eq(got, c, SGA_COOKIE_LEN);
+	out[3]++;
+	out[n] = 0;
+	cr_assert_neq(sga_cookie_reply_decode(out, n + 1, d, got), 0);
 }

@@ -110,6 +110,7 @@ static void make_sess(struct sga_gw_session *s, uint64_t sid, uint8_t state)
 		for (unsigned r = 0; r < 2; r++) {
 			s->reply_len[r] = 300;
 			memset(s->reply[r], 0x70 + (int)r, 300);
+			memset(s->init_hash[r], 0xa0 + (int)r, sizeof(s->init_hash[r]));
 		}
 	}
 }
@@ -237,6 +238,8 @@ Test(store, session_round_trip)
 	for (int k = 0; k < 2; k++) {
 		cr_assert_eq(got.reply_len[k], 300);
 		cr_assert_arr_eq(got.reply[k], s.reply[k], 300);
+		cr_assert_arr_eq(got.init_hash[k], s.init_hash[k], sizeof(s.init_hash[k]),
+		                 "the KEX_INIT a retransmission must repeat");
 		cr_assert_eq(sga_hop_member_init(&m, s.k_t[k], s.session_id, s.hop_suite[k]), 0);
 		cr_assert_arr_eq(got.hop[k].key_up, m.key_up, sizeof(m.key_up));
 		cr_assert_arr_eq(got.hop[k].key_down, m.key_down, sizeof(m.key_down));
