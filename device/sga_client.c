@@ -416,10 +416,16 @@ static void data_resend(struct sga_client *c, struct tx_slot *t, uint64_t now, i
 		    fail(c, c->unreach ? -SGA_CLIENT_E_UNREACHABLE : -SGA_CLIENT_E_TIMEOUT,
 		         "message %llu not acknowledged within %u ms (%u transmissions)",
 		         (unsigned long long)t->seq, c->timeout_ms, t->tries);
+		/* Our key confirmation never got through: the connect or accept
+		 * waiting for the peer's ends here too. */
+		if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
+			op_finish(c, c->sess_err);
 		return;
 	}
-	rc =
-	    sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->txbuf, sizeof(c->txbuf), &len);
+	/* e2e_seq 0 is our key confirmation: the library re-seals it itself. */
+	rc = t->seq == 0 ? sga_dev_create_key_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &len)
+	                 : sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->txbuf,
+	                                       sizeof(c->txbuf), &len);
 	if (rc) {
 		c->sess_err = fail(c, rc, "cannot re-seal message %llu: %s",
 		                   (unsigned long long)t->seq, sga_err_desc(rc));
@@ -641,6 +647,10 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 }
 
 static void dispatch(struct sga_client *c, const uint8_t *f, size_t n);
+static int confirm_send(struct sga_client *c);
+static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n);
+static void stash_add(struct sga_client *c, const uint8_t *f, size_t n);
+static void stash_replay(struct sga_client *c);
 
 static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 {
@@ -659,14 +669,126 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 		client_log(c, 2, "KEX_REPLY dropped: %s", sga_err_desc(rc));
 		return;
 	}
+	client_log(c, 1, "keys with %s derived (%s), confirming them", c->peer,
+	           suite_name(c->sess.suite));
+	/* The exchange's frames (NEG_ACCEPT, KEX_INIT) have served: from here the
+	 * confirm's own retransmission runs, bounded by the exchange's deadline. */
+	c->op.next_tx = 0;
+	rc = confirm_send(c);
+	if (rc) {
+		if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
+			op_finish(c, rc);
+		return;
+	}
+	/* Messages the peer sent before our KEX_REPLY came (its confirm first). */
+	stash_replay(c);
+}
+
+/* Keep a DATA_DOWN for later (stash_replay); dropped if the stash is full (a
+ * storing gateway sends it again). */
+static void stash_add(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	if (c->n_stash < SGA_CLIENT_STASH && (c->stash[c->n_stash] = malloc(n))) {
+		memcpy(c->stash[c->n_stash], f, n);
+		c->stash_len[c->n_stash++] = n;
+	} else {
+		c->stats.dropped++;
+	}
+}
+
+/* Handle the stashed frames in arrival order. A frame may be stashed again
+ * (still ahead of the peer's confirmation); once the confirmation is among
+ * them, those come round again. Never nested: a call from inside only asks
+ * for one more round. */
+static void stash_replay(struct sga_client *c)
+{
+	if (c->stash_replaying) {
+		c->stash_again = 1;
+		return;
+	}
+	c->stash_replaying = 1;
+	do {
+		unsigned n0 = c->n_stash, i;
+
+		c->stash_again = 0;
+		for (i = 0; i < n0; i++) {
+			dispatch(c, c->stash[i], c->stash_len[i]);
+			sga_memzero(c->stash[i], c->stash_len[i]);
+			free(c->stash[i]);
+			c->stash[i] = NULL;
+		}
+		for (i = n0; i < c->n_stash; i++) {
+			c->stash[i - n0] = c->stash[i];
+			c->stash_len[i - n0] = c->stash_len[i];
+			c->stash[i] = NULL;
+		}
+		c->n_stash -= n0;
+	} while (c->stash_again && c->n_stash);
+	c->stash_replaying = 0;
+}
+
+/* Our key confirmation (PROTOCOL.md 8.6): e2e_seq 0, kept in the send window
+ * like a message, so a DATA_ACK releases it and the timer re-sends it. */
+static int confirm_send(struct sga_client *c)
+{
+	struct tx_slot *t = &c->tx[0];
+	size_t flen;
+	int rc = sga_dev_create_key_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &flen);
+
+	if (rc)
+		return c->sess_err =
+		           fail(c, rc, "cannot seal the key confirmation: %s", sga_err_desc(rc));
+	t->used = 1;
+	t->seq = 0;
+	t->len = 0;
+	t->tries = 1;
+	t->rto = c->data_rto;
+	t->next_tx = now_ms() + t->rto;
+	t->give_up = now_ms() + c->timeout_ms; /* as for a message */
+	t->sent_us = now_us();
+	t->stamp = ++c->tx_stamp;
+	t->later = 0;
+	c->tx_base = 0;
+	c->tx_next = 1;
+	c->in_flight++;
+	(void)tx(c, c->txbuf, flen);
+	return 0;
+}
+
+/* The peer's key confirmation, the first DATA_DOWN of the session. */
+static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	int rc = sga_dev_consume_key_confirm(&c->sess, f, n);
+
+	if (rc == -SGA_E_KEY_CONFIRM) {
+		/* Authentic from the gateway, yet the peer's key is not ours: a
+		 * suite, list, element or key that differs. Nothing to retry. */
+		c->sess_err = fail(c, rc, "session with %s refused: %s", c->peer, sga_err_desc(rc));
+		if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
+			op_finish(c, c->sess_err);
+		return;
+	}
+	if (rc == -SGA_E_BAD_STATE) {
+		/* Authentic, but a message that overtook the confirmation (reordered,
+		 * or the confirmation was lost and comes again): keep it for then. */
+		stash_add(c, f, n);
+		return;
+	}
+	if (rc) {
+		c->stats.dropped++; /* forged, or a duplicate */
+		client_log(c, 2, "DATA_DOWN before the key confirmation dropped: %s",
+		           sga_err_name(rc));
+		return;
+	}
+	/* e2e_seq 0 is not the application's: delivery starts at 1. */
+	c->rx_next = c->rx_hole = 1;
+	if (!c->dlv_since)
+		c->dlv_since = now_ms();
 	client_log(c, 1, "session with %s established (%s)", c->peer, suite_name(c->sess.suite));
 	c->announced = 1; /* G accepted our NEG_REQ or NEG_ACCEPT from this socket */
 	if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
 		op_finish(c, 0);
-	/* Messages the peer sent before our KEX_REPLY came. */
-	for (unsigned i = 0; i < c->n_stash; i++)
-		dispatch(c, c->stash[i], c->stash_len[i]);
-	stash_clear(c);
+	stash_replay(c); /* the messages that overtook it */
 }
 
 /* Message seq, named by a DATA_ACK: forget it if we still hold it. 1 if it
@@ -691,7 +813,8 @@ static int ack_one(struct sga_client *c, uint64_t seq)
 	t->used = 0;
 	sga_memzero(t->msg, t->len);
 	c->in_flight--;
-	c->stats.acked++;
+	if (seq) /* e2e_seq 0, the key confirmation, is not an application message */
+		c->stats.acked++;
 	return 1;
 }
 
@@ -828,12 +951,7 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 		 * sent ours too: keep the frames for when it comes, and if it was
 		 * lost, ask again now (the gateway re-emits it for a repeated
 		 * KEX_INIT) rather than at the retransmission timeout. */
-		if (c->n_stash < SGA_CLIENT_STASH && (c->stash[c->n_stash] = malloc(n))) {
-			memcpy(c->stash[c->n_stash], f, n);
-			c->stash_len[c->n_stash++] = n;
-		} else {
-			c->stats.dropped++;
-		}
+		stash_add(c, f, n);
 		if ((c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT) && !c->op.done &&
 		    c->n_stash % 16 == 1) {
 			/* Outside the retry budget and the timer: the peer is alive.
@@ -847,8 +965,12 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 		}
 		return;
 	}
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED) {
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED || c->sess_err) {
 		c->stats.dropped++;
+		return;
+	}
+	if (!c->sess.peer_confirmed) {
+		on_confirm(c, f, n);
 		return;
 	}
 	if (c->rx_count >= c->rx_max) {
@@ -1115,6 +1237,10 @@ static int run_op(struct sga_client *c)
 				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
 				                  "no invitation from a peer within %u ms",
 				                  c->op_timeout_ms));
+			else if (c->sess.state == SGA_DEV_S_ESTABLISHED)
+				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
+				                  "no key confirmation from %s within %u ms",
+				                  c->peer, c->op_timeout_ms));
 			else
 				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
 				                  "timed out after %u ms%s%s%s", c->op_timeout_ms,
@@ -1591,7 +1717,7 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 	size_t flen;
 	int rc;
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+	if (!sga_dev_sess_confirmed(&c->sess))
 		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
 	if (c->sess_err)
 		return c->sess_err;
@@ -1637,7 +1763,7 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 
 unsigned sga_client_send_room(const struct sga_client *c)
 {
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED || c->sess_err)
+	if (!sga_dev_sess_confirmed(&c->sess) || c->sess_err)
 		return 0;
 	return c->window - (unsigned)(c->tx_next - c->tx_base);
 }
@@ -1687,7 +1813,7 @@ int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len, in
 	int rc, polled = 0;
 
 	*len = 0;
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED && !c->rx_count)
+	if (!sga_dev_sess_confirmed(&c->sess) && !c->rx_count)
 		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
 	for (;;) {
 		uint64_t wake = deadline;
@@ -1743,7 +1869,7 @@ int sga_client_fd(const struct sga_client *c)
 
 size_t sga_client_max_message(const struct sga_client *c)
 {
-	return c->sess.state == SGA_DEV_S_ESTABLISHED ? sga_dev_data_max(&c->sess) : 0;
+	return sga_dev_sess_confirmed(&c->sess) ? sga_dev_data_max(&c->sess) : 0;
 }
 
 const char *sga_client_peer(const struct sga_client *c)
@@ -1755,7 +1881,7 @@ void sga_client_stats(const struct sga_client *c, struct sga_client_stats *st)
 {
 	*st = c->stats;
 	st->registered = c->dev.registered;
-	st->established = c->sess.state == SGA_DEV_S_ESTABLISHED;
+	st->established = sga_dev_sess_confirmed(&c->sess);
 	st->suite = st->established ? c->sess.suite : 0;
 	st->up_ctr = c->dev.up_ctr;
 	st->down_ctr = c->dev.down_ctr;

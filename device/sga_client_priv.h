@@ -20,7 +20,7 @@
 #define SGA_CLIENT_WINDOW_MAX 512
 #define SGA_CLIENT_RX_RING    1024      /* first receive ring: the replay window's size */
 #define SGA_CLIENT_RX_MAX     (1 << 20) /* largest recv_queue */
-#define SGA_CLIENT_STASH      1024      /* DATA_DOWN frames kept while the key exchange ends */
+#define SGA_CLIENT_STASH      1024      /* DATA_DOWN frames kept until the keys are confirmed */
 
 /* ---- the state file (sga_client_state.c) ----------------------------------- */
 
@@ -136,10 +136,12 @@ struct sga_client {
 	struct sga_dev_sess inv; /* scratch for NEG_INVITE */
 	char peer[SGA_ID_MAX + 1];
 
-	/* DATA_DOWN frames that came before our KEX_REPLY (the peer was faster). */
+	/* DATA_DOWN frames that came before our KEX_REPLY (the peer was faster),
+	 * or before the peer's key confirmation (they overtook it). */
 	unsigned n_stash;
 	size_t stash_len[SGA_CLIENT_STASH];
 	uint8_t *stash[SGA_CLIENT_STASH];
+	int stash_replaying, stash_again; /* stash_replay running; run it once more */
 
 	/* Sending: e2e_seq in [tx_base, tx_next) may be in flight. */
 	struct tx_slot *tx;

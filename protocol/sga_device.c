@@ -218,6 +218,8 @@ int sga_dev_create_neg_req(struct sga_dev *d, struct sga_dev_sess *s, const uint
 	s->peer_id_len = peer_id_len;
 	memcpy(s->peer_id, peer_id, peer_id_len);
 	s->hop_suite = d->suite_init;
+	s->n_pref = n_pref;
+	memcpy(s->prefs, prefs, n_pref);
 	memcpy(s->k_t, a1.k_t, sizeof(s->k_t));
 out:
 	sga_memzero(&a1, sizeof(a1));
@@ -280,9 +282,9 @@ int sga_dev_consume_neg_result(struct sga_dev *d, struct sga_dev_sess *s, const 
 		rc = -(int)a4.status;
 		goto out;
 	}
-	/* The gateway may only pick a suite this device registered. */
+	/* The gateway may only pick a suite this device registered and asked for. */
 	if (!env.session_id || !in_list(a4.suite, d->suites, d->n_suites) ||
-	    a4.group != d->pkg.group) {
+	    !in_list(a4.suite, s->prefs, s->n_pref) || a4.group != d->pkg.group) {
 		rc = -SGA_E_BAD_FIELD;
 		goto out;
 	}
@@ -314,8 +316,10 @@ int sga_dev_consume_neg_invite(struct sga_dev *d, struct sga_dev_sess *s, const 
 		goto out;
 	}
 	CHECK(sga_neg_invite_plain_decode(plain, plain_len, &a2));
-	/* The gateway may only pick a suite this device offered at registration. */
-	if (!in_list(a2.suite, d->suites, d->n_suites) || a2.group != d->pkg.group) {
+	/* The gateway may only pick a suite this device offered at registration
+	 * and the initiator asked for. */
+	if (!in_list(a2.suite, d->suites, d->n_suites) || !in_list(a2.suite, a2.prefs, a2.n_pref) ||
+	    a2.group != d->pkg.group) {
 		rc = -SGA_E_BAD_FIELD;
 		goto out;
 	}
@@ -329,6 +333,8 @@ int sga_dev_consume_neg_invite(struct sga_dev *d, struct sga_dev_sess *s, const 
 	s->hop_suite = d->suite_init;
 	s->peer_id_len = a2.peer_id_len;
 	memcpy(s->peer_id, a2.peer_id, a2.peer_id_len);
+	s->n_pref = a2.n_pref;
+	memcpy(s->prefs, a2.prefs, a2.n_pref);
 out:
 	sga_memzero(plain, sizeof(plain));
 	return rc;
@@ -398,6 +404,7 @@ int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *
 	CHECK(
 	    sga_err_from_crypto(sga_rsa_oaep_encrypt(d->tpk, r, sizeof(r), F, sizeof(F), &f_len)));
 	CHECK(sga_kex_init_mac(grp, s->K, s->session_id, N, mac));
+	CHECK(sga_kex_n_hash(grp, N, s->n_hash));
 	CHECK(sga_key_ctl(d->k_d, d->suite_init, ctl));
 	CHECK(sga_kex_proof_seal(d->suite_init, ctl, d->k_d, s->session_id, N, grp->len, proof,
 	                         &proof_len));
@@ -431,35 +438,47 @@ out:
 }
 
 int sga_dev_sess_derive(struct sga_dev_sess *s, const uint8_t *kisj, size_t kisj_len,
-                        const uint8_t k_t[SGA_KEY_LEN], const uint8_t *id_i, uint8_t id_i_len,
-                        const uint8_t *id_j, uint8_t id_j_len)
+                        const uint8_t k_t[SGA_KEY_LEN], const struct sga_transcript *t)
 {
 	/* Zeroed: a suite's key may be shorter than the arrays, and the whole
 	 * array is copied into the session. */
-	uint8_t th[SGA_SHA256_LEN] = {0};
+	uint8_t th[SGA_SHA256_LEN] = {0}, k_confirm[SGA_MAC_LEN] = {0};
+	uint8_t confirm_tx[SGA_MAC_LEN] = {0}, confirm_rx[SGA_MAC_LEN] = {0};
 	uint8_t e2e_tx[SGA_AEAD_MAX_KEY_LEN] = {0}, e2e_rx[SGA_AEAD_MAX_KEY_LEN] = {0};
 	uint8_t hop_up[SGA_AEAD_MAX_KEY_LEN] = {0}, down_base[SGA_AEAD_MAX_KEY_LEN] = {0};
 	const int init = s->role == SGA_ROLE_INITIATOR;
+	struct sga_transcript tt = *t;
 	int rc;
 
-	CHECK(sga_transcript_hash(s->session_id, id_i, id_i_len, id_j, id_j_len, s->suite, s->group,
-	                          th));
+	/* The session's own negotiated values, never a caller's second copy. */
+	tt.session_id = s->session_id;
+	tt.suite = s->suite;
+	tt.group = s->group;
+	CHECK(sga_transcript_hash(&tt, th));
 	CHECK(sga_key_e2e(kisj, kisj_len, th, s->suite, init ? SGA_E2E_I_TO_J : SGA_E2E_J_TO_I,
 	                  e2e_tx));
 	CHECK(sga_key_e2e(kisj, kisj_len, th, s->suite, init ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J,
 	                  e2e_rx));
+	CHECK(sga_key_confirm(kisj, kisj_len, th, k_confirm));
+	CHECK(sga_confirm_mac(k_confirm, s->role, th, confirm_tx));
+	CHECK(sga_confirm_mac(k_confirm, s->role ^ 1, th, confirm_rx));
 	CHECK(sga_key_hop(k_t, s->session_id, s->hop_suite, SGA_DIR_UP, hop_up));
 	CHECK(sga_key_hop(k_t, s->session_id, s->hop_suite, SGA_DIR_DOWN, down_base));
 	/* Only now, so that a failure leaves the session's keys as they were. The
 	 * hop-down key itself comes with the gateway's first frame (its epoch). */
 	memcpy(s->e2e_tx_key, e2e_tx, sizeof(e2e_tx));
 	memcpy(s->e2e_rx_key, e2e_rx, sizeof(e2e_rx));
+	memcpy(s->confirm_tx, confirm_tx, sizeof(confirm_tx));
+	memcpy(s->confirm_rx, confirm_rx, sizeof(confirm_rx));
 	memcpy(s->hop_up, hop_up, sizeof(hop_up));
 	memcpy(s->hop_down_base, down_base, sizeof(down_base));
 	sga_memzero(s->hop_down, sizeof(s->hop_down));
 	s->hop_epoch = 0;
 out:
 	sga_memzero(th, sizeof(th));
+	sga_memzero(k_confirm, sizeof(k_confirm));
+	sga_memzero(confirm_tx, sizeof(confirm_tx));
+	sga_memzero(confirm_rx, sizeof(confirm_rx));
 	sga_memzero(e2e_tx, sizeof(e2e_tx));
 	sga_memzero(e2e_rx, sizeof(e2e_rx));
 	sga_memzero(hop_up, sizeof(hop_up));
@@ -474,8 +493,8 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 	struct sga_env_sess env;
 	struct sga_kex_reply_plain b5;
 	uint8_t plain[SGA_FRAME_MAX], mac[SGA_MAC_LEN], kisj[SGA_GROUP_MAX_LEN];
-	const uint8_t *id_i, *id_j;
-	uint8_t id_i_len, id_j_len;
+	struct sga_transcript t;
+	const uint8_t self = s->role, peer = s->role ^ 1;
 	size_t plain_len;
 	int rc;
 
@@ -499,7 +518,7 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 	/* Gateway -> device authentication: only the holder of the trapdoor could
 	 * recover r and so K = N^r. */
 	CHECK(sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id,
-	                        s->peer_id_len, b5.x, mac));
+	                        s->peer_id_len, b5.x, b5.n_hash_peer, mac));
 	if (!sga_ct_memeq(mac, b5.mac, SGA_MAC_LEN)) {
 		rc = -SGA_E_AUTH;
 		goto out;
@@ -510,12 +529,19 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 		rc = -SGA_E_BAD_ELEMENT;
 		goto out;
 	}
-	if (s->role == SGA_ROLE_INITIATOR) {
-		id_i = d->id, id_i_len = d->id_len, id_j = s->peer_id, id_j_len = s->peer_id_len;
-	} else {
-		id_i = s->peer_id, id_i_len = s->peer_id_len, id_j = d->id, id_j_len = d->id_len;
-	}
-	CHECK(sga_dev_sess_derive(s, kisj, grp->len, s->k_t, id_i, id_i_len, id_j, id_j_len));
+	/* The transcript (PROTOCOL.md 8.2): ids by role, not by who computes it. */
+	memset(&t, 0, sizeof(t));
+	t.id_g = d->pkg.id;
+	t.id_g_len = d->pkg.id_len;
+	t.id_i = self == SGA_ROLE_INITIATOR ? d->id : s->peer_id;
+	t.id_i_len = self == SGA_ROLE_INITIATOR ? d->id_len : s->peer_id_len;
+	t.id_j = self == SGA_ROLE_INITIATOR ? s->peer_id : d->id;
+	t.id_j_len = self == SGA_ROLE_INITIATOR ? s->peer_id_len : d->id_len;
+	t.prefs = s->prefs;
+	t.n_pref = s->n_pref;
+	t.n_hash[self] = s->n_hash;
+	t.n_hash[peer] = b5.n_hash_peer;
+	CHECK(sga_dev_sess_derive(s, kisj, grp->len, s->k_t, &t));
 	/* The exponent and the handshake keys have served; only traffic keys remain. */
 	sga_memzero(s->R, sizeof(s->R));
 	sga_memzero(s->K, sizeof(s->K));
@@ -527,6 +553,8 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 	s->e2e_tx_seq = 0;
 	sga_replay_init(&s->hop_rx_win);
 	sga_replay_init(&s->e2e_rx_win);
+	s->confirm_sent = 0;
+	s->peer_confirmed = 0;
 	s->state = SGA_DEV_S_ESTABLISHED;
 out:
 	sga_memzero(plain, sizeof(plain));
@@ -564,6 +592,8 @@ size_t sga_dev_data_max(const struct sga_dev_sess *s)
 	return SGA_FRAME_MAX - over;
 }
 
+/* Seal e2e_seq: data once confirmed; e2e_seq 0 is the key confirmation
+ * (sga_dev_create_key_confirm), sealed by the same path before. */
 static int data_seal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg, size_t msg_len,
                      uint8_t *out, size_t cap, size_t *len)
 {
@@ -573,7 +603,7 @@ static int data_seal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *ms
 	size_t inner_len;
 	int rc;
 
-	if (s->state != SGA_DEV_S_ESTABLISHED || !e2e)
+	if (!e2e || s->state != SGA_DEV_S_ESTABLISHED || (e2e_seq && !sga_dev_sess_confirmed(s)))
 		return -SGA_E_BAD_STATE;
 	if (msg_len > sga_dev_data_max(s))
 		return -SGA_E_OVERSIZED;
@@ -596,7 +626,8 @@ int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len
 {
 	int rc;
 
-	if (s->e2e_tx_seq >= UINT64_MAX - 1)
+	/* Data only once confirmed; our confirm took e2e_seq 0, so data starts at 1. */
+	if (s->e2e_tx_seq >= UINT64_MAX - 1 || !sga_dev_sess_confirmed(s))
 		return -SGA_E_BAD_STATE;
 	rc = data_seal(s, s->e2e_tx_seq, msg, msg_len, out, cap, len);
 	if (!rc)
@@ -609,7 +640,26 @@ int sga_dev_data_reseal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t 
 {
 	if (e2e_seq >= s->e2e_tx_seq)
 		return -SGA_E_BAD_FIELD; /* never sent: sealing it here could reuse a nonce later */
+	if (e2e_seq == 0)
+		return -SGA_E_BAD_FIELD; /* the confirm: sga_dev_create_key_confirm */
 	return data_seal(s, e2e_seq, msg, msg_len, out, cap, len);
+}
+
+int sga_dev_create_key_confirm(struct sga_dev_sess *s, uint8_t *out, size_t cap, size_t *len)
+{
+	int rc;
+
+	if (s->state != SGA_DEV_S_ESTABLISHED)
+		return -SGA_E_BAD_STATE;
+	/* The first call takes e2e_seq 0; a repeat re-seals the same E2E bytes. */
+	rc = data_seal(s, 0, s->confirm_tx, sizeof(s->confirm_tx), out, cap, len);
+	if (rc)
+		return rc;
+	if (!s->confirm_sent) {
+		s->confirm_sent = 1;
+		s->e2e_tx_seq = 1;
+	}
+	return 0;
 }
 
 int sga_dev_delivered_seal(struct sga_dev_sess *s, uint64_t next_e2e_seq, uint8_t *out, size_t cap,
@@ -764,6 +814,8 @@ int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, 
 	struct hop_rx rx;
 	int rc;
 
+	if (!s->peer_confirmed)
+		return -SGA_E_BAD_STATE; /* the peer's confirm first: sga_dev_consume_key_confirm */
 	CHECK(
 	    hop_open_down(s, SGA_MSG_DATA_DOWN, frame, len, inner, sizeof(inner), &inner_len, &rx));
 	CHECK(sga_data_inner_decode(inner, inner_len, &in));
@@ -784,6 +836,47 @@ int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, 
 out:
 	hop_rx_done(&rx);
 	sga_memzero(inner, sizeof(inner));
+	return rc;
+}
+
+int sga_dev_consume_key_confirm(struct sga_dev_sess *s, const uint8_t *frame, size_t len)
+{
+	struct sga_data_inner in;
+	uint8_t inner[SGA_FRAME_MAX], nonce[SGA_AEAD_NONCE_LEN], aad[27], got[SGA_FRAME_MAX];
+	uint8_t dir = s->role == SGA_ROLE_INITIATOR ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J;
+	size_t inner_len, got_len = 0;
+	struct hop_rx rx;
+	int rc;
+
+	if (s->state != SGA_DEV_S_ESTABLISHED || s->peer_confirmed)
+		return -SGA_E_BAD_STATE;
+	/* The hop layer authenticates the gateway: what fails from here on came
+	 * from it (or through it from the peer), not from the network. */
+	CHECK(
+	    hop_open_down(s, SGA_MSG_DATA_DOWN, frame, len, inner, sizeof(inner), &inner_len, &rx));
+	rc = sga_data_inner_decode(inner, inner_len, &in);
+	if (!rc && in.e2e_seq != 0)
+		rc = -SGA_E_BAD_STATE; /* a message that overtook the confirm: dropped */
+	if (rc)
+		goto out;
+	e2e_nonce_aad(s->session_id, dir, 0, nonce, aad);
+	rc = sga_open_env(s->suite, s->e2e_rx_key, nonce, aad, sizeof(aad), in.e2e_ct,
+	                  in.e2e_ct_len, got, sizeof(got), &got_len);
+	if (rc || got_len != SGA_MAC_LEN || !sga_ct_memeq(got, s->confirm_rx, SGA_MAC_LEN)) {
+		/* The peer's key is not ours: different transcript or K_isj. */
+		rc = -SGA_E_KEY_CONFIRM;
+		s->state = SGA_DEV_S_FAILED;
+		goto out;
+	}
+	hop_accept(s, &rx); /* the window (and a new epoch) move only now */
+	sga_replay_update(&s->e2e_rx_win, 0);
+	s->e2e_rx_last = 0;
+	s->peer_confirmed = 1;
+	sga_memzero(s->confirm_rx, sizeof(s->confirm_rx));
+out:
+	hop_rx_done(&rx);
+	sga_memzero(inner, sizeof(inner));
+	sga_memzero(got, sizeof(got));
 	return rc;
 }
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "sga_crypto.h"
+#include "sga_keys.h"
 #include "sga_replay.h"
 #include "sga_wire.h"
 
@@ -51,7 +52,7 @@ enum sga_dev_state {
 	SGA_DEV_S_NEG_SENT,    /* initiator: A1 sent, waiting for A4 */
 	SGA_DEV_S_INVITED,     /* responder: A2 received, A3 not yet sent */
 	SGA_DEV_S_KEX,         /* B1/B3 may be sent; waiting for B5/B6 */
-	SGA_DEV_S_ESTABLISHED, /* E2E keys derived */
+	SGA_DEV_S_ESTABLISHED, /* B7 done, keys derived; data flows once confirmed */
 	SGA_DEV_S_FAILED,
 };
 
@@ -65,6 +66,11 @@ struct sga_dev_sess {
 	uint8_t group;
 	uint8_t hop_suite; /* = the device's suite_init */
 	uint64_t req_ctr;  /* initiator: the A1 counter */
+	/* The initiator's preference list, sent in A1 (d_i) or relayed in A2
+	 * (d_j), and SHA-256 of this device's N: both in the transcript. */
+	uint8_t n_pref;
+	uint8_t prefs[SGA_MAX_SUITES];
+	uint8_t n_hash[SGA_SHA256_LEN];
 
 	uint8_t k_t[SGA_KEY_LEN];
 	uint8_t kex_key[SGA_AEAD_MAX_KEY_LEN];
@@ -88,6 +94,12 @@ struct sga_dev_sess {
 	struct sga_replay hop_rx_win;
 	struct sga_replay e2e_rx_win;
 	uint64_t e2e_rx_last; /* e2e_seq of the last message opened */
+
+	/* Key confirmation (PROTOCOL.md 8.6): e2e_seq 0 of each direction. */
+	uint8_t confirm_tx[SGA_MAC_LEN]; /* ours, kept to re-seal it */
+	uint8_t confirm_rx[SGA_MAC_LEN]; /* the peer's, expected; wiped once verified */
+	uint8_t confirm_sent;            /* ours sealed at least once */
+	uint8_t peer_confirmed;          /* the peer's verified */
 };
 
 /** Load the pinned gateway package (decoded) into d and set identity and
@@ -127,18 +139,46 @@ int sga_dev_create_neg_accept(struct sga_dev *d, struct sga_dev_sess *s, int acc
  *  the same frame (retransmission), never fresh randomness under the same key. */
 int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap,
                             size_t *len) SGA_MUST_CHECK;
-/** B5 / B6 and B7: verify the gateway's MAC, compute K_isj, derive the E2E and
- *  hop keys, wipe the exponent; state ESTABLISHED. */
+/** B5 / B6 and B7: verify the gateway's MAC, compute K_isj, derive the E2E,
+ *  hop and confirmation keys, wipe the exponent; state ESTABLISHED. The
+ *  session carries data only once both key confirmations are done
+ *  (sga_dev_create_key_confirm, sga_dev_consume_key_confirm,
+ *  sga_dev_sess_confirmed). */
 int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
                               size_t len) SGA_MUST_CHECK;
-/** The traffic keys of an established session (PROTOCOL.md section 8): both
- *  E2E keys from K_isj (kisj, kisj_len bytes) and the transcript of (session,
- *  id_i, id_j, suite, group), the hop keys from k_t. s->role, session_id,
- *  suite, group and hop_suite must be set; on failure s's keys are unchanged.
- *  The one key schedule of B7 and of the lab sessions (sga_lab.h). */
+/** The traffic keys of a session (PROTOCOL.md section 8): the transcript hash
+ *  of *t (its session_id, suite and group are taken from s), both E2E keys and
+ *  both key confirmations from K_isj (kisj, kisj_len bytes) and that
+ *  transcript, the hop keys from k_t. s->role, session_id, suite, group and
+ *  hop_suite must be set; on failure s's keys are unchanged. The one key
+ *  schedule of B7 and of the lab sessions (sga_lab.h). */
 int sga_dev_sess_derive(struct sga_dev_sess *s, const uint8_t *kisj, size_t kisj_len,
-                        const uint8_t k_t[SGA_KEY_LEN], const uint8_t *id_i, uint8_t id_i_len,
-                        const uint8_t *id_j, uint8_t id_j_len) SGA_MUST_CHECK;
+                        const uint8_t k_t[SGA_KEY_LEN],
+                        const struct sga_transcript *t) SGA_MUST_CHECK;
+
+/** Key confirmation, this device's half: a DATA_UP carrying e2e_seq 0 of its
+ *  direction, whose E2E plaintext is HMAC(k_confirm, "SGA v1 confirm" | role |
+ *  transcript). State ESTABLISHED; the first call seals it, later calls
+ *  re-seal the same E2E bytes under a fresh hop seq (retransmission until a
+ *  DATA_ACK names e2e_seq 0). */
+int sga_dev_create_key_confirm(struct sga_dev_sess *s, uint8_t *out, size_t cap,
+                               size_t *len) SGA_MUST_CHECK;
+/** Key confirmation, the peer's half: a DATA_DOWN in state ESTABLISHED before
+ *  the peer's confirm was verified. It must carry e2e_seq 0; else -BAD_STATE
+ *  and no window moves: a message that overtook the confirm, which the caller
+ *  keeps and hands to sga_dev_data_open once this call succeeded (or drops,
+ *  for a storing gateway to send again). An authentic hop frame whose E2E
+ *  layer does not open, or whose confirm differs, means the two devices hold
+ *  different keys: -SGA_E_KEY_CONFIRM and the session is FAILED. A forged hop
+ *  frame changes nothing (-AUTH). */
+int sga_dev_consume_key_confirm(struct sga_dev_sess *s, const uint8_t *frame,
+                                size_t len) SGA_MUST_CHECK;
+/** Both key confirmations done (ours sealed, the peer's verified): only now
+ *  does the session carry data, and only now may a device report it up. */
+static inline int sga_dev_sess_confirmed(const struct sga_dev_sess *s)
+{
+	return s->state == SGA_DEV_S_ESTABLISHED && s->confirm_sent && s->peer_confirmed;
+}
 
 /** Seal an application message into a DATA_UP frame (E2E under the session key,
  *  then the hop layer). */

@@ -33,7 +33,8 @@
 	X(NOSPACE, 19, "output buffer too small")                                                \
 	X(BAD_PACKAGE, 20, "gateway package malformed or not the pinned one")                    \
 	X(UNAVAILABLE, 21, "gateway state store unavailable; retry later")                       \
-	X(INTERNAL, 22, "internal error")
+	X(INTERNAL, 22, "internal error")                                                        \
+	X(KEY_CONFIRM, 23, "key confirmation failed: the two devices derived different keys")
 
 enum sga_err {
 #define SGA_ERR_ENUM(name, num, desc) SGA_E_##name = num,

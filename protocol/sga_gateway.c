@@ -381,6 +381,9 @@ int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i,
 	a2.group = s.group;
 	a2.peer_id_len = dev_i->id_len;
 	memcpy(a2.peer_id, dev_i->id, dev_i->id_len);
+	/* d_j binds d_i's preference list into its transcript: relay it as received. */
+	a2.n_pref = a1->n_pref;
+	memcpy(a2.prefs, a1->prefs, a1->n_pref);
 	CHECK(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len));
 	CHECK(sga_key_ctl(dev_j->k_d, dev_j->suite_init, key));
 	CHECK(sga_seal_dev_env(SGA_MSG_NEG_INVITE, dev_j->id, dev_j->id_len, dev_j->down_ctr + 1,
@@ -454,22 +457,25 @@ out:
 
 /* ---- key exchange ------------------------------------------------------------ */
 
-/* B5/B6 for role: X = N_peer^R_s and f_K(session, ids, K, X), under k_t(role). */
+/* B5/B6 for role: X = N_peer^R_s, H(N_peer) and f_K(session, ids, K, X,
+ * H(N_peer)), under k_t(role). */
 static int make_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_t role,
                       const uint8_t *R_s)
 {
 	const struct sga_group_info *grp = gw->grp;
 	uint8_t peer = role ^ 1, X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], key[SGA_AEAD_MAX_KEY_LEN];
-	uint8_t plain[SGA_GROUP_MAX_LEN + 64];
+	uint8_t n_hash[SGA_SHA256_LEN], plain[SGA_GROUP_MAX_LEN + 96];
 	struct sga_kex_reply_plain b5;
 	size_t plain_len, len;
 	int rc;
 
 	CHECK(sga_err_from_crypto(sga_modexp(grp, s->N[peer], R_s, SGA_EXPONENT_LEN, X)));
+	CHECK(sga_kex_n_hash(grp, s->N[peer], n_hash));
 	CHECK(sga_kex_reply_mac(grp, s->K[role], s->session_id, s->id[role], s->id_len[role],
-	                        s->id[peer], s->id_len[peer], X, mac));
+	                        s->id[peer], s->id_len[peer], X, n_hash, mac));
 	b5.x_len = (uint16_t)grp->len;
 	b5.x = X;
+	b5.n_hash_peer = n_hash;
 	b5.mac = mac;
 	CHECK(sga_kex_reply_plain_encode(&b5, plain, sizeof(plain), &plain_len));
 	CHECK(sga_key_kex(s->k_t[role], s->session_id, s->hop_suite[role], key));

@@ -19,7 +19,8 @@ int sga_kex_init_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_
 
 int sga_kex_reply_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id,
                       const uint8_t *id_self, uint8_t id_self_len, const uint8_t *id_peer,
-                      uint8_t id_peer_len, const uint8_t *X, uint8_t mac[SGA_MAC_LEN])
+                      uint8_t id_peer_len, const uint8_t *X,
+                      const uint8_t n_hash_peer[SGA_SHA256_LEN], uint8_t mac[SGA_MAC_LEN])
 {
 	static const char label[] = "SGA v1 kex reply";
 	uint8_t sid[8];
@@ -32,11 +33,19 @@ int sga_kex_reply_mac(const struct sga_group_info *grp, const uint8_t *K, uint64
 	    {id_peer, id_peer_len},
 	    {K, grp->len},
 	    {X, grp->len},
+	    {n_hash_peer, SGA_SHA256_LEN},
 	};
 
 	sga_put_u64(sid, session_id);
 	return sga_err_from_crypto(
 	    sga_hmac_sha256(K, grp->len, parts, sizeof(parts) / sizeof(parts[0]), mac));
+}
+
+int sga_kex_n_hash(const struct sga_group_info *grp, const uint8_t *N, uint8_t out[SGA_SHA256_LEN])
+{
+	struct sga_buf part = {N, grp->len};
+
+	return sga_err_from_crypto(sga_sha256(&part, 1, out));
 }
 
 static const char proof_label[] = "SGA v1 kd proof";

@@ -7,7 +7,7 @@
  *   device:  N = g^R mod p, K = N^r mod p, F = F_G(r), mac = f_K(N),
  *            proof = E_kd(H(N) xor k_d)
  *   gateway: r = F_G^-1(F), K = N^r, check mac and proof; X_i = N_j^R_s,
- *            X_j = N_i^R_s, reply mac = f_K(session | ids | K | X)
+ *            X_j = N_i^R_s, reply mac = f_K(session | ids | K | X | H(N_peer))
  *   device:  check reply mac, K_isj = X^R = g^(R_i R_s R_j) mod p
  */
 #ifndef SGA_KEX_H
@@ -23,12 +23,19 @@
 int sga_kex_init_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id,
                      const uint8_t *N, uint8_t mac[SGA_MAC_LEN]) SGA_MUST_CHECK;
 
-/** f_K(ID_self, ID_peer, K, X) = HMAC-SHA256(K, "SGA v1 kex reply" | session_id |
- *  id_self_len | id_self | id_peer_len | id_peer | K | X). */
+/** f_K(ID_self, ID_peer, K, X, H(N_peer)) = HMAC-SHA256(K, "SGA v1 kex reply" |
+ *  session_id | id_self_len | id_self | id_peer_len | id_peer | K | X |
+ *  SHA-256(N_peer)): the gateway attests to the peer's element it used, which
+ *  both devices bind into the transcript. */
 int sga_kex_reply_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id,
                       const uint8_t *id_self, uint8_t id_self_len, const uint8_t *id_peer,
                       uint8_t id_peer_len, const uint8_t *X,
+                      const uint8_t n_hash_peer[SGA_SHA256_LEN],
                       uint8_t mac[SGA_MAC_LEN]) SGA_MUST_CHECK;
+/** SHA-256(enc(N)), N of grp->len bytes: how the transcript and the reply MAC
+ *  name a group element. */
+int sga_kex_n_hash(const struct sga_group_info *grp, const uint8_t *N,
+                   uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
 
 /** The paper's E_kd(N xor k_d): proof = nonce(12) | AEAD(ctl_key, nonce,
  *  aad = "SGA v1 kd proof" | session_id, SHA-256(N) xor k_d). */

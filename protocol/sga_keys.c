@@ -105,18 +105,29 @@ int sga_key_hop_epoch(const uint8_t *down_base, uint64_t epoch, uint8_t suite, u
 	return rc;
 }
 
-int sga_transcript_hash(uint64_t session_id, const uint8_t *id_i, uint8_t id_i_len,
-                        const uint8_t *id_j, uint8_t id_j_len, uint8_t suite, uint8_t group,
-                        uint8_t out[SGA_SHA256_LEN])
+int sga_transcript_hash(const struct sga_transcript *t, uint8_t out[SGA_SHA256_LEN])
 {
 	static const char label[] = "SGA v1 transcript";
-	uint8_t sid[8], tail[2] = {suite, group};
+	uint8_t sid[8], tail[2] = {t->suite, t->group};
 	struct sga_buf parts[] = {
-	    {label, sizeof(label) - 1}, {sid, 8},  {&id_i_len, 1}, {id_i, id_i_len}, {&id_j_len, 1},
-	    {id_j, id_j_len},           {tail, 2},
+	    {label, sizeof(label) - 1},
+	    {sid, 8},
+	    {&t->id_g_len, 1},
+	    {t->id_g, t->id_g_len},
+	    {&t->id_i_len, 1},
+	    {t->id_i, t->id_i_len},
+	    {&t->id_j_len, 1},
+	    {t->id_j, t->id_j_len},
+	    {&t->n_pref, 1},
+	    {t->prefs, t->n_pref},
+	    {tail, 2},
+	    {t->n_hash[0], SGA_SHA256_LEN},
+	    {t->n_hash[1], SGA_SHA256_LEN},
 	};
 
-	sga_put_u64(sid, session_id);
+	if (!t->id_g || !t->id_i || !t->id_j || !t->prefs || !t->n_hash[0] || !t->n_hash[1])
+		return -SGA_E_BAD_FIELD;
+	sga_put_u64(sid, t->session_id);
 	return sga_err_from_crypto(sga_sha256(parts, sizeof(parts) / sizeof(parts[0]), out));
 }
 
@@ -131,6 +142,26 @@ int sga_key_e2e(const uint8_t *k_isj, size_t k_len, const uint8_t transcript[SGA
 	return derive(k_isj, k_len, transcript, SGA_SHA256_LEN,
 	              dir == SGA_E2E_I_TO_J ? "SGA v1 e2e i->j" : "SGA v1 e2e j->i", suite, out,
 	              kl);
+}
+
+static const char confirm_label[] = "SGA v1 confirm";
+
+int sga_key_confirm(const uint8_t *k_isj, size_t k_len, const uint8_t transcript[SGA_SHA256_LEN],
+                    uint8_t out[SGA_MAC_LEN])
+{
+	return derive(k_isj, k_len, transcript, SGA_SHA256_LEN, confirm_label, 0, out, SGA_MAC_LEN);
+}
+
+int sga_confirm_mac(const uint8_t k_confirm[SGA_MAC_LEN], uint8_t role,
+                    const uint8_t transcript[SGA_SHA256_LEN], uint8_t out[SGA_MAC_LEN])
+{
+	struct sga_buf parts[] = {
+	    {confirm_label, sizeof(confirm_label) - 1},
+	    {&role, 1},
+	    {transcript, SGA_SHA256_LEN},
+	};
+
+	return sga_err_from_crypto(sga_hmac_sha256(k_confirm, SGA_MAC_LEN, parts, 3, out));
 }
 
 void sga_hop_nonce(uint64_t seq, uint8_t nonce[SGA_AEAD_NONCE_LEN])

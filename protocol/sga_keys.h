@@ -7,7 +7,7 @@
  * secrets, with a distinct label per use (docs/PROTOCOL.md, "Key schedule"):
  *   k_d   (device long-term key)  -> ctl key (device envelopes, kd proof), rekey MAC key
  *   k_t   (per-negotiation key)   -> kex key (session envelopes), hop keys up/down
- *   K_isj (g^(R_i R_s R_j) mod p) -> E2E keys i->j and j->i
+ *   K_isj (g^(R_i R_s R_j) mod p) -> E2E keys i->j and j->i, key-confirmation key
  */
 #ifndef SGA_KEYS_H
 #define SGA_KEYS_H
@@ -42,13 +42,35 @@ int sga_key_hop(const uint8_t k_t[SGA_KEY_LEN], uint64_t session_id, uint8_t sui
  *  numbers. -BAD_FIELD for epoch 0 (no epoch). */
 int sga_key_hop_epoch(const uint8_t *down_base, uint64_t epoch, uint8_t suite,
                       uint8_t *out) SGA_MUST_CHECK;
-/** transcript = SHA-256("SGA v1 transcript" | session_id | id_i_len | id_i |
- *  id_j_len | id_j | suite | group) */
-int sga_transcript_hash(uint64_t session_id, const uint8_t *id_i, uint8_t id_i_len,
-                        const uint8_t *id_j, uint8_t id_j_len, uint8_t suite, uint8_t group,
-                        uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
+/** What the transcript hash binds (PROTOCOL.md 8.2): every value the two
+ *  devices must agree on for their keys to be the same. Both devices fill it
+ *  with the same bytes: ID_G from their pinned package, the initiator's
+ *  preference list as d_i sent it in A1 (d_j receives it in A2), and the hash
+ *  of each member's group element, its own computed, the peer's received in
+ *  B5/B6. */
+struct sga_transcript {
+	uint64_t session_id;
+	const uint8_t *id_g, *id_i, *id_j;
+	uint8_t id_g_len, id_i_len, id_j_len;
+	const uint8_t *prefs; /* the initiator's preference list (A1) */
+	uint8_t n_pref;
+	uint8_t suite, group;     /* the negotiated E2E suite, the group */
+	const uint8_t *n_hash[2]; /* [role]: SHA-256(enc(N_i)), SHA-256(enc(N_j)) */
+};
+
+/** transcript = SHA-256("SGA v1 transcript" | session_id | lv(ID_G) | lv(ID_i) |
+ *  lv(ID_j) | n_pref | prefs | suite | group | H(N_i) | H(N_j)) */
+int sga_transcript_hash(const struct sga_transcript *t, uint8_t out[SGA_SHA256_LEN]) SGA_MUST_CHECK;
 int sga_key_e2e(const uint8_t *k_isj, size_t k_len, const uint8_t transcript[SGA_SHA256_LEN],
                 uint8_t suite, enum sga_e2e_dir dir, uint8_t *out) SGA_MUST_CHECK;
+/** Key confirmation (PROTOCOL.md 8.6): k_confirm = HKDF(K_isj, salt = transcript,
+ *  "SGA v1 confirm" | 00, 32); the confirm of role = HMAC(k_confirm, "SGA v1
+ *  confirm" | role | transcript). */
+int sga_key_confirm(const uint8_t *k_isj, size_t k_len, const uint8_t transcript[SGA_SHA256_LEN],
+                    uint8_t out[SGA_MAC_LEN]) SGA_MUST_CHECK;
+int sga_confirm_mac(const uint8_t k_confirm[SGA_MAC_LEN], uint8_t role,
+                    const uint8_t transcript[SGA_SHA256_LEN],
+                    uint8_t out[SGA_MAC_LEN]) SGA_MUST_CHECK;
 
 /* ---- envelopes ------------------------------------------------------------- */
 

@@ -3,9 +3,9 @@
  * sga_lab.c - lab provisioning (see sga_lab.h): the deterministic derivation
  * of N sessions from a seed, the gateway records and device sessions built
  * from one, and the provisioning file. The keys come through the same key
- * schedule functions a handshake uses (sga_key_hop, sga_hop_member_init,
- * sga_transcript_hash, sga_key_e2e), so a lab session differs from a real one
- * only in where its randomness came from.
+ * schedule functions a handshake uses (sga_hop_member_init,
+ * sga_dev_sess_derive), so a lab session differs from a real one only in
+ * where its randomness came from.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,9 +76,9 @@ int sga_lab_derive(const struct sga_lab_params *p, uint32_t index, struct sga_la
 {
 	/* One expansion per session (HKDF calls dominate the provisioning of
 	 * 100,000 sessions): k_d i | k_d j | k_t i | k_t j | k_isj | hop epoch i
-	 * | hop epoch j (HKDF's output is prefix-stable: the keys are what they
-	 * were before the epochs were appended). */
-	uint8_t m[5 * SGA_KEY_LEN + 2 * 8];
+	 * | hop epoch j | H(N_i) | H(N_j) (HKDF's output is prefix-stable: what
+	 * came first is what it was before the later fields were appended). */
+	uint8_t m[5 * SGA_KEY_LEN + 2 * 8 + 2 * SGA_SHA256_LEN];
 	uint32_t tag = 0;
 	int rc;
 
@@ -106,6 +106,12 @@ int sga_lab_derive(const struct sga_lab_params *p, uint32_t index, struct sga_la
 		if (out->hop_epoch[r] == 0)
 			out->hop_epoch[r] = 1; /* 0 means "none" */
 	}
+	for (unsigned r = 0; r < 2; r++)
+		memcpy(out->n_hash[r], m + 5 * SGA_KEY_LEN + 2 * 8 + r * SGA_SHA256_LEN, SGA_SHA256_LEN);
+	out->id_g_len = (uint8_t)(sizeof(SGA_LAB_ID_G) - 1);
+	memcpy(out->id_g, SGA_LAB_ID_G, out->id_g_len);
+	out->n_pref = 1;
+	out->prefs[0] = p->suite;
 out:
 	sga_memzero(m, sizeof(m));
 	if (rc)
@@ -150,6 +156,17 @@ int sga_lab_gw_records(const struct sga_lab_sess *ls, struct sga_gw_device dev[2
 int sga_lab_dev_sess(const struct sga_lab_sess *ls, uint8_t role, struct sga_dev_sess *s)
 {
 	uint8_t peer = role ^ 1;
+	struct sga_transcript t = {
+	    .id_g = ls->id_g,
+	    .id_g_len = ls->id_g_len,
+	    .id_i = ls->id[SGA_ROLE_INITIATOR],
+	    .id_i_len = ls->id_len[SGA_ROLE_INITIATOR],
+	    .id_j = ls->id[SGA_ROLE_RESPONDER],
+	    .id_j_len = ls->id_len[SGA_ROLE_RESPONDER],
+	    .prefs = ls->prefs,
+	    .n_pref = ls->n_pref,
+	    .n_hash = {ls->n_hash[0], ls->n_hash[1]},
+	};
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -163,8 +180,9 @@ int sga_lab_dev_sess(const struct sga_lab_sess *ls, uint8_t role, struct sga_dev
 	s->group = ls->group;
 	s->hop_suite = ls->hop_suite[role];
 	s->req_ctr = role == SGA_ROLE_INITIATOR ? ls->req_ctr : 0;
-	CHECK(sga_dev_sess_derive(s, ls->k_isj, SGA_KEY_LEN, ls->k_t[role], ls->id[0],
-	                          ls->id_len[0], ls->id[1], ls->id_len[1]));
+	s->n_pref = ls->n_pref;
+	memcpy(s->prefs, ls->prefs, sizeof(s->prefs));
+	CHECK(sga_dev_sess_derive(s, ls->k_isj, SGA_KEY_LEN, ls->k_t[role], &t));
 	sga_replay_init(&s->hop_rx_win);
 	sga_replay_init(&s->e2e_rx_win);
 	/* The gateway seals under the lab epoch: adopted from the start, so even
@@ -174,6 +192,12 @@ int sga_lab_dev_sess(const struct sga_lab_sess *ls, uint8_t role, struct sga_dev
 		                        s->hop_down));
 		s->hop_epoch = ls->hop_epoch[role];
 	}
+	/* As after the key confirmation: both confirms (e2e_seq 0) are spent. */
+	sga_replay_update(&s->e2e_rx_win, 0);
+	sga_memzero(s->confirm_rx, sizeof(s->confirm_rx));
+	s->e2e_tx_seq = 1;
+	s->confirm_sent = 1;
+	s->peer_confirmed = 1;
 	s->state = SGA_DEV_S_ESTABLISHED;
 out:
 	if (rc)

@@ -13,18 +13,23 @@
  *   "sid"      4 bytes, once per seed (index 0): the session id's high half;
  *              session_id = sid_tag << 32 | (index + 1), so a frame's clear
  *              session id names its index without a lookup
- *   "session"  160 bytes per session: k_d i | k_d j (each member's device key)
+ *   "session"  224 bytes per session: k_d i | k_d j (each member's device key)
  *              | k_t i | k_t j (each member's temporary key: the hop keys come
  *              from it through sga_key_hop, as after a handshake) | k_isj (32
- *              bytes standing in for the DH value K_isj, from which both E2E
- *              keys come through sga_transcript_hash and sga_key_e2e, as the
- *              device derives them after its KEX_REPLY) | hop epoch i |
- *              hop epoch j (8 bytes each, 0 taken as 1): 176 bytes in all.
- *              A lab session keeps its hop-down epoch across gateway starts
- *              (PROTOCOL.md 8.1) so that a generator replaying a pcap, which
- *              never reads a gateway frame, echoes it; its nonces stay apart
- *              only through the sequence reservation (clock floor). Lab only.
- * Device ids: "lab-<sid_tag hex>-<index>-i" and "...-j".
+ *              bytes standing in for the DH value K_isj) | hop epoch i |
+ *              hop epoch j (8 bytes each, 0 taken as 1) | H(N_i) | H(N_j)
+ *              (standing in for the hashes of the group elements): 240 bytes
+ *              in all. Both E2E keys and both key confirmations come from
+ *              k_isj and the transcript through sga_dev_sess_derive, as the
+ *              device derives them after its KEX_REPLY. A lab session keeps
+ *              its hop-down epoch across gateway starts (PROTOCOL.md 8.1) so
+ *              that a generator replaying a pcap, which never reads a gateway
+ *              frame, echoes it; its nonces stay apart only through the
+ *              sequence reservation (clock floor). Lab only.
+ * Device ids: "lab-<sid_tag hex>-<index>-i" and "...-j"; the transcript's ID_G
+ * is SGA_LAB_ID_G and its preference list the E2E suite alone. A lab device
+ * session starts ESTABLISHED as after the key confirmation: e2e_seq 0 of
+ * each direction is spent, data starts at 1.
  *
  * The provisioning file is text, one "key = value" per line ('#' comments):
  *   format = sga-lab-1 | seed = 64 hex | sessions = N | suite = E2E suite |
@@ -43,6 +48,7 @@
 
 #define SGA_LAB_SEED_LEN     32
 #define SGA_LAB_SESSIONS_MAX 16777216u /* the data plane's max_sessions bound */
+#define SGA_LAB_ID_G         "sga-lab" /* the transcript's gateway identity */
 
 struct sga_lab_params {
 	uint8_t seed[SGA_LAB_SEED_LEN];
@@ -67,6 +73,12 @@ struct sga_lab_sess {
 	uint64_t up_ctr[2], down_ctr[2]; /* the device records' counters */
 	uint8_t k_isj[SGA_KEY_LEN];      /* stands in for K_isj (E2E keys) */
 	uint64_t hop_epoch[2]; /* each member's fixed hop-down epoch; 0: drawn at install */
+	/* The rest of the transcript (PROTOCOL.md 8.2). */
+	uint8_t id_g_len;
+	uint8_t id_g[SGA_ID_MAX];
+	uint8_t n_pref;
+	uint8_t prefs[SGA_MAX_SUITES];
+	uint8_t n_hash[2][SGA_SHA256_LEN];
 };
 
 /** The derived session of index (< p->sessions). 0 or -SGA_E_BAD_FIELD /
@@ -87,9 +99,10 @@ int sga_lab_session_id(const struct sga_lab_params *p, uint32_t index,
  *  sessions would pay four HKDFs each for nothing. */
 int sga_lab_gw_records(const struct sga_lab_sess *ls, struct sga_gw_device dev[2],
                        struct sga_gw_session *s) SGA_MUST_CHECK;
-/** The device side of member role, ESTABLISHED, as sga_dev_consume_kex_reply
- *  leaves it: hop keys from k_t (sga_key_hop), E2E keys from k_isj and the
- *  transcript (sga_transcript_hash, sga_key_e2e), sequences at 0. */
+/** The device side of member role, ESTABLISHED, as the key confirmation
+ *  leaves it: hop keys from k_t, E2E keys and confirmations from k_isj and the
+ *  transcript (sga_dev_sess_derive), hop sequences at 0, e2e_seq 0 of both
+ *  directions spent (the confirms). */
 int sga_lab_dev_sess(const struct sga_lab_sess *ls, uint8_t role,
                      struct sga_dev_sess *s) SGA_MUST_CHECK;
 void sga_lab_sess_wipe(struct sga_lab_sess *ls);

@@ -1030,6 +1030,7 @@ int sga_neg_invite_plain_decode(const uint8_t *p, size_t len, struct sga_neg_inv
 	if (!sga_group_get(m->group))
 		CHECK(-SGA_E_BAD_FIELD);
 	CHECK(rd_id(&r, &m->peer_id_len, m->peer_id));
+	CHECK(rd_suites(&r, &m->n_pref, m->prefs));
 	CHECK(rd_end(&r));
 out:
 	return dec_done(rc, m, sizeof(*m));
@@ -1047,13 +1048,18 @@ int sga_neg_invite_plain_encode(const struct sga_neg_invite_plain *m, uint8_t *o
 	rc = id_check(m->peer_id, m->peer_id_len);
 	if (rc)
 		return rc;
-	ENC_SPACE((size_t)8 + 1 + 1 + 1 + m->peer_id_len, cap);
+	rc = sga_suite_list_check(m->prefs, m->n_pref);
+	if (rc)
+		return rc;
+	ENC_SPACE((size_t)8 + 1 + 1 + 1 + m->peer_id_len + 1 + m->n_pref, cap);
 	sga_wr_init(&w, out, cap);
 	sga_wr_u64(&w, m->session_id);
 	sga_wr_u8(&w, m->suite);
 	sga_wr_u8(&w, m->group);
 	sga_wr_u8(&w, m->peer_id_len);
 	sga_wr_bytes(&w, m->peer_id, m->peer_id_len);
+	sga_wr_u8(&w, m->n_pref);
+	sga_wr_bytes(&w, m->prefs, m->n_pref);
 	return wr_done(&w, len);
 }
 
@@ -1240,6 +1246,7 @@ int sga_kex_reply_plain_decode(const uint8_t *p, size_t len, struct sga_kex_repl
 	if (m->x_len < 1 || m->x_len > SGA_GROUP_MAX_LEN)
 		CHECK(-SGA_E_BAD_LENGTH);
 	m->x = sga_rd_bytes(&r, m->x_len);
+	m->n_hash_peer = sga_rd_bytes(&r, SGA_SHA256_LEN);
 	m->mac = sga_rd_bytes(&r, SGA_MAC_LEN);
 	CHECK(rd_end(&r));
 out:
@@ -1254,12 +1261,13 @@ int sga_kex_reply_plain_encode(const struct sga_kex_reply_plain *m, uint8_t *out
 	ENC_ARGS(m, out, cap, len);
 	if (m->x_len < 1 || m->x_len > SGA_GROUP_MAX_LEN)
 		return -SGA_E_BAD_LENGTH;
-	if (!m->x || !m->mac)
+	if (!m->x || !m->n_hash_peer || !m->mac)
 		return -SGA_E_BAD_FIELD;
-	ENC_SPACE((size_t)2 + m->x_len + SGA_MAC_LEN, cap);
+	ENC_SPACE((size_t)2 + m->x_len + SGA_SHA256_LEN + SGA_MAC_LEN, cap);
 	sga_wr_init(&w, out, cap);
 	sga_wr_u16(&w, m->x_len);
 	sga_wr_bytes(&w, m->x, m->x_len);
+	sga_wr_bytes(&w, m->n_hash_peer, SGA_SHA256_LEN);
 	sga_wr_bytes(&w, m->mac, SGA_MAC_LEN);
 	return wr_done(&w, len);
 }

@@ -277,13 +277,17 @@ struct sga_neg_req_plain {
 };
 
 /* NEG_INVITE (A2) plaintext:
- *   session_id(8) | suite(1) | group(1) | peer_id_len(1) | peer_id */
+ *   session_id(8) | suite(1) | group(1) | peer_id_len(1) | peer_id |
+ *   n_pref(1) | prefs (the initiator's preference list as sent in A1, which
+ *   the responder binds into its transcript) */
 struct sga_neg_invite_plain {
 	uint64_t session_id;
 	uint8_t suite;
 	uint8_t group;
 	uint8_t peer_id_len;
 	uint8_t peer_id[SGA_ID_MAX];
+	uint8_t n_pref;
+	uint8_t prefs[SGA_MAX_SUITES];
 };
 
 /* NEG_ACCEPT (A3) plaintext:
@@ -325,11 +329,13 @@ struct sga_kex_init_plain {
 };
 
 /* KEX_REPLY (B5/B6) plaintext:
- *   x_len(2) | X(x_len) | mac(32)
- * X = N_peer^R_s mod p; mac = f_K(transcript), see PROTOCOL.md. */
+ *   x_len(2) | X(x_len) | n_hash_peer(32) | mac(32)
+ * X = N_peer^R_s mod p; n_hash_peer = SHA-256(enc(N_peer)); mac = the reply
+ * MAC over both, see PROTOCOL.md 7.9. */
 struct sga_kex_reply_plain {
 	uint16_t x_len;
 	const uint8_t *x;
+	const uint8_t *n_hash_peer; /* SGA_SHA256_LEN: SHA-256(enc(N_peer)) */
 	const uint8_t *mac;
 };
 

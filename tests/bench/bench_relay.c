@@ -328,6 +328,8 @@ static void send_arp(struct bench *b, uint16_t op, const uint8_t *dst_mac, const
 
 /* ---- receive: control frames ------------------------------------------------------- */
 
+static void confirm_send(struct bench *b, int k);
+
 static void on_sga(struct bench *b, int k, const uint8_t *sga, size_t len)
 {
 	struct bench_dev *d = &b->d[k];
@@ -414,10 +416,22 @@ static void on_sga(struct bench *b, int k, const uint8_t *sga, size_t len)
 		rc = sga_dev_consume_kex_reply(&d->dev, &d->sess, sga, len);
 		if (rc && b->o.verbose)
 			LOG("device %d: KEX_REPLY refused: %s\n", k + 1, sga_err_desc(rc));
+		if (!rc)
+			confirm_send(b, k);
 		return;
 	case SGA_MSG_DATA_DOWN:
 		if (d->sess.state != SGA_DEV_S_ESTABLISHED)
 			return;
+		if (!d->sess.peer_confirmed) {
+			/* The peer's key confirmation, e2e_seq 0 (PROTOCOL.md 8.6). */
+			rc = sga_dev_consume_key_confirm(&d->sess, sga, len);
+			if (rc == -SGA_E_KEY_CONFIRM) {
+				LOG("device %d: key confirmation failed: %s\n", k + 1,
+				    sga_err_desc(rc));
+				b->fatal = 1;
+			}
+			return;
+		}
 		rc = sga_dev_data_open(&d->sess, sga, len, msg, sizeof(msg), &mlen);
 		if (!rc && k == (b->probe_from ^ 1) && mlen == b->probe_len &&
 		    !memcmp(msg, b->probe_msg, mlen))
@@ -582,6 +596,21 @@ static int reg_done(const struct bench *b)
 	return b->d[0].dev.registered && b->d[1].dev.registered;
 }
 
+/* Device k's key confirmation (again: a re-seal of the same E2E bytes). */
+static void confirm_send(struct bench *b, int k)
+{
+	uint8_t f[SGA_FRAME_MAX];
+	size_t len;
+	int rc = sga_dev_create_key_confirm(&b->d[k].sess, f, sizeof(f), &len);
+
+	if (rc) {
+		LOG("device %d: cannot seal the key confirmation: %s\n", k + 1, sga_err_desc(rc));
+		b->fatal = 1;
+		return;
+	}
+	send_sga(b, k, f, len);
+}
+
 static void neg_send(struct bench *b)
 {
 	struct bench_dev *d0 = &b->d[0], *d1 = &b->d[1];
@@ -607,12 +636,15 @@ static void neg_send(struct bench *b)
 	if (d1->sess.state == SGA_DEV_S_KEX)
 		for (unsigned i = 0; i < d1->n_ctl; i++)
 			send_sga(b, 1, d1->ctl[i], d1->ctl_len[i]);
+	/* Both repeat their key confirmation until both are confirmed. */
+	for (int k = 0; k < 2; k++)
+		if (b->d[k].sess.state == SGA_DEV_S_ESTABLISHED && b->d[k].sess.confirm_sent)
+			confirm_send(b, k);
 }
 
 static int neg_done(const struct bench *b)
 {
-	return b->d[0].sess.state == SGA_DEV_S_ESTABLISHED &&
-	       b->d[1].sess.state == SGA_DEV_S_ESTABLISHED &&
+	return sga_dev_sess_confirmed(&b->d[0].sess) && sga_dev_sess_confirmed(&b->d[1].sess) &&
 	       b->d[0].sess.session_id == b->d[1].sess.session_id;
 }
 

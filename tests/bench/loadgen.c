@@ -289,6 +289,10 @@ static struct sga_dev_sess *dev_load(struct lg *g, uint32_t d)
 	const struct lg_dev *v = &g->dev[d];
 
 	s->state = SGA_DEV_S_ESTABLISHED;
+	/* As a lab session starts (sga_lab_dev_sess): key confirmation done. The
+	 * pool numbers its messages itself (e2e_tx_seq below). */
+	s->confirm_sent = 1;
+	s->peer_confirmed = 1;
 	s->role = (uint8_t)(d & 1);
 	s->session_id = (uint64_t)g->sid_hi << 32 | ((d >> 1) + 1);
 	s->suite = g->p.suite;

@@ -196,6 +196,19 @@ static int build_sess(struct fuzz_in *in, struct step *st)
 	return rc;
 }
 
+/* The gateway seals down under an epoch: the device's adopted one, or epoch 1
+ * with its key derived from the hop-down base (what a first frame brings). */
+static int down_key(const struct sga_dev_sess *s, uint64_t *epoch, uint8_t *key)
+{
+	if (s->hop_epoch) {
+		*epoch = s->hop_epoch;
+		memcpy(key, s->hop_down, SGA_AEAD_MAX_KEY_LEN);
+		return 0;
+	}
+	*epoch = 1;
+	return sga_key_hop_epoch(s->hop_down_base, 1, s->hop_suite, key);
+}
+
 static int build_hop(struct fuzz_in *in, struct step *st)
 {
 	static const uint8_t types[] = {SGA_MSG_DATA_DOWN, SGA_MSG_DATA_ACK, SGA_MSG_DATA_SKIP};
@@ -205,9 +218,16 @@ static int build_hop(struct fuzz_in *in, struct step *st)
 	size_t plen;
 	const uint8_t *p = fuzz_bytes(in, in->left, &plen);
 
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
+	uint64_t epoch;
+	int rc = down_key(s, &epoch, key);
+
 	st->slot = 2;
-	return sga_seal_hop(type, s->session_id, s->role, seq, s->hop_suite, s->hop_down, p, plen,
-	                    st->frame, sizeof(st->frame), &st->len);
+	if (!rc)
+		rc = sga_seal_hop(type, s->session_id, s->role, epoch, seq, s->hop_suite, key, p,
+		                  plen, st->frame, sizeof(st->frame), &st->len);
+	sga_memzero(key, sizeof(key));
+	return rc;
 }
 
 static int build_data(struct fuzz_in *in, struct step *st)
@@ -232,10 +252,17 @@ static int build_data(struct fuzz_in *in, struct step *st)
 	e2e_nonce_aad(s->session_id, dir, e2e_seq, nonce, aad);
 	rc = sga_err_from_crypto(sga_aead_seal(s->suite, s->e2e_rx_key, nonce, aad, sizeof(aad), m,
 	                                       mlen, e2e_ct, mlen + e2e->tag_len));
-	if (!rc)
-		rc = sga_seal_hop(SGA_MSG_DATA_DOWN, s->session_id, s->role, seq, s->hop_suite,
-		                  s->hop_down, inner, inner_len, st->frame, sizeof(st->frame),
-		                  &st->len);
+	if (!rc) {
+		uint8_t key[SGA_AEAD_MAX_KEY_LEN];
+		uint64_t epoch;
+
+		rc = down_key(s, &epoch, key);
+		if (!rc)
+			rc = sga_seal_hop(SGA_MSG_DATA_DOWN, s->session_id, s->role, epoch, seq,
+			                  s->hop_suite, key, inner, inner_len, st->frame,
+			                  sizeof(st->frame), &st->len);
+		sga_memzero(key, sizeof(key));
+	}
 	if (!rc) {
 		memcpy(st->msg, m, mlen);
 		st->msg_len = mlen;
@@ -249,7 +276,8 @@ static int build_reply(struct fuzz_in *in, struct step *st)
 	const struct sga_dev *d = &W.d.dev[st->k];
 	const struct sga_dev_sess *s = &W.d.sess[st->k][1];
 	const struct sga_group_info *grp = d->grp;
-	uint8_t X[SGA_GROUP_MAX_LEN] = {0}, mac[SGA_MAC_LEN], plain[SGA_GROUP_MAX_LEN + 64];
+	static const uint8_t n_hash[SGA_SHA256_LEN] = {0x4e}; /* the peer's H(N), any */
+	uint8_t X[SGA_GROUP_MAX_LEN] = {0}, mac[SGA_MAC_LEN], plain[SGA_GROUP_MAX_LEN + 96];
 	struct sga_kex_reply_plain b5;
 	size_t xl, plain_len;
 	const uint8_t *x = fuzz_bytes(in, grp->len, &xl);
@@ -258,9 +286,10 @@ static int build_reply(struct fuzz_in *in, struct step *st)
 	st->slot = 1;
 	memcpy(X + grp->len - xl, x, xl);
 	rc = sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id,
-	                       s->peer_id_len, X, mac);
+	                       s->peer_id_len, X, n_hash, mac);
 	b5.x_len = (uint16_t)grp->len;
 	b5.x = X;
+	b5.n_hash_peer = n_hash;
 	b5.mac = mac;
 	if (!rc)
 		rc = sga_kex_reply_plain_encode(&b5, plain, sizeof(plain), &plain_len);

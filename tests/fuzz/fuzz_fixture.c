@@ -66,6 +66,9 @@ static int dev_sess_fill(struct fuzz_world *w, unsigned k, unsigned idx)
 	memcpy(s->peer_id, peer->id, peer->id_len);
 	s->hop_suite = d->suite_init;
 	s->req_ctr = k == SGA_ROLE_INITIATOR ? w->g.rec[FUZZ_DEV_I].up_ctr : 0;
+	/* d_i's preference list (sent in A1, relayed in A2): its suites. */
+	s->n_pref = w->d.dev[FUZZ_DEV_I].n_suites;
+	memcpy(s->prefs, w->d.dev[FUZZ_DEV_I].suites, s->n_pref);
 	memcpy(s->k_t, w->k_t[idx][k], SGA_KEY_LEN);
 	if (idx == 0) {
 		/* d_i has sent its A1 and waits for the A4; d_j's slot receives A2s. */
@@ -85,10 +88,29 @@ static int dev_sess_fill(struct fuzz_world *w, unsigned k, unsigned idx)
 		return 0;
 	}
 	s->state = SGA_DEV_S_ESTABLISHED;
-	CHECK(sga_dev_sess_derive(s, w->kisj, d->grp->len, s->k_t, w->g.rec[0].id,
-	                          w->g.rec[0].id_len, w->g.rec[1].id, w->g.rec[1].id_len));
+	{
+		static const uint8_t n_hash[2][SGA_SHA256_LEN] = {{0x4e, 0x69}, {0x4e, 0x6a}};
+		const struct sga_transcript t = {
+		    .id_g = d->pkg.id,
+		    .id_g_len = d->pkg.id_len,
+		    .id_i = w->g.rec[0].id,
+		    .id_i_len = w->g.rec[0].id_len,
+		    .id_j = w->g.rec[1].id,
+		    .id_j_len = w->g.rec[1].id_len,
+		    .prefs = s->prefs,
+		    .n_pref = s->n_pref,
+		    .n_hash = {n_hash[0], n_hash[1]},
+		};
+
+		CHECK(sga_dev_sess_derive(s, w->kisj, d->grp->len, s->k_t, &t));
+	}
 	sga_replay_init(&s->hop_rx_win);
 	sga_replay_init(&s->e2e_rx_win);
+	/* Past the key confirmation (sga_device.h): e2e_seq 0 spent each way. */
+	sga_replay_update(&s->e2e_rx_win, 0);
+	s->e2e_tx_seq = 1;
+	s->confirm_sent = 1;
+	s->peer_confirmed = 1;
 	memset(s->k_t, 0, SGA_KEY_LEN);
 out:
 	return rc;

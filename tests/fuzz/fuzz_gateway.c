@@ -346,8 +346,11 @@ static int build_hop(struct fuzz_in *in, uint8_t *f, size_t *n)
 	size_t plen;
 	const uint8_t *p = fuzz_bytes(in, in->left, &plen);
 
-	return sga_seal_hop(type, s->session_id, role, seq, s->hop_suite[role], s->hop[role].key_up,
-	                    p, plen, f, SGA_FRAME_MAX, n);
+	/* The device echoes the gateway's epoch (or 0, none adopted yet). */
+	uint64_t echo = fuzz_u8(in) & 1 ? s->hop[role].epoch : 0;
+
+	return sga_seal_hop(type, s->session_id, role, echo, seq, s->hop_suite[role],
+	                    s->hop[role].key_up, p, plen, f, SGA_FRAME_MAX, n);
 }
 
 static int build_reg(struct fuzz_in *in, uint8_t *f, size_t *n)

@@ -85,8 +85,8 @@ static void check_envelopes(const uint8_t *d, size_t n)
 		FUZZ_CHECK(all_zero(&es, sizeof(es)));
 	}
 	if (!sga_env_hop_decode(d, n, &eh)) {
-		FUZZ_CHECK(sga_env_hop_encode(eh.type, eh.session_id, eh.role, eh.seq, eh.ct_len,
-		                              out, sizeof(out), &ct, &aad_len) == 0);
+		FUZZ_CHECK(sga_env_hop_encode(eh.type, eh.session_id, eh.role, eh.epoch, eh.seq,
+		                              eh.ct_len, out, sizeof(out), &ct, &aad_len) == 0);
 		check_env_spans(d, n, eh.aad, eh.aad_len, eh.ct, eh.ct_len, ct, aad_len);
 	} else {
 		FUZZ_CHECK(all_zero(&eh, sizeof(eh)));
@@ -225,7 +225,7 @@ static void seed_payloads(void)
 	struct sga_reg_plain rp = {.suite_init = 1, .n_suites = 2, .id_len = 5, .token_len = 4};
 	struct sga_neg_req_plain nq = {.peer_id_len = 5, .n_pref = 2};
 	struct sga_neg_invite_plain ni = {
-	    .session_id = 7, .suite = 1, .group = 1, .peer_id_len = 5};
+	    .session_id = 7, .suite = 1, .group = 1, .peer_id_len = 5, .n_pref = 2};
 	struct sga_neg_accept_plain na = {.session_id = 7, .accept = 1};
 	struct sga_neg_result_plain nr = {.req_ctr = 11, .suite = 1, .group = 1, .peer_id_len = 5};
 	struct sga_kex_init_plain ki = {.n_len = 256,
@@ -235,7 +235,7 @@ static void seed_payloads(void)
 	                                .f_len = 256,
 	                                .f = big,
 	                                .mac = big};
-	struct sga_kex_reply_plain kr = {.x_len = 256, .x = big, .mac = big};
+	struct sga_kex_reply_plain kr = {.x_len = 256, .x = big, .n_hash_peer = big, .mac = big};
 	struct sga_data_ack_plain da = {.top = 9, .bits = 0x101};
 	size_t len;
 
@@ -245,6 +245,7 @@ static void seed_payloads(void)
 	memcpy(nq.peer_id, "dev-j", 5);
 	memcpy(nq.prefs, suites, 2);
 	memcpy(ni.peer_id, "dev-i", 5);
+	memcpy(ni.prefs, suites, 2);
 	memcpy(nr.peer_id, "dev-j", 5);
 #define SEED(name, enc, m)                                       \
 	do {                                                     \

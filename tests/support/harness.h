@@ -42,8 +42,23 @@ void harness_fini(struct harness *h);
 int harness_register(struct harness *h, int k);
 /** A1..A4 with the initiator's preference list. */
 int harness_negotiate(struct harness *h, const uint8_t *prefs, uint8_t n_pref);
-/** B1..B7. */
+/** B1..B7: both sessions ESTABLISHED, key confirmations not yet made. */
+int harness_kex_only(struct harness *h);
+/** Device `from`'s key confirmation (sga_dev_create_key_confirm; a repeat
+ *  re-seals it), relayed by the gateway into relayed: the DATA_DOWN the peer
+ *  would receive. Noted in h->ack[from] (e2e_seq 0). */
+int harness_confirm_frame(struct harness *h, int from, uint8_t *relayed, size_t cap,
+                          size_t *relayed_len);
+/** Both confirms made, relayed and verified: both sessions ESTABLISHED. */
+int harness_confirm(struct harness *h);
+/** B1..B7 and the key confirmation: both sessions ESTABLISHED. */
 int harness_kex(struct harness *h);
+/** B1..B7, then both sessions marked confirmed without exchanging the
+ *  confirmations through the gateway: its hop sequences stay at 0, and the
+ *  sessions are as after the confirmations (e2e_seq 0 spent each way, data
+ *  from 1). For tests of the relay layers that install the gateway's record
+ *  elsewhere (the data plane) right after B7. */
+int harness_kex_preconfirmed(struct harness *h);
 /** The gateway under load: the frame in h->frame (REG_REQ, NEG_REQ or
  *  KEX_INIT), sent from ip:port (network order), is answered with a
  *  COOKIE_REPLY under key k at now_ms; the device checks the reply names its

@@ -195,12 +195,15 @@ static void b1_seal(const struct sga_dev_sess *s, const struct b1 *b, uint8_t *o
 	          len);
 }
 
-/* A KEX_REPLY (X, mac) sealed under k_t for (sid, role). */
-static void b5_make(const uint8_t k_t[SGA_KEY_LEN], uint8_t suite, uint64_t sid, uint8_t role,
-                    const uint8_t *x, uint16_t x_len, const uint8_t mac[SGA_MAC_LEN], uint8_t *out,
-                    size_t *len)
+/* The H(N_peer) a forged KEX_REPLY carries (any value: the forger names it). */
+static const uint8_t FORGED_N_HASH[SGA_SHA256_LEN] = {0x4e};
+
+/* A KEX_REPLY (X, n_hash, mac) sealed under k_t for (sid, role). */
+static void b5_make_n(const uint8_t k_t[SGA_KEY_LEN], uint8_t suite, uint64_t sid, uint8_t role,
+                      const uint8_t *x, uint16_t x_len, const uint8_t n_hash[SGA_SHA256_LEN],
+                      const uint8_t mac[SGA_MAC_LEN], uint8_t *out, size_t *len)
 {
-	struct sga_kex_reply_plain m = {x_len, x, mac};
+	struct sga_kex_reply_plain m = {x_len, x, n_hash, mac};
 	uint8_t plain[SGA_FRAME_MAX];
 	size_t plain_len;
 
@@ -208,14 +211,24 @@ static void b5_make(const uint8_t k_t[SGA_KEY_LEN], uint8_t suite, uint64_t sid,
 	sess_seal(k_t, suite, SGA_MSG_KEX_REPLY, sid, role, plain, plain_len, out, len);
 }
 
-/* The reply MAC d_i checks, under a MAC key K of the attacker's choosing. */
+/* A KEX_REPLY (X, FORGED_N_HASH, mac) sealed under k_t for (sid, role). */
+static void b5_make(const uint8_t k_t[SGA_KEY_LEN], uint8_t suite, uint64_t sid, uint8_t role,
+                    const uint8_t *x, uint16_t x_len, const uint8_t mac[SGA_MAC_LEN], uint8_t *out,
+                    size_t *len)
+{
+	b5_make_n(k_t, suite, sid, role, x, x_len, FORGED_N_HASH, mac, out, len);
+}
+
+/* The reply MAC d_i checks, under a MAC key K of the attacker's choosing, for
+ * a reply carrying FORGED_N_HASH. */
 static void reply_mac_for_i(const struct harness *h, const uint8_t *K, const uint8_t *X,
                             uint8_t mac[SGA_MAC_LEN])
 {
 	const struct sga_dev_sess *s = &h->sess[0];
 
 	cr_assert_eq(sga_kex_reply_mac(h->dev[0].grp, K, s->session_id, h->dev[0].id,
-	                               h->dev[0].id_len, s->peer_id, s->peer_id_len, X, mac),
+	                               h->dev[0].id_len, s->peer_id, s->peer_id_len, X,
+	                               FORGED_N_HASH, mac),
 	             0);
 }
 
@@ -393,7 +406,7 @@ Test(auth, kex_reply_forged_mac_or_x)
 	struct sga_env_sess env;
 	struct sga_kex_reply_plain m;
 	uint8_t b1[2][SGA_FRAME_MAX], plain[SGA_FRAME_MAX], x[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN];
-	uint8_t f[SGA_FRAME_MAX];
+	uint8_t f[SGA_FRAME_MAX], nh[SGA_SHA256_LEN];
 	size_t b1_len[2], plain_len, f_len;
 
 	kex_until_replies(&h, b1, b1_len, &out);
@@ -401,25 +414,33 @@ Test(auth, kex_reply_forged_mac_or_x)
 	          out.msg[0].len, &env, plain, &plain_len);
 	cr_assert_eq(sga_kex_reply_plain_decode(plain, plain_len, &m), 0);
 	memcpy(x, m.x, m.x_len);
+	memcpy(nh, m.n_hash_peer, SGA_SHA256_LEN);
 	memcpy(mac, m.mac, SGA_MAC_LEN);
 
 	for (size_t i = 0; i < SGA_MAC_LEN; i += 5) {
 		mac[i] ^= 0x80;
-		b5_make(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len,
-		        mac, f, &f_len);
+		b5_make_n(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len,
+		          nh, mac, f, &f_len);
 		DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
 		            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
 		mac[i] ^= 0x80;
 	}
 	x[m.x_len - 1] ^= 0x02; /* a different, still valid, element */
-	b5_make(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len, mac, f,
-	        &f_len);
+	b5_make_n(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len, nh, mac,
+	          f, &f_len);
 	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
 	            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
 	x[m.x_len - 1] ^= 0x02;
+	/* The peer's element the gateway names is under the reply MAC too. */
+	nh[7] ^= 0x01;
+	b5_make_n(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len, nh, mac,
+	          f, &f_len);
+	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
+	            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
+	nh[7] ^= 0x01;
 	/* Re-sealed but unmodified: accepted (the surgery is sound). */
-	b5_make(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len, mac, f,
-	        &f_len);
+	b5_make_n(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len, nh, mac,
+	          f, &f_len);
 	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len), 0);
 	harness_fini(&h);
 }
@@ -1255,9 +1276,26 @@ Test(tamper, gateway_values_do_not_give_the_e2e_key)
 		             0);
 	suite = h.sess[0].suite;
 	kl = sga_suite_get(suite)->key_len;
-	cr_assert_eq(sga_transcript_hash(h.sess[0].session_id, h.dev[0].id, h.dev[0].id_len,
-	                                 h.dev[1].id, h.dev[1].id_len, suite, h.sess[0].group, th),
-	             0);
+	{
+		/* Everything the transcript binds is known to G: its own identity,
+		 * the preference list it relayed, and both N it received. */
+		const struct sga_transcript t = {
+		    .session_id = h.sess[0].session_id,
+		    .id_g = h.dev[0].pkg.id,
+		    .id_g_len = h.dev[0].pkg.id_len,
+		    .id_i = h.dev[0].id,
+		    .id_i_len = h.dev[0].id_len,
+		    .id_j = h.dev[1].id,
+		    .id_j_len = h.dev[1].id_len,
+		    .prefs = h.sess[0].prefs,
+		    .n_pref = h.sess[0].n_pref,
+		    .suite = suite,
+		    .group = h.sess[0].group,
+		    .n_hash = {h.sess[0].n_hash, h.sess[1].n_hash},
+		};
+
+		cr_assert_eq(sga_transcript_hash(&t, th), 0);
+	}
 	for (int v = 0; v < 6; v++)
 		for (int dir = 0; dir < 2; dir++) {
 			cr_assert_eq(
@@ -1375,12 +1413,19 @@ Test(suites, invite_with_unregistered_suite)
 	a2.group = SGA_GROUP_FFDHE2048;
 	a2.peer_id_len = 5;
 	memcpy(a2.peer_id, "dev-i", 5);
+	a2.n_pref = 2;
+	a2.prefs[0] = SGA_SUITE_CHACHA20_POLY1305;
+	a2.prefs[1] = SGA_SUITE_AES256_GCM;
 	cr_assert_eq(sga_key_ctl(h.rec[1].k_d, h.rec[1].suite_init, key), 0);
 	memset(&s, 0, sizeof(s));
-	for (int variant = 0; variant < 2; variant++) {
+	for (int variant = 0; variant < 3; variant++) {
 		if (variant == 1) {
 			a2.suite = SGA_SUITE_AES256_GCM;
 			a2.group = SGA_GROUP_FFDHE3072; /* not the pinned package's group */
+		}
+		if (variant == 2) {
+			a2.suite = SGA_SUITE_AES128_GCM; /* d_j has it, d_i never asked for it */
+			a2.group = SGA_GROUP_FFDHE2048;
 		}
 		cr_assert_eq(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len), 0);
 		cr_assert_eq(sga_seal_dev_env(SGA_MSG_NEG_INVITE, h.rec[1].id, h.rec[1].id_len,
@@ -1391,7 +1436,9 @@ Test(suites, invite_with_unregistered_suite)
 		DEV_REJECTS(&h.dev[1], &s, SGA_E_BAD_FIELD,
 		            sga_dev_consume_neg_invite(&h.dev[1], &s, h.frame, h.frame_len));
 	}
-	/* The same invitation with a registered suite and group is accepted (control). */
+	/* The same invitation with a registered, requested suite and the group is
+	 * accepted (control). */
+	a2.suite = SGA_SUITE_AES256_GCM;
 	a2.group = SGA_GROUP_FFDHE2048;
 	cr_assert_eq(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len), 0);
 	cr_assert_eq(sga_seal_dev_env(SGA_MSG_NEG_INVITE, h.rec[1].id, h.rec[1].id_len,
@@ -1644,7 +1691,8 @@ Test(peer_forgery, peer_cannot_read_or_forge)
 
 		for (int xi = 0; xi < 2; xi++)
 			for (int ki = 0; ki < 2; ki++) {
-				struct sga_kex_reply_plain m = {(uint16_t)grp->len, Xs[xi], mac};
+				struct sga_kex_reply_plain m = {(uint16_t)grp->len, Xs[xi],
+				                                FORGED_N_HASH, mac};
 				uint8_t plain[SGA_FRAME_MAX];
 				size_t plain_len;
 
@@ -1698,6 +1746,9 @@ static void paper_a2(const struct harness *h, uint8_t *out, size_t *len)
 	size_t plain_len;
 
 	memcpy(a2.peer_id, h->gsess.id[0], a2.peer_id_len);
+	/* (the preference list is this protocol's addition, carried as it is) */
+	a2.n_pref = h->sess[0].n_pref;
+	memcpy(a2.prefs, h->sess[0].prefs, a2.n_pref);
 	cr_assert_eq(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len), 0);
 	for (int i = 0; i < SGA_KEY_LEN; i++) /* the paper: k_ti XOR k_dj */
 		plain[plain_len + i] = h->gsess.k_t[0][i] ^ h->rec[1].k_d[i];
@@ -1798,7 +1849,7 @@ Test(peer_forgery, paper_flow_would_be_broken)
 	cr_assert_eq(sga_exponent_random(x), 0);
 	cr_assert_eq(sga_modexp(grp, NULL, x, SGA_EXPONENT_LEN, X), 0);
 	cr_assert_eq(sga_kex_reply_mac(grp, K_is, senv.session_id, inv.peer_id, inv.peer_id_len,
-	                               h.dev[1].id, h.dev[1].id_len, X, mac),
+	                               h.dev[1].id, h.dev[1].id_len, X, FORGED_N_HASH, mac),
 	             0);
 	b5_make(k_ti, b1_suite, senv.session_id, SGA_ROLE_INITIATOR, X, (uint16_t)L, mac, f,
 	        &f_len);
@@ -1809,9 +1860,29 @@ Test(peer_forgery, paper_flow_would_be_broken)
 
 	/* d_j computes d_i's session key: K_isj = N_i^x, then the E2E key i -> j. */
 	cr_assert_eq(sga_modexp(grp, N_i, x, SGA_EXPONENT_LEN, kisj), 0);
-	cr_assert_eq(sga_transcript_hash(senv.session_id, inv.peer_id, inv.peer_id_len, h.dev[1].id,
-	                                 h.dev[1].id_len, inv.suite, inv.group, th),
-	             0);
+	{
+		/* The transcript from what d_j holds: the package it pinned, the
+		 * preference list A2 gave it, N_i from B1, the hash it forged. */
+		uint8_t nh_i[SGA_SHA256_LEN];
+		const struct sga_buf nb = {N_i, L};
+		struct sga_transcript t = {
+		    .session_id = senv.session_id,
+		    .id_g = h.dev[1].pkg.id,
+		    .id_g_len = h.dev[1].pkg.id_len,
+		    .id_i = inv.peer_id,
+		    .id_i_len = inv.peer_id_len,
+		    .id_j = h.dev[1].id,
+		    .id_j_len = h.dev[1].id_len,
+		    .prefs = inv.prefs,
+		    .n_pref = inv.n_pref,
+		    .suite = inv.suite,
+		    .group = inv.group,
+		    .n_hash = {nh_i, FORGED_N_HASH},
+		};
+
+		cr_assert_eq(sga_sha256(&nb, 1, nh_i), 0);
+		cr_assert_eq(sga_transcript_hash(&t, th), 0);
+	}
 	cr_assert_eq(sga_key_e2e(kisj, L, th, inv.suite, SGA_E2E_I_TO_J, e2e), 0);
 	cr_assert_arr_eq(e2e, h.sess[0].e2e_tx_key, sga_suite_get(inv.suite)->key_len,
 	                 "d_j holds the key d_i sends under");
@@ -1997,6 +2068,294 @@ Test(cross_session, frames_from_elsewhere)
 		    sga_dev_data_open(&h.sess[1], down, down_len, msg, sizeof(msg), &msg_len));
 	}
 	harness_fini(&h2);
+	harness_fini(&h);
+}
+
+/* ---- transcript binding and key confirmation (PROTOCOL.md 8.2, 8.6) ------------------ */
+
+/* A gateway that lies to one device holds that device's keys, so its lie
+ * authenticates; what the devices must then catch is that they disagree. Each
+ * attack below leads both devices through B7, lets each send its key
+ * confirmation through the gateway, and requires both to refuse the other's at
+ * once (KEY_CONFIRM, session FAILED) - before any application message. */
+
+/* Both confirms relayed; each device's verdict on the other's. */
+static void confirms_exchange(struct harness *h, int rc_got[2])
+{
+	uint8_t relayed[2][SGA_FRAME_MAX];
+	size_t relayed_len[2];
+
+	for (int k = 0; k < 2; k++) {
+		cr_assert(!sga_dev_sess_confirmed(&h->sess[k]), "no data before the confirmation");
+		cr_assert_eq(
+		    harness_confirm_frame(h, k, relayed[k], sizeof(relayed[k]), &relayed_len[k]),
+		    0);
+	}
+	for (int k = 0; k < 2; k++)
+		rc_got[k ^ 1] =
+		    sga_dev_consume_key_confirm(&h->sess[k ^ 1], relayed[k], relayed_len[k]);
+}
+
+/* Both devices detect the disagreement at connect, and nothing flows. */
+static void both_detect(struct harness *h)
+{
+	uint8_t f[SGA_FRAME_MAX];
+	size_t len;
+	int rc[2];
+
+	confirms_exchange(h, rc);
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(rc[k], -SGA_E_KEY_CONFIRM, "device %d: got %s, want KEY_CONFIRM", k,
+		             sga_err_name(rc[k]));
+		cr_assert_eq(h->sess[k].state, SGA_DEV_S_FAILED, "device %d", k);
+		cr_assert(!sga_dev_sess_confirmed(&h->sess[k]));
+		cr_assert_eq(
+		    sga_dev_data_seal(&h->sess[k], (const uint8_t *)"m", 1, f, sizeof(f), &len),
+		    -SGA_E_BAD_STATE);
+	}
+}
+
+/* A1..A4 as harness_negotiate, with the gateway's A2 to d_j rewritten by edit
+ * and re-sealed under k_dj (a gateway holds it): the invitation authenticates. */
+static void negotiate_lying(struct harness *h, const uint8_t *prefs, uint8_t n_pref,
+                            void (*edit)(struct sga_neg_invite_plain *a2))
+{
+	struct sga_neg_req_plain a1;
+	struct sga_neg_accept_plain a3;
+	struct sga_neg_invite_plain a2;
+	struct sga_env_dev env;
+	struct sga_gw_out out;
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN], plain[128], f[SGA_FRAME_MAX];
+	size_t plain_len, f_len;
+	uint64_t ctr;
+
+	cr_assert_eq(harness_register(h, 0), 0);
+	cr_assert_eq(harness_register(h, 1), 0);
+	cr_assert_eq(sga_dev_create_neg_req(&h->dev[0], &h->sess[0], h->dev[1].id, h->dev[1].id_len,
+	                                    prefs, n_pref, h->frame, sizeof(h->frame),
+	                                    &h->frame_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_req_open(&h->gw, &h->rec[0], h->frame, h->frame_len, &a1, &ctr), 0);
+	cr_assert_eq(
+	    sga_gw_neg_req_handle(&h->gw, &h->rec[0], &h->rec[1], &a1, ctr, &h->gsess, &out), 0);
+	cr_assert_neq(h->gsess.session_id, 0);
+	/* The genuine A2, opened and rewritten. */
+	cr_assert_eq(sga_env_dev_decode(out.msg[0].frame, out.msg[0].len, &env), 0);
+	cr_assert_eq(sga_key_ctl(h->rec[1].k_d, h->rec[1].suite_init, key), 0);
+	cr_assert_eq(sga_open_env(h->rec[1].suite_init, key, env.nonce, env.aad, env.aad_len,
+	                          env.ct, env.ct_len, plain, sizeof(plain), &plain_len),
+	             0);
+	cr_assert_eq(sga_neg_invite_plain_decode(plain, plain_len, &a2), 0);
+	edit(&a2);
+	cr_assert_eq(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len), 0);
+	cr_assert_eq(sga_seal_dev_env(SGA_MSG_NEG_INVITE, h->rec[1].id, h->rec[1].id_len, env.ctr,
+	                              h->rec[1].suite_init, key, plain, plain_len, f, sizeof(f),
+	                              &f_len),
+	             0);
+	cr_assert_eq(sga_dev_consume_neg_invite(&h->dev[1], &h->sess[1], f, f_len), 0,
+	             "the lie passes every check d_j can make on A2 alone");
+	cr_assert_eq(sga_dev_create_neg_accept(&h->dev[1], &h->sess[1], 1, h->frame,
+	                                       sizeof(h->frame), &h->frame_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_accept_open(&h->gw, &h->rec[1], h->frame, h->frame_len, &a3, &ctr),
+	             0);
+	cr_assert_eq(sga_gw_neg_accept_handle(&h->gw, &h->rec[1], &h->gsess, &a3, ctr, &out), 0);
+	cr_assert_eq(
+	    sga_dev_consume_neg_result(&h->dev[0], &h->sess[0], out.msg[0].frame, out.msg[0].len),
+	    0);
+	sga_memzero(key, sizeof(key));
+}
+
+static const uint8_t PREFS_CHACHA_FIRST[] = {SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_GCM};
+
+/* d_j is told AES-128-GCM while d_i was told (and chose) ChaCha20. */
+static void edit_other_suite(struct sga_neg_invite_plain *a2)
+{
+	cr_assert_eq(a2->suite, SGA_SUITE_CHACHA20_POLY1305);
+	a2->suite = SGA_SUITE_AES128_GCM;
+}
+
+/* A downgrade of d_j hidden from it: the second choice, with d_i's list cut so
+ * the choice looks right to d_j (first of the list that both support). */
+static void edit_downgrade_hidden(struct sga_neg_invite_plain *a2)
+{
+	a2->suite = SGA_SUITE_AES128_GCM;
+	a2->n_pref = 1;
+	a2->prefs[0] = SGA_SUITE_AES128_GCM;
+}
+
+/* The suite stays, the relayed list is reordered: what d_i asked for is not
+ * what d_j binds. */
+static void edit_prefs_only(struct sga_neg_invite_plain *a2)
+{
+	a2->prefs[0] = SGA_SUITE_AES128_GCM;
+	a2->prefs[1] = SGA_SUITE_CHACHA20_POLY1305;
+}
+
+/* The gateway tells each device a different suite: both detect it at connect. */
+Test(transcript, gateway_splits_the_suite)
+{
+	struct harness h;
+
+	setup(&h);
+	negotiate_lying(&h, PREFS_CHACHA_FIRST, 2, edit_other_suite);
+	cr_assert_eq(h.sess[0].suite, SGA_SUITE_CHACHA20_POLY1305);
+	cr_assert_eq(h.sess[1].suite, SGA_SUITE_AES128_GCM);
+	cr_assert_eq(harness_kex_only(&h), 0, "B7 cannot see it: each reply is genuine");
+	both_detect(&h);
+	harness_fini(&h);
+}
+
+/* A downgrade to the second choice, hidden from d_j by a cut preference list:
+ * only the list in the transcript reveals it. */
+Test(transcript, gateway_downgrade_with_cut_prefs)
+{
+	struct harness h;
+
+	setup(&h);
+	negotiate_lying(&h, PREFS_CHACHA_FIRST, 2, edit_downgrade_hidden);
+	/* The gateway tells d_i the same second choice: an A4 naming it passes d_i's
+	 * checks (it is in d_i's list), so set what consuming one would set. */
+	cr_assert_eq(h.sess[1].suite, SGA_SUITE_AES128_GCM);
+	h.sess[0].suite = SGA_SUITE_AES128_GCM;
+	cr_assert_eq(harness_kex_only(&h), 0);
+	both_detect(&h);
+	harness_fini(&h);
+}
+
+/* The same suite, the list reordered on its way to d_j. */
+Test(transcript, gateway_rewrites_prefs)
+{
+	struct harness h;
+
+	setup(&h);
+	negotiate_lying(&h, PREFS_CHACHA_FIRST, 2, edit_prefs_only);
+	cr_assert_eq(h.sess[0].suite, h.sess[1].suite);
+	cr_assert_eq(harness_kex_only(&h), 0);
+	both_detect(&h);
+	harness_fini(&h);
+}
+
+/* The KEX_REPLY to d_j rebuilt by a gateway: X_j (NULL: the genuine one) and the
+ * H(N_i) it names, under the MAC key K_js the gateway recovered (here read from
+ * d_j, which holds the same value) and d_j's k_tj. */
+static void reply_to_j_rewritten(struct harness *h, const struct sga_gw_out *out, const uint8_t *X,
+                                 const uint8_t n_hash[SGA_SHA256_LEN], uint8_t *f, size_t *f_len)
+{
+	const struct sga_group_info *grp = h->dev[1].grp;
+	struct sga_env_sess env;
+	struct sga_kex_reply_plain m;
+	uint8_t plain[SGA_FRAME_MAX], x[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN];
+	size_t plain_len;
+
+	sess_open(h->sess[1].k_t, h->sess[1].hop_suite, SGA_MSG_KEX_REPLY, out->msg[1].frame,
+	          out->msg[1].len, &env, plain, &plain_len);
+	cr_assert_eq(sga_kex_reply_plain_decode(plain, plain_len, &m), 0);
+	memcpy(x, X ? X : m.x, grp->len);
+	cr_assert_eq(sga_kex_reply_mac(grp, h->sess[1].K, env.session_id, h->dev[1].id,
+	                               h->dev[1].id_len, h->sess[1].peer_id, h->sess[1].peer_id_len,
+	                               x, n_hash, mac),
+	             0);
+	b5_make_n(h->sess[1].k_t, h->sess[1].hop_suite, env.session_id, SGA_ROLE_RESPONDER, x,
+	          (uint16_t)grp->len, n_hash, mac, f, f_len);
+}
+
+/* The gateway substitutes its own element for N_i towards d_j (X_j = N'^R'),
+ * naming N_i honestly: the keys differ, and both devices see it at connect. */
+Test(transcript, gateway_substitutes_n_keys_differ)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	uint8_t b1[2][SGA_FRAME_MAX], a[SGA_EXPONENT_LEN], r[SGA_EXPONENT_LEN];
+	uint8_t Np[SGA_GROUP_MAX_LEN], Xp[SGA_GROUP_MAX_LEN], n_hash_i[SGA_SHA256_LEN];
+	uint8_t f[SGA_FRAME_MAX];
+	size_t b1_len[2], f_len;
+	const struct sga_group_info *grp;
+
+	kex_until_replies(&h, b1, b1_len, &out);
+	grp = h.dev[1].grp;
+	memcpy(n_hash_i, h.sess[0].n_hash, SGA_SHA256_LEN); /* the genuine H(N_i) */
+	cr_assert_eq(sga_exponent_random(a), 0);
+	cr_assert_eq(sga_exponent_random(r), 0);
+	cr_assert_eq(sga_modexp(grp, NULL, a, SGA_EXPONENT_LEN, Np), 0);
+	cr_assert_eq(sga_modexp(grp, Np, r, SGA_EXPONENT_LEN, Xp), 0);
+	reply_to_j_rewritten(&h, &out, Xp, n_hash_i, f, &f_len);
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[1], &h.sess[1], f, f_len), 0,
+	             "the rewritten B6 authenticates: the gateway made it");
+	cr_assert_eq(
+	    sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len), 0);
+	both_detect(&h);
+	harness_fini(&h);
+}
+
+/* The gateway relays the genuine X_j but names another element than N_i: the
+ * keys agree, the transcripts do not, and both devices see it at connect. */
+Test(transcript, gateway_misnames_n)
+{
+	struct harness h;
+	struct sga_gw_out out;
+	uint8_t b1[2][SGA_FRAME_MAX], other[SGA_SHA256_LEN], f[SGA_FRAME_MAX];
+	size_t b1_len[2], f_len;
+
+	kex_until_replies(&h, b1, b1_len, &out);
+	memcpy(other, h.sess[0].n_hash, SGA_SHA256_LEN);
+	other[0] ^= 0x01;
+	reply_to_j_rewritten(&h, &out, NULL, other, f, &f_len);
+	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[1], &h.sess[1], f, f_len), 0);
+	cr_assert_eq(
+	    sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], out.msg[0].frame, out.msg[0].len), 0);
+	both_detect(&h);
+	harness_fini(&h);
+}
+
+/* Control for the attacks above: the genuine replies confirm on both sides,
+ * a repeated confirm is a duplicate, and only then does data flow. */
+Test(transcript, honest_gateway_confirms)
+{
+	struct harness h;
+	uint8_t relayed[SGA_FRAME_MAX], got[16];
+	size_t relayed_len, got_len;
+	int rc[2];
+
+	up_to_kex(&h);
+	cr_assert_eq(harness_kex_only(&h), 0);
+	confirms_exchange(&h, rc);
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(rc[k], 0, "device %d: %s", k, sga_err_name(rc[k]));
+		cr_assert(sga_dev_sess_confirmed(&h.sess[k]));
+	}
+	/* A re-sealed confirm (its DATA_ACK was lost) is a duplicate to the peer. */
+	cr_assert_eq(harness_confirm_frame(&h, 0, relayed, sizeof(relayed), &relayed_len), 0);
+	cr_assert_eq(
+	    sga_dev_data_open(&h.sess[1], relayed, relayed_len, got, sizeof(got), &got_len),
+	    -SGA_E_REPLAY);
+	cr_assert_eq(harness_send(&h, 0, (const uint8_t *)"hi", 2, got, sizeof(got), &got_len), 0);
+	cr_assert_eq(h.sess[0].e2e_tx_seq, 2, "data after the confirm: e2e_seq 1");
+	harness_fini(&h);
+}
+
+/* A forged DATA_DOWN (not from the gateway) while a device waits for the
+ * peer's confirm changes nothing: only an authentic hop frame can fail a
+ * session. A message that overtook the confirm is dropped, not failed. */
+Test(transcript, confirm_wait_ignores_forgeries)
+{
+	struct harness h;
+	uint8_t relayed[SGA_FRAME_MAX], keep[SGA_FRAME_MAX], got[16];
+	size_t relayed_len, got_len;
+
+	up_to_kex(&h);
+	cr_assert_eq(harness_kex_only(&h), 0);
+	cr_assert_eq(harness_confirm_frame(&h, 0, relayed, sizeof(relayed), &relayed_len), 0);
+	memcpy(keep, relayed, relayed_len);
+	relayed[relayed_len - 1] ^= 0x01;
+	DEV_REJECTS(&h.dev[1], &h.sess[1], SGA_E_AUTH,
+	            sga_dev_consume_key_confirm(&h.sess[1], relayed, relayed_len));
+	cr_assert_eq(sga_dev_data_open(&h.sess[1], keep, relayed_len, got, sizeof(got), &got_len),
+	             -SGA_E_BAD_STATE, "no data open before the peer's confirm");
+	cr_assert_eq(sga_dev_consume_key_confirm(&h.sess[1], keep, relayed_len), 0);
+	cr_assert(!sga_dev_sess_confirmed(&h.sess[1]), "its own confirm is not sealed yet");
+	cr_assert_eq(harness_confirm_frame(&h, 1, relayed, sizeof(relayed), &relayed_len), 0);
+	cr_assert(sga_dev_sess_confirmed(&h.sess[1]));
 	harness_fini(&h);
 }
 

@@ -121,6 +121,7 @@ struct tgw {
 	unsigned lose_down;      /* lose the first k DATA_DOWN for good (a store failure) */
 	int skip_lost;           /* ... and tell the recipient with a DATA_SKIP (store retention) */
 	unsigned drop_ack_every; /* lose every Nth DATA_ACK frame (0: never) */
+	int lie_suite;           /* tell the responder another suite than the initiator */
 	int cookie_always;       /* a gateway under load: REG_REQ/NEG_REQ/KEX_INIT need a cookie */
 	struct sga_cookie_key ck;
 	atomic_ulong cookies_sent, cookies_ok, cookies_bad;
@@ -306,6 +307,35 @@ out:
 	sga_memzero(&rec, sizeof(rec));
 }
 
+/* A lying gateway: re-seal the A2 in out->msg[0] for d_j (we hold k_dj) naming
+ * another suite of d_i's list than the one d_i is told. */
+static void invite_lie(struct tgw_dev *dj, struct sga_gw_out *out)
+{
+	struct sga_neg_invite_plain a2;
+	struct sga_env_dev env;
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN], plain[128];
+	size_t plain_len, len;
+
+	cr_assert_eq(sga_env_dev_decode(out->msg[0].frame, out->msg[0].len, &env), 0);
+	cr_assert_eq(sga_key_ctl(dj->rec.k_d, dj->rec.suite_init, key), 0);
+	cr_assert_eq(sga_open_env(dj->rec.suite_init, key, env.nonce, env.aad, env.aad_len, env.ct,
+	                          env.ct_len, plain, sizeof(plain), &plain_len),
+	             0);
+	cr_assert_eq(sga_neg_invite_plain_decode(plain, plain_len, &a2), 0);
+	for (unsigned k = 0; k < a2.n_pref; k++)
+		if (a2.prefs[k] != a2.suite) {
+			a2.suite = a2.prefs[k];
+			break;
+		}
+	cr_assert_eq(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len), 0);
+	cr_assert_eq(sga_seal_dev_env(SGA_MSG_NEG_INVITE, dj->rec.id, dj->rec.id_len, env.ctr,
+	                              dj->rec.suite_init, key, plain, plain_len, out->msg[0].frame,
+	                              sizeof(out->msg[0].frame), &len),
+	             0);
+	out->msg[0].len = len;
+	sga_memzero(key, sizeof(key));
+}
+
 static void h_neg_req(struct tgw *g, const struct sga_gw_peek *pk, const uint8_t *f, size_t n,
                       const struct sockaddr_in *from)
 {
@@ -335,6 +365,8 @@ static void h_neg_req(struct tgw *g, const struct sga_gw_peek *pk, const uint8_t
 			sga_memzero(s, sizeof(*s));
 			s->used = 1;
 			s->gs = gs;
+			if (g->lie_suite)
+				invite_lie(dj, &out);
 		}
 		send_outs(g, &out);
 	}
@@ -1479,6 +1511,38 @@ Test(client, declined_when_peer_does_not_accept)
 	                   sga_client_detail(a));
 	cr_expect_eq(state_u64("b.state", "up_ctr"), 1,
 	             "the refusal used a counter, persisted first");
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
+/* A gateway that tells the two devices different suites: each derives other
+ * keys, and both connect and accept fail at once on the key confirmation,
+ * before the application could send a message into a broken session. */
+Test(client, suite_lie_fails_connect_and_accept)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	struct sga_client_stats st;
+	struct acceptor acc;
+	int rc;
+
+	g->lie_suite = 1;
+	tgw_start(g);
+	a = client_ok(g, "dev-a", "a.state", &FAST);
+	b = client_ok(g, "dev-b", "b.state", &FAST);
+	cr_assert_eq(sga_client_register(a, NULL), 0);
+	cr_assert_eq(sga_client_register(b, NULL), 0);
+	acceptor_start(&acc, b, 8000);
+	rc = sga_client_connect(a, "dev-b", NULL, 0);
+	cr_expect_eq(rc, -SGA_E_KEY_CONFIRM, "connect: %s (%s)", sga_client_strerror(rc),
+	             sga_client_detail(a));
+	rc = acceptor_join(&acc);
+	cr_expect_eq(rc, -SGA_E_KEY_CONFIRM, "accept: %s (%s)", sga_client_strerror(rc),
+	             sga_client_detail(b));
+	sga_client_stats(a, &st);
+	cr_expect_eq(st.established, 0);
+	cr_expect_eq(sga_client_send(a, "x", 1), -SGA_CLIENT_E_NO_SESSION);
 	sga_client_close(a);
 	sga_client_close(b);
 	tgw_free(g);

@@ -314,11 +314,33 @@ static void do_kex(void)
 	cr_assert_eq(H.sess[1].state, SGA_DEV_S_ESTABLISHED);
 }
 
-/* One message from `from` through a gateway session record s (as installed). */
+/* Both key confirmations through a gateway session record s (as installed):
+ * the first DATA_UP of each device. */
+static void confirm_through(struct sga_gw_session *s)
+{
+	uint8_t out[2][SGA_FRAME_MAX], to_role = 9;
+	size_t out_len[2];
+
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(sga_dev_create_key_confirm(&H.sess[k], F, sizeof(F), &FL), 0);
+		cr_assert_eq(
+		    sga_gw_data_relay(s, F, FL, out[k], sizeof(out[k]), &out_len[k], &to_role), 0);
+		cr_assert_eq(to_role, k ^ 1);
+	}
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(sga_dev_consume_key_confirm(&H.sess[k ^ 1], out[k], out_len[k]), 0,
+		             "both devices derived the same keys");
+}
+
+/* One message from `from` through a gateway session record s (as installed),
+ * after the key confirmations if the devices have not made them yet. */
 static void relay(struct sga_gw_session *s, int from, const char *msg)
 {
 	uint8_t out[SGA_FRAME_MAX], got[SGA_FRAME_MAX], to_role = 9;
 	size_t out_len, got_len;
+
+	if (!sga_dev_sess_confirmed(&H.sess[from]))
+		confirm_through(s);
 
 	cr_assert_eq(
 	    sga_dev_data_seal(&H.sess[from], (const uint8_t *)msg, strlen(msg), F, sizeof(F), &FL),
@@ -1773,7 +1795,13 @@ Test(cp, lab_path_writes_the_records_a_handshake_writes)
 		ls.up_ctr[r] = hs_dev[r].up_ctr;
 		ls.down_ctr[r] = hs_dev[r].down_ctr;
 		addr[0][r] = ADDR[r];
+		/* The rest of the transcript, as each device of the handshake holds it. */
+		memcpy(ls.n_hash[r], H.sess[r].n_hash, SGA_SHA256_LEN);
 	}
+	ls.id_g_len = H.gw.pkg.id_len;
+	memcpy(ls.id_g, H.gw.pkg.id, ls.id_g_len);
+	ls.n_pref = H.sess[0].n_pref;
+	memcpy(ls.prefs, H.sess[0].prefs, sizeof(ls.prefs));
 	freeReplyObject(redis_fx_cmd("FLUSHALL"));
 	memset(&INST, 0, sizeof(INST));
 	cr_assert_eq(cp_lab_commit(&HD, ST, &ls, 1, addr), 1);
@@ -1823,6 +1851,12 @@ Test(cp, lab_path_writes_the_records_a_handshake_writes)
 		cr_assert_eq(ds.session_id, H.sess[r].session_id);
 		cr_assert_eq(ds.suite, H.sess[r].suite);
 		cr_assert_eq(ds.hop_suite, H.sess[r].hop_suite);
+		/* Same key schedule, and it starts where a handshake's session is once
+		 * both key confirmations are through: e2e_seq 0 spent each way. */
+		cr_assert(sga_dev_sess_confirmed(&ds));
+		cr_assert_eq(ds.e2e_tx_seq, 1);
+		cr_assert_eq(ds.n_pref, H.sess[r].n_pref);
+		cr_assert_arr_eq(ds.prefs, H.sess[r].prefs, sizeof(ds.prefs));
 		sga_dev_sess_wipe(&ds);
 	}
 	/* and the handshake's devices relay through the lab-written record */

@@ -310,7 +310,11 @@ static struct harness *session_new(void)
 
 	cr_assert_not_null(h);
 	cr_assert_eq(harness_init(h, SGA_GROUP_FFDHE2048, SUITES_I, 2, SUITES_J, 2), 0);
-	cr_assert_eq(harness_full(h, PREFS, 1), 0);
+	cr_assert_eq(harness_register(h, 0), 0);
+	cr_assert_eq(harness_register(h, 1), 0);
+	cr_assert_eq(harness_negotiate(h, PREFS, 1), 0);
+	/* The data plane takes the record over right after B7, hop sequences at 0. */
+	cr_assert_eq(harness_kex_preconfirmed(h), 0);
 	cr_assert_eq(h->gsess.state, SGA_GW_S_ESTABLISHED);
 	return h;
 }
@@ -621,7 +625,11 @@ RELAY_TEST(mixed_engines_relay)
 
 	cr_assert_not_null(h);
 	cr_assert_eq(harness_init(h, SGA_GROUP_FFDHE2048, si, 2, sj, 2), 0);
-	cr_assert_eq(harness_full(h, PREFS, 1), 0);
+	cr_assert_eq(harness_register(h, 0), 0);
+	cr_assert_eq(harness_register(h, 1), 0);
+	cr_assert_eq(harness_negotiate(h, PREFS, 1), 0);
+	/* The data plane takes the record over right after B7, hop sequences at 0. */
+	cr_assert_eq(harness_kex_preconfirmed(h), 0);
 	cr_assert_eq(h->gsess.hop_suite[0], SGA_SUITE_CHACHA20_POLY1305);
 	cr_assert_eq(h->gsess.hop_suite[1], SGA_SUITE_AES128_GCM);
 	dp_up();

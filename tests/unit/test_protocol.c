@@ -207,8 +207,9 @@ static void run_suite_group(uint8_t suite, uint8_t group)
 	}
 	cr_assert_eq(n_ij, 1000);
 	cr_assert_eq(n_ji, 1000);
-	cr_assert_eq(h.sess[0].e2e_tx_seq, 1000);
-	cr_assert_eq(h.sess[1].e2e_tx_seq, 1000);
+	/* e2e_seq 0 of each direction was the key confirmation. */
+	cr_assert_eq(h.sess[0].e2e_tx_seq, 1001);
+	cr_assert_eq(h.sess[1].e2e_tx_seq, 1001);
 	/* Still blind after relaying two thousand messages. */
 	assert_gateway_blind(&h, suite);
 	harness_fini(&h);
@@ -808,6 +809,7 @@ Test(kex, responder_first)
 	}
 	cr_assert_arr_eq(h.sess[0].e2e_tx_key, h.sess[1].e2e_rx_key, key_len(h.sess[0].suite));
 	cr_assert_arr_eq(h.sess[1].e2e_tx_key, h.sess[0].e2e_rx_key, key_len(h.sess[0].suite));
+	cr_assert_eq(harness_confirm(&h), 0);
 	cr_assert_eq(harness_send(&h, 1, (const uint8_t *)"j first", 7, got, sizeof(got), &got_len),
 	             0);
 	cr_assert_eq(got_len, 7);
@@ -952,8 +954,9 @@ Test(ack, window_slides)
 	cr_assert(w.top == UINT64_MAX && w.bits == 1);
 }
 
-/* One DATA_ACK names every message relayed since the session began (up to 64),
- * and the device finds each of them in it. */
+/* One DATA_ACK names every message relayed since the session began (up to 64,
+ * the key confirmation at e2e_seq 0 included), and the device finds each of
+ * them in it. */
 Test(ack, one_frame_names_a_burst)
 {
 	struct sga_data_ack_plain a;
@@ -972,11 +975,11 @@ Test(ack, one_frame_names_a_burst)
 	cr_assert_eq(sga_dev_ack_open(&h.sess[1], h.frame, h.frame_len, &a), -SGA_E_BAD_FIELD,
 	             "to d_i, not d_j");
 	cr_assert_eq(sga_dev_ack_open(&h.sess[0], h.frame, h.frame_len, &a), 0);
-	cr_assert_eq(a.top, 10);
-	cr_assert_eq(a.bits, 0x3ff);
-	for (uint64_t k = 0; k < 10; k++)
+	cr_assert_eq(a.top, 11);
+	cr_assert_eq(a.bits, 0x7ff);
+	for (uint64_t k = 0; k < 11; k++)
 		cr_assert(sga_data_ack_names(&a, k));
-	cr_assert_not(sga_data_ack_names(&a, 10));
+	cr_assert_not(sga_data_ack_names(&a, 11));
 	cr_assert_eq(sga_dev_ack_open(&h.sess[0], h.frame, h.frame_len, &a), -SGA_E_REPLAY);
 	/* The next one names the same messages again, and one more: each frame
 	 * stands on its own. */
@@ -986,7 +989,7 @@ Test(ack, one_frame_names_a_burst)
 	cr_assert_eq(sga_dev_ack_open(&h.sess[0], h.frame, h.frame_len, &a), -SGA_E_AUTH);
 	h.frame[h.frame_len - 1] ^= 1;
 	cr_assert_eq(sga_dev_ack_open(&h.sess[0], h.frame, h.frame_len, &a), 0);
-	cr_assert(a.top == 11 && a.bits == 0x7ff);
+	cr_assert(a.top == 12 && a.bits == 0xfff);
 	harness_fini(&h);
 }
 
@@ -1007,11 +1010,13 @@ Test(ack, authentic_but_malformed)
 	};
 	struct sga_data_ack_plain a = {.top = 5, .bits = 0x1e};
 	uint8_t plain[32] = {0}, f[SGA_FRAME_MAX];
+	uint64_t win_next;
 	size_t n;
 	struct harness h;
 
 	setup_all(&h);
 	cr_assert_eq(harness_full(&h, ALL, 4), 0);
+	win_next = h.sess[0].hop_rx_win.next; /* past the relayed key confirmation */
 	cr_assert_eq(sga_hop_seal_ack(&h.gsess.hop[0], h.gsess.session_id, 0, &a, f, sizeof(f), &n),
 	             -SGA_E_BAD_FIELD, "the gateway never seals one either");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1024,7 +1029,7 @@ Test(ack, authentic_but_malformed)
 		                               &n),
 		             0);
 		cr_assert_eq(sga_dev_ack_open(&h.sess[0], f, n, &a), cases[i].rc, "case %zu", i);
-		cr_assert_eq(h.sess[0].hop_rx_win.next, 0, "case %zu: window unmoved", i);
+		cr_assert_eq(h.sess[0].hop_rx_win.next, win_next, "case %zu: window unmoved", i);
 	}
 	/* Bit 63 with top 64: the lowest is e2e_seq 0, fine. */
 	a = (struct sga_data_ack_plain){.top = 64, .bits = 1 | 1ull << 63};
@@ -1372,7 +1377,8 @@ Test(delivery, hop_down_epoch_adopted_forward_only)
 	setup_all(&h);
 	cr_assert_eq(harness_full(&h, ALL, 4), 0);
 	sid = h.gsess.session_id;
-	cr_assert_eq(h.sess[0].hop_epoch, 0, "no gateway frame yet");
+	/* the key confirmations came down under the handshake's epoch */
+	cr_assert_eq(h.sess[0].hop_epoch, h.gsess.hop[0].epoch);
 
 	/* run 1: the epoch of the handshake, sequence from 100 */
 	run1 = h.gsess.hop[0];

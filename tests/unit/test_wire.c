@@ -403,6 +403,9 @@ static void valid_neg_invite(struct sga_neg_invite_plain *m)
 	m->group = SGA_GROUP_FFDHE3072;
 	m->peer_id_len = DEV_ID_LEN;
 	memcpy(m->peer_id, DEV_ID, DEV_ID_LEN);
+	m->n_pref = 2;
+	m->prefs[0] = SGA_SUITE_AES128_CCM8;
+	m->prefs[1] = SGA_SUITE_AES128_GCM;
 }
 
 static void valid_neg_accept(struct sga_neg_accept_plain *m)
@@ -425,7 +428,7 @@ static void valid_neg_result(struct sga_neg_result_plain *m)
 }
 
 static uint8_t kex_n[SGA_GROUP_MAX_LEN], kex_proof[SGA_PROOF_MAX], kex_f[SGA_RSA_MAX_LEN],
-    kex_mac[SGA_MAC_LEN];
+    kex_mac[SGA_MAC_LEN], kex_n_hash[SGA_SHA256_LEN];
 
 static void valid_kex_init(struct sga_kex_init_plain *m, uint16_t n_len, uint8_t proof_len,
                            uint16_t f_len)
@@ -447,8 +450,10 @@ static void valid_kex_reply(struct sga_kex_reply_plain *m, uint16_t x_len)
 {
 	fill(kex_n, sizeof(kex_n), 0x50);
 	fill(kex_mac, sizeof(kex_mac), 0x60);
+	fill(kex_n_hash, sizeof(kex_n_hash), 0x70);
 	m->x_len = x_len;
 	m->x = kex_n;
+	m->n_hash_peer = kex_n_hash;
 	m->mac = kex_mac;
 }
 
@@ -887,7 +892,7 @@ Test(wire, layout_payloads)
 	struct sga_neg_accept_plain na = {.session_id = 0x102};
 	struct sga_kex_reply_plain kr;
 	struct sga_data_inner di;
-	uint8_t out[128], xs[3] = {1, 2, 3}, mac[32];
+	uint8_t out[128], xs[3] = {1, 2, 3}, mac[32], nh[32];
 	uint8_t *ct;
 	size_t n;
 
@@ -898,11 +903,14 @@ Test(wire, layout_payloads)
 	cr_assert(n == 8 + 1 + 32 && memcmp(out, accept, sizeof(accept)) == 0);
 	cr_assert(all_bytes(out + 9, 32, 0));
 	fill(mac, 32, 0);
+	fill(nh, 32, 0x80);
 	kr.x_len = 3;
 	kr.x = xs;
+	kr.n_hash_peer = nh;
 	kr.mac = mac;
 	RC_EQ(sga_kex_reply_plain_encode(&kr, out, sizeof(out), &n), 0);
-	cr_assert(n == 5 + 32 && memcmp(out, reply, 5) == 0 && memcmp(out + 5, mac, 32) == 0);
+	cr_assert(n == 5 + 32 + 32 && memcmp(out, reply, 5) == 0 && memcmp(out + 5, nh, 32) == 0 &&
+	          memcmp(out + 37, mac, 32) == 0);
 	RC_EQ(sga_data_inner_encode(9, 8, out, sizeof(out), &ct, &n), 0);
 	cr_assert(n == 16 && ct == out + 8);
 	memcpy(ct, inner + 8, 8);
@@ -1123,7 +1131,7 @@ Test(wire, roundtrip_payloads)
 
 		valid_neg_invite(&a);
 		RC_EQ(sga_neg_invite_plain_encode(&a, out, sizeof(out), &n), 0);
-		cr_assert_eq(n, 8 + 3 + DEV_ID_LEN);
+		cr_assert_eq(n, 8 + 3 + DEV_ID_LEN + 1 + 2);
 		RC_EQ(sga_neg_invite_plain_decode(out, n, &b), 0);
 		cr_assert(memcmp(&a, &b, sizeof(a)) == 0);
 	}
@@ -1181,10 +1189,12 @@ Test(wire, roundtrip_payloads)
 		for (uint16_t xl = 1; xl <= SGA_GROUP_MAX_LEN; xl += 383) {
 			valid_kex_reply(&a, xl);
 			RC_EQ(sga_kex_reply_plain_encode(&a, out, sizeof(out), &n), 0);
-			cr_assert_eq(n, 2u + xl + 32);
+			cr_assert_eq(n, 2u + xl + 32 + 32);
 			RC_EQ(sga_kex_reply_plain_decode(out, n, &b), 0);
 			cr_assert(b.x_len == xl && b.x == out + 2 && memcmp(b.x, a.x, xl) == 0 &&
-			          b.mac == out + 2 + xl && memcmp(b.mac, a.mac, 32) == 0);
+			          b.n_hash_peer == out + 2 + xl &&
+			          memcmp(b.n_hash_peer, a.n_hash_peer, 32) == 0 &&
+			          b.mac == out + 2 + xl + 32 && memcmp(b.mac, a.mac, 32) == 0);
 		}
 	}
 	{
@@ -1589,12 +1599,13 @@ Test(payload, neg_req_fields)
 	expect_byte(s, 9, SGA_SUITE_AES128_CCM8, 0);
 }
 
-/* neg_invite: session_id@0 suite@8 group@9 peer_id_len@10 peer_id@11 (6) */
+/* neg_invite: session_id@0 suite@8 group@9 peer_id_len@10 peer_id@11 (6)
+ * n_pref@17 prefs@18 (2) */
 Test(payload, neg_invite_fields)
 {
 	const struct sample *s = PAYLOAD("neg_invite_plain");
 
-	cr_assert_eq(s->len, 17);
+	cr_assert_eq(s->len, 20);
 	expect_u64(s, 0, 0, E(BAD_FIELD));
 	expect_byte(s, 8, 0, E(BAD_FIELD));
 	expect_byte(s, 8, 5, E(BAD_FIELD));
@@ -1604,9 +1615,15 @@ Test(payload, neg_invite_fields)
 	expect_byte(s, 9, SGA_GROUP_FFDHE2048, 0);
 	expect_byte(s, 10, 0, E(BAD_LENGTH));
 	expect_byte(s, 10, SGA_ID_MAX + 1, E(BAD_LENGTH));
-	expect_byte(s, 10, 7, E(TRUNCATED));
-	expect_byte(s, 10, 5, E(TRAILING));
+	expect_byte(s, 10, 7, E(BAD_FIELD)); /* takes n_pref (02) into the id */
 	expect_byte(s, 11, ' ', E(BAD_FIELD));
+	expect_byte(s, 17, 0, E(BAD_LENGTH));
+	expect_byte(s, 17, SGA_MAX_SUITES + 1, E(BAD_LENGTH));
+	expect_byte(s, 17, 3, E(TRUNCATED));
+	expect_byte(s, 17, 1, E(TRAILING));
+	expect_byte(s, 18, 0, E(BAD_FIELD));
+	expect_byte(s, 19, s->b[18], E(BAD_FIELD));
+	expect_byte(s, 19, SGA_SUITE_CHACHA20_POLY1305, 0);
 }
 
 /* neg_accept: session_id@0 accept@8 k_t@9 (32) */
@@ -1671,12 +1688,12 @@ Test(payload, kex_init_fields)
 	expect_u16(s, 47, 15, E(TRAILING));
 }
 
-/* kex_reply sample: x_len@0 (24) X@2 mac@26 */
+/* kex_reply sample: x_len@0 (24) X@2 n_hash_peer@26 mac@58 */
 Test(payload, kex_reply_fields)
 {
 	const struct sample *s = PAYLOAD("kex_reply_plain");
 
-	cr_assert_eq(s->len, 58);
+	cr_assert_eq(s->len, 90);
 	expect_u16(s, 0, 0, E(BAD_LENGTH));
 	expect_u16(s, 0, SGA_GROUP_MAX_LEN + 1, E(BAD_LENGTH));
 	expect_u16(s, 0, 25, E(TRUNCATED));
@@ -2000,9 +2017,11 @@ Test(encode, payloads)
 		BAD(m.peer_id_len = 0, E(BAD_LENGTH));
 		BAD(m.peer_id_len = 40, E(BAD_LENGTH));
 		BAD(m.peer_id[0] = ' ', E(BAD_FIELD));
+		BAD(m.n_pref = 0, E(BAD_LENGTH));
+		BAD(m.prefs[1] = m.prefs[0], E(BAD_FIELD));
 #undef BAD
 		valid_neg_invite(&m);
-		NOSPACE_LOOP(17, sga_neg_invite_plain_encode(&m, buf, cap, &n));
+		NOSPACE_LOOP(20, sga_neg_invite_plain_encode(&m, buf, cap, &n));
 	}
 	{
 		struct sga_neg_accept_plain m;
@@ -2076,7 +2095,10 @@ Test(encode, payloads)
 		m.x = NULL;
 		RC_EQ(sga_kex_reply_plain_encode(&m, buf, sizeof(buf), &n), E(BAD_FIELD));
 		valid_kex_reply(&m, 24);
-		NOSPACE_LOOP(58, sga_kex_reply_plain_encode(&m, buf, cap, &n));
+		m.n_hash_peer = NULL;
+		RC_EQ(sga_kex_reply_plain_encode(&m, buf, sizeof(buf), &n), E(BAD_FIELD));
+		valid_kex_reply(&m, 24);
+		NOSPACE_LOOP(90, sga_kex_reply_plain_encode(&m, buf, cap, &n));
 	}
 	{
 		uint8_t *ct;
