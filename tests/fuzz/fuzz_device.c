@@ -357,10 +357,19 @@ static int allowed_change(const struct fuzz_dev_state *before, const struct step
 	memcpy(&want, before, sizeof(want));
 	if (type == SGA_MSG_NEG_RESULT && rc < 0 && -rc < SGA_E__COUNT)
 		want.sess[st->k][st->slot].state = SGA_DEV_S_FAILED;
-	else if (type == SGA_MSG_DATA_DOWN && rc == -SGA_E_REPLAY)
-		memcpy(&want.sess[st->k][st->slot].hop_rx_win, &D.sess[st->k][st->slot].hop_rx_win,
-		       sizeof(struct sga_replay));
-	else
+	else if (type == SGA_MSG_DATA_DOWN && rc == -SGA_E_REPLAY) {
+		/* An authentic hop frame around a duplicate message: its hop seq is
+		 * spent, and if it came under a new epoch (PROTOCOL.md 9.3) that
+		 * epoch is adopted with it, its key and a fresh window. */
+		struct sga_dev_sess *w = &want.sess[st->k][st->slot];
+		const struct sga_dev_sess *d = &D.sess[st->k][st->slot];
+
+		memcpy(&w->hop_rx_win, &d->hop_rx_win, sizeof(struct sga_replay));
+		if (d->hop_epoch != w->hop_epoch) {
+			w->hop_epoch = d->hop_epoch;
+			memcpy(w->hop_down, d->hop_down, sizeof(w->hop_down));
+		}
+	} else
 		return 0;
 	return memcmp(&want, &D, sizeof(D)) == 0;
 }
