@@ -107,7 +107,8 @@ int sga_lab_derive(const struct sga_lab_params *p, uint32_t index, struct sga_la
 			out->hop_epoch[r] = 1; /* 0 means "none" */
 	}
 	for (unsigned r = 0; r < 2; r++)
-		memcpy(out->n_hash[r], m + 5 * SGA_KEY_LEN + 2 * 8 + r * SGA_SHA256_LEN, SGA_SHA256_LEN);
+		memcpy(out->n_hash[r], m + 5 * SGA_KEY_LEN + 2 * 8 + r * SGA_SHA256_LEN,
+		       SGA_SHA256_LEN);
 	out->id_g_len = (uint8_t)(sizeof(SGA_LAB_ID_G) - 1);
 	memcpy(out->id_g, SGA_LAB_ID_G, out->id_g_len);
 	out->n_pref = 1;
