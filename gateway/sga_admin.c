@@ -500,6 +500,20 @@ static int telemetry(const struct gw_config *cfg, const char *cmd)
 
 /* ---- main --------------------------------------------------------------------- */
 
+/* The commands and the shape of their arguments. */
+static int command_ok(const char *cmd, const char *const *pos, unsigned npos)
+{
+	if (!strcmp(cmd, "enroll"))
+		return (npos == 2 && (!strcmp(pos[0], "add") || !strcmp(pos[0], "del"))) ||
+		       (npos == 1 && !strcmp(pos[0], "list"));
+	if (!strcmp(cmd, "devices") || !strcmp(cmd, "sessions") || !strcmp(cmd, "stats") ||
+	    !strcmp(cmd, "engines"))
+		return npos == 0;
+	if (!strcmp(cmd, "device"))
+		return npos == 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -554,14 +568,6 @@ int main(int argc, char **argv)
 		}
 	}
 
-	gw_config_defaults(&cfg);
-	if (gw_config_load(&cfg, config_path, err, sizeof(err))) {
-		fprintf(stderr, "sga-admin: %s\n", err);
-		return EX_USAGE;
-	}
-	if (!strcmp(cmd, "stats") || !strcmp(cmd, "engines"))
-		return telemetry(&cfg, !strcmp(cmd, "stats") ? "/sga/stats" : "/sga/engines");
-
 	{
 		/* Positional arguments, options set aside. */
 		const char *pos[3] = {NULL, NULL, NULL};
@@ -578,6 +584,22 @@ int main(int argc, char **argv)
 				pos[npos] = argv[i];
 			npos++;
 		}
+		/* A bad command line is told as such before any file or key is read. */
+		if (!command_ok(cmd, pos, npos)) {
+			fprintf(stderr,
+			        "sga-admin: unknown command or arguments '%s%s%s' (see sga-admin "
+			        "--help)\n",
+			        cmd, npos ? " " : "", npos ? pos[0] : "");
+			return EX_USAGE;
+		}
+		gw_config_defaults(&cfg);
+		if (gw_config_load(&cfg, config_path, err, sizeof(err))) {
+			fprintf(stderr, "sga-admin: %s\n", err);
+			return EX_USAGE;
+		}
+		if (!strcmp(cmd, "stats") || !strcmp(cmd, "engines"))
+			return telemetry(&cfg,
+			                 !strcmp(cmd, "stats") ? "/sga/stats" : "/sga/engines");
 		gw_store_config(&cfg, &sc);
 		if ((rc = store_load_master_key(cfg.master_key, sc.master_key))) {
 			fprintf(stderr, "sga-admin: %s: cannot load the master key: %s\n",

@@ -64,6 +64,9 @@ log "ok: enroll add / list / del, one-time tokens"
 
 expect_rc 3 adm device nosuch
 expect_rc 2 adm frobnicate
+expect_rc 2 "$ADM" -c /nonexistent.conf frobnicate # the command line first
+grep -q "unknown command" "$SGA_RUN/err" || die "a bad command is reported before the config"
+expect_rc 2 adm stats extra
 expect_rc 2 adm enroll add
 expect_rc 2 adm --bogus devices
 expect_rc 2 "$ADM" -c /nonexistent.conf devices
