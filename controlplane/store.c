@@ -308,48 +308,51 @@ static const char KEY_SESSIONS[] = "sga:sessions";
 
 /* ---- master key ------------------------------------------------------------- */
 
+/* Read up to cap bytes of a secret file: a regular file no group or other may
+ * touch (a key anyone else may read, or replace, is not a secret). 0 or
+ * -errno / -EINVAL (not a regular file) / -EPERM (group or other bits). */
+static int read_private_file(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct stat sb;
+	int fd, rc = 0;
+
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb))
+		rc = -errno;
+	else if (!S_ISREG(sb.st_mode))
+		rc = -EINVAL;
+	else if (sb.st_mode & (S_IRWXG | S_IRWXO))
+		rc = -EPERM;
+	while (!rc && *len < cap) {
+		ssize_t n = read(fd, buf + *len, cap - *len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = -errno;
+		else if (n == 0)
+			break;
+		else
+			*len += (size_t)n;
+	}
+	close(fd);
+	return rc;
+}
+
 int store_load_master_key(const char *path, uint8_t key[32])
 {
 	uint8_t buf[80];
-	struct stat sb;
-	ssize_t n = 0;
-	size_t len = 0;
-	int fd = -1, rc = 0;
+	size_t len;
+	int rc;
 
 	memset(key, 0, 32);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (fstat(fd, &sb)) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	/* A key anyone else may read (or replace) is not a secret. */
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		rc = -EPERM;
-		goto out;
-	}
-	while (len < sizeof(buf)) {
-		n = read(fd, buf + len, sizeof(buf) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len == 32) {
+	rc = read_private_file(path, buf, sizeof(buf), &len);
+	if (!rc && len == 32) {
 		memcpy(key, buf, 32);
-	} else {
+	} else if (!rc) {
 		/* 64 hex digits, optionally followed by "\n" or "\r\n". */
 		size_t hl = len;
 
@@ -360,68 +363,31 @@ int store_load_master_key(const char *path, uint8_t key[32])
 		if (sga_hex_decode((const char *)buf, hl, key, 32)) {
 			memset(key, 0, 32);
 			rc = -EINVAL;
-			goto out;
 		}
 	}
-out:
-	if (fd >= 0)
-		close(fd);
 	sga_memzero(buf, sizeof(buf));
 	return rc;
 }
 
 int store_load_password(const char *path, char out[STORE_PASSWORD_MAX + 1])
 {
-	char buf[STORE_PASSWORD_MAX + 3]; /* password, "\r\n", one byte to see "too long" */
-	struct stat sb;
-	size_t len = 0, n;
-	int fd, rc = 0;
+	uint8_t buf[STORE_PASSWORD_MAX + 3]; /* password, "\r\n", one byte to see "too long" */
+	size_t len, n;
+	int rc;
 
 	memset(out, 0, STORE_PASSWORD_MAX + 1);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &sb)) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		rc = -EPERM;
-		goto out;
-	}
-	while (len < sizeof(buf) && !memchr(buf, '\n', len)) {
-		ssize_t k = read(fd, buf + len, sizeof(buf) - len);
+	rc = read_private_file(path, buf, sizeof(buf), &len);
+	if (!rc) {
+		const uint8_t *nl = memchr(buf, '\n', len);
 
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
+		n = nl ? (size_t)(nl - buf) : len;
+		if (n && buf[n - 1] == '\r')
+			n--;
+		if (!n || n > STORE_PASSWORD_MAX || memchr(buf, '\0', n))
+			rc = -EINVAL;
+		else
+			memcpy(out, buf, n);
 	}
-	n = len;
-	{
-		const char *nl = memchr(buf, '\n', len);
-
-		if (nl)
-			n = (size_t)(nl - buf);
-	}
-	if (n && buf[n - 1] == '\r')
-		n--;
-	if (!n || n > STORE_PASSWORD_MAX || memchr(buf, '\0', n)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	memcpy(out, buf, n);
-out:
-	close(fd);
 	sga_memzero(buf, sizeof(buf));
 	return rc;
 }

@@ -33,6 +33,11 @@ void fx_msleep(unsigned ms)
 
 void redis_fx_spawn(void)
 {
+	redis_fx_spawn_auth(NULL);
+}
+
+void redis_fx_spawn_auth(const char *pass)
+{
 	pid_t pid = fork();
 
 	cr_assert(pid >= 0, "fork");
@@ -45,9 +50,14 @@ void redis_fx_spawn(void)
 			dup2(fd, 2);
 		}
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", redis_fx.sock,
-		       "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir",
-		       redis_fx.dir, (char *)NULL);
+		if (pass)
+			execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
+			       redis_fx.sock, "--save", "", "--appendonly", "no", "--daemonize",
+			       "no", "--dir", redis_fx.dir, "--requirepass", pass, (char *)NULL);
+		else
+			execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
+			       redis_fx.sock, "--save", "", "--appendonly", "no", "--daemonize",
+			       "no", "--dir", redis_fx.dir, (char *)NULL);
 		_exit(127);
 	}
 	redis_fx.pid = pid;
@@ -59,8 +69,8 @@ void redis_fx_spawn(void)
 
 		cr_assert_eq(waitpid(pid, NULL, WNOHANG), 0, "redis-server exited");
 		if (c && !c->err)
-			r = redisCommand(c, "PING");
-		ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
+			r = pass ? redisCommand(c, "AUTH %s", pass) : redisCommand(c, "PING");
+		ok = r && r->type == REDIS_REPLY_STATUS && (pass || !strcmp(r->str, "PONG"));
 		if (r)
 			freeReplyObject(r);
 		if (c)
@@ -68,7 +78,7 @@ void redis_fx_spawn(void)
 		if (ok)
 			return;
 	}
-	cr_assert_fail("redis-server did not answer PING within 10 s");
+	cr_assert_fail("redis-server did not answer %s within 10 s", pass ? "AUTH" : "PING");
 }
 
 void redis_fx_kill(void)

@@ -25,6 +25,8 @@ void redis_fx_setup(const char *prefix);
 void redis_fx_teardown(void);
 /** Start (again) a server on the same socket; waits until it answers PING (10 s). */
 void redis_fx_spawn(void);
+/** The same, with `--requirepass pass` (pass NULL: none); waits until AUTH succeeds. */
+void redis_fx_spawn_auth(const char *pass);
 /** Kill the server (SIGKILL) and remove its socket. */
 void redis_fx_kill(void);
 /** One command on a fresh connection; asserts it got a reply. */

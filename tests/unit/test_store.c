@@ -762,44 +762,8 @@ static redisReply *auth_cmd(const char *pass, const char *fmt, ...)
  * socket; waits until AUTH succeeds (10 s). teardown kills it. */
 static void spawn_redis_requirepass(const char *pass)
 {
-	pid_t pid;
-
 	redis_fx_kill();
-	pid = fork();
-	cr_assert(pid >= 0, "fork");
-	if (pid == 0) {
-		int fd = open("/dev/null", O_RDWR);
-
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", redis_fx.sock,
-		       "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir",
-		       redis_fx.dir, "--requirepass", pass, (char *)NULL);
-		_exit(127);
-	}
-	redis_fx.pid = pid;
-	for (uint64_t t0 = fx_now_ms(); fx_now_ms() - t0 < 10000; fx_msleep(10)) {
-		struct timeval tv = {1, 0};
-		redisContext *c = redisConnectUnixWithTimeout(redis_fx.sock, tv);
-		redisReply *r = NULL;
-		int ok;
-
-		cr_assert_eq(waitpid(pid, NULL, WNOHANG), 0, "redis-server exited");
-		if (c && !c->err)
-			r = redisCommand(c, "AUTH %s", pass);
-		ok = r && r->type == REDIS_REPLY_STATUS;
-		if (r)
-			freeReplyObject(r);
-		if (c)
-			redisFree(c);
-		if (ok)
-			return;
-	}
-	cr_assert_fail("redis-server --requirepass did not answer within 10 s");
+	redis_fx_spawn_auth(pass);
 }
 
 static struct store *open_store_auth(const char *user, const char *password)
