@@ -128,6 +128,10 @@ static void reload_config(struct gw_config *cfg, const char *path, struct sga_gw
 		sga_gw_set_enroll_mode(gw, next.enrollment);
 	if (next.log_level != cfg->log_level)
 		apply_log_level(next.log_level ? next.log_level : RTE_LOG_INFO);
+	if (next.ctrl_rate != cfg->ctrl_rate || next.ctrl_burst != cfg->ctrl_burst)
+		(void)dp_set_ctrl_rate(g_dp, next.ctrl_rate, next.ctrl_burst); /* both nonzero */
+	if (next.store_max_age_s != cfg->store_max_age_s)
+		dp_set_store_max_age(g_dp, (uint64_t)next.store_max_age_s * 1000);
 	/* stats_file and stats_interval_s are read by this thread only. */
 	*cfg = next;
 	applied[0] = '\0';
@@ -159,8 +163,8 @@ static void usage(FILE *f)
 	        "[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
 	        "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly; SIGHUP\n"
 	        "re-reads the configuration: what can change live (enrollment, stats_file,\n"
-	        "stats_interval_s, log_level, metrics_listen) is applied, any other change is "
-	        "refused and the\n"
+	        "stats_interval_s, log_level, metrics_listen, ctrl_rate, ctrl_burst, [store]\n"
+	        "max_age_s) is applied, any other change is refused and the\n"
 	        "gateway runs on unchanged. Under systemd (Type=notify) it reports READY=1 once\n"
 	        "it serves.\n");
 }
