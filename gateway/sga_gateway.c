@@ -84,12 +84,6 @@ static void on_hangup(int sig)
 	g_reload = 1; /* the main loop re-reads the configuration */
 }
 
-/* [gateway] log_level: every SGA log type and EAL's global threshold. */
-static void apply_log_level(unsigned level)
-{
-	gw_log_set_level(level);
-}
-
 /*
  * SIGHUP: re-read the configuration file. What can change live (the keys
  * gw_config_is_live lists) is applied at once and named in one line; a file
@@ -127,7 +121,7 @@ static void reload_config(struct gw_config *cfg, const char *path, struct sga_gw
 	if (next.enrollment != cfg->enrollment)
 		sga_gw_set_enroll_mode(gw, next.enrollment);
 	if (next.log_level != cfg->log_level)
-		apply_log_level(next.log_level ? next.log_level : RTE_LOG_INFO);
+		gw_log_set_level(next.log_level ? next.log_level : RTE_LOG_INFO);
 	if (next.ctrl_rate != cfg->ctrl_rate || next.ctrl_burst != cfg->ctrl_burst)
 		(void)dp_set_ctrl_rate(g_dp, next.ctrl_rate, next.ctrl_burst); /* both nonzero */
 	if (next.store_max_age_s != cfg->store_max_age_s)
@@ -141,7 +135,6 @@ static void reload_config(struct gw_config *cfg, const char *path, struct sga_gw
 	GW_LOG("info", "reload of %s: %s", path, n_live ? applied : "nothing changed");
 	if (n_live && cfg->enrollment == SGA_ENROLL_OPEN)
 		GW_LOG("warning", "enrollment = open: any device may register a new identity");
-	fflush(stdout);
 }
 
 static void usage(FILE *f)
@@ -458,7 +451,6 @@ static int lab_step(struct cp *cp, struct sga_lab_params *lab, const char *path,
 	       lr.written, lr.installed,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       lr.batches);
-	fflush(stdout);
 	return 0;
 }
 
@@ -624,7 +616,7 @@ int main(int argc, char **argv)
 		       rte_errno ? rte_strerror(rte_errno) : "see the EAL messages above");
 		goto out_gw;
 	}
-	apply_log_level(cfg.log_level);
+	gw_log_set_level(cfg.log_level); /* [gateway] log_level over --log-level */
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
 		if (n_lc < cfg.lcores)
@@ -680,7 +672,6 @@ int main(int argc, char **argv)
 		list = sga_suite_list(&n);
 		for (size_t i = 0; i < n; i++)
 			GW_LOG("info", "%s", dp_aead_report(g_dp, list[i].id, line, sizeof(line)));
-		fflush(stdout);
 	}
 
 	memset(&ccfg, 0, sizeof(ccfg));
@@ -801,7 +792,6 @@ int main(int argc, char **argv)
 		       "worker(s); crypto: AEAD '%s', RSA '%s', modexp '%s'",
 		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, g_tel.crypto_backend,
 		       g_tel.rsa_engine, g_tel.modexp_engine);
-		fflush(stdout);
 		(void)gw_notify("READY=1\nSTATUS=serving");
 	}
 
@@ -832,7 +822,6 @@ int main(int argc, char **argv)
 			if (n >= 0) {
 				restored = 1;
 				GW_LOG("info", "restored %d session(s) from Redis", n);
-				fflush(stdout);
 			} else if (n == -EACCES) {
 				/* Not an outage to wait out: the configuration is wrong. */
 				GW_LOG(
