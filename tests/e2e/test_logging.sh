@@ -106,7 +106,8 @@ for _ in \$(seq 1 600); do [ -s "$SGA_RUN/stats.json" ] && break; sleep 0.05; do
 sleep 1
 kill -INT \$gw
 wait \$gw
-sleep 0.2
+# The listener may lag behind on a loaded machine: its last line, then stop it.
+for _ in \$(seq 1 100); do grep -q "sga-gateway: stopping" "$SGA_RUN/syslog.txt" && break; sleep 0.05; done
 kill \$py
 EOF
 if ! unshare -m --propagation private bash "$SGA_RUN/syslog.sh"; then
