@@ -833,6 +833,7 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 	cp->hk_started = 1;
 	pthread_setname_np(cp->hk, "sga-cp-hk");
 	set_affinity(cp->hk, cfg->cpus);
+	cp_log(CP_LOG_INFO, "control plane: %u worker thread(s) started", cp->n_workers);
 out:
 	sga_memzero(&scfg, sizeof(scfg));
 	if (err) {

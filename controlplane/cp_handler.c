@@ -246,6 +246,8 @@ again:
 	if (fresh) {
 		(void)store_device_set_addr(st, rec.id, rec.id_len, src);
 		COUNT(h, registered);
+		cp_log(CP_LOG_DEBUG, "device %.*s registered", (int)rec.id_len,
+		       (const char *)rec.id);
 	}
 	deliver(h, st, &out, rec.id, rec.id_len, src);
 out:
@@ -410,6 +412,9 @@ static int establish(const struct cp_handler *h, struct store *st, const struct 
 	}
 	rc = 0;
 	COUNT(h, sessions);
+	cp_log(CP_LOG_DEBUG, "session %016llx established between %.*s and %.*s",
+	       (unsigned long long)s->session_id, (int)s->id_len[0], (const char *)s->id[0],
+	       (int)s->id_len[1], (const char *)s->id[1]);
 out:
 	return rc;
 }

@@ -493,6 +493,26 @@ void dp_stop(struct dp *dp)
 	__atomic_store_n(&dp->stop, 1, __ATOMIC_RELAXED);
 }
 
+/* ---- live settings ------------------------------------------------------------------ */
+
+int dp_set_ctrl_rate(struct dp *dp, unsigned rate, unsigned burst)
+{
+	if (!dp || !rate || !dp->cfg.ctrl_rate)
+		return -EINVAL;
+	for (unsigned i = 0; i < dp->cfg.n_lcores; i++)
+		dp_rl_set(dp->lcores[i].rl, rate, burst ? burst : 1, rte_get_tsc_hz());
+	return 0;
+}
+
+void dp_set_store_max_age(struct dp *dp, uint64_t max_age_ms)
+{
+	if (!dp)
+		return;
+	for (unsigned i = 0; i < dp->cfg.n_lcores; i++)
+		if (dp->lcores[i].store)
+			dp_store_set_max_age(dp->lcores[i].store, max_age_ms);
+}
+
 /* ---- control plane ---------------------------------------------------------------- */
 
 unsigned dp_ctrl_dequeue(struct dp *dp, unsigned w, struct rte_mbuf **pkts, unsigned n)

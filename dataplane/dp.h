@@ -197,6 +197,18 @@ int dp_lcore_main(void *arg);
 /** Ask the lcores to return (async-signal-safe: one atomic store). */
 void dp_stop(struct dp *dp);
 
+/* ---- settings that change live (SIGHUP) ---------------------------------------- */
+
+/** A new control-frame rate and burst ([dataplane] ctrl_rate, ctrl_burst) for
+ *  every lcore's token buckets, published with relaxed stores (the lcores read
+ *  them per control frame). 0, or -EINVAL when the data plane started with
+ *  ctrl_rate 0 or rate is 0: the bucket tables exist only with a rate, so
+ *  turning the limit on or off needs a restart. Any thread. */
+int dp_set_ctrl_rate(struct dp *dp, unsigned rate, unsigned burst);
+/** A new age retention for the store ([store] max_age_s; 0: none), applied by
+ *  each lcore at its next store round. Any thread. */
+void dp_set_store_max_age(struct dp *dp, uint64_t max_age_ms);
+
 /* ---- for the control plane (non-EAL pthreads) -------------------------------- */
 
 /** Up to n control frames for worker w. Each mbuf holds the whole Ethernet frame;

@@ -15,6 +15,10 @@
  * limited here - that is what the cookie challenge is for (sga_cookie.h).
  * Credit is counted in TSC cycles: a token is tsc_hz / rate cycles, so the
  * refill is one subtraction and a compare, no division per frame.
+ *
+ * SIGHUP may change rate and burst while the lcores run (dp_rl_set): cost and
+ * cap are stored and loaded relaxed, one aligned word each; a frame that sees
+ * one new and one old value is judged by a bucket between the two settings.
  */
 #ifndef SGA_DP_RATELIMIT_H
 #define SGA_DP_RATELIMIT_H
@@ -30,35 +34,41 @@ struct dp_rl_slot {
 };
 
 struct dp_rl {
-	uint64_t cost; /* cycles per token: tsc_hz / rate */
-	uint64_t cap;  /* cost * burst */
+	uint64_t cost; /* cycles per token: tsc_hz / rate (relaxed atomic) */
+	uint64_t cap;  /* cost * burst (relaxed atomic) */
 	struct dp_rl_slot slot[DP_RL_SLOTS];
 };
 
 /** Set up a table (zeroed memory) for rate tokens/s and burst tokens at tsc_hz. */
 void dp_rl_init(struct dp_rl *rl, uint32_t rate, uint32_t burst, uint64_t tsc_hz);
 
+/** A new rate and burst for a table in use (any thread; the buckets keep
+ *  their credit, clamped to the new burst at their next frame). */
+void dp_rl_set(struct dp_rl *rl, uint32_t rate, uint32_t burst, uint64_t tsc_hz);
+
 /** 1 if a frame from ip (network order) may pass at TSC now, 0 to drop it. */
 static inline int dp_rl_allow(struct dp_rl *rl, uint32_t ip, uint64_t now)
 {
 	struct dp_rl_slot *s = &rl->slot[(ip * 0x9e3779b1u) >> (32 - 12)];
+	uint64_t cost = __atomic_load_n(&rl->cost, __ATOMIC_RELAXED);
+	uint64_t cap = __atomic_load_n(&rl->cap, __ATOMIC_RELAXED);
 	uint64_t credit;
 
 	if (s->ip != ip || !ip) {
 		s->ip = ip;
-		s->credit = rl->cap - rl->cost;
+		s->credit = cap - cost;
 		s->last = now;
 		return 1;
 	}
 	credit = s->credit + (now - s->last);
 	s->last = now;
-	if (credit > rl->cap)
-		credit = rl->cap;
-	if (credit < rl->cost) {
+	if (credit > cap)
+		credit = cap;
+	if (credit < cost) {
 		s->credit = credit;
 		return 0;
 	}
-	s->credit = credit - rl->cost;
+	s->credit = credit - cost;
 	return 1;
 }
 

@@ -648,6 +648,11 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 	return st;
 }
 
+void dp_store_set_max_age(struct dp_store *st, uint64_t max_age_ms)
+{
+	__atomic_store_n(&st->cfg.max_age_ms, max_age_ms, __ATOMIC_RELAXED);
+}
+
 void dp_store_destroy(struct dp_store *st)
 {
 	if (!st)
@@ -1044,7 +1049,7 @@ void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
  * ever skipped). EXPIRE_SWEEP pool entries per round: the whole pool in
  * pending_max / EXPIRE_SWEEP rounds (milliseconds).
  */
-static void expire_sweep(struct dp_store *st, uint64_t now_ms)
+static void expire_sweep(struct dp_store *st, uint64_t now_ms, uint64_t max_age_ms)
 {
 	for (unsigned k = 0; k < EXPIRE_SWEEP && k < st->cfg.pending_max; k++) {
 		struct pend *p = &st->pend[st->expire_cursor++ % st->cfg.pending_max];
@@ -1052,7 +1057,7 @@ static void expire_sweep(struct dp_store *st, uint64_t now_ms)
 		uint64_t upto;
 		bool notice_due;
 
-		if (!p->used || p->arrived_ms + st->cfg.max_age_ms > now_ms)
+		if (!p->used || p->arrived_ms + max_age_ms > now_ms)
 			continue;
 		rc = &st->recip[p->recip];
 		upto = p->e2e_seq + 1;
@@ -1145,8 +1150,10 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 {
 	unsigned k = 0;
 
-	if (st->cfg.max_age_ms)
-		expire_sweep(st, now_ms);
+	uint64_t max_age_ms = __atomic_load_n(&st->cfg.max_age_ms, __ATOMIC_RELAXED);
+
+	if (max_age_ms)
+		expire_sweep(st, now_ms, max_age_ms);
 	mark_sweep(st);
 	oldest_sweep(st);
 

@@ -87,6 +87,10 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 /** Close the logs (their writers flush and sync); lcore stopped. */
 void dp_store_destroy(struct dp_store *st);
 
+/** A new max_age_ms (0: none) for a store in use: a relaxed store, read by its
+ *  lcore at the next dp_store_resends_due. Any thread. */
+void dp_store_set_max_age(struct dp_store *st, uint64_t max_age_ms);
+
 /*
  * A recipient's delivery window: messages up to DP_STORE_HOLD_AHEAD above its
  * oldest held one ("lo") are sent to it, later ones are stored and held until

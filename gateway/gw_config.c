@@ -606,8 +606,15 @@ int gw_config_port_is_pci(const char *port)
  * one thread or through an atomic (sga-gateway applies them). Everything else
  * shapes ports, memory, threads or keys that exist already. */
 static const char *const live_keys[][2] = {
-    {"gateway", "enrollment"}, {"gateway", "stats_file"},     {"gateway", "stats_interval_s"},
-    {"gateway", "log_level"},  {"gateway", "metrics_listen"},
+    {"gateway", "enrollment"},
+    {"gateway", "stats_file"},
+    {"gateway", "stats_interval_s"},
+    {"gateway", "log_level"},
+    {"gateway", "metrics_listen"},
+    /* relaxed atomics the lcores read (dp_set_ctrl_rate, dp_set_store_max_age) */
+    {"dataplane", "ctrl_rate"},
+    {"dataplane", "ctrl_burst"},
+    {"store", "max_age_s"},
 };
 
 int gw_config_is_live(const char *section, const char *key)
@@ -635,6 +642,14 @@ int gw_config_reload_diff(const struct gw_config *cur, const struct gw_config *n
                           size_t err_len)
 {
 	*n_live = 0;
+	/* The token-bucket tables exist only when the gateway started with a rate. */
+	if (!cur->ctrl_rate != !next->ctrl_rate) {
+		snprintf(err, err_len,
+		         "[dataplane] ctrl_rate changed %s 0: turning the control-frame limit %s "
+		         "needs a restart",
+		         cur->ctrl_rate ? "to" : "from", cur->ctrl_rate ? "off" : "on");
+		return -1;
+	}
 	for (size_t i = 0; i < N_KEYS; i++) {
 		const struct key_def *k = &keys[i];
 

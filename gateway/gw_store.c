@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gw_store.h"
+#include "sga_log.h"
 
 void gw_store_config(const struct gw_config *cfg, struct store_config *sc)
 {
@@ -18,7 +19,7 @@ void gw_store_config(const struct gw_config *cfg, struct store_config *sc)
 }
 
 int gw_store_auth(const struct gw_config *cfg, struct store_config *sc,
-                  char pw[STORE_PASSWORD_MAX + 1], const char *prog)
+                  char pw[STORE_PASSWORD_MAX + 1])
 {
 	int rc;
 
@@ -26,7 +27,7 @@ int gw_store_auth(const struct gw_config *cfg, struct store_config *sc,
 		return 0;
 	rc = store_load_password(cfg->redis_password_file, pw);
 	if (rc) {
-		fprintf(stderr, "%s: error: [redis] password_file %s: %s\n", prog,
+		sga_log(SGA_LOG_SRC_GW, SGA_LOG_ERR, "[redis] password_file %s: %s",
 		        cfg->redis_password_file,
 		        rc == -EPERM
 		            ? "readable or writable by group or others; refused (chmod 600)"

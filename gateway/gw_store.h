@@ -17,9 +17,9 @@ void gw_store_config(const struct gw_config *cfg, struct store_config *sc);
 /** Redis authentication of cfg ([redis] user, password_file) into sc: the
  *  password file read into pw (the caller wipes it once store_open has copied
  *  it), sc->password and sc->user pointed at it and at cfg. Nothing to do
- *  without password_file. 0, or -errno with one line "PROG: error: ..." on
- *  stderr naming the file and the reason. */
+ *  without password_file. 0, or -errno with one error line (sga_log.h: stderr
+ *  in sga-admin, sga.gw in the gateway) naming the file and the reason. */
 int gw_store_auth(const struct gw_config *cfg, struct store_config *sc,
-                  char pw[STORE_PASSWORD_MAX + 1], const char *prog);
+                  char pw[STORE_PASSWORD_MAX + 1]);
 
 #endif /* SGA_GW_STORE_H */

@@ -8,10 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <rte_log.h>
 #include <rte_telemetry.h>
 
 #include "dp_store.h"
+#include "gw_log.h"
 #include "gw_metrics.h"
 #include "gw_telemetry.h"
 #include "sga_crypto.h"
@@ -65,10 +65,10 @@ void gw_telemetry_log(const struct gw_telemetry_src *src)
 	for (int i = 0; i < DP_C__COUNT; i++)
 		if (!strncmp(dp_counter_name((enum dp_counter)i), "drop_", 5))
 			drops += c[i];
-	RTE_LOG(
-	    INFO, USER1,
+	GW_LOG(
+	    "info",
 	    "stats: rx %llu tx %llu relayed %llu dropped %llu | control handled %llu rejected %llu "
-	    "unavailable %llu | sessions %u\n",
+	    "unavailable %llu | sessions %u",
 	    (unsigned long long)c[DP_C_RX], (unsigned long long)c[DP_C_TX],
 	    (unsigned long long)c[DP_C_RELAYED], (unsigned long long)drops,
 	    (unsigned long long)cs.handled, (unsigned long long)cs.rejected,

@@ -606,7 +606,7 @@ int main(int argc, char **argv)
 			        cfg.master_key, strerror(-rc));
 			return EX_FAIL;
 		}
-		if (gw_store_auth(&cfg, &sc, redis_password, "sga-admin")) {
+		if (gw_store_auth(&cfg, &sc, redis_password)) {
 			sga_memzero(sc.master_key, sizeof(sc.master_key));
 			return EX_USAGE;
 		}

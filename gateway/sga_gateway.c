@@ -41,6 +41,7 @@
 #include "cp.h"
 #include "dp.h"
 #include "gw_config.h"
+#include "gw_log.h"
 #include "gw_notify.h"
 #include "gw_prometheus.h"
 #include "gw_store.h"
@@ -62,8 +63,6 @@ _Static_assert(GW_MODEXP_DEV_AUTO == (int)SGA_ASYM_DEV_AUTO &&
                    GW_MODEXP_DEV_OPENSSL == (int)SGA_ASYM_DEV_OPENSSL,
                "[crypto] modexp_device values");
 
-#define GW_LOG(level, fmt, ...) fprintf(stderr, "sga-gateway: " level ": " fmt "\n", ##__VA_ARGS__)
-
 static volatile sig_atomic_t g_stop;
 static struct dp *g_dp;
 
@@ -83,15 +82,6 @@ static void on_hangup(int sig)
 {
 	(void)sig;
 	g_reload = 1; /* the main loop re-reads the configuration */
-}
-
-/* [gateway] log_level: every SGA log type and EAL's global threshold. */
-static void apply_log_level(unsigned level)
-{
-	if (!level)
-		return;
-	rte_log_set_global_level(level);
-	(void)rte_log_set_level_pattern("sga.*", level);
 }
 
 /*
@@ -131,17 +121,20 @@ static void reload_config(struct gw_config *cfg, const char *path, struct sga_gw
 	if (next.enrollment != cfg->enrollment)
 		sga_gw_set_enroll_mode(gw, next.enrollment);
 	if (next.log_level != cfg->log_level)
-		apply_log_level(next.log_level ? next.log_level : RTE_LOG_INFO);
+		gw_log_set_level(next.log_level ? next.log_level : RTE_LOG_INFO);
+	if (next.ctrl_rate != cfg->ctrl_rate || next.ctrl_burst != cfg->ctrl_burst)
+		(void)dp_set_ctrl_rate(g_dp, next.ctrl_rate, next.ctrl_burst); /* both nonzero */
+	if (next.store_max_age_s != cfg->store_max_age_s)
+		dp_set_store_max_age(g_dp, (uint64_t)next.store_max_age_s * 1000);
 	/* stats_file and stats_interval_s are read by this thread only. */
 	*cfg = next;
 	applied[0] = '\0';
 	for (unsigned i = 0; i < n_live && off < sizeof(applied); i++)
 		off += (size_t)snprintf(applied + off, sizeof(applied) - off, "%s%s", i ? ", " : "",
 		                        live[i]);
-	printf("sga-gateway: reload of %s: %s\n", path, n_live ? applied : "nothing changed");
+	GW_LOG("info", "reload of %s: %s", path, n_live ? applied : "nothing changed");
 	if (n_live && cfg->enrollment == SGA_ENROLL_OPEN)
 		GW_LOG("warning", "enrollment = open: any device may register a new identity");
-	fflush(stdout);
 }
 
 static void usage(FILE *f)
@@ -163,8 +156,8 @@ static void usage(FILE *f)
 	        "[dataplane] port, and --no-huge when [eal] hugepages = no (or auto without\n"
 	        "free hugepages). Signals: SIGINT/SIGTERM stop the gateway cleanly; SIGHUP\n"
 	        "re-reads the configuration: what can change live (enrollment, stats_file,\n"
-	        "stats_interval_s, log_level, metrics_listen) is applied, any other change is "
-	        "refused and the\n"
+	        "stats_interval_s, log_level, metrics_listen, ctrl_rate, ctrl_burst, [store]\n"
+	        "max_age_s) is applied, any other change is refused and the\n"
 	        "gateway runs on unchanged. Under systemd (Type=notify) it reports READY=1 once\n"
 	        "it serves.\n");
 }
@@ -315,7 +308,7 @@ static int build_gateway(const struct gw_config *c, struct sga_gw *gw)
 			char hex[65];
 
 			sga_hex_encode(fp, sizeof(fp), hex);
-			printf("sga-gateway: package %s, fingerprint %s\n", c->package, hex);
+			GW_LOG("info", "package %s, fingerprint %s", c->package, hex);
 		}
 	}
 	return 0;
@@ -452,12 +445,12 @@ static int lab_step(struct cp *cp, struct sga_lab_params *lab, const char *path,
 		return 0;
 	*pending = 0;
 	sga_memzero(lab, sizeof(*lab));
-	printf("sga-gateway: LAB provisioning: %u sessions - not for production (%u installed, "
-	       "written in %.2f s, %u pipelined round trips)\n",
+	GW_LOG("info",
+	       "LAB provisioning: %u sessions - not for production (%u installed, "
+	       "written in %.2f s, %u pipelined round trips)",
 	       lr.written, lr.installed,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       lr.batches);
-	fflush(stdout);
 	return 0;
 }
 
@@ -482,11 +475,12 @@ int main(int argc, char **argv)
 	struct sga_asym *asym = NULL;
 	const char *aead_engine;
 	char report[384];
-	int eal_argc, restored = 0, lab_pending = 0, lab_failed = 0, auth_failed = 0;
+	int eal_argc, rc_eal, restored = 0, lab_pending = 0, lab_failed = 0, auth_failed = 0;
 	char redis_password[STORE_PASSWORD_MAX + 1] = "";
 	time_t last_stats, last_restore = 0;
 	struct sga_lab_params lab;
 
+	gw_log_init();
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
 			app_argc = i;
@@ -542,7 +536,7 @@ int main(int argc, char **argv)
 		       cfg.rsa_engine, report);
 		return 1;
 	}
-	printf("sga-gateway: rsa: %s\n", report);
+	GW_LOG("info", "rsa: %s", report);
 
 	memset(&gw, 0, sizeof(gw));
 	if (build_gateway(&cfg, &gw))
@@ -561,7 +555,7 @@ int main(int argc, char **argv)
 	}
 	if (cfg.redis_password_file[0]) {
 		struct store_config probe;
-		int rc = gw_store_auth(&cfg, &probe, redis_password, "sga-gateway");
+		int rc = gw_store_auth(&cfg, &probe, redis_password);
 
 		sga_memzero(redis_password, sizeof(redis_password));
 		if (rc) {
@@ -586,7 +580,7 @@ int main(int argc, char **argv)
 	 * production; the file is read now so that a bad one stops the start. */
 	memset(&lab, 0, sizeof(lab));
 	if (cfg.lab_profile == GW_PROFILE_LAB) {
-		printf("sga-gateway: LAB profile ([lab] profile = lab) - not for production\n");
+		GW_LOG("info", "LAB profile ([lab] profile = lab) - not for production");
 		if (cfg.lab_provision[0]) {
 			if (sga_lab_file_read(cfg.lab_provision, &lab, err, sizeof(err))) {
 				GW_LOG("error", "[lab] provision: %s", err);
@@ -613,14 +607,16 @@ int main(int argc, char **argv)
 	CPU_ZERO(&boot_cpus);
 	if (sched_getaffinity(0, sizeof(boot_cpus), &boot_cpus))
 		CPU_ZERO(&boot_cpus);
-	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+	rc_eal = rte_eal_init(eal_argc, eal_argv);
+	gw_log_release(); /* the start-up's lines, under --log-level now */
+	if (rc_eal < 0) {
 		/* EAL does not always set rte_errno ("failed: Success"): its own
 		 * lines above then say why. */
 		GW_LOG("error", "EAL initialisation failed: %s",
 		       rte_errno ? rte_strerror(rte_errno) : "see the EAL messages above");
 		goto out_gw;
 	}
-	apply_log_level(cfg.log_level);
+	gw_log_set_level(cfg.log_level); /* [gateway] log_level over --log-level */
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
 		if (n_lc < cfg.lcores)
@@ -675,9 +671,7 @@ int main(int argc, char **argv)
 
 		list = sga_suite_list(&n);
 		for (size_t i = 0; i < n; i++)
-			printf("sga-gateway: %s\n",
-			       dp_aead_report(g_dp, list[i].id, line, sizeof(line)));
-		fflush(stdout);
+			GW_LOG("info", "%s", dp_aead_report(g_dp, list[i].id, line, sizeof(line)));
 	}
 
 	memset(&ccfg, 0, sizeof(ccfg));
@@ -724,13 +718,13 @@ int main(int argc, char **argv)
 			GW_LOG("error", "[crypto] modexp: cannot install the cryptodev backend");
 			goto out_dp;
 		}
-		printf("sga-gateway: modexp: %s\n", report);
+		GW_LOG("info", "modexp: %s", report);
 	}
 	if (store_load_master_key(cfg.master_key, ccfg.store.master_key)) {
 		GW_LOG("error", "%s: cannot load the master key", cfg.master_key);
 		goto out_dp;
 	}
-	if (gw_store_auth(&cfg, &ccfg.store, redis_password, "sga-gateway")) {
+	if (gw_store_auth(&cfg, &ccfg.store, redis_password)) {
 		sga_memzero(ccfg.store.master_key, sizeof(ccfg.store.master_key));
 		goto out_dp;
 	}
@@ -792,12 +786,12 @@ int main(int argc, char **argv)
 	{
 		char ip[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &cfg.address, ip, sizeof(ip));
-		printf("sga-gateway: %s serving %s:%u on port '%s' with %u data-plane lcore(s), %u "
+		GW_LOG("info",
+		       "%s serving %s:%u on port '%s' with %u data-plane lcore(s), %u "
 		       "control "
-		       "worker(s); crypto: AEAD '%s', RSA '%s', modexp '%s'\n",
+		       "worker(s); crypto: AEAD '%s', RSA '%s', modexp '%s'",
 		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, g_tel.crypto_backend,
 		       g_tel.rsa_engine, g_tel.modexp_engine);
-		fflush(stdout);
 		(void)gw_notify("READY=1\nSTATUS=serving");
 	}
 
@@ -827,8 +821,7 @@ int main(int argc, char **argv)
 			last_restore = now;
 			if (n >= 0) {
 				restored = 1;
-				printf("sga-gateway: restored %d session(s) from Redis\n", n);
-				fflush(stdout);
+				GW_LOG("info", "restored %d session(s) from Redis", n);
 			} else if (n == -EACCES) {
 				/* Not an outage to wait out: the configuration is wrong. */
 				GW_LOG(
@@ -853,7 +846,7 @@ int main(int argc, char **argv)
 			last_stats = now;
 		}
 	}
-	printf("sga-gateway: stopping\n");
+	GW_LOG("info", "stopping");
 	(void)gw_notify("STOPPING=1");
 	dp_stop(g_dp);
 	rte_eal_mp_wait_lcore();

@@ -33,9 +33,9 @@
 
 #include "sga_cdev.h"
 
-RTE_LOG_REGISTER(sga_cdev_logtype, sga.cdev, INFO);
+RTE_LOG_REGISTER(sga_cdev_logtype, sga.offload, INFO);
 #define CD_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_##level, sga_cdev_logtype, "sga.cdev: " fmt "\n", ##__VA_ARGS__)
+	rte_log(RTE_LOG_##level, sga_cdev_logtype, "sga.offload: " fmt "\n", ##__VA_ARGS__)
 
 _Static_assert(SGA_CDEV_IV_OFFSET % 8 == 0, "op private area misaligned");
 _Static_assert(18 + SGA_CDEV_AAD_MAX <= SGA_CDEV_AAD_BUF_LEN, "AAD buffer too small for CCM");

@@ -132,7 +132,7 @@ ${SGA_GW_REDIS_PASSWORD_FILE:+password_file = $SGA_GW_REDIS_PASSWORD_FILE}
 [eal]
 hugepages = auto
 memory_mb = 512
-args = --file-prefix=sga$SGA_TAG --log-level=*:warning
+args = --file-prefix=sga$SGA_TAG --log-level=*:warning --log-level=sga.*:info
 [store]
 dir = ${SGA_STORE_DIR:-$SGA_RUN/store}
 fsync = ${SGA_STORE_FSYNC:-always}

@@ -104,7 +104,7 @@ socket = $RUN/redis.sock
 [eal]
 hugepages = yes
 memory_mb = 512
-args = --file-prefix=${PREFIXES[0]} --log-level=*:warning --log-level=pmd.net.memif:error
+args = --file-prefix=${PREFIXES[0]} --log-level=*:warning --log-level=sga.*:info --log-level=pmd.net.memif:error
 CONF
 }
 mkdir -p "$RUN/keys"

@@ -140,7 +140,7 @@ conf() { # $1: provisioning file
 		"dataplane.mbufs=32767" "dataplane.max_sessions=$((max_count < 1024 ? 2048 : 2 * max_count))"
 		"controlplane.workers=1" "redis.socket=$RUN/redis.sock"
 		"eal.hugepages=yes" "eal.memory_mb=512"
-		"eal.args=--file-prefix=${PREFIXES[0]} --log-level=*:warning --log-level=pmd.net.memif:error"
+		"eal.args=--file-prefix=${PREFIXES[0]} --log-level=*:warning --log-level=sga.*:info --log-level=pmd.net.memif:error"
 		"lab.profile=lab" "lab.provision=$1"
 	)
 	[ "$STORE" = off ] || keys+=("store.dir=$RUN/store" "store.fsync=$STORE")

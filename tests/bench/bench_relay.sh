@@ -248,7 +248,7 @@ CFG_KEYS=(
 	"controlplane.workers=2"
 	"redis.socket=$RUN/redis.sock"
 	"eal.hugepages=yes"
-	"eal.args=--file-prefix=${PREFIXES[0]} --log-level=*:warning --log-level=pmd.net.memif:error"
+	"eal.args=--file-prefix=${PREFIXES[0]} --log-level=*:warning --log-level=sga.*:info --log-level=pmd.net.memif:error"
 )
 if [ "$STORE" != off ]; then
 	CFG_KEYS+=("store.dir=$RUN/store" "store.fsync=$STORE")

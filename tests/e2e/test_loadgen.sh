@@ -100,7 +100,7 @@ fsync = interval
 [eal]
 hugepages = yes
 memory_mb = 256
-args = --file-prefix=sgagw$TAG --log-level=*:warning --log-level=pmd.net.memif:error
+args = --file-prefix=sgagw$TAG --log-level=*:warning --log-level=sga.*:info --log-level=pmd.net.memif:error
 [lab]
 profile = $1
 provision = $RUN/lab.prov

@@ -294,3 +294,34 @@ Test(config, reload_diff_live_and_refused)
 	cr_assert(gw_config_is_live("gateway", "enrollment"));
 	cr_assert(!gw_config_is_live("dataplane", "port"));
 }
+
+/* The control-frame rate and the store's retention change live; turning the
+ * rate limit on or off does not (its tables exist only with a rate). */
+Test(config, reload_diff_rate_and_retention)
+{
+	struct gw_config cur, next;
+	const char *live[8];
+	unsigned n = 99;
+
+	cr_assert_eq(parse("[dataplane]\nctrl_rate = 100\nctrl_burst = 200\n"), 0, "%s", err);
+	cur = c;
+	cr_assert_eq(parse("[dataplane]\nctrl_rate = 5\nctrl_burst = 3\n[store]\nmax_age_s = 2\n"),
+	             0, "%s", err);
+	next = c;
+	cr_assert_eq(gw_config_reload_diff(&cur, &next, live, 8, &n, err, sizeof(err)), 0, "%s",
+	             err);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(live[0], "ctrl_rate");
+	cr_assert_str_eq(live[1], "ctrl_burst");
+	cr_assert_str_eq(live[2], "max_age_s");
+
+	cr_assert_eq(parse("[dataplane]\nctrl_rate = 0\nctrl_burst = 200\n"), 0, "%s", err);
+	next = c;
+	cr_assert_eq(gw_config_reload_diff(&cur, &next, live, 8, &n, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "[dataplane] ctrl_rate changed to 0: turning the control-frame "
+	                      "limit off needs a restart"),
+	          "%s", err);
+	cr_assert_eq(gw_config_reload_diff(&next, &cur, live, 8, &n, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "ctrl_rate changed from 0: turning the control-frame limit on"), "%s",
+	          err);
+}

@@ -729,8 +729,9 @@ Test(store, hung_redis_times_out)
 static pthread_mutex_t auth_log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char auth_log[4096];
 
-static void auth_log_sink(int level, const char *msg)
+static void auth_log_sink(enum sga_log_source src, int level, const char *msg)
 {
+	(void)src;
 	(void)level;
 	pthread_mutex_lock(&auth_log_mu);
 	strncat(auth_log, msg, sizeof(auth_log) - strlen(auth_log) - 2);
@@ -808,7 +809,7 @@ Test(store, auth_with_requirepass)
 	struct sga_gw_device d, got;
 
 	auth_log[0] = '\0';
-	cp_log_set(auth_log_sink);
+	sga_log_route(auth_log_sink, NULL);
 	spawn_redis_requirepass(pass);
 	make_dev(&d, "dev-auth");
 
@@ -849,7 +850,7 @@ Test(store, auth_with_requirepass)
 	cr_assert_eq(store_reconnects(st), 1);
 	cr_assert_eq(store_device_get(st, ID("dev-auth"), &got), 0);
 	store_close(st);
-	cp_log_set(NULL);
+	sga_log_route(NULL, NULL);
 }
 
 /* AUTH user password for an ACL user: the connection runs as that user. */
@@ -861,7 +862,7 @@ Test(store, auth_as_acl_user)
 	redisReply *r;
 
 	auth_log[0] = '\0';
-	cp_log_set(auth_log_sink);
+	sga_log_route(auth_log_sink, NULL);
 	spawn_redis_requirepass(admin);
 	r = auth_cmd(admin, "ACL SETUSER sga on >sga-pass ~sga:* +@all");
 	cr_assert_eq(r->type, REDIS_REPLY_STATUS, "%s", r->str);
@@ -883,7 +884,7 @@ Test(store, auth_as_acl_user)
 	cr_assert(store_auth_refused(st));
 	cr_assert(strstr(auth_log, "as user sga") && strstr(auth_log, "WRONGPASS"), "%s", auth_log);
 	store_close(st);
-	cp_log_set(NULL);
+	sga_log_route(NULL, NULL);
 }
 
 Test(store, password_file)
@@ -961,7 +962,7 @@ Test(store, device_record_with_unknown_suite_is_refused)
 	uint8_t pt[128];
 
 	auth_log[0] = '\0';
-	cp_log_set(auth_log_sink);
+	sga_log_route(auth_log_sink, NULL);
 	/* The crafting is right: a well-formed record opens. */
 	put_sealed("sga:{dev:dev-x}", pt, dev_pt(pt, "dev-x", SGA_SUITE_AES128_GCM, good, 2));
 	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), 0);
@@ -981,7 +982,7 @@ Test(store, device_record_with_unknown_suite_is_refused)
 	put_sealed("sga:{dev:dev-x}", pt, dev_pt(pt, "dev-x", SGA_SUITE_AES128_GCM, bad_list, 2));
 	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), -SGA_E_BAD_FIELD);
 	cr_assert(strstr(auth_log, "unknown cipher suite 127"), "%s", auth_log);
-	cp_log_set(NULL);
+	sga_log_route(NULL, NULL);
 	store_close(st);
 }
 
@@ -1032,7 +1033,7 @@ Test(store, session_record_with_unknown_group_or_suite_is_refused)
 	uint8_t pt[256];
 
 	auth_log[0] = '\0';
-	cp_log_set(auth_log_sink);
+	sga_log_route(auth_log_sink, NULL);
 	put_sealed(key, pt, sess_pt(pt, 0xb7, A, G, A, C));
 	cr_assert_eq(store_session_get(st, 0xb7, &got), 0, "the crafting is right");
 	cr_assert_eq(got.group, G);
@@ -1052,6 +1053,6 @@ Test(store, session_record_with_unknown_group_or_suite_is_refused)
 	put_sealed(key, pt, sess_pt(pt, 0xb7, A, G, 0xff, C));
 	cr_assert_eq(store_session_get(st, 0xb7, &got), -SGA_E_BAD_FIELD);
 	cr_assert_eq(got.session_id, 0, "nothing handed out");
-	cp_log_set(NULL);
+	sga_log_route(NULL, NULL);
 	store_close(st);
 }
