@@ -430,10 +430,9 @@ Test(vectors, suite_registry_and_group)
 		const char *name;
 		uint8_t key_len, tag_len;
 	} want[] = {
-	    {0x01, "aes-128-gcm", 16, 16},
-	    {0x02, "aes-256-gcm", 32, 16},
-	    {0x03, "chacha20-poly1305", 32, 16},
-	    {0x04, "aes-128-ccm8", 16, 8},
+	    {0x01, "aes-128-gcm", 16, 16},       {0x02, "aes-256-gcm", 32, 16},
+	    {0x03, "chacha20-poly1305", 32, 16}, {0x04, "aes-128-ccm8", 16, 8},
+	    {0x05, "ascon-aead128", 16, 16},
 	};
 	const struct sga_group_info *g2 = sga_group_get(0x01), *g3 = sga_group_get(0x02);
 	uint8_t h[SGA_SHA256_LEN];
@@ -447,7 +446,7 @@ Test(vectors, suite_registry_and_group)
 		cr_assert_eq(s->tag_len, want[i].tag_len, "%s tag_len", s->name);
 	}
 	cr_assert_null(sga_suite_get(0x00));
-	cr_assert_null(sga_suite_get(0x05));
+	cr_assert_null(sga_suite_get(0x06));
 	cr_assert(g2 && g3 && !sga_group_get(0x00) && !sga_group_get(0x03));
 	cr_assert_str_eq(g2->name, "ffdhe2048");
 	cr_assert_str_eq(g3->name, "ffdhe3072");
