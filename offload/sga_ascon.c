@@ -37,6 +37,27 @@ static void wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
+/* A whole word, little-endian, written out so that compilers make it one load
+ * (or a load and a byte swap) on any byte order and alignment. */
+static uint64_t load64(const uint8_t *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	       (uint64_t)p[7] << 56;
+}
+
+static void store64(uint8_t *p, uint64_t x)
+{
+	p[0] = (uint8_t)x;
+	p[1] = (uint8_t)(x >> 8);
+	p[2] = (uint8_t)(x >> 16);
+	p[3] = (uint8_t)(x >> 24);
+	p[4] = (uint8_t)(x >> 32);
+	p[5] = (uint8_t)(x >> 40);
+	p[6] = (uint8_t)(x >> 48);
+	p[7] = (uint8_t)(x >> 56);
+}
+
 /* Bytes [0, n) of a word, n <= 8, little-endian; missing bytes are zero. */
 static uint64_t load(const uint8_t *p, size_t n)
 {
@@ -107,25 +128,25 @@ static void permute(uint64_t s[5], unsigned rounds)
 static void start(struct ascon *a, const uint8_t *key, const uint8_t *nonce, const uint8_t *ad,
                   size_t ad_len)
 {
-	a->k0 = load(key, 8);
-	a->k1 = load(key + 8, 8);
+	a->k0 = load64(key);
+	a->k1 = load64(key + 8);
 	a->s[0] = ASCON_AEAD128_IV;
 	a->s[1] = a->k0;
 	a->s[2] = a->k1;
-	a->s[3] = load(nonce, 8);
-	a->s[4] = load(nonce + 8, 8);
+	a->s[3] = load64(nonce);
+	a->s[4] = load64(nonce + 8);
 	permute(a->s, 12);
 	a->s[3] ^= a->k0;
 	a->s[4] ^= a->k1;
 	if (ad_len != 0) {
 		for (; ad_len >= RATE; ad += RATE, ad_len -= RATE) {
-			a->s[0] ^= load(ad, 8);
-			a->s[1] ^= load(ad + 8, 8);
+			a->s[0] ^= load64(ad);
+			a->s[1] ^= load64(ad + 8);
 			permute(a->s, 8);
 		}
 		/* The last block, 0..15 bytes, padded to a full one. */
 		if (ad_len >= 8) {
-			a->s[0] ^= load(ad, 8);
+			a->s[0] ^= load64(ad);
 			a->s[1] ^= load(ad + 8, ad_len - 8) ^ pad(ad_len - 8);
 		} else {
 			a->s[0] ^= load(ad, ad_len) ^ pad(ad_len);
@@ -140,8 +161,8 @@ static void finish(struct ascon *a, uint8_t tag[SGA_ASCON_TAG_LEN])
 	a->s[2] ^= a->k0;
 	a->s[3] ^= a->k1;
 	permute(a->s, 12);
-	store(tag, a->s[3] ^ a->k0, 8);
-	store(tag + 8, a->s[4] ^ a->k1, 8);
+	store64(tag, a->s[3] ^ a->k0);
+	store64(tag + 8, a->s[4] ^ a->k1);
 }
 
 void sga_ascon_aead128_seal(const uint8_t key[SGA_ASCON_KEY_LEN],
@@ -154,17 +175,17 @@ void sga_ascon_aead128_seal(const uint8_t key[SGA_ASCON_KEY_LEN],
 	start(&a, key, nonce, ad, ad_len);
 	/* Each block is read whole before it is written: ct may equal pt. */
 	for (; pt_len >= RATE; pt += RATE, ct += RATE, pt_len -= RATE) {
-		a.s[0] ^= load(pt, 8);
-		a.s[1] ^= load(pt + 8, 8);
-		store(ct, a.s[0], 8);
-		store(ct + 8, a.s[1], 8);
+		a.s[0] ^= load64(pt);
+		a.s[1] ^= load64(pt + 8);
+		store64(ct, a.s[0]);
+		store64(ct + 8, a.s[1]);
 		permute(a.s, 8);
 	}
 	if (pt_len >= 8) {
 		n = pt_len - 8;
-		a.s[0] ^= load(pt, 8);
+		a.s[0] ^= load64(pt);
 		a.s[1] ^= load(pt + 8, n);
-		store(ct, a.s[0], 8);
+		store64(ct, a.s[0]);
 		store(ct + 8, a.s[1], n);
 		a.s[1] ^= pad(n);
 	} else {
@@ -204,8 +225,12 @@ int sga_ascon_aead128_open(const uint8_t key[SGA_ASCON_KEY_LEN],
 		want[i] = ct[pt_len + i];
 	start(&a, key, nonce, ad, ad_len);
 	for (; left >= RATE; ct += RATE, out += RATE, left -= RATE) {
-		open_word(&a.s[0], ct, out, 8);
-		open_word(&a.s[1], ct + 8, out + 8, 8);
+		uint64_t c0 = load64(ct), c1 = load64(ct + 8);
+
+		store64(out, a.s[0] ^ c0);
+		store64(out + 8, a.s[1] ^ c1);
+		a.s[0] = c0;
+		a.s[1] = c1;
 		permute(a.s, 8);
 	}
 	if (left >= 8) {
