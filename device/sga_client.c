@@ -57,7 +57,8 @@
 #define FAST_RESEND    3   /* later ACKs that make a message count as lost */
 
 static const uint8_t default_suites[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
-                                         SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8};
+                                         SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8,
+                                         SGA_SUITE_ASCON_AEAD128};
 
 /* ---- small helpers --------------------------------------------------------- */
 

@@ -75,7 +75,8 @@ static const char usage_text[] =
     "      --suites A,B,...  cipher suites of a new identity, preferred first; the\n"
     "                        first also protects device-gateway traffic. Known:\n"
     "                        aes-128-gcm, aes-256-gcm, chacha20-poly1305,\n"
-    "                        aes-128-ccm8 (default: all, in this order)\n"
+    "                        aes-128-ccm8, ascon-aead128 (default: all, in this\n"
+    "                        order)\n"
     "  -t, --timeout MS      limit of each step (default 10000): registration,\n"
     "                        session set-up, each message awaited, the gateway's\n"
     "                        acknowledgement of each message sent\n"
@@ -253,7 +254,7 @@ static int parse_suites(const char *list, uint8_t *out, size_t *n)
 
 		if (!si)
 			return usage_error("unknown suite '%s' (known: aes-128-gcm, aes-256-gcm, "
-			                   "chacha20-poly1305, aes-128-ccm8)",
+			                   "chacha20-poly1305, aes-128-ccm8, ascon-aead128)",
 			                   tok);
 		for (size_t k = 0; k < *n; k++)
 			if (out[k] == si->id)

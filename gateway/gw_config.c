@@ -132,11 +132,12 @@ void gw_config_defaults(struct gw_config *c)
 	c->address = htonl(0x0a4d0001); /* 10.77.0.1 */
 	c->udp_port = 7000;
 	c->group = SGA_GROUP_FFDHE2048;
-	c->n_suites = 4;
+	c->n_suites = 5;
 	c->suites[0] = SGA_SUITE_AES128_GCM;
 	c->suites[1] = SGA_SUITE_AES256_GCM;
 	c->suites[2] = SGA_SUITE_CHACHA20_POLY1305;
 	c->suites[3] = SGA_SUITE_AES128_CCM8;
+	c->suites[4] = SGA_SUITE_ASCON_AEAD128;
 	/* Production default: only identities the operator listed may enroll. */
 	c->enrollment = SGA_ENROLL_ALLOWLIST;
 	snprintf(c->rsa_key, sizeof(c->rsa_key), "/var/lib/sga/gateway-rsa.pem");
@@ -302,7 +303,7 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 				snprintf(why, why_len,
 				         "unknown suite '%s' (aes-128-gcm, aes-256-gcm, "
 				         "chacha20-poly1305, "
-				         "aes-128-ccm8)",
+				         "aes-128-ccm8, ascon-aead128)",
 				         tok);
 				return -1;
 			}

@@ -22,7 +22,7 @@ static void usage(FILE *f)
 	        "  -g, --group NAME      ffdhe2048 (default) or ffdhe3072\n"
 	        "  -s, --suites LIST     initiator preference list, comma separated\n"
 	        "                        (default aes-128-gcm; known: aes-128-gcm, aes-256-gcm,\n"
-	        "                        chacha20-poly1305, aes-128-ccm8)\n"
+	        "                        chacha20-poly1305, aes-128-ccm8, ascon-aead128)\n"
 	        "  -r, --rsa-bits N      gateway RSA key size: 2048 (default) or 3072\n"
 	        "  -n, --messages N      messages each way (default 1000)\n"
 	        "  -h, --help            this text\n"
@@ -79,7 +79,8 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
-	                              SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8};
+	                              SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8,
+	                              SGA_SUITE_ASCON_AEAD128};
 	const struct sga_group_info *grp = sga_group_get(SGA_GROUP_FFDHE2048);
 	uint8_t prefs[SGA_MAX_SUITES] = {SGA_SUITE_AES128_GCM}, n_pref = 1;
 	unsigned long messages = 1000, bits = 2048;

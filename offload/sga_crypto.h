@@ -80,17 +80,21 @@ enum sga_suite_id {
 	SGA_SUITE_AES128_GCM = 0x01,
 	SGA_SUITE_AES256_GCM = 0x02,
 	SGA_SUITE_CHACHA20_POLY1305 = 0x03,
-	SGA_SUITE_AES128_CCM8 = 0x04, /* 8-byte tag, as constrained radios use */
+	SGA_SUITE_AES128_CCM8 = 0x04,   /* 8-byte tag, as constrained radios use */
+	SGA_SUITE_ASCON_AEAD128 = 0x05, /* NIST SP 800-232; sga_ascon.h, no OpenSSL */
 };
 
-#define SGA_AEAD_NONCE_LEN   12 /* every suite uses a 96-bit nonce */
+/* Every suite takes the protocol's 96-bit nonce; ascon-aead128 widens it to
+ * its 128 bits as 00 00 00 00 || nonce (PROTOCOL.md 4.4). */
+#define SGA_AEAD_NONCE_LEN   12
 #define SGA_AEAD_MAX_KEY_LEN 32
 #define SGA_AEAD_MAX_TAG_LEN 16
-#define SGA_SUITE_COUNT      4
+#define SGA_SUITE_COUNT      5
 
 struct sga_suite_info {
 	uint8_t id;       /* enum sga_suite_id */
-	const char *name; /* "aes-128-gcm", "aes-256-gcm", "chacha20-poly1305", "aes-128-ccm8" */
+	const char *name; /* "aes-128-gcm", "aes-256-gcm", "chacha20-poly1305", "aes-128-ccm8",
+	                     "ascon-aead128" */
 	uint8_t key_len;
 	uint8_t tag_len;
 };
@@ -126,8 +130,9 @@ int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEA
 /*
  * A key of one suite for one direction with its key schedule done once: for a
  * key that protects many messages (a hop key), instead of sga_aead_seal/open,
- * which build and key an OpenSSL context per call. Software (OpenSSL) always,
- * whatever backend is installed. One thread at a time per object (it holds
+ * which build and key an OpenSSL context per call. Software (OpenSSL; the
+ * project's own sga_ascon.c for ascon-aead128) always, whatever backend is
+ * installed. One thread at a time per object (it holds
  * per-message state); the same arguments, checks, errors and wiping as
  * sga_aead_seal/open, with the suite and key taken from the object.
  */

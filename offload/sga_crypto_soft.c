@@ -13,9 +13,11 @@
  * OpenSSL algorithm objects are fetched once (pthread_once) and shared
  * read-only between threads; per-call state (cipher/MAC/KDF contexts) is
  * created and freed per call, except for a prepared AEAD key (sga_aead_key_*),
- * whose cipher context is keyed once and reused for every message under it. Secrets on our own stack are wiped at the single
- * exit of each function; OpenSSL wipes its own contexts and key objects when
- * they are freed. Only non-deprecated OpenSSL 3 APIs are used.
+ * whose cipher context is keyed once and reused for every message under it.
+ * ascon-aead128 has no OpenSSL cipher: it runs the project's own portable
+ * sga_ascon.c on the same checked arguments. Secrets on our own stack are
+ * wiped at the single exit of each function; OpenSSL wipes its own contexts
+ * and key objects when they are freed. Only non-deprecated OpenSSL 3 APIs are used.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* mkostemp, fsync, fchmod under -std=c11 */
@@ -44,6 +46,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "sga_ascon.h"
 #include "sga_crypto.h"
 #include "sga_crypto_priv.h"
 #include "sga_engine.h"
@@ -102,14 +105,13 @@ static const struct sga_suite_info suites[SGA_SUITE_COUNT] = {
     {.id = SGA_SUITE_AES256_GCM, .name = "aes-256-gcm", .key_len = 32, .tag_len = 16},
     {.id = SGA_SUITE_CHACHA20_POLY1305, .name = "chacha20-poly1305", .key_len = 32, .tag_len = 16},
     {.id = SGA_SUITE_AES128_CCM8, .name = "aes-128-ccm8", .key_len = 16, .tag_len = 8},
+    {.id = SGA_SUITE_ASCON_AEAD128, .name = "ascon-aead128", .key_len = 16, .tag_len = 16},
 };
 
-/* Parallel to suites[]: the OpenSSL algorithm behind each suite. */
+/* Parallel to suites[]: the OpenSSL algorithm behind each suite (NULL: none,
+ * the suite is the project's own code). */
 static const char *const suite_ossl_name[SGA_SUITE_COUNT] = {
-    "AES-128-GCM",
-    "AES-256-GCM",
-    "ChaCha20-Poly1305",
-    "AES-128-CCM",
+    "AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305", "AES-128-CCM", NULL,
 };
 
 static int suite_index(uint8_t id)
@@ -124,6 +126,11 @@ static int suite_index(uint8_t id)
 static bool suite_is_ccm(int idx)
 {
 	return suites[idx].id == SGA_SUITE_AES128_CCM8;
+}
+
+static bool suite_is_ascon(int idx)
+{
+	return suites[idx].id == SGA_SUITE_ASCON_AEAD128;
 }
 
 const struct sga_suite_info *sga_suite_get(uint8_t id)
@@ -231,7 +238,11 @@ static void algs_init(void)
 	algs.hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	algs_init_hmac();
 	for (int i = 0; i < SGA_SUITE_COUNT; i++) {
-		EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, suite_ossl_name[i], NULL);
+		EVP_CIPHER *c;
+
+		if (suite_ossl_name[i] == NULL)
+			continue;
+		c = EVP_CIPHER_fetch(NULL, suite_ossl_name[i], NULL);
 
 		/* Every suite must be usable with a 96-bit nonce and the registry key size. */
 		if (c != NULL &&
@@ -622,12 +633,36 @@ static int open_body(EVP_CIPHER_CTX *ctx, int idx, const uint8_t *aad, size_t aa
 	return finl != 0 ? -EIO : 0;
 }
 
+/* ascon-aead128 on the protocol's nonce, widened as PROTOCOL.md 4.4 says. The
+ * arguments are already checked; a bad tag is -EBADMSG with pt zeroed. */
+static void ascon_seal(const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+                       const uint8_t *pt, size_t pt_len, uint8_t *ct)
+{
+	uint8_t n[SGA_ASCON_NONCE_LEN];
+
+	sga_ascon_nonce_from_protocol(n, nonce);
+	sga_ascon_aead128_seal(key, n, aad, aad_len, pt, pt_len, ct);
+}
+
+static int ascon_open(const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+                      const uint8_t *ct, size_t ct_len, uint8_t *pt)
+{
+	uint8_t n[SGA_ASCON_NONCE_LEN];
+
+	sga_ascon_nonce_from_protocol(n, nonce);
+	return sga_ascon_aead128_open(key, n, aad, aad_len, ct, ct_len, pt) == 0 ? 0 : -EBADMSG;
+}
+
 static int soft_seal(int idx, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
                      size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	int rc;
 
+	if (suite_is_ascon(idx)) {
+		ascon_seal(key, nonce, aad, aad_len, pt, pt_len, ct);
+		return 0;
+	}
 	algs_ready();
 	rc = aead_ctx(idx, 1, key, nonce, &ctx);
 	if (rc == 0)
@@ -649,6 +684,8 @@ static int soft_open(int idx, const uint8_t *key, const uint8_t *nonce, const ui
 	EVP_CIPHER_CTX *ctx = NULL;
 	int rc;
 
+	if (suite_is_ascon(idx))
+		return ascon_open(key, nonce, aad, aad_len, ct, ct_len, pt);
 	/* Copy the tag first: pt may equal ct. */
 	memcpy(tag, ct + pt_len, tag_len);
 	algs_ready();
@@ -672,9 +709,11 @@ static int soft_open(int idx, const uint8_t *key, const uint8_t *nonce, const ui
  * nonce set-up and the cipher work, not a context allocation, a provider
  * look-up and a key expansion. */
 struct sga_aead_key {
-	EVP_CIPHER_CTX *ctx;
-	int idx; /* registry index of the suite */
-	int enc; /* 1: seals, 0: opens */
+	EVP_CIPHER_CTX *ctx; /* NULL for ascon-aead128 */
+	int idx;             /* registry index of the suite */
+	int enc;             /* 1: seals, 0: opens */
+	/* ascon-aead128's key: its "schedule" is the two key words, loaded per message. */
+	uint8_t ascon_key[SGA_ASCON_KEY_LEN];
 };
 
 struct sga_aead_key *sga_aead_key_new(uint8_t suite, enum sga_aead_dir dir, const uint8_t *key)
@@ -694,6 +733,10 @@ struct sga_aead_key *sga_aead_key_new(uint8_t suite, enum sga_aead_dir dir, cons
 	}
 	k->idx = idx;
 	k->enc = dir == SGA_AEAD_SEAL;
+	if (suite_is_ascon(idx)) {
+		memcpy(k->ascon_key, key, sizeof(k->ascon_key));
+		return k;
+	}
 	rc = aead_ctx(idx, k->enc, key, NULL, &k->ctx);
 	if (rc != 0) {
 		ERR_clear_error();
@@ -709,7 +752,7 @@ void sga_aead_key_free(struct sga_aead_key *k)
 	if (k == NULL)
 		return;
 	EVP_CIPHER_CTX_free(k->ctx); /* cleanses the key schedule */
-	sga_memzero(k, sizeof(*k));
+	sga_memzero(k, sizeof(*k));  /* and the Ascon key */
 	free(k);
 }
 
@@ -730,6 +773,10 @@ int sga_aead_key_seal(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE
 	                ct_cap, &idx);
 	if (rc != 0)
 		return rc;
+	if (suite_is_ascon(idx)) {
+		ascon_seal(k->ascon_key, nonce, aad, aad_len, pt, pt_len, ct);
+		return 0;
+	}
 	rc = aead_ctx_nonce(k->ctx, idx, 1, nonce, NULL);
 	if (rc == 0)
 		rc = seal_body(k->ctx, idx, aad, aad_len, pt, pt_len, ct);
@@ -754,6 +801,8 @@ int sga_aead_key_open(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE
 	                pt_cap, &idx);
 	if (rc != 0)
 		return rc;
+	if (suite_is_ascon(idx))
+		return ascon_open(k->ascon_key, nonce, aad, aad_len, ct, ct_len, pt);
 	pt_len = ct_len - suites[idx].tag_len;
 	/* Copy the tag first: pt may equal ct. */
 	memcpy(tag, ct + pt_len, suites[idx].tag_len);

@@ -39,7 +39,8 @@ int harness_init(struct harness *h, uint8_t group, const uint8_t *suites_i, uint
                  const uint8_t *suites_j, uint8_t n_j)
 {
 	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
-	                              SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8};
+	                              SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8,
+	                              SGA_SUITE_ASCON_AEAD128};
 	int rc;
 
 	memset(h, 0, sizeof(*h));

@@ -30,7 +30,7 @@ Test(config, defaults_are_valid)
 {
 	cr_assert_eq(parse(""), 0, "%s", err);
 	cr_assert_eq(c.udp_port, 7000);
-	cr_assert_eq(c.n_suites, 4);
+	cr_assert_eq(c.n_suites, 5);
 	cr_assert_eq(c.lcores, 1);
 }
 
@@ -63,7 +63,7 @@ Test(config, full_file)
 	                   "address = 192.0.2.1\n"
 	                   "udp_port = 7001\n"
 	                   "group = ffdhe3072\n"
-	                   "suites = chacha20-poly1305, aes-128-ccm8\n"
+	                   "suites = chacha20-poly1305, aes-128-ccm8, ascon-aead128\n"
 	                   "enrollment = allowlist\n"
 	                   "rsa_bits = 3072\n"
 	                   "[dataplane]\n"
@@ -83,9 +83,10 @@ Test(config, full_file)
 	cr_assert_eq(c.address, inet_addr("192.0.2.1"));
 	cr_assert_eq(c.udp_port, 7001);
 	cr_assert_eq(c.group, SGA_GROUP_FFDHE3072);
-	cr_assert_eq(c.n_suites, 2);
+	cr_assert_eq(c.n_suites, 3);
 	cr_assert_eq(c.suites[0], SGA_SUITE_CHACHA20_POLY1305);
 	cr_assert_eq(c.suites[1], SGA_SUITE_AES128_CCM8);
+	cr_assert_eq(c.suites[2], SGA_SUITE_ASCON_AEAD128);
 	cr_assert_eq(c.enrollment, SGA_ENROLL_ALLOWLIST);
 	cr_assert_eq(c.rsa_bits, 3072);
 	cr_assert_str_eq(c.port, "0000:3b:00.0");

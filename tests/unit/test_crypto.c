@@ -273,6 +273,7 @@ Test(suite, registry)
 	    {SGA_SUITE_AES256_GCM, "aes-256-gcm", 32, 16},
 	    {SGA_SUITE_CHACHA20_POLY1305, "chacha20-poly1305", 32, 16},
 	    {SGA_SUITE_AES128_CCM8, "aes-128-ccm8", 16, 8},
+	    {SGA_SUITE_ASCON_AEAD128, "ascon-aead128", 16, 16},
 	};
 	size_t count = 0;
 	const struct sga_suite_info *list = sga_suite_list(&count);
@@ -292,7 +293,7 @@ Test(suite, registry)
 		cr_assert_eq(sga_suite_by_name(want[i].name), s);
 	}
 	cr_assert_null(sga_suite_get(0x00));
-	cr_assert_null(sga_suite_get(0x05));
+	cr_assert_null(sga_suite_get(0x06));
 	cr_assert_null(sga_suite_get(0xFF));
 	cr_assert_null(sga_suite_by_name("AES-128-GCM"), "names are case-sensitive");
 	cr_assert_null(sga_suite_by_name("aes-128-ccm"));
@@ -439,8 +440,9 @@ Test(aead, ccm8_matches_independent_openssl)
 
 /* ---- AEAD round trips and negative tests ---------------------------------------- */
 
-static const uint8_t all_suites[SGA_SUITE_COUNT] = {
-    SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM, SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8};
+static const uint8_t all_suites[SGA_SUITE_COUNT] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
+                                                    SGA_SUITE_CHACHA20_POLY1305,
+                                                    SGA_SUITE_AES128_CCM8, SGA_SUITE_ASCON_AEAD128};
 
 Test(aead, roundtrip_all_suites_and_lengths)
 {
@@ -669,7 +671,7 @@ Test(aead, errors)
 	}
 
 	/* Unknown suites. */
-	static const uint8_t unknown[] = {0x00, 0x05, 0x7F, 0xFF};
+	static const uint8_t unknown[] = {0x00, 0x06, 0x7F, 0xFF};
 	for (size_t i = 0; i < sizeof(unknown); i++) {
 		cr_assert_eq(sga_aead_seal(unknown[i], key, nonce, NULL, 0, pt, 32, ct, sizeof(ct)),
 		             -EINVAL, "suite 0x%02x", unknown[i]);

@@ -581,8 +581,8 @@ RELAY_TEST(relay_strips_ip_options_and_padding)
 
 /* ---- crypto engines ------------------------------------------------------------------------- */
 
-/* What serves each suite: crypto_openssl lacks ChaCha20-Poly1305 in 22.11, so
- * that suite alone stays on the CPU, and the report says why. */
+/* What serves each suite: crypto_openssl lacks ChaCha20-Poly1305 in 22.11 and
+ * no PMD has Ascon, so those stay on the CPU, and the report says why. */
 RELAY_TEST(engine_table)
 {
 	const bool dev = strcmp(crypto_dev, "cpu") != 0;
@@ -593,8 +593,10 @@ RELAY_TEST(engine_table)
 	dp_up();
 	list = sga_suite_list(&n);
 	for (size_t i = 0; i < n; i++) {
-		bool on_dev = dev && !(!strcmp(crypto_dev, "crypto_openssl") &&
-		                       list[i].id == SGA_SUITE_CHACHA20_POLY1305);
+		bool ascon = list[i].id == SGA_SUITE_ASCON_AEAD128;
+		bool on_dev = dev && !ascon &&
+		              !(!strcmp(crypto_dev, "crypto_openssl") &&
+		                list[i].id == SGA_SUITE_CHACHA20_POLY1305);
 
 		if (on_dev) {
 			snprintf(want, sizeof(want), "cryptodev:%s", crypto_dev);
@@ -604,7 +606,9 @@ RELAY_TEST(engine_table)
 		} else {
 			cr_assert_str_eq(dp_aead_engine(dp, list[i].id), "cpu");
 			snprintf(want, sizeof(want), "aead %s: cpu (%s)", list[i].name,
-			         dev ? "crypto_openssl lacks it" : "[crypto] device = cpu");
+			         !dev    ? "[crypto] device = cpu"
+			         : ascon ? "no cryptodev algorithm for it in DPDK"
+			                 : "crypto_openssl lacks it");
 		}
 		cr_assert_str_eq(dp_aead_report(dp, list[i].id, line, sizeof(line)), want);
 	}
@@ -645,6 +649,39 @@ RELAY_TEST(mixed_engines_relay)
 		ops = dev_ops(3 * 6);
 	CTRS({DP_C_RX, 6}, {DP_C_DATA_IN, 6}, {DP_C_RELAYED, 6}, {DP_C_ACK_SENT, 6},
 	     {DP_C_ACKED_MSGS, 6}, {DP_C_TX, 12}, {DP_C_CRYPTO_OPS, ops});
+	dp_down();
+	session_free(h);
+}
+
+/* One member on Ascon-AEAD128, the other on AES-128-GCM: no PMD has Ascon, so
+ * with a crypto device the first is opened and sealed on the CPU whatever the
+ * device, the second on the device; frames cross between the two engines. */
+RELAY_TEST(ascon_member_on_the_cpu_path)
+{
+	static const uint8_t si[] = {SGA_SUITE_ASCON_AEAD128, SGA_SUITE_AES128_GCM};
+	static const uint8_t sj[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_ASCON_AEAD128};
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	struct harness *h = calloc(1, sizeof(*h));
+
+	cr_assert_not_null(h);
+	cr_assert_eq(harness_init(h, SGA_GROUP_FFDHE2048, si, 2, sj, 2), 0);
+	cr_assert_eq(harness_register(h, 0), 0);
+	cr_assert_eq(harness_register(h, 1), 0);
+	cr_assert_eq(harness_negotiate(h, PREFS, 1), 0);
+	cr_assert_eq(harness_kex_preconfirmed(h), 0);
+	cr_assert_eq(h->gsess.hop_suite[0], SGA_SUITE_ASCON_AEAD128);
+	cr_assert_eq(h->gsess.hop_suite[1], SGA_SUITE_AES128_GCM);
+	dp_up();
+	cr_assert_str_eq(dp_aead_engine(dp, SGA_SUITE_ASCON_AEAD128), "cpu");
+	install(h, addr, 1000, 1000, 0);
+	for (unsigned k = 0; k < 3; k++) {
+		send_ok(h, 0, addr, NULL, 100 + k, k);
+		send_ok(h, 1, addr, NULL, 1400 + k, k);
+	}
+	/* Device ops only for the GCM member: i -> j seals j; j -> i opens j and
+	 * ACKs j. */
+	CTRS({DP_C_RX, 6}, {DP_C_DATA_IN, 6}, {DP_C_RELAYED, 6}, {DP_C_ACK_SENT, 6},
+	     {DP_C_ACKED_MSGS, 6}, {DP_C_TX, 12}, {DP_C_CRYPTO_OPS, dev_ops(3 * (1 + 2))});
 	dp_down();
 	session_free(h);
 }

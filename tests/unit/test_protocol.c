@@ -41,10 +41,10 @@ static size_t key_len(uint8_t suite)
 }
 
 /* The four suites starting at `first`, the others following in id order. */
-static void rotated(uint8_t first, uint8_t out[4])
+static void rotated(uint8_t first, uint8_t out[SGA_SUITE_COUNT])
 {
-	for (int k = 0; k < 4; k++)
-		out[k] = (uint8_t)(((first - 1 + k) % 4) + 1);
+	for (int k = 0; k < SGA_SUITE_COUNT; k++)
+		out[k] = (uint8_t)(((first - 1 + k) % SGA_SUITE_COUNT) + 1);
 }
 
 /* Deterministic message content: 4-byte index then an LCG stream. */
@@ -157,13 +157,13 @@ static void batch(struct harness *h, int from, unsigned count, uint32_t *n)
 static void run_suite_group(uint8_t suite, uint8_t group)
 {
 	struct harness h;
-	uint8_t si[4], sj[4];
+	uint8_t si[SGA_SUITE_COUNT], sj[SGA_SUITE_COUNT];
 	uint32_t n_ij = 0, n_ji = 0;
 	size_t kl = key_len(suite);
 
 	rotated(suite, si);
-	rotated((uint8_t)(suite % 4 + 1), sj);
-	setup(&h, group, si, 4, sj, 4);
+	rotated((uint8_t)(suite % SGA_SUITE_COUNT + 1), sj);
+	setup(&h, group, si, SGA_SUITE_COUNT, sj, SGA_SUITE_COUNT);
 	cr_assert_eq(harness_full(&h, &suite, 1), 0);
 
 	cr_assert_eq(h.sess[0].state, SGA_DEV_S_ESTABLISHED);
@@ -241,6 +241,13 @@ Test(e2e, aes128ccm8_ffdhe2048)
 	run_suite_group(SGA_SUITE_AES128_CCM8, SGA_GROUP_FFDHE2048);
 }
 
+/* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe2048:
+ * Ascon-AEAD128 on d_i's hop and end to end, AES-128-GCM on d_j's hop. */
+Test(e2e, asconaead128_ffdhe2048)
+{
+	run_suite_group(SGA_SUITE_ASCON_AEAD128, SGA_GROUP_FFDHE2048);
+}
+
 /* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe3072. */
 Test(e2e, aes128gcm_ffdhe3072)
 {
@@ -263,6 +270,12 @@ Test(e2e, chacha20poly1305_ffdhe3072)
 Test(e2e, aes128ccm8_ffdhe3072)
 {
 	run_suite_group(SGA_SUITE_AES128_CCM8, SGA_GROUP_FFDHE3072);
+}
+
+/* Paper 4 (data privacy, message delivery) for each suite of C in ffdhe3072. */
+Test(e2e, asconaead128_ffdhe3072)
+{
+	run_suite_group(SGA_SUITE_ASCON_AEAD128, SGA_GROUP_FFDHE3072);
 }
 
 /* Paper 4 (message delivery): a largest-size message from a device whose hop

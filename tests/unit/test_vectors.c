@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "sga_ascon.h"
 #include "sga_cookie.h"
 #include "sga_cursor.h"
 #include "sga_device.h"
@@ -230,6 +231,43 @@ static const uint8_t V_CONFIRM_UP_I[101] = {
     0x4c, 0x38, 0x21, 0x2f, 0x92, 0x12, 0xfa, 0x44, 0xd6, 0x8f, 0xfc, 0xb6, 0xbe, 0xd0, 0xf6,
     0xae, 0x25, 0x8c, 0xf4, 0xe9, 0xce, 0x41, 0x8a, 0xf9, 0x79, 0xe3,
 };
+/* ascon-aead128 (0x05): the rows of 15.2 and 15.4, and the DATA_UP of 15.6b. */
+static const uint8_t V_CTL_ASCON[16] = {
+    0x84, 0x2f, 0x77, 0xfe, 0x72, 0x3f, 0xfd, 0x7b, 0xf7, 0x52, 0xcf, 0xe0, 0x33, 0x6e, 0x7d, 0x0e,
+};
+static const uint8_t V_KEX_ASCON[16] = {
+    0x73, 0x1b, 0xeb, 0x1f, 0x5d, 0x56, 0x9d, 0x5d, 0xe5, 0x16, 0x98, 0xab, 0xeb, 0x5b, 0xcf, 0x56,
+};
+static const uint8_t V_HOP_UP_ASCON[16] = {
+    0x30, 0x42, 0xfd, 0x64, 0xe0, 0x2c, 0x30, 0xde, 0x27, 0x2a, 0xa6, 0xad, 0xde, 0x3c, 0x4b, 0xce,
+};
+static const uint8_t V_HOP_DOWN_ASCON[16] = {
+    0xff, 0x17, 0x95, 0xde, 0xd5, 0x1e, 0xbf, 0xa0, 0xf0, 0xf9, 0xea, 0xe8, 0x0c, 0xd0, 0x80, 0xf6,
+};
+static const uint8_t V_HOP_DOWN_E_ASCON[16] = {
+    0x62, 0xe1, 0x76, 0xad, 0x0a, 0xab, 0xfa, 0xcf, 0x71, 0x39, 0xfd, 0xbb, 0x0a, 0xb0, 0xe2, 0xfa,
+};
+static const uint8_t V_TRANSCRIPT_ASCON[32] = {
+    0x40, 0xf4, 0xd5, 0x4c, 0x05, 0xeb, 0x54, 0xdd, 0x8c, 0x3a, 0x59, 0xf5, 0xa8, 0xfb, 0xa8, 0xef,
+    0x19, 0x1d, 0x68, 0xaf, 0xa9, 0xb2, 0xe4, 0x2b, 0x54, 0x45, 0x2c, 0x50, 0x8c, 0x4f, 0xe2, 0x27,
+};
+static const uint8_t V_E2E_IJ_ASCON[16] = {
+    0x82, 0x9d, 0xf1, 0x81, 0x54, 0xbf, 0xd0, 0xa0, 0x62, 0xfc, 0x12, 0x89, 0x41, 0x64, 0xf9, 0x47,
+};
+static const uint8_t V_E2E_JI_ASCON[16] = {
+    0xcf, 0x3b, 0x02, 0x65, 0x58, 0x5f, 0xaa, 0xfb, 0x6c, 0x31, 0x2b, 0x9d, 0x2a, 0x2e, 0xf2, 0x44,
+};
+static const uint8_t V_DATA_INNER_ASCON[29] = {
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xce, 0xfa, 0x91, 0x85, 0xd3, 0x6c, 0xe7,
+    0x42, 0xd9, 0xb9, 0x80, 0xe4, 0x0b, 0x9e, 0x13, 0xac, 0x3e, 0xcf, 0x2e, 0xec, 0x3e,
+};
+static const uint8_t V_DATA_UP_ASCON[74] = {
+    0x01, 0x30, 0x00, 0x46, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x84,
+    0x6f, 0xa4, 0xce, 0xf3, 0x48, 0x15, 0x05, 0x69, 0x55, 0xc4, 0x89, 0x73, 0x0f, 0xd1, 0x70,
+    0x9b, 0x76, 0x1e, 0x6d, 0x5d, 0x09, 0x94, 0x8e, 0xb5, 0x66, 0x78, 0x45, 0x7f, 0x87, 0x70,
+    0xdd, 0x18, 0x41, 0x26, 0x07, 0x14, 0x72, 0xe0, 0x77, 0xcf, 0x51, 0x6d, 0x26, 0x2f,
+};
 /* Section 15.6 takes its E2E keys as inputs, so that the data-layer vectors
  * stand on their own (they check the E2E and hop layouts, not the handshake). */
 static const uint8_t V_DATA_E2E_IJ[16] = {
@@ -394,6 +432,8 @@ static const struct suite_vec SUITES[] = {
      V_HOP_DOWN_CHACHA, V_TRANSCRIPT_CHACHA, V_E2E_IJ_CHACHA, V_E2E_JI_CHACHA},
     {SGA_SUITE_AES128_CCM8, "aes-128-ccm8", V_CTL_CCM8, V_KEX_CCM8, V_HOP_UP_CCM8, V_HOP_DOWN_CCM8,
      V_TRANSCRIPT_CCM8, V_E2E_IJ_CCM8, V_E2E_JI_CCM8},
+    {SGA_SUITE_ASCON_AEAD128, "ascon-aead128", V_CTL_ASCON, V_KEX_ASCON, V_HOP_UP_ASCON,
+     V_HOP_DOWN_ASCON, V_TRANSCRIPT_ASCON, V_E2E_IJ_ASCON, V_E2E_JI_ASCON},
 };
 #define N_SUITES (sizeof(SUITES) / sizeof(SUITES[0]))
 
@@ -430,10 +470,9 @@ Test(vectors, suite_registry_and_group)
 		const char *name;
 		uint8_t key_len, tag_len;
 	} want[] = {
-	    {0x01, "aes-128-gcm", 16, 16},
-	    {0x02, "aes-256-gcm", 32, 16},
-	    {0x03, "chacha20-poly1305", 32, 16},
-	    {0x04, "aes-128-ccm8", 16, 8},
+	    {0x01, "aes-128-gcm", 16, 16},       {0x02, "aes-256-gcm", 32, 16},
+	    {0x03, "chacha20-poly1305", 32, 16}, {0x04, "aes-128-ccm8", 16, 8},
+	    {0x05, "ascon-aead128", 16, 16},
 	};
 	const struct sga_group_info *g2 = sga_group_get(0x01), *g3 = sga_group_get(0x02);
 	uint8_t h[SGA_SHA256_LEN];
@@ -447,7 +486,7 @@ Test(vectors, suite_registry_and_group)
 		cr_assert_eq(s->tag_len, want[i].tag_len, "%s tag_len", s->name);
 	}
 	cr_assert_null(sga_suite_get(0x00));
-	cr_assert_null(sga_suite_get(0x05));
+	cr_assert_null(sga_suite_get(0x06));
 	cr_assert(g2 && g3 && !sga_group_get(0x00) && !sga_group_get(0x03));
 	cr_assert_str_eq(g2->name, "ffdhe2048");
 	cr_assert_str_eq(g3->name, "ffdhe3072");
@@ -499,6 +538,7 @@ Test(vectors, hop_down_epoch_keys)
 	    {SGA_SUITE_AES128_GCM, V_HOP_DOWN_GCM, V_HOP_DOWN_E_GCM},
 	    {SGA_SUITE_CHACHA20_POLY1305, V_HOP_DOWN_CHACHA, V_HOP_DOWN_E_CHACHA},
 	    {SGA_SUITE_AES128_CCM8, V_HOP_DOWN_CCM8, V_HOP_DOWN_E_CCM8},
+	    {SGA_SUITE_ASCON_AEAD128, V_HOP_DOWN_ASCON, V_HOP_DOWN_E_ASCON},
 	};
 	uint8_t key[SGA_AEAD_MAX_KEY_LEN], other[SGA_AEAD_MAX_KEY_LEN];
 
@@ -715,8 +755,10 @@ Test(vectors, kex_reply_frame_and_b7)
 
 /* ---- data path ------------------------------------------------------------------------ */
 
-/* A confirmed session with the E2E keys section 15.6 takes as inputs. */
-static void sess_established(struct sga_dev_sess *s, uint8_t role, const uint8_t *k_t_dev)
+/* A confirmed session with the E2E keys section 15.6 takes as inputs, `suite`
+ * on the hop and end to end. */
+static void sess_established_on(struct sga_dev_sess *s, uint8_t role, const uint8_t *k_t_dev,
+                                uint8_t suite)
 {
 	const int init = role == SGA_ROLE_INITIATOR;
 
@@ -726,9 +768,9 @@ static void sess_established(struct sga_dev_sess *s, uint8_t role, const uint8_t
 	s->peer_confirmed = 1;
 	s->role = role;
 	s->session_id = SID;
-	s->suite = SGA_SUITE_AES128_GCM;
+	s->suite = suite;
 	s->group = SGA_GROUP_FFDHE2048;
-	s->hop_suite = SGA_SUITE_AES128_GCM;
+	s->hop_suite = suite;
 	memcpy(s->e2e_tx_key, init ? V_DATA_E2E_IJ : V_DATA_E2E_JI, 16);
 	memcpy(s->e2e_rx_key, init ? V_DATA_E2E_JI : V_DATA_E2E_IJ, 16);
 	RC_OK(sga_key_hop(k_t_dev, SID, s->hop_suite, SGA_DIR_UP, s->hop_up));
@@ -736,6 +778,11 @@ static void sess_established(struct sga_dev_sess *s, uint8_t role, const uint8_t
 	s->hop_epoch = 0; /* adopted from the first frame of the gateway */
 	sga_replay_init(&s->hop_rx_win);
 	sga_replay_init(&s->e2e_rx_win);
+}
+
+static void sess_established(struct sga_dev_sess *s, uint8_t role, const uint8_t *k_t_dev)
+{
+	sess_established_on(s, role, k_t_dev, SGA_SUITE_AES128_GCM);
 }
 
 Test(vectors, data_up_frame)
@@ -765,6 +812,42 @@ Test(vectors, data_up_frame)
 	RC_OK(sga_open_env(SGA_SUITE_AES128_GCM, V_DATA_E2E_IJ, nonce, aad, sizeof(aad), inner + 8,
 	                   inner_len - 8, msg, sizeof(msg), &msg_len));
 	expect_bytes("E2E plaintext", msg, msg_len, (const uint8_t *)"hello", 5);
+	sga_dev_sess_wipe(&s);
+}
+
+/* 15.6b: the same DATA_UP under ascon-aead128 (hop and E2E, E2E keys of 15.6
+ * as inputs, d_i's hop-up key of 15.2). Peeled by PROTOCOL.md alone: every
+ * nonce of 8.4 widened to Ascon's 16 bytes as 00 00 00 00 || nonce (4.4). */
+Test(vectors, data_up_frame_ascon)
+{
+	static struct sga_dev_sess s;
+	uint8_t frame[128], nonce12[12], nonce16[16], inner[64], aad[27], msg[16];
+	size_t len;
+
+	sess_established_on(&s, SGA_ROLE_INITIATOR, k_t, SGA_SUITE_ASCON_AEAD128);
+	expect_bytes("d_i hop up key", s.hop_up, 16, V_HOP_UP_ASCON, 16);
+	RC_OK(sga_dev_data_seal(&s, (const uint8_t *)"hello", 5, frame, sizeof(frame), &len));
+	expect_bytes("DATA_UP (ascon-aead128)", frame, len, V_DATA_UP_ASCON,
+	             sizeof(V_DATA_UP_ASCON));
+	/* Straight through the portable Ascon code: the hop nonce 00000000 | seq 0
+	 * widened to 16 zero bytes, AAD the 29 clear bytes. */
+	memset(nonce12, 0, sizeof(nonce12));
+	sga_ascon_nonce_from_protocol(nonce16, nonce12);
+	cr_assert_eq(
+	    sga_ascon_aead128_open(V_HOP_UP_ASCON, nonce16, frame, 29, frame + 29, len - 29, inner),
+	    0);
+	expect_bytes("DATA_UP hop plaintext (e2e_seq | e2e_ct)", inner, len - 29 - 16,
+	             V_DATA_INNER_ASCON, sizeof(V_DATA_INNER_ASCON));
+	memcpy(aad, "SGA v1 e2e", 10);
+	sga_put_u64(aad + 10, SID);
+	aad[18] = SGA_E2E_I_TO_J;
+	sga_put_u64(aad + 19, 0);
+	nonce12[3] = SGA_E2E_I_TO_J;
+	sga_ascon_nonce_from_protocol(nonce16, nonce12);
+	cr_assert_eq(sga_ascon_aead128_open(V_DATA_E2E_IJ, nonce16, aad, sizeof(aad), inner + 8,
+	                                    sizeof(V_DATA_INNER_ASCON) - 8, msg),
+	             0);
+	expect_bytes("E2E plaintext", msg, 5, (const uint8_t *)"hello", 5);
 	sga_dev_sess_wipe(&s);
 }
 

@@ -747,13 +747,15 @@ Test(wire, suite_list_check)
 	RC_EQ(sga_suite_list_check(l, 5), E(BAD_FIELD));
 	l[4] = 0; /* unknown */
 	RC_EQ(sga_suite_list_check(l, 5), E(BAD_FIELD));
-	l[4] = 5;
+	l[4] = 6;
 	RC_EQ(sga_suite_list_check(l, 5), E(BAD_FIELD));
+	l[4] = SGA_SUITE_ASCON_AEAD128;
+	RC_EQ(sga_suite_list_check(l, 5), 0);
 	for (int s = 0; s < 256; s++) {
 		uint8_t one = (uint8_t)s;
 		RC_EQ(sga_suite_list_check(&one, 1), sga_suite_get(one) ? 0 : E(BAD_FIELD));
 	}
-	/* 8 entries can only be valid with 8 distinct known ids: 4 are known here */
+	/* 8 entries can only be valid with 8 distinct known ids: 5 are known here */
 	memset(l, 1, sizeof(l));
 	RC_EQ(sga_suite_list_check(l, SGA_MAX_SUITES), E(BAD_FIELD));
 }
@@ -1594,7 +1596,8 @@ Test(payload, neg_req_fields)
 	expect_byte(s, 7, 0, E(BAD_LENGTH));
 	expect_byte(s, 7, SGA_MAX_SUITES + 1, E(BAD_LENGTH));
 	expect_byte(s, 8, 0, E(BAD_FIELD));
-	expect_byte(s, 9, 5, E(BAD_FIELD));
+	expect_byte(s, 9, 6, E(BAD_FIELD));
+	expect_byte(s, 9, SGA_SUITE_ASCON_AEAD128, 0);
 	expect_byte(s, 9, s->b[8], E(BAD_FIELD));
 	expect_byte(s, 9, SGA_SUITE_AES128_CCM8, 0);
 }
@@ -1608,7 +1611,7 @@ Test(payload, neg_invite_fields)
 	cr_assert_eq(s->len, 20);
 	expect_u64(s, 0, 0, E(BAD_FIELD));
 	expect_byte(s, 8, 0, E(BAD_FIELD));
-	expect_byte(s, 8, 5, E(BAD_FIELD));
+	expect_byte(s, 8, 6, E(BAD_FIELD));
 	expect_byte(s, 8, SGA_SUITE_AES128_GCM, 0);
 	expect_byte(s, 9, 0, E(BAD_FIELD));
 	expect_byte(s, 9, 3, E(BAD_FIELD));
@@ -1653,7 +1656,7 @@ Test(payload, neg_result_fields)
 	cr_assert_eq(ok->len, 18);
 	expect_u64(ok, 0, 0, 0);
 	expect_byte(ok, 9, 0, E(BAD_FIELD));
-	expect_byte(ok, 9, 5, E(BAD_FIELD));
+	expect_byte(ok, 9, 6, E(BAD_FIELD));
 	expect_byte(ok, 10, 0, E(BAD_FIELD));
 	expect_byte(ok, 10, 3, E(BAD_FIELD));
 	expect_byte(ok, 8, SGA_E_DECLINED, E(BAD_FIELD)); /* failure with a suite/group */
