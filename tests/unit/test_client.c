@@ -225,8 +225,29 @@ static void send_hint(struct tgw *g, int code, const uint8_t *ref, uint8_t ref_l
 	(void)link_out(g, f, n, to);
 }
 
+/*
+ * The store's delivery window (dataplane/dp_store.h, DP_STORE_HOLD_AHEAD): G
+ * sends a recipient nothing DP_STORE_HOLD_AHEAD or more beyond the oldest
+ * message it still owes it, so a re-sent one never falls below the
+ * recipient's E2E window (it would be refused as too old and lost). Here the
+ * oldest owed is the oldest the link dropped, waiting for redelivery.
+ */
+#define TGW_HOLD_AHEAD 384
+
+static int held_behind_backlog(const struct tgw *g, int si, uint8_t to, uint64_t e2e_seq)
+{
+	for (int i = 0; i < TGW_PENDING; i++) {
+		const struct tgw_pending *p = &g->pend[i];
+
+		if (p->used && p->sess == si && p->to == to &&
+		    sga_get_u64(p->inner) + TGW_HOLD_AHEAD <= e2e_seq)
+			return 1;
+	}
+	return 0;
+}
+
 /* Seal inner as a DATA_DOWN to member `to` of session si; if the link drops
- * it, keep it for redelivery. */
+ * it, or the recipient's backlog holds it back, keep it for redelivery. */
 static void deliver_down(struct tgw *g, int si, uint8_t to, const uint8_t *inner, size_t inner_len)
 {
 	struct tgw_sess *s = &g->sess[si];
@@ -244,11 +265,14 @@ static void deliver_down(struct tgw *g, int si, uint8_t to, const uint8_t *inner
 			(void)link_out(g, f, n, &d->addr);
 		return;
 	}
+	if (held_behind_backlog(g, si, to, sga_get_u64(inner)))
+		goto pend; /* not sent: no hop seq spent */
 	if (sga_hop_seal_down(&s->hop[to], s->gs.session_id, to, SGA_MSG_DATA_DOWN, inner,
 	                      inner_len, f, sizeof(f), &n))
 		return;
 	if (link_out(g, f, n, &d->addr))
 		return;
+pend:
 	for (int i = 0; i < TGW_PENDING; i++) {
 		struct tgw_pending *p = &g->pend[i];
 
@@ -804,6 +828,13 @@ struct cparams {
 static const struct cparams FAST = {
     .timeout_ms = 8000, .rto_ms = 100, .rto_max_ms = 800, .max_retries = 6};
 
+/* TEST_TRACE=1 in the environment: every client logs to stderr (level, ms). */
+static void trace_log(void *arg, int level, const char *msg)
+{
+	fprintf(stderr, "trace %s %d %llu %s\n", (const char *)arg, level,
+	        (unsigned long long)ms_now(), msg);
+}
+
 /* A client of gateway port `port` for device `id`, state file <dir>/<state>. */
 static struct sga_client *client_open(uint16_t port, const char *id, const char *state,
                                       const struct cparams *p, int *err)
@@ -830,6 +861,10 @@ static struct sga_client *client_open(uint16_t port, const char *id, const char 
 	cfg.gap_timeout_ms = p->gap_timeout_ms;
 	cfg.suites = p->suites;
 	cfg.n_suites = p->n_suites;
+	if (getenv("TEST_TRACE")) {
+		cfg.log = trace_log;
+		cfg.log_arg = (void *)id;
+	}
 	return sga_client_open(&cfg, err);
 }
 
