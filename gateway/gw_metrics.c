@@ -72,6 +72,7 @@ static const struct {
     ST_FIELD(refused_behind_gap, GW_COUNTER, "messages refused after a refused one"),
     ST_FIELD(skips, GW_COUNTER, "DATA_SKIP notices for messages expired by age"),
     ST_FIELD(expired, GW_COUNTER, "messages dropped by retention"),
+    ST_FIELD(closed_released, GW_COUNTER, "messages released undelivered: their session closed"),
     ST_FIELD(bytes_on_disk, GW_GAUGE, "bytes of the message logs"),
     ST_FIELD(lab_reappended, GW_COUNTER, "LAB ONLY: replayed messages appended again"),
     ST_FIELD(skips_deferred, GW_COUNTER, "DATA_SKIP notices held back by the recipient's backoff"),
