@@ -151,7 +151,7 @@ out:
 int sga_dev_consume_session_closed(const struct sga_dev_sess *s, const uint8_t *frame, size_t len,
                                    struct sga_session_closed_plain *c)
 {
-	uint8_t plain[64];
+	uint8_t plain[SGA_FRAME_MAX];
 	size_t plain_len = 0;
 	int rc;
 
@@ -171,7 +171,7 @@ out:
 int sga_gw_open_session_close(const struct sga_gw_session *sess, const uint8_t *frame, size_t len,
                               uint8_t *role)
 {
-	uint8_t plain[64], key[SGA_AEAD_MAX_KEY_LEN], reason;
+	uint8_t plain[SGA_FRAME_MAX], key[SGA_AEAD_MAX_KEY_LEN], reason;
 	struct sga_env_sess env;
 	size_t plain_len = 0;
 	int rc;
