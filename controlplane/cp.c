@@ -961,6 +961,18 @@ int cp_close(struct cp *cp, uint64_t session_id)
 	                                    : 0;
 }
 
+int cp_session_view(struct cp *cp, uint64_t session_id, struct dp_session_view *v)
+{
+	int rc;
+
+	if (!cp || !v)
+		return -EINVAL;
+	pthread_mutex_lock(&cp->install_mu);
+	rc = dp_session_get(cp->dp, session_id, v);
+	pthread_mutex_unlock(&cp->install_mu);
+	return rc;
+}
+
 int cp_revoke(struct cp *cp, const uint8_t *id, uint8_t id_len)
 {
 	int rc;

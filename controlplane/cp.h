@@ -81,6 +81,9 @@ int cp_lab_run(struct cp *cp, const struct sga_lab_params *p, struct cp_lab_repo
  *  cp_lifecycle.h). 0, -ENOENT (no such session), -EAGAIN (Redis down), -EIO.
  *  Any thread. */
 int cp_close(struct cp *cp, uint64_t session_id);
+/** What the data plane shows of one session (age, idle time, traffic): 0 or
+ *  -ENOENT. Any thread. */
+int cp_session_view(struct cp *cp, uint64_t session_id, struct dp_session_view *v);
 /** The operator revokes device id: its sessions are closed ("revoked") and its
  *  identity refused until re-enrolled. The number of sessions closed, or
  *  -ENOENT (not registered), -EAGAIN (Redis down), -EINVAL, -EIO. Any thread. */

@@ -304,6 +304,9 @@ struct dp_session_view {
 };
 void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
                         void *arg);
+/** One session's view (as dp_session_foreach gives it). 0 or -ENOENT. Writer
+ *  rule as dp_session_install. */
+int dp_session_get(struct dp *dp, uint64_t session_id, struct dp_session_view *v);
 
 /** What serves the hop AEAD of suite (enum sga_suite_id): "cryptodev:<driver>"
  *  or "cpu" ("unknown" for an id not in the registry). Any thread; fixed from

@@ -425,6 +425,16 @@ void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *
 	}
 }
 
+int dp_session_get(struct dp *dp, uint64_t session_id, struct dp_session_view *v)
+{
+	const struct dp_session *s = dp ? dp_session_lookup(dp, session_id) : NULL;
+
+	if (!s)
+		return -ENOENT;
+	dp_session_view_fill(dp, s, v);
+	return 0;
+}
+
 unsigned dp_session_count(const struct dp *dp)
 {
 	/* Not rte_hash_count: deleted keys count there until their slot is freed. */

@@ -50,6 +50,10 @@ static const struct {
     CP_FIELD(cookie_invalid, "COOKIE_ECHO frames malformed or with a wrong or stale cookie"),
     CP_FIELD(forwarded, "frames handed to the worker their key names"),
     CP_FIELD(load_events, "times the control plane went under load"),
+    CP_FIELD(closed, "sessions closed (by a member, the timers, the operator, a revocation)"),
+    CP_FIELD(expired_idle, "sessions closed idle ([sessions] idle_s)"),
+    CP_FIELD(expired_life, "sessions closed at their maximum lifetime ([sessions] max_life_s)"),
+    CP_FIELD(revoked, "devices revoked"),
 };
 
 #define ST_FIELD(f, k, h)                                    \

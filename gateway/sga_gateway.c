@@ -703,6 +703,8 @@ int main(int argc, char **argv)
 	ccfg.async_jobs = cfg.async_jobs;
 	ccfg.cookie_mode = (enum cp_cookie_mode)cfg.cookie_mode;
 	ccfg.cookie_threshold = cfg.cookie_threshold;
+	ccfg.session_idle_s = cfg.session_idle_s;
+	ccfg.session_max_life_s = cfg.session_max_life_s;
 
 	/* Modexp: the cryptodev MODEX service, installed as the modexp member of
 	 * the crypto backend (over whatever backend is installed by now), before

@@ -1320,6 +1320,14 @@ int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view
 	return -ENOENT;
 }
 
+int dp_session_get(struct dp *dp, uint64_t session_id, struct dp_session_view *v)
+{
+	(void)dp;
+	(void)session_id;
+	(void)v;
+	return -ENOENT;
+}
+
 unsigned dp_session_reclaim(struct dp *dp)
 {
 	(void)dp;
@@ -2316,6 +2324,13 @@ Test(cp, revoked_device_sessions_closed_and_its_requests_refused_silently)
 	cr_assert_eq(store_device_del(ST, H.dev[0].id, H.dev[0].id_len), 0);
 	cr_assert_eq(cp_device_revoke(&HD, ST, H.dev[0].id, H.dev[0].id_len),
 	             -SGA_E_UNKNOWN_DEVICE);
+	{
+		int rc;
+
+		cr_assert_eq(sga_dev_create_reg_req(&H.dev[0], NULL, 0, 0, F, sizeof(F), &FL), 0);
+		rc = step(0);
+		cr_assert_eq(rc, 0, "registers afresh: %s", sga_err_name(rc));
+	}
 }
 
 Test(cp, expiry_rules)
