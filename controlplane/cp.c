@@ -172,8 +172,7 @@ struct cp {
 	_Atomic uint64_t expired_idle, expired_life;
 	unsigned persist_ms;
 	uint64_t tx_block;
-	struct cp_expiry
-	    expiry; /* idle and lifetime limits; the housekeeping thread applies them */
+	struct cp_expiry expiry; /* idle and lifetime limits (atomics: a reload sets them) */
 
 	unsigned n_workers;
 	struct cp_worker *w;
@@ -721,14 +720,16 @@ out:
 static void expire_sessions(struct cp *cp)
 {
 	struct cp_views vs = {NULL, 0, 0, 0};
+	struct cp_expiry e = {__atomic_load_n(&cp->expiry.idle_s, __ATOMIC_RELAXED),
+	                      __atomic_load_n(&cp->expiry.max_life_s, __ATOMIC_RELAXED)};
 
-	if (!cp->expiry.idle_s && !cp->expiry.max_life_s)
+	if (!e.idle_s && !e.max_life_s)
 		return;
 	pthread_mutex_lock(&cp->install_mu);
 	dp_session_foreach(cp->dp, collect_view, &vs);
 	pthread_mutex_unlock(&cp->install_mu);
 	for (size_t i = 0; i < vs.n && !stopping(cp); i++) {
-		uint8_t why = cp_session_expired(&cp->expiry, &vs.v[i]);
+		uint8_t why = cp_session_expired(&e, &vs.v[i]);
 
 		if (why && cp_session_close(&cp->h, cp->hk_st, vs.v[i].session_id, why) ==
 		               -SGA_E_UNAVAILABLE)
@@ -943,6 +944,14 @@ int cp_lab_run(struct cp *cp, const struct sga_lab_params *p, struct cp_lab_repo
 	if (!rc)
 		return 0;
 	return rc == -SGA_E_UNAVAILABLE ? -EAGAIN : rc == -SGA_E_BAD_FIELD ? -EINVAL : -EIO;
+}
+
+void cp_set_expiry(struct cp *cp, unsigned idle_s, unsigned max_life_s)
+{
+	if (!cp)
+		return;
+	__atomic_store_n(&cp->expiry.idle_s, idle_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&cp->expiry.max_life_s, max_life_s, __ATOMIC_RELAXED);
 }
 
 /* The operator's commands (the telemetry thread): on main_st, under main_mu. */

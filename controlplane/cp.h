@@ -77,6 +77,8 @@ int cp_restore_sessions(struct cp *cp);
  *  says how far it got. Any thread. */
 int cp_lab_run(struct cp *cp, const struct sga_lab_params *p, struct cp_lab_report *rep);
 
+/** [sessions] idle_s / max_life_s from now on (a reload); 0 = never. Any thread. */
+void cp_set_expiry(struct cp *cp, unsigned idle_s, unsigned max_life_s);
 /** The operator closes session_id (SESSION_CLOSED "operator" to both members;
  *  cp_lifecycle.h). 0, -ENOENT (no such session), -EAGAIN (Redis down), -EIO.
  *  Any thread. */

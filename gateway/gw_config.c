@@ -611,8 +611,9 @@ int gw_config_port_is_pci(const char *port)
  * one thread or through an atomic (sga-gateway applies them). Everything else
  * shapes ports, memory, threads or keys that exist already. */
 static const char *const live_keys[][2] = {
-    {"gateway", "enrollment"}, {"gateway", "stats_file"},     {"gateway", "stats_interval_s"},
-    {"gateway", "log_level"},  {"gateway", "metrics_listen"},
+    {"gateway", "enrollment"},  {"gateway", "stats_file"},     {"gateway", "stats_interval_s"},
+    {"gateway", "log_level"},   {"gateway", "metrics_listen"}, {"sessions", "idle_s"},
+    {"sessions", "max_life_s"},
 };
 
 int gw_config_is_live(const char *section, const char *key)

@@ -132,6 +132,9 @@ static void reload_config(struct gw_config *cfg, const char *path, struct sga_gw
 		sga_gw_set_enroll_mode(gw, next.enrollment);
 	if (next.log_level != cfg->log_level)
 		apply_log_level(next.log_level ? next.log_level : RTE_LOG_INFO);
+	if (next.session_idle_s != cfg->session_idle_s ||
+	    next.session_max_life_s != cfg->session_max_life_s)
+		cp_set_expiry(g_tel.cp, next.session_idle_s, next.session_max_life_s);
 	/* stats_file and stats_interval_s are read by this thread only. */
 	*cfg = next;
 	applied[0] = '\0';
