@@ -64,7 +64,7 @@ struct dp; /* opaque */
 	                  "(the rest kept for cookie echoes)")                                   \
 	X(CTRL_OUT, "control frames sent for the control plane")                                 \
 	X(DATA_IN, "DATA_UP frames received")                                                    \
-	X(DROP_UNKNOWN_SESSION, "dropped: DATA_UP for no installed session")                     \
+	X(DROP_UNKNOWN_SESSION, "dropped: DATA_UP for no installed session (unknown or closed)") \
 	X(DROP_HOP_REPLAY, "dropped: DATA_UP hop sequence replayed or too old")                  \
 	X(DROP_HOP_AUTH, "dropped: DATA_UP hop tag did not verify")                              \
 	X(DROP_HOP_MALFORMED, "dropped: DATA_UP inner layout malformed")                         \
