@@ -83,6 +83,7 @@
 #define CP_PERSIST_DEFAULT_MS 1000u
 #define CP_RESV_BURST         64
 #define CP_RESV_RETRY_MAX     1024 /* reservation requests kept while Redis is down */
+#define CP_CLOSE_RETRY_MAX    1024 /* expired sessions whose Redis delete waits for Redis */
 #define CP_MAX_WORKERS        1024
 #define CP_ASYNC_DEFAULT      8u
 #define CP_ASYNC_MAX          256u
@@ -190,6 +191,14 @@ struct cp {
 	size_t n_marks;
 	struct dp_resv_req retry[CP_RESV_RETRY_MAX];
 	unsigned n_retry;
+	/* Expired sessions out of the data plane whose Redis records could not be
+	 * deleted yet (Redis down): retried on every pass, or a restart would
+	 * restore them. */
+	struct {
+		uint64_t sid;
+		uint8_t why;
+	} close_retry[CP_CLOSE_RETRY_MAX];
+	unsigned n_close_retry;
 };
 
 static uint64_t mono_ms(void)
@@ -723,6 +732,15 @@ static void expire_sessions(struct cp *cp)
 	struct cp_expiry e = {__atomic_load_n(&cp->expiry.idle_s, __ATOMIC_RELAXED),
 	                      __atomic_load_n(&cp->expiry.max_life_s, __ATOMIC_RELAXED)};
 
+	unsigned kept = 0;
+
+	/* First the closes Redis refused before: out of the data plane already,
+	 * their records go now (the devices are told at their device address). */
+	for (unsigned i = 0; i < cp->n_close_retry; i++)
+		if (kept || cp_session_close(&cp->h, cp->hk_st, cp->close_retry[i].sid,
+		                             cp->close_retry[i].why) == -SGA_E_UNAVAILABLE)
+			cp->close_retry[kept++] = cp->close_retry[i];
+	cp->n_close_retry = kept;
 	if (!e.idle_s && !e.max_life_s)
 		return;
 	pthread_mutex_lock(&cp->install_mu);
@@ -730,14 +748,22 @@ static void expire_sessions(struct cp *cp)
 	pthread_mutex_unlock(&cp->install_mu);
 	for (size_t i = 0; i < vs.n && !stopping(cp); i++) {
 		uint8_t why = cp_session_expired(&e, &vs.v[i]);
+		int rc;
 
-		if (why && cp_session_close(&cp->h, cp->hk_st, vs.v[i].session_id, why) ==
-		               -SGA_E_UNAVAILABLE)
-			break; /* Redis down: next pass */
-		if (why)
-			atomic_fetch_add_explicit(why == SGA_CLOSE_IDLE ? &cp->expired_idle
-			                                                : &cp->expired_life,
-			                          1, memory_order_relaxed);
+		if (!why)
+			continue;
+		rc = cp_session_close(&cp->h, cp->hk_st, vs.v[i].session_id, why);
+		if (rc == -SGA_E_UNAVAILABLE) {
+			/* Out of the data plane or not, its record stays: again next pass. */
+			if (cp->n_close_retry < CP_CLOSE_RETRY_MAX) {
+				cp->close_retry[cp->n_close_retry].sid = vs.v[i].session_id;
+				cp->close_retry[cp->n_close_retry++].why = why;
+			}
+			continue;
+		}
+		atomic_fetch_add_explicit(why == SGA_CLOSE_IDLE ? &cp->expired_idle
+		                                                : &cp->expired_life,
+		                          1, memory_order_relaxed);
 	}
 	free(vs.v);
 }
