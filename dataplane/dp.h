@@ -346,6 +346,12 @@ unsigned dp_store_recipients(const struct dp *dp, struct dp_store_recip *out, un
  *  (dp_config.hop_replay_off). Any thread; fixed from dp_create on. */
 int dp_hop_replay_window(const struct dp *dp);
 
+/** The control plane has installed every session it will (the restore after a
+ *  start is done): from now on the lcores release the stored messages of a
+ *  session that is not installed when they come up for delivery (one closed
+ *  before a crash let its owner lcore release them). Any thread. */
+void dp_sessions_restored(struct dp *dp);
+
 /** Number of installed sessions. */
 unsigned dp_session_count(const struct dp *dp);
 

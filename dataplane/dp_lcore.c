@@ -896,8 +896,15 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 	for (i = 0; i < n; i++) {
 		struct dp_session *s = dp_session_lookup(dp, rs[i].session_id);
 
-		/* A session not (re)installed yet, after a restart: later. */
-		if (!s || dp_session_owner(dp, rs[i].session_id) != lc->index)
+		/* A session not (re)installed yet, after a restart: later; once the
+		 * restore is done, a session closed before the restart (its close
+		 * did not reach the store): released (PROTOCOL.md 7.14). */
+		if (!s) {
+			if (__atomic_load_n(&dp->restored, __ATOMIC_ACQUIRE))
+				dp_store_forget(lc->store, rs[i].session_id);
+			continue;
+		}
+		if (dp_session_owner(dp, rs[i].session_id) != lc->index)
 			continue;
 		if (!rs[i].inner) {
 			if (s->m[rs[i].role].addr.port)

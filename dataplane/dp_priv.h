@@ -102,6 +102,7 @@ struct dp {
 	unsigned n_retired;
 	struct rte_rcu_qsbr *qsbr;   /* one reader per lcore (thread id = lcore index) */
 	uint64_t removed, reclaimed; /* sessions removed, slots freed (writer; read racily) */
+	int restored;                /* atomic: dp_sessions_restored */
 
 	struct sga_cdev *cdev;   /* the hop AEAD engine table (and device, if any) */
 	struct dp_cdev_sess *cs; /* [n_slots]: cryptodev sessions; NULL without a device */

@@ -435,6 +435,12 @@ int dp_session_get(struct dp *dp, uint64_t session_id, struct dp_session_view *v
 	return 0;
 }
 
+void dp_sessions_restored(struct dp *dp)
+{
+	if (dp)
+		__atomic_store_n(&dp->restored, 1, __ATOMIC_RELEASE);
+}
+
 unsigned dp_session_count(const struct dp *dp)
 {
 	/* Not rte_hash_count: deleted keys count there until their slot is freed. */

@@ -832,6 +832,7 @@ int main(int argc, char **argv)
 			last_restore = now;
 			if (n >= 0) {
 				restored = 1;
+				dp_sessions_restored(g_dp);
 				printf("sga-gateway: restored %d session(s) from Redis\n", n);
 				fflush(stdout);
 			} else if (n == -EACCES) {

@@ -2692,3 +2692,61 @@ RELAY_TEST(remove_and_reinstall_under_relaying_lcore)
 	dp_down();
 	session_free(h);
 }
+
+/* After a restart the store still holds the messages of a session closed just
+ * before it (its close never reached the store): once the control plane says
+ * the restore is done, the owner lcore releases them when they come due. */
+Test(dataplane, messages_of_a_session_gone_after_restart_released)
+{
+	char dir[] = "/tmp/sga-wt-gone-store-XXXXXX", cmd[80];
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), {{0}, 0, 0}};
+	uint8_t msg[32], f[SGA_FRAME_MAX];
+	struct dp_store_stats ss;
+	size_t flen;
+
+	crypto_dev = "cpu";
+	cr_assert_not_null(mkdtemp(dir));
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.store_dir = dir;
+	cfg.store_fsync = 2; /* MSG_LOG_FSYNC_ALWAYS: durable before the restart */
+	cfg.store_pending_max = 64;
+	dp_start();
+	install(h, addr, 1000, 1000, 0);
+	for (unsigned i = 0; i < 2; i++) {
+		fill(msg, sizeof(msg), i);
+		flen = seal(h, 0, msg, sizeof(msg), f);
+		inject(0, &addr[0], f, flen);
+		poll_q(0);
+	}
+	for (int i = 0; i < 200 && (dp_store_totals(dp, &ss), ss.pending < 2); i++)
+		rte_delay_us_sleep(1000);
+	cr_assert_eq(ss.pending, 2);
+	collect(0);
+	dp_down();
+
+	/* The next start: the session is not restored. */
+	port_make(1);
+	dp_start();
+	dp_store_totals(dp, &ss);
+	cr_assert_eq(ss.pending, 2, "recovered from the log");
+	for (int i = 0; i < 50; i++) { /* not before the restore is done */
+		dp_poll_once(dp, 0);
+		rte_delay_us_sleep(10000);
+	}
+	dp_store_totals(dp, &ss);
+	cr_assert_eq(ss.pending, 2, "kept while sessions may still be restored");
+	dp_sessions_restored(dp);
+	for (int i = 0; i < 1000 && (dp_store_totals(dp, &ss), ss.pending); i++) {
+		dp_poll_once(dp, 0);
+		rte_delay_us_sleep(10000);
+	}
+	cr_assert_eq(ss.pending, 0);
+	cr_assert_eq(ss.closed_released, 2);
+	collect(0);
+	dp_down();
+	session_free(h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
