@@ -71,6 +71,7 @@
 #include "cp.h"
 #include "cp_handler.h"
 #include "cp_lab.h"
+#include "cp_lifecycle.h"
 #include "cp_log.h"
 #include "sga_cookie.h"
 #include "sga_engine.h"
@@ -82,6 +83,7 @@
 #define CP_PERSIST_DEFAULT_MS 1000u
 #define CP_RESV_BURST         64
 #define CP_RESV_RETRY_MAX     1024 /* reservation requests kept while Redis is down */
+#define CP_CLOSE_RETRY_MAX    1024 /* expired sessions whose Redis delete waits for Redis */
 #define CP_MAX_WORKERS        1024
 #define CP_ASYNC_DEFAULT      8u
 #define CP_ASYNC_MAX          256u
@@ -168,8 +170,10 @@ struct cp {
 	_Atomic uint64_t cookie_mark;             /* cookie replies counted when the hold began */
 	atomic_int spread;                        /* what dp_ctrl_set_spread was last told */
 	_Atomic uint64_t cookie_sent, cookie_valid, cookie_invalid, forwarded, load_events;
+	_Atomic uint64_t expired_idle, expired_life;
 	unsigned persist_ms;
 	uint64_t tx_block;
+	struct cp_expiry expiry; /* idle and lifetime limits (atomics: a reload sets them) */
 
 	unsigned n_workers;
 	struct cp_worker *w;
@@ -187,6 +191,14 @@ struct cp {
 	size_t n_marks;
 	struct dp_resv_req retry[CP_RESV_RETRY_MAX];
 	unsigned n_retry;
+	/* Expired sessions out of the data plane whose Redis records could not be
+	 * deleted yet (Redis down): retried on every pass, or a restart would
+	 * restore them. */
+	struct {
+		uint64_t sid;
+		uint8_t why;
+	} close_retry[CP_CLOSE_RETRY_MAX];
+	unsigned n_close_retry;
 };
 
 static uint64_t mono_ms(void)
@@ -227,6 +239,19 @@ static int cb_install(void *ctx, const struct sga_gw_session *s, const struct dp
 
 	pthread_mutex_lock(&cp->install_mu);
 	rc = dp_session_install(cp->dp, s, addr, tx_seq, tx_limit, rx_next);
+	pthread_mutex_unlock(&cp->install_mu);
+	return rc;
+}
+
+/* A close takes the session out of the data plane (dp_session_remove, the
+ * same one-writer rule as installs). */
+static int cb_remove(void *ctx, uint64_t session_id, struct dp_session_view *final)
+{
+	struct cp *cp = ctx;
+	int rc;
+
+	pthread_mutex_lock(&cp->install_mu);
+	rc = dp_session_remove(cp->dp, session_id, final);
 	pthread_mutex_unlock(&cp->install_mu);
 	return rc;
 }
@@ -554,8 +579,11 @@ static int reserve_one(struct cp *cp, const struct dp_resv_req *r)
 		return 0;
 	}
 	atomic_fetch_add_explicit(&cp->reservations, 1, memory_order_relaxed);
-	/* Fails only if the session was uninstalled meanwhile: nothing to do. */
+	/* Fails only if the session was closed meanwhile: nothing to do. Under the
+	 * install mutex: a closed session's slot may be reused. */
+	pthread_mutex_lock(&cp->install_mu);
 	(void)dp_session_extend(cp->dp, r->session_id, r->role, limit);
+	pthread_mutex_unlock(&cp->install_mu);
 	return 0;
 }
 
@@ -641,7 +669,10 @@ static void persist_marks(struct cp *cp)
 	struct cp_mark *next = NULL;
 	int down = 0;
 
+	/* Under the install mutex: a closed session's slot may be reused. */
+	pthread_mutex_lock(&cp->install_mu);
 	dp_session_foreach(cp->dp, collect_view, &vs);
+	pthread_mutex_unlock(&cp->install_mu);
 	if (vs.oom)
 		goto out;
 	if (vs.n) {
@@ -686,10 +717,61 @@ out:
 	free(vs.v);
 }
 
+/* ---- housekeeping: lifecycle -------------------------------------------------------- */
+
+/*
+ * Once a second: close the sessions past [sessions] idle_s or max_life_s
+ * (cp_lifecycle.h). The lcores only keep each slot's last-activity time; the
+ * decision and the close are made here, off the data path. A close that
+ * fails (Redis down) is tried again on the next pass: the session is still
+ * in the data plane then only if its removal did not happen either.
+ */
+static void expire_sessions(struct cp *cp)
+{
+	struct cp_views vs = {NULL, 0, 0, 0};
+	struct cp_expiry e = {__atomic_load_n(&cp->expiry.idle_s, __ATOMIC_RELAXED),
+	                      __atomic_load_n(&cp->expiry.max_life_s, __ATOMIC_RELAXED)};
+
+	unsigned kept = 0;
+
+	/* First the closes Redis refused before: out of the data plane already,
+	 * their records go now (the devices are told at their device address). */
+	for (unsigned i = 0; i < cp->n_close_retry; i++)
+		if (kept || cp_session_close(&cp->h, cp->hk_st, cp->close_retry[i].sid,
+		                             cp->close_retry[i].why) == -SGA_E_UNAVAILABLE)
+			cp->close_retry[kept++] = cp->close_retry[i];
+	cp->n_close_retry = kept;
+	if (!e.idle_s && !e.max_life_s)
+		return;
+	pthread_mutex_lock(&cp->install_mu);
+	dp_session_foreach(cp->dp, collect_view, &vs);
+	pthread_mutex_unlock(&cp->install_mu);
+	for (size_t i = 0; i < vs.n && !stopping(cp); i++) {
+		uint8_t why = cp_session_expired(&e, &vs.v[i]);
+		int rc;
+
+		if (!why)
+			continue;
+		rc = cp_session_close(&cp->h, cp->hk_st, vs.v[i].session_id, why);
+		if (rc == -SGA_E_UNAVAILABLE) {
+			/* Out of the data plane or not, its record stays: again next pass. */
+			if (cp->n_close_retry < CP_CLOSE_RETRY_MAX) {
+				cp->close_retry[cp->n_close_retry].sid = vs.v[i].session_id;
+				cp->close_retry[cp->n_close_retry++].why = why;
+			}
+			continue;
+		}
+		atomic_fetch_add_explicit(why == SGA_CLOSE_IDLE ? &cp->expired_idle
+		                                                : &cp->expired_life,
+		                          1, memory_order_relaxed);
+	}
+	free(vs.v);
+}
+
 static void *hk_main(void *arg)
 {
 	struct cp *cp = arg;
-	uint64_t next = mono_ms() + cp->persist_ms;
+	uint64_t next = mono_ms() + cp->persist_ms, next_life = mono_ms() + 1000;
 
 	while (!stopping(cp)) {
 		serve_reservations(cp);
@@ -697,6 +779,15 @@ static void *hk_main(void *arg)
 			persist_marks(cp);
 			next = mono_ms() + cp->persist_ms;
 		}
+		if (mono_ms() >= next_life) {
+			expire_sessions(cp);
+			next_life = mono_ms() + 1000;
+		}
+		/* Closed and replaced slots back to the free list as soon as the
+		 * lcores allow (an install would do it too, but only when short). */
+		pthread_mutex_lock(&cp->install_mu);
+		dp_session_reclaim(cp->dp);
+		pthread_mutex_unlock(&cp->install_mu);
 		sleep_ns(CP_HK_NS);
 	}
 	return NULL;
@@ -780,6 +871,10 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 	cp->h.install.ctx = cp;
 	cp->h.installed.fn = cb_installed;
 	cp->h.installed.ctx = cp;
+	cp->h.remove.fn = cb_remove;
+	cp->h.remove.ctx = cp;
+	cp->expiry.idle_s = cfg->session_idle_s;
+	cp->expiry.max_life_s = cfg->session_max_life_s;
 	cp->h.tx_block = cp->tx_block;
 	cp->h.ctr = &cp->ctr;
 	cp->cookie_mode = cfg->cookie_mode;
@@ -878,6 +973,59 @@ int cp_lab_run(struct cp *cp, const struct sga_lab_params *p, struct cp_lab_repo
 	return rc == -SGA_E_UNAVAILABLE ? -EAGAIN : rc == -SGA_E_BAD_FIELD ? -EINVAL : -EIO;
 }
 
+void cp_set_expiry(struct cp *cp, unsigned idle_s, unsigned max_life_s)
+{
+	if (!cp)
+		return;
+	__atomic_store_n(&cp->expiry.idle_s, idle_s, __ATOMIC_RELAXED);
+	__atomic_store_n(&cp->expiry.max_life_s, max_life_s, __ATOMIC_RELAXED);
+}
+
+/* The operator's commands (the telemetry thread): on main_st, under main_mu. */
+int cp_close(struct cp *cp, uint64_t session_id)
+{
+	int rc;
+
+	if (!cp)
+		return -EINVAL;
+	pthread_mutex_lock(&cp->main_mu);
+	rc = cp_session_close(&cp->h, cp->main_st, session_id, SGA_CLOSE_OPERATOR);
+	pthread_mutex_unlock(&cp->main_mu);
+	return rc == -SGA_E_UNKNOWN_SESSION ? -ENOENT
+	       : rc == -SGA_E_UNAVAILABLE   ? -EAGAIN
+	       : rc                         ? -EIO
+	                                    : 0;
+}
+
+int cp_session_view(struct cp *cp, uint64_t session_id, struct dp_session_view *v)
+{
+	int rc;
+
+	if (!cp || !v)
+		return -EINVAL;
+	pthread_mutex_lock(&cp->install_mu);
+	rc = dp_session_get(cp->dp, session_id, v);
+	pthread_mutex_unlock(&cp->install_mu);
+	return rc;
+}
+
+int cp_revoke(struct cp *cp, const uint8_t *id, uint8_t id_len)
+{
+	int rc;
+
+	if (!cp || !id || !id_len)
+		return -EINVAL;
+	pthread_mutex_lock(&cp->main_mu);
+	rc = cp_device_revoke(&cp->h, cp->main_st, id, id_len);
+	pthread_mutex_unlock(&cp->main_mu);
+	if (rc >= 0)
+		return rc;
+	return rc == -SGA_E_UNKNOWN_DEVICE ? -ENOENT
+	       : rc == -SGA_E_UNAVAILABLE  ? -EAGAIN
+	       : rc == -SGA_E_BAD_FIELD    ? -EINVAL
+	                                   : -EIO;
+}
+
 void cp_stop(struct cp *cp)
 {
 	if (!cp)
@@ -908,6 +1056,10 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->cookie_invalid = atomic_load_explicit(&c->cookie_invalid, memory_order_relaxed);
 	out->forwarded = atomic_load_explicit(&c->forwarded, memory_order_relaxed);
 	out->load_events = atomic_load_explicit(&c->load_events, memory_order_relaxed);
+	out->closed = atomic_load_explicit(&c->ctr.closed, memory_order_relaxed);
+	out->revoked = atomic_load_explicit(&c->ctr.revoked, memory_order_relaxed);
+	out->expired_idle = atomic_load_explicit(&c->expired_idle, memory_order_relaxed);
+	out->expired_life = atomic_load_explicit(&c->expired_life, memory_order_relaxed);
 	out->under_load = under_load(c, mono_ms());
 	for (unsigned i = 0; i < c->n_workers; i++)
 		out->reconnects += store_reconnects(c->w[i].st);

@@ -51,6 +51,10 @@ struct cp_config {
 	const cpu_set_t *cpus;
 	enum cp_cookie_mode cookie_mode;
 	unsigned cookie_threshold; /* frames in one worker's ring + pending; 0 = 32 */
+	/* [sessions] idle_s / max_life_s: the housekeeping thread closes a
+	 * session with no fresh authentic up frame for session_idle_s, or older
+	 * than session_max_life_s (PROTOCOL.md 7.14); 0 = never. */
+	unsigned session_idle_s, session_max_life_s;
 };
 
 /** Start the workers and the housekeeping thread. gw and dp must outlive the
@@ -73,6 +77,20 @@ int cp_restore_sessions(struct cp *cp);
  *  says how far it got. Any thread. */
 int cp_lab_run(struct cp *cp, const struct sga_lab_params *p, struct cp_lab_report *rep);
 
+/** [sessions] idle_s / max_life_s from now on (a reload); 0 = never. Any thread. */
+void cp_set_expiry(struct cp *cp, unsigned idle_s, unsigned max_life_s);
+/** The operator closes session_id (SESSION_CLOSED "operator" to both members;
+ *  cp_lifecycle.h). 0, -ENOENT (no such session), -EAGAIN (Redis down), -EIO.
+ *  Any thread. */
+int cp_close(struct cp *cp, uint64_t session_id);
+/** What the data plane shows of one session (age, idle time, traffic): 0 or
+ *  -ENOENT. Any thread. */
+int cp_session_view(struct cp *cp, uint64_t session_id, struct dp_session_view *v);
+/** The operator revokes device id: its sessions are closed ("revoked") and its
+ *  identity refused until re-enrolled. The number of sessions closed, or
+ *  -ENOENT (not registered), -EAGAIN (Redis down), -EINVAL, -EIO. Any thread. */
+int cp_revoke(struct cp *cp, const uint8_t *id, uint8_t id_len);
+
 /** Stop and join all threads, persist the final marks, close connections. */
 void cp_stop(struct cp *cp);
 
@@ -94,6 +112,10 @@ struct cp_stats {
 	uint64_t forwarded;      /* frames handed to the worker their key names */
 	uint64_t load_events;    /* times the control plane went under load */
 	uint64_t under_load;     /* 1 while bare handshake frames get a cookie */
+	uint64_t closed;         /* sessions closed, any reason */
+	uint64_t revoked;        /* devices revoked */
+	uint64_t expired_idle;   /* of the closed: idle for [sessions] idle_s */
+	uint64_t expired_life;   /* of the closed: older than [sessions] max_life_s */
 };
 void cp_get_stats(const struct cp *cp, struct cp_stats *out);
 

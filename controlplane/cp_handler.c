@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cp_handler.h"
+#include "cp_lifecycle.h"
 #include "cp_log.h"
 #include "sga_check.h"
 #include "sga_cursor.h"
@@ -146,9 +147,17 @@ static int store_fault(int rc, const char *what, const uint8_t *id, uint8_t id_l
 	return -SGA_E_INTERNAL;
 }
 
+/* A revoked device's record stays (its identity cannot be registered
+ * afresh) and every request naming it is refused, silently (PROTOCOL.md 13). */
 static int load_dev(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_device *d)
 {
-	return store_fault(store_device_get(st, id, id_len, d), "device", id, id_len, 0);
+	int rc = store_fault(store_device_get(st, id, id_len, d), "device", id, id_len, 0);
+
+	if (!rc && d->revoked) {
+		sga_memzero(d, sizeof(*d));
+		rc = -SGA_E_REVOKED;
+	}
+	return rc;
 }
 
 static int load_sess(struct store *st, uint64_t sid, struct sga_gw_session *s)
@@ -496,6 +505,9 @@ int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t 
 		break;
 	case SGA_MSG_KEX_INIT:
 		rc = on_kex_init(h, st, &pk, frame, len, src, &ref, &authed, flags);
+		break;
+	case SGA_MSG_SESSION_CLOSE:
+		rc = cp_on_session_close(h, st, frame, len, src, &authed); /* cp_lifecycle.c */
 		break;
 	default:
 		rc = -SGA_E_BAD_TYPE; /* DATA_UP is the data plane's */

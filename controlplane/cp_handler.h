@@ -45,6 +45,14 @@ struct cp_install {
 	void *ctx;
 };
 
+/** Remove a session from the data plane (dp_session_remove behind the
+ *  install mutex in the gateway): 0 with its last figures in *final, or
+ *  -ENOENT. Optional: without it a close only clears Redis. */
+struct cp_remove {
+	int (*fn)(void *ctx, uint64_t session_id, struct dp_session_view *final);
+	void *ctx;
+};
+
 /** Whether a session is installed already (optional): restore skips those. */
 struct cp_installed {
 	int (*fn)(void *ctx, uint64_t session_id);
@@ -60,6 +68,8 @@ struct cp_counters {
 	_Atomic uint64_t registered;  /* devices registered (first time or rekey) */
 	_Atomic uint64_t undelivered; /* replies lost: recipient address unknown or send failed */
 	_Atomic uint64_t restored;    /* sessions installed by cp_core_restore */
+	_Atomic uint64_t closed;      /* sessions closed (cp_lifecycle.h), any reason */
+	_Atomic uint64_t revoked;     /* devices revoked */
 };
 
 struct cp_handler {
@@ -67,6 +77,7 @@ struct cp_handler {
 	struct cp_send send;
 	struct cp_install install;
 	struct cp_installed installed; /* optional */
+	struct cp_remove remove;       /* optional */
 	uint64_t tx_block;             /* hop TX reservation size; 0 = CP_TX_BLOCK_DEFAULT */
 	struct cp_counters *ctr;       /* optional */
 };

@@ -52,10 +52,11 @@
 #define SESS_PT_MAX                                                                             \
 	(1 + 8 + 4 + 8 + 2 * (1 + SGA_ID_MAX + 1 + SGA_KEY_LEN) + 4 * (2 + SGA_GROUP_MAX_LEN) + \
 	 2 * (2 + SGA_FRAME_MAX) + 2 * SGA_SHA256_LEN)
-#define DEV_PT_MAX   (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES)
-#define ADDR_STR_MAX STORE_ADDR_STR_MAX /* "255.255.255.255:65535/ff:ff:ff:ff:ff:ff" */
-#define U64_STR_MAX  24
-#define MAX_ARGS     12
+#define DEV_PT_MAX    (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES + 1)
+#define DEV_F_REVOKED 0x01               /* the device record's optional flags byte */
+#define ADDR_STR_MAX  STORE_ADDR_STR_MAX /* "255.255.255.255:65535/ff:ff:ff:ff:ff:ff" */
+#define U64_STR_MAX   24
+#define MAX_ARGS      12
 
 struct store {
 	redisContext *c;
@@ -835,6 +836,9 @@ static int dev_encode(const struct sga_gw_device *d, uint8_t *out, size_t cap, s
 	sga_wr_u8(&w, d->suite_init);
 	sga_wr_u8(&w, d->n_suites);
 	sga_wr_bytes(&w, d->suites, d->n_suites);
+	/* Flags only when set: a record of an earlier build has none. */
+	if (d->revoked)
+		sga_wr_u8(&w, DEV_F_REVOKED);
 	if (w.err)
 		return w.err;
 	*len = w.off;
@@ -878,6 +882,13 @@ static int dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
 		memcpy(d->suites, q, d->n_suites);
 	if (r.err)
 		return r.err;
+	if (sga_rd_left(&r) == 1) {
+		uint8_t flags = sga_rd_u8(&r);
+
+		if (flags != DEV_F_REVOKED)
+			return -SGA_E_BAD_FIELD;
+		d->revoked = 1;
+	}
 	if (sga_rd_left(&r))
 		return -SGA_E_TRAILING;
 	if (!sga_id_valid(d->id, d->id_len))
@@ -1182,6 +1193,53 @@ int store_device_put(struct store *st, const struct sga_gw_device *rec)
 int store_device_create(struct store *st, const struct sga_gw_device *rec)
 {
 	return device_write(st, rec, 1);
+}
+
+int store_device_revoke(struct store *st, const uint8_t *id, uint8_t id_len)
+{
+	struct sga_gw_device d;
+	struct dev_cmd_buf b;
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	uint8_t pt[DEV_PT_MAX];
+	size_t pt_len = 0;
+	int rc;
+
+	CHECK(store_device_get(st, id, id_len, &d));
+	d.revoked = 1;
+	CHECK(key_dev(b.key, d.id, d.id_len));
+	CHECK(dev_encode(&d, pt, sizeof(pt), &pt_len));
+	CHECK(rec_seal(st, b.key, pt, pt_len, b.sealed, sizeof(b.sealed), &b.sealed_len));
+	/* The sealed record alone: the counters, updated atomically by the
+	 * workers, are left as they are. */
+	cmd_init(&c);
+	cmd_str(&c, "HSET");
+	cmd_str(&c, b.key);
+	cmd_str(&c, "rec");
+	cmd_arg(&c, b.sealed, b.sealed_len);
+	CHECK(run1(st, &c, rep));
+out:
+	rep_free(rep, 1);
+	sga_memzero(pt, sizeof(pt));
+	sga_memzero(&d, sizeof(d));
+	return rc;
+}
+
+int store_device_del(struct store *st, const uint8_t *id, uint8_t id_len)
+{
+	char key[KEY_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	CHECK(key_dev(key, id, id_len));
+	cmd_init(&c);
+	cmd_str(&c, "DEL");
+	cmd_str(&c, key);
+	CHECK(run1(st, &c, rep));
+out:
+	rep_free(rep, 1);
+	return rc;
 }
 
 /* LUA_RAISE on key.field: *raised = 1/0; -unknown for a missing key. */

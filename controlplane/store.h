@@ -103,6 +103,12 @@ int store_device_put(struct store *st, const struct sga_gw_device *rec);
  *  -SGA_E_EXISTS otherwise. For first registrations, so that two workers racing
  *  on one new id cannot both succeed. */
 int store_device_create(struct store *st, const struct sga_gw_device *rec);
+/** Mark the device's record revoked (inside the sealed record, so it cannot
+ *  be cleared without the master key); -SGA_E_UNKNOWN_DEVICE if there is none.
+ *  The gateway refuses every request of a revoked device, silently. */
+int store_device_revoke(struct store *st, const uint8_t *id, uint8_t id_len);
+/** Delete the device's record (re-enrolment of a revoked device). */
+int store_device_del(struct store *st, const uint8_t *id, uint8_t id_len);
 /** Counter updates: set up_ctr to v if v > stored (else -SGA_E_REPLAY);
  *  raise down_ctr to v if v > stored. */
 int store_device_set_up_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t v);

@@ -619,6 +619,7 @@ void dp_store_totals(const struct dp *dp, struct dp_store_stats *out)
 		out->marks_lost += s.marks_lost;
 		out->bytes_on_disk += s.bytes_on_disk;
 		out->expired += s.expired;
+		out->closed_released += s.closed_released;
 		if (s.error && !out->error)
 			out->error = s.error;
 	}

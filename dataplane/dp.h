@@ -64,7 +64,7 @@ struct dp; /* opaque */
 	                  "(the rest kept for cookie echoes)")                                   \
 	X(CTRL_OUT, "control frames sent for the control plane")                                 \
 	X(DATA_IN, "DATA_UP frames received")                                                    \
-	X(DROP_UNKNOWN_SESSION, "dropped: DATA_UP for no installed session")                     \
+	X(DROP_UNKNOWN_SESSION, "dropped: DATA_UP for no installed session (unknown or closed)") \
 	X(DROP_HOP_REPLAY, "dropped: DATA_UP hop sequence replayed or too old")                  \
 	X(DROP_HOP_AUTH, "dropped: DATA_UP hop tag did not verify")                              \
 	X(DROP_HOP_MALFORMED, "dropped: DATA_UP inner layout malformed")                         \
@@ -253,17 +253,40 @@ int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame,
  * of the member may predate the epoch, so its address moves only on frames
  * echoing it (9.3); otherwise any fresh authentic frame teaches it. A
  * replacement publishes a fresh slot (lcores relaying on the old one finish
- * on it); slots are never reused, so the slot
- * array has headroom for max_sessions / 4 + 16 re-installs, after which
- * installs fail with -ENOSPC.
+ * on it) and retires the old one, which is reused once no lcore and no crypto
+ * op in flight can reach it (dp_session_remove); the slot array has headroom
+ * for max_sessions / 4 + 16 slots waiting for that.
  */
 int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const struct dp_addr addr[2],
                        const uint64_t tx_seq[2], const uint64_t tx_limit[2],
                        const uint64_t rx_next[2]);
 
+/**
+ * Remove an installed session: its id leaves the table at once (every lcore's
+ * next look-up misses it: its frames are dropped as drop_unknown_session), and
+ * its slot is freed for reuse - cryptodev sessions and CPU keys wiped - once
+ * every lcore has passed a quiescent state and no crypto op in flight
+ * references it (dp_session_reclaim; RCU QSBR, dp_rcu.c). Then its owner lcore
+ * releases the messages its store holds for either member. final (may be
+ * NULL): the session's last figures, as dp_session_foreach gives them. The
+ * same writer rule as dp_session_install. 0, -ENOENT (not installed), -EINVAL.
+ */
+struct dp_session_view;
+int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view *final);
+
+/** Free the removed and replaced slots that nothing can reach any more (and
+ *  queue their store releases to the owner lcores). Never waits. Installs
+ *  call it when they need a slot; the control plane's timer calls it too.
+ *  Writer rule as dp_session_install. Returns the number of slots freed. */
+unsigned dp_session_reclaim(struct dp *dp);
+
+/** Slots removed or replaced and not free yet (waiting for the lcores or a
+ *  crypto op). Writer rule as dp_session_install. */
+unsigned dp_session_retired(const struct dp *dp);
+
 /** Raise the TX limit of (session, role) after a new reservation (a lower value
  *  than the current limit is ignored) and re-arm the reservation request.
- *  Any thread. 0, -ENOENT (no such session), -EINVAL (role > 1). */
+ *  Writer rule as dp_session_install: a removed session's slot may be reused. 0, -ENOENT (no such session), -EINVAL (role > 1). */
 int dp_session_extend(struct dp *dp, uint64_t session_id, uint8_t role, uint64_t tx_limit);
 
 /** Reservation requests raised by the lcores (a session's TX sequence nears its
@@ -276,16 +299,26 @@ struct dp_resv_req {
 unsigned dp_resv_dequeue(struct dp *dp, struct dp_resv_req *reqs, unsigned n);
 
 /** Snapshot of what must be persisted per session: last addresses and the
- *  highest hop sequence seen from each member (+1). Calls fn for every installed
- *  session. Racy reads of lcore-owned values: each is a single aligned 64-bit load. */
+ *  highest hop sequence seen from each member (+1); and its lifecycle figures:
+ *  age and idle time (since the last fresh authentic up frame, or the install),
+ *  fresh DATA_UP frames and bytes accepted from each member, each member's
+ *  last delivery report (DATA_DELIVERED). Calls fn for every installed
+ *  session. Racy reads of lcore-owned values: each is a single aligned 64-bit
+ *  load. Writer rule as dp_session_install (a removed slot may be reused). */
 struct dp_session_view {
 	uint64_t session_id;
 	struct dp_addr addr[2];
 	uint64_t rx_next[2];
 	uint64_t tx_seq[2];
+	uint64_t age_ms, idle_ms;
+	uint64_t frames[2], bytes[2]; /* [role]: from role */
+	uint64_t delivered[2];        /* [role]: role holds every message below it */
 };
 void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
                         void *arg);
+/** One session's view (as dp_session_foreach gives it). 0 or -ENOENT. Writer
+ *  rule as dp_session_install. */
+int dp_session_get(struct dp *dp, uint64_t session_id, struct dp_session_view *v);
 
 /** What serves the hop AEAD of suite (enum sga_suite_id): "cryptodev:<driver>"
  *  or "cpu" ("unknown" for an id not in the registry). Any thread; fixed from
@@ -324,6 +357,12 @@ unsigned dp_store_recipients(const struct dp *dp, struct dp_store_recip *out, un
 /** 1 when the hop replay window is on (the default), 0 in the lab mode
  *  (dp_config.hop_replay_off). Any thread; fixed from dp_create on. */
 int dp_hop_replay_window(const struct dp *dp);
+
+/** The control plane has installed every session it will (the restore after a
+ *  start is done): from now on the lcores release the stored messages of a
+ *  session that is not installed when they come up for delivery (one closed
+ *  before a crash let its owner lcore release them). Any thread. */
+void dp_sessions_restored(struct dp *dp);
 
 /** Number of installed sessions. */
 unsigned dp_session_count(const struct dp *dp);

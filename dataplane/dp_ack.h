@@ -39,7 +39,7 @@ struct dp_session;
 
 /** One DATA_ACK to send at the next flush. */
 struct dp_ack_entry {
-	struct dp_session *s; /* slots are never reused (dp_session.h): valid until flushed */
+	struct dp_session *s; /* valid until flushed: no quiescent state before (dp_rcu.c) */
 	uint64_t e2e_seq;     /* single: the message it names alone */
 	uint8_t role;         /* the sender, to whom the ACK goes */
 	uint8_t single;       /* 0: the member's window; 1: e2e_seq alone */

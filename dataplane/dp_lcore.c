@@ -242,7 +242,8 @@ static inline enum dp_seq_state dp_seq_state(const struct sga_replay *w, uint64_
 /* ---- crypto ops ------------------------------------------------------------------- */
 
 /* What an op in flight must remember to finish its frame, in the op's private
- * area. The slot pointer stays valid: slots are never reused (dp_session.h). */
+ * area. The slot pointer stays valid: the slot counts its ops in flight
+ * (dp_slot_life.ops) and is not reused while any is (dp_rcu.c). */
 enum dp_op_stage {
 	DP_OP_OPEN = 1,    /* DATA_UP from `role`, opened in place */
 	DP_OP_SEAL_DOWN,   /* DATA_DOWN to `role`; then `seq` noted for the other's ACK */
@@ -315,7 +316,10 @@ static inline struct dp_op_ctx *dp_op_put(struct dp_lcore *lc, struct rte_crypto
                                           uint8_t stage, uint8_t role)
 {
 	struct dp_op_ctx *c = sga_cdev_op_user(op);
+	struct dp_slot_life *l = &lc->dp->life[dp_slot_index(lc->dp, s)];
 
+	/* Owner lcore only: a plain counter (dp_rcu.c reads it). */
+	__atomic_store_n(&l->ops, l->ops + 1, __ATOMIC_RELAXED);
 	c->s = s;
 	c->seq = seq;
 	c->text_len = (uint16_t)text_len;
@@ -512,6 +516,21 @@ void dp_ack_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8
 
 /* ---- the relay (owner lcore) ------------------------------------------------------ */
 
+/* A fresh authentic up frame from member `from` (inner_len bytes of message:
+ * a DATA_UP; 0: a DATA_DELIVERED, activity only): the slot's idle clock and
+ * traffic figures. Owner lcore: plain relaxed stores. */
+static inline void dp_slot_active(struct dp *dp, struct dp_lcore *lc, struct dp_session *s,
+                                  uint8_t from, size_t inner_len)
+{
+	struct dp_slot_life *l = &dp->life[dp_slot_index(dp, s)];
+
+	__atomic_store_n(&l->last_tsc, lc->now_tsc, __ATOMIC_RELAXED);
+	if (inner_len) {
+		__atomic_store_n(&l->frames[from], l->frames[from] + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&l->bytes[from], l->bytes[from] + inner_len, __ATOMIC_RELAXED);
+	}
+}
+
 static enum dp_counter dp_open_drop_reason(int rc)
 {
 	switch (rc) {
@@ -579,6 +598,7 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 			return;
 		}
 		sga_replay_update(&src_m->hop.rx, seq);
+		dp_slot_active(dp, lc, s, from, inner_len);
 	}
 
 	/* Store and forward: durable before its DATA_ACK (dp_store_acks_due sends
@@ -789,6 +809,9 @@ static void dp_delivered_opened(struct dp *dp, struct dp_lcore *lc, struct rte_m
 			return;
 		}
 		sga_replay_update(&src_m->hop.rx, seq);
+		dp_slot_active(dp, lc, s, from, 0);
+		__atomic_store_n(&dp->life[dp_slot_index(dp, s)].delivered[from], next,
+		                 __ATOMIC_RELAXED);
 	} else {
 		/* LAB ONLY: applied again like a fresh one (dp_relay_opened). */
 		dp_ctr_inc(lc, DP_C_LAB_REPLAY_RELAYED);
@@ -873,8 +896,15 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 	for (i = 0; i < n; i++) {
 		struct dp_session *s = dp_session_lookup(dp, rs[i].session_id);
 
-		/* A session not (re)installed yet, after a restart: later. */
-		if (!s || dp_session_owner(dp, rs[i].session_id) != lc->index)
+		/* A session not (re)installed yet, after a restart: later; once the
+		 * restore is done, a session closed before the restart (its close
+		 * did not reach the store): released (PROTOCOL.md 7.14). */
+		if (!s) {
+			if (__atomic_load_n(&dp->restored, __ATOMIC_ACQUIRE))
+				dp_store_forget(lc->store, rs[i].session_id);
+			continue;
+		}
+		if (dp_session_owner(dp, rs[i].session_id) != lc->index)
 			continue;
 		if (!rs[i].inner) {
 			if (s->m[rs[i].role].addr.port)
@@ -995,13 +1025,9 @@ static void dp_open_done(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
 		                st == DP_SEQ_SEEN);
 }
 
-static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op *op)
+static void dp_op_finish(struct dp *dp, struct dp_lcore *lc, const struct dp_op_ctx c,
+                         struct rte_mbuf *m, int status)
 {
-	const struct dp_op_ctx c = *(const struct dp_op_ctx *)sga_cdev_op_user(op);
-	struct rte_mbuf *m = op->sym->m_src;
-	int status = sga_cdev_op_status(op);
-
-	dp_op_recycle(lc, op);
 	if (c.stage == DP_OP_OPEN) {
 		dp_open_done(dp, lc, m, &c, status);
 		return;
@@ -1034,6 +1060,21 @@ static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op 
 	dp_ctr_inc(lc, DP_C_RELAYED);
 	if (!lc->store)
 		dp_ack_note(lc, c.s, c.role ^ 1, c.seq); /* relayed: taken charge of */
+}
+
+static void dp_op_done(struct dp *dp, struct dp_lcore *lc, struct rte_crypto_op *op)
+{
+	const struct dp_op_ctx c = *(const struct dp_op_ctx *)sga_cdev_op_user(op);
+	struct rte_mbuf *m = op->sym->m_src;
+	int status = sga_cdev_op_status(op);
+	struct dp_slot_life *l = &dp->life[dp_slot_index(dp, c.s)];
+
+	dp_op_recycle(lc, op);
+	dp_op_finish(dp, lc, c, m, status);
+	/* After the finish, which may have built the next stage's op: the count
+	 * never touches 0 between the stages of one relay. Release: what the
+	 * finish did with the slot comes before a reclaimer's 0 (dp_rcu.c). */
+	__atomic_store_n(&l->ops, l->ops - 1, __ATOMIC_RELEASE);
 }
 
 /*
@@ -1192,6 +1233,7 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	case SGA_MSG_NEG_ACCEPT:
 	case SGA_MSG_KEX_INIT:
 	case SGA_MSG_COOKIE_ECHO:
+	case SGA_MSG_SESSION_CLOSE:
 		break;
 	default:
 		dp_drop(lc, m, DP_C_DROP_NOT_UPLINK);
@@ -1338,6 +1380,20 @@ static void dp_rx_data_run(struct dp *dp, struct dp_lcore *lc, struct dp_rx_burs
 
 /* ---- the loop -------------------------------------------------------------------------- */
 
+/* Closed sessions whose slots are gone (dp_rcu.c): nothing can store a message
+ * for them any more, so what the store holds for them is released now
+ * (PROTOCOL.md 7.14: a close releases what was not delivered). */
+static unsigned dp_store_forget_run(struct dp_lcore *lc)
+{
+	uint64_t sids[DP_BURST];
+	unsigned n =
+	    rte_ring_sc_dequeue_burst_elem(lc->forget, sids, sizeof(sids[0]), DP_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++)
+		dp_store_forget(lc->store, sids[i]);
+	return n;
+}
+
 static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 {
 	struct rte_mbuf *pkts[DP_BURST];
@@ -1345,6 +1401,7 @@ static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 	unsigned n, i, work;
 
 	rb.n = 0;
+	lc->now_tsc = rte_rdtsc();
 	n = rte_eth_rx_burst(dp->cfg.port_id, (uint16_t)lc->index, pkts, DP_BURST);
 	work = n;
 	if (n) {
@@ -1368,8 +1425,11 @@ static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 	 * finished (of this or earlier iterations) is relayed now. */
 	if (lc->cq_n || lc->cq_inflight)
 		work += dp_cq_run(dp, lc);
-	if (lc->store)
+	if (lc->store) {
 		work += dp_store_service(dp, lc);
+		if (unlikely(rte_ring_count(lc->forget)))
+			work += dp_store_forget_run(lc);
+	}
 
 	/* A few control-plane frames per iteration: replies are not latency
 	 * critical and must not starve the relay. */
@@ -1416,9 +1476,14 @@ int dp_lcore_main(void *arg)
 	}
 	lc = &dp->lcores[index];
 	DP_LOG(INFO, "lcore %u: queue %u", self, index);
-	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED))
+	/* A QSBR reader from here on: between two iterations it holds no slot
+	 * pointer but in its crypto ops, which the slots count (dp_rcu.c). */
+	rte_rcu_qsbr_thread_online(dp->qsbr, index);
+	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
 		if (!dp_lcore_iter(dp, lc))
 			rte_pause();
+		rte_rcu_qsbr_quiescent(dp->qsbr, index);
+	}
 	/* Finish the relays the crypto device still holds (a bounded wait at
 	 * shutdown only); dp_destroy frees whatever is left. */
 	{
@@ -1434,6 +1499,7 @@ int dp_lcore_main(void *arg)
 		}
 	}
 	dp_tx_flush(lc);
+	rte_rcu_qsbr_thread_offline(dp->qsbr, index);
 	DP_LOG(INFO, "lcore %u: stopped", self);
 	return 0;
 }
@@ -1484,6 +1550,11 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 		lc->store = dp_store_create(&sc, &rep);
 		if (!lc->store)
 			return errno ? -errno : -EIO;
+		snprintf(name, sizeof(name), "sga_dp%u_fg%u", dp->instance, index);
+		lc->forget = rte_ring_create_elem(name, sizeof(uint64_t), DP_FORGET_RING,
+		                                  dp->socket, RING_F_SC_DEQ);
+		if (!lc->forget)
+			return -rte_errno;
 		DP_LOG(INFO,
 		       "lcore %u: store %s/lcore-%u: %llu pending messages recovered (%u issues, "
 		       "%llu bytes cut)",
@@ -1515,6 +1586,8 @@ void dp_lcore_fini(struct dp_lcore *lc)
 		rte_free(lc->txb);
 		lc->txb = NULL;
 	}
+	rte_ring_free(lc->forget);
+	lc->forget = NULL;
 	dp_store_destroy(lc->store);
 	lc->store = NULL;
 }

@@ -16,6 +16,7 @@
 #include <rte_hash.h>
 #include <rte_log.h>
 #include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "dp.h"
@@ -28,6 +29,7 @@
 #define DP_PREFETCH      3    /* frames prefetched ahead of the one processed */
 #define DP_CTRL_TX_BURST 8    /* control-plane frames sent per lcore iteration */
 #define DP_HANDOFF_RING  1024 /* per-lcore hand-off ring (frames of sessions it owns) */
+#define DP_FORGET_RING   4096 /* per-lcore ring of closed sessions whose messages go */
 #define DP_DEFAULT_DESC  1024 /* rx_desc / tx_desc when the config says 0 */
 #define DP_CQ_VEC        256  /* crypto ops built and not yet taken by the device, per lcore */
 #define DP_CQ_DEQ        64   /* crypto ops dequeued per call */
@@ -51,10 +53,12 @@ struct dp_lcore {
 	unsigned rr;                       /* round robin over workers (PKG_REQ; all under load) */
 	struct dp_rl *rl;                  /* per-source token buckets; NULL: no limit */
 	uint16_t ip_id;
-	struct dp_store *store; /* store and forward (dp_store.h); NULL: relay only */
-	uint64_t store_next_ms; /* next re-send scan */
-	uint64_t snap_next_ms;  /* next per-recipient snapshot */
-	uint32_t snap_gen;      /* seqlock over snap/snap_n: odd while written */
+	struct dp_store *store;  /* store and forward (dp_store.h); NULL: relay only */
+	struct rte_ring *forget; /* MP/SC of session ids: closed, their messages released */
+	uint64_t now_tsc;        /* the tsc read once per loop iteration (slot last_tsc) */
+	uint64_t store_next_ms;  /* next re-send scan */
+	uint64_t snap_next_ms;   /* next per-recipient snapshot */
+	uint32_t snap_gen;       /* seqlock over snap/snap_n: odd while written */
 	uint32_t snap_n;
 	struct dp_store_recip snap[DP_STORE_RECIP_SNAP];
 	/* Crypto ops of this lcore (VPP's per-thread op vector): built while a
@@ -88,7 +92,17 @@ struct dp {
 
 	struct rte_hash *sessions; /* session id -> struct dp_session * */
 	struct dp_session *slots;
-	unsigned n_slots, slots_used; /* slots_used: installer thread only */
+	unsigned n_slots;
+	/* ---- the table's writer side (one control-plane thread at a time) ---- */
+	unsigned live;              /* ids in the table */
+	struct dp_slot_life *life;  /* [n_slots] */
+	uint32_t *slot_free;        /* [n_slots]: a stack of free slot indices */
+	unsigned n_free;            /* on slot_free */
+	struct dp_retired *retired; /* [n_slots]: unpublished slots not yet free (dp_rcu.c) */
+	unsigned n_retired;
+	struct rte_rcu_qsbr *qsbr;   /* one reader per lcore (thread id = lcore index) */
+	uint64_t removed, reclaimed; /* sessions removed, slots freed (writer; read racily) */
+	int restored;                /* atomic: dp_sessions_restored */
 
 	struct sga_cdev *cdev;   /* the hop AEAD engine table (and device, if any) */
 	struct dp_cdev_sess *cs; /* [n_slots]: cryptodev sessions; NULL without a device */
@@ -131,6 +145,28 @@ int dp_sessions_create(struct dp *dp);
 void dp_sessions_free(struct dp *dp);
 /** Lock-free lookup (any thread); NULL if not installed. */
 struct dp_session *dp_session_lookup(const struct dp *dp, uint64_t session_id);
+
+/* ---- dp_rcu.c ---------------------------------------------------------------- */
+/** The QSBR variable, the free list (every slot free) and the retire list.
+ *  From dp_sessions_create. */
+int dp_rcu_create(struct dp *dp);
+void dp_rcu_free(struct dp *dp);
+/** A free slot's index (reclaiming first when none is), or -1. Writer. */
+int dp_slot_take(struct dp *dp);
+/** Back on the free list unused (a failed install). Writer. */
+void dp_slot_put(struct dp *dp, unsigned idx);
+/** Slot idx was just unpublished: free it once nothing can reach it. pos: its
+ *  key's hash position to free with it (rte_hash_del_key's result), or -1
+ *  (replaced: the key lives on). forget: the owner lcore releases the
+ *  session's stored messages then (a close, not a replacement). Writer. */
+void dp_slot_retire(struct dp *dp, unsigned idx, int32_t pos, bool forget);
+/** Frees the cryptodev sessions and CPU keys of a slot: dp_session.c. */
+void dp_slot_crypto_free(struct dp *dp, unsigned idx);
+/** The slot's index in dp->slots. */
+static inline unsigned dp_slot_index(const struct dp *dp, const struct dp_session *s)
+{
+	return (unsigned)(s - dp->slots);
+}
 
 /* ---- dp_lcore.c ------------------------------------------------------------- */
 int dp_lcore_init(struct dp *dp, unsigned index);

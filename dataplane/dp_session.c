@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dp_session.c - the data plane's session table: install, extend, snapshot.
+ * dp_session.c - the data plane's session table: install, extend, remove,
+ * snapshot.
  *
  * An rte_hash keyed by the 64-bit session id with lock-free readers
  * (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF): the lcores look sessions up without
@@ -8,10 +9,10 @@
  * a slot in a preallocated array (dp_session.h says who writes which field).
  *
  * Replacing an installed session publishes a new slot rather than rewriting the
- * live one, because an lcore may be in the middle of a relay on it; slots are
- * never reused, so the array is sized with headroom for re-installs. Deleting
- * sessions at run time would need RCU (rte_rcu_qsbr) before a slot is reused:
- * not done yet.
+ * live one, because an lcore may be in the middle of a relay on it; removing
+ * one deletes its key. Either way the old slot is retired and reused only once
+ * no lcore and no crypto op in flight can reach it (dp_rcu.c), so the array is
+ * sized with headroom for slots waiting for that.
  *
  * An install also prepares the slot's crypto (struct dp_cdev_sess): for each
  * member whose suite the crypto device serves, one cryptodev session that
@@ -20,15 +21,14 @@
  * that cannot get its sessions (the pool is spent: [crypto] aead_sessions), the
  * same two keys as prepared CPU keys (sga_aead_key: one OpenSSL context each,
  * keyed once), so the CPU path does no key schedule per frame either. They are
- * written before the slot is published, like the rest of it, and freed with
- * the slots by dp_destroy: a replaced slot may still have ops in flight, or an
- * lcore still working on it (freeing at replacement needs the RCU that slot
- * reuse needs).
+ * written before the slot is published, like the rest of it, and freed when
+ * the slot is (dp_rcu.c), or by dp_destroy.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
@@ -50,14 +50,17 @@ int dp_sessions_create(struct dp *dp)
 	unsigned max = dp->cfg.max_sessions;
 
 	snprintf(name, sizeof(name), "sga_dp%u_sess", dp->instance);
-	hp.entries = RTE_MAX(max, 8u); /* one bucket at least */
+	/* Headroom for re-installs of an existing id, which consume a slot, and
+	 * for removed and replaced slots waiting to be freed (dp_rcu.c). */
+	dp->n_slots = dp_n_slots(max);
+	/* A deleted key keeps its position until its slot is freed: room for
+	 * every slot. The live count is held to max_sessions by the install. */
+	hp.entries = RTE_MAX(dp->n_slots, 8u); /* one bucket at least */
 	dp->sessions = rte_hash_create(&hp);
 	if (!dp->sessions) {
 		DP_LOG(ERR, "session table (%u entries): %s", max, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
-	/* Headroom for re-installs of an existing id, which consume a slot. */
-	dp->n_slots = dp_n_slots(max);
 	dp->slots =
 	    rte_zmalloc_socket("sga_dp_slots", (size_t)dp->n_slots * sizeof(struct dp_session),
 	                       RTE_CACHE_LINE_SIZE, dp->socket);
@@ -72,7 +75,7 @@ int dp_sessions_create(struct dp *dp)
 		DP_LOG(ERR, "crypto session table (%u): out of memory", dp->n_slots);
 		return -ENOMEM;
 	}
-	return 0;
+	return dp_rcu_create(dp);
 }
 
 static void dp_cdev_sess_free(struct dp *dp, struct dp_cdev_sess *cs)
@@ -86,10 +89,17 @@ static void dp_cdev_sess_free(struct dp *dp, struct dp_cdev_sess *cs)
 	memset(cs, 0, sizeof(*cs));
 }
 
+void dp_slot_crypto_free(struct dp *dp, unsigned idx)
+{
+	dp_cdev_sess_free(dp, &dp->cs[idx]);
+	dp->slots[idx].cs = NULL;
+}
+
 void dp_sessions_free(struct dp *dp)
 {
 	if (dp->cs) {
-		for (unsigned i = 0; i < dp->slots_used; i++)
+		/* Free, live and retired slots alike (a free one's entry is zero). */
+		for (unsigned i = 0; i < dp->n_slots; i++)
 			dp_cdev_sess_free(dp, &dp->cs[i]);
 		rte_free(dp->cs);
 		dp->cs = NULL;
@@ -102,6 +112,7 @@ void dp_sessions_free(struct dp *dp)
 	}
 	rte_hash_free(dp->sessions);
 	dp->sessions = NULL;
+	dp_rcu_free(dp);
 }
 
 struct dp_session *dp_session_lookup(const struct dp *dp, uint64_t session_id)
@@ -190,12 +201,35 @@ static int dp_cdev_sess_create(struct dp *dp, struct dp_session *slot, struct dp
 	return 0;
 }
 
+/* A fresh slot's lifecycle figures: a new session's start now; a replacement
+ * (the same session re-installed) keeps the age and traffic of the one it
+ * replaces. */
+static void dp_slot_life_init(struct dp *dp, unsigned idx, const struct dp_session *old)
+{
+	struct dp_slot_life *l = &dp->life[idx];
+
+	memset(l, 0, sizeof(*l));
+	if (old) {
+		const struct dp_slot_life *o = &dp->life[dp_slot_index(dp, old)];
+
+		l->installed_tsc = o->installed_tsc;
+		for (int r = 0; r < 2; r++) {
+			l->frames[r] = __atomic_load_n(&o->frames[r], __ATOMIC_RELAXED);
+			l->bytes[r] = __atomic_load_n(&o->bytes[r], __ATOMIC_RELAXED);
+			l->delivered[r] = __atomic_load_n(&o->delivered[r], __ATOMIC_RELAXED);
+		}
+		l->last_tsc = __atomic_load_n(&o->last_tsc, __ATOMIC_RELAXED);
+		return;
+	}
+	l->installed_tsc = l->last_tsc = rte_rdtsc();
+}
+
 int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const struct dp_addr addr[2],
                        const uint64_t tx_seq[2], const uint64_t tx_limit[2],
                        const uint64_t rx_next[2])
 {
-	struct dp_session *slot;
-	int rc;
+	struct dp_session *slot, *old;
+	int rc, idx;
 
 	if (!dp || !s || !tx_seq || !tx_limit)
 		return -EINVAL;
@@ -204,15 +238,20 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 	for (int r = 0; r < 2; r++)
 		if (!sga_suite_get(s->hop_suite[r]))
 			return -EINVAL;
-	/* The hash itself holds a little more than asked (whole buckets). */
-	if (!dp_session_lookup(dp, s->session_id) && dp_session_count(dp) >= dp->cfg.max_sessions)
+	/* The hash itself holds more than asked (whole buckets, and room for
+	 * deleted keys whose slots are not free yet). */
+	old = dp_session_lookup(dp, s->session_id);
+	if (!old && dp->live >= dp->cfg.max_sessions)
 		return -ENOSPC;
-	if (dp->slots_used >= dp->n_slots) {
-		DP_LOG(WARNING, "session slots exhausted (%u)", dp->n_slots);
+	idx = dp_slot_take(dp);
+	if (idx < 0) {
+		DP_LOG(WARNING, "session slots exhausted (%u, %u waiting to be freed)", dp->n_slots,
+		       dp->n_retired);
 		return -ENOSPC;
 	}
-	slot = &dp->slots[dp->slots_used];
+	slot = &dp->slots[idx];
 	memset(slot, 0, sizeof(*slot));
+	dp_slot_life_init(dp, (unsigned)idx, old);
 	slot->session_id = s->session_id;
 	for (int r = 0; r < 2; r++) {
 		struct dp_member *mb = &slot->m[r];
@@ -241,7 +280,7 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 		if (addr)
 			mb->addr = addr[r];
 	}
-	rc = dp_cdev_sess_create(dp, slot, &dp->cs[dp->slots_used]);
+	rc = dp_cdev_sess_create(dp, slot, &dp->cs[idx]);
 	if (rc) {
 		DP_LOG(WARNING, "session %016" PRIx64 ": CPU keys: %s", s->session_id,
 		       strerror(-rc));
@@ -258,14 +297,71 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 		rc = rc == -ENOSPC ? -ENOSPC : -EINVAL;
 		goto err;
 	}
-	dp->slots_used++;
+	if (old)
+		dp_slot_retire(dp, dp_slot_index(dp, old), -1, false);
+	else
+		__atomic_store_n(&dp->live, dp->live + 1, __ATOMIC_RELAXED);
 	DP_LOG(DEBUG, "session %016" PRIx64 " installed", s->session_id);
 	return 0;
 err:
 	if (slot->cs)
 		dp_cdev_sess_free(dp, slot->cs);
 	sga_memzero(slot, sizeof(*slot));
+	dp_slot_put(dp, (unsigned)idx);
 	return rc;
+}
+
+static uint64_t dp_tsc_ms(uint64_t from, uint64_t to)
+{
+	return to > from ? (to - from) * 1000 / rte_get_tsc_hz() : 0;
+}
+
+/* Seqlock read of an address the owner lcore may be rewriting. */
+static void dp_member_addr_read(const struct dp_member *mb, struct dp_addr *out);
+
+static void dp_session_view_fill(const struct dp *dp, const struct dp_session *s,
+                                 struct dp_session_view *v)
+{
+	const struct dp_slot_life *l = &dp->life[dp_slot_index(dp, s)];
+	const uint64_t now = rte_rdtsc();
+
+	memset(v, 0, sizeof(*v));
+	v->session_id = s->session_id;
+	for (int r = 0; r < 2; r++) {
+		dp_member_addr_read(&s->m[r], &v->addr[r]);
+		v->rx_next[r] = __atomic_load_n(&s->m[r].hop.rx.next, __ATOMIC_RELAXED);
+		v->tx_seq[r] = __atomic_load_n(&s->m[r].hop.tx_seq, __ATOMIC_RELAXED);
+		v->frames[r] = __atomic_load_n(&l->frames[r], __ATOMIC_RELAXED);
+		v->bytes[r] = __atomic_load_n(&l->bytes[r], __ATOMIC_RELAXED);
+		v->delivered[r] = __atomic_load_n(&l->delivered[r], __ATOMIC_RELAXED);
+	}
+	v->age_ms = dp_tsc_ms(l->installed_tsc, now);
+	v->idle_ms = dp_tsc_ms(__atomic_load_n(&l->last_tsc, __ATOMIC_RELAXED), now);
+}
+
+int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view *final)
+{
+	struct dp_session *s;
+	int32_t pos;
+
+	if (!dp || !session_id)
+		return -EINVAL;
+	s = dp_session_lookup(dp, session_id);
+	if (!s)
+		return -ENOENT;
+	/* Unpublished now: the lcores' next look-ups miss it. */
+	pos = rte_hash_del_key(dp->sessions, &session_id);
+	if (pos < 0)
+		return -ENOENT;
+	if (final)
+		dp_session_view_fill(dp, s, final);
+	__atomic_store_n(&dp->live, dp->live - 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&dp->removed, dp->removed + 1, __ATOMIC_RELAXED);
+	dp_slot_retire(dp, dp_slot_index(dp, s), pos, true);
+	/* Often free already (no lcore online, or ops all done). */
+	dp_session_reclaim(dp);
+	DP_LOG(DEBUG, "session %016" PRIx64 " removed", session_id);
+	return 0;
 }
 
 int dp_session_extend(struct dp *dp, uint64_t session_id, uint8_t role, uint64_t tx_limit)
@@ -322,23 +418,31 @@ void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *
 	uint32_t next = 0;
 
 	while (rte_hash_iterate(dp->sessions, &key, &data, &next) >= 0) {
-		const struct dp_session *s = data;
 		struct dp_session_view v;
 
-		memset(&v, 0, sizeof(v));
-		v.session_id = s->session_id;
-		for (int r = 0; r < 2; r++) {
-			dp_member_addr_read(&s->m[r], &v.addr[r]);
-			v.rx_next[r] = __atomic_load_n(&s->m[r].hop.rx.next, __ATOMIC_RELAXED);
-			v.tx_seq[r] = __atomic_load_n(&s->m[r].hop.tx_seq, __ATOMIC_RELAXED);
-		}
+		dp_session_view_fill(dp, data, &v);
 		fn(&v, arg);
 	}
 }
 
+int dp_session_get(struct dp *dp, uint64_t session_id, struct dp_session_view *v)
+{
+	const struct dp_session *s = dp ? dp_session_lookup(dp, session_id) : NULL;
+
+	if (!s)
+		return -ENOENT;
+	dp_session_view_fill(dp, s, v);
+	return 0;
+}
+
+void dp_sessions_restored(struct dp *dp)
+{
+	if (dp)
+		__atomic_store_n(&dp->restored, 1, __ATOMIC_RELEASE);
+}
+
 unsigned dp_session_count(const struct dp *dp)
 {
-	int32_t n = rte_hash_count(dp->sessions);
-
-	return n > 0 ? (unsigned)n : 0;
+	/* Not rte_hash_count: deleted keys count there until their slot is freed. */
+	return __atomic_load_n(&dp->live, __ATOMIC_RELAXED);
 }

@@ -13,12 +13,15 @@
  *     windows, TX sequence numbers) and the members' addresses; the other lcores
  *     hand it the session's frames instead of touching the slot;
  *   - dp_session_extend raises tx_limit and clears resv_pending (atomics).
- * Slots are never reused (sessions are not deleted at run time yet), so a
- * pointer read from the table stays valid for the life of the struct dp even
- * when a re-install publishes a new slot for the same id. That is also what
- * lets a crypto op in flight carry its slot pointer across loop iterations,
- * and why a replaced slot's cryptodev sessions are freed only by dp_destroy:
- * deleting at run time needs RCU that also waits for the ops in flight.
+ * A slot is reused once nothing can reach it any more (dp_rcu.c): a removed or
+ * replaced slot is unpublished (its key deleted, or swapped for the new slot),
+ * then every lcore must pass a quiescent state (RCU QSBR: no lcore keeps a
+ * slot pointer across loop iterations), then no crypto op in flight may
+ * reference it (struct dp_slot_life.ops), then one more quiescent state
+ * passes (a completion may have used the pointer for the rest of its
+ * iteration); only then are its cryptodev sessions and CPU keys freed and the
+ * slot put back on the free list. A crypto op in flight carries its slot
+ * pointer across iterations, which the ops count makes safe.
  */
 #ifndef SGA_DP_SESSION_H
 #define SGA_DP_SESSION_H
@@ -75,5 +78,18 @@ struct dp_session {
  * address the ACK goes to): catch growth that would cost an extra line per
  * frame. */
 _Static_assert(sizeof(struct dp_session) <= 9 * RTE_CACHE_LINE_SIZE, "struct dp_session grew");
+
+/** A slot's lifecycle state, next to (not inside) the hot slot: its first
+ *  line is written by the owner lcore on each fresh up frame (relaxed stores,
+ *  single writer), read by the control plane for idle expiry and the
+ *  operator's figures; installed_tsc by the installer. */
+struct dp_slot_life {
+	uint64_t last_tsc;     /* the last fresh authentic up frame (the lcore's loop tsc) */
+	uint64_t frames[2];    /* [role]: fresh DATA_UP frames accepted from role */
+	uint64_t bytes[2];     /* [role]: ... their inner bytes (e2e_seq | e2e_ct) */
+	uint64_t delivered[2]; /* [role]: role's last DATA_DELIVERED next_e2e_seq */
+	uint32_t ops;          /* crypto ops of the owner lcore that reference the slot */
+	uint64_t installed_tsc __rte_cache_aligned;
+} __rte_cache_aligned;
 
 #endif /* SGA_DP_SESSION_H */

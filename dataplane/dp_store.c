@@ -137,7 +137,8 @@ struct dp_store {
 	/* statistics (single writer: the lcore; readers take snapshots) */
 	uint64_t pending, stored, held, delivered, resent, refused_full, refused_error,
 	    refused_behind_gap, expired, skips, release_lost, lab_reappended, marks_written,
-	    marks_lost, resealed_relayed, resealed_replaced, skips_deferred, resends_deferred;
+	    marks_lost, resealed_relayed, resealed_replaced, skips_deferred, resends_deferred,
+	    closed_released;
 	uint64_t last_lsn;     /* the last lsn appended to logs[0] */
 	uint64_t mark_refresh; /* a mark this many lsns old is written again (see mark_sweep) */
 	uint32_t expire_cursor, mark_cursor;
@@ -1022,6 +1023,40 @@ unsigned dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uin
 	return k;
 }
 
+unsigned dp_store_forget(struct dp_store *st, uint64_t sid)
+{
+	unsigned released = 0;
+
+	for (uint8_t role = 0; role < 2; role++) {
+		struct recip_key k = {.sid = sid, .role = role};
+		int32_t r = recip_find(st, sid, role);
+		struct recip *rc;
+
+		if (r < 0)
+			continue;
+		rc = &st->recip[r];
+		/* Everything held lies in [lo, hi). */
+		for (uint64_t s = rc->lo; s < rc->hi && rc->count; s++) {
+			int32_t i = pend_find(st, sid, role, s);
+
+			if (i < 0)
+				continue;
+			if (msg_log_release(st->logs[st->pend[i].log], st->pend[i].lsn))
+				st->release_lost++;
+			pend_free(st, (uint32_t)i);
+			released++;
+		}
+		active_del(st, (uint32_t)r);
+		mark_drop(st, (uint32_t)r);
+		rte_hash_del_key(st->recip_idx, &k);
+		rc->in_use = 0;
+		rc->next_free = st->recip_free;
+		st->recip_free = (uint32_t)r;
+	}
+	st->closed_released += released;
+	return released;
+}
+
 void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
 {
 	int32_t r = recip_find(st, sid, role);
@@ -1252,6 +1287,7 @@ void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 	out->refused_error = st->refused_error;
 	out->refused_behind_gap = st->refused_behind_gap;
 	out->expired = st->expired;
+	out->closed_released = st->closed_released;
 	out->skips = st->skips;
 	out->lab_reappended = st->lab_reappended;
 	out->skips_deferred = st->skips_deferred;

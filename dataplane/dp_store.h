@@ -205,6 +205,12 @@ struct dp_store_resend {
 unsigned dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uint64_t next_e2e_seq,
                             uint64_t now_ms, struct dp_store_resend *out, unsigned n);
 
+/** Session sid is closed (its slot is gone: nothing can store a message for
+ *  it any more): every message held for either member is released from the
+ *  log undelivered, and the members' delivered marks and records go too.
+ *  Returns the number of messages released. */
+unsigned dp_store_forget(struct dp_store *st, uint64_t sid);
+
 /** The recipient `role` of sid sent an authentic frame: re-send its backlog now. */
 void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role);
 
@@ -236,6 +242,7 @@ struct dp_store_stats {
 	uint64_t marks_lost;         /* delivered marks the log refused (ring full, error) */
 	uint64_t bytes_on_disk;      /* over this lcore's logs */
 	uint64_t expired;            /* dropped by retention (age or size) */
+	uint64_t closed_released;    /* released undelivered: their session closed */
 	int error;                   /* a log's error state (errno) or 0 */
 };
 /** Readable from any thread (values read without locks: a snapshot). */

@@ -255,6 +255,7 @@ static void end_session(struct sga_client *c)
 
 static void set_peer(struct sga_client *c, const uint8_t *id, uint8_t len)
 {
+	c->closed_reason = 0; /* a new session: the last one's end is history */
 	memcpy(c->peer, id, len);
 	c->peer[len] = '\0';
 }
@@ -648,6 +649,7 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 }
 
 static void dispatch(struct sga_client *c, const uint8_t *f, size_t n);
+static void on_closed(struct sga_client *c, const uint8_t *f, size_t n);
 static int confirm_send(struct sga_client *c);
 static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n);
 static void stash_add(struct sga_client *c, const uint8_t *f, size_t n);
@@ -1143,6 +1145,9 @@ static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 	case SGA_MSG_COOKIE_REPLY:
 		on_cookie(c, f, n);
 		break;
+	case SGA_MSG_SESSION_CLOSED:
+		on_closed(c, f, n);
+		break;
 	default:
 		c->stats.dropped++; /* a device -> gateway type */
 		break;
@@ -1213,6 +1218,73 @@ static void pump(struct sga_client *c, uint64_t until)
 	op_timer(c, now);
 	data_timers(c, now);
 	delivered_ack(c, now);
+}
+
+/* ---- the session's end (PROTOCOL.md 7.14) ---------------------------------------- */
+
+/* An authentic SESSION_CLOSED: the session is over. Its keys and what is not
+ * acknowledged go; messages already received stay for sga_client_recv, which
+ * then reports -SGA_E_SESSION_CLOSED. */
+static void on_closed(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	struct sga_session_closed_plain cl;
+
+	if (sga_dev_consume_session_closed(&c->sess, f, n, &cl)) {
+		c->stats.dropped++; /* not for this session, or not authentic */
+		return;
+	}
+	c->closed_reason = cl.reason;
+	c->closed_delivered = cl.delivered;
+	client_log(c, 1,
+	           "session with %s closed by the gateway (%s); our messages below %llu "
+	           "reached the peer",
+	           c->peer, sga_close_reason_name(cl.reason), (unsigned long long)cl.delivered);
+	for (unsigned i = 0; i < c->window; i++)
+		c->tx[i].used = 0;
+	sga_memzero(c->tx_buf, (size_t)c->window * SGA_FRAME_MAX);
+	c->tx_base = c->tx_next = 0;
+	c->in_flight = 0;
+	stash_clear(c);
+	sga_dev_sess_wipe(&c->sess);
+	c->sess_err = -SGA_E_SESSION_CLOSED;
+}
+
+int sga_client_close_session(struct sga_client *c, int timeout_ms)
+{
+	uint64_t deadline = deadline_in(timeout_ms), next = 0;
+	uint8_t f[SGA_FRAME_MAX];
+	size_t n;
+
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+		return c->closed_reason ? 0
+		                        : fail(c, -SGA_CLIENT_E_NO_SESSION, "no session to close");
+	c->closed_reason = 0;
+	/* Re-sent until the gateway's SESSION_CLOSED (a fresh seal each time:
+	 * random nonce); a lost answer ends the session here all the same. */
+	while (!c->closed_reason) {
+		uint64_t now = now_ms();
+
+		if (deadline && now >= deadline) {
+			end_session(c);
+			return fail(c, -SGA_CLIENT_E_TIMEOUT,
+			            "no SESSION_CLOSED from the gateway: session ended here only");
+		}
+		if (now >= next) {
+			if (sga_dev_create_session_close(&c->sess, f, sizeof(f), &n) == 0)
+				(void)tx(c, f, n);
+			next = now + c->rto_ms;
+		}
+		pump(c, deadline && deadline < next ? deadline : next);
+	}
+	end_session(c);
+	return 0;
+}
+
+int sga_client_session_closed(const struct sga_client *c, uint64_t *delivered)
+{
+	if (delivered)
+		*delivered = c->closed_reason ? c->closed_delivered : 0;
+	return c->closed_reason;
 }
 
 static int run_op(struct sga_client *c)
@@ -1718,6 +1790,9 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 	size_t flen;
 	int rc;
 
+	if (c->closed_reason && !sga_dev_sess_confirmed(&c->sess))
+		return fail(c, -SGA_E_SESSION_CLOSED, "the gateway closed the session (%s)",
+		            sga_close_reason_name(c->closed_reason));
 	if (!sga_dev_sess_confirmed(&c->sess))
 		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
 	if (c->sess_err)
@@ -1814,6 +1889,9 @@ int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len, in
 	int rc, polled = 0;
 
 	*len = 0;
+	if (!sga_dev_sess_confirmed(&c->sess) && !c->rx_count && c->closed_reason)
+		return fail(c, -SGA_E_SESSION_CLOSED, "the gateway closed the session (%s)",
+		            sga_close_reason_name(c->closed_reason));
 	if (!sga_dev_sess_confirmed(&c->sess) && !c->rx_count)
 		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
 	for (;;) {
@@ -1822,6 +1900,9 @@ int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len, in
 		rc = rx_take(c, buf, cap, len);
 		if (rc)
 			return rc < 0 ? rc : 0;
+		if (c->closed_reason && !sga_dev_sess_confirmed(&c->sess))
+			return fail(c, -SGA_E_SESSION_CLOSED, "the gateway closed the session (%s)",
+			            sga_close_reason_name(c->closed_reason));
 		if (timeout_ms == 0 && polled)
 			return -SGA_CLIENT_E_TIMEOUT;
 		if (timeout_ms != 0 && deadline && now_ms() >= deadline)

@@ -200,6 +200,30 @@ int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len,
  *  the error that ended the session. */
 int sga_client_poll(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
 
+/**
+ * End the current session (PROTOCOL.md 7.14): a SESSION_CLOSE to the gateway,
+ * re-sent until its SESSION_CLOSED comes (at most timeout_ms; < 0: no limit).
+ * The gateway then tells the peer, and releases what it stored for either
+ * device and has not delivered. Messages not yet acknowledged are dropped
+ * (call sga_client_flush first). The session is over when this returns,
+ * whatever it returns: 0 (the gateway confirmed), -SGA_CLIENT_E_TIMEOUT (no
+ * confirmation came: ended here only), -SGA_CLIENT_E_NO_SESSION.
+ */
+int sga_client_close_session(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
+
+/**
+ * Whether the gateway closed the last session, and why: 0 if it did not, else
+ * the reason of its authenticated SESSION_CLOSED: 1 a device closed it
+ * (sga_client_close_session here or at the peer), 2 idle too long, 3 too old,
+ * 4 the operator, 5 a device of it revoked. *delivered (may be NULL): every
+ * message this device sent with a lower sequence number (1 = the first
+ * application message) reached the peer; later ones G had not delivered when
+ * it closed, and were released. Once the gateway closed the session,
+ * sga_client_recv hands out what had arrived, then returns
+ * -SGA_E_SESSION_CLOSED; sga_client_send returns it at once.
+ */
+int sga_client_session_closed(const struct sga_client *c, uint64_t *delivered);
+
 /** Wait until every message sent has been acknowledged by the gateway
  *  (timeout_ms < 0: no limit). Returns 0 or -SGA_CLIENT_E_TIMEOUT / an error. */
 int sga_client_flush(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;

@@ -13,6 +13,7 @@
 
 #include "sga_client.h"
 #include "sga_cookie.h"
+#include "sga_close.h"
 #include "sga_device.h"
 #include "sga_hex.h"
 
@@ -128,8 +129,12 @@ struct sga_client {
 	int announced; /* G took a fresh authenticated frame from this socket: it invites us here */
 	int unreach;   /* errno of an unreachable gateway (ECONNREFUSED...) since the last frame */
 	int sess_err;  /* the error that ended the session (0: none) */
-	int sys_errno; /* errno behind the last -SGA_CLIENT_E_IO */
-	int accepting; /* inside sga_client_accept (its announcement included) */
+	/* The gateway's SESSION_CLOSED for the last session (PROTOCOL.md 7.14):
+	 * its reason (enum sga_close_reason, 0: none came) and account. */
+	uint8_t closed_reason;
+	uint64_t closed_delivered;
+	int sys_errno;   /* errno behind the last -SGA_CLIENT_E_IO */
+	int accepting;   /* inside sga_client_accept (its announcement included) */
 	int inv_pending; /* inv holds an invitation that came during that announcement */
 
 	struct sga_dev_sess sess;

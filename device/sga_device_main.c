@@ -42,6 +42,7 @@ enum exit_code {
 	EXIT_TIMEOUT = 3,     /* the gateway (or the peer) did not answer in time */
 	EXIT_UNREACHABLE = 4, /* nothing listens at the gateway address */
 	EXIT_REFUSED = 5,     /* the gateway refused: registration, session, package */
+	EXIT_CLOSED = 6,      /* the gateway closed the session before all was done */
 };
 
 /* The help text; "Usage: sga-device" is what scripts look for. */
@@ -98,14 +99,21 @@ static const char usage_text[] =
     "      --wait MS         listen: how long to wait for a session (default:\n"
     "                        no limit)\n"
     "      --hex             print received messages in hex (binary-safe)\n"
+    "      --close           connect, listen: when done, close the session\n"
+    "                        (SESSION_CLOSE; the gateway tells the peer)\n"
+    "      --until-closed    connect, listen: when done, keep the session until\n"
+    "                        the gateway closes it (idle, lifetime, operator,\n"
+    "                        revocation, the peer's close); prints why\n"
     "\n"
     "Received messages go to stdout, one per line, in the order the peer sent\n"
     "them, each exactly once; progress and errors go to stderr.\n"
     "\n"
     "Exit status: 0 when everything asked for was done (registered; every message\n"
-    "sent acknowledged by the gateway; N messages received); 1 failure or\n"
-    "incomplete; 2 bad arguments; 3 timeout; 4 gateway unreachable; 5 refused by\n"
-    "the gateway or the peer (unknown peer, declined, identity taken, package).\n"
+    "sent acknowledged by the gateway; N messages received; with --close the\n"
+    "gateway confirmed it, with --until-closed the gateway closed the session);\n"
+    "1 failure or incomplete; 2 bad arguments; 3 timeout; 4 gateway unreachable;\n"
+    "5 refused by the gateway or the peer (unknown peer, declined, identity\n"
+    "taken, package); 6 the gateway closed the session before all was done.\n"
     "\n"
     "Examples:\n"
     "  sga-device --package gw.pkg fingerprint\n"
@@ -134,6 +142,8 @@ enum {
 	OPT_ECHO,
 	OPT_WAIT,
 	OPT_HEX,
+	OPT_CLOSE,
+	OPT_UNTIL_CLOSED,
 };
 
 static const struct option long_opts[] = {
@@ -159,6 +169,8 @@ static const struct option long_opts[] = {
     {"echo", no_argument, NULL, OPT_ECHO},
     {"wait", required_argument, NULL, OPT_WAIT},
     {"hex", no_argument, NULL, OPT_HEX},
+    {"close", no_argument, NULL, OPT_CLOSE},
+    {"until-closed", no_argument, NULL, OPT_UNTIL_CLOSED},
     {NULL, 0, NULL, 0},
 };
 
@@ -179,11 +191,11 @@ struct args {
 	int have_count;
 	unsigned long recv_n;
 	int have_recv;
-	int echo, hex;
+	int echo, hex, close, until_closed;
 	long wait_ms;
 	const char *command;
 	const char *peer;
-	int used_opt[OPT_HEX + 1]; /* command options given, for validation */
+	int used_opt[OPT_UNTIL_CLOSED + 1]; /* command options given, for validation */
 };
 
 /* "token-file" for OPT_TOKEN_FILE: the long name of a command option. */
@@ -282,7 +294,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return EXIT_FAIL;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":g:b:i:s:p:P:t:vhV", long_opts, NULL)) != -1) {
-		if (opt >= OPT_SUITES && opt <= OPT_HEX && opt != OPT_SUITES)
+		if (opt >= OPT_SUITES && opt <= OPT_UNTIL_CLOSED && opt != OPT_SUITES)
 			a->used_opt[opt] = 1;
 		switch (opt) {
 		case 'g':
@@ -373,6 +385,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_HEX:
 			a->hex = 1;
 			break;
+		case OPT_CLOSE:
+			a->close = 1;
+			break;
+		case OPT_UNTIL_CLOSED:
+			a->until_closed = 1;
+			break;
 		case ':':
 			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -387,13 +405,16 @@ static int parse_args(int argc, char **argv, struct args *a)
 	static const struct {
 		const char *cmd;
 		int nargs;
-		int opts[8];
+		int opts[10];
 	} cmds[] = {
 	    {"register", 0, {OPT_TOKEN_FILE}},
-	    {"connect", 1, {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_HEX}},
+	    {"connect",
+	     1,
+	     {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_HEX, OPT_CLOSE, OPT_UNTIL_CLOSED}},
 	    {"listen",
 	     0,
-	     {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_ECHO, OPT_WAIT, OPT_HEX}},
+	     {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_ECHO, OPT_WAIT, OPT_HEX, OPT_CLOSE,
+	      OPT_UNTIL_CLOSED}},
 	    {"fingerprint", 0, {0}},
 	};
 	size_t ci;
@@ -410,12 +431,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		a->peer = argv[optind++];
 	if (optind < argc)
 		return usage_error("%s: unexpected argument '%s'", a->command, argv[optind]);
-	for (int o = OPT_TOKEN_FILE; o <= OPT_HEX; o++) {
+	for (int o = OPT_TOKEN_FILE; o <= OPT_UNTIL_CLOSED; o++) {
 		int ok = 0;
 
 		if (!a->used_opt[o])
 			continue;
-		for (size_t k = 0; k < 8; k++)
+		for (size_t k = 0; k < 10; k++)
 			ok |= cmds[ci].opts[k] == o;
 		if (!ok)
 			return usage_error("option '--%s' does not apply to %s", long_name(o),
@@ -484,6 +505,8 @@ static int exit_code_of(int rc)
 	case SGA_E_BAD_PACKAGE:
 	case SGA_E_BAD_FIELD:
 		return EXIT_REFUSED;
+	case SGA_E_SESSION_CLOSED:
+		return EXIT_CLOSED;
 	default:
 		return EXIT_FAIL;
 	}
@@ -858,6 +881,34 @@ static int cmd_fingerprint(const struct args *a)
 	return EXIT_OK;
 }
 
+/* Keep the session (printing what arrives, sending --echo replies) until the
+ * gateway closes it, or a signal. */
+static int wait_closed(struct run *r)
+{
+	while (!g_stop) {
+		int rc = recv_one(r, 250);
+
+		if (rc < 0)
+			return rc;
+	}
+	return -SGA_CLIENT_E_TIMEOUT; /* interrupted */
+}
+
+/* The gateway's account of a session it closed, on stderr. */
+static void closed_report(struct run *r)
+{
+	static const char *const why[] = {"?",        "by a device", "idle",
+	                                  "lifetime", "operator",    "revoked"};
+	uint64_t delivered;
+	int reason = sga_client_session_closed(r->c, &delivered);
+
+	fprintf(stderr,
+	        PROG ": session closed by the gateway: %s; this device's messages below %llu "
+	             "reached the peer\n",
+	        reason > 0 && reason <= 5 ? why[reason] : "?", (unsigned long long)delivered);
+	g_reported = 1;
+}
+
 static int cmd_session(struct run *r)
 {
 	const struct args *a = r->a;
@@ -895,12 +946,26 @@ static int cmd_session(struct run *r)
 	progress("session with %s established", sga_client_peer(r->c));
 	rc = send_all(r);
 	if (!rc)
-		rc = recv_all(r, !strcmp(a->command, "listen"));
+		rc = recv_all(r, !strcmp(a->command, "listen") && !a->until_closed);
+	if (!rc && a->until_closed)
+		rc = wait_closed(r);
+	if (rc == -SGA_E_SESSION_CLOSED)
+		closed_report(r);
+	if (rc == -SGA_E_SESSION_CLOSED && a->until_closed)
+		return EXIT_OK; /* what was asked for */
 	if (rc && g_verbose)
 		print_stats(r->c);
 	if (rc)
 		return report(r->c, "session", rc);
-	return finish(r);
+	rc = finish(r);
+	if (rc == EXIT_OK && a->close) {
+		int crc = sga_client_close_session(r->c, (int)a->timeout_ms);
+
+		if (crc)
+			return report(r->c, "close", crc);
+		progress("session closed");
+	}
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -86,6 +86,10 @@ static const struct key_def keys[] = {
     /* Handshake floods: when bare REG_REQ/NEG_REQ/KEX_INIT get a cookie challenge. */
     {"controlplane", "cookie", K_COOKIE, F(cookie_mode), 0, 0},
     {"controlplane", "cookie_threshold", K_UINT, F(cookie_threshold), 1, 65536},
+    /* [sessions]: when the gateway closes a session itself (PROTOCOL.md 7.14);
+     * 0 = never. Ten years at most. */
+    {"sessions", "idle_s", K_UINT, F(session_idle_s), 0, 315360000},
+    {"sessions", "max_life_s", K_UINT, F(session_max_life_s), 0, 315360000},
     {"redis", "socket", K_STR, F(redis_socket), 0, 0},
     {"redis", "host", K_STR, F(redis_host), 0, 0},
     {"redis", "port", K_UINT, F(redis_port), 1, 65535},
@@ -498,10 +502,11 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 			for (size_t i = 0; i < N_KEYS; i++)
 				known |= !strcmp(keys[i].section, s);
 			if (!known)
-				return fail(err, err_len, name, lineno,
-				            "unknown section [%s] (gateway, dataplane, "
-				            "controlplane, redis, eal, crypto, store, lab)",
-				            s);
+				return fail(
+				    err, err_len, name, lineno,
+				    "unknown section [%s] (gateway, dataplane, "
+				    "controlplane, sessions, redis, eal, crypto, store, lab)",
+				    s);
 			snprintf(section, sizeof(section), "%s", s);
 			continue;
 		}
@@ -616,6 +621,8 @@ static const char *const live_keys[][2] = {
     {"dataplane", "ctrl_rate"},
     {"dataplane", "ctrl_burst"},
     {"store", "max_age_s"},
+    {"sessions", "idle_s"},
+    {"sessions", "max_life_s"},
 };
 
 int gw_config_is_live(const char *section, const char *key)

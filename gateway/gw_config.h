@@ -55,7 +55,9 @@ struct gw_config {
 	unsigned async_jobs;       /* control frames in flight per worker (OpenSSL ASYNC jobs) */
 	unsigned cookie_mode;      /* enum cp_cookie_mode: 0 auto, 1 always, 2 off */
 	unsigned cookie_threshold; /* backlog of one worker that means "under load" */
-	unsigned ctrl_rate;        /* control frames/s per source address (per lcore); 0: off */
+	/* [sessions]: idle timeout and maximum lifetime; 0 = never */
+	unsigned session_idle_s, session_max_life_s;
+	unsigned ctrl_rate; /* control frames/s per source address (per lcore); 0: off */
 	unsigned ctrl_burst;
 
 	/* [redis] */

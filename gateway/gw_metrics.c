@@ -50,6 +50,10 @@ static const struct {
     CP_FIELD(cookie_invalid, "COOKIE_ECHO frames malformed or with a wrong or stale cookie"),
     CP_FIELD(forwarded, "frames handed to the worker their key names"),
     CP_FIELD(load_events, "times the control plane went under load"),
+    CP_FIELD(closed, "sessions closed (by a member, the timers, the operator, a revocation)"),
+    CP_FIELD(expired_idle, "sessions closed idle ([sessions] idle_s)"),
+    CP_FIELD(expired_life, "sessions closed at their maximum lifetime ([sessions] max_life_s)"),
+    CP_FIELD(revoked, "devices revoked"),
 };
 
 #define ST_FIELD(f, k, h)                                    \
@@ -72,6 +76,7 @@ static const struct {
     ST_FIELD(refused_behind_gap, GW_COUNTER, "messages refused after a refused one"),
     ST_FIELD(skips, GW_COUNTER, "DATA_SKIP notices for messages expired by age"),
     ST_FIELD(expired, GW_COUNTER, "messages dropped by retention"),
+    ST_FIELD(closed_released, GW_COUNTER, "messages released undelivered: their session closed"),
     ST_FIELD(bytes_on_disk, GW_GAUGE, "bytes of the message logs"),
     ST_FIELD(lab_reappended, GW_COUNTER, "LAB ONLY: replayed messages appended again"),
     ST_FIELD(skips_deferred, GW_COUNTER, "DATA_SKIP notices held back by the recipient's backoff"),

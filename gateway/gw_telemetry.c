@@ -139,6 +139,102 @@ static int tel_engines(const char *cmd, const char *params, struct rte_tel_data 
 	return 0;
 }
 
+/* "0123456789abcdef" (16 hex digits, as sga-admin and the logs print ids). */
+static int sid_param(const char *params, uint64_t *sid)
+{
+	char *end;
+
+	if (!params || strlen(params) != 16)
+		return -1;
+	errno = 0;
+	*sid = strtoull(params, &end, 16);
+	return errno || *end || !*sid ? -1 : 0;
+}
+
+static void tel_result(struct rte_tel_data *d, int rc)
+{
+	rte_tel_data_add_dict_string(d, "result",
+	                             rc == 0         ? "ok"
+	                             : rc == -ENOENT ? "not found"
+	                             : rc == -EAGAIN ? "redis unavailable"
+	                             : rc == -EINVAL ? "bad argument"
+	                                             : "failed");
+}
+
+/* /sga/close,<session id>: the operator closes a session (cp_close). */
+static int tel_close(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct gw_telemetry_src *src = __atomic_load_n(&tel_src, __ATOMIC_ACQUIRE);
+	uint64_t sid;
+
+	(void)cmd;
+	if (!src)
+		return -1;
+	rte_tel_data_start_dict(d);
+	tel_result(d, sid_param(params, &sid) ? -EINVAL : cp_close(src->cp, sid));
+	return 0;
+}
+
+/* /sga/revoke,<device id>: every session of the device closed, its identity
+ * refused (cp_revoke). */
+static int tel_revoke(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct gw_telemetry_src *src = __atomic_load_n(&tel_src, __ATOMIC_ACQUIRE);
+	size_t n = params ? strlen(params) : 0;
+	int rc;
+
+	(void)cmd;
+	if (!src)
+		return -1;
+	rte_tel_data_start_dict(d);
+	rc = n && n <= 32 ? cp_revoke(src->cp, (const uint8_t *)params, (uint8_t)n) : -EINVAL;
+	tel_result(d, rc < 0 ? rc : 0);
+	if (rc >= 0)
+		rte_tel_data_add_dict_u64(d, "sessions_closed", (uint64_t)rc);
+	return 0;
+}
+
+/* /sga/session,<session id>: what the data plane shows of one session (age,
+ * idle time, traffic each way, delivery reports) and its store backlog per
+ * recipient as the lcores last published it. */
+static int tel_session(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct gw_telemetry_src *src = __atomic_load_n(&tel_src, __ATOMIC_ACQUIRE);
+	struct dp_store_recip r[64];
+	struct dp_session_view v;
+	uint64_t sid, backlog[2] = {0, 0};
+	unsigned n;
+	int rc;
+
+	(void)cmd;
+	if (!src)
+		return -1;
+	rte_tel_data_start_dict(d);
+	rc = sid_param(params, &sid) ? -EINVAL : cp_session_view(src->cp, sid, &v);
+	tel_result(d, rc);
+	if (rc)
+		return 0;
+	n = dp_store_recipients(src->dp, r, RTE_DIM(r));
+	for (unsigned i = 0; i < n; i++)
+		if (r[i].session_id == sid && r[i].role < 2)
+			backlog[r[i].role] += r[i].pending;
+	rte_tel_data_add_dict_u64(d, "age_s", v.age_ms / 1000);
+	rte_tel_data_add_dict_u64(d, "idle_s", v.idle_ms / 1000);
+	for (int k = 0; k < 2; k++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "frames_from_%d", k);
+		rte_tel_data_add_dict_u64(d, key, v.frames[k]);
+		snprintf(key, sizeof(key), "bytes_from_%d", k);
+		rte_tel_data_add_dict_u64(d, key, v.bytes[k]);
+		snprintf(key, sizeof(key), "delivered_to_%d", k);
+		rte_tel_data_add_dict_u64(d, key, v.delivered[k]);
+		snprintf(key, sizeof(key), "backlog_to_%d", k);
+		rte_tel_data_add_dict_u64(d, key, backlog[k]);
+	}
+	return 0;
+}
+
 void gw_telemetry_register(const struct gw_telemetry_src *src)
 {
 	tel_src = src;
@@ -146,6 +242,14 @@ void gw_telemetry_register(const struct gw_telemetry_src *src)
 	                           "SGA data-plane counters and control-plane statistics");
 	rte_telemetry_register_cmd("/sga/engines", tel_engines,
 	                           "Which crypto engine serves each operation");
+	rte_telemetry_register_cmd("/sga/close", tel_close,
+	                           "Close a session. Parameters: session id (16 hex digits)");
+	rte_telemetry_register_cmd("/sga/revoke", tel_revoke,
+	                           "Revoke a device: its sessions closed, its identity refused. "
+	                           "Parameters: device id");
+	rte_telemetry_register_cmd(
+	    "/sga/session", tel_session,
+	    "One session's age, traffic and backlog. Parameters: session id");
 }
 
 void gw_telemetry_detach(void)

@@ -9,7 +9,8 @@
  * running gateway's telemetry socket lives. It reads and writes Redis through
  * the gateway's own store code (controlplane/store.c), so records are sealed
  * and checked exactly as the gateway does; it talks to the running gateway
- * only through DPDK's telemetry socket (/sga/stats, /sga/engines).
+ * only through DPDK's telemetry socket (/sga/stats, /sga/engines, and
+ * /sga/close, /sga/revoke, /sga/session for the session lifecycle).
  *
  * Enrollment tokens are secrets: a new token is written once, to a new file of
  * mode 0600 (or to standard output when no file is named), and only its SHA-256
@@ -28,6 +29,7 @@
 
 #include <arpa/inet.h>
 
+#include "cp_lifecycle.h"
 #include "gw_config.h"
 #include "gw_store.h"
 #include "sga_crypto.h"
@@ -65,9 +67,18 @@ static void usage(FILE *f)
 	        "  enroll del ID       remove ID's allow-list entry (an unused token)\n"
 	        "  enroll list         identities with an unused token\n"
 	        "  devices             registered devices: suites, last address, counters\n"
-	        "  device ID           one registered device\n"
-	        "  sessions            established sessions: devices, suite, addresses, and the\n"
-	        "                      hop sequence accepted from each device (its messages)\n"
+	        "  device ID           one registered device (revoked or not) and its sessions\n"
+	        "  sessions            established sessions: devices, suite, addresses, the hop\n"
+	        "                      sequence accepted from each device, and from the running\n"
+	        "                      gateway their age, idle time, traffic (frames/bytes from\n"
+	        "                      each device) and backlog (stored, undelivered messages)\n"
+	        "  close SESSION_ID    close a session (16 hex digits): both devices are told\n"
+	        "                      (SESSION_CLOSED \"operator\"), nothing of it stays in\n"
+	        "                      Redis, its stored messages are released\n"
+	        "  revoke ID           revoke a device: every session of it closed (\"revoked\"),\n"
+	        "                      its record kept and refused until \"enroll add ID\"\n"
+	        "                      re-enrols it; without a running gateway only Redis is\n"
+	        "                      changed (a restart then restores none of its sessions)\n"
 	        "  stats               the running gateway's counters (telemetry /sga/stats)\n"
 	        "  engines             which engine serves each operation (/sga/engines)\n\n"
 	        "Options:\n"
@@ -156,6 +167,23 @@ static int enroll_add(struct store *st, const char *id, const char *token_file)
 
 	if (id_arg(id, &idlen))
 		return EX_USAGE;
+	/* Re-enrolment of a revoked device: its record goes, so the identity can
+	 * register afresh with the new token. */
+	{
+		struct sga_gw_device d;
+
+		rc = store_device_get(st, (const uint8_t *)id, idlen, &d);
+		sga_memzero(d.k_d, sizeof(d.k_d));
+		if (!rc && d.revoked) {
+			rc = store_device_del(st, (const uint8_t *)id, idlen);
+			if (rc) {
+				fprintf(stderr, "sga-admin: enroll add %s: %s\n", id,
+				        sga_err_desc(rc));
+				return store_exit(rc);
+			}
+			fprintf(stderr, "sga-admin: %s was revoked: its record is removed\n", id);
+		}
+	}
 	if (sga_random_bytes(raw, sizeof(raw))) {
 		fprintf(stderr, "sga-admin: CSPRNG failure\n");
 		return EX_FAIL;
@@ -315,12 +343,13 @@ static int device_print(struct store *st, const char *id, int first)
 		for (unsigned i = 0; i < rec.n_suites; i++)
 			printf("%s\"%s\"", i ? "," : "", suite_name(rec.suites[i]));
 		printf("],\"hop_suite\":\"%s\",\"address\":\"%s\",\"up_ctr\":%" PRIu64
-		       ",\"down_ctr\":%" PRIu64 "}",
-		       suite_name(rec.suite_init), addr, rec.up_ctr, rec.down_ctr);
+		       ",\"down_ctr\":%" PRIu64 ",\"revoked\":%s}",
+		       suite_name(rec.suite_init), addr, rec.up_ctr, rec.down_ctr,
+		       rec.revoked ? "true" : "false");
 	} else {
-		printf("%-32.*s %-21s %-18s up %" PRIu64 " down %" PRIu64 "\n", rec.id_len,
+		printf("%-32.*s %-21s %-18s up %" PRIu64 " down %" PRIu64 "%s\n", rec.id_len,
 		       (const char *)rec.id, addr, suite_name(rec.suite_init), rec.up_ctr,
-		       rec.down_ctr);
+		       rec.down_ctr, rec.revoked ? " REVOKED" : "");
 	}
 	return EX_OK;
 }
@@ -349,81 +378,6 @@ static int devices_list(struct store *st)
 	return worst;
 }
 
-/* ---- sessions ----------------------------------------------------------------- */
-
-static int sessions_list(struct store *st)
-{
-	unsigned n = 0, cap = 1024;
-	uint64_t *ids = NULL;
-	int rc, shown = 0;
-
-	/* store_session_list says how many there are when cap is short. */
-	for (;;) {
-		uint64_t *q = realloc(ids, cap * sizeof(*ids));
-
-		if (!q) {
-			free(ids);
-			return EX_FAIL;
-		}
-		ids = q;
-		n = cap;
-		rc = store_session_list(st, ids, &n);
-		if (rc != -SGA_E_NOSPACE)
-			break;
-		cap = n + 1024;
-	}
-	if (rc) {
-		fprintf(stderr, "sga-admin: sessions: %s\n", sga_err_desc(rc));
-		free(ids);
-		return store_exit(rc);
-	}
-	if (json)
-		printf("{\"sessions\":[");
-	else
-		printf("%-16s %-20s %-20s %-18s %-21s %-21s %s\n", "session", "initiator",
-		       "responder", "suite", "initiator address", "responder address",
-		       "hop seq in (i / r)");
-	for (unsigned i = 0; i < n; i++) {
-		struct sga_gw_session *s = calloc(1, sizeof(*s));
-		uint64_t rx[2];
-		struct dp_addr a[2];
-		char addr[2][32];
-
-		if (!s)
-			break;
-		rc = store_session_get(st, ids[i], s);
-		if (!rc)
-			rc = store_session_get_marks(st, ids[i], rx, a);
-		if (!rc) {
-			addr_str(&a[0], addr[0], sizeof(addr[0]));
-			addr_str(&a[1], addr[1], sizeof(addr[1]));
-			if (json) {
-				printf("%s{\"session\":\"%016" PRIx64 "\",\"initiator\":",
-				       shown ? "," : "", ids[i]);
-				json_str(s->id[0], s->id_len[0]);
-				printf(",\"responder\":");
-				json_str(s->id[1], s->id_len[1]);
-				printf(",\"suite\":\"%s\",\"address\":[\"%s\",\"%s\"],\"rx_next\":["
-				       "%" PRIu64 ",%" PRIu64 "]}",
-				       suite_name(s->suite), addr[0], addr[1], rx[0], rx[1]);
-			} else {
-				printf("%016" PRIx64 " %-20.*s %-20.*s %-18s %-21s %-21s %" PRIu64
-				       " / %" PRIu64 "\n",
-				       ids[i], s->id_len[0], (const char *)s->id[0], s->id_len[1],
-				       (const char *)s->id[1], suite_name(s->suite), addr[0],
-				       addr[1], rx[0], rx[1]);
-			}
-			shown++;
-		}
-		sga_memzero(s, sizeof(*s)); /* it holds k_t and the hop keys */
-		free(s);
-	}
-	if (json)
-		printf("]}\n");
-	free(ids);
-	return EX_OK;
-}
-
 /* ---- the running gateway: DPDK telemetry -------------------------------------- */
 
 /* The --file-prefix of [eal] args ("rte" when none is given, as EAL does). */
@@ -446,55 +400,337 @@ static void file_prefix(const struct gw_config *cfg, char *out, size_t n)
 	}
 }
 
-static int telemetry(const struct gw_config *cfg, const char *cmd)
+#define TEL_BUF (1 << 20)
+
+/* A connection to the running gateway's telemetry socket (its greeting read),
+ * or -1 (quiet: say nothing when the caller can do without the gateway). */
+static int tel_open(const struct gw_config *cfg, int quiet)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char prefix[64], *buf;
 	const char *run = getuid() == 0 ? "/var/run" : getenv("XDG_RUNTIME_DIR");
-	ssize_t r;
+	char prefix[64], *buf = malloc(TEL_BUF);
 	int fd;
 
 	file_prefix(cfg, prefix, sizeof(prefix));
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/dpdk/%s/dpdk_telemetry.v2",
 	         run ? run : "/tmp", prefix);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fprintf(stderr,
-		        "sga-admin: no running gateway at %s: %s (is it running with [eal] args "
-		        "--file-prefix=%s?)\n",
-		        sa.sun_path, strerror(errno), prefix);
+	if (!buf || fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    read(fd, buf, TEL_BUF) < 0) {
+		if (!quiet)
+			fprintf(stderr,
+			        "sga-admin: no running gateway at %s: %s (is it running with [eal] "
+			        "args --file-prefix=%s?)\n",
+			        sa.sun_path, strerror(errno), prefix);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	free(buf);
+	return fd;
+}
+
+/* Run cmd on fd; the answer's inner document ({"<cmd>": DOC}) into out (cap
+ * bytes). 0, or -1 (the gateway does not know cmd, or the socket failed). */
+static int tel_query(int fd, const char *cmd, char *out, size_t cap)
+{
+	char *buf = malloc(TEL_BUF), *v;
+	ssize_t r;
+	size_t len;
+
+	if (!buf || write(fd, cmd, strlen(cmd)) < 0 || (r = read(fd, buf, TEL_BUF - 1)) <= 0) {
+		free(buf);
+		return -1;
+	}
+	buf[r] = '\0';
+	v = strchr(buf, ':');
+	v = v ? v + 1 : buf;
+	len = strlen(v);
+	if (len && v[len - 1] == '}')
+		v[--len] = '\0';
+	if (!strcmp(v, "null") || len + 1 > cap) {
+		free(buf);
+		return -1;
+	}
+	memcpy(out, v, len + 1);
+	free(buf);
+	return 0;
+}
+
+static int telemetry(const struct gw_config *cfg, const char *cmd)
+{
+	int fd = tel_open(cfg, 0), rc;
+	char *doc = malloc(TEL_BUF);
+
+	if (fd < 0 || !doc) {
+		free(doc);
 		if (fd >= 0)
 			close(fd);
 		return EX_UNREACHABLE;
 	}
-	buf = malloc(1 << 20);
-	/* The socket first says who it is ({"version": ...}), then answers. */
-	if (!buf || read(fd, buf, 1 << 20) < 0 || write(fd, cmd, strlen(cmd)) < 0 ||
-	    (r = read(fd, buf, (1 << 20) - 1)) <= 0) {
-		fprintf(stderr, "sga-admin: telemetry %s: %s\n", cmd, strerror(errno));
-		free(buf);
-		close(fd);
+	rc = tel_query(fd, cmd, doc, TEL_BUF);
+	close(fd);
+	if (rc) {
+		fprintf(stderr, "sga-admin: the gateway does not know %s\n", cmd);
+		free(doc);
+		return EX_FAIL;
+	}
+	printf("%s\n", doc);
+	free(doc);
+	return EX_OK;
+}
+
+/* The u64 value of "key" in a flat JSON document, or 0. */
+static uint64_t doc_u64(const char *doc, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(doc, pat);
+	return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
+}
+
+/* The exit code a lifecycle command's {"result": ...} stands for. */
+static int doc_result(const char *doc, const char *what)
+{
+	if (strstr(doc, "\"result\":\"ok\""))
+		return EX_OK;
+	if (strstr(doc, "not found")) {
+		fprintf(stderr, "sga-admin: %s: no such session or device\n", what);
+		return EX_NOT_FOUND;
+	}
+	if (strstr(doc, "redis unavailable")) {
+		fprintf(stderr, "sga-admin: %s: the gateway cannot reach Redis\n", what);
 		return EX_UNREACHABLE;
 	}
-	close(fd);
-	buf[r] = '\0';
-	/* The answer is {"<cmd>": {...}}: print the inner document. */
-	{
-		char *v = strchr(buf, ':');
-		size_t len;
+	if (strstr(doc, "bad argument")) {
+		fprintf(stderr, "sga-admin: %s: bad argument\n", what);
+		return EX_USAGE;
+	}
+	fprintf(stderr, "sga-admin: %s: failed\n", what);
+	return EX_FAIL;
+}
 
-		v = v ? v + 1 : buf;
-		len = strlen(v);
-		if (len && v[len - 1] == '}')
-			v[--len] = '\0';
-		if (!strcmp(v, "null")) {
-			fprintf(stderr, "sga-admin: the gateway does not know %s\n", cmd);
-			free(buf);
+static int sid_arg(const char *s, uint64_t *sid)
+{
+	char *end;
+
+	if (strlen(s) != 16 || strspn(s, "0123456789abcdefABCDEF") != 16)
+		goto bad;
+	*sid = strtoull(s, &end, 16);
+	if (*end || !*sid)
+		goto bad;
+	return 0;
+bad:
+	fprintf(stderr, "sga-admin: '%s' is not a session id (16 hex digits)\n", s);
+	return -1;
+}
+
+/* close SESSION_ID: through the running gateway, which alone can take it out
+ * of the data plane and tell the devices. */
+static int session_close(const struct gw_config *cfg, const char *arg)
+{
+	char cmd[64], doc[512];
+	uint64_t sid;
+	int fd, rc;
+
+	if (sid_arg(arg, &sid))
+		return EX_USAGE;
+	fd = tel_open(cfg, 0);
+	if (fd < 0)
+		return EX_UNREACHABLE;
+	snprintf(cmd, sizeof(cmd), "/sga/close,%016" PRIx64, sid);
+	rc = tel_query(fd, cmd, doc, sizeof(doc));
+	close(fd);
+	if (rc) {
+		fprintf(stderr, "sga-admin: close: the gateway does not answer /sga/close\n");
+		return EX_FAIL;
+	}
+	rc = doc_result(doc, arg);
+	if (rc == EX_OK) {
+		if (json)
+			printf("{\"closed\":\"%016" PRIx64 "\"}\n", sid);
+		else
+			printf("sga-admin: session %016" PRIx64 " closed\n", sid);
+	}
+	return rc;
+}
+
+/* revoke ID: through the running gateway (its sessions leave the data plane
+ * and both members are told); without one, in Redis alone, so that a start
+ * restores none of its sessions and refuses the identity. */
+static int device_revoke(const struct gw_config *cfg, struct store *st, const char *id)
+{
+	char cmd[80], doc[512];
+	uint8_t idlen;
+	long long closed;
+	int fd, rc;
+
+	if (id_arg(id, &idlen))
+		return EX_USAGE;
+	fd = tel_open(cfg, 1);
+	if (fd >= 0) {
+		snprintf(cmd, sizeof(cmd), "/sga/revoke,%s", id);
+		rc = tel_query(fd, cmd, doc, sizeof(doc));
+		close(fd);
+		if (rc) {
+			fprintf(stderr,
+			        "sga-admin: revoke: the gateway does not answer /sga/revoke\n");
 			return EX_FAIL;
 		}
-		printf("%s\n", v);
+		rc = doc_result(doc, id);
+		if (rc != EX_OK)
+			return rc;
+		closed = (long long)doc_u64(doc, "sessions_closed");
+	} else {
+		struct cp_handler h;
+
+		memset(&h, 0, sizeof(h)); /* no data plane, no one to tell */
+		closed = cp_device_revoke(&h, st, (const uint8_t *)id, idlen);
+		if (closed < 0) {
+			fprintf(stderr, "sga-admin: revoke %s: %s\n", id,
+			        sga_err_desc((int)closed));
+			return store_exit((int)closed);
+		}
+		fprintf(stderr, "sga-admin: no running gateway: revoked in Redis only\n");
 	}
-	free(buf);
+	if (json)
+		printf("{\"revoked\":\"%s\",\"sessions_closed\":%lld}\n", id, closed);
+	else
+		printf("sga-admin: %s revoked, %lld session(s) closed\n", id, closed);
+	return EX_OK;
+}
+
+/* ---- sessions ----------------------------------------------------------------- */
+
+/* What the running gateway shows of session sid (tel: -1 without one). */
+struct live {
+	int have;
+	uint64_t age_s, idle_s, frames[2], bytes[2], backlog[2];
+};
+
+static void live_get(int tel, uint64_t sid, struct live *l)
+{
+	char cmd[64], doc[1024];
+
+	memset(l, 0, sizeof(*l));
+	snprintf(cmd, sizeof(cmd), "/sga/session,%016" PRIx64, sid);
+	if (tel < 0 || tel_query(tel, cmd, doc, sizeof(doc)) || !strstr(doc, "\"result\":\"ok\""))
+		return;
+	l->have = 1;
+	l->age_s = doc_u64(doc, "age_s");
+	l->idle_s = doc_u64(doc, "idle_s");
+	l->frames[0] = doc_u64(doc, "frames_from_0");
+	l->frames[1] = doc_u64(doc, "frames_from_1");
+	l->bytes[0] = doc_u64(doc, "bytes_from_0");
+	l->bytes[1] = doc_u64(doc, "bytes_from_1");
+	/* backlog_to_r: held for r, i.e. sent by the other member */
+	l->backlog[0] = doc_u64(doc, "backlog_to_0");
+	l->backlog[1] = doc_u64(doc, "backlog_to_1");
+}
+
+/* Established sessions (only device `only`'s when given), with what the
+ * running gateway shows of each when it answers. */
+static int sessions_list(struct store *st, const struct gw_config *cfg, const char *only)
+{
+	unsigned n = 0, cap = 1024;
+	uint64_t *ids = NULL;
+	int rc, shown = 0, tel = tel_open(cfg, 1);
+
+	/* store_session_list says how many there are when cap is short. */
+	for (;;) {
+		uint64_t *q = realloc(ids, cap * sizeof(*ids));
+
+		if (!q) {
+			free(ids);
+			return EX_FAIL;
+		}
+		ids = q;
+		n = cap;
+		rc = store_session_list(st, ids, &n);
+		if (rc != -SGA_E_NOSPACE)
+			break;
+		cap = n + 1024;
+	}
+	if (rc) {
+		fprintf(stderr, "sga-admin: sessions: %s\n", sga_err_desc(rc));
+		free(ids);
+		if (tel >= 0)
+			close(tel);
+		return store_exit(rc);
+	}
+	if (json)
+		printf("%s\"sessions\":[", only ? "" : "{");
+	else
+		printf("%-16s %-20s %-20s %-18s %-21s %-21s %-18s %-8s %-8s %-27s %s\n", "session",
+		       "initiator", "responder", "suite", "initiator address", "responder address",
+		       "hop seq in (i / r)", "age s", "idle s", "frames/bytes from i / r",
+		       "backlog to i / r");
+	for (unsigned i = 0; i < n; i++) {
+		struct sga_gw_session *s = calloc(1, sizeof(*s));
+		uint64_t rx[2];
+		struct dp_addr a[2];
+		char addr[2][32];
+
+		if (!s)
+			break;
+		rc = store_session_get(st, ids[i], s);
+		if (!rc && only &&
+		    !((s->id_len[0] == strlen(only) && !memcmp(s->id[0], only, s->id_len[0])) ||
+		      (s->id_len[1] == strlen(only) && !memcmp(s->id[1], only, s->id_len[1]))))
+			rc = 1; /* another device's */
+		if (!rc)
+			rc = store_session_get_marks(st, ids[i], rx, a);
+		if (!rc) {
+			struct live l;
+
+			live_get(tel, ids[i], &l);
+			addr_str(&a[0], addr[0], sizeof(addr[0]));
+			addr_str(&a[1], addr[1], sizeof(addr[1]));
+			if (json) {
+				printf("%s{\"session\":\"%016" PRIx64 "\",\"initiator\":",
+				       shown ? "," : "", ids[i]);
+				json_str(s->id[0], s->id_len[0]);
+				printf(",\"responder\":");
+				json_str(s->id[1], s->id_len[1]);
+				printf(",\"suite\":\"%s\",\"address\":[\"%s\",\"%s\"],\"rx_next\":["
+				       "%" PRIu64 ",%" PRIu64 "]",
+				       suite_name(s->suite), addr[0], addr[1], rx[0], rx[1]);
+				if (l.have)
+					printf(",\"age_s\":%" PRIu64 ",\"idle_s\":%" PRIu64
+					       ",\"frames\":[%" PRIu64 ",%" PRIu64
+					       "],\"bytes\":[%" PRIu64 ",%" PRIu64
+					       "],\"backlog\":[%" PRIu64 ",%" PRIu64 "]",
+					       l.age_s, l.idle_s, l.frames[0], l.frames[1],
+					       l.bytes[0], l.bytes[1], l.backlog[0], l.backlog[1]);
+				printf("}");
+			} else {
+				char live[96] = "-";
+
+				if (l.have)
+					snprintf(
+					    live, sizeof(live),
+					    "%-8" PRIu64 " %-8" PRIu64 " %" PRIu64 "/%" PRIu64
+					    " / %" PRIu64 "/%" PRIu64 "  %" PRIu64 " / %" PRIu64,
+					    l.age_s, l.idle_s, l.frames[0], l.bytes[0], l.frames[1],
+					    l.bytes[1], l.backlog[0], l.backlog[1]);
+				printf("%016" PRIx64 " %-20.*s %-20.*s %-18s %-21s %-21s %8" PRIu64
+				       " / %-7" PRIu64 " %s\n",
+				       ids[i], s->id_len[0], (const char *)s->id[0], s->id_len[1],
+				       (const char *)s->id[1], suite_name(s->suite), addr[0],
+				       addr[1], rx[0], rx[1], live);
+			}
+			shown++;
+		}
+		sga_memzero(s, sizeof(*s)); /* it holds k_t and the hop keys */
+		free(s);
+	}
+	if (json)
+		printf(only ? "]" : "]}\n");
+	free(ids);
+	if (tel >= 0)
+		close(tel);
 	return EX_OK;
 }
 
@@ -509,7 +745,7 @@ static int command_ok(const char *cmd, const char *const *pos, unsigned npos)
 	if (!strcmp(cmd, "devices") || !strcmp(cmd, "sessions") || !strcmp(cmd, "stats") ||
 	    !strcmp(cmd, "engines"))
 		return npos == 0;
-	if (!strcmp(cmd, "device"))
+	if (!strcmp(cmd, "device") || !strcmp(cmd, "close") || !strcmp(cmd, "revoke"))
 		return npos == 1;
 	return 0;
 }
@@ -600,6 +836,8 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, "stats") || !strcmp(cmd, "engines"))
 			return telemetry(&cfg,
 			                 !strcmp(cmd, "stats") ? "/sga/stats" : "/sga/engines");
+		if (!strcmp(cmd, "close"))
+			return session_close(&cfg, pos[0]);
 		gw_store_config(&cfg, &sc);
 		if ((rc = store_load_master_key(cfg.master_key, sc.master_key))) {
 			fprintf(stderr, "sga-admin: %s: cannot load the master key: %s\n",
@@ -649,10 +887,19 @@ int main(int argc, char **argv)
 			if (json)
 				printf("{\"device\":");
 			rc = device_print(st, pos[0], 1);
+			if (rc == EX_OK) {
+				if (json)
+					printf(",");
+				else
+					printf("\n");
+				(void)sessions_list(st, &cfg, pos[0]);
+			}
 			if (json)
 				printf(rc == EX_OK ? "}\n" : "null}\n");
 		} else if (!strcmp(cmd, "sessions") && npos == 0)
-			rc = sessions_list(st);
+			rc = sessions_list(st, &cfg, NULL);
+		else if (!strcmp(cmd, "revoke") && npos == 1)
+			rc = device_revoke(&cfg, st, pos[0]);
 		store_close(st);
 		if (rc < 0) {
 			fprintf(stderr,

@@ -126,6 +126,9 @@ static void reload_config(struct gw_config *cfg, const char *path, struct sga_gw
 		(void)dp_set_ctrl_rate(g_dp, next.ctrl_rate, next.ctrl_burst); /* both nonzero */
 	if (next.store_max_age_s != cfg->store_max_age_s)
 		dp_set_store_max_age(g_dp, (uint64_t)next.store_max_age_s * 1000);
+	if (next.session_idle_s != cfg->session_idle_s ||
+	    next.session_max_life_s != cfg->session_max_life_s)
+		cp_set_expiry(g_tel.cp, next.session_idle_s, next.session_max_life_s);
 	/* stats_file and stats_interval_s are read by this thread only. */
 	*cfg = next;
 	applied[0] = '\0';
@@ -697,6 +700,8 @@ int main(int argc, char **argv)
 	ccfg.async_jobs = cfg.async_jobs;
 	ccfg.cookie_mode = (enum cp_cookie_mode)cfg.cookie_mode;
 	ccfg.cookie_threshold = cfg.cookie_threshold;
+	ccfg.session_idle_s = cfg.session_idle_s;
+	ccfg.session_max_life_s = cfg.session_max_life_s;
 
 	/* Modexp: the cryptodev MODEX service, installed as the modexp member of
 	 * the crypto backend (over whatever backend is installed by now), before
@@ -821,6 +826,7 @@ int main(int argc, char **argv)
 			last_restore = now;
 			if (n >= 0) {
 				restored = 1;
+				dp_sessions_restored(g_dp);
 				GW_LOG("info", "restored %d session(s) from Redis", n);
 			} else if (n == -EACCES) {
 				/* Not an outage to wait out: the configuration is wrong. */

@@ -542,11 +542,12 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 	t.n_hash[self] = s->n_hash;
 	t.n_hash[peer] = b5.n_hash_peer;
 	CHECK(sga_dev_sess_derive(s, kisj, grp->len, s->k_t, &t));
-	/* The exponent and the handshake keys have served; only traffic keys remain. */
+	/* The exponent and the handshake keys have served; only traffic keys
+	 * remain, and the kex key, which seals the session's end (SESSION_CLOSE
+	 * and SESSION_CLOSED, PROTOCOL.md 7.14). */
 	sga_memzero(s->R, sizeof(s->R));
 	sga_memzero(s->K, sizeof(s->K));
 	sga_memzero(s->k_t, sizeof(s->k_t));
-	sga_memzero(s->kex_key, sizeof(s->kex_key));
 	sga_memzero(s->kex_frame, sizeof(s->kex_frame));
 	s->kex_frame_len = 0;
 	s->hop_tx_seq = 0;
@@ -899,6 +900,7 @@ int sga_dev_peek(const uint8_t *frame, size_t len, uint8_t *type, uint64_t *sess
 	switch (h.type) {
 	case SGA_MSG_NEG_RESULT:
 	case SGA_MSG_KEX_REPLY:
+	case SGA_MSG_SESSION_CLOSED:
 		rc = sga_env_sess_decode(frame, len, &es);
 		if (!rc)
 			*session_id = es.session_id;

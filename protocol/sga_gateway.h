@@ -65,6 +65,7 @@ struct sga_gw_device {
 	uint8_t suites[SGA_MAX_SUITES];
 	uint64_t up_ctr;   /* last counter accepted from the device */
 	uint64_t down_ctr; /* last counter sent to the device */
+	uint8_t revoked;   /* the operator revoked it: every request refused, silently */
 };
 
 /** Allow-list entry: SHA-256 of the one-time enrollment token. */

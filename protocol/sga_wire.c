@@ -59,6 +59,10 @@ const char *sga_msg_name(uint8_t type)
 		return "COOKIE_REPLY";
 	case SGA_MSG_COOKIE_ECHO:
 		return "COOKIE_ECHO";
+	case SGA_MSG_SESSION_CLOSE:
+		return "SESSION_CLOSE";
+	case SGA_MSG_SESSION_CLOSED:
+		return "SESSION_CLOSED";
 	case SGA_MSG_ERROR:
 		return "ERROR";
 	default:
@@ -88,6 +92,8 @@ static int type_known(uint8_t type)
 	case SGA_MSG_DATA_SKIP:
 	case SGA_MSG_COOKIE_REPLY:
 	case SGA_MSG_COOKIE_ECHO:
+	case SGA_MSG_SESSION_CLOSE:
+	case SGA_MSG_SESSION_CLOSED:
 	case SGA_MSG_ERROR:
 		return 1;
 	default:
@@ -226,7 +232,8 @@ static int is_dev_type(uint8_t t)
 
 static int is_sess_type(uint8_t t)
 {
-	return t == SGA_MSG_NEG_RESULT || t == SGA_MSG_KEX_INIT || t == SGA_MSG_KEX_REPLY;
+	return t == SGA_MSG_NEG_RESULT || t == SGA_MSG_KEX_INIT || t == SGA_MSG_KEX_REPLY ||
+	       t == SGA_MSG_SESSION_CLOSE || t == SGA_MSG_SESSION_CLOSED;
 }
 
 static int is_hop_type(uint8_t t)

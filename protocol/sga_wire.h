@@ -55,6 +55,8 @@ enum sga_msg_type {
 	SGA_MSG_DATA_SKIP = 0x34,      /* G -> d  hop frame: what is missing below n expired */
 	SGA_MSG_COOKIE_REPLY = 0x40,   /* G -> d  under load: retry inside a COOKIE_ECHO */
 	SGA_MSG_COOKIE_ECHO = 0x41,    /* d -> G  cookie || a REG_REQ, NEG_REQ or KEX_INIT */
+	SGA_MSG_SESSION_CLOSE = 0x50,  /* d -> G  session envelope under the sender's kex key */
+	SGA_MSG_SESSION_CLOSED = 0x51, /* G -> d  session envelope under the recipient's kex key */
 	SGA_MSG_ERROR = 0x7f,          /* G -> d  unauthenticated error hint */
 };
 

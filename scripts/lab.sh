@@ -118,11 +118,15 @@ lcores = 1
 mbufs = 8191
 ctrl_rate = ${SGA_CTRL_RATE:-100}
 ctrl_burst = ${SGA_CTRL_BURST:-200}
+${SGA_MAX_SESSIONS:+max_sessions = $SGA_MAX_SESSIONS}
 [controlplane]
 workers = 2
 persist_interval_ms = 200
 cookie = ${SGA_COOKIE:-auto}
 cookie_threshold = ${SGA_COOKIE_THRESHOLD:-32}
+[sessions]
+idle_s = ${SGA_SESSION_IDLE_S:-0}
+max_life_s = ${SGA_SESSION_MAX_LIFE_S:-0}
 [redis]
 socket = $SGA_RUN/redis.sock
 timeout_ms = 300

@@ -43,6 +43,7 @@
 #include "harness.h"
 #include "sga_client.h"
 #include "sga_client_priv.h"
+#include "sga_close.h"
 #include "sga_cookie.h"
 #include "sga_cursor.h"
 #include "sga_hop.h"
@@ -539,6 +540,22 @@ static void h_data_up(struct tgw *g, const struct sga_gw_peek *pk, uint8_t *f, s
 }
 
 /* One frame that made it through the inbound link. */
+/* SESSION_CLOSE (PROTOCOL.md 7.14): the session goes, both members are told. */
+static void h_close(struct tgw *g, const struct sga_gw_peek *pk, const uint8_t *f, size_t n)
+{
+	const struct sga_session_closed_plain c = {SGA_CLOSE_DEVICE, 0};
+	struct tgw_sess *s = tgw_sess_find(g, pk->session_id);
+	uint8_t out[SGA_FRAME_MAX], role;
+	size_t len;
+
+	if (!s || sga_gw_open_session_close(&s->gs, f, n, &role))
+		return;
+	for (uint8_t r = 0; r < 2; r++)
+		if (!sga_gw_create_session_closed(&s->gs, r, &c, out, sizeof(out), &len))
+			send_to_id(g, s->gs.id[r], s->gs.id_len[r], out, len);
+	s->used = 0;
+}
+
 static void tgw_handle(struct tgw *g, const uint8_t *frame, size_t n,
                        const struct sockaddr_in *from)
 {
@@ -603,6 +620,9 @@ static void tgw_handle(struct tgw *g, const uint8_t *frame, size_t n,
 		break;
 	case SGA_MSG_DATA_DELIVERED:
 		atomic_fetch_add(&g->delivered_reports, 1);
+		break;
+	case SGA_MSG_SESSION_CLOSE:
+		h_close(g, &pk, f, n);
 		break;
 	default:
 		break;
@@ -1270,6 +1290,56 @@ static void ping(struct sga_client *a, struct sga_client *b, const char *text)
 	             sga_client_detail(b));
 	cr_assert_eq(len, strlen(text));
 	cr_assert_eq(memcmp(buf, text, len), 0);
+}
+
+/* sga_client_close_session: the gateway confirms, the peer is told, keeps what
+ * it had received, then gets SESSION_CLOSED from recv and send. */
+Test(client, close_session_ends_it_at_both_ends)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	uint64_t delivered = 99;
+	char buf[64];
+	size_t len;
+
+	tgw_start(g);
+	pair_up(g, &FAST, &a, &b);
+	ping(a, b, "first");
+	cr_assert_eq(sga_client_send(a, "last", 4), 0);
+	cr_assert_eq(sga_client_flush(a, 5000), 0);
+	cr_assert_eq(sga_client_close_session(a, 5000), 0, "%s", sga_client_detail(a));
+	cr_assert_eq(sga_client_session_closed(a, &delivered), SGA_CLOSE_DEVICE);
+	cr_assert_eq(sga_client_send(a, "x", 1), -SGA_E_SESSION_CLOSED);
+	cr_assert_eq(sga_client_recv(b, buf, sizeof(buf), &len, 5000), 0, "%s",
+	             sga_client_detail(b));
+	cr_assert(len == 4 && !memcmp(buf, "last", 4), "what came before the close is kept");
+	cr_assert_eq(sga_client_recv(b, buf, sizeof(buf), &len, 5000), -SGA_E_SESSION_CLOSED);
+	cr_assert_eq(sga_client_session_closed(b, NULL), SGA_CLOSE_DEVICE);
+	cr_assert_eq(sga_client_send(b, "x", 1), -SGA_E_SESSION_CLOSED);
+	cr_assert_eq(sga_client_close_session(b, 1000), 0, "closed already: nothing to do");
+	/* A new session between them starts clean. */
+	connect_pair(a, b, "dev-b");
+	cr_assert_eq(sga_client_session_closed(a, NULL), 0);
+	ping(b, a, "again");
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
+/* No SESSION_CLOSED (the gateway is silent): ended here after the deadline. */
+Test(client, close_session_without_an_answer_ends_it_here)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+
+	g->drop_first_in[SGA_MSG_SESSION_CLOSE] = 1000;
+	tgw_start(g);
+	pair_up(g, &FAST, &a, &b);
+	cr_assert_eq(sga_client_close_session(a, 500), -SGA_CLIENT_E_TIMEOUT);
+	cr_assert_eq(sga_client_send(a, "x", 1), -SGA_CLIENT_E_NO_SESSION);
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
 }
 
 Test(client, counters_persist_across_reopen)

@@ -99,6 +99,20 @@ Test(config, full_file)
 	cr_assert_str_eq(c.eal_args, "--log-level=lib.eal:debug");
 }
 
+/* [sessions]: the gateway's own closes (PROTOCOL.md 7.14); 0 = never, and live. */
+Test(config, sessions_idle_and_lifetime)
+{
+	cr_assert_eq(parse("[sessions]\nidle_s = 600\nmax_life_s = 86400\n"), 0, "%s", err);
+	cr_assert_eq(c.session_idle_s, 600);
+	cr_assert_eq(c.session_max_life_s, 86400);
+	cr_assert_eq(parse("[gateway]\nid = x\n"), 0, "%s", err);
+	cr_assert_eq(c.session_idle_s, 0, "never, by default");
+	cr_assert_eq(c.session_max_life_s, 0);
+	expect_err("[sessions]\nidle_s = -1\n", "idle_s");
+	cr_assert(gw_config_is_live("sessions", "idle_s"));
+	cr_assert(gw_config_is_live("sessions", "max_life_s"));
+}
+
 Test(config, errors_name_line_and_reason)
 {
 	expect_err("[gateway]\nbogus = 1\n", "t.conf:2: unknown key 'bogus' in [gateway]");

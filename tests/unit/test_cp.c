@@ -1312,6 +1312,28 @@ int dp_session_extend(struct dp *dp, uint64_t session_id, uint8_t role, uint64_t
 	return 0;
 }
 
+int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view *final)
+{
+	(void)dp;
+	(void)session_id;
+	(void) final;
+	return -ENOENT;
+}
+
+int dp_session_get(struct dp *dp, uint64_t session_id, struct dp_session_view *v)
+{
+	(void)dp;
+	(void)session_id;
+	(void)v;
+	return -ENOENT;
+}
+
+unsigned dp_session_reclaim(struct dp *dp)
+{
+	(void)dp;
+	return 0;
+}
+
 unsigned dp_resv_dequeue(struct dp *dp, struct dp_resv_req *reqs, unsigned n)
 {
 	unsigned k;
@@ -2111,4 +2133,219 @@ Test(cp, restore_after_redis_rollback_repeats_no_hop_nonce)
 		cr_assert_neq(run1.s.hop[r].epoch, run2.s.hop[r].epoch);
 		cr_assert_eq(run2.s.hop[r].restored, 1);
 	}
+}
+
+/* ---- session lifecycle (cp_lifecycle.h) ------------------------------------------------ */
+
+#include "cp_lifecycle.h"
+
+static struct {
+	unsigned n;
+	uint64_t sid;
+	struct dp_session_view fin; /* what the stand-in data plane reports */
+	int gone;                   /* removed already: -ENOENT */
+} RM;
+
+static int cap_remove(void *ctx, uint64_t sid, struct dp_session_view *final)
+{
+	(void)ctx;
+	if (RM.gone)
+		return -ENOENT;
+	RM.n++;
+	RM.sid = sid;
+	*final = RM.fin;
+	final->session_id = sid;
+	RM.gone = 1;
+	return 0;
+}
+
+static long long keys_matching(const char *pattern)
+{
+	redisReply *r = redis_fx_cmd("KEYS %s", pattern);
+	long long n = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : -1;
+
+	freeReplyObject(r);
+	return n;
+}
+
+static uint64_t established_session(void)
+{
+	memset(&RM, 0, sizeof(RM));
+	RM.fin.addr[0] = ADDR[0];
+	RM.fin.addr[1] = ADDR[1];
+	RM.fin.delivered[0] = 7; /* d_i holds d_j's messages below 7 */
+	RM.fin.delivered[1] = 3;
+	HD.remove.fn = cap_remove;
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	do_negotiate();
+	do_kex();
+	cr_assert_eq(keys_matching("sga:{sess:*"), 1);
+	return H.sess[0].session_id;
+}
+
+/* Both members got a SESSION_CLOSED naming reason; each says how far its own
+ * messages got (the peer's delivery report). */
+static void expect_closed_notices(uint8_t reason)
+{
+	cr_assert_eq(CAP.n, 2, "one notice per member");
+	for (unsigned i = 0; i < 2; i++) {
+		int k = addr_eq(&CAP.m[i].dst, &ADDR[0]) ? 0 : 1;
+		struct sga_session_closed_plain c;
+
+		cr_assert(addr_eq(&CAP.m[i].dst, &ADDR[k]));
+		cr_assert_eq(
+		    sga_dev_consume_session_closed(&H.sess[k], CAP.m[i].frame, CAP.m[i].len, &c),
+		    0);
+		cr_assert_eq(c.reason, reason);
+		cr_assert_eq(c.delivered, k == 0 ? 3 : 7);
+	}
+}
+
+static void expect_nothing_in_redis(uint64_t sid)
+{
+	char hex[17];
+
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)sid);
+	cr_assert_eq(keys_matching("sga:{sess:*"), 0, "no key of the session left");
+	cr_assert_eq(raw_int("SISMEMBER sga:sessions %s", hex), 0, "not restored by a restart");
+}
+
+Test(cp, device_close_clears_everything_and_tells_both)
+{
+	uint64_t sid = established_session();
+	uint8_t again[SGA_FRAME_MAX];
+	size_t again_len;
+
+	cr_assert_eq(sga_dev_create_session_close(&H.sess[1], F, sizeof(F), &FL), 0);
+	memcpy(again, F, FL);
+	again_len = FL;
+	cr_assert_eq(step(1), 0);
+	cr_assert_eq(RM.n, 1);
+	cr_assert_eq(RM.sid, sid);
+	expect_nothing_in_redis(sid);
+	expect_closed_notices(SGA_CLOSE_DEVICE);
+	cr_assert_eq(CTR.closed, 1);
+	{
+		struct sga_gw_session s;
+
+		cr_assert_eq(cp_core_restore(&HD, ST), 0, "a restart restores nothing");
+		cr_assert_eq(store_session_get(ST, sid, &s), -SGA_E_UNKNOWN_SESSION);
+	}
+	/* The same close again (a retransmission, or a replay): nothing is left
+	 * to close, and nothing is said. */
+	memcpy(F, again, again_len);
+	FL = again_len;
+	cr_assert_eq(step(1), -SGA_E_UNKNOWN_SESSION);
+	cr_assert_eq(CAP.n, 0);
+	cr_assert_eq(CTR.closed, 1);
+}
+
+Test(cp, forged_session_close_closes_nothing)
+{
+	uint64_t sid = established_session();
+	uint8_t good[SGA_FRAME_MAX];
+	size_t good_len;
+
+	cr_assert_eq(sga_dev_create_session_close(&H.sess[0], good, sizeof(good), &good_len), 0);
+	/* A tag that does not verify. */
+	memcpy(F, good, good_len);
+	FL = good_len;
+	F[FL - 1] ^= 1;
+	cr_assert_eq(step(0), -SGA_E_AUTH);
+	cr_assert_eq(CAP.n, 0, "refused in silence");
+	/* The other member's role claimed: opened under the wrong key. */
+	memcpy(F, good, good_len);
+	F[12] ^= 1;
+	cr_assert_eq(step(0), -SGA_E_AUTH);
+	/* d_j's KEX_INIT, which authenticates under the same kex key, re-typed. */
+	memcpy(F, B3, B3_LEN);
+	FL = B3_LEN;
+	F[1] = SGA_MSG_SESSION_CLOSE;
+	{
+		int rc = step(1);
+
+		cr_assert_eq(rc, -SGA_E_AUTH, "%s", sga_err_name(rc));
+	}
+	cr_assert_eq(CAP.n, 0);
+	cr_assert_eq(RM.n, 0, "still in the data plane");
+	cr_assert_eq(keys_matching("sga:{sess:*"), 1, "still in Redis");
+	cr_assert_eq(CTR.closed, 0);
+	(void)sid;
+}
+
+Test(cp, operator_close)
+{
+	uint64_t sid = established_session();
+
+	CAP.n = 0;
+	cr_assert_eq(cp_session_close(&HD, ST, sid, SGA_CLOSE_OPERATOR), 0);
+	cr_assert_eq(RM.n, 1);
+	expect_nothing_in_redis(sid);
+	expect_closed_notices(SGA_CLOSE_OPERATOR);
+	CAP.n = 0;
+	cr_assert_eq(cp_session_close(&HD, ST, sid, SGA_CLOSE_OPERATOR), -SGA_E_UNKNOWN_SESSION);
+	cr_assert_eq(CAP.n, 0);
+	cr_assert_eq(cp_session_close(&HD, ST, sid, 0), -SGA_E_BAD_FIELD);
+}
+
+Test(cp, revoked_device_sessions_closed_and_its_requests_refused_silently)
+{
+	uint64_t sid = established_session();
+	struct sga_gw_device rec;
+
+	CAP.n = 0;
+	cr_assert_eq(cp_device_revoke(&HD, ST, H.dev[0].id, H.dev[0].id_len), 1);
+	cr_assert_eq(RM.n, 1);
+	expect_nothing_in_redis(sid);
+	expect_closed_notices(SGA_CLOSE_REVOKED);
+	cr_assert_eq(CTR.revoked, 1);
+	/* The record stays, marked inside its sealed part. */
+	cr_assert_eq(store_device_get(ST, H.dev[0].id, H.dev[0].id_len, &rec), 0);
+	cr_assert_eq(rec.revoked, 1);
+	sga_memzero(&rec, sizeof(rec));
+	/* Its next requests: refused, no hint. A rekey under its k_d ... */
+	cr_assert_eq(sga_dev_create_reg_req(&H.dev[0], NULL, 0, 1, F, sizeof(F), &FL), 0);
+	cr_assert_eq(step(0), -SGA_E_REVOKED);
+	cr_assert_eq(CAP.n, 0);
+	/* ... a new session with its peer, and its peer inviting it. */
+	cr_assert_eq(sga_dev_create_neg_req(&H.dev[0], &H.sess[0], H.dev[1].id, H.dev[1].id_len,
+	                                    ALL, 4, F, sizeof(F), &FL),
+	             0);
+	cr_assert_eq(step(0), -SGA_E_REVOKED);
+	cr_assert_eq(CAP.n, 0);
+	cr_assert_eq(sga_dev_create_neg_req(&H.dev[1], &H.sess[1], H.dev[0].id, H.dev[0].id_len,
+	                                    ALL, 4, F, sizeof(F), &FL),
+	             0);
+	cr_assert_neq(step(1), 0);
+	cr_assert_eq(count_type(SGA_MSG_NEG_INVITE), 0, "no invitation reaches a revoked device");
+	/* Re-enrolment: the operator deletes the record; the identity may
+	 * register afresh. */
+	cr_assert_eq(store_device_del(ST, H.dev[0].id, H.dev[0].id_len), 0);
+	cr_assert_eq(cp_device_revoke(&HD, ST, H.dev[0].id, H.dev[0].id_len),
+	             -SGA_E_UNKNOWN_DEVICE);
+	{
+		int rc;
+
+		cr_assert_eq(sga_dev_create_reg_req(&H.dev[0], NULL, 0, 0, F, sizeof(F), &FL), 0);
+		rc = step(0);
+		cr_assert_eq(rc, 0, "registers afresh: %s", sga_err_name(rc));
+	}
+}
+
+Test(cp, expiry_rules)
+{
+	const struct cp_expiry none = {0, 0}, e = {30, 3600};
+	struct dp_session_view v;
+
+	memset(&v, 0, sizeof(v));
+	v.idle_ms = 29999;
+	v.age_ms = 3599999;
+	cr_assert_eq(cp_session_expired(&e, &v), 0);
+	v.idle_ms = 30000;
+	cr_assert_eq(cp_session_expired(&e, &v), SGA_CLOSE_IDLE);
+	v.age_ms = 3600000;
+	cr_assert_eq(cp_session_expired(&e, &v), SGA_CLOSE_LIFETIME, "the lifetime first");
+	v.idle_ms = v.age_ms = UINT64_MAX / 2;
+	cr_assert_eq(cp_session_expired(&none, &v), 0, "0 = never");
 }

@@ -20,6 +20,7 @@
 
 #include "harness.h"
 #include "sga_ascon.h"
+#include "sga_close.h"
 #include "sga_cookie.h"
 #include "sga_cursor.h"
 #include "sga_device.h"
@@ -1093,4 +1094,70 @@ Test(vectors, cookie_reply_and_echo)
 	expect_bytes("COOKIE_ECHO", out, n, want_echo, sizeof(want_echo));
 	RC_OK(sga_cookie_check(&k, now, ip, port, frame, sizeof(frame), c));
 	sga_cookie_key_wipe(&k);
+}
+
+/* PROTOCOL.md 15.11: SESSION_CLOSE from d_i (nonce e0..eb) and the
+ * SESSION_CLOSED to d_i (reason operator, delivered 5; nonce f0..fb), both
+ * under d_i's kex key of aes-128-gcm (15.2), as the gateway and the device
+ * open them. */
+static const uint8_t V_SESSION_CLOSE_I[42] = {
+    0x01, 0x50, 0x00, 0x26, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00, 0xe0,
+    0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xeb, 0x61, 0x1c, 0x08,
+    0xdd, 0x62, 0xa2, 0xbe, 0xc8, 0x9f, 0x24, 0xba, 0x1a, 0x5a, 0x58, 0x01, 0x7a, 0xe0,
+};
+static const uint8_t V_SESSION_CLOSED_I[50] = {
+    0x01, 0x51, 0x00, 0x2e, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x00,
+    0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0x72,
+    0x3c, 0x48, 0x45, 0x9f, 0x10, 0x74, 0xdf, 0x15, 0xc7, 0xda, 0x44, 0x4b, 0xd5,
+    0x0a, 0x40, 0x9e, 0x78, 0xec, 0x63, 0xe6, 0xbd, 0x36, 0x93, 0xd7,
+};
+
+Test(vectors, session_close_and_closed)
+{
+	static struct sga_gw_session g;
+	static struct sga_dev_sess s;
+	struct sga_session_closed_plain c = {SGA_CLOSE_OPERATOR, 5}, got;
+	uint8_t kk[16], nonce[12], plain[16], frame[64], *ct, role = 9;
+	size_t plain_len, aad_len, len;
+
+	RC_OK(sga_key_kex(k_t, SID, SGA_SUITE_AES128_GCM, kk));
+	expect_bytes("kex key", kk, 16, V_KEX_GCM, 16);
+	/* SESSION_CLOSE: reason 1. */
+	RC_OK(sga_session_close_plain_encode(SGA_CLOSE_DEVICE, plain, sizeof(plain), &plain_len));
+	fixed_nonce(nonce, 0xe0);
+	RC_OK(sga_env_sess_encode(SGA_MSG_SESSION_CLOSE, SID, SGA_ROLE_INITIATOR, nonce,
+	                          plain_len + 16, frame, sizeof(frame), &ct, &aad_len));
+	RC_OK(sga_aead_seal(SGA_SUITE_AES128_GCM, kk, nonce, frame, aad_len, plain, plain_len, ct,
+	                    plain_len + 16));
+	len = aad_len + plain_len + 16;
+	expect_bytes("SESSION_CLOSE", frame, len, V_SESSION_CLOSE_I, sizeof(V_SESSION_CLOSE_I));
+	memset(&g, 0, sizeof(g));
+	g.session_id = SID;
+	g.state = SGA_GW_S_ESTABLISHED;
+	g.hop_suite[0] = g.hop_suite[1] = SGA_SUITE_AES128_GCM;
+	memcpy(g.k_t[0], k_t, sizeof(k_t));
+	memcpy(g.k_t[1], k_tj, sizeof(k_tj));
+	RC_OK(sga_gw_open_session_close(&g, V_SESSION_CLOSE_I, sizeof(V_SESSION_CLOSE_I), &role));
+	cr_assert_eq(role, SGA_ROLE_INITIATOR);
+
+	/* SESSION_CLOSED: reason 4, delivered 5. */
+	RC_OK(sga_session_closed_plain_encode(&c, plain, sizeof(plain), &plain_len));
+	fixed_nonce(nonce, 0xf0);
+	RC_OK(sga_env_sess_encode(SGA_MSG_SESSION_CLOSED, SID, SGA_ROLE_INITIATOR, nonce,
+	                          plain_len + 16, frame, sizeof(frame), &ct, &aad_len));
+	RC_OK(sga_aead_seal(SGA_SUITE_AES128_GCM, kk, nonce, frame, aad_len, plain, plain_len, ct,
+	                    plain_len + 16));
+	len = aad_len + plain_len + 16;
+	expect_bytes("SESSION_CLOSED", frame, len, V_SESSION_CLOSED_I, sizeof(V_SESSION_CLOSED_I));
+	memset(&s, 0, sizeof(s));
+	s.state = SGA_DEV_S_ESTABLISHED;
+	s.role = SGA_ROLE_INITIATOR;
+	s.session_id = SID;
+	s.hop_suite = SGA_SUITE_AES128_GCM;
+	memcpy(s.kex_key, kk, sizeof(kk));
+	RC_OK(sga_dev_consume_session_closed(&s, V_SESSION_CLOSED_I, sizeof(V_SESSION_CLOSED_I),
+	                                     &got));
+	cr_assert(got.reason == SGA_CLOSE_OPERATOR && got.delivered == 5);
+	sga_gw_session_wipe(&g);
+	sga_dev_sess_wipe(&s);
 }

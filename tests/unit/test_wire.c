@@ -292,6 +292,8 @@ static int decoder_for(uint8_t type)
 	case SGA_MSG_NEG_RESULT:
 	case SGA_MSG_KEX_INIT:
 	case SGA_MSG_KEX_REPLY:
+	case SGA_MSG_SESSION_CLOSE:
+	case SGA_MSG_SESSION_CLOSED:
 		return D_SESS;
 	case SGA_MSG_DATA_UP:
 	case SGA_MSG_DATA_DOWN:
@@ -313,11 +315,11 @@ static int decoder_for(uint8_t type)
 }
 
 static const uint8_t KNOWN_TYPES[] = {
-    SGA_MSG_REG_REQ,      SGA_MSG_REG_ACK,        SGA_MSG_PKG_REQ,    SGA_MSG_PKG,
-    SGA_MSG_NEG_REQ,      SGA_MSG_NEG_INVITE,     SGA_MSG_NEG_ACCEPT, SGA_MSG_NEG_RESULT,
-    SGA_MSG_KEX_INIT,     SGA_MSG_KEX_REPLY,      SGA_MSG_DATA_UP,    SGA_MSG_DATA_DOWN,
-    SGA_MSG_DATA_ACK,     SGA_MSG_DATA_DELIVERED, SGA_MSG_DATA_SKIP,  SGA_MSG_ERROR,
-    SGA_MSG_COOKIE_REPLY, SGA_MSG_COOKIE_ECHO,
+    SGA_MSG_REG_REQ,      SGA_MSG_REG_ACK,        SGA_MSG_PKG_REQ,       SGA_MSG_PKG,
+    SGA_MSG_NEG_REQ,      SGA_MSG_NEG_INVITE,     SGA_MSG_NEG_ACCEPT,    SGA_MSG_NEG_RESULT,
+    SGA_MSG_KEX_INIT,     SGA_MSG_KEX_REPLY,      SGA_MSG_DATA_UP,       SGA_MSG_DATA_DOWN,
+    SGA_MSG_DATA_ACK,     SGA_MSG_DATA_DELIVERED, SGA_MSG_DATA_SKIP,     SGA_MSG_ERROR,
+    SGA_MSG_COOKIE_REPLY, SGA_MSG_COOKIE_ECHO,    SGA_MSG_SESSION_CLOSE, SGA_MSG_SESSION_CLOSED,
 };
 #define N_KNOWN (sizeof(KNOWN_TYPES) / sizeof(KNOWN_TYPES[0]))
 
@@ -650,12 +652,12 @@ TestSuite(fuzz, .init = samples_init);
 
 Test(wire, msg_name)
 {
-	static const char *const names[] = {"REG_REQ",    "REG_ACK",        "PKG_REQ",
-	                                    "PKG",        "NEG_REQ",        "NEG_INVITE",
-	                                    "NEG_ACCEPT", "NEG_RESULT",     "KEX_INIT",
-	                                    "KEX_REPLY",  "DATA_UP",        "DATA_DOWN",
-	                                    "DATA_ACK",   "DATA_DELIVERED", "DATA_SKIP",
-	                                    "ERROR",      "COOKIE_REPLY",   "COOKIE_ECHO"};
+	static const char *const names[] = {
+	    "REG_REQ",      "REG_ACK",        "PKG_REQ",       "PKG",
+	    "NEG_REQ",      "NEG_INVITE",     "NEG_ACCEPT",    "NEG_RESULT",
+	    "KEX_INIT",     "KEX_REPLY",      "DATA_UP",       "DATA_DOWN",
+	    "DATA_ACK",     "DATA_DELIVERED", "DATA_SKIP",     "ERROR",
+	    "COOKIE_REPLY", "COOKIE_ECHO",    "SESSION_CLOSE", "SESSION_CLOSED"};
 	int known = 0;
 
 	for (size_t i = 0; i < N_KNOWN; i++)
