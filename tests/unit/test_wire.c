@@ -292,6 +292,9 @@ static int decoder_for(uint8_t type)
 	case SGA_MSG_NEG_RESULT:
 	case SGA_MSG_KEX_INIT:
 	case SGA_MSG_KEX_REPLY:
+	case SGA_MSG_REKEY_INIT:
+	case SGA_MSG_REKEY_NOTICE:
+	case SGA_MSG_REKEY_REPLY:
 		return D_SESS;
 	case SGA_MSG_DATA_UP:
 	case SGA_MSG_DATA_DOWN:
@@ -317,7 +320,8 @@ static const uint8_t KNOWN_TYPES[] = {
     SGA_MSG_NEG_REQ,      SGA_MSG_NEG_INVITE,     SGA_MSG_NEG_ACCEPT, SGA_MSG_NEG_RESULT,
     SGA_MSG_KEX_INIT,     SGA_MSG_KEX_REPLY,      SGA_MSG_DATA_UP,    SGA_MSG_DATA_DOWN,
     SGA_MSG_DATA_ACK,     SGA_MSG_DATA_DELIVERED, SGA_MSG_DATA_SKIP,  SGA_MSG_ERROR,
-    SGA_MSG_COOKIE_REPLY, SGA_MSG_COOKIE_ECHO,
+    SGA_MSG_COOKIE_REPLY, SGA_MSG_COOKIE_ECHO,    SGA_MSG_REKEY_INIT, SGA_MSG_REKEY_NOTICE,
+    SGA_MSG_REKEY_REPLY,
 };
 #define N_KNOWN (sizeof(KNOWN_TYPES) / sizeof(KNOWN_TYPES[0]))
 
@@ -655,7 +659,8 @@ Test(wire, msg_name)
 	                                    "NEG_ACCEPT", "NEG_RESULT",     "KEX_INIT",
 	                                    "KEX_REPLY",  "DATA_UP",        "DATA_DOWN",
 	                                    "DATA_ACK",   "DATA_DELIVERED", "DATA_SKIP",
-	                                    "ERROR",      "COOKIE_REPLY",   "COOKIE_ECHO"};
+	                                    "ERROR",      "COOKIE_REPLY",   "COOKIE_ECHO",
+	                                    "REKEY_INIT", "REKEY_NOTICE",   "REKEY_REPLY"};
 	int known = 0;
 
 	for (size_t i = 0; i < N_KNOWN; i++)
