@@ -60,6 +60,7 @@ struct cp_counters {
 	_Atomic uint64_t registered;  /* devices registered (first time or rekey) */
 	_Atomic uint64_t undelivered; /* replies lost: recipient address unknown or send failed */
 	_Atomic uint64_t restored;    /* sessions installed by cp_core_restore */
+	_Atomic uint64_t rekeys;      /* session rekeys completed (PROTOCOL.md 7.15) */
 };
 
 struct cp_handler {

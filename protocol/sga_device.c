@@ -779,13 +779,6 @@ static void hop_accept(struct sga_dev_sess *s, struct hop_rx *rx)
 		hop_rx_done(rx);
 		return;
 	}
-	if (s->rk.prev_down_live) {
-		/* G sends nothing under the old epoch once it sealed under the new
-		 * generation: what is older and still on its way is re-sent. */
-		sga_memzero(s->rk.prev_down, sizeof(s->rk.prev_down));
-		sga_memzero(&s->rk.prev_win, sizeof(s->rk.prev_win));
-		s->rk.prev_down_live = 0;
-	}
 	if (rx->new_epoch) {
 		memcpy(s->hop_down, rx->key, sizeof(s->hop_down));
 		s->hop_epoch = rx->epoch;

@@ -707,6 +707,7 @@ int sga_gw_peek(const uint8_t *frame, size_t len, struct sga_gw_peek *pk)
 		}
 		return rc;
 	case SGA_MSG_KEX_INIT:
+	case SGA_MSG_REKEY_INIT:
 		rc = sga_env_sess_decode(frame, len, &es);
 		if (!rc) {
 			pk->session_id = es.session_id;

@@ -491,6 +491,14 @@ void sga_dev_rekey_settle(struct sga_dev_sess *s, uint64_t tx_oldest, uint64_t r
 		sga_memzero(s->rk.prev_e2e_rx, sizeof(s->rk.prev_e2e_rx));
 		s->rk.prev_rx_live = 0;
 	}
+	/* The old epoch's hop-down key lasts as long as the E2E overlap: G sends
+	 * nothing under it after its first frame of the new generation, but a
+	 * reordering link may still bring one (its own window refuses repeats). */
+	if (s->rk.prev_down_live && !s->rk.prev_tx_live && !s->rk.prev_rx_live) {
+		sga_memzero(s->rk.prev_down, sizeof(s->rk.prev_down));
+		sga_memzero(&s->rk.prev_win, sizeof(s->rk.prev_win));
+		s->rk.prev_down_live = 0;
+	}
 }
 
 const uint8_t *sga_dev_rekey_tx_key(const struct sga_dev_sess *s, uint64_t e2e_seq)

@@ -115,9 +115,10 @@ int sga_dev_create_rekey_confirm(struct sga_dev_sess *s, uint8_t *out, size_t ca
  *  new attempt (new counter, new randomness). */
 void sga_dev_rekey_abandon(struct sga_dev_sess *s);
 /** End the overlap where it is over: the old E2E send key once no message
- *  below rk.tx_from awaits its DATA_ACK (tx_oldest: the oldest e2e_seq still
+ *  up to rk.tx_from awaits its DATA_ACK (tx_oldest: the oldest e2e_seq still
  *  held, or the next to send), the old receive key once every message below
- *  rk.rx_from was delivered or given up (rx_next). Wipes what it ends. */
+ *  rk.rx_from was delivered or given up (rx_next), the old hop-down key with
+ *  the last of them. Wipes what it ends. */
 void sga_dev_rekey_settle(struct sga_dev_sess *s, uint64_t tx_oldest, uint64_t rx_next);
 
 /* What sga_device.c and this file share. */

@@ -46,6 +46,7 @@ void sga_route_key(const uint8_t *frame, size_t len, struct sga_route_key *k)
 		memcpy(k->b, pk.id, k->len);
 		break;
 	case SGA_MSG_KEX_INIT:
+	case SGA_MSG_REKEY_INIT: /* both members' on one worker: one record */
 		k->kind = SGA_ROUTE_SESSION;
 		k->len = SGA_SESSION_ID_LEN;
 		sga_put_u64(k->b, pk.session_id);
