@@ -1658,6 +1658,34 @@ int sga_client_register(struct sga_client *c, const char *token)
 	return run_op(c);
 }
 
+int sga_client_rekey_device(struct sga_client *c)
+{
+	int rc;
+
+	c->detail[0] = '\0';
+	if (!c->dev.registered)
+		return fail(c, -SGA_E_BAD_STATE, "not registered: no key to replace yet");
+	op_start(c, OP_REG);
+	rc = sga_dev_create_reg_req(&c->dev, NULL, 0, 1, c->op.frame[0], SGA_FRAME_MAX,
+	                            &c->op.len[0]);
+	if (rc) {
+		sga_memzero(&c->op, sizeof(c->op));
+		return fail(c, rc, "cannot build the rekey REG_REQ: %s", sga_err_desc(rc));
+	}
+	/* It took the next up counter: on disk before it leaves. */
+	rc = save_state(c);
+	if (rc) {
+		sga_memzero(&c->op, sizeof(c->op));
+		return rc;
+	}
+	c->op.n_frames = 1;
+	client_log(c, 1, "replacing the long-term key of %.*s", c->dev.id_len, c->dev.id);
+	c->op_deadline = now_ms() + c->timeout_ms;
+	c->op_timeout_ms = c->timeout_ms;
+	(void)op_send(c);
+	return run_op(c);
+}
+
 int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t *prefs,
                        size_t n_prefs)
 {

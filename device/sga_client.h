@@ -205,6 +205,19 @@ int sga_client_poll(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
 int sga_client_flush(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
 
 /**
+ * Replace this device's long-term key k_d (PROTOCOL.md 7.1, REG_REQ with
+ * REKEY): a fresh key, proposed under RSA to the gateway and authorised by a
+ * MAC under the current one. On success the state file holds the new key and
+ * the control counters start again. Sessions already established keep their
+ * keys. -SGA_E_BAD_STATE before a first registration;
+ * -SGA_CLIENT_E_TIMEOUT when the gateway does not answer (it refuses a rekey
+ * it cannot verify in silence). The state file holds the old key until the
+ * gateway's REG_ACK came: a device that stops in between must register again
+ * under a new identity if the gateway took the new key (see sga-device(1)).
+ */
+int sga_client_rekey_device(struct sga_client *c) SGA_CLIENT_MUST_CHECK;
+
+/**
  * Renew the session's keys without dropping traffic (PROTOCOL.md 7.15): a
  * new key exchange through the gateway, which the peer's SDK answers by
  * itself. Messages keep flowing meanwhile; none is lost or delivered twice

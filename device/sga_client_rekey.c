@@ -88,7 +88,8 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 		c->rk.started += !answering;
 		(void)client_priv_tx(c, f, n);
 	}
-	rk_log(c, 1, "rekey to generation %u started", c->sess.rk.gen + 1);
+	rk_log(c, 1, "rekey to generation %u started (%s)", c->sess.rk.gen + 1,
+	       answering ? "the peer asked" : "by this device");
 }
 
 int client_rekey_confirm_due(const struct sga_client *c)
