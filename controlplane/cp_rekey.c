@@ -26,15 +26,20 @@ static uint64_t block_of(const struct cp_handler *h)
 static int commit_generation(const struct cp_handler *h, struct store *st,
                              const struct sga_gw_session *s, const struct sga_gw_session *old)
 {
-	uint64_t limit[2], tx_seq[2], block = block_of(h);
+	uint64_t limit[2], tx_seq[2], block = block_of(h), rx_next[2] = {0, 0};
+	/* Unknown here: the data plane carries the members' addresses and windows
+	 * over from the slot it replaces (dp_rekey.h). */
+	struct dp_addr addr[2];
 	int rc;
+
+	memset(addr, 0, sizeof(addr));
 
 	for (uint8_t r = 0; r < 2; r++) {
 		CHECK(store_session_reserve(st, s->session_id, r, block, &limit[r]));
 		tx_seq[r] = limit[r] - block;
 	}
 	CHECK(store_session_put(st, s));
-	rc = h->install.fn ? h->install.fn(h->install.ctx, s, NULL, tx_seq, limit, NULL) : -1;
+	rc = h->install.fn ? h->install.fn(h->install.ctx, s, addr, tx_seq, limit, rx_next) : -1;
 	if (rc) {
 		cp_log(CP_LOG_ERR, "session %016llx: rekey to generation %u not installed (%d)",
 		       (unsigned long long)s->session_id, s->rk.gen, rc);
