@@ -211,9 +211,10 @@ int sga_client_flush(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK
  * the control counters start again. Sessions already established keep their
  * keys. -SGA_E_BAD_STATE before a first registration;
  * -SGA_CLIENT_E_TIMEOUT when the gateway does not answer (it refuses a rekey
- * it cannot verify in silence). The state file holds the old key until the
- * gateway's REG_ACK came: a device that stops in between must register again
- * under a new identity if the gateway took the new key (see sga-device(1)).
+ * it cannot verify in silence). The proposed key is in the state file before
+ * the request leaves: if the device stops before the gateway's answer, the
+ * next call proposes the same key again and completes the replacement,
+ * whether the gateway took it the first time or not.
  */
 int sga_client_rekey_device(struct sga_client *c) SGA_CLIENT_MUST_CHECK;
 

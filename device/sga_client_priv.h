@@ -35,6 +35,8 @@ struct sga_client_state {
 	uint64_t up_ctr;
 	uint64_t down_ctr;
 	int registered;
+	int has_k_d_next;               /* a k_d replacement was sent, not yet acknowledged */
+	uint8_t k_d_next[SGA_KEY_LEN];  /* ... the key it proposed */
 	uint8_t pkg_fp[SGA_SHA256_LEN]; /* the package this identity belongs to */
 	size_t pkg_len;
 	uint8_t pkg[SGA_CLIENT_PKG_MAX]; /* its body, so later runs need no PKG_REQ */

@@ -79,7 +79,9 @@ int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t toke
 		goto out;
 	}
 	/* A rekey proposes a fresh k_d; a first registration sends the k_d from init. */
-	if (rekey)
+	if (rekey && d->reg_k_d_set)
+		memcpy(m.k_d, d->reg_k_d, sizeof(m.k_d)); /* the one a stopped rekey proposed */
+	else if (rekey)
 		CHECK(sga_random_bytes(m.k_d, sizeof(m.k_d)) ? -SGA_E_CRYPTO : 0);
 	else
 		memcpy(m.k_d, d->k_d, sizeof(m.k_d));

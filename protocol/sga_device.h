@@ -45,6 +45,7 @@ struct sga_dev {
 	int reg_pending;
 	uint8_t reg_nonce[SGA_NONCE_LEN];
 	uint8_t reg_k_d[SGA_KEY_LEN];
+	int reg_k_d_set; /* a rekey proposes reg_k_d (an interrupted one, again), not a fresh key */
 	int registered;
 };
 

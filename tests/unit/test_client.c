@@ -1346,6 +1346,47 @@ static void ping(struct sga_client *a, struct sga_client *b, const char *text)
 	cr_assert_eq(memcmp(buf, text, len), 0);
 }
 
+/*
+ * Replacing k_d (sga_client_rekey_device, PROTOCOL.md 7.1): every REG_ACK is
+ * lost, so the device gives up after the gateway took the new key. The
+ * proposed key is in the state file; the next run proposes it again and the
+ * replacement completes (the gateway re-acknowledges a key it holds); the
+ * device then opens sessions under it.
+ */
+Test(client, interrupted_key_replacement_completes)
+{
+	static const struct cparams quick = {
+	    .timeout_ms = 1500, .rto_ms = 100, .rto_max_ms = 200, .max_retries = 3};
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	uint8_t k_d_before[SGA_KEY_LEN];
+
+	g->drop_first_out[SGA_MSG_REG_ACK] = 1000; /* after the first registrations */
+	g->pass_first_out[SGA_MSG_REG_ACK] = 2;
+	tgw_start(g);
+	a = client_ok(g, "dev-a", "a.state", &quick);
+	b = client_ok(g, "dev-b", "b.state", &quick);
+	cr_assert_eq(sga_client_register(a, NULL), 0, "%s", sga_client_detail(a));
+	cr_assert_eq(sga_client_register(b, NULL), 0, "%s", sga_client_detail(b));
+	memcpy(k_d_before, a->dev.k_d, SGA_KEY_LEN);
+	cr_assert_eq(sga_client_rekey_device(a), -SGA_CLIENT_E_TIMEOUT);
+	cr_assert(a->st.has_k_d_next, "the proposed key is kept");
+	cr_assert_eq(memcmp(a->dev.k_d, k_d_before, SGA_KEY_LEN), 0, "not adopted without an ACK");
+	sga_client_close(a);
+
+	g->drop_first_out[SGA_MSG_REG_ACK] = 0;
+	a = client_ok(g, "dev-a", "a.state", &quick);
+	cr_assert(a->st.has_k_d_next, "the state file kept the proposed key");
+	cr_assert_eq(sga_client_rekey_device(a), 0, "%s", sga_client_detail(a));
+	cr_assert(!a->st.has_k_d_next);
+	cr_assert_neq(memcmp(a->dev.k_d, k_d_before, SGA_KEY_LEN), 0, "the new key in use");
+	connect_pair(a, b, "dev-b");
+	ping(a, b, "under the new long-term key");
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
 Test(client, counters_persist_across_reopen)
 {
 	struct tgw *g = gateway_up();
