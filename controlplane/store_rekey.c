@@ -62,7 +62,10 @@ int store_rekey_decode(struct sga_rd *r, struct sga_gw_session *s)
 	rk->next_gen = rd_u32(r);
 	rk->have = sga_rd_u8(r);
 	rk->prev_live = sga_rd_u8(r);
-	if (rk->have > 3 || rk->prev_live > 3 || (rk->have && rk->next_gen != rk->gen + 1))
+	/* Canonical: a session with neither a generation nor a rekey in progress
+	 * has no block (store_rekey_encode writes none). */
+	if (rk->have > 3 || rk->prev_live > 3 || (rk->have && rk->next_gen != rk->gen + 1) ||
+	    (rk->gen == 0 && rk->have == 0))
 		return -SGA_E_BAD_FIELD;
 	for (unsigned k = 0; k < 2 && !r->err; k++) {
 		uint16_t n;
