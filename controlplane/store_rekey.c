@@ -24,7 +24,7 @@ void store_rekey_encode(const struct sga_gw_session *s, struct sga_wr *w)
 	const struct sga_gw_rekey *rk = &s->rk;
 	const struct sga_group_info *g = sga_group_get(s->group);
 
-	if (rk->gen == 0 && rk->have == 0)
+	if ((rk->gen == 0 && rk->have == 0) || s->state != SGA_GW_S_ESTABLISHED)
 		return;
 	sga_wr_u8(w, STORE_REKEY_TAG);
 	wr_u32(w, rk->gen);
@@ -56,8 +56,8 @@ int store_rekey_decode(struct sga_rd *r, struct sga_gw_session *s)
 		return 0;
 	if (sga_rd_u8(r) != STORE_REKEY_TAG)
 		return -SGA_E_BAD_TYPE;
-	if (!g)
-		return -SGA_E_BAD_FIELD;
+	if (!g || s->state != SGA_GW_S_ESTABLISHED)
+		return -SGA_E_BAD_FIELD; /* only an established session rekeys */
 	rk->gen = rd_u32(r);
 	rk->next_gen = rd_u32(r);
 	rk->have = sga_rd_u8(r);
