@@ -64,4 +64,20 @@ for g in "${gen_i:-0}" "${gen_j:-0}"; do
 done
 [ "$retired" -ge 1 ] || die "no old up key was retired"
 [ "$(sga_stat controlplane sessions)" -eq 1 ] || die "the rekeys must keep the one session"
+
+# The long-term key from the command line: dev-i replaces its k_d, and a new
+# session opens under the new key (the old state file's key would no longer do).
+old_kd=$(sed -n 's/^k_d //p' "$SGA_RUN/dev-i.state")
+sga_dev dev-i rekey-key 2>"$SGA_RUN/rk.err" || { cat "$SGA_RUN/rk.err" >&2; die "dev-i rekey-key"; }
+new_kd=$(sed -n 's/^k_d //p' "$SGA_RUN/dev-i.state")
+[ -n "$new_kd" ] && [ "$new_kd" != "$old_kd" ] || die "rekey-key left the state file's key as it was"
+grep -q '^k_d_next ' "$SGA_RUN/dev-i.state" && die "rekey-key completed but left k_d_next"
+sga_dev dev-j --timeout 20000 listen --wait 20000 --recv 1 --send pong >"$SGA_RUN/j2.out" 2>"$SGA_RUN/j2.err" &
+J=$!
+sleep 0.3
+sga_dev dev-i --timeout 20000 connect dev-j --send ping --recv 1 >"$SGA_RUN/i2.out" 2>"$SGA_RUN/i2.err" ||
+	{ cat "$SGA_RUN/i2.err" >&2; die "a session under dev-i's new long-term key"; }
+wait $J || { cat "$SGA_RUN/j2.err" >&2; die "dev-j listen (second session)"; }
+[ "$(cat "$SGA_RUN/i2.out")" = pong ] && [ "$(cat "$SGA_RUN/j2.out")" = ping ] || die "second session's messages"
+log "rekey-key replaced dev-i's long-term key; a new session works under it"
 log "PASS test_rekey"
