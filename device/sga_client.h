@@ -225,7 +225,8 @@ int sga_client_rekey_device(struct sga_client *c) SGA_CLIENT_MUST_CHECK;
  * across it. timeout_ms <= 0: start it and return 0 (it completes inside
  * later calls); > 0: wait until the new keys are confirmed by this device
  * (0), or -SGA_CLIENT_E_TIMEOUT (the session goes on under its old keys: the
- * peer may be away). -SGA_CLIENT_E_NO_SESSION without an established session.
+ * peer may be away; the request stays pending, is sent again by a later call
+ * or the policy, and completes whenever the peer answers). -SGA_CLIENT_E_NO_SESSION without an established session.
  * A rekey asked for while the previous one's overlap has not ended starts
  * as soon as it has.
  */

@@ -9,8 +9,11 @@
  * take over at REKEY_REPLY, where this device's confirmation of them becomes
  * its next message, and the old ones keep opening and re-sealing what was in
  * flight until sga_dev_rekey_settle says the overlap is over. A rekey that
- * gets no REKEY_REPLY is given up after the control retries: the session goes
- * on under its keys and the policy tries again a period later.
+ * gets no REKEY_REPLY stops being retransmitted after the control retries,
+ * but its request stays pending: the session goes on under its keys, the
+ * policy (or a notice) sends the same request again later, and a reply that
+ * comes late is still taken. Dropping it instead would leave the gateway
+ * with a contribution the device can no longer answer for.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,12 +61,13 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 
 	if (c->rk.active || !session_up(c))
 		return;
-	if (!sga_dev_rekey_idle(&c->sess)) {
+	if (!c->sess.rk.pending && !sga_dev_rekey_idle(&c->sess)) {
 		c->rk.want = 1; /* the previous overlap first */
 		return;
 	}
 	c->rk.want = 0;
 	{
+		const int again = c->sess.rk.pending; /* an earlier request, the same bytes */
 		uint8_t f[SGA_FRAME_MAX];
 		size_t n;
 
@@ -73,8 +77,8 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 			c->rk.result = rc;
 			return;
 		}
-		/* The request took the next up counter: on disk before it leaves. */
-		rc = client_priv_save_state(c);
+		/* A new request took the next up counter: on disk before it leaves. */
+		rc = again ? 0 : client_priv_save_state(c);
 		if (rc) {
 			sga_dev_rekey_abandon(&c->sess);
 			c->rk.result = rc;
@@ -85,7 +89,7 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 		c->rk.rto = c->rto_ms;
 		c->rk.next_tx = now + c->rk.rto;
 		c->rk.started_ms = now;
-		c->rk.started += !answering;
+		c->rk.started += !answering && !again;
 		(void)client_priv_tx(c, f, n);
 	}
 	rk_log(c, 1, "rekey to generation %u started (%s)", c->sess.rk.gen + 1,
@@ -219,10 +223,9 @@ void client_rekey_timers(struct sga_client *c, uint64_t now)
 	if (c->rk.active && c->rk.next_tx && now >= c->rk.next_tx) {
 		if (c->rk.tries >= 1 + c->max_retries) {
 			rk_log(c, 0,
-			       "rekey to generation %u given up after %u transmissions "
-			       "(no REKEY_REPLY: is the peer there?); the keys stay",
+			       "rekey to generation %u: no REKEY_REPLY after %u transmissions "
+			       "(is the peer there?); the keys stay, the request waits",
 			       c->sess.rk.gen + 1, c->rk.tries);
-			sga_dev_rekey_abandon(&c->sess);
 			c->rk.active = 0;
 			c->rk.next_tx = 0;
 			c->rk.result = -SGA_CLIENT_E_TIMEOUT;

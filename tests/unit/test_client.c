@@ -1347,6 +1347,39 @@ static void ping(struct sga_client *a, struct sga_client *b, const char *text)
 }
 
 /*
+ * A rekey while the peer is away (PROTOCOL.md 7.15): every REKEY_NOTICE is
+ * lost, so d_i's request gets no reply and the call times out; the session
+ * goes on under its keys and the request stays pending. When the peer comes
+ * back and asks for new keys itself, the gateway completes the rekey with
+ * d_i's waiting contribution, and d_i takes its late reply: both end on
+ * generation 1 and messages flow both ways under it.
+ */
+Test(client, rekey_with_the_peer_away_completes_when_it_returns)
+{
+	/* Few, quick retries: d_i's REKEY_INIT is given up long before the peer returns. */
+	static const struct cparams quick = {
+	    .timeout_ms = 8000, .rto_ms = 50, .rto_max_ms = 100, .max_retries = 2};
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+
+	tgw_start(g);
+	pair_up(g, &quick, &a, &b);
+	g->drop_first_out[SGA_MSG_REKEY_NOTICE] = 1000;
+	cr_assert_eq(sga_client_rekey(a, 1500), -SGA_CLIENT_E_TIMEOUT);
+	cr_assert_eq(sga_client_key_generation(a), 0);
+	ping(a, b, "still under generation 0");
+	g->drop_first_out[SGA_MSG_REKEY_NOTICE] = 0;
+	cr_assert_eq(sga_client_rekey(b, 5000), 0, "%s", sga_client_detail(b));
+	ping(b, a, "generation 1");
+	cr_assert_eq(sga_client_key_generation(a), 1);
+	cr_assert_eq(sga_client_key_generation(b), 1);
+	ping(a, b, "both ways");
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
+/*
  * Replacing k_d (sga_client_rekey_device, PROTOCOL.md 7.1): every REG_ACK is
  * lost, so the device gives up after the gateway took the new key. The
  * proposed key is in the state file; the next run proposes it again and the
