@@ -802,7 +802,7 @@ static int finish(struct run *r)
 	if (rc)
 		return report(r->c, "waiting for acknowledgements", rc);
 	if (sga_client_key_generation(r->c))
-		progress("session keys renewed: generation %u (%u rekeys by this device's part)",
+		progress("session keys renewed: generation %u (%u rekeys completed in this run)",
 		         sga_client_key_generation(r->c), sga_client_rekeys(r->c));
 	if (r->sent)
 		progress("%lu message%s sent, all acknowledged by the gateway", r->sent,
