@@ -18,11 +18,6 @@ static void put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* ---- key schedule --------------------------------------------------------------- */
 
 static int key_len_of(uint8_t suite, size_t *len)
@@ -133,18 +128,33 @@ out:
 
 /* ---- codec ------------------------------------------------------------------------ */
 
+/* The u32 generation through the cursor (two u16 reads). */
+static uint32_t rd_gen(struct sga_rd *r)
+{
+	uint32_t hi = sga_rd_u16(r);
+
+	return hi << 16 | sga_rd_u16(r);
+}
+
 int sga_rekey_init_plain_decode(const uint8_t *p, size_t len, struct sga_rekey_init_plain *m)
 {
-	memset(m, 0, sizeof(*m));
-	if (len < 4 + 8 + SGA_KEY_LEN)
-		return -SGA_E_TRUNCATED;
-	m->gen = get_u32(p);
-	if (m->gen == 0)
+	struct sga_rd r;
+
+	memset(m, 0, sizeof(m[0]));
+	sga_rd_init(&r, p, len);
+	m->gen = rd_gen(&r);
+	m->ctr = sga_rd_u64(&r);
+	m->k_t = sga_rd_bytes(&r, SGA_KEY_LEN);
+	if (r.err) {
+		memset(m, 0, sizeof(m[0]));
+		return r.err;
+	}
+	if (m->gen == 0) {
+		memset(m, 0, sizeof(m[0]));
 		return -SGA_E_BAD_FIELD;
-	m->ctr = sga_get_u64(p + 4);
-	m->k_t = p + 12;
-	m->kex = p + 12 + SGA_KEY_LEN;
-	m->kex_len = len - 12 - SGA_KEY_LEN;
+	}
+	m->kex_len = sga_rd_left(&r); /* the KEX_INIT body: its own decoder checks it */
+	m->kex = sga_rd_bytes(&r, m->kex_len);
 	return 0;
 }
 
@@ -167,28 +177,36 @@ int sga_rekey_init_plain_encode(const struct sga_rekey_init_plain *m, uint8_t *o
 
 int sga_rekey_notice_plain_decode(const uint8_t *p, size_t len, uint32_t *gen)
 {
+	struct sga_rd r;
+	uint32_t g;
+
 	*gen = 0;
-	if (len != 4)
-		return len < 4 ? -SGA_E_TRUNCATED : -SGA_E_TRAILING;
-	if (get_u32(p) == 0)
+	sga_rd_init(&r, p, len);
+	g = rd_gen(&r);
+	if (r.err)
+		return r.err;
+	if (sga_rd_left(&r))
+		return -SGA_E_TRAILING;
+	if (g == 0)
 		return -SGA_E_BAD_FIELD;
-	*gen = get_u32(p);
+	*gen = g;
 	return 0;
 }
 
 int sga_rekey_reply_plain_decode(const uint8_t *p, size_t len, struct sga_rekey_reply_plain *m)
 {
-	memset(m, 0, sizeof(*m));
-	if (len < 12)
-		return -SGA_E_TRUNCATED;
-	m->gen = get_u32(p);
-	m->epoch = sga_get_u64(p + 4);
-	if (m->gen == 0 || m->epoch == 0) {
-		memset(m, 0, sizeof(*m));
-		return -SGA_E_BAD_FIELD;
+	struct sga_rd r;
+
+	memset(m, 0, sizeof(m[0]));
+	sga_rd_init(&r, p, len);
+	m->gen = rd_gen(&r);
+	m->epoch = sga_rd_u64(&r);
+	if (r.err || m->gen == 0 || m->epoch == 0) {
+		memset(m, 0, sizeof(m[0]));
+		return r.err ? r.err : -SGA_E_BAD_FIELD;
 	}
-	m->kex = p + 12;
-	m->kex_len = len - 12;
+	m->kex_len = sga_rd_left(&r); /* the KEX_REPLY body: its own decoder checks it */
+	m->kex = sga_rd_bytes(&r, m->kex_len);
 	return 0;
 }
 
