@@ -404,8 +404,9 @@ static int sessions_list(struct store *st)
 				printf(",\"responder\":");
 				json_str(s->id[1], s->id_len[1]);
 				printf(",\"suite\":\"%s\",\"address\":[\"%s\",\"%s\"],\"rx_next\":["
-				       "%" PRIu64 ",%" PRIu64 "]}",
-				       suite_name(s->suite), addr[0], addr[1], rx[0], rx[1]);
+				       "%" PRIu64 ",%" PRIu64 "],\"key_generation\":%u}",
+				       suite_name(s->suite), addr[0], addr[1], rx[0], rx[1],
+				       (unsigned)s->rk.gen);
 			} else {
 				printf("%016" PRIx64 " %-20.*s %-20.*s %-18s %-21s %-21s %" PRIu64
 				       " / %" PRIu64 "\n",

@@ -64,6 +64,10 @@ for g in "${gen_i:-0}" "${gen_j:-0}"; do
 done
 [ "$retired" -ge 1 ] || die "no old up key was retired"
 [ "$(sga_stat controlplane sessions)" -eq 1 ] || die "the rekeys must keep the one session"
+# The operator's view: the session's record holds the gateway's generation.
+adm_gen=$("$SGA_BUILD/gateway/sga-admin" -c "$SGA_RUN/gateway.conf" --json sessions |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions"][0]["key_generation"])')
+[ "$adm_gen" -eq "$rekeys" ] || die "sga-admin sessions: key_generation $adm_gen, gateway $rekeys"
 
 # The long-term key from the command line: dev-i replaces its k_d, and a new
 # session opens under the new key (the old state file's key would no longer do).
