@@ -109,8 +109,8 @@ static void reply_error(const struct cp_handler *h, const struct dp_addr *src, i
 /* Send a handler's output: frames for the sender (or for no one in particular,
  * PKG) go to src, where it just came from; frames for the other session member
  * go to the address stored for it. */
-void cp_deliver(const struct cp_handler *h, struct store *st, const struct sga_gw_out *out,
-                const uint8_t *from_id, uint8_t from_len, const struct dp_addr *src)
+static void deliver(const struct cp_handler *h, struct store *st, const struct sga_gw_out *out,
+                    const uint8_t *from_id, uint8_t from_len, const struct dp_addr *src)
 {
 	for (unsigned i = 0; i < out->n && i < 2; i++) {
 		const uint8_t *to = out->msg[i].to_id;
@@ -147,12 +147,12 @@ static int store_fault(int rc, const char *what, const uint8_t *id, uint8_t id_l
 	return -SGA_E_INTERNAL;
 }
 
-int cp_load_dev(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_device *d)
+static int load_dev(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_device *d)
 {
 	return store_fault(store_device_get(st, id, id_len, d), "device", id, id_len, 0);
 }
 
-int cp_load_sess(struct store *st, uint64_t sid, struct sga_gw_session *s)
+static int load_sess(struct store *st, uint64_t sid, struct sga_gw_session *s)
 {
 	return store_fault(store_session_get(st, sid, s), "session", NULL, 0, sid);
 }
@@ -168,7 +168,7 @@ static int on_pkg_req(const struct cp_handler *h, struct store *st, const uint8_
 	out.n = 0;
 	rc = sga_gw_handle_pkg_req(h->gw, frame, len, &out);
 	if (!rc)
-		cp_deliver(h, st, &out, NULL, 0, src);
+		deliver(h, st, &out, NULL, 0, src);
 	return rc;
 }
 
@@ -192,7 +192,7 @@ again:
 	have_old = have_allow = used = 0;
 	memset(&old, 0, sizeof(old));
 	out.n = 0;
-	rc = cp_load_dev(st, req.id, req.id_len, &old);
+	rc = load_dev(st, req.id, req.id_len, &old);
 	if (!rc)
 		have_old = 1;
 	else if (rc != -SGA_E_UNKNOWN_DEVICE)
@@ -248,7 +248,7 @@ again:
 		(void)store_device_set_addr(st, rec.id, rec.id_len, src);
 		COUNT(h, registered);
 	}
-	cp_deliver(h, st, &out, rec.id, rec.id_len, src);
+	deliver(h, st, &out, rec.id, rec.id_len, src);
 out:
 	sga_memzero(&req, sizeof(req));
 	sga_memzero(&old, sizeof(old));
@@ -275,12 +275,12 @@ static int on_neg_req(const struct cp_handler *h, struct store *st, const struct
 	memset(&sess, 0, sizeof(sess));
 	out.n = 0;
 	ref_id(ref, pk->id, pk->id_len);
-	CHECK(cp_load_dev(st, pk->id, pk->id_len, &dev_i));
+	CHECK(load_dev(st, pk->id, pk->id_len, &dev_i));
 	rc = sga_gw_neg_req_open(h->gw, &dev_i, frame, len, &a1, &ctr);
 	*authed = authenticated(rc);
 	if (rc)
 		goto out;
-	rc = cp_load_dev(st, a1.peer_id, a1.peer_id_len, &dev_j);
+	rc = load_dev(st, a1.peer_id, a1.peer_id_len, &dev_j);
 	if (!rc)
 		have_j = 1;
 	else if (rc != -SGA_E_UNKNOWN_DEVICE && rc != -SGA_E_BAD_FIELD)
@@ -296,7 +296,7 @@ static int on_neg_req(const struct cp_handler *h, struct store *st, const struct
 		CHECK(store_session_put(st, &sess));
 	}
 	(void)store_device_set_addr(st, dev_i.id, dev_i.id_len, src);
-	cp_deliver(h, st, &out, dev_i.id, dev_i.id_len, src);
+	deliver(h, st, &out, dev_i.id, dev_i.id_len, src);
 out:
 	sga_memzero(&dev_i, sizeof(dev_i));
 	sga_memzero(&dev_j, sizeof(dev_j));
@@ -323,13 +323,13 @@ static int on_neg_accept(const struct cp_handler *h, struct store *st, const str
 	memset(&sess, 0, sizeof(sess));
 	out.n = 0;
 	ref_id(ref, pk->id, pk->id_len);
-	CHECK(cp_load_dev(st, pk->id, pk->id_len, &dev_j));
+	CHECK(load_dev(st, pk->id, pk->id_len, &dev_j));
 	rc = sga_gw_neg_accept_open(h->gw, &dev_j, frame, len, &a3, &ctr);
 	*authed = authenticated(rc);
 	if (rc)
 		goto out;
 	ref_sid(ref, a3.session_id);
-	CHECK(cp_load_sess(st, a3.session_id, &sess));
+	CHECK(load_sess(st, a3.session_id, &sess));
 	CHECK(sga_gw_neg_accept_handle(h->gw, &dev_j, &sess, &a3, ctr, &out));
 	rc = store_device_set_up_ctr(st, dev_j.id, dev_j.id_len, dev_j.up_ctr);
 	if (rc == -SGA_E_REPLAY)
@@ -341,7 +341,7 @@ static int on_neg_accept(const struct cp_handler *h, struct store *st, const str
 	else
 		CHECK(store_session_put(st, &sess));
 	(void)store_device_set_addr(st, dev_j.id, dev_j.id_len, src);
-	cp_deliver(h, st, &out, dev_j.id, dev_j.id_len, src);
+	deliver(h, st, &out, dev_j.id, dev_j.id_len, src);
 out:
 	sga_memzero(&dev_j, sizeof(dev_j));
 	sga_memzero(&a3, sizeof(a3));
@@ -433,7 +433,7 @@ static int on_kex_init(const struct cp_handler *h, struct store *st, const struc
 		rc = -SGA_E_BAD_FIELD;
 		goto out;
 	}
-	CHECK(cp_load_sess(st, pk->session_id, &sess));
+	CHECK(load_sess(st, pk->session_id, &sess));
 	if (sess.state == SGA_GW_S_INVITED && (flags & CP_F_MAY_DEFER)) {
 		/* The responder sends NEG_ACCEPT and KEX_INIT back to back; the
 		 * data plane routes the first by device and the second by session,
@@ -443,7 +443,7 @@ static int on_kex_init(const struct cp_handler *h, struct store *st, const struc
 		rc = CP_DEFERRED;
 		goto out;
 	}
-	CHECK(cp_load_dev(st, sess.id[role], sess.id_len[role], &dev));
+	CHECK(load_dev(st, sess.id[role], sess.id_len[role], &dev));
 	prev_state = sess.state;
 	prev_have = sess.have_init;
 	rc = sga_gw_kex_init_handle(h->gw, &dev, &sess, frame, len, &out);
@@ -460,11 +460,29 @@ static int on_kex_init(const struct cp_handler *h, struct store *st, const struc
 			CHECK(store_session_put(st, &sess)); /* keep N and K */
 		(void)store_device_set_addr(st, dev.id, dev.id_len, src);
 	}
-	cp_deliver(h, st, &out, dev.id, dev.id_len, src);
+	deliver(h, st, &out, dev.id, dev.id_len, src);
 out:
 	sga_memzero(&dev, sizeof(dev));
 	sga_gw_session_wipe(&sess);
 	return rc;
+}
+
+/* ---- shared with cp_rekey.c --------------------------------------------------------- */
+
+int cp_load_dev(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_device *d)
+{
+	return load_dev(st, id, id_len, d);
+}
+
+int cp_load_sess(struct store *st, uint64_t sid, struct sga_gw_session *s)
+{
+	return load_sess(st, sid, s);
+}
+
+void cp_deliver(const struct cp_handler *h, struct store *st, const struct sga_gw_out *out,
+                const uint8_t *from_id, uint8_t from_len, const struct dp_addr *src)
+{
+	deliver(h, st, out, from_id, from_len, src);
 }
 
 /* ---- entry points ---------------------------------------------------------------- */
@@ -523,7 +541,7 @@ static int restore_one(const struct cp_handler *h, struct store *st, uint64_t si
 	struct dp_addr addr[2];
 	int rc;
 
-	rc = cp_load_sess(st, sid, s);
+	rc = load_sess(st, sid, s);
 	if (rc == -SGA_E_UNKNOWN_SESSION) {
 		/* The record is gone (deleted between the two commands of a
 		 * delete, or by an operator): drop the stale index entry. */
