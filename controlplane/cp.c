@@ -1048,6 +1048,7 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->registered = atomic_load_explicit(&c->ctr.registered, memory_order_relaxed);
 	out->undelivered = atomic_load_explicit(&c->ctr.undelivered, memory_order_relaxed);
 	out->restored = atomic_load_explicit(&c->ctr.restored, memory_order_relaxed);
+	out->rekeys = atomic_load_explicit(&c->ctr.rekeys, memory_order_relaxed);
 	out->reservations = atomic_load_explicit(&c->reservations, memory_order_relaxed);
 	out->persisted = atomic_load_explicit(&c->persisted, memory_order_relaxed);
 	out->lab_sessions = atomic_load_explicit(&c->lab_sessions, memory_order_relaxed);

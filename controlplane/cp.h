@@ -103,6 +103,7 @@ struct cp_stats {
 	uint64_t reconnects;     /* Redis reconnections */
 	uint64_t undelivered;    /* replies lost: recipient address unknown or TX full */
 	uint64_t restored;       /* sessions installed by cp_restore_sessions */
+	uint64_t rekeys;         /* session rekeys completed */
 	uint64_t reservations;   /* hop TX ranges reserved for the data plane */
 	uint64_t persisted;      /* session marks written to Redis */
 	uint64_t lab_sessions;   /* LAB ONLY: sessions installed by cp_lab_run */

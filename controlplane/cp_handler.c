@@ -22,6 +22,7 @@
 #include "cp_handler.h"
 #include "cp_lifecycle.h"
 #include "cp_log.h"
+#include "cp_rekey.h"
 #include "sga_check.h"
 #include "sga_cursor.h"
 
@@ -480,6 +481,24 @@ out:
 	return rc;
 }
 
+/* ---- shared with cp_rekey.c --------------------------------------------------------- */
+
+int cp_load_dev(struct store *st, const uint8_t *id, uint8_t id_len, struct sga_gw_device *d)
+{
+	return load_dev(st, id, id_len, d);
+}
+
+int cp_load_sess(struct store *st, uint64_t sid, struct sga_gw_session *s)
+{
+	return load_sess(st, sid, s);
+}
+
+void cp_deliver(const struct cp_handler *h, struct store *st, const struct sga_gw_out *out,
+                const uint8_t *from_id, uint8_t from_len, const struct dp_addr *src)
+{
+	deliver(h, st, out, from_id, from_len, src);
+}
+
 /* ---- entry points ---------------------------------------------------------------- */
 
 int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t *frame, size_t len,
@@ -508,6 +527,10 @@ int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t 
 		break;
 	case SGA_MSG_SESSION_CLOSE:
 		rc = cp_on_session_close(h, st, frame, len, src, &authed); /* cp_lifecycle.c */
+		break;
+	case SGA_MSG_REKEY_INIT:
+		ref_sid(&ref, pk.session_id);
+		rc = cp_rekey_init(h, st, &pk, frame, len, src, &authed, &quiet);
 		break;
 	default:
 		rc = -SGA_E_BAD_TYPE; /* DATA_UP is the data plane's */

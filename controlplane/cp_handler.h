@@ -70,6 +70,7 @@ struct cp_counters {
 	_Atomic uint64_t restored;    /* sessions installed by cp_core_restore */
 	_Atomic uint64_t closed;      /* sessions closed (cp_lifecycle.h), any reason */
 	_Atomic uint64_t revoked;     /* devices revoked */
+	_Atomic uint64_t rekeys;      /* session rekeys completed (PROTOCOL.md 7.15) */
 };
 
 struct cp_handler {

@@ -33,7 +33,9 @@
 #include "sga_cursor.h"
 #include "sga_hex.h"
 #include "sga_hop.h"
+#include "sga_rekey.h"
 #include "store.h"
+#include "store_rekey.h"
 
 #define BACKOFF_MIN_MS         50u
 #define BACKOFF_MAX_DEFAULT_MS 5000u
@@ -51,7 +53,7 @@
 /* Largest session plaintext: fixed part, two members, two N/K, two replies. */
 #define SESS_PT_MAX                                                                             \
 	(1 + 8 + 4 + 8 + 2 * (1 + SGA_ID_MAX + 1 + SGA_KEY_LEN) + 4 * (2 + SGA_GROUP_MAX_LEN) + \
-	 2 * (2 + SGA_FRAME_MAX) + 2 * SGA_SHA256_LEN)
+	 2 * (2 + SGA_FRAME_MAX) + 2 * SGA_SHA256_LEN + STORE_REKEY_MAX)
 #define DEV_PT_MAX    (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES + 1)
 #define DEV_F_REVOKED 0x01               /* the device record's optional flags byte */
 #define ADDR_STR_MAX  STORE_ADDR_STR_MAX /* "255.255.255.255:65535/ff:ff:ff:ff:ff:ff" */
@@ -952,6 +954,7 @@ static int sess_encode(const struct sga_gw_session *s, uint8_t *out, size_t cap,
 	}
 	for (unsigned r = 0; r < 2; r++)
 		sga_wr_bytes(&w, s->init_hash[r], sizeof(s->init_hash[r]));
+	store_rekey_encode(s, &w); /* key generation, rekey in progress */
 	if (w.err)
 		return w.err;
 	*len = w.off;
@@ -1017,6 +1020,8 @@ static int sess_decode(const uint8_t *p, size_t len, struct sga_gw_session *s)
 		if (q)
 			memcpy(s->init_hash[k], q, sizeof(s->init_hash[k]));
 	}
+	if (!r.err && store_rekey_decode(&r, s))
+		return -SGA_E_BAD_FIELD;
 	if (r.err)
 		return r.err;
 	if (sga_rd_left(&r))
@@ -1056,10 +1061,14 @@ static int sess_decode(const uint8_t *p, size_t len, struct sga_gw_session *s)
 static int sess_hop_derive(struct sga_gw_session *s)
 {
 	for (unsigned k = 0; k < 2; k++) {
-		if (sga_hop_member_init(&s->hop[k], s->k_t[k], s->session_id, s->hop_suite[k]))
+		if (sga_hop_member_init_gen(&s->hop[k], s->k_t[k], s->session_id, s->rk.gen,
+		                            s->hop_suite[k], 0))
 			return -SGA_E_CRYPTO;
 		s->hop[k].restored = 1;
 	}
+	/* The previous generation's up keys served the overlap of the run that
+	 * made them; a loaded record installs with the current keys alone. */
+	s->rk.prev_live = 0;
 	return 0;
 }
 

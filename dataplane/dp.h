@@ -94,6 +94,9 @@ struct dp; /* opaque */
 	X(STALE_EPOCH, "fresh up frames echoing another hop-down epoch: taken, address kept")    \
 	X(DROP_STALE_EPOCH, "dropped: up frame echoing another epoch after the current one")     \
 	X(EPOCH_PROBE, "DATA_SKIP(0) epoch announcements to a stale-echo frame's source")        \
+	X(REKEY_OLD_GEN, "up frames of a session's previous key generation taken in a rekey's "  \
+	                 "overlap (no address learned)")                                         \
+	X(REKEY_RETIRED, "previous-generation up keys wiped: the member's first new-key frame")  \
 	X(RESV_REQ, "TX sequence reservation requests raised")                                   \
 	X(RESV_RING_FULL, "reservation requests deferred: reservation ring full")                \
 	X(CRYPTO_OPS, "hop AEAD operations completed by the crypto device")                      \

@@ -85,6 +85,7 @@
 
 #include "dp_pkt.h"
 #include "dp_priv.h"
+#include "dp_rekey.h"
 #include "dp_store.h"
 #include "sga_cdev.h"
 #include "sga_cookie.h"
@@ -470,6 +471,18 @@ static bool dp_echo_take(struct dp *dp, struct dp_lcore *lc, struct dp_session *
 	struct dp_member *mb = &s->m[from];
 	static const uint8_t nothing[8];
 
+	if (unlikely(s->cs->cpu_open_prev[from])) {
+		/* A rekey's overlap (dp_rekey.h): a frame of the old keys is taken
+		 * (it may be the last copy of its message) but, sealed before the
+		 * new ones existed, teaches no address; the first of the new keys
+		 * ends the overlap. */
+		if (sga_hop_frame_epoch(frame) != mb->hop.epoch) {
+			dp_ctr_inc(lc, DP_C_REKEY_OLD_GEN);
+			return true;
+		}
+		dp_rekey_retire(s, from);
+		dp_ctr_inc(lc, DP_C_REKEY_RETIRED);
+	}
 	if (likely(mb->echo == DP_ECHO_FREE) ||
 	    sga_hop_echo_current(&mb->hop, sga_hop_frame_epoch(frame))) {
 		if (unlikely(mb->echo == DP_ECHO_WAIT))
@@ -955,20 +968,23 @@ static void dp_data_relay_s(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	const uint64_t sid = env->session_id;
 	const uint8_t from = env->role;
 	uint64_t seq = 0;
+	bool prev;
 	int rc;
 
 	if (unlikely(!s)) {
 		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
 		return;
 	}
-	if (dp_open_on_dev(s, from)) {
+	prev = dp_rekey_prev_frame(s, from, frame); /* old keys: on the CPU, dp_rekey.h */
+	if (!prev && dp_open_on_dev(s, from)) {
 		dp_open_submit(dp, lc, m, s, from, off, env);
 		return;
 	}
 	/* -REPLAY with *inner set: authentic, already accepted. Without inner it
 	 * was too old to check and was not opened. */
-	rc = sga_hop_open_env(&s->m[from].hop, s->cs->cpu_open[from], sid, from, env, frame, len,
-	                      &seq, &inner, &inner_len);
+	rc = sga_hop_open_env(&s->m[from].hop,
+	                      prev ? s->cs->cpu_open_prev[from] : s->cs->cpu_open[from], sid, from,
+	                      env, frame, len, &seq, &inner, &inner_len);
 	if (unlikely(rc) && !(rc == -SGA_E_REPLAY && inner)) {
 		if (rc == -SGA_E_REPLAY && dp->cfg.hop_replay_off)
 			rc = dp_open_too_old_lab(&s->m[from].hop, s->cs->cpu_open[from], sid, from,
@@ -1232,6 +1248,7 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	case SGA_MSG_NEG_REQ:
 	case SGA_MSG_NEG_ACCEPT:
 	case SGA_MSG_KEX_INIT:
+	case SGA_MSG_REKEY_INIT:
 	case SGA_MSG_COOKIE_ECHO:
 	case SGA_MSG_SESSION_CLOSE:
 		break;

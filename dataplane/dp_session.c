@@ -33,6 +33,8 @@
 #include <rte_malloc.h>
 
 #include "dp_priv.h"
+#include "dp_rekey.h"
+#include "sga_rekey.h"
 
 int dp_sessions_create(struct dp *dp)
 {
@@ -85,6 +87,7 @@ static void dp_cdev_sess_free(struct dp *dp, struct dp_cdev_sess *cs)
 		sga_cdev_session_free(dp->cdev, cs->seal[r]);
 		sga_aead_key_free(cs->cpu_open[r]); /* wipes the key schedule */
 		sga_aead_key_free(cs->cpu_seal[r]);
+		sga_aead_key_free(cs->cpu_open_prev[r]);
 	}
 	memset(cs, 0, sizeof(*cs));
 }
@@ -262,10 +265,8 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 		 * this run that just drew it, a lab session's fixed one), so no
 		 * key and nonce pair of an earlier install or run comes back,
 		 * whatever Redis returned for tx_seq (PROTOCOL.md 8.1). */
-		rc = s->hop[r].epoch
-		         ? sga_hop_member_init_epoch(&mb->hop, s->k_t[r], s->session_id,
-		                                     s->hop_suite[r], s->hop[r].epoch)
-		         : sga_hop_member_init(&mb->hop, s->k_t[r], s->session_id, s->hop_suite[r]);
+		rc = sga_hop_member_init_gen(&mb->hop, s->k_t[r], s->session_id, s->rk.gen,
+		                             s->hop_suite[r], s->hop[r].epoch);
 		if (rc) {
 			rc = -EINVAL;
 			goto err;
@@ -281,6 +282,8 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 			mb->addr = addr[r];
 	}
 	rc = dp_cdev_sess_create(dp, slot, &dp->cs[idx]);
+	if (!rc) /* a rekey: the old generation's up keys for frames in flight */
+		rc = dp_rekey_prepare(slot, old, s);
 	if (rc) {
 		DP_LOG(WARNING, "session %016" PRIx64 ": CPU keys: %s", s->session_id,
 		       strerror(-rc));

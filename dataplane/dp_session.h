@@ -65,6 +65,9 @@ struct dp_cdev_sess {
 	struct sga_aead_key *cpu_open[2]; /* [role]: key_up; NULL where open[role] is set */
 	struct sga_aead_key *cpu_seal[2]; /* [role]: key_down; NULL where seal[role] is set */
 	                                  /* ---- end of the CPU path's block ---- */
+	/* [role]: the previous key generation's up key during a rekey's overlap
+	 * (dp_rekey.h); NULL otherwise. The owner lcore frees it (dp_rekey_retire). */
+	struct sga_aead_key *cpu_open_prev[2];
 };
 
 struct dp_session {

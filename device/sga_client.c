@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "sga_client_priv.h"
+#include "sga_rekey.h"
 
 #define DEF_TIMEOUT_MS 10000
 #define DEF_RTO_MS     500
@@ -89,6 +90,16 @@ static void client_log(struct sga_client *c, int level, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	c->log(c->log_arg, level, line);
+}
+
+void client_priv_log(struct sga_client *c, int level, const char *line)
+{
+	client_log(c, level, "%s", line);
+}
+
+uint64_t client_priv_now_ms(void)
+{
+	return now_ms();
 }
 
 /* Record why a call failed (sga_client_detail) and return rc. */
@@ -169,6 +180,11 @@ static int save_state(struct sga_client *c)
 	return 0;
 }
 
+int client_priv_save_state(struct sga_client *c)
+{
+	return save_state(c);
+}
+
 /* ---- the socket ------------------------------------------------------------ */
 
 /* What the kernel reports (ICMP, or a failed neighbour resolution) on a
@@ -207,6 +223,11 @@ static int tx(struct sga_client *c, const uint8_t *f, size_t n)
 	}
 }
 
+int client_priv_tx(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	return tx(c, f, n);
+}
+
 /* ---- sessions ---------------------------------------------------------------- */
 
 static void stash_clear(struct sga_client *c)
@@ -229,11 +250,13 @@ static void end_session(struct sga_client *c)
 		}
 		c->rx[i].msg = NULL;
 		c->rx[i].len = 0;
+		c->rx[i].not_app = 0;
 	}
 	for (unsigned i = 0; i < c->window; i++)
 		c->tx[i].used = 0;
 	sga_memzero(c->tx_buf, (size_t)c->window * SGA_FRAME_MAX);
 	stash_clear(c);
+	client_rekey_reset(c);
 	sga_dev_sess_wipe(&c->sess);
 	c->tx_base = c->tx_next = 0;
 	c->in_flight = 0;
@@ -381,6 +404,11 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+uint64_t client_priv_now_us(void)
+{
+	return now_us();
+}
+
 /* RFC 6298 estimator over DATA_UP -> DATA_ACK round trips, fed only by
  * messages sent once (Karn's rule); the result is the first timeout of new
  * messages, within [rto_min_ms, rto_max_ms]. */
@@ -424,10 +452,13 @@ static void data_resend(struct sga_client *c, struct tx_slot *t, uint64_t now, i
 			op_finish(c, c->sess_err);
 		return;
 	}
-	/* e2e_seq 0 is our key confirmation: the library re-seals it itself. */
+	/* e2e_seq 0 is our key confirmation, a rekey's its own: the library
+	 * re-seals those itself. */
 	rc = t->seq == 0 ? sga_dev_create_key_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &len)
-	                 : sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->txbuf,
-	                                       sizeof(c->txbuf), &len);
+	     : client_rekey_is_confirm(c, t->seq)
+	         ? sga_dev_create_rekey_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &len)
+	         : sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->txbuf, sizeof(c->txbuf),
+	                               &len);
 	if (rc) {
 		c->sess_err = fail(c, rc, "cannot re-seal message %llu: %s",
 		                   (unsigned long long)t->seq, sga_err_desc(rc));
@@ -472,6 +503,8 @@ static uint64_t next_timer(const struct sga_client *c)
 		if (!t || d < t)
 			t = d;
 	}
+	if (c->sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err)
+		t = client_rekey_next_timer(c, t);
 	return t;
 }
 
@@ -528,6 +561,12 @@ static void on_reg_ack(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	client_log(c, 1, "registered with the gateway");
+	if (c->st.has_k_d_next && sga_ct_memeq(c->dev.k_d, c->st.k_d_next, SGA_KEY_LEN)) {
+		/* The replacement key is the key now. */
+		c->st.has_k_d_next = 0;
+		sga_memzero(c->st.k_d_next, sizeof(c->st.k_d_next));
+		c->dev.reg_k_d_set = 0;
+	}
 	rc = save_state(c);
 	if (c->op.kind == OP_REG)
 		op_finish(c, rc);
@@ -816,7 +855,8 @@ static int ack_one(struct sga_client *c, uint64_t seq)
 	t->used = 0;
 	sga_memzero(t->msg, t->len);
 	c->in_flight--;
-	if (seq) /* e2e_seq 0, the key confirmation, is not an application message */
+	/* Key confirmations (e2e_seq 0, a rekey's) are not application messages. */
+	if (seq && !client_rekey_is_confirm(c, seq))
 		c->stats.acked++;
 	return 1;
 }
@@ -987,7 +1027,11 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 		return;
 	}
 	rc = sga_dev_data_open(&c->sess, f, n, c->msg, sizeof(c->msg), &len);
-	if (rc) {
+	if (rc == -SGA_E_AUTH && client_rekey_early(c, f, n))
+		return; /* under keys whose REKEY_REPLY has not reached us yet */
+	if (rc == SGA_DEV_REKEY_CONFIRMED)
+		client_log(c, 1, "%s confirmed key generation %u", c->peer, c->sess.rk.gen);
+	else if (rc) {
 		if (rc == -SGA_E_REPLAY) {
 			c->stats.duplicates++;
 			c->dlv_force = 1; /* the gateway still thinks we lack it */
@@ -1019,6 +1063,7 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 	}
 	memcpy(r->msg, c->msg, len);
 	r->len = len;
+	r->not_app = rc == SGA_DEV_REKEY_CONFIRMED; /* holds its place in the order */
 	c->rx_count++;
 	/* rx_hole: the first message not received yet (for the held_back count). */
 	if (c->rx_hole < c->rx_next)
@@ -1130,6 +1175,12 @@ static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 	case SGA_MSG_KEX_REPLY:
 		on_kex_reply(c, f, n);
 		break;
+	case SGA_MSG_REKEY_NOTICE:
+		client_on_rekey_notice(c, f, n);
+		break;
+	case SGA_MSG_REKEY_REPLY:
+		client_on_rekey_reply(c, f, n);
+		break;
 	case SGA_MSG_DATA_ACK:
 		on_ack(c, f, n);
 		break;
@@ -1217,6 +1268,7 @@ static void pump(struct sga_client *c, uint64_t until)
 	now = now_ms();
 	op_timer(c, now);
 	data_timers(c, now);
+	client_rekey_timers(c, now);
 	delivered_ack(c, now);
 }
 
@@ -1285,6 +1337,21 @@ int sga_client_session_closed(const struct sga_client *c, uint64_t *delivered)
 	if (delivered)
 		*delivered = c->closed_reason ? c->closed_delivered : 0;
 	return c->closed_reason;
+}
+
+void client_priv_stash(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	stash_add(c, f, n);
+}
+
+void client_priv_stash_replay(struct sga_client *c)
+{
+	stash_replay(c);
+}
+
+void client_priv_pump(struct sga_client *c, uint64_t until)
+{
+	pump(c, until);
 }
 
 static int run_op(struct sga_client *c)
@@ -1670,6 +1737,44 @@ int sga_client_register(struct sga_client *c, const char *token)
 	return run_op(c);
 }
 
+int sga_client_rekey_device(struct sga_client *c)
+{
+	int rc;
+
+	c->detail[0] = '\0';
+	if (!c->dev.registered)
+		return fail(c, -SGA_E_BAD_STATE, "not registered: no key to replace yet");
+	op_start(c, OP_REG);
+	if (c->st.has_k_d_next) {
+		/* A replacement that stopped before its REG_ACK: propose the same key
+		 * again. Whether the gateway took it or not, this converges (it
+		 * re-acknowledges a key it holds, takes one it does not). */
+		memcpy(c->dev.reg_k_d, c->st.k_d_next, SGA_KEY_LEN);
+		c->dev.reg_k_d_set = 1;
+	}
+	rc = sga_dev_create_reg_req(&c->dev, NULL, 0, 1, c->op.frame[0], SGA_FRAME_MAX,
+	                            &c->op.len[0]);
+	if (rc) {
+		sga_memzero(&c->op, sizeof(c->op));
+		return fail(c, rc, "cannot build the rekey REG_REQ: %s", sga_err_desc(rc));
+	}
+	/* The proposed key and the counter it took: on disk before it leaves, so
+	 * a device stopped before the REG_ACK can finish the replacement. */
+	memcpy(c->st.k_d_next, c->dev.reg_k_d, SGA_KEY_LEN);
+	c->st.has_k_d_next = 1;
+	rc = save_state(c);
+	if (rc) {
+		sga_memzero(&c->op, sizeof(c->op));
+		return rc;
+	}
+	c->op.n_frames = 1;
+	client_log(c, 1, "replacing the long-term key of %.*s", c->dev.id_len, c->dev.id);
+	c->op_deadline = now_ms() + c->timeout_ms;
+	c->op_timeout_ms = c->timeout_ms;
+	(void)op_send(c);
+	return run_op(c);
+}
+
 int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t *prefs,
                        size_t n_prefs)
 {
@@ -1801,6 +1906,7 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 		return fail(c, -SGA_E_OVERSIZED, "message of %zu bytes; at most %zu fit a frame",
 		            len, sga_dev_data_max(&c->sess));
 	deadline = now_ms() + c->timeout_ms;
+again:
 	while (c->tx_next - c->tx_base >= c->window) {
 		if (c->sess_err)
 			return c->sess_err;
@@ -1810,6 +1916,14 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 			            "%u messages still unacknowledged after %u ms", c->in_flight,
 			            c->timeout_ms);
 		pump(c, deadline);
+	}
+	if (client_rekey_confirm_due(c)) {
+		/* New keys: their confirmation takes the next e2e_seq first. */
+		rc = client_rekey_send_confirm(c);
+		if (rc)
+			return fail(c, rc, "cannot seal the rekey confirmation: %s",
+			            sga_err_desc(rc));
+		goto again;
 	}
 	rc = sga_dev_data_seal(&c->sess, msg, len, c->txbuf, sizeof(c->txbuf), &flen);
 	if (rc)
@@ -1831,6 +1945,7 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 	c->tx_next = seq + 1;
 	c->in_flight++;
 	c->stats.sent++;
+	c->rk.since_msgs++;
 	/* Queued either way: a failed send is retried by the timer, and a socket
 	 * that keeps failing ends the session there. */
 	(void)tx(c, c->txbuf, flen);
@@ -1865,6 +1980,16 @@ static int rx_take(struct sga_client *c, void *buf, size_t cap, size_t *len)
 			c->hole_since = 0;
 			r = &c->rx[c->rx_next % c->rx_cap];
 		}
+	}
+	while (r->msg && r->not_app) {
+		/* The peer's rekey confirmation: its place in the order, no message. */
+		free(r->msg);
+		r->msg = NULL;
+		r->not_app = 0;
+		c->rx_count--;
+		c->rx_next++;
+		c->hole_since = 0;
+		r = &c->rx[c->rx_next % c->rx_cap];
 	}
 	if (!r->msg)
 		return 0;

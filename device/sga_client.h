@@ -228,6 +228,44 @@ int sga_client_session_closed(const struct sga_client *c, uint64_t *delivered);
  *  (timeout_ms < 0: no limit). Returns 0 or -SGA_CLIENT_E_TIMEOUT / an error. */
 int sga_client_flush(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
 
+/**
+ * Replace this device's long-term key k_d (PROTOCOL.md 7.1, REG_REQ with
+ * REKEY): a fresh key, proposed under RSA to the gateway and authorised by a
+ * MAC under the current one. On success the state file holds the new key and
+ * the control counters start again. Sessions already established keep their
+ * keys. -SGA_E_BAD_STATE before a first registration;
+ * -SGA_CLIENT_E_TIMEOUT when the gateway does not answer (it refuses a rekey
+ * it cannot verify in silence). The proposed key is in the state file before
+ * the request leaves: if the device stops before the gateway's answer, the
+ * next call proposes the same key again and completes the replacement,
+ * whether the gateway took it the first time or not.
+ */
+int sga_client_rekey_device(struct sga_client *c) SGA_CLIENT_MUST_CHECK;
+
+/**
+ * Renew the session's keys without dropping traffic (PROTOCOL.md 7.15): a
+ * new key exchange through the gateway, which the peer's SDK answers by
+ * itself. Messages keep flowing meanwhile; none is lost or delivered twice
+ * across it. timeout_ms <= 0: start it and return 0 (it completes inside
+ * later calls); > 0: wait until the new keys are confirmed by this device
+ * (0), or -SGA_CLIENT_E_TIMEOUT (the session goes on under its old keys: the
+ * peer may be away; the request stays pending, is sent again by a later call
+ * or the policy, and completes whenever the peer answers). -SGA_CLIENT_E_NO_SESSION without an established session.
+ * A rekey asked for while the previous one's overlap has not ended starts
+ * as soon as it has.
+ */
+int sga_client_rekey(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
+/** Automatic rekey: after after_messages messages sent under the current
+ *  keys, or after_seconds seconds of them, whichever comes first (0: that
+ *  trigger off; both 0: off, the default). Either device's policy may start
+ *  one; the other joins it. Always 0. */
+int sga_client_set_rekey_policy(struct sga_client *c, uint64_t after_messages,
+                                unsigned after_seconds);
+/** The session's key generation (0: the handshake's keys; +1 per rekey). */
+unsigned sga_client_key_generation(const struct sga_client *c);
+/** Rekeys this client completed. */
+unsigned sga_client_rekeys(const struct sga_client *c);
+
 /** The socket, for an external event loop (readable: call sga_client_poll(c, 0));
  *  sga_client_next_timer_ms() says when timers are next due (-1: none). */
 int sga_client_fd(const struct sga_client *c);

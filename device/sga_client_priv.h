@@ -36,6 +36,8 @@ struct sga_client_state {
 	uint64_t up_ctr;
 	uint64_t down_ctr;
 	int registered;
+	int has_k_d_next;               /* a k_d replacement was sent, not yet acknowledged */
+	uint8_t k_d_next[SGA_KEY_LEN];  /* ... the key it proposed */
 	uint8_t pkg_fp[SGA_SHA256_LEN]; /* the package this identity belongs to */
 	size_t pkg_len;
 	uint8_t pkg[SGA_CLIENT_PKG_MAX]; /* its body, so later runs need no PKG_REQ */
@@ -111,6 +113,25 @@ struct tx_slot {
 struct rx_slot {
 	uint8_t *msg; /* malloc'd, NULL: empty */
 	size_t len;
+	int not_app; /* the peer's rekey confirmation: takes its place, never delivered */
+};
+
+/* Session rekey (sga_client_rekey.c). */
+struct client_rekey {
+	int active;          /* REKEY_INIT sent, no REKEY_REPLY yet */
+	int want;            /* due (policy, app or a notice), waiting for the overlap to end */
+	int confirm_due;     /* new keys taken: our confirmation waits for window room */
+	int result;          /* the last attempt's: 0 or an error */
+	unsigned tries, rto; /* REKEY_INIT transmissions, its current timeout */
+	uint64_t next_tx;    /* ms; 0: no timer */
+	uint64_t started_ms; /* when the attempt began */
+	uint64_t last_notice_ms;
+	uint64_t after_msgs; /* policy: after this many messages sent (0: off) */
+	unsigned after_s;    /* policy: after this many seconds (0: off) */
+	uint64_t since_msgs; /* messages sent under the current generation */
+	uint64_t since_ms;   /* when the current generation (or policy) began */
+	unsigned done;       /* rekeys completed */
+	unsigned started;    /* ... of which this device sent the first REKEY_INIT */
 };
 
 struct sga_client {
@@ -175,11 +196,43 @@ struct sga_client {
 	uint64_t op_deadline;   /* ms, monotonic; 0: none */
 	unsigned op_timeout_ms; /* what op_deadline was set from, for messages */
 
+	struct client_rekey rk;
+
 	struct sga_client_stats stats;
 	char detail[256];
 	uint8_t rxbuf[SGA_FRAME_MAX]; /* the frame being dispatched */
 	uint8_t txbuf[SGA_FRAME_MAX]; /* DATA_UP and NEG_ACCEPT(decline) being sent */
 	uint8_t msg[SGA_FRAME_MAX];   /* an opened message */
 };
+
+/* ---- what sga_client.c shares with sga_client_rekey.c ----------------------- */
+
+int client_priv_tx(struct sga_client *c, const uint8_t *f, size_t n);
+void client_priv_log(struct sga_client *c, int level, const char *line);
+int client_priv_save_state(struct sga_client *c);
+uint64_t client_priv_now_ms(void);
+uint64_t client_priv_now_us(void);
+void client_priv_pump(struct sga_client *c, uint64_t until);
+void client_priv_stash(struct sga_client *c, const uint8_t *f, size_t n);
+void client_priv_stash_replay(struct sga_client *c);
+/** A DATA_DOWN that did not open while our rekey waits for its REKEY_REPLY:
+ *  most likely sealed under the new keys (the gateway and the peer have
+ *  them; our reply was lost). Kept for after the reply, which is asked for
+ *  again at once. 1 if kept. */
+int client_rekey_early(struct sga_client *c, const uint8_t *f, size_t n);
+
+void client_on_rekey_notice(struct sga_client *c, const uint8_t *f, size_t n);
+void client_on_rekey_reply(struct sga_client *c, const uint8_t *f, size_t n);
+/** The rekey's timers, the policy and the end of an overlap; from pump. */
+void client_rekey_timers(struct sga_client *c, uint64_t now);
+/** The earlier of t (0: none) and the rekey's next due time. */
+uint64_t client_rekey_next_timer(const struct sga_client *c, uint64_t t);
+/** Our confirmation of new keys waits for window room: send it when there is. */
+int client_rekey_confirm_due(const struct sga_client *c);
+int client_rekey_send_confirm(struct sga_client *c);
+/** Is e2e_seq our confirmation of the current generation? */
+int client_rekey_is_confirm(const struct sga_client *c, uint64_t seq);
+/** A session ended: forget its rekey (the policy stays). */
+void client_rekey_reset(struct sga_client *c);
 
 #endif /* SGA_CLIENT_PRIV_H */

@@ -20,6 +20,7 @@
  *   up_ctr <u64 decimal>
  *   down_ctr <u64 decimal>
  *   k_d <64 hex digits>
+ *   [k_d_next <64 hex digits>: a key replacement sent and not yet acknowledged]
  *   package_sha256 <64 hex digits>
  *   package <the package body, hex>
  *   sha256 <64 hex digits: SHA-256 of every byte before this line>
@@ -225,6 +226,10 @@ static int parse_state(char *text, size_t len, struct sga_client_state *st)
 	v = take(&l, "k_d");
 	if (!v || sga_hex_decode(v, strlen(v), st->k_d, sizeof(st->k_d)))
 		return -EBADMSG;
+	v = take(&l, "k_d_next"); /* optional */
+	if (v && sga_hex_decode(v, strlen(v), st->k_d_next, sizeof(st->k_d_next)))
+		return -EBADMSG;
+	st->has_k_d_next = v != NULL;
 	v = take(&l, "package_sha256");
 	if (!v || sga_hex_decode(v, strlen(v), st->pkg_fp, sizeof(st->pkg_fp)))
 		return -EBADMSG;
@@ -332,6 +337,10 @@ static int format_state(const struct sga_client_state *st, char *buf, size_t cap
 	OUT("down_ctr %" PRIu64 "\n", st->down_ctr);
 	sga_hex_encode(st->k_d, sizeof(st->k_d), hex);
 	OUT("k_d %s\n", hex);
+	if (st->has_k_d_next) {
+		sga_hex_encode(st->k_d_next, sizeof(st->k_d_next), hex);
+		OUT("k_d_next %s\n", hex);
+	}
 	sga_hex_encode(st->pkg_fp, sizeof(st->pkg_fp), hex);
 	OUT("package_sha256 %s\n", hex);
 	sga_hex_encode(st->pkg, st->pkg_len, hex);

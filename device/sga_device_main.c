@@ -61,6 +61,10 @@ static const char usage_text[] =
     "                        --send/--send-file/--count; receive --recv N messages\n"
     "  listen                wait for a session from any device; send as connect\n"
     "                        does, receive --recv N messages (or until interrupted)\n"
+    "  rekey-key             replace the device's long-term key (k_d): a fresh key\n"
+    "                        to the gateway, authorised by the current one; the\n"
+    "                        state file gets the new key (keep it: the old one no\n"
+    "                        longer works)\n"
     "  fingerprint           print the SHA-256 fingerprint of --package FILE,\n"
     "                        the value --pin expects\n"
     "\n"
@@ -104,6 +108,10 @@ static const char usage_text[] =
     "      --until-closed    connect, listen: when done, keep the session until\n"
     "                        the gateway closes it (idle, lifetime, operator,\n"
     "                        revocation, the peer's close); prints why\n"
+    "      --rekey-after N   connect, listen: renew the session's keys after every N\n"
+    "                        messages sent (traffic goes on; the peer joins in)\n"
+    "      --rekey-interval S  connect, listen: ... and after every S seconds\n"
+    "                        (SIGUSR1 renews them at once; see sga_client_rekey)\n"
     "\n"
     "Received messages go to stdout, one per line, in the order the peer sent\n"
     "them, each exactly once; progress and errors go to stderr.\n"
@@ -122,7 +130,8 @@ static const char usage_text[] =
     "      --token-file meter-7.token register\n"
     "  sga-device -i hub -s hub.state -P FINGERPRINT listen --echo\n"
     "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT \\\n"
-    "      connect hub --send hello --recv 1\n";
+    "      connect hub --send hello --recv 1\n"
+    "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT rekey-key\n";
 
 static void usage(FILE *f)
 {
@@ -144,6 +153,8 @@ enum {
 	OPT_HEX,
 	OPT_CLOSE,
 	OPT_UNTIL_CLOSED,
+	OPT_REKEY_AFTER,
+	OPT_REKEY_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -171,6 +182,8 @@ static const struct option long_opts[] = {
     {"hex", no_argument, NULL, OPT_HEX},
     {"close", no_argument, NULL, OPT_CLOSE},
     {"until-closed", no_argument, NULL, OPT_UNTIL_CLOSED},
+    {"rekey-after", required_argument, NULL, OPT_REKEY_AFTER},
+    {"rekey-interval", required_argument, NULL, OPT_REKEY_INTERVAL},
     {NULL, 0, NULL, 0},
 };
 
@@ -195,7 +208,8 @@ struct args {
 	long wait_ms;
 	const char *command;
 	const char *peer;
-	int used_opt[OPT_UNTIL_CLOSED + 1]; /* command options given, for validation */
+	unsigned long rekey_after, rekey_interval;
+	int used_opt[OPT_REKEY_INTERVAL + 1]; /* command options given, for validation */
 };
 
 /* "token-file" for OPT_TOKEN_FILE: the long name of a command option. */
@@ -294,7 +308,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return EXIT_FAIL;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":g:b:i:s:p:P:t:vhV", long_opts, NULL)) != -1) {
-		if (opt >= OPT_SUITES && opt <= OPT_UNTIL_CLOSED && opt != OPT_SUITES)
+		if (opt >= OPT_SUITES && opt <= OPT_REKEY_INTERVAL && opt != OPT_SUITES)
 			a->used_opt[opt] = 1;
 		switch (opt) {
 		case 'g':
@@ -391,6 +405,18 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_UNTIL_CLOSED:
 			a->until_closed = 1;
 			break;
+		case OPT_REKEY_AFTER:
+			if (parse_num(optarg, 1000000000, &v) || !v)
+				return usage_error("--rekey-after '%s': a number, 1..1000000000",
+				                   optarg);
+			a->rekey_after = v;
+			break;
+		case OPT_REKEY_INTERVAL:
+			if (parse_num(optarg, 86400 * 365, &v) || !v)
+				return usage_error("--rekey-interval '%s': seconds, 1..31536000",
+				                   optarg);
+			a->rekey_interval = v;
+			break;
 		case ':':
 			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -398,24 +424,27 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 	}
 	if (optind >= argc)
-		return usage_error("no command given (register, connect, listen or fingerprint)");
+		return usage_error(
+		    "no command given (register, connect, listen, rekey-key or fingerprint)");
 	a->command = argv[optind++];
 
 	/* Which command options each command takes. */
 	static const struct {
 		const char *cmd;
 		int nargs;
-		int opts[10];
+		int opts[12];
 	} cmds[] = {
 	    {"register", 0, {OPT_TOKEN_FILE}},
 	    {"connect",
 	     1,
-	     {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_HEX, OPT_CLOSE, OPT_UNTIL_CLOSED}},
+	     {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_HEX, OPT_CLOSE, OPT_UNTIL_CLOSED,
+	      OPT_REKEY_AFTER, OPT_REKEY_INTERVAL}},
 	    {"listen",
 	     0,
 	     {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_ECHO, OPT_WAIT, OPT_HEX, OPT_CLOSE,
-	      OPT_UNTIL_CLOSED}},
+	      OPT_UNTIL_CLOSED, OPT_REKEY_AFTER, OPT_REKEY_INTERVAL}},
 	    {"fingerprint", 0, {0}},
+	    {"rekey-key", 0, {0}},
 	};
 	size_t ci;
 
@@ -424,19 +453,20 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 	if (ci == sizeof(cmds) / sizeof(cmds[0]))
 		return usage_error(
-		    "unknown command '%s' (register, connect, listen or fingerprint)", a->command);
+		    "unknown command '%s' (register, connect, listen, rekey-key or fingerprint)",
+		    a->command);
 	if (argc - optind < cmds[ci].nargs)
 		return usage_error("%s: missing PEER (the device to connect to)", a->command);
 	if (cmds[ci].nargs)
 		a->peer = argv[optind++];
 	if (optind < argc)
 		return usage_error("%s: unexpected argument '%s'", a->command, argv[optind]);
-	for (int o = OPT_TOKEN_FILE; o <= OPT_UNTIL_CLOSED; o++) {
+	for (int o = OPT_TOKEN_FILE; o <= OPT_REKEY_INTERVAL; o++) {
 		int ok = 0;
 
 		if (!a->used_opt[o])
 			continue;
-		for (size_t k = 0; k < 10; k++)
+		for (size_t k = 0; k < sizeof(cmds[ci].opts) / sizeof(cmds[ci].opts[0]); k++)
 			ok |= cmds[ci].opts[k] == o;
 		if (!ok)
 			return usage_error("option '--%s' does not apply to %s", long_name(o),
@@ -463,10 +493,14 @@ static int g_verbose;
 static int g_reported;         /* the error was already explained on stderr */
 static char g_last_error[256]; /* the SDK's latest level-0 message */
 
+static volatile sig_atomic_t g_rekey_now; /* SIGUSR1: renew the session's keys */
+
 static void on_signal(int sig)
 {
-	(void)sig;
-	g_stop = 1;
+	if (sig == SIGUSR1)
+		g_rekey_now = 1;
+	else
+		g_stop = 1;
 }
 
 static void log_cb(void *arg, int level, const char *msg)
@@ -554,7 +588,16 @@ struct run {
 static int recv_one(struct run *r, int wait_ms)
 {
 	size_t len;
-	int rc = sga_client_recv(r->c, r->buf, sizeof(r->buf), &len, wait_ms);
+	int rc;
+
+	if (g_rekey_now) {
+		/* Asynchronous: the exchange completes inside the calls below. */
+		g_rekey_now = 0;
+		rc = sga_client_rekey(r->c, 0);
+		if (rc)
+			progress("rekey not started: %s", sga_client_strerror(rc));
+	}
+	rc = sga_client_recv(r->c, r->buf, sizeof(r->buf), &len, wait_ms);
 
 	if (rc == -SGA_CLIENT_E_TIMEOUT)
 		return 1;
@@ -779,6 +822,9 @@ static int finish(struct run *r)
 		print_stats(r->c);
 	if (rc)
 		return report(r->c, "waiting for acknowledgements", rc);
+	if (sga_client_key_generation(r->c))
+		progress("session keys renewed: generation %u (%u rekeys completed in this run)",
+		         sga_client_key_generation(r->c), sga_client_rekeys(r->c));
 	if (r->sent)
 		progress("%lu message%s sent, all acknowledged by the gateway", r->sent,
 		         r->sent == 1 ? "" : "s");
@@ -944,6 +990,9 @@ static int cmd_session(struct run *r)
 			return report(r->c, "listen", rc);
 	}
 	progress("session with %s established", sga_client_peer(r->c));
+	if (a->rekey_after || a->rekey_interval)
+		(void)sga_client_set_rekey_policy(r->c, a->rekey_after,
+		                                  (unsigned)a->rekey_interval);
 	rc = send_all(r);
 	if (!rc)
 		rc = recv_all(r, !strcmp(a->command, "listen") && !a->until_closed);
@@ -992,6 +1041,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Before any network traffic: a bad token file is the caller's error. */
@@ -1026,7 +1076,14 @@ int main(int argc, char **argv)
 		free(a.sends);
 		return rc;
 	}
-	if (!strcmp(a.command, "register")) {
+	if (!strcmp(a.command, "rekey-key")) {
+		rc = sga_client_rekey_device(r.c);
+		if (rc)
+			rc = report(r.c, "rekey-key", rc);
+		else
+			progress("%s: long-term key replaced; the state file %s holds the new one",
+			         a.id, a.state);
+	} else if (!strcmp(a.command, "register")) {
 		rc = sga_client_register(r.c, have_token ? token : NULL);
 		sga_memzero(token, sizeof(token));
 		if (rc) {

@@ -695,8 +695,9 @@ static int sessions_list(struct store *st, const struct gw_config *cfg, const ch
 				printf(",\"responder\":");
 				json_str(s->id[1], s->id_len[1]);
 				printf(",\"suite\":\"%s\",\"address\":[\"%s\",\"%s\"],\"rx_next\":["
-				       "%" PRIu64 ",%" PRIu64 "]",
-				       suite_name(s->suite), addr[0], addr[1], rx[0], rx[1]);
+				       "%" PRIu64 ",%" PRIu64 "],\"key_generation\":%u",
+				       suite_name(s->suite), addr[0], addr[1], rx[0], rx[1],
+				       (unsigned)s->rk.gen);
 				if (l.have)
 					printf(",\"age_s\":%" PRIu64 ",\"idle_s\":%" PRIu64
 					       ",\"frames\":[%" PRIu64 ",%" PRIu64

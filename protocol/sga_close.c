@@ -6,6 +6,7 @@
 #include "sga_close.h"
 #include "sga_cursor.h"
 #include "sga_keys.h"
+#include "sga_rekey.h"
 #include "sga_wire.h"
 
 const char *sga_close_reason_name(uint8_t reason)
@@ -191,7 +192,9 @@ int sga_gw_open_session_close(const struct sga_gw_session *sess, const uint8_t *
 		rc = -SGA_E_BAD_STATE;
 		goto out;
 	}
-	CHECK(sga_key_kex(sess->k_t[env.role], sess->session_id, sess->hop_suite[env.role], key));
+	/* The kex key of the session's current generation (7.15). */
+	CHECK(sga_key_kex_gen(sess->k_t[env.role], sess->session_id, sess->rk.gen,
+	                      sess->hop_suite[env.role], key));
 	CHECK(close_open(SGA_MSG_SESSION_CLOSE, frame, len, sess->session_id, env.role,
 	                 sess->hop_suite[env.role], key, plain, sizeof(plain), &plain_len));
 	CHECK(sga_session_close_plain_decode(plain, plain_len, &reason));
@@ -213,7 +216,8 @@ int sga_gw_create_session_closed(const struct sga_gw_session *sess, uint8_t role
 	if (!sess || !c || !out || !len || role > 1 || !sess->session_id)
 		return -SGA_E_BAD_FIELD;
 	CHECK(sga_session_closed_plain_encode(c, plain, sizeof(plain), &plain_len));
-	CHECK(sga_key_kex(sess->k_t[role], sess->session_id, sess->hop_suite[role], key));
+	CHECK(sga_key_kex_gen(sess->k_t[role], sess->session_id, sess->rk.gen,
+	                      sess->hop_suite[role], key));
 	CHECK(sga_seal_sess_env(SGA_MSG_SESSION_CLOSED, sess->session_id, role,
 	                        sess->hop_suite[role], key, plain, plain_len, out, cap, len));
 out:

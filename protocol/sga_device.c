@@ -13,6 +13,7 @@
 #include "sga_cursor.h"
 #include "sga_device.h"
 #include "sga_kex.h"
+#include "sga_rekey.h"
 #include "sga_keys.h"
 
 static int in_list(uint8_t v, const uint8_t *list, size_t n)
@@ -78,7 +79,9 @@ int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t toke
 		goto out;
 	}
 	/* A rekey proposes a fresh k_d; a first registration sends the k_d from init. */
-	if (rekey)
+	if (rekey && d->reg_k_d_set)
+		memcpy(m.k_d, d->reg_k_d, sizeof(m.k_d)); /* the one a stopped rekey proposed */
+	else if (rekey)
 		CHECK(sga_random_bytes(m.k_d, sizeof(m.k_d)) ? -SGA_E_CRYPTO : 0);
 	else
 		memcpy(m.k_d, d->k_d, sizeof(m.k_d));
@@ -474,6 +477,8 @@ int sga_dev_sess_derive(struct sga_dev_sess *s, const uint8_t *kisj, size_t kisj
 	memcpy(s->hop_down_base, down_base, sizeof(down_base));
 	sga_memzero(s->hop_down, sizeof(s->hop_down));
 	s->hop_epoch = 0;
+	sga_memzero(&s->rk, sizeof(s->rk));
+	memcpy(s->rk.transcript, th, sizeof(th)); /* a rekey's transcript chains it */
 out:
 	sga_memzero(th, sizeof(th));
 	sga_memzero(k_confirm, sizeof(k_confirm));
@@ -613,8 +618,9 @@ static int data_seal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *ms
 	CHECK(sga_data_inner_encode(e2e_seq, msg_len + e2e->tag_len, inner, sizeof(inner), &e2e_ct,
 	                            &inner_len));
 	e2e_nonce_aad(s->session_id, dir, e2e_seq, nonce, aad);
-	CHECK(sga_err_from_crypto(sga_aead_seal(s->suite, s->e2e_tx_key, nonce, aad, sizeof(aad),
-	                                        msg, msg_len, e2e_ct, msg_len + e2e->tag_len)));
+	CHECK(sga_err_from_crypto(sga_aead_seal(s->suite, sga_dev_rekey_tx_key(s, e2e_seq), nonce,
+	                                        aad, sizeof(aad), msg, msg_len, e2e_ct,
+	                                        msg_len + e2e->tag_len)));
 	CHECK(sga_seal_hop(SGA_MSG_DATA_UP, s->session_id, s->role, s->hop_epoch, s->hop_tx_seq,
 	                   s->hop_suite, s->hop_up, inner, inner_len, out, cap, len));
 	s->hop_tx_seq++;
@@ -622,13 +628,21 @@ out:
 	return rc;
 }
 
+int sga_dev_data_seal_at(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t *msg,
+                         size_t msg_len, uint8_t *out, size_t cap, size_t *len)
+{
+	return data_seal(s, e2e_seq, msg, msg_len, out, cap, len);
+}
+
 int sga_dev_data_seal(struct sga_dev_sess *s, const uint8_t *msg, size_t msg_len, uint8_t *out,
                       size_t cap, size_t *len)
 {
 	int rc;
 
-	/* Data only once confirmed; our confirm took e2e_seq 0, so data starts at 1. */
-	if (s->e2e_tx_seq >= UINT64_MAX - 1 || !sga_dev_sess_confirmed(s))
+	/* Data only once confirmed; our confirm took e2e_seq 0, so data starts at 1
+	 * (after a rekey, our confirmation of the new keys comes first, 7.15). */
+	if (s->e2e_tx_seq >= UINT64_MAX - 1 || !sga_dev_sess_confirmed(s) ||
+	    (s->rk.gen && !s->rk.confirm_sent))
 		return -SGA_E_BAD_STATE;
 	rc = data_seal(s, s->e2e_tx_seq, msg, msg_len, out, cap, len);
 	if (!rc)
@@ -641,8 +655,8 @@ int sga_dev_data_reseal(struct sga_dev_sess *s, uint64_t e2e_seq, const uint8_t 
 {
 	if (e2e_seq >= s->e2e_tx_seq)
 		return -SGA_E_BAD_FIELD; /* never sent: sealing it here could reuse a nonce later */
-	if (e2e_seq == 0)
-		return -SGA_E_BAD_FIELD; /* the confirm: sga_dev_create_key_confirm */
+	if (e2e_seq == 0 || (s->rk.gen && e2e_seq == s->rk.tx_from))
+		return -SGA_E_BAD_FIELD; /* a confirm: sga_dev_create_key_confirm / _rekey_confirm */
 	return data_seal(s, e2e_seq, msg, msg_len, out, cap, len);
 }
 
@@ -689,6 +703,7 @@ struct hop_rx {
 	uint64_t seq;
 	uint64_t epoch;
 	int new_epoch;
+	int prev_gen; /* under the previous generation's epoch, still in overlap (7.15) */
 	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
 };
 
@@ -730,6 +745,13 @@ static int hop_open_down(struct sga_dev_sess *s, uint8_t type, const uint8_t *fr
 		rc = sga_replay_check(&s->hop_rx_win, env.seq);
 		if (rc)
 			return rc;
+	} else if (s->rk.prev_down_live && env.epoch == s->rk.prev_epoch) {
+		/* In flight from before the rekey: the old key and window. */
+		rc = sga_replay_check(&s->rk.prev_win, env.seq);
+		if (rc)
+			return rc;
+		rx->prev_gen = 1;
+		key = s->rk.prev_down;
 	} else {
 		if (env.seq == UINT64_MAX || env.seq < s->hop_rx_win.next)
 			return -SGA_E_REPLAY;
@@ -755,6 +777,11 @@ static int hop_open_down(struct sga_dev_sess *s, uint8_t type, const uint8_t *fr
  * window of its own), record its seq. */
 static void hop_accept(struct sga_dev_sess *s, struct hop_rx *rx)
 {
+	if (rx->prev_gen) {
+		sga_replay_update(&s->rk.prev_win, rx->seq);
+		hop_rx_done(rx);
+		return;
+	}
 	if (rx->new_epoch) {
 		memcpy(s->hop_down, rx->key, sizeof(s->hop_down));
 		s->hop_epoch = rx->epoch;
@@ -828,9 +855,12 @@ int sga_dev_data_open(struct sga_dev_sess *s, const uint8_t *frame, size_t len, 
 		goto out;
 	}
 	e2e_nonce_aad(s->session_id, dir, in.e2e_seq, nonce, aad);
-	CHECK(sga_open_env(s->suite, s->e2e_rx_key, nonce, aad, sizeof(aad), in.e2e_ct,
-	                   in.e2e_ct_len, msg, cap, msg_len));
-	/* Both layers authenticated: only now do the windows move. */
+	rc = sga_dev_rekey_open_e2e(s, in.e2e_seq, nonce, aad, sizeof(aad), in.e2e_ct,
+	                            in.e2e_ct_len, msg, cap, msg_len);
+	if (rc < 0)
+		goto out;
+	/* Both layers authenticated: only now do the windows move. rc may be
+	 * SGA_DEV_REKEY_CONFIRMED: the peer's confirmation of a rekey. */
 	hop_accept(s, &rx);
 	sga_replay_update(&s->e2e_rx_win, in.e2e_seq);
 	s->e2e_rx_last = in.e2e_seq;
@@ -901,6 +931,8 @@ int sga_dev_peek(const uint8_t *frame, size_t len, uint8_t *type, uint64_t *sess
 	case SGA_MSG_NEG_RESULT:
 	case SGA_MSG_KEX_REPLY:
 	case SGA_MSG_SESSION_CLOSED:
+	case SGA_MSG_REKEY_NOTICE:
+	case SGA_MSG_REKEY_REPLY:
 		rc = sga_env_sess_decode(frame, len, &es);
 		if (!rc)
 			*session_id = es.session_id;

@@ -21,6 +21,7 @@
 
 #include "sga_crypto.h"
 #include "sga_keys.h"
+#include "sga_rekey_state.h"
 #include "sga_replay.h"
 #include "sga_wire.h"
 
@@ -44,6 +45,7 @@ struct sga_dev {
 	int reg_pending;
 	uint8_t reg_nonce[SGA_NONCE_LEN];
 	uint8_t reg_k_d[SGA_KEY_LEN];
+	int reg_k_d_set; /* a rekey proposes reg_k_d (an interrupted one, again), not a fresh key */
 	int registered;
 };
 
@@ -100,6 +102,7 @@ struct sga_dev_sess {
 	uint8_t confirm_rx[SGA_MAC_LEN]; /* the peer's, expected; wiped once verified */
 	uint8_t confirm_sent;            /* ours sealed at least once */
 	uint8_t peer_confirmed;          /* the peer's verified */
+	struct sga_dev_rekey rk;         /* key generations (PROTOCOL.md 7.15, sga_rekey.h) */
 };
 
 /** Load the pinned gateway package (decoded) into d and set identity and

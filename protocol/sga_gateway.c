@@ -13,6 +13,7 @@
 #include "sga_check.h"
 #include "sga_cursor.h"
 #include "sga_gateway.h"
+#include "sga_rekey.h"
 #include "sga_kex.h"
 #include "sga_keys.h"
 
@@ -457,16 +458,16 @@ out:
 
 /* ---- key exchange ------------------------------------------------------------ */
 
-/* B5/B6 for role: X = N_peer^R_s, H(N_peer) and f_K(session, ids, K, X,
- * H(N_peer)), under k_t(role). */
-static int make_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_t role,
-                      const uint8_t *R_s)
+/* The KEX_REPLY plaintext for role (x_len | X | H(N_peer) | mac): X =
+ * N_peer^R_s, f_K(session, ids, K, X, H(N_peer)), from s->N and s->K. The
+ * rekey's REPLY carries the same body (sga_rekey.c). */
+int sga_gw_reply_body(const struct sga_gw *gw, const struct sga_gw_session *s, uint8_t role,
+                      const uint8_t *R_s, uint8_t *plain, size_t cap, size_t *plain_len)
 {
 	const struct sga_group_info *grp = gw->grp;
-	uint8_t peer = role ^ 1, X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], key[SGA_AEAD_MAX_KEY_LEN];
-	uint8_t n_hash[SGA_SHA256_LEN], plain[SGA_GROUP_MAX_LEN + 96];
+	uint8_t peer = role ^ 1, X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN];
+	uint8_t n_hash[SGA_SHA256_LEN];
 	struct sga_kex_reply_plain b5;
-	size_t plain_len, len;
 	int rc;
 
 	CHECK(sga_err_from_crypto(sga_modexp(grp, s->N[peer], R_s, SGA_EXPONENT_LEN, X)));
@@ -477,7 +478,20 @@ static int make_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_t
 	b5.x = X;
 	b5.n_hash_peer = n_hash;
 	b5.mac = mac;
-	CHECK(sga_kex_reply_plain_encode(&b5, plain, sizeof(plain), &plain_len));
+	CHECK(sga_kex_reply_plain_encode(&b5, plain, cap, plain_len));
+out:
+	return rc;
+}
+
+/* B5/B6 for role, under k_t(role). */
+static int make_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_t role,
+                      const uint8_t *R_s)
+{
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN], plain[SGA_GROUP_MAX_LEN + 96];
+	size_t plain_len, len;
+	int rc;
+
+	CHECK(sga_gw_reply_body(gw, s, role, R_s, plain, sizeof(plain), &plain_len));
 	CHECK(sga_key_kex(s->k_t[role], s->session_id, s->hop_suite[role], key));
 	CHECK(sga_seal_sess_env(SGA_MSG_KEX_REPLY, s->session_id, role, s->hop_suite[role], key,
 	                        plain, plain_len, s->reply[role], sizeof(s->reply[role]), &len));
@@ -492,18 +506,65 @@ static void emit_reply(const struct sga_gw_session *s, uint8_t role, struct sga_
 	out_add(out, s->id[role], s->id_len[role], s->reply[role], s->reply_len[role]);
 }
 
+/* B2/B4 on a decrypted KEX_INIT body (also the tail of a REKEY_INIT's):
+ * lengths, N in [2, p-2], r = F_G^-1(F), K = N^r, f_K(N) and the k_d proof
+ * of dev. N_out and K_out receive N and K (grp->len bytes) on success. */
+int sga_gw_kex_contrib_check(const struct sga_gw *gw, const struct sga_gw_device *dev,
+                             uint64_t session_id, const uint8_t *plain, size_t plain_len,
+                             uint8_t *N_out, uint8_t *K_out)
+{
+	const struct sga_group_info *grp = gw->grp;
+	struct sga_kex_init_plain b1;
+	uint8_t ctl[SGA_AEAD_MAX_KEY_LEN], r[SGA_RSA_MAX_LEN], K[SGA_GROUP_MAX_LEN];
+	uint8_t mac[SGA_MAC_LEN];
+	size_t r_len = 0;
+	int rc;
+
+	CHECK(sga_kex_init_plain_decode(plain, plain_len, &b1));
+	if (b1.n_len != grp->len || b1.f_len != sga_rsa_size(gw->tpk)) {
+		rc = -SGA_E_BAD_LENGTH;
+		goto out;
+	}
+	if (!sga_group_element_ok(grp, b1.n)) {
+		rc = -SGA_E_BAD_ELEMENT;
+		goto out;
+	}
+	/* B2/B4: invert the trapdoor, recompute K = N^r, check f_K(N). */
+	if (sga_rsa_oaep_decrypt(gw->tpk, b1.f, b1.f_len, r, sizeof(r), &r_len) ||
+	    r_len != SGA_EXPONENT_LEN) {
+		rc = -SGA_E_AUTH;
+		goto out;
+	}
+	CHECK(sga_err_from_crypto(sga_modexp(grp, b1.n, r, SGA_EXPONENT_LEN, K)));
+	CHECK(sga_kex_init_mac(grp, K, session_id, b1.n, mac));
+	if (!sga_ct_memeq(mac, b1.mac, SGA_MAC_LEN)) {
+		rc = -SGA_E_AUTH;
+		goto out;
+	}
+	/* ...and the paper's E_kd(N xor k_d): the sender holds k_d. */
+	CHECK(sga_key_ctl(dev->k_d, dev->suite_init, ctl));
+	CHECK(sga_kex_proof_check(dev->suite_init, ctl, dev->k_d, session_id, b1.n, grp->len,
+	                          b1.proof, b1.proof_len));
+	memcpy(N_out, b1.n, grp->len);
+	memcpy(K_out, K, grp->len);
+out:
+	sga_memzero(ctl, sizeof(ctl));
+	sga_memzero(r, sizeof(r));
+	sga_memzero(K, sizeof(K));
+	return rc;
+}
+
 int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *dev,
                            struct sga_gw_session *sess, const uint8_t *frame, size_t len,
                            struct sga_gw_out *out)
 {
 	const struct sga_group_info *grp = gw->grp;
 	struct sga_env_sess env;
-	struct sga_kex_init_plain b1;
 	struct sga_gw_session *s = NULL;
-	uint8_t plain[SGA_FRAME_MAX], key[SGA_AEAD_MAX_KEY_LEN], ctl[SGA_AEAD_MAX_KEY_LEN];
-	uint8_t r[SGA_RSA_MAX_LEN], K[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], R_s[SGA_EXPONENT_LEN];
+	uint8_t plain[SGA_FRAME_MAX], key[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t N[SGA_GROUP_MAX_LEN], K[SGA_GROUP_MAX_LEN], R_s[SGA_EXPONENT_LEN];
 	uint8_t init_hash[SGA_SHA256_LEN];
-	size_t plain_len, r_len = 0;
+	size_t plain_len;
 	struct sga_gw_session work;
 	uint8_t role;
 	int rc;
@@ -543,36 +604,12 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 			emit_reply(sess, role, out);
 		goto out;
 	}
-	CHECK(sga_kex_init_plain_decode(plain, plain_len, &b1));
-	if (b1.n_len != grp->len || b1.f_len != sga_rsa_size(gw->tpk)) {
-		rc = -SGA_E_BAD_LENGTH;
-		goto out;
-	}
-	if (!sga_group_element_ok(grp, b1.n)) {
-		rc = -SGA_E_BAD_ELEMENT;
-		goto out;
-	}
-	/* B2/B4: invert the trapdoor, recompute K = N^r, check f_K(N). */
-	if (sga_rsa_oaep_decrypt(gw->tpk, b1.f, b1.f_len, r, sizeof(r), &r_len) ||
-	    r_len != SGA_EXPONENT_LEN) {
-		rc = -SGA_E_AUTH;
-		goto out;
-	}
-	CHECK(sga_err_from_crypto(sga_modexp(grp, b1.n, r, SGA_EXPONENT_LEN, K)));
-	CHECK(sga_kex_init_mac(grp, K, sess->session_id, b1.n, mac));
-	if (!sga_ct_memeq(mac, b1.mac, SGA_MAC_LEN)) {
-		rc = -SGA_E_AUTH;
-		goto out;
-	}
-	/* ...and the paper's E_kd(N xor k_d): the sender holds k_d. */
-	CHECK(sga_key_ctl(dev->k_d, dev->suite_init, ctl));
-	CHECK(sga_kex_proof_check(dev->suite_init, ctl, dev->k_d, sess->session_id, b1.n, grp->len,
-	                          b1.proof, b1.proof_len));
+	CHECK(sga_gw_kex_contrib_check(gw, dev, sess->session_id, plain, plain_len, N, K));
 
 	/* Commit on a copy: the caller's record changes only if all below works. */
 	s = &work;
 	*s = *sess;
-	memcpy(s->N[role], b1.n, grp->len);
+	memcpy(s->N[role], N, grp->len);
 	memcpy(s->K[role], K, grp->len);
 	memcpy(s->init_hash[role], init_hash, sizeof(init_hash));
 	s->have_init |= (uint8_t)(1u << role);
@@ -598,8 +635,7 @@ out:
 		sga_memzero(s, sizeof(*s));
 	sga_memzero(plain, sizeof(plain));
 	sga_memzero(key, sizeof(key));
-	sga_memzero(ctl, sizeof(ctl));
-	sga_memzero(r, sizeof(r));
+	sga_memzero(N, sizeof(N));
 	sga_memzero(K, sizeof(K));
 	sga_memzero(R_s, sizeof(R_s));
 	if (rc)
@@ -634,8 +670,7 @@ int sga_gw_data_relay(struct sga_gw_session *sess, const uint8_t *frame, size_t 
 		return -SGA_E_UNKNOWN_SESSION;
 	from = env.role;
 	memcpy(out, frame, len);
-	rc = sga_hop_open_up(&sess->hop[from], sess->session_id, from, out, len, &seq, &inner,
-	                     &inner_len);
+	rc = sga_rekey_relay_open(sess, from, out, len, &seq, &inner, &inner_len);
 	if (rc)
 		goto out;
 	rc = sga_hop_seal_down(&sess->hop[from ^ 1], sess->session_id, from ^ 1, SGA_MSG_DATA_DOWN,
@@ -673,6 +708,7 @@ int sga_gw_peek(const uint8_t *frame, size_t len, struct sga_gw_peek *pk)
 		return rc;
 	case SGA_MSG_KEX_INIT:
 	case SGA_MSG_SESSION_CLOSE:
+	case SGA_MSG_REKEY_INIT:
 		rc = sga_env_sess_decode(frame, len, &es);
 		if (!rc) {
 			pk->session_id = es.session_id;

@@ -25,6 +25,7 @@
 
 #include "sga_crypto.h"
 #include "sga_hop.h"
+#include "sga_rekey_state.h"
 #include "sga_replay.h"
 #include "sga_wire.h"
 
@@ -97,6 +98,7 @@ struct sga_gw_session {
 	uint16_t reply_len[2];
 	uint8_t init_hash[2][SGA_SHA256_LEN]; /* SHA-256 of each role's KEX_INIT frame */
 	struct sga_hop_member hop[2];         /* set when ESTABLISHED */
+	struct sga_gw_rekey rk;               /* key generations (PROTOCOL.md 7.15) */
 };
 
 /** Up to two frames a handler asks the caller to send. */

@@ -47,6 +47,7 @@ void sga_route_key(const uint8_t *frame, size_t len, struct sga_route_key *k)
 		break;
 	case SGA_MSG_KEX_INIT:
 	case SGA_MSG_SESSION_CLOSE: /* after the session's KEX_INITs, on their worker */
+	case SGA_MSG_REKEY_INIT:    /* both members' on one worker: one record */
 		k->kind = SGA_ROUTE_SESSION;
 		k->len = SGA_SESSION_ID_LEN;
 		sga_put_u64(k->b, pk.session_id);

@@ -45,6 +45,12 @@ const char *sga_msg_name(uint8_t type)
 		return "KEX_INIT";
 	case SGA_MSG_KEX_REPLY:
 		return "KEX_REPLY";
+	case SGA_MSG_REKEY_INIT:
+		return "REKEY_INIT";
+	case SGA_MSG_REKEY_NOTICE:
+		return "REKEY_NOTICE";
+	case SGA_MSG_REKEY_REPLY:
+		return "REKEY_REPLY";
 	case SGA_MSG_DATA_UP:
 		return "DATA_UP";
 	case SGA_MSG_DATA_DOWN:
@@ -85,6 +91,9 @@ static int type_known(uint8_t type)
 	case SGA_MSG_NEG_RESULT:
 	case SGA_MSG_KEX_INIT:
 	case SGA_MSG_KEX_REPLY:
+	case SGA_MSG_REKEY_INIT:
+	case SGA_MSG_REKEY_NOTICE:
+	case SGA_MSG_REKEY_REPLY:
 	case SGA_MSG_DATA_UP:
 	case SGA_MSG_DATA_DOWN:
 	case SGA_MSG_DATA_ACK:
@@ -233,7 +242,8 @@ static int is_dev_type(uint8_t t)
 static int is_sess_type(uint8_t t)
 {
 	return t == SGA_MSG_NEG_RESULT || t == SGA_MSG_KEX_INIT || t == SGA_MSG_KEX_REPLY ||
-	       t == SGA_MSG_SESSION_CLOSE || t == SGA_MSG_SESSION_CLOSED;
+	       t == SGA_MSG_SESSION_CLOSE || t == SGA_MSG_SESSION_CLOSED ||
+	       t == SGA_MSG_REKEY_INIT || t == SGA_MSG_REKEY_NOTICE || t == SGA_MSG_REKEY_REPLY;
 }
 
 static int is_hop_type(uint8_t t)

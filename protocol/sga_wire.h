@@ -48,6 +48,9 @@ enum sga_msg_type {
 	SGA_MSG_NEG_RESULT = 0x13,     /* A4 G -> d_i  session envelope under k_ti */
 	SGA_MSG_KEX_INIT = 0x20,       /* B1 / B3 d -> G  session envelope under k_t */
 	SGA_MSG_KEX_REPLY = 0x21,      /* B5 / B6 G -> d  session envelope under k_t */
+	SGA_MSG_REKEY_INIT = 0x22,     /* d -> G  rekey (7.15), session envelope, k_d */
+	SGA_MSG_REKEY_NOTICE = 0x23,   /* G -> d  the peer asks for a rekey */
+	SGA_MSG_REKEY_REPLY = 0x24,    /* G -> d  session envelope under the new k_t */
 	SGA_MSG_DATA_UP = 0x30,        /* d -> G  hop frame under the device's hop-up key */
 	SGA_MSG_DATA_DOWN = 0x31,      /* G -> d  hop frame under the device's hop-down key */
 	SGA_MSG_DATA_ACK = 0x32,       /* G -> d  hop frame: the gateway took charge of e2e_seq */

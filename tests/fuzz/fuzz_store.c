@@ -99,6 +99,8 @@ static size_t nk_kept(const struct sga_gw_session *s, unsigned role)
 {
 	const struct sga_group_info *g = sga_group_get(s->group);
 
+	if (g && s->state == SGA_GW_S_ESTABLISHED && (s->rk.have & (1u << role)))
+		return g->len; /* a rekey's contribution (store_rekey.h) */
 	if (!g || s->state == SGA_GW_S_ESTABLISHED || !(s->have_init & (1u << role)))
 		return 0;
 	return g->len;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "sga_rekey.h"
 
 static struct sga_rsa_key *g_pk, *g_tpk;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -288,6 +289,74 @@ int harness_full(struct harness *h, const uint8_t *prefs, uint8_t n_pref)
 		rc = harness_negotiate(h, prefs, n_pref);
 	if (!rc)
 		rc = harness_kex(h);
+	return rc;
+}
+
+/* Which device a gateway output frame is addressed to. */
+static int out_to(const struct harness *h, const struct sga_gw_out *out, unsigned m)
+{
+	return out->msg[m].to_id_len == h->dev[0].id_len &&
+	               !memcmp(out->msg[m].to_id, h->dev[0].id, h->dev[0].id_len)
+	           ? 0
+	           : 1;
+}
+
+int harness_rekey_only(struct harness *h, int first)
+{
+	struct sga_gw_out out;
+	uint32_t gen;
+	int fresh = 0, rc;
+
+	rc = sga_dev_create_rekey_init(&h->dev[first], &h->sess[first], h->frame, sizeof(h->frame),
+	                               &h->frame_len);
+	if (!rc)
+		rc = sga_gw_rekey_init_handle(&h->gw, &h->rec[first], &h->rec[first ^ 1], &h->gsess,
+		                              h->frame, h->frame_len, &out, &fresh);
+	if (rc)
+		return rc;
+	if (out.n != 1 || out_to(h, &out, 0) != (first ^ 1))
+		return -SGA_E_INTERNAL;
+	rc = sga_dev_consume_rekey_notice(&h->dev[first ^ 1], &h->sess[first ^ 1], out.msg[0].frame,
+	                                  out.msg[0].len, &gen);
+	if (!rc)
+		rc = sga_dev_create_rekey_init(&h->dev[first ^ 1], &h->sess[first ^ 1], h->frame,
+		                               sizeof(h->frame), &h->frame_len);
+	if (!rc)
+		rc = sga_gw_rekey_init_handle(&h->gw, &h->rec[first ^ 1], &h->rec[first], &h->gsess,
+		                              h->frame, h->frame_len, &out, &fresh);
+	if (rc)
+		return rc;
+	if (out.n != 2)
+		return -SGA_E_INTERNAL;
+	for (unsigned m = 0; m < 2 && !rc; m++) {
+		int k = out_to(h, &out, m);
+
+		rc = sga_dev_consume_rekey_reply(&h->dev[k], &h->sess[k], out.msg[m].frame,
+		                                 out.msg[m].len);
+	}
+	return rc;
+}
+
+int harness_rekey(struct harness *h, int first)
+{
+	uint8_t relayed[2][SGA_FRAME_MAX], msg[SGA_FRAME_MAX], to_role;
+	size_t relayed_len[2], n;
+	int rc = harness_rekey_only(h, first);
+
+	for (int k = 0; k < 2 && !rc; k++) {
+		rc = sga_dev_create_rekey_confirm(&h->sess[k], h->frame, sizeof(h->frame),
+		                                  &h->frame_len);
+		if (!rc)
+			rc = sga_gw_data_relay(&h->gsess, h->frame, h->frame_len, relayed[k],
+			                       sizeof(relayed[k]), &relayed_len[k], &to_role);
+		if (!rc)
+			(void)sga_ack_win_note(&h->ack[k], h->sess[k].rk.tx_from);
+	}
+	for (int k = 0; k < 2 && !rc; k++) {
+		rc = sga_dev_data_open(&h->sess[k ^ 1], relayed[k], relayed_len[k], msg,
+		                       sizeof(msg), &n);
+		rc = rc == SGA_DEV_REKEY_CONFIRMED ? 0 : rc ? rc : -SGA_E_KEY_CONFIRM;
+	}
 	return rc;
 }
 

@@ -78,6 +78,13 @@ int harness_full(struct harness *h, const uint8_t *prefs, uint8_t n_pref);
  *  end() returns. For the benchmarks that price the gateway's share. */
 int harness_session_timed(struct harness *h, const uint8_t *prefs, uint8_t n_pref,
                           double (*begin)(void), double (*end)(double), double *gw_seconds);
+/** Session rekey (PROTOCOL.md 7.15): device `first` sends REKEY_INIT, the
+ *  peer takes the gateway's REKEY_NOTICE and answers with its own, both take
+ *  their REKEY_REPLY. The new generation's confirmations are not sent yet. */
+int harness_rekey_only(struct harness *h, int first);
+/** harness_rekey_only, then both confirmations relayed and consumed (each
+ *  device's sga_dev_data_open reports SGA_DEV_REKEY_CONFIRMED). */
+int harness_rekey(struct harness *h, int first);
 /** One message from device `from` to the other through the gateway relay; the
  *  relayed message is noted in h->ack[from] (taken charge of). */
 int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, uint8_t *got,

@@ -47,6 +47,7 @@
 #include "sga_cookie.h"
 #include "sga_cursor.h"
 #include "sga_hop.h"
+#include "sga_rekey.h"
 
 /* ---- time ------------------------------------------------------------------ */
 
@@ -80,6 +81,9 @@ struct tgw_sess {
 	int ack_dirty[2];                    /* ... changed since the last DATA_ACK */
 	uint8_t kex_first[2][SGA_FRAME_MAX]; /* first authentic KEX_INIT per role */
 	size_t kex_first_len[2];
+	/* A rekey's overlap: the previous generation's up keys, live per role. */
+	uint8_t prev_up[2][SGA_AEAD_MAX_KEY_LEN];
+	int prev_live[2];
 };
 
 /* A DATA_DOWN the link dropped, to deliver again (the store's job). */
@@ -128,6 +132,7 @@ struct tgw {
 	atomic_ulong cookies_sent, cookies_ok, cookies_bad;
 
 	/* counters (read after tgw_stop, or atomically) */
+	atomic_ulong rekeys;
 	atomic_ulong n_in, n_out, dropped_in, dropped_out, relayed, acks, redelivered, kex_mismatch,
 	    neg_reqs, hints_sent, delivered_reports, neg_accepts;
 	atomic_ulong acked_msgs; /* messages named for acknowledgement (acks: frames) */
@@ -459,6 +464,50 @@ static void h_kex_init(struct tgw *g, const struct sga_gw_peek *pk, const uint8_
 	send_outs(g, &out);
 }
 
+/* REKEY_INIT (PROTOCOL.md 7.15): the real handler; a completed rekey gives
+ * our hop pair the new generation's keys (fresh epochs from the replies,
+ * sequences and windows carried on) and keeps the old up keys for frames in
+ * flight until each member's first new-key frame. */
+static void h_rekey_init(struct tgw *g, const struct sga_gw_peek *pk, const uint8_t *f, size_t n,
+                         const struct sockaddr_in *from)
+{
+	struct tgw_sess *s = tgw_sess_find(g, pk->session_id);
+	struct sga_gw_out out;
+	struct tgw_dev *d, *peer;
+	uint8_t r = pk->role & 1;
+	uint32_t gen;
+	int fresh = 0;
+
+	if (!s || !s->hop_ready)
+		return;
+	d = tgw_find(g, s->gs.id[r], s->gs.id_len[r]);
+	peer = tgw_find(g, s->gs.id[r ^ 1], s->gs.id_len[r ^ 1]);
+	if (!d || !peer)
+		return;
+	gen = s->gs.rk.gen;
+	if (sga_gw_rekey_init_handle(&g->gw, &d->rec, &peer->rec, &s->gs, f, n, &out, &fresh))
+		return;
+	if (fresh)
+		learn(d, from);
+	if (s->gs.rk.gen != gen) {
+		atomic_fetch_add(&g->rekeys, 1);
+		for (uint8_t k = 0; k < 2; k++) {
+			struct sga_hop_member m;
+
+			if (sga_hop_member_init_gen(&m, s->gs.k_t[k], s->gs.session_id,
+			                            s->gs.rk.gen, s->gs.hop_suite[k],
+			                            s->gs.hop[k].epoch))
+				return;
+			memcpy(s->prev_up[k], s->hop[k].key_up, sizeof(s->prev_up[k]));
+			s->prev_live[k] = 1;
+			m.rx = s->hop[k].rx;
+			m.tx_seq = s->hop[k].tx_seq;
+			s->hop[k] = m;
+		}
+	}
+	send_outs(g, &out);
+}
+
 /* A DATA_ACK to member r of s naming what a names. */
 static void ack_send(struct tgw *g, struct tgw_sess *s, uint8_t r,
                      const struct sga_data_ack_plain *a)
@@ -508,7 +557,17 @@ static void h_data_up(struct tgw *g, const struct sga_gw_peek *pk, uint8_t *f, s
 
 	if (!s || !s->hop_ready)
 		return;
-	rc = sga_hop_open_up(&s->hop[r], s->gs.session_id, r, f, n, &seq, &inner, &inner_len);
+	if (s->prev_live[r] && sga_hop_frame_epoch(f) != s->hop[r].epoch) {
+		struct sga_hop_member m = s->hop[r]; /* sealed before the rekey */
+
+		memcpy(m.key_up, s->prev_up[r], sizeof(m.key_up));
+		rc = sga_hop_open_up(&m, s->gs.session_id, r, f, n, &seq, &inner, &inner_len);
+	} else {
+		rc = sga_hop_open_up(&s->hop[r], s->gs.session_id, r, f, n, &seq, &inner,
+		                     &inner_len);
+		if (rc == 0 && s->prev_live[r])
+			s->prev_live[r] = 0; /* on the new keys: the old ones have served */
+	}
 	if (rc && !(rc == -SGA_E_REPLAY && inner))
 		return;
 	if (inner_len < 8)
@@ -614,6 +673,9 @@ static void tgw_handle(struct tgw *g, const uint8_t *frame, size_t n,
 		break;
 	case SGA_MSG_KEX_INIT:
 		h_kex_init(g, &pk, f, n, from);
+		break;
+	case SGA_MSG_REKEY_INIT:
+		h_rekey_init(g, &pk, f, n, from);
 		break;
 	case SGA_MSG_DATA_UP:
 		h_data_up(g, &pk, f, n, from);
@@ -969,6 +1031,9 @@ struct peer_run {
 	uint32_t sent, got;
 	uint32_t bad_at; /* first message out of order or corrupt + 1; 0: none */
 	uint64_t ms;
+	uint32_t rekey_every; /* sga_client_rekey after every this many messages (0: never) */
+	int rc_rekey;         /* a sga_client_rekey call refused */
+	unsigned pace_ms;     /* pause after every 10 messages (0: none) */
 };
 
 /* Receive what is ready (wait_ms 0) or one message; check it is the next one. */
@@ -1004,6 +1069,11 @@ static void *peer_main(void *arg)
 		if (p->rc_send)
 			return NULL;
 		p->sent++;
+		if (p->rekey_every && p->sent % p->rekey_every == 0 &&
+		    sga_client_rekey(p->c, 0) != 0 && !p->rc_rekey)
+			p->rc_rekey = 1; /* asynchronous: traffic goes on */
+		if (p->pace_ms && p->sent % 10 == 0)
+			usleep(p->pace_ms * 1000u); /* time for rekeys to complete in between */
 		while (p->got < BULK_N && bulk_recv(p, 0) == 0)
 			;
 	}
@@ -1015,8 +1085,26 @@ static void *peer_main(void *arg)
 	return NULL;
 }
 
+/* What bulk_exchange_rekey asks for and reports. */
+struct bulk_rekey {
+	uint32_t every[2];       /* sga_client_rekey after every this many messages sent */
+	uint64_t policy_msgs[2]; /* sga_client_set_rekey_policy's after_messages */
+	unsigned generation[2];  /* out: each side's key generation at the end */
+	unsigned rekeys[2];      /* out: rekeys each side completed */
+	unsigned started[2];     /* out: ... that side began */
+};
+
+static void bulk_exchange_rekey(struct tgw *g, const struct cparams *cp,
+                                struct sga_client_stats st[2], struct bulk_rekey *rk);
+
 /* Register a and b, run the exchange both ways on two threads, check. */
 static void bulk_exchange(struct tgw *g, const struct cparams *cp, struct sga_client_stats st[2])
+{
+	bulk_exchange_rekey(g, cp, st, NULL);
+}
+
+static void bulk_exchange_rekey(struct tgw *g, const struct cparams *cp,
+                                struct sga_client_stats st[2], struct bulk_rekey *rk)
 {
 	struct sga_client *c[2];
 	struct peer_run run[2];
@@ -1030,6 +1118,11 @@ static void bulk_exchange(struct tgw *g, const struct cparams *cp, struct sga_cl
 		run[k].c = c[k];
 		run[k].side = k;
 		run[k].peer = "dev-b";
+		if (rk) {
+			run[k].rekey_every = rk->every[k];
+			run[k].pace_ms = 4;
+			(void)sga_client_set_rekey_policy(c[k], rk->policy_msgs[k], 0);
+		}
 		cr_assert_eq(pthread_create(&run[k].thr, NULL, peer_main, &run[k]), 0);
 	}
 	for (int k = 0; k < 2; k++)
@@ -1052,6 +1145,11 @@ static void bulk_exchange(struct tgw *g, const struct cparams *cp, struct sga_cl
 		cr_assert_eq(st[k].acked, BULK_N);
 		cr_assert_eq(st[k].in_flight, 0);
 		cr_assert_str_eq(sga_client_peer(c[k]), k ? "dev-a" : "dev-b");
+		if (rk) {
+			rk->generation[k] = sga_client_key_generation(c[k]);
+			rk->rekeys[k] = sga_client_rekeys(c[k]);
+			rk->started[k] = c[k]->rk.started;
+		}
 	}
 	sga_client_close(c[0]);
 	sga_client_close(c[1]);
@@ -1160,6 +1258,42 @@ Test(client, bulk_lossy_link_in_order_exactly_once)
 	cr_expect_gt(st[0].duplicates + st[1].duplicates, 50, "duplicates were seen and dropped");
 	cr_expect_gt(st[0].held_back + st[1].held_back, 10, "early messages were held back");
 	cr_expect_eq(atomic_load(&g->kex_mismatch), 0, "KEX_INIT re-sent as identical bytes");
+	tgw_free(g);
+}
+
+/*
+ * Rekey under traffic (PROTOCOL.md 7.15): 1,000 numbered messages each way
+ * over a lossy, duplicating, reordering link while the keys are renewed
+ * again and again - side 0 asks every 200 messages, side 1's policy after
+ * 70 - with frames of the old keys in flight at every switch. Every message
+ * arrives exactly once and in order (bulk_exchange checks each one); both
+ * sides started rekeys; they end on the gateway's generation (or the one
+ * before: a REKEY_REPLY still on its way when the run stops).
+ */
+Test(client, rekey_under_traffic_exactly_once_in_order)
+{
+	static const struct cparams lossy = {
+	    .timeout_ms = 20000, .rto_ms = 40, .rto_max_ms = 320, .max_retries = 12};
+	struct tgw *g = gateway_up();
+	struct sga_client_stats st[2];
+	struct bulk_rekey rk = {.every = {200, 0}, .policy_msgs = {0, 70}};
+
+	g->drop_in = 20;
+	g->drop_out = 20;
+	g->dup_in = 9;
+	g->dup_out = 9;
+	g->reorder_in = 7;
+	g->reorder_out = 6;
+	tgw_start(g);
+	bulk_exchange_rekey(g, &lossy, st, &rk);
+	cr_log_info("rekeys: gateway %lu, sides %u and %u (started %u and %u), generation %u / %u",
+	            atomic_load(&g->rekeys), rk.rekeys[0], rk.rekeys[1], rk.started[0],
+	            rk.started[1], rk.generation[0], rk.generation[1]);
+	cr_expect_geq(atomic_load(&g->rekeys), 4, "the keys were renewed several times");
+	cr_expect_geq(rk.started[0], 1, "side 0 started a rekey");
+	cr_expect_geq(rk.started[1], 1, "side 1 started a rekey");
+	for (int k = 0; k < 2; k++)
+		cr_expect_geq(rk.generation[k] + 1, (unsigned)atomic_load(&g->rekeys));
 	tgw_free(g);
 }
 
@@ -1326,6 +1460,32 @@ Test(client, close_session_ends_it_at_both_ends)
 	tgw_free(g);
 }
 
+/* A close after a rekey goes under the kex key of the new generation (7.14,
+ * 7.15): the gateway opens it and both ends are told. */
+Test(client, close_session_after_a_rekey)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	char buf[64];
+	size_t len;
+
+	tgw_start(g);
+	pair_up(g, &FAST, &a, &b);
+	/* b is not pumping: a's request waits; b's own completes it (7.15). */
+	cr_assert_eq(sga_client_rekey(a, 300), -SGA_CLIENT_E_TIMEOUT);
+	cr_assert_eq(sga_client_rekey(b, 5000), 0, "%s", sga_client_detail(b));
+	ping(b, a, "generation 1");
+	ping(a, b, "both ways");
+	cr_assert_eq(sga_client_key_generation(a), 1);
+	cr_assert_eq(sga_client_key_generation(b), 1);
+	cr_assert_eq(sga_client_close_session(a, 5000), 0, "%s", sga_client_detail(a));
+	cr_assert_eq(sga_client_session_closed(a, NULL), SGA_CLOSE_DEVICE);
+	cr_assert_eq(sga_client_recv(b, buf, sizeof(buf), &len, 5000), -SGA_E_SESSION_CLOSED);
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
 /* No SESSION_CLOSED (the gateway is silent): ended here after the deadline. */
 Test(client, close_session_without_an_answer_ends_it_here)
 {
@@ -1337,6 +1497,80 @@ Test(client, close_session_without_an_answer_ends_it_here)
 	pair_up(g, &FAST, &a, &b);
 	cr_assert_eq(sga_client_close_session(a, 500), -SGA_CLIENT_E_TIMEOUT);
 	cr_assert_eq(sga_client_send(a, "x", 1), -SGA_CLIENT_E_NO_SESSION);
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
+/*
+ * A rekey while the peer is away (PROTOCOL.md 7.15): every REKEY_NOTICE is
+ * lost, so d_i's request gets no reply and the call times out; the session
+ * goes on under its keys and the request stays pending. When the peer comes
+ * back and asks for new keys itself, the gateway completes the rekey with
+ * d_i's waiting contribution, and d_i takes its late reply: both end on
+ * generation 1 and messages flow both ways under it.
+ */
+Test(client, rekey_with_the_peer_away_completes_when_it_returns)
+{
+	/* Few, quick retries: d_i's REKEY_INIT is given up long before the peer returns. */
+	static const struct cparams quick = {
+	    .timeout_ms = 8000, .rto_ms = 50, .rto_max_ms = 100, .max_retries = 2};
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+
+	tgw_start(g);
+	pair_up(g, &quick, &a, &b);
+	g->drop_first_out[SGA_MSG_REKEY_NOTICE] = 1000;
+	cr_assert_eq(sga_client_rekey(a, 1500), -SGA_CLIENT_E_TIMEOUT);
+	cr_assert_eq(sga_client_key_generation(a), 0);
+	ping(a, b, "still under generation 0");
+	g->drop_first_out[SGA_MSG_REKEY_NOTICE] = 0;
+	cr_assert_eq(sga_client_rekey(b, 5000), 0, "%s", sga_client_detail(b));
+	ping(b, a, "generation 1");
+	cr_assert_eq(sga_client_key_generation(a), 1);
+	cr_assert_eq(sga_client_key_generation(b), 1);
+	ping(a, b, "both ways");
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
+/*
+ * Replacing k_d (sga_client_rekey_device, PROTOCOL.md 7.1): every REG_ACK is
+ * lost, so the device gives up after the gateway took the new key. The
+ * proposed key is in the state file; the next run proposes it again and the
+ * replacement completes (the gateway re-acknowledges a key it holds); the
+ * device then opens sessions under it.
+ */
+Test(client, interrupted_key_replacement_completes)
+{
+	static const struct cparams quick = {
+	    .timeout_ms = 1500, .rto_ms = 100, .rto_max_ms = 200, .max_retries = 3};
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	uint8_t k_d_before[SGA_KEY_LEN];
+
+	g->drop_first_out[SGA_MSG_REG_ACK] = 1000; /* after the first registrations */
+	g->pass_first_out[SGA_MSG_REG_ACK] = 2;
+	tgw_start(g);
+	a = client_ok(g, "dev-a", "a.state", &quick);
+	b = client_ok(g, "dev-b", "b.state", &quick);
+	cr_assert_eq(sga_client_register(a, NULL), 0, "%s", sga_client_detail(a));
+	cr_assert_eq(sga_client_register(b, NULL), 0, "%s", sga_client_detail(b));
+	memcpy(k_d_before, a->dev.k_d, SGA_KEY_LEN);
+	cr_assert_eq(sga_client_rekey_device(a), -SGA_CLIENT_E_TIMEOUT);
+	cr_assert(a->st.has_k_d_next, "the proposed key is kept");
+	cr_assert_eq(memcmp(a->dev.k_d, k_d_before, SGA_KEY_LEN), 0, "not adopted without an ACK");
+	sga_client_close(a);
+
+	g->drop_first_out[SGA_MSG_REG_ACK] = 0;
+	a = client_ok(g, "dev-a", "a.state", &quick);
+	cr_assert(a->st.has_k_d_next, "the state file kept the proposed key");
+	cr_assert_eq(sga_client_rekey_device(a), 0, "%s", sga_client_detail(a));
+	cr_assert(!a->st.has_k_d_next);
+	cr_assert_neq(memcmp(a->dev.k_d, k_d_before, SGA_KEY_LEN), 0, "the new key in use");
+	connect_pair(a, b, "dev-b");
+	ping(a, b, "under the new long-term key");
 	sga_client_close(a);
 	sga_client_close(b);
 	tgw_free(g);

@@ -34,6 +34,7 @@
 #include "cp_handler.h"
 #include "cp_lab.h"
 #include "harness.h"
+#include "sga_rekey.h"
 #include "sga_cookie.h"
 #include "sga_crypto_priv.h"
 #include "sga_cursor.h"
@@ -1064,6 +1065,113 @@ Test(cp, restart_restores_established_sessions)
 	redis_fx_kill();
 	st2 = open_store();
 	cr_assert_eq(cp_core_restore(&h2, st2), -SGA_E_UNAVAILABLE);
+	store_close(st2);
+}
+
+/* Both devices' confirmations of their new generation through s. */
+static void rekey_confirm_through(struct sga_gw_session *s)
+{
+	uint8_t out[2][SGA_FRAME_MAX], got[SGA_FRAME_MAX], to_role = 9;
+	size_t out_len[2], n;
+
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(sga_dev_create_rekey_confirm(&H.sess[k], F, sizeof(F), &FL), 0);
+		cr_assert_eq(
+		    sga_gw_data_relay(s, F, FL, out[k], sizeof(out[k]), &out_len[k], &to_role), 0);
+	}
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(
+		    sga_dev_data_open(&H.sess[k ^ 1], out[k], out_len[k], got, sizeof(got), &n),
+		    SGA_DEV_REKEY_CONFIRMED);
+}
+
+/*
+ * PROTOCOL.md 7.15 through the control plane and Redis: d_i's REKEY_INIT draws
+ * a notice to d_j's stored address; a restart then restores the session under
+ * its current keys with the half-done rekey in its record; d_j's REKEY_INIT
+ * completes it (the new generation stored, installed with the old k_t for the
+ * overlap, both replies sent); a repeat gets the cached reply at its source
+ * and changes nothing; a restart afterwards restores generation 1.
+ */
+Test(cp, rekey_stored_installed_and_restored)
+{
+	struct inst again;
+	struct cp_handler h2 = HD;
+	struct store *st2;
+	struct sga_gw_session rec;
+	uint8_t b[SGA_FRAME_MAX];
+	size_t bn;
+	uint32_t gen;
+	uint64_t sid;
+
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	do_negotiate();
+	do_kex();
+	sid = H.sess[0].session_id;
+	relay(&INST.s, 0, "generation 0");
+
+	cr_assert_eq(sga_dev_create_rekey_init(&H.dev[0], &H.sess[0], F, sizeof(F), &FL), 0);
+	cr_assert_eq(step(0), 0);
+	cr_assert_eq(CAP.n, 1, "a REKEY_NOTICE for the peer");
+	cr_assert(addr_eq(&CAP.m[0].dst, &ADDR[1]));
+	cr_assert_eq(CAP.m[0].frame[1], SGA_MSG_REKEY_NOTICE);
+	cr_assert_eq(
+	    sga_dev_consume_rekey_notice(&H.dev[1], &H.sess[1], CAP.m[0].frame, CAP.m[0].len, &gen),
+	    0);
+	cr_assert_eq(gen, 1);
+	cr_assert_eq(INST.n, 1, "nothing installed before the rekey completes");
+
+	/* A restart with the rekey half done. */
+	memset(&again, 0, sizeof(again));
+	h2.install.ctx = &again;
+	st2 = open_store();
+	cr_assert_eq(cp_core_restore(&h2, st2), 1);
+	cr_assert_eq(again.s.rk.gen, 0);
+	cr_assert_eq(again.s.rk.have, 1, "d_i's contribution survived");
+	store_close(st2);
+
+	cr_assert_eq(sga_dev_create_rekey_init(&H.dev[1], &H.sess[1], b, sizeof(b), &bn), 0);
+	memcpy(F, b, bn);
+	FL = bn;
+	cr_assert_eq(step(1), 0);
+	cr_assert_eq(CAP.n, 2, "both REKEY_REPLYs");
+	cr_assert_eq(INST.n, 2, "the new generation installed before they left");
+	cr_assert_eq(INST.s.rk.gen, 1);
+	cr_assert_eq(INST.s.rk.prev_live, 3, "the old up keys for the overlap");
+	cr_assert_eq(CTR.rekeys, 1);
+	for (unsigned i = 0; i < 2; i++) {
+		int k = addr_eq(&CAP.m[i].dst, &ADDR[0]) ? 0 : 1;
+
+		cr_assert_eq(sga_dev_consume_rekey_reply(&H.dev[k], &H.sess[k], CAP.m[i].frame,
+		                                         CAP.m[i].len),
+		             0);
+		cr_assert_eq(H.sess[k].hop_epoch, INST.s.hop[k].epoch,
+		             "the reply named the installed epoch");
+	}
+	rekey_confirm_through(&INST.s);
+	relay(&INST.s, 0, "generation 1");
+	relay(&INST.s, 1, "both ways");
+
+	/* d_j repeats its request: the cached reply, at its source; nothing moves. */
+	cr_assert_eq(store_session_get(ST, sid, &rec), 0);
+	memcpy(F, b, bn);
+	FL = bn;
+	cr_assert_eq(step(1), 0);
+	cr_assert_eq(CAP.n, 1);
+	cr_assert_eq(CAP.m[0].frame[1], SGA_MSG_REKEY_REPLY);
+	cr_assert_eq(INST.n, 2);
+	cr_assert_eq(CTR.rekeys, 1);
+
+	/* A restart afterwards: generation 1 is what comes back. */
+	memset(&again, 0, sizeof(again));
+	st2 = open_store();
+	cr_assert_eq(cp_core_restore(&h2, st2), 1);
+	cr_assert_eq(again.s.rk.gen, 1);
+	cr_assert_eq(again.s.rk.prev_live, 0);
+	for (int r = 0; r < 2; r++)
+		again.s.hop[r].tx_seq = again.tx_seq[r];
+	relay(&again.s, 0, "generation 1 after the restart");
 	store_close(st2);
 }
 

@@ -42,6 +42,7 @@
 #include "dp_priv.h"
 #include "dp_store.h"
 #include "harness.h"
+#include "sga_rekey.h"
 #include "sga_cookie.h"
 #include "sga_keys.h"
 #include "eal_tidy.h"
@@ -532,6 +533,58 @@ RELAY_TEST(largest_messages)
 	send_dropped(0, &addr[0], frame, flen);
 	CTRS({DP_C_RX, 3}, {DP_C_DATA_IN, 3}, {DP_C_RELAYED, 2}, {DP_C_ACK_SENT, 2},
 	     {DP_C_ACKED_MSGS, 2}, {DP_C_TX, 4}, {DP_C_DROP_RESEAL, 1});
+	dp_down();
+	session_free(h);
+}
+
+/* A rekey (PROTOCOL.md 7.15) re-installs the session under its new generation
+ * (as cp_rekey.c does): a DATA_UP sealed under the old keys and still on its
+ * way is opened (old up key, the member's carried window), relayed under the
+ * new keys and taken without teaching an address; the member's first frame
+ * under its new key wipes the old one, and a later old frame is dropped. */
+RELAY_TEST(rekey_opens_old_frames_in_flight_until_the_new_keys_are_used)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr roamed = dev_addr(5, 40005), none[2] = {{{0}, 0, 0}, {{0}, 0, 0}};
+	const uint64_t tx_seq[2] = {5000, 5000}, tx_limit[2] = {9000, 9000}, rx_next[2] = {0, 0};
+	uint8_t msg[24], old1[SGA_FRAME_MAX], old2[SGA_FRAME_MAX], f[SGA_FRAME_MAX];
+	uint8_t got[SGA_FRAME_MAX];
+	size_t n1, n2, n, plen, glen;
+	const uint8_t *p;
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	send_ok(h, 0, addr, NULL, 20, 1);
+	send_ok(h, 1, addr, NULL, 20, 2);
+	fill(msg, sizeof(msg), 3);
+	n1 = seal(h, 0, msg, sizeof(msg), old1);
+	n2 = seal(h, 0, msg, 10, old2);
+	cr_assert_eq(harness_rekey_only(h, 1), 0);
+	cr_assert_eq(dp_session_install(dp, &h->gsess, none, tx_seq, tx_limit, rx_next), 0);
+
+	/* In flight from before, from another source: relayed, address kept. */
+	inject(0, &roamed, old1, n1);
+	poll_q(0);
+	cr_assert_eq(collect(0), 2);
+	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
+	expect_ack(h, 1, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]) - 1);
+	cr_assert_eq(ctr(DP_C_REKEY_OLD_GEN), 1);
+	/* d_i's confirmation under its new keys ends its overlap at the gateway. */
+	cr_assert_eq(sga_dev_create_rekey_confirm(&h->sess[0], f, sizeof(f), &n), 0);
+	inject(0, &addr[0], f, n);
+	poll_q(0);
+	cr_assert_eq(collect(0), 2);
+	p = payload_to(&outs[0], &addr[1], &plen);
+	cr_assert_eq(sga_dev_data_open(&h->sess[1], p, plen, got, sizeof(got), &glen),
+	             SGA_DEV_REKEY_CONFIRMED);
+	cr_assert_eq(ctr(DP_C_REKEY_RETIRED), 1);
+	send_dropped(0, &addr[0], old2, n2);
+	cr_assert_eq(ctr(DP_C_DROP_HOP_AUTH), 1);
+	/* d_j still on the overlap's old key until its own first new frame. */
+	send_ok(h, 0, addr, NULL, 30, 4);
+	cr_assert_eq(ctr(DP_C_REKEY_OLD_GEN), 1);
+	cr_assert_eq(ctr(DP_C_ADDR_LEARNED), 0, "the old frame from elsewhere moved no address");
 	dp_down();
 	session_free(h);
 }

@@ -29,6 +29,7 @@
 #include "redis_fixture.h"
 #include "sga_crypto.h"
 #include "sga_hop.h"
+#include "sga_rekey.h"
 #include "store.h"
 
 /* A private redis-server per test: tests/support/redis_fixture.h. */
@@ -272,6 +273,60 @@ Test(store, session_round_trip)
 	r = redis_fx_cmd("SCARD sga:sessions");
 	cr_assert_eq(r->integer, 0);
 	freeReplyObject(r);
+	store_close(st);
+}
+
+/* PROTOCOL.md 7.15, "Gateway restart": the key generation, a rekey in
+ * progress (one role's contribution: its k_t, N and K) and the cached
+ * REKEY_REPLYs survive the record's round trip, and the hop keys of a loaded
+ * record are the generation's; the previous generation's up keys are not
+ * reinstalled after a load. */
+Test(store, session_rekey_state_round_trip)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_session s, got;
+	struct sga_hop_member m;
+
+	make_sess(&s, 0x2233445566778899ull, SGA_GW_S_ESTABLISHED);
+	s.rk.gen = 3;
+	s.rk.next_gen = 4;
+	s.rk.have = 2;
+	s.rk.prev_live = 3;
+	memset(s.rk.k_t_next[1], 0x5a, SGA_KEY_LEN);
+	memset(s.N[1], 0x61, 256);
+	memset(s.K[1], 0x62, 256);
+	for (int k = 0; k < 2; k++) {
+		memset(s.rk.prev_k_t[k], 0x30 + k, SGA_KEY_LEN);
+		memset(s.rk.init_hash[k], 0xc0 + k, SGA_SHA256_LEN);
+		s.rk.reply_len[k] = 500;
+		memset(s.rk.reply[k], 0x90 + k, 500);
+	}
+	cr_assert_eq(store_session_put(st, &s), 0);
+	cr_assert_eq(store_session_get(st, s.session_id, &got), 0);
+	cr_assert_eq(got.rk.gen, 3);
+	cr_assert_eq(got.rk.next_gen, 4);
+	cr_assert_eq(got.rk.have, 2);
+	cr_assert_eq(got.rk.prev_live, 0, "a loaded record has no overlap to serve");
+	cr_assert_arr_eq(got.rk.k_t_next[1], s.rk.k_t_next[1], SGA_KEY_LEN);
+	cr_assert_arr_eq(got.N[1], s.N[1], 256);
+	cr_assert_arr_eq(got.K[1], s.K[1], 256);
+	for (int k = 0; k < 2; k++) {
+		cr_assert_arr_eq(got.rk.init_hash[k], s.rk.init_hash[k], SGA_SHA256_LEN);
+		cr_assert_eq(got.rk.reply_len[k], 500);
+		cr_assert_arr_eq(got.rk.reply[k], s.rk.reply[k], 500);
+		cr_assert_arr_eq(got.rk.prev_k_t[k], s.rk.prev_k_t[k], SGA_KEY_LEN);
+		cr_assert_eq(sga_hop_member_init_gen(&m, s.k_t[k], s.session_id, 3, s.hop_suite[k],
+		                                     got.hop[k].epoch),
+		             0);
+		cr_assert_arr_eq(got.hop[k].key_up, m.key_up, sizeof(m.key_up));
+		cr_assert_arr_eq(got.hop[k].key_down, m.key_down, sizeof(m.key_down));
+	}
+	/* A session that never rekeyed reads and writes as before. */
+	make_sess(&s, 0x2233445566778899ull, SGA_GW_S_ESTABLISHED);
+	cr_assert_eq(store_session_put(st, &s), 0);
+	cr_assert_eq(store_session_get(st, s.session_id, &got), 0);
+	cr_assert_eq(got.rk.gen, 0);
+	cr_assert_eq(got.rk.have, 0);
 	store_close(st);
 }
 

@@ -28,6 +28,7 @@
 #include "sga_hop.h"
 #include "sga_keys.h"
 #include "sga_kex.h"
+#include "sga_rekey.h"
 #include "sga_wire.h"
 #include "protocol_vectors.h"
 
@@ -1160,4 +1161,59 @@ Test(vectors, session_close_and_closed)
 	cr_assert(got.reason == SGA_CLOSE_OPERATOR && got.delivered == 5);
 	sga_gw_session_wipe(&g);
 	sga_dev_sess_wipe(&s);
+}
+
+/* ---- session rekey (PROTOCOL.md 15.12) ---------------------------------------------- */
+
+/* k_t of d_i's generation 1: 60 61 ... 7f. */
+static const uint8_t V_RK_SESS_KEY[16] = {
+    0x36, 0x1f, 0x5e, 0x88, 0xe7, 0xc6, 0x99, 0xf2, 0x3a, 0x8b, 0x16, 0xac, 0xc1, 0xf5, 0x36, 0xff,
+};
+static const uint8_t V_RK_KEX1[16] = {
+    0xb1, 0x8d, 0x0e, 0xcd, 0x7b, 0xe1, 0x5b, 0xcb, 0x00, 0x9c, 0xc8, 0x87, 0xcf, 0x1c, 0xa9, 0x06,
+};
+static const uint8_t V_RK_UP1[16] = {
+    0xef, 0xce, 0x19, 0xe7, 0x33, 0xc2, 0xe4, 0xe5, 0xdd, 0x9a, 0x2e, 0x68, 0x72, 0xb4, 0x2c, 0x18,
+};
+static const uint8_t V_RK_BASE1[16] = {
+    0xdc, 0xea, 0x4d, 0xf8, 0xee, 0x2c, 0x95, 0xbb, 0x69, 0x12, 0x38, 0x9c, 0xf6, 0x20, 0xa4, 0xc5,
+};
+static const uint8_t V_RK_DOWN1_E[16] = {
+    0xaf, 0xa0, 0x4c, 0x7c, 0x9c, 0x87, 0xd7, 0x32, 0xba, 0x3f, 0xce, 0x02, 0x31, 0x23, 0x32, 0x87,
+};
+static const uint8_t V_RK_TRANSCRIPT1[32] = {
+    0xa4, 0x39, 0xc0, 0xa1, 0x7f, 0xa9, 0x3e, 0xf2, 0x60, 0xd3, 0xd2, 0x29, 0x82, 0xb5, 0x0d, 0x43,
+    0x42, 0x10, 0x0b, 0x56, 0xf1, 0x71, 0xf9, 0xc1, 0xd4, 0xc0, 0x9e, 0x25, 0xa9, 0x0c, 0x99, 0x7d,
+};
+
+/* PROTOCOL.md 8.1 rows of a rekey and the transcript chain of 8.2: the k_d
+ * rekey key of REKEY_INIT/REKEY_NOTICE, generation 1's kex, hop-up and
+ * hop-down keys (the generation in the salt), and transcript(1) chained to
+ * 15.4's aes-128-gcm transcript with 15.3's H(N_i), H(N_j) as the new
+ * elements' hashes. Generation 0 is the handshake's: the same keys as 15.2. */
+Test(vectors, rekey_keys_and_transcript)
+{
+	uint8_t k_di[32], k_t1[32], key[SGA_AEAD_MAX_KEY_LEN], th[SGA_SHA256_LEN];
+
+	for (int i = 0; i < 32; i++) {
+		k_di[i] = (uint8_t)i;
+		k_t1[i] = (uint8_t)(0x60 + i);
+	}
+	RC_OK(sga_key_sess_rekey(k_di, SID, SGA_SUITE_AES128_GCM, key));
+	expect_bytes("k_d rekey key", key, 16, V_RK_SESS_KEY, sizeof(V_RK_SESS_KEY));
+	RC_OK(sga_key_kex_gen(k_t1, SID, 1, SGA_SUITE_AES128_GCM, key));
+	expect_bytes("kex, generation 1", key, 16, V_RK_KEX1, sizeof(V_RK_KEX1));
+	RC_OK(sga_key_hop_gen(k_t1, SID, 1, SGA_SUITE_AES128_GCM, SGA_DIR_UP, key));
+	expect_bytes("hop up, generation 1", key, 16, V_RK_UP1, sizeof(V_RK_UP1));
+	RC_OK(sga_key_hop_gen(k_t1, SID, 1, SGA_SUITE_AES128_GCM, SGA_DIR_DOWN, key));
+	expect_bytes("hop-down base, generation 1", key, 16, V_RK_BASE1, sizeof(V_RK_BASE1));
+	RC_OK(sga_key_hop_epoch(V_RK_BASE1, EPOCH_I, SGA_SUITE_AES128_GCM, key));
+	expect_bytes("hop down, generation 1, epoch e0..e7", key, 16, V_RK_DOWN1_E,
+	             sizeof(V_RK_DOWN1_E));
+	RC_OK(sga_rekey_transcript(V_TRANSCRIPT_GCM, 1, V_N_I_SHA, V_N_J_SHA, th));
+	expect_bytes("transcript(1)", th, sizeof(th), V_RK_TRANSCRIPT1, sizeof(V_RK_TRANSCRIPT1));
+	/* Generation 0 is the handshake's schedule, unchanged. */
+	RC_OK(sga_key_kex_gen(k_t1, SID, 0, SGA_SUITE_AES128_GCM, th));
+	RC_OK(sga_key_kex(k_t1, SID, SGA_SUITE_AES128_GCM, key));
+	cr_assert_eq(memcmp(th, key, 16), 0);
 }
