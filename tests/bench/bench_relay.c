@@ -1850,11 +1850,11 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	b->gw.ip = b->o.gw_ip;
+	dp_addr_set_ipv4(&b->gw, b->o.gw_ip);
 	b->gw.port = b->o.gw_port;
 	memset(b->gw.mac, 0xff, 6);
 	for (int k = 0; k < 2; k++) {
-		b->d[k].addr.ip = b->o.dev_ip;
+		dp_addr_set_ipv4(&b->d[k].addr, b->o.dev_ip);
 		b->d[k].addr.port = b->o.dev_port[k];
 	}
 	if (!b->o.raw) {
