@@ -55,10 +55,14 @@ enum sga_client_err {
  *  only the fields marked required must be set. The client copies what it
  *  keeps, so the struct and its strings may be freed after the call. */
 struct sga_client_config {
-	/* Required: the gateway's IPv4 address (dotted quad) and UDP port. */
+	/* Required: the gateway's address, IPv4 (dotted quad, "10.77.0.1") or
+	 * IPv6 (RFC 4291 text without brackets, "fd00::1"; a link-local one may
+	 * name its interface, "fe80::1%eth0"), and its UDP port. The client's
+	 * socket is of that family. */
 	const char *gateway_ip;
 	uint16_t gateway_port;
-	/* Local address and port to bind; NULL / 0: any address, an ephemeral port. */
+	/* Local address and port to bind, of the gateway's family; NULL / 0: any
+	 * address, an ephemeral port. */
 	const char *bind_ip;
 	uint16_t bind_port;
 	/* Required: the device identity, 1..32 printable ASCII characters. */
