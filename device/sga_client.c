@@ -55,6 +55,7 @@
 #define DLV_OOO_REPEAT 8 /* arrivals past a hole before the report is repeated */
 #define DEF_RTO_MIN_MS 100
 #define DRAIN_MAX      256 /* frames handled per wake-up, so timers still run */
+#define SGA_IPV6_EXTRA 20  /* IPv6 header (40) - IPv4 header (20) */
 #define FAST_RESEND    3   /* later ACKs that make a message count as lost */
 
 static const uint8_t default_suites[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
@@ -1764,6 +1765,19 @@ out:
 	return rc;
 }
 
+/* The largest message: SGA_FRAME_MAX is one UDP datagram on a 1500-byte IPv4
+ * MTU (PROTOCOL.md 4); over IPv6 the IP header is 20 bytes longer, so the
+ * frame must be 20 bytes shorter to fit that MTU unfragmented (the gateway
+ * drops fragments). */
+static size_t msg_max(const struct sga_client *c)
+{
+	size_t m = sga_dev_data_max(&c->sess);
+
+	if (c->gw_addr.ss_family == AF_INET6)
+		m = m > SGA_IPV6_EXTRA ? m - SGA_IPV6_EXTRA : 0;
+	return m;
+}
+
 int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 {
 	uint64_t deadline, seq;
@@ -1775,9 +1789,9 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
 	if (c->sess_err)
 		return c->sess_err;
-	if (len > sga_dev_data_max(&c->sess))
+	if (len > msg_max(c))
 		return fail(c, -SGA_E_OVERSIZED, "message of %zu bytes; at most %zu fit a frame",
-		            len, sga_dev_data_max(&c->sess));
+		            len, msg_max(c));
 	deadline = now_ms() + c->timeout_ms;
 	while (c->tx_next - c->tx_base >= c->window) {
 		if (c->sess_err)
@@ -1923,7 +1937,7 @@ int sga_client_fd(const struct sga_client *c)
 
 size_t sga_client_max_message(const struct sga_client *c)
 {
-	return sga_dev_sess_confirmed(&c->sess) ? sga_dev_data_max(&c->sess) : 0;
+	return sga_dev_sess_confirmed(&c->sess) ? msg_max(c) : 0;
 }
 
 const char *sga_client_peer(const struct sga_client *c)

@@ -213,7 +213,8 @@ int sga_client_flush(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK
 int sga_client_fd(const struct sga_client *c);
 int sga_client_next_timer_ms(const struct sga_client *c);
 
-/** Largest message of the current session (0 without one). */
+/** Largest message of the current session (0 without one): 20 bytes less over
+ *  IPv6 than over IPv4, so that every frame fits a 1500-byte MTU. */
 size_t sga_client_max_message(const struct sga_client *c);
 
 /** The peer of the current session ("" without one). */
