@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "dp_pkt.h"
+#include "dp_ratelimit.h"
 
 static struct dp_addr gw, dev, gw6, dev6;
 static struct dp_pkt_self self; /* the gateway with both families */
@@ -1196,6 +1197,36 @@ Test(dp_pkt, qinq_dropped)
 	expect_drop(h, n, DP_C_DROP_QINQ);
 	n = add_tag(g, f, len, 0x8100, 0x0064);
 	expect_drop(g, 15, DP_C_DROP_ETH_HDR); /* the tag cut short */
+}
+
+/* ---- control-frame rate limit keys ----------------------------------------------------- */
+
+/* An IPv6 source is limited per /64 (dp_ratelimit.h says why): every address
+ * of one /64 draws on one bucket, another /64 has its own, and an IPv4
+ * address never shares one with an IPv6 source. */
+Test(dp_pkt, ratelimit_keys_ipv4_address_ipv6_prefix)
+{
+	static struct dp_rl rl;
+	struct dp_addr a = dev6, b = dev6, other = dev6, v4 = dev;
+
+	b.ip[15] = 0x99; /* same /64 */
+	b.ip[8] = 0x42;
+	other.ip[7] = 0x01; /* another /64 */
+	cr_assert_eq(dp_rl_key(&a), dp_rl_key(&b));
+	cr_assert_neq(dp_rl_key(&a), dp_rl_key(&other));
+	cr_assert_neq(dp_rl_key(&a), dp_rl_key(&v4));
+	cr_assert_neq(dp_rl_key(&v4), 0);
+	v4.ip[15] ^= 1;
+	cr_assert_neq(dp_rl_key(&v4), dp_rl_key(&dev), "IPv4: per address");
+
+	/* 1 frame/s, bursts of 2 (1 Hz "TSC"): the /64 gets two in all. */
+	dp_rl_init(&rl, 1, 2, 1);
+	cr_assert(dp_rl_allow(&rl, dp_rl_key(&a), 100));
+	cr_assert(dp_rl_allow(&rl, dp_rl_key(&b), 100));
+	cr_assert(!dp_rl_allow(&rl, dp_rl_key(&a), 100), "the /64's bucket is empty");
+	cr_assert(!dp_rl_allow(&rl, dp_rl_key(&b), 100));
+	cr_assert(dp_rl_allow(&rl, dp_rl_key(&other), 100), "another /64 is not limited");
+	cr_assert(dp_rl_allow(&rl, dp_rl_key(&dev), 100), "nor an IPv4 source");
 }
 
 /* ---- robustness ---------------------------------------------------------------------------- */
