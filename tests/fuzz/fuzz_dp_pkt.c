@@ -89,6 +89,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		dev.vlan = 0x602a;
 		n = dp_pkt_udp_build(f, &dev, &gw, 0, 66);
 		fuzz_seed_write("udp-vlan-66", f, n);
+		/* A Neighbor Solicitation for fd00::1 to its solicited-node group,
+		 * with the solicitor's link-layer address option. */
+		{
+			static const uint8_t snm[16] = {0xff, 2, 0, 0, 0,    0, 0, 0,
+			                                0,    0, 0, 1, 0xff, 0, 0, 1};
+			uint8_t *ip = f + 14, *nd = ip + 40, ph[40 + 32];
+			uint16_t csum;
+
+			memset(f, 0, 86);
+			memcpy(f, (const uint8_t[]){0x33, 0x33, 0xff, 0, 0, 1}, 6);
+			memcpy(f + 6, dev_mac, 6);
+			f[12] = 0x86;
+			f[13] = 0xdd;
+			ip[0] = 0x60;
+			ip[5] = 32;
+			ip[6] = 58;
+			ip[7] = 255;
+			memcpy(ip + 8, dev_ip6, 16);
+			memcpy(ip + 24, snm, 16);
+			nd[0] = 135;
+			memcpy(nd + 8, ip6, 16);
+			nd[24] = 1;
+			nd[25] = 1;
+			memcpy(nd + 26, dev_mac, 6);
+			/* RFC 8200 8.1 pseudo-header, then the message. */
+			memset(ph, 0, sizeof(ph));
+			memcpy(ph, ip + 8, 32);
+			ph[35] = 32;
+			ph[39] = 58;
+			memcpy(ph + 40, nd, 32);
+			csum = (uint16_t)~dp_pkt_csum(ph, sizeof(ph));
+			memcpy(nd + 2, &csum, 2);
+			fuzz_seed_write("ns-snm", f, 86);
+		}
 		exit(0);
 	}
 	return 0;
