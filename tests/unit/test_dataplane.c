@@ -1654,6 +1654,49 @@ RELAY_TEST(frames_handed_to_owner_lcore)
 	session_free(h);
 }
 
+/* A tagged IPv6 frame received by another lcore reaches the owner with its
+ * header lengths (18-byte Ethernet, IPv6 with a Hop-by-Hop header): the
+ * owner finds the SGA frame and the sender's address from them, and answers
+ * an IPv4 peer and the tagged IPv6 sender. */
+RELAY_TEST(tagged_ipv6_frames_handed_to_owner_lcore)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev6_addr(0, 40000, 0x0064), dev_addr(1, 40001)};
+	uint8_t msg[32], frame[SGA_FRAME_MAX], f[2048], g[2048];
+	size_t flen, len;
+	unsigned owner, other;
+
+	dp_up_with(2, 3, 64, 16, 64);
+	install(h, addr, 1000, 1000, 0);
+	owner = dp_session_owner(dp, h->gsess.session_id);
+	other = owner ^ 1;
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	memcpy(f + 66, frame, flen);
+	len = dp_pkt_udp_build(f, &addr[0], &gw6, 7, flen);
+	/* An 8-byte Hop-by-Hop header (PadN) after the fixed IPv6 header. */
+	memcpy(g, f, 58);
+	g[18 + 6] = 0;
+	memcpy(g + 58, (const uint8_t[]){17, 0, 1, 4, 0, 0, 0, 0}, 8);
+	memcpy(g + 66, f + 58, len - 58);
+	/* The payload length (< 256 here) grows by 8; the UDP checksum stays
+	 * valid: its pseudo-header holds the UDP length and the addresses. */
+	g[18 + 5] = (uint8_t)(g[18 + 5] + 8);
+	inject_raw(other, g, len + 8);
+	poll_q(other);
+	cr_assert_eq(collect(other), 0);
+	cr_assert_eq(ctr(DP_C_HANDOFF), 1);
+	poll_q(owner);
+	cr_assert_eq(collect(owner), 2);
+	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
+	expect_ack(h, 1, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]));
+	CTRS({DP_C_RX, 1}, {DP_C_RX_VLAN, 1}, {DP_C_DATA_IN, 1}, {DP_C_HANDOFF, 1},
+	     {DP_C_RELAYED, 1}, {DP_C_ACK_SENT, 1}, {DP_C_ACKED_MSGS, 1}, {DP_C_TX, 2},
+	     {DP_C_CRYPTO_OPS, dev_ops(3)});
+	dp_down();
+	session_free(h);
+}
+
 /* ---- coalesced acknowledgements (PROTOCOL.md 7.11) --------------------------------------- */
 
 /* Seal n messages from `from` into frames[0..n) (lens, their e2e_seqs). */
