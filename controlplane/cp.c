@@ -429,7 +429,7 @@ static void send_cookie(struct cp_worker *w, const struct cp_frame *f, uint64_t 
 	size_t n;
 
 	if (SGA_COOKIE_REPLY_LEN > f->len ||
-	    sga_cookie_make(&w->ck, now, f->src.ip, f->src.port, f->frame, f->len, cookie) ||
+	    sga_cookie_make_addr(&w->ck, now, f->src.ip, f->src.port, f->frame, f->len, cookie) ||
 	    sga_cookie_digest(f->frame, f->len, digest) ||
 	    sga_cookie_reply_encode(digest, cookie, out, sizeof(out), &n))
 		return;
@@ -462,8 +462,8 @@ static int admit(struct cp_worker *w, struct cp_frame *f)
 			atomic_fetch_add_explicit(&cp->cookie_invalid, 1, memory_order_relaxed);
 			goto drop;
 		}
-		valid = !sga_cookie_check(&w->ck, now, f->src.ip, f->src.port, inner, inner_len,
-		                          cookie);
+		valid = !sga_cookie_check_addr(&w->ck, now, f->src.ip, f->src.port, inner,
+		                               inner_len, cookie);
 		atomic_fetch_add_explicit(valid ? &cp->cookie_valid : &cp->cookie_invalid, 1,
 		                          memory_order_relaxed);
 		/* A stale cookie is no worse than none: the frame is judged bare. */
@@ -655,7 +655,8 @@ static int cmp_mark_key(const void *key, const void *m)
 
 static int addr_eq(const struct dp_addr *a, const struct dp_addr *b)
 {
-	return a->ip == b->ip && a->port == b->port && !memcmp(a->mac, b->mac, sizeof(a->mac));
+	return a->port == b->port && a->family == b->family && a->vlan == b->vlan &&
+	       !memcmp(a->ip, b->ip, sizeof(a->ip)) && !memcmp(a->mac, b->mac, sizeof(a->mac));
 }
 
 /*

@@ -56,7 +56,7 @@
 	 2 * (2 + SGA_FRAME_MAX) + 2 * SGA_SHA256_LEN + STORE_REKEY_MAX)
 #define DEV_PT_MAX    (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES + 1)
 #define DEV_F_REVOKED 0x01               /* the device record's optional flags byte */
-#define ADDR_STR_MAX  STORE_ADDR_STR_MAX /* "255.255.255.255:65535/ff:ff:ff:ff:ff:ff" */
+#define ADDR_STR_MAX  STORE_ADDR_STR_MAX /* "[v6]:65535/ff:ff:ff:ff:ff:ff/tci=0xffff" */
 #define U64_STR_MAX   24
 #define MAX_ARGS      12
 
@@ -238,43 +238,75 @@ static int parse_u64(const char *s, size_t len, uint64_t *v)
 	return 0;
 }
 
-/* "a.b.c.d:port/aa:bb:cc:dd:ee:ff" from a struct dp_addr (network order). */
+/*
+ * A struct dp_addr as Redis keeps it (docs/OPERATIONS.md, "Redis keys"):
+ *   a.b.c.d:port/aa:bb:cc:dd:ee:ff           IPv4, untagged (the only form
+ *                                           before IPv6: still read as is)
+ *   [v6]:port/aa:bb:cc:dd:ee:ff              IPv6 (RFC 5952 text)
+ *   ...../tci=0xNNNN                         either, with the 802.1Q TCI
+ * An untagged IPv4 address is written as before, so a gateway of the
+ * previous version still reads what an IPv4-only one of this version wrote.
+ */
 static void addr_format(const struct dp_addr *a, char out[ADDR_STR_MAX])
 {
-	const uint8_t *ip = (const uint8_t *)&a->ip;
+	char ip[INET6_ADDRSTRLEN + 2] = "";
+	size_t n;
 
-	snprintf(out, ADDR_STR_MAX, "%u.%u.%u.%u:%u/%02x:%02x:%02x:%02x:%02x:%02x", ip[0], ip[1],
-	         ip[2], ip[3], ntohs(a->port), a->mac[0], a->mac[1], a->mac[2], a->mac[3],
-	         a->mac[4], a->mac[5]);
+	if (a->family == DP_AF_IPV6) {
+		ip[0] = '[';
+		if (!inet_ntop(AF_INET6, a->ip, ip + 1, INET6_ADDRSTRLEN))
+			ip[1] = '\0';
+		strcat(ip, "]");
+	} else if (!inet_ntop(AF_INET, a->ip + 12, ip, sizeof(ip))) {
+		ip[0] = '\0';
+	}
+	n = (size_t)snprintf(out, ADDR_STR_MAX, "%s:%u/%02x:%02x:%02x:%02x:%02x:%02x", ip,
+	                     ntohs(a->port), a->mac[0], a->mac[1], a->mac[2], a->mac[3], a->mac[4],
+	                     a->mac[5]);
+	if (a->vlan && n < ADDR_STR_MAX)
+		snprintf(out + n, ADDR_STR_MAX - n, "/tci=0x%04x", a->vlan);
 }
 
 static int addr_parse(const char *s, size_t len, struct dp_addr *a)
 {
-	char buf[ADDR_STR_MAX];
-	unsigned ip[4], port, mac[6];
-	int used = -1;
+	char buf[ADDR_STR_MAX], *rest, *end;
+	unsigned port, mac[6], tci = 0;
+	uint8_t ip6[16];
+	struct in_addr ip4;
+	int used = -1, v6;
 
 	if (len >= sizeof(buf))
 		return -1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	if (sscanf(buf, "%3u.%3u.%3u.%3u:%5u/%2x:%2x:%2x:%2x:%2x:%2x%n", &ip[0], &ip[1], &ip[2],
-	           &ip[3], &port, &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5],
-	           &used) != 11 ||
-	    used != (int)len)
+	v6 = buf[0] == '[';
+	end = strchr(buf, v6 ? ']' : ':');
+	if (!end || (v6 && end[1] != ':'))
 		return -1;
-	if (ip[0] > 255 || ip[1] > 255 || ip[2] > 255 || ip[3] > 255 || port > 65535)
+	*end = '\0';
+	rest = end + (v6 ? 2 : 1);
+	if (v6 ? inet_pton(AF_INET6, buf + 1, ip6) != 1 : inet_pton(AF_INET, buf, &ip4) != 1)
 		return -1;
+	if (sscanf(rest, "%5u/%2x:%2x:%2x:%2x:%2x:%2x%n", &port, &mac[0], &mac[1], &mac[2], &mac[3],
+	           &mac[4], &mac[5], &used) != 7 ||
+	    used < 0 || port > 65535)
+		return -1;
+	rest += used;
+	if (*rest) {
+		used = -1;
+		if (sscanf(rest, "/tci=0x%4x%n", &tci, &used) != 1 || used < 0 || rest[used] ||
+		    !tci)
+			return -1;
+	}
 	memset(a, 0, sizeof(*a));
 	for (int i = 0; i < 6; i++)
 		a->mac[i] = (uint8_t)mac[i];
-	{
-		uint8_t *p = (uint8_t *)&a->ip;
-
-		for (int i = 0; i < 4; i++)
-			p[i] = (uint8_t)ip[i];
-	}
+	if (v6)
+		dp_addr_set_ipv6(a, ip6);
+	else
+		dp_addr_set_ipv4(a, ip4.s_addr);
 	a->port = htons((uint16_t)port);
+	a->vlan = (uint16_t)tci;
 	return 0;
 }
 

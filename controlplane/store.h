@@ -183,11 +183,12 @@ int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const c
  * What the functions above run Redis replies through, without a connection,
  * for the fuzzer (tests/fuzz/fuzz_store.c): the record plaintext codecs
  * (device 'D' and session 'S', store.c), the sealing of a record under the
- * key named `key`, the address field ("a.b.c.d:port/mac") and the decimal
+ * key named `key`, the address field ("a.b.c.d:port/mac", "[v6]:port/mac",
+ * either with "/tci=0xNNNN") and the decimal
  * counter fields. Each returns 0 or a negated SGA_E_* code (-1 for the two
  * field parsers), exactly as the store uses it.
  */
-#define STORE_ADDR_STR_MAX 48
+#define STORE_ADDR_STR_MAX 88
 int store_rec_dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d);
 int store_rec_dev_encode(const struct sga_gw_device *d, uint8_t *out, size_t cap, size_t *len);
 int store_rec_sess_decode(const uint8_t *p, size_t len, struct sga_gw_session *s);

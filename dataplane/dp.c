@@ -139,8 +139,8 @@ static int dp_config_check(const struct dp_config *cfg)
 		DP_LOG(ERR, "mbufs must not be 0");
 		return -EINVAL;
 	}
-	if (!cfg->gw_ip || !cfg->gw_port) {
-		DP_LOG(ERR, "gateway IPv4 address and UDP port must be set");
+	if ((!cfg->gw_ip && !memcmp(cfg->gw_ip6, (const uint8_t[16]){0}, 16)) || !cfg->gw_port) {
+		DP_LOG(ERR, "a gateway address (IPv4, IPv6 or both) and UDP port must be set");
 		return -EINVAL;
 	}
 	if (!rte_eth_dev_is_valid_port(cfg->port_id)) {
@@ -357,7 +357,8 @@ static int dp_port_setup(struct dp *dp)
 		DP_LOG(ERR, "port %u: MAC address: %s", port, rte_strerror(-rc));
 		return rc;
 	}
-	memcpy(dp->gw.mac, mac.addr_bytes, 6);
+	memcpy(dp->gw.v4.mac, mac.addr_bytes, 6);
+	memcpy(dp->gw.v6.mac, mac.addr_bytes, 6);
 	/* Only frames to our MAC (and broadcast ARP); some PMDs cannot say. */
 	rc = rte_eth_promiscuous_disable(port);
 	if (rc && rc != -ENOTSUP)
@@ -403,8 +404,11 @@ struct dp *dp_create(const struct dp_config *cfg)
 	}
 	memcpy(dp->lcore_ids, cfg->lcore_ids, cfg->n_lcores * sizeof(unsigned));
 	dp->cfg.lcore_ids = dp->lcore_ids;
-	dp->gw.ip = cfg->gw_ip;
-	dp->gw.port = cfg->gw_port;
+	if (cfg->gw_ip)
+		dp_addr_set_ipv4(&dp->gw.v4, cfg->gw_ip);
+	if (memcmp(cfg->gw_ip6, (const uint8_t[16]){0}, 16))
+		dp_addr_set_ipv6(&dp->gw.v6, cfg->gw_ip6);
+	dp->gw.v4.port = dp->gw.v6.port = cfg->gw_port;
 
 	/* The session table before the crypto device: with crypto_sessions 0
 	 * the device's session pool takes what memory is left. */
@@ -435,8 +439,9 @@ struct dp *dp_create(const struct dp_config *cfg)
 	       "port %u: %u lcore(s), %u worker(s), %u mbufs, %u sessions, crypto device %s, "
 	       "MAC " RTE_ETHER_ADDR_PRT_FMT,
 	       cfg->port_id, cfg->n_lcores, cfg->n_workers, cfg->mbufs, cfg->max_sessions,
-	       sga_cdev_driver(dp->cdev) ? sga_cdev_driver(dp->cdev) : "none", dp->gw.mac[0],
-	       dp->gw.mac[1], dp->gw.mac[2], dp->gw.mac[3], dp->gw.mac[4], dp->gw.mac[5]);
+	       sga_cdev_driver(dp->cdev) ? sga_cdev_driver(dp->cdev) : "none", dp->gw.v4.mac[0],
+	       dp->gw.v4.mac[1], dp->gw.v4.mac[2], dp->gw.v4.mac[3], dp->gw.v4.mac[4],
+	       dp->gw.v4.mac[5]);
 	return dp;
 err:
 	dp_destroy(dp);
@@ -551,34 +556,40 @@ int dp_ctrl_payload(const struct rte_mbuf *m, const uint8_t **frame, size_t *len
 		return -EINVAL;
 	off = (size_t)m->l2_len + m->l3_len + m->l4_len;
 	/* Set by the lcore that classified the frame (dp_lcore.c). */
-	if (m->l2_len != DP_PKT_ETH_LEN || m->l3_len < DP_PKT_IP_LEN ||
-	    m->l4_len != DP_PKT_UDP_LEN || !rte_pktmbuf_is_contiguous(m) || m->data_len < off)
+	if ((m->l2_len != DP_PKT_ETH_LEN && m->l2_len != DP_PKT_ETH_LEN + DP_PKT_VLAN_LEN) ||
+	    m->l3_len < DP_PKT_IP_LEN || m->l4_len != DP_PKT_UDP_LEN ||
+	    !rte_pktmbuf_is_contiguous(m) || m->data_len < off)
 		return -EINVAL;
 	*frame = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
 	*len = m->data_len - off;
 	if (src)
-		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, src);
+		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l2_len, m->l3_len, src);
 	return 0;
 }
 
 int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame, size_t len)
 {
+	const struct dp_addr *gw;
 	struct rte_mbuf *m;
+	size_t hdr;
 	uint8_t *p;
 
-	if (!dp || !dst || !frame || !len || len > SGA_FRAME_MAX || !dst->port || !dst->ip)
+	if (!dp || !dst || !frame || !len || len > SGA_FRAME_MAX || !dst->port)
 		return -EINVAL;
+	gw = dst->family == DP_AF_IPV6 ? &dp->gw.v6 : &dp->gw.v4;
+	if (!gw->family || gw->family != dst->family)
+		return -EINVAL;
+	hdr = dp_pkt_hdr_len(gw, dst);
 	m = rte_pktmbuf_alloc(dp->ctrl_pool);
 	if (!m)
 		goto full;
-	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(DP_PKT_HDR_LEN + len));
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hdr + len));
 	if (!p) {
 		rte_pktmbuf_free(m);
 		goto full;
 	}
-	memcpy(p + DP_PKT_HDR_LEN, frame, len);
-	dp_pkt_udp_build(p, &dp->gw, dst, __atomic_fetch_add(&dp->ctrl_ip_id, 1, __ATOMIC_RELAXED),
-	                 len);
+	memcpy(p + hdr, frame, len);
+	dp_pkt_udp_build(p, gw, dst, __atomic_fetch_add(&dp->ctrl_ip_id, 1, __ATOMIC_RELAXED), len);
 	if (rte_ring_mp_enqueue(dp->ctrl_tx, m) != 0) {
 		rte_pktmbuf_free(m);
 		goto full;

@@ -4,8 +4,9 @@
  * call. The data plane owns one DPDK port; each data-plane lcore polls its own
  * RX/TX queue pair in a run-to-completion loop over bursts:
  *
- *   rx_burst -> parse Eth/ARP/IPv4/UDP (checksums) -> classify
+ *   rx_burst -> parse Eth[/802.1Q]/ARP/IPv4/IPv6/UDP (checksums) -> classify
  *     ARP request for the gateway address  -> ARP reply, TX
+ *     IPv6 Neighbor Solicitation for it    -> Neighbor Advertisement, TX
  *     SGA DATA_UP                          -> session lookup (rte_hash, lock-free
  *                                             readers) -> hop open -> hop seal for
  *                                             the peer -> TX to the peer's last
@@ -31,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_mbuf.h>
 
@@ -46,7 +48,7 @@ struct dp; /* opaque */
 	X(TX_FULL, "frames dropped: TX queue full")                                              \
 	X(ARP_REPLY, "ARP requests answered")                                                    \
 	X(DROP_NOT_FOR_US, "dropped: not addressed to the gateway (MAC, IP or UDP port)")        \
-	X(DROP_ETHERTYPE, "dropped: neither IPv4 nor ARP")                                       \
+	X(DROP_ETHERTYPE, "dropped: neither IPv4, IPv6 nor ARP")                                 \
 	X(DROP_ARP, "dropped: ARP not a request for the gateway address")                        \
 	X(DROP_IP_HDR, "dropped: malformed IPv4 header or bad length")                           \
 	X(DROP_IP_CSUM, "dropped: bad IPv4 header checksum")                                     \
@@ -84,7 +86,7 @@ struct dp; /* opaque */
 	X(HANDOFF, "frames handed to the lcore owning their session")                            \
 	X(DROP_HANDOFF_FULL, "dropped: hand-off ring full")                                      \
 	X(DROP_ETH_HDR, "dropped: frame shorter than an Ethernet header")                        \
-	X(DROP_VLAN, "dropped: VLAN-tagged frame (802.1Q/802.1ad not supported)")                \
+	X(DROP_QINQ, "dropped: 802.1ad / QinQ frame (S-tag, or a second tag: one 802.1Q only)")  \
 	X(DROP_SRC_ADDR, "dropped: source unusable as a reply address (multicast MAC, "          \
 	                 "IPv4 0/broadcast/multicast/ours, UDP port 0)")                         \
 	X(DROP_MULTISEG, "dropped: frame spans several mbufs")                                   \
@@ -106,6 +108,14 @@ struct dp; /* opaque */
 	X(STORE_HELD, "messages stored and held back, sent in order behind a backlog")           \
 	X(DROP_STORE_BACKLOG, "dropped, no DATA_ACK: the store refused it (backlog or gap)")     \
 	X(SKIP_SENT, "DATA_SKIP notices sent: messages expired in the store undelivered")        \
+	X(RX_VLAN, "frames received with one 802.1Q tag (answered with the same tag)")           \
+	X(NDP_REPLY, "IPv6 Neighbor Solicitations for the gateway address answered")             \
+	X(DROP_NDP, "dropped: ICMPv6 not a valid Neighbor Solicitation for the gateway address") \
+	X(DROP_IP6_HDR, "dropped: malformed IPv6 header or bad length")                          \
+	X(DROP_IP6_EXT, "dropped: IPv6 extension headers unusable (routing with segments left, " \
+	                "chain too long)")                                                       \
+	X(DROP_IP6_FRAG, "dropped: IPv6 fragment (never reassembled)")                           \
+	X(DROP_UDP6_CSUM_ZERO, "dropped: UDP over IPv6 with checksum 0 (RFC 8200 8.1)")          \
 	X(LAB_REPLAY_RELAYED, "LAB: authentic replayed DATA_UP/DATA_DELIVERED taken as fresh "   \
 	                      "(hop_replay_window off)")
 
@@ -119,25 +129,77 @@ enum dp_counter {
 const char *dp_counter_name(enum dp_counter c); /* "rx", "drop_ip_csum", ... */
 const char *dp_counter_desc(enum dp_counter c);
 
-/** A device's network address as seen by the gateway (network byte order). */
-struct dp_addr {
-	uint8_t mac[6];
-	uint32_t ip;   /* IPv4, network order */
-	uint16_t port; /* UDP, network order */
+/** Address families of struct dp_addr (not the socket API's AF_* values:
+ *  the data plane does not depend on the C library's numbering). 0: unset. */
+enum dp_addr_family {
+	DP_AF_NONE = 0,
+	DP_AF_IPV4 = 4,
+	DP_AF_IPV6 = 6,
 };
+
+/**
+ * A device's network address as seen by the gateway: what it answers to.
+ * ip holds 16 bytes in both families: an IPv6 address, or an IPv4 one as its
+ * IPv4-mapped IPv6 form ::ffff:a.b.c.d (RFC 4291 2.5.5.2), so one compare,
+ * one hash and one cookie input serve both and no IPv4 address can equal an
+ * IPv6 one (a frame from an IPv4-mapped IPv6 source is refused, dp_pkt.h).
+ * family says which header the gateway writes; it always agrees with ip.
+ * vlan is the 802.1Q tag control information (PCP, DEI, VID) exactly as the
+ * device's frames carried it, in host order; 0 means untagged, so is a
+ * priority tag with PCP 0 and VID 0 (answered untagged). A device is answered
+ * with the tag it arrived with, learned like the IP address (PROTOCOL.md 6.3).
+ * port and the IPv4 bytes are in network order, as on the wire.
+ */
+struct dp_addr {
+	uint8_t ip[16]; /* IPv6, or ::ffff:a.b.c.d for IPv4 */
+	uint8_t mac[6]; /* Ethernet */
+	uint16_t port;  /* UDP, network order; 0 = unknown */
+	uint16_t vlan;  /* 802.1Q TCI as received, host order; 0 = untagged */
+	uint8_t family; /* enum dp_addr_family */
+	uint8_t pad_;   /* 0: the struct compares as bytes */
+};
+
+/** Set a to the IPv4 address ip_be (network order), keeping mac, port, vlan. */
+static inline void dp_addr_set_ipv4(struct dp_addr *a, uint32_t ip_be)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	memcpy(a->ip, mapped, sizeof(mapped));
+	memcpy(a->ip + 12, &ip_be, 4);
+	a->family = DP_AF_IPV4;
+}
+
+/** Set a to the IPv6 address ip[16], keeping mac, port, vlan. */
+static inline void dp_addr_set_ipv6(struct dp_addr *a, const uint8_t ip[16])
+{
+	memcpy(a->ip, ip, 16);
+	a->family = DP_AF_IPV6;
+}
+
+/** The IPv4 address of a (network order); 0 for an address of another family. */
+static inline uint32_t dp_addr_ipv4(const struct dp_addr *a)
+{
+	uint32_t v = 0;
+
+	if (a->family == DP_AF_IPV4)
+		memcpy(&v, a->ip + 12, 4);
+	return v;
+}
 
 struct dp_config {
 	uint16_t port_id;          /* ethdev port */
 	unsigned n_lcores;         /* data-plane lcores = RX/TX queue pairs */
 	const unsigned *lcore_ids; /* n_lcores EAL lcore ids */
-	uint32_t gw_ip;            /* gateway IPv4, network order */
+	uint32_t gw_ip;            /* gateway IPv4, network order; 0: no IPv4 */
+	uint8_t gw_ip6[16];        /* gateway IPv6; all zero: no IPv6 (one of the two is set) */
 	uint16_t gw_port;          /* gateway UDP port, network order */
 	unsigned n_workers;        /* control-plane workers (one control ring each) */
 	unsigned rx_desc, tx_desc; /* descriptors per queue */
 	unsigned mbufs;            /* mbufs in the packet pool */
 	unsigned ctrl_ring_size;   /* per worker; power of two */
-	/* Token buckets per source IPv4 address in front of the control rings
-	 * (dp_ratelimit.h), per lcore: ctrl_rate frames/s, ctrl_burst at once.
+	/* Token buckets per source in front of the control rings (dp_ratelimit.h:
+	 * an IPv4 address, or an IPv6 /64), per lcore: ctrl_rate frames/s,
+	 * ctrl_burst at once.
 	 * ctrl_rate 0: no limit. */
 	unsigned ctrl_rate, ctrl_burst;
 	unsigned max_sessions; /* session table capacity */
@@ -157,8 +219,9 @@ struct dp_config {
 	 * counted as crypto_sess_cpu. 0 = every install the slot array allows. */
 	unsigned crypto_sessions;
 	/* Where the port cannot offload the UDP checksum: 1 sends UDP checksum 0
-	 * ("none", RFC 768, IPv4 only) instead of computing it over every frame
-	 * (docs/OPERATIONS.md). 0, the default: computed. */
+	 * ("none", RFC 768, IPv4 only: over IPv6 it is always computed, RFC 8200
+	 * 8.1) instead of computing it over every frame (docs/OPERATIONS.md).
+	 * 0, the default: computed. */
 	int udp_checksum_zero;
 	/* LAB ONLY ([lab] hop_replay_window = off, refused under the production
 	 * profile): 1 takes an authentic DATA_UP or DATA_DELIVERED whose hop seq
@@ -234,9 +297,10 @@ int dp_ctrl_forward(struct dp *dp, unsigned w, struct rte_mbuf *m);
  *  still goes to the worker its key names (sga_route.h). Any thread. */
 void dp_ctrl_set_spread(struct dp *dp, int on);
 
-/** Build Eth/IPv4/UDP around frame, from the gateway to dst, and queue it for
- *  transmission. 0, or -ENOBUFS (pool or ring full, counted as
- *  drop_ctrl_tx_full), -EINVAL (len 0 or > SGA_FRAME_MAX, dst IP or port 0).
+/** Build Eth[/802.1Q]/IPv4 or IPv6/UDP around frame, from the gateway to dst
+ *  (its family and VLAN tag), and queue it for transmission. 0, or -ENOBUFS
+ *  (pool or ring full, counted as drop_ctrl_tx_full), -EINVAL (len 0 or >
+ *  SGA_FRAME_MAX, dst port 0, or a family the gateway has no address in).
  *  Thread-safe. The lcores send a few of these per loop iteration. */
 int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame, size_t len);
 

@@ -16,8 +16,9 @@
  *
  * The relay is in place: the hop layer opens DATA_UP inside the received mbuf,
  * seals DATA_DOWN over the same bytes (the hop headers have the same size; the
- * tag may grow or shrink with the recipient's suite), the Eth/IPv4/UDP headers
- * are rewritten towards the recipient, and the mbuf is transmitted. Only the
+ * tag may grow or shrink with the recipient's suite), the Eth/IP/UDP headers
+ * are rewritten towards the recipient (its family and VLAN tag: the head of
+ * the mbuf grows or shrinks to fit, dp_udp_out), and the mbuf is transmitted. Only the
  * DATA_ACK to the sender takes a fresh mbuf, and one serves a whole burst:
  * messages taken charge of are noted (dp_ack.h) and each sender gets one
  * DATA_ACK naming all of them at the end of the loop iteration.
@@ -127,21 +128,71 @@ static inline void dp_drop(struct dp_lcore *lc, struct rte_mbuf *m, enum dp_coun
 	rte_pktmbuf_free(m);
 }
 
-/* Write the Eth/IPv4/UDP headers of m (the frame at p, payload_len bytes of
- * SGA frame after them) towards dst. The checksums are the port's to fill when
- * it offers that (dp->tx_csum: only the pseudo-header sum is written and the
- * mbuf asks for both), else computed here, or the UDP one left 0 where the
- * configuration says so (dp_pkt.h, docs/OPERATIONS.md). */
-static inline void dp_udp_out(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint8_t *p,
-                              const struct dp_addr *dst, size_t payload_len)
+/* The gateway's own address in dst's family (the one its frames come from). */
+static inline const struct dp_addr *dp_gw_for(const struct dp *dp, const struct dp_addr *dst)
 {
-	dp_pkt_udp_build_mode(p, &dp->gw, dst, lc->ip_id++, payload_len, dp->tx_csum);
-	if (dp->tx_csum == DP_PKT_CSUM_OFFLOAD) {
-		m->l2_len = DP_PKT_ETH_LEN;
-		m->l3_len = DP_PKT_IP_LEN;
-		m->ol_flags |=
-		    RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+	return likely(dst->family != DP_AF_IPV6) ? &dp->gw.v4 : &dp->gw.v6;
+}
+
+/* Where the SGA frame of m starts: the header lengths the mbuf records (the
+ * received frame's, or those dp_frame_new / dp_udp_out wrote). */
+static inline size_t dp_sga_off(const struct rte_mbuf *m)
+{
+	return (size_t)m->l2_len + m->l3_len + m->l4_len;
+}
+
+/* Put the Eth[/802.1Q]/IP/UDP headers towards dst in front of the SGA frame
+ * of m (at dp_sga_off, sga_len bytes, ending the mbuf: trimmed to that): the
+ * head of the mbuf grows or shrinks to the headers dst needs (its family and
+ * VLAN tag; the received frame's may have been another family, tagged, or
+ * carried IPv4 options or IPv6 extension headers). The checksums are the
+ * port's to fill when it offers that (dp->tx_csum: only the pseudo-header
+ * sum is written and the mbuf asks for them), else computed here, or the
+ * UDP one left 0 over IPv4 where the configuration says so (dp_pkt.h,
+ * docs/OPERATIONS.md). false (nothing sent; the caller drops m) only if the
+ * mbuf has no headroom left, which the pools' RTE_PKTMBUF_HEADROOM rules
+ * out. */
+static inline bool dp_udp_out(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                              const struct dp_addr *dst, size_t sga_len)
+{
+	const struct dp_addr *gw = dp_gw_for(dp, dst);
+	const size_t off = dp_sga_off(m), hdr = dp_pkt_hdr_len(gw, dst);
+	uint8_t *p;
+
+	if (unlikely(m->data_len > off + sga_len))
+		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - off - sga_len));
+	if (likely(off == hdr)) {
+		p = rte_pktmbuf_mtod(m, uint8_t *);
+	} else if (off > hdr) {
+		p = (uint8_t *)rte_pktmbuf_adj(m, (uint16_t)(off - hdr));
+	} else {
+		p = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)(hdr - off));
+		if (unlikely(!p))
+			return false;
 	}
+	dp_pkt_udp_build_mode(p, gw, dst, lc->ip_id++, sga_len, dp->tx_csum);
+	m->l2_len = (uint64_t)(hdr - DP_PKT_UDP_LEN -
+	                       (dst->family == DP_AF_IPV6 ? DP_PKT_IP6_LEN : DP_PKT_IP_LEN));
+	m->l3_len = dst->family == DP_AF_IPV6 ? DP_PKT_IP6_LEN : DP_PKT_IP_LEN;
+	m->l4_len = DP_PKT_UDP_LEN;
+	if (dp->tx_csum == DP_PKT_CSUM_OFFLOAD)
+		m->ol_flags |=
+		    dst->family == DP_AF_IPV6
+		        ? RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM
+		        : RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
+	return true;
+}
+
+/* dp_udp_out, then transmit m (or drop it as drop_reseal). */
+static inline bool dp_udp_send(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                               const struct dp_addr *dst, size_t sga_len)
+{
+	if (unlikely(!dp_udp_out(dp, lc, m, dst, sga_len))) {
+		dp_drop(lc, m, DP_C_DROP_RESEAL);
+		return false;
+	}
+	dp_tx(lc, m);
+	return true;
 }
 
 /* ---- per-member helpers (owner lcore only) --------------------------------------- */
@@ -331,7 +382,7 @@ static inline struct dp_op_ctx *dp_op_put(struct dp_lcore *lc, struct rte_crypto
 }
 
 /*
- * Seal on the device the hop frame at DP_PKT_HDR_LEN of m (sized to the whole
+ * Seal on the device the hop frame at dp_sga_off of m (sized to the whole
  * frame) for member `to`: writes its header with the member's next TX sequence
  * number, whose plaintext (plain_len bytes) is already in place after it, and
  * queues the op. 0, or the reason to drop m (the caller frees it). The
@@ -345,8 +396,8 @@ static enum dp_counter dp_seal_submit(struct dp *dp, struct dp_lcore *lc, struct
 {
 	struct dp_op_ctx *c;
 	struct dp_member *mb = &s->m[to];
-	uint8_t nonce[SGA_AEAD_NONCE_LEN],
-	    *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, DP_PKT_HDR_LEN);
+	const size_t off = dp_sga_off(m);
+	uint8_t nonce[SGA_AEAD_NONCE_LEN], *frame = rte_pktmbuf_mtod_offset(m, uint8_t *, off);
 	struct rte_crypto_op *op;
 	size_t aad_len;
 	uint8_t *ct;
@@ -357,41 +408,46 @@ static enum dp_counter dp_seal_submit(struct dp *dp, struct dp_lcore *lc, struct
 	if (unlikely(!op))
 		return DP_C_DROP_CRYPTO_FULL;
 	if (unlikely(sga_env_hop_encode(type, s->session_id, to, mb->hop.epoch, mb->hop.tx_seq,
-	                                plain_len + mb->tag_len, frame,
-	                                m->data_len - DP_PKT_HDR_LEN, &ct, &aad_len))) {
+	                                plain_len + mb->tag_len, frame, m->data_len - off, &ct,
+	                                &aad_len))) {
 		dp_op_recycle(lc, op);
 		return DP_C_DROP_RESEAL;
 	}
 	sga_hop_nonce(mb->hop.tx_seq, nonce);
 	mb->hop.tx_seq++;
 	/* ct is where the plaintext already is: the header has a fixed size. */
-	sga_cdev_op_aead(op, s->cs->seal[to], mb->hop.suite, m, DP_PKT_HDR_LEN, (uint16_t)aad_len,
-	                 (uint32_t)(DP_PKT_HDR_LEN + aad_len), (uint32_t)plain_len, nonce);
+	sga_cdev_op_aead(op, s->cs->seal[to], mb->hop.suite, m, (uint32_t)off, (uint16_t)aad_len,
+	                 (uint32_t)(off + aad_len), (uint32_t)plain_len, nonce);
 	c = dp_op_put(lc, op, s, e2e_seq, plain_len, stage, to);
 	if (dst)
 		c->dst = *dst;
 	return 0;
 }
 
-/* DATA_ACK for e2e_seq to member `role` at its last authenticated address. */
-/* A new frame of the gateway's own, sga_len bytes of SGA frame behind the
- * Ethernet/IPv4/UDP headers; *p is its first byte. NULL (counted) when the
- * pool is empty. */
-static struct rte_mbuf *dp_frame_new(struct dp *dp, struct dp_lcore *lc, size_t sga_len,
-                                     uint8_t **p)
+/* A new frame of the gateway's own towards dst: sga_len bytes of SGA frame
+ * behind the Ethernet/IP/UDP headers dst needs; *sga is its first byte (the
+ * mbuf's header lengths say where it is). NULL (counted) when the pool is
+ * empty. */
+static struct rte_mbuf *dp_frame_new(struct dp *dp, struct dp_lcore *lc, const struct dp_addr *dst,
+                                     size_t sga_len, uint8_t **sga)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
+	const size_t hdr = dp_pkt_hdr_len(dp_gw_for(dp, dst), dst);
+	uint8_t *p;
 
 	if (unlikely(!m)) {
 		dp_ctr_inc(lc, DP_C_DROP_NOMBUF);
 		return NULL;
 	}
-	*p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(DP_PKT_HDR_LEN + sga_len));
-	if (unlikely(!*p)) {
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hdr + sga_len));
+	if (unlikely(!p)) {
 		dp_drop(lc, m, DP_C_DROP_NOMBUF);
 		return NULL;
 	}
-	m->l3_len = DP_PKT_IP_LEN;
+	m->l3_len = dst->family == DP_AF_IPV6 ? DP_PKT_IP6_LEN : DP_PKT_IP_LEN;
+	m->l4_len = DP_PKT_UDP_LEN;
+	m->l2_len = (uint64_t)(hdr - m->l3_len - DP_PKT_UDP_LEN);
+	*sga = p + hdr;
 	return m;
 }
 
@@ -414,10 +470,10 @@ static void dp_own_send_to(struct dp *dp, struct dp_lcore *lc, struct dp_session
 		dp_ctr_inc(lc, DP_C_DROP_TX_SEQ);
 		return;
 	}
-	a = dp_frame_new(dp, lc, frame_len, &p);
+	a = dp_frame_new(dp, lc, dst, frame_len, &p);
 	if (unlikely(!a))
 		return;
-	memcpy(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, plain, plain_len);
+	memcpy(p + SGA_HOP_HDR_LEN, plain, plain_len);
 	if (dp_seal_on_dev(s, role)) {
 		why = dp_seal_submit(dp, lc, a, s, role, type, plain_len,
 		                     probe                      ? DP_OP_SEAL_PROBE
@@ -429,13 +485,12 @@ static void dp_own_send_to(struct dp *dp, struct dp_lcore *lc, struct dp_session
 		return;
 	}
 	if (sga_hop_seal_down_k(&mb->hop, s->cs->cpu_seal[role], s->session_id, role, type,
-	                        p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, plain_len, p + DP_PKT_HDR_LEN,
-	                        frame_len, &len)) {
+	                        p + SGA_HOP_HDR_LEN, plain_len, p, frame_len, &len)) {
 		dp_drop(lc, a, DP_C_DROP_RESEAL);
 		return;
 	}
-	dp_udp_out(dp, lc, a, p, dst, len);
-	dp_tx(lc, a);
+	if (!dp_udp_send(dp, lc, a, dst, len))
+		return;
 	dp_ctr_inc(lc, probe                      ? DP_C_EPOCH_PROBE
 	               : type == SGA_MSG_DATA_ACK ? DP_C_ACK_SENT
 	                                          : DP_C_SKIP_SENT);
@@ -570,7 +625,7 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
                             size_t inner_len, bool seen)
 {
 	const uint8_t to = from ^ 1;
-	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
+	const size_t off = dp_sga_off(m);
 	uint8_t *frame = inner - SGA_HOP_HDR_LEN;
 	struct dp_member *src_m = &s->m[from], *dst_m = &s->m[to];
 	size_t new_len, want, out_len;
@@ -605,7 +660,7 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		/* Fresh and authentic: it moves the window and, echoing this run's
 		 * epoch, teaches us where the sender is, even if it cannot be relayed
 		 * now (so two devices coming up in turn each find the other). */
-		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
+		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l2_len, m->l3_len, &src);
 		if (unlikely(!dp_echo_take(dp, lc, s, from, frame, &src))) {
 			rte_pktmbuf_free(m);
 			return;
@@ -673,16 +728,15 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		dp_drop(lc, m, DP_C_DROP_TX_SEQ);
 		return;
 	}
-	/* Size the mbuf for DATA_DOWN: headers without IPv4 options in front, the
-	 * recipient's tag at the end (Ethernet padding already trimmed). */
+	/* Size the mbuf for DATA_DOWN: the recipient's tag at the end (Ethernet
+	 * padding already trimmed); the headers in front are fitted to the
+	 * recipient's address when it goes out (dp_udp_out). */
 	new_len = SGA_HOP_HDR_LEN + inner_len + dst_m->tag_len;
 	if (unlikely(new_len > SGA_FRAME_MAX)) {
 		dp_drop(lc, m, DP_C_DROP_RESEAL);
 		return;
 	}
-	if (off > DP_PKT_HDR_LEN)
-		rte_pktmbuf_adj(m, (uint16_t)(off - DP_PKT_HDR_LEN));
-	want = DP_PKT_HDR_LEN + new_len;
+	want = off + new_len;
 	if (want > m->data_len) {
 		if (unlikely(!rte_pktmbuf_append(m, (uint16_t)(want - m->data_len)))) {
 			dp_drop(lc, m, DP_C_DROP_RESEAL);
@@ -691,8 +745,7 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	} else if (want < m->data_len) {
 		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - want));
 	}
-	m->l3_len = DP_PKT_IP_LEN;
-	/* frame still points at the SGA frame: adj/append/trim move no bytes. */
+	/* frame still points at the SGA frame: append/trim move no bytes. */
 	if (dp_seal_on_dev(s, to)) {
 		why = dp_seal_submit(dp, lc, m, s, to, SGA_MSG_DATA_DOWN, inner_len,
 		                     DP_OP_SEAL_DOWN, e2e_seq, NULL);
@@ -706,8 +759,8 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		dp_drop(lc, m, DP_C_DROP_RESEAL);
 		return;
 	}
-	dp_udp_out(dp, lc, m, rte_pktmbuf_mtod(m, uint8_t *), &dst_m->addr, out_len);
-	dp_tx(lc, m);
+	if (unlikely(!dp_udp_send(dp, lc, m, &dst_m->addr, out_len)))
+		return;
 	dp_ctr_inc(lc, DP_C_RELAYED);
 
 	if (!lc->store)
@@ -769,10 +822,10 @@ static void dp_resend(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, 
 
 	if (!mb->addr.port || new_len > SGA_FRAME_MAX || !dp_member_tx_ok(dp, lc, s, to))
 		return; /* not now: it stays pending */
-	r = dp_frame_new(dp, lc, new_len, &p);
+	r = dp_frame_new(dp, lc, &mb->addr, new_len, &p);
 	if (unlikely(!r))
 		return;
-	memcpy(p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN, inner, inner_len);
+	memcpy(p + SGA_HOP_HDR_LEN, inner, inner_len);
 	if (dp_seal_on_dev(s, to)) {
 		why = dp_seal_submit(dp, lc, r, s, to, SGA_MSG_DATA_DOWN, inner_len,
 		                     DP_OP_SEAL_RESEND, e2e_seq, NULL);
@@ -781,14 +834,13 @@ static void dp_resend(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, 
 		return;
 	}
 	if (unlikely(sga_hop_seal_down_k(&mb->hop, s->cs->cpu_seal[to], s->session_id, to,
-	                                 SGA_MSG_DATA_DOWN, p + DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN,
-	                                 inner_len, p + DP_PKT_HDR_LEN, new_len, &out_len))) {
+	                                 SGA_MSG_DATA_DOWN, p + SGA_HOP_HDR_LEN, inner_len, p,
+	                                 new_len, &out_len))) {
 		dp_drop(lc, r, DP_C_DROP_RESEAL);
 		return;
 	}
-	dp_udp_out(dp, lc, r, p, &mb->addr, out_len);
-	dp_tx(lc, r);
-	dp_ctr_inc(lc, DP_C_RESENT);
+	if (dp_udp_send(dp, lc, r, &mb->addr, out_len))
+		dp_ctr_inc(lc, DP_C_RESENT);
 }
 
 /*
@@ -816,7 +868,7 @@ static void dp_delivered_opened(struct dp *dp, struct dp_lcore *lc, struct rte_m
 		return;
 	}
 	if (!seen) {
-		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l3_len, &src);
+		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l2_len, m->l3_len, &src);
 		if (unlikely(!dp_echo_take(dp, lc, s, from, inner - SGA_HOP_HDR_LEN, &src))) {
 			rte_pktmbuf_free(m);
 			return;
@@ -1053,10 +1105,10 @@ static void dp_op_finish(struct dp *dp, struct dp_lcore *lc, const struct dp_op_
 		return;
 	}
 	/* Sealed: the frame is final, its UDP checksum can be computed now. */
-	dp_udp_out(dp, lc, m, rte_pktmbuf_mtod(m, uint8_t *),
-	           c.stage == DP_OP_SEAL_PROBE ? &c.dst : &c.s->m[c.role].addr,
-	           m->data_len - DP_PKT_HDR_LEN);
-	dp_tx(lc, m);
+	if (unlikely(!dp_udp_send(dp, lc, m,
+	                          c.stage == DP_OP_SEAL_PROBE ? &c.dst : &c.s->m[c.role].addr,
+	                          m->data_len - dp_sga_off(m))))
+		return;
 	if (c.stage == DP_OP_SEAL_PROBE) {
 		dp_ctr_inc(lc, DP_C_EPOCH_PROBE);
 		return;
@@ -1220,7 +1272,8 @@ static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m
  * frame is decoded once, here (sga_env_hop_decode checks the header and every
  * clear field and length), and the result goes down with it. */
 static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                            const uint8_t *sga, size_t len, uint32_t src_ip, struct dp_rx_burst *rb)
+                            const uint8_t *sga, size_t len, const struct dp_addr *src,
+                            struct dp_rx_burst *rb)
 {
 	struct sga_route_key key;
 	struct sga_env_hop env;
@@ -1258,7 +1311,7 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	}
 	/* Before the frame costs a ring slot or a worker's time: its source's
 	 * token bucket (dp_ratelimit.h). */
-	if (lc->rl && !dp_rl_allow(lc->rl, src_ip, rte_rdtsc())) {
+	if (lc->rl && !dp_rl_allow(lc->rl, dp_rl_key(src), rte_rdtsc())) {
 		dp_drop(lc, m, DP_C_DROP_CTRL_RATE);
 		return;
 	}
@@ -1304,6 +1357,21 @@ static inline unsigned dp_rx_csum_ok(const struct rte_mbuf *m)
 	return ok;
 }
 
+/* Send an ARP reply or Neighbor Advertisement built in place in m (len
+ * bytes): at least the Ethernet minimum (60 without FCS), padding zeroed. */
+static void dp_reply_tx(struct dp_lcore *lc, struct rte_mbuf *m, size_t len)
+{
+	size_t want = len < 60 ? 60 : len;
+
+	if (m->data_len < want && !rte_pktmbuf_append(m, (uint16_t)(want - m->data_len))) {
+		dp_drop(lc, m, DP_C_DROP_NOMBUF);
+		return;
+	}
+	memset(rte_pktmbuf_mtod_offset(m, uint8_t *, len), 0, want - len);
+	rte_pktmbuf_trim(m, (uint16_t)(m->data_len - want));
+	dp_tx(lc, m);
+}
+
 static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
                       struct dp_rx_burst *rb)
 {
@@ -1320,35 +1388,41 @@ static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
 	case DP_PKT_UDP:
 		break;
 	case DP_PKT_ARP:
-		len = dp_pkt_arp_reply(frame, &dp->gw);
-		/* Reply at the Ethernet minimum (60 without FCS), padding zeroed. */
-		if (m->data_len < 60 && !rte_pktmbuf_append(m, (uint16_t)(60 - m->data_len))) {
+		len = dp_pkt_arp_reply(frame, &dp->gw.v4);
+		dp_ctr_inc(lc, DP_C_ARP_REPLY);
+		dp_reply_tx(lc, m, len);
+		return;
+	case DP_PKT_NS:
+		/* The advertisement may be longer than the solicitation. */
+		len = (size_t)meta.l2_len + DP_PKT_NA_LEN - DP_PKT_ETH_LEN;
+		if (m->data_len < len && !rte_pktmbuf_append(m, (uint16_t)(len - m->data_len))) {
 			dp_drop(lc, m, DP_C_DROP_NOMBUF);
 			return;
 		}
-		memset(frame + len, 0, 60 - len);
-		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - 60));
-		dp_ctr_inc(lc, DP_C_ARP_REPLY);
-		dp_tx(lc, m);
+		len = dp_pkt_na_reply(rte_pktmbuf_mtod(m, uint8_t *), &dp->gw.v6);
+		dp_ctr_inc(lc, DP_C_NDP_REPLY);
+		dp_reply_tx(lc, m, len);
 		return;
 	default:
 		dp_drop(lc, m, meta.drop);
 		return;
 	}
+	if (unlikely(meta.tagged))
+		dp_ctr_inc(lc, DP_C_RX_VLAN);
 	/* Drop the Ethernet padding so the SGA frame ends the mbuf, and record where
 	 * it starts for the owner lcore and the control plane (dp_ctrl_payload). */
 	if (m->data_len > meta.frame_len)
 		rte_pktmbuf_trim(m, (uint16_t)(m->data_len - meta.frame_len));
-	m->l2_len = DP_PKT_ETH_LEN;
+	m->l2_len = meta.l2_len;
 	m->l3_len = meta.l3_len;
 	m->l4_len = DP_PKT_UDP_LEN;
-	dp_sga_dispatch(dp, lc, m, frame + meta.payload_off, meta.payload_len, meta.src.ip, rb);
+	dp_sga_dispatch(dp, lc, m, frame + meta.payload_off, meta.payload_len, &meta.src, rb);
 }
 
 /* A frame another lcore received for a session this lcore owns. */
 static void dp_handoff_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m)
 {
-	const size_t off = (size_t)m->l2_len + m->l3_len + m->l4_len;
+	const size_t off = dp_sga_off(m);
 	const uint8_t *sga = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
 	struct sga_env_hop env;
 

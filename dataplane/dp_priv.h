@@ -21,6 +21,7 @@
 
 #include "dp.h"
 #include "dp_ack.h"
+#include "dp_pkt.h"
 #include "dp_ratelimit.h"
 #include "dp_session.h"
 #include "sga_cdev.h"
@@ -77,7 +78,10 @@ struct dp_lcore {
 struct dp {
 	struct dp_config cfg; /* cfg.lcore_ids points at lcore_ids below */
 	unsigned *lcore_ids;
-	struct dp_addr gw; /* the port MAC, gateway IPv4 and UDP port: our source address */
+	/* Our source addresses: the port MAC and UDP port with the gateway's
+	 * IPv4 (gw.v4) and IPv6 (gw.v6) address; family DP_AF_NONE where the
+	 * gateway has none in that family. */
+	struct dp_pkt_self gw;
 	int socket;
 	unsigned instance; /* makes pool/ring/hash names unique per process */
 	int port_configured, port_started;

@@ -33,6 +33,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +56,7 @@
 #define DLV_OOO_REPEAT 8 /* arrivals past a hole before the report is repeated */
 #define DEF_RTO_MIN_MS 100
 #define DRAIN_MAX      256 /* frames handled per wake-up, so timers still run */
+#define SGA_IPV6_EXTRA 20  /* IPv6 header (40) - IPv4 header (20) */
 #define FAST_RESEND    3   /* later ACKs that make a message count as lost */
 
 static const uint8_t default_suites[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
@@ -1354,18 +1356,56 @@ void client_priv_pump(struct sga_client *c, uint64_t until)
 	pump(c, until);
 }
 
+/* "10.77.0.1:7000" or "[fd00::1]:7000" (RFC 5952 6). */
+static void addr_text(const struct sockaddr_storage *a, socklen_t len, char *out, size_t n)
+{
+	char host[INET6_ADDRSTRLEN + 8] = "?", serv[8] = "?";
+
+	(void)getnameinfo((const struct sockaddr *)a, len, host, sizeof(host), serv, sizeof(serv),
+	                  NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(out, n, a->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
+}
+
+/* A numeric IPv4 or IPv6 address (an IPv6 link-local one may name its
+ * interface: fe80::1%eth0) and a port into a socket address. 0, or -1. */
+static int addr_parse(const char *ip, uint16_t port, struct sockaddr_storage *out,
+                      socklen_t *out_len)
+{
+	struct addrinfo hints, *res = NULL;
+	char serv[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%u", port);
+	if (getaddrinfo(ip, serv, &hints, &res) || !res)
+		return -1;
+	rc = res->ai_addrlen <= sizeof(*out) ? 0 : -1;
+	if (!rc) {
+		memset(out, 0, sizeof(*out));
+		memcpy(out, res->ai_addr, res->ai_addrlen);
+		*out_len = (socklen_t)res->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
 static int run_op(struct sga_client *c)
 {
 	int rc;
 
 	while (!c->op.done) {
 		if (c->unreach) {
-			op_finish(
-			    c, fail(c, -SGA_CLIENT_E_UNREACHABLE, "gateway %s:%u unreachable: %s",
-			            inet_ntoa(c->gw_addr.sin_addr), ntohs(c->gw_addr.sin_port),
-			            c->unreach == ECONNREFUSED
-			                ? "nothing listens there (ICMP port unreachable)"
-			                : strerror(c->unreach)));
+			char gw[INET6_ADDRSTRLEN + 16];
+
+			addr_text(&c->gw_addr, c->gw_addr_len, gw, sizeof(gw));
+			op_finish(c, fail(c, -SGA_CLIENT_E_UNREACHABLE,
+			                  "gateway %s unreachable: %s", gw,
+			                  c->unreach == ECONNREFUSED
+			                      ? "nothing listens there (ICMP port unreachable)"
+			                      : strerror(c->unreach)));
 			break;
 		}
 		if (c->op_deadline && now_ms() >= c->op_deadline) {
@@ -1405,12 +1445,11 @@ static int parse_config(struct sga_client *c, const struct sga_client_config *cf
 
 	c->log = cfg->log;
 	c->log_arg = cfg->log_arg;
-	if (!cfg->gateway_ip || inet_pton(AF_INET, cfg->gateway_ip, &c->gw_addr.sin_addr) != 1 ||
-	    !cfg->gateway_port)
+	if (!cfg->gateway_ip || !cfg->gateway_port ||
+	    addr_parse(cfg->gateway_ip, cfg->gateway_port, &c->gw_addr, &c->gw_addr_len))
 		return fail(c, -SGA_CLIENT_E_CONFIG,
-		            "gateway address: an IPv4 address and a non-zero port are required");
-	c->gw_addr.sin_family = AF_INET;
-	c->gw_addr.sin_port = htons(cfg->gateway_port);
+		            "gateway address: an IPv4 or IPv6 address and a non-zero port are "
+		            "required");
 	if (!cfg->id || !(id_len = strlen(cfg->id)) || id_len > SGA_ID_MAX ||
 	    !sga_id_valid((const uint8_t *)cfg->id, id_len))
 		return fail(c, -SGA_CLIENT_E_CONFIG,
@@ -1454,10 +1493,15 @@ static int parse_config(struct sga_client *c, const struct sga_client_config *cf
 
 static int open_socket(struct sga_client *c, const struct sga_client_config *cfg)
 {
-	struct sockaddr_in local = {.sin_family = AF_INET};
+	const int family = c->gw_addr.ss_family;
+	struct sockaddr_storage local;
+	socklen_t local_len =
+	    family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	int sz = RCVBUF_BYTES;
 
-	c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	memset(&local, 0, sizeof(local));
+	local.ss_family = (sa_family_t)family;
+	c->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		c->sys_errno = errno;
 		return fail(c, -SGA_CLIENT_E_IO, "socket: %s", strerror(errno));
@@ -1465,18 +1509,29 @@ static int open_socket(struct sga_client *c, const struct sga_client_config *cfg
 	/* Best effort: a burst of DATA_DOWN must not overflow a small default. */
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	if (cfg->bind_ip || cfg->bind_port) {
-		if (cfg->bind_ip && inet_pton(AF_INET, cfg->bind_ip, &local.sin_addr) != 1)
-			return fail(c, -SGA_CLIENT_E_CONFIG, "bind address: not an IPv4 address");
-		local.sin_port = htons(cfg->bind_port);
-		if (bind(c->fd, (struct sockaddr *)&local, sizeof(local))) {
+		/* The local address is of the gateway's family (the port alone:
+		 * any address of it). */
+		if (cfg->bind_ip) {
+			if (addr_parse(cfg->bind_ip, cfg->bind_port, &local, &local_len) ||
+			    local.ss_family != family)
+				return fail(
+				    c, -SGA_CLIENT_E_CONFIG,
+				    "bind address: not an %s address (the gateway's family)",
+				    family == AF_INET6 ? "IPv6" : "IPv4");
+		} else if (family == AF_INET6) {
+			((struct sockaddr_in6 *)&local)->sin6_port = htons(cfg->bind_port);
+		} else {
+			((struct sockaddr_in *)&local)->sin_port = htons(cfg->bind_port);
+		}
+		if (bind(c->fd, (struct sockaddr *)&local, local_len)) {
 			c->sys_errno = errno;
-			return fail(c, -SGA_CLIENT_E_IO, "bind %s:%u: %s",
-			            cfg->bind_ip ? cfg->bind_ip : "0.0.0.0", cfg->bind_port,
+			return fail(c, -SGA_CLIENT_E_IO, "bind %s port %u: %s",
+			            cfg->bind_ip ? cfg->bind_ip : "any address", cfg->bind_port,
 			            strerror(errno));
 		}
 	}
 	/* Connected: only the gateway's datagrams reach us, and ICMP errors do. */
-	if (connect(c->fd, (struct sockaddr *)&c->gw_addr, sizeof(c->gw_addr))) {
+	if (connect(c->fd, (struct sockaddr *)&c->gw_addr, c->gw_addr_len)) {
 		c->sys_errno = errno;
 		return fail(c, -SGA_CLIENT_E_IO, "connect to the gateway: %s", strerror(errno));
 	}
@@ -1888,6 +1943,19 @@ out:
 	return rc;
 }
 
+/* The largest message: SGA_FRAME_MAX is one UDP datagram on a 1500-byte IPv4
+ * MTU (PROTOCOL.md 4); over IPv6 the IP header is 20 bytes longer, so the
+ * frame must be 20 bytes shorter to fit that MTU unfragmented (the gateway
+ * drops fragments). */
+static size_t msg_max(const struct sga_client *c)
+{
+	size_t m = sga_dev_data_max(&c->sess);
+
+	if (c->gw_addr.ss_family == AF_INET6)
+		m = m > SGA_IPV6_EXTRA ? m - SGA_IPV6_EXTRA : 0;
+	return m;
+}
+
 int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 {
 	uint64_t deadline, seq;
@@ -1902,9 +1970,9 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
 	if (c->sess_err)
 		return c->sess_err;
-	if (len > sga_dev_data_max(&c->sess))
+	if (len > msg_max(c))
 		return fail(c, -SGA_E_OVERSIZED, "message of %zu bytes; at most %zu fit a frame",
-		            len, sga_dev_data_max(&c->sess));
+		            len, msg_max(c));
 	deadline = now_ms() + c->timeout_ms;
 again:
 	while (c->tx_next - c->tx_base >= c->window) {
@@ -2076,7 +2144,7 @@ int sga_client_fd(const struct sga_client *c)
 
 size_t sga_client_max_message(const struct sga_client *c)
 {
-	return sga_dev_sess_confirmed(&c->sess) ? sga_dev_data_max(&c->sess) : 0;
+	return sga_dev_sess_confirmed(&c->sess) ? msg_max(c) : 0;
 }
 
 const char *sga_client_peer(const struct sga_client *c)

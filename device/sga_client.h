@@ -55,10 +55,14 @@ enum sga_client_err {
  *  only the fields marked required must be set. The client copies what it
  *  keeps, so the struct and its strings may be freed after the call. */
 struct sga_client_config {
-	/* Required: the gateway's IPv4 address (dotted quad) and UDP port. */
+	/* Required: the gateway's address, IPv4 (dotted quad, "10.77.0.1") or
+	 * IPv6 (RFC 4291 text without brackets, "fd00::1"; a link-local one may
+	 * name its interface, "fe80::1%eth0"), and its UDP port. The client's
+	 * socket is of that family. */
 	const char *gateway_ip;
 	uint16_t gateway_port;
-	/* Local address and port to bind; NULL / 0: any address, an ephemeral port. */
+	/* Local address and port to bind, of the gateway's family; NULL / 0: any
+	 * address, an ephemeral port. */
 	const char *bind_ip;
 	uint16_t bind_port;
 	/* Required: the device identity, 1..32 printable ASCII characters. */
@@ -271,7 +275,8 @@ unsigned sga_client_rekeys(const struct sga_client *c);
 int sga_client_fd(const struct sga_client *c);
 int sga_client_next_timer_ms(const struct sga_client *c);
 
-/** Largest message of the current session (0 without one). */
+/** Largest message of the current session (0 without one): 20 bytes less over
+ *  IPv6 than over IPv4, so that every frame fits a 1500-byte MTU. */
 size_t sga_client_max_message(const struct sga_client *c);
 
 /** The peer of the current session ("" without one). */

@@ -136,7 +136,8 @@ struct client_rekey {
 
 struct sga_client {
 	int fd;
-	struct sockaddr_in gw_addr;
+	struct sockaddr_storage gw_addr; /* IPv4 or IPv6 (sga_client_config.gateway_ip) */
+	socklen_t gw_addr_len;
 	char *state_path;
 	struct sga_client_state st; /* what the state file holds */
 	struct sga_dev dev;

@@ -34,6 +34,7 @@
 
 #define PROG            "sga-device"
 #define DEFAULT_GATEWAY "10.77.0.1:7000"
+#define ADDR_TEXT_MAX   64 /* an IPv6 address with a zone, without brackets */
 
 enum exit_code {
 	EXIT_OK = 0,
@@ -69,8 +70,10 @@ static const char usage_text[] =
     "                        the value --pin expects\n"
     "\n"
     "Options:\n"
-    "  -g, --gateway IP:PORT the gateway's UDP address (default 10.77.0.1:7000)\n"
-    "  -b, --bind IP:PORT    local address and port (default: any, ephemeral port)\n"
+    "  -g, --gateway IP:PORT the gateway's UDP address, IPv4 or IPv6 in brackets:\n"
+    "                        10.77.0.1:7000 (the default), [fd00::1]:7000\n"
+    "  -b, --bind IP:PORT    local address and port, of the gateway's family, e.g.\n"
+    "                        10.77.0.2:0 or [fd00::2]:0 (default: any, ephemeral)\n"
     "  -i, --id ID           device identity, 1..32 printable ASCII characters\n"
     "  -s, --state FILE      state file: identity, key, counters; created if\n"
     "                        missing (mode 0600). Keep it: it is the identity\n"
@@ -188,9 +191,9 @@ static const struct option long_opts[] = {
 };
 
 struct args {
-	char gw_ip[16];
+	char gw_ip[ADDR_TEXT_MAX];
 	uint16_t gw_port;
-	char bind_ip[16];
+	char bind_ip[ADDR_TEXT_MAX];
 	uint16_t bind_port;
 	int have_bind;
 	const char *id, *state, *package, *pin, *token_file, *send_file;
@@ -234,20 +237,42 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* "a.b.c.d:port"; port 0 only if allow_zero. */
-static int parse_addr(const char *s, char ip[16], uint16_t *port, int allow_zero)
+/* "a.b.c.d:port" or "[v6]:port" (RFC 5952 6; a link-local address may name
+ * its interface: "[fe80::1%eth0]:7000"); port 0 only if allow_zero. ip gets
+ * the address without brackets. */
+static int parse_addr(const char *s, char ip[ADDR_TEXT_MAX], uint16_t *port, int allow_zero)
 {
-	const char *colon = strrchr(s, ':');
-	unsigned char tmp[4];
-	char *end;
+	const char *colon = strrchr(s, ':'), *start = s, *stop = colon;
+	unsigned char tmp[16];
+	char *end, *pct;
 	unsigned long p;
 
-	if (!colon || colon == s || (size_t)(colon - s) >= 16 || !colon[1])
+	if (!colon || colon == s || !colon[1])
 		return -1;
-	memcpy(ip, s, (size_t)(colon - s));
-	ip[colon - s] = '\0';
-	if (inet_pton(AF_INET, ip, tmp) != 1)
+	if (s[0] == '[') {
+		if (colon[-1] != ']')
+			return -1;
+		start = s + 1;
+		stop = colon - 1;
+	}
+	if (stop <= start || (size_t)(stop - start) >= ADDR_TEXT_MAX)
 		return -1;
+	memcpy(ip, start, (size_t)(stop - start));
+	ip[stop - start] = '\0';
+	if (s[0] != '[') {
+		if (inet_pton(AF_INET, ip, tmp) != 1)
+			return -1;
+	} else {
+		char bare[ADDR_TEXT_MAX];
+
+		/* The zone (after '%') is the SDK's to resolve. */
+		snprintf(bare, sizeof(bare), "%s", ip);
+		pct = strchr(bare, '%');
+		if (pct)
+			*pct = '\0';
+		if (inet_pton(AF_INET6, bare, tmp) != 1 || (pct && !pct[1]))
+			return -1;
+	}
 	errno = 0;
 	p = strtoul(colon + 1, &end, 10);
 	if (errno || *end || colon[1] == '-' || colon[1] == '+' || p > 65535 || (!p && !allow_zero))
@@ -314,13 +339,15 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'g':
 			if (parse_addr(optarg, a->gw_ip, &a->gw_port, 0))
 				return usage_error(
-				    "--gateway '%s': expected IPv4:PORT, e.g. 10.77.0.1:7000",
+				    "--gateway '%s': expected IPv4:PORT or [IPv6]:PORT, "
+				    "e.g. 10.77.0.1:7000 or [fd00::1]:7000",
 				    optarg);
 			break;
 		case 'b':
 			if (parse_addr(optarg, a->bind_ip, &a->bind_port, 1))
-				return usage_error("--bind '%s': expected IPv4:PORT (port 0: any)",
-				                   optarg);
+				return usage_error(
+				    "--bind '%s': expected IPv4:PORT or [IPv6]:PORT (port 0: any)",
+				    optarg);
 			a->have_bind = 1;
 			break;
 		case 'i':

@@ -24,6 +24,7 @@ enum key_type {
 	K_UINT,
 	K_U64,
 	K_IPV4,
+	K_IPV6,
 	K_GROUP,
 	K_SUITES,
 	K_ENROLL,
@@ -55,6 +56,7 @@ struct key_def {
 static const struct key_def keys[] = {
     {"gateway", "id", K_ID, F(id), 0, 0},
     {"gateway", "address", K_IPV4, F(address), 0, 0},
+    {"gateway", "address6", K_IPV6, F(address6), 0, 0},
     {"gateway", "udp_port", K_UINT, F(udp_port), 1, 65535},
     {"gateway", "group", K_GROUP, F(group), 0, 0},
     {"gateway", "suites", K_SUITES, F(suites), 0, 0},
@@ -277,11 +279,36 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 	case K_IPV4: {
 		struct in_addr a;
 
+		/* "none": an IPv6-only gateway ([gateway] address6). */
+		if (!strcmp(v, "none")) {
+			c->address = 0;
+			return 0;
+		}
 		if (inet_pton(AF_INET, v, &a) != 1) {
-			snprintf(why, why_len, "'%s' is not an IPv4 address", v);
+			snprintf(why, why_len, "'%s' is not an IPv4 address (or none)", v);
 			return -1;
 		}
 		c->address = a.s_addr;
+		return 0;
+	}
+	case K_IPV6: {
+		static const uint8_t zero[16],
+		    mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		uint8_t a[16];
+
+		if (!strcmp(v, "none")) {
+			memset(c->address6, 0, sizeof(c->address6));
+			return 0;
+		}
+		/* The gateway answers Neighbor Solicitations for it and devices
+		 * send to it: a unicast address (global, ULA or link-local), not
+		 * ::, ::1, a multicast group or an IPv4-mapped one. */
+		if (inet_pton(AF_INET6, v, a) != 1 || a[0] == 0xff || !memcmp(a, mapped, 12) ||
+		    (!memcmp(a, zero, 15) && a[15] <= 1)) {
+			snprintf(why, why_len, "'%s' is not a unicast IPv6 address (or none)", v);
+			return -1;
+		}
+		memcpy(c->address6, a, sizeof(a));
 		return 0;
 	}
 	case K_GROUP: {
@@ -537,6 +564,9 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 	}
 	if (!c->redis_socket[0] && !c->redis_host[0])
 		return fail(err, err_len, name, 0, "[redis] needs socket or host");
+	if (!c->address && !memcmp(c->address6, (const uint8_t[16]){0}, 16))
+		return fail(err, err_len, name, 0,
+		            "[gateway] needs an address: address (IPv4), address6 (IPv6) or both");
 	if (c->redis_user[0] && !c->redis_password_file[0])
 		return fail(err, err_len, name, 0,
 		            "[redis] user = %s needs password_file (the user's password)",

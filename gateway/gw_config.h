@@ -22,9 +22,10 @@
 struct gw_config {
 	/* [gateway] */
 	char id[SGA_ID_MAX + 1];
-	uint32_t address;  /* IPv4, network order */
-	uint16_t udp_port; /* host order */
-	uint8_t group;     /* enum sga_group_id */
+	uint32_t address;     /* IPv4, network order; 0: none ("none") */
+	uint8_t address6[16]; /* [gateway] address6: IPv6; all zero: none (the default) */
+	uint16_t udp_port;    /* host order */
+	uint8_t group;        /* enum sga_group_id */
 	uint8_t n_suites;
 	uint8_t suites[SGA_MAX_SUITES];
 	uint8_t enrollment; /* enum sga_enroll_mode */

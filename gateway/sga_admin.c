@@ -111,14 +111,23 @@ static void json_str(const uint8_t *s, size_t n)
 
 static void addr_str(const struct dp_addr *a, char *out, size_t n)
 {
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN] = "?";
 
 	if (!a->port) {
 		snprintf(out, n, "-");
 		return;
 	}
-	inet_ntop(AF_INET, &a->ip, ip, sizeof(ip));
-	snprintf(out, n, "%s:%u", ip, ntohs(a->port));
+	/* IPv4 a.b.c.d:port, IPv6 [addr]:port (RFC 5952 6), the VLAN ID after. */
+	if (a->family == DP_AF_IPV6)
+		inet_ntop(AF_INET6, a->ip, ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET, a->ip + 12, ip, sizeof(ip));
+	if (a->family == DP_AF_IPV6)
+		snprintf(out, n, "[%s]:%u", ip, ntohs(a->port));
+	else
+		snprintf(out, n, "%s:%u", ip, ntohs(a->port));
+	if (a->vlan && strlen(out) < n)
+		snprintf(out + strlen(out), n - strlen(out), " vlan %u", a->vlan & 0x0fffu);
 }
 
 static const char *suite_name(uint8_t id)
@@ -321,7 +330,7 @@ static int device_print(struct store *st, const char *id, int first)
 {
 	struct sga_gw_device rec;
 	struct dp_addr a;
-	char addr[32];
+	char addr[64];
 	uint8_t idlen;
 	int rc;
 
@@ -671,7 +680,7 @@ static int sessions_list(struct store *st, const struct gw_config *cfg, const ch
 		struct sga_gw_session *s = calloc(1, sizeof(*s));
 		uint64_t rx[2];
 		struct dp_addr a[2];
-		char addr[2][32];
+		char addr[2][STORE_ADDR_STR_MAX];
 
 		if (!s)
 			break;

@@ -639,6 +639,7 @@ int main(int argc, char **argv)
 	dcfg.n_lcores = cfg.lcores;
 	dcfg.lcore_ids = lcore_ids;
 	dcfg.gw_ip = cfg.address;
+	memcpy(dcfg.gw_ip6, cfg.address6, sizeof(dcfg.gw_ip6));
 	dcfg.gw_port = htons(cfg.udp_port);
 	dcfg.n_workers = cfg.workers;
 	dcfg.rx_desc = cfg.rx_desc;
@@ -789,13 +790,20 @@ int main(int argc, char **argv)
 			g_stop = 1;
 		}
 	{
-		char ip[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &cfg.address, ip, sizeof(ip));
+		/* "10.77.0.1:7000", "[fd00::1]:7000" or both, joined by " and ". */
+		char ip[2 * INET6_ADDRSTRLEN + 32] = "", a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+
+		if (cfg.address && inet_ntop(AF_INET, &cfg.address, a4, sizeof(a4)))
+			snprintf(ip, sizeof(ip), "%s:%u", a4, cfg.udp_port);
+		if (memcmp(cfg.address6, (const uint8_t[16]){0}, 16) &&
+		    inet_ntop(AF_INET6, cfg.address6, a6, sizeof(a6)))
+			snprintf(ip + strlen(ip), sizeof(ip) - strlen(ip), "%s[%s]:%u",
+			         ip[0] ? " and " : "", a6, cfg.udp_port);
 		GW_LOG("info",
-		       "%s serving %s:%u on port '%s' with %u data-plane lcore(s), %u "
+		       "%s serving %s on port '%s' with %u data-plane lcore(s), %u "
 		       "control "
 		       "worker(s); crypto: AEAD '%s', RSA '%s', modexp '%s'",
-		       cfg.id, ip, cfg.udp_port, cfg.port, n_lc, cfg.workers, g_tel.crypto_backend,
+		       cfg.id, ip, cfg.port, n_lc, cfg.workers, g_tel.crypto_backend,
 		       g_tel.rsa_engine, g_tel.modexp_engine);
 		(void)gw_notify("READY=1\nSTATUS=serving");
 	}

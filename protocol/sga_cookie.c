@@ -16,6 +16,7 @@
 
 static const char SECRET_LABEL[] = "sga cookie secret";
 static const char COOKIE_LABEL[] = "sga cookie";
+static const char COOKIE_LABEL6[] = "sga cookie6";
 
 int sga_cookie_type(uint8_t type)
 {
@@ -93,16 +94,49 @@ out:
 	return rc;
 }
 
-static int cookie_with(struct sga_hmac_key *mac_key, uint32_t ip_be, uint16_t port_be,
+/* The source address as the cookie binds it: the 4 bytes of an IPv4 one (an
+ * IPv4-mapped ::ffff:a.b.c.d), else all 16, each family under its label. */
+struct cookie_src {
+	const char *label;
+	size_t label_len;
+	uint8_t addr[18]; /* ip | port, network order */
+	size_t addr_len;
+};
+
+static void src_v4(struct cookie_src *c, uint32_t ip_be, uint16_t port_be)
+{
+	c->label = COOKIE_LABEL;
+	c->label_len = sizeof(COOKIE_LABEL) - 1;
+	memcpy(c->addr, &ip_be, 4); /* already in network order: the bytes as on the wire */
+	memcpy(c->addr + 4, &port_be, 2);
+	c->addr_len = 6;
+}
+
+static void src_addr(struct cookie_src *c, const uint8_t ip[16], uint16_t port_be)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	uint32_t v4;
+
+	if (!memcmp(ip, mapped, sizeof(mapped))) {
+		memcpy(&v4, ip + 12, 4);
+		src_v4(c, v4, port_be);
+		return;
+	}
+	c->label = COOKIE_LABEL6;
+	c->label_len = sizeof(COOKIE_LABEL6) - 1;
+	memcpy(c->addr, ip, 16);
+	memcpy(c->addr + 16, &port_be, 2);
+	c->addr_len = 18;
+}
+
+static int cookie_with(struct sga_hmac_key *mac_key, const struct cookie_src *src,
                        const uint8_t *frame, size_t len, uint8_t cookie[SGA_COOKIE_LEN])
 {
-	uint8_t addr[6], mac[SGA_SHA256_LEN];
+	uint8_t mac[SGA_SHA256_LEN];
 	struct sga_buf parts[3] = {
-	    {COOKIE_LABEL, sizeof(COOKIE_LABEL) - 1}, {addr, sizeof(addr)}, {frame, len}};
+	    {src->label, src->label_len}, {src->addr, src->addr_len}, {frame, len}};
 	int rc;
 
-	memcpy(addr, &ip_be, 4); /* already in network order: the bytes as on the wire */
-	memcpy(addr + 4, &port_be, 2);
 	CHECK(sga_err_from_crypto(sga_hmac_key_mac(mac_key, parts, 3, mac)));
 	memcpy(cookie, mac, SGA_COOKIE_LEN);
 out:
@@ -110,21 +144,21 @@ out:
 	return rc;
 }
 
-int sga_cookie_make(struct sga_cookie_key *k, uint64_t now_ms, uint32_t ip_be, uint16_t port_be,
-                    const uint8_t *frame, size_t len, uint8_t cookie[SGA_COOKIE_LEN])
+static int cookie_make(struct sga_cookie_key *k, uint64_t now_ms, const struct cookie_src *src,
+                       const uint8_t *frame, size_t len, uint8_t cookie[SGA_COOKIE_LEN])
 {
 	int rc;
 
 	if (!k || !frame || !cookie)
 		return -SGA_E_INTERNAL;
 	CHECK(key_at(k, now_ms));
-	CHECK(cookie_with(k->cur_mac, ip_be, port_be, frame, len, cookie));
+	CHECK(cookie_with(k->cur_mac, src, frame, len, cookie));
 out:
 	return rc;
 }
 
-int sga_cookie_check(struct sga_cookie_key *k, uint64_t now_ms, uint32_t ip_be, uint16_t port_be,
-                     const uint8_t *frame, size_t len, const uint8_t cookie[SGA_COOKIE_LEN])
+static int cookie_check(struct sga_cookie_key *k, uint64_t now_ms, const struct cookie_src *src,
+                        const uint8_t *frame, size_t len, const uint8_t cookie[SGA_COOKIE_LEN])
 {
 	uint8_t want[SGA_COOKIE_LEN];
 	int rc;
@@ -132,18 +166,60 @@ int sga_cookie_check(struct sga_cookie_key *k, uint64_t now_ms, uint32_t ip_be, 
 	if (!k || !frame || !cookie)
 		return -SGA_E_INTERNAL;
 	CHECK(key_at(k, now_ms));
-	CHECK(cookie_with(k->cur_mac, ip_be, port_be, frame, len, want));
+	CHECK(cookie_with(k->cur_mac, src, frame, len, want));
 	if (sga_ct_memeq(want, cookie, SGA_COOKIE_LEN))
 		goto out; /* rc 0 */
 	/* Made before the last rotation? (Only then a second MAC.) */
 	rc = -SGA_E_AUTH;
 	if (k->epoch) {
-		CHECK(cookie_with(k->prev_mac, ip_be, port_be, frame, len, want));
+		CHECK(cookie_with(k->prev_mac, src, frame, len, want));
 		rc = sga_ct_memeq(want, cookie, SGA_COOKIE_LEN) ? 0 : -SGA_E_AUTH;
 	}
 out:
 	sga_memzero(want, sizeof(want));
 	return rc;
+}
+
+int sga_cookie_make(struct sga_cookie_key *k, uint64_t now_ms, uint32_t ip_be, uint16_t port_be,
+                    const uint8_t *frame, size_t len, uint8_t cookie[SGA_COOKIE_LEN])
+{
+	struct cookie_src src;
+
+	src_v4(&src, ip_be, port_be);
+	return cookie_make(k, now_ms, &src, frame, len, cookie);
+}
+
+int sga_cookie_check(struct sga_cookie_key *k, uint64_t now_ms, uint32_t ip_be, uint16_t port_be,
+                     const uint8_t *frame, size_t len, const uint8_t cookie[SGA_COOKIE_LEN])
+{
+	struct cookie_src src;
+
+	src_v4(&src, ip_be, port_be);
+	return cookie_check(k, now_ms, &src, frame, len, cookie);
+}
+
+int sga_cookie_make_addr(struct sga_cookie_key *k, uint64_t now_ms, const uint8_t ip[16],
+                         uint16_t port_be, const uint8_t *frame, size_t len,
+                         uint8_t cookie[SGA_COOKIE_LEN])
+{
+	struct cookie_src src;
+
+	if (!ip)
+		return -SGA_E_INTERNAL;
+	src_addr(&src, ip, port_be);
+	return cookie_make(k, now_ms, &src, frame, len, cookie);
+}
+
+int sga_cookie_check_addr(struct sga_cookie_key *k, uint64_t now_ms, const uint8_t ip[16],
+                          uint16_t port_be, const uint8_t *frame, size_t len,
+                          const uint8_t cookie[SGA_COOKIE_LEN])
+{
+	struct cookie_src src;
+
+	if (!ip)
+		return -SGA_E_INTERNAL;
+	src_addr(&src, ip, port_be);
+	return cookie_check(k, now_ms, &src, frame, len, cookie);
 }
 
 /* ---- the two messages ---------------------------------------------------------- */

@@ -15,6 +15,10 @@
  *   digest   = the frame's last 16 bytes (left-padded with zeros if shorter)
  *   secret_e = HMAC-SHA256(root, "sga cookie secret" || u64(e)), e = now / 120 s
  *   cookie   = HMAC-SHA256(secret_e, "sga cookie" || ip(4) || port(2) || frame)[0..16)
+ *              from an IPv4 source;
+ *            = HMAC-SHA256(secret_e, "sga cookie6" || ip(16) || port(2) || frame)[0..16)
+ *              from an IPv6 one (its own label: no input of one family is
+ *              an input of the other)
  *
  * The gateway keeps no state per cookie: a check recomputes it for the
  * current epoch and the one before. root is random per gateway process and
@@ -71,6 +75,16 @@ int sga_cookie_make(struct sga_cookie_key *k, uint64_t now_ms, uint32_t ip_be, u
 int sga_cookie_check(struct sga_cookie_key *k, uint64_t now_ms, uint32_t ip_be, uint16_t port_be,
                      const uint8_t *frame, size_t len,
                      const uint8_t cookie[SGA_COOKIE_LEN]) SGA_MUST_CHECK;
+
+/** sga_cookie_make and sga_cookie_check for a source of either family: ip
+ *  holds an IPv6 address, or an IPv4 one as ::ffff:a.b.c.d (the gateway's
+ *  struct dp_addr form), which gives the IPv4 cookie above. */
+int sga_cookie_make_addr(struct sga_cookie_key *k, uint64_t now_ms, const uint8_t ip[16],
+                         uint16_t port_be, const uint8_t *frame, size_t len,
+                         uint8_t cookie[SGA_COOKIE_LEN]) SGA_MUST_CHECK;
+int sga_cookie_check_addr(struct sga_cookie_key *k, uint64_t now_ms, const uint8_t ip[16],
+                          uint16_t port_be, const uint8_t *frame, size_t len,
+                          const uint8_t cookie[SGA_COOKIE_LEN]) SGA_MUST_CHECK;
 
 /* ---- the two messages ---------------------------------------------------------- */
 

@@ -8,6 +8,10 @@
 #
 #   devices netns  sgadev$TAG: veth sgad$TAG 10.77.0.2/24 ----+
 #   gateway netns  sgagw$TAG:  veth sgag$TAG (DPDK af_packet) -+  gateway 10.77.0.1:7000
+#
+# IPv6: SGA_GW_IP6 gives the gateway an IPv6 address too ([gateway] address6;
+# SGA_GW_IP=none: IPv6 only), SGA_DEV_IP6 the devices' end one, and
+# SGA_DEV_GATEWAY is what sga_dev passes to --gateway (default $GW_IP:$GW_PORT).
 
 set -euo pipefail
 
@@ -20,9 +24,12 @@ NS_GW=sgagw$SGA_TAG
 NS_DEV=sgadev$SGA_TAG
 IF_GW=sgag$SGA_TAG
 IF_DEV=sgad$SGA_TAG
-GW_IP=10.77.0.1
+GW_IP=${SGA_GW_IP:-10.77.0.1}
+GW_IP6=${SGA_GW_IP6:-}
 DEV_IP=10.77.0.2
+DEV_IP6=${SGA_DEV_IP6:-}
 GW_PORT=7000
+DEV_GATEWAY=${SGA_DEV_GATEWAY:-$GW_IP:$GW_PORT}
 GW_PID=
 REDIS_PID=
 
@@ -50,6 +57,8 @@ sga_net_up() {
 	ip -n "$NS_GW" link set "$IF_GW" up
 	ip -n "$NS_DEV" link set lo up
 	ip -n "$NS_DEV" addr add "$DEV_IP/24" dev "$IF_DEV"
+	# nodad: usable at once, not tentative for a second.
+	[ -z "$DEV_IP6" ] || ip -n "$NS_DEV" addr add "$DEV_IP6/64" dev "$IF_DEV" nodad
 	ip -n "$NS_DEV" link set "$IF_DEV" up
 	# veth would hand the kernel's UDP frames to DPDK with an unfinished
 	# checksum (CHECKSUM_PARTIAL); the gateway verifies checksums, so let the
@@ -101,6 +110,7 @@ sga_gw_config() {
 [gateway]
 id = sga-gw-$SGA_TAG
 address = $GW_IP
+${GW_IP6:+address6 = $GW_IP6}
 udp_port = $GW_PORT
 group = ${SGA_GROUP:-ffdhe2048}
 suites = aes-128-gcm, aes-256-gcm, chacha20-poly1305, aes-128-ccm8, ascon-aead128
@@ -192,7 +202,7 @@ sga_stat() {
 sga_dev() {
 	local id=$1
 	shift
-	ip netns exec "$NS_DEV" "$SGA_BUILD/device/sga-device" --gateway "$GW_IP:$GW_PORT" --id "$id" \
+	ip netns exec "$NS_DEV" "$SGA_BUILD/device/sga-device" --gateway "$DEV_GATEWAY" --id "$id" \
 		--state "$SGA_RUN/$id.state" --package "$SGA_RUN/keys/gateway.pkg" "$@"
 }
 

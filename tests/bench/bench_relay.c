@@ -112,6 +112,8 @@ struct opts {
 	unsigned long pool_mb;
 	uint8_t suite;
 	uint32_t gw_ip, dev_ip; /* network order */
+	int ipv6;               /* --ipv6: the SGA traffic over IPv6 (ARP still finds the MAC) */
+	uint8_t gw_ip6[16], dev_ip6[16];
 	uint16_t gw_port, dev_port[2];
 	char id[2][SGA_ID_MAX + 1];
 	unsigned rto_ms, tries, link_timeout_s, burst;
@@ -178,6 +180,9 @@ static void usage(FILE *f)
 	    "                         the same message, up to 64 x N, as the SDK backs off\n"
 	    "      --gateway IP:PORT  the gateway's address (default 10.77.0.1:7000)\n"
 	    "      --ip IP            the devices' IPv4 address (default 10.77.0.2)\n"
+	    "      --ipv6             the SGA frames over IPv6, devices fd00:77::2 to the\n"
+	    "                         gateway's fd00:77::1 (it needs [gateway] address6 =\n"
+	    "                         fd00:77::1; its MAC is still found by ARP on --gateway)\n"
 	    "      --ports A,B        UDP ports of device 1 (sender) and device 2 (receiver)\n"
 	    "                         (default 5001,5002)\n"
 	    "      --ids ID1,ID2      device identities (default bench-dev-1,bench-dev-2)\n"
@@ -266,6 +271,7 @@ struct bench {
 	struct opts o;
 	struct bp_port bp;
 	struct dp_addr gw; /* MAC learned by ARP (broadcast in --raw mode) */
+	size_t hdr;        /* Ethernet/IP/UDP header bytes of every frame (IPv4 or IPv6) */
 	int gw_mac_known;
 	struct bench_dev d[2];
 	uint16_t ip_id;
@@ -313,11 +319,11 @@ static int tx_frame(struct bench *b, const uint8_t *frame, size_t len)
 /* An SGA frame from device k to the gateway. */
 static void send_sga(struct bench *b, int k, const uint8_t *sga, size_t len)
 {
-	uint8_t f[DP_PKT_HDR_LEN + SGA_FRAME_MAX];
+	uint8_t f[DP_PKT_HDR_MAX + SGA_FRAME_MAX];
 
-	memcpy(f + DP_PKT_HDR_LEN, sga, len);
+	memcpy(f + b->hdr, sga, len);
 	dp_pkt_udp_build(f, &b->d[k].addr, &b->gw, b->ip_id++, len);
-	if (tx_frame(b, f, DP_PKT_HDR_LEN + len) && b->o.verbose)
+	if (tx_frame(b, f, b->hdr + len) && b->o.verbose)
 		LOG("could not send a control frame (TX queue full)\n");
 }
 
@@ -707,15 +713,15 @@ static int setup_protocol(struct bench *b)
  * that rule: hence --open-all with a store). */
 static void delivered_send(struct bench *b)
 {
-	uint8_t f[DP_PKT_HDR_LEN + SGA_FRAME_MAX];
+	uint8_t f[DP_PKT_HDR_MAX + SGA_FRAME_MAX];
 	uint64_t next = b->e2e_base + (b->o.open_all ? b->held_low : b->down_in_order);
 	size_t len;
 
 	b->delivered_due = 0;
-	if (sga_dev_delivered_seal(&b->d[1].sess, next, f + DP_PKT_HDR_LEN, SGA_FRAME_MAX, &len))
+	if (sga_dev_delivered_seal(&b->d[1].sess, next, f + b->hdr, SGA_FRAME_MAX, &len))
 		return;
 	dp_pkt_udp_build(f, &b->d[1].addr, &b->gw, b->ip_id++, len);
-	if (!tx_frame(b, f, DP_PKT_HDR_LEN + len))
+	if (!tx_frame(b, f, b->hdr + len))
 		b->delivered_sent++;
 }
 
@@ -848,10 +854,10 @@ static int win_reseal(struct bench *b, struct rte_mbuf *m, size_t i)
 	if (w->hop_base + 2 * w->retx_q + 1 + WIN_HOP_BACK < w->hop_hi)
 		w->retx_q = (w->hop_hi - WIN_HOP_BACK - w->hop_base) / 2;
 	seq = w->hop_base + 2 * w->retx_q + 1;
-	cap = cap < DP_PKT_HDR_LEN + SGA_FRAME_MAX ? cap - DP_PKT_HDR_LEN : SGA_FRAME_MAX;
+	cap = cap < b->hdr + SGA_FRAME_MAX ? cap - b->hdr : SGA_FRAME_MAX;
 	s->hop_tx_seq = seq;
-	rc = sga_dev_data_reseal(s, b->e2e_base + i, b->cur_msg, b->cur_payload, f + DP_PKT_HDR_LEN,
-	                         cap, &len);
+	rc = sga_dev_data_reseal(s, b->e2e_base + i, b->cur_msg, b->cur_payload, f + b->hdr, cap,
+	                         &len);
 	if (rc) {
 		LOG("device 1: cannot re-seal message %llu: %s\n",
 		    (unsigned long long)(b->e2e_base + i), sga_err_desc(rc));
@@ -862,7 +868,7 @@ static int win_reseal(struct bench *b, struct rte_mbuf *m, size_t i)
 	if (seq > w->hop_hi)
 		w->hop_hi = seq;
 	dp_pkt_udp_build(f, &b->d[0].addr, &b->gw, b->ip_id++, len);
-	m->data_len = (uint16_t)(DP_PKT_HDR_LEN + len);
+	m->data_len = (uint16_t)(b->hdr + len);
 	m->pkt_len = m->data_len;
 	return 0;
 }
@@ -940,15 +946,18 @@ static void count_frame(struct bench *b, struct rte_mbuf *m)
 			b->c.other++;
 		return;
 	}
-	if (len < DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN || f[12] != 0x08 || f[13] != 0x00 ||
-	    f[23] != 17) {
+	if (len >= 62 + SGA_HOP_HDR_LEN && f[12] == 0x86 && f[13] == 0xdd && f[20] == 17) {
+		l3 = 40; /* IPv6 without extension headers: what the gateway sends */
+	} else if (len < DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN || f[12] != 0x08 || f[13] != 0x00 ||
+	           f[23] != 17) {
 		if (len >= DP_PKT_ETH_LEN && f[12] == 0x08 && f[13] == 0x06)
 			on_arp(b, f, len);
 		else
 			b->c.other++;
 		return;
+	} else {
+		l3 = (size_t)(f[14] & 0x0f) * 4;
 	}
-	l3 = (size_t)(f[14] & 0x0f) * 4;
 	if (len < DP_PKT_ETH_LEN + l3 + DP_PKT_UDP_LEN + SGA_HOP_HDR_LEN) {
 		b->c.other++;
 		return;
@@ -1239,11 +1248,11 @@ static int blast(struct bench *b, const uint8_t *frames, size_t n, size_t stride
 }
 
 /* Frame length on the wire (no FCS) of a DATA_UP carrying payload bytes. */
-static size_t sga_frame_len(uint8_t suite, size_t payload)
+static size_t sga_frame_len(size_t hdr, uint8_t suite, size_t payload)
 {
 	size_t tag = sga_suite_get(suite)->tag_len;
 
-	return DP_PKT_HDR_LEN + SGA_HOP_HDR_LEN + 8 + payload + tag /* e2e */ + tag /* hop */;
+	return hdr + SGA_HOP_HDR_LEN + 8 + payload + tag /* e2e */ + tag /* hop */;
 }
 
 /* Pre-generate n frames of frame_len bytes (not timed). SGA mode: DATA_UP from
@@ -1266,21 +1275,20 @@ static uint8_t *pool_build(struct bench *b, unsigned payload, size_t frame_len, 
 	payload_fill(msg, payload, payload);
 	for (size_t i = 0; i < n && !g_quit; i++) {
 		uint8_t *f = frames + i * frame_len;
-		size_t len = frame_len - DP_PKT_HDR_LEN;
+		size_t len = frame_len - b->hdr;
 		int rc;
 
 		if (b->o.raw) {
-			memset(f + DP_PKT_HDR_LEN, 0, len);
-			memcpy(f + DP_PKT_HDR_LEN, msg, payload);
+			memset(f + b->hdr, 0, len);
+			memcpy(f + b->hdr, msg, payload);
 		} else {
 			s->hop_tx_seq = b->win.hop_base + stride * i;
-			rc = sga_dev_data_seal(s, msg, payload, f + DP_PKT_HDR_LEN, SGA_FRAME_MAX,
-			                       &len);
-			if (rc || len != frame_len - DP_PKT_HDR_LEN) {
+			rc = sga_dev_data_seal(s, msg, payload, f + b->hdr, SGA_FRAME_MAX, &len);
+			if (rc || len != frame_len - b->hdr) {
 				LOG("payload %u: sealing DATA_UP %zu failed: %s (length %zu, "
 				    "expected %zu)\n",
 				    payload, i, rc ? sga_err_desc(rc) : "ok", len,
-				    frame_len - DP_PKT_HDR_LEN);
+				    frame_len - b->hdr);
 				free(frames);
 				return NULL;
 			}
@@ -1465,19 +1473,19 @@ static void report_sga(const struct bench *b, const struct result *r, unsigned p
 
 static int measure_size(struct bench *b, unsigned payload)
 {
-	size_t frame_len = sga_frame_len(b->o.suite, payload), n;
+	size_t frame_len = sga_frame_len(b->hdr, b->o.suite, payload), n;
 	struct gw_stats s0, s1;
 	struct result r;
 	uint8_t *frames;
 	int rc;
 
-	if (frame_len - DP_PKT_HDR_LEN > SGA_FRAME_MAX) {
+	if (frame_len - b->hdr > SGA_FRAME_MAX) {
 		LOG("payload %u: the DATA_UP frame would be %zu bytes, above SGA_FRAME_MAX (%d)\n",
-		    payload, frame_len - DP_PKT_HDR_LEN, SGA_FRAME_MAX);
+		    payload, frame_len - b->hdr, SGA_FRAME_MAX);
 		return -1;
 	}
-	INFO("\npayload %u B: %s frame %zu B (Eth+IPv4+UDP %d, SGA %zu)\n", payload,
-	     b->o.raw ? "raw" : "DATA_UP", frame_len, DP_PKT_HDR_LEN, frame_len - DP_PKT_HDR_LEN);
+	INFO("\npayload %u B: %s frame %zu B (Eth+IP+UDP %zu, SGA %zu)\n", payload,
+	     b->o.raw ? "raw" : "DATA_UP", frame_len, b->hdr, frame_len - b->hdr);
 	b->cur_frame_len = frame_len;
 	b->cur_payload = payload;
 	payload_fill(b->cur_msg, payload, payload);
@@ -1586,6 +1594,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		O_LINGER,
 		O_WINDOW,
 		O_RETX_MS,
+		O_IPV6,
 	};
 	static const struct option lopts[] = {
 	    {"package", required_argument, NULL, 'P'},
@@ -1599,6 +1608,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	    {"suite", required_argument, NULL, O_SUITE},
 	    {"gateway", required_argument, NULL, O_GW},
 	    {"ip", required_argument, NULL, O_IP},
+	    {"ipv6", no_argument, NULL, O_IPV6},
 	    {"ports", required_argument, NULL, O_PORTS},
 	    {"ids", required_argument, NULL, O_IDS},
 	    {"rto-ms", required_argument, NULL, O_RTO},
@@ -1651,6 +1661,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_RAW:
 			o->raw = 1;
+			break;
+		case O_IPV6:
+			o->ipv6 = 1;
 			break;
 		case 's':
 			if (bp_parse_sizes(optarg, o->sizes, &o->n_sizes, BENCH_MAX_SIZES,
@@ -1851,13 +1864,24 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	b->gw.ip = b->o.gw_ip;
+	dp_addr_set_ipv4(&b->gw, b->o.gw_ip);
 	b->gw.port = b->o.gw_port;
 	memset(b->gw.mac, 0xff, 6);
 	for (int k = 0; k < 2; k++) {
-		b->d[k].addr.ip = b->o.dev_ip;
+		dp_addr_set_ipv4(&b->d[k].addr, b->o.dev_ip);
 		b->d[k].addr.port = b->o.dev_port[k];
 	}
+	if (b->o.ipv6) {
+		static const uint8_t gw6[16] = {0xfd, 0, 0, 0x77, 0, 0, 0, 0,
+		                                0,    0, 0, 0,    0, 0, 0, 1},
+		                     dev6[16] = {0xfd, 0, 0, 0x77, 0, 0, 0, 0,
+		                                 0,    0, 0, 0,    0, 0, 0, 2};
+
+		dp_addr_set_ipv6(&b->gw, gw6);
+		for (int k = 0; k < 2; k++)
+			dp_addr_set_ipv6(&b->d[k].addr, dev6);
+	}
+	b->hdr = dp_pkt_hdr_len(&b->d[0].addr, &b->gw);
 	if (!b->o.raw) {
 		for (int k = 0; k < 2; k++) {
 			rc = sga_dev_init(&b->d[k].dev, &pkg, (const uint8_t *)b->o.id[k],

@@ -36,6 +36,7 @@ DELIVERED=16
 RSIZE=10
 ROUNDS=3
 STORE=off
+IPV6=() # --ipv6: the generator's frames over IPv6
 WINDOW= # empty: 256 with a store, none without
 NICE=0
 KEEP=0
@@ -59,6 +60,8 @@ Run as root. Build first: meson setup build-bench && ninja -C build-bench
   --pool-mb MB     memory for pre-generated DATA_UP frames per size (default $POOL_MB)
   --delivered N    device 2 sends a DATA_DELIVERED every N DATA_DOWN frames
                    (default $DELIVERED, as the protocol says; 0: never)
+  --ipv6           the devices' frames over IPv6 (the gateway gets address6
+                   fd00:77::1 next to 10.77.0.1), for the relay and testpmd runs
   --store MODE     the gateway's store and forward: off (default: relay only),
                    or none | interval | always, its fsync policy, with the store
                    in the run directory; device 2 then opens every DATA_DOWN
@@ -99,6 +102,7 @@ while [ $# -gt 0 ]; do
 	--delivered) DELIVERED=${2:?--delivered needs a number}; shift 2 ;;
 	--rsize) RSIZE=${2:?--rsize needs a number}; shift 2 ;;
 	--store) STORE=${2:?--store needs off, none, interval or always}; shift 2 ;;
+	--ipv6) IPV6=(--ipv6); shift ;;
 	--window) WINDOW=${2:?--window needs a number}; shift 2 ;;
 	--set) SETS+=("${2:?--set needs SECTION.KEY=VALUE}"); shift 2 ;;
 	--nice) NICE=${2:?--nice needs a number}; shift 2 ;;
@@ -253,6 +257,7 @@ CFG_KEYS=(
 if [ "$STORE" != off ]; then
 	CFG_KEYS+=("store.dir=$RUN/store" "store.fsync=$STORE")
 fi
+[ ${#IPV6[@]} -eq 0 ] || CFG_KEYS+=("gateway.address6=fd00:77::1")
 for kv in "${SETS[@]}"; do
 	key=${kv%%=*}
 	for i in "${!CFG_KEYS[@]}"; do
@@ -358,7 +363,7 @@ gateway_round() {
 	local open=() window=$WINDOW
 	[ "$STORE" = off ] || open=(--open-all)
 	[ -n "$window" ] || { [ "$STORE" = off ] && window=0 || window=256; }
-	if ! run_gen "gen-sga.$r" "$GW_PID" --package "$RUN/keys/gateway.pkg" \
+	if ! run_gen "gen-sga.$r" "$GW_PID" "${IPV6[@]}" --package "$RUN/keys/gateway.pkg" \
 		--stats "$RUN/stats.json" --delivered "$DELIVERED" --window "$window" \
 		"${open[@]}"; then
 		show_log "$RUN/gateway.log"
@@ -421,7 +426,7 @@ testpmd_round() {
 		show_log "$RUN/testpmd.$r.log"
 		die "dpdk-testpmd did not start forwarding within 10 s"
 	}
-	if ! run_gen "gen-raw.$r" "$TP_PID" --raw; then
+	if ! run_gen "gen-raw.$r" "$TP_PID" "${IPV6[@]}" --raw; then
 		show_log "$RUN/testpmd.$r.log"
 		die "sga-bench-relay failed against dpdk-testpmd"
 	fi

@@ -163,8 +163,9 @@ static int forged_build(struct fg *g)
 		if (sga_random_bytes(rnd, sizeof(rnd)))
 			return -1;
 		/* spoofed: anywhere in the network but the honest devices' .2 ... .4 */
-		src.ip = htonl(base + 16 +
-		               (uint32_t)((rnd[0] | rnd[1] << 8 | rnd[2] << 16) % (span - 32)));
+		dp_addr_set_ipv4(
+		    &src, htonl(base + 16 +
+		                (uint32_t)((rnd[0] | rnd[1] << 8 | rnd[2] << 16) % (span - 32))));
 		src.port = htons((uint16_t)(1024 + (rnd[3] | rnd[4] << 8) % 60000));
 		if (i % 2 == 0) {
 			uint8_t *mac_at;
@@ -415,7 +416,7 @@ static void on_frame(struct fg *g, const uint8_t *f, size_t n)
 			g->gw_mac_known = 1;
 		} else if (op == 1) {
 			for (int k = 0; k < 3; k++)
-				if (tpa == g->me[k].ip)
+				if (tpa == dp_addr_ipv4(&g->me[k]))
 					bp_arp_send(&g->bp, 2, tpa, sha, sha, spa);
 		}
 		return;
@@ -428,7 +429,7 @@ static void on_frame(struct fg *g, const uint8_t *f, size_t n)
 		return;
 	memcpy(&dst, f + 30, 4);
 	for (int k = 0; k < 2; k++)
-		if (dst == g->me[k].ip) {
+		if (dst == dp_addr_ipv4(&g->me[k])) {
 			size_t ulen = (size_t)(f[14 + ihl + 4] << 8 | f[14 + ihl + 5]);
 
 			if (ulen < 8 || 14 + ihl + ulen > n)
@@ -587,11 +588,11 @@ static int setup(struct fg *g)
 	for (int k = 0; k < 3; k++) {
 		memset(&g->me[k], 0, sizeof(g->me[k]));
 		memcpy(g->me[k].mac, g->bp.mac, 6);
-		g->me[k].ip = htonl(ntohl(g->o.net) + 2 + (uint32_t)k);
+		dp_addr_set_ipv4(&g->me[k], htonl(ntohl(g->o.net) + 2 + (uint32_t)k));
 		g->me[k].port = htons((uint16_t)(30000 + k));
 	}
 	memset(&g->gw, 0, sizeof(g->gw));
-	g->gw.ip = g->o.gw_ip;
+	dp_addr_set_ipv4(&g->gw, g->o.gw_ip);
 	g->gw.port = g->o.gw_port;
 	return dev_fresh(g, 2, "flood-victim");
 }
@@ -602,7 +603,7 @@ static int arp_gateway(struct fg *g)
 	uint64_t until = bp_now_us() + 10000000;
 
 	while (!g->gw_mac_known && !g_quit && bp_now_us() < until) {
-		bp_arp_send(&g->bp, 1, g->me[0].ip, bcast, zero, g->o.gw_ip);
+		bp_arp_send(&g->bp, 1, dp_addr_ipv4(&g->me[0]), bcast, zero, g->o.gw_ip);
 		for (uint64_t t = bp_now_us() + 200000; bp_now_us() < t && !g->gw_mac_known;)
 			if (!rx_drain(g))
 				usleep(100);
@@ -637,7 +638,7 @@ static int register_victim(struct fg *g)
 			size_t off = 14 + (size_t)(p[14] & 0x0f) * 4 + 8;
 
 			if (len > off && p[12] == 0x08 && p[13] == 0 && p[23] == 17 &&
-			    !memcmp(p + 30, &g->me[2].ip, 4) && p[off + 1] == SGA_MSG_REG_ACK)
+			    !memcmp(p + 30, g->me[2].ip + 12, 4) && p[off + 1] == SGA_MSG_REG_ACK)
 				if (sga_dev_consume_reg_ack(&g->dev[2], p + off, len - off))
 					continue; /* not the answer to ours: wait on */
 		}

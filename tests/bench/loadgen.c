@@ -276,7 +276,7 @@ static void payload_fill(uint8_t *p, size_t n)
 static void dev_addr(const struct lg *g, uint32_t d, struct dp_addr *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->ip = htonl(ntohl(g->o.net) + 2 + d / PORTS_PER_IP);
+	dp_addr_set_ipv4(a, htonl(ntohl(g->o.net) + 2 + d / PORTS_PER_IP));
 	a->port = htons((uint16_t)(PORT_BASE + d % PORTS_PER_IP));
 	memcpy(a->mac, g->bp.mac, 6);
 }
@@ -1495,7 +1495,7 @@ static int lab_open(struct lg *g)
 		LOG("--sessions %u: %s provisions only %u\n", g->n_sess, g->o.lab, g->p.sessions);
 		return 2;
 	}
-	g->gw.ip = g->o.gw_ip;
+	dp_addr_set_ipv4(&g->gw, g->o.gw_ip);
 	g->gw.port = g->o.gw_port;
 	g->rng = g->o.seed * 0x9E3779B97F4A7C15ull | 1;
 	return 0;

@@ -2060,6 +2060,21 @@ Test(client, bad_configuration)
 	cr_expect_null(sga_client_open(&cfg, &err));
 	cr_expect_eq(err, -SGA_CLIENT_E_IO);
 	cr_expect_eq(errno, ENOENT, "missing package file");
+	/* IPv6: a literal is a gateway address (the missing package is the next
+	 * error), a bracketed one is not; the bind address must be of the
+	 * gateway's family. */
+	cfg.gateway_ip = "::1";
+	cr_expect_null(sga_client_open(&cfg, &err));
+	cr_expect_eq(err, -SGA_CLIENT_E_IO, "::1 taken as an address");
+	cfg.gateway_ip = "[::1]";
+	cr_expect_null(sga_client_open(&cfg, &err));
+	cr_expect_eq(err, -SGA_CLIENT_E_CONFIG);
+	cfg.gateway_ip = "::1";
+	cfg.package_path = NULL;
+	cfg.pin_hex = "0000000000000000000000000000000000000000000000000000000000000000";
+	cfg.bind_ip = "127.0.0.1";
+	cr_expect_null(sga_client_open(&cfg, &err), "an IPv4 bind address for an IPv6 gateway");
+	cr_expect_eq(err, -SGA_CLIENT_E_CONFIG);
 	cr_expect_str_eq(sga_client_strerror(-SGA_E_UNKNOWN_DEVICE),
 	                 sga_err_desc(SGA_E_UNKNOWN_DEVICE));
 	cr_expect_str_neq(sga_client_strerror(-SGA_CLIENT_E_TIMEOUT),

@@ -142,6 +142,33 @@ Test(config, errors_name_line_and_reason)
 	expect_err("[eal]\nhugepages = sometimes\n", "not auto, yes or no");
 }
 
+/* [gateway] address6 next to address: IPv4 only (the default), both, or
+ * IPv6 only (address = none); never neither; only unicast IPv6. */
+Test(config, ipv6_address)
+{
+	static const uint8_t fd00_1[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	static const uint8_t zero[16];
+
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_arr_eq(c.address6, zero, 16, "no IPv6 address by default");
+	cr_assert_eq(parse("[gateway]\naddress6 = fd00::1\n"), 0, "%s", err);
+	cr_assert_arr_eq(c.address6, fd00_1, 16);
+	cr_assert_eq(c.address, htonl(0x0a4d0001), "and the IPv4 default");
+	cr_assert_eq(parse("[gateway]\naddress = none\naddress6 = fd00::1\n"), 0, "%s", err);
+	cr_assert_eq(c.address, 0);
+	cr_assert_eq(parse("[gateway]\naddress6 = fe80::1\n"), 0, "link-local: %s", err);
+	expect_err("[gateway]\naddress = none\n", "[gateway] needs an address");
+	expect_err("[gateway]\naddress = none\naddress6 = none\n", "needs an address");
+	expect_err("[gateway]\naddress6 = 10.0.0.1\n", "not a unicast IPv6 address");
+	expect_err("[gateway]\naddress6 = ff02::1\n", "not a unicast IPv6 address");
+	expect_err("[gateway]\naddress6 = ::\n", "not a unicast IPv6 address");
+	expect_err("[gateway]\naddress6 = ::1\n", "not a unicast IPv6 address");
+	expect_err("[gateway]\naddress6 = ::ffff:10.0.0.1\n", "not a unicast IPv6 address");
+	expect_err("[gateway]\naddress6 = [fd00::1]\n", "not a unicast IPv6 address");
+	/* A restart-only key: the port's addresses are fixed at start. */
+	cr_assert(!gw_config_is_live("gateway", "address6"));
+}
+
 Test(config, load_file_errors)
 {
 	char path[] = "/tmp/sga-config-XXXXXX";

@@ -149,7 +149,7 @@ static struct dp_addr mkaddr(uint8_t last, uint16_t port)
 	struct dp_addr a;
 
 	memset(&a, 0, sizeof(a));
-	a.ip = htonl(0x0a000000u | last);
+	dp_addr_set_ipv4(&a, htonl(0x0a000000u | last));
 	a.port = htons(port);
 	a.mac[0] = 0x02;
 	a.mac[5] = last;
@@ -158,7 +158,8 @@ static struct dp_addr mkaddr(uint8_t last, uint16_t port)
 
 static int addr_eq(const struct dp_addr *a, const struct dp_addr *b)
 {
-	return a->ip == b->ip && a->port == b->port && !memcmp(a->mac, b->mac, 6);
+	return a->family == b->family && !memcmp(a->ip, b->ip, 16) && a->port == b->port &&
+	       a->vlan == b->vlan && !memcmp(a->mac, b->mac, 6);
 }
 
 /* Reservations from 0 (no clock floor): the ranges these tests expect. The

@@ -58,7 +58,8 @@ static uint16_t port;
 static struct dp *dp;
 static struct dp_config cfg;
 static unsigned lcore_ids[MAXQ] = {0, 1};
-static struct dp_addr gw;
+static struct dp_addr gw, gw6; /* the gateway's IPv4 and IPv6 address */
+static const uint8_t GW6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}; /* fd00::1 */
 static const char *crypto_dev = "cpu"; /* [crypto] device of the data plane under test */
 
 struct out {
@@ -129,6 +130,7 @@ static void cfg_fill(unsigned n, unsigned n_workers, unsigned ring_size, unsigne
 	cfg.n_lcores = n;
 	cfg.lcore_ids = lcore_ids;
 	cfg.gw_ip = htonl(0x0a000001);
+	memcpy(cfg.gw_ip6, GW6, 16);
 	cfg.gw_port = htons(7000);
 	cfg.n_workers = n_workers;
 	cfg.rx_desc = 128;
@@ -149,8 +151,10 @@ static void dp_start(void)
 	cr_assert_eq(rte_eth_macaddr_get(port, &mac), 0);
 	memset(&gw, 0, sizeof(gw));
 	memcpy(gw.mac, mac.addr_bytes, 6);
-	gw.ip = cfg.gw_ip;
+	dp_addr_set_ipv4(&gw, cfg.gw_ip);
 	gw.port = cfg.gw_port;
+	gw6 = gw;
+	dp_addr_set_ipv6(&gw6, GW6);
 }
 
 /* A ring-backed port with n queue pairs and a data plane on it. */
@@ -191,9 +195,26 @@ static struct dp_addr dev_addr(unsigned k, uint16_t port_host)
 
 	memset(&a, 0, sizeof(a));
 	memcpy(a.mac, (const uint8_t[]){0x02, 0x00, 0x00, 0x00, 0x01, (uint8_t)k}, 6);
-	a.ip = htonl(0x0a000100 + k); /* 10.0.1.k */
+	dp_addr_set_ipv4(&a, htonl(0x0a000100 + k)); /* 10.0.1.k */
 	a.port = htons(port_host);
 	return a;
+}
+
+/* Device k over IPv6 (fd00::1:k), untagged or on a VLAN (tci 0: none). */
+static struct dp_addr dev6_addr(unsigned k, uint16_t port_host, uint16_t tci)
+{
+	struct dp_addr a = dev_addr(k, port_host);
+	uint8_t ip[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, (uint8_t)k};
+
+	dp_addr_set_ipv6(&a, ip);
+	a.vlan = tci;
+	return a;
+}
+
+/* The gateway's address in the family of a. */
+static const struct dp_addr *gw_of(const struct dp_addr *a)
+{
+	return a->family == DP_AF_IPV6 ? &gw6 : &gw;
 }
 
 static void inject_raw(unsigned q, const uint8_t *f, size_t len)
@@ -208,13 +229,14 @@ static void inject_raw(unsigned q, const uint8_t *f, size_t len)
 	cr_assert_eq(rte_ring_enqueue(rxr[q], m), 0);
 }
 
-/* The SGA frame sga[0..len) in Eth/IPv4/UDP from `from` to the gateway. */
+/* The SGA frame sga[0..len) in Eth[/802.1Q]/IP/UDP from `from` (its family
+ * and VLAN tag) to the gateway. */
 static void inject(unsigned q, const struct dp_addr *from, const uint8_t *sga, size_t len)
 {
 	uint8_t f[2048];
 
-	memcpy(f + DP_PKT_HDR_LEN, sga, len);
-	inject_raw(q, f, dp_pkt_udp_build(f, from, &gw, 7, len));
+	memcpy(f + dp_pkt_hdr_len(from, gw_of(from)), sga, len);
+	inject_raw(q, f, dp_pkt_udp_build(f, from, gw_of(from), 7, len));
 }
 
 /* One loop iteration of lcore q, then more until its crypto ops are all
@@ -260,7 +282,9 @@ static const uint8_t *payload_to(const struct out *o, const struct dp_addr *to, 
 
 	cr_assert_eq(c, DP_PKT_UDP, "output frame refused by its recipient: %s",
 	             dp_counter_name(meta.drop));
-	cr_assert(dp_addr_equal(&meta.src, &gw), "output frame not from the gateway address");
+	cr_assert_eq(meta.src.vlan, to->vlan, "output frame without the recipient's VLAN tag");
+	meta.src.vlan = 0;
+	cr_assert(dp_addr_equal(&meta.src, gw_of(to)), "output frame not from the gateway address");
 	cr_assert_eq(meta.frame_len, o->len, "no trailing bytes");
 	*len = meta.payload_len;
 	return o->b + meta.payload_off;
@@ -508,6 +532,85 @@ RELAY_TEST(relay_both_directions)
 	session_free(h);
 }
 
+/* Two IPv6 devices, untagged: both directions, every length (the hop tag
+ * grows and shrinks the mbuf as over IPv4). */
+RELAY_TEST(relay_ipv6_both_directions)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev6_addr(0, 40000, 0), dev6_addr(1, 40001, 0)};
+	static const size_t lens[] = {0, 1, 8, 100, 1000};
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		send_ok(h, 0, addr, NULL, lens[i], (unsigned)i);
+		send_ok(h, 1, addr, NULL, lens[i], (unsigned)i);
+	}
+	CTRS({DP_C_RX, 10}, {DP_C_DATA_IN, 10}, {DP_C_RELAYED, 10}, {DP_C_ACK_SENT, 10},
+	     {DP_C_ACKED_MSGS, 10}, {DP_C_TX, 20}, {DP_C_CRYPTO_OPS, dev_ops(30)});
+	dp_down();
+	session_free(h);
+}
+
+/* Devices on two VLANs (one tag each, priority bits set on one): every
+ * DATA_DOWN and DATA_ACK carries the tag its recipient's frames came with,
+ * over IPv4 and over IPv6. */
+RELAY_TEST(relay_vlan_tagged)
+{
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct harness *h = session_new();
+		struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+
+		if (v6) {
+			addr[0] = dev6_addr(0, 40000, 0);
+			addr[1] = dev6_addr(1, 40001, 0);
+		}
+		addr[0].vlan = 0x002a;          /* VID 42 */
+		addr[1].vlan = 0xa000 | 0x0064; /* PCP 5, VID 100 */
+		dp_up();
+		install(h, addr, 1000, 1000, 0);
+		for (unsigned i = 0; i < 3; i++) {
+			send_ok(h, 0, addr, NULL, 10 + 90 * i, i);
+			send_ok(h, 1, addr, NULL, 10 + 90 * i, i);
+		}
+		CTRS({DP_C_RX, 6}, {DP_C_RX_VLAN, 6}, {DP_C_DATA_IN, 6}, {DP_C_RELAYED, 6},
+		     {DP_C_ACK_SENT, 6}, {DP_C_ACKED_MSGS, 6}, {DP_C_TX, 12},
+		     {DP_C_CRYPTO_OPS, dev_ops(18)});
+		dp_down();
+		session_free(h);
+	}
+}
+
+/* One member over IPv4 on a VLAN, the other over IPv6 untagged: the headers
+ * in front of each relayed frame are rewritten to the recipient's family
+ * (the mbuf's head grows by 20 bytes one way, shrinks the other). A member
+ * that moves to another family and tag is learned from its authentic frame
+ * like any other move. */
+RELAY_TEST(relay_across_families_and_moves)
+{
+	struct harness *h = session_new();
+	struct dp_addr addr[2] = {dev_addr(0, 40000), dev6_addr(1, 40001, 0)};
+	const struct dp_addr moved = dev6_addr(7, 50000, 0x0007);
+
+	addr[0].vlan = 0x002a;
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	for (unsigned i = 0; i < 3; i++) {
+		send_ok(h, 0, addr, NULL, 100 * i, i);
+		send_ok(h, 1, addr, NULL, 100 * i, i);
+	}
+	/* Member 0 comes back over IPv6 on VLAN 7: its ACK goes there, and so
+	 * does what member 1 sends next. */
+	send_ok(h, 0, addr, &moved, 33, 9);
+	addr[0] = moved;
+	send_ok(h, 1, addr, NULL, 44, 10);
+	CTRS({DP_C_RX, 8}, {DP_C_RX_VLAN, 4}, {DP_C_DATA_IN, 8}, {DP_C_RELAYED, 8},
+	     {DP_C_ACK_SENT, 8}, {DP_C_ACKED_MSGS, 8}, {DP_C_TX, 16}, {DP_C_ADDR_LEARNED, 1},
+	     {DP_C_CRYPTO_OPS, dev_ops(24)});
+	dp_down();
+	session_free(h);
+}
+
 /* The largest message each device may send (sga_dev_data_max budgets for the
  * longest hop tag) relays both ways. A frame that would outgrow SGA_FRAME_MAX
  * once re-sealed with the peer's longer tag (a device ignoring that budget,
@@ -546,7 +649,7 @@ RELAY_TEST(rekey_opens_old_frames_in_flight_until_the_new_keys_are_used)
 {
 	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
-	const struct dp_addr roamed = dev_addr(5, 40005), none[2] = {{{0}, 0, 0}, {{0}, 0, 0}};
+	const struct dp_addr roamed = dev_addr(5, 40005), none[2] = {{.port = 0}, {.port = 0}};
 	const uint64_t tx_seq[2] = {5000, 5000}, tx_limit[2] = {9000, 9000}, rx_next[2] = {0, 0};
 	uint8_t msg[24], old1[SGA_FRAME_MAX], old2[SGA_FRAME_MAX], f[SGA_FRAME_MAX];
 	uint8_t got[SGA_FRAME_MAX];
@@ -1420,7 +1523,7 @@ RELAY_TEST(malformed_inner_dropped)
 RELAY_TEST(addresses_learned_from_authentic_frames)
 {
 	struct harness *h = session_new();
-	const struct dp_addr none[2] = {{{0}, 0, 0}, {{0}, 0, 0}};
+	const struct dp_addr none[2] = {{.port = 0}, {.port = 0}};
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
 	uint8_t msg[32], frame[SGA_FRAME_MAX];
 	size_t flen;
@@ -1637,6 +1740,49 @@ RELAY_TEST(frames_handed_to_owner_lcore)
 	send_dropped(other, &addr[0], frame, flen);
 	CTRS({DP_C_RX, 2}, {DP_C_DATA_IN, 2}, {DP_C_HANDOFF, 1}, {DP_C_DROP_UNKNOWN_SESSION, 1},
 	     {DP_C_RELAYED, 1}, {DP_C_ACK_SENT, 1}, {DP_C_ACKED_MSGS, 1}, {DP_C_TX, 2});
+	dp_down();
+	session_free(h);
+}
+
+/* A tagged IPv6 frame received by another lcore reaches the owner with its
+ * header lengths (18-byte Ethernet, IPv6 with a Hop-by-Hop header): the
+ * owner finds the SGA frame and the sender's address from them, and answers
+ * an IPv4 peer and the tagged IPv6 sender. */
+RELAY_TEST(tagged_ipv6_frames_handed_to_owner_lcore)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev6_addr(0, 40000, 0x0064), dev_addr(1, 40001)};
+	uint8_t msg[32], frame[SGA_FRAME_MAX], f[2048], g[2048];
+	size_t flen, len;
+	unsigned owner, other;
+
+	dp_up_with(2, 3, 64, 16, 64);
+	install(h, addr, 1000, 1000, 0);
+	owner = dp_session_owner(dp, h->gsess.session_id);
+	other = owner ^ 1;
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	memcpy(f + 66, frame, flen);
+	len = dp_pkt_udp_build(f, &addr[0], &gw6, 7, flen);
+	/* An 8-byte Hop-by-Hop header (PadN) after the fixed IPv6 header. */
+	memcpy(g, f, 58);
+	g[18 + 6] = 0;
+	memcpy(g + 58, (const uint8_t[]){17, 0, 1, 4, 0, 0, 0, 0}, 8);
+	memcpy(g + 66, f + 58, len - 58);
+	/* The payload length (< 256 here) grows by 8; the UDP checksum stays
+	 * valid: its pseudo-header holds the UDP length and the addresses. */
+	g[18 + 5] = (uint8_t)(g[18 + 5] + 8);
+	inject_raw(other, g, len + 8);
+	poll_q(other);
+	cr_assert_eq(collect(other), 0);
+	cr_assert_eq(ctr(DP_C_HANDOFF), 1);
+	poll_q(owner);
+	cr_assert_eq(collect(owner), 2);
+	expect_data(h, 0, 1, &addr[1], msg, sizeof(msg));
+	expect_ack(h, 1, 0, &addr[0], sga_dev_data_last_seq(&h->sess[0]));
+	CTRS({DP_C_RX, 1}, {DP_C_RX_VLAN, 1}, {DP_C_DATA_IN, 1}, {DP_C_HANDOFF, 1},
+	     {DP_C_RELAYED, 1}, {DP_C_ACK_SENT, 1}, {DP_C_ACKED_MSGS, 1}, {DP_C_TX, 2},
+	     {DP_C_CRYPTO_OPS, dev_ops(3)});
 	dp_down();
 	session_free(h);
 }
@@ -2109,8 +2255,8 @@ Test(dataplane, arp_request_answered)
 	memcpy(f + 6, d.mac, 6);
 	memcpy(f + 12, (const uint8_t[]){0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01}, 10);
 	memcpy(f + 22, d.mac, 6);
-	memcpy(f + 28, &d.ip, 4);
-	memcpy(f + 38, &gw.ip, 4);
+	memcpy(f + 28, d.ip + 12, 4);
+	memcpy(f + 38, gw.ip + 12, 4);
 	inject_raw(0, f, sizeof(f));
 	f[41] ^= 1; /* for another address */
 	inject_raw(0, f, sizeof(f));
@@ -2121,10 +2267,93 @@ Test(dataplane, arp_request_answered)
 	cr_assert_arr_eq(outs[0].b + 6, gw.mac, 6);
 	cr_assert_eq(outs[0].b[21], 2, "ARP reply");
 	cr_assert_arr_eq(outs[0].b + 22, gw.mac, 6);
-	cr_assert_arr_eq(outs[0].b + 28, &gw.ip, 4);
+	cr_assert_arr_eq(outs[0].b + 28, gw.ip + 12, 4);
 	cr_assert_arr_eq(outs[0].b + 32, d.mac, 6);
-	cr_assert_arr_eq(outs[0].b + 38, &d.ip, 4);
+	cr_assert_arr_eq(outs[0].b + 38, d.ip + 12, 4);
 	CTRS({DP_C_RX, 2}, {DP_C_ARP_REPLY, 1}, {DP_C_DROP_ARP, 1}, {DP_C_TX, 1});
+	dp_down();
+}
+
+/* A Neighbor Solicitation for the gateway's IPv6 address, to its
+ * solicited-node group, tagged: answered with a tagged Neighbor
+ * Advertisement (the lcore grows the mbuf: the NS has no option). */
+Test(dataplane, ndp_solicitation_answered)
+{
+	const struct dp_addr d = dev6_addr(0, 40000, 0x0064);
+	static const uint8_t snm[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 1};
+	uint8_t f[128] = {0}, *ip6 = f + 18, *nd = ip6 + 40;
+	uint32_t sum = 0;
+
+	dp_up();
+	memcpy(f, (const uint8_t[]){0x33, 0x33, 0xff, 0, 0, 1}, 6);
+	memcpy(f + 6, d.mac, 6);
+	memcpy(f + 12, (const uint8_t[]){0x81, 0x00, 0x00, 0x64, 0x86, 0xdd}, 6);
+	ip6[0] = 0x60;
+	ip6[5] = 24;
+	ip6[6] = 58;
+	ip6[7] = 255;
+	memcpy(ip6 + 8, d.ip, 16);
+	memcpy(ip6 + 24, snm, 16);
+	nd[0] = 135;
+	memcpy(nd + 8, GW6, 16);
+	/* ICMPv6 checksum over the pseudo-header and the message. */
+	for (int i = 8; i < 40; i += 2)
+		sum += (uint32_t)(ip6[i] << 8 | ip6[i + 1]);
+	sum += 24 + 58;
+	for (int i = 0; i < 24; i += 2)
+		sum += (uint32_t)(nd[i] << 8 | nd[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	nd[2] = (uint8_t)(~sum >> 8);
+	nd[3] = (uint8_t)~sum;
+	inject_raw(0, f, 18 + 40 + 24);
+	nd[8 + 15] ^= 1; /* for another address */
+	inject_raw(0, f, 18 + 40 + 24);
+	poll_q(0);
+	cr_assert_eq(collect(0), 1);
+	cr_assert_eq(outs[0].len, DP_PKT_NA_LEN + 4);
+	cr_assert_arr_eq(outs[0].b, d.mac, 6);
+	cr_assert_arr_eq(outs[0].b + 6, gw.mac, 6);
+	cr_assert_arr_eq(outs[0].b + 12, ((const uint8_t[]){0x81, 0x00, 0x00, 0x64, 0x86, 0xdd}),
+	                 6);
+	cr_assert_arr_eq(outs[0].b + 18 + 8, GW6, 16);
+	cr_assert_arr_eq(outs[0].b + 18 + 24, d.ip, 16);
+	cr_assert_eq(outs[0].b[18 + 40], 136, "Neighbor Advertisement");
+	cr_assert_arr_eq(outs[0].b + 18 + 48, GW6, 16);
+	cr_assert_arr_eq(outs[0].b + 18 + 66, gw.mac, 6, "target link-layer address");
+	CTRS({DP_C_RX, 2}, {DP_C_RX_VLAN, 0}, {DP_C_NDP_REPLY, 1}, {DP_C_DROP_NDP, 1},
+	     {DP_C_TX, 1});
+	dp_down();
+}
+
+/* Frames the IPv6/VLAN parser refuses reach no session and no worker, each
+ * counted by its reason. */
+Test(dataplane, ipv6_and_vlan_rejects_counted)
+{
+	const struct dp_addr d = dev6_addr(0, 40000, 0);
+	uint8_t f[256], g[256], sga[4] = {SGA_WIRE_VERSION, SGA_MSG_PKG_REQ, 0, 0};
+	size_t len;
+
+	dp_up();
+	memcpy(f + 62, sga, 4);
+	len = dp_pkt_udp_build(f, &d, &gw6, 1, 4);
+	memcpy(g, f, len);
+	g[60] = g[61] = 0; /* UDP checksum 0 */
+	inject_raw(0, g, len);
+	memcpy(g, f, len);
+	g[63] ^= 1; /* bad UDP checksum */
+	inject_raw(0, g, len);
+	memcpy(g, f, 12); /* QinQ: an S-tag around the frame */
+	memcpy(g + 12, (const uint8_t[]){0x88, 0xa8, 0x00, 0x0a}, 4);
+	memcpy(g + 16, f + 12, len - 12);
+	inject_raw(0, g, len + 4);
+	memcpy(g, f, len); /* a fragment header after the fixed header */
+	g[20] = 44;
+	inject_raw(0, g, len);
+	poll_q(0);
+	cr_assert_eq(collect(0), 0);
+	CTRS({DP_C_RX, 4}, {DP_C_DROP_UDP6_CSUM_ZERO, 1}, {DP_C_DROP_UDP_CSUM, 1},
+	     {DP_C_DROP_QINQ, 1}, {DP_C_DROP_IP6_FRAG, 1});
 	dp_down();
 }
 
@@ -2149,9 +2378,9 @@ Test(dataplane, non_sga_frames_dropped)
 	f[37] ^= 1;
 	inject_raw(0, f, len); /* another port */
 	f[37] ^= 1;
-	f[12] = 0x86;
-	f[13] = 0xdd;
-	inject_raw(0, f, len); /* IPv6 */
+	f[12] = 0x88;
+	f[13] = 0xcc;
+	inject_raw(0, f, len); /* LLDP */
 	sga[0] = 2;
 	inject(0, &d, sga, 4); /* SGA version 2 */
 	sga[0] = SGA_WIRE_VERSION;
@@ -2685,7 +2914,7 @@ Test(dataplane, closed_session_messages_released_from_store)
 {
 	char dir[] = "/tmp/sga-wt-close-store-XXXXXX", cmd[80];
 	struct harness *h = session_new();
-	const struct dp_addr addr[2] = {dev_addr(0, 40000), {{0}, 0, 0}};
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), {.port = 0}};
 	uint8_t msg[32], f[SGA_FRAME_MAX];
 	struct dp_store_stats ss;
 	size_t flen;
@@ -2790,7 +3019,7 @@ Test(dataplane, messages_of_a_session_gone_after_restart_released)
 {
 	char dir[] = "/tmp/sga-wt-gone-store-XXXXXX", cmd[80];
 	struct harness *h = session_new();
-	const struct dp_addr addr[2] = {dev_addr(0, 40000), {{0}, 0, 0}};
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), {.port = 0}};
 	uint8_t msg[32], f[SGA_FRAME_MAX];
 	struct dp_store_stats ss;
 	size_t flen;

@@ -1311,6 +1311,30 @@ Test(cookie, bound_to_address_frame_and_epoch)
 	             0);
 	cr_assert_eq(sga_cookie_check(&fresh, t, ip, port, f, sizeof(f), c), 0,
 	             "and back: the clock may be read by threads a little apart");
+	/* Either family through the 16-byte form: an IPv4-mapped address is the
+	 * IPv4 cookie; an IPv6 one binds all 16 bytes and never equals the
+	 * IPv4 cookie of bytes it starts or ends with. */
+	{
+		uint8_t a6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2},
+		        m4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, c6[SGA_COOKIE_LEN];
+
+		memcpy(m4 + 12, &ip, 4);
+		cr_assert_eq(sga_cookie_check_addr(&k, t, m4, port, f, sizeof(f), c), 0);
+		cr_assert_eq(sga_cookie_make_addr(&k, t, a6, port, f, sizeof(f), c6), 0);
+		cr_assert_eq(sga_cookie_check_addr(&k, t, a6, port, f, sizeof(f), c6), 0);
+		cr_assert_eq(sga_cookie_check_addr(&k, t, a6, port2, f, sizeof(f), c6),
+		             -SGA_E_AUTH);
+		cr_assert_eq(sga_cookie_check_addr(&k, t, a6, port, g, sizeof(g), c6), -SGA_E_AUTH);
+		cr_assert_eq(sga_cookie_check_addr(&k, t, m4, port, f, sizeof(f), c6), -SGA_E_AUTH);
+		for (int i = 0; i < 16; i++) {
+			a6[i] ^= 0x01;
+			cr_assert_eq(sga_cookie_check_addr(&k, t, a6, port, f, sizeof(f), c6),
+			             -SGA_E_AUTH, "byte %d of the IPv6 address is bound", i);
+			a6[i] ^= 0x01;
+		}
+		memcpy(a6 + 12, &ip, 4); /* ends with the IPv4 address */
+		cr_assert_eq(sga_cookie_check_addr(&k, t, a6, port, f, sizeof(f), c), -SGA_E_AUTH);
+	}
 	sga_cookie_key_wipe(&k);
 	sga_cookie_key_wipe(&other);
 	sga_cookie_key_wipe(&fresh);

@@ -130,7 +130,7 @@ static struct dp_addr mkaddr(uint8_t last, uint16_t port)
 	struct dp_addr a;
 
 	memset(&a, 0, sizeof(a));
-	a.ip = htonl(0x0a000000u | last);
+	dp_addr_set_ipv4(&a, htonl(0x0a000000u | last));
 	a.port = htons(port);
 	for (int i = 0; i < 6; i++)
 		a.mac[i] = (uint8_t)(0x02 + i * 0x11 + last);
@@ -139,7 +139,8 @@ static struct dp_addr mkaddr(uint8_t last, uint16_t port)
 
 static int addr_eq(const struct dp_addr *a, const struct dp_addr *b)
 {
-	return a->ip == b->ip && a->port == b->port && !memcmp(a->mac, b->mac, 6);
+	return a->family == b->family && !memcmp(a->ip, b->ip, 16) && a->port == b->port &&
+	       a->vlan == b->vlan && !memcmp(a->mac, b->mac, 6);
 }
 
 #define ID(s) (const uint8_t *)(s), (uint8_t)strlen(s)
@@ -179,6 +180,72 @@ Test(store, device_round_trip)
 	/* ids are checked before they become key names */
 	cr_assert_eq(store_device_get(st, ID("bad id"), &got), -SGA_E_BAD_FIELD);
 	cr_assert_eq(store_device_get(st, (const uint8_t *)"", 0, &got), -SGA_E_BAD_FIELD);
+	store_close(st);
+}
+
+/* The address field in Redis: IPv4 untagged exactly as before IPv6 (a
+ * record an older gateway wrote reads, and one this gateway writes for an
+ * untagged IPv4 device reads in an older one), IPv6 in brackets, the
+ * 802.1Q TCI as a suffix; a round trip for each, rejects for the rest. */
+Test(store, address_text_forms)
+{
+	static const char *bad[] = {
+	    "10.0.0.7:40007",                               /* no MAC */
+	    "10.0.0.7:40007/02:13:24:35:46:57/",            /* empty suffix */
+	    "10.0.0.7:40007/02:13:24:35:46:57/tci=0x0000",  /* tag 0 is "untagged" */
+	    "10.0.0.7:40007/02:13:24:35:46:57/tci=0x12345", /* too long */
+	    "10.0.0.7:70000/02:13:24:35:46:57",             /* port */
+	    "10.0.0.256:1/02:13:24:35:46:57",               /* IPv4 */
+	    "fd00::7:40007/02:13:24:35:46:57",              /* IPv6 without brackets */
+	    "[fd00::7]40007/02:13:24:35:46:57",             /* no colon */
+	    "[fd00::g]:40007/02:13:24:35:46:57",            /* IPv6 */
+	    "[fd00::7:40007/02:13:24:35:46:57",             /* unclosed */
+	};
+	struct dp_addr a = mkaddr(7, 40007), b;
+	static const uint8_t ip6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
+	char s[STORE_ADDR_STR_MAX];
+
+	/* What the previous version wrote, read as it always was. */
+	cr_assert_eq(store_addr_parse("10.0.0.7:40007/09:1a:2b:3c:4d:5e", 32, &b), 0);
+	cr_assert(addr_eq(&b, &a));
+	cr_assert_eq(b.family, DP_AF_IPV4);
+	cr_assert_eq(b.vlan, 0);
+	store_addr_format(&a, s);
+	cr_assert_str_eq(s, "10.0.0.7:40007/09:1a:2b:3c:4d:5e");
+	a.vlan = 0xa02a;
+	store_addr_format(&a, s);
+	cr_assert_str_eq(s, "10.0.0.7:40007/09:1a:2b:3c:4d:5e/tci=0xa02a");
+	cr_assert_eq(store_addr_parse(s, strlen(s), &b), 0);
+	cr_assert(addr_eq(&b, &a));
+	dp_addr_set_ipv6(&a, ip6);
+	store_addr_format(&a, s);
+	cr_assert_str_eq(s, "[fd00::7]:40007/09:1a:2b:3c:4d:5e/tci=0xa02a");
+	cr_assert_eq(store_addr_parse(s, strlen(s), &b), 0);
+	cr_assert(addr_eq(&b, &a));
+	cr_assert_eq(b.family, DP_AF_IPV6);
+	a.vlan = 0;
+	memset(a.ip, 0xff, 16); /* the longest text */
+	store_addr_format(&a, s);
+	cr_assert_str_eq(s, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:40007/09:1a:2b:3c:4d:5e");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(store_addr_parse(bad[i], strlen(bad[i]), &b), -1, "%s", bad[i]);
+}
+
+/* An IPv6, tagged device address through Redis. */
+Test(store, device_address_ipv6_tagged)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_device d;
+	static const uint8_t ip6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+	struct dp_addr a = mkaddr(9, 40009), got;
+
+	dp_addr_set_ipv6(&a, ip6);
+	a.vlan = 0x0064;
+	make_dev(&d, "dev-6");
+	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert_eq(store_device_set_addr(st, ID("dev-6"), &a), 0);
+	cr_assert_eq(store_device_get_addr(st, ID("dev-6"), &got), 0);
+	cr_assert(addr_eq(&a, &got));
 	store_close(st);
 }
 

@@ -1217,3 +1217,30 @@ Test(vectors, rekey_keys_and_transcript)
 	RC_OK(sga_key_kex(k_t1, SID, SGA_SUITE_AES128_GCM, key));
 	cr_assert_eq(memcmp(th, key, 16), 0);
 }
+
+/* PROTOCOL.md 15.10: the same frame from fd00::2 port 40000 (the IPv6 form,
+ * label "sga cookie6"), and from 10.0.0.2 given as ::ffff:10.0.0.2 (the
+ * IPv4 cookie above). */
+Test(vectors, cookie_ipv6)
+{
+	static const uint8_t frame[8] = {0x01, 0x10, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef};
+	static const uint8_t ip6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+	static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2};
+	static const uint8_t want6[16] = {0xdc, 0xe3, 0x2f, 0x38, 0x47, 0xfa, 0x0c, 0x38,
+	                                  0x32, 0xec, 0xc7, 0xdf, 0xf3, 0xb6, 0x0d, 0xb6};
+	static const uint8_t want4[16] = {0xdc, 0xf9, 0xd7, 0x6f, 0xe4, 0x92, 0x0d, 0x84,
+	                                  0x19, 0xb2, 0xaf, 0x33, 0x73, 0x9d, 0xb6, 0xd6};
+	uint8_t root[SGA_COOKIE_ROOT_LEN], c[SGA_COOKIE_LEN];
+	const uint16_t port = htons(40000);
+	const uint64_t now = 3u * SGA_COOKIE_EPOCH_MS + 5;
+	struct sga_cookie_key k;
+
+	memset(root, 0x66, sizeof(root));
+	sga_cookie_key_init(&k, root);
+	RC_OK(sga_cookie_make_addr(&k, now, ip6, port, frame, sizeof(frame), c));
+	expect_bytes("cookie (IPv6)", c, sizeof(c), want6, sizeof(want6));
+	RC_OK(sga_cookie_check_addr(&k, now, ip6, port, frame, sizeof(frame), c));
+	RC_OK(sga_cookie_make_addr(&k, now, mapped, port, frame, sizeof(frame), c));
+	expect_bytes("cookie (IPv4-mapped)", c, sizeof(c), want4, sizeof(want4));
+	sga_cookie_key_wipe(&k);
+}
