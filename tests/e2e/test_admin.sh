@@ -74,5 +74,5 @@ sga_gw_stop
 expect_rc 4 adm stats
 sga_redis_stop
 expect_rc 4 adm devices
-"$ADM" --help | grep -q "Usage: sga-admin" || die "--help"
+grep -q "Usage: sga-admin" <<<"$("$ADM" --help)" || die "--help"
 log "PASS test_admin"

@@ -77,8 +77,8 @@ done
 "$GW" -c "$SGA_RUN/fresh.conf" --init-keys | grep -q "exists: .*master.key" || die "--init-keys twice"
 log "ok: --init-keys makes the key folder and the package"
 
-"$GW" --help | grep -q "Usage: sga-gateway" || die "sga-gateway --help"
-"$GW" --version | grep -q "sga-gateway" || die "sga-gateway --version"
-"$DEV" --help | grep -q "Usage: sga-device" || die "sga-device --help"
-"$DEV" --version | grep -q "sga-device" || die "sga-device --version"
+grep -q "Usage: sga-gateway" <<<"$("$GW" --help)" || die "sga-gateway --help"
+grep -q "sga-gateway" <<<"$("$GW" --version)" || die "sga-gateway --version"
+grep -q "Usage: sga-device" <<<"$("$DEV" --help)" || die "sga-device --help"
+grep -q "sga-device" <<<"$("$DEV" --version)" || die "sga-device --version"
 log "PASS test_cli"
