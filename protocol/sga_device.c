@@ -379,27 +379,16 @@ out:
 	return rc;
 }
 
-int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap,
-                            size_t *len)
+int sga_dev_kex_contrib_make(const struct sga_dev *d, struct sga_dev_sess *s, uint8_t *plain,
+                             size_t cap, size_t *plain_len)
 {
 	const struct sga_group_info *grp = d->grp;
 	struct sga_kex_init_plain b1;
 	uint8_t r[SGA_EXPONENT_LEN], N[SGA_GROUP_MAX_LEN], F[SGA_RSA_MAX_LEN], mac[SGA_MAC_LEN];
 	uint8_t proof[SGA_PROOF_MAX], proof_len = 0, ctl[SGA_AEAD_MAX_KEY_LEN];
-	uint8_t plain[SGA_FRAME_MAX];
-	size_t f_len = 0, plain_len = 0;
+	size_t f_len = 0;
 	int rc;
 
-	if (s->state != SGA_DEV_S_KEX)
-		return -SGA_E_BAD_STATE;
-	if (s->kex_made) {
-		/* Retransmission: the same bytes, never new randomness under k_t. */
-		if (s->kex_frame_len > cap)
-			return -SGA_E_NOSPACE;
-		memcpy(out, s->kex_frame, s->kex_frame_len);
-		*len = s->kex_frame_len;
-		return 0;
-	}
 	CHECK(sga_err_from_crypto(sga_exponent_random(s->R)));
 	CHECK(sga_err_from_crypto(sga_exponent_random(r)));
 	CHECK(sga_err_from_crypto(sga_modexp(grp, NULL, s->R, SGA_EXPONENT_LEN, N)));
@@ -418,7 +407,31 @@ int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *
 	b1.f_len = (uint16_t)f_len;
 	b1.f = F;
 	b1.mac = mac;
-	CHECK(sga_kex_init_plain_encode(&b1, plain, sizeof(plain), &plain_len));
+	CHECK(sga_kex_init_plain_encode(&b1, plain, cap, plain_len));
+out:
+	sga_memzero(r, sizeof(r));
+	sga_memzero(ctl, sizeof(ctl));
+	return rc;
+}
+
+int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap,
+                            size_t *len)
+{
+	uint8_t plain[SGA_FRAME_MAX];
+	size_t plain_len = 0;
+	int rc;
+
+	if (s->state != SGA_DEV_S_KEX)
+		return -SGA_E_BAD_STATE;
+	if (s->kex_made) {
+		/* Retransmission: the same bytes, never new randomness under k_t. */
+		if (s->kex_frame_len > cap)
+			return -SGA_E_NOSPACE;
+		memcpy(out, s->kex_frame, s->kex_frame_len);
+		*len = s->kex_frame_len;
+		return 0;
+	}
+	CHECK(sga_dev_kex_contrib_make(d, s, plain, sizeof(plain), &plain_len));
 	CHECK(sga_seal_sess_env(SGA_MSG_KEX_INIT, s->session_id, s->role, s->hop_suite, s->kex_key,
 	                        plain, plain_len, s->kex_frame, sizeof(s->kex_frame),
 	                        &s->kex_frame_len));
@@ -434,8 +447,6 @@ out:
 		sga_memzero(s->R, sizeof(s->R));
 		sga_memzero(s->K, sizeof(s->K));
 	}
-	sga_memzero(r, sizeof(r));
-	sga_memzero(ctl, sizeof(ctl));
 	sga_memzero(plain, sizeof(plain));
 	return rc;
 }

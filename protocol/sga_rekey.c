@@ -256,13 +256,9 @@ static int open_env(const struct sga_dev_sess *s, uint8_t type, const uint8_t *k
 int sga_dev_create_rekey_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap,
                               size_t *len)
 {
-	const struct sga_group_info *grp = d->grp;
-	struct sga_kex_init_plain b1;
 	struct sga_rekey_init_plain ri;
-	uint8_t r[SGA_EXPONENT_LEN], N[SGA_GROUP_MAX_LEN], F[SGA_RSA_MAX_LEN], mac[SGA_MAC_LEN];
-	uint8_t proof[SGA_PROOF_MAX], proof_len = 0, ctl[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t key[SGA_AEAD_MAX_KEY_LEN], kex[SGA_FRAME_MAX], plain[SGA_FRAME_MAX];
-	size_t f_len = 0, kex_len = 0, plain_len = 0;
+	size_t kex_len = 0, plain_len = 0;
 	int rc;
 
 	if (s->rk.pending) {
@@ -276,25 +272,7 @@ int sga_dev_create_rekey_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t
 	if (!sga_dev_rekey_idle(s) || !d->registered || d->up_ctr >= UINT64_MAX - 1)
 		return -SGA_E_BAD_STATE;
 	CHECK(sga_err_from_crypto(sga_random_bytes(s->k_t, sizeof(s->k_t))));
-	CHECK(sga_err_from_crypto(sga_exponent_random(s->R)));
-	CHECK(sga_err_from_crypto(sga_exponent_random(r)));
-	CHECK(sga_err_from_crypto(sga_modexp(grp, NULL, s->R, SGA_EXPONENT_LEN, N)));
-	CHECK(sga_err_from_crypto(sga_modexp(grp, N, r, SGA_EXPONENT_LEN, s->K)));
-	CHECK(
-	    sga_err_from_crypto(sga_rsa_oaep_encrypt(d->tpk, r, sizeof(r), F, sizeof(F), &f_len)));
-	CHECK(sga_kex_init_mac(grp, s->K, s->session_id, N, mac));
-	CHECK(sga_kex_n_hash(grp, N, s->n_hash));
-	CHECK(sga_key_ctl(d->k_d, d->suite_init, ctl));
-	CHECK(sga_kex_proof_seal(d->suite_init, ctl, d->k_d, s->session_id, N, grp->len, proof,
-	                         &proof_len));
-	b1.n_len = (uint16_t)grp->len;
-	b1.n = N;
-	b1.proof_len = proof_len;
-	b1.proof = proof;
-	b1.f_len = (uint16_t)f_len;
-	b1.f = F;
-	b1.mac = mac;
-	CHECK(sga_kex_init_plain_encode(&b1, kex, sizeof(kex), &kex_len));
+	CHECK(sga_dev_kex_contrib_make(d, s, kex, sizeof(kex), &kex_len));
 	ri.gen = s->rk.gen + 1;
 	ri.ctr = d->up_ctr + 1;
 	ri.k_t = s->k_t;
@@ -321,8 +299,6 @@ out:
 		sga_memzero(s->kex_frame, sizeof(s->kex_frame));
 		s->kex_frame_len = 0;
 	}
-	sga_memzero(r, sizeof(r));
-	sga_memzero(ctl, sizeof(ctl));
 	sga_memzero(key, sizeof(key));
 	sga_memzero(kex, sizeof(kex));
 	sga_memzero(plain, sizeof(plain));

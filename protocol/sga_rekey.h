@@ -166,6 +166,12 @@ int sga_gw_rekey_prev_up(const struct sga_gw_session *sess, uint8_t role,
 int sga_rekey_relay_open(struct sga_gw_session *sess, uint8_t from, uint8_t *frame, size_t len,
                          uint64_t *seq, uint8_t **inner, size_t *inner_len) SGA_MUST_CHECK;
 
+/* Shared with sga_device.c: B1, the device's contribution (a KEX_INIT body
+ * and a REKEY_INIT's kex) under fresh R and r; R, K and n_hash land in s (on
+ * error the caller wipes s->R and s->K). */
+int sga_dev_kex_contrib_make(const struct sga_dev *d, struct sga_dev_sess *s, uint8_t *plain,
+                             size_t cap, size_t *plain_len) SGA_MUST_CHECK;
+
 /* Shared with sga_gateway.c: B2/B4 on a decrypted KEX_INIT body, and the
  * body of a reply (KEX_REPLY or REKEY_REPLY) from sess->N and sess->K. */
 int sga_gw_kex_contrib_check(const struct sga_gw *gw, const struct sga_gw_device *dev,
