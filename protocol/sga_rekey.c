@@ -609,19 +609,10 @@ int sga_gw_rekey_init_handle(const struct sga_gw *gw, struct sga_gw_device *dev,
 
 	out->n = 0;
 	*fresh = 0;
-	CHECK(sga_env_sess_decode(frame, len, &env));
-	if (env.type != SGA_MSG_REKEY_INIT) {
-		rc = -SGA_E_BAD_TYPE;
-		goto out;
-	}
-	if (env.session_id != sess->session_id || !sess->session_id) {
-		rc = -SGA_E_UNKNOWN_SESSION;
-		goto out;
-	}
+	CHECK(sga_gw_sess_env_decode(dev, sess, SGA_MSG_REKEY_INIT, frame, len, &env));
 	role = env.role;
 	bit = (uint8_t)(1u << role);
-	if (dev->id_len != sess->id_len[role] || memcmp(dev->id, sess->id[role], dev->id_len) ||
-	    !peer || peer->id_len != sess->id_len[role ^ 1] ||
+	if (!peer || peer->id_len != sess->id_len[role ^ 1] ||
 	    memcmp(peer->id, sess->id[role ^ 1], peer->id_len)) {
 		rc = -SGA_E_UNKNOWN_DEVICE;
 		goto out;

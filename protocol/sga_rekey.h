@@ -172,8 +172,13 @@ int sga_rekey_relay_open(struct sga_gw_session *sess, uint8_t from, uint8_t *fra
 int sga_dev_kex_contrib_make(const struct sga_dev *d, struct sga_dev_sess *s, uint8_t *plain,
                              size_t cap, size_t *plain_len) SGA_MUST_CHECK;
 
-/* Shared with sga_gateway.c: B2/B4 on a decrypted KEX_INIT body, and the
+/* Shared with sga_gateway.c: a session envelope of want_type for sess from
+ * dev, the member in the envelope's role (-BAD_TYPE, -UNKNOWN_SESSION,
+ * -UNKNOWN_DEVICE), not yet opened; B2/B4 on a decrypted KEX_INIT body; the
  * body of a reply (KEX_REPLY or REKEY_REPLY) from sess->N and sess->K. */
+int sga_gw_sess_env_decode(const struct sga_gw_device *dev, const struct sga_gw_session *sess,
+                           uint8_t want_type, const uint8_t *frame, size_t len,
+                           struct sga_env_sess *env) SGA_MUST_CHECK;
 int sga_gw_kex_contrib_check(const struct sga_gw *gw, const struct sga_gw_device *dev,
                              uint64_t session_id, const uint8_t *plain, size_t plain_len,
                              uint8_t *N_out, uint8_t *K_out) SGA_MUST_CHECK;
