@@ -1812,6 +1812,37 @@ out:
 	return rc;
 }
 
+int store_session_list_all(struct store *st, uint64_t **ids, unsigned *n)
+{
+	uint64_t *got = NULL;
+	unsigned cap = 256, count = 0;
+	int rc = -SGA_E_NOSPACE;
+
+	*ids = NULL;
+	*n = 0;
+	/* The set may grow between calls: a few attempts, each with room for
+	 * some more than the last one counted. */
+	for (int attempt = 0; attempt < 8 && rc == -SGA_E_NOSPACE; attempt++) {
+		uint64_t *grown = realloc(got, (size_t)cap * sizeof(*got));
+
+		if (!grown) {
+			rc = -SGA_E_INTERNAL;
+			break;
+		}
+		got = grown;
+		count = cap;
+		rc = store_session_list(st, got, &count);
+		cap = count + 64;
+	}
+	if (rc) {
+		free(got);
+		return rc;
+	}
+	*ids = got;
+	*n = count;
+	return 0;
+}
+
 /* ---- operator listing (sga-admin) --------------------------------------------- */
 
 int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const char *key),
