@@ -36,6 +36,20 @@ REDIS_PID=
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 
+# sga_wait_for SECONDS CMD [ARG...]: run CMD every 0.05 s until it succeeds or
+# SECONDS have passed; returns CMD's last status. Tests give generous bounds
+# (30 s): a loaded machine is slow, and a wait that succeeds returns at once.
+sga_wait_for() {
+	local end=$((SECONDS + $1)) rc
+	shift
+	while :; do
+		"$@" && return 0
+		rc=$?
+		[ "$SECONDS" -lt "$end" ] || return "$rc"
+		sleep 0.05
+	done
+}
+
 # Hugepages when we can (root), else the gateway falls back to --no-huge.
 sga_hugepages() {
 	if [ "$(id -u)" -eq 0 ]; then
@@ -89,12 +103,10 @@ sga_redis_start_existing() {
 		--save "" --appendonly yes --appendfsync always --daemonize no --dir "$SGA_RUN" \
 		${SGA_REDIS_PASS:+--requirepass "$SGA_REDIS_PASS"} >>"$SGA_RUN/redis.log" 2>&1 &
 	REDIS_PID=$!
-	for _ in $(seq 1 100); do
-		[ "$(sga_cli ping 2>/dev/null)" = PONG ] && return 0
-		sleep 0.05
-	done
-	die "redis-server did not start (see $SGA_RUN/redis.log)"
+	sga_wait_for 30 sga_redis_answers || die "redis-server did not start (see $SGA_RUN/redis.log)"
 }
+
+sga_redis_answers() { [ "$(sga_cli ping 2>/dev/null)" = PONG ]; }
 
 sga_redis_stop() {
 	[ -n "$REDIS_PID" ] || return 0
@@ -180,13 +192,12 @@ sga_gw_start() {
 	die "sga-gateway did not come up (see $SGA_RUN/gateway.log)"
 }
 
+sga_gw_exited() { ! kill -0 "$GW_PID" 2>/dev/null; }
+
 sga_gw_stop() {
 	[ -n "$GW_PID" ] || return 0
 	kill -TERM "$GW_PID" 2>/dev/null || true
-	for _ in $(seq 1 100); do
-		kill -0 "$GW_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	sga_wait_for 30 sga_gw_exited || true
 	kill -KILL "$GW_PID" 2>/dev/null || true
 	wait "$GW_PID" 2>/dev/null || true
 	GW_PID=
