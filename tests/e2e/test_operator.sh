@@ -15,7 +15,7 @@ python3 - "$SGA_RUN/notify.sock" "$SGA_RUN/notify.log" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
-s.settimeout(60)
+s.settimeout(300)  # a slow start on a loaded machine; it ends at STOPPING=1
 with open(sys.argv[2], "a", buffering=1) as log:
     try:
         while True:
