@@ -502,13 +502,48 @@ out:
 	return rc;
 }
 
+int sga_dev_kex_reply_check(const struct sga_dev *d, const struct sga_dev_sess *s,
+                            const uint8_t *plain, size_t plain_len, struct sga_kex_reply_plain *b5,
+                            uint8_t *kisj)
+{
+	const struct sga_group_info *grp = d->grp;
+	uint8_t mac[SGA_MAC_LEN];
+	int rc;
+
+	CHECK(sga_kex_reply_plain_decode(plain, plain_len, b5));
+	if (b5->x_len != grp->len) {
+		rc = -SGA_E_BAD_LENGTH;
+		goto out;
+	}
+	if (!sga_group_element_ok(grp, b5->x)) {
+		rc = -SGA_E_BAD_ELEMENT;
+		goto out;
+	}
+	/* Gateway -> device authentication: only the holder of the trapdoor could
+	 * recover r and so K = N^r. */
+	CHECK(sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id,
+	                        s->peer_id_len, b5->x, b5->n_hash_peer, mac));
+	if (!sga_ct_memeq(mac, b5->mac, SGA_MAC_LEN)) {
+		rc = -SGA_E_AUTH;
+		goto out;
+	}
+	/* B7: K_isj = X^R = g^(R_i R_s R_j) mod p. */
+	CHECK(sga_err_from_crypto(sga_modexp(grp, b5->x, s->R, SGA_EXPONENT_LEN, kisj)));
+	if (!sga_group_element_ok(grp, kisj)) {
+		rc = -SGA_E_BAD_ELEMENT;
+		goto out;
+	}
+out:
+	return rc;
+}
+
 int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
                               size_t len)
 {
 	const struct sga_group_info *grp = d->grp;
 	struct sga_env_sess env;
 	struct sga_kex_reply_plain b5;
-	uint8_t plain[SGA_FRAME_MAX], mac[SGA_MAC_LEN], kisj[SGA_GROUP_MAX_LEN];
+	uint8_t plain[SGA_FRAME_MAX], kisj[SGA_GROUP_MAX_LEN];
 	struct sga_transcript t;
 	const uint8_t self = s->role, peer = s->role ^ 1;
 	size_t plain_len;
@@ -522,29 +557,7 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 		rc = -SGA_E_UNKNOWN_SESSION;
 		goto out;
 	}
-	CHECK(sga_kex_reply_plain_decode(plain, plain_len, &b5));
-	if (b5.x_len != grp->len) {
-		rc = -SGA_E_BAD_LENGTH;
-		goto out;
-	}
-	if (!sga_group_element_ok(grp, b5.x)) {
-		rc = -SGA_E_BAD_ELEMENT;
-		goto out;
-	}
-	/* Gateway -> device authentication: only the holder of the trapdoor could
-	 * recover r and so K = N^r. */
-	CHECK(sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id,
-	                        s->peer_id_len, b5.x, b5.n_hash_peer, mac));
-	if (!sga_ct_memeq(mac, b5.mac, SGA_MAC_LEN)) {
-		rc = -SGA_E_AUTH;
-		goto out;
-	}
-	/* B7: K_isj = X^R = g^(R_i R_s R_j) mod p. */
-	CHECK(sga_err_from_crypto(sga_modexp(grp, b5.x, s->R, SGA_EXPONENT_LEN, kisj)));
-	if (!sga_group_element_ok(grp, kisj)) {
-		rc = -SGA_E_BAD_ELEMENT;
-		goto out;
-	}
+	CHECK(sga_dev_kex_reply_check(d, s, plain, plain_len, &b5, kisj));
 	/* The transcript (PROTOCOL.md 8.2): ids by role, not by who computes it. */
 	memset(&t, 0, sizeof(t));
 	t.id_g = d->pkg.id;

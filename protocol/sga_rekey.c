@@ -339,7 +339,7 @@ int sga_dev_consume_rekey_reply(struct sga_dev *d, struct sga_dev_sess *s, const
 	struct sga_env_sess env;
 	struct sga_rekey_reply_plain rr;
 	struct sga_kex_reply_plain b5;
-	uint8_t key[SGA_AEAD_MAX_KEY_LEN], plain[SGA_FRAME_MAX], mac[SGA_MAC_LEN];
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN], plain[SGA_FRAME_MAX];
 	uint8_t kisj[SGA_GROUP_MAX_LEN], th[SGA_SHA256_LEN], k_confirm[SGA_MAC_LEN];
 	uint8_t confirm_tx[SGA_MAC_LEN], confirm_rx[SGA_MAC_LEN];
 	uint8_t e2e_tx[SGA_AEAD_MAX_KEY_LEN] = {0}, e2e_rx[SGA_AEAD_MAX_KEY_LEN] = {0};
@@ -359,26 +359,7 @@ int sga_dev_consume_rekey_reply(struct sga_dev *d, struct sga_dev_sess *s, const
 		rc = -SGA_E_BAD_FIELD;
 		goto out;
 	}
-	CHECK(sga_kex_reply_plain_decode(rr.kex, rr.kex_len, &b5));
-	if (b5.x_len != grp->len) {
-		rc = -SGA_E_BAD_LENGTH;
-		goto out;
-	}
-	if (!sga_group_element_ok(grp, b5.x)) {
-		rc = -SGA_E_BAD_ELEMENT;
-		goto out;
-	}
-	CHECK(sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id,
-	                        s->peer_id_len, b5.x, b5.n_hash_peer, mac));
-	if (!sga_ct_memeq(mac, b5.mac, SGA_MAC_LEN)) {
-		rc = -SGA_E_AUTH;
-		goto out;
-	}
-	CHECK(sga_err_from_crypto(sga_modexp(grp, b5.x, s->R, SGA_EXPONENT_LEN, kisj)));
-	if (!sga_group_element_ok(grp, kisj)) {
-		rc = -SGA_E_BAD_ELEMENT;
-		goto out;
-	}
+	CHECK(sga_dev_kex_reply_check(d, s, rr.kex, rr.kex_len, &b5, kisj));
 	n_hash_i = init ? s->n_hash : b5.n_hash_peer;
 	n_hash_j = init ? b5.n_hash_peer : s->n_hash;
 	CHECK(sga_rekey_transcript(s->rk.transcript, gen, n_hash_i, n_hash_j, th));

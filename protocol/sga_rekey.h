@@ -171,6 +171,13 @@ int sga_rekey_relay_open(struct sga_gw_session *sess, uint8_t from, uint8_t *fra
  * error the caller wipes s->R and s->K). */
 int sga_dev_kex_contrib_make(const struct sga_dev *d, struct sga_dev_sess *s, uint8_t *plain,
                              size_t cap, size_t *plain_len) SGA_MUST_CHECK;
+/* Shared with sga_device.c: B6/B7 on a decrypted reply body (a KEX_REPLY's,
+ * a REKEY_REPLY's kex): decoded into *b5, X checked and the gateway's MAC over
+ * it verified under s->K (-BAD_LENGTH, -BAD_ELEMENT, -AUTH), then
+ * kisj = X^(s->R) (grp->len bytes, checked too). */
+int sga_dev_kex_reply_check(const struct sga_dev *d, const struct sga_dev_sess *s,
+                            const uint8_t *plain, size_t plain_len, struct sga_kex_reply_plain *b5,
+                            uint8_t *kisj) SGA_MUST_CHECK;
 
 /* Shared with sga_gateway.c: a session envelope of want_type for sess from
  * dev, the member in the envelope's role (-BAD_TYPE, -UNKNOWN_SESSION,
