@@ -592,24 +592,12 @@ out:
 int cp_core_restore(const struct cp_handler *h, struct store *st)
 {
 	struct sga_gw_session s;
-	uint64_t *ids = NULL, *grown;
-	unsigned cap = 256, n = 0;
+	uint64_t *ids = NULL;
+	unsigned n = 0;
 	int installed = 0, rc = 0;
 
 	memset(&s, 0, sizeof(s));
-	for (int attempt = 0; attempt < 8; attempt++) {
-		grown = realloc(ids, (size_t)cap * sizeof(*ids));
-		if (!grown) {
-			rc = -SGA_E_INTERNAL;
-			goto out;
-		}
-		ids = grown;
-		n = cap;
-		rc = store_session_list(st, ids, &n);
-		if (rc != -SGA_E_NOSPACE)
-			break;
-		cap = n + 64; /* the set grew between calls: room for some more */
-	}
+	rc = store_session_list_all(st, &ids, &n);
 	if (rc)
 		goto out;
 	for (unsigned i = 0; i < n; i++) {

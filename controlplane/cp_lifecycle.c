@@ -156,7 +156,7 @@ int cp_device_revoke(const struct cp_handler *h, struct store *st, const uint8_t
 	uint64_t *ids = NULL, *mine = NULL;
 	struct dp_session_view *fin = NULL;
 	struct sga_gw_session s;
-	unsigned cap = 256, n = 0, n_mine = 0;
+	unsigned n = 0, n_mine = 0;
 	int rc, closed = 0;
 
 	if (!h || !st || !id)
@@ -165,21 +165,7 @@ int cp_device_revoke(const struct cp_handler *h, struct store *st, const uint8_t
 	/* First: from here on nothing new starts under the identity. */
 	CHECK(store_device_revoke(st, id, id_len));
 	COUNT(h, revoked);
-	for (int attempt = 0; attempt < 8; attempt++) {
-		uint64_t *grown = realloc(ids, (size_t)cap * sizeof(*ids));
-
-		if (!grown) {
-			rc = -SGA_E_INTERNAL;
-			goto out;
-		}
-		ids = grown;
-		n = cap;
-		rc = store_session_list(st, ids, &n);
-		if (rc != -SGA_E_NOSPACE)
-			break;
-		cap = n + 64;
-	}
-	CHECK(rc);
+	CHECK(store_session_list_all(st, &ids, &n));
 	mine = calloc(n ? n : 1, sizeof(*mine));
 	fin = calloc(n ? n : 1, sizeof(*fin));
 	if (!mine || !fin) {

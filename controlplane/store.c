@@ -748,6 +748,20 @@ static int run1(struct store *st, struct st_cmd *cmd, redisReply **rep)
 	return st_run(st, cmd, 1, rep);
 }
 
+static int del1(struct store *st, const char *key)
+{
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	cmd_init(&c);
+	cmd_str(&c, "DEL");
+	cmd_str(&c, key);
+	rc = run1(st, &c, rep);
+	rep_free(rep, 1);
+	return rc;
+}
+
 /* An EVAL of script on key with the given string arguments. */
 static void cmd_eval(struct st_cmd *c, const char *script, const char *key)
 {
@@ -1269,18 +1283,9 @@ out:
 int store_device_del(struct store *st, const uint8_t *id, uint8_t id_len)
 {
 	char key[KEY_MAX];
-	redisReply *rep[1] = {NULL};
-	struct st_cmd c;
-	int rc;
+	int rc = key_dev(key, id, id_len);
 
-	CHECK(key_dev(key, id, id_len));
-	cmd_init(&c);
-	cmd_str(&c, "DEL");
-	cmd_str(&c, key);
-	CHECK(run1(st, &c, rep));
-out:
-	rep_free(rep, 1);
-	return rc;
+	return rc ? rc : del1(st, key);
 }
 
 /* LUA_RAISE on key.field: *raised = 1/0; -unknown for a missing key. */
@@ -1446,18 +1451,9 @@ out:
 int store_enroll_del(struct store *st, const uint8_t *id, uint8_t id_len)
 {
 	char key[KEY_MAX];
-	redisReply *rep[1] = {NULL};
-	struct st_cmd c;
-	int rc;
+	int rc = key_enroll(key, id, id_len);
 
-	CHECK(key_enroll(key, id, id_len));
-	cmd_init(&c);
-	cmd_str(&c, "DEL");
-	cmd_str(&c, key);
-	rc = run1(st, &c, rep);
-out:
-	rep_free(rep, 1);
-	return rc;
+	return rc ? rc : del1(st, key);
 }
 
 /* ---- sessions ------------------------------------------------------------------ */
@@ -1814,6 +1810,37 @@ int store_session_list(struct store *st, uint64_t *ids, unsigned *n)
 out:
 	rep_free(rep, 1);
 	return rc;
+}
+
+int store_session_list_all(struct store *st, uint64_t **ids, unsigned *n)
+{
+	uint64_t *got = NULL;
+	unsigned cap = 256, count = 0;
+	int rc = -SGA_E_NOSPACE;
+
+	*ids = NULL;
+	*n = 0;
+	/* The set may grow between calls: a few attempts, each with room for
+	 * some more than the last one counted. */
+	for (int attempt = 0; attempt < 8 && rc == -SGA_E_NOSPACE; attempt++) {
+		uint64_t *grown = realloc(got, (size_t)cap * sizeof(*got));
+
+		if (!grown) {
+			rc = -SGA_E_INTERNAL;
+			break;
+		}
+		got = grown;
+		count = cap;
+		rc = store_session_list(st, got, &count);
+		cap = count + 64;
+	}
+	if (rc) {
+		free(got);
+		return rc;
+	}
+	*ids = got;
+	*n = count;
+	return 0;
 }
 
 /* ---- operator listing (sga-admin) --------------------------------------------- */

@@ -171,6 +171,10 @@ int store_session_establish(struct store *st, struct store_estab *e, unsigned n)
  *  ids in, number written out. If the set holds more, ids is filled, *n is set
  *  to the total and the call returns -SGA_E_NOSPACE (retry with a larger array). */
 int store_session_list(struct store *st, uint64_t *ids, unsigned *n);
+/** store_session_list into an array it allocates: on success *ids (free() it)
+ *  holds the *n ids; on error *ids is NULL and *n 0 (-SGA_E_NOSPACE if the set
+ *  kept growing past a few retries, -SGA_E_INTERNAL when out of memory). */
+int store_session_list_all(struct store *st, uint64_t **ids, unsigned *n);
 
 /** Call fn(arg, key) for every Redis key matching the glob pattern match
  *  (SCAN: no blocking of the server, a key may be seen twice while keys

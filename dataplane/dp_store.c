@@ -393,6 +393,31 @@ static void pend_free(struct dp_store *st, uint32_t i)
 	st->pend_free = i;
 }
 
+/* Frees the messages held for recipient rc (sid, role) below end and queues
+ * their log releases; returns how many. Everything held lies in [lo, hi). A
+ * release that cannot be queued now is harmless: the record stays in the log
+ * and comes back after a restart as a duplicate the device drops. Always
+ * inlined: dp_store_delivered runs for each DELIVERED report. */
+static __rte_always_inline unsigned release_below(struct dp_store *st, struct recip *rc,
+                                                  uint64_t sid, uint8_t role, uint64_t end)
+{
+	unsigned released = 0;
+
+	if (end > rc->hi)
+		end = rc->hi;
+	for (uint64_t s = rc->lo; s < end && rc->count; s++) {
+		int32_t i = pend_find(st, sid, role, s);
+
+		if (i < 0)
+			continue;
+		if (msg_log_release(st->logs[st->pend[i].log], st->pend[i].lsn))
+			st->release_lost++;
+		pend_free(st, (uint32_t)i);
+		released++;
+	}
+	return released;
+}
+
 /* ---- start-up ---------------------------------------------------------------------- */
 
 struct recover_ctx {
@@ -975,21 +1000,7 @@ unsigned dp_store_delivered(struct dp_store *st, uint64_t sid, uint8_t role, uin
 	/* Durable first, then the releases it justifies (see mark_write). */
 	(void)mark_write(st, (uint32_t)r, next_e2e_seq);
 	old_top = rc->lo + DP_STORE_HOLD_AHEAD;
-	/* Everything held lies in [lo, hi). */
-	end = next_e2e_seq < rc->hi ? next_e2e_seq : rc->hi;
-	for (uint64_t s = rc->lo; s < end && rc->count; s++) {
-		int32_t i = pend_find(st, sid, role, s);
-
-		if (i < 0)
-			continue;
-		/* A release that cannot be queued now is harmless: the record stays
-		 * in the log and comes back after a restart as a duplicate the device
-		 * drops. */
-		if (msg_log_release(st->logs[st->pend[i].log], st->pend[i].lsn))
-			st->release_lost++;
-		pend_free(st, (uint32_t)i);
-		st->delivered++;
-	}
+	st->delivered += release_below(st, rc, sid, role, next_e2e_seq);
 	rc->delivered_next = next_e2e_seq;
 	if (rc->lo < next_e2e_seq)
 		rc->lo = next_e2e_seq;
@@ -1035,17 +1046,7 @@ unsigned dp_store_forget(struct dp_store *st, uint64_t sid)
 		if (r < 0)
 			continue;
 		rc = &st->recip[r];
-		/* Everything held lies in [lo, hi). */
-		for (uint64_t s = rc->lo; s < rc->hi && rc->count; s++) {
-			int32_t i = pend_find(st, sid, role, s);
-
-			if (i < 0)
-				continue;
-			if (msg_log_release(st->logs[st->pend[i].log], st->pend[i].lsn))
-				st->release_lost++;
-			pend_free(st, (uint32_t)i);
-			released++;
-		}
+		released += release_below(st, rc, sid, role, rc->hi);
 		active_del(st, (uint32_t)r);
 		mark_drop(st, (uint32_t)r);
 		rte_hash_del_key(st->recip_idx, &k);

@@ -643,28 +643,13 @@ static void live_get(int tel, uint64_t sid, struct live *l)
  * running gateway shows of each when it answers. */
 static int sessions_list(struct store *st, const struct gw_config *cfg, const char *only)
 {
-	unsigned n = 0, cap = 1024;
+	unsigned n = 0;
 	uint64_t *ids = NULL;
 	int rc, shown = 0, tel = tel_open(cfg, 1);
 
-	/* store_session_list says how many there are when cap is short. */
-	for (;;) {
-		uint64_t *q = realloc(ids, cap * sizeof(*ids));
-
-		if (!q) {
-			free(ids);
-			return EX_FAIL;
-		}
-		ids = q;
-		n = cap;
-		rc = store_session_list(st, ids, &n);
-		if (rc != -SGA_E_NOSPACE)
-			break;
-		cap = n + 1024;
-	}
+	rc = store_session_list_all(st, &ids, &n);
 	if (rc) {
 		fprintf(stderr, "sga-admin: sessions: %s\n", sga_err_desc(rc));
-		free(ids);
 		if (tel >= 0)
 			close(tel);
 		return store_exit(rc);

@@ -379,27 +379,16 @@ out:
 	return rc;
 }
 
-int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap,
-                            size_t *len)
+int sga_dev_kex_contrib_make(const struct sga_dev *d, struct sga_dev_sess *s, uint8_t *plain,
+                             size_t cap, size_t *plain_len)
 {
 	const struct sga_group_info *grp = d->grp;
 	struct sga_kex_init_plain b1;
 	uint8_t r[SGA_EXPONENT_LEN], N[SGA_GROUP_MAX_LEN], F[SGA_RSA_MAX_LEN], mac[SGA_MAC_LEN];
 	uint8_t proof[SGA_PROOF_MAX], proof_len = 0, ctl[SGA_AEAD_MAX_KEY_LEN];
-	uint8_t plain[SGA_FRAME_MAX];
-	size_t f_len = 0, plain_len = 0;
+	size_t f_len = 0;
 	int rc;
 
-	if (s->state != SGA_DEV_S_KEX)
-		return -SGA_E_BAD_STATE;
-	if (s->kex_made) {
-		/* Retransmission: the same bytes, never new randomness under k_t. */
-		if (s->kex_frame_len > cap)
-			return -SGA_E_NOSPACE;
-		memcpy(out, s->kex_frame, s->kex_frame_len);
-		*len = s->kex_frame_len;
-		return 0;
-	}
 	CHECK(sga_err_from_crypto(sga_exponent_random(s->R)));
 	CHECK(sga_err_from_crypto(sga_exponent_random(r)));
 	CHECK(sga_err_from_crypto(sga_modexp(grp, NULL, s->R, SGA_EXPONENT_LEN, N)));
@@ -418,7 +407,31 @@ int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *
 	b1.f_len = (uint16_t)f_len;
 	b1.f = F;
 	b1.mac = mac;
-	CHECK(sga_kex_init_plain_encode(&b1, plain, sizeof(plain), &plain_len));
+	CHECK(sga_kex_init_plain_encode(&b1, plain, cap, plain_len));
+out:
+	sga_memzero(r, sizeof(r));
+	sga_memzero(ctl, sizeof(ctl));
+	return rc;
+}
+
+int sga_dev_create_kex_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap,
+                            size_t *len)
+{
+	uint8_t plain[SGA_FRAME_MAX];
+	size_t plain_len = 0;
+	int rc;
+
+	if (s->state != SGA_DEV_S_KEX)
+		return -SGA_E_BAD_STATE;
+	if (s->kex_made) {
+		/* Retransmission: the same bytes, never new randomness under k_t. */
+		if (s->kex_frame_len > cap)
+			return -SGA_E_NOSPACE;
+		memcpy(out, s->kex_frame, s->kex_frame_len);
+		*len = s->kex_frame_len;
+		return 0;
+	}
+	CHECK(sga_dev_kex_contrib_make(d, s, plain, sizeof(plain), &plain_len));
 	CHECK(sga_seal_sess_env(SGA_MSG_KEX_INIT, s->session_id, s->role, s->hop_suite, s->kex_key,
 	                        plain, plain_len, s->kex_frame, sizeof(s->kex_frame),
 	                        &s->kex_frame_len));
@@ -434,8 +447,6 @@ out:
 		sga_memzero(s->R, sizeof(s->R));
 		sga_memzero(s->K, sizeof(s->K));
 	}
-	sga_memzero(r, sizeof(r));
-	sga_memzero(ctl, sizeof(ctl));
 	sga_memzero(plain, sizeof(plain));
 	return rc;
 }
@@ -491,13 +502,48 @@ out:
 	return rc;
 }
 
+int sga_dev_kex_reply_check(const struct sga_dev *d, const struct sga_dev_sess *s,
+                            const uint8_t *plain, size_t plain_len, struct sga_kex_reply_plain *b5,
+                            uint8_t *kisj)
+{
+	const struct sga_group_info *grp = d->grp;
+	uint8_t mac[SGA_MAC_LEN];
+	int rc;
+
+	CHECK(sga_kex_reply_plain_decode(plain, plain_len, b5));
+	if (b5->x_len != grp->len) {
+		rc = -SGA_E_BAD_LENGTH;
+		goto out;
+	}
+	if (!sga_group_element_ok(grp, b5->x)) {
+		rc = -SGA_E_BAD_ELEMENT;
+		goto out;
+	}
+	/* Gateway -> device authentication: only the holder of the trapdoor could
+	 * recover r and so K = N^r. */
+	CHECK(sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id,
+	                        s->peer_id_len, b5->x, b5->n_hash_peer, mac));
+	if (!sga_ct_memeq(mac, b5->mac, SGA_MAC_LEN)) {
+		rc = -SGA_E_AUTH;
+		goto out;
+	}
+	/* B7: K_isj = X^R = g^(R_i R_s R_j) mod p. */
+	CHECK(sga_err_from_crypto(sga_modexp(grp, b5->x, s->R, SGA_EXPONENT_LEN, kisj)));
+	if (!sga_group_element_ok(grp, kisj)) {
+		rc = -SGA_E_BAD_ELEMENT;
+		goto out;
+	}
+out:
+	return rc;
+}
+
 int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *frame,
                               size_t len)
 {
 	const struct sga_group_info *grp = d->grp;
 	struct sga_env_sess env;
 	struct sga_kex_reply_plain b5;
-	uint8_t plain[SGA_FRAME_MAX], mac[SGA_MAC_LEN], kisj[SGA_GROUP_MAX_LEN];
+	uint8_t plain[SGA_FRAME_MAX], kisj[SGA_GROUP_MAX_LEN];
 	struct sga_transcript t;
 	const uint8_t self = s->role, peer = s->role ^ 1;
 	size_t plain_len;
@@ -511,29 +557,7 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 		rc = -SGA_E_UNKNOWN_SESSION;
 		goto out;
 	}
-	CHECK(sga_kex_reply_plain_decode(plain, plain_len, &b5));
-	if (b5.x_len != grp->len) {
-		rc = -SGA_E_BAD_LENGTH;
-		goto out;
-	}
-	if (!sga_group_element_ok(grp, b5.x)) {
-		rc = -SGA_E_BAD_ELEMENT;
-		goto out;
-	}
-	/* Gateway -> device authentication: only the holder of the trapdoor could
-	 * recover r and so K = N^r. */
-	CHECK(sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id,
-	                        s->peer_id_len, b5.x, b5.n_hash_peer, mac));
-	if (!sga_ct_memeq(mac, b5.mac, SGA_MAC_LEN)) {
-		rc = -SGA_E_AUTH;
-		goto out;
-	}
-	/* B7: K_isj = X^R = g^(R_i R_s R_j) mod p. */
-	CHECK(sga_err_from_crypto(sga_modexp(grp, b5.x, s->R, SGA_EXPONENT_LEN, kisj)));
-	if (!sga_group_element_ok(grp, kisj)) {
-		rc = -SGA_E_BAD_ELEMENT;
-		goto out;
-	}
+	CHECK(sga_dev_kex_reply_check(d, s, plain, plain_len, &b5, kisj));
 	/* The transcript (PROTOCOL.md 8.2): ids by role, not by who computes it. */
 	memset(&t, 0, sizeof(t));
 	t.id_g = d->pkg.id;

@@ -554,6 +554,30 @@ out:
 	return rc;
 }
 
+int sga_gw_sess_env_decode(const struct sga_gw_device *dev, const struct sga_gw_session *sess,
+                           uint8_t want_type, const uint8_t *frame, size_t len,
+                           struct sga_env_sess *env)
+{
+	int rc;
+
+	CHECK(sga_env_sess_decode(frame, len, env));
+	if (env->type != want_type) {
+		rc = -SGA_E_BAD_TYPE;
+		goto out;
+	}
+	if (env->session_id != sess->session_id || !sess->session_id) {
+		rc = -SGA_E_UNKNOWN_SESSION;
+		goto out;
+	}
+	if (dev->id_len != sess->id_len[env->role] ||
+	    memcmp(dev->id, sess->id[env->role], dev->id_len)) {
+		rc = -SGA_E_UNKNOWN_DEVICE;
+		goto out;
+	}
+out:
+	return rc;
+}
+
 int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *dev,
                            struct sga_gw_session *sess, const uint8_t *frame, size_t len,
                            struct sga_gw_out *out)
@@ -570,20 +594,8 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 	int rc;
 
 	out->n = 0;
-	CHECK(sga_env_sess_decode(frame, len, &env));
-	if (env.type != SGA_MSG_KEX_INIT) {
-		rc = -SGA_E_BAD_TYPE;
-		goto out;
-	}
-	if (env.session_id != sess->session_id || !sess->session_id) {
-		rc = -SGA_E_UNKNOWN_SESSION;
-		goto out;
-	}
+	CHECK(sga_gw_sess_env_decode(dev, sess, SGA_MSG_KEX_INIT, frame, len, &env));
 	role = env.role;
-	if (dev->id_len != sess->id_len[role] || memcmp(dev->id, sess->id[role], dev->id_len)) {
-		rc = -SGA_E_UNKNOWN_DEVICE;
-		goto out;
-	}
 	if (sess->state != SGA_GW_S_KEX && sess->state != SGA_GW_S_ESTABLISHED) {
 		rc = -SGA_E_BAD_STATE;
 		goto out;

@@ -256,13 +256,9 @@ static int open_env(const struct sga_dev_sess *s, uint8_t type, const uint8_t *k
 int sga_dev_create_rekey_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t *out, size_t cap,
                               size_t *len)
 {
-	const struct sga_group_info *grp = d->grp;
-	struct sga_kex_init_plain b1;
 	struct sga_rekey_init_plain ri;
-	uint8_t r[SGA_EXPONENT_LEN], N[SGA_GROUP_MAX_LEN], F[SGA_RSA_MAX_LEN], mac[SGA_MAC_LEN];
-	uint8_t proof[SGA_PROOF_MAX], proof_len = 0, ctl[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t key[SGA_AEAD_MAX_KEY_LEN], kex[SGA_FRAME_MAX], plain[SGA_FRAME_MAX];
-	size_t f_len = 0, kex_len = 0, plain_len = 0;
+	size_t kex_len = 0, plain_len = 0;
 	int rc;
 
 	if (s->rk.pending) {
@@ -276,25 +272,7 @@ int sga_dev_create_rekey_init(struct sga_dev *d, struct sga_dev_sess *s, uint8_t
 	if (!sga_dev_rekey_idle(s) || !d->registered || d->up_ctr >= UINT64_MAX - 1)
 		return -SGA_E_BAD_STATE;
 	CHECK(sga_err_from_crypto(sga_random_bytes(s->k_t, sizeof(s->k_t))));
-	CHECK(sga_err_from_crypto(sga_exponent_random(s->R)));
-	CHECK(sga_err_from_crypto(sga_exponent_random(r)));
-	CHECK(sga_err_from_crypto(sga_modexp(grp, NULL, s->R, SGA_EXPONENT_LEN, N)));
-	CHECK(sga_err_from_crypto(sga_modexp(grp, N, r, SGA_EXPONENT_LEN, s->K)));
-	CHECK(
-	    sga_err_from_crypto(sga_rsa_oaep_encrypt(d->tpk, r, sizeof(r), F, sizeof(F), &f_len)));
-	CHECK(sga_kex_init_mac(grp, s->K, s->session_id, N, mac));
-	CHECK(sga_kex_n_hash(grp, N, s->n_hash));
-	CHECK(sga_key_ctl(d->k_d, d->suite_init, ctl));
-	CHECK(sga_kex_proof_seal(d->suite_init, ctl, d->k_d, s->session_id, N, grp->len, proof,
-	                         &proof_len));
-	b1.n_len = (uint16_t)grp->len;
-	b1.n = N;
-	b1.proof_len = proof_len;
-	b1.proof = proof;
-	b1.f_len = (uint16_t)f_len;
-	b1.f = F;
-	b1.mac = mac;
-	CHECK(sga_kex_init_plain_encode(&b1, kex, sizeof(kex), &kex_len));
+	CHECK(sga_dev_kex_contrib_make(d, s, kex, sizeof(kex), &kex_len));
 	ri.gen = s->rk.gen + 1;
 	ri.ctr = d->up_ctr + 1;
 	ri.k_t = s->k_t;
@@ -321,8 +299,6 @@ out:
 		sga_memzero(s->kex_frame, sizeof(s->kex_frame));
 		s->kex_frame_len = 0;
 	}
-	sga_memzero(r, sizeof(r));
-	sga_memzero(ctl, sizeof(ctl));
 	sga_memzero(key, sizeof(key));
 	sga_memzero(kex, sizeof(kex));
 	sga_memzero(plain, sizeof(plain));
@@ -363,7 +339,7 @@ int sga_dev_consume_rekey_reply(struct sga_dev *d, struct sga_dev_sess *s, const
 	struct sga_env_sess env;
 	struct sga_rekey_reply_plain rr;
 	struct sga_kex_reply_plain b5;
-	uint8_t key[SGA_AEAD_MAX_KEY_LEN], plain[SGA_FRAME_MAX], mac[SGA_MAC_LEN];
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN], plain[SGA_FRAME_MAX];
 	uint8_t kisj[SGA_GROUP_MAX_LEN], th[SGA_SHA256_LEN], k_confirm[SGA_MAC_LEN];
 	uint8_t confirm_tx[SGA_MAC_LEN], confirm_rx[SGA_MAC_LEN];
 	uint8_t e2e_tx[SGA_AEAD_MAX_KEY_LEN] = {0}, e2e_rx[SGA_AEAD_MAX_KEY_LEN] = {0};
@@ -383,26 +359,7 @@ int sga_dev_consume_rekey_reply(struct sga_dev *d, struct sga_dev_sess *s, const
 		rc = -SGA_E_BAD_FIELD;
 		goto out;
 	}
-	CHECK(sga_kex_reply_plain_decode(rr.kex, rr.kex_len, &b5));
-	if (b5.x_len != grp->len) {
-		rc = -SGA_E_BAD_LENGTH;
-		goto out;
-	}
-	if (!sga_group_element_ok(grp, b5.x)) {
-		rc = -SGA_E_BAD_ELEMENT;
-		goto out;
-	}
-	CHECK(sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id,
-	                        s->peer_id_len, b5.x, b5.n_hash_peer, mac));
-	if (!sga_ct_memeq(mac, b5.mac, SGA_MAC_LEN)) {
-		rc = -SGA_E_AUTH;
-		goto out;
-	}
-	CHECK(sga_err_from_crypto(sga_modexp(grp, b5.x, s->R, SGA_EXPONENT_LEN, kisj)));
-	if (!sga_group_element_ok(grp, kisj)) {
-		rc = -SGA_E_BAD_ELEMENT;
-		goto out;
-	}
+	CHECK(sga_dev_kex_reply_check(d, s, rr.kex, rr.kex_len, &b5, kisj));
 	n_hash_i = init ? s->n_hash : b5.n_hash_peer;
 	n_hash_j = init ? b5.n_hash_peer : s->n_hash;
 	CHECK(sga_rekey_transcript(s->rk.transcript, gen, n_hash_i, n_hash_j, th));
@@ -633,19 +590,10 @@ int sga_gw_rekey_init_handle(const struct sga_gw *gw, struct sga_gw_device *dev,
 
 	out->n = 0;
 	*fresh = 0;
-	CHECK(sga_env_sess_decode(frame, len, &env));
-	if (env.type != SGA_MSG_REKEY_INIT) {
-		rc = -SGA_E_BAD_TYPE;
-		goto out;
-	}
-	if (env.session_id != sess->session_id || !sess->session_id) {
-		rc = -SGA_E_UNKNOWN_SESSION;
-		goto out;
-	}
+	CHECK(sga_gw_sess_env_decode(dev, sess, SGA_MSG_REKEY_INIT, frame, len, &env));
 	role = env.role;
 	bit = (uint8_t)(1u << role);
-	if (dev->id_len != sess->id_len[role] || memcmp(dev->id, sess->id[role], dev->id_len) ||
-	    !peer || peer->id_len != sess->id_len[role ^ 1] ||
+	if (!peer || peer->id_len != sess->id_len[role ^ 1] ||
 	    memcmp(peer->id, sess->id[role ^ 1], peer->id_len)) {
 		rc = -SGA_E_UNKNOWN_DEVICE;
 		goto out;

@@ -166,8 +166,26 @@ int sga_gw_rekey_prev_up(const struct sga_gw_session *sess, uint8_t role,
 int sga_rekey_relay_open(struct sga_gw_session *sess, uint8_t from, uint8_t *frame, size_t len,
                          uint64_t *seq, uint8_t **inner, size_t *inner_len) SGA_MUST_CHECK;
 
-/* Shared with sga_gateway.c: B2/B4 on a decrypted KEX_INIT body, and the
+/* Shared with sga_device.c: B1, the device's contribution (a KEX_INIT body
+ * and a REKEY_INIT's kex) under fresh R and r; R, K and n_hash land in s (on
+ * error the caller wipes s->R and s->K). */
+int sga_dev_kex_contrib_make(const struct sga_dev *d, struct sga_dev_sess *s, uint8_t *plain,
+                             size_t cap, size_t *plain_len) SGA_MUST_CHECK;
+/* Shared with sga_device.c: B6/B7 on a decrypted reply body (a KEX_REPLY's,
+ * a REKEY_REPLY's kex): decoded into *b5, X checked and the gateway's MAC over
+ * it verified under s->K (-BAD_LENGTH, -BAD_ELEMENT, -AUTH), then
+ * kisj = X^(s->R) (grp->len bytes, checked too). */
+int sga_dev_kex_reply_check(const struct sga_dev *d, const struct sga_dev_sess *s,
+                            const uint8_t *plain, size_t plain_len, struct sga_kex_reply_plain *b5,
+                            uint8_t *kisj) SGA_MUST_CHECK;
+
+/* Shared with sga_gateway.c: a session envelope of want_type for sess from
+ * dev, the member in the envelope's role (-BAD_TYPE, -UNKNOWN_SESSION,
+ * -UNKNOWN_DEVICE), not yet opened; B2/B4 on a decrypted KEX_INIT body; the
  * body of a reply (KEX_REPLY or REKEY_REPLY) from sess->N and sess->K. */
+int sga_gw_sess_env_decode(const struct sga_gw_device *dev, const struct sga_gw_session *sess,
+                           uint8_t want_type, const uint8_t *frame, size_t len,
+                           struct sga_env_sess *env) SGA_MUST_CHECK;
 int sga_gw_kex_contrib_check(const struct sga_gw *gw, const struct sga_gw_device *dev,
                              uint64_t session_id, const uint8_t *plain, size_t plain_len,
                              uint8_t *N_out, uint8_t *K_out) SGA_MUST_CHECK;

@@ -36,6 +36,20 @@ REDIS_PID=
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 
+# sga_wait_for SECONDS CMD [ARG...]: run CMD every 0.05 s until it succeeds or
+# SECONDS have passed; returns CMD's last status. Tests give generous bounds
+# (30 s): a loaded machine is slow, and a wait that succeeds returns at once.
+sga_wait_for() {
+	local end=$((SECONDS + $1)) rc
+	shift
+	while :; do
+		"$@" && return 0
+		rc=$?
+		[ "$SECONDS" -lt "$end" ] || return "$rc"
+		sleep 0.05
+	done
+}
+
 # Hugepages when we can (root), else the gateway falls back to --no-huge.
 sga_hugepages() {
 	if [ "$(id -u)" -eq 0 ]; then
@@ -89,12 +103,10 @@ sga_redis_start_existing() {
 		--save "" --appendonly yes --appendfsync always --daemonize no --dir "$SGA_RUN" \
 		${SGA_REDIS_PASS:+--requirepass "$SGA_REDIS_PASS"} >>"$SGA_RUN/redis.log" 2>&1 &
 	REDIS_PID=$!
-	for _ in $(seq 1 100); do
-		[ "$(sga_cli ping 2>/dev/null)" = PONG ] && return 0
-		sleep 0.05
-	done
-	die "redis-server did not start (see $SGA_RUN/redis.log)"
+	sga_wait_for 30 sga_redis_answers || die "redis-server did not start (see $SGA_RUN/redis.log)"
 }
+
+sga_redis_answers() { [ "$(sga_cli ping 2>/dev/null)" = PONG ]; }
 
 sga_redis_stop() {
 	[ -n "$REDIS_PID" ] || return 0
@@ -180,13 +192,12 @@ sga_gw_start() {
 	die "sga-gateway did not come up (see $SGA_RUN/gateway.log)"
 }
 
+sga_gw_exited() { ! kill -0 "$GW_PID" 2>/dev/null; }
+
 sga_gw_stop() {
 	[ -n "$GW_PID" ] || return 0
 	kill -TERM "$GW_PID" 2>/dev/null || true
-	for _ in $(seq 1 100); do
-		kill -0 "$GW_PID" 2>/dev/null || break
-		sleep 0.05
-	done
+	sga_wait_for 30 sga_gw_exited || true
 	kill -KILL "$GW_PID" 2>/dev/null || true
 	wait "$GW_PID" 2>/dev/null || true
 	GW_PID=
@@ -215,6 +226,30 @@ sga_lab_up() {
 	sga_redis_start
 	sga_gw_start
 	for id in "$@"; do sga_dev "$id" register || die "$id register"; done
+}
+
+# sga_exchange N [DEV-I OPTION...] [-- DEV-J OPTION...]: dev-j listens, dev-i
+# connects to it, each sends the other N messages ("message 1".."message N"),
+# and every one must arrive intact and in order. The options go to each
+# sga-device before its command; output and stderr land in $SGA_RUN/{i,j}.{out,err}.
+sga_exchange() {
+	local n=$1 i_opts=() j
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		i_opts+=("$1")
+		shift
+	done
+	[ $# -eq 0 ] || shift
+	sga_dev dev-j "$@" --timeout 30000 listen --wait 30000 --recv "$n" --count "$n" \
+		>"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
+	j=$!
+	sleep 0.3
+	sga_dev dev-i "${i_opts[@]}" --timeout 30000 connect dev-j --count "$n" --recv "$n" \
+		>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" || { cat "$SGA_RUN/i.err" >&2; die "dev-i connect/exchange"; }
+	wait "$j" || { cat "$SGA_RUN/j.err" >&2; die "dev-j listen"; }
+	seq 1 "$n" | sed 's/^/message /' >"$SGA_RUN/expect"
+	cmp -s "$SGA_RUN/expect" "$SGA_RUN/i.out" || die "dev-i did not receive $n messages intact and in order"
+	cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "dev-j did not receive $n messages intact and in order"
 }
 
 # Stop everything and remove the namespaces, keeping the run directory.

@@ -44,7 +44,7 @@ log "ok: devices, device, sessions, stats, engines"
 # Allow-list: switch the running gateway over (SIGHUP), hand out a token.
 sed -i 's/^enrollment = open$/enrollment = allowlist/' "$CONF"
 kill -HUP "$GW_PID"
-for _ in $(seq 1 100); do grep -q "reload of $CONF: enrollment" "$SGA_RUN/gateway.log" && break; sleep 0.05; done
+sga_wait_for 30 grep -q "reload of $CONF: enrollment" "$SGA_RUN/gateway.log" || die "enrollment not reloaded"
 adm enroll add dev-c --token-file "$SGA_RUN/dev-c.token" >/dev/null || die "enroll add"
 [ "$(stat -c %a "$SGA_RUN/dev-c.token")" = 600 ] || die "the token file is not 0600"
 adm enroll list | grep -qx dev-c || die "enroll list: dev-c"

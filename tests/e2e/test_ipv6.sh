@@ -21,16 +21,7 @@ grep -q "serving \[fd00:77::1\]:7000 on port" "$SGA_RUN/gateway.log" ||
 	die "the start-up line does not name the IPv6 address"
 log "registered dev-i and dev-j over IPv6"
 
-sga_dev dev-j --timeout 30000 listen --wait 30000 --recv "$N" --count "$N" >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
-J=$!
-sleep 0.3
-sga_dev dev-i --timeout 30000 connect dev-j --count "$N" --recv "$N" \
-	>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" || { cat "$SGA_RUN/i.err" >&2; die "dev-i connect/exchange"; }
-wait $J || { cat "$SGA_RUN/j.err" >&2; die "dev-j listen"; }
-
-seq 1 "$N" | sed 's/^/message /' >"$SGA_RUN/expect"
-cmp -s "$SGA_RUN/expect" "$SGA_RUN/i.out" || die "dev-i did not receive $N messages intact and in order"
-cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "dev-j did not receive $N messages intact and in order"
+sga_exchange "$N"
 log "$N messages each way delivered intact and in order over IPv6"
 
 sleep 1.2 # one stats-file refresh

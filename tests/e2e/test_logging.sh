@@ -65,8 +65,7 @@ log "ok: --log-level=sga.*:error: no info line from sga.gw, sga.cp, sga.dp, sga.
 # ... and [gateway] log_level by SIGHUP sets every sga.* type.
 sed -i 's/^\[gateway\]$/[gateway]\nlog_level = debug/' "$SGA_RUN/gateway.conf"
 kill -HUP "$GW_PID"
-for _ in $(seq 1 100); do has "reload of .*: log_level" "$GWLOG" && break; sleep 0.05; done
-has "^sga-gateway: reload of .*: log_level$" "$GWLOG" || { cat "$GWLOG" >&2; die "log_level not reloaded"; }
+sga_wait_for 30 has "^sga-gateway: reload of .*: log_level$" "$GWLOG" || { cat "$GWLOG" >&2; die "log_level not reloaded"; }
 sga_dev dev-c register >/dev/null 2>&1 || die "dev-c register"
 has "^sga-cp: debug: device dev-c registered$" "$GWLOG" || die "no sga.cp debug line after log_level = debug"
 log "ok: SIGHUP with log_level = debug: $(grep -m1 'device dev-c registered' "$GWLOG")"
@@ -77,6 +76,7 @@ sed -i '/^log_level = debug$/d' "$SGA_RUN/gateway.conf"
 # listener on it, the gateway for a few seconds.
 cat >"$SGA_RUN/syslog.sh" <<EOF
 set -e
+$(declare -f sga_wait_for)
 mount -t tmpfs -o mode=755 sga-log-dev /dev
 for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9; do
 	IFS=: read -r nm ma mi <<<"\$n"; mknod -m 666 "/dev/\$nm" c "\$ma" "\$mi"
@@ -97,7 +97,7 @@ with open(sys.argv[1], "w", buffering=1) as f:
         pass
 ' "$SGA_RUN/syslog.txt" &
 py=\$!
-for _ in \$(seq 1 100); do [ -S /dev/log ] && break; sleep 0.05; done
+sga_wait_for 30 test -S /dev/log || true
 rm -f "$SGA_RUN/stats.json"
 ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$SGA_RUN/gateway.conf" -- -l 0-1 \
 	--syslog daemon >"$SGA_RUN/syslog-gw.log" 2>&1 &
@@ -107,7 +107,7 @@ sleep 1
 kill -INT \$gw
 wait \$gw
 # The listener may lag behind on a loaded machine: its last line, then stop it.
-for _ in \$(seq 1 100); do grep -q "sga-gateway: stopping" "$SGA_RUN/syslog.txt" && break; sleep 0.05; done
+sga_wait_for 30 grep -q "sga-gateway: stopping" "$SGA_RUN/syslog.txt" || true
 kill \$py
 EOF
 if ! unshare -m --propagation private bash "$SGA_RUN/syslog.sh"; then

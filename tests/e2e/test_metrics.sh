@@ -97,12 +97,12 @@ log "ok: counters moved with traffic; /metrics, the stats file and telemetry agr
 # A reload moves the endpoint; a bad address is refused and the old one stays.
 sed -i "s/^metrics_listen = .*/metrics_listen = 127.0.0.1:$((PORT + 1))/" "$SGA_RUN/gateway.conf"
 kill -HUP "$GW_PID"
-for _ in $(seq 1 100); do grep -q "reload of .*: metrics_listen" "$SGA_RUN/gateway.log" && break; sleep 0.05; done
+sga_wait_for 30 grep -q "reload of .*: metrics_listen" "$SGA_RUN/gateway.log" || die "metrics_listen not reloaded"
 scrape "$SGA_RUN/m2.txt" $((PORT + 1)) || die "no /metrics on the reloaded address"
 scrape "$SGA_RUN/m3.txt" && die "the old endpoint still answers"
 sed -i "s/^metrics_listen = .*/metrics_listen = nowhere/" "$SGA_RUN/gateway.conf"
 kill -HUP "$GW_PID"
-for _ in $(seq 1 100); do grep -q "metrics_listen = nowhere: expected IPv4:PORT" "$SGA_RUN/gateway.log" && break; sleep 0.05; done
-grep -q "reload of .* refused: metrics_listen = nowhere: expected IPv4:PORT" "$SGA_RUN/gateway.log" || die "bad metrics_listen not refused"
+sga_wait_for 30 grep -q "reload of .* refused: metrics_listen = nowhere: expected IPv4:PORT" "$SGA_RUN/gateway.log" ||
+	die "bad metrics_listen not refused"
 scrape "$SGA_RUN/m4.txt" $((PORT + 1)) || die "the endpoint went with a refused reload"
 log "PASS test_metrics"

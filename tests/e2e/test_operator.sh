@@ -15,7 +15,7 @@ python3 - "$SGA_RUN/notify.sock" "$SGA_RUN/notify.log" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
-s.settimeout(60)
+s.settimeout(300)  # a slow start on a loaded machine; it ends at STOPPING=1
 with open(sys.argv[2], "a", buffering=1) as log:
     try:
         while True:
@@ -27,7 +27,7 @@ with open(sys.argv[2], "a", buffering=1) as log:
         pass
 PY
 NOTIFY_PID=$!
-for _ in $(seq 1 100); do [ -S "$SGA_RUN/notify.sock" ] && break; sleep 0.05; done
+sga_wait_for 30 test -S "$SGA_RUN/notify.sock" || die "the notify listener did not start"
 if [ "$(nproc)" -ge 2 ]; then eal="--lcores 0@0,1@0"; else eal="-l 0-1"; fi
 NOTIFY_SOCKET=$SGA_RUN/notify.sock SGA_GW_EAL=$eal sga_lab_up dev-a
 grep -q "READY=1" "$SGA_RUN/notify.log" || die "no READY=1 on \$NOTIFY_SOCKET"

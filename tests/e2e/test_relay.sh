@@ -9,10 +9,7 @@ source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 N=${SGA_E2E_MESSAGES:-10000}
 
-sga_hugepages
-sga_net_up
-sga_redis_start
-sga_gw_start
+sga_lab_up
 
 # dev-i protects its hop with ChaCha20-Poly1305, dev-j with AES-128-CCM8 (8-byte tags):
 # the gateway re-seals every relayed frame between the two.
@@ -20,16 +17,7 @@ sga_dev dev-i --suites chacha20-poly1305,aes-128-gcm register || die "dev-i regi
 sga_dev dev-j --suites aes-128-ccm8,aes-128-gcm,chacha20-poly1305 register || die "dev-j register"
 log "registered dev-i and dev-j"
 
-sga_dev dev-j --timeout 30000 listen --wait 30000 --recv "$N" --count "$N" >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
-J=$!
-sleep 0.3
-sga_dev dev-i --timeout 30000 connect dev-j --count "$N" --recv "$N" \
-	>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" || { cat "$SGA_RUN/i.err" >&2; die "dev-i connect/exchange"; }
-wait $J || { cat "$SGA_RUN/j.err" >&2; die "dev-j listen"; }
-
-seq 1 "$N" | sed 's/^/message /' >"$SGA_RUN/expect"
-cmp -s "$SGA_RUN/expect" "$SGA_RUN/i.out" || die "dev-i did not receive $N messages intact and in order"
-cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "dev-j did not receive $N messages intact and in order"
+sga_exchange "$N"
 log "$N messages each way delivered intact and in order"
 
 sleep 0.3 # one stats-file refresh

@@ -18,9 +18,9 @@ M=20 # messages held for the offline recipient
 sga_lab_up dev-i dev-j dev-p dev-q
 CONF=$SGA_RUN/gateway.conf
 lines() { grep -c "$1" "$SGA_RUN/gateway.log" || true; }
+logged_at_least() { [ "$(lines "$1")" -ge "$2" ]; }
 wait_line() { # wait_line PATTERN COUNT: the gateway logged PATTERN COUNT times
-	for _ in $(seq 1 100); do [ "$(lines "$1")" -ge "$2" ] && return 0; sleep 0.05; done
-	die "the gateway did not log '$1' (see $SGA_RUN/gateway.log)"
+	sga_wait_for 30 logged_at_least "$1" "$2" || die "the gateway did not log '$1' (see $SGA_RUN/gateway.log)"
 }
 
 sga_dev dev-j --timeout 30000 listen --wait 30000 --recv "$N" --count "$N" >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
@@ -102,7 +102,8 @@ e0=$(stat store expired)
 sed -i 's/^max_age_s = .*/max_age_s = 1/' "$CONF"
 kill -HUP "$GW_PID"
 wait_line "reload of $CONF: max_age_s" 1
-for _ in $(seq 1 100); do [ "$(stat store expired)" -ge "$M" ] && break; sleep 0.1; done
+expired_at_least() { [ "$(stat store expired)" -ge "$1" ]; }
+sga_wait_for 30 expired_at_least "$M" || true # the count is checked below
 e1=$(stat store expired)
 [ "$e1" -ge "$M" ] || die "max_age_s = 1 by reload: $e1 of $M held messages expired"
 log "ok: $M messages held for the offline dev-q: expired $e0 under max_age_s = 0, $e1 within seconds of the reload to 1"

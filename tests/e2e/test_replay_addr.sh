@@ -19,8 +19,7 @@ ip -n "$NS_DEV" addr add "$ATT_IP/24" dev "$IF_DEV"
 # dev-r2 re-registers (same key) and a first session runs.
 ip netns exec "$NS_GW" $SPOOF sniff "$IF_GW" "$SGA_RUN/ctl" 10 01 20 >/dev/null &
 SNIFF=$!
-for _ in $(seq 1 100); do [ -e "$SGA_RUN/ctl" ] && break; sleep 0.05; done # bound and listening
-[ -e "$SGA_RUN/ctl" ] || die "the sniffer did not start"
+sga_wait_for 30 test -e "$SGA_RUN/ctl" || die "the sniffer did not start" # bound and listening
 sga_dev dev-r2 register || die "dev-r2 register again"
 sga_dev dev-r2 listen --wait 20000 --recv $N >"$SGA_RUN/first.out" 2>/dev/null &
 L=$!
@@ -38,24 +37,18 @@ log "captured dev-r2's REG_REQ (${#reg} hex digits) and both KEX_INITs of the fi
 
 # One round: dev-r2 listens from a new socket (a new port: it moved), the
 # attacker replays the captured frames from ATT_IP, then dev-r1 connects.
+handled_at_least() { [ "$(sga_stat controlplane handled)" -ge "$1" ]; }
 round() {
 	local what=$1
 	shift
 	sga_dev dev-r2 -v listen --wait 20000 --recv $N >"$SGA_RUN/$what.out" 2>"$SGA_RUN/$what.err" &
 	L=$!
-	for _ in $(seq 1 100); do
-		grep -q "waiting for an invitation" "$SGA_RUN/$what.err" 2>/dev/null && break
-		sleep 0.05
-	done
-	grep -q "waiting for an invitation" "$SGA_RUN/$what.err" || die "$what: dev-r2 did not start listening"
+	sga_wait_for 30 grep -q "waiting for an invitation" "$SGA_RUN/$what.err" ||
+		die "$what: dev-r2 did not start listening"
 	h0=$(sga_stat controlplane handled)
 	ip netns exec "$NS_DEV" $SPOOF sendfrom "$ATT_IP" "$GW_IP" "$GW_PORT" "$@" "$@"
 	# every replay handled before the peer connects
-	for _ in $(seq 1 100); do
-		[ "$(sga_stat controlplane handled)" -ge $((h0 + 2 * $#)) ] && break
-		sleep 0.05
-	done
-	[ "$(sga_stat controlplane handled)" -ge $((h0 + 2 * $#)) ] || die "$what: the replays were not handled"
+	sga_wait_for 30 handled_at_least $((h0 + 2 * $#)) || die "$what: the replays were not handled"
 	sga_dev dev-r1 --timeout 8000 connect dev-r2 --count $N 2>"$SGA_RUN/$what.r1.err" ||
 		{ cat "$SGA_RUN/$what.r1.err" >&2; die "$what: dev-r1 could not reach dev-r2 after the replay"; }
 	wait $L || { cat "$SGA_RUN/$what.err" >&2; die "$what: dev-r2 listen"; }

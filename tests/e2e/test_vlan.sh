@@ -77,17 +77,7 @@ sga_dev dev-i register || die "dev-i register (IPv4, VLAN 42)"
 sga_dev dev-j "${GW6[@]}" register || die "dev-j register (IPv6, VLAN 42)"
 log "registered dev-i (IPv4) and dev-j (IPv6) across VLAN 42"
 
-sga_dev dev-j "${GW6[@]}" --timeout 30000 listen --wait 30000 --recv "$N" --count "$N" \
-	>"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
-J=$!
-sleep 0.3
-sga_dev dev-i --timeout 30000 connect dev-j --count "$N" --recv "$N" \
-	>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" || { cat "$SGA_RUN/i.err" >&2; die "dev-i connect/exchange"; }
-wait $J || { cat "$SGA_RUN/j.err" >&2; die "dev-j listen"; }
-
-seq 1 "$N" | sed 's/^/message /' >"$SGA_RUN/expect"
-cmp -s "$SGA_RUN/expect" "$SGA_RUN/i.out" || die "dev-i did not receive $N messages intact and in order"
-cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "dev-j did not receive $N messages intact and in order"
+sga_exchange "$N" -- "${GW6[@]}"
 log "$N messages each way delivered intact and in order across VLAN 42"
 
 sleep 1.2 # one stats-file refresh

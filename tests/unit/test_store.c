@@ -714,6 +714,30 @@ Test(store, session_list)
 	store_close(st);
 }
 
+Test(store, session_list_all_grows)
+{
+	struct store *st = open_store(1000);
+	struct sga_gw_session s;
+	uint64_t *ids = (uint64_t *)1;
+	unsigned n = 1, want = 300; /* more than its first array holds */
+	uint64_t sum = 0;
+
+	cr_assert_eq(store_session_list_all(st, &ids, &n), 0);
+	cr_assert_eq(n, 0);
+	free(ids);
+	for (uint64_t sid = 1; sid <= want; sid++) {
+		make_sess(&s, sid, SGA_GW_S_ESTABLISHED);
+		cr_assert_eq(store_session_put(st, &s), 0);
+	}
+	cr_assert_eq(store_session_list_all(st, &ids, &n), 0);
+	cr_assert_eq(n, want);
+	for (unsigned i = 0; i < n; i++)
+		sum += ids[i];
+	cr_assert_eq(sum, (uint64_t)want * (want + 1) / 2);
+	free(ids);
+	store_close(st);
+}
+
 /* ---- master key file ------------------------------------------------------------------ */
 
 static const char *key_file(const void *content, size_t len, mode_t mode)
