@@ -531,7 +531,7 @@ static bool dp_echo_take(struct dp *dp, struct dp_lcore *lc, struct dp_session *
 		 * (it may be the last copy of its message) but, sealed before the
 		 * new ones existed, teaches no address; the first of the new keys
 		 * ends the overlap. */
-		if (sga_hop_frame_epoch(frame) != mb->hop.epoch) {
+		if (dp_rekey_prev_frame(s, from, frame)) {
 			dp_ctr_inc(lc, DP_C_REKEY_OLD_GEN);
 			return true;
 		}
@@ -586,9 +586,10 @@ void dp_ack_send(struct dp *dp, struct dp_lcore *lc, struct dp_session *s, uint8
 
 /* A fresh authentic up frame from member `from` (inner_len bytes of message:
  * a DATA_UP; 0: a DATA_DELIVERED, activity only): the slot's idle clock and
- * traffic figures. Owner lcore: plain relaxed stores. */
-static inline void dp_slot_active(struct dp *dp, struct dp_lcore *lc, struct dp_session *s,
-                                  uint8_t from, size_t inner_len)
+ * traffic figures, which it returns. Owner lcore: plain relaxed stores. */
+static inline struct dp_slot_life *dp_slot_active(struct dp *dp, struct dp_lcore *lc,
+                                                  struct dp_session *s, uint8_t from,
+                                                  size_t inner_len)
 {
 	struct dp_slot_life *l = &dp->life[dp_slot_index(dp, s)];
 
@@ -597,6 +598,7 @@ static inline void dp_slot_active(struct dp *dp, struct dp_lcore *lc, struct dp_
 		__atomic_store_n(&l->frames[from], l->frames[from] + 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&l->bytes[from], l->bytes[from] + inner_len, __ATOMIC_RELAXED);
 	}
+	return l;
 }
 
 static enum dp_counter dp_open_drop_reason(int rc)
@@ -666,7 +668,7 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 			return;
 		}
 		sga_replay_update(&src_m->hop.rx, seq);
-		dp_slot_active(dp, lc, s, from, inner_len);
+		(void)dp_slot_active(dp, lc, s, from, inner_len);
 	}
 
 	/* Store and forward: durable before its DATA_ACK (dp_store_acks_due sends
@@ -874,8 +876,7 @@ static void dp_delivered_opened(struct dp *dp, struct dp_lcore *lc, struct rte_m
 			return;
 		}
 		sga_replay_update(&src_m->hop.rx, seq);
-		dp_slot_active(dp, lc, s, from, 0);
-		__atomic_store_n(&dp->life[dp_slot_index(dp, s)].delivered[from], next,
+		__atomic_store_n(&dp_slot_active(dp, lc, s, from, 0)->delivered[from], next,
 		                 __ATOMIC_RELAXED);
 	} else {
 		/* LAB ONLY: applied again like a fresh one (dp_relay_opened). */
