@@ -201,6 +201,8 @@ int sga_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, size_
 enum sga_group_id {
 	SGA_GROUP_FFDHE2048 = 0x01,
 	SGA_GROUP_FFDHE3072 = 0x02,
+	SGA_GROUP_X25519 = 0x03, /* the EC profile (RFC 7748) */
+	SGA_GROUP_P256 = 0x04,   /* the EC profile on NIST P-256, where QAT does ECDH */
 };
 
 #define SGA_GROUP_MAX_LEN 384 /* bytes of p for ffdhe3072 */
@@ -232,6 +234,20 @@ int sga_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint
  * Draw a private exponent: SGA_EXPONENT_LEN random bytes, rejecting zero.
  */
 int sga_exponent_random(uint8_t exp[SGA_EXPONENT_LEN]) SGA_MUST_CHECK;
+
+/* ---- X25519 (RFC 7748): the EC profile's group operation ----------------- */
+
+#define SGA_X25519_LEN 32
+
+/**
+ * out = X25519(scalar, u): the scalar clamped as RFC 7748 section 5 says, u
+ * NULL meaning the base point (u = 9). -EINVAL if the result is all zero (u of
+ * small order: the RFC's check). Software in every crypto back end (OpenSSL,
+ * and the portable one the device core builds with); scalar and out are
+ * secrets the caller wipes.
+ */
+int sga_x25519(const uint8_t scalar[SGA_X25519_LEN], const uint8_t *u,
+               uint8_t out[SGA_X25519_LEN]) SGA_MUST_CHECK;
 
 /* ---- backends ------------------------------------------------------------ */
 
