@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_aead_portable.c - sga_aead_seal/open of the portable back end, and its
+ * random source.
+ *
+ * The arguments go through the same checks as on the gateway
+ * (sga_crypto_common.c); then the suite's core runs on the caller's buffers.
+ * A suite whose code this build leaves out (sga_portable.h's macros) is
+ * -EINVAL, as an unknown id is. sga_random_bytes draws from the callback the
+ * application registers (the MCU's TRNG): no callback, no randomness, -EIO.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "sga_ascon.h"
+#include "sga_crypto.h"
+#include "sga_crypto_common.h"
+#include "sga_portable.h"
+#include "sga_portable_priv.h"
+
+/* ---- random ---------------------------------------------------------------- */
+
+/* Set once at start-up by the application, read afterwards. */
+static sga_portable_random_fn random_fn;
+static void *random_ctx;
+
+void sga_portable_set_random(sga_portable_random_fn fn, void *ctx)
+{
+	random_fn = fn;
+	random_ctx = fn != NULL ? ctx : NULL;
+}
+
+int sga_random_bytes(uint8_t *buf, size_t len)
+{
+	if (buf == NULL && len != 0)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (random_fn == NULL || random_fn(random_ctx, buf, len) != 0) {
+		sga_memzero(buf, len);
+		return -EIO;
+	}
+	return 0;
+}
+
+int sga_exponent_random(uint8_t exp[SGA_EXPONENT_LEN])
+{
+	uint8_t acc;
+
+	if (exp == NULL)
+		return -EINVAL;
+	/* An all-zero draw has probability 2^-256; eight in a row means a broken RNG. */
+	for (int tries = 0; tries < 8; tries++) {
+		if (sga_random_bytes(exp, SGA_EXPONENT_LEN) != 0)
+			break;
+		acc = 0;
+		for (size_t i = 0; i < SGA_EXPONENT_LEN; i++)
+			acc |= exp[i];
+		if (acc != 0)
+			return 0;
+	}
+	sga_memzero(exp, SGA_EXPONENT_LEN);
+	return -EIO;
+}
+
+/* ---- AEAD ------------------------------------------------------------------ */
+
+int sga_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                  const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
+                  size_t ct_cap)
+{
+	int idx = -1;
+	int rc = sga_aead_seal_check(suite, key, nonce, aad, aad_len, pt, pt_len, ct, ct_cap, &idx);
+
+	if (rc != 0)
+		return rc;
+	switch (suite) {
+#if SGA_PORTABLE_AES_GCM
+	case SGA_SUITE_AES128_GCM:
+		return sga_p_aes_gcm_seal(key, 16, nonce, aad, aad_len, pt, pt_len, ct);
+#endif
+#if SGA_PORTABLE_AES256_GCM
+	case SGA_SUITE_AES256_GCM:
+		return sga_p_aes_gcm_seal(key, 32, nonce, aad, aad_len, pt, pt_len, ct);
+#endif
+#if SGA_PORTABLE_CHACHAPOLY
+	case SGA_SUITE_CHACHA20_POLY1305:
+		return sga_p_chachapoly_seal(key, nonce, aad, aad_len, pt, pt_len, ct);
+#endif
+#if SGA_PORTABLE_CCM8
+	case SGA_SUITE_AES128_CCM8:
+		return sga_p_aes_ccm8_seal(key, nonce, aad, aad_len, pt, pt_len, ct);
+#endif
+#if SGA_PORTABLE_ASCON
+	case SGA_SUITE_ASCON_AEAD128: {
+		uint8_t n[SGA_ASCON_NONCE_LEN];
+
+		sga_ascon_nonce_from_protocol(n, nonce);
+		sga_ascon_aead128_seal(key, n, aad, aad_len, pt, pt_len, ct);
+		return 0;
+	}
+#endif
+	default:
+		return -EINVAL; /* in the registry, not in this build */
+	}
+}
+
+int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                  const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt,
+                  size_t pt_cap)
+{
+	int idx = -1;
+	int rc = sga_aead_open_check(suite, key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap, &idx);
+	size_t pt_len;
+
+	if (rc != 0)
+		return rc;
+	pt_len = ct_len - sga_suite_table[idx].tag_len;
+	switch (suite) {
+#if SGA_PORTABLE_AES_GCM
+	case SGA_SUITE_AES128_GCM:
+		return sga_p_aes_gcm_open(key, 16, nonce, aad, aad_len, ct, pt_len, pt);
+#endif
+#if SGA_PORTABLE_AES256_GCM
+	case SGA_SUITE_AES256_GCM:
+		return sga_p_aes_gcm_open(key, 32, nonce, aad, aad_len, ct, pt_len, pt);
+#endif
+#if SGA_PORTABLE_CHACHAPOLY
+	case SGA_SUITE_CHACHA20_POLY1305:
+		return sga_p_chachapoly_open(key, nonce, aad, aad_len, ct, pt_len, pt);
+#endif
+#if SGA_PORTABLE_CCM8
+	case SGA_SUITE_AES128_CCM8:
+		return sga_p_aes_ccm8_open(key, nonce, aad, aad_len, ct, pt_len, pt);
+#endif
+#if SGA_PORTABLE_ASCON
+	case SGA_SUITE_ASCON_AEAD128: {
+		uint8_t n[SGA_ASCON_NONCE_LEN];
+
+		sga_ascon_nonce_from_protocol(n, nonce);
+		return sga_ascon_aead128_open(key, n, aad, aad_len, ct, ct_len, pt) == 0 ? 0
+		                                                                         : -EBADMSG;
+	}
+#endif
+	default:
+		(void)pt_len;
+		return -EINVAL;
+	}
+}
