@@ -21,6 +21,7 @@
 #define sga_rsa_key                sga_pt_rsa_key
 #define sga_rsa_from_public_der    sga_pt_rsa_from_public_der
 #define sga_rsa_free               sga_pt_rsa_free
+#define sga_rsa_has_private        sga_pt_rsa_has_private
 #define sga_rsa_size               sga_pt_rsa_size
 #define sga_rsa_oaep_max_plaintext sga_pt_rsa_oaep_max_plaintext
 #define sga_rsa_oaep_encrypt       sga_pt_rsa_oaep_encrypt
