@@ -65,6 +65,39 @@ int sga_exponent_random(uint8_t exp[SGA_EXPONENT_LEN])
 
 /* ---- AEAD ------------------------------------------------------------------ */
 
+void sga_p_padded_blocks(void (*block)(void *st, const uint8_t b[16]), void *st, const uint8_t *p,
+                         size_t n)
+{
+	uint8_t last[16];
+
+	for (; n >= 16; n -= 16, p += 16)
+		block(st, p);
+	if (n != 0) {
+		memset(last, 0, sizeof(last));
+		memcpy(last, p, n);
+		block(st, last);
+		sga_memzero(last, sizeof(last));
+	}
+}
+
+void sga_p_stream_xor(void (*next)(void *st, uint8_t *ks), void *st, size_t block_len,
+                      const uint8_t *in, size_t n, uint8_t *out)
+{
+	uint8_t ks[64];
+
+	while (n > 0) {
+		size_t take = n < block_len ? n : block_len;
+
+		next(st, ks);
+		for (size_t i = 0; i < take; i++)
+			out[i] = in[i] ^ ks[i];
+		in += take;
+		out += take;
+		n -= take;
+	}
+	sga_memzero(ks, sizeof(ks));
+}
+
 int sga_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
                   const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
                   size_t ct_cap)
