@@ -51,6 +51,14 @@ void sga_sha256_update(struct sga_sha256_ctx *c, const void *data, size_t n);
 void sga_sha256_final(struct sga_sha256_ctx *c, uint8_t out[SGA_SHA256_LEN]);
 
 /**
+ * Objects the API hands out by pointer (RSA keys, prepared AEAD and HMAC
+ * keys) live in static pools: a slot is free while its first byte (the
+ * object's in_use member, first in every such struct) is 0. take marks the
+ * first free one and returns it, or NULL; a free is sga_memzero of the slot.
+ */
+void *sga_p_pool_take(void *pool, size_t count, size_t size);
+
+/**
  * block(st, b) for each 16-byte block of p[0..n), the last one zero-padded:
  * GHASH and the AEAD's Poly1305 both take their sections that way.
  */

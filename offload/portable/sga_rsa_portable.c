@@ -20,15 +20,13 @@
 #include <string.h>
 
 #include "sga_crypto.h"
+#include "sga_crypto_common.h"
 #include "sga_portable_priv.h"
 
 #if SGA_PORTABLE_RSA
 
 #ifndef SGA_PORTABLE_BIGNUM_MAX_BYTES
 #define SGA_PORTABLE_BIGNUM_MAX_BYTES 256
-#endif
-#ifndef SGA_PORTABLE_RSA_KEYS
-#define SGA_PORTABLE_RSA_KEYS 1
 #endif
 
 #define MAXL          (SGA_PORTABLE_BIGNUM_MAX_BYTES / 4)
@@ -161,27 +159,6 @@ static void mont_exp(const struct mont *M, uint32_t *r, const uint32_t *b, const
 
 /* ---- ffdhe ------------------------------------------------------------------ */
 
-/* 2 <= x <= p - 2 for a public big-endian x (what sga_group_element_ok checks):
- * p - x computed bytewise must not borrow and must be at least 2. */
-static int element_in_range(const uint8_t *p, const uint8_t *x, size_t len)
-{
-	uint8_t high = 0, x_high = 0;
-	int borrow = 0, last = 0;
-
-	for (size_t i = len; i-- > 0;) {
-		int d = (int)p[i] - x[i] - borrow;
-
-		borrow = d < 0;
-		if (i == len - 1)
-			last = d & 0xff;
-		else
-			high |= (uint8_t)d;
-	}
-	for (size_t i = 0; i + 1 < len; i++)
-		x_high |= x[i];
-	return !borrow && (high != 0 || last >= 2) && (x_high != 0 || x[len - 1] >= 2);
-}
-
 int sga_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
                size_t exp_len, uint8_t *out)
 {
@@ -193,7 +170,7 @@ int sga_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint
 		return -EINVAL;
 	if (grp->len > SGA_PORTABLE_BIGNUM_MAX_BYTES || (grp->p[grp->len - 1] & 1) == 0)
 		return -EINVAL; /* larger than this build's numbers */
-	if (base != NULL && !element_in_range(grp->p, base, grp->len))
+	if (base != NULL && !sga_group_element_in_range(grp->p, base, grp->len))
 		return -EINVAL;
 	mont_init(&M, grp->p, grp->len);
 	if (base != NULL) {
@@ -212,9 +189,9 @@ int sga_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint
 /* ---- RSA-OAEP-SHA256 encryption ---------------------------------------------- */
 
 struct sga_rsa_key {
+	uint8_t in_use;                           /* first: sga_p_pool_take */
 	uint8_t n[SGA_PORTABLE_BIGNUM_MAX_BYTES]; /* big-endian modulus, len bytes */
 	size_t len;
-	int in_use;
 };
 
 static struct sga_rsa_key key_pool[SGA_PORTABLE_RSA_KEYS];
@@ -298,15 +275,11 @@ int sga_rsa_from_public_der(const uint8_t *der, size_t len, struct sga_rsa_key *
 	if (n.n < RSA_MIN_LEN || n.n > SGA_PORTABLE_BIGNUM_MAX_BYTES || (n.p[n.n - 1] & 1) == 0 ||
 	    e.n != sizeof(e65537) || memcmp(e.p, e65537, sizeof(e65537)) != 0)
 		return -EINVAL;
-	for (size_t i = 0; i < SGA_PORTABLE_RSA_KEYS && k == NULL; i++) {
-		if (!key_pool[i].in_use)
-			k = &key_pool[i];
-	}
+	k = sga_p_pool_take(key_pool, SGA_PORTABLE_RSA_KEYS, sizeof(key_pool[0]));
 	if (k == NULL)
 		return -ENOMEM;
 	memcpy(k->n, n.p, n.n);
 	k->len = n.n;
-	k->in_use = 1;
 	*out = k;
 	return 0;
 }

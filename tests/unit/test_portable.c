@@ -44,6 +44,22 @@ int sga_pt_rsa_has_private(const struct sga_pt_rsa_key *key);
 void sga_pt_rsa_free(struct sga_pt_rsa_key *key);
 int sga_pt_rsa_oaep_encrypt(const struct sga_pt_rsa_key *key, const uint8_t *pt, size_t pt_len,
                             uint8_t *ct, size_t ct_cap, size_t *ct_len);
+struct sga_pt_hmac_key;
+struct sga_pt_hmac_key *sga_pt_hmac_key_new(const uint8_t *key, size_t key_len);
+int sga_pt_hmac_key_mac(struct sga_pt_hmac_key *k, const struct sga_buf *parts, size_t nparts,
+                        uint8_t out[SGA_SHA256_LEN]);
+void sga_pt_hmac_key_free(struct sga_pt_hmac_key *k);
+struct sga_pt_aead_key;
+struct sga_pt_aead_key *sga_pt_aead_key_new(uint8_t suite, enum sga_aead_dir dir,
+                                            const uint8_t *key);
+void sga_pt_aead_key_free(struct sga_pt_aead_key *k);
+uint8_t sga_pt_aead_key_suite(const struct sga_pt_aead_key *k);
+int sga_pt_aead_key_seal(struct sga_pt_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                         const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+                         uint8_t *ct, size_t ct_cap);
+int sga_pt_aead_key_open(struct sga_pt_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                         const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+                         uint8_t *pt, size_t pt_cap);
 int sga_pt_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
                   size_t exp_len, uint8_t *out);
 int sga_pt_exponent_random(uint8_t exp[SGA_EXPONENT_LEN]);
@@ -431,6 +447,87 @@ Test(portable, aead_errors)
 	             -ENOSPC);
 	cr_assert_eq(sga_pt_aead_seal(SGA_SUITE_AES128_GCM, NULL, nonce, NULL, 0, buf, 16, buf, 64),
 	             -EINVAL);
+}
+
+/* ---- prepared keys from the static pools ------------------------------------ */
+
+Test(portable, hmac_key_matches_hmac_and_pool_bounds)
+{
+	struct sga_pt_hmac_key *k[3];
+	uint8_t key[100], msg[150], out[32], ref[32];
+
+	rnd(key, sizeof(key));
+	rnd(msg, sizeof(msg));
+	k[0] = sga_pt_hmac_key_new(key, 32);
+	k[1] = sga_pt_hmac_key_new(key, 100); /* longer than a block: hashed */
+	cr_assert(k[0] != NULL && k[1] != NULL);
+	/* The default pool holds two. */
+	k[2] = sga_pt_hmac_key_new(key, 16);
+	cr_assert_null(k[2]);
+	for (size_t n = 0; n <= sizeof(msg); n += 37) {
+		struct sga_buf parts[2] = {{msg, n / 2}, {msg + n / 2, n - n / 2}};
+
+		cr_assert_eq(sga_pt_hmac_key_mac(k[0], parts, 2, out), 0);
+		cr_assert_eq(sga_hmac_sha256(key, 32, parts, 2, ref), 0);
+		cr_assert(memcmp(out, ref, 32) == 0);
+		cr_assert_eq(sga_pt_hmac_key_mac(k[1], parts, 2, out), 0);
+		cr_assert_eq(sga_hmac_sha256(key, 100, parts, 2, ref), 0);
+		cr_assert(memcmp(out, ref, 32) == 0);
+	}
+	cr_assert_null(sga_pt_hmac_key_new(key, 0));
+	sga_pt_hmac_key_free(k[0]);
+	k[2] = sga_pt_hmac_key_new(key, 16);
+	cr_assert_not_null(k[2], "a freed slot is not reused");
+	sga_pt_hmac_key_free(k[1]);
+	sga_pt_hmac_key_free(k[2]);
+	sga_pt_hmac_key_free(NULL);
+}
+
+Test(portable, aead_key_matches_aead_and_pool_bounds)
+{
+	struct sga_pt_aead_key *k[5];
+	uint8_t key[32], nonce[12], pt[70], ct[86], ref[86], back[70];
+
+	rnd(key, sizeof(key));
+	rnd(nonce, sizeof(nonce));
+	rnd(pt, sizeof(pt));
+	for (size_t s = 0; s < sizeof(all_suites); s++) {
+		size_t cl = sizeof(pt) + sga_suite_get(all_suites[s])->tag_len;
+
+		k[0] = sga_pt_aead_key_new(all_suites[s], SGA_AEAD_SEAL, key);
+		k[1] = sga_pt_aead_key_new(all_suites[s], SGA_AEAD_OPEN, key);
+		cr_assert(k[0] != NULL && k[1] != NULL);
+		cr_assert_eq(sga_pt_aead_key_suite(k[0]), all_suites[s]);
+		cr_assert_eq(sga_pt_aead_key_seal(k[0], nonce, pt, 5, pt, sizeof(pt), ct, cl), 0);
+		cr_assert_eq(
+		    sga_aead_seal(all_suites[s], key, nonce, pt, 5, pt, sizeof(pt), ref, cl), 0);
+		cr_assert(memcmp(ct, ref, cl) == 0);
+		cr_assert_eq(sga_pt_aead_key_open(k[1], nonce, pt, 5, ct, cl, back, sizeof(back)),
+		             0);
+		cr_assert(memcmp(back, pt, sizeof(pt)) == 0);
+		/* A key opens only in its own direction. */
+		cr_assert_eq(sga_pt_aead_key_open(k[0], nonce, pt, 5, ct, cl, back, sizeof(back)),
+		             -EINVAL);
+		cr_assert_eq(sga_pt_aead_key_seal(k[1], nonce, pt, 5, pt, sizeof(pt), ct, cl),
+		             -EINVAL);
+		ct[0] ^= 1;
+		cr_assert_eq(sga_pt_aead_key_open(k[1], nonce, pt, 5, ct, cl, back, sizeof(back)),
+		             -EBADMSG);
+		sga_pt_aead_key_free(k[0]);
+		sga_pt_aead_key_free(k[1]);
+	}
+	/* Four slots by default; the fifth is ENOMEM. */
+	for (int i = 0; i < 4; i++)
+		cr_assert_not_null(
+		    k[i] = sga_pt_aead_key_new(SGA_SUITE_AES128_GCM, SGA_AEAD_SEAL, key));
+	errno = 0;
+	cr_assert_null(k[4] = sga_pt_aead_key_new(SGA_SUITE_AES128_GCM, SGA_AEAD_SEAL, key));
+	cr_assert_eq(errno, ENOMEM);
+	for (int i = 0; i < 4; i++)
+		sga_pt_aead_key_free(k[i]);
+	errno = 0;
+	cr_assert_null(sga_pt_aead_key_new(0x7f, SGA_AEAD_SEAL, key));
+	cr_assert_eq(errno, EINVAL);
 }
 
 /* ---- random ---------------------------------------------------------------- */
