@@ -212,12 +212,23 @@ struct sga_aead_key {
 
 static struct sga_aead_key aead_key_pool[SGA_PORTABLE_AEAD_KEYS];
 
+/* The suites this build computes (sga_portable.h's macros). */
+static int suite_built(uint8_t suite)
+{
+	return (SGA_PORTABLE_AES_GCM && suite == SGA_SUITE_AES128_GCM) ||
+	       (SGA_PORTABLE_AES256_GCM && suite == SGA_SUITE_AES256_GCM) ||
+	       (SGA_PORTABLE_CHACHAPOLY && suite == SGA_SUITE_CHACHA20_POLY1305) ||
+	       (SGA_PORTABLE_CCM8 && suite == SGA_SUITE_AES128_CCM8) ||
+	       (SGA_PORTABLE_ASCON && suite == SGA_SUITE_ASCON_AEAD128);
+}
+
 struct sga_aead_key *sga_aead_key_new(uint8_t suite, enum sga_aead_dir dir, const uint8_t *key)
 {
 	const struct sga_suite_info *s = sga_suite_get(suite);
 	struct sga_aead_key *k;
 
-	if (s == NULL || key == NULL || (dir != SGA_AEAD_SEAL && dir != SGA_AEAD_OPEN)) {
+	if (s == NULL || !suite_built(suite) || key == NULL ||
+	    (dir != SGA_AEAD_SEAL && dir != SGA_AEAD_OPEN)) {
 		errno = EINVAL;
 		return NULL;
 	}
