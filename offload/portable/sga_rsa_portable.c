@@ -55,19 +55,20 @@ static void to_be(uint8_t *b, size_t len, const uint32_t *r)
 		b[len - 1 - i] = (uint8_t)(r[i / 4] >> (8 * (i % 4)));
 }
 
-/* r = t - m if that does not borrow (or t has a carry limb hi), else t; n limbs. */
+/* r = t - m if that does not borrow (counting t's carry limb hi), else t; n limbs. */
 static void csub(uint32_t *r, const uint32_t *t, uint32_t hi, const uint32_t *m, size_t n)
 {
-	uint32_t d[MAXL], mask;
-	int64_t c = 0;
+	uint32_t d[MAXL], borrow = 0, mask;
 
 	for (size_t i = 0; i < n; i++) {
-		c += (int64_t)t[i] - m[i];
-		d[i] = (uint32_t)c;
-		c >>= 32;
+		uint64_t x = (uint64_t)t[i] - m[i] - borrow;
+
+		d[i] = (uint32_t)x;
+		borrow = (uint32_t)(x >> 63);
 	}
-	/* keep d when hi - borrow >= 0 */
-	mask = 0u - (uint32_t)((((int64_t)hi + c) >= 0));
+	/* keep d unless the subtraction borrowed past hi (both 0 or 1): the top bit
+	 * of hi - borrow, as arithmetic rather than a comparison a compiler may branch on */
+	mask = ((hi - borrow) >> 31) - 1u;
 	for (size_t i = 0; i < n; i++)
 		r[i] = (d[i] & mask) | (t[i] & ~mask);
 	sga_memzero(d, sizeof(d));

@@ -52,26 +52,30 @@ static void fe_add(fe r, const fe a, const fe b)
 	fold(r, s, t);
 }
 
-/* r = a - b: a borrow out of the top means 2^256 too little, i.e. 38 too much. */
-static void fe_sub(fe r, const fe a, const fe b)
+/* r = a - b - sub (b NULL: zero; sub small); returns the borrow out, 0 or 1.
+ * Unsigned throughout: a limb difference that wrapped has its top bit set. */
+static uint32_t sub_chain(uint32_t *r, const uint32_t *a, const uint32_t *b, uint32_t sub)
 {
-	int64_t t = 0;
-	uint32_t borrow;
+	uint32_t borrow = sub;
 
 	for (int i = 0; i < 8; i++) {
-		t += (int64_t)a[i] - b[i];
+		uint64_t t = (uint64_t)a[i] - (b != NULL ? b[i] : 0) - borrow;
+
 		r[i] = (uint32_t)t;
-		t >>= 32; /* arithmetic: 0 or -1 */
+		borrow = (uint32_t)(t >> 63);
 	}
-	for (int pass = 0; pass < 2; pass++) {
-		borrow = (uint32_t)(t & 1);
-		t = -(int64_t)(38 * borrow);
-		for (int i = 0; i < 8; i++) {
-			t += r[i];
-			r[i] = (uint32_t)t;
-			t >>= 32;
-		}
-	}
+	return borrow;
+}
+
+/* r = a - b: a borrow out of the top means 2^256 too little, i.e. 38 too
+ * much; taking 38 off once more can borrow only if r was below 38, and then
+ * the second time cannot. */
+static void fe_sub(fe r, const fe a, const fe b)
+{
+	uint32_t borrow = sub_chain(r, a, b, 0);
+
+	borrow = sub_chain(r, r, NULL, 38 * borrow);
+	sub_chain(r, r, NULL, 38 * borrow);
 }
 
 static void fe_mul(fe r, const fe a, const fe b)
