@@ -42,12 +42,17 @@ static int board_radio_send(void *ctx, const uint8_t *frame, size_t len)
 	return 0; /* hand the datagram to the UDP/6LoWPAN stack */
 }
 
-/* Returns the length of a datagram that arrived, 0 if none. */
+/* Returns the length of a datagram that arrived (the radio's interrupt
+ * handler filled buf and set radio_rx_len), 0 if none. */
+static volatile size_t radio_rx_len;
+
 static size_t board_radio_recv(uint8_t *buf, size_t cap)
 {
+	size_t n = radio_rx_len;
+
 	(void)buf;
-	(void)cap;
-	return 0;
+	radio_rx_len = 0;
+	return n <= cap ? n : 0;
 }
 
 static int board_flash_save(void *ctx, const struct sga_core_persist *st)
