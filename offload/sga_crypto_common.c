@@ -160,3 +160,28 @@ int sga_aead_open_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce,
 	*idx = i;
 	return 0;
 }
+
+/* ---- group elements -------------------------------------------------------- */
+
+/* Public values: an ordinary comparison. p - x, computed bytewise, must not
+ * borrow and must be at least 2. */
+int sga_group_element_in_range(const uint8_t *p, const uint8_t *x, size_t len)
+{
+	uint8_t high = 0, x_high = 0;
+	int borrow = 0, last = 0;
+
+	if (p == NULL || x == NULL || len == 0)
+		return 0;
+	for (size_t i = len; i-- > 0;) {
+		int d = (int)p[i] - x[i] - borrow;
+
+		borrow = d < 0;
+		if (i == len - 1)
+			last = d & 0xff;
+		else
+			high |= (uint8_t)d;
+	}
+	for (size_t i = 0; i + 1 < len; i++)
+		x_high |= x[i];
+	return !borrow && (high != 0 || last >= 2) && (x_high != 0 || x[len - 1] >= 2);
+}

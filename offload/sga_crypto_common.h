@@ -42,6 +42,13 @@ int sga_aead_open_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce,
                         size_t aad_len, const uint8_t *ct, size_t ct_len, const uint8_t *pt,
                         size_t pt_cap, int *idx);
 
+/**
+ * 1 if the big-endian x of len bytes lies in [2, p - 2] (p big-endian, len
+ * bytes), else 0: the finite-field element check of sga_group_element_ok,
+ * without a big-number library, for both back ends.
+ */
+int sga_group_element_in_range(const uint8_t *p, const uint8_t *x, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

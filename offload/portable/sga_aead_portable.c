@@ -63,7 +63,55 @@ int sga_exponent_random(uint8_t exp[SGA_EXPONENT_LEN])
 	return -EIO;
 }
 
+/* ---- pools ----------------------------------------------------------------- */
+
+void *sga_p_pool_take(void *pool, size_t count, size_t size)
+{
+	uint8_t *slot = pool;
+
+	for (size_t i = 0; i < count; i++, slot += size) {
+		if (slot[0] == 0) {
+			slot[0] = 1;
+			return slot;
+		}
+	}
+	return NULL;
+}
+
 /* ---- AEAD ------------------------------------------------------------------ */
+
+void sga_p_padded_blocks(void (*block)(void *st, const uint8_t b[16]), void *st, const uint8_t *p,
+                         size_t n)
+{
+	uint8_t last[16];
+
+	for (; n >= 16; n -= 16, p += 16)
+		block(st, p);
+	if (n != 0) {
+		memset(last, 0, sizeof(last));
+		memcpy(last, p, n);
+		block(st, last);
+		sga_memzero(last, sizeof(last));
+	}
+}
+
+void sga_p_stream_xor(void (*next)(void *st, uint8_t *ks), void *st, size_t block_len,
+                      const uint8_t *in, size_t n, uint8_t *out)
+{
+	uint8_t ks[64];
+
+	while (n > 0) {
+		size_t take = n < block_len ? n : block_len;
+
+		next(st, ks);
+		for (size_t i = 0; i < take; i++)
+			out[i] = in[i] ^ ks[i];
+		in += take;
+		out += take;
+		n -= take;
+	}
+	sga_memzero(ks, sizeof(ks));
+}
 
 int sga_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
                   const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct,
@@ -146,4 +194,68 @@ int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEA
 		(void)pt_len;
 		return -EINVAL;
 	}
+}
+
+/* ---- prepared AEAD keys ------------------------------------------------------- */
+
+/*
+ * Without an allocator a prepared key is the key itself in a pool slot: each
+ * message runs the suite's key schedule again (for AES a few hundred cycles
+ * next to the cipher's own work), so the object buys the API, not speed.
+ */
+struct sga_aead_key {
+	uint8_t in_use; /* first: sga_p_pool_take */
+	uint8_t suite;
+	uint8_t dir;
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
+};
+
+static struct sga_aead_key aead_key_pool[SGA_PORTABLE_AEAD_KEYS];
+
+struct sga_aead_key *sga_aead_key_new(uint8_t suite, enum sga_aead_dir dir, const uint8_t *key)
+{
+	const struct sga_suite_info *s = sga_suite_get(suite);
+	struct sga_aead_key *k;
+
+	if (s == NULL || key == NULL || (dir != SGA_AEAD_SEAL && dir != SGA_AEAD_OPEN)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	k = sga_p_pool_take(aead_key_pool, SGA_PORTABLE_AEAD_KEYS, sizeof(aead_key_pool[0]));
+	if (k == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	k->suite = suite;
+	k->dir = (uint8_t)dir;
+	memcpy(k->key, key, s->key_len);
+	return k;
+}
+
+void sga_aead_key_free(struct sga_aead_key *k)
+{
+	sga_memzero(k, k != NULL ? sizeof(*k) : 0);
+}
+
+uint8_t sga_aead_key_suite(const struct sga_aead_key *k)
+{
+	return k == NULL ? 0 : k->suite;
+}
+
+int sga_aead_key_seal(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+                      uint8_t *ct, size_t ct_cap)
+{
+	if (k == NULL || k->dir != SGA_AEAD_SEAL)
+		return -EINVAL;
+	return sga_aead_seal(k->suite, k->key, nonce, aad, aad_len, pt, pt_len, ct, ct_cap);
+}
+
+int sga_aead_key_open(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                      const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+                      uint8_t *pt, size_t pt_cap)
+{
+	if (k == NULL || k->dir != SGA_AEAD_OPEN)
+		return -EINVAL;
+	return sga_aead_open(k->suite, k->key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap);
 }

@@ -123,6 +123,32 @@ static void aes_encrypt(const struct aes *a, const uint8_t in[16], uint8_t out[1
 	sga_memzero(t, sizeof(t));
 }
 
+/* AES in counter mode: the low 32 bits of the block, big-endian, count up
+ * before each block (inc32 of SP 800-38D 6.2; CCM's 24-bit counter cannot
+ * carry out of them, its messages being shorter than 2^24 bytes). */
+struct aes_ctr {
+	const struct aes *a;
+	uint8_t cb[16];
+};
+
+static void aes_ctr_next(void *st, uint8_t *ks)
+{
+	struct aes_ctr *c = st;
+
+	sga_store32_be(c->cb + 12, sga_load32_be(c->cb + 12) + 1);
+	aes_encrypt(c->a, c->cb, ks);
+}
+
+/* in ^ AES-CTR from the block after cb0 (n bytes). */
+static void aes_ctr_xor(const struct aes *a, const uint8_t cb0[16], const uint8_t *in, size_t n,
+                        uint8_t *out)
+{
+	struct aes_ctr c = {.a = a};
+
+	memcpy(c.cb, cb0, 16);
+	sga_p_stream_xor(aes_ctr_next, &c, 16, in, n, out);
+}
+
 /* ---- GCM ------------------------------------------------------------------- */
 
 #if SGA_PORTABLE_AES_GCM || SGA_PORTABLE_AES256_GCM
@@ -132,8 +158,9 @@ struct gcm {
 };
 
 /* y = (y ^ block) * H in GF(2^128), SP 800-38D algorithm 1, branch-free. */
-static void ghash_block(struct gcm *g, const uint8_t b[16])
+static void ghash_block(void *st, const uint8_t b[16])
 {
+	struct gcm *g = st;
 	uint32_t x[4], z[4] = {0, 0, 0, 0}, v[4];
 
 	for (int i = 0; i < 4; i++) {
@@ -157,42 +184,6 @@ static void ghash_block(struct gcm *g, const uint8_t b[16])
 	sga_memzero(v, sizeof(v));
 }
 
-static void ghash_padded(struct gcm *g, const uint8_t *p, size_t n)
-{
-	uint8_t last[16];
-
-	for (; n >= 16; n -= 16, p += 16)
-		ghash_block(g, p);
-	if (n != 0) {
-		memset(last, 0, sizeof(last));
-		memcpy(last, p, n);
-		ghash_block(g, last);
-		sga_memzero(last, sizeof(last));
-	}
-}
-
-/* CTR from counter block cb (inc32 before each block, SP 800-38D 6.5). */
-static void gcm_ctr(const struct aes *a, const uint8_t j0[16], const uint8_t *in, size_t n,
-                    uint8_t *out)
-{
-	uint8_t cb[16], ks[16];
-	uint32_t ctr = sga_load32_be(j0 + 12);
-
-	memcpy(cb, j0, 12);
-	while (n > 0) {
-		size_t take = n < 16 ? n : 16;
-
-		sga_store32_be(cb + 12, ++ctr);
-		aes_encrypt(a, cb, ks);
-		for (size_t i = 0; i < take; i++)
-			out[i] = in[i] ^ ks[i];
-		in += take;
-		out += take;
-		n -= take;
-	}
-	sga_memzero(ks, sizeof(ks));
-}
-
 static void gcm_tag(const struct aes *a, const uint8_t j0[16], const uint8_t *aad, size_t aad_len,
                     const uint8_t *ct, size_t ct_len, uint8_t tag[16])
 {
@@ -205,8 +196,8 @@ static void gcm_tag(const struct aes *a, const uint8_t j0[16], const uint8_t *aa
 		g.h[i] = sga_load32_be(hb + 4 * i);
 		g.y[i] = 0;
 	}
-	ghash_padded(&g, aad, aad_len);
-	ghash_padded(&g, ct, ct_len);
+	sga_p_padded_blocks(ghash_block, &g, aad, aad_len);
+	sga_p_padded_blocks(ghash_block, &g, ct, ct_len);
 	sga_store32_be(lens, (uint32_t)((uint64_t)aad_len >> 29));
 	sga_store32_be(lens + 4, (uint32_t)aad_len << 3);
 	sga_store32_be(lens + 8, (uint32_t)((uint64_t)ct_len >> 29));
@@ -234,7 +225,7 @@ int sga_p_aes_gcm_seal(const uint8_t *key, size_t key_len, const uint8_t nonce[1
 
 	aes_init(&a, key, key_len);
 	gcm_j0(j0, nonce);
-	gcm_ctr(&a, j0, pt, pt_len, ct);
+	aes_ctr_xor(&a, j0, pt, pt_len, ct);
 	gcm_tag(&a, j0, aad, aad_len, ct, pt_len, ct + pt_len);
 	sga_memzero(&a, sizeof(a));
 	return 0;
@@ -256,7 +247,7 @@ int sga_p_aes_gcm_open(const uint8_t *key, size_t key_len, const uint8_t nonce[1
 		sga_memzero(pt, pt_len);
 		rc = -EBADMSG;
 	} else {
-		gcm_ctr(&a, j0, ct, pt_len, pt);
+		aes_ctr_xor(&a, j0, ct, pt_len, pt);
 	}
 	sga_memzero(tag, sizeof(tag));
 	sga_memzero(&a, sizeof(a));
@@ -330,22 +321,11 @@ static void ccm_ctr_block(uint8_t blk[16], const uint8_t nonce[12], uint32_t i)
 static void ccm_ctr(const struct aes *a, const uint8_t nonce[12], const uint8_t *in, size_t n,
                     uint8_t *out, uint8_t s0[16])
 {
-	uint8_t blk[16];
+	uint8_t a0[16];
 
-	ccm_ctr_block(blk, nonce, 0);
-	aes_encrypt(a, blk, s0);
-	for (uint32_t i = 1; n > 0; i++) {
-		size_t take = n < 16 ? n : 16;
-
-		ccm_ctr_block(blk, nonce, i);
-		aes_encrypt(a, blk, blk);
-		for (size_t j = 0; j < take; j++)
-			out[j] = in[j] ^ blk[j];
-		in += take;
-		out += take;
-		n -= take;
-	}
-	sga_memzero(blk, sizeof(blk));
+	ccm_ctr_block(a0, nonce, 0);
+	aes_encrypt(a, a0, s0);
+	aes_ctr_xor(a, a0, in, n, out);
 }
 
 int sga_p_aes_ccm8_seal(const uint8_t key[16], const uint8_t nonce[12], const uint8_t *aad,

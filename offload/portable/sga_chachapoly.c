@@ -66,24 +66,25 @@ static void chacha_block(const uint8_t key[32], const uint8_t nonce[12], uint32_
 	sga_memzero(x, sizeof(x));
 }
 
+struct chacha_stream {
+	const uint8_t *key, *nonce;
+	uint32_t ctr;
+};
+
+static void chacha_next(void *st, uint8_t *ks)
+{
+	struct chacha_stream *c = st;
+
+	chacha_block(c->key, c->nonce, c->ctr++, ks);
+}
+
 /* RFC 8439 2.4: XOR the key stream from block counter 1 on. */
 static void chacha_xor(const uint8_t key[32], const uint8_t nonce[12], const uint8_t *in, size_t n,
                        uint8_t *out)
 {
-	uint8_t ks[64];
-	uint32_t ctr = 1;
+	struct chacha_stream c = {.key = key, .nonce = nonce, .ctr = 1};
 
-	while (n > 0) {
-		size_t take = n < 64 ? n : 64;
-
-		chacha_block(key, nonce, ctr++, ks);
-		for (size_t i = 0; i < take; i++)
-			out[i] = in[i] ^ ks[i];
-		in += take;
-		out += take;
-		n -= take;
-	}
-	sga_memzero(ks, sizeof(ks));
+	sga_p_stream_xor(chacha_next, &c, 64, in, n, out);
 }
 
 struct poly {
@@ -107,8 +108,9 @@ static void poly_init(struct poly *p, const uint8_t key[32])
 }
 
 /* h = (h + block + 2^128) * r mod 2^130 - 5, for one full 16-byte block. */
-static void poly_block(struct poly *p, const uint8_t m[16])
+static void poly_block(void *st, const uint8_t m[16])
 {
+	struct poly *p = st;
 	const uint32_t *r = p->r;
 	uint32_t *h = p->h;
 	uint32_t t0 = sga_load32_le(m), t1 = sga_load32_le(m + 4), t2 = sga_load32_le(m + 8),
@@ -150,22 +152,6 @@ static void poly_block(struct poly *p, const uint8_t m[16])
 	c = h[0] >> 26;
 	h[0] &= 0x3ffffff;
 	h[1] += c;
-}
-
-/* The AEAD's sections are zero-padded to 16 bytes (RFC 8439 2.8), so every
- * block is a full one. */
-static void poly_padded(struct poly *p, const uint8_t *m, size_t n)
-{
-	uint8_t last[16];
-
-	for (; n >= 16; n -= 16, m += 16)
-		poly_block(p, m);
-	if (n != 0) {
-		memset(last, 0, sizeof(last));
-		memcpy(last, m, n);
-		poly_block(p, last);
-		sga_memzero(last, sizeof(last));
-	}
 }
 
 static void poly_final(struct poly *p, uint8_t tag[16])
@@ -215,8 +201,9 @@ static void chachapoly_tag(const uint8_t key[32], const uint8_t nonce[12], const
 
 	chacha_block(key, nonce, 0, block0);
 	poly_init(&p, block0);
-	poly_padded(&p, aad, aad_len);
-	poly_padded(&p, ct, ct_len);
+	/* The sections are zero-padded to 16 bytes (RFC 8439 2.8): full blocks only. */
+	sga_p_padded_blocks(poly_block, &p, aad, aad_len);
+	sga_p_padded_blocks(poly_block, &p, ct, ct_len);
 	for (int i = 0; i < 8; i++) {
 		lens[i] = (uint8_t)((uint64_t)aad_len >> (8 * i));
 		lens[8 + i] = (uint8_t)((uint64_t)ct_len >> (8 * i));

@@ -8,8 +8,10 @@
  * SHA-256, HMAC-SHA256, HKDF-SHA256, X25519, the AEAD suites selected below,
  * sga_random_bytes over a caller-registered entropy source, and (unless
  * SGA_PORTABLE_RSA is 0) RSA-OAEP-SHA256 encryption with a public key and
- * ffdhe modular exponentiation. Not here: the calls that need an allocator
- * or a file system (sga_hmac_key_*, sga_aead_key_*, sga_rsa_generate/
+ * ffdhe modular exponentiation. Objects handed out by pointer (prepared AEAD
+ * and HMAC keys, RSA public keys) come from static pools sized below; a full
+ * pool is NULL/ENOMEM (-ENOMEM for RSA), like an allocation failure. Not
+ * here: what needs a file system or a private key (sga_rsa_generate/
  * load_pem/from_pem/save_private_pem/public_der, RSA decryption) and the
  * back-end switch: a program that uses them does not link, rather than
  * getting an answer that is not real.
@@ -54,6 +56,17 @@ extern "C" {
 #endif
 #ifndef SGA_PORTABLE_RSA
 #define SGA_PORTABLE_RSA 1
+#endif
+
+/* Pool sizes: how many objects of each kind may be alive at once. */
+#ifndef SGA_PORTABLE_AEAD_KEYS
+#define SGA_PORTABLE_AEAD_KEYS 4
+#endif
+#ifndef SGA_PORTABLE_HMAC_KEYS
+#define SGA_PORTABLE_HMAC_KEYS 2
+#endif
+#ifndef SGA_PORTABLE_RSA_KEYS
+#define SGA_PORTABLE_RSA_KEYS 1
 #endif
 
 #define SGA_PORTABLE_AES (SGA_PORTABLE_AES_GCM || SGA_PORTABLE_AES256_GCM || SGA_PORTABLE_CCM8)

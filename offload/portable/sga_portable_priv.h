@@ -50,6 +50,28 @@ void sga_sha256_update(struct sga_sha256_ctx *c, const void *data, size_t n);
 /** Writes the digest and wipes the context. */
 void sga_sha256_final(struct sga_sha256_ctx *c, uint8_t out[SGA_SHA256_LEN]);
 
+/**
+ * Objects the API hands out by pointer (RSA keys, prepared AEAD and HMAC
+ * keys) live in static pools: a slot is free while its first byte (the
+ * object's in_use member, first in every such struct) is 0. take marks the
+ * first free one and returns it, or NULL; a free is sga_memzero of the slot.
+ */
+void *sga_p_pool_take(void *pool, size_t count, size_t size);
+
+/**
+ * block(st, b) for each 16-byte block of p[0..n), the last one zero-padded:
+ * GHASH and the AEAD's Poly1305 both take their sections that way.
+ */
+void sga_p_padded_blocks(void (*block)(void *st, const uint8_t b[16]), void *st, const uint8_t *p,
+                         size_t n);
+
+/**
+ * out = in ^ key stream for n bytes (in may be out): next(st, ks) writes the
+ * next block_len (<= 64) key stream bytes. AES-CTR and ChaCha20 both.
+ */
+void sga_p_stream_xor(void (*next)(void *st, uint8_t *ks), void *st, size_t block_len,
+                      const uint8_t *in, size_t n, uint8_t *out);
+
 /*
  * The AEAD cores: arguments already checked by sga_aead_seal/open_check; ct
  * may equal pt. seal writes pt_len bytes and the tag; open writes pt_len bytes

@@ -175,6 +175,48 @@ int sga_hmac_sha256(const uint8_t *key, size_t key_len, const struct sga_buf *pa
 	return 0;
 }
 
+/* ---- HMAC under a kept key ------------------------------------------------------ */
+
+/* The hash state after K ^ ipad and the outer pad: each message starts from a
+ * copy, so a MAC costs the message and two blocks, not the key set-up. */
+struct sga_hmac_key {
+	uint8_t in_use; /* first: sga_p_pool_take */
+	struct hmac keyed;
+};
+
+static struct sga_hmac_key hmac_key_pool[SGA_PORTABLE_HMAC_KEYS];
+
+struct sga_hmac_key *sga_hmac_key_new(const uint8_t *key, size_t key_len)
+{
+	struct sga_hmac_key *k;
+
+	if (key == NULL || key_len == 0)
+		return NULL;
+	k = sga_p_pool_take(hmac_key_pool, SGA_PORTABLE_HMAC_KEYS, sizeof(hmac_key_pool[0]));
+	if (k != NULL)
+		hmac_init(&k->keyed, key, key_len);
+	return k;
+}
+
+int sga_hmac_key_mac(struct sga_hmac_key *k, const struct sga_buf *parts, size_t nparts,
+                     uint8_t out[SGA_SHA256_LEN])
+{
+	struct hmac m;
+
+	if (k == NULL || out == NULL || !sga_parts_ok(parts, nparts))
+		return -EINVAL;
+	m = k->keyed;
+	for (size_t i = 0; i < nparts; i++)
+		sga_sha256_update(&m.inner, parts[i].p, parts[i].n);
+	hmac_final(&m, out);
+	return 0;
+}
+
+void sga_hmac_key_free(struct sga_hmac_key *k)
+{
+	sga_memzero(k, k != NULL ? sizeof(*k) : 0);
+}
+
 /* ---- HKDF ------------------------------------------------------------------ */
 
 int sga_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,

@@ -180,8 +180,12 @@ static void fe_encode(uint8_t out[32], const fe a)
 int sga_x25519(const uint8_t scalar[SGA_X25519_LEN], const uint8_t *u, uint8_t out[SGA_X25519_LEN])
 {
 	static const uint8_t base[SGA_X25519_LEN] = {9};
-	uint8_t k[32], acc = 0;
-	fe x1, x2, z2, x3, z3, a, aa, b, bb, e, c, d, da, cb;
+	/* Every secret of the ladder in one place, wiped once. */
+	struct {
+		uint8_t k[32];
+		fe x1, x2, z2, x3, z3, a, aa, b, bb, e, c, d, da, cb;
+	} s;
+	uint8_t acc = 0;
 	uint32_t swap = 0;
 
 	if (scalar == NULL || out == NULL)
@@ -189,67 +193,54 @@ int sga_x25519(const uint8_t scalar[SGA_X25519_LEN], const uint8_t *u, uint8_t o
 	if (u == NULL)
 		u = base;
 	/* RFC 7748 section 5: clamp the scalar, mask bit 255 of u. */
-	memcpy(k, scalar, sizeof(k));
-	k[0] &= 248;
-	k[31] &= 127;
-	k[31] |= 64;
+	memcpy(s.k, scalar, sizeof(s.k));
+	s.k[0] &= 248;
+	s.k[31] &= 127;
+	s.k[31] |= 64;
 	for (int i = 0; i < 8; i++)
-		x1[i] = sga_load32_le(u + 4 * i);
-	x1[7] &= 0x7fffffff;
-	memset(x2, 0, sizeof(x2));
-	x2[0] = 1;
-	memset(z2, 0, sizeof(z2));
-	memcpy(x3, x1, sizeof(x3));
-	memset(z3, 0, sizeof(z3));
-	z3[0] = 1;
+		s.x1[i] = sga_load32_le(u + 4 * i);
+	s.x1[7] &= 0x7fffffff;
+	memset(s.x2, 0, sizeof(s.x2));
+	s.x2[0] = 1;
+	memset(s.z2, 0, sizeof(s.z2));
+	memcpy(s.x3, s.x1, sizeof(s.x3));
+	memset(s.z3, 0, sizeof(s.z3));
+	s.z3[0] = 1;
 	for (int t = 254; t >= 0; t--) {
-		uint32_t kt = (k[t >> 3] >> (t & 7)) & 1;
+		uint32_t kt = (s.k[t >> 3] >> (t & 7)) & 1;
 
 		swap ^= kt;
-		fe_cswap(x2, x3, swap);
-		fe_cswap(z2, z3, swap);
+		fe_cswap(s.x2, s.x3, swap);
+		fe_cswap(s.z2, s.z3, swap);
 		swap = kt;
-		fe_add(a, x2, z2);
-		fe_sq(aa, a);
-		fe_sub(b, x2, z2);
-		fe_sq(bb, b);
-		fe_sub(e, aa, bb);
-		fe_add(c, x3, z3);
-		fe_sub(d, x3, z3);
-		fe_mul(da, d, a);
-		fe_mul(cb, c, b);
-		fe_add(x3, da, cb);
-		fe_sq(x3, x3);
-		fe_sub(z3, da, cb);
-		fe_sq(z3, z3);
-		fe_mul(z3, z3, x1);
-		fe_mul(x2, aa, bb);
-		fe_mul_a24(z2, e);
-		fe_add(z2, z2, aa);
-		fe_mul(z2, z2, e);
+		fe_add(s.a, s.x2, s.z2);
+		fe_sq(s.aa, s.a);
+		fe_sub(s.b, s.x2, s.z2);
+		fe_sq(s.bb, s.b);
+		fe_sub(s.e, s.aa, s.bb);
+		fe_add(s.c, s.x3, s.z3);
+		fe_sub(s.d, s.x3, s.z3);
+		fe_mul(s.da, s.d, s.a);
+		fe_mul(s.cb, s.c, s.b);
+		fe_add(s.x3, s.da, s.cb);
+		fe_sq(s.x3, s.x3);
+		fe_sub(s.z3, s.da, s.cb);
+		fe_sq(s.z3, s.z3);
+		fe_mul(s.z3, s.z3, s.x1);
+		fe_mul(s.x2, s.aa, s.bb);
+		fe_mul_a24(s.z2, s.e);
+		fe_add(s.z2, s.z2, s.aa);
+		fe_mul(s.z2, s.z2, s.e);
 	}
-	fe_cswap(x2, x3, swap);
-	fe_cswap(z2, z3, swap);
-	fe_inv(z2, z2);
-	fe_mul(x2, x2, z2);
-	fe_encode(out, x2);
+	fe_cswap(s.x2, s.x3, swap);
+	fe_cswap(s.z2, s.z3, swap);
+	fe_inv(s.z2, s.z2);
+	fe_mul(s.x2, s.x2, s.z2);
+	fe_encode(out, s.x2);
 	for (int i = 0; i < SGA_X25519_LEN; i++)
 		acc |= out[i];
-	sga_memzero(k, sizeof(k));
-	sga_memzero(x2, sizeof(x2));
-	sga_memzero(z2, sizeof(z2));
-	sga_memzero(x3, sizeof(x3));
-	sga_memzero(z3, sizeof(z3));
-	sga_memzero(a, sizeof(a));
-	sga_memzero(aa, sizeof(aa));
-	sga_memzero(b, sizeof(b));
-	sga_memzero(bb, sizeof(bb));
-	sga_memzero(e, sizeof(e));
-	sga_memzero(c, sizeof(c));
-	sga_memzero(d, sizeof(d));
-	sga_memzero(da, sizeof(da));
-	sga_memzero(cb, sizeof(cb));
+	sga_memzero(&s, sizeof(s));
 	if (acc == 0)
-		return -EINVAL; /* out is all zero already: nothing secret to wipe */
+		return -EINVAL; /* out is all zero: nothing secret in it */
 	return 0;
 }

@@ -21,9 +21,20 @@
 #define sga_rsa_key                sga_pt_rsa_key
 #define sga_rsa_from_public_der    sga_pt_rsa_from_public_der
 #define sga_rsa_free               sga_pt_rsa_free
+#define sga_rsa_has_private        sga_pt_rsa_has_private
 #define sga_rsa_size               sga_pt_rsa_size
 #define sga_rsa_oaep_max_plaintext sga_pt_rsa_oaep_max_plaintext
 #define sga_rsa_oaep_encrypt       sga_pt_rsa_oaep_encrypt
 #define sga_modexp                 sga_pt_modexp
+#define sga_hmac_key               sga_pt_hmac_key
+#define sga_hmac_key_new           sga_pt_hmac_key_new
+#define sga_hmac_key_mac           sga_pt_hmac_key_mac
+#define sga_hmac_key_free          sga_pt_hmac_key_free
+#define sga_aead_key               sga_pt_aead_key
+#define sga_aead_key_new           sga_pt_aead_key_new
+#define sga_aead_key_free          sga_pt_aead_key_free
+#define sga_aead_key_suite         sga_pt_aead_key_suite
+#define sga_aead_key_seal          sga_pt_aead_key_seal
+#define sga_aead_key_open          sga_pt_aead_key_open
 
 #endif /* SGA_PORTABLE_RENAME_H */

@@ -36,6 +36,32 @@ int sga_pt_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_
                      const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
                      uint8_t *pt, size_t pt_cap);
 int sga_pt_random_bytes(uint8_t *buf, size_t len);
+struct sga_pt_rsa_key;
+int sga_pt_rsa_from_public_der(const uint8_t *der, size_t len, struct sga_pt_rsa_key **out);
+size_t sga_pt_rsa_size(const struct sga_pt_rsa_key *key);
+size_t sga_pt_rsa_oaep_max_plaintext(const struct sga_pt_rsa_key *key);
+int sga_pt_rsa_has_private(const struct sga_pt_rsa_key *key);
+void sga_pt_rsa_free(struct sga_pt_rsa_key *key);
+int sga_pt_rsa_oaep_encrypt(const struct sga_pt_rsa_key *key, const uint8_t *pt, size_t pt_len,
+                            uint8_t *ct, size_t ct_cap, size_t *ct_len);
+struct sga_pt_hmac_key;
+struct sga_pt_hmac_key *sga_pt_hmac_key_new(const uint8_t *key, size_t key_len);
+int sga_pt_hmac_key_mac(struct sga_pt_hmac_key *k, const struct sga_buf *parts, size_t nparts,
+                        uint8_t out[SGA_SHA256_LEN]);
+void sga_pt_hmac_key_free(struct sga_pt_hmac_key *k);
+struct sga_pt_aead_key;
+struct sga_pt_aead_key *sga_pt_aead_key_new(uint8_t suite, enum sga_aead_dir dir,
+                                            const uint8_t *key);
+void sga_pt_aead_key_free(struct sga_pt_aead_key *k);
+uint8_t sga_pt_aead_key_suite(const struct sga_pt_aead_key *k);
+int sga_pt_aead_key_seal(struct sga_pt_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                         const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+                         uint8_t *ct, size_t ct_cap);
+int sga_pt_aead_key_open(struct sga_pt_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
+                         const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+                         uint8_t *pt, size_t pt_cap);
+int sga_pt_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
+                  size_t exp_len, uint8_t *out);
 int sga_pt_exponent_random(uint8_t exp[SGA_EXPONENT_LEN]);
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -234,8 +260,12 @@ Test(portable, x25519_random_against_openssl)
 			memset(u + 1, 0xff, 31);
 		if (i % 4 == 2)
 			u[31] |= 0x80;
+		/* u = p, p + 1 (0 and 1 unreduced) can come up: both then refuse. */
+		if (ossl_x25519(k, u, ref) != 0) {
+			cr_assert_eq(sga_pt_x25519(k, u, out), -EINVAL);
+			continue;
+		}
 		cr_assert_eq(sga_pt_x25519(k, u, out), 0);
-		cr_assert_eq(ossl_x25519(k, u, ref), 0);
 		cr_assert(memcmp(out, ref, 32) == 0, "x25519 differs from OpenSSL at %d", i);
 	}
 }
@@ -251,6 +281,11 @@ Test(portable, x25519_small_order_is_einval)
 	u[0] = 1;
 	cr_assert_eq(sga_pt_x25519(k, u, out), -EINVAL);
 	unhex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", u, 32);
+	cr_assert_eq(sga_pt_x25519(k, u, out), -EINVAL);
+	/* p and p + 1: 0 and 1 in non-canonical form */
+	unhex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", u, 32);
+	cr_assert_eq(sga_pt_x25519(k, u, out), -EINVAL);
+	u[0] = 0xee;
 	cr_assert_eq(sga_pt_x25519(k, u, out), -EINVAL);
 	/* the order-8 point of the libsodium blocklist */
 	unhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", u, 32);
@@ -414,6 +449,87 @@ Test(portable, aead_errors)
 	             -EINVAL);
 }
 
+/* ---- prepared keys from the static pools ------------------------------------ */
+
+Test(portable, hmac_key_matches_hmac_and_pool_bounds)
+{
+	struct sga_pt_hmac_key *k[3];
+	uint8_t key[100], msg[150], out[32], ref[32];
+
+	rnd(key, sizeof(key));
+	rnd(msg, sizeof(msg));
+	k[0] = sga_pt_hmac_key_new(key, 32);
+	k[1] = sga_pt_hmac_key_new(key, 100); /* longer than a block: hashed */
+	cr_assert(k[0] != NULL && k[1] != NULL);
+	/* The default pool holds two. */
+	k[2] = sga_pt_hmac_key_new(key, 16);
+	cr_assert_null(k[2]);
+	for (size_t n = 0; n <= sizeof(msg); n += 37) {
+		struct sga_buf parts[2] = {{msg, n / 2}, {msg + n / 2, n - n / 2}};
+
+		cr_assert_eq(sga_pt_hmac_key_mac(k[0], parts, 2, out), 0);
+		cr_assert_eq(sga_hmac_sha256(key, 32, parts, 2, ref), 0);
+		cr_assert(memcmp(out, ref, 32) == 0);
+		cr_assert_eq(sga_pt_hmac_key_mac(k[1], parts, 2, out), 0);
+		cr_assert_eq(sga_hmac_sha256(key, 100, parts, 2, ref), 0);
+		cr_assert(memcmp(out, ref, 32) == 0);
+	}
+	cr_assert_null(sga_pt_hmac_key_new(key, 0));
+	sga_pt_hmac_key_free(k[0]);
+	k[2] = sga_pt_hmac_key_new(key, 16);
+	cr_assert_not_null(k[2], "a freed slot is not reused");
+	sga_pt_hmac_key_free(k[1]);
+	sga_pt_hmac_key_free(k[2]);
+	sga_pt_hmac_key_free(NULL);
+}
+
+Test(portable, aead_key_matches_aead_and_pool_bounds)
+{
+	struct sga_pt_aead_key *k[5];
+	uint8_t key[32], nonce[12], pt[70], ct[86], ref[86], back[70];
+
+	rnd(key, sizeof(key));
+	rnd(nonce, sizeof(nonce));
+	rnd(pt, sizeof(pt));
+	for (size_t s = 0; s < sizeof(all_suites); s++) {
+		size_t cl = sizeof(pt) + sga_suite_get(all_suites[s])->tag_len;
+
+		k[0] = sga_pt_aead_key_new(all_suites[s], SGA_AEAD_SEAL, key);
+		k[1] = sga_pt_aead_key_new(all_suites[s], SGA_AEAD_OPEN, key);
+		cr_assert(k[0] != NULL && k[1] != NULL);
+		cr_assert_eq(sga_pt_aead_key_suite(k[0]), all_suites[s]);
+		cr_assert_eq(sga_pt_aead_key_seal(k[0], nonce, pt, 5, pt, sizeof(pt), ct, cl), 0);
+		cr_assert_eq(
+		    sga_aead_seal(all_suites[s], key, nonce, pt, 5, pt, sizeof(pt), ref, cl), 0);
+		cr_assert(memcmp(ct, ref, cl) == 0);
+		cr_assert_eq(sga_pt_aead_key_open(k[1], nonce, pt, 5, ct, cl, back, sizeof(back)),
+		             0);
+		cr_assert(memcmp(back, pt, sizeof(pt)) == 0);
+		/* A key opens only in its own direction. */
+		cr_assert_eq(sga_pt_aead_key_open(k[0], nonce, pt, 5, ct, cl, back, sizeof(back)),
+		             -EINVAL);
+		cr_assert_eq(sga_pt_aead_key_seal(k[1], nonce, pt, 5, pt, sizeof(pt), ct, cl),
+		             -EINVAL);
+		ct[0] ^= 1;
+		cr_assert_eq(sga_pt_aead_key_open(k[1], nonce, pt, 5, ct, cl, back, sizeof(back)),
+		             -EBADMSG);
+		sga_pt_aead_key_free(k[0]);
+		sga_pt_aead_key_free(k[1]);
+	}
+	/* Four slots by default; the fifth is ENOMEM. */
+	for (int i = 0; i < 4; i++)
+		cr_assert_not_null(
+		    k[i] = sga_pt_aead_key_new(SGA_SUITE_AES128_GCM, SGA_AEAD_SEAL, key));
+	errno = 0;
+	cr_assert_null(k[4] = sga_pt_aead_key_new(SGA_SUITE_AES128_GCM, SGA_AEAD_SEAL, key));
+	cr_assert_eq(errno, ENOMEM);
+	for (int i = 0; i < 4; i++)
+		sga_pt_aead_key_free(k[i]);
+	errno = 0;
+	cr_assert_null(sga_pt_aead_key_new(0x7f, SGA_AEAD_SEAL, key));
+	cr_assert_eq(errno, EINVAL);
+}
+
 /* ---- random ---------------------------------------------------------------- */
 
 Test(portable, random_fails_closed_without_a_source)
@@ -437,4 +553,91 @@ Test(portable, random_fails_closed_without_a_source)
 	cr_assert_eq(calls, 2);
 	cr_assert_eq(sga_pt_random_bytes(NULL, 1), -EINVAL);
 	sga_portable_set_random(NULL, NULL);
+}
+
+/* ---- RSA-OAEP and modexp ----------------------------------------------------- */
+
+Test(portable, rsa_oaep_encrypt_opens_with_openssl)
+{
+	struct sga_rsa_key *key = NULL;
+	struct sga_pt_rsa_key *pk = NULL, *second = NULL;
+	uint8_t der[600], pt[190], ct[256], back[256];
+	size_t der_len, ct_len = 0, back_len = 0;
+	int calls = 0;
+
+	cr_assert_eq(sga_rsa_generate(2048, &key), 0);
+	cr_assert_eq(sga_rsa_public_der(key, der, sizeof(der), &der_len), 0);
+	cr_assert_eq(sga_pt_rsa_from_public_der(der, der_len, &pk), 0);
+	cr_assert_eq(sga_pt_rsa_size(pk), 256);
+	cr_assert_eq(sga_pt_rsa_oaep_max_plaintext(pk), sga_rsa_oaep_max_plaintext(key));
+	cr_assert_eq(sga_pt_rsa_has_private(pk), 0);
+	/* One slot in the default pool: a second key is -ENOMEM until the first is freed. */
+	cr_assert_eq(sga_pt_rsa_from_public_der(der, der_len, &second), -ENOMEM);
+	sga_portable_set_random(NULL, NULL);
+	cr_assert_eq(sga_pt_rsa_oaep_encrypt(pk, pt, 10, ct, sizeof(ct), &ct_len), -EIO);
+	sga_portable_set_random(test_trng, &calls);
+	for (size_t n = 0; n <= sga_pt_rsa_oaep_max_plaintext(pk); n += 19) {
+		rnd(pt, n);
+		cr_assert_eq(sga_pt_rsa_oaep_encrypt(pk, pt, n, ct, sizeof(ct), &ct_len), 0);
+		cr_assert_eq(ct_len, 256);
+		cr_assert_eq(sga_rsa_oaep_decrypt(key, ct, ct_len, back, sizeof(back), &back_len),
+		             0, "OpenSSL does not open the portable OAEP of %zu bytes", n);
+		cr_assert_eq(back_len, n);
+		cr_assert(memcmp(back, pt, n) == 0);
+	}
+	cr_assert_eq(sga_pt_rsa_oaep_encrypt(pk, pt, 191, ct, sizeof(ct), &ct_len), -EINVAL);
+	cr_assert_eq(sga_pt_rsa_oaep_encrypt(pk, pt, 10, ct, 255, &ct_len), -ENOSPC);
+	sga_pt_rsa_free(pk);
+	/* Malformed SPKI: truncated, trailing byte, and another key type. */
+	cr_assert_eq(sga_pt_rsa_from_public_der(der, der_len - 1, &pk), -EINVAL);
+	der[der_len] = 0;
+	cr_assert_eq(sga_pt_rsa_from_public_der(der, der_len + 1, &pk), -EINVAL);
+	static const uint8_t x25519_spki[44] = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b,
+	                                        0x65, 0x6e, 0x03, 0x21, 0x00, 9};
+	cr_assert_eq(sga_pt_rsa_from_public_der(x25519_spki, sizeof(x25519_spki), &pk), -EINVAL);
+	cr_assert_null(pk);
+	cr_assert_eq(sga_pt_rsa_from_public_der(der, der_len, &pk), 0, "slot not returned by free");
+	sga_pt_rsa_free(pk);
+	sga_rsa_free(key);
+	sga_portable_set_random(NULL, NULL);
+}
+
+Test(portable, modexp_against_openssl)
+{
+	const struct sga_group_info *grp = sga_group_get(SGA_GROUP_FFDHE2048);
+	uint8_t exp[SGA_EXPONENT_LEN], base[256], out[256], ref[256];
+
+	cr_assert_not_null(grp);
+	for (int i = 0; i < 12; i++) {
+		rnd(exp, sizeof(exp));
+		cr_assert_eq(sga_pt_modexp(grp, NULL, exp, sizeof(exp), out), 0);
+		cr_assert_eq(sga_modexp(grp, NULL, exp, sizeof(exp), ref), 0);
+		cr_assert(memcmp(out, ref, 256) == 0, "g^x differs from OpenSSL");
+		/* the peer's element as base */
+		memcpy(base, ref, sizeof(base));
+		rnd(exp, sizeof(exp));
+		cr_assert_eq(sga_pt_modexp(grp, base, exp, sizeof(exp), out), 0);
+		cr_assert_eq(sga_modexp(grp, base, exp, sizeof(exp), ref), 0);
+		cr_assert(memcmp(out, ref, 256) == 0, "b^x differs from OpenSSL");
+	}
+	/* 0, 1, p - 1, p and above are refused, 2 and p - 2 are not (sga_group_element_ok). */
+	memset(base, 0, sizeof(base));
+	cr_assert_eq(sga_pt_modexp(grp, base, exp, sizeof(exp), out), -EINVAL);
+	base[255] = 1;
+	cr_assert_eq(sga_pt_modexp(grp, base, exp, sizeof(exp), out), -EINVAL);
+	base[255] = 2;
+	cr_assert_eq(sga_pt_modexp(grp, base, exp, sizeof(exp), out), 0);
+	memcpy(base, grp->p, 256);
+	cr_assert_eq(sga_pt_modexp(grp, base, exp, sizeof(exp), out), -EINVAL);
+	base[255] -= 1;
+	cr_assert_eq(sga_pt_modexp(grp, base, exp, sizeof(exp), out), -EINVAL);
+	base[255] -= 1;
+	cr_assert_eq(sga_pt_modexp(grp, base, exp, sizeof(exp), out), 0);
+	cr_assert_eq(sga_modexp(grp, base, exp, sizeof(exp), ref), 0);
+	cr_assert(memcmp(out, ref, 256) == 0);
+	memset(base, 0xff, sizeof(base));
+	cr_assert_eq(sga_pt_modexp(grp, base, exp, sizeof(exp), out), -EINVAL);
+	/* ffdhe3072 is larger than the default build's numbers. */
+	cr_assert_eq(sga_pt_modexp(sga_group_get(SGA_GROUP_FFDHE3072), NULL, exp, sizeof(exp), out),
+	             -EINVAL);
 }
