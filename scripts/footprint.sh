@@ -17,15 +17,18 @@ rm -rf "$out" && mkdir -p "$out/obj"
 CFLAGS=(-Os -mcpu=cortex-m4 -mthumb -std=c11 -ffunction-sections -fdata-sections -fstack-usage
         -Wall -Wextra -Werror -Wno-unused-parameter
         -Idevice/core -Iprotocol -Ioffload -Ioffload/portable -DSGA_MCU_PORTABLE)
+# FOOTPRINT_CFLAGS: e.g. the suite set, "-DSGA_PORTABLE_AES_GCM=0 -DSGA_PORTABLE_ASCON=0".
+read -r -a extra <<<"${FOOTPRINT_CFLAGS:-}"
+CFLAGS+=("${extra[@]}")
 
 # The one list: what the core and the protocol contribute...
 mapfile -t src < <(grep -v '^\s*#' device/core/sources.list | sed '/^\s*$/d')
 n_core=${#src[@]}
 # ... and the portable back end, with the back-end neutral files it carries
-# (offload/portable/meson.build lists the same).
+# (offload/portable/meson.build lists the same) and the group table.
 crypto=()
 if [ -d offload/portable ]; then
-	crypto=(offload/portable/*.c offload/sga_crypto_common.c offload/sga_ascon.c)
+	crypto=(offload/portable/*.c offload/sga_crypto_common.c offload/sga_ascon.c offload/sga_groups.c)
 fi
 
 compile() { # src -> prints the object path
