@@ -29,6 +29,10 @@ n_core=${#src[@]}
 crypto=()
 if [ -d offload/portable ]; then
 	crypto=(offload/portable/*.c offload/sga_crypto_common.c offload/sga_ascon.c offload/sga_groups.c)
+	# The EC profile's element checks and HPKE, written over sga_crypto.h for both back ends.
+	for f in offload/sga_ec_check.c offload/sga_hpke.c; do
+		[ -f "$f" ] && crypto+=("$f")
+	done
 fi
 
 compile() { # src -> prints the object path
