@@ -18,9 +18,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include <openssl/bn.h>
-
 #include "sga_crypto.h"
+#include "sga_crypto_common.h"
 
 /* RFC 7919, Appendix A.1: ffdhe2048, p = 2^2048 - 2^1984 + {[2^1918 * e] + 560316} * 2^64 - 1 */
 static const uint8_t ffdhe2048_p[256] = {
@@ -129,28 +128,17 @@ const struct sga_group_info *sga_group_by_name(const char *name)
 }
 
 /*
- * Elements are public (they travel on the wire), so an ordinary BIGNUM
- * comparison is fine here. Rejecting 0, 1 and p-1 (and anything >= p) keeps a
- * peer from forcing the shared secret into the trivial subgroups {1} / {1, p-1}.
- * Any failure (bad argument, allocation) answers "not ok".
+ * Rejecting 0, 1 and p-1 (and anything >= p) keeps a peer from forcing the
+ * shared secret into the trivial subgroups {1} / {1, p-1}. The comparison is
+ * byte-wise (sga_crypto_common.c), so this file needs no big-number library
+ * and links into the portable back end's builds too.
  */
 static int ffdhe_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
 {
-	BIGNUM *x = NULL, *pm2 = NULL;
-	int ok = 0;
-
 	if (grp == NULL || grp->p == NULL || elem == NULL || grp->len == 0 ||
 	    grp->len > SGA_GROUP_MAX_LEN)
-		goto out;
-	x = BN_bin2bn(elem, (int)grp->len, NULL);
-	pm2 = BN_bin2bn(grp->p, (int)grp->len, NULL);
-	if (x == NULL || pm2 == NULL || !BN_sub_word(pm2, 2))
-		goto out;
-	ok = BN_cmp(x, BN_value_one()) > 0 && BN_cmp(x, pm2) <= 0;
-out:
-	BN_free(x);
-	BN_free(pm2);
-	return ok;
+		return 0;
+	return sga_group_element_in_range(grp->p, elem, grp->len);
 }
 
 int sga_group_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
