@@ -10,7 +10,7 @@
  * checks both arrays byte for byte against OpenSSL's built-in named groups and
  * re-proves that p and (p-1)/2 are prime, so a typo here cannot go unnoticed.
  *
- * The EC profile's x25519 (RFC 7748) sits in the same registry, so protocol
+ * The EC profile's x25519 (RFC 7748) and p256 sit in the same registry, so protocol
  * code reaches every group through one path: sga_group_mul / _shared /
  * _scalar_random / _element_ok dispatch on grp->kind, ffdhe to sga_modexp
  * (and so to the backend), x25519 to sga_x25519.
@@ -95,6 +95,13 @@ static const struct sga_group_info groups[] = {
         .secret_len = SGA_X25519_LEN,
         .kind = SGA_GROUP_KIND_X25519,
     },
+    {
+        .id = SGA_GROUP_P256,
+        .name = "p256",
+        .len = SGA_P256_COMPRESSED_LEN,
+        .secret_len = SGA_P256_X_LEN,
+        .kind = SGA_GROUP_KIND_P256,
+    },
 };
 
 _Static_assert(sizeof(ffdhe3072_p) == SGA_GROUP_MAX_LEN,
@@ -143,6 +150,10 @@ int sga_group_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
 		return ffdhe_element_ok(grp, elem);
 	case SGA_GROUP_KIND_X25519:
 		return sga_x25519_element_ok(elem);
+	case SGA_GROUP_KIND_P256:
+		/* Compressed only on the wire: prefix 02/03, x < p, the point exists. */
+		return (elem[0] == 2 || elem[0] == 3) &&
+		       sga_p256_point_ok(elem, SGA_P256_COMPRESSED_LEN);
 	default:
 		return 0;
 	}
@@ -152,7 +163,10 @@ int sga_group_scalar_random(const struct sga_group_info *grp, uint8_t scalar[SGA
 {
 	if (grp == NULL || scalar == NULL)
 		return -EINVAL;
-	/* ffdhe: a 256-bit exponent; x25519: 32 bytes the clamping makes a scalar. */
+	/* ffdhe: a 256-bit exponent; x25519: 32 bytes the clamping makes a
+	 * scalar; p256: rejection-sampled into [1, n-1]. */
+	if (grp->kind == SGA_GROUP_KIND_P256)
+		return sga_p256_scalar_random(scalar);
 	return sga_exponent_random(scalar);
 }
 
@@ -169,6 +183,13 @@ int sga_group_mul(const struct sga_group_info *grp, const uint8_t *base,
 		if (base != NULL && !sga_x25519_element_ok(base))
 			return -EINVAL;
 		return sga_x25519(scalar, base, out);
+	case SGA_GROUP_KIND_P256:
+		if (base == NULL)
+			return sga_p256_base_mul(scalar, out, SGA_P256_COMPRESSED_LEN);
+		if (!sga_group_element_ok(grp, base))
+			return -EINVAL;
+		out[0] = 0x02; /* x alone is what G computes; 02 names it as a point */
+		return sga_p256_ecdh(scalar, base, SGA_P256_COMPRESSED_LEN, out + 1);
 	default:
 		return -EINVAL;
 	}
@@ -181,6 +202,12 @@ int sga_group_shared(const struct sga_group_info *grp, const uint8_t *peer,
 
 	if (grp == NULL || peer == NULL)
 		return -EINVAL;
+	if (grp->kind == SGA_GROUP_KIND_P256) {
+		/* K is the x coordinate of [scalar]peer (ECDH derive). */
+		if (!sga_group_element_ok(grp, peer))
+			return -EINVAL;
+		return sga_p256_ecdh(scalar, peer, SGA_P256_COMPRESSED_LEN, secret);
+	}
 	rc = sga_group_mul(grp, peer, scalar, secret);
 	if (rc != 0)
 		return rc;

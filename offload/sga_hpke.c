@@ -6,7 +6,8 @@
  * Only what one message needs: Encap/Decap of the DHKEM, the base-mode key
  * schedule (psk and psk_id empty), and the AEAD at sequence number 0, whose
  * nonce is base_nonce itself. Every output of HKDF used here is at most one
- * SHA-256 block long, so LabeledExpand is one HMAC. Intermediate secrets
+ * SHA-256 block long, so LabeledExpand is one HMAC. The two curves differ
+ * only in their suite ids, enc length and the two DH functions. Intermediate secrets
  * (dh, shared_secret, secret, key) live on the stack and are wiped on every
  * path.
  */
@@ -24,7 +25,32 @@ struct hpke_suite {
 	uint8_t aead;              /* enum sga_suite_id */
 	size_t key_len;            /* Nk */
 	size_t enc_len;            /* Npk = Nenc */
+	size_t dh_len;             /* Ndh */
+	/* pk = [sk]G as enc; dh = DH(sk, pk), both curve-specific. */
+	int (*public_of)(const uint8_t *sk, uint8_t *pk);
+	int (*dh)(const uint8_t *sk, const uint8_t *pk, uint8_t *out);
 };
+
+static int x25519_public(const uint8_t *sk, uint8_t *pk)
+{
+	return sga_x25519(sk, NULL, pk);
+}
+
+static int x25519_dh(const uint8_t *sk, const uint8_t *pk, uint8_t *out)
+{
+	return sga_x25519(sk, pk, out);
+}
+
+/* DHKEM(P-256): SerializePublicKey is the uncompressed point; DH is x. */
+static int p256_public(const uint8_t *sk, uint8_t *pk)
+{
+	return sga_p256_base_mul(sk, pk, SGA_P256_UNCOMPRESSED_LEN);
+}
+
+static int p256_dh(const uint8_t *sk, const uint8_t *pk, uint8_t *out)
+{
+	return sga_p256_ecdh(sk, pk, SGA_P256_UNCOMPRESSED_LEN, out);
+}
 
 static const struct hpke_suite suite_x25519 = {
     .kem_suite_id = {'K', 'E', 'M', 0x00, 0x20},
@@ -32,11 +58,32 @@ static const struct hpke_suite suite_x25519 = {
     .aead = SGA_SUITE_CHACHA20_POLY1305,
     .key_len = 32,
     .enc_len = SGA_HPKE_X25519_ENC_LEN,
+    .dh_len = SGA_X25519_LEN,
+    .public_of = x25519_public,
+    .dh = x25519_dh,
+};
+
+static const struct hpke_suite suite_p256 = {
+    .kem_suite_id = {'K', 'E', 'M', 0x00, 0x10},
+    .hpke_suite_id = {'H', 'P', 'K', 'E', 0x00, 0x10, 0x00, 0x01, 0x00, 0x01},
+    .aead = SGA_SUITE_AES128_GCM,
+    .key_len = 16,
+    .enc_len = SGA_HPKE_P256_ENC_LEN,
+    .dh_len = SGA_P256_X_LEN,
+    .public_of = p256_public,
+    .dh = p256_dh,
 };
 
 static const struct hpke_suite *suite_of(uint8_t group)
 {
-	return group == SGA_GROUP_X25519 ? &suite_x25519 : NULL;
+	switch (group) {
+	case SGA_GROUP_X25519:
+		return &suite_x25519;
+	case SGA_GROUP_P256:
+		return &suite_p256;
+	default:
+		return NULL;
+	}
 }
 
 size_t sga_hpke_sealed_len(uint8_t group, size_t pt_len)
@@ -98,7 +145,7 @@ static int kem_shared_secret(const struct hpke_suite *s, const uint8_t *dh, size
                              const uint8_t *enc, const uint8_t *pk_r,
                              uint8_t shared[SGA_SHA256_LEN])
 {
-	uint8_t eae_prk[SGA_SHA256_LEN], kem_context[2 * SGA_HPKE_X25519_ENC_LEN];
+	uint8_t eae_prk[SGA_SHA256_LEN], kem_context[2 * SGA_HPKE_P256_ENC_LEN];
 	int rc;
 
 	memcpy(kem_context, enc, s->enc_len);
@@ -154,7 +201,7 @@ int sga_hpke_seal_with_ephemeral(uint8_t group, const uint8_t sk_e[SGA_EXPONENT_
                                  size_t *out_len)
 {
 	const struct hpke_suite *s = suite_of(group);
-	uint8_t dh[SGA_X25519_LEN], shared[SGA_SHA256_LEN], key[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t dh[SGA_P256_X_LEN], shared[SGA_SHA256_LEN], key[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t nonce[SGA_AEAD_NONCE_LEN];
 	int rc;
 
@@ -164,11 +211,11 @@ int sga_hpke_seal_with_ephemeral(uint8_t group, const uint8_t sk_e[SGA_EXPONENT_
 	if (cap < s->enc_len + pt_len + SGA_HPKE_TAG_LEN)
 		return -ENOSPC;
 	/* Encap: enc = pk(sk_e), dh = DH(sk_e, pk_r). */
-	rc = sga_x25519(sk_e, NULL, out);
+	rc = s->public_of(sk_e, out);
 	if (rc == 0)
-		rc = sga_x25519(sk_e, pk_r, dh);
+		rc = s->dh(sk_e, pk_r, dh);
 	if (rc == 0)
-		rc = kem_shared_secret(s, dh, sizeof(dh), out, pk_r, shared);
+		rc = kem_shared_secret(s, dh, s->dh_len, out, pk_r, shared);
 	if (rc == 0)
 		rc = key_schedule(s, shared, info, info_len, key, nonce);
 	if (rc == 0)
@@ -202,7 +249,7 @@ int sga_hpke_open(uint8_t group, const uint8_t sk_r[SGA_EXPONENT_LEN], const uin
                   size_t *pt_len)
 {
 	const struct hpke_suite *s = suite_of(group);
-	uint8_t dh[SGA_X25519_LEN], shared[SGA_SHA256_LEN], key[SGA_AEAD_MAX_KEY_LEN];
+	uint8_t dh[SGA_P256_X_LEN], shared[SGA_SHA256_LEN], key[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t nonce[SGA_AEAD_NONCE_LEN];
 	size_t body;
 	int rc;
@@ -215,12 +262,13 @@ int sga_hpke_open(uint8_t group, const uint8_t sk_r[SGA_EXPONENT_LEN], const uin
 	body = in_len - s->enc_len - SGA_HPKE_TAG_LEN;
 	if (cap < body)
 		return -ENOSPC;
-	/* Decap: dh = DH(sk_r, enc); a small-order enc gives the refused zero. */
-	rc = sga_x25519(sk_r, in, dh);
+	/* Decap: dh = DH(sk_r, enc); a small-order (x25519) or off-curve (p256)
+	 * enc is refused like a bad tag. */
+	rc = s->dh(sk_r, in, dh);
 	if (rc == -EINVAL)
 		rc = -EBADMSG;
 	if (rc == 0)
-		rc = kem_shared_secret(s, dh, sizeof(dh), in, pk_r, shared);
+		rc = kem_shared_secret(s, dh, s->dh_len, in, pk_r, shared);
 	if (rc == 0)
 		rc = key_schedule(s, shared, info, info_len, key, nonce);
 	if (rc == 0)

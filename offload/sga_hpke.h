@@ -11,7 +11,9 @@
  * the package (enum sga_group_id):
  *   SGA_GROUP_X25519: DHKEM(X25519, HKDF-SHA256) 0x0020, HKDF-SHA256 0x0001,
  *                     ChaCha20-Poly1305 0x0003; enc 32 bytes.
- * Any other group: -EINVAL. Checked against RFC 9180 appendix A.2.1.
+ *   SGA_GROUP_P256:   DHKEM(P-256, HKDF-SHA256) 0x0010, HKDF-SHA256 0x0001,
+ *                     AES-128-GCM 0x0001; enc 65 bytes (uncompressed point).
+ * Any other group: -EINVAL. Checked against RFC 9180 appendices A.2.1, A.3.1.
  */
 #ifndef SGA_HPKE_H
 #define SGA_HPKE_H
@@ -22,15 +24,18 @@
 #include "sga_crypto.h"
 
 #define SGA_HPKE_X25519_ENC_LEN 32
+#define SGA_HPKE_P256_ENC_LEN   65
 #define SGA_HPKE_TAG_LEN        16
 /* What sealing adds to a plaintext: enc and the tag. */
 #define SGA_HPKE_X25519_OVERHEAD (SGA_HPKE_X25519_ENC_LEN + SGA_HPKE_TAG_LEN)
+#define SGA_HPKE_P256_OVERHEAD   (SGA_HPKE_P256_ENC_LEN + SGA_HPKE_TAG_LEN)
 
 /** The sealed length of a pt_len-byte plaintext for group (0: not an HPKE group). */
 size_t sga_hpke_sealed_len(uint8_t group, size_t pt_len);
 
 /**
- * Seal pt to the recipient's public key pk_r (pk_r_len bytes: 32 for x25519)
+ * Seal pt to the recipient's public key pk_r (pk_r_len bytes: 32 for x25519,
+ * 65 uncompressed for p256)
  * with a fresh ephemeral key. out (cap bytes) receives enc || ct || tag,
  * *out_len its length. info and aad may be NULL when their length is 0.
  */
@@ -38,7 +43,7 @@ int sga_hpke_seal(uint8_t group, const uint8_t *pk_r, size_t pk_r_len, const uin
                   size_t info_len, const uint8_t *aad, size_t aad_len, const uint8_t *pt,
                   size_t pt_len, uint8_t *out, size_t cap, size_t *out_len) SGA_MUST_CHECK;
 
-/** sga_hpke_seal with the ephemeral private key given (sk_e, 32 bytes): for
+/** sga_hpke_seal with the ephemeral private key given (sk_e, 32 bytes; p256: in [1, n-1]): for
  *  test vectors only; a real sender never reuses an ephemeral key. */
 int sga_hpke_seal_with_ephemeral(uint8_t group, const uint8_t sk_e[SGA_EXPONENT_LEN],
                                  const uint8_t *pk_r, size_t pk_r_len, const uint8_t *info,

@@ -10,6 +10,8 @@
 
 #include <criterion/criterion.h>
 
+#include <openssl/bn.h>
+
 #include "sga_crypto.h"
 #include "sga_hpke.h"
 
@@ -274,4 +276,168 @@ Test(hpke, round_trip_and_bad_arguments)
 	    sga_hpke_seal(SGA_GROUP_X25519, pk_r, 32, NULL, 0, NULL, 0, r, 32, sealed, 79, &n),
 	    -ENOSPC);
 	cr_assert_eq(sga_hpke_sealed_len(SGA_GROUP_FFDHE2048, 32), 0);
+}
+
+/* ---- P-256 ------------------------------------------------------------------ */
+
+#define P256_P "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff"
+#define P256_B "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b"
+
+Test(p256, registry)
+{
+	const struct sga_group_info *g = sga_group_get(SGA_GROUP_P256);
+
+	cr_assert_not_null(g);
+	cr_assert_eq(sga_group_by_name("p256"), g);
+	cr_assert_eq(g->len, 33);
+	cr_assert_eq(g->secret_len, 32);
+	cr_assert_eq(g->kind, SGA_GROUP_KIND_P256);
+}
+
+Test(group, three_party_algebra_p256)
+{
+	three_party(SGA_GROUP_P256);
+}
+
+/* The on-curve check against an independent one: x is on the curve iff
+ * x^3 - 3x + b is a square mod p (Euler's criterion, computed here with BN). */
+Test(p256, compressed_point_check)
+{
+	HEX(p_be, P256_P);
+	HEX(b_be, P256_B);
+	BN_CTX *ctx = BN_CTX_new();
+	BIGNUM *p = BN_bin2bn(p_be, 32, NULL), *b = BN_bin2bn(b_be, 32, NULL), *x = BN_new(),
+	       *rhs = BN_new(), *t = BN_new(), *e = BN_new();
+	uint8_t pt[33];
+	int on = 0, off = 0;
+
+	cr_assert(ctx && p && b && x && rhs && t && e);
+	cr_assert(BN_rshift1(e, p)); /* (p-1)/2, p odd */
+	for (unsigned v = 1; v <= 24; v++) {
+		int want;
+
+		cr_assert(BN_set_word(x, v));
+		cr_assert(BN_mod_sqr(t, x, p, ctx) && BN_mod_mul(rhs, t, x, p, ctx));
+		cr_assert(BN_set_word(t, 3 * v) && BN_mod_sub(rhs, rhs, t, p, ctx) &&
+		          BN_mod_add(rhs, rhs, b, p, ctx));
+		cr_assert(BN_mod_exp(t, rhs, e, p, ctx));
+		want = BN_is_one(t) || BN_is_zero(rhs);
+		pt[0] = (uint8_t)(2 + (v & 1));
+		cr_assert_eq(BN_bn2binpad(x, pt + 1, 32), 32);
+		cr_assert_eq(sga_p256_point_ok(pt, 33), want, "x = %u", v);
+		cr_assert_eq(sga_group_element_ok(sga_group_get(SGA_GROUP_P256), pt), want);
+		on += want;
+		off += !want;
+	}
+	cr_assert(on > 0 && off > 0, "both kinds of x seen");
+	/* x >= p is refused even where x - p would be on the curve. */
+	pt[0] = 2;
+	memcpy(pt + 1, p_be, 32);
+	cr_assert(!sga_p256_point_ok(pt, 33));
+	memset(pt + 1, 0xff, 32);
+	cr_assert(!sga_p256_point_ok(pt, 33));
+	pt[0] = 4; /* wrong prefix for 33 bytes */
+	cr_assert(!sga_p256_point_ok(pt, 33));
+	cr_assert(!sga_p256_point_ok(NULL, 33));
+	BN_free(p);
+	BN_free(b);
+	BN_free(x);
+	BN_free(rhs);
+	BN_free(t);
+	BN_free(e);
+	BN_CTX_free(ctx);
+}
+
+Test(p256, scalars_out_of_range_refused)
+{
+	uint8_t zero[32] = {0}, n[32], out[65], x[32];
+	HEX(n_be, "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+
+	memcpy(n, n_be, 32);
+	cr_assert_eq(sga_p256_base_mul(zero, out, 65), -EINVAL);
+	cr_assert_eq(sga_p256_base_mul(n, out, 65), -EINVAL);
+	n[31] -= 1; /* n - 1 is a scalar */
+	cr_assert_eq(sga_p256_base_mul(n, out, 65), 0);
+	cr_assert_eq(sga_p256_ecdh(n, out, 65, x), 0);
+	cr_assert_eq(sga_p256_base_mul(n, out, 64), -EINVAL);
+}
+
+static unsigned backend_ecdh_calls;
+
+static int counting_p256_ecdh(const uint8_t *scalar, const uint8_t *point, size_t point_len,
+                              uint8_t *x)
+{
+	const struct sga_crypto_backend *self = sga_crypto_backend_get();
+	int rc;
+
+	/* Counts, then computes in software (the backend uninstalled meanwhile). */
+	backend_ecdh_calls++;
+	sga_crypto_backend_set(NULL);
+	rc = sga_p256_ecdh(scalar, point, point_len, x);
+	sga_crypto_backend_set(self);
+	return rc;
+}
+
+/* The ECDH derive goes to the backend (QAT's operation) when it has one. */
+Test(p256, ecdh_dispatches_to_backend)
+{
+	static struct sga_crypto_backend b = {.name = "count", .p256_ecdh = counting_p256_ecdh};
+	const struct sga_group_info *g = sga_group_get(SGA_GROUP_P256);
+	uint8_t s[32], N[33], K1[32], K2[32];
+
+	cr_assert_eq(sga_group_scalar_random(g, s), 0);
+	cr_assert_eq(sga_group_mul(g, NULL, s, N), 0);
+	cr_assert_eq(sga_group_shared(g, N, s, K1), 0);
+	sga_crypto_backend_set(&b);
+	backend_ecdh_calls = 0;
+	cr_assert_eq(sga_group_shared(g, N, s, K2), 0);
+	sga_crypto_backend_set(NULL);
+	cr_assert_eq(backend_ecdh_calls, 1);
+	cr_assert_arr_eq(K1, K2, 32);
+}
+
+/* RFC 9180 A.3.1: DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-128-GCM, base. */
+#define A31_SK_E "4995788ef4b9d6132b249ce59a77281493eb39af373d236a1fe415cb0c2d7beb"
+#define A31_PK_E                                                                                   \
+	"04a92719c6195d5085104f469a8b9814d5838ff72b60501e2c4466e5e67b325ac98536d7b61a1af4b78e5b7f" \
+	"9"                                                                                        \
+	"51c0900be863c403ce65c9bfcb9382657222d18c4"
+#define A31_SK_R "f3ce7fdae57e1a310d87f1ebbde6f328be0a99cdbcadf4d6589cf29de4b8ffd2"
+#define A31_PK_R                                                                                   \
+	"04fe8c19ce0905191ebc298a9245792531f26f0cece2460639e8bc39cb7f706a826a779b4cf969b8a0e539c7" \
+	"f"                                                                                        \
+	"62fb3d30ad6aa8f80e30f1d128aafd68a2ce72ea0"
+#define A31_CT                                                                                     \
+	"5ad590bb8baa577f8619db35a36311226a896e7342a6d836d8b7bcd2f20b6c7f9076ac232e3ab2523f395134" \
+	"34"
+
+Test(hpke, rfc9180_a_3_1_seal_and_open)
+{
+	HEX(info, A21_INFO);
+	HEX(sk_e, A31_SK_E);
+	HEX(pk_e, A31_PK_E);
+	HEX(sk_r, A31_SK_R);
+	HEX(pk_r, A31_PK_R);
+	HEX(pt, A21_PT);
+	HEX(aad, A21_AAD);
+	HEX(ct, A31_CT);
+	uint8_t out[160], got[64];
+	size_t out_len = 0, got_len = 0;
+
+	cr_assert_eq(sga_hpke_seal_with_ephemeral(SGA_GROUP_P256, sk_e, pk_r, 65, info,
+	                                          sizeof(info), aad, sizeof(aad), pt, sizeof(pt),
+	                                          out, sizeof(out), &out_len),
+	             0);
+	cr_assert_eq(out_len, 65 + sizeof(ct));
+	cr_assert_arr_eq(out, pk_e, 65, "enc");
+	cr_assert_arr_eq(out + 65, ct, sizeof(ct), "ct");
+	cr_assert_eq(sga_hpke_open(SGA_GROUP_P256, sk_r, pk_r, 65, info, sizeof(info), aad,
+	                           sizeof(aad), out, out_len, got, sizeof(got), &got_len),
+	             0);
+	cr_assert_arr_eq(got, pt, sizeof(pt));
+	out[10] ^= 1; /* enc off the curve or another point: refused */
+	cr_assert_eq(sga_hpke_open(SGA_GROUP_P256, sk_r, pk_r, 65, info, sizeof(info), aad,
+	                           sizeof(aad), out, out_len, got, sizeof(got), &got_len),
+	             -EBADMSG);
+	cr_assert_eq(sga_hpke_sealed_len(SGA_GROUP_P256, 32), 113, "F is 113 bytes under p256");
 }
