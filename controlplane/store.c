@@ -54,7 +54,7 @@
 #define SESS_PT_MAX                                                                             \
 	(1 + 8 + 4 + 8 + 2 * (1 + SGA_ID_MAX + 1 + SGA_KEY_LEN) + 4 * (2 + SGA_GROUP_MAX_LEN) + \
 	 2 * (2 + SGA_FRAME_MAX) + 2 * SGA_SHA256_LEN + STORE_REKEY_MAX)
-#define DEV_PT_MAX    (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES + 1)
+#define DEV_PT_MAX    (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES + 2)
 #define DEV_F_REVOKED 0x01               /* the device record's optional flags byte */
 #define ADDR_STR_MAX  STORE_ADDR_STR_MAX /* "[v6]:65535/ff:ff:ff:ff:ff:ff/tci=0xffff" */
 #define U64_STR_MAX   24
@@ -860,7 +860,10 @@ out:
 /* ---- record serialization ------------------------------------------------------
  *
  * Device (kind 'D'): kind(1) | id_len(1) | id | k_d(32) | suite_init(1) |
- *   n_suites(1) | suites(n). Counters live in their own hash fields.
+ *   n_suites(1) | suites(n) [| flags(1) [| group(1)]]. Counters live in their
+ *   own hash fields. Flags (DEV_F_REVOKED) are written when set or when a group
+ *   follows; the group (enum sga_group_id) when the record names one: a record
+ *   of an earlier build has neither and reads as group 0, the first profile.
  * Session (kind 'S'): kind(1) | session_id(8) | state(1) | suite(1) | group(1) |
  *   have_init(1) | req_ctr(8) | per role: id_len(1) id hop_suite(1) k_t(32) |
  *   per role: n_len(2) N k_len(2) K (present only while the role's KEX_INIT is
@@ -884,9 +887,12 @@ static int dev_encode(const struct sga_gw_device *d, uint8_t *out, size_t cap, s
 	sga_wr_u8(&w, d->suite_init);
 	sga_wr_u8(&w, d->n_suites);
 	sga_wr_bytes(&w, d->suites, d->n_suites);
-	/* Flags only when set: a record of an earlier build has none. */
-	if (d->revoked)
-		sga_wr_u8(&w, DEV_F_REVOKED);
+	/* Flags only when set or a group follows: a record of an earlier build
+	 * has neither. */
+	if (d->revoked || d->group)
+		sga_wr_u8(&w, d->revoked ? DEV_F_REVOKED : 0);
+	if (d->group)
+		sga_wr_u8(&w, d->group);
 	if (w.err)
 		return w.err;
 	*len = w.off;
@@ -930,12 +936,14 @@ static int dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
 		memcpy(d->suites, q, d->n_suites);
 	if (r.err)
 		return r.err;
-	if (sga_rd_left(&r) == 1) {
+	if (sga_rd_left(&r) == 1 || sga_rd_left(&r) == 2) {
 		uint8_t flags = sga_rd_u8(&r);
 
-		if (flags != DEV_F_REVOKED)
+		if (flags & ~DEV_F_REVOKED)
 			return -SGA_E_BAD_FIELD;
-		d->revoked = 1;
+		d->revoked = (flags & DEV_F_REVOKED) != 0;
+		if (sga_rd_left(&r) == 1 && (d->group = sga_rd_u8(&r)) == 0)
+			return -SGA_E_BAD_FIELD; /* written only when it names one */
 	}
 	if (sga_rd_left(&r))
 		return -SGA_E_TRAILING;
@@ -951,6 +959,8 @@ static int dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
 		return rec_refuse("device", d->id, d->id_len, "suite list (repeated suite)", 0);
 	if (!sga_suite_get(d->suite_init) || !memchr(d->suites, d->suite_init, d->n_suites))
 		return rec_refuse("device", d->id, d->id_len, "initial suite", d->suite_init);
+	if (d->group && !sga_group_get(d->group))
+		return rec_refuse("device", d->id, d->id_len, "group", d->group);
 	return 0;
 }
 

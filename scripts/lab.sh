@@ -12,6 +12,11 @@
 # IPv6: SGA_GW_IP6 gives the gateway an IPv6 address too ([gateway] address6;
 # SGA_GW_IP=none: IPv6 only), SGA_DEV_IP6 the devices' end one, and
 # SGA_DEV_GATEWAY is what sga_dev passes to --gateway (default $GW_IP:$GW_PORT).
+#
+# Profiles: SGA_GROUP is the gateway's [gateway] groups (default ffdhe2048; e.g.
+# x25519, or "ffdhe2048, x25519" for a mixed-profile gateway). Devices pin the
+# first profile's package ($SGA_RUN/keys/gateway.pkg) unless SGA_DEV_PKG names
+# another (sga_pkg GROUP gives a profile's file: gateway-x25519.pkg).
 
 set -euo pipefail
 
@@ -124,11 +129,15 @@ id = sga-gw-$SGA_TAG
 address = $GW_IP
 ${GW_IP6:+address6 = $GW_IP6}
 udp_port = $GW_PORT
-group = ${SGA_GROUP:-ffdhe2048}
+groups = ${SGA_GROUP:-ffdhe2048}
 suites = aes-128-gcm, aes-256-gcm, chacha20-poly1305, aes-128-ccm8, ascon-aead128
 enrollment = ${SGA_ENROLLMENT:-open}
 rsa_key = $SGA_RUN/keys/gateway-rsa.pem
 trapdoor_key = $SGA_RUN/keys/gateway-trapdoor.pem
+x25519_key = $SGA_RUN/keys/gateway-x25519.pem
+x25519_trapdoor_key = $SGA_RUN/keys/gateway-x25519-trapdoor.pem
+p256_key = $SGA_RUN/keys/gateway-p256.pem
+p256_trapdoor_key = $SGA_RUN/keys/gateway-p256-trapdoor.pem
 package = $SGA_RUN/keys/gateway.pkg
 master_key = $SGA_RUN/keys/master.key
 stats_file = $SGA_RUN/stats.json
@@ -209,12 +218,23 @@ sga_stat() {
 		"$SGA_RUN/stats.json" "$1" "$2"
 }
 
+# sga_pkg [GROUP]: the package file of a profile (none: the first profile's).
+sga_pkg() {
+	local first
+	first=$(printf '%s' "${SGA_GROUP:-ffdhe2048}" | cut -d, -f1 | tr -d ' ')
+	if [ -z "${1:-}" ] || [ "$1" = "$first" ]; then
+		echo "$SGA_RUN/keys/gateway.pkg"
+	else
+		echo "$SGA_RUN/keys/gateway-$1.pkg"
+	fi
+}
+
 # sga_dev ID [sga-device args...]: run a device in the devices' namespace.
 sga_dev() {
 	local id=$1
 	shift
 	ip netns exec "$NS_DEV" "$SGA_BUILD/device/sga-device" --gateway "$DEV_GATEWAY" --id "$id" \
-		--state "$SGA_RUN/$id.state" --package "$SGA_RUN/keys/gateway.pkg" "$@"
+		--state "$SGA_RUN/$id.state" --package "${SGA_DEV_PKG:-$SGA_RUN/keys/gateway.pkg}" "$@"
 }
 
 # The usual start of a test: hugepages, the network, Redis, the gateway, and the

@@ -367,3 +367,58 @@ Test(config, reload_diff_rate_and_retention)
 	cr_assert(strstr(err, "ctrl_rate changed from 0: turning the control-frame limit on"), "%s",
 	          err);
 }
+
+/* [gateway] groups: the profiles one gateway serves, the first the default;
+ * group = stays the one-profile form. */
+Test(config, groups_list_and_one_profile_form)
+{
+	char path[GW_PATH_MAX];
+	const char *k, *t;
+
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_eq(c.n_groups, 1);
+	cr_assert_eq(c.groups[0], SGA_GROUP_FFDHE2048);
+	cr_assert_eq(parse("[gateway]\ngroup = ffdhe3072\n"), 0, "%s", err);
+	cr_assert_eq(c.n_groups, 1);
+	cr_assert_eq(c.group, SGA_GROUP_FFDHE3072);
+	cr_assert_eq(c.groups[0], SGA_GROUP_FFDHE3072);
+	cr_assert_eq(parse("[gateway]\ngroups = ffdhe3072 , ffdhe2048\npackage = /k/gw.pkg\n"), 0,
+	             "%s", err);
+	cr_assert_eq(c.n_groups, 2);
+	cr_assert_eq(c.group, SGA_GROUP_FFDHE3072, "the first is the default profile");
+	cr_assert_eq(c.groups[1], SGA_GROUP_FFDHE2048);
+	cr_assert_eq(gw_config_package_path(&c, SGA_GROUP_FFDHE3072, path, sizeof(path)), 0);
+	cr_assert_str_eq(path, "/k/gw.pkg", "the first profile keeps [gateway] package");
+	cr_assert_eq(gw_config_package_path(&c, SGA_GROUP_FFDHE2048, path, sizeof(path)), 0);
+	cr_assert_str_eq(path, "/k/gw-ffdhe2048.pkg");
+	cr_assert_eq(gw_config_key_paths(&c, SGA_GROUP_FFDHE2048, &k, &t), 0);
+	cr_assert_str_eq(k, c.rsa_key);
+	cr_assert_str_eq(t, c.trapdoor_key);
+	cr_assert_eq(gw_config_key_paths(&c, SGA_GROUP_X25519, &k, &t), -1, "not served");
+	cr_assert_eq(gw_config_package_path(&c, SGA_GROUP_X25519, path, sizeof(path)), -1);
+	cr_assert_eq(parse("[gateway]\ngroups = ffdhe3072, ffdhe2048\npackage = /k/gw\n"), 0, "%s",
+	             err);
+	cr_assert_eq(gw_config_package_path(&c, SGA_GROUP_FFDHE2048, path, sizeof(path)), 0);
+	cr_assert_str_eq(path, "/k/gw-ffdhe2048");
+
+	expect_err("[gateway]\ngroups = ffdhe2048, modp1024\n",
+	           "t.conf:2: groups: unknown group 'modp1024' (ffdhe2048, ffdhe3072");
+	expect_err("[gateway]\ngroups = ffdhe2048, ffdhe2048\n", "'ffdhe2048' named twice");
+	expect_err("[gateway]\ngroups =\n", "no group named");
+	expect_err("[gateway]\ngroup = ffdhe2048, ffdhe3072\n", "several go in 'groups ='");
+	expect_err("[gateway]\ngroup = ffdhe2048\ngroups = ffdhe3072\n",
+	           "t.conf:3: 'groups' and 'group' both set");
+}
+
+Test(config, groups_need_a_restart)
+{
+	struct gw_config cur;
+	const char *live[8];
+	unsigned n = 0;
+
+	cr_assert_eq(parse("[gateway]\ngroups = ffdhe2048\n"), 0, "%s", err);
+	cur = c;
+	cr_assert_eq(parse("[gateway]\ngroups = ffdhe2048, ffdhe3072\n"), 0, "%s", err);
+	cr_assert_eq(gw_config_reload_diff(&cur, &c, live, 8, &n, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "[gateway] groups changed: it needs a restart"), "%s", err);
+}
