@@ -80,6 +80,12 @@ static const char usage_text[] =
     "  -p, --package FILE    the gateway package file, as the gateway wrote it\n"
     "  -P, --pin SHA256HEX   or the package's fingerprint: the package is fetched\n"
     "                        from the gateway (PKG_REQ) and kept in the state file\n"
+    "      --group NAME      the profile (key-exchange group) of the device:\n"
+    "                        ffdhe2048, ffdhe3072, x25519, p256. With --pin, the\n"
+    "                        package PKG_REQ asks for (default: the gateway's first\n"
+    "                        profile); with --package, it must be that package's.\n"
+    "                        The profile is the pinned package's: a device of one\n"
+    "                        profile sets up sessions only with devices of it\n"
     "      --suites A,B,...  cipher suites of a new identity, preferred first; the\n"
     "                        first also protects device-gateway traffic. Known:\n"
     "                        aes-128-gcm, aes-256-gcm, chacha20-poly1305,\n"
@@ -144,7 +150,8 @@ static void usage(FILE *f)
 /* ---- options ------------------------------------------------------------------ */
 
 enum {
-	OPT_SUITES = 256,
+	OPT_GROUP = 256,
+	OPT_SUITES,
 	OPT_TOKEN_REMOVED,
 	OPT_TOKEN_FILE,
 	OPT_SEND,
@@ -167,6 +174,7 @@ static const struct option long_opts[] = {
     {"state", required_argument, NULL, 's'},
     {"package", required_argument, NULL, 'p'},
     {"pin", required_argument, NULL, 'P'},
+    {"group", required_argument, NULL, OPT_GROUP},
     {"suites", required_argument, NULL, OPT_SUITES},
     {"timeout", required_argument, NULL, 't'},
     {"verbose", no_argument, NULL, 'v'},
@@ -199,6 +207,7 @@ struct args {
 	const char *id, *state, *package, *pin, *token_file, *send_file;
 	uint8_t suites[SGA_SUITE_COUNT];
 	size_t n_suites;
+	uint8_t group; /* --group: 0 = the gateway's first profile */
 	unsigned timeout_ms;
 	int verbose;
 	const char **sends;
@@ -367,6 +376,26 @@ static int parse_args(int argc, char **argv, struct args *a)
 				    optarg);
 			a->pin = optarg;
 			break;
+		case OPT_GROUP: {
+			const struct sga_group_info *g = sga_group_by_name(optarg);
+			char known[96] = "";
+			size_t off = 0;
+
+			if (!g) {
+				for (unsigned id = 1; id < 256; id++) {
+					const struct sga_group_info *k = sga_group_get((uint8_t)id);
+
+					if (k && off < sizeof(known))
+						off += (size_t)snprintf(known + off,
+						                        sizeof(known) - off, "%s%s",
+						                        off ? ", " : "", k->name);
+				}
+				return usage_error("--group '%s': unknown group (known: %s)",
+				                   optarg, known);
+			}
+			a->group = g->id;
+			break;
+		}
 		case OPT_SUITES:
 			rc = parse_suites(optarg, a->suites, &a->n_suites);
 			if (rc)
@@ -1092,6 +1121,7 @@ int main(int argc, char **argv)
 	cfg.state_path = a.state;
 	cfg.package_path = a.package;
 	cfg.pin_hex = a.pin;
+	cfg.group = a.group;
 	cfg.timeout_ms = a.timeout_ms;
 	cfg.log = log_cb;
 

@@ -252,24 +252,25 @@ sga_lab_up() {
 # connects to it, each sends the other N messages ("message 1".."message N"),
 # and every one must arrive intact and in order. The options go to each
 # sga-device before its command; output and stderr land in $SGA_RUN/{i,j}.{out,err}.
+# SGA_EX_I / SGA_EX_J name the two devices (default dev-i, dev-j).
 sga_exchange() {
-	local n=$1 i_opts=() j
+	local n=$1 i_opts=() j di=${SGA_EX_I:-dev-i} dj=${SGA_EX_J:-dev-j}
 	shift
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		i_opts+=("$1")
 		shift
 	done
 	[ $# -eq 0 ] || shift
-	sga_dev dev-j "$@" --timeout 30000 listen --wait 30000 --recv "$n" --count "$n" \
+	sga_dev "$dj" "$@" --timeout 30000 listen --wait 30000 --recv "$n" --count "$n" \
 		>"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
 	j=$!
 	sleep 0.3
-	sga_dev dev-i "${i_opts[@]}" --timeout 30000 connect dev-j --count "$n" --recv "$n" \
-		>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" || { cat "$SGA_RUN/i.err" >&2; die "dev-i connect/exchange"; }
-	wait "$j" || { cat "$SGA_RUN/j.err" >&2; die "dev-j listen"; }
+	sga_dev "$di" "${i_opts[@]}" --timeout 30000 connect "$dj" --count "$n" --recv "$n" \
+		>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" || { cat "$SGA_RUN/i.err" >&2; die "$di connect/exchange"; }
+	wait "$j" || { cat "$SGA_RUN/j.err" >&2; die "$dj listen"; }
 	seq 1 "$n" | sed 's/^/message /' >"$SGA_RUN/expect"
-	cmp -s "$SGA_RUN/expect" "$SGA_RUN/i.out" || die "dev-i did not receive $n messages intact and in order"
-	cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "dev-j did not receive $n messages intact and in order"
+	cmp -s "$SGA_RUN/expect" "$SGA_RUN/i.out" || die "$di did not receive $n messages intact and in order"
+	cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "$dj did not receive $n messages intact and in order"
 }
 
 # Stop everything and remove the namespaces, keeping the run directory.
