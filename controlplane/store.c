@@ -70,6 +70,7 @@ struct store {
 	unsigned timeout_ms;
 	unsigned backoff_max_ms;
 	unsigned session_ttl_s;
+	uint8_t first_group;  /* what a device record without a group reads as */
 	unsigned backoff_ms;  /* next backoff to apply after a failure */
 	uint64_t retry_at_ns; /* no connection attempt before this (monotonic) */
 	int connected;        /* the last command reached Redis */
@@ -487,6 +488,7 @@ struct store *store_open(const struct store_config *cfg)
 	if (st->backoff_max_ms < BACKOFF_MIN_MS)
 		st->backoff_max_ms = BACKOFF_MIN_MS;
 	st->session_ttl_s = cfg->session_ttl_s ? cfg->session_ttl_s : SESSION_TTL_DEFAULT_S;
+	st->first_group = cfg->first_group;
 	st->backoff_ms = BACKOFF_MIN_MS;
 	return st;
 nomem:
@@ -1180,6 +1182,8 @@ int store_device_get(struct store *st, const uint8_t *id, uint8_t id_len, struct
 	}
 	CHECK(get_u64_field(rep[0]->element[1], &rec->up_ctr));
 	CHECK(get_u64_field(rep[0]->element[2], &rec->down_ctr));
+	if (!rec->group)
+		rec->group = st->first_group; /* a record of an earlier build */
 out:
 	rep_free(rep, 1);
 	sga_memzero(pt, sizeof(pt));

@@ -1160,6 +1160,21 @@ Test(store, device_record_keeps_its_group)
 	put_sealed("sga:{dev:dev-x}", pt, n);
 	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), 0);
 	cr_assert_eq(got.group, 0, "an old record: the first profile");
+	{
+		struct store_config cfg;
+		struct store *st3;
+
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.unix_socket = redis_fx.sock;
+		cfg.timeout_ms = 1000;
+		memcpy(cfg.master_key, MKEY, sizeof(MKEY));
+		cfg.first_group = SGA_GROUP_FFDHE3072;
+		st3 = store_open(&cfg);
+		cr_assert_not_null(st3);
+		cr_assert_eq(store_device_get(st3, ID("dev-x"), &got), 0);
+		cr_assert_eq(got.group, SGA_GROUP_FFDHE3072, "read as the gateway's first profile");
+		store_close(st3);
+	}
 	pt[n] = 0;
 	pt[n + 1] = SGA_GROUP_FFDHE2048;
 	put_sealed("sga:{dev:dev-x}", pt, n + 2);
