@@ -152,8 +152,9 @@ int gw_ec_key_load(uint8_t group, const char *path, uint8_t priv[GW_EC_PRIV_LEN]
 	key_kind(k, kind, sizeof(kind));
 	if ((group == SGA_GROUP_X25519 && EVP_PKEY_get_base_id(k) != EVP_PKEY_X25519) ||
 	    (group == SGA_GROUP_P256 && strcmp(kind, "a P-256"))) {
-		snprintf(why, why_len, "holds %s key, not %s %s private key", kind,
-		         group == SGA_GROUP_X25519 ? "an" : "a", want);
+		snprintf(why, why_len, "holds %s %s key, not %s %s private key", kind,
+		         is_priv ? "private" : "public", group == SGA_GROUP_X25519 ? "an" : "a",
+		         want);
 		goto out;
 	}
 	if (!is_priv) {
