@@ -1481,6 +1481,10 @@ static int parse_config(struct sga_client *c, const struct sga_client_config *cf
 		return fail(c, -SGA_CLIENT_E_CONFIG, "suites: 1..8 distinct known suite ids");
 	if (cfg->window > SGA_CLIENT_WINDOW_MAX)
 		return fail(c, -SGA_CLIENT_E_CONFIG, "window: at most %d", SGA_CLIENT_WINDOW_MAX);
+	if (cfg->group && !sga_group_get(cfg->group))
+		return fail(c, -SGA_CLIENT_E_CONFIG, "group: %u is not a group this build knows",
+		            cfg->group);
+	c->group = cfg->group;
 	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : DEF_TIMEOUT_MS;
 	c->rto_ms = cfg->rto_ms ? cfg->rto_ms : DEF_RTO_MS;
 	c->rto_max_ms = cfg->rto_max_ms ? cfg->rto_max_ms : DEF_RTO_MAX_MS;

@@ -130,7 +130,8 @@ static const char usage_text[] =
     "gateway confirmed it, with --until-closed the gateway closed the session);\n"
     "1 failure or incomplete; 2 bad arguments; 3 timeout; 4 gateway unreachable;\n"
     "5 refused by the gateway or the peer (unknown peer, declined, identity\n"
-    "taken, package); 6 the gateway closed the session before all was done.\n"
+    "taken, package, a peer of another profile: NO_COMMON_GROUP); 6 the gateway\n"
+    "closed the session before all was done.\n"
     "\n"
     "Examples:\n"
     "  sga-device --package gw.pkg fingerprint\n"
@@ -140,7 +141,9 @@ static const char usage_text[] =
     "  sga-device -i hub -s hub.state -P FINGERPRINT listen --echo\n"
     "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT \\\n"
     "      connect hub --send hello --recv 1\n"
-    "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT rekey-key\n";
+    "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT rekey-key\n"
+    "  sga-device -i meter-9 -s meter-9.state -P FINGERPRINT --group x25519 \\\n"
+    "      register                  (the gateway's x25519 package, by PKG_REQ)\n";
 
 static void usage(FILE *f)
 {
@@ -580,6 +583,10 @@ static void progress(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* NEG_RESULT's refusal of a peer of another profile, 26 in EC-DESIGN.md;
+ * SGA_E_NO_COMMON_GROUP once sga_err.h lists it (the protocol library's). */
+#define NO_COMMON_GROUP 26
+
 static int exit_code_of(int rc)
 {
 	switch (-rc) {
@@ -591,6 +598,7 @@ static int exit_code_of(int rc)
 	case SGA_E_EXISTS:
 	case SGA_E_ENROLL_DENIED:
 	case SGA_E_NO_COMMON_SUITE:
+	case NO_COMMON_GROUP:
 	case SGA_E_DECLINED:
 	case SGA_E_BAD_PACKAGE:
 	case SGA_E_BAD_FIELD:
