@@ -9,7 +9,13 @@
  * hardware backend can load them without going through OpenSSL. The unit test
  * checks both arrays byte for byte against OpenSSL's built-in named groups and
  * re-proves that p and (p-1)/2 are prime, so a typo here cannot go unnoticed.
+ *
+ * The EC profile's x25519 (RFC 7748) sits in the same registry, so protocol
+ * code reaches every group through one path: sga_group_mul / _shared /
+ * _scalar_random / _element_ok dispatch on grp->kind, ffdhe to sga_modexp
+ * (and so to the backend), x25519 to sga_x25519.
  */
+#include <errno.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -69,6 +75,8 @@ static const struct sga_group_info groups[] = {
         .id = SGA_GROUP_FFDHE2048,
         .name = "ffdhe2048",
         .len = sizeof(ffdhe2048_p),
+        .secret_len = sizeof(ffdhe2048_p),
+        .kind = SGA_GROUP_KIND_FFDHE,
         .p = ffdhe2048_p,
         .g = 2,
     },
@@ -76,8 +84,17 @@ static const struct sga_group_info groups[] = {
         .id = SGA_GROUP_FFDHE3072,
         .name = "ffdhe3072",
         .len = sizeof(ffdhe3072_p),
+        .secret_len = sizeof(ffdhe3072_p),
+        .kind = SGA_GROUP_KIND_FFDHE,
         .p = ffdhe3072_p,
         .g = 2,
+    },
+    {
+        .id = SGA_GROUP_X25519,
+        .name = "x25519",
+        .len = SGA_X25519_LEN,
+        .secret_len = SGA_X25519_LEN,
+        .kind = SGA_GROUP_KIND_X25519,
     },
 };
 
@@ -110,7 +127,7 @@ const struct sga_group_info *sga_group_by_name(const char *name)
  * peer from forcing the shared secret into the trivial subgroups {1} / {1, p-1}.
  * Any failure (bad argument, allocation) answers "not ok".
  */
-int sga_group_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
+static int ffdhe_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
 {
 	BIGNUM *x = NULL, *pm2 = NULL;
 	int ok = 0;
@@ -127,4 +144,63 @@ out:
 	BN_free(x);
 	BN_free(pm2);
 	return ok;
+}
+
+int sga_group_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
+{
+	if (grp == NULL || elem == NULL)
+		return 0;
+	switch (grp->kind) {
+	case SGA_GROUP_KIND_FFDHE:
+		return ffdhe_element_ok(grp, elem);
+	case SGA_GROUP_KIND_X25519:
+		return sga_x25519_element_ok(elem);
+	default:
+		return 0;
+	}
+}
+
+int sga_group_scalar_random(const struct sga_group_info *grp, uint8_t scalar[SGA_EXPONENT_LEN])
+{
+	if (grp == NULL || scalar == NULL)
+		return -EINVAL;
+	/* ffdhe: a 256-bit exponent; x25519: 32 bytes the clamping makes a scalar. */
+	return sga_exponent_random(scalar);
+}
+
+int sga_group_mul(const struct sga_group_info *grp, const uint8_t *base,
+                  const uint8_t scalar[SGA_EXPONENT_LEN], uint8_t *out)
+{
+	if (grp == NULL || scalar == NULL || out == NULL)
+		return -EINVAL;
+	switch (grp->kind) {
+	case SGA_GROUP_KIND_FFDHE:
+		return sga_modexp(grp, base, scalar, SGA_EXPONENT_LEN, out);
+	case SGA_GROUP_KIND_X25519:
+		/* A peer element is checked like sga_modexp checks its base. */
+		if (base != NULL && !sga_x25519_element_ok(base))
+			return -EINVAL;
+		return sga_x25519(scalar, base, out);
+	default:
+		return -EINVAL;
+	}
+}
+
+int sga_group_shared(const struct sga_group_info *grp, const uint8_t *peer,
+                     const uint8_t scalar[SGA_EXPONENT_LEN], uint8_t *secret)
+{
+	int rc;
+
+	if (grp == NULL || peer == NULL)
+		return -EINVAL;
+	rc = sga_group_mul(grp, peer, scalar, secret);
+	if (rc != 0)
+		return rc;
+	/* ffdhe: a result outside [2, p-2] means a degenerate exchange (x25519's
+	 * all-zero result sga_x25519 refused already). */
+	if (grp->kind == SGA_GROUP_KIND_FFDHE && !ffdhe_element_ok(grp, secret)) {
+		sga_memzero(secret, grp->secret_len);
+		return -EINVAL;
+	}
+	return 0;
 }
