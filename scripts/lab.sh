@@ -179,6 +179,20 @@ CONF
 	echo "$conf"
 }
 
+# sga_gw_serves "GROUPS": 0 if this build's gateway takes [gateway] groups =
+# GROUPS (its keys made and its packages written, in a scratch folder): what
+# a test of a profile checks before it runs.
+sga_gw_serves() {
+	local d rc=0
+	d=$(mktemp -d /tmp/sga-probe.XXXXXX)
+	printf '[gateway]\ngroups = %s\nrsa_key = %s/r.pem\ntrapdoor_key = %s/t.pem\nx25519_key = %s/x.pem\nx25519_trapdoor_key = %s/xt.pem\np256_key = %s/p.pem\np256_trapdoor_key = %s/pt.pem\npackage = %s/gw.pkg\nmaster_key = %s/m.key\n' \
+		"$1" "$d" "$d" "$d" "$d" "$d" "$d" "$d" "$d" >"$d/gw.conf"
+	"$SGA_BUILD/gateway/sga-gateway" -c "$d/gw.conf" --init-keys >"$d/out" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || sed 's/^/    /' "$d/out" >&2
+	rm -rf "$d"
+	return "$rc"
+}
+
 sga_gw_start() {
 	local conf
 	conf=$(sga_gw_config)

@@ -71,6 +71,15 @@ grep -q "warning: \[gateway\] enrollment = open: any device may register" "$SGA_
 	{ cat "$SGA_RUN/out" >&2; die "no warning for open enrollment"; }
 log "ok: allow-list by default; open enrollment warns"
 
+# The EC profile's key files: missing, or of another type, each named.
+ec_conf="[gateway]\ngroups = x25519\npackage = $SGA_RUN/keys/gw.pkg\nmaster_key = $SGA_RUN/keys/master.key\n"
+expect_fail "x25519_key = $SGA_RUN/none.pem: cannot open: No such file or directory; create it with --init-keys" \
+	"$GW" -c "$(conf "${ec_conf}x25519_key = $SGA_RUN/none.pem\n")" --check
+expect_fail "x25519_key = $SGA_RUN/keys/rsa.pem: holds an RSA private key, not an X25519 private key" \
+	"$GW" -c "$(conf "${ec_conf}x25519_key = $SGA_RUN/keys/rsa.pem\n")" --check
+expect_fail "x25519_trapdoor_key = $SGA_RUN/keys/rsa.pem: holds an RSA private key" \
+	"$GW" -c "$(conf "${ec_conf}x25519_key = $SGA_RUN/x25519.pem\nx25519_trapdoor_key = $SGA_RUN/keys/rsa.pem\n")" --check
+
 # --init-keys on a fresh machine: the key folder does not exist yet; it is made
 # (0700), and the package devices pin is written, so the README's next step works.
 sed "s#run/keys#$SGA_RUN/fresh/keys#" "$SGA_ROOT/configs/gateway-af-packet.conf" >"$SGA_RUN/fresh.conf"
