@@ -966,14 +966,16 @@ static int dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
 	return 0;
 }
 
-/* N and K of role are worth keeping only between its KEX_INIT and the end. */
-static size_t sess_nk_len(const struct sga_gw_session *s, unsigned role)
+/* N and K of role are worth keeping only between its KEX_INIT and the end:
+ * N is an element (grp->len bytes), K a shared secret (grp->secret_len; the
+ * same for ffdhe and x25519, 33 and 32 for p256). */
+static size_t sess_nk_len(const struct sga_gw_session *s, unsigned role, int secret)
 {
 	const struct sga_group_info *g = sga_group_get(s->group);
 
 	if (!g || s->state == SGA_GW_S_ESTABLISHED || !(s->have_init & (1u << role)))
 		return 0;
-	return g->len;
+	return secret ? g->secret_len : g->len;
 }
 
 static int sess_encode(const struct sga_gw_session *s, uint8_t *out, size_t cap, size_t *len)
@@ -997,12 +999,12 @@ static int sess_encode(const struct sga_gw_session *s, uint8_t *out, size_t cap,
 		sga_wr_bytes(&w, s->k_t[r], SGA_KEY_LEN);
 	}
 	for (unsigned r = 0; r < 2; r++) {
-		size_t nk = sess_nk_len(s, r);
+		size_t n = sess_nk_len(s, r, 0), k = sess_nk_len(s, r, 1);
 
-		sga_wr_u16(&w, (uint16_t)nk);
-		sga_wr_bytes(&w, s->N[r], nk);
-		sga_wr_u16(&w, (uint16_t)nk);
-		sga_wr_bytes(&w, s->K[r], nk);
+		sga_wr_u16(&w, (uint16_t)n);
+		sga_wr_bytes(&w, s->N[r], n);
+		sga_wr_u16(&w, (uint16_t)k);
+		sga_wr_bytes(&w, s->K[r], k);
 	}
 	for (unsigned r = 0; r < 2; r++) {
 		if (s->reply_len[r] > SGA_FRAME_MAX)
