@@ -54,7 +54,7 @@
 #define SESS_PT_MAX                                                                             \
 	(1 + 8 + 4 + 8 + 2 * (1 + SGA_ID_MAX + 1 + SGA_KEY_LEN) + 4 * (2 + SGA_GROUP_MAX_LEN) + \
 	 2 * (2 + SGA_FRAME_MAX) + 2 * SGA_SHA256_LEN + STORE_REKEY_MAX)
-#define DEV_PT_MAX    (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES + 1)
+#define DEV_PT_MAX    (1 + 1 + SGA_ID_MAX + SGA_KEY_LEN + 2 + SGA_MAX_SUITES + 2)
 #define DEV_F_REVOKED 0x01               /* the device record's optional flags byte */
 #define ADDR_STR_MAX  STORE_ADDR_STR_MAX /* "[v6]:65535/ff:ff:ff:ff:ff:ff/tci=0xffff" */
 #define U64_STR_MAX   24
@@ -70,6 +70,7 @@ struct store {
 	unsigned timeout_ms;
 	unsigned backoff_max_ms;
 	unsigned session_ttl_s;
+	uint8_t first_group;  /* what a device record without a group reads as */
 	unsigned backoff_ms;  /* next backoff to apply after a failure */
 	uint64_t retry_at_ns; /* no connection attempt before this (monotonic) */
 	int connected;        /* the last command reached Redis */
@@ -487,6 +488,7 @@ struct store *store_open(const struct store_config *cfg)
 	if (st->backoff_max_ms < BACKOFF_MIN_MS)
 		st->backoff_max_ms = BACKOFF_MIN_MS;
 	st->session_ttl_s = cfg->session_ttl_s ? cfg->session_ttl_s : SESSION_TTL_DEFAULT_S;
+	st->first_group = cfg->first_group;
 	st->backoff_ms = BACKOFF_MIN_MS;
 	return st;
 nomem:
@@ -860,7 +862,10 @@ out:
 /* ---- record serialization ------------------------------------------------------
  *
  * Device (kind 'D'): kind(1) | id_len(1) | id | k_d(32) | suite_init(1) |
- *   n_suites(1) | suites(n). Counters live in their own hash fields.
+ *   n_suites(1) | suites(n) [| flags(1) [| group(1)]]. Counters live in their
+ *   own hash fields. Flags (DEV_F_REVOKED) are written when set or when a group
+ *   follows; the group (enum sga_group_id) when the record names one: a record
+ *   of an earlier build has neither and reads as group 0, the first profile.
  * Session (kind 'S'): kind(1) | session_id(8) | state(1) | suite(1) | group(1) |
  *   have_init(1) | req_ctr(8) | per role: id_len(1) id hop_suite(1) k_t(32) |
  *   per role: n_len(2) N k_len(2) K (present only while the role's KEX_INIT is
@@ -884,9 +889,12 @@ static int dev_encode(const struct sga_gw_device *d, uint8_t *out, size_t cap, s
 	sga_wr_u8(&w, d->suite_init);
 	sga_wr_u8(&w, d->n_suites);
 	sga_wr_bytes(&w, d->suites, d->n_suites);
-	/* Flags only when set: a record of an earlier build has none. */
-	if (d->revoked)
-		sga_wr_u8(&w, DEV_F_REVOKED);
+	/* Flags only when set or a group follows: a record of an earlier build
+	 * has neither. */
+	if (d->revoked || d->group)
+		sga_wr_u8(&w, d->revoked ? DEV_F_REVOKED : 0);
+	if (d->group)
+		sga_wr_u8(&w, d->group);
 	if (w.err)
 		return w.err;
 	*len = w.off;
@@ -930,12 +938,14 @@ static int dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
 		memcpy(d->suites, q, d->n_suites);
 	if (r.err)
 		return r.err;
-	if (sga_rd_left(&r) == 1) {
+	if (sga_rd_left(&r) == 1 || sga_rd_left(&r) == 2) {
 		uint8_t flags = sga_rd_u8(&r);
 
-		if (flags != DEV_F_REVOKED)
+		if (flags & ~DEV_F_REVOKED)
 			return -SGA_E_BAD_FIELD;
-		d->revoked = 1;
+		d->revoked = (flags & DEV_F_REVOKED) != 0;
+		if (sga_rd_left(&r) == 1 && (d->group = sga_rd_u8(&r)) == 0)
+			return -SGA_E_BAD_FIELD; /* written only when it names one */
 	}
 	if (sga_rd_left(&r))
 		return -SGA_E_TRAILING;
@@ -951,17 +961,21 @@ static int dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
 		return rec_refuse("device", d->id, d->id_len, "suite list (repeated suite)", 0);
 	if (!sga_suite_get(d->suite_init) || !memchr(d->suites, d->suite_init, d->n_suites))
 		return rec_refuse("device", d->id, d->id_len, "initial suite", d->suite_init);
+	if (d->group && !sga_group_get(d->group))
+		return rec_refuse("device", d->id, d->id_len, "group", d->group);
 	return 0;
 }
 
-/* N and K of role are worth keeping only between its KEX_INIT and the end. */
-static size_t sess_nk_len(const struct sga_gw_session *s, unsigned role)
+/* N and K of role are worth keeping only between its KEX_INIT and the end:
+ * N is an element (grp->len bytes), K a shared secret (grp->secret_len; the
+ * same for ffdhe and x25519, 33 and 32 for p256). */
+static size_t sess_nk_len(const struct sga_gw_session *s, unsigned role, int secret)
 {
 	const struct sga_group_info *g = sga_group_get(s->group);
 
 	if (!g || s->state == SGA_GW_S_ESTABLISHED || !(s->have_init & (1u << role)))
 		return 0;
-	return g->len;
+	return secret ? g->secret_len : g->len;
 }
 
 static int sess_encode(const struct sga_gw_session *s, uint8_t *out, size_t cap, size_t *len)
@@ -985,12 +999,12 @@ static int sess_encode(const struct sga_gw_session *s, uint8_t *out, size_t cap,
 		sga_wr_bytes(&w, s->k_t[r], SGA_KEY_LEN);
 	}
 	for (unsigned r = 0; r < 2; r++) {
-		size_t nk = sess_nk_len(s, r);
+		size_t n = sess_nk_len(s, r, 0), k = sess_nk_len(s, r, 1);
 
-		sga_wr_u16(&w, (uint16_t)nk);
-		sga_wr_bytes(&w, s->N[r], nk);
-		sga_wr_u16(&w, (uint16_t)nk);
-		sga_wr_bytes(&w, s->K[r], nk);
+		sga_wr_u16(&w, (uint16_t)n);
+		sga_wr_bytes(&w, s->N[r], n);
+		sga_wr_u16(&w, (uint16_t)k);
+		sga_wr_bytes(&w, s->K[r], k);
 	}
 	for (unsigned r = 0; r < 2; r++) {
 		if (s->reply_len[r] > SGA_FRAME_MAX)
@@ -1170,6 +1184,8 @@ int store_device_get(struct store *st, const uint8_t *id, uint8_t id_len, struct
 	}
 	CHECK(get_u64_field(rep[0]->element[1], &rec->up_ctr));
 	CHECK(get_u64_field(rep[0]->element[2], &rec->down_ctr));
+	if (!rec->group)
+		rec->group = st->first_group; /* a record of an earlier build */
 out:
 	rep_free(rep, 1);
 	sga_memzero(pt, sizeof(pt));

@@ -56,6 +56,9 @@ struct store_config {
 	uint8_t master_key[32];  /* from the master key file */
 	unsigned backoff_max_ms; /* reconnect backoff cap (starts at 50 ms); 0 = 5000 */
 	unsigned session_ttl_s;  /* lifetime of a session before ESTABLISHED; 0 = 300 */
+	/* The gateway's first profile (enum sga_group_id): the group
+	 * store_device_get gives a record written before records kept one. */
+	uint8_t first_group;
 	/* Redis authentication, sent on every connection (reconnects too):
 	 * "AUTH user password" (an ACL user) when both are set, "AUTH password"
 	 * when only the password is; neither: no AUTH. */
@@ -95,6 +98,8 @@ uint64_t store_reconnects(const struct store *st);
 /** Connection attempts made, successful or not (any thread may read). */
 uint64_t store_connect_attempts(const struct store *st);
 
+/** The device's record; rec->group is the record's, or cfg->first_group for
+ *  a record of an earlier build (no group kept). */
 int store_device_get(struct store *st, const uint8_t *id, uint8_t id_len,
                      struct sga_gw_device *rec);
 /** Write the whole record (registration). Counters are written as given. */

@@ -558,11 +558,21 @@ static void on_pkg(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	if (!sga_ct_memeq(fp, c->st.pkg_fp, sizeof(fp))) {
+		const struct sga_group_info *got = sga_group_get(pkg.group);
+
 		sga_hex_encode(fp, sizeof(fp), hex);
-		op_finish(
-		    c, fail(c, -SGA_E_BAD_PACKAGE,
-		            "the gateway's package (fingerprint %s) is not the pinned one; refused",
-		            hex));
+		if (c->group && pkg.group != c->group)
+			op_finish(c,
+			          fail(c, -SGA_E_BAD_PACKAGE,
+			               "the gateway answered with its %s package (fingerprint %s), "
+			               "not one of the profile asked for: it does not serve that "
+			               "group; refused",
+			               got ? got->name : "unknown", hex));
+		else
+			op_finish(c, fail(c, -SGA_E_BAD_PACKAGE,
+			                  "the gateway's %s package (fingerprint %s) is not the "
+			                  "pinned one; refused",
+			                  got ? got->name : "unknown", hex));
 		return;
 	}
 	memcpy(c->st.pkg, f + SGA_HDR_LEN, n - SGA_HDR_LEN);
@@ -1523,6 +1533,10 @@ static int parse_config(struct sga_client *c, const struct sga_client_config *cf
 		return fail(c, -SGA_CLIENT_E_CONFIG, "suites: 1..8 distinct known suite ids");
 	if (cfg->window > SGA_CLIENT_WINDOW_MAX)
 		return fail(c, -SGA_CLIENT_E_CONFIG, "window: at most %d", SGA_CLIENT_WINDOW_MAX);
+	if (cfg->group && !sga_group_get(cfg->group))
+		return fail(c, -SGA_CLIENT_E_CONFIG, "group: %u is not a group this build knows",
+		            cfg->group);
+	c->group = cfg->group;
 	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : DEF_TIMEOUT_MS;
 	c->rto_ms = cfg->rto_ms ? cfg->rto_ms : DEF_RTO_MS;
 	c->rto_max_ms = cfg->rto_max_ms ? cfg->rto_max_ms : DEF_RTO_MAX_MS;
@@ -1600,6 +1614,8 @@ static int fetch_package(struct sga_client *c)
 	rc = sga_pkg_req_encode(c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0]);
 	if (rc)
 		return fail(c, rc, "cannot build PKG_REQ");
+	/* Padding byte 0 names the profile wanted (EC-DESIGN.md; 0: the first). */
+	c->op.frame[0][SGA_HDR_LEN] = c->group;
 	c->op.n_frames = 1;
 	c->op_deadline = now_ms() + c->timeout_ms;
 	c->op_timeout_ms = c->timeout_ms;
@@ -1717,6 +1733,15 @@ static int open_client(struct sga_client *c, const struct sga_client_config *cfg
 	}
 	if (sga_package_decode(c->st.pkg, c->st.pkg_len, &pkg))
 		return fail(c, -SGA_E_BAD_PACKAGE, "the gateway package is malformed");
+	if (c->group && pkg.group != c->group) {
+		const struct sga_group_info *want = sga_group_get(c->group),
+		                            *got = sga_group_get(pkg.group);
+
+		return fail(c, -SGA_E_BAD_PACKAGE,
+		            "group %s asked for, but the %s is of the %s profile", want->name,
+		            cfg->package_path ? "package file" : "pinned package",
+		            got ? got->name : "unknown");
+	}
 
 	/* The protocol state: a fresh identity, then the stored one over it. */
 	if (have_state) {

@@ -100,7 +100,11 @@ struct sga_client_config {
 	/* Optional log, one line per call, never with secrets: level 0 says why a
 	 * call failed (as sga_client_detail), 1 reports progress, 2 every frame. */
 	void (*log)(void *arg, int level, const char *msg);
-	void *log_arg;
+	void *log_arg; /* The profile (enum sga_group_id: 1 ffdhe2048, 3 x25519, ...) whose
+	 * package a PKG_REQ asks for when only the pin is given; 0: the gateway's
+	 * first profile. With a package (file or state file) the profile is the
+	 * package's own, and a nonzero group must name it. */
+	uint8_t group;
 };
 
 struct sga_client; /* opaque */

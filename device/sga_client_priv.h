@@ -145,6 +145,7 @@ struct sga_client {
 	int dev_ready;
 
 	unsigned timeout_ms, rto_ms, rto_min_ms, rto_max_ms, max_retries, window, gap_timeout_ms;
+	uint8_t group; /* cfg->group: the profile a PKG_REQ asks for (0: the first) */
 	void (*log)(void *arg, int level, const char *msg);
 	void *log_arg;
 

@@ -85,6 +85,12 @@ static const char usage_text[] =
     "  -p, --package FILE    the gateway package file, as the gateway wrote it\n"
     "  -P, --pin SHA256HEX   or the package's fingerprint: the package is fetched\n"
     "                        from the gateway (PKG_REQ) and kept in the state file\n"
+    "      --group NAME      the profile (key-exchange group) of the device:\n"
+    "                        ffdhe2048, ffdhe3072, x25519, p256. With --pin, the\n"
+    "                        package PKG_REQ asks for (default: the gateway's first\n"
+    "                        profile); with --package, it must be that package's.\n"
+    "                        The profile is the pinned package's: a device of one\n"
+    "                        profile sets up sessions only with devices of it\n"
     "      --suites A,B,...  cipher suites of a new identity, preferred first; the\n"
     "                        first also protects device-gateway traffic. Known:\n"
     "                        aes-128-gcm, aes-256-gcm, chacha20-poly1305,\n"
@@ -129,7 +135,8 @@ static const char usage_text[] =
     "gateway confirmed it, with --until-closed the gateway closed the session);\n"
     "1 failure or incomplete; 2 bad arguments; 3 timeout; 4 gateway unreachable;\n"
     "5 refused by the gateway or the peer (unknown peer, declined, identity\n"
-    "taken, package); 6 the gateway closed the session before all was done.\n"
+    "taken, package, a peer of another profile: NO_COMMON_GROUP); 6 the gateway\n"
+    "closed the session before all was done.\n"
     "\n"
     "Examples:\n"
     "  sga-device --package gw.pkg fingerprint\n"
@@ -139,7 +146,9 @@ static const char usage_text[] =
     "  sga-device -i hub -s hub.state -P FINGERPRINT listen --echo\n"
     "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT \\\n"
     "      connect hub --send hello --recv 1\n"
-    "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT rekey-key\n";
+    "  sga-device -i meter-1 -s meter-1.state -P FINGERPRINT rekey-key\n"
+    "  sga-device -i meter-9 -s meter-9.state -P FINGERPRINT --group x25519 \\\n"
+    "      register                  (the gateway's x25519 package, by PKG_REQ)\n";
 
 static void usage(FILE *f)
 {
@@ -149,7 +158,8 @@ static void usage(FILE *f)
 /* ---- options ------------------------------------------------------------------ */
 
 enum {
-	OPT_SUITES = 256,
+	OPT_GROUP = 256,
+	OPT_SUITES,
 	OPT_TOKEN_REMOVED,
 	OPT_TOKEN_FILE,
 	OPT_SEND,
@@ -172,6 +182,7 @@ static const struct option long_opts[] = {
     {"state", required_argument, NULL, 's'},
     {"package", required_argument, NULL, 'p'},
     {"pin", required_argument, NULL, 'P'},
+    {"group", required_argument, NULL, OPT_GROUP},
     {"suites", required_argument, NULL, OPT_SUITES},
     {"timeout", required_argument, NULL, 't'},
     {"verbose", no_argument, NULL, 'v'},
@@ -204,6 +215,7 @@ struct args {
 	const char *id, *state, *package, *pin, *token_file, *send_file;
 	uint8_t suites[SGA_SUITE_COUNT];
 	size_t n_suites;
+	uint8_t group; /* --group: 0 = the gateway's first profile */
 	unsigned timeout_ms;
 	int verbose;
 	const char **sends;
@@ -372,6 +384,26 @@ static int parse_args(int argc, char **argv, struct args *a)
 				    optarg);
 			a->pin = optarg;
 			break;
+		case OPT_GROUP: {
+			const struct sga_group_info *g = sga_group_by_name(optarg);
+			char known[96] = "";
+			size_t off = 0;
+
+			if (!g) {
+				for (unsigned id = 1; id < 256; id++) {
+					const struct sga_group_info *k = sga_group_get((uint8_t)id);
+
+					if (k && off < sizeof(known))
+						off += (size_t)snprintf(known + off,
+						                        sizeof(known) - off, "%s%s",
+						                        off ? ", " : "", k->name);
+				}
+				return usage_error("--group '%s': unknown group (known: %s)",
+				                   optarg, known);
+			}
+			a->group = g->id;
+			break;
+		}
 		case OPT_SUITES:
 			rc = parse_suites(optarg, a->suites, &a->n_suites);
 			if (rc)
@@ -558,6 +590,10 @@ static void progress(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* NEG_RESULT's refusal of a peer of another profile, 26 in EC-DESIGN.md;
+ * SGA_E_NO_COMMON_GROUP once sga_err.h lists it (the protocol library's). */
+#define NO_COMMON_GROUP 26
+
 static int exit_code_of(int rc)
 {
 	switch (-rc) {
@@ -569,6 +605,7 @@ static int exit_code_of(int rc)
 	case SGA_E_EXISTS:
 	case SGA_E_ENROLL_DENIED:
 	case SGA_E_NO_COMMON_SUITE:
+	case NO_COMMON_GROUP:
 	case SGA_E_DECLINED:
 	case SGA_E_BAD_PACKAGE:
 	case SGA_E_BAD_FIELD:
@@ -1099,6 +1136,7 @@ int main(int argc, char **argv)
 	cfg.state_path = a.state;
 	cfg.package_path = a.package;
 	cfg.pin_hex = a.pin;
+	cfg.group = a.group;
 	cfg.timeout_ms = a.timeout_ms;
 	cfg.log = log_cb;
 

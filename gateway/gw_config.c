@@ -26,6 +26,7 @@ enum key_type {
 	K_IPV4,
 	K_IPV6,
 	K_GROUP,
+	K_GROUPS,
 	K_SUITES,
 	K_ENROLL,
 	K_HUGE,
@@ -58,12 +59,18 @@ static const struct key_def keys[] = {
     {"gateway", "address", K_IPV4, F(address), 0, 0},
     {"gateway", "address6", K_IPV6, F(address6), 0, 0},
     {"gateway", "udp_port", K_UINT, F(udp_port), 1, 65535},
+    /* group = one profile (the older form), groups = a list; not both. */
     {"gateway", "group", K_GROUP, F(group), 0, 0},
+    {"gateway", "groups", K_GROUPS, F(groups), 0, 0},
     {"gateway", "suites", K_SUITES, F(suites), 0, 0},
     {"gateway", "enrollment", K_ENROLL, F(enrollment), 0, 0},
     {"gateway", "rsa_key", K_STR, F(rsa_key), 1, 0},
     {"gateway", "trapdoor_key", K_STR, F(trapdoor_key), 1, 0},
     {"gateway", "rsa_bits", K_BITS, F(rsa_bits), 0, 0},
+    {"gateway", "x25519_key", K_STR, F(x25519_key), 1, 0},
+    {"gateway", "x25519_trapdoor_key", K_STR, F(x25519_trapdoor_key), 1, 0},
+    {"gateway", "p256_key", K_STR, F(p256_key), 1, 0},
+    {"gateway", "p256_trapdoor_key", K_STR, F(p256_trapdoor_key), 1, 0},
     {"gateway", "package", K_STR, F(package), 1, 0},
     {"gateway", "master_key", K_STR, F(master_key), 1, 0},
     {"gateway", "stats_file", K_STR, F(stats_file), 0, 0},
@@ -138,6 +145,8 @@ void gw_config_defaults(struct gw_config *c)
 	c->address = htonl(0x0a4d0001); /* 10.77.0.1 */
 	c->udp_port = 7000;
 	c->group = SGA_GROUP_FFDHE2048;
+	c->groups[0] = SGA_GROUP_FFDHE2048;
+	c->n_groups = 1;
 	c->n_suites = 5;
 	c->suites[0] = SGA_SUITE_AES128_GCM;
 	c->suites[1] = SGA_SUITE_AES256_GCM;
@@ -149,6 +158,12 @@ void gw_config_defaults(struct gw_config *c)
 	snprintf(c->rsa_key, sizeof(c->rsa_key), "/var/lib/sga/gateway-rsa.pem");
 	snprintf(c->trapdoor_key, sizeof(c->trapdoor_key), "/var/lib/sga/gateway-trapdoor.pem");
 	c->rsa_bits = 2048;
+	snprintf(c->x25519_key, sizeof(c->x25519_key), "/var/lib/sga/gateway-x25519.pem");
+	snprintf(c->x25519_trapdoor_key, sizeof(c->x25519_trapdoor_key),
+	         "/var/lib/sga/gateway-x25519-trapdoor.pem");
+	snprintf(c->p256_key, sizeof(c->p256_key), "/var/lib/sga/gateway-p256.pem");
+	snprintf(c->p256_trapdoor_key, sizeof(c->p256_trapdoor_key),
+	         "/var/lib/sga/gateway-p256-trapdoor.pem");
 	snprintf(c->package, sizeof(c->package), "/var/lib/sga/gateway.pkg");
 	snprintf(c->master_key, sizeof(c->master_key), "/var/lib/sga/master.key");
 	c->stats_interval_s = 10;
@@ -224,6 +239,22 @@ static int parse_u64(const char *v, uint64_t *out)
 	errno = 0;
 	*out = strtoull(v, &end, 10);
 	return (errno || *end) ? -1 : 0;
+}
+
+/* "ffdhe2048, ffdhe3072, x25519, p256": the groups this build knows, for a
+ * message naming what may be written instead. */
+static void known_groups(char *out, size_t cap)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (unsigned id = 1; id < 256 && off < cap; id++) {
+		const struct sga_group_info *g = sga_group_get((uint8_t)id);
+
+		if (g)
+			off += (size_t)snprintf(out + off, cap - off, "%s%s", off ? ", " : "",
+			                        g->name);
+	}
 }
 
 /* Parse value v for key k into c; on error write the reason into why. */
@@ -311,14 +342,45 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 		memcpy(c->address6, a, sizeof(a));
 		return 0;
 	}
-	case K_GROUP: {
-		const struct sga_group_info *g = sga_group_by_name(v);
+	case K_GROUP:
+	case K_GROUPS: {
+		uint8_t list[GW_GROUPS_MAX], n_list = 0;
+		char *save = NULL;
 
-		if (!g) {
-			snprintf(why, why_len, "unknown group '%s' (ffdhe2048 or ffdhe3072)", v);
+		for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			const struct sga_group_info *g;
+
+			tok = trim(tok);
+			g = sga_group_by_name(tok);
+			if (!g) {
+				char known[96];
+
+				known_groups(known, sizeof(known));
+				snprintf(why, why_len, "unknown group '%s' (%s)", tok, known);
+				return -1;
+			}
+			if (memchr(list, g->id, n_list)) {
+				snprintf(why, why_len, "group '%s' named twice", tok);
+				return -1;
+			}
+			if (n_list == GW_GROUPS_MAX) {
+				snprintf(why, why_len, "more than %d groups", GW_GROUPS_MAX);
+				return -1;
+			}
+			list[n_list++] = g->id;
+		}
+		if (n_list == 0) {
+			snprintf(why, why_len, "no group named");
 			return -1;
 		}
-		c->group = g->id;
+		if (k->type == K_GROUP && n_list > 1) {
+			snprintf(why, why_len, "one group here; several go in 'groups ='");
+			return -1;
+		}
+		memset(c->groups, 0, sizeof(c->groups));
+		memcpy(c->groups, list, n_list);
+		c->n_groups = n_list;
+		c->group = list[0];
 		return 0;
 	}
 	case K_SUITES: {
@@ -493,7 +555,7 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 {
 	char section[32] = "", line[2048], why[256];
 	unsigned char seen[N_KEYS] = {0};
-	unsigned lineno = 0, window_line = 0;
+	unsigned lineno = 0, window_line = 0, group_line = 0;
 	const char *p = text;
 
 	while (*p) {
@@ -561,6 +623,15 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 			return fail(err, err_len, name, lineno, "%s: %s", k, why);
 		if (keys[i].type == K_WINDOW)
 			window_line = lineno;
+		if (keys[i].type == K_GROUP || keys[i].type == K_GROUPS) {
+			if (group_line)
+				return fail(
+				    err, err_len, name, lineno,
+				    "'%s' and '%s' both set: name the profiles in one of them",
+				    keys[i].type == K_GROUP ? "group" : "groups",
+				    keys[i].type == K_GROUP ? "groups" : "group");
+			group_line = lineno;
+		}
 	}
 	if (!c->redis_socket[0] && !c->redis_host[0])
 		return fail(err, err_len, name, 0, "[redis] needs socket or host");
@@ -626,6 +697,58 @@ int gw_config_load(struct gw_config *c, const char *path, char *err, size_t err_
 	return rc;
 }
 
+int gw_config_group_is_ec(uint8_t group)
+{
+	return group == SGA_GROUP_X25519 || group == SGA_GROUP_P256;
+}
+
+static int serves(const struct gw_config *c, uint8_t group)
+{
+	return memchr(c->groups, group, c->n_groups) != NULL;
+}
+
+int gw_config_key_paths(const struct gw_config *c, uint8_t group, const char **key,
+                        const char **trapdoor)
+{
+	if (!serves(c, group))
+		return -1;
+	switch (group) {
+	case SGA_GROUP_X25519:
+		*key = c->x25519_key;
+		*trapdoor = c->x25519_trapdoor_key;
+		return 0;
+	case SGA_GROUP_P256:
+		*key = c->p256_key;
+		*trapdoor = c->p256_trapdoor_key;
+		return 0;
+	default:
+		*key = c->rsa_key;
+		*trapdoor = c->trapdoor_key;
+		return 0;
+	}
+}
+
+int gw_config_package_path(const struct gw_config *c, uint8_t group, char *out, size_t cap)
+{
+	const struct sga_group_info *g = sga_group_get(group);
+	size_t n = strlen(c->package), stem = n;
+	int w;
+
+	if (!g || !serves(c, group))
+		return -1;
+	if (group == c->groups[0])
+		w = snprintf(out, cap, "%s", c->package);
+	else {
+		/* gateway.pkg -> gateway-x25519.pkg; a name without the ending gets
+		 * "-x25519" appended. A ".pkg" that is the whole base name stays. */
+		if (n > 4 && !strcmp(c->package + n - 4, ".pkg") && c->package[n - 5] != '/')
+			stem = n - 4;
+		w = snprintf(out, cap, "%.*s-%s%s", (int)stem, c->package, g->name,
+		             c->package + stem);
+	}
+	return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
+
 int gw_config_port_is_pci(const char *port)
 {
 	unsigned a, b, d, f;
@@ -671,6 +794,8 @@ static int key_differs(const struct key_def *k, const struct gw_config *a,
 	if (k->type == K_STR || k->type == K_ID)
 		return strcmp(pa, pb) != 0;
 	if (k->type == K_SUITES && a->n_suites != b->n_suites)
+		return 1;
+	if (k->type == K_GROUPS && a->n_groups != b->n_groups)
 		return 1;
 	return memcmp(pa, pb, k->size) != 0;
 }

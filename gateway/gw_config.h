@@ -18,6 +18,7 @@
 
 #define GW_PATH_MAX     256
 #define GW_EAL_ARGS_MAX 32
+#define GW_GROUPS_MAX   4 /* profiles one gateway serves: every group SGA knows */
 
 struct gw_config {
 	/* [gateway] */
@@ -25,13 +26,25 @@ struct gw_config {
 	uint32_t address;     /* IPv4, network order; 0: none ("none") */
 	uint8_t address6[16]; /* [gateway] address6: IPv6; all zero: none (the default) */
 	uint16_t udp_port;    /* host order */
-	uint8_t group;        /* enum sga_group_id */
+	/* [gateway] groups (or group, the one-profile form): the profiles served,
+	 * groups[0] first - what a PKG_REQ or REG_REQ naming no group gets, and
+	 * the profile of a device record written before records kept one. */
+	uint8_t groups[GW_GROUPS_MAX]; /* enum sga_group_id, distinct */
+	uint8_t n_groups;
+	uint8_t group; /* groups[0] */
 	uint8_t n_suites;
 	uint8_t suites[SGA_MAX_SUITES];
 	uint8_t enrollment; /* enum sga_enroll_mode */
+	/* RSA key pairs of the finite-field profiles (ffdhe*), E_PK and F_G */
 	char rsa_key[GW_PATH_MAX];
 	char trapdoor_key[GW_PATH_MAX];
 	unsigned rsa_bits; /* for --init-keys */
+	/* Private keys (PEM, PKCS#8) of the EC profiles, E_PK and F_G (HPKE) */
+	char x25519_key[GW_PATH_MAX];
+	char x25519_trapdoor_key[GW_PATH_MAX];
+	char p256_key[GW_PATH_MAX];
+	char p256_trapdoor_key[GW_PATH_MAX];
+	/* The first profile's package; another profile's is gw_config_package_path's */
 	char package[GW_PATH_MAX];
 	char master_key[GW_PATH_MAX];
 	char stats_file[GW_PATH_MAX]; /* "" = none */
@@ -140,6 +153,25 @@ int gw_config_reload_diff(const struct gw_config *cur, const struct gw_config *n
 
 /** 1 if section.key can change on a reload without a restart. */
 int gw_config_is_live(const char *section, const char *key);
+
+/** 1 if group names an elliptic-curve profile (x25519, p256): HPKE keys, not RSA. */
+int gw_config_group_is_ec(uint8_t group);
+
+/**
+ * The key files of group's profile: *key (E_PK) and *trapdoor (F_G); the RSA
+ * pair for ffdhe groups, the curve's pair for EC groups. -1 for a group the
+ * configuration does not serve.
+ */
+int gw_config_key_paths(const struct gw_config *c, uint8_t group, const char **key,
+                        const char **trapdoor);
+
+/**
+ * The package file of group's profile: [gateway] package for the first
+ * profile, and for the others the same name with "-<group>" before its ".pkg"
+ * ending (or at its end): gateway.pkg, gateway-x25519.pkg. -1 if out is too
+ * small or the group is not served.
+ */
+int gw_config_package_path(const struct gw_config *c, uint8_t group, char *out, size_t cap);
 
 /** 1 if the port string is a PCI address (DDDD:BB:DD.F or BB:DD.F). */
 int gw_config_port_is_pci(const char *port);

@@ -16,6 +16,7 @@ void gw_store_config(const struct gw_config *cfg, struct store_config *sc)
 	sc->db = (int)cfg->redis_db;
 	sc->timeout_ms = cfg->redis_timeout_ms;
 	sc->backoff_max_ms = cfg->redis_backoff_max_ms;
+	sc->first_group = cfg->group;
 }
 
 int gw_store_auth(const struct gw_config *cfg, struct store_config *sc,

@@ -50,6 +50,7 @@ enum {
 #define TOKEN_BYTES 16 /* 32 hex characters: within SGA_TOKEN_MAX */
 
 static int json;
+static uint8_t first_group; /* [gateway] groups' first: a device record without a group */
 
 static void usage(FILE *f)
 {
@@ -66,7 +67,8 @@ static void usage(FILE *f)
 	        "                      with sga-device --token-file FILE\n"
 	        "  enroll del ID       remove ID's allow-list entry (an unused token)\n"
 	        "  enroll list         identities with an unused token\n"
-	        "  devices             registered devices: suites, last address, counters\n"
+	        "  devices             registered devices: suites, group (profile), last address,\n"
+	        "                      counters\n"
 	        "  device ID           one registered device (revoked or not) and its sessions\n"
 	        "  sessions            established sessions: devices, suite, addresses, the hop\n"
 	        "                      sequence accepted from each device, and from the running\n"
@@ -328,6 +330,7 @@ static int enroll_list(struct store *st)
 
 static int device_print(struct store *st, const char *id, int first)
 {
+	const struct sga_group_info *g;
 	struct sga_gw_device rec;
 	struct dp_addr a;
 	char addr[64];
@@ -345,20 +348,23 @@ static int device_print(struct store *st, const char *id, int first)
 		return store_exit(rc);
 	}
 	addr_str(&a, addr, sizeof(addr));
+	g = sga_group_get(rec.group ? rec.group : first_group);
 	if (json) {
 		printf("%s{\"id\":", first ? "" : ",");
 		json_str(rec.id, rec.id_len);
 		printf(",\"suites\":[");
 		for (unsigned i = 0; i < rec.n_suites; i++)
 			printf("%s\"%s\"", i ? "," : "", suite_name(rec.suites[i]));
-		printf("],\"hop_suite\":\"%s\",\"address\":\"%s\",\"up_ctr\":%" PRIu64
-		       ",\"down_ctr\":%" PRIu64 ",\"revoked\":%s}",
-		       suite_name(rec.suite_init), addr, rec.up_ctr, rec.down_ctr,
-		       rec.revoked ? "true" : "false");
+		printf(
+		    "],\"hop_suite\":\"%s\",\"group\":\"%s\",\"address\":\"%s\",\"up_ctr\":%" PRIu64
+		    ",\"down_ctr\":%" PRIu64 ",\"revoked\":%s}",
+		    suite_name(rec.suite_init), g ? g->name : "unknown", addr, rec.up_ctr,
+		    rec.down_ctr, rec.revoked ? "true" : "false");
 	} else {
-		printf("%-32.*s %-21s %-18s up %" PRIu64 " down %" PRIu64 "%s\n", rec.id_len,
-		       (const char *)rec.id, addr, suite_name(rec.suite_init), rec.up_ctr,
-		       rec.down_ctr, rec.revoked ? " REVOKED" : "");
+		printf("%-32.*s %-21s %-18s %-10s up %" PRIu64 " down %" PRIu64 "%s\n", rec.id_len,
+		       (const char *)rec.id, addr, suite_name(rec.suite_init),
+		       g ? g->name : "unknown", rec.up_ctr, rec.down_ctr,
+		       rec.revoked ? " REVOKED" : "");
 	}
 	return EX_OK;
 }
@@ -373,7 +379,8 @@ static int devices_list(struct store *st)
 	if (json)
 		printf("{\"devices\":[");
 	else
-		printf("%-32s %-21s %-18s counters\n", "device", "address", "hop suite");
+		printf("%-32s %-21s %-18s %-10s counters\n", "device", "address", "hop suite",
+		       "group");
 	for (unsigned i = 0, shown = 0; i < l.n; i++) {
 		rc = device_print(st, l.ids[i], shown == 0);
 		if (rc == EX_OK)
@@ -828,6 +835,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sga-admin: %s\n", err);
 			return EX_USAGE;
 		}
+		first_group = cfg.group;
 		if (!strcmp(cmd, "stats") || !strcmp(cmd, "engines"))
 			return telemetry(&cfg,
 			                 !strcmp(cmd, "stats") ? "/sga/stats" : "/sga/engines");

@@ -41,6 +41,7 @@
 #include "cp.h"
 #include "dp.h"
 #include "gw_config.h"
+#include "gw_keys.h"
 #include "gw_log.h"
 #include "gw_notify.h"
 #include "gw_prometheus.h"
@@ -147,11 +148,12 @@ static void usage(FILE *f)
 	        "The SGA security gateway: DPDK data plane, control-plane thread pool, state in "
 	        "Redis.\n\n"
 	        "  -c, --config FILE   configuration file (default " SGA_DEFAULT_CONFIG ")\n"
-	        "      --init-keys     create the RSA key pairs and the master key named in the\n"
-	        "                      configuration where they do not exist (and their folders,\n"
-	        "                      mode 0700), write the package file, then exit\n"
+	        "      --init-keys     create the key pairs of every profile in [gateway] groups\n"
+	        "                      (RSA for ffdhe*, X25519 or P-256 PEM for x25519, p256)\n"
+	        "                      and the master key where they do not exist (and their\n"
+	        "                      folders, mode 0700), write the package files, then exit\n"
 	        "      --check         validate the configuration and key files, write the\n"
-	        "                      package file, then exit\n"
+	        "                      package files, then exit\n"
 	        "  -h, --help          this text\n"
 	        "  -V, --version       print the version\n\n"
 	        "EAL options after '--' are passed to DPDK (e.g. -l 0-2 --file-prefix gw1). The\n"
@@ -161,7 +163,10 @@ static void usage(FILE *f)
 	        "re-reads the configuration: what can change live (enrollment, stats_file,\n"
 	        "stats_interval_s, log_level, metrics_listen, ctrl_rate, ctrl_burst, [store]\n"
 	        "max_age_s) is applied, any other change is refused and the\n"
-	        "gateway runs on unchanged. Under systemd (Type=notify) it reports READY=1 once\n"
+	        "gateway runs on unchanged. Profiles: [gateway] groups = ffdhe2048, x25519\n"
+	        "serves devices of each (the first is the default); one package file per\n"
+	        "profile, each named with its fingerprint at start-up. Under systemd (Type=notify) "
+	        "it reports READY=1 once\n"
 	        "it serves.\n");
 }
 
@@ -212,6 +217,38 @@ static int make_parent_dirs(const char *path, mode_t mode)
 	return 0;
 }
 
+/* 1 if the configuration serves a finite-field profile (RSA key pairs). */
+static int serves_ffdhe(const struct gw_config *c)
+{
+	for (unsigned i = 0; i < c->n_groups; i++)
+		if (!gw_config_group_is_ec(c->groups[i]))
+			return 1;
+	return 0;
+}
+
+/* --init-keys for one EC profile's key file: a fresh PEM where none exists. */
+static int init_ec_key(uint8_t group, const char *path)
+{
+	char pem[1024];
+	size_t len = 0;
+	int rc;
+
+	if (file_exists(path)) {
+		printf("exists: %s\n", path);
+		return 0;
+	}
+	rc = gw_ec_key_generate_pem(group, pem, sizeof(pem), &len);
+	if (!rc)
+		rc = write_secret_file(path, pem, len);
+	sga_memzero(pem, sizeof(pem));
+	if (rc) {
+		GW_LOG("error", "cannot create %s: %s", path, strerror(-rc));
+		return -1;
+	}
+	printf("created: %s (%s)\n", path, sga_group_get(group)->name);
+	return 0;
+}
+
 static int init_keys(const struct gw_config *c)
 {
 	const char *paths[2] = {c->rsa_key, c->trapdoor_key};
@@ -227,7 +264,7 @@ static int init_keys(const struct gw_config *c)
 			return -1;
 		}
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2 && serves_ffdhe(c); i++) {
 		struct sga_rsa_key *k = NULL;
 		int rc;
 
@@ -244,6 +281,16 @@ static int init_keys(const struct gw_config *c)
 			return -1;
 		}
 		printf("created: %s (RSA-%u)\n", paths[i], c->rsa_bits);
+	}
+	for (unsigned g = 0; g < c->n_groups; g++) {
+		const char *key, *trapdoor;
+
+		if (!gw_config_group_is_ec(c->groups[g]) ||
+		    gw_config_key_paths(c, c->groups[g], &key, &trapdoor))
+			continue;
+		if (make_parent_dirs(key, 0700) || make_parent_dirs(trapdoor, 0700) ||
+		    init_ec_key(c->groups[g], key) || init_ec_key(c->groups[g], trapdoor))
+			return -1;
 	}
 	if (file_exists(c->master_key)) {
 		printf("exists: %s\n", c->master_key);
@@ -270,55 +317,136 @@ static int init_keys(const struct gw_config *c)
 	return 0;
 }
 
-/* Load both key pairs and build the protocol context; writes the package. */
+/* An RSA private key of a finite-field profile; on failure one line naming the
+ * key, the file and what is wrong with it. */
+static int load_rsa_private(const char *what, const char *path, struct sga_rsa_key **k)
+{
+	char held[128];
+	int rc = sga_rsa_load_pem(path, k);
+
+	if (!rc && sga_rsa_has_private(*k))
+		return 0;
+	if (!rc) {
+		sga_rsa_free(*k);
+		*k = NULL;
+		GW_LOG("error",
+		       "[gateway] %s = %s: holds an RSA public key only: the private key is "
+		       "needed",
+		       what, path);
+	} else if (rc == -ENOENT) {
+		GW_LOG("error", "[gateway] %s = %s: no such file; create it with --init-keys", what,
+		       path);
+	} else {
+		gw_key_describe(path, held, sizeof(held));
+		if (!strcmp(held, "no PEM key"))
+			GW_LOG("error", "[gateway] %s = %s: not an RSA private key file (%s)", what,
+			       path, strerror(-rc));
+		else
+			GW_LOG("error", "[gateway] %s = %s: holds %s, not an RSA private key", what,
+			       path, held);
+	}
+	return -1;
+}
+
+/* The private keys (E_PK, F_G) of an EC profile, checked for their type. */
+static int load_ec_private(const struct gw_config *c, uint8_t group, uint8_t key[GW_EC_PRIV_LEN],
+                           uint8_t trapdoor[GW_EC_PRIV_LEN])
+{
+	const char *name = sga_group_get(group)->name, *kp, *tp;
+	char why[192];
+
+	if (gw_config_key_paths(c, group, &kp, &tp))
+		return -1;
+	if (gw_ec_key_load(group, kp, key, why, sizeof(why))) {
+		GW_LOG("error", "[gateway] %s_key = %s: %s%s", name, kp, why,
+		       file_exists(kp) ? "" : "; create it with --init-keys");
+		return -1;
+	}
+	if (gw_ec_key_load(group, tp, trapdoor, why, sizeof(why))) {
+		sga_memzero(key, GW_EC_PRIV_LEN);
+		GW_LOG("error", "[gateway] %s_trapdoor_key = %s: %s%s", name, tp, why,
+		       file_exists(tp) ? "" : "; create it with --init-keys");
+		return -1;
+	}
+	return 0;
+}
+
+/* Write one profile's package body (what devices pin) and name it, with its
+ * fingerprint, in one line: "package x25519 /var/lib/sga/gateway-x25519.pkg,
+ * fingerprint 3f...". */
+static int write_package(const struct gw_config *c, uint8_t group, const uint8_t *body, size_t len)
+{
+	struct sga_buf b = {body, len};
+	char path[GW_PATH_MAX + 16], hex[65];
+	uint8_t fp[32];
+	int rc;
+
+	if (gw_config_package_path(c, group, path, sizeof(path))) {
+		GW_LOG("error", "[gateway] package = %s: name too long for the %s profile's file",
+		       c->package, sga_group_get(group)->name);
+		return -1;
+	}
+	rc = write_secret_file(path, body, len);
+	if (rc) {
+		GW_LOG("error", "%s: cannot write the package: %s", path, strerror(-rc));
+		return -1;
+	}
+	chmod(path, 0644); /* public material */
+	if (sga_sha256(&b, 1, fp))
+		return -1;
+	sga_hex_encode(fp, sizeof(fp), hex);
+	GW_LOG("info", "package %s %s, fingerprint %s", sga_group_get(group)->name, path, hex);
+	return 0;
+}
+
+/*
+ * Load every profile's key pairs (and check them: a missing file, another key
+ * type, a public key only each get their line), build the protocol context and
+ * write one package per profile.
+ */
 static int build_gateway(const struct gw_config *c, struct sga_gw *gw)
 {
 	struct sga_rsa_key *pk = NULL, *tpk = NULL;
-	int rc;
+	uint8_t ec_key[GW_EC_PRIV_LEN], ec_tkey[GW_EC_PRIV_LEN];
+	int rc, ret = -1;
 
-	if ((rc = sga_rsa_load_pem(c->rsa_key, &pk)) || !sga_rsa_has_private(pk)) {
-		GW_LOG("error",
-		       "%s: cannot load the RSA private key (%s); create it with --init-keys",
-		       c->rsa_key, rc ? strerror(-rc) : "public key only");
-		goto err;
+	if (serves_ffdhe(c) && (load_rsa_private("rsa_key", c->rsa_key, &pk) ||
+	                        load_rsa_private("trapdoor_key", c->trapdoor_key, &tpk)))
+		goto out;
+	for (unsigned g = 0; g < c->n_groups; g++) {
+		if (!gw_config_group_is_ec(c->groups[g]))
+			continue;
+		if (load_ec_private(c, c->groups[g], ec_key, ec_tkey))
+			goto out;
+		sga_memzero(ec_key, sizeof(ec_key));
+		sga_memzero(ec_tkey, sizeof(ec_tkey));
 	}
-	if ((rc = sga_rsa_load_pem(c->trapdoor_key, &tpk)) || !sga_rsa_has_private(tpk)) {
+	if (c->n_groups > 1 || gw_config_group_is_ec(c->group)) {
+		/* Placeholder until the protocol library serves several profiles. */
 		GW_LOG("error",
-		       "%s: cannot load the trapdoor private key (%s); create it with --init-keys",
-		       c->trapdoor_key, rc ? strerror(-rc) : "public key only");
-		goto err;
+		       "[gateway] groups: this build serves one finite-field profile only");
+		goto out;
 	}
 	rc = sga_gw_init(gw, (const uint8_t *)c->id, (uint8_t)strlen(c->id), c->group, c->suites,
 	                 c->n_suites, pk, tpk, c->enrollment);
 	if (rc) {
 		GW_LOG("error", "gateway context: %s", sga_err_desc(rc));
-		goto err;
+		goto out;
 	}
+	pk = tpk = NULL; /* gw owns them */
 	/* The package body (without the frame header) is what devices pin. */
-	rc = write_secret_file(c->package, gw->pkg_frame + SGA_HDR_LEN,
-	                       gw->pkg_frame_len - SGA_HDR_LEN);
-	if (rc) {
-		GW_LOG("error", "%s: cannot write the package: %s", c->package, strerror(-rc));
+	if (write_package(c, c->group, gw->pkg_frame + SGA_HDR_LEN,
+	                  gw->pkg_frame_len - SGA_HDR_LEN)) {
 		sga_gw_fini(gw);
-		return -1;
+		goto out;
 	}
-	chmod(c->package, 0644); /* public material */
-	{
-		struct sga_buf b = {gw->pkg_frame + SGA_HDR_LEN, gw->pkg_frame_len - SGA_HDR_LEN};
-		uint8_t fp[32];
-
-		if (!sga_sha256(&b, 1, fp)) {
-			char hex[65];
-
-			sga_hex_encode(fp, sizeof(fp), hex);
-			GW_LOG("info", "package %s, fingerprint %s", c->package, hex);
-		}
-	}
-	return 0;
-err:
+	ret = 0;
+out:
+	sga_memzero(ec_key, sizeof(ec_key));
+	sga_memzero(ec_tkey, sizeof(ec_tkey));
 	sga_rsa_free(pk);
 	sga_rsa_free(tpk);
-	return -1;
+	return ret;
 }
 
 /* ---- EAL arguments -------------------------------------------------------------- */

@@ -205,21 +205,35 @@ enum sga_group_id {
 	SGA_GROUP_P256 = 0x04,   /* the EC profile on NIST P-256, where QAT does ECDH */
 };
 
-#define SGA_GROUP_MAX_LEN 384 /* bytes of p for ffdhe3072 */
-#define SGA_EXPONENT_LEN  32  /* 256-bit private exponents */
+#define SGA_GROUP_MAX_LEN 384 /* bytes of p for ffdhe3072: the longest element */
+#define SGA_EXPONENT_LEN  32  /* 256-bit private exponents / scalars */
+
+/* How a group computes: the arithmetic behind sga_group_mul. */
+enum sga_group_kind {
+	SGA_GROUP_KIND_FFDHE = 1,  /* RFC 7919: modexp, QAT-capable through the backend */
+	SGA_GROUP_KIND_X25519 = 2, /* RFC 7748: software in every back end */
+	SGA_GROUP_KIND_P256 = 3,   /* NIST P-256: x-only ECDH, the backend's p256_ecdh (QAT) */
+};
 
 struct sga_group_info {
-	uint8_t id;       /* enum sga_group_id */
-	const char *name; /* "ffdhe2048", "ffdhe3072" */
-	size_t len;       /* bytes of p; every element is encoded in exactly len bytes */
-	const uint8_t *p; /* big-endian prime, len bytes */
-	uint8_t g;        /* generator (2) */
+	uint8_t id;        /* enum sga_group_id */
+	const char *name;  /* "ffdhe2048", "ffdhe3072", "x25519" */
+	size_t len;        /* bytes of an element on the wire (N, X): every element is
+	                      encoded in exactly len bytes */
+	size_t secret_len; /* bytes of a shared secret enc(K) (K_is, K_isj): len for
+	                      ffdhe and x25519; 32 (the x coordinate) for p256, whose
+	                      elements are 33-byte compressed points */
+	uint8_t kind;      /* enum sga_group_kind */
+	const uint8_t *p;  /* ffdhe: big-endian prime, len bytes; NULL otherwise */
+	uint8_t g;         /* ffdhe: generator (2); 0 otherwise */
 };
 
 const struct sga_group_info *sga_group_get(uint8_t id);
 const struct sga_group_info *sga_group_by_name(const char *name);
 
-/** 1 if elem (grp->len bytes, big-endian) lies in [2, p-2], else 0. */
+/** 1 if elem (grp->len bytes) is an acceptable peer element, else 0: ffdhe
+ *  big-endian in [2, p-2]; x25519 canonical (< 2^255 - 19) and not of small
+ *  order (sga_x25519_element_ok). */
 int sga_group_element_ok(const struct sga_group_info *grp, const uint8_t *elem);
 
 /**
@@ -235,6 +249,28 @@ int sga_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint
  */
 int sga_exponent_random(uint8_t exp[SGA_EXPONENT_LEN]) SGA_MUST_CHECK;
 
+/*
+ * The group operation of every group, so protocol code has one path (the
+ * ffdhe groups go on through sga_modexp and so through the backend):
+ *   sga_group_mul:    out (grp->len bytes) = the element [scalar]base, base
+ *                     NULL meaning the generator (ffdhe: base^scalar mod p;
+ *                     x25519: X25519(scalar, base), base NULL = u 9; p256:
+ *                     [scalar]G compressed with its real y parity, and for a
+ *                     base 02 || x([scalar]base): only x is computed, and the
+ *                     parity of a point does not change x of its multiples);
+ *   sga_group_shared: secret (grp->secret_len bytes) = enc([scalar]peer), the
+ *                     shared secret K; -EINVAL if it is degenerate (x25519:
+ *                     all zero; ffdhe: outside [2, p-2]).
+ * The caller checks a received peer element with sga_group_element_ok first.
+ * scalar is SGA_EXPONENT_LEN secret bytes (sga_group_scalar_random).
+ */
+int sga_group_scalar_random(const struct sga_group_info *grp,
+                            uint8_t scalar[SGA_EXPONENT_LEN]) SGA_MUST_CHECK;
+int sga_group_mul(const struct sga_group_info *grp, const uint8_t *base,
+                  const uint8_t scalar[SGA_EXPONENT_LEN], uint8_t *out) SGA_MUST_CHECK;
+int sga_group_shared(const struct sga_group_info *grp, const uint8_t *peer,
+                     const uint8_t scalar[SGA_EXPONENT_LEN], uint8_t *secret) SGA_MUST_CHECK;
+
 /* ---- X25519 (RFC 7748): the EC profile's group operation ----------------- */
 
 #define SGA_X25519_LEN 32
@@ -248,6 +284,38 @@ int sga_exponent_random(uint8_t exp[SGA_EXPONENT_LEN]) SGA_MUST_CHECK;
  */
 int sga_x25519(const uint8_t scalar[SGA_X25519_LEN], const uint8_t *u,
                uint8_t out[SGA_X25519_LEN]) SGA_MUST_CHECK;
+
+/**
+ * The EC profile's element check, the analogue of 2 <= x <= p-2: 1 if u is
+ * canonical (the little-endian value is below 2^255 - 19, so bit 255 is clear)
+ * and not of small order (0, 1, p-1 and the two points of order 8 of the RFC
+ * 7748 / libsodium blocklist), else 0. Pure C (offload/sga_ec_check.c), shared
+ * by every back end.
+ */
+int sga_x25519_element_ok(const uint8_t u[SGA_X25519_LEN]);
+
+/* ---- NIST P-256: the EC profile where QAT offloads ECDH ----------------- */
+
+#define SGA_P256_SCALAR_LEN       32
+#define SGA_P256_X_LEN            32
+#define SGA_P256_COMPRESSED_LEN   33 /* 02/03 || x */
+#define SGA_P256_UNCOMPRESSED_LEN 65 /* 04 || x || y */
+
+/** 1 if point is a SEC1 encoding of a point on the curve: 33 bytes with prefix
+ *  02/03 or 65 bytes with prefix 04, coordinates below p, and the point exists
+ *  (for a compressed one, x^3 - 3x + b is a square mod p). Cofactor 1: every
+ *  such point has order n. */
+int sga_p256_point_ok(const uint8_t *point, size_t len);
+/** x = the x coordinate of [scalar]P, P a point as sga_p256_point_ok accepts
+ *  (-EINVAL otherwise, or for a scalar outside [1, n-1]). The ECDH derive a
+ *  QAT offloads: dispatched to the backend's p256_ecdh when it has one. */
+int sga_p256_ecdh(const uint8_t scalar[SGA_P256_SCALAR_LEN], const uint8_t *point, size_t point_len,
+                  uint8_t x[SGA_P256_X_LEN]) SGA_MUST_CHECK;
+/** out = [scalar]G, SEC1 compressed (out_len 33) or uncompressed (65). */
+int sga_p256_base_mul(const uint8_t scalar[SGA_P256_SCALAR_LEN], uint8_t *out,
+                      size_t out_len) SGA_MUST_CHECK;
+/** A scalar in [1, n-1]: 32 CSPRNG bytes, rejection-sampled. */
+int sga_p256_scalar_random(uint8_t scalar[SGA_P256_SCALAR_LEN]) SGA_MUST_CHECK;
 
 /* ---- backends ------------------------------------------------------------ */
 
@@ -268,6 +336,8 @@ struct sga_crypto_backend {
 	                        uint8_t *pt, size_t pt_cap, size_t *pt_len);
 	int (*modexp)(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
 	              size_t exp_len, uint8_t *out);
+	/* sga_p256_ecdh after its argument checks (the point is on the curve). */
+	int (*p256_ecdh)(const uint8_t *scalar, const uint8_t *point, size_t point_len, uint8_t *x);
 };
 
 /** The software backend on OpenSSL 3 (name "openssl"). */

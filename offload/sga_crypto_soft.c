@@ -2,13 +2,14 @@
 /*
  * sga_crypto_soft.c - the software backend of sga_crypto.h, on OpenSSL 3.
  *
- * Everything SGA does with cryptography goes through here: secure memory
- * helpers, the CSPRNG, SHA-256/HMAC/HKDF, the AEAD suite registry and the
- * AEAD, RSA-OAEP and modular-exponentiation operations. The three offloadable
+ * Everything SGA does with cryptography goes through here: the CSPRNG,
+ * SHA-256/HMAC/HKDF and the AEAD, RSA-OAEP and modular-exponentiation operations. The three offloadable
  * operation classes have a public dispatcher that validates the arguments once
  * (so every backend sees the same, already-checked input and callers see the
  * same errors whatever backend is installed) and then calls the installed
- * backend, or the software implementation for a NULL member.
+ * backend, or the software implementation for a NULL member. Wiping,
+ * constant-time comparison, the suite registry and the argument checks are
+ * sga_crypto_common.c's, shared with the portable back end.
  *
  * OpenSSL algorithm objects are fetched once (pthread_once) and shared
  * read-only between threads; per-call state (cipher/MAC/KDF contexts) is
@@ -48,6 +49,7 @@
 
 #include "sga_ascon.h"
 #include "sga_crypto.h"
+#include "sga_crypto_common.h"
 #include "sga_crypto_priv.h"
 #include "sga_engine.h"
 
@@ -60,22 +62,7 @@
 /* OAEP-SHA256 overhead: 2 * hLen + 2. */
 #define OAEP_SHA256_OVERHEAD (2 * SGA_SHA256_LEN + 2)
 
-/* ---- secure memory helpers -------------------------------------------- */
-
-void sga_memzero(void *p, size_t n)
-{
-	if (p != NULL && n != 0)
-		OPENSSL_cleanse(p, n);
-}
-
-int sga_ct_memeq(const void *a, const void *b, size_t n)
-{
-	if (n == 0)
-		return 1;
-	if (a == NULL || b == NULL)
-		return 0;
-	return CRYPTO_memcmp(a, b, n) == 0;
-}
+/* ---- CSPRNG ------------------------------------------------------------- */
 
 int sga_random_bytes(uint8_t *buf, size_t len)
 {
@@ -98,64 +85,22 @@ out:
 	return rc;
 }
 
-/* ---- suite registry ----------------------------------------------------- */
+/* ---- suites --------------------------------------------------------------- */
 
-static const struct sga_suite_info suites[SGA_SUITE_COUNT] = {
-    {.id = SGA_SUITE_AES128_GCM, .name = "aes-128-gcm", .key_len = 16, .tag_len = 16},
-    {.id = SGA_SUITE_AES256_GCM, .name = "aes-256-gcm", .key_len = 32, .tag_len = 16},
-    {.id = SGA_SUITE_CHACHA20_POLY1305, .name = "chacha20-poly1305", .key_len = 32, .tag_len = 16},
-    {.id = SGA_SUITE_AES128_CCM8, .name = "aes-128-ccm8", .key_len = 16, .tag_len = 8},
-    {.id = SGA_SUITE_ASCON_AEAD128, .name = "ascon-aead128", .key_len = 16, .tag_len = 16},
-};
-
-/* Parallel to suites[]: the OpenSSL algorithm behind each suite (NULL: none,
+/* Parallel to sga_suite_table[] (sga_crypto_common.c): the OpenSSL algorithm behind each suite (NULL: none,
  * the suite is the project's own code). */
 static const char *const suite_ossl_name[SGA_SUITE_COUNT] = {
     "AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305", "AES-128-CCM", NULL,
 };
 
-static int suite_index(uint8_t id)
-{
-	for (int i = 0; i < SGA_SUITE_COUNT; i++) {
-		if (suites[i].id == id)
-			return i;
-	}
-	return -1;
-}
-
 static bool suite_is_ccm(int idx)
 {
-	return suites[idx].id == SGA_SUITE_AES128_CCM8;
+	return sga_suite_table[idx].id == SGA_SUITE_AES128_CCM8;
 }
 
 static bool suite_is_ascon(int idx)
 {
-	return suites[idx].id == SGA_SUITE_ASCON_AEAD128;
-}
-
-const struct sga_suite_info *sga_suite_get(uint8_t id)
-{
-	int idx = suite_index(id);
-
-	return idx < 0 ? NULL : &suites[idx];
-}
-
-const struct sga_suite_info *sga_suite_by_name(const char *name)
-{
-	if (name == NULL)
-		return NULL;
-	for (int i = 0; i < SGA_SUITE_COUNT; i++) {
-		if (strcmp(suites[i].name, name) == 0)
-			return &suites[i];
-	}
-	return NULL;
-}
-
-const struct sga_suite_info *sga_suite_list(size_t *count)
-{
-	if (count != NULL)
-		*count = SGA_SUITE_COUNT;
-	return suites;
+	return sga_suite_table[idx].id == SGA_SUITE_ASCON_AEAD128;
 }
 
 /* ---- algorithm cache ---------------------------------------------------- */
@@ -246,7 +191,7 @@ static void algs_init(void)
 
 		/* Every suite must be usable with a 96-bit nonce and the registry key size. */
 		if (c != NULL &&
-		    (EVP_CIPHER_get_key_length(c) != suites[i].key_len ||
+		    (EVP_CIPHER_get_key_length(c) != sga_suite_table[i].key_len ||
 		     (!suite_is_ccm(i) && EVP_CIPHER_get_iv_length(c) != SGA_AEAD_NONCE_LEN))) {
 			EVP_CIPHER_free(c);
 			c = NULL;
@@ -265,24 +210,13 @@ static void algs_ready(void)
 
 /* ---- SHA-256, HMAC-SHA256, HKDF-SHA256 ---------------------------------- */
 
-static int parts_ok(const struct sga_buf *parts, size_t nparts)
-{
-	if (parts == NULL)
-		return nparts == 0;
-	for (size_t i = 0; i < nparts; i++) {
-		if (parts[i].p == NULL && parts[i].n != 0)
-			return 0;
-	}
-	return 1;
-}
-
 int sga_sha256(const struct sga_buf *parts, size_t nparts, uint8_t out[SGA_SHA256_LEN])
 {
 	EVP_MD_CTX *ctx = NULL;
 	unsigned int outl = 0;
 	int rc = -EINVAL;
 
-	if (out == NULL || !parts_ok(parts, nparts))
+	if (out == NULL || !sga_parts_ok(parts, nparts))
 		goto out;
 	algs_ready();
 	rc = -EIO;
@@ -320,7 +254,7 @@ int sga_hmac_sha256(const uint8_t *key, size_t key_len, const struct sga_buf *pa
 	size_t outl = 0;
 	int rc = -EINVAL;
 
-	if (out == NULL || (key == NULL && key_len != 0) || !parts_ok(parts, nparts))
+	if (out == NULL || (key == NULL && key_len != 0) || !sga_parts_ok(parts, nparts))
 		goto out;
 	algs_ready();
 	rc = -EIO;
@@ -379,7 +313,7 @@ int sga_hmac_key_mac(struct sga_hmac_key *k, const struct sga_buf *parts, size_t
 {
 	size_t outl = 0;
 
-	if (k == NULL || out == NULL || !parts_ok(parts, nparts))
+	if (k == NULL || out == NULL || !sga_parts_ok(parts, nparts))
 		return -EINVAL;
 	if (EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1)
 		goto fail;
@@ -450,69 +384,6 @@ out:
 
 /* ---- AEAD --------------------------------------------------------------- */
 
-/* 1 if [a, a+an) and [b, b+bn) overlap without being the same start. */
-static bool partially_overlapping(const void *a, size_t an, const void *b, size_t bn)
-{
-	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
-
-	if (x == y || an == 0 || bn == 0)
-		return false;
-	return x < y + bn && y < x + an;
-}
-
-/*
- * Argument checks shared by the dispatcher and the software implementation.
- * On success *idx is the registry index of the suite.
- */
-static int seal_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-                      size_t aad_len, const uint8_t *pt, size_t pt_len, const uint8_t *ct,
-                      size_t ct_cap, int *idx)
-{
-	int i = suite_index(suite);
-	size_t tag_len;
-
-	if (i < 0 || key == NULL || nonce == NULL || ct == NULL || (aad == NULL && aad_len != 0) ||
-	    (pt == NULL && pt_len != 0))
-		return -EINVAL;
-	tag_len = suites[i].tag_len;
-	if (aad_len > INT_MAX || pt_len > INT_MAX - tag_len)
-		return -EINVAL;
-	if (ct_cap < pt_len + tag_len)
-		return -ENOSPC;
-	if (partially_overlapping(pt, pt_len, ct, pt_len + tag_len))
-		return -EINVAL;
-	*idx = i;
-	return 0;
-}
-
-/*
- * A ciphertext shorter than the tag cannot be authentic: that is -EBADMSG (the
- * caller drops it like any forgery), not -EINVAL.
- */
-static int open_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
-                      size_t aad_len, const uint8_t *ct, size_t ct_len, const uint8_t *pt,
-                      size_t pt_cap, int *idx)
-{
-	int i = suite_index(suite);
-	size_t pt_len;
-
-	if (i < 0 || key == NULL || nonce == NULL || ct == NULL || (aad == NULL && aad_len != 0))
-		return -EINVAL;
-	if (aad_len > INT_MAX || ct_len > INT_MAX)
-		return -EINVAL;
-	if (ct_len < suites[i].tag_len)
-		return -EBADMSG;
-	pt_len = ct_len - suites[i].tag_len;
-	if (pt == NULL && pt_len != 0)
-		return -EINVAL;
-	if (pt_cap < pt_len)
-		return -ENOSPC;
-	if (partially_overlapping(ct, ct_len, pt, pt_len))
-		return -EINVAL;
-	*idx = i;
-	return 0;
-}
-
 /*
  * Create and key a cipher context. CCM needs the nonce length (15 - L = 12,
  * so L = 3) and the tag length before the key; the nonce may come with the key
@@ -522,7 +393,7 @@ static int aead_ctx(int idx, int enc, const uint8_t *key, const uint8_t *nonce,
                     EVP_CIPHER_CTX **out)
 {
 	EVP_CIPHER *cipher = algs.cipher[idx];
-	size_t tag_len = suites[idx].tag_len;
+	size_t tag_len = sga_suite_table[idx].tag_len;
 	size_t ivlen = SGA_AEAD_NONCE_LEN;
 	EVP_CIPHER_CTX *ctx = NULL;
 	OSSL_PARAM params[3];
@@ -569,7 +440,7 @@ static int aead_ctx_nonce(EVP_CIPHER_CTX *ctx, int idx, int enc, const uint8_t *
 		return -EIO;
 	if (tag != NULL) {
 		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
-		                                              suites[idx].tag_len);
+		                                              sga_suite_table[idx].tag_len);
 		params[1] = OSSL_PARAM_construct_end();
 		if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
 			return -EIO;
@@ -582,7 +453,7 @@ static int seal_body(EVP_CIPHER_CTX *ctx, int idx, const uint8_t *aad, size_t aa
                      const uint8_t *pt, size_t pt_len, uint8_t *ct)
 {
 	static const uint8_t empty;
-	size_t tag_len = suites[idx].tag_len;
+	size_t tag_len = sga_suite_table[idx].tag_len;
 	OSSL_PARAM params[2];
 	int outl = 0, finl = 0;
 
@@ -668,7 +539,7 @@ static int soft_seal(int idx, const uint8_t *key, const uint8_t *nonce, const ui
 	if (rc == 0)
 		rc = seal_body(ctx, idx, aad, aad_len, pt, pt_len, ct);
 	if (rc != 0) {
-		sga_memzero(ct, pt_len + suites[idx].tag_len);
+		sga_memzero(ct, pt_len + sga_suite_table[idx].tag_len);
 		ERR_clear_error();
 	}
 	EVP_CIPHER_CTX_free(ctx); /* cleanses the key schedule */
@@ -678,7 +549,7 @@ static int soft_seal(int idx, const uint8_t *key, const uint8_t *nonce, const ui
 static int soft_open(int idx, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
                      size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt)
 {
-	size_t tag_len = suites[idx].tag_len;
+	size_t tag_len = sga_suite_table[idx].tag_len;
 	size_t pt_len = ct_len - tag_len;
 	uint8_t tag[SGA_AEAD_MAX_TAG_LEN];
 	EVP_CIPHER_CTX *ctx = NULL;
@@ -718,7 +589,7 @@ struct sga_aead_key {
 
 struct sga_aead_key *sga_aead_key_new(uint8_t suite, enum sga_aead_dir dir, const uint8_t *key)
 {
-	int idx = suite_index(suite), rc;
+	int idx = sga_suite_index(suite), rc;
 	struct sga_aead_key *k;
 
 	if (idx < 0 || key == NULL || (dir != SGA_AEAD_SEAL && dir != SGA_AEAD_OPEN)) {
@@ -758,7 +629,7 @@ void sga_aead_key_free(struct sga_aead_key *k)
 
 uint8_t sga_aead_key_suite(const struct sga_aead_key *k)
 {
-	return k == NULL ? 0 : suites[k->idx].id;
+	return k == NULL ? 0 : sga_suite_table[k->idx].id;
 }
 
 int sga_aead_key_seal(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
@@ -769,8 +640,8 @@ int sga_aead_key_seal(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE
 
 	if (k == NULL || !k->enc)
 		return -EINVAL;
-	rc = seal_check(suites[k->idx].id, (const uint8_t *)k, nonce, aad, aad_len, pt, pt_len, ct,
-	                ct_cap, &idx);
+	rc = sga_aead_seal_check(sga_suite_table[k->idx].id, (const uint8_t *)k, nonce, aad,
+	                         aad_len, pt, pt_len, ct, ct_cap, &idx);
 	if (rc != 0)
 		return rc;
 	if (suite_is_ascon(idx)) {
@@ -781,7 +652,7 @@ int sga_aead_key_seal(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE
 	if (rc == 0)
 		rc = seal_body(k->ctx, idx, aad, aad_len, pt, pt_len, ct);
 	if (rc != 0) {
-		sga_memzero(ct, pt_len + suites[idx].tag_len);
+		sga_memzero(ct, pt_len + sga_suite_table[idx].tag_len);
 		ERR_clear_error();
 	}
 	return rc;
@@ -797,15 +668,15 @@ int sga_aead_key_open(struct sga_aead_key *k, const uint8_t nonce[SGA_AEAD_NONCE
 
 	if (k == NULL || k->enc)
 		return -EINVAL;
-	rc = open_check(suites[k->idx].id, (const uint8_t *)k, nonce, aad, aad_len, ct, ct_len, pt,
-	                pt_cap, &idx);
+	rc = sga_aead_open_check(sga_suite_table[k->idx].id, (const uint8_t *)k, nonce, aad,
+	                         aad_len, ct, ct_len, pt, pt_cap, &idx);
 	if (rc != 0)
 		return rc;
 	if (suite_is_ascon(idx))
 		return ascon_open(k->ascon_key, nonce, aad, aad_len, ct, ct_len, pt);
-	pt_len = ct_len - suites[idx].tag_len;
+	pt_len = ct_len - sga_suite_table[idx].tag_len;
 	/* Copy the tag first: pt may equal ct. */
-	memcpy(tag, ct + pt_len, suites[idx].tag_len);
+	memcpy(tag, ct + pt_len, sga_suite_table[idx].tag_len);
 	rc = aead_ctx_nonce(k->ctx, idx, 0, nonce, tag);
 	if (rc == 0)
 		rc = open_body(k->ctx, idx, aad, aad_len, ct, pt_len, pt);
@@ -821,7 +692,7 @@ int sga_soft_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t *nonce, 
                        size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct, size_t ct_cap)
 {
 	int idx = -1;
-	int rc = seal_check(suite, key, nonce, aad, aad_len, pt, pt_len, ct, ct_cap, &idx);
+	int rc = sga_aead_seal_check(suite, key, nonce, aad, aad_len, pt, pt_len, ct, ct_cap, &idx);
 
 	if (rc != 0)
 		return rc;
@@ -832,7 +703,7 @@ int sga_soft_aead_open(uint8_t suite, const uint8_t *key, const uint8_t *nonce, 
                        size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt, size_t pt_cap)
 {
 	int idx = -1;
-	int rc = open_check(suite, key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap, &idx);
+	int rc = sga_aead_open_check(suite, key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap, &idx);
 
 	if (rc != 0)
 		return rc;
@@ -1468,7 +1339,7 @@ int sga_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEA
 {
 	const struct sga_crypto_backend *b = backend;
 	int idx = -1;
-	int rc = seal_check(suite, key, nonce, aad, aad_len, pt, pt_len, ct, ct_cap, &idx);
+	int rc = sga_aead_seal_check(suite, key, nonce, aad, aad_len, pt, pt_len, ct, ct_cap, &idx);
 
 	if (rc != 0)
 		return rc;
@@ -1483,7 +1354,7 @@ int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEA
 {
 	const struct sga_crypto_backend *b = backend;
 	int idx = -1;
-	int rc = open_check(suite, key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap, &idx);
+	int rc = sga_aead_open_check(suite, key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap, &idx);
 
 	if (rc != 0)
 		return rc;
@@ -1492,7 +1363,7 @@ int sga_aead_open(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEA
 	rc = b->aead_open(suite, key, nonce, aad, aad_len, ct, ct_len, pt, pt_cap);
 	/* Whatever the backend did, no unauthenticated plaintext reaches the caller. */
 	if (rc != 0)
-		sga_memzero(pt, ct_len - suites[idx].tag_len);
+		sga_memzero(pt, ct_len - sga_suite_table[idx].tag_len);
 	return rc;
 }
 

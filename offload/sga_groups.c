@@ -9,12 +9,17 @@
  * hardware backend can load them without going through OpenSSL. The unit test
  * checks both arrays byte for byte against OpenSSL's built-in named groups and
  * re-proves that p and (p-1)/2 are prime, so a typo here cannot go unnoticed.
+ *
+ * The EC profile's x25519 (RFC 7748) and p256 sit in the same registry, so protocol
+ * code reaches every group through one path: sga_group_mul / _shared /
+ * _scalar_random / _element_ok dispatch on grp->kind, ffdhe to sga_modexp
+ * (and so to the backend), x25519 to sga_x25519.
  */
+#include <errno.h>
 #include <string.h>
 
-#include <openssl/bn.h>
-
 #include "sga_crypto.h"
+#include "sga_crypto_common.h"
 
 /* RFC 7919, Appendix A.1: ffdhe2048, p = 2^2048 - 2^1984 + {[2^1918 * e] + 560316} * 2^64 - 1 */
 static const uint8_t ffdhe2048_p[256] = {
@@ -69,6 +74,8 @@ static const struct sga_group_info groups[] = {
         .id = SGA_GROUP_FFDHE2048,
         .name = "ffdhe2048",
         .len = sizeof(ffdhe2048_p),
+        .secret_len = sizeof(ffdhe2048_p),
+        .kind = SGA_GROUP_KIND_FFDHE,
         .p = ffdhe2048_p,
         .g = 2,
     },
@@ -76,8 +83,24 @@ static const struct sga_group_info groups[] = {
         .id = SGA_GROUP_FFDHE3072,
         .name = "ffdhe3072",
         .len = sizeof(ffdhe3072_p),
+        .secret_len = sizeof(ffdhe3072_p),
+        .kind = SGA_GROUP_KIND_FFDHE,
         .p = ffdhe3072_p,
         .g = 2,
+    },
+    {
+        .id = SGA_GROUP_X25519,
+        .name = "x25519",
+        .len = SGA_X25519_LEN,
+        .secret_len = SGA_X25519_LEN,
+        .kind = SGA_GROUP_KIND_X25519,
+    },
+    {
+        .id = SGA_GROUP_P256,
+        .name = "p256",
+        .len = SGA_P256_COMPRESSED_LEN,
+        .secret_len = SGA_P256_X_LEN,
+        .kind = SGA_GROUP_KIND_P256,
     },
 };
 
@@ -105,26 +128,94 @@ const struct sga_group_info *sga_group_by_name(const char *name)
 }
 
 /*
- * Elements are public (they travel on the wire), so an ordinary BIGNUM
- * comparison is fine here. Rejecting 0, 1 and p-1 (and anything >= p) keeps a
- * peer from forcing the shared secret into the trivial subgroups {1} / {1, p-1}.
- * Any failure (bad argument, allocation) answers "not ok".
+ * Rejecting 0, 1 and p-1 (and anything >= p) keeps a peer from forcing the
+ * shared secret into the trivial subgroups {1} / {1, p-1}. The comparison is
+ * byte-wise (sga_crypto_common.c), so this file needs no big-number library
+ * and links into the portable back end's builds too.
  */
-int sga_group_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
+static int ffdhe_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
 {
-	BIGNUM *x = NULL, *pm2 = NULL;
-	int ok = 0;
-
 	if (grp == NULL || grp->p == NULL || elem == NULL || grp->len == 0 ||
 	    grp->len > SGA_GROUP_MAX_LEN)
-		goto out;
-	x = BN_bin2bn(elem, (int)grp->len, NULL);
-	pm2 = BN_bin2bn(grp->p, (int)grp->len, NULL);
-	if (x == NULL || pm2 == NULL || !BN_sub_word(pm2, 2))
-		goto out;
-	ok = BN_cmp(x, BN_value_one()) > 0 && BN_cmp(x, pm2) <= 0;
-out:
-	BN_free(x);
-	BN_free(pm2);
-	return ok;
+		return 0;
+	return sga_group_element_in_range(grp->p, elem, grp->len);
+}
+
+int sga_group_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
+{
+	if (grp == NULL || elem == NULL)
+		return 0;
+	switch (grp->kind) {
+	case SGA_GROUP_KIND_FFDHE:
+		return ffdhe_element_ok(grp, elem);
+	case SGA_GROUP_KIND_X25519:
+		return sga_x25519_element_ok(elem);
+	case SGA_GROUP_KIND_P256:
+		/* Compressed only on the wire: prefix 02/03, x < p, the point exists. */
+		return (elem[0] == 2 || elem[0] == 3) &&
+		       sga_p256_point_ok(elem, SGA_P256_COMPRESSED_LEN);
+	default:
+		return 0;
+	}
+}
+
+int sga_group_scalar_random(const struct sga_group_info *grp, uint8_t scalar[SGA_EXPONENT_LEN])
+{
+	if (grp == NULL || scalar == NULL)
+		return -EINVAL;
+	/* ffdhe: a 256-bit exponent; x25519: 32 bytes the clamping makes a
+	 * scalar; p256: rejection-sampled into [1, n-1]. */
+	if (grp->kind == SGA_GROUP_KIND_P256)
+		return sga_p256_scalar_random(scalar);
+	return sga_exponent_random(scalar);
+}
+
+int sga_group_mul(const struct sga_group_info *grp, const uint8_t *base,
+                  const uint8_t scalar[SGA_EXPONENT_LEN], uint8_t *out)
+{
+	if (grp == NULL || scalar == NULL || out == NULL)
+		return -EINVAL;
+	switch (grp->kind) {
+	case SGA_GROUP_KIND_FFDHE:
+		return sga_modexp(grp, base, scalar, SGA_EXPONENT_LEN, out);
+	case SGA_GROUP_KIND_X25519:
+		/* A peer element is checked like sga_modexp checks its base. */
+		if (base != NULL && !sga_x25519_element_ok(base))
+			return -EINVAL;
+		return sga_x25519(scalar, base, out);
+	case SGA_GROUP_KIND_P256:
+		if (base == NULL)
+			return sga_p256_base_mul(scalar, out, SGA_P256_COMPRESSED_LEN);
+		if (!sga_group_element_ok(grp, base))
+			return -EINVAL;
+		out[0] = 0x02; /* x alone is what G computes; 02 names it as a point */
+		return sga_p256_ecdh(scalar, base, SGA_P256_COMPRESSED_LEN, out + 1);
+	default:
+		return -EINVAL;
+	}
+}
+
+int sga_group_shared(const struct sga_group_info *grp, const uint8_t *peer,
+                     const uint8_t scalar[SGA_EXPONENT_LEN], uint8_t *secret)
+{
+	int rc;
+
+	if (grp == NULL || peer == NULL)
+		return -EINVAL;
+	if (grp->kind == SGA_GROUP_KIND_P256) {
+		/* K is the x coordinate of [scalar]peer (ECDH derive). */
+		if (!sga_group_element_ok(grp, peer))
+			return -EINVAL;
+		return sga_p256_ecdh(scalar, peer, SGA_P256_COMPRESSED_LEN, secret);
+	}
+	rc = sga_group_mul(grp, peer, scalar, secret);
+	if (rc != 0)
+		return rc;
+	/* ffdhe: a result outside [2, p-2] means a degenerate exchange (x25519's
+	 * all-zero result sga_x25519 refused already). */
+	if (grp->kind == SGA_GROUP_KIND_FFDHE && !ffdhe_element_ok(grp, secret)) {
+		sga_memzero(secret, grp->secret_len);
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -38,7 +38,8 @@ int sga_dev_init(struct sga_dev *d, const struct sga_package *pkg, const uint8_t
 	if (!in_list(suite_init, suites, n_suites))
 		return -SGA_E_BAD_FIELD;
 	d->grp = sga_group_get(pkg->group);
-	if (!d->grp)
+	/* ffdhe only so far (see sga_gw_init): an x25519 package is refused. */
+	if (!d->grp || d->grp->kind != SGA_GROUP_KIND_FFDHE)
 		return -SGA_E_BAD_PACKAGE;
 	if (sga_rsa_from_public_der(pkg->pk_der, pkg->pk_len, &d->pk) ||
 	    sga_rsa_from_public_der(pkg->tpk_der, pkg->tpk_len, &d->tpk)) {

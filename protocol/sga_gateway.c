@@ -51,7 +51,10 @@ int sga_gw_init(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, uint8_t gr
 	int rc;
 
 	memset(gw, 0, sizeof(*gw));
+	/* The state machines compute in the ffdhe groups only so far: an EC
+	 * group (x25519) is known to the crypto layer but not served yet. */
 	if (!sga_id_valid(id, id_len) || !sga_group_get(group) ||
+	    sga_group_get(group)->kind != SGA_GROUP_KIND_FFDHE ||
 	    enroll_mode > SGA_ENROLL_ALLOWLIST)
 		return -SGA_E_BAD_FIELD;
 	rc = sga_suite_list_check(suites, n_suites);

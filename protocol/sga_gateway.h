@@ -67,6 +67,9 @@ struct sga_gw_device {
 	uint64_t up_ctr;   /* last counter accepted from the device */
 	uint64_t down_ctr; /* last counter sent to the device */
 	uint8_t revoked;   /* the operator revoked it: every request refused, silently */
+	/* The profile it registered with (enum sga_group_id); 0 in a record
+	 * written before records kept one: the gateway's first profile. */
+	uint8_t group;
 };
 
 /** Allow-list entry: SHA-256 of the one-time enrollment token. */

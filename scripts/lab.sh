@@ -12,6 +12,11 @@
 # IPv6: SGA_GW_IP6 gives the gateway an IPv6 address too ([gateway] address6;
 # SGA_GW_IP=none: IPv6 only), SGA_DEV_IP6 the devices' end one, and
 # SGA_DEV_GATEWAY is what sga_dev passes to --gateway (default $GW_IP:$GW_PORT).
+#
+# Profiles: SGA_GROUP is the gateway's [gateway] groups (default ffdhe2048; e.g.
+# x25519, or "ffdhe2048, x25519" for a mixed-profile gateway). Devices pin the
+# first profile's package ($SGA_RUN/keys/gateway.pkg) unless SGA_DEV_PKG names
+# another (sga_pkg GROUP gives a profile's file: gateway-x25519.pkg).
 
 set -euo pipefail
 
@@ -124,11 +129,15 @@ id = sga-gw-$SGA_TAG
 address = $GW_IP
 ${GW_IP6:+address6 = $GW_IP6}
 udp_port = $GW_PORT
-group = ${SGA_GROUP:-ffdhe2048}
+groups = ${SGA_GROUP:-ffdhe2048}
 suites = aes-128-gcm, aes-256-gcm, chacha20-poly1305, aes-128-ccm8, ascon-aead128
 enrollment = ${SGA_ENROLLMENT:-open}
 rsa_key = $SGA_RUN/keys/gateway-rsa.pem
 trapdoor_key = $SGA_RUN/keys/gateway-trapdoor.pem
+x25519_key = $SGA_RUN/keys/gateway-x25519.pem
+x25519_trapdoor_key = $SGA_RUN/keys/gateway-x25519-trapdoor.pem
+p256_key = $SGA_RUN/keys/gateway-p256.pem
+p256_trapdoor_key = $SGA_RUN/keys/gateway-p256-trapdoor.pem
 package = $SGA_RUN/keys/gateway.pkg
 master_key = $SGA_RUN/keys/master.key
 stats_file = $SGA_RUN/stats.json
@@ -170,6 +179,20 @@ CONF
 	echo "$conf"
 }
 
+# sga_gw_serves "GROUPS": 0 if this build's gateway takes [gateway] groups =
+# GROUPS (its keys made and its packages written, in a scratch folder): what
+# a test of a profile checks before it runs.
+sga_gw_serves() {
+	local d rc=0
+	d=$(mktemp -d /tmp/sga-probe.XXXXXX)
+	printf '[gateway]\ngroups = %s\nrsa_key = %s/r.pem\ntrapdoor_key = %s/t.pem\nx25519_key = %s/x.pem\nx25519_trapdoor_key = %s/xt.pem\np256_key = %s/p.pem\np256_trapdoor_key = %s/pt.pem\npackage = %s/gw.pkg\nmaster_key = %s/m.key\n' \
+		"$1" "$d" "$d" "$d" "$d" "$d" "$d" "$d" "$d" >"$d/gw.conf"
+	"$SGA_BUILD/gateway/sga-gateway" -c "$d/gw.conf" --init-keys >"$d/out" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || sed 's/^/    /' "$d/out" >&2
+	rm -rf "$d"
+	return "$rc"
+}
+
 sga_gw_start() {
 	local conf
 	conf=$(sga_gw_config)
@@ -209,12 +232,23 @@ sga_stat() {
 		"$SGA_RUN/stats.json" "$1" "$2"
 }
 
+# sga_pkg [GROUP]: the package file of a profile (none: the first profile's).
+sga_pkg() {
+	local first
+	first=$(printf '%s' "${SGA_GROUP:-ffdhe2048}" | cut -d, -f1 | tr -d ' ')
+	if [ -z "${1:-}" ] || [ "$1" = "$first" ]; then
+		echo "$SGA_RUN/keys/gateway.pkg"
+	else
+		echo "$SGA_RUN/keys/gateway-$1.pkg"
+	fi
+}
+
 # sga_dev ID [sga-device args...]: run a device in the devices' namespace.
 sga_dev() {
 	local id=$1
 	shift
 	ip netns exec "$NS_DEV" "$SGA_BUILD/device/sga-device" --gateway "$DEV_GATEWAY" --id "$id" \
-		--state "$SGA_RUN/$id.state" --package "$SGA_RUN/keys/gateway.pkg" "$@"
+		--state "$SGA_RUN/$id.state" --package "${SGA_DEV_PKG:-$SGA_RUN/keys/gateway.pkg}" "$@"
 }
 
 # The usual start of a test: hugepages, the network, Redis, the gateway, and the
@@ -232,24 +266,25 @@ sga_lab_up() {
 # connects to it, each sends the other N messages ("message 1".."message N"),
 # and every one must arrive intact and in order. The options go to each
 # sga-device before its command; output and stderr land in $SGA_RUN/{i,j}.{out,err}.
+# SGA_EX_I / SGA_EX_J name the two devices (default dev-i, dev-j).
 sga_exchange() {
-	local n=$1 i_opts=() j
+	local n=$1 i_opts=() j di=${SGA_EX_I:-dev-i} dj=${SGA_EX_J:-dev-j}
 	shift
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do
 		i_opts+=("$1")
 		shift
 	done
 	[ $# -eq 0 ] || shift
-	sga_dev dev-j "$@" --timeout 30000 listen --wait 30000 --recv "$n" --count "$n" \
+	sga_dev "$dj" "$@" --timeout 30000 listen --wait 30000 --recv "$n" --count "$n" \
 		>"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
 	j=$!
 	sleep 0.3
-	sga_dev dev-i "${i_opts[@]}" --timeout 30000 connect dev-j --count "$n" --recv "$n" \
-		>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" || { cat "$SGA_RUN/i.err" >&2; die "dev-i connect/exchange"; }
-	wait "$j" || { cat "$SGA_RUN/j.err" >&2; die "dev-j listen"; }
+	sga_dev "$di" "${i_opts[@]}" --timeout 30000 connect "$dj" --count "$n" --recv "$n" \
+		>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" || { cat "$SGA_RUN/i.err" >&2; die "$di connect/exchange"; }
+	wait "$j" || { cat "$SGA_RUN/j.err" >&2; die "$dj listen"; }
 	seq 1 "$n" | sed 's/^/message /' >"$SGA_RUN/expect"
-	cmp -s "$SGA_RUN/expect" "$SGA_RUN/i.out" || die "dev-i did not receive $n messages intact and in order"
-	cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "dev-j did not receive $n messages intact and in order"
+	cmp -s "$SGA_RUN/expect" "$SGA_RUN/i.out" || die "$di did not receive $n messages intact and in order"
+	cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "$dj did not receive $n messages intact and in order"
 }
 
 # Stop everything and remove the namespaces, keeping the run directory.

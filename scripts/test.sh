@@ -11,6 +11,9 @@ scripts/install-deps.sh
 echo "== format check"
 clang-format --dry-run --Werror $(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
 
+echo "== footprint (device core + portable crypto, Cortex-M4)"
+scripts/footprint.sh build-ci-footprint
+
 for variant in normal asan; do
 	dir=build-ci-$variant
 	opts=()

@@ -25,7 +25,13 @@ expect_fail "bad.conf:1: unknown section [gatway]" "$GW" -c "$(conf '[gatway]\n'
 expect_fail "bad.conf:3: group: unknown group 'ffdhe1024'" "$GW" -c "$(conf '[gateway]\n\ngroup = ffdhe1024\n')"
 expect_fail "bad.conf:2: udp_port: '0' is not an integer in [1, 65535]" "$GW" -c "$(conf '[gateway]\nudp_port = 0\n')"
 expect_fail "bad.conf:2: suites: unknown suite 'rc4'" "$GW" -c "$(conf '[gateway]\nsuites = rc4\n')"
-expect_fail "cannot load the RSA private key" "$GW" -c "$(conf "[gateway]\nrsa_key = $SGA_RUN/none.pem\n")" --check
+expect_fail "bad.conf:2: groups: unknown group 'curve448'" "$GW" -c "$(conf '[gateway]\ngroups = ffdhe2048, curve448\n')"
+expect_fail "bad.conf:3: 'groups' and 'group' both set" "$GW" -c "$(conf '[gateway]\ngroup = ffdhe2048\ngroups = ffdhe3072\n')"
+expect_fail "rsa_key = $SGA_RUN/none.pem: no such file; create it with --init-keys" "$GW" -c "$(conf "[gateway]\nrsa_key = $SGA_RUN/none.pem\n")" --check
+# A key of the wrong type is named as such.
+openssl genpkey -algorithm X25519 -out "$SGA_RUN/x25519.pem" 2>/dev/null
+expect_fail "rsa_key = $SGA_RUN/x25519.pem: holds an X25519 private key, not an RSA private key" \
+	"$GW" -c "$(conf "[gateway]\nrsa_key = $SGA_RUN/x25519.pem\n")" --check
 expect_fail "unrecognized option" "$GW" --bogus
 expect_fail "unexpected argument 'extra'" "$GW" -c "$SGA_RUN/bad.conf" extra
 
@@ -64,6 +70,15 @@ printf 'enrollment = open\n' >>"$SGA_RUN/bad.conf"
 grep -q "warning: \[gateway\] enrollment = open: any device may register" "$SGA_RUN/out" ||
 	{ cat "$SGA_RUN/out" >&2; die "no warning for open enrollment"; }
 log "ok: allow-list by default; open enrollment warns"
+
+# The EC profile's key files: missing, or of another type, each named.
+ec_conf="[gateway]\ngroups = x25519\npackage = $SGA_RUN/keys/gw.pkg\nmaster_key = $SGA_RUN/keys/master.key\n"
+expect_fail "x25519_key = $SGA_RUN/none.pem: cannot open: No such file or directory; create it with --init-keys" \
+	"$GW" -c "$(conf "${ec_conf}x25519_key = $SGA_RUN/none.pem\n")" --check
+expect_fail "x25519_key = $SGA_RUN/keys/rsa.pem: holds an RSA private key, not an X25519 private key" \
+	"$GW" -c "$(conf "${ec_conf}x25519_key = $SGA_RUN/keys/rsa.pem\n")" --check
+expect_fail "x25519_trapdoor_key = $SGA_RUN/keys/rsa.pem: holds an RSA private key" \
+	"$GW" -c "$(conf "${ec_conf}x25519_key = $SGA_RUN/x25519.pem\nx25519_trapdoor_key = $SGA_RUN/keys/rsa.pem\n")" --check
 
 # --init-keys on a fresh machine: the key folder does not exist yet; it is made
 # (0700), and the package devices pin is written, so the README's next step works.

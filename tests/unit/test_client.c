@@ -2555,3 +2555,47 @@ Test(client, wake_retransmits_afresh_and_returns_the_counts)
 	sga_client_close(b);
 	tgw_free(g);
 }
+
+/* cfg.group: the profile asked for must be the package's (file, state file
+ * or fetched), and a group the build does not know is a configuration error. */
+Test(client, group_must_be_the_packages)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client_config cfg;
+	struct sga_client *c;
+	char sp[128], pp[128], pin[65];
+	int err = 0;
+
+	tgw_pin(g, pin);
+	tgw_start(g);
+	path_in_dir(sp, sizeof(sp), "g.state");
+	path_in_dir(pp, sizeof(pp), "gw.pkg");
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.gateway_ip = "127.0.0.1";
+	cfg.gateway_port = g->port;
+	cfg.id = "dev-g";
+	cfg.state_path = sp;
+	cfg.package_path = pp;
+	cfg.timeout_ms = 2000;
+	cfg.group = 0x7e;
+	cr_assert_null(sga_client_open(&cfg, &err));
+	cr_expect_eq(err, -SGA_CLIENT_E_CONFIG);
+	cfg.group = SGA_GROUP_FFDHE3072; /* the test gateway's package is ffdhe2048 */
+	cr_assert_null(sga_client_open(&cfg, &err));
+	cr_expect_eq(err, -SGA_E_BAD_PACKAGE);
+	cr_expect(strstr(sga_client_strerror(err), "package"), "%s", sga_client_strerror(err));
+	/* the package's own group is accepted, as is 0 (whatever the package is) */
+	cfg.group = SGA_GROUP_FFDHE2048;
+	c = sga_client_open(&cfg, &err);
+	cr_assert_not_null(c, "%s", sga_client_strerror(err));
+	sga_client_close(c);
+	unlink(sp);
+	/* by pin, group 0: the gateway's first profile, as before */
+	cfg.package_path = NULL;
+	cfg.pin_hex = pin;
+	cfg.group = 0;
+	c = sga_client_open(&cfg, &err);
+	cr_assert_not_null(c, "%s", sga_client_strerror(err));
+	sga_client_close(c);
+	tgw_free(g);
+}

@@ -3,6 +3,7 @@
  * one clear error naming the file, the line and the reason. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -366,4 +367,136 @@ Test(config, reload_diff_rate_and_retention)
 	cr_assert_eq(gw_config_reload_diff(&next, &cur, live, 8, &n, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "ctrl_rate changed from 0: turning the control-frame limit on"), "%s",
 	          err);
+}
+
+/* [gateway] groups: the profiles one gateway serves, the first the default;
+ * group = stays the one-profile form. */
+Test(config, groups_list_and_one_profile_form)
+{
+	char path[GW_PATH_MAX];
+	const char *k, *t;
+
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_eq(c.n_groups, 1);
+	cr_assert_eq(c.groups[0], SGA_GROUP_FFDHE2048);
+	cr_assert_eq(parse("[gateway]\ngroup = ffdhe3072\n"), 0, "%s", err);
+	cr_assert_eq(c.n_groups, 1);
+	cr_assert_eq(c.group, SGA_GROUP_FFDHE3072);
+	cr_assert_eq(c.groups[0], SGA_GROUP_FFDHE3072);
+	cr_assert_eq(parse("[gateway]\ngroups = ffdhe3072 , ffdhe2048\npackage = /k/gw.pkg\n"), 0,
+	             "%s", err);
+	cr_assert_eq(c.n_groups, 2);
+	cr_assert_eq(c.group, SGA_GROUP_FFDHE3072, "the first is the default profile");
+	cr_assert_eq(c.groups[1], SGA_GROUP_FFDHE2048);
+	cr_assert_eq(gw_config_package_path(&c, SGA_GROUP_FFDHE3072, path, sizeof(path)), 0);
+	cr_assert_str_eq(path, "/k/gw.pkg", "the first profile keeps [gateway] package");
+	cr_assert_eq(gw_config_package_path(&c, SGA_GROUP_FFDHE2048, path, sizeof(path)), 0);
+	cr_assert_str_eq(path, "/k/gw-ffdhe2048.pkg");
+	cr_assert_eq(gw_config_key_paths(&c, SGA_GROUP_FFDHE2048, &k, &t), 0);
+	cr_assert_str_eq(k, c.rsa_key);
+	cr_assert_str_eq(t, c.trapdoor_key);
+	cr_assert_eq(gw_config_key_paths(&c, SGA_GROUP_X25519, &k, &t), -1, "not served");
+	cr_assert_eq(gw_config_package_path(&c, SGA_GROUP_X25519, path, sizeof(path)), -1);
+	cr_assert_eq(parse("[gateway]\ngroups = ffdhe3072, ffdhe2048\npackage = /k/gw\n"), 0, "%s",
+	             err);
+	cr_assert_eq(gw_config_package_path(&c, SGA_GROUP_FFDHE2048, path, sizeof(path)), 0);
+	cr_assert_str_eq(path, "/k/gw-ffdhe2048");
+
+	expect_err("[gateway]\ngroups = ffdhe2048, modp1024\n",
+	           "t.conf:2: groups: unknown group 'modp1024' (ffdhe2048, ffdhe3072");
+	expect_err("[gateway]\ngroups = ffdhe2048, ffdhe2048\n", "'ffdhe2048' named twice");
+	expect_err("[gateway]\ngroups =\n", "no group named");
+	expect_err("[gateway]\ngroup = ffdhe2048, ffdhe3072\n", "several go in 'groups ='");
+	expect_err("[gateway]\ngroup = ffdhe2048\ngroups = ffdhe3072\n",
+	           "t.conf:3: 'groups' and 'group' both set");
+}
+
+Test(config, groups_need_a_restart)
+{
+	struct gw_config cur;
+	const char *live[8];
+	unsigned n = 0;
+
+	cr_assert_eq(parse("[gateway]\ngroups = ffdhe2048\n"), 0, "%s", err);
+	cur = c;
+	cr_assert_eq(parse("[gateway]\ngroups = ffdhe2048, ffdhe3072\n"), 0, "%s", err);
+	cr_assert_eq(gw_config_reload_diff(&cur, &c, live, 8, &n, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "[gateway] groups changed: it needs a restart"), "%s", err);
+}
+
+/* ---- the EC profiles' key files (gw_keys.h) ------------------------------------ */
+
+#include <openssl/pem.h>
+
+#include "gw_keys.h"
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+Test(config, ec_key_files_made_loaded_and_type_checked)
+{
+	char dir[] = "/tmp/sga-test-keys.XXXXXX", xp[96], pp[96], pub[96], why[192];
+	char pem[1024];
+	uint8_t priv[GW_EC_PRIV_LEN], zero[GW_EC_PRIV_LEN] = {0};
+	size_t len = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(xp, sizeof(xp), "%s/x25519.pem", dir);
+	snprintf(pp, sizeof(pp), "%s/p256.pem", dir);
+	snprintf(pub, sizeof(pub), "%s/pub.pem", dir);
+
+	cr_assert_eq(gw_ec_key_generate_pem(SGA_GROUP_X25519, pem, sizeof(pem), &len), 0);
+	cr_assert(strstr(pem, "-----BEGIN PRIVATE KEY-----"), "PKCS#8 PEM");
+	write_file(xp, pem, len);
+	cr_assert_eq(gw_ec_key_generate_pem(SGA_GROUP_P256, pem, sizeof(pem), &len), 0);
+	write_file(pp, pem, len);
+	cr_assert_eq(gw_ec_key_generate_pem(SGA_GROUP_FFDHE2048, pem, sizeof(pem), &len), -EINVAL);
+	cr_assert_eq(gw_ec_key_generate_pem(SGA_GROUP_X25519, pem, 16, &len), -ENOSPC);
+
+	cr_assert_eq(gw_ec_key_load(SGA_GROUP_X25519, xp, priv, why, sizeof(why)), 0, "%s", why);
+	cr_assert(memcmp(priv, zero, sizeof(priv)), "a key was read");
+	cr_assert_eq(gw_ec_key_load(SGA_GROUP_P256, pp, priv, why, sizeof(why)), 0, "%s", why);
+	cr_assert(memcmp(priv, zero, sizeof(priv)), "a key was read");
+
+	/* each file refused as the other's key, saying what it holds */
+	cr_assert_eq(gw_ec_key_load(SGA_GROUP_P256, xp, priv, why, sizeof(why)), -1);
+	cr_assert_str_eq(why, "holds an X25519 private key, not a P-256 private key");
+	cr_assert_arr_eq(priv, zero, sizeof(priv), "nothing handed out");
+	cr_assert_eq(gw_ec_key_load(SGA_GROUP_X25519, pp, priv, why, sizeof(why)), -1);
+	cr_assert_str_eq(why, "holds a P-256 private key, not an X25519 private key");
+
+	/* a public key only */
+	{
+		FILE *f = fopen(xp, "r"), *o = fopen(pub, "w");
+		EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+
+		cr_assert_not_null(k);
+		cr_assert(o && PEM_write_PUBKEY(o, k));
+		EVP_PKEY_free(k);
+		fclose(f);
+		fclose(o);
+	}
+	cr_assert_eq(gw_ec_key_load(SGA_GROUP_X25519, pub, priv, why, sizeof(why)), -1);
+	cr_assert(strstr(why, "holds an X25519 public key only"), "%s", why);
+	gw_key_describe(pub, why, sizeof(why));
+	cr_assert_str_eq(why, "an X25519 public key");
+
+	/* missing, not PEM */
+	snprintf(pem, sizeof(pem), "%s/none.pem", dir);
+	cr_assert_eq(gw_ec_key_load(SGA_GROUP_X25519, pem, priv, why, sizeof(why)), -1);
+	cr_assert(strstr(why, "cannot open: No such file"), "%s", why);
+	write_file(pub, "hello\n", 6);
+	cr_assert_eq(gw_ec_key_load(SGA_GROUP_X25519, pub, priv, why, sizeof(why)), -1);
+	cr_assert(strstr(why, "not a PEM key file"), "%s", why);
+
+	unlink(xp);
+	unlink(pp);
+	unlink(pub);
+	rmdir(dir);
 }

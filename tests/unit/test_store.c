@@ -1132,6 +1132,71 @@ Test(store, device_record_with_unknown_suite_is_refused)
 	store_close(st);
 }
 
+/* The device's profile (EC-DESIGN.md): kept in the sealed record after the
+ * flags byte; a record of an earlier build (no group) reads as 0, the
+ * gateway's first profile; an unknown group or a zero written out is refused. */
+Test(store, device_record_keeps_its_group)
+{
+	static const uint8_t good[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES128_CCM8};
+	struct store *st = open_store(1000);
+	struct sga_gw_device d, got;
+	uint8_t pt[128];
+	size_t n;
+
+	make_dev(&d, "dev-g");
+	d.group = SGA_GROUP_FFDHE3072;
+	cr_assert_eq(store_device_put(st, &d), 0);
+	cr_assert_eq(store_device_get(st, ID("dev-g"), &got), 0);
+	cr_assert_eq(got.group, SGA_GROUP_FFDHE3072);
+	cr_assert_eq(got.revoked, 0);
+	cr_assert_eq(store_device_revoke(st, ID("dev-g")), 0);
+	cr_assert_eq(store_device_get(st, ID("dev-g"), &got), 0);
+	cr_assert_eq(got.revoked, 1);
+	cr_assert_eq(got.group, SGA_GROUP_FFDHE3072, "a revocation keeps the group");
+
+	auth_log[0] = '\0';
+	sga_log_route(auth_log_sink, NULL);
+	n = dev_pt(pt, "dev-x", SGA_SUITE_AES128_GCM, good, 2);
+	put_sealed("sga:{dev:dev-x}", pt, n);
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), 0);
+	cr_assert_eq(got.group, 0, "an old record: the first profile");
+	{
+		struct store_config cfg;
+		struct store *st3;
+
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.unix_socket = redis_fx.sock;
+		cfg.timeout_ms = 1000;
+		memcpy(cfg.master_key, MKEY, sizeof(MKEY));
+		cfg.first_group = SGA_GROUP_FFDHE3072;
+		st3 = store_open(&cfg);
+		cr_assert_not_null(st3);
+		cr_assert_eq(store_device_get(st3, ID("dev-x"), &got), 0);
+		cr_assert_eq(got.group, SGA_GROUP_FFDHE3072, "read as the gateway's first profile");
+		store_close(st3);
+	}
+	pt[n] = 0;
+	pt[n + 1] = SGA_GROUP_FFDHE2048;
+	put_sealed("sga:{dev:dev-x}", pt, n + 2);
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), 0);
+	cr_assert_eq(got.group, SGA_GROUP_FFDHE2048);
+	pt[n + 1] = 0x7e;
+	put_sealed("sga:{dev:dev-x}", pt, n + 2);
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), -SGA_E_BAD_FIELD);
+	cr_assert(strstr(auth_log, "stored device record dev-x refused: unknown group 126"), "%s",
+	          auth_log);
+	pt[n + 1] = 0;
+	put_sealed("sga:{dev:dev-x}", pt, n + 2);
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), -SGA_E_BAD_FIELD);
+	pt[n] = 0x80; /* an unknown flag */
+	put_sealed("sga:{dev:dev-x}", pt, n + 1);
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), -SGA_E_BAD_FIELD);
+	put_sealed("sga:{dev:dev-x}", pt, n + 3);
+	cr_assert_eq(store_device_get(st, ID("dev-x"), &got), -SGA_E_TRAILING);
+	sga_log_route(NULL, NULL);
+	store_close(st);
+}
+
 /* Session plaintext of an ESTABLISHED session (no N/K, short replies). */
 static size_t sess_pt(uint8_t *p, uint64_t sid, uint8_t suite, uint8_t group, uint8_t hop0,
                       uint8_t hop1)

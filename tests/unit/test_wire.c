@@ -1508,7 +1508,7 @@ static void package_field_cases(const struct sample *s, size_t base)
 	expect_byte(s, base + PK_ID, ' ', E(BAD_FIELD));
 	expect_byte(s, base + PK_ID + 9, 0x7f, E(BAD_FIELD));
 	expect_byte(s, base + PK_GROUP, 0, E(BAD_FIELD));
-	expect_byte(s, base + PK_GROUP, 3, E(BAD_FIELD));
+	expect_byte(s, base + PK_GROUP, 5, E(BAD_FIELD));
 	expect_byte(s, base + PK_GROUP, 0xff, E(BAD_FIELD));
 	expect_byte(s, base + PK_GROUP, SGA_GROUP_FFDHE3072, 0);
 	expect_byte(s, base + PK_NS, 0, E(BAD_LENGTH));
@@ -1625,7 +1625,7 @@ Test(payload, neg_invite_fields)
 	expect_byte(s, 8, 6, E(BAD_FIELD));
 	expect_byte(s, 8, SGA_SUITE_AES128_GCM, 0);
 	expect_byte(s, 9, 0, E(BAD_FIELD));
-	expect_byte(s, 9, 3, E(BAD_FIELD));
+	expect_byte(s, 9, 5, E(BAD_FIELD));
 	expect_byte(s, 9, SGA_GROUP_FFDHE2048, 0);
 	expect_byte(s, 10, 0, E(BAD_LENGTH));
 	expect_byte(s, 10, SGA_ID_MAX + 1, E(BAD_LENGTH));
@@ -1669,7 +1669,7 @@ Test(payload, neg_result_fields)
 	expect_byte(ok, 9, 0, E(BAD_FIELD));
 	expect_byte(ok, 9, 6, E(BAD_FIELD));
 	expect_byte(ok, 10, 0, E(BAD_FIELD));
-	expect_byte(ok, 10, 3, E(BAD_FIELD));
+	expect_byte(ok, 10, 5, E(BAD_FIELD));
 	expect_byte(ok, 8, SGA_E_DECLINED, E(BAD_FIELD)); /* failure with a suite/group */
 	expect_byte(ok, 8, SGA_E__COUNT, E(BAD_FIELD));
 	expect_byte(f, 8, SGA_E__COUNT, E(BAD_FIELD));

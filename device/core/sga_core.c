@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_core.c - see sga_core.h. The state machine of PROTOCOL.md 10.1 over the
+ * pure functions of sga_device.h / sga_close.h, with the retransmission rules
+ * of 9.4: control frames re-sent as the same bytes (a NEG_REQ as a new
+ * request), messages re-sealed under a fresh hop seq until a DATA_ACK names
+ * them, DATA_DELIVERED after 16 messages, 20 ms, or at once when the gateway
+ * re-sends one we hold.
+ *
+ * Deliberately left out (DEVICES.md says what they cost): in-order delivery
+ * (messages are handed up once, as they arrive, with their e2e_seq), the
+ * stash of messages that overtake the key confirmation (dropped: the storing
+ * gateway sends them again), session rekey (7.15), k_d rekey, cookies (7.13).
+ */
+#include <string.h>
+
+#include "sga_close.h"
+#include "sga_core.h"
+
+static uint64_t now(const struct sga_core *c)
+{
+	return c->io.now_ms(c->io.ctx);
+}
+
+static void emit(struct sga_core *c, uint8_t type, int status, uint64_t seq, const uint8_t *data,
+                 size_t len)
+{
+	struct sga_core_event ev = {type, status, seq, data, len};
+
+	if (c->io.event)
+		c->io.event(c->io.ctx, &ev);
+}
+
+static void tx(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	(void)c->io.send(c->io.ctx, f, n); /* a failure is a loss: the timers re-send */
+}
+
+/* The long-term state to storage; 0 only once it is durable. */
+static int save(struct sga_core *c)
+{
+	struct sga_core_persist st;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	st.id_len = c->dev.id_len;
+	memcpy(st.id, c->dev.id, sizeof(st.id));
+	memcpy(st.k_d, c->dev.k_d, sizeof(st.k_d));
+	st.suite_init = c->dev.suite_init;
+	st.n_suites = c->dev.n_suites;
+	memcpy(st.suites, c->dev.suites, sizeof(st.suites));
+	st.registered = (uint8_t)c->dev.registered;
+	st.up_ctr = c->dev.up_ctr;
+	st.down_ctr = c->dev.down_ctr;
+	rc = c->io.save(c->io.ctx, &st) ? -SGA_E_INTERNAL : 0;
+	sga_memzero(&st, sizeof(st));
+	return rc;
+}
+
+int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_t *pkg_body,
+                  size_t pkg_len, const struct sga_core_persist *saved, const uint8_t *id,
+                  uint8_t id_len, const uint8_t *suites, uint8_t n_suites)
+{
+	struct sga_package pkg;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (!io || !io->now_ms || !io->send || !io->save)
+		return -SGA_E_BAD_FIELD;
+	c->io = *io;
+	if (sga_package_decode(pkg_body, pkg_len, &pkg))
+		return -SGA_E_BAD_PACKAGE;
+	if (saved) {
+		id = saved->id;
+		id_len = saved->id_len;
+		suites = saved->suites;
+		n_suites = saved->n_suites;
+	}
+	if (!suites || !n_suites)
+		return -SGA_E_BAD_FIELD;
+	rc = sga_dev_init(&c->dev, &pkg, id, id_len, suites[0], suites, n_suites);
+	if (rc)
+		return rc;
+	if (saved) {
+		memcpy(c->dev.k_d, saved->k_d, sizeof(c->dev.k_d));
+		c->dev.up_ctr = saved->up_ctr;
+		c->dev.down_ctr = saved->down_ctr;
+		c->dev.registered = saved->registered;
+		return 0;
+	}
+	/* A new identity: its k_d is durable before any REG_REQ carries it. */
+	rc = save(c);
+	if (rc)
+		sga_core_fini(c);
+	return rc;
+}
+
+void sga_core_fini(struct sga_core *c)
+{
+	sga_dev_sess_wipe(&c->sess);
+	sga_dev_fini(&c->dev);
+	sga_memzero(c, sizeof(*c));
+}
+
+/* ---- the control exchange ---------------------------------------------------- */
+
+static void op_timer_arm(struct sga_core *c)
+{
+	c->ctl_tries++;
+	c->ctl_next_ms = now(c) + c->ctl_rto;
+	c->ctl_rto = c->ctl_rto * 2 > SGA_CORE_RTO_MAX_MS ? SGA_CORE_RTO_MAX_MS : c->ctl_rto * 2;
+}
+
+static void op_start(struct sga_core *c, uint8_t op)
+{
+	c->op = op;
+	c->ctl_tries = 0;
+	c->ctl_rto = SGA_CORE_RTO_MS;
+	c->ctl_next_ms = 0;
+	c->op_deadline_ms = 0;
+}
+
+/* Forget the session: keys, messages in flight, delivery state. */
+static void end_session(struct sga_core *c)
+{
+	sga_dev_sess_wipe(&c->sess);
+	for (unsigned i = 0; i < SGA_CORE_WINDOW; i++)
+		sga_memzero(&c->tx[i], sizeof(c->tx[i]));
+	c->tx_base = c->tx_next = 0;
+	c->dlv_sent = c->dlv_since = 0;
+	c->dlv_force = c->dlv_count = 0;
+	c->ctl_len = 0;
+	if (c->op != SGA_CORE_OP_REG)
+		op_start(c, SGA_CORE_OP_NONE);
+}
+
+static void session_failed(struct sga_core *c, int status)
+{
+	end_session(c);
+	op_start(c, SGA_CORE_OP_NONE);
+	emit(c, SGA_CORE_EV_SESSION_FAILED, status, 0, NULL, 0);
+}
+
+int sga_core_register(struct sga_core *c, const uint8_t *token, uint8_t token_len)
+{
+	size_t len;
+	int rc;
+
+	if (c->op != SGA_CORE_OP_NONE)
+		return -SGA_E_BAD_STATE;
+	rc = sga_dev_create_reg_req(&c->dev, token, token_len, 0, c->ctl, sizeof(c->ctl), &len);
+	if (rc)
+		return rc;
+	c->ctl_len = (uint16_t)len;
+	op_start(c, SGA_CORE_OP_REG);
+	tx(c, c->ctl, c->ctl_len);
+	op_timer_arm(c);
+	return 0;
+}
+
+/* A1: a new request each time (new counter, new k_t), saved before it leaves. */
+static int neg_send(struct sga_core *c)
+{
+	size_t len;
+	int rc = sga_dev_create_neg_req(&c->dev, &c->sess, c->peer, c->peer_len, c->dev.suites,
+	                                c->dev.n_suites, c->frame, sizeof(c->frame), &len);
+
+	if (!rc)
+		rc = save(c);
+	if (!rc)
+		tx(c, c->frame, len);
+	return rc;
+}
+
+int sga_core_connect(struct sga_core *c, const uint8_t *peer, uint8_t peer_len)
+{
+	int rc;
+
+	if (c->op != SGA_CORE_OP_NONE || c->sess.state != SGA_DEV_S_IDLE)
+		return -SGA_E_BAD_STATE;
+	if (!c->dev.registered)
+		return -SGA_E_BAD_STATE;
+	if (!sga_id_valid(peer, peer_len))
+		return -SGA_E_BAD_FIELD;
+	memcpy(c->peer, peer, peer_len);
+	c->peer_len = peer_len;
+	op_start(c, SGA_CORE_OP_NEG);
+	rc = neg_send(c);
+	if (rc) {
+		end_session(c);
+		return rc;
+	}
+	op_timer_arm(c);
+	return 0;
+}
+
+void sga_core_accept(struct sga_core *c, int on)
+{
+	c->accepting = on ? 1 : 0;
+}
+
+/* B1/B3: the same bytes on every call (sga_dev_create_kex_init keeps them). */
+static void kex_send(struct sga_core *c)
+{
+	size_t len;
+
+	if (c->ctl_len)
+		tx(c, c->ctl, c->ctl_len); /* the responder's NEG_ACCEPT goes with it */
+	if (!sga_dev_create_kex_init(&c->dev, &c->sess, c->frame, sizeof(c->frame), &len))
+		tx(c, c->frame, len);
+}
+
+static void op_timer(struct sga_core *c, uint64_t t)
+{
+	size_t len;
+
+	if (c->op_deadline_ms && t >= c->op_deadline_ms) {
+		if (c->op == SGA_CORE_OP_CLOSE) {
+			end_session(c);
+			emit(c, SGA_CORE_EV_CLOSED, 0, 0, NULL, 0);
+		} else {
+			session_failed(c, -SGA_CORE_E_TIMEOUT);
+		}
+		return;
+	}
+	if (!c->ctl_next_ms || t < c->ctl_next_ms)
+		return;
+	if (c->op == SGA_CORE_OP_CLOSE) {
+		/* Fresh nonce each time; the deadline ends it. */
+		if (!sga_dev_create_session_close(&c->sess, c->frame, sizeof(c->frame), &len))
+			tx(c, c->frame, len);
+		op_timer_arm(c);
+		return;
+	}
+	if (c->ctl_tries >= SGA_CORE_CTL_TRIES) {
+		uint8_t op = c->op;
+
+		c->ctl_next_ms = 0;
+		if (op == SGA_CORE_OP_REG) {
+			op_start(c, SGA_CORE_OP_NONE);
+			emit(c, SGA_CORE_EV_REG_FAILED, -SGA_CORE_E_TIMEOUT, 0, NULL, 0);
+		} else {
+			session_failed(c, -SGA_CORE_E_TIMEOUT);
+		}
+		return;
+	}
+	switch (c->op) {
+	case SGA_CORE_OP_REG:
+		tx(c, c->ctl, c->ctl_len);
+		break;
+	case SGA_CORE_OP_NEG:
+		if (neg_send(c)) {
+			session_failed(c, -SGA_E_INTERNAL);
+			return;
+		}
+		break;
+	case SGA_CORE_OP_KEX:
+		kex_send(c);
+		break;
+	default:
+		c->ctl_next_ms = 0;
+		return;
+	}
+	op_timer_arm(c);
+}
+
+/* ---- data: sending ------------------------------------------------------------ */
+
+static void tx_slot_arm(struct sga_core *c, struct sga_core_tx *t, uint64_t seq, size_t len)
+{
+	uint64_t t0 = now(c);
+
+	t->used = 1;
+	t->seq = seq;
+	t->len = (uint16_t)len;
+	t->tries = 1;
+	t->rto = SGA_CORE_RTO_MS;
+	t->next_ms = t0 + t->rto;
+	t->give_up_ms = t0 + SGA_CORE_TIMEOUT_MS;
+	c->tx_next = seq + 1;
+}
+
+int sga_core_send(struct sga_core *c, const uint8_t *msg, size_t len, uint64_t *seq)
+{
+	size_t flen;
+	uint64_t s;
+	int rc;
+
+	if (!sga_dev_sess_confirmed(&c->sess) || c->op == SGA_CORE_OP_CLOSE)
+		return -SGA_E_BAD_STATE;
+	if (len > SGA_CORE_MSG_MAX || len > sga_dev_data_max(&c->sess))
+		return -SGA_E_OVERSIZED;
+	if (!sga_core_send_room(c))
+		return -SGA_E_NOSPACE;
+	rc = sga_dev_data_seal(&c->sess, msg, len, c->frame, sizeof(c->frame), &flen);
+	if (rc)
+		return rc;
+	s = sga_dev_data_last_seq(&c->sess);
+	tx_slot_arm(c, &c->tx[s % SGA_CORE_WINDOW], s, len);
+	if (len)
+		memcpy(c->tx[s % SGA_CORE_WINDOW].msg, msg, len);
+	if (seq)
+		*seq = s;
+	tx(c, c->frame, flen);
+	return 0;
+}
+
+unsigned sga_core_send_room(const struct sga_core *c)
+{
+	if (!sga_dev_sess_confirmed(&c->sess) || c->op == SGA_CORE_OP_CLOSE)
+		return 0;
+	if (c->tx[c->tx_next % SGA_CORE_WINDOW].used)
+		return 0;
+	return SGA_CORE_WINDOW - (unsigned)(c->tx_next - c->tx_base);
+}
+
+/* Re-seal slot t: same e2e_seq and message bytes, a fresh hop seq. */
+static void tx_resend(struct sga_core *c, struct sga_core_tx *t, uint64_t t0)
+{
+	size_t len;
+	int rc;
+
+	if (t0 >= t->give_up_ms) {
+		session_failed(c, -SGA_CORE_E_TIMEOUT);
+		return;
+	}
+	rc = t->seq == 0 ? sga_dev_create_key_confirm(&c->sess, c->frame, sizeof(c->frame), &len)
+	                 : sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->frame,
+	                                       sizeof(c->frame), &len);
+	if (rc) {
+		session_failed(c, rc);
+		return;
+	}
+	tx(c, c->frame, len);
+	if (t->tries < UINT8_MAX)
+		t->tries++;
+	t->rto = t->rto * 2 > SGA_CORE_RTO_MAX_MS ? SGA_CORE_RTO_MAX_MS : t->rto * 2;
+	t->next_ms = t0 + t->rto;
+}
+
+static void on_ack(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	struct sga_data_ack_plain ack;
+	uint64_t seq, end;
+
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED || sga_dev_ack_open(&c->sess, f, n, &ack))
+		return;
+	seq = ack.top > SGA_DATA_ACK_SPAN ? ack.top - SGA_DATA_ACK_SPAN : 0;
+	if (seq < c->tx_base)
+		seq = c->tx_base;
+	end = ack.top < c->tx_next ? ack.top : c->tx_next;
+	for (; seq < end; seq++) {
+		struct sga_core_tx *t = &c->tx[seq % SGA_CORE_WINDOW];
+
+		if (!sga_data_ack_names(&ack, seq) || !t->used || t->seq != seq)
+			continue; /* not named, or acknowledged before */
+		sga_memzero(t, sizeof(*t));
+		if (seq) /* e2e_seq 0 is our key confirmation, not the application's */
+			emit(c, SGA_CORE_EV_ACKED, 0, seq, NULL, 0);
+		if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+			return; /* the application closed the session from the event */
+	}
+	while (c->tx_base < c->tx_next && !c->tx[c->tx_base % SGA_CORE_WINDOW].used)
+		c->tx_base++;
+}
+
+/* ---- data: receiving ---------------------------------------------------------- */
+
+/* The first e2e_seq at or above from that has not arrived: what DATA_DELIVERED
+ * reports. The session's own E2E replay window knows what came, so the core
+ * keeps no copy of it. */
+static uint64_t first_missing(const struct sga_replay *w, uint64_t from)
+{
+	const uint64_t keep = SGA_REPLAY_WINDOW - 64;
+
+	if (w->next > keep && from < w->next - keep)
+		from = w->next - keep; /* older ones can no longer arrive */
+	for (; from < w->next; from++) {
+		uint64_t b = from % SGA_REPLAY_WINDOW;
+
+		if (!(w->bits[b / 64] >> (b % 64) & 1))
+			break;
+	}
+	return from;
+}
+
+static void delivered_timer(struct sga_core *c, uint64_t t)
+{
+	uint64_t upto;
+	size_t len;
+
+	if (!sga_dev_sess_confirmed(&c->sess))
+		return;
+	upto = first_missing(&c->sess.e2e_rx_win, c->dlv_sent);
+	if (!c->dlv_force && (upto == c->dlv_sent || (c->dlv_count < SGA_CORE_DLV_EVERY &&
+	                                              t - c->dlv_since < SGA_CORE_DLV_DELAY_MS)))
+		return;
+	if (sga_dev_delivered_seal(&c->sess, upto, c->frame, sizeof(c->frame), &len))
+		return;
+	tx(c, c->frame, len);
+	c->dlv_sent = upto;
+	c->dlv_since = 0;
+	c->dlv_force = 0;
+	c->dlv_count = 0;
+}
+
+static void on_confirm(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	int rc = sga_dev_consume_key_confirm(&c->sess, f, n);
+
+	if (rc == -SGA_E_KEY_CONFIRM) {
+		session_failed(c, rc);
+		return;
+	}
+	if (rc)
+		return; /* forged, a duplicate, or a message that overtook it: G sends it again */
+	c->dlv_sent = 0;
+	c->dlv_since = now(c);
+	c->dlv_count = 1;
+	op_start(c, SGA_CORE_OP_NONE);
+	emit(c, SGA_CORE_EV_ESTABLISHED, 0, 0, c->sess.peer_id, c->sess.peer_id_len);
+}
+
+static void on_data(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	size_t len = 0;
+	int rc;
+
+	if (c->sess.state == SGA_DEV_S_KEX && c->sess.kex_made) {
+		/* The peer is sending, so G sent our KEX_REPLY too and it was lost:
+		 * G re-emits it for the same KEX_INIT (PROTOCOL.md 9.4). */
+		if (!sga_dev_create_kex_init(&c->dev, &c->sess, c->frame, sizeof(c->frame), &len))
+			tx(c, c->frame, len);
+		return;
+	}
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+		return;
+	if (!c->sess.peer_confirmed) {
+		on_confirm(c, f, n);
+		return;
+	}
+	rc = sga_dev_data_open(&c->sess, f, n, c->msg, sizeof(c->msg), &len);
+	if (rc == -SGA_E_REPLAY) {
+		c->dlv_force = 1; /* G still thinks we lack it */
+		return;
+	}
+	if (rc)
+		return;
+	if (!c->dlv_since)
+		c->dlv_since = now(c);
+	if (c->dlv_count < UINT8_MAX)
+		c->dlv_count++;
+	emit(c, SGA_CORE_EV_MESSAGE, 0, c->sess.e2e_rx_last, c->msg, len);
+	sga_memzero(c->msg, len);
+}
+
+static void on_skip(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	uint64_t next;
+
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED || sga_dev_skip_open(&c->sess, f, n, &next))
+		return;
+	/* What is missing below next expired in G's store: stop waiting for it. */
+	if (next > c->dlv_sent) {
+		c->dlv_sent = next;
+		c->dlv_force = 1;
+	}
+}
+
+/* ---- control frames from the gateway --------------------------------------------- */
+
+static void on_reg_ack(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	if (c->op != SGA_CORE_OP_REG || sga_dev_consume_reg_ack(&c->dev, f, n))
+		return;
+	c->ctl_len = 0;
+	op_start(c, SGA_CORE_OP_NONE);
+	if (save(c)) {
+		emit(c, SGA_CORE_EV_REG_FAILED, -SGA_E_INTERNAL, 0, NULL, 0);
+		return;
+	}
+	emit(c, SGA_CORE_EV_REGISTERED, 0, 0, NULL, 0);
+}
+
+static void on_invite(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	size_t len;
+	int accept = c->accepting;
+
+	/* One session at a time: an invitation during one waits for the
+	 * initiator's next request, except while we answer an invitation: a
+	 * newer one means the initiator gave up on that request and asked again
+	 * (its counter is fresh, else consume_neg_invite refuses it). */
+	if (!(c->op == SGA_CORE_OP_NONE && c->sess.state == SGA_DEV_S_IDLE) &&
+	    !(c->op == SGA_CORE_OP_KEX && c->sess.role == SGA_ROLE_RESPONDER))
+		return;
+	if (sga_dev_consume_neg_invite(&c->dev, &c->sess, f, n))
+		return;
+	/* The down counter moved, and A3 takes an up counter: both durable
+	 * before the NEG_ACCEPT leaves. */
+	if (sga_dev_create_neg_accept(&c->dev, &c->sess, accept, c->ctl, sizeof(c->ctl), &len) ||
+	    save(c)) {
+		end_session(c);
+		return;
+	}
+	c->ctl_len = (uint16_t)len;
+	if (!accept) {
+		tx(c, c->ctl, c->ctl_len);
+		end_session(c);
+		return;
+	}
+	op_start(c, SGA_CORE_OP_KEX);
+	kex_send(c);
+	op_timer_arm(c);
+}
+
+static void on_neg_result(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	int rc;
+
+	if (c->op != SGA_CORE_OP_NEG)
+		return;
+	rc = sga_dev_consume_neg_result(&c->dev, &c->sess, f, n);
+	if (rc && c->sess.state == SGA_DEV_S_FAILED) {
+		session_failed(c, rc); /* the gateway's authenticated refusal */
+		return;
+	}
+	if (rc)
+		return;
+	op_start(c, SGA_CORE_OP_KEX);
+	c->ctl_len = 0; /* the initiator has no NEG_ACCEPT to re-send */
+	kex_send(c);
+	op_timer_arm(c);
+}
+
+static void on_kex_reply(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	size_t len;
+	int rc;
+
+	if (c->op != SGA_CORE_OP_KEX || sga_dev_consume_kex_reply(&c->dev, &c->sess, f, n))
+		return;
+	/* Our key confirmation is e2e_seq 0 in the send window: a DATA_ACK
+	 * releases it, the data timer re-seals it. */
+	op_start(c, SGA_CORE_OP_CONFIRM);
+	c->ctl_len = 0;
+	c->op_deadline_ms = now(c) + SGA_CORE_TIMEOUT_MS;
+	rc = sga_dev_create_key_confirm(&c->sess, c->frame, sizeof(c->frame), &len);
+	if (rc) {
+		session_failed(c, rc);
+		return;
+	}
+	c->tx_base = 0;
+	tx_slot_arm(c, &c->tx[0], 0, 0);
+	tx(c, c->frame, len);
+}
+
+static void on_closed(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	struct sga_session_closed_plain cl;
+
+	if (sga_dev_consume_session_closed(&c->sess, f, n, &cl))
+		return;
+	end_session(c);
+	op_start(c, SGA_CORE_OP_NONE);
+	emit(c, SGA_CORE_EV_CLOSED, cl.reason, cl.delivered, NULL, 0);
+}
+
+int sga_core_close(struct sga_core *c)
+{
+	size_t len;
+	int rc;
+
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED || c->op == SGA_CORE_OP_CLOSE)
+		return -SGA_E_BAD_STATE;
+	rc = sga_dev_create_session_close(&c->sess, c->frame, sizeof(c->frame), &len);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < SGA_CORE_WINDOW; i++)
+		sga_memzero(&c->tx[i], sizeof(c->tx[i]));
+	c->tx_base = c->tx_next;
+	op_start(c, SGA_CORE_OP_CLOSE);
+	c->op_deadline_ms = now(c) + SGA_CORE_TIMEOUT_MS;
+	tx(c, c->frame, len);
+	op_timer_arm(c);
+	return 0;
+}
+
+void sga_core_input(struct sga_core *c, const uint8_t *frame, size_t len)
+{
+	uint64_t sid;
+	uint8_t type;
+
+	if (sga_dev_peek(frame, len, &type, &sid))
+		return;
+	switch (type) {
+	case SGA_MSG_REG_ACK:
+		on_reg_ack(c, frame, len);
+		break;
+	case SGA_MSG_NEG_INVITE:
+		on_invite(c, frame, len);
+		break;
+	case SGA_MSG_NEG_RESULT:
+		on_neg_result(c, frame, len);
+		break;
+	case SGA_MSG_KEX_REPLY:
+		on_kex_reply(c, frame, len);
+		break;
+	case SGA_MSG_DATA_DOWN:
+		if (sid == c->sess.session_id)
+			on_data(c, frame, len);
+		break;
+	case SGA_MSG_DATA_ACK:
+		on_ack(c, frame, len);
+		break;
+	case SGA_MSG_DATA_SKIP:
+		on_skip(c, frame, len);
+		break;
+	case SGA_MSG_SESSION_CLOSED:
+		on_closed(c, frame, len);
+		break;
+	default:
+		break; /* ERROR hints change nothing (7.12); COOKIE_REPLY: not supported */
+	}
+}
+
+void sga_core_poll(struct sga_core *c)
+{
+	uint64_t t = now(c);
+
+	op_timer(c, t);
+	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE)
+		for (unsigned i = 0; i < SGA_CORE_WINDOW; i++)
+			if (c->tx[i].used && t >= c->tx[i].next_ms) {
+				tx_resend(c, &c->tx[i], t);
+				if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+					return;
+			}
+	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE)
+		delivered_timer(c, t);
+}
+
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+int32_t sga_core_next_timer(const struct sga_core *c)
+{
+	uint64_t due = earlier(c->ctl_next_ms, c->op_deadline_ms), t = now(c);
+
+	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE) {
+		for (unsigned i = 0; i < SGA_CORE_WINDOW; i++)
+			if (c->tx[i].used)
+				due = earlier(due, c->tx[i].next_ms);
+		if (sga_dev_sess_confirmed(&c->sess) && (c->dlv_force || c->dlv_since))
+			due = earlier(due, c->dlv_force ? t : c->dlv_since + SGA_CORE_DLV_DELAY_MS);
+	}
+	if (!due)
+		return -1;
+	return due <= t ? 0 : due - t > INT32_MAX ? INT32_MAX : (int32_t)(due - t);
+}
+
+int sga_core_established(const struct sga_core *c)
+{
+	return sga_dev_sess_confirmed(&c->sess);
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_core.h - the device's protocol engine for microcontrollers: no OS, no
+ * allocator, no global state.
+ *
+ * One struct sga_core is one device talking to one gateway, with at most one
+ * session. The caller owns the struct (its size is a compile-time constant),
+ * and gives it, through struct sga_core_io, a millisecond clock, the transport
+ * (send one datagram to the gateway; datagrams that arrive are handed to
+ * sga_core_input), durable storage for the long-term state, and an event
+ * callback. Randomness and every cryptographic operation go through
+ * sga_crypto.h: the board registers its TRNG with the crypto back end
+ * (sga_portable_set_random for the portable one).
+ *
+ * The storage rule (PROTOCOL.md 9.1, the Linux SDK's state file): the core
+ * calls io->save with the new long-term state, and only sends the frame that
+ * uses a new up counter (or a new k_d) once save returned 0. A device that
+ * restarts from what save wrote never reuses a counter.
+ *
+ * Nothing blocks: every call does its work and returns. The board's loop
+ * feeds datagrams to sga_core_input and calls sga_core_poll when
+ * sga_core_next_timer says a timer is due (it may sleep until then).
+ */
+#ifndef SGA_CORE_H
+#define SGA_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sga_device.h"
+
+/* ---- limits (compile-time; override with -D) ------------------------------ */
+
+#ifndef SGA_CORE_WINDOW
+#define SGA_CORE_WINDOW 4 /* messages sent and not yet acknowledged (incl. the key confirmation) */
+#endif
+#ifndef SGA_CORE_MSG_MAX
+#define SGA_CORE_MSG_MAX 256 /* largest application message, either direction */
+#endif
+#ifndef SGA_CORE_CTL_MAX
+#define SGA_CORE_CTL_MAX \
+	400 /* a REG_REQ (RSA-3072: 391 bytes) or a NEG_ACCEPT kept for re-sending */
+#endif
+#ifndef SGA_CORE_RTO_MS
+#define SGA_CORE_RTO_MS 500 /* first retransmission timeout; doubles per expiry */
+#endif
+#ifndef SGA_CORE_RTO_MAX_MS
+#define SGA_CORE_RTO_MAX_MS 4000
+#endif
+#ifndef SGA_CORE_CTL_TRIES
+#define SGA_CORE_CTL_TRIES 6 /* transmissions of a control frame before giving up */
+#endif
+#ifndef SGA_CORE_TIMEOUT_MS
+#define SGA_CORE_TIMEOUT_MS \
+	20000 /* a message (or the key confirmation) unacknowledged this long ends the session */
+#endif
+#ifndef SGA_CORE_DLV_DELAY_MS
+#define SGA_CORE_DLV_DELAY_MS 20 /* DATA_DELIVERED this long after the first unreported message */
+#endif
+#define SGA_CORE_DLV_EVERY 16 /* ... or after this many (PROTOCOL.md 7.11a) */
+
+/** No answer in time (the number the Linux SDK uses, SGA_CLIENT_E_TIMEOUT). */
+#define SGA_CORE_E_TIMEOUT 1000
+
+/* ---- what the caller persists ---------------------------------------------- */
+
+/** The long-term state (PROTOCOL.md 9.1): store it as it is, give it back to
+ *  sga_core_init after a restart. Holds k_d: keep it where only the device
+ *  reads it. */
+struct sga_core_persist {
+	uint8_t id_len;
+	uint8_t id[SGA_ID_MAX];
+	uint8_t k_d[SGA_KEY_LEN];
+	uint8_t suite_init;
+	uint8_t n_suites;
+	uint8_t suites[SGA_MAX_SUITES];
+	uint8_t registered;
+	uint64_t up_ctr;
+	uint64_t down_ctr;
+};
+
+/* ---- events ------------------------------------------------------------------ */
+
+enum sga_core_event_type {
+	SGA_CORE_EV_REGISTERED = 1, /* REG_ACK: the gateway knows this identity */
+	SGA_CORE_EV_REG_FAILED,     /* no REG_ACK after SGA_CORE_CTL_TRIES (status) */
+	SGA_CORE_EV_ESTABLISHED,    /* both key confirmations done: data may flow (peer) */
+	SGA_CORE_EV_SESSION_FAILED, /* connect/accept/session ended with status */
+	SGA_CORE_EV_CLOSED, /* the session ended by SESSION_CLOSED (status = reason, seq = delivered) or our close deadline */
+	SGA_CORE_EV_MESSAGE, /* the peer's message seq (data, len), exactly once, as it arrives */
+	SGA_CORE_EV_ACKED,   /* the gateway took charge of our message seq (stored) */
+};
+
+struct sga_core_event {
+	uint8_t type;        /* enum sga_core_event_type */
+	int status;          /* 0 or a negated SGA_E_*; the close reason for CLOSED */
+	uint64_t seq;        /* e2e_seq of MESSAGE / ACKED (1 = first application message) */
+	const uint8_t *data; /* MESSAGE: valid during the callback only; ESTABLISHED: peer id */
+	size_t len;
+};
+
+/* ---- the board's side ----------------------------------------------------------- */
+
+struct sga_core_io {
+	void *ctx; /* passed to every callback */
+	/** Monotonic milliseconds. */
+	uint64_t (*now_ms)(void *ctx);
+	/** One datagram to the gateway. A failure counts as a loss (timers re-send). */
+	int (*send)(void *ctx, const uint8_t *frame, size_t len);
+	/** Make st durable before returning 0; non-zero: the frame that needed it is not sent. */
+	int (*save)(void *ctx, const struct sga_core_persist *st);
+	/** What happened; the callback may call sga_core_send / sga_core_close. */
+	void (*event)(void *ctx, const struct sga_core_event *ev);
+};
+
+/* ---- the engine ------------------------------------------------------------------ */
+
+enum sga_core_op {
+	SGA_CORE_OP_NONE = 0,
+	SGA_CORE_OP_REG, /* REG_REQ sent, waiting for REG_ACK */
+	SGA_CORE_OP_NEG, /* NEG_REQ sent, waiting for NEG_RESULT */
+	SGA_CORE_OP_KEX, /* KEX_INIT (and, as responder, NEG_ACCEPT) sent, waiting for KEX_REPLY */
+	SGA_CORE_OP_CONFIRM, /* keys derived, waiting for the peer's key confirmation */
+	SGA_CORE_OP_CLOSE,   /* SESSION_CLOSE sent, waiting for SESSION_CLOSED */
+};
+
+/* A message sent and not acknowledged yet; slot = e2e_seq % SGA_CORE_WINDOW. */
+struct sga_core_tx {
+	uint8_t used;
+	uint8_t tries;
+	uint16_t len;
+	uint32_t rto;
+	uint64_t seq;
+	uint64_t next_ms, give_up_ms;
+	uint8_t msg[SGA_CORE_MSG_MAX];
+};
+
+struct sga_core {
+	struct sga_core_io io;
+	struct sga_dev dev;
+	struct sga_dev_sess sess;
+	uint8_t accepting; /* answer invitations (sga_core_accept) */
+
+	/* The one control exchange in progress and its re-send timer. */
+	uint8_t op; /* enum sga_core_op */
+	uint8_t ctl_tries;
+	uint32_t ctl_rto;
+	uint64_t ctl_next_ms;    /* 0: no timer */
+	uint64_t op_deadline_ms; /* CONFIRM, CLOSE: when the exchange gives up */
+	uint16_t ctl_len;
+	uint8_t ctl[SGA_CORE_CTL_MAX]; /* REG_REQ or NEG_ACCEPT, re-sent as these bytes */
+	uint8_t peer_len;
+	uint8_t peer[SGA_ID_MAX]; /* connect: whom to ask again */
+
+	/* Sending: e2e_seq in [tx_base, tx_next) may be in flight. */
+	uint64_t tx_base, tx_next;
+	struct sga_core_tx tx[SGA_CORE_WINDOW];
+
+	/* Receiving: DATA_DELIVERED state (PROTOCOL.md 7.11a). */
+	uint64_t dlv_sent;  /* next_e2e_seq last reported */
+	uint64_t dlv_since; /* ms the oldest unreported message came; 0: none */
+	uint8_t dlv_force;  /* report at once: the gateway re-sent one we hold */
+	uint8_t dlv_count;  /* messages since the last report */
+
+	uint8_t frame[SGA_FRAME_MAX];  /* the frame being built */
+	uint8_t msg[SGA_CORE_MSG_MAX]; /* the message being opened */
+};
+
+/**
+ * Start the engine. pkg_body: the pinned gateway package (PROTOCOL.md 5).
+ * saved: what io->save last stored, or NULL for a new identity: then id,
+ * suites (suite_init = suites[0]) name it, a fresh k_d is drawn and saved
+ * before this returns. 0, -SGA_E_BAD_PACKAGE, -SGA_E_BAD_FIELD, -SGA_E_CRYPTO,
+ * -SGA_E_INTERNAL (save failed).
+ */
+int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_t *pkg_body,
+                  size_t pkg_len, const struct sga_core_persist *saved, const uint8_t *id,
+                  uint8_t id_len, const uint8_t *suites, uint8_t n_suites) SGA_MUST_CHECK;
+/** Wipe every secret (the struct may then be reused for sga_core_init). */
+void sga_core_fini(struct sga_core *c);
+
+/** Register the identity (REG_REQ, the same bytes re-sent with backoff):
+ *  EV_REGISTERED or EV_REG_FAILED. -SGA_E_BAD_STATE while another exchange runs. */
+int sga_core_register(struct sga_core *c, const uint8_t *token, uint8_t token_len) SGA_MUST_CHECK;
+/** Initiator: a session with peer (A1..A4, B1..B7, key confirmation):
+ *  EV_ESTABLISHED or EV_SESSION_FAILED. A NEG_REQ without answer is asked
+ *  again as a new request (new counter, saved first). */
+int sga_core_connect(struct sga_core *c, const uint8_t *peer, uint8_t peer_len) SGA_MUST_CHECK;
+/** Responder: answer invitations (on != 0) or decline them (0, the default). */
+void sga_core_accept(struct sga_core *c, int on);
+/** Queue one message (<= SGA_CORE_MSG_MAX bytes) to the peer: sealed and sent
+ *  now, re-sent until the gateway acknowledges it (EV_ACKED). *seq (may be
+ *  NULL) receives its e2e_seq. -SGA_E_NOSPACE while SGA_CORE_WINDOW messages are
+ *  in flight; -SGA_E_BAD_STATE without an established session;
+ *  -SGA_E_OVERSIZED. */
+int sga_core_send(struct sga_core *c, const uint8_t *msg, size_t len, uint64_t *seq) SGA_MUST_CHECK;
+/** Messages sga_core_send would take now. */
+unsigned sga_core_send_room(const struct sga_core *c);
+/** End the session (SESSION_CLOSE until SESSION_CLOSED or the deadline):
+ *  EV_CLOSED. Unacknowledged messages are dropped. */
+int sga_core_close(struct sga_core *c) SGA_MUST_CHECK;
+
+/** A datagram from the gateway. Frames that fail a check change nothing. */
+void sga_core_input(struct sga_core *c, const uint8_t *frame, size_t len);
+/** Fire due timers (retransmission, DATA_DELIVERED, deadlines). */
+void sga_core_poll(struct sga_core *c);
+/** Milliseconds until the next timer is due (0: now), -1 if none. */
+int32_t sga_core_next_timer(const struct sga_core *c);
+/** A session is established and confirmed (data may flow). */
+int sga_core_established(const struct sga_core *c);
+
+#endif /* SGA_CORE_H */

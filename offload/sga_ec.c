@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sga_ec.c - the OpenSSL back end of the EC profile's curve arithmetic:
+ * sga_x25519 (RFC 7748) on EVP X25519 raw keys, and P-256 (x-only ECDH,
+ * SEC1 point decoding with the on-curve check, base-point multiplication) on
+ * EC_POINT, whose single-point multiplication is a constant-time ladder.
+ *
+ * The scalar and the result are secrets: the EVP objects that held them are
+ * freed (OpenSSL wipes raw private keys on free) and the derive buffer is the
+ * caller's, which wipes it. OpenSSL refuses an all-zero X25519 result (the
+ * RFC's check against small-order u), which is the -EINVAL sga_crypto.h
+ * promises.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+#include <openssl/evp.h>
+
+#include "sga_crypto.h"
+
+/* u = 9, little-endian: the base point of curve25519. */
+static const uint8_t x25519_base_u[SGA_X25519_LEN] = {9};
+
+int sga_x25519(const uint8_t scalar[SGA_X25519_LEN], const uint8_t *u, uint8_t out[SGA_X25519_LEN])
+{
+	EVP_PKEY *priv = NULL, *peer = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	size_t out_len = SGA_X25519_LEN;
+	uint8_t acc = 0;
+	int rc = -EINVAL;
+
+	if (scalar == NULL || out == NULL)
+		return -EINVAL;
+	if (u == NULL)
+		u = x25519_base_u;
+	rc = -EIO;
+	priv = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, scalar, SGA_X25519_LEN);
+	peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, u, SGA_X25519_LEN);
+	if (priv == NULL || peer == NULL)
+		goto out;
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+	if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(ctx, peer) != 1)
+		goto out;
+	if (EVP_PKEY_derive(ctx, out, &out_len) != 1) {
+		/* OpenSSL's one refusal here is the all-zero result of a small-order u. */
+		rc = -EINVAL;
+		goto out;
+	}
+	if (out_len != SGA_X25519_LEN)
+		goto out;
+	for (size_t i = 0; i < SGA_X25519_LEN; i++)
+		acc |= out[i];
+	rc = acc ? 0 : -EINVAL; /* never trust one library's check alone */
+out:
+	if (rc != 0) {
+		sga_memzero(out, SGA_X25519_LEN);
+		ERR_clear_error();
+	}
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(priv);
+	EVP_PKEY_free(peer);
+	return rc;
+}
+
+/* ---- NIST P-256 ------------------------------------------------------------ */
+
+/* n, the order of the base point, big-endian. */
+static const uint8_t p256_order[SGA_P256_SCALAR_LEN] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+
+/* 1 if the big-endian scalar lies in [1, n-1]. Secret: no early exit. */
+static int p256_scalar_ok(const uint8_t s[SGA_P256_SCALAR_LEN])
+{
+	unsigned lt = 0, gt = 0, nz = 0;
+
+	for (size_t i = 0; i < SGA_P256_SCALAR_LEN; i++) {
+		unsigned a = s[i], b = p256_order[i];
+		unsigned undecided = 1u ^ (lt | gt);
+
+		lt |= undecided & ((a - b) >> 8 & 1);
+		gt |= undecided & ((b - a) >> 8 & 1);
+		nz |= a;
+	}
+	return lt && nz != 0;
+}
+
+/* Decode point into pt on grp; 0 or -EINVAL. */
+static int p256_decode(const EC_GROUP *grp, const uint8_t *point, size_t len, EC_POINT *pt,
+                       BN_CTX *ctx)
+{
+	if (point == NULL ||
+	    !((len == SGA_P256_COMPRESSED_LEN && (point[0] == 2 || point[0] == 3)) ||
+	      (len == SGA_P256_UNCOMPRESSED_LEN && point[0] == 4)))
+		return -EINVAL;
+	/* oct2point checks x, y < p and that the point is on the curve. */
+	if (EC_POINT_oct2point(grp, pt, point, len, ctx) != 1 || EC_POINT_is_at_infinity(grp, pt))
+		return -EINVAL;
+	return 0;
+}
+
+int sga_p256_point_ok(const uint8_t *point, size_t len)
+{
+	EC_GROUP *grp = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	EC_POINT *pt = grp ? EC_POINT_new(grp) : NULL;
+	BN_CTX *ctx = BN_CTX_new();
+	int ok = pt && ctx && p256_decode(grp, point, len, pt, ctx) == 0;
+
+	ERR_clear_error();
+	BN_CTX_free(ctx);
+	EC_POINT_free(pt);
+	EC_GROUP_free(grp);
+	return ok;
+}
+
+/* out = [scalar]base (base NULL: G), encoded as form in out_len bytes, or
+ * (x_only) just the x coordinate in 32 bytes. */
+static int p256_mul(const uint8_t *scalar, const uint8_t *base, size_t base_len, int x_only,
+                    uint8_t *out, size_t out_len)
+{
+	EC_GROUP *grp = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	EC_POINT *in = NULL, *r = NULL;
+	BN_CTX *ctx = BN_CTX_new();
+	BIGNUM *k = NULL, *x = NULL;
+	point_conversion_form_t form = out_len == SGA_P256_COMPRESSED_LEN
+	                                   ? POINT_CONVERSION_COMPRESSED
+	                                   : POINT_CONVERSION_UNCOMPRESSED;
+	int rc = -EINVAL;
+
+	if (scalar == NULL || out == NULL || !p256_scalar_ok(scalar))
+		goto out;
+	if (x_only ? out_len != SGA_P256_X_LEN
+	           : (out_len != SGA_P256_COMPRESSED_LEN && out_len != SGA_P256_UNCOMPRESSED_LEN))
+		goto out;
+	rc = -EIO;
+	if (grp == NULL || ctx == NULL || (r = EC_POINT_new(grp)) == NULL ||
+	    (k = BN_secure_new()) == NULL || (x = BN_new()) == NULL)
+		goto out;
+	BN_set_flags(k, BN_FLG_CONSTTIME);
+	if (BN_bin2bn(scalar, SGA_P256_SCALAR_LEN, k) == NULL)
+		goto out;
+	if (base != NULL) {
+		if ((in = EC_POINT_new(grp)) == NULL)
+			goto out;
+		rc = p256_decode(grp, base, base_len, in, ctx);
+		if (rc != 0)
+			goto out;
+		rc = -EIO;
+		/* One point times one scalar: OpenSSL's constant-time ladder. */
+		if (EC_POINT_mul(grp, r, NULL, in, k, ctx) != 1)
+			goto out;
+	} else if (EC_POINT_mul(grp, r, k, NULL, NULL, ctx) != 1) {
+		goto out;
+	}
+	if (EC_POINT_is_at_infinity(grp, r)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (x_only) {
+		if (EC_POINT_get_affine_coordinates(grp, r, x, NULL, ctx) != 1 ||
+		    BN_bn2binpad(x, out, SGA_P256_X_LEN) != SGA_P256_X_LEN)
+			goto out;
+	} else if (EC_POINT_point2oct(grp, r, form, out, out_len, ctx) != out_len) {
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		if (out != NULL)
+			sga_memzero(out, out_len);
+		ERR_clear_error();
+	}
+	BN_clear_free(k);
+	BN_clear_free(x);
+	EC_POINT_clear_free(r);
+	EC_POINT_free(in);
+	BN_CTX_free(ctx);
+	EC_GROUP_free(grp);
+	return rc;
+}
+
+int sga_p256_ecdh(const uint8_t scalar[SGA_P256_SCALAR_LEN], const uint8_t *point, size_t point_len,
+                  uint8_t x[SGA_P256_X_LEN])
+{
+	const struct sga_crypto_backend *b = sga_crypto_backend_get();
+
+	if (point == NULL || x == NULL)
+		return -EINVAL;
+	if (b != NULL && b->p256_ecdh != NULL) {
+		if (scalar == NULL || !p256_scalar_ok(scalar) ||
+		    !sga_p256_point_ok(point, point_len))
+			return -EINVAL;
+		return b->p256_ecdh(scalar, point, point_len, x);
+	}
+	return p256_mul(scalar, point, point_len, 1, x, SGA_P256_X_LEN);
+}
+
+int sga_p256_base_mul(const uint8_t scalar[SGA_P256_SCALAR_LEN], uint8_t *out, size_t out_len)
+{
+	return p256_mul(scalar, NULL, 0, 0, out, out_len);
+}
+
+int sga_p256_scalar_random(uint8_t scalar[SGA_P256_SCALAR_LEN])
+{
+	if (scalar == NULL)
+		return -EINVAL;
+	/* n is just below 2^256: a draw is out of range with probability ~2^-32. */
+	for (int tries = 0; tries < 16; tries++) {
+		if (sga_random_bytes(scalar, SGA_P256_SCALAR_LEN) != 0)
+			break;
+		if (p256_scalar_ok(scalar))
+			return 0;
+	}
+	sga_memzero(scalar, SGA_P256_SCALAR_LEN);
+	return -EIO;
+}

@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_core.c - two portable device cores (device/core) talk to each other
+ * through the real gateway protocol code (protocol/sga_gateway.c, sga_hop.c,
+ * sga_close.c) in this process, over a simulated network that loses and
+ * reorders datagrams, on a simulated clock. The gateway side is a small
+ * store-and-forward loop over those handlers (the data plane's rules of
+ * PROTOCOL.md 7.10-7.11a: store, relay, DATA_ACK per burst, re-send until
+ * DATA_DELIVERED).
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <string.h>
+
+#include "harness.h"
+#include "sga_close.h"
+#include "sga_core.h"
+#include "sga_cursor.h"
+
+#define NET_MAX   512
+#define STORE_MAX 64
+#define N_MSGS    24
+#define GW        2 /* network address of the gateway; 0 and 1 are the devices */
+
+struct pkt {
+	uint64_t at;
+	int to;
+	size_t len;
+	uint8_t b[SGA_FRAME_MAX];
+};
+
+struct held {
+	int used;
+	uint64_t seq;
+	size_t len;
+	uint8_t inner[SGA_FRAME_MAX];
+};
+
+struct dev_ctx {
+	struct world *w;
+	int k;
+};
+
+struct world {
+	uint64_t now;
+	uint32_t rng;
+	unsigned loss_pct, jitter_ms;
+	struct pkt net[NET_MAX];
+	unsigned n_net;
+	/* the devices */
+	struct sga_core core[2];
+	struct dev_ctx ctx[2];
+	struct sga_core_persist saved[2];
+	unsigned saves[2];
+	int registered[2], established[2], closed[2], failed[2];
+	unsigned got[2][N_MSGS + 2]; /* [receiver][seq]: times handed up */
+	uint8_t got_byte[2][N_MSGS + 2];
+	unsigned acked[2];
+	unsigned sent_type[2][256]; /* frames on the wire by type, and bytes of the first */
+	size_t size_of[256];
+	/* the gateway */
+	struct sga_gw gw;
+	struct sga_gw_device rec[2];
+	int have_rec[2];
+	struct sga_gw_session gs;
+	struct sga_ack_win ackw[2];
+	int ack_due[2];
+	struct held store[2][STORE_MAX]; /* [sender role] */
+	uint64_t delivered[2];           /* [recipient role]: its last DATA_DELIVERED */
+	uint64_t resend_at;
+};
+
+static struct world *W;
+
+static uint32_t rnd(struct world *w)
+{
+	w->rng = w->rng * 1103515245u + 12345u;
+	return w->rng >> 8;
+}
+
+static void net_send(struct world *w, int from, int to, const uint8_t *f, size_t n)
+{
+	struct pkt *p;
+
+	if (from != GW) {
+		w->sent_type[from][f[1]]++;
+		if (!w->size_of[f[1]])
+			w->size_of[f[1]] = n;
+	} else if (!w->size_of[f[1]]) {
+		w->size_of[f[1]] = n;
+	}
+	if (w->loss_pct && rnd(w) % 100 < w->loss_pct)
+		return;
+	cr_assert(w->n_net < NET_MAX, "network queue full");
+	p = &w->net[w->n_net++];
+	p->at = w->now + 1 + (w->jitter_ms ? rnd(w) % w->jitter_ms : 0);
+	p->to = to;
+	p->len = n;
+	memcpy(p->b, f, n);
+}
+
+static int dev_of(const struct world *w, const uint8_t *id, uint8_t len)
+{
+	return len == w->core[0].dev.id_len && !memcmp(id, w->core[0].dev.id, len) ? 0 : 1;
+}
+
+static void gw_out(struct world *w, const struct sga_gw_out *out)
+{
+	for (unsigned m = 0; m < out->n; m++)
+		net_send(w, GW, dev_of(w, out->msg[m].to_id, out->msg[m].to_id_len),
+		         out->msg[m].frame, out->msg[m].len);
+}
+
+/* ---- device callbacks ---------------------------------------------------------- */
+
+static uint64_t cb_now(void *ctx)
+{
+	return ((struct dev_ctx *)ctx)->w->now;
+}
+
+static int cb_send(void *ctx, const uint8_t *f, size_t n)
+{
+	struct dev_ctx *d = ctx;
+	struct sga_env_dev env;
+
+	/* The storage rule: a frame using an up counter leaves only once that
+	 * counter is durable. */
+	if ((f[1] == SGA_MSG_NEG_REQ || f[1] == SGA_MSG_NEG_ACCEPT) &&
+	    !sga_env_dev_decode(f, n, &env))
+		cr_assert(env.ctr <= d->w->saved[d->k].up_ctr && d->w->saves[d->k],
+		          "counter %llu sent before it was saved", (unsigned long long)env.ctr);
+	net_send(d->w, d->k, GW, f, n);
+	return 0;
+}
+
+static int cb_save(void *ctx, const struct sga_core_persist *st)
+{
+	struct dev_ctx *d = ctx;
+
+	cr_assert(st->up_ctr >= d->w->saved[d->k].up_ctr, "up counter went back");
+	d->w->saved[d->k] = *st;
+	d->w->saves[d->k]++;
+	return 0;
+}
+
+static void cb_event(void *ctx, const struct sga_core_event *ev)
+{
+	struct dev_ctx *d = ctx;
+	struct world *w = d->w;
+
+	switch (ev->type) {
+	case SGA_CORE_EV_REGISTERED:
+		w->registered[d->k] = 1;
+		break;
+	case SGA_CORE_EV_ESTABLISHED:
+		w->established[d->k] = 1;
+		break;
+	case SGA_CORE_EV_SESSION_FAILED:
+	case SGA_CORE_EV_REG_FAILED:
+		cr_log_error("device %d: event %u status %d", d->k, ev->type, ev->status);
+		w->failed[d->k]++;
+		break;
+	case SGA_CORE_EV_CLOSED:
+		w->closed[d->k] = ev->status ? ev->status : -1;
+		break;
+	case SGA_CORE_EV_MESSAGE:
+		cr_assert(ev->seq >= 1 && ev->seq <= N_MSGS, "message seq %llu",
+		          (unsigned long long)ev->seq);
+		cr_assert_eq(ev->len, 3 + ev->seq % 50);
+		w->got[d->k][ev->seq]++;
+		w->got_byte[d->k][ev->seq] = ev->data[ev->len - 1];
+		break;
+	case SGA_CORE_EV_ACKED:
+		w->acked[d->k]++;
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- the gateway ------------------------------------------------------------------ */
+
+static void gw_relay(struct world *w, int to, const struct held *h)
+{
+	uint8_t out[SGA_FRAME_MAX];
+	size_t n;
+
+	cr_assert_eq(sga_hop_seal_down(&w->gs.hop[to], w->gs.session_id, (uint8_t)to,
+	                               SGA_MSG_DATA_DOWN, h->inner, h->len, out, sizeof(out), &n),
+	             0);
+	net_send(w, GW, to, out, n);
+}
+
+static void gw_hop(struct world *w, const struct sga_gw_peek *pk, const uint8_t *f, size_t n)
+{
+	uint8_t buf[SGA_FRAME_MAX], *inner;
+	size_t inner_len;
+	uint64_t seq, e2e;
+	int r = pk->role, rc;
+
+	if (w->gs.state != SGA_GW_S_ESTABLISHED || pk->session_id != w->gs.session_id || r > 1)
+		return;
+	memcpy(buf, f, n);
+	rc = sga_hop_open_up(&w->gs.hop[r], w->gs.session_id, (uint8_t)r, buf, n, &seq, &inner,
+	                     &inner_len);
+	if (rc && rc != -SGA_E_REPLAY)
+		return;
+	if (!rc)
+		sga_replay_update(&w->gs.hop[r].rx, seq);
+	if (pk->type == SGA_MSG_DATA_DELIVERED) {
+		uint64_t next;
+
+		if (rc || sga_hop_delivered_parse(inner, inner_len, &next))
+			return;
+		for (int i = 0; i < STORE_MAX; i++) {
+			struct held *h = &w->store[r ^ 1][i];
+
+			if (h->used && h->seq < next)
+				h->used = 0;
+			else if (h->used && next == w->delivered[r] && h->seq == next)
+				gw_relay(w, r, h); /* the same report again: that one was lost */
+		}
+		if (next > w->delivered[r])
+			w->delivered[r] = next;
+		return;
+	}
+	e2e = sga_get_u64(inner);
+	if (!rc && e2e >= w->delivered[r ^ 1]) {
+		struct held *slot = NULL;
+
+		for (int i = 0; i < STORE_MAX; i++)
+			if (w->store[r][i].used && w->store[r][i].seq == e2e)
+				slot = &w->store[r][i];
+		for (int i = 0; i < STORE_MAX && !slot; i++)
+			if (!w->store[r][i].used)
+				slot = &w->store[r][i];
+		cr_assert(slot, "gateway store full");
+		slot->used = 1;
+		slot->seq = e2e;
+		slot->len = inner_len;
+		memcpy(slot->inner, inner, inner_len);
+		gw_relay(w, r ^ 1, slot);
+	}
+	if (sga_ack_win_note(&w->ackw[r], e2e) >= 0)
+		w->ack_due[r] = 1;
+}
+
+static void gw_input(struct world *w, const uint8_t *f, size_t n)
+{
+	struct sga_gw_peek pk;
+	struct sga_gw_out out;
+	uint64_t ctr;
+	int k, rc;
+
+	if (sga_gw_peek(f, n, &pk))
+		return;
+	memset(&out, 0, sizeof(out));
+	switch (pk.type) {
+	case SGA_MSG_REG_REQ: {
+		struct sga_reg_req env;
+		struct sga_reg_plain req;
+		struct sga_gw_device nrec;
+		int used = 0;
+
+		if (sga_gw_reg_open(&w->gw, f, n, &env, &req))
+			return;
+		k = dev_of(w, req.id, req.id_len);
+		if (sga_gw_reg_accept(&w->gw, &env, &req, w->have_rec[k] ? &w->rec[k] : NULL, NULL,
+		                      &nrec, &used, &out))
+			return;
+		w->rec[k] = nrec;
+		w->have_rec[k] = 1;
+		break;
+	}
+	case SGA_MSG_NEG_REQ: {
+		struct sga_neg_req_plain a1;
+		struct sga_gw_session s;
+
+		k = dev_of(w, pk.id, pk.id_len);
+		if (k != 0 || sga_gw_neg_req_open(&w->gw, &w->rec[0], f, n, &a1, &ctr))
+			return;
+		memset(&s, 0, sizeof(s));
+		if (sga_gw_neg_req_handle(&w->gw, &w->rec[0], &w->rec[1], &a1, ctr, &s, &out))
+			return;
+		if (s.session_id) { /* a new request replaces the old session */
+			w->gs = s;
+			memset(w->ackw, 0, sizeof(w->ackw));
+			memset(w->store, 0, sizeof(w->store));
+			memset(w->delivered, 0, sizeof(w->delivered));
+		}
+		break;
+	}
+	case SGA_MSG_NEG_ACCEPT: {
+		struct sga_neg_accept_plain a3;
+
+		if (dev_of(w, pk.id, pk.id_len) != 1 ||
+		    sga_gw_neg_accept_open(&w->gw, &w->rec[1], f, n, &a3, &ctr) ||
+		    a3.session_id != w->gs.session_id ||
+		    sga_gw_neg_accept_handle(&w->gw, &w->rec[1], &w->gs, &a3, ctr, &out))
+			return;
+		break;
+	}
+	case SGA_MSG_KEX_INIT:
+		if (pk.role > 1 || pk.session_id != w->gs.session_id ||
+		    sga_gw_kex_init_handle(&w->gw, &w->rec[pk.role], &w->gs, f, n, &out))
+			return;
+		break;
+	case SGA_MSG_DATA_UP:
+	case SGA_MSG_DATA_DELIVERED:
+		gw_hop(w, &pk, f, n);
+		return;
+	case SGA_MSG_SESSION_CLOSE: {
+		uint8_t role;
+
+		if (pk.session_id != w->gs.session_id ||
+		    sga_gw_open_session_close(&w->gs, f, n, &role))
+			return;
+		for (int r = 0; r < 2; r++) {
+			struct sga_session_closed_plain cl = {SGA_CLOSE_DEVICE,
+			                                      w->delivered[r ^ 1]};
+			uint8_t fr[SGA_FRAME_MAX];
+			size_t len;
+
+			rc = sga_gw_create_session_closed(&w->gs, (uint8_t)r, &cl, fr, sizeof(fr),
+			                                  &len);
+			cr_assert_eq(rc, 0);
+			net_send(w, GW, r, fr, len);
+		}
+		sga_gw_session_wipe(&w->gs);
+		return;
+	}
+	default:
+		return;
+	}
+	gw_out(w, &out);
+}
+
+/* End of a burst: one DATA_ACK per sender whose state changed (7.11). */
+static void gw_burst_end(struct world *w)
+{
+	for (int r = 0; r < 2; r++) {
+		struct sga_data_ack_plain a = {w->ackw[r].top, w->ackw[r].bits};
+		uint8_t f[SGA_FRAME_MAX];
+		size_t n;
+
+		if (!w->ack_due[r] || w->gs.state != SGA_GW_S_ESTABLISHED)
+			continue;
+		w->ack_due[r] = 0;
+		cr_assert_eq(sga_hop_seal_ack(&w->gs.hop[r], w->gs.session_id, (uint8_t)r, &a, f,
+		                              sizeof(f), &n),
+		             0);
+		net_send(w, GW, r, f, n);
+	}
+}
+
+/* The re-send timer: every message still held goes again. */
+static void gw_timer(struct world *w)
+{
+	if (w->now < w->resend_at || w->gs.state != SGA_GW_S_ESTABLISHED)
+		return;
+	w->resend_at = w->now + 300;
+	for (int r = 0; r < 2; r++)
+		for (int i = 0; i < STORE_MAX; i++)
+			if (w->store[r][i].used)
+				gw_relay(w, r ^ 1, &w->store[r][i]);
+}
+
+/* ---- the simulation ------------------------------------------------------------------ */
+
+/* Advance the clock 1 ms at a time until done(w) or limit_ms more. */
+static int run_until(struct world *w, int (*done)(const struct world *), uint64_t limit_ms)
+{
+	uint64_t end = w->now + limit_ms;
+
+	while (!done(w) && w->now < end) {
+		w->now++;
+		for (;;) {
+			unsigned best = NET_MAX;
+			struct pkt p;
+
+			for (unsigned i = 0; i < w->n_net; i++)
+				if (w->net[i].at <= w->now &&
+				    (best == NET_MAX || w->net[i].at < w->net[best].at))
+					best = i;
+			if (best == NET_MAX)
+				break;
+			p = w->net[best];
+			w->net[best] = w->net[--w->n_net];
+			if (p.to == GW)
+				gw_input(w, p.b, p.len);
+			else
+				sga_core_input(&w->core[p.to], p.b, p.len);
+			gw_burst_end(w);
+		}
+		gw_timer(w);
+		for (int k = 0; k < 2; k++)
+			if (sga_core_next_timer(&w->core[k]) == 0)
+				sga_core_poll(&w->core[k]);
+	}
+	return done(w);
+}
+
+static int both_registered(const struct world *w)
+{
+	return w->registered[0] && w->registered[1];
+}
+
+static int both_established(const struct world *w)
+{
+	return w->established[0] && w->established[1];
+}
+
+static int both_closed(const struct world *w)
+{
+	return w->closed[0] && w->closed[1];
+}
+
+static int store_empty(const struct world *w)
+{
+	for (int r = 0; r < 2; r++)
+		for (int i = 0; i < STORE_MAX; i++)
+			if (w->store[r][i].used)
+				return 0;
+	return 1;
+}
+
+static unsigned next_msg[2];
+
+static int all_delivered(const struct world *w)
+{
+	for (int k = 0; k < 2; k++) {
+		if (w->acked[k] < N_MSGS)
+			return 0;
+		for (int s = 1; s <= N_MSGS; s++)
+			if (!w->got[k ^ 1][s])
+				return 0;
+	}
+	return 1;
+}
+
+/* Send what the window takes, then let the network run. */
+static int pump_messages(const struct world *cw)
+{
+	struct world *w = (struct world *)cw;
+
+	for (int k = 0; k < 2; k++)
+		while (next_msg[k] < N_MSGS && sga_core_send_room(&w->core[k])) {
+			uint8_t m[64];
+			uint64_t seq;
+			size_t len = 3 + (next_msg[k] + 1) % 50;
+
+			memset(m, 'a' + k, sizeof(m));
+			m[len - 1] = (uint8_t)(next_msg[k] + 1);
+			cr_assert_eq(sga_core_send(&w->core[k], m, len, &seq), 0);
+			cr_assert_eq(seq, next_msg[k] + 1);
+			next_msg[k]++;
+		}
+	return all_delivered(w);
+}
+
+static const uint8_t *g_suites[2]; /* NULL: the default lists below */
+
+static void world_init(struct world *w, unsigned loss, unsigned jitter, uint32_t seed)
+{
+	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_CHACHA20_POLY1305,
+	                              SGA_SUITE_AES128_CCM8, SGA_SUITE_ASCON_AEAD128};
+	static const uint8_t suites[2][2] = {{SGA_SUITE_AES128_CCM8, SGA_SUITE_AES128_GCM},
+	                                     {SGA_SUITE_AES128_GCM, SGA_SUITE_AES128_CCM8}};
+	static const char *ids[2] = {"dev-i", "dev-j"};
+	uint8_t body[SGA_FRAME_MAX];
+	size_t blen;
+
+	memset(w, 0, sizeof(*w));
+	memset(next_msg, 0, sizeof(next_msg));
+	w->loss_pct = loss;
+	w->jitter_ms = jitter;
+	w->rng = seed;
+	w->now = 1000;
+	cr_assert_not_null(harness_rsa_pk());
+	cr_assert_eq(sga_gw_init(&w->gw, (const uint8_t *)"gw-core", 7, SGA_GROUP_FFDHE2048, all,
+	                         sizeof(all), harness_rsa_pk(), harness_rsa_tpk(), SGA_ENROLL_OPEN),
+	             0);
+	cr_assert_eq(sga_package_encode(&w->gw.pkg, body, sizeof(body), &blen), 0);
+	for (int k = 0; k < 2; k++) {
+		const struct sga_core_io io = {&w->ctx[k], cb_now, cb_send, cb_save, cb_event};
+
+		w->ctx[k].w = w;
+		w->ctx[k].k = k;
+		cr_assert_eq(
+		    sga_core_init(&w->core[k], &io, body, blen, NULL, (const uint8_t *)ids[k], 5,
+		                  g_suites[k] ? g_suites[k] : suites[k], g_suites[k] ? 1 : 2),
+		    0);
+		cr_assert_eq(w->saves[k], 1, "a new identity's k_d is saved at once");
+	}
+}
+
+static void world_fini(struct world *w)
+{
+	for (int k = 0; k < 2; k++)
+		sga_core_fini(&w->core[k]);
+	w->gw.pk = w->gw.tpk = NULL; /* the harness's shared keys */
+	sga_gw_fini(&w->gw);
+	sga_gw_session_wipe(&w->gs);
+}
+
+/* Register, connect, N messages each way exactly once, close. */
+static void full_run(struct world *w)
+{
+	cr_assert_eq(sga_core_register(&w->core[0], NULL, 0), 0);
+	cr_assert_eq(sga_core_register(&w->core[1], NULL, 0), 0);
+	cr_assert(run_until(w, both_registered, 60000), "registration");
+	cr_assert(w->saved[0].registered && w->saved[1].registered);
+
+	sga_core_accept(&w->core[1], 1);
+	cr_assert_eq(sga_core_connect(&w->core[0], (const uint8_t *)"dev-j", 5), 0);
+	cr_assert(run_until(w, both_established, 120000), "session (failures %d/%d)", w->failed[0],
+	          w->failed[1]);
+
+	cr_assert(run_until(w, pump_messages, 120000), "messages: acked %u/%u", w->acked[0],
+	          w->acked[1]);
+	for (int k = 0; k < 2; k++)
+		for (int s = 1; s <= N_MSGS; s++) {
+			cr_assert_eq(w->got[k][s], 1, "device %d got message %d %u times", k, s,
+			             w->got[k][s]);
+			cr_assert_eq(w->got_byte[k][s], s);
+		}
+	cr_assert_eq(w->acked[0], N_MSGS, "each message acknowledged once");
+	/* DATA_DELIVERED releases the gateway's copies. */
+	cr_assert(run_until(w, store_empty, 30000), "the gateway still holds messages");
+
+	cr_assert_eq(sga_core_close(&w->core[0]), 0);
+	cr_assert(run_until(w, both_closed, 60000), "close");
+	cr_assert(!sga_core_established(&w->core[0]) && !sga_core_established(&w->core[1]));
+	cr_assert_eq(w->failed[0] + w->failed[1], 0);
+}
+
+Test(core, clean_network, .timeout = 120)
+{
+	static struct world w;
+
+	W = &w;
+	world_init(&w, 0, 0, 1);
+	full_run(&w);
+	cr_assert_eq(w.closed[0], SGA_CLOSE_DEVICE);
+	cr_assert_eq(w.closed[1], SGA_CLOSE_DEVICE);
+	/* Nothing was lost: every control frame went once. */
+	cr_assert_eq(w.sent_type[0][SGA_MSG_REG_REQ], 1);
+	cr_assert_eq(w.sent_type[0][SGA_MSG_NEG_REQ], 1);
+	cr_assert_eq(w.sent_type[0][SGA_MSG_KEX_INIT], 1);
+	cr_assert_eq(w.sent_type[1][SGA_MSG_NEG_ACCEPT], 1);
+	world_fini(&w);
+}
+
+Test(core, loss_and_reordering, .timeout = 300)
+{
+	static struct world w;
+
+	W = &w;
+	world_init(&w, 15, 40, 7);
+	full_run(&w);
+	cr_assert(w.sent_type[0][SGA_MSG_DATA_UP] + w.sent_type[1][SGA_MSG_DATA_UP] >
+	              2 * N_MSGS + 2,
+	          "the loss made the cores re-send");
+	world_fini(&w);
+}
+
+/* The restart rule: a core started again from what it saved carries on with
+ * fresh counters (the gateway takes its next NEG_REQ). */
+Test(core, restart_from_saved_state, .timeout = 120)
+{
+	static struct world w;
+	struct sga_core_persist st;
+	const struct sga_core_io io = {&w.ctx[0], cb_now, cb_send, cb_save, cb_event};
+	uint8_t body[SGA_FRAME_MAX];
+	size_t blen;
+
+	W = &w;
+	world_init(&w, 0, 0, 3);
+	cr_assert_eq(sga_core_register(&w.core[0], NULL, 0), 0);
+	cr_assert_eq(sga_core_register(&w.core[1], NULL, 0), 0);
+	cr_assert(run_until(&w, both_registered, 60000));
+	sga_core_accept(&w.core[1], 1);
+	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
+	cr_assert(run_until(&w, both_established, 60000));
+	/* d_j ends the session; d_i loses power before it hears of it. */
+	cr_assert_eq(sga_core_close(&w.core[1]), 0);
+	cr_assert(run_until(&w, both_closed, 60000));
+	/* Power cycle of d_i: only the saved state survives. */
+	st = w.saved[0];
+	sga_core_fini(&w.core[0]);
+	cr_assert_eq(sga_package_encode(&w.gw.pkg, body, sizeof(body), &blen), 0);
+	cr_assert_eq(sga_core_init(&w.core[0], &io, body, blen, &st, NULL, 0, NULL, 0), 0);
+	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
+	w.established[0] = w.established[1] = 0;
+	cr_assert(run_until(&w, both_established, 60000), "a new session after the restart");
+	cr_assert_gt(w.saved[0].up_ctr, st.up_ctr);
+	world_fini(&w);
+}
+
+/* Bytes on air of each message (ffdhe2048 + RSA-2048 profile, both devices
+ * on aes-128-ccm8 alone), from the frames a run puts on the wire: the table
+ * of docs/DEVICES.md. */
+Test(core, frame_sizes, .timeout = 120)
+{
+	static struct world w;
+	static const uint8_t types[] = {
+	    SGA_MSG_REG_REQ,       SGA_MSG_REG_ACK,       SGA_MSG_NEG_REQ,  SGA_MSG_NEG_INVITE,
+	    SGA_MSG_NEG_ACCEPT,    SGA_MSG_NEG_RESULT,    SGA_MSG_KEX_INIT, SGA_MSG_KEX_REPLY,
+	    SGA_MSG_DATA_UP,       SGA_MSG_DATA_DOWN,     SGA_MSG_DATA_ACK, SGA_MSG_DATA_DELIVERED,
+	    SGA_MSG_SESSION_CLOSE, SGA_MSG_SESSION_CLOSED};
+
+	static const uint8_t ccm8[] = {SGA_SUITE_AES128_CCM8};
+	const size_t *z = w.size_of;
+	size_t over;
+
+	W = &w;
+	g_suites[0] = g_suites[1] = ccm8;
+	world_init(&w, 0, 0, 1);
+	full_run(&w);
+	for (size_t i = 0; i < sizeof(types); i++)
+		cr_log_info("frame %-16s %4zu bytes", sga_msg_name(types[i]), z[types[i]]);
+	/* The first DATA_UP is a key confirmation: a 32-byte message. */
+	over = z[SGA_MSG_DATA_UP] - SGA_MAC_LEN;
+	cr_log_info("per message overhead (DATA_UP = DATA_DOWN): %zu bytes", over);
+	cr_log_info("registration (REG_REQ + REG_ACK): %zu bytes",
+	            z[SGA_MSG_REG_REQ] + z[SGA_MSG_REG_ACK]);
+	cr_log_info(
+	    "session set-up, d_i: %zu bytes (negotiation %zu, key exchange %zu, confirmation %zu)",
+	    z[SGA_MSG_NEG_REQ] + z[SGA_MSG_NEG_RESULT] + z[SGA_MSG_KEX_INIT] +
+	        z[SGA_MSG_KEX_REPLY] + 2 * z[SGA_MSG_DATA_UP] + z[SGA_MSG_DATA_ACK],
+	    z[SGA_MSG_NEG_REQ] + z[SGA_MSG_NEG_RESULT], z[SGA_MSG_KEX_INIT] + z[SGA_MSG_KEX_REPLY],
+	    2 * z[SGA_MSG_DATA_UP] + z[SGA_MSG_DATA_ACK]);
+	cr_log_info("session set-up, d_j: %zu bytes (negotiation %zu)",
+	            z[SGA_MSG_NEG_INVITE] + z[SGA_MSG_NEG_ACCEPT] + z[SGA_MSG_KEX_INIT] +
+	                z[SGA_MSG_KEX_REPLY] + 2 * z[SGA_MSG_DATA_UP] + z[SGA_MSG_DATA_ACK],
+	            z[SGA_MSG_NEG_INVITE] + z[SGA_MSG_NEG_ACCEPT]);
+	cr_assert_eq(z[SGA_MSG_DATA_DOWN], z[SGA_MSG_DATA_UP], "same hop suite: same size");
+	cr_assert_gt(z[SGA_MSG_KEX_INIT], 0);
+	world_fini(&w);
+}

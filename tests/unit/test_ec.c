@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_ec.c - the EC profile's crypto layer: sga_x25519 against RFC 7748,
+ * the x25519 element check, the group operation of every group, and HPKE
+ * base mode against RFC 9180 appendix A.2.1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include <openssl/bn.h>
+
+#include "sga_crypto.h"
+#include "sga_hpke.h"
+
+static void unhex(const char *s, uint8_t *out, size_t n)
+{
+	cr_assert_eq(strlen(s), 2 * n, "hex length");
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		cr_assert_eq(sscanf(s + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+}
+
+#define HEX(name, s)                 \
+	uint8_t name[sizeof(s) / 2]; \
+	unhex(s, name, sizeof(name))
+
+/* RFC 7748 section 6.1: Alice's and Bob's keys and their shared secret. */
+Test(x25519, rfc7748_section_6_1)
+{
+	HEX(a, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+	HEX(a_pub, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+	HEX(b, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+	HEX(b_pub, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+	HEX(k, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+	uint8_t out[32];
+
+	cr_assert_eq(sga_x25519(a, NULL, out), 0);
+	cr_assert_arr_eq(out, a_pub, 32);
+	cr_assert_eq(sga_x25519(b, NULL, out), 0);
+	cr_assert_arr_eq(out, b_pub, 32);
+	cr_assert_eq(sga_x25519(a, b_pub, out), 0);
+	cr_assert_arr_eq(out, k, 32);
+	cr_assert_eq(sga_x25519(b, a_pub, out), 0);
+	cr_assert_arr_eq(out, k, 32);
+}
+
+/* RFC 7748 section 5.2, the first single-step vector. */
+Test(x25519, rfc7748_section_5_2)
+{
+	HEX(k, "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
+	HEX(u, "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
+	HEX(want, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
+	uint8_t out[32];
+
+	cr_assert_eq(sga_x25519(k, u, out), 0);
+	cr_assert_arr_eq(out, want, 32);
+}
+
+Test(x25519, small_order_result_refused)
+{
+	uint8_t k[32], zero[32] = {0}, one[32] = {1}, out[32];
+
+	memset(k, 0x42, sizeof(k));
+	cr_assert_eq(sga_x25519(k, zero, out), -EINVAL);
+	cr_assert_arr_eq(out, zero, 32);
+	cr_assert_eq(sga_x25519(k, one, out), -EINVAL);
+	cr_assert_eq(sga_x25519(NULL, one, out), -EINVAL);
+}
+
+Test(x25519, element_check)
+{
+	HEX(order8_a, "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800");
+	HEX(order8_b, "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157");
+	HEX(p_minus_1, "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+	HEX(p, "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+	HEX(p_minus_2, "ebffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+	HEX(bob, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+	uint8_t zero[32] = {0}, one[32] = {1}, nine[32] = {9}, high[32];
+
+	cr_assert(!sga_x25519_element_ok(zero));
+	cr_assert(!sga_x25519_element_ok(one));
+	cr_assert(!sga_x25519_element_ok(order8_a));
+	cr_assert(!sga_x25519_element_ok(order8_b));
+	cr_assert(!sga_x25519_element_ok(p_minus_1));
+	cr_assert(!sga_x25519_element_ok(p), "u = p is not canonical");
+	cr_assert(sga_x25519_element_ok(p_minus_2));
+	cr_assert(sga_x25519_element_ok(nine));
+	cr_assert(sga_x25519_element_ok(bob));
+	memcpy(high, bob, 32);
+	high[31] |= 0x80;
+	cr_assert(!sga_x25519_element_ok(high), "bit 255 set");
+	cr_assert(!sga_x25519_element_ok(NULL));
+}
+
+Test(group, x25519_registry)
+{
+	const struct sga_group_info *g = sga_group_get(SGA_GROUP_X25519);
+
+	cr_assert_not_null(g);
+	cr_assert_eq(sga_group_by_name("x25519"), g);
+	cr_assert_eq(g->len, 32);
+	cr_assert_eq(g->secret_len, 32);
+	cr_assert_eq(g->kind, SGA_GROUP_KIND_X25519);
+	cr_assert_null(g->p);
+	g = sga_group_get(SGA_GROUP_FFDHE2048);
+	cr_assert_eq(g->secret_len, g->len);
+	cr_assert_eq(g->kind, SGA_GROUP_KIND_FFDHE);
+}
+
+/* The three-party algebra on every group through the one group operation:
+ * N = [R]G, K = [r]N, X_i = [R_s]N_j, [R_i]X_i = [R_j]X_j. */
+static void three_party(uint8_t id)
+{
+	const struct sga_group_info *g = sga_group_get(id);
+	uint8_t Ri[32], Rj[32], Rs[32], r[32];
+	uint8_t Ni[SGA_GROUP_MAX_LEN], Nj[SGA_GROUP_MAX_LEN], Xi[SGA_GROUP_MAX_LEN],
+	    Xj[SGA_GROUP_MAX_LEN];
+	uint8_t Ki[SGA_GROUP_MAX_LEN], Kj[SGA_GROUP_MAX_LEN], K1[SGA_GROUP_MAX_LEN],
+	    K2[SGA_GROUP_MAX_LEN];
+
+	cr_assert_not_null(g);
+	cr_assert_eq(sga_group_scalar_random(g, Ri), 0);
+	cr_assert_eq(sga_group_scalar_random(g, Rj), 0);
+	cr_assert_eq(sga_group_scalar_random(g, Rs), 0);
+	cr_assert_eq(sga_group_scalar_random(g, r), 0);
+	cr_assert_eq(sga_group_mul(g, NULL, Ri, Ni), 0);
+	cr_assert_eq(sga_group_mul(g, NULL, Rj, Nj), 0);
+	cr_assert(sga_group_element_ok(g, Ni) && sga_group_element_ok(g, Nj));
+	/* K_is, as the device (r, N) and the gateway (the same r after F_G^-1) compute it. */
+	cr_assert_eq(sga_group_shared(g, Ni, r, K1), 0);
+	cr_assert_eq(sga_group_shared(g, Ni, r, K2), 0);
+	cr_assert_arr_eq(K1, K2, g->secret_len);
+	cr_assert_eq(sga_group_mul(g, Nj, Rs, Xi), 0);
+	cr_assert_eq(sga_group_mul(g, Ni, Rs, Xj), 0);
+	cr_assert_eq(sga_group_shared(g, Xi, Ri, Ki), 0);
+	cr_assert_eq(sga_group_shared(g, Xj, Rj, Kj), 0);
+	cr_assert_arr_eq(Ki, Kj, g->secret_len, "%s: K_isj differs", g->name);
+}
+
+Test(group, three_party_algebra_ffdhe2048, .timeout = 60)
+{
+	three_party(SGA_GROUP_FFDHE2048);
+}
+
+Test(group, three_party_algebra_x25519)
+{
+	three_party(SGA_GROUP_X25519);
+}
+
+Test(group, mul_refuses_bad_peer_element)
+{
+	const struct sga_group_info *g = sga_group_get(SGA_GROUP_X25519);
+	uint8_t s[32], zero[32] = {0}, out[32];
+
+	memset(s, 7, sizeof(s));
+	cr_assert_eq(sga_group_mul(g, zero, s, out), -EINVAL);
+	cr_assert_eq(sga_group_shared(g, zero, s, out), -EINVAL);
+	cr_assert_eq(sga_group_shared(g, NULL, s, out), -EINVAL);
+}
+
+/* RFC 9180 A.2.1: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305,
+ * base mode, sequence number 0. */
+#define A21_INFO "4f6465206f6e2061204772656369616e2055726e"
+#define A21_SK_E "f4ec9b33b792c372c1d2c2063507b684ef925b8c75a42dbcbf57d63ccd381600"
+#define A21_PK_E "1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a"
+#define A21_SK_R "8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb"
+#define A21_PK_R "4310ee97d88cc1f088a5576c77ab0cf5c3ac797f3d95139c6c84b5429c59662a"
+#define A21_PT   "4265617574792069732074727574682c20747275746820626561757479"
+#define A21_AAD  "436f756e742d30"
+#define A21_CT                                                                                     \
+	"1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a" \
+	"28"
+
+Test(hpke, rfc9180_a_2_1_seal)
+{
+	HEX(info, A21_INFO);
+	HEX(sk_e, A21_SK_E);
+	HEX(pk_e, A21_PK_E);
+	HEX(pk_r, A21_PK_R);
+	HEX(pt, A21_PT);
+	HEX(aad, A21_AAD);
+	HEX(ct, A21_CT);
+	uint8_t out[128];
+	size_t out_len = 0;
+
+	cr_assert_eq(sga_hpke_seal_with_ephemeral(SGA_GROUP_X25519, sk_e, pk_r, 32, info,
+	                                          sizeof(info), aad, sizeof(aad), pt, sizeof(pt),
+	                                          out, sizeof(out), &out_len),
+	             0);
+	cr_assert_eq(out_len, 32 + sizeof(ct));
+	cr_assert_eq(out_len, sga_hpke_sealed_len(SGA_GROUP_X25519, sizeof(pt)));
+	cr_assert_arr_eq(out, pk_e, 32, "enc");
+	cr_assert_arr_eq(out + 32, ct, sizeof(ct), "ct");
+}
+
+Test(hpke, rfc9180_a_2_1_open)
+{
+	HEX(info, A21_INFO);
+	HEX(pk_e, A21_PK_E);
+	HEX(sk_r, A21_SK_R);
+	HEX(pk_r, A21_PK_R);
+	HEX(pt, A21_PT);
+	HEX(aad, A21_AAD);
+	HEX(ct, A21_CT);
+	uint8_t in[128], got[64];
+	size_t in_len = 32 + sizeof(ct), got_len = 0;
+
+	memcpy(in, pk_e, 32);
+	memcpy(in + 32, ct, sizeof(ct));
+	cr_assert_eq(sga_hpke_open(SGA_GROUP_X25519, sk_r, pk_r, 32, info, sizeof(info), aad,
+	                           sizeof(aad), in, in_len, got, sizeof(got), &got_len),
+	             0);
+	cr_assert_eq(got_len, sizeof(pt));
+	cr_assert_arr_eq(got, pt, sizeof(pt));
+	/* Every byte is bound: enc, ciphertext, tag, info and aad. */
+	for (size_t i = 0; i < in_len; i++) {
+		in[i] ^= 0x01;
+		cr_assert_eq(sga_hpke_open(SGA_GROUP_X25519, sk_r, pk_r, 32, info, sizeof(info),
+		                           aad, sizeof(aad), in, in_len, got, sizeof(got),
+		                           &got_len),
+		             -EBADMSG, "flipped byte %zu", i);
+		in[i] ^= 0x01;
+	}
+	info[0] ^= 1;
+	cr_assert_eq(sga_hpke_open(SGA_GROUP_X25519, sk_r, pk_r, 32, info, sizeof(info), aad,
+	                           sizeof(aad), in, in_len, got, sizeof(got), &got_len),
+	             -EBADMSG);
+	info[0] ^= 1;
+	cr_assert_eq(sga_hpke_open(SGA_GROUP_X25519, sk_r, pk_r, 32, info, sizeof(info), aad, 0, in,
+	                           in_len, got, sizeof(got), &got_len),
+	             -EBADMSG);
+}
+
+Test(hpke, round_trip_and_bad_arguments)
+{
+	static const char info[] = "SGA v1 F_G";
+	uint8_t sk_r[32], pk_r[32], r[32], sealed[128], got[64];
+	size_t n = 0, got_len = 0;
+	uint8_t zero[32] = {0};
+
+	cr_assert_eq(sga_random_bytes(sk_r, 32), 0);
+	cr_assert_eq(sga_random_bytes(r, 32), 0);
+	cr_assert_eq(sga_x25519(sk_r, NULL, pk_r), 0);
+	cr_assert_eq(sga_hpke_seal(SGA_GROUP_X25519, pk_r, 32, (const uint8_t *)info,
+	                           sizeof(info) - 1, NULL, 0, r, 32, sealed, sizeof(sealed), &n),
+	             0);
+	cr_assert_eq(n, 80, "F is 80 bytes under x25519");
+	cr_assert_eq(sga_hpke_open(SGA_GROUP_X25519, sk_r, pk_r, 32, (const uint8_t *)info,
+	                           sizeof(info) - 1, NULL, 0, sealed, n, got, sizeof(got),
+	                           &got_len),
+	             0);
+	cr_assert_eq(got_len, 32);
+	cr_assert_arr_eq(got, r, 32);
+	/* A small-order enc (the KEM's DH result would be zero) is refused. */
+	memcpy(sealed, zero, 32);
+	cr_assert_eq(sga_hpke_open(SGA_GROUP_X25519, sk_r, pk_r, 32, (const uint8_t *)info,
+	                           sizeof(info) - 1, NULL, 0, sealed, n, got, sizeof(got),
+	                           &got_len),
+	             -EBADMSG);
+	cr_assert_eq(sga_hpke_open(SGA_GROUP_X25519, sk_r, pk_r, 32, NULL, 0, NULL, 0, sealed, 47,
+	                           got, sizeof(got), &got_len),
+	             -EBADMSG);
+	cr_assert_eq(sga_hpke_seal(SGA_GROUP_FFDHE2048, pk_r, 32, NULL, 0, NULL, 0, r, 32, sealed,
+	                           sizeof(sealed), &n),
+	             -EINVAL);
+	cr_assert_eq(sga_hpke_seal(SGA_GROUP_X25519, pk_r, 31, NULL, 0, NULL, 0, r, 32, sealed,
+	                           sizeof(sealed), &n),
+	             -EINVAL);
+	cr_assert_eq(
+	    sga_hpke_seal(SGA_GROUP_X25519, pk_r, 32, NULL, 0, NULL, 0, r, 32, sealed, 79, &n),
+	    -ENOSPC);
+	cr_assert_eq(sga_hpke_sealed_len(SGA_GROUP_FFDHE2048, 32), 0);
+}
+
+/* ---- P-256 ------------------------------------------------------------------ */
+
+#define P256_P "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff"
+#define P256_B "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b"
+
+Test(p256, registry)
+{
+	const struct sga_group_info *g = sga_group_get(SGA_GROUP_P256);
+
+	cr_assert_not_null(g);
+	cr_assert_eq(sga_group_by_name("p256"), g);
+	cr_assert_eq(g->len, 33);
+	cr_assert_eq(g->secret_len, 32);
+	cr_assert_eq(g->kind, SGA_GROUP_KIND_P256);
+}
+
+Test(group, three_party_algebra_p256)
+{
+	three_party(SGA_GROUP_P256);
+}
+
+/* The on-curve check against an independent one: x is on the curve iff
+ * x^3 - 3x + b is a square mod p (Euler's criterion, computed here with BN). */
+Test(p256, compressed_point_check)
+{
+	HEX(p_be, P256_P);
+	HEX(b_be, P256_B);
+	BN_CTX *ctx = BN_CTX_new();
+	BIGNUM *p = BN_bin2bn(p_be, 32, NULL), *b = BN_bin2bn(b_be, 32, NULL), *x = BN_new(),
+	       *rhs = BN_new(), *t = BN_new(), *e = BN_new();
+	uint8_t pt[33];
+	int on = 0, off = 0;
+
+	cr_assert(ctx && p && b && x && rhs && t && e);
+	cr_assert(BN_rshift1(e, p)); /* (p-1)/2, p odd */
+	for (unsigned v = 1; v <= 24; v++) {
+		int want;
+
+		cr_assert(BN_set_word(x, v));
+		cr_assert(BN_mod_sqr(t, x, p, ctx) && BN_mod_mul(rhs, t, x, p, ctx));
+		cr_assert(BN_set_word(t, 3 * v) && BN_mod_sub(rhs, rhs, t, p, ctx) &&
+		          BN_mod_add(rhs, rhs, b, p, ctx));
+		cr_assert(BN_mod_exp(t, rhs, e, p, ctx));
+		want = BN_is_one(t) || BN_is_zero(rhs);
+		pt[0] = (uint8_t)(2 + (v & 1));
+		cr_assert_eq(BN_bn2binpad(x, pt + 1, 32), 32);
+		cr_assert_eq(sga_p256_point_ok(pt, 33), want, "x = %u", v);
+		cr_assert_eq(sga_group_element_ok(sga_group_get(SGA_GROUP_P256), pt), want);
+		on += want;
+		off += !want;
+	}
+	cr_assert(on > 0 && off > 0, "both kinds of x seen");
+	/* x >= p is refused even where x - p would be on the curve. */
+	pt[0] = 2;
+	memcpy(pt + 1, p_be, 32);
+	cr_assert(!sga_p256_point_ok(pt, 33));
+	memset(pt + 1, 0xff, 32);
+	cr_assert(!sga_p256_point_ok(pt, 33));
+	pt[0] = 4; /* wrong prefix for 33 bytes */
+	cr_assert(!sga_p256_point_ok(pt, 33));
+	cr_assert(!sga_p256_point_ok(NULL, 33));
+	BN_free(p);
+	BN_free(b);
+	BN_free(x);
+	BN_free(rhs);
+	BN_free(t);
+	BN_free(e);
+	BN_CTX_free(ctx);
+}
+
+Test(p256, scalars_out_of_range_refused)
+{
+	uint8_t zero[32] = {0}, n[32], out[65], x[32];
+	HEX(n_be, "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+
+	memcpy(n, n_be, 32);
+	cr_assert_eq(sga_p256_base_mul(zero, out, 65), -EINVAL);
+	cr_assert_eq(sga_p256_base_mul(n, out, 65), -EINVAL);
+	n[31] -= 1; /* n - 1 is a scalar */
+	cr_assert_eq(sga_p256_base_mul(n, out, 65), 0);
+	cr_assert_eq(sga_p256_ecdh(n, out, 65, x), 0);
+	cr_assert_eq(sga_p256_base_mul(n, out, 64), -EINVAL);
+}
+
+static unsigned backend_ecdh_calls;
+
+static int counting_p256_ecdh(const uint8_t *scalar, const uint8_t *point, size_t point_len,
+                              uint8_t *x)
+{
+	const struct sga_crypto_backend *self = sga_crypto_backend_get();
+	int rc;
+
+	/* Counts, then computes in software (the backend uninstalled meanwhile). */
+	backend_ecdh_calls++;
+	sga_crypto_backend_set(NULL);
+	rc = sga_p256_ecdh(scalar, point, point_len, x);
+	sga_crypto_backend_set(self);
+	return rc;
+}
+
+/* The ECDH derive goes to the backend (QAT's operation) when it has one. */
+Test(p256, ecdh_dispatches_to_backend)
+{
+	static struct sga_crypto_backend b = {.name = "count", .p256_ecdh = counting_p256_ecdh};
+	const struct sga_group_info *g = sga_group_get(SGA_GROUP_P256);
+	uint8_t s[32], N[33], K1[32], K2[32];
+
+	cr_assert_eq(sga_group_scalar_random(g, s), 0);
+	cr_assert_eq(sga_group_mul(g, NULL, s, N), 0);
+	cr_assert_eq(sga_group_shared(g, N, s, K1), 0);
+	sga_crypto_backend_set(&b);
+	backend_ecdh_calls = 0;
+	cr_assert_eq(sga_group_shared(g, N, s, K2), 0);
+	sga_crypto_backend_set(NULL);
+	cr_assert_eq(backend_ecdh_calls, 1);
+	cr_assert_arr_eq(K1, K2, 32);
+}
+
+/* RFC 9180 A.3.1: DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-128-GCM, base. */
+#define A31_SK_E "4995788ef4b9d6132b249ce59a77281493eb39af373d236a1fe415cb0c2d7beb"
+#define A31_PK_E                                                                                   \
+	"04a92719c6195d5085104f469a8b9814d5838ff72b60501e2c4466e5e67b325ac98536d7b61a1af4b78e5b7f" \
+	"9"                                                                                        \
+	"51c0900be863c403ce65c9bfcb9382657222d18c4"
+#define A31_SK_R "f3ce7fdae57e1a310d87f1ebbde6f328be0a99cdbcadf4d6589cf29de4b8ffd2"
+#define A31_PK_R                                                                                   \
+	"04fe8c19ce0905191ebc298a9245792531f26f0cece2460639e8bc39cb7f706a826a779b4cf969b8a0e539c7" \
+	"f"                                                                                        \
+	"62fb3d30ad6aa8f80e30f1d128aafd68a2ce72ea0"
+#define A31_CT                                                                                     \
+	"5ad590bb8baa577f8619db35a36311226a896e7342a6d836d8b7bcd2f20b6c7f9076ac232e3ab2523f395134" \
+	"34"
+
+Test(hpke, rfc9180_a_3_1_seal_and_open)
+{
+	HEX(info, A21_INFO);
+	HEX(sk_e, A31_SK_E);
+	HEX(pk_e, A31_PK_E);
+	HEX(sk_r, A31_SK_R);
+	HEX(pk_r, A31_PK_R);
+	HEX(pt, A21_PT);
+	HEX(aad, A21_AAD);
+	HEX(ct, A31_CT);
+	uint8_t out[160], got[64];
+	size_t out_len = 0, got_len = 0;
+
+	cr_assert_eq(sga_hpke_seal_with_ephemeral(SGA_GROUP_P256, sk_e, pk_r, 65, info,
+	                                          sizeof(info), aad, sizeof(aad), pt, sizeof(pt),
+	                                          out, sizeof(out), &out_len),
+	             0);
+	cr_assert_eq(out_len, 65 + sizeof(ct));
+	cr_assert_arr_eq(out, pk_e, 65, "enc");
+	cr_assert_arr_eq(out + 65, ct, sizeof(ct), "ct");
+	cr_assert_eq(sga_hpke_open(SGA_GROUP_P256, sk_r, pk_r, 65, info, sizeof(info), aad,
+	                           sizeof(aad), out, out_len, got, sizeof(got), &got_len),
+	             0);
+	cr_assert_arr_eq(got, pt, sizeof(pt));
+	out[10] ^= 1; /* enc off the curve or another point: refused */
+	cr_assert_eq(sga_hpke_open(SGA_GROUP_P256, sk_r, pk_r, 65, info, sizeof(info), aad,
+	                           sizeof(aad), out, out_len, got, sizeof(got), &got_len),
+	             -EBADMSG);
+	cr_assert_eq(sga_hpke_sealed_len(SGA_GROUP_P256, 32), 113, "F is 113 bytes under p256");
+}
