@@ -360,6 +360,51 @@ out:
 	return rc;
 }
 
+/* ---- WAKE (7.16 -> WAKE_ACK) ------------------------------------------------------ */
+
+/* A device that moved or woke up. The order is NEG_REQ's: tag, then counter,
+ * the counter stored (compare and set) before anything follows from it, so a
+ * replayed or forged WAKE, from wherever it comes, moves no address and
+ * gets no WAKE_ACK (a replay: at most a REPLAY hint, no larger than itself). */
+static int on_wake(const struct cp_handler *h, struct store *st, const struct sga_gw_peek *pk,
+                   const uint8_t *frame, size_t len, const struct dp_addr *src, struct ref *ref,
+                   int *authed, int *quiet)
+{
+	struct sga_gw_device dev;
+	struct sga_wake_plain wake;
+	struct sga_gw_out out;
+	uint64_t ctr = 0;
+	int stored = 0, rc;
+
+	memset(&dev, 0, sizeof(dev));
+	memset(&wake, 0, sizeof(wake));
+	out.n = 0;
+	ref_id(ref, pk->id, pk->id_len);
+	CHECK(load_dev(st, pk->id, pk->id_len, &dev));
+	rc = sga_gw_wake_open(h->gw, &dev, frame, len, &wake, &ctr);
+	*authed = authenticated(rc);
+	if (rc)
+		goto out;
+	rc = store_device_set_up_ctr(st, dev.id, dev.id_len, ctr);
+	if (rc == -SGA_E_REPLAY)
+		*quiet = 1; /* another worker took this counter and answered */
+	if (rc)
+		goto out;
+	(void)store_device_set_addr(st, dev.id, dev.id_len, src);
+	if (h->wake.fn) {
+		stored = h->wake.fn(h->wake.ctx, dev.id, dev.id_len, src, wake.flags);
+		if (stored < 0)
+			stored = 0;
+	}
+	/* Re-sending pending NEG_INVITEs needs an index of invitations per
+	 * responder, which the store does not keep yet: none are counted. */
+	CHECK(sga_gw_wake_ack_seal(&dev, ctr, 0, (unsigned)stored, &out));
+	deliver(h, st, &out, dev.id, dev.id_len, src);
+out:
+	sga_memzero(&dev, sizeof(dev));
+	return rc;
+}
+
 /* ---- KEX_INIT (B1/B3 -> B5/B6) --------------------------------------------------- */
 
 int cp_sessions_commit(const struct cp_handler *h, struct store *st, struct store_estab *e,
@@ -521,6 +566,9 @@ int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t 
 		break;
 	case SGA_MSG_NEG_ACCEPT:
 		rc = on_neg_accept(h, st, &pk, frame, len, src, &ref, &authed, &quiet);
+		break;
+	case SGA_MSG_WAKE:
+		rc = on_wake(h, st, &pk, frame, len, src, &ref, &authed, &quiet);
 		break;
 	case SGA_MSG_KEX_INIT:
 		rc = on_kex_init(h, st, &pk, frame, len, src, &ref, &authed, flags);

@@ -73,12 +73,24 @@ struct cp_counters {
 	_Atomic uint64_t rekeys;      /* session rekeys completed (PROTOCOL.md 7.15) */
 };
 
+/** A device announced a new address with a fresh WAKE (PROTOCOL.md 7.16;
+ *  optional): move the session address of each established session of it to
+ *  addr, and, with SGA_WAKE_WANT_STORED in flags, start redelivering what the
+ *  store holds for it. Returns the number of its sessions with stored messages
+ *  (for the WAKE_ACK), or a negative errno (counted 0). */
+struct cp_wake {
+	int (*fn)(void *ctx, const uint8_t *id, uint8_t id_len, const struct dp_addr *addr,
+	          uint8_t flags);
+	void *ctx;
+};
+
 struct cp_handler {
 	const struct sga_gw *gw;
 	struct cp_send send;
 	struct cp_install install;
 	struct cp_installed installed; /* optional */
 	struct cp_remove remove;       /* optional */
+	struct cp_wake wake;           /* optional: data-plane side of a WAKE */
 	uint64_t tx_block;             /* hop TX reservation size; 0 = CP_TX_BLOCK_DEFAULT */
 	struct cp_counters *ctr;       /* optional */
 };

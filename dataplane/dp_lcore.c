@@ -1305,6 +1305,7 @@ static void dp_sga_dispatch(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	case SGA_MSG_REKEY_INIT:
 	case SGA_MSG_COOKIE_ECHO:
 	case SGA_MSG_SESSION_CLOSE:
+	case SGA_MSG_WAKE: /* PROTOCOL.md 7.16: the control plane moves the address */
 		break;
 	default:
 		dp_drop(lc, m, DP_C_DROP_NOT_UPLINK);

@@ -350,6 +350,21 @@ static int neg_request(struct sga_client *c)
 	return save_state(c);
 }
 
+/* WAKE for the pending sga_client_wake: a new one each time (a new counter),
+ * the state file updated before it leaves. op.prefs[0] holds the flags. */
+static int wake_request(struct sga_client *c)
+{
+	int rc = sga_dev_create_wake(&c->dev, c->op.prefs[0], c->op.frame[0], SGA_FRAME_MAX,
+	                             &c->op.len[0]);
+
+	if (rc)
+		return fail(c, rc, "cannot build WAKE: %s", sga_err_desc(rc));
+	c->op.n_frames = 1;
+	c->op.has_cookie[0] = 0;
+	client_log(c, 2, "WAKE, counter %llu", (unsigned long long)c->dev.up_ctr);
+	return save_state(c);
+}
+
 /* What silence may mean: G does not answer a registration it refuses. */
 static const char *silence_note(const struct sga_client *c)
 {
@@ -382,6 +397,13 @@ static void op_timer(struct sga_client *c, uint64_t now)
 	op->rto = min_u(op->rto * 2, c->rto_max_ms);
 	if (op->kind == OP_NEG || op->kind == OP_ANNOUNCE) {
 		rc = neg_request(c);
+		if (rc) {
+			op_finish(c, rc);
+			return;
+		}
+	}
+	if (op->kind == OP_WAKE) {
+		rc = wake_request(c);
 		if (rc) {
 			op_finish(c, rc);
 			return;
@@ -656,6 +678,33 @@ static void start_accept(struct sga_client *c)
 		c->op_timeout_ms = c->timeout_ms;
 	}
 	(void)op_send(c);
+}
+
+/* The answer to our latest WAKE: G took its counter, so its address for us is
+ * this socket. */
+static void on_wake_ack(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	struct sga_wake_ack_plain ack;
+	int rc;
+
+	if (c->op.kind != OP_WAKE || c->op.done) {
+		c->stats.dropped++;
+		return;
+	}
+	rc = sga_dev_consume_wake_ack(&c->dev, f, n, &ack);
+	if (rc) {
+		c->stats.dropped++;
+		client_log(c, 2, "WAKE_ACK dropped: %s", sga_err_desc(rc));
+		return;
+	}
+	c->announced = 1;
+	c->wake_invitations = ack.invitations;
+	c->wake_stored = ack.stored;
+	client_log(c, 1,
+	           "the gateway knows where we are (%u invitations, %u sessions with stored "
+	           "messages)",
+	           ack.invitations, ack.stored);
+	op_finish(c, 0);
 }
 
 static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
@@ -1183,6 +1232,9 @@ static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 		break;
 	case SGA_MSG_NEG_RESULT:
 		on_neg_result(c, f, n);
+		break;
+	case SGA_MSG_WAKE_ACK:
+		on_wake_ack(c, f, n);
 		break;
 	case SGA_MSG_KEX_REPLY:
 		on_kex_reply(c, f, n);
@@ -1927,6 +1979,44 @@ static int announce(struct sga_client *c)
 	rc = run_op(c);
 out:
 	end_session(c);
+	return rc;
+}
+
+_Static_assert(SGA_CLIENT_WAKE_INVITES == SGA_WAKE_WANT_INVITES &&
+                   SGA_CLIENT_WAKE_STORED == SGA_WAKE_WANT_STORED,
+               "the SDK's WAKE flags are the wire's");
+
+int sga_client_wake(struct sga_client *c, uint8_t flags, unsigned *invitations, unsigned *stored)
+{
+	int rc;
+
+	c->detail[0] = '\0';
+	if (!c->dev.registered)
+		return fail(c, -SGA_E_BAD_STATE,
+		            "device %.*s is not registered yet (register first)", c->dev.id_len,
+		            c->dev.id);
+	if (flags & ~SGA_WAKE_FLAGS_ALL)
+		return fail(c, -SGA_E_BAD_FIELD, "unknown WAKE flags 0x%02x", flags);
+	op_start(c, OP_WAKE);
+	c->op.prefs[0] = flags;
+	c->wake_invitations = c->wake_stored = 0;
+	client_log(c, 1, "telling the gateway where %.*s is (WAKE)", c->dev.id_len, c->dev.id);
+	rc = wake_request(c);
+	if (rc) {
+		sga_memzero(&c->op, sizeof(c->op));
+		return rc;
+	}
+	c->op_deadline = now_ms() + c->timeout_ms;
+	c->op_timeout_ms = c->timeout_ms;
+	(void)op_send(c);
+	rc = run_op(c);
+	c->dev.wake_ctr = 0; /* answered or given up: a late WAKE_ACK is refused */
+	if (!rc) {
+		if (invitations)
+			*invitations = c->wake_invitations;
+		if (stored)
+			*stored = c->wake_stored;
+	}
 	return rc;
 }
 

@@ -169,6 +169,22 @@ int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t 
 int sga_client_accept(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
 
 /**
+ * A device that moved or woke up (PROTOCOL.md 7.16): send a WAKE from this
+ * client's socket and wait for its WAKE_ACK, re-sending a new WAKE (a new
+ * counter, the state file written first) on silence. The gateway then sends
+ * this device's invitations, DATA_DOWNs and stored messages to this socket.
+ * flags: SGA_CLIENT_WAKE_INVITES | SGA_CLIENT_WAKE_STORED, or 0 to announce
+ * the address only. A session in progress is kept: stored messages
+ * arrive through sga_client_recv afterwards. invitations, stored (may be
+ * NULL): the gateway's counts from the WAKE_ACK. Returns 0,
+ * -SGA_CLIENT_E_TIMEOUT, -SGA_CLIENT_E_UNREACHABLE or an error.
+ */
+#define SGA_CLIENT_WAKE_INVITES 0x01 /* re-send the invitations waiting for this device */
+#define SGA_CLIENT_WAKE_STORED  0x02 /* deliver the messages stored for it now */
+int sga_client_wake(struct sga_client *c, uint8_t flags, unsigned *invitations,
+                    unsigned *stored) SGA_CLIENT_MUST_CHECK;
+
+/**
  * Queue one message (0..sga_client_max_message() bytes) to the peer. It is
  * sealed and sent at once, then re-sent (re-sealed with the same e2e_seq and a
  * fresh hop seq) until the gateway acknowledges it: after a timeout that

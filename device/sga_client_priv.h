@@ -67,6 +67,7 @@ enum client_op {
 	OP_WAIT_INVITE, /* responder: waiting for NEG_INVITE */
 	OP_ACCEPT,      /* responder: NEG_ACCEPT + KEX_INIT sent, waiting for KEX_REPLY */
 	OP_ANNOUNCE,    /* a NEG_REQ naming ourselves sent, waiting for its refusal */
+	OP_WAKE,        /* a WAKE sent, waiting for its WAKE_ACK (PROTOCOL.md 7.16) */
 };
 
 /* The one control exchange in progress: its frames (re-sent as they are, except
@@ -150,8 +151,9 @@ struct sga_client {
 
 	struct client_op_state op;
 	int announced; /* G took a fresh authenticated frame from this socket: it invites us here */
-	int unreach;   /* errno of an unreachable gateway (ECONNREFUSED...) since the last frame */
-	int sess_err;  /* the error that ended the session (0: none) */
+	unsigned wake_invitations, wake_stored; /* the last WAKE_ACK's counts (7.16) */
+	int unreach;  /* errno of an unreachable gateway (ECONNREFUSED...) since the last frame */
+	int sess_err; /* the error that ended the session (0: none) */
 	/* The gateway's SESSION_CLOSED for the last session (PROTOCOL.md 7.14):
 	 * its reason (enum sga_close_reason, 0: none came) and account. */
 	uint8_t closed_reason;

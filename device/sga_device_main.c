@@ -66,6 +66,11 @@ static const char usage_text[] =
     "                        to the gateway, authorised by the current one; the\n"
     "                        state file gets the new key (keep it: the old one no\n"
     "                        longer works)\n"
+    "  wake                  tell the gateway where the registered device is now\n"
+    "                        (WAKE from this socket, answered by WAKE_ACK) and ask\n"
+    "                        for what waits for it; prints the gateway's counts\n"
+    "                        of invitations re-sent and sessions with stored\n"
+    "                        messages\n"
     "  fingerprint           print the SHA-256 fingerprint of --package FILE,\n"
     "                        the value --pin expects\n"
     "\n"
@@ -484,7 +489,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	if (optind >= argc)
 		return usage_error(
-		    "no command given (register, connect, listen, rekey-key or fingerprint)");
+		    "no command given (register, connect, listen, wake, rekey-key or fingerprint)");
 	a->command = argv[optind++];
 
 	/* Which command options each command takes. */
@@ -504,6 +509,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	      OPT_UNTIL_CLOSED, OPT_REKEY_AFTER, OPT_REKEY_INTERVAL}},
 	    {"fingerprint", 0, {0}},
 	    {"rekey-key", 0, {0}},
+	    {"wake", 0, {0}},
 	};
 	size_t ci;
 
@@ -512,7 +518,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 	if (ci == sizeof(cmds) / sizeof(cmds[0]))
 		return usage_error(
-		    "unknown command '%s' (register, connect, listen, rekey-key or fingerprint)",
+		    "unknown command '%s' (register, connect, listen, wake, rekey-key or "
+		    "fingerprint)",
 		    a->command);
 	if (argc - optind < cmds[ci].nargs)
 		return usage_error("%s: missing PEER (the device to connect to)", a->command);
@@ -1148,6 +1155,17 @@ int main(int argc, char **argv)
 		else
 			progress("%s: long-term key replaced; the state file %s holds the new one",
 			         a.id, a.state);
+	} else if (!strcmp(a.command, "wake")) {
+		unsigned invitations = 0, stored = 0;
+
+		rc = sga_client_wake(r.c, SGA_CLIENT_WAKE_INVITES | SGA_CLIENT_WAKE_STORED,
+		                     &invitations, &stored);
+		if (rc)
+			rc = report(r.c, "wake", rc);
+		else
+			progress("%s: the gateway knows where it is (%u invitations re-sent, %u "
+			         "sessions with stored messages)",
+			         a.id, invitations, stored);
 	} else if (!strcmp(a.command, "register")) {
 		rc = sga_client_register(r.c, have_token ? token : NULL);
 		sga_memzero(token, sizeof(token));

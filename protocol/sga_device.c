@@ -179,6 +179,52 @@ out:
 	return rc;
 }
 
+/* ---- WAKE (7.16) ------------------------------------------------------------- */
+
+int sga_dev_create_wake(struct sga_dev *d, uint8_t flags, uint8_t *out, size_t cap, size_t *len)
+{
+	struct sga_wake_plain wake = {.flags = flags};
+	uint8_t plain[SGA_WAKE_PLAIN_LEN], key[SGA_AEAD_MAX_KEY_LEN];
+	size_t plain_len;
+	int rc;
+
+	if (!d->registered)
+		return -SGA_E_BAD_STATE;
+	CHECK(sga_wake_plain_encode(&wake, plain, sizeof(plain), &plain_len));
+	CHECK(sga_key_ctl(d->k_d, d->suite_init, key));
+	CHECK(sga_seal_dev_env(SGA_MSG_WAKE, d->id, d->id_len, d->up_ctr + 1, d->suite_init, key,
+	                       plain, plain_len, out, cap, len));
+	d->up_ctr++;
+	d->wake_ctr = d->up_ctr;
+out:
+	sga_memzero(key, sizeof(key));
+	return rc;
+}
+
+int sga_dev_consume_wake_ack(struct sga_dev *d, const uint8_t *frame, size_t len,
+                             struct sga_wake_ack_plain *ack)
+{
+	struct sga_env_dev env;
+	uint8_t plain[16];
+	size_t plain_len;
+	int rc;
+
+	memset(ack, 0, sizeof(*ack));
+	if (!d->registered)
+		return -SGA_E_BAD_STATE;
+	CHECK(open_dev_env(d, d->k_d, SGA_MSG_WAKE_ACK, frame, len, &env, plain, sizeof(plain),
+	                   &plain_len));
+	if (!d->wake_ctr || env.ctr != d->wake_ctr) {
+		rc = -SGA_E_REPLAY; /* authentic, but not the answer to the latest WAKE */
+		goto out;
+	}
+	CHECK(sga_wake_ack_plain_decode(plain, plain_len, ack));
+	d->wake_ctr = 0;
+out:
+	sga_memzero(plain, sizeof(plain));
+	return rc;
+}
+
 static void sess_reset(struct sga_dev_sess *s)
 {
 	sga_memzero(s, sizeof(*s));

@@ -47,6 +47,7 @@ struct sga_dev {
 	uint8_t reg_k_d[SGA_KEY_LEN];
 	int reg_k_d_set; /* a rekey proposes reg_k_d (an interrupted one, again), not a fresh key */
 	int registered;
+	uint64_t wake_ctr; /* the counter of the WAKE awaiting its WAKE_ACK; 0: none (7.16) */
 };
 
 enum sga_dev_state {
@@ -228,5 +229,20 @@ void sga_dev_sess_wipe(struct sga_dev_sess *s);
 /** Peek at a frame: its type, and for session/hop frames the session id (0
  *  otherwise). For routing a received frame to the right session. */
 int sga_dev_peek(const uint8_t *frame, size_t len, uint8_t *type, uint64_t *session_id);
+
+/**
+ * WAKE (PROTOCOL.md 7.16): announce this socket's address to G and ask for
+ * what is pending (flags: SGA_WAKE_WANT_*). Uses up_ctr + 1, like a NEG_REQ:
+ * the caller persists up_ctr before sending (write before use). A WAKE sent
+ * again is made afresh (a new counter), never re-sent as the same bytes.
+ */
+int sga_dev_create_wake(struct sga_dev *d, uint8_t flags, uint8_t *out, size_t cap,
+                        size_t *len) SGA_MUST_CHECK;
+
+/** The WAKE_ACK answering the latest WAKE: tag first (-SGA_E_AUTH), then its
+ *  counter must echo that WAKE's (-SGA_E_REPLAY: an old answer). ack gets the
+ *  counts; d->down_ctr is untouched (the answer echoes, it spends nothing). */
+int sga_dev_consume_wake_ack(struct sga_dev *d, const uint8_t *frame, size_t len,
+                             struct sga_wake_ack_plain *ack) SGA_MUST_CHECK;
 
 #endif /* SGA_DEVICE_H */

@@ -285,6 +285,54 @@ out:
 	return rc;
 }
 
+/* ---- WAKE (7.16) ------------------------------------------------------------- */
+
+int sga_gw_wake_open(const struct sga_gw *gw, const struct sga_gw_device *dev, const uint8_t *frame,
+                     size_t len, struct sga_wake_plain *wake, uint64_t *ctr)
+{
+	uint8_t plain[16];
+	size_t plain_len;
+	int rc;
+
+	(void)gw;
+	CHECK(open_from_dev(dev, SGA_MSG_WAKE, frame, len, plain, sizeof(plain), &plain_len, ctr));
+	CHECK(sga_wake_plain_decode(plain, plain_len, wake));
+out:
+	sga_memzero(plain, sizeof(plain));
+	return rc;
+}
+
+static uint8_t saturate_u8(unsigned v)
+{
+	return v > 255 ? 255 : (uint8_t)v;
+}
+
+int sga_gw_wake_ack_seal(const struct sga_gw_device *dev, uint64_t ctr, unsigned invitations,
+                         unsigned stored, struct sga_gw_out *out)
+{
+	struct sga_wake_ack_plain ack;
+	uint8_t plain[SGA_WAKE_ACK_PLAIN_LEN], key[SGA_AEAD_MAX_KEY_LEN];
+	size_t plain_len, len;
+	int rc;
+
+	out->n = 0;
+	ack.invitations = saturate_u8(invitations);
+	ack.stored = saturate_u8(stored);
+	CHECK(sga_wake_ack_plain_encode(&ack, plain, sizeof(plain), &plain_len));
+	/* The envelope's counter echoes the WAKE's: the device takes only the
+	 * answer to its latest WAKE, and G's down counter (NEG_INVITE's) is not
+	 * spent on an answer the device may never hear. */
+	CHECK(sga_key_ctl(dev->k_d, dev->suite_init, key));
+	CHECK(sga_seal_dev_env(SGA_MSG_WAKE_ACK, dev->id, dev->id_len, ctr, dev->suite_init, key,
+	                       plain, plain_len, out_slot(out), SGA_FRAME_MAX, &len));
+	out_add(out, dev->id, dev->id_len, out_slot(out), len);
+out:
+	sga_memzero(key, sizeof(key));
+	if (rc)
+		out->n = 0;
+	return rc;
+}
+
 /* A4 to the initiator, under its k_t (the session envelope binds session_id). */
 static int seal_neg_result(const struct sga_gw_session *s, uint8_t status, struct sga_gw_out *out)
 {
@@ -715,6 +763,7 @@ int sga_gw_peek(const uint8_t *frame, size_t len, struct sga_gw_peek *pk)
 	switch (h.type) {
 	case SGA_MSG_NEG_REQ:
 	case SGA_MSG_NEG_ACCEPT:
+	case SGA_MSG_WAKE:
 		rc = sga_env_dev_decode(frame, len, &ed);
 		if (!rc) {
 			pk->id_len = ed.id_len;

@@ -215,4 +215,20 @@ int sga_gw_peek(const uint8_t *frame, size_t len, struct sga_gw_peek *pk) SGA_MU
 /** Wipe a session record's secrets. */
 void sga_gw_session_wipe(struct sga_gw_session *sess);
 
+/**
+ * WAKE (PROTOCOL.md 7.16), step 1: authenticate under dev (the record named by
+ * the envelope's id; -SGA_E_UNKNOWN_DEVICE for another id), the tag before the
+ * counter (-SGA_E_AUTH, then -SGA_E_REPLAY when ctr <= dev->up_ctr), then the
+ * plaintext. *ctr: the frame's counter, for the caller to store (compare and
+ * set) before the device's address moves or anything is sent.
+ */
+int sga_gw_wake_open(const struct sga_gw *gw, const struct sga_gw_device *dev, const uint8_t *frame,
+                     size_t len, struct sga_wake_plain *wake, uint64_t *ctr) SGA_MUST_CHECK;
+
+/** WAKE_ACK for dev, echoing the WAKE's counter ctr, with the counts of what G
+ *  re-sent (invitations) and is redelivering (sessions with stored messages),
+ *  saturated at 255. out receives one frame for dev. */
+int sga_gw_wake_ack_seal(const struct sga_gw_device *dev, uint64_t ctr, unsigned invitations,
+                         unsigned stored, struct sga_gw_out *out) SGA_MUST_CHECK;
+
 #endif /* SGA_GATEWAY_H */

@@ -41,6 +41,7 @@ void sga_route_key(const uint8_t *frame, size_t len, struct sga_route_key *k)
 	switch (pk.type) {
 	case SGA_MSG_NEG_REQ:
 	case SGA_MSG_NEG_ACCEPT:
+	case SGA_MSG_WAKE: /* one device's counter: on its NEG_REQs' worker */
 		k->kind = SGA_ROUTE_DEVICE;
 		k->len = pk.id_len <= SGA_ID_MAX ? pk.id_len : SGA_ID_MAX;
 		memcpy(k->b, pk.id, k->len);

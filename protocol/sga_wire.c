@@ -41,6 +41,10 @@ const char *sga_msg_name(uint8_t type)
 		return "NEG_ACCEPT";
 	case SGA_MSG_NEG_RESULT:
 		return "NEG_RESULT";
+	case SGA_MSG_WAKE:
+		return "WAKE";
+	case SGA_MSG_WAKE_ACK:
+		return "WAKE_ACK";
 	case SGA_MSG_KEX_INIT:
 		return "KEX_INIT";
 	case SGA_MSG_KEX_REPLY:
@@ -89,6 +93,8 @@ static int type_known(uint8_t type)
 	case SGA_MSG_NEG_INVITE:
 	case SGA_MSG_NEG_ACCEPT:
 	case SGA_MSG_NEG_RESULT:
+	case SGA_MSG_WAKE:
+	case SGA_MSG_WAKE_ACK:
 	case SGA_MSG_KEX_INIT:
 	case SGA_MSG_KEX_REPLY:
 	case SGA_MSG_REKEY_INIT:
@@ -236,7 +242,7 @@ static int rd_end(const struct sga_rd *r)
 static int is_dev_type(uint8_t t)
 {
 	return t == SGA_MSG_REG_ACK || t == SGA_MSG_NEG_REQ || t == SGA_MSG_NEG_INVITE ||
-	       t == SGA_MSG_NEG_ACCEPT;
+	       t == SGA_MSG_NEG_ACCEPT || t == SGA_MSG_WAKE || t == SGA_MSG_WAKE_ACK;
 }
 
 static int is_sess_type(uint8_t t)
@@ -1377,4 +1383,68 @@ int sga_data_inner_encode(uint64_t e2e_seq, size_t e2e_ct_len, uint8_t *out, siz
 	*e2e_ct = c;
 	*len = w.off;
 	return 0;
+}
+
+/* ---- WAKE and WAKE_ACK plaintexts (PROTOCOL.md 7.16) ---------------------- */
+
+int sga_wake_plain_decode(const uint8_t *p, size_t len, struct sga_wake_plain *m)
+{
+	struct sga_rd r;
+	uint8_t zero;
+	int rc;
+
+	DEC_ARGS(p, len, m);
+	sga_rd_init(&r, p, len);
+	m->flags = sga_rd_u8(&r);
+	zero = sga_rd_u8(&r);
+	RD_OK(&r);
+	if (m->flags & ~SGA_WAKE_FLAGS_ALL)
+		CHECK(-SGA_E_BAD_FIELD);
+	if (zero)
+		CHECK(-SGA_E_BAD_FIELD);
+	CHECK(rd_end(&r));
+out:
+	return dec_done(rc, m, sizeof(*m));
+}
+
+int sga_wake_plain_encode(const struct sga_wake_plain *m, uint8_t *out, size_t cap, size_t *len)
+{
+	struct sga_wr w;
+
+	ENC_ARGS(m, out, cap, len);
+	if (m->flags & ~SGA_WAKE_FLAGS_ALL)
+		return -SGA_E_BAD_FIELD;
+	ENC_SPACE((size_t)SGA_WAKE_PLAIN_LEN, cap);
+	sga_wr_init(&w, out, cap);
+	sga_wr_u8(&w, m->flags);
+	sga_wr_u8(&w, 0);
+	return wr_done(&w, len);
+}
+
+int sga_wake_ack_plain_decode(const uint8_t *p, size_t len, struct sga_wake_ack_plain *m)
+{
+	struct sga_rd r;
+	int rc;
+
+	DEC_ARGS(p, len, m);
+	sga_rd_init(&r, p, len);
+	m->invitations = sga_rd_u8(&r);
+	m->stored = sga_rd_u8(&r);
+	RD_OK(&r);
+	CHECK(rd_end(&r));
+out:
+	return dec_done(rc, m, sizeof(*m));
+}
+
+int sga_wake_ack_plain_encode(const struct sga_wake_ack_plain *m, uint8_t *out, size_t cap,
+                              size_t *len)
+{
+	struct sga_wr w;
+
+	ENC_ARGS(m, out, cap, len);
+	ENC_SPACE((size_t)SGA_WAKE_ACK_PLAIN_LEN, cap);
+	sga_wr_init(&w, out, cap);
+	sga_wr_u8(&w, m->invitations);
+	sga_wr_u8(&w, m->stored);
+	return wr_done(&w, len);
 }

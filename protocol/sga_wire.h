@@ -46,6 +46,8 @@ enum sga_msg_type {
 	SGA_MSG_NEG_INVITE = 0x11,     /* A2 G -> d_j  device envelope under k_dj */
 	SGA_MSG_NEG_ACCEPT = 0x12,     /* A3 d_j -> G  device envelope under k_dj */
 	SGA_MSG_NEG_RESULT = 0x13,     /* A4 G -> d_i  session envelope under k_ti */
+	SGA_MSG_WAKE = 0x14,           /* d -> G  device envelope: new address, what is pending? */
+	SGA_MSG_WAKE_ACK = 0x15,       /* G -> d  device envelope: the WAKE took effect (7.16) */
 	SGA_MSG_KEX_INIT = 0x20,       /* B1 / B3 d -> G  session envelope under k_t */
 	SGA_MSG_KEX_REPLY = 0x21,      /* B5 / B6 G -> d  session envelope under k_t */
 	SGA_MSG_REKEY_INIT = 0x22,     /* d -> G  rekey (7.15), session envelope, k_d */
@@ -410,5 +412,31 @@ int sga_data_inner_decode(const uint8_t *p, size_t len, struct sga_data_inner *m
 /* Writes e2e_seq and returns where the caller puts the e2e ciphertext. */
 int sga_data_inner_encode(uint64_t e2e_seq, size_t e2e_ct_len, uint8_t *out, size_t cap,
                           uint8_t **e2e_ct, size_t *len);
+
+/* ---- WAKE (0x14) and WAKE_ACK (0x15): a device announces its address (7.16) ---- */
+
+#define SGA_WAKE_WANT_INVITES  0x01 /* re-send the NEG_INVITEs waiting for me */
+#define SGA_WAKE_WANT_STORED   0x02 /* deliver the messages stored for me now */
+#define SGA_WAKE_FLAGS_ALL     (SGA_WAKE_WANT_INVITES | SGA_WAKE_WANT_STORED)
+#define SGA_WAKE_PLAIN_LEN     2 /* flags | zero: keeps the WAKE_ACK no larger */
+#define SGA_WAKE_ACK_PLAIN_LEN 2 /* invitations | stored */
+
+/* WAKE plaintext: flags(1: SGA_WAKE_* bits, others BAD_FIELD) | zero(1: 0, else BAD_FIELD). */
+struct sga_wake_plain {
+	uint8_t flags;
+};
+
+/* WAKE_ACK plaintext: invitations(1) | stored(1), counts saturated at 255: the
+ * invitations re-sent to the device and its sessions with stored messages. */
+struct sga_wake_ack_plain {
+	uint8_t invitations;
+	uint8_t stored;
+};
+
+int sga_wake_plain_decode(const uint8_t *p, size_t len, struct sga_wake_plain *m);
+int sga_wake_plain_encode(const struct sga_wake_plain *m, uint8_t *out, size_t cap, size_t *len);
+int sga_wake_ack_plain_decode(const uint8_t *p, size_t len, struct sga_wake_ack_plain *m);
+int sga_wake_ack_plain_encode(const struct sga_wake_ack_plain *m, uint8_t *out, size_t cap,
+                              size_t *len);
 
 #endif /* SGA_WIRE_H */

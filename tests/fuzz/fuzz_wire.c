@@ -161,6 +161,8 @@ static void check_payloads(const uint8_t *d, size_t n)
 	PAYLOAD(sga_kex_init_plain, sga_kex_init_plain_decode, sga_kex_init_plain_encode);
 	PAYLOAD(sga_kex_reply_plain, sga_kex_reply_plain_decode, sga_kex_reply_plain_encode);
 	PAYLOAD(sga_data_ack_plain, sga_data_ack_plain_decode, sga_data_ack_plain_encode);
+	PAYLOAD(sga_wake_plain, sga_wake_plain_decode, sga_wake_plain_encode);
+	PAYLOAD(sga_wake_ack_plain, sga_wake_ack_plain_decode, sga_wake_ack_plain_encode);
 
 	if (!sga_data_inner_decode(d, n, &in)) {
 		uint8_t *e2e_ct;
@@ -237,6 +239,8 @@ static void seed_payloads(void)
 	                                .mac = big};
 	struct sga_kex_reply_plain kr = {.x_len = 256, .x = big, .n_hash_peer = big, .mac = big};
 	struct sga_data_ack_plain da = {.top = 9, .bits = 0x101};
+	struct sga_wake_plain wk = {.flags = SGA_WAKE_FLAGS_ALL};
+	struct sga_wake_ack_plain wa = {.invitations = 1, .stored = 2};
 	size_t len;
 
 	memcpy(rp.suites, suites, 2);
@@ -260,6 +264,8 @@ static void seed_payloads(void)
 	SEED("p-kex-init", sga_kex_init_plain_encode, &ki);
 	SEED("p-kex-reply", sga_kex_reply_plain_encode, &kr);
 	SEED("p-data-ack", sga_data_ack_plain_encode, &da);
+	SEED("p-wake", sga_wake_plain_encode, &wk);
+	SEED("p-wake-ack", sga_wake_ack_plain_encode, &wa);
 #undef SEED
 	fuzz_seed_write("p-data-inner", V_DATA_INNER, sizeof(V_DATA_INNER));
 }

@@ -119,6 +119,7 @@ struct tgw {
 	unsigned reorder_in, reorder_out; /* hold every Nth frame behind the next one */
 	unsigned redeliver_ms;            /* store redelivery delay (default 10) */
 	unsigned drop_first_in[256];      /* drop the first k frames of a type, inbound */
+	atomic_uint wakes;                /* fresh WAKEs taken */
 	unsigned drop_first_out[256];     /* ... outbound */
 	unsigned pass_first_out[256];     /* ... after letting the first k through */
 	int hint_unavailable;             /* answer every control frame with ERROR(UNAVAILABLE) */
@@ -425,6 +426,25 @@ static void h_neg_accept(struct tgw *g, const struct sga_gw_peek *pk, const uint
 	sga_memzero(&a3, sizeof(a3));
 }
 
+/* WAKE (PROTOCOL.md 7.16): tag, then counter; the address moves and the
+ * WAKE_ACK goes back there, with the counts the test set. */
+static void h_wake(struct tgw *g, const struct sga_gw_peek *pk, const uint8_t *f, size_t n,
+                   const struct sockaddr_in *from)
+{
+	struct tgw_dev *d = tgw_find(g, pk->id, pk->id_len);
+	struct sga_wake_plain w;
+	struct sga_gw_out out;
+	uint64_t ctr;
+
+	if (!d || sga_gw_wake_open(&g->gw, &d->rec, f, n, &w, &ctr))
+		return;
+	d->rec.up_ctr = ctr;
+	learn(d, from);
+	atomic_fetch_add(&g->wakes, 1);
+	if (!sga_gw_wake_ack_seal(&d->rec, ctr, 1, 2, &out))
+		(void)link_out(g, out.msg[0].frame, out.msg[0].len, from);
+}
+
 static void h_kex_init(struct tgw *g, const struct sga_gw_peek *pk, const uint8_t *f, size_t n,
                        const struct sockaddr_in *from)
 {
@@ -670,6 +690,9 @@ static void tgw_handle(struct tgw *g, const uint8_t *frame, size_t n,
 	case SGA_MSG_NEG_ACCEPT:
 		atomic_fetch_add(&g->neg_accepts, 1);
 		h_neg_accept(g, &pk, f, n, from);
+		break;
+	case SGA_MSG_WAKE:
+		h_wake(g, &pk, f, n, from);
 		break;
 	case SGA_MSG_KEX_INIT:
 		h_kex_init(g, &pk, f, n, from);
@@ -2503,6 +2526,31 @@ Test(client, messages_wait_while_the_application_does_not_read)
 	cr_expect_eq(rx.bad_at, 0);
 	sga_client_stats(b, &st);
 	cr_expect_eq(st.lost, 0);
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
+/* sga_client_wake (PROTOCOL.md 7.16): the first WAKE is lost, the SDK sends a
+ * new one (a new counter: the gateway takes it), and returns the counts of the
+ * WAKE_ACK; an established session goes on after it. */
+Test(client, wake_retransmits_afresh_and_returns_the_counts)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	unsigned inv = 99, stored = 99;
+
+	g->drop_first_in[SGA_MSG_WAKE] = 1;
+	tgw_start(g);
+	pair_up(g, &FAST, &a, &b);
+	cr_assert_eq(
+	    sga_client_wake(b, SGA_CLIENT_WAKE_INVITES | SGA_CLIENT_WAKE_STORED, &inv, &stored), 0,
+	    "%s", sga_client_detail(b));
+	cr_assert(inv == 1 && stored == 2);
+	cr_assert_eq(atomic_load(&g->wakes), 1);
+	cr_assert_eq(sga_client_wake(b, 0x80, NULL, NULL), -SGA_E_BAD_FIELD);
+	ping(a, b, "after the wake");
+	ping(b, a, "and back");
 	sga_client_close(a);
 	sga_client_close(b);
 	tgw_free(g);

@@ -755,6 +755,81 @@ Test(cp, moved_device_announces_itself_with_a_fresh_a1)
 	    sga_dev_consume_neg_invite(&H.dev[1], &H.sess[1], CAP.m[0].frame, CAP.m[0].len), 0);
 }
 
+/* WAKE (PROTOCOL.md 7.16): a fresh one moves the device address and is
+ * answered there with an authenticated WAKE_ACK; the same WAKE replayed from
+ * the old address, or a forged one, moves nothing back. */
+static struct {
+	unsigned n;
+	struct dp_addr addr;
+	uint8_t flags;
+} WAKE_SEEN;
+
+static int cap_wake(void *ctx, const uint8_t *id, uint8_t id_len, const struct dp_addr *addr,
+                    uint8_t flags)
+{
+	(void)ctx;
+	(void)id;
+	(void)id_len;
+	WAKE_SEEN.n++;
+	WAKE_SEEN.addr = *addr;
+	WAKE_SEEN.flags = flags;
+	return 1; /* one session with stored messages */
+}
+
+Test(cp, wake_moves_the_address_and_a_replay_does_not_move_it_back)
+{
+	const struct dp_addr moved = mkaddr(9, 4009);
+	struct sga_wake_ack_plain ack;
+	uint8_t wake[SGA_FRAME_MAX];
+	size_t wake_len;
+
+	memset(&WAKE_SEEN, 0, sizeof(WAKE_SEEN));
+	HD.wake.fn = cap_wake;
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	cr_assert_eq(sga_dev_create_wake(&H.dev[1], SGA_WAKE_FLAGS_ALL, F, sizeof(F), &FL), 0);
+	memcpy(wake, F, FL);
+	wake_len = FL;
+
+	/* Forged (a flipped tag byte) from the new address: silence, nothing moves. */
+	F[FL - 1] ^= 1;
+	cr_assert_eq(step_from(&moved), -SGA_E_AUTH);
+	cr_assert_eq(CAP.n, 0);
+	cr_assert_eq(WAKE_SEEN.n, 0);
+	expect_stored_addr(1, &ADDR[1]);
+
+	/* The real one from the new address: the address moves, the data plane is
+	 * told, and the answer goes there. */
+	memcpy(F, wake, wake_len);
+	FL = wake_len;
+	cr_assert_eq(step_from(&moved), 0);
+	expect_stored_addr(1, &moved);
+	cr_assert_eq(WAKE_SEEN.n, 1);
+	cr_assert(addr_eq(&WAKE_SEEN.addr, &moved) && WAKE_SEEN.flags == SGA_WAKE_FLAGS_ALL);
+	cr_assert_eq(CAP.n, 1);
+	cr_assert(addr_eq(&CAP.m[0].dst, &moved));
+	cr_assert_eq(CAP.m[0].frame[1], SGA_MSG_WAKE_ACK);
+	cr_assert_leq(CAP.m[0].len, wake_len, "no amplification");
+	cr_assert_eq(sga_dev_consume_wake_ack(&H.dev[1], CAP.m[0].frame, CAP.m[0].len, &ack), 0);
+	cr_assert_eq(ack.stored, 1);
+
+	/* Replayed from the old address: at most a REPLAY hint there, no move back. */
+	cr_assert_eq(step_from(&ADDR[1]), -SGA_E_REPLAY);
+	expect_stored_addr(1, &moved);
+	cr_assert_eq(WAKE_SEEN.n, 1);
+	cr_assert_eq(count_type(SGA_MSG_WAKE_ACK), 0);
+	for (unsigned i = 0; i < CAP.n; i++)
+		cr_assert_leq(CAP.m[i].len, wake_len);
+
+	/* So d_i's invitation goes to where d_j woke up. */
+	cr_assert_eq(send_a1(ALL, 4), 0);
+	cr_assert_eq(CAP.n, 1);
+	cr_assert(addr_eq(&CAP.m[0].dst, &moved));
+	cr_assert_eq(
+	    sga_dev_consume_neg_invite(&H.dev[1], &H.sess[1], CAP.m[0].frame, CAP.m[0].len), 0);
+	HD.wake.fn = NULL;
+}
+
 /* ---- hints only for authenticated frames (PROTOCOL.md 13) ------------------------------------ */
 
 /* d_i's A1 with counter ctr (the device's counter is left as it was). */

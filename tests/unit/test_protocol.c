@@ -1461,3 +1461,90 @@ Test(delivery, hop_down_epoch_adopted_forward_only)
 	sga_memzero(&run2, sizeof(run2));
 	harness_fini(&h);
 }
+
+/* ---- WAKE (PROTOCOL.md 7.16) ------------------------------------------------------ */
+
+Test(wake, roundtrip_tag_before_counter_and_echo)
+{
+	struct harness h;
+	struct sga_wake_plain w;
+	struct sga_wake_ack_plain ack;
+	struct sga_gw_out out;
+	uint8_t old[SGA_FRAME_MAX];
+	size_t old_len;
+	uint64_t ctr = 0, down;
+
+	setup_all(&h);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	down = h.dev[0].down_ctr;
+	cr_assert_eq(sga_dev_create_wake(&h.dev[0], SGA_WAKE_FLAGS_ALL, h.frame, sizeof(h.frame),
+	                                 &h.frame_len),
+	             0);
+	cr_assert_eq(h.frame_len, 4 + 1 + h.dev[0].id_len + 8 + 12 + 2 + 16);
+	cr_assert_eq(sga_gw_wake_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &w, &ctr), 0);
+	cr_assert(ctr == h.dev[0].up_ctr && w.flags == SGA_WAKE_FLAGS_ALL);
+
+	/* Forged: any flipped byte (header, id, counter, nonce, ciphertext) is
+	 * AUTH or a parse error, never REPLAY, whatever the counter says. */
+	for (size_t i = 0; i < h.frame_len; i++) {
+		uint8_t f[SGA_FRAME_MAX];
+		int rc;
+
+		memcpy(f, h.frame, h.frame_len);
+		f[i] ^= 0x01;
+		rc = sga_gw_wake_open(&h.gw, &h.rec[0], f, h.frame_len, &w, &ctr);
+		cr_assert(rc != 0 && rc != -SGA_E_REPLAY, "byte %zu: %d", i, rc);
+	}
+	/* A forged frame with a stale counter is AUTH, not REPLAY (section 13). */
+	{
+		uint8_t f[SGA_FRAME_MAX];
+
+		memcpy(f, h.frame, h.frame_len);
+		f[h.frame_len - 1] ^= 0x80;
+		h.rec[0].up_ctr = h.dev[0].up_ctr;
+		cr_assert_eq(sga_gw_wake_open(&h.gw, &h.rec[0], f, h.frame_len, &w, &ctr),
+		             -SGA_E_AUTH);
+		h.rec[0].up_ctr = 0;
+	}
+	cr_assert_eq(sga_gw_wake_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &w, &ctr), 0);
+	h.rec[0].up_ctr = ctr; /* the caller stores it */
+	/* Replayed once accepted: REPLAY (authentic, stale). */
+	cr_assert_eq(sga_gw_wake_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &w, &ctr),
+	             -SGA_E_REPLAY);
+	/* Under another device's record (another k_d): refused. */
+	cr_assert_neq(sga_gw_wake_open(&h.gw, &h.rec[1], h.frame, h.frame_len, &w, &ctr), 0);
+
+	/* WAKE_ACK: echoes the counter, no larger than the WAKE. */
+	cr_assert_eq(sga_gw_wake_ack_seal(&h.rec[0], h.dev[0].up_ctr, 2, 300, &out), 0);
+	cr_assert_eq(out.n, 1);
+	cr_assert_leq(out.msg[0].len, h.frame_len);
+	memcpy(old, out.msg[0].frame, out.msg[0].len);
+	old_len = out.msg[0].len;
+	/* A tampered answer is AUTH and leaves the WAKE pending. */
+	out.msg[0].frame[old_len - 1] ^= 1;
+	cr_assert_eq(sga_dev_consume_wake_ack(&h.dev[0], out.msg[0].frame, old_len, &ack),
+	             -SGA_E_AUTH);
+	cr_assert_eq(sga_dev_consume_wake_ack(&h.dev[0], old, old_len, &ack), 0);
+	cr_assert(ack.invitations == 2 && ack.stored == 255); /* saturated */
+	cr_assert_eq(h.dev[0].down_ctr, down);                /* it spends no down counter */
+	/* The same answer again, or an answer to an older WAKE: REPLAY. */
+	cr_assert_eq(sga_dev_consume_wake_ack(&h.dev[0], old, old_len, &ack), -SGA_E_REPLAY);
+	cr_assert_eq(sga_dev_create_wake(&h.dev[0], SGA_WAKE_WANT_STORED, h.frame, sizeof(h.frame),
+	                                 &h.frame_len),
+	             0);
+	cr_assert_eq(sga_dev_consume_wake_ack(&h.dev[0], old, old_len, &ack), -SGA_E_REPLAY);
+	/* A NEG_INVITE-typed frame under the same key is not a WAKE_ACK. */
+	old[1] = SGA_MSG_NEG_INVITE;
+	cr_assert_neq(sga_dev_consume_wake_ack(&h.dev[0], old, old_len, &ack), 0);
+	harness_fini(&h);
+}
+
+Test(wake, unregistered_device_sends_none)
+{
+	struct harness h;
+
+	setup_all(&h);
+	cr_assert_eq(sga_dev_create_wake(&h.dev[0], 0, h.frame, sizeof(h.frame), &h.frame_len),
+	             -SGA_E_BAD_STATE);
+	harness_fini(&h);
+}

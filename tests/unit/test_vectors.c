@@ -993,6 +993,79 @@ Test(vectors, neg_req_frame)
 	             -SGA_E_REPLAY);
 }
 
+/* WAKE from d_i (15.13): counter 2, nonce c0..cb, flags 03; the WAKE_ACK
+ * echoing counter 2, nonce d0..db, 1 invitation, 2 sessions with messages. */
+static const uint8_t V_WAKE[48] = {
+    0x01, 0x14, 0x00, 0x2c, 0x05, 0x64, 0x65, 0x76, 0x2d, 0x69, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x02, 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xcb, 0x4a, 0x1b,
+    0x4c, 0x17, 0x52, 0xbb, 0xe8, 0xfe, 0x71, 0xb0, 0x1f, 0xbd, 0xde, 0x23, 0x48, 0x5f, 0x20, 0x83,
+};
+static const uint8_t V_WAKE_ACK[48] = {
+    0x01, 0x15, 0x00, 0x2c, 0x05, 0x64, 0x65, 0x76, 0x2d, 0x69, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x02, 0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9, 0xda, 0xdb, 0x7c, 0x78,
+    0x7f, 0x32, 0x09, 0xe6, 0x4b, 0x72, 0xed, 0x5a, 0x7d, 0xde, 0xf0, 0xb4, 0x72, 0xa7, 0x40, 0x67,
+};
+
+static void seal_dev_fixed(uint8_t type, uint64_t ctr, uint8_t nonce_first, const uint8_t *plain,
+                           size_t plain_len, uint8_t *frame, size_t cap, size_t *len)
+{
+	uint8_t nonce[12], ctl[16], *ct;
+	size_t aad_len;
+
+	RC_OK(sga_key_ctl(k_d, SGA_SUITE_AES128_GCM, ctl));
+	fixed_nonce(nonce, nonce_first);
+	RC_OK(sga_env_dev_encode(type, ID_I, 5, ctr, nonce, plain_len + 16, frame, cap, &ct,
+	                         &aad_len));
+	RC_OK(sga_aead_seal(SGA_SUITE_AES128_GCM, ctl, nonce, frame, aad_len, plain, plain_len, ct,
+	                    plain_len + 16));
+	*len = aad_len + plain_len + 16;
+}
+
+Test(vectors, wake_and_wake_ack)
+{
+	struct sga_wake_plain w = {.flags = SGA_WAKE_FLAGS_ALL}, got;
+	struct sga_wake_ack_plain a = {.invitations = 1, .stored = 2}, got_ack;
+	struct sga_gw_device rec;
+	struct sga_dev dev;
+	uint8_t plain[8], frame[128];
+	size_t plain_len, len;
+	uint64_t ctr = 0;
+
+	RC_OK(sga_wake_plain_encode(&w, plain, sizeof(plain), &plain_len));
+	seal_dev_fixed(SGA_MSG_WAKE, 2, 0xc0, plain, plain_len, frame, sizeof(frame), &len);
+	expect_bytes("WAKE", frame, len, V_WAKE, sizeof(V_WAKE));
+	RC_OK(sga_wake_ack_plain_encode(&a, plain, sizeof(plain), &plain_len));
+	seal_dev_fixed(SGA_MSG_WAKE_ACK, 2, 0xd0, plain, plain_len, frame, sizeof(frame), &len);
+	expect_bytes("WAKE_ACK", frame, len, V_WAKE_ACK, sizeof(V_WAKE_ACK));
+
+	/* The gateway opens the WAKE under d_i's record, counter 1 accepted before. */
+	memset(&rec, 0, sizeof(rec));
+	rec.id_len = 5;
+	memcpy(rec.id, ID_I, 5);
+	memcpy(rec.k_d, k_d, sizeof(k_d));
+	rec.suite_init = SGA_SUITE_AES128_GCM;
+	rec.up_ctr = 1;
+	RC_OK(sga_gw_wake_open(NULL, &rec, V_WAKE, sizeof(V_WAKE), &got, &ctr));
+	cr_assert(ctr == 2 && got.flags == 0x03);
+	rec.up_ctr = 2;
+	cr_assert_eq(sga_gw_wake_open(NULL, &rec, V_WAKE, sizeof(V_WAKE), &got, &ctr),
+	             -SGA_E_REPLAY);
+
+	/* The device that sent WAKE counter 2 takes the answer. */
+	memset(&dev, 0, sizeof(dev));
+	dev.id_len = 5;
+	memcpy(dev.id, ID_I, 5);
+	memcpy(dev.k_d, k_d, sizeof(k_d));
+	dev.suite_init = SGA_SUITE_AES128_GCM;
+	dev.registered = 1;
+	dev.up_ctr = 2;
+	dev.wake_ctr = 2;
+	RC_OK(sga_dev_consume_wake_ack(&dev, V_WAKE_ACK, sizeof(V_WAKE_ACK), &got_ack));
+	cr_assert(got_ack.invitations == 1 && got_ack.stored == 2);
+	sga_memzero(&dev, sizeof(dev));
+	sga_memzero(&rec, sizeof(rec));
+}
+
 /* REG_REQ: the RSA plaintext is fixed; the ciphertext is not (OAEP), so the
  * check is that the gateway decrypts a fresh encryption back to it. */
 Test(vectors, reg_req_plaintext_and_rekey_mac, .timeout = 300)

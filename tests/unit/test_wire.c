@@ -288,6 +288,8 @@ static int decoder_for(uint8_t type)
 	case SGA_MSG_NEG_REQ:
 	case SGA_MSG_NEG_INVITE:
 	case SGA_MSG_NEG_ACCEPT:
+	case SGA_MSG_WAKE:
+	case SGA_MSG_WAKE_ACK:
 		return D_DEV;
 	case SGA_MSG_NEG_RESULT:
 	case SGA_MSG_KEX_INIT:
@@ -323,7 +325,8 @@ static const uint8_t KNOWN_TYPES[] = {
     SGA_MSG_KEX_INIT,     SGA_MSG_KEX_REPLY,      SGA_MSG_DATA_UP,       SGA_MSG_DATA_DOWN,
     SGA_MSG_DATA_ACK,     SGA_MSG_DATA_DELIVERED, SGA_MSG_DATA_SKIP,     SGA_MSG_ERROR,
     SGA_MSG_COOKIE_REPLY, SGA_MSG_COOKIE_ECHO,    SGA_MSG_SESSION_CLOSE, SGA_MSG_SESSION_CLOSED,
-    SGA_MSG_REKEY_INIT,   SGA_MSG_REKEY_NOTICE,   SGA_MSG_REKEY_REPLY,
+    SGA_MSG_REKEY_INIT,   SGA_MSG_REKEY_NOTICE,   SGA_MSG_REKEY_REPLY,   SGA_MSG_WAKE,
+    SGA_MSG_WAKE_ACK,
 };
 #define N_KNOWN (sizeof(KNOWN_TYPES) / sizeof(KNOWN_TYPES[0]))
 
@@ -662,7 +665,8 @@ Test(wire, msg_name)
 	    "KEX_INIT",     "KEX_REPLY",      "DATA_UP",       "DATA_DOWN",
 	    "DATA_ACK",     "DATA_DELIVERED", "DATA_SKIP",     "ERROR",
 	    "COOKIE_REPLY", "COOKIE_ECHO",    "SESSION_CLOSE", "SESSION_CLOSED",
-	    "REKEY_INIT",   "REKEY_NOTICE",   "REKEY_REPLY"};
+	    "REKEY_INIT",   "REKEY_NOTICE",   "REKEY_REPLY",   "WAKE",
+	    "WAKE_ACK"};
 	int known = 0;
 
 	for (size_t i = 0; i < N_KNOWN; i++)
@@ -2208,4 +2212,80 @@ Test(fuzz, mutation_loop)
 	/* the loop exercised both outcomes */
 	cr_assert_gt(ok, 1000);
 	cr_assert_gt(bad, 100000);
+}
+
+/* ---- WAKE and WAKE_ACK plaintexts (PROTOCOL.md 7.16) ----------------------------- */
+
+Test(wire, wake_plain_rules)
+{
+	struct sga_wake_plain m = {.flags = SGA_WAKE_FLAGS_ALL}, got;
+	uint8_t b[8];
+	size_t n;
+
+	RC_EQ(sga_wake_plain_encode(&m, b, sizeof(b), &n), 0);
+	cr_assert(n == SGA_WAKE_PLAIN_LEN && b[0] == 0x03 && b[1] == 0);
+	RC_EQ(sga_wake_plain_decode(b, n, &got), 0);
+	cr_assert_eq(got.flags, 0x03);
+	/* Each defined flag alone, and none (only the address moves), are valid. */
+	for (uint8_t f = 0; f <= SGA_WAKE_FLAGS_ALL; f++) {
+		b[0] = f;
+		RC_EQ(sga_wake_plain_decode(b, 2, &got), 0);
+		cr_assert_eq(got.flags, f);
+	}
+	/* Every undefined flag bit: BAD_FIELD, on both sides. */
+	for (int bit = 2; bit < 8; bit++) {
+		b[0] = (uint8_t)(1u << bit);
+		b[1] = 0;
+		RC_EQ(sga_wake_plain_decode(b, 2, &got), E(BAD_FIELD));
+		cr_assert_eq(got.flags, 0); /* wiped on refusal */
+		m.flags = (uint8_t)(1u << bit);
+		RC_EQ(sga_wake_plain_encode(&m, b, sizeof(b), &n), E(BAD_FIELD));
+	}
+	/* The second byte must be zero. */
+	b[0] = 1;
+	b[1] = 1;
+	RC_EQ(sga_wake_plain_decode(b, 2, &got), E(BAD_FIELD));
+	b[1] = 0x80;
+	RC_EQ(sga_wake_plain_decode(b, 2, &got), E(BAD_FIELD));
+	/* Exactly two bytes. */
+	b[1] = 0;
+	RC_EQ(sga_wake_plain_decode(b, 0, &got), E(TRUNCATED));
+	RC_EQ(sga_wake_plain_decode(b, 1, &got), E(TRUNCATED));
+	RC_EQ(sga_wake_plain_decode(b, 3, &got), E(TRAILING));
+	m.flags = 1;
+	RC_EQ(sga_wake_plain_encode(&m, b, 1, &n), E(NOSPACE));
+	RC_EQ(sga_wake_plain_decode(b, 2, NULL), E(INTERNAL));
+}
+
+Test(wire, wake_ack_plain_rules)
+{
+	struct sga_wake_ack_plain m = {.invitations = 3, .stored = 255}, got;
+	uint8_t b[8];
+	size_t n;
+
+	RC_EQ(sga_wake_ack_plain_encode(&m, b, sizeof(b), &n), 0);
+	cr_assert(n == SGA_WAKE_ACK_PLAIN_LEN && b[0] == 3 && b[1] == 255);
+	RC_EQ(sga_wake_ack_plain_decode(b, n, &got), 0);
+	cr_assert(got.invitations == 3 && got.stored == 255);
+	RC_EQ(sga_wake_ack_plain_decode(b, 1, &got), E(TRUNCATED));
+	RC_EQ(sga_wake_ack_plain_decode(b, 3, &got), E(TRAILING));
+	RC_EQ(sga_wake_ack_plain_encode(&m, b, 1, &n), E(NOSPACE));
+	/* No larger than the WAKE it answers (section 7.16: no amplification). */
+	cr_assert_leq(SGA_WAKE_ACK_PLAIN_LEN, SGA_WAKE_PLAIN_LEN);
+}
+
+Test(wire, wake_is_a_device_envelope)
+{
+	uint8_t f[64], nonce[12] = {0}, *ct;
+	size_t aad_len;
+	struct sga_env_dev env;
+
+	for (int t = SGA_MSG_WAKE; t <= SGA_MSG_WAKE_ACK; t++) {
+		RC_EQ(sga_env_dev_encode((uint8_t)t, (const uint8_t *)"dev-i", 5, 7, nonce, 18, f,
+		                         sizeof(f), &ct, &aad_len),
+		      0);
+		cr_assert_eq(aad_len, 30);
+		RC_EQ(sga_env_dev_decode(f, aad_len + 18, &env), 0);
+		cr_assert(env.type == t && env.ctr == 7 && env.id_len == 5);
+	}
 }
