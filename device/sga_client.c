@@ -428,6 +428,16 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Send the operation's first frame and wait for its answer, retransmitting
+ * for up to the client's timeout: every request-answer operation starts so. */
+static int send_and_run_op(struct sga_client *c)
+{
+	c->op_deadline = now_ms() + c->timeout_ms;
+	c->op_timeout_ms = c->timeout_ms;
+	(void)op_send(c);
+	return run_op(c);
+}
+
 uint64_t client_priv_now_us(void)
 {
 	return now_us();
@@ -1617,10 +1627,7 @@ static int fetch_package(struct sga_client *c)
 	/* Padding byte 0 names the profile wanted (EC-DESIGN.md; 0: the first). */
 	c->op.frame[0][SGA_HDR_LEN] = c->group;
 	c->op.n_frames = 1;
-	c->op_deadline = now_ms() + c->timeout_ms;
-	c->op_timeout_ms = c->timeout_ms;
-	(void)op_send(c);
-	return run_op(c);
+	return send_and_run_op(c);
 }
 
 /* errno for a failed sga_client_open. */
@@ -1863,10 +1870,7 @@ int sga_client_register(struct sga_client *c, const char *token)
 	c->op.n_frames = 1;
 	client_log(c, 1, "registering %.*s%s", c->dev.id_len, c->dev.id,
 	           c->dev.registered ? " again" : "");
-	c->op_deadline = now_ms() + c->timeout_ms;
-	c->op_timeout_ms = c->timeout_ms;
-	(void)op_send(c);
-	return run_op(c);
+	return send_and_run_op(c);
 }
 
 int sga_client_rekey_device(struct sga_client *c)
@@ -1901,10 +1905,7 @@ int sga_client_rekey_device(struct sga_client *c)
 	}
 	c->op.n_frames = 1;
 	client_log(c, 1, "replacing the long-term key of %.*s", c->dev.id_len, c->dev.id);
-	c->op_deadline = now_ms() + c->timeout_ms;
-	c->op_timeout_ms = c->timeout_ms;
-	(void)op_send(c);
-	return run_op(c);
+	return send_and_run_op(c);
 }
 
 int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t *prefs,
@@ -1941,10 +1942,7 @@ int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t 
 		end_session(c);
 		return rc;
 	}
-	c->op_deadline = now_ms() + c->timeout_ms;
-	c->op_timeout_ms = c->timeout_ms;
-	(void)op_send(c);
-	rc = run_op(c);
+	rc = send_and_run_op(c);
 	if (rc)
 		end_session(c);
 	return rc;
@@ -1973,10 +1971,7 @@ static int announce(struct sga_client *c)
 		sga_memzero(&c->op, sizeof(c->op));
 		goto out;
 	}
-	c->op_deadline = now_ms() + c->timeout_ms;
-	c->op_timeout_ms = c->timeout_ms;
-	(void)op_send(c);
-	rc = run_op(c);
+	rc = send_and_run_op(c);
 out:
 	end_session(c);
 	return rc;
@@ -2006,10 +2001,7 @@ int sga_client_wake(struct sga_client *c, uint8_t flags, unsigned *invitations, 
 		sga_memzero(&c->op, sizeof(c->op));
 		return rc;
 	}
-	c->op_deadline = now_ms() + c->timeout_ms;
-	c->op_timeout_ms = c->timeout_ms;
-	(void)op_send(c);
-	rc = run_op(c);
+	rc = send_and_run_op(c);
 	c->dev.wake_ctr = 0; /* answered or given up: a late WAKE_ACK is refused */
 	if (!rc) {
 		if (invitations)
