@@ -15,8 +15,8 @@
 
 static int suite_offered(const struct sga_gw *gw, uint8_t suite)
 {
-	for (unsigned i = 0; i < gw->pkg.n_suites; i++)
-		if (gw->pkg.suites[i] == suite)
+	for (unsigned i = 0; i < gw->prof[0].pkg.n_suites; i++)
+		if (gw->prof[0].pkg.suites[i] == suite)
 			return 1;
 	return 0;
 }
@@ -62,8 +62,9 @@ int cp_lab_provision(const struct cp_handler *h, struct store *st, const struct 
 	int rc = 0;
 
 	memset(rep, 0, sizeof(*rep));
-	if (h->gw->grp && p->group != h->gw->grp->id) {
-		cp_log(CP_LOG_ERR, "lab provisioning: the file's group is not the gateway's");
+	if (h->gw->n_prof && !sga_gw_profile(h->gw, p->group)) {
+		cp_log(CP_LOG_ERR,
+		       "lab provisioning: the file's group is not one the gateway serves");
 		return -SGA_E_BAD_FIELD;
 	}
 	if (!suite_offered(h->gw, p->suite) || !suite_offered(h->gw, p->hop_suite)) {

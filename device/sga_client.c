@@ -1621,11 +1621,9 @@ static int fetch_package(struct sga_client *c)
 
 	client_log(c, 1, "fetching the gateway package (PKG_REQ)");
 	op_start(c, OP_PKG);
-	rc = sga_pkg_req_encode(c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0]);
+	rc = sga_pkg_req_encode(c->group, c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0]);
 	if (rc)
 		return fail(c, rc, "cannot build PKG_REQ");
-	/* Padding byte 0 names the profile wanted (EC-DESIGN.md; 0: the first). */
-	c->op.frame[0][SGA_HDR_LEN] = c->group;
 	c->op.n_frames = 1;
 	return send_and_run_op(c);
 }

@@ -401,51 +401,72 @@ static int write_package(const struct gw_config *c, uint8_t group, const uint8_t
 
 /*
  * Load every profile's key pairs (and check them: a missing file, another key
- * type, a public key only each get their line), build the protocol context and
- * write one package per profile.
+ * type, a public key only each get their line), build the protocol context
+ * with one profile per group of [gateway] groups, in that order, and write
+ * one package per profile.
  */
 static int build_gateway(const struct gw_config *c, struct sga_gw *gw)
 {
 	struct sga_rsa_key *pk = NULL, *tpk = NULL;
+	struct sga_pke_priv kp, tkp;
 	uint8_t ec_key[GW_EC_PRIV_LEN], ec_tkey[GW_EC_PRIV_LEN];
 	int rc, ret = -1;
 
-	if (serves_ffdhe(c) && (load_rsa_private("rsa_key", c->rsa_key, &pk) ||
-	                        load_rsa_private("trapdoor_key", c->trapdoor_key, &tpk)))
-		goto out;
-	for (unsigned g = 0; g < c->n_groups; g++) {
-		if (!gw_config_group_is_ec(c->groups[g]))
-			continue;
-		if (load_ec_private(c, c->groups[g], ec_key, ec_tkey))
-			goto out;
-		sga_memzero(ec_key, sizeof(ec_key));
-		sga_memzero(ec_tkey, sizeof(ec_tkey));
-	}
-	if (c->n_groups > 1 || gw_config_group_is_ec(c->group)) {
-		/* Placeholder until the protocol library serves several profiles. */
-		GW_LOG("error",
-		       "[gateway] groups: this build serves one finite-field profile only");
-		goto out;
-	}
-	rc = sga_gw_init(gw, (const uint8_t *)c->id, (uint8_t)strlen(c->id), c->group, c->suites,
-	                 c->n_suites, pk, tpk, c->enrollment);
+	memset(&kp, 0, sizeof(kp));
+	memset(&tkp, 0, sizeof(tkp));
+	rc = sga_gw_init_empty(gw, (const uint8_t *)c->id, (uint8_t)strlen(c->id), c->suites,
+	                       c->n_suites, c->enrollment);
 	if (rc) {
 		GW_LOG("error", "gateway context: %s", sga_err_desc(rc));
-		goto out;
+		return -1;
 	}
-	pk = tpk = NULL; /* gw owns them */
+	for (unsigned g = 0; g < c->n_groups; g++) {
+		const uint8_t group = c->groups[g];
+
+		if (gw_config_group_is_ec(group)) {
+			if (load_ec_private(c, group, ec_key, ec_tkey))
+				goto out;
+			rc = sga_pke_priv_from_ec(group, ec_key, &kp);
+			rc = rc ? rc : sga_pke_priv_from_ec(group, ec_tkey, &tkp);
+			sga_memzero(ec_key, sizeof(ec_key));
+			sga_memzero(ec_tkey, sizeof(ec_tkey));
+		} else {
+			/* The ffdhe profiles share the RSA pairs: a copy per profile. */
+			if (load_rsa_private("rsa_key", c->rsa_key, &pk) ||
+			    load_rsa_private("trapdoor_key", c->trapdoor_key, &tpk))
+				goto out;
+			rc = sga_pke_priv_from_rsa(group, pk, &kp);
+			if (!rc)
+				pk = NULL; /* kp owns it */
+			rc = rc ? rc : sga_pke_priv_from_rsa(group, tpk, &tkp);
+			if (!rc)
+				tpk = NULL;
+		}
+		rc = rc ? rc : sga_gw_add_profile(gw, group, &kp, &tkp);
+		if (rc) {
+			GW_LOG("error", "gateway context, %s profile: %s",
+			       sga_group_get(group)->name, sga_err_desc(rc));
+			goto out;
+		}
+	}
 	/* The package body (without the frame header) is what devices pin. */
-	if (write_package(c, c->group, gw->pkg_frame + SGA_HDR_LEN,
-	                  gw->pkg_frame_len - SGA_HDR_LEN)) {
-		sga_gw_fini(gw);
-		goto out;
+	for (unsigned i = 0; i < gw->n_prof; i++) {
+		const struct sga_gw_profile *p = &gw->prof[i];
+
+		if (write_package(c, p->grp->id, p->pkg_frame + SGA_HDR_LEN,
+		                  p->pkg_frame_len - SGA_HDR_LEN))
+			goto out;
 	}
 	ret = 0;
 out:
 	sga_memzero(ec_key, sizeof(ec_key));
 	sga_memzero(ec_tkey, sizeof(ec_tkey));
+	sga_pke_priv_free(&kp);
+	sga_pke_priv_free(&tkp);
 	sga_rsa_free(pk);
 	sga_rsa_free(tpk);
+	if (ret)
+		sga_gw_fini(gw);
 	return ret;
 }
 

@@ -38,11 +38,10 @@ int sga_dev_init(struct sga_dev *d, const struct sga_package *pkg, const uint8_t
 	if (!in_list(suite_init, suites, n_suites))
 		return -SGA_E_BAD_FIELD;
 	d->grp = sga_group_get(pkg->group);
-	/* ffdhe only so far (see sga_gw_init): an x25519 package is refused. */
-	if (!d->grp || d->grp->kind != SGA_GROUP_KIND_FFDHE)
+	if (!d->grp)
 		return -SGA_E_BAD_PACKAGE;
-	if (sga_rsa_from_public_der(pkg->pk_der, pkg->pk_len, &d->pk) ||
-	    sga_rsa_from_public_der(pkg->tpk_der, pkg->tpk_len, &d->tpk)) {
+	if (sga_pke_pub_decode(pkg->group, pkg->pk_der, pkg->pk_len, &d->pk) ||
+	    sga_pke_pub_decode(pkg->group, pkg->tpk_der, pkg->tpk_len, &d->tpk)) {
 		sga_dev_fini(d);
 		return -SGA_E_BAD_PACKAGE;
 	}
@@ -61,8 +60,8 @@ int sga_dev_init(struct sga_dev *d, const struct sga_package *pkg, const uint8_t
 
 void sga_dev_fini(struct sga_dev *d)
 {
-	sga_rsa_free(d->pk);
-	sga_rsa_free(d->tpk);
+	sga_pke_pub_free(&d->pk);
+	sga_pke_pub_free(&d->tpk);
 	sga_memzero(d, sizeof(*d));
 }
 
@@ -70,7 +69,7 @@ int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t toke
                            uint8_t *out, size_t cap, size_t *len)
 {
 	struct sga_reg_plain m;
-	uint8_t plain[256], rsa_ct[SGA_RSA_MAX_LEN], mac_key[SGA_MAC_LEN], *mac_at = NULL;
+	uint8_t plain[256], ct[SGA_RSA_MAX_LEN], mac_key[SGA_MAC_LEN], *mac_at = NULL;
 	size_t plain_len = 0, ct_len = 0;
 	int rc;
 
@@ -97,10 +96,10 @@ int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t toke
 		memcpy(m.token, token, token_len);
 	m.ctr = rekey ? d->up_ctr + 1 : 0;
 	CHECK(sga_reg_plain_encode(&m, plain, sizeof(plain), &plain_len));
-	CHECK(sga_err_from_crypto(
-	    sga_rsa_oaep_encrypt(d->pk, plain, plain_len, rsa_ct, sizeof(rsa_ct), &ct_len)));
-	CHECK(sga_reg_req_encode(rekey ? SGA_REG_FLAG_REKEY : 0, rsa_ct, ct_len, out, cap, &mac_at,
-	                         len));
+	CHECK(
+	    sga_pke_seal(&d->pk, SGA_PKE_REGISTRATION, plain, plain_len, ct, sizeof(ct), &ct_len));
+	CHECK(sga_reg_req_encode(rekey ? SGA_REG_FLAG_REKEY : 0, d->grp->id, ct, ct_len, out, cap,
+	                         &mac_at, len));
 	if (rekey) {
 		struct sga_buf part = {out, *len - SGA_MAC_LEN};
 
@@ -436,12 +435,11 @@ int sga_dev_kex_contrib_make(const struct sga_dev *d, struct sga_dev_sess *s, ui
 	size_t f_len = 0;
 	int rc;
 
-	CHECK(sga_err_from_crypto(sga_exponent_random(s->R)));
-	CHECK(sga_err_from_crypto(sga_exponent_random(r)));
-	CHECK(sga_err_from_crypto(sga_modexp(grp, NULL, s->R, SGA_EXPONENT_LEN, N)));
-	CHECK(sga_err_from_crypto(sga_modexp(grp, N, r, SGA_EXPONENT_LEN, s->K)));
-	CHECK(
-	    sga_err_from_crypto(sga_rsa_oaep_encrypt(d->tpk, r, sizeof(r), F, sizeof(F), &f_len)));
+	CHECK(sga_err_from_crypto(sga_group_scalar_random(grp, s->R)));
+	CHECK(sga_err_from_crypto(sga_group_scalar_random(grp, r)));
+	CHECK(sga_kex_element(grp, NULL, s->R, N));
+	CHECK(sga_kex_shared(grp, N, r, s->K));
+	CHECK(sga_pke_seal(&d->tpk, SGA_PKE_TRAPDOOR, r, sizeof(r), F, sizeof(F), &f_len));
 	CHECK(sga_kex_init_mac(grp, s->K, s->session_id, N, mac));
 	CHECK(sga_kex_n_hash(grp, N, s->n_hash));
 	CHECK(sga_key_ctl(d->k_d, d->suite_init, ctl));
@@ -567,19 +565,15 @@ int sga_dev_kex_reply_check(const struct sga_dev *d, const struct sga_dev_sess *
 		goto out;
 	}
 	/* Gateway -> device authentication: only the holder of the trapdoor could
-	 * recover r and so K = N^r. */
+	 * recover r and so K = [r]N. */
 	CHECK(sga_kex_reply_mac(grp, s->K, s->session_id, d->id, d->id_len, s->peer_id,
 	                        s->peer_id_len, b5->x, b5->n_hash_peer, mac));
 	if (!sga_ct_memeq(mac, b5->mac, SGA_MAC_LEN)) {
 		rc = -SGA_E_AUTH;
 		goto out;
 	}
-	/* B7: K_isj = X^R = g^(R_i R_s R_j) mod p. */
-	CHECK(sga_err_from_crypto(sga_modexp(grp, b5->x, s->R, SGA_EXPONENT_LEN, kisj)));
-	if (!sga_group_element_ok(grp, kisj)) {
-		rc = -SGA_E_BAD_ELEMENT;
-		goto out;
-	}
+	/* B7: K_isj = [R]X = [R_i R_s R_j]G (g^(R_i R_s R_j) mod p in ffdhe). */
+	CHECK(sga_kex_shared(grp, b5->x, s->R, kisj));
 out:
 	return rc;
 }
@@ -617,7 +611,7 @@ int sga_dev_consume_kex_reply(struct sga_dev *d, struct sga_dev_sess *s, const u
 	t.n_pref = s->n_pref;
 	t.n_hash[self] = s->n_hash;
 	t.n_hash[peer] = b5.n_hash_peer;
-	CHECK(sga_dev_sess_derive(s, kisj, grp->len, s->k_t, &t));
+	CHECK(sga_dev_sess_derive(s, kisj, grp->secret_len, s->k_t, &t));
 	/* The exponent and the handshake keys have served; only traffic keys
 	 * remain, and the kex key, which seals the session's end (SESSION_CLOSE
 	 * and SESSION_CLOSED, PROTOCOL.md 7.14). */

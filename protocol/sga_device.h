@@ -21,6 +21,7 @@
 
 #include "sga_crypto.h"
 #include "sga_keys.h"
+#include "sga_pke.h"
 #include "sga_rekey_state.h"
 #include "sga_replay.h"
 #include "sga_wire.h"
@@ -28,9 +29,9 @@
 struct sga_dev {
 	/* The gateway this device trusts: decoded package and its keys. */
 	struct sga_package pkg;
-	struct sga_rsa_key *pk;  /* E_PK */
-	struct sga_rsa_key *tpk; /* F_G */
-	const struct sga_group_info *grp;
+	struct sga_pke_pub pk;            /* E_PK */
+	struct sga_pke_pub tpk;           /* F_G */
+	const struct sga_group_info *grp; /* the profile's group, the package's */
 
 	uint8_t id_len;
 	uint8_t id[SGA_ID_MAX];
@@ -78,7 +79,7 @@ struct sga_dev_sess {
 	uint8_t k_t[SGA_KEY_LEN];
 	uint8_t kex_key[SGA_AEAD_MAX_KEY_LEN];
 	uint8_t R[SGA_EXPONENT_LEN];
-	uint8_t K[SGA_GROUP_MAX_LEN];     /* K_is = N^r: authenticates G's reply */
+	uint8_t K[SGA_GROUP_MAX_LEN];     /* K_is = [r]N: authenticates G's reply */
 	int kex_made;                     /* KEX_INIT created (R and K valid) */
 	uint8_t kex_frame[SGA_FRAME_MAX]; /* the KEX_INIT, kept for retransmission */
 	size_t kex_frame_len;
@@ -115,7 +116,7 @@ int sga_dev_init(struct sga_dev *d, const struct sga_package *pkg, const uint8_t
 /** Wipe all secrets and free the key objects. */
 void sga_dev_fini(struct sga_dev *d);
 
-/** Registration request: RSA-OAEP(PK) of k_d and the device's parameters. With
+/** Registration request: E_PK of k_d and the device's parameters. With
  *  rekey, a fresh k_d is proposed and the frame carries a MAC under the current
  *  one (the only way to replace an existing registration). */
 int sga_dev_create_reg_req(struct sga_dev *d, const uint8_t *token, uint8_t token_len, int rekey,

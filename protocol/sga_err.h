@@ -36,7 +36,8 @@
 	X(INTERNAL, 22, "internal error")                                                          \
 	X(KEY_CONFIRM, 23, "key confirmation failed: the two devices derived different keys")      \
 	X(SESSION_CLOSED, 24, "the session was closed (by a device, the gateway or the operator)") \
-	X(REVOKED, 25, "the device's registration was revoked by the operator")
+	X(REVOKED, 25, "the device's registration was revoked by the operator")                    \
+	X(NO_COMMON_GROUP, 26, "the two devices registered with different profiles (groups)")
 
 enum sga_err {
 #define SGA_ERR_ENUM(name, num, desc) SGA_E_##name = num,

@@ -43,62 +43,125 @@ static uint8_t *out_slot(struct sga_gw_out *out)
 	return out->msg[out->n].frame;
 }
 
-int sga_gw_init(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, uint8_t group,
-                const uint8_t *suites, uint8_t n_suites, struct sga_rsa_key *pk,
-                struct sga_rsa_key *tpk, uint8_t enroll_mode)
+int sga_gw_init_empty(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, const uint8_t *suites,
+                      uint8_t n_suites, uint8_t enroll_mode)
 {
-	size_t der_len;
 	int rc;
 
 	memset(gw, 0, sizeof(*gw));
-	/* The state machines compute in the ffdhe groups only so far: an EC
-	 * group (x25519) is known to the crypto layer but not served yet. */
-	if (!sga_id_valid(id, id_len) || !sga_group_get(group) ||
-	    sga_group_get(group)->kind != SGA_GROUP_KIND_FFDHE ||
-	    enroll_mode > SGA_ENROLL_ALLOWLIST)
+	if (!sga_id_valid(id, id_len) || enroll_mode > SGA_ENROLL_ALLOWLIST)
 		return -SGA_E_BAD_FIELD;
 	rc = sga_suite_list_check(suites, n_suites);
 	if (rc)
 		return rc;
-	if (!pk || !tpk || !sga_rsa_has_private(pk) || !sga_rsa_has_private(tpk))
-		return -SGA_E_BAD_FIELD;
-	gw->pkg.id_len = id_len;
-	memcpy(gw->pkg.id, id, id_len);
-	gw->pkg.group = group;
-	gw->pkg.n_suites = n_suites;
-	memcpy(gw->pkg.suites, suites, n_suites);
-	if (sga_rsa_public_der(pk, gw->pkg.pk_der, sizeof(gw->pkg.pk_der), &der_len))
-		return -SGA_E_CRYPTO;
-	gw->pkg.pk_len = (uint16_t)der_len;
-	if (sga_rsa_public_der(tpk, gw->pkg.tpk_der, sizeof(gw->pkg.tpk_der), &der_len))
-		return -SGA_E_CRYPTO;
-	gw->pkg.tpk_len = (uint16_t)der_len;
-	rc = sga_pkg_encode(&gw->pkg, gw->pkg_frame, sizeof(gw->pkg_frame), &gw->pkg_frame_len);
-	if (rc)
-		return rc;
-	gw->grp = sga_group_get(group);
-	gw->pk = pk;
-	gw->tpk = tpk;
+	/* The identity and suites every profile's package carries. */
+	for (unsigned i = 0; i < SGA_GW_PROFILES_MAX; i++) {
+		struct sga_package *pkg = &gw->prof[i].pkg;
+
+		pkg->id_len = id_len;
+		memcpy(pkg->id, id, id_len);
+		pkg->n_suites = n_suites;
+		memcpy(pkg->suites, suites, n_suites);
+	}
 	gw->enroll_mode = enroll_mode;
 	return 0;
 }
 
+int sga_gw_add_profile(struct sga_gw *gw, uint8_t group, struct sga_pke_priv *pk,
+                       struct sga_pke_priv *tpk)
+{
+	const struct sga_group_info *grp = sga_group_get(group);
+	struct sga_gw_profile *p;
+	size_t len;
+	int rc;
+
+	if (!grp || gw->n_prof >= SGA_GW_PROFILES_MAX || sga_gw_profile(gw, group) || !pk || !tpk ||
+	    pk->group != group || tpk->group != group)
+		return -SGA_E_BAD_FIELD;
+	p = &gw->prof[gw->n_prof];
+	p->pkg.group = group;
+	rc = sga_pke_priv_public(pk, p->pkg.pk_der, sizeof(p->pkg.pk_der), &len);
+	if (rc)
+		return rc;
+	p->pkg.pk_len = (uint16_t)len;
+	rc = sga_pke_priv_public(tpk, p->pkg.tpk_der, sizeof(p->pkg.tpk_der), &len);
+	if (rc)
+		return rc;
+	p->pkg.tpk_len = (uint16_t)len;
+	rc = sga_pkg_encode(&p->pkg, p->pkg_frame, sizeof(p->pkg_frame), &p->pkg_frame_len);
+	if (rc)
+		return rc;
+	p->grp = grp;
+	p->pk = *pk;
+	p->tpk = *tpk;
+	memset(pk, 0, sizeof(*pk));
+	memset(tpk, 0, sizeof(*tpk));
+	gw->n_prof++;
+	return 0;
+}
+
+int sga_gw_init(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, uint8_t group,
+                const uint8_t *suites, uint8_t n_suites, struct sga_rsa_key *pk,
+                struct sga_rsa_key *tpk, uint8_t enroll_mode)
+{
+	struct sga_pke_priv kp, tkp;
+	int rc;
+
+	rc = sga_gw_init_empty(gw, id, id_len, suites, n_suites, enroll_mode);
+	if (rc)
+		return rc;
+	if (sga_pke_is_hpke(group) || sga_pke_priv_from_rsa(group, pk, &kp))
+		return -SGA_E_BAD_FIELD;
+	if (sga_pke_priv_from_rsa(group, tpk, &tkp))
+		return -SGA_E_BAD_FIELD;
+	rc = sga_gw_add_profile(gw, group, &kp, &tkp);
+	if (rc)
+		memset(gw, 0, sizeof(*gw)); /* pk and tpk stay the caller's */
+	return rc;
+}
+
 void sga_gw_fini(struct sga_gw *gw)
 {
-	sga_rsa_free(gw->pk);
-	sga_rsa_free(gw->tpk);
+	for (unsigned i = 0; i < gw->n_prof; i++) {
+		sga_pke_priv_free(&gw->prof[i].pk);
+		sga_pke_priv_free(&gw->prof[i].tpk);
+	}
 	sga_memzero(gw, sizeof(*gw));
+}
+
+const struct sga_gw_profile *sga_gw_profile(const struct sga_gw *gw, uint8_t group)
+{
+	if (!gw->n_prof)
+		return NULL;
+	if (!group)
+		return &gw->prof[0];
+	for (unsigned i = 0; i < gw->n_prof; i++)
+		if (gw->prof[i].grp->id == group)
+			return &gw->prof[i];
+	return NULL;
+}
+
+uint8_t sga_gw_device_group(const struct sga_gw *gw, const struct sga_gw_device *dev)
+{
+	if (dev->group)
+		return dev->group;
+	return gw->n_prof ? gw->prof[0].grp->id : 0;
 }
 
 int sga_gw_handle_pkg_req(const struct sga_gw *gw, const uint8_t *frame, size_t len,
                           struct sga_gw_out *out)
 {
-	int rc = sga_pkg_req_decode(frame, len);
+	const struct sga_gw_profile *p;
+	uint8_t group;
+	int rc = sga_pkg_req_decode(frame, len, &group);
 
 	if (rc)
 		return rc;
+	p = sga_gw_profile(gw, group);
+	if (!p)
+		return -SGA_E_BAD_FIELD;
 	out->n = 0;
-	out_add(out, (const uint8_t *)"", 0, gw->pkg_frame, gw->pkg_frame_len);
+	out_add(out, (const uint8_t *)"", 0, p->pkg_frame, p->pkg_frame_len);
 	return 0;
 }
 
@@ -107,21 +170,26 @@ int sga_gw_handle_pkg_req(const struct sga_gw *gw, const uint8_t *frame, size_t 
 int sga_gw_reg_open(const struct sga_gw *gw, const uint8_t *frame, size_t len,
                     struct sga_reg_req *env, struct sga_reg_plain *req)
 {
+	const struct sga_gw_profile *p;
 	uint8_t plain[SGA_RSA_MAX_LEN];
 	size_t plain_len = 0;
 	int rc;
 
 	CHECK(sga_reg_req_decode(frame, len, env));
-	if (env->rsa_ct_len != sga_rsa_size(gw->pk)) {
+	p = sga_gw_profile(gw, env->group);
+	if (!p) {
+		rc = -SGA_E_BAD_FIELD; /* a profile this gateway does not serve */
+		goto out;
+	}
+	/* An RSA ciphertext is the modulus size; an HPKE one as long as what it
+	 * seals, which the open checks. */
+	if (!sga_pke_is_hpke(p->grp->id) && env->ct_len != sga_pke_sealed_len(&p->pk, 0)) {
 		rc = -SGA_E_BAD_LENGTH;
 		goto out;
 	}
-	rc = sga_rsa_oaep_decrypt(gw->pk, env->rsa_ct, env->rsa_ct_len, plain, sizeof(plain),
-	                          &plain_len);
-	if (rc) {
-		rc = -SGA_E_AUTH; /* not encrypted to our PK, or tampered */
-		goto out;
-	}
+	/* AUTH: not encrypted to our PK, or tampered. */
+	CHECK(sga_pke_open(&p->pk, SGA_PKE_REGISTRATION, env->ct, env->ct_len, plain, sizeof(plain),
+	                   &plain_len));
 	CHECK(sga_reg_plain_decode(plain, plain_len, req));
 out:
 	sga_memzero(plain, sizeof(plain));
@@ -147,9 +215,11 @@ out:
 	return rc;
 }
 
-static void rec_from_req(struct sga_gw_device *rec, const struct sga_reg_plain *req)
+static void rec_from_req(struct sga_gw_device *rec, const struct sga_reg_req *env,
+                         const struct sga_reg_plain *req)
 {
 	memset(rec, 0, sizeof(*rec));
+	rec->group = env->group;
 	rec->id_len = req->id_len;
 	memcpy(rec->id, req->id, req->id_len);
 	memcpy(rec->k_d, req->k_d, sizeof(rec->k_d));
@@ -169,9 +239,10 @@ int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env,
 	int rc = 0, used = 0;
 
 	out->n = 0;
-	rec_from_req(&nrec, req);
+	rec_from_req(&nrec, env, req);
 	if (existing) {
 		if (sga_ct_memeq(existing->k_d, req->k_d, SGA_KEY_LEN) &&
+		    sga_gw_device_group(gw, existing) == env->group &&
 		    existing->suite_init == req->suite_init &&
 		    existing->n_suites == req->n_suites &&
 		    !memcmp(existing->suites, req->suites, req->n_suites)) {
@@ -180,6 +251,7 @@ int sga_gw_reg_accept(const struct sga_gw *gw, const struct sga_reg_req *env,
 			 * holder of this k_d can have encrypted it. Re-acknowledge without
 			 * touching the counters, so a replay gains nothing. */
 			nrec = *existing;
+			nrec.group = env->group;
 			ack_ctr = existing->down_ctr + 1;
 		} else if (env->flags & SGA_REG_FLAG_REKEY) {
 			/* Replace only on proof of the old key, with a fresh counter. */
@@ -389,7 +461,7 @@ int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i,
 		return -SGA_E_REPLAY;
 	memset(&s, 0, sizeof(s));
 	s.req_ctr = ctr;
-	s.group = gw->pkg.group;
+	s.group = sga_gw_device_group(gw, dev_i);
 	s.id_len[SGA_ROLE_INITIATOR] = dev_i->id_len;
 	memcpy(s.id[SGA_ROLE_INITIATOR], dev_i->id, dev_i->id_len);
 	s.id_len[SGA_ROLE_RESPONDER] = a1->peer_id_len;
@@ -402,13 +474,17 @@ int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i,
 		status = SGA_E_UNKNOWN_DEVICE;
 	} else if (dev_j->id_len == dev_i->id_len && !memcmp(dev_j->id, dev_i->id, dev_i->id_len)) {
 		status = SGA_E_BAD_FIELD; /* a session with oneself */
+	} else if (sga_gw_device_group(gw, dev_j) != s.group || !sga_gw_profile(gw, s.group)) {
+		/* A session computes in one group: the two devices registered with
+		 * different profiles (or with one this gateway no longer serves). */
+		status = SGA_E_NO_COMMON_GROUP;
 	} else {
 		/* First choice of the initiator that both devices and G support. */
 		for (unsigned k = 0; k < a1->n_pref && !s.suite; k++) {
 			uint8_t c = a1->prefs[k];
 			if (in_list(c, dev_i->suites, dev_i->n_suites) &&
 			    in_list(c, dev_j->suites, dev_j->n_suites) &&
-			    in_list(c, gw->pkg.suites, gw->pkg.n_suites))
+			    in_list(c, gw->prof[0].pkg.suites, gw->prof[0].pkg.n_suites))
 				s.suite = c;
 		}
 		if (!s.suite)
@@ -515,13 +591,17 @@ out:
 int sga_gw_reply_body(const struct sga_gw *gw, const struct sga_gw_session *s, uint8_t role,
                       const uint8_t *R_s, uint8_t *plain, size_t cap, size_t *plain_len)
 {
-	const struct sga_group_info *grp = gw->grp;
+	const struct sga_group_info *grp = sga_group_get(s->group);
 	uint8_t peer = role ^ 1, X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN];
 	uint8_t n_hash[SGA_SHA256_LEN];
 	struct sga_kex_reply_plain b5;
 	int rc;
 
-	CHECK(sga_err_from_crypto(sga_modexp(grp, s->N[peer], R_s, SGA_EXPONENT_LEN, X)));
+	(void)gw;
+	if (!grp)
+		return -SGA_E_INTERNAL;
+	/* X = [R_s]N_peer. */
+	CHECK(sga_kex_element(grp, s->N[peer], R_s, X));
 	CHECK(sga_kex_n_hash(grp, s->N[peer], n_hash));
 	CHECK(sga_kex_reply_mac(grp, s->K[role], s->session_id, s->id[role], s->id_len[role],
 	                        s->id[peer], s->id_len[peer], X, n_hash, mac));
@@ -557,22 +637,28 @@ static void emit_reply(const struct sga_gw_session *s, uint8_t role, struct sga_
 	out_add(out, s->id[role], s->id_len[role], s->reply[role], s->reply_len[role]);
 }
 
-/* B2/B4 on a decrypted KEX_INIT body (also the tail of a REKEY_INIT's):
- * lengths, N in [2, p-2], r = F_G^-1(F), K = N^r, f_K(N) and the k_d proof
- * of dev. N_out and K_out receive N and K (grp->len bytes) on success. */
+/* B2/B4 on a decrypted KEX_INIT body (also the tail of a REKEY_INIT's), in
+ * the session's profile: lengths, the element check of N, r = F_G^-1(F),
+ * K = [r]N, f_K(N) and the k_d proof of dev. N_out and K_out receive N
+ * (grp->len bytes) and K (grp->secret_len) on success. */
 int sga_gw_kex_contrib_check(const struct sga_gw *gw, const struct sga_gw_device *dev,
-                             uint64_t session_id, const uint8_t *plain, size_t plain_len,
-                             uint8_t *N_out, uint8_t *K_out)
+                             const struct sga_gw_session *sess, const uint8_t *plain,
+                             size_t plain_len, uint8_t *N_out, uint8_t *K_out)
 {
-	const struct sga_group_info *grp = gw->grp;
+	const struct sga_gw_profile *p = sga_gw_profile(gw, sess->group);
+	const uint64_t session_id = sess->session_id;
+	const struct sga_group_info *grp;
 	struct sga_kex_init_plain b1;
 	uint8_t ctl[SGA_AEAD_MAX_KEY_LEN], r[SGA_RSA_MAX_LEN], K[SGA_GROUP_MAX_LEN];
 	uint8_t mac[SGA_MAC_LEN];
 	size_t r_len = 0;
 	int rc;
 
+	if (!p || !sess->group)
+		return -SGA_E_BAD_STATE; /* the session's profile is no longer served */
+	grp = p->grp;
 	CHECK(sga_kex_init_plain_decode(plain, plain_len, &b1));
-	if (b1.n_len != grp->len || b1.f_len != sga_rsa_size(gw->tpk)) {
+	if (b1.n_len != grp->len || b1.f_len != sga_pke_sealed_len(&p->tpk, SGA_EXPONENT_LEN)) {
 		rc = -SGA_E_BAD_LENGTH;
 		goto out;
 	}
@@ -580,13 +666,13 @@ int sga_gw_kex_contrib_check(const struct sga_gw *gw, const struct sga_gw_device
 		rc = -SGA_E_BAD_ELEMENT;
 		goto out;
 	}
-	/* B2/B4: invert the trapdoor, recompute K = N^r, check f_K(N). */
-	if (sga_rsa_oaep_decrypt(gw->tpk, b1.f, b1.f_len, r, sizeof(r), &r_len) ||
+	/* B2/B4: invert the trapdoor, recompute K = [r]N, check f_K(N). */
+	if (sga_pke_open(&p->tpk, SGA_PKE_TRAPDOOR, b1.f, b1.f_len, r, sizeof(r), &r_len) ||
 	    r_len != SGA_EXPONENT_LEN) {
 		rc = -SGA_E_AUTH;
 		goto out;
 	}
-	CHECK(sga_err_from_crypto(sga_modexp(grp, b1.n, r, SGA_EXPONENT_LEN, K)));
+	CHECK(sga_kex_shared(grp, b1.n, r, K));
 	CHECK(sga_kex_init_mac(grp, K, session_id, b1.n, mac));
 	if (!sga_ct_memeq(mac, b1.mac, SGA_MAC_LEN)) {
 		rc = -SGA_E_AUTH;
@@ -597,7 +683,7 @@ int sga_gw_kex_contrib_check(const struct sga_gw *gw, const struct sga_gw_device
 	CHECK(sga_kex_proof_check(dev->suite_init, ctl, dev->k_d, session_id, b1.n, grp->len,
 	                          b1.proof, b1.proof_len));
 	memcpy(N_out, b1.n, grp->len);
-	memcpy(K_out, K, grp->len);
+	memcpy(K_out, K, grp->secret_len);
 out:
 	sga_memzero(ctl, sizeof(ctl));
 	sga_memzero(r, sizeof(r));
@@ -633,7 +719,7 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
                            struct sga_gw_session *sess, const uint8_t *frame, size_t len,
                            struct sga_gw_out *out)
 {
-	const struct sga_group_info *grp = gw->grp;
+	const struct sga_group_info *grp = sga_group_get(sess->group);
 	struct sga_env_sess env;
 	struct sga_gw_session *s = NULL;
 	uint8_t plain[SGA_FRAME_MAX], key[SGA_AEAD_MAX_KEY_LEN];
@@ -667,19 +753,19 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 			emit_reply(sess, role, out);
 		goto out;
 	}
-	CHECK(sga_gw_kex_contrib_check(gw, dev, sess->session_id, plain, plain_len, N, K));
+	CHECK(sga_gw_kex_contrib_check(gw, dev, sess, plain, plain_len, N, K));
 
 	/* Commit on a copy: the caller's record changes only if all below works. */
 	s = &work;
 	*s = *sess;
 	memcpy(s->N[role], N, grp->len);
-	memcpy(s->K[role], K, grp->len);
+	memcpy(s->K[role], K, grp->secret_len);
 	memcpy(s->init_hash[role], init_hash, sizeof(init_hash));
 	s->have_init |= (uint8_t)(1u << role);
 	if (s->have_init == 3) {
 		/* B5/B6: one R_s for both replies; K_isj = g^(R_i R_s R_j) stays out of
 		 * our reach: we hold g^R_i, g^R_j and R_s, not R_i or R_j. */
-		CHECK(sga_err_from_crypto(sga_exponent_random(R_s)));
+		CHECK(sga_err_from_crypto(sga_group_scalar_random(grp, R_s)));
 		CHECK(make_reply(gw, s, SGA_ROLE_INITIATOR, R_s));
 		CHECK(make_reply(gw, s, SGA_ROLE_RESPONDER, R_s));
 		for (unsigned k = 0; k < 2; k++)

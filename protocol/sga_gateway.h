@@ -25,6 +25,7 @@
 
 #include "sga_crypto.h"
 #include "sga_hop.h"
+#include "sga_pke.h"
 #include "sga_rekey_state.h"
 #include "sga_replay.h"
 #include "sga_wire.h"
@@ -34,13 +35,25 @@ enum sga_enroll_mode {
 	SGA_ENROLL_ALLOWLIST = 1, /* only listed identities, each with a one-time token */
 };
 
-struct sga_gw {
+/* One profile the gateway serves: a group, its E_PK and F_G key pairs and the
+ * package devices of that profile pin (PROTOCOL.md 5). Identity and suite set
+ * are the gateway's, the same in every profile's package. */
+struct sga_gw_profile {
+	const struct sga_group_info *grp;
 	struct sga_package pkg; /* what devices pin */
 	uint8_t pkg_frame[SGA_FRAME_MAX];
 	size_t pkg_frame_len;
-	struct sga_rsa_key *pk;  /* E_PK private half */
-	struct sga_rsa_key *tpk; /* F_G private half (the trapdoor) */
-	const struct sga_group_info *grp;
+	struct sga_pke_priv pk;  /* E_PK private half */
+	struct sga_pke_priv tpk; /* F_G private half (the trapdoor) */
+};
+
+#define SGA_GW_PROFILES_MAX 4 /* one per group the build knows */
+
+struct sga_gw {
+	/* prof[0] is the first profile: what a PKG_REQ without a group gets and
+	 * what a device record without a group (an earlier build's) is of. */
+	struct sga_gw_profile prof[SGA_GW_PROFILES_MAX];
+	unsigned n_prof;
 	uint8_t enroll_mode; /* enum sga_enroll_mode: read and set through the two below */
 };
 
@@ -117,15 +130,34 @@ struct sga_gw_out {
 
 /**
  * Build the gateway: identity, group, the registry C it offers, the two RSA key
- * pairs (ownership passes to gw on success) and the enrollment mode. Encodes the
- * package devices pin.
+ * pairs of a finite-field profile (ownership passes to gw on success) and the
+ * enrollment mode. Encodes the package devices pin. More profiles join with
+ * sga_gw_add_profile.
  */
 int sga_gw_init(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, uint8_t group,
                 const uint8_t *suites, uint8_t n_suites, struct sga_rsa_key *pk,
                 struct sga_rsa_key *tpk, uint8_t enroll_mode) SGA_MUST_CHECK;
+/** A gateway with no profile yet: identity, suites and enrollment mode. */
+int sga_gw_init_empty(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, const uint8_t *suites,
+                      uint8_t n_suites, uint8_t enroll_mode) SGA_MUST_CHECK;
+/**
+ * Serve one more profile: group with its E_PK and F_G key pairs (ownership
+ * passes to gw on success, and *pk, *tpk are cleared). -BAD_FIELD for a group
+ * already served, keys of another group or kind, or SGA_GW_PROFILES_MAX
+ * profiles already.
+ */
+int sga_gw_add_profile(struct sga_gw *gw, uint8_t group, struct sga_pke_priv *pk,
+                       struct sga_pke_priv *tpk) SGA_MUST_CHECK;
 void sga_gw_fini(struct sga_gw *gw);
 
-/** PKG_REQ -> the PKG frame (gw->pkg_frame). */
+/** The profile of group (0: the first), NULL if gw does not serve it. */
+const struct sga_gw_profile *sga_gw_profile(const struct sga_gw *gw, uint8_t group);
+/** The group a device record is of: its own, or the first profile's for a
+ *  record that names none (written by an earlier build). */
+uint8_t sga_gw_device_group(const struct sga_gw *gw, const struct sga_gw_device *dev);
+
+/** PKG_REQ -> the PKG frame of the profile it names (the first for group 0);
+ *  -BAD_FIELD for a group gw does not serve. */
 int sga_gw_handle_pkg_req(const struct sga_gw *gw, const uint8_t *frame, size_t len,
                           struct sga_gw_out *out) SGA_MUST_CHECK;
 

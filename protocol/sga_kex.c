@@ -1,10 +1,29 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* sga_kex.c - MACs and the k_d proof of the key exchange (see sga_kex.h). */
+#include <errno.h>
 #include <string.h>
 
 #include "sga_cursor.h"
 #include "sga_keys.h"
 #include "sga_kex.h"
+
+/* The group layer's -EINVAL is a refused element or a degenerate result. */
+static int group_err(int rc)
+{
+	return rc == -EINVAL ? -SGA_E_BAD_ELEMENT : sga_err_from_crypto(rc);
+}
+
+int sga_kex_element(const struct sga_group_info *grp, const uint8_t *base,
+                    const uint8_t scalar[SGA_EXPONENT_LEN], uint8_t *out)
+{
+	return group_err(sga_group_mul(grp, base, scalar, out));
+}
+
+int sga_kex_shared(const struct sga_group_info *grp, const uint8_t *peer,
+                   const uint8_t scalar[SGA_EXPONENT_LEN], uint8_t *secret)
+{
+	return group_err(sga_group_shared(grp, peer, scalar, secret));
+}
 
 int sga_kex_init_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id,
                      const uint8_t *N, uint8_t mac[SGA_MAC_LEN])
@@ -14,7 +33,7 @@ int sga_kex_init_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_
 	struct sga_buf parts[] = {{label, sizeof(label) - 1}, {sid, 8}, {N, grp->len}};
 
 	sga_put_u64(sid, session_id);
-	return sga_err_from_crypto(sga_hmac_sha256(K, grp->len, parts, 3, mac));
+	return sga_err_from_crypto(sga_hmac_sha256(K, grp->secret_len, parts, 3, mac));
 }
 
 int sga_kex_reply_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id,
@@ -25,20 +44,14 @@ int sga_kex_reply_mac(const struct sga_group_info *grp, const uint8_t *K, uint64
 	static const char label[] = "SGA v1 kex reply";
 	uint8_t sid[8];
 	struct sga_buf parts[] = {
-	    {label, sizeof(label) - 1},
-	    {sid, 8},
-	    {&id_self_len, 1},
-	    {id_self, id_self_len},
-	    {&id_peer_len, 1},
-	    {id_peer, id_peer_len},
-	    {K, grp->len},
-	    {X, grp->len},
-	    {n_hash_peer, SGA_SHA256_LEN},
+	    {label, sizeof(label) - 1}, {sid, 8},          {&id_self_len, 1},
+	    {id_self, id_self_len},     {&id_peer_len, 1}, {id_peer, id_peer_len},
+	    {K, grp->secret_len},       {X, grp->len},     {n_hash_peer, SGA_SHA256_LEN},
 	};
 
 	sga_put_u64(sid, session_id);
 	return sga_err_from_crypto(
-	    sga_hmac_sha256(K, grp->len, parts, sizeof(parts) / sizeof(parts[0]), mac));
+	    sga_hmac_sha256(K, grp->secret_len, parts, sizeof(parts) / sizeof(parts[0]), mac));
 }
 
 int sga_kex_n_hash(const struct sga_group_info *grp, const uint8_t *N, uint8_t out[SGA_SHA256_LEN])

@@ -4,11 +4,15 @@
  * shared by the device and gateway state machines and checked by the test
  * vectors of docs/PROTOCOL.md.
  *
- *   device:  N = g^R mod p, K = N^r mod p, F = F_G(r), mac = f_K(N),
+ *   device:  N = [R]G, K = [r]N, F = F_G(r), mac = f_K(N),
  *            proof = E_kd(H(N) xor k_d)
- *   gateway: r = F_G^-1(F), K = N^r, check mac and proof; X_i = N_j^R_s,
- *            X_j = N_i^R_s, reply mac = f_K(session | ids | K | X | H(N_peer))
- *   device:  check reply mac, K_isj = X^R = g^(R_i R_s R_j) mod p
+ *   gateway: r = F_G^-1(F), K = [r]N, check mac and proof; X_i = [R_s]N_j,
+ *            X_j = [R_s]N_i, reply mac = f_K(session | ids | K | X | H(N_peer))
+ *   device:  check reply mac, K_isj = [R]X = [R_i R_s R_j]G
+ * written in the group of the session's profile: [x]Y is Y^x mod p in the
+ * ffdhe groups, X25519(x, Y) or the P-256 multiple in the EC ones (sga_crypto.h
+ * sga_group_mul). Elements are grp->len bytes, shared secrets (K, K_isj)
+ * grp->secret_len.
  */
 #ifndef SGA_KEX_H
 #define SGA_KEX_H
@@ -19,7 +23,18 @@
 #include "sga_crypto.h"
 #include "sga_wire.h"
 
-/** f_K(N) = HMAC-SHA256(K, "SGA v1 kex init" | session_id | N); K and N are grp->len bytes. */
+/** The element [scalar]base (base NULL: the generator) into out (grp->len
+ *  bytes); -BAD_ELEMENT for a base the group refuses. */
+int sga_kex_element(const struct sga_group_info *grp, const uint8_t *base,
+                    const uint8_t scalar[SGA_EXPONENT_LEN], uint8_t *out) SGA_MUST_CHECK;
+/** The shared secret enc([scalar]peer) into secret (grp->secret_len bytes);
+ *  -BAD_ELEMENT if peer is refused or the result is degenerate (ffdhe: outside
+ *  [2, p-2]; x25519: all zero). */
+int sga_kex_shared(const struct sga_group_info *grp, const uint8_t *peer,
+                   const uint8_t scalar[SGA_EXPONENT_LEN], uint8_t *secret) SGA_MUST_CHECK;
+
+/** f_K(N) = HMAC-SHA256(K, "SGA v1 kex init" | session_id | N); K is
+ *  grp->secret_len bytes, N grp->len. */
 int sga_kex_init_mac(const struct sga_group_info *grp, const uint8_t *K, uint64_t session_id,
                      const uint8_t *N, uint8_t mac[SGA_MAC_LEN]) SGA_MUST_CHECK;
 

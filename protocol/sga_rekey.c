@@ -363,11 +363,11 @@ int sga_dev_consume_rekey_reply(struct sga_dev *d, struct sga_dev_sess *s, const
 	n_hash_i = init ? s->n_hash : b5.n_hash_peer;
 	n_hash_j = init ? b5.n_hash_peer : s->n_hash;
 	CHECK(sga_rekey_transcript(s->rk.transcript, gen, n_hash_i, n_hash_j, th));
-	CHECK(sga_key_e2e(kisj, grp->len, th, s->suite, init ? SGA_E2E_I_TO_J : SGA_E2E_J_TO_I,
-	                  e2e_tx));
-	CHECK(sga_key_e2e(kisj, grp->len, th, s->suite, init ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J,
-	                  e2e_rx));
-	CHECK(sga_key_confirm(kisj, grp->len, th, k_confirm));
+	CHECK(sga_key_e2e(kisj, grp->secret_len, th, s->suite,
+	                  init ? SGA_E2E_I_TO_J : SGA_E2E_J_TO_I, e2e_tx));
+	CHECK(sga_key_e2e(kisj, grp->secret_len, th, s->suite,
+	                  init ? SGA_E2E_J_TO_I : SGA_E2E_I_TO_J, e2e_rx));
+	CHECK(sga_key_confirm(kisj, grp->secret_len, th, k_confirm));
 	CHECK(sga_confirm_mac(k_confirm, self, th, confirm_tx));
 	CHECK(sga_confirm_mac(k_confirm, peer, th, confirm_rx));
 	CHECK(sga_key_hop_gen(s->k_t, s->session_id, gen, s->hop_suite, SGA_DIR_UP, hop_up));
@@ -577,7 +577,7 @@ int sga_gw_rekey_init_handle(const struct sga_gw *gw, struct sga_gw_device *dev,
                              const struct sga_gw_device *peer, struct sga_gw_session *sess,
                              const uint8_t *frame, size_t len, struct sga_gw_out *out, int *fresh)
 {
-	const struct sga_group_info *grp = gw->grp;
+	const struct sga_group_info *grp = sga_group_get(sess->group);
 	struct sga_env_sess env;
 	struct sga_rekey_init_plain ri;
 	struct sga_gw_session *s = NULL;
@@ -626,13 +626,13 @@ int sga_gw_rekey_init_handle(const struct sga_gw *gw, struct sga_gw_device *dev,
 		rc = -SGA_E_BAD_STATE;
 		goto out;
 	}
-	CHECK(sga_gw_kex_contrib_check(gw, dev, sess->session_id, ri.kex, ri.kex_len, N, K));
+	CHECK(sga_gw_kex_contrib_check(gw, dev, sess, ri.kex, ri.kex_len, N, K));
 
 	/* Commit on a copy: the caller's record changes only if all below works. */
 	s = &work;
 	*s = *sess;
 	memcpy(s->N[role], N, grp->len);
-	memcpy(s->K[role], K, grp->len);
+	memcpy(s->K[role], K, grp->secret_len);
 	memcpy(s->rk.k_t_next[role], ri.k_t, SGA_KEY_LEN);
 	memcpy(s->rk.init_hash[role], hash, sizeof(hash));
 	s->rk.have |= bit;
@@ -640,7 +640,7 @@ int sga_gw_rekey_init_handle(const struct sga_gw *gw, struct sga_gw_device *dev,
 	if (s->rk.have == 3) {
 		/* Both contributions: as B4-B6, with a fresh R_s, fresh hop-down
 		 * epochs and every key of the new generation. */
-		CHECK(sga_err_from_crypto(sga_exponent_random(R_s)));
+		CHECK(sga_err_from_crypto(sga_group_scalar_random(grp, R_s)));
 		for (unsigned k = 0; k < 2; k++)
 			CHECK(sga_hop_member_init_gen(&s->hop[k], s->rk.k_t_next[k], s->session_id,
 			                              ri.gen, s->hop_suite[k], 0));

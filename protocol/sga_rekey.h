@@ -174,7 +174,7 @@ int sga_dev_kex_contrib_make(const struct sga_dev *d, struct sga_dev_sess *s, ui
 /* Shared with sga_device.c: B6/B7 on a decrypted reply body (a KEX_REPLY's,
  * a REKEY_REPLY's kex): decoded into *b5, X checked and the gateway's MAC over
  * it verified under s->K (-BAD_LENGTH, -BAD_ELEMENT, -AUTH), then
- * kisj = X^(s->R) (grp->len bytes, checked too). */
+ * kisj = [s->R]X (grp->secret_len bytes, checked too). */
 int sga_dev_kex_reply_check(const struct sga_dev *d, const struct sga_dev_sess *s,
                             const uint8_t *plain, size_t plain_len, struct sga_kex_reply_plain *b5,
                             uint8_t *kisj) SGA_MUST_CHECK;
@@ -187,8 +187,8 @@ int sga_gw_sess_env_decode(const struct sga_gw_device *dev, const struct sga_gw_
                            uint8_t want_type, const uint8_t *frame, size_t len,
                            struct sga_env_sess *env) SGA_MUST_CHECK;
 int sga_gw_kex_contrib_check(const struct sga_gw *gw, const struct sga_gw_device *dev,
-                             uint64_t session_id, const uint8_t *plain, size_t plain_len,
-                             uint8_t *N_out, uint8_t *K_out) SGA_MUST_CHECK;
+                             const struct sga_gw_session *sess, const uint8_t *plain,
+                             size_t plain_len, uint8_t *N_out, uint8_t *K_out) SGA_MUST_CHECK;
 int sga_gw_reply_body(const struct sga_gw *gw, const struct sga_gw_session *s, uint8_t role,
                       const uint8_t *R_s, uint8_t *plain, size_t cap,
                       size_t *plain_len) SGA_MUST_CHECK;

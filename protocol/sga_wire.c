@@ -516,14 +516,21 @@ int sga_reg_req_decode(const uint8_t *frame, size_t len, struct sga_reg_req *req
 	CHECK(frame_open(frame, len, is_reg_req, &r, &type));
 	req->flags = sga_rd_u8(&r);
 	RD_OK(&r);
-	if (req->flags & ~SGA_REG_FLAG_REKEY)
+	if (req->flags & ~(SGA_REG_FLAG_REKEY | SGA_REG_FLAG_GROUP))
 		CHECK(-SGA_E_BAD_FIELD);
+	req->group = SGA_GROUP_FFDHE2048;
+	if (req->flags & SGA_REG_FLAG_GROUP) {
+		req->group = sga_rd_u8(&r);
+		RD_OK(&r);
+		if (req->group == SGA_GROUP_FFDHE2048 || !sga_group_get(req->group))
+			CHECK(-SGA_E_BAD_FIELD);
+	}
 	ct_len = sga_rd_u16(&r);
 	RD_OK(&r);
 	if (ct_len < 1 || ct_len > SGA_RSA_MAX_LEN)
 		CHECK(-SGA_E_BAD_LENGTH);
-	req->rsa_ct = sga_rd_bytes(&r, ct_len);
-	req->rsa_ct_len = ct_len;
+	req->ct = sga_rd_bytes(&r, ct_len);
+	req->ct_len = ct_len;
 	RD_OK(&r);
 	req->mac_input = frame;
 	req->mac_input_len = r.off;
@@ -534,30 +541,34 @@ out:
 	return dec_done(rc, req, sizeof(*req));
 }
 
-int sga_reg_req_encode(uint8_t flags, const uint8_t *rsa_ct, size_t rsa_ct_len, uint8_t *out,
+int sga_reg_req_encode(uint8_t flags, uint8_t group, const uint8_t *ct, size_t ct_len, uint8_t *out,
                        size_t cap, uint8_t **mac_at, size_t *len)
 {
 	struct sga_wr w;
 	size_t total;
+	const int with_group = group != SGA_GROUP_FFDHE2048;
 
 	if (!mac_at || !len || (!out && cap))
 		return -SGA_E_INTERNAL;
 	*mac_at = NULL;
 	*len = 0;
-	if (flags & ~SGA_REG_FLAG_REKEY)
+	if ((flags & ~SGA_REG_FLAG_REKEY) || !sga_group_get(group))
 		return -SGA_E_BAD_FIELD;
-	if (rsa_ct_len < 1 || rsa_ct_len > SGA_RSA_MAX_LEN)
+	if (ct_len < 1 || ct_len > SGA_RSA_MAX_LEN)
 		return -SGA_E_BAD_LENGTH;
-	if (!rsa_ct)
+	if (!ct)
 		return -SGA_E_BAD_FIELD;
-	total = SGA_HDR_LEN + 1 + 2 + rsa_ct_len + ((flags & SGA_REG_FLAG_REKEY) ? SGA_MAC_LEN : 0);
+	total = SGA_HDR_LEN + 1 + (size_t)with_group + 2 + ct_len +
+	        ((flags & SGA_REG_FLAG_REKEY) ? SGA_MAC_LEN : 0);
 	if (total > cap)
 		return -SGA_E_NOSPACE;
 	sga_wr_init(&w, out, cap);
 	wr_hdr(&w, SGA_MSG_REG_REQ, total);
-	sga_wr_u8(&w, flags);
-	sga_wr_u16(&w, (uint16_t)rsa_ct_len);
-	sga_wr_bytes(&w, rsa_ct, rsa_ct_len);
+	sga_wr_u8(&w, (uint8_t)(flags | (with_group ? SGA_REG_FLAG_GROUP : 0)));
+	if (with_group)
+		sga_wr_u8(&w, group);
+	sga_wr_u16(&w, (uint16_t)ct_len);
+	sga_wr_bytes(&w, ct, ct_len);
 	if (flags & SGA_REG_FLAG_REKEY) {
 		uint8_t *m = sga_wr_reserve(&w, SGA_MAC_LEN);
 
@@ -632,7 +643,7 @@ int sga_error_encode(uint16_t code, const uint8_t *ref, uint8_t ref_len, uint8_t
 	return 0;
 }
 
-int sga_pkg_req_encode(uint8_t *out, size_t cap, size_t *len)
+int sga_pkg_req_encode(uint8_t group, uint8_t *out, size_t cap, size_t *len)
 {
 	struct sga_wr w;
 	uint8_t *pad;
@@ -640,37 +651,47 @@ int sga_pkg_req_encode(uint8_t *out, size_t cap, size_t *len)
 	if (!len || (!out && cap))
 		return -SGA_E_INTERNAL;
 	*len = 0;
+	if (group && !sga_group_get(group))
+		return -SGA_E_BAD_FIELD;
 	if (cap < SGA_PKG_REQ_LEN)
 		return -SGA_E_NOSPACE;
 	sga_wr_init(&w, out, cap);
 	wr_hdr(&w, SGA_MSG_PKG_REQ, SGA_PKG_REQ_LEN);
-	pad = sga_wr_reserve(&w, SGA_PKG_REQ_LEN - SGA_HDR_LEN);
+	sga_wr_u8(&w, group);
+	pad = sga_wr_reserve(&w, SGA_PKG_REQ_LEN - SGA_HDR_LEN - 1);
 	if (pad)
-		memset(pad, 0, SGA_PKG_REQ_LEN - SGA_HDR_LEN);
+		memset(pad, 0, SGA_PKG_REQ_LEN - SGA_HDR_LEN - 1);
 	*len = w.off;
 	return w.err;
 }
 
-int sga_pkg_req_decode(const uint8_t *frame, size_t len)
+int sga_pkg_req_decode(const uint8_t *frame, size_t len, uint8_t *group)
 {
 	struct sga_rd r;
 	const uint8_t *pad;
-	uint8_t type, acc = 0;
+	uint8_t type, acc = 0, g;
 	int rc;
 
+	if (!group)
+		return -SGA_E_INTERNAL;
+	*group = 0;
 	rc = frame_open(frame, len, is_pkg_req, &r, &type);
 	if (rc)
 		return rc;
 	if (len > SGA_PKG_REQ_LEN)
 		return -SGA_E_TRAILING;
-	pad = sga_rd_bytes(&r, SGA_PKG_REQ_LEN - SGA_HDR_LEN);
+	g = sga_rd_u8(&r);
+	pad = sga_rd_bytes(&r, SGA_PKG_REQ_LEN - SGA_HDR_LEN - 1);
 	if (!pad)
 		return r.err;
-	for (size_t i = 0; i < SGA_PKG_REQ_LEN - SGA_HDR_LEN; i++)
+	for (size_t i = 0; i < SGA_PKG_REQ_LEN - SGA_HDR_LEN - 1; i++)
 		acc |= pad[i];
-	if (acc)
+	if (acc || (g && !sga_group_get(g)))
 		return -SGA_E_BAD_FIELD;
-	return rd_end(&r);
+	rc = rd_end(&r);
+	if (!rc)
+		*group = g;
+	return rc;
 }
 
 /* ---- the gateway package ------------------------------------------------------ */

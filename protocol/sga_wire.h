@@ -182,23 +182,32 @@ int sga_env_hop_encode(uint8_t type, uint64_t session_id, uint8_t role, uint64_t
                        size_t *aad_len);
 
 /*
- * REG_REQ: hdr | flags(1) | ct_len(2) | rsa_ct(ct_len) | [mac(32) if flags & REKEY]
- * flags other than SGA_REG_FLAG_REKEY -> -BAD_FIELD; ct_len 0 or > SGA_RSA_MAX_LEN
- * -> -BAD_LENGTH. mac_input = frame[0 .. 7 + ct_len) (everything before the mac).
+ * REG_REQ: hdr | flags(1) | [group(1) if flags & GROUP] | ct_len(2) | ct(ct_len) |
+ *          [mac(32) if flags & REKEY]
+ * ct is E_PK(registration plaintext): RSA-OAEP for the ffdhe profiles, HPKE
+ * for the EC ones (sga_pke.h). Without GROUP the request is of ffdhe2048 (what
+ * every device sent before there were other profiles); with it, group names
+ * the profile, and must be a known group other than ffdhe2048 (-BAD_FIELD: one
+ * encoding per request). Other flag bits -> -BAD_FIELD; ct_len 0 or >
+ * SGA_RSA_MAX_LEN -> -BAD_LENGTH. mac_input = everything before the mac.
  */
 #define SGA_REG_FLAG_REKEY 0x01
+#define SGA_REG_FLAG_GROUP 0x02
 struct sga_reg_req {
 	uint8_t flags;
-	const uint8_t *rsa_ct;
-	size_t rsa_ct_len;
+	uint8_t group; /* enum sga_group_id: SGA_GROUP_FFDHE2048 without the GROUP flag */
+	const uint8_t *ct;
+	size_t ct_len;
 	const uint8_t *mac; /* NULL unless REKEY */
 	const uint8_t *mac_input;
 	size_t mac_input_len;
 };
 int sga_reg_req_decode(const uint8_t *frame, size_t len, struct sga_reg_req *req);
 /* Writes the frame with room for the mac when REKEY: *mac_at receives where the
- * caller writes the 32-byte mac (NULL when not rekeying), *len the frame length. */
-int sga_reg_req_encode(uint8_t flags, const uint8_t *rsa_ct, size_t rsa_ct_len, uint8_t *out,
+ * caller writes the 32-byte mac (NULL when not rekeying), *len the frame length.
+ * flags is 0 or SGA_REG_FLAG_REKEY; the GROUP flag and byte are written for
+ * every group but ffdhe2048. */
+int sga_reg_req_encode(uint8_t flags, uint8_t group, const uint8_t *ct, size_t ct_len, uint8_t *out,
                        size_t cap, uint8_t **mac_at, size_t *len);
 
 /* ERROR: hdr | code(2) | ref_len(1) | ref(ref_len <= 32). ref is the device id or
@@ -213,14 +222,16 @@ int sga_error_decode(const uint8_t *frame, size_t len, struct sga_error_msg *msg
 int sga_error_encode(uint16_t code, const uint8_t *ref, uint8_t ref_len, uint8_t *out, size_t cap,
                      size_t *len);
 
-/* PKG_REQ: hdr | zero padding, SGA_PKG_REQ_LEN bytes in all. The padding makes
- * the request at least as long as the PKG answer (under 900 bytes even with two
- * RSA-3072 keys), so the gateway cannot be used to amplify traffic towards a
- * spoofed source. A shorter frame -> -TRUNCATED, a longer one -> -TRAILING,
- * non-zero padding -> -BAD_FIELD. */
+/* PKG_REQ: hdr | group(1) | zero padding, SGA_PKG_REQ_LEN bytes in all. group
+ * names the profile whose package is asked for (0: the gateway's first). The
+ * padding makes the request at least as long as the PKG answer (under 900
+ * bytes even with two RSA-3072 keys), so the gateway cannot be used to amplify
+ * traffic towards a spoofed source. A shorter frame -> -TRUNCATED, a longer
+ * one -> -TRAILING, a non-zero padding byte -> -BAD_FIELD, group neither 0 nor
+ * a known group -> -BAD_FIELD. */
 #define SGA_PKG_REQ_LEN 1200
-int sga_pkg_req_encode(uint8_t *out, size_t cap, size_t *len);
-int sga_pkg_req_decode(const uint8_t *frame, size_t len);
+int sga_pkg_req_encode(uint8_t group, uint8_t *out, size_t cap, size_t *len);
+int sga_pkg_req_decode(const uint8_t *frame, size_t len, uint8_t *group);
 
 /* ---- the gateway package ------------------------------------------------------ */
 

@@ -429,7 +429,8 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("sga-bench-asym: %s, 256-bit exponents, RSA-%zu, %.0f s per figure, %ld CPUs\n",
-	       grp->name, 8 * sga_rsa_size(hs[0]->gw.tpk), secs, sysconf(_SC_NPROCESSORS_ONLN));
+	       grp->name, 8 * sga_rsa_size(hs[0]->gw.prof[0].tpk.rsa), secs,
+	       sysconf(_SC_NPROCESSORS_ONLN));
 
 	/* -- modexp -- */
 	snprintf(speed_alg, sizeof(speed_alg), "ffdh%zu", grp->len * 8);
@@ -468,7 +469,8 @@ int main(int argc, char **argv)
 	ref_rsa = openssl_speed("rsa2048", "rsa", 5);
 	printf("\nRSA-2048 private key\n");
 	printf("  %-46s %10.0f /s\n", "openssl speed rsa2048 (sign)", ref_rsa);
-	v = sga_rsa_size(hs[0]->gw.tpk) == 256 ? bench_rsa(hs[0]->gw.tpk) : -1;
+	v = sga_rsa_size(hs[0]->gw.prof[0].tpk.rsa) == 256 ? bench_rsa(hs[0]->gw.prof[0].tpk.rsa)
+	                                                   : -1;
 	row("sga_rsa_oaep_decrypt, OpenSSL, 1 thread", v, ref_rsa);
 
 	/* -- session setups -- */

@@ -175,13 +175,14 @@ static int bench_profile(const struct sga_group_info *grp, unsigned long session
 		       sga_crypto_backend_get()->name, sessions);
 	else if (have_h)
 		printf("\ngroup %s, RSA-%zu trapdoor, backend '%s', %lu sessions\n", grp->name,
-		       8 * sga_rsa_size(h->gw.tpk), sga_crypto_backend_get()->name, sessions);
+		       8 * sga_rsa_size(h->gw.prof[0].tpk.rsa), sga_crypto_backend_get()->name,
+		       sessions);
 	if (!ec && !have_h) {
 		fprintf(stderr, "sga-bench-setup: %s: set-up failed\n", grp->name);
 		goto out;
 	}
-	t_trap =
-	    ec ? bench_hpke_open(grp->id, secs, &trap_ops) : bench_rsa(h->gw.tpk, secs, &trap_ops);
+	t_trap = ec ? bench_hpke_open(grp->id, secs, &trap_ops)
+	            : bench_rsa(h->gw.prof[0].tpk.rsa, secs, &trap_ops);
 	t_grp = ec ? bench_x25519(secs, &grp_ops) : bench_modexp(grp, secs, &grp_ops);
 	if (t_trap < 0 || t_grp < 0) {
 		fprintf(stderr, "sga-bench-setup: %s: primitive benchmark failed\n", grp->name);

@@ -170,7 +170,8 @@ static int forged_build(struct fg *g)
 		if (i % 2 == 0) {
 			uint8_t *mac_at;
 
-			if (sga_reg_req_encode(0, rnd + 64, 256, sga, SGA_FRAME_MAX, &mac_at, &n))
+			if (sga_reg_req_encode(0, SGA_GROUP_FFDHE2048, rnd + 64, 256, sga,
+			                       SGA_FRAME_MAX, &mac_at, &n))
 				return -1;
 		} else {
 			/* a device envelope under the victim's id: header, id, ctr,

@@ -35,7 +35,7 @@ static int gw_sess_fill(struct fuzz_world *w, unsigned k, uint8_t state)
 	s->session_id = sids[k];
 	s->state = state;
 	s->suite = SGA_SUITE_AES128_GCM;
-	s->group = w->gw.pkg.group;
+	s->group = w->gw.prof[0].pkg.group;
 	s->req_ctr = w->g.rec[FUZZ_DEV_I].up_ctr;
 	for (unsigned r = 0; r < 2; r++) {
 		s->id_len[r] = w->g.rec[r].id_len;
@@ -153,8 +153,8 @@ int fuzz_world_init(struct fuzz_world *w)
 		const struct sga_gw_device *r = &w->g.rec[k];
 		struct sga_dev *d = &w->d.dev[k];
 
-		CHECK(sga_dev_init(d, &w->gw.pkg, r->id, r->id_len, r->suite_init, r->suites,
-		                   r->n_suites));
+		CHECK(sga_dev_init(d, &w->gw.prof[0].pkg, r->id, r->id_len, r->suite_init,
+		                   r->suites, r->n_suites));
 		memcpy(d->k_d, r->k_d, SGA_KEY_LEN);
 		d->registered = 1;
 		d->up_ctr = r->up_ctr;
@@ -212,9 +212,9 @@ int fuzz_world_frames(const struct fuzz_world *w, fuzz_frame_fn fn, void *ctx)
 	int used, rc;
 
 	memcpy(&c, w, sizeof(c));
-	CHECK(sga_pkg_req_encode(f, sizeof(f), &len));
+	CHECK(sga_pkg_req_encode(0, f, sizeof(f), &len));
 	fn(ctx, "PKG_REQ", f, len);
-	fn(ctx, "PKG", c.gw.pkg_frame, c.gw.pkg_frame_len);
+	fn(ctx, "PKG", c.gw.prof[0].pkg_frame, c.gw.prof[0].pkg_frame_len);
 	CHECK(sga_error_encode(SGA_E_UNKNOWN_DEVICE, (const uint8_t *)"dev-i", 5, f, sizeof(f),
 	                       &len));
 	fn(ctx, "ERROR", f, len);

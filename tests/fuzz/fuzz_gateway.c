@@ -366,7 +366,8 @@ static int build_reg(struct fuzz_in *in, uint8_t *f, size_t *n)
 		plen = sga_rsa_oaep_max_plaintext(GW.pk);
 	rc = sga_err_from_crypto(sga_rsa_oaep_encrypt(GW.pk, p, plen, ct, sizeof(ct), &ct_len));
 	if (!rc)
-		rc = sga_reg_req_encode(flags, ct, ct_len, f, SGA_FRAME_MAX, &mac_at, n);
+		rc = sga_reg_req_encode(flags, SGA_GROUP_FFDHE2048, ct, ct_len, f, SGA_FRAME_MAX,
+		                        &mac_at, n);
 	if (!rc && mac_at) {
 		struct sga_buf part = {f, *n - SGA_MAC_LEN};
 

@@ -98,15 +98,16 @@ static void check_clear_frames(const uint8_t *d, size_t n)
 	struct sga_reg_req rq;
 	struct sga_error_msg em;
 	struct sga_package pkg;
-	uint8_t *mac_at;
+	uint8_t *mac_at, group;
 	size_t len;
 
 	if (!sga_reg_req_decode(d, n, &rq)) {
-		FUZZ_CHECK(rq.rsa_ct == d + SGA_HDR_LEN + 3);
-		FUZZ_CHECK(rq.mac_input == d &&
-		           rq.mac_input_len == SGA_HDR_LEN + 3 + rq.rsa_ct_len);
-		FUZZ_CHECK(sga_reg_req_encode(rq.flags, rq.rsa_ct, rq.rsa_ct_len, out, sizeof(out),
-		                              &mac_at, &len) == 0);
+		const size_t at = SGA_HDR_LEN + 3 + ((rq.flags & SGA_REG_FLAG_GROUP) ? 1 : 0);
+
+		FUZZ_CHECK(rq.ct == d + at);
+		FUZZ_CHECK(rq.mac_input == d && rq.mac_input_len == at + rq.ct_len);
+		FUZZ_CHECK(sga_reg_req_encode(rq.flags & SGA_REG_FLAG_REKEY, rq.group, rq.ct,
+		                              rq.ct_len, out, sizeof(out), &mac_at, &len) == 0);
 		FUZZ_CHECK(!!mac_at == !!rq.mac);
 		if (mac_at)
 			memcpy(mac_at, rq.mac, SGA_MAC_LEN);
@@ -120,8 +121,8 @@ static void check_clear_frames(const uint8_t *d, size_t n)
 	} else {
 		FUZZ_CHECK(all_zero(&em, sizeof(em)));
 	}
-	if (!sga_pkg_req_decode(d, n)) {
-		SAME_BYTES(sga_pkg_req_encode(out, sizeof(out), &len), len, d, n);
+	if (!sga_pkg_req_decode(d, n, &group)) {
+		SAME_BYTES(sga_pkg_req_encode(group, out, sizeof(out), &len), len, d, n);
 	}
 	if (!sga_pkg_decode(d, n, &pkg)) {
 		SAME_BYTES(sga_pkg_encode(&pkg, out, sizeof(out), &len), len, d, n);

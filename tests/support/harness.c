@@ -2,6 +2,7 @@
 /* harness.c - see harness.h. */
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -36,6 +37,44 @@ struct sga_rsa_key *harness_rsa_tpk(void)
 	return g_tpk;
 }
 
+uint8_t harness_group(uint8_t group)
+{
+	const char *name = getenv("SGA_TEST_GROUP");
+	const struct sga_group_info *g = name && *name ? sga_group_by_name(name) : NULL;
+
+	if (group != SGA_GROUP_FFDHE2048)
+		return group;
+	return g ? g->id : group;
+}
+
+int harness_gw_add_profile(struct sga_gw *gw, uint8_t group)
+{
+	struct sga_pke_priv pk, tpk;
+	uint8_t sk[2][SGA_EXPONENT_LEN];
+	const struct sga_group_info *g = sga_group_get(group);
+	int rc;
+
+	if (!g)
+		return -SGA_E_BAD_FIELD;
+	if (!sga_pke_is_hpke(group)) {
+		if (!harness_rsa_pk())
+			return -SGA_E_CRYPTO;
+		rc = sga_pke_priv_from_rsa(group, harness_rsa_pk(), &pk);
+		rc = rc ? rc : sga_pke_priv_from_rsa(group, harness_rsa_tpk(), &tpk);
+		return rc ? rc : sga_gw_add_profile(gw, group, &pk, &tpk);
+	}
+	/* EC key pairs are cheap: fresh ones per gateway. */
+	rc = sga_err_from_crypto(sga_group_scalar_random(g, sk[0]));
+	rc = rc ? rc : sga_err_from_crypto(sga_group_scalar_random(g, sk[1]));
+	rc = rc ? rc : sga_pke_priv_from_ec(group, sk[0], &pk);
+	rc = rc ? rc : sga_pke_priv_from_ec(group, sk[1], &tpk);
+	rc = rc ? rc : sga_gw_add_profile(gw, group, &pk, &tpk);
+	sga_memzero(sk, sizeof(sk));
+	sga_memzero(&pk, sizeof(pk));
+	sga_memzero(&tpk, sizeof(tpk));
+	return rc;
+}
+
 int harness_init(struct harness *h, uint8_t group, const uint8_t *suites_i, uint8_t n_i,
                  const uint8_t *suites_j, uint8_t n_j)
 {
@@ -45,31 +84,38 @@ int harness_init(struct harness *h, uint8_t group, const uint8_t *suites_i, uint
 	int rc;
 
 	memset(h, 0, sizeof(*h));
-	if (!harness_rsa_pk())
-		return -SGA_E_CRYPTO;
-	rc = sga_gw_init(&h->gw, (const uint8_t *)"gw-test", 7, group, all, sizeof(all),
-	                 harness_rsa_pk(), harness_rsa_tpk(), SGA_ENROLL_OPEN);
+	group = harness_group(group);
+	rc = sga_gw_init_empty(&h->gw, (const uint8_t *)"gw-test", 7, all, sizeof(all),
+	                       SGA_ENROLL_OPEN);
+	rc = rc ? rc : harness_gw_add_profile(&h->gw, group);
 	if (rc)
 		return rc;
-	rc = sga_dev_init(&h->dev[0], &h->gw.pkg, (const uint8_t *)"dev-i", 5, suites_i[0],
+	rc = sga_dev_init(&h->dev[0], &h->gw.prof[0].pkg, (const uint8_t *)"dev-i", 5, suites_i[0],
 	                  suites_i, n_i);
 	if (!rc)
-		rc = sga_dev_init(&h->dev[1], &h->gw.pkg, (const uint8_t *)"dev-j", 5, suites_j[0],
-		                  suites_j, n_j);
+		rc = sga_dev_init(&h->dev[1], &h->gw.prof[0].pkg, (const uint8_t *)"dev-j", 5,
+		                  suites_j[0], suites_j, n_j);
 	return rc;
 }
 
 void harness_fini(struct harness *h)
 {
-	/* The shared keys belong to the process: detach them before the wipe. */
-	h->gw.pk = NULL;
-	h->gw.tpk = NULL;
-	sga_gw_fini(&h->gw);
+	harness_gw_fini(&h->gw);
 	sga_dev_fini(&h->dev[0]);
 	sga_dev_fini(&h->dev[1]);
 	sga_dev_sess_wipe(&h->sess[0]);
 	sga_dev_sess_wipe(&h->sess[1]);
 	sga_gw_session_wipe(&h->gsess);
+}
+
+void harness_gw_fini(struct sga_gw *gw)
+{
+	/* The shared RSA keys belong to the process: detach them before the wipe. */
+	for (unsigned i = 0; i < gw->n_prof; i++) {
+		gw->prof[i].pk.rsa = NULL;
+		gw->prof[i].tpk.rsa = NULL;
+	}
+	sga_gw_fini(gw);
 }
 
 int harness_cookie_round(struct harness *h, struct sga_cookie_key *k, uint64_t now_ms,

@@ -32,8 +32,19 @@ void harness_set_rsa_bits(unsigned bits);
 struct sga_rsa_key *harness_rsa_pk(void);
 struct sga_rsa_key *harness_rsa_tpk(void);
 
-/** Gateway (group, registry = all suites) and two devices "dev-i" and "dev-j"
- *  with the given suite lists (suite_init = first entry). 0 or -SGA_E_*. */
+/** The profile a test runs in: group, except that ffdhe2048 (what most tests
+ *  ask for) becomes the group named by the environment's SGA_TEST_GROUP
+ *  ("x25519", "p256"), so one suite runs on every profile (tests/meson.build). */
+uint8_t harness_group(uint8_t group);
+/** Serve group in gw: the shared RSA keys for ffdhe, fresh EC key pairs
+ *  otherwise. */
+int harness_gw_add_profile(struct sga_gw *gw, uint8_t group);
+/** sga_gw_fini for a gateway built with harness_gw_add_profile. */
+void harness_gw_fini(struct sga_gw *gw);
+
+/** Gateway (harness_group(group), registry = all suites) and two devices
+ *  "dev-i" and "dev-j" with the given suite lists (suite_init = first
+ *  entry). 0 or -SGA_E_*. */
 int harness_init(struct harness *h, uint8_t group, const uint8_t *suites_i, uint8_t n_i,
                  const uint8_t *suites_j, uint8_t n_j);
 void harness_fini(struct harness *h);

@@ -361,7 +361,14 @@ Test(auth, kex_init_forged_fields)
 		           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
 	}
 	b = orig;
-	b.n[b.n_len / 2] ^= 0x01; /* another valid element: the MAC no longer matches */
+	/* another valid element: the MAC no longer matches (on a curve, half of
+	 * the x values have no point: flip on until one has) */
+	for (uint8_t bit = 1; bit; bit = (uint8_t)(bit << 1)) {
+		b.n[b.n_len / 2] = orig.n[b.n_len / 2] ^ bit;
+		if (sga_group_element_ok(h.dev[0].grp, b.n))
+			break;
+	}
+	cr_assert(sga_group_element_ok(h.dev[0].grp, b.n));
 	b1_seal(&h.sess[0], &b, f, &f_len);
 	GW_REJECTS(&h, SGA_E_AUTH,
 	           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
@@ -425,12 +432,23 @@ Test(auth, kex_reply_forged_mac_or_x)
 		            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
 		mac[i] ^= 0x80;
 	}
-	x[m.x_len - 1] ^= 0x02; /* a different, still valid, element */
-	b5_make_n(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len, nh, mac,
-	          f, &f_len);
-	DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
-	            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
-	x[m.x_len - 1] ^= 0x02;
+	{
+		/* A different, still valid, element (on a curve, flip on until the
+		 * x has a point). */
+		const uint8_t orig_x = x[m.x_len - 1];
+
+		for (uint8_t bit = 2; bit; bit = (uint8_t)(bit << 1)) {
+			x[m.x_len - 1] = orig_x ^ bit;
+			if (sga_group_element_ok(h.dev[0].grp, x))
+				break;
+		}
+		cr_assert(sga_group_element_ok(h.dev[0].grp, x));
+		b5_make_n(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len,
+		          nh, mac, f, &f_len);
+		DEV_REJECTS(&h.dev[0], &h.sess[0], SGA_E_AUTH,
+		            sga_dev_consume_kex_reply(&h.dev[0], &h.sess[0], f, f_len));
+		x[m.x_len - 1] = orig_x;
+	}
 	/* The peer's element the gateway names is under the reply MAC too. */
 	nh[7] ^= 0x01;
 	b5_make_n(h.sess[0].k_t, h.sess[0].hop_suite, env.session_id, env.role, x, m.x_len, nh, mac,
@@ -445,21 +463,38 @@ Test(auth, kex_reply_forged_mac_or_x)
 	harness_fini(&h);
 }
 
+/* A gateway with the real one's identity, profile and suite registry, and key
+ * pairs of its own (fresh RSA-2048 pairs for ffdhe, fresh EC keys otherwise):
+ * what an impostor can publish. Freed with sga_gw_fini. */
+static void fake_gateway(struct sga_gw *fake, const struct sga_gw *real)
+{
+	const struct sga_package *rp = &real->prof[0].pkg;
+	struct sga_rsa_key *pk = NULL, *tpk = NULL;
+
+	if (sga_pke_is_hpke(rp->group)) {
+		cr_assert_eq(sga_gw_init_empty(fake, rp->id, rp->id_len, rp->suites, rp->n_suites,
+		                               SGA_ENROLL_OPEN),
+		             0);
+		cr_assert_eq(harness_gw_add_profile(fake, rp->group), 0);
+		return;
+	}
+	cr_assert_eq(sga_rsa_generate(2048, &pk), 0);
+	cr_assert_eq(sga_rsa_generate(2048, &tpk), 0);
+	cr_assert_eq(sga_gw_init(fake, rp->id, rp->id_len, rp->group, rp->suites, rp->n_suites, pk,
+	                         tpk, SGA_ENROLL_OPEN),
+	             0);
+}
+
 /* Paper 5 "mutual authentication" (E_PK): a fake gateway with its own keys cannot open a REG_REQ made for the real package. */
 Test(fake_gateway, cannot_open_registration)
 {
 	struct harness h;
 	struct sga_gw fake;
-	struct sga_rsa_key *pk = NULL, *tpk = NULL;
 	struct sga_reg_req env;
 	struct sga_reg_plain req;
 
 	setup(&h);
-	cr_assert_eq(sga_rsa_generate(2048, &pk), 0);
-	cr_assert_eq(sga_rsa_generate(2048, &tpk), 0);
-	cr_assert_eq(sga_gw_init(&fake, (const uint8_t *)"gw-test", 7, SGA_GROUP_FFDHE2048, ALL, 4,
-	                         pk, tpk, SGA_ENROLL_OPEN),
-	             0);
+	fake_gateway(&fake, &h.gw);
 	cr_assert_eq(
 	    sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len),
 	    0);
@@ -477,7 +512,6 @@ Test(fake_gateway, without_trapdoor_cannot_answer_kex)
 {
 	struct harness h;
 	struct sga_gw fake;
-	struct sga_rsa_key *pk = NULL, *tpk = NULL;
 	struct sga_gw_session fsess;
 	struct sga_gw_out out;
 	struct b1 b;
@@ -488,11 +522,7 @@ Test(fake_gateway, without_trapdoor_cannot_answer_kex)
 
 	up_to_kex(&h);
 	grp = h.dev[0].grp;
-	cr_assert_eq(sga_rsa_generate(2048, &pk), 0);
-	cr_assert_eq(sga_rsa_generate(2048, &tpk), 0);
-	cr_assert_eq(sga_gw_init(&fake, (const uint8_t *)"gw-test", 7, SGA_GROUP_FFDHE2048, ALL, 4,
-	                         pk, tpk, SGA_ENROLL_OPEN),
-	             0);
+	fake_gateway(&fake, &h.gw);
 	for (int k = 0; k < 2; k++)
 		cr_assert_eq(sga_dev_create_kex_init(&h.dev[k], &h.sess[k], b1f[k], SGA_FRAME_MAX,
 		                                     &b1_len[k]),
@@ -508,14 +538,14 @@ Test(fake_gateway, without_trapdoor_cannot_answer_kex)
 
 	/* It reads N_i (it knows k_ti) and guesses K: N_i^r' for its own r', g^x, or N_i itself. */
 	b1_open(&h.sess[0], b1f[0], b1_len[0], &b);
-	cr_assert_eq(sga_exponent_random(x_exp), 0);
-	cr_assert_eq(sga_modexp(grp, NULL, x_exp, SGA_EXPONENT_LEN, X), 0);
+	cr_assert_eq(sga_group_scalar_random(grp, x_exp), 0);
+	cr_assert_eq(sga_group_mul(grp, NULL, x_exp, X), 0);
 	for (int guess = 0; guess < 3; guess++) {
 		if (guess == 0) {
-			cr_assert_eq(sga_exponent_random(r), 0);
-			cr_assert_eq(sga_modexp(grp, b.n, r, SGA_EXPONENT_LEN, K), 0);
+			cr_assert_eq(sga_group_scalar_random(grp, r), 0);
+			cr_assert_eq(sga_group_shared(grp, b.n, r, K), 0);
 		} else if (guess == 1) {
-			cr_assert_eq(sga_modexp(grp, NULL, x_exp, SGA_EXPONENT_LEN, K), 0);
+			cr_assert_eq(sga_group_mul(grp, NULL, x_exp, K), 0);
 		} else {
 			memcpy(K, b.n, grp->len);
 		}
@@ -590,14 +620,9 @@ static void mitm_start(struct mitm *m, const struct sga_gw *real)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof(a);
-	struct sga_rsa_key *pk = NULL, *tpk = NULL;
 
 	memset(m, 0, sizeof(*m));
-	cr_assert_eq(sga_rsa_generate(2048, &pk), 0);
-	cr_assert_eq(sga_rsa_generate(2048, &tpk), 0);
-	cr_assert_eq(sga_gw_init(&m->gw, real->pkg.id, real->pkg.id_len, real->pkg.group,
-	                         real->pkg.suites, real->pkg.n_suites, pk, tpk, SGA_ENROLL_OPEN),
-	             0);
+	fake_gateway(&m->gw, real);
 	m->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	cr_assert_geq(m->fd, 0);
 	cr_assert_eq(bind(m->fd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -617,7 +642,8 @@ static void mitm_stop(struct mitm *m)
 /* The hex fingerprint of a gateway's package: what a device is provisioned with. */
 static void pkg_pin(const struct sga_gw *gw, char hex[65])
 {
-	struct sga_buf b = {gw->pkg_frame + SGA_HDR_LEN, gw->pkg_frame_len - SGA_HDR_LEN};
+	struct sga_buf b = {gw->prof[0].pkg_frame + SGA_HDR_LEN,
+	                    gw->prof[0].pkg_frame_len - SGA_HDR_LEN};
 	uint8_t fp[32];
 
 	cr_assert_eq(sga_sha256(&b, 1, fp), 0);
@@ -756,8 +782,9 @@ Test(replay, reg_req_other_key_exists)
 	int used;
 
 	full(&h);
-	cr_assert_eq(sga_dev_init(&mallory, &h.gw.pkg, (const uint8_t *)"dev-i", 5, ALL[0], ALL, 4),
-	             0);
+	cr_assert_eq(
+	    sga_dev_init(&mallory, &h.gw.prof[0].pkg, (const uint8_t *)"dev-i", 5, ALL[0], ALL, 4),
+	    0);
 	cr_assert_eq(
 	    sga_dev_create_reg_req(&mallory, NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len),
 	    0);
@@ -767,8 +794,9 @@ Test(replay, reg_req_other_key_exists)
 	cr_assert_eq(out.n, 0);
 	/* Same key, other suites: also a different registration. */
 	sga_dev_fini(&mallory);
-	cr_assert_eq(
-	    sga_dev_init(&mallory, &h.gw.pkg, (const uint8_t *)"dev-i", 5, ALL[1], ALL + 1, 3), 0);
+	cr_assert_eq(sga_dev_init(&mallory, &h.gw.prof[0].pkg, (const uint8_t *)"dev-i", 5, ALL[1],
+	                          ALL + 1, 3),
+	             0);
 	memcpy(mallory.k_d, h.dev[0].k_d, SGA_KEY_LEN);
 	cr_assert_eq(
 	    sga_dev_create_reg_req(&mallory, NULL, 0, 0, h.frame, sizeof(h.frame), &h.frame_len),
@@ -1263,13 +1291,14 @@ Test(tamper, gateway_values_do_not_give_the_e2e_key)
 	for (int k = 0; k < 2; k++) {
 		b1_open(&h.sess[k], b1f[k], b1_len[k], &b); /* G opens B1/B3 under k_t */
 		memcpy(vals[k], b.n, L);                    /* N_i, N_j */
-		memcpy(vals[2 + k], h.sess[k].K, L);        /* K_is, K_js: G recomputes them */
+		memcpy(vals[2 + k], h.sess[k].K,
+		       grp->secret_len); /* K_is, K_js: G recomputes them */
 		sess_open(h.sess[k].k_t, h.sess[k].hop_suite, SGA_MSG_KEX_REPLY, out.msg[k].frame,
 		          out.msg[k].len, &env, plain, &plain_len);
 		cr_assert_eq(sga_kex_reply_plain_decode(plain, plain_len, &m), 0);
 		memcpy(vals[4 + k], m.x, L); /* X_i = N_j^R_s, X_j = N_i^R_s: G made them */
 	}
-	cr_assert_eq(sga_modexp(grp, vals[4], h.sess[0].R, SGA_EXPONENT_LEN, kisj), 0);
+	cr_assert_eq(sga_group_shared(grp, vals[4], h.sess[0].R, kisj), 0);
 	for (int k = 0; k < 2; k++)
 		cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[k], &h.sess[k], out.msg[k].frame,
 		                                       out.msg[k].len),
@@ -1298,14 +1327,20 @@ Test(tamper, gateway_values_do_not_give_the_e2e_key)
 	}
 	for (int v = 0; v < 6; v++)
 		for (int dir = 0; dir < 2; dir++) {
-			cr_assert_eq(
-			    sga_key_e2e(vals[v], L, th, suite, (enum sga_e2e_dir)dir, cand), 0);
+			/* A shared secret as it is; an element as the secret it would
+			 * be (p256: its x coordinate). */
+			const int elem = v < 2 || v > 3, x_only = grp->kind == SGA_GROUP_KIND_P256;
+			const uint8_t *ikm = elem && x_only ? vals[v] + 1 : vals[v];
+
+			cr_assert_eq(sga_key_e2e(ikm, elem && !x_only ? L : grp->secret_len, th,
+			                         suite, (enum sga_e2e_dir)dir, cand),
+			             0);
 			cr_assert_neq(memcmp(cand, h.sess[0].e2e_tx_key, kl), 0,
 			              "gateway value %d gives d_i's send key", v);
 			cr_assert_neq(memcmp(cand, h.sess[0].e2e_rx_key, kl), 0,
 			              "gateway value %d gives d_i's receive key", v);
 		}
-	cr_assert_eq(sga_key_e2e(kisj, L, th, suite, SGA_E2E_I_TO_J, cand), 0);
+	cr_assert_eq(sga_key_e2e(kisj, grp->secret_len, th, suite, SGA_E2E_I_TO_J, cand), 0);
 	cr_assert_arr_eq(cand, h.sess[0].e2e_tx_key, kl, "control: the derivation is the devices'");
 	harness_fini(&h);
 }
@@ -1326,7 +1361,8 @@ Test(unknown, neg_req_from_unregistered_id)
 	setup(&h);
 	cr_assert_eq(harness_register(&h, 0), 0);
 	cr_assert_eq(harness_register(&h, 1), 0);
-	cr_assert_eq(sga_dev_init(&x, &h.gw.pkg, (const uint8_t *)"dev-x", 5, ALL[0], ALL, 4), 0);
+	cr_assert_eq(
+	    sga_dev_init(&x, &h.gw.prof[0].pkg, (const uint8_t *)"dev-x", 5, ALL[0], ALL, 4), 0);
 	x.registered = 1; /* it believes so; the gateway never saw it */
 	cr_assert_eq(sga_dev_create_neg_req(&x, &xs, h.dev[1].id, 5, ALL, 4, h.frame,
 	                                    sizeof(h.frame), &h.frame_len),
@@ -1410,7 +1446,7 @@ Test(suites, invite_with_unregistered_suite)
 	memset(&a2, 0, sizeof(a2));
 	a2.session_id = 0x1122334455667788ull;
 	a2.suite = SGA_SUITE_CHACHA20_POLY1305;
-	a2.group = SGA_GROUP_FFDHE2048;
+	a2.group = h.dev[1].pkg.group;
 	a2.peer_id_len = 5;
 	memcpy(a2.peer_id, "dev-i", 5);
 	a2.n_pref = 2;
@@ -1421,11 +1457,13 @@ Test(suites, invite_with_unregistered_suite)
 	for (int variant = 0; variant < 3; variant++) {
 		if (variant == 1) {
 			a2.suite = SGA_SUITE_AES256_GCM;
-			a2.group = SGA_GROUP_FFDHE3072; /* not the pinned package's group */
+			/* not the pinned package's group */
+			a2.group = h.dev[1].pkg.group == SGA_GROUP_FFDHE3072 ? SGA_GROUP_FFDHE2048
+			                                                     : SGA_GROUP_FFDHE3072;
 		}
 		if (variant == 2) {
 			a2.suite = SGA_SUITE_AES128_GCM; /* d_j has it, d_i never asked for it */
-			a2.group = SGA_GROUP_FFDHE2048;
+			a2.group = h.dev[1].pkg.group;
 		}
 		cr_assert_eq(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len), 0);
 		cr_assert_eq(sga_seal_dev_env(SGA_MSG_NEG_INVITE, h.rec[1].id, h.rec[1].id_len,
@@ -1439,7 +1477,7 @@ Test(suites, invite_with_unregistered_suite)
 	/* The same invitation with a registered, requested suite and the group is
 	 * accepted (control). */
 	a2.suite = SGA_SUITE_AES256_GCM;
-	a2.group = SGA_GROUP_FFDHE2048;
+	a2.group = h.dev[1].pkg.group;
 	cr_assert_eq(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len), 0);
 	cr_assert_eq(sga_seal_dev_env(SGA_MSG_NEG_INVITE, h.rec[1].id, h.rec[1].id_len,
 	                              h.rec[1].down_ctr + 1, h.rec[1].suite_init, key, plain,
@@ -1465,6 +1503,89 @@ static void elem_p_minus(const struct sga_group_info *grp, uint8_t *v, uint8_t d
 	v[grp->len - 1] = (uint8_t)(v[grp->len - 1] - d);
 }
 
+/* The elements the element check of grp's profile must refuse (PROTOCOL.md
+ * 4.2, 4.2.1), into bad[0..n): ffdhe 0, 1, p-1, p and 2^L - 1; x25519 the
+ * small-order u (0, 1, the two of order 8, p-1) and the non-canonical p and
+ * 2^256 - 1; p256 a prefix other than 02/03, x = p, and an x with no point.
+ * The first *n_auth of them can come with a valid F_G, MAC and proof
+ * (b1_for_n): a degenerate element, not a malformed one. */
+static unsigned bad_elements(const struct sga_group_info *grp, uint8_t bad[8][SGA_GROUP_MAX_LEN],
+                             unsigned *n_auth)
+{
+	static const uint8_t x25519_bad[7][32] = {
+	    {1},
+	    {0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
+	     0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
+	     0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00},
+	    {0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1,
+	     0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c,
+	     0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57},
+	    {0},
+	    {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	    {0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	    {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+	};
+	static const uint8_t p256_p[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,
+	                                   0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	                                   0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+	                                   0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	unsigned n = 0;
+
+	memset(bad, 0, 8 * SGA_GROUP_MAX_LEN);
+	switch (grp->kind) {
+	case SGA_GROUP_KIND_FFDHE:
+		elem_small(bad[n++], grp->len, 1);
+		elem_p_minus(grp, bad[n++], 1);
+		*n_auth = n;
+		elem_small(bad[n++], grp->len, 0);
+		elem_p_minus(grp, bad[n++], 0);
+		memset(bad[n++], 0xff, grp->len); /* > p */
+		return n;
+	case SGA_GROUP_KIND_X25519:
+		for (; n < 7; n++)
+			memcpy(bad[n], x25519_bad[n], 32);
+		*n_auth = 5; /* the small-order ones: X25519 gives 0 */
+		return n;
+	default: /* p256: no small subgroup (cofactor 1); off-curve and malformed */
+		bad[n][0] = 0x02;
+		for (uint8_t x = 1; sga_group_element_ok(grp, bad[n]) || x == 1; x++)
+			bad[n][32] = x; /* the first small x with no point on the curve */
+		n++;
+		*n_auth = n;
+		bad[n][0] = 0x04;
+		bad[n++][32] = 1;
+		bad[n][0] = 0x00;
+		bad[n++][32] = 1;
+		bad[n][0] = 0x03;
+		memcpy(bad[n++] + 1, p256_p, 32);
+		return n;
+	}
+}
+
+/* Elements that pass the check at its boundary: ffdhe 2 and p-2; an EC
+ * profile has no boundary, so a valid element of each parity instead. */
+static unsigned good_elements(const struct sga_group_info *grp, uint8_t good[2][SGA_GROUP_MAX_LEN])
+{
+	uint8_t a[SGA_EXPONENT_LEN];
+
+	if (grp->kind == SGA_GROUP_KIND_FFDHE) {
+		elem_small(good[0], grp->len, 2);
+		elem_p_minus(grp, good[1], 2);
+		return 2;
+	}
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(sga_group_scalar_random(grp, a), 0);
+		cr_assert_eq(sga_group_mul(grp, NULL, a, good[k]), 0);
+	}
+	return 2;
+}
+
 /* Deviation "reject N outside [2, p-2]": KEX_INIT with N = 0, 1, p-1, p, 2^k-1 -> BAD_ELEMENT. */
 Test(element, kex_init_degenerate_n)
 {
@@ -1472,50 +1593,33 @@ Test(element, kex_init_degenerate_n)
 	struct sga_gw_out out;
 	struct b1 orig, b;
 	const struct sga_group_info *grp;
-	uint8_t f[SGA_FRAME_MAX];
+	uint8_t f[SGA_FRAME_MAX], bad[8][SGA_GROUP_MAX_LEN], good[2][SGA_GROUP_MAX_LEN];
+	unsigned n_bad, n_auth;
 	size_t f_len;
 
 	up_to_kex(&h);
-	grp = h.gw.grp;
+	grp = h.gw.prof[0].grp;
 	cr_assert_eq(
 	    sga_dev_create_kex_init(&h.dev[0], &h.sess[0], h.frame, sizeof(h.frame), &h.frame_len),
 	    0);
 	b1_open(&h.sess[0], h.frame, h.frame_len, &orig);
 	cr_assert_eq(orig.n_len, grp->len);
-	for (int v = 0; v < 5; v++) {
+	n_bad = bad_elements(grp, bad, &n_auth);
+	for (unsigned v = 0; v < n_bad; v++) {
 		b = orig;
-		switch (v) {
-		case 0:
-			elem_small(b.n, grp->len, 0);
-			break;
-		case 1:
-			elem_small(b.n, grp->len, 1);
-			break;
-		case 2:
-			elem_p_minus(grp, b.n, 1);
-			break;
-		case 3:
-			elem_p_minus(grp, b.n, 0);
-			break;
-		default:
-			memset(b.n, 0xff, grp->len); /* > p */
-			break;
-		}
+		memcpy(b.n, bad[v], grp->len);
 		b1_seal(&h.sess[0], &b, f, &f_len);
 		GW_REJECTS(&h, SGA_E_BAD_ELEMENT,
 		           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
 	}
-	/* The boundary values 2 and p-2 pass the element check (and then fail the MAC). */
-	b = orig;
-	elem_small(b.n, grp->len, 2);
-	b1_seal(&h.sess[0], &b, f, &f_len);
-	GW_REJECTS(&h, SGA_E_AUTH,
-	           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
-	b = orig;
-	elem_p_minus(grp, b.n, 2);
-	b1_seal(&h.sess[0], &b, f, &f_len);
-	GW_REJECTS(&h, SGA_E_AUTH,
-	           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
+	/* The boundary (ffdhe: 2 and p-2) passes the element check and then fails the MAC. */
+	for (unsigned v = 0; v < good_elements(grp, good); v++) {
+		b = orig;
+		memcpy(b.n, good[v], grp->len);
+		b1_seal(&h.sess[0], &b, f, &f_len);
+		GW_REJECTS(&h, SGA_E_AUTH,
+		           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
+	}
 	harness_fini(&h);
 }
 
@@ -1531,16 +1635,21 @@ static void b1_for_n(struct harness *h, const struct b1 *orig, const uint8_t *N,
 	struct b1 b = *orig;
 
 	memcpy(b.n, N, grp->len);
-	cr_assert_eq(sga_exponent_random(r), 0);
+	cr_assert_eq(sga_group_scalar_random(grp, r), 0);
 	if (sga_group_element_ok(grp, N)) {
-		cr_assert_eq(sga_modexp(grp, N, r, SGA_EXPONENT_LEN, K), 0);
-	} else {
+		cr_assert_eq(sga_group_shared(grp, N, r, K), 0);
+	} else if (grp->kind == SGA_GROUP_KIND_FFDHE) {
 		/* N = 1 or p-1 with an even r: K = 1 (sga_modexp refuses such bases) */
 		r[SGA_EXPONENT_LEN - 1] &= 0xfe;
 		memset(K, 0, grp->len);
 		K[grp->len - 1] = 1;
+	} else {
+		/* x25519: the clamped scalar is a multiple of 8, so a point of small
+		 * order gives K = 0, what X25519 itself would compute. */
+		memset(K, 0, grp->secret_len);
 	}
-	cr_assert_eq(sga_rsa_oaep_encrypt(h->dev[0].tpk, r, sizeof(r), b.f, sizeof(b.f), &fl), 0);
+	cr_assert_eq(
+	    sga_pke_seal(&h->dev[0].tpk, SGA_PKE_TRAPDOOR, r, sizeof(r), b.f, sizeof(b.f), &fl), 0);
 	b.f_len = (uint16_t)fl;
 	cr_assert_eq(sga_kex_init_mac(grp, K, b.sid, N, b.mac), 0);
 	cr_assert_eq(sga_key_ctl(h->dev[0].k_d, h->dev[0].suite_init, ctl), 0);
@@ -1563,25 +1672,25 @@ Test(element, kex_init_degenerate_n_fully_authenticated)
 	struct b1 orig;
 	const struct sga_group_info *grp;
 	uint8_t N[SGA_GROUP_MAX_LEN], a[SGA_EXPONENT_LEN], f[SGA_FRAME_MAX];
+	uint8_t bad[8][SGA_GROUP_MAX_LEN];
+	unsigned n_auth;
 	size_t f_len;
 
 	up_to_kex(&h);
-	grp = h.gw.grp;
+	grp = h.gw.prof[0].grp;
 	cr_assert_eq(
 	    sga_dev_create_kex_init(&h.dev[0], &h.sess[0], h.frame, sizeof(h.frame), &h.frame_len),
 	    0);
 	b1_open(&h.sess[0], h.frame, h.frame_len, &orig);
-	for (int v = 0; v < 2; v++) {
-		if (v == 0)
-			elem_small(N, grp->len, 1);
-		else
-			elem_p_minus(grp, N, 1);
-		b1_for_n(&h, &orig, N, f, &f_len);
+	(void)bad_elements(grp, bad, &n_auth);
+	cr_assert_gt(n_auth, 0);
+	for (unsigned v = 0; v < n_auth; v++) {
+		b1_for_n(&h, &orig, bad[v], f, &f_len);
 		GW_REJECTS(&h, SGA_E_BAD_ELEMENT,
 		           sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out));
 	}
-	cr_assert_eq(sga_exponent_random(a), 0);
-	cr_assert_eq(sga_modexp(grp, NULL, a, SGA_EXPONENT_LEN, N), 0);
+	cr_assert_eq(sga_group_scalar_random(grp, a), 0);
+	cr_assert_eq(sga_group_mul(grp, NULL, a, N), 0);
 	b1_for_n(&h, &orig, N, f, &f_len);
 	cr_assert_eq(sga_gw_kex_init_handle(&h.gw, &h.rec[0], &h.gsess, f, f_len, &out), 0,
 	             "control: the construction is sound");
@@ -1594,16 +1703,16 @@ Test(element, kex_reply_degenerate_x)
 	struct harness h;
 	struct sga_gw_out out;
 	uint8_t b1[2][SGA_FRAME_MAX], X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN], f[SGA_FRAME_MAX];
+	uint8_t bad[8][SGA_GROUP_MAX_LEN];
+	unsigned n_bad, n_auth;
 	size_t b1_len[2], f_len;
 	const struct sga_group_info *grp;
 
 	kex_until_replies(&h, b1, b1_len, &out);
 	grp = h.dev[0].grp;
-	for (int v = 0; v < 4; v++) {
-		if (v < 2)
-			elem_small(X, grp->len, (uint8_t)v);
-		else
-			elem_p_minus(grp, X, (uint8_t)(3 - v)); /* p-1, p */
+	n_bad = bad_elements(grp, bad, &n_auth);
+	for (unsigned v = 0; v < n_bad; v++) {
+		memcpy(X, bad[v], grp->len);
 		/* The MAC a trapdoor holder would compute: only the element check stops it. */
 		reply_mac_for_i(&h, h.sess[0].K, X, mac);
 		b5_make(h.sess[0].k_t, h.sess[0].hop_suite, h.sess[0].session_id,
@@ -1683,9 +1792,9 @@ Test(peer_forgery, peer_cannot_read_or_forge)
 
 	/* d_j forges B5 for d_i with what it can compute: X = g^x or its own N_j,
 	 * MAC under its own K_js or g^x, sealed under each key it holds. */
-	cr_assert_eq(sga_exponent_random(x), 0);
-	cr_assert_eq(sga_modexp(grp, NULL, x, SGA_EXPONENT_LEN, gx), 0);
-	cr_assert_eq(sga_modexp(grp, NULL, h.sess[1].R, SGA_EXPONENT_LEN, Nj), 0);
+	cr_assert_eq(sga_group_scalar_random(grp, x), 0);
+	cr_assert_eq(sga_group_mul(grp, NULL, x, gx), 0);
+	cr_assert_eq(sga_group_mul(grp, NULL, h.sess[1].R, Nj), 0);
 	for (size_t k = 0; k < nk; k++) {
 		const uint8_t *Xs[2] = {gx, Nj}, *Ks[2] = {h.sess[1].K, gx};
 
@@ -1764,7 +1873,7 @@ static void paper_b1(struct harness *h, uint8_t *out, size_t *len)
 {
 	struct sga_env_sess env;
 	uint8_t plain[SGA_FRAME_MAX], key[SGA_AEAD_MAX_KEY_LEN], b1[SGA_FRAME_MAX];
-	size_t plain_len, b1_len, L = h->dev[0].grp->len;
+	size_t plain_len, b1_len, L = h->dev[0].grp->secret_len;
 
 	/* d_i's B1 as this implementation makes it, then K_is in the clear inside */
 	cr_assert_eq(sga_dev_create_kex_init(&h->dev[0], &h->sess[0], b1, sizeof(b1), &b1_len), 0);
@@ -1840,14 +1949,14 @@ Test(peer_forgery, paper_flow_would_be_broken)
 	/* It sees d_i's B1 on its way to G and opens it: N_i, and K_is next to the MAC. */
 	b1_suite = open_any_suite(k_ti, b1, b1_len, &senv, plain, &plain_len);
 	cr_assert_neq(b1_suite, 0, "k_ti from the paper's A2 opens d_i's B1");
-	cr_assert_gt(plain_len, L);
-	cr_assert_eq(sga_kex_init_plain_decode(plain, plain_len - L, &b1m), 0);
+	cr_assert_gt(plain_len, grp->secret_len);
+	cr_assert_eq(sga_kex_init_plain_decode(plain, plain_len - grp->secret_len, &b1m), 0);
 	memcpy(N_i, b1m.n, L);
-	memcpy(K_is, plain + plain_len - L, L);
+	memcpy(K_is, plain + plain_len - grp->secret_len, grp->secret_len);
 
 	/* B5 to d_i: X = g^x for its own x, MAC under K_is, sealed under k_ti. */
-	cr_assert_eq(sga_exponent_random(x), 0);
-	cr_assert_eq(sga_modexp(grp, NULL, x, SGA_EXPONENT_LEN, X), 0);
+	cr_assert_eq(sga_group_scalar_random(grp, x), 0);
+	cr_assert_eq(sga_group_mul(grp, NULL, x, X), 0);
 	cr_assert_eq(sga_kex_reply_mac(grp, K_is, senv.session_id, inv.peer_id, inv.peer_id_len,
 	                               h.dev[1].id, h.dev[1].id_len, X, FORGED_N_HASH, mac),
 	             0);
@@ -1859,7 +1968,7 @@ Test(peer_forgery, paper_flow_would_be_broken)
 	cr_assert_eq(h.gsess.have_init, 0, "the gateway saw no KEX_INIT: it took no part");
 
 	/* d_j computes d_i's session key: K_isj = N_i^x, then the E2E key i -> j. */
-	cr_assert_eq(sga_modexp(grp, N_i, x, SGA_EXPONENT_LEN, kisj), 0);
+	cr_assert_eq(sga_group_shared(grp, N_i, x, kisj), 0);
 	{
 		/* The transcript from what d_j holds: the package it pinned, the
 		 * preference list A2 gave it, N_i from B1, the hash it forged. */
@@ -1883,7 +1992,7 @@ Test(peer_forgery, paper_flow_would_be_broken)
 		cr_assert_eq(sga_sha256(&nb, 1, nh_i), 0);
 		cr_assert_eq(sga_transcript_hash(&t, th), 0);
 	}
-	cr_assert_eq(sga_key_e2e(kisj, L, th, inv.suite, SGA_E2E_I_TO_J, e2e), 0);
+	cr_assert_eq(sga_key_e2e(kisj, grp->secret_len, th, inv.suite, SGA_E2E_I_TO_J, e2e), 0);
 	cr_assert_arr_eq(e2e, h.sess[0].e2e_tx_key, sga_suite_get(inv.suite)->key_len,
 	                 "d_j holds the key d_i sends under");
 	harness_fini(&h);
@@ -2275,10 +2384,10 @@ Test(transcript, gateway_substitutes_n_keys_differ)
 	kex_until_replies(&h, b1, b1_len, &out);
 	grp = h.dev[1].grp;
 	memcpy(n_hash_i, h.sess[0].n_hash, SGA_SHA256_LEN); /* the genuine H(N_i) */
-	cr_assert_eq(sga_exponent_random(a), 0);
-	cr_assert_eq(sga_exponent_random(r), 0);
-	cr_assert_eq(sga_modexp(grp, NULL, a, SGA_EXPONENT_LEN, Np), 0);
-	cr_assert_eq(sga_modexp(grp, Np, r, SGA_EXPONENT_LEN, Xp), 0);
+	cr_assert_eq(sga_group_scalar_random(grp, a), 0);
+	cr_assert_eq(sga_group_scalar_random(grp, r), 0);
+	cr_assert_eq(sga_group_mul(grp, NULL, a, Np), 0);
+	cr_assert_eq(sga_group_mul(grp, Np, r, Xp), 0);
 	reply_to_j_rewritten(&h, &out, Xp, n_hash_i, f, &f_len);
 	cr_assert_eq(sga_dev_consume_kex_reply(&h.dev[1], &h.sess[1], f, f_len), 0,
 	             "the rewritten B6 authenticates: the gateway made it");

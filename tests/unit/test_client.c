@@ -811,10 +811,10 @@ static struct tgw *tgw_new(void)
 	cr_assert_not_null(g);
 	g->pend = calloc(TGW_PENDING, sizeof(*g->pend));
 	cr_assert_not_null(g->pend);
-	cr_assert_not_null(harness_rsa_pk(), "RSA keys");
-	cr_assert_eq(sga_gw_init(&g->gw, (const uint8_t *)"gw-test", 7, SGA_GROUP_FFDHE2048, all,
-	                         sizeof(all), harness_rsa_pk(), harness_rsa_tpk(), SGA_ENROLL_OPEN),
+	cr_assert_eq(sga_gw_init_empty(&g->gw, (const uint8_t *)"gw-test", 7, all, sizeof(all),
+	                               SGA_ENROLL_OPEN),
 	             0);
+	cr_assert_eq(harness_gw_add_profile(&g->gw, harness_group(SGA_GROUP_FFDHE2048)), 0);
 	g->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	cr_assert_geq(g->fd, 0);
 	(void)setsockopt(g->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -837,10 +837,7 @@ static void tgw_free(struct tgw *g)
 		pthread_join(g->thr, NULL);
 	}
 	close(g->fd);
-	/* The RSA keys belong to the process (harness): detach them first. */
-	g->gw.pk = NULL;
-	g->gw.tpk = NULL;
-	sga_gw_fini(&g->gw);
+	harness_gw_fini(&g->gw);
 	for (int i = 0; i < TGW_SESS; i++)
 		sga_gw_session_wipe(&g->sess[i].gs);
 	sga_memzero(g->dev, sizeof(g->dev));
@@ -873,7 +870,8 @@ static void tgw_restart(struct tgw *g, unsigned down_ms)
 static void tgw_pin(const struct tgw *g, char hex[65])
 {
 	uint8_t fp[32];
-	struct sga_buf b = {g->gw.pkg_frame + SGA_HDR_LEN, g->gw.pkg_frame_len - SGA_HDR_LEN};
+	struct sga_buf b = {g->gw.prof[0].pkg_frame + SGA_HDR_LEN,
+	                    g->gw.prof[0].pkg_frame_len - SGA_HDR_LEN};
 
 	cr_assert_eq(sga_sha256(&b, 1, fp), 0);
 	for (int i = 0; i < 32; i++)
@@ -885,8 +883,9 @@ static void tgw_write_package(const struct tgw *g, const char *path)
 	FILE *f = fopen(path, "wb");
 
 	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(g->gw.pkg_frame + SGA_HDR_LEN, 1, g->gw.pkg_frame_len - SGA_HDR_LEN, f),
-	             g->gw.pkg_frame_len - SGA_HDR_LEN);
+	cr_assert_eq(fwrite(g->gw.prof[0].pkg_frame + SGA_HDR_LEN, 1,
+	                    g->gw.prof[0].pkg_frame_len - SGA_HDR_LEN, f),
+	             g->gw.prof[0].pkg_frame_len - SGA_HDR_LEN);
 	fclose(f);
 }
 
@@ -2580,12 +2579,14 @@ Test(client, group_must_be_the_packages)
 	cfg.group = 0x7e;
 	cr_assert_null(sga_client_open(&cfg, &err));
 	cr_expect_eq(err, -SGA_CLIENT_E_CONFIG);
-	cfg.group = SGA_GROUP_FFDHE3072; /* the test gateway's package is ffdhe2048 */
+	/* another group than the test gateway's package */
+	cfg.group = g->gw.prof[0].grp->id == SGA_GROUP_FFDHE3072 ? SGA_GROUP_FFDHE2048
+	                                                         : SGA_GROUP_FFDHE3072;
 	cr_assert_null(sga_client_open(&cfg, &err));
 	cr_expect_eq(err, -SGA_E_BAD_PACKAGE);
 	cr_expect(strstr(sga_client_strerror(err), "package"), "%s", sga_client_strerror(err));
 	/* the package's own group is accepted, as is 0 (whatever the package is) */
-	cfg.group = SGA_GROUP_FFDHE2048;
+	cfg.group = g->gw.prof[0].grp->id;
 	c = sga_client_open(&cfg, &err);
 	cr_assert_not_null(c, "%s", sga_client_strerror(err));
 	sga_client_close(c);

@@ -476,11 +476,11 @@ static void world_init(struct world *w, unsigned loss, unsigned jitter, uint32_t
 	w->jitter_ms = jitter;
 	w->rng = seed;
 	w->now = 1000;
-	cr_assert_not_null(harness_rsa_pk());
-	cr_assert_eq(sga_gw_init(&w->gw, (const uint8_t *)"gw-core", 7, SGA_GROUP_FFDHE2048, all,
-	                         sizeof(all), harness_rsa_pk(), harness_rsa_tpk(), SGA_ENROLL_OPEN),
+	cr_assert_eq(sga_gw_init_empty(&w->gw, (const uint8_t *)"gw-core", 7, all, sizeof(all),
+	                               SGA_ENROLL_OPEN),
 	             0);
-	cr_assert_eq(sga_package_encode(&w->gw.pkg, body, sizeof(body), &blen), 0);
+	cr_assert_eq(harness_gw_add_profile(&w->gw, harness_group(SGA_GROUP_FFDHE2048)), 0);
+	cr_assert_eq(sga_package_encode(&w->gw.prof[0].pkg, body, sizeof(body), &blen), 0);
 	for (int k = 0; k < 2; k++) {
 		const struct sga_core_io io = {&w->ctx[k], cb_now, cb_send, cb_save, cb_event};
 
@@ -498,8 +498,7 @@ static void world_fini(struct world *w)
 {
 	for (int k = 0; k < 2; k++)
 		sga_core_fini(&w->core[k]);
-	w->gw.pk = w->gw.tpk = NULL; /* the harness's shared keys */
-	sga_gw_fini(&w->gw);
+	harness_gw_fini(&w->gw);
 	sga_gw_session_wipe(&w->gs);
 }
 
@@ -588,7 +587,7 @@ Test(core, restart_from_saved_state, .timeout = 120)
 	/* Power cycle of d_i: only the saved state survives. */
 	st = w.saved[0];
 	sga_core_fini(&w.core[0]);
-	cr_assert_eq(sga_package_encode(&w.gw.pkg, body, sizeof(body), &blen), 0);
+	cr_assert_eq(sga_package_encode(&w.gw.prof[0].pkg, body, sizeof(body), &blen), 0);
 	cr_assert_eq(sga_core_init(&w.core[0], &io, body, blen, &st, NULL, 0, NULL, 0), 0);
 	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
 	w.established[0] = w.established[1] = 0;

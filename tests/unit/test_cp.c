@@ -359,12 +359,12 @@ static void relay(struct sga_gw_session *s, int from, const char *msg)
 
 Test(cp, package_request)
 {
-	cr_assert_eq(sga_pkg_req_encode(F, sizeof(F), &FL), 0);
+	cr_assert_eq(sga_pkg_req_encode(0, F, sizeof(F), &FL), 0);
 	cr_assert_eq(step(0), 0);
 	cr_assert_eq(CAP.n, 1);
 	cr_assert(addr_eq(&CAP.m[0].dst, &ADDR[0]));
-	cr_assert_eq(CAP.m[0].len, H.gw.pkg_frame_len);
-	cr_assert_arr_eq(CAP.m[0].frame, H.gw.pkg_frame, H.gw.pkg_frame_len);
+	cr_assert_eq(CAP.m[0].len, H.gw.prof[0].pkg_frame_len);
+	cr_assert_arr_eq(CAP.m[0].frame, H.gw.prof[0].pkg_frame, H.gw.prof[0].pkg_frame_len);
 }
 
 Test(cp, full_handshake_installs_a_working_session)
@@ -467,7 +467,7 @@ Test(cp, error_hints_and_silent_drops)
 	size_t saved_len;
 
 	/* A1 from a device that believes it is registered; Redis does not know it */
-	cr_assert_eq(sga_dev_init(&imposter, &H.gw.pkg, (const uint8_t *)"dev-x", 5,
+	cr_assert_eq(sga_dev_init(&imposter, &H.gw.prof[0].pkg, (const uint8_t *)"dev-x", 5,
 	                          SGA_SUITE_AES128_GCM, ALL, 4),
 	             0);
 	imposter.registered = 1;
@@ -482,7 +482,7 @@ Test(cp, error_hints_and_silent_drops)
 	do_register(1, NULL, 0);
 
 	/* the same identity registered again with another key */
-	cr_assert_eq(sga_dev_init(&imposter, &H.gw.pkg, (const uint8_t *)"dev-j", 5,
+	cr_assert_eq(sga_dev_init(&imposter, &H.gw.prof[0].pkg, (const uint8_t *)"dev-j", 5,
 	                          SGA_SUITE_AES128_GCM, ALL, 4),
 	             0);
 	cr_assert_eq(sga_dev_create_reg_req(&imposter, NULL, 0, 0, F, sizeof(F), &FL), 0);
@@ -872,7 +872,7 @@ Test(cp, unauthenticated_frames_get_no_hint)
 	}
 
 	/* an unknown identity */
-	cr_assert_eq(sga_dev_init(&other, &H.gw.pkg, (const uint8_t *)"dev-x", 5,
+	cr_assert_eq(sga_dev_init(&other, &H.gw.prof[0].pkg, (const uint8_t *)"dev-x", 5,
 	                          SGA_SUITE_AES128_GCM, ALL, 4),
 	             0);
 	other.registered = 1;
@@ -889,7 +889,7 @@ Test(cp, unauthenticated_frames_get_no_hint)
 	sga_dev_fini(&other);
 
 	/* an existing identity under another key: a registration, and a rekey */
-	cr_assert_eq(sga_dev_init(&other, &H.gw.pkg, (const uint8_t *)"dev-j", 5,
+	cr_assert_eq(sga_dev_init(&other, &H.gw.prof[0].pkg, (const uint8_t *)"dev-j", 5,
 	                          SGA_SUITE_AES128_GCM, ALL, 4),
 	             0);
 	cr_assert_eq(sga_dev_create_reg_req(&other, NULL, 0, 0, F, sizeof(F), &FL), 0);
@@ -1290,6 +1290,13 @@ static const struct sga_crypto_backend PAUSING = {
 
 #define JOB_STACK (256u << 10) /* as cp.c */
 
+/* 1 if the profile under test offloads its group operations (ffdhe's modexp
+ * and RSA go through the crypto backend; x25519 is software everywhere). */
+static int offloads_group_ops(void)
+{
+	return !sga_pke_is_hpke(harness_group(SGA_GROUP_FFDHE2048));
+}
+
 /*
  * The whole handshake with every frame's handler run as a job that pauses in
  * its crypto, on the jobs' own stacks. While d_i's KEX_INIT is paused (in the
@@ -1305,6 +1312,11 @@ Test(cp, handshake_as_async_jobs_pausing_in_crypto)
 	size_t peak;
 	int s;
 
+	/* The pauses are those of the offloaded operations (RSA, modexp); the
+	 * x25519 profile computes in software and never pauses. */
+	if (!offloads_group_ops())
+		cr_skip_test("the %s profile has no offloaded operation to pause in",
+		             sga_group_get(harness_group(SGA_GROUP_FFDHE2048))->name);
 	JOBS = sga_async_create_stack(4, JOB_STACK);
 	cr_assert_not_null(JOBS);
 	sga_crypto_backend_set(&PAUSING);
@@ -1319,10 +1331,10 @@ Test(cp, handshake_as_async_jobs_pausing_in_crypto)
 	s = sga_async_submit(JOBS, step_fn, &b1, step_done);
 	cr_assert_eq(s, 1, "B1 paused in the accelerator");
 	/* ... a package request runs meanwhile, on the same store ... */
-	cr_assert_eq(sga_pkg_req_encode(F, sizeof(F), &FL), 0);
+	cr_assert_eq(sga_pkg_req_encode(0, F, sizeof(F), &FL), 0);
 	cr_assert_eq(step(0), 0);
 	cr_assert_eq(CAP.n, 1);
-	cr_assert_eq(CAP.m[0].len, H.gw.pkg_frame_len);
+	cr_assert_eq(CAP.m[0].len, H.gw.prof[0].pkg_frame_len);
 	/* ... and B1 finishes */
 	CAP.n = 0;
 	while (!b1.done)
@@ -1710,6 +1722,12 @@ Test(cp, threads_run_frames_as_jobs_one_session_at_a_time)
 	uint64_t t0;
 	unsigned got = 0;
 
+	/* The pauses are those of the offloaded operations (RSA, modexp); the
+	 * x25519 profile computes in software and never pauses. */
+	if (!offloads_group_ops())
+		cr_skip_test("the %s profile has no offloaded operation to pause in",
+		             sga_group_get(harness_group(SGA_GROUP_FFDHE2048))->name);
+
 	do_register(0, NULL, 0);
 	do_register(1, NULL, 0);
 	do_negotiate();
@@ -2004,8 +2022,8 @@ Test(cp, lab_path_writes_the_records_a_handshake_writes)
 		/* The rest of the transcript, as each device of the handshake holds it. */
 		memcpy(ls.n_hash[r], H.sess[r].n_hash, SGA_SHA256_LEN);
 	}
-	ls.id_g_len = H.gw.pkg.id_len;
-	memcpy(ls.id_g, H.gw.pkg.id, ls.id_g_len);
+	ls.id_g_len = H.gw.prof[0].pkg.id_len;
+	memcpy(ls.id_g, H.gw.prof[0].pkg.id, ls.id_g_len);
 	ls.n_pref = H.sess[0].n_pref;
 	memcpy(ls.prefs, H.sess[0].prefs, sizeof(ls.prefs));
 	freeReplyObject(redis_fx_cmd("FLUSHALL"));
@@ -2081,7 +2099,7 @@ static void lab_params(struct sga_lab_params *p, uint32_t n)
 	p->sessions = n;
 	p->suite = SGA_SUITE_AES128_GCM;
 	p->hop_suite = SGA_SUITE_CHACHA20_POLY1305;
-	p->group = SGA_GROUP_FFDHE2048;
+	p->group = harness_group(SGA_GROUP_FFDHE2048);
 }
 
 /* One message each way between the lab devices of session idx, through the

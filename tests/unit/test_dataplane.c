@@ -2440,10 +2440,11 @@ Test(dataplane, control_frames_routed_to_workers)
 	cr_assert_eq(sga_dev_create_neg_req(&h->dev[0], &tmp, h->dev[1].id, h->dev[1].id_len, PREFS,
 	                                    1, neg.b, sizeof(neg.b), &neg.len),
 	             0);
-	cr_assert_eq(sga_pkg_req_encode(pkg.b, sizeof(pkg.b), &pkg.len), 0);
+	cr_assert_eq(sga_pkg_req_encode(0, pkg.b, sizeof(pkg.b), &pkg.len), 0);
 	memset(rsa, 0xab, sizeof(rsa));
-	cr_assert_eq(
-	    sga_reg_req_encode(0, rsa, sizeof(rsa), reg.b, sizeof(reg.b), &mac_at, &reg.len), 0);
+	cr_assert_eq(sga_reg_req_encode(0, SGA_GROUP_FFDHE2048, rsa, sizeof(rsa), reg.b,
+	                                sizeof(reg.b), &mac_at, &reg.len),
+	             0);
 	/* A KEX_INIT envelope (routing looks at its clear session id only). */
 	{
 		static const uint8_t nonce[SGA_AEAD_NONCE_LEN] = {1};
@@ -2533,7 +2534,7 @@ Test(dataplane, control_frames_rate_limited_and_spread_under_load)
 	cfg.ctrl_rate = 5; /* per second: nothing refills within this test */
 	cfg.ctrl_burst = 3;
 	dp_start();
-	cr_assert_eq(sga_pkg_req_encode(pkg, sizeof(pkg), &pkg_len), 0);
+	cr_assert_eq(sga_pkg_req_encode(0, pkg, sizeof(pkg), &pkg_len), 0);
 	memset(&tmp, 0, sizeof(tmp));
 	cr_assert_eq(sga_dev_create_neg_req(&h->dev[0], &tmp, h->dev[1].id, h->dev[1].id_len, PREFS,
 	                                    1, neg, sizeof(neg), &neg_len),
@@ -2640,7 +2641,7 @@ Test(dataplane, control_ring_full)
 	struct rte_mbuf *m[4];
 
 	dp_up_with(1, 1, 4, 16, 64); /* a ring of 4 holds 3 */
-	cr_assert_eq(sga_pkg_req_encode(pkg, sizeof(pkg), &len), 0);
+	cr_assert_eq(sga_pkg_req_encode(0, pkg, sizeof(pkg), &len), 0);
 	for (int i = 0; i < 5; i++)
 		inject(0, &d, pkg, len);
 	poll_q(0);

@@ -1094,22 +1094,22 @@ Test(vectors, reg_req_plaintext_and_rekey_mac, .timeout = 300)
 	RC_OK(sga_reg_plain_encode(&m, p, sizeof(p), &plain_len));
 	expect_bytes("REG_REQ plaintext", p, plain_len, V_REG_PLAIN, sizeof(V_REG_PLAIN));
 
-	memset(&gw, 0, sizeof(gw));
-	gw.pk = harness_rsa_pk();
-	cr_assert_not_null(gw.pk);
-	RC_OK(sga_rsa_oaep_encrypt(gw.pk, p, plain_len, ct, sizeof(ct), &ct_len));
+	RC_OK(sga_gw_init_empty(&gw, (const uint8_t *)"gw-v", 4, m.suites, 1, SGA_ENROLL_OPEN));
+	RC_OK(harness_gw_add_profile(&gw, SGA_GROUP_FFDHE2048));
+	RC_OK(sga_rsa_oaep_encrypt(gw.prof[0].pk.rsa, p, plain_len, ct, sizeof(ct), &ct_len));
 	cr_assert_eq(ct_len, 256);
-	RC_OK(sga_reg_req_encode(0, ct, ct_len, frame, sizeof(frame), &mac_at, &len));
+	RC_OK(sga_reg_req_encode(0, SGA_GROUP_FFDHE2048, ct, ct_len, frame, sizeof(frame), &mac_at,
+	                         &len));
 	cr_assert_eq(len, 4 + 1 + 2 + 256);
 	RC_OK(sga_gw_reg_open(&gw, frame, len, &env, &got));
 	cr_assert_eq(memcmp(&got, &m, sizeof(m)), 0, "decrypted REG_REQ plaintext differs");
 	cr_assert_null(env.mac);
-	gw.pk = NULL; /* the harness owns the key */
+	harness_gw_fini(&gw); /* the harness owns the keys */
 
 	/* Rekey MAC over a REG_REQ frame whose rsa_ct is 256 bytes of 0xee. */
 	memset(fake, 0xee, sizeof(fake));
-	RC_OK(sga_reg_req_encode(SGA_REG_FLAG_REKEY, fake, sizeof(fake), frame, sizeof(frame),
-	                         &mac_at, &len));
+	RC_OK(sga_reg_req_encode(SGA_REG_FLAG_REKEY, SGA_GROUP_FFDHE2048, fake, sizeof(fake), frame,
+	                         sizeof(frame), &mac_at, &len));
 	cr_assert_eq(len, 7 + 256 + 32);
 	expect_bytes("REKEY REG_REQ first 7 bytes", frame, 7, V_REKEY_FRAME_HEAD,
 	             sizeof(V_REKEY_FRAME_HEAD));

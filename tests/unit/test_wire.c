@@ -151,9 +151,15 @@ static int chk_reg_req(const uint8_t *f, size_t len)
 		cr_assert(all_bytes(&q, sizeof(q), 0));
 		return rc;
 	}
-	cr_assert(q.mac_input == f && q.mac_input_len == 7 + q.rsa_ct_len);
-	cr_assert(q.rsa_ct == f + 7);
-	RC_EQ(sga_reg_req_encode(q.flags, q.rsa_ct, q.rsa_ct_len, out, sizeof(out), &mac_at, &n),
+	/* The group byte follows the flags only with the GROUP flag. */
+	const size_t at = 7 + ((q.flags & SGA_REG_FLAG_GROUP) ? 1 : 0);
+
+	cr_assert(q.mac_input == f && q.mac_input_len == at + q.ct_len);
+	cr_assert(q.ct == f + at);
+	cr_assert((q.flags & SGA_REG_FLAG_GROUP) ? q.group == f[5] && q.group != SGA_GROUP_FFDHE2048
+	                                         : q.group == SGA_GROUP_FFDHE2048);
+	RC_EQ(sga_reg_req_encode(q.flags & SGA_REG_FLAG_REKEY, q.group, q.ct, q.ct_len, out,
+	                         sizeof(out), &mac_at, &n),
 	      0);
 	cr_assert_eq(n, len);
 	if (q.flags & SGA_REG_FLAG_REKEY) {
@@ -186,13 +192,15 @@ static int chk_error(const uint8_t *f, size_t len)
 
 static int chk_pkg_req(const uint8_t *f, size_t len)
 {
-	uint8_t out[SGA_PKG_REQ_LEN];
+	uint8_t out[SGA_PKG_REQ_LEN], group = 0xee;
 	size_t n;
-	int rc = sga_pkg_req_decode(f, len);
+	int rc = sga_pkg_req_decode(f, len, &group);
 
-	if (rc)
+	if (rc) {
+		cr_assert_eq(group, 0);
 		return rc;
-	RC_EQ(sga_pkg_req_encode(out, sizeof(out), &n), 0);
+	}
+	RC_EQ(sga_pkg_req_encode(group, out, sizeof(out), &n), 0);
 	cr_assert(n == len && memcmp(out, f, len) == 0);
 	return 0;
 }
@@ -537,9 +545,12 @@ static void samples_init(void)
 	add_hop(SGA_MSG_DATA_DELIVERED, "DATA_DELIVERED");
 
 	s = add(frames, &n_frames, "REG_REQ", chk_reg_req, 0);
-	RC_EQ(sga_reg_req_encode(0, rsa, 40, s->b, sizeof(s->b), &p, &s->len), 0);
+	RC_EQ(sga_reg_req_encode(0, SGA_GROUP_FFDHE2048, rsa, 40, s->b, sizeof(s->b), &p, &s->len),
+	      0);
 	s = add(frames, &n_frames, "REG_REQ(rekey)", chk_reg_req, 0);
-	RC_EQ(sga_reg_req_encode(SGA_REG_FLAG_REKEY, rsa, 40, s->b, sizeof(s->b), &p, &s->len), 0);
+	RC_EQ(sga_reg_req_encode(SGA_REG_FLAG_REKEY, SGA_GROUP_FFDHE2048, rsa, 40, s->b,
+	                         sizeof(s->b), &p, &s->len),
+	      0);
 	fill(p, SGA_MAC_LEN, 0xee);
 	s = add(frames, &n_frames, "ERROR", chk_error, 0);
 	RC_EQ(
@@ -548,7 +559,7 @@ static void samples_init(void)
 	s = add(frames, &n_frames, "ERROR(no ref)", chk_error, 0);
 	RC_EQ(sga_error_encode(SGA_E_REPLAY, NULL, 0, s->b, sizeof(s->b), &s->len), 0);
 	s = add(frames, &n_frames, "PKG_REQ", chk_pkg_req, 0);
-	RC_EQ(sga_pkg_req_encode(s->b, sizeof(s->b), &s->len), 0);
+	RC_EQ(sga_pkg_req_encode(0, s->b, sizeof(s->b), &s->len), 0);
 	s = add(frames, &n_frames, "PKG", chk_pkg, 0);
 	valid_package(&g_pkg, 30, 20);
 	RC_EQ(sga_pkg_encode(&g_pkg, s->b, sizeof(s->b), &s->len), 0);
@@ -853,19 +864,19 @@ Test(wire, layout_reg_req_error_pkg_req)
 	static const uint8_t er[] = {0x01, 0x7f, 0x00, 0x05, 0x00, 0x0a, 0x02, 'a', 'b'};
 	static uint8_t pr[SGA_PKG_REQ_LEN] = {0x01, 0x03, (SGA_PKG_REQ_LEN - 4) >> 8,
 	                                      (SGA_PKG_REQ_LEN - 4) & 0xff};
-	uint8_t out[SGA_PKG_REQ_LEN];
+	uint8_t out[SGA_PKG_REQ_LEN], group;
 	uint8_t *mac;
 	size_t n;
 
-	RC_EQ(sga_reg_req_encode(0, rr + 7, 3, out, sizeof(out), &mac, &n), 0);
+	RC_EQ(sga_reg_req_encode(0, SGA_GROUP_FFDHE2048, rr + 7, 3, out, sizeof(out), &mac, &n), 0);
 	cr_assert(n == sizeof(rr) && memcmp(out, rr, n) == 0 && mac == NULL);
 	RC_EQ(
 	    sga_error_encode(SGA_E_UNKNOWN_DEVICE, (const uint8_t *)"ab", 2, out, sizeof(out), &n),
 	    0);
 	cr_assert(n == sizeof(er) && memcmp(out, er, n) == 0);
-	RC_EQ(sga_pkg_req_encode(out, sizeof(out), &n), 0);
+	RC_EQ(sga_pkg_req_encode(0, out, sizeof(out), &n), 0);
 	cr_assert(n == sizeof(pr) && memcmp(out, pr, n) == 0);
-	RC_EQ(sga_pkg_req_decode(pr, sizeof(pr)), 0);
+	RC_EQ(sga_pkg_req_decode(pr, sizeof(pr), &group), 0);
 }
 
 Test(wire, layout_package)
@@ -1038,7 +1049,8 @@ Test(wire, roundtrip_reg_req)
 		for (size_t ct_len = 1; ct_len <= SGA_RSA_MAX_LEN; ct_len += 383) {
 			uint8_t flags = rekey ? SGA_REG_FLAG_REKEY : 0;
 
-			RC_EQ(sga_reg_req_encode(flags, rsa, ct_len, out, sizeof(out), &mac, &n),
+			RC_EQ(sga_reg_req_encode(flags, SGA_GROUP_FFDHE2048, rsa, ct_len, out,
+			                         sizeof(out), &mac, &n),
 			      0);
 			cr_assert_eq(n, 7 + ct_len + (rekey ? 32 : 0));
 			if (rekey) {
@@ -1047,8 +1059,8 @@ Test(wire, roundtrip_reg_req)
 				fill(mac, 32, 0x44);
 			}
 			RC_EQ(sga_reg_req_decode(out, n, &q), 0);
-			cr_assert(q.flags == flags && q.rsa_ct == out + 7 &&
-			          q.rsa_ct_len == ct_len && memcmp(q.rsa_ct, rsa, ct_len) == 0);
+			cr_assert(q.flags == flags && q.ct == out + 7 && q.ct_len == ct_len &&
+			          memcmp(q.ct, rsa, ct_len) == 0);
 			cr_assert(q.mac_input == out && q.mac_input_len == 7 + ct_len);
 			cr_assert(rekey ? q.mac == mac : q.mac == NULL);
 		}
@@ -1312,6 +1324,63 @@ Test(frames, oversized)
 	}
 }
 
+/* PROTOCOL.md 7.1: the GROUP flag (0x02) and its byte come before ct_len, for
+ * every group but ffdhe2048; ffdhe2048 is the request without them. */
+Test(wire, layout_reg_req_group)
+{
+	static const uint8_t rr[] = {0x01, 0x01, 0x00, 0x06, 0x02, 0x03, 0x00, 0x02, 0xca, 0xfe};
+	static const uint8_t rk[] = {0x01, 0x01, 0x00, 0x06 + 32, 0x03,
+	                             0x04, 0x00, 0x02, 0xca,      0xfe};
+	uint8_t out[128], *mac;
+	struct sga_reg_req q;
+	size_t n;
+
+	RC_EQ(sga_reg_req_encode(0, SGA_GROUP_X25519, rr + 8, 2, out, sizeof(out), &mac, &n), 0);
+	cr_assert(n == sizeof(rr) && memcmp(out, rr, n) == 0 && mac == NULL);
+	RC_EQ(sga_reg_req_decode(rr, sizeof(rr), &q), 0);
+	cr_assert(q.group == SGA_GROUP_X25519 && q.ct == rr + 8 && q.ct_len == 2);
+	cr_assert(q.mac_input_len == 10);
+	RC_EQ(sga_reg_req_encode(SGA_REG_FLAG_REKEY, SGA_GROUP_P256, rk + 8, 2, out, sizeof(out),
+	                         &mac, &n),
+	      0);
+	cr_assert(n == sizeof(rk) + 32 && memcmp(out, rk, sizeof(rk)) == 0 && mac == out + 10);
+	/* One encoding per request: ffdhe2048 never carries the flag, an
+	 * unknown group is refused. */
+	{
+		uint8_t bad[sizeof(rr)];
+
+		memcpy(bad, rr, sizeof(rr));
+		bad[5] = SGA_GROUP_FFDHE2048;
+		RC_EQ(sga_reg_req_decode(bad, sizeof(bad), &q), E(BAD_FIELD));
+		bad[5] = 0x77;
+		RC_EQ(sga_reg_req_decode(bad, sizeof(bad), &q), E(BAD_FIELD));
+		bad[5] = 0;
+		RC_EQ(sga_reg_req_decode(bad, sizeof(bad), &q), E(BAD_FIELD));
+	}
+	RC_EQ(sga_reg_req_encode(0, 0x77, rr + 8, 2, out, sizeof(out), &mac, &n), E(BAD_FIELD));
+	RC_EQ(sga_reg_req_encode(SGA_REG_FLAG_GROUP, SGA_GROUP_X25519, rr + 8, 2, out, sizeof(out),
+	                         &mac, &n),
+	      E(BAD_FIELD));
+}
+
+/* PROTOCOL.md 7.3: byte 0 after the header names the profile (0: the first). */
+Test(wire, layout_pkg_req_group)
+{
+	static uint8_t out[SGA_PKG_REQ_LEN];
+	uint8_t group = 0;
+	size_t n;
+
+	RC_EQ(sga_pkg_req_encode(SGA_GROUP_X25519, out, sizeof(out), &n), 0);
+	cr_assert(n == SGA_PKG_REQ_LEN && out[4] == SGA_GROUP_X25519 &&
+	          all_bytes(out + 5, n - 5, 0));
+	RC_EQ(sga_pkg_req_decode(out, n, &group), 0);
+	cr_assert_eq(group, SGA_GROUP_X25519);
+	out[4] = 0x77;
+	RC_EQ(sga_pkg_req_decode(out, n, &group), E(BAD_FIELD));
+	cr_assert_eq(group, 0);
+	RC_EQ(sga_pkg_req_encode(0x77, out, sizeof(out), &n), E(BAD_FIELD));
+}
+
 Test(frames, null_and_empty)
 {
 	struct sga_env_dev d;
@@ -1319,13 +1388,14 @@ Test(frames, null_and_empty)
 	struct sga_env_hop h;
 	struct sga_reg_req q;
 	struct sga_error_msg m;
+	uint8_t group;
 
 	RC_EQ(sga_env_dev_decode(NULL, 0, &d), E(TRUNCATED));
 	RC_EQ(sga_env_sess_decode(NULL, 0, &s), E(TRUNCATED));
 	RC_EQ(sga_env_hop_decode(NULL, 0, &h), E(TRUNCATED));
 	RC_EQ(sga_reg_req_decode(NULL, 0, &q), E(TRUNCATED));
 	RC_EQ(sga_error_decode(NULL, 0, &m), E(TRUNCATED));
-	RC_EQ(sga_pkg_req_decode(NULL, 0), E(TRUNCATED));
+	RC_EQ(sga_pkg_req_decode(NULL, 0, &group), E(TRUNCATED));
 	RC_EQ(sga_pkg_decode(NULL, 0, &g_pkg), E(TRUNCATED));
 	RC_EQ(sga_env_dev_decode(frames[0].b, frames[0].len, NULL), E(INTERNAL));
 }
@@ -1473,7 +1543,7 @@ Test(frames, pkg_req_fields)
 	static uint8_t b[SGA_PKG_REQ_LEN + 1];
 	size_t n;
 
-	RC_EQ(sga_pkg_req_encode(b, sizeof(b), &n), 0);
+	RC_EQ(sga_pkg_req_encode(0, b, sizeof(b), &n), 0);
 	cr_assert_eq(n, SGA_PKG_REQ_LEN);
 	RC_EQ(run_exact(chk_pkg_req, b, n), 0);
 	/* Padding must be zero: it exists only to make the request as long as the answer. */
@@ -1901,16 +1971,23 @@ Test(encode, reg_req_error_pkg_req)
 	size_t n;
 
 	for (int f = 2; f < 256; f++)
-		RC_EQ(sga_reg_req_encode((uint8_t)f, rsa, 10, buf, sizeof(buf), &mac, &n),
+		RC_EQ(sga_reg_req_encode((uint8_t)f, SGA_GROUP_FFDHE2048, rsa, 10, buf, sizeof(buf),
+		                         &mac, &n),
 		      E(BAD_FIELD));
-	RC_EQ(sga_reg_req_encode(0, rsa, 0, buf, sizeof(buf), &mac, &n), E(BAD_LENGTH));
-	RC_EQ(sga_reg_req_encode(0, rsa, SGA_RSA_MAX_LEN + 1, buf, sizeof(buf), &mac, &n),
+	RC_EQ(sga_reg_req_encode(0, SGA_GROUP_FFDHE2048, rsa, 0, buf, sizeof(buf), &mac, &n),
 	      E(BAD_LENGTH));
-	RC_EQ(sga_reg_req_encode(0, NULL, 10, buf, sizeof(buf), &mac, &n), E(BAD_FIELD));
-	NOSPACE_LOOP(7 + 10, sga_reg_req_encode(0, rsa, 10, buf, cap, &mac, &n));
-	NOSPACE_LOOP(7 + 10 + 32,
-	             sga_reg_req_encode(SGA_REG_FLAG_REKEY, rsa, 10, buf, cap, &mac, &n));
-	RC_EQ(sga_reg_req_encode(SGA_REG_FLAG_REKEY, rsa, 10, buf, 49, &mac, &n), 0);
+	RC_EQ(sga_reg_req_encode(0, SGA_GROUP_FFDHE2048, rsa, SGA_RSA_MAX_LEN + 1, buf, sizeof(buf),
+	                         &mac, &n),
+	      E(BAD_LENGTH));
+	RC_EQ(sga_reg_req_encode(0, SGA_GROUP_FFDHE2048, NULL, 10, buf, sizeof(buf), &mac, &n),
+	      E(BAD_FIELD));
+	NOSPACE_LOOP(7 + 10,
+	             sga_reg_req_encode(0, SGA_GROUP_FFDHE2048, rsa, 10, buf, cap, &mac, &n));
+	NOSPACE_LOOP(7 + 10 + 32, sga_reg_req_encode(SGA_REG_FLAG_REKEY, SGA_GROUP_FFDHE2048, rsa,
+	                                             10, buf, cap, &mac, &n));
+	RC_EQ(
+	    sga_reg_req_encode(SGA_REG_FLAG_REKEY, SGA_GROUP_FFDHE2048, rsa, 10, buf, 49, &mac, &n),
+	    0);
 	cr_assert_eq(n, 49);
 
 	RC_EQ(sga_error_encode(0, NULL, 0, buf, sizeof(buf), &n), E(BAD_FIELD));
@@ -1920,7 +1997,7 @@ Test(encode, reg_req_error_pkg_req)
 	RC_EQ(sga_error_encode(1, NULL, 3, buf, sizeof(buf), &n), E(BAD_FIELD));
 	NOSPACE_LOOP(7 + 8, sga_error_encode(SGA_E_AUTH, rsa, 8, buf, cap, &n));
 
-	NOSPACE_LOOP(SGA_PKG_REQ_LEN, sga_pkg_req_encode(buf, cap, &n));
+	NOSPACE_LOOP(SGA_PKG_REQ_LEN, sga_pkg_req_encode(0, buf, cap, &n));
 }
 
 Test(encode, package)
