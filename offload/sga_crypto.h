@@ -205,8 +205,33 @@ enum sga_group_id {
 	SGA_GROUP_P256 = 0x04,   /* the EC profile on NIST P-256, where QAT does ECDH */
 };
 
-#define SGA_GROUP_MAX_LEN 384 /* bytes of p for ffdhe3072: the longest element */
-#define SGA_EXPONENT_LEN  32  /* 256-bit private exponents / scalars */
+/*
+ * The groups a build computes in. A device build for one profile leaves the
+ * others out (-DSGA_GROUPS_FFDHE=0 -DSGA_GROUPS_P256=0 for an x25519-only
+ * microcontroller): sga_group_get then does not know them, so a package,
+ * record or frame of such a group is refused like an unknown one, and none
+ * of their code links. The host builds keep all of them.
+ */
+#ifndef SGA_GROUPS_FFDHE
+#define SGA_GROUPS_FFDHE 1
+#endif
+#ifndef SGA_GROUPS_X25519
+#define SGA_GROUPS_X25519 1
+#endif
+#ifndef SGA_GROUPS_P256
+#define SGA_GROUPS_P256 1
+#endif
+
+/* The longest element (and shared secret) of the groups built in: p of
+ * ffdhe3072, else a compressed P-256 point, else an X25519 u. */
+#if SGA_GROUPS_FFDHE
+#define SGA_GROUP_MAX_LEN 384
+#elif SGA_GROUPS_P256
+#define SGA_GROUP_MAX_LEN 33
+#else
+#define SGA_GROUP_MAX_LEN 32
+#endif
+#define SGA_EXPONENT_LEN 32 /* 256-bit private exponents / scalars */
 
 /* How a group computes: the arithmetic behind sga_group_mul. */
 enum sga_group_kind {

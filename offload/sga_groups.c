@@ -21,6 +21,7 @@
 #include "sga_crypto.h"
 #include "sga_crypto_common.h"
 
+#if SGA_GROUPS_FFDHE
 /* RFC 7919, Appendix A.1: ffdhe2048, p = 2^2048 - 2^1984 + {[2^1918 * e] + 560316} * 2^64 - 1 */
 static const uint8_t ffdhe2048_p[256] = {
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xAD, 0xF8, 0x54, 0x58, 0xA2, 0xBB, 0x4A, 0x9A,
@@ -68,8 +69,10 @@ static const uint8_t ffdhe3072_p[384] = {
     0x0A, 0xBC, 0xD0, 0x6B, 0xFA, 0x53, 0xDD, 0xEF, 0x3C, 0x1B, 0x20, 0xEE, 0x3F, 0xD5, 0x9D, 0x7C,
     0x25, 0xE4, 0x1D, 0x2B, 0x66, 0xC6, 0x2E, 0x37, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 };
+#endif
 
 static const struct sga_group_info groups[] = {
+#if SGA_GROUPS_FFDHE
     {
         .id = SGA_GROUP_FFDHE2048,
         .name = "ffdhe2048",
@@ -88,6 +91,8 @@ static const struct sga_group_info groups[] = {
         .p = ffdhe3072_p,
         .g = 2,
     },
+#endif
+#if SGA_GROUPS_X25519
     {
         .id = SGA_GROUP_X25519,
         .name = "x25519",
@@ -95,6 +100,8 @@ static const struct sga_group_info groups[] = {
         .secret_len = SGA_X25519_LEN,
         .kind = SGA_GROUP_KIND_X25519,
     },
+#endif
+#if SGA_GROUPS_P256
     {
         .id = SGA_GROUP_P256,
         .name = "p256",
@@ -102,10 +109,13 @@ static const struct sga_group_info groups[] = {
         .secret_len = SGA_P256_X_LEN,
         .kind = SGA_GROUP_KIND_P256,
     },
+#endif
 };
 
+#if SGA_GROUPS_FFDHE
 _Static_assert(sizeof(ffdhe3072_p) == SGA_GROUP_MAX_LEN,
                "SGA_GROUP_MAX_LEN must match the largest group");
+#endif
 
 const struct sga_group_info *sga_group_get(uint8_t id)
 {
@@ -133,6 +143,7 @@ const struct sga_group_info *sga_group_by_name(const char *name)
  * byte-wise (sga_crypto_common.c), so this file needs no big-number library
  * and links into the portable back end's builds too.
  */
+#if SGA_GROUPS_FFDHE
 static int ffdhe_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
 {
 	if (grp == NULL || grp->p == NULL || elem == NULL || grp->len == 0 ||
@@ -140,20 +151,27 @@ static int ffdhe_element_ok(const struct sga_group_info *grp, const uint8_t *ele
 		return 0;
 	return sga_group_element_in_range(grp->p, elem, grp->len);
 }
+#endif
 
 int sga_group_element_ok(const struct sga_group_info *grp, const uint8_t *elem)
 {
 	if (grp == NULL || elem == NULL)
 		return 0;
 	switch (grp->kind) {
+#if SGA_GROUPS_FFDHE
 	case SGA_GROUP_KIND_FFDHE:
 		return ffdhe_element_ok(grp, elem);
+#endif
+#if SGA_GROUPS_X25519
 	case SGA_GROUP_KIND_X25519:
 		return sga_x25519_element_ok(elem);
+#endif
+#if SGA_GROUPS_P256
 	case SGA_GROUP_KIND_P256:
 		/* Compressed only on the wire: prefix 02/03, x < p, the point exists. */
 		return (elem[0] == 2 || elem[0] == 3) &&
 		       sga_p256_point_ok(elem, SGA_P256_COMPRESSED_LEN);
+#endif
 	default:
 		return 0;
 	}
@@ -163,10 +181,12 @@ int sga_group_scalar_random(const struct sga_group_info *grp, uint8_t scalar[SGA
 {
 	if (grp == NULL || scalar == NULL)
 		return -EINVAL;
-	/* ffdhe: a 256-bit exponent; x25519: 32 bytes the clamping makes a
+		/* ffdhe: a 256-bit exponent; x25519: 32 bytes the clamping makes a
 	 * scalar; p256: rejection-sampled into [1, n-1]. */
+#if SGA_GROUPS_P256
 	if (grp->kind == SGA_GROUP_KIND_P256)
 		return sga_p256_scalar_random(scalar);
+#endif
 	return sga_exponent_random(scalar);
 }
 
@@ -176,13 +196,18 @@ int sga_group_mul(const struct sga_group_info *grp, const uint8_t *base,
 	if (grp == NULL || scalar == NULL || out == NULL)
 		return -EINVAL;
 	switch (grp->kind) {
+#if SGA_GROUPS_FFDHE
 	case SGA_GROUP_KIND_FFDHE:
 		return sga_modexp(grp, base, scalar, SGA_EXPONENT_LEN, out);
+#endif
+#if SGA_GROUPS_X25519
 	case SGA_GROUP_KIND_X25519:
 		/* A peer element is checked like sga_modexp checks its base. */
 		if (base != NULL && !sga_x25519_element_ok(base))
 			return -EINVAL;
 		return sga_x25519(scalar, base, out);
+#endif
+#if SGA_GROUPS_P256
 	case SGA_GROUP_KIND_P256:
 		if (base == NULL)
 			return sga_p256_base_mul(scalar, out, SGA_P256_COMPRESSED_LEN);
@@ -190,6 +215,7 @@ int sga_group_mul(const struct sga_group_info *grp, const uint8_t *base,
 			return -EINVAL;
 		out[0] = 0x02; /* x alone is what G computes; 02 names it as a point */
 		return sga_p256_ecdh(scalar, base, SGA_P256_COMPRESSED_LEN, out + 1);
+#endif
 	default:
 		return -EINVAL;
 	}
@@ -202,20 +228,24 @@ int sga_group_shared(const struct sga_group_info *grp, const uint8_t *peer,
 
 	if (grp == NULL || peer == NULL)
 		return -EINVAL;
+#if SGA_GROUPS_P256
 	if (grp->kind == SGA_GROUP_KIND_P256) {
 		/* K is the x coordinate of [scalar]peer (ECDH derive). */
 		if (!sga_group_element_ok(grp, peer))
 			return -EINVAL;
 		return sga_p256_ecdh(scalar, peer, SGA_P256_COMPRESSED_LEN, secret);
 	}
+#endif
 	rc = sga_group_mul(grp, peer, scalar, secret);
 	if (rc != 0)
 		return rc;
-	/* ffdhe: a result outside [2, p-2] means a degenerate exchange (x25519's
+		/* ffdhe: a result outside [2, p-2] means a degenerate exchange (x25519's
 	 * all-zero result sga_x25519 refused already). */
+#if SGA_GROUPS_FFDHE
 	if (grp->kind == SGA_GROUP_KIND_FFDHE && !ffdhe_element_ok(grp, secret)) {
 		sga_memzero(secret, grp->secret_len);
 		return -EINVAL;
 	}
+#endif
 	return 0;
 }

@@ -31,6 +31,7 @@ struct hpke_suite {
 	int (*dh)(const uint8_t *sk, const uint8_t *pk, uint8_t *out);
 };
 
+#if SGA_GROUPS_X25519
 static int x25519_public(const uint8_t *sk, uint8_t *pk)
 {
 	return sga_x25519(sk, NULL, pk);
@@ -39,17 +40,6 @@ static int x25519_public(const uint8_t *sk, uint8_t *pk)
 static int x25519_dh(const uint8_t *sk, const uint8_t *pk, uint8_t *out)
 {
 	return sga_x25519(sk, pk, out);
-}
-
-/* DHKEM(P-256): SerializePublicKey is the uncompressed point; DH is x. */
-static int p256_public(const uint8_t *sk, uint8_t *pk)
-{
-	return sga_p256_base_mul(sk, pk, SGA_P256_UNCOMPRESSED_LEN);
-}
-
-static int p256_dh(const uint8_t *sk, const uint8_t *pk, uint8_t *out)
-{
-	return sga_p256_ecdh(sk, pk, SGA_P256_UNCOMPRESSED_LEN, out);
 }
 
 static const struct hpke_suite suite_x25519 = {
@@ -62,6 +52,19 @@ static const struct hpke_suite suite_x25519 = {
     .public_of = x25519_public,
     .dh = x25519_dh,
 };
+#endif
+
+#if SGA_GROUPS_P256
+/* DHKEM(P-256): SerializePublicKey is the uncompressed point; DH is x. */
+static int p256_public(const uint8_t *sk, uint8_t *pk)
+{
+	return sga_p256_base_mul(sk, pk, SGA_P256_UNCOMPRESSED_LEN);
+}
+
+static int p256_dh(const uint8_t *sk, const uint8_t *pk, uint8_t *out)
+{
+	return sga_p256_ecdh(sk, pk, SGA_P256_UNCOMPRESSED_LEN, out);
+}
 
 static const struct hpke_suite suite_p256 = {
     .kem_suite_id = {'K', 'E', 'M', 0x00, 0x10},
@@ -73,14 +76,19 @@ static const struct hpke_suite suite_p256 = {
     .public_of = p256_public,
     .dh = p256_dh,
 };
+#endif
 
 static const struct hpke_suite *suite_of(uint8_t group)
 {
 	switch (group) {
+#if SGA_GROUPS_X25519
 	case SGA_GROUP_X25519:
 		return &suite_x25519;
+#endif
+#if SGA_GROUPS_P256
 	case SGA_GROUP_P256:
 		return &suite_p256;
+#endif
 	default:
 		return NULL;
 	}

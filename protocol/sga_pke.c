@@ -51,7 +51,11 @@ static int raw_ok(uint8_t group, const uint8_t *raw, size_t len)
 		return 0;
 	if (group == SGA_GROUP_X25519)
 		return sga_x25519_element_ok(raw);
+#if SGA_GROUPS_P256
 	return raw[0] == 0x04 && sga_p256_point_ok(raw, len);
+#else
+	return 0;
+#endif
 }
 
 int sga_pke_pub_decode(uint8_t group, const uint8_t *bytes, size_t len, struct sga_pke_pub *k)
@@ -108,7 +112,11 @@ int sga_pke_priv_from_ec(uint8_t group, const uint8_t sk[SGA_EXPONENT_LEN], stru
 	if (group == SGA_GROUP_X25519)
 		rc = sga_x25519(sk, NULL, k->raw);
 	else
+#if SGA_GROUPS_P256
 		rc = sga_p256_base_mul(sk, k->raw, SGA_P256_UNCOMPRESSED_LEN);
+#else
+		rc = -EINVAL;
+#endif
 	if (rc) {
 		memset(k, 0, sizeof(*k));
 		return -SGA_E_BAD_FIELD;

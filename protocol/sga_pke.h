@@ -11,9 +11,9 @@
  *                          enc || ct || tag; the package holds the raw public
  *                          key (32 bytes; p256 65 bytes uncompressed).
  *
- * A build for one profile only (a microcontroller's) compiles the other out
- * with -DSGA_PKE_RSA=0 or -DSGA_PKE_HPKE=0: its keys are then refused
- * (-SGA_E_BAD_PACKAGE), and nothing of that kind links.
+ * A build without the ffdhe groups (SGA_GROUPS_FFDHE=0, sga_crypto.h) has no
+ * RSA here, and -DSGA_PKE_HPKE=0 leaves HPKE out: keys of a kind left out
+ * are refused (-SGA_E_BAD_PACKAGE), and nothing of that kind links.
  */
 #ifndef SGA_PKE_H
 #define SGA_PKE_H
@@ -24,7 +24,7 @@
 #include "sga_crypto.h"
 
 #ifndef SGA_PKE_RSA
-#define SGA_PKE_RSA 1
+#define SGA_PKE_RSA SGA_GROUPS_FFDHE
 #endif
 #ifndef SGA_PKE_HPKE
 #define SGA_PKE_HPKE 1

@@ -34,8 +34,14 @@
 #define SGA_SESSION_ID_LEN 8
 #define SGA_MAC_LEN        32  /* HMAC-SHA256 */
 #define SGA_RSA_MAX_LEN    384 /* RSA-3072 ciphertext */
-#define SGA_DER_MAX        600 /* SubjectPublicKeyInfo of an RSA-3072 key is 422 bytes */
-#define SGA_PROOF_MAX      (SGA_AEAD_NONCE_LEN + SGA_SHA256_LEN + SGA_AEAD_MAX_TAG_LEN)
+/* A package's public key: the SubjectPublicKeyInfo of an RSA-3072 key is 422
+ * bytes; a build without the ffdhe profiles holds raw EC keys only (65). */
+#if SGA_GROUPS_FFDHE
+#define SGA_DER_MAX 600
+#else
+#define SGA_DER_MAX 65
+#endif
+#define SGA_PROOF_MAX (SGA_AEAD_NONCE_LEN + SGA_SHA256_LEN + SGA_AEAD_MAX_TAG_LEN)
 
 enum sga_msg_type {
 	SGA_MSG_REG_REQ = 0x01,        /* d -> G  registration, RSA-OAEP under PK */

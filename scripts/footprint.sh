@@ -6,20 +6,26 @@
 # arm-none-eabi-gcc -Os, into a static library and the minimal example
 # (device/examples/mcu_minimal.c), and print flash (text + data), RAM
 # (data + bss) of the linked example, the library's size and the largest
-# stack frame (-fstack-usage). Usage: scripts/footprint.sh [out-dir]
+# stack frame (-fstack-usage), for each profile a device can be built for
+# (the groups and suites left in, sga_crypto.h SGA_GROUPS_*, sga_portable.h
+# SGA_PORTABLE_*), then one summary table. Usage: scripts/footprint.sh [out-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-build-footprint}
+top=${1:-build-footprint}
 CC=${CROSS_CC:-arm-none-eabi-gcc}
 command -v "$CC" >/dev/null || { echo "footprint: $CC not found (apt install gcc-arm-none-eabi libnewlib-arm-none-eabi)" >&2; exit 1; }
-rm -rf "$out" && mkdir -p "$out/obj"
+BASE_CFLAGS=(-Os -mcpu=cortex-m4 -mthumb -std=c11 -ffunction-sections -fdata-sections -fstack-usage
+             -Wall -Wextra -Werror -Wno-unused-parameter
+             -Idevice/core -Iprotocol -Ioffload -Ioffload/portable -DSGA_MCU_PORTABLE)
 
-CFLAGS=(-Os -mcpu=cortex-m4 -mthumb -std=c11 -ffunction-sections -fdata-sections -fstack-usage
-        -Wall -Wextra -Werror -Wno-unused-parameter
-        -Idevice/core -Iprotocol -Ioffload -Ioffload/portable -DSGA_MCU_PORTABLE)
-# FOOTPRINT_CFLAGS: e.g. the suite set, "-DSGA_PORTABLE_AES_GCM=0 -DSGA_PORTABLE_ASCON=0".
-read -r -a extra <<<"${FOOTPRINT_CFLAGS:-}"
-CFLAGS+=("${extra[@]}")
+# measure NAME FLAGS...: one profile's build in $top/NAME; appends its row to $top/summary.
+measure() {
+local name=$1 out=$top/$1
+shift
+CFLAGS=("${BASE_CFLAGS[@]}" "$@")
+rm -rf "$out" && mkdir -p "$out/obj"
+echo
+echo "#### profile $name: ${*:-(every group and suite)}"
 
 # The one list: what the core and the protocol contribute...
 mapfile -t src < <(grep -v '^\s*#' device/core/sources.list | sed '/^\s*$/d')
@@ -82,3 +88,26 @@ echo "deepest frames (linked functions):"; tail -5 "$out/stack.txt" | sed 's/^/ 
 if [ -n "$missing" ]; then
 	echo "NOT linked (no portable implementation yet, left unresolved; sizes exclude them): $missing"
 fi
+printf '| %s | %d B | %d B | %s B | %s |\n' "$name" $((et + ed)) $((ed + eb)) "${core_size:-?}" \
+	"$(echo "$stack" | awk -F'\t' '{ n = split($1, p, ":"); print $2 " B (" p[n] ")" }')" >>"$top/summary"
+}
+
+mkdir -p "$top" && : >"$top/summary"
+# FOOTPRINT_CFLAGS: one more build, e.g. "-DSGA_PORTABLE_AES_GCM=0 -DSGA_PORTABLE_ASCON=0".
+if [ -n "${FOOTPRINT_CFLAGS:-}" ]; then
+	read -r -a extra <<<"$FOOTPRINT_CFLAGS"
+	measure custom "${extra[@]}"
+fi
+ONLY_FFDHE=(-DSGA_GROUPS_X25519=0 -DSGA_GROUPS_P256=0 -DSGA_PKE_HPKE=0)
+ONLY_X25519=(-DSGA_GROUPS_FFDHE=0 -DSGA_GROUPS_P256=0 -DSGA_PORTABLE_RSA=0)
+# HPKE of the x25519 profile seals with ChaCha20-Poly1305: it stays in every x25519 build.
+CCM8_CHACHA=(-DSGA_PORTABLE_AES_GCM=0 -DSGA_PORTABLE_AES256_GCM=0 -DSGA_PORTABLE_ASCON=0)
+measure ffdhe2048-all-suites "${ONLY_FFDHE[@]}"
+measure ffdhe2048-ccm8 "${ONLY_FFDHE[@]}" "${CCM8_CHACHA[@]}" -DSGA_PORTABLE_CHACHAPOLY=0
+measure x25519-all-suites "${ONLY_X25519[@]}"
+measure x25519-ccm8 "${ONLY_X25519[@]}" "${CCM8_CHACHA[@]}"
+echo
+echo "== footprint summary (Cortex-M4, -Os, gc-sections; RAM includes the example's 1,472-byte receive buffer)"
+echo "| build | flash (text + data) | RAM (data + bss) | struct sga_core | largest stack frame |"
+echo "|---|---|---|---|---|"
+cat "$top/summary"

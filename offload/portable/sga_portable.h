@@ -66,7 +66,7 @@ extern "C" {
 #define SGA_PORTABLE_HMAC_KEYS 2
 #endif
 #ifndef SGA_PORTABLE_RSA_KEYS
-#define SGA_PORTABLE_RSA_KEYS 1
+#define SGA_PORTABLE_RSA_KEYS 2 /* a device holds its package's two: PK (E_PK) and TPK (F_G) */
 #endif
 
 #define SGA_PORTABLE_AES (SGA_PORTABLE_AES_GCM || SGA_PORTABLE_AES256_GCM || SGA_PORTABLE_CCM8)
