@@ -31,6 +31,12 @@ import sys
 import tempfile
 
 
+# sga_x, and what the compiler derives from it: GCC's AddressSanitizer gives
+# each global an ODR indicator __odr_asan.sga_x, which must follow the rename
+# or it clashes with the other copy's.
+OURS = re.compile(r"^((?:__odr_asan[._$])?)(sga_.*)$")
+
+
 def symbols(nm, lib):
     """(name, type) of every symbol of every member, POSIX nm format."""
     out = subprocess.run([nm, "-P", "-A", lib], check=True, capture_output=True, text=True).stdout
@@ -45,13 +51,14 @@ def symbols(nm, lib):
 def main(argv):
     nm, objcopy, ar, prefix, api_re, lib_in, lib_out, names_h, api_h, missing_c = argv[1:]
     syms = list(symbols(nm, lib_in))
-    ours = sorted({n for n, _ in syms if n.startswith("sga_")})
+    ours = sorted({n for n, _ in syms if OURS.match(n)})
     if not ours:
         sys.exit("prefix_symbols: no sga_* symbol in " + lib_in)
     mapfile = lib_out + ".map"
     with open(mapfile, "w") as f:
         for n in ours:
-            f.write(f"{n} {prefix}{n}\n")
+            m = OURS.match(n)
+            f.write(f"{n} {m.group(1)}{prefix}{m.group(2)}\n")
     members = subprocess.run([ar, "t", lib_in], check=True, capture_output=True,
                              text=True).stdout.split()
     base = os.path.dirname(lib_in)
@@ -67,7 +74,7 @@ def main(argv):
         subprocess.run([ar, "rcs", lib_out] + objs, check=True)
 
     after = list(symbols(nm, lib_out))
-    left = sorted({n for n, _ in after if n.startswith("sga_")})
+    left = sorted({n for n, _ in after if OURS.match(n)})
     if left:
         sys.exit("prefix_symbols: not renamed: " + " ".join(left))
     foreign = sorted({n for n, t in after if t == "U" and
