@@ -32,9 +32,9 @@ import tempfile
 
 
 # sga_x, and what the compiler derives from it: GCC's AddressSanitizer gives
-# each global an ODR indicator __odr_asan.sga_x, which must follow the rename
-# or it clashes with the other copy's.
-OURS = re.compile(r"^((?:__odr_asan[._$])?)(sga_.*)$")
+# each global an ODR indicator __odr_asan.sga_x (clang: __odr_asan_gen_sga_x),
+# which must follow the rename or it clashes with the other copy's.
+OURS = re.compile(r"^((?:__odr_asan_gen_|__odr_asan[._$])?)(sga_.*)$")
 
 
 def symbols(nm, lib):
