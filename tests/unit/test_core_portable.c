@@ -402,10 +402,11 @@ static void world_run(struct world *w, const struct core_api *api0, const struct
 	w->api[1] = api1;
 	cr_assert_not_null(harness_rsa_pk());
 	g_actor = ACT_GW;
-	cr_assert_eq(sga_gw_init(&w->gw, (const uint8_t *)"gw-core", 7, SGA_GROUP_FFDHE2048, all,
-	                         sizeof(all), harness_rsa_pk(), harness_rsa_tpk(), SGA_ENROLL_OPEN),
+	cr_assert_eq(sga_gw_init_empty(&w->gw, (const uint8_t *)"gw-core", 7, all, sizeof(all),
+	                               SGA_ENROLL_OPEN),
 	             0);
-	cr_assert_eq(sga_package_encode(&w->gw.pkg, body, sizeof(body), &blen), 0);
+	cr_assert_eq(harness_gw_add_profile(&w->gw, harness_group(SGA_GROUP_FFDHE2048)), 0);
+	cr_assert_eq(sga_package_encode(&w->gw.prof[0].pkg, body, sizeof(body), &blen), 0);
 	for (int k = 0; k < 2; k++) {
 		const struct sga_core_io io = {&w->ctx[k], cb_now, cb_send, cb_save, cb_event};
 
@@ -467,8 +468,7 @@ static void world_fini(struct world *w)
 		w->api[k]->fini(&w->core[k]);
 	}
 	g_actor = ACT_GW;
-	w->gw.pk = w->gw.tpk = NULL; /* the harness's shared keys */
-	sga_gw_fini(&w->gw);
+	harness_gw_fini(&w->gw);
 	sga_gw_session_wipe(&w->gs);
 }
 
