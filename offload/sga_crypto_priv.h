@@ -35,6 +35,15 @@ int sga_soft_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, 
 int sga_soft_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
                     size_t exp_len, uint8_t *out) SGA_MUST_CHECK;
 
+/**
+ * out = X25519(scalar, u) of RFC 7748 section 5 (scalar clamped, bit 255 of u
+ * masked, a non-canonical u taken mod p), constant-time, on radix 2^51
+ * limbs (offload/sga_x25519_fe51.c): the arithmetic behind sga_x25519 in the
+ * OpenSSL back end. No checks: the caller refuses the all-zero result.
+ */
+void sga_x25519_fe51(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[SGA_X25519_LEN],
+                     uint8_t out[SGA_X25519_LEN]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,8 @@
 #include <criterion/criterion.h>
 
 #include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 
 #include "sga_crypto.h"
 #include "sga_hpke.h"
@@ -60,6 +62,121 @@ Test(x25519, rfc7748_section_5_2)
 
 	cr_assert_eq(sga_x25519(k, u, out), 0);
 	cr_assert_arr_eq(out, want, 32);
+}
+
+/* RFC 7748 section 5.2, the second single-step vector. */
+Test(x25519, rfc7748_section_5_2_second)
+{
+	HEX(k, "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d");
+	HEX(u, "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493");
+	HEX(want, "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
+	uint8_t out[32];
+
+	cr_assert_eq(sga_x25519(k, u, out), 0);
+	cr_assert_arr_eq(out, want, 32);
+}
+
+/* RFC 7748 section 5.2, the iterated vector: k = u = 9, then (k, u) =
+ * (X25519(k, u), k); after 1 and after 1,000 iterations. */
+Test(x25519, rfc7748_section_5_2_iterated)
+{
+	HEX(after_1, "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
+	HEX(after_1000, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
+	uint8_t k[32] = {9}, u[32] = {9}, r[32];
+
+	for (int i = 1; i <= 1000; i++) {
+		cr_assert_eq(sga_x25519(k, u, r), 0, "iteration %d", i);
+		memcpy(u, k, 32);
+		memcpy(k, r, 32);
+		if (i == 1)
+			cr_assert_arr_eq(k, after_1, 32);
+	}
+	cr_assert_arr_eq(k, after_1000, 32);
+}
+
+/* X25519 through OpenSSL EVP raw keys, the reference of the cross-check:
+ * 0, or -EINVAL where OpenSSL refuses (the all-zero result). */
+static int evp_x25519(const uint8_t k[32], const uint8_t u[32], uint8_t out[32])
+{
+	EVP_PKEY *priv = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, k, 32);
+	EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, u, 32);
+	EVP_PKEY_CTX *ctx = priv ? EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL) : NULL;
+	size_t len = 32;
+	int rc;
+
+	cr_assert(priv != NULL && peer != NULL && ctx != NULL);
+	cr_assert_eq(EVP_PKEY_derive_init(ctx), 1);
+	cr_assert_eq(EVP_PKEY_derive_set_peer(ctx, peer), 1);
+	rc = EVP_PKEY_derive(ctx, out, &len) == 1 && len == 32 ? 0 : -EINVAL;
+	ERR_clear_error();
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(priv);
+	EVP_PKEY_free(peer);
+	return rc;
+}
+
+/* 2,400 random (scalar, u) pairs against OpenSSL: u uniform below 2^255, u
+ * with bit 255 set (masked, RFC 7748 section 5: the same result as without
+ * it), and every non-canonical u in [p, 2^255) = p + 0..18 (taken mod p: the
+ * same result as u - p; p + 0 and p + 1 are the small-order 0 and 1). */
+Test(x25519, cross_check_openssl_evp)
+{
+	static const uint8_t p[32] = {
+	    0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+	};
+	uint8_t k[32], u[32], v[32], got[32], want[32], alt[32];
+	int high = 0, noncanon = 0, refused = 0;
+
+	for (int i = 0; i < 2400; i++) {
+		int rc_got, rc_want;
+
+		cr_assert_eq(sga_random_bytes(k, 32), 0);
+		cr_assert_eq(sga_random_bytes(u, 32), 0);
+		u[31] &= 0x7f;
+		memcpy(v, u, 32); /* the value u stands for (mod p) */
+		switch (i % 3) {
+		case 1:
+			u[31] |= 0x80;
+			high++;
+			break;
+		case 2: {
+			unsigned add = (unsigned)(i / 3) % 19, c = add;
+
+			/* u = p + add, v = add */
+			for (int j = 0; j < 32; j++) {
+				c += p[j];
+				u[j] = (uint8_t)c;
+				c >>= 8;
+			}
+			memset(v, 0, 32);
+			v[0] = (uint8_t)add;
+			noncanon++;
+			break;
+		}
+		default:
+			break;
+		}
+		memset(got, 0xa5, 32);
+		rc_got = sga_x25519(k, u, got);
+		rc_want = evp_x25519(k, u, want);
+		cr_assert_eq(rc_got, rc_want, "pair %d: rc %d, OpenSSL %d", i, rc_got, rc_want);
+		if (rc_got == 0) {
+			cr_assert_arr_eq(got, want, 32, "pair %d differs from OpenSSL", i);
+		} else {
+			static const uint8_t zero[32];
+
+			cr_assert_arr_eq(got, zero, 32, "pair %d: output not wiped", i);
+			refused++;
+		}
+		/* The same value, canonical and with bit 255 clear. */
+		cr_assert_eq(sga_x25519(k, v, alt), rc_got, "pair %d: u mod p", i);
+		if (rc_got == 0)
+			cr_assert_arr_eq(alt, got, 32, "pair %d: u and u mod p differ", i);
+	}
+	cr_assert(high == 800 && noncanon == 800);
+	cr_assert(refused > 0, "p + 0 and p + 1 are of small order");
 }
 
 Test(x25519, small_order_result_refused)
