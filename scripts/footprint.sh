@@ -77,7 +77,7 @@ awk -F'\t' 'NR == FNR { in_elf[$1] = 1; next } { n = split($1, p, ":"); if (p[n]
 	"$out/linked.txt" "$out"/obj/*.su | sort -t$'\t' -k2 -n >"$out/stack.txt"
 stack=$(tail -1 "$out/stack.txt")
 
-echo "== footprint: Cortex-M4, $($CC -dumpversion), -Os, gc-sections (profile: the group of the pinned package; code of every group the protocol has)"
+echo "== footprint: Cortex-M4, $($CC -dumpversion), -Os, gc-sections, profile $name"
 printf '%-44s %8s %8s %8s\n' "" text data bss
 printf '%-44s %8d %8d %8d\n' "library: core + protocol ($n_core files)" "$lt" "$ld" "$lb"
 printf '%-44s %8d %8d %8d\n' "library: portable crypto (${#crypto_objs[@]} files)" "$ct" "$cd" "$cb"
