@@ -590,10 +590,6 @@ static void progress(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* NEG_RESULT's refusal of a peer of another profile, 26 in EC-DESIGN.md;
- * SGA_E_NO_COMMON_GROUP once sga_err.h lists it (the protocol library's). */
-#define NO_COMMON_GROUP 26
-
 static int exit_code_of(int rc)
 {
 	switch (-rc) {
@@ -605,7 +601,7 @@ static int exit_code_of(int rc)
 	case SGA_E_EXISTS:
 	case SGA_E_ENROLL_DENIED:
 	case SGA_E_NO_COMMON_SUITE:
-	case NO_COMMON_GROUP:
+	case SGA_E_NO_COMMON_GROUP:
 	case SGA_E_DECLINED:
 	case SGA_E_BAD_PACKAGE:
 	case SGA_E_BAD_FIELD:

@@ -1132,7 +1132,7 @@ Test(store, device_record_with_unknown_suite_is_refused)
 	store_close(st);
 }
 
-/* The device's profile (EC-DESIGN.md): kept in the sealed record after the
+/* The device's profile (PROTOCOL.md 4.2.1): kept in the sealed record after the
  * flags byte; a record of an earlier build (no group) reads as 0, the
  * gateway's first profile; an unknown group or a zero written out is refused. */
 Test(store, device_record_keeps_its_group)
