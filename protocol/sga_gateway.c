@@ -177,6 +177,16 @@ int sga_gw_reg_open(const struct sga_gw *gw, const uint8_t *frame, size_t len,
 
 	CHECK(sga_reg_req_decode(frame, len, env));
 	p = sga_gw_profile(gw, env->group);
+	if (!(env->flags & SGA_REG_FLAG_GROUP) && !p) {
+		/* No GROUP flag and no ffdhe2048 here: a device of an earlier release
+		 * on a gateway of one finite-field profile, which never sent the
+		 * flag; it is of that profile (PROTOCOL.md 7.1). */
+		for (unsigned i = 0; i < gw->n_prof && !p; i++)
+			if (gw->prof[i].grp->kind == SGA_GROUP_KIND_FFDHE)
+				p = &gw->prof[i];
+		if (p)
+			env->group = p->grp->id;
+	}
 	if (!p) {
 		rc = -SGA_E_BAD_FIELD; /* a profile this gateway does not serve */
 		goto out;

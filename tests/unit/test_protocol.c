@@ -500,6 +500,67 @@ Test(negotiation, peer_is_self)
 
 /* ---- registration ------------------------------------------------------------- */
 
+/* PROTOCOL.md 7.1: the GROUP flag names the profile; a REG_REQ without it is
+ * of ffdhe2048, or, on a gateway without ffdhe2048, of its ffdhe profile (an
+ * earlier release's device on an ffdhe3072 gateway never sent the flag). */
+Test(registration, group_flag_and_the_profile_of_a_request_without_it)
+{
+	struct harness h;
+	struct sga_reg_req env;
+	struct sga_reg_plain req, m;
+	uint8_t plain[256], ct[SGA_RSA_MAX_LEN], frame[SGA_FRAME_MAX], *mac_at;
+	size_t plain_len, ct_len, len;
+
+	setup_all(&h);
+	if (sga_pke_is_hpke(h.gw.prof[0].grp->id)) {
+		/* The EC profiles always carry the flag and their group. */
+		cr_assert_eq(
+		    sga_dev_create_reg_req(&h.dev[0], NULL, 0, 0, frame, sizeof(frame), &len), 0);
+		cr_assert(frame[4] & SGA_REG_FLAG_GROUP);
+		cr_assert_eq(frame[5], h.gw.prof[0].grp->id);
+		cr_assert_eq(sga_gw_reg_open(&h.gw, frame, len, &env, &req), 0);
+		cr_assert_eq(env.group, h.gw.prof[0].grp->id);
+		harness_fini(&h);
+		return;
+	}
+	/* An ffdhe3072 gateway (the harness's RSA pairs) and an old-style request:
+	 * no flag, encrypted to its PK. */
+	harness_gw_fini(&h.gw);
+	cr_assert_eq(
+	    sga_gw_init_empty(&h.gw, (const uint8_t *)"gw-test", 7, ALL, 4, SGA_ENROLL_OPEN), 0);
+	cr_assert_eq(harness_gw_add_profile(&h.gw, SGA_GROUP_FFDHE3072), 0);
+	memset(&m, 0, sizeof(m));
+	memset(m.k_d, 0x5a, sizeof(m.k_d));
+	m.suite_init = ALL[0];
+	m.n_suites = 1;
+	m.suites[0] = ALL[0];
+	m.id_len = 5;
+	memcpy(m.id, "old-3", 5);
+	cr_assert_eq(sga_reg_plain_encode(&m, plain, sizeof(plain), &plain_len), 0);
+	cr_assert_eq(
+	    sga_rsa_oaep_encrypt(h.gw.prof[0].pk.rsa, plain, plain_len, ct, sizeof(ct), &ct_len),
+	    0);
+	cr_assert_eq(sga_reg_req_encode(0, SGA_GROUP_FFDHE2048, ct, ct_len, frame, sizeof(frame),
+	                                &mac_at, &len),
+	             0);
+	cr_assert_eq(frame[4], 0, "no GROUP flag");
+	cr_assert_eq(sga_gw_reg_open(&h.gw, frame, len, &env, &req), 0);
+	cr_assert_eq(env.group, SGA_GROUP_FFDHE3072, "taken as of the gateway's ffdhe profile");
+	/* With ffdhe2048 served too, the same bytes are of ffdhe2048. */
+	cr_assert_eq(harness_gw_add_profile(&h.gw, SGA_GROUP_FFDHE2048), 0);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, frame, len, &env, &req), 0);
+	cr_assert_eq(env.group, SGA_GROUP_FFDHE2048);
+	/* A flagged request for a profile the gateway does not serve: refused. */
+	frame[4] = SGA_REG_FLAG_GROUP;
+	memmove(frame + 6, frame + 5, len - 5);
+	frame[5] = SGA_GROUP_X25519;
+	frame[3] = (uint8_t)(frame[3] + 1);
+	if (frame[3] == 0)
+		frame[2]++;
+	cr_assert_eq(sga_gw_reg_open(&h.gw, frame, len + 1, &env, &req), -SGA_E_BAD_FIELD);
+	harness_fini(&h);
+}
+
 /* Paper 3.1 (registration) + retransmission: a lost REG_ACK; the same request
  * re-sent is re-acked without resetting the counters. */
 Test(registration, lost_ack_retransmission)
