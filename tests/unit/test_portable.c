@@ -560,7 +560,7 @@ Test(portable, random_fails_closed_without_a_source)
 Test(portable, rsa_oaep_encrypt_opens_with_openssl)
 {
 	struct sga_rsa_key *key = NULL;
-	struct sga_pt_rsa_key *pk = NULL, *second = NULL;
+	struct sga_pt_rsa_key *pk = NULL, *second = NULL, *third = NULL;
 	uint8_t der[600], pt[190], ct[256], back[256];
 	size_t der_len, ct_len = 0, back_len = 0;
 	int calls = 0;
@@ -571,8 +571,13 @@ Test(portable, rsa_oaep_encrypt_opens_with_openssl)
 	cr_assert_eq(sga_pt_rsa_size(pk), 256);
 	cr_assert_eq(sga_pt_rsa_oaep_max_plaintext(pk), sga_rsa_oaep_max_plaintext(key));
 	cr_assert_eq(sga_pt_rsa_has_private(pk), 0);
-	/* One slot in the default pool: a second key is -ENOMEM until the first is freed. */
-	cr_assert_eq(sga_pt_rsa_from_public_der(der, der_len, &second), -ENOMEM);
+	/* Two slots in the default pool (a device holds its package's PK and TPK):
+	 * a third key is -ENOMEM until one is freed. */
+	cr_assert_eq(sga_pt_rsa_from_public_der(der, der_len, &second), 0);
+	cr_assert_eq(sga_pt_rsa_from_public_der(der, der_len, &third), -ENOMEM);
+	sga_pt_rsa_free(second);
+	cr_assert_eq(sga_pt_rsa_from_public_der(der, der_len, &third), 0, "the freed slot serves");
+	sga_pt_rsa_free(third);
 	sga_portable_set_random(NULL, NULL);
 	cr_assert_eq(sga_pt_rsa_oaep_encrypt(pk, pt, 10, ct, sizeof(ct), &ct_len), -EIO);
 	sga_portable_set_random(test_trng, &calls);
