@@ -944,6 +944,8 @@ static int dev_decode(const uint8_t *p, size_t len, struct sga_gw_device *d)
 		if (flags & ~DEV_F_REVOKED)
 			return -SGA_E_BAD_FIELD;
 		d->revoked = (flags & DEV_F_REVOKED) != 0;
+		if (sga_rd_left(&r) == 0 && !d->revoked)
+			return -SGA_E_BAD_FIELD; /* flags alone are written only when set */
 		if (sga_rd_left(&r) == 1 && (d->group = sga_rd_u8(&r)) == 0)
 			return -SGA_E_BAD_FIELD; /* written only when it names one */
 	}

@@ -362,9 +362,10 @@ static int build_reg(struct fuzz_in *in, uint8_t *f, size_t *n)
 	int rc;
 
 	flags &= SGA_REG_FLAG_REKEY;
-	if (plen > sga_rsa_oaep_max_plaintext(GW.pk))
-		plen = sga_rsa_oaep_max_plaintext(GW.pk);
-	rc = sga_err_from_crypto(sga_rsa_oaep_encrypt(GW.pk, p, plen, ct, sizeof(ct), &ct_len));
+	if (plen > sga_rsa_oaep_max_plaintext(GW.prof[0].pk.rsa))
+		plen = sga_rsa_oaep_max_plaintext(GW.prof[0].pk.rsa);
+	rc = sga_err_from_crypto(
+	    sga_rsa_oaep_encrypt(GW.prof[0].pk.rsa, p, plen, ct, sizeof(ct), &ct_len));
 	if (!rc)
 		rc = sga_reg_req_encode(flags, SGA_GROUP_FFDHE2048, ct, ct_len, f, SGA_FRAME_MAX,
 		                        &mac_at, n);
