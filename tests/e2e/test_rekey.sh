@@ -28,9 +28,11 @@ sga_dev dev-i -v --timeout 30000 connect dev-j --count "$N" --recv "$N" --rekey-
 	>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" &
 I=$!
 # dev-j asks for new keys on SIGUSR1 (ip netns exec runs sga-device in place
-# of the subshell's child: its process is the one child of $J).
+# of the subshell's child: its process is the one child of $J). Every 50 ms:
+# the exchange takes about a second, and a request that lands while dev-i's
+# own rekey is in flight starts none, so a slower cadence could miss them all.
 while kill -0 $I 2>/dev/null; do
-	sleep 0.3
+	sleep 0.05
 	jp=$(pgrep -P $J || true)
 	[ -z "$jp" ] || kill -USR1 $jp 2>/dev/null || true
 done
