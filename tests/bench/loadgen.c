@@ -832,6 +832,21 @@ static void pool_free(struct lg *g)
 	g->pm_tries = g->pm_flags = NULL;
 }
 
+/*
+ * A measurement ends before its pool is spent: the e2e_seqs sealed into the
+ * frames never sent go back to their devices, so the next pool goes on from
+ * the first of them. A device numbers its messages without holes (PROTOCOL.md
+ * 7.11a); a hole that never fills leaves its recipient's DATA_DELIVERED below
+ * it for good, and the store then holds every later message of the session and
+ * refuses new ones: the next payload size of the run stalled that way. The
+ * hop seqs of the unsent frames stay spent (a hop window takes gaps).
+ */
+static void pool_unsent_return(struct lg *g)
+{
+	for (size_t i = g->n_pool; i-- > g->next;)
+		g->dev[g->pm_dev[i]].e2e_next = g->pm_e2e[i]; /* the first unsent one wins */
+}
+
 /* Seal n DATA_UP frames of payload bytes (not timed). */
 static int pool_build(struct lg *g, unsigned payload, size_t n)
 {
@@ -1275,6 +1290,7 @@ static int measure(struct lg *g, unsigned payload)
 		     gs0.ok && gs1.ok ? (long long)(gs1.drops - gs0.drops) : -1);
 	}
 	fflush(stdout);
+	pool_unsent_return(g);
 	pool_free(g);
 	return rc;
 }

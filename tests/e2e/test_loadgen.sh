@@ -97,6 +97,7 @@ socket = $RUN/redis.sock
 [store]
 dir = $RUN/store
 fsync = interval
+pending_max = 2048
 [eal]
 hugepages = yes
 memory_mb = 256
@@ -133,7 +134,8 @@ lab=$(sed -n 's/.*"lab_sessions": \([0-9]*\).*/\1/p' "$RUN/stats.json")
 # 3. Load from both devices of every session, then every message accounted for.
 : >"$RUN/gen.log"
 timeout --signal=INT --kill-after=20 120 "$GEN" --lab "$RUN/lab.prov" --sessions "$N" \
-	--rate "$RATE" --duration "$DURATION" --sizes 64 --both-directions --window 8 \
+	--rate "$RATE" --duration "$DURATION" --sizes 64,256 --frames $((2 * RATE * DURATION)) \
+	--both-directions --window 8 \
 	--stats "$RUN/stats.json" --watch-pid "$GW_PID" --linger 60 -- -l 0 --no-pci \
 	--no-huge -m 256 --file-prefix="sgagen$TAG" --log-level='*:warning' \
 	--log-level=pmd.net.memif:error "--vdev=net_memif0,role=client,socket=$RUN/memif.sock,id=0" \
@@ -147,18 +149,26 @@ GW_PID=
 stop_pid "$GEN_PID" INT 15
 GEN_PID=
 
-result=$(grep "^RESULT " "$RUN/gen.log" | tail -n 1)
-[ -n "$result" ] || die "no RESULT line"
-val() { echo "$result" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-msgs=$(val messages)
-log "sent $msgs messages over $(val sessions) sessions: delivered $(val delivered)," \
-	"acked $(val acked), re-sent $(val retx), bad $(val bad)"
-[ "$(val sessions)" = "$N" ] || die "ran $(val sessions) sessions, not $N"
-[ "$msgs" -gt 0 ] || die "no message sent"
-[ "$(val delivered)" = "$msgs" ] || die "delivered $(val delivered) of $msgs"
-[ "$(val acked)" = "$msgs" ] || die "acknowledged $(val acked) of $msgs"
-[ "$(val undelivered)" = 0 ] && [ "$(val unacked)" = 0 ] || die "messages left behind"
-[ "$(val bad)" = 0 ] || die "$(val bad) frames did not open or carried a wrong payload"
+# Two payload sizes, each measurement ending before its pool of sealed frames
+# is spent (--frames twice what the rate sends): the second size must go on
+# from the e2e_seqs the first left unsent. A hole there never fills, the
+# recipients' DATA_DELIVERED stays below it, the store keeps every later
+# message until its pool (pending_max, small here) is full and refuses the
+# rest: the second size stalled for good.
+[ "$(grep -c "^RESULT " "$RUN/gen.log")" = 2 ] || die "not one RESULT line per payload size"
+while read -r result; do
+	val() { echo "$result" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+	msgs=$(val messages)
+	log "$(val payload) B: sent $msgs messages over $(val sessions) sessions: delivered" \
+		"$(val delivered), acked $(val acked), re-sent $(val retx), bad $(val bad)"
+	[ "$(val sessions)" = "$N" ] || die "ran $(val sessions) sessions, not $N"
+	[ "$msgs" -gt 0 ] || die "no message sent"
+	[ "$msgs" -lt $((2 * RATE * DURATION)) ] || die "the pool was spent: nothing left unsent"
+	[ "$(val delivered)" = "$msgs" ] || die "$(val payload) B: delivered $(val delivered) of $msgs"
+	[ "$(val acked)" = "$msgs" ] || die "$(val payload) B: acknowledged $(val acked) of $msgs"
+	[ "$(val undelivered)" = 0 ] && [ "$(val unacked)" = 0 ] || die "messages left behind"
+	[ "$(val bad)" = 0 ] || die "$(val bad) frames did not open or carried a wrong payload"
+done < <(grep "^RESULT " "$RUN/gen.log")
 stop_pid "$REDIS_PID" TERM 5
 REDIS_PID=
 
@@ -236,7 +246,7 @@ print(json.loads(s.recv(1 << 16))["/sga/stats"]["lab_hop_replay_off"])' \
 }
 store_of() { sed -n '/"store": {/,/}/p' "$RUN/stats.json" | sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p" | head -n 1; }
 sed -e "s|^port = .*|port = net_pcap0,rx_pcap=$RUN/up2.pcap,tx_pcap=$RUN/down2.pcap|" \
-	-e "s|^dir =.*|dir = $RUN/store2|" "$RUN/pcap.conf" >"$RUN/twice-on.conf"
+	-e "s|^dir =.*|dir = $RUN/store2|" -e "/^pending_max = /d" "$RUN/pcap.conf" >"$RUN/twice-on.conf"
 {
 	cat "$RUN/twice-on.conf"
 	echo "hop_replay_window = off" # [lab] is the last section
