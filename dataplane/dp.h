@@ -29,6 +29,7 @@
 #ifndef SGA_DP_H
 #define SGA_DP_H
 
+#include <sched.h> /* cpu_set_t (_GNU_SOURCE) */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -211,6 +212,9 @@ struct dp_config {
 	uint32_t store_fsync_interval_ms;
 	uint64_t store_segment_bytes, store_max_bytes, store_max_age_ms;
 	unsigned store_pending_max; /* per lcore */
+	/* CPUs of the store's writer threads (one per lcore); NULL: the creating
+	 * thread's (after rte_eal_init: the main lcore's one CPU). */
+	const cpu_set_t *store_writer_cpus;
 	/* Crypto device for the hop AEAD: "auto", "crypto_qat", "crypto_aesni_mb",
 	 * "crypto_openssl" or "cpu" (sga_cdev.h); NULL means "cpu". */
 	const char *crypto_device;

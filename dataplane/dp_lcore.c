@@ -1637,6 +1637,7 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 		    .max_age_ms = dp->cfg.store_max_age_ms,
 		    .pending_max = dp->cfg.store_pending_max ? dp->cfg.store_pending_max : 16384,
 		    .lab_replay = dp->cfg.hop_replay_off,
+		    .writer_cpus = dp->cfg.store_writer_cpus,
 		};
 		struct dp_store_report rep;
 

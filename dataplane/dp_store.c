@@ -620,6 +620,7 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 		     * hear of it (no DATA_SKIP). */
 		    .max_age_ms = 0,
 		    .log_fn = log_sink,
+		    .writer_cpus = cfg->writer_cpus,
 		};
 		struct recover_ctx rc = {.st = st,
 		                         .log = (uint8_t)st->n_logs,

@@ -61,6 +61,7 @@ struct dp_store_config {
 	/* LAB ONLY ([lab] hop_replay_window = off): replayed messages are stored
 	 * again, see DP_STORE lab mode below. 0: the production rules. */
 	int lab_replay;
+	const cpu_set_t *writer_cpus; /* the log writers' CPUs; NULL: the caller's */
 };
 
 /** What the start-up recovery found, summed over this lcore's logs. */

@@ -782,6 +782,22 @@ int main(int argc, char **argv)
 		goto out_eal;
 	}
 
+	/* Control workers and the store's writers on every CPU we were given
+	 * except the data-plane lcores' (which spin); all of them if that leaves
+	 * none. A thread created now would inherit the main lcore's one CPU: the
+	 * writers of every lcore's store and the control workers would share it. */
+	cp_cpus = boot_cpus;
+	for (unsigned i = 0; i < n_lc; i++) {
+		/* The lcore's CPU set: with --lcores 1@0 its "core id" is not a CPU. */
+		rte_cpuset_t lc = rte_lcore_cpuset(lcore_ids[i]);
+
+		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+			if (CPU_ISSET(cpu, &lc))
+				CPU_CLR(cpu, &cp_cpus);
+	}
+	if (CPU_COUNT(&cp_cpus) == 0)
+		cp_cpus = boot_cpus;
+
 	memset(&dcfg, 0, sizeof(dcfg));
 	if (find_port(&cfg, &dcfg.port_id))
 		goto out_eal;
@@ -809,6 +825,7 @@ int main(int argc, char **argv)
 	dcfg.store_max_bytes = (uint64_t)cfg.store_max_mb << 20;
 	dcfg.store_max_age_ms = (uint64_t)cfg.store_max_age_s * 1000;
 	dcfg.store_pending_max = cfg.store_pending_max;
+	dcfg.store_writer_cpus = &cp_cpus;
 	dcfg.hop_replay_off = !cfg.lab_hop_replay_window; /* LAB ONLY, see above */
 	g_dp = dp_create(&dcfg);
 	if (!g_dp) {
@@ -833,19 +850,6 @@ int main(int argc, char **argv)
 	ccfg.backoff_max_ms = cfg.redis_backoff_max_ms;
 	ccfg.persist_interval_ms = cfg.persist_interval_ms;
 	ccfg.tx_seq_block = cfg.tx_seq_block;
-	/* Control workers on every CPU we were given except the data-plane
-	 * lcores' (which spin); all of them if that leaves none. */
-	cp_cpus = boot_cpus;
-	for (unsigned i = 0; i < n_lc; i++) {
-		/* The lcore's CPU set: with --lcores 1@0 its "core id" is not a CPU. */
-		rte_cpuset_t lc = rte_lcore_cpuset(lcore_ids[i]);
-
-		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-			if (CPU_ISSET(cpu, &lc))
-				CPU_CLR(cpu, &cp_cpus);
-	}
-	if (CPU_COUNT(&cp_cpus) == 0)
-		cp_cpus = boot_cpus;
 	ccfg.cpus = &cp_cpus;
 	ccfg.async_jobs = cfg.async_jobs;
 	ccfg.cookie_mode = (enum cp_cookie_mode)cfg.cookie_mode;

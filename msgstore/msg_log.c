@@ -418,9 +418,23 @@ struct msg_log *msg_log_open(const struct msg_log_config *cfg, msg_log_recover_f
 
 	log->next_hk_ms = msg_log_mono_ms();
 	log->last_sync_us = msg_log_mono_us();
-	rc = -pthread_create(&log->writer, NULL, msg_log_writer_main, log);
-	if (rc)
-		goto err;
+	{
+		pthread_attr_t attr;
+
+		rc = -pthread_attr_init(&attr);
+		if (rc)
+			goto err;
+		if (cfg->writer_cpus && CPU_COUNT(cfg->writer_cpus) > 0)
+			rc = -pthread_attr_setaffinity_np(&attr, sizeof(cpu_set_t), cfg->writer_cpus);
+		if (!rc)
+			rc = -pthread_create(&log->writer, &attr, msg_log_writer_main, log);
+		pthread_attr_destroy(&attr);
+		if (rc) {
+			msg_log_logf(log, MSG_LOG_LVL_ERR, "cannot start the writer thread: %s",
+			             strerror(-rc));
+			goto err;
+		}
+	}
 	log->writer_started = true;
 	return log;
 err:

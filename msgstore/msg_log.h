@@ -134,6 +134,7 @@
 #ifndef SGA_MSG_LOG_H
 #define SGA_MSG_LOG_H
 
+#include <sched.h> /* cpu_set_t (_GNU_SOURCE) */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -208,6 +209,10 @@ struct msg_log_config {
 	uint32_t retry_ms;          /* retry period in the error state [200] */
 	msg_log_log_fn log_fn;      /* [stderr] */
 	void *log_ctx;
+	/* The writer thread's CPUs, set before it runs; NULL: the creating
+	 * thread's. A data-plane process passes its housekeeping CPUs: a writer
+	 * next to a spinning lcore waits for CPU time, and so does its fdatasync. */
+	const cpu_set_t *writer_cpus;
 };
 
 /** A message's metadata. On append, lsn is ignored and timestamp_ms == 0 means

@@ -21,6 +21,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -501,6 +502,86 @@ Test(msg_log, roundtrip_interval)
 Test(msg_log, roundtrip_always)
 {
 	roundtrip(MSG_LOG_FSYNC_ALWAYS);
+}
+
+/* The CPUs of this process's thread named `comm` (the first one found). */
+static int thread_cpus_once(const char *comm, cpu_set_t *out)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int rc = -1;
+
+	cr_assert_not_null(d);
+	while (rc && (e = readdir(d)) != NULL) {
+		char path[300], name[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f) && !strncmp(name, comm, strlen(comm)))
+			rc = sched_getaffinity((pid_t)atoi(e->d_name), sizeof(*out), out);
+		fclose(f);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* ... waiting up to 2 s for the thread to name itself (it does as it starts). */
+static int thread_cpus(const char *comm, cpu_set_t *out)
+{
+	for (int i = 0; i < 200; i++) {
+		if (!thread_cpus_once(comm, out))
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* A data-plane process creates its logs on the main lcore's thread, pinned to
+ * one CPU; the writer must run where the configuration says (the housekeeping
+ * CPUs), not inherit that one. */
+Test(msg_log, writer_runs_on_the_configured_cpus)
+{
+	struct msg_log_config cfg = base_cfg(MSG_LOG_FSYNC_ALWAYS);
+	cpu_set_t mine, want, got;
+	int first = -1, last = -1;
+	struct msg_log *log;
+
+	cr_assert_eq(sched_getaffinity(0, sizeof(mine), &mine), 0);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &mine)) {
+			if (first < 0)
+				first = cpu;
+			last = cpu;
+		}
+	if (first == last)
+		cr_skip_test("one CPU only: nothing to choose between");
+	/* The creator on its first CPU, the writer asked onto the last one. */
+	cpu_set_t creator;
+
+	CPU_ZERO(&creator);
+	CPU_SET(first, &creator);
+	cr_assert_eq(sched_setaffinity(0, sizeof(creator), &creator), 0);
+	CPU_ZERO(&want);
+	CPU_SET(last, &want);
+	cfg.writer_cpus = &want;
+	log = open_ok(&cfg, NULL, NULL);
+	cr_assert_eq(thread_cpus("sga-msgstore", &got), 0, "no writer thread found");
+	cr_expect(CPU_EQUAL(&got, &want), "the writer runs on %d CPU(s), not on CPU %d alone",
+	          CPU_COUNT(&got), last);
+	msg_log_close(log);
+
+	/* Without a set it inherits the creator's. */
+	cfg.writer_cpus = NULL;
+	log = open_ok(&cfg, NULL, NULL);
+	cr_assert_eq(thread_cpus("sga-msgstore", &got), 0);
+	cr_expect(CPU_EQUAL(&got, &creator), "without writer_cpus the writer inherits its creator's");
+	msg_log_close(log);
+	cr_assert_eq(sched_setaffinity(0, sizeof(mine), &mine), 0);
 }
 
 Test(msg_log, interval_policy_syncs_on_its_period)
