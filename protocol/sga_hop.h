@@ -23,6 +23,18 @@
 #include "sga_wire.h"
 
 #define SGA_HOP_HDR_LEN (SGA_HDR_LEN + 8 + 1 + 8 + 8) /* hdr | session_id | role | epoch | seq */
+#define SGA_HOP_SEQ_OFF (SGA_HOP_HDR_LEN - 8)       /* the clear hop seq (PROTOCOL.md 6.2) */
+
+/** The hop seq in the clear header of a hop frame (at least SGA_HOP_HDR_LEN
+ *  bytes): unauthenticated, for bookkeeping only. */
+static inline uint64_t sga_hop_frame_seq(const uint8_t *frame)
+{
+	uint64_t seq = 0;
+
+	for (int i = 0; i < 8; i++)
+		seq = seq << 8 | frame[SGA_HOP_SEQ_OFF + i];
+	return seq;
+}
 
 struct sga_hop_member {
 	uint8_t suite; /* the member's suite_init */

@@ -759,12 +759,10 @@ static void held_mark(struct bench *b, uint64_t e2e_seq)
 static void on_down(struct bench *b, const uint8_t *sga, size_t len)
 {
 	uint8_t msg[SGA_FRAME_MAX], want[SGA_FRAME_MAX];
-	uint64_t hop_seq = 0;
+	uint64_t hop_seq = sga_hop_frame_seq(sga);
 	size_t mlen = 0;
 	int rc;
 
-	for (int i = 0; i < 8; i++)
-		hop_seq = hop_seq << 8 | sga[SGA_HDR_LEN + 8 + 1 + i];
 	if (b->down_seq_started && hop_seq != b->down_seq_next)
 		b->down_hole = 1;
 	b->down_seq_started = 1;

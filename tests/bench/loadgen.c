@@ -22,7 +22,12 @@
  *  - the pool goes out open loop at --rate msg/s or closed loop as fast as the
  *    port takes it (--rate max), each device within its window of --window
  *    unacknowledged messages (as the device SDK: a message not acknowledged
- *    within --retx-ms, doubled per copy, is re-sealed under a fresh hop seq);
+ *    within --retx-ms, doubled per copy, is re-sealed under a fresh hop seq).
+ *    Each device sends its own frames in order, but a device waiting for a
+ *    DATA_ACK holds back no other: the sender looks up to LOOKAHEAD frames
+ *    past the oldest unsent one for frames whose device may send (devices
+ *    are independent; a strict pool order made every device wait for the
+ *    slowest acknowledgement, which with a store is a sync away);
  *  - the recipients open each DATA_DOWN (or one in --open-every), check the
  *    payload and send a DATA_DELIVERED every --delivered messages (up to the
  *    first one missing), the senders open each DATA_ACK (ack_frame_open).
@@ -82,6 +87,7 @@
 #define HOP_BACK      512 /* a copy's hop seq at most this far below the device's highest */
 #define BACKOFF_MAX   6
 #define RETX_SCAN     4096 /* pool entries looked at per re-send pass at most */
+#define LOOKAHEAD     4096 /* pool entries looked at past the oldest unsent one */
 #define F_SENT        1
 #define F_ACKED       2
 #define F_DELIVERED   4
@@ -207,6 +213,7 @@ struct lg_dev {
 	uint64_t rx_cont, rx_bits; /* as recipient: every e2e_seq below rx_cont received;
 	                            * bit i: rx_cont + i received */
 	uint32_t inflight;         /* DATA_UP sent and not acknowledged */
+	uint32_t send_next;        /* e2e_seq (low 32 bits) of its next pool frame to send */
 	uint32_t since_delivered;  /* messages opened since the last DATA_DELIVERED */
 	uint32_t queued;           /* in the DATA_DELIVERED timer queue */
 };
@@ -247,7 +254,10 @@ struct lg {
 	uint32_t *pm_dev, *pm_e2e;
 	uint64_t *pm_first, *pm_last;
 	uint8_t *pm_tries, *pm_flags;
-	size_t next, base; /* next never sent; oldest not acknowledged (with a window) */
+	/* next: the oldest never sent; end: one past the newest sent (frames in
+	 * [next, end) may have gone ahead of next); base: the oldest not
+	 * acknowledged (with a window) */
+	size_t next, end, base;
 	uint64_t rto, next_check, hz;
 	double ns_per_cycle;
 	struct counts c;
@@ -844,7 +854,8 @@ static void pool_free(struct lg *g)
 static void pool_unsent_return(struct lg *g)
 {
 	for (size_t i = g->n_pool; i-- > g->next;)
-		g->dev[g->pm_dev[i]].e2e_next = g->pm_e2e[i]; /* the first unsent one wins */
+		if (!(g->pm_flags[i] & F_SENT))
+			g->dev[g->pm_dev[i]].e2e_next = g->pm_e2e[i]; /* the first unsent one wins */
 }
 
 /* Seal n DATA_UP frames of payload bytes (not timed). */
@@ -870,6 +881,8 @@ static int pool_build(struct lg *g, unsigned payload, size_t n)
 		LOG("cannot allocate a pool of %zu frames (lower --frames or --pool-mb)\n", n);
 		return -1;
 	}
+	for (uint32_t d = 0; d < g->n_dev; d++)
+		g->dev[d].send_next = (uint32_t)g->dev[d].e2e_next;
 	for (size_t i = 0; i < n && !g_quit; i++) {
 		uint32_t sidx = draw_session(g),
 		         d = 2 * sidx + (g->o.both ? (uint32_t)(rng_next(g) >> 63) : 0);
@@ -938,12 +951,7 @@ static int entry_fill(struct lg *g, struct rte_mbuf *m, size_t i, int copy)
 /* Hop seq of pool entry i as sealed (its frame's clear header). */
 static uint64_t entry_hop(const struct lg *g, size_t i)
 {
-	const uint8_t *h = g->frames + i * g->stride + DP_PKT_HDR_LEN + SGA_HDR_LEN + 9;
-	uint64_t seq = 0;
-
-	for (int k = 0; k < 8; k++)
-		seq = seq << 8 | h[k];
-	return seq;
+	return sga_hop_frame_seq(g->frames + i * g->stride + DP_PKT_HDR_LEN);
 }
 
 /* Send pend[0..k) completely (the receive side keeps running meanwhile). */
@@ -971,14 +979,15 @@ static void retx_due(struct lg *g, uint64_t now)
 
 	if (!g->o.window || now < g->next_check)
 		return;
-	while (g->base < g->next && (g->pm_flags[g->base] & F_ACKED))
+	while (g->base < g->end && (g->pm_flags[g->base] & F_ACKED))
 		g->base++;
-	for (size_t i = g->base; i < g->next && k < BURST && looked < RETX_SCAN; i++, looked++) {
+	for (size_t i = g->base; i < g->end && k < BURST && looked < RETX_SCAN; i++, looked++) {
 		unsigned t = g->pm_tries[i] < BACKOFF_MAX ? g->pm_tries[i] : BACKOFF_MAX;
 
-		if (g->pm_first[i] + g->rto > now)
-			break; /* sent later: none after it is due yet, copies aside */
-		if ((g->pm_flags[i] & F_ACKED) || g->pm_last[i] + (g->rto << t) > now)
+		/* Not sent yet (its device waits), acknowledged, or not due: frames
+		 * go out of pool order across devices, so no early stop by time. */
+		if ((g->pm_flags[i] & (F_SENT | F_ACKED)) != F_SENT || g->pm_first[i] + g->rto > now ||
+		    g->pm_last[i] + (g->rto << t) > now)
 			continue;
 		pend[k] = rte_pktmbuf_alloc(g->bp.pool);
 		if (!pend[k])
@@ -998,67 +1007,79 @@ static void retx_due(struct lg *g, uint64_t now)
 	}
 }
 
-/* May pool entry i go now (its device's window and the in-flight cap)? */
-static int entry_may_go(struct lg *g, size_t i, unsigned ahead)
+/* May pool entry i go now: its device's next frame, within its window? */
+static int entry_may_go(const struct lg *g, size_t i)
 {
 	uint32_t d = g->pm_dev[i], slot;
 
+	if (g->pm_flags[i] & F_SENT)
+		return 0;
 	if (!g->o.window)
 		return 1;
+	if (g->pm_e2e[i] != g->dev[d].send_next)
+		return 0; /* an older frame of this device waits: order within a device */
 	slot = g->ring[(size_t)d * g->ring_n + g->pm_e2e[i] % g->ring_n];
-	return (!slot || (g->pm_flags[slot - 1] & F_ACKED)) &&
-	       g->c.fresh + ahead - g->c.acked < g->o.max_inflight;
+	return !slot || (g->pm_flags[slot - 1] & F_ACKED);
 }
 
-/* Up to want fresh pool frames, in pool order, each within its device's window;
- * the number sent. The mbufs are taken only for the frames that may go. */
+/* Up to want fresh pool frames whose devices may send (each device in its own
+ * order and window, under the in-flight cap), looking at most LOOKAHEAD
+ * frames past the oldest unsent one; the number sent. */
 static unsigned send_fresh(struct lg *g, unsigned want, uint64_t now)
 {
 	struct rte_mbuf *pend[BURST];
+	size_t sel[BURST], i, stop = g->next + LOOKAHEAD;
 	unsigned k = 0;
 
 	if (g->n_pool - g->next < want)
 		want = (unsigned)(g->n_pool - g->next);
-	while (k < want && entry_may_go(g, g->next + k, k)) {
-		/* ring slots are claimed below; two entries of one device within
-		 * this batch: the second waits if it would take the first's slot */
-		uint32_t d = g->pm_dev[g->next + k];
-		int clash = 0;
-
-		for (unsigned j = 0; j < k && g->o.window; j++)
-			clash |=
-			    g->pm_dev[g->next + j] == d && g->pm_e2e[g->next + j] % g->ring_n ==
-			                                       g->pm_e2e[g->next + k] % g->ring_n;
-		if (clash)
-			break;
-		k++;
-	}
-	if (k < want)
-		g->c.stalls++; /* the head of the pool waits for a DATA_ACK */
-	if (!k || rte_pktmbuf_alloc_bulk(g->bp.pool, pend, k))
+	if (g->o.window && g->c.fresh - g->c.acked + want > g->o.max_inflight)
+		want = g->c.fresh - g->c.acked >= g->o.max_inflight
+		           ? 0
+		           : (unsigned)(g->o.max_inflight - (g->c.fresh - g->c.acked));
+	if (!want || rte_pktmbuf_alloc_bulk(g->bp.pool, pend, want))
 		return 0;
+	if (stop > g->n_pool)
+		stop = g->n_pool;
+	/* Claim as we pick (ring slot, send_next), so a device's next frame in
+	 * the same batch sees this one. */
+	for (i = g->next; i < stop && k < want; i++) {
+		uint32_t d;
+
+		if (!entry_may_go(g, i))
+			continue;
+		d = g->pm_dev[i];
+		g->pm_flags[i] |= F_SENT;
+		g->ring[(size_t)d * g->ring_n + g->pm_e2e[i] % g->ring_n] = (uint32_t)i + 1;
+		g->dev[d].send_next++;
+		sel[k++] = i;
+	}
+	if (k < want) {
+		g->c.stalls++; /* every device in reach waits for a DATA_ACK */
+		rte_pktmbuf_free_bulk(pend + k, want - k);
+	}
 	for (unsigned j = 0; j < k; j++) {
-		size_t i = g->next + j;
-		uint32_t d = g->pm_dev[i];
+		uint32_t d = g->pm_dev[sel[j]];
 		struct lg_dev *v = &g->dev[d];
-		uint64_t hop = entry_hop(g, i);
+		uint64_t hop = entry_hop(g, sel[j]);
 
 		if (hop + HOP_BACK < v->hop_hi) {
 			/* Copies took this device's hop seqs far above this frame's: the
 			 * gateway might find it stale. Re-sealed, fresh. */
-			if (entry_fill(g, pend[j], i, 1))
-				(void)entry_fill(g, pend[j], i, 0);
+			if (entry_fill(g, pend[j], sel[j], 1))
+				(void)entry_fill(g, pend[j], sel[j], 0);
 		} else {
-			(void)entry_fill(g, pend[j], i, 0);
+			(void)entry_fill(g, pend[j], sel[j], 0);
 			if (hop > v->hop_hi)
 				v->hop_hi = hop;
 		}
-		g->pm_first[i] = g->pm_last[i] = now;
-		g->pm_flags[i] |= F_SENT;
-		g->ring[(size_t)d * g->ring_n + g->pm_e2e[i] % g->ring_n] = (uint32_t)i + 1;
+		g->pm_first[sel[j]] = g->pm_last[sel[j]] = now;
 		v->inflight++;
+		if (sel[j] >= g->end)
+			g->end = sel[j] + 1;
 	}
-	g->next += k;
+	while (g->next < g->end && (g->pm_flags[g->next] & F_SENT))
+		g->next++;
 	tx_all(g, pend, k);
 	g->c.fresh += k;
 	return k;
@@ -1120,7 +1141,7 @@ static int measure(struct lg *g, unsigned payload)
 	memset(g->ring, 0, (size_t)g->n_dev * g->ring_n * sizeof(*g->ring));
 	for (uint32_t d = 0; d < g->n_dev; d++)
 		g->dev[d].inflight = 0;
-	g->next = g->base = 0;
+	g->next = g->end = g->base = 0;
 	g->next_check = 0;
 	bp_stats_read(g->o.stats, &gs0);
 	bp_cpu_mark_take(g->o.watch_pid, &m0);
@@ -1150,10 +1171,10 @@ static int measure(struct lg *g, unsigned payload)
 		if (g->o.rate) {
 			double due = (double)(now - t0) / (double)hz * g->o.rate;
 
-			if (due <= (double)g->next)
+			if (due <= (double)g->c.fresh)
 				continue;
-			if (due - (double)g->next < want)
-				want = (unsigned)(due - (double)g->next) + 1;
+			if (due - (double)g->c.fresh < want)
+				want = (unsigned)(due - (double)g->c.fresh) + 1;
 		}
 		send_fresh(g, want, now);
 	}
@@ -1171,7 +1192,7 @@ static int measure(struct lg *g, unsigned payload)
 		if (rx_drain(g))
 			t_last_rx = now;
 		delivered_due(g, now);
-		if (g->o.window && g->c.acked < g->next && !g_quit &&
+		if (g->o.window && g->c.acked < g->c.fresh && !g_quit &&
 		    now - t_stop < hz * g->o.tail_s) {
 			retx_due(g, now);
 			continue;
@@ -1187,7 +1208,9 @@ static int measure(struct lg *g, unsigned payload)
 	for (uint64_t t = rte_rdtsc() + hz / 5; rte_rdtsc() < t;)
 		rx_drain(g);
 	tail_s = (double)(rte_rdtsc() - t_stop) / (double)hz;
-	for (size_t i = 0; i < g->next; i++) {
+	for (size_t i = 0; i < g->end; i++) {
+		if (!(g->pm_flags[i] & F_SENT))
+			continue;
 		unacked += !(g->pm_flags[i] & F_ACKED);
 		undelivered += !(g->pm_flags[i] & F_DELIVERED);
 	}
@@ -1234,8 +1257,8 @@ static int measure(struct lg *g, unsigned payload)
 			    g->o.open_every);
 		INFO("  loss: %llu of %zu messages never delivered (%.3f%%), %llu never "
 		     "acknowledged\n",
-		     (unsigned long long)undelivered, g->next,
-		     g->next ? 100.0 * (double)undelivered / (double)g->next : 0.0,
+		     (unsigned long long)undelivered, (size_t)g->c.fresh,
+		     g->c.fresh ? 100.0 * (double)undelivered / (double)g->c.fresh : 0.0,
 		     (unsigned long long)unacked);
 		INFO("  latency send -> DATA_DOWN (us): p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  "
 		     "(%llu samples)\n",
@@ -1275,7 +1298,7 @@ static int measure(struct lg *g, unsigned payload)
 		     "ack_max_us=%.1f state_bytes_per_session=%zu gen_cpu_pct=%.0f "
 		     "dut_cpu_pct=%.0f gw_relayed=%lld gw_drops=%lld\n",
 		     g->n_sess, g->zipf_cdf ? "zipf:" : "uniform", g->zipf_cdf ? g->o.zipf_s : 0.0,
-		     g->o.both, payload, g->frame_len, g->o.rate, g->o.window, win_s, g->next,
+		     g->o.both, payload, g->frame_len, g->o.rate, g->o.window, win_s, (size_t)g->c.fresh,
 		     (unsigned long long)t->fresh, (unsigned long long)t->retx,
 		     (unsigned long long)t->down, (unsigned long long)t->delivered,
 		     (unsigned long long)t->acked, (unsigned long long)undelivered,

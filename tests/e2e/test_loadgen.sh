@@ -168,6 +168,10 @@ while read -r result; do
 	[ "$(val acked)" = "$msgs" ] || die "$(val payload) B: acknowledged $(val acked) of $msgs"
 	[ "$(val undelivered)" = 0 ] && [ "$(val unacked)" = 0 ] || die "messages left behind"
 	[ "$(val bad)" = 0 ] || die "$(val bad) frames did not open or carried a wrong payload"
+	# Every frame the generator sends is fresh to the gateway (a copy under a new
+	# hop seq); a drop means it mis-tracked its hop seqs (it once read the
+	# epoch for the seq: every device's window jumped, its frames went stale).
+	[ "$(val gw_drops)" = 0 ] || die "$(val payload) B: the gateway dropped $(val gw_drops) frames"
 done < <(grep "^RESULT " "$RUN/gen.log")
 stop_pid "$REDIS_PID" TERM 5
 REDIS_PID=
