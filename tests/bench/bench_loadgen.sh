@@ -30,6 +30,7 @@ STORE=off
 BOTH=()
 KEEP=0
 SETS=()
+MEMIF_ARGS= # ,rsize=N on every memif port of the run
 
 usage() {
 	cat <<EOF
@@ -54,6 +55,9 @@ counts, next to dpdk-testpmd io forwarding on the same path. Run as root.
   --both-directions both members send
   --store MODE      off (default) | none | interval | always (fsync policy)
   --set SEC.KEY=V   add or override a gateway config key (repeatable)
+  --memif-rsize N   log2 of the memif rings' size on every port of the run, 1..14
+                    (default the PMD's, 10): a larger ring holds what the gateway
+                    sends while the generator, on the shared core, is off its CPU
   --keep            keep the run directory
   -h, --help        this text
 EOF
@@ -74,6 +78,10 @@ while [ $# -gt 0 ]; do
 	--both-directions) BOTH=(--both-directions); shift ;;
 	--store) STORE=${2:?}; shift 2 ;;
 	--set) SETS+=("${2:?}"); shift 2 ;;
+	--memif-rsize)
+		[[ ${2:-} =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ] && [ "$2" -le 14 ] ||
+			{ echo "bench_loadgen.sh: --memif-rsize: 1..14" >&2; exit 2; }
+		MEMIF_ARGS=",rsize=$2"; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench_loadgen.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -136,7 +144,7 @@ conf() { # $1: provisioning file
 		"gateway.rsa_key=$RUN/keys/gateway-rsa.pem" "gateway.trapdoor_key=$RUN/keys/gateway-trapdoor.pem"
 		"gateway.package=$RUN/keys/gateway.pkg" "gateway.master_key=$RUN/keys/master.key"
 		"gateway.stats_file=$RUN/stats.json" "gateway.stats_interval_s=0"
-		"dataplane.port=net_memif0,role=server,socket=$SOCK,id=0" "dataplane.lcores=1"
+		"dataplane.port=net_memif0,role=server,socket=$SOCK,id=0$MEMIF_ARGS" "dataplane.lcores=1"
 		"dataplane.mbufs=32767" "dataplane.max_sessions=$((max_count < 1024 ? 2048 : 2 * max_count))"
 		"controlplane.workers=1" "redis.socket=$RUN/redis.sock"
 		"eal.hugepages=yes" "eal.memory_mb=512"
@@ -173,7 +181,7 @@ gen() {
 	: >"$out"
 	timeout --signal=INT --kill-after=20 900 "$@" --watch-pid "$peer" --linger 120 -- -l 0 \
 		--no-pci --no-huge -m 1024 --file-prefix="${PREFIXES[1]}" --log-level='*:warning' \
-		--log-level=pmd.net.memif:error "--vdev=net_memif0,role=client,socket=$SOCK,id=0" \
+		--log-level=pmd.net.memif:error "--vdev=net_memif0,role=client,socket=$SOCK,id=0$MEMIF_ARGS" \
 		>"$out" 2>&1 &
 	GEN_PID=$!
 	wait_line "$out" "done; the port stays open" "$GEN_PID" 900 || {
@@ -210,7 +218,7 @@ done
 
 log "reference: dpdk-testpmd io forwarding on the same path (sga-bench-relay --raw)"
 "$TESTPMD" -l 0-1 --no-pci --file-prefix="${PREFIXES[2]}" --log-level='*:warning' \
-	--log-level=pmd.net.memif:error "--vdev=net_memif0,role=server,socket=$SOCK,id=0" -- \
+	--log-level=pmd.net.memif:error "--vdev=net_memif0,role=server,socket=$SOCK,id=0$MEMIF_ARGS" -- \
 	--forward-mode=io --port-topology=loop --nb-cores=1 --rxq=1 --txq=1 --rxd=1024 --txd=1024 \
 	--burst=32 --total-num-mbufs=16383 --stats-period=3600 </dev/null >"$RUN/testpmd.log" 2>&1 &
 TP_PID=$!
