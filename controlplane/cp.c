@@ -659,15 +659,38 @@ static int addr_eq(const struct dp_addr *a, const struct dp_addr *b)
 	       !memcmp(a->ip, b->ip, sizeof(a->ip)) && !memcmp(a->mac, b->mac, sizeof(a->mac));
 }
 
+/* Write the batch's marks in one pipeline; each written (or gone) session is
+ * saved. Returns -SGA_E_UNAVAILABLE when Redis is down (nothing saved). */
+static int persist_flush(struct cp *cp, struct cp_mark *next, const size_t *idx,
+                         const struct store_marks *b, unsigned n)
+{
+	int rcs[STORE_MARKS_BATCH];
+	int rc = store_session_set_marks_n(cp->hk_st, b, n, rcs);
+
+	if (rc)
+		return rc;
+	for (unsigned k = 0; k < n; k++) {
+		next[idx[k]].saved = 1; /* written, or the session is gone */
+		if (!rcs[k])
+			atomic_fetch_add_explicit(&cp->persisted, 1, memory_order_relaxed);
+	}
+	return 0;
+}
+
 /*
  * Persist the marks and addresses of every installed session whose values
- * changed since the last successful write. After a Redis failure the rest of
- * the pass is skipped (they stay "unsaved" and go out on the next pass).
+ * changed since the last successful write, STORE_MARKS_BATCH sessions per
+ * Redis round trip (with 100,000 active sessions one round trip each was a
+ * busy core: this thread and redis-server). After a failure the rest of the
+ * pass is skipped (they stay "unsaved" and go out on the next pass).
  */
 static void persist_marks(struct cp *cp)
 {
 	struct cp_views vs = {NULL, 0, 0, 0};
 	struct cp_mark *next = NULL;
+	struct store_marks batch[STORE_MARKS_BATCH];
+	size_t idx[STORE_MARKS_BATCH];
+	unsigned nb = 0;
 	int down = 0;
 
 	/* Under the install mutex: a closed session's slot may be reused. */
@@ -689,7 +712,6 @@ static void persist_marks(struct cp *cp)
 		                                          sizeof(*cp->marks), cmp_mark_key)
 		                                : NULL;
 		struct cp_mark *m = &next[i];
-		int rc;
 
 		m->sid = v->session_id;
 		memcpy(m->rx_next, v->rx_next, sizeof(m->rx_next));
@@ -702,13 +724,17 @@ static void persist_marks(struct cp *cp)
 		}
 		if (down)
 			continue;
-		rc = store_session_set_marks(cp->hk_st, v->session_id, v->rx_next, v->addr);
-		if (rc == -SGA_E_UNAVAILABLE)
-			down = 1;
-		m->saved = !rc || rc == -SGA_E_UNKNOWN_SESSION;
-		if (!rc)
-			atomic_fetch_add_explicit(&cp->persisted, 1, memory_order_relaxed);
+		batch[nb].sid = v->session_id;
+		memcpy(batch[nb].rx_next, v->rx_next, sizeof(batch[nb].rx_next));
+		memcpy(batch[nb].addr, v->addr, sizeof(batch[nb].addr));
+		idx[nb++] = i;
+		if (nb == STORE_MARKS_BATCH) {
+			down = persist_flush(cp, next, idx, batch, nb) != 0;
+			nb = 0;
+		}
 	}
+	if (nb && !down)
+		(void)persist_flush(cp, next, idx, batch, nb);
 	free(cp->marks);
 	cp->marks = next;
 	cp->n_marks = vs.n;

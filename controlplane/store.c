@@ -1731,30 +1731,61 @@ out:
 int store_session_set_marks(struct store *st, uint64_t sid, const uint64_t rx_next[2],
                             const struct dp_addr addr[2])
 {
-	char key[KEY_MAX], rx[2][U64_STR_MAX], a[2][ADDR_STR_MAX];
-	redisReply *rep[1] = {NULL};
-	struct st_cmd c;
-	long long v;
-	int rc;
+	struct store_marks m = {.sid = sid};
+	int one, rc;
 
-	CHECK(key_sess(key, sid));
-	cmd_eval(&c, LUA_MARKS, key);
-	for (unsigned r = 0; r < 2; r++) {
-		snprintf(rx[r], sizeof(rx[r]), "%" PRIu64, rx_next[r]);
-		cmd_str(&c, rx[r]);
+	memcpy(m.rx_next, rx_next, sizeof(m.rx_next));
+	memcpy(m.addr, addr, sizeof(m.addr));
+	rc = store_session_set_marks_n(st, &m, 1, &one);
+	return rc ? rc : one;
+}
+
+/* The argument strings of one pipeline of LUA_MARKS calls (heap: ~20 KiB). */
+struct marks_args {
+	char key[STORE_MARKS_BATCH][KEY_MAX];
+	char rx[STORE_MARKS_BATCH][2][U64_STR_MAX];
+	char a[STORE_MARKS_BATCH][2][ADDR_STR_MAX];
+	struct st_cmd c[STORE_MARKS_BATCH];
+	redisReply *rep[STORE_MARKS_BATCH];
+};
+
+int store_session_set_marks_n(struct store *st, const struct store_marks *m, unsigned n,
+                              int *rcs)
+{
+	struct marks_args *x;
+	int rc = 0;
+
+	if (n > STORE_MARKS_BATCH)
+		return -SGA_E_INTERNAL;
+	if (!n)
+		return 0;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -SGA_E_INTERNAL;
+	for (unsigned i = 0; i < n; i++) {
+		CHECK(key_sess(x->key[i], m[i].sid));
+		cmd_eval(&x->c[i], LUA_MARKS, x->key[i]);
+		for (unsigned r = 0; r < 2; r++) {
+			snprintf(x->rx[i][r], sizeof(x->rx[i][r]), "%" PRIu64, m[i].rx_next[r]);
+			cmd_str(&x->c[i], x->rx[i][r]);
+		}
+		for (unsigned r = 0; r < 2; r++) {
+			x->a[i][r][0] = '\0';
+			if (m[i].addr[r].port)
+				addr_format(&m[i].addr[r], x->a[i][r]);
+			cmd_str(&x->c[i], x->a[i][r]);
+		}
 	}
-	for (unsigned r = 0; r < 2; r++) {
-		a[r][0] = '\0';
-		if (addr[r].port)
-			addr_format(&addr[r], a[r]);
-		cmd_str(&c, a[r]);
+	CHECK(st_run(st, x->c, n, x->rep));
+	for (unsigned i = 0; i < n; i++) {
+		long long v;
+
+		CHECK(reply_int(x->rep[i], &v));
+		rcs[i] = v < 0 ? -SGA_E_UNKNOWN_SESSION : 0;
 	}
-	CHECK(run1(st, &c, rep));
-	CHECK(reply_int(rep[0], &v));
-	if (v < 0)
-		rc = -SGA_E_UNKNOWN_SESSION;
 out:
-	rep_free(rep, 1);
+	rep_free(x->rep, n);
+	free(x);
 	return rc;
 }
 

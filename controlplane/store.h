@@ -148,6 +148,19 @@ int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t
  *  stored is ignored); an address with port 0 (unknown) is not written. */
 int store_session_set_marks(struct store *st, uint64_t sid, const uint64_t rx_next[2],
                             const struct dp_addr addr[2]);
+/** One session's marks for store_session_set_marks_n. */
+struct store_marks {
+	uint64_t sid;
+	uint64_t rx_next[2];
+	struct dp_addr addr[2];
+};
+#define STORE_MARKS_BATCH 128
+/** store_session_set_marks for n <= STORE_MARKS_BATCH sessions in one pipeline
+ *  (one round trip): rc[i] is session i's result (0, -SGA_E_UNKNOWN_SESSION).
+ *  Returns 0, or the failure of the whole pipeline (Redis unavailable, an
+ *  error reply, n too large: -SGA_E_INTERNAL), rc[] then undefined. */
+int store_session_set_marks_n(struct store *st, const struct store_marks *m, unsigned n,
+                              int *rc);
 /** Marks and addresses (0 / all zero where none was stored). */
 int store_session_get_marks(struct store *st, uint64_t sid, uint64_t rx_next[2],
                             struct dp_addr addr[2]);

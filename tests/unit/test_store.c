@@ -685,6 +685,48 @@ Test(store, marks_only_rise)
 	store_close(st);
 }
 
+/* The housekeeping pass writes the marks of many sessions in one pipeline:
+ * each gets its own result, an unknown session among them included. */
+Test(store, marks_of_many_sessions_in_one_pipeline)
+{
+	struct store *st = open_store(1000);
+	struct store_marks m[STORE_MARKS_BATCH];
+	int rc[STORE_MARKS_BATCH];
+	struct sga_gw_session s;
+
+	for (unsigned i = 0; i < STORE_MARKS_BATCH; i++) {
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].sid = 900 + i;
+		m[i].rx_next[0] = 1000 + i;
+		m[i].rx_next[1] = 2000 + i;
+		m[i].addr[1] = mkaddr((uint8_t)(i + 1), (uint16_t)(3000 + i));
+		if (i != 7) { /* 907 is not a session */
+			make_sess(&s, m[i].sid, SGA_GW_S_ESTABLISHED);
+			cr_assert_eq(store_session_put(st, &s), 0);
+		}
+		rc[i] = 12345;
+	}
+	cr_assert_eq(store_session_set_marks_n(st, m, STORE_MARKS_BATCH, rc), 0);
+	for (unsigned i = 0; i < STORE_MARKS_BATCH; i++) {
+		uint64_t rx[2];
+		struct dp_addr got[2];
+
+		if (i == 7) {
+			cr_assert_eq(rc[i], -SGA_E_UNKNOWN_SESSION);
+			continue;
+		}
+		cr_assert_eq(rc[i], 0, "session %u: %d", i, rc[i]);
+		cr_assert_eq(store_session_get_marks(st, m[i].sid, rx, got), 0);
+		cr_assert_eq(rx[0], 1000 + i);
+		cr_assert_eq(rx[1], 2000 + i);
+		cr_assert_eq(got[0].port, 0, "an unknown address is not written");
+		cr_assert(addr_eq(&got[1], &m[i].addr[1]));
+	}
+	cr_assert_eq(store_session_set_marks_n(st, m, 0, rc), 0);
+	cr_assert_eq(store_session_set_marks_n(st, m, STORE_MARKS_BATCH + 1, rc), -SGA_E_INTERNAL);
+	store_close(st);
+}
+
 Test(store, session_list)
 {
 	struct store *st = open_store(1000);
