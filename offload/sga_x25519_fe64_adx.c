@@ -27,14 +27,17 @@
  * part of the wiped ladder state.
  *
  * Constant time: no branch and no memory index depends on the scalar, u or
- * any intermediate value. The ladder is RFC 7748's with a masked conditional
- * swap per scalar bit; the carry folds use sbb/and masks, not branches; the
+ * any intermediate value. The ladder is RFC 7748's; its conditional swap per
+ * scalar bit is a cmov selection merged into the step's first additions
+ * (FE64_SEL_ADDSUB), the last one a masked swap; the carry folds use sbb/and
+ * masks, not branches; the
  * inversion is z^(p-2) by a fixed chain of 254 squarings and 11
  * multiplications. Every secret on the stack (the clamped scalar, the ladder
  * state, the inversion temporaries, the scratch limbs) is wiped before
  * return; what the assembly leaves in caller-saved registers is overwritten
  * by the code that follows, as with the compiled fe51 ladder.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -254,8 +257,9 @@ FE64_INLINE void fe64_sq(fe64 h, const fe64 f)
 	      "memory");
 }
 
-/* h = f * 121666 (mod 2^256 - 38): the ladder's (A + 2) / 4. */
-FE64_INLINE void fe64_mul_a24(fe64 h, const fe64 f)
+/* h = g + 121666 f (mod 2^256 - 38): the ladder's AA + a24 E as
+ * BB + (a24 + 1) E, a24 + 1 = (A + 2) / 4. h may alias f or g. */
+FE64_INLINE void fe64_mul_a24_add(fe64 h, const fe64 f, const fe64 g)
 {
 	__asm__ volatile(
 	    "movl   $121666, %%edx\n\t"
@@ -267,6 +271,12 @@ FE64_INLINE void fe64_mul_a24(fe64 h, const fe64 f)
 	    "adcq   %%r11, %%r12\n\t"
 	    "adcq   %%r13, %%r14\n\t"
 	    "adcq   $0, %%r15\n\t"
+	    "addq   0(%[g]), %%r8\n\t"
+	    "adcq   8(%[g]), %%r10\n\t"
+	    "adcq   16(%[g]), %%r12\n\t"
+	    "adcq   24(%[g]), %%r14\n\t"
+	    "adcq   $0, %%r15\n\t"
+	    /* top below 2^17 + 1: times 38, then the last carry times 38 */
 	    "imulq  $38, %%r15, %%r15\n\t"
 	    "addq   %%r15, %%r8\n\t"
 	    "adcq   $0, %%r10\n\t"
@@ -280,38 +290,8 @@ FE64_INLINE void fe64_mul_a24(fe64 h, const fe64 f)
 	    "movq   %%r12, 16(%[h])\n\t"
 	    "movq   %%r14, 24(%[h])\n\t"
 	    :
-	    : [h] "r"(h), [f] "r"(f)
-	    : "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cc", "memory");
-}
-
-/* h = f + g (mod 2^256 - 38). */
-FE64_INLINE void fe64_add(fe64 h, const fe64 f, const fe64 g)
-{
-	__asm__ volatile(
-	    "movq   0(%[f]), %%r8\n\t"
-	    "movq   8(%[f]), %%r9\n\t"
-	    "movq   16(%[f]), %%r10\n\t"
-	    "movq   24(%[f]), %%r11\n\t"
-	    "addq   0(%[g]), %%r8\n\t"
-	    "adcq   8(%[g]), %%r9\n\t"
-	    "adcq   16(%[g]), %%r10\n\t"
-	    "adcq   24(%[g]), %%r11\n\t"
-	    "sbbq   %%rax, %%rax\n\t"
-	    "andq   $38, %%rax\n\t"
-	    "addq   %%rax, %%r8\n\t"
-	    "adcq   $0, %%r9\n\t"
-	    "adcq   $0, %%r10\n\t"
-	    "adcq   $0, %%r11\n\t"
-	    "sbbq   %%rax, %%rax\n\t"
-	    "andq   $38, %%rax\n\t"
-	    "addq   %%rax, %%r8\n\t"
-	    "movq   %%r8, 0(%[h])\n\t"
-	    "movq   %%r9, 8(%[h])\n\t"
-	    "movq   %%r10, 16(%[h])\n\t"
-	    "movq   %%r11, 24(%[h])\n\t"
-	    :
 	    : [h] "r"(h), [f] "r"(f), [g] "r"(g)
-	    : "rax", "r8", "r9", "r10", "r11", "cc", "memory");
+	    : "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cc", "memory");
 }
 
 /* h = f - g (mod 2^256 - 38): a borrow out of the top limb means 2^256 too
@@ -343,6 +323,58 @@ FE64_INLINE void fe64_sub(fe64 h, const fe64 f, const fe64 g)
 	    :
 	    : [h] "r"(h), [f] "r"(f), [g] "r"(g)
 	    : "rax", "r8", "r9", "r10", "r11", "cc", "memory");
+}
+
+/* s = f + g and d = f - g (mod 2^256 - 38) in one pass: the ladder's
+ * (A, B), (C, D) and (DA + CB, DA - CB). s and d may alias f or g. */
+FE64_INLINE void fe64_addsub(fe64 s, fe64 d, const fe64 f, const fe64 g)
+{
+	__asm__ volatile(
+	    "movq   0(%[f]), %%r8\n\t"
+	    "movq   8(%[f]), %%r9\n\t"
+	    "movq   16(%[f]), %%r10\n\t"
+	    "movq   24(%[f]), %%r11\n\t"
+	    "movq   %%r8, %%r12\n\t"
+	    "movq   %%r9, %%r13\n\t"
+	    "movq   %%r10, %%r14\n\t"
+	    "movq   %%r11, %%r15\n\t"
+	    "addq   0(%[g]), %%r8\n\t"
+	    "adcq   8(%[g]), %%r9\n\t"
+	    "adcq   16(%[g]), %%r10\n\t"
+	    "adcq   24(%[g]), %%r11\n\t"
+	    "sbbq   %%rax, %%rax\n\t"
+	    "subq   0(%[g]), %%r12\n\t"
+	    "sbbq   8(%[g]), %%r13\n\t"
+	    "sbbq   16(%[g]), %%r14\n\t"
+	    "sbbq   24(%[g]), %%r15\n\t"
+	    "sbbq   %%rdx, %%rdx\n\t"
+	    "andq   $38, %%rax\n\t"
+	    "andq   $38, %%rdx\n\t"
+	    "addq   %%rax, %%r8\n\t"
+	    "adcq   $0, %%r9\n\t"
+	    "adcq   $0, %%r10\n\t"
+	    "adcq   $0, %%r11\n\t"
+	    "sbbq   %%rax, %%rax\n\t"
+	    "subq   %%rdx, %%r12\n\t"
+	    "sbbq   $0, %%r13\n\t"
+	    "sbbq   $0, %%r14\n\t"
+	    "sbbq   $0, %%r15\n\t"
+	    "sbbq   %%rdx, %%rdx\n\t"
+	    "andq   $38, %%rax\n\t"
+	    "andq   $38, %%rdx\n\t"
+	    "addq   %%rax, %%r8\n\t"
+	    "subq   %%rdx, %%r12\n\t"
+	    "movq   %%r8, 0(%[s])\n\t"
+	    "movq   %%r9, 8(%[s])\n\t"
+	    "movq   %%r10, 16(%[s])\n\t"
+	    "movq   %%r11, 24(%[s])\n\t"
+	    "movq   %%r12, 0(%[d])\n\t"
+	    "movq   %%r13, 8(%[d])\n\t"
+	    "movq   %%r14, 16(%[d])\n\t"
+	    "movq   %%r15, 24(%[d])\n\t"
+	    :
+	    : [s] "r"(s), [d] "r"(d), [f] "r"(f), [g] "r"(g)
+	    : "rax", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cc", "memory");
 }
 
 /* Swap f and g if swap is 1, leave them if 0: by mask, without a branch. */
@@ -440,6 +472,88 @@ struct fe64_ladder {
 	struct fe64_inv inv;
 };
 
+/*
+ * The conditional swap of the ladder, merged into its first additions: with
+ * X = (swap ? q : p) and Z = (swap ? z_q : z_p), s = X + Z and d = X - Z.
+ * The four inputs and two outputs are members of the ladder state at the
+ * given offsets. The selection is cmov on the flags of one test of swap, with
+ * both candidates always loaded: no branch, no secret address. The state is
+ * never swapped in memory: every step overwrites x_2, z_2, x_3 and z_3, so
+ * the step reads (x_2, z_2) as X, Z for (A, B) and (x_3, z_3) swapped the
+ * other way for (C, D).
+ */
+#define FE64_SEL_ADDSUB(ST, SW, P, Q, ZP, ZQ, S, D)                                              \
+	do {                                                                                    \
+		uint64_t sw_ = (SW);                                                            \
+		__asm__ volatile(                                                               \
+		    "testq  %[sw], %[sw]\n\t"                                                  \
+		    "movq   %c[p]+0(%[st]), %%r8\n\t"                                          \
+		    "movq   %c[p]+8(%[st]), %%r9\n\t"                                          \
+		    "movq   %c[p]+16(%[st]), %%r10\n\t"                                        \
+		    "movq   %c[p]+24(%[st]), %%r11\n\t"                                        \
+		    "movq   %c[zp]+0(%[st]), %%r12\n\t"                                        \
+		    "movq   %c[zp]+8(%[st]), %%r13\n\t"                                        \
+		    "movq   %c[zp]+16(%[st]), %%r14\n\t"                                       \
+		    "movq   %c[zp]+24(%[st]), %%r15\n\t"                                       \
+		    "cmovnzq %c[q]+0(%[st]), %%r8\n\t"                                         \
+		    "cmovnzq %c[q]+8(%[st]), %%r9\n\t"                                         \
+		    "cmovnzq %c[q]+16(%[st]), %%r10\n\t"                                       \
+		    "cmovnzq %c[q]+24(%[st]), %%r11\n\t"                                       \
+		    "cmovnzq %c[zq]+0(%[st]), %%r12\n\t"                                       \
+		    "cmovnzq %c[zq]+8(%[st]), %%r13\n\t"                                       \
+		    "cmovnzq %c[zq]+16(%[st]), %%r14\n\t"                                      \
+		    "cmovnzq %c[zq]+24(%[st]), %%r15\n\t"                                      \
+		    /* d = X - Z in rax rbx rcx rdx */                                          \
+		    "movq   %%r8, %%rax\n\t"                                                   \
+		    "movq   %%r9, %%rbx\n\t"                                                   \
+		    "movq   %%r10, %%rcx\n\t"                                                  \
+		    "movq   %%r11, %%rdx\n\t"                                                  \
+		    "subq   %%r12, %%rax\n\t"                                                  \
+		    "sbbq   %%r13, %%rbx\n\t"                                                  \
+		    "sbbq   %%r14, %%rcx\n\t"                                                  \
+		    "sbbq   %%r15, %%rdx\n\t"                                                  \
+		    "sbbq   %[sw], %[sw]\n\t"                                                  \
+		    "andq   $38, %[sw]\n\t"                                                    \
+		    "subq   %[sw], %%rax\n\t"                                                  \
+		    "sbbq   $0, %%rbx\n\t"                                                     \
+		    "sbbq   $0, %%rcx\n\t"                                                     \
+		    "sbbq   $0, %%rdx\n\t"                                                     \
+		    "sbbq   %[sw], %[sw]\n\t"                                                  \
+		    "andq   $38, %[sw]\n\t"                                                    \
+		    "subq   %[sw], %%rax\n\t"                                                  \
+		    "movq   %%rax, %c[d]+0(%[st])\n\t"                                         \
+		    "movq   %%rbx, %c[d]+8(%[st])\n\t"                                         \
+		    "movq   %%rcx, %c[d]+16(%[st])\n\t"                                        \
+		    "movq   %%rdx, %c[d]+24(%[st])\n\t"                                        \
+		    /* s = X + Z in r8..r11 */                                                  \
+		    "addq   %%r12, %%r8\n\t"                                                   \
+		    "adcq   %%r13, %%r9\n\t"                                                   \
+		    "adcq   %%r14, %%r10\n\t"                                                  \
+		    "adcq   %%r15, %%r11\n\t"                                                  \
+		    "sbbq   %%rax, %%rax\n\t"                                                  \
+		    "andq   $38, %%rax\n\t"                                                    \
+		    "addq   %%rax, %%r8\n\t"                                                   \
+		    "adcq   $0, %%r9\n\t"                                                      \
+		    "adcq   $0, %%r10\n\t"                                                     \
+		    "adcq   $0, %%r11\n\t"                                                     \
+		    "sbbq   %%rax, %%rax\n\t"                                                  \
+		    "andq   $38, %%rax\n\t"                                                    \
+		    "addq   %%rax, %%r8\n\t"                                                   \
+		    "movq   %%r8, %c[s]+0(%[st])\n\t"                                          \
+		    "movq   %%r9, %c[s]+8(%[st])\n\t"                                          \
+		    "movq   %%r10, %c[s]+16(%[st])\n\t"                                        \
+		    "movq   %%r11, %c[s]+24(%[st])\n\t"                                        \
+		    : [sw] "+r"(sw_)                                                            \
+		    : [st] "r"(ST), [p] "i"(offsetof(struct fe64_ladder, P)),                    \
+		      [q] "i"(offsetof(struct fe64_ladder, Q)),                                  \
+		      [zp] "i"(offsetof(struct fe64_ladder, ZP)),                                \
+		      [zq] "i"(offsetof(struct fe64_ladder, ZQ)),                                \
+		      [s] "i"(offsetof(struct fe64_ladder, S)),                                  \
+		      [d] "i"(offsetof(struct fe64_ladder, D))                                   \
+		    : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14",  \
+		      "r15", "cc", "memory");                                                   \
+	} while (0)
+
 void sga_x25519_fe64_adx(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[SGA_X25519_LEN],
                          uint8_t out[SGA_X25519_LEN])
 {
@@ -467,28 +581,25 @@ void sga_x25519_fe64_adx(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[S
 	for (int i = 254; i >= 0; i--) {
 		uint64_t k_t = (uint64_t)(s.k[i >> 3] >> (i & 7)) & 1;
 
+		/* cswap(swap ^ k_t), then A = x_2 + z_2, B = x_2 - z_2,
+		 * C = x_3 + z_3, D = x_3 - z_3 */
 		swap ^= k_t;
-		fe64_cswap(s.x2, s.x3, swap);
-		fe64_cswap(s.z2, s.z3, swap);
+		FE64_SEL_ADDSUB(&s, swap, x2, x3, z2, z3, a, b);
+		FE64_SEL_ADDSUB(&s, swap, x3, x2, z3, z2, c, d);
 		swap = k_t;
 
-		fe64_add(s.a, s.x2, s.z2);     /* A = x_2 + z_2 */
-		fe64_sub(s.b, s.x2, s.z2);     /* B = x_2 - z_2 */
-		fe64_add(s.c, s.x3, s.z3);     /* C = x_3 + z_3 */
-		fe64_sub(s.d, s.x3, s.z3);     /* D = x_3 - z_3 */
-		fe64_sq(s.aa, s.a);            /* AA = A^2 */
-		fe64_sq(s.bb, s.b);            /* BB = B^2 */
-		fe64_mul(s.da, s.d, s.a, t);   /* DA = D * A */
-		fe64_mul(s.cb, s.c, s.b, t);   /* CB = C * B */
-		fe64_sub(s.e, s.aa, s.bb);     /* E = AA - BB */
-		fe64_add(s.x3, s.da, s.cb);    /* x_3 = (DA + CB)^2 */
+		fe64_sq(s.aa, s.a);                /* AA = A^2 */
+		fe64_sq(s.bb, s.b);                /* BB = B^2 */
+		fe64_mul(s.da, s.d, s.a, t);       /* DA = D * A */
+		fe64_mul(s.cb, s.c, s.b, t);       /* CB = C * B */
+		fe64_sub(s.e, s.aa, s.bb);         /* E = AA - BB */
+		/* x_3 = (DA + CB)^2, z_3 = x_1 * (DA - CB)^2 */
+		fe64_addsub(s.x3, s.z3, s.da, s.cb);
 		fe64_sq(s.x3, s.x3);
-		fe64_sub(s.z3, s.da, s.cb);    /* z_3 = x_1 * (DA - CB)^2 */
 		fe64_sq(s.z3, s.z3);
 		fe64_mul(s.z3, s.x1, s.z3, t);
 		fe64_mul(s.x2, s.aa, s.bb, t); /* x_2 = AA * BB */
-		fe64_mul_a24(s.a, s.e);        /* z_2 = E * (BB + a24' * E), */
-		fe64_add(s.a, s.bb, s.a);      /* a24' = 121666: AA + 121665 E */
+		fe64_mul_a24_add(s.a, s.e, s.bb); /* z_2 = E * (BB + 121666 E) */
 		fe64_mul(s.z2, s.e, s.a, t);
 	}
 	fe64_cswap(s.x2, s.x3, swap);
