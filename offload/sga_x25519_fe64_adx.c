@@ -18,8 +18,9 @@
  * alone), their low halves are added along the CF chain (adcx) and their high
  * halves along the OF chain (adox), so both carry chains run interleaved
  * without saving flags. The 512-bit product L + 2^256 H is reduced as
- * L + 38 H (again mulx with the two chains), then the at most 6-bit top
- * limb t as 38 t, and the one possible last carry as 38 more. Squaring
+ * L + 38 H (again mulx with the two chains), which leaves a top limb t of
+ * at most 6 bits; t and bit 255 b fold as 2^255 (2t + b) = 19 (2t + b) into
+ * a value below 2^255, which the addition cannot carry out of. Squaring
  * computes the six cross products once, doubles them on the CF chain and
  * adds the four squares on the OF chain. The mul, square and a24 products
  * write their result only after their last read, so the output may alias an
@@ -157,15 +158,16 @@ FE64_INLINE void fe64_mul(fe64 h, const fe64 f, const fe64 g, uint64_t t[4])
 	    "adcxq  %%r13, %%r14\n\t"
 	    "adoxq  %%rax, %%r15\n\t"
 	    "adcxq  %%rax, %%r15\n\t"
-	    /* top (<= 39) times 38, then the last carry times 38 */
-	    "imulq  $38, %%r15, %%r15\n\t"
+	    /* top t (<= 39) and bit 255 b: 2^255 (2t + b) = 19 (2t + b) */
+	    "movq   %%r14, %%r12\n\t"
+	    "shrq   $63, %%r12\n\t"
+	    "btrq   $63, %%r14\n\t"
+	    "leaq   (%%r12,%%r15,2), %%r15\n\t"
+	    "imulq  $19, %%r15, %%r15\n\t"
 	    "addq   %%r15, %%r8\n\t"
 	    "adcq   %%rax, %%r11\n\t"
 	    "adcq   %%rax, %%r10\n\t"
 	    "adcq   %%rax, %%r14\n\t"
-	    "sbbq   %%r15, %%r15\n\t"
-	    "andq   $38, %%r15\n\t"
-	    "addq   %%r15, %%r8\n\t"
 	    "movq   %%r8, 0(%[h])\n\t"
 	    "movq   %%r11, 8(%[h])\n\t"
 	    "movq   %%r10, 16(%[h])\n\t"
@@ -239,14 +241,15 @@ FE64_INLINE void fe64_sq(fe64 h, const fe64 f)
 	    "adcxq  %%r15, %%r11\n\t"
 	    "adoxq  %%rax, %%r14\n\t"
 	    "adcxq  %%rax, %%r14\n\t"
-	    "imulq  $38, %%r14, %%r14\n\t"
+	    "movq   %%r11, %%r12\n\t"
+	    "shrq   $63, %%r12\n\t"
+	    "btrq   $63, %%r11\n\t"
+	    "leaq   (%%r12,%%r14,2), %%r14\n\t"
+	    "imulq  $19, %%r14, %%r14\n\t"
 	    "addq   %%r14, %%r8\n\t"
 	    "adcq   %%rax, %%r9\n\t"
 	    "adcq   %%rax, %%r10\n\t"
 	    "adcq   %%rax, %%r11\n\t"
-	    "sbbq   %%r14, %%r14\n\t"
-	    "andq   $38, %%r14\n\t"
-	    "addq   %%r14, %%r8\n\t"
 	    "movq   %%r8, 0(%[h])\n\t"
 	    "movq   %%r9, 8(%[h])\n\t"
 	    "movq   %%r10, 16(%[h])\n\t"
@@ -276,15 +279,16 @@ FE64_INLINE void fe64_mul_a24_add(fe64 h, const fe64 f, const fe64 g)
 	    "adcq   16(%[g]), %%r12\n\t"
 	    "adcq   24(%[g]), %%r14\n\t"
 	    "adcq   $0, %%r15\n\t"
-	    /* top below 2^17 + 1: times 38, then the last carry times 38 */
-	    "imulq  $38, %%r15, %%r15\n\t"
+	    /* top t below 2^17 + 1 and bit 255 b: 19 (2t + b) */
+	    "movq   %%r14, %%r9\n\t"
+	    "shrq   $63, %%r9\n\t"
+	    "btrq   $63, %%r14\n\t"
+	    "leaq   (%%r9,%%r15,2), %%r15\n\t"
+	    "imulq  $19, %%r15, %%r15\n\t"
 	    "addq   %%r15, %%r8\n\t"
 	    "adcq   $0, %%r10\n\t"
 	    "adcq   $0, %%r12\n\t"
 	    "adcq   $0, %%r14\n\t"
-	    "sbbq   %%r15, %%r15\n\t"
-	    "andq   $38, %%r15\n\t"
-	    "addq   %%r15, %%r8\n\t"
 	    "movq   %%r8, 0(%[h])\n\t"
 	    "movq   %%r10, 8(%[h])\n\t"
 	    "movq   %%r12, 16(%[h])\n\t"
