@@ -30,10 +30,9 @@
  * Constant time: no branch and no memory index depends on the scalar, u or
  * any intermediate value. The ladder is RFC 7748's; its conditional swap per
  * scalar bit is a cmov selection merged into the step's first additions
- * (FE64_SEL_ADDSUB), the last one a masked swap; the carry folds use sbb/and
- * masks, not branches; the
- * inversion is z^(p-2) by a fixed chain of 254 squarings and 11
- * multiplications. Every secret on the stack (the clamped scalar, the ladder
+ * (FE64_SEL_ADDSUB), the last one a masked swap; the carry folds are
+ * arithmetic or sbb/and masks, never branches; the inversion is z^(p-2) by a
+ * fixed chain of 254 squarings and 11 multiplications. Every secret on the stack (the clamped scalar, the ladder
  * state, the inversion temporaries, the scratch limbs) is wiped before
  * return; what the assembly leaves in caller-saved registers is overwritten
  * by the code that follows, as with the compiled fe51 ladder.
