@@ -430,6 +430,118 @@ Test(x25519, cross_check_ladders_and_openssl, .timeout = 120)
 	cr_assert(kinds[0] == 3000 && kinds[7] == 3000);
 }
 
+#ifdef SGA_HAVE_X25519_ADX
+/* The field operations of fe64_adx on their own, at the carry boundaries the
+ * random pairs above cannot reach (a sum of two values near 2^256 carries
+ * twice, a product's top limb at its largest, ...): the file is compiled in
+ * here a second time, its ladder renamed, so its static functions are in
+ * reach. Each result is compared mod p with BIGNUM arithmetic; the encoding
+ * must be the canonical value. */
+void test_ec_fe64_ladder(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[SGA_X25519_LEN],
+                         uint8_t out[SGA_X25519_LEN]);
+#define sga_x25519_fe64_adx test_ec_fe64_ladder
+#include "sga_x25519_fe64_adx.c"
+#undef sga_x25519_fe64_adx
+
+static BIGNUM *fe64_to_bn(const fe64 a)
+{
+	uint8_t be[32];
+
+	for (int i = 0; i < 32; i++)
+		be[31 - i] = (uint8_t)(a[i / 8] >> (8 * (i % 8)));
+	return BN_bin2bn(be, 32, NULL);
+}
+
+/* got == want (mod p); frees want. */
+static void fe64_expect(const char *op, const fe64 got, BIGNUM *want, const BIGNUM *p,
+                        BN_CTX *ctx, int a, int b)
+{
+	BIGNUM *g = fe64_to_bn(got);
+
+	cr_assert(g != NULL && BN_nnmod(g, g, p, ctx) && BN_nnmod(want, want, p, ctx));
+	cr_assert_eq(BN_cmp(g, want), 0, "%s of edge values %d and %d", op, a, b);
+	BN_free(g);
+	BN_free(want);
+}
+
+Test(x25519, fe64_field_edges)
+{
+	/* 256-bit values at the boundaries of 2^256 - 38, p and the limbs. */
+	static const char *const vals[] = {
+	    "0", "1", "25", "26", "ffffffffffffffff", "10000000000000000",
+	    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffec", /* p - 1 */
+	    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed", /* p */
+	    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	    "8000000000000000000000000000000000000000000000000000000000000000",
+	    "8000000000000000000000000000000000000000000000000000000000000013",
+	    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffd9", /* 2p - 1 */
+	    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffda", /* 2p */
+	    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffdb",
+	    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	    "ffffffffffffffffffffffffffffffffffffffffffffffff0000000000000000",
+	    "ffffffffffffffff0000000000000000ffffffffffffffff0000000000000000",
+	};
+	size_t nv = sizeof(vals) / sizeof(vals[0]);
+	BN_CTX *ctx = BN_CTX_new();
+	BIGNUM *p = BN_new();
+	uint64_t scratch[4];
+
+	if (!cpu_has_adx())
+		cr_skip_test("no BMI2/ADX on this processor");
+	cr_assert(ctx != NULL && p != NULL && BN_set_bit(p, 255) && BN_sub_word(p, 19));
+	for (size_t a = 0; a < nv; a++) {
+		for (size_t b = 0; b < nv; b++) {
+			BIGNUM *x = NULL, *y = NULL, *w, *w2;
+			uint8_t be[32], enc[32];
+			fe64 f, g, h, d;
+
+			cr_assert(BN_hex2bn(&x, vals[a]) && BN_hex2bn(&y, vals[b]));
+			cr_assert_eq(BN_bn2binpad(x, be, 32), 32);
+			memset(f, 0, sizeof(f));
+			for (int i = 0; i < 32; i++)
+				f[i / 8] |= (uint64_t)be[31 - i] << (8 * (i % 8));
+			cr_assert_eq(BN_bn2binpad(y, be, 32), 32);
+			memset(g, 0, sizeof(g));
+			for (int i = 0; i < 32; i++)
+				g[i / 8] |= (uint64_t)be[31 - i] << (8 * (i % 8));
+
+			fe64_mul(h, f, g, scratch);
+			cr_assert(BN_mul(w = BN_new(), x, y, ctx));
+			fe64_expect("mul", h, w, p, ctx, (int)a, (int)b);
+			memcpy(h, f, sizeof(h));
+			fe64_mul(h, h, g, scratch); /* output aliasing an input */
+			cr_assert(BN_mul(w = BN_new(), x, y, ctx));
+			fe64_expect("mul in place", h, w, p, ctx, (int)a, (int)b);
+			fe64_mul_a24_add(h, f, g);
+			cr_assert((w = BN_dup(x)) && BN_mul_word(w, 121666) && BN_add(w, w, y));
+			fe64_expect("a24 mul-add", h, w, p, ctx, (int)a, (int)b);
+			fe64_sub(h, f, g);
+			cr_assert(BN_sub(w = BN_new(), x, y));
+			fe64_expect("sub", h, w, p, ctx, (int)a, (int)b);
+			fe64_addsub(h, d, f, g);
+			cr_assert(BN_add(w = BN_new(), x, y) && BN_sub(w2 = BN_new(), x, y));
+			fe64_expect("addsub +", h, w, p, ctx, (int)a, (int)b);
+			fe64_expect("addsub -", d, w2, p, ctx, (int)a, (int)b);
+			if (b == 0) {
+				fe64_sq(h, f);
+				cr_assert(BN_sqr(w = BN_new(), x, ctx));
+				fe64_expect("sq", h, w, p, ctx, (int)a, (int)a);
+				/* the encoding: exactly x mod p, little-endian */
+				memcpy(h, f, sizeof(h));
+				fe64_tobytes(enc, h);
+				cr_assert(BN_nnmod(x, x, p, ctx));
+				cr_assert_eq(BN_bn2lebinpad(x, be, 32), 32);
+				cr_assert_arr_eq(enc, be, 32, "encoding of edge value %zu", a);
+			}
+			BN_free(x);
+			BN_free(y);
+		}
+	}
+	BN_free(p);
+	BN_CTX_free(ctx);
+}
+#endif
+
 Test(x25519, element_check)
 {
 	HEX(order8_a, "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800");
