@@ -591,19 +591,21 @@ void sga_x25519_fe64_adx(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[S
 		FE64_SEL_ADDSUB(&s, swap, x3, x2, z3, z2, c, d);
 		swap = k_t;
 
-		fe64_sq(s.aa, s.a);                /* AA = A^2 */
-		fe64_sq(s.bb, s.b);                /* BB = B^2 */
-		fe64_mul(s.da, s.d, s.a, t);       /* DA = D * A */
-		fe64_mul(s.cb, s.c, s.b, t);       /* CB = C * B */
-		fe64_sub(s.e, s.aa, s.bb);         /* E = AA - BB */
-		/* x_3 = (DA + CB)^2, z_3 = x_1 * (DA - CB)^2 */
-		fe64_addsub(s.x3, s.z3, s.da, s.cb);
-		fe64_sq(s.x3, s.x3);
-		fe64_sq(s.z3, s.z3);
+		/* The RFC's order, regrouped so that independent products sit
+		 * next to each other and no product waits on the one just
+		 * before it. */
+		fe64_sq(s.aa, s.a);                  /* AA = A^2 */
+		fe64_mul(s.da, s.d, s.a, t);         /* DA = D * A */
+		fe64_sq(s.bb, s.b);                  /* BB = B^2 */
+		fe64_mul(s.cb, s.c, s.b, t);         /* CB = C * B */
+		fe64_sub(s.e, s.aa, s.bb);           /* E = AA - BB */
+		fe64_mul_a24_add(s.a, s.e, s.bb);    /* BB + 121666 E = AA + a24 E */
+		fe64_mul(s.x2, s.aa, s.bb, t);       /* x_2 = AA * BB */
+		fe64_addsub(s.x3, s.z3, s.da, s.cb); /* DA + CB, DA - CB */
+		fe64_mul(s.z2, s.e, s.a, t);         /* z_2 = E * (AA + a24 E) */
+		fe64_sq(s.z3, s.z3);                 /* z_3 = x_1 * (DA - CB)^2 */
+		fe64_sq(s.x3, s.x3);                 /* x_3 = (DA + CB)^2 */
 		fe64_mul(s.z3, s.x1, s.z3, t);
-		fe64_mul(s.x2, s.aa, s.bb, t); /* x_2 = AA * BB */
-		fe64_mul_a24_add(s.a, s.e, s.bb); /* z_2 = E * (BB + 121666 E) */
-		fe64_mul(s.z2, s.e, s.a, t);
 	}
 	fe64_cswap(s.x2, s.x3, swap);
 	fe64_cswap(s.z2, s.z3, swap);
