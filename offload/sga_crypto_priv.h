@@ -44,6 +44,25 @@ int sga_soft_modexp(const struct sga_group_info *grp, const uint8_t *base, const
 void sga_x25519_fe51(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[SGA_X25519_LEN],
                      uint8_t out[SGA_X25519_LEN]);
 
+#ifdef SGA_HAVE_X25519_ADX
+/**
+ * The same function as sga_x25519_fe51 on four 64-bit limbs with mulx, adcx
+ * and adox (offload/sga_x25519_fe64_adx.c, built on x86-64 only, where
+ * offload/meson.build defines SGA_HAVE_X25519_ADX). Only for a processor with
+ * BMI2 and ADX: sga_x25519 calls it when sga_x25519_adx_usable() says so.
+ */
+void sga_x25519_fe64_adx(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[SGA_X25519_LEN],
+                         uint8_t out[SGA_X25519_LEN]);
+#endif
+
+/**
+ * 1 if sga_x25519 runs on sga_x25519_fe64_adx: built for x86-64, the
+ * processor has BMI2 and ADX, and SGA_X25519_IMPL=fe51 was not set in the
+ * environment at start-up (to measure or test the portable ladder). Decided
+ * once, before main.
+ */
+int sga_x25519_adx_usable(void);
+
 #ifdef __cplusplus
 }
 #endif

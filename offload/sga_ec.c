@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * sga_ec.c - the OpenSSL back end of the EC profile's curve arithmetic:
- * sga_x25519 (RFC 7748) on the constant-time radix 2^51 ladder of
- * sga_x25519_fe51.c, and P-256 (x-only ECDH, SEC1 point decoding with the
+ * sga_x25519 (RFC 7748) on a constant-time ladder, and P-256 (x-only ECDH, SEC1 point decoding with the
  * on-curve check, base-point multiplication) on EC_POINT, whose single-point
  * multiplication is a constant-time ladder.
  *
  * X25519 does not go through EVP: EVP_PKEY_new_raw_private_key derives the
  * public key (a second full ladder) and the provider fetches and key objects
  * of every call cost as much again, so EVP ran at about a third of the
- * ladder's own speed for the one-shot use here. The scalar and the result are
- * secrets: sga_x25519_fe51 wipes its stack, the result buffer is the caller's,
+ * ladder's own speed for the one-shot use here. The ladder is
+ * sga_x25519_fe64_adx.c (four 64-bit limbs, mulx/adcx/adox assembly) on an
+ * x86-64 processor with BMI2 and ADX, decided once at start-up, else the
+ * radix 2^51 C of sga_x25519_fe51.c (SGA_X25519_IMPL=fe51 in the environment
+ * forces that one, to measure it). The scalar and the result are secrets:
+ * either ladder wipes its stack, the result buffer is the caller's,
  * and an all-zero result (the RFC's check against small-order u) is wiped and
  * refused with the -EINVAL sga_crypto.h promises.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -29,6 +33,39 @@
 /* u = 9, little-endian: the base point of curve25519. */
 static const uint8_t x25519_base_u[SGA_X25519_LEN] = {9};
 
+/* Which ladder sga_x25519 runs: 0 not decided yet, 1 fe51, 2 fe64_adx. Set
+ * by the constructor below (or by the first call, should one come from
+ * another constructor first); the value never changes once set. */
+static int x25519_impl;
+
+static int x25519_impl_decide(void)
+{
+	int impl = 1;
+
+#ifdef SGA_HAVE_X25519_ADX
+	const char *force = getenv("SGA_X25519_IMPL");
+
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("bmi2") && __builtin_cpu_supports("adx") &&
+	    !(force != NULL && strcmp(force, "fe51") == 0))
+		impl = 2;
+#endif
+	__atomic_store_n(&x25519_impl, impl, __ATOMIC_RELAXED);
+	return impl;
+}
+
+__attribute__((constructor)) static void x25519_impl_init(void)
+{
+	x25519_impl_decide();
+}
+
+int sga_x25519_adx_usable(void)
+{
+	int impl = __atomic_load_n(&x25519_impl, __ATOMIC_RELAXED);
+
+	return (impl != 0 ? impl : x25519_impl_decide()) == 2;
+}
+
 int sga_x25519(const uint8_t scalar[SGA_X25519_LEN], const uint8_t *u, uint8_t out[SGA_X25519_LEN])
 {
 	uint8_t acc = 0;
@@ -37,7 +74,12 @@ int sga_x25519(const uint8_t scalar[SGA_X25519_LEN], const uint8_t *u, uint8_t o
 		return -EINVAL;
 	if (u == NULL)
 		u = x25519_base_u;
-	sga_x25519_fe51(scalar, u, out);
+#ifdef SGA_HAVE_X25519_ADX
+	if (sga_x25519_adx_usable())
+		sga_x25519_fe64_adx(scalar, u, out);
+	else
+#endif
+		sga_x25519_fe51(scalar, u, out);
 	/* The RFC's check (section 6.1): an all-zero result means u of small
 	 * order. Constant-time over the secret bytes; only the verdict leaks. */
 	for (size_t i = 0; i < SGA_X25519_LEN; i++)

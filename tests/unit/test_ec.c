@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -15,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "sga_crypto.h"
+#include "sga_crypto_priv.h"
 #include "sga_hpke.h"
 
 static void unhex(const char *s, uint8_t *out, size_t n)
@@ -189,6 +191,356 @@ Test(x25519, small_order_result_refused)
 	cr_assert_eq(sga_x25519(k, one, out), -EINVAL);
 	cr_assert_eq(sga_x25519(NULL, one, out), -EINVAL);
 }
+
+/* ---- the two ladders behind sga_x25519, each on its own --------------------
+ * sga_x25519 runs one of them (sga_ec.c decides at start-up); these tests
+ * call both directly, whichever the dispatch chose: fe51 everywhere, and
+ * fe64_adx where it is built (x86-64) and the processor has BMI2 and ADX. */
+
+typedef void x25519_fn(const uint8_t *, const uint8_t *, uint8_t *);
+
+struct x25519_impl {
+	const char *name;
+	x25519_fn *fn;
+};
+
+static void fe51_fn(const uint8_t *k, const uint8_t *u, uint8_t *out)
+{
+	sga_x25519_fe51(k, u, out);
+}
+
+#ifdef SGA_HAVE_X25519_ADX
+static void adx_fn(const uint8_t *k, const uint8_t *u, uint8_t *out)
+{
+	sga_x25519_fe64_adx(k, u, out);
+}
+
+static int cpu_has_adx(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("adx");
+}
+#endif
+
+/* The ladders this build and processor can run: fe51, then fe64_adx. */
+static size_t x25519_impls(struct x25519_impl impl[2])
+{
+	size_t n = 0;
+
+	impl[n++] = (struct x25519_impl){"fe51", fe51_fn};
+#ifdef SGA_HAVE_X25519_ADX
+	if (cpu_has_adx())
+		impl[n++] = (struct x25519_impl){"fe64_adx", adx_fn};
+#endif
+	return n;
+}
+
+/* On x86-64 with BMI2 and ADX the dispatch picks the assembly ladder, unless
+ * SGA_X25519_IMPL=fe51 asked for the other. */
+Test(x25519, dispatch)
+{
+	const char *force = getenv("SGA_X25519_IMPL");
+	int want = 0;
+
+#ifdef SGA_HAVE_X25519_ADX
+	want = cpu_has_adx() && !(force != NULL && strcmp(force, "fe51") == 0);
+#else
+	(void)force;
+#endif
+	cr_assert_eq(sga_x25519_adx_usable(), want);
+}
+
+/* RFC 7748 section 5.2, both single-step vectors and the iterated one (1 and
+ * 1,000 iterations), on each ladder. */
+Test(x25519, rfc7748_section_5_2_each_ladder)
+{
+	HEX(k1, "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
+	HEX(u1, "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
+	HEX(r1, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
+	HEX(k2, "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d");
+	HEX(u2, "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493");
+	HEX(r2, "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957");
+	HEX(after_1, "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079");
+	HEX(after_1000, "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
+	struct x25519_impl impl[2];
+	size_t n = x25519_impls(impl);
+
+	for (size_t m = 0; m < n; m++) {
+		uint8_t k[32] = {9}, u[32] = {9}, r[32];
+
+		impl[m].fn(k1, u1, r);
+		cr_assert_arr_eq(r, r1, 32, "%s: first vector", impl[m].name);
+		impl[m].fn(k2, u2, r);
+		cr_assert_arr_eq(r, r2, 32, "%s: second vector", impl[m].name);
+		for (int i = 1; i <= 1000; i++) {
+			impl[m].fn(k, u, r);
+			memcpy(u, k, 32);
+			memcpy(k, r, 32);
+			if (i == 1)
+				cr_assert_arr_eq(k, after_1, 32, "%s: 1 iteration", impl[m].name);
+		}
+		cr_assert_arr_eq(k, after_1000, 32, "%s: 1,000 iterations", impl[m].name);
+	}
+}
+
+static void hex32(char out[65], const uint8_t v[32])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", v[i]);
+}
+
+/* dst = a + b mod 2^256, little-endian. */
+static void add256(uint8_t dst[32], const uint8_t a[32], const uint8_t b[32])
+{
+	unsigned c = 0;
+
+	for (int i = 0; i < 32; i++) {
+		c += (unsigned)a[i] + b[i];
+		dst[i] = (uint8_t)c;
+		c >>= 8;
+	}
+}
+
+static void put_limb(uint8_t *dst, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		dst[i] = (uint8_t)v;
+}
+
+/* A 64-bit value at a limb boundary of either representation. */
+static uint64_t edge_limb(void)
+{
+	static const uint64_t edges[] = {
+	    0, 1, 2, 19, 38, UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - 18, UINT64_MAX - 37,
+	    UINT64_MAX >> 1, UINT64_C(1) << 63, (UINT64_C(1) << 51) - 1, UINT64_C(1) << 51,
+	    UINT64_MAX << 51, UINT64_C(0xffffffff),
+	};
+	uint8_t r[9];
+	uint64_t v = 0;
+
+	cr_assert_eq(sga_random_bytes(r, sizeof(r)), 0);
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | r[i];
+	return r[8] % 4 == 0 ? v : edges[r[8] % (sizeof(edges) / sizeof(edges[0]))];
+}
+
+/* 24,000 (scalar, u) pairs, each through fe51, fe64_adx (where it runs) and
+ * OpenSSL EVP, which must all agree: where OpenSSL refuses (all-zero result,
+ * u of small order) both ladders must return all zeros. u: uniform below
+ * 2^255; with bit 255 set; non-canonical p + 0..18; the special values (0,
+ * 1, p - 1, p, p + 1, the order-8 points and those plus p, 2^255 - 1,
+ * 2^256 - 1, 9); limbs at 64-bit and 51-bit boundaries (all ones, 2^63,
+ * 2^64 - 38, ...), bit 255 kept; small u below 2^64; u in [2^255 - 2^64,
+ * 2^255). Scalars uniform, or made of boundary limbs every fourth pair. */
+Test(x25519, cross_check_ladders_and_openssl, .timeout = 120)
+{
+	static const uint8_t p[32] = {
+	    0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+	};
+	static const uint8_t zero[32];
+	HEX(order8_a, "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800");
+	HEX(order8_b, "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157");
+	uint8_t special[12][32];
+	struct x25519_impl impl[2];
+	size_t n = x25519_impls(impl);
+	int refused = 0, kinds[8] = {0};
+
+	memset(special, 0, sizeof(special));
+	special[1][0] = 1;
+	memcpy(special[2], p, 32);
+	special[2][0] -= 1; /* p - 1 */
+	memcpy(special[3], p, 32);
+	memcpy(special[4], p, 32);
+	special[4][0] += 1; /* p + 1 */
+	memcpy(special[5], order8_a, 32);
+	memcpy(special[6], order8_b, 32);
+	/* An order-8 point plus p is at or above 2^255: bit 255 set, which the
+	 * decoding masks (so u = the point - 19, not of small order). */
+	add256(special[7], order8_a, p);
+	add256(special[8], order8_b, p);
+	memset(special[9], 0xff, 32);
+	special[9][31] = 0x7f; /* 2^255 - 1 = p + 18 */
+	memset(special[10], 0xff, 32); /* 2^256 - 1 */
+	special[11][0] = 9;
+
+	for (int i = 0; i < 24000; i++) {
+		uint8_t k[32], u[32], want[32], got[2][32];
+		int kind = i % 8, rc;
+
+		cr_assert_eq(sga_random_bytes(k, 32), 0);
+		cr_assert_eq(sga_random_bytes(u, 32), 0);
+		if (i % 4 == 3)
+			for (int l = 0; l < 4; l++)
+				put_limb(k + 8 * l, edge_limb());
+		switch (kind) {
+		case 0: /* uniform below 2^255 */
+			u[31] &= 0x7f;
+			break;
+		case 1: /* bit 255 set */
+			u[31] |= 0x80;
+			break;
+		case 2: { /* p + 0..18 */
+			uint8_t add[32] = {(uint8_t)((i / 8) % 19)};
+
+			add256(u, p, add);
+			break;
+		}
+		case 3:
+			memcpy(u, special[(i / 8) % 12], 32);
+			break;
+		case 4:
+			for (int l = 0; l < 4; l++)
+				put_limb(u + 8 * l, edge_limb());
+			break;
+		case 5: /* below 2^64 */
+			memset(u + 8, 0, 24);
+			break;
+		case 6: /* [2^255 - 2^64, 2^255) */
+			memset(u + 8, 0xff, 24);
+			u[31] = 0x7f;
+			break;
+		default: /* uniform, any top bit */
+			break;
+		}
+		kinds[kind]++;
+		rc = evp_x25519(k, u, want);
+		if (rc != 0) {
+			memcpy(want, zero, 32);
+			refused++;
+		}
+		for (size_t m = 0; m < n; m++) {
+			memset(got[m], 0xa5, 32);
+			impl[m].fn(k, u, got[m]);
+			if (memcmp(got[m], want, 32) != 0) {
+				char hk[65], hu[65], hg[65], hw[65];
+
+				hex32(hk, k);
+				hex32(hu, u);
+				hex32(hg, got[m]);
+				hex32(hw, want);
+				cr_assert_fail("pair %d (kind %d): %s differs from OpenSSL (rc %d)\n"
+				               "k %s\nu %s\ngot  %s\nwant %s",
+				               i, kind, impl[m].name, rc, hk, hu, hg, hw);
+			}
+		}
+	}
+	cr_assert(refused > 0, "0, 1, p, p + 1, p - 1 and the order-8 points are of small order");
+	cr_assert(kinds[0] == 3000 && kinds[7] == 3000);
+}
+
+#ifdef SGA_HAVE_X25519_ADX
+/* The field operations of fe64_adx on their own, at the carry boundaries the
+ * random pairs above cannot reach (a sum of two values near 2^256 carries
+ * twice, a product's top limb at its largest, ...): the file is compiled in
+ * here a second time, its ladder renamed, so its static functions are in
+ * reach. Each result is compared mod p with BIGNUM arithmetic; the encoding
+ * must be the canonical value. */
+void test_ec_fe64_ladder(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[SGA_X25519_LEN],
+                         uint8_t out[SGA_X25519_LEN]);
+#define sga_x25519_fe64_adx test_ec_fe64_ladder
+#include "sga_x25519_fe64_adx.c"
+#undef sga_x25519_fe64_adx
+
+static BIGNUM *fe64_to_bn(const fe64 a)
+{
+	uint8_t be[32];
+
+	for (int i = 0; i < 32; i++)
+		be[31 - i] = (uint8_t)(a[i / 8] >> (8 * (i % 8)));
+	return BN_bin2bn(be, 32, NULL);
+}
+
+/* got == want (mod p); frees want. */
+static void fe64_expect(const char *op, const fe64 got, BIGNUM *want, const BIGNUM *p,
+                        BN_CTX *ctx, int a, int b)
+{
+	BIGNUM *g = fe64_to_bn(got);
+
+	cr_assert(g != NULL && BN_nnmod(g, g, p, ctx) && BN_nnmod(want, want, p, ctx));
+	cr_assert_eq(BN_cmp(g, want), 0, "%s of edge values %d and %d", op, a, b);
+	BN_free(g);
+	BN_free(want);
+}
+
+Test(x25519, fe64_field_edges)
+{
+	/* 256-bit values at the boundaries of 2^256 - 38, p and the limbs. */
+	static const char *const vals[] = {
+	    "0", "1", "25", "26", "ffffffffffffffff", "10000000000000000",
+	    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffec", /* p - 1 */
+	    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed", /* p */
+	    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	    "8000000000000000000000000000000000000000000000000000000000000000",
+	    "8000000000000000000000000000000000000000000000000000000000000013",
+	    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffd9", /* 2p - 1 */
+	    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffda", /* 2p */
+	    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffdb",
+	    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+	    "ffffffffffffffffffffffffffffffffffffffffffffffff0000000000000000",
+	    "ffffffffffffffff0000000000000000ffffffffffffffff0000000000000000",
+	};
+	size_t nv = sizeof(vals) / sizeof(vals[0]);
+	BN_CTX *ctx = BN_CTX_new();
+	BIGNUM *p = BN_new();
+	uint64_t scratch[4];
+
+	if (!cpu_has_adx())
+		cr_skip_test("no BMI2/ADX on this processor");
+	cr_assert(ctx != NULL && p != NULL && BN_set_bit(p, 255) && BN_sub_word(p, 19));
+	for (size_t a = 0; a < nv; a++) {
+		for (size_t b = 0; b < nv; b++) {
+			BIGNUM *x = NULL, *y = NULL, *w, *w2;
+			uint8_t be[32], enc[32];
+			fe64 f, g, h, d;
+
+			cr_assert(BN_hex2bn(&x, vals[a]) && BN_hex2bn(&y, vals[b]));
+			cr_assert_eq(BN_bn2binpad(x, be, 32), 32);
+			memset(f, 0, sizeof(f));
+			for (int i = 0; i < 32; i++)
+				f[i / 8] |= (uint64_t)be[31 - i] << (8 * (i % 8));
+			cr_assert_eq(BN_bn2binpad(y, be, 32), 32);
+			memset(g, 0, sizeof(g));
+			for (int i = 0; i < 32; i++)
+				g[i / 8] |= (uint64_t)be[31 - i] << (8 * (i % 8));
+
+			fe64_mul(h, f, g, scratch);
+			cr_assert(BN_mul(w = BN_new(), x, y, ctx));
+			fe64_expect("mul", h, w, p, ctx, (int)a, (int)b);
+			memcpy(h, f, sizeof(h));
+			fe64_mul(h, h, g, scratch); /* output aliasing an input */
+			cr_assert(BN_mul(w = BN_new(), x, y, ctx));
+			fe64_expect("mul in place", h, w, p, ctx, (int)a, (int)b);
+			fe64_mul_a24_add(h, f, g);
+			cr_assert((w = BN_dup(x)) && BN_mul_word(w, 121666) && BN_add(w, w, y));
+			fe64_expect("a24 mul-add", h, w, p, ctx, (int)a, (int)b);
+			fe64_sub(h, f, g);
+			cr_assert(BN_sub(w = BN_new(), x, y));
+			fe64_expect("sub", h, w, p, ctx, (int)a, (int)b);
+			fe64_addsub(h, d, f, g);
+			cr_assert(BN_add(w = BN_new(), x, y) && BN_sub(w2 = BN_new(), x, y));
+			fe64_expect("addsub +", h, w, p, ctx, (int)a, (int)b);
+			fe64_expect("addsub -", d, w2, p, ctx, (int)a, (int)b);
+			if (b == 0) {
+				fe64_sq(h, f);
+				cr_assert(BN_sqr(w = BN_new(), x, ctx));
+				fe64_expect("sq", h, w, p, ctx, (int)a, (int)a);
+				/* the encoding: exactly x mod p, little-endian */
+				memcpy(h, f, sizeof(h));
+				fe64_tobytes(enc, h);
+				cr_assert(BN_nnmod(x, x, p, ctx));
+				cr_assert_eq(BN_bn2lebinpad(x, be, 32), 32);
+				cr_assert_arr_eq(enc, be, 32, "encoding of edge value %zu", a);
+			}
+			BN_free(x);
+			BN_free(y);
+		}
+	}
+	BN_free(p);
+	BN_CTX_free(ctx);
+}
+#endif
 
 Test(x25519, element_check)
 {
