@@ -1749,8 +1749,7 @@ struct marks_args {
 	redisReply *rep[STORE_MARKS_BATCH];
 };
 
-int store_session_set_marks_n(struct store *st, const struct store_marks *m, unsigned n,
-                              int *rcs)
+int store_session_set_marks_n(struct store *st, const struct store_marks *m, unsigned n, int *rcs)
 {
 	struct marks_args *x;
 	int rc = 0;

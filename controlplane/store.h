@@ -159,8 +159,7 @@ struct store_marks {
  *  (one round trip): rc[i] is session i's result (0, -SGA_E_UNKNOWN_SESSION).
  *  Returns 0, or the failure of the whole pipeline (Redis unavailable, an
  *  error reply, n too large: -SGA_E_INTERNAL), rc[] then undefined. */
-int store_session_set_marks_n(struct store *st, const struct store_marks *m, unsigned n,
-                              int *rc);
+int store_session_set_marks_n(struct store *st, const struct store_marks *m, unsigned n, int *rc);
 /** Marks and addresses (0 / all zero where none was stored). */
 int store_session_get_marks(struct store *st, uint64_t sid, uint64_t rx_next[2],
                             struct dp_addr addr[2]);

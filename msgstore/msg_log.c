@@ -425,7 +425,8 @@ struct msg_log *msg_log_open(const struct msg_log_config *cfg, msg_log_recover_f
 		if (rc)
 			goto err;
 		if (cfg->writer_cpus && CPU_COUNT(cfg->writer_cpus) > 0)
-			rc = -pthread_attr_setaffinity_np(&attr, sizeof(cpu_set_t), cfg->writer_cpus);
+			rc = -pthread_attr_setaffinity_np(&attr, sizeof(cpu_set_t),
+			                                  cfg->writer_cpus);
 		if (!rc)
 			rc = -pthread_create(&log->writer, &attr, msg_log_writer_main, log);
 		pthread_attr_destroy(&attr);

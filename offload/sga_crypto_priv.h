@@ -35,6 +35,31 @@ int sga_soft_rsa_oaep_decrypt(const struct sga_rsa_key *key, const uint8_t *ct, 
 int sga_soft_modexp(const struct sga_group_info *grp, const uint8_t *base, const uint8_t *exp,
                     size_t exp_len, uint8_t *out) SGA_MUST_CHECK;
 
+/* The X25519 ladders' little helpers (fe51, fe64_adx). */
+
+/** A value the compiler cannot see through, so a mask stays a mask and never
+ *  turns back into a branch on the bit it was made from. */
+static inline uint64_t sga_value_barrier(uint64_t x)
+{
+	__asm__("" : "+r"(x));
+	return x;
+}
+
+static inline uint64_t sga_load64_le(const uint8_t *s)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | s[i];
+	return v;
+}
+
+static inline void sga_store64_le(uint8_t *d, uint64_t v)
+{
+	for (int i = 0; i < 8; i++, v >>= 8)
+		d[i] = (uint8_t)v;
+}
+
 /**
  * out = X25519(scalar, u) of RFC 7748 section 5 (scalar clamped, bit 255 of u
  * masked, a non-canonical u taken mod p), constant-time, on radix 2^51

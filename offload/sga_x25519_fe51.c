@@ -41,35 +41,12 @@ typedef uint64_t fe[5];
 
 #define MASK51 ((UINT64_C(1) << 51) - 1)
 
-/* A value the compiler cannot see through, so a mask stays a mask and never
- * turns back into a branch on the bit it was made from. */
-static inline uint64_t value_barrier(uint64_t x)
-{
-	__asm__("" : "+r"(x));
-	return x;
-}
-
-static uint64_t load64_le(const uint8_t *s)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | s[i];
-	return v;
-}
-
-static void store64_le(uint8_t *d, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		d[i] = (uint8_t)v;
-}
-
 /* RFC 7748 decodeUCoordinate: little-endian, bit 255 masked; a value in
  * [p, 2^255) stays as it is (the arithmetic is mod p anyway). */
 static void fe_frombytes(fe h, const uint8_t s[32])
 {
-	uint64_t w0 = load64_le(s), w1 = load64_le(s + 8), w2 = load64_le(s + 16),
-	         w3 = load64_le(s + 24);
+	uint64_t w0 = sga_load64_le(s), w1 = sga_load64_le(s + 8), w2 = sga_load64_le(s + 16),
+	         w3 = sga_load64_le(s + 24);
 
 	h[0] = w0 & MASK51;
 	h[1] = (w0 >> 51 | w1 << 13) & MASK51;
@@ -128,10 +105,10 @@ static void fe_tobytes(uint8_t s[32], const fe f)
 	h[4] += h[3] >> 51;
 	h[3] &= MASK51;
 	h[4] &= MASK51; /* the 2^255 of q * p */
-	store64_le(s, h[0] | h[1] << 51);
-	store64_le(s + 8, h[1] >> 13 | h[2] << 38);
-	store64_le(s + 16, h[2] >> 26 | h[3] << 25);
-	store64_le(s + 24, h[3] >> 39 | h[4] << 12);
+	sga_store64_le(s, h[0] | h[1] << 51);
+	sga_store64_le(s + 8, h[1] >> 13 | h[2] << 38);
+	sga_store64_le(s + 16, h[2] >> 26 | h[3] << 25);
+	sga_store64_le(s + 24, h[3] >> 39 | h[4] << 12);
 	sga_memzero(h, sizeof(h));
 }
 
@@ -227,7 +204,7 @@ static void fe_mul_small(fe h, const fe f, uint32_t c)
 /* Swap f and g if swap is 1, leave them if 0: by mask, without a branch. */
 static void fe_cswap(fe f, fe g, uint64_t swap)
 {
-	uint64_t mask = value_barrier(0 - swap);
+	uint64_t mask = sga_value_barrier(0 - swap);
 
 	for (int i = 0; i < 5; i++) {
 		uint64_t t = mask & (f[i] ^ g[i]);

@@ -53,28 +53,6 @@ typedef uint64_t fe64[4];
 
 #define FE64_INLINE static inline __attribute__((always_inline))
 
-/* A value the compiler cannot see through, so a mask stays a mask. */
-static inline uint64_t fe64_barrier(uint64_t x)
-{
-	__asm__("" : "+r"(x));
-	return x;
-}
-
-static uint64_t fe64_load_le(const uint8_t *s)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | s[i];
-	return v;
-}
-
-static void fe64_store_le(uint8_t *d, uint64_t v)
-{
-	for (int i = 0; i < 8; i++, v >>= 8)
-		d[i] = (uint8_t)v;
-}
-
 /* h = f * g (mod 2^256 - 38); t: four limbs of scratch. h may alias f or g. */
 FE64_INLINE void fe64_mul(fe64 h, const fe64 f, const fe64 g, uint64_t t[4])
 {
@@ -182,14 +160,14 @@ FE64_INLINE void fe64_sq(fe64 h, const fe64 f)
 	__asm__ volatile(
 	    /* cross products: c1 r9, c2 r10, c3 r11, c4 r12, c5 r13, c6 r14 */
 	    "movq   0(%[f]), %%rdx\n\t"
-	    "mulxq  8(%[f]), %%r9, %%r10\n\t"  /* f0 f1 */
-	    "mulxq  16(%[f]), %%r8, %%r11\n\t" /* f0 f2 */
+	    "mulxq  8(%[f]), %%r9, %%r10\n\t"   /* f0 f1 */
+	    "mulxq  16(%[f]), %%r8, %%r11\n\t"  /* f0 f2 */
 	    "mulxq  24(%[f]), %%r14, %%r12\n\t" /* f0 f3 */
 	    "addq   %%r8, %%r10\n\t"
 	    "adcq   %%r14, %%r11\n\t"
 	    "adcq   $0, %%r12\n\t"
 	    "movq   8(%[f]), %%rdx\n\t"
-	    "mulxq  16(%[f]), %%r8, %%r14\n\t" /* f1 f2 */
+	    "mulxq  16(%[f]), %%r8, %%r14\n\t"  /* f1 f2 */
 	    "mulxq  24(%[f]), %%rax, %%r13\n\t" /* f1 f3 */
 	    "addq   %%r8, %%r11\n\t"
 	    "adcq   %%r14, %%r12\n\t"
@@ -255,135 +233,134 @@ FE64_INLINE void fe64_sq(fe64 h, const fe64 f)
 	    "movq   %%r11, 24(%[h])\n\t"
 	    :
 	    : [h] "r"(h), [f] "r"(f)
-	    : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cc",
-	      "memory");
+	    : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+	      "cc", "memory");
 }
 
 /* h = g + 121666 f (mod 2^256 - 38): the ladder's AA + a24 E as
  * BB + (a24 + 1) E, a24 + 1 = (A + 2) / 4. h may alias f or g. */
 FE64_INLINE void fe64_mul_a24_add(fe64 h, const fe64 f, const fe64 g)
 {
-	__asm__ volatile(
-	    "movl   $121666, %%edx\n\t"
-	    "mulxq  0(%[f]), %%r8, %%r9\n\t"
-	    "mulxq  8(%[f]), %%r10, %%r11\n\t"
-	    "mulxq  16(%[f]), %%r12, %%r13\n\t"
-	    "mulxq  24(%[f]), %%r14, %%r15\n\t"
-	    "addq   %%r9, %%r10\n\t"
-	    "adcq   %%r11, %%r12\n\t"
-	    "adcq   %%r13, %%r14\n\t"
-	    "adcq   $0, %%r15\n\t"
-	    "addq   0(%[g]), %%r8\n\t"
-	    "adcq   8(%[g]), %%r10\n\t"
-	    "adcq   16(%[g]), %%r12\n\t"
-	    "adcq   24(%[g]), %%r14\n\t"
-	    "adcq   $0, %%r15\n\t"
-	    /* top t below 2^17 + 1 and bit 255 b: 19 (2t + b) */
-	    "movq   %%r14, %%r9\n\t"
-	    "shrq   $63, %%r9\n\t"
-	    "btrq   $63, %%r14\n\t"
-	    "leaq   (%%r9,%%r15,2), %%r15\n\t"
-	    "imulq  $19, %%r15, %%r15\n\t"
-	    "addq   %%r15, %%r8\n\t"
-	    "adcq   $0, %%r10\n\t"
-	    "adcq   $0, %%r12\n\t"
-	    "adcq   $0, %%r14\n\t"
-	    "movq   %%r8, 0(%[h])\n\t"
-	    "movq   %%r10, 8(%[h])\n\t"
-	    "movq   %%r12, 16(%[h])\n\t"
-	    "movq   %%r14, 24(%[h])\n\t"
-	    :
-	    : [h] "r"(h), [f] "r"(f), [g] "r"(g)
-	    : "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cc", "memory");
+	__asm__ volatile("movl   $121666, %%edx\n\t"
+	                 "mulxq  0(%[f]), %%r8, %%r9\n\t"
+	                 "mulxq  8(%[f]), %%r10, %%r11\n\t"
+	                 "mulxq  16(%[f]), %%r12, %%r13\n\t"
+	                 "mulxq  24(%[f]), %%r14, %%r15\n\t"
+	                 "addq   %%r9, %%r10\n\t"
+	                 "adcq   %%r11, %%r12\n\t"
+	                 "adcq   %%r13, %%r14\n\t"
+	                 "adcq   $0, %%r15\n\t"
+	                 "addq   0(%[g]), %%r8\n\t"
+	                 "adcq   8(%[g]), %%r10\n\t"
+	                 "adcq   16(%[g]), %%r12\n\t"
+	                 "adcq   24(%[g]), %%r14\n\t"
+	                 "adcq   $0, %%r15\n\t"
+	                 /* top t below 2^17 + 1 and bit 255 b: 19 (2t + b) */
+	                 "movq   %%r14, %%r9\n\t"
+	                 "shrq   $63, %%r9\n\t"
+	                 "btrq   $63, %%r14\n\t"
+	                 "leaq   (%%r9,%%r15,2), %%r15\n\t"
+	                 "imulq  $19, %%r15, %%r15\n\t"
+	                 "addq   %%r15, %%r8\n\t"
+	                 "adcq   $0, %%r10\n\t"
+	                 "adcq   $0, %%r12\n\t"
+	                 "adcq   $0, %%r14\n\t"
+	                 "movq   %%r8, 0(%[h])\n\t"
+	                 "movq   %%r10, 8(%[h])\n\t"
+	                 "movq   %%r12, 16(%[h])\n\t"
+	                 "movq   %%r14, 24(%[h])\n\t"
+	                 :
+	                 : [h] "r"(h), [f] "r"(f), [g] "r"(g)
+	                 : "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cc",
+	                   "memory");
 }
 
 /* h = f - g (mod 2^256 - 38): a borrow out of the top limb means 2^256 too
  * much, i.e. 38 too much mod p. */
 FE64_INLINE void fe64_sub(fe64 h, const fe64 f, const fe64 g)
 {
-	__asm__ volatile(
-	    "movq   0(%[f]), %%r8\n\t"
-	    "movq   8(%[f]), %%r9\n\t"
-	    "movq   16(%[f]), %%r10\n\t"
-	    "movq   24(%[f]), %%r11\n\t"
-	    "subq   0(%[g]), %%r8\n\t"
-	    "sbbq   8(%[g]), %%r9\n\t"
-	    "sbbq   16(%[g]), %%r10\n\t"
-	    "sbbq   24(%[g]), %%r11\n\t"
-	    "sbbq   %%rax, %%rax\n\t"
-	    "andq   $38, %%rax\n\t"
-	    "subq   %%rax, %%r8\n\t"
-	    "sbbq   $0, %%r9\n\t"
-	    "sbbq   $0, %%r10\n\t"
-	    "sbbq   $0, %%r11\n\t"
-	    "sbbq   %%rax, %%rax\n\t"
-	    "andq   $38, %%rax\n\t"
-	    "subq   %%rax, %%r8\n\t"
-	    "movq   %%r8, 0(%[h])\n\t"
-	    "movq   %%r9, 8(%[h])\n\t"
-	    "movq   %%r10, 16(%[h])\n\t"
-	    "movq   %%r11, 24(%[h])\n\t"
-	    :
-	    : [h] "r"(h), [f] "r"(f), [g] "r"(g)
-	    : "rax", "r8", "r9", "r10", "r11", "cc", "memory");
+	__asm__ volatile("movq   0(%[f]), %%r8\n\t"
+	                 "movq   8(%[f]), %%r9\n\t"
+	                 "movq   16(%[f]), %%r10\n\t"
+	                 "movq   24(%[f]), %%r11\n\t"
+	                 "subq   0(%[g]), %%r8\n\t"
+	                 "sbbq   8(%[g]), %%r9\n\t"
+	                 "sbbq   16(%[g]), %%r10\n\t"
+	                 "sbbq   24(%[g]), %%r11\n\t"
+	                 "sbbq   %%rax, %%rax\n\t"
+	                 "andq   $38, %%rax\n\t"
+	                 "subq   %%rax, %%r8\n\t"
+	                 "sbbq   $0, %%r9\n\t"
+	                 "sbbq   $0, %%r10\n\t"
+	                 "sbbq   $0, %%r11\n\t"
+	                 "sbbq   %%rax, %%rax\n\t"
+	                 "andq   $38, %%rax\n\t"
+	                 "subq   %%rax, %%r8\n\t"
+	                 "movq   %%r8, 0(%[h])\n\t"
+	                 "movq   %%r9, 8(%[h])\n\t"
+	                 "movq   %%r10, 16(%[h])\n\t"
+	                 "movq   %%r11, 24(%[h])\n\t"
+	                 :
+	                 : [h] "r"(h), [f] "r"(f), [g] "r"(g)
+	                 : "rax", "r8", "r9", "r10", "r11", "cc", "memory");
 }
 
 /* s = f + g and d = f - g (mod 2^256 - 38) in one pass: the ladder's
  * (A, B), (C, D) and (DA + CB, DA - CB). s and d may alias f or g. */
 FE64_INLINE void fe64_addsub(fe64 s, fe64 d, const fe64 f, const fe64 g)
 {
-	__asm__ volatile(
-	    "movq   0(%[f]), %%r8\n\t"
-	    "movq   8(%[f]), %%r9\n\t"
-	    "movq   16(%[f]), %%r10\n\t"
-	    "movq   24(%[f]), %%r11\n\t"
-	    "movq   %%r8, %%r12\n\t"
-	    "movq   %%r9, %%r13\n\t"
-	    "movq   %%r10, %%r14\n\t"
-	    "movq   %%r11, %%r15\n\t"
-	    "addq   0(%[g]), %%r8\n\t"
-	    "adcq   8(%[g]), %%r9\n\t"
-	    "adcq   16(%[g]), %%r10\n\t"
-	    "adcq   24(%[g]), %%r11\n\t"
-	    "sbbq   %%rax, %%rax\n\t"
-	    "subq   0(%[g]), %%r12\n\t"
-	    "sbbq   8(%[g]), %%r13\n\t"
-	    "sbbq   16(%[g]), %%r14\n\t"
-	    "sbbq   24(%[g]), %%r15\n\t"
-	    "sbbq   %%rdx, %%rdx\n\t"
-	    "andq   $38, %%rax\n\t"
-	    "andq   $38, %%rdx\n\t"
-	    "addq   %%rax, %%r8\n\t"
-	    "adcq   $0, %%r9\n\t"
-	    "adcq   $0, %%r10\n\t"
-	    "adcq   $0, %%r11\n\t"
-	    "sbbq   %%rax, %%rax\n\t"
-	    "subq   %%rdx, %%r12\n\t"
-	    "sbbq   $0, %%r13\n\t"
-	    "sbbq   $0, %%r14\n\t"
-	    "sbbq   $0, %%r15\n\t"
-	    "sbbq   %%rdx, %%rdx\n\t"
-	    "andq   $38, %%rax\n\t"
-	    "andq   $38, %%rdx\n\t"
-	    "addq   %%rax, %%r8\n\t"
-	    "subq   %%rdx, %%r12\n\t"
-	    "movq   %%r8, 0(%[s])\n\t"
-	    "movq   %%r9, 8(%[s])\n\t"
-	    "movq   %%r10, 16(%[s])\n\t"
-	    "movq   %%r11, 24(%[s])\n\t"
-	    "movq   %%r12, 0(%[d])\n\t"
-	    "movq   %%r13, 8(%[d])\n\t"
-	    "movq   %%r14, 16(%[d])\n\t"
-	    "movq   %%r15, 24(%[d])\n\t"
-	    :
-	    : [s] "r"(s), [d] "r"(d), [f] "r"(f), [g] "r"(g)
-	    : "rax", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cc", "memory");
+	__asm__ volatile("movq   0(%[f]), %%r8\n\t"
+	                 "movq   8(%[f]), %%r9\n\t"
+	                 "movq   16(%[f]), %%r10\n\t"
+	                 "movq   24(%[f]), %%r11\n\t"
+	                 "movq   %%r8, %%r12\n\t"
+	                 "movq   %%r9, %%r13\n\t"
+	                 "movq   %%r10, %%r14\n\t"
+	                 "movq   %%r11, %%r15\n\t"
+	                 "addq   0(%[g]), %%r8\n\t"
+	                 "adcq   8(%[g]), %%r9\n\t"
+	                 "adcq   16(%[g]), %%r10\n\t"
+	                 "adcq   24(%[g]), %%r11\n\t"
+	                 "sbbq   %%rax, %%rax\n\t"
+	                 "subq   0(%[g]), %%r12\n\t"
+	                 "sbbq   8(%[g]), %%r13\n\t"
+	                 "sbbq   16(%[g]), %%r14\n\t"
+	                 "sbbq   24(%[g]), %%r15\n\t"
+	                 "sbbq   %%rdx, %%rdx\n\t"
+	                 "andq   $38, %%rax\n\t"
+	                 "andq   $38, %%rdx\n\t"
+	                 "addq   %%rax, %%r8\n\t"
+	                 "adcq   $0, %%r9\n\t"
+	                 "adcq   $0, %%r10\n\t"
+	                 "adcq   $0, %%r11\n\t"
+	                 "sbbq   %%rax, %%rax\n\t"
+	                 "subq   %%rdx, %%r12\n\t"
+	                 "sbbq   $0, %%r13\n\t"
+	                 "sbbq   $0, %%r14\n\t"
+	                 "sbbq   $0, %%r15\n\t"
+	                 "sbbq   %%rdx, %%rdx\n\t"
+	                 "andq   $38, %%rax\n\t"
+	                 "andq   $38, %%rdx\n\t"
+	                 "addq   %%rax, %%r8\n\t"
+	                 "subq   %%rdx, %%r12\n\t"
+	                 "movq   %%r8, 0(%[s])\n\t"
+	                 "movq   %%r9, 8(%[s])\n\t"
+	                 "movq   %%r10, 16(%[s])\n\t"
+	                 "movq   %%r11, 24(%[s])\n\t"
+	                 "movq   %%r12, 0(%[d])\n\t"
+	                 "movq   %%r13, 8(%[d])\n\t"
+	                 "movq   %%r14, 16(%[d])\n\t"
+	                 "movq   %%r15, 24(%[d])\n\t"
+	                 :
+	                 : [s] "r"(s), [d] "r"(d), [f] "r"(f), [g] "r"(g)
+	                 : "rax", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "cc",
+	                   "memory");
 }
 
 /* Swap f and g if swap is 1, leave them if 0: by mask, without a branch. */
 FE64_INLINE void fe64_cswap(fe64 f, fe64 g, uint64_t swap)
 {
-	uint64_t mask = fe64_barrier(0 - swap);
+	uint64_t mask = sga_value_barrier(0 - swap);
 
 	for (int i = 0; i < 4; i++) {
 		uint64_t x = mask & (f[i] ^ g[i]);
@@ -463,7 +440,7 @@ static void fe64_tobytes(uint8_t out[32], fe64 f)
 	}
 	f[3] &= UINT64_MAX >> 1;
 	for (int i = 0; i < 4; i++)
-		fe64_store_le(out + 8 * i, f[i]);
+		sga_store64_le(out + 8 * i, f[i]);
 }
 
 /* Everything secret the ladder holds, in one place to be wiped. */
@@ -486,75 +463,73 @@ struct fe64_ladder {
  * other way for (C, D).
  */
 #define FE64_SEL_ADDSUB(ST, SW, P, Q, ZP, ZQ, S, D)                                              \
-	do {                                                                                    \
-		uint64_t sw_ = (SW);                                                            \
-		__asm__ volatile(                                                               \
-		    "testq  %[sw], %[sw]\n\t"                                                  \
-		    "movq   %c[p]+0(%[st]), %%r8\n\t"                                          \
-		    "movq   %c[p]+8(%[st]), %%r9\n\t"                                          \
-		    "movq   %c[p]+16(%[st]), %%r10\n\t"                                        \
-		    "movq   %c[p]+24(%[st]), %%r11\n\t"                                        \
-		    "movq   %c[zp]+0(%[st]), %%r12\n\t"                                        \
-		    "movq   %c[zp]+8(%[st]), %%r13\n\t"                                        \
-		    "movq   %c[zp]+16(%[st]), %%r14\n\t"                                       \
-		    "movq   %c[zp]+24(%[st]), %%r15\n\t"                                       \
-		    "cmovnzq %c[q]+0(%[st]), %%r8\n\t"                                         \
-		    "cmovnzq %c[q]+8(%[st]), %%r9\n\t"                                         \
-		    "cmovnzq %c[q]+16(%[st]), %%r10\n\t"                                       \
-		    "cmovnzq %c[q]+24(%[st]), %%r11\n\t"                                       \
-		    "cmovnzq %c[zq]+0(%[st]), %%r12\n\t"                                       \
-		    "cmovnzq %c[zq]+8(%[st]), %%r13\n\t"                                       \
-		    "cmovnzq %c[zq]+16(%[st]), %%r14\n\t"                                      \
-		    "cmovnzq %c[zq]+24(%[st]), %%r15\n\t"                                      \
-		    /* d = X - Z in rax rbx rcx rdx */                                          \
-		    "movq   %%r8, %%rax\n\t"                                                   \
-		    "movq   %%r9, %%rbx\n\t"                                                   \
-		    "movq   %%r10, %%rcx\n\t"                                                  \
-		    "movq   %%r11, %%rdx\n\t"                                                  \
-		    "subq   %%r12, %%rax\n\t"                                                  \
-		    "sbbq   %%r13, %%rbx\n\t"                                                  \
-		    "sbbq   %%r14, %%rcx\n\t"                                                  \
-		    "sbbq   %%r15, %%rdx\n\t"                                                  \
-		    "sbbq   %[sw], %[sw]\n\t"                                                  \
-		    "andq   $38, %[sw]\n\t"                                                    \
-		    "subq   %[sw], %%rax\n\t"                                                  \
-		    "sbbq   $0, %%rbx\n\t"                                                     \
-		    "sbbq   $0, %%rcx\n\t"                                                     \
-		    "sbbq   $0, %%rdx\n\t"                                                     \
-		    "sbbq   %[sw], %[sw]\n\t"                                                  \
-		    "andq   $38, %[sw]\n\t"                                                    \
-		    "subq   %[sw], %%rax\n\t"                                                  \
-		    "movq   %%rax, %c[d]+0(%[st])\n\t"                                         \
-		    "movq   %%rbx, %c[d]+8(%[st])\n\t"                                         \
-		    "movq   %%rcx, %c[d]+16(%[st])\n\t"                                        \
-		    "movq   %%rdx, %c[d]+24(%[st])\n\t"                                        \
-		    /* s = X + Z in r8..r11 */                                                  \
-		    "addq   %%r12, %%r8\n\t"                                                   \
-		    "adcq   %%r13, %%r9\n\t"                                                   \
-		    "adcq   %%r14, %%r10\n\t"                                                  \
-		    "adcq   %%r15, %%r11\n\t"                                                  \
-		    "sbbq   %%rax, %%rax\n\t"                                                  \
-		    "andq   $38, %%rax\n\t"                                                    \
-		    "addq   %%rax, %%r8\n\t"                                                   \
-		    "adcq   $0, %%r9\n\t"                                                      \
-		    "adcq   $0, %%r10\n\t"                                                     \
-		    "adcq   $0, %%r11\n\t"                                                     \
-		    "sbbq   %%rax, %%rax\n\t"                                                  \
-		    "andq   $38, %%rax\n\t"                                                    \
-		    "addq   %%rax, %%r8\n\t"                                                   \
-		    "movq   %%r8, %c[s]+0(%[st])\n\t"                                          \
-		    "movq   %%r9, %c[s]+8(%[st])\n\t"                                          \
-		    "movq   %%r10, %c[s]+16(%[st])\n\t"                                        \
-		    "movq   %%r11, %c[s]+24(%[st])\n\t"                                        \
-		    : [sw] "+r"(sw_)                                                            \
+	do {                                                                                     \
+		uint64_t sw_ = (SW);                                                             \
+		__asm__ volatile(                                                                \
+		    "testq  %[sw], %[sw]\n\t"                                                    \
+		    "movq   %c[p]+0(%[st]), %%r8\n\t"                                            \
+		    "movq   %c[p]+8(%[st]), %%r9\n\t"                                            \
+		    "movq   %c[p]+16(%[st]), %%r10\n\t"                                          \
+		    "movq   %c[p]+24(%[st]), %%r11\n\t"                                          \
+		    "movq   %c[zp]+0(%[st]), %%r12\n\t"                                          \
+		    "movq   %c[zp]+8(%[st]), %%r13\n\t"                                          \
+		    "movq   %c[zp]+16(%[st]), %%r14\n\t"                                         \
+		    "movq   %c[zp]+24(%[st]), %%r15\n\t"                                         \
+		    "cmovnzq %c[q]+0(%[st]), %%r8\n\t"                                           \
+		    "cmovnzq %c[q]+8(%[st]), %%r9\n\t"                                           \
+		    "cmovnzq %c[q]+16(%[st]), %%r10\n\t"                                         \
+		    "cmovnzq %c[q]+24(%[st]), %%r11\n\t"                                         \
+		    "cmovnzq %c[zq]+0(%[st]), %%r12\n\t"                                         \
+		    "cmovnzq %c[zq]+8(%[st]), %%r13\n\t"                                         \
+		    "cmovnzq %c[zq]+16(%[st]), %%r14\n\t"                                        \
+		    "cmovnzq %c[zq]+24(%[st]), %%r15\n\t" /* d = X - Z in rax rbx rcx rdx */     \
+		    "movq   %%r8, %%rax\n\t"                                                     \
+		    "movq   %%r9, %%rbx\n\t"                                                     \
+		    "movq   %%r10, %%rcx\n\t"                                                    \
+		    "movq   %%r11, %%rdx\n\t"                                                    \
+		    "subq   %%r12, %%rax\n\t"                                                    \
+		    "sbbq   %%r13, %%rbx\n\t"                                                    \
+		    "sbbq   %%r14, %%rcx\n\t"                                                    \
+		    "sbbq   %%r15, %%rdx\n\t"                                                    \
+		    "sbbq   %[sw], %[sw]\n\t"                                                    \
+		    "andq   $38, %[sw]\n\t"                                                      \
+		    "subq   %[sw], %%rax\n\t"                                                    \
+		    "sbbq   $0, %%rbx\n\t"                                                       \
+		    "sbbq   $0, %%rcx\n\t"                                                       \
+		    "sbbq   $0, %%rdx\n\t"                                                       \
+		    "sbbq   %[sw], %[sw]\n\t"                                                    \
+		    "andq   $38, %[sw]\n\t"                                                      \
+		    "subq   %[sw], %%rax\n\t"                                                    \
+		    "movq   %%rax, %c[d]+0(%[st])\n\t"                                           \
+		    "movq   %%rbx, %c[d]+8(%[st])\n\t"                                           \
+		    "movq   %%rcx, %c[d]+16(%[st])\n\t"                                          \
+		    "movq   %%rdx, %c[d]+24(%[st])\n\t" /* s = X + Z in r8..r11 */               \
+		    "addq   %%r12, %%r8\n\t"                                                     \
+		    "adcq   %%r13, %%r9\n\t"                                                     \
+		    "adcq   %%r14, %%r10\n\t"                                                    \
+		    "adcq   %%r15, %%r11\n\t"                                                    \
+		    "sbbq   %%rax, %%rax\n\t"                                                    \
+		    "andq   $38, %%rax\n\t"                                                      \
+		    "addq   %%rax, %%r8\n\t"                                                     \
+		    "adcq   $0, %%r9\n\t"                                                        \
+		    "adcq   $0, %%r10\n\t"                                                       \
+		    "adcq   $0, %%r11\n\t"                                                       \
+		    "sbbq   %%rax, %%rax\n\t"                                                    \
+		    "andq   $38, %%rax\n\t"                                                      \
+		    "addq   %%rax, %%r8\n\t"                                                     \
+		    "movq   %%r8, %c[s]+0(%[st])\n\t"                                            \
+		    "movq   %%r9, %c[s]+8(%[st])\n\t"                                            \
+		    "movq   %%r10, %c[s]+16(%[st])\n\t"                                          \
+		    "movq   %%r11, %c[s]+24(%[st])\n\t"                                          \
+		    : [sw] "+r"(sw_)                                                             \
 		    : [st] "r"(ST), [p] "i"(offsetof(struct fe64_ladder, P)),                    \
 		      [q] "i"(offsetof(struct fe64_ladder, Q)),                                  \
 		      [zp] "i"(offsetof(struct fe64_ladder, ZP)),                                \
 		      [zq] "i"(offsetof(struct fe64_ladder, ZQ)),                                \
 		      [s] "i"(offsetof(struct fe64_ladder, S)),                                  \
 		      [d] "i"(offsetof(struct fe64_ladder, D))                                   \
-		    : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14",  \
-		      "r15", "cc", "memory");                                                   \
+		    : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", \
+		      "r15", "cc", "memory");                                                    \
 	} while (0)
 
 void sga_x25519_fe64_adx(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[SGA_X25519_LEN],
@@ -572,7 +547,7 @@ void sga_x25519_fe64_adx(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[S
 
 	/* decodeUCoordinate: bit 255 masked, [p, 2^255) kept as it is. */
 	for (int i = 0; i < 4; i++)
-		s.x1[i] = fe64_load_le(u + 8 * i);
+		s.x1[i] = sga_load64_le(u + 8 * i);
 	s.x1[3] &= UINT64_MAX >> 1;
 	memset(s.x2, 0, sizeof(s.x2));
 	s.x2[0] = 1;

@@ -23,7 +23,7 @@
 #include "sga_wire.h"
 
 #define SGA_HOP_HDR_LEN (SGA_HDR_LEN + 8 + 1 + 8 + 8) /* hdr | session_id | role | epoch | seq */
-#define SGA_HOP_SEQ_OFF (SGA_HOP_HDR_LEN - 8)       /* the clear hop seq (PROTOCOL.md 6.2) */
+#define SGA_HOP_SEQ_OFF (SGA_HOP_HDR_LEN - 8)         /* the clear hop seq (PROTOCOL.md 6.2) */
 
 /** The hop seq in the clear header of a hop frame (at least SGA_HOP_HDR_LEN
  *  bytes): unauthenticated, for bookkeeping only. */

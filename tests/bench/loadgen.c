@@ -855,7 +855,8 @@ static void pool_unsent_return(struct lg *g)
 {
 	for (size_t i = g->n_pool; i-- > g->next;)
 		if (!(g->pm_flags[i] & F_SENT))
-			g->dev[g->pm_dev[i]].e2e_next = g->pm_e2e[i]; /* the first unsent one wins */
+			g->dev[g->pm_dev[i]].e2e_next =
+			    g->pm_e2e[i]; /* the first unsent one wins */
 }
 
 /* Seal n DATA_UP frames of payload bytes (not timed). */
@@ -986,8 +987,8 @@ static void retx_due(struct lg *g, uint64_t now)
 
 		/* Not sent yet (its device waits), acknowledged, or not due: frames
 		 * go out of pool order across devices, so no early stop by time. */
-		if ((g->pm_flags[i] & (F_SENT | F_ACKED)) != F_SENT || g->pm_first[i] + g->rto > now ||
-		    g->pm_last[i] + (g->rto << t) > now)
+		if ((g->pm_flags[i] & (F_SENT | F_ACKED)) != F_SENT ||
+		    g->pm_first[i] + g->rto > now || g->pm_last[i] + (g->rto << t) > now)
 			continue;
 		pend[k] = rte_pktmbuf_alloc(g->bp.pool);
 		if (!pend[k])
@@ -1298,8 +1299,8 @@ static int measure(struct lg *g, unsigned payload)
 		     "ack_max_us=%.1f state_bytes_per_session=%zu gen_cpu_pct=%.0f "
 		     "dut_cpu_pct=%.0f gw_relayed=%lld gw_drops=%lld\n",
 		     g->n_sess, g->zipf_cdf ? "zipf:" : "uniform", g->zipf_cdf ? g->o.zipf_s : 0.0,
-		     g->o.both, payload, g->frame_len, g->o.rate, g->o.window, win_s, (size_t)g->c.fresh,
-		     (unsigned long long)t->fresh, (unsigned long long)t->retx,
+		     g->o.both, payload, g->frame_len, g->o.rate, g->o.window, win_s,
+		     (size_t)g->c.fresh, (unsigned long long)t->fresh, (unsigned long long)t->retx,
 		     (unsigned long long)t->down, (unsigned long long)t->delivered,
 		     (unsigned long long)t->acked, (unsigned long long)undelivered,
 		     (unsigned long long)unacked, (unsigned long long)t->bad, offered, relayed,

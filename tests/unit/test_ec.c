@@ -311,9 +311,21 @@ static void put_limb(uint8_t *dst, uint64_t v)
 static uint64_t edge_limb(void)
 {
 	static const uint64_t edges[] = {
-	    0, 1, 2, 19, 38, UINT64_MAX, UINT64_MAX - 1, UINT64_MAX - 18, UINT64_MAX - 37,
-	    UINT64_MAX >> 1, UINT64_C(1) << 63, (UINT64_C(1) << 51) - 1, UINT64_C(1) << 51,
-	    UINT64_MAX << 51, UINT64_C(0xffffffff),
+	    0,
+	    1,
+	    2,
+	    19,
+	    38,
+	    UINT64_MAX,
+	    UINT64_MAX - 1,
+	    UINT64_MAX - 18,
+	    UINT64_MAX - 37,
+	    UINT64_MAX >> 1,
+	    UINT64_C(1) << 63,
+	    (UINT64_C(1) << 51) - 1,
+	    UINT64_C(1) << 51,
+	    UINT64_MAX << 51,
+	    UINT64_C(0xffffffff),
 	};
 	uint8_t r[9];
 	uint64_t v = 0;
@@ -361,7 +373,7 @@ Test(x25519, cross_check_ladders_and_openssl, .timeout = 120)
 	add256(special[7], order8_a, p);
 	add256(special[8], order8_b, p);
 	memset(special[9], 0xff, 32);
-	special[9][31] = 0x7f; /* 2^255 - 1 = p + 18 */
+	special[9][31] = 0x7f;         /* 2^255 - 1 = p + 18 */
 	memset(special[10], 0xff, 32); /* 2^256 - 1 */
 	special[11][0] = 9;
 
@@ -420,9 +432,10 @@ Test(x25519, cross_check_ladders_and_openssl, .timeout = 120)
 				hex32(hu, u);
 				hex32(hg, got[m]);
 				hex32(hw, want);
-				cr_assert_fail("pair %d (kind %d): %s differs from OpenSSL (rc %d)\n"
-				               "k %s\nu %s\ngot  %s\nwant %s",
-				               i, kind, impl[m].name, rc, hk, hu, hg, hw);
+				cr_assert_fail(
+				    "pair %d (kind %d): %s differs from OpenSSL (rc %d)\n"
+				    "k %s\nu %s\ngot  %s\nwant %s",
+				    i, kind, impl[m].name, rc, hk, hu, hg, hw);
 			}
 		}
 	}
@@ -453,8 +466,8 @@ static BIGNUM *fe64_to_bn(const fe64 a)
 }
 
 /* got == want (mod p); frees want. */
-static void fe64_expect(const char *op, const fe64 got, BIGNUM *want, const BIGNUM *p,
-                        BN_CTX *ctx, int a, int b)
+static void fe64_expect(const char *op, const fe64 got, BIGNUM *want, const BIGNUM *p, BN_CTX *ctx,
+                        int a, int b)
 {
 	BIGNUM *g = fe64_to_bn(got);
 
@@ -468,7 +481,12 @@ Test(x25519, fe64_field_edges)
 {
 	/* 256-bit values at the boundaries of 2^256 - 38, p and the limbs. */
 	static const char *const vals[] = {
-	    "0", "1", "25", "26", "ffffffffffffffff", "10000000000000000",
+	    "0",
+	    "1",
+	    "25",
+	    "26",
+	    "ffffffffffffffff",
+	    "10000000000000000",
 	    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffec", /* p - 1 */
 	    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffed", /* p */
 	    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",

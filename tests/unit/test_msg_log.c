@@ -579,7 +579,8 @@ Test(msg_log, writer_runs_on_the_configured_cpus)
 	cfg.writer_cpus = NULL;
 	log = open_ok(&cfg, NULL, NULL);
 	cr_assert_eq(thread_cpus("sga-msgstore", &got), 0);
-	cr_expect(CPU_EQUAL(&got, &creator), "without writer_cpus the writer inherits its creator's");
+	cr_expect(CPU_EQUAL(&got, &creator),
+	          "without writer_cpus the writer inherits its creator's");
 	msg_log_close(log);
 	cr_assert_eq(sched_setaffinity(0, sizeof(mine), &mine), 0);
 }
