@@ -1397,7 +1397,7 @@ static struct {
 	unsigned n_frames, handed, payloads;
 	struct dp_resv_req resv[8];
 	unsigned n_resv;
-	struct dp_session_view views[2];
+	struct dp_session_view views[300]; /* more than two pipelines of marks */
 	unsigned n_views;
 	unsigned installs;
 	uint64_t inst_sid, inst_tx_seq[2], inst_tx_limit[2], inst_rx_next[2];
@@ -1547,13 +1547,13 @@ unsigned dp_resv_dequeue(struct dp *dp, struct dp_resv_req *reqs, unsigned n)
 void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
                         void *arg)
 {
-	struct dp_session_view v[2];
+	static struct dp_session_view v[sizeof(DP.views) / sizeof(DP.views[0])];
 	unsigned n;
 
 	(void)dp;
 	pthread_mutex_lock(&DP.mu);
 	n = DP.n_views;
-	memcpy(v, DP.views, sizeof(v));
+	memcpy(v, DP.views, sizeof(v)); /* one caller: the housekeeping thread */
 	pthread_mutex_unlock(&DP.mu);
 	for (unsigned i = 0; i < n; i++)
 		fn(&v[i], arg);
@@ -1579,6 +1579,60 @@ static int wait_mark(uint64_t sid, uint64_t want, unsigned ms)
 		if (!store_session_get_marks(ST, sid, rx, a) && rx[0] == want)
 			return 1;
 	return 0;
+}
+
+/* One housekeeping pass writes the marks of more sessions than one Redis
+ * pipeline holds (STORE_MARKS_BATCH): every one of them, the last partial
+ * batch included, and a session gone from Redis does not stop the rest. */
+Test(cp, persist_pass_spans_several_pipelines)
+{
+	static int dummy;
+	struct dp *dp = (struct dp *)&dummy;
+	const unsigned n = sizeof(DP.views) / sizeof(DP.views[0]);
+	struct cp_config cfg;
+	struct sga_gw_session s;
+	uint64_t sid0;
+	struct cp *cp;
+
+	cr_assert_gt(n, 2 * STORE_MARKS_BATCH);
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	do_negotiate();
+	do_kex();
+	sid0 = H.sess[0].session_id;
+	cr_assert_eq(store_session_get(ST, sid0, &s), 0, "the handshake's record");
+	pthread_mutex_lock(&DP.mu);
+	memset(DP.views, 0, sizeof(DP.views));
+	for (unsigned i = 0; i < n; i++) {
+		s.session_id = sid0 + 1000 + i;
+		if (i != 5) /* 5: no record in Redis (closed meanwhile) */
+			cr_assert_eq(store_session_put(ST, &s), 0);
+		DP.views[i].session_id = s.session_id;
+		DP.views[i].rx_next[0] = 100 + i;
+		DP.views[i].rx_next[1] = 7;
+		DP.views[i].addr[0] = ADDR[0];
+	}
+	DP.n_views = n;
+	pthread_mutex_unlock(&DP.mu);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_workers = 1;
+	cfg.store.unix_socket = redis_fx.sock;
+	cfg.store.timeout_ms = 300;
+	memcpy(cfg.store.master_key, MKEY, sizeof(MKEY));
+	cfg.persist_interval_ms = 30;
+	cfg.tx_seq_block = BLOCK;
+	cp = cp_start(&cfg, &H.gw, dp);
+	cr_assert_not_null(cp);
+	for (unsigned i = 0; i < n; i++)
+		if (i != 5)
+			cr_assert(wait_mark(sid0 + 1000 + i, 100 + i, 3000),
+			          "session %u of %u: marks not persisted", i, n);
+	cp_stop(cp);
+	sga_gw_session_wipe(&s);
+	pthread_mutex_lock(&DP.mu);
+	DP.n_views = 0;
+	pthread_mutex_unlock(&DP.mu);
 }
 
 Test(cp, threads_restore_reserve_persist_stop)
