@@ -165,7 +165,7 @@ conf() { # $1: provisioning file
 		echo "[$s]"
 		for kv in "${keys[@]}"; do
 			key=${kv%%=*}
-			[ "${key%%.*}" = "$s" ] && echo "${key#*.} = ${kv#*=}"
+			if [ "${key%%.*}" = "$s" ]; then echo "${key#*.} = ${kv#*=}"; fi
 		done
 	done
 }

@@ -274,7 +274,7 @@ for sec in "${SECTIONS[@]}"; do
 	echo "[$sec]"
 	for kv in "${CFG_KEYS[@]}"; do
 		key=${kv%%=*}
-		[ "${key%%.*}" = "$sec" ] && echo "${key#*.} = ${kv#*=}"
+		if [ "${key%%.*}" = "$sec" ]; then echo "${key#*.} = ${kv#*=}"; fi
 	done
 done >"$CONF"
 
