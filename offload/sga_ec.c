@@ -20,6 +20,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef SGA_HAVE_X25519_ADX
+#include <cpuid.h> /* __get_cpuid_count */
+#endif
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -44,9 +47,11 @@ static int x25519_impl_decide(void)
 
 #ifdef SGA_HAVE_X25519_ADX
 	const char *force = getenv("SGA_X25519_IMPL");
+	unsigned a, b, c, d;
 
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("bmi2") && __builtin_cpu_supports("adx") &&
+	/* CPUID leaf 7: EBX bit 8 BMI2 (mulx), bit 19 ADX (adcx/adox). Asked
+	 * directly: clang 14's __builtin_cpu_supports knows no "adx". */
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 8 & 1) && (b >> 19 & 1) &&
 	    !(force != NULL && strcmp(force, "fe51") == 0))
 		impl = 2;
 #endif

@@ -215,10 +215,22 @@ static void adx_fn(const uint8_t *k, const uint8_t *u, uint8_t *out)
 	sga_x25519_fe64_adx(k, u, out);
 }
 
+/* The kernel's word for it (/proc/cpuinfo), not CPUID as sga_ec.c asks. */
 static int cpu_has_adx(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("adx");
+	char line[8192];
+	int bmi2 = 0, adx = 0;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5)) {
+			bmi2 = strstr(line, " bmi2") != NULL;
+			adx = strstr(line, " adx") != NULL;
+			break;
+		}
+	fclose(f);
+	return bmi2 && adx;
 }
 #endif
 
