@@ -15,8 +15,8 @@
 
 static int suite_offered(const struct sga_gw *gw, uint8_t suite)
 {
-	for (unsigned i = 0; i < gw->prof[0].pkg.n_suites; i++)
-		if (gw->prof[0].pkg.suites[i] == suite)
+	for (unsigned i = 0; i < gw->n_suites; i++)
+		if (gw->suites[i] == suite)
 			return 1;
 	return 0;
 }

@@ -152,7 +152,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	printf("  package: %zu bytes, %u suites offered\n\n", h->gw.prof[0].pkg_frame_len,
-	       h->gw.prof[0].pkg.n_suites);
+	       h->gw.n_suites);
 
 	printf("1. Registration (E_PK(k_d | suite_init | ID | C | nonce), ack under k_d)\n");
 	t0 = now_ms();

@@ -20,6 +20,21 @@ extern "C" {
 /** The registry, in id order (sga_suite_list returns it). */
 extern const struct sga_suite_info sga_suite_table[SGA_SUITE_COUNT];
 
+/**
+ * RFC 7748 section 5, decodeScalar25519: k = scalar with bits 0-2 and 255
+ * cleared and bit 254 set. Written once for the three X25519 ladders (the
+ * portable 8x32-bit one, fe51 and fe64_adx), which differ in radix only. k
+ * is a secret the caller wipes.
+ */
+static inline void sga_x25519_clamp(uint8_t k[SGA_X25519_LEN], const uint8_t scalar[SGA_X25519_LEN])
+{
+	for (unsigned i = 0; i < SGA_X25519_LEN; i++)
+		k[i] = scalar[i];
+	k[0] &= 248;
+	k[31] &= 127;
+	k[31] |= 64;
+}
+
 /** Index of suite id in sga_suite_table, or -1. */
 int sga_suite_index(uint8_t id);
 

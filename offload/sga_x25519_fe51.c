@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "sga_crypto.h"
+#include "sga_crypto_common.h"
 #include "sga_crypto_priv.h"
 
 __extension__ typedef unsigned __int128 u128;
@@ -260,11 +261,7 @@ void sga_x25519_fe51(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[SGA_X
 	struct fe51_ladder s;
 	uint64_t swap = 0;
 
-	/* RFC 7748 decodeScalar25519. */
-	memcpy(s.k, scalar, sizeof(s.k));
-	s.k[0] &= 248;
-	s.k[31] &= 127;
-	s.k[31] |= 64;
+	sga_x25519_clamp(s.k, scalar); /* RFC 7748 decodeScalar25519 */
 
 	fe_frombytes(s.x1, u);
 	memset(s.x2, 0, sizeof(s.x2));

@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "sga_crypto.h"
+#include "sga_crypto_common.h"
 #include "sga_crypto_priv.h"
 
 #if !defined(__x86_64__)
@@ -539,11 +540,7 @@ void sga_x25519_fe64_adx(const uint8_t scalar[SGA_X25519_LEN], const uint8_t u[S
 	uint64_t *t = s.scratch;
 	uint64_t swap = 0;
 
-	/* RFC 7748 decodeScalar25519. */
-	memcpy(s.k, scalar, sizeof(s.k));
-	s.k[0] &= 248;
-	s.k[31] &= 127;
-	s.k[31] |= 64;
+	sga_x25519_clamp(s.k, scalar); /* RFC 7748 decodeScalar25519 */
 
 	/* decodeUCoordinate: bit 255 masked, [p, 2^255) kept as it is. */
 	for (int i = 0; i < 4; i++)

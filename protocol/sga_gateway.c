@@ -54,15 +54,10 @@ int sga_gw_init_empty(struct sga_gw *gw, const uint8_t *id, uint8_t id_len, cons
 	rc = sga_suite_list_check(suites, n_suites);
 	if (rc)
 		return rc;
-	/* The identity and suites every profile's package carries. */
-	for (unsigned i = 0; i < SGA_GW_PROFILES_MAX; i++) {
-		struct sga_package *pkg = &gw->prof[i].pkg;
-
-		pkg->id_len = id_len;
-		memcpy(pkg->id, id, id_len);
-		pkg->n_suites = n_suites;
-		memcpy(pkg->suites, suites, n_suites);
-	}
+	gw->id_len = id_len;
+	memcpy(gw->id, id, id_len);
+	gw->n_suites = n_suites;
+	memcpy(gw->suites, suites, n_suites);
 	gw->enroll_mode = enroll_mode;
 	return 0;
 }
@@ -72,6 +67,7 @@ int sga_gw_add_profile(struct sga_gw *gw, uint8_t group, struct sga_pke_priv *pk
 {
 	const struct sga_group_info *grp = sga_group_get(group);
 	struct sga_gw_profile *p;
+	struct sga_package pkg;
 	size_t len;
 	int rc;
 
@@ -79,18 +75,24 @@ int sga_gw_add_profile(struct sga_gw *gw, uint8_t group, struct sga_pke_priv *pk
 	    pk->group != group || tpk->group != group)
 		return -SGA_E_BAD_FIELD;
 	p = &gw->prof[gw->n_prof];
-	p->pkg.group = group;
-	rc = sga_pke_priv_public(pk, p->pkg.pk_der, sizeof(p->pkg.pk_der), &len);
+	memset(&pkg, 0, sizeof(pkg));
+	pkg.id_len = gw->id_len;
+	memcpy(pkg.id, gw->id, gw->id_len);
+	pkg.n_suites = gw->n_suites;
+	memcpy(pkg.suites, gw->suites, gw->n_suites);
+	pkg.group = group;
+	rc = sga_pke_priv_public(pk, pkg.pk_der, sizeof(pkg.pk_der), &len);
 	if (rc)
 		return rc;
-	p->pkg.pk_len = (uint16_t)len;
-	rc = sga_pke_priv_public(tpk, p->pkg.tpk_der, sizeof(p->pkg.tpk_der), &len);
+	pkg.pk_len = (uint16_t)len;
+	rc = sga_pke_priv_public(tpk, pkg.tpk_der, sizeof(pkg.tpk_der), &len);
 	if (rc)
 		return rc;
-	p->pkg.tpk_len = (uint16_t)len;
-	rc = sga_pkg_encode(&p->pkg, p->pkg_frame, sizeof(p->pkg_frame), &p->pkg_frame_len);
+	pkg.tpk_len = (uint16_t)len;
+	rc = sga_pkg_encode(&pkg, p->pkg_frame, sizeof(p->pkg_frame), &p->pkg_frame_len);
 	if (rc)
 		return rc;
+	p->pkg = pkg;
 	p->grp = grp;
 	p->pk = *pk;
 	p->tpk = *tpk;
@@ -494,7 +496,7 @@ int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i,
 			uint8_t c = a1->prefs[k];
 			if (in_list(c, dev_i->suites, dev_i->n_suites) &&
 			    in_list(c, dev_j->suites, dev_j->n_suites) &&
-			    in_list(c, gw->prof[0].pkg.suites, gw->prof[0].pkg.n_suites))
+			    in_list(c, gw->suites, gw->n_suites))
 				s.suite = c;
 		}
 		if (!s.suite)
@@ -598,8 +600,8 @@ out:
 /* The KEX_REPLY plaintext for role (x_len | X | H(N_peer) | mac): X =
  * N_peer^R_s, f_K(session, ids, K, X, H(N_peer)), from s->N and s->K. The
  * rekey's REPLY carries the same body (sga_rekey.c). */
-int sga_gw_reply_body(const struct sga_gw *gw, const struct sga_gw_session *s, uint8_t role,
-                      const uint8_t *R_s, uint8_t *plain, size_t cap, size_t *plain_len)
+int sga_gw_reply_body(const struct sga_gw_session *s, uint8_t role, const uint8_t *R_s,
+                      uint8_t *plain, size_t cap, size_t *plain_len)
 {
 	const struct sga_group_info *grp = sga_group_get(s->group);
 	uint8_t peer = role ^ 1, X[SGA_GROUP_MAX_LEN], mac[SGA_MAC_LEN];
@@ -607,7 +609,6 @@ int sga_gw_reply_body(const struct sga_gw *gw, const struct sga_gw_session *s, u
 	struct sga_kex_reply_plain b5;
 	int rc;
 
-	(void)gw;
 	if (!grp)
 		return -SGA_E_INTERNAL;
 	/* X = [R_s]N_peer. */
@@ -625,14 +626,13 @@ out:
 }
 
 /* B5/B6 for role, under k_t(role). */
-static int make_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_t role,
-                      const uint8_t *R_s)
+static int make_reply(struct sga_gw_session *s, uint8_t role, const uint8_t *R_s)
 {
 	uint8_t key[SGA_AEAD_MAX_KEY_LEN], plain[SGA_GROUP_MAX_LEN + 96];
 	size_t plain_len, len;
 	int rc;
 
-	CHECK(sga_gw_reply_body(gw, s, role, R_s, plain, sizeof(plain), &plain_len));
+	CHECK(sga_gw_reply_body(s, role, R_s, plain, sizeof(plain), &plain_len));
 	CHECK(sga_key_kex(s->k_t[role], s->session_id, s->hop_suite[role], key));
 	CHECK(sga_seal_sess_env(SGA_MSG_KEX_REPLY, s->session_id, role, s->hop_suite[role], key,
 	                        plain, plain_len, s->reply[role], sizeof(s->reply[role]), &len));
@@ -776,8 +776,8 @@ int sga_gw_kex_init_handle(const struct sga_gw *gw, const struct sga_gw_device *
 		/* B5/B6: one R_s for both replies; K_isj = g^(R_i R_s R_j) stays out of
 		 * our reach: we hold g^R_i, g^R_j and R_s, not R_i or R_j. */
 		CHECK(sga_err_from_crypto(sga_group_scalar_random(grp, R_s)));
-		CHECK(make_reply(gw, s, SGA_ROLE_INITIATOR, R_s));
-		CHECK(make_reply(gw, s, SGA_ROLE_RESPONDER, R_s));
+		CHECK(make_reply(s, SGA_ROLE_INITIATOR, R_s));
+		CHECK(make_reply(s, SGA_ROLE_RESPONDER, R_s));
 		for (unsigned k = 0; k < 2; k++)
 			CHECK(sga_hop_member_init(&s->hop[k], s->k_t[k], s->session_id,
 			                          s->hop_suite[k]));

@@ -36,12 +36,12 @@ enum sga_enroll_mode {
 };
 
 /* One profile the gateway serves: a group, its E_PK and F_G key pairs and the
- * package devices of that profile pin (PROTOCOL.md 5). Identity and suite set
- * are the gateway's, the same in every profile's package. */
+ * package devices of that profile pin (PROTOCOL.md 5), built from the
+ * gateway's identity and suite set (struct sga_gw) and the profile's keys. */
 struct sga_gw_profile {
 	const struct sga_group_info *grp;
-	struct sga_package pkg; /* what devices pin */
-	uint8_t pkg_frame[SGA_FRAME_MAX];
+	struct sga_package pkg;           /* what devices pin, decoded */
+	uint8_t pkg_frame[SGA_FRAME_MAX]; /* and encoded */
 	size_t pkg_frame_len;
 	struct sga_pke_priv pk;  /* E_PK private half */
 	struct sga_pke_priv tpk; /* F_G private half (the trapdoor) */
@@ -50,6 +50,12 @@ struct sga_gw_profile {
 #define SGA_GW_PROFILES_MAX 4 /* one per group the build knows */
 
 struct sga_gw {
+	/* The gateway's identity and the suites it offers: one copy, which every
+	 * profile's package carries and negotiation checks. */
+	uint8_t id_len;
+	uint8_t id[SGA_ID_MAX];
+	uint8_t n_suites;
+	uint8_t suites[SGA_MAX_SUITES];
 	/* prof[0] is the first profile: what a PKG_REQ without a group gets and
 	 * what a device record without a group (an earlier build's) is of. */
 	struct sga_gw_profile prof[SGA_GW_PROFILES_MAX];

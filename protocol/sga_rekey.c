@@ -548,8 +548,7 @@ out:
 }
 
 /* REKEY_REPLY of generation gen to role, cached in s->rk.reply[role]. */
-static int rekey_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_t role,
-                       uint32_t gen, const uint8_t *R_s)
+static int rekey_reply(struct sga_gw_session *s, uint8_t role, uint32_t gen, const uint8_t *R_s)
 {
 	struct sga_rekey_reply_plain rr;
 	uint8_t body[SGA_GROUP_MAX_LEN + 96], plain[SGA_GROUP_MAX_LEN + 128];
@@ -557,7 +556,7 @@ static int rekey_reply(const struct sga_gw *gw, struct sga_gw_session *s, uint8_
 	size_t body_len, plain_len, len;
 	int rc;
 
-	CHECK(sga_gw_reply_body(gw, s, role, R_s, body, sizeof(body), &body_len));
+	CHECK(sga_gw_reply_body(s, role, R_s, body, sizeof(body), &body_len));
 	rr.gen = gen;
 	rr.epoch = s->hop[role].epoch;
 	rr.kex = body;
@@ -644,8 +643,8 @@ int sga_gw_rekey_init_handle(const struct sga_gw *gw, struct sga_gw_device *dev,
 		for (unsigned k = 0; k < 2; k++)
 			CHECK(sga_hop_member_init_gen(&s->hop[k], s->rk.k_t_next[k], s->session_id,
 			                              ri.gen, s->hop_suite[k], 0));
-		CHECK(rekey_reply(gw, s, SGA_ROLE_INITIATOR, ri.gen, R_s));
-		CHECK(rekey_reply(gw, s, SGA_ROLE_RESPONDER, ri.gen, R_s));
+		CHECK(rekey_reply(s, SGA_ROLE_INITIATOR, ri.gen, R_s));
+		CHECK(rekey_reply(s, SGA_ROLE_RESPONDER, ri.gen, R_s));
 		memcpy(s->rk.prev_k_t, s->k_t, sizeof(s->rk.prev_k_t));
 		memcpy(s->k_t, s->rk.k_t_next, sizeof(s->k_t));
 		sga_memzero(s->rk.k_t_next, sizeof(s->rk.k_t_next));

@@ -189,8 +189,7 @@ int sga_gw_sess_env_decode(const struct sga_gw_device *dev, const struct sga_gw_
 int sga_gw_kex_contrib_check(const struct sga_gw *gw, const struct sga_gw_device *dev,
                              const struct sga_gw_session *sess, const uint8_t *plain,
                              size_t plain_len, uint8_t *N_out, uint8_t *K_out) SGA_MUST_CHECK;
-int sga_gw_reply_body(const struct sga_gw *gw, const struct sga_gw_session *s, uint8_t role,
-                      const uint8_t *R_s, uint8_t *plain, size_t cap,
-                      size_t *plain_len) SGA_MUST_CHECK;
+int sga_gw_reply_body(const struct sga_gw_session *s, uint8_t role, const uint8_t *R_s,
+                      uint8_t *plain, size_t cap, size_t *plain_len) SGA_MUST_CHECK;
 
 #endif /* SGA_REKEY_H */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "sga_crypto.h"
+#include "sga_crypto_common.h"
 #include "sga_portable_priv.h"
 
 typedef uint32_t fe[8];
@@ -197,10 +198,7 @@ int sga_x25519(const uint8_t scalar[SGA_X25519_LEN], const uint8_t *u, uint8_t o
 	if (u == NULL)
 		u = base;
 	/* RFC 7748 section 5: clamp the scalar, mask bit 255 of u. */
-	memcpy(s.k, scalar, sizeof(s.k));
-	s.k[0] &= 248;
-	s.k[31] &= 127;
-	s.k[31] |= 64;
+	sga_x25519_clamp(s.k, scalar);
 	for (int i = 0; i < 8; i++)
 		s.x1[i] = sga_load32_le(u + 4 * i);
 	s.x1[7] &= 0x7fffffff;

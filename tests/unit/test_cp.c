@@ -2076,8 +2076,8 @@ Test(cp, lab_path_writes_the_records_a_handshake_writes)
 		/* The rest of the transcript, as each device of the handshake holds it. */
 		memcpy(ls.n_hash[r], H.sess[r].n_hash, SGA_SHA256_LEN);
 	}
-	ls.id_g_len = H.gw.prof[0].pkg.id_len;
-	memcpy(ls.id_g, H.gw.prof[0].pkg.id, ls.id_g_len);
+	ls.id_g_len = H.gw.id_len;
+	memcpy(ls.id_g, H.gw.id, ls.id_g_len);
 	ls.n_pref = H.sess[0].n_pref;
 	memcpy(ls.prefs, H.sess[0].prefs, sizeof(ls.prefs));
 	freeReplyObject(redis_fx_cmd("FLUSHALL"));

@@ -378,9 +378,9 @@ Test(negotiation, skips_suite_gateway_lacks)
 
 	setup_all(&h);
 	/* The gateway offers only AES-128-GCM and AES-256-GCM. */
-	h.gw.prof[0].pkg.n_suites = 2;
-	h.gw.prof[0].pkg.suites[0] = SGA_SUITE_AES128_GCM;
-	h.gw.prof[0].pkg.suites[1] = SGA_SUITE_AES256_GCM;
+	h.gw.n_suites = 2;
+	h.gw.suites[0] = SGA_SUITE_AES128_GCM;
+	h.gw.suites[1] = SGA_SUITE_AES256_GCM;
 	cr_assert_eq(harness_register(&h, 0), 0);
 	cr_assert_eq(harness_register(&h, 1), 0);
 	cr_assert_eq(harness_negotiate(&h, prefs, 2), 0);
