@@ -135,9 +135,10 @@ struct cp_worker {
 /* What the housekeeping thread last persisted for a session. */
 struct cp_mark {
 	uint64_t sid;
-	uint64_t rx_next[2];
-	struct dp_addr addr[2];
-	int saved;
+	uint64_t rx_next[2];    /* as written to Redis, when saved */
+	struct dp_addr addr[2]; /* likewise */
+	uint64_t saved_ms;      /* when they were written */
+	int saved;              /* Redis holds rx_next and addr (or the session is gone) */
 };
 
 struct cp_views {
@@ -152,7 +153,7 @@ struct cp {
 	atomic_int stop;
 	struct cp_counters ctr;
 	_Atomic uint64_t reservations;
-	_Atomic uint64_t persisted;
+	_Atomic uint64_t persisted, mark_passes, marks_deferred;
 	/* Lab provisioning (cp_lab_run; under main_mu): the file's sessions are
 	 * installed by it, so cp_restore_sessions leaves them alone. */
 	struct sga_lab_params lab;
@@ -172,6 +173,8 @@ struct cp {
 	_Atomic uint64_t cookie_sent, cookie_valid, cookie_invalid, forwarded, load_events;
 	_Atomic uint64_t expired_idle, expired_life;
 	unsigned persist_ms;
+	uint64_t mark_step;       /* a mark is written when it moved this far ... */
+	uint64_t mark_max_age_ms; /* ... or its last write is this old */
 	uint64_t tx_block;
 	struct cp_expiry expiry; /* idle and lifetime limits (atomics: a reload sets them) */
 
@@ -662,7 +665,7 @@ static int addr_eq(const struct dp_addr *a, const struct dp_addr *b)
 /* Write the batch's marks in one pipeline; each written (or gone) session is
  * saved. Returns -SGA_E_UNAVAILABLE when Redis is down (nothing saved). */
 static int persist_flush(struct cp *cp, struct cp_mark *next, const size_t *idx,
-                         const struct store_marks *b, unsigned n)
+                         const struct store_marks *b, unsigned n, uint64_t now)
 {
 	int rcs[STORE_MARKS_BATCH];
 	int rc = store_session_set_marks_n(cp->hk_st, b, n, rcs);
@@ -670,7 +673,12 @@ static int persist_flush(struct cp *cp, struct cp_mark *next, const size_t *idx,
 	if (rc)
 		return rc;
 	for (unsigned k = 0; k < n; k++) {
-		next[idx[k]].saved = 1; /* written, or the session is gone */
+		struct cp_mark *m = &next[idx[k]];
+
+		memcpy(m->rx_next, b[k].rx_next, sizeof(m->rx_next));
+		memcpy(m->addr, b[k].addr, sizeof(m->addr));
+		m->saved_ms = now;
+		m->saved = 1; /* written, or the session is gone */
 		if (!rcs[k])
 			atomic_fetch_add_explicit(&cp->persisted, 1, memory_order_relaxed);
 	}
@@ -678,18 +686,41 @@ static int persist_flush(struct cp *cp, struct cp_mark *next, const size_t *idx,
 }
 
 /*
- * Persist the marks and addresses of every installed session whose values
- * changed since the last successful write, STORE_MARKS_BATCH sessions per
- * Redis round trip (with 100,000 active sessions one round trip each was a
- * busy core: this thread and redis-server). After a failure the rest of the
- * pass is skipped (they stay "unsaved" and go out on the next pass).
+ * 1 if the marks Redis holds for a session (old, saved) may wait for a later
+ * pass although v moved: its addresses are the same (a moved address is
+ * written at once: delivery after a restart goes there), neither mark moved
+ * mark_step frames, and the last write is younger than mark_max_age_ms. What
+ * waits is bounded in frames and in time: after a crash, at most that many
+ * more frames of a member lie above its restored mark, to be taken at most
+ * once and never to move an address (PROTOCOL.md 9.3). M2M sessions each move
+ * a little per pass, so without this every active session cost one Redis call
+ * per persist_interval_ms.
  */
-static void persist_marks(struct cp *cp)
+static int mark_may_wait(const struct cp *cp, const struct cp_mark *old,
+                         const struct dp_session_view *v, uint64_t now)
+{
+	for (int d = 0; d < 2; d++)
+		if (!addr_eq(&old->addr[d], &v->addr[d]) ||
+		    v->rx_next[d] - old->rx_next[d] >= cp->mark_step) /* a fall wraps: written */
+			return 0;
+	return now - old->saved_ms < cp->mark_max_age_ms;
+}
+
+/*
+ * Persist the marks and addresses of every installed session whose values
+ * changed since the last successful write (unless mark_may_wait: all of them
+ * when force, at stop), STORE_MARKS_BATCH sessions per Redis round trip (with
+ * 100,000 active sessions one round trip each was a busy core: this thread
+ * and redis-server). After a failure the rest of the pass is skipped (they
+ * stay "unsaved" and go out on the next pass).
+ */
+static void persist_marks(struct cp *cp, int force)
 {
 	struct cp_views vs = {NULL, 0, 0, 0};
 	struct cp_mark *next = NULL;
 	struct store_marks batch[STORE_MARKS_BATCH];
 	size_t idx[STORE_MARKS_BATCH];
+	uint64_t now = mono_ms(), deferred = 0;
 	unsigned nb = 0;
 	int down = 0;
 
@@ -714,13 +745,16 @@ static void persist_marks(struct cp *cp)
 		struct cp_mark *m = &next[i];
 
 		m->sid = v->session_id;
-		memcpy(m->rx_next, v->rx_next, sizeof(m->rx_next));
-		memcpy(m->addr, v->addr, sizeof(m->addr));
-		if (old && old->saved && old->rx_next[0] == v->rx_next[0] &&
-		    old->rx_next[1] == v->rx_next[1] && addr_eq(&old->addr[0], &v->addr[0]) &&
-		    addr_eq(&old->addr[1], &v->addr[1])) {
-			m->saved = 1;
-			continue;
+		if (old && old->saved) {
+			*m = *old; /* what Redis holds stays known, written or not now */
+			if (old->rx_next[0] == v->rx_next[0] && old->rx_next[1] == v->rx_next[1] &&
+			    addr_eq(&old->addr[0], &v->addr[0]) &&
+			    addr_eq(&old->addr[1], &v->addr[1]))
+				continue;
+			if (!force && mark_may_wait(cp, old, v, now)) {
+				deferred++;
+				continue;
+			}
 		}
 		if (down)
 			continue;
@@ -729,16 +763,18 @@ static void persist_marks(struct cp *cp)
 		memcpy(batch[nb].addr, v->addr, sizeof(batch[nb].addr));
 		idx[nb++] = i;
 		if (nb == STORE_MARKS_BATCH) {
-			down = persist_flush(cp, next, idx, batch, nb) != 0;
+			down = persist_flush(cp, next, idx, batch, nb, now) != 0;
 			nb = 0;
 		}
 	}
 	if (nb && !down)
-		(void)persist_flush(cp, next, idx, batch, nb);
+		(void)persist_flush(cp, next, idx, batch, nb, now);
 	free(cp->marks);
 	cp->marks = next;
 	cp->n_marks = vs.n;
 	next = NULL;
+	atomic_fetch_add_explicit(&cp->marks_deferred, deferred, memory_order_relaxed);
+	atomic_fetch_add_explicit(&cp->mark_passes, 1, memory_order_relaxed);
 out:
 	free(next);
 	free(vs.v);
@@ -803,7 +839,7 @@ static void *hk_main(void *arg)
 	while (!stopping(cp)) {
 		serve_reservations(cp);
 		if (mono_ms() >= next) {
-			persist_marks(cp);
+			persist_marks(cp, 0);
 			next = mono_ms() + cp->persist_ms;
 		}
 		if (mono_ms() >= next_life) {
@@ -890,6 +926,9 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 	cp->dp = dp;
 	cp->persist_ms =
 	    cfg->persist_interval_ms ? cfg->persist_interval_ms : CP_PERSIST_DEFAULT_MS;
+	cp->mark_step = cfg->mark_step ? cfg->mark_step : 1;
+	cp->mark_max_age_ms =
+	    cfg->mark_max_age_ms ? cfg->mark_max_age_ms : 10 * (uint64_t)cp->persist_ms;
 	cp->tx_block = cfg->tx_seq_block ? cfg->tx_seq_block : CP_TX_BLOCK_DEFAULT;
 	cp->h.gw = gw;
 	cp->h.send.fn = cb_send;
@@ -1058,8 +1097,9 @@ void cp_stop(struct cp *cp)
 	if (!cp)
 		return;
 	cp_join(cp);
-	/* Last marks: what the lcores accepted up to now (they may still run). */
-	persist_marks(cp);
+	/* Last marks: what the lcores accepted up to now (they may still run),
+	 * none deferred. */
+	persist_marks(cp, 1);
 	cp_free(cp);
 }
 
@@ -1078,6 +1118,8 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->rekeys = atomic_load_explicit(&c->ctr.rekeys, memory_order_relaxed);
 	out->reservations = atomic_load_explicit(&c->reservations, memory_order_relaxed);
 	out->persisted = atomic_load_explicit(&c->persisted, memory_order_relaxed);
+	out->mark_passes = atomic_load_explicit(&c->mark_passes, memory_order_relaxed);
+	out->marks_deferred = atomic_load_explicit(&c->marks_deferred, memory_order_relaxed);
 	out->lab_sessions = atomic_load_explicit(&c->lab_sessions, memory_order_relaxed);
 	out->cookie_sent = atomic_load_explicit(&c->cookie_sent, memory_order_relaxed);
 	out->cookie_valid = atomic_load_explicit(&c->cookie_valid, memory_order_relaxed);

@@ -43,8 +43,13 @@ struct cp_config {
 	struct store_config store; /* Redis endpoint and master key */
 	unsigned backoff_max_ms;   /* reconnect backoff cap (used when store.backoff_max_ms is 0) */
 	unsigned persist_interval_ms; /* replay marks / addresses persistence period; 0 = 1000 */
-	uint64_t tx_seq_block;        /* = dp_config.tx_seq_block; 0 = 1 << 20 */
-	unsigned async_jobs;          /* frames in flight per worker (ASYNC jobs); 0 = 8, <= 256 */
+	/* A pass writes a session's replay marks when one moved mark_step frames
+	 * (0 or 1: every move), its address moved, or its last write is
+	 * mark_max_age_ms old (0: 10 persist intervals); the others wait. */
+	unsigned mark_step;
+	unsigned mark_max_age_ms;
+	uint64_t tx_seq_block; /* = dp_config.tx_seq_block; 0 = 1 << 20 */
+	unsigned async_jobs;   /* frames in flight per worker (ASYNC jobs); 0 = 8, <= 256 */
 	/* CPUs the worker and housekeeping threads run on; NULL or empty: the
 	 * creating thread's. Threads made after rte_eal_init() inherit the main
 	 * lcore's single CPU, so without this every worker shares one core. */
@@ -106,6 +111,8 @@ struct cp_stats {
 	uint64_t rekeys;         /* session rekeys completed */
 	uint64_t reservations;   /* hop TX ranges reserved for the data plane */
 	uint64_t persisted;      /* session marks written to Redis */
+	uint64_t mark_passes;    /* housekeeping persist passes */
+	uint64_t marks_deferred; /* per pass, the sessions whose moved marks waited (mark_step) */
 	uint64_t lab_sessions;   /* LAB ONLY: sessions installed by cp_lab_run */
 	uint64_t cookie_sent;    /* COOKIE_REPLY frames sent (frames not handled: under load) */
 	uint64_t cookie_valid;   /* COOKIE_ECHO frames whose cookie verified */

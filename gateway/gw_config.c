@@ -91,6 +91,11 @@ static const struct key_def keys[] = {
     {"controlplane", "workers", K_UINT, F(workers), 1, 64},
     {"controlplane", "ctrl_ring_size", K_UINT, F(ctrl_ring_size), 64, 65536},
     {"controlplane", "persist_interval_ms", K_UINT, F(persist_interval_ms), 10, 60000},
+    /* Replay marks that moved less than mark_step frames wait up to
+     * mark_max_age_ms; at most SGA_REPLAY_WINDOW - 64 so what waits lies
+     * within one replay window. */
+    {"controlplane", "mark_step", K_UINT, F(mark_step), 1, 960},
+    {"controlplane", "mark_max_age_ms", K_UINT, F(mark_max_age_ms), 10, 3600000},
     {"controlplane", "async_jobs", K_UINT, F(async_jobs), 1, 256},
     /* Handshake floods: when bare REG_REQ/NEG_REQ/KEX_INIT get a cookie challenge. */
     {"controlplane", "cookie", K_COOKIE, F(cookie_mode), 0, 0},
@@ -177,6 +182,8 @@ void gw_config_defaults(struct gw_config *c)
 	c->workers = 2;
 	c->ctrl_ring_size = 1024;
 	c->persist_interval_ms = 1000;
+	c->mark_step = 64;
+	c->mark_max_age_ms = 10000;
 	c->async_jobs = 8;
 	c->cookie_mode = 0; /* auto */
 	c->cookie_threshold = 32;

@@ -45,6 +45,8 @@ static const struct {
     CP_FIELD(rekeys, "session rekeys completed"),
     CP_FIELD(reservations, "hop TX ranges reserved for the data plane"),
     CP_FIELD(persisted, "session marks written to Redis"),
+    CP_FIELD(mark_passes, "housekeeping passes over the replay marks"),
+    CP_FIELD(marks_deferred, "sessions whose moved marks waited a pass (mark_step)"),
     CP_FIELD(lab_sessions, "LAB ONLY: sessions installed by lab provisioning"),
     CP_FIELD(cookie_sent, "COOKIE_REPLY frames sent (frames not handled: under load)"),
     CP_FIELD(cookie_valid, "COOKIE_ECHO frames whose cookie verified"),

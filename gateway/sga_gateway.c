@@ -849,6 +849,8 @@ int main(int argc, char **argv)
 	gw_store_config(&cfg, &ccfg.store);
 	ccfg.backoff_max_ms = cfg.redis_backoff_max_ms;
 	ccfg.persist_interval_ms = cfg.persist_interval_ms;
+	ccfg.mark_step = cfg.mark_step;
+	ccfg.mark_max_age_ms = cfg.mark_max_age_ms;
 	ccfg.tx_seq_block = cfg.tx_seq_block;
 	ccfg.cpus = &cp_cpus;
 	ccfg.async_jobs = cfg.async_jobs;

@@ -114,6 +114,21 @@ Test(config, sessions_idle_and_lifetime)
 	cr_assert(gw_config_is_live("sessions", "max_life_s"));
 }
 
+/* [controlplane] mark_step / mark_max_age_ms: when replay marks may wait. */
+Test(config, replay_mark_step_and_age)
+{
+	cr_assert_eq(parse("[gateway]\nid = x\n"), 0, "%s", err);
+	cr_assert_eq(c.mark_step, 64, "64 frames by default");
+	cr_assert_eq(c.mark_max_age_ms, 10000);
+	cr_assert_eq(parse("[controlplane]\nmark_step = 1\nmark_max_age_ms = 500\n"), 0, "%s", err);
+	cr_assert_eq(c.mark_step, 1, "1: every move written at the next pass");
+	cr_assert_eq(c.mark_max_age_ms, 500);
+	expect_err("[controlplane]\nmark_step = 0\n",
+	           "mark_step: '0' is not an integer in [1, 960]");
+	expect_err("[controlplane]\nmark_step = 961\n", "in [1, 960]");
+	expect_err("[controlplane]\nmark_max_age_ms = 5\n", "mark_max_age_ms");
+}
+
 Test(config, errors_name_line_and_reason)
 {
 	expect_err("[gateway]\nbogus = 1\n", "t.conf:2: unknown key 'bogus' in [gateway]");

@@ -13,6 +13,7 @@
  * the records a handshake writes.
  */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1630,6 +1631,121 @@ Test(cp, persist_pass_spans_several_pipelines)
 			          "session %u of %u: marks not persisted", i, n);
 	cp_stop(cp);
 	sga_gw_session_wipe(&s);
+	pthread_mutex_lock(&DP.mu);
+	DP.n_views = 0;
+	pthread_mutex_unlock(&DP.mu);
+}
+
+/* Sets the one view's marks (and member 0's address) as the lcores would. */
+static void view_set(uint64_t sid, uint64_t rx0, uint64_t rx1, const struct dp_addr *a0)
+{
+	pthread_mutex_lock(&DP.mu);
+	memset(DP.views, 0, sizeof(DP.views));
+	DP.views[0].session_id = sid;
+	DP.views[0].rx_next[0] = rx0;
+	DP.views[0].rx_next[1] = rx1;
+	DP.views[0].addr[0] = *a0;
+	DP.views[0].addr[1] = ADDR[1];
+	DP.n_views = 1;
+	pthread_mutex_unlock(&DP.mu);
+}
+
+/* Waits for `passes` more housekeeping persist passes (bounded: 5 s). */
+static void wait_passes(struct cp *cp, uint64_t passes)
+{
+	struct cp_stats st;
+	uint64_t want;
+
+	cp_get_stats(cp, &st);
+	want = st.mark_passes + passes;
+	for (uint64_t t0 = fx_now_ms(); fx_now_ms() - t0 < 5000; fx_msleep(5)) {
+		cp_get_stats(cp, &st);
+		if (st.mark_passes >= want)
+			return;
+	}
+	cr_assert_fail("%" PRIu64 " persist passes did not run within 5 s", passes);
+}
+
+static uint64_t redis_mark(uint64_t sid, int dir, struct dp_addr *a0)
+{
+	uint64_t rx[2] = {0, 0};
+	struct dp_addr a[2];
+
+	cr_assert_eq(store_session_get_marks(ST, sid, rx, a), 0);
+	if (a0)
+		*a0 = a[0];
+	return rx[dir];
+}
+
+/*
+ * Replay marks are written when they moved by mark_step frames, or when a
+ * moved mark is mark_max_age_ms old, or when an address moved; the pass in
+ * between defers them (one Lua call per session per pass was a core of
+ * redis-server at 100,000 sessions). cp_stop writes whatever moved.
+ */
+Test(cp, marks_written_by_step_age_address_and_at_stop)
+{
+	static int dummy;
+	struct dp *dp = (struct dp *)&dummy;
+	struct dp_addr a0;
+	struct cp_config cfg;
+	struct cp_stats st;
+	struct cp *cp;
+	uint64_t sid;
+
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	do_negotiate();
+	do_kex();
+	sid = H.sess[0].session_id;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_workers = 1;
+	cfg.store.unix_socket = redis_fx.sock;
+	cfg.store.timeout_ms = 300;
+	memcpy(cfg.store.master_key, MKEY, sizeof(MKEY));
+	cfg.persist_interval_ms = 10;
+	cfg.mark_step = 64;
+	cfg.mark_max_age_ms = 60000; /* no age write in this part */
+	cfg.tx_seq_block = BLOCK;
+	view_set(sid, 100, 7, &ADDR[0]);
+	cp = cp_start(&cfg, &H.gw, dp);
+	cr_assert_not_null(cp);
+	cr_assert(wait_mark(sid, 100, 3000), "a session's first marks are written at once");
+
+	/* 63 frames up, 63 down: below the step in both directions, deferred. */
+	view_set(sid, 163, 70, &ADDR[0]);
+	wait_passes(cp, 3);
+	cr_assert_eq(redis_mark(sid, 0, NULL), 100, "moved less than mark_step: not written");
+	cr_assert_eq(redis_mark(sid, 1, NULL), 7);
+	cp_get_stats(cp, &st);
+	cr_assert_geq(st.marks_deferred, 3, "each pass counts the deferred session");
+
+	/* The down direction reaches the step: both directions written. */
+	view_set(sid, 163, 71, &ADDR[0]);
+	cr_assert(wait_mark(sid, 163, 3000), "a mark that moved mark_step frames is written");
+	cr_assert_eq(redis_mark(sid, 1, NULL), 71);
+
+	/* An address that moved is written at once, whatever the marks. */
+	view_set(sid, 164, 71, &ADDR[1]);
+	cr_assert(wait_mark(sid, 164, 3000), "a moved address is written at the next pass");
+	(void)redis_mark(sid, 0, &a0);
+	cr_assert_eq(a0.port, ADDR[1].port);
+
+	/* Stopping writes what moved since (the last marks of a clean stop). */
+	view_set(sid, 170, 71, &ADDR[1]);
+	wait_passes(cp, 2);
+	cr_assert_eq(redis_mark(sid, 0, NULL), 164);
+	cp_stop(cp);
+	cr_assert_eq(redis_mark(sid, 0, NULL), 170, "cp_stop writes every moved mark");
+
+	/* mark_max_age_ms: a small move is written once it is that old. */
+	cfg.mark_max_age_ms = 50;
+	cp = cp_start(&cfg, &H.gw, dp);
+	cr_assert_not_null(cp);
+	wait_passes(cp, 2); /* the start's pass: 170 as written, nothing moves */
+	view_set(sid, 171, 71, &ADDR[1]);
+	cr_assert(wait_mark(sid, 171, 3000), "a moved mark older than mark_max_age_ms is written");
+	cp_stop(cp);
 	pthread_mutex_lock(&DP.mu);
 	DP.n_views = 0;
 	pthread_mutex_unlock(&DP.mu);
