@@ -476,3 +476,95 @@ int harness_session_timed(struct harness *h, const uint8_t *prefs, uint8_t n_pre
 	*gw_seconds += end(t);
 	return rc;
 }
+
+/* ---- the device-core worlds' gateway ------------------------------------------ */
+
+int harness_gw_world_init(struct harness_gw_world *g, const char *id0, uint8_t *body, size_t cap,
+                          size_t *blen)
+{
+	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_CHACHA20_POLY1305,
+	                              SGA_SUITE_AES128_CCM8, SGA_SUITE_ASCON_AEAD128};
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	g->id0_len = (uint8_t)strlen(id0);
+	if (!g->id0_len || g->id0_len > SGA_ID_MAX)
+		return -SGA_E_BAD_FIELD;
+	memcpy(g->id0, id0, g->id0_len);
+	rc = sga_gw_init_empty(&g->gw, (const uint8_t *)"gw-core", 7, all, sizeof(all),
+	                       SGA_ENROLL_OPEN);
+	rc = rc ? rc : harness_gw_add_profile(&g->gw, harness_group(SGA_GROUP_FFDHE2048));
+	return rc ? rc : sga_package_encode(&g->gw.prof[0].pkg, body, cap, blen);
+}
+
+void harness_gw_world_fini(struct harness_gw_world *g)
+{
+	harness_gw_fini(&g->gw);
+	sga_gw_session_wipe(&g->gs);
+	sga_memzero(g->rec, sizeof(g->rec));
+}
+
+int harness_gw_world_dev(const struct harness_gw_world *g, const uint8_t *id, uint8_t len)
+{
+	return len == g->id0_len && !memcmp(id, g->id0, len) ? 0 : 1;
+}
+
+enum harness_gw_rc harness_gw_world_handshake(struct harness_gw_world *g,
+                                              const struct sga_gw_peek *pk, const uint8_t *f,
+                                              size_t n, struct sga_gw_out *out)
+{
+	uint64_t ctr;
+	int k;
+
+	switch (pk->type) {
+	case SGA_MSG_REG_REQ: {
+		struct sga_reg_req env;
+		struct sga_reg_plain req;
+		struct sga_gw_device nrec;
+		int used = 0;
+
+		if (sga_gw_reg_open(&g->gw, f, n, &env, &req))
+			return HARNESS_GW_REFUSED;
+		k = harness_gw_world_dev(g, req.id, req.id_len);
+		if (sga_gw_reg_accept(&g->gw, &env, &req, g->have_rec[k] ? &g->rec[k] : NULL, NULL,
+		                      &nrec, &used, out))
+			return HARNESS_GW_REFUSED;
+		g->rec[k] = nrec;
+		g->have_rec[k] = 1;
+		return HARNESS_GW_ANSWERED;
+	}
+	case SGA_MSG_NEG_REQ: {
+		struct sga_neg_req_plain a1;
+		struct sga_gw_session s;
+
+		if (harness_gw_world_dev(g, pk->id, pk->id_len) != 0 ||
+		    sga_gw_neg_req_open(&g->gw, &g->rec[0], f, n, &a1, &ctr))
+			return HARNESS_GW_REFUSED;
+		memset(&s, 0, sizeof(s));
+		if (sga_gw_neg_req_handle(&g->gw, &g->rec[0], &g->rec[1], &a1, ctr, &s, out))
+			return HARNESS_GW_REFUSED;
+		if (!s.session_id)
+			return HARNESS_GW_ANSWERED; /* refused, with an answer */
+		sga_gw_session_wipe(&g->gs);        /* a new request replaces the old session */
+		g->gs = s;
+		return HARNESS_GW_NEW_SESSION;
+	}
+	case SGA_MSG_NEG_ACCEPT: {
+		struct sga_neg_accept_plain a3;
+
+		if (harness_gw_world_dev(g, pk->id, pk->id_len) != 1 ||
+		    sga_gw_neg_accept_open(&g->gw, &g->rec[1], f, n, &a3, &ctr) ||
+		    a3.session_id != g->gs.session_id ||
+		    sga_gw_neg_accept_handle(&g->gw, &g->rec[1], &g->gs, &a3, ctr, out))
+			return HARNESS_GW_REFUSED;
+		return HARNESS_GW_ANSWERED;
+	}
+	case SGA_MSG_KEX_INIT:
+		if (pk->role > 1 || pk->session_id != g->gs.session_id ||
+		    sga_gw_kex_init_handle(&g->gw, &g->rec[pk->role], &g->gs, f, n, out))
+			return HARNESS_GW_REFUSED;
+		return HARNESS_GW_ANSWERED;
+	default:
+		return HARNESS_GW_NOT_HANDSHAKE;
+	}
+}

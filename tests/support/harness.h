@@ -104,4 +104,40 @@ int harness_send(struct harness *h, int from, const uint8_t *msg, size_t len, ui
  *  coalesced acknowledgement of everything relayed from it), into h->frame. */
 int harness_ack(struct harness *h, int to);
 
+/*
+ * The gateway of the device-core worlds (test_core.c, test_core_portable.c):
+ * the real handlers of sga_gateway.c behind a frame-in, frames-out call, with
+ * one record per device and one session, the way the control plane keeps
+ * them in Redis. The worlds add their own network and data path.
+ */
+struct harness_gw_world {
+	struct sga_gw gw;
+	struct sga_gw_device rec[2];
+	int have_rec[2];
+	struct sga_gw_session gs;
+	uint8_t id0[SGA_ID_MAX]; /* device 0's identity: any other is device 1 */
+	uint8_t id0_len;
+};
+
+/** A gateway "gw-core" offering four suites on harness_group(ffdhe2048), and
+ *  the body of its package (what sga_core_init takes) in body[0..*blen). */
+int harness_gw_world_init(struct harness_gw_world *g, const char *id0, uint8_t *body, size_t cap,
+                          size_t *blen);
+void harness_gw_world_fini(struct harness_gw_world *g);
+/** 0 for device 0's identity, else 1. */
+int harness_gw_world_dev(const struct harness_gw_world *g, const uint8_t *id, uint8_t len);
+
+enum harness_gw_rc {
+	HARNESS_GW_ANSWERED,      /* handled: the answers are in *out */
+	HARNESS_GW_NEW_SESSION,   /* a NEG_REQ replaced the session (answers in *out): reset
+	                             what the world keeps per session */
+	HARNESS_GW_REFUSED,       /* a handshake frame the handlers refused */
+	HARNESS_GW_NOT_HANDSHAKE, /* data, close, ...: the world's own */
+};
+/** REG_REQ, NEG_REQ, NEG_ACCEPT and KEX_INIT through the handlers; pk is
+ *  sga_gw_peek's view of the frame. */
+enum harness_gw_rc harness_gw_world_handshake(struct harness_gw_world *g,
+                                              const struct sga_gw_peek *pk, const uint8_t *f,
+                                              size_t n, struct sga_gw_out *out);
+
 #endif

@@ -59,10 +59,7 @@ struct world {
 	unsigned sent_type[2][256]; /* frames on the wire by type, and bytes of the first */
 	size_t size_of[256];
 	/* the gateway */
-	struct sga_gw gw;
-	struct sga_gw_device rec[2];
-	int have_rec[2];
-	struct sga_gw_session gs;
+	struct harness_gw_world g;
 	struct sga_ack_win ackw[2];
 	int ack_due[2];
 	struct held store[2][STORE_MAX]; /* [sender role] */
@@ -101,7 +98,7 @@ static void net_send(struct world *w, int from, int to, const uint8_t *f, size_t
 
 static int dev_of(const struct world *w, const uint8_t *id, uint8_t len)
 {
-	return len == w->core[0].dev.id_len && !memcmp(id, w->core[0].dev.id, len) ? 0 : 1;
+	return harness_gw_world_dev(&w->g, id, len);
 }
 
 static void gw_out(struct world *w, const struct sga_gw_out *out)
@@ -185,7 +182,7 @@ static void gw_relay(struct world *w, int to, const struct held *h)
 	uint8_t out[SGA_FRAME_MAX];
 	size_t n;
 
-	cr_assert_eq(sga_hop_seal_down(&w->gs.hop[to], w->gs.session_id, (uint8_t)to,
+	cr_assert_eq(sga_hop_seal_down(&w->g.gs.hop[to], w->g.gs.session_id, (uint8_t)to,
 	                               SGA_MSG_DATA_DOWN, h->inner, h->len, out, sizeof(out), &n),
 	             0);
 	net_send(w, GW, to, out, n);
@@ -198,15 +195,15 @@ static void gw_hop(struct world *w, const struct sga_gw_peek *pk, const uint8_t 
 	uint64_t seq, e2e;
 	int r = pk->role, rc;
 
-	if (w->gs.state != SGA_GW_S_ESTABLISHED || pk->session_id != w->gs.session_id || r > 1)
+	if (w->g.gs.state != SGA_GW_S_ESTABLISHED || pk->session_id != w->g.gs.session_id || r > 1)
 		return;
 	memcpy(buf, f, n);
-	rc = sga_hop_open_up(&w->gs.hop[r], w->gs.session_id, (uint8_t)r, buf, n, &seq, &inner,
+	rc = sga_hop_open_up(&w->g.gs.hop[r], w->g.gs.session_id, (uint8_t)r, buf, n, &seq, &inner,
 	                     &inner_len);
 	if (rc && rc != -SGA_E_REPLAY)
 		return;
 	if (!rc)
-		sga_replay_update(&w->gs.hop[r].rx, seq);
+		sga_replay_update(&w->g.gs.hop[r].rx, seq);
 	if (pk->type == SGA_MSG_DATA_DELIVERED) {
 		uint64_t next;
 
@@ -245,94 +242,56 @@ static void gw_hop(struct world *w, const struct sga_gw_peek *pk, const uint8_t 
 		w->ack_due[r] = 1;
 }
 
+/* The session's close: both members get SESSION_CLOSED (7.14). */
+static void gw_close(struct world *w, const struct sga_gw_peek *pk, const uint8_t *f, size_t n)
+{
+	uint8_t role;
+
+	if (pk->session_id != w->g.gs.session_id ||
+	    sga_gw_open_session_close(&w->g.gs, f, n, &role))
+		return;
+	for (int r = 0; r < 2; r++) {
+		struct sga_session_closed_plain cl = {SGA_CLOSE_DEVICE, w->delivered[r ^ 1]};
+		uint8_t fr[SGA_FRAME_MAX];
+		size_t len;
+
+		cr_assert_eq(
+		    sga_gw_create_session_closed(&w->g.gs, (uint8_t)r, &cl, fr, sizeof(fr), &len),
+		    0);
+		net_send(w, GW, r, fr, len);
+	}
+	sga_gw_session_wipe(&w->g.gs);
+}
+
 static void gw_input(struct world *w, const uint8_t *f, size_t n)
 {
 	struct sga_gw_peek pk;
 	struct sga_gw_out out;
-	uint64_t ctr;
-	int k, rc;
 
 	if (sga_gw_peek(f, n, &pk))
 		return;
-	memset(&out, 0, sizeof(out));
 	switch (pk.type) {
-	case SGA_MSG_REG_REQ: {
-		struct sga_reg_req env;
-		struct sga_reg_plain req;
-		struct sga_gw_device nrec;
-		int used = 0;
-
-		if (sga_gw_reg_open(&w->gw, f, n, &env, &req))
-			return;
-		k = dev_of(w, req.id, req.id_len);
-		if (sga_gw_reg_accept(&w->gw, &env, &req, w->have_rec[k] ? &w->rec[k] : NULL, NULL,
-		                      &nrec, &used, &out))
-			return;
-		w->rec[k] = nrec;
-		w->have_rec[k] = 1;
-		break;
-	}
-	case SGA_MSG_NEG_REQ: {
-		struct sga_neg_req_plain a1;
-		struct sga_gw_session s;
-
-		k = dev_of(w, pk.id, pk.id_len);
-		if (k != 0 || sga_gw_neg_req_open(&w->gw, &w->rec[0], f, n, &a1, &ctr))
-			return;
-		memset(&s, 0, sizeof(s));
-		if (sga_gw_neg_req_handle(&w->gw, &w->rec[0], &w->rec[1], &a1, ctr, &s, &out))
-			return;
-		if (s.session_id) { /* a new request replaces the old session */
-			w->gs = s;
-			memset(w->ackw, 0, sizeof(w->ackw));
-			memset(w->store, 0, sizeof(w->store));
-			memset(w->delivered, 0, sizeof(w->delivered));
-		}
-		break;
-	}
-	case SGA_MSG_NEG_ACCEPT: {
-		struct sga_neg_accept_plain a3;
-
-		if (dev_of(w, pk.id, pk.id_len) != 1 ||
-		    sga_gw_neg_accept_open(&w->gw, &w->rec[1], f, n, &a3, &ctr) ||
-		    a3.session_id != w->gs.session_id ||
-		    sga_gw_neg_accept_handle(&w->gw, &w->rec[1], &w->gs, &a3, ctr, &out))
-			return;
-		break;
-	}
-	case SGA_MSG_KEX_INIT:
-		if (pk.role > 1 || pk.session_id != w->gs.session_id ||
-		    sga_gw_kex_init_handle(&w->gw, &w->rec[pk.role], &w->gs, f, n, &out))
-			return;
-		break;
 	case SGA_MSG_DATA_UP:
 	case SGA_MSG_DATA_DELIVERED:
 		gw_hop(w, &pk, f, n);
 		return;
-	case SGA_MSG_SESSION_CLOSE: {
-		uint8_t role;
-
-		if (pk.session_id != w->gs.session_id ||
-		    sga_gw_open_session_close(&w->gs, f, n, &role))
-			return;
-		for (int r = 0; r < 2; r++) {
-			struct sga_session_closed_plain cl = {SGA_CLOSE_DEVICE,
-			                                      w->delivered[r ^ 1]};
-			uint8_t fr[SGA_FRAME_MAX];
-			size_t len;
-
-			rc = sga_gw_create_session_closed(&w->gs, (uint8_t)r, &cl, fr, sizeof(fr),
-			                                  &len);
-			cr_assert_eq(rc, 0);
-			net_send(w, GW, r, fr, len);
-		}
-		sga_gw_session_wipe(&w->gs);
+	case SGA_MSG_SESSION_CLOSE:
+		gw_close(w, &pk, f, n);
 		return;
 	}
+	memset(&out, 0, sizeof(out));
+	switch (harness_gw_world_handshake(&w->g, &pk, f, n, &out)) {
+	case HARNESS_GW_NEW_SESSION:
+		memset(w->ackw, 0, sizeof(w->ackw));
+		memset(w->store, 0, sizeof(w->store));
+		memset(w->delivered, 0, sizeof(w->delivered));
+		/* fall through */
+	case HARNESS_GW_ANSWERED:
+		gw_out(w, &out);
+		return;
 	default:
 		return;
 	}
-	gw_out(w, &out);
 }
 
 /* End of a burst: one DATA_ACK per sender whose state changed (7.11). */
@@ -343,11 +302,11 @@ static void gw_burst_end(struct world *w)
 		uint8_t f[SGA_FRAME_MAX];
 		size_t n;
 
-		if (!w->ack_due[r] || w->gs.state != SGA_GW_S_ESTABLISHED)
+		if (!w->ack_due[r] || w->g.gs.state != SGA_GW_S_ESTABLISHED)
 			continue;
 		w->ack_due[r] = 0;
-		cr_assert_eq(sga_hop_seal_ack(&w->gs.hop[r], w->gs.session_id, (uint8_t)r, &a, f,
-		                              sizeof(f), &n),
+		cr_assert_eq(sga_hop_seal_ack(&w->g.gs.hop[r], w->g.gs.session_id, (uint8_t)r, &a,
+		                              f, sizeof(f), &n),
 		             0);
 		net_send(w, GW, r, f, n);
 	}
@@ -356,7 +315,7 @@ static void gw_burst_end(struct world *w)
 /* The re-send timer: every message still held goes again. */
 static void gw_timer(struct world *w)
 {
-	if (w->now < w->resend_at || w->gs.state != SGA_GW_S_ESTABLISHED)
+	if (w->now < w->resend_at || w->g.gs.state != SGA_GW_S_ESTABLISHED)
 		return;
 	w->resend_at = w->now + 300;
 	for (int r = 0; r < 2; r++)
@@ -462,8 +421,6 @@ static const uint8_t *g_suites[2]; /* NULL: the default lists below */
 
 static void world_init(struct world *w, unsigned loss, unsigned jitter, uint32_t seed)
 {
-	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_CHACHA20_POLY1305,
-	                              SGA_SUITE_AES128_CCM8, SGA_SUITE_ASCON_AEAD128};
 	static const uint8_t suites[2][2] = {{SGA_SUITE_AES128_CCM8, SGA_SUITE_AES128_GCM},
 	                                     {SGA_SUITE_AES128_GCM, SGA_SUITE_AES128_CCM8}};
 	static const char *ids[2] = {"dev-i", "dev-j"};
@@ -476,11 +433,7 @@ static void world_init(struct world *w, unsigned loss, unsigned jitter, uint32_t
 	w->jitter_ms = jitter;
 	w->rng = seed;
 	w->now = 1000;
-	cr_assert_eq(sga_gw_init_empty(&w->gw, (const uint8_t *)"gw-core", 7, all, sizeof(all),
-	                               SGA_ENROLL_OPEN),
-	             0);
-	cr_assert_eq(harness_gw_add_profile(&w->gw, harness_group(SGA_GROUP_FFDHE2048)), 0);
-	cr_assert_eq(sga_package_encode(&w->gw.prof[0].pkg, body, sizeof(body), &blen), 0);
+	cr_assert_eq(harness_gw_world_init(&w->g, ids[0], body, sizeof(body), &blen), 0);
 	for (int k = 0; k < 2; k++) {
 		const struct sga_core_io io = {&w->ctx[k], cb_now, cb_send, cb_save, cb_event};
 
@@ -498,8 +451,7 @@ static void world_fini(struct world *w)
 {
 	for (int k = 0; k < 2; k++)
 		sga_core_fini(&w->core[k]);
-	harness_gw_fini(&w->gw);
-	sga_gw_session_wipe(&w->gs);
+	harness_gw_world_fini(&w->g);
 }
 
 /* Register, connect, N messages each way exactly once, close. */
@@ -587,7 +539,7 @@ Test(core, restart_from_saved_state, .timeout = 120)
 	/* Power cycle of d_i: only the saved state survives. */
 	st = w.saved[0];
 	sga_core_fini(&w.core[0]);
-	cr_assert_eq(sga_package_encode(&w.gw.prof[0].pkg, body, sizeof(body), &blen), 0);
+	cr_assert_eq(sga_package_encode(&w.g.gw.prof[0].pkg, body, sizeof(body), &blen), 0);
 	cr_assert_eq(sga_core_init(&w.core[0], &io, body, blen, &st, NULL, 0, NULL, 0), 0);
 	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
 	w.established[0] = w.established[1] = 0;

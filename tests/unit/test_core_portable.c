@@ -132,10 +132,7 @@ struct world {
 	unsigned n_sent[2];
 	struct pkt q[Q_MAX];
 	unsigned q_head, q_n;
-	struct sga_gw gw;
-	struct sga_gw_device gdev[2];
-	int have_gdev[2];
-	struct sga_gw_session gs;
+	struct harness_gw_world g;
 	struct sga_ack_win ackw[2];
 	uint64_t drawn_at_connect; /* bytes d_i had drawn when it asked for the session */
 };
@@ -154,7 +151,7 @@ static void net_send(struct world *w, int to, const uint8_t *f, size_t n)
 
 static int dev_of(const struct world *w, const uint8_t *id, uint8_t len)
 {
-	return len == w->core[0].dev.id_len && !memcmp(id, w->core[0].dev.id, len) ? 0 : 1;
+	return harness_gw_world_dev(&w->g, id, len);
 }
 
 static uint64_t cb_now(void *ctx)
@@ -234,16 +231,16 @@ static void gw_data(struct world *w, const struct sga_gw_peek *pk, const uint8_t
 	int r = pk->role;
 	struct sga_data_ack_plain a;
 
-	if (w->gs.state != SGA_GW_S_ESTABLISHED || pk->session_id != w->gs.session_id || r > 1)
+	if (w->g.gs.state != SGA_GW_S_ESTABLISHED || pk->session_id != w->g.gs.session_id || r > 1)
 		return;
 	memcpy(buf, f, n);
-	if (sga_hop_open_up(&w->gs.hop[r], w->gs.session_id, (uint8_t)r, buf, n, &seq, &inner,
+	if (sga_hop_open_up(&w->g.gs.hop[r], w->g.gs.session_id, (uint8_t)r, buf, n, &seq, &inner,
 	                    &inner_len))
 		return;
-	sga_replay_update(&w->gs.hop[r].rx, seq);
+	sga_replay_update(&w->g.gs.hop[r].rx, seq);
 	if (pk->type != SGA_MSG_DATA_UP)
 		return; /* DATA_DELIVERED: nothing is held here */
-	cr_assert_eq(sga_hop_seal_down(&w->gs.hop[r ^ 1], w->gs.session_id, (uint8_t)(r ^ 1),
+	cr_assert_eq(sga_hop_seal_down(&w->g.gs.hop[r ^ 1], w->g.gs.session_id, (uint8_t)(r ^ 1),
 	                               SGA_MSG_DATA_DOWN, inner, inner_len, out, sizeof(out), &len),
 	             0);
 	net_send(w, r ^ 1, out, len);
@@ -251,7 +248,7 @@ static void gw_data(struct world *w, const struct sga_gw_peek *pk, const uint8_t
 		return;
 	a.top = w->ackw[r].top;
 	a.bits = w->ackw[r].bits;
-	cr_assert_eq(sga_hop_seal_ack(&w->gs.hop[r], w->gs.session_id, (uint8_t)r, &a, out,
+	cr_assert_eq(sga_hop_seal_ack(&w->g.gs.hop[r], w->g.gs.session_id, (uint8_t)r, &a, out,
 	                              sizeof(out), &len),
 	             0);
 	net_send(w, r, out, len);
@@ -261,69 +258,24 @@ static void gw_input(struct world *w, const uint8_t *f, size_t n)
 {
 	struct sga_gw_peek pk;
 	struct sga_gw_out out;
-	uint64_t ctr;
-	int k;
 
 	if (sga_gw_peek(f, n, &pk))
 		return;
-	memset(&out, 0, sizeof(out));
-	switch (pk.type) {
-	case SGA_MSG_REG_REQ: {
-		struct sga_reg_req env;
-		struct sga_reg_plain req;
-		struct sga_gw_device nrec;
-		int used = 0;
-
-		if (sga_gw_reg_open(&w->gw, f, n, &env, &req))
-			return;
-		k = dev_of(w, req.id, req.id_len);
-		if (sga_gw_reg_accept(&w->gw, &env, &req, w->have_gdev[k] ? &w->gdev[k] : NULL,
-		                      NULL, &nrec, &used, &out))
-			return;
-		w->gdev[k] = nrec;
-		w->have_gdev[k] = 1;
-		break;
-	}
-	case SGA_MSG_NEG_REQ: {
-		struct sga_neg_req_plain a1;
-		struct sga_gw_session s;
-
-		if (dev_of(w, pk.id, pk.id_len) != 0 ||
-		    sga_gw_neg_req_open(&w->gw, &w->gdev[0], f, n, &a1, &ctr))
-			return;
-		memset(&s, 0, sizeof(s));
-		if (sga_gw_neg_req_handle(&w->gw, &w->gdev[0], &w->gdev[1], &a1, ctr, &s, &out))
-			return;
-		if (s.session_id) {
-			sga_gw_session_wipe(&w->gs);
-			w->gs = s;
-			memset(w->ackw, 0, sizeof(w->ackw));
-		}
-		break;
-	}
-	case SGA_MSG_NEG_ACCEPT: {
-		struct sga_neg_accept_plain a3;
-
-		if (dev_of(w, pk.id, pk.id_len) != 1 ||
-		    sga_gw_neg_accept_open(&w->gw, &w->gdev[1], f, n, &a3, &ctr) ||
-		    a3.session_id != w->gs.session_id ||
-		    sga_gw_neg_accept_handle(&w->gw, &w->gdev[1], &w->gs, &a3, ctr, &out))
-			return;
-		break;
-	}
-	case SGA_MSG_KEX_INIT:
-		if (pk.role > 1 || pk.session_id != w->gs.session_id ||
-		    sga_gw_kex_init_handle(&w->gw, &w->gdev[pk.role], &w->gs, f, n, &out))
-			return;
-		break;
-	case SGA_MSG_DATA_UP:
-	case SGA_MSG_DATA_DELIVERED:
+	if (pk.type == SGA_MSG_DATA_UP || pk.type == SGA_MSG_DATA_DELIVERED) {
 		gw_data(w, &pk, f, n);
+		return;
+	}
+	memset(&out, 0, sizeof(out));
+	switch (harness_gw_world_handshake(&w->g, &pk, f, n, &out)) {
+	case HARNESS_GW_NEW_SESSION:
+		memset(w->ackw, 0, sizeof(w->ackw));
+		/* fall through */
+	case HARNESS_GW_ANSWERED:
+		gw_out(w, &out);
 		return;
 	default:
 		return;
 	}
-	gw_out(w, &out);
 }
 
 /* One queued datagram to its destination. */
@@ -387,8 +339,6 @@ static void msg_of(int k, unsigned seq, uint8_t *m, size_t *len)
 /* Register both, connect d_i to d_j, N_MSG messages each way. */
 static void world_run(struct world *w, const struct core_api *api0, const struct core_api *api1)
 {
-	static const uint8_t all[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_CHACHA20_POLY1305,
-	                              SGA_SUITE_AES128_CCM8, SGA_SUITE_ASCON_AEAD128};
 	static const uint8_t suites[2][2] = {{SGA_SUITE_AES128_CCM8, SGA_SUITE_AES128_GCM},
 	                                     {SGA_SUITE_AES128_GCM, SGA_SUITE_CHACHA20_POLY1305}};
 	static const char *ids[2] = {"dev-i", "dev-j"};
@@ -402,11 +352,7 @@ static void world_run(struct world *w, const struct core_api *api0, const struct
 	w->api[1] = api1;
 	cr_assert_not_null(harness_rsa_pk());
 	g_actor = ACT_GW;
-	cr_assert_eq(sga_gw_init_empty(&w->gw, (const uint8_t *)"gw-core", 7, all, sizeof(all),
-	                               SGA_ENROLL_OPEN),
-	             0);
-	cr_assert_eq(harness_gw_add_profile(&w->gw, harness_group(SGA_GROUP_FFDHE2048)), 0);
-	cr_assert_eq(sga_package_encode(&w->gw.prof[0].pkg, body, sizeof(body), &blen), 0);
+	cr_assert_eq(harness_gw_world_init(&w->g, ids[0], body, sizeof(body), &blen), 0);
 	for (int k = 0; k < 2; k++) {
 		const struct sga_core_io io = {&w->ctx[k], cb_now, cb_send, cb_save, cb_event};
 
@@ -468,8 +414,7 @@ static void world_fini(struct world *w)
 		w->api[k]->fini(&w->core[k]);
 	}
 	g_actor = ACT_GW;
-	harness_gw_fini(&w->gw);
-	sga_gw_session_wipe(&w->gs);
+	harness_gw_world_fini(&w->g);
 }
 
 /* ---- interop ------------------------------------------------------------------------ */
