@@ -538,7 +538,7 @@ Test(portable, p256_scalar_random_fails_closed)
 }
 
 /* Not a timed assertion: a printout of ECDH/s of both back ends on this host
- * (PERFORMANCE.md quotes it). */
+ * (DEVICES.md section 3 quotes it). */
 Test(portable, p256_speed_printout)
 {
 	uint8_t k[32], g[65], x[32];
