@@ -185,3 +185,28 @@ int sga_group_element_in_range(const uint8_t *p, const uint8_t *x, size_t len)
 		x_high |= x[i];
 	return !borrow && (high != 0 || last >= 2) && (x_high != 0 || x[len - 1] >= 2);
 }
+
+/* ---- P-256 scalars ------------------------------------------------------- */
+
+/* n, the order of the P-256 base point, big-endian. */
+static const uint8_t p256_order[SGA_P256_SCALAR_LEN] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+
+/* Secret: no early exit. The first differing byte decides lt or gt; the
+ * bytes after it are still read, into nothing. */
+int sga_p256_scalar_in_range(const uint8_t s[SGA_P256_SCALAR_LEN])
+{
+	unsigned lt = 0, gt = 0, nz = 0;
+
+	for (size_t i = 0; i < SGA_P256_SCALAR_LEN; i++) {
+		unsigned a = s[i], b = p256_order[i];
+		unsigned undecided = 1u ^ (lt | gt);
+
+		lt |= undecided & ((a - b) >> 8 & 1);
+		gt |= undecided & ((b - a) >> 8 & 1);
+		nz |= a;
+	}
+	return lt && nz != 0;
+}

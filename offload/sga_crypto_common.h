@@ -64,6 +64,13 @@ int sga_aead_open_check(uint8_t suite, const uint8_t *key, const uint8_t *nonce,
  */
 int sga_group_element_in_range(const uint8_t *p, const uint8_t *x, size_t len);
 
+/**
+ * 1 if the big-endian P-256 scalar s lies in [1, n-1], else 0: the scalar
+ * check of sga_p256_ecdh / base_mul / scalar_random in both back ends. s is
+ * secret: the comparison runs over all 32 bytes without a branch on them.
+ */
+int sga_p256_scalar_in_range(const uint8_t s[SGA_P256_SCALAR_LEN]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 
 #include "sga_crypto.h"
+#include "sga_crypto_common.h"
 #include "sga_crypto_priv.h"
 
 /* u = 9, little-endian: the base point of curve25519. */
@@ -98,27 +99,8 @@ int sga_x25519(const uint8_t scalar[SGA_X25519_LEN], const uint8_t *u, uint8_t o
 
 /* ---- NIST P-256 ------------------------------------------------------------ */
 
-/* n, the order of the base point, big-endian. */
-static const uint8_t p256_order[SGA_P256_SCALAR_LEN] = {
-    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
-};
-
-/* 1 if the big-endian scalar lies in [1, n-1]. Secret: no early exit. */
-static int p256_scalar_ok(const uint8_t s[SGA_P256_SCALAR_LEN])
-{
-	unsigned lt = 0, gt = 0, nz = 0;
-
-	for (size_t i = 0; i < SGA_P256_SCALAR_LEN; i++) {
-		unsigned a = s[i], b = p256_order[i];
-		unsigned undecided = 1u ^ (lt | gt);
-
-		lt |= undecided & ((a - b) >> 8 & 1);
-		gt |= undecided & ((b - a) >> 8 & 1);
-		nz |= a;
-	}
-	return lt && nz != 0;
-}
+/* The scalar range check [1, n-1] is sga_crypto_common.c's, shared with the
+ * portable back end (offload/portable/sga_p256.c). */
 
 /* Decode point into pt on grp; 0 or -EINVAL. */
 static int p256_decode(const EC_GROUP *grp, const uint8_t *point, size_t len, EC_POINT *pt,
@@ -162,7 +144,7 @@ static int p256_mul(const uint8_t *scalar, const uint8_t *base, size_t base_len,
 	                                   : POINT_CONVERSION_UNCOMPRESSED;
 	int rc = -EINVAL;
 
-	if (scalar == NULL || out == NULL || !p256_scalar_ok(scalar))
+	if (scalar == NULL || out == NULL || !sga_p256_scalar_in_range(scalar))
 		goto out;
 	if (x_only ? out_len != SGA_P256_X_LEN
 	           : (out_len != SGA_P256_COMPRESSED_LEN && out_len != SGA_P256_UNCOMPRESSED_LEN))
@@ -222,7 +204,7 @@ int sga_p256_ecdh(const uint8_t scalar[SGA_P256_SCALAR_LEN], const uint8_t *poin
 	if (point == NULL || x == NULL)
 		return -EINVAL;
 	if (b != NULL && b->p256_ecdh != NULL) {
-		if (scalar == NULL || !p256_scalar_ok(scalar) ||
+		if (scalar == NULL || !sga_p256_scalar_in_range(scalar) ||
 		    !sga_p256_point_ok(point, point_len))
 			return -EINVAL;
 		return b->p256_ecdh(scalar, point, point_len, x);
@@ -243,7 +225,7 @@ int sga_p256_scalar_random(uint8_t scalar[SGA_P256_SCALAR_LEN])
 	for (int tries = 0; tries < 16; tries++) {
 		if (sga_random_bytes(scalar, SGA_P256_SCALAR_LEN) != 0)
 			break;
-		if (p256_scalar_ok(scalar))
+		if (sga_p256_scalar_in_range(scalar))
 			return 0;
 	}
 	sga_memzero(scalar, SGA_P256_SCALAR_LEN);

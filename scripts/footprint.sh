@@ -100,12 +100,18 @@ if [ -n "${FOOTPRINT_CFLAGS:-}" ]; then
 fi
 ONLY_FFDHE=(-DSGA_GROUPS_X25519=0 -DSGA_GROUPS_P256=0 -DSGA_PKE_HPKE=0)
 ONLY_X25519=(-DSGA_GROUPS_FFDHE=0 -DSGA_GROUPS_P256=0 -DSGA_PORTABLE_RSA=0)
+ONLY_P256=(-DSGA_GROUPS_FFDHE=0 -DSGA_GROUPS_X25519=0 -DSGA_PORTABLE_RSA=0)
 # HPKE of the x25519 profile seals with ChaCha20-Poly1305: it stays in every x25519 build.
 CCM8_CHACHA=(-DSGA_PORTABLE_AES_GCM=0 -DSGA_PORTABLE_AES256_GCM=0 -DSGA_PORTABLE_ASCON=0)
+# HPKE of the p256 profile (DHKEM(P-256), sga_hpke.c) seals with AES-128-GCM:
+# it stays in every p256 build, next to aes-128-ccm8 for the hop.
+CCM8_GCM=(-DSGA_PORTABLE_AES256_GCM=0 -DSGA_PORTABLE_ASCON=0 -DSGA_PORTABLE_CHACHAPOLY=0)
 measure ffdhe2048-all-suites "${ONLY_FFDHE[@]}"
 measure ffdhe2048-ccm8 "${ONLY_FFDHE[@]}" "${CCM8_CHACHA[@]}" -DSGA_PORTABLE_CHACHAPOLY=0
 measure x25519-all-suites "${ONLY_X25519[@]}"
 measure x25519-ccm8 "${ONLY_X25519[@]}" "${CCM8_CHACHA[@]}"
+measure p256-all-suites "${ONLY_P256[@]}"
+measure p256-ccm8 "${ONLY_P256[@]}" "${CCM8_GCM[@]}"
 echo
 echo "== footprint summary (Cortex-M4, -Os, gc-sections; RAM includes the example's 1,472-byte receive buffer)"
 echo "| build | flash (text + data) | RAM (data + bss) | struct sga_core | largest stack frame |"

@@ -5,7 +5,9 @@
  *
  * Portable C99 (plus <string.h>) with no OS, no allocator and no heap: every
  * primitive works on the caller's buffers and its own stack. It implements
- * SHA-256, HMAC-SHA256, HKDF-SHA256, X25519, the AEAD suites selected below,
+ * SHA-256, HMAC-SHA256, HKDF-SHA256, X25519, P-256 (sga_p256.c: SEC1 points,
+ * ECDH and base-point multiplication, small and constant time rather than
+ * fast; left out with -DSGA_GROUPS_P256=0), the AEAD suites selected below,
  * sga_random_bytes over a caller-registered entropy source, and (unless
  * SGA_PORTABLE_RSA is 0) RSA-OAEP-SHA256 encryption with a public key and
  * ffdhe modular exponentiation. Objects handed out by pointer (prepared AEAD

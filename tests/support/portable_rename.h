@@ -14,6 +14,10 @@
 #define sga_hmac_sha256            sga_pt_hmac_sha256
 #define sga_hkdf_sha256            sga_pt_hkdf_sha256
 #define sga_x25519                 sga_pt_x25519
+#define sga_p256_point_ok          sga_pt_p256_point_ok
+#define sga_p256_ecdh              sga_pt_p256_ecdh
+#define sga_p256_base_mul          sga_pt_p256_base_mul
+#define sga_p256_scalar_random     sga_pt_p256_scalar_random
 #define sga_aead_seal              sga_pt_aead_seal
 #define sga_aead_open              sga_pt_aead_open
 #define sga_random_bytes           sga_pt_random_bytes

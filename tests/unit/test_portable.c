@@ -9,9 +9,13 @@
  * each table) and byte for byte against the OpenSSL back end (or, for X25519,
  * OpenSSL's EVP X25519) on random inputs of many lengths, including in-place
  * and tampered messages. Errors are pinned to the codes of the API contract.
+ * P-256 is compared with the OpenSSL back end's sga_p256_* (offload/sga_ec.c,
+ * EC_POINT), both on published points and on random scalars and points.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <criterion/criterion.h>
 
@@ -29,6 +33,11 @@ int sga_pt_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, 
                        const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
 int sga_pt_x25519(const uint8_t scalar[SGA_X25519_LEN], const uint8_t *u,
                   uint8_t out[SGA_X25519_LEN]);
+int sga_pt_p256_point_ok(const uint8_t *point, size_t len);
+int sga_pt_p256_ecdh(const uint8_t scalar[SGA_P256_SCALAR_LEN], const uint8_t *point,
+                     size_t point_len, uint8_t x[SGA_P256_X_LEN]);
+int sga_pt_p256_base_mul(const uint8_t scalar[SGA_P256_SCALAR_LEN], uint8_t *out, size_t out_len);
+int sga_pt_p256_scalar_random(uint8_t scalar[SGA_P256_SCALAR_LEN]);
 int sga_pt_aead_seal(uint8_t suite, const uint8_t *key, const uint8_t nonce[SGA_AEAD_NONCE_LEN],
                      const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
                      uint8_t *ct, size_t ct_cap);
@@ -291,6 +300,267 @@ Test(portable, x25519_small_order_is_einval)
 	unhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", u, 32);
 	cr_assert_eq(sga_pt_x25519(k, u, out), -EINVAL);
 	cr_assert_eq(sga_pt_x25519(NULL, u, out), -EINVAL);
+}
+
+/* ---- P-256 ----------------------------------------------------------------- */
+
+static const char p256_n_hex[] = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+static const char p256_p_hex[] = "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff";
+
+/* k as a 32-byte big-endian scalar from hex. */
+static void p256_scalar(const char *hex, uint8_t k[32])
+{
+	uint8_t tmp[32];
+	size_t n = unhex(hex, tmp, sizeof(tmp));
+
+	memset(k, 0, 32);
+	memcpy(k + 32 - n, tmp, n);
+}
+
+Test(portable, p256_base_mul_known_points)
+{
+	/* [1]G, [2]G, [3]G and [n-1]G = -G (SEC 2 G; the multiples as in the
+	 * NIST/CAVS point tables). */
+	static const struct {
+		const char *k, *x, *y;
+	} v[] = {
+	    {"01", "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+	     "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"},
+	    {"02", "7cf27b188d034f7e8a52380304b51ac3c08969e277f21b35a60b48fc47669978",
+	     "07775510db8ed040293d9ac69f7430dbba7dade63ce982299e04b79d227873d1"},
+	    {"03", "5ecbe4d1a6330a44c8f7ef951d4bf165e6c6b721efada985fb41661bc6e7fd6c",
+	     "8734640c4998ff7e374b06ce1a64a2ecd82ab036384fb83d9a79b127a27d5032"},
+	    {"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550",
+	     "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+	     "b01cbd1c01e58065711814b583f061e9d431cca994cea1313449bf97c840ae0a"},
+	};
+	uint8_t k[32], x[32], y[32], u[65], c[33];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		p256_scalar(v[i].k, k);
+		unhex(v[i].x, x, 32);
+		unhex(v[i].y, y, 32);
+		cr_assert_eq(sga_pt_p256_base_mul(k, u, sizeof(u)), 0);
+		cr_assert_eq(u[0], 4);
+		cr_assert(memcmp(u + 1, x, 32) == 0 && memcmp(u + 33, y, 32) == 0,
+		          "[%s]G uncompressed", v[i].k);
+		cr_assert_eq(sga_pt_p256_base_mul(k, c, sizeof(c)), 0);
+		cr_assert_eq(c[0], 2 | (y[31] & 1), "[%s]G: the prefix is y's parity", v[i].k);
+		cr_assert(memcmp(c + 1, x, 32) == 0);
+		cr_assert(sga_pt_p256_point_ok(u, sizeof(u)) && sga_pt_p256_point_ok(c, sizeof(c)));
+	}
+}
+
+Test(portable, p256_rfc5903_ecdh)
+{
+	/* RFC 5903 section 8.1: the initiator i, the responder r, their public
+	 * points and the shared x. */
+	uint8_t i[32], r[32], gi[65], gr[65], out[65], z[32];
+
+	unhex("c88f01f510d9ac3f70a292daa2316de544e9aab8afe84049c62a9c57862d1433", i, 32);
+	unhex("c6ef9c5d78ae012a011164acb397ce2088685d8f06bf9be0b283ab46476bee53", r, 32);
+	gi[0] = gr[0] = 4;
+	unhex("dad0b65394221cf9b051e1feca5787d098dfe637fc90b9ef945d0c3772581180"
+	      "5271a0461cdb8252d61f1c456fa3e59ab1f45b33accf5f58389e0577b8990bb3",
+	      gi + 1, 64);
+	unhex("d12dfb5289c8d4f81208b70270398c342296970a0bccb74c736fc7554494bf63"
+	      "56fbf3ca366cc23e8157854c13c58d6aac23f046ada30f8353e74f33039872ab",
+	      gr + 1, 64);
+	cr_assert_eq(sga_pt_p256_base_mul(i, out, 65), 0);
+	cr_assert(memcmp(out, gi, 65) == 0, "g^i");
+	cr_assert_eq(sga_pt_p256_base_mul(r, out, 65), 0);
+	cr_assert(memcmp(out, gr, 65) == 0, "g^r");
+	cr_assert_eq(sga_pt_p256_ecdh(i, gr, 65, z), 0);
+	assert_hex(z, "d6840f6b42f6edafd13116e0e12565202fef8e9ece7dce03812464d04b9442de");
+	cr_assert_eq(sga_pt_p256_ecdh(r, gi, 65, z), 0);
+	assert_hex(z, "d6840f6b42f6edafd13116e0e12565202fef8e9ece7dce03812464d04b9442de");
+	/* The same peer compressed (gi's y ends in b3: odd, prefix 03). */
+	gi[0] = 3;
+	cr_assert_eq(sga_pt_p256_ecdh(r, gi, 33, z), 0);
+	assert_hex(z, "d6840f6b42f6edafd13116e0e12565202fef8e9ece7dce03812464d04b9442de");
+	gi[0] = 2; /* the other y: -gi, the same x for [r](-gi) = -[r]gi */
+	cr_assert_eq(sga_pt_p256_ecdh(r, gi, 33, z), 0);
+	assert_hex(z, "d6840f6b42f6edafd13116e0e12565202fef8e9ece7dce03812464d04b9442de");
+}
+
+Test(portable, p256_point_ok_refuses)
+{
+	uint8_t g[65], c[33], k[32] = {0}, x[32];
+
+	k[31] = 1;
+	cr_assert_eq(sga_pt_p256_base_mul(k, g, 65), 0);
+	memcpy(c, g, 33);
+	c[0] = 2 | (g[64] & 1);
+	cr_assert(sga_pt_p256_point_ok(g, 65));
+	cr_assert(sga_pt_p256_point_ok(c, 33));
+	/* off the curve: y + 1, and y swapped for x */
+	g[64] ^= 1;
+	cr_assert_not(sga_pt_p256_point_ok(g, 65), "an off-curve point was accepted");
+	cr_assert_eq(sga_pt_p256_ecdh(k, g, 65, x), -EINVAL);
+	for (size_t i = 0; i < 32; i++)
+		cr_assert_eq(x[i], 0, "the output of a refused ECDH is not zeroed");
+	g[64] ^= 1;
+	/* wrong prefix for the length, hybrid 06/07, 00 (infinity), wrong lengths */
+	g[0] = 2;
+	cr_assert_not(sga_pt_p256_point_ok(g, 65));
+	g[0] = 6 | (g[64] & 1);
+	cr_assert_not(sga_pt_p256_point_ok(g, 65));
+	g[0] = 4;
+	c[0] = 4;
+	cr_assert_not(sga_pt_p256_point_ok(c, 33));
+	c[0] = 2 | (g[64] & 1);
+	cr_assert_not(sga_pt_p256_point_ok(c, 32));
+	cr_assert_not(sga_pt_p256_point_ok(c, 34));
+	cr_assert_not(sga_pt_p256_point_ok(g, 64));
+	cr_assert_not(sga_pt_p256_point_ok(g, 66));
+	cr_assert_not(sga_pt_p256_point_ok(g, 1));
+	cr_assert_not(sga_pt_p256_point_ok(g, 0));
+	cr_assert_not(sga_pt_p256_point_ok(NULL, 33));
+	memset(c + 1, 0, 32);
+	c[0] = 0;
+	cr_assert_not(sga_pt_p256_point_ok(c, 1));
+	/* x = 1: 1 - 3 + b is not a square mod p, no point has it; x = 0 has one */
+	c[0] = 2;
+	cr_assert(sga_pt_p256_point_ok(c, 33), "x = 0 is on the curve");
+	c[32] = 1;
+	cr_assert_not(sga_pt_p256_point_ok(c, 33), "x = 1 has no square root");
+	c[0] = 3;
+	cr_assert_not(sga_pt_p256_point_ok(c, 33));
+	cr_assert_eq(sga_p256_point_ok(c, 33), 0, "OpenSSL agrees");
+	/* x = p and x = p + 1 (0 and 1 unreduced), x = 2^256 - 1; y = p next to
+	 * a valid x (y = 0 unreduced) */
+	unhex(p256_p_hex, c + 1, 32);
+	cr_assert_not(sga_pt_p256_point_ok(c, 33), "x = p accepted");
+	c[0] = 2;
+	cr_assert_not(sga_pt_p256_point_ok(c, 33), "x = p accepted");
+	unhex("ffffffff00000001000000000000000100000000000000000000000000000000", c + 1, 32);
+	cr_assert_not(sga_pt_p256_point_ok(c, 33), "x = p + 1 accepted");
+	memset(c + 1, 0xff, 32);
+	cr_assert_not(sga_pt_p256_point_ok(c, 33));
+	unhex(p256_p_hex, g + 33, 32);
+	cr_assert_not(sga_pt_p256_point_ok(g, 65), "y = p accepted");
+	cr_assert_eq(sga_p256_point_ok(g, 65), 0);
+}
+
+Test(portable, p256_scalar_range)
+{
+	uint8_t k[32], out[65], x[32], g[65];
+
+	memset(k, 0, 32);
+	k[31] = 1;
+	cr_assert_eq(sga_pt_p256_base_mul(k, g, 65), 0);
+	/* 0, n, n + 1 and 2^256 - 1 are refused with the output zeroed; n - 1 is not. */
+	memset(k, 0, 32);
+	memset(out, 0xa5, sizeof(out));
+	cr_assert_eq(sga_pt_p256_base_mul(k, out, 65), -EINVAL);
+	for (size_t i = 0; i < sizeof(out); i++)
+		cr_assert_eq(out[i], 0);
+	cr_assert_eq(sga_pt_p256_ecdh(k, g, 65, x), -EINVAL);
+	unhex(p256_n_hex, k, 32);
+	cr_assert_eq(sga_pt_p256_base_mul(k, out, 33), -EINVAL, "scalar n accepted");
+	cr_assert_eq(sga_pt_p256_ecdh(k, g, 65, x), -EINVAL, "scalar n accepted");
+	k[31] += 1;
+	cr_assert_eq(sga_pt_p256_base_mul(k, out, 33), -EINVAL);
+	memset(k, 0xff, 32);
+	cr_assert_eq(sga_pt_p256_base_mul(k, out, 33), -EINVAL);
+	unhex(p256_n_hex, k, 32);
+	k[31] -= 1;
+	cr_assert_eq(sga_pt_p256_base_mul(k, out, 33), 0);
+	/* output lengths and NULLs */
+	cr_assert_eq(sga_pt_p256_base_mul(k, out, 32), -EINVAL);
+	cr_assert_eq(sga_pt_p256_base_mul(k, out, 64), -EINVAL);
+	cr_assert_eq(sga_pt_p256_base_mul(NULL, out, 33), -EINVAL);
+	cr_assert_eq(sga_pt_p256_base_mul(k, NULL, 33), -EINVAL);
+	cr_assert_eq(sga_pt_p256_ecdh(NULL, g, 65, x), -EINVAL);
+	cr_assert_eq(sga_pt_p256_ecdh(k, NULL, 65, x), -EINVAL);
+	cr_assert_eq(sga_pt_p256_ecdh(k, g, 65, NULL), -EINVAL);
+}
+
+Test(portable, p256_random_against_openssl)
+{
+	uint8_t k[32], k2[32], a[65], b[65], ac[33], bc[33], xa[32], xb[32];
+
+	for (int i = 0; i < 100; i++) {
+		rnd(k, 32);
+		rnd(k2, 32);
+		/* Every 8th scalar is small or near n: short ladders, top bits clear or set. */
+		if (i % 8 == 3)
+			memset(k, 0, 28);
+		if (i % 8 == 5) {
+			unhex(p256_n_hex, k, 32);
+			k[31] = (uint8_t)(k[31] - 1 - (i & 0x3f));
+		}
+		cr_assert_eq(sga_pt_p256_base_mul(k, a, 65), sga_p256_base_mul(k, b, 65));
+		cr_assert(memcmp(a, b, 65) == 0, "[k]G differs from OpenSSL at %d", i);
+		cr_assert_eq(sga_pt_p256_base_mul(k, ac, 33), 0);
+		cr_assert_eq(sga_p256_base_mul(k, bc, 33), 0);
+		cr_assert(memcmp(ac, bc, 33) == 0, "compressed [k]G differs at %d", i);
+		/* ECDH on that point, both encodings */
+		cr_assert_eq(sga_pt_p256_ecdh(k2, a, 65, xa), 0);
+		cr_assert_eq(sga_p256_ecdh(k2, a, 65, xb), 0);
+		cr_assert(memcmp(xa, xb, 32) == 0, "ECDH differs from OpenSSL at %d", i);
+		cr_assert_eq(sga_pt_p256_ecdh(k2, ac, 33, xa), 0);
+		cr_assert(memcmp(xa, xb, 32) == 0, "ECDH on the compressed point at %d", i);
+		/* A random x: about half are on the curve; both back ends agree on
+		 * which, and on the ECDH where it is. */
+		rnd(ac + 1, 32);
+		ac[0] = (uint8_t)(2 | (i & 1));
+		cr_assert_eq(sga_pt_p256_point_ok(ac, 33), sga_p256_point_ok(ac, 33),
+		             "point_ok differs from OpenSSL at %d", i);
+		cr_assert_eq(sga_pt_p256_ecdh(k2, ac, 33, xa), sga_p256_ecdh(k2, ac, 33, xb));
+		cr_assert(memcmp(xa, xb, 32) == 0);
+		/* A random y next to a real x: off the curve for both */
+		rnd(a + 33, 32);
+		cr_assert_eq(sga_pt_p256_point_ok(a, 65), sga_p256_point_ok(a, 65));
+	}
+}
+
+Test(portable, p256_scalar_random_fails_closed)
+{
+	uint8_t k[32], n[32], out[33];
+	int calls = 0;
+
+	sga_portable_set_random(NULL, NULL);
+	memset(k, 0xa5, sizeof(k));
+	cr_assert_eq(sga_pt_p256_scalar_random(k), -EIO);
+	for (size_t i = 0; i < sizeof(k); i++)
+		cr_assert_eq(k[i], 0);
+	cr_assert_eq(sga_pt_p256_scalar_random(NULL), -EINVAL);
+	sga_portable_set_random(test_trng, &calls);
+	unhex(p256_n_hex, n, 32);
+	for (int i = 0; i < 32; i++) {
+		cr_assert_eq(sga_pt_p256_scalar_random(k), 0);
+		cr_assert(memcmp(k, n, 32) < 0);
+		cr_assert_eq(sga_pt_p256_base_mul(k, out, 33), 0, "a drawn scalar is refused");
+	}
+	cr_assert_geq(calls, 32);
+	sga_portable_set_random(NULL, NULL);
+}
+
+/* Not a timed assertion: a printout of ECDH/s of both back ends on this host
+ * (DEVICES.md section 3 quotes it). */
+Test(portable, p256_speed_printout)
+{
+	uint8_t k[32], g[65], x[32];
+	struct timespec t0, t1;
+	double pt_s, ossl_s;
+	const int rounds = 200;
+
+	rnd(k, 32);
+	k[0] &= 0x7f;
+	cr_assert_eq(sga_p256_base_mul(k, g, 65), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < rounds; i++)
+		cr_assert_eq(sga_pt_p256_ecdh(k, g, 65, x), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pt_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < rounds; i++)
+		cr_assert_eq(sga_p256_ecdh(k, g, 65, x), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ossl_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	fprintf(stderr, "p256 ecdh/s: portable %.0f, openssl %.0f\n", rounds / pt_s,
+	        rounds / ossl_s);
 }
 
 /* ---- AEAD ------------------------------------------------------------------ */
