@@ -118,7 +118,8 @@ struct dp; /* opaque */
 	X(DROP_IP6_FRAG, "dropped: IPv6 fragment (never reassembled)")                           \
 	X(DROP_UDP6_CSUM_ZERO, "dropped: UDP over IPv6 with checksum 0 (RFC 8200 8.1)")          \
 	X(LAB_REPLAY_RELAYED, "LAB: authentic replayed DATA_UP/DATA_DELIVERED taken as fresh "   \
-	                      "(hop_replay_window off)")
+	                      "(hop_replay_window off)")                                         \
+	X(IDLE_SLEEPS, "sleeps of the idle lcore (idle_sleep_us)")
 
 enum dp_counter {
 #define DP_CTR_ENUM(name, desc) DP_C_##name,
@@ -238,6 +239,11 @@ struct dp_config {
 	 * anti-replay off. 0, the default: replays are dropped (drop_hop_replay)
 	 * or acknowledged as duplicates. */
 	int hop_replay_off;
+	/* 0, the default: the lcores busy-poll. Otherwise an lcore that found
+	 * nothing to do DP_IDLE_POLLS times in a row sleeps, 1 us doubling up to
+	 * idle_sleep_us, until a poll finds work (dp_idle.h): for gateways that
+	 * share a small machine. */
+	unsigned idle_sleep_us;
 };
 
 /**

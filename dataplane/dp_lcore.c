@@ -84,6 +84,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "dp_idle.h"
 #include "dp_pkt.h"
 #include "dp_priv.h"
 #include "dp_rekey.h"
@@ -1558,6 +1559,7 @@ int dp_lcore_main(void *arg)
 {
 	struct dp *dp = arg;
 	unsigned self = rte_lcore_id(), index;
+	struct dp_idle idle = {0, 0};
 	struct dp_lcore *lc;
 
 	for (index = 0; index < dp->cfg.n_lcores; index++)
@@ -1568,14 +1570,27 @@ int dp_lcore_main(void *arg)
 		return -EINVAL;
 	}
 	lc = &dp->lcores[index];
-	DP_LOG(INFO, "lcore %u: queue %u", self, index);
+	if (dp->cfg.idle_sleep_us)
+		DP_LOG(INFO, "lcore %u: queue %u; sleeps when idle, up to %u us (idle_sleep_us)",
+		       self, index, dp->cfg.idle_sleep_us);
+	else
+		DP_LOG(INFO, "lcore %u: queue %u", self, index);
 	/* A QSBR reader from here on: between two iterations it holds no slot
 	 * pointer but in its crypto ops, which the slots count (dp_rcu.c). */
 	rte_rcu_qsbr_thread_online(dp->qsbr, index);
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
-		if (!dp_lcore_iter(dp, lc))
-			rte_pause();
+		unsigned work = dp_lcore_iter(dp, lc), sleep_us;
+
 		rte_rcu_qsbr_quiescent(dp->qsbr, index);
+		/* Crypto ops in flight are work to come: no sleep under them. */
+		sleep_us =
+		    dp_idle_next(&idle, work + lc->cq_n + lc->cq_inflight, dp->cfg.idle_sleep_us);
+		if (sleep_us) {
+			dp_ctr_inc(lc, DP_C_IDLE_SLEEPS);
+			rte_delay_us_sleep(sleep_us);
+		} else if (!work) {
+			rte_pause();
+		}
 	}
 	/* Finish the relays the crypto device still holds (a bounded wait at
 	 * shutdown only); dp_destroy frees whatever is left. */

@@ -85,6 +85,8 @@ static const struct key_def keys[] = {
     {"dataplane", "max_sessions", K_UINT, F(max_sessions), 16, 16777216},
     {"dataplane", "tx_seq_block", K_U64, F(tx_seq_block), 1024, (uint64_t)1 << 40},
     {"dataplane", "udp_checksum_zero", K_UINT, F(udp_checksum_zero), 0, 1},
+    /* 0: busy-poll; else the longest sleep of an idle lcore (dataplane/dp_idle.h). */
+    {"dataplane", "idle_sleep_us", K_UINT, F(idle_sleep_us), 0, 100000},
     /* Token buckets per source address before the control rings; 0: no limit. */
     {"dataplane", "ctrl_rate", K_UINT, F(ctrl_rate), 0, 1000000},
     {"dataplane", "ctrl_burst", K_UINT, F(ctrl_burst), 1, 1000000},

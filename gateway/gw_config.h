@@ -61,6 +61,7 @@ struct gw_config {
 	unsigned max_sessions;
 	uint64_t tx_seq_block;
 	unsigned udp_checksum_zero; /* 1: UDP checksum 0 where the port cannot offload it */
+	unsigned idle_sleep_us;     /* 0: busy-poll; else an idle lcore's longest sleep */
 
 	/* [controlplane] */
 	unsigned workers;

@@ -818,6 +818,7 @@ int main(int argc, char **argv)
 	dcfg.crypto_device = cfg.crypto_device;
 	dcfg.crypto_sessions = cfg.aead_sessions;
 	dcfg.udp_checksum_zero = (int)cfg.udp_checksum_zero;
+	dcfg.idle_sleep_us = cfg.idle_sleep_us;
 	dcfg.store_dir = cfg.store_dir[0] ? cfg.store_dir : NULL;
 	dcfg.store_fsync = cfg.store_fsync;
 	dcfg.store_fsync_interval_ms = cfg.store_fsync_interval_ms;

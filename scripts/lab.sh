@@ -150,6 +150,7 @@ mbufs = 8191
 ctrl_rate = ${SGA_CTRL_RATE:-100}
 ctrl_burst = ${SGA_CTRL_BURST:-200}
 ${SGA_MAX_SESSIONS:+max_sessions = $SGA_MAX_SESSIONS}
+${SGA_IDLE_SLEEP_US:+idle_sleep_us = $SGA_IDLE_SLEEP_US}
 [controlplane]
 workers = 2
 persist_interval_ms = 200

@@ -129,6 +129,16 @@ Test(config, replay_mark_step_and_age)
 	expect_err("[controlplane]\nmark_max_age_ms = 5\n", "mark_max_age_ms");
 }
 
+/* [dataplane] idle_sleep_us: busy polling unless set; at most 100 ms. */
+Test(config, idle_sleep_default_off_and_bounded)
+{
+	cr_assert_eq(parse("[gateway]\nid = x\n"), 0, "%s", err);
+	cr_assert_eq(c.idle_sleep_us, 0, "busy polling by default");
+	cr_assert_eq(parse("[dataplane]\nidle_sleep_us = 500\n"), 0, "%s", err);
+	cr_assert_eq(c.idle_sleep_us, 500);
+	expect_err("[dataplane]\nidle_sleep_us = 100001\n", "idle_sleep_us");
+}
+
 Test(config, errors_name_line_and_reason)
 {
 	expect_err("[gateway]\nbogus = 1\n", "t.conf:2: unknown key 'bogus' in [gateway]");

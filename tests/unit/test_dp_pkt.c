@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_idle.h"
 #include "dp_pkt.h"
 #include "dp_ratelimit.h"
 
@@ -1296,4 +1297,29 @@ Test(dp_pkt, counter_names)
 		for (int b = 0; b < a; b++)
 			cr_assert_str_neq(n, dp_counter_name((enum dp_counter)b));
 	}
+}
+
+/* [dataplane] idle_sleep_us: no sleep while there is work or before
+ * DP_IDLE_POLLS empty polls in a row; then 1 us doubling to the cap; the
+ * first poll with work ends it; 0 never sleeps. */
+Test(dp_idle, sleeps_only_after_empty_polls_and_backs_off_to_the_cap)
+{
+	struct dp_idle st = {0, 0};
+	unsigned want = 1;
+
+	for (unsigned i = 0; i < 1000; i++)
+		cr_assert_eq(dp_idle_next(&st, 1, 100), 0, "never while there is work");
+	for (unsigned i = 0; i < DP_IDLE_POLLS; i++)
+		cr_assert_eq(dp_idle_next(&st, 0, 100), 0, "empty poll %u: not yet", i);
+	for (unsigned i = 0; i < 12; i++) {
+		cr_assert_eq(dp_idle_next(&st, 0, 100), want, "sleep %u", i);
+		want = want * 2 > 100 ? 100 : want * 2;
+	}
+	cr_assert_eq(dp_idle_next(&st, 3, 100), 0, "work ends the sleeping");
+	for (unsigned i = 0; i < DP_IDLE_POLLS; i++)
+		cr_assert_eq(dp_idle_next(&st, 0, 100), 0, "and the count starts again");
+	cr_assert_eq(dp_idle_next(&st, 0, 100), 1, "from 1 us");
+	st = (struct dp_idle){0, 0};
+	for (unsigned i = 0; i < 10 * DP_IDLE_POLLS; i++)
+		cr_assert_eq(dp_idle_next(&st, 0, 0), 0, "idle_sleep_us 0: busy polling");
 }
