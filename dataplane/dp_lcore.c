@@ -1494,8 +1494,8 @@ static unsigned dp_store_forget_run(struct dp_lcore *lc)
 static unsigned dp_wake_run(struct dp *dp, struct dp_lcore *lc)
 {
 	struct dp_wake_cmd c[DP_CTRL_TX_BURST];
-	unsigned n = rte_ring_sc_dequeue_burst_elem(lc->wake, c, sizeof(c[0]), DP_CTRL_TX_BURST,
-	                                            NULL);
+	unsigned n =
+	    rte_ring_sc_dequeue_burst_elem(lc->wake, c, sizeof(c[0]), DP_CTRL_TX_BURST, NULL);
 
 	for (unsigned i = 0; i < n; i++) {
 		struct dp_session *s = dp_session_lookup(dp, c[i].session_id);

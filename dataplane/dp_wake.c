@@ -70,10 +70,10 @@ int dp_devidx_create(struct dp *dp)
 
 	snprintf(name, sizeof(name), "sga_dp%u_dev", dp->instance);
 	dp->dev_idx = rte_hash_create(&hp);
-	dp->dev_head = rte_malloc_socket("sga_dp_dev_head", hp.entries * sizeof(uint32_t), 0,
-	                                 dp->socket);
-	dp->dev_link = rte_malloc_socket("sga_dp_dev_link", links * sizeof(struct dp_dev_link), 0,
-	                                 dp->socket);
+	dp->dev_head =
+	    rte_malloc_socket("sga_dp_dev_head", hp.entries * sizeof(uint32_t), 0, dp->socket);
+	dp->dev_link =
+	    rte_malloc_socket("sga_dp_dev_link", links * sizeof(struct dp_dev_link), 0, dp->socket);
 	if (!dp->dev_idx || !dp->dev_head || !dp->dev_link) {
 		DP_LOG(ERR, "device index (%u entries): out of memory", hp.entries);
 		return -ENOMEM;

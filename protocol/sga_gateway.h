@@ -110,7 +110,9 @@ struct sga_gw_session {
 	uint8_t k_t[2][SGA_KEY_LEN];
 	uint8_t N[2][SGA_GROUP_MAX_LEN]; /* wiped once the replies are made */
 	uint8_t K[2][SGA_GROUP_MAX_LEN]; /* K_is, K_js: wiped once the replies are made */
-	uint8_t reply[2][SGA_FRAME_MAX]; /* B5/B6, kept for retransmission; while INVITED, [responder]: A2's plaintext (WAKE) */
+	uint8_t reply
+	    [2]
+	    [SGA_FRAME_MAX]; /* B5/B6, kept for retransmission; while INVITED, [responder]: A2's plaintext (WAKE) */
 	uint16_t reply_len[2];
 	uint8_t init_hash[2][SGA_SHA256_LEN]; /* SHA-256 of each role's KEX_INIT frame */
 	struct sga_hop_member hop[2];         /* set when ESTABLISHED */

@@ -3115,9 +3115,9 @@ Test(dataplane, wake_moves_the_session_address_and_kicks_redelivery)
 	cr_assert_gt(dp_store_backoff_ms(st, h->gsess.session_id, 1), 200);
 
 	/* Nobody's WAKE: nothing posted, nothing moves. */
-	cr_assert_eq(dp_session_wake(dp, (const uint8_t *)"nobody", 6, &moved,
-	                             SGA_WAKE_FLAGS_ALL, 0, &res),
-	             0);
+	cr_assert_eq(
+	    dp_session_wake(dp, (const uint8_t *)"nobody", 6, &moved, SGA_WAKE_FLAGS_ALL, 0, &res),
+	    0);
 	cr_assert_eq(res.sessions, 0);
 
 	/* d_j's: one (session, role) posted, applied at the lcore's next iteration. */
