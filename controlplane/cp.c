@@ -259,6 +259,25 @@ static int cb_remove(void *ctx, uint64_t session_id, struct dp_session_view *fin
 	return rc;
 }
 
+/* A fresh WAKE (PROTOCOL.md 7.16, step 3): the owner lcores move the
+ * device's session addresses and answer within an iteration or so; the wait
+ * is bounded for an lcore that is stopped. Under the install mutex: the
+ * device index and the one completion are the table writer's. */
+#define CP_WAKE_WAIT_US 5000u
+
+static int cb_wake(void *ctx, const uint8_t *id, uint8_t id_len, const struct dp_addr *addr,
+                   uint8_t flags)
+{
+	struct cp *cp = ctx;
+	struct dp_wake_result res;
+	int rc;
+
+	pthread_mutex_lock(&cp->install_mu);
+	rc = dp_session_wake(cp->dp, id, id_len, addr, flags, CP_WAKE_WAIT_US, &res);
+	pthread_mutex_unlock(&cp->install_mu);
+	return rc;
+}
+
 /* Restore's question (under main_mu): installed by cp_lab_run already? */
 static int cb_installed(void *ctx, uint64_t session_id)
 {
@@ -939,6 +958,8 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 	cp->h.installed.ctx = cp;
 	cp->h.remove.fn = cb_remove;
 	cp->h.remove.ctx = cp;
+	cp->h.wake.fn = cb_wake;
+	cp->h.wake.ctx = cp;
 	cp->expiry.idle_s = cfg->session_idle_s;
 	cp->expiry.max_life_s = cfg->session_max_life_s;
 	cp->h.tx_block = cp->tx_block;

@@ -305,6 +305,9 @@ static int on_neg_req(const struct cp_handler *h, struct store *st, const struct
 	if (sess.session_id) {
 		CHECK(store_device_raise_down_ctr(st, dev_j.id, dev_j.id_len, dev_j.down_ctr));
 		CHECK(store_session_put(st, &sess));
+		/* For a WAKE of d_j (7.16, step 4). Best effort: without the entry
+		 * d_j still learns of the invitation from a retransmitted A1. */
+		(void)store_invite_add(st, dev_j.id, dev_j.id_len, sess.session_id);
 	}
 	(void)store_device_set_addr(st, dev_i.id, dev_i.id_len, src);
 	deliver(h, st, &out, dev_i.id, dev_i.id_len, src);
@@ -351,6 +354,8 @@ static int on_neg_accept(const struct cp_handler *h, struct store *st, const str
 		CHECK(store_session_del(st, a3.session_id));
 	else
 		CHECK(store_session_put(st, &sess));
+	/* Answered: no WAKE re-sends it (one that does finds it past INVITED). */
+	(void)store_invite_del(st, dev_j.id, dev_j.id_len, a3.session_id);
 	(void)store_device_set_addr(st, dev_j.id, dev_j.id_len, src);
 	deliver(h, st, &out, dev_j.id, dev_j.id_len, src);
 out:
@@ -361,6 +366,46 @@ out:
 }
 
 /* ---- WAKE (7.16 -> WAKE_ACK) ------------------------------------------------------ */
+
+/* Invitations re-sent per WAKE at most: each costs two Redis round trips
+ * (the session, the down counter). More wait for the device's next WAKE. */
+#define CP_WAKE_INVITES_MAX 8
+
+/*
+ * Step 4: each NEG_INVITE still waiting for dev (INVITED, dev its responder)
+ * again, to dst, under dev's next down counter, stored before the frame
+ * leaves (as A2 itself). An index entry whose session expired, was answered
+ * or is not dev's any more is dropped. Returns the number re-sent.
+ */
+static unsigned resend_invites(const struct cp_handler *h, struct store *st,
+                               struct sga_gw_device *dev, const struct dp_addr *dst)
+{
+	uint64_t sids[CP_WAKE_INVITES_MAX];
+	unsigned n = CP_WAKE_INVITES_MAX, sent = 0;
+	struct sga_gw_session sess;
+	struct sga_gw_out out;
+
+	if (store_invite_list(st, dev->id, dev->id_len, sids, &n))
+		return 0;
+	memset(&sess, 0, sizeof(sess));
+	for (unsigned i = 0; i < n; i++) {
+		int rc = load_sess(st, sids[i], &sess);
+
+		out.n = 0;
+		if (!rc)
+			rc = sga_gw_neg_invite_reseal(&sess, dev, &out);
+		sga_gw_session_wipe(&sess);
+		if (rc == -SGA_E_UNKNOWN_SESSION || rc == -SGA_E_BAD_STATE) {
+			(void)store_invite_del(st, dev->id, dev->id_len, sids[i]);
+			continue;
+		}
+		if (rc || store_device_raise_down_ctr(st, dev->id, dev->id_len, dev->down_ctr))
+			break; /* Redis trouble: the device's next WAKE asks again */
+		send_to(h, dst, out.msg[0].frame, out.msg[0].len);
+		sent++;
+	}
+	return sent;
+}
 
 /* A device that moved or woke up. The order is NEG_REQ's: tag, then counter,
  * the counter stored (compare and set) before anything follows from it, so a
@@ -374,6 +419,7 @@ static int on_wake(const struct cp_handler *h, struct store *st, const struct sg
 	struct sga_wake_plain wake;
 	struct sga_gw_out out;
 	uint64_t ctr = 0;
+	unsigned invites = 0;
 	int stored = 0, rc;
 
 	memset(&dev, 0, sizeof(dev));
@@ -396,9 +442,9 @@ static int on_wake(const struct cp_handler *h, struct store *st, const struct sg
 		if (stored < 0)
 			stored = 0;
 	}
-	/* Re-sending pending NEG_INVITEs needs an index of invitations per
-	 * responder, which the store does not keep yet: none are counted. */
-	CHECK(sga_gw_wake_ack_seal(&dev, ctr, 0, (unsigned)stored, &out));
+	if (wake.flags & SGA_WAKE_WANT_INVITES)
+		invites = resend_invites(h, st, &dev, src);
+	CHECK(sga_gw_wake_ack_seal(&dev, ctr, invites, (unsigned)stored, &out));
 	deliver(h, st, &out, dev.id, dev.id_len, src);
 out:
 	sga_memzero(&dev, sizeof(dev));

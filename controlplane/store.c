@@ -327,6 +327,16 @@ static int key_enroll(char out[KEY_MAX], const uint8_t *id, uint8_t id_len)
 	return 0;
 }
 
+/* The responder's pending invitations (store_invite_*): the device's hash
+ * tag, so the set lives in its record's Cluster slot. */
+static int key_inv(char out[KEY_MAX], const uint8_t *id, uint8_t id_len)
+{
+	if (!id || !sga_id_valid(id, id_len))
+		return -SGA_E_BAD_FIELD;
+	snprintf(out, KEY_MAX, "sga:{dev:%.*s}:inv", (int)id_len, (const char *)id);
+	return 0;
+}
+
 static void sid_hex(uint64_t sid, char out[17])
 {
 	snprintf(out, 17, "%016" PRIx64, sid);
@@ -1820,6 +1830,90 @@ int store_session_get_marks(struct store *st, uint64_t sid, uint64_t rx_next[2],
 		CHECK(get_u64_field(rep[0]->element[1 + r], &rx_next[r]));
 		CHECK(get_addr_field(rep[0]->element[3 + r], &addr[r]));
 	}
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+/* ---- invitations by responder (PROTOCOL.md 7.16, step 4) ---------------------- */
+
+int store_invite_add(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t sid)
+{
+	char key[KEY_MAX], hex[17], ttl[16];
+	redisReply *rep[2] = {NULL, NULL};
+	struct st_cmd c[2];
+	int rc;
+
+	CHECK(key_inv(key, id, id_len));
+	sid_hex(sid, hex);
+	/* The set lives as long as its newest invitation may: an invited
+	 * session expires after session_ttl_s (LUA_SESS_PUT). */
+	snprintf(ttl, sizeof(ttl), "%u", st->session_ttl_s);
+	cmd_init(&c[0]);
+	cmd_str(&c[0], "SADD");
+	cmd_str(&c[0], key);
+	cmd_str(&c[0], hex);
+	cmd_init(&c[1]);
+	cmd_str(&c[1], "EXPIRE");
+	cmd_str(&c[1], key);
+	cmd_str(&c[1], ttl);
+	rc = st_run(st, c, 2, rep);
+out:
+	rep_free(rep, 2);
+	return rc;
+}
+
+int store_invite_del(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t sid)
+{
+	char key[KEY_MAX], hex[17];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	CHECK(key_inv(key, id, id_len));
+	sid_hex(sid, hex);
+	cmd_init(&c);
+	cmd_str(&c, "SREM");
+	cmd_str(&c, key);
+	cmd_str(&c, hex);
+	rc = run1(st, &c, rep);
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_invite_list(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t *ids,
+                      unsigned *n)
+{
+	char key[KEY_MAX], count[16];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	unsigned cap = *n, got = 0;
+	int rc;
+
+	*n = 0;
+	CHECK(key_inv(key, id, id_len));
+	/* SRANDMEMBER with a positive count: at most cap distinct members, so
+	 * a long list costs one bounded reply (the rest wait for a later WAKE). */
+	snprintf(count, sizeof(count), "%u", cap);
+	cmd_init(&c);
+	cmd_str(&c, "SRANDMEMBER");
+	cmd_str(&c, key);
+	cmd_str(&c, count);
+	CHECK(run1(st, &c, rep));
+	if (rep[0]->type != REDIS_REPLY_ARRAY) {
+		rc = -SGA_E_INTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < rep[0]->elements && got < cap; i++) {
+		const redisReply *e = rep[0]->element[i];
+		uint8_t b[8];
+
+		if (e->type != REDIS_REPLY_STRING || sga_hex_decode(e->str, e->len, b, sizeof(b)))
+			continue;
+		ids[got++] = sga_get_u64(b);
+	}
+	*n = got;
 out:
 	rep_free(rep, 1);
 	return rc;

@@ -10,6 +10,12 @@
  *                              tx_res0, tx_res1 (hop TX reservations),
  *                              rx0, rx1 (replay marks), addr0, addr1
  *   sga:{enroll:<id>}    string  SHA-256 of the one-time enrollment token (hex)
+ *   sga:{dev:<id>}:inv   set of INVITED session ids whose responder is <id>
+ *                              (16 hex each; the WAKE's re-sent invitations,
+ *                              PROTOCOL.md 7.16): added with the NEG_INVITE,
+ *                              removed at the NEG_ACCEPT or when a WAKE finds
+ *                              the session gone or past INVITED; the set
+ *                              expires session_ttl_s after its last addition
  *   sga:sessions         set of established session ids (restore index; the
  *                              one key not in a device/session slot)
  * Secrets (k_d, k_t, hop keys) never reach Redis in clear: "rec" values are
@@ -129,6 +135,15 @@ int store_enroll_get(struct store *st, const uint8_t *id, uint8_t id_len, struct
 int store_enroll_put(struct store *st, const uint8_t *id, uint8_t id_len,
                      const struct sga_gw_enroll *e);
 int store_enroll_del(struct store *st, const uint8_t *id, uint8_t id_len);
+
+/** The pending invitations of responder id (the sga:{dev:<id>}:inv set):
+ *  add sid (and push the set's expiry to session_ttl_s from now), remove it,
+ *  or list up to *n of them (*n in: capacity; out: how many were written;
+ *  which ones, when the set holds more, is Redis' choice). */
+int store_invite_add(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t sid);
+int store_invite_del(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t sid);
+int store_invite_list(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t *ids,
+                      unsigned *n);
 
 int store_session_get(struct store *st, uint64_t sid, struct sga_gw_session *s);
 /** Write the record; when s->state is ESTABLISHED also index it in sga:sessions. */

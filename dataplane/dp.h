@@ -351,6 +351,29 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 struct dp_session_view;
 int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view *final);
 
+/**
+ * A device announced a new address in a fresh, authentic WAKE (PROTOCOL.md
+ * 7.16, step 3; the caller checked the tag and took the counter): the member
+ * of device id in each installed session of it moves to addr, applied by the
+ * session's owner lcore (the address DATA_DOWN, DATA_ACK, DATA_SKIP and the
+ * store's redelivery use, as a fresh DATA_UP from there would move it). With
+ * SGA_WAKE_WANT_STORED in flags the store's backoff for that recipient is
+ * reset, so redelivery starts at once (dp_store_kick). Waits up to wait_us
+ * for the lcores' answers (0: returns at once; dp_session_wake_result reads
+ * them later). res: sessions posted, answers so far, and of those the ones
+ * whose store holds messages for the member. Returns res->stored, or -EINVAL.
+ * Writer rule as dp_session_install (one WAKE at a time: one completion).
+ */
+struct dp_wake_result {
+	unsigned sessions; /* (session, role) commands posted */
+	unsigned done;     /* applied by their lcores */
+	unsigned stored;   /* of those, with messages stored for the member */
+};
+int dp_session_wake(struct dp *dp, const uint8_t *id, uint8_t id_len, const struct dp_addr *addr,
+                    uint8_t flags, unsigned wait_us, struct dp_wake_result *res);
+/** The last dp_session_wake's answers so far. Writer rule. */
+void dp_session_wake_result(const struct dp *dp, struct dp_wake_result *res);
+
 /** Free the removed and replaced slots that nothing can reach any more (and
  *  queue their store releases to the owner lcores). Never waits. Installs
  *  call it when they need a slot; the control plane's timer calls it too.

@@ -1488,6 +1488,33 @@ static unsigned dp_store_forget_run(struct dp_lcore *lc)
 	return n;
 }
 
+/* WAKE commands (dp_wake.c): a device announced a new address in a fresh,
+ * authentic WAKE that the control plane checked, so the address moves
+ * whatever the member's echo state (a WAKE is no hop frame: it cannot
+ * predate this run's epoch, its counter was fresh under k_d). */
+static unsigned dp_wake_run(struct dp *dp, struct dp_lcore *lc)
+{
+	struct dp_wake_cmd c[DP_CTRL_TX_BURST];
+	unsigned n =
+	    rte_ring_sc_dequeue_burst_elem(lc->wake, c, sizeof(c[0]), DP_CTRL_TX_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct dp_session *s = dp_session_lookup(dp, c[i].session_id);
+		bool stored = false;
+
+		if (s && c[i].role < 2) { /* NULL: closed since it was posted */
+			dp_member_addr_learn(lc, &s->m[c[i].role], &c[i].addr);
+			if (lc->store) {
+				if (c[i].flags & SGA_WAKE_WANT_STORED)
+					dp_store_kick(lc->store, s->session_id, c[i].role);
+				stored = dp_store_pending(lc->store, s->session_id, c[i].role) > 0;
+			}
+		}
+		dp_wake_answer(dp, c[i].gen, stored);
+	}
+	return n;
+}
+
 static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 {
 	struct rte_mbuf *pkts[DP_BURST];
@@ -1524,6 +1551,8 @@ static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 		if (unlikely(rte_ring_count(lc->forget)))
 			work += dp_store_forget_run(lc);
 	}
+	if (unlikely(rte_ring_count(lc->wake)))
+		work += dp_wake_run(dp, lc);
 
 	/* A few control-plane frames per iteration: replies are not latency
 	 * critical and must not starve the relay. */
@@ -1640,6 +1669,11 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 	lc->handoff = rte_ring_create(name, DP_HANDOFF_RING, dp->socket, RING_F_SC_DEQ);
 	if (!lc->handoff)
 		return -rte_errno;
+	snprintf(name, sizeof(name), "sga_dp%u_wk%u", dp->instance, index);
+	lc->wake = rte_ring_create_elem(name, sizeof(struct dp_wake_cmd), DP_WAKE_RING, dp->socket,
+	                                RING_F_SC_DEQ);
+	if (!lc->wake)
+		return -rte_errno;
 	if (dp->cfg.store_dir && dp->cfg.store_dir[0]) {
 		struct dp_store_config sc = {
 		    .dir = dp->cfg.store_dir,
@@ -1697,6 +1731,8 @@ void dp_lcore_fini(struct dp_lcore *lc)
 	}
 	rte_ring_free(lc->forget);
 	lc->forget = NULL;
+	rte_ring_free(lc->wake);
+	lc->wake = NULL;
 	dp_store_destroy(lc->store);
 	lc->store = NULL;
 }

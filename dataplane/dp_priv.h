@@ -31,6 +31,7 @@
 #define DP_CTRL_TX_BURST 8    /* control-plane frames sent per lcore iteration */
 #define DP_HANDOFF_RING  1024 /* per-lcore hand-off ring (frames of sessions it owns) */
 #define DP_FORGET_RING   4096 /* per-lcore ring of closed sessions whose messages go */
+#define DP_WAKE_RING     1024 /* per-lcore ring of WAKE commands (dp_wake.c) */
 #define DP_DEFAULT_DESC  1024 /* rx_desc / tx_desc when the config says 0 */
 #define DP_CQ_VEC        256  /* crypto ops built and not yet taken by the device, per lcore */
 #define DP_CQ_DEQ        64   /* crypto ops dequeued per call */
@@ -56,6 +57,7 @@ struct dp_lcore {
 	uint16_t ip_id;
 	struct dp_store *store;  /* store and forward (dp_store.h); NULL: relay only */
 	struct rte_ring *forget; /* MP/SC of session ids: closed, their messages released */
+	struct rte_ring *wake;   /* MP/SC of struct dp_wake_cmd (dp_wake.c) */
 	uint64_t now_tsc;        /* the tsc read once per loop iteration (slot last_tsc) */
 	uint64_t store_next_ms;  /* next re-send scan */
 	uint64_t snap_next_ms;   /* next per-recipient snapshot */
@@ -107,6 +109,15 @@ struct dp {
 	struct rte_rcu_qsbr *qsbr;   /* one reader per lcore (thread id = lcore index) */
 	uint64_t removed, reclaimed; /* sessions removed, slots freed (writer; read racily) */
 	int restored;                /* atomic: dp_sessions_restored */
+	/* The device index (dp_wake.c), writer side only: device id -> the
+	 * first (slot, role) link of its installed sessions. */
+	struct rte_hash *dev_idx;
+	uint32_t *dev_head; /* [dev_head_n]: by the key's hash position */
+	uint32_t dev_head_n;
+	struct dp_dev_link *dev_link; /* [2 * n_slots]: by 2 * slot + role */
+	uint32_t wake_gen;            /* writer: the last WAKE's generation */
+	unsigned wake_posted;         /* writer: its commands posted */
+	uint64_t wake_done;           /* atomic: gen << 32 | answers << 16 | stored */
 
 	struct sga_cdev *cdev;   /* the hop AEAD engine table (and device, if any) */
 	struct dp_cdev_sess *cs; /* [n_slots]: cryptodev sessions; NULL without a device */
@@ -171,6 +182,33 @@ static inline unsigned dp_slot_index(const struct dp *dp, const struct dp_sessio
 {
 	return (unsigned)(s - dp->slots);
 }
+
+/* ---- dp_wake.c --------------------------------------------------------------- */
+/** One (slot, role)'s entry in its device's list; all fields UINT32_MAX:
+ *  not linked. */
+struct dp_dev_link {
+	uint32_t prev, next; /* 2 * slot + role */
+	uint32_t pos;        /* the device key's position in dev_idx */
+};
+/** What the owner lcore applies for a WAKE: member `role` of session_id is
+ *  at addr now. */
+struct dp_wake_cmd {
+	uint64_t session_id;
+	struct dp_addr addr;
+	uint32_t gen; /* dp->wake_gen when posted */
+	uint8_t role;
+	uint8_t flags; /* SGA_WAKE_WANT_STORED: kick the store's backoff */
+	uint8_t pad_[2];
+};
+/** From dp_sessions_create / dp_sessions_free. */
+int dp_devidx_create(struct dp *dp);
+void dp_devidx_free(struct dp *dp);
+/** Slot idx (holding s) was just published / unpublished. Writer. */
+void dp_devidx_link(struct dp *dp, unsigned idx, const struct sga_gw_session *s);
+void dp_devidx_unlink(struct dp *dp, unsigned idx);
+/** The owner lcore applied a command of generation gen; stored: the store
+ *  holds messages for the member. */
+void dp_wake_answer(struct dp *dp, uint32_t gen, bool stored);
 
 /* ---- dp_lcore.c ------------------------------------------------------------- */
 int dp_lcore_init(struct dp *dp, unsigned index);

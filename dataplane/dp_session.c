@@ -50,6 +50,7 @@ int dp_sessions_create(struct dp *dp)
 	    .extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	unsigned max = dp->cfg.max_sessions;
+	int rc;
 
 	snprintf(name, sizeof(name), "sga_dp%u_sess", dp->instance);
 	/* Headroom for re-installs of an existing id, which consume a slot, and
@@ -77,6 +78,9 @@ int dp_sessions_create(struct dp *dp)
 		DP_LOG(ERR, "crypto session table (%u): out of memory", dp->n_slots);
 		return -ENOMEM;
 	}
+	rc = dp_devidx_create(dp);
+	if (rc)
+		return rc;
 	return dp_rcu_create(dp);
 }
 
@@ -115,6 +119,7 @@ void dp_sessions_free(struct dp *dp)
 	}
 	rte_hash_free(dp->sessions);
 	dp->sessions = NULL;
+	dp_devidx_free(dp);
 	dp_rcu_free(dp);
 }
 
@@ -300,9 +305,12 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 		rc = rc == -ENOSPC ? -ENOSPC : -EINVAL;
 		goto err;
 	}
-	if (old)
+	if (old) {
+		dp_devidx_unlink(dp, dp_slot_index(dp, old));
 		dp_slot_retire(dp, dp_slot_index(dp, old), -1, false);
-	else
+	}
+	dp_devidx_link(dp, (unsigned)idx, s);
+	if (!old)
 		__atomic_store_n(&dp->live, dp->live + 1, __ATOMIC_RELAXED);
 	DP_LOG(DEBUG, "session %016" PRIx64 " installed", s->session_id);
 	return 0;
@@ -360,6 +368,7 @@ int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view
 		dp_session_view_fill(dp, s, final);
 	__atomic_store_n(&dp->live, dp->live - 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&dp->removed, dp->removed + 1, __ATOMIC_RELAXED);
+	dp_devidx_unlink(dp, dp_slot_index(dp, s));
 	dp_slot_retire(dp, dp_slot_index(dp, s), pos, true);
 	/* Often free already (no lcore online, or ops all done). */
 	dp_session_reclaim(dp);

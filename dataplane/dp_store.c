@@ -1059,6 +1059,20 @@ unsigned dp_store_forget(struct dp_store *st, uint64_t sid)
 	return released;
 }
 
+uint32_t dp_store_pending(const struct dp_store *st, uint64_t sid, uint8_t role)
+{
+	int32_t r = recip_find(st, sid, role);
+
+	return r < 0 || !recip_busy(&st->recip[r]) ? 0 : st->recip[r].count;
+}
+
+uint32_t dp_store_backoff_ms(const struct dp_store *st, uint64_t sid, uint8_t role)
+{
+	int32_t r = recip_find(st, sid, role);
+
+	return r < 0 || !recip_busy(&st->recip[r]) ? 0 : st->recip[r].backoff_ms;
+}
+
 void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role)
 {
 	int32_t r = recip_find(st, sid, role);

@@ -215,6 +215,12 @@ unsigned dp_store_forget(struct dp_store *st, uint64_t sid);
 /** The recipient `role` of sid sent an authentic frame: re-send its backlog now. */
 void dp_store_kick(struct dp_store *st, uint64_t sid, uint8_t role);
 
+/** Messages held for the recipient `role` of sid (0: none). */
+uint32_t dp_store_pending(const struct dp_store *st, uint64_t sid, uint8_t role);
+
+/** Tests only: the recipient's current re-send backoff (0: nothing held). */
+uint32_t dp_store_backoff_ms(const struct dp_store *st, uint64_t sid, uint8_t role);
+
 /** Messages due for (re-)delivery at now_ms (and DATA_SKIP notices for messages
  *  expired by max_age_ms, which this call also releases), up to n, oldest first per
  *  recipient; their next attempt moves back with exponential backoff. */

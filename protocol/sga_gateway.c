@@ -525,6 +525,10 @@ int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i,
 	a2.n_pref = a1->n_pref;
 	memcpy(a2.prefs, a1->prefs, a1->n_pref);
 	CHECK(sga_neg_invite_plain_encode(&a2, plain, sizeof(plain), &plain_len));
+	/* Kept while INVITED, for a WAKE to re-seal (sga_gw_neg_invite_reseal):
+	 * the responder's reply slot is unused until its KEX_REPLY. */
+	memcpy(s.reply[SGA_ROLE_RESPONDER], plain, plain_len);
+	s.reply_len[SGA_ROLE_RESPONDER] = (uint16_t)plain_len;
 	CHECK(sga_key_ctl(dev_j->k_d, dev_j->suite_init, key));
 	CHECK(sga_seal_dev_env(SGA_MSG_NEG_INVITE, dev_j->id, dev_j->id_len, dev_j->down_ctr + 1,
 	                       dev_j->suite_init, key, plain, plain_len, out_slot(out),
@@ -535,6 +539,36 @@ int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i,
 	*sess = s;
 out:
 	sga_memzero(&s, sizeof(s));
+	sga_memzero(key, sizeof(key));
+	if (rc)
+		out->n = 0;
+	return rc;
+}
+
+int sga_gw_neg_invite_reseal(const struct sga_gw_session *sess, struct sga_gw_device *dev_j,
+                             struct sga_gw_out *out)
+{
+	const uint8_t *a2 = sess->reply[SGA_ROLE_RESPONDER];
+	uint16_t a2_len = sess->reply_len[SGA_ROLE_RESPONDER];
+	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
+	size_t len;
+	int rc;
+
+	out->n = 0;
+	if (sess->state != SGA_GW_S_INVITED)
+		return -SGA_E_BAD_STATE;
+	if (sess->id_len[SGA_ROLE_RESPONDER] != dev_j->id_len ||
+	    memcmp(sess->id[SGA_ROLE_RESPONDER], dev_j->id, dev_j->id_len))
+		return -SGA_E_UNKNOWN_SESSION; /* not this device's invitation */
+	if (a2_len == 0 || a2_len > SGA_FRAME_MAX)
+		return -SGA_E_BAD_STATE; /* a record of an earlier build: nothing kept */
+	CHECK(sga_key_ctl(dev_j->k_d, dev_j->suite_init, key));
+	CHECK(sga_seal_dev_env(SGA_MSG_NEG_INVITE, dev_j->id, dev_j->id_len, dev_j->down_ctr + 1,
+	                       dev_j->suite_init, key, a2, a2_len, out_slot(out), SGA_FRAME_MAX,
+	                       &len));
+	out_add(out, dev_j->id, dev_j->id_len, out_slot(out), len);
+	dev_j->down_ctr++;
+out:
 	sga_memzero(key, sizeof(key));
 	if (rc)
 		out->n = 0;
@@ -580,6 +614,9 @@ int sga_gw_neg_accept_handle(const struct sga_gw *gw, struct sga_gw_device *dev_
 	if (a3->accept) {
 		memcpy(s.k_t[SGA_ROLE_RESPONDER], a3->k_t, SGA_KEY_LEN);
 		s.state = SGA_GW_S_KEX;
+		/* The invitation is answered: no WAKE re-sends it any more. */
+		sga_memzero(s.reply[SGA_ROLE_RESPONDER], sizeof(s.reply[SGA_ROLE_RESPONDER]));
+		s.reply_len[SGA_ROLE_RESPONDER] = 0;
 		CHECK(seal_neg_result(&s, 0, out));
 		dev_j->up_ctr = ctr;
 		*sess = s;

@@ -116,7 +116,9 @@ struct sga_gw_session {
 	uint8_t k_t[2][SGA_KEY_LEN];
 	uint8_t N[2][SGA_GROUP_MAX_LEN]; /* wiped once the replies are made */
 	uint8_t K[2][SGA_GROUP_MAX_LEN]; /* K_is, K_js: wiped once the replies are made */
-	uint8_t reply[2][SGA_FRAME_MAX]; /* B5/B6, kept for retransmission */
+	uint8_t reply
+	    [2]
+	    [SGA_FRAME_MAX]; /* B5/B6, kept for retransmission; while INVITED, [responder]: A2's plaintext (WAKE) */
 	uint16_t reply_len[2];
 	uint8_t init_hash[2][SGA_SHA256_LEN]; /* SHA-256 of each role's KEX_INIT frame */
 	struct sga_hop_member hop[2];         /* set when ESTABLISHED */
@@ -202,6 +204,14 @@ int sga_gw_neg_req_handle(const struct sga_gw *gw, struct sga_gw_device *dev_i,
                           struct sga_gw_device *dev_j, const struct sga_neg_req_plain *a1,
                           uint64_t ctr, struct sga_gw_session *sess,
                           struct sga_gw_out *out) SGA_MUST_CHECK;
+
+/** WAKE step 4 (PROTOCOL.md 7.16): the NEG_INVITE of sess (INVITED, dev_j its
+ *  responder) again, the same plaintext as A2 under dev_j's next down counter
+ *  and a fresh nonce; dev_j->down_ctr advances (store it before the frame
+ *  leaves). -SGA_E_BAD_STATE: not INVITED, or a record that kept no A2;
+ *  -SGA_E_UNKNOWN_SESSION: dev_j is not its responder. */
+int sga_gw_neg_invite_reseal(const struct sga_gw_session *sess, struct sga_gw_device *dev_j,
+                             struct sga_gw_out *out) SGA_MUST_CHECK;
 
 /** A3 step 1: authenticate under dev_j; a3->session_id names the session. */
 int sga_gw_neg_accept_open(const struct sga_gw *gw, const struct sga_gw_device *dev_j,

@@ -5,9 +5,10 @@
 # then reaches it at the new address. The WAKE it sent from its old address,
 # replayed from there, and a forged one, must not move it back.
 #
-# Not covered yet (the gateway does not do it yet, PROTOCOL.md 7.16
-# "Implementation status"): the data plane's session addresses and the
-# immediate redelivery of stored messages, and the re-sent NEG_INVITEs.
+# Not covered here yet: the data plane's session addresses and the immediate
+# redelivery of stored messages, and the re-sent NEG_INVITEs (PROTOCOL.md 7.16
+# steps 3 and 4; the gateway does them, tested in test_dataplane.c and
+# test_cp.c): sga-device has no command that keeps a session across a move.
 source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 SPOOF="python3 $(dirname "$0")/spoof.py"

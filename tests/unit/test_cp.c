@@ -831,6 +831,68 @@ Test(cp, wake_moves_the_address_and_a_replay_does_not_move_it_back)
 	HD.wake.fn = NULL;
 }
 
+/* WAKE step 4: d_j was away when d_i's A2 left. Its WAKE with WANT_INVITES
+ * brings the same invitation again, to where it woke, under a new down
+ * counter: d_j takes it as a new A2 and the handshake goes on from there.
+ * Once answered, a later WAKE re-sends nothing; a replayed WAKE re-sends
+ * nothing either. */
+Test(cp, wake_resends_a_pending_invitation_which_the_device_accepts)
+{
+	const struct dp_addr moved = mkaddr(9, 4009);
+	struct sga_wake_ack_plain ack;
+	uint8_t wake[SGA_FRAME_MAX];
+	size_t wake_len;
+	int inv = -1, wack = -1;
+
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	cr_assert_eq(send_a1(ALL, 4), 0);
+	cr_assert_eq(CAP.n, 1);
+	cr_assert(addr_eq(&CAP.m[0].dst, &ADDR[1]), "the first A2 is lost at the old address");
+
+	cr_assert_eq(sga_dev_create_wake(&H.dev[1], SGA_WAKE_WANT_INVITES, F, sizeof(F), &FL), 0);
+	memcpy(wake, F, FL);
+	wake_len = FL;
+	cr_assert_eq(step_from(&moved), 0);
+	cr_assert_eq(CAP.n, 2);
+	for (unsigned i = 0; i < CAP.n; i++) {
+		cr_assert(addr_eq(&CAP.m[i].dst, &moved));
+		if (CAP.m[i].frame[1] == SGA_MSG_NEG_INVITE)
+			inv = (int)i;
+		if (CAP.m[i].frame[1] == SGA_MSG_WAKE_ACK)
+			wack = (int)i;
+	}
+	cr_assert(inv >= 0 && wack > inv, "the invitation, then the WAKE_ACK");
+	cr_assert_eq(sga_dev_consume_wake_ack(&H.dev[1], CAP.m[wack].frame, CAP.m[wack].len, &ack),
+	             0);
+	cr_assert_eq(ack.invitations, 1);
+	cr_assert_eq(ack.stored, 0);
+	cr_assert_eq(
+	    sga_dev_consume_neg_invite(&H.dev[1], &H.sess[1], CAP.m[inv].frame, CAP.m[inv].len), 0);
+
+	/* The same WAKE again (replayed): no invitation, no WAKE_ACK. */
+	memcpy(F, wake, wake_len);
+	FL = wake_len;
+	cr_assert_eq(step_from(ATTACKER()), -SGA_E_REPLAY);
+	cr_assert_eq(count_type(SGA_MSG_NEG_INVITE), 0);
+	cr_assert_eq(count_type(SGA_MSG_WAKE_ACK), 0);
+
+	/* d_j accepts the re-sent invitation: A4 to d_i. */
+	cr_assert_eq(sga_dev_create_neg_accept(&H.dev[1], &H.sess[1], 1, F, sizeof(F), &FL), 0);
+	cr_assert_eq(step_from(&moved), 0);
+	cr_assert_eq(CAP.n, 1);
+	cr_assert_eq(
+	    sga_dev_consume_neg_result(&H.dev[0], &H.sess[0], CAP.m[0].frame, CAP.m[0].len), 0);
+
+	/* Answered: the next WAKE re-sends nothing. */
+	cr_assert_eq(sga_dev_create_wake(&H.dev[1], SGA_WAKE_FLAGS_ALL, F, sizeof(F), &FL), 0);
+	cr_assert_eq(step_from(&moved), 0);
+	cr_assert_eq(CAP.n, 1);
+	cr_assert_eq(CAP.m[0].frame[1], SGA_MSG_WAKE_ACK);
+	cr_assert_eq(sga_dev_consume_wake_ack(&H.dev[1], CAP.m[0].frame, CAP.m[0].len, &ack), 0);
+	cr_assert_eq(ack.invitations, 0);
+}
+
 /* ---- hints only for authenticated frames (PROTOCOL.md 13) ------------------------------------ */
 
 /* d_i's A1 with counter ctr (the device's counter is left as it was). */
@@ -1528,6 +1590,20 @@ int dp_session_get(struct dp *dp, uint64_t session_id, struct dp_session_view *v
 unsigned dp_session_reclaim(struct dp *dp)
 {
 	(void)dp;
+	return 0;
+}
+
+/* The threads' WAKE (cp.c's cb_wake): no sessions installed here. */
+int dp_session_wake(struct dp *dp, const uint8_t *id, uint8_t id_len, const struct dp_addr *addr,
+                    uint8_t flags, unsigned wait_us, struct dp_wake_result *res)
+{
+	(void)dp;
+	(void)id;
+	(void)id_len;
+	(void)addr;
+	(void)flags;
+	(void)wait_us;
+	memset(res, 0, sizeof(*res));
 	return 0;
 }
 

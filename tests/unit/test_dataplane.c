@@ -3070,3 +3070,99 @@ Test(dataplane, messages_of_a_session_gone_after_restart_released)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
+
+/* WAKE step 3 (PROTOCOL.md 7.16): dp_session_wake moves the session address of
+ * the device's member, applied by the owner lcore, and with WANT_STORED
+ * resets the store's backoff for it (redelivery at once, not at the next
+ * backed-off attempt); it reports the session as holding messages for it.
+ * A WAKE of a device with no installed session moves nothing. */
+Test(dataplane, wake_moves_the_session_address_and_kicks_redelivery)
+{
+	char dir[] = "/tmp/sga-wt-wake-XXXXXX", cmd[80];
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr moved = dev_addr(7, 40077);
+	struct dp_store_resend rs[DP_BURST];
+	struct dp_wake_result res;
+	struct dp_session_view v;
+	struct dp_store *st;
+	uint8_t msg[32], f[SGA_FRAME_MAX];
+	uint64_t now;
+	unsigned n, to_moved = 0;
+	size_t flen;
+
+	crypto_dev = "cpu";
+	cr_assert_not_null(mkdtemp(dir));
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.store_dir = dir;
+	cfg.store_pending_max = 64;
+	dp_start();
+	install(h, addr, 1000, 1000, 0);
+	st = dp->lcores[0].store;
+
+	/* d_i's message goes to d_j's old address, where nobody reads it. */
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), f);
+	inject(0, &addr[0], f, flen);
+	poll_q(0);
+	collect(0);
+	cr_assert_eq(dp_store_pending(st, h->gsess.session_id, 1), 1);
+	/* Its re-sends back off (the test plays the lcore's clock forward). */
+	now = dp_store_now_ms();
+	for (unsigned k = 1; k <= 4; k++)
+		(void)dp_store_resends_due(st, now + k * 60000u, rs, DP_BURST);
+	cr_assert_gt(dp_store_backoff_ms(st, h->gsess.session_id, 1), 200);
+
+	/* Nobody's WAKE: nothing posted, nothing moves. */
+	cr_assert_eq(
+	    dp_session_wake(dp, (const uint8_t *)"nobody", 6, &moved, SGA_WAKE_FLAGS_ALL, 0, &res),
+	    0);
+	cr_assert_eq(res.sessions, 0);
+
+	/* d_j's: one (session, role) posted, applied at the lcore's next iteration. */
+	cr_assert_eq(dp_session_wake(dp, h->gsess.id[1], h->gsess.id_len[1], &moved,
+	                             SGA_WAKE_WANT_STORED, 0, &res),
+	             0);
+	cr_assert_eq(res.sessions, 1);
+	poll_q(0);
+	dp_session_wake_result(dp, &res);
+	cr_assert_eq(res.done, 1);
+	cr_assert_eq(res.stored, 1, "the store holds d_j's message");
+	cr_assert_eq(dp_session_get(dp, h->gsess.session_id, &v), 0);
+	cr_assert(dp_addr_equal(&v.addr[1], &moved), "d_j's session address moved");
+	cr_assert(dp_addr_equal(&v.addr[0], &addr[0]), "d_i's stays");
+	cr_assert_eq(dp_store_backoff_ms(st, h->gsess.session_id, 1), 200,
+	             "WANT_STORED: the backoff is reset, redelivery starts at once");
+
+	/* d_i's next message reaches d_j where it woke up, without d_j sending. */
+	fill(msg, sizeof(msg), 2);
+	flen = seal(h, 0, msg, sizeof(msg), f);
+	inject(0, &addr[0], f, flen);
+	poll_q(0);
+	n = collect(0);
+	for (unsigned k = 0; k < n; k++) {
+		struct dp_pkt_meta meta;
+
+		if (dp_pkt_classify(outs[k].b, outs[k].len, &moved, &meta) == DP_PKT_UDP &&
+		    outs[k].b[meta.payload_off + 1] == SGA_MSG_DATA_DOWN)
+			to_moved++;
+	}
+	cr_assert_geq(to_moved, 1, "a DATA_DOWN to the new address");
+	/* Re-installed (a rekey) the session is still d_j's; closed, it is not. */
+	install(h, addr, 1000, 1000, 0);
+	cr_assert_eq(dp_session_wake(dp, h->gsess.id[1], h->gsess.id_len[1], &moved, 0, 0, &res),
+	             0);
+	cr_assert_eq(res.sessions, 1);
+	poll_q(0);
+	cr_assert_eq(dp_session_remove(dp, h->gsess.session_id, NULL), 0);
+	cr_assert_eq(dp_session_wake(dp, h->gsess.id[1], h->gsess.id_len[1], &moved, 0, 0, &res),
+	             0);
+	cr_assert_eq(res.sessions, 0, "a closed session is out of the device index");
+	poll_q(0);
+	collect(0);
+	dp_down();
+	session_free(h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
