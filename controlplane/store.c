@@ -1919,70 +1919,109 @@ out:
 	return rc;
 }
 
-int store_session_list(struct store *st, uint64_t *ids, unsigned *n)
+static int cmp_u64(const void *a, const void *b)
 {
-	redisReply *rep[1] = {NULL};
-	struct st_cmd c;
-	unsigned cap = *n, got = 0, total = 0;
-	int rc;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	*n = 0;
-	cmd_init(&c);
-	cmd_str(&c, "SMEMBERS");
-	cmd_str(&c, KEY_SESSIONS);
-	CHECK(run1(st, &c, rep));
-	if (rep[0]->type != REDIS_REPLY_ARRAY) {
-		rc = -SGA_E_INTERNAL;
-		goto out;
-	}
-	for (size_t i = 0; i < rep[0]->elements; i++) {
-		const redisReply *e = rep[0]->element[i];
-		uint8_t b[8];
-
-		/* Only well-formed ids count; anything else in the set is ignored. */
-		if (e->type != REDIS_REPLY_STRING || sga_hex_decode(e->str, e->len, b, sizeof(b)))
-			continue;
-		total++;
-		if (got < cap)
-			ids[got++] = sga_get_u64(b);
-	}
-	*n = total > cap ? total : got;
-	if (total > cap)
-		rc = -SGA_E_NOSPACE;
-out:
-	rep_free(rep, 1);
-	return rc;
+	return x < y ? -1 : x > y;
 }
 
+/*
+ * The restore index page by page (SSCAN, 1,000 a call) rather than in one
+ * SMEMBERS: with a million sessions one reply was some 25 MB built while
+ * Redis serves nobody else, longer than [redis] timeout_ms, so a restarted
+ * gateway timed out on it and tried again for ever. SSCAN may return a
+ * member twice (the set rehashing meanwhile): sorted and made unique at the
+ * end. Ids that are not 16 hex digits are ignored.
+ */
 int store_session_list_all(struct store *st, uint64_t **ids, unsigned *n)
 {
+	char cursor[32] = "0";
 	uint64_t *got = NULL;
-	unsigned cap = 256, count = 0;
-	int rc = -SGA_E_NOSPACE;
+	size_t count = 0, cap = 0;
+	int rc = 0;
 
 	*ids = NULL;
 	*n = 0;
-	/* The set may grow between calls: a few attempts, each with room for
-	 * some more than the last one counted. */
-	for (int attempt = 0; attempt < 8 && rc == -SGA_E_NOSPACE; attempt++) {
-		uint64_t *grown = realloc(got, (size_t)cap * sizeof(*got));
+	do {
+		redisReply *rep[1] = {NULL};
+		const redisReply *members;
+		struct st_cmd c;
 
-		if (!grown) {
+		cmd_init(&c);
+		cmd_str(&c, "SSCAN");
+		cmd_str(&c, KEY_SESSIONS);
+		cmd_str(&c, cursor);
+		cmd_str(&c, "COUNT");
+		cmd_str(&c, "1000");
+		if ((rc = run1(st, &c, rep)))
+			break;
+		/* [next cursor, [members...]]; "0" ends the iteration. */
+		if (rep[0]->type != REDIS_REPLY_ARRAY || rep[0]->elements != 2 ||
+		    rep[0]->element[0]->type != REDIS_REPLY_STRING ||
+		    rep[0]->element[0]->len >= sizeof(cursor) ||
+		    rep[0]->element[1]->type != REDIS_REPLY_ARRAY) {
+			rep_free(rep, 1);
 			rc = -SGA_E_INTERNAL;
 			break;
 		}
-		got = grown;
-		count = cap;
-		rc = store_session_list(st, got, &count);
-		cap = count + 64;
-	}
+		memcpy(cursor, rep[0]->element[0]->str, rep[0]->element[0]->len);
+		cursor[rep[0]->element[0]->len] = '\0';
+		members = rep[0]->element[1];
+		if (count + members->elements > cap) {
+			size_t grown_cap = 2 * (count + members->elements) + 256;
+			uint64_t *grown =
+			    grown_cap <= UINT32_MAX ? realloc(got, grown_cap * sizeof(*got)) : NULL;
+
+			if (!grown) {
+				rep_free(rep, 1);
+				rc = -SGA_E_INTERNAL;
+				break;
+			}
+			got = grown;
+			cap = grown_cap;
+		}
+		for (size_t i = 0; i < members->elements; i++) {
+			const redisReply *e = members->element[i];
+			uint8_t b[8];
+
+			if (e->type == REDIS_REPLY_STRING &&
+			    !sga_hex_decode(e->str, e->len, b, sizeof(b)))
+				got[count++] = sga_get_u64(b);
+		}
+		rep_free(rep, 1);
+	} while (strcmp(cursor, "0"));
 	if (rc) {
 		free(got);
 		return rc;
 	}
+	if (count) {
+		size_t u = 1;
+
+		qsort(got, count, sizeof(*got), cmp_u64);
+		for (size_t i = 1; i < count; i++)
+			if (got[i] != got[u - 1])
+				got[u++] = got[i];
+		count = u;
+	}
 	*ids = got;
-	*n = count;
+	*n = (unsigned)count;
 	return 0;
+}
+
+int store_session_list(struct store *st, uint64_t *ids, unsigned *n)
+{
+	uint64_t *all;
+	unsigned total, cap = *n;
+	int rc = store_session_list_all(st, &all, &total);
+
+	*n = 0;
+	if (rc)
+		return rc;
+	memcpy(ids, all, (size_t)(total < cap ? total : cap) * sizeof(*ids));
+	*n = total;
+	free(all);
+	return total > cap ? -SGA_E_NOSPACE : 0;
 }
 
 /* ---- operator listing (sga-admin) --------------------------------------------- */

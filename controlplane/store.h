@@ -199,14 +199,15 @@ struct store_estab {
  * reported per item: the caller treats the whole batch as failed.
  */
 int store_session_establish(struct store *st, struct store_estab *e, unsigned n);
-/** Ids of established sessions (SMEMBERS sga:sessions); *n in/out: capacity of
- *  ids in, number written out. If the set holds more, ids is filled, *n is set
- *  to the total and the call returns -SGA_E_NOSPACE (retry with a larger array). */
-int store_session_list(struct store *st, uint64_t *ids, unsigned *n);
-/** store_session_list into an array it allocates: on success *ids (free() it)
- *  holds the *n ids; on error *ids is NULL and *n 0 (-SGA_E_NOSPACE if the set
- *  kept growing past a few retries, -SGA_E_INTERNAL when out of memory). */
+/** Ids of established sessions (the restore index sga:sessions, read with
+ *  SSCAN a page at a time), each once, in ascending order, into an array it
+ *  allocates: on success *ids (free() it) holds the *n ids; on error *ids is
+ *  NULL and *n 0 (-SGA_E_UNAVAILABLE, -SGA_E_INTERNAL when out of memory). */
 int store_session_list_all(struct store *st, uint64_t **ids, unsigned *n);
+/** store_session_list_all into the caller's array; *n in/out: capacity of ids
+ *  in, number written out. If the set holds more, ids is filled, *n is set to
+ *  the total and the call returns -SGA_E_NOSPACE. */
+int store_session_list(struct store *st, uint64_t *ids, unsigned *n);
 
 /** Call fn(arg, key) for every Redis key matching the glob pattern match
  *  (SCAN: no blocking of the server, a key may be seen twice while keys
