@@ -1975,6 +1975,27 @@ out:
 	return rc;
 }
 
+int sga_client_move(struct sga_client *c)
+{
+	struct sga_client_config none;
+	int old = c->fd, rc;
+
+	c->detail[0] = '\0';
+	memset(&none, 0, sizeof(none)); /* no bind: a new ephemeral port */
+	rc = open_socket(c, &none);
+	if (rc) {
+		if (c->fd >= 0 && c->fd != old)
+			close(c->fd);
+		c->fd = old;
+		return rc;
+	}
+	close(old);
+	c->unreach = 0;
+	c->announced = 0; /* the gateway knows the old address until a fresh frame */
+	client_log(c, 1, "moved to a new socket");
+	return 0;
+}
+
 _Static_assert(SGA_CLIENT_WAKE_INVITES == SGA_WAKE_WANT_INVITES &&
                    SGA_CLIENT_WAKE_STORED == SGA_WAKE_WANT_STORED,
                "the SDK's WAKE flags are the wire's");

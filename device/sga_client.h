@@ -169,6 +169,18 @@ int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t 
 int sga_client_accept(struct sga_client *c, int timeout_ms) SGA_CLIENT_MUST_CHECK;
 
 /**
+ * The device moved: the client's socket is replaced by a new one on a new
+ * local port (any address of the gateway's family), as after a change of
+ * network or a NAT rebinding; the old one is closed. Keys, counters and the
+ * session in progress are kept. The gateway still sends to the old address
+ * until this socket sends a fresh authenticated frame: call sga_client_wake
+ * next (with SGA_CLIENT_WAKE_STORED, what it sent meanwhile is delivered
+ * again here). sga_client_fd changes. 0 or -SGA_CLIENT_E_IO (the old socket
+ * is kept then).
+ */
+int sga_client_move(struct sga_client *c) SGA_CLIENT_MUST_CHECK;
+
+/**
  * A device that moved or woke up (PROTOCOL.md 7.16): send a WAKE from this
  * client's socket and wait for its WAKE_ACK, re-sending a new WAKE (a new
  * counter, the state file written first) on silence. The gateway then sends

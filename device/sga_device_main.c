@@ -126,6 +126,10 @@ static const char usage_text[] =
     "                        messages sent (traffic goes on; the peer joins in)\n"
     "      --rekey-interval S  connect, listen: ... and after every S seconds\n"
     "                        (SIGUSR1 renews them at once; see sga_client_rekey)\n"
+    "      --move-after N    connect, listen: after the Nth message received, move\n"
+    "                        to a new socket (a new port, as after a change of\n"
+    "                        network) and send a WAKE from it: the gateway sends\n"
+    "                        the rest, and what it stores, there\n"
     "\n"
     "Received messages go to stdout, one per line, in the order the peer sent\n"
     "them, each exactly once; progress and errors go to stderr.\n"
@@ -173,6 +177,8 @@ enum {
 	OPT_UNTIL_CLOSED,
 	OPT_REKEY_AFTER,
 	OPT_REKEY_INTERVAL,
+	OPT_MOVE_AFTER,
+	OPT_LAST = OPT_MOVE_AFTER, /* the last command option */
 };
 
 static const struct option long_opts[] = {
@@ -203,6 +209,7 @@ static const struct option long_opts[] = {
     {"until-closed", no_argument, NULL, OPT_UNTIL_CLOSED},
     {"rekey-after", required_argument, NULL, OPT_REKEY_AFTER},
     {"rekey-interval", required_argument, NULL, OPT_REKEY_INTERVAL},
+    {"move-after", required_argument, NULL, OPT_MOVE_AFTER},
     {NULL, 0, NULL, 0},
 };
 
@@ -229,7 +236,8 @@ struct args {
 	const char *command;
 	const char *peer;
 	unsigned long rekey_after, rekey_interval;
-	int used_opt[OPT_REKEY_INTERVAL + 1]; /* command options given, for validation */
+	unsigned long move_after;   /* --move-after: 0 = never */
+	int used_opt[OPT_LAST + 1]; /* command options given, for validation */
 };
 
 /* "token-file" for OPT_TOKEN_FILE: the long name of a command option. */
@@ -350,7 +358,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return EXIT_FAIL;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":g:b:i:s:p:P:t:vhV", long_opts, NULL)) != -1) {
-		if (opt >= OPT_SUITES && opt <= OPT_REKEY_INTERVAL && opt != OPT_SUITES)
+		if (opt >= OPT_SUITES && opt <= OPT_LAST && opt != OPT_SUITES)
 			a->used_opt[opt] = 1;
 		switch (opt) {
 		case 'g':
@@ -481,6 +489,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 				                   optarg);
 			a->rekey_interval = v;
 			break;
+		case OPT_MOVE_AFTER:
+			if (parse_num(optarg, 1000000000, &v) || !v)
+				return usage_error("--move-after '%s': a number, 1..1000000000",
+				                   optarg);
+			a->move_after = v;
+			break;
 		case ':':
 			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -502,11 +516,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 	    {"connect",
 	     1,
 	     {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_HEX, OPT_CLOSE, OPT_UNTIL_CLOSED,
-	      OPT_REKEY_AFTER, OPT_REKEY_INTERVAL}},
+	      OPT_REKEY_AFTER, OPT_REKEY_INTERVAL, OPT_MOVE_AFTER}},
 	    {"listen",
 	     0,
 	     {OPT_SEND, OPT_SEND_FILE, OPT_COUNT, OPT_RECV, OPT_ECHO, OPT_WAIT, OPT_HEX, OPT_CLOSE,
-	      OPT_UNTIL_CLOSED, OPT_REKEY_AFTER, OPT_REKEY_INTERVAL}},
+	      OPT_UNTIL_CLOSED, OPT_REKEY_AFTER, OPT_REKEY_INTERVAL, OPT_MOVE_AFTER}},
 	    {"fingerprint", 0, {0}},
 	    {"rekey-key", 0, {0}},
 	    {"wake", 0, {0}},
@@ -527,7 +541,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		a->peer = argv[optind++];
 	if (optind < argc)
 		return usage_error("%s: unexpected argument '%s'", a->command, argv[optind]);
-	for (int o = OPT_TOKEN_FILE; o <= OPT_REKEY_INTERVAL; o++) {
+	for (int o = OPT_TOKEN_FILE; o <= OPT_LAST; o++) {
 		int ok = 0;
 
 		if (!a->used_opt[o])
@@ -673,6 +687,19 @@ static int recv_one(struct run *r, int wait_ms)
 	r->received++;
 	if (!r->a->have_recv || r->received <= r->a->recv_n)
 		print_msg(r->buf, len, r->a->hex);
+	if (r->a->move_after && r->received == r->a->move_after) {
+		unsigned inv = 0, stored = 0;
+
+		rc = sga_client_move(r->c);
+		rc = rc ? rc
+		        : sga_client_wake(r->c, SGA_CLIENT_WAKE_INVITES | SGA_CLIENT_WAKE_STORED,
+		                          &inv, &stored);
+		if (rc)
+			return report(r->c, "move", rc);
+		progress("moved to a new socket after %lu messages; WAKE_ACK: %u invitation(s) "
+		         "re-sent, %u session(s) with stored messages",
+		         r->received, inv, stored);
+	}
 	if (r->a->echo) {
 		rc = sga_client_send(r->c, r->buf, len);
 		if (rc)

@@ -3,12 +3,13 @@
 # WAKE (PROTOCOL.md 7.16): a registered device that moved announces its new
 # address with a WAKE and is answered there (WAKE_ACK); the peer's invitation
 # then reaches it at the new address. The WAKE it sent from its old address,
-# replayed from there, and a forged one, must not move it back.
-#
-# Not covered here yet: the data plane's session addresses and the immediate
-# redelivery of stored messages, and the re-sent NEG_INVITEs (PROTOCOL.md 7.16
-# steps 3 and 4; the gateway does them, tested in test_dataplane.c and
-# test_cp.c): sga-device has no command that keeps a session across a move.
+# replayed from there, and a forged one, must not move it back. Then a device
+# that moves in the middle of a session (a new socket, sga-device
+# --move-after) and WAKEs gets the rest of the peer's messages at the new
+# socket without sending a data frame first: the WAKE moved its session
+# address in the data plane and restarted the redelivery of what the store
+# held meanwhile (7.16 step 3). The re-sent NEG_INVITEs (step 4) are tested
+# in test_cp.c.
 source "$(dirname "$0")/../../scripts/lab.sh"
 trap sga_cleanup EXIT
 SPOOF="python3 $(dirname "$0")/spoof.py"
@@ -59,4 +60,20 @@ sleep 0.5
 sga_dev dev-w1 connect dev-w2 --count 3 2>"$SGA_RUN/w1.err" || { cat "$SGA_RUN/w1.err" >&2; die "connect"; }
 wait $L || { cat "$SGA_RUN/w2.err" >&2; die "dev-w2 listen"; }
 seq 1 3 | sed 's/^/message /' | cmp -s - "$SGA_RUN/w2.out" || die "dev-w2 did not receive 3 messages"
+
+# A move in the middle of a session: dev-w2 takes 100 messages, moves to a new
+# socket and WAKEs; what dev-w1 sends after that went to the old socket (gone)
+# and is held by the store until the WAKE says where dev-w2 is.
+N=400 MOVE=100
+sga_dev dev-w2 --timeout 30000 -v listen --wait 20000 --recv $N --move-after $MOVE \
+	>"$SGA_RUN/m2.out" 2>"$SGA_RUN/m2.err" &
+L=$!
+sleep 0.5
+sga_dev dev-w1 --timeout 30000 connect dev-w2 --count $N 2>"$SGA_RUN/m1.err" ||
+	{ cat "$SGA_RUN/m1.err" >&2; die "connect for the move"; }
+wait $L || { cat "$SGA_RUN/m2.err" >&2; die "dev-w2 did not receive $N messages across its move"; }
+grep "moved to a new socket after $MOVE messages" "$SGA_RUN/m2.err" >&2 || die "dev-w2 did not move"
+seq 1 $N | sed 's/^/message /' | cmp -s - "$SGA_RUN/m2.out" ||
+	die "dev-w2 did not receive $N messages intact and in order across its move"
+log "dev-w2 moved after $MOVE of $N messages and WAKEd: all $N arrived, in order, at the new socket"
 log "PASS test_wake"

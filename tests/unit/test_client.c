@@ -2555,6 +2555,40 @@ Test(client, wake_retransmits_afresh_and_returns_the_counts)
 	tgw_free(g);
 }
 
+static unsigned local_port(int fd)
+{
+	struct sockaddr_storage a;
+	socklen_t len = sizeof(a);
+
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	return ntohs(((struct sockaddr_in *)&a)->sin_port);
+}
+
+/* sga_client_move: a new socket on a new port, the session kept; after the
+ * WAKE from it the messages flow both ways again. */
+Test(client, move_to_a_new_socket_keeps_the_session)
+{
+	struct tgw *g = gateway_up();
+	struct sga_client *a, *b;
+	int fd;
+	unsigned port;
+
+	tgw_start(g);
+	pair_up(g, &FAST, &a, &b);
+	fd = sga_client_fd(b);
+	port = local_port(fd);
+	cr_assert_eq(sga_client_move(b), 0, "%s", sga_client_detail(b));
+	cr_assert_neq(local_port(sga_client_fd(b)), port, "a new local port");
+	cr_assert_eq(fcntl(fd, F_GETFD), -1, "the old socket is closed");
+	cr_assert_eq(sga_client_wake(b, SGA_CLIENT_WAKE_STORED, NULL, NULL), 0, "%s",
+	             sga_client_detail(b));
+	ping(a, b, "after the move");
+	ping(b, a, "and back");
+	sga_client_close(a);
+	sga_client_close(b);
+	tgw_free(g);
+}
+
 /* cfg.group: the profile asked for must be the package's (file, state file
  * or fetched), and a group the build does not know is a configuration error. */
 Test(client, group_must_be_the_packages)
