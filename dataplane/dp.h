@@ -407,6 +407,7 @@ unsigned dp_resv_dequeue(struct dp *dp, struct dp_resv_req *reqs, unsigned n);
  *  load. Writer rule as dp_session_install (a removed slot may be reused). */
 struct dp_session_view {
 	uint64_t session_id;
+	uint32_t slot; /* its slot in the table: fixed while installed, reused after */
 	struct dp_addr addr[2];
 	uint64_t rx_next[2];
 	uint64_t tx_seq[2];

@@ -338,6 +338,7 @@ static void dp_session_view_fill(const struct dp *dp, const struct dp_session *s
 
 	memset(v, 0, sizeof(*v));
 	v->session_id = s->session_id;
+	v->slot = dp_slot_index(dp, s);
 	for (int r = 0; r < 2; r++) {
 		dp_member_addr_read(&s->m[r], &v->addr[r]);
 		v->rx_next[r] = __atomic_load_n(&s->m[r].hop.rx.next, __ATOMIC_RELAXED);

@@ -1632,8 +1632,10 @@ void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *
 	n = DP.n_views;
 	memcpy(v, DP.views, sizeof(v)); /* one caller: the housekeeping thread */
 	pthread_mutex_unlock(&DP.mu);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
+		v[i].slot = i; /* as the table would: one slot per session */
 		fn(&v[i], arg);
+	}
 }
 
 static unsigned dp_get(const unsigned *field)
