@@ -185,7 +185,7 @@ void gw_config_defaults(struct gw_config *c)
 	c->ctrl_ring_size = 1024;
 	c->persist_interval_ms = 1000;
 	c->mark_step = 64;
-	c->mark_max_age_ms = 10000;
+	c->mark_max_age_ms = 60000;
 	c->async_jobs = 8;
 	c->cookie_mode = 0; /* auto */
 	c->cookie_threshold = 32;

@@ -334,6 +334,8 @@ void bp_stats_read(const char *path, struct gw_stats *s)
 		if (in_cp) {
 			if (!strcmp(name, "lab_sessions"))
 				s->lab_sessions = v;
+			else if (!strcmp(name, "persisted"))
+				s->persisted = v;
 			continue;
 		}
 		s->ok = 1;

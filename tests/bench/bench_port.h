@@ -89,6 +89,7 @@ struct gw_stats {
 	uint64_t drop_store_backlog, drop_hop_replay;
 	int has_store;
 	uint64_t sessions_installed, lab_sessions;
+	uint64_t persisted; /* controlplane: session marks written to Redis */
 };
 
 /** The "dataplane" and "controlplane" blocks of the stats JSON (one "name":

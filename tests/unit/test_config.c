@@ -119,7 +119,7 @@ Test(config, replay_mark_step_and_age)
 {
 	cr_assert_eq(parse("[gateway]\nid = x\n"), 0, "%s", err);
 	cr_assert_eq(c.mark_step, 64, "64 frames by default");
-	cr_assert_eq(c.mark_max_age_ms, 10000);
+	cr_assert_eq(c.mark_max_age_ms, 60000);
 	cr_assert_eq(parse("[controlplane]\nmark_step = 1\nmark_max_age_ms = 500\n"), 0, "%s", err);
 	cr_assert_eq(c.mark_step, 1, "1: every move written at the next pass");
 	cr_assert_eq(c.mark_max_age_ms, 500);
