@@ -2018,7 +2018,8 @@ int store_session_list(struct store *st, uint64_t *ids, unsigned *n)
 	*n = 0;
 	if (rc)
 		return rc;
-	memcpy(ids, all, (size_t)(total < cap ? total : cap) * sizeof(*ids));
+	if (total && cap) /* all is NULL for an empty index */
+		memcpy(ids, all, (size_t)(total < cap ? total : cap) * sizeof(*ids));
 	*n = total;
 	free(all);
 	return total > cap ? -SGA_E_NOSPACE : 0;
