@@ -140,6 +140,17 @@ struct cp_mark {
 	struct dp_addr addr[2]; /* likewise */
 	uint64_t saved_ms;      /* when they were written */
 	int saved;              /* Redis holds rx_next and addr (or the session is gone) */
+	int waiting;            /* a move of it waits on cp->due */
+};
+
+/* A move that waits (mark_may_wait) to be written by due_ms at the latest.
+ * The session is not visited again unless it moves, so this is what brings
+ * it back. In a FIFO: due_ms = the pass's time + mark_max_age_ms, so the
+ * entries come in the order they fall due. */
+struct cp_mark_due {
+	uint64_t sid;
+	uint64_t due_ms;
+	uint32_t slot;
 };
 
 struct cp_views {
@@ -193,6 +204,8 @@ struct cp {
 	struct store *hk_st;
 	struct cp_mark *marks;
 	size_t n_marks;
+	struct cp_mark_due *due; /* ring: due_n entries from due_head */
+	size_t due_cap, due_head, due_n;
 	struct dp_resv_req retry[CP_RESV_RETRY_MAX];
 	unsigned n_retry;
 	/* Expired sessions out of the data plane whose Redis records could not be
@@ -681,24 +694,25 @@ struct mark_pass {
 };
 
 /*
- * 1 if the marks Redis holds for a session (old, saved) may wait for a later
- * pass although v moved: its addresses are the same (a moved address is
- * written at once: delivery after a restart goes there), neither mark moved
- * mark_step frames, and the last write is younger than mark_max_age_ms. What
- * waits is bounded in frames and in time: after a crash, at most that many
- * more frames of a member lie above its restored mark, to be taken at most
- * once and never to move an address (PROTOCOL.md 9.3). M2M sessions each move
- * a little per pass, so without this every active session cost one Redis call
- * per persist_interval_ms.
+ * 1 if the move of a session from what Redis holds (old) to v may wait for a
+ * later pass: its addresses are the same (a moved address is written at once:
+ * delivery after a restart goes there) and neither mark moved mark_step
+ * frames. What waits is bounded in frames and in time (the pass that first
+ * lets a move wait queues it on cp->due, to be written mark_max_age_ms later
+ * whatever happens): after a crash, at most that many more frames of a member
+ * lie above its restored mark, to be taken at most once and never to move an
+ * address (PROTOCOL.md 9.3). M2M sessions each move a little per pass, so
+ * without this every active session cost one Redis call per
+ * persist_interval_ms.
  */
 static int mark_may_wait(const struct cp *cp, const struct cp_mark *old,
-                         const struct dp_session_view *v, uint64_t now)
+                         const struct dp_session_view *v)
 {
 	for (int d = 0; d < 2; d++)
 		if (!addr_eq(&old->addr[d], &v->addr[d]) ||
 		    v->rx_next[d] - old->rx_next[d] >= cp->mark_step) /* a fall wraps: written */
 			return 0;
-	return now - old->saved_ms < cp->mark_max_age_ms;
+	return 1;
 }
 
 /* Room for slot in cp->marks (zeroed: no session). */
@@ -720,14 +734,37 @@ static int marks_reserve(struct cp *cp, uint32_t slot)
 	return 0;
 }
 
-static void mark_visit(const struct dp_session_view *v, void *arg)
+/* Queue slot's waiting move, due mark_max_age_ms from now. */
+static int due_push(struct cp *cp, uint32_t slot, uint64_t sid, uint64_t now)
 {
-	struct mark_pass *p = arg;
+	if (cp->due_n == cp->due_cap) {
+		size_t cap = cp->due_cap ? 2 * cp->due_cap : 1024;
+		struct cp_mark_due *grown = malloc(cap * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		for (size_t k = 0; k < cp->due_n; k++) /* unwrap the ring */
+			grown[k] = cp->due[(cp->due_head + k) % cp->due_cap];
+		free(cp->due);
+		cp->due = grown;
+		cp->due_cap = cap;
+		cp->due_head = 0;
+	}
+	cp->due[(cp->due_head + cp->due_n++) % cp->due_cap] =
+	    (struct cp_mark_due){sid, now + cp->mark_max_age_ms, slot};
+	return 0;
+}
+
+/* Decide for one session (its slot's view v) whether its marks and addresses
+ * go to Redis in this pass; force: whatever mark_may_wait says. */
+static void mark_consider(struct mark_pass *p, const struct dp_session_view *v, int force)
+{
 	struct cp *cp = p->cp;
 	struct cp_mark *m;
 
 	if (p->oom || marks_reserve(cp, v->slot)) {
 		p->oom = 1;
+		dp_session_moved_again(cp->dp, v->slot); /* its bit is spent */
 		return;
 	}
 	m = &cp->marks[v->slot];
@@ -738,7 +775,15 @@ static void mark_visit(const struct dp_session_view *v, void *arg)
 		if (m->rx_next[0] == v->rx_next[0] && m->rx_next[1] == v->rx_next[1] &&
 		    addr_eq(&m->addr[0], &v->addr[0]) && addr_eq(&m->addr[1], &v->addr[1]))
 			return;
-		if (!p->force && mark_may_wait(cp, m, v, p->now)) {
+		if (!force && mark_may_wait(cp, m, v)) {
+			if (!m->waiting) {
+				if (due_push(cp, v->slot, v->session_id, p->now)) {
+					p->oom = 1;
+					dp_session_moved_again(cp->dp, v->slot);
+					return;
+				}
+				m->waiting = 1;
+			}
 			p->deferred++;
 			return;
 		}
@@ -752,6 +797,7 @@ static void mark_visit(const struct dp_session_view *v, void *arg)
 			p->todo = t;
 		if (!sl) {
 			p->oom = 1;
+			dp_session_moved_again(cp->dp, v->slot);
 			return;
 		}
 		p->slot = sl;
@@ -763,26 +809,63 @@ static void mark_visit(const struct dp_session_view *v, void *arg)
 	p->slot[p->n++] = v->slot;
 }
 
+static void mark_visit(const struct dp_session_view *v, void *arg)
+{
+	mark_consider(arg, v, ((struct mark_pass *)arg)->force);
+}
+
+/* The waiting moves due by now: written if their session is still the slot's
+ * and still differs from what Redis holds (a later move may have been
+ * written since). A session also in the walk of what moved may go into the
+ * pass twice, with the same values: harmless (marks only rise). */
+static void marks_due(struct mark_pass *p)
+{
+	struct cp *cp = p->cp;
+
+	while (cp->due_n && cp->due[cp->due_head].due_ms <= p->now && !p->oom) {
+		struct cp_mark_due d = cp->due[cp->due_head];
+		struct dp_session_view v;
+
+		cp->due_head = (cp->due_head + 1) % cp->due_cap;
+		cp->due_n--;
+		if (d.slot >= cp->n_marks || cp->marks[d.slot].sid != d.sid)
+			continue; /* the slot holds another session now: its entry is spent */
+		cp->marks[d.slot].waiting = 0;
+		if (dp_session_get(cp->dp, d.sid, &v) || v.slot != d.slot)
+			continue; /* closed or re-installed: its marks went with that */
+		mark_consider(p, &v, 1);
+	}
+}
+
 /*
- * Persist the marks and addresses of every installed session whose values
- * changed since the last successful write (unless mark_may_wait: all of them
+ * Persist the marks and addresses of the installed sessions whose values
+ * changed since the last successful write, unless mark_may_wait (all of them
  * when force, at stop), STORE_MARKS_BATCH sessions per Redis round trip (with
  * 100,000 active sessions one round trip each was a busy core: this thread
- * and redis-server). What Redis holds is kept per slot (cp->marks), so a pass
- * is one walk of the table: no copy of every session, no sort (at 1,000,000
- * sessions a pass that sorted copies of them all took half of the core the
- * load generator shares). After a failure the rest of the pass is skipped
- * (those sessions stay unsaved and go out on the next pass).
+ * and redis-server). A pass visits the sessions the data plane says moved
+ * (dp_session_foreach_moved) and those whose wait fell due (cp->due); what
+ * Redis holds is kept per slot (cp->marks), so there is no copy of the table
+ * and no sort. At 1,000,000 quiet sessions, a walk of every slot each pass
+ * was most of the core the load generator shares; a copy and sort of them
+ * all, before that, half of it. After a failure the rest of the pass is
+ * skipped; the data plane's bits for what it held are spent, so those
+ * sessions get theirs back, for the next pass.
  */
 static void persist_marks(struct cp *cp, int force)
 {
 	struct mark_pass p = {cp, mono_ms(), force, NULL, NULL, 0, 0, 0, 0};
+	size_t k = 0;
 
 	/* Under the install mutex: a closed session's slot may be reused. */
 	pthread_mutex_lock(&cp->install_mu);
-	dp_session_foreach(cp->dp, mark_visit, &p);
+	if (force) {
+		dp_session_foreach(cp->dp, mark_visit, &p);
+	} else {
+		marks_due(&p);
+		dp_session_foreach_moved(cp->dp, mark_visit, &p);
+	}
 	pthread_mutex_unlock(&cp->install_mu);
-	for (size_t k = 0; k < p.n && !p.oom; k += STORE_MARKS_BATCH) {
+	for (; k < p.n && !p.oom; k += STORE_MARKS_BATCH) {
 		unsigned nb = p.n - k < STORE_MARKS_BATCH ? (unsigned)(p.n - k) : STORE_MARKS_BATCH;
 		int rcs[STORE_MARKS_BATCH];
 
@@ -801,6 +884,10 @@ static void persist_marks(struct cp *cp, int force)
 				atomic_fetch_add_explicit(&cp->persisted, 1, memory_order_relaxed);
 		}
 	}
+	/* Not written (Redis down, out of memory): the data plane's bits for
+	 * them are spent, so they are handed back for the next pass. */
+	for (; k < p.n && !force; k++)
+		dp_session_moved_again(cp->dp, p.slot[k]);
 	free(p.todo);
 	free(p.slot);
 	atomic_fetch_add_explicit(&cp->marks_deferred, p.deferred, memory_order_relaxed);
@@ -903,6 +990,7 @@ static void cp_free(struct cp *cp)
 	if (cp->main_mu_ok)
 		pthread_mutex_destroy(&cp->main_mu);
 	free(cp->marks);
+	free(cp->due);
 	sga_memzero(&cp->lab, sizeof(cp->lab)); /* the lab seed */
 	sga_memzero(cp->cookie_root, sizeof(cp->cookie_root));
 	free(cp);

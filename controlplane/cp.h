@@ -44,8 +44,8 @@ struct cp_config {
 	unsigned backoff_max_ms;   /* reconnect backoff cap (used when store.backoff_max_ms is 0) */
 	unsigned persist_interval_ms; /* replay marks / addresses persistence period; 0 = 1000 */
 	/* A pass writes a session's replay marks when one moved mark_step frames
-	 * (0 or 1: every move), its address moved, or its last write is
-	 * mark_max_age_ms old (0: 10 persist intervals); the others wait. */
+	 * (0 or 1: every move) or its address moved; a smaller move waits, at
+	 * most mark_max_age_ms (0: 10 persist intervals). */
 	unsigned mark_step;
 	unsigned mark_max_age_ms;
 	uint64_t tx_seq_block; /* = dp_config.tx_seq_block; 0 = 1 << 20 */

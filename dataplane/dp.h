@@ -417,6 +417,19 @@ struct dp_session_view {
 };
 void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
                         void *arg);
+/** dp_session_foreach for the sessions that may have moved since the last
+ *  call: installed, or a fresh authentic up frame taken (a replay mark
+ *  moved), or an address learned (a WAKE's too). Each such session once per
+ *  call, whatever the number of its frames; one not visited has not moved
+ *  since. The table is walked in words of 64 slots, a word nobody touched
+ *  read and skipped. One caller (it clears what it takes); writer rule as
+ *  dp_session_install. */
+void dp_session_foreach_moved(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
+                              void *arg);
+/** Have the next dp_session_foreach_moved visit slot's session (v->slot) again:
+ *  the caller could not persist what it was given. Writer rule as
+ *  dp_session_install. */
+void dp_session_moved_again(struct dp *dp, uint32_t slot);
 /** One session's view (as dp_session_foreach gives it). 0 or -ENOENT. Writer
  *  rule as dp_session_install. */
 int dp_session_get(struct dp *dp, uint64_t session_id, struct dp_session_view *v);

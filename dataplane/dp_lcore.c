@@ -592,8 +592,10 @@ static inline struct dp_slot_life *dp_slot_active(struct dp *dp, struct dp_lcore
                                                   struct dp_session *s, uint8_t from,
                                                   size_t inner_len)
 {
-	struct dp_slot_life *l = &dp->life[dp_slot_index(dp, s)];
+	unsigned idx = dp_slot_index(dp, s);
+	struct dp_slot_life *l = &dp->life[idx];
 
+	dp_slot_moved(dp, idx); /* its replay mark and maybe its address */
 	__atomic_store_n(&l->last_tsc, lc->now_tsc, __ATOMIC_RELAXED);
 	if (inner_len) {
 		__atomic_store_n(&l->frames[from], l->frames[from] + 1, __ATOMIC_RELAXED);
@@ -1504,6 +1506,7 @@ static unsigned dp_wake_run(struct dp *dp, struct dp_lcore *lc)
 
 		if (s && c[i].role < 2) { /* NULL: closed since it was posted */
 			dp_member_addr_learn(lc, &s->m[c[i].role], &c[i].addr);
+			dp_slot_moved(dp, dp_slot_index(dp, s));
 			if (lc->store) {
 				if (c[i].flags & SGA_WAKE_WANT_STORED)
 					dp_store_kick(lc->store, s->session_id, c[i].role);

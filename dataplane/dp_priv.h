@@ -99,6 +99,13 @@ struct dp {
 	struct rte_hash *sessions; /* session id -> struct dp_session * */
 	struct dp_session *slots;
 	unsigned n_slots;
+	/* One bit per slot, set by the owner lcore when what the replay-mark
+	 * pass persists may have moved (a fresh authentic up frame, an address
+	 * learned) and at install; taken and cleared by dp_session_foreach_moved
+	 * (atomic exchange per word). So the pass visits the slots that moved,
+	 * not the whole table: at 1,000,000 quiet sessions a walk of every slot
+	 * each persist interval was most of a core. */
+	uint64_t *moved; /* [(n_slots + 63) / 64] */
 	/* ---- the table's writer side (one control-plane thread at a time) ---- */
 	unsigned live;              /* ids in the table */
 	struct dp_slot_life *life;  /* [n_slots] */
@@ -177,6 +184,18 @@ void dp_slot_put(struct dp *dp, unsigned idx);
 void dp_slot_retire(struct dp *dp, unsigned idx, int32_t pos, bool forget);
 /** Frees the cryptodev sessions and CPU keys of a slot: dp_session.c. */
 void dp_slot_crypto_free(struct dp *dp, unsigned idx);
+/* Note that slot idx's marks or addresses may have moved (struct dp, moved).
+ * A plain load first: a session sending a burst sets its bit once, and the
+ * atomic OR is paid once per slot per pass, not per frame. Release: the
+ * values it announces are stored before the bit. */
+static inline void dp_slot_moved(struct dp *dp, unsigned idx)
+{
+	uint64_t *w = &dp->moved[idx >> 6], bit = 1ull << (idx & 63);
+
+	if (!(__atomic_load_n(w, __ATOMIC_RELAXED) & bit))
+		__atomic_fetch_or(w, bit, __ATOMIC_RELEASE);
+}
+
 /** The slot's index in dp->slots. */
 static inline unsigned dp_slot_index(const struct dp *dp, const struct dp_session *s)
 {

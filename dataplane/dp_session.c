@@ -71,6 +71,12 @@ int dp_sessions_create(struct dp *dp)
 		DP_LOG(ERR, "session slots (%u): out of memory", dp->n_slots);
 		return -ENOMEM;
 	}
+	dp->moved = rte_zmalloc_socket("sga_dp_moved", ((size_t)dp->n_slots + 63) / 64 * 8,
+	                               RTE_CACHE_LINE_SIZE, dp->socket);
+	if (!dp->moved) {
+		DP_LOG(ERR, "moved-slot bitmap (%u): out of memory", dp->n_slots);
+		return -ENOMEM;
+	}
 	/* With or without a device: the CPU path's prepared keys live here too. */
 	dp->cs =
 	    rte_zmalloc_socket("sga_dp_cs", (size_t)dp->n_slots * sizeof(*dp->cs), 0, dp->socket);
@@ -117,6 +123,8 @@ void dp_sessions_free(struct dp *dp)
 		rte_free(dp->slots);
 		dp->slots = NULL;
 	}
+	rte_free(dp->moved);
+	dp->moved = NULL;
 	rte_hash_free(dp->sessions);
 	dp->sessions = NULL;
 	dp_devidx_free(dp);
@@ -310,6 +318,7 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
 		dp_slot_retire(dp, dp_slot_index(dp, old), -1, false);
 	}
 	dp_devidx_link(dp, (unsigned)idx, s);
+	dp_slot_moved(dp, (unsigned)idx); /* its first marks (or a re-install's) */
 	if (!old)
 		__atomic_store_n(&dp->live, dp->live + 1, __ATOMIC_RELAXED);
 	DP_LOG(DEBUG, "session %016" PRIx64 " installed", s->session_id);
@@ -436,6 +445,39 @@ void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *
 		dp_session_view_fill(dp, data, &v);
 		fn(&v, arg);
 	}
+}
+
+void dp_session_foreach_moved(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
+                              void *arg)
+{
+	for (unsigned w = 0; w < (dp->n_slots + 63) / 64; w++) {
+		uint64_t bits;
+
+		if (!__atomic_load_n(&dp->moved[w], __ATOMIC_RELAXED))
+			continue; /* the common case: read, not written */
+		/* Acquire: the values the lcore stored before its bit. A bit set
+		 * after this exchange is the next call's. */
+		bits = __atomic_exchange_n(&dp->moved[w], 0, __ATOMIC_ACQUIRE);
+		while (bits) {
+			unsigned idx = w * 64 + (unsigned)__builtin_ctzll(bits);
+			const struct dp_session *s = &dp->slots[idx];
+			struct dp_session_view v;
+
+			bits &= bits - 1;
+			/* Only the slot its id names now: a retired or free slot's
+			 * bit (set before its removal or replacement) is spent. */
+			if (!s->session_id || dp_session_lookup(dp, s->session_id) != s)
+				continue;
+			dp_session_view_fill(dp, s, &v);
+			fn(&v, arg);
+		}
+	}
+}
+
+void dp_session_moved_again(struct dp *dp, uint32_t slot)
+{
+	if (slot < dp->n_slots)
+		dp_slot_moved(dp, slot);
 }
 
 int dp_session_get(struct dp *dp, uint64_t session_id, struct dp_session_view *v)

@@ -68,7 +68,7 @@ struct gw_config {
 	unsigned ctrl_ring_size;
 	unsigned persist_interval_ms;
 	unsigned mark_step;        /* replay marks written when moved this far ... */
-	unsigned mark_max_age_ms;  /* ... or when their last write is this old */
+	unsigned mark_max_age_ms;  /* ... or when a smaller move waited this long */
 	unsigned async_jobs;       /* control frames in flight per worker (OpenSSL ASYNC jobs) */
 	unsigned cookie_mode;      /* enum cp_cookie_mode: 0 auto, 1 always, 2 off */
 	unsigned cookie_threshold; /* backlog of one worker that means "under load" */

@@ -2792,6 +2792,72 @@ static struct sga_gw_session sess_as(const struct harness *h, uint64_t sid)
 	return s;
 }
 
+/* The replay-mark pass's walk (dp_session_foreach_moved): a session is
+ * visited once after it was installed or moved, and not again until it moves
+ * again; a replayed frame moves nothing, a removed session is not visited. */
+RELAY_TEST(foreach_moved_visits_only_what_moved)
+{
+	struct harness *h = session_new();
+	struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const struct dp_addr moved_to = dev_addr(2, 40002);
+	const uint64_t tx_seq[2] = {0, 0}, tx_limit[2] = {1000, 1000}, rx_next[2] = {0, 0};
+	uint8_t msg[16], frame[SGA_FRAME_MAX];
+	struct view_acc acc;
+	size_t flen;
+
+	dp_up();
+	install(h, addr, 1000, 1000, 0);
+	for (uint64_t k = 1; k <= 2; k++) {
+		struct sga_gw_session o = sess_as(h, h->gsess.session_id + k);
+
+		cr_assert_eq(dp_session_install(dp, &o, addr, tx_seq, tx_limit, rx_next), 0);
+	}
+	memset(&acc, 0, sizeof(acc));
+	dp_session_foreach_moved(dp, view_cb, &acc);
+	cr_assert_eq(acc.n, 3, "every session once after its install");
+	memset(&acc, 0, sizeof(acc));
+	dp_session_foreach_moved(dp, view_cb, &acc);
+	cr_assert_eq(acc.n, 0, "nothing moved since");
+
+	/* Two fresh frames from member 0: one visit, with both. */
+	send_ok(h, 0, addr, NULL, 10, 1);
+	fill(msg, sizeof(msg), 2);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	inject(0, &addr[0], frame, flen);
+	poll_q(0);
+	cr_assert_eq(collect(0), 2);
+	memset(&acc, 0, sizeof(acc));
+	dp_session_foreach_moved(dp, view_cb, &acc);
+	cr_assert_eq(acc.n, 1);
+	cr_assert_eq(acc.v.session_id, h->gsess.session_id);
+	cr_assert_eq(acc.v.rx_next[0], 2);
+
+	/* The same frame again (a replay, even from elsewhere) moves nothing. */
+	inject(0, &moved_to, frame, flen);
+	poll_q(0);
+	cr_assert_eq(collect(0), 1, "acknowledged again, not relayed");
+	memset(&acc, 0, sizeof(acc));
+	dp_session_foreach_moved(dp, view_cb, &acc);
+	cr_assert_eq(acc.n, 0, "a replay moves no mark and no address");
+
+	/* A fresh frame from a new address: visited, with the address. */
+	send_ok(h, 0, addr, &moved_to, 10, 3);
+	memset(&acc, 0, sizeof(acc));
+	dp_session_foreach_moved(dp, view_cb, &acc);
+	cr_assert_eq(acc.n, 1);
+	cr_assert(dp_addr_equal(&acc.v.addr[0], &moved_to));
+	addr[0] = moved_to;
+
+	/* Moved, then removed: not visited. */
+	send_ok(h, 1, addr, NULL, 10, 4);
+	cr_assert_eq(dp_session_remove(dp, h->gsess.session_id, NULL), 0);
+	memset(&acc, 0, sizeof(acc));
+	dp_session_foreach_moved(dp, view_cb, &acc);
+	cr_assert_eq(acc.n, 0, "a removed session's slot is not visited");
+	dp_down();
+	session_free(h);
+}
+
 RELAY_TEST(removed_session_dropped_counted_and_reinstalled)
 {
 	struct harness *h = session_new();
