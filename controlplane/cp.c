@@ -153,10 +153,14 @@ struct cp_mark_due {
 	uint32_t slot;
 };
 
-struct cp_views {
-	struct dp_session_view *v;
+/* The sessions an expiry pass found due to close (expire_visit). */
+struct cp_expired {
+	struct cp_expiry e;
+	struct {
+		uint64_t sid;
+		uint8_t why;
+	} * v;
 	size_t n, cap;
-	int oom;
 };
 
 struct cp {
@@ -216,6 +220,7 @@ struct cp {
 		uint8_t why;
 	} close_retry[CP_CLOSE_RETRY_MAX];
 	unsigned n_close_retry;
+	unsigned expire_next; /* the expiry's next slice starts at this slot */
 };
 
 static uint64_t mono_ms(void)
@@ -656,24 +661,6 @@ static void serve_reservations(struct cp *cp)
 
 /* ---- housekeeping: marks ------------------------------------------------------------- */
 
-static void collect_view(const struct dp_session_view *v, void *arg)
-{
-	struct cp_views *vs = arg;
-
-	if (vs->n == vs->cap) {
-		size_t cap = vs->cap ? 2 * vs->cap : 256;
-		struct dp_session_view *grown = realloc(vs->v, cap * sizeof(*grown));
-
-		if (!grown) {
-			vs->oom = 1;
-			return;
-		}
-		vs->v = grown;
-		vs->cap = cap;
-	}
-	vs->v[vs->n++] = *v;
-}
-
 static int addr_eq(const struct dp_addr *a, const struct dp_addr *b)
 {
 	return a->port == b->port && a->family == b->family && a->vlan == b->vlan &&
@@ -896,20 +883,45 @@ static void persist_marks(struct cp *cp, int force)
 
 /* ---- housekeeping: lifecycle -------------------------------------------------------- */
 
+static void expire_visit(const struct dp_session_view *v, void *arg)
+{
+	struct cp_expired *x = arg;
+	uint8_t why = cp_session_expired(&x->e, v);
+
+	if (!why)
+		return;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 64;
+		void *grown = realloc(x->v, cap * sizeof(*x->v));
+
+		if (!grown)
+			return; /* found again by the next sweep */
+		x->v = grown;
+		x->cap = cap;
+	}
+	x->v[x->n].sid = v->session_id;
+	x->v[x->n++].why = why;
+}
+
 /*
  * Once a second: close the sessions past [sessions] idle_s or max_life_s
  * (cp_lifecycle.h). The lcores only keep each slot's last-activity time; the
- * decision and the close are made here, off the data path. A close that
- * fails (Redis down) is tried again on the next pass: the session is still
- * in the data plane then only if its removal did not happen either.
+ * decision and the close are made here, off the data path. Each pass looks
+ * at one slice of the table, so that the whole is seen once per
+ * cp_expiry_sweep_s (a close is that much late at most): with an hour's
+ * idle_s, a walk of 1,000,000 sessions every second would be a core's work
+ * for closes that can wait a minute. A close that fails (Redis down) is tried
+ * again on the next pass: the session is still in the data plane then only
+ * if its removal did not happen either.
  */
 static void expire_sessions(struct cp *cp)
 {
-	struct cp_views vs = {NULL, 0, 0, 0};
-	struct cp_expiry e = {__atomic_load_n(&cp->expiry.idle_s, __ATOMIC_RELAXED),
-	                      __atomic_load_n(&cp->expiry.max_life_s, __ATOMIC_RELAXED)};
-
-	unsigned kept = 0;
+	struct cp_expired x = {{__atomic_load_n(&cp->expiry.idle_s, __ATOMIC_RELAXED),
+	                        __atomic_load_n(&cp->expiry.max_life_s, __ATOMIC_RELAXED)},
+	                       NULL,
+	                       0,
+	                       0};
+	unsigned kept = 0, slots, slice;
 
 	/* First the closes Redis refused before: out of the data plane already,
 	 * their records go now (the devices are told at their device address). */
@@ -918,31 +930,32 @@ static void expire_sessions(struct cp *cp)
 		                             cp->close_retry[i].why) == -SGA_E_UNAVAILABLE)
 			cp->close_retry[kept++] = cp->close_retry[i];
 	cp->n_close_retry = kept;
-	if (!e.idle_s && !e.max_life_s)
+	if (!x.e.idle_s && !x.e.max_life_s)
 		return;
+	slots = dp_session_slots(cp->dp);
+	slice = (slots + cp_expiry_sweep_s(&x.e) - 1) / cp_expiry_sweep_s(&x.e);
+	if (cp->expire_next >= slots)
+		cp->expire_next = 0;
 	pthread_mutex_lock(&cp->install_mu);
-	dp_session_foreach(cp->dp, collect_view, &vs);
+	dp_session_foreach_slice(cp->dp, cp->expire_next, slice, expire_visit, &x);
 	pthread_mutex_unlock(&cp->install_mu);
-	for (size_t i = 0; i < vs.n && !stopping(cp); i++) {
-		uint8_t why = cp_session_expired(&e, &vs.v[i]);
-		int rc;
+	cp->expire_next += slice;
+	for (size_t i = 0; i < x.n && !stopping(cp); i++) {
+		int rc = cp_session_close(&cp->h, cp->hk_st, x.v[i].sid, x.v[i].why);
 
-		if (!why)
-			continue;
-		rc = cp_session_close(&cp->h, cp->hk_st, vs.v[i].session_id, why);
 		if (rc == -SGA_E_UNAVAILABLE) {
 			/* Out of the data plane or not, its record stays: again next pass. */
 			if (cp->n_close_retry < CP_CLOSE_RETRY_MAX) {
-				cp->close_retry[cp->n_close_retry].sid = vs.v[i].session_id;
-				cp->close_retry[cp->n_close_retry++].why = why;
+				cp->close_retry[cp->n_close_retry].sid = x.v[i].sid;
+				cp->close_retry[cp->n_close_retry++].why = x.v[i].why;
 			}
 			continue;
 		}
-		atomic_fetch_add_explicit(why == SGA_CLOSE_IDLE ? &cp->expired_idle
-		                                                : &cp->expired_life,
+		atomic_fetch_add_explicit(x.v[i].why == SGA_CLOSE_IDLE ? &cp->expired_idle
+		                                                       : &cp->expired_life,
 		                          1, memory_order_relaxed);
 	}
-	free(vs.v);
+	free(x.v);
 }
 
 static void *hk_main(void *arg)

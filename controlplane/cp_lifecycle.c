@@ -35,6 +35,18 @@ uint8_t cp_session_expired(const struct cp_expiry *e, const struct dp_session_vi
 	return 0;
 }
 
+unsigned cp_expiry_sweep_s(const struct cp_expiry *e)
+{
+	unsigned lim = 0;
+
+	if (e && e->idle_s)
+		lim = e->idle_s;
+	if (e && e->max_life_s && (!lim || e->max_life_s < lim))
+		lim = e->max_life_s;
+	lim /= 16;
+	return lim < 1 ? 1 : lim > 60 ? 60 : lim;
+}
+
 /* SESSION_CLOSED to member r of s: at its session address (or to `to` when
  * given: the closing member, where its SESSION_CLOSE came from), else at its
  * device address. */

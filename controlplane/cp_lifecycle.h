@@ -57,5 +57,10 @@ struct cp_expiry {
 /** The reason v's session is due to close for under e (SGA_CLOSE_IDLE,
  *  SGA_CLOSE_LIFETIME), or 0. */
 uint8_t cp_session_expired(const struct cp_expiry *e, const struct dp_session_view *v);
+/** Seconds in which the expiry looks at every session once (a slice of the
+ *  table a second): a sixteenth of the shorter limit set, within [1, 60]. So
+ *  a session closes at most that late: 1 s for limits up to 31 s, 3 s for
+ *  a 60 s idle_s, a minute for an hour's. */
+unsigned cp_expiry_sweep_s(const struct cp_expiry *e);
 
 #endif /* SGA_CP_LIFECYCLE_H */

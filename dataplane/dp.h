@@ -417,6 +417,13 @@ struct dp_session_view {
 };
 void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
                         void *arg);
+/** Slots of the session table: the index range of dp_session_foreach_slice. */
+unsigned dp_session_slots(const struct dp *dp);
+/** dp_session_foreach for the sessions in slots [first, first + n) only: a
+ *  walk of the table in slices, for a pass that need not see every session
+ *  each time (the lifecycle expiry). Writer rule as dp_session_install. */
+void dp_session_foreach_slice(struct dp *dp, unsigned first, unsigned n,
+                              void (*fn)(const struct dp_session_view *v, void *arg), void *arg);
 /** dp_session_foreach for the sessions that may have moved since the last
  *  call: installed, or a fresh authentic up frame taken (a replay mark
  *  moved), or an address learned (a WAKE's too). Each such session once per

@@ -447,6 +447,36 @@ void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *
 	}
 }
 
+/* The slot's session if it is installed there now (not free, retired, or
+ * replaced). */
+static const struct dp_session *dp_slot_live(struct dp *dp, unsigned idx)
+{
+	const struct dp_session *s = &dp->slots[idx];
+
+	return s->session_id && dp_session_lookup(dp, s->session_id) == s ? s : NULL;
+}
+
+unsigned dp_session_slots(const struct dp *dp)
+{
+	return dp->n_slots;
+}
+
+void dp_session_foreach_slice(struct dp *dp, unsigned first, unsigned n,
+                              void (*fn)(const struct dp_session_view *v, void *arg), void *arg)
+{
+	unsigned end = first < dp->n_slots && n < dp->n_slots - first ? first + n : dp->n_slots;
+
+	for (unsigned idx = first; idx < end; idx++) {
+		const struct dp_session *s = dp_slot_live(dp, idx);
+		struct dp_session_view v;
+
+		if (!s)
+			continue;
+		dp_session_view_fill(dp, s, &v);
+		fn(&v, arg);
+	}
+}
+
 void dp_session_foreach_moved(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
                               void *arg)
 {
@@ -460,13 +490,11 @@ void dp_session_foreach_moved(struct dp *dp, void (*fn)(const struct dp_session_
 		bits = __atomic_exchange_n(&dp->moved[w], 0, __ATOMIC_ACQUIRE);
 		while (bits) {
 			unsigned idx = w * 64 + (unsigned)__builtin_ctzll(bits);
-			const struct dp_session *s = &dp->slots[idx];
+			const struct dp_session *s = dp_slot_live(dp, idx);
 			struct dp_session_view v;
 
 			bits &= bits - 1;
-			/* Only the slot its id names now: a retired or free slot's
-			 * bit (set before its removal or replacement) is spent. */
-			if (!s->session_id || dp_session_lookup(dp, s->session_id) != s)
+			if (!s) /* a retired or free slot's bit (set before): spent */
 				continue;
 			dp_session_view_fill(dp, s, &v);
 			fn(&v, arg);

@@ -1647,6 +1647,29 @@ void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *
 	}
 }
 
+unsigned dp_session_slots(const struct dp *dp)
+{
+	(void)dp;
+	return sizeof(DP.views) / sizeof(DP.views[0]);
+}
+
+void dp_session_foreach_slice(struct dp *dp, unsigned first, unsigned n,
+                              void (*fn)(const struct dp_session_view *v, void *arg), void *arg)
+{
+	static struct dp_session_view v[sizeof(DP.views) / sizeof(DP.views[0])];
+	unsigned nv;
+
+	(void)dp;
+	pthread_mutex_lock(&DP.mu);
+	nv = DP.n_views;
+	memcpy(v, DP.views, sizeof(v));
+	pthread_mutex_unlock(&DP.mu);
+	for (unsigned i = first; i < nv && i - first < n; i++) {
+		v[i].slot = i;
+		fn(&v[i], arg);
+	}
+}
+
 /* As the data plane's bits would: a view is "moved" when it differs from what
  * the last call gave for its slot (or its slot was handed back). */
 static struct dp_session_view moved_seen[sizeof(DP.views) / sizeof(DP.views[0])];
@@ -2839,4 +2862,11 @@ Test(cp, expiry_rules)
 	cr_assert_eq(cp_session_expired(&e, &v), SGA_CLOSE_LIFETIME, "the lifetime first");
 	v.idle_ms = v.age_ms = UINT64_MAX / 2;
 	cr_assert_eq(cp_session_expired(&none, &v), 0, "0 = never");
+
+	/* How late a close may be: the sweep's period. */
+	cr_assert_eq(cp_expiry_sweep_s(&none), 1);
+	cr_assert_eq(cp_expiry_sweep_s(&(struct cp_expiry){5, 0}), 1, "short limits: each second");
+	cr_assert_eq(cp_expiry_sweep_s(&(struct cp_expiry){0, 60}), 3);
+	cr_assert_eq(cp_expiry_sweep_s(&e), 1, "the shorter limit counts");
+	cr_assert_eq(cp_expiry_sweep_s(&(struct cp_expiry){3600, 0}), 60, "a minute at most");
 }
