@@ -1630,63 +1630,59 @@ unsigned dp_resv_dequeue(struct dp *dp, struct dp_resv_req *reqs, unsigned n)
 	return k;
 }
 
-void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
-                        void *arg)
+#define N_VIEWS (sizeof(DP.views) / sizeof(DP.views[0]))
+
+/* A copy of the views the test set (slot = index, as the table would: one
+ * slot per session), for the walks below; one caller: the housekeeping
+ * thread. Returns how many there are. */
+static unsigned views_snapshot(struct dp_session_view v[N_VIEWS])
 {
-	static struct dp_session_view v[sizeof(DP.views) / sizeof(DP.views[0])];
 	unsigned n;
 
-	(void)dp;
 	pthread_mutex_lock(&DP.mu);
 	n = DP.n_views;
-	memcpy(v, DP.views, sizeof(v)); /* one caller: the housekeeping thread */
+	memcpy(v, DP.views, N_VIEWS * sizeof(*v));
 	pthread_mutex_unlock(&DP.mu);
-	for (unsigned i = 0; i < n; i++) {
-		v[i].slot = i; /* as the table would: one slot per session */
-		fn(&v[i], arg);
-	}
+	for (unsigned i = 0; i < n; i++)
+		v[i].slot = i;
+	return n;
 }
 
 unsigned dp_session_slots(const struct dp *dp)
 {
 	(void)dp;
-	return sizeof(DP.views) / sizeof(DP.views[0]);
+	return N_VIEWS;
 }
 
 void dp_session_foreach_slice(struct dp *dp, unsigned first, unsigned n,
                               void (*fn)(const struct dp_session_view *v, void *arg), void *arg)
 {
-	static struct dp_session_view v[sizeof(DP.views) / sizeof(DP.views[0])];
-	unsigned nv;
+	static struct dp_session_view v[N_VIEWS];
+	unsigned nv = views_snapshot(v);
 
 	(void)dp;
-	pthread_mutex_lock(&DP.mu);
-	nv = DP.n_views;
-	memcpy(v, DP.views, sizeof(v));
-	pthread_mutex_unlock(&DP.mu);
-	for (unsigned i = first; i < nv && i - first < n; i++) {
-		v[i].slot = i;
+	for (unsigned i = first; i < nv && i - first < n; i++)
 		fn(&v[i], arg);
-	}
+}
+
+void dp_session_foreach(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
+                        void *arg)
+{
+	dp_session_foreach_slice(dp, 0, N_VIEWS, fn, arg);
 }
 
 /* As the data plane's bits would: a view is "moved" when it differs from what
  * the last call gave for its slot (or its slot was handed back). */
-static struct dp_session_view moved_seen[sizeof(DP.views) / sizeof(DP.views[0])];
+static struct dp_session_view moved_seen[N_VIEWS];
 
 void dp_session_foreach_moved(struct dp *dp, void (*fn)(const struct dp_session_view *v, void *arg),
                               void *arg)
 {
-	static struct dp_session_view v[sizeof(DP.views) / sizeof(DP.views[0])];
-	unsigned n;
+	static struct dp_session_view v[N_VIEWS];
+	unsigned n = views_snapshot(v);
 
 	(void)dp;
-	pthread_mutex_lock(&DP.mu);
-	n = DP.n_views;
-	memcpy(v, DP.views, sizeof(v)); /* one caller: the housekeeping thread */
-	pthread_mutex_unlock(&DP.mu);
 	for (unsigned i = 0; i < n; i++) {
-		v[i].slot = i;
 		if (!memcmp(&v[i], &moved_seen[i], sizeof(v[i])))
 			continue;
 		moved_seen[i] = v[i];
@@ -1697,7 +1693,7 @@ void dp_session_foreach_moved(struct dp *dp, void (*fn)(const struct dp_session_
 void dp_session_moved_again(struct dp *dp, uint32_t slot)
 {
 	(void)dp;
-	if (slot < sizeof(moved_seen) / sizeof(moved_seen[0]))
+	if (slot < N_VIEWS)
 		memset(&moved_seen[slot], 0xff, sizeof(moved_seen[slot]));
 }
 
