@@ -9,6 +9,7 @@
 #define SGA_DP_PRIV_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_common.h>
 #include <rte_crypto.h>
@@ -182,6 +183,9 @@ void dp_slot_put(struct dp *dp, unsigned idx);
  *  (replaced: the key lives on). forget: the owner lcore releases the
  *  session's stored messages then (a close, not a replacement). Writer. */
 void dp_slot_retire(struct dp *dp, unsigned idx, int32_t pos, bool forget);
+/** What holds each retired slot (its stage, its ops in flight, the lcores'
+ *  quiescent counters) to f: a diagnosis of a slot that is never freed. */
+void dp_rcu_dump(const struct dp *dp, FILE *f);
 /** Frees the cryptodev sessions and CPU keys of a slot: dp_session.c. */
 void dp_slot_crypto_free(struct dp *dp, unsigned idx);
 /* Note that slot idx's marks or addresses may have moved (struct dp, moved).

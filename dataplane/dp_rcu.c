@@ -20,7 +20,9 @@
  *          ever be built for it again;
  *   FINAL: one more grace period: a completion that finished the last op may
  *          still use the pointer for the rest of its iteration (its DATA_ACK
- *          is sent at the end of it).
+ *          is sent at the end of it). Sending it may build an op on the slot
+ *          again (a seal on the device): if ops is not 0 when the grace
+ *          period ends, the slot goes back to OPS.
  * Then the slot's crypto is freed (keys wiped), its hash position freed (the
  * lock-free table does not free it at delete), its owner lcore told to release
  * the session's stored messages (a close), and the slot goes back on the free
@@ -30,6 +32,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -153,14 +156,40 @@ unsigned dp_session_reclaim(struct dp *dp)
 		}
 		if (r->stage == DP_RETIRE_FINAL &&
 		    rte_rcu_qsbr_check(dp->qsbr, r->token, false) == 1) {
-			dp_slot_release(dp, r);
-			freed++;
-			continue;
+			/* The rest of that iteration may have built ops again:
+			 * the DATA_ACK a completion noted is sealed on the device
+			 * at its end. Those hold the slot: back to waiting for
+			 * them (the next 0 starts another grace period). */
+			if (__atomic_load_n(&dp->life[r->idx].ops, __ATOMIC_ACQUIRE)) {
+				r->stage = DP_RETIRE_OPS;
+			} else {
+				dp_slot_release(dp, r);
+				freed++;
+				continue;
+			}
 		}
 		dp->retired[kept++] = *r;
 	}
 	dp->n_retired = kept;
 	return freed;
+}
+
+void dp_rcu_dump(const struct dp *dp, FILE *f)
+{
+	static const char *const stage[] = {"?", "grace", "ops", "final"};
+
+	fprintf(f, "%u slots retired, %u free of %u\n", dp->n_retired, dp->n_free, dp->n_slots);
+	for (unsigned i = 0; i < dp->n_retired; i++) {
+		const struct dp_retired *r = &dp->retired[i];
+
+		fprintf(f, "  slot %u session %016" PRIx64 ": %s, token %" PRIu64 ", %u ops\n",
+		        r->idx, r->session_id, stage[r->stage <= DP_RETIRE_FINAL ? r->stage : 0],
+		        r->token, __atomic_load_n(&dp->life[r->idx].ops, __ATOMIC_RELAXED));
+	}
+	for (unsigned i = 0; i < dp->cfg.n_lcores; i++)
+		fprintf(f, "  lcore %u: %u ops queued, %u on the device\n", i, dp->lcores[i].cq_n,
+		        dp->lcores[i].cq_inflight);
+	rte_rcu_qsbr_dump(f, dp->qsbr);
 }
 
 unsigned dp_session_retired(const struct dp *dp)

@@ -2975,6 +2975,44 @@ Test(dataplane, removed_slot_waits_for_lcores_and_ops_in_flight)
 	session_free(h);
 }
 
+/* The completion that ends a slot's last op goes on with its iteration: the
+ * DATA_ACK it noted is sealed on the device at the end of it, an op on the
+ * slot again. The slot must wait for that op too: freed when the grace
+ * period after its last op ends, it would be wiped and reused with the op in
+ * flight (whose completion then drove the next session's count below 0). */
+Test(dataplane, removed_slot_waits_for_ops_built_after_its_last)
+{
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	unsigned idx;
+
+	dp_up_with(1, 3, 64, 4, 64);
+	install(h, addr, 1000, 1000, 0);
+	idx = dp_slot_index(dp, dp_session_lookup(dp, h->gsess.session_id));
+	dp->life[idx].ops = 1; /* the SEAL_DOWN of a relay in flight */
+	rte_rcu_qsbr_thread_online(dp->qsbr, 0);
+	cr_assert_eq(dp_session_remove(dp, h->gsess.session_id, NULL), 0);
+	rte_rcu_qsbr_quiescent(dp->qsbr, 0);
+	/* Its completion: the count reaches 0 and a reclaim sees it ... */
+	dp->life[idx].ops = 0;
+	cr_assert_eq(dp_session_reclaim(dp), 0);
+	/* ... then the same iteration flushes the DATA_ACK it noted: a seal on
+	 * the device, built on the slot. */
+	dp->life[idx].ops = 1;
+	rte_rcu_qsbr_quiescent(dp->qsbr, 0);
+	cr_assert_eq(dp_session_reclaim(dp), 0, "the DATA_ACK's op still references the slot");
+	cr_assert_not_null(dp->cs[idx].cpu_open[0], "its keys are still there for the op");
+	cr_assert_eq(dp->life[idx].ops, 1, "the count of the op in flight is kept");
+	dp->life[idx].ops = 0; /* the DATA_ACK's op completed */
+	cr_assert_eq(dp_session_reclaim(dp), 0, "its iteration may still use the slot");
+	rte_rcu_qsbr_quiescent(dp->qsbr, 0);
+	cr_assert_eq(dp_session_reclaim(dp), 1);
+	cr_assert_eq(dp_session_retired(dp), 0);
+	rte_rcu_qsbr_thread_offline(dp->qsbr, 0);
+	dp_down();
+	session_free(h);
+}
+
 /* A removed session's stored messages are released when its slot is freed
  * (PROTOCOL.md 7.14), by the owner lcore. */
 Test(dataplane, closed_session_messages_released_from_store)
@@ -3058,6 +3096,8 @@ RELAY_TEST(remove_and_reinstall_under_relaying_lcore)
 		rte_delay_us_sleep(1000);
 		dp_session_reclaim(dp);
 	}
+	if (dp_session_retired(dp))
+		dp_rcu_dump(dp, stderr); /* what holds them */
 	cr_assert_eq(dp_session_retired(dp), 0, "every retired slot freed while the lcore ran");
 	dp_stop(dp);
 	cr_assert_eq(rte_eal_wait_lcore(1), 0);
