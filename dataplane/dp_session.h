@@ -19,7 +19,8 @@
  * slot pointer across loop iterations), then no crypto op in flight may
  * reference it (struct dp_slot_life.ops), then one more quiescent state
  * passes (a completion may have used the pointer for the rest of its
- * iteration); only then are its cryptodev sessions and CPU keys freed and the
+ * iteration, and built an op again: then it waits for that one too); only
+ * then are its cryptodev sessions and CPU keys freed and the
  * slot put back on the free list. A crypto op in flight carries its slot
  * pointer across iterations, which the ops count makes safe.
  */
