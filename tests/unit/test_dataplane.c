@@ -2944,21 +2944,28 @@ Test(dataplane, ten_times_max_sessions_opened_and_closed)
 	session_free(h);
 }
 
-/* The three stages of dp_rcu.c, with the test thread as lcore 0's reader. */
-Test(dataplane, removed_slot_waits_for_lcores_and_ops_in_flight)
+/* A session installed and removed while an op of its owner lcore (the test
+ * thread, online as lcore 0's reader) is in flight on its slot; returns the slot. */
+static unsigned removed_with_op_in_flight(struct harness *h)
 {
-	struct harness *h = session_new();
 	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
 	unsigned idx;
 
 	dp_up_with(1, 3, 64, 4, 64);
 	install(h, addr, 1000, 1000, 0);
 	idx = dp_slot_index(dp, dp_session_lookup(dp, h->gsess.session_id));
-
-	/* An op of the owner lcore in flight on the slot. */
 	dp->life[idx].ops = 1;
 	rte_rcu_qsbr_thread_online(dp->qsbr, 0);
 	cr_assert_eq(dp_session_remove(dp, h->gsess.session_id, NULL), 0);
+	return idx;
+}
+
+/* The three stages of dp_rcu.c, with the test thread as lcore 0's reader. */
+Test(dataplane, removed_slot_waits_for_lcores_and_ops_in_flight)
+{
+	struct harness *h = session_new();
+	unsigned idx = removed_with_op_in_flight(h);
+
 	cr_assert_eq(dp_session_reclaim(dp), 0, "lcore 0 passed no quiescent state");
 	rte_rcu_qsbr_quiescent(dp->qsbr, 0);
 	cr_assert_eq(dp_session_reclaim(dp), 0, "an op still references the slot");
@@ -2983,15 +2990,8 @@ Test(dataplane, removed_slot_waits_for_lcores_and_ops_in_flight)
 Test(dataplane, removed_slot_waits_for_ops_built_after_its_last)
 {
 	struct harness *h = session_new();
-	const struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
-	unsigned idx;
+	unsigned idx = removed_with_op_in_flight(h); /* the SEAL_DOWN of a relay */
 
-	dp_up_with(1, 3, 64, 4, 64);
-	install(h, addr, 1000, 1000, 0);
-	idx = dp_slot_index(dp, dp_session_lookup(dp, h->gsess.session_id));
-	dp->life[idx].ops = 1; /* the SEAL_DOWN of a relay in flight */
-	rte_rcu_qsbr_thread_online(dp->qsbr, 0);
-	cr_assert_eq(dp_session_remove(dp, h->gsess.session_id, NULL), 0);
 	rte_rcu_qsbr_quiescent(dp->qsbr, 0);
 	/* Its completion: the count reaches 0 and a reclaim sees it ... */
 	dp->life[idx].ops = 0;
