@@ -379,6 +379,58 @@ Test(dp_store, silent_recipient_backs_off)
 	dp_store_destroy(st);
 }
 
+/*
+ * Many silent recipients, one message each, and a backoff that grows longer
+ * than the scan's timer wheel reaches (8,192 ms): each recipient's passes come
+ * exactly at their times (gaps of 50, 100, ..., 12,800 ms), none early, none
+ * late, none twice, also after a gap beyond the wheel (linked in its farthest
+ * slot, then again).
+ */
+Test(dp_store, many_recipients_each_resent_at_its_time)
+{
+	enum { N = 2000, SPAN = 27000 };
+	static const uint64_t gaps[] = {50, 100, 200, 400, 800, 1600, 3200, 6400, 12800};
+	struct dp_store_config c = {.dir = dir,
+	                            .n_lcores = 1,
+	                            .fsync = MSG_LOG_FSYNC_NONE,
+	                            .pending_max = 4096,
+	                            .resend_min_ms = 50,
+	                            .resend_max_ms = 20000};
+	struct dp_store_report rep;
+	struct dp_store *st = dp_store_create(&c, &rep);
+	static struct dp_store_resend r[N];
+	static uint64_t last[N];
+	static unsigned passes[N];
+	uint64_t t0;
+
+	cr_assert_not_null(st);
+	for (unsigned i = 0; i < N; i++)
+		put_range(st, 1000 + i, 0, 0, 1, DP_STORE_RELAY);
+	t0 = dp_store_now_ms();
+	for (uint64_t t = t0; t < t0 + SPAN; t++) { /* one call a millisecond, as the lcore */
+		unsigned n = dp_store_resends_due(st, t, r, N);
+
+		for (unsigned k = 0; k < n; k++) {
+			unsigned i = (unsigned)(r[k].session_id - 1000);
+
+			cr_assert_lt(i, N);
+			cr_assert_eq(r[k].role, 1);
+			if (passes[i])
+				cr_assert_eq(
+				    t - last[i], gaps[passes[i] - 1],
+				    "recipient %u, pass %u: %llu ms after the last, not %llu", i,
+				    passes[i], (unsigned long long)(t - last[i]),
+				    (unsigned long long)gaps[passes[i] - 1]);
+			last[i] = t;
+			passes[i]++;
+		}
+	}
+	/* First passes at ~50 ms, then 9 more within 25,550 ms. */
+	for (unsigned i = 0; i < N; i++)
+		cr_assert_eq(passes[i], 10, "recipient %u: %u passes", i, passes[i]);
+	dp_store_destroy(st);
+}
+
 /* A repeated delivery report (no progress while later messages arrive) means
  * the message at next_e2e_seq was lost: it goes out again at once, once per
  * hole; the timer covers a lost second copy. */
