@@ -3,8 +3,8 @@
 # Rekey under traffic (PROTOCOL.md 7.15) through the real gateway: two
 # sga-device processes exchange a numbered stream both ways while both renew
 # the session's keys again and again (dev-i's policy after every 300 messages
-# it sends, dev-j on SIGUSR1 every 0.3 s: both start rekeys, sometimes both at
-# once). Every
+# it sends, dev-j on SIGUSR1 whenever it has started no more than dev-i: both
+# start rekeys, sometimes both at once). Every
 # message must arrive exactly once and in order, both devices must end on the
 # gateway's key generation, and the gateway must count the rekeys.
 source "$(dirname "$0")/../../scripts/lab.sh"
@@ -28,11 +28,16 @@ sga_dev dev-i -v --timeout 30000 connect dev-j --count "$N" --recv "$N" --rekey-
 	>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" &
 I=$!
 # dev-j asks for new keys on SIGUSR1 (ip netns exec runs sga-device in place
-# of the subshell's child: its process is the one child of $J). Every 50 ms:
-# the exchange takes about a second, and a request that lands while dev-i's
-# own rekey is in flight starts none, so a slower cadence could miss them all.
+# of the subshell's child: its process is the one child of $J), checked every
+# 50 ms, but only while dev-j has started no more rekeys than dev-i: every
+# rekey, whoever starts it, restarts dev-i's count of 300 messages, so dev-j
+# asking every 50 ms regardless starved dev-i's policy on a loaded machine
+# (dev-i started none while dev-j started 23). A request that lands while
+# dev-i's rekey is in flight starts none and is simply asked again.
+started() { grep -c 'rekey to generation .* started (by this device)' "$1" 2>/dev/null || true; }
 while kill -0 $I 2>/dev/null; do
 	sleep 0.05
+	[ "$(started "$SGA_RUN/j.err")" -le "$(started "$SGA_RUN/i.err")" ] || continue
 	jp=$(pgrep -P $J || true)
 	[ -z "$jp" ] || kill -USR1 $jp 2>/dev/null || true
 done
@@ -46,8 +51,8 @@ for d in i j; do
 done
 log "$N messages each way delivered exactly once and in order"
 
-started_i=$(grep -c 'rekey to generation .* started (by this device)' "$SGA_RUN/i.err" || true)
-started_j=$(grep -c 'rekey to generation .* started (by this device)' "$SGA_RUN/j.err" || true)
+started_i=$(started "$SGA_RUN/i.err")
+started_j=$(started "$SGA_RUN/j.err")
 gen_i=$(sed -n 's/.*session keys renewed: generation \([0-9]*\).*/\1/p' "$SGA_RUN/i.err" | tail -1)
 gen_j=$(sed -n 's/.*session keys renewed: generation \([0-9]*\).*/\1/p' "$SGA_RUN/j.err" | tail -1)
 sleep 0.3 # one stats-file refresh
