@@ -31,6 +31,7 @@ BOTH=()
 KEEP=0
 SETS=()
 MEMIF_ARGS= # ,rsize=N on every memif port of the run
+PERF= # perf.data prefix: profile the data-plane lcore during each window
 
 usage() {
 	cat <<EOF
@@ -58,6 +59,9 @@ counts, next to dpdk-testpmd io forwarding on the same path. Run as root.
   --memif-rsize N   log2 of the memif rings' size on every port of the run, 1..14
                     (default the PMD's, 10): a larger ring holds what the gateway
                     sends while the generator, on the shared core, is off its CPU
+  --perf PREFIX     perf record -e cpu-clock -C 1 (the gateway's lcore) during each
+                    measurement window, into PREFIX-<sessions>-<size>.data (needs
+                    perf, Debian's linux-perf); read with perf report -i FILE
   --keep            keep the run directory
   -h, --help        this text
 EOF
@@ -82,6 +86,7 @@ while [ $# -gt 0 ]; do
 		[[ ${2:-} =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ] && [ "$2" -le 14 ] ||
 			{ echo "bench_loadgen.sh: --memif-rsize: 1..14" >&2; exit 2; }
 		MEMIF_ARGS=",rsize=$2"; shift 2 ;;
+	--perf) PERF=${2:?}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "bench_loadgen.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -101,6 +106,7 @@ for f in "$GW" "$GEN" "$RAW"; do [ -x "$f" ] || die "$f not built"; done
 TESTPMD=
 for f in /usr/bin/dpdk-testpmd /usr/bin/testpmd; do [ -x "$f" ] && { TESTPMD=$f; break; }; done
 [ -n "$TESTPMD" ] || die "no dpdk-testpmd"
+[ -z "$PERF" ] || command -v perf >/dev/null || die "--perf needs perf (apt-get install linux-perf)"
 case $STORE in off | none | interval | always) ;; *) die "--store: off|none|interval|always" ;; esac
 # The generator validates its own options.
 "$GEN" --lab /dev/null --rate "$RATE" --dist "$DIST" --window "$WINDOW" --sizes "$SIZES" \
@@ -173,6 +179,24 @@ conf() { # $1: provisioning file
 conf "$RUN/init.prov" >"$RUN/gateway.conf"
 "$GW" -c "$RUN/gateway.conf" --init-keys >"$RUN/init.log" 2>&1 || die "--init-keys failed"
 
+# perf_windows LOG PID: for each payload size the generator measures (its
+# "sealed N DATA_UP frames" line starts the window), a cpu-clock profile of
+# core 1 for the window's length, named after the session count and size.
+perf_windows() {
+	local out=$1 pid=$2 seen=0 size n
+	n=$(grep -c . <<<"${SIZES//,/$'\n'}")
+	while [ "$seen" -lt "$n" ] && kill -0 "$pid" 2>/dev/null; do
+		if [ "$(grep -c '^  sealed ' "$out")" -gt "$seen" ]; then
+			seen=$((seen + 1))
+			size=$(grep '^payload ' "$out" | sed -n "${seen}p" | awk '{print $2}')
+			perf record -q -e cpu-clock -C 1 -o "$PERF-$CUR_N-$size.data" -- \
+				sleep "$DURATION" >/dev/null 2>&1
+			log "  perf: $PERF-$CUR_N-$size.data"
+		fi
+		sleep 0.05
+	done
+}
+
 # gen LOG PEER ARGS...: the generator (memif client, core 0) until it says it is
 # done and lingers; the caller stops the peer, then the generator.
 gen() {
@@ -184,6 +208,7 @@ gen() {
 		--log-level=pmd.net.memif:error "--vdev=net_memif0,role=client,socket=$SOCK,id=0$MEMIF_ARGS" \
 		>"$out" 2>&1 &
 	GEN_PID=$!
+	[ -z "$PERF" ] || [ "$peer" != "$GW_PID" ] || perf_windows "$out" "$GEN_PID" &
 	wait_line "$out" "done; the port stays open" "$GEN_PID" 900 || {
 		tail -n 20 "$out" >&2
 		return 1
@@ -191,6 +216,7 @@ gen() {
 }
 
 for n in $(echo "$COUNTS" | tr ',' ' '); do
+	CUR_N=$n
 	log "$n session(s): provisioning file, redis-server, sga-gateway ([lab] profile = lab)"
 	"$GEN" provision --sessions "$n" --seed "bench-$n" --out "$RUN/lab-$n.prov" --force >/dev/null
 	conf "$RUN/lab-$n.prov" >"$RUN/gateway.conf"
