@@ -17,6 +17,9 @@
 # x25519, or "ffdhe2048, x25519" for a mixed-profile gateway). Devices pin the
 # first profile's package ($SGA_RUN/keys/gateway.pkg) unless SGA_DEV_PKG names
 # another (sga_pkg GROUP gives a profile's file: gateway-x25519.pkg).
+#
+# Redis keeps an append-only file, fsynced per SGA_REDIS_APPENDFSYNC (always,
+# the default; everysec or no for the benchmarks that compare them).
 
 set -euo pipefail
 
@@ -105,7 +108,7 @@ sga_cli() {
 
 sga_redis_start_existing() {
 	redis-server --port 0 --unixsocket "$SGA_RUN/redis.sock" --unixsocketperm 700 \
-		--save "" --appendonly yes --appendfsync always --daemonize no --dir "$SGA_RUN" \
+		--save "" --appendonly yes --appendfsync "${SGA_REDIS_APPENDFSYNC:-always}" --daemonize no --dir "$SGA_RUN" \
 		${SGA_REDIS_PASS:+--requirepass "$SGA_REDIS_PASS"} >>"$SGA_RUN/redis.log" 2>&1 &
 	REDIS_PID=$!
 	sga_wait_for 30 sga_redis_answers || die "redis-server did not start (see $SGA_RUN/redis.log)"
