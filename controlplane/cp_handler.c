@@ -296,6 +296,14 @@ static int on_neg_req(const struct cp_handler *h, struct store *st, const struct
 		have_j = 1;
 	else if (rc != -SGA_E_UNKNOWN_DEVICE && rc != -SGA_E_BAD_FIELD)
 		goto out; /* an unknown peer is answered by an authenticated A4 below */
+	if (have_j) {
+		/* The NEG_INVITE's counter, taken now: another worker may be
+		 * sealing to d_j too (its WAKE, another A1 to it). */
+		uint64_t down;
+
+		CHECK(store_device_claim_down_ctr(st, dev_j.id, dev_j.id_len, &down));
+		dev_j.down_ctr = down - 1;
+	}
 	CHECK(sga_gw_neg_req_handle(h->gw, &dev_i, have_j ? &dev_j : NULL, &a1, ctr, &sess, &out));
 	rc = store_device_set_up_ctr(st, dev_i.id, dev_i.id_len, dev_i.up_ctr);
 	if (rc == -SGA_E_REPLAY)
@@ -303,7 +311,6 @@ static int on_neg_req(const struct cp_handler *h, struct store *st, const struct
 	if (rc)
 		goto out;
 	if (sess.session_id) {
-		CHECK(store_device_raise_down_ctr(st, dev_j.id, dev_j.id_len, dev_j.down_ctr));
 		CHECK(store_session_put(st, &sess));
 		/* For a WAKE of d_j (7.16, step 4). Best effort: without the entry
 		 * d_j still learns of the invitation from a retransmitted A1. */
@@ -392,14 +399,22 @@ static unsigned resend_invites(const struct cp_handler *h, struct store *st,
 		int rc = load_sess(st, sids[i], &sess);
 
 		out.n = 0;
-		if (!rc)
-			rc = sga_gw_neg_invite_reseal(&sess, dev, &out);
+		if (!rc) {
+			/* Its own counter, taken now (see on_neg_req). */
+			uint64_t down;
+
+			rc = store_device_claim_down_ctr(st, dev->id, dev->id_len, &down);
+			if (!rc) {
+				dev->down_ctr = down - 1;
+				rc = sga_gw_neg_invite_reseal(&sess, dev, &out);
+			}
+		}
 		sga_gw_session_wipe(&sess);
 		if (rc == -SGA_E_UNKNOWN_SESSION || rc == -SGA_E_BAD_STATE) {
 			(void)store_invite_del(st, dev->id, dev->id_len, sids[i]);
 			continue;
 		}
-		if (rc || store_device_raise_down_ctr(st, dev->id, dev->id_len, dev->down_ctr))
+		if (rc)
 			break; /* Redis trouble: the device's next WAKE asks again */
 		send_to(h, dst, out.msg[0].frame, out.msg[0].len);
 		sent++;

@@ -103,6 +103,12 @@ static const char LUA_RAISE[] = "if redis.call('EXISTS', KEYS[1]) == 0 then retu
                                 "end\n"
                                 "return 0\n";
 
+/* Take the next value of counter field ARGV[1]: the new value, -1 if no such
+ * key. HINCRBY is exact on the 64-bit integers the counters are (they stay far
+ * below 2^63: one a control message). */
+static const char LUA_CLAIM[] = "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+                                "return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)\n";
+
 /* Create a device hash unless it exists: 1 created, 0 exists. */
 static const char LUA_CREATE[] =
     "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
@@ -1363,6 +1369,28 @@ int store_device_raise_down_ctr(struct store *st, const uint8_t *id, uint8_t id_
 	rc = key_dev(key, id, id_len);
 	if (!rc)
 		rc = raise_field(st, key, "down_ctr", v, SGA_E_UNKNOWN_DEVICE, &raised);
+	return rc;
+}
+
+int store_device_claim_down_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t *ctr)
+{
+	char key[KEY_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	long long v;
+	int rc;
+
+	CHECK(key_dev(key, id, id_len));
+	cmd_eval(&c, LUA_CLAIM, key);
+	cmd_str(&c, "down_ctr");
+	CHECK(run1(st, &c, rep));
+	CHECK(reply_int(rep[0], &v));
+	if (v < 0)
+		rc = -SGA_E_UNKNOWN_DEVICE;
+	else
+		*ctr = (uint64_t)v;
+out:
+	rep_free(rep, 1);
 	return rc;
 }
 

@@ -124,6 +124,13 @@ int store_device_del(struct store *st, const uint8_t *id, uint8_t id_len);
  *  raise down_ctr to v if v > stored. */
 int store_device_set_up_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t v);
 int store_device_raise_down_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t v);
+/** Take the device's next down counter for one message to it: *ctr is this
+ *  caller's alone (HINCRBY), so two workers sealing to one device at once
+ *  never use the same counter, which the device would drop as a replay.
+ *  Seal under *ctr (a struct sga_gw_device's down_ctr = *ctr - 1 before the
+ *  sga_gw_* call that seals under down_ctr + 1). A counter taken and not
+ *  used leaves a gap, which the device accepts. */
+int store_device_claim_down_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t *ctr);
 /** Set the device's address; -SGA_E_UNKNOWN_DEVICE if it is not registered. */
 int store_device_set_addr(struct store *st, const uint8_t *id, uint8_t id_len,
                           const struct dp_addr *a);

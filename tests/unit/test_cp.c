@@ -1079,6 +1079,72 @@ Test(cp, concurrent_replays_of_one_a1_invite_once)
 }
 
 /*
+ * Two workers seal to one device at once: one the NEG_INVITE of a new A1 to
+ * d_j, the other the invitations d_j's WAKE asks for again. Each worker read
+ * d_j's record, and each sealed under the down counter after the one it read;
+ * when both read the same value, d_j got two NEG_INVITEs under one counter
+ * and dropped the second as a replay (its initiator had to time out and try
+ * again). Each now takes its counter from Redis before it seals
+ * (store_device_claim_down_ctr): every invitation of every round carries a
+ * counter of its own.
+ */
+Test(cp, concurrent_invitations_to_one_device_take_distinct_counters)
+{
+	struct racer rs[2];
+	pthread_barrier_t go;
+	pthread_t th[2];
+	uint8_t a1[SGA_FRAME_MAX], wake[SGA_FRAME_MAX];
+	uint64_t seen[256]; /* each round: its A1's and up to 8 re-sent */
+	unsigned n_seen = 0;
+
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	cr_assert_eq(send_a1(ALL, 4), 0); /* one invitation pending from the start */
+	rs[0].st = ST;
+	rs[1].st = open_store();
+	for (int round = 0; round < 12; round++) {
+		struct sga_dev_sess s;
+
+		memset(&s, 0, sizeof(s));
+		cr_assert_eq(sga_dev_create_neg_req(&H.dev[0], &s, H.dev[1].id, H.dev[1].id_len,
+		                                    ALL, 4, a1, sizeof(a1), &rs[0].len),
+		             0);
+		sga_dev_sess_wipe(&s);
+		cr_assert_eq(sga_dev_create_wake(&H.dev[1], SGA_WAKE_WANT_INVITES, wake,
+		                                 sizeof(wake), &rs[1].len),
+		             0);
+		rs[0].frame = a1;
+		rs[1].frame = wake;
+		CAP.n = 0;
+		pthread_barrier_init(&go, NULL, 2);
+		for (int i = 0; i < 2; i++) {
+			rs[i].go = &go;
+			cr_assert_eq(pthread_create(&th[i], NULL, race, &rs[i]), 0);
+		}
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		cr_assert_eq(rs[0].rc, 0, "round %d: A1: %s", round, sga_err_name(rs[0].rc));
+		cr_assert_eq(rs[1].rc, 0, "round %d: WAKE: %s", round, sga_err_name(rs[1].rc));
+		for (unsigned i = 0; i < CAP.n; i++) {
+			struct sga_env_dev env;
+
+			if (CAP.m[i].frame[1] != SGA_MSG_NEG_INVITE)
+				continue;
+			cr_assert_eq(sga_env_dev_decode(CAP.m[i].frame, CAP.m[i].len, &env), 0);
+			for (unsigned k = 0; k < n_seen; k++)
+				cr_assert_neq(seen[k], env.ctr,
+				              "round %d: two NEG_INVITEs under down counter %llu",
+				              round, (unsigned long long)env.ctr);
+			cr_assert_lt(n_seen, sizeof(seen) / sizeof(seen[0]));
+			seen[n_seen++] = env.ctr;
+		}
+	}
+	cr_assert_geq(n_seen, 12 * 2, "each round: a new invitation and at least one re-sent");
+	store_close(rs[1].st);
+}
+
+/*
  * A REG_REQ and its retransmissions reach several workers at once (the SDK
  * re-sends the very bytes; before the data plane routed REG_REQ by frame,
  * round robin put them on different workers). Each worker decrypts, finds no
