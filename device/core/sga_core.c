@@ -7,10 +7,14 @@
  * them, DATA_DELIVERED after 16 messages, 20 ms, or at once when the gateway
  * re-sends one we hold.
  *
+ * A gateway under load answers a REG_REQ, NEG_REQ or KEX_INIT with a
+ * COOKIE_REPLY (7.13): the request goes again at once inside a COOKIE_ECHO,
+ * and so do its retransmissions, as the Linux SDK does.
+ *
  * Deliberately left out (DEVICES.md says what they cost): in-order delivery
  * (messages are handed up once, as they arrive, with their e2e_seq), the
  * stash of messages that overtake the key confirmation (dropped: the storing
- * gateway sends them again), session rekey (7.15), k_d rekey, cookies (7.13).
+ * gateway sends them again), session rekey (7.15), k_d rekey.
  */
 #include <string.h>
 
@@ -34,6 +38,27 @@ static void emit(struct sga_core *c, uint8_t type, int status, uint64_t seq, con
 static void tx(struct sga_core *c, const uint8_t *f, size_t n)
 {
 	(void)c->io.send(c->io.ctx, f, n); /* a failure is a loss: the timers re-send */
+}
+
+/* A request of a cookie type (REG_REQ, NEG_REQ, KEX_INIT): inside a
+ * COOKIE_ECHO once the gateway gave a cookie for these very bytes (the cookie
+ * binds the frame), as it is otherwise. */
+static void tx_req(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	uint8_t d[SGA_COOKIE_DIGEST_LEN];
+	size_t len;
+
+	if (c->has_cookie && !sga_cookie_digest(f, n, d) && !memcmp(d, c->cookie_for, sizeof(d)) &&
+	    n <= sizeof(c->frame)) {
+		if (f != c->frame)
+			memcpy(c->frame, f, n);
+		if (!sga_cookie_echo_encode(c->cookie, c->frame, n, c->frame, sizeof(c->frame),
+		                            &len)) {
+			tx(c, c->frame, len);
+			return;
+		}
+	}
+	tx(c, f, n);
 }
 
 /* The long-term state to storage; 0 only once it is durable. */
@@ -106,6 +131,7 @@ void sga_core_fini(struct sga_core *c)
 
 static void op_timer_arm(struct sga_core *c)
 {
+	c->cookie_echoes = 0; /* a cookie may again be answered at once */
 	c->ctl_tries++;
 	c->ctl_next_ms = now(c) + c->ctl_rto;
 	c->ctl_rto = c->ctl_rto * 2 > SGA_CORE_RTO_MAX_MS ? SGA_CORE_RTO_MAX_MS : c->ctl_rto * 2;
@@ -118,6 +144,7 @@ static void op_start(struct sga_core *c, uint8_t op)
 	c->ctl_rto = SGA_CORE_RTO_MS;
 	c->ctl_next_ms = 0;
 	c->op_deadline_ms = 0;
+	c->has_cookie = 0; /* a cookie is bound to a request of the exchange */
 }
 
 /* Forget the session: keys, messages in flight, delivery state. */
@@ -153,22 +180,25 @@ int sga_core_register(struct sga_core *c, const uint8_t *token, uint8_t token_le
 		return rc;
 	c->ctl_len = (uint16_t)len;
 	op_start(c, SGA_CORE_OP_REG);
-	tx(c, c->ctl, c->ctl_len);
+	tx_req(c, c->ctl, c->ctl_len);
 	op_timer_arm(c);
 	return 0;
 }
 
-/* A1: a new request each time (new counter, new k_t), saved before it leaves. */
+/* A1: a new request each time (new counter, new k_t), saved before it
+ * leaves; kept in ctl, for a COOKIE_REPLY that names it. */
 static int neg_send(struct sga_core *c)
 {
 	size_t len;
 	int rc = sga_dev_create_neg_req(&c->dev, &c->sess, c->peer, c->peer_len, c->dev.suites,
-	                                c->dev.n_suites, c->frame, sizeof(c->frame), &len);
+	                                c->dev.n_suites, c->ctl, sizeof(c->ctl), &len);
 
 	if (!rc)
 		rc = save(c);
-	if (!rc)
-		tx(c, c->frame, len);
+	if (!rc) {
+		c->ctl_len = (uint16_t)len;
+		tx_req(c, c->ctl, c->ctl_len);
+	}
 	return rc;
 }
 
@@ -207,7 +237,7 @@ static void kex_send(struct sga_core *c)
 	if (c->ctl_len)
 		tx(c, c->ctl, c->ctl_len); /* the responder's NEG_ACCEPT goes with it */
 	if (!sga_dev_create_kex_init(&c->dev, &c->sess, c->frame, sizeof(c->frame), &len))
-		tx(c, c->frame, len);
+		tx_req(c, c->frame, len);
 }
 
 static void op_timer(struct sga_core *c, uint64_t t)
@@ -246,7 +276,7 @@ static void op_timer(struct sga_core *c, uint64_t t)
 	}
 	switch (c->op) {
 	case SGA_CORE_OP_REG:
-		tx(c, c->ctl, c->ctl_len);
+		tx_req(c, c->ctl, c->ctl_len);
 		break;
 	case SGA_CORE_OP_NEG:
 		if (neg_send(c)) {
@@ -430,7 +460,7 @@ static void on_data(struct sga_core *c, const uint8_t *f, size_t n)
 		/* The peer is sending, so G sent our KEX_REPLY too and it was lost:
 		 * G re-emits it for the same KEX_INIT (PROTOCOL.md 9.4). */
 		if (!sga_dev_create_kex_init(&c->dev, &c->sess, c->frame, sizeof(c->frame), &len))
-			tx(c, c->frame, len);
+			tx_req(c, c->frame, len);
 		return;
 	}
 	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
@@ -566,6 +596,36 @@ static void on_closed(struct sga_core *c, const uint8_t *f, size_t n)
 	emit(c, SGA_CORE_EV_CLOSED, cl.reason, cl.delivered, NULL, 0);
 }
 
+/* A COOKIE_REPLY (7.13): the gateway asks for our last request again with
+ * its cookie before it spends RSA, modexp or Redis work on it. If it names
+ * that request (by its digest), send it again at once inside a COOKIE_ECHO,
+ * without waiting for the timer and without spending a try; its
+ * retransmissions carry the cookie too. Two at once per timer period at most:
+ * a forged reply cannot make us send a stream of echoes. */
+static void on_cookie(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN], mine[SGA_COOKIE_DIGEST_LEN];
+	const uint8_t *req = c->ctl;
+	size_t len = c->ctl_len;
+
+	if (c->cookie_echoes >= 2 || sga_cookie_reply_decode(f, n, digest, cookie))
+		return;
+	if (c->op == SGA_CORE_OP_KEX) {
+		if (sga_dev_create_kex_init(&c->dev, &c->sess, c->frame, sizeof(c->frame), &len))
+			return;
+		req = c->frame; /* the same bytes as every time (sga_dev_create_kex_init) */
+	} else if (c->op != SGA_CORE_OP_REG && c->op != SGA_CORE_OP_NEG) {
+		return;
+	}
+	if (!len || sga_cookie_digest(req, len, mine) || memcmp(mine, digest, sizeof(mine)))
+		return; /* not our last request: a reply to an older one, or forged */
+	memcpy(c->cookie, cookie, sizeof(c->cookie));
+	memcpy(c->cookie_for, digest, sizeof(c->cookie_for));
+	c->has_cookie = 1;
+	c->cookie_echoes++;
+	tx_req(c, req, len);
+}
+
 int sga_core_close(struct sga_core *c)
 {
 	size_t len;
@@ -619,8 +679,11 @@ void sga_core_input(struct sga_core *c, const uint8_t *frame, size_t len)
 	case SGA_MSG_SESSION_CLOSED:
 		on_closed(c, frame, len);
 		break;
+	case SGA_MSG_COOKIE_REPLY:
+		on_cookie(c, frame, len);
+		break;
 	default:
-		break; /* ERROR hints change nothing (7.12); COOKIE_REPLY: not supported */
+		break; /* ERROR hints change nothing (7.12) */
 	}
 }
 

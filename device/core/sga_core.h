@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sga_cookie.h"
 #include "sga_device.h"
 
 /* ---- limits (compile-time; override with -D) ------------------------------ */
@@ -148,9 +149,15 @@ struct sga_core {
 	uint64_t ctl_next_ms;    /* 0: no timer */
 	uint64_t op_deadline_ms; /* CONFIRM, CLOSE: when the exchange gives up */
 	uint16_t ctl_len;
-	uint8_t ctl[SGA_CORE_CTL_MAX]; /* REG_REQ or NEG_ACCEPT, re-sent as these bytes */
+	uint8_t ctl[SGA_CORE_CTL_MAX]; /* REG_REQ, NEG_REQ or NEG_ACCEPT: the request sent last */
 	uint8_t peer_len;
 	uint8_t peer[SGA_ID_MAX]; /* connect: whom to ask again */
+	/* The gateway's cookie (PROTOCOL.md 7.13) for the request whose
+	 * digest is cookie_for: that request goes inside a COOKIE_ECHO. */
+	uint8_t has_cookie;
+	uint8_t cookie_echoes; /* echoes sent at once since the last timer */
+	uint8_t cookie[SGA_COOKIE_LEN];
+	uint8_t cookie_for[SGA_COOKIE_DIGEST_LEN];
 
 	/* Sending: e2e_seq in [tx_base, tx_next) may be in flight. */
 	uint64_t tx_base, tx_next;

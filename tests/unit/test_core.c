@@ -8,12 +8,14 @@
  * PROTOCOL.md 7.10-7.11a: store, relay, DATA_ACK per burst, re-send until
  * DATA_DELIVERED).
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <string.h>
 
 #include "harness.h"
 #include "sga_close.h"
+#include "sga_cookie.h"
 #include "sga_core.h"
 #include "sga_cursor.h"
 
@@ -24,7 +26,7 @@
 
 struct pkt {
 	uint64_t at;
-	int to;
+	int from, to;
 	size_t len;
 	uint8_t b[SGA_FRAME_MAX];
 };
@@ -60,6 +62,12 @@ struct world {
 	size_t size_of[256];
 	/* the gateway */
 	struct harness_gw_world g;
+	/* Under load (cookies = 1): every REG_REQ, NEG_REQ and KEX_INIT is
+	 * answered with a COOKIE_REPLY and handled only inside a COOKIE_ECHO
+	 * with the cookie of its bytes and sender (PROTOCOL.md 7.13). */
+	int cookies;
+	struct sga_cookie_key cookie_key;
+	unsigned cookie_replies, echoes_taken;
 	struct sga_ack_win ackw[2];
 	int ack_due[2];
 	struct held store[2][STORE_MAX]; /* [sender role] */
@@ -91,6 +99,7 @@ static void net_send(struct world *w, int from, int to, const uint8_t *f, size_t
 	cr_assert(w->n_net < NET_MAX, "network queue full");
 	p = &w->net[w->n_net++];
 	p->at = w->now + 1 + (w->jitter_ms ? rnd(w) % w->jitter_ms : 0);
+	p->from = from;
 	p->to = to;
 	p->len = n;
 	memcpy(p->b, f, n);
@@ -263,11 +272,56 @@ static void gw_close(struct world *w, const struct sga_gw_peek *pk, const uint8_
 	sga_gw_session_wipe(&w->g.gs);
 }
 
-static void gw_input(struct world *w, const uint8_t *f, size_t n)
+/* Device k's address as the gateway sees it: ::ffff:10.0.0.k, port 7000 + k. */
+static void dev_addr(int k, uint8_t ip[16], uint16_t *port_be)
+{
+	static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	memcpy(ip, v4, sizeof(v4));
+	ip[12] = 10;
+	ip[13] = ip[14] = 0;
+	ip[15] = (uint8_t)k;
+	*port_be = htons((uint16_t)(7000 + k));
+}
+
+/* Cookie mode: 0 to handle f[0..*n) (the inner frame of a good echo, in
+ * place), -1 to drop it (a COOKIE_REPLY went back, or a bad cookie). */
+static int gw_cookie(struct world *w, int from, const uint8_t **f, size_t *n)
+{
+	const uint8_t *cookie, *inner;
+	uint8_t ip[16], got[SGA_COOKIE_LEN], digest[SGA_COOKIE_DIGEST_LEN];
+	uint8_t reply[SGA_COOKIE_REPLY_LEN];
+	uint16_t port;
+	size_t inner_len, len;
+
+	dev_addr(from, ip, &port);
+	if ((*f)[1] == SGA_MSG_COOKIE_ECHO) {
+		if (sga_cookie_echo_decode(*f, *n, &cookie, &inner, &inner_len) ||
+		    sga_cookie_check_addr(&w->cookie_key, w->now, ip, port, inner, inner_len,
+		                          cookie))
+			return -1;
+		w->echoes_taken++;
+		*f = inner;
+		*n = inner_len;
+		return 0;
+	}
+	if (!sga_cookie_type((*f)[1]))
+		return 0;
+	cr_assert_eq(sga_cookie_make_addr(&w->cookie_key, w->now, ip, port, *f, *n, got), 0);
+	cr_assert_eq(sga_cookie_digest(*f, *n, digest), 0);
+	cr_assert_eq(sga_cookie_reply_encode(digest, got, reply, sizeof(reply), &len), 0);
+	w->cookie_replies++;
+	net_send(w, GW, from, reply, len);
+	return -1;
+}
+
+static void gw_input(struct world *w, int from, const uint8_t *f, size_t n)
 {
 	struct sga_gw_peek pk;
 	struct sga_gw_out out;
 
+	if (w->cookies && gw_cookie(w, from, &f, &n))
+		return;
 	if (sga_gw_peek(f, n, &pk))
 		return;
 	switch (pk.type) {
@@ -346,7 +400,7 @@ static int run_until(struct world *w, int (*done)(const struct world *), uint64_
 			p = w->net[best];
 			w->net[best] = w->net[--w->n_net];
 			if (p.to == GW)
-				gw_input(w, p.b, p.len);
+				gw_input(w, p.from, p.b, p.len);
 			else
 				sga_core_input(&w->core[p.to], p.b, p.len);
 			gw_burst_end(w);
@@ -452,6 +506,16 @@ static void world_fini(struct world *w)
 	for (int k = 0; k < 2; k++)
 		sga_core_fini(&w->core[k]);
 	harness_gw_world_fini(&w->g);
+	sga_cookie_key_wipe(&w->cookie_key);
+}
+
+static void world_cookies(struct world *w)
+{
+	uint8_t root[SGA_COOKIE_ROOT_LEN];
+
+	memset(root, 0x5c, sizeof(root));
+	sga_cookie_key_init(&w->cookie_key, root);
+	w->cookies = 1;
 }
 
 /* Register, connect, N messages each way exactly once, close. */
@@ -512,6 +576,47 @@ Test(core, loss_and_reordering, .timeout = 300)
 	cr_assert(w.sent_type[0][SGA_MSG_DATA_UP] + w.sent_type[1][SGA_MSG_DATA_UP] >
 	              2 * N_MSGS + 2,
 	          "the loss made the cores re-send");
+	world_fini(&w);
+}
+
+/*
+ * A gateway under load (cookie challenge on every request): each REG_REQ,
+ * NEG_REQ and KEX_INIT comes back at once inside a COOKIE_ECHO with the
+ * cookie of its bytes (no retransmission timer waited for), and the whole run
+ * goes as on a quiet gateway. Without cookie support the core never
+ * registers. With loss too, retransmissions carry the cookie (or, for a
+ * NEG_REQ, which is a new request each time, earn a new one).
+ */
+Test(core, cookie_challenge_answered_with_echoes, .timeout = 120)
+{
+	static struct world w;
+
+	W = &w;
+	world_init(&w, 0, 0, 5);
+	world_cookies(&w);
+	full_run(&w);
+	/* d_i: REG_REQ, NEG_REQ, KEX_INIT; d_j: REG_REQ, KEX_INIT - each once
+	 * plain, once echoed, none re-sent by a timer. */
+	cr_assert_eq(w.sent_type[0][SGA_MSG_REG_REQ], 1);
+	cr_assert_eq(w.sent_type[0][SGA_MSG_NEG_REQ], 1);
+	cr_assert_eq(w.sent_type[0][SGA_MSG_KEX_INIT], 1);
+	cr_assert_eq(w.sent_type[1][SGA_MSG_KEX_INIT], 1);
+	cr_assert_eq(w.sent_type[0][SGA_MSG_COOKIE_ECHO], 3);
+	cr_assert_eq(w.sent_type[1][SGA_MSG_COOKIE_ECHO], 2);
+	cr_assert_eq(w.cookie_replies, 5);
+	cr_assert_eq(w.echoes_taken, 5);
+	world_fini(&w);
+}
+
+Test(core, cookie_challenge_with_loss_and_reordering, .timeout = 300)
+{
+	static struct world w;
+
+	W = &w;
+	world_init(&w, 15, 40, 9);
+	world_cookies(&w);
+	full_run(&w);
+	cr_assert_geq(w.echoes_taken, 5);
 	world_fini(&w);
 }
 
