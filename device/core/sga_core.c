@@ -9,7 +9,8 @@
  *
  * A gateway under load answers a REG_REQ, NEG_REQ or KEX_INIT with a
  * COOKIE_REPLY (7.13): the request goes again at once inside a COOKIE_ECHO,
- * and so do its retransmissions, as the Linux SDK does.
+ * and so do its retransmissions, as the Linux SDK does. A WAKE (7.16) runs
+ * on a timer of its own, beside the exchange and the session.
  *
  * Deliberately left out (DEVICES.md says what they cost): in-order delivery
  * (messages are handed up once, as they arrive, with their e2e_seq), the
@@ -292,6 +293,60 @@ static void op_timer(struct sga_core *c, uint64_t t)
 		return;
 	}
 	op_timer_arm(c);
+}
+
+/* ---- WAKE (7.16) ------------------------------------------------------------------ */
+
+/* A new WAKE each time (new up counter: a WAKE_ACK answers the latest only),
+ * durable before it leaves. */
+static int wake_send(struct sga_core *c)
+{
+	size_t len;
+	int rc = sga_dev_create_wake(&c->dev, c->wake_flags, c->frame, sizeof(c->frame), &len);
+
+	if (!rc)
+		rc = save(c);
+	if (!rc)
+		tx(c, c->frame, len);
+	c->wake_tries++;
+	c->wake_next_ms = now(c) + c->wake_rto;
+	c->wake_rto = c->wake_rto * 2 > SGA_CORE_RTO_MAX_MS ? SGA_CORE_RTO_MAX_MS : c->wake_rto * 2;
+	return rc;
+}
+
+int sga_core_wake(struct sga_core *c, uint8_t flags)
+{
+	int rc;
+
+	if (!c->dev.registered || c->wake_next_ms)
+		return -SGA_E_BAD_STATE;
+	c->wake_flags = flags;
+	c->wake_tries = 0;
+	c->wake_rto = SGA_CORE_RTO_MS;
+	rc = wake_send(c);
+	if (rc)
+		c->wake_next_ms = 0;
+	return rc;
+}
+
+static void wake_timer(struct sga_core *c, uint64_t t)
+{
+	if (!c->wake_next_ms || t < c->wake_next_ms)
+		return;
+	if (c->wake_tries >= SGA_CORE_CTL_TRIES || wake_send(c)) {
+		c->wake_next_ms = 0;
+		emit(c, SGA_CORE_EV_WOKEN, -SGA_CORE_E_TIMEOUT, 0, NULL, 0);
+	}
+}
+
+static void on_wake_ack(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	struct sga_wake_ack_plain ack;
+
+	if (!c->wake_next_ms || sga_dev_consume_wake_ack(&c->dev, f, n, &ack))
+		return; /* forged, or the answer to an earlier WAKE */
+	c->wake_next_ms = 0;
+	emit(c, SGA_CORE_EV_WOKEN, 0, ack.stored, NULL, ack.invitations);
 }
 
 /* ---- data: sending ------------------------------------------------------------ */
@@ -682,6 +737,9 @@ void sga_core_input(struct sga_core *c, const uint8_t *frame, size_t len)
 	case SGA_MSG_COOKIE_REPLY:
 		on_cookie(c, frame, len);
 		break;
+	case SGA_MSG_WAKE_ACK:
+		on_wake_ack(c, frame, len);
+		break;
 	default:
 		break; /* ERROR hints change nothing (7.12) */
 	}
@@ -691,6 +749,7 @@ void sga_core_poll(struct sga_core *c)
 {
 	uint64_t t = now(c);
 
+	wake_timer(c, t);
 	op_timer(c, t);
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE)
 		for (unsigned i = 0; i < SGA_CORE_WINDOW; i++)
@@ -710,7 +769,8 @@ static uint64_t earlier(uint64_t a, uint64_t b)
 
 int32_t sga_core_next_timer(const struct sga_core *c)
 {
-	uint64_t due = earlier(c->ctl_next_ms, c->op_deadline_ms), t = now(c);
+	uint64_t due = earlier(earlier(c->ctl_next_ms, c->op_deadline_ms), c->wake_next_ms),
+	         t = now(c);
 
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE) {
 		for (unsigned i = 0; i < SGA_CORE_WINDOW; i++)

@@ -90,6 +90,8 @@ enum sga_core_event_type {
 	SGA_CORE_EV_CLOSED, /* the session ended by SESSION_CLOSED (status = reason, seq = delivered) or our close deadline */
 	SGA_CORE_EV_MESSAGE, /* the peer's message seq (data, len), exactly once, as it arrives */
 	SGA_CORE_EV_ACKED,   /* the gateway took charge of our message seq (stored) */
+	SGA_CORE_EV_WOKEN,   /* WAKE_ACK (status 0: seq = sessions whose stored messages come now,
+	                      len = invitations re-sent), or no answer (status) */
 };
 
 struct sga_core_event {
@@ -159,6 +161,12 @@ struct sga_core {
 	uint8_t cookie[SGA_COOKIE_LEN];
 	uint8_t cookie_for[SGA_COOKIE_DIGEST_LEN];
 
+	/* A WAKE (sga_core_wake) waiting for its WAKE_ACK, beside any exchange. */
+	uint8_t wake_flags;
+	uint8_t wake_tries;
+	uint32_t wake_rto;
+	uint64_t wake_next_ms; /* 0: none */
+
 	/* Sending: e2e_seq in [tx_base, tx_next) may be in flight. */
 	uint64_t tx_base, tx_next;
 	struct sga_core_tx tx[SGA_CORE_WINDOW];
@@ -195,6 +203,15 @@ int sga_core_register(struct sga_core *c, const uint8_t *token, uint8_t token_le
 int sga_core_connect(struct sga_core *c, const uint8_t *peer, uint8_t peer_len) SGA_MUST_CHECK;
 /** Responder: answer invitations (on != 0) or decline them (0, the default). */
 void sga_core_accept(struct sga_core *c, int on);
+/** Tell the gateway where the device is now (PROTOCOL.md 7.16): after it
+ *  woke up, or its address changed (a new network, a NAT that rebound). A
+ *  WAKE under a new up counter (saved first) moves the device's address in
+ *  the gateway and in every session it holds; flags (SGA_WAKE_WANT_INVITES,
+ *  SGA_WAKE_WANT_STORED) ask for the invitations waiting for it and its
+ *  stored messages, which then arrive as any others. Re-sent as a new WAKE
+ *  on the control timer until the WAKE_ACK: EV_WOKEN. -SGA_E_BAD_STATE if
+ *  not registered or while a WAKE is under way. */
+int sga_core_wake(struct sga_core *c, uint8_t flags) SGA_MUST_CHECK;
 /** Queue one message (<= SGA_CORE_MSG_MAX bytes) to the peer: sealed and sent
  *  now, re-sent until the gateway acknowledges it (EV_ACKED). *seq (may be
  *  NULL) receives its e2e_seq. -SGA_E_NOSPACE while SGA_CORE_WINDOW messages are

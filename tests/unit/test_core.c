@@ -68,6 +68,12 @@ struct world {
 	int cookies;
 	struct sga_cookie_key cookie_key;
 	unsigned cookie_replies, echoes_taken;
+	/* WAKE (7.16): the answers the devices got, the gateway's side. */
+	int woken[2];             /* 1: WAKE_ACK, -1: no answer */
+	uint64_t woken_stored[2]; /* what the WAKE_ACK said was stored */
+	unsigned wakes_taken[2], drop_wakes;
+	uint64_t wake_ctr[2]; /* the last WAKE counter the gateway took */
+	int deaf[2];          /* nothing reaches device k (gone from its address) until its WAKE */
 	struct sga_ack_win ackw[2];
 	int ack_due[2];
 	struct held store[2][STORE_MAX]; /* [sender role] */
@@ -95,6 +101,8 @@ static void net_send(struct world *w, int from, int to, const uint8_t *f, size_t
 		w->size_of[f[1]] = n;
 	}
 	if (w->loss_pct && rnd(w) % 100 < w->loss_pct)
+		return;
+	if (to != GW && w->deaf[to])
 		return;
 	cr_assert(w->n_net < NET_MAX, "network queue full");
 	p = &w->net[w->n_net++];
@@ -131,7 +139,7 @@ static int cb_send(void *ctx, const uint8_t *f, size_t n)
 
 	/* The storage rule: a frame using an up counter leaves only once that
 	 * counter is durable. */
-	if ((f[1] == SGA_MSG_NEG_REQ || f[1] == SGA_MSG_NEG_ACCEPT) &&
+	if ((f[1] == SGA_MSG_NEG_REQ || f[1] == SGA_MSG_NEG_ACCEPT || f[1] == SGA_MSG_WAKE) &&
 	    !sga_env_dev_decode(f, n, &env))
 		cr_assert(env.ctr <= d->w->saved[d->k].up_ctr && d->w->saves[d->k],
 		          "counter %llu sent before it was saved", (unsigned long long)env.ctr);
@@ -178,6 +186,10 @@ static void cb_event(void *ctx, const struct sga_core_event *ev)
 		break;
 	case SGA_CORE_EV_ACKED:
 		w->acked[d->k]++;
+		break;
+	case SGA_CORE_EV_WOKEN:
+		w->woken[d->k] = ev->status ? -1 : 1;
+		w->woken_stored[d->k] = ev->seq;
 		break;
 	default:
 		break;
@@ -315,6 +327,38 @@ static int gw_cookie(struct world *w, int from, const uint8_t **f, size_t *n)
 	return -1;
 }
 
+/* WAKE (7.16): the counter taken, what is stored for the device re-sent
+ * (WANT_STORED), and the WAKE_ACK saying so. drop_wakes: that many WAKEs are
+ * lost on their way first. */
+static void gw_wake(struct world *w, const struct sga_gw_peek *pk, const uint8_t *f, size_t n)
+{
+	struct sga_wake_plain wake;
+	struct sga_gw_out out;
+	unsigned stored = 0;
+	uint64_t ctr;
+	int k = dev_of(w, pk->id, pk->id_len);
+
+	if (w->drop_wakes) {
+		w->drop_wakes--;
+		return;
+	}
+	if (sga_gw_wake_open(&w->g.gw, &w->g.rec[k], f, n, &wake, &ctr))
+		return;
+	w->g.rec[k].up_ctr = ctr;
+	w->wake_ctr[k] = ctr;
+	w->deaf[k] = 0; /* its address moved: reachable again */
+	w->wakes_taken[k]++;
+	for (int i = 0; i < STORE_MAX; i++)
+		if (w->store[k ^ 1][i].used) {
+			stored = 1; /* one session */
+			if (wake.flags & SGA_WAKE_WANT_STORED)
+				gw_relay(w, k, &w->store[k ^ 1][i]);
+		}
+	memset(&out, 0, sizeof(out));
+	cr_assert_eq(sga_gw_wake_ack_seal(&w->g.rec[k], ctr, 0, stored, &out), 0);
+	gw_out(w, &out);
+}
+
 static void gw_input(struct world *w, int from, const uint8_t *f, size_t n)
 {
 	struct sga_gw_peek pk;
@@ -331,6 +375,9 @@ static void gw_input(struct world *w, int from, const uint8_t *f, size_t n)
 		return;
 	case SGA_MSG_SESSION_CLOSE:
 		gw_close(w, &pk, f, n);
+		return;
+	case SGA_MSG_WAKE:
+		gw_wake(w, &pk, f, n);
 		return;
 	}
 	memset(&out, 0, sizeof(out));
@@ -620,6 +667,64 @@ Test(core, cookie_challenge_with_loss_and_reordering, .timeout = 300)
 	world_cookies(&w);
 	full_run(&w);
 	cr_assert_geq(w.echoes_taken, 5);
+	world_fini(&w);
+}
+
+static int j_woken(const struct world *w)
+{
+	return w->woken[1] != 0;
+}
+
+static int j_got_first(const struct world *w)
+{
+	return w->got[1][1] == 1;
+}
+
+/*
+ * A sleepy device wakes (7.16): d_j misses d_i's message (nothing reaches it
+ * at its old address), then sends a WAKE asking for what is stored. The first
+ * WAKE is lost: the timer sends a new one (a new up counter, durable before it
+ * leaves: cb_send checks), whose WAKE_ACK says one session has messages
+ * stored, and the message arrives. A second WAKE while none is under way is
+ * answered as well; one while a WAKE waits is refused.
+ */
+Test(core, wake_retried_as_a_new_wake_and_answered, .timeout = 120)
+{
+	static struct world w;
+	uint64_t seq;
+
+	W = &w;
+	world_init(&w, 0, 0, 11);
+	cr_assert_eq(sga_core_wake(&w.core[1], SGA_WAKE_FLAGS_ALL), -SGA_E_BAD_STATE,
+	             "not registered yet");
+	cr_assert_eq(sga_core_register(&w.core[0], NULL, 0), 0);
+	cr_assert_eq(sga_core_register(&w.core[1], NULL, 0), 0);
+	cr_assert(run_until(&w, both_registered, 60000));
+	sga_core_accept(&w.core[1], 1);
+	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
+	cr_assert(run_until(&w, both_established, 60000));
+
+	w.deaf[1] = 1;
+	cr_assert_eq(sga_core_send(&w.core[0], (const uint8_t *)"abcd", 4, &seq), 0);
+	cr_assert_eq(seq, 1);
+	cr_assert(!run_until(&w, j_got_first, 1000));
+	w.drop_wakes = 1;
+	cr_assert_eq(sga_core_wake(&w.core[1], SGA_WAKE_WANT_STORED), 0);
+	cr_assert_eq(sga_core_wake(&w.core[1], SGA_WAKE_WANT_STORED), -SGA_E_BAD_STATE,
+	             "one WAKE at a time");
+	cr_assert(run_until(&w, j_woken, 10000), "no WAKE_ACK");
+	cr_assert_eq(w.woken[1], 1);
+	cr_assert_eq(w.sent_type[1][SGA_MSG_WAKE], 2, "the lost WAKE, then a new one");
+	cr_assert_eq(w.wakes_taken[1], 1);
+	cr_assert_eq(w.wake_ctr[1], w.saved[1].up_ctr, "the WAKE's counter was saved");
+	cr_assert_eq(w.woken_stored[1], 1, "one session with a message stored");
+	cr_assert(run_until(&w, j_got_first, 1000), "the stored message");
+
+	w.woken[1] = 0;
+	cr_assert_eq(sga_core_wake(&w.core[1], SGA_WAKE_FLAGS_ALL), 0);
+	cr_assert(run_until(&w, j_woken, 10000));
+	cr_assert_eq(w.woken[1], 1);
+	cr_assert_eq(w.wakes_taken[1], 2);
 	world_fini(&w);
 }
 
