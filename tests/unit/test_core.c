@@ -565,6 +565,17 @@ static void world_cookies(struct world *w)
 	w->cookies = 1;
 }
 
+/* Both devices registered, d_i connected to d_j: a session, confirmed. */
+static void register_and_connect(struct world *w)
+{
+	cr_assert_eq(sga_core_register(&w->core[0], NULL, 0), 0);
+	cr_assert_eq(sga_core_register(&w->core[1], NULL, 0), 0);
+	cr_assert(run_until(w, both_registered, 60000));
+	sga_core_accept(&w->core[1], 1);
+	cr_assert_eq(sga_core_connect(&w->core[0], (const uint8_t *)"dev-j", 5), 0);
+	cr_assert(run_until(w, both_established, 60000));
+}
+
 /* Register, connect, N messages each way exactly once, close. */
 static void full_run(struct world *w)
 {
@@ -697,12 +708,7 @@ Test(core, wake_retried_as_a_new_wake_and_answered, .timeout = 120)
 	world_init(&w, 0, 0, 11);
 	cr_assert_eq(sga_core_wake(&w.core[1], SGA_WAKE_FLAGS_ALL), -SGA_E_BAD_STATE,
 	             "not registered yet");
-	cr_assert_eq(sga_core_register(&w.core[0], NULL, 0), 0);
-	cr_assert_eq(sga_core_register(&w.core[1], NULL, 0), 0);
-	cr_assert(run_until(&w, both_registered, 60000));
-	sga_core_accept(&w.core[1], 1);
-	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
-	cr_assert(run_until(&w, both_established, 60000));
+	register_and_connect(&w);
 
 	w.deaf[1] = 1;
 	cr_assert_eq(sga_core_send(&w.core[0], (const uint8_t *)"abcd", 4, &seq), 0);
@@ -740,12 +746,7 @@ Test(core, restart_from_saved_state, .timeout = 120)
 
 	W = &w;
 	world_init(&w, 0, 0, 3);
-	cr_assert_eq(sga_core_register(&w.core[0], NULL, 0), 0);
-	cr_assert_eq(sga_core_register(&w.core[1], NULL, 0), 0);
-	cr_assert(run_until(&w, both_registered, 60000));
-	sga_core_accept(&w.core[1], 1);
-	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
-	cr_assert(run_until(&w, both_established, 60000));
+	register_and_connect(&w);
 	/* d_j ends the session; d_i loses power before it hears of it. */
 	cr_assert_eq(sga_core_close(&w.core[1]), 0);
 	cr_assert(run_until(&w, both_closed, 60000));
