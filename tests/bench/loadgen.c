@@ -259,6 +259,7 @@ struct lg {
 	 * acknowledged (with a window) */
 	size_t next, end, base;
 	uint64_t rto, next_check, hz;
+	size_t retx_at; /* where the next re-send pass starts looking (retx_due) */
 	double ns_per_cycle;
 	struct counts c;
 	struct hist h_down, h_ack;
@@ -1011,14 +1012,24 @@ static void retx_due(struct lg *g, uint64_t now)
 {
 	struct rte_mbuf *pend[BURST];
 	unsigned k = 0, looked = 0;
+	size_t i;
 
 	if (!g->o.window || now < g->next_check)
 		return;
 	while (g->base < g->end && (g->pm_flags[g->base] & F_ACKED))
 		g->base++;
-	for (size_t i = g->base; i < g->end && k < BURST && looked < RETX_SCAN; i++, looked++) {
-		unsigned t = g->pm_tries[i] < BACKOFF_MAX ? g->pm_tries[i] : BACKOFF_MAX;
+	/* Each pass goes on where the last one stopped, wrapping from the end
+	 * back to the oldest unacknowledged entry: passes that always started
+	 * at that entry never reached the ones more than RETX_SCAN beyond it
+	 * while it stayed unacknowledged (a message the gateway kept refusing),
+	 * and those were never sent again. */
+	i = g->retx_at < g->base || g->retx_at >= g->end ? g->base : g->retx_at;
+	for (; g->base < g->end && k < BURST && looked < RETX_SCAN; looked++, i++) {
+		unsigned t;
 
+		if (i >= g->end)
+			i = g->base;
+		t = g->pm_tries[i] < BACKOFF_MAX ? g->pm_tries[i] : BACKOFF_MAX;
 		/* Not sent yet (its device waits), acknowledged, or not due: frames
 		 * go out of pool order across devices, so no early stop by time. */
 		if ((g->pm_flags[i] & (F_SENT | F_ACKED)) != F_SENT ||
@@ -1035,6 +1046,7 @@ static void retx_due(struct lg *g, uint64_t now)
 		g->pm_tries[i]++;
 		k++;
 	}
+	g->retx_at = i;
 	g->next_check = now + (k == BURST ? 0 : g->rto / 8);
 	if (k) {
 		tx_all(g, pend, k);
@@ -1178,6 +1190,7 @@ static int measure(struct lg *g, unsigned payload)
 		g->dev[d].inflight = 0;
 	g->next = g->end = g->base = 0;
 	g->next_check = 0;
+	g->retx_at = 0;
 	bp_stats_read(g->o.stats, &gs0);
 	bp_cpu_mark_take(g->o.watch_pid, &m0);
 
