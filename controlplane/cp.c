@@ -297,6 +297,21 @@ static int cb_wake(void *ctx, const uint8_t *id, uint8_t id_len, const struct dp
 	return rc;
 }
 
+/* Adoption's question: is the session in the data plane now? Under the
+ * install mutex, the table writer's. */
+static int cb_present(void *ctx, uint64_t session_id)
+{
+	struct cp *cp = ctx;
+	struct dp_session_view v;
+	int rc;
+
+	pthread_mutex_lock(&cp->install_mu);
+	rc = dp_session_get(cp->dp, session_id, &v);
+	pthread_mutex_unlock(&cp->install_mu);
+	sga_memzero(&v, sizeof(v));
+	return rc == 0;
+}
+
 /* Restore's question (under main_mu): installed by cp_lab_run already? */
 static int cb_installed(void *ctx, uint64_t session_id)
 {
@@ -1069,6 +1084,10 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 	cp->h.remove.ctx = cp;
 	cp->h.wake.fn = cb_wake;
 	cp->h.wake.ctx = cp;
+	if (cfg->adopt_sessions) {
+		cp->h.adopt.fn = cb_present;
+		cp->h.adopt.ctx = cp;
+	}
 	cp->expiry.idle_s = cfg->session_idle_s;
 	cp->expiry.max_life_s = cfg->session_max_life_s;
 	cp->h.tx_block = cp->tx_block;
@@ -1246,6 +1265,8 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->undelivered = atomic_load_explicit(&c->ctr.undelivered, memory_order_relaxed);
 	out->restored = atomic_load_explicit(&c->ctr.restored, memory_order_relaxed);
 	out->rekeys = atomic_load_explicit(&c->ctr.rekeys, memory_order_relaxed);
+	out->adopted = atomic_load_explicit(&c->ctr.adopted, memory_order_relaxed);
+	out->adopt_refused = atomic_load_explicit(&c->ctr.adopt_refused, memory_order_relaxed);
 	out->reservations = atomic_load_explicit(&c->reservations, memory_order_relaxed);
 	out->persisted = atomic_load_explicit(&c->persisted, memory_order_relaxed);
 	out->mark_passes = atomic_load_explicit(&c->mark_passes, memory_order_relaxed);

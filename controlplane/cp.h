@@ -60,6 +60,9 @@ struct cp_config {
 	 * session with no fresh authentic up frame for session_idle_s, or older
 	 * than session_max_life_s (PROTOCOL.md 7.14); 0 = never. */
 	unsigned session_idle_s, session_max_life_s;
+	/* [sessions] adopt: install a session that another gateway set up when
+	 * a frame of it arrives here (cp_handler.h, adopt; PROTOCOL.md 9.5). */
+	int adopt_sessions;
 };
 
 /** Start the workers and the housekeeping thread. gw and dp must outlive the
@@ -124,6 +127,8 @@ struct cp_stats {
 	uint64_t revoked;        /* devices revoked */
 	uint64_t expired_idle;   /* of the closed: idle for [sessions] idle_s */
 	uint64_t expired_life;   /* of the closed: older than [sessions] max_life_s */
+	uint64_t adopted;        /* sessions adopted on a frame of theirs ([sessions] adopt) */
+	uint64_t adopt_refused;  /* frames that asked for an adoption and got none */
 };
 void cp_get_stats(const struct cp *cp, struct cp_stats *out);
 

@@ -607,6 +607,9 @@ void cp_deliver(const struct cp_handler *h, struct store *st, const struct sga_g
 
 /* ---- entry points ---------------------------------------------------------------- */
 
+static int on_adopt(const struct cp_handler *h, struct store *st, const uint8_t *frame, size_t len,
+                    const struct dp_addr *src);
+
 int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t *frame, size_t len,
                     const struct dp_addr *src, unsigned flags)
 {
@@ -641,6 +644,12 @@ int cp_handle_frame(const struct cp_handler *h, struct store *st, const uint8_t 
 		ref_sid(&ref, pk.session_id);
 		rc = cp_rekey_init(h, st, &pk, frame, len, src, &authed, &quiet);
 		break;
+	case SGA_MSG_DATA_UP:
+	case SGA_MSG_DATA_DELIVERED:
+		/* Only with adoption on, and never answered: anyone can send one. */
+		quiet = 1;
+		rc = h->adopt.fn ? on_adopt(h, st, frame, len, src) : -SGA_E_BAD_TYPE;
+		break;
 	default:
 		rc = -SGA_E_BAD_TYPE; /* DATA_UP is the data plane's */
 		break;
@@ -660,8 +669,13 @@ out:
 }
 
 /* Restore one indexed session; 0 when installed. */
+/* One session from st into the data plane. via (adoption; NULL for a
+ * restart): the frame's Ethernet source and VLAN, which become both members'
+ * next hop - the persisted addresses carry the next hop of the gateway that
+ * wrote them, which is another gateway's router, not this one's; the IP
+ * addresses and ports stay the persisted ones. */
 static int restore_one(const struct cp_handler *h, struct store *st, uint64_t sid,
-                       struct sga_gw_session *s)
+                       struct sga_gw_session *s, const struct dp_addr *via)
 {
 	uint64_t block = tx_block(h), limit[2], tx_seq[2], rx_next[2];
 	struct dp_addr addr[2];
@@ -681,6 +695,10 @@ static int restore_one(const struct cp_handler *h, struct store *st, uint64_t si
 		goto out;
 	}
 	CHECK(store_session_get_marks(st, sid, rx_next, addr));
+	for (uint8_t r = 0; via && r < 2; r++) {
+		memcpy(addr[r].mac, via->mac, sizeof(addr[r].mac));
+		addr[r].vlan = via->vlan;
+	}
 	/* Fresh ranges: whatever the data plane used before the restart lies
 	 * below the old limits, so reusing none of it needs no knowledge of it. */
 	for (uint8_t r = 0; r < 2; r++) {
@@ -698,6 +716,60 @@ out:
 	return rc;
 }
 
+/*
+ * Adoption (PROTOCOL.md 9.5). A data frame of a session this gateway has not
+ * installed: its devices now reach this gateway (the one that set the
+ * session up failed, or the network moved them), or it is forged. The
+ * session is installed as a restart would install it (restore_one: the
+ * record, the persisted replay marks and addresses, fresh hop TX ranges
+ * reserved above every range handed out before, by any gateway; the next hop
+ * towards both members is the one this frame came through) - but only
+ * if the frame opens under the session's keys and lies above the member's
+ * persisted mark: a forged frame, or a replay of one the mark covers, costs
+ * one state-store read and installs nothing. The frame itself is not
+ * relayed (its sender sends it again: the SDK re-sends what no DATA_ACK
+ * named); the ones after it are.
+ */
+static int on_adopt(const struct cp_handler *h, struct store *st, const uint8_t *frame, size_t len,
+                    const struct dp_addr *src)
+{
+	uint8_t buf[SGA_FRAME_MAX], *inner;
+	uint64_t rx_next[2], seq;
+	struct sga_gw_session s;
+	struct sga_env_hop env;
+	struct dp_addr addr[2];
+	size_t inner_len;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	if (len > sizeof(buf))
+		CHECK(-SGA_E_OVERSIZED);
+	CHECK(sga_env_hop_decode(frame, len, &env));
+	if (env.role > 1)
+		CHECK(-SGA_E_BAD_FIELD);
+	if (h->adopt.fn(h->adopt.ctx, env.session_id))
+		return 0; /* installed meanwhile: the next frame goes through */
+	CHECK(load_sess(st, env.session_id, &s));
+	if (s.state != SGA_GW_S_ESTABLISHED)
+		CHECK(-SGA_E_BAD_STATE);
+	CHECK(store_session_get_marks(st, env.session_id, rx_next, addr));
+	memcpy(buf, frame, len);
+	CHECK(sga_hop_open_up(&s.hop[env.role], env.session_id, env.role, buf, len, &seq, &inner,
+	                      &inner_len));
+	if (seq < rx_next[env.role])
+		CHECK(-SGA_E_REPLAY);
+	CHECK(restore_one(h, st, env.session_id, &s, src));
+	COUNT(h, adopted);
+	cp_log(CP_LOG_INFO, "session %016llx adopted: a frame of member %u reached this gateway",
+	       (unsigned long long)env.session_id, env.role);
+out:
+	if (rc)
+		COUNT(h, adopt_refused);
+	sga_memzero(buf, sizeof(buf));
+	sga_gw_session_wipe(&s);
+	return rc;
+}
+
 int cp_core_restore(const struct cp_handler *h, struct store *st)
 {
 	struct sga_gw_session s;
@@ -712,7 +784,7 @@ int cp_core_restore(const struct cp_handler *h, struct store *st)
 	for (unsigned i = 0; i < n; i++) {
 		if (h->installed.fn && h->installed.fn(h->installed.ctx, ids[i]))
 			continue; /* installed since start-up (lab provisioning) */
-		rc = restore_one(h, st, ids[i], &s);
+		rc = restore_one(h, st, ids[i], &s, NULL);
 		if (rc == -SGA_E_UNAVAILABLE)
 			goto out;
 		if (!rc) {

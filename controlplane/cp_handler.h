@@ -71,6 +71,8 @@ struct cp_counters {
 	_Atomic uint64_t closed;      /* sessions closed (cp_lifecycle.h), any reason */
 	_Atomic uint64_t revoked;     /* devices revoked */
 	_Atomic uint64_t rekeys;      /* session rekeys completed (PROTOCOL.md 7.15) */
+	_Atomic uint64_t adopted;     /* sessions adopted on a frame of theirs (PROTOCOL.md 9.5) */
+	_Atomic uint64_t adopt_refused; /* frames that asked for an adoption and got none */
 };
 
 /** A device announced a new address with a fresh WAKE (PROTOCOL.md 7.16;
@@ -91,6 +93,12 @@ struct cp_handler {
 	struct cp_installed installed; /* optional */
 	struct cp_remove remove;       /* optional */
 	struct cp_wake wake;           /* optional: data-plane side of a WAKE */
+	/* Optional: adoption ([sessions] adopt, PROTOCOL.md 9.5): a DATA_UP or
+	 * DATA_DELIVERED of a session not installed here, handed over by the
+	 * data plane, installs it from st if the frame authenticates under its
+	 * keys and is fresh; fn says whether the session is installed now (a
+	 * second frame of it may have come through meanwhile). NULL: off. */
+	struct cp_installed adopt;
 	uint64_t tx_block;             /* hop TX reservation size; 0 = CP_TX_BLOCK_DEFAULT */
 	struct cp_counters *ctr;       /* optional */
 };

@@ -63,6 +63,7 @@ struct dp; /* opaque */
 	X(DROP_CTRL_RING_FULL, "dropped: control ring full")                                     \
 	X(DROP_CTRL_RATE, "dropped: control frame over its source address's rate (ctrl_rate)")   \
 	X(CTRL_SPREAD, "control frames spread over all workers while the gateway is under load") \
+	X(ADOPT_ASKED, "data frames of a session not installed, handed to the control plane to adopt") \
 	X(DROP_CTRL_LOAD, "dropped under load: bare handshake frame, control ring 3/4 full "     \
 	                  "(the rest kept for cookie echoes)")                                   \
 	X(CTRL_OUT, "control frames sent for the control plane")                                 \
@@ -228,6 +229,13 @@ struct dp_config {
 	 * 8.1) instead of computing it over every frame (docs/OPERATIONS.md).
 	 * 0, the default: computed. */
 	int udp_checksum_zero;
+	/* [sessions] adopt: 1 hands a DATA_UP or DATA_DELIVERED of a session
+	 * that is not installed to the control plane (the worker of its session
+	 * id), which may adopt it from the state store (another gateway set it
+	 * up, or the one that did failed: PROTOCOL.md 9.5), counted as
+	 * adopt_asked; at most half of the worker's ring. 0, the default: such
+	 * frames are dropped (drop_unknown_session). */
+	int adopt_sessions;
 	/* LAB ONLY ([lab] hop_replay_window = off, refused under the production
 	 * profile): 1 takes an authentic DATA_UP or DATA_DELIVERED whose hop seq
 	 * the member's window already holds or has left behind as fresh: still

@@ -1008,6 +1008,30 @@ static int dp_open_too_old_lab(const struct sga_hop_member *m, struct sga_aead_k
 	return -SGA_E_REPLAY;
 }
 
+/* A DATA_UP or DATA_DELIVERED of session sid, which is not installed: with
+ * [sessions] adopt, to the control-plane worker of its session id (the one
+ * that runs the session's other frames), which may adopt it from the state
+ * store once it has checked the frame (cp_handler.c, "Adoption"); else, or
+ * when that worker's ring is half full (the other half stays for handshakes),
+ * dropped as drop_unknown_session. */
+static void dp_unknown_session(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                               uint64_t sid)
+{
+	unsigned w;
+
+	if (!dp->cfg.adopt_sessions) {
+		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
+		return;
+	}
+	w = sga_route_worker_of_session(sid, dp->cfg.n_workers);
+	if (rte_ring_free_count(dp->ctrl_rings[w]) < dp->cfg.ctrl_ring_size / 2 ||
+	    rte_ring_mp_enqueue(dp->ctrl_rings[w], m) != 0) {
+		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
+		return;
+	}
+	dp_ctr_inc(lc, DP_C_ADOPT_ASKED);
+}
+
 /*
  * m holds a DATA_UP or DATA_DELIVERED frame, decoded once into env by whoever
  * received it (m->l2_len/l3_len/l4_len locate the SGA frame, which ends the
@@ -1028,7 +1052,7 @@ static void dp_data_relay_s(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 	int rc;
 
 	if (unlikely(!s)) {
-		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
+		dp_unknown_session(dp, lc, m, sid);
 		return;
 	}
 	prev = dp_rekey_prev_frame(s, from, frame); /* old keys: on the CPU, dp_rekey.h */
@@ -1260,9 +1284,9 @@ static void dp_data_route(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m
 		rb->n++;
 		return;
 	}
-	/* Unknown ids die here rather than cost the owner a ring slot. */
+	/* Unknown ids end here rather than cost the owner a ring slot. */
 	if (!dp_session_lookup(dp, env->session_id)) {
-		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
+		dp_unknown_session(dp, lc, m, env->session_id);
 		return;
 	}
 	if (rte_ring_mp_enqueue(dp->lcores[owner].handoff, m) == 0)

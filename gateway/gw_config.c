@@ -41,6 +41,7 @@ enum key_type {
 	K_WINDOW,
 	K_LOGLEVEL,
 	K_COOKIE,
+	K_ONOFF, /* an int: 1 for on, 0 for off */
 };
 
 struct key_def {
@@ -106,6 +107,7 @@ static const struct key_def keys[] = {
      * 0 = never. Ten years at most. */
     {"sessions", "idle_s", K_UINT, F(session_idle_s), 0, 315360000},
     {"sessions", "max_life_s", K_UINT, F(session_max_life_s), 0, 315360000},
+    {"sessions", "adopt", K_ONOFF, F(session_adopt), 0, 0},
     {"redis", "socket", K_STR, F(redis_socket), 0, 0},
     {"redis", "host", K_STR, F(redis_host), 0, 0},
     {"redis", "port", K_UINT, F(redis_port), 1, 65535},
@@ -532,6 +534,13 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 		         v);
 		return -1;
 	}
+	case K_ONOFF:
+		if (strcmp(v, "on") && strcmp(v, "off")) {
+			snprintf(why, why_len, "'%s' is not on or off", v);
+			return -1;
+		}
+		*(int *)dst = !strcmp(v, "on");
+		return 0;
 	case K_WINDOW:
 		if (!strcmp(v, "on"))
 			c->lab_hop_replay_window = 1;

@@ -819,6 +819,7 @@ int main(int argc, char **argv)
 	dcfg.crypto_sessions = cfg.aead_sessions;
 	dcfg.udp_checksum_zero = (int)cfg.udp_checksum_zero;
 	dcfg.idle_sleep_us = cfg.idle_sleep_us;
+	dcfg.adopt_sessions = cfg.session_adopt;
 	dcfg.store_dir = cfg.store_dir[0] ? cfg.store_dir : NULL;
 	dcfg.store_fsync = cfg.store_fsync;
 	dcfg.store_fsync_interval_ms = cfg.store_fsync_interval_ms;
@@ -858,6 +859,7 @@ int main(int argc, char **argv)
 	ccfg.cookie_mode = (enum cp_cookie_mode)cfg.cookie_mode;
 	ccfg.cookie_threshold = cfg.cookie_threshold;
 	ccfg.session_idle_s = cfg.session_idle_s;
+	ccfg.adopt_sessions = cfg.session_adopt;
 	ccfg.session_max_life_s = cfg.session_max_life_s;
 
 	/* Modexp: the cryptodev MODEX service, installed as the modexp member of

@@ -49,6 +49,8 @@ void sga_route_key(const uint8_t *frame, size_t len, struct sga_route_key *k)
 	case SGA_MSG_KEX_INIT:
 	case SGA_MSG_SESSION_CLOSE: /* after the session's KEX_INITs, on their worker */
 	case SGA_MSG_REKEY_INIT:    /* both members' on one worker: one record */
+	case SGA_MSG_DATA_UP:       /* an adoption ([sessions] adopt): the session's worker */
+	case SGA_MSG_DATA_DELIVERED:
 		k->kind = SGA_ROUTE_SESSION;
 		k->len = SGA_SESSION_ID_LEN;
 		sga_put_u64(k->b, pk.session_id);

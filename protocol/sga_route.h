@@ -8,6 +8,8 @@
  *
  *   NEG_REQ, NEG_ACCEPT  one device's envelopes: keyed by the clear device id
  *   KEX_INIT             one session's contributions: keyed by session id
+ *   DATA_UP, DATA_DELIVERED  (to the control plane only for an adoption)
+ *                        keyed by session id too
  *   REG_REQ              keyed by the frame itself: a retransmission (the SDK
  *                        re-sends the very bytes) meets its original on one
  *                        worker and waits for it

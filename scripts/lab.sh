@@ -69,24 +69,30 @@ sga_hugepages() {
 	fi
 }
 
-sga_net_up() {
-	ip netns add "$NS_GW"
-	ip netns add "$NS_DEV"
-	ip link add "$IF_GW" type veth peer name "$IF_DEV"
-	ip link set "$IF_GW" netns "$NS_GW"
-	ip link set "$IF_DEV" netns "$NS_DEV"
-	ip -n "$NS_GW" link set lo up
-	ip -n "$NS_GW" link set "$IF_GW" up
-	ip -n "$NS_DEV" link set lo up
-	ip -n "$NS_DEV" addr add "$DEV_IP/24" dev "$IF_DEV"
-	# nodad: usable at once, not tentative for a second.
-	[ -z "$DEV_IP6" ] || ip -n "$NS_DEV" addr add "$DEV_IP6/64" dev "$IF_DEV" nodad
-	ip -n "$NS_DEV" link set "$IF_DEV" up
+# sga_link NS_G IF_G NS_D IF_D DEV_ADDR: a veth pair from a gateway's namespace
+# (IF_G, its DPDK port) to the devices' (IF_D, given the address DEV_ADDR).
+sga_link() {
+	ip link add "$2" type veth peer name "$4"
+	ip link set "$2" netns "$1"
+	ip link set "$4" netns "$3"
+	ip -n "$1" link set lo up
+	ip -n "$1" link set "$2" up
+	ip -n "$3" link set lo up
+	ip -n "$3" addr add "$5" dev "$4"
+	ip -n "$3" link set "$4" up
 	# veth would hand the kernel's UDP frames to DPDK with an unfinished
 	# checksum (CHECKSUM_PARTIAL); the gateway verifies checksums, so let the
 	# kernel compute them.
-	ip netns exec "$NS_DEV" ethtool -K "$IF_DEV" tx off >/dev/null 2>&1 || true
-	ip netns exec "$NS_GW" ethtool -K "$IF_GW" tx off >/dev/null 2>&1 || true
+	ip netns exec "$3" ethtool -K "$4" tx off >/dev/null 2>&1 || true
+	ip netns exec "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || true
+}
+
+sga_net_up() {
+	ip netns add "$NS_GW"
+	ip netns add "$NS_DEV"
+	sga_link "$NS_GW" "$IF_GW" "$NS_DEV" "$IF_DEV" "$DEV_IP/24"
+	# nodad: usable at once, not tentative for a second.
+	[ -z "$DEV_IP6" ] || ip -n "$NS_DEV" addr add "$DEV_IP6/64" dev "$IF_DEV" nodad
 }
 
 # Redis keeps an append-only file in the run directory, so a restarted
@@ -162,6 +168,7 @@ cookie_threshold = ${SGA_COOKIE_THRESHOLD:-32}
 [sessions]
 idle_s = ${SGA_SESSION_IDLE_S:-0}
 max_life_s = ${SGA_SESSION_MAX_LIFE_S:-0}
+adopt = ${SGA_ADOPT:-off}
 [redis]
 socket = $SGA_RUN/redis.sock
 timeout_ms = 300
@@ -230,10 +237,10 @@ sga_gw_stop() {
 	GW_PID=
 }
 
-# A counter from the gateway's stats file.
+# A counter from the gateway's stats file (SGA_STATS: another gateway's).
 sga_stat() {
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]][sys.argv[3]])' \
-		"$SGA_RUN/stats.json" "$1" "$2"
+		"${SGA_STATS:-$SGA_RUN/stats.json}" "$1" "$2"
 }
 
 # sga_pkg [GROUP]: the package file of a profile (none: the first profile's).

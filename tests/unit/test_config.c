@@ -114,6 +114,20 @@ Test(config, sessions_idle_and_lifetime)
 	cr_assert(gw_config_is_live("sessions", "max_life_s"));
 }
 
+/* [sessions] adopt: off by default, on or off only, not live (the data
+ * plane's lcores read it from their config). */
+Test(config, sessions_adopt_on_off)
+{
+	cr_assert_eq(parse("[gateway]\nid = x\n"), 0, "%s", err);
+	cr_assert_eq(c.session_adopt, 0, "off by default");
+	cr_assert_eq(parse("[sessions]\nadopt = on\n"), 0, "%s", err);
+	cr_assert_eq(c.session_adopt, 1);
+	cr_assert_eq(parse("[sessions]\nadopt = off\n"), 0, "%s", err);
+	cr_assert_eq(c.session_adopt, 0);
+	expect_err("[sessions]\nadopt = yes\n", "adopt: 'yes' is not on or off");
+	cr_assert(!gw_config_is_live("sessions", "adopt"));
+}
+
 /* [controlplane] mark_step / mark_max_age_ms: when replay marks may wait. */
 Test(config, replay_mark_step_and_age)
 {

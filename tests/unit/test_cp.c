@@ -427,6 +427,105 @@ Test(cp, full_handshake_installs_a_working_session)
 	cr_assert_eq(INST.n, 1);
 }
 
+/* ---- adoption ([sessions] adopt, PROTOCOL.md 9.5) ------------------------------------------- */
+
+static struct inst INST_B;
+static int B_PRESENT; /* what gateway B's data plane says: installed? */
+
+static int b_present(void *ctx, uint64_t session_id)
+{
+	(void)ctx;
+	(void)session_id;
+	return B_PRESENT;
+}
+
+/* Gateway B: another gateway on the same Redis, adoption on or off. */
+static int step_b(int adopt, const uint8_t *frame, size_t len)
+{
+	struct cp_handler hb = HD;
+
+	hb.install.ctx = &INST_B;
+	hb.adopt.fn = adopt ? b_present : NULL;
+	hb.adopt.ctx = NULL;
+	CAP.n = 0;
+	return cp_handle_frame(&hb, ST, frame, len, &ADDR[0], 0);
+}
+
+/*
+ * Gateway A sets a session up; its devices' next frames reach gateway B (A
+ * failed, or the network moved them). With adoption on, B installs the
+ * session from Redis on the first authentic, fresh frame - with hop TX ranges
+ * above A's, so no hop nonce repeats even if A is still sealing - and it
+ * relays both ways without a new handshake. A forged frame, a frame of an
+ * unknown session, a replay below the persisted mark, or adoption off install
+ * nothing, and none of them is answered.
+ */
+Test(cp, adoption_installs_a_session_another_gateway_set_up)
+{
+	uint8_t up[SGA_FRAME_MAX], bad[SGA_FRAME_MAX];
+	size_t up_len;
+	uint64_t sid, marks[2];
+	struct dp_addr none[2];
+
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	do_negotiate();
+	do_kex();
+	sid = H.sess[0].session_id;
+	cr_assert_eq(INST.n, 1, "installed on gateway A");
+	memset(&INST_B, 0, sizeof(INST_B));
+	B_PRESENT = 0;
+
+	/* d_i's first frame after the handshake: its key confirmation. */
+	cr_assert_eq(sga_dev_create_key_confirm(&H.sess[0], up, sizeof(up), &up_len), 0);
+	cr_assert_eq(step_b(0, up, up_len), -SGA_E_BAD_TYPE, "adoption off: not B's to handle");
+	cr_assert_eq(INST_B.n, 0);
+
+	memcpy(bad, up, up_len);
+	bad[up_len - 1] ^= 0x01;
+	cr_assert_eq(step_b(1, bad, up_len), -SGA_E_AUTH, "forged: nothing installed");
+	memcpy(bad, up, up_len);
+	bad[6] ^= 0x01; /* another session id */
+	cr_assert_eq(step_b(1, bad, up_len), -SGA_E_UNKNOWN_SESSION);
+	cr_assert_eq(INST_B.n, 0);
+	cr_assert_eq(CAP.n, 0, "never answered");
+	cr_assert_eq(CTR.adopt_refused, 2);
+
+	cr_assert_eq(step_b(1, up, up_len), 0);
+	cr_assert_eq(INST_B.n, 1, "adopted");
+	cr_assert_eq(CTR.adopted, 1);
+	cr_assert_eq(INST_B.s.session_id, sid);
+	cr_assert_eq(INST_B.s.state, SGA_GW_S_ESTABLISHED);
+	for (int r = 0; r < 2; r++)
+		cr_assert_geq(INST_B.tx_seq[r], INST.tx_limit[r],
+		              "role %d: B seals above every sequence number A may use", r);
+	/* The members' IP addresses and ports as A persisted them; the next hop
+	 * (Ethernet source) of the frame that came through B for both. */
+	for (int r = 0; r < 2; r++) {
+		cr_assert_arr_eq(INST_B.addr[r].ip, ADDR[r].ip, 16);
+		cr_assert_eq(INST_B.addr[r].port, ADDR[r].port);
+		cr_assert_arr_eq(INST_B.addr[r].mac, ADDR[0].mac, 6, "role %d: B's next hop", r);
+	}
+	relay(&INST_B.s, 0, "through gateway B");
+	relay(&INST_B.s, 1, "and back through B");
+
+	/* A second frame that raced the first: installed meanwhile, nothing again. */
+	B_PRESENT = 1;
+	cr_assert_eq(step_b(1, up, up_len), 0);
+	cr_assert_eq(INST_B.n, 1);
+
+	/* Gateway C, after A persisted marks above that frame: a replay of it
+	 * installs nothing. */
+	B_PRESENT = 0;
+	memset(&INST_B, 0, sizeof(INST_B));
+	memset(none, 0, sizeof(none));
+	marks[0] = marks[1] = 1u << 20;
+	cr_assert_eq(store_session_set_marks(ST, sid, marks, none), 0);
+	cr_assert_eq(step_b(1, up, up_len), -SGA_E_REPLAY);
+	cr_assert_eq(INST_B.n, 0);
+	cr_assert_eq(CTR.adopt_refused, 3);
+}
+
 Test(cp, declined_invitation_deletes_the_session)
 {
 	uint64_t sid;

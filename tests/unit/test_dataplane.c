@@ -2421,6 +2421,46 @@ static void expect_ctrl(struct rte_mbuf *m, const uint8_t *sga, size_t len,
 	rte_pktmbuf_free(m);
 }
 
+/* [sessions] adopt: a data frame of a session not installed goes to the
+ * control-plane worker of its session id, as it came (the control plane may
+ * adopt the session, cp::adoption_*), up to half of that worker's ring; the
+ * rest is dropped as without adoption. */
+Test(dataplane, unknown_session_frames_to_the_control_plane_with_adopt)
+{
+	struct harness *h = session_new();
+	const struct dp_addr d = dev_addr(0, 40000);
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	struct rte_mbuf *m[64];
+	unsigned w, got;
+	size_t flen;
+
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.adopt_sessions = 1;
+	dp_start();
+	fill(msg, sizeof(msg), 1);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	w = dp_ctrl_worker_of_session(h->gsess.session_id, 3);
+	send_dropped(0, &d, frame, flen);
+	cr_assert_eq(ring_take(w, m, 64), 1, "on the session's worker");
+	expect_ctrl(m[0], frame, flen, &d);
+	CTRS({DP_C_RX, 1}, {DP_C_DATA_IN, 1}, {DP_C_ADOPT_ASKED, 1});
+
+	for (int i = 0; i < 40; i++)
+		inject(0, &d, frame, flen);
+	poll_q(0);
+	poll_q(0); /* more than one burst */
+	got = ring_take(w, m, 64);
+	for (unsigned i = 0; i < got; i++)
+		rte_pktmbuf_free(m[i]);
+	cr_assert(got >= 28 && got <= 33, "%u taken: about half the ring", got);
+	cr_assert_eq(ctr(DP_C_ADOPT_ASKED), 1 + got);
+	cr_assert_eq(ctr(DP_C_DROP_UNKNOWN_SESSION), 40 - got, "%llu dropped, %u taken",
+	             (unsigned long long)ctr(DP_C_DROP_UNKNOWN_SESSION), got);
+	dp_down();
+	session_free(h);
+}
+
 Test(dataplane, control_frames_routed_to_workers)
 {
 	struct harness *h = session_new();

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Two gateways on one Redis ([sessions] adopt = on, PROTOCOL.md 9.5), both at
+# the gateway address 10.77.0.1, each on its own link to the devices'
+# namespace. The devices set their session up through gateway A; mid-stream
+# the network moves them to gateway B (the route to 10.77.0.1 now leaves by
+# B's link, as an anycast or VRRP move would). B adopts the session on its
+# first authentic frame: the stream goes on without a new handshake, every
+# message arrives exactly once and in order, and B counts one adoption and
+# no session set-up. Then gateway A is killed (-9): nothing changes for the
+# devices, which are on B already.
+source "$(dirname "$0")/../../scripts/lab.sh"
+NS_GWB=sgagwb$SGA_TAG
+IF_GWB=sgab$SGA_TAG
+IF_DEVB=sgae$SGA_TAG
+GWB_PID=
+cleanup() {
+	set +e
+	[ -z "$GWB_PID" ] || kill -KILL "$GWB_PID" 2>/dev/null
+	wait "$GWB_PID" 2>/dev/null
+	ip netns del "$NS_GWB" 2>/dev/null
+	sga_cleanup
+}
+trap cleanup EXIT
+N=${SGA_E2E_MESSAGES:-3000}
+export SGA_ADOPT=on
+# Two data-plane lcores share core 1: both back off when idle.
+export SGA_IDLE_SLEEP_US=${SGA_IDLE_SLEEP_US:-50}
+
+sga_lab_up dev-i dev-j
+
+# Gateway B: its own namespace and link, the same address, keys and Redis.
+ip netns add "$NS_GWB"
+sga_link "$NS_GWB" "$IF_GWB" "$NS_DEV" "$IF_DEVB" 10.77.0.2/32
+# Frames of gateway A still reach the devices on A's link after the move.
+for f in all default "$IF_DEV" "$IF_DEVB"; do
+	ip netns exec "$NS_DEV" sysctl -qw "net.ipv4.conf.$f.rp_filter=0" 2>/dev/null || true
+done
+sed -e "s|iface=$IF_GW,|iface=$IF_GWB,|" -e "s|^stats_file = .*|stats_file = $SGA_RUN/stats-b.json|" \
+	-e "s|^dir = .*|dir = $SGA_RUN/store-b|" -e "s|--file-prefix=sga$SGA_TAG|--file-prefix=sgab$SGA_TAG|" \
+	-e "s|^stats_interval_s = .*|stats_interval_s = 0|" \
+	"$SGA_RUN/gateway.conf" >"$SGA_RUN/gateway-b.conf"
+ip netns exec "$NS_GWB" "$SGA_BUILD/gateway/sga-gateway" -c "$SGA_RUN/gateway-b.conf" -- -l 0-1 \
+	>"$SGA_RUN/gateway-b.log" 2>&1 &
+GWB_PID=$!
+gwb_up() { grep -q "restored .* session" "$SGA_RUN/gateway-b.log"; }
+sga_wait_for 30 gwb_up || { tail -5 "$SGA_RUN/gateway-b.log" >&2; die "gateway B did not come up"; }
+log "gateways A and B up at 10.77.0.1, the devices on A's link"
+
+sga_dev dev-j --timeout 60000 listen --wait 30000 --recv "$N" >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
+J=$!
+sleep 0.3
+sga_dev dev-i --timeout 60000 -v connect dev-j --count "$N" >"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" &
+I=$!
+for _ in $(seq 1 500); do
+	[ -s "$SGA_RUN/j.out" ] && [ "$(wc -l <"$SGA_RUN/j.out")" -ge $((N / 10)) ] && break
+	sleep 0.02
+done
+before=$(wc -l <"$SGA_RUN/j.out")
+[ "$before" -lt "$N" ] || die "the stream ended before the move (raise SGA_E2E_MESSAGES)"
+ip -n "$NS_DEV" route replace 10.77.0.1/32 dev "$IF_DEVB"
+ip -n "$NS_DEV" neigh flush all
+log "the devices now reach 10.77.0.1 through gateway B (after $before messages)"
+
+wait $I || { tail -5 "$SGA_RUN/i.err" >&2; die "dev-i did not get every message acknowledged"; }
+wait $J || { tail -5 "$SGA_RUN/j.err" >&2; die "dev-j did not receive every message"; }
+seq 1 "$N" | sed 's/^/message /' >"$SGA_RUN/expect"
+cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "messages lost, duplicated or out of order across the move"
+handshakes=$(grep -c "asking the gateway for a session" "$SGA_RUN/i.err" || true)
+[ "$handshakes" -le 1 ] || die "dev-i made a new handshake ($handshakes)"
+
+sleep 0.5 # a stats-file refresh
+statb() { SGA_STATS=$SGA_RUN/stats-b.json sga_stat "$@"; }
+adopted=$(statb controlplane adopted)
+setups=$(statb controlplane sessions)
+relayed=$(statb dataplane relayed)
+asked=$(statb dataplane adopt_asked)
+log "gateway B: adopted $adopted, sessions set up $setups, relayed $relayed, adopt_asked $asked"
+[ "$adopted" -eq 1 ] || die "gateway B adopted $adopted sessions, not 1"
+[ "$setups" -eq 0 ] || die "gateway B set up $setups sessions: a handshake went through it"
+[ "$relayed" -gt 0 ] || die "gateway B relayed nothing"
+grep -q "session .* adopted: a frame of member" "$SGA_RUN/gateway-b.log" || die "no adoption line in B's log"
+
+# Gateway A dies: the devices are on B already and carry on there.
+kill -KILL "$GW_PID"
+wait "$GW_PID" 2>/dev/null || true
+GW_PID=
+sga_dev dev-j --timeout 30000 listen --wait 30000 --recv 100 >"$SGA_RUN/j2.out" 2>"$SGA_RUN/j2.err" &
+J=$!
+sleep 0.3
+sga_dev dev-i --timeout 30000 connect dev-j --count 100 >"$SGA_RUN/i2.out" 2>"$SGA_RUN/i2.err" ||
+	{ tail -5 "$SGA_RUN/i2.err" >&2; die "a new session through B after A died"; }
+wait $J || die "dev-j did not receive the new session's messages through B"
+log "PASS test_adopt ($N messages across a move to another gateway, one handshake; a new session through B)"
