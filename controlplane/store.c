@@ -448,6 +448,11 @@ struct store *store_open(const struct store_config *cfg)
 
 	if (!st)
 		return NULL;
+	if (cfg->cluster && cfg->cluster[0]) { /* store_cluster.c comes next */
+		free(st);
+		errno = ENOTSUP;
+		return NULL;
+	}
 	st->mkey_map = page > 0 ? (size_t)page : 4096;
 	m = mmap(NULL, st->mkey_map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED) {
@@ -2026,6 +2031,39 @@ int store_session_list(struct store *st, uint64_t *ids, unsigned *n)
 }
 
 /* ---- operator listing (sga-admin) --------------------------------------------- */
+
+/* INFO's "aof_enabled:<0|1>" line: 1, 0, or -1 when the reply has none. */
+static int info_aof_enabled(const redisReply *r)
+{
+	static const char field[] = "\naof_enabled:";
+	const char *p;
+
+	if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)
+		return -1;
+	/* INFO starts with "# Persistence\r\n": every field follows a newline. */
+	p = strstr(r->str, field);
+	if (!p)
+		return -1;
+	p += sizeof(field) - 1;
+	return *p == '1' ? 1 : *p == '0' ? 0 : -1;
+}
+
+int store_check_aof(struct store *st, char *node, size_t node_len)
+{
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc, on;
+
+	snprintf(node, node_len, "%s", st->endpoint);
+	cmd_init(&c);
+	cmd_str(&c, "INFO");
+	cmd_str(&c, "persistence");
+	if ((rc = run1(st, &c, rep)))
+		return rc;
+	on = info_aof_enabled(rep[0]);
+	rep_free(rep, 1);
+	return on < 0 ? -SGA_E_INTERNAL : !on;
+}
 
 int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const char *key),
                void *arg)

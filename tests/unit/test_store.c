@@ -1343,3 +1343,41 @@ Test(store, session_record_with_unknown_group_or_suite_is_refused)
 	sga_log_route(NULL, NULL);
 	store_close(st);
 }
+
+/* [redis] require_aof reads INFO persistence: refused while the server runs
+ * without an AOF (naming it), accepted once appendonly is on. */
+Test(store, check_aof_reads_info_persistence)
+{
+	struct store *st = open_store(1000);
+	char node[STORE_NODE_NAME_MAX];
+	redisReply *r;
+
+	cr_assert_eq(store_check_aof(st, node, sizeof(node)), 1, "the fixture runs appendonly no");
+	cr_assert_str_eq(node, redis_fx.sock);
+	r = redis_fx_cmd("CONFIG SET appendonly yes");
+	cr_assert_eq(r->type, REDIS_REPLY_STATUS, "%s", r->str);
+	freeReplyObject(r);
+	cr_assert_eq(store_check_aof(st, node, sizeof(node)), 0);
+	redis_fx_kill();
+	cr_assert_eq(store_check_aof(st, node, sizeof(node)), -SGA_E_UNAVAILABLE);
+	store_close(st);
+	{
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s/appendonlydir", redis_fx.dir);
+		cr_assert_eq(system(cmd), 0);
+	}
+}
+
+/* Until the cluster adapter exists, a cluster configuration is refused
+ * rather than quietly served by 127.0.0.1:6379. */
+Test(store, cluster_refused_for_now)
+{
+	struct store_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.cluster = "127.0.0.1:7000";
+	errno = 0;
+	cr_assert_null(store_open(&cfg));
+	cr_assert_eq(errno, ENOTSUP);
+}
