@@ -124,6 +124,8 @@ struct cp_stats {
 	uint64_t revoked;        /* devices revoked */
 	uint64_t expired_idle;   /* of the closed: idle for [sessions] idle_s */
 	uint64_t expired_life;   /* of the closed: older than [sessions] max_life_s */
+	uint64_t redis_moved;    /* Redis Cluster MOVED redirections followed */
+	uint64_t redis_asked;    /* Redis Cluster ASK redirections followed */
 };
 void cp_get_stats(const struct cp *cp, struct cp_stats *out);
 

@@ -104,6 +104,10 @@ int store_connected(const struct store *st);
 int store_auth_refused(const struct store *st);
 /** Successful re-connections after the first connection (any thread may read). */
 uint64_t store_reconnects(const struct store *st);
+/** Redis Cluster redirections followed: MOVED (the slot's owner changed) and
+ *  ASK (a slot being migrated); 0 on one server (any thread may read). */
+uint64_t store_moved(const struct store *st);
+uint64_t store_asked(const struct store *st);
 /** Connection attempts made, successful or not (any thread may read). */
 uint64_t store_connect_attempts(const struct store *st);
 

@@ -1369,15 +1369,22 @@ Test(store, check_aof_reads_info_persistence)
 	}
 }
 
-/* Until the cluster adapter exists, a cluster configuration is refused
- * rather than quietly served by 127.0.0.1:6379. */
-Test(store, cluster_refused_for_now)
+/* A cluster has database 0 only: a store asked for another is refused (the
+ * configuration parser refuses it first), and so is a malformed seed list. */
+Test(store, cluster_config_refused)
 {
 	struct store_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.cluster = "127.0.0.1:7000";
+	cfg.db = 1;
 	errno = 0;
 	cr_assert_null(store_open(&cfg));
-	cr_assert_eq(errno, ENOTSUP);
+	cr_assert_eq(errno, EINVAL);
+	cfg.db = 0;
+	cfg.cluster = "127.0.0.1";
+	cr_assert_null(store_open(&cfg));
+	cr_assert_eq(errno, EINVAL);
+	cfg.cluster = "127.0.0.1:7000, [::1]:7001";
+	store_close(store_open(&cfg));
 }
