@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The gateway on a Redis Cluster (three masters, three replicas: scripts/lab.sh
+# SGA_REDIS_CLUSTER=1, [redis] cluster and require_aof): a device pair
+# handshakes and relays; the gateway restarts and the session comes back from
+# the cluster, relaying on without a new handshake; the master holding the
+# session's slot is killed and its replica promoted, relaying goes on and a
+# new pair handshakes through the promoted cluster.
+export SGA_REDIS_CLUSTER=1 SGA_REDIS_REQUIRE_AOF=true
+source "$(dirname "$0")/../../scripts/lab.sh"
+trap 'exec 3>&- 2>/dev/null; sga_cleanup' EXIT
+
+sga_lab_up dev-i dev-j
+grep -q "require_aof: every master keeps an AOF" "$SGA_RUN/gateway.log" ||
+	die "the gateway did not check the masters' AOF"
+
+# dev-i sends what the test writes into a pipe, so the one session spans the
+# restart and the failover; dev-j receives all of it.
+N=300
+mkfifo "$SGA_RUN/feed"
+sga_dev dev-j --timeout 60000 listen --wait 30000 --recv "$N" >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
+J=$!
+sleep 0.3
+sga_dev dev-i --timeout 60000 -v connect dev-j --send-file - <"$SGA_RUN/feed" \
+	>"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" &
+I=$!
+exec 3>"$SGA_RUN/feed"
+received() { [ -s "$SGA_RUN/j.out" ] && [ "$(wc -l <"$SGA_RUN/j.out")" -ge "$1" ]; }
+# send FROM TO: messages FROM..TO, then wait until dev-j has them all.
+send() {
+	local k
+	for k in $(seq "$1" "$2"); do echo "message $k" >&3; done
+	sga_wait_for 30 received "$2" || die "dev-j did not receive messages up to $2"
+}
+
+send 1 100
+sid=$(sga_cli smembers sga:sessions | head -1)
+[ -n "$sid" ] || die "no session in sga:sessions"
+key="sga:{sess:$sid}"
+master=$(sga_cluster_master_of "$key")
+[ -n "$master" ] || die "no master for $key"
+log "session $sid on master 127.0.0.1:$master"
+
+log "restarting the gateway"
+sga_gw_stop
+sleep 0.5
+sga_gw_start 3>&- # the gateway must not hold the pipe open: dev-i ends at its EOF
+[ "$(grep -c "restored 1 session" "$SGA_RUN/gateway.log")" -eq 1 ] ||
+	die "the session was not restored from the cluster"
+send 101 200
+
+# The replica must hold the session's writes before its master dies: WAIT on a
+# write of our own to that master (WAIT counts its connection's writes; the
+# replication stream is ordered, so an ack of ours covers the gateway's).
+replica=$(sga_cluster_replica_of "$master")
+[ -n "$replica" ] || die "no replica of $master"
+acked=$(printf 'SET fence{sess:%s} 1\nWAIT 1 5000\n' "$sid" | sga_cluster_cmd "$master" | tail -1)
+[ "$acked" = 1 ] || die "the replica did not acknowledge the writes (WAIT: $acked)"
+log "killing master $master, promoting replica $replica"
+sga_cluster_kill "$master"
+sga_cluster_cmd "$replica" cluster failover takeover >/dev/null || die "CLUSTER FAILOVER TAKEOVER"
+promoted() { [ "$(sga_cluster_master_of "$key")" = "$replica" ] && sga_cluster_ok; }
+sga_wait_for 30 promoted || die "the replica was not promoted"
+[ "$(sga_cluster_cmd "$replica" exists "$key")" = 1 ] || die "the session's record is not on the promoted replica"
+send 201 300
+exec 3>&-
+wait $I || { tail -5 "$SGA_RUN/i.err" >&2; die "dev-i did not get every message acknowledged"; }
+wait $J || { tail -5 "$SGA_RUN/j.err" >&2; die "dev-j did not receive every message"; }
+seq 1 "$N" | sed 's/^/message /' >"$SGA_RUN/expect"
+cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "messages lost, duplicated or out of order"
+handshakes=$(grep -c "asking the gateway for a session" "$SGA_RUN/i.err" || true)
+[ "$handshakes" -le 1 ] || die "dev-i made a new handshake ($handshakes)"
+
+# A new pair after the failover: registrations and a handshake write records
+# on every master, the promoted one included.
+for d in dev-k dev-l; do sga_dev "$d" register || die "$d register after the failover"; done
+SGA_EX_I=dev-k SGA_EX_J=dev-l sga_exchange 5
+sga_gw_stop
+moved=$(sga_stat controlplane redis_moved) asked=$(sga_stat controlplane redis_asked)
+log "PASS test_cluster_store ($N messages across a restart and a failover, one handshake; a new pair after it; redis_moved=$moved redis_asked=$asked)"
