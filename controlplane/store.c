@@ -3,11 +3,13 @@
  * store.c - the gateway's device and session state in Redis through hiredis
  * (see store.h for the key layout and the sealed-record format).
  *
- * One synchronous connection per struct store (one per thread). Every call
- * connects lazily; an I/O error drops the connection and the next attempt waits
- * for an exponential backoff, so a Redis outage costs each caller one failed
- * round trip per backoff period, not a connect() storm. Commands that belong
- * together are pipelined (one round trip). Every read-modify-write on a counter
+ * One synchronous connection per struct store (one per thread), or on a Redis
+ * Cluster one per master through store_cluster.c, behind the same st_run and
+ * the same backoff. Every call connects lazily; an I/O error drops the
+ * connection and the next attempt waits for an exponential backoff, so a
+ * Redis outage costs each caller one failed round trip per backoff period,
+ * not a connect() storm. Commands that belong together are pipelined (one
+ * round trip). Every read-modify-write on a counter
  * or mark runs as a small Lua script on one key, so it is atomic and stays in
  * one Redis Cluster slot. Record plaintexts (k_d, k_t, N/K, cached replies) are
  * built in stack buffers that are wiped before return on every path.
@@ -804,6 +806,15 @@ static int st_replies(struct store *st, redisReply **rep, unsigned n)
 	return 0;
 }
 
+/* The cluster client failed (store_cluster.h): Redis down, or it refused
+ * the credentials (NOAUTH, said as one server's would be); backoff either way. */
+static void st_cluster_fail(struct store *st, int rc, const char *why)
+{
+	if (rc == -SGA_E_AUTH)
+		st_auth_fail(st, why);
+	st_drop(st, why);
+}
+
 /*
  * A cluster's pipeline (store_cluster.h), on node when not NULL: the same
  * backoff as one server. Any failure the client reports (CLUSTERDOWN, a node
@@ -822,10 +833,10 @@ static int st_run_cluster(struct store *st, const char *node, struct st_cmd *cmd
 	pipe_block(&g);
 	rc = stc_run(st->cl, node, cmds, n, rep, why, sizeof(why));
 	if (rc)
-		st_drop(st, why);
+		st_cluster_fail(st, rc, why);
 	pipe_unblock(&g, rc != 0);
 	if (rc)
-		return rc;
+		return -SGA_E_UNAVAILABLE;
 	st_up(st);
 	return st_replies(st, rep, n);
 }
@@ -2171,8 +2182,8 @@ static int st_masters(struct store *st, char (*names)[STC_NODE_NAME], unsigned *
 		return -SGA_E_UNAVAILABLE;
 	rc = stc_masters(st->cl, names, STC_NODES_MAX, n, why, sizeof(why));
 	if (rc)
-		st_drop(st, why);
-	return rc;
+		st_cluster_fail(st, rc, why);
+	return rc ? -SGA_E_UNAVAILABLE : 0;
 }
 
 /* INFO's "aof_enabled:<0|1>" line: 1, 0, or -1 when the reply has none. */

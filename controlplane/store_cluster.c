@@ -279,8 +279,10 @@ static int refresh_from(struct stc *cl, unsigned k, char *why, size_t why_len)
 
 		node_name(n, name);
 		snprintf(why, why_len, "%s: CLUSTER SLOTS: %s", name, r->str);
+		/* A password is required and none was sent: the store says so. */
+		rc = r->len >= 6 && !memcmp(r->str, "NOAUTH", 6) ? -SGA_E_AUTH : -SGA_E_UNAVAILABLE;
 		freeReplyObject(r);
-		return -SGA_E_UNAVAILABLE;
+		return rc;
 	}
 	copy = *n; /* map_load may move n */
 	rc = map_load(cl, r, &copy) ? -SGA_E_UNAVAILABLE : 0;
@@ -291,22 +293,26 @@ static int refresh_from(struct stc *cl, unsigned k, char *why, size_t why_len)
 	return rc;
 }
 
-/* Ask the known masters (connected ones first), then the seeds. */
+/* Ask the known masters (connected ones first), then the seeds. 0, or
+ * -SGA_E_AUTH when the last node to answer wanted a password, else
+ * -SGA_E_UNAVAILABLE. */
 static int refresh(struct stc *cl, char *why, size_t why_len)
 {
+	int rc = -SGA_E_UNAVAILABLE;
+
 	for (int pass = 0; pass < 2; pass++)
 		for (unsigned i = 0; i < cl->n_nodes; i++)
 			if ((pass == 0) == (cl->node[i].c != NULL) &&
-			    !refresh_from(cl, i, why, why_len))
+			    !(rc = refresh_from(cl, i, why, why_len)))
 				return 0;
 	for (unsigned s = 0; s < cl->n_seeds; s++) {
 		unsigned k = node_find(cl, cl->seed[s].host, cl->seed[s].port);
 
-		if (k != NO_NODE && !refresh_from(cl, k, why, why_len))
+		if (k != NO_NODE && !(rc = refresh_from(cl, k, why, why_len)))
 			return 0;
 	}
 	cl->stale = 1;
-	return -SGA_E_UNAVAILABLE;
+	return rc == -SGA_E_AUTH ? rc : -SGA_E_UNAVAILABLE;
 }
 
 static int refresh_if_due(struct stc *cl, char *why, size_t why_len)

@@ -68,13 +68,15 @@ unsigned stc_keyslot(const char *key, size_t len);
 /** Run n commands: routed by their first key, or all on node ("host:port",
  *  one of stc_masters') when node is not NULL. 0: every rep[i] holds its
  *  command's final reply (possibly an error reply, never a redirection);
- *  -SGA_E_UNAVAILABLE with the reason in why. rep[] is the caller's to free
- *  either way. */
+ *  -SGA_E_UNAVAILABLE with the reason in why; -SGA_E_AUTH when a node asked
+ *  for a password (NOAUTH) and none was configured. rep[] is the caller's to
+ *  free either way. */
 int stc_run(struct stc *cl, const char *node, struct st_cmd *cmds, unsigned n, redisReply **rep,
             char *why, size_t why_len);
 
 /** The masters serving at least one slot ("host:port" each into names, at
- *  most cap), the slot map refreshed first when due. 0 or -SGA_E_UNAVAILABLE. */
+ *  most cap), the slot map refreshed first when due. 0, -SGA_E_UNAVAILABLE or
+ *  -SGA_E_AUTH as stc_run. */
 int stc_masters(struct stc *cl, char (*names)[STC_NODE_NAME], unsigned cap, unsigned *n, char *why,
                 size_t why_len);
 

@@ -452,3 +452,47 @@ Test(store_cluster, check_aof_asks_every_master)
 	cr_assert_eq(store_check_aof(st, node, sizeof(node)), 0);
 	store_close(st);
 }
+
+/* Every node connection authenticates: with requirepass on every node, a
+ * store without the password is refused (and says so), one with it writes
+ * on all three masters. */
+Test(store_cluster, auth_on_every_node_connection)
+{
+	struct store_config cfg;
+	struct store *st;
+	struct sga_gw_device d[3];
+	char id[3][32];
+	int m[3];
+
+	masters(m);
+	for (int i = 0; i < 3; i++)
+		dev_on(m[i], id[i]);
+	for (int i = 0; i < CFX_NODES; i++) {
+		redisReply *r = cluster_fx_cmd(cluster_fx.port[i], "CONFIG SET requirepass s3cret");
+
+		cr_assert_eq(r->type, REDIS_REPLY_STATUS);
+		freeReplyObject(r);
+	}
+	st = open_cluster();
+	make_dev(&d[0], id[0]);
+	cr_assert_eq(store_device_put(st, &d[0]), -SGA_E_UNAVAILABLE);
+	cr_assert(store_auth_refused(st));
+	store_close(st);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.cluster = cluster_fx.seeds;
+	cfg.timeout_ms = 1000;
+	cfg.backoff_max_ms = BACKOFF_MAX_MS;
+	cfg.password = "s3cret";
+	memcpy(cfg.master_key, MKEY, sizeof(MKEY));
+	st = store_open(&cfg);
+	cr_assert_not_null(st);
+	for (int i = 0; i < 3; i++) {
+		make_dev(&d[i], id[i]);
+		cr_assert_eq(store_device_put(st, &d[i]), 0, "device on master %d", m[i]);
+		expect_dev(st, &d[i]);
+	}
+	cr_assert_eq(store_connect_attempts(st), 3, "one connection per master");
+	cr_assert(!store_auth_refused(st));
+	store_close(st);
+}
