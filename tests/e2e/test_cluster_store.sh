@@ -75,6 +75,11 @@ handshakes=$(grep -c "asking the gateway for a session" "$SGA_RUN/i.err" || true
 # on every master, the promoted one included.
 for d in dev-k dev-l; do sga_dev "$d" register || die "$d register after the failover"; done
 SGA_EX_I=dev-k SGA_EX_J=dev-l sga_exchange 5
+# sga-admin reads the same cluster: SCAN on every master, the restore index.
+adm() { ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-admin" -c "$SGA_RUN/gateway.conf" --json "$@"; }
+count() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)[sys.argv[1]]))' "$1"; }
+[ "$(adm devices | count devices)" -eq 4 ] || { adm devices >&2; die "sga-admin devices: not the 4 devices"; }
+[ "$(adm sessions | count sessions)" -eq 2 ] || { adm sessions >&2; die "sga-admin sessions: not the 2 sessions"; }
 sga_gw_stop
 moved=$(sga_stat controlplane redis_moved) asked=$(sga_stat controlplane redis_asked)
 log "PASS test_cluster_store ($N messages across a restart and a failover, one handshake; a new pair after it; redis_moved=$moved redis_asked=$asked)"
