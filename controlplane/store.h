@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * store.h - SGA gateway state in Redis (hiredis), one connection per caller.
+ * store.h - SGA gateway state in Redis (hiredis), one connection per caller
+ * (on a Redis Cluster, one per master: store_cluster.h, docs/OPERATIONS.md).
  *
  * Key layout (every key carries one hash tag, so every command touches one
  * Redis Cluster slot; see docs/OPERATIONS.md):
