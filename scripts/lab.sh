@@ -45,6 +45,7 @@ GW_PID=
 REDIS_PID=
 CLUSTER_PORT=${SGA_REDIS_CLUSTER_PORT:-7100}
 CLUSTER_PIDS=()
+declare -gA CLUSTER_DEAD=() # ports of nodes sga_cluster_kill killed
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
@@ -105,7 +106,7 @@ sga_redis_start() {
 # redis-cli on the run's socket, as the default user (SGA_REDIS_PASS: requirepass).
 sga_cli() {
 	if [ -n "${SGA_REDIS_CLUSTER:-}" ]; then
-		ip netns exec "$NS_GW" redis-cli -c -p "$CLUSTER_PORT" "$@"
+		ip netns exec "$NS_GW" redis-cli -c -p "$(sga_cluster_live)" "$@"
 	elif [ -n "${SGA_REDIS_PASS:-}" ]; then
 		REDISCLI_AUTH=$SGA_REDIS_PASS redis-cli -s "$SGA_RUN/redis.sock" "$@"
 	else
@@ -123,6 +124,14 @@ sga_cluster_cmd() {
 	ip netns exec "$NS_GW" redis-cli -p "$port" "$@"
 }
 
+# The first node not killed (sga_cluster_kill): the one to ask.
+sga_cluster_live() {
+	local p
+	for p in $(sga_cluster_ports); do
+		[ -z "${CLUSTER_DEAD[$p]:-}" ] && echo "$p" && return
+	done
+}
+
 sga_cluster_ok() {
 	local p
 	for p in $(sga_cluster_ports); do
@@ -133,9 +142,10 @@ sga_cluster_ok() {
 
 # sga_cluster_master_of KEY: the port of the master serving KEY's slot.
 sga_cluster_master_of() {
-	local slot
-	slot=$(sga_cluster_cmd "$CLUSTER_PORT" cluster keyslot "$1")
-	sga_cluster_cmd "$CLUSTER_PORT" --raw cluster nodes |
+	local slot live
+	live=$(sga_cluster_live)
+	slot=$(sga_cluster_cmd "$live" cluster keyslot "$1")
+	sga_cluster_cmd "$live" --raw cluster nodes |
 		awk -v s="$slot" '$3 ~ /master/ && $8 == "connected" {
 			for (i = 9; i <= NF; i++) { n = split($i, r, "-"); lo = r[1]; hi = (n > 1 ? r[2] : r[1])
 				if (lo !~ /\[/ && s + 0 >= lo + 0 && s + 0 <= hi + 0) { split($2, a, "[:@]"); print a[2]; exit } } }'
@@ -149,7 +159,6 @@ sga_cluster_replica_of() {
 		awk -v m="$id" '$4 == m && $3 ~ /slave/ { split($2, a, "[:@]"); print a[2]; exit }'
 }
 
-declare -A CLUSTER_DEAD=()
 # sga_cluster_kill PORT: SIGKILL the node (its pid, as started).
 sga_cluster_kill() {
 	local i=$(($1 - CLUSTER_PORT))

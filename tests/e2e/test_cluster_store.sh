@@ -5,7 +5,9 @@
 # handshakes and relays; the gateway restarts and the session comes back from
 # the cluster, relaying on without a new handshake; the master holding the
 # session's slot is killed and its replica promoted, relaying goes on and a
-# new pair handshakes through the promoted cluster.
+# new pair handshakes through the promoted cluster; sga-admin lists the
+# cluster's devices and sessions; a master without an AOF is refused by
+# --check and at start (require_aof).
 export SGA_REDIS_CLUSTER=1 SGA_REDIS_REQUIRE_AOF=true
 source "$(dirname "$0")/../../scripts/lab.sh"
 trap 'exec 3>&- 2>/dev/null; sga_cleanup' EXIT
@@ -82,4 +84,25 @@ count() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)[sys.argv[1
 [ "$(adm sessions | count sessions)" -eq 2 ] || { adm sessions >&2; die "sga-admin sessions: not the 2 sessions"; }
 sga_gw_stop
 moved=$(sga_stat controlplane redis_moved) asked=$(sga_stat controlplane redis_asked)
-log "PASS test_cluster_store ($N messages across a restart and a failover, one handshake; a new pair after it; redis_moved=$moved redis_asked=$asked)"
+
+# require_aof: a master without an AOF is named, by --check and at start.
+noaof=$(sga_cluster_master_of "$key")
+sga_cluster_cmd "$noaof" config set appendonly no >/dev/null
+rc=0
+ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$SGA_RUN/gateway.conf" --check \
+	>"$SGA_RUN/check.out" 2>&1 || rc=$?
+if [ "$rc" -ne 1 ] ||
+	! grep -q "require_aof = true: redis node 127.0.0.1:$noaof has appendonly no" "$SGA_RUN/check.out"; then
+	cat "$SGA_RUN/check.out" >&2
+	die "--check did not refuse the master without an AOF (exit $rc)"
+fi
+rc=0
+# shellcheck disable=SC2086
+timeout 60 ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$SGA_RUN/gateway.conf" -- \
+	${SGA_GW_EAL:--l 0-1} >"$SGA_RUN/start.out" 2>&1 || rc=$?
+if [ "$rc" -ne 1 ] || ! grep -q "redis node 127.0.0.1:$noaof has appendonly no" "$SGA_RUN/start.out" ||
+	grep -q "restored .* session" "$SGA_RUN/start.out"; then
+	tail -5 "$SGA_RUN/start.out" >&2
+	die "the gateway started on a master without an AOF (exit $rc)"
+fi
+log "PASS test_cluster_store ($N messages across a restart and a failover, one handshake; a new pair after it; require_aof refused a master without an AOF; redis_moved=$moved redis_asked=$asked)"
