@@ -449,6 +449,8 @@ int stc_run(struct stc *cl, const char *node, struct st_cmd *cmds, unsigned n, r
 
 	for (unsigned i = 0; i < n; i++)
 		rep[i] = NULL;
+	if (!n)
+		return 0;
 	if (!job) {
 		snprintf(why, why_len, "out of memory");
 		return -SGA_E_UNAVAILABLE;
