@@ -151,6 +151,33 @@ sga_cluster_master_of() {
 				if (lo !~ /\[/ && s + 0 >= lo + 0 && s + 0 <= hi + 0) { split($2, a, "[:@]"); print a[2]; exit } } }'
 }
 
+# The ports of the masters serving slots, one a line.
+sga_cluster_masters() {
+	sga_cluster_cmd "$(sga_cluster_live)" --raw cluster nodes |
+		awk '$3 ~ /master/ && $8 == "connected" && NF >= 9 { split($2, a, "[:@]"); print a[2] }' | sort -n
+}
+
+# sga_cluster_migrate KEY PORT STEP: move KEY's slot to the master on PORT,
+# as redis-cli --cluster reshard does: STEP "ask" marks the slot migrating
+# and moves KEY (the old owner answers ASK for it), STEP "moved" hands the
+# slot over (the old owner answers MOVED).
+sga_cluster_migrate() {
+	local key=$1 to=$2 slot from from_id to_id p
+	slot=$(sga_cluster_cmd "$(sga_cluster_live)" cluster keyslot "$key")
+	to_id=$(sga_cluster_cmd "$to" cluster myid)
+	if [ "$3" = ask ]; then
+		from=$(sga_cluster_master_of "$key")
+		from_id=$(sga_cluster_cmd "$from" cluster myid)
+		sga_cluster_cmd "$to" cluster setslot "$slot" importing "$from_id" | grep -q OK || return 1
+		sga_cluster_cmd "$from" cluster setslot "$slot" migrating "$to_id" | grep -q OK || return 1
+		sga_cluster_cmd "$from" migrate 127.0.0.1 "$to" "$key" 0 5000 | grep -q OK || return 1
+	else
+		for p in $(sga_cluster_masters); do
+			sga_cluster_cmd "$p" cluster setslot "$slot" node "$to_id" | grep -q OK || return 1
+		done
+	fi
+}
+
 # sga_cluster_replica_of PORT: a replica of the master on PORT.
 sga_cluster_replica_of() {
 	local id

@@ -4,7 +4,8 @@
 # SGA_REDIS_CLUSTER=1, [redis] cluster and require_aof): a device pair
 # handshakes and relays; the gateway restarts and the session comes back from
 # the cluster, relaying on without a new handshake; the master holding the
-# session's slot is killed and its replica promoted, relaying goes on and a
+# session's slot is migrated to another master (ASK, then MOVED: counted in
+# the statistics), that master is killed and its replica promoted, relaying goes on and a
 # new pair handshakes through the promoted cluster; sga-admin lists the
 # cluster's devices and sessions; a master without an AOF is refused by
 # --check and at start (require_aof).
@@ -18,7 +19,7 @@ grep -q "require_aof: every master keeps an AOF" "$SGA_RUN/gateway.log" ||
 
 # dev-i sends what the test writes into a pipe, so the one session spans the
 # restart and the failover; dev-j receives all of it.
-N=300
+N=500
 mkfifo "$SGA_RUN/feed"
 sga_dev dev-j --timeout 60000 listen --wait 30000 --recv "$N" >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
 J=$!
@@ -51,6 +52,19 @@ sga_gw_start 3>&- # the gateway must not hold the pipe open: dev-i ends at its E
 	die "the session was not restored from the cluster"
 send 101 200
 
+# The session's slot migrated under the gateway while it persists the marks
+# (persist_interval_ms 200, mark_step 64): ASK while the key has moved and
+# the slot is migrating, then MOVED once it is handed over.
+to=$(sga_cluster_masters | grep -vx "$master" | head -1)
+log "migrating the session's slot from $master to $to"
+sga_cluster_migrate "$key" "$to" ask || die "migrating the slot (ASK step)"
+send 201 300
+sleep 1
+sga_cluster_migrate "$key" "$to" moved || die "handing the slot over (MOVED step)"
+send 301 400
+sleep 1
+master=$to
+
 # The replica must hold the session's writes before its master dies: WAIT on a
 # write of our own to that master (WAIT counts its connection's writes; the
 # replication stream is ordered, so an ack of ours covers the gateway's).
@@ -64,7 +78,7 @@ sga_cluster_cmd "$replica" cluster failover takeover >/dev/null || die "CLUSTER 
 promoted() { [ "$(sga_cluster_master_of "$key")" = "$replica" ] && sga_cluster_ok; }
 sga_wait_for 30 promoted || die "the replica was not promoted"
 [ "$(sga_cluster_cmd "$replica" exists "$key")" = 1 ] || die "the session's record is not on the promoted replica"
-send 201 300
+send 401 500
 exec 3>&-
 wait $I || { tail -5 "$SGA_RUN/i.err" >&2; die "dev-i did not get every message acknowledged"; }
 wait $J || { tail -5 "$SGA_RUN/j.err" >&2; die "dev-j did not receive every message"; }
@@ -84,6 +98,9 @@ count() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)[sys.argv[1
 [ "$(adm sessions | count sessions)" -eq 2 ] || { adm sessions >&2; die "sga-admin sessions: not the 2 sessions"; }
 sga_gw_stop
 moved=$(sga_stat controlplane redis_moved) asked=$(sga_stat controlplane redis_asked)
+if [ "$asked" -lt 1 ] || [ "$moved" -lt 1 ]; then
+	die "the migration did not show in the statistics (redis_asked=$asked redis_moved=$moved)"
+fi
 
 # require_aof: a master without an AOF is named, by --check and at start.
 noaof=$(sga_cluster_master_of "$key")
@@ -105,4 +122,4 @@ if [ "$rc" -ne 1 ] || ! grep -q "redis node 127.0.0.1:$noaof has appendonly no" 
 	tail -5 "$SGA_RUN/start.out" >&2
 	die "the gateway started on a master without an AOF (exit $rc)"
 fi
-log "PASS test_cluster_store ($N messages across a restart and a failover, one handshake; a new pair after it; require_aof refused a master without an AOF; redis_moved=$moved redis_asked=$asked)"
+log "PASS test_cluster_store ($N messages across a restart, a slot migration and a failover, one handshake; a new pair after it; require_aof refused a master without an AOF; redis_moved=$moved redis_asked=$asked)"
