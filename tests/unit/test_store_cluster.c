@@ -495,4 +495,36 @@ Test(store_cluster, auth_on_every_node_connection)
 	cr_assert_eq(store_connect_attempts(st), 3, "one connection per master");
 	cr_assert(!store_auth_refused(st));
 	store_close(st);
+
+	/* An ACL user as docs/OPERATIONS.md suggests, on every node (ACLs are
+	 * per node): its keys and no @dangerous command but INFO. */
+	for (int i = 0; i < CFX_NODES; i++) {
+		struct timeval tv = {5, 0};
+		redisContext *c = redisConnectWithTimeout("127.0.0.1", cluster_fx.port[i], tv);
+		redisReply *r;
+
+		cr_assert(c && !c->err);
+		r = redisCommand(c, "AUTH s3cret");
+		cr_assert(r && r->type == REDIS_REPLY_STATUS);
+		freeReplyObject(r);
+		r = redisCommand(c, "ACL SETUSER sga on >pw2 ~sga:* +@all -@dangerous +info");
+		cr_assert(r && r->type == REDIS_REPLY_STATUS, "ACL SETUSER");
+		freeReplyObject(r);
+		redisFree(c);
+	}
+	cfg.user = "sga";
+	cfg.password = "pw2";
+	st = store_open(&cfg);
+	cr_assert_not_null(st);
+	{
+		char node[STORE_NODE_NAME_MAX];
+		unsigned seen = 0;
+
+		for (int i = 0; i < 3; i++)
+			expect_dev(st, &d[i]);
+		cr_assert_eq(store_scan(st, "sga:{dev:*", collect, &seen), 0);
+		cr_assert_eq(seen, 3);
+		cr_assert_eq(store_check_aof(st, node, sizeof(node)), 0, "INFO on %s", node);
+	}
+	store_close(st);
 }
