@@ -416,6 +416,20 @@ sga_exchange() {
 	cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "$dj did not receive $n messages intact and in order"
 }
 
+# sga_one_stream I_PID J_PID N WHAT: dev-i (I_PID, stderr in i.err, run with
+# -v) sent "message 1".."message N" to dev-j (J_PID, stdout in j.out) in one
+# session: both ended well, every message arrived once and in order, and dev-i
+# made one handshake - the session outlived WHAT ("the restart").
+sga_one_stream() {
+	local handshakes
+	wait "$1" || { tail -5 "$SGA_RUN/i.err" >&2; die "dev-i did not get every message acknowledged"; }
+	wait "$2" || { tail -5 "$SGA_RUN/j.err" >&2; die "dev-j did not receive every message"; }
+	seq 1 "$3" | sed 's/^/message /' >"$SGA_RUN/expect"
+	cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "messages lost, duplicated or out of order across $4"
+	handshakes=$(grep -c "asking the gateway for a session" "$SGA_RUN/i.err" || true)
+	[ "$handshakes" -le 1 ] || die "dev-i made a new handshake across $4 ($handshakes)"
+}
+
 # Stop everything and remove the namespaces, keeping the run directory.
 sga_cleanup_keep_run() {
 	set +e
