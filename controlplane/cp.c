@@ -1282,7 +1282,12 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->expired_idle = atomic_load_explicit(&c->expired_idle, memory_order_relaxed);
 	out->expired_life = atomic_load_explicit(&c->expired_life, memory_order_relaxed);
 	out->under_load = under_load(c, mono_ms());
-	for (unsigned i = 0; i < c->n_workers; i++)
+	for (unsigned i = 0; i < c->n_workers; i++) {
 		out->reconnects += store_reconnects(c->w[i].st);
+		out->redis_moved += store_moved(c->w[i].st);
+		out->redis_asked += store_asked(c->w[i].st);
+	}
 	out->reconnects += store_reconnects(c->hk_st) + store_reconnects(c->main_st);
+	out->redis_moved += store_moved(c->hk_st) + store_moved(c->main_st);
+	out->redis_asked += store_asked(c->hk_st) + store_asked(c->main_st);
 }

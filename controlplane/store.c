@@ -3,11 +3,13 @@
  * store.c - the gateway's device and session state in Redis through hiredis
  * (see store.h for the key layout and the sealed-record format).
  *
- * One synchronous connection per struct store (one per thread). Every call
- * connects lazily; an I/O error drops the connection and the next attempt waits
- * for an exponential backoff, so a Redis outage costs each caller one failed
- * round trip per backoff period, not a connect() storm. Commands that belong
- * together are pipelined (one round trip). Every read-modify-write on a counter
+ * One synchronous connection per struct store (one per thread), or on a Redis
+ * Cluster one per master through store_cluster.c, behind the same st_run and
+ * the same backoff. Every call connects lazily; an I/O error drops the
+ * connection and the next attempt waits for an exponential backoff, so a
+ * Redis outage costs each caller one failed round trip per backoff period,
+ * not a connect() storm. Commands that belong together are pipelined (one
+ * round trip). Every read-modify-write on a counter
  * or mark runs as a small Lua script on one key, so it is atomic and stays in
  * one Redis Cluster slot. Record plaintexts (k_d, k_t, N/K, cached replies) are
  * built in stack buffers that are wiped before return on every path.
@@ -35,6 +37,7 @@
 #include "sga_hop.h"
 #include "sga_rekey.h"
 #include "store.h"
+#include "store_cluster.h"
 #include "store_rekey.h"
 
 #define BACKOFF_MIN_MS         50u
@@ -58,10 +61,11 @@
 #define DEV_F_REVOKED 0x01               /* the device record's optional flags byte */
 #define ADDR_STR_MAX  STORE_ADDR_STR_MAX /* "[v6]:65535/ff:ff:ff:ff:ff:ff/tci=0xffff" */
 #define U64_STR_MAX   24
-#define MAX_ARGS      12
+#define MAX_ARGS      ST_MAX_ARGS
 
 struct store {
-	redisContext *c;
+	redisContext *c; /* one server */
+	struct stc *cl;  /* or a Redis Cluster (store_cluster.c) */
 	char *unix_socket;
 	char *host;
 	char endpoint[160]; /* for log messages */
@@ -446,6 +450,9 @@ int store_load_password(const char *path, char out[STORE_PASSWORD_MAX + 1])
 
 /* ---- connection ------------------------------------------------------------- */
 
+static redisContext *st_dial_node(void *arg, const char *host, int port, int again, char *why,
+                                  size_t why_len);
+
 struct store *store_open(const struct store_config *cfg)
 {
 	struct store *st = calloc(1, sizeof(*st));
@@ -484,7 +491,25 @@ struct store *store_open(const struct store_config *cfg)
 		if (!st->user)
 			goto nomem;
 	}
-	if (cfg->unix_socket && cfg->unix_socket[0]) {
+	if (cfg->cluster && cfg->cluster[0]) {
+		/* A cluster has database 0 only: no SELECT (the parser refuses
+		 * db with cluster too). */
+		if (cfg->db) {
+			store_close(st);
+			errno = EINVAL;
+			return NULL;
+		}
+		st->cl = stc_new(cfg->cluster, st_dial_node, st);
+		if (!st->cl) {
+			int e = errno;
+
+			store_close(st);
+			errno = e;
+			return NULL;
+		}
+		/* The seeds, not a node: each failure line names its node too. */
+		snprintf(st->endpoint, sizeof(st->endpoint), "cluster %s", cfg->cluster);
+	} else if (cfg->unix_socket && cfg->unix_socket[0]) {
 		st->unix_socket = strdup(cfg->unix_socket);
 		if (!st->unix_socket)
 			goto nomem;
@@ -494,7 +519,9 @@ struct store *store_open(const struct store_config *cfg)
 			goto nomem;
 		st->port = cfg->port ? cfg->port : 6379;
 	}
-	if (st->unix_socket)
+	if (st->cl)
+		; /* named above */
+	else if (st->unix_socket)
 		snprintf(st->endpoint, sizeof(st->endpoint), "%s", st->unix_socket);
 	else
 		snprintf(st->endpoint, sizeof(st->endpoint), "%s:%d", st->host, st->port);
@@ -519,6 +546,7 @@ void store_close(struct store *st)
 		return;
 	if (st->c)
 		redisFree(st->c);
+	stc_free(st->cl);
 	if (st->mkey) {
 		sga_memzero(st->mkey, st->mkey_map);
 		munlock(st->mkey, st->mkey_map);
@@ -559,6 +587,16 @@ uint64_t store_reconnects(const struct store *st)
 	return atomic_load_explicit(&((struct store *)st)->reconnects, memory_order_relaxed);
 }
 
+uint64_t store_moved(const struct store *st)
+{
+	return st->cl ? stc_moved(st->cl) : 0;
+}
+
+uint64_t store_asked(const struct store *st)
+{
+	return st->cl ? stc_asked(st->cl) : 0;
+}
+
 uint64_t store_connect_attempts(const struct store *st)
 {
 	return atomic_load_explicit(&((struct store *)st)->connect_attempts, memory_order_relaxed);
@@ -581,45 +619,47 @@ static void st_drop(struct store *st, const char *why)
 	    st->backoff_ms >= st->backoff_max_ms / 2 ? st->backoff_max_ms : st->backoff_ms * 2;
 }
 
-static int st_connect(struct store *st)
+/*
+ * A connection to the server (unix_socket, or host:port) with the socket
+ * timeout set, authenticated when a password is configured, on database db:
+ * or NULL, with the reason in why (after one error line when Redis refused
+ * the credentials). The one server and every cluster node connect through it.
+ */
+static redisContext *st_dial(struct store *st, const char *unix_socket, const char *host, int port,
+                             char *why, size_t why_len)
 {
 	struct timeval tv = ms_tv(st->timeout_ms);
 	redisContext *c;
 	redisReply *r;
 
-	if (st->c)
-		return 0;
-	if (now_ns() < st->retry_at_ns)
-		return -SGA_E_UNAVAILABLE;
-	atomic_fetch_add_explicit(&st->connect_attempts, 1, memory_order_relaxed);
-	c = st->unix_socket ? redisConnectUnixWithTimeout(st->unix_socket, tv)
-	                    : redisConnectWithTimeout(st->host, st->port, tv);
+	c = unix_socket ? redisConnectUnixWithTimeout(unix_socket, tv)
+	                : redisConnectWithTimeout(host, port, tv);
 	if (!c || c->err) {
-		st_drop(st, c ? c->errstr : "out of memory");
+		snprintf(why, why_len, "%s", c ? c->errstr : "out of memory");
 		if (c)
 			redisFree(c);
-		return -SGA_E_UNAVAILABLE;
+		return NULL;
 	}
 	if (redisSetTimeout(c, tv) != REDIS_OK) {
 		redisFree(c);
-		st_drop(st, "cannot set the socket timeout");
-		return -SGA_E_UNAVAILABLE;
+		snprintf(why, why_len, "cannot set the socket timeout");
+		return NULL;
 	}
-	st->c = c;
 	if (st->password) {
 		r = st->user ? redisCommand(c, "AUTH %s %s", st->user, st->password)
 		             : redisCommand(c, "AUTH %s", st->password);
 		if (!r || r->type == REDIS_REPLY_ERROR) {
-			char why[128];
+			char reply[128];
 
-			snprintf(why, sizeof(why), "%s",
+			snprintf(reply, sizeof(reply), "%s",
 			         r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
 			if (r) {
 				freeReplyObject(r);
-				st_auth_fail(st, why);
+				st_auth_fail(st, reply);
 			}
-			st_drop(st, r ? "AUTH refused" : why);
-			return -SGA_E_UNAVAILABLE;
+			snprintf(why, why_len, "%s", r ? "AUTH refused" : reply);
+			redisFree(c);
+			return NULL;
 		}
 		freeReplyObject(r);
 	}
@@ -628,29 +668,63 @@ static int st_connect(struct store *st)
 		if (!r || r->type == REDIS_REPLY_ERROR) {
 			if (r)
 				freeReplyObject(r);
-			st_drop(st, "SELECT failed");
-			return -SGA_E_UNAVAILABLE;
+			snprintf(why, why_len, "SELECT failed");
+			redisFree(c);
+			return NULL;
 		}
 		freeReplyObject(r);
 	}
-	if (st->ever_connected)
-		atomic_fetch_add_explicit(&st->reconnects, 1, memory_order_relaxed);
+	return c;
+}
+
+/* A connection succeeded after a failure: say so once, clear the flags. */
+static void st_up(struct store *st)
+{
 	if (st->down_logged)
 		cp_log(CP_LOG_INFO, "redis at %s: connection restored", st->endpoint);
 	st->ever_connected = 1;
 	st->down_logged = 0;
 	st->auth_refused = 0;
 	st->auth_logged = 0;
+}
+
+/* The cluster client's dial (store_cluster.h): no SELECT (db is 0). */
+static redisContext *st_dial_node(void *arg, const char *host, int port, int again, char *why,
+                                  size_t why_len)
+{
+	struct store *st = arg;
+	redisContext *c;
+
+	atomic_fetch_add_explicit(&st->connect_attempts, 1, memory_order_relaxed);
+	c = st_dial(st, NULL, host, port, why, why_len);
+	if (c && again)
+		atomic_fetch_add_explicit(&st->reconnects, 1, memory_order_relaxed);
+	return c;
+}
+
+static int st_connect(struct store *st)
+{
+	char why[128];
+	redisContext *c;
+
+	if (st->c)
+		return 0;
+	if (now_ns() < st->retry_at_ns)
+		return -SGA_E_UNAVAILABLE;
+	atomic_fetch_add_explicit(&st->connect_attempts, 1, memory_order_relaxed);
+	c = st_dial(st, st->unix_socket, st->host, st->port, why, sizeof(why));
+	if (!c) {
+		st_drop(st, why);
+		return -SGA_E_UNAVAILABLE;
+	}
+	st->c = c;
+	if (st->ever_connected)
+		atomic_fetch_add_explicit(&st->reconnects, 1, memory_order_relaxed);
+	st_up(st);
 	return 0;
 }
 
-/* One command as an argument vector (binary-safe). */
-struct st_cmd {
-	int argc;
-	const char *argv[MAX_ARGS];
-	size_t len[MAX_ARGS];
-};
-
+/* Commands are struct st_cmd (store_cluster.h): argument vectors. */
 static void cmd_init(struct st_cmd *c)
 {
 	c->argc = 0;
@@ -686,54 +760,41 @@ static int reply_error_code(const redisReply *r)
 	return -SGA_E_INTERNAL;
 }
 
-/*
- * Send n commands in one pipeline and read the n replies into rep[] (freed by
- * the caller with rep_free, also on failure). SIGPIPE is blocked around the
- * I/O so a write to a connection Redis closed returns EPIPE to hiredis instead
- * of killing the process, and a SIGPIPE this thread raised is consumed. Any
- * I/O error: connection dropped, -SGA_E_UNAVAILABLE. An error reply: its code.
- */
-static int st_run(struct store *st, struct st_cmd *cmds, unsigned n, redisReply **rep)
-{
-	sigset_t pipe_set, old, pending;
-	int rc, was_pending;
+/* SIGPIPE blocked around the I/O, so that a write to a connection Redis
+ * closed returns EPIPE to hiredis instead of killing the process. */
+struct pipe_guard {
+	sigset_t set, old;
+	int was_pending;
+};
 
-	for (unsigned i = 0; i < n; i++) {
-		rep[i] = NULL;
-		if (cmds[i].argc > MAX_ARGS)
-			return -SGA_E_INTERNAL;
-	}
-	rc = st_connect(st);
-	if (rc)
-		return rc;
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
+static void pipe_block(struct pipe_guard *g)
+{
+	sigset_t pending;
+
+	sigemptyset(&g->set);
+	sigaddset(&g->set, SIGPIPE);
 	sigemptyset(&pending);
 	sigpending(&pending);
-	was_pending = sigismember(&pending, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	for (unsigned i = 0; i < n && !rc; i++)
-		if (redisAppendCommandArgv(st->c, cmds[i].argc, cmds[i].argv, cmds[i].len) !=
-		    REDIS_OK)
-			rc = -SGA_E_UNAVAILABLE;
-	for (unsigned i = 0; i < n && !rc; i++)
-		if (redisGetReply(st->c, (void **)&rep[i]) != REDIS_OK || !rep[i])
-			rc = -SGA_E_UNAVAILABLE;
-	if (rc) {
-		char why[128];
+	g->was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &g->set, &g->old);
+}
 
-		snprintf(why, sizeof(why), "%s", st->c->errstr[0] ? st->c->errstr : "I/O error");
-		st_drop(st, why);
-		if (!was_pending) {
-			struct timespec zero = {0, 0};
+/* failed: consume a SIGPIPE this thread raised (not one pending before). */
+static void pipe_unblock(struct pipe_guard *g, int failed)
+{
+	if (failed && !g->was_pending) {
+		struct timespec zero = {0, 0};
 
-			while (sigtimedwait(&pipe_set, NULL, &zero) > 0)
-				;
-		}
+		while (sigtimedwait(&g->set, NULL, &zero) > 0)
+			;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
-		return rc;
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+/* Every reply read: Redis is up. The first error reply gives the result
+ * (NOAUTH: credentials refused, the connection dropped). */
+static int st_replies(struct store *st, redisReply **rep, unsigned n)
+{
 	st->connected = 1;
 	st->backoff_ms = BACKOFF_MIN_MS;
 	for (unsigned i = 0; i < n; i++)
@@ -749,6 +810,89 @@ static int st_run(struct store *st, struct st_cmd *cmds, unsigned n, redisReply 
 			return reply_error_code(rep[i]);
 		}
 	return 0;
+}
+
+/* The cluster client failed (store_cluster.h): Redis down, or it refused
+ * the credentials (NOAUTH, said as one server's would be); backoff either way. */
+static void st_cluster_fail(struct store *st, int rc, const char *why)
+{
+	if (rc == -SGA_E_AUTH)
+		st_auth_fail(st, why);
+	st_drop(st, why);
+}
+
+/*
+ * A cluster's pipeline (store_cluster.h), on node when not NULL: the same
+ * backoff as one server. Any failure the client reports (CLUSTERDOWN, a node
+ * unreachable, an I/O error, too many redirections) counts as Redis down:
+ * the whole store backs off, whichever node failed.
+ */
+static int st_run_cluster(struct store *st, const char *node, struct st_cmd *cmds, unsigned n,
+                          redisReply **rep)
+{
+	struct pipe_guard g;
+	char why[STORE_NODE_NAME_MAX + 128];
+	int rc;
+
+	if (now_ns() < st->retry_at_ns)
+		return -SGA_E_UNAVAILABLE;
+	pipe_block(&g);
+	rc = stc_run(st->cl, node, cmds, n, rep, why, sizeof(why));
+	if (rc)
+		st_cluster_fail(st, rc, why);
+	pipe_unblock(&g, rc != 0);
+	if (rc)
+		return -SGA_E_UNAVAILABLE;
+	st_up(st);
+	return st_replies(st, rep, n);
+}
+
+/*
+ * Send n commands in one pipeline and read the n replies into rep[] (freed by
+ * the caller with rep_free, also on failure). SIGPIPE is blocked around the
+ * I/O (pipe_block). Any I/O error: connection dropped, -SGA_E_UNAVAILABLE. An
+ * error reply: its code. On a cluster, node names the master to run them on
+ * (NULL: each command on its key's); one server: node is NULL.
+ */
+static int st_run_on(struct store *st, const char *node, struct st_cmd *cmds, unsigned n,
+                     redisReply **rep)
+{
+	struct pipe_guard g;
+	int rc;
+
+	for (unsigned i = 0; i < n; i++) {
+		rep[i] = NULL;
+		if (cmds[i].argc > MAX_ARGS)
+			return -SGA_E_INTERNAL;
+	}
+	if (st->cl)
+		return st_run_cluster(st, node, cmds, n, rep);
+	rc = st_connect(st);
+	if (rc)
+		return rc;
+	pipe_block(&g);
+	for (unsigned i = 0; i < n && !rc; i++)
+		if (redisAppendCommandArgv(st->c, cmds[i].argc, cmds[i].argv, cmds[i].len) !=
+		    REDIS_OK)
+			rc = -SGA_E_UNAVAILABLE;
+	for (unsigned i = 0; i < n && !rc; i++)
+		if (redisGetReply(st->c, (void **)&rep[i]) != REDIS_OK || !rep[i])
+			rc = -SGA_E_UNAVAILABLE;
+	if (rc) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s", st->c->errstr[0] ? st->c->errstr : "I/O error");
+		st_drop(st, why);
+	}
+	pipe_unblock(&g, rc != 0);
+	if (rc)
+		return rc;
+	return st_replies(st, rep, n);
+}
+
+static int st_run(struct store *st, struct st_cmd *cmds, unsigned n, redisReply **rep)
+{
+	return st_run_on(st, NULL, cmds, n, rep);
 }
 
 /* Replies hold sealed records at most, never plaintext: no wipe needed. */
@@ -2055,8 +2199,76 @@ int store_session_list(struct store *st, uint64_t *ids, unsigned *n)
 
 /* ---- operator listing (sga-admin) --------------------------------------------- */
 
-int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const char *key),
-               void *arg)
+/* The masters of a cluster serving slots, with the store's backoff. */
+static int st_masters(struct store *st, char (*names)[STC_NODE_NAME], unsigned *n)
+{
+	char why[STORE_NODE_NAME_MAX + 128];
+	int rc;
+
+	*n = 0;
+	if (now_ns() < st->retry_at_ns)
+		return -SGA_E_UNAVAILABLE;
+	rc = stc_masters(st->cl, names, STC_NODES_MAX, n, why, sizeof(why));
+	if (rc)
+		st_cluster_fail(st, rc, why);
+	return rc ? -SGA_E_UNAVAILABLE : 0;
+}
+
+/* INFO's "aof_enabled:<0|1>" line: 1, 0, or -1 when the reply has none. */
+static int info_aof_enabled(const redisReply *r)
+{
+	static const char field[] = "\naof_enabled:";
+	const char *p;
+
+	if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)
+		return -1;
+	/* INFO starts with "# Persistence\r\n": every field follows a newline. */
+	p = strstr(r->str, field);
+	if (!p)
+		return -1;
+	p += sizeof(field) - 1;
+	return *p == '1' ? 1 : *p == '0' ? 0 : -1;
+}
+
+/* INFO persistence of one server or master: 1 no AOF, 0 AOF, < 0 error. */
+static int aof_node(struct store *st, const char *node)
+{
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc, on;
+
+	cmd_init(&c);
+	cmd_str(&c, "INFO");
+	cmd_str(&c, "persistence");
+	if ((rc = st_run_on(st, node, &c, 1, rep)))
+		return rc;
+	on = info_aof_enabled(rep[0]);
+	rep_free(rep, 1);
+	return on < 0 ? -SGA_E_INTERNAL : !on;
+}
+
+int store_check_aof(struct store *st, char *node, size_t node_len)
+{
+	char names[STC_NODES_MAX][STC_NODE_NAME];
+	unsigned n;
+	int rc;
+
+	snprintf(node, node_len, "%s", st->endpoint);
+	if (!st->cl)
+		return aof_node(st, NULL);
+	if ((rc = st_masters(st, names, &n)))
+		return rc;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(node, node_len, "%s", names[i]);
+		if ((rc = aof_node(st, names[i])))
+			return rc;
+	}
+	return 0;
+}
+
+/* SCAN of one server, or of one cluster master (node). */
+static int scan_node(struct store *st, const char *node, const char *match,
+                     int (*fn)(void *arg, const char *key), void *arg)
 {
 	char cursor[32] = "0";
 	int rc = 0;
@@ -2073,7 +2285,7 @@ int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const c
 		cmd_str(&c, match);
 		cmd_str(&c, "COUNT");
 		cmd_str(&c, "1000");
-		if ((rc = run1(st, &c, rep)))
+		if ((rc = st_run_on(st, node, &c, 1, rep)))
 			return rc;
 		/* SCAN answers [next cursor, [keys...]]; "0" ends the iteration. */
 		if (rep[0]->type != REDIS_REPLY_ARRAY || rep[0]->elements != 2 ||
@@ -2091,6 +2303,23 @@ int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const c
 				rc = fn(arg, keys->element[i]->str);
 		rep_free(rep, 1);
 	} while (!rc && strcmp(cursor, "0"));
+	return rc;
+}
+
+/* A cluster's keys are on its masters: SCAN each in turn. */
+int store_scan(struct store *st, const char *match, int (*fn)(void *arg, const char *key),
+               void *arg)
+{
+	char names[STC_NODES_MAX][STC_NODE_NAME];
+	unsigned n;
+	int rc;
+
+	if (!st->cl)
+		return scan_node(st, NULL, match, fn, arg);
+	if ((rc = st_masters(st, names, &n)))
+		return rc;
+	for (unsigned i = 0; i < n && !rc; i++)
+		rc = scan_node(st, names[i], match, fn, arg);
 	return rc;
 }
 

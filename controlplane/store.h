@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * store.h - SGA gateway state in Redis (hiredis), one connection per caller.
+ * store.h - SGA gateway state in Redis (hiredis), one connection per caller
+ * (on a Redis Cluster, one per master: store_cluster.h, docs/OPERATIONS.md).
  *
  * Key layout (every key carries one hash tag, so every command touches one
  * Redis Cluster slot; see docs/OPERATIONS.md):
@@ -70,6 +71,9 @@ struct store_config {
 	 * when only the password is; neither: no AUTH. */
 	const char *user;
 	const char *password; /* copied into locked memory; the caller may wipe it */
+	/* Redis Cluster: "host:port, host:port, ..." seed nodes (unix_socket,
+	 * host, port and db are then unused; store_cluster.c). NULL: one server. */
+	const char *cluster;
 };
 
 #define STORE_PASSWORD_MAX 256
@@ -101,8 +105,20 @@ int store_connected(const struct store *st);
 int store_auth_refused(const struct store *st);
 /** Successful re-connections after the first connection (any thread may read). */
 uint64_t store_reconnects(const struct store *st);
+/** Redis Cluster redirections followed: MOVED (the slot's owner changed) and
+ *  ASK (a slot being migrated); 0 on one server (any thread may read). */
+uint64_t store_moved(const struct store *st);
+uint64_t store_asked(const struct store *st);
 /** Connection attempts made, successful or not (any thread may read). */
 uint64_t store_connect_attempts(const struct store *st);
+
+#define STORE_NODE_NAME_MAX 160
+/** Whether Redis keeps an append-only file ([redis] require_aof): INFO
+ *  persistence's aof_enabled (CONFIG GET may be refused by an ACL) of the
+ *  server, or of every master of a cluster. 0 all have it; 1 one has not, its
+ *  "host:port" (or socket) in node; -SGA_E_UNAVAILABLE; -SGA_E_INTERNAL a
+ *  reply without aof_enabled (node named too). */
+int store_check_aof(struct store *st, char *node, size_t node_len);
 
 /** The device's record; rec->group is the record's, or cfg->first_group for
  *  a record of an earlier build (no group kept). */

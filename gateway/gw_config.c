@@ -41,7 +41,8 @@ enum key_type {
 	K_WINDOW,
 	K_LOGLEVEL,
 	K_COOKIE,
-	K_ONOFF, /* an int: 1 for on, 0 for off */
+	K_BOOL,
+	K_SEEDS,
 };
 
 struct key_def {
@@ -107,7 +108,7 @@ static const struct key_def keys[] = {
      * 0 = never. Ten years at most. */
     {"sessions", "idle_s", K_UINT, F(session_idle_s), 0, 315360000},
     {"sessions", "max_life_s", K_UINT, F(session_max_life_s), 0, 315360000},
-    {"sessions", "adopt", K_ONOFF, F(session_adopt), 0, 0},
+    {"sessions", "adopt", K_BOOL, F(session_adopt), 0, 0},
     {"redis", "socket", K_STR, F(redis_socket), 0, 0},
     {"redis", "host", K_STR, F(redis_host), 0, 0},
     {"redis", "port", K_UINT, F(redis_port), 1, 65535},
@@ -116,6 +117,9 @@ static const struct key_def keys[] = {
     {"redis", "backoff_max_ms", K_UINT, F(redis_backoff_max_ms), 10, 600000},
     {"redis", "user", K_STR, F(redis_user), 0, 0},
     {"redis", "password_file", K_STR, F(redis_password_file), 0, 0},
+    /* Redis Cluster seeds (not with socket; db 0) and the AOF check at start. */
+    {"redis", "cluster", K_SEEDS, F(redis_cluster), 0, 0},
+    {"redis", "require_aof", K_BOOL, F(redis_require_aof), 0, 0},
     {"eal", "hugepages", K_HUGE, F(hugepages), 0, 0},
     {"eal", "memory_mb", K_UINT, F(memory_mb), 64, 1048576},
     {"eal", "args", K_STR, F(eal_args), 0, 0},
@@ -266,6 +270,49 @@ static void known_groups(char *out, size_t cap)
 			off += (size_t)snprintf(out + off, cap - off, "%s%s", off ? ", " : "",
 			                        g->name);
 	}
+}
+
+/*
+ * [redis] cluster: "host:port, host:port, ..." - at least one seed, each a
+ * non-empty host (no spaces) and a port in [1, 65535], at most
+ * GW_REDIS_SEEDS_MAX. Stored as written (trimmed); the store splits it again.
+ */
+static int set_seeds(char *dst, size_t size, char *v, char *why, size_t why_len)
+{
+	char copy[GW_PATH_MAX], *tok, *next;
+	unsigned n = 0;
+
+	if (strlen(v) >= size || strlen(v) >= sizeof(copy)) {
+		snprintf(why, why_len, "value longer than %zu characters", size - 1);
+		return -1;
+	}
+	if (!*v) {
+		snprintf(why, why_len, "no seed node named (host:port, host:port, ...)");
+		return -1;
+	}
+	memcpy(copy, v, strlen(v) + 1);
+	/* By hand, not strtok: an empty item between two commas is an error. */
+	for (tok = copy; tok; tok = next) {
+		char *colon;
+		uint64_t port;
+
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
+		tok = trim(tok);
+		colon = strrchr(tok, ':');
+		if (!colon || colon == tok || strpbrk(tok, " \t") || parse_u64(colon + 1, &port) ||
+		    port < 1 || port > 65535) {
+			snprintf(why, why_len, "'%s' is not a seed node host:port", tok);
+			return -1;
+		}
+		if (++n > GW_REDIS_SEEDS_MAX) {
+			snprintf(why, why_len, "more than %d seed nodes", GW_REDIS_SEEDS_MAX);
+			return -1;
+		}
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
 }
 
 /* Parse value v for key k into c; on error write the reason into why. */
@@ -534,13 +581,6 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 		         v);
 		return -1;
 	}
-	case K_ONOFF:
-		if (strcmp(v, "on") && strcmp(v, "off")) {
-			snprintf(why, why_len, "'%s' is not on or off", v);
-			return -1;
-		}
-		*(int *)dst = !strcmp(v, "on");
-		return 0;
 	case K_WINDOW:
 		if (!strcmp(v, "on"))
 			c->lab_hop_replay_window = 1;
@@ -563,6 +603,18 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 			return -1;
 		}
 		return 0;
+	case K_BOOL: /* true / false, or on / off: both read naturally */
+		if (!strcmp(v, "true") || !strcmp(v, "on"))
+			*(int *)dst = 1;
+		else if (!strcmp(v, "false") || !strcmp(v, "off"))
+			*(int *)dst = 0;
+		else {
+			snprintf(why, why_len, "'%s' is not true or false (on or off)", v);
+			return -1;
+		}
+		return 0;
+	case K_SEEDS:
+		return set_seeds(dst, k->size, v, why, why_len);
 	}
 	snprintf(why, why_len, "internal: unhandled key type");
 	return -1;
@@ -656,6 +708,15 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 	if (!c->address && !memcmp(c->address6, (const uint8_t[16]){0}, 16))
 		return fail(err, err_len, name, 0,
 		            "[gateway] needs an address: address (IPv4), address6 (IPv6) or both");
+	if (c->redis_cluster[0] && c->redis_socket[0])
+		return fail(err, err_len, name, 0,
+		            "[redis] cluster and socket both set: a Redis Cluster is reached "
+		            "over TCP through its seed nodes; remove socket");
+	if (c->redis_cluster[0] && c->redis_db)
+		return fail(err, err_len, name, 0,
+		            "[redis] db = %u with cluster: a Redis Cluster has database 0 only; "
+		            "set db = 0 or remove it",
+		            c->redis_db);
 	if (c->redis_user[0] && !c->redis_password_file[0])
 		return fail(err, err_len, name, 0,
 		            "[redis] user = %s needs password_file (the user's password)",

@@ -16,9 +16,10 @@
 
 #include "sga_wire.h"
 
-#define GW_PATH_MAX     256
-#define GW_EAL_ARGS_MAX 32
-#define GW_GROUPS_MAX   4 /* profiles one gateway serves: every group SGA knows */
+#define GW_PATH_MAX        256
+#define GW_EAL_ARGS_MAX    32
+#define GW_GROUPS_MAX      4  /* profiles one gateway serves: every group SGA knows */
+#define GW_REDIS_SEEDS_MAX 16 /* [redis] cluster seed nodes */
 
 struct gw_config {
 	/* [gateway] */
@@ -87,6 +88,10 @@ struct gw_config {
 	unsigned redis_backoff_max_ms;
 	char redis_user[64];                   /* ACL user, "" = none (AUTH password) */
 	char redis_password_file[GW_PATH_MAX]; /* "" = no AUTH */
+	/* Redis Cluster seed nodes "host:port, host:port, ..." ("" = one server:
+	 * socket or host/port); checked by the parser, split by the store. */
+	char redis_cluster[GW_PATH_MAX];
+	int redis_require_aof; /* stop at start unless every master has appendonly yes */
 
 	/* [crypto], asymmetric offload: modexp service (sga_asym.h), RSA engine (sga_engine.h) */
 	int modexp_mode;     /* GW_MODEXP_AUTO / _CRYPTODEV / _CPU */

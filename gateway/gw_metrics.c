@@ -40,6 +40,8 @@ static const struct {
     CP_FIELD(sessions, "sessions established"),
     CP_FIELD(registered, "devices registered"),
     CP_FIELD(reconnects, "Redis reconnections"),
+    CP_FIELD(redis_moved, "Redis Cluster MOVED redirections followed (a slot changed owner)"),
+    CP_FIELD(redis_asked, "Redis Cluster ASK redirections followed (a slot being migrated)"),
     CP_FIELD(undelivered, "replies lost: recipient address unknown or TX full"),
     CP_FIELD(restored, "sessions installed from Redis at start"),
     CP_FIELD(adopted, "sessions adopted on a frame of theirs ([sessions] adopt)"),

@@ -17,6 +17,28 @@ void gw_store_config(const struct gw_config *cfg, struct store_config *sc)
 	sc->timeout_ms = cfg->redis_timeout_ms;
 	sc->backoff_max_ms = cfg->redis_backoff_max_ms;
 	sc->first_group = cfg->group;
+	sc->cluster = cfg->redis_cluster[0] ? cfg->redis_cluster : NULL;
+}
+
+int gw_store_require_aof(struct store *st)
+{
+	char node[STORE_NODE_NAME_MAX];
+	int rc = store_check_aof(st, node, sizeof(node));
+
+	if (rc == 1)
+		sga_log(SGA_LOG_SRC_GW, SGA_LOG_ERR,
+		        "[redis] require_aof = true: redis node %s has appendonly no (INFO "
+		        "persistence aof_enabled:0); set appendonly yes on every master or "
+		        "require_aof = false",
+		        node);
+	else if (rc == -SGA_E_INTERNAL)
+		sga_log(SGA_LOG_SRC_GW, SGA_LOG_ERR,
+		        "[redis] require_aof = true: redis node %s answered INFO persistence "
+		        "without aof_enabled",
+		        node);
+	else
+		return rc ? 1 : 0;
+	return -1;
 }
 
 int gw_store_auth(const struct gw_config *cfg, struct store_config *sc,

@@ -22,4 +22,9 @@ void gw_store_config(const struct gw_config *cfg, struct store_config *sc);
 int gw_store_auth(const struct gw_config *cfg, struct store_config *sc,
                   char pw[STORE_PASSWORD_MAX + 1]);
 
+/** [redis] require_aof: whether every master (or the single server) keeps an
+ *  append-only file (store_check_aof). 0 yes; 1 not known yet (Redis
+ *  unreachable: ask again later); -1 no, with one error line naming the node. */
+int gw_store_require_aof(struct store *st);
+
 #endif /* SGA_GW_STORE_H */

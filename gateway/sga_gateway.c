@@ -576,6 +576,33 @@ static int find_port(const struct gw_config *c, uint16_t *port_id)
 
 /* ---- main ------------------------------------------------------------------------ */
 
+/* --check with [redis] require_aof: one look at Redis if it answers (-1 a
+ * node without AOF, logged; 0 otherwise, with a warning when unreachable).
+ * INFO needs no master key: the store gets a zero one. */
+static int check_aof_once(const struct gw_config *cfg)
+{
+	char pw[STORE_PASSWORD_MAX + 1] = "";
+	struct store_config sc;
+	struct store *st;
+	int rc;
+
+	gw_store_config(cfg, &sc);
+	if (gw_store_auth(cfg, &sc, pw))
+		return -1;
+	st = store_open(&sc);
+	sga_memzero(pw, sizeof(pw));
+	if (!st) {
+		GW_LOG("error", "[redis]: cannot open the store: %s", strerror(errno));
+		return -1;
+	}
+	rc = gw_store_require_aof(st);
+	store_close(st);
+	if (rc > 0)
+		GW_LOG("warning",
+		       "[redis] require_aof = true: Redis is not reachable; not checked");
+	return rc < 0 ? -1 : 0;
+}
+
 /* LAB ONLY: provision the sessions of the lab file once (cp_lab_run); on
  * success *pending = 0 and the seed is wiped. -1 if the file does not fit
  * this gateway (fatal), 0 otherwise (Redis down: call again). */
@@ -628,6 +655,8 @@ int main(int argc, char **argv)
 	const char *aead_engine;
 	char report[384];
 	int eal_argc, rc_eal, restored = 0, lab_pending = 0, lab_failed = 0, auth_failed = 0;
+	int aof_failed = 0;
+	struct store *aof_st = NULL; /* [redis] require_aof: until the check passed */
 	char redis_password[STORE_PASSWORD_MAX + 1] = "";
 	time_t last_stats, last_restore = 0;
 	struct sga_lab_params lab;
@@ -722,6 +751,10 @@ int main(int argc, char **argv)
 		       "[gateway] enrollment = open: any device may register a new identity; "
 		       "use enrollment = allowlist (the default) on a production gateway");
 
+	if (check_only && cfg.redis_require_aof && check_aof_once(&cfg)) {
+		sga_gw_fini(&gw);
+		return 1;
+	}
 	if (check_only) {
 		printf("sga-gateway: configuration %s and key files are valid\n", config_path);
 		sga_gw_fini(&gw);
@@ -892,6 +925,14 @@ int main(int argc, char **argv)
 		sga_memzero(ccfg.store.master_key, sizeof(ccfg.store.master_key));
 		goto out_dp;
 	}
+	/* [redis] require_aof: checked before anything is written (lab
+	 * provisioning, the restore's reservations); a store of its own. */
+	if (cfg.redis_require_aof && !(aof_st = store_open(&ccfg.store))) {
+		GW_LOG("error", "[redis]: cannot open the store: %s", strerror(errno));
+		sga_memzero(ccfg.store.master_key, sizeof(ccfg.store.master_key));
+		sga_memzero(redis_password, sizeof(redis_password));
+		goto out_dp;
+	}
 	cp = cp_start(&ccfg, &gw, g_dp);
 	sga_memzero(ccfg.store.master_key, sizeof(ccfg.store.master_key));
 	sga_memzero(redis_password, sizeof(redis_password));
@@ -939,7 +980,7 @@ int main(int argc, char **argv)
 	}
 	/* LAB ONLY: the lab sessions before the first frame is polled (a replayed
 	 * pcap starts at once); if Redis is not up yet, the main loop tries again. */
-	if (lab_pending && lab_step(cp, &lab, cfg.lab_provision, &lab_pending))
+	if (!aof_st && lab_pending && lab_step(cp, &lab, cfg.lab_provision, &lab_pending))
 		lab_failed = g_stop = 1;
 	for (unsigned i = 0; i < n_lc; i++)
 		if (rte_eal_remote_launch(dp_lcore_main, g_dp, lcore_ids[i])) {
@@ -977,6 +1018,24 @@ int main(int argc, char **argv)
 			g_reload = 0;
 			reload_config(&cfg, config_path, &gw);
 		}
+		if (aof_st && now != last_restore) {
+			/* Redis down: again next second, as the restore below. */
+			int rc = gw_store_require_aof(aof_st);
+
+			last_restore = now;
+			if (rc < 0) {
+				aof_failed = 1;
+				break;
+			}
+			if (rc == 0) {
+				GW_LOG("info", "[redis] require_aof: every master keeps an AOF");
+				store_close(aof_st);
+				aof_st = NULL;
+			}
+			continue;
+		}
+		if (aof_st)
+			continue;
 		if (lab_pending && now != last_restore) {
 			last_restore = now;
 			if (lab_step(cp, &lab, cfg.lab_provision, &lab_pending)) {
@@ -1031,8 +1090,9 @@ int main(int argc, char **argv)
 	g_prom = NULL;
 	gw_telemetry_detach();
 	cp_stop(cp);
-	ret = lab_failed || auth_failed ? 1 : 0;
+	ret = lab_failed || auth_failed || aof_failed ? 1 : 0;
 out_dp:
+	store_close(aof_st); /* NULL once the check passed */
 	/* After the workers (they may have requests in the service), before EAL. */
 	sga_asym_stop(asym);
 	dp_destroy(g_dp);

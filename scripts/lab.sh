@@ -18,7 +18,13 @@
 # first profile's package ($SGA_RUN/keys/gateway.pkg) unless SGA_DEV_PKG names
 # another (sga_pkg GROUP gives a profile's file: gateway-x25519.pkg).
 #
-# Redis keeps an append-only file, fsynced per SGA_REDIS_APPENDFSYNC (always,
+# Redis Cluster: SGA_REDIS_CLUSTER=1 makes sga_redis_start start three masters
+# and three replicas (appendonly yes) on 127.0.0.1:$SGA_REDIS_CLUSTER_PORT..+5
+# (default 7100) inside the gateway's namespace, and the gateway use them
+# ([redis] cluster); SGA_REDIS_REQUIRE_AOF sets [redis] require_aof. sga_cli
+# then follows redirections (redis-cli -c); sga_cluster_* reach one node.
+#
+# Redis keeps an append-only file (a cluster's nodes too), fsynced per SGA_REDIS_APPENDFSYNC (always,
 # the default; everysec or no for the benchmarks that compare them).
 
 set -euo pipefail
@@ -40,6 +46,9 @@ GW_PORT=7000
 DEV_GATEWAY=${SGA_DEV_GATEWAY:-$GW_IP:$GW_PORT}
 GW_PID=
 REDIS_PID=
+CLUSTER_PORT=${SGA_REDIS_CLUSTER_PORT:-7100}
+CLUSTER_PIDS=()
+declare -gA CLUSTER_DEAD=() # ports of nodes sga_cluster_kill killed
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
@@ -105,14 +114,127 @@ sga_redis_start() {
 
 # redis-cli on the run's socket, as the default user (SGA_REDIS_PASS: requirepass).
 sga_cli() {
-	if [ -n "${SGA_REDIS_PASS:-}" ]; then
+	if [ -n "${SGA_REDIS_CLUSTER:-}" ]; then
+		ip netns exec "$NS_GW" redis-cli -c -p "$(sga_cluster_live)" "$@"
+	elif [ -n "${SGA_REDIS_PASS:-}" ]; then
 		REDISCLI_AUTH=$SGA_REDIS_PASS redis-cli -s "$SGA_RUN/redis.sock" "$@"
 	else
 		redis-cli -s "$SGA_RUN/redis.sock" "$@"
 	fi
 }
 
+# The cluster's node ports, one a line.
+sga_cluster_ports() { seq "$CLUSTER_PORT" $((CLUSTER_PORT + 5)); }
+
+# sga_cluster_cmd PORT ARG...: redis-cli on one node (no redirections).
+sga_cluster_cmd() {
+	local port=$1
+	shift
+	ip netns exec "$NS_GW" redis-cli -p "$port" "$@"
+}
+
+# The first node not killed (sga_cluster_kill): the one to ask.
+sga_cluster_live() {
+	local p
+	for p in $(sga_cluster_ports); do
+		[ -z "${CLUSTER_DEAD[$p]:-}" ] && echo "$p" && return
+	done
+}
+
+sga_cluster_ok() {
+	local p
+	for p in $(sga_cluster_ports); do
+		[ -n "${CLUSTER_DEAD[$p]:-}" ] && continue
+		sga_cluster_cmd "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+	done
+}
+
+# sga_cluster_master_of KEY: the port of the master serving KEY's slot.
+sga_cluster_master_of() {
+	local slot live
+	live=$(sga_cluster_live)
+	slot=$(sga_cluster_cmd "$live" cluster keyslot "$1")
+	sga_cluster_cmd "$live" --raw cluster nodes |
+		awk -v s="$slot" '$3 ~ /master/ && $8 == "connected" {
+			for (i = 9; i <= NF; i++) { n = split($i, r, "-"); lo = r[1]; hi = (n > 1 ? r[2] : r[1])
+				if (lo !~ /\[/ && s + 0 >= lo + 0 && s + 0 <= hi + 0) { split($2, a, "[:@]"); print a[2]; exit } } }'
+}
+
+# The ports of the masters serving slots, one a line.
+sga_cluster_masters() {
+	sga_cluster_cmd "$(sga_cluster_live)" --raw cluster nodes |
+		awk '$3 ~ /master/ && $8 == "connected" && NF >= 9 { split($2, a, "[:@]"); print a[2] }' | sort -n
+}
+
+# sga_cluster_migrate KEY PORT STEP: move KEY's slot to the master on PORT,
+# as redis-cli --cluster reshard does: STEP "ask" marks the slot migrating
+# and moves KEY (the old owner answers ASK for it), STEP "moved" hands the
+# slot over (the old owner answers MOVED).
+sga_cluster_migrate() {
+	local key=$1 to=$2 slot from from_id to_id p
+	slot=$(sga_cluster_cmd "$(sga_cluster_live)" cluster keyslot "$key")
+	to_id=$(sga_cluster_cmd "$to" cluster myid)
+	if [ "$3" = ask ]; then
+		from=$(sga_cluster_master_of "$key")
+		from_id=$(sga_cluster_cmd "$from" cluster myid)
+		sga_cluster_cmd "$to" cluster setslot "$slot" importing "$from_id" | grep -q OK || return 1
+		sga_cluster_cmd "$from" cluster setslot "$slot" migrating "$to_id" | grep -q OK || return 1
+		sga_cluster_cmd "$from" migrate 127.0.0.1 "$to" "$key" 0 5000 | grep -q OK || return 1
+	else
+		for p in $(sga_cluster_masters); do
+			sga_cluster_cmd "$p" cluster setslot "$slot" node "$to_id" | grep -q OK || return 1
+		done
+	fi
+}
+
+# sga_cluster_replica_of PORT: a replica of the master on PORT.
+sga_cluster_replica_of() {
+	local id
+	id=$(sga_cluster_cmd "$1" cluster myid)
+	sga_cluster_cmd "$1" --raw cluster nodes |
+		awk -v m="$id" '$4 == m && $3 ~ /slave/ { split($2, a, "[:@]"); print a[2]; exit }'
+}
+
+# sga_cluster_kill PORT: SIGKILL the node (its pid, as started).
+sga_cluster_kill() {
+	local i=$(($1 - CLUSTER_PORT))
+	kill -KILL "${CLUSTER_PIDS[$i]}" 2>/dev/null || true
+	wait "${CLUSTER_PIDS[$i]}" 2>/dev/null || true
+	CLUSTER_DEAD[$1]=1
+}
+
+sga_cluster_start() {
+	local p nodes=()
+	for p in $(sga_cluster_ports); do
+		mkdir -p "$SGA_RUN/cluster/$p"
+		ip netns exec "$NS_GW" redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
+			--cluster-config-file "$SGA_RUN/cluster/$p/nodes.conf" --cluster-node-timeout 2000 \
+			--appendonly yes --appendfsync "${SGA_REDIS_APPENDFSYNC:-always}" --save "" --daemonize no \
+			--dir "$SGA_RUN/cluster/$p" >>"$SGA_RUN/cluster/$p/redis.log" 2>&1 &
+		CLUSTER_PIDS+=($!)
+		nodes+=("127.0.0.1:$p")
+	done
+	for p in $(sga_cluster_ports); do
+		sga_wait_for 30 sga_cluster_cmd "$p" ping >/dev/null 2>&1 || die "cluster node $p did not start"
+	done
+	timeout 60 ip netns exec "$NS_GW" redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 \
+		--cluster-yes >>"$SGA_RUN/cluster/create.log" 2>&1 ||
+		die "redis-cli --cluster create failed (see $SGA_RUN/cluster/create.log)"
+	sga_wait_for 30 sga_cluster_ok || die "the cluster did not reach cluster_state:ok"
+}
+
+sga_cluster_stop() {
+	local pid
+	for pid in "${CLUSTER_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+	for pid in "${CLUSTER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	CLUSTER_PIDS=()
+}
+
 sga_redis_start_existing() {
+	if [ -n "${SGA_REDIS_CLUSTER:-}" ]; then
+		sga_cluster_start
+		return
+	fi
 	redis-server --port 0 --unixsocket "$SGA_RUN/redis.sock" --unixsocketperm 700 \
 		--save "" --appendonly yes --appendfsync "${SGA_REDIS_APPENDFSYNC:-always}" --daemonize no --dir "$SGA_RUN" \
 		${SGA_REDIS_PASS:+--requirepass "$SGA_REDIS_PASS"} >>"$SGA_RUN/redis.log" 2>&1 &
@@ -123,6 +245,7 @@ sga_redis_start_existing() {
 sga_redis_answers() { [ "$(sga_cli ping 2>/dev/null)" = PONG ]; }
 
 sga_redis_stop() {
+	sga_cluster_stop
 	[ -n "$REDIS_PID" ] || return 0
 	kill "$REDIS_PID" 2>/dev/null || true
 	wait "$REDIS_PID" 2>/dev/null || true
@@ -170,7 +293,12 @@ idle_s = ${SGA_SESSION_IDLE_S:-0}
 max_life_s = ${SGA_SESSION_MAX_LIFE_S:-0}
 adopt = ${SGA_ADOPT:-off}
 [redis]
-socket = $SGA_RUN/redis.sock
+$(if [ -n "${SGA_REDIS_CLUSTER:-}" ]; then
+	printf 'cluster = %s\n' "$(sga_cluster_ports | sed 's/^/127.0.0.1:/' | paste -sd, | sed 's/,/, /g')"
+else
+	printf 'socket = %s\n' "$SGA_RUN/redis.sock"
+fi)
+${SGA_REDIS_REQUIRE_AOF:+require_aof = $SGA_REDIS_REQUIRE_AOF}
 timeout_ms = 300
 backoff_max_ms = 500
 ${SGA_GW_REDIS_USER:+user = $SGA_GW_REDIS_USER}
@@ -296,6 +424,20 @@ sga_exchange() {
 	seq 1 "$n" | sed 's/^/message /' >"$SGA_RUN/expect"
 	cmp -s "$SGA_RUN/expect" "$SGA_RUN/i.out" || die "$di did not receive $n messages intact and in order"
 	cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "$dj did not receive $n messages intact and in order"
+}
+
+# sga_one_stream I_PID J_PID N WHAT: dev-i (I_PID, stderr in i.err, run with
+# -v) sent "message 1".."message N" to dev-j (J_PID, stdout in j.out) in one
+# session: both ended well, every message arrived once and in order, and dev-i
+# made one handshake - the session outlived WHAT ("the restart").
+sga_one_stream() {
+	local handshakes
+	wait "$1" || { tail -5 "$SGA_RUN/i.err" >&2; die "dev-i did not get every message acknowledged"; }
+	wait "$2" || { tail -5 "$SGA_RUN/j.err" >&2; die "dev-j did not receive every message"; }
+	seq 1 "$3" | sed 's/^/message /' >"$SGA_RUN/expect"
+	cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "messages lost, duplicated or out of order across $4"
+	handshakes=$(grep -c "asking the gateway for a session" "$SGA_RUN/i.err" || true)
+	[ "$handshakes" -le 1 ] || die "dev-i made a new handshake across $4 ($handshakes)"
 }
 
 # Stop everything and remove the namespaces, keeping the run directory.

@@ -7,9 +7,9 @@
 # SGA_GROUP); then the protocol-heavy ones (relay, rekey, lifecycle, enroll,
 # replay, spoofing, flood, restart: SGA_E2E_EC_TESTS) run again on the EC
 # profile (SGA_E2E_EC_GROUP, default x25519), as SGA_GROUP for scripts/lab.sh.
-# The rest (configuration, install, store, Redis outages, lab provisioning) do
-# not depend on the profile, and a second pass of all of them would double the
-# suite's ~5 minutes. SGA_E2E_BOTH=1 runs the whole list on both profiles.
+# The rest (configuration, install, store, Redis outages, the Redis Cluster, lab
+# provisioning) do not depend on the profile, and a second pass of all of them
+# would double the suite's ~5 minutes. SGA_E2E_BOTH=1 runs the whole list on both profiles.
 cd "$(dirname "$0")"
 pass=0 fail=0 failed=()
 EC_GROUP=${SGA_E2E_EC_GROUP:-x25519}

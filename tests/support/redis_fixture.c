@@ -36,7 +36,7 @@ void redis_fx_spawn(void)
 	redis_fx_spawn_auth(NULL);
 }
 
-void redis_fx_spawn_auth(const char *pass)
+pid_t fx_spawn(char *const argv[])
 {
 	pid_t pid = fork();
 
@@ -50,16 +50,23 @@ void redis_fx_spawn_auth(const char *pass)
 			dup2(fd, 2);
 		}
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-		if (pass)
-			execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
-			       redis_fx.sock, "--save", "", "--appendonly", "no", "--daemonize",
-			       "no", "--dir", redis_fx.dir, "--requirepass", pass, (char *)NULL);
-		else
-			execlp("redis-server", "redis-server", "--port", "0", "--unixsocket",
-			       redis_fx.sock, "--save", "", "--appendonly", "no", "--daemonize",
-			       "no", "--dir", redis_fx.dir, (char *)NULL);
+		execvp(argv[0], argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+void redis_fx_spawn_auth(const char *pass)
+{
+	char *argv[] = {"redis-server", "--port",        "0",          "--unixsocket",
+	                redis_fx.sock,  "--save",        "",           "--appendonly",
+	                "no",           "--daemonize",   "no",         "--dir",
+	                redis_fx.dir,   "--requirepass", (char *)pass, NULL};
+	pid_t pid;
+
+	if (!pass)
+		argv[13] = NULL; /* no --requirepass */
+	pid = fx_spawn(argv);
 	redis_fx.pid = pid;
 	for (uint64_t t0 = fx_now_ms(); fx_now_ms() - t0 < 10000; fx_msleep(10)) {
 		struct timeval tv = {1, 0};

@@ -32,6 +32,9 @@ void redis_fx_kill(void);
 /** One command on a fresh connection; asserts it got a reply. */
 redisReply *redis_fx_cmd(const char *fmt, ...);
 
+/** Fork and exec argv (stdio on /dev/null, killed with the test process). */
+pid_t fx_spawn(char *const argv[]);
+
 uint64_t fx_now_ms(void);
 void fx_msleep(unsigned ms);
 

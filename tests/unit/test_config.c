@@ -124,7 +124,7 @@ Test(config, sessions_adopt_on_off)
 	cr_assert_eq(c.session_adopt, 1);
 	cr_assert_eq(parse("[sessions]\nadopt = off\n"), 0, "%s", err);
 	cr_assert_eq(c.session_adopt, 0);
-	expect_err("[sessions]\nadopt = yes\n", "adopt: 'yes' is not on or off");
+	expect_err("[sessions]\nadopt = yes\n", "adopt: 'yes' is not true or false (on or off)");
 	cr_assert(!gw_config_is_live("sessions", "adopt"));
 }
 
@@ -264,6 +264,44 @@ Test(config, redis_auth_keys)
 	             err);
 	cr_assert_str_eq(c.redis_user, "sga");
 	expect_err("[redis]\nuser = sga\n", "[redis] user = sga needs password_file");
+}
+
+/* [redis] cluster: seed nodes host:port, not with socket, database 0 only. */
+Test(config, redis_cluster_seeds)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_str_eq(c.redis_cluster, "", "one server by default");
+	cr_assert_eq(parse("[redis]\ncluster = 10.0.0.1:7000, redis-b:7001,[::1]:7002\n"), 0, "%s",
+	             err);
+	cr_assert_str_eq(c.redis_cluster, "10.0.0.1:7000, redis-b:7001,[::1]:7002");
+	cr_assert_eq(parse("[redis]\ncluster = 127.0.0.1:7000\ndb = 0\n"), 0, "%s", err);
+	expect_err("[redis]\ncluster = 127.0.0.1:7000\nsocket = /run/r.sock\n",
+	           "t.conf: [redis] cluster and socket both set");
+	expect_err("[redis]\ndb = 3\ncluster = 127.0.0.1:7000\n",
+	           "t.conf: [redis] db = 3 with cluster: a Redis Cluster has database 0 only");
+	expect_err("[redis]\ncluster =\n", "cluster: no seed node named");
+	expect_err("[redis]\ncluster = 127.0.0.1\n",
+	           "t.conf:2: cluster: '127.0.0.1' is not a seed node host:port");
+	expect_err("[redis]\ncluster = a:1, b:0\n", "'b:0' is not a seed node host:port");
+	expect_err("[redis]\ncluster = a:1, :7000\n", "':7000' is not a seed node host:port");
+	expect_err("[redis]\ncluster = a:1,, b:2\n", "'' is not a seed node host:port");
+	expect_err("[redis]\ncluster = a:x\n", "'a:x' is not a seed node host:port");
+	expect_err("[redis]\ncluster = a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9,j:10,k:11,l:12,m:13,"
+	           "n:14,o:15,p:16,q:17\n",
+	           "more than 16 seed nodes");
+}
+
+/* [redis] require_aof: true or false, false by default. */
+Test(config, redis_require_aof)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_eq(c.redis_require_aof, 0);
+	cr_assert_eq(parse("[redis]\nrequire_aof = true\n"), 0, "%s", err);
+	cr_assert_eq(c.redis_require_aof, 1);
+	cr_assert_eq(parse("[redis]\nrequire_aof = false\n"), 0, "%s", err);
+	cr_assert_eq(c.redis_require_aof, 0);
+	expect_err("[redis]\nrequire_aof = yes\n",
+	           "t.conf:2: require_aof: 'yes' is not true or false");
 }
 
 /* [lab]: a production profile (the default) refuses lab provisioning. */

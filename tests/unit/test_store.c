@@ -27,6 +27,7 @@
 
 #include "cp_log.h"
 #include "redis_fixture.h"
+#include "store_records.h"
 #include "sga_crypto.h"
 #include "sga_hop.h"
 #include "sga_rekey.h"
@@ -74,55 +75,6 @@ static struct store *open_store(unsigned timeout_ms)
 	st = store_open(&cfg);
 	cr_assert_not_null(st);
 	return st;
-}
-
-static void make_dev(struct sga_gw_device *d, const char *id)
-{
-	memset(d, 0, sizeof(*d));
-	d->id_len = (uint8_t)strlen(id);
-	memcpy(d->id, id, d->id_len);
-	for (unsigned i = 0; i < SGA_KEY_LEN; i++)
-		d->k_d[i] = (uint8_t)(0xa0 + i);
-	d->suite_init = SGA_SUITE_AES128_GCM;
-	d->n_suites = 3;
-	d->suites[0] = SGA_SUITE_AES128_GCM;
-	d->suites[1] = SGA_SUITE_CHACHA20_POLY1305;
-	d->suites[2] = SGA_SUITE_AES128_CCM8;
-	d->up_ctr = 5;
-	d->down_ctr = 7;
-}
-
-static void make_sess(struct sga_gw_session *s, uint64_t sid, uint8_t state)
-{
-	memset(s, 0, sizeof(*s));
-	s->session_id = sid;
-	s->state = state;
-	s->suite = SGA_SUITE_CHACHA20_POLY1305;
-	s->group = SGA_GROUP_FFDHE2048;
-	s->req_ctr = 42;
-	s->id_len[0] = 5;
-	memcpy(s->id[0], "dev-i", 5);
-	s->id_len[1] = 5;
-	memcpy(s->id[1], "dev-j", 5);
-	s->hop_suite[0] = SGA_SUITE_AES128_GCM;
-	s->hop_suite[1] = SGA_SUITE_AES256_GCM;
-	for (unsigned i = 0; i < SGA_KEY_LEN; i++) {
-		s->k_t[0][i] = (uint8_t)(0x10 + i);
-		s->k_t[1][i] = (uint8_t)(0x50 + i);
-	}
-	if (state == SGA_GW_S_KEX) {
-		s->have_init = 1;
-		memset(s->N[0], 0x33, 256);
-		memset(s->K[0], 0x44, 256);
-	}
-	if (state == SGA_GW_S_ESTABLISHED) {
-		s->have_init = 3;
-		for (unsigned r = 0; r < 2; r++) {
-			s->reply_len[r] = 300;
-			memset(s->reply[r], 0x70 + (int)r, 300);
-			memset(s->init_hash[r], 0xa0 + (int)r, sizeof(s->init_hash[r]));
-		}
-	}
 }
 
 static struct dp_addr mkaddr(uint8_t last, uint16_t port)
@@ -1342,4 +1294,49 @@ Test(store, session_record_with_unknown_group_or_suite_is_refused)
 	cr_assert_eq(got.session_id, 0, "nothing handed out");
 	sga_log_route(NULL, NULL);
 	store_close(st);
+}
+
+/* [redis] require_aof reads INFO persistence: refused while the server runs
+ * without an AOF (naming it), accepted once appendonly is on. */
+Test(store, check_aof_reads_info_persistence)
+{
+	struct store *st = open_store(1000);
+	char node[STORE_NODE_NAME_MAX];
+	redisReply *r;
+
+	cr_assert_eq(store_check_aof(st, node, sizeof(node)), 1, "the fixture runs appendonly no");
+	cr_assert_str_eq(node, redis_fx.sock);
+	r = redis_fx_cmd("CONFIG SET appendonly yes");
+	cr_assert_eq(r->type, REDIS_REPLY_STATUS, "%s", r->str);
+	freeReplyObject(r);
+	cr_assert_eq(store_check_aof(st, node, sizeof(node)), 0);
+	redis_fx_kill();
+	cr_assert_eq(store_check_aof(st, node, sizeof(node)), -SGA_E_UNAVAILABLE);
+	store_close(st);
+	{
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s/appendonlydir", redis_fx.dir);
+		cr_assert_eq(system(cmd), 0);
+	}
+}
+
+/* A cluster has database 0 only: a store asked for another is refused (the
+ * configuration parser refuses it first), and so is a malformed seed list. */
+Test(store, cluster_config_refused)
+{
+	struct store_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.cluster = "127.0.0.1:7000";
+	cfg.db = 1;
+	errno = 0;
+	cr_assert_null(store_open(&cfg));
+	cr_assert_eq(errno, EINVAL);
+	cfg.db = 0;
+	cfg.cluster = "127.0.0.1";
+	cr_assert_null(store_open(&cfg));
+	cr_assert_eq(errno, EINVAL);
+	cfg.cluster = "127.0.0.1:7000, [::1]:7001";
+	store_close(store_open(&cfg));
 }
