@@ -99,8 +99,8 @@ struct cp_handler {
 	 * keys and is fresh; fn says whether the session is installed now (a
 	 * second frame of it may have come through meanwhile). NULL: off. */
 	struct cp_installed adopt;
-	uint64_t tx_block;             /* hop TX reservation size; 0 = CP_TX_BLOCK_DEFAULT */
-	struct cp_counters *ctr;       /* optional */
+	uint64_t tx_block;       /* hop TX reservation size; 0 = CP_TX_BLOCK_DEFAULT */
+	struct cp_counters *ctr; /* optional */
 };
 
 /**
