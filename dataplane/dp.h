@@ -63,7 +63,8 @@ struct dp; /* opaque */
 	X(DROP_CTRL_RING_FULL, "dropped: control ring full")                                     \
 	X(DROP_CTRL_RATE, "dropped: control frame over its source address's rate (ctrl_rate)")   \
 	X(CTRL_SPREAD, "control frames spread over all workers while the gateway is under load") \
-	X(ADOPT_ASKED, "data frames of a session not installed, handed to the control plane to adopt") \
+	X(ADOPT_ASKED,                                                                           \
+	  "data frames of a session not installed, handed to the control plane to adopt")        \
 	X(DROP_CTRL_LOAD, "dropped under load: bare handshake frame, control ring 3/4 full "     \
 	                  "(the rest kept for cookie echoes)")                                   \
 	X(CTRL_OUT, "control frames sent for the control plane")                                 \

@@ -1014,8 +1014,7 @@ static int dp_open_too_old_lab(const struct sga_hop_member *m, struct sga_aead_k
  * store once it has checked the frame (cp_handler.c, "Adoption"); else, or
  * when that worker's ring is half full (the other half stays for handshakes),
  * dropped as drop_unknown_session. */
-static void dp_unknown_session(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
-                               uint64_t sid)
+static void dp_unknown_session(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m, uint64_t sid)
 {
 	unsigned w;
 

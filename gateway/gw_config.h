@@ -75,7 +75,7 @@ struct gw_config {
 	unsigned cookie_threshold; /* backlog of one worker that means "under load" */
 	/* [sessions]: idle timeout and maximum lifetime; 0 = never */
 	unsigned session_idle_s, session_max_life_s;
-	int session_adopt; /* [sessions] adopt: 1 on */
+	int session_adopt;  /* [sessions] adopt: 1 on */
 	unsigned ctrl_rate; /* control frames/s per source address (per lcore); 0: off */
 	unsigned ctrl_burst;
 
