@@ -47,27 +47,14 @@ gwb_up() { grep -q "restored .* session" "$SGA_RUN/gateway-b.log"; }
 sga_wait_for 30 gwb_up || { tail -5 "$SGA_RUN/gateway-b.log" >&2; die "gateway B did not come up"; }
 log "gateways A and B up at 10.77.0.1, the devices on A's link"
 
-sga_dev dev-j --timeout 60000 listen --wait 30000 --recv "$N" >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
-J=$!
-sleep 0.3
-sga_dev dev-i --timeout 60000 -v connect dev-j --count "$N" >"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" &
-I=$!
-for _ in $(seq 1 500); do
-	[ -s "$SGA_RUN/j.out" ] && [ "$(wc -l <"$SGA_RUN/j.out")" -ge $((N / 10)) ] && break
-	sleep 0.02
-done
+sga_stream_start "$N"
 before=$(wc -l <"$SGA_RUN/j.out")
 [ "$before" -lt "$N" ] || die "the stream ended before the move (raise SGA_E2E_MESSAGES)"
 ip -n "$NS_DEV" route replace 10.77.0.1/32 dev "$IF_DEVB"
 ip -n "$NS_DEV" neigh flush all
 log "the devices now reach 10.77.0.1 through gateway B (after $before messages)"
 
-wait $I || { tail -5 "$SGA_RUN/i.err" >&2; die "dev-i did not get every message acknowledged"; }
-wait $J || { tail -5 "$SGA_RUN/j.err" >&2; die "dev-j did not receive every message"; }
-seq 1 "$N" | sed 's/^/message /' >"$SGA_RUN/expect"
-cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "messages lost, duplicated or out of order across the move"
-handshakes=$(grep -c "asking the gateway for a session" "$SGA_RUN/i.err" || true)
-[ "$handshakes" -le 1 ] || die "dev-i made a new handshake ($handshakes)"
+sga_one_stream "$STREAM_I" "$STREAM_J" "$N" "the move to gateway B"
 
 sleep 0.5 # a stats-file refresh
 statb() { SGA_STATS=$SGA_RUN/stats-b.json sga_stat "$@"; }

@@ -9,17 +9,10 @@ N=${SGA_E2E_MESSAGES:-4000}
 
 sga_lab_up dev-i dev-j
 
-sga_dev dev-j --timeout 60000 listen --wait 30000 --recv "$N" >"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
-J=$!
-sleep 0.3
-# Paced so the restart lands mid-stream: dev-i sends N messages, acknowledged ones
-# must all arrive.
-sga_dev dev-i --timeout 60000 -v connect dev-j --count "$N" >"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" &
-I=$!
-for _ in $(seq 1 200); do
-	[ -s "$SGA_RUN/j.out" ] && [ "$(wc -l <"$SGA_RUN/j.out")" -ge $((N / 10)) ] && break
-	sleep 0.02
-done
+# The restart lands mid-stream: dev-i sends N messages, acknowledged ones must
+# all arrive.
+sga_stream_start "$N"
+I=$STREAM_I J=$STREAM_J
 before=$(wc -l <"$SGA_RUN/j.out")
 log "restarting the gateway after $before messages delivered"
 sga_gw_stop
