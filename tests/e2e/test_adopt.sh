@@ -50,9 +50,13 @@ log "gateways A and B up at 10.77.0.1, the devices on A's link"
 sga_stream_start "$N"
 before=$(wc -l <"$SGA_RUN/j.out")
 [ "$before" -lt "$N" ] || die "the stream ended before the move (raise SGA_E2E_MESSAGES)"
+t0=$(date +%s%N)
 ip -n "$NS_DEV" route replace 10.77.0.1/32 dev "$IF_DEVB"
 ip -n "$NS_DEV" neigh flush all
 log "the devices now reach 10.77.0.1 through gateway B (after $before messages)"
+# The pause the devices see (reported, not asserted): until dev-j has 50 more.
+moved_on() { [ "$(wc -l <"$SGA_RUN/j.out")" -ge $((before + 50)) ]; }
+sga_wait_for 30 moved_on && log "the stream went on through B after $((($(date +%s%N) - t0) / 1000000)) ms"
 
 sga_one_stream "$STREAM_I" "$STREAM_J" "$N" "the move to gateway B"
 
