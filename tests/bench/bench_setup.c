@@ -4,7 +4,7 @@
  * key exchange B1-B7) on one core, per profile, every profile in the same run
  * (default: ffdhe2048 with RSA-2048, and the EC profiles x25519 and p256 where
  * the build has them), with each profile's set-ups/s as a ratio to the
- * first's (issue 11's target: EC >= 10 x RSA-2048/ffdhe2048). For an ffdhe
+ * first's (the target: EC >= 10 x RSA-2048/ffdhe2048). For an ffdhe
  * profile also the primitives it is made of, measured in the same run:
  * RSA-OAEP decryption with the trapdoor key (two per session) and
  * 256-bit-exponent modexp in the group (four per session), and the protocol
