@@ -669,15 +669,36 @@ out:
 }
 
 /* Restore one indexed session; 0 when installed. */
-/* One session from st into the data plane. via (adoption; NULL for a
- * restart): the frame's Ethernet source and VLAN, which become both members'
- * next hop - the persisted addresses carry the next hop of the gateway that
- * wrote them, which is another gateway's router, not this one's; the IP
- * addresses and ports stay the persisted ones. */
-static int restore_one(const struct cp_handler *h, struct store *st, uint64_t sid,
-                       struct sga_gw_session *s, const struct dp_addr *via)
+/* A session read from st (ESTABLISHED) into the data plane with its
+ * persisted marks and addresses: fresh hop TX ranges reserved, then the
+ * install. The restart's and the adoption's common part. */
+static int install_stored(const struct cp_handler *h, struct store *st,
+                          const struct sga_gw_session *s, const uint64_t rx_next[2],
+                          const struct dp_addr addr[2])
 {
-	uint64_t block = tx_block(h), limit[2], tx_seq[2], rx_next[2];
+	uint64_t block = tx_block(h), limit[2], tx_seq[2];
+	int rc;
+
+	/* Fresh ranges: whatever the data plane used before the restart lies
+	 * below the old limits, so reusing none of it needs no knowledge of it. */
+	for (uint8_t r = 0; r < 2; r++) {
+		CHECK(store_session_reserve(st, s->session_id, r, block, &limit[r]));
+		tx_seq[r] = limit[r] - block;
+	}
+	rc = h->install.fn ? h->install.fn(h->install.ctx, s, addr, tx_seq, limit, rx_next) : -1;
+	if (rc) {
+		cp_log(CP_LOG_ERR, "session %016llx not restored: install failed (%d)",
+		       (unsigned long long)s->session_id, rc);
+		rc = -SGA_E_INTERNAL;
+	}
+out:
+	return rc;
+}
+
+static int restore_one(const struct cp_handler *h, struct store *st, uint64_t sid,
+                       struct sga_gw_session *s)
+{
+	uint64_t rx_next[2];
 	struct dp_addr addr[2];
 	int rc;
 
@@ -695,22 +716,7 @@ static int restore_one(const struct cp_handler *h, struct store *st, uint64_t si
 		goto out;
 	}
 	CHECK(store_session_get_marks(st, sid, rx_next, addr));
-	for (uint8_t r = 0; via && r < 2; r++) {
-		memcpy(addr[r].mac, via->mac, sizeof(addr[r].mac));
-		addr[r].vlan = via->vlan;
-	}
-	/* Fresh ranges: whatever the data plane used before the restart lies
-	 * below the old limits, so reusing none of it needs no knowledge of it. */
-	for (uint8_t r = 0; r < 2; r++) {
-		CHECK(store_session_reserve(st, sid, r, block, &limit[r]));
-		tx_seq[r] = limit[r] - block;
-	}
-	rc = h->install.fn ? h->install.fn(h->install.ctx, s, addr, tx_seq, limit, rx_next) : -1;
-	if (rc) {
-		cp_log(CP_LOG_ERR, "session %016llx not restored: install failed (%d)",
-		       (unsigned long long)sid, rc);
-		rc = -SGA_E_INTERNAL;
-	}
+	rc = install_stored(h, st, s, rx_next, addr);
 out:
 	sga_gw_session_wipe(s);
 	return rc;
@@ -720,7 +726,7 @@ out:
  * Adoption (PROTOCOL.md 9.5). A data frame of a session this gateway has not
  * installed: its devices now reach this gateway (the one that set the
  * session up failed, or the network moved them), or it is forged. The
- * session is installed as a restart would install it (restore_one: the
+ * session is installed as a restart would install it (install_stored: the
  * record, the persisted replay marks and addresses, fresh hop TX ranges
  * reserved above every range handed out before, by any gateway; the next hop
  * towards both members is the one this frame came through) - but only
@@ -758,7 +764,14 @@ static int on_adopt(const struct cp_handler *h, struct store *st, const uint8_t 
 	                      &inner_len));
 	if (seq < rx_next[env.role])
 		CHECK(-SGA_E_REPLAY);
-	CHECK(restore_one(h, st, env.session_id, &s, src));
+	/* The persisted addresses carry the next hop of the gateway that wrote
+	 * them (its router); towards both members this gateway's is the one
+	 * this frame came through. IP addresses and ports stay as persisted. */
+	for (uint8_t r = 0; r < 2; r++) {
+		memcpy(addr[r].mac, src->mac, sizeof(addr[r].mac));
+		addr[r].vlan = src->vlan;
+	}
+	CHECK(install_stored(h, st, &s, rx_next, addr));
 	COUNT(h, adopted);
 	cp_log(CP_LOG_INFO, "session %016llx adopted: a frame of member %u reached this gateway",
 	       (unsigned long long)env.session_id, env.role);
@@ -784,7 +797,7 @@ int cp_core_restore(const struct cp_handler *h, struct store *st)
 	for (unsigned i = 0; i < n; i++) {
 		if (h->installed.fn && h->installed.fn(h->installed.ctx, ids[i]))
 			continue; /* installed since start-up (lab provisioning) */
-		rc = restore_one(h, st, ids[i], &s, NULL);
+		rc = restore_one(h, st, ids[i], &s);
 		if (rc == -SGA_E_UNAVAILABLE)
 			goto out;
 		if (!rc) {

@@ -1361,11 +1361,27 @@ static unsigned resend_pass(struct dp_store *st, uint32_t r, uint64_t now_ms,
  * backoff, resends_deferred the copies a pass left out because the last one
  * went out less than resend_min_ms ago.
  */
+/* Visit the recipients of wheel list head (a slot or a due list) while out
+ * has room: each unlinked, passed over and linked again at its next attempt.
+ * Returns the new k; the list is left with what did not fit. */
+static unsigned resend_list(struct dp_store *st, uint32_t head, uint64_t now_ms,
+                            struct dp_store_resend *out, unsigned k, unsigned n)
+{
+	uint32_t r;
+
+	while ((r = st->wheel[head]) != NONE && k < n) {
+		wheel_unlink(st, r);
+		k = resend_pass(st, r, now_ms, out, k, n);
+		wheel_link(st, r);
+	}
+	return k;
+}
+
 unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_store_resend *out,
                               unsigned n)
 {
 	uint64_t max_age_ms = __atomic_load_n(&st->cfg.max_age_ms, __ATOMIC_RELAXED);
-	uint32_t due = WHEEL_DUE + st->due_cur, r;
+	uint32_t due = WHEEL_DUE + st->due_cur;
 	unsigned k = 0;
 
 	if (max_age_ms)
@@ -1386,20 +1402,11 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
 		/* The slot's millisecond is gone through from here on: a recipient
 		 * scheduled for it or earlier now goes on the due list. */
 		st->wheel_done++;
-		while ((r = st->wheel[slot]) != NONE && k < n) {
-			wheel_unlink(st, r);
-			k = resend_pass(st, r, now_ms, out, k, n);
-			wheel_link(st, r);
-		}
-		if (r != NONE)
+		k = resend_list(st, slot, now_ms, out, k, n);
+		if (st->wheel[slot] != NONE)
 			st->wheel_done--; /* out is full: the rest of this slot next time */
 	}
-	while ((r = st->wheel[due]) != NONE && k < n) {
-		wheel_unlink(st, r);
-		k = resend_pass(st, r, now_ms, out, k, n);
-		wheel_link(st, r);
-	}
-	return k;
+	return resend_list(st, due, now_ms, out, k, n);
 }
 
 void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)

@@ -130,12 +130,18 @@ void sga_core_fini(struct sga_core *c)
 
 /* ---- the control exchange ---------------------------------------------------- */
 
+/* The next retransmission timeout: doubled, at most SGA_CORE_RTO_MAX_MS. */
+static uint32_t rto_double(uint32_t rto)
+{
+	return rto * 2 > SGA_CORE_RTO_MAX_MS ? SGA_CORE_RTO_MAX_MS : rto * 2;
+}
+
 static void op_timer_arm(struct sga_core *c)
 {
 	c->cookie_echoes = 0; /* a cookie may again be answered at once */
 	c->ctl_tries++;
 	c->ctl_next_ms = now(c) + c->ctl_rto;
-	c->ctl_rto = c->ctl_rto * 2 > SGA_CORE_RTO_MAX_MS ? SGA_CORE_RTO_MAX_MS : c->ctl_rto * 2;
+	c->ctl_rto = rto_double(c->ctl_rto);
 }
 
 static void op_start(struct sga_core *c, uint8_t op)
@@ -310,7 +316,7 @@ static int wake_send(struct sga_core *c)
 		tx(c, c->frame, len);
 	c->wake_tries++;
 	c->wake_next_ms = now(c) + c->wake_rto;
-	c->wake_rto = c->wake_rto * 2 > SGA_CORE_RTO_MAX_MS ? SGA_CORE_RTO_MAX_MS : c->wake_rto * 2;
+	c->wake_rto = rto_double(c->wake_rto);
 	return rc;
 }
 
@@ -419,7 +425,7 @@ static void tx_resend(struct sga_core *c, struct sga_core_tx *t, uint64_t t0)
 	tx(c, c->frame, len);
 	if (t->tries < UINT8_MAX)
 		t->tries++;
-	t->rto = t->rto * 2 > SGA_CORE_RTO_MAX_MS ? SGA_CORE_RTO_MAX_MS : t->rto * 2;
+	t->rto = rto_double(t->rto);
 	t->next_ms = t0 + t->rto;
 }
 
