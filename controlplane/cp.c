@@ -1252,6 +1252,11 @@ void cp_stop(struct cp *cp)
 	cp_free(cp);
 }
 
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 {
 	struct cp *c = (struct cp *)cp; /* atomics are read, never written, here */
@@ -1286,7 +1291,13 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 		out->reconnects += store_reconnects(c->w[i].st);
 		out->redis_moved += store_moved(c->w[i].st);
 		out->redis_asked += store_asked(c->w[i].st);
+		out->redis_primary_changes =
+		    max_u64(out->redis_primary_changes, store_primary_changes(c->w[i].st));
 	}
+	out->redis_primary_changes =
+	    max_u64(out->redis_primary_changes, store_primary_changes(c->hk_st));
+	out->redis_primary_changes =
+	    max_u64(out->redis_primary_changes, store_primary_changes(c->main_st));
 	out->reconnects += store_reconnects(c->hk_st) + store_reconnects(c->main_st);
 	out->redis_moved += store_moved(c->hk_st) + store_moved(c->main_st);
 	out->redis_asked += store_asked(c->hk_st) + store_asked(c->main_st);

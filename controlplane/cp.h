@@ -131,6 +131,8 @@ struct cp_stats {
 	uint64_t adopt_refused;  /* frames that asked for an adoption and got none */
 	uint64_t redis_moved;    /* Redis Cluster MOVED redirections followed */
 	uint64_t redis_asked;    /* Redis Cluster ASK redirections followed */
+	uint64_t redis_primary_changes; /* Sentinel: failovers seen (the most any
+	                                 * of the gateway's connections saw) */
 };
 void cp_get_stats(const struct cp *cp, struct cp_stats *out);
 

@@ -86,6 +86,13 @@ struct store {
 	size_t mkey_map;
 	char *user;     /* ACL user, NULL: none */
 	char *password; /* in the mkey page after the key, NULL: no AUTH */
+	/* Redis Sentinel (store_config.sentinels): where the primary is. */
+	struct stc_addr *sentinel; /* answering one first (moved up when it answers) */
+	unsigned n_sentinels;
+	char *sentinel_master;
+	char *sentinel_password;     /* in the mkey page after password, NULL: none */
+	char primary[STC_NODE_NAME]; /* "host:port" last reached, "" none yet */
+	_Atomic uint64_t primary_changes;
 	int auth_refused;
 	int auth_logged;
 };
@@ -453,6 +460,46 @@ int store_load_password(const char *path, char out[STORE_PASSWORD_MAX + 1])
 static redisContext *st_dial_node(void *arg, const char *host, int port, int again, char *why,
                                   size_t why_len);
 
+/* The Sentinel part of store_open: the sentinels' addresses, the primary's
+ * name and the sentinels' password (in the locked page, after the primary's
+ * password). 0, or -1 with errno EINVAL / ENOMEM. */
+static int st_sentinel_open(struct store *st, const struct store_config *cfg)
+{
+	size_t used = SGA_KEY_LEN + (st->password ? strlen(st->password) + 1 : 0);
+
+	if (cfg->cluster && cfg->cluster[0]) {
+		errno = EINVAL; /* one or the other */
+		return -1;
+	}
+	if (!cfg->sentinel_master || !cfg->sentinel_master[0] ||
+	    strlen(cfg->sentinel_master) > 64) {
+		errno = EINVAL;
+		return -1;
+	}
+	st->sentinel = calloc(STC_NODES_MAX, sizeof(*st->sentinel));
+	st->sentinel_master = strdup(cfg->sentinel_master);
+	if (!st->sentinel || !st->sentinel_master) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (stc_parse_addrs(cfg->sentinels, st->sentinel, STC_NODES_MAX, &st->n_sentinels)) {
+		st->n_sentinels = 0;
+		errno = EINVAL;
+		return -1;
+	}
+	if (cfg->sentinel_password && cfg->sentinel_password[0]) {
+		size_t pl = strnlen(cfg->sentinel_password, STORE_PASSWORD_MAX + 1);
+
+		if (pl > STORE_PASSWORD_MAX || used + pl + 1 > st->mkey_map) {
+			errno = EINVAL;
+			return -1;
+		}
+		st->sentinel_password = (char *)st->mkey + used;
+		memcpy(st->sentinel_password, cfg->sentinel_password, pl + 1);
+	}
+	return 0;
+}
+
 struct store *store_open(const struct store_config *cfg)
 {
 	struct store *st = calloc(1, sizeof(*st));
@@ -491,7 +538,17 @@ struct store *store_open(const struct store_config *cfg)
 		if (!st->user)
 			goto nomem;
 	}
-	if (cfg->cluster && cfg->cluster[0]) {
+	if (cfg->sentinels && cfg->sentinels[0] && st_sentinel_open(st, cfg)) {
+		int e = errno;
+
+		store_close(st);
+		errno = e;
+		return NULL;
+	}
+	if (st->n_sentinels) {
+		snprintf(st->endpoint, sizeof(st->endpoint), "sentinel primary %s",
+		         st->sentinel_master);
+	} else if (cfg->cluster && cfg->cluster[0]) {
 		/* A cluster has database 0 only: no SELECT (the parser refuses
 		 * db with cluster too). */
 		if (cfg->db) {
@@ -519,7 +576,7 @@ struct store *store_open(const struct store_config *cfg)
 			goto nomem;
 		st->port = cfg->port ? cfg->port : 6379;
 	}
-	if (st->cl)
+	if (st->cl || st->n_sentinels)
 		; /* named above */
 	else if (st->unix_socket)
 		snprintf(st->endpoint, sizeof(st->endpoint), "%s", st->unix_socket);
@@ -555,6 +612,8 @@ void store_close(struct store *st)
 	free(st->unix_socket);
 	free(st->host);
 	free(st->user);
+	free(st->sentinel);
+	free(st->sentinel_master);
 	free(st);
 }
 
@@ -702,9 +761,128 @@ static redisContext *st_dial_node(void *arg, const char *host, int port, int aga
 	return c;
 }
 
+/* Sentinel: the first sentinel that knows the primary gives its address, and
+ * moves to the front of the list (the Sentinel client guidelines: the next
+ * connection asks it first). 0, or -SGA_E_UNAVAILABLE with why. */
+static int st_ask_sentinels(struct store *st, struct stc_addr *primary, char *why, size_t why_len)
+{
+	struct timeval tv = ms_tv(st->timeout_ms);
+
+	snprintf(why, why_len, "no sentinel answered");
+	for (unsigned i = 0; i < st->n_sentinels; i++) {
+		struct stc_addr a = st->sentinel[i];
+		redisContext *c = redisConnectWithTimeout(a.host, a.port, tv);
+		redisReply *r = NULL;
+		int ok = 0;
+
+		if (!c || c->err || redisSetTimeout(c, tv) != REDIS_OK) {
+			snprintf(why, why_len, "sentinel %s:%d: %s", a.host, a.port,
+			         c ? c->errstr : "out of memory");
+			goto next;
+		}
+		if (st->sentinel_password) {
+			r = redisCommand(c, "AUTH %s", st->sentinel_password);
+			if (!r || r->type == REDIS_REPLY_ERROR) {
+				snprintf(why, why_len, "sentinel %s:%d: AUTH refused", a.host,
+				         a.port);
+				goto next;
+			}
+			freeReplyObject(r);
+		}
+		r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", st->sentinel_master);
+		if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		    r->element[0]->type == REDIS_REPLY_STRING &&
+		    r->element[1]->type == REDIS_REPLY_STRING && r->element[0]->len > 0 &&
+		    r->element[0]->len < STC_HOST_MAX) {
+			char *end;
+			long port = strtol(r->element[1]->str, &end, 10);
+
+			if (!*end && port > 0 && port < 65536) {
+				memcpy(primary->host, r->element[0]->str, r->element[0]->len + 1);
+				primary->port = (int)port;
+				ok = 1;
+			}
+		}
+		if (!ok)
+			snprintf(why, why_len, "sentinel %s:%d: %s", a.host, a.port,
+			         !r ? (c->errstr[0] ? c->errstr : "no reply")
+			         : r->type == REDIS_REPLY_NIL   ? "does not know the primary"
+			         : r->type == REDIS_REPLY_ERROR ? r->str
+			                                        : "unexpected reply");
+	next:
+		if (r)
+			freeReplyObject(r);
+		if (c)
+			redisFree(c);
+		if (ok) {
+			memmove(&st->sentinel[1], &st->sentinel[0], i * sizeof(st->sentinel[0]));
+			st->sentinel[0] = a;
+			return 0;
+		}
+	}
+	return -SGA_E_UNAVAILABLE;
+}
+
+/* Sentinel: a connection to the primary the sentinels name, which ROLE says
+ * is a primary (a sentinel that has not seen a failover yet may name the
+ * old one, now a replica; a user without the @admin category gets NOPERM
+ * for ROLE: then the first write's READONLY says it instead). A primary at
+ * another address than last time is logged and counted. */
+static redisContext *st_dial_primary(struct store *st, char *why, size_t why_len)
+{
+	struct stc_addr p;
+	char name[STC_NODE_NAME];
+	redisContext *c;
+	redisReply *r;
+	int primary;
+
+	if (st_ask_sentinels(st, &p, why, why_len))
+		return NULL;
+	snprintf(name, sizeof(name), strchr(p.host, ':') ? "[%s]:%d" : "%s:%d", p.host, p.port);
+	c = st_dial(st, NULL, p.host, p.port, why, why_len);
+	if (!c)
+		return NULL;
+	r = redisCommand(c, "ROLE");
+	primary = r && ((r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOPERM", 6)) ||
+	                (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	                 r->element[0]->type == REDIS_REPLY_STRING &&
+	                 !strcmp(r->element[0]->str, "master")));
+	if (!primary) {
+		snprintf(why, why_len, "%s, named by the sentinels as primary %s, is not a primary",
+		         name, st->sentinel_master);
+		if (r)
+			freeReplyObject(r);
+		redisFree(c);
+		return NULL;
+	}
+	freeReplyObject(r);
+	if (strcmp(st->primary, name)) {
+		if (st->primary[0]) {
+			atomic_fetch_add_explicit(&st->primary_changes, 1, memory_order_relaxed);
+			cp_log(CP_LOG_WARNING, "redis sentinel: primary %s moved from %s to %s",
+			       st->sentinel_master, st->primary, name);
+		} else {
+			cp_log(CP_LOG_INFO, "redis sentinel: primary %s at %s", st->sentinel_master,
+			       name);
+		}
+		snprintf(st->primary, sizeof(st->primary), "%s", name);
+	}
+	return c;
+}
+
+uint64_t store_primary_changes(const struct store *st)
+{
+	return atomic_load_explicit(&((struct store *)st)->primary_changes, memory_order_relaxed);
+}
+
+const char *store_endpoint(const struct store *st)
+{
+	return st->n_sentinels ? st->primary : st->endpoint;
+}
+
 static int st_connect(struct store *st)
 {
-	char why[128];
+	char why[384]; /* a sentinel's or the primary's address and error */
 	redisContext *c;
 
 	if (st->c)
@@ -712,7 +890,8 @@ static int st_connect(struct store *st)
 	if (now_ns() < st->retry_at_ns)
 		return -SGA_E_UNAVAILABLE;
 	atomic_fetch_add_explicit(&st->connect_attempts, 1, memory_order_relaxed);
-	c = st_dial(st, st->unix_socket, st->host, st->port, why, sizeof(why));
+	c = st->n_sentinels ? st_dial_primary(st, why, sizeof(why))
+	                    : st_dial(st, st->unix_socket, st->host, st->port, why, sizeof(why));
 	if (!c) {
 		st_drop(st, why);
 		return -SGA_E_UNAVAILABLE;
@@ -805,6 +984,13 @@ static int st_replies(struct store *st, redisReply **rep, unsigned n)
 				snprintf(why, sizeof(why), "%s", rep[i]->str);
 				st_auth_fail(st, why);
 				st_drop(st, why);
+				return -SGA_E_UNAVAILABLE;
+			}
+			/* Sentinel: the primary became a replica (a failover the
+			 * connection outlived): ask the sentinels again. */
+			if (st->n_sentinels && rep[i]->len >= 8 &&
+			    !memcmp(rep[i]->str, "READONLY", 8)) {
+				st_drop(st, "the primary became a replica (READONLY)");
 				return -SGA_E_UNAVAILABLE;
 			}
 			return reply_error_code(rep[i]);

@@ -74,6 +74,17 @@ struct store_config {
 	/* Redis Cluster: "host:port, host:port, ..." seed nodes (unix_socket,
 	 * host, port and db are then unused; store_cluster.c). NULL: one server. */
 	const char *cluster;
+	/* Redis Sentinel: "host:port, ..." of the sentinels that watch the
+	 * primary named sentinel_master (unix_socket, host and port are then
+	 * unused; db, user and password apply to the primary). Every connection
+	 * asks the sentinels, in turn, where the primary is, and checks with ROLE
+	 * that the server it reached is a primary; an I/O error or a READONLY
+	 * reply (the server became a replica) drops the connection, so the next
+	 * call after the backoff asks again. sentinel_password: AUTH for the
+	 * sentinels (NULL: none). NULL sentinels: no Sentinel. */
+	const char *sentinels;
+	const char *sentinel_master;
+	const char *sentinel_password;
 };
 
 #define STORE_PASSWORD_MAX 256
@@ -109,6 +120,12 @@ uint64_t store_reconnects(const struct store *st);
  *  ASK (a slot being migrated); 0 on one server (any thread may read). */
 uint64_t store_moved(const struct store *st);
 uint64_t store_asked(const struct store *st);
+/** Sentinel mode: times the primary's address changed after the first one
+ *  the sentinels gave (a failover seen); 0 otherwise (any thread may read). */
+uint64_t store_primary_changes(const struct store *st);
+/** Sentinel mode: the primary's "host:port" last reached, "" before the
+ *  first connection; one server: its endpoint. Owner thread. */
+const char *store_endpoint(const struct store *st);
 /** Connection attempts made, successful or not (any thread may read). */
 uint64_t store_connect_attempts(const struct store *st);
 

@@ -21,7 +21,7 @@
 
 #define NO_NODE     0xffu
 #define TRYAGAIN_MS 25 /* times the round: 25, 50, ... ms, STC_REDIRECTS rounds */
-#define HOST_MAX    64
+#define HOST_MAX    STC_HOST_MAX
 
 struct stc_node {
 	char host[HOST_MAX];
@@ -35,10 +35,7 @@ struct stc {
 	struct stc_node node[STC_NODES_MAX];
 	unsigned n_nodes;
 	uint8_t slot[STC_SLOTS]; /* owner: index into node[], NO_NODE unknown */
-	struct {
-		char host[HOST_MAX];
-		int port;
-	} seed[STC_NODES_MAX];
+	struct stc_addr seed[STC_NODES_MAX];
 	unsigned n_seeds;
 	int have_map;        /* a CLUSTER SLOTS reply was read */
 	int stale;           /* refresh at the next call: MOVED, connection error */
@@ -524,18 +521,11 @@ int stc_masters(struct stc *cl, char (*names)[STC_NODE_NAME], unsigned cap, unsi
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
-struct stc *stc_new(const char *seeds, stc_dial_fn dial, void *arg)
+int stc_parse_addrs(const char *list, struct stc_addr *out, unsigned cap, unsigned *n)
 {
-	struct stc *cl = calloc(1, sizeof(*cl));
-	const char *p = seeds;
+	const char *p = list;
 
-	if (!cl) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	memset(cl->slot, NO_NODE, sizeof(cl->slot));
-	cl->dial = dial;
-	cl->dial_arg = arg;
+	*n = 0;
 	while (p && *p) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
@@ -544,16 +534,26 @@ struct stc *stc_new(const char *seeds, stc_dial_fn dial, void *arg)
 			p++, len--;
 		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
-		if (cl->n_seeds == STC_NODES_MAX ||
-		    split_addr(p, len, cl->seed[cl->n_seeds].host, &cl->seed[cl->n_seeds].port)) {
-			free(cl);
-			errno = EINVAL;
-			return NULL;
-		}
-		cl->n_seeds++;
+		if (*n == cap || split_addr(p, len, out[*n].host, &out[*n].port))
+			return -EINVAL;
+		(*n)++;
 		p = comma ? comma + 1 : NULL;
 	}
-	if (!cl->n_seeds) {
+	return *n ? 0 : -EINVAL;
+}
+
+struct stc *stc_new(const char *seeds, stc_dial_fn dial, void *arg)
+{
+	struct stc *cl = calloc(1, sizeof(*cl));
+
+	if (!cl) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(cl->slot, NO_NODE, sizeof(cl->slot));
+	cl->dial = dial;
+	cl->dial_arg = arg;
+	if (stc_parse_addrs(seeds, cl->seed, STC_NODES_MAX, &cl->n_seeds)) {
 		free(cl);
 		errno = EINVAL;
 		return NULL;

@@ -41,6 +41,18 @@
 #define STC_REDIRECTS 5
 #define STC_REFRESH_S 60
 #define STC_NODE_NAME 80 /* "host:port" */
+#define STC_HOST_MAX  64
+
+/* One "host:port" of a configured list (cluster seeds, sentinels). */
+struct stc_addr {
+	char host[STC_HOST_MAX];
+	int port;
+};
+
+/** Parse "host:port, [v6]:port, ..." (spaces around entries ignored) into at
+ *  most cap entries: 0, or -EINVAL (an entry without a port, a port outside
+ *  1..65535, a host too long, more than cap entries, or none at all). */
+int stc_parse_addrs(const char *list, struct stc_addr *out, unsigned cap, unsigned *n);
 
 /* One command as an argument vector (binary-safe). */
 struct st_cmd {

@@ -120,6 +120,11 @@ static const struct key_def keys[] = {
     /* Redis Cluster seeds (not with socket; db 0) and the AOF check at start. */
     {"redis", "cluster", K_SEEDS, F(redis_cluster), 0, 0},
     {"redis", "require_aof", K_BOOL, F(redis_require_aof), 0, 0},
+    /* Redis Sentinel: the sentinels and the primary's name (not with
+     * cluster or socket). */
+    {"redis", "sentinel", K_SEEDS, F(redis_sentinel), 0, 0},
+    {"redis", "sentinel_master", K_STR, F(redis_sentinel_master), 0, 0},
+    {"redis", "sentinel_password_file", K_STR, F(redis_sentinel_password_file), 0, 0},
     {"eal", "hugepages", K_HUGE, F(hugepages), 0, 0},
     {"eal", "memory_mb", K_UINT, F(memory_mb), 64, 1048576},
     {"eal", "args", K_STR, F(eal_args), 0, 0},
@@ -277,7 +282,8 @@ static void known_groups(char *out, size_t cap)
  * non-empty host (no spaces) and a port in [1, 65535], at most
  * GW_REDIS_SEEDS_MAX. Stored as written (trimmed); the store splits it again.
  */
-static int set_seeds(char *dst, size_t size, char *v, char *why, size_t why_len)
+/* A node list "host:port, ..." (noun: what the nodes are, for the errors). */
+static int set_seeds(char *dst, size_t size, char *v, const char *noun, char *why, size_t why_len)
 {
 	char copy[GW_PATH_MAX], *tok, *next;
 	unsigned n = 0;
@@ -287,7 +293,7 @@ static int set_seeds(char *dst, size_t size, char *v, char *why, size_t why_len)
 		return -1;
 	}
 	if (!*v) {
-		snprintf(why, why_len, "no seed node named (host:port, host:port, ...)");
+		snprintf(why, why_len, "no %s named (host:port, host:port, ...)", noun);
 		return -1;
 	}
 	memcpy(copy, v, strlen(v) + 1);
@@ -303,11 +309,11 @@ static int set_seeds(char *dst, size_t size, char *v, char *why, size_t why_len)
 		colon = strrchr(tok, ':');
 		if (!colon || colon == tok || strpbrk(tok, " \t") || parse_u64(colon + 1, &port) ||
 		    port < 1 || port > 65535) {
-			snprintf(why, why_len, "'%s' is not a seed node host:port", tok);
+			snprintf(why, why_len, "'%s' is not a %s host:port", tok, noun);
 			return -1;
 		}
 		if (++n > GW_REDIS_SEEDS_MAX) {
-			snprintf(why, why_len, "more than %d seed nodes", GW_REDIS_SEEDS_MAX);
+			snprintf(why, why_len, "more than %d %ss", GW_REDIS_SEEDS_MAX, noun);
 			return -1;
 		}
 	}
@@ -614,7 +620,9 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 		}
 		return 0;
 	case K_SEEDS:
-		return set_seeds(dst, k->size, v, why, why_len);
+		return set_seeds(dst, k->size, v,
+		                 strcmp(k->name, "sentinel") ? "seed node" : "sentinel", why,
+		                 why_len);
 	}
 	snprintf(why, why_len, "internal: unhandled key type");
 	return -1;
@@ -717,6 +725,23 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 		            "[redis] db = %u with cluster: a Redis Cluster has database 0 only; "
 		            "set db = 0 or remove it",
 		            c->redis_db);
+	if (c->redis_sentinel[0] && c->redis_cluster[0])
+		return fail(err, err_len, name, 0,
+		            "[redis] sentinel and cluster both set: a Redis Cluster fails over "
+		            "by itself; use one of them");
+	if (c->redis_sentinel[0] && c->redis_socket[0])
+		return fail(err, err_len, name, 0,
+		            "[redis] sentinel and socket both set: the sentinels name the "
+		            "primary's TCP address; remove socket");
+	if (c->redis_sentinel[0] && !c->redis_sentinel_master[0])
+		return fail(err, err_len, name, 0,
+		            "[redis] sentinel needs sentinel_master (the name the sentinels "
+		            "monitor the primary under)");
+	if (!c->redis_sentinel[0] &&
+	    (c->redis_sentinel_master[0] || c->redis_sentinel_password_file[0]))
+		return fail(err, err_len, name, 0,
+		            "[redis] sentinel_master and sentinel_password_file need sentinel "
+		            "(the sentinels' addresses)");
 	if (c->redis_user[0] && !c->redis_password_file[0])
 		return fail(err, err_len, name, 0,
 		            "[redis] user = %s needs password_file (the user's password)",

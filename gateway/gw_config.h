@@ -92,6 +92,11 @@ struct gw_config {
 	 * socket or host/port); checked by the parser, split by the store. */
 	char redis_cluster[GW_PATH_MAX];
 	int redis_require_aof; /* stop at start unless every master has appendonly yes */
+	/* Redis Sentinel: the sentinels "host:port, ..." ("" = none) that watch
+	 * the primary named redis_sentinel_master, and their password file. */
+	char redis_sentinel[GW_PATH_MAX];
+	char redis_sentinel_master[65];
+	char redis_sentinel_password_file[GW_PATH_MAX];
 
 	/* [crypto], asymmetric offload: modexp service (sga_asym.h), RSA engine (sga_engine.h) */
 	int modexp_mode;     /* GW_MODEXP_AUTO / _CRYPTODEV / _CPU */

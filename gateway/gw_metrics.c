@@ -42,6 +42,7 @@ static const struct {
     CP_FIELD(reconnects, "Redis reconnections"),
     CP_FIELD(redis_moved, "Redis Cluster MOVED redirections followed (a slot changed owner)"),
     CP_FIELD(redis_asked, "Redis Cluster ASK redirections followed (a slot being migrated)"),
+    CP_FIELD(redis_primary_changes, "Redis Sentinel failovers seen (the primary at a new address)"),
     CP_FIELD(undelivered, "replies lost: recipient address unknown or TX full"),
     CP_FIELD(restored, "sessions installed from Redis at start"),
     CP_FIELD(adopted, "sessions adopted on a frame of theirs ([sessions] adopt)"),

@@ -18,6 +18,8 @@ void gw_store_config(const struct gw_config *cfg, struct store_config *sc)
 	sc->backoff_max_ms = cfg->redis_backoff_max_ms;
 	sc->first_group = cfg->group;
 	sc->cluster = cfg->redis_cluster[0] ? cfg->redis_cluster : NULL;
+	sc->sentinels = cfg->redis_sentinel[0] ? cfg->redis_sentinel : NULL;
+	sc->sentinel_master = cfg->redis_sentinel_master;
 }
 
 int gw_store_require_aof(struct store *st)
@@ -41,25 +43,37 @@ int gw_store_require_aof(struct store *st)
 	return -1;
 }
 
-int gw_store_auth(const struct gw_config *cfg, struct store_config *sc,
-                  char pw[STORE_PASSWORD_MAX + 1])
+/* One password file into out: 0, or -errno with its error line. */
+static int load_password(const char *key, const char *path, char out[STORE_PASSWORD_MAX + 1])
 {
-	int rc;
+	int rc = store_load_password(path, out);
 
-	if (!cfg->redis_password_file[0])
-		return 0;
-	rc = store_load_password(cfg->redis_password_file, pw);
-	if (rc) {
-		sga_log(SGA_LOG_SRC_GW, SGA_LOG_ERR, "[redis] password_file %s: %s",
-		        cfg->redis_password_file,
+	if (rc)
+		sga_log(SGA_LOG_SRC_GW, SGA_LOG_ERR, "[redis] %s %s: %s", key, path,
 		        rc == -EPERM
 		            ? "readable or writable by group or others; refused (chmod 600)"
 		        : rc == -EINVAL
 		            ? "not a file with the password on its first line (1..256 bytes)"
 		            : strerror(-rc));
-		return rc;
+	return rc;
+}
+
+int gw_store_auth(const struct gw_config *cfg, struct store_config *sc,
+                  char pw[GW_STORE_SECRETS_LEN])
+{
+	char *sentinel_pw = pw + STORE_PASSWORD_MAX + 1;
+
+	if (cfg->redis_password_file[0]) {
+		if (load_password("password_file", cfg->redis_password_file, pw))
+			return -1;
+		sc->password = pw;
+		sc->user = cfg->redis_user[0] ? cfg->redis_user : NULL;
 	}
-	sc->password = pw;
-	sc->user = cfg->redis_user[0] ? cfg->redis_user : NULL;
+	if (cfg->redis_sentinel_password_file[0]) {
+		if (load_password("sentinel_password_file", cfg->redis_sentinel_password_file,
+		                  sentinel_pw))
+			return -1;
+		sc->sentinel_password = sentinel_pw;
+	}
 	return 0;
 }

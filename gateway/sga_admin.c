@@ -761,7 +761,7 @@ int main(int argc, char **argv)
 	const char *config_path = SGA_DEFAULT_CONFIG, *token_file = NULL, *cmd;
 	struct gw_config cfg;
 	struct store_config sc;
-	char redis_password[STORE_PASSWORD_MAX + 1] = "";
+	char redis_password[GW_STORE_SECRETS_LEN] = "";
 	struct store *st;
 	char err[512];
 	int ch, rc;

@@ -581,7 +581,7 @@ static int find_port(const struct gw_config *c, uint16_t *port_id)
  * INFO needs no master key: the store gets a zero one. */
 static int check_aof_once(const struct gw_config *cfg)
 {
-	char pw[STORE_PASSWORD_MAX + 1] = "";
+	char pw[GW_STORE_SECRETS_LEN] = "";
 	struct store_config sc;
 	struct store *st;
 	int rc;
@@ -657,7 +657,7 @@ int main(int argc, char **argv)
 	int eal_argc, rc_eal, restored = 0, lab_pending = 0, lab_failed = 0, auth_failed = 0;
 	int aof_failed = 0;
 	struct store *aof_st = NULL; /* [redis] require_aof: until the check passed */
-	char redis_password[STORE_PASSWORD_MAX + 1] = "";
+	char redis_password[GW_STORE_SECRETS_LEN] = "";
 	time_t last_stats, last_restore = 0;
 	struct sga_lab_params lab;
 

@@ -291,6 +291,30 @@ Test(config, redis_cluster_seeds)
 	           "more than 16 seed nodes");
 }
 
+/* [redis] sentinel: the sentinels host:port and the primary's name; not
+ * with cluster or socket; the name and the password file need sentinel. */
+Test(config, redis_sentinel)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_str_eq(c.redis_sentinel, "", "no Sentinel by default");
+	cr_assert_eq(parse("[redis]\nsentinel = 10.0.0.1:26379, s2:26379\n"
+	                   "sentinel_master = sga\nsentinel_password_file = /etc/sga/s.pw\n"),
+	             0, "%s", err);
+	cr_assert_str_eq(c.redis_sentinel, "10.0.0.1:26379, s2:26379");
+	cr_assert_str_eq(c.redis_sentinel_master, "sga");
+	cr_assert_str_eq(c.redis_sentinel_password_file, "/etc/sga/s.pw");
+	expect_err("[redis]\nsentinel = s1:26379\n", "[redis] sentinel needs sentinel_master");
+	expect_err("[redis]\nsentinel_master = sga\n",
+	           "[redis] sentinel_master and sentinel_password_file need sentinel");
+	expect_err("[redis]\nsentinel = s1:26379\nsentinel_master = sga\ncluster = a:7000\n",
+	           "[redis] sentinel and cluster both set");
+	expect_err("[redis]\nsentinel = s1:26379\nsentinel_master = sga\nsocket = /run/r.sock\n",
+	           "[redis] sentinel and socket both set");
+	expect_err("[redis]\nsentinel = s1\n",
+	           "t.conf:2: sentinel: 's1' is not a sentinel host:port");
+	expect_err("[redis]\nsentinel =\n", "sentinel: no sentinel named");
+}
+
 /* [redis] require_aof: true or false, false by default. */
 Test(config, redis_require_aof)
 {
