@@ -169,6 +169,7 @@ struct cp {
 	atomic_int stop;
 	struct cp_counters ctr;
 	_Atomic uint64_t reservations;
+	_Atomic uint64_t owner_lost; /* sessions disowned: another gateway owns them */
 	_Atomic uint64_t persisted, mark_passes, marks_deferred;
 	/* Lab provisioning (cp_lab_run; under main_mu): the file's sessions are
 	 * installed by it, so cp_restore_sessions leaves them alone. */
@@ -621,6 +622,27 @@ static void *worker_main(void *arg)
 
 /* ---- housekeeping: reservations ------------------------------------------------------ */
 
+/*
+ * A fenced write was refused (-STORE_E_NOT_OWNER): another gateway adopted
+ * the session ([sessions] adopt, PROTOCOL.md 9.5), so this one stops relaying
+ * it: out of the data plane, its held messages left in the store (they are
+ * the session's; dp_session_disown). A frame of it that reaches this gateway
+ * again is adopted back, which fences the other one in turn.
+ */
+static void disown(struct cp *cp, uint64_t sid)
+{
+	int rc;
+
+	pthread_mutex_lock(&cp->install_mu);
+	rc = dp_session_disown(cp->dp, sid);
+	pthread_mutex_unlock(&cp->install_mu);
+	if (rc)
+		return; /* gone already */
+	atomic_fetch_add_explicit(&cp->owner_lost, 1, memory_order_relaxed);
+	cp_log(CP_LOG_INFO, "session %016llx: another gateway owns it now; no longer relayed here",
+	       (unsigned long long)sid);
+}
+
 /* 0 done (or moot: the session is gone), -SGA_E_UNAVAILABLE to retry. */
 static int reserve_one(struct cp *cp, const struct dp_resv_req *r)
 {
@@ -629,6 +651,10 @@ static int reserve_one(struct cp *cp, const struct dp_resv_req *r)
 
 	if (rc == -SGA_E_UNAVAILABLE)
 		return rc;
+	if (rc == -STORE_E_NOT_OWNER) {
+		disown(cp, r->session_id);
+		return 0;
+	}
 	if (rc) {
 		/* Deleted session, or its 63-bit range is spent: the data plane
 		 * stops sending on it at its current limit. */
@@ -884,6 +910,8 @@ static void persist_marks(struct cp *cp, int force)
 			m->saved = 1; /* written, or the session is gone */
 			if (!rcs[b])
 				atomic_fetch_add_explicit(&cp->persisted, 1, memory_order_relaxed);
+			else if (rcs[b] == -STORE_E_NOT_OWNER)
+				disown(cp, p.todo[k + b].sid);
 		}
 	}
 	/* Not written (Redis down, out of memory): the data plane's bits for
@@ -1277,6 +1305,7 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->mark_passes = atomic_load_explicit(&c->mark_passes, memory_order_relaxed);
 	out->marks_deferred = atomic_load_explicit(&c->marks_deferred, memory_order_relaxed);
 	out->lab_sessions = atomic_load_explicit(&c->lab_sessions, memory_order_relaxed);
+	out->owner_lost = atomic_load_explicit(&c->owner_lost, memory_order_relaxed);
 	out->cookie_sent = atomic_load_explicit(&c->cookie_sent, memory_order_relaxed);
 	out->cookie_valid = atomic_load_explicit(&c->cookie_valid, memory_order_relaxed);
 	out->cookie_invalid = atomic_load_explicit(&c->cookie_invalid, memory_order_relaxed);

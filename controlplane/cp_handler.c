@@ -679,6 +679,9 @@ static int install_stored(const struct cp_handler *h, struct store *st,
 	uint64_t block = tx_block(h), limit[2], tx_seq[2];
 	int rc;
 
+	/* This gateway owns it from now on ([sessions] adopt): the marks and
+	 * reservations of a gateway that had it before are refused from here. */
+	CHECK(store_session_own(st, s->session_id));
 	/* Fresh ranges: whatever the data plane used before the restart lies
 	 * below the old limits, so reusing none of it needs no knowledge of it. */
 	for (uint8_t r = 0; r < 2; r++) {
@@ -713,6 +716,13 @@ static int restore_one(const struct cp_handler *h, struct store *st, uint64_t si
 		goto out;
 	if (s->state != SGA_GW_S_ESTABLISHED) {
 		rc = -SGA_E_BAD_STATE;
+		goto out;
+	}
+	/* Several gateways: one that adopted the session while this one was
+	 * down keeps it; it comes back here by adoption, on a frame of it. */
+	rc = store_session_owned_elsewhere(st, sid);
+	if (rc) {
+		rc = rc > 0 ? -STORE_E_NOT_OWNER : rc;
 		goto out;
 	}
 	CHECK(store_session_get_marks(st, sid, rx_next, addr));
@@ -787,7 +797,7 @@ int cp_core_restore(const struct cp_handler *h, struct store *st)
 {
 	struct sga_gw_session s;
 	uint64_t *ids = NULL;
-	unsigned n = 0;
+	unsigned n = 0, elsewhere = 0;
 	int installed = 0, rc = 0;
 
 	memset(&s, 0, sizeof(s));
@@ -804,7 +814,12 @@ int cp_core_restore(const struct cp_handler *h, struct store *st)
 			installed++;
 			COUNT(h, restored);
 		}
+		elsewhere += rc == -STORE_E_NOT_OWNER;
 	}
+	if (elsewhere)
+		cp_log(CP_LOG_INFO,
+		       "%u sessions are owned by other gateways ([sessions] adopt): left to them",
+		       elsewhere);
 	rc = installed;
 out:
 	free(ids);

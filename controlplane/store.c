@@ -92,6 +92,7 @@ struct store {
 	char *sentinel_master;
 	char *sentinel_password;     /* in the mkey page after password, NULL: none */
 	char primary[STC_NODE_NAME]; /* "host:port" last reached, "" none yet */
+	char *owner;                 /* store_config.owner: this gateway's id, NULL: no ownership */
 	_Atomic uint64_t primary_changes;
 	int auth_refused;
 	int auth_logged;
@@ -137,38 +138,68 @@ static const char LUA_SESS_PUT[] = "redis.call('HSET', KEYS[1], 'rec', ARGV[1], 
                                    "else redis.call('EXPIRE', KEYS[1], ARGV[3]) end\n"
                                    "return 1\n";
 
+/*
+ * Session ownership ([sessions] adopt; PROTOCOL.md 9.5). The session's hash
+ * names, in field `owner`, the gateway that installed it last (its [gateway]
+ * id): set when it is established, restored at a restart, or adopted. The
+ * writes a gateway makes for a session it has installed - persisted replay
+ * marks and addresses, hop TX reservations - carry its id (the argument
+ * named below) and are refused with -2, nothing written, when another
+ * gateway owns the session: the fence that tells an old owner (paused,
+ * partitioned, or simply still receiving a flow the network moved) that it
+ * must let the session go. An empty argument (one gateway, adopt off) and a
+ * hash without an owner (written before owners existed) are not fenced.
+ */
+#define LUA_FENCE(arg)                                       \
+	"if " arg " ~= '' then\n"                            \
+	"  local o = redis.call('HGET', KEYS[1], 'owner')\n" \
+	"  if o and o ~= " arg " then return -2 end\n"       \
+	"end\n"
+
+/* Take the ownership of an existing session for ARGV[1]: 1, -1 no such key. */
+static const char LUA_OWN[] = "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
+                              "redis.call('HSET', KEYS[1], 'owner', ARGV[1])\n"
+                              "return 1\n";
+
 /* tx_res<role> of an existing session raised to the floor ARGV[3] (the
  * gateway's clock, tx_floor) and then HINCRBY'd by ARGV[2]: the new limit, or
- * -1. The floor is compared as a canonical decimal string, not a Lua number
- * (a double would round values near 2^60). */
+ * -1, or -2 when another gateway owns it (fenced by ARGV[4], LUA_FENCE). The
+ * floor is compared as a canonical decimal string, not a Lua number (a
+ * double would round values near 2^60). */
 static const char LUA_RESERVE[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
-    "local cur = redis.call('HGET', KEYS[1], ARGV[1]) or '0'\n"
-    "local f = ARGV[3]\n"
-    "if #f > #cur or (#f == #cur and f > cur) then redis.call('HSET', KEYS[1], ARGV[1], f) end\n"
-    "return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])\n";
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n" LUA_FENCE(
+        "ARGV[4]") "local cur = redis.call('HGET', KEYS[1], ARGV[1]) or '0'\n"
+                   "local f = ARGV[3]\n"
+                   "if #f > #cur or (#f == #cur and f > cur) then redis.call('HSET', KEYS[1], "
+                   "ARGV[1], f) end\n"
+                   "return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])\n";
 
 /* Marks: raise rx0/rx1 to ARGV[1]/ARGV[2]; set addr0/addr1 to ARGV[3]/ARGV[4]
- * unless empty. 1 done, -1 no such key. */
+ * unless empty; fenced by ARGV[5] (LUA_FENCE). 1 done, -1 no such key, -2
+ * another gateway owns it. */
 static const char LUA_MARKS[] =
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n"
-    "for r = 0, 1 do\n"
-    "  local f = 'rx' .. r\n"
-    "  local cur = redis.call('HGET', KEYS[1], f) or '0'\n"
-    "  local v = ARGV[r + 1]\n"
-    "  if #v > #cur or (#v == #cur and v > cur) then redis.call('HSET', KEYS[1], f, v) end\n"
-    "  if ARGV[r + 3] ~= '' then redis.call('HSET', KEYS[1], 'addr' .. r, ARGV[r + 3]) end\n"
-    "end\n"
-    "return 1\n";
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end\n" LUA_FENCE(
+        "ARGV[5]") "for r = 0, 1 do\n"
+                   "  local f = 'rx' .. r\n"
+                   "  local cur = redis.call('HGET', KEYS[1], f) or '0'\n"
+                   "  local v = ARGV[r + 1]\n"
+                   "  if #v > #cur or (#v == #cur and v > cur) then redis.call('HSET', KEYS[1], f, "
+                   "v) end\n"
+                   "  if ARGV[r + 3] ~= '' then redis.call('HSET', KEYS[1], 'addr' .. r, ARGV[r + "
+                   "3]) end\n"
+                   "end\n"
+                   "return 1\n";
 
 /* Establish: the session record (rec, state, no TTL), a hop TX reservation of
  * ARGV[3] per role above the floor ARGV[8] (LUA_RESERVE), the marks raised
- * to ARGV[4]/ARGV[5] and the addresses ARGV[6]/ARGV[7] unless empty, in one
- * atomic step on the session's key.
+ * to ARGV[4]/ARGV[5] and the addresses ARGV[6]/ARGV[7] unless empty, and the
+ * owner ARGV[9] unless empty (LUA_FENCE), in one atomic step on the
+ * session's key.
  * Returns {limit0, limit1, rx0, rx1} (the marks as they stand: a re-written
  * session keeps the higher marks it had). */
 static const char LUA_ESTABLISH[] =
     "redis.call('HSET', KEYS[1], 'rec', ARGV[1], 'state', ARGV[2])\n"
+    "if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[9]) end\n"
     "redis.call('PERSIST', KEYS[1])\n"
     "for r = 0, 1 do\n"
     "  local f = 'tx_res' .. r\n"
@@ -538,6 +569,11 @@ struct store *store_open(const struct store_config *cfg)
 		if (!st->user)
 			goto nomem;
 	}
+	if (cfg->owner && cfg->owner[0]) {
+		st->owner = strdup(cfg->owner);
+		if (!st->owner)
+			goto nomem;
+	}
 	if (cfg->sentinels && cfg->sentinels[0] && st_sentinel_open(st, cfg)) {
 		int e = errno;
 
@@ -614,6 +650,7 @@ void store_close(struct store *st)
 	free(st->user);
 	free(st->sentinel);
 	free(st->sentinel_master);
+	free(st->owner);
 	free(st);
 }
 
@@ -1975,6 +2012,7 @@ static int estab_cmds(struct store *st, const struct store_estab *e, struct esta
 	}
 	snprintf(b->floor, sizeof(b->floor), "%" PRIu64, tx_floor());
 	cmd_str(&c[0], b->floor);
+	cmd_str(&c[0], st->owner ? st->owner : "");
 	sess_index_cmd(&b->rec, &c[1]);
 	*n = 2;
 	for (unsigned r = 0; r < 2; r++)
@@ -2084,13 +2122,61 @@ int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t
 	cmd_str(&c, role ? "tx_res1" : "tx_res0");
 	cmd_str(&c, val);
 	cmd_str(&c, floor);
+	cmd_str(&c, st->owner ? st->owner : "");
 	CHECK(run1(st, &c, rep)); /* an overflow of the 63-bit space is an error reply */
 	CHECK(reply_int(rep[0], &v));
 	if (v < 0) {
-		rc = -SGA_E_UNKNOWN_SESSION;
+		rc = v == -2 ? -STORE_E_NOT_OWNER : -SGA_E_UNKNOWN_SESSION;
 		goto out;
 	}
 	*limit = (uint64_t)v;
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_session_own(struct store *st, uint64_t sid)
+{
+	char key[KEY_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	long long v;
+	int rc;
+
+	if (!st->owner)
+		return 0;
+	CHECK(key_sess(key, sid));
+	cmd_eval(&c, LUA_OWN, key);
+	cmd_str(&c, st->owner);
+	CHECK(run1(st, &c, rep));
+	CHECK(reply_int(rep[0], &v));
+	if (v < 0)
+		rc = -SGA_E_UNKNOWN_SESSION;
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_session_owned_elsewhere(struct store *st, uint64_t sid)
+{
+	char key[KEY_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	if (!st->owner)
+		return 0;
+	CHECK(key_sess(key, sid));
+	cmd_init(&c);
+	cmd_str(&c, "HGET");
+	cmd_str(&c, key);
+	cmd_str(&c, "owner");
+	CHECK(run1(st, &c, rep));
+	if (rep[0]->type == REDIS_REPLY_STRING)
+		rc =
+		    strlen(st->owner) != rep[0]->len || memcmp(st->owner, rep[0]->str, rep[0]->len);
+	else if (rep[0]->type != REDIS_REPLY_NIL)
+		rc = -SGA_E_INTERNAL;
 out:
 	rep_free(rep, 1);
 	return rc;
@@ -2142,13 +2228,14 @@ int store_session_set_marks_n(struct store *st, const struct store_marks *m, uns
 				addr_format(&m[i].addr[r], x->a[i][r]);
 			cmd_str(&x->c[i], x->a[i][r]);
 		}
+		cmd_str(&x->c[i], st->owner ? st->owner : "");
 	}
 	CHECK(st_run(st, x->c, n, x->rep));
 	for (unsigned i = 0; i < n; i++) {
 		long long v;
 
 		CHECK(reply_int(x->rep[i], &v));
-		rcs[i] = v < 0 ? -SGA_E_UNKNOWN_SESSION : 0;
+		rcs[i] = v == -2 ? -STORE_E_NOT_OWNER : v < 0 ? -SGA_E_UNKNOWN_SESSION : 0;
 	}
 out:
 	rep_free(x->rep, n);

@@ -85,7 +85,17 @@ struct store_config {
 	const char *sentinels;
 	const char *sentinel_master;
 	const char *sentinel_password;
+	/* Session ownership ([sessions] adopt; PROTOCOL.md 9.5): this gateway's
+	 * [gateway] id. Establishing, store_session_own and the restore name it
+	 * as the session's owner; marks and TX reservations are fenced by it
+	 * (-STORE_E_NOT_OWNER when another gateway owns the session). NULL: one
+	 * gateway, nothing named or fenced. */
+	const char *owner;
 };
+
+/* A fenced write refused: another gateway owns the session now
+ * (store_config.owner). Store-internal, never on the wire. */
+#define STORE_E_NOT_OWNER 1001
 
 #define STORE_PASSWORD_MAX 256
 
@@ -199,6 +209,13 @@ void store_tx_floor_set(uint64_t (*fn)(void));
  *  floor that orders hop-down epochs, PROTOCOL.md 9.3). */
 int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t block,
                           uint64_t *limit);
+/** Name this gateway (store_config.owner) the owner of session sid (an
+ *  install from the store: restart, adoption). 0 (also without an owner
+ *  configured: nothing to do), -SGA_E_UNKNOWN_SESSION, -SGA_E_UNAVAILABLE. */
+int store_session_own(struct store *st, uint64_t sid);
+/** 1 if session sid names another gateway than this one as its owner; 0 if
+ *  it names this one, none, or no owner is configured; or -SGA_E_UNAVAILABLE. */
+int store_session_owned_elsewhere(struct store *st, uint64_t sid);
 /** Persist replay marks and addresses. Marks only rise (a lower rx_next than
  *  stored is ignored); an address with port 0 (unknown) is not written. */
 int store_session_set_marks(struct store *st, uint64_t sid, const uint64_t rx_next[2],

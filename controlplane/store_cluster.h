@@ -35,7 +35,7 @@
 
 #include <hiredis/hiredis.h>
 
-#define ST_MAX_ARGS   12
+#define ST_MAX_ARGS   14
 #define STC_SLOTS     16384u
 #define STC_NODES_MAX 64
 #define STC_REDIRECTS 5

@@ -359,6 +359,15 @@ int dp_session_install(struct dp *dp, const struct sga_gw_session *s, const stru
  */
 struct dp_session_view;
 int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view *final);
+/**
+ * Another gateway owns the session now ([sessions] adopt; the control plane
+ * learnt it from a fenced write): it leaves the table as with
+ * dp_session_remove, but the messages the store holds for its members stay
+ * (they are the session's, not this gateway's, to release): delivered if the
+ * session comes back here (adopted again on a frame of it), else kept until
+ * retention expires them. Writer rule as dp_session_install.
+ */
+int dp_session_disown(struct dp *dp, uint64_t session_id);
 
 /**
  * A device announced a new address in a fresh, authentic WAKE (PROTOCOL.md

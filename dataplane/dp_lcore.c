@@ -967,9 +967,13 @@ static unsigned dp_store_service(struct dp *dp, struct dp_lcore *lc)
 
 		/* A session not (re)installed yet, after a restart: later; once the
 		 * restore is done, a session closed before the restart (its close
-		 * did not reach the store): released (PROTOCOL.md 7.14). */
+		 * did not reach the store): released (PROTOCOL.md 7.14). Not with
+		 * several gateways ([sessions] adopt): another may own it now
+		 * (dp_session_disown), so its messages wait for it to come back
+		 * here, or for retention. */
 		if (!s) {
-			if (__atomic_load_n(&dp->restored, __ATOMIC_ACQUIRE))
+			if (__atomic_load_n(&dp->restored, __ATOMIC_ACQUIRE) &&
+			    !dp->cfg.adopt_sessions)
 				dp_store_forget(lc->store, rs[i].session_id);
 			continue;
 		}

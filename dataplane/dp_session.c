@@ -360,7 +360,11 @@ static void dp_session_view_fill(const struct dp *dp, const struct dp_session *s
 	v->idle_ms = dp_tsc_ms(__atomic_load_n(&l->last_tsc, __ATOMIC_RELAXED), now);
 }
 
-int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view *final)
+/* Take an installed session out of the table; forget: its owner lcore then
+ * releases what the store holds for it (a close), else that stays (a
+ * session another gateway owns now). */
+static int session_unpublish(struct dp *dp, uint64_t session_id, struct dp_session_view *final,
+                             bool forget)
 {
 	struct dp_session *s;
 	int32_t pos;
@@ -379,11 +383,21 @@ int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view
 	__atomic_store_n(&dp->live, dp->live - 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&dp->removed, dp->removed + 1, __ATOMIC_RELAXED);
 	dp_devidx_unlink(dp, dp_slot_index(dp, s));
-	dp_slot_retire(dp, dp_slot_index(dp, s), pos, true);
+	dp_slot_retire(dp, dp_slot_index(dp, s), pos, forget);
 	/* Often free already (no lcore online, or ops all done). */
 	dp_session_reclaim(dp);
-	DP_LOG(DEBUG, "session %016" PRIx64 " removed", session_id);
+	DP_LOG(DEBUG, "session %016" PRIx64 " %s", session_id, forget ? "removed" : "disowned");
 	return 0;
+}
+
+int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view *final)
+{
+	return session_unpublish(dp, session_id, final, true);
+}
+
+int dp_session_disown(struct dp *dp, uint64_t session_id)
+{
+	return session_unpublish(dp, session_id, NULL, false);
 }
 
 int dp_session_extend(struct dp *dp, uint64_t session_id, uint8_t role, uint64_t tx_limit)

@@ -109,6 +109,9 @@ static const struct key_def keys[] = {
     {"sessions", "idle_s", K_UINT, F(session_idle_s), 0, 315360000},
     {"sessions", "max_life_s", K_UINT, F(session_max_life_s), 0, 315360000},
     {"sessions", "adopt", K_BOOL, F(session_adopt), 0, 0},
+    /* The name a session's record gives its owner (PROTOCOL.md 9.5): one
+     * per gateway; the [gateway] id is the identity they all share. */
+    {"sessions", "node", K_STR, F(session_node), 1, 0},
     {"redis", "socket", K_STR, F(redis_socket), 0, 0},
     {"redis", "host", K_STR, F(redis_host), 0, 0},
     {"redis", "port", K_UINT, F(redis_port), 1, 65535},

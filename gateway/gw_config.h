@@ -75,8 +75,10 @@ struct gw_config {
 	unsigned cookie_threshold; /* backlog of one worker that means "under load" */
 	/* [sessions]: idle timeout and maximum lifetime; 0 = never */
 	unsigned session_idle_s, session_max_life_s;
-	int session_adopt;  /* [sessions] adopt: 1 on */
-	unsigned ctrl_rate; /* control frames/s per source address (per lcore); 0: off */
+	int session_adopt;     /* [sessions] adopt: 1 on */
+	char session_node[65]; /* [sessions] node: this gateway's name as a session's
+	                        * owner ("" = the host name) */
+	unsigned ctrl_rate;    /* control frames/s per source address (per lcore); 0: off */
 	unsigned ctrl_burst;
 
 	/* [redis] */

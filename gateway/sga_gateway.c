@@ -893,6 +893,22 @@ int main(int argc, char **argv)
 	ccfg.cookie_threshold = cfg.cookie_threshold;
 	ccfg.session_idle_s = cfg.session_idle_s;
 	ccfg.adopt_sessions = cfg.session_adopt;
+	/* Several gateways on one state store: each session names the gateway
+	 * that owns it, and its marks and reservations are fenced by that
+	 * name ([sessions] node, else the host name: the [gateway] id is the
+	 * identity the devices pin, the same on every gateway). */
+	if (cfg.session_adopt) {
+		if (!cfg.session_node[0] &&
+		    (gethostname(cfg.session_node, sizeof(cfg.session_node) - 1) ||
+		     !cfg.session_node[0])) {
+			GW_LOG("error", "[sessions] adopt = on: no host name to name this gateway "
+			                "by; set [sessions] node");
+			goto out_dp;
+		}
+		ccfg.store.owner = cfg.session_node;
+		GW_LOG("info", "[sessions] adopt = on: this gateway owns sessions as '%s'",
+		       cfg.session_node);
+	}
 	ccfg.session_max_life_s = cfg.session_max_life_s;
 
 	/* Modexp: the cryptodev MODEX service, installed as the modexp member of

@@ -6,9 +6,13 @@
 # the network moves them to gateway B (the route to 10.77.0.1 now leaves by
 # B's link, as an anycast or VRRP move would). B adopts the session on its
 # first authentic frame: the stream goes on without a new handshake, every
-# message arrives exactly once and in order, and B counts one adoption and
-# no session set-up. Then gateway A is killed (-9): nothing changes for the
-# devices, which are on B already.
+# message arrives exactly once and in order, and B counts an adoption and
+# no session set-up. Then the network moves the devices back to A for a
+# while: A, which still has the session installed, relays its frames until
+# its next replay-mark write, which the state store refuses (B owns the
+# session now: the fence); A lets the session go and adopts it back on the
+# next frame. Moved to B again, the same happens the other way. Then gateway
+# A is killed (-9): nothing changes for the devices, which are on B already.
 source "$(dirname "$0")/../../scripts/lab.sh"
 NS_GWB=sgagwb$SGA_TAG
 IF_GWB=sgab$SGA_TAG
@@ -22,7 +26,7 @@ cleanup() {
 	sga_cleanup
 }
 trap cleanup EXIT
-N=${SGA_E2E_MESSAGES:-3000}
+N=${SGA_E2E_MESSAGES:-8000}
 export SGA_ADOPT=on
 # Two data-plane lcores share core 1: both back off when idle.
 export SGA_IDLE_SLEEP_US=${SGA_IDLE_SLEEP_US:-50}
@@ -36,7 +40,7 @@ sga_link "$NS_GWB" "$IF_GWB" "$NS_DEV" "$IF_DEVB" 10.77.0.2/32
 for f in all default "$IF_DEV" "$IF_DEVB"; do
 	ip netns exec "$NS_DEV" sysctl -qw "net.ipv4.conf.$f.rp_filter=0" 2>/dev/null || true
 done
-sed -e "s|iface=$IF_GW,|iface=$IF_GWB,|" -e "s|^stats_file = .*|stats_file = $SGA_RUN/stats-b.json|" \
+sed -e "s|iface=$IF_GW,|iface=$IF_GWB,|" -e "s|^adopt = .*|&\nnode = gw-b-$SGA_TAG|" -e "s|^stats_file = .*|stats_file = $SGA_RUN/stats-b.json|" \
 	-e "s|^dir = .*|dir = $SGA_RUN/store-b|" -e "s|--file-prefix=sga$SGA_TAG|--file-prefix=sgab$SGA_TAG|" \
 	-e "s|^stats_interval_s = .*|stats_interval_s = 0|" \
 	"$SGA_RUN/gateway.conf" >"$SGA_RUN/gateway-b.conf"
@@ -57,17 +61,35 @@ log "the devices now reach 10.77.0.1 through gateway B (after $before messages)"
 # The pause the devices see (reported, not asserted): until dev-j has 50 more.
 moved_on() { [ "$(wc -l <"$SGA_RUN/j.out")" -ge $((before + 50)) ]; }
 sga_wait_for 30 moved_on && log "the stream went on through B after $((($(date +%s%N) - t0) / 1000000)) ms"
+statb() { SGA_STATS=$SGA_RUN/stats-b.json sga_stat "$@"; }
+b_adopted() { [ "$(statb controlplane adopted)" -ge 1 ]; }
+sga_wait_for 10 b_adopted || die "gateway B did not adopt the session"
 
-sga_one_stream "$STREAM_I" "$STREAM_J" "$N" "the move to gateway B"
+# Back to A, which never learnt of B's adoption: fenced at its next mark
+# write, it lets the session go, then adopts it back.
+t0=$(date +%s%N)
+ip -n "$NS_DEV" route replace 10.77.0.1/32 dev "$IF_DEV"
+ip -n "$NS_DEV" neigh flush all
+back=$(wc -l <"$SGA_RUN/j.out")
+log "the devices reach 10.77.0.1 through gateway A again (after $back messages)"
+a_fenced() { [ "$(sga_stat controlplane owner_lost)" -ge 1 ] && [ "$(sga_stat controlplane adopted)" -ge 1 ]; }
+sga_wait_for 30 a_fenced || die "gateway A was not fenced and did not adopt the session back (owner_lost $(sga_stat controlplane owner_lost), adopted $(sga_stat controlplane adopted))"
+log "gateway A: fenced and adopted back $((($(date +%s%N) - t0) / 1000000)) ms after the move"
+grep -q "another gateway owns it now" "$SGA_RUN/gateway.log" || die "no fence line in A's log"
+[ "$(wc -l <"$SGA_RUN/j.out")" -lt "$N" ] || die "the stream ended before it moved back to B (raise SGA_E2E_MESSAGES)"
+
+ip -n "$NS_DEV" route replace 10.77.0.1/32 dev "$IF_DEVB"
+ip -n "$NS_DEV" neigh flush all
+log "the devices reach 10.77.0.1 through gateway B again"
+sga_one_stream "$STREAM_I" "$STREAM_J" "$N" "the moves between the gateways"
 
 sleep 0.5 # a stats-file refresh
-statb() { SGA_STATS=$SGA_RUN/stats-b.json sga_stat "$@"; }
 adopted=$(statb controlplane adopted)
 setups=$(statb controlplane sessions)
 relayed=$(statb dataplane relayed)
 asked=$(statb dataplane adopt_asked)
-log "gateway B: adopted $adopted, sessions set up $setups, relayed $relayed, adopt_asked $asked"
-[ "$adopted" -eq 1 ] || die "gateway B adopted $adopted sessions, not 1"
+log "gateway B: adopted $adopted, lost $(statb controlplane owner_lost), sessions set up $setups, relayed $relayed, adopt_asked $asked"
+[ "$adopted" -ge 1 ] || die "gateway B adopted no session"
 [ "$setups" -eq 0 ] || die "gateway B set up $setups sessions: a handshake went through it"
 [ "$relayed" -gt 0 ] || die "gateway B relayed nothing"
 grep -q "session .* adopted: a frame of member" "$SGA_RUN/gateway-b.log" || die "no adoption line in B's log"
@@ -82,4 +104,4 @@ sleep 0.3
 sga_dev dev-i --timeout 30000 connect dev-j --count 100 >"$SGA_RUN/i2.out" 2>"$SGA_RUN/i2.err" ||
 	{ tail -5 "$SGA_RUN/i2.err" >&2; die "a new session through B after A died"; }
 wait $J || die "dev-j did not receive the new session's messages through B"
-log "PASS test_adopt ($N messages across a move to another gateway, one handshake; a new session through B)"
+log "PASS test_adopt ($N messages across moves between two gateways, one handshake, the old owner fenced; a new session through B)"

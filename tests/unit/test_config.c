@@ -126,6 +126,12 @@ Test(config, sessions_adopt_on_off)
 	cr_assert_eq(c.session_adopt, 0);
 	expect_err("[sessions]\nadopt = yes\n", "adopt: 'yes' is not true or false (on or off)");
 	cr_assert(!gw_config_is_live("sessions", "adopt"));
+	/* node: the owner name (default "": the host name, at start). */
+	cr_assert_str_eq(c.session_node, "");
+	cr_assert_eq(parse("[sessions]\nadopt = on\nnode = gw-b\n"), 0, "%s", err);
+	cr_assert_str_eq(c.session_node, "gw-b");
+	expect_err("[sessions]\nnode =\n", "node: value must not be empty");
+	cr_assert(!gw_config_is_live("sessions", "node"));
 }
 
 /* [controlplane] mark_step / mark_max_age_ms: when replay marks may wait. */

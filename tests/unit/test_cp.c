@@ -1632,6 +1632,8 @@ static struct {
 	unsigned extends;
 	uint64_t ext_sid, ext_limit;
 	uint8_t ext_role;
+	unsigned disowns; /* dp_session_disown calls */
+	uint64_t disown_sid;
 } DP = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 unsigned dp_ctrl_dequeue(struct dp *dp, unsigned w, struct rte_mbuf **pkts, unsigned n)
@@ -1742,6 +1744,24 @@ int dp_session_remove(struct dp *dp, uint64_t session_id, struct dp_session_view
 	(void)session_id;
 	(void) final;
 	return -ENOENT;
+}
+
+/* Another gateway owns it: the view leaves (as the real table's entry does). */
+int dp_session_disown(struct dp *dp, uint64_t session_id)
+{
+	int rc = -ENOENT;
+
+	(void)dp;
+	pthread_mutex_lock(&DP.mu);
+	DP.disowns++;
+	DP.disown_sid = session_id;
+	for (unsigned i = 0; i < DP.n_views; i++)
+		if (DP.views[i].session_id == session_id) {
+			DP.views[i] = DP.views[--DP.n_views];
+			rc = 0;
+		}
+	pthread_mutex_unlock(&DP.mu);
+	return rc;
 }
 
 /* The views the marks tests set (DP.views, slot = index), by id. */
@@ -2052,6 +2072,89 @@ Test(cp, marks_written_by_step_age_address_and_at_stop)
 	pthread_mutex_lock(&DP.mu);
 	DP.n_views = 0;
 	pthread_mutex_unlock(&DP.mu);
+}
+
+/*
+ * Several gateways on one store ([sessions] adopt): a gateway names itself the
+ * owner of what it installs; once another gateway has taken a session (its
+ * adoption wrote its name), this one's marks and TX reservations for it are
+ * refused unwritten, the session leaves its data plane (owner_lost), and a
+ * restart leaves it to the other gateway.
+ */
+Test(cp, another_owner_fences_marks_reservations_and_the_restore)
+{
+	static int dummy;
+	struct dp *dp = (struct dp *)&dummy;
+	struct store_config other;
+	struct cp_config cfg;
+	struct cp_stats st;
+	struct store *gw_b;
+	struct cp *cp;
+	redisReply *r;
+	uint64_t sid, t0;
+
+	do_register(0, NULL, 0);
+	do_register(1, NULL, 0);
+	do_negotiate();
+	do_kex();
+	sid = H.sess[0].session_id;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_workers = 1;
+	cfg.store.unix_socket = redis_fx.sock;
+	cfg.store.timeout_ms = 300;
+	cfg.store.owner = "gw-a";
+	memcpy(cfg.store.master_key, MKEY, sizeof(MKEY));
+	cfg.persist_interval_ms = 10;
+	cfg.tx_seq_block = BLOCK;
+	cp = cp_start(&cfg, &H.gw, dp);
+	cr_assert_not_null(cp);
+	cr_assert_eq(cp_restore_sessions(cp), 1);
+	r = redis_fx_cmd("HGET sga:{sess:%016llx} owner", (unsigned long long)sid);
+	cr_assert(r->type == REDIS_REPLY_STRING && !strcmp(r->str, "gw-a"), "the restore owns it");
+	freeReplyObject(r);
+	view_set(sid, 100, 7, &ADDR[0]);
+	cr_assert(wait_mark(sid, 100, 3000), "its own marks are written");
+
+	/* Gateway B adopts it. */
+	other = cfg.store;
+	other.owner = "gw-b";
+	gw_b = store_open(&other);
+	cr_assert_not_null(gw_b);
+	cr_assert_eq(store_session_own(gw_b, sid), 0);
+	view_set(sid, 300, 9, &ADDR[1]);
+	for (t0 = fx_now_ms(); dp_get(&DP.disowns) < 1 && fx_now_ms() - t0 < 3000;)
+		fx_msleep(5);
+	cr_assert_eq(dp_get(&DP.disowns), 1, "the refused marks let the session go");
+	cr_assert_eq(DP.disown_sid, sid);
+	cp_get_stats(cp, &st);
+	cr_assert_eq(st.owner_lost, 1);
+	cr_assert_eq(redis_mark(sid, 0, NULL), 100, "nothing written under B's ownership");
+
+	/* A reservation asked for it meanwhile: refused, nothing extended. */
+	pthread_mutex_lock(&DP.mu);
+	DP.resv[DP.n_resv++] = (struct dp_resv_req){.session_id = sid, .role = 0};
+	pthread_mutex_unlock(&DP.mu);
+	for (t0 = fx_now_ms(); dp_get(&DP.disowns) < 2 && fx_now_ms() - t0 < 3000;)
+		fx_msleep(5);
+	cr_assert_eq(dp_get(&DP.disowns), 2, "the refused reservation lets it go too");
+	cr_assert_eq(dp_get(&DP.extends), 0);
+	cp_stop(cp);
+
+	/* Restarted, gateway A leaves B's session to B. */
+	cp = cp_start(&cfg, &H.gw, dp);
+	cr_assert_not_null(cp);
+	cr_assert_eq(cp_restore_sessions(cp), 0);
+	cr_assert_eq(dp_get(&DP.installs), 1, "not installed again");
+	cp_stop(cp);
+	/* B itself writes: its name is the one its writes carry. */
+	{
+		uint64_t rx[2] = {400, 10}, limit;
+		struct dp_addr a[2] = {ADDR[0], ADDR[1]};
+
+		cr_assert_eq(store_session_set_marks(gw_b, sid, rx, a), 0);
+		cr_assert_eq(store_session_reserve(gw_b, sid, 0, BLOCK, &limit), 0);
+	}
+	store_close(gw_b);
 }
 
 Test(cp, threads_restore_reserve_persist_stop)

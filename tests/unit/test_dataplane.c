@@ -3094,6 +3094,62 @@ Test(dataplane, closed_session_messages_released_from_store)
 	cr_assert_eq(system(cmd), 0);
 }
 
+/* Several gateways ([sessions] adopt): a session another gateway owns now
+ * leaves the table (dp_session_disown), but what the store holds for it
+ * stays: not released with the slot, nor by the re-send scan that finds no
+ * session for it, so it is there to deliver when the session is adopted
+ * back. */
+Test(dataplane, disowned_session_messages_stay_held)
+{
+	char dir[] = "/tmp/sga-wt-disown-XXXXXX", cmd[80];
+	struct harness *h = session_new();
+	const struct dp_addr addr[2] = {dev_addr(0, 40000), {.port = 0}};
+	uint8_t msg[32], f[SGA_FRAME_MAX];
+	struct dp_store_stats ss;
+	size_t flen;
+
+	crypto_dev = "cpu";
+	cr_assert_not_null(mkdtemp(dir));
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.store_dir = dir;
+	cfg.store_pending_max = 64;
+	cfg.adopt_sessions = 1;
+	dp_start();
+	install(h, addr, 1000, 1000, 0);
+	dp_sessions_restored(dp);
+	for (unsigned i = 0; i < 3; i++) {
+		fill(msg, sizeof(msg), i);
+		flen = seal(h, 0, msg, sizeof(msg), f);
+		inject(0, &addr[0], f, flen);
+		poll_q(0);
+	}
+	for (int i = 0; i < 200 && (dp_store_totals(dp, &ss), ss.pending < 3); i++)
+		rte_delay_us_sleep(1000);
+	cr_assert_eq(ss.pending, 3, "held for the absent recipient");
+	cr_assert_eq(dp_session_disown(dp, h->gsess.session_id), 0);
+	cr_assert_eq(dp_session_disown(dp, h->gsess.session_id), -ENOENT);
+	/* Past the first re-send time (resend_min_ms): the scan finds them due
+	 * and no session for them. */
+	for (int i = 0; i < 40; i++) {
+		dp_poll_once(dp, 0);
+		rte_delay_us_sleep(10000);
+	}
+	dp_store_totals(dp, &ss);
+	cr_assert_eq(ss.pending, 3, "kept for the session's owner");
+	cr_assert_eq(ss.closed_released, 0);
+	/* Adopted back: the same session again, its messages still held. */
+	install(h, addr, 2000, 2000, 0);
+	poll_q(0);
+	dp_store_totals(dp, &ss);
+	cr_assert_eq(ss.pending, 3);
+	collect(0);
+	dp_down();
+	session_free(h);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
 /* Removals and re-installs while the real lcore loop relays the session's
  * frames on another lcore: no freed slot is ever touched (the ASan build
  * says so), every frame is relayed or dropped, every mbuf comes back. */
