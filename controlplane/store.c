@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 
 #include "cp_log.h"
 #include "sga_check.h"
@@ -94,6 +96,7 @@ struct store {
 	char primary[STC_NODE_NAME]; /* "host:port" last reached, "" none yet */
 	char *owner;                 /* store_config.owner: this gateway's id, NULL: no ownership */
 	_Atomic uint64_t primary_changes;
+	_Atomic uint64_t scripts_loaded; /* EVALSHAs sent again as EVAL (NOSCRIPT) */
 	int auth_refused;
 	int auth_logged;
 };
@@ -907,6 +910,11 @@ static redisContext *st_dial_primary(struct store *st, char *why, size_t why_len
 	return c;
 }
 
+uint64_t store_scripts_loaded(const struct store *st)
+{
+	return atomic_load_explicit(&((struct store *)st)->scripts_loaded, memory_order_relaxed);
+}
+
 uint64_t store_primary_changes(const struct store *st)
 {
 	return atomic_load_explicit(&((struct store *)st)->primary_changes, memory_order_relaxed);
@@ -944,6 +952,7 @@ static int st_connect(struct store *st)
 static void cmd_init(struct st_cmd *c)
 {
 	c->argc = 0;
+	c->script = NULL;
 }
 
 static void cmd_arg(struct st_cmd *c, const void *p, size_t n)
@@ -1048,10 +1057,10 @@ static void st_cluster_fail(struct store *st, int rc, const char *why)
  * A cluster's pipeline (store_cluster.h), on node when not NULL: the same
  * backoff as one server. Any failure the client reports (CLUSTERDOWN, a node
  * unreachable, an I/O error, too many redirections) counts as Redis down:
- * the whole store backs off, whichever node failed.
+ * the whole store backs off, whichever node failed. 0: every reply read.
  */
-static int st_run_cluster(struct store *st, const char *node, struct st_cmd *cmds, unsigned n,
-                          redisReply **rep)
+static int st_io_cluster(struct store *st, const char *node, struct st_cmd *cmds, unsigned n,
+                         redisReply **rep)
 {
 	struct pipe_guard g;
 	char why[STORE_NODE_NAME_MAX + 128];
@@ -1067,29 +1076,20 @@ static int st_run_cluster(struct store *st, const char *node, struct st_cmd *cmd
 	if (rc)
 		return -SGA_E_UNAVAILABLE;
 	st_up(st);
-	return st_replies(st, rep, n);
+	return 0;
 }
 
-/*
- * Send n commands in one pipeline and read the n replies into rep[] (freed by
- * the caller with rep_free, also on failure). SIGPIPE is blocked around the
- * I/O (pipe_block). Any I/O error: connection dropped, -SGA_E_UNAVAILABLE. An
- * error reply: its code. On a cluster, node names the master to run them on
- * (NULL: each command on its key's); one server: node is NULL.
- */
-static int st_run_on(struct store *st, const char *node, struct st_cmd *cmds, unsigned n,
-                     redisReply **rep)
+/* One server: n commands in one pipeline, n replies read. SIGPIPE is blocked
+ * around the I/O (pipe_block). Any I/O error: connection dropped,
+ * -SGA_E_UNAVAILABLE. */
+static int st_io(struct store *st, const char *node, struct st_cmd *cmds, unsigned n,
+                 redisReply **rep)
 {
 	struct pipe_guard g;
 	int rc;
 
-	for (unsigned i = 0; i < n; i++) {
-		rep[i] = NULL;
-		if (cmds[i].argc > MAX_ARGS)
-			return -SGA_E_INTERNAL;
-	}
 	if (st->cl)
-		return st_run_cluster(st, node, cmds, n, rep);
+		return st_io_cluster(st, node, cmds, n, rep);
 	rc = st_connect(st);
 	if (rc)
 		return rc;
@@ -1108,9 +1108,84 @@ static int st_run_on(struct store *st, const char *node, struct st_cmd *cmds, un
 		st_drop(st, why);
 	}
 	pipe_unblock(&g, rc != 0);
+	return rc;
+}
+
+/* The EVALSHAs the server did not know (NOSCRIPT: its script cache is empty
+ * after a restart or failover, or it never ran them) sent again as EVAL, in
+ * one more round trip; their replies replace the NOSCRIPT ones. */
+static int st_noscript_retry(struct store *st, const char *node, struct st_cmd *cmds, unsigned n,
+                             redisReply **rep)
+{
+	struct st_cmd *sub = NULL;
+	redisReply **subrep = NULL;
+	unsigned *idx = NULL, k = 0;
+	int rc = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		k += cmds[i].script && rep[i]->type == REDIS_REPLY_ERROR && rep[i]->len >= 8 &&
+		     !memcmp(rep[i]->str, "NOSCRIPT", 8);
+	if (!k)
+		return 0;
+	sub = calloc(k, sizeof(*sub));
+	subrep = calloc(k, sizeof(*subrep));
+	idx = calloc(k, sizeof(*idx));
+	if (!sub || !subrep || !idx) {
+		rc = -SGA_E_INTERNAL;
+		goto out;
+	}
+	k = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (cmds[i].script && rep[i]->type == REDIS_REPLY_ERROR && rep[i]->len >= 8 &&
+		    !memcmp(rep[i]->str, "NOSCRIPT", 8)) {
+			sub[k] = cmds[i];
+			sub[k].argv[0] = "EVAL";
+			sub[k].len[0] = 4;
+			sub[k].argv[1] = cmds[i].script;
+			sub[k].len[1] = strlen(cmds[i].script);
+			sub[k].script = NULL;
+			idx[k++] = i;
+		}
+	atomic_fetch_add_explicit(&st->scripts_loaded, k, memory_order_relaxed);
+	rc = st_io(st, node, sub, k, subrep);
 	if (rc)
-		return rc;
-	return st_replies(st, rep, n);
+		goto out;
+	for (unsigned j = 0; j < k; j++) {
+		freeReplyObject(rep[idx[j]]);
+		rep[idx[j]] = subrep[j];
+		subrep[j] = NULL;
+	}
+out:
+	for (unsigned j = 0; subrep && j < k; j++)
+		if (subrep[j])
+			freeReplyObject(subrep[j]);
+	free(sub);
+	free(subrep);
+	free(idx);
+	return rc;
+}
+
+/*
+ * Send n commands in one pipeline and read the n replies into rep[] (freed by
+ * the caller with rep_free, also on failure). Any I/O error: connection
+ * dropped, -SGA_E_UNAVAILABLE. An error reply: its code. On a cluster, node
+ * names the master to run them on (NULL: each command on its key's); one
+ * server: node is NULL.
+ */
+static int st_run_on(struct store *st, const char *node, struct st_cmd *cmds, unsigned n,
+                     redisReply **rep)
+{
+	int rc;
+
+	for (unsigned i = 0; i < n; i++) {
+		rep[i] = NULL;
+		if (cmds[i].argc > MAX_ARGS)
+			return -SGA_E_INTERNAL;
+	}
+	rc = st_io(st, node, cmds, n, rep);
+	if (!rc)
+		rc = st_noscript_retry(st, node, cmds, n, rep);
+	return rc ? rc : st_replies(st, rep, n);
 }
 
 static int st_run(struct store *st, struct st_cmd *cmds, unsigned n, redisReply **rep)
@@ -1147,12 +1222,54 @@ static int del1(struct store *st, const char *key)
 	return rc;
 }
 
-/* An EVAL of script on key with the given string arguments. */
+/*
+ * Scripts go as EVALSHA of their SHA-1 (40 hex digits instead of the body on
+ * every call: Redis neither reads nor hashes the body again). A server that
+ * does not know the script yet (its first call, or after a restart or a
+ * failover emptied its script cache) answers NOSCRIPT; st_run_on then sends
+ * that command again as EVAL, which loads it.
+ */
+static const char *const LUA_ALL[] = {LUA_RAISE,   LUA_CLAIM,    LUA_CREATE,
+                                      LUA_SET_IF,  LUA_SESS_PUT, LUA_OWN,
+                                      LUA_RESERVE, LUA_MARKS,    LUA_ESTABLISH};
+#define N_LUA (sizeof(LUA_ALL) / sizeof(LUA_ALL[0]))
+static char lua_sha[N_LUA][41];
+static pthread_once_t lua_sha_once = PTHREAD_ONCE_INIT;
+
+static void lua_sha_init(void)
+{
+	for (size_t i = 0; i < N_LUA; i++) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned md_len = 0;
+
+		if (!EVP_Digest(LUA_ALL[i], strlen(LUA_ALL[i]), md, &md_len, EVP_sha1(), NULL) ||
+		    md_len != 20) {
+			lua_sha[i][0] = '\0'; /* EVAL for this one */
+			continue;
+		}
+		for (unsigned k = 0; k < 20; k++)
+			snprintf(&lua_sha[i][2 * k], 3, "%02x", md[k]);
+	}
+}
+
+/* The EVALSHA (or, if its digest is unknown, EVAL) of script on key. */
 static void cmd_eval(struct st_cmd *c, const char *script, const char *key)
 {
+	const char *sha = NULL;
+
+	pthread_once(&lua_sha_once, lua_sha_init);
+	for (size_t i = 0; i < N_LUA && !sha; i++)
+		if (LUA_ALL[i] == script && lua_sha[i][0])
+			sha = lua_sha[i];
 	cmd_init(c);
-	cmd_str(c, "EVAL");
-	cmd_str(c, script);
+	if (sha) {
+		cmd_str(c, "EVALSHA");
+		cmd_str(c, sha);
+		c->script = script;
+	} else {
+		cmd_str(c, "EVAL");
+		cmd_str(c, script);
+	}
 	cmd_str(c, "1");
 	cmd_str(c, key);
 }

@@ -130,6 +130,10 @@ uint64_t store_reconnects(const struct store *st);
  *  ASK (a slot being migrated); 0 on one server (any thread may read). */
 uint64_t store_moved(const struct store *st);
 uint64_t store_asked(const struct store *st);
+/** Lua scripts sent again in full (EVAL) because the server answered an
+ *  EVALSHA with NOSCRIPT (its first use of each, and after a restart or a
+ *  failover emptied its script cache); any thread may read. */
+uint64_t store_scripts_loaded(const struct store *st);
 /** Sentinel mode: times the primary's address changed after the first one
  *  the sentinels gave (a failover seen); 0 otherwise (any thread may read). */
 uint64_t store_primary_changes(const struct store *st);

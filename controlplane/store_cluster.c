@@ -82,7 +82,7 @@ unsigned stc_keyslot(const char *key, size_t len)
 	return crc16(key, len) & (STC_SLOTS - 1);
 }
 
-/* The first key of a command the store sends: EVAL script numkeys key ...,
+/* The first key of a command the store sends: EVAL[SHA] script numkeys key ...,
  * else the first argument. -1: none (INFO, SCAN, CLUSTER, ...: any node). */
 static int cmd_key(const struct st_cmd *c)
 {

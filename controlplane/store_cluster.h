@@ -54,11 +54,13 @@ struct stc_addr {
  *  1..65535, a host too long, more than cap entries, or none at all). */
 int stc_parse_addrs(const char *list, struct stc_addr *out, unsigned cap, unsigned *n);
 
-/* One command as an argument vector (binary-safe). */
+/* One command as an argument vector (binary-safe). An EVALSHA keeps its
+ * script's body in script, for the EVAL a NOSCRIPT reply asks for. */
 struct st_cmd {
 	int argc;
 	const char *argv[ST_MAX_ARGS];
 	size_t len[ST_MAX_ARGS];
+	const char *script;
 };
 
 /* Make a connection to host:port for the cluster client (AUTH done), or

@@ -679,6 +679,59 @@ Test(store, marks_of_many_sessions_in_one_pipeline)
 	store_close(st);
 }
 
+/* Scripts go as EVALSHA: the body once per server (its NOSCRIPT answer
+ * sends that command again as EVAL), then the digest only; after SCRIPT
+ * FLUSH (what a restart or failover does to the cache) every EVALSHA of a
+ * pipeline is answered NOSCRIPT, and each is sent again, in one round trip. */
+Test(store, scripts_by_digest_loaded_again_after_a_flush)
+{
+	struct store *st = open_store(1000);
+	struct store_marks m[8];
+	struct sga_gw_device d;
+	struct sga_gw_session s;
+	redisReply *r;
+	int rc[8];
+
+	memset(&d, 0, sizeof(d));
+	d.id_len = 6;
+	memcpy(d.id, "meter1", 6);
+	d.suite_init = SGA_SUITE_AES128_GCM;
+	d.n_suites = 1;
+	d.suites[0] = SGA_SUITE_AES128_GCM;
+	cr_assert_eq(store_device_put(st, &d), 0);
+	r = redis_fx_cmd("SCRIPT FLUSH");
+	freeReplyObject(r);
+	cr_assert_eq(store_device_set_up_ctr(st, d.id, d.id_len, 10), 0);
+	cr_assert_eq(store_scripts_loaded(st), 1, "the first use loads it");
+	cr_assert_eq(store_device_set_up_ctr(st, d.id, d.id_len, 11), 0);
+	cr_assert_eq(store_device_set_up_ctr(st, d.id, d.id_len, 11), -SGA_E_REPLAY);
+	cr_assert_eq(store_scripts_loaded(st), 1, "then by digest");
+
+	for (unsigned i = 0; i < 8; i++) {
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].sid = 700 + i;
+		m[i].rx_next[0] = 50 + i;
+		make_sess(&s, m[i].sid, SGA_GW_S_ESTABLISHED);
+		cr_assert_eq(store_session_put(st, &s), 0);
+	}
+	r = redis_fx_cmd("SCRIPT FLUSH");
+	freeReplyObject(r);
+	cr_assert_eq(store_session_set_marks_n(st, m, 8, rc), 0);
+	for (unsigned i = 0; i < 8; i++) {
+		uint64_t rx[2];
+		struct dp_addr got[2];
+
+		cr_assert_eq(rc[i], 0, "session %u: %d", i, rc[i]);
+		cr_assert_eq(store_session_get_marks(st, m[i].sid, rx, got), 0);
+		cr_assert_eq(rx[0], 50 + i, "written once loaded");
+	}
+	cr_assert_eq(store_scripts_loaded(st), 1 + 1 + 8,
+	             "the sessions' script once for the puts, then all 8 of the pipeline");
+	cr_assert_eq(store_device_set_up_ctr(st, d.id, d.id_len, 12), 0);
+	cr_assert_eq(store_scripts_loaded(st), 11, "LUA_RAISE flushed too");
+	store_close(st);
+}
+
 Test(store, session_list)
 {
 	struct store *st = open_store(1000);
