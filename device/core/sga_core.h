@@ -60,6 +60,23 @@
 #endif
 #define SGA_CORE_DLV_EVERY 16 /* ... or after this many (PROTOCOL.md 7.11a) */
 
+/*
+ * SGA_CORE_FULL=1: what a host SDK needs beyond a microcontroller, compiled in
+ * only there (the microcontroller build leaves it out and does not grow):
+ * timings and a message window chosen at run time, the window's slots in the
+ * caller's memory (sga_core_configure), the first timeout of a message from
+ * the measured round trip (RFC 6298, Karn's rule) and a fast re-send of a
+ * message three later ones overtook, ERROR hints (7.12) that shape the status
+ * an exchange gives up with, and counters (struct sga_core_stats).
+ */
+#ifndef SGA_CORE_FULL
+#define SGA_CORE_FULL 0
+#endif
+#ifndef SGA_CORE_RTO_MIN_MS
+#define SGA_CORE_RTO_MIN_MS 100 /* SGA_CORE_FULL: the measured timeout's floor */
+#endif
+#define SGA_CORE_FAST_RESEND 3 /* SGA_CORE_FULL: later ACKs that make a message count as lost */
+
 /** No answer in time (the number the Linux SDK uses, SGA_CLIENT_E_TIMEOUT). */
 #define SGA_CORE_E_TIMEOUT 1000
 
@@ -114,6 +131,10 @@ struct sga_core_io {
 	int (*save)(void *ctx, const struct sga_core_persist *st);
 	/** What happened; the callback may call sga_core_send / sga_core_close. */
 	void (*event)(void *ctx, const struct sga_core_event *ev);
+#if SGA_CORE_FULL
+	/** Monotonic microseconds for the RTT samples; NULL: now_ms * 1000. */
+	uint64_t (*now_us)(void *ctx);
+#endif
 };
 
 /* ---- the engine ------------------------------------------------------------------ */
@@ -135,8 +156,40 @@ struct sga_core_tx {
 	uint32_t rto;
 	uint64_t seq;
 	uint64_t next_ms, give_up_ms;
+#if SGA_CORE_FULL
+	uint64_t sent_us; /* first transmission, for the RTT sample (Karn's rule) */
+	uint64_t stamp;   /* order of the last transmission among all */
+	uint32_t later;   /* ACKs of messages sent after that transmission */
+#endif
 	uint8_t msg[SGA_CORE_MSG_MAX];
 };
+
+#if SGA_CORE_FULL
+/** Run-time timings and window (sga_core_configure); sga_core_init sets the
+ *  compile-time ones (SGA_CORE_RTO_MS ..., SGA_CORE_WINDOW slots of its own). */
+struct sga_core_params {
+	uint32_t rto_ms;     /* first timeout of a control frame, and of a message until measured */
+	uint32_t rto_min_ms; /* bounds of the measured one */
+	uint32_t rto_max_ms; /* and of every doubling */
+	uint32_t
+	    timeout_ms;    /* a message unacknowledged this long ends the session; CONFIRM, CLOSE */
+	uint8_t ctl_tries; /* transmissions of a control frame (or WAKE) before giving up */
+	uint16_t window;   /* messages in flight: the number of slots */
+	struct sga_core_tx *
+	    slots; /* window slots of the caller's (NULL: the core's own, window <= SGA_CORE_WINDOW) */
+};
+
+/** Frames counted since sga_core_init (what sga_client_stats reports). */
+struct sga_core_stats {
+	uint64_t
+	    retransmits;     /* frames sent again by a timer or a fast re-send (control and data) */
+	uint64_t acked;      /* application messages acknowledged */
+	uint64_t duplicates; /* frames that repeated what came before */
+	uint64_t dropped;    /* frames that failed a check or came at the wrong time */
+	uint64_t hints;      /* ERROR frames */
+	uint64_t cookies;    /* cookie challenges answered */
+};
+#endif
 
 struct sga_core {
 	struct sga_core_io io;
@@ -169,7 +222,19 @@ struct sga_core {
 
 	/* Sending: e2e_seq in [tx_base, tx_next) may be in flight. */
 	uint64_t tx_base, tx_next;
+#if SGA_CORE_FULL
+	struct sga_core_params prm;
+	struct sga_core_stats stats;
+	uint16_t hint;     /* the last ERROR hint about us since the exchange began (0: none) */
+	uint8_t rtt_valid; /* srtt_us, rttvar_us hold a sample */
+	uint32_t data_rto; /* first timeout of a new message (ms) */
+	uint64_t srtt_us, rttvar_us;
+	uint64_t tx_stamp;      /* transmissions of messages so far */
+	struct sga_core_tx *tx; /* prm.window slots: prm.slots or tx_own */
+	struct sga_core_tx tx_own[SGA_CORE_WINDOW];
+#else
 	struct sga_core_tx tx[SGA_CORE_WINDOW];
+#endif
 
 	/* Receiving: DATA_DELIVERED state (PROTOCOL.md 7.11a). */
 	uint64_t dlv_sent;  /* next_e2e_seq last reported */
@@ -193,6 +258,15 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
                   uint8_t id_len, const uint8_t *suites, uint8_t n_suites) SGA_MUST_CHECK;
 /** Wipe every secret (the struct may then be reused for sga_core_init). */
 void sga_core_fini(struct sga_core *c);
+
+#if SGA_CORE_FULL
+/** Timings and window from now on (SGA_CORE_FULL): while no session is set
+ *  up (-SGA_E_BAD_STATE otherwise); -SGA_E_BAD_FIELD for a zero timing,
+ *  try count or window, rto_min_ms > rto_max_ms, or a window larger than
+ *  SGA_CORE_WINDOW without slots. The caller's slots stay its own; the core
+ *  wipes what it put in them when a session ends and in sga_core_fini. */
+int sga_core_configure(struct sga_core *c, const struct sga_core_params *p) SGA_MUST_CHECK;
+#endif
 
 /** Register the identity (REG_REQ, the same bytes re-sent with backoff):
  *  EV_REGISTERED or EV_REG_FAILED. -SGA_E_BAD_STATE while another exchange runs. */
@@ -218,7 +292,8 @@ int sga_core_wake(struct sga_core *c, uint8_t flags) SGA_MUST_CHECK;
  *  in flight; -SGA_E_BAD_STATE without an established session;
  *  -SGA_E_OVERSIZED. */
 int sga_core_send(struct sga_core *c, const uint8_t *msg, size_t len, uint64_t *seq) SGA_MUST_CHECK;
-/** Messages sga_core_send would take now. */
+/** Messages sga_core_send would take now (SGA_CORE_WINDOW, or the configured
+ *  window, less those in flight). */
 unsigned sga_core_send_room(const struct sga_core *c);
 /** End the session (SESSION_CLOSE until SESSION_CLOSED or the deadline):
  *  EV_CLOSED. Unacknowledged messages are dropped. */
