@@ -28,23 +28,29 @@
 #include "sga_cursor.h"
 
 #if SGA_CORE_FULL
-#define WIN(c)      ((c)->prm.window)
-#define RTO0(c)     ((c)->prm.rto_ms)
-#define RTO_MAX(c)  ((c)->prm.rto_max_ms)
-#define TRIES(c)    ((c)->prm.ctl_tries)
-#define TIMEOUT(c)  ((c)->prm.timeout_ms)
-#define DATA_RTO(c) ((c)->data_rto)
-#define STAT(c, f)  ((c)->stats.f++)
-#define GAVE_UP(c)  ((c)->hint == SGA_E_UNAVAILABLE ? -SGA_E_UNAVAILABLE : -SGA_CORE_E_TIMEOUT)
+#define RTO0(c)      ((c)->prm.rto_ms)
+#define RTO_MAX(c)   ((c)->prm.rto_max_ms)
+#define TRIES(c)     ((c)->prm.ctl_tries)
+#define TIMEOUT(c)   ((c)->prm.timeout_ms)
+#define STAT(c, f)   ((c)->stats.f++)
+#define GAVE_UP(c)   ((c)->hint == SGA_E_UNAVAILABLE ? -SGA_E_UNAVAILABLE : -SGA_CORE_E_TIMEOUT)
+#define NOW_US(c)    now_us(c)
+#define W_SIZE(w)    ((w)->window)
+#define W_RTO(w)     ((w)->data_rto)
+#define W_RTO_MAX(w) ((w)->rto_max_ms)
+#define W_TIMEOUT(w) ((w)->timeout_ms)
 #else
-#define WIN(c)      SGA_CORE_WINDOW
-#define RTO0(c)     SGA_CORE_RTO_MS
-#define RTO_MAX(c)  SGA_CORE_RTO_MAX_MS
-#define TRIES(c)    SGA_CORE_CTL_TRIES
-#define TIMEOUT(c)  SGA_CORE_TIMEOUT_MS
-#define DATA_RTO(c) SGA_CORE_RTO_MS
-#define STAT(c, f)  ((void)0)
-#define GAVE_UP(c)  (-SGA_CORE_E_TIMEOUT)
+#define RTO0(c)      SGA_CORE_RTO_MS
+#define RTO_MAX(c)   SGA_CORE_RTO_MAX_MS
+#define TRIES(c)     SGA_CORE_CTL_TRIES
+#define TIMEOUT(c)   SGA_CORE_TIMEOUT_MS
+#define STAT(c, f)   ((void)0)
+#define GAVE_UP(c)   (-SGA_CORE_E_TIMEOUT)
+#define NOW_US(c)    0
+#define W_SIZE(w)    SGA_CORE_WINDOW
+#define W_RTO(w)     SGA_CORE_RTO_MS
+#define W_RTO_MAX(w) SGA_CORE_RTO_MAX_MS
+#define W_TIMEOUT(w) SGA_CORE_TIMEOUT_MS
 #endif
 
 static uint64_t now(const struct sga_core *c)
@@ -108,6 +114,183 @@ static int save(struct sga_core *c)
 	return rc;
 }
 
+/* ---- the send window ------------------------------------------------------------ */
+
+static uint32_t doubled(uint32_t rto, uint32_t max)
+{
+	return rto * 2 > max ? max : rto * 2;
+}
+
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+#if SGA_CORE_FULL
+int sga_core_win_init(struct sga_core_win *w, const struct sga_core_params *p)
+{
+	if (!p->rto_ms || !p->rto_min_ms || p->rto_min_ms > p->rto_max_ms || !p->timeout_ms ||
+	    !p->window || !p->slots)
+		return -SGA_E_BAD_FIELD;
+	memset(w, 0, sizeof(*w));
+	w->tx = p->slots;
+	w->window = p->window;
+	w->rto_min_ms = p->rto_min_ms;
+	w->rto_max_ms = p->rto_max_ms;
+	w->timeout_ms = p->timeout_ms;
+	sga_core_win_reset(w, p->rto_ms);
+	return 0;
+}
+
+/* RFC 6298 over DATA_UP -> DATA_ACK round trips of messages sent once
+ * (Karn's rule): the first timeout of new messages, within the bounds. */
+static void rtt_sample(struct sga_core_win *w, uint64_t r_us)
+{
+	uint64_t rto;
+
+	if (!w->rtt_valid) {
+		w->srtt_us = r_us;
+		w->rttvar_us = r_us / 2;
+		w->rtt_valid = 1;
+	} else {
+		uint64_t d = w->srtt_us > r_us ? w->srtt_us - r_us : r_us - w->srtt_us;
+
+		w->rttvar_us = (3 * w->rttvar_us + d) / 4;
+		w->srtt_us = (7 * w->srtt_us + r_us) / 8;
+	}
+	rto = (w->srtt_us + (4 * w->rttvar_us > 1000 ? 4 * w->rttvar_us : 1000) + 999) / 1000;
+	if (rto < w->rto_min_ms)
+		rto = w->rto_min_ms;
+	if (rto > w->rto_max_ms)
+		rto = w->rto_max_ms;
+	w->data_rto = (uint32_t)rto;
+}
+#endif
+
+void sga_core_win_reset(struct sga_core_win *w, uint32_t rto_ms)
+{
+	for (unsigned i = 0; i < W_SIZE(w); i++)
+		sga_memzero(&w->tx[i], sizeof(w->tx[i]));
+	w->base = w->next = 0;
+#if SGA_CORE_FULL
+	w->in_flight = 0;
+	w->rtt_valid = 0; /* a new session may take another path */
+	w->data_rto = rto_ms;
+#else
+	(void)rto_ms;
+#endif
+}
+
+struct sga_core_tx *sga_core_win_arm(struct sga_core_win *w, uint64_t seq, const uint8_t *msg,
+                                     size_t len, uint64_t now_ms, uint64_t now_us)
+{
+	struct sga_core_tx *t = &w->tx[seq % W_SIZE(w)];
+
+	t->used = 1;
+	t->seq = seq;
+	t->len = (uint16_t)len;
+	if (len)
+		memcpy(t->msg, msg, len);
+	t->tries = 1;
+	t->rto = W_RTO(w);
+	t->next_ms = now_ms + t->rto;
+	t->give_up_ms = now_ms + W_TIMEOUT(w);
+#if SGA_CORE_FULL
+	t->sent_us = now_us;
+	t->stamp = ++w->stamp;
+	t->later = 0;
+	w->in_flight++;
+#else
+	(void)now_us;
+#endif
+	w->next = seq + 1;
+	return t;
+}
+
+unsigned sga_core_win_room(const struct sga_core_win *w)
+{
+	if (w->tx[w->next % W_SIZE(w)].used)
+		return 0;
+	return W_SIZE(w) - (unsigned)(w->next - w->base);
+}
+
+int sga_core_win_ack(struct sga_core_win *w, uint64_t seq, uint64_t now_us)
+{
+	struct sga_core_tx *t = &w->tx[seq % W_SIZE(w)];
+
+	if (!t->used || t->seq != seq)
+		return 0; /* acknowledged before (the gateway names it again) */
+#if SGA_CORE_FULL
+	if (t->tries == 1)
+		rtt_sample(w, now_us - t->sent_us);
+	for (unsigned i = 0; i < W_SIZE(w); i++) {
+		struct sga_core_tx *o = &w->tx[i];
+
+		if (o->used && o != t && o->stamp < t->stamp)
+			o->later++;
+	}
+	w->in_flight--;
+#else
+	(void)now_us;
+#endif
+	sga_memzero(t->msg, t->len);
+	sga_memzero(t, offsetof(struct sga_core_tx, msg));
+	while (w->base < w->next && !w->tx[w->base % W_SIZE(w)].used)
+		w->base++;
+	return 1;
+}
+
+struct sga_core_tx *sga_core_win_lost(struct sga_core_win *w)
+{
+#if SGA_CORE_FULL
+	for (unsigned i = 0; i < W_SIZE(w); i++)
+		if (w->tx[i].used && w->tx[i].later >= SGA_CORE_FAST_RESEND)
+			return &w->tx[i];
+#else
+	(void)w;
+#endif
+	return NULL;
+}
+
+struct sga_core_tx *sga_core_win_due(struct sga_core_win *w, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < W_SIZE(w); i++)
+		if (w->tx[i].used && now_ms >= w->tx[i].next_ms)
+			return &w->tx[i];
+	return NULL;
+}
+
+void sga_core_win_resent(struct sga_core_win *w, struct sga_core_tx *t, uint64_t now_ms,
+                         int backoff)
+{
+	if (t->tries < UINT8_MAX)
+		t->tries++;
+#if SGA_CORE_FULL
+	t->stamp = ++w->stamp;
+	t->later = 0;
+	if (backoff)
+		t->rto = doubled(t->rto, W_RTO_MAX(w));
+	t->next_ms = now_ms + t->rto < t->give_up_ms ? now_ms + t->rto : t->give_up_ms;
+#else
+	(void)w;
+	(void)backoff;
+	t->rto = doubled(t->rto, W_RTO_MAX(w));
+	t->next_ms = now_ms + t->rto;
+#endif
+}
+
+uint64_t sga_core_win_next_ms(const struct sga_core_win *w)
+{
+	uint64_t due = 0;
+
+	for (unsigned i = 0; i < W_SIZE(w); i++)
+		if (w->tx[i].used)
+			due = earlier(due, w->tx[i].next_ms);
+	return due;
+}
+
+/* ---- set-up ---------------------------------------------------------------------- */
+
 int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_t *pkg_body,
                   size_t pkg_len, const struct sga_core_persist *saved, const uint8_t *id,
                   uint8_t id_len, const uint8_t *suites, uint8_t n_suites)
@@ -120,13 +303,15 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
 		return -SGA_E_BAD_FIELD;
 	c->io = *io;
 #if SGA_CORE_FULL
-	c->prm.rto_ms = c->data_rto = SGA_CORE_RTO_MS;
+	c->prm.rto_ms = SGA_CORE_RTO_MS;
 	c->prm.rto_min_ms = SGA_CORE_RTO_MIN_MS;
 	c->prm.rto_max_ms = SGA_CORE_RTO_MAX_MS;
 	c->prm.timeout_ms = SGA_CORE_TIMEOUT_MS;
 	c->prm.ctl_tries = SGA_CORE_CTL_TRIES;
 	c->prm.window = SGA_CORE_WINDOW;
-	c->tx = c->tx_own;
+	c->prm.slots = c->tx_own;
+	if (sga_core_win_init(&c->win, &c->prm))
+		return -SGA_E_INTERNAL;
 #endif
 	if (sga_package_decode(pkg_body, pkg_len, &pkg))
 		return -SGA_E_BAD_PACKAGE;
@@ -155,17 +340,11 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
 	return rc;
 }
 
-static void tx_wipe(struct sga_core *c)
-{
-	for (unsigned i = 0; i < WIN(c); i++)
-		sga_memzero(&c->tx[i], sizeof(c->tx[i]));
-}
-
 void sga_core_fini(struct sga_core *c)
 {
 #if SGA_CORE_FULL
-	if (c->tx)
-		tx_wipe(c); /* the caller's slots are not in *c */
+	if (c->win.tx)
+		sga_core_win_reset(&c->win, 0); /* the caller's slots are not in *c */
 #endif
 	sga_dev_sess_wipe(&c->sess);
 	sga_dev_fini(&c->dev);
@@ -177,18 +356,24 @@ void sga_core_fini(struct sga_core *c)
 #if SGA_CORE_FULL
 int sga_core_configure(struct sga_core *c, const struct sga_core_params *p)
 {
-	if (c->sess.state != SGA_DEV_S_IDLE || c->tx_next)
+	struct sga_core_params q = *p;
+	struct sga_core_win w;
+	int rc;
+
+	if (c->sess.state != SGA_DEV_S_IDLE || c->win.next)
 		return -SGA_E_BAD_STATE;
-	if (!p->rto_ms || !p->rto_min_ms || p->rto_min_ms > p->rto_max_ms || !p->timeout_ms ||
-	    !p->ctl_tries || !p->window || (!p->slots && p->window > SGA_CORE_WINDOW))
+	if (!q.slots && q.window > SGA_CORE_WINDOW)
 		return -SGA_E_BAD_FIELD;
-	tx_wipe(c);
-	c->prm = *p;
-	c->tx = p->slots ? p->slots : c->tx_own;
-	c->prm.slots = c->tx;
-	tx_wipe(c);
-	c->data_rto = p->rto_ms;
-	c->rtt_valid = 0;
+	if (!q.slots)
+		q.slots = c->tx_own;
+	if (!q.ctl_tries)
+		return -SGA_E_BAD_FIELD;
+	rc = sga_core_win_init(&w, &q);
+	if (rc)
+		return rc;
+	sga_core_win_reset(&c->win, 0); /* what the old slots held */
+	c->win = w;
+	c->prm = q;
 	return 0;
 }
 
@@ -196,37 +381,13 @@ static uint64_t now_us(const struct sga_core *c)
 {
 	return c->io.now_us ? c->io.now_us(c->io.ctx) : now(c) * 1000;
 }
-
-/* RFC 6298 over DATA_UP -> DATA_ACK round trips of messages sent once
- * (Karn's rule): the first timeout of new messages, within the bounds. */
-static void rtt_sample(struct sga_core *c, uint64_t r_us)
-{
-	uint64_t rto;
-
-	if (!c->rtt_valid) {
-		c->srtt_us = r_us;
-		c->rttvar_us = r_us / 2;
-		c->rtt_valid = 1;
-	} else {
-		uint64_t d = c->srtt_us > r_us ? c->srtt_us - r_us : r_us - c->srtt_us;
-
-		c->rttvar_us = (3 * c->rttvar_us + d) / 4;
-		c->srtt_us = (7 * c->srtt_us + r_us) / 8;
-	}
-	rto = (c->srtt_us + (4 * c->rttvar_us > 1000 ? 4 * c->rttvar_us : 1000) + 999) / 1000;
-	if (rto < c->prm.rto_min_ms)
-		rto = c->prm.rto_min_ms;
-	if (rto > c->prm.rto_max_ms)
-		rto = c->prm.rto_max_ms;
-	c->data_rto = (uint32_t)rto;
-}
 #endif
 
 /* The next retransmission timeout: doubled, at most the maximum. */
 static uint32_t rto_double(const struct sga_core *c, uint32_t rto)
 {
 	(void)c; /* the small build's maximum is a constant */
-	return rto * 2 > RTO_MAX(c) ? RTO_MAX(c) : rto * 2;
+	return doubled(rto, RTO_MAX(c));
 }
 
 static void op_timer_arm(struct sga_core *c)
@@ -255,12 +416,7 @@ static void op_start(struct sga_core *c, uint8_t op)
 static void end_session(struct sga_core *c)
 {
 	sga_dev_sess_wipe(&c->sess);
-	tx_wipe(c);
-	c->tx_base = c->tx_next = 0;
-#if SGA_CORE_FULL
-	c->rtt_valid = 0; /* a new session may take another path */
-	c->data_rto = c->prm.rto_ms;
-#endif
+	sga_core_win_reset(&c->win, RTO0(c));
 	c->dlv_sent = c->dlv_since = 0;
 	c->dlv_force = c->dlv_count = 0;
 	c->ctl_len = 0;
@@ -466,25 +622,6 @@ static void on_wake_ack(struct sga_core *c, const uint8_t *f, size_t n)
 
 /* ---- data: sending ------------------------------------------------------------ */
 
-static void tx_slot_arm(struct sga_core *c, struct sga_core_tx *t, uint64_t seq, size_t len)
-{
-	uint64_t t0 = now(c);
-
-	t->used = 1;
-	t->seq = seq;
-	t->len = (uint16_t)len;
-	t->tries = 1;
-	t->rto = DATA_RTO(c);
-	t->next_ms = t0 + t->rto;
-	t->give_up_ms = t0 + TIMEOUT(c);
-#if SGA_CORE_FULL
-	t->sent_us = now_us(c);
-	t->stamp = ++c->tx_stamp;
-	t->later = 0;
-#endif
-	c->tx_next = seq + 1;
-}
-
 int sga_core_send(struct sga_core *c, const uint8_t *msg, size_t len, uint64_t *seq)
 {
 	size_t flen;
@@ -501,9 +638,7 @@ int sga_core_send(struct sga_core *c, const uint8_t *msg, size_t len, uint64_t *
 	if (rc)
 		return rc;
 	s = sga_dev_data_last_seq(&c->sess);
-	tx_slot_arm(c, &c->tx[s % WIN(c)], s, len);
-	if (len)
-		memcpy(c->tx[s % WIN(c)].msg, msg, len);
+	(void)sga_core_win_arm(&c->win, s, msg, len, now(c), NOW_US(c));
 	if (seq)
 		*seq = s;
 	tx(c, c->frame, flen);
@@ -514,9 +649,7 @@ unsigned sga_core_send_room(const struct sga_core *c)
 {
 	if (!sga_dev_sess_confirmed(&c->sess) || c->op == SGA_CORE_OP_CLOSE)
 		return 0;
-	if (c->tx[c->tx_next % WIN(c)].used)
-		return 0;
-	return WIN(c) - (unsigned)(c->tx_next - c->tx_base);
+	return sga_core_win_room(&c->win);
 }
 
 /* Re-seal slot t: same e2e_seq and message bytes, a fresh hop seq. A
@@ -540,41 +673,8 @@ static void tx_resend(struct sga_core *c, struct sga_core_tx *t, uint64_t t0, in
 	}
 	tx(c, c->frame, len);
 	STAT(c, retransmits);
-	if (t->tries < UINT8_MAX)
-		t->tries++;
-#if SGA_CORE_FULL
-	t->stamp = ++c->tx_stamp;
-	t->later = 0;
-	if (backoff)
-		t->rto = rto_double(c, t->rto);
-	t->next_ms = t0 + t->rto < t->give_up_ms ? t0 + t->rto : t->give_up_ms;
-#else
-	(void)backoff;
-	t->rto = rto_double(c, t->rto);
-	t->next_ms = t0 + t->rto;
-#endif
+	sga_core_win_resent(&c->win, t, t0, backoff);
 }
-
-#if SGA_CORE_FULL
-/* Slot t is acknowledged: its round trip if it went once, and a fast re-send
- * of each message sent before it that SGA_CORE_FAST_RESEND later ones have
- * now overtaken (the gateway acknowledges each on its own: that one was lost). */
-static void ack_full(struct sga_core *c, const struct sga_core_tx *t)
-{
-	uint64_t t0 = now(c);
-
-	if (t->tries == 1)
-		rtt_sample(c, now_us(c) - t->sent_us);
-	for (unsigned i = 0; i < WIN(c) && c->sess.state == SGA_DEV_S_ESTABLISHED; i++) {
-		struct sga_core_tx *o = &c->tx[i];
-
-		if (o->used && o != t && o->stamp < t->stamp && ++o->later >= SGA_CORE_FAST_RESEND)
-			tx_resend(c, o, t0, 0);
-	}
-	if (t->seq)
-		STAT(c, acked);
-}
-#endif
 
 static void on_ack(struct sga_core *c, const uint8_t *f, size_t n)
 {
@@ -596,21 +696,23 @@ static void on_ack(struct sga_core *c, const uint8_t *f, size_t n)
 		return;
 	}
 	seq = ack.top > SGA_DATA_ACK_SPAN ? ack.top - SGA_DATA_ACK_SPAN : 0;
-	if (seq < c->tx_base)
-		seq = c->tx_base;
-	end = ack.top < c->tx_next ? ack.top : c->tx_next;
+	if (seq < c->win.base)
+		seq = c->win.base;
+	end = ack.top < c->win.next ? ack.top : c->win.next;
 	for (; seq < end; seq++) {
-		struct sga_core_tx *t = &c->tx[seq % WIN(c)];
-
-		if (!sga_data_ack_names(&ack, seq) || !t->used || t->seq != seq)
+		if (!sga_data_ack_names(&ack, seq) || !sga_core_win_ack(&c->win, seq, NOW_US(c)))
 			continue; /* not named, or acknowledged before */
 #if SGA_CORE_FULL
 		fresh++;
-		ack_full(c, t);
+		if (seq)
+			STAT(c, acked);
+		/* Fast re-send: what SGA_CORE_FAST_RESEND later messages overtook was lost. */
+		for (struct sga_core_tx *o;
+		     c->sess.state == SGA_DEV_S_ESTABLISHED && (o = sga_core_win_lost(&c->win));)
+			tx_resend(c, o, now(c), 0);
 		if (c->sess.state != SGA_DEV_S_ESTABLISHED)
 			return; /* a re-send gave up */
 #endif
-		sga_memzero(t, sizeof(*t));
 		if (seq) /* e2e_seq 0 is our key confirmation, not the application's */
 			emit(c, SGA_CORE_EV_ACKED, 0, seq, NULL, 0);
 		if (c->sess.state != SGA_DEV_S_ESTABLISHED)
@@ -620,8 +722,6 @@ static void on_ack(struct sga_core *c, const uint8_t *f, size_t n)
 	if (!fresh)
 		STAT(c, duplicates); /* all acknowledged before (we had re-sent them) */
 #endif
-	while (c->tx_base < c->tx_next && !c->tx[c->tx_base % WIN(c)].used)
-		c->tx_base++;
 }
 
 /* ---- data: receiving ---------------------------------------------------------- */
@@ -835,8 +935,8 @@ static void on_kex_reply(struct sga_core *c, const uint8_t *f, size_t n)
 		session_failed(c, rc);
 		return;
 	}
-	c->tx_base = 0;
-	tx_slot_arm(c, &c->tx[0], 0, 0);
+	c->win.base = 0;
+	(void)sga_core_win_arm(&c->win, 0, NULL, 0, now(c), NOW_US(c));
 	tx(c, c->frame, len);
 }
 
@@ -919,8 +1019,7 @@ int sga_core_close(struct sga_core *c)
 	rc = sga_dev_create_session_close(&c->sess, c->frame, sizeof(c->frame), &len);
 	if (rc)
 		return rc;
-	tx_wipe(c);
-	c->tx_base = c->tx_next;
+	sga_core_win_reset(&c->win, RTO0(c));
 	op_start(c, SGA_CORE_OP_CLOSE);
 	c->op_deadline_ms = now(c) + TIMEOUT(c);
 	tx(c, c->frame, len);
@@ -989,19 +1088,11 @@ void sga_core_poll(struct sga_core *c)
 	wake_timer(c, t);
 	op_timer(c, t);
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE)
-		for (unsigned i = 0; i < WIN(c); i++)
-			if (c->tx[i].used && t >= c->tx[i].next_ms) {
-				tx_resend(c, &c->tx[i], t, 1);
-				if (c->sess.state != SGA_DEV_S_ESTABLISHED)
-					return;
-			}
+		for (struct sga_core_tx *d;
+		     c->sess.state == SGA_DEV_S_ESTABLISHED && (d = sga_core_win_due(&c->win, t));)
+			tx_resend(c, d, t, 1);
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE)
 		delivered_timer(c, t);
-}
-
-static uint64_t earlier(uint64_t a, uint64_t b)
-{
-	return !a ? b : !b ? a : a < b ? a : b;
 }
 
 int32_t sga_core_next_timer(const struct sga_core *c)
@@ -1010,9 +1101,7 @@ int32_t sga_core_next_timer(const struct sga_core *c)
 	         t = now(c);
 
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE) {
-		for (unsigned i = 0; i < WIN(c); i++)
-			if (c->tx[i].used)
-				due = earlier(due, c->tx[i].next_ms);
+		due = earlier(due, sga_core_win_next_ms(&c->win));
 		if (sga_dev_sess_confirmed(&c->sess) && (c->dlv_force || c->dlv_since))
 			due = earlier(due, c->dlv_force ? t : c->dlv_since + SGA_CORE_DLV_DELAY_MS);
 	}

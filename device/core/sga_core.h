@@ -148,7 +148,7 @@ enum sga_core_op {
 	SGA_CORE_OP_CLOSE,   /* SESSION_CLOSE sent, waiting for SESSION_CLOSED */
 };
 
-/* A message sent and not acknowledged yet; slot = e2e_seq % SGA_CORE_WINDOW. */
+/* A message sent and not acknowledged yet; slot = e2e_seq % window. */
 struct sga_core_tx {
 	uint8_t used;
 	uint8_t tries;
@@ -165,31 +165,81 @@ struct sga_core_tx {
 };
 
 #if SGA_CORE_FULL
-/** Run-time timings and window (sga_core_configure); sga_core_init sets the
- *  compile-time ones (SGA_CORE_RTO_MS ..., SGA_CORE_WINDOW slots of its own). */
+/** Run-time timings and window (sga_core_configure, sga_core_win_init);
+ *  sga_core_init sets the compile-time ones (SGA_CORE_RTO_MS ...,
+ *  SGA_CORE_WINDOW slots of its own). */
 struct sga_core_params {
 	uint32_t rto_ms;     /* first timeout of a control frame, and of a message until measured */
 	uint32_t rto_min_ms; /* bounds of the measured one */
 	uint32_t rto_max_ms; /* and of every doubling */
-	uint32_t
-	    timeout_ms;    /* a message unacknowledged this long ends the session; CONFIRM, CLOSE */
+	/* A message unacknowledged this long ends the session; so do CONFIRM and CLOSE. */
+	uint32_t timeout_ms;
 	uint8_t ctl_tries; /* transmissions of a control frame (or WAKE) before giving up */
 	uint16_t window;   /* messages in flight: the number of slots */
-	struct sga_core_tx *
-	    slots; /* window slots of the caller's (NULL: the core's own, window <= SGA_CORE_WINDOW) */
+	/* The caller's window slots (NULL: the core's own, window <= SGA_CORE_WINDOW). */
+	struct sga_core_tx *slots;
 };
 
 /** Frames counted since sga_core_init (what sga_client_stats reports). */
 struct sga_core_stats {
-	uint64_t
-	    retransmits;     /* frames sent again by a timer or a fast re-send (control and data) */
-	uint64_t acked;      /* application messages acknowledged */
-	uint64_t duplicates; /* frames that repeated what came before */
-	uint64_t dropped;    /* frames that failed a check or came at the wrong time */
-	uint64_t hints;      /* ERROR frames */
-	uint64_t cookies;    /* cookie challenges answered */
+	uint64_t retransmits; /* frames sent again by a timer or a fast re-send */
+	uint64_t acked;       /* application messages acknowledged */
+	uint64_t duplicates;  /* frames that repeated what came before */
+	uint64_t dropped;     /* frames that failed a check or came at the wrong time */
+	uint64_t hints;       /* ERROR frames */
+	uint64_t cookies;     /* cookie challenges answered */
 };
 #endif
+
+/* The send window (PROTOCOL.md 9.4): the messages sent and not acknowledged,
+ * their timers and the first timeout. The core keeps one; in the host build
+ * the Linux SDK drives one of its own with the same functions. */
+struct sga_core_win {
+	uint64_t base, next; /* e2e_seq in [base, next) may be in flight */
+#if SGA_CORE_FULL
+	struct sga_core_tx *tx;
+	uint16_t window;
+	uint8_t rtt_valid; /* srtt_us, rttvar_us hold a sample */
+	uint32_t in_flight;
+	uint32_t rto_min_ms, rto_max_ms, timeout_ms;
+	uint32_t data_rto; /* first timeout of a new message (ms): measured, or rto_ms */
+	uint64_t srtt_us, rttvar_us;
+	uint64_t stamp; /* transmissions of messages so far */
+#else
+	struct sga_core_tx tx[SGA_CORE_WINDOW];
+#endif
+};
+
+#if SGA_CORE_FULL
+/** A window of p->window slots at p->slots, empty (the other fields of p but
+ *  ctl_tries apply); -SGA_E_BAD_FIELD for a zero timing or window, no slots,
+ *  or rto_min_ms > rto_max_ms. */
+int sga_core_win_init(struct sga_core_win *w, const struct sga_core_params *p) SGA_MUST_CHECK;
+#endif
+/** Forget (and wipe) every slot; new messages start at e2e_seq 0, and take
+ *  rto_ms as their first timeout until a round trip is measured. */
+void sga_core_win_reset(struct sga_core_win *w, uint32_t rto_ms);
+/** Message seq (len <= SGA_CORE_MSG_MAX bytes) sent for the first time now;
+ *  the measured round trip (SGA_CORE_FULL) uses now_us. */
+struct sga_core_tx *sga_core_win_arm(struct sga_core_win *w, uint64_t seq, const uint8_t *msg,
+                                     size_t len, uint64_t now_ms, uint64_t now_us);
+/** Messages that may be armed now. */
+unsigned sga_core_win_room(const struct sga_core_win *w);
+/** A DATA_ACK names seq: 1 if it was in flight (forgotten and wiped now; its
+ *  round trip measured if it went once; each message sent before it one
+ *  later ACK closer to a fast re-send), 0 if acknowledged before. */
+int sga_core_win_ack(struct sga_core_win *w, uint64_t seq, uint64_t now_us);
+/** A message SGA_CORE_FAST_RESEND later ones overtook (SGA_CORE_FULL; NULL:
+ *  none): send it again now, then sga_core_win_resent without backoff. */
+struct sga_core_tx *sga_core_win_lost(struct sga_core_win *w);
+/** A message whose timer is due at now_ms (NULL: none): send it again, then
+ *  sga_core_win_resent, or end the session once now_ms >= its give_up_ms. */
+struct sga_core_tx *sga_core_win_due(struct sga_core_win *w, uint64_t now_ms);
+/** t went again at now_ms; backoff: its timer fired (its timeout doubles). */
+void sga_core_win_resent(struct sga_core_win *w, struct sga_core_tx *t, uint64_t now_ms,
+                         int backoff);
+/** When the next timer is due (ms), 0 if none. */
+uint64_t sga_core_win_next_ms(const struct sga_core_win *w);
 
 struct sga_core {
 	struct sga_core_io io;
@@ -220,20 +270,12 @@ struct sga_core {
 	uint32_t wake_rto;
 	uint64_t wake_next_ms; /* 0: none */
 
-	/* Sending: e2e_seq in [tx_base, tx_next) may be in flight. */
-	uint64_t tx_base, tx_next;
+	struct sga_core_win win; /* sending */
 #if SGA_CORE_FULL
 	struct sga_core_params prm;
 	struct sga_core_stats stats;
-	uint16_t hint;     /* the last ERROR hint about us since the exchange began (0: none) */
-	uint8_t rtt_valid; /* srtt_us, rttvar_us hold a sample */
-	uint32_t data_rto; /* first timeout of a new message (ms) */
-	uint64_t srtt_us, rttvar_us;
-	uint64_t tx_stamp;      /* transmissions of messages so far */
-	struct sga_core_tx *tx; /* prm.window slots: prm.slots or tx_own */
-	struct sga_core_tx tx_own[SGA_CORE_WINDOW];
-#else
-	struct sga_core_tx tx[SGA_CORE_WINDOW];
+	uint16_t hint; /* the last ERROR hint about us since the exchange began (0: none) */
+	struct sga_core_tx tx_own[SGA_CORE_WINDOW]; /* the window's slots without the caller's */
 #endif
 
 	/* Receiving: DATA_DELIVERED state (PROTOCOL.md 7.11a). */

@@ -544,8 +544,8 @@ static int pump_messages(const struct world *cw)
 			cr_assert_eq(sga_core_send(&w->core[k], m, len, &seq), 0);
 			cr_assert_eq(seq, next_msg[k] + 1);
 			next_msg[k]++;
-			if (w->core[k].tx_next - w->core[k].tx_base > w->max_flight[k])
-				w->max_flight[k] = w->core[k].tx_next - w->core[k].tx_base;
+			if (w->core[k].win.next - w->core[k].win.base > w->max_flight[k])
+				w->max_flight[k] = w->core[k].win.next - w->core[k].win.base;
 		}
 	return all_delivered(w);
 }
@@ -933,7 +933,7 @@ Test(core, full_caller_window_with_loss_and_reordering, .timeout = 300)
 
 static int i_idle(const struct world *w)
 {
-	return w->core[0].tx_base == w->core[0].tx_next;
+	return w->core[0].win.base == w->core[0].win.next;
 }
 
 /*
@@ -957,14 +957,14 @@ Test(core, full_rtt_estimator_sets_the_first_timeout, .timeout = 120)
 	cr_assert_eq(sga_core_configure(&w.core[0], &p), -SGA_E_BAD_STATE, "a session is up");
 	for (unsigned i = 1; i < N_MSGS; i++) {
 		seq = send_msg(&w, 0, i);
-		cr_assert_eq(w.core[0].tx[seq % SGA_CORE_WINDOW].rto, w.core[0].data_rto);
+		cr_assert_eq(w.core[0].win.tx[seq % SGA_CORE_WINDOW].rto, w.core[0].win.data_rto);
 		cr_assert(run_until(&w, i_idle, 100));
 	}
-	cr_assert_eq(w.core[0].srtt_us, 2000, "srtt %llu us",
-	             (unsigned long long)w.core[0].srtt_us);
-	cr_assert_eq(w.core[0].data_rto, 3, "first timeout %u ms", w.core[0].data_rto);
+	cr_assert_eq(w.core[0].win.srtt_us, 2000, "srtt %llu us",
+	             (unsigned long long)w.core[0].win.srtt_us);
+	cr_assert_eq(w.core[0].win.data_rto, 3, "first timeout %u ms", w.core[0].win.data_rto);
 	seq = send_msg(&w, 0, N_MSGS);
-	cr_assert_eq(w.core[0].tx[seq % SGA_CORE_WINDOW].rto, 3);
+	cr_assert_eq(w.core[0].win.tx[seq % SGA_CORE_WINDOW].rto, 3);
 	world_fini(&w);
 }
 
