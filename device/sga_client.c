@@ -117,12 +117,6 @@ static int fail(struct sga_client *c, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 static unsigned min_u(unsigned a, unsigned b)
 {
 	return a < b ? a : b;
@@ -1106,17 +1100,15 @@ out:
 static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	struct sga_error_msg e;
-	uint8_t sid[8];
+	int rc = sga_core_error_about_us(&c->dev, &c->sess, f, n, &e);
 
-	if (sga_error_decode(f, n, &e)) {
+	if (rc < 0) {
 		c->stats.dropped++;
 		return;
 	}
 	c->stats.hints++;
-	put_be64(sid, c->sess.session_id);
 	/* Only hints about us or our session (or about nothing in particular). */
-	if (e.ref_len && !(e.ref_len == c->dev.id_len && !memcmp(e.ref, c->dev.id, e.ref_len)) &&
-	    !(e.ref_len == 8 && c->sess.session_id && !memcmp(e.ref, sid, 8))) {
+	if (!rc) {
 		client_log(c, 2, "ERROR hint %s about someone else ignored", sga_err_name(e.code));
 		return;
 	}

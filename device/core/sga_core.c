@@ -990,19 +990,30 @@ drop:
 #if SGA_CORE_FULL
 /* An ERROR (7.12): unauthenticated, so it changes nothing but the status the
  * exchange gives up with (the last hint about us or our session). */
+int sga_core_error_about_us(const struct sga_dev *dev, const struct sga_dev_sess *sess,
+                            const uint8_t *f, size_t n, struct sga_error_msg *e)
+{
+	uint8_t sid[8];
+	int rc = sga_error_decode(f, n, e);
+
+	if (rc)
+		return rc < 0 ? rc : -SGA_E_BAD_FIELD;
+	sga_put_u64(sid, sess->session_id);
+	return !e->ref_len || (e->ref_len == dev->id_len && !memcmp(e->ref, dev->id, e->ref_len)) ||
+	       (e->ref_len == 8 && sess->session_id && !memcmp(e->ref, sid, 8));
+}
+
 static void on_error(struct sga_core *c, const uint8_t *f, size_t n)
 {
 	struct sga_error_msg e;
-	uint8_t sid[8];
+	int rc = sga_core_error_about_us(&c->dev, &c->sess, f, n, &e);
 
-	if (sga_error_decode(f, n, &e)) {
+	if (rc < 0) {
 		STAT(c, dropped);
 		return;
 	}
 	STAT(c, hints);
-	sga_put_u64(sid, c->sess.session_id);
-	if (e.ref_len && !(e.ref_len == c->dev.id_len && !memcmp(e.ref, c->dev.id, e.ref_len)) &&
-	    !(e.ref_len == 8 && c->sess.session_id && !memcmp(e.ref, sid, 8)))
+	if (!rc)
 		return; /* about someone else */
 	if (c->op != SGA_CORE_OP_NONE || c->wake_next_ms)
 		c->hint = e.code;

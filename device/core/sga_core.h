@@ -302,6 +302,15 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
 void sga_core_fini(struct sga_core *c);
 
 #if SGA_CORE_FULL
+/** An ERROR frame (7.12, unauthenticated) that came to the device dev in
+ *  session sess (SGA_CORE_FULL): 1 if it is about the device, the session, or
+ *  nobody in particular (*e holds it), 0 if about someone else, -SGA_E_*
+ *  if malformed. The core's, and the Linux SDK's, rule for which hints count. */
+int sga_core_error_about_us(const struct sga_dev *dev, const struct sga_dev_sess *sess,
+                            const uint8_t *f, size_t n, struct sga_error_msg *e);
+#endif
+
+#if SGA_CORE_FULL
 /** Timings and window from now on (SGA_CORE_FULL): while no session is set
  *  up (-SGA_E_BAD_STATE otherwise); -SGA_E_BAD_FIELD for a zero timing,
  *  try count or window, rto_min_ms > rto_max_ms, or a window larger than
