@@ -449,13 +449,9 @@ static void data_resend(struct sga_client *c, struct sga_core_tx *t, uint64_t no
 			op_finish(c, c->sess_err);
 		return;
 	}
-	/* e2e_seq 0 is our key confirmation, a rekey's its own: the library
-	 * re-seals those itself. */
-	rc = t->seq == 0 ? sga_dev_create_key_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &len)
-	     : client_rekey_is_confirm(c, t->seq)
-	         ? sga_dev_create_rekey_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &len)
-	         : sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->txbuf, sizeof(c->txbuf),
-	                               &len);
+	/* e2e_seq 0 is our key confirmation, a rekey's its own: the core re-seals
+	 * those as themselves. */
+	rc = sga_core_reseal(&c->sess, t, c->txbuf, sizeof(c->txbuf), &len);
 	if (rc) {
 		c->sess_err = fail(c, rc, "cannot re-seal message %llu: %s",
 		                   (unsigned long long)t->seq, sga_err_desc(rc));
@@ -869,7 +865,7 @@ static int ack_one(struct sga_client *c, uint64_t seq)
 	while (!c->sess_err && (o = sga_core_win_lost(&c->win)))
 		data_resend(c, o, now_ms(), 0);
 	/* Key confirmations (e2e_seq 0, a rekey's) are not application messages. */
-	if (seq && !client_rekey_is_confirm(c, seq))
+	if (!sga_core_is_confirm(&c->sess, seq))
 		c->stats.acked++;
 	return 1;
 }

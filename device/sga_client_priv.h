@@ -215,8 +215,6 @@ uint64_t client_rekey_next_timer(const struct sga_client *c, uint64_t t);
 /** Our confirmation of new keys waits for window room: send it when there is. */
 int client_rekey_confirm_due(const struct sga_client *c);
 int client_rekey_send_confirm(struct sga_client *c);
-/** Is e2e_seq our confirmation of the current generation? */
-int client_rekey_is_confirm(const struct sga_client *c, uint64_t seq);
 /** A session ended: forget its rekey (the policy stays). */
 void client_rekey_reset(struct sga_client *c);
 

@@ -120,11 +120,6 @@ int client_rekey_send_confirm(struct sga_client *c)
 	return 0;
 }
 
-int client_rekey_is_confirm(const struct sga_client *c, uint64_t seq)
-{
-	return c->sess.rk.gen && seq == c->sess.rk.tx_from;
-}
-
 void client_on_rekey_notice(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	uint32_t gen;

@@ -26,6 +26,7 @@
 #include "sga_close.h"
 #include "sga_core.h"
 #include "sga_cursor.h"
+#include "sga_rekey.h"
 
 #if SGA_CORE_FULL
 #define RTO0(c)      ((c)->prm.rto_ms)
@@ -287,6 +288,29 @@ uint64_t sga_core_win_next_ms(const struct sga_core_win *w)
 		if (w->tx[i].used)
 			due = earlier(due, w->tx[i].next_ms);
 	return due;
+}
+
+int sga_core_is_confirm(const struct sga_dev_sess *s, uint64_t seq)
+{
+#if SGA_CORE_FULL
+	if (s->rk.gen && seq == s->rk.tx_from)
+		return 1; /* the rekey's confirmation, re-sealed as itself */
+#else
+	(void)s; /* no rekey in the microcontroller build */
+#endif
+	return seq == 0;
+}
+
+int sga_core_reseal(struct sga_dev_sess *s, const struct sga_core_tx *t, uint8_t *f, size_t cap,
+                    size_t *len)
+{
+	if (t->seq == 0)
+		return sga_dev_create_key_confirm(s, f, cap, len);
+#if SGA_CORE_FULL
+	if (sga_core_is_confirm(s, t->seq))
+		return sga_dev_create_rekey_confirm(s, f, cap, len);
+#endif
+	return sga_dev_data_reseal(s, t->seq, t->msg, t->len, f, cap, len);
 }
 
 /* ---- set-up ---------------------------------------------------------------------- */
@@ -664,9 +688,7 @@ static void tx_resend(struct sga_core *c, struct sga_core_tx *t, uint64_t t0, in
 		session_failed(c, -SGA_CORE_E_TIMEOUT);
 		return;
 	}
-	rc = t->seq == 0 ? sga_dev_create_key_confirm(&c->sess, c->frame, sizeof(c->frame), &len)
-	                 : sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->frame,
-	                                       sizeof(c->frame), &len);
+	rc = sga_core_reseal(&c->sess, t, c->frame, sizeof(c->frame), &len);
 	if (rc) {
 		session_failed(c, rc);
 		return;
@@ -704,7 +726,7 @@ static void on_ack(struct sga_core *c, const uint8_t *f, size_t n)
 			continue; /* not named, or acknowledged before */
 #if SGA_CORE_FULL
 		fresh++;
-		if (seq)
+		if (!sga_core_is_confirm(&c->sess, seq))
 			STAT(c, acked);
 		/* Fast re-send: what SGA_CORE_FAST_RESEND later messages overtook was lost. */
 		for (struct sga_core_tx *o;
@@ -713,7 +735,7 @@ static void on_ack(struct sga_core *c, const uint8_t *f, size_t n)
 		if (c->sess.state != SGA_DEV_S_ESTABLISHED)
 			return; /* a re-send gave up */
 #endif
-		if (seq) /* e2e_seq 0 is our key confirmation, not the application's */
+		if (!sga_core_is_confirm(&c->sess, seq)) /* ours, not the application's */
 			emit(c, SGA_CORE_EV_ACKED, 0, seq, NULL, 0);
 		if (c->sess.state != SGA_DEV_S_ESTABLISHED)
 			return; /* the application closed the session from the event */

@@ -240,6 +240,14 @@ void sga_core_win_resent(struct sga_core_win *w, struct sga_core_tx *t, uint64_t
                          int backoff);
 /** When the next timer is due (ms), 0 if none. */
 uint64_t sga_core_win_next_ms(const struct sga_core_win *w);
+/** Is e2e_seq seq of session s a key confirmation, not an application
+ *  message: e2e_seq 0, or (SGA_CORE_FULL) the first of a rekey's generation? */
+int sga_core_is_confirm(const struct sga_dev_sess *s, uint64_t seq);
+/** Seal slot t of session s again into f (cap bytes, *len): the key
+ *  confirmation, a rekey's confirmation (SGA_CORE_FULL), or the message under
+ *  a fresh hop seq. */
+int sga_core_reseal(struct sga_dev_sess *s, const struct sga_core_tx *t, uint8_t *f, size_t cap,
+                    size_t *len) SGA_MUST_CHECK;
 
 struct sga_core {
 	struct sga_core_io io;
