@@ -802,13 +802,12 @@ static void stash_replay(struct sga_client *c)
 static int confirm_send(struct sga_client *c)
 {
 	size_t flen;
-	int rc = sga_dev_create_key_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &flen);
+	int rc = sga_core_win_confirm(&c->win, &c->sess, c->txbuf, sizeof(c->txbuf), &flen,
+	                              now_ms(), now_us());
 
 	if (rc)
 		return c->sess_err =
 		           fail(c, rc, "cannot seal the key confirmation: %s", sga_err_desc(rc));
-	c->win.base = 0;
-	(void)sga_core_win_arm(&c->win, 0, NULL, 0, now_ms(), now_us()); /* as a message */
 	(void)tx(c, c->txbuf, flen);
 	return 0;
 }

@@ -103,7 +103,6 @@ int client_rekey_confirm_due(const struct sga_client *c)
 
 int client_rekey_send_confirm(struct sga_client *c)
 {
-	uint64_t seq = c->sess.rk.tx_from;
 	size_t n;
 	int rc;
 
@@ -111,10 +110,11 @@ int client_rekey_send_confirm(struct sga_client *c)
 		return 0;
 	if (!sga_core_win_room(&c->win))
 		return 0; /* no room yet: the timers try again */
-	rc = sga_dev_create_rekey_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &n);
+	/* The generation's first e2e_seq, in the window like a message. */
+	rc = sga_core_win_confirm(&c->win, &c->sess, c->txbuf, sizeof(c->txbuf), &n,
+	                          client_priv_now_ms(), client_priv_now_us());
 	if (rc)
 		return c->sess_err = rc;
-	(void)sga_core_win_arm(&c->win, seq, NULL, 0, client_priv_now_ms(), client_priv_now_us());
 	c->rk.confirm_due = 0;
 	(void)client_priv_tx(c, c->txbuf, n);
 	return 0;

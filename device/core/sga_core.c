@@ -301,6 +301,30 @@ int sga_core_is_confirm(const struct sga_dev_sess *s, uint64_t seq)
 	return seq == 0;
 }
 
+int sga_core_win_confirm(struct sga_core_win *w, struct sga_dev_sess *s, uint8_t *f, size_t cap,
+                         size_t *len, uint64_t now_ms, uint64_t now_us)
+{
+	uint64_t seq = 0;
+	int rc;
+
+#if SGA_CORE_FULL
+	if (s->rk.gen) {
+		seq = s->rk.tx_from;
+		rc = sga_dev_create_rekey_confirm(s, f, cap, len);
+	} else {
+		rc = sga_dev_create_key_confirm(s, f, cap, len);
+	}
+#else
+	rc = sga_dev_create_key_confirm(s, f, cap, len);
+#endif
+	if (rc)
+		return rc;
+	if (!seq)
+		w->base = 0; /* the session's first */
+	(void)sga_core_win_arm(w, seq, NULL, 0, now_ms, now_us);
+	return 0;
+}
+
 int sga_core_reseal(struct sga_dev_sess *s, const struct sga_core_tx *t, uint8_t *f, size_t cap,
                     size_t *len)
 {
@@ -952,13 +976,12 @@ static void on_kex_reply(struct sga_core *c, const uint8_t *f, size_t n)
 	op_start(c, SGA_CORE_OP_CONFIRM);
 	c->ctl_len = 0;
 	c->op_deadline_ms = now(c) + TIMEOUT(c);
-	rc = sga_dev_create_key_confirm(&c->sess, c->frame, sizeof(c->frame), &len);
+	rc = sga_core_win_confirm(&c->win, &c->sess, c->frame, sizeof(c->frame), &len, now(c),
+	                          NOW_US(c));
 	if (rc) {
 		session_failed(c, rc);
 		return;
 	}
-	c->win.base = 0;
-	(void)sga_core_win_arm(&c->win, 0, NULL, 0, now(c), NOW_US(c));
 	tx(c, c->frame, len);
 }
 

@@ -240,6 +240,12 @@ void sga_core_win_resent(struct sga_core_win *w, struct sga_core_tx *t, uint64_t
                          int backoff);
 /** When the next timer is due (ms), 0 if none. */
 uint64_t sga_core_win_next_ms(const struct sga_core_win *w);
+/** Our confirmation into f (cap bytes, *len) and into the window like a
+ *  message (a DATA_ACK releases it, its timer re-seals it): the session's key
+ *  confirmation, e2e_seq 0, or (SGA_CORE_FULL) once a rekey's keys are taken,
+ *  its confirmation, the generation's first e2e_seq. Send f then. */
+int sga_core_win_confirm(struct sga_core_win *w, struct sga_dev_sess *s, uint8_t *f, size_t cap,
+                         size_t *len, uint64_t now_ms, uint64_t now_us) SGA_MUST_CHECK;
 /** Is e2e_seq seq of session s a key confirmation, not an application
  *  message: e2e_seq 0, or (SGA_CORE_FULL) the first of a rekey's generation? */
 int sga_core_is_confirm(const struct sga_dev_sess *s, uint64_t seq);
