@@ -1126,15 +1126,18 @@ static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
  */
 static void on_cookie(struct sga_client *c, const uint8_t *f, size_t n)
 {
-	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN], mine[SGA_COOKIE_DIGEST_LEN];
+	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN];
 
-	if (sga_cookie_reply_decode(f, n, digest, cookie) || c->op.kind == OP_NONE || c->op.done) {
+	if (c->op.kind == OP_NONE || c->op.done) {
 		c->stats.dropped++;
 		return;
 	}
 	for (unsigned i = 0; i < c->op.n_frames; i++) {
-		if (sga_cookie_digest(c->op.frame[i], c->op.len[i], mine) ||
-		    memcmp(mine, digest, sizeof(mine)))
+		int rc = sga_core_cookie_names(f, n, c->op.frame[i], c->op.len[i], cookie, digest);
+
+		if (rc < 0)
+			break; /* malformed */
+		if (!rc)
 			continue;
 		if (c->op.cookie_echoes >= 2) {
 			client_log(c, 2, "cookie challenge: echo budget spent until the timer");

@@ -1004,13 +1004,26 @@ static void on_closed(struct sga_core *c, const uint8_t *f, size_t n)
  * without waiting for the timer and without spending a try; its
  * retransmissions carry the cookie too. Two at once per timer period at most:
  * a forged reply cannot make us send a stream of echoes. */
+int sga_core_cookie_names(const uint8_t *f, size_t n, const uint8_t *req, size_t req_len,
+                          uint8_t cookie[SGA_COOKIE_LEN], uint8_t digest[SGA_COOKIE_DIGEST_LEN])
+{
+	uint8_t mine[SGA_COOKIE_DIGEST_LEN];
+	int rc = sga_cookie_reply_decode(f, n, digest, cookie);
+
+	if (rc)
+		return rc < 0 ? rc : -SGA_E_BAD_FIELD;
+	if (!req_len || sga_cookie_digest(req, req_len, mine))
+		return 0;
+	return !memcmp(mine, digest, sizeof(mine));
+}
+
 static void on_cookie(struct sga_core *c, const uint8_t *f, size_t n)
 {
-	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN], mine[SGA_COOKIE_DIGEST_LEN];
+	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN];
 	const uint8_t *req = c->ctl;
 	size_t len = c->ctl_len;
 
-	if (c->cookie_echoes >= 2 || sga_cookie_reply_decode(f, n, digest, cookie))
+	if (c->cookie_echoes >= 2)
 		goto drop;
 	if (c->op == SGA_CORE_OP_KEX) {
 		if (sga_dev_create_kex_init(&c->dev, &c->sess, c->frame, sizeof(c->frame), &len))
@@ -1019,7 +1032,7 @@ static void on_cookie(struct sga_core *c, const uint8_t *f, size_t n)
 	} else if (c->op != SGA_CORE_OP_REG && c->op != SGA_CORE_OP_NEG) {
 		goto drop;
 	}
-	if (!len || sga_cookie_digest(req, len, mine) || memcmp(mine, digest, sizeof(mine)))
+	if (sga_core_cookie_names(f, n, req, len, cookie, digest) != 1)
 		goto drop; /* not our last request: a reply to an older one, or forged */
 	memcpy(c->cookie, cookie, sizeof(c->cookie));
 	memcpy(c->cookie_for, digest, sizeof(c->cookie_for));

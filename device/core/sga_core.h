@@ -315,6 +315,14 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
 /** Wipe every secret (the struct may then be reused for sga_core_init). */
 void sga_core_fini(struct sga_core *c);
 
+/** A COOKIE_REPLY f (7.13) and a request req sent last (REG_REQ, NEG_REQ,
+ *  KEX_INIT): 1 if the reply names req (by its digest, into digest) and
+ *  cookie holds the gateway's cookie for it, 0 if it names another frame,
+ *  -SGA_E_* if malformed. The core's and the Linux SDK's test of a reply. */
+int sga_core_cookie_names(const uint8_t *f, size_t n, const uint8_t *req, size_t req_len,
+                          uint8_t cookie[SGA_COOKIE_LEN],
+                          uint8_t digest[SGA_COOKIE_DIGEST_LEN]) SGA_MUST_CHECK;
+
 #if SGA_CORE_FULL
 /** An ERROR frame (7.12, unauthenticated) that came to the device dev in
  *  session sess (SGA_CORE_FULL): 1 if it is about the device, the session, or
