@@ -18,7 +18,9 @@
  *    acknowledged first (the gateway acknowledges each message on its own, so
  *    that means a loss, as TCP's fast retransmit infers). A message still
  *    unacknowledged timeout_ms after it was first sent ends the session: a
- *    gateway restart within that time costs nothing but re-sends.
+ *    gateway restart within that time costs nothing but re-sends. The window
+ *    itself (slots, timers, estimator, fast re-send, re-seal) is the device
+ *    core's (sga_core_win_*, device/core/sga_core.h), over slots of ours.
  * Received messages go into a ring indexed by e2e_seq and leave it in order;
  * the protocol's E2E replay window already refuses duplicates, so the ring only
  * has to hold back early arrivals and, when a missing message can no longer
