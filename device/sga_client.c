@@ -18,7 +18,9 @@
  *    acknowledged first (the gateway acknowledges each message on its own, so
  *    that means a loss, as TCP's fast retransmit infers). A message still
  *    unacknowledged timeout_ms after it was first sent ends the session: a
- *    gateway restart within that time costs nothing but re-sends.
+ *    gateway restart within that time costs nothing but re-sends. The window
+ *    itself (slots, timers, estimator, fast re-send, re-seal) is the device
+ *    core's (sga_core_win_*, device/core/sga_core.h), over slots of ours.
  * Received messages go into a ring indexed by e2e_seq and leave it in order;
  * the protocol's E2E replay window already refuses duplicates, so the ring only
  * has to hold back early arrivals and, when a missing message can no longer
@@ -57,7 +59,6 @@
 #define DEF_RTO_MIN_MS 100
 #define DRAIN_MAX      256 /* frames handled per wake-up, so timers still run */
 #define SGA_IPV6_EXTRA 20  /* IPv6 header (40) - IPv4 header (20) */
-#define FAST_RESEND    3   /* later ACKs that make a message count as lost */
 
 static const uint8_t default_suites[] = {SGA_SUITE_AES128_GCM, SGA_SUITE_AES256_GCM,
                                          SGA_SUITE_CHACHA20_POLY1305, SGA_SUITE_AES128_CCM8,
@@ -116,12 +117,6 @@ static int fail(struct sga_client *c, int rc, const char *fmt, ...)
 	va_end(ap);
 	client_log(c, 0, "%s", c->detail);
 	return rc;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
 }
 
 static unsigned min_u(unsigned a, unsigned b)
@@ -254,16 +249,10 @@ static void end_session(struct sga_client *c)
 		c->rx[i].len = 0;
 		c->rx[i].not_app = 0;
 	}
-	for (unsigned i = 0; i < c->window; i++)
-		c->tx[i].used = 0;
-	sga_memzero(c->tx_buf, (size_t)c->window * SGA_FRAME_MAX);
+	sga_core_win_reset(&c->win, c->rto_ms);
 	stash_clear(c);
 	client_rekey_reset(c);
 	sga_dev_sess_wipe(&c->sess);
-	c->tx_base = c->tx_next = 0;
-	c->in_flight = 0;
-	c->srtt_us = c->rttvar_us = 0;
-	c->data_rto = c->rto_ms;
 	c->rx_next = 0;
 	c->rx_hole = 0;
 	c->rx_skip_to = 0;
@@ -443,39 +432,15 @@ uint64_t client_priv_now_us(void)
 	return now_us();
 }
 
-/* RFC 6298 estimator over DATA_UP -> DATA_ACK round trips, fed only by
- * messages sent once (Karn's rule); the result is the first timeout of new
- * messages, within [rto_min_ms, rto_max_ms]. */
-static void rtt_sample(struct sga_client *c, uint64_t r_us)
-{
-	uint64_t rto;
-
-	if (!c->srtt_us) {
-		c->srtt_us = r_us;
-		c->rttvar_us = r_us / 2;
-	} else {
-		uint64_t d = c->srtt_us > r_us ? c->srtt_us - r_us : r_us - c->srtt_us;
-
-		c->rttvar_us = (3 * c->rttvar_us + d) / 4;
-		c->srtt_us = (7 * c->srtt_us + r_us) / 8;
-	}
-	rto = (c->srtt_us + (4 * c->rttvar_us > 1000 ? 4 * c->rttvar_us : 1000) + 999) / 1000;
-	if (rto < c->rto_min_ms)
-		rto = c->rto_min_ms;
-	if (rto > c->rto_max_ms)
-		rto = c->rto_max_ms;
-	c->data_rto = (unsigned)rto;
-}
-
 /* Send message slot t again: same e2e_seq, a fresh hop seq. A retransmission
  * the timer fired backs the slot's timeout off; a fast one (later messages
  * were acknowledged first) does not. */
-static void data_resend(struct sga_client *c, struct tx_slot *t, uint64_t now, int backoff)
+static void data_resend(struct sga_client *c, struct sga_core_tx *t, uint64_t now, int backoff)
 {
 	size_t len;
 	int rc;
 
-	if (now >= t->give_up) {
+	if (now >= t->give_up_ms) {
 		c->sess_err =
 		    fail(c, c->unreach ? -SGA_CLIENT_E_UNREACHABLE : -SGA_CLIENT_E_TIMEOUT,
 		         "message %llu not acknowledged within %u ms (%u transmissions)",
@@ -486,13 +451,9 @@ static void data_resend(struct sga_client *c, struct tx_slot *t, uint64_t now, i
 			op_finish(c, c->sess_err);
 		return;
 	}
-	/* e2e_seq 0 is our key confirmation, a rekey's its own: the library
-	 * re-seals those itself. */
-	rc = t->seq == 0 ? sga_dev_create_key_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &len)
-	     : client_rekey_is_confirm(c, t->seq)
-	         ? sga_dev_create_rekey_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &len)
-	         : sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->txbuf, sizeof(c->txbuf),
-	                               &len);
+	/* e2e_seq 0 is our key confirmation, a rekey's its own: the core re-seals
+	 * those as themselves. */
+	rc = sga_core_reseal(&c->sess, t, c->txbuf, sizeof(c->txbuf), &len);
 	if (rc) {
 		c->sess_err = fail(c, rc, "cannot re-seal message %llu: %s",
 		                   (unsigned long long)t->seq, sga_err_desc(rc));
@@ -503,22 +464,18 @@ static void data_resend(struct sga_client *c, struct tx_slot *t, uint64_t now, i
 		c->sess_err = rc;
 		return;
 	}
-	t->tries++;
-	t->stamp = ++c->tx_stamp;
-	t->later = 0;
-	if (backoff)
-		t->rto = min_u(t->rto * 2, c->rto_max_ms);
-	t->next_tx = now + t->rto < t->give_up ? now + t->rto : t->give_up;
+	sga_core_win_resent(&c->win, t, now, backoff);
 	c->stats.retransmits++;
 }
 
 static void data_timers(struct sga_client *c, uint64_t now)
 {
+	struct sga_core_tx *t;
+
 	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
 		return;
-	for (unsigned i = 0; i < c->window && !c->sess_err; i++)
-		if (c->tx[i].used && now >= c->tx[i].next_tx)
-			data_resend(c, &c->tx[i], now, 1);
+	while (!c->sess_err && (t = sga_core_win_due(&c->win, now)))
+		data_resend(c, t, now, 1);
 }
 
 /* Earliest due timer (ms, monotonic), 0 if none. */
@@ -528,10 +485,12 @@ static uint64_t next_timer(const struct sga_client *c)
 
 	if (c->op.kind != OP_NONE && !c->op.done && c->op.next_tx)
 		t = c->op.next_tx;
-	if (c->sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err)
-		for (unsigned i = 0; i < c->window; i++)
-			if (c->tx[i].used && (!t || c->tx[i].next_tx < t))
-				t = c->tx[i].next_tx;
+	if (c->sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err) {
+		uint64_t d = sga_core_win_next_ms(&c->win);
+
+		if (d && (!t || d < t))
+			t = d;
+	}
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && (c->dlv_since || c->dlv_force)) {
 		uint64_t d = c->dlv_force ? 1 : c->dlv_since + 20; /* delivered_ack's delay */
 		if (!t || d < t)
@@ -844,26 +803,13 @@ static void stash_replay(struct sga_client *c)
  * like a message, so a DATA_ACK releases it and the timer re-sends it. */
 static int confirm_send(struct sga_client *c)
 {
-	struct tx_slot *t = &c->tx[0];
 	size_t flen;
-	int rc = sga_dev_create_key_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &flen);
+	int rc = sga_core_win_confirm(&c->win, &c->sess, c->txbuf, sizeof(c->txbuf), &flen,
+	                              now_ms(), now_us());
 
 	if (rc)
 		return c->sess_err =
 		           fail(c, rc, "cannot seal the key confirmation: %s", sga_err_desc(rc));
-	t->used = 1;
-	t->seq = 0;
-	t->len = 0;
-	t->tries = 1;
-	t->rto = c->data_rto;
-	t->next_tx = now_ms() + t->rto;
-	t->give_up = now_ms() + c->timeout_ms; /* as for a message */
-	t->sent_us = now_us();
-	t->stamp = ++c->tx_stamp;
-	t->later = 0;
-	c->tx_base = 0;
-	c->tx_next = 1;
-	c->in_flight++;
 	(void)tx(c, c->txbuf, flen);
 	return 0;
 }
@@ -908,26 +854,19 @@ static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n)
  * was ours to forget, 0 if it was acknowledged before. */
 static int ack_one(struct sga_client *c, uint64_t seq)
 {
-	struct tx_slot *t = &c->tx[seq % c->window];
+	struct sga_core_tx *o;
 
-	if (!t->used || t->seq != seq)
+	/* The window measures the round trip (a message sent once) and counts
+	 * the later ACKs of what was sent before it. */
+	if (!sga_core_win_ack(&c->win, seq, now_us()))
 		return 0; /* acknowledged before (the gateway names it again) */
-	if (t->tries == 1)
-		rtt_sample(c, now_us() - t->sent_us);
 	/* Fast retransmission: a message sent before this one and still without
-	 * its ACK after FAST_RESEND later messages were acknowledged is taken as
-	 * lost now, rather than at its timeout. */
-	for (unsigned i = 0; i < c->window && !c->sess_err; i++) {
-		struct tx_slot *o = &c->tx[i];
-
-		if (o->used && o != t && o->stamp < t->stamp && ++o->later >= FAST_RESEND)
-			data_resend(c, o, now_ms(), 0);
-	}
-	t->used = 0;
-	sga_memzero(t->msg, t->len);
-	c->in_flight--;
+	 * its ACK after SGA_CORE_FAST_RESEND later messages were acknowledged is
+	 * taken as lost now, rather than at its timeout. */
+	while (!c->sess_err && (o = sga_core_win_lost(&c->win)))
+		data_resend(c, o, now_ms(), 0);
 	/* Key confirmations (e2e_seq 0, a rekey's) are not application messages. */
-	if (seq && !client_rekey_is_confirm(c, seq))
+	if (!sga_core_is_confirm(&c->sess, seq))
 		c->stats.acked++;
 	return 1;
 }
@@ -958,16 +897,14 @@ static void on_ack(struct sga_client *c, const uint8_t *f, size_t n)
 	 * 64 the frame names, oldest first (fast retransmission counts the later
 	 * ones as it would one ACK per message). */
 	seq = ack.top > SGA_DATA_ACK_SPAN ? ack.top - SGA_DATA_ACK_SPAN : 0;
-	if (seq < c->tx_base)
-		seq = c->tx_base;
-	end = ack.top < c->tx_next ? ack.top : c->tx_next;
+	if (seq < c->win.base)
+		seq = c->win.base;
+	end = ack.top < c->win.next ? ack.top : c->win.next;
 	for (; seq < end && !c->sess_err; seq++)
 		if (sga_data_ack_names(&ack, seq))
 			fresh += (unsigned)ack_one(c, seq);
 	if (!fresh)
 		c->stats.duplicates++; /* all acknowledged before (we had re-sent them) */
-	while (c->tx_base < c->tx_next && !c->tx[c->tx_base % c->window].used)
-		c->tx_base++;
 }
 
 /* Make the receive ring hold e2e_seq rx_next + dist: double it (it is indexed
@@ -1160,17 +1097,15 @@ out:
 static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	struct sga_error_msg e;
-	uint8_t sid[8];
+	int rc = sga_core_error_about_us(&c->dev, &c->sess, f, n, &e);
 
-	if (sga_error_decode(f, n, &e)) {
+	if (rc < 0) {
 		c->stats.dropped++;
 		return;
 	}
 	c->stats.hints++;
-	put_be64(sid, c->sess.session_id);
 	/* Only hints about us or our session (or about nothing in particular). */
-	if (e.ref_len && !(e.ref_len == c->dev.id_len && !memcmp(e.ref, c->dev.id, e.ref_len)) &&
-	    !(e.ref_len == 8 && c->sess.session_id && !memcmp(e.ref, sid, 8))) {
+	if (!rc) {
 		client_log(c, 2, "ERROR hint %s about someone else ignored", sga_err_name(e.code));
 		return;
 	}
@@ -1193,15 +1128,18 @@ static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
  */
 static void on_cookie(struct sga_client *c, const uint8_t *f, size_t n)
 {
-	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN], mine[SGA_COOKIE_DIGEST_LEN];
+	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN];
 
-	if (sga_cookie_reply_decode(f, n, digest, cookie) || c->op.kind == OP_NONE || c->op.done) {
+	if (c->op.kind == OP_NONE || c->op.done) {
 		c->stats.dropped++;
 		return;
 	}
 	for (unsigned i = 0; i < c->op.n_frames; i++) {
-		if (sga_cookie_digest(c->op.frame[i], c->op.len[i], mine) ||
-		    memcmp(mine, digest, sizeof(mine)))
+		int rc = sga_core_cookie_names(f, n, c->op.frame[i], c->op.len[i], cookie, digest);
+
+		if (rc < 0)
+			break; /* malformed */
+		if (!rc)
 			continue;
 		if (c->op.cookie_echoes >= 2) {
 			client_log(c, 2, "cookie challenge: echo budget spent until the timer");
@@ -1365,11 +1303,7 @@ static void on_closed(struct sga_client *c, const uint8_t *f, size_t n)
 	           "session with %s closed by the gateway (%s); our messages below %llu "
 	           "reached the peer",
 	           c->peer, sga_close_reason_name(cl.reason), (unsigned long long)cl.delivered);
-	for (unsigned i = 0; i < c->window; i++)
-		c->tx[i].used = 0;
-	sga_memzero(c->tx_buf, (size_t)c->window * SGA_FRAME_MAX);
-	c->tx_base = c->tx_next = 0;
-	c->in_flight = 0;
+	sga_core_win_reset(&c->win, c->rto_ms);
 	stash_clear(c);
 	sga_dev_sess_wipe(&c->sess);
 	c->sess_err = -SGA_E_SESSION_CLOSED;
@@ -1555,7 +1489,6 @@ static int parse_config(struct sga_client *c, const struct sga_client_config *cf
 	c->rto_min_ms = cfg->rto_min_ms ? cfg->rto_min_ms : DEF_RTO_MIN_MS;
 	if (c->rto_min_ms > c->rto_ms)
 		c->rto_min_ms = c->rto_ms;
-	c->data_rto = c->rto_ms;
 	c->max_retries = cfg->max_retries ? cfg->max_retries : DEF_RETRIES;
 	c->window = cfg->window ? cfg->window : DEF_WINDOW;
 	c->gap_timeout_ms = cfg->gap_timeout_ms;
@@ -1653,22 +1586,37 @@ static int open_client(struct sga_client *c, const struct sga_client_config *cfg
 	uint8_t pin[SGA_SHA256_LEN], fp[SGA_SHA256_LEN];
 	uint8_t body[SGA_CLIENT_PKG_MAX];
 	size_t body_len = 0;
+	struct sga_core_tx *slots;
 	int have_pin = 0, have_state, rc;
 
 	rc = parse_config(c, cfg, pin, &have_pin);
 	if (rc)
 		return rc;
 	c->state_path = strdup(cfg->state_path);
-	c->tx = calloc(c->window, sizeof(*c->tx));
-	c->tx_buf = calloc(c->window, SGA_FRAME_MAX);
+	slots = calloc(c->window, sizeof(*slots));
 	c->rx_cap = SGA_CLIENT_RX_RING;
 	c->rx = calloc(c->rx_cap, sizeof(*c->rx));
-	if (!c->state_path || !c->tx || !c->tx_buf || !c->rx) {
+	if (!c->state_path || !slots || !c->rx) {
+		free(slots);
 		c->sys_errno = ENOMEM;
 		return fail(c, -SGA_CLIENT_E_IO, "out of memory");
 	}
-	for (unsigned i = 0; i < c->window; i++)
-		c->tx[i].msg = c->tx_buf + (size_t)i * SGA_FRAME_MAX;
+	{
+		const struct sga_core_params p = {
+		    .rto_ms = c->rto_ms,
+		    .rto_min_ms = c->rto_min_ms,
+		    .rto_max_ms = c->rto_max_ms,
+		    .timeout_ms = c->timeout_ms,
+		    .window = (uint16_t)c->window,
+		    .slots = slots,
+		};
+
+		rc = sga_core_win_init(&c->win, &p);
+		if (rc) {
+			free(slots);
+			return fail(c, -SGA_CLIENT_E_CONFIG, "invalid timings or window");
+		}
+	}
 
 	/* The state file: an existing identity, or none yet. */
 	rc = sga_state_load(c->state_path, &c->st);
@@ -1831,16 +1779,14 @@ void sga_client_close(struct sga_client *c)
 		c->dlv_force = c->rx_hole > c->dlv_sent || c->rx_next > c->dlv_sent;
 		delivered_ack(c, now_ms());
 	}
-	if (c->rx && c->tx)
+	if (c->rx && c->win.tx)
 		end_session(c);
 	if (c->dev_ready)
 		sga_dev_fini(&c->dev);
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->tx_buf)
-		sga_memzero(c->tx_buf, (size_t)c->window * SGA_FRAME_MAX);
-	free(c->tx_buf);
-	free(c->tx);
+	sga_core_win_reset(&c->win, 0); /* wipes the slots' messages */
+	free(c->win.tx);
 	free(c->rx);
 	free(c->state_path);
 	sga_memzero(c, sizeof(*c));
@@ -2085,7 +2031,6 @@ static size_t msg_max(const struct sga_client *c)
 int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 {
 	uint64_t deadline, seq;
-	struct tx_slot *t;
 	size_t flen;
 	int rc;
 
@@ -2101,14 +2046,14 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 		            len, msg_max(c));
 	deadline = now_ms() + c->timeout_ms;
 again:
-	while (c->tx_next - c->tx_base >= c->window) {
+	while (!sga_core_win_room(&c->win)) {
 		if (c->sess_err)
 			return c->sess_err;
 		if (now_ms() >= deadline)
 			return fail(c,
 			            c->unreach ? -SGA_CLIENT_E_UNREACHABLE : -SGA_CLIENT_E_TIMEOUT,
-			            "%u messages still unacknowledged after %u ms", c->in_flight,
-			            c->timeout_ms);
+			            "%u messages still unacknowledged after %u ms",
+			            c->win.in_flight, c->timeout_ms);
 		pump(c, deadline);
 	}
 	if (client_rekey_confirm_due(c)) {
@@ -2123,21 +2068,7 @@ again:
 	if (rc)
 		return fail(c, rc, "cannot seal the message: %s", sga_err_desc(rc));
 	seq = sga_dev_data_last_seq(&c->sess);
-	t = &c->tx[seq % c->window];
-	t->used = 1;
-	t->seq = seq;
-	t->len = len;
-	if (len)
-		memcpy(t->msg, msg, len);
-	t->tries = 1;
-	t->rto = c->data_rto;
-	t->next_tx = now_ms() + t->rto;
-	t->give_up = now_ms() + c->timeout_ms;
-	t->sent_us = now_us();
-	t->stamp = ++c->tx_stamp;
-	t->later = 0;
-	c->tx_next = seq + 1;
-	c->in_flight++;
+	(void)sga_core_win_arm(&c->win, seq, msg, len, now_ms(), now_us());
 	c->stats.sent++;
 	c->rk.since_msgs++;
 	/* Queued either way: a failed send is retried by the timer, and a socket
@@ -2150,7 +2081,7 @@ unsigned sga_client_send_room(const struct sga_client *c)
 {
 	if (!sga_dev_sess_confirmed(&c->sess) || c->sess_err)
 		return 0;
-	return c->window - (unsigned)(c->tx_next - c->tx_base);
+	return sga_core_win_room(&c->win);
 }
 
 /* Hand out the message at rx_next if there is one: 1 delivered, 0 none. */
@@ -2251,13 +2182,13 @@ int sga_client_flush(struct sga_client *c, int timeout_ms)
 {
 	uint64_t deadline = deadline_in(timeout_ms);
 
-	while (c->in_flight) {
+	while (c->win.in_flight) {
 		if (c->sess_err)
 			return c->sess_err;
 		if (deadline && now_ms() >= deadline)
 			return fail(c,
 			            c->unreach ? -SGA_CLIENT_E_UNREACHABLE : -SGA_CLIENT_E_TIMEOUT,
-			            "%u messages still unacknowledged", c->in_flight);
+			            "%u messages still unacknowledged", c->win.in_flight);
 		pump(c, deadline);
 	}
 	return c->sess_err;
@@ -2286,7 +2217,7 @@ void sga_client_stats(const struct sga_client *c, struct sga_client_stats *st)
 	st->suite = st->established ? c->sess.suite : 0;
 	st->up_ctr = c->dev.up_ctr;
 	st->down_ctr = c->dev.down_ctr;
-	st->in_flight = c->in_flight;
+	st->in_flight = c->win.in_flight;
 	sga_hex_encode(c->st.pkg_fp, sizeof(c->st.pkg_fp), st->fingerprint);
 }
 

@@ -14,6 +14,7 @@
 #include "sga_client.h"
 #include "sga_cookie.h"
 #include "sga_close.h"
+#include "sga_core.h"
 #include "sga_device.h"
 #include "sga_hex.h"
 
@@ -95,21 +96,6 @@ struct client_op_state {
 	uint8_t prefs[SGA_MAX_SUITES];
 };
 
-/* A message sent and not yet acknowledged; slot = e2e_seq % window. */
-struct tx_slot {
-	int used;
-	uint64_t seq;
-	uint64_t next_tx; /* ms */
-	uint64_t give_up; /* ms: first transmission + timeout_ms */
-	uint64_t sent_us; /* first transmission, for the RTT estimate */
-	uint64_t stamp;   /* order of the last transmission among all DATA_UP */
-	unsigned later;   /* ACKs of messages sent after that transmission */
-	unsigned rto;
-	unsigned tries;
-	size_t len;
-	uint8_t *msg; /* window slots of SGA_FRAME_MAX bytes each */
-};
-
 /* A received message waiting for the application; slot = e2e_seq % rx_cap. */
 struct rx_slot {
 	uint8_t *msg; /* malloc'd, NULL: empty */
@@ -173,14 +159,9 @@ struct sga_client {
 	uint8_t *stash[SGA_CLIENT_STASH];
 	int stash_replaying, stash_again; /* stash_replay running; run it once more */
 
-	/* Sending: e2e_seq in [tx_base, tx_next) may be in flight. */
-	struct tx_slot *tx;
-	uint8_t *tx_buf;
-	uint64_t tx_base, tx_next;
-	unsigned in_flight;
-	uint64_t tx_stamp;
-	uint64_t srtt_us, rttvar_us; /* RFC 6298 estimator (0: no sample yet) */
-	unsigned data_rto;           /* first timeout of a new message, ms */
+	/* Sending: the device core's send window (sga_core_win_*: slots, timers,
+	 * RFC 6298 estimator, fast re-send) over window slots of ours. */
+	struct sga_core_win win;
 
 	/* Receiving: rx_next is the next e2e_seq the application gets; the ring
 	 * (rx_cap slots, a power of two) grows up to rx_max. */
@@ -234,8 +215,6 @@ uint64_t client_rekey_next_timer(const struct sga_client *c, uint64_t t);
 /** Our confirmation of new keys waits for window room: send it when there is. */
 int client_rekey_confirm_due(const struct sga_client *c);
 int client_rekey_send_confirm(struct sga_client *c);
-/** Is e2e_seq our confirmation of the current generation? */
-int client_rekey_is_confirm(const struct sga_client *c, uint64_t seq);
 /** A session ended: forget its rekey (the policy stays). */
 void client_rekey_reset(struct sga_client *c);
 

@@ -103,38 +103,21 @@ int client_rekey_confirm_due(const struct sga_client *c)
 
 int client_rekey_send_confirm(struct sga_client *c)
 {
-	uint64_t now = client_priv_now_ms(), seq = c->sess.rk.tx_from;
-	struct tx_slot *t;
 	size_t n;
 	int rc;
 
 	if (!c->rk.confirm_due)
 		return 0;
-	if (c->tx_next - c->tx_base >= c->window)
+	if (!sga_core_win_room(&c->win))
 		return 0; /* no room yet: the timers try again */
-	rc = sga_dev_create_rekey_confirm(&c->sess, c->txbuf, sizeof(c->txbuf), &n);
+	/* The generation's first e2e_seq, in the window like a message. */
+	rc = sga_core_win_confirm(&c->win, &c->sess, c->txbuf, sizeof(c->txbuf), &n,
+	                          client_priv_now_ms(), client_priv_now_us());
 	if (rc)
 		return c->sess_err = rc;
-	t = &c->tx[seq % c->window];
-	memset(t, 0, offsetof(struct tx_slot, msg));
-	t->used = 1;
-	t->seq = seq;
-	t->tries = 1;
-	t->rto = c->data_rto;
-	t->next_tx = now + t->rto;
-	t->give_up = now + c->timeout_ms;
-	t->sent_us = client_priv_now_us();
-	t->stamp = ++c->tx_stamp;
-	c->tx_next = seq + 1;
-	c->in_flight++;
 	c->rk.confirm_due = 0;
 	(void)client_priv_tx(c, c->txbuf, n);
 	return 0;
-}
-
-int client_rekey_is_confirm(const struct sga_client *c, uint64_t seq)
-{
-	return c->sess.rk.gen && seq == c->sess.rk.tx_from;
 }
 
 void client_on_rekey_notice(struct sga_client *c, const uint8_t *f, size_t n)
@@ -214,10 +197,8 @@ void client_rekey_timers(struct sga_client *c, uint64_t now)
 	if (c->rk.confirm_due)
 		(void)client_rekey_send_confirm(c);
 	{
-		uint64_t oldest = c->tx_base;
+		uint64_t oldest = c->win.base; /* the oldest message in flight */
 
-		while (oldest < c->tx_next && !c->tx[oldest % c->window].used)
-			oldest++;
 		sga_dev_rekey_settle(&c->sess, oldest, c->rx_next);
 	}
 	if (c->rk.active && c->rk.next_tx && now >= c->rk.next_tx) {

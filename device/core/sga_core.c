@@ -12,6 +12,10 @@
  * and so do its retransmissions, as the Linux SDK does. A WAKE (7.16) runs
  * on a timer of its own, beside the exchange and the session.
  *
+ * SGA_CORE_FULL (sga_core.h) adds, for a host SDK only: run-time timings and
+ * window with the caller's slots, the RFC 6298 estimator and fast re-send,
+ * ERROR hints, counters. The macros below name the timings either way.
+ *
  * Deliberately left out (DEVICES.md says what they cost): in-order delivery
  * (messages are handed up once, as they arrive, with their e2e_seq), the
  * stash of messages that overtake the key confirmation (dropped: the storing
@@ -21,6 +25,34 @@
 
 #include "sga_close.h"
 #include "sga_core.h"
+#include "sga_cursor.h"
+#include "sga_rekey.h"
+
+#if SGA_CORE_FULL
+#define RTO0(c)      ((c)->prm.rto_ms)
+#define RTO_MAX(c)   ((c)->prm.rto_max_ms)
+#define TRIES(c)     ((c)->prm.ctl_tries)
+#define TIMEOUT(c)   ((c)->prm.timeout_ms)
+#define STAT(c, f)   ((c)->stats.f++)
+#define GAVE_UP(c)   ((c)->hint == SGA_E_UNAVAILABLE ? -SGA_E_UNAVAILABLE : -SGA_CORE_E_TIMEOUT)
+#define NOW_US(c)    now_us(c)
+#define W_SIZE(w)    ((w)->window)
+#define W_RTO(w)     ((w)->data_rto)
+#define W_RTO_MAX(w) ((w)->rto_max_ms)
+#define W_TIMEOUT(w) ((w)->timeout_ms)
+#else
+#define RTO0(c)      SGA_CORE_RTO_MS
+#define RTO_MAX(c)   SGA_CORE_RTO_MAX_MS
+#define TRIES(c)     SGA_CORE_CTL_TRIES
+#define TIMEOUT(c)   SGA_CORE_TIMEOUT_MS
+#define STAT(c, f)   ((void)0)
+#define GAVE_UP(c)   (-SGA_CORE_E_TIMEOUT)
+#define NOW_US(c)    0
+#define W_SIZE(w)    SGA_CORE_WINDOW
+#define W_RTO(w)     SGA_CORE_RTO_MS
+#define W_RTO_MAX(w) SGA_CORE_RTO_MAX_MS
+#define W_TIMEOUT(w) SGA_CORE_TIMEOUT_MS
+#endif
 
 static uint64_t now(const struct sga_core *c)
 {
@@ -83,6 +115,230 @@ static int save(struct sga_core *c)
 	return rc;
 }
 
+/* ---- the send window ------------------------------------------------------------ */
+
+static uint32_t doubled(uint32_t rto, uint32_t max)
+{
+	return rto * 2 > max ? max : rto * 2;
+}
+
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+#if SGA_CORE_FULL
+int sga_core_win_init(struct sga_core_win *w, const struct sga_core_params *p)
+{
+	if (!p->rto_ms || !p->rto_min_ms || p->rto_min_ms > p->rto_max_ms || !p->timeout_ms ||
+	    !p->window || !p->slots)
+		return -SGA_E_BAD_FIELD;
+	memset(w, 0, sizeof(*w));
+	w->tx = p->slots;
+	w->window = p->window;
+	w->rto_min_ms = p->rto_min_ms;
+	w->rto_max_ms = p->rto_max_ms;
+	w->timeout_ms = p->timeout_ms;
+	sga_core_win_reset(w, p->rto_ms);
+	return 0;
+}
+
+/* RFC 6298 over DATA_UP -> DATA_ACK round trips of messages sent once
+ * (Karn's rule): the first timeout of new messages, within the bounds. */
+static void rtt_sample(struct sga_core_win *w, uint64_t r_us)
+{
+	uint64_t rto;
+
+	if (!w->rtt_valid) {
+		w->srtt_us = r_us;
+		w->rttvar_us = r_us / 2;
+		w->rtt_valid = 1;
+	} else {
+		uint64_t d = w->srtt_us > r_us ? w->srtt_us - r_us : r_us - w->srtt_us;
+
+		w->rttvar_us = (3 * w->rttvar_us + d) / 4;
+		w->srtt_us = (7 * w->srtt_us + r_us) / 8;
+	}
+	rto = (w->srtt_us + (4 * w->rttvar_us > 1000 ? 4 * w->rttvar_us : 1000) + 999) / 1000;
+	if (rto < w->rto_min_ms)
+		rto = w->rto_min_ms;
+	if (rto > w->rto_max_ms)
+		rto = w->rto_max_ms;
+	w->data_rto = (uint32_t)rto;
+}
+#endif
+
+void sga_core_win_reset(struct sga_core_win *w, uint32_t rto_ms)
+{
+	for (unsigned i = 0; i < W_SIZE(w); i++)
+		sga_memzero(&w->tx[i], sizeof(w->tx[i]));
+	w->base = w->next = 0;
+#if SGA_CORE_FULL
+	w->in_flight = 0;
+	w->rtt_valid = 0; /* a new session may take another path */
+	w->data_rto = rto_ms;
+#else
+	(void)rto_ms;
+#endif
+}
+
+struct sga_core_tx *sga_core_win_arm(struct sga_core_win *w, uint64_t seq, const uint8_t *msg,
+                                     size_t len, uint64_t now_ms, uint64_t now_us)
+{
+	struct sga_core_tx *t = &w->tx[seq % W_SIZE(w)];
+
+	t->used = 1;
+	t->seq = seq;
+	t->len = (uint16_t)len;
+	if (len)
+		memcpy(t->msg, msg, len);
+	t->tries = 1;
+	t->rto = W_RTO(w);
+	t->next_ms = now_ms + t->rto;
+	t->give_up_ms = now_ms + W_TIMEOUT(w);
+#if SGA_CORE_FULL
+	t->sent_us = now_us;
+	t->stamp = ++w->stamp;
+	t->later = 0;
+	w->in_flight++;
+#else
+	(void)now_us;
+#endif
+	w->next = seq + 1;
+	return t;
+}
+
+unsigned sga_core_win_room(const struct sga_core_win *w)
+{
+	if (w->tx[w->next % W_SIZE(w)].used)
+		return 0;
+	return W_SIZE(w) - (unsigned)(w->next - w->base);
+}
+
+int sga_core_win_ack(struct sga_core_win *w, uint64_t seq, uint64_t now_us)
+{
+	struct sga_core_tx *t = &w->tx[seq % W_SIZE(w)];
+
+	if (!t->used || t->seq != seq)
+		return 0; /* acknowledged before (the gateway names it again) */
+#if SGA_CORE_FULL
+	if (t->tries == 1)
+		rtt_sample(w, now_us - t->sent_us);
+	for (unsigned i = 0; i < W_SIZE(w); i++) {
+		struct sga_core_tx *o = &w->tx[i];
+
+		if (o->used && o != t && o->stamp < t->stamp)
+			o->later++;
+	}
+	w->in_flight--;
+#else
+	(void)now_us;
+#endif
+	sga_memzero(t->msg, t->len);
+	sga_memzero(t, offsetof(struct sga_core_tx, msg));
+	while (w->base < w->next && !w->tx[w->base % W_SIZE(w)].used)
+		w->base++;
+	return 1;
+}
+
+struct sga_core_tx *sga_core_win_lost(struct sga_core_win *w)
+{
+#if SGA_CORE_FULL
+	for (unsigned i = 0; i < W_SIZE(w); i++)
+		if (w->tx[i].used && w->tx[i].later >= SGA_CORE_FAST_RESEND)
+			return &w->tx[i];
+#else
+	(void)w;
+#endif
+	return NULL;
+}
+
+struct sga_core_tx *sga_core_win_due(struct sga_core_win *w, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < W_SIZE(w); i++)
+		if (w->tx[i].used && now_ms >= w->tx[i].next_ms)
+			return &w->tx[i];
+	return NULL;
+}
+
+void sga_core_win_resent(struct sga_core_win *w, struct sga_core_tx *t, uint64_t now_ms,
+                         int backoff)
+{
+	if (t->tries < UINT8_MAX)
+		t->tries++;
+#if SGA_CORE_FULL
+	t->stamp = ++w->stamp;
+	t->later = 0;
+	if (backoff)
+		t->rto = doubled(t->rto, W_RTO_MAX(w));
+	t->next_ms = now_ms + t->rto < t->give_up_ms ? now_ms + t->rto : t->give_up_ms;
+#else
+	(void)w;
+	(void)backoff;
+	t->rto = doubled(t->rto, W_RTO_MAX(w));
+	t->next_ms = now_ms + t->rto;
+#endif
+}
+
+uint64_t sga_core_win_next_ms(const struct sga_core_win *w)
+{
+	uint64_t due = 0;
+
+	for (unsigned i = 0; i < W_SIZE(w); i++)
+		if (w->tx[i].used)
+			due = earlier(due, w->tx[i].next_ms);
+	return due;
+}
+
+int sga_core_is_confirm(const struct sga_dev_sess *s, uint64_t seq)
+{
+#if SGA_CORE_FULL
+	if (s->rk.gen && seq == s->rk.tx_from)
+		return 1; /* the rekey's confirmation, re-sealed as itself */
+#else
+	(void)s; /* no rekey in the microcontroller build */
+#endif
+	return seq == 0;
+}
+
+int sga_core_win_confirm(struct sga_core_win *w, struct sga_dev_sess *s, uint8_t *f, size_t cap,
+                         size_t *len, uint64_t now_ms, uint64_t now_us)
+{
+	uint64_t seq = 0;
+	int rc;
+
+#if SGA_CORE_FULL
+	if (s->rk.gen) {
+		seq = s->rk.tx_from;
+		rc = sga_dev_create_rekey_confirm(s, f, cap, len);
+	} else {
+		rc = sga_dev_create_key_confirm(s, f, cap, len);
+	}
+#else
+	rc = sga_dev_create_key_confirm(s, f, cap, len);
+#endif
+	if (rc)
+		return rc;
+	if (!seq)
+		w->base = 0; /* the session's first */
+	(void)sga_core_win_arm(w, seq, NULL, 0, now_ms, now_us);
+	return 0;
+}
+
+int sga_core_reseal(struct sga_dev_sess *s, const struct sga_core_tx *t, uint8_t *f, size_t cap,
+                    size_t *len)
+{
+	if (t->seq == 0)
+		return sga_dev_create_key_confirm(s, f, cap, len);
+#if SGA_CORE_FULL
+	if (sga_core_is_confirm(s, t->seq))
+		return sga_dev_create_rekey_confirm(s, f, cap, len);
+#endif
+	return sga_dev_data_reseal(s, t->seq, t->msg, t->len, f, cap, len);
+}
+
+/* ---- set-up ---------------------------------------------------------------------- */
+
 int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_t *pkg_body,
                   size_t pkg_len, const struct sga_core_persist *saved, const uint8_t *id,
                   uint8_t id_len, const uint8_t *suites, uint8_t n_suites)
@@ -94,6 +350,17 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
 	if (!io || !io->now_ms || !io->send || !io->save)
 		return -SGA_E_BAD_FIELD;
 	c->io = *io;
+#if SGA_CORE_FULL
+	c->prm.rto_ms = SGA_CORE_RTO_MS;
+	c->prm.rto_min_ms = SGA_CORE_RTO_MIN_MS;
+	c->prm.rto_max_ms = SGA_CORE_RTO_MAX_MS;
+	c->prm.timeout_ms = SGA_CORE_TIMEOUT_MS;
+	c->prm.ctl_tries = SGA_CORE_CTL_TRIES;
+	c->prm.window = SGA_CORE_WINDOW;
+	c->prm.slots = c->tx_own;
+	if (sga_core_win_init(&c->win, &c->prm))
+		return -SGA_E_INTERNAL;
+#endif
 	if (sga_package_decode(pkg_body, pkg_len, &pkg))
 		return -SGA_E_BAD_PACKAGE;
 	if (saved) {
@@ -123,6 +390,10 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
 
 void sga_core_fini(struct sga_core *c)
 {
+#if SGA_CORE_FULL
+	if (c->win.tx)
+		sga_core_win_reset(&c->win, 0); /* the caller's slots are not in *c */
+#endif
 	sga_dev_sess_wipe(&c->sess);
 	sga_dev_fini(&c->dev);
 	sga_memzero(c, sizeof(*c));
@@ -130,10 +401,41 @@ void sga_core_fini(struct sga_core *c)
 
 /* ---- the control exchange ---------------------------------------------------- */
 
-/* The next retransmission timeout: doubled, at most SGA_CORE_RTO_MAX_MS. */
-static uint32_t rto_double(uint32_t rto)
+#if SGA_CORE_FULL
+int sga_core_configure(struct sga_core *c, const struct sga_core_params *p)
 {
-	return rto * 2 > SGA_CORE_RTO_MAX_MS ? SGA_CORE_RTO_MAX_MS : rto * 2;
+	struct sga_core_params q = *p;
+	struct sga_core_win w;
+	int rc;
+
+	if (c->sess.state != SGA_DEV_S_IDLE || c->win.next)
+		return -SGA_E_BAD_STATE;
+	if (!q.slots && q.window > SGA_CORE_WINDOW)
+		return -SGA_E_BAD_FIELD;
+	if (!q.slots)
+		q.slots = c->tx_own;
+	if (!q.ctl_tries)
+		return -SGA_E_BAD_FIELD;
+	rc = sga_core_win_init(&w, &q);
+	if (rc)
+		return rc;
+	sga_core_win_reset(&c->win, 0); /* what the old slots held */
+	c->win = w;
+	c->prm = q;
+	return 0;
+}
+
+static uint64_t now_us(const struct sga_core *c)
+{
+	return c->io.now_us ? c->io.now_us(c->io.ctx) : now(c) * 1000;
+}
+#endif
+
+/* The next retransmission timeout: doubled, at most the maximum. */
+static uint32_t rto_double(const struct sga_core *c, uint32_t rto)
+{
+	(void)c; /* the small build's maximum is a constant */
+	return doubled(rto, RTO_MAX(c));
 }
 
 static void op_timer_arm(struct sga_core *c)
@@ -141,26 +443,28 @@ static void op_timer_arm(struct sga_core *c)
 	c->cookie_echoes = 0; /* a cookie may again be answered at once */
 	c->ctl_tries++;
 	c->ctl_next_ms = now(c) + c->ctl_rto;
-	c->ctl_rto = rto_double(c->ctl_rto);
+	c->ctl_rto = rto_double(c, c->ctl_rto);
 }
 
 static void op_start(struct sga_core *c, uint8_t op)
 {
 	c->op = op;
 	c->ctl_tries = 0;
-	c->ctl_rto = SGA_CORE_RTO_MS;
+	c->ctl_rto = RTO0(c);
 	c->ctl_next_ms = 0;
 	c->op_deadline_ms = 0;
 	c->has_cookie = 0; /* a cookie is bound to a request of the exchange */
+#if SGA_CORE_FULL
+	if (op != SGA_CORE_OP_NONE)
+		c->hint = 0; /* a new exchange; the last one's hint stays readable until then */
+#endif
 }
 
 /* Forget the session: keys, messages in flight, delivery state. */
 static void end_session(struct sga_core *c)
 {
 	sga_dev_sess_wipe(&c->sess);
-	for (unsigned i = 0; i < SGA_CORE_WINDOW; i++)
-		sga_memzero(&c->tx[i], sizeof(c->tx[i]));
-	c->tx_base = c->tx_next = 0;
+	sga_core_win_reset(&c->win, RTO0(c));
 	c->dlv_sent = c->dlv_since = 0;
 	c->dlv_force = c->dlv_count = 0;
 	c->ctl_len = 0;
@@ -266,21 +570,24 @@ static void op_timer(struct sga_core *c, uint64_t t)
 		/* Fresh nonce each time; the deadline ends it. */
 		if (!sga_dev_create_session_close(&c->sess, c->frame, sizeof(c->frame), &len))
 			tx(c, c->frame, len);
+		STAT(c, retransmits);
 		op_timer_arm(c);
 		return;
 	}
-	if (c->ctl_tries >= SGA_CORE_CTL_TRIES) {
+	if (c->ctl_tries >= TRIES(c)) {
 		uint8_t op = c->op;
+		int status = GAVE_UP(c);
 
 		c->ctl_next_ms = 0;
 		if (op == SGA_CORE_OP_REG) {
 			op_start(c, SGA_CORE_OP_NONE);
-			emit(c, SGA_CORE_EV_REG_FAILED, -SGA_CORE_E_TIMEOUT, 0, NULL, 0);
+			emit(c, SGA_CORE_EV_REG_FAILED, status, 0, NULL, 0);
 		} else {
-			session_failed(c, -SGA_CORE_E_TIMEOUT);
+			session_failed(c, status);
 		}
 		return;
 	}
+	STAT(c, retransmits);
 	switch (c->op) {
 	case SGA_CORE_OP_REG:
 		tx_req(c, c->ctl, c->ctl_len);
@@ -316,7 +623,7 @@ static int wake_send(struct sga_core *c)
 		tx(c, c->frame, len);
 	c->wake_tries++;
 	c->wake_next_ms = now(c) + c->wake_rto;
-	c->wake_rto = rto_double(c->wake_rto);
+	c->wake_rto = rto_double(c, c->wake_rto);
 	return rc;
 }
 
@@ -328,7 +635,11 @@ int sga_core_wake(struct sga_core *c, uint8_t flags)
 		return -SGA_E_BAD_STATE;
 	c->wake_flags = flags;
 	c->wake_tries = 0;
-	c->wake_rto = SGA_CORE_RTO_MS;
+	c->wake_rto = RTO0(c);
+#if SGA_CORE_FULL
+	if (c->op == SGA_CORE_OP_NONE)
+		c->hint = 0;
+#endif
 	rc = wake_send(c);
 	if (rc)
 		c->wake_next_ms = 0;
@@ -339,9 +650,9 @@ static void wake_timer(struct sga_core *c, uint64_t t)
 {
 	if (!c->wake_next_ms || t < c->wake_next_ms)
 		return;
-	if (c->wake_tries >= SGA_CORE_CTL_TRIES || wake_send(c)) {
+	if (c->wake_tries >= TRIES(c) || (STAT(c, retransmits), wake_send(c))) {
 		c->wake_next_ms = 0;
-		emit(c, SGA_CORE_EV_WOKEN, -SGA_CORE_E_TIMEOUT, 0, NULL, 0);
+		emit(c, SGA_CORE_EV_WOKEN, GAVE_UP(c), 0, NULL, 0);
 	}
 }
 
@@ -349,27 +660,15 @@ static void on_wake_ack(struct sga_core *c, const uint8_t *f, size_t n)
 {
 	struct sga_wake_ack_plain ack;
 
-	if (!c->wake_next_ms || sga_dev_consume_wake_ack(&c->dev, f, n, &ack))
+	if (!c->wake_next_ms || sga_dev_consume_wake_ack(&c->dev, f, n, &ack)) {
+		STAT(c, dropped);
 		return; /* forged, or the answer to an earlier WAKE */
+	}
 	c->wake_next_ms = 0;
 	emit(c, SGA_CORE_EV_WOKEN, 0, ack.stored, NULL, ack.invitations);
 }
 
 /* ---- data: sending ------------------------------------------------------------ */
-
-static void tx_slot_arm(struct sga_core *c, struct sga_core_tx *t, uint64_t seq, size_t len)
-{
-	uint64_t t0 = now(c);
-
-	t->used = 1;
-	t->seq = seq;
-	t->len = (uint16_t)len;
-	t->tries = 1;
-	t->rto = SGA_CORE_RTO_MS;
-	t->next_ms = t0 + t->rto;
-	t->give_up_ms = t0 + SGA_CORE_TIMEOUT_MS;
-	c->tx_next = seq + 1;
-}
 
 int sga_core_send(struct sga_core *c, const uint8_t *msg, size_t len, uint64_t *seq)
 {
@@ -387,9 +686,7 @@ int sga_core_send(struct sga_core *c, const uint8_t *msg, size_t len, uint64_t *
 	if (rc)
 		return rc;
 	s = sga_dev_data_last_seq(&c->sess);
-	tx_slot_arm(c, &c->tx[s % SGA_CORE_WINDOW], s, len);
-	if (len)
-		memcpy(c->tx[s % SGA_CORE_WINDOW].msg, msg, len);
+	(void)sga_core_win_arm(&c->win, s, msg, len, now(c), NOW_US(c));
 	if (seq)
 		*seq = s;
 	tx(c, c->frame, flen);
@@ -400,13 +697,13 @@ unsigned sga_core_send_room(const struct sga_core *c)
 {
 	if (!sga_dev_sess_confirmed(&c->sess) || c->op == SGA_CORE_OP_CLOSE)
 		return 0;
-	if (c->tx[c->tx_next % SGA_CORE_WINDOW].used)
-		return 0;
-	return SGA_CORE_WINDOW - (unsigned)(c->tx_next - c->tx_base);
+	return sga_core_win_room(&c->win);
 }
 
-/* Re-seal slot t: same e2e_seq and message bytes, a fresh hop seq. */
-static void tx_resend(struct sga_core *c, struct sga_core_tx *t, uint64_t t0)
+/* Re-seal slot t: same e2e_seq and message bytes, a fresh hop seq. A
+ * re-send the timer fired backs the slot's timeout off; a fast one (later
+ * messages were acknowledged first, SGA_CORE_FULL) does not. */
+static void tx_resend(struct sga_core *c, struct sga_core_tx *t, uint64_t t0, int backoff)
 {
 	size_t len;
 	int rc;
@@ -415,44 +712,62 @@ static void tx_resend(struct sga_core *c, struct sga_core_tx *t, uint64_t t0)
 		session_failed(c, -SGA_CORE_E_TIMEOUT);
 		return;
 	}
-	rc = t->seq == 0 ? sga_dev_create_key_confirm(&c->sess, c->frame, sizeof(c->frame), &len)
-	                 : sga_dev_data_reseal(&c->sess, t->seq, t->msg, t->len, c->frame,
-	                                       sizeof(c->frame), &len);
+	rc = sga_core_reseal(&c->sess, t, c->frame, sizeof(c->frame), &len);
 	if (rc) {
 		session_failed(c, rc);
 		return;
 	}
 	tx(c, c->frame, len);
-	if (t->tries < UINT8_MAX)
-		t->tries++;
-	t->rto = rto_double(t->rto);
-	t->next_ms = t0 + t->rto;
+	STAT(c, retransmits);
+	sga_core_win_resent(&c->win, t, t0, backoff);
 }
 
 static void on_ack(struct sga_core *c, const uint8_t *f, size_t n)
 {
 	struct sga_data_ack_plain ack;
 	uint64_t seq, end;
+	int rc = -SGA_E_BAD_STATE;
+#if SGA_CORE_FULL
+	unsigned fresh = 0;
+#endif
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED || sga_dev_ack_open(&c->sess, f, n, &ack))
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED ||
+	    (rc = sga_dev_ack_open(&c->sess, f, n, &ack))) {
+#if SGA_CORE_FULL
+		if (rc == -SGA_E_REPLAY)
+			STAT(c, duplicates);
+		else
+			STAT(c, dropped);
+#endif
 		return;
+	}
 	seq = ack.top > SGA_DATA_ACK_SPAN ? ack.top - SGA_DATA_ACK_SPAN : 0;
-	if (seq < c->tx_base)
-		seq = c->tx_base;
-	end = ack.top < c->tx_next ? ack.top : c->tx_next;
+	if (seq < c->win.base)
+		seq = c->win.base;
+	end = ack.top < c->win.next ? ack.top : c->win.next;
 	for (; seq < end; seq++) {
-		struct sga_core_tx *t = &c->tx[seq % SGA_CORE_WINDOW];
-
-		if (!sga_data_ack_names(&ack, seq) || !t->used || t->seq != seq)
+		if (!sga_data_ack_names(&ack, seq) || !sga_core_win_ack(&c->win, seq, NOW_US(c)))
 			continue; /* not named, or acknowledged before */
-		sga_memzero(t, sizeof(*t));
-		if (seq) /* e2e_seq 0 is our key confirmation, not the application's */
+#if SGA_CORE_FULL
+		fresh++;
+		if (!sga_core_is_confirm(&c->sess, seq))
+			STAT(c, acked);
+		/* Fast re-send: what SGA_CORE_FAST_RESEND later messages overtook was lost. */
+		for (struct sga_core_tx *o;
+		     c->sess.state == SGA_DEV_S_ESTABLISHED && (o = sga_core_win_lost(&c->win));)
+			tx_resend(c, o, now(c), 0);
+		if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+			return; /* a re-send gave up */
+#endif
+		if (!sga_core_is_confirm(&c->sess, seq)) /* ours, not the application's */
 			emit(c, SGA_CORE_EV_ACKED, 0, seq, NULL, 0);
 		if (c->sess.state != SGA_DEV_S_ESTABLISHED)
 			return; /* the application closed the session from the event */
 	}
-	while (c->tx_base < c->tx_next && !c->tx[c->tx_base % SGA_CORE_WINDOW].used)
-		c->tx_base++;
+#if SGA_CORE_FULL
+	if (!fresh)
+		STAT(c, duplicates); /* all acknowledged before (we had re-sent them) */
+#endif
 }
 
 /* ---- data: receiving ---------------------------------------------------------- */
@@ -503,8 +818,10 @@ static void on_confirm(struct sga_core *c, const uint8_t *f, size_t n)
 		session_failed(c, rc);
 		return;
 	}
-	if (rc)
+	if (rc) {
+		STAT(c, dropped);
 		return; /* forged, a duplicate, or a message that overtook it: G sends it again */
+	}
 	c->dlv_sent = 0;
 	c->dlv_since = now(c);
 	c->dlv_count = 1;
@@ -524,19 +841,24 @@ static void on_data(struct sga_core *c, const uint8_t *f, size_t n)
 			tx_req(c, c->frame, len);
 		return;
 	}
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED) {
+		STAT(c, dropped);
 		return;
+	}
 	if (!c->sess.peer_confirmed) {
 		on_confirm(c, f, n);
 		return;
 	}
 	rc = sga_dev_data_open(&c->sess, f, n, c->msg, sizeof(c->msg), &len);
 	if (rc == -SGA_E_REPLAY) {
+		STAT(c, duplicates);
 		c->dlv_force = 1; /* G still thinks we lack it */
 		return;
 	}
-	if (rc)
+	if (rc) {
+		STAT(c, dropped);
 		return;
+	}
 	if (!c->dlv_since)
 		c->dlv_since = now(c);
 	if (c->dlv_count < UINT8_MAX)
@@ -549,8 +871,10 @@ static void on_skip(struct sga_core *c, const uint8_t *f, size_t n)
 {
 	uint64_t next;
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED || sga_dev_skip_open(&c->sess, f, n, &next))
+	if (c->sess.state != SGA_DEV_S_ESTABLISHED || sga_dev_skip_open(&c->sess, f, n, &next)) {
+		STAT(c, dropped);
 		return;
+	}
 	/* What is missing below next expired in G's store: stop waiting for it. */
 	if (next > c->dlv_sent) {
 		c->dlv_sent = next;
@@ -562,8 +886,14 @@ static void on_skip(struct sga_core *c, const uint8_t *f, size_t n)
 
 static void on_reg_ack(struct sga_core *c, const uint8_t *f, size_t n)
 {
-	if (c->op != SGA_CORE_OP_REG || sga_dev_consume_reg_ack(&c->dev, f, n))
+	if (c->op != SGA_CORE_OP_REG) {
+		STAT(c, duplicates);
 		return;
+	}
+	if (sga_dev_consume_reg_ack(&c->dev, f, n)) {
+		STAT(c, dropped);
+		return;
+	}
 	c->ctl_len = 0;
 	op_start(c, SGA_CORE_OP_NONE);
 	if (save(c)) {
@@ -583,10 +913,14 @@ static void on_invite(struct sga_core *c, const uint8_t *f, size_t n)
 	 * newer one means the initiator gave up on that request and asked again
 	 * (its counter is fresh, else consume_neg_invite refuses it). */
 	if (!(c->op == SGA_CORE_OP_NONE && c->sess.state == SGA_DEV_S_IDLE) &&
-	    !(c->op == SGA_CORE_OP_KEX && c->sess.role == SGA_ROLE_RESPONDER))
+	    !(c->op == SGA_CORE_OP_KEX && c->sess.role == SGA_ROLE_RESPONDER)) {
+		STAT(c, dropped);
 		return;
-	if (sga_dev_consume_neg_invite(&c->dev, &c->sess, f, n))
+	}
+	if (sga_dev_consume_neg_invite(&c->dev, &c->sess, f, n)) {
+		STAT(c, dropped);
 		return;
+	}
 	/* The down counter moved, and A3 takes an up counter: both durable
 	 * before the NEG_ACCEPT leaves. */
 	if (sga_dev_create_neg_accept(&c->dev, &c->sess, accept, c->ctl, sizeof(c->ctl), &len) ||
@@ -609,15 +943,19 @@ static void on_neg_result(struct sga_core *c, const uint8_t *f, size_t n)
 {
 	int rc;
 
-	if (c->op != SGA_CORE_OP_NEG)
+	if (c->op != SGA_CORE_OP_NEG) {
+		STAT(c, dropped);
 		return;
+	}
 	rc = sga_dev_consume_neg_result(&c->dev, &c->sess, f, n);
 	if (rc && c->sess.state == SGA_DEV_S_FAILED) {
 		session_failed(c, rc); /* the gateway's authenticated refusal */
 		return;
 	}
-	if (rc)
+	if (rc) {
+		STAT(c, dropped);
 		return;
+	}
 	op_start(c, SGA_CORE_OP_KEX);
 	c->ctl_len = 0; /* the initiator has no NEG_ACCEPT to re-send */
 	kex_send(c);
@@ -629,20 +967,21 @@ static void on_kex_reply(struct sga_core *c, const uint8_t *f, size_t n)
 	size_t len;
 	int rc;
 
-	if (c->op != SGA_CORE_OP_KEX || sga_dev_consume_kex_reply(&c->dev, &c->sess, f, n))
+	if (c->op != SGA_CORE_OP_KEX || sga_dev_consume_kex_reply(&c->dev, &c->sess, f, n)) {
+		STAT(c, dropped);
 		return;
+	}
 	/* Our key confirmation is e2e_seq 0 in the send window: a DATA_ACK
 	 * releases it, the data timer re-seals it. */
 	op_start(c, SGA_CORE_OP_CONFIRM);
 	c->ctl_len = 0;
-	c->op_deadline_ms = now(c) + SGA_CORE_TIMEOUT_MS;
-	rc = sga_dev_create_key_confirm(&c->sess, c->frame, sizeof(c->frame), &len);
+	c->op_deadline_ms = now(c) + TIMEOUT(c);
+	rc = sga_core_win_confirm(&c->win, &c->sess, c->frame, sizeof(c->frame), &len, now(c),
+	                          NOW_US(c));
 	if (rc) {
 		session_failed(c, rc);
 		return;
 	}
-	c->tx_base = 0;
-	tx_slot_arm(c, &c->tx[0], 0, 0);
 	tx(c, c->frame, len);
 }
 
@@ -650,8 +989,10 @@ static void on_closed(struct sga_core *c, const uint8_t *f, size_t n)
 {
 	struct sga_session_closed_plain cl;
 
-	if (sga_dev_consume_session_closed(&c->sess, f, n, &cl))
+	if (sga_dev_consume_session_closed(&c->sess, f, n, &cl)) {
+		STAT(c, dropped);
 		return;
+	}
 	end_session(c);
 	op_start(c, SGA_CORE_OP_NONE);
 	emit(c, SGA_CORE_EV_CLOSED, cl.reason, cl.delivered, NULL, 0);
@@ -663,29 +1004,79 @@ static void on_closed(struct sga_core *c, const uint8_t *f, size_t n)
  * without waiting for the timer and without spending a try; its
  * retransmissions carry the cookie too. Two at once per timer period at most:
  * a forged reply cannot make us send a stream of echoes. */
+int sga_core_cookie_names(const uint8_t *f, size_t n, const uint8_t *req, size_t req_len,
+                          uint8_t cookie[SGA_COOKIE_LEN], uint8_t digest[SGA_COOKIE_DIGEST_LEN])
+{
+	uint8_t mine[SGA_COOKIE_DIGEST_LEN];
+	int rc = sga_cookie_reply_decode(f, n, digest, cookie);
+
+	if (rc)
+		return rc < 0 ? rc : -SGA_E_BAD_FIELD;
+	if (!req_len || sga_cookie_digest(req, req_len, mine))
+		return 0;
+	return !memcmp(mine, digest, sizeof(mine));
+}
+
 static void on_cookie(struct sga_core *c, const uint8_t *f, size_t n)
 {
-	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN], mine[SGA_COOKIE_DIGEST_LEN];
+	uint8_t digest[SGA_COOKIE_DIGEST_LEN], cookie[SGA_COOKIE_LEN];
 	const uint8_t *req = c->ctl;
 	size_t len = c->ctl_len;
 
-	if (c->cookie_echoes >= 2 || sga_cookie_reply_decode(f, n, digest, cookie))
-		return;
+	if (c->cookie_echoes >= 2)
+		goto drop;
 	if (c->op == SGA_CORE_OP_KEX) {
 		if (sga_dev_create_kex_init(&c->dev, &c->sess, c->frame, sizeof(c->frame), &len))
-			return;
+			goto drop;
 		req = c->frame; /* the same bytes as every time (sga_dev_create_kex_init) */
 	} else if (c->op != SGA_CORE_OP_REG && c->op != SGA_CORE_OP_NEG) {
-		return;
+		goto drop;
 	}
-	if (!len || sga_cookie_digest(req, len, mine) || memcmp(mine, digest, sizeof(mine)))
-		return; /* not our last request: a reply to an older one, or forged */
+	if (sga_core_cookie_names(f, n, req, len, cookie, digest) != 1)
+		goto drop; /* not our last request: a reply to an older one, or forged */
 	memcpy(c->cookie, cookie, sizeof(c->cookie));
 	memcpy(c->cookie_for, digest, sizeof(c->cookie_for));
 	c->has_cookie = 1;
 	c->cookie_echoes++;
+	STAT(c, cookies);
 	tx_req(c, req, len);
+	return;
+drop:
+	STAT(c, dropped);
 }
+
+#if SGA_CORE_FULL
+/* An ERROR (7.12): unauthenticated, so it changes nothing but the status the
+ * exchange gives up with (the last hint about us or our session). */
+int sga_core_error_about_us(const struct sga_dev *dev, const struct sga_dev_sess *sess,
+                            const uint8_t *f, size_t n, struct sga_error_msg *e)
+{
+	uint8_t sid[8];
+	int rc = sga_error_decode(f, n, e);
+
+	if (rc)
+		return rc < 0 ? rc : -SGA_E_BAD_FIELD;
+	sga_put_u64(sid, sess->session_id);
+	return !e->ref_len || (e->ref_len == dev->id_len && !memcmp(e->ref, dev->id, e->ref_len)) ||
+	       (e->ref_len == 8 && sess->session_id && !memcmp(e->ref, sid, 8));
+}
+
+static void on_error(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	struct sga_error_msg e;
+	int rc = sga_core_error_about_us(&c->dev, &c->sess, f, n, &e);
+
+	if (rc < 0) {
+		STAT(c, dropped);
+		return;
+	}
+	STAT(c, hints);
+	if (!rc)
+		return; /* about someone else */
+	if (c->op != SGA_CORE_OP_NONE || c->wake_next_ms)
+		c->hint = e.code;
+}
+#endif
 
 int sga_core_close(struct sga_core *c)
 {
@@ -697,11 +1088,9 @@ int sga_core_close(struct sga_core *c)
 	rc = sga_dev_create_session_close(&c->sess, c->frame, sizeof(c->frame), &len);
 	if (rc)
 		return rc;
-	for (unsigned i = 0; i < SGA_CORE_WINDOW; i++)
-		sga_memzero(&c->tx[i], sizeof(c->tx[i]));
-	c->tx_base = c->tx_next;
+	sga_core_win_reset(&c->win, RTO0(c));
 	op_start(c, SGA_CORE_OP_CLOSE);
-	c->op_deadline_ms = now(c) + SGA_CORE_TIMEOUT_MS;
+	c->op_deadline_ms = now(c) + TIMEOUT(c);
 	tx(c, c->frame, len);
 	op_timer_arm(c);
 	return 0;
@@ -712,8 +1101,10 @@ void sga_core_input(struct sga_core *c, const uint8_t *frame, size_t len)
 	uint64_t sid;
 	uint8_t type;
 
-	if (sga_dev_peek(frame, len, &type, &sid))
+	if (sga_dev_peek(frame, len, &type, &sid)) {
+		STAT(c, dropped);
 		return;
+	}
 	switch (type) {
 	case SGA_MSG_REG_ACK:
 		on_reg_ack(c, frame, len);
@@ -730,6 +1121,8 @@ void sga_core_input(struct sga_core *c, const uint8_t *frame, size_t len)
 	case SGA_MSG_DATA_DOWN:
 		if (sid == c->sess.session_id)
 			on_data(c, frame, len);
+		else
+			STAT(c, dropped);
 		break;
 	case SGA_MSG_DATA_ACK:
 		on_ack(c, frame, len);
@@ -746,8 +1139,14 @@ void sga_core_input(struct sga_core *c, const uint8_t *frame, size_t len)
 	case SGA_MSG_WAKE_ACK:
 		on_wake_ack(c, frame, len);
 		break;
+#if SGA_CORE_FULL
+	case SGA_MSG_ERROR:
+		on_error(c, frame, len);
+		break;
+#endif
 	default:
-		break; /* ERROR hints change nothing (7.12) */
+		STAT(c, dropped);
+		break; /* the small build: ERROR hints change nothing (7.12) */
 	}
 }
 
@@ -758,19 +1157,11 @@ void sga_core_poll(struct sga_core *c)
 	wake_timer(c, t);
 	op_timer(c, t);
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE)
-		for (unsigned i = 0; i < SGA_CORE_WINDOW; i++)
-			if (c->tx[i].used && t >= c->tx[i].next_ms) {
-				tx_resend(c, &c->tx[i], t);
-				if (c->sess.state != SGA_DEV_S_ESTABLISHED)
-					return;
-			}
+		for (struct sga_core_tx *d;
+		     c->sess.state == SGA_DEV_S_ESTABLISHED && (d = sga_core_win_due(&c->win, t));)
+			tx_resend(c, d, t, 1);
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE)
 		delivered_timer(c, t);
-}
-
-static uint64_t earlier(uint64_t a, uint64_t b)
-{
-	return !a ? b : !b ? a : a < b ? a : b;
 }
 
 int32_t sga_core_next_timer(const struct sga_core *c)
@@ -779,9 +1170,7 @@ int32_t sga_core_next_timer(const struct sga_core *c)
 	         t = now(c);
 
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE) {
-		for (unsigned i = 0; i < SGA_CORE_WINDOW; i++)
-			if (c->tx[i].used)
-				due = earlier(due, c->tx[i].next_ms);
+		due = earlier(due, sga_core_win_next_ms(&c->win));
 		if (sga_dev_sess_confirmed(&c->sess) && (c->dlv_force || c->dlv_since))
 			due = earlier(due, c->dlv_force ? t : c->dlv_since + SGA_CORE_DLV_DELAY_MS);
 	}

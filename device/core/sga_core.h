@@ -60,6 +60,23 @@
 #endif
 #define SGA_CORE_DLV_EVERY 16 /* ... or after this many (PROTOCOL.md 7.11a) */
 
+/*
+ * SGA_CORE_FULL=1: what a host SDK needs beyond a microcontroller, compiled in
+ * only there (the microcontroller build leaves it out and does not grow):
+ * timings and a message window chosen at run time, the window's slots in the
+ * caller's memory (sga_core_configure), the first timeout of a message from
+ * the measured round trip (RFC 6298, Karn's rule) and a fast re-send of a
+ * message three later ones overtook, ERROR hints (7.12) that shape the status
+ * an exchange gives up with, and counters (struct sga_core_stats).
+ */
+#ifndef SGA_CORE_FULL
+#define SGA_CORE_FULL 0
+#endif
+#ifndef SGA_CORE_RTO_MIN_MS
+#define SGA_CORE_RTO_MIN_MS 100 /* SGA_CORE_FULL: the measured timeout's floor */
+#endif
+#define SGA_CORE_FAST_RESEND 3 /* SGA_CORE_FULL: later ACKs that make a message count as lost */
+
 /** No answer in time (the number the Linux SDK uses, SGA_CLIENT_E_TIMEOUT). */
 #define SGA_CORE_E_TIMEOUT 1000
 
@@ -114,6 +131,10 @@ struct sga_core_io {
 	int (*save)(void *ctx, const struct sga_core_persist *st);
 	/** What happened; the callback may call sga_core_send / sga_core_close. */
 	void (*event)(void *ctx, const struct sga_core_event *ev);
+#if SGA_CORE_FULL
+	/** Monotonic microseconds for the RTT samples; NULL: now_ms * 1000. */
+	uint64_t (*now_us)(void *ctx);
+#endif
 };
 
 /* ---- the engine ------------------------------------------------------------------ */
@@ -127,7 +148,7 @@ enum sga_core_op {
 	SGA_CORE_OP_CLOSE,   /* SESSION_CLOSE sent, waiting for SESSION_CLOSED */
 };
 
-/* A message sent and not acknowledged yet; slot = e2e_seq % SGA_CORE_WINDOW. */
+/* A message sent and not acknowledged yet; slot = e2e_seq % window. */
 struct sga_core_tx {
 	uint8_t used;
 	uint8_t tries;
@@ -135,8 +156,104 @@ struct sga_core_tx {
 	uint32_t rto;
 	uint64_t seq;
 	uint64_t next_ms, give_up_ms;
+#if SGA_CORE_FULL
+	uint64_t sent_us; /* first transmission, for the RTT sample (Karn's rule) */
+	uint64_t stamp;   /* order of the last transmission among all */
+	uint32_t later;   /* ACKs of messages sent after that transmission */
+#endif
 	uint8_t msg[SGA_CORE_MSG_MAX];
 };
+
+#if SGA_CORE_FULL
+/** Run-time timings and window (sga_core_configure, sga_core_win_init);
+ *  sga_core_init sets the compile-time ones (SGA_CORE_RTO_MS ...,
+ *  SGA_CORE_WINDOW slots of its own). */
+struct sga_core_params {
+	uint32_t rto_ms;     /* first timeout of a control frame, and of a message until measured */
+	uint32_t rto_min_ms; /* bounds of the measured one */
+	uint32_t rto_max_ms; /* and of every doubling */
+	/* A message unacknowledged this long ends the session; so do CONFIRM and CLOSE. */
+	uint32_t timeout_ms;
+	uint8_t ctl_tries; /* transmissions of a control frame (or WAKE) before giving up */
+	uint16_t window;   /* messages in flight: the number of slots */
+	/* The caller's window slots (NULL: the core's own, window <= SGA_CORE_WINDOW). */
+	struct sga_core_tx *slots;
+};
+
+/** Frames counted since sga_core_init (what sga_client_stats reports). */
+struct sga_core_stats {
+	uint64_t retransmits; /* frames sent again by a timer or a fast re-send */
+	uint64_t acked;       /* application messages acknowledged */
+	uint64_t duplicates;  /* frames that repeated what came before */
+	uint64_t dropped;     /* frames that failed a check or came at the wrong time */
+	uint64_t hints;       /* ERROR frames */
+	uint64_t cookies;     /* cookie challenges answered */
+};
+#endif
+
+/* The send window (PROTOCOL.md 9.4): the messages sent and not acknowledged,
+ * their timers and the first timeout. The core keeps one; in the host build
+ * the Linux SDK drives one of its own with the same functions. */
+struct sga_core_win {
+	uint64_t base, next; /* e2e_seq in [base, next) may be in flight */
+#if SGA_CORE_FULL
+	struct sga_core_tx *tx;
+	uint16_t window;
+	uint8_t rtt_valid; /* srtt_us, rttvar_us hold a sample */
+	uint32_t in_flight;
+	uint32_t rto_min_ms, rto_max_ms, timeout_ms;
+	uint32_t data_rto; /* first timeout of a new message (ms): measured, or rto_ms */
+	uint64_t srtt_us, rttvar_us;
+	uint64_t stamp; /* transmissions of messages so far */
+#else
+	struct sga_core_tx tx[SGA_CORE_WINDOW];
+#endif
+};
+
+#if SGA_CORE_FULL
+/** A window of p->window slots at p->slots, empty (the other fields of p but
+ *  ctl_tries apply); -SGA_E_BAD_FIELD for a zero timing or window, no slots,
+ *  or rto_min_ms > rto_max_ms. */
+int sga_core_win_init(struct sga_core_win *w, const struct sga_core_params *p) SGA_MUST_CHECK;
+#endif
+/** Forget (and wipe) every slot; new messages start at e2e_seq 0, and take
+ *  rto_ms as their first timeout until a round trip is measured. */
+void sga_core_win_reset(struct sga_core_win *w, uint32_t rto_ms);
+/** Message seq (len <= SGA_CORE_MSG_MAX bytes) sent for the first time now;
+ *  the measured round trip (SGA_CORE_FULL) uses now_us. */
+struct sga_core_tx *sga_core_win_arm(struct sga_core_win *w, uint64_t seq, const uint8_t *msg,
+                                     size_t len, uint64_t now_ms, uint64_t now_us);
+/** Messages that may be armed now. */
+unsigned sga_core_win_room(const struct sga_core_win *w);
+/** A DATA_ACK names seq: 1 if it was in flight (forgotten and wiped now; its
+ *  round trip measured if it went once; each message sent before it one
+ *  later ACK closer to a fast re-send), 0 if acknowledged before. */
+int sga_core_win_ack(struct sga_core_win *w, uint64_t seq, uint64_t now_us);
+/** A message SGA_CORE_FAST_RESEND later ones overtook (SGA_CORE_FULL; NULL:
+ *  none): send it again now, then sga_core_win_resent without backoff. */
+struct sga_core_tx *sga_core_win_lost(struct sga_core_win *w);
+/** A message whose timer is due at now_ms (NULL: none): send it again, then
+ *  sga_core_win_resent, or end the session once now_ms >= its give_up_ms. */
+struct sga_core_tx *sga_core_win_due(struct sga_core_win *w, uint64_t now_ms);
+/** t went again at now_ms; backoff: its timer fired (its timeout doubles). */
+void sga_core_win_resent(struct sga_core_win *w, struct sga_core_tx *t, uint64_t now_ms,
+                         int backoff);
+/** When the next timer is due (ms), 0 if none. */
+uint64_t sga_core_win_next_ms(const struct sga_core_win *w);
+/** Our confirmation into f (cap bytes, *len) and into the window like a
+ *  message (a DATA_ACK releases it, its timer re-seals it): the session's key
+ *  confirmation, e2e_seq 0, or (SGA_CORE_FULL) once a rekey's keys are taken,
+ *  its confirmation, the generation's first e2e_seq. Send f then. */
+int sga_core_win_confirm(struct sga_core_win *w, struct sga_dev_sess *s, uint8_t *f, size_t cap,
+                         size_t *len, uint64_t now_ms, uint64_t now_us) SGA_MUST_CHECK;
+/** Is e2e_seq seq of session s a key confirmation, not an application
+ *  message: e2e_seq 0, or (SGA_CORE_FULL) the first of a rekey's generation? */
+int sga_core_is_confirm(const struct sga_dev_sess *s, uint64_t seq);
+/** Seal slot t of session s again into f (cap bytes, *len): the key
+ *  confirmation, a rekey's confirmation (SGA_CORE_FULL), or the message under
+ *  a fresh hop seq. */
+int sga_core_reseal(struct sga_dev_sess *s, const struct sga_core_tx *t, uint8_t *f, size_t cap,
+                    size_t *len) SGA_MUST_CHECK;
 
 struct sga_core {
 	struct sga_core_io io;
@@ -167,9 +284,13 @@ struct sga_core {
 	uint32_t wake_rto;
 	uint64_t wake_next_ms; /* 0: none */
 
-	/* Sending: e2e_seq in [tx_base, tx_next) may be in flight. */
-	uint64_t tx_base, tx_next;
-	struct sga_core_tx tx[SGA_CORE_WINDOW];
+	struct sga_core_win win; /* sending */
+#if SGA_CORE_FULL
+	struct sga_core_params prm;
+	struct sga_core_stats stats;
+	uint16_t hint; /* the last ERROR hint about us since the exchange began (0: none) */
+	struct sga_core_tx tx_own[SGA_CORE_WINDOW]; /* the window's slots without the caller's */
+#endif
 
 	/* Receiving: DATA_DELIVERED state (PROTOCOL.md 7.11a). */
 	uint64_t dlv_sent;  /* next_e2e_seq last reported */
@@ -193,6 +314,32 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
                   uint8_t id_len, const uint8_t *suites, uint8_t n_suites) SGA_MUST_CHECK;
 /** Wipe every secret (the struct may then be reused for sga_core_init). */
 void sga_core_fini(struct sga_core *c);
+
+/** A COOKIE_REPLY f (7.13) and a request req sent last (REG_REQ, NEG_REQ,
+ *  KEX_INIT): 1 if the reply names req (by its digest, into digest) and
+ *  cookie holds the gateway's cookie for it, 0 if it names another frame,
+ *  -SGA_E_* if malformed. The core's and the Linux SDK's test of a reply. */
+int sga_core_cookie_names(const uint8_t *f, size_t n, const uint8_t *req, size_t req_len,
+                          uint8_t cookie[SGA_COOKIE_LEN],
+                          uint8_t digest[SGA_COOKIE_DIGEST_LEN]) SGA_MUST_CHECK;
+
+#if SGA_CORE_FULL
+/** An ERROR frame (7.12, unauthenticated) that came to the device dev in
+ *  session sess (SGA_CORE_FULL): 1 if it is about the device, the session, or
+ *  nobody in particular (*e holds it), 0 if about someone else, -SGA_E_*
+ *  if malformed. The core's, and the Linux SDK's, rule for which hints count. */
+int sga_core_error_about_us(const struct sga_dev *dev, const struct sga_dev_sess *sess,
+                            const uint8_t *f, size_t n, struct sga_error_msg *e);
+#endif
+
+#if SGA_CORE_FULL
+/** Timings and window from now on (SGA_CORE_FULL): while no session is set
+ *  up (-SGA_E_BAD_STATE otherwise); -SGA_E_BAD_FIELD for a zero timing,
+ *  try count or window, rto_min_ms > rto_max_ms, or a window larger than
+ *  SGA_CORE_WINDOW without slots. The caller's slots stay its own; the core
+ *  wipes what it put in them when a session ends and in sga_core_fini. */
+int sga_core_configure(struct sga_core *c, const struct sga_core_params *p) SGA_MUST_CHECK;
+#endif
 
 /** Register the identity (REG_REQ, the same bytes re-sent with backoff):
  *  EV_REGISTERED or EV_REG_FAILED. -SGA_E_BAD_STATE while another exchange runs. */
@@ -218,7 +365,8 @@ int sga_core_wake(struct sga_core *c, uint8_t flags) SGA_MUST_CHECK;
  *  in flight; -SGA_E_BAD_STATE without an established session;
  *  -SGA_E_OVERSIZED. */
 int sga_core_send(struct sga_core *c, const uint8_t *msg, size_t len, uint64_t *seq) SGA_MUST_CHECK;
-/** Messages sga_core_send would take now. */
+/** Messages sga_core_send would take now (SGA_CORE_WINDOW, or the configured
+ *  window, less those in flight). */
 unsigned sga_core_send_room(const struct sga_core *c);
 /** End the session (SESSION_CLOSE until SESSION_CLOSED or the deadline):
  *  EV_CLOSED. Unacknowledged messages are dropped. */

@@ -7,6 +7,11 @@
  * store-and-forward loop over those handlers (the data plane's rules of
  * PROTOCOL.md 7.10-7.11a: store, relay, DATA_ACK per burst, re-send until
  * DATA_DELIVERED).
+ *
+ * Built again with SGA_CORE_FULL (test_core_full, test_core_full_on_portable):
+ * every test runs on the host build of the core too, and the tests at the end
+ * check what that build adds (caller window, RTT estimator, fast re-send,
+ * ERROR hints, counters).
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -79,6 +84,14 @@ struct world {
 	struct held store[2][STORE_MAX]; /* [sender role] */
 	uint64_t delivered[2];           /* [recipient role]: its last DATA_DELIVERED */
 	uint64_t resend_at;
+	/* SGA_CORE_FULL tests: the next drop_up[k] DATA_UPs of device k are lost;
+	 * a REG_REQ of device k is answered by an ERROR hint_code[k] about
+	 * hint_ref[k] (NULL: device k) instead of being handled. */
+	unsigned drop_up[2];
+	uint16_t hint_code[2];
+	const char *hint_ref[2];
+	int fail_status[2];
+	uint64_t max_flight[2];
 };
 
 static struct world *W;
@@ -99,6 +112,10 @@ static void net_send(struct world *w, int from, int to, const uint8_t *f, size_t
 			w->size_of[f[1]] = n;
 	} else if (!w->size_of[f[1]]) {
 		w->size_of[f[1]] = n;
+	}
+	if (from != GW && f[1] == SGA_MSG_DATA_UP && w->drop_up[from]) {
+		w->drop_up[from]--;
+		return;
 	}
 	if (w->loss_pct && rnd(w) % 100 < w->loss_pct)
 		return;
@@ -171,8 +188,10 @@ static void cb_event(void *ctx, const struct sga_core_event *ev)
 		break;
 	case SGA_CORE_EV_SESSION_FAILED:
 	case SGA_CORE_EV_REG_FAILED:
-		cr_log_error("device %d: event %u status %d", d->k, ev->type, ev->status);
+		if (!w->hint_code[d->k]) /* (a failure that test wants) */
+			cr_log_error("device %d: event %u status %d", d->k, ev->type, ev->status);
 		w->failed[d->k]++;
+		w->fail_status[d->k] = ev->status;
 		break;
 	case SGA_CORE_EV_CLOSED:
 		w->closed[d->k] = ev->status ? ev->status : -1;
@@ -366,6 +385,17 @@ static void gw_input(struct world *w, int from, const uint8_t *f, size_t n)
 
 	if (w->cookies && gw_cookie(w, from, &f, &n))
 		return;
+	if (w->hint_code[from] && f[1] == SGA_MSG_REG_REQ) {
+		const char *ref = w->hint_ref[from] ? w->hint_ref[from] : from ? "dev-j" : "dev-i";
+		uint8_t e[SGA_FRAME_MAX];
+		size_t len;
+
+		cr_assert_eq(sga_error_encode(w->hint_code[from], (const uint8_t *)ref,
+		                              (uint8_t)strlen(ref), e, sizeof(e), &len),
+		             0);
+		net_send(w, GW, from, e, len);
+		return;
+	}
 	if (sga_gw_peek(f, n, &pk))
 		return;
 	switch (pk.type) {
@@ -514,6 +544,8 @@ static int pump_messages(const struct world *cw)
 			cr_assert_eq(sga_core_send(&w->core[k], m, len, &seq), 0);
 			cr_assert_eq(seq, next_msg[k] + 1);
 			next_msg[k]++;
+			if (w->core[k].win.next - w->core[k].win.base > w->max_flight[k])
+				w->max_flight[k] = w->core[k].win.next - w->core[k].win.base;
 		}
 	return all_delivered(w);
 }
@@ -536,7 +568,11 @@ static void world_init(struct world *w, unsigned loss, unsigned jitter, uint32_t
 	w->now = 1000;
 	cr_assert_eq(harness_gw_world_init(&w->g, ids[0], body, sizeof(body), &blen), 0);
 	for (int k = 0; k < 2; k++) {
-		const struct sga_core_io io = {&w->ctx[k], cb_now, cb_send, cb_save, cb_event};
+		const struct sga_core_io io = {.ctx = &w->ctx[k],
+		                               .now_ms = cb_now,
+		                               .send = cb_send,
+		                               .save = cb_save,
+		                               .event = cb_event};
 
 		w->ctx[k].w = w;
 		w->ctx[k].k = k;
@@ -740,7 +776,11 @@ Test(core, restart_from_saved_state, .timeout = 120)
 {
 	static struct world w;
 	struct sga_core_persist st;
-	const struct sga_core_io io = {&w.ctx[0], cb_now, cb_send, cb_save, cb_event};
+	const struct sga_core_io io = {.ctx = &w.ctx[0],
+	                               .now_ms = cb_now,
+	                               .send = cb_send,
+	                               .save = cb_save,
+	                               .event = cb_event};
 	uint8_t body[SGA_FRAME_MAX];
 	size_t blen;
 
@@ -803,3 +843,205 @@ Test(core, frame_sizes, .timeout = 120)
 	cr_assert_gt(z[SGA_MSG_KEX_INIT], 0);
 	world_fini(&w);
 }
+
+#if SGA_CORE_FULL
+/* ---- the host build (SGA_CORE_FULL) ------------------------------------------------ */
+
+static struct sga_core_tx slots[2][32];
+
+static void configure(struct world *w, const struct sga_core_params *p)
+{
+	for (int k = 0; k < 2; k++) {
+		struct sga_core_params q = *p;
+
+		if (q.window > SGA_CORE_WINDOW)
+			q.slots = slots[k];
+		cr_assert_eq(sga_core_configure(&w->core[k], &q), 0);
+	}
+}
+
+/* Message i of device k, as pump_messages builds it; its e2e_seq. */
+static uint64_t send_msg(struct world *w, int k, unsigned i)
+{
+	uint8_t m[64];
+	uint64_t seq;
+	size_t len = 3 + i % 50;
+
+	memset(m, 'a' + k, sizeof(m));
+	m[len - 1] = (uint8_t)i;
+	cr_assert_eq(sga_core_send(&w->core[k], m, len, &seq), 0);
+	return seq;
+}
+
+static const struct sga_core_params defaults = {SGA_CORE_RTO_MS,
+                                                SGA_CORE_RTO_MIN_MS,
+                                                SGA_CORE_RTO_MAX_MS,
+                                                SGA_CORE_TIMEOUT_MS,
+                                                SGA_CORE_CTL_TRIES,
+                                                SGA_CORE_WINDOW,
+                                                NULL};
+
+/*
+ * A window of 32 in the caller's slots: all 24 messages go at once (the
+ * compile-time window holds 4), each is handed up once, and the counters say
+ * what happened: every message acknowledged, nothing re-sent on a clean
+ * network. configure refuses what it cannot take.
+ */
+Test(core, full_caller_window_and_counters, .timeout = 120)
+{
+	static struct world w;
+	struct sga_core_params p = defaults;
+
+	W = &w;
+	world_init(&w, 0, 0, 1);
+	p.window = 64;
+	cr_assert_eq(sga_core_configure(&w.core[0], &p), -SGA_E_BAD_FIELD, "64 slots, none given");
+	p = defaults;
+	p.rto_min_ms = p.rto_max_ms + 1;
+	cr_assert_eq(sga_core_configure(&w.core[0], &p), -SGA_E_BAD_FIELD);
+	p = defaults;
+	p.window = 32;
+	configure(&w, &p);
+	full_run(&w);
+	cr_assert_eq(w.max_flight[0], N_MSGS, "all in flight at once: %llu",
+	             (unsigned long long)w.max_flight[0]);
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(w.core[k].stats.acked, N_MSGS);
+		cr_assert_eq(w.core[k].stats.retransmits, 0);
+	}
+	world_fini(&w);
+}
+
+Test(core, full_caller_window_with_loss_and_reordering, .timeout = 300)
+{
+	static struct world w;
+	struct sga_core_params p = defaults;
+
+	W = &w;
+	world_init(&w, 15, 40, 7);
+	p.window = 32;
+	configure(&w, &p);
+	register_and_connect(&w);
+	cr_assert(run_until(&w, pump_messages, 120000));
+	for (int k = 0; k < 2; k++)
+		for (int s = 1; s <= N_MSGS; s++)
+			cr_assert_eq(w.got[k][s], 1);
+	cr_assert_gt(w.core[0].stats.retransmits + w.core[1].stats.retransmits, 0);
+	cr_assert_eq(w.core[0].stats.acked, N_MSGS);
+	world_fini(&w);
+}
+
+static int i_idle(const struct world *w)
+{
+	return w->core[0].win.base == w->core[0].win.next;
+}
+
+/*
+ * RFC 6298: on this network every DATA_UP is acknowledged 2 ms after it
+ * left (1 ms each way), so after 23 samples srtt is 2 ms, rttvar has decayed
+ * below the clock's granularity and a new message's first timeout is
+ * srtt + 1 ms = 3 ms (the floor set to 1 ms); with the fixed timeout it would
+ * be SGA_CORE_RTO_MS.
+ */
+Test(core, full_rtt_estimator_sets_the_first_timeout, .timeout = 120)
+{
+	static struct world w;
+	struct sga_core_params p = defaults;
+	uint64_t seq;
+
+	W = &w;
+	world_init(&w, 0, 0, 1);
+	p.rto_min_ms = 1;
+	configure(&w, &p);
+	register_and_connect(&w);
+	cr_assert_eq(sga_core_configure(&w.core[0], &p), -SGA_E_BAD_STATE, "a session is up");
+	for (unsigned i = 1; i < N_MSGS; i++) {
+		seq = send_msg(&w, 0, i);
+		cr_assert_eq(w.core[0].win.tx[seq % SGA_CORE_WINDOW].rto, w.core[0].win.data_rto);
+		cr_assert(run_until(&w, i_idle, 100));
+	}
+	cr_assert_eq(w.core[0].win.srtt_us, 2000, "srtt %llu us",
+	             (unsigned long long)w.core[0].win.srtt_us);
+	cr_assert_eq(w.core[0].win.data_rto, 3, "first timeout %u ms", w.core[0].win.data_rto);
+	seq = send_msg(&w, 0, N_MSGS);
+	cr_assert_eq(w.core[0].win.tx[seq % SGA_CORE_WINDOW].rto, 3);
+	world_fini(&w);
+}
+
+static int j_got_5(const struct world *w)
+{
+	for (int s = 1; s <= 5; s++)
+		if (!w->got[1][s])
+			return 0;
+	return 1;
+}
+
+/*
+ * Fast re-send: message 1 is lost; once three messages sent after it are
+ * acknowledged, it goes again at once, long before its 5 s timeout. Without
+ * the fast re-send it arrives only after that timeout and the test fails.
+ */
+Test(core, full_fast_resend_before_the_timeout, .timeout = 120)
+{
+	static struct world w;
+	struct sga_core_params p = defaults;
+
+	W = &w;
+	world_init(&w, 0, 0, 1);
+	p.rto_ms = p.rto_min_ms = 5000;
+	p.rto_max_ms = 8000;
+	p.timeout_ms = 60000;
+	p.window = 8;
+	configure(&w, &p);
+	register_and_connect(&w);
+	w.drop_up[0] = 1;
+	for (unsigned i = 1; i <= 5; i++)
+		cr_assert_eq(send_msg(&w, 0, i), i);
+	cr_assert(run_until(&w, j_got_5, 1000), "message 1 waited for its timeout");
+	cr_assert_eq(w.got[1][1], 1);
+	cr_assert_eq(w.core[0].stats.retransmits, 1, "one fast re-send, %llu",
+	             (unsigned long long)w.core[0].stats.retransmits);
+	world_fini(&w);
+}
+
+static int i_failed(const struct world *w)
+{
+	return w->failed[0] != 0;
+}
+
+/*
+ * ERROR hints (7.12) change nothing but the status an exchange gives up
+ * with: a gateway that answers every REG_REQ with UNAVAILABLE about this
+ * device makes the registration fail with -SGA_E_UNAVAILABLE after all its
+ * tries (not at the first hint); a hint about another identity is counted
+ * and ignored: the plain timeout.
+ */
+Test(core, full_error_hint_shapes_the_timeout, .timeout = 120)
+{
+	static struct world w;
+	struct sga_core_params p = defaults;
+
+	W = &w;
+	world_init(&w, 0, 0, 1);
+	p.rto_ms = p.rto_min_ms = 50;
+	p.rto_max_ms = 200;
+	p.ctl_tries = 3;
+	configure(&w, &p);
+	w.hint_code[0] = SGA_E_UNAVAILABLE;
+	cr_assert_eq(sga_core_register(&w.core[0], NULL, 0), 0);
+	cr_assert(!run_until(&w, i_failed, 40), "a hint does not end the exchange");
+	cr_assert(run_until(&w, i_failed, 10000));
+	cr_assert_eq(w.fail_status[0], -SGA_E_UNAVAILABLE);
+	cr_assert_eq(w.sent_type[0][SGA_MSG_REG_REQ], 3, "every try went");
+	cr_assert_eq(w.core[0].stats.hints, 3);
+	cr_assert_eq(w.core[0].stats.retransmits, 2);
+
+	w.failed[0] = 0;
+	w.hint_ref[0] = "dev-x";
+	cr_assert_eq(sga_core_register(&w.core[0], NULL, 0), 0);
+	cr_assert(run_until(&w, i_failed, 10000));
+	cr_assert_eq(w.fail_status[0], -SGA_CORE_E_TIMEOUT);
+	cr_assert_eq(w.core[0].stats.hints, 6);
+	world_fini(&w);
+}
+#endif
