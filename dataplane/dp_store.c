@@ -422,6 +422,18 @@ static int32_t pend_find(const struct dp_store *st, uint64_t sid, uint8_t role, 
 	return (int32_t)(uintptr_t)data;
 }
 
+/*
+ * Release held message p's record, naming it (session, recipient, e2e_seq) in
+ * the RELEASE so that a replica deletes it by key (msg_log_release_key). Only
+ * for a message that is gone from the store: a copy replaced by a newer one
+ * of the same key (held_replace, a duplicate at start-up) and a delivered
+ * mark are released anonymously, as their key lives on in the newer record.
+ */
+static int pend_release(struct dp_store *st, const struct pend *p)
+{
+	return msg_log_release_key(st->logs[p->log], p->lsn, p->sid, p->role, p->e2e_seq);
+}
+
 /* Take a pool entry for (sid, role, seq) and index it; -1 when full. */
 static int32_t pend_new(struct dp_store *st, uint32_t r, uint64_t sid, uint8_t role, uint64_t seq,
                         const uint8_t *inner, size_t len, uint64_t arrived_ms)
@@ -490,7 +502,7 @@ static __rte_always_inline unsigned release_below(struct dp_store *st, struct re
 
 		if (i < 0)
 			continue;
-		if (msg_log_release(st->logs[st->pend[i].log], st->pend[i].lsn))
+		if (pend_release(st, &st->pend[i]))
 			st->release_lost++;
 		pend_free(st, (uint32_t)i);
 		released++;
@@ -599,7 +611,7 @@ static uint64_t drop_delivered(struct dp_store *st)
 
 		if (!p->used || p->e2e_seq >= st->recip[p->recip].delivered_next)
 			continue;
-		if (msg_log_release(st->logs[p->log], p->lsn))
+		if (pend_release(st, p))
 			st->release_lost++;
 		pend_free(st, i);
 		n++;
@@ -893,7 +905,7 @@ static enum dp_store_put_rc lab_put_again(struct dp_store *st, int32_t held, uin
 		held_replace(st, (uint32_t)held, lsn, inner, len);
 		st->pend[held].arrived_ms = st->pend[held].sent_ms; /* taken as fresh */
 		st->pend_arrived[held] = st->pend[held].arrived_ms + 1;
-	} else if (msg_log_release(st->logs[0], lsn)) {
+	} else if (msg_log_release_key(st->logs[0], lsn, sid, from ^ 1, e2e_seq)) {
 		st->release_lost++;
 	}
 	st->stored++;
@@ -979,7 +991,7 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 	i = pend_new(st, (uint32_t)r, sid, to, e2e_seq, inner, len, dp_store_now_ms());
 	if (i < 0) {
 		/* Cannot happen (checked above); keep the log consistent anyway. */
-		if (msg_log_release(st->logs[0], lsn))
+		if (msg_log_release_key(st->logs[0], lsn, sid, to, e2e_seq))
 			STORE_LOG(WARNING, "release of lsn %llu not queued",
 			          (unsigned long long)lsn);
 		return refuse(st, sid, to, e2e_seq, hold, -ENOSPC);
@@ -1202,7 +1214,7 @@ static void expire_sweep(struct dp_store *st, uint64_t now_ms, uint64_t max_age_
 
 			if (i < 0)
 				continue;
-			if (msg_log_release(st->logs[st->pend[i].log], st->pend[i].lsn))
+			if (pend_release(st, &st->pend[i]))
 				st->release_lost++;
 			if (!rc->skip_to || rc->skip_to < upto)
 				rc->skip_to = upto; /* before pend_free: keeps it listed */
