@@ -147,9 +147,10 @@ struct dp_store {
 	uint64_t pending, stored, held, delivered, resent, refused_full, refused_error,
 	    refused_behind_gap, expired, skips, release_lost, lab_reappended, marks_written,
 	    marks_lost, resealed_relayed, resealed_replaced, skips_deferred, resends_deferred,
-	    closed_released;
-	uint64_t last_lsn;     /* the last lsn appended to logs[0] */
-	uint64_t mark_refresh; /* a mark this many lsns old is written again (see mark_sweep) */
+	    closed_released, adopted, adopt_have, adopt_done, adopt_refused;
+	void *repl_ctx[MAX_LOGS]; /* the replication hook's context per log */
+	uint64_t last_lsn;        /* the last lsn appended to logs[0] */
+	uint64_t mark_refresh;    /* a mark this many lsns old is written again (see mark_sweep) */
 	uint32_t expire_cursor, mark_cursor;
 	/* Marks superseded during start-up (two marks of one stream: a crash between
 	 * a new mark and the release of the old one), released once their log is
@@ -729,6 +730,21 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 			continue;
 		if (st->n_logs == MAX_LOGS)
 			break;
+		if (cfg->replica) {
+			void *ctx = cfg->replica->open(cfg->replica->arg, k);
+
+			if (!ctx) {
+				int e = errno ? errno : ENOMEM;
+				STORE_LOG(ERR, "%s: cannot set up the log's replica: %s", dir,
+				          strerror(e));
+				dp_store_destroy(st);
+				errno = e;
+				return NULL;
+			}
+			lc.replicate = cfg->replica->hook;
+			lc.replicate_ctx = ctx;
+			st->repl_ctx[st->n_logs] = ctx;
+		}
 		lg = msg_log_open(&lc, on_recover, &rc, &rr);
 		if (!lg) {
 			int e = errno;
@@ -781,6 +797,9 @@ void dp_store_destroy(struct dp_store *st)
 		return;
 	for (unsigned i = 0; i < st->n_logs; i++)
 		msg_log_close(st->logs[i]);
+	for (unsigned i = 0; i < MAX_LOGS; i++)
+		if (st->repl_ctx[i] && st->cfg.replica)
+			st->cfg.replica->close(st->repl_ctx[i]);
 	rte_hash_free(st->pend_idx);
 	rte_hash_free(st->recip_idx);
 	if (st->pend)
@@ -1008,6 +1027,78 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 		return DP_STORE_HOLD;
 	}
 	return DP_STORE_RELAY;
+}
+
+enum dp_store_adopt_rc dp_store_adopt_put(struct dp_store *st, uint64_t sid, uint8_t to,
+                                          uint64_t e2e_seq, const uint8_t *inner, size_t len,
+                                          uint64_t now_ms)
+{
+	int32_t r = recip_find(st, sid, to), i;
+	struct msg_rec meta;
+	uint64_t lsn;
+	int rc;
+
+	if (r >= 0 && e2e_seq < st->recip[r].delivered_next) {
+		st->adopt_done++;
+		return DP_STORE_ADOPT_DONE;
+	}
+	if (r >= 0 && pend_find(st, sid, to, e2e_seq) >= 0) {
+		st->adopt_have++;
+		return DP_STORE_ADOPT_HAVE;
+	}
+	if (st->pend_free == NONE || len > SGA_FRAME_MAX || (r = recip_get(st, sid, to)) < 0) {
+		st->adopt_refused++;
+		return DP_STORE_ADOPT_FULL;
+	}
+	memset(&meta, 0, sizeof(meta));
+	meta.session_id = sid;
+	meta.e2e_seq = e2e_seq;
+	meta.role = to;
+	rc = msg_log_append(st->logs[0], &meta, inner, len, &lsn);
+	if (rc) {
+		st->adopt_refused++;
+		return rc == -EIO ? DP_STORE_ADOPT_ERROR : DP_STORE_ADOPT_FULL;
+	}
+	st->last_lsn = lsn;
+	i = pend_new(st, (uint32_t)r, sid, to, e2e_seq, inner, len, now_ms);
+	if (i < 0) {
+		/* Cannot happen (checked above); keep the log consistent anyway. */
+		if (msg_log_release_key(st->logs[0], lsn, sid, to, e2e_seq))
+			st->release_lost++;
+		st->adopt_refused++;
+		return DP_STORE_ADOPT_FULL;
+	}
+	st->pend[i].lsn = lsn;
+	st->pend[i].log = 0;
+	st->pend[i].sent_ms = 0; /* never sent from here: the scan delivers it */
+	if (st->recip[r].gap == e2e_seq + 1) {
+		st->recip[r].gap = 0; /* the hole is filled (see refuse()) */
+		st->recip[r].behind = 0;
+	}
+	if (!st->recip[r].in_pass) {
+		st->recip[r].backoff_ms = st->cfg.resend_min_ms;
+		recip_schedule(st, (uint32_t)r, now_ms);
+	}
+	st->adopted++;
+	return DP_STORE_ADOPTED;
+}
+
+void dp_store_adopt_mark(struct dp_store *st, uint64_t sid, uint8_t role, uint64_t delivered_next)
+{
+	int32_t r = recip_get(st, sid, role);
+	struct recip *rc;
+
+	if (r < 0 || delivered_next <= st->recip[r].delivered_next)
+		return;
+	rc = &st->recip[r];
+	/* Durable first, then the releases it justifies (see mark_write). */
+	(void)mark_write(st, (uint32_t)r, delivered_next);
+	st->delivered += release_below(st, rc, sid, role, delivered_next);
+	rc->delivered_next = delivered_next;
+	if (rc->lo < delivered_next)
+		rc->lo = delivered_next;
+	if (!recip_busy(rc))
+		active_del(st, (uint32_t)r);
 }
 
 bool dp_store_reseal(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
@@ -1445,10 +1536,18 @@ void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 	out->resealed_replaced = st->resealed_replaced;
 	out->marks_written = st->marks_written;
 	out->marks_lost = st->marks_lost;
+	out->adopted = st->adopted;
+	out->adopt_have = st->adopt_have;
+	out->adopt_done = st->adopt_done;
+	out->adopt_refused = st->adopt_refused;
 	for (unsigned i = 0; i < st->n_logs; i++) {
 		struct msg_log_stats ls;
 
 		msg_log_stats(st->logs[i], &ls);
+		out->replicated += ls.replicated;
+		out->replicate_failures += ls.replicate_failures;
+		if (i == 0 && st->cfg.replica && ls.last_lsn > ls.replicated_lsn)
+			out->replica_lag = ls.last_lsn - ls.replicated_lsn;
 		out->bytes_on_disk += ls.bytes_on_disk;
 		out->expired += ls.expired_age + ls.expired_size; /* size only: age is ours */
 		if (ls.error && !out->error)
