@@ -63,6 +63,9 @@ struct cp_config {
 	/* [sessions] adopt: install a session that another gateway set up when
 	 * a frame of it arrives here (cp_handler.h, adopt; PROTOCOL.md 9.5). */
 	int adopt_sessions;
+	/* [store] replicate = redis: an adoption also hands the session's
+	 * replicated messages (store_replica.h) to the data plane. */
+	int replicate_store;
 };
 
 /** Start the workers and the housekeeping thread. gw and dp must outlive the

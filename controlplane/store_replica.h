@@ -75,9 +75,9 @@ struct store_replica_msg {
 /**
  * The replicated backlog of session sid: fn for each held message whose
  * record is intact (magic, version, CRC-32C, type MSG, and the session, role
- * and e2e_seq of its field), in ascending e2e_seq per role; then marks[role]
- * = the recipient's delivered mark (0: none), and *bad = fields skipped as
- * malformed. 0 or a negated SGA_E_* code (store.h). Allocates (control
+ * and e2e_seq of its field), in ascending e2e_seq per role; marks[role] =
+ * the recipient's delivered mark (0: none), set before the first call of fn;
+ * *bad = fields skipped as malformed. 0 or a negated SGA_E_* code (store.h). Allocates (control
  * plane only).
  */
 int store_replica_load(struct store *st, uint64_t sid,

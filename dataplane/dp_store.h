@@ -299,6 +299,7 @@ struct dp_store_stats {
 	uint64_t adopt_have;         /* of a backlog, held here already */
 	uint64_t adopt_done;         /* of a backlog, below the recipient's mark */
 	uint64_t adopt_refused;      /* of a backlog, refused (pool, ring or error) */
+	uint64_t adopt_lost;         /* of a backlog, not queued to the lcore (dp_store_totals) */
 	uint64_t replicated;         /* batches the replication hook accepted, all logs */
 	uint64_t replicate_failures; /* batches it refused (offered again) */
 	uint64_t replica_lag;        /* lsns appended to logs[0] not yet replicated */
