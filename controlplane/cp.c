@@ -1353,6 +1353,8 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->rekeys = atomic_load_explicit(&c->ctr.rekeys, memory_order_relaxed);
 	out->adopted = atomic_load_explicit(&c->ctr.adopted, memory_order_relaxed);
 	out->adopt_refused = atomic_load_explicit(&c->ctr.adopt_refused, memory_order_relaxed);
+	out->backlog_msgs = atomic_load_explicit(&c->ctr.backlog_msgs, memory_order_relaxed);
+	out->backlog_failed = atomic_load_explicit(&c->ctr.backlog_failed, memory_order_relaxed);
 	out->reservations = atomic_load_explicit(&c->reservations, memory_order_relaxed);
 	out->persisted = atomic_load_explicit(&c->persisted, memory_order_relaxed);
 	out->mark_passes = atomic_load_explicit(&c->mark_passes, memory_order_relaxed);

@@ -132,6 +132,8 @@ struct cp_stats {
 	uint64_t expired_life;   /* of the closed: older than [sessions] max_life_s */
 	uint64_t adopted;        /* sessions adopted on a frame of theirs ([sessions] adopt) */
 	uint64_t adopt_refused;  /* frames that asked for an adoption and got none */
+	uint64_t backlog_msgs;   /* replicated messages adoptions handed to the data plane */
+	uint64_t backlog_failed; /* adoptions whose replicated messages could not be read */
 	uint64_t redis_moved;    /* Redis Cluster MOVED redirections followed */
 	uint64_t redis_asked;    /* Redis Cluster ASK redirections followed */
 };

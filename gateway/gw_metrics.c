@@ -46,6 +46,8 @@ static const struct {
     CP_FIELD(restored, "sessions installed from Redis at start"),
     CP_FIELD(adopted, "sessions adopted on a frame of theirs ([sessions] adopt)"),
     CP_FIELD(adopt_refused, "frames that asked for an adoption and got none"),
+    CP_FIELD(backlog_msgs, "replicated messages adoptions handed to the data plane"),
+    CP_FIELD(backlog_failed, "adoptions whose replicated messages could not be read"),
     CP_FIELD(rekeys, "session rekeys completed"),
     CP_FIELD(reservations, "hop TX ranges reserved for the data plane"),
     CP_FIELD(persisted, "session marks written to Redis"),
