@@ -13,6 +13,7 @@
 #include "dp_store.h" /* DP_STORE_REC_MARK */
 #include "msg_crc32c.h"
 #include "msg_log.h"
+#include "sga_crypto.h"
 #include "sga_err.h"
 #include "store_replica.h"
 
@@ -50,6 +51,7 @@ static uint64_t get64(const uint8_t *p)
 struct store_replica *store_replica_open(const struct store_config *scfg, unsigned replicas,
                                          unsigned timeout_ms)
 {
+	struct store_config sc;
 	struct store_replica *r;
 
 	if (!timeout_ms) {
@@ -60,7 +62,12 @@ struct store_replica *store_replica_open(const struct store_config *scfg, unsign
 	if (!r)
 		return NULL;
 	r->ops = calloc(OPS_MAX, sizeof(*r->ops));
-	r->st = store_open(scfg);
+	/* WAIT blocks up to timeout_ms: the socket timeout must outlast it, or a
+	 * WAIT that times out would read as Redis unreachable (and reconnect). */
+	sc = *scfg;
+	sc.timeout_ms = (sc.timeout_ms ? sc.timeout_ms : 1000) + timeout_ms;
+	r->st = store_open(&sc);
+	sga_memzero(sc.master_key, sizeof(sc.master_key));
 	if (!r->ops || !r->st) {
 		store_replica_close(r);
 		errno = ENOMEM;
