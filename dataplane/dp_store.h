@@ -252,7 +252,8 @@ unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_st
  * first gateway) and not relayed: the re-send scan delivers it soon, in
  * order, inside the recipient's window, with the normal backoff. The
  * recipient's delivered mark goes first (dp_store_adopt_mark): a message below
- * it was delivered and is not taken again.
+ * it was delivered and is not taken again. Its age (max_age_ms) counts from
+ * its adoption.
  */
 enum dp_store_adopt_rc {
 	DP_STORE_ADOPTED = 0, /* held now, delivered by the re-send scan */
