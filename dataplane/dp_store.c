@@ -80,6 +80,7 @@ struct pend {
 	uint8_t role; /* recipient */
 	uint8_t log;  /* index in st->logs */
 	uint8_t used;
+	uint8_t recovered; /* from a log at start-up (not appended in this run) */
 	uint8_t inner[SGA_FRAME_MAX];
 };
 
@@ -459,6 +460,7 @@ static int32_t pend_new(struct dp_store *st, uint32_t r, uint64_t sid, uint8_t r
 	p->sent_ms = arrived_ms;
 	memcpy(p->inner, inner, len);
 	p->used = 1;
+	p->recovered = 0;
 	if (st->recip[r].count == 0 || seq < st->recip[r].lo)
 		st->recip[r].lo = seq;
 	st->recip[r].count++;
@@ -579,7 +581,8 @@ static void on_recover(void *arg, const struct msg_rec *meta, const void *payloa
 	}
 	st->pend[i].lsn = meta->lsn;
 	st->pend[i].log = rc->log;
-	st->pend[i].sent_ms = 0;                  /* not sent since the restart */
+	st->pend[i].sent_ms = 0; /* not sent since the restart */
+	st->pend[i].recovered = 1;
 	recip_schedule(st, (uint32_t)r, rc->now); /* deliver soon after start */
 }
 
@@ -875,6 +878,7 @@ static void held_replace(struct dp_store *st, uint32_t i, uint64_t lsn, const ui
 		st->release_lost++;
 	p->lsn = lsn;
 	p->log = 0;
+	p->recovered = 0;
 	p->len = (uint16_t)len;
 	memcpy(p->inner, inner, len);
 	p->sent_ms = dp_store_now_ms();
@@ -933,6 +937,31 @@ static enum dp_store_put_rc lab_put_again(struct dp_store *st, int32_t held, uin
 	return DP_STORE_RELAY;
 }
 
+/* A recovered held message appended again to logs[0] (its older record
+ * released anonymously: the key lives on in the new one), so that what is
+ * acknowledged from here on has passed the replication hook in this run.
+ * false: the log refused it (ring full, error state), nothing changed. */
+static bool recovered_again(struct dp_store *st, uint32_t i)
+{
+	struct pend *p = &st->pend[i];
+	struct msg_rec meta;
+	uint64_t lsn;
+
+	memset(&meta, 0, sizeof(meta));
+	meta.session_id = p->sid;
+	meta.e2e_seq = p->e2e_seq;
+	meta.role = p->role;
+	if (msg_log_append(st->logs[0], &meta, p->inner, p->len, &lsn))
+		return false;
+	st->last_lsn = lsn;
+	if (msg_log_release(st->logs[p->log], p->lsn))
+		st->release_lost++;
+	p->lsn = lsn;
+	p->log = 0;
+	p->recovered = 0;
+	return true;
+}
+
 enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
                                   const uint8_t *inner, size_t len)
 {
@@ -956,6 +985,16 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 		if (unlikely(st->cfg.lab_replay))
 			return lab_put_again(st, i, sid, from, e2e_seq, inner, len);
 
+		if (unlikely(p->recovered && st->cfg.replica)) {
+			/* Recovered at start: it may never have reached the replica
+			 * (the crash came between the local write and the replication,
+			 * so it was never acknowledged). Appended again, so that this
+			 * DATA_ACK waits for the replica too. */
+			if ((st->ack_tail + 1) % st->ack_cap == st->ack_head ||
+			    !recovered_again(st, (uint32_t)i))
+				return DP_STORE_REFUSED_HOLD; /* no ACK now; it is held anyway */
+			lsn_wait = p->lsn;
+		}
 		if (ack_push(st, lsn_wait, sid, from, e2e_seq))
 			return DP_STORE_REFUSED_HOLD; /* no ACK now; it is held anyway */
 		return DP_STORE_HAVE;
