@@ -18,7 +18,7 @@ source "$(dirname "$0")/../../scripts/lab.sh"
 NS_GWB=sgagwb$SGA_TAG
 IF_GWB=sgab$SGA_TAG
 IF_DEVB=sgae$SGA_TAG
-GWB_PID= REPL_PID= I_PID= J_PID=
+GWB_PID='' REPL_PID='' I_PID='' J_PID=''
 N=${SGA_E2E_MESSAGES:-200}
 M=${SGA_E2E_AFTER:-20}
 J_IP=10.77.0.3
