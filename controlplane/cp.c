@@ -59,6 +59,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,7 @@
 #include "sga_cookie.h"
 #include "sga_engine.h"
 #include "sga_route.h"
+#include "store_replica.h"
 
 #define CP_BURST              32
 #define CP_IDLE_NS            200000L  /* worker poll period when its ring is empty */
@@ -89,10 +91,11 @@
 #define CP_ASYNC_MAX          256u
 #define CP_PENDING            64u          /* frames dequeued, waiting for a slot or their turn */
 #define CP_JOB_STACK          (256u << 10) /* each job's own stack; see the file comment */
-#define CP_JOB_POLL_NS        20000L       /* poll period while jobs wait for an accelerator */
-#define CP_DEFER_SLOTS        8u           /* frames a worker may hold back at once (CP_DEFERRED) */
-#define CP_DEFER_MS           2u           /* ... for this long each time */
-#define CP_DEFER_TRIES        50u          /* ... this many times, then it is handled as it is */
+#define CP_BACKLOG_WAIT_MS    2000   /* an adoption ring that stays full this long: item lost */
+#define CP_JOB_POLL_NS        20000L /* poll period while jobs wait for an accelerator */
+#define CP_DEFER_SLOTS        8u     /* frames a worker may hold back at once (CP_DEFERRED) */
+#define CP_DEFER_MS           2u     /* ... for this long each time */
+#define CP_DEFER_TRIES        50u    /* ... this many times, then it is handled as it is */
 
 #define CP_COOKIE_THRESHOLD_DEFAULT 32u   /* backlog (ring + pending) that means "under load" */
 #define CP_LOAD_HOLD_MS             1000u /* under load at least this long once triggered */
@@ -311,6 +314,85 @@ static int cb_present(void *ctx, uint64_t session_id)
 	pthread_mutex_unlock(&cp->install_mu);
 	sga_memzero(&v, sizeof(v));
 	return rc == 0;
+}
+
+/* The replicated backlog of an adopted session (cp_handler.h, backlog): the
+ * recipients' marks first, then every held message, to the owner lcore. */
+struct backlog_ctx {
+	struct cp *cp;
+	uint64_t sid;
+	uint64_t marks[2];
+	int marks_sent;
+	int queued, lost;
+	struct dp_adopt_msg m;
+};
+
+static void backlog_marks(struct backlog_ctx *c)
+{
+	c->marks_sent = 1;
+	for (uint8_t role = 0; role < 2; role++) {
+		if (!c->marks[role])
+			continue;
+		memset(&c->m, 0, offsetof(struct dp_adopt_msg, inner));
+		c->m.sid = c->sid;
+		c->m.role = role;
+		c->m.mark = 1;
+		c->m.e2e_seq = c->marks[role];
+		if (dp_store_adopt(c->cp->dp, &c->m, CP_BACKLOG_WAIT_MS))
+			c->lost++;
+	}
+}
+
+static void backlog_one(void *arg, const struct store_replica_msg *msg)
+{
+	struct backlog_ctx *c = arg;
+
+	if (!c->marks_sent)
+		backlog_marks(c); /* store_replica_load set them before this call */
+	if (msg->len > sizeof(c->m.inner)) {
+		c->lost++;
+		return;
+	}
+	memset(&c->m, 0, offsetof(struct dp_adopt_msg, inner));
+	c->m.sid = msg->sid;
+	c->m.role = msg->role;
+	c->m.e2e_seq = msg->e2e_seq;
+	c->m.len = msg->len;
+	memcpy(c->m.inner, msg->payload, msg->len);
+	if (dp_store_adopt(c->cp->dp, &c->m, CP_BACKLOG_WAIT_MS))
+		c->lost++;
+	else
+		c->queued++;
+}
+
+static int cb_backlog(void *ctx, struct store *st, uint64_t session_id)
+{
+	struct backlog_ctx *c = calloc(1, sizeof(*c)); /* ~1.5 KiB: not on a job's stack */
+	unsigned bad = 0;
+	int rc;
+
+	if (!c)
+		return -SGA_E_INTERNAL;
+	c->cp = ctx;
+	c->sid = session_id;
+	rc = store_replica_load(st, session_id, backlog_one, c, c->marks, &bad);
+	if (!rc && !c->marks_sent)
+		backlog_marks(c);
+	if (bad)
+		cp_log(
+		    CP_LOG_WARNING,
+		    "session %016llx: %u replicated fields do not hold an intact record; skipped",
+		    (unsigned long long)session_id, bad);
+	if (c->lost)
+		cp_log(CP_LOG_ERR,
+		       "session %016llx: %d replicated items not handed to the data plane (its "
+		       "adoption ring stayed full)",
+		       (unsigned long long)session_id, c->lost);
+	if (!rc)
+		rc = c->queued;
+	sga_memzero(&c->m, sizeof(c->m));
+	free(c);
+	return rc;
 }
 
 /* Restore's question (under main_mu): installed by cp_lab_run already? */
@@ -1115,6 +1197,10 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 	if (cfg->adopt_sessions) {
 		cp->h.adopt.fn = cb_present;
 		cp->h.adopt.ctx = cp;
+		if (cfg->replicate_store) {
+			cp->h.backlog.fn = cb_backlog;
+			cp->h.backlog.ctx = cp;
+		}
 	}
 	cp->expiry.idle_s = cfg->session_idle_s;
 	cp->expiry.max_life_s = cfg->session_max_life_s;
@@ -1300,6 +1386,8 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->rekeys = atomic_load_explicit(&c->ctr.rekeys, memory_order_relaxed);
 	out->adopted = atomic_load_explicit(&c->ctr.adopted, memory_order_relaxed);
 	out->adopt_refused = atomic_load_explicit(&c->ctr.adopt_refused, memory_order_relaxed);
+	out->backlog_msgs = atomic_load_explicit(&c->ctr.backlog_msgs, memory_order_relaxed);
+	out->backlog_failed = atomic_load_explicit(&c->ctr.backlog_failed, memory_order_relaxed);
 	out->reservations = atomic_load_explicit(&c->reservations, memory_order_relaxed);
 	out->persisted = atomic_load_explicit(&c->persisted, memory_order_relaxed);
 	out->mark_passes = atomic_load_explicit(&c->mark_passes, memory_order_relaxed);

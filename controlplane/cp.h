@@ -63,6 +63,9 @@ struct cp_config {
 	/* [sessions] adopt: install a session that another gateway set up when
 	 * a frame of it arrives here (cp_handler.h, adopt; PROTOCOL.md 9.5). */
 	int adopt_sessions;
+	/* [store] replicate = redis: an adoption also hands the session's
+	 * replicated messages (store_replica.h) to the data plane. */
+	int replicate_store;
 };
 
 /** Start the workers and the housekeeping thread. gw and dp must outlive the
@@ -130,6 +133,8 @@ struct cp_stats {
 	uint64_t adopted;        /* sessions adopted on a frame of theirs ([sessions] adopt) */
 	uint64_t adopt_refused;  /* frames that asked for an adoption and got none */
 	uint64_t owner_lost;     /* sessions let go: another gateway adopted them */
+	uint64_t backlog_msgs;   /* replicated messages adoptions handed to the data plane */
+	uint64_t backlog_failed; /* adoptions whose replicated messages could not be read */
 	uint64_t redis_moved;    /* Redis Cluster MOVED redirections followed */
 	uint64_t redis_asked;    /* Redis Cluster ASK redirections followed */
 	uint64_t redis_primary_changes; /* Sentinel: failovers seen (the most any

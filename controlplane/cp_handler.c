@@ -785,6 +785,26 @@ static int on_adopt(const struct cp_handler *h, struct store *st, const uint8_t 
 	COUNT(h, adopted);
 	cp_log(CP_LOG_INFO, "session %016llx adopted: a frame of member %u reached this gateway",
 	       (unsigned long long)env.session_id, env.role);
+	if (h->backlog.fn) {
+		/* What the gateway that held the session had stored and
+		 * acknowledged: delivered from here now (PROTOCOL.md 9.5). */
+		int n = h->backlog.fn(h->backlog.ctx, st, env.session_id);
+
+		if (n < 0) {
+			COUNT(h, backlog_failed);
+			cp_log(CP_LOG_ERR,
+			       "session %016llx: its replicated messages could not be read (%d); "
+			       "they stay in Redis",
+			       (unsigned long long)env.session_id, n);
+		} else if (n > 0) {
+			if (h->ctr)
+				atomic_fetch_add_explicit(&h->ctr->backlog_msgs, (uint64_t)n,
+				                          memory_order_relaxed);
+			cp_log(CP_LOG_INFO,
+			       "session %016llx: %d replicated messages handed to the data plane",
+			       (unsigned long long)env.session_id, n);
+		}
+	}
 out:
 	if (rc)
 		COUNT(h, adopt_refused);

@@ -72,7 +72,9 @@ struct cp_counters {
 	_Atomic uint64_t revoked;     /* devices revoked */
 	_Atomic uint64_t rekeys;      /* session rekeys completed (PROTOCOL.md 7.15) */
 	_Atomic uint64_t adopted;     /* sessions adopted on a frame of theirs (PROTOCOL.md 9.5) */
-	_Atomic uint64_t adopt_refused; /* frames that asked for an adoption and got none */
+	_Atomic uint64_t adopt_refused;  /* frames that asked for an adoption and got none */
+	_Atomic uint64_t backlog_msgs;   /* replicated messages handed over by adoptions */
+	_Atomic uint64_t backlog_failed; /* adoptions whose replicated backlog could not be read */
 };
 
 /** A device announced a new address with a fresh WAKE (PROTOCOL.md 7.16;
@@ -99,6 +101,13 @@ struct cp_handler {
 	 * keys and is fresh; fn says whether the session is installed now (a
 	 * second frame of it may have come through meanwhile). NULL: off. */
 	struct cp_installed adopt;
+	/* Optional ([store] replicate = redis): once a session is adopted, hand
+	 * the messages other gateways stored for it (store_replica.h) to the
+	 * data plane; fn returns how many, or a negated SGA_E_* code. */
+	struct cp_backlog {
+		int (*fn)(void *ctx, struct store *st, uint64_t session_id);
+		void *ctx;
+	} backlog;
 	uint64_t tx_block;       /* hop TX reservation size; 0 = CP_TX_BLOCK_DEFAULT */
 	struct cp_counters *ctr; /* optional */
 };

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -99,6 +100,8 @@ struct store {
 	_Atomic uint64_t scripts_loaded; /* EVALSHAs sent again as EVAL (NOSCRIPT) */
 	int auth_refused;
 	int auth_logged;
+	uint64_t held_nodes; /* store_held_write's cluster masters (bit = node index) */
+	int held_dirty;      /* one server: written since the last store_held_wait */
 };
 
 /* ---- Lua scripts (one key each; values compared as decimal strings) ---------
@@ -402,6 +405,15 @@ static int key_sess(char out[KEY_MAX], uint64_t sid)
 }
 
 static const char KEY_SESSIONS[] = "sga:sessions";
+
+/* The session's replicated held messages: its hash tag, its slot. */
+static int key_held(char out[KEY_MAX], uint64_t sid)
+{
+	if (!sid)
+		return -SGA_E_BAD_FIELD;
+	snprintf(out, KEY_MAX, "sga:{sess:%016" PRIx64 "}:held", sid);
+	return 0;
+}
 
 /* ---- master key ------------------------------------------------------------- */
 
@@ -2201,16 +2213,18 @@ out:
 
 int store_session_del(struct store *st, uint64_t sid)
 {
-	char key[KEY_MAX], hex[17];
+	char key[KEY_MAX], hkey[KEY_MAX], hex[17];
 	redisReply *rep[2] = {NULL, NULL};
 	struct st_cmd c[2];
 	int rc;
 
 	CHECK(key_sess(key, sid));
 	sid_hex(sid, hex);
+	CHECK(key_held(hkey, sid));
 	cmd_init(&c[0]);
 	cmd_str(&c[0], "DEL");
 	cmd_str(&c[0], key);
+	cmd_str(&c[0], hkey); /* the same slot */
 	cmd_init(&c[1]);
 	cmd_str(&c[1], "SREM");
 	cmd_str(&c[1], KEY_SESSIONS);
@@ -2654,6 +2668,225 @@ int store_check_aof(struct store *st, char *node, size_t node_len)
 			return rc;
 	}
 	return 0;
+}
+
+/* ---- replicated held messages (store_replica.h) -------------------------------- */
+
+/* Raise mark field ARGV[1] to ARGV[2] (canonical decimals, see above). */
+static const char LUA_HELD_MARK[] =
+    "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if (not v) or #v < #ARGV[2] or (#v == #ARGV[2] and v < ARGV[2]) then\n"
+    "  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end\n"
+    "return 0\n";
+
+struct held_buf {
+	char key[KEY_MAX];
+	char field[STORE_HELD_FIELD_MAX];
+	char val[U64_STR_MAX];
+};
+
+static int held_cmd(const struct store_held_op *op, struct held_buf *b, struct st_cmd *c)
+{
+	int rc = key_held(b->key, op->sid);
+
+	if (rc)
+		return rc;
+	if (op->role > 1)
+		return -SGA_E_BAD_FIELD;
+	switch (op->kind) {
+	case STORE_HELD_PUT:
+	case STORE_HELD_DEL:
+		snprintf(b->field, sizeof(b->field), "%u:%" PRIu64, op->role, op->e2e_seq);
+		cmd_init(c);
+		cmd_str(c, op->kind == STORE_HELD_PUT ? "HSET" : "HDEL");
+		cmd_str(c, b->key);
+		cmd_str(c, b->field);
+		if (op->kind == STORE_HELD_PUT)
+			cmd_arg(c, op->rec, op->rec_len);
+		return 0;
+	case STORE_HELD_MARK:
+		snprintf(b->field, sizeof(b->field), "m%u", op->role);
+		snprintf(b->val, sizeof(b->val), "%" PRIu64, op->e2e_seq);
+		cmd_eval(c, LUA_HELD_MARK, b->key);
+		cmd_str(c, b->field);
+		cmd_str(c, b->val);
+		return 0;
+	default:
+		return -SGA_E_BAD_FIELD;
+	}
+}
+
+int store_held_write(struct store *st, const struct store_held_op *ops, unsigned n)
+{
+	struct held_buf buf[STORE_HELD_PIPE];
+	struct st_cmd cmds[STORE_HELD_PIPE];
+	redisReply *rep[STORE_HELD_PIPE];
+	int rc = 0;
+
+	for (unsigned at = 0; at < n && !rc; at += STORE_HELD_PIPE) {
+		unsigned k = n - at < STORE_HELD_PIPE ? n - at : STORE_HELD_PIPE;
+
+		for (unsigned i = 0; i < k; i++)
+			if ((rc = held_cmd(&ops[at + i], &buf[i], &cmds[i])))
+				return rc;
+		rc = st_run(st, cmds, k, rep);
+		rep_free(rep, k);
+		if (rc)
+			break;
+		if (!st->cl) {
+			st->held_dirty = 1;
+			continue;
+		}
+		for (unsigned i = 0; i < k; i++) {
+			char name[STC_NODE_NAME];
+			int node = stc_key_owner(st->cl, buf[i].key, strlen(buf[i].key), name);
+
+			if (node >= 0 && node < 64)
+				st->held_nodes |= 1ull << node;
+		}
+	}
+	return rc;
+}
+
+/* WAIT on one connection (node NULL: the one server). */
+static int held_wait_on(struct store *st, const char *node, unsigned replicas, unsigned timeout_ms,
+                        unsigned *acked)
+{
+	char nrep[U64_STR_MAX], tmo[U64_STR_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	long long v;
+	int rc;
+
+	snprintf(nrep, sizeof(nrep), "%u", replicas);
+	snprintf(tmo, sizeof(tmo), "%u", timeout_ms ? timeout_ms : 1);
+	cmd_init(&c);
+	cmd_str(&c, "WAIT");
+	cmd_str(&c, nrep);
+	cmd_str(&c, tmo);
+	rc = st_run_on(st, node, &c, 1, rep);
+	if (!rc && reply_int(rep[0], &v))
+		rc = -SGA_E_INTERNAL;
+	rep_free(rep, 1);
+	if (rc)
+		return rc;
+	if (v < 0)
+		v = 0;
+	if ((unsigned long long)v < *acked)
+		*acked = (unsigned)v;
+	return (unsigned long long)v >= replicas ? 0 : -SGA_E_NOSPACE;
+}
+
+int store_held_wait(struct store *st, unsigned replicas, unsigned timeout_ms, unsigned *acked)
+{
+	int rc;
+
+	*acked = UINT_MAX;
+	if (!replicas) {
+		st->held_dirty = 0;
+		st->held_nodes = 0;
+		return 0;
+	}
+	if (!st->cl) {
+		if (!st->held_dirty)
+			return 0;
+		rc = held_wait_on(st, NULL, replicas, timeout_ms, acked);
+		if (!rc)
+			st->held_dirty = 0;
+		return rc;
+	}
+	for (uint64_t m = st->held_nodes; m;) {
+		unsigned k = (unsigned)__builtin_ctzll(m);
+		char name[STC_NODE_NAME];
+
+		m &= m - 1;
+		if (stc_node_name(st->cl, k, name))
+			continue; /* gone from the table: nothing to wait on */
+		rc = held_wait_on(st, name, replicas, timeout_ms, acked);
+		if (rc)
+			return rc;
+		st->held_nodes &= ~(1ull << k);
+	}
+	return 0;
+}
+
+/* "<role>:<e2e_seq>" or "m<role>" */
+static int held_field_parse(const char *f, size_t len, int *mark, uint8_t *role, uint64_t *seq)
+{
+	*mark = len == 2 && f[0] == 'm';
+	if (*mark) {
+		if (f[1] != '0' && f[1] != '1')
+			return -1;
+		*role = (uint8_t)(f[1] - '0');
+		return 0;
+	}
+	if (len < 3 || (f[0] != '0' && f[0] != '1') || f[1] != ':')
+		return -1;
+	*role = (uint8_t)(f[0] - '0');
+	return parse_u64(f + 2, len - 2, seq);
+}
+
+int store_held_load(struct store *st, uint64_t sid,
+                    int (*fn)(void *arg, uint8_t role, uint64_t e2e_seq, const uint8_t *rec,
+                              size_t rec_len),
+                    void *arg, uint64_t mark[2], unsigned *bad)
+{
+	char key[KEY_MAX], cursor[32] = "0";
+	int rc;
+
+	mark[0] = mark[1] = 0;
+	if (bad)
+		*bad = 0;
+	CHECK(key_held(key, sid));
+	do {
+		redisReply *rep[1] = {NULL};
+		struct st_cmd c;
+		const redisReply *kv;
+
+		cmd_init(&c);
+		cmd_str(&c, "HSCAN");
+		cmd_str(&c, key);
+		cmd_str(&c, cursor);
+		cmd_str(&c, "COUNT");
+		cmd_str(&c, "256");
+		if ((rc = run1(st, &c, rep)))
+			goto out;
+		if (rep[0]->type != REDIS_REPLY_ARRAY || rep[0]->elements != 2 ||
+		    rep[0]->element[0]->type != REDIS_REPLY_STRING ||
+		    rep[0]->element[0]->len >= sizeof(cursor) ||
+		    rep[0]->element[1]->type != REDIS_REPLY_ARRAY ||
+		    rep[0]->element[1]->elements % 2) {
+			rep_free(rep, 1);
+			rc = -SGA_E_INTERNAL;
+			goto out;
+		}
+		memcpy(cursor, rep[0]->element[0]->str, rep[0]->element[0]->len);
+		cursor[rep[0]->element[0]->len] = '\0';
+		kv = rep[0]->element[1];
+		for (size_t i = 0; i + 1 < kv->elements && !rc; i += 2) {
+			const redisReply *f = kv->element[i], *v = kv->element[i + 1];
+			uint64_t seq = 0;
+			uint8_t role;
+			int is_mark;
+
+			if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+			    held_field_parse(f->str, f->len, &is_mark, &role, &seq) ||
+			    (is_mark && parse_u64(v->str, v->len, &seq))) {
+				if (bad)
+					(*bad)++;
+				continue;
+			}
+			if (is_mark) {
+				if (seq > mark[role])
+					mark[role] = seq;
+				continue;
+			}
+			rc = fn(arg, role, seq, (const uint8_t *)v->str, v->len);
+		}
+		rep_free(rep, 1);
+	} while (!rc && strcmp(cursor, "0"));
+out:
+	return rc;
 }
 
 /* SCAN of one server, or of one cluster master (node). */

@@ -17,6 +17,12 @@
  *                              removed at the NEG_ACCEPT or when a WAKE finds
  *                              the session gone or past INVITED; the set
  *                              expires session_ttl_s after its last addition
+ *   sga:{sess:<16 hex>}:held  hash  the session's replicated message store
+ *                              ([store] replicate = redis, store_replica.h):
+ *                              "<role>:<e2e_seq>" = a held message's log
+ *                              record (msg_log.h layout), "m<role>" = the
+ *                              recipient's delivered mark (decimal e2e_seq,
+ *                              only raised); deleted with the session
  *   sga:sessions         set of established session ids (restore index; the
  *                              one key not in a device/session slot)
  * Secrets (k_d, k_t, hop keys) never reach Redis in clear: "rec" values are
@@ -269,6 +275,45 @@ int store_session_list_all(struct store *st, uint64_t **ids, unsigned *n);
  *  in, number written out. If the set holds more, ids is filled, *n is set to
  *  the total and the call returns -SGA_E_NOSPACE. */
 int store_session_list(struct store *st, uint64_t *ids, unsigned *n);
+
+/** One change to a session's replicated held messages (sga:{sess:<sid>}:held,
+ *  store_replica.h). */
+enum store_held_kind {
+	STORE_HELD_PUT = 1, /* HSET "<role>:<e2e_seq>" = rec */
+	STORE_HELD_DEL = 2, /* HDEL "<role>:<e2e_seq>" */
+	STORE_HELD_MARK = 3 /* raise "m<role>" to e2e_seq (never lowered) */
+};
+struct store_held_op {
+	uint64_t sid;
+	uint64_t e2e_seq;
+	const uint8_t *rec; /* PUT: the record, rec_len bytes */
+	size_t rec_len;
+	uint8_t kind; /* enum store_held_kind */
+	uint8_t role;
+};
+#define STORE_HELD_FIELD_MAX 24 /* "1:18446744073709551615" */
+
+/** Apply n ops in pipelines of up to STORE_HELD_PIPE commands (each op one
+ *  command, in the op order). The connections written to are remembered for
+ *  store_held_wait. 0, -SGA_E_UNAVAILABLE, -SGA_E_BAD_FIELD (sid 0, bad
+ *  kind), -SGA_E_INTERNAL (an error reply). */
+#define STORE_HELD_PIPE 64
+int store_held_write(struct store *st, const struct store_held_op *ops, unsigned n);
+/** WAIT replicas timeout_ms on every connection store_held_write wrote to
+ *  since the last successful wait (one server: its one connection; a
+ *  cluster: each master written to). *acked: the fewest replicas one of
+ *  them confirmed. 0 when each confirmed at least `replicas` (then the set
+ *  is cleared; replicas 0: no WAIT), -SGA_E_NOSPACE when one confirmed fewer,
+ *  -SGA_E_UNAVAILABLE. */
+int store_held_wait(struct store *st, unsigned replicas, unsigned timeout_ms, unsigned *acked);
+/** The held messages of session sid: fn(arg, role, e2e_seq, rec, rec_len)
+ *  for every message field (HSCAN, any order), then the marks into
+ *  mark[role] (0: none). fn returns 0 to go on. Fields that do not parse are
+ *  skipped and counted in *bad (may be NULL). */
+int store_held_load(struct store *st, uint64_t sid,
+                    int (*fn)(void *arg, uint8_t role, uint64_t e2e_seq, const uint8_t *rec,
+                              size_t rec_len),
+                    void *arg, uint64_t mark[2], unsigned *bad);
 
 /** Call fn(arg, key) for every Redis key matching the glob pattern match
  *  (SCAN: no blocking of the server, a key may be seen twice while keys

@@ -570,6 +570,24 @@ void stc_free(struct stc *cl)
 	free(cl);
 }
 
+int stc_key_owner(const struct stc *cl, const char *key, size_t len, char name[STC_NODE_NAME])
+{
+	unsigned k = cl->slot[stc_keyslot(key, len)];
+
+	if (k == NO_NODE || k >= cl->n_nodes)
+		return -1;
+	node_name(&cl->node[k], name);
+	return (int)k;
+}
+
+int stc_node_name(const struct stc *cl, unsigned k, char name[STC_NODE_NAME])
+{
+	if (k >= cl->n_nodes)
+		return -1;
+	node_name(&cl->node[k], name);
+	return 0;
+}
+
 uint64_t stc_moved(const struct stc *cl)
 {
 	return atomic_load_explicit(&((struct stc *)cl)->moved, memory_order_relaxed);

@@ -94,6 +94,16 @@ int stc_run(struct stc *cl, const char *node, struct st_cmd *cmds, unsigned n, r
 int stc_masters(struct stc *cl, char (*names)[STC_NODE_NAME], unsigned cap, unsigned *n, char *why,
                 size_t why_len);
 
+/** The master that owns key's slot by the current map ("host:port" into
+ *  name): its index (0 .. STC_NODES_MAX - 1), or -1 when the map has none.
+ *  Right after an stc_run that wrote key it names the node that took the
+ *  write (a MOVED updates the map). */
+int stc_key_owner(const struct stc *cl, const char *key, size_t len, char name[STC_NODE_NAME]);
+
+/** The name of node index k (as stc_key_owner returns): 0, or -1 when the
+ *  table has no such node. */
+int stc_node_name(const struct stc *cl, unsigned k, char name[STC_NODE_NAME]);
+
 /** Redirections followed (any thread may read). */
 uint64_t stc_moved(const struct stc *cl);
 uint64_t stc_asked(const struct stc *cl);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -631,8 +632,33 @@ void dp_store_totals(const struct dp *dp, struct dp_store_stats *out)
 		out->bytes_on_disk += s.bytes_on_disk;
 		out->expired += s.expired;
 		out->closed_released += s.closed_released;
+		out->adopted += s.adopted;
+		out->adopt_have += s.adopt_have;
+		out->adopt_done += s.adopt_done;
+		out->adopt_refused += s.adopt_refused;
+		out->replicated += s.replicated;
+		out->replicate_failures += s.replicate_failures;
+		out->replica_lag += s.replica_lag;
 		if (s.error && !out->error)
 			out->error = s.error;
+	}
+	out->adopt_lost = __atomic_load_n(&dp->adopt_lost, __ATOMIC_RELAXED);
+}
+
+int dp_store_adopt(struct dp *dp, const struct dp_adopt_msg *m, unsigned wait_ms)
+{
+	struct dp_lcore *lc = &dp->lcores[dp_session_owner(dp, m->sid)];
+
+	if (!lc->store || !lc->adopt)
+		return -ENOTSUP;
+	for (unsigned waited = 0;; waited++) {
+		if (!rte_ring_mp_enqueue_elem(lc->adopt, (void *)(uintptr_t)m, sizeof(*m)))
+			return 0;
+		if (waited >= wait_ms) {
+			__atomic_fetch_add(&dp->adopt_lost, 1, __ATOMIC_RELAXED);
+			return -ENOBUFS;
+		}
+		rte_delay_us_sleep(1000);
 	}
 }
 

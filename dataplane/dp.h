@@ -218,6 +218,10 @@ struct dp_config {
 	/* CPUs of the store's writer threads (one per lcore); NULL: the creating
 	 * thread's (after rte_eal_init: the main lcore's one CPU). */
 	const cpu_set_t *store_writer_cpus;
+	/* [store] replicate = redis: the logs' replication (dp_store.h, struct
+	 * dp_store_replica), and the adoption ring of every lcore (dp_store_adopt).
+	 * NULL: local durability only. */
+	const struct dp_store_replica *store_replica;
 	/* Crypto device for the hop AEAD: "auto", "crypto_qat", "crypto_aesni_mb",
 	 * "crypto_openssl" or "cpu" (sga_cdev.h); NULL means "cpu". */
 	const char *crypto_device;
@@ -479,6 +483,29 @@ void dp_lcore_counters(const struct dp *dp, unsigned l, uint64_t out[DP_C__COUNT
 /** Store and forward totals over the lcores (dp_store.h); all zero without a
  *  store. Racy snapshot, any thread. */
 struct dp_store_stats;
+struct dp_store_replica;
+
+/** One item of an adopted session's replicated backlog for the owner lcore
+ *  (dp_store_adopt): a held message, or (mark) the recipient's delivered
+ *  mark, which goes first. */
+struct dp_adopt_msg {
+	uint64_t sid;
+	uint64_t e2e_seq; /* mark: every e2e_seq below it was delivered */
+	uint8_t role;     /* the recipient */
+	uint8_t mark;
+	uint16_t len; /* inner bytes (e2e_seq | e2e ciphertext), as dp_store_put */
+	uint8_t pad[4];
+	uint8_t inner[SGA_FRAME_MAX];
+};
+
+/** Control plane, after adopting session m->sid ([store] replicate = redis):
+ *  queue m to the session's owner lcore, which puts it into its store
+ *  (dp_store_adopt_put / dp_store_adopt_mark) in its loop. Waits up to
+ *  wait_ms while that lcore's ring is full (it drains DP_ADOPT_BURST a loop
+ *  iteration). 0, -ENOTSUP (no store or no replication), -ENOBUFS (the ring
+ *  stayed full: the item is not adopted, counted as adopt_lost). */
+int dp_store_adopt(struct dp *dp, const struct dp_adopt_msg *m, unsigned wait_ms);
+
 void dp_store_totals(const struct dp *dp, struct dp_store_stats *out);
 
 /** Messages pending per recipient (session, role), as each lcore last published

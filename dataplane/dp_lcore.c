@@ -1517,6 +1517,26 @@ static unsigned dp_store_forget_run(struct dp_lcore *lc)
 	return n;
 }
 
+/* An adopted session's replicated backlog (dp_store_adopt): a few items per
+ * iteration, copied out of the ring into the lcore's buffer, then into the
+ * store (the pool and the log's ring: no allocation, no syscall). */
+static unsigned dp_store_adopt_run(struct dp_lcore *lc)
+{
+	struct dp_adopt_msg m[DP_ADOPT_BURST];
+	uint64_t now = dp_store_now_ms();
+	unsigned n =
+	    rte_ring_sc_dequeue_burst_elem(lc->adopt, m, sizeof(m[0]), DP_ADOPT_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		if (m[i].mark)
+			dp_store_adopt_mark(lc->store, m[i].sid, m[i].role, m[i].e2e_seq);
+		else
+			(void)dp_store_adopt_put(lc->store, m[i].sid, m[i].role, m[i].e2e_seq,
+			                         m[i].inner, m[i].len, now);
+	}
+	return n;
+}
+
 /* WAKE commands (dp_wake.c): a device announced a new address in a fresh,
  * authentic WAKE that the control plane checked, so the address moves
  * whatever the member's echo state (a WAKE is no hop frame: it cannot
@@ -1580,6 +1600,8 @@ static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 		work += dp_store_service(dp, lc);
 		if (unlikely(rte_ring_count(lc->forget)))
 			work += dp_store_forget_run(lc);
+		if (unlikely(lc->adopt && rte_ring_count(lc->adopt)))
+			work += dp_store_adopt_run(lc);
 	}
 	if (unlikely(rte_ring_count(lc->wake)))
 		work += dp_wake_run(dp, lc);
@@ -1717,6 +1739,7 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 		    .pending_max = dp->cfg.store_pending_max ? dp->cfg.store_pending_max : 16384,
 		    .lab_replay = dp->cfg.hop_replay_off,
 		    .writer_cpus = dp->cfg.store_writer_cpus,
+		    .replica = dp->cfg.store_replica,
 		};
 		struct dp_store_report rep;
 
@@ -1728,6 +1751,13 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 		                                  dp->socket, RING_F_SC_DEQ);
 		if (!lc->forget)
 			return -rte_errno;
+		if (dp->cfg.store_replica) {
+			snprintf(name, sizeof(name), "sga_dp%u_ad%u", dp->instance, index);
+			lc->adopt = rte_ring_create_elem(name, sizeof(struct dp_adopt_msg),
+			                                 DP_ADOPT_RING, dp->socket, RING_F_SC_DEQ);
+			if (!lc->adopt)
+				return -rte_errno;
+		}
 		DP_LOG(INFO,
 		       "lcore %u: store %s/lcore-%u: %llu pending messages recovered (%u issues, "
 		       "%llu bytes cut)",
@@ -1761,6 +1791,8 @@ void dp_lcore_fini(struct dp_lcore *lc)
 	}
 	rte_ring_free(lc->forget);
 	lc->forget = NULL;
+	rte_ring_free(lc->adopt);
+	lc->adopt = NULL;
 	rte_ring_free(lc->wake);
 	lc->wake = NULL;
 	dp_store_destroy(lc->store);

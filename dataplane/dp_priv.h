@@ -33,6 +33,8 @@
 #define DP_HANDOFF_RING  1024 /* per-lcore hand-off ring (frames of sessions it owns) */
 #define DP_FORGET_RING   4096 /* per-lcore ring of closed sessions whose messages go */
 #define DP_WAKE_RING     1024 /* per-lcore ring of WAKE commands (dp_wake.c) */
+#define DP_ADOPT_RING    256  /* per-lcore ring of adopted backlog items (dp_store_adopt) */
+#define DP_ADOPT_BURST   8    /* of those, taken per loop iteration (~12 KiB copied) */
 #define DP_DEFAULT_DESC  1024 /* rx_desc / tx_desc when the config says 0 */
 #define DP_CQ_VEC        256  /* crypto ops built and not yet taken by the device, per lcore */
 #define DP_CQ_DEQ        64   /* crypto ops dequeued per call */
@@ -58,6 +60,7 @@ struct dp_lcore {
 	uint16_t ip_id;
 	struct dp_store *store;  /* store and forward (dp_store.h); NULL: relay only */
 	struct rte_ring *forget; /* MP/SC of session ids: closed, their messages released */
+	struct rte_ring *adopt;  /* MP/SC of struct dp_adopt_msg; NULL: no replication */
 	struct rte_ring *wake;   /* MP/SC of struct dp_wake_cmd (dp_wake.c) */
 	uint64_t now_tsc;        /* the tsc read once per loop iteration (slot last_tsc) */
 	uint64_t store_next_ms;  /* next re-send scan */
@@ -88,7 +91,8 @@ struct dp {
 	int socket;
 	unsigned instance; /* makes pool/ring/hash names unique per process */
 	int port_configured, port_started;
-	int stop; /* atomic: dp_stop */
+	int stop;            /* atomic: dp_stop */
+	uint64_t adopt_lost; /* atomic: backlog items dp_store_adopt could not queue */
 
 	int tx_csum;              /* enum dp_pkt_csum: how transmitted frames get their checksums */
 	struct rte_mempool *pool; /* RX and the lcores' own frames (ACKs) */

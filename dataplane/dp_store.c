@@ -80,6 +80,7 @@ struct pend {
 	uint8_t role; /* recipient */
 	uint8_t log;  /* index in st->logs */
 	uint8_t used;
+	uint8_t recovered; /* from a log at start-up (not appended in this run) */
 	uint8_t inner[SGA_FRAME_MAX];
 };
 
@@ -147,9 +148,10 @@ struct dp_store {
 	uint64_t pending, stored, held, delivered, resent, refused_full, refused_error,
 	    refused_behind_gap, expired, skips, release_lost, lab_reappended, marks_written,
 	    marks_lost, resealed_relayed, resealed_replaced, skips_deferred, resends_deferred,
-	    closed_released;
-	uint64_t last_lsn;     /* the last lsn appended to logs[0] */
-	uint64_t mark_refresh; /* a mark this many lsns old is written again (see mark_sweep) */
+	    closed_released, adopted, adopt_have, adopt_done, adopt_refused;
+	void *repl_ctx[MAX_LOGS]; /* the replication hook's context per log */
+	uint64_t last_lsn;        /* the last lsn appended to logs[0] */
+	uint64_t mark_refresh;    /* a mark this many lsns old is written again (see mark_sweep) */
 	uint32_t expire_cursor, mark_cursor;
 	/* Marks superseded during start-up (two marks of one stream: a crash between
 	 * a new mark and the release of the old one), released once their log is
@@ -422,6 +424,18 @@ static int32_t pend_find(const struct dp_store *st, uint64_t sid, uint8_t role, 
 	return (int32_t)(uintptr_t)data;
 }
 
+/*
+ * Release held message p's record, naming it (session, recipient, e2e_seq) in
+ * the RELEASE so that a replica deletes it by key (msg_log_release_key). Only
+ * for a message that is gone from the store: a copy replaced by a newer one
+ * of the same key (held_replace, a duplicate at start-up) and a delivered
+ * mark are released anonymously, as their key lives on in the newer record.
+ */
+static int pend_release(struct dp_store *st, const struct pend *p)
+{
+	return msg_log_release_key(st->logs[p->log], p->lsn, p->sid, p->role, p->e2e_seq);
+}
+
 /* Take a pool entry for (sid, role, seq) and index it; -1 when full. */
 static int32_t pend_new(struct dp_store *st, uint32_t r, uint64_t sid, uint8_t role, uint64_t seq,
                         const uint8_t *inner, size_t len, uint64_t arrived_ms)
@@ -446,6 +460,7 @@ static int32_t pend_new(struct dp_store *st, uint32_t r, uint64_t sid, uint8_t r
 	p->sent_ms = arrived_ms;
 	memcpy(p->inner, inner, len);
 	p->used = 1;
+	p->recovered = 0;
 	if (st->recip[r].count == 0 || seq < st->recip[r].lo)
 		st->recip[r].lo = seq;
 	st->recip[r].count++;
@@ -490,7 +505,7 @@ static __rte_always_inline unsigned release_below(struct dp_store *st, struct re
 
 		if (i < 0)
 			continue;
-		if (msg_log_release(st->logs[st->pend[i].log], st->pend[i].lsn))
+		if (pend_release(st, &st->pend[i]))
 			st->release_lost++;
 		pend_free(st, (uint32_t)i);
 		released++;
@@ -566,7 +581,8 @@ static void on_recover(void *arg, const struct msg_rec *meta, const void *payloa
 	}
 	st->pend[i].lsn = meta->lsn;
 	st->pend[i].log = rc->log;
-	st->pend[i].sent_ms = 0;                  /* not sent since the restart */
+	st->pend[i].sent_ms = 0; /* not sent since the restart */
+	st->pend[i].recovered = 1;
 	recip_schedule(st, (uint32_t)r, rc->now); /* deliver soon after start */
 }
 
@@ -599,7 +615,7 @@ static uint64_t drop_delivered(struct dp_store *st)
 
 		if (!p->used || p->e2e_seq >= st->recip[p->recip].delivered_next)
 			continue;
-		if (msg_log_release(st->logs[p->log], p->lsn))
+		if (pend_release(st, p))
 			st->release_lost++;
 		pend_free(st, i);
 		n++;
@@ -717,6 +733,21 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 			continue;
 		if (st->n_logs == MAX_LOGS)
 			break;
+		if (cfg->replica) {
+			void *ctx = cfg->replica->open(cfg->replica->arg, k);
+
+			if (!ctx) {
+				int e = errno ? errno : ENOMEM;
+				STORE_LOG(ERR, "%s: cannot set up the log's replica: %s", dir,
+				          strerror(e));
+				dp_store_destroy(st);
+				errno = e;
+				return NULL;
+			}
+			lc.replicate = cfg->replica->hook;
+			lc.replicate_ctx = ctx;
+			st->repl_ctx[st->n_logs] = ctx;
+		}
 		lg = msg_log_open(&lc, on_recover, &rc, &rr);
 		if (!lg) {
 			int e = errno;
@@ -769,6 +800,9 @@ void dp_store_destroy(struct dp_store *st)
 		return;
 	for (unsigned i = 0; i < st->n_logs; i++)
 		msg_log_close(st->logs[i]);
+	for (unsigned i = 0; i < MAX_LOGS; i++)
+		if (st->repl_ctx[i] && st->cfg.replica)
+			st->cfg.replica->close(st->repl_ctx[i]);
 	rte_hash_free(st->pend_idx);
 	rte_hash_free(st->recip_idx);
 	if (st->pend)
@@ -844,6 +878,7 @@ static void held_replace(struct dp_store *st, uint32_t i, uint64_t lsn, const ui
 		st->release_lost++;
 	p->lsn = lsn;
 	p->log = 0;
+	p->recovered = 0;
 	p->len = (uint16_t)len;
 	memcpy(p->inner, inner, len);
 	p->sent_ms = dp_store_now_ms();
@@ -893,13 +928,38 @@ static enum dp_store_put_rc lab_put_again(struct dp_store *st, int32_t held, uin
 		held_replace(st, (uint32_t)held, lsn, inner, len);
 		st->pend[held].arrived_ms = st->pend[held].sent_ms; /* taken as fresh */
 		st->pend_arrived[held] = st->pend[held].arrived_ms + 1;
-	} else if (msg_log_release(st->logs[0], lsn)) {
+	} else if (msg_log_release_key(st->logs[0], lsn, sid, from ^ 1, e2e_seq)) {
 		st->release_lost++;
 	}
 	st->stored++;
 	st->lab_reappended++;
 	(void)ack_push(st, lsn, sid, from, e2e_seq); /* room was checked */
 	return DP_STORE_RELAY;
+}
+
+/* A recovered held message appended again to logs[0] (its older record
+ * released anonymously: the key lives on in the new one), so that what is
+ * acknowledged from here on has passed the replication hook in this run.
+ * false: the log refused it (ring full, error state), nothing changed. */
+static bool recovered_again(struct dp_store *st, uint32_t i)
+{
+	struct pend *p = &st->pend[i];
+	struct msg_rec meta;
+	uint64_t lsn;
+
+	memset(&meta, 0, sizeof(meta));
+	meta.session_id = p->sid;
+	meta.e2e_seq = p->e2e_seq;
+	meta.role = p->role;
+	if (msg_log_append(st->logs[0], &meta, p->inner, p->len, &lsn))
+		return false;
+	st->last_lsn = lsn;
+	if (msg_log_release(st->logs[p->log], p->lsn))
+		st->release_lost++;
+	p->lsn = lsn;
+	p->log = 0;
+	p->recovered = 0;
+	return true;
 }
 
 enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
@@ -925,6 +985,16 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 		if (unlikely(st->cfg.lab_replay))
 			return lab_put_again(st, i, sid, from, e2e_seq, inner, len);
 
+		if (unlikely(p->recovered && st->cfg.replica)) {
+			/* Recovered at start: it may never have reached the replica
+			 * (the crash came between the local write and the replication,
+			 * so it was never acknowledged). Appended again, so that this
+			 * DATA_ACK waits for the replica too. */
+			if ((st->ack_tail + 1) % st->ack_cap == st->ack_head ||
+			    !recovered_again(st, (uint32_t)i))
+				return DP_STORE_REFUSED_HOLD; /* no ACK now; it is held anyway */
+			lsn_wait = p->lsn;
+		}
 		if (ack_push(st, lsn_wait, sid, from, e2e_seq))
 			return DP_STORE_REFUSED_HOLD; /* no ACK now; it is held anyway */
 		return DP_STORE_HAVE;
@@ -979,7 +1049,7 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 	i = pend_new(st, (uint32_t)r, sid, to, e2e_seq, inner, len, dp_store_now_ms());
 	if (i < 0) {
 		/* Cannot happen (checked above); keep the log consistent anyway. */
-		if (msg_log_release(st->logs[0], lsn))
+		if (msg_log_release_key(st->logs[0], lsn, sid, to, e2e_seq))
 			STORE_LOG(WARNING, "release of lsn %llu not queued",
 			          (unsigned long long)lsn);
 		return refuse(st, sid, to, e2e_seq, hold, -ENOSPC);
@@ -996,6 +1066,78 @@ enum dp_store_put_rc dp_store_put(struct dp_store *st, uint64_t sid, uint8_t fro
 		return DP_STORE_HOLD;
 	}
 	return DP_STORE_RELAY;
+}
+
+enum dp_store_adopt_rc dp_store_adopt_put(struct dp_store *st, uint64_t sid, uint8_t to,
+                                          uint64_t e2e_seq, const uint8_t *inner, size_t len,
+                                          uint64_t now_ms)
+{
+	int32_t r = recip_find(st, sid, to), i;
+	struct msg_rec meta;
+	uint64_t lsn;
+	int rc;
+
+	if (r >= 0 && e2e_seq < st->recip[r].delivered_next) {
+		st->adopt_done++;
+		return DP_STORE_ADOPT_DONE;
+	}
+	if (r >= 0 && pend_find(st, sid, to, e2e_seq) >= 0) {
+		st->adopt_have++;
+		return DP_STORE_ADOPT_HAVE;
+	}
+	if (st->pend_free == NONE || len > SGA_FRAME_MAX || (r = recip_get(st, sid, to)) < 0) {
+		st->adopt_refused++;
+		return DP_STORE_ADOPT_FULL;
+	}
+	memset(&meta, 0, sizeof(meta));
+	meta.session_id = sid;
+	meta.e2e_seq = e2e_seq;
+	meta.role = to;
+	rc = msg_log_append(st->logs[0], &meta, inner, len, &lsn);
+	if (rc) {
+		st->adopt_refused++;
+		return rc == -EIO ? DP_STORE_ADOPT_ERROR : DP_STORE_ADOPT_FULL;
+	}
+	st->last_lsn = lsn;
+	i = pend_new(st, (uint32_t)r, sid, to, e2e_seq, inner, len, now_ms);
+	if (i < 0) {
+		/* Cannot happen (checked above); keep the log consistent anyway. */
+		if (msg_log_release_key(st->logs[0], lsn, sid, to, e2e_seq))
+			st->release_lost++;
+		st->adopt_refused++;
+		return DP_STORE_ADOPT_FULL;
+	}
+	st->pend[i].lsn = lsn;
+	st->pend[i].log = 0;
+	st->pend[i].sent_ms = 0; /* never sent from here: the scan delivers it */
+	if (st->recip[r].gap == e2e_seq + 1) {
+		st->recip[r].gap = 0; /* the hole is filled (see refuse()) */
+		st->recip[r].behind = 0;
+	}
+	if (!st->recip[r].in_pass) {
+		st->recip[r].backoff_ms = st->cfg.resend_min_ms;
+		recip_schedule(st, (uint32_t)r, now_ms);
+	}
+	st->adopted++;
+	return DP_STORE_ADOPTED;
+}
+
+void dp_store_adopt_mark(struct dp_store *st, uint64_t sid, uint8_t role, uint64_t delivered_next)
+{
+	int32_t r = recip_get(st, sid, role);
+	struct recip *rc;
+
+	if (r < 0 || delivered_next <= st->recip[r].delivered_next)
+		return;
+	rc = &st->recip[r];
+	/* Durable first, then the releases it justifies (see mark_write). */
+	(void)mark_write(st, (uint32_t)r, delivered_next);
+	st->delivered += release_below(st, rc, sid, role, delivered_next);
+	rc->delivered_next = delivered_next;
+	if (rc->lo < delivered_next)
+		rc->lo = delivered_next;
+	if (!recip_busy(rc))
+		active_del(st, (uint32_t)r);
 }
 
 bool dp_store_reseal(struct dp_store *st, uint64_t sid, uint8_t from, uint64_t e2e_seq,
@@ -1202,7 +1344,7 @@ static void expire_sweep(struct dp_store *st, uint64_t now_ms, uint64_t max_age_
 
 			if (i < 0)
 				continue;
-			if (msg_log_release(st->logs[st->pend[i].log], st->pend[i].lsn))
+			if (pend_release(st, &st->pend[i]))
 				st->release_lost++;
 			if (!rc->skip_to || rc->skip_to < upto)
 				rc->skip_to = upto; /* before pend_free: keeps it listed */
@@ -1433,10 +1575,18 @@ void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 	out->resealed_replaced = st->resealed_replaced;
 	out->marks_written = st->marks_written;
 	out->marks_lost = st->marks_lost;
+	out->adopted = st->adopted;
+	out->adopt_have = st->adopt_have;
+	out->adopt_done = st->adopt_done;
+	out->adopt_refused = st->adopt_refused;
 	for (unsigned i = 0; i < st->n_logs; i++) {
 		struct msg_log_stats ls;
 
 		msg_log_stats(st->logs[i], &ls);
+		out->replicated += ls.replicated;
+		out->replicate_failures += ls.replicate_failures;
+		if (i == 0 && st->cfg.replica && ls.last_lsn > ls.replicated_lsn)
+			out->replica_lag = ls.last_lsn - ls.replicated_lsn;
 		out->bytes_on_disk += ls.bytes_on_disk;
 		out->expired += ls.expired_age + ls.expired_size; /* size only: age is ours */
 		if (ls.error && !out->error)

@@ -46,6 +46,20 @@ static inline uint64_t dp_store_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/*
+ * Replication of the logs (optional, [store] replicate = redis): each log's
+ * writer offers its batches to hook (msg_log.h "Replication") with a context
+ * of its own, made by open for that log (lcore-<k>) before the log is opened
+ * and closed by close after it is (a writer thread per log, and a context is
+ * used by its writer only). open returning NULL fails dp_store_create.
+ */
+struct dp_store_replica {
+	msg_log_replicate_fn hook;
+	void *(*open)(void *arg, unsigned log_dir_index);
+	void (*close)(void *ctx);
+	void *arg;
+};
+
 struct dp_store_config {
 	const char *dir;            /* store root; this lcore uses <dir>/lcore-<index> */
 	unsigned lcore_index;       /* 0 .. n_lcores-1 */
@@ -61,7 +75,8 @@ struct dp_store_config {
 	/* LAB ONLY ([lab] hop_replay_window = off): replayed messages are stored
 	 * again, see DP_STORE lab mode below. 0: the production rules. */
 	int lab_replay;
-	const cpu_set_t *writer_cpus; /* the log writers' CPUs; NULL: the caller's */
+	const cpu_set_t *writer_cpus;           /* the log writers' CPUs; NULL: the caller's */
+	const struct dp_store_replica *replica; /* NULL: local durability only */
 };
 
 /** What the start-up recovery found, summed over this lcore's logs. */
@@ -227,6 +242,37 @@ uint32_t dp_store_backoff_ms(const struct dp_store *st, uint64_t sid, uint8_t ro
 unsigned dp_store_resends_due(struct dp_store *st, uint64_t now_ms, struct dp_store_resend *out,
                               unsigned n);
 
+/*
+ * Adoption of a replicated backlog (PROTOCOL.md 9.5, [store] replicate =
+ * redis). The gateway that adopts a session reads the messages another
+ * gateway stored and acknowledged for it (controlplane/store_replica.h) and
+ * its lcore puts them here: each is appended to this store's own log (which
+ * replicates it again: the same field, idempotent) and held as if it had
+ * arrived here, but never acknowledged (its sender got its DATA_ACK from the
+ * first gateway) and not relayed: the re-send scan delivers it soon, in
+ * order, inside the recipient's window, with the normal backoff. The
+ * recipient's delivered mark goes first (dp_store_adopt_mark): a message below
+ * it was delivered and is not taken again. Its age (max_age_ms) counts from
+ * its adoption.
+ */
+enum dp_store_adopt_rc {
+	DP_STORE_ADOPTED = 0, /* held now, delivered by the re-send scan */
+	DP_STORE_ADOPT_HAVE,  /* held already (this gateway stored it too) */
+	DP_STORE_ADOPT_DONE,  /* below the recipient's mark: delivered already */
+	DP_STORE_ADOPT_FULL,  /* refused: pool or ring full (counted; it stays in Redis) */
+	DP_STORE_ADOPT_ERROR, /* refused: the log is in its error state */
+};
+/** Hold adopted message e2e_seq for recipient `to` of sid (inner as for
+ *  dp_store_put). Owning lcore. */
+enum dp_store_adopt_rc dp_store_adopt_put(struct dp_store *st, uint64_t sid, uint8_t to,
+                                          uint64_t e2e_seq, const uint8_t *inner, size_t len,
+                                          uint64_t now_ms);
+/** The recipient `role` of sid reported every e2e_seq below delivered_next
+ *  (its mark, as another gateway kept it): raised to that if higher, what is
+ *  held below released, and the mark written to this store's log. Owning
+ *  lcore. */
+void dp_store_adopt_mark(struct dp_store *st, uint64_t sid, uint8_t role, uint64_t delivered_next);
+
 struct dp_store_stats {
 	uint64_t pending;    /* messages held for delivery */
 	uint64_t recipients; /* recipients (session, role) with messages pending */
@@ -250,6 +296,14 @@ struct dp_store_stats {
 	uint64_t bytes_on_disk;      /* over this lcore's logs */
 	uint64_t expired;            /* dropped by retention (age or size) */
 	uint64_t closed_released;    /* released undelivered: their session closed */
+	uint64_t adopted;            /* messages of an adopted backlog now held here */
+	uint64_t adopt_have;         /* of a backlog, held here already */
+	uint64_t adopt_done;         /* of a backlog, below the recipient's mark */
+	uint64_t adopt_refused;      /* of a backlog, refused (pool, ring or error) */
+	uint64_t adopt_lost;         /* of a backlog, not queued to the lcore (dp_store_totals) */
+	uint64_t replicated;         /* batches the replication hook accepted, all logs */
+	uint64_t replicate_failures; /* batches it refused (offered again) */
+	uint64_t replica_lag;        /* lsns appended to logs[0] not yet replicated */
 	int error;                   /* a log's error state (errno) or 0 */
 };
 /** Readable from any thread (values read without locks: a snapshot). */

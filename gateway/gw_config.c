@@ -37,6 +37,7 @@ enum key_type {
 	K_POLICY,
 	K_CDEV,
 	K_FSYNC,
+	K_REPLICATE,
 	K_PROFILE,
 	K_WINDOW,
 	K_LOGLEVEL,
@@ -150,6 +151,9 @@ static const struct key_def keys[] = {
     {"store", "max_mb", K_UINT, F(store_max_mb), 0, 16777216},
     {"store", "max_age_s", K_UINT, F(store_max_age_s), 0, 31536000},
     {"store", "pending_max", K_UINT, F(store_pending_max), 16, 4194304},
+    {"store", "replicate", K_REPLICATE, F(store_replicate), 0, 0},
+    {"store", "replicas", K_UINT, F(store_replicas), 0, 64},
+    {"store", "replica_timeout_ms", K_UINT, F(store_replica_timeout_ms), 1, 60000},
     /* [lab]: LAB ONLY (lab provisioning, sga-loadgen); production refuses it. */
     {"lab", "profile", K_PROFILE, F(lab_profile), 0, 0},
     {"lab", "provision", K_STR, F(lab_provision), 0, 0},
@@ -221,6 +225,9 @@ void gw_config_defaults(struct gw_config *c)
 	c->store_fsync_interval_ms = 10;
 	c->store_segment_mb = 64;
 	c->store_pending_max = 16384;
+	c->store_replicate = GW_REPLICATE_OFF;
+	c->store_replicas = 1;
+	c->store_replica_timeout_ms = 500;
 }
 
 static int fail(char *err, size_t err_len, const char *name, unsigned line, const char *fmt, ...)
@@ -564,6 +571,16 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 			return -1;
 		}
 		return 0;
+	case K_REPLICATE:
+		if (!strcmp(v, "off"))
+			c->store_replicate = GW_REPLICATE_OFF;
+		else if (!strcmp(v, "redis"))
+			c->store_replicate = GW_REPLICATE_REDIS;
+		else {
+			snprintf(why, why_len, "'%s' is not off or redis", v);
+			return -1;
+		}
+		return 0;
 	case K_PROFILE:
 		if (!strcmp(v, "production"))
 			c->lab_profile = GW_PROFILE_PRODUCTION;
@@ -752,6 +769,15 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 	if (c->store_max_mb && c->store_max_mb < 2 * c->store_segment_mb)
 		return fail(err, err_len, name, 0,
 		            "[store] max_mb must be 0 (no limit) or at least 2 x segment_mb");
+	if (c->store_replicate == GW_REPLICATE_REDIS && !c->store_dir[0])
+		return fail(err, err_len, name, 0,
+		            "[store] replicate = redis needs dir: it replicates the local message "
+		            "log, and without dir there is none (relay only)");
+	if (c->store_replicate == GW_REPLICATE_REDIS && !c->session_adopt)
+		return fail(err, err_len, name, 0,
+		            "[store] replicate = redis needs [sessions] adopt = on: the replica is "
+		            "read by the gateway that adopts a session, and without adoption "
+		            "none does");
 	if (c->lab_provision[0] && c->lab_profile != GW_PROFILE_LAB)
 		return fail(err, err_len, name, 0,
 		            "[lab] provision = %s is refused under profile = production: lab "

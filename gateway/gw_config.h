@@ -117,6 +117,13 @@ struct gw_config {
 	int store_fsync; /* GW_FSYNC_*: same values as enum msg_log_fsync */
 	unsigned store_fsync_interval_ms;
 	unsigned store_segment_mb, store_max_mb, store_max_age_s, store_pending_max;
+	/* replicate = off (default) | redis: every batch of the local log is also
+	 * written to Redis (controlplane/store_replica.h) before STORED, so that a
+	 * gateway adopting a session delivers its backlog; replicas = WAIT's count
+	 * (0: the Redis primary's reply suffices), replica_timeout_ms = WAIT's
+	 * timeout. */
+	int store_replicate; /* GW_REPLICATE_* */
+	unsigned store_replicas, store_replica_timeout_ms;
 
 	/* [lab]: LAB ONLY. profile = production (default) refuses everything below;
 	 * lab allows provision = a lab provisioning file (protocol/sga_lab.h). */
@@ -138,6 +145,7 @@ struct gw_config {
 enum { GW_PROFILE_PRODUCTION = 0, GW_PROFILE_LAB = 1 };
 enum { GW_HUGE_AUTO = 0, GW_HUGE_YES = 1, GW_HUGE_NO = 2 };
 enum { GW_FSYNC_NONE = 0, GW_FSYNC_INTERVAL = 1, GW_FSYNC_ALWAYS = 2 };
+enum { GW_REPLICATE_OFF = 0, GW_REPLICATE_REDIS = 1 };
 /* [crypto] modexp = auto | cryptodev | cpu; modexp_device = auto | crypto_qat |
  * crypto_openssl. Same values as sga_asym.h's enums (kept DPDK-free here). */
 enum { GW_MODEXP_AUTO = 0, GW_MODEXP_CRYPTODEV = 1, GW_MODEXP_CPU = 2 };

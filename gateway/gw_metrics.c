@@ -48,6 +48,8 @@ static const struct {
     CP_FIELD(adopted, "sessions adopted on a frame of theirs ([sessions] adopt)"),
     CP_FIELD(adopt_refused, "frames that asked for an adoption and got none"),
     CP_FIELD(owner_lost, "sessions let go: another gateway adopted them ([sessions] adopt)"),
+    CP_FIELD(backlog_msgs, "replicated messages adoptions handed to the data plane"),
+    CP_FIELD(backlog_failed, "adoptions whose replicated messages could not be read"),
     CP_FIELD(rekeys, "session rekeys completed"),
     CP_FIELD(reservations, "hop TX ranges reserved for the data plane"),
     CP_FIELD(persisted, "session marks written to Redis"),
@@ -94,6 +96,14 @@ static const struct {
     ST_FIELD(resealed_replaced, GW_COUNTER, "stored copies replaced by a differing re-seal"),
     ST_FIELD(marks_written, GW_COUNTER, "delivered marks written to the log"),
     ST_FIELD(marks_lost, GW_COUNTER, "delivered marks the log refused"),
+    ST_FIELD(replicated, GW_COUNTER, "log batches replicated to Redis ([store] replicate)"),
+    ST_FIELD(replicate_failures, GW_COUNTER, "log batches Redis refused (STORED held back)"),
+    ST_FIELD(replica_lag, GW_GAUGE, "messages appended but not yet replicated"),
+    ST_FIELD(adopted, GW_COUNTER, "messages of adopted sessions' backlogs now held here"),
+    ST_FIELD(adopt_have, GW_COUNTER, "backlog messages held here already"),
+    ST_FIELD(adopt_done, GW_COUNTER, "backlog messages below the recipient's mark"),
+    ST_FIELD(adopt_refused, GW_COUNTER, "backlog messages refused (pool, ring, error)"),
+    ST_FIELD(adopt_lost, GW_COUNTER, "backlog messages not queued to their lcore"),
 };
 
 void gw_metrics_take(const struct gw_telemetry_src *src, struct gw_metrics *m)

@@ -53,6 +53,8 @@
 #include "sga_gateway.h"
 #include "sga_hex.h"
 #include "sga_lab.h"
+#include "store_replica.h"
+#include "dp_store.h"
 
 /* gw_config.h mirrors these enums without depending on DPDK. */
 _Static_assert(GW_MODEXP_AUTO == (int)SGA_ASYM_MODE_AUTO &&
@@ -606,6 +608,31 @@ static int check_aof_once(const struct gw_config *cfg)
 /* LAB ONLY: provision the sessions of the lab file once (cp_lab_run); on
  * success *pending = 0 and the seed is wiped. -1 if the file does not fit
  * this gateway (fatal), 0 otherwise (Redis down: call again). */
+/*
+ * [store] replicate = redis: each message log's writer gets a replica of its
+ * own (controlplane/store_replica.h), made while dp_create opens the logs.
+ * Its store connects as the control plane's do (the same endpoint and
+ * credentials); it needs no master key (the replica's values are the log's
+ * records: E2E ciphertext under the devices' keys, never a gateway secret).
+ */
+static struct {
+	struct store_config sc;
+	unsigned replicas, timeout_ms;
+	struct dp_store_replica ops;
+} g_repl;
+
+static void *repl_open(void *arg, unsigned log_dir_index)
+{
+	(void)arg;
+	(void)log_dir_index;
+	return store_replica_open(&g_repl.sc, g_repl.replicas, g_repl.timeout_ms);
+}
+
+static void repl_close(void *ctx)
+{
+	store_replica_close(ctx);
+}
+
 static int lab_step(struct cp *cp, struct sga_lab_params *lab, const char *path, int *pending)
 {
 	struct cp_lab_report lr;
@@ -862,7 +889,24 @@ int main(int argc, char **argv)
 	dcfg.store_pending_max = cfg.store_pending_max;
 	dcfg.store_writer_cpus = &cp_cpus;
 	dcfg.hop_replay_off = !cfg.lab_hop_replay_window; /* LAB ONLY, see above */
+	if (cfg.store_replicate == GW_REPLICATE_REDIS && dcfg.store_dir) {
+		gw_store_config(&cfg, &g_repl.sc);
+		if (gw_store_auth(&cfg, &g_repl.sc, redis_password))
+			goto out_eal;
+		g_repl.replicas = cfg.store_replicas;
+		g_repl.timeout_ms = cfg.store_replica_timeout_ms;
+		g_repl.ops = (struct dp_store_replica){
+		    .hook = store_replica_hook, .open = repl_open, .close = repl_close};
+		dcfg.store_replica = &g_repl.ops;
+		GW_LOG("info",
+		       "[store] replicate = redis: STORED once a message is durable here and "
+		       "confirmed by %u Redis replicas (WAIT, %u ms)",
+		       cfg.store_replicas, cfg.store_replica_timeout_ms);
+	}
 	g_dp = dp_create(&dcfg);
+	/* The replicas' stores copied the password (locked memory). */
+	sga_memzero(redis_password, sizeof(redis_password));
+	g_repl.sc.password = NULL;
 	if (!g_dp) {
 		GW_LOG("error", "data plane start-up failed: %s", strerror(errno));
 		goto out_eal;
@@ -909,6 +953,7 @@ int main(int argc, char **argv)
 		GW_LOG("info", "[sessions] adopt = on: this gateway owns sessions as '%s'",
 		       cfg.session_node);
 	}
+	ccfg.replicate_store = cfg.store_replicate == GW_REPLICATE_REDIS;
 	ccfg.session_max_life_s = cfg.session_max_life_s;
 
 	/* Modexp: the cryptodev MODEX service, installed as the modexp member of

@@ -151,6 +151,12 @@ int msg_log_append(struct msg_log *log, const struct msg_rec *meta, const void *
 
 int msg_log_release(struct msg_log *log, uint64_t lsn)
 {
+	return msg_log_release_key(log, lsn, 0, 0, 0);
+}
+
+int msg_log_release_key(struct msg_log *log, uint64_t lsn, uint64_t session_id, uint8_t role,
+                        uint64_t e2e_seq)
+{
 	uint8_t hdr[MSG_LOG_HDR_LEN];
 	uint64_t head;
 
@@ -161,7 +167,7 @@ int msg_log_release(struct msg_log *log, uint64_t lsn)
 		ctr_inc(&log->refused_full);
 		return -ENOSPC;
 	}
-	msg_log_hdr_build(hdr, MSG_LOG_REC_RELEASE, 0, 0, lsn, 0, 0, 0, 0);
+	msg_log_hdr_build(hdr, MSG_LOG_REC_RELEASE, 0, role, lsn, 0, session_id, e2e_seq, 0);
 	ring_put(log, head, hdr, MSG_LOG_HDR_LEN);
 	atomic_store_explicit(&log->head, head + MSG_LOG_HDR_LEN, memory_order_release);
 	ctr_inc(&log->releases);
@@ -220,6 +226,9 @@ void msg_log_stats(const struct msg_log *log, struct msg_log_stats *st)
 	st->prealloc_bytes = LD(st_prealloc);
 	st->carried = LD(st_carried);
 	st->io_errors = LD(st_io_errors);
+	st->replicated = LD(st_repl_batches);
+	st->replicate_failures = LD(st_repl_failures);
+	st->replicated_lsn = LD(st_repl_lsn);
 	st->ring_used = head >= tail ? head - tail : 0;
 	st->ring_size = log->ring_size;
 	st->error = msg_log_error(log);

@@ -83,12 +83,15 @@
  *    12   1 type         MSG_LOG_REC_MSG (1) or MSG_LOG_REC_RELEASE (2)
  *    13   1 flags        MSG: the caller's flags, opaque here; RELEASE: bit 0 =
  *                        carried forward by segment garbage collection
- *    14   1 role         MSG: recipient role; RELEASE: 0
+ *    14   1 role         MSG: recipient role; RELEASE: the released MSG's
+ *                        (msg_log_release_key), else 0
  *    15   1 version      MSG_LOG_VERSION (1)
  *    16   8 lsn          MSG: its log sequence number; RELEASE: the lsn released
  *    24   8 timestamp_ms CLOCK_REALTIME milliseconds (append or release time)
- *    32   8 session_id   MSG: the session; RELEASE: 0
- *    40   8 e2e_seq      MSG: the E2E sequence number; RELEASE: 0
+ *    32   8 session_id   MSG: the session; RELEASE: the released MSG's
+ *                        (msg_log_release_key), else 0
+ *    40   8 e2e_seq      MSG: the E2E sequence number; RELEASE: as session_id
+ *                        (recovery reads neither in a RELEASE: it cancels by lsn)
  *    48   n payload      the opaque E2E ciphertext
  *  48+n   p padding      zero bytes up to the next multiple of 8 (p < 8)
  *
@@ -108,6 +111,20 @@
  * released message back. Age retention is applied at run time and again at
  * recovery from the record timestamps; size retention deletes whole segments,
  * oldest first. Either way each expired message is counted and logged.
+ *
+ * Replication (cfg.replicate, optional; the library stays free of any network
+ * code). The writer offers every batch it committed locally to the hook, after
+ * the durability point of the fsync policy and before durable_lsn advances past
+ * it: the records' on-disk bytes, in ring order, MSG and RELEASE alike (a
+ * RELEASE carried forward by segment GC is not offered: it re-emits one offered
+ * before). STORED then means "durable locally and accepted by the hook". A hook
+ * that fails is a failure of the batch, handled as a failed fdatasync: the
+ * segment is cut back to the last committed record, the error state begins
+ * (appends get -EIO, releases are queued), and every retry_ms the same bytes are
+ * written, synced and offered again until the hook accepts them. So a hook sees
+ * a record at least once, and exactly once when it never fails. At close a
+ * batch the hook refuses is still committed to the local log (no STORED can
+ * follow: the producer has stopped) and logged.
  *
  * Threads: exactly one producer thread per log calls msg_log_append and
  * msg_log_release; msg_log_durable_lsn, msg_log_error and msg_log_stats may be
@@ -137,6 +154,7 @@
 #include <sched.h> /* cpu_set_t (_GNU_SOURCE) */
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h> /* struct iovec */
 
 #define MSG_LOG_MUST_CHECK __attribute__((warn_unused_result))
 
@@ -196,6 +214,20 @@ enum msg_log_level {
  *  `msg` is one line without a trailing newline. */
 typedef void (*msg_log_log_fn)(void *ctx, enum msg_log_level level, const char *msg);
 
+/**
+ * Replication hook, called by the writer thread for every committed batch
+ * (see "Replication" above). iov[0..iovcnt) (1 <= iovcnt <= 3) hold the batch's
+ * records back to back in log order, each record whole inside one iovec (a
+ * record that straddles the ring's wrap point is copied into an iovec of its
+ * own), laid out as on disk (header fields at MSG_LOG_OFF_*, crc filled in).
+ * last_lsn is the batch's highest MSG lsn, 0 when it holds RELEASEs only. The
+ * bytes are valid during the call only. Return 0 when the batch is
+ * replicated, a negative errno when not (the batch is offered again later;
+ * the errno becomes the error state's). Must not call back into the log.
+ */
+typedef int (*msg_log_replicate_fn)(void *ctx, const struct iovec *iov, int iovcnt,
+                                    uint64_t last_lsn);
+
 /** Configuration; zero fields take the default in brackets. */
 struct msg_log_config {
 	const char *dir;            /* this log's directory; created (mode 0700) if missing */
@@ -213,6 +245,8 @@ struct msg_log_config {
 	 * thread's. A data-plane process passes its housekeeping CPUs: a writer
 	 * next to a spinning lcore waits for CPU time, and so does its fdatasync. */
 	const cpu_set_t *writer_cpus;
+	msg_log_replicate_fn replicate; /* [NULL: local durability only] */
+	void *replicate_ctx;
 };
 
 /** A message's metadata. On append, lsn is ignored and timestamp_ms == 0 means
@@ -285,9 +319,12 @@ struct msg_log_stats {
 	uint64_t carried;          /* RELEASEs carried forward by segment GC */
 	uint64_t ring_used;        /* bytes in the ring not yet durable */
 	uint64_t ring_size;
-	uint64_t io_errors;  /* write/sync/create failures seen */
-	int error;           /* current error state: 0 or an errno (ENOSPC, EIO...) */
-	char error_text[64]; /* strerror(error), "" when 0 */
+	uint64_t io_errors;          /* write/sync/create failures seen */
+	uint64_t replicated;         /* batches the replication hook accepted */
+	uint64_t replicate_failures; /* batches it refused (each offered again) */
+	uint64_t replicated_lsn;     /* highest MSG lsn it accepted */
+	int error;                   /* current error state: 0 or an errno (ENOSPC, EIO...) */
+	char error_text[64];         /* strerror(error), "" when 0 */
 };
 
 /**
@@ -336,6 +373,14 @@ int msg_log_append(struct msg_log *log, const struct msg_rec *meta, const void *
  * Returns 0, -EINVAL (lsn 0 or never handed out), or -ENOSPC (ring full).
  */
 int msg_log_release(struct msg_log *log, uint64_t lsn) MSG_LOG_MUST_CHECK;
+
+/**
+ * msg_log_release, with the released message's identity written into the
+ * RELEASE record (session_id, role, e2e_seq: for a replica that deletes by
+ * key; recovery ignores them). session_id 0 = anonymous, as msg_log_release.
+ */
+int msg_log_release_key(struct msg_log *log, uint64_t lsn, uint64_t session_id, uint8_t role,
+                        uint64_t e2e_seq) MSG_LOG_MUST_CHECK;
 
 /** Any thread: the highest lsn that reached the durability point of the policy;
  *  every lsn at or below it is durable. One acquire load. */

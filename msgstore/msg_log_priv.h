@@ -77,7 +77,7 @@ struct msg_log {
 	/* Writer-published statistics (relaxed stores by the writer). */
 	_Alignas(MSG_LOG_CACHE_LINE) _Atomic uint64_t st_released, st_release_ignored,
 	    st_expired_age, st_expired_size, st_live, st_oldest, st_bytes, st_batches, st_syncs,
-	    st_carried, st_io_errors, st_prealloc;
+	    st_carried, st_io_errors, st_prealloc, st_repl_batches, st_repl_failures, st_repl_lsn;
 	_Atomic uint32_t st_segments, st_corrupt;
 
 	/* Immutable after open. */
@@ -109,6 +109,8 @@ struct msg_log {
 	uint64_t released, release_ignored, expired_age, expired_size, carried;
 	uint8_t *carry_buf;               /* MSG_LOG_CARRY_BUF bytes for carried-forward RELEASEs */
 	_Atomic(msg_log_sync_fn) sync_fn; /* NULL: fdatasync (tests: a hook) */
+	bool repl_failed;                 /* the last failure was the replication hook's */
+	uint8_t repl_buf[MSG_LOG_MAX_REC]; /* a record straddling the ring's wrap point */
 };
 
 #define MSG_LOG_CARRY_BUF (64 * 1024)

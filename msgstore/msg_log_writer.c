@@ -716,12 +716,84 @@ static void prealloc(struct msg_log *log, uint64_t need)
 	log->prealloc_off = true;
 }
 
-/* Apply [tail, wpos) - now durable - to the index, then publish tail and
- * durable_lsn. All of it lies in the active segment. */
-static void commit(struct msg_log *log)
+/*
+ * Offer ring bytes [from, to) - whole records, durable locally - to the
+ * replication hook (msg_log.h, "Replication"): up to three iovecs, so that no
+ * record is split between two (one straddling the ring's wrap point is copied
+ * into repl_buf). 0 when there is no hook or it accepted them.
+ */
+static int replicate(struct msg_log *log, uint64_t from, uint64_t to)
+{
+	uint64_t wrap = (from & ~log->ring_mask) + log->ring_size, pos = from, last_lsn = 0;
+	uint64_t straddle = UINT64_MAX, straddle_len = 0;
+	struct iovec iov[3];
+	int n = 0, rc;
+
+	if (!log->cfg.replicate || from == to)
+		return 0;
+	/* The batch's last MSG lsn, and where a record crosses the wrap point. */
+	while (pos < to) {
+		uint8_t hdr[MSG_LOG_HDR_LEN];
+		uint64_t rl;
+
+		ring_get(log, pos, hdr, MSG_LOG_HDR_LEN);
+		rl = msg_log_rec_len(le32_get(hdr + MSG_LOG_OFF_LENGTH));
+		if (hdr[MSG_LOG_OFF_TYPE] == MSG_LOG_REC_MSG)
+			last_lsn = le64_get(hdr + MSG_LOG_OFF_LSN);
+		if (pos < wrap && pos + rl > wrap) {
+			straddle = pos;
+			straddle_len = rl;
+		}
+		pos += rl;
+	}
+	if (to <= wrap) {
+		iov[n++] = (struct iovec){log->ring + (from & log->ring_mask), (size_t)(to - from)};
+	} else if (straddle == UINT64_MAX) {
+		iov[n++] =
+		    (struct iovec){log->ring + (from & log->ring_mask), (size_t)(wrap - from)};
+		iov[n++] = (struct iovec){log->ring, (size_t)(to - wrap)};
+	} else {
+		if (straddle > from)
+			iov[n++] = (struct iovec){log->ring + (from & log->ring_mask),
+			                          (size_t)(straddle - from)};
+		ring_get(log, straddle, log->repl_buf, (size_t)straddle_len);
+		iov[n++] = (struct iovec){log->repl_buf, (size_t)straddle_len};
+		if (straddle + straddle_len < to)
+			iov[n++] =
+			    (struct iovec){log->ring + ((straddle + straddle_len) & log->ring_mask),
+			                   (size_t)(to - straddle - straddle_len)};
+	}
+	rc = log->cfg.replicate(log->cfg.replicate_ctx, iov, n, last_lsn);
+	if (rc) {
+		atomic_fetch_add_explicit(&log->st_repl_failures, 1, memory_order_relaxed);
+		if (!atomic_load_explicit(&log->stop, memory_order_acquire)) {
+			log->repl_failed = true;
+			return rc < 0 ? rc : -EIO;
+		}
+		/* Closing: no STORED can follow any more; keep them locally. */
+		msg_log_logf(log, MSG_LOG_LVL_ERR,
+		             "closing: replication of %" PRIu64 " bytes failed (%s); kept in the "
+		             "local log only",
+		             to - from, strerror(rc < 0 ? -rc : EIO));
+		return 0;
+	}
+	atomic_fetch_add_explicit(&log->st_repl_batches, 1, memory_order_relaxed);
+	if (last_lsn)
+		atomic_store_explicit(&log->st_repl_lsn, last_lsn, memory_order_relaxed);
+	return 0;
+}
+
+/* Offer [tail, wpos) - now durable - to the replication hook; once accepted,
+ * apply it to the index, then publish tail and durable_lsn. All of it lies in
+ * the active segment. Fails only when the hook refuses (nothing applied). */
+static int commit(struct msg_log *log)
 {
 	struct msg_seg *cur = msg_log_cur(log);
 	uint64_t pos = atomic_load_explicit(&log->tail, memory_order_relaxed), max_lsn = 0;
+	int rc = replicate(log, pos, log->wpos);
+
+	if (rc)
+		return rc;
 
 	while (pos < log->wpos) {
 		uint8_t hdr[MSG_LOG_HDR_LEN];
@@ -745,6 +817,7 @@ static void commit(struct msg_log *log)
 	atomic_store_explicit(&log->tail, log->wpos, memory_order_release);
 	if (max_lsn)
 		atomic_store_explicit(&log->durable_lsn, max_lsn, memory_order_release);
+	return 0;
 }
 
 static int sync_commit(struct msg_log *log);
@@ -752,10 +825,8 @@ static int sync_commit(struct msg_log *log);
 /* Make [tail, wpos) durable as the policy defines it, then commit. */
 static int settle(struct msg_log *log, bool force_sync)
 {
-	if (log->cfg.fsync == MSG_LOG_FSYNC_NONE && !force_sync) {
-		commit(log);
-		return 0;
-	}
+	if (log->cfg.fsync == MSG_LOG_FSYNC_NONE && !force_sync)
+		return commit(log);
 	return sync_commit(log);
 }
 
@@ -772,8 +843,17 @@ static int sync_commit(struct msg_log *log)
 			return -errno;
 		atomic_fetch_add_explicit(&log->st_syncs, 1, memory_order_relaxed);
 	}
-	commit(log);
-	return 0;
+	return commit(log);
+}
+
+/* What failed in settle / sync_commit: the sync, or the replication hook. */
+static const char *commit_what(struct msg_log *log)
+{
+	if (log->repl_failed) {
+		log->repl_failed = false;
+		return "replication";
+	}
+	return "fdatasync";
 }
 
 /* Undo everything not durable and enter (or stay in) the error state. */
@@ -831,13 +911,16 @@ static int writer_pass(struct msg_log *log, bool force_sync)
 			progress = 1;
 			/* none: durable once written; free the ring space right away so
 			 * the producer refills it while the next chunk is written */
-			if (log->cfg.fsync == MSG_LOG_FSYNC_NONE && !force_sync)
-				commit(log);
+			if (log->cfg.fsync == MSG_LOG_FSYNC_NONE && !force_sync) {
+				rc = commit(log);
+				if (rc)
+					return writer_fail(log, rc, commit_what(log));
+			}
 		}
 		if (rotate) {
 			rc = settle(log, force_sync);
 			if (rc)
-				return writer_fail(log, rc, "fdatasync");
+				return writer_fail(log, rc, commit_what(log));
 			rc = seg_create(log, msg_log_cur(log)->last_lsn + 1);
 			if (rc)
 				return writer_fail(log, rc, "segment creation");
@@ -865,10 +948,12 @@ static int writer_pass(struct msg_log *log, bool force_sync)
 		if (sync) {
 			rc = sync_commit(log);
 			if (rc)
-				return writer_fail(log, rc, "fdatasync");
+				return writer_fail(log, rc, commit_what(log));
 			progress = 1;
 		} else if (log->cfg.fsync == MSG_LOG_FSYNC_NONE) {
-			commit(log);
+			rc = commit(log);
+			if (rc)
+				return writer_fail(log, rc, commit_what(log));
 			progress = 1;
 		}
 		/* interval, not due yet: not progress, so the writer sleeps */

@@ -26,6 +26,11 @@
 #
 # Redis keeps an append-only file (a cluster's nodes too), fsynced per SGA_REDIS_APPENDFSYNC (always,
 # the default; everysec or no for the benchmarks that compare them).
+#
+# SGA_REDIS_TCP_PORT: the one redis-server runs in the gateway's namespace and
+# also listens on 127.0.0.1:PORT there (for a replica: replicaof needs TCP).
+# SGA_STORE_REPLICATE, SGA_STORE_REPLICAS, SGA_STORE_REPLICA_TIMEOUT_MS: the
+# [store] replicate, replicas and replica_timeout_ms of the gateway.
 
 set -euo pipefail
 
@@ -235,7 +240,9 @@ sga_redis_start_existing() {
 		sga_cluster_start
 		return
 	fi
-	redis-server --port 0 --unixsocket "$SGA_RUN/redis.sock" --unixsocketperm 700 \
+	# shellcheck disable=SC2086
+	${SGA_REDIS_TCP_PORT:+ip netns exec $NS_GW} redis-server --port "${SGA_REDIS_TCP_PORT:-0}" \
+		${SGA_REDIS_TCP_PORT:+--bind 127.0.0.1} --unixsocket "$SGA_RUN/redis.sock" --unixsocketperm 700 \
 		--save "" --appendonly yes --appendfsync "${SGA_REDIS_APPENDFSYNC:-always}" --daemonize no --dir "$SGA_RUN" \
 		${SGA_REDIS_PASS:+--requirepass "$SGA_REDIS_PASS"} >>"$SGA_RUN/redis.log" 2>&1 &
 	REDIS_PID=$!
@@ -311,6 +318,9 @@ args = --file-prefix=sga$SGA_TAG --log-level=*:warning --log-level=sga.*:info
 dir = ${SGA_STORE_DIR:-$SGA_RUN/store}
 fsync = ${SGA_STORE_FSYNC:-always}
 max_age_s = ${SGA_STORE_MAX_AGE_S:-0}
+${SGA_STORE_REPLICATE:+replicate = $SGA_STORE_REPLICATE}
+${SGA_STORE_REPLICAS:+replicas = $SGA_STORE_REPLICAS}
+${SGA_STORE_REPLICA_TIMEOUT_MS:+replica_timeout_ms = $SGA_STORE_REPLICA_TIMEOUT_MS}
 [crypto]
 device = ${SGA_CRYPTO_DEVICE:-auto}
 modexp = ${SGA_MODEXP:-auto}

@@ -134,6 +134,36 @@ Test(config, sessions_adopt_on_off)
 	cr_assert(!gw_config_is_live("sessions", "node"));
 }
 
+/* [store] replicate / replicas / replica_timeout_ms: the Redis replica of the
+ * message store (off by default; needs the local log and adoption). */
+Test(config, store_replicate_redis)
+{
+	cr_assert_eq(parse("[gateway]\nid = x\n"), 0, "%s", err);
+	cr_assert_eq(c.store_replicate, GW_REPLICATE_OFF, "off by default");
+	cr_assert_eq(c.store_replicas, 1);
+	cr_assert_eq(c.store_replica_timeout_ms, 500);
+	cr_assert_eq(parse("[store]\ndir = /var/lib/sga\nreplicate = redis\nreplicas = 0\n"
+	                   "replica_timeout_ms = 250\n[sessions]\nadopt = on\n"),
+	             0, "%s", err);
+	cr_assert_eq(c.store_replicate, GW_REPLICATE_REDIS);
+	cr_assert_eq(c.store_replicas, 0, "0: the primary only");
+	cr_assert_eq(c.store_replica_timeout_ms, 250);
+	cr_assert_eq(parse("[store]\nreplicate = off\n"), 0, "%s", err);
+	cr_assert_eq(c.store_replicate, GW_REPLICATE_OFF);
+	expect_err("[store]\nreplicate = sentinel\n",
+	           "t.conf:2: replicate: 'sentinel' is not off or redis");
+	expect_err("[store]\nreplicas = -1\n", "replicas");
+	expect_err("[store]\nreplicas = 65\n", "'65' is not an integer in [0, 64]");
+	expect_err("[store]\nreplica_timeout_ms = 0\n",
+	           "replica_timeout_ms: '0' is not an integer in [1, 60000]");
+	expect_err("[store]\ndir =\nreplicate = redis\n[sessions]\nadopt = on\n",
+	           "[store] replicate = redis needs dir");
+	expect_err("[store]\ndir = /var/lib/sga\nreplicate = redis\n",
+	           "[store] replicate = redis needs [sessions] adopt = on");
+	cr_assert(!gw_config_is_live("store", "replicate"));
+	cr_assert(!gw_config_is_live("store", "replicas"));
+}
+
 /* [controlplane] mark_step / mark_max_age_ms: when replay marks may wait. */
 Test(config, replay_mark_step_and_age)
 {

@@ -4,6 +4,7 @@
  * backoff, and recovered from the log after a restart. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1164,4 +1165,257 @@ Test(dp_store, recovery_keeps_the_later_copy_of_a_message)
 	cr_assert_not_null(lg);
 	cr_assert_eq(live, 1, "the older copy was released in the log");
 	msg_log_close(lg);
+}
+
+/* ---- adoption of a replicated backlog (dp_store.h) -------------------------- */
+
+static struct dp_store_resend *find_resend(struct dp_store_resend *rs, unsigned n, uint64_t seq)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (rs[i].e2e_seq == seq)
+			return &rs[i];
+	return NULL;
+}
+
+Test(dp_store, adopted_backlog_held_resent_in_order_never_acknowledged)
+{
+	const uint64_t sid = 0xad0b7;
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	struct dp_store_resend rs[32];
+	struct dp_store_ack a[16];
+	struct dp_store_stats s;
+	uint64_t now = dp_store_now_ms();
+	uint8_t b[64];
+	size_t len;
+	unsigned n;
+
+	/* The recipient (role 1) reported everything below 3 to the first gateway. */
+	dp_store_adopt_mark(st, sid, 1, 3);
+	for (uint64_t q = 1; q < 8; q++) {
+		inner_for(q, b, &len);
+		cr_assert_eq(dp_store_adopt_put(st, sid, 1, q, b, len, now),
+		             q < 3 ? DP_STORE_ADOPT_DONE : DP_STORE_ADOPTED, "seq %llu",
+		             (unsigned long long)q);
+	}
+	inner_for(5, b, &len);
+	cr_assert_eq(dp_store_adopt_put(st, sid, 1, 5, b, len, now), DP_STORE_ADOPT_HAVE);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.adopted, 5);
+	cr_assert_eq(s.adopt_done, 2);
+	cr_assert_eq(s.adopt_have, 1);
+	cr_assert_eq(s.pending, 5);
+
+	/* No DATA_ACK for them: the next one due is another session's message. */
+	put_range(st, 0x77, 0, 0, 1, DP_STORE_RELAY);
+	cr_assert_eq(wait_acks(st, a, 1), 1);
+	cr_assert_eq(a[0].session_id, 0x77, "an adopted message was acknowledged");
+	cr_assert_eq(dp_store_acks_due(st, a, 16), 0);
+
+	/* Delivered by the re-send scan at once, in order, the same bytes. */
+	n = dp_store_resends_due(st, now + 1, rs, 32);
+	for (uint64_t q = 3; q < 8; q++) {
+		struct dp_store_resend *r = find_resend(rs, n, q);
+
+		cr_assert_not_null(r, "seq %llu not sent", (unsigned long long)q);
+		cr_assert_eq(r->session_id, sid);
+		cr_assert_eq(r->role, 1);
+		inner_for(q, b, &len);
+		cr_assert_eq(r->len, len);
+		cr_assert_eq(memcmp(r->inner, b, len), 0);
+		if (q > 3)
+			cr_assert_gt(r, find_resend(rs, n, q - 1), "out of order");
+	}
+	/* A retransmission of an adopted message: held, acknowledged once durable. */
+	inner_for(6, b, &len);
+	cr_assert_eq(dp_store_put(st, sid, 0, 6, b, len), DP_STORE_HAVE);
+	cr_assert_eq(wait_acks(st, a, 1), 1);
+	cr_assert_eq(a[0].e2e_seq, 6);
+
+	/* Held in this store's own log: back after a restart. */
+	dp_store_destroy(st);
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	cr_assert_eq(rep.live, 5 + 1, "5 adopted + the other session's one");
+	/* ... and the mark too: a copy below it is delivered already. */
+	inner_for(2, b, &len);
+	cr_assert_eq(dp_store_put(st, sid, 0, 2, b, len), DP_STORE_DONE);
+	dp_store_delivered(st, sid, 1, 8, dp_store_now_ms(), NULL, 0);
+	dp_store_delivered(st, 0x77, 1, 1, dp_store_now_ms(), NULL, 0);
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, 0);
+	dp_store_destroy(st);
+	st = open_store(MSG_LOG_FSYNC_ALWAYS, 64, &rep);
+	cr_assert_eq(rep.live, 0);
+	dp_store_destroy(st);
+}
+
+Test(dp_store, adopted_mark_releases_what_is_held_below_it)
+{
+	const uint64_t sid = 0xad0b8;
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, 64, &rep);
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+
+	put_range(st, sid, 0, 10, 15, DP_STORE_RELAY);
+	dp_store_adopt_mark(st, sid, 1, 13); /* another gateway delivered 10..12 */
+	dp_store_adopt_mark(st, sid, 1, 11); /* an older mark: no effect */
+	dp_store_stats(st, &s);
+	cr_assert_eq(s.pending, 2);
+	inner_for(12, b, &len);
+	cr_assert_eq(dp_store_adopt_put(st, sid, 1, 12, b, len, dp_store_now_ms()),
+	             DP_STORE_ADOPT_DONE);
+	cr_assert_eq(dp_store_put(st, sid, 0, 11, b, len), DP_STORE_DONE);
+	dp_store_destroy(st);
+}
+
+Test(dp_store, adopted_backlog_refused_when_the_pool_is_full)
+{
+	const uint64_t sid = 0xad0b9;
+	struct dp_store_report rep;
+	struct dp_store *st = open_store(MSG_LOG_FSYNC_NONE, 16, &rep);
+	struct dp_store_stats s;
+	uint8_t b[64];
+	size_t len;
+	unsigned ok = 0;
+
+	for (uint64_t q = 0; q < 20; q++) {
+		inner_for(q, b, &len);
+		ok += dp_store_adopt_put(st, sid, 1, q, b, len, dp_store_now_ms()) ==
+		      DP_STORE_ADOPTED;
+	}
+	dp_store_stats(st, &s);
+	cr_assert_eq(ok, 16);
+	cr_assert_eq(s.adopt_refused, 4);
+	cr_assert_eq(s.pending, 16);
+	dp_store_destroy(st);
+}
+
+/* The replication hook of every log (dp_store_config.replica): its own
+ * context per log, opened before and closed after the log. */
+static unsigned repl_opened, repl_closed;
+static _Atomic unsigned repl_msgs;
+
+static void *t_repl_open(void *arg, unsigned k)
+{
+	static int ctx[8];
+
+	(void)arg;
+	repl_opened++;
+	return &ctx[k % 8];
+}
+
+static void t_repl_close(void *ctx)
+{
+	(void)ctx;
+	repl_closed++;
+}
+
+static _Atomic uint64_t repl_last_seq; /* e2e_seq of the last MSG the hook saw */
+
+static int t_repl_hook(void *ctx, const struct iovec *iov, int iovcnt, uint64_t last_lsn)
+{
+	(void)ctx;
+	(void)last_lsn;
+	for (int i = 0; i < iovcnt; i++)
+		for (size_t off = 0; off + MSG_LOG_HDR_LEN <= iov[i].iov_len;) {
+			const uint8_t *p = (const uint8_t *)iov[i].iov_base + off;
+			uint32_t l = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+			             (uint32_t)p[7] << 24;
+
+			if (p[MSG_LOG_OFF_TYPE] == MSG_LOG_REC_MSG) {
+				uint64_t q = 0;
+
+				for (int b = 7; b >= 0; b--)
+					q = q << 8 | p[MSG_LOG_OFF_E2E_SEQ + b];
+				atomic_store(&repl_last_seq, q);
+				atomic_fetch_add(&repl_msgs, 1);
+			}
+			off += msg_log_rec_len(l);
+		}
+	return 0;
+}
+
+Test(dp_store, replica_hook_per_log)
+{
+	struct dp_store_replica r = {
+	    .hook = t_repl_hook, .open = t_repl_open, .close = t_repl_close};
+	struct dp_store_config c = {
+	    .dir = dir,
+	    .lcore_index = 0,
+	    .n_lcores = 1,
+	    .fsync = MSG_LOG_FSYNC_NONE,
+	    .pending_max = 64,
+	    .replica = &r,
+	};
+	struct dp_store_report rep;
+	struct dp_store_ack a[8];
+	struct dp_store_stats s;
+	struct dp_store *st = dp_store_create(&c, &rep);
+
+	cr_assert_not_null(st);
+	cr_assert_eq(repl_opened, 1);
+	put_range(st, 0x99, 0, 0, 4, DP_STORE_RELAY);
+	cr_assert_eq(wait_acks(st, a, 4), 4);
+	cr_assert_eq(atomic_load(&repl_msgs), 4, "replicated before acknowledged");
+	dp_store_stats(st, &s);
+	cr_assert_geq(s.replicated, 1);
+	cr_assert_eq(s.replica_lag, 0);
+	dp_store_delivered(st, 0x99, 1, 4, dp_store_now_ms(), NULL, 0);
+	dp_store_destroy(st);
+	cr_assert_eq(repl_closed, 1);
+}
+
+/* A message recovered at start may never have reached the replica (the crash
+ * came before): a retransmission of it is appended again, and its DATA_ACK
+ * waits for that record to pass the hook; once only. */
+Test(dp_store, recovered_message_replicated_again_before_its_ack)
+{
+	struct dp_store_replica r = {
+	    .hook = t_repl_hook, .open = t_repl_open, .close = t_repl_close};
+	struct dp_store_config c = {
+	    .dir = dir,
+	    .lcore_index = 0,
+	    .n_lcores = 1,
+	    .fsync = MSG_LOG_FSYNC_NONE,
+	    .pending_max = 64,
+	};
+	struct dp_store_report rep;
+	struct dp_store_ack a[8];
+	struct dp_store *st;
+	uint8_t b[64];
+	size_t len;
+	unsigned before;
+
+	/* Stored without a replica (as if the crash came before replication). */
+	st = dp_store_create(&c, &rep);
+	cr_assert_not_null(st);
+	put_range(st, 0x98, 0, 0, 3, DP_STORE_RELAY);
+	cr_assert_eq(wait_acks(st, a, 3), 3);
+	dp_store_destroy(st);
+
+	c.replica = &r;
+	st = dp_store_create(&c, &rep);
+	cr_assert_not_null(st);
+	cr_assert_eq(rep.live, 3);
+	cr_assert_eq(atomic_load(&repl_msgs), 0, "recovery offers nothing");
+	inner_for(1, b, &len);
+	cr_assert_eq(dp_store_put(st, 0x98, 0, 1, b, len), DP_STORE_HAVE);
+	cr_assert_eq(wait_acks(st, a, 1), 1);
+	cr_assert_eq(a[0].e2e_seq, 1);
+	cr_assert_eq(atomic_load(&repl_msgs), 1, "acknowledged before it was replicated");
+	cr_assert_eq(atomic_load(&repl_last_seq), 1);
+	/* Once: the next retransmission is acknowledged from the new record. */
+	before = atomic_load(&repl_msgs);
+	cr_assert_eq(dp_store_put(st, 0x98, 0, 1, b, len), DP_STORE_HAVE);
+	cr_assert_eq(wait_acks(st, a, 1), 1);
+	cr_assert_eq(atomic_load(&repl_msgs), before);
+	dp_store_delivered(st, 0x98, 1, 3, dp_store_now_ms(), NULL, 0);
+	dp_store_destroy(st);
+	/* The old copy was released, the new one delivered: nothing comes back. */
+	c.replica = NULL;
+	st = dp_store_create(&c, &rep);
+	cr_assert_eq(rep.live, 0, "%llu live", (unsigned long long)rep.live);
+	dp_store_destroy(st);
 }

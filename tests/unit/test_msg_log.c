@@ -1603,3 +1603,298 @@ Test(msg_log, hot_path_makes_no_syscall, .timeout = 30)
 		fprintf(stderr, "producer: %llu appends, %llu releases, 0 syscalls\n",
 		        (unsigned long long)pa.appended, (unsigned long long)pa.released);
 }
+
+/* ---- replication hook (msg_log.h "Replication") ---------------------------- */
+
+/* One record as the hook saw it. */
+struct seen {
+	uint8_t type, role;
+	uint64_t lsn, session, e2e_seq;
+	uint32_t len;
+	bool payload_ok;
+};
+
+static pthread_mutex_t repl_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct seen *repl_ok; /* records of the batches the hook accepted */
+static size_t repl_n, repl_cap;
+static uint64_t repl_first_failed[2]; /* first lsn, record count of a refused batch */
+static _Atomic int repl_fail;         /* refuse batches while set */
+static _Atomic unsigned repl_refused, repl_calls, repl_bad_lsn;
+static _Atomic unsigned repl_bad; /* malformed batches (checked on the test's thread) */
+
+#define REPL_CHECK(cond)                                \
+	do {                                            \
+		if (!(cond)) {                          \
+			atomic_fetch_add(&repl_bad, 1); \
+			return -EINVAL;                 \
+		}                                       \
+	} while (0)
+
+static int repl_hook(void *ctx, const struct iovec *iov, int iovcnt, uint64_t last_lsn)
+{
+	struct seen tmp[4096];
+	size_t n = 0;
+	uint64_t max_lsn = 0;
+
+	(void)ctx;
+	/* The writer's thread: no cr_assert here (counted, asserted later). */
+	REPL_CHECK(iovcnt >= 1 && iovcnt <= 3);
+	for (int i = 0; i < iovcnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t off = 0;
+
+		REPL_CHECK(iov[i].iov_len % 8 == 0);
+		while (off < iov[i].iov_len) {
+			const uint8_t *r = p + off;
+			uint32_t len = le32_get(r + MSG_LOG_OFF_LENGTH);
+			size_t rl = msg_log_rec_len(len);
+			struct seen s = {.type = r[MSG_LOG_OFF_TYPE],
+			                 .role = r[MSG_LOG_OFF_ROLE],
+			                 .lsn = le64_get(r + MSG_LOG_OFF_LSN),
+			                 .session = le64_get(r + MSG_LOG_OFF_SESSION),
+			                 .e2e_seq = le64_get(r + MSG_LOG_OFF_E2E_SEQ),
+			                 .len = len,
+			                 .payload_ok = true};
+
+			/* whole records inside one iovec, checksummed as on disk */
+			REPL_CHECK(le32_get(r + MSG_LOG_OFF_MAGIC) == MSG_LOG_MAGIC);
+			REPL_CHECK(off + rl <= iov[i].iov_len); /* not split between iovecs */
+			REPL_CHECK(msg_crc32c(0, r + MSG_LOG_OFF_TYPE, rl - MSG_LOG_OFF_TYPE) ==
+			           le32_get(r + MSG_LOG_OFF_CRC));
+			if (s.type == MSG_LOG_REC_MSG) {
+				uint8_t want[MSG_LOG_MAX_PAYLOAD];
+
+				fill(want, s.lsn, len);
+				s.payload_ok = !memcmp(want, r + MSG_LOG_HDR_LEN, len);
+				max_lsn = s.lsn;
+			}
+			REPL_CHECK(n < sizeof(tmp) / sizeof(tmp[0]));
+			tmp[n++] = s;
+			off += rl;
+		}
+	}
+	atomic_fetch_add(&repl_calls, 1);
+	if (max_lsn != last_lsn)
+		atomic_fetch_add(&repl_bad_lsn, 1);
+	if (atomic_load(&repl_fail)) {
+		pthread_mutex_lock(&repl_mu);
+		if (!atomic_load(&repl_refused)) {
+			repl_first_failed[0] = tmp[0].lsn;
+			repl_first_failed[1] = n;
+		}
+		pthread_mutex_unlock(&repl_mu);
+		atomic_fetch_add(&repl_refused, 1);
+		return -ECONNREFUSED;
+	}
+	pthread_mutex_lock(&repl_mu);
+	if (repl_n + n > repl_cap) {
+		repl_cap = (repl_n + n) * 2;
+		repl_ok = realloc(repl_ok, repl_cap * sizeof(*repl_ok));
+		if (!repl_ok)
+			abort();
+	}
+	memcpy(repl_ok + repl_n, tmp, n * sizeof(*tmp));
+	repl_n += n;
+	pthread_mutex_unlock(&repl_mu);
+	return 0;
+}
+
+static void repl_reset(void)
+{
+	free(repl_ok);
+	repl_ok = NULL;
+	repl_n = repl_cap = 0;
+	repl_first_failed[0] = repl_first_failed[1] = 0;
+	atomic_store(&repl_fail, 0);
+	atomic_store(&repl_refused, 0);
+	atomic_store(&repl_calls, 0);
+	atomic_store(&repl_bad_lsn, 0);
+	atomic_store(&repl_bad, 0);
+}
+
+/* Release lsn with the identity meta_of gives it, waiting out a full ring. */
+static void release_key_one(struct msg_log *log, uint64_t l)
+{
+	uint64_t deadline = mono_ms() + 10000;
+	struct msg_rec m = meta_of(l, 0);
+	int rc;
+
+	while ((rc = msg_log_release_key(log, l, m.session_id, m.role, m.e2e_seq)) == -ENOSPC) {
+		cr_assert_lt(mono_ms(), deadline, "ring stays full");
+		sleep_ms(1);
+	}
+	cr_assert_eq(rc, 0);
+}
+
+/* The hook's accepted records are exactly: MSG 1..n, each followed by its
+ * RELEASE when lsn % 3 == 0, in that order (the producer's order). */
+static void expect_seen_in_order(uint64_t n)
+{
+	size_t k = 0;
+
+	pthread_mutex_lock(&repl_mu);
+	for (uint64_t l = 1; l <= n; l++) {
+		struct msg_rec m = meta_of(l, 0);
+
+		cr_assert_lt(k, repl_n, "lsn %llu never replicated", (unsigned long long)l);
+		cr_assert_eq(repl_ok[k].type, MSG_LOG_REC_MSG, "record %zu", k);
+		cr_assert_eq(repl_ok[k].lsn, l, "record %zu: lsn %llu, want %llu", k,
+		             (unsigned long long)repl_ok[k].lsn, (unsigned long long)l);
+		cr_assert_eq(repl_ok[k].session, m.session_id);
+		cr_assert_eq(repl_ok[k].e2e_seq, m.e2e_seq);
+		cr_assert_eq(repl_ok[k].role, m.role);
+		cr_assert(repl_ok[k].payload_ok);
+		k++;
+		if (l % 3)
+			continue;
+		cr_assert_lt(k, repl_n);
+		cr_assert_eq(repl_ok[k].type, MSG_LOG_REC_RELEASE, "record %zu", k);
+		cr_assert_eq(repl_ok[k].lsn, l);
+		cr_assert_eq(repl_ok[k].session, m.session_id, "RELEASE carries the session");
+		cr_assert_eq(repl_ok[k].e2e_seq, m.e2e_seq, "RELEASE carries the e2e_seq");
+		cr_assert_eq(repl_ok[k].role, m.role, "RELEASE carries the role");
+		k++;
+	}
+	cr_assert_eq(k, repl_n, "%zu records replicated, %zu expected", repl_n, k);
+	pthread_mutex_unlock(&repl_mu);
+	cr_assert_eq(atomic_load(&repl_bad), 0, "a batch was malformed");
+	cr_assert_eq(atomic_load(&repl_bad_lsn), 0, "last_lsn is the batch's highest MSG lsn");
+}
+
+static void append_and_release(struct msg_log *log, uint64_t first, uint64_t last)
+{
+	for (uint64_t l = first; l <= last; l++) {
+		append_range(log, l, l, len_var, 0);
+		if (l % 3 == 0)
+			release_key_one(log, l);
+	}
+}
+
+/* As append_and_release, stopping at the first -EIO (the error state began):
+ * returns the last lsn appended. */
+static uint64_t append_until_error(struct msg_log *log, uint64_t first, uint64_t last)
+{
+	uint64_t deadline = mono_ms() + 10000;
+
+	for (uint64_t l = first; l <= last; l++) {
+		uint64_t got = 0;
+		int rc;
+
+		while ((rc = append_one(log, l, len_var(l), 0, &got)) == -ENOSPC) {
+			cr_assert_lt(mono_ms(), deadline, "ring stays full");
+			sleep_ms(1);
+		}
+		if (rc == -EIO)
+			return l - 1;
+		cr_assert_eq(rc, 0);
+		cr_assert_eq(got, l);
+		if (l % 3 == 0)
+			release_key_one(log, l);
+	}
+	return last;
+}
+
+static void hook_sees_everything(enum msg_log_fsync pol)
+{
+	struct msg_log_config cfg = base_cfg(pol);
+	struct msg_log *log;
+	struct coll c = {0};
+	struct msg_log_recovery rep;
+	const uint64_t n = 3000;
+
+	make_dirs();
+	repl_reset();
+	cfg.ring_bytes = 16 * 1024; /* wraps often: records straddle the wrap point */
+	cfg.replicate = repl_hook;
+	log = open_ok(&cfg, NULL, NULL);
+	append_and_release(log, 1, n);
+	cr_assert_eq(msg_log_wait_durable(log, n, 10000), 0);
+	msg_log_close(log);
+	expect_seen_in_order(n);
+	cr_assert_eq(atomic_load(&repl_refused), 0);
+
+	/* Recovery ignores the RELEASE's identity fields: every third is gone. */
+	coll_reset(&c, len_var);
+	log = open_ok(&cfg, &c, &rep);
+	cr_assert_eq(rep.released, n / 3);
+	cr_assert_eq(c.n, n - n / 3);
+	cr_assert_eq(c.bad, 0);
+	msg_log_close(log);
+	coll_reset(&c, len_var);
+	repl_reset();
+	cleanup_dirs();
+}
+
+Test(msg_log, replicate_hook_sees_every_record_once_in_order_none)
+{
+	hook_sees_everything(MSG_LOG_FSYNC_NONE);
+}
+
+Test(msg_log, replicate_hook_sees_every_record_once_in_order_always)
+{
+	hook_sees_everything(MSG_LOG_FSYNC_ALWAYS);
+}
+
+Test(msg_log, replicate_failure_holds_durable_lsn_and_offers_again)
+{
+	struct msg_log_config cfg = base_cfg(MSG_LOG_FSYNC_INTERVAL);
+	struct msg_log *log;
+	struct msg_log_stats st;
+	uint64_t deadline, last;
+
+	make_dirs();
+	repl_reset();
+	cfg.replicate = repl_hook;
+	log = open_ok(&cfg, NULL, NULL);
+	append_and_release(log, 1, 30);
+	cr_assert_eq(msg_log_wait_durable(log, 30, 5000), 0);
+
+	atomic_store(&repl_fail, 1);
+	last = append_until_error(log, 31, 60);
+	cr_assert_geq(last, 31);
+	/* Refused three times: the same records offered again and again. */
+	deadline = mono_ms() + 10000;
+	while (atomic_load(&repl_refused) < 3) {
+		cr_assert_lt(mono_ms(), deadline, "hook not called again after a refusal");
+		sleep_ms(1);
+	}
+	st = stats_of(log);
+	cr_assert_eq(msg_log_durable_lsn(log), 30, "durable_lsn advanced past a refused batch");
+	cr_assert_eq(st.error, ECONNREFUSED);
+	cr_assert_geq(st.replicate_failures, 3);
+	cr_assert_eq(st.replicated_lsn, 30);
+	cr_assert(log_has("replication failed"));
+	pthread_mutex_lock(&repl_mu);
+	cr_assert_eq(repl_first_failed[0], 31, "the refused batch starts after the accepted ones");
+	pthread_mutex_unlock(&repl_mu);
+	/* the error state: new messages refused */
+	cr_assert_eq(append_one(log, last + 1, 10, 0, NULL), -EIO);
+
+	atomic_store(&repl_fail, 0);
+	cr_assert_eq(msg_log_wait_durable(log, last, 10000), 0);
+	st = stats_of(log);
+	cr_assert_eq(st.error, 0);
+	cr_assert_eq(st.replicated_lsn, last);
+	msg_log_close(log);
+	/* Every record accepted exactly once, in order, the refused ones too. */
+	expect_seen_in_order(last);
+	repl_reset();
+	cleanup_dirs();
+}
+
+Test(msg_log, replicate_close_flushes)
+{
+	struct msg_log_config cfg = base_cfg(MSG_LOG_FSYNC_NONE);
+	struct msg_log *log;
+
+	make_dirs();
+	repl_reset();
+	cfg.replicate = repl_hook;
+	cfg.idle_us = 20000; /* the writer sleeps; close must still flush */
+	log = open_ok(&cfg, NULL, NULL);
+	append_and_release(log, 1, 200);
+	msg_log_close(log);
+	expect_seen_in_order(200);
+	repl_reset();
+	cleanup_dirs();
+}

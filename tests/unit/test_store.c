@@ -1393,3 +1393,181 @@ Test(store, cluster_config_refused)
 	cfg.cluster = "127.0.0.1:7000, [::1]:7001";
 	store_close(store_open(&cfg));
 }
+
+/* ---- the message store's replica (store_replica.h) ------------------------------ */
+
+#include "dp_store.h" /* DP_STORE_REC_MARK */
+#include "msg_log.h"
+#include "store_replica.h"
+
+#define RSID 0x5eed0001ull
+
+static struct store_config replica_store_cfg(void)
+{
+	struct store_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.unix_socket = redis_fx.sock;
+	cfg.timeout_ms = 1000;
+	cfg.backoff_max_ms = 200;
+	memcpy(cfg.master_key, MKEY, sizeof(MKEY));
+	return cfg;
+}
+
+static struct msg_log *replica_log(struct store_replica *r)
+{
+	char dir[160];
+	struct msg_log_config lc = {.dir = dir,
+	                            .fsync = MSG_LOG_FSYNC_NONE,
+	                            .retry_ms = 20,
+	                            .replicate = store_replica_hook,
+	                            .replicate_ctx = r};
+	struct msg_log *lg;
+
+	snprintf(dir, sizeof(dir), "%s/log", redis_fx.dir);
+	lg = msg_log_open(&lc, NULL, NULL, NULL);
+	cr_assert_not_null(lg, "msg_log_open: %s", strerror(errno));
+	return lg;
+}
+
+static void rm_log_dir(void)
+{
+	char cmd[200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/log", redis_fx.dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static uint64_t r_append(struct msg_log *lg, uint8_t role, uint64_t seq, uint8_t flags)
+{
+	struct msg_rec m = {.session_id = RSID, .role = role, .e2e_seq = seq, .flags = flags};
+	char payload[32];
+	uint64_t lsn;
+	int n = flags ? 0
+	              : snprintf(payload, sizeof(payload), "message %u/%llu", role,
+	                         (unsigned long long)seq);
+
+	cr_assert_eq(msg_log_append(lg, &m, payload, (size_t)n, &lsn), 0);
+	return lsn;
+}
+
+struct r_got {
+	uint8_t role[16];
+	uint64_t seq[16];
+	char payload[16][32];
+	unsigned n;
+};
+
+static void r_collect(void *arg, const struct store_replica_msg *m)
+{
+	struct r_got *g = arg;
+
+	cr_assert_lt(g->n, 16);
+	cr_assert_eq(m->sid, RSID);
+	g->role[g->n] = m->role;
+	g->seq[g->n] = m->e2e_seq;
+	cr_assert_lt(m->len, sizeof(g->payload[0]));
+	memcpy(g->payload[g->n], m->payload, m->len);
+	g->payload[g->n][m->len] = 0;
+	g->n++;
+}
+
+Test(store, replica_mirrors_the_log_in_the_sessions_hash)
+{
+	struct store_config cfg = replica_store_cfg();
+	struct store_replica *r = store_replica_open(&cfg, 0, 100);
+	struct store_replica_stats rs;
+	struct store *st = open_store(1000);
+	struct msg_log *lg;
+	uint64_t lsn[6], marks[2], last;
+	struct r_got g = {0};
+	unsigned bad = 9;
+	redisReply *rep;
+
+	cr_assert_not_null(r);
+	lg = replica_log(r);
+	for (unsigned i = 0; i < 5; i++)
+		lsn[i] = r_append(lg, 1, 10 + i, 0);
+	r_append(lg, 0, 7, 0); /* the other direction */
+	r_append(lg, 1, 12, DP_STORE_REC_MARK);
+	r_append(lg, 1, 11, DP_STORE_REC_MARK); /* an older report: not lowered */
+	cr_assert_eq(msg_log_release_key(lg, lsn[0], RSID, 1, 10), 0);
+	cr_assert_eq(msg_log_release_key(lg, lsn[1], RSID, 1, 11), 0);
+	cr_assert_eq(msg_log_release(lg, lsn[2]), 0); /* anonymous: the field stays */
+	/* Ring order: once this one is durable the releases before it are replicated. */
+	last = r_append(lg, 1, 15, 0);
+	cr_assert_eq(msg_log_wait_durable(lg, last, 5000), 0);
+
+	/* A field that does not hold its record is skipped. */
+	rep = redis_fx_cmd("HSET sga:{sess:%016llx}:held 1:99 junk", (unsigned long long)RSID);
+	freeReplyObject(rep);
+	cr_assert_eq(store_replica_load(st, RSID, r_collect, &g, marks, &bad), 0);
+	cr_assert_eq(bad, 1);
+	cr_assert_eq(marks[1], 12, "mark %llu", (unsigned long long)marks[1]);
+	cr_assert_eq(marks[0], 0);
+	cr_assert_eq(g.n, 5, "%u messages", g.n);
+	cr_assert_eq(g.role[0], 0);
+	cr_assert_eq(g.seq[0], 7);
+	for (unsigned i = 1; i < 5; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "message 1/%u", 11 + i);
+		cr_assert_eq(g.role[i], 1);
+		cr_assert_eq(g.seq[i], 11 + i);
+		cr_assert_str_eq(g.payload[i], want);
+	}
+	store_replica_stats(r, &rs);
+	cr_assert_geq(rs.batches, 1);
+	cr_assert_eq(rs.failures, 0);
+	cr_assert_eq(rs.last_lsn, last);
+
+	/* The hash goes with the session. */
+	cr_assert_eq(store_session_del(st, RSID), 0);
+	rep = redis_fx_cmd("EXISTS sga:{sess:%016llx}:held", (unsigned long long)RSID);
+	cr_assert_eq(rep->integer, 0);
+	freeReplyObject(rep);
+	msg_log_close(lg);
+	store_replica_close(r);
+	store_close(st);
+	rm_log_dir();
+}
+
+Test(store, replica_too_few_replicas_holds_stored_back)
+{
+	struct store_config cfg = replica_store_cfg();
+	/* WAIT 1 on a server without replicas: never satisfied. */
+	struct store_replica *r = store_replica_open(&cfg, 1, 20);
+	struct store_replica_stats rs;
+	struct msg_log_stats ls;
+	struct msg_log *lg;
+	uint64_t lsn, deadline;
+
+	cr_assert_not_null(r);
+	lg = replica_log(r);
+	lsn = r_append(lg, 1, 1, 0);
+	deadline = fx_now_ms() + 10000;
+	do {
+		cr_assert_lt(fx_now_ms(), deadline, "the hook was not refused twice");
+		fx_msleep(5);
+		store_replica_stats(r, &rs);
+	} while (rs.failures < 2);
+	cr_assert_eq(msg_log_durable_lsn(lg), 0, "STORED promised without the replica");
+	cr_assert_eq(rs.batches, 0);
+	cr_assert_geq(rs.short_waits, 2);
+	msg_log_stats(lg, &ls);
+	cr_assert_eq(ls.error, EREMOTEIO);
+	cr_assert(lsn == 1);
+
+	/* Redis down: refused as well (not as a short WAIT). */
+	redis_fx_kill();
+	deadline = fx_now_ms() + 10000;
+	do {
+		cr_assert_lt(fx_now_ms(), deadline, "no refusal while Redis is down");
+		fx_msleep(5);
+		store_replica_stats(r, &rs);
+	} while (rs.failures == rs.short_waits);
+	cr_assert_eq(msg_log_durable_lsn(lg), 0);
+	msg_log_close(lg);
+	store_replica_close(r);
+	rm_log_dir();
+}

@@ -528,3 +528,65 @@ Test(store_cluster, auth_on_every_node_connection)
 	}
 	store_close(st);
 }
+
+/* The message store's replica on a cluster (store_held_*): each session's
+ * held hash on its slot's master, and WAIT on every master a batch wrote to
+ * (each has one replica here: 1 is confirmed, 2 is not). */
+static int held_count(void *arg, uint8_t role, uint64_t seq, const uint8_t *rec, size_t len)
+{
+	(void)role;
+	(void)seq;
+	(void)rec;
+	(void)len;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+Test(store_cluster, held_messages_wait_on_every_master_written)
+{
+	struct store *st = open_cluster();
+	struct store_held_op ops[6];
+	const uint8_t rec[8] = "recordxx";
+	uint64_t sid[3], marks[2];
+	unsigned acked, n;
+	int m[3];
+	char key[64];
+
+	masters(m);
+	for (int i = 0; i < 3; i++)
+		(void)cluster_fx_replica_of(cluster_fx.port[0], m[i]); /* joined */
+	for (int i = 0; i < 3; i++) {
+		sid[i] = sess_on(m[i], 0x7000u + 0x10000u * (unsigned)i);
+		ops[2 * i] = (struct store_held_op){.sid = sid[i],
+		                                    .e2e_seq = 5,
+		                                    .role = 1,
+		                                    .kind = STORE_HELD_PUT,
+		                                    .rec = rec,
+		                                    .rec_len = sizeof(rec)};
+		ops[2 * i + 1] = (struct store_held_op){
+		    .sid = sid[i], .e2e_seq = 4, .role = 1, .kind = STORE_HELD_MARK};
+	}
+	cr_assert_eq(store_held_write(st, ops, 6), 0);
+	/* A replica that joined may still be syncing: a bounded retry (the
+	 * store's socket timeout is 1,000 ms, WAIT's 500). */
+	for (uint64_t t0 = fx_now_ms(); store_held_wait(st, 1, 500, &acked);) {
+		cr_assert_lt(fx_now_ms() - t0, 20000, "WAIT 1 never confirmed (%u)", acked);
+		cr_assert_eq(store_held_write(st, ops, 6), 0); /* the masters again */
+	}
+	cr_assert_geq(acked, 1);
+	for (int i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "sga:{sess:%016llx}:held", (unsigned long long)sid[i]);
+		cr_assert(key_exists_on(m[i], key), "%s on master %d", key, m[i]);
+		n = 0;
+		cr_assert_eq(store_held_load(st, sid[i], held_count, &n, marks, NULL), 0);
+		cr_assert_eq(n, 1);
+		cr_assert_eq(marks[1], 4);
+	}
+	/* Two replicas asked of masters that have one: refused. */
+	cr_assert_eq(store_held_write(st, ops, 2), 0);
+	cr_assert_eq(store_held_wait(st, 2, 50, &acked), -SGA_E_NOSPACE);
+	cr_assert_eq(acked, 1);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(store_session_del(st, sid[i]), 0);
+	store_close(st);
+}
