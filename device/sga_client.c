@@ -119,11 +119,6 @@ static int fail(struct sga_client *c, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static unsigned min_u(unsigned a, unsigned b)
-{
-	return a < b ? a : b;
-}
-
 static const char *suite_name(uint8_t id)
 {
 	const struct sga_suite_info *si = sga_suite_get(id);
@@ -280,7 +275,7 @@ static void op_start(struct sga_client *c, enum client_op kind)
 {
 	sga_memzero(&c->op, sizeof(c->op));
 	c->op.kind = kind;
-	c->op.rto = c->rto_ms;
+	sga_core_xt_start(&c->op.xt, c->rto_ms);
 	c->unreach = 0;
 }
 
@@ -290,7 +285,7 @@ static void op_finish(struct sga_client *c, int result)
 		return;
 	c->op.done = 1;
 	c->op.result = result;
-	c->op.next_tx = 0;
+	c->op.xt.next_ms = 0;
 }
 
 /* Send the exchange's frame i: inside a COOKIE_ECHO once the gateway gave
@@ -309,7 +304,6 @@ static int op_tx(struct sga_client *c, unsigned i)
 /* (Re)send the exchange's frames and arm its timer. */
 static int op_send(struct sga_client *c)
 {
-	c->op.cookie_echoes = 0;
 	for (unsigned i = 0; i < c->op.n_frames; i++) {
 		int rc = op_tx(c, i);
 
@@ -318,8 +312,7 @@ static int op_send(struct sga_client *c)
 			return rc;
 		}
 	}
-	c->op.tries++;
-	c->op.next_tx = now_ms() + c->op.rto;
+	sga_core_xt_arm(&c->op.xt, now_ms(), c->rto_max_ms);
 	return 0;
 }
 
@@ -368,22 +361,21 @@ static void op_timer(struct sga_client *c, uint64_t now)
 	struct client_op_state *op = &c->op;
 	int rc;
 
-	if (op->done || !op->next_tx || now < op->next_tx)
+	if (op->done || !sga_core_xt_due(&op->xt, now))
 		return;
-	if (op->tries >= 1 + c->max_retries) {
+	if (op->xt.tries >= 1 + c->max_retries) {
 		if (op->hint == SGA_E_UNAVAILABLE) {
 			op_finish(c, fail(c, -SGA_E_UNAVAILABLE,
 			                  "no answer after %u transmissions; ERROR hint: %s",
-			                  op->tries, sga_err_desc(SGA_E_UNAVAILABLE)));
+			                  op->xt.tries, sga_err_desc(SGA_E_UNAVAILABLE)));
 			return;
 		}
 		op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
 		                  "no answer from the gateway after %u transmissions%s%s%s",
-		                  op->tries, op->hint ? "; last ERROR hint: " : "",
+		                  op->xt.tries, op->hint ? "; last ERROR hint: " : "",
 		                  op->hint ? sga_err_desc(op->hint) : "", silence_note(c)));
 		return;
 	}
-	op->rto = min_u(op->rto * 2, c->rto_max_ms);
 	if (op->kind == OP_NEG || op->kind == OP_ANNOUNCE) {
 		rc = neg_request(c);
 		if (rc) {
@@ -399,7 +391,7 @@ static void op_timer(struct sga_client *c, uint64_t now)
 		}
 	}
 	c->stats.retransmits += op->n_frames;
-	client_log(c, 1, "no answer yet, sending again (try %u of %u)", op->tries + 1,
+	client_log(c, 1, "no answer yet, sending again (try %u of %u)", op->xt.tries + 1,
 	           1 + c->max_retries);
 	(void)op_send(c);
 }
@@ -483,8 +475,8 @@ static uint64_t next_timer(const struct sga_client *c)
 {
 	uint64_t t = 0;
 
-	if (c->op.kind != OP_NONE && !c->op.done && c->op.next_tx)
-		t = c->op.next_tx;
+	if (c->op.kind != OP_NONE && !c->op.done && c->op.xt.next_ms)
+		t = c->op.xt.next_ms;
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err) {
 		uint64_t d = sga_core_win_next_ms(&c->win);
 
@@ -745,7 +737,7 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 	           suite_name(c->sess.suite));
 	/* The exchange's frames (NEG_ACCEPT, KEX_INIT) have served: from here the
 	 * confirm's own retransmission runs, bounded by the exchange's deadline. */
-	c->op.next_tx = 0;
+	c->op.xt.next_ms = 0;
 	rc = confirm_send(c);
 	if (rc) {
 		if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
@@ -1141,13 +1133,12 @@ static void on_cookie(struct sga_client *c, const uint8_t *f, size_t n)
 			break; /* malformed */
 		if (!rc)
 			continue;
-		if (c->op.cookie_echoes >= 2) {
+		if (!sga_core_xt_echo(&c->op.xt)) {
 			client_log(c, 2, "cookie challenge: echo budget spent until the timer");
 			return;
 		}
 		memcpy(c->op.cookie[i], cookie, SGA_COOKIE_LEN);
 		c->op.has_cookie[i] = 1;
-		c->op.cookie_echoes++;
 		c->stats.cookies++;
 		client_log(c, 1, "gateway under load: sending %s again with its cookie",
 		           sga_msg_name(c->op.frame[i][1]));
@@ -1490,6 +1481,8 @@ static int parse_config(struct sga_client *c, const struct sga_client_config *cf
 	if (c->rto_min_ms > c->rto_ms)
 		c->rto_min_ms = c->rto_ms;
 	c->max_retries = cfg->max_retries ? cfg->max_retries : DEF_RETRIES;
+	if (c->max_retries > UINT16_MAX - 1)
+		c->max_retries = UINT16_MAX - 1; /* the exchange counts its tries in 16 bits */
 	c->window = cfg->window ? cfg->window : DEF_WINDOW;
 	c->gap_timeout_ms = cfg->gap_timeout_ms;
 	/* Ring sizes are powers of two from SGA_CLIENT_RX_RING up. */

@@ -78,9 +78,7 @@ struct client_op_state {
 	unsigned n_frames;
 	size_t len[2];
 	uint8_t frame[2][SGA_FRAME_MAX];
-	uint64_t next_tx; /* ms, monotonic; 0: no timer */
-	unsigned rto;
-	unsigned tries; /* transmissions so far */
+	struct sga_core_xt xt; /* its re-send timer (ms, monotonic), tries, cookie echoes */
 	int done;
 	int result;
 	int hint; /* last transient ERROR hint code seen during the exchange */
@@ -88,7 +86,6 @@ struct client_op_state {
 	 * frame[i] goes inside a COOKIE_ECHO carrying it from then on. */
 	uint8_t has_cookie[2];
 	uint8_t cookie[2][SGA_COOKIE_LEN];
-	unsigned cookie_echoes; /* echoes sent at once since the last timed send */
 	/* OP_NEG: what to ask for again */
 	uint8_t peer_len;
 	uint8_t peer[SGA_ID_MAX];

@@ -431,27 +431,44 @@ static uint64_t now_us(const struct sga_core *c)
 }
 #endif
 
-/* The next retransmission timeout: doubled, at most the maximum. */
-static uint32_t rto_double(const struct sga_core *c, uint32_t rto)
+void sga_core_xt_start(struct sga_core_xt *t, uint32_t rto0)
 {
-	(void)c; /* the small build's maximum is a constant */
-	return doubled(rto, RTO_MAX(c));
+	t->next_ms = 0;
+	t->rto = rto0;
+	t->tries = 0;
+	t->echoes = 0;
+}
+
+void sga_core_xt_arm(struct sga_core_xt *t, uint64_t now_ms, uint32_t rto_max)
+{
+	t->echoes = 0; /* a cookie may again be answered at once */
+	t->tries++;
+	t->next_ms = now_ms + t->rto;
+	t->rto = doubled(t->rto, rto_max);
+}
+
+int sga_core_xt_due(const struct sga_core_xt *t, uint64_t now_ms)
+{
+	return t->next_ms && now_ms >= t->next_ms;
+}
+
+int sga_core_xt_echo(struct sga_core_xt *t)
+{
+	if (t->echoes >= 2)
+		return 0;
+	t->echoes++;
+	return 1;
 }
 
 static void op_timer_arm(struct sga_core *c)
 {
-	c->cookie_echoes = 0; /* a cookie may again be answered at once */
-	c->ctl_tries++;
-	c->ctl_next_ms = now(c) + c->ctl_rto;
-	c->ctl_rto = rto_double(c, c->ctl_rto);
+	sga_core_xt_arm(&c->ctl_xt, now(c), RTO_MAX(c));
 }
 
 static void op_start(struct sga_core *c, uint8_t op)
 {
 	c->op = op;
-	c->ctl_tries = 0;
-	c->ctl_rto = RTO0(c);
-	c->ctl_next_ms = 0;
+	sga_core_xt_start(&c->ctl_xt, RTO0(c));
 	c->op_deadline_ms = 0;
 	c->has_cookie = 0; /* a cookie is bound to a request of the exchange */
 #if SGA_CORE_FULL
@@ -564,7 +581,7 @@ static void op_timer(struct sga_core *c, uint64_t t)
 		}
 		return;
 	}
-	if (!c->ctl_next_ms || t < c->ctl_next_ms)
+	if (!sga_core_xt_due(&c->ctl_xt, t))
 		return;
 	if (c->op == SGA_CORE_OP_CLOSE) {
 		/* Fresh nonce each time; the deadline ends it. */
@@ -574,11 +591,11 @@ static void op_timer(struct sga_core *c, uint64_t t)
 		op_timer_arm(c);
 		return;
 	}
-	if (c->ctl_tries >= TRIES(c)) {
+	if (c->ctl_xt.tries >= TRIES(c)) {
 		uint8_t op = c->op;
 		int status = GAVE_UP(c);
 
-		c->ctl_next_ms = 0;
+		c->ctl_xt.next_ms = 0;
 		if (op == SGA_CORE_OP_REG) {
 			op_start(c, SGA_CORE_OP_NONE);
 			emit(c, SGA_CORE_EV_REG_FAILED, status, 0, NULL, 0);
@@ -602,7 +619,7 @@ static void op_timer(struct sga_core *c, uint64_t t)
 		kex_send(c);
 		break;
 	default:
-		c->ctl_next_ms = 0;
+		c->ctl_xt.next_ms = 0;
 		return;
 	}
 	op_timer_arm(c);
@@ -621,9 +638,7 @@ static int wake_send(struct sga_core *c)
 		rc = save(c);
 	if (!rc)
 		tx(c, c->frame, len);
-	c->wake_tries++;
-	c->wake_next_ms = now(c) + c->wake_rto;
-	c->wake_rto = rto_double(c, c->wake_rto);
+	sga_core_xt_arm(&c->wake_xt, now(c), RTO_MAX(c));
 	return rc;
 }
 
@@ -631,27 +646,26 @@ int sga_core_wake(struct sga_core *c, uint8_t flags)
 {
 	int rc;
 
-	if (!c->dev.registered || c->wake_next_ms)
+	if (!c->dev.registered || c->wake_xt.next_ms)
 		return -SGA_E_BAD_STATE;
 	c->wake_flags = flags;
-	c->wake_tries = 0;
-	c->wake_rto = RTO0(c);
+	sga_core_xt_start(&c->wake_xt, RTO0(c));
 #if SGA_CORE_FULL
 	if (c->op == SGA_CORE_OP_NONE)
 		c->hint = 0;
 #endif
 	rc = wake_send(c);
 	if (rc)
-		c->wake_next_ms = 0;
+		c->wake_xt.next_ms = 0;
 	return rc;
 }
 
 static void wake_timer(struct sga_core *c, uint64_t t)
 {
-	if (!c->wake_next_ms || t < c->wake_next_ms)
+	if (!sga_core_xt_due(&c->wake_xt, t))
 		return;
-	if (c->wake_tries >= TRIES(c) || (STAT(c, retransmits), wake_send(c))) {
-		c->wake_next_ms = 0;
+	if (c->wake_xt.tries >= TRIES(c) || (STAT(c, retransmits), wake_send(c))) {
+		c->wake_xt.next_ms = 0;
 		emit(c, SGA_CORE_EV_WOKEN, GAVE_UP(c), 0, NULL, 0);
 	}
 }
@@ -660,11 +674,11 @@ static void on_wake_ack(struct sga_core *c, const uint8_t *f, size_t n)
 {
 	struct sga_wake_ack_plain ack;
 
-	if (!c->wake_next_ms || sga_dev_consume_wake_ack(&c->dev, f, n, &ack)) {
+	if (!c->wake_xt.next_ms || sga_dev_consume_wake_ack(&c->dev, f, n, &ack)) {
 		STAT(c, dropped);
 		return; /* forged, or the answer to an earlier WAKE */
 	}
-	c->wake_next_ms = 0;
+	c->wake_xt.next_ms = 0;
 	emit(c, SGA_CORE_EV_WOKEN, 0, ack.stored, NULL, ack.invitations);
 }
 
@@ -1023,8 +1037,6 @@ static void on_cookie(struct sga_core *c, const uint8_t *f, size_t n)
 	const uint8_t *req = c->ctl;
 	size_t len = c->ctl_len;
 
-	if (c->cookie_echoes >= 2)
-		goto drop;
 	if (c->op == SGA_CORE_OP_KEX) {
 		if (sga_dev_create_kex_init(&c->dev, &c->sess, c->frame, sizeof(c->frame), &len))
 			goto drop;
@@ -1034,10 +1046,11 @@ static void on_cookie(struct sga_core *c, const uint8_t *f, size_t n)
 	}
 	if (sga_core_cookie_names(f, n, req, len, cookie, digest) != 1)
 		goto drop; /* not our last request: a reply to an older one, or forged */
+	if (!sga_core_xt_echo(&c->ctl_xt))
+		goto drop; /* two went since the timer */
 	memcpy(c->cookie, cookie, sizeof(c->cookie));
 	memcpy(c->cookie_for, digest, sizeof(c->cookie_for));
 	c->has_cookie = 1;
-	c->cookie_echoes++;
 	STAT(c, cookies);
 	tx_req(c, req, len);
 	return;
@@ -1073,7 +1086,7 @@ static void on_error(struct sga_core *c, const uint8_t *f, size_t n)
 	STAT(c, hints);
 	if (!rc)
 		return; /* about someone else */
-	if (c->op != SGA_CORE_OP_NONE || c->wake_next_ms)
+	if (c->op != SGA_CORE_OP_NONE || c->wake_xt.next_ms)
 		c->hint = e.code;
 }
 #endif
@@ -1166,7 +1179,7 @@ void sga_core_poll(struct sga_core *c)
 
 int32_t sga_core_next_timer(const struct sga_core *c)
 {
-	uint64_t due = earlier(earlier(c->ctl_next_ms, c->op_deadline_ms), c->wake_next_ms),
+	uint64_t due = earlier(earlier(c->ctl_xt.next_ms, c->op_deadline_ms), c->wake_xt.next_ms),
 	         t = now(c);
 
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE) {

@@ -255,18 +255,36 @@ int sga_core_is_confirm(const struct sga_dev_sess *s, uint64_t seq);
 int sga_core_reseal(struct sga_dev_sess *s, const struct sga_core_tx *t, uint8_t *f, size_t cap,
                     size_t *len) SGA_MUST_CHECK;
 
+/* An exchange's re-send timer (a control request, or a WAKE): the core's and
+ * the Linux SDK's. Each timed (re)send arms it: a try more, the next one rto
+ * from now, rto doubled up to a maximum, the cookie echoes' budget (two per
+ * period) renewed. */
+struct sga_core_xt {
+	uint64_t next_ms; /* 0: no timer */
+	uint32_t rto;     /* the timeout the next arming takes */
+	uint16_t tries;   /* timed transmissions so far */
+	uint8_t echoes;   /* cookie echoes sent at once since the last arming */
+};
+
+/** A new exchange: no tries, no timer, the first timeout rto0. */
+void sga_core_xt_start(struct sga_core_xt *t, uint32_t rto0);
+/** A timed transmission went: count it and arm the next one (see above). */
+void sga_core_xt_arm(struct sga_core_xt *t, uint64_t now_ms, uint32_t rto_max);
+/** 1 if the timer runs and now_ms is at or past it. */
+int sga_core_xt_due(const struct sga_core_xt *t, uint64_t now_ms);
+/** 1 (and counted) if a cookie echo may go at once, 0 if the period's two went. */
+int sga_core_xt_echo(struct sga_core_xt *t);
+
 struct sga_core {
 	struct sga_core_io io;
 	struct sga_dev dev;
 	struct sga_dev_sess sess;
-	uint8_t accepting; /* answer invitations (sga_core_accept) */
 
 	/* The one control exchange in progress and its re-send timer. */
-	uint8_t op; /* enum sga_core_op */
-	uint8_t ctl_tries;
-	uint32_t ctl_rto;
-	uint64_t ctl_next_ms;    /* 0: no timer */
+	struct sga_core_xt ctl_xt;
 	uint64_t op_deadline_ms; /* CONFIRM, CLOSE: when the exchange gives up */
+	uint8_t op;              /* enum sga_core_op */
+	uint8_t accepting;       /* answer invitations (sga_core_accept) */
 	uint16_t ctl_len;
 	uint8_t ctl[SGA_CORE_CTL_MAX]; /* REG_REQ, NEG_REQ or NEG_ACCEPT: the request sent last */
 	uint8_t peer_len;
@@ -274,15 +292,12 @@ struct sga_core {
 	/* The gateway's cookie (PROTOCOL.md 7.13) for the request whose
 	 * digest is cookie_for: that request goes inside a COOKIE_ECHO. */
 	uint8_t has_cookie;
-	uint8_t cookie_echoes; /* echoes sent at once since the last timer */
 	uint8_t cookie[SGA_COOKIE_LEN];
 	uint8_t cookie_for[SGA_COOKIE_DIGEST_LEN];
 
 	/* A WAKE (sga_core_wake) waiting for its WAKE_ACK, beside any exchange. */
 	uint8_t wake_flags;
-	uint8_t wake_tries;
-	uint32_t wake_rto;
-	uint64_t wake_next_ms; /* 0: none */
+	struct sga_core_xt wake_xt; /* next_ms 0: none */
 
 	struct sga_core_win win; /* sending */
 #if SGA_CORE_FULL

@@ -1045,3 +1045,40 @@ Test(core, full_error_hint_shapes_the_timeout, .timeout = 120)
 	world_fini(&w);
 }
 #endif
+
+/*
+ * The exchange timer shared by the core's exchanges and the Linux SDK's:
+ * each arming counts a try, sets the next one rto from now, doubles rto up
+ * to the maximum and renews the budget of two cookie echoes; a new exchange
+ * starts from nothing.
+ */
+Test(core, exchange_timer_backs_off_and_budgets_echoes)
+{
+	struct sga_core_xt t;
+
+	memset(&t, 0xa5, sizeof(t));
+	sga_core_xt_start(&t, 100);
+	cr_assert_eq(t.tries, 0);
+	cr_assert_eq(t.next_ms, 0);
+	cr_assert(!sga_core_xt_due(&t, 1000000)); /* no timer: never due */
+	sga_core_xt_arm(&t, 1000, 350);
+	cr_assert_eq(t.tries, 1);
+	cr_assert_eq(t.next_ms, 1100);
+	cr_assert(!sga_core_xt_due(&t, 1099));
+	cr_assert(sga_core_xt_due(&t, 1100));
+	cr_assert(sga_core_xt_echo(&t));
+	cr_assert(sga_core_xt_echo(&t));
+	cr_assert(!sga_core_xt_echo(&t), "a third echo before the timer");
+	sga_core_xt_arm(&t, 1100, 350);
+	cr_assert_eq(t.tries, 2);
+	cr_assert_eq(t.next_ms, 1300); /* 200 */
+	cr_assert(sga_core_xt_echo(&t), "the budget renews with the timer");
+	sga_core_xt_arm(&t, 1300, 350);
+	sga_core_xt_arm(&t, 1650, 350);
+	cr_assert_eq(t.tries, 4);
+	cr_assert_eq(t.next_ms, 2000); /* 400 capped at 350 */
+	sga_core_xt_start(&t, 100);
+	cr_assert_eq(t.tries, 0);
+	cr_assert_eq(t.echoes, 0);
+	cr_assert_eq(t.rto, 100);
+}
