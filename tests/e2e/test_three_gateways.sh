@@ -10,8 +10,8 @@
 #      (-9) mid-stream and the route moves to gateway C, which adopts the
 #      session and the backlog A acknowledged: every message arrives exactly
 #      once and in order, with one handshake.
-#   2. The devices move to gateway B mid-stream: B adopts, C is fenced at
-#      its next replay-mark write (owner_lost), the stream goes on.
+#   2. The devices move to gateway B mid-stream: B adopts (C is fenced at its
+#      next replay-mark write, if it writes one), the stream goes on.
 #   3. A Redis master dies and its replica takes over; a new pair registers
 #      and handshakes through B.
 source "$(dirname "$0")/../../scripts/lab.sh"
@@ -94,7 +94,7 @@ log "gateway A killed under load holding dev-j's messages (dev-j had $killed_at)
 on_c() { [ "$(wc -l <"$SGA_RUN/j.out")" -ge $((killed_at + 200)) ]; }
 sga_wait_for 60 on_c || die "the stream did not go on through gateway C"
 
-# 2. The devices move to B mid-stream: B adopts, C is fenced.
+# 2. The devices move to B mid-stream: B adopts.
 moved_at=$(wc -l <"$SGA_RUN/j.out")
 [ "$moved_at" -lt "$N" ] || die "the stream ended before the move to B (raise SGA_E2E_MESSAGES)"
 route_to "$IF_DEVB"
@@ -108,8 +108,8 @@ for g in b c; do
 done
 [ "$(stat_of c controlplane backlog_msgs)" -gt 0 ] ||
 	die "gateway C took no replicated message over from gateway A"
-c_fenced() { [ "$(stat_of c controlplane owner_lost)" -ge 1 ]; }
-sga_wait_for 30 c_fenced || die "gateway C kept the session B adopted (owner_lost 0)"
+# C is fenced only if it still wrote replay marks after B's adoption (it
+# may have had no frame since): reported above, asserted by test_adopt.sh.
 
 # 3. A Redis master dies; its replica takes over; handshakes go on.
 master=$(sga_cluster_masters | head -1)
@@ -124,4 +124,4 @@ for d in dev-k dev-l; do
 	sga_wait_for 30 registered "$d" || die "$d could not register after the Redis failover"
 done
 SGA_EX_I=dev-k SGA_EX_J=dev-l sga_exchange 20
-log "PASS test_three_gateways ($N messages across gateway A's kill -9 under load and two moves, exactly once and in order, one handshake; C fenced; a new pair after a Redis master failover)"
+log "PASS test_three_gateways ($N messages across gateway A's kill -9 under load and two moves, exactly once and in order, one handshake; a new pair after a Redis master failover)"
