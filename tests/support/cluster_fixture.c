@@ -20,19 +20,6 @@
 
 struct cluster_fx cluster_fx;
 
-/* 1 if nothing listens on 127.0.0.1:port (a bind succeeds). */
-static int port_free(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 /* Six client ports and their bus ports (+10000), all free: from a base the
  * process id picks, so that test processes running side by side differ. */
 static void pick_ports(void)
@@ -42,7 +29,7 @@ static void pick_ports(void)
 		int ok = 1;
 
 		for (int i = 0; i < CFX_NODES && ok; i++)
-			ok = port_free(base + i) && port_free(base + i + 10000);
+			ok = fx_port_free(base + i) && fx_port_free(base + i + 10000);
 		if (!ok)
 			continue;
 		for (int i = 0; i < CFX_NODES; i++)
@@ -86,24 +73,6 @@ static void start_node(int i, int appendonly)
 	}
 }
 
-static redisReply *try_cmd(int port, const char *fmt, ...)
-{
-	struct timeval tv = {1, 0};
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-	redisReply *r = NULL;
-	va_list ap;
-
-	if (c && !c->err) {
-		redisSetTimeout(c, tv);
-		va_start(ap, fmt);
-		r = redisvCommand(c, fmt, ap);
-		va_end(ap);
-	}
-	if (c)
-		redisFree(c);
-	return r;
-}
-
 redisReply *cluster_fx_cmd(int port, const char *fmt, ...)
 {
 	struct timeval tv = {5, 0};
@@ -129,7 +98,7 @@ static int node_alive(int i)
 /* 1 if the node reports cluster_state:ok. */
 static int state_ok(int port)
 {
-	redisReply *r = try_cmd(port, "CLUSTER INFO");
+	redisReply *r = fx_try_cmd(port, "CLUSTER INFO");
 	int ok = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "cluster_state:ok");
 
 	if (r)
@@ -217,7 +186,7 @@ void cluster_fx_wait_ok(unsigned ms, unsigned slot, int master)
 				continue;
 			ok = state_ok(cluster_fx.port[i]);
 			if (ok && master) {
-				r = try_cmd(cluster_fx.port[i], "CLUSTER SLOTS");
+				r = fx_try_cmd(cluster_fx.port[i], "CLUSTER SLOTS");
 				ok = slots_master(r, slot, 0) == master;
 				if (r)
 					freeReplyObject(r);
@@ -247,7 +216,7 @@ void cluster_fx_setup(const char *prefix, int appendonly)
 		uint64_t t0 = fx_now_ms();
 		redisReply *r = NULL;
 
-		while (!(r = try_cmd(cluster_fx.port[i], "PING")) && fx_now_ms() - t0 < 10000)
+		while (!(r = fx_try_cmd(cluster_fx.port[i], "PING")) && fx_now_ms() - t0 < 10000)
 			fx_msleep(20);
 		cr_assert_not_null(r, "cluster node %d did not answer PING within 10 s",
 		                   cluster_fx.port[i]);

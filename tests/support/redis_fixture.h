@@ -35,6 +35,12 @@ redisReply *redis_fx_cmd(const char *fmt, ...);
 /** Fork and exec argv (stdio on /dev/null, killed with the test process). */
 pid_t fx_spawn(char *const argv[]);
 
+/** 1 if nothing listens on 127.0.0.1:port (a bind succeeds). */
+int fx_port_free(int port);
+/** One command on a fresh TCP connection to 127.0.0.1:port with a 1 s
+ *  timeout: the reply, or NULL (no server, no reply). */
+redisReply *fx_try_cmd(int port, const char *fmt, ...);
+
 uint64_t fx_now_ms(void);
 void fx_msleep(unsigned ms);
 

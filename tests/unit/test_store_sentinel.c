@@ -48,18 +48,6 @@ static struct {
 	char sentinels[160]; /* the dead one first, then the three */
 } sx;
 
-static int port_free(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 static void pick_ports(void)
 {
 	for (unsigned attempt = 0; attempt < 200; attempt++) {
@@ -67,7 +55,7 @@ static void pick_ports(void)
 		int ok = 1;
 
 		for (int i = 0; i < 2 + N_SENTINELS + 1 && ok; i++)
-			ok = port_free(base + i);
+			ok = fx_port_free(base + i);
 		if (!ok)
 			continue;
 		for (int i = 0; i < 2 + N_SENTINELS; i++)
@@ -76,24 +64,6 @@ static void pick_ports(void)
 		return;
 	}
 	cr_assert_fail("no free ports for the test servers");
-}
-
-static redisReply *try_cmd(int port, const char *fmt, ...)
-{
-	struct timeval tv = {1, 0};
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-	redisReply *r = NULL;
-	va_list ap;
-
-	if (c && !c->err) {
-		redisSetTimeout(c, tv);
-		va_start(ap, fmt);
-		r = redisvCommand(c, fmt, ap);
-		va_end(ap);
-	}
-	if (c)
-		redisFree(c);
-	return r;
 }
 
 /* Everything the primary holds is on the replica: a write, then WAIT on the
@@ -172,7 +142,7 @@ static void start_sentinel(int i)
 /* An integer field of a sentinel's SENTINEL MASTER reply, -1 if none. */
 static long long master_field(int port, const char *name)
 {
-	redisReply *r = try_cmd(port, "SENTINEL MASTER %s", PRIMARY_NAME);
+	redisReply *r = fx_try_cmd(port, "SENTINEL MASTER %s", PRIMARY_NAME);
 	long long v = -1;
 
 	for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
@@ -186,7 +156,7 @@ static long long master_field(int port, const char *name)
 /* The port of the primary as the sentinel on port names it, 0 if none. */
 static int named_primary(int port)
 {
-	redisReply *r = try_cmd(port, "SENTINEL get-master-addr-by-name %s", PRIMARY_NAME);
+	redisReply *r = fx_try_cmd(port, "SENTINEL get-master-addr-by-name %s", PRIMARY_NAME);
 	int p = 0;
 
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
@@ -264,7 +234,7 @@ static struct store *open_sentinel(const char *name, const char *user, const cha
 
 static int key_exists_on(int port, const char *key)
 {
-	redisReply *r = try_cmd(port, "EXISTS %s", key);
+	redisReply *r = fx_try_cmd(port, "EXISTS %s", key);
 	int e = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 
 	if (r)
@@ -328,7 +298,7 @@ Test(store_sentinel, follows_a_failover)
 	cr_assert_eq(store_device_put(st, &d), 0);
 	cr_assert_eq(store_device_set_up_ctr(st, ID("meter-1"), ++ctr), 0);
 	replicated();
-	r = try_cmd(sx.port[2], "SENTINEL FAILOVER %s", PRIMARY_NAME);
+	r = fx_try_cmd(sx.port[2], "SENTINEL FAILOVER %s", PRIMARY_NAME);
 	cr_assert(r && r->type == REDIS_REPLY_STATUS, "SENTINEL FAILOVER: %s", r ? r->str : "-");
 	freeReplyObject(r);
 	follow_to(st, sx.port[1], &ctr);
@@ -373,10 +343,10 @@ Test(store_sentinel, refuses_a_replica_named_as_primary)
 	struct sga_gw_device d, got;
 	redisReply *r;
 
-	r = try_cmd(sx.port[2], "SENTINEL MONITOR stale 127.0.0.1 %d 1", sx.port[1]);
+	r = fx_try_cmd(sx.port[2], "SENTINEL MONITOR stale 127.0.0.1 %d 1", sx.port[1]);
 	cr_assert(r && r->type == REDIS_REPLY_STATUS, "SENTINEL MONITOR: %s", r ? r->str : "-");
 	freeReplyObject(r);
-	r = try_cmd(sx.port[2], "SENTINEL SET stale down-after-milliseconds 600000");
+	r = fx_try_cmd(sx.port[2], "SENTINEL SET stale down-after-milliseconds 600000");
 	freeReplyObject(r);
 	make_dev(&d, "meter-2");
 	st = open_sentinel(PRIMARY_NAME, NULL, NULL);
@@ -392,7 +362,7 @@ Test(store_sentinel, refuses_a_replica_named_as_primary)
 	store_close(st);
 	make_dev(&d, "meter-3");
 
-	r = try_cmd(sx.port[1], "ACL SETUSER app on >app-secret ~* &* +@all -@admin");
+	r = fx_try_cmd(sx.port[1], "ACL SETUSER app on >app-secret ~* &* +@all -@admin");
 	cr_assert(r && r->type == REDIS_REPLY_STATUS, "ACL SETUSER: %s", r ? r->str : "-");
 	freeReplyObject(r);
 	st = open_sentinel("stale", "app", "app-secret");
