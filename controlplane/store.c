@@ -1123,6 +1123,13 @@ static int st_io(struct store *st, const char *node, struct st_cmd *cmds, unsign
 	return rc;
 }
 
+/* An EVALSHA the server did not know: NOSCRIPT. */
+static int noscript(const struct st_cmd *c, const redisReply *r)
+{
+	return c->script && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
+	       !memcmp(r->str, "NOSCRIPT", 8);
+}
+
 /* The EVALSHAs the server did not know (NOSCRIPT: its script cache is empty
  * after a restart or failover, or it never ran them) sent again as EVAL, in
  * one more round trip; their replies replace the NOSCRIPT ones. */
@@ -1135,8 +1142,7 @@ static int st_noscript_retry(struct store *st, const char *node, struct st_cmd *
 	int rc = 0;
 
 	for (unsigned i = 0; i < n; i++)
-		k += cmds[i].script && rep[i]->type == REDIS_REPLY_ERROR && rep[i]->len >= 8 &&
-		     !memcmp(rep[i]->str, "NOSCRIPT", 8);
+		k += noscript(&cmds[i], rep[i]);
 	if (!k)
 		return 0;
 	sub = calloc(k, sizeof(*sub));
@@ -1148,8 +1154,7 @@ static int st_noscript_retry(struct store *st, const char *node, struct st_cmd *
 	}
 	k = 0;
 	for (unsigned i = 0; i < n; i++)
-		if (cmds[i].script && rep[i]->type == REDIS_REPLY_ERROR && rep[i]->len >= 8 &&
-		    !memcmp(rep[i]->str, "NOSCRIPT", 8)) {
+		if (noscript(&cmds[i], rep[i])) {
 			sub[k] = cmds[i];
 			sub[k].argv[0] = "EVAL";
 			sub[k].len[0] = 4;
