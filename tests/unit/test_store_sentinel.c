@@ -153,6 +153,36 @@ static long long master_field(int port, const char *name)
 	return v;
 }
 
+/* The sentinel on port could promote the replica now: it has polled the
+ * replica itself (INFO), the link is up and the replica is in sync. Knowing
+ * of it (num-slaves, learnt from the primary's INFO) is not enough: until the
+ * sentinel's own first INFO of the replica, SENTINEL FAILOVER answers
+ * NOGOODSLAVE. */
+static int replica_promotable(int port)
+{
+	redisReply *r = fx_try_cmd(port, "SENTINEL REPLICAS %s", PRIMARY_NAME);
+	int flags_ok = 0, link_ok = 0, fresh = 0;
+
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+	    r->element[0]->type == REDIS_REPLY_ARRAY) {
+		redisReply *f = r->element[0];
+
+		for (size_t i = 0; i + 1 < f->elements; i += 2) {
+			const char *k = f->element[i]->str, *v = f->element[i + 1]->str;
+
+			if (!strcmp(k, "flags"))
+				flags_ok = !strcmp(v, "slave");
+			else if (!strcmp(k, "master-link-status"))
+				link_ok = !strcmp(v, "ok");
+			else if (!strcmp(k, "info-refresh"))
+				fresh = atoll(v) < 10000;
+		}
+	}
+	if (r)
+		freeReplyObject(r);
+	return flags_ok && link_ok && fresh;
+}
+
 /* The port of the primary as the sentinel on port names it, 0 if none. */
 static int named_primary(int port)
 {
@@ -182,14 +212,16 @@ static void sentinel_setup(void)
 	         "127.0.0.1:%d, 127.0.0.1:%d, 127.0.0.1:%d, "
 	         "127.0.0.1:%d",
 	         sx.dead_port, sx.port[2], sx.port[3], sx.port[4]);
-	/* Ready: every sentinel knows the replica and the two other sentinels
-	 * (a failover needs both), and the replica is in sync. */
+	/* Ready: every sentinel knows the two other sentinels and could promote
+	 * the replica (a failover needs both). */
 	for (uint64_t t0 = fx_now_ms();; fx_msleep(100)) {
 		int ready = 1;
 
 		for (int i = 2; i < 2 + N_SENTINELS; i++)
-			ready = ready && master_field(sx.port[i], "num-slaves") == 1 &&
-			        master_field(sx.port[i], "num-other-sentinels") == N_SENTINELS - 1;
+			ready =
+			    ready && master_field(sx.port[i], "num-slaves") == 1 &&
+			    master_field(sx.port[i], "num-other-sentinels") == N_SENTINELS - 1 &&
+			    replica_promotable(sx.port[i]);
 		if (ready)
 			break;
 		cr_assert(fx_now_ms() - t0 < 30000,
