@@ -160,7 +160,11 @@ struct dp_addr {
 	uint16_t port;  /* UDP, network order; 0 = unknown */
 	uint16_t vlan;  /* 802.1Q TCI as received, host order; 0 = untagged */
 	uint8_t family; /* enum dp_addr_family */
-	uint8_t pad_;   /* 0: the struct compares as bytes */
+	/* 0: the device reaches this gateway; k: it reaches the cluster's node
+	 * k ([cluster] nodes, dp_peer.h), which relays what this gateway sends
+	 * it (PROTOCOL.md 9.6). Part of the address: the struct compares as
+	 * bytes. */
+	uint8_t via;
 };
 
 /** Set a to the IPv4 address ip_be (network order), keeping mac, port, vlan. */

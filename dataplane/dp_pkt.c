@@ -92,6 +92,11 @@
 static const uint8_t mac_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 /* Any tag EtherType: 802.1Q, 802.1ad, or the pre-standard QinQ one. */
+static inline int unlikely_ne(uint32_t a, uint32_t b)
+{
+	return __builtin_expect(a != b, 0);
+}
+
 static inline int unlikely_tag(uint16_t type)
 {
 	return __builtin_expect(
@@ -260,20 +265,30 @@ static size_t l2_len_of(const uint8_t *frame)
 }
 
 static enum dp_pkt_class classify_arp(const uint8_t *frame, size_t len, size_t l2,
-                                      const struct dp_addr *gw, struct dp_pkt_meta *meta)
+                                      const struct dp_pkt_self *self, struct dp_pkt_meta *meta)
 {
+	const struct dp_addr *gw = &self->v4;
 	const uint8_t *arp = frame + l2;
+	uint32_t tpa;
+	uint16_t op;
 
 	/* A request may come broadcast or, when a host refreshes its cache, unicast. */
 	if (memcmp(frame + OFF_ETH_DST, mac_bcast, 6) && memcmp(frame + OFF_ETH_DST, gw->mac, 6))
 		return drop(meta, DP_C_DROP_NOT_FOR_US);
 	if (len < l2 + 28)
 		return drop(meta, DP_C_DROP_ARP);
+	op = get_be16(arp + ARP_OP);
 	if (get_be16(arp + ARP_HTYPE) != ARP_HTYPE_ETHER ||
 	    get_be16(arp + ARP_PTYPE) != ETHERTYPE_IPV4 || arp[ARP_HLEN] != 6 ||
-	    arp[ARP_PLEN] != 4 || get_be16(arp + ARP_OP) != ARP_OP_REQUEST)
+	    arp[ARP_PLEN] != 4 || (op != ARP_OP_REQUEST && op != ARP_OP_REPLY))
 		return drop(meta, DP_C_DROP_ARP);
-	if (gw->family != DP_AF_IPV4 || get_n32(arp + ARP_TPA) != dp_addr_ipv4(gw))
+	/* For the gateway's address, or (a cluster) its node address. */
+	tpa = get_n32(arp + ARP_TPA);
+	if (!((gw->family == DP_AF_IPV4 && tpa == dp_addr_ipv4(gw)) ||
+	      (self->node.family == DP_AF_IPV4 && tpa == dp_addr_ipv4(&self->node))))
+		return drop(meta, DP_C_DROP_ARP);
+	/* A reply is only ever one to our own request: for the node address. */
+	if (op == ARP_OP_REPLY && tpa != dp_addr_ipv4(&self->node))
 		return drop(meta, DP_C_DROP_ARP);
 	/* We answer to the sender hardware address: it must be a unicast one, or a
 	 * forged request would make us broadcast (or multicast) replies. */
@@ -283,7 +298,7 @@ static enum dp_pkt_class classify_arp(const uint8_t *frame, size_t len, size_t l
 	dp_addr_set_ipv4(&meta->src, get_n32(arp + ARP_SPA));
 	meta->src.port = 0;
 	meta->frame_len = (uint16_t)(l2 + 28);
-	return DP_PKT_ARP;
+	return op == ARP_OP_REPLY ? DP_PKT_ARP_REPLY : DP_PKT_ARP;
 }
 
 /* A source we could not answer to: the reply would go to a group, to nobody,
@@ -364,10 +379,10 @@ static inline __attribute__((always_inline)) void src_get(const uint8_t *frame, 
 {
 	const uint8_t *ip = frame + l2_len;
 
-	/* Every field written (pad_ too): no memset of the whole struct first. */
+	/* Every field written (via too): no memset of the whole struct first. */
 	memcpy(src->mac, frame + OFF_ETH_SRC, 6);
 	src->vlan = l2_len > DP_PKT_ETH_LEN ? get_be16(frame + OFF_VLAN_TCI) : 0;
-	src->pad_ = 0;
+	src->via = 0;
 	if (__builtin_expect((ip[0] >> 4) == 6, 0))
 		dp_addr_set_ipv6(src, ip + IP6_SRC);
 	else
@@ -487,8 +502,10 @@ enum dp_pkt_class dp_pkt_classify(const uint8_t *frame, size_t len, const struct
  * reads its fields at fixed offsets as before VLANs were parsed. */
 static inline __attribute__((always_inline)) enum dp_pkt_class
 classify_ipv4(const uint8_t *frame, size_t len, const size_t l2, const struct dp_addr *gw,
-              unsigned rx_ok, struct dp_pkt_meta *meta)
+              const struct dp_addr *node, unsigned rx_ok, struct dp_pkt_meta *meta)
 {
+	enum dp_pkt_class c;
+	int peer = 0;
 	const uint8_t *ip;
 	uint16_t tot_len, frag;
 	uint32_t gw4;
@@ -518,14 +535,23 @@ classify_ipv4(const uint8_t *frame, size_t len, const size_t l2, const struct dp
 	if (frag & (IP_FLAG_MF | IP_OFFSET_MASK))
 		return drop(meta, DP_C_DROP_IP_FRAG);
 	gw4 = get_n32(gw->ip + 12);
-	if (get_n32(ip + IP_DST) != gw4 || gw->family != DP_AF_IPV4)
-		return drop(meta, DP_C_DROP_NOT_FOR_US);
+	if (unlikely_ne(get_n32(ip + IP_DST), gw4) || gw->family != DP_AF_IPV4) {
+		/* Not the devices' address: the node address of a cluster
+		 * (dp_peer.h), or not for us. */
+		if (!node || node->family != DP_AF_IPV4 ||
+		    get_n32(ip + IP_DST) != get_n32(node->ip + 12))
+			return drop(meta, DP_C_DROP_NOT_FOR_US);
+		gw = node;
+		gw4 = get_n32(node->ip + 12);
+		peer = 1;
+	}
 	if (ip[IP_PROTO] != IPPROTO_UDP_NUM)
 		return drop(meta, DP_C_DROP_NOT_UDP);
 	if ((frame[OFF_ETH_SRC] & 1) || src_ip_bad(ip + IP_SRC, gw4))
 		return drop(meta, DP_C_DROP_SRC_ADDR);
-	return classify_udp(frame, l2, ihl, tot_len - ihl,
-	                    csum_pseudo(ip, (uint16_t)(tot_len - ihl)), 0, gw, rx_ok, meta);
+	c = classify_udp(frame, l2, ihl, tot_len - ihl, csum_pseudo(ip, (uint16_t)(tot_len - ihl)),
+	                 0, gw, rx_ok, meta);
+	return peer && c == DP_PKT_UDP ? DP_PKT_PEER : c;
 }
 
 enum dp_pkt_class dp_pkt_classify_rx(const uint8_t *frame, size_t len,
@@ -539,7 +565,8 @@ enum dp_pkt_class dp_pkt_classify_rx(const uint8_t *frame, size_t len,
 		return drop(meta, DP_C_DROP_ETH_HDR);
 	type = get_be16(frame + OFF_ETH_TYPE);
 	if (__builtin_expect(type == ETHERTYPE_IPV4, 1))
-		return classify_ipv4(frame, len, DP_PKT_ETH_LEN, &self->v4, rx_ok, meta);
+		return classify_ipv4(frame, len, DP_PKT_ETH_LEN, &self->v4, &self->node, rx_ok,
+		                     meta);
 	meta->l2_len = DP_PKT_ETH_LEN;
 	/* One 802.1Q tag: its TCI goes with the sender's address. A second tag,
 	 * or an S-tag, is a QinQ frame: not ours to unwrap. */
@@ -554,14 +581,14 @@ enum dp_pkt_class dp_pkt_classify_rx(const uint8_t *frame, size_t len,
 		type = get_be16(frame + OFF_VLAN_TYPE);
 		if (type == ETHERTYPE_IPV4)
 			return classify_ipv4(frame, len, DP_PKT_ETH_LEN + DP_PKT_VLAN_LEN,
-			                     &self->v4, rx_ok, meta);
+			                     &self->v4, &self->node, rx_ok, meta);
 		if (unlikely_tag(type))
 			return drop(meta, DP_C_DROP_QINQ);
 	}
 	if (type == ETHERTYPE_IPV6)
 		return classify_ipv6(frame, len, meta->l2_len, &self->v6, rx_ok, meta);
 	if (type == ETHERTYPE_ARP)
-		return classify_arp(frame, len, meta->l2_len, &self->v4, meta);
+		return classify_arp(frame, len, meta->l2_len, self, meta);
 	return drop(meta, DP_C_DROP_ETHERTYPE);
 }
 
@@ -582,10 +609,31 @@ size_t dp_pkt_arp_reply(uint8_t *frame, const struct dp_addr *gw)
 	memcpy(frame + OFF_ETH_SRC, gw->mac, 6);
 	put_be16(arp + ARP_OP, ARP_OP_REPLY);
 	memcpy(arp + ARP_SHA, gw->mac, 6);
-	memcpy(arp + ARP_SPA, gw->ip + 12, 4);
+	/* The address asked for (the classifier checked it is ours: the
+	 * gateway's, or its node address) is the one we answer for. */
+	memcpy(arp + ARP_SPA, arp + ARP_TPA, 4);
 	memcpy(arp + ARP_THA, sha, 6);
 	memcpy(arp + ARP_TPA, spa, 4);
 	return l2 + 28;
+}
+
+size_t dp_pkt_arp_request(uint8_t *frame, const struct dp_addr *self, uint32_t target)
+{
+	uint8_t *arp = frame + DP_PKT_ETH_LEN;
+
+	memset(frame, 0, DP_PKT_ARP_MIN);
+	memcpy(frame + OFF_ETH_DST, mac_bcast, 6);
+	memcpy(frame + OFF_ETH_SRC, self->mac, 6);
+	put_be16(frame + OFF_ETH_TYPE, ETHERTYPE_ARP);
+	put_be16(arp + ARP_HTYPE, ARP_HTYPE_ETHER);
+	put_be16(arp + ARP_PTYPE, ETHERTYPE_IPV4);
+	arp[ARP_HLEN] = 6;
+	arp[ARP_PLEN] = 4;
+	put_be16(arp + ARP_OP, ARP_OP_REQUEST);
+	memcpy(arp + ARP_SHA, self->mac, 6);
+	memcpy(arp + ARP_SPA, self->ip + 12, 4);
+	memcpy(arp + ARP_TPA, &target, 4);
+	return DP_PKT_ARP_MIN;
 }
 
 size_t dp_pkt_na_reply(uint8_t *frame, const struct dp_addr *gw6)

@@ -12,13 +12,16 @@
  * Accepted: Ethernet II, untagged or with one 802.1Q tag (0x8100; its TCI is
  * kept in the sender's address and the answer carries it back; a second tag,
  * 802.1ad 0x88a8 and the old 0x9100 are dropped as drop_qinq), carrying
- *  - an ARP request for the gateway's IPv4 address (broadcast or to our MAC);
+ *  - an ARP request for the gateway's IPv4 address or its node address
+ *    (broadcast or to our MAC), and an ARP reply to the node address (one
+ *    the data plane asked for: the MAC of a next hop towards the peers);
  *  - an IPv6 Neighbor Solicitation for the gateway's IPv6 address (to it or
  *    its solicited-node multicast group, RFC 4861 7.1.1 checks: hop limit
  *    255, code 0, ICMPv6 checksum, a unicast source; duplicate address
  *    detection from :: is not answered);
  *  - an unfragmented IPv4/UDP datagram to our MAC, IPv4 and port with valid
- *    checksums (UDP checksum 0 = none); IPv4 options are skipped;
+ *    checksums (UDP checksum 0 = none); IPv4 options are skipped; the same
+ *    to the node address and port is DP_PKT_PEER (dp_peer.h);
  *  - an IPv6/UDP datagram to our MAC, IPv6 and port with a valid, nonzero UDP
  *    checksum (RFC 8200 8.1). Hop-by-Hop, Destination Options and Routing
  *    headers with no segments left are skipped (up to DP_PKT_L3_MAX bytes of
@@ -42,16 +45,19 @@
 #define DP_PKT_UDP_LEN  8
 #define DP_PKT_HDR_LEN  (DP_PKT_ETH_LEN + DP_PKT_IP_LEN + DP_PKT_UDP_LEN) /* 42: untagged IPv4 */
 #define DP_PKT_HDR_MAX  (DP_PKT_ETH_LEN + DP_PKT_VLAN_LEN + DP_PKT_IP6_LEN + DP_PKT_UDP_LEN) /* 66 */
-#define DP_PKT_ARP_LEN  (DP_PKT_ETH_LEN + 28)      /* 42, untagged */
+#define DP_PKT_ARP_LEN  (DP_PKT_ETH_LEN + 28) /* 42, untagged */
+#define DP_PKT_ARP_MIN  60                    /* an ARP request we send: the Ethernet minimum */
 #define DP_PKT_NA_LEN   (DP_PKT_ETH_LEN + 40 + 32) /* 86, untagged: NA + target link-layer option */
 #define DP_PKT_L3_MAX   511 /* IPv4 header or IPv6 header chain: what rte_mbuf.l3_len holds */
 #define DP_PKT_TTL      64
 
 enum dp_pkt_class {
-	DP_PKT_DROP = 0, /* meta->drop says why */
-	DP_PKT_ARP,      /* an ARP request for the gateway's IPv4 address */
-	DP_PKT_UDP,      /* a datagram to the gateway: meta->payload_* and meta->src */
-	DP_PKT_NS,       /* an IPv6 Neighbor Solicitation for the gateway's IPv6 address */
+	DP_PKT_DROP = 0,  /* meta->drop says why */
+	DP_PKT_ARP,       /* an ARP request for the gateway's IPv4 address */
+	DP_PKT_UDP,       /* a datagram to the gateway: meta->payload_* and meta->src */
+	DP_PKT_NS,        /* an IPv6 Neighbor Solicitation for the gateway's IPv6 address */
+	DP_PKT_PEER,      /* a datagram to the node address ([cluster]): as DP_PKT_UDP */
+	DP_PKT_ARP_REPLY, /* an ARP reply to the node address: meta->src has its MAC and IP */
 };
 
 /** What dp_pkt_classify learned about a frame. */
@@ -71,6 +77,10 @@ struct dp_pkt_meta {
  *  and UDP port. */
 struct dp_pkt_self {
 	struct dp_addr v4, v6;
+	/* [cluster]: the node address other gateways send the encapsulation to
+	 * (dp_peer.h), IPv4, the same MAC, its own UDP port; family DP_AF_NONE
+	 * without a cluster. */
+	struct dp_addr node;
 };
 
 /** What the port already verified of a received frame (its RX checksum
@@ -112,6 +122,11 @@ enum dp_pkt_class dp_pkt_classify_rx(const uint8_t *frame, size_t len,
  * tagged); bytes beyond it (request padding) are the caller's to trim.
  */
 size_t dp_pkt_arp_reply(uint8_t *frame, const struct dp_addr *gw);
+
+/** A broadcast ARP request from self (its MAC and IPv4 address) for target
+ *  (network order) into frame[0..DP_PKT_ARP_MIN): padded to the Ethernet
+ *  minimum. Returns DP_PKT_ARP_MIN. */
+size_t dp_pkt_arp_request(uint8_t *frame, const struct dp_addr *self, uint32_t target);
 
 /**
  * Turn a Neighbor Solicitation that dp_pkt_classify accepted into the
