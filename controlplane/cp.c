@@ -74,6 +74,7 @@
 #include "cp_lab.h"
 #include "cp_lifecycle.h"
 #include "cp_log.h"
+#include "dp_peer.h"
 #include "sga_cookie.h"
 #include "sga_engine.h"
 #include "sga_route.h"
@@ -83,6 +84,7 @@
 #define CP_IDLE_NS            200000L  /* worker poll period when its ring is empty */
 #define CP_HK_NS              1000000L /* housekeeping tick */
 #define CP_PERSIST_DEFAULT_MS 1000u
+#define CP_LEASE_DEFAULT_MS   3000u /* [cluster] lease_ms */
 #define CP_RESV_BURST         64
 #define CP_RESV_RETRY_MAX     1024 /* reservation requests kept while Redis is down */
 #define CP_CLOSE_RETRY_MAX    1024 /* expired sessions whose Redis delete waits for Redis */
@@ -225,6 +227,16 @@ struct cp {
 	} close_retry[CP_CLOSE_RETRY_MAX];
 	unsigned n_close_retry;
 	unsigned expire_next; /* the expiry's next slice starts at this slot */
+
+	/* [cluster]: the lease thread (its own connection: a long persist pass
+	 * must not delay a renewal). */
+	struct dp_nodes nodes;
+	unsigned lease_ms;
+	char lease_val[40]; /* this run's random id: who holds the lease */
+	pthread_t lease_th;
+	int lease_started;
+	struct store *lease_st;
+	_Atomic uint64_t lease_lost, peers_down;
 };
 
 static uint64_t mono_ms(void)
@@ -314,6 +326,25 @@ static int cb_present(void *ctx, uint64_t session_id)
 	pthread_mutex_unlock(&cp->install_mu);
 	sga_memzero(&v, sizeof(v));
 	return rc == 0;
+}
+
+/* [cluster] (cp_handler.h, cluster). */
+static int cb_alive(void *ctx, unsigned node)
+{
+	struct cp *cp = ctx;
+
+	return dp_peer_alive(cp->dp, node);
+}
+
+static int cb_forward(void *ctx, uint64_t sid, unsigned node, const struct dp_addr *src,
+                      const uint8_t *frame, size_t len)
+{
+	struct cp *cp = ctx;
+	int rc = dp_peer_fwd_set(cp->dp, sid, node);
+
+	if (!rc)
+		rc = dp_peer_forward(cp->dp, node, src, frame, len);
+	return rc;
 }
 
 /* The replicated backlog of an adopted session (cp_handler.h, backlog): the
@@ -1108,6 +1139,62 @@ static void *hk_main(void *arg)
 	return NULL;
 }
 
+/* ---- [cluster]: the lease ------------------------------------------------------------------ */
+
+/*
+ * This gateway's lease, sga:{node:<name>}, for lease_ms, renewed every
+ * lease_ms / 3; and every peer's looked at as often, for the data plane
+ * (dp_peer_set_alive: a peer whose lease lapsed is down, its sessions'
+ * frames are adopted from then on, PROTOCOL.md 9.6). A peer is taken as
+ * down only when Redis answers that its lease is gone: Redis down leaves
+ * every peer as it was (nothing can be adopted then anyway).
+ */
+static void *lease_main(void *arg)
+{
+	struct cp *cp = arg;
+	const unsigned period = cp->lease_ms / 3 ? cp->lease_ms / 3 : 1;
+	const char *self = cp->nodes.node[cp->nodes.self - 1].name;
+	int held = -1; /* unknown */
+
+	while (!stopping(cp)) {
+		uint64_t t0 = mono_ms();
+		int rc = store_node_lease(cp->lease_st, self, cp->lease_val, cp->lease_ms);
+
+		if (rc && held != 0) {
+			atomic_fetch_add_explicit(&cp->lease_lost, 1, memory_order_relaxed);
+			cp_log(CP_LOG_WARNING,
+			       "[cluster] lease of %s not renewed (%d): the other gateways take "
+			       "its sessions over once it lapses",
+			       self, rc);
+		} else if (!rc && held == 0) {
+			cp_log(CP_LOG_INFO, "[cluster] lease of %s renewed again", self);
+		}
+		held = !rc;
+		for (unsigned k = 1; k <= cp->nodes.n; k++) {
+			int alive;
+
+			if (k == cp->nodes.self)
+				continue;
+			alive = store_node_alive(cp->lease_st, cp->nodes.node[k - 1].name);
+			if (alive < 0)
+				continue;
+			if (dp_peer_alive(cp->dp, k) != alive) {
+				if (!alive)
+					atomic_fetch_add_explicit(&cp->peers_down, 1,
+					                          memory_order_relaxed);
+				cp_log(alive ? CP_LOG_INFO : CP_LOG_WARNING,
+				       "[cluster] %s is %s (its lease %s)",
+				       cp->nodes.node[k - 1].name, alive ? "up" : "down",
+				       alive ? "is held" : "lapsed");
+			}
+			dp_peer_set_alive(cp->dp, k, alive);
+		}
+		while (!stopping(cp) && mono_ms() - t0 < period)
+			sleep_ns(10 * 1000 * 1000);
+	}
+	return NULL;
+}
+
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
 static void cp_free(struct cp *cp)
@@ -1122,6 +1209,7 @@ static void cp_free(struct cp *cp)
 		free(cp->w);
 	}
 	store_close(cp->hk_st);
+	store_close(cp->lease_st);
 	store_close(cp->main_st);
 	if (cp->install_mu_ok)
 		pthread_mutex_destroy(&cp->install_mu);
@@ -1145,6 +1233,10 @@ static void cp_join(struct cp *cp)
 	if (cp->hk_started) {
 		pthread_join(cp->hk, NULL);
 		cp->hk_started = 0;
+	}
+	if (cp->lease_started) {
+		pthread_join(cp->lease_th, NULL);
+		cp->lease_started = 0;
 	}
 }
 
@@ -1202,6 +1294,22 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 			cp->h.backlog.ctx = cp;
 		}
 	}
+	if (cfg->nodes && cfg->nodes->n) {
+		uint8_t id[8];
+
+		cp->nodes = *cfg->nodes;
+		cp->lease_ms = cfg->lease_ms ? cfg->lease_ms : CP_LEASE_DEFAULT_MS;
+		if (sga_random_bytes(id, sizeof(id))) {
+			err = EIO;
+			goto out;
+		}
+		snprintf(cp->lease_val, sizeof(cp->lease_val), "%02x%02x%02x%02x%02x%02x%02x%02x",
+		         id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7]);
+		cp->h.cluster.nodes = &cp->nodes;
+		cp->h.cluster.alive = cb_alive;
+		cp->h.cluster.forward = cb_forward;
+		cp->h.cluster.ctx = cp;
+	}
 	cp->expiry.idle_s = cfg->session_idle_s;
 	cp->expiry.max_life_s = cfg->session_max_life_s;
 	cp->h.tx_block = cp->tx_block;
@@ -1251,6 +1359,18 @@ struct cp *cp_start(const struct cp_config *cfg, const struct sga_gw *gw, struct
 		snprintf(name, sizeof(name), "sga-cp-%u", i % 1000u); /* 15 chars + NUL */
 		pthread_setname_np(cp->w[i].th, name);
 		set_affinity(cp->w[i].th, cfg->cpus);
+	}
+	if (cp->nodes.n) {
+		cp->lease_st = store_open(&scfg);
+		if (!cp->lease_st) {
+			err = ENOMEM;
+			goto out;
+		}
+		if ((err = pthread_create(&cp->lease_th, NULL, lease_main, cp)) != 0)
+			goto out;
+		cp->lease_started = 1;
+		pthread_setname_np(cp->lease_th, "sga-cp-lease");
+		set_affinity(cp->lease_th, cfg->cpus);
 	}
 	if ((err = pthread_create(&cp->hk, NULL, hk_main, cp)) != 0)
 		goto out;
@@ -1388,6 +1508,10 @@ void cp_get_stats(const struct cp *cp, struct cp_stats *out)
 	out->adopt_refused = atomic_load_explicit(&c->ctr.adopt_refused, memory_order_relaxed);
 	out->backlog_msgs = atomic_load_explicit(&c->ctr.backlog_msgs, memory_order_relaxed);
 	out->backlog_failed = atomic_load_explicit(&c->ctr.backlog_failed, memory_order_relaxed);
+	out->to_owner = atomic_load_explicit(&c->ctr.to_owner, memory_order_relaxed);
+	out->misrouted = atomic_load_explicit(&c->ctr.misrouted, memory_order_relaxed);
+	out->lease_lost = atomic_load_explicit(&c->lease_lost, memory_order_relaxed);
+	out->peers_down = atomic_load_explicit(&c->peers_down, memory_order_relaxed);
 	out->reservations = atomic_load_explicit(&c->reservations, memory_order_relaxed);
 	out->persisted = atomic_load_explicit(&c->persisted, memory_order_relaxed);
 	out->mark_passes = atomic_load_explicit(&c->mark_passes, memory_order_relaxed);

@@ -66,6 +66,11 @@ struct cp_config {
 	/* [store] replicate = redis: an adoption also hands the session's
 	 * replicated messages (store_replica.h) to the data plane. */
 	int replicate_store;
+	/* [cluster] (PROTOCOL.md 9.6): the cluster's gateways (NULL: none; this
+	 * one is nodes->self, named store.owner) and its lease in Redis: renewed
+	 * every lease_ms / 3 by a thread of its own, the others' read as often. */
+	const struct dp_nodes *nodes;
+	unsigned lease_ms;
 };
 
 /** Start the workers and the housekeeping thread. gw and dp must outlive the
@@ -135,6 +140,10 @@ struct cp_stats {
 	uint64_t owner_lost;     /* sessions let go: another gateway adopted them */
 	uint64_t backlog_msgs;   /* replicated messages adoptions handed to the data plane */
 	uint64_t backlog_failed; /* adoptions whose replicated messages could not be read */
+	uint64_t to_owner;       /* [cluster]: sessions whose frames this gateway forwards */
+	uint64_t misrouted;      /* [cluster]: a peer's frames of sessions another gateway owns */
+	uint64_t lease_lost;     /* [cluster]: renewals of this gateway's lease that failed */
+	uint64_t peers_down;     /* [cluster]: times a peer's lease was found lapsed */
 	uint64_t redis_moved;    /* Redis Cluster MOVED redirections followed */
 	uint64_t redis_asked;    /* Redis Cluster ASK redirections followed */
 	uint64_t redis_primary_changes; /* Sentinel: failovers seen (the most any

@@ -23,6 +23,7 @@
 #include "cp_lifecycle.h"
 #include "cp_log.h"
 #include "cp_rekey.h"
+#include "dp_peer.h"
 #include "sga_check.h"
 #include "sga_cursor.h"
 
@@ -733,6 +734,44 @@ out:
 }
 
 /*
+ * A cluster (PROTOCOL.md 9.6): an authentic, fresh frame of a session the
+ * record says another gateway owns, which holds its lease, goes to that
+ * gateway, and so do the session's next frames that reach this one (the data
+ * plane's forward table): the devices of a session may reach different
+ * gateways, and one of them, the owner, keeps the session's windows and hop
+ * sequences. A frame a peer forwarded here is never passed on again (the
+ * peer's view was stale; the device re-sends it). Returns 0 when forwarded,
+ * 1 when this gateway should adopt (no owner, itself, or the owner is down),
+ * or a negated SGA_E_*.
+ */
+static int to_owner(const struct cp_handler *h, struct store *st, uint64_t sid,
+                    const struct dp_addr *src, const uint8_t *frame, size_t len)
+{
+	const struct dp_nodes *nodes = h->cluster.nodes;
+	char owner[STORE_OWNER_MAX];
+	unsigned node;
+	int rc;
+
+	CHECK(store_session_owner(st, sid, owner, sizeof(owner)));
+	node = owner[0] ? dp_nodes_find(nodes, owner, strlen(owner)) : 0;
+	if (!node || node == nodes->self || !h->cluster.alive(h->cluster.ctx, node))
+		return 1;
+	if (src->via) {
+		COUNT(h, misrouted);
+		return -SGA_E_BAD_STATE;
+	}
+	rc = h->cluster.forward(h->cluster.ctx, sid, node, src, frame, len);
+	if (rc)
+		return -SGA_E_UNAVAILABLE; /* the next frame tries again */
+	COUNT(h, to_owner);
+	cp_log(CP_LOG_INFO,
+	       "session %016llx: owned by %s: its frames that reach this gateway go there",
+	       (unsigned long long)sid, owner);
+out:
+	return rc;
+}
+
+/*
  * Adoption (PROTOCOL.md 9.5). A data frame of a session this gateway has not
  * installed: its devices now reach this gateway (the one that set the
  * session up failed, or the network moved them), or it is forged. The
@@ -774,10 +813,23 @@ static int on_adopt(const struct cp_handler *h, struct store *st, const uint8_t 
 	                      &inner_len));
 	if (seq < rx_next[env.role])
 		CHECK(-SGA_E_REPLAY);
+	if (h->cluster.nodes) {
+		rc = to_owner(h, st, env.session_id, src, frame, len);
+		if (rc <= 0)
+			goto out; /* gone to its owner (0), or refused */
+		rc = 0;
+	}
 	/* The persisted addresses carry the next hop of the gateway that wrote
 	 * them (its router); towards both members this gateway's is the one
 	 * this frame came through. IP addresses and ports stay as persisted. */
 	for (uint8_t r = 0; r < 2; r++) {
+		/* A cluster: a member last seen through a gateway that is down
+		 * now is taken as reaching this one (its next frame says). */
+		if (addr[r].via && h->cluster.nodes &&
+		    !h->cluster.alive(h->cluster.ctx, addr[r].via))
+			addr[r].via = 0;
+		if (addr[r].via || src->via)
+			continue; /* through a peer: its MAC, not this gateway's next hop */
 		memcpy(addr[r].mac, src->mac, sizeof(addr[r].mac));
 		addr[r].vlan = src->vlan;
 	}

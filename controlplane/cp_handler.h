@@ -75,6 +75,20 @@ struct cp_counters {
 	_Atomic uint64_t adopt_refused;  /* frames that asked for an adoption and got none */
 	_Atomic uint64_t backlog_msgs;   /* replicated messages handed over by adoptions */
 	_Atomic uint64_t backlog_failed; /* adoptions whose replicated backlog could not be read */
+	_Atomic uint64_t to_owner;       /* [cluster]: sessions whose frames go to their owner */
+	_Atomic uint64_t misrouted;      /* [cluster]: a peer's frame of a session another owns */
+};
+
+/** [cluster] (PROTOCOL.md 9.6; optional): a frame of a session another live
+ *  gateway owns goes to it rather than being adopted. */
+struct cp_cluster {
+	const struct dp_nodes *nodes; /* NULL: no cluster */
+	/* 1 if node (1-based) holds its lease now */
+	int (*alive)(void *ctx, unsigned node);
+	/* from now on frames of sid go to node; this one, from src, too */
+	int (*forward)(void *ctx, uint64_t sid, unsigned node, const struct dp_addr *src,
+	               const uint8_t *frame, size_t len);
+	void *ctx;
 };
 
 /** A device announced a new address with a fresh WAKE (PROTOCOL.md 7.16;
@@ -108,6 +122,7 @@ struct cp_handler {
 		int (*fn)(void *ctx, struct store *st, uint64_t session_id);
 		void *ctx;
 	} backlog;
+	struct cp_cluster cluster;
 	uint64_t tx_block;       /* hop TX reservation size; 0 = CP_TX_BLOCK_DEFAULT */
 	struct cp_counters *ctr; /* optional */
 };

@@ -96,6 +96,7 @@ struct store {
 	char *sentinel_password;     /* in the mkey page after password, NULL: none */
 	char primary[STC_NODE_NAME]; /* "host:port" last reached, "" none yet */
 	char *owner;                 /* store_config.owner: this gateway's id, NULL: no ownership */
+	unsigned node;               /* store_config.node: its [cluster] node index, 0: none */
 	_Atomic uint64_t primary_changes;
 	_Atomic uint64_t scripts_loaded; /* EVALSHAs sent again as EVAL (NOSCRIPT) */
 	int auth_refused;
@@ -299,8 +300,13 @@ static int parse_u64(const char *s, size_t len, uint64_t *v)
  *                                           before IPv6: still read as is)
  *   [v6]:port/aa:bb:cc:dd:ee:ff              IPv6 (RFC 5952 text)
  *   ...../tci=0xNNNN                         either, with the 802.1Q TCI
+ *   ...@K                                    a cluster ([cluster] nodes): the
+ *                                           device reaches node K (1-based)
  * An untagged IPv4 address is written as before, so a gateway of the
  * previous version still reads what an IPv4-only one of this version wrote.
+ * In memory an address's via is relative (0: this gateway reaches the
+ * device); in Redis it is the node's index, the same on every gateway:
+ * st_addr_abs and st_addr_rel convert at the boundary.
  */
 static void addr_format(const struct dp_addr *a, char out[ADDR_STR_MAX])
 {
@@ -319,14 +325,16 @@ static void addr_format(const struct dp_addr *a, char out[ADDR_STR_MAX])
 	                     ntohs(a->port), a->mac[0], a->mac[1], a->mac[2], a->mac[3], a->mac[4],
 	                     a->mac[5]);
 	if (a->vlan && n < ADDR_STR_MAX)
-		snprintf(out + n, ADDR_STR_MAX - n, "/tci=0x%04x", a->vlan);
+		n += (size_t)snprintf(out + n, ADDR_STR_MAX - n, "/tci=0x%04x", a->vlan);
+	if (a->via && n < ADDR_STR_MAX)
+		snprintf(out + n, ADDR_STR_MAX - n, "@%u", a->via);
 }
 
 static int addr_parse(const char *s, size_t len, struct dp_addr *a)
 {
 	char buf[ADDR_STR_MAX], *rest, *end;
 	unsigned port, mac[6], tci = 0;
-	uint8_t ip6[16];
+	uint8_t ip6[16], via = 0;
 	struct in_addr ip4;
 	int used = -1, v6;
 
@@ -334,6 +342,16 @@ static int addr_parse(const char *s, size_t len, struct dp_addr *a)
 		return -1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
+	end = strrchr(buf, '@');
+	if (end) {
+		char *e2;
+		unsigned long k = strtoul(end + 1, &e2, 10);
+
+		if (e2 == end + 1 || *e2 || k == 0 || k > 15)
+			return -1;
+		via = (uint8_t)k;
+		*end = '\0';
+	}
 	v6 = buf[0] == '[';
 	end = strchr(buf, v6 ? ']' : ':');
 	if (!end || (v6 && end[1] != ':'))
@@ -362,7 +380,33 @@ static int addr_parse(const char *s, size_t len, struct dp_addr *a)
 		dp_addr_set_ipv4(a, ip4.s_addr);
 	a->port = htons((uint16_t)port);
 	a->vlan = (uint16_t)tci;
+	a->via = via;
 	return 0;
+}
+
+/* The address as Redis keeps it in a cluster: the node that reaches the
+ * device (this one when it does itself). */
+static struct dp_addr st_addr_abs(const struct store *st, const struct dp_addr *a)
+{
+	struct dp_addr x = *a;
+
+	if (st->node && !x.via)
+		x.via = (uint8_t)st->node;
+	return x;
+}
+
+/* ... and back: 0 where this gateway is the node that reaches it. */
+static void st_addr_rel(const struct store *st, struct dp_addr *a)
+{
+	if (a->via && a->via == st->node)
+		a->via = 0;
+}
+
+static void st_addr_format(const struct store *st, const struct dp_addr *a, char out[ADDR_STR_MAX])
+{
+	struct dp_addr x = st_addr_abs(st, a);
+
+	addr_format(&x, out);
 }
 
 static int key_dev(char out[KEY_MAX], const uint8_t *id, uint8_t id_len)
@@ -584,6 +628,7 @@ struct store *store_open(const struct store_config *cfg)
 		if (!st->user)
 			goto nomem;
 	}
+	st->node = cfg->node <= 15 ? cfg->node : 0;
 	if (cfg->owner && cfg->owner[0]) {
 		st->owner = strdup(cfg->owner);
 		if (!st->owner)
@@ -1905,7 +1950,7 @@ int store_device_set_addr(struct store *st, const uint8_t *id, uint8_t id_len,
 	int rc;
 
 	CHECK(key_dev(key, id, id_len));
-	addr_format(a, val);
+	st_addr_format(st, a, val);
 	cmd_eval(&c, LUA_SET_IF, key);
 	cmd_str(&c, "addr");
 	cmd_str(&c, val);
@@ -1919,13 +1964,14 @@ out:
 }
 
 /* An address field: NIL -> all zero (unknown); malformed -> -SGA_E_INTERNAL. */
-static int get_addr_field(const redisReply *r, struct dp_addr *a)
+static int get_addr_field(const struct store *st, const redisReply *r, struct dp_addr *a)
 {
 	memset(a, 0, sizeof(*a));
 	if (r->type == REDIS_REPLY_NIL)
 		return 0;
 	if (r->type != REDIS_REPLY_STRING || addr_parse(r->str, r->len, a))
 		return -SGA_E_INTERNAL;
+	st_addr_rel(st, a);
 	return 0;
 }
 
@@ -1952,7 +1998,7 @@ int store_device_get_addr(struct store *st, const uint8_t *id, uint8_t id_len, s
 		rc = -SGA_E_UNKNOWN_DEVICE;
 		goto out;
 	}
-	rc = get_addr_field(rep[0]->element[1], a);
+	rc = get_addr_field(st, rep[0]->element[1], a);
 out:
 	rep_free(rep, 1);
 	return rc;
@@ -2141,7 +2187,7 @@ static int estab_cmds(struct store *st, const struct store_estab *e, struct esta
 	for (unsigned r = 0; r < 2; r++) {
 		b->addr[r][0] = '\0';
 		if (e->addr[r].port)
-			addr_format(&e->addr[r], b->addr[r]);
+			st_addr_format(st, &e->addr[r], b->addr[r]);
 		cmd_str(&c[0], b->addr[r]);
 	}
 	snprintf(b->floor, sizeof(b->floor), "%" PRIu64, tx_floor());
@@ -2293,26 +2339,96 @@ out:
 	return rc;
 }
 
-int store_session_owned_elsewhere(struct store *st, uint64_t sid)
+int store_session_owner(struct store *st, uint64_t sid, char *out, size_t out_len)
 {
 	char key[KEY_MAX];
 	redisReply *rep[1] = {NULL};
 	struct st_cmd c;
 	int rc;
 
-	if (!st->owner)
-		return 0;
+	if (!out || !out_len)
+		return -SGA_E_INTERNAL;
+	out[0] = '\0';
 	CHECK(key_sess(key, sid));
 	cmd_init(&c);
 	cmd_str(&c, "HGET");
 	cmd_str(&c, key);
 	cmd_str(&c, "owner");
 	CHECK(run1(st, &c, rep));
-	if (rep[0]->type == REDIS_REPLY_STRING)
-		rc =
-		    strlen(st->owner) != rep[0]->len || memcmp(st->owner, rep[0]->str, rep[0]->len);
-	else if (rep[0]->type != REDIS_REPLY_NIL)
+	if (rep[0]->type == REDIS_REPLY_STRING) {
+		if (rep[0]->len >= out_len)
+			CHECK(-SGA_E_INTERNAL);
+		memcpy(out, rep[0]->str, rep[0]->len);
+		out[rep[0]->len] = '\0';
+	} else if (rep[0]->type != REDIS_REPLY_NIL) {
 		rc = -SGA_E_INTERNAL;
+	}
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_session_owned_elsewhere(struct store *st, uint64_t sid)
+{
+	char name[STORE_OWNER_MAX];
+	int rc;
+
+	if (!st->owner)
+		return 0;
+	rc = store_session_owner(st, sid, name, sizeof(name));
+	if (rc)
+		return rc;
+	return name[0] && strcmp(name, st->owner) != 0;
+}
+
+/* ---- node leases ([cluster], PROTOCOL.md 9.6) ----------------------------------- */
+
+static int key_node(char out[KEY_MAX], const char *name)
+{
+	if (!name || !name[0] || strlen(name) > KEY_MAX - sizeof("sga:{node:}"))
+		return -SGA_E_BAD_FIELD;
+	snprintf(out, KEY_MAX, "sga:{node:%.*s}", (int)(KEY_MAX - sizeof("sga:{node:}")), name);
+	return 0;
+}
+
+int store_node_lease(struct store *st, const char *name, const char *value, unsigned lease_ms)
+{
+	char key[KEY_MAX], ms[U64_STR_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	int rc;
+
+	CHECK(key_node(key, name));
+	snprintf(ms, sizeof(ms), "%u", lease_ms ? lease_ms : 1);
+	cmd_init(&c);
+	cmd_str(&c, "SET");
+	cmd_str(&c, key);
+	cmd_str(&c, value ? value : "");
+	cmd_str(&c, "PX");
+	cmd_str(&c, ms);
+	CHECK(run1(st, &c, rep));
+	if (rep[0]->type != REDIS_REPLY_STATUS)
+		rc = -SGA_E_INTERNAL;
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
+int store_node_alive(struct store *st, const char *name)
+{
+	char key[KEY_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	long long v = 0;
+	int rc;
+
+	CHECK(key_node(key, name));
+	cmd_init(&c);
+	cmd_str(&c, "EXISTS");
+	cmd_str(&c, key);
+	CHECK(run1(st, &c, rep));
+	CHECK(reply_int(rep[0], &v));
+	rc = v > 0;
 out:
 	rep_free(rep, 1);
 	return rc;
@@ -2361,7 +2477,7 @@ int store_session_set_marks_n(struct store *st, const struct store_marks *m, uns
 		for (unsigned r = 0; r < 2; r++) {
 			x->a[i][r][0] = '\0';
 			if (m[i].addr[r].port)
-				addr_format(&m[i].addr[r], x->a[i][r]);
+				st_addr_format(st, &m[i].addr[r], x->a[i][r]);
 			cmd_str(&x->c[i], x->a[i][r]);
 		}
 		cmd_str(&x->c[i], st->owner ? st->owner : "");
@@ -2409,7 +2525,7 @@ int store_session_get_marks(struct store *st, uint64_t sid, uint64_t rx_next[2],
 	}
 	for (unsigned r = 0; r < 2; r++) {
 		CHECK(get_u64_field(rep[0]->element[1 + r], &rx_next[r]));
-		CHECK(get_addr_field(rep[0]->element[3 + r], &addr[r]));
+		CHECK(get_addr_field(st, rep[0]->element[3 + r], &addr[r]));
 	}
 out:
 	rep_free(rep, 1);

@@ -97,7 +97,14 @@ struct store_config {
 	 * (-STORE_E_NOT_OWNER when another gateway owns the session). NULL: one
 	 * gateway, nothing named or fenced. */
 	const char *owner;
+	/* [cluster]: this gateway's node index (1-based, the same list on every
+	 * gateway; dp_peer.h): addresses are written with the node that reaches
+	 * the device ("...@K"), this one's for those it reaches itself. 0: none. */
+	unsigned node;
 };
+
+/* A gateway's node name's room ([sessions] node; dp_peer.h DP_NODE_NAME_MAX). */
+#define STORE_OWNER_MAX 64
 
 /* A fenced write refused: another gateway owns the session now
  * (store_config.owner). Store-internal, never on the wire. */
@@ -223,6 +230,15 @@ int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t
  *  install from the store: restart, adoption). 0 (also without an owner
  *  configured: nothing to do), -SGA_E_UNKNOWN_SESSION, -SGA_E_UNAVAILABLE. */
 int store_session_own(struct store *st, uint64_t sid);
+/** The node name session sid's record names as its owner into out ("" if
+ *  none, or no such session). 0, -SGA_E_UNAVAILABLE, -SGA_E_INTERNAL. */
+int store_session_owner(struct store *st, uint64_t sid, char *out, size_t out_len);
+/** [cluster]: this gateway's lease, sga:{node:<name>} = value for lease_ms
+ *  (SET PX): renewed well before it lapses; while it is there the others
+ *  forward this gateway's sessions' frames to it instead of adopting them. */
+int store_node_lease(struct store *st, const char *name, const char *value, unsigned lease_ms);
+/** 1 if node name's lease is there, 0 if it lapsed, or -SGA_E_UNAVAILABLE. */
+int store_node_alive(struct store *st, const char *name);
 /** 1 if session sid names another gateway than this one as its owner; 0 if
  *  it names this one, none, or no owner is configured; or -SGA_E_UNAVAILABLE. */
 int store_session_owned_elsewhere(struct store *st, uint64_t sid);

@@ -96,11 +96,6 @@ void dp_lcore_counters(const struct dp *dp, unsigned l, uint64_t out[DP_C__COUNT
 		             : __atomic_load_n(&dp->ctrl_ctr[c], __ATOMIC_RELAXED);
 }
 
-static void dp_ctrl_ctr_inc(struct dp *dp, enum dp_counter c)
-{
-	__atomic_fetch_add(&dp->ctrl_ctr[c], 1, __ATOMIC_RELAXED);
-}
-
 /* ---- set-up ----------------------------------------------------------------------- */
 
 static int dp_config_check(const struct dp_config *cfg)
@@ -360,6 +355,7 @@ static int dp_port_setup(struct dp *dp)
 	}
 	memcpy(dp->gw.v4.mac, mac.addr_bytes, 6);
 	memcpy(dp->gw.v6.mac, mac.addr_bytes, 6);
+	memcpy(dp->gw.node.mac, mac.addr_bytes, 6);
 	/* Only frames to our MAC (and broadcast ARP); some PMDs cannot say. */
 	rc = rte_eth_promiscuous_disable(port);
 	if (rc && rc != -ENOTSUP)
@@ -420,6 +416,8 @@ struct dp *dp_create(const struct dp_config *cfg)
 		rc = dp_sessions_create(dp);
 	if (!rc)
 		rc = dp_crypto_setup(dp);
+	if (!rc)
+		rc = dp_cluster_create(dp);
 	for (unsigned i = 0; !rc && i < cfg->n_lcores; i++) {
 		rc = dp_lcore_init(dp, i);
 		if (rc)
@@ -484,6 +482,7 @@ void dp_destroy(struct dp *dp)
 	rte_ring_free(dp->resv);
 	/* The lcores gave back their ops above; the sessions before their device. */
 	dp_sessions_free(dp);
+	dp_cluster_free(dp);
 	sga_cdev_destroy(dp->cdev);
 	dp->cdev = NULL;
 	rte_mempool_free(dp->pool);
@@ -564,7 +563,7 @@ int dp_ctrl_payload(const struct rte_mbuf *m, const uint8_t **frame, size_t *len
 	*frame = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
 	*len = m->data_len - off;
 	if (src)
-		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l2_len, m->l3_len, src);
+		dp_mbuf_src(m, src);
 	return 0;
 }
 
@@ -577,6 +576,13 @@ int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame,
 
 	if (!dp || !dst || !frame || !len || len > SGA_FRAME_MAX || !dst->port)
 		return -EINVAL;
+	if (dst->via) {
+		/* The device reaches another gateway of the cluster: through it. */
+		struct dp_addr dev = *dst;
+
+		dev.via = 0;
+		return dp_cluster_ctrl_send(dp, DP_PEER_EMIT, dst->via, &dev, frame, len);
+	}
 	gw = dst->family == DP_AF_IPV6 ? &dp->gw.v6 : &dp->gw.v4;
 	if (!gw->family || gw->family != dst->family)
 		return -EINVAL;
@@ -597,7 +603,7 @@ int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame,
 	}
 	return 0;
 full:
-	dp_ctrl_ctr_inc(dp, DP_C_DROP_CTRL_TX_FULL);
+	dp_ctrl_ctr_add(dp, DP_C_DROP_CTRL_TX_FULL);
 	return -ENOBUFS;
 }
 

@@ -121,7 +121,18 @@ struct dp; /* opaque */
 	X(DROP_UDP6_CSUM_ZERO, "dropped: UDP over IPv6 with checksum 0 (RFC 8200 8.1)")          \
 	X(LAB_REPLAY_RELAYED, "LAB: authentic replayed DATA_UP/DATA_DELIVERED taken as fresh "   \
 	                      "(hop_replay_window off)")                                         \
-	X(IDLE_SLEEPS, "sleeps of the idle lcore (idle_sleep_us)")
+	X(IDLE_SLEEPS, "sleeps of the idle lcore (idle_sleep_us)")                               \
+	X(PEER_FWD_OUT, "device frames forwarded to the gateway that owns their session")        \
+	X(PEER_FWD_IN, "device frames another gateway forwarded here (this one owns them)")      \
+	X(PEER_EMIT_OUT, "frames for devices that reach another gateway, handed to it")          \
+	X(PEER_EMIT_IN, "frames another gateway handed here for a device that reaches this one") \
+	X(DROP_PEER_AUTH, "dropped: gateway-to-gateway datagram malformed or its tag wrong")     \
+	X(DROP_PEER_NODE, "dropped: gateway-to-gateway datagram from or to no peer node")        \
+	X(DROP_PEER_NO_MAC, "dropped: the next hop towards a peer gateway is not resolved yet")  \
+	X(DROP_PEER_TOO_BIG, "dropped: frame too big for the port MTU once encapsulated")        \
+	X(DROP_PEER_LOOP, "dropped: a forwarded frame of a session not installed here")          \
+	X(PEER_ARP_ASKED, "ARP requests sent for the next hop towards a peer gateway")           \
+	X(PEER_ARP_LEARNED, "ARP replies to the node address taken")
 
 enum dp_counter {
 #define DP_CTR_ENUM(name, desc) DP_C_##name,
@@ -261,6 +272,14 @@ struct dp_config {
 	 * idle_sleep_us, until a poll finds work (dp_idle.h): for gateways that
 	 * share a small machine. */
 	unsigned idle_sleep_us;
+	/* [cluster] (dp_peer.h, PROTOCOL.md 9.6): the cluster's gateways, this
+	 * one among them (nodes->self; its node address is taken on the port
+	 * besides gw_ip), the key of the encapsulation, and the IPv4 next hop
+	 * towards the peers' node addresses (0: they are on the port's link).
+	 * NULL or n 0: no cluster. Copied by dp_create. */
+	const struct dp_nodes *nodes;
+	uint8_t cluster_key[32];
+	uint32_t next_hop; /* network order */
 };
 
 /**
@@ -323,6 +342,28 @@ int dp_ctrl_forward(struct dp *dp, unsigned w, struct rte_mbuf *m);
  *  challenge (sga_cookie.h) whatever their key; a frame inside a COOKIE_ECHO
  *  still goes to the worker its key names (sga_route.h). Any thread. */
 void dp_ctrl_set_spread(struct dp *dp, int on);
+
+/* ---- a cluster of gateways ([cluster], dp_cluster.c) ---------------------------- */
+
+/** The control plane read node's lease (Redis): alive or not. A node that
+ *  goes down makes every forward-table entry naming it a miss. Any thread.
+ *  0, or -EINVAL (no cluster, no such node). */
+int dp_peer_set_alive(struct dp *dp, unsigned node, int alive);
+/** 1 if node is this gateway or a peer whose lease was last seen alive. */
+int dp_peer_alive(const struct dp *dp, unsigned node);
+/** 1 if the MAC of the next hop towards node is known (ARP). */
+int dp_peer_resolved(const struct dp *dp, unsigned node);
+/** Frames of session sid that reach this gateway go to node from now on (it
+ *  owns the session and is alive). 0 or -EINVAL. Any thread. */
+int dp_peer_fwd_set(struct dp *dp, uint64_t sid, unsigned node);
+/** The node frames of sid are forwarded to: 0 if none, or its entry is
+ *  stale (the node went down since, or is down). */
+unsigned dp_peer_fwd_get(const struct dp *dp, uint64_t sid);
+/** Forward one frame the device at dev sent (the control plane's: the frame
+ *  that made it look the owner up) to node. 0, -EAGAIN (its next hop is not
+ *  resolved yet), -ENOBUFS, -EINVAL. Thread-safe. */
+int dp_peer_forward(struct dp *dp, unsigned node, const struct dp_addr *dev, const uint8_t *frame,
+                    size_t len);
 
 /** Build Eth[/802.1Q]/IPv4 or IPv6/UDP around frame, from the gateway to dst
  *  (its family and VLAN tag), and queue it for transmission. 0, or -ENOBUFS

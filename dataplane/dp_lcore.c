@@ -115,6 +115,11 @@ static inline void dp_tx(struct dp_lcore *lc, struct rte_mbuf *m)
 		dp_ctr_add(lc, DP_C_TX, sent);
 }
 
+void dp_lcore_tx(struct dp_lcore *lc, struct rte_mbuf *m)
+{
+	dp_tx(lc, m);
+}
+
 static inline void dp_tx_flush(struct dp_lcore *lc)
 {
 	uint16_t sent = rte_eth_tx_buffer_flush(lc->dp->cfg.port_id, (uint16_t)lc->index, lc->txb);
@@ -184,10 +189,25 @@ static inline bool dp_udp_out(struct dp *dp, struct dp_lcore *lc, struct rte_mbu
 	return true;
 }
 
-/* dp_udp_out, then transmit m (or drop it as drop_reseal). */
+/* dp_udp_out, then transmit m (or drop it as drop_reseal). A device that
+ * reaches another gateway of the cluster (dst->via) gets m through it
+ * (PEER_EMIT, dp_cluster.c). */
 static inline bool dp_udp_send(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
                                const struct dp_addr *dst, size_t sga_len)
 {
+	if (unlikely(dst->via)) {
+		struct dp_addr dev = *dst;
+		enum dp_counter why;
+
+		dev.via = 0;
+		why = dp_cluster_wrap(dp, lc, m, DP_PEER_EMIT, dst->via, &dev, sga_len);
+		if (why) {
+			dp_drop(lc, m, why);
+			return false;
+		}
+		dp_tx(lc, m);
+		return true;
+	}
 	if (unlikely(!dp_udp_out(dp, lc, m, dst, sga_len))) {
 		dp_drop(lc, m, DP_C_DROP_RESEAL);
 		return false;
@@ -665,7 +685,7 @@ static void dp_relay_opened(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf 
 		/* Fresh and authentic: it moves the window and, echoing this run's
 		 * epoch, teaches us where the sender is, even if it cannot be relayed
 		 * now (so two devices coming up in turn each find the other). */
-		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l2_len, m->l3_len, &src);
+		dp_mbuf_src(m, &src);
 		if (unlikely(!dp_echo_take(dp, lc, s, from, frame, &src))) {
 			rte_pktmbuf_free(m);
 			return;
@@ -873,7 +893,7 @@ static void dp_delivered_opened(struct dp *dp, struct dp_lcore *lc, struct rte_m
 		return;
 	}
 	if (!seen) {
-		dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l2_len, m->l3_len, &src);
+		dp_mbuf_src(m, &src);
 		if (unlikely(!dp_echo_take(dp, lc, s, from, inner - SGA_HOP_HDR_LEN, &src))) {
 			rte_pktmbuf_free(m);
 			return;
@@ -1022,6 +1042,26 @@ static void dp_unknown_session(struct dp *dp, struct dp_lcore *lc, struct rte_mb
 {
 	unsigned w;
 
+	/* A cluster: the gateway that owns the session, if the control plane
+	 * found one alive, gets the frame (never one a peer forwarded here:
+	 * that one's session is this gateway's to adopt or nobody's). */
+	if (unlikely(dp->nodes.n) && !dp_mbuf_via(m)) {
+		unsigned node = dp_cluster_fwd_lookup(dp, sid);
+
+		if (node) {
+			struct dp_addr dev;
+			enum dp_counter why;
+
+			dp_mbuf_src(m, &dev);
+			why = dp_cluster_wrap(dp, lc, m, DP_PEER_FWD, node, &dev,
+			                      m->data_len - dp_sga_off(m));
+			if (why)
+				dp_drop(lc, m, why);
+			else
+				dp_tx(lc, m);
+			return;
+		}
+	}
 	if (!dp->cfg.adopt_sessions) {
 		dp_drop(lc, m, DP_C_DROP_UNKNOWN_SESSION);
 		return;
@@ -1404,6 +1444,30 @@ static void dp_reply_tx(struct dp_lcore *lc, struct rte_mbuf *m, size_t len)
 	dp_tx(lc, m);
 }
 
+/* A datagram to the node address: a peer's PEER_FWD goes on as the device's
+ * frame it carries (its sender the device, through that peer), a PEER_EMIT
+ * out to the device it names. */
+static void dp_peer_rx(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                       const struct dp_pkt_meta *meta, struct dp_rx_burst *rb)
+{
+	struct dp_peer_msg msg;
+	enum dp_counter why = dp_cluster_unwrap(dp, lc, m, meta, &msg);
+	struct dp_addr src;
+
+	if (why) {
+		dp_drop(lc, m, why);
+		return;
+	}
+	if (msg.type == DP_PEER_EMIT) {
+		(void)dp_udp_send(dp, lc, m, &msg.dev, msg.frame_len);
+		return;
+	}
+	src = msg.dev;
+	src.via = msg.sender;
+	dp_sga_dispatch(dp, lc, m, rte_pktmbuf_mtod_offset(m, const uint8_t *, dp_sga_off(m)),
+	                msg.frame_len, &src, rb);
+}
+
 static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
                       struct dp_rx_burst *rb)
 {
@@ -1416,9 +1480,20 @@ static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
 		return;
 	}
 	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	if (unlikely(dp->nodes.n))
+		dp_mbuf_via_set(m, 0); /* received directly (the field is not reset per RX) */
 	switch (dp_pkt_classify_rx(frame, m->data_len, &dp->gw, dp_rx_csum_ok(m), &meta)) {
 	case DP_PKT_UDP:
 		break;
+	case DP_PKT_PEER:
+		m->l2_len = meta.l2_len;
+		dp_peer_rx(dp, lc, m, &meta, rb);
+		return;
+	case DP_PKT_ARP_REPLY:
+		dp_cluster_arp_learn(dp, &meta.src);
+		dp_ctr_inc(lc, DP_C_PEER_ARP_LEARNED);
+		rte_pktmbuf_free(m);
+		return;
 	case DP_PKT_ARP:
 		len = dp_pkt_arp_reply(frame, &dp->gw.v4);
 		dp_ctr_inc(lc, DP_C_ARP_REPLY);
@@ -1605,6 +1680,8 @@ static unsigned dp_lcore_iter(struct dp *dp, struct dp_lcore *lc)
 	}
 	if (unlikely(rte_ring_count(lc->wake)))
 		work += dp_wake_run(dp, lc);
+	if (unlikely(dp->nodes.n) && lc->index == 0)
+		work += dp_cluster_arp_run(dp, lc);
 
 	/* A few control-plane frames per iteration: replies are not latency
 	 * critical and must not starve the relay. */
@@ -1717,6 +1794,8 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 		dp_rl_init(lc->rl, dp->cfg.ctrl_rate, dp->cfg.ctrl_burst ? dp->cfg.ctrl_burst : 1,
 		           rte_get_tsc_hz());
 	}
+	if (dp_cluster_lcore_init(dp, lc))
+		return -ENOMEM;
 	snprintf(name, sizeof(name), "sga_dp%u_ho%u", dp->instance, index);
 	lc->handoff = rte_ring_create(name, DP_HANDOFF_RING, dp->socket, RING_F_SC_DEQ);
 	if (!lc->handoff)
@@ -1778,6 +1857,7 @@ void dp_lcore_fini(struct dp_lcore *lc)
 
 	rte_free(lc->rl);
 	lc->rl = NULL;
+	dp_cluster_lcore_fini(lc);
 	if (lc->handoff) {
 		while (rte_ring_dequeue(lc->handoff, (void **)&m) == 0)
 			rte_pktmbuf_free(m);

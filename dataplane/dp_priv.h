@@ -17,11 +17,14 @@
 #include <rte_hash.h>
 #include <rte_log.h>
 #include <rte_mempool.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+#include <rte_spinlock.h>
 
 #include "dp.h"
 #include "dp_ack.h"
+#include "dp_peer.h"
 #include "dp_pkt.h"
 #include "dp_ratelimit.h"
 #include "dp_session.h"
@@ -46,6 +49,22 @@
 extern int dp_logtype;
 #define DP_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, dp_logtype, "sga.dp: " fmt "\n", ##__VA_ARGS__)
+
+/** A peer gateway as the data plane sees it (dp_cluster.c). */
+struct dp_peer_state {
+	uint64_t mac;     /* atomic: bit 48 set = valid, the next hop's MAC below it */
+	uint64_t mac_tsc; /* atomic: when it was learned */
+	uint32_t arp_ip;  /* the address whose MAC it is: the peer's, or [cluster] next_hop */
+	uint32_t gen;     /* atomic: raised each time the peer is found down */
+	int alive;        /* atomic: its lease was there at the last look */
+};
+
+#define DP_FWD_WAYS 4
+/** One cache line of the forward table: session id -> node | gen << 8. */
+struct dp_fwd_bucket {
+	uint64_t sid[DP_FWD_WAYS];
+	uint64_t val[DP_FWD_WAYS];
+} __rte_cache_aligned;
 
 /** Per-lcore state: written by its lcore only (the counters are read racily,
  *  one aligned 64-bit load each, by dp_counters). */
@@ -79,6 +98,8 @@ struct dp_lcore {
 	 * refilled by the completions themselves (dp_op_get, dp_op_recycle). */
 	unsigned op_n;
 	struct rte_crypto_op *op_stash[DP_OP_STASH];
+	struct dp_peer_mac *peer_mac; /* [cluster]: this lcore's CMAC context; NULL otherwise */
+	uint64_t arp_next_tsc;        /* lcore 0: the next look at the peers' next hops */
 } __rte_cache_aligned;
 
 struct dp {
@@ -138,7 +159,78 @@ struct dp {
 	uint64_t ctrl_ctr[DP_C__COUNT]; /* events counted outside the lcores (atomic adds) */
 	uint16_t ctrl_ip_id;            /* atomic */
 	int ctrl_spread;                /* atomic: dp_ctrl_set_spread */
+
+	/* ---- [cluster] (dp_cluster.c); nodes.n 0 without one ---- */
+	struct dp_nodes nodes;
+	struct dp_peer_state peer[DP_NODES_MAX + 1]; /* [node index]; [0] unused */
+	struct dp_fwd_bucket *fwd;                   /* the forward table */
+	uint32_t fwd_mask;
+	unsigned fwd_victim;          /* writer: the way replaced in a full bucket */
+	rte_spinlock_t fwd_lock;      /* one writer at a time */
+	struct dp_peer_mac *ctrl_mac; /* dp_cluster_ctrl_send's, under ctrl_mac_lock */
+	rte_spinlock_t ctrl_mac_lock;
+	uint16_t peer_mtu;
 };
+
+/** Count an event outside the lcores (any thread). */
+static inline void dp_ctrl_ctr_add(struct dp *dp, enum dp_counter c)
+{
+	__atomic_fetch_add(&dp->ctrl_ctr[c], 1, __ATOMIC_RELAXED);
+}
+
+/* ---- dp_cluster.c ------------------------------------------------------------ */
+/** The mbuf field that says which peer forwarded a frame (PEER_FWD): its
+ *  node index, 0 for a frame received directly. Registered by
+ *  dp_cluster_create; -1 without a cluster (every frame direct). */
+extern int dp_via_offset;
+static inline uint8_t dp_mbuf_via(const struct rte_mbuf *m)
+{
+	return dp_via_offset < 0 ? 0 : *RTE_MBUF_DYNFIELD(m, dp_via_offset, const uint8_t *);
+}
+static inline void dp_mbuf_via_set(struct rte_mbuf *m, uint8_t via)
+{
+	if (dp_via_offset >= 0)
+		*RTE_MBUF_DYNFIELD(m, dp_via_offset, uint8_t *) = via;
+}
+/** The sender of a classified frame (its headers, and the mbuf's via). */
+static inline void dp_mbuf_src(const struct rte_mbuf *m, struct dp_addr *src)
+{
+	dp_pkt_src_get(rte_pktmbuf_mtod(m, const uint8_t *), m->l2_len, m->l3_len, src);
+	src->via = dp_mbuf_via(m);
+}
+/** From dp_create, once the port's MAC is known; nothing without [cluster]. */
+int dp_cluster_create(struct dp *dp);
+void dp_cluster_free(struct dp *dp);
+int dp_cluster_lcore_init(struct dp *dp, struct dp_lcore *lc);
+void dp_cluster_lcore_fini(struct dp_lcore *lc);
+/** An ARP reply to the node address: the MAC of a next hop. */
+void dp_cluster_arp_learn(struct dp *dp, const struct dp_addr *from);
+/** Lcore 0, each iteration: ARP for the next hops not resolved (or due). */
+unsigned dp_cluster_arp_run(struct dp *dp, struct dp_lcore *lc);
+/** The node frames of sid go to (alive, entry current), 0 if none. */
+unsigned dp_cluster_fwd_lookup(const struct dp *dp, uint64_t sid);
+/** The whole encapsulated datagram at p, the SGA frame (frame_len bytes)
+ *  already at p + DP_PKT_HDR_LEN + DP_PEER_HDR_LEN: 0 and *len, or why not. */
+enum dp_counter dp_cluster_build(struct dp *dp, struct dp_peer_mac *mac, uint8_t *p,
+                                 enum dp_peer_type type, unsigned to, const struct dp_addr *dev,
+                                 size_t frame_len, uint16_t ip_id, int csum_mode, size_t *len);
+/** m's SGA frame (at its recorded header lengths, frame_len bytes) wrapped
+ *  for node `to`, ready to transmit; 0, or the counter of why not (the
+ *  caller drops m). */
+enum dp_counter dp_cluster_wrap(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                                enum dp_peer_type type, unsigned to, const struct dp_addr *dev,
+                                size_t frame_len);
+/** A DP_PKT_PEER datagram checked and unwrapped: m holds the SGA frame
+ *  behind headers (PEER_FWD: as if the device had sent it here, the mbuf's
+ *  via set), msg says what it was; 0, or the counter of why not. */
+enum dp_counter dp_cluster_unwrap(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
+                                  const struct dp_pkt_meta *meta, struct dp_peer_msg *msg);
+/** dp_ctrl_send's path for a device another gateway reaches (PEER_EMIT), and
+ *  dp_peer_forward's (PEER_FWD). */
+int dp_cluster_ctrl_send(struct dp *dp, enum dp_peer_type type, unsigned to,
+                         const struct dp_addr *dev, const uint8_t *frame, size_t len);
+/** Queue m on lcore lc's TX buffer (dp_lcore.c). */
+void dp_lcore_tx(struct dp_lcore *lc, struct rte_mbuf *m);
 
 /** Add n to an lcore's counter. Single writer: a relaxed store is enough and
  *  keeps the racy reader in dp_counters well defined. */

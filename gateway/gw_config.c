@@ -113,6 +113,14 @@ static const struct key_def keys[] = {
     /* The name a session's record gives its owner (PROTOCOL.md 9.5): one
      * per gateway; the [gateway] id is the identity they all share. */
     {"sessions", "node", K_STR, F(session_node), 1, 0},
+    /* [cluster] (PROTOCOL.md 9.6): the gateways of one cluster, the same list
+     * on each ("name a.b.c.d:port, ..."; checked in full at start), the key
+     * of their encapsulation, the next hop towards the peers' node
+     * addresses (none: on the port's link) and the lease. */
+    {"cluster", "nodes", K_STR, F(cluster_nodes), 0, 0},
+    {"cluster", "key_file", K_STR, F(cluster_key_file), 0, 0},
+    {"cluster", "next_hop", K_IPV4, F(cluster_next_hop), 0, 0},
+    {"cluster", "lease_ms", K_UINT, F(cluster_lease_ms), 300, 600000},
     {"redis", "socket", K_STR, F(redis_socket), 0, 0},
     {"redis", "host", K_STR, F(redis_host), 0, 0},
     {"redis", "port", K_UINT, F(redis_port), 1, 65535},
@@ -166,6 +174,7 @@ void gw_config_defaults(struct gw_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->id, sizeof(c->id), "sga-gateway");
+	c->cluster_lease_ms = 3000;
 	c->lab_hop_replay_window = 1;
 	c->address = htonl(0x0a4d0001); /* 10.77.0.1 */
 	c->udp_port = 7000;
@@ -386,14 +395,14 @@ static int set_value(struct gw_config *c, const struct key_def *k, char *v, char
 
 		/* "none": an IPv6-only gateway ([gateway] address6). */
 		if (!strcmp(v, "none")) {
-			c->address = 0;
+			*(uint32_t *)dst = 0;
 			return 0;
 		}
 		if (inet_pton(AF_INET, v, &a) != 1) {
 			snprintf(why, why_len, "'%s' is not an IPv4 address (or none)", v);
 			return -1;
 		}
-		c->address = a.s_addr;
+		*(uint32_t *)dst = a.s_addr;
 		return 0;
 	}
 	case K_IPV6: {
@@ -778,6 +787,21 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 		            "[store] replicate = redis needs [sessions] adopt = on: the replica is "
 		            "read by the gateway that adopts a session, and without adoption "
 		            "none does");
+	if (!c->cluster_nodes[0] && (c->cluster_key_file[0] || c->cluster_next_hop))
+		return fail(err, err_len, name, 0,
+		            "[cluster] key_file and next_hop need nodes (the cluster's gateways)");
+	if (c->cluster_nodes[0] && !c->cluster_key_file[0])
+		return fail(err, err_len, name, 0,
+		            "[cluster] nodes needs key_file: the key the gateways authenticate "
+		            "what they hand each other with (the same file on each)");
+	if (c->cluster_nodes[0] && !c->session_adopt)
+		return fail(err, err_len, name, 0,
+		            "[cluster] nodes needs [sessions] adopt = on: a gateway takes over "
+		            "the sessions of one that is down by adopting them");
+	if (c->cluster_nodes[0] && strlen(c->session_node) > GW_NODE_NAME_MAX)
+		return fail(err, err_len, name, 0,
+		            "[sessions] node: at most %d characters in a cluster (its lease key)",
+		            GW_NODE_NAME_MAX);
 	if (c->lab_provision[0] && c->lab_profile != GW_PROFILE_LAB)
 		return fail(err, err_len, name, 0,
 		            "[lab] provision = %s is refused under profile = production: lab "

@@ -79,6 +79,11 @@ struct gw_config {
 	char session_node[65]; /* [sessions] node: this gateway's name as a session's
 	                        * owner ("" = the host name) */
 	unsigned ctrl_rate;    /* control frames/s per source address (per lcore); 0: off */
+	/* [cluster] (PROTOCOL.md 9.6): "" = one gateway, no cluster */
+	char cluster_nodes[1024];           /* "name a.b.c.d:port, ..." */
+	char cluster_key_file[GW_PATH_MAX]; /* 64 hex digits, the same on every gateway */
+	uint32_t cluster_next_hop;          /* network order; 0: the peers are on-link */
+	unsigned cluster_lease_ms;          /* a gateway is down once its lease is this old */
 	unsigned ctrl_burst;
 
 	/* [redis] */
@@ -141,6 +146,9 @@ struct gw_config {
 	unsigned memory_mb;
 	char eal_args[1024]; /* extra EAL arguments, whitespace separated */
 };
+
+/* A node name in a cluster: its lease's key, sga:{node:<name>}, stays short. */
+#define GW_NODE_NAME_MAX 52
 
 enum { GW_PROFILE_PRODUCTION = 0, GW_PROFILE_LAB = 1 };
 enum { GW_HUGE_AUTO = 0, GW_HUGE_YES = 1, GW_HUGE_NO = 2 };

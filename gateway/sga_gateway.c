@@ -40,6 +40,7 @@
 
 #include "cp.h"
 #include "dp.h"
+#include "dp_peer.h"
 #include "gw_config.h"
 #include "gw_keys.h"
 #include "gw_log.h"
@@ -68,6 +69,11 @@ _Static_assert(GW_MODEXP_DEV_AUTO == (int)SGA_ASYM_DEV_AUTO &&
 
 static volatile sig_atomic_t g_stop;
 static struct dp *g_dp;
+static struct dp_nodes g_nodes; /* [cluster]; n 0: none */
+#define NODE_FMT "%u.%u.%u.%u:%u"
+#define NODE_ARGS(nd)                                                     \
+	((const uint8_t *)&(nd)->ip)[0], ((const uint8_t *)&(nd)->ip)[1], \
+	    ((const uint8_t *)&(nd)->ip)[2], ((const uint8_t *)&(nd)->ip)[3], ntohs((nd)->port)
 
 static void on_signal(int sig)
 {
@@ -199,6 +205,35 @@ static int write_secret_file(const char *path, const void *data, size_t len)
 	return rc;
 }
 
+/* A 32-byte secret as 64 hex digits in a new file (mode 0600), unless path
+ * exists: the master key, the cluster key. 0, or -1 (logged). */
+static int init_secret_key(const char *path)
+{
+	uint8_t key[32];
+	char hex[66];
+	int rc;
+
+	if (file_exists(path)) {
+		printf("exists: %s\n", path);
+		return 0;
+	}
+	if (sga_random_bytes(key, sizeof(key))) {
+		GW_LOG("error", "CSPRNG failure");
+		return -1;
+	}
+	sga_hex_encode(key, sizeof(key), hex);
+	hex[64] = '\n';
+	rc = write_secret_file(path, hex, 65);
+	sga_memzero(key, sizeof(key));
+	sga_memzero(hex, sizeof(hex));
+	if (rc) {
+		GW_LOG("error", "cannot create %s: %s", path, strerror(-rc));
+		return -1;
+	}
+	printf("created: %s\n", path);
+	return 0;
+}
+
 /* mkdir -p of the folder holding path (not path itself); 0 or -errno. */
 static int make_parent_dirs(const char *path, mode_t mode)
 {
@@ -294,28 +329,11 @@ static int init_keys(const struct gw_config *c)
 		    init_ec_key(c->groups[g], key) || init_ec_key(c->groups[g], trapdoor))
 			return -1;
 	}
-	if (file_exists(c->master_key)) {
-		printf("exists: %s\n", c->master_key);
-	} else {
-		uint8_t key[32];
-		char hex[66];
-		int rc;
-
-		if (sga_random_bytes(key, sizeof(key))) {
-			GW_LOG("error", "CSPRNG failure");
-			return -1;
-		}
-		sga_hex_encode(key, sizeof(key), hex);
-		hex[64] = '\n';
-		rc = write_secret_file(c->master_key, hex, 65);
-		sga_memzero(key, sizeof(key));
-		sga_memzero(hex, sizeof(hex));
-		if (rc) {
-			GW_LOG("error", "cannot create %s: %s", c->master_key, strerror(-rc));
-			return -1;
-		}
-		printf("created: %s\n", c->master_key);
-	}
+	if (init_secret_key(c->master_key))
+		return -1;
+	/* [cluster]: made once, on the first gateway, then copied to the others. */
+	if (c->cluster_key_file[0] && init_secret_key(c->cluster_key_file))
+		return -1;
 	return 0;
 }
 
@@ -861,6 +879,38 @@ int main(int argc, char **argv)
 	memset(&dcfg, 0, sizeof(dcfg));
 	if (find_port(&cfg, &dcfg.port_id))
 		goto out_eal;
+	/* Several gateways on one state store: each session names the gateway
+	 * that owns it, and its marks and reservations are fenced by that
+	 * name ([sessions] node, else the host name: the [gateway] id is the
+	 * identity the devices pin, the same on every gateway). */
+	if (cfg.session_adopt && !cfg.session_node[0] &&
+	    (gethostname(cfg.session_node, sizeof(cfg.session_node) - 1) || !cfg.session_node[0])) {
+		GW_LOG("error", "[sessions] adopt = on: no host name to name this gateway "
+		                "by; set [sessions] node");
+		goto out_eal;
+	}
+	if (cfg.cluster_nodes[0]) {
+		char why[160];
+
+		if (dp_nodes_parse(cfg.cluster_nodes, cfg.session_node, &g_nodes, why,
+		                   sizeof(why))) {
+			GW_LOG("error", "%s", why);
+			goto out_eal;
+		}
+		if (store_load_master_key(cfg.cluster_key_file, dcfg.cluster_key)) {
+			GW_LOG("error",
+			       "[cluster] key_file %s: cannot load the key (64 hex digits)",
+			       cfg.cluster_key_file);
+			goto out_eal;
+		}
+		dcfg.nodes = &g_nodes;
+		dcfg.next_hop = cfg.cluster_next_hop;
+		GW_LOG("info",
+		       "[cluster] %u gateways; this one is %s, node %u, at " NODE_FMT
+		       "; lease %u ms",
+		       g_nodes.n, cfg.session_node, g_nodes.self,
+		       NODE_ARGS(&g_nodes.node[g_nodes.self - 1]), cfg.cluster_lease_ms);
+	}
 	dcfg.n_lcores = cfg.lcores;
 	dcfg.lcore_ids = lcore_ids;
 	dcfg.gw_ip = cfg.address;
@@ -904,6 +954,7 @@ int main(int argc, char **argv)
 		       cfg.store_replicas, cfg.store_replica_timeout_ms);
 	}
 	g_dp = dp_create(&dcfg);
+	sga_memzero(dcfg.cluster_key, sizeof(dcfg.cluster_key));
 	/* The replicas' stores copied the password (locked memory). */
 	sga_memzero(redis_password, sizeof(redis_password));
 	g_repl.sc.password = NULL;
@@ -937,23 +988,17 @@ int main(int argc, char **argv)
 	ccfg.cookie_threshold = cfg.cookie_threshold;
 	ccfg.session_idle_s = cfg.session_idle_s;
 	ccfg.adopt_sessions = cfg.session_adopt;
-	/* Several gateways on one state store: each session names the gateway
-	 * that owns it, and its marks and reservations are fenced by that
-	 * name ([sessions] node, else the host name: the [gateway] id is the
-	 * identity the devices pin, the same on every gateway). */
 	if (cfg.session_adopt) {
-		if (!cfg.session_node[0] &&
-		    (gethostname(cfg.session_node, sizeof(cfg.session_node) - 1) ||
-		     !cfg.session_node[0])) {
-			GW_LOG("error", "[sessions] adopt = on: no host name to name this gateway "
-			                "by; set [sessions] node");
-			goto out_dp;
-		}
 		ccfg.store.owner = cfg.session_node;
 		GW_LOG("info", "[sessions] adopt = on: this gateway owns sessions as '%s'",
 		       cfg.session_node);
 	}
 	ccfg.replicate_store = cfg.store_replicate == GW_REPLICATE_REDIS;
+	if (g_nodes.n) {
+		ccfg.nodes = &g_nodes;
+		ccfg.lease_ms = cfg.cluster_lease_ms;
+		ccfg.store.node = g_nodes.self;
+	}
 	ccfg.session_max_life_s = cfg.session_max_life_s;
 
 	/* Modexp: the cryptodev MODEX service, installed as the modexp member of

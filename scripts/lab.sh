@@ -27,6 +27,10 @@
 # Redis keeps an append-only file (a cluster's nodes too), fsynced per SGA_REDIS_APPENDFSYNC (always,
 # the default; everysec or no for the benchmarks that compare them).
 #
+# A cluster of gateways ([cluster], PROTOCOL.md 9.6): SGA_CLUSTER_NODES is its
+# nodes line, SGA_NODE this gateway's [sessions] node, SGA_CLUSTER_NEXT_HOP and
+# SGA_CLUSTER_LEASE_MS (default 1500) the rest; the key is $SGA_RUN/keys/cluster.key.
+#
 # SGA_REDIS_TCP_PORT: the one redis-server runs in the gateway's namespace and
 # also listens on 127.0.0.1:PORT there (for a replica: replicaof needs TCP).
 # SGA_STORE_REPLICATE, SGA_STORE_REPLICAS, SGA_STORE_REPLICA_TIMEOUT_MS: the
@@ -299,6 +303,12 @@ cookie_threshold = ${SGA_COOKIE_THRESHOLD:-32}
 idle_s = ${SGA_SESSION_IDLE_S:-0}
 max_life_s = ${SGA_SESSION_MAX_LIFE_S:-0}
 adopt = ${SGA_ADOPT:-off}
+${SGA_NODE:+node = $SGA_NODE}
+$(if [ -n "${SGA_CLUSTER_NODES:-}" ]; then
+	printf '[cluster]\nnodes = %s\nkey_file = %s\nlease_ms = %s\n' "$SGA_CLUSTER_NODES" \
+		"$SGA_RUN/keys/cluster.key" "${SGA_CLUSTER_LEASE_MS:-1500}"
+	[ -z "${SGA_CLUSTER_NEXT_HOP:-}" ] || printf 'next_hop = %s\n' "$SGA_CLUSTER_NEXT_HOP"
+fi)
 [redis]
 $(if [ -n "${SGA_REDIS_CLUSTER:-}" ]; then
 	printf 'cluster = %s\n' "$(sga_cluster_ports | sed 's/^/127.0.0.1:/' | paste -sd, | sed 's/,/, /g')"

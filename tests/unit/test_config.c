@@ -134,6 +134,42 @@ Test(config, sessions_adopt_on_off)
 	cr_assert(!gw_config_is_live("sessions", "node"));
 }
 
+/* [cluster]: the nodes line is kept as text (the data plane checks it in
+ * full at start, dp_peer.h); what needs what is checked here. */
+Test(config, cluster)
+{
+	static const char ok[] = "[sessions]\nadopt = on\nnode = gw-b\n[cluster]\n"
+	                         "nodes = gw-a 10.78.0.1:7100, gw-b 10.78.0.2:7100\n"
+	                         "key_file = /etc/sga/cluster.key\nnext_hop = 10.78.255.1\n";
+
+	cr_assert_eq(parse("[gateway]\nid = x\n"), 0, "%s", err);
+	cr_assert_str_eq(c.cluster_nodes, "", "no cluster by default");
+	cr_assert_eq(c.cluster_lease_ms, 3000);
+	cr_assert_eq(parse(ok), 0, "%s", err);
+	cr_assert_str_eq(c.cluster_nodes, "gw-a 10.78.0.1:7100, gw-b 10.78.0.2:7100");
+	cr_assert_str_eq(c.cluster_key_file, "/etc/sga/cluster.key");
+	cr_assert_eq(c.cluster_next_hop, inet_addr("10.78.255.1"));
+	cr_assert_eq(parse("[sessions]\nadopt = on\n[cluster]\nnodes = a 1.2.3.4:1, b 1.2.3.5:1\n"
+	                   "key_file = k\nlease_ms = 900\n"),
+	             0, "%s", err);
+	cr_assert_eq(c.cluster_lease_ms, 900);
+	expect_err("[cluster]\nnodes = a 1.2.3.4:1, b 1.2.3.5:1\nkey_file = k\n",
+	           "[cluster] nodes needs [sessions] adopt = on");
+	expect_err("[sessions]\nadopt = on\n[cluster]\nnodes = a 1.2.3.4:1, b 1.2.3.5:1\n",
+	           "[cluster] nodes needs key_file");
+	expect_err("[cluster]\nkey_file = k\n", "[cluster] key_file and next_hop need nodes");
+	expect_err("[cluster]\nnext_hop = 10.0.0.1\n",
+	           "[cluster] key_file and next_hop need nodes");
+	expect_err("[cluster]\nnext_hop = 10.0.0.300\n", "not an IPv4 address");
+	expect_err("[cluster]\nlease_ms = 100\n",
+	           "lease_ms: '100' is not an integer in [300, 600000]");
+	expect_err("[sessions]\nadopt = on\nnode = "
+	           "a-node-name-that-is-far-too-long-for-its-lease-key-xyz\n[cluster]\n"
+	           "nodes = a 1.2.3.4:1, b 1.2.3.5:1\nkey_file = k\n",
+	           "at most 52 characters");
+	cr_assert(!gw_config_is_live("cluster", "nodes"));
+}
+
 /* [store] replicate / replicas / replica_timeout_ms: the Redis replica of the
  * message store (off by default; needs the local log and adoption). */
 Test(config, store_replicate_redis)

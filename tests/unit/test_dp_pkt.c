@@ -673,6 +673,104 @@ Test(dp_pkt, arp_rejects)
 	expect_drop(f, len, DP_C_DROP_ARP);
 }
 
+/* ---- the node address of a cluster (dp_peer.h) ------------------------------------------ */
+
+/* self with node address 10.0.0.9:7100 (the gateway's MAC). */
+static struct dp_pkt_self with_node(void)
+{
+	struct dp_pkt_self me = self;
+
+	me.node = gw;
+	dp_addr_set_ipv4(&me.node, htonl(0x0a000009));
+	me.node.port = htons(7100);
+	return me;
+}
+
+Test(dp_pkt, node_address_datagrams_are_peer_class)
+{
+	struct dp_pkt_self me = with_node();
+	struct dp_pkt_meta meta;
+	uint8_t f[256];
+	size_t len;
+
+	for (size_t i = 0; i < 100; i++)
+		f[DP_PKT_HDR_LEN + i] = (uint8_t)i;
+	len = dp_pkt_udp_build(f, &dev, &me.node, 1, 100);
+	cr_assert_eq(dp_pkt_classify_rx(f, len, &me, 0, &meta), DP_PKT_PEER);
+	cr_assert_eq(meta.payload_off, DP_PKT_HDR_LEN);
+	cr_assert_eq(meta.payload_len, 100);
+	cr_assert_arr_eq(meta.src.ip, dev.ip, 16);
+	/* Without a node address it is not for us; nor to the node's IP on the
+	 * devices' port. */
+	cr_assert_eq(dp_pkt_classify_rx(f, len, &self, 0, &meta), DP_PKT_DROP);
+	cr_assert_eq(meta.drop, DP_C_DROP_NOT_FOR_US);
+	{
+		struct dp_addr to = me.node;
+
+		to.port = gw.port;
+		len = dp_pkt_udp_build(f, &dev, &to, 1, 100);
+		cr_assert_eq(dp_pkt_classify_rx(f, len, &me, 0, &meta), DP_PKT_DROP);
+		cr_assert_eq(meta.drop, DP_C_DROP_NOT_FOR_US);
+	}
+	/* The devices' address still classifies as before. */
+	len = dp_pkt_udp_build(f, &dev, &gw, 1, 100);
+	cr_assert_eq(dp_pkt_classify_rx(f, len, &me, 0, &meta), DP_PKT_UDP);
+}
+
+Test(dp_pkt, arp_for_the_node_address_answered_for_it)
+{
+	struct dp_pkt_self me = with_node();
+	struct dp_pkt_meta meta;
+	uint8_t f[64];
+	size_t len = make_arp(f, NULL, 1, dp_addr_ipv4(&me.node));
+
+	cr_assert_eq(dp_pkt_classify_rx(f, len, &me, 0, &meta), DP_PKT_ARP);
+	cr_assert_eq(dp_pkt_arp_reply(f, &gw), 42);
+	cr_assert_arr_eq(f + 28, me.node.ip + 12, 4, "the reply is for the address asked for");
+	cr_assert_arr_eq(f + 22, gw.mac, 6);
+	/* Without a node address: not ours. */
+	len = make_arp(f, NULL, 1, dp_addr_ipv4(&me.node));
+	expect_drop(f, len, DP_C_DROP_ARP);
+}
+
+Test(dp_pkt, arp_reply_to_the_node_address_is_learned)
+{
+	struct dp_pkt_self me = with_node();
+	struct dp_pkt_meta meta;
+	uint8_t f[64];
+	size_t len = make_arp(f, gw.mac, 2, dp_addr_ipv4(&me.node));
+
+	cr_assert_eq(dp_pkt_classify_rx(f, len, &me, 0, &meta), DP_PKT_ARP_REPLY);
+	cr_assert_arr_eq(meta.src.mac, dev.mac, 6);
+	cr_assert_arr_eq(meta.src.ip, dev.ip, 16);
+	/* A reply to the devices' address was never asked for. */
+	len = make_arp(f, gw.mac, 2, dp_addr_ipv4(&gw));
+	cr_assert_eq(dp_pkt_classify_rx(f, len, &me, 0, &meta), DP_PKT_DROP);
+	cr_assert_eq(meta.drop, DP_C_DROP_ARP);
+	/* Nor is a reply from a multicast sender taken. */
+	len = make_arp(f, gw.mac, 2, dp_addr_ipv4(&me.node));
+	f[22] |= 1;
+	cr_assert_eq(dp_pkt_classify_rx(f, len, &me, 0, &meta), DP_PKT_DROP);
+}
+
+/* The request the data plane sends for its next hop: what a receiver with
+ * that address takes as a request for itself, from the node address. */
+Test(dp_pkt, arp_request_built)
+{
+	struct dp_pkt_self me = with_node(), hop;
+	struct dp_pkt_meta meta;
+	uint8_t f[64];
+
+	cr_assert_eq(dp_pkt_arp_request(f, &me.node, dp_addr_ipv4(&dev)), DP_PKT_ARP_MIN);
+	memset(&hop, 0, sizeof(hop));
+	hop.v4 = dev;
+	cr_assert_eq(dp_pkt_classify_rx(f, DP_PKT_ARP_MIN, &hop, 0, &meta), DP_PKT_ARP);
+	cr_assert_arr_eq(meta.src.mac, gw.mac, 6);
+	cr_assert_arr_eq(meta.src.ip, me.node.ip, 16);
+	for (size_t i = 42; i < DP_PKT_ARP_MIN; i++)
+		cr_assert_eq(f[i], 0, "padding zeroed");
+}
+
 /* ---- IPv6 ---------------------------------------------------------------------------- */
 
 /* The IPv6 pseudo-header sum (RFC 8200 8.1), big-endian words, not folded. */

@@ -183,6 +183,105 @@ Test(store, address_text_forms)
 		cr_assert_eq(store_addr_parse(bad[i], strlen(bad[i]), &b), -1, "%s", bad[i]);
 }
 
+/* A cluster: "@K" names the node that reaches the device (1..15), after
+ * the TCI if there is one; nothing else after the address. */
+Test(store, address_text_forms_with_a_node)
+{
+	static const char *bad[] = {
+	    "10.0.0.7:40007/09:1a:2b:3c:4d:5e@0",  /* node 0 is "this gateway": not written */
+	    "10.0.0.7:40007/09:1a:2b:3c:4d:5e@16", /* beyond DP_NODES_MAX */
+	    "10.0.0.7:40007/09:1a:2b:3c:4d:5e@",   /* empty */
+	    "10.0.0.7:40007/09:1a:2b:3c:4d:5e@x",  /* not a number */
+	    "10.0.0.7:40007/09:1a:2b:3c:4d:5e@3x", /* trailing */
+	};
+	struct dp_addr a = mkaddr(7, 40007), b;
+	char s[STORE_ADDR_STR_MAX];
+
+	a.via = 3;
+	store_addr_format(&a, s);
+	cr_assert_str_eq(s, "10.0.0.7:40007/09:1a:2b:3c:4d:5e@3");
+	cr_assert_eq(store_addr_parse(s, strlen(s), &b), 0);
+	cr_assert(addr_eq(&b, &a));
+	cr_assert_eq(b.via, 3);
+	a.vlan = 0xa02a;
+	a.via = 15;
+	store_addr_format(&a, s);
+	cr_assert_str_eq(s, "10.0.0.7:40007/09:1a:2b:3c:4d:5e/tci=0xa02a@15");
+	cr_assert_eq(store_addr_parse(s, strlen(s), &b), 0);
+	cr_assert(addr_eq(&b, &a));
+	cr_assert_eq(b.via, 15);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(store_addr_parse(bad[i], strlen(bad[i]), &b), -1, "%s", bad[i]);
+}
+
+static struct store *open_node(unsigned node)
+{
+	struct store_config cfg;
+	struct store *st;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.unix_socket = redis_fx.sock;
+	cfg.timeout_ms = 1000;
+	cfg.backoff_max_ms = 200;
+	cfg.node = node;
+	memcpy(cfg.master_key, MKEY, sizeof(MKEY));
+	st = store_open(&cfg);
+	cr_assert_not_null(st);
+	return st;
+}
+
+/* In a cluster an address goes to Redis with the node that reaches the
+ * device, and comes back relative to the reader: "through node 2" for node 3,
+ * "directly" for node 2 itself. */
+Test(store, cluster_addresses_name_the_node)
+{
+	struct store *b = open_node(2), *c = open_node(3);
+	struct sga_gw_device d;
+	struct dp_addr a = mkaddr(7, 40007), got;
+	redisReply *r;
+
+	make_dev(&d, "dev-n");
+	cr_assert_eq(store_device_put(b, &d), 0);
+	cr_assert_eq(store_device_set_addr(b, ID("dev-n"), &a), 0, "node 2 reaches it itself");
+	r = redis_fx_cmd("HGET sga:{dev:dev-n} addr");
+	cr_assert(r->type == REDIS_REPLY_STRING &&
+	              !strcmp(r->str, "10.0.0.7:40007/09:1a:2b:3c:4d:5e@2"),
+	          "%s", r->str ? r->str : "-");
+	freeReplyObject(r);
+	cr_assert_eq(store_device_get_addr(b, ID("dev-n"), &got), 0);
+	cr_assert_eq(got.via, 0, "node 2 reads its own address as direct");
+	cr_assert_eq(store_device_get_addr(c, ID("dev-n"), &got), 0);
+	cr_assert_eq(got.via, 2, "node 3 reaches it through node 2");
+	cr_assert(addr_eq(&got, &a));
+	/* Node 3 learned it through node 2 and writes that. */
+	cr_assert_eq(store_device_set_addr(c, ID("dev-n"), &got), 0);
+	cr_assert_eq(store_device_get_addr(b, ID("dev-n"), &got), 0);
+	cr_assert_eq(got.via, 0);
+	store_close(b);
+	store_close(c);
+}
+
+/* A node's lease is there for its lease_ms, then gone; a session's owner
+ * is "" when it names none or does not exist. */
+Test(store, node_lease_lapses)
+{
+	struct store *st = open_store(1000);
+	char owner[STORE_OWNER_MAX] = "x";
+	uint64_t t0;
+
+	cr_assert_eq(store_node_alive(st, "gw-a"), 0, "no lease yet");
+	cr_assert_eq(store_node_lease(st, "gw-a", "run-1", 300), 0);
+	cr_assert_eq(store_node_alive(st, "gw-a"), 1);
+	cr_assert_eq(store_node_alive(st, "gw-b"), 0, "another node's");
+	for (t0 = fx_now_ms(); store_node_alive(st, "gw-a") == 1 && fx_now_ms() - t0 < 5000;)
+		fx_msleep(20);
+	cr_assert_eq(store_node_alive(st, "gw-a"), 0, "the lease lapsed");
+	cr_assert_eq(store_node_lease(st, "", "run-1", 300), -SGA_E_BAD_FIELD);
+	cr_assert_eq(store_session_owner(st, 0x1234, owner, sizeof(owner)), 0);
+	cr_assert_str_eq(owner, "", "no such session: no owner");
+	store_close(st);
+}
+
 /* An IPv6, tagged device address through Redis. */
 Test(store, device_address_ipv6_tagged)
 {
