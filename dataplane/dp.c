@@ -577,9 +577,12 @@ int dp_ctrl_send(struct dp *dp, const struct dp_addr *dst, const uint8_t *frame,
 	if (!dp || !dst || !frame || !len || len > SGA_FRAME_MAX || !dst->port)
 		return -EINVAL;
 	if (dst->via) {
-		/* The device reaches another gateway of the cluster: through it. */
+		/* The device reaches another gateway of the cluster: through it
+		 * (or directly when that one is down, dp_cluster_via_down). */
 		struct dp_addr dev = *dst;
 
+		if (dp_cluster_via_down(dp, &dev))
+			return dp_ctrl_send(dp, &dev, frame, len);
 		dev.via = 0;
 		return dp_cluster_ctrl_send(dp, DP_PEER_EMIT, dst->via, &dev, frame, len);
 	}

@@ -200,6 +200,23 @@ int dp_peer_resolved(const struct dp *dp, unsigned node)
 	return !!(__atomic_load_n(&dp->peer[node].mac, __ATOMIC_ACQUIRE) & DP_MAC_VALID);
 }
 
+bool dp_cluster_via_down(const struct dp *dp, struct dp_addr *a)
+{
+	uint64_t mac;
+
+	if (a->via > dp->nodes.n || __atomic_load_n(&dp->peer[a->via].alive, __ATOMIC_ACQUIRE))
+		return false;
+	/* The router towards the peers is the one towards the devices: with no
+	 * next hop configured there is no MAC to send to the device directly. */
+	mac = dp->cfg.next_hop ? __atomic_load_n(&dp->peer[a->via].mac, __ATOMIC_ACQUIRE) : 0;
+	if (!(mac & DP_MAC_VALID))
+		return false;
+	mac_unpack(mac, a->mac);
+	a->vlan = 0;
+	a->via = 0;
+	return true;
+}
+
 /* ---- the forward table ------------------------------------------------------------ */
 
 static inline struct dp_fwd_bucket *fwd_bucket(const struct dp *dp, uint64_t sid)

@@ -199,6 +199,11 @@ static inline bool dp_udp_send(struct dp *dp, struct dp_lcore *lc, struct rte_mb
 		struct dp_addr dev = *dst;
 		enum dp_counter why;
 
+		/* Through a gateway that is down: directly, if the router is known
+		 * (the device's next frame, through whichever gateway it reaches
+		 * now, teaches the address anew). */
+		if (dp_cluster_via_down(dp, &dev))
+			return dp_udp_send(dp, lc, m, &dev, sga_len);
 		dev.via = 0;
 		why = dp_cluster_wrap(dp, lc, m, DP_PEER_EMIT, dst->via, &dev, sga_len);
 		if (why) {

@@ -207,6 +207,11 @@ void dp_cluster_lcore_fini(struct dp_lcore *lc);
 void dp_cluster_arp_learn(struct dp *dp, const struct dp_addr *from);
 /** Lcore 0, each iteration: ARP for the next hops not resolved (or due). */
 unsigned dp_cluster_arp_run(struct dp *dp, struct dp_lcore *lc);
+/** a (via a peer) names a peer that is down: true, and a rewritten to reach
+ *  the device directly through [cluster] next_hop (the router towards the
+ *  peers and the devices), when that hop is known; false otherwise (a left
+ *  as it was). */
+bool dp_cluster_via_down(const struct dp *dp, struct dp_addr *a);
 /** The node frames of sid go to (alive, entry current), 0 if none. */
 unsigned dp_cluster_fwd_lookup(const struct dp *dp, uint64_t sid);
 /** The whole encapsulated datagram at p, the SGA frame (frame_len bytes)
