@@ -340,11 +340,13 @@ static int cb_forward(void *ctx, uint64_t sid, unsigned node, const struct dp_ad
                       const uint8_t *frame, size_t len)
 {
 	struct cp *cp = ctx;
-	int rc = dp_peer_fwd_set(cp->dp, sid, node);
+	int had = dp_peer_fwd_get(cp->dp, sid) == node, rc = 0;
 
+	if (!had)
+		rc = dp_peer_fwd_set(cp->dp, sid, node);
 	if (!rc)
 		rc = dp_peer_forward(cp->dp, node, src, frame, len);
-	return rc;
+	return rc ? rc : had;
 }
 
 /* The replicated backlog of an adopted session (cp_handler.h, backlog): the

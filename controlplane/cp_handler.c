@@ -761,8 +761,10 @@ static int to_owner(const struct cp_handler *h, struct store *st, uint64_t sid,
 		return -SGA_E_BAD_STATE;
 	}
 	rc = h->cluster.forward(h->cluster.ctx, sid, node, src, frame, len);
-	if (rc)
+	if (rc < 0)
 		return -SGA_E_UNAVAILABLE; /* the next frame tries again */
+	if (rc > 0)
+		return 0; /* one of the frames that came before the table had it */
 	COUNT(h, to_owner);
 	cp_log(CP_LOG_INFO,
 	       "session %016llx: owned by %s: its frames that reach this gateway go there",

@@ -85,7 +85,8 @@ struct cp_cluster {
 	const struct dp_nodes *nodes; /* NULL: no cluster */
 	/* 1 if node (1-based) holds its lease now */
 	int (*alive)(void *ctx, unsigned node);
-	/* from now on frames of sid go to node; this one, from src, too */
+	/* from now on frames of sid go to node; this one, from src, too: 0,
+	 * 1 if they went there already (a frame queued before), or < 0 */
 	int (*forward)(void *ctx, uint64_t sid, unsigned node, const struct dp_addr *src,
 	               const uint8_t *frame, size_t len);
 	void *ctx;

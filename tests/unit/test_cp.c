@@ -1817,6 +1817,13 @@ int dp_peer_fwd_set(struct dp *dp, uint64_t sid, unsigned node)
 	return -EINVAL;
 }
 
+unsigned dp_peer_fwd_get(const struct dp *dp, uint64_t sid)
+{
+	(void)dp;
+	(void)sid;
+	return 0;
+}
+
 int dp_peer_forward(struct dp *dp, unsigned node, const struct dp_addr *dev, const uint8_t *frame,
                     size_t len)
 {
