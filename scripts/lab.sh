@@ -35,6 +35,10 @@
 # also listens on 127.0.0.1:PORT there (for a replica: replicaof needs TCP).
 # SGA_STORE_REPLICATE, SGA_STORE_REPLICAS, SGA_STORE_REPLICA_TIMEOUT_MS: the
 # [store] replicate, replicas and replica_timeout_ms of the gateway.
+#
+# More gateways: sga_gw_other starts another one next to the first (its keys,
+# address and Redis; its own link, node name, stats file, store and log),
+# sga_gw_other_stop / sga_gw_other_kill end one by name, sga_cleanup all.
 
 set -euo pipefail
 
@@ -58,6 +62,8 @@ REDIS_PID=
 CLUSTER_PORT=${SGA_REDIS_CLUSTER_PORT:-7100}
 CLUSTER_PIDS=()
 declare -gA CLUSTER_DEAD=() # ports of nodes sga_cluster_kill killed
+declare -gA SGA_GW_OTHERS=() # the pids of the gateways sga_gw_other started, by name
+SGA_GW_OTHER_NS=()           # the namespaces sga_gw_other made
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
@@ -385,6 +391,82 @@ sga_gw_stop() {
 	GW_PID=
 }
 
+# sga_gw_other NAME NS IF_G IF_D ADDR [SED-EXPR...]: start another gateway,
+# "gateway NAME", with the first one's keys, address and Redis (sga_gw_start
+# first: its $SGA_RUN/gateway.conf is the model).
+# - Namespace NS: made if it does not exist (and then deleted by sga_cleanup);
+#   "$NS_GW" is fine, and needed for a Redis Cluster, which listens on that
+#   namespace's loopback.
+# - Link: its own, from IF_G (in NS, its DPDK port) to IF_D (in $NS_DEV, given
+#   the address ADDR, e.g. 10.77.0.2/32); one there already, from an earlier
+#   start of gateway NAME, is kept. Reverse-path filtering is turned off in
+#   $NS_DEV (all, default, $IF_DEV and IF_D): with one gateway address behind
+#   two links, either gateway's frames reach the devices whatever the route.
+# - Config $SGA_RUN/gateway-NAME.conf: gateway.conf with IF_G for the port,
+#   [sessions] node = gw-NAME-$SGA_TAG, stats_file $SGA_RUN/stats-NAME.json
+#   (SGA_STATS=$SGA_RUN/stats-NAME.json sga_stat reads it), [store] dir
+#   $SGA_RUN/store-NAME and the DPDK --file-prefix sgaNAME$SGA_TAG; then each
+#   SED-EXPR (one sed expression an argument) in turn: another value
+#   ("s|^stats_interval_s = .*|stats_interval_s = 0|") or another line
+#   ("/^\[store\]/a KEY = VALUE").
+# - It runs with EAL -l 0-1, its output appended to $SGA_RUN/gateway-NAME.log;
+#   its pid is in GW_NAME_PID (NAME upper-cased: gateway b's in GW_B_PID).
+# Returns once it is up (a new "restored .* session" line in its log; 30 s at
+# most), or dies showing the log's tail. NAME: letters and digits.
+sga_gw_other() {
+	local name=$1 ns=$2 if_g=$3 if_d=$4 addr=$5 conf=$SGA_RUN/gateway-$1.conf log=$SGA_RUN/gateway-$1.log
+	local f before pid end exprs=()
+	shift 5
+	[[ $name =~ ^[[:alnum:]]+$ ]] || die "sga_gw_other: the name '$name' is not letters and digits"
+	[ -z "${SGA_GW_OTHERS[$name]:-}" ] || die "sga_gw_other: gateway $name runs already"
+	if ! ip netns list | awk -v n="$ns" '$1 == n { f = 1 } END { exit !f }'; then
+		ip netns add "$ns"
+		SGA_GW_OTHER_NS+=("$ns")
+	fi
+	ip -n "$ns" link show "$if_g" >/dev/null 2>&1 || sga_link "$ns" "$if_g" "$NS_DEV" "$if_d" "$addr"
+	for f in all default "$IF_DEV" "$if_d"; do
+		ip netns exec "$NS_DEV" sysctl -qw "net.ipv4.conf.$f.rp_filter=0" 2>/dev/null || true
+	done
+	for f in "$@"; do exprs+=(-e "$f"); done
+	sed -e "s|iface=$IF_GW,|iface=$if_g,|" -e "s|^adopt = .*|&\nnode = gw-$name-$SGA_TAG|" \
+		-e "s|^stats_file = .*|stats_file = $SGA_RUN/stats-$name.json|" \
+		-e "s|^dir = .*|dir = $SGA_RUN/store-$name|" \
+		-e "s|--file-prefix=sga$SGA_TAG|--file-prefix=sga$name$SGA_TAG|" "${exprs[@]}" \
+		"$SGA_RUN/gateway.conf" >"$conf"
+	: >>"$log"
+	before=$(grep -c "restored .* session" "$log" || true) # this start's own line: the log may hold earlier ones
+	ip netns exec "$ns" "$SGA_BUILD/gateway/sga-gateway" -c "$conf" -- -l 0-1 >>"$log" 2>&1 &
+	pid=$!
+	SGA_GW_OTHERS[$name]=$pid
+	declare -g "GW_${name^^}_PID=$pid"
+	end=$((SECONDS + 30))
+	until [ "$(grep -c "restored .* session" "$log")" -gt "$before" ]; do
+		kill -0 "$pid" 2>/dev/null || { tail -5 "$log" >&2; die "gateway $name exited (see $log)"; }
+		[ "$SECONDS" -lt "$end" ] || { tail -5 "$log" >&2; die "gateway $name did not come up (see $log)"; }
+		sleep 0.05
+	done
+}
+
+# sga_gw_other_stop NAME: stop gateway NAME (SIGTERM; SIGKILL after 30 s) and
+# wait for it. sga_gw_other_kill NAME: kill it (SIGKILL: a crash) and wait.
+# Either clears GW_NAME_PID; the name may be started again.
+sga_gw_other_stop() { sga_gw_other_end "$1" TERM; }
+sga_gw_other_kill() { sga_gw_other_end "$1" KILL; }
+sga_gw_other_end() {
+	local pid=${SGA_GW_OTHERS[$1]:-}
+	[ -n "$pid" ] || return 0
+	if [ "$2" = TERM ]; then
+		kill -TERM "$pid" 2>/dev/null || true
+		sga_wait_for 30 sga_pid_gone "$pid" || true
+	fi
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "SGA_GW_OTHERS[$1]"
+	declare -g "GW_${1^^}_PID="
+}
+
+sga_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # A counter from the gateway's stats file (SGA_STATS: another gateway's).
 sga_stat() {
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d[sys.argv[2]][sys.argv[3]])' \
@@ -482,9 +564,15 @@ sga_one_stream() {
 # Stop everything and remove the namespaces, keeping the run directory.
 sga_cleanup_keep_run() {
 	set +e
+	local name ns
+	for name in "${!SGA_GW_OTHERS[@]}"; do kill -KILL "${SGA_GW_OTHERS[$name]}" 2>/dev/null; done
+	for name in "${!SGA_GW_OTHERS[@]}"; do wait "${SGA_GW_OTHERS[$name]}" 2>/dev/null; done
+	SGA_GW_OTHERS=()
 	sga_gw_stop
 	sga_redis_stop
 	pkill -KILL -f -- "--state $SGA_RUN/" 2>/dev/null # devices left behind by a failed test
+	for ns in "${SGA_GW_OTHER_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+	SGA_GW_OTHER_NS=()
 	ip netns del "$NS_GW" 2>/dev/null
 	ip netns del "$NS_DEV" 2>/dev/null
 }

@@ -17,15 +17,7 @@ source "$(dirname "$0")/../../scripts/lab.sh"
 NS_GWB=sgagwb$SGA_TAG
 IF_GWB=sgab$SGA_TAG
 IF_DEVB=sgae$SGA_TAG
-GWB_PID=
-cleanup() {
-	set +e
-	[ -z "$GWB_PID" ] || kill -KILL "$GWB_PID" 2>/dev/null
-	wait "$GWB_PID" 2>/dev/null
-	ip netns del "$NS_GWB" 2>/dev/null
-	sga_cleanup
-}
-trap cleanup EXIT
+trap sga_cleanup EXIT
 N=${SGA_E2E_MESSAGES:-8000}
 export SGA_ADOPT=on
 # Two data-plane lcores share core 1: both back off when idle.
@@ -33,22 +25,9 @@ export SGA_IDLE_SLEEP_US=${SGA_IDLE_SLEEP_US:-50}
 
 sga_lab_up dev-i dev-j
 
-# Gateway B: its own namespace and link, the same address, keys and Redis.
-ip netns add "$NS_GWB"
-sga_link "$NS_GWB" "$IF_GWB" "$NS_DEV" "$IF_DEVB" 10.77.0.2/32
-# Frames of gateway A still reach the devices on A's link after the move.
-for f in all default "$IF_DEV" "$IF_DEVB"; do
-	ip netns exec "$NS_DEV" sysctl -qw "net.ipv4.conf.$f.rp_filter=0" 2>/dev/null || true
-done
-sed -e "s|iface=$IF_GW,|iface=$IF_GWB,|" -e "s|^adopt = .*|&\nnode = gw-b-$SGA_TAG|" -e "s|^stats_file = .*|stats_file = $SGA_RUN/stats-b.json|" \
-	-e "s|^dir = .*|dir = $SGA_RUN/store-b|" -e "s|--file-prefix=sga$SGA_TAG|--file-prefix=sgab$SGA_TAG|" \
-	-e "s|^stats_interval_s = .*|stats_interval_s = 0|" \
-	"$SGA_RUN/gateway.conf" >"$SGA_RUN/gateway-b.conf"
-ip netns exec "$NS_GWB" "$SGA_BUILD/gateway/sga-gateway" -c "$SGA_RUN/gateway-b.conf" -- -l 0-1 \
-	>"$SGA_RUN/gateway-b.log" 2>&1 &
-GWB_PID=$!
-gwb_up() { grep -q "restored .* session" "$SGA_RUN/gateway-b.log"; }
-sga_wait_for 30 gwb_up || { tail -5 "$SGA_RUN/gateway-b.log" >&2; die "gateway B did not come up"; }
+# Gateway B: its own namespace and link, the same address, keys and Redis
+# (frames of gateway A still reach the devices on A's link after the move).
+sga_gw_other b "$NS_GWB" "$IF_GWB" "$IF_DEVB" 10.77.0.2/32 "s|^stats_interval_s = .*|stats_interval_s = 0|"
 log "gateways A and B up at 10.77.0.1, the devices on A's link"
 
 sga_stream_start "$N"

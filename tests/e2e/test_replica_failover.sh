@@ -18,7 +18,7 @@ source "$(dirname "$0")/../../scripts/lab.sh"
 NS_GWB=sgagwb$SGA_TAG
 IF_GWB=sgab$SGA_TAG
 IF_DEVB=sgae$SGA_TAG
-GWB_PID='' REPL_PID='' I_PID='' J_PID=''
+REPL_PID='' I_PID='' J_PID=''
 N=${SGA_E2E_MESSAGES:-200}
 M=${SGA_E2E_AFTER:-20}
 J_IP=10.77.0.3
@@ -26,9 +26,8 @@ cleanup() {
 	set +e
 	exec 7>&- 2>/dev/null
 	[ -z "$J_PID" ] || kill -CONT "$J_PID" 2>/dev/null
-	for p in $I_PID $J_PID $GWB_PID $REPL_PID; do kill -KILL "$p" 2>/dev/null; done
-	for p in $I_PID $J_PID $GWB_PID $REPL_PID; do wait "$p" 2>/dev/null; done
-	ip netns del "$NS_GWB" 2>/dev/null
+	for p in $I_PID $J_PID $REPL_PID; do kill -KILL "$p" 2>/dev/null; done
+	for p in $I_PID $J_PID $REPL_PID; do wait "$p" 2>/dev/null; done
 	sga_cleanup
 }
 trap cleanup EXIT
@@ -51,19 +50,7 @@ repl_up() { repl_cli info replication 2>/dev/null | grep -q "master_link_status:
 sga_wait_for 30 repl_up || die "the Redis replica did not come online with its primary"
 
 # Gateway B: its own namespace and link, the same address, keys and Redis.
-ip netns add "$NS_GWB"
-sga_link "$NS_GWB" "$IF_GWB" "$NS_DEV" "$IF_DEVB" 10.77.0.2/32
-for f in all default "$IF_DEV" "$IF_DEVB"; do
-	ip netns exec "$NS_DEV" sysctl -qw "net.ipv4.conf.$f.rp_filter=0" 2>/dev/null || true
-done
-sed -e "s|iface=$IF_GW,|iface=$IF_GWB,|" -e "s|^adopt = .*|&\nnode = gw-b-$SGA_TAG|" -e "s|^stats_file = .*|stats_file = $SGA_RUN/stats-b.json|" \
-	-e "s|^dir = .*|dir = $SGA_RUN/store-b|" -e "s|--file-prefix=sga$SGA_TAG|--file-prefix=sgab$SGA_TAG|" \
-	"$SGA_RUN/gateway.conf" >"$SGA_RUN/gateway-b.conf"
-ip netns exec "$NS_GWB" "$SGA_BUILD/gateway/sga-gateway" -c "$SGA_RUN/gateway-b.conf" -- -l 0-1 \
-	>"$SGA_RUN/gateway-b.log" 2>&1 &
-GWB_PID=$!
-gwb_up() { grep -q "restored .* session" "$SGA_RUN/gateway-b.log"; }
-sga_wait_for 30 gwb_up || { tail -5 "$SGA_RUN/gateway-b.log" >&2; die "gateway B did not come up"; }
+sga_gw_other b "$NS_GWB" "$IF_GWB" "$IF_DEVB" 10.77.0.2/32
 grep -q "replicate = redis: STORED once" "$SGA_RUN/gateway.log" || die "gateway A does not replicate"
 log "gateways A and B up at 10.77.0.1 (replicate = redis, replicas = 1), the devices on A's link"
 

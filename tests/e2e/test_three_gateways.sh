@@ -17,13 +17,11 @@
 source "$(dirname "$0")/../../scripts/lab.sh"
 IF_GWB=sgab$SGA_TAG IF_DEVB=sgae$SGA_TAG
 IF_GWC=sgac$SGA_TAG IF_DEVC=sgaf$SGA_TAG
-GWB_PID= GWC_PID= STREAM_J=
+STREAM_J=
 J_IP=10.77.0.3
 cleanup() {
 	set +e
 	[ -z "$STREAM_J" ] || kill -CONT "$STREAM_J" 2>/dev/null
-	for p in $GWB_PID $GWC_PID; do kill -KILL "$p" 2>/dev/null; done
-	for p in $GWB_PID $GWC_PID; do wait "$p" 2>/dev/null; done
 	sga_cleanup
 }
 trap cleanup EXIT
@@ -34,30 +32,11 @@ export SGA_STORE_REPLICA_TIMEOUT_MS=${SGA_STORE_REPLICA_TIMEOUT_MS:-2000}
 export SGA_IDLE_SLEEP_US=${SGA_IDLE_SLEEP_US:-50}
 
 sga_lab_up dev-i dev-j
-for f in all default "$IF_DEV"; do
-	ip netns exec "$NS_DEV" sysctl -qw "net.ipv4.conf.$f.rp_filter=0" 2>/dev/null || true
-done
 
-# gw_start NAME IF_G IF_D ADDR: another gateway in the gateways' namespace
-# (the cluster listens on its loopback) on its own link, with its own node
-# name, store, stats file and DPDK prefix; its pid in GW<NAME>_PID.
-gw_start() {
-	local name=$1 conf=$SGA_RUN/gateway-$1.conf up
-	sga_link "$NS_GW" "$2" "$NS_DEV" "$3" "$4"
-	ip netns exec "$NS_DEV" sysctl -qw "net.ipv4.conf.$3.rp_filter=0" 2>/dev/null || true
-	sed -e "s|iface=$IF_GW,|iface=$2,|" -e "s|^adopt = .*|&\nnode = gw-$name|" \
-		-e "s|^stats_file = .*|stats_file = $SGA_RUN/stats-$name.json|" \
-		-e "s|^dir = .*|dir = $SGA_RUN/store-$name|" \
-		-e "s|--file-prefix=sga$SGA_TAG|--file-prefix=sga$name$SGA_TAG|" \
-		"$SGA_RUN/gateway.conf" >"$conf"
-	ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$conf" -- -l 0-1 \
-		>"$SGA_RUN/gateway-$name.log" 2>&1 &
-	eval "GW${name^^}_PID=$!"
-	up() { grep -q "restored .* session" "$SGA_RUN/gateway-$name.log"; }
-	sga_wait_for 30 up || { tail -5 "$SGA_RUN/gateway-$name.log" >&2; die "gateway $name did not come up"; }
-}
-gw_start b "$IF_GWB" "$IF_DEVB" 10.77.0.2/32
-gw_start c "$IF_GWC" "$IF_DEVC" 10.77.0.4/32
+# Gateways B and C in the gateways' namespace (the cluster listens on its
+# loopback), each on its own link.
+sga_gw_other b "$NS_GW" "$IF_GWB" "$IF_DEVB" 10.77.0.2/32
+sga_gw_other c "$NS_GW" "$IF_GWC" "$IF_DEVC" 10.77.0.4/32
 route_to() {
 	ip -n "$NS_DEV" route replace 10.77.0.1/32 dev "$1"
 	ip -n "$NS_DEV" neigh flush all
