@@ -573,6 +573,16 @@ static bool dp_echo_take(struct dp *dp, struct dp_lcore *lc, struct dp_session *
 	}
 	if (mb->echo == DP_ECHO_SEEN) {
 		dp_ctr_inc(lc, DP_C_DROP_STALE_EPOCH);
+		/* Several gateways ([sessions] adopt): a fresh frame echoing an
+		 * epoch this gateway did not draw was sealed after another
+		 * gateway's frames reached the device - that one adopted the
+		 * session. A reservation asks the state store, whose fence then
+		 * refuses it and the control plane lets the session go (its next
+		 * frame adopts it back); without this, a gateway that had no
+		 * traffic while the other owned the session would keep dropping
+		 * the session's frames and never write the mark that fences it. */
+		if (dp->cfg.adopt_sessions && !__atomic_load_n(&mb->resv_pending, __ATOMIC_RELAXED))
+			dp_resv_raise(dp, lc, s, from);
 		return false;
 	}
 	dp_ctr_inc(lc, DP_C_STALE_EPOCH);

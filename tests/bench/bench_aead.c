@@ -26,6 +26,12 @@
  * show what many sessions cost on each path; crypto-perf (one key) stays the
  * reference.
  *
+ * --peer (with --cpu-suites): one more column, the gateway-to-gateway
+ * encapsulation of a cluster (dataplane/dp_peer.h) of a hop frame of that
+ * size: seal and open, AES-256-CMAC over its 32-byte header and the frame -
+ * what the two gateways pay together, on top of the relay, for a frame of a
+ * device that reaches another gateway than its session's owner.
+ *
  * --cpu-suites A,B,... (the "suites" mode): the CPU path alone, no EAL and no
  * device: the data plane's per-frame seal under a prepared key (one key, the
  * 29-byte hop header as AAD, in place) for each listed suite in turn, the
@@ -39,7 +45,7 @@
  *                  [--sizes 64,256,1024,1400] [--ops N] [--reps N] [--perf PATH]
  *                  [--no-perf] [--keys N[,N...]]
  *   sga-bench-aead --cpu-suites aes-128-gcm,chacha20-poly1305,ascon-aead128
- *                  [--sizes 64,1024] [--ops N] [--reps N]
+ *                  [--sizes 64,1024] [--ops N] [--reps N] [--peer]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -54,6 +60,7 @@
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 
+#include "dp_peer.h"
 #include "sga_cdev.h"
 #include "sga_crypto.h"
 #include "sga_hop.h"
@@ -76,6 +83,7 @@ struct opts {
 	unsigned keys[MAX_SIZES], n_keys;    /* --keys: many-keys mode, these key counts */
 	uint8_t cpu_suites[SGA_SUITE_COUNT]; /* --cpu-suites: suites mode, these suites */
 	unsigned n_cpu_suites;
+	int peer; /* --peer: the cluster encapsulation's column too */
 };
 
 static void usage(FILE *f)
@@ -86,7 +94,7 @@ static void usage(FILE *f)
 	           "                      [--sizes 64,256,1024,1400] [--ops N] [--reps N]\n"
 	           "                      [--perf PATH] [--no-perf] [--keys N[,N...]]\n"
 	           "       sga-bench-aead --cpu-suites A,B,... [--sizes 64,1024] [--ops N] "
-	           "[--reps N]\n");
+	           "[--reps N] [--peer]\n");
 }
 
 static int parse_cpu_suites(struct opts *o, char *s)
@@ -308,8 +316,39 @@ static double run_cpu_suite(struct sga_aead_key *k, unsigned size, unsigned long
 	return (double)total / (now_s() - t0) / 1e6;
 }
 
+/* Seal and open `total` encapsulations of a hop frame of text length size
+ * (header and tag of the hop layer included); M ops/s, 0 on failure. */
+static double run_peer(struct dp_peer_mac *mac, unsigned size, unsigned long total)
+{
+	static uint8_t buf[DP_PEER_OVERHEAD + SGA_FRAME_MAX];
+	const size_t frame = SGA_HOP_HDR_LEN + size + 16;
+	struct dp_addr dev;
+	struct dp_peer_msg msg;
+	double t0;
+
+	memset(&dev, 0, sizeof(dev));
+	dp_addr_set_ipv4(&dev, 0x0300000a);
+	dev.port = 0x419c;
+	for (size_t i = 0; i < frame; i++)
+		buf[DP_PEER_HDR_LEN + i] = (uint8_t)i;
+	t0 = now_s();
+	for (unsigned long i = 0; i < total; i++) {
+		size_t n;
+
+		buf[DP_PEER_HDR_LEN + 8] = (uint8_t)i; /* a different frame each time */
+		n = dp_peer_seal(mac, buf, DP_PEER_FWD, 1, &dev, frame);
+		if (!n || dp_peer_open(mac, buf, n, &msg)) {
+			fprintf(stderr, "peer encapsulation failed\n");
+			return 0;
+		}
+	}
+	return (double)total / (now_s() - t0) / 1e6;
+}
+
 static int cpu_suites(const struct opts *o)
 {
+	static const uint8_t peer_key[DP_PEER_KEY_LEN] = {1, 2, 3};
+	struct dp_peer_mac *pm = o->peer ? dp_peer_mac_new(peer_key) : NULL;
 	struct sga_aead_key *k[SGA_SUITE_COUNT] = {NULL};
 	uint8_t key[SGA_AEAD_MAX_KEY_LEN];
 	int rc = 1;
@@ -332,9 +371,11 @@ static int cpu_suites(const struct opts *o)
 		printf("  %18s", sga_suite_get(o->cpu_suites[s])->name);
 	for (unsigned s = 1; s < o->n_cpu_suites; s++)
 		printf("  %8s", "ratio");
+	if (pm)
+		printf("  %18s  %8s", "cluster hop", "ratio");
 	printf("\n");
 	for (unsigned i = 0; i < o->n_sizes; i++) {
-		double best[SGA_SUITE_COUNT] = {0};
+		double best[SGA_SUITE_COUNT] = {0}, best_peer = 0;
 
 		for (unsigned s = 0; s < o->n_cpu_suites; s++)
 			run_cpu_suite(k[s], o->sizes[i], o->ops / 10); /* warm-up */
@@ -346,12 +387,21 @@ static int cpu_suites(const struct opts *o)
 					goto out;
 				best[s] = v > best[s] ? v : best[s];
 			}
+			if (pm) {
+				double v = run_peer(pm, o->sizes[i], o->ops);
+
+				if (v == 0)
+					goto out;
+				best_peer = v > best_peer ? v : best_peer;
+			}
 		}
 		printf("%6u", o->sizes[i]);
 		for (unsigned s = 0; s < o->n_cpu_suites; s++)
 			printf("  %18.3f", best[s]);
 		for (unsigned s = 1; s < o->n_cpu_suites; s++)
 			printf("  %8.2f", best[s] / best[0]);
+		if (pm)
+			printf("  %18.3f  %8.2f", best_peer, best_peer / best[0]);
 		printf("\n");
 		fflush(stdout);
 	}
@@ -359,6 +409,7 @@ static int cpu_suites(const struct opts *o)
 out:
 	for (unsigned s = 0; s < o->n_cpu_suites; s++)
 		sga_aead_key_free(k[s]);
+	dp_peer_mac_free(pm);
 	return rc;
 }
 
@@ -426,6 +477,7 @@ int main(int argc, char **argv)
 	    {"reps", required_argument, NULL, 'r'},
 	    {"keys", required_argument, NULL, 'k'},
 	    {"cpu-suites", required_argument, NULL, 'c'},
+	    {"peer", no_argument, NULL, 'E'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -487,6 +539,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "keys: 1..1000000, comma separated\n");
 				return 2;
 			}
+			break;
+		case 'E':
+			o.peer = 1;
 			break;
 		case 'c':
 			if (parse_cpu_suites(&o, optarg)) {

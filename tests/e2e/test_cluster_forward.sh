@@ -18,19 +18,12 @@
 source "$(dirname "$0")/../../scripts/lab.sh"
 IF_GWB=sgab$SGA_TAG IF_DEVB=sgae$SGA_TAG
 IF_GWC=sgac$SGA_TAG IF_DEVC=sgaf$SGA_TAG
-GWB_PID= GWC_PID=
 J_IP=10.77.0.3
 NEXT_HOP=10.78.255.1
-cleanup() {
-	set +e
-	for p in $GWB_PID $GWC_PID; do kill -KILL "$p" 2>/dev/null; done
-	for p in $GWB_PID $GWC_PID; do wait "$p" 2>/dev/null; done
-	sga_cleanup
-}
-trap cleanup EXIT
+trap sga_cleanup EXIT
 N=${SGA_E2E_MESSAGES:-4000}
-export SGA_REDIS_CLUSTER=1 SGA_ADOPT=on SGA_NODE=gw-a
-export SGA_CLUSTER_NODES="gw-a 10.78.0.1:7100, gw-b 10.78.0.2:7100, gw-c 10.78.0.3:7100"
+export SGA_REDIS_CLUSTER=1 SGA_ADOPT=on SGA_NODE=gw-a-$SGA_TAG
+export SGA_CLUSTER_NODES="gw-a-$SGA_TAG 10.78.0.1:7100, gw-b-$SGA_TAG 10.78.0.2:7100, gw-c-$SGA_TAG 10.78.0.3:7100"
 export SGA_CLUSTER_NEXT_HOP=$NEXT_HOP SGA_CLUSTER_LEASE_MS=${SGA_CLUSTER_LEASE_MS:-1500}
 # Three data-plane lcores share core 1: each backs off when idle.
 export SGA_IDLE_SLEEP_US=${SGA_IDLE_SLEEP_US:-50}
@@ -44,26 +37,14 @@ for f in all default lo "$IF_DEV"; do
 done
 ip -n "$NS_DEV" route add 10.78.0.1/32 dev "$IF_DEV"
 
-# gw_start NAME IF_G IF_D NODE_IP: another gateway of the cluster in the
-# gateways' namespace, on its own link, node gw-NAME; pid in GW<NAME>_PID.
-gw_start() {
-	local name=$1 conf=$SGA_RUN/gateway-$1.conf up
-	sga_link "$NS_GW" "$2" "$NS_DEV" "$3" "$NEXT_HOP/32"
-	ip netns exec "$NS_DEV" sysctl -qw "net.ipv4.conf.$3.rp_filter=0" 2>/dev/null || true
-	ip -n "$NS_DEV" route add "$4/32" dev "$3"
-	sed -e "s|iface=$IF_GW,|iface=$2,|" -e "s|^node = .*|node = gw-$name|" \
-		-e "s|^stats_file = .*|stats_file = $SGA_RUN/stats-$name.json|" \
-		-e "s|^dir = .*|dir = $SGA_RUN/store-$name|" \
-		-e "s|--file-prefix=sga$SGA_TAG|--file-prefix=sga$name$SGA_TAG|" \
-		"$SGA_RUN/gateway.conf" >"$conf"
-	ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-gateway" -c "$conf" -- -l 0-1 \
-		>"$SGA_RUN/gateway-$name.log" 2>&1 &
-	eval "GW${name^^}_PID=$!"
-	up() { grep -q "restored .* session" "$SGA_RUN/gateway-$name.log"; }
-	sga_wait_for 30 up || { tail -5 "$SGA_RUN/gateway-$name.log" >&2; die "gateway $name did not come up"; }
-}
-gw_start b "$IF_GWB" "$IF_DEVB" 10.78.0.2
-gw_start c "$IF_GWC" "$IF_DEVC" 10.78.0.3
+# Gateways B and C: in the gateways' namespace (the Redis Cluster listens
+# on its loopback), each on its own link, node gw-NAME-$SGA_TAG (sga_gw_other),
+# their node addresses routed by the devices' namespace to their links.
+for g in b c; do
+	[ $g = b ] && ifs=("$IF_GWB" "$IF_DEVB" 10.78.0.2) || ifs=("$IF_GWC" "$IF_DEVC" 10.78.0.3)
+	sga_gw_other $g "$NS_GW" "${ifs[0]}" "${ifs[1]}" "$NEXT_HOP/32" "/^node = $SGA_NODE\$/d"
+	ip -n "$NS_DEV" route add "${ifs[2]}/32" dev "${ifs[1]}"
+done
 stat_of() {
 	local f=$SGA_RUN/stats-$1.json
 	[ "$1" != a ] || f=$SGA_RUN/stats.json
@@ -73,7 +54,7 @@ log_of() { if [ "$1" = a ]; then echo "$SGA_RUN/gateway.log"; else echo "$SGA_RU
 # Every gateway sees the two others up (their leases) and has resolved its
 # next hop towards them.
 for g in a b c; do
-	seen() { [ "$(grep -c "\[cluster\] gw-. is up" "$(log_of "$g")")" -ge 2 ]; }
+	seen() { [ "$(grep -c "\[cluster\] gw-.-$SGA_TAG is up" "$(log_of "$g")")" -ge 2 ]; }
 	sga_wait_for 30 seen || die "gateway $g did not see its two peers up"
 done
 resolved() { for g in a b c; do [ "$(stat_of "$g" dataplane peer_arp_learned)" -ge 1 ] || return 1; done; }
@@ -141,9 +122,7 @@ if [ "$owner" = a ]; then
 	home_i "$IF_DEVC"
 	left=b
 else
-	kill -KILL "$GWB_PID"
-	wait "$GWB_PID" 2>/dev/null || true
-	GWB_PID=
+	sga_gw_other_kill b
 	home_j "$IF_DEVC"
 	left=a
 fi
