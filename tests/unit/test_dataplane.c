@@ -1671,6 +1671,60 @@ RELAY_TEST(replay_from_before_restart_moves_no_address)
 	session_free(h);
 }
 
+/*
+ * Several gateways ([sessions] adopt, PROTOCOL.md 9.5): a gateway that kept a
+ * session installed while another adopted it, and had no frame meanwhile,
+ * wrote no mark the fence could refuse. When the devices come back, d_i's
+ * frames echo the epoch the other gateway drew: refused as stale here, and
+ * with adoption on each such refusal asks for a TX reservation, which the
+ * state store's fence refuses so the control plane lets the session go
+ * (cp.c, disown). Without adoption nothing is asked.
+ */
+static unsigned foreign_epoch_asks(int adopt)
+{
+	struct harness *h = session_new();
+	struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
+	const uint64_t tx_seq[2] = {500, 500}, tx_limit[2] = {1500, 1500}, rx_next[2] = {0, 0};
+	static struct sga_gw_session rec;
+	struct dp_resv_req r[4];
+	uint8_t msg[32], frame[SGA_FRAME_MAX];
+	unsigned asked;
+	size_t flen;
+
+	port_make(1);
+	cfg_fill(1, 3, 64, 16, 64);
+	cfg.adopt_sessions = adopt;
+	dp_start();
+	rec = h->gsess;
+	for (int k = 0; k < 2; k++) {
+		rec.hop[k].epoch = 0; /* drawn at install */
+		rec.hop[k].restored = 1;
+	}
+	cr_assert_eq(dp_session_install(dp, &rec, addr, tx_seq, tx_limit, rx_next), 0);
+	sga_gw_session_wipe(&rec);
+	send_ok(h, 1, addr, NULL, 10, 1); /* relayed to d_i: it learns this install's epoch */
+	send_ok(h, 0, addr, NULL, 10, 2); /* and echoes it */
+	cr_assert_eq(dp_resv_dequeue(dp, r, 4), 0);
+	/* d_i then read frames of another gateway, which drew its own epoch */
+	h->sess[0].hop_epoch ^= 0x5a5a5a5a5a5a5a5aull;
+	fill(msg, sizeof(msg), 3);
+	flen = seal(h, 0, msg, sizeof(msg), frame);
+	send_dropped(0, &addr[0], frame, flen);
+	cr_assert_eq(ctr(DP_C_DROP_STALE_EPOCH), 1);
+	asked = dp_resv_dequeue(dp, r, 4);
+	if (asked)
+		cr_assert_eq(r[0].session_id, h->gsess.session_id);
+	dp_down();
+	session_free(h);
+	return asked;
+}
+
+RELAY_TEST(another_gateways_epoch_asks_the_fence)
+{
+	cr_assert_eq(foreign_epoch_asks(1), 1, "with adoption on: one reservation asked");
+	cr_assert_eq(foreign_epoch_asks(0), 0, "without adoption: nothing asked");
+}
+
 /* ---- TX sequence reservations --------------------------------------------------------------- */
 
 RELAY_TEST(tx_limit_and_reservation)
