@@ -1295,7 +1295,8 @@ static void on_closed(struct sga_client *c, const uint8_t *f, size_t n)
 
 int sga_client_close_session(struct sga_client *c, int timeout_ms)
 {
-	uint64_t deadline = deadline_in(timeout_ms), next = 0;
+	uint64_t deadline = deadline_in(timeout_ms);
+	struct sga_core_xt xt;
 	uint8_t f[SGA_FRAME_MAX];
 	size_t n;
 
@@ -1304,7 +1305,10 @@ int sga_client_close_session(struct sga_client *c, int timeout_ms)
 		                        : fail(c, -SGA_CLIENT_E_NO_SESSION, "no session to close");
 	c->closed_reason = 0;
 	/* Re-sent until the gateway's SESSION_CLOSED (a fresh seal each time:
-	 * random nonce); a lost answer ends the session here all the same. */
+	 * random nonce) on the core's exchange timer, as the core's close is
+	 * (the timeout doubles up to rto_max_ms); a lost answer ends the session
+	 * here all the same. */
+	sga_core_xt_start(&xt, c->rto_ms);
 	while (!c->closed_reason) {
 		uint64_t now = now_ms();
 
@@ -1313,12 +1317,12 @@ int sga_client_close_session(struct sga_client *c, int timeout_ms)
 			return fail(c, -SGA_CLIENT_E_TIMEOUT,
 			            "no SESSION_CLOSED from the gateway: session ended here only");
 		}
-		if (now >= next) {
+		if (!xt.tries || sga_core_xt_due(&xt, now)) {
 			if (sga_dev_create_session_close(&c->sess, f, sizeof(f), &n) == 0)
 				(void)tx(c, f, n);
-			next = now + c->rto_ms;
+			sga_core_xt_arm(&xt, now, c->rto_max_ms);
 		}
-		pump(c, deadline && deadline < next ? deadline : next);
+		pump(c, deadline && deadline < xt.next_ms ? deadline : xt.next_ms);
 	}
 	end_session(c);
 	return 0;
