@@ -337,39 +337,6 @@ int sga_core_reseal(struct sga_dev_sess *s, const struct sga_core_tx *t, uint8_t
 	return sga_dev_data_reseal(s, t->seq, t->msg, t->len, f, cap, len);
 }
 
-/* ---- the handshake's steps ---------------------------------------------------- */
-
-int sga_core_hs_result(struct sga_dev *d, struct sga_dev_sess *s, const uint8_t *f, size_t n,
-                       uint8_t *kex, size_t cap, size_t *len)
-{
-	int rc = sga_dev_consume_neg_result(d, s, f, n);
-
-	if (!rc && (rc = sga_dev_create_kex_init(d, s, kex, cap, len)))
-		s->state = SGA_DEV_S_FAILED;
-	return rc;
-}
-
-int sga_core_hs_answer(struct sga_dev *d, struct sga_dev_sess *s, int accept, uint8_t *acc,
-                       size_t acc_cap, size_t *acc_len, uint8_t *kex, size_t kex_cap,
-                       size_t *kex_len)
-{
-	int rc = sga_dev_create_neg_accept(d, s, accept, acc, acc_cap, acc_len);
-
-	*kex_len = 0;
-	if (!rc && accept && (rc = sga_dev_create_kex_init(d, s, kex, kex_cap, kex_len)))
-		s->state = SGA_DEV_S_FAILED;
-	return rc;
-}
-
-int sga_core_hs_keys(struct sga_dev *d, struct sga_dev_sess *s, struct sga_core_win *w,
-                     const uint8_t *f, size_t n, uint8_t *out, size_t cap, size_t *len,
-                     uint64_t now_ms, uint64_t now_us)
-{
-	int rc = sga_dev_consume_kex_reply(d, s, f, n);
-
-	return rc ? rc : sga_core_win_confirm(w, s, out, cap, len, now_ms, now_us);
-}
-
 /* ---- set-up ---------------------------------------------------------------------- */
 
 int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_t *pkg_body,

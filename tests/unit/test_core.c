@@ -1083,7 +1083,7 @@ Test(core, exchange_timer_backs_off_and_budgets_echoes)
 	cr_assert_eq(t.rto, 100);
 }
 
-#if !defined(sga_core_hs_result) /* the harness's devices are the OpenSSL build's */
+#if !defined(sga_core_win_confirm) /* the harness's devices and sessions are the OpenSSL build's */
 /*
  * The handshake's steps the core's exchange and the Linux SDK's share
  * (sga_core_hs_*), against the gateway's handlers: a frame that is not the
