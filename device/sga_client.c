@@ -571,7 +571,7 @@ static void start_accept(struct sga_client *c);
 
 static void on_invite(struct sga_client *c, const uint8_t *f, size_t n)
 {
-	size_t len;
+	size_t len, klen;
 	int rc = sga_dev_consume_neg_invite(&c->dev, &c->inv, f, n);
 
 	if (rc) {
@@ -598,7 +598,8 @@ static void on_invite(struct sga_client *c, const uint8_t *f, size_t n)
 	/* Nobody is accepting: decline, so the initiator hears it at once. */
 	client_log(c, 1, "declining an invitation from %.*s (not accepting)", c->inv.peer_id_len,
 	           c->inv.peer_id);
-	rc = sga_dev_create_neg_accept(&c->dev, &c->inv, 0, c->txbuf, sizeof(c->txbuf), &len);
+	rc = sga_core_hs_answer(&c->dev, &c->inv, 0, c->txbuf, sizeof(c->txbuf), &len, NULL, 0,
+	                        &klen);
 	if (!rc && !save_state(c))
 		(void)tx(c, c->txbuf, len);
 	sga_dev_sess_wipe(&c->inv);
@@ -617,11 +618,9 @@ static void start_accept(struct sga_client *c)
 	client_log(c, 1, "invitation from %s (suite %s), accepting", c->peer,
 	           suite_name(c->sess.suite));
 	op_start(c, OP_ACCEPT);
-	rc = sga_dev_create_neg_accept(&c->dev, &c->sess, 1, op->frame[0], SGA_FRAME_MAX,
-	                               &op->len[0]);
-	if (!rc)
-		rc = sga_dev_create_kex_init(&c->dev, &c->sess, op->frame[1], SGA_FRAME_MAX,
-		                             &op->len[1]);
+	/* The core's step: the NEG_ACCEPT and the KEX_INIT that goes after it. */
+	rc = sga_core_hs_answer(&c->dev, &c->sess, 1, op->frame[0], SGA_FRAME_MAX, &op->len[0],
+	                        op->frame[1], SGA_FRAME_MAX, &op->len[1]);
 	if (rc) {
 		op_finish(c, fail(c, rc, "cannot answer the invitation: %s", sga_err_desc(rc)));
 		return;
@@ -671,6 +670,7 @@ static void on_wake_ack(struct sga_client *c, const uint8_t *f, size_t n)
 static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	struct client_op_state *op = &c->op;
+	size_t len;
 	int rc;
 
 	if ((op->kind != OP_NEG && op->kind != OP_ANNOUNCE) || op->done ||
@@ -678,7 +678,8 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 		c->stats.dropped++;
 		return;
 	}
-	rc = sga_dev_consume_neg_result(&c->dev, &c->sess, f, n);
+	/* The core's step: a suite agreed gives the KEX_INIT at once. */
+	rc = sga_core_hs_result(&c->dev, &c->sess, f, n, c->txbuf, sizeof(c->txbuf), &len);
 	if (!rc || c->sess.state == SGA_DEV_S_FAILED)
 		c->announced = 1; /* G accepted our counter: its address for us is this socket */
 	if (op->kind == OP_ANNOUNCE && c->sess.state == SGA_DEV_S_FAILED) {
@@ -686,6 +687,11 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 		 * be a gateway that does not follow PROTOCOL.md 6.3. */
 		client_log(c, 1, "the gateway knows where we are");
 		op_finish(c, rc == -SGA_E_BAD_FIELD ? 0 : rc);
+		return;
+	}
+	if (rc && c->sess.state == SGA_DEV_S_FAILED && c->sess.session_id) {
+		/* Negotiated (a refusal names no session), then the KEX_INIT failed. */
+		op_finish(c, fail(c, rc, "cannot build KEX_INIT: %s", sga_err_desc(rc)));
 		return;
 	}
 	if (rc && c->sess.state == SGA_DEV_S_FAILED) {
@@ -700,24 +706,21 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 	}
 	client_log(c, 1, "negotiated %s with %s, key exchange", suite_name(c->sess.suite), c->peer);
 	op_start(c, OP_KEX);
-	rc = sga_dev_create_kex_init(&c->dev, &c->sess, op->frame[0], SGA_FRAME_MAX, &op->len[0]);
-	if (rc) {
-		op_finish(c, fail(c, rc, "cannot build KEX_INIT: %s", sga_err_desc(rc)));
-		return;
-	}
+	memcpy(op->frame[0], c->txbuf, len);
+	op->len[0] = len;
 	op->n_frames = 1;
 	(void)op_send(c);
 }
 
 static void dispatch(struct sga_client *c, const uint8_t *f, size_t n);
 static void on_closed(struct sga_client *c, const uint8_t *f, size_t n);
-static int confirm_send(struct sga_client *c);
 static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n);
 static void stash_add(struct sga_client *c, const uint8_t *f, size_t n);
 static void stash_replay(struct sga_client *c);
 
 static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 {
+	size_t len;
 	int rc;
 
 	if (c->sess.state != SGA_DEV_S_KEX || !c->sess.kex_made) {
@@ -727,10 +730,20 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 			c->stats.dropped++;
 		return;
 	}
-	rc = sga_dev_consume_kex_reply(&c->dev, &c->sess, f, n);
-	if (rc) {
+	/* The core's step: the keys, and our key confirmation (PROTOCOL.md 8.6),
+	 * e2e_seq 0, in the send window like a message, so a DATA_ACK releases it
+	 * and the timer re-sends it. */
+	rc = sga_core_hs_keys(&c->dev, &c->sess, &c->win, f, n, c->txbuf, sizeof(c->txbuf), &len,
+	                      now_ms(), now_us());
+	if (rc && c->sess.state == SGA_DEV_S_KEX) {
 		c->stats.dropped++;
 		client_log(c, 2, "KEX_REPLY dropped: %s", sga_err_desc(rc));
+		return;
+	}
+	if (rc) {
+		c->sess_err = fail(c, rc, "cannot seal the key confirmation: %s", sga_err_desc(rc));
+		if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
+			op_finish(c, rc);
 		return;
 	}
 	client_log(c, 1, "keys with %s derived (%s), confirming them", c->peer,
@@ -738,12 +751,7 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 	/* The exchange's frames (NEG_ACCEPT, KEX_INIT) have served: from here the
 	 * confirm's own retransmission runs, bounded by the exchange's deadline. */
 	c->op.xt.next_ms = 0;
-	rc = confirm_send(c);
-	if (rc) {
-		if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
-			op_finish(c, rc);
-		return;
-	}
+	(void)tx(c, c->txbuf, len);
 	/* Messages the peer sent before our KEX_REPLY came (its confirm first). */
 	stash_replay(c);
 }
@@ -789,21 +797,6 @@ static void stash_replay(struct sga_client *c)
 		c->n_stash -= n0;
 	} while (c->stash_again && c->n_stash);
 	c->stash_replaying = 0;
-}
-
-/* Our key confirmation (PROTOCOL.md 8.6): e2e_seq 0, kept in the send window
- * like a message, so a DATA_ACK releases it and the timer re-sends it. */
-static int confirm_send(struct sga_client *c)
-{
-	size_t flen;
-	int rc = sga_core_win_confirm(&c->win, &c->sess, c->txbuf, sizeof(c->txbuf), &flen,
-	                              now_ms(), now_us());
-
-	if (rc)
-		return c->sess_err =
-		           fail(c, rc, "cannot seal the key confirmation: %s", sga_err_desc(rc));
-	(void)tx(c, c->txbuf, flen);
-	return 0;
 }
 
 /* The peer's key confirmation, the first DATA_DOWN of the session. */
@@ -1302,7 +1295,8 @@ static void on_closed(struct sga_client *c, const uint8_t *f, size_t n)
 
 int sga_client_close_session(struct sga_client *c, int timeout_ms)
 {
-	uint64_t deadline = deadline_in(timeout_ms), next = 0;
+	uint64_t deadline = deadline_in(timeout_ms);
+	struct sga_core_xt xt;
 	uint8_t f[SGA_FRAME_MAX];
 	size_t n;
 
@@ -1311,7 +1305,10 @@ int sga_client_close_session(struct sga_client *c, int timeout_ms)
 		                        : fail(c, -SGA_CLIENT_E_NO_SESSION, "no session to close");
 	c->closed_reason = 0;
 	/* Re-sent until the gateway's SESSION_CLOSED (a fresh seal each time:
-	 * random nonce); a lost answer ends the session here all the same. */
+	 * random nonce) on the core's exchange timer, as the core's close is
+	 * (the timeout doubles up to rto_max_ms); a lost answer ends the session
+	 * here all the same. */
+	sga_core_xt_start(&xt, c->rto_ms);
 	while (!c->closed_reason) {
 		uint64_t now = now_ms();
 
@@ -1320,12 +1317,12 @@ int sga_client_close_session(struct sga_client *c, int timeout_ms)
 			return fail(c, -SGA_CLIENT_E_TIMEOUT,
 			            "no SESSION_CLOSED from the gateway: session ended here only");
 		}
-		if (now >= next) {
+		if (!xt.tries || sga_core_xt_due(&xt, now)) {
 			if (sga_dev_create_session_close(&c->sess, f, sizeof(f), &n) == 0)
 				(void)tx(c, f, n);
-			next = now + c->rto_ms;
+			sga_core_xt_arm(&xt, now, c->rto_max_ms);
 		}
-		pump(c, deadline && deadline < next ? deadline : next);
+		pump(c, deadline && deadline < xt.next_ms ? deadline : xt.next_ms);
 	}
 	end_session(c);
 	return 0;

@@ -919,7 +919,7 @@ static void on_reg_ack(struct sga_core *c, const uint8_t *f, size_t n)
 
 static void on_invite(struct sga_core *c, const uint8_t *f, size_t n)
 {
-	size_t len;
+	size_t len, klen;
 	int accept = c->accepting;
 
 	/* One session at a time: an invitation during one waits for the
@@ -937,31 +937,33 @@ static void on_invite(struct sga_core *c, const uint8_t *f, size_t n)
 	}
 	/* The down counter moved, and A3 takes an up counter: both durable
 	 * before the NEG_ACCEPT leaves. */
-	if (sga_dev_create_neg_accept(&c->dev, &c->sess, accept, c->ctl, sizeof(c->ctl), &len) ||
+	if (sga_core_hs_answer(&c->dev, &c->sess, accept, c->ctl, sizeof(c->ctl), &len, c->frame,
+	                       sizeof(c->frame), &klen) ||
 	    save(c)) {
 		end_session(c);
 		return;
 	}
 	c->ctl_len = (uint16_t)len;
+	tx(c, c->ctl, c->ctl_len);
 	if (!accept) {
-		tx(c, c->ctl, c->ctl_len);
 		end_session(c);
 		return;
 	}
 	op_start(c, SGA_CORE_OP_KEX);
-	kex_send(c);
+	tx_req(c, c->frame, klen);
 	op_timer_arm(c);
 }
 
 static void on_neg_result(struct sga_core *c, const uint8_t *f, size_t n)
 {
+	size_t len;
 	int rc;
 
 	if (c->op != SGA_CORE_OP_NEG) {
 		STAT(c, dropped);
 		return;
 	}
-	rc = sga_dev_consume_neg_result(&c->dev, &c->sess, f, n);
+	rc = sga_core_hs_result(&c->dev, &c->sess, f, n, c->frame, sizeof(c->frame), &len);
 	if (rc && c->sess.state == SGA_DEV_S_FAILED) {
 		session_failed(c, rc); /* the gateway's authenticated refusal */
 		return;
@@ -972,7 +974,7 @@ static void on_neg_result(struct sga_core *c, const uint8_t *f, size_t n)
 	}
 	op_start(c, SGA_CORE_OP_KEX);
 	c->ctl_len = 0; /* the initiator has no NEG_ACCEPT to re-send */
-	kex_send(c);
+	tx_req(c, c->frame, len);
 	op_timer_arm(c);
 }
 
@@ -981,21 +983,25 @@ static void on_kex_reply(struct sga_core *c, const uint8_t *f, size_t n)
 	size_t len;
 	int rc;
 
-	if (c->op != SGA_CORE_OP_KEX || sga_dev_consume_kex_reply(&c->dev, &c->sess, f, n)) {
+	if (c->op != SGA_CORE_OP_KEX) {
 		STAT(c, dropped);
 		return;
 	}
 	/* Our key confirmation is e2e_seq 0 in the send window: a DATA_ACK
 	 * releases it, the data timer re-seals it. */
-	op_start(c, SGA_CORE_OP_CONFIRM);
-	c->ctl_len = 0;
-	c->op_deadline_ms = now(c) + TIMEOUT(c);
-	rc = sga_core_win_confirm(&c->win, &c->sess, c->frame, sizeof(c->frame), &len, now(c),
-	                          NOW_US(c));
+	rc = sga_core_hs_keys(&c->dev, &c->sess, &c->win, f, n, c->frame, sizeof(c->frame), &len,
+	                      now(c), NOW_US(c));
+	if (rc && c->sess.state == SGA_DEV_S_KEX) {
+		STAT(c, dropped);
+		return;
+	}
 	if (rc) {
 		session_failed(c, rc);
 		return;
 	}
+	op_start(c, SGA_CORE_OP_CONFIRM);
+	c->ctl_len = 0;
+	c->op_deadline_ms = now(c) + TIMEOUT(c);
 	tx(c, c->frame, len);
 }
 

@@ -255,6 +255,61 @@ int sga_core_is_confirm(const struct sga_dev_sess *s, uint64_t seq);
 int sga_core_reseal(struct sga_dev_sess *s, const struct sga_core_tx *t, uint8_t *f, size_t cap,
                     size_t *len) SGA_MUST_CHECK;
 
+/* The handshake's steps (PROTOCOL.md 10.1) on a device and a session, without
+ * the engine: the core's exchange and the Linux SDK's run on them. Each takes
+ * what the gateway sent and builds the device's next frame; saving, sending,
+ * timers and what the caller reports stay the caller's. */
+
+/** A4 -> B1: the NEG_RESULT f for the NEG_REQ of s (state NEG_SENT). 0: a
+ *  suite agreed, the KEX_INIT into kex (cap bytes, *len; the same bytes each
+ *  time sga_dev_create_kex_init is asked again). -SGA_E_* with s FAILED: the
+ *  attempt ends: the gateway's authenticated refusal, its status (s names no
+ *  session: session_id 0), or no KEX_INIT could be built (session_id set).
+ *  Another -SGA_E_*: not the answer (forged, late, malformed), s NEG_SENT. */
+SGA_MUST_CHECK static inline int sga_core_hs_result(struct sga_dev *d, struct sga_dev_sess *s,
+                                                    const uint8_t *f, size_t n, uint8_t *kex,
+                                                    size_t cap, size_t *len)
+{
+	int rc = sga_dev_consume_neg_result(d, s, f, n);
+
+	if (!rc && (rc = sga_dev_create_kex_init(d, s, kex, cap, len)))
+		s->state = SGA_DEV_S_FAILED;
+	return rc;
+}
+
+/** A3 (and B3): answer the invitation consumed into s (state INVITED): the
+ *  NEG_ACCEPT into acc (acc_cap bytes, *acc_len), accepting (accept != 0:
+ *  the KEX_INIT into kex, kex_cap, *kex_len, to go after it) or declining (s
+ *  FAILED, *kex_len 0). The NEG_ACCEPT takes an up counter: save before
+ *  either leaves. -SGA_E_* (s FAILED once the NEG_ACCEPT was built). */
+SGA_MUST_CHECK static inline int sga_core_hs_answer(struct sga_dev *d, struct sga_dev_sess *s,
+                                                    int accept, uint8_t *acc, size_t acc_cap,
+                                                    size_t *acc_len, uint8_t *kex, size_t kex_cap,
+                                                    size_t *kex_len)
+{
+	int rc = sga_dev_create_neg_accept(d, s, accept, acc, acc_cap, acc_len);
+
+	*kex_len = 0;
+	if (!rc && accept && (rc = sga_dev_create_kex_init(d, s, kex, kex_cap, kex_len)))
+		s->state = SGA_DEV_S_FAILED;
+	return rc;
+}
+
+/** B5/B6 -> B7: the KEX_REPLY f for the KEX_INIT of s (state KEX). 0: keys
+ *  derived, our key confirmation into out (cap bytes, *len) and into w like a
+ *  message (sga_core_win_confirm): send it. -SGA_E_* with s still KEX: not
+ *  the answer (forged, a duplicate, no KEX_INIT yet), s unchanged; with s
+ *  ESTABLISHED: the confirmation could not be sealed (the attempt ends). */
+SGA_MUST_CHECK static inline int sga_core_hs_keys(struct sga_dev *d, struct sga_dev_sess *s,
+                                                  struct sga_core_win *w, const uint8_t *f,
+                                                  size_t n, uint8_t *out, size_t cap, size_t *len,
+                                                  uint64_t now_ms, uint64_t now_us)
+{
+	int rc = sga_dev_consume_kex_reply(d, s, f, n);
+
+	return rc ? rc : sga_core_win_confirm(w, s, out, cap, len, now_ms, now_us);
+}
+
 /* An exchange's re-send timer (a control request, or a WAKE): the core's and
  * the Linux SDK's. Each timed (re)send arms it: a try more, the next one rto
  * from now, rto doubled up to a maximum, the cookie echoes' budget (two per

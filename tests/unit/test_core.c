@@ -1082,3 +1082,136 @@ Test(core, exchange_timer_backs_off_and_budgets_echoes)
 	cr_assert_eq(t.echoes, 0);
 	cr_assert_eq(t.rto, 100);
 }
+
+#if !defined(sga_core_win_confirm) /* the harness's devices and sessions are the OpenSSL build's */
+/*
+ * The handshake's steps the core's exchange and the Linux SDK's share
+ * (sga_core_hs_*), against the gateway's handlers: a frame that is not the
+ * answer changes nothing, a step that cannot build its frame ends the
+ * attempt, an answer builds the next frame (the KEX_INIT after the NEG_RESULT
+ * or the NEG_ACCEPT, the key confirmation in the window after the KEX_REPLY),
+ * a decline builds none.
+ */
+Test(core, handshake_steps_build_the_next_frame)
+{
+	static const uint8_t suites[] = {SGA_SUITE_AES128_GCM};
+	struct harness h;
+	struct sga_neg_req_plain a1;
+	struct sga_neg_accept_plain a3;
+	struct sga_gw_out out, res;
+	struct sga_dev_sess tmp;
+	struct sga_core_win win;
+	uint8_t acc[SGA_FRAME_MAX], kex[2][SGA_FRAME_MAX], f[SGA_FRAME_MAX];
+	size_t acc_len, kex_len[2], len;
+	uint64_t ctr;
+#if SGA_CORE_FULL
+	static struct sga_core_tx hs_slots[4];
+	const struct sga_core_params p = {.rto_ms = 100,
+	                                  .rto_min_ms = 100,
+	                                  .rto_max_ms = 400,
+	                                  .timeout_ms = 1000,
+	                                  .ctl_tries = 3,
+	                                  .window = 4,
+	                                  .slots = hs_slots};
+
+	cr_assert_eq(sga_core_win_init(&win, &p), 0);
+#else
+	memset(&win, 0, sizeof(win));
+	sga_core_win_reset(&win, 100);
+#endif
+	cr_assert_eq(harness_init(&h, SGA_GROUP_FFDHE2048, suites, 1, suites, 1), 0);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	cr_assert_eq(harness_register(&h, 1), 0);
+	/* A1, A2 */
+	cr_assert_eq(sga_dev_create_neg_req(&h.dev[0], &h.sess[0], h.dev[1].id, h.dev[1].id_len,
+	                                    suites, 1, h.frame, sizeof(h.frame), &h.frame_len),
+	             0);
+	cr_assert_eq(sga_gw_neg_req_open(&h.gw, &h.rec[0], h.frame, h.frame_len, &a1, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_req_handle(&h.gw, &h.rec[0], &h.rec[1], &a1, ctr, &h.gsess, &out),
+	             0);
+	cr_assert_eq(
+	    sga_dev_consume_neg_invite(&h.dev[1], &h.sess[1], out.msg[0].frame, out.msg[0].len), 0);
+	/* A decline: the NEG_ACCEPT alone, the session over. */
+	tmp = h.sess[1];
+	cr_assert_eq(sga_core_hs_answer(&h.dev[1], &tmp, 0, acc, sizeof(acc), &acc_len, kex[1],
+	                                sizeof(kex[1]), &kex_len[1]),
+	             0);
+	cr_assert_eq(tmp.state, SGA_DEV_S_FAILED);
+	cr_assert_eq(kex_len[1], 0);
+	cr_assert_eq(acc[1], SGA_MSG_NEG_ACCEPT);
+	sga_dev_sess_wipe(&tmp);
+	/* A3 and B3: the NEG_ACCEPT and the KEX_INIT after it. */
+	cr_assert_eq(sga_core_hs_answer(&h.dev[1], &h.sess[1], 1, acc, sizeof(acc), &acc_len,
+	                                kex[1], sizeof(kex[1]), &kex_len[1]),
+	             0);
+	cr_assert_eq(h.sess[1].state, SGA_DEV_S_KEX);
+	cr_assert(h.sess[1].kex_made);
+	cr_assert_eq(kex[1][1], SGA_MSG_KEX_INIT);
+	cr_assert_eq(sga_gw_neg_accept_open(&h.gw, &h.rec[1], acc, acc_len, &a3, &ctr), 0);
+	cr_assert_eq(sga_gw_neg_accept_handle(&h.gw, &h.rec[1], &h.gsess, &a3, ctr, &res), 0);
+	/* A4: a NEG_RESULT that does not open changes nothing. */
+	memcpy(f, res.msg[0].frame, res.msg[0].len);
+	f[res.msg[0].len - 1] ^= 1;
+	cr_assert_neq(sga_core_hs_result(&h.dev[0], &h.sess[0], f, res.msg[0].len, kex[0],
+	                                 sizeof(kex[0]), &kex_len[0]),
+	              0);
+	cr_assert_eq(h.sess[0].state, SGA_DEV_S_NEG_SENT);
+	/* ... one whose KEX_INIT cannot be built ends the attempt, naming the session. */
+	tmp = h.sess[0];
+	cr_assert_neq(sga_core_hs_result(&h.dev[0], &tmp, res.msg[0].frame, res.msg[0].len, kex[0],
+	                                 8, &kex_len[0]),
+	              0);
+	cr_assert_eq(tmp.state, SGA_DEV_S_FAILED);
+	cr_assert_neq(tmp.session_id, 0);
+	sga_dev_sess_wipe(&tmp);
+	/* ... the answer gives the KEX_INIT (B1), the bytes kept for re-sending. */
+	cr_assert_eq(sga_core_hs_result(&h.dev[0], &h.sess[0], res.msg[0].frame, res.msg[0].len,
+	                                kex[0], sizeof(kex[0]), &kex_len[0]),
+	             0);
+	cr_assert_eq(h.sess[0].state, SGA_DEV_S_KEX);
+	cr_assert_eq(kex_len[0], h.sess[0].kex_frame_len);
+	cr_assert_eq(memcmp(kex[0], h.sess[0].kex_frame, kex_len[0]), 0);
+	/* B4..B6: the gateway's KEX_REPLYs. */
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(
+		    sga_gw_kex_init_handle(&h.gw, &h.rec[k], &h.gsess, kex[k], kex_len[k], &out),
+		    0);
+	cr_assert_eq(out.n, 2);
+	for (unsigned m = 0; m < 2; m++) {
+		int k = out.msg[m].to_id_len == h.dev[0].id_len &&
+		                !memcmp(out.msg[m].to_id, h.dev[0].id, h.dev[0].id_len)
+		            ? 0
+		            : 1;
+
+		if (k)
+			continue;
+		/* A KEX_REPLY that does not open: nothing derived, nothing in the window. */
+		memcpy(f, out.msg[m].frame, out.msg[m].len);
+		f[out.msg[m].len - 1] ^= 1;
+		cr_assert_neq(sga_core_hs_keys(&h.dev[0], &h.sess[0], &win, f, out.msg[m].len,
+		                               h.frame, sizeof(h.frame), &len, 1000, 1000000),
+		              0);
+		cr_assert_eq(h.sess[0].state, SGA_DEV_S_KEX);
+		cr_assert_eq(win.next, 0);
+		/* B7: the keys, and the key confirmation (e2e_seq 0) in the window. */
+		cr_assert_eq(sga_core_hs_keys(&h.dev[0], &h.sess[0], &win, out.msg[m].frame,
+		                              out.msg[m].len, h.frame, sizeof(h.frame), &len, 1000,
+		                              1000000),
+		             0);
+		cr_assert_eq(h.sess[0].state, SGA_DEV_S_ESTABLISHED);
+		cr_assert(h.sess[0].confirm_sent);
+		cr_assert_eq(h.frame[1], SGA_MSG_DATA_UP);
+		cr_assert_eq(win.next, 1);
+		cr_assert(win.tx[0].used);
+		cr_assert_eq(win.tx[0].seq, 0);
+		/* A repeat of the answer: no second confirmation. */
+		cr_assert_neq(sga_core_hs_keys(&h.dev[0], &h.sess[0], &win, out.msg[m].frame,
+		                               out.msg[m].len, h.frame, sizeof(h.frame), &len, 1000,
+		                               1000000),
+		              0);
+		cr_assert_eq(win.next, 1);
+	}
+	sga_core_win_reset(&win, 100);
+	harness_fini(&h);
+}
+#endif
