@@ -269,7 +269,7 @@ static enum dp_pkt_class classify_arp(const uint8_t *frame, size_t len, size_t l
 {
 	const struct dp_addr *gw = &self->v4;
 	const uint8_t *arp = frame + l2;
-	uint32_t tpa;
+	uint32_t tpa, spa;
 	uint16_t op;
 
 	/* A request may come broadcast or, when a host refreshes its cache, unicast. */
@@ -289,6 +289,12 @@ static enum dp_pkt_class classify_arp(const uint8_t *frame, size_t len, size_t l
 		return drop(meta, DP_C_DROP_ARP);
 	/* A reply is only ever one to our own request: for the node address. */
 	if (op == ARP_OP_REPLY && tpa != dp_addr_ipv4(&self->node))
+		return drop(meta, DP_C_DROP_ARP);
+	/* Nor is anything from one of our own addresses (our answer to it
+	 * would name us as its target: taken for a reply to our request). */
+	spa = get_n32(arp + ARP_SPA);
+	if ((gw->family == DP_AF_IPV4 && spa == dp_addr_ipv4(gw)) ||
+	    (self->node.family == DP_AF_IPV4 && spa == dp_addr_ipv4(&self->node)))
 		return drop(meta, DP_C_DROP_ARP);
 	/* We answer to the sender hardware address: it must be a unicast one, or a
 	 * forged request would make us broadcast (or multicast) replies. */

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 
 BUILD=${FUZZ_BUILD:-build-fuzz}
 JOBS=${FUZZ_JOBS:-1}
-ALL=(wire gateway device dp_pkt config msg_log store spki)
+ALL=(wire gateway device dp_pkt dp_peer config msg_log store spki)
 
 seeds=0
 secs=30

@@ -43,6 +43,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	dp_addr_set_ipv6(&gw6, ip6); /* fd00::1 */
 	self.v4 = gw;
 	self.v6 = gw6;
+	self.node = gw; /* a cluster's node address (dp_peer.h): 10.77.0.9:7100 */
+	dp_addr_set_ipv4(&self.node, htonl(0x0a4d0009));
+	self.node.port = htons(7100);
 	if (fuzz_seed_dir()) {
 		static const uint8_t dev_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 		static const uint8_t dev_ip6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0,
@@ -178,10 +181,13 @@ static void check_arp(const uint8_t *d, size_t size, const struct dp_pkt_meta *m
 	const size_t l2 = m->l2_len, len = l2 + 28;
 
 	FUZZ_CHECK(m->frame_len == len && size >= len);
+	/* For one of our addresses: the devices' or the node's. */
+	FUZZ_CHECK(!memcmp(d + l2 + 24, gw.ip + 12, 4) ||
+	           !memcmp(d + l2 + 24, self.node.ip + 12, 4));
 	memcpy(f, d, len);
 	FUZZ_CHECK(dp_pkt_arp_reply(f, &gw) == len);
 	FUZZ_CHECK(!memcmp(f, m->src.mac, 6) && !memcmp(f + 6, gw.mac, 6));
-	FUZZ_CHECK(!memcmp(f + l2 + 8, gw.mac, 6) && !memcmp(f + l2 + 14, gw.ip + 12, 4));
+	FUZZ_CHECK(!memcmp(f + l2 + 8, gw.mac, 6) && !memcmp(f + l2 + 14, d + l2 + 24, 4));
 	/* A reply is never taken for a request. */
 	FUZZ_CHECK(dp_pkt_classify_rx(f, len, &self, 0, &back) == DP_PKT_DROP);
 }
@@ -230,6 +236,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case DP_PKT_NS:
 		check_ns(data, size, &m);
 		FUZZ_CHECK(co == DP_PKT_NS && !memcmp(&m, &mo, sizeof(m)));
+		break;
+	case DP_PKT_PEER: /* to the node address: the datagram's lengths as for UDP */
+		FUZZ_CHECK(m.src.family == DP_AF_IPV4 && m.l2_len >= DP_PKT_ETH_LEN);
+		FUZZ_CHECK(m.payload_off == m.l2_len + m.l3_len + DP_PKT_UDP_LEN);
+		FUZZ_CHECK((size_t)m.payload_off + m.payload_len == m.frame_len &&
+		           m.frame_len <= size);
+		FUZZ_CHECK(co == DP_PKT_PEER && !memcmp(&m, &mo, sizeof(m)));
+		break;
+	case DP_PKT_ARP_REPLY: /* to the node address: a next hop's MAC */
+		FUZZ_CHECK(m.frame_len == m.l2_len + 28 && m.frame_len <= size);
+		FUZZ_CHECK(!(m.src.mac[0] & 1) && m.src.family == DP_AF_IPV4);
+		FUZZ_CHECK(co == DP_PKT_ARP_REPLY && !memcmp(&m, &mo, sizeof(m)));
 		break;
 	default:
 		FUZZ_CHECK(0);

@@ -731,6 +731,14 @@ Test(dp_pkt, arp_for_the_node_address_answered_for_it)
 	/* Without a node address: not ours. */
 	len = make_arp(f, NULL, 1, dp_addr_ipv4(&me.node));
 	expect_drop(f, len, DP_C_DROP_ARP);
+	/* From one of our own addresses: dropped (our answer would be taken
+	 * for a reply to our own request; found by fuzz_dp_pkt). */
+	for (int k = 0; k < 2; k++) {
+		len = make_arp(f, NULL, 1, dp_addr_ipv4(&me.node));
+		memcpy(f + 28, k ? me.node.ip + 12 : gw.ip + 12, 4);
+		cr_assert_eq(dp_pkt_classify_rx(f, len, &me, 0, &meta), DP_PKT_DROP);
+		cr_assert_eq(meta.drop, DP_C_DROP_ARP);
+	}
 }
 
 Test(dp_pkt, arp_reply_to_the_node_address_is_learned)
