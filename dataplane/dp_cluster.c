@@ -373,9 +373,10 @@ enum dp_counter dp_cluster_unwrap(struct dp *dp, struct dp_lcore *lc, struct rte
 	if (dp_peer_open(lc->peer_mac, frame + meta->payload_off, meta->payload_len, msg))
 		return DP_C_DROP_PEER_AUTH;
 	/* The sender is a peer, and the datagram came from its node address. */
+	if (msg->sender > dp->nodes.n || msg->sender == dp->nodes.self)
+		return DP_C_DROP_PEER_NODE;
 	from = &dp->nodes.node[msg->sender - 1];
-	if (msg->sender > dp->nodes.n || msg->sender == dp->nodes.self ||
-	    dp_addr_ipv4(&meta->src) != from->ip || meta->src.port != from->port)
+	if (dp_addr_ipv4(&meta->src) != from->ip || meta->src.port != from->port)
 		return DP_C_DROP_PEER_NODE;
 	/* The frame as the device sent it (PEER_FWD: from the device to this
 	 * gateway, so every later step reads its sender from the headers as
@@ -384,7 +385,7 @@ enum dp_counter dp_cluster_unwrap(struct dp *dp, struct dp_lcore *lc, struct rte
 	rte_pktmbuf_trim(
 	    m, (uint16_t)(m->data_len - (meta->payload_off + msg->frame_off + msg->frame_len)));
 	gw = msg->dev.family == DP_AF_IPV6 ? &dp->gw.v6 : &dp->gw.v4;
-	if (msg->type == DP_PEER_FWD && gw->family != msg->dev.family)
+	if (gw->family != msg->dev.family)
 		return DP_C_DROP_PEER_NODE; /* a family this gateway has no address in */
 	want = dp_pkt_hdr_len(&msg->dev, gw);
 	have = meta->payload_off + msg->frame_off;

@@ -1495,8 +1495,10 @@ static void dp_rx_one(struct dp *dp, struct dp_lcore *lc, struct rte_mbuf *m,
 		return;
 	}
 	frame = rte_pktmbuf_mtod(m, uint8_t *);
-	if (unlikely(dp->nodes.n))
-		dp_mbuf_via_set(m, 0); /* received directly (the field is not reset per RX) */
+	/* Received directly: the field is not reset per RX (any cluster data
+	 * plane of this process registered it). */
+	if (unlikely(dp_via_offset >= 0))
+		dp_mbuf_via_set(m, 0);
 	switch (dp_pkt_classify_rx(frame, m->data_len, &dp->gw, dp_rx_csum_ok(m), &meta)) {
 	case DP_PKT_UDP:
 		break;

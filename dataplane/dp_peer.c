@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * dp_peer.c - the cluster's node list and the gateway-to-gateway
- * encapsulation (dp_peer.h): pure code, OpenSSL's CMAC for the tag.
+ * encapsulation (dp_peer.h): pure code, OpenSSL's AES for the tag.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -10,10 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "dp_peer.h"
 #include "sga_err.h"
@@ -129,50 +127,94 @@ int dp_nodes_parse(const char *s, const char *self, struct dp_nodes *out, char *
 
 /* ---- the tag ------------------------------------------------------------------- */
 
+/*
+ * AES-256-CMAC (RFC 4493, NIST SP 800-38B) on one AES-256-CBC context keyed
+ * once: CMAC is the CBC-MAC of the message with its last block masked by a
+ * subkey, so a message is one CBC pass from a zero IV over a copy whose last
+ * block is masked, the tag its last cipher block. The context is never
+ * re-initialised: its chaining value after a pass is that pass's last cipher
+ * block, which is kept (chain) and XORed into the next message's first block,
+ * so the pass computes what one from a zero IV would. OpenSSL's EVP_MAC
+ * "CMAC" computes the same (the unit test checks it) but re-initialises its
+ * cipher and looks its parameters up by name on every call: most of the cost
+ * for a datagram of a few blocks (sga-bench-aead --peer, docs/SCALING.md).
+ */
 struct dp_peer_mac {
-	EVP_MAC_CTX *ctx; /* keyed once; re-initialised per tag without a key (no allocation) */
+	EVP_CIPHER_CTX *cbc;
+	uint8_t k1[16], k2[16]; /* the subkeys: secret, wiped at free */
+	uint8_t chain[16];      /* the context's chaining value now */
 };
+
+static void dbl(const uint8_t in[16], uint8_t out[16])
+{
+	uint8_t carry = in[0] >> 7;
+
+	for (int i = 0; i < 15; i++)
+		out[i] = (uint8_t)(in[i] << 1 | in[i + 1] >> 7);
+	out[15] = (uint8_t)(in[15] << 1 ^ (carry ? 0x87 : 0));
+}
 
 struct dp_peer_mac *dp_peer_mac_new(const uint8_t key[DP_PEER_KEY_LEN])
 {
+	static const uint8_t zero[16];
 	struct dp_peer_mac *m = calloc(1, sizeof(*m));
-	EVP_MAC *cmac = EVP_MAC_fetch(NULL, "CMAC", NULL);
-	OSSL_PARAM params[2];
+	uint8_t l[16];
+	int n = 0;
 
-	if (!m || !cmac)
-		goto fail;
-	m->ctx = EVP_MAC_CTX_new(cmac);
-	if (!m->ctx)
-		goto fail;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, "AES-256-CBC", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (!EVP_MAC_init(m->ctx, key, DP_PEER_KEY_LEN, params))
-		goto fail;
-	EVP_MAC_free(cmac);
+	if (!m || !(m->cbc = EVP_CIPHER_CTX_new()) ||
+	    !EVP_EncryptInit_ex2(m->cbc, EVP_aes_256_cbc(), key, zero, NULL) ||
+	    !EVP_CIPHER_CTX_set_padding(m->cbc, 0) || !EVP_EncryptUpdate(m->cbc, l, &n, zero, 16) ||
+	    n != 16) {
+		dp_peer_mac_free(m);
+		return NULL;
+	}
+	dbl(l, m->k1);
+	dbl(m->k1, m->k2);
+	memcpy(m->chain, l, sizeof(l)); /* the pass that made L left it as the chaining value */
+	OPENSSL_cleanse(l, sizeof(l));
 	return m;
-fail:
-	EVP_MAC_free(cmac);
-	dp_peer_mac_free(m);
-	return NULL;
 }
 
 void dp_peer_mac_free(struct dp_peer_mac *m)
 {
 	if (!m)
 		return;
-	EVP_MAC_CTX_free(m->ctx); /* clears the key schedule */
+	EVP_CIPHER_CTX_free(m->cbc); /* clears the key schedule */
+	OPENSSL_cleanse(m, sizeof(*m));
 	free(m);
 }
 
 static int tag_of(struct dp_peer_mac *m, const uint8_t *p, size_t len, uint8_t tag[DP_PEER_TAG_LEN])
 {
-	size_t out = 0;
+	uint8_t buf[DP_PEER_HDR_LEN + SGA_FRAME_MAX + 16];
+	size_t blocks = len ? (len + 15) / 16 : 1, last = (blocks - 1) * 16, rest = len - last;
+	const uint8_t *k = rest == 16 ? m->k1 : m->k2;
+	int out = 0;
 
-	/* A NULL key restarts the keyed context: the CMAC provider keeps the
-	 * key schedule (OpenSSL 3.0 cmac_init -> CMAC_Init(ctx, NULL, ...)). */
-	if (!EVP_MAC_init(m->ctx, NULL, 0, NULL) || !EVP_MAC_update(m->ctx, p, len) ||
-	    !EVP_MAC_final(m->ctx, tag, &out, DP_PEER_TAG_LEN) || out != DP_PEER_TAG_LEN)
+	if (len > sizeof(buf) - 16)
+		return -SGA_E_OVERSIZED;
+	memcpy(buf, p, len);
+	if (rest < 16) { /* an incomplete (or empty) last block: 10* padding, K2 */
+		buf[len] = 0x80;
+		memset(buf + len + 1, 0, 16 - rest - 1);
+	}
+	for (int i = 0; i < 16; i++) {
+		buf[last + (size_t)i] ^= k[i];
+		buf[i] ^= m->chain[i]; /* cancels the chaining value: a zero IV */
+	}
+	if (!EVP_EncryptUpdate(m->cbc, buf, &out, buf, (int)(blocks * 16)) ||
+	    (size_t)out != blocks * 16) {
+		static const uint8_t zero[16];
+
+		/* The chaining value is unknown now: back to a zero IV (should
+		 * that fail too, every later tag is wrong: refused, not forged). */
+		memset(m->chain, 0, sizeof(m->chain));
+		(void)EVP_EncryptInit_ex2(m->cbc, NULL, NULL, zero, NULL);
 		return -SGA_E_CRYPTO;
+	}
+	memcpy(tag, buf + last, DP_PEER_TAG_LEN);
+	memcpy(m->chain, buf + last, sizeof(m->chain));
+	OPENSSL_cleanse(buf, blocks * 16);
 	return 0;
 }
 

@@ -5,7 +5,7 @@
  * uses to hand another a device's frame (PEER_FWD: "this frame reached me
  * from this device address") or a frame for a device (PEER_EMIT: "send this
  * to this device address, it reaches you"), authenticated under the
- * cluster's key (AES-256-CMAC, truncated to nothing: all 16 bytes).
+ * cluster's key (AES-256-CMAC, RFC 4493: the full 16-byte tag).
  *
  * Like dp_pkt.h: plain byte buffers, no mbufs and no EAL state, every length
  * checked before a field is read, so every reject can be unit-tested and
