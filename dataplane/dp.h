@@ -351,8 +351,6 @@ void dp_ctrl_set_spread(struct dp *dp, int on);
 int dp_peer_set_alive(struct dp *dp, unsigned node, int alive);
 /** 1 if node is this gateway or a peer whose lease was last seen alive. */
 int dp_peer_alive(const struct dp *dp, unsigned node);
-/** 1 if the MAC of the next hop towards node is known (ARP). */
-int dp_peer_resolved(const struct dp *dp, unsigned node);
 /** Frames of session sid that reach this gateway go to node from now on (it
  *  owns the session and is alive). 0 or -EINVAL. Any thread. */
 int dp_peer_fwd_set(struct dp *dp, uint64_t sid, unsigned node);

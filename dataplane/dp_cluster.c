@@ -193,13 +193,6 @@ int dp_peer_alive(const struct dp *dp, unsigned node)
 	return node == dp->nodes.self || __atomic_load_n(&dp->peer[node].alive, __ATOMIC_ACQUIRE);
 }
 
-int dp_peer_resolved(const struct dp *dp, unsigned node)
-{
-	if (!dp || !dp->nodes.n || node == 0 || node > dp->nodes.n)
-		return 0;
-	return !!(__atomic_load_n(&dp->peer[node].mac, __ATOMIC_ACQUIRE) & DP_MAC_VALID);
-}
-
 bool dp_cluster_via_down(const struct dp *dp, struct dp_addr *a)
 {
 	uint64_t mac;

@@ -528,24 +528,26 @@ sga_exchange() {
 	cmp -s "$SGA_RUN/expect" "$SGA_RUN/j.out" || die "$dj did not receive $n messages intact and in order"
 }
 
-# sga_stream_start N: dev-j listens for "message 1".."message N" and dev-i
-# (-v) sends them in one session (their pids in STREAM_I, STREAM_J; output in
-# j.out, i.err); returns once a tenth has arrived (at most 10 s), so that what
-# the caller does next lands mid-stream. sga_one_stream checks the end.
+# sga_stream_start N [DEV-J OPTION...]: dev-j (with the options, e.g. --bind)
+# listens for "message 1".."message N" and dev-i (-v) sends them in one
+# session (their pids in STREAM_I, STREAM_J; output in j.out, i.err); returns
+# once a tenth has arrived (at most 10 s), so that what the caller does next
+# lands mid-stream. sga_stream_started says whether it did; sga_one_stream
+# checks the end.
 sga_stream_start() {
 	local n=$1
-	sga_dev dev-j --timeout 60000 listen --wait 30000 --recv "$n" >"$SGA_RUN/j.out" \
+	shift
+	sga_dev dev-j "$@" --timeout 60000 listen --wait 30000 --recv "$n" >"$SGA_RUN/j.out" \
 		2>"$SGA_RUN/j.err" &
 	STREAM_J=$!
 	sleep 0.3
 	sga_dev dev-i --timeout 60000 -v connect dev-j --count "$n" >"$SGA_RUN/i.out" \
 		2>"$SGA_RUN/i.err" &
 	STREAM_I=$!
-	for _ in $(seq 1 500); do
-		[ -s "$SGA_RUN/j.out" ] && [ "$(wc -l <"$SGA_RUN/j.out")" -ge $((n / 10)) ] && break
-		sleep 0.02
-	done
+	STREAM_N=$n
+	sga_wait_for 10 sga_stream_started || true
 }
+sga_stream_started() { [ -s "$SGA_RUN/j.out" ] && [ "$(wc -l <"$SGA_RUN/j.out")" -ge $((STREAM_N / 10)) ]; }
 
 # sga_one_stream I_PID J_PID N WHAT: dev-i (I_PID, stderr in i.err, run with
 # -v) sent "message 1".."message N" to dev-j (J_PID, stdout in j.out) in one

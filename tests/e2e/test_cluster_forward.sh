@@ -99,14 +99,8 @@ log "300 messages each way between dev-i (on A) and dev-j (on B), one handshake"
 # owner is the gateway that sets it up, A or B.)
 declare -A before_s
 for g in a b c; do before_s[$g]=$(stat_of $g controlplane sessions); done
-sga_dev dev-j --bind "$J_IP:0" --timeout 60000 listen --wait 30000 --recv "$N" \
-	>"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
-STREAM_J=$!
-sleep 0.3
-sga_dev dev-i --timeout 60000 -v connect dev-j --count "$N" >"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" &
-STREAM_I=$!
-some() { [ -s "$SGA_RUN/j.out" ] && [ "$(wc -l <"$SGA_RUN/j.out")" -ge $((N / 10)) ]; }
-sga_wait_for 30 some || die "the stream did not start"
+sga_stream_start "$N" --bind "$J_IP:0"
+sga_wait_for 20 sga_stream_started || die "the stream did not start"
 owner=
 owner_set() {
 	for g in a b; do

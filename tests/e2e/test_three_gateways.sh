@@ -49,14 +49,8 @@ log "gateways A, B and C up at 10.77.0.1 on a 3+3 Redis Cluster (replicate = red
 # stores and acknowledges what it cannot deliver; then A is killed, the route
 # moves to C and dev-j comes back. C adopts the session and A's backlog.
 ip -n "$NS_DEV" addr add "$J_IP/32" dev "$IF_DEV"
-sga_dev dev-j --bind "$J_IP:0" --timeout 60000 listen --wait 30000 --recv "$N" \
-	>"$SGA_RUN/j.out" 2>"$SGA_RUN/j.err" &
-STREAM_J=$!
-sleep 0.3
-sga_dev dev-i --timeout 60000 -v connect dev-j --count "$N" >"$SGA_RUN/i.out" 2>"$SGA_RUN/i.err" &
-STREAM_I=$!
-some() { [ -s "$SGA_RUN/j.out" ] && [ "$(wc -l <"$SGA_RUN/j.out")" -ge $((N / 10)) ]; }
-sga_wait_for 30 some || die "the stream did not start"
+sga_stream_start "$N" --bind "$J_IP:0"
+sga_wait_for 20 sga_stream_started || die "the stream did not start"
 kill -STOP "$STREAM_J"
 ip -n "$NS_DEV" addr del "$J_IP/32" dev "$IF_DEV"
 acked0=$(sga_stat dataplane acked_msgs)

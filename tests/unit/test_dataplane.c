@@ -1579,6 +1579,23 @@ static int out_to(unsigned n, const struct dp_addr *to)
 	return -1;
 }
 
+/* h's session installed as a restart or an adoption installs one from the
+ * store: restored, its hop-down epochs drawn at install. */
+static void install_restored(struct harness *h, const struct dp_addr addr[2],
+                             const uint64_t tx_seq[2], const uint64_t tx_limit[2],
+                             const uint64_t rx_next[2])
+{
+	static struct sga_gw_session rec;
+
+	rec = h->gsess;
+	for (int r = 0; r < 2; r++) {
+		rec.hop[r].epoch = 0; /* drawn at install */
+		rec.hop[r].restored = 1;
+	}
+	cr_assert_eq(dp_session_install(dp, &rec, addr, tx_seq, tx_limit, rx_next), 0);
+	sga_gw_session_wipe(&rec);
+}
+
 /*
  * Item: replays across a restart (PROTOCOL.md 9.3). d_i's frames accepted in
  * the last persist period before the gateway went down lie above the replay
@@ -1595,7 +1612,6 @@ RELAY_TEST(replay_from_before_restart_moves_no_address)
 	const struct dp_addr attacker = dev_addr(9, 6666), moved = dev_addr(7, 50000);
 	/* run 2's ranges: reserved above run 1's (the clock floor) */
 	const uint64_t tx_seq[2] = {500, 500}, tx_limit[2] = {1500, 1500};
-	static struct sga_gw_session rec;
 	static uint8_t gap[2][SGA_FRAME_MAX];
 	struct sga_env_hop e;
 	uint8_t msg[32];
@@ -1627,13 +1643,7 @@ RELAY_TEST(replay_from_before_restart_moves_no_address)
 
 	/* run 2: the session restored from the store, marks from before the gap */
 	dp_up();
-	rec = h->gsess;
-	for (int r = 0; r < 2; r++) {
-		rec.hop[r].epoch = 0; /* drawn at install */
-		rec.hop[r].restored = 1;
-	}
-	cr_assert_eq(dp_session_install(dp, &rec, addr, tx_seq, tx_limit, rx_next), 0);
-	sga_gw_session_wipe(&rec);
+	install_restored(h, addr, tx_seq, tx_limit, rx_next);
 
 	/* gap[0] replayed from elsewhere: fresh for the window, so relayed (d_j's
 	 * E2E window drops the copy) and acknowledged to d_i where it is; the
@@ -1685,7 +1695,6 @@ static unsigned foreign_epoch_asks(int adopt)
 	struct harness *h = session_new();
 	struct dp_addr addr[2] = {dev_addr(0, 40000), dev_addr(1, 40001)};
 	const uint64_t tx_seq[2] = {500, 500}, tx_limit[2] = {1500, 1500}, rx_next[2] = {0, 0};
-	static struct sga_gw_session rec;
 	struct dp_resv_req r[4];
 	uint8_t msg[32], frame[SGA_FRAME_MAX];
 	unsigned asked;
@@ -1695,13 +1704,7 @@ static unsigned foreign_epoch_asks(int adopt)
 	cfg_fill(1, 3, 64, 16, 64);
 	cfg.adopt_sessions = adopt;
 	dp_start();
-	rec = h->gsess;
-	for (int k = 0; k < 2; k++) {
-		rec.hop[k].epoch = 0; /* drawn at install */
-		rec.hop[k].restored = 1;
-	}
-	cr_assert_eq(dp_session_install(dp, &rec, addr, tx_seq, tx_limit, rx_next), 0);
-	sga_gw_session_wipe(&rec);
+	install_restored(h, addr, tx_seq, tx_limit, rx_next);
 	send_ok(h, 1, addr, NULL, 10, 1); /* relayed to d_i: it learns this install's epoch */
 	send_ok(h, 0, addr, NULL, 10, 2); /* and echoes it */
 	cr_assert_eq(dp_resv_dequeue(dp, r, 4), 0);

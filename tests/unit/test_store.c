@@ -62,19 +62,32 @@ static const uint8_t MKEY[32] = {0x6d, 0x61, 0x73, 0x74, 0x65, 0x72, 0x20, 0x6b,
                                  0x66, 0x6f, 0x72, 0x20, 0x74, 0x65, 0x73, 0x74, 0x73, 0x20, 0x6f,
                                  0x6e, 0x6c, 0x79, 0x21, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
 
-static struct store *open_store(unsigned timeout_ms)
+/* The test server's socket and key; the caller sets what differs. */
+static struct store_config base_cfg(unsigned timeout_ms)
 {
 	struct store_config cfg;
-	struct store *st;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.unix_socket = redis_fx.sock;
 	cfg.timeout_ms = timeout_ms;
 	cfg.backoff_max_ms = 200;
 	memcpy(cfg.master_key, MKEY, sizeof(MKEY));
-	st = store_open(&cfg);
+	return cfg;
+}
+
+static struct store *open_cfg(const struct store_config *cfg)
+{
+	struct store *st = store_open(cfg);
+
 	cr_assert_not_null(st);
 	return st;
+}
+
+static struct store *open_store(unsigned timeout_ms)
+{
+	struct store_config cfg = base_cfg(timeout_ms);
+
+	return open_cfg(&cfg);
 }
 
 static struct dp_addr mkaddr(uint8_t last, uint16_t port)
@@ -216,18 +229,10 @@ Test(store, address_text_forms_with_a_node)
 
 static struct store *open_node(unsigned node)
 {
-	struct store_config cfg;
-	struct store *st;
+	struct store_config cfg = base_cfg(1000);
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.unix_socket = redis_fx.sock;
-	cfg.timeout_ms = 1000;
-	cfg.backoff_max_ms = 200;
 	cfg.node = node;
-	memcpy(cfg.master_key, MKEY, sizeof(MKEY));
-	st = store_open(&cfg);
-	cr_assert_not_null(st);
-	return st;
+	return open_cfg(&cfg);
 }
 
 /* In a cluster an address goes to Redis with the node that reaches the
@@ -1090,19 +1095,12 @@ static void spawn_redis_requirepass(const char *pass)
 
 static struct store *open_store_auth(const char *user, const char *password)
 {
-	struct store_config cfg;
-	struct store *st;
+	struct store_config cfg = base_cfg(1000);
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.unix_socket = redis_fx.sock;
-	cfg.timeout_ms = 1000;
 	cfg.backoff_max_ms = 100;
 	cfg.user = user;
 	cfg.password = password;
-	memcpy(cfg.master_key, MKEY, sizeof(MKEY));
-	st = store_open(&cfg);
-	cr_assert_not_null(st);
-	return st;
+	return open_cfg(&cfg);
 }
 
 /* The first call that reaches Redis after the backoff: its result. */
