@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -240,5 +241,35 @@ Test(dp_peer, port_zero_under_a_valid_tag)
 	buf[6] = buf[7] = 0;
 	cmac(buf, DP_PEER_HDR_LEN + n, buf + DP_PEER_HDR_LEN + n);
 	cr_assert_eq(dp_peer_open(mac, buf, len, &msg), -SGA_E_BAD_FIELD);
+	dp_peer_mac_free(mac);
+}
+
+/* docs/PROTOCOL.md 15.15, byte for byte. */
+Test(dp_peer, the_vector_of_protocol_15_15)
+{
+	static const char want_hex[] =
+	    "0101020400009c41020000000033000000000000000000000000ffff0a4d0003"
+	    "0105000c000102030405060708090a0b"
+	    "a1499921829c3e6d3331bb113f2dbd64";
+	uint8_t key[DP_PEER_KEY_LEN], want[64], buf[DP_PEER_OVERHEAD + 16];
+	struct dp_peer_mac *mac;
+	struct dp_addr dev;
+	struct dp_peer_msg msg;
+
+	for (int i = 0; i < DP_PEER_KEY_LEN; i++)
+		key[i] = (uint8_t)i;
+	for (size_t i = 0; i < sizeof(want); i++)
+		sscanf(want_hex + 2 * i, "%2hhx", &want[i]);
+	mac = dp_peer_mac_new(key);
+	memset(&dev, 0, sizeof(dev));
+	dp_addr_set_ipv4(&dev, inet_addr("10.77.0.3"));
+	dev.port = htons(40001);
+	memcpy(dev.mac, "\x02\x00\x00\x00\x00\x33", 6);
+	memcpy(buf + DP_PEER_HDR_LEN, want + DP_PEER_HDR_LEN, 16);
+	cr_assert_eq(dp_peer_seal(mac, buf, DP_PEER_FWD, 2, &dev, 16), sizeof(want));
+	cr_assert_arr_eq(buf, want, sizeof(want));
+	cr_assert_eq(dp_peer_open(mac, want, sizeof(want), &msg), 0);
+	cr_assert_arr_eq(&msg.dev, &dev, sizeof(dev));
+	cr_assert(msg.type == DP_PEER_FWD && msg.sender == 2 && msg.frame_len == 16);
 	dp_peer_mac_free(mac);
 }
