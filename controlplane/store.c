@@ -2800,36 +2800,60 @@ static const char LUA_HELD_MARK[] =
     "  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end\n"
     "return 0\n";
 
+/* Fields one HDEL or HSET of held ops takes: argv is the command, the key,
+ * then a field (HDEL) or a field and its record (HSET) per op. */
+#define HELD_FIELDS_MAX (MAX_ARGS - 2)
+
 struct held_buf {
 	char key[KEY_MAX];
-	char field[STORE_HELD_FIELD_MAX];
+	char field[HELD_FIELDS_MAX][STORE_HELD_FIELD_MAX];
 	char val[U64_STR_MAX];
 };
 
-static int held_cmd(const struct store_held_op *op, struct held_buf *b, struct st_cmd *c)
+/* How many ops from ops[0] (n > 0) one command takes: adjacent ops of one
+ * session and kind, PUT or DEL, as many as the arguments allow. */
+static unsigned held_run(const struct store_held_op *ops, unsigned n)
 {
-	int rc = key_held(b->key, op->sid);
+	unsigned max = ops[0].kind == STORE_HELD_PUT   ? HELD_FIELDS_MAX / 2
+	               : ops[0].kind == STORE_HELD_DEL ? HELD_FIELDS_MAX
+	                                               : 1;
+	unsigned k = 1;
+
+	while (k < n && k < max && ops[k].sid == ops[0].sid && ops[k].kind == ops[0].kind)
+		k++;
+	return k;
+}
+
+/* One command for the k ops of a run (held_run). */
+static int held_cmd(const struct store_held_op *ops, unsigned k, struct held_buf *b,
+                    struct st_cmd *c)
+{
+	int rc = key_held(b->key, ops[0].sid);
 
 	if (rc)
 		return rc;
-	if (op->role > 1)
-		return -SGA_E_BAD_FIELD;
-	switch (op->kind) {
+	for (unsigned i = 0; i < k; i++)
+		if (ops[i].role > 1)
+			return -SGA_E_BAD_FIELD;
+	switch (ops[0].kind) {
 	case STORE_HELD_PUT:
 	case STORE_HELD_DEL:
-		snprintf(b->field, sizeof(b->field), "%u:%" PRIu64, op->role, op->e2e_seq);
 		cmd_init(c);
-		cmd_str(c, op->kind == STORE_HELD_PUT ? "HSET" : "HDEL");
+		cmd_str(c, ops[0].kind == STORE_HELD_PUT ? "HSET" : "HDEL");
 		cmd_str(c, b->key);
-		cmd_str(c, b->field);
-		if (op->kind == STORE_HELD_PUT)
-			cmd_arg(c, op->rec, op->rec_len);
+		for (unsigned i = 0; i < k; i++) {
+			snprintf(b->field[i], sizeof(b->field[i]), "%u:%" PRIu64, ops[i].role,
+			         ops[i].e2e_seq);
+			cmd_str(c, b->field[i]);
+			if (ops[i].kind == STORE_HELD_PUT)
+				cmd_arg(c, ops[i].rec, ops[i].rec_len);
+		}
 		return 0;
 	case STORE_HELD_MARK:
-		snprintf(b->field, sizeof(b->field), "m%u", op->role);
-		snprintf(b->val, sizeof(b->val), "%" PRIu64, op->e2e_seq);
+		snprintf(b->field[0], sizeof(b->field[0]), "m%u", ops[0].role);
+		snprintf(b->val, sizeof(b->val), "%" PRIu64, ops[0].e2e_seq);
 		cmd_eval(c, LUA_HELD_MARK, b->key);
-		cmd_str(c, b->field);
+		cmd_str(c, b->field[0]);
 		cmd_str(c, b->val);
 		return 0;
 	default:
@@ -2837,23 +2861,30 @@ static int held_cmd(const struct store_held_op *op, struct held_buf *b, struct s
 	}
 }
 
-int store_held_write(struct store *st, const struct store_held_op *ops, unsigned n)
+int store_held_write(struct store *st, const struct store_held_op *ops, unsigned n,
+                     unsigned *commands)
 {
 	struct held_buf buf[STORE_HELD_PIPE];
 	struct st_cmd cmds[STORE_HELD_PIPE];
 	redisReply *rep[STORE_HELD_PIPE];
+	unsigned sent = 0;
 	int rc = 0;
 
-	for (unsigned at = 0; at < n && !rc; at += STORE_HELD_PIPE) {
-		unsigned k = n - at < STORE_HELD_PIPE ? n - at : STORE_HELD_PIPE;
+	for (unsigned at = 0; at < n && !rc;) {
+		unsigned k = 0;
 
-		for (unsigned i = 0; i < k; i++)
-			if ((rc = held_cmd(&ops[at + i], &buf[i], &cmds[i])))
+		for (; k < STORE_HELD_PIPE && at < n; k++) {
+			unsigned run = held_run(ops + at, n - at);
+
+			if ((rc = held_cmd(ops + at, run, &buf[k], &cmds[k])))
 				return rc;
+			at += run;
+		}
 		rc = st_run(st, cmds, k, rep);
 		rep_free(rep, k);
 		if (rc)
 			break;
+		sent += k;
 		if (!st->cl) {
 			st->held_dirty = 1;
 			continue;
@@ -2866,6 +2897,8 @@ int store_held_write(struct store *st, const struct store_held_op *ops, unsigned
 				st->held_nodes |= 1ull << node;
 		}
 	}
+	if (commands)
+		*commands = sent;
 	return rc;
 }
 

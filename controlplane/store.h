@@ -309,12 +309,15 @@ struct store_held_op {
 };
 #define STORE_HELD_FIELD_MAX 24 /* "1:18446744073709551615" */
 
-/** Apply n ops in pipelines of up to STORE_HELD_PIPE commands (each op one
- *  command, in the op order). The connections written to are remembered for
- *  store_held_wait. 0, -SGA_E_UNAVAILABLE, -SGA_E_BAD_FIELD (sid 0, bad
- *  kind), -SGA_E_INTERNAL (an error reply). */
+/** Apply n ops in pipelines of up to STORE_HELD_PIPE commands, in the op
+ *  order: adjacent PUTs (or DELs) of one session are one HSET (HDEL) of
+ *  several fields, a mark one script call. The connections written to are
+ *  remembered for store_held_wait. *commands (may be NULL): the commands the
+ *  ops took. 0, -SGA_E_UNAVAILABLE, -SGA_E_BAD_FIELD (sid 0, bad kind),
+ *  -SGA_E_INTERNAL (an error reply). */
 #define STORE_HELD_PIPE 64
-int store_held_write(struct store *st, const struct store_held_op *ops, unsigned n);
+int store_held_write(struct store *st, const struct store_held_op *ops, unsigned n,
+                     unsigned *commands);
 /** WAIT replicas timeout_ms on every connection store_held_write wrote to
  *  since the last successful wait (one server: its one connection; a
  *  cluster: each master written to). *acked: the fewest replicas one of

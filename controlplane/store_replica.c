@@ -17,17 +17,26 @@
 #include "sga_err.h"
 #include "store_replica.h"
 
-#define OPS_MAX     1024  /* ops gathered before store_held_write */
+#define OPS_MIN     1024  /* first size of the batch's op arrays */
 #define FAIL_LOG_MS 10000 /* one failure line per this period at most */
+
+/* A record's op and its place in the batch (the order among ops of one field). */
+struct batch_op {
+	struct store_held_op op;
+	uint32_t pos;
+};
 
 struct store_replica {
 	struct store *st;
 	unsigned replicas, timeout_ms;
-	struct store_held_op *ops;
-	uint64_t fail_logged_ms; /* when the last failure line was written, 0: none */
-	uint64_t fails_unlogged; /* failures since */
+	struct batch_op *batch;    /* the batch's ops in ring order, then sorted */
+	struct store_held_op *ops; /* what is sent: the batch coalesced */
+	size_t ops_cap;            /* of both */
+	uint64_t fail_logged_ms;   /* when the last failure line was written, 0: none */
+	uint64_t fails_unlogged;   /* failures since */
 	int failing;
-	_Atomic uint64_t batches, failures, records, short_waits, last_lsn, last_acked;
+	_Atomic uint64_t batches, failures, records, short_waits, last_lsn, last_acked, ops_sent,
+	    ops_coalesced, commands;
 };
 
 static uint64_t mono_ms(void)
@@ -61,14 +70,16 @@ struct store_replica *store_replica_open(const struct store_config *scfg, unsign
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	r->ops = calloc(OPS_MAX, sizeof(*r->ops));
+	r->ops_cap = OPS_MIN;
+	r->batch = calloc(r->ops_cap, sizeof(*r->batch));
+	r->ops = calloc(r->ops_cap, sizeof(*r->ops));
 	/* WAIT blocks up to timeout_ms: the socket timeout must outlast it, or a
 	 * WAIT that times out would read as Redis unreachable (and reconnect). */
 	sc = *scfg;
 	sc.timeout_ms = (sc.timeout_ms ? sc.timeout_ms : 1000) + timeout_ms;
 	r->st = store_open(&sc);
 	sga_memzero(sc.master_key, sizeof(sc.master_key));
-	if (!r->ops || !r->st) {
+	if (!r->batch || !r->ops || !r->st) {
 		store_replica_close(r);
 		errno = ENOMEM;
 		return NULL;
@@ -83,6 +94,7 @@ void store_replica_close(struct store_replica *r)
 	if (!r)
 		return;
 	store_close(r->st);
+	free(r->batch);
 	free(r->ops);
 	free(r);
 }
@@ -114,20 +126,6 @@ static int fail(struct store_replica *r, int rc, const char *what, unsigned acke
 	return rc;
 }
 
-/* Gathered ops to Redis; 0 or the hook's errno. */
-static int flush(struct store_replica *r, unsigned *n)
-{
-	int rc;
-
-	if (!*n)
-		return 0;
-	rc = store_held_write(r->st, r->ops, *n);
-	if (rc)
-		return rc == -SGA_E_BAD_FIELD ? -EPROTO : -EHOSTDOWN;
-	*n = 0;
-	return 0;
-}
-
 /* One record (whole, MSG_LOG_* layout) to an op; 0: nothing to do for it. */
 static int rec_op(const uint8_t *p, size_t rl, struct store_held_op *op)
 {
@@ -157,11 +155,117 @@ static int rec_op(const uint8_t *p, size_t rl, struct store_held_op *op)
 	return 1;
 }
 
+/* Room for n ops in both arrays (the writer thread: allocation is fine here). */
+static int ops_room(struct store_replica *r, size_t n)
+{
+	size_t cap = r->ops_cap;
+	void *p;
+
+	if (n <= cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	p = realloc(r->batch, cap * sizeof(*r->batch));
+	if (!p)
+		return -ENOMEM;
+	r->batch = p;
+	p = realloc(r->ops, cap * sizeof(*r->ops));
+	if (!p)
+		return -ENOMEM;
+	r->ops = p;
+	r->ops_cap = cap;
+	return 0;
+}
+
+/* Field ops of one (session, role, e2e_seq) together, in batch order; the
+ * marks of a (session, role) after them. */
+static int batch_cmp(const void *a, const void *b)
+{
+	const struct batch_op *x = a, *y = b;
+	int xm = x->op.kind == STORE_HELD_MARK, ym = y->op.kind == STORE_HELD_MARK;
+
+	if (x->op.sid != y->op.sid)
+		return x->op.sid < y->op.sid ? -1 : 1;
+	if (x->op.role != y->op.role)
+		return x->op.role < y->op.role ? -1 : 1;
+	if (xm != ym)
+		return xm - ym;
+	if (!xm && x->op.e2e_seq != y->op.e2e_seq)
+		return x->op.e2e_seq < y->op.e2e_seq ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int same_target(const struct store_held_op *a, const struct store_held_op *b)
+{
+	int am = a->kind == STORE_HELD_MARK;
+
+	return a->sid == b->sid && a->role == b->role && am == (b->kind == STORE_HELD_MARK) &&
+	       (am || a->e2e_seq == b->e2e_seq);
+}
+
+/* The ops of one target from batch[i]: the last PUT not deleted after it, the
+ * last DEL, the highest mark. Returns the index past them. */
+static size_t target_ops(const struct batch_op *batch, size_t i, size_t n,
+                         const struct batch_op **put, const struct batch_op **del,
+                         const struct batch_op **mark)
+{
+	size_t j = i;
+
+	*put = *del = *mark = NULL;
+	for (; j < n && same_target(&batch[i].op, &batch[j].op); j++) {
+		const struct batch_op *b = &batch[j];
+
+		if (b->op.kind == STORE_HELD_MARK) {
+			if (!*mark || b->op.e2e_seq > (*mark)->op.e2e_seq)
+				*mark = b;
+		} else if (b->op.kind == STORE_HELD_DEL) {
+			*del = b;
+			*put = NULL; /* deleted after it */
+		} else {
+			*put = b;
+		}
+	}
+	return j;
+}
+
+/*
+ * The batch's n ops coalesced into r->ops: what Redis holds after them, in
+ * fewer commands. Per field, a HDEL if the batch deletes it (the field may
+ * come from an earlier batch), and the last HSET if one follows the last
+ * HDEL: a message stored and delivered within one batch is never written.
+ * Per (session, role), the highest mark (the script only raises it). Per
+ * session the HDELs come first, then the HSETs, then the marks, so that
+ * store_held_write sends each kind as one command per session hash; fields
+ * differ between ops of one kind, and a field's HDEL precedes its HSET.
+ */
+static size_t coalesce(struct store_replica *r, size_t n)
+{
+	size_t out = 0;
+
+	qsort(r->batch, n, sizeof(*r->batch), batch_cmp);
+	for (size_t i = 0, end; i < n; i = end) {
+		for (end = i; end < n && r->batch[end].op.sid == r->batch[i].op.sid; end++)
+			;
+		for (int pass = 0; pass < 3; pass++)
+			for (size_t j = i; j < end;) {
+				const struct batch_op *put, *del, *mark;
+				const struct batch_op *take;
+
+				j = target_ops(r->batch, j, end, &put, &del, &mark);
+				take = pass == 0 ? del : pass == 1 ? put : mark;
+				if (take)
+					r->ops[out++] = take->op;
+			}
+	}
+	return out;
+}
+
 int store_replica_hook(void *ctx, const struct iovec *iov, int iovcnt, uint64_t last_lsn)
 {
 	struct store_replica *r = ctx;
-	unsigned n = 0, acked = 0;
+	unsigned acked = 0, cmds = 0;
 	uint64_t records = 0;
+	size_t n = 0, sent;
 	int rc;
 
 	for (int i = 0; i < iovcnt; i++) {
@@ -173,18 +277,20 @@ int store_replica_hook(void *ctx, const struct iovec *iov, int iovcnt, uint64_t 
 
 			if (off + rl > iov[i].iov_len)
 				return fail(r, -EPROTO, "a record split across iovecs", 0);
-			rc = rec_op(p + off, rl, &r->ops[n]);
+			if (ops_room(r, n + 1))
+				return fail(r, -ENOMEM, "memory for the batch", 0);
+			rc = rec_op(p + off, rl, &r->batch[n].op);
 			if (rc < 0)
 				return fail(r, rc, "a malformed record", 0);
+			r->batch[n].pos = (uint32_t)n;
 			n += (unsigned)rc;
 			records++;
 			off += rl;
-			if (n == OPS_MAX && (rc = flush(r, &n)))
-				return fail(r, rc, "the Redis write", 0);
 		}
 	}
-	if ((rc = flush(r, &n)))
-		return fail(r, rc, "the Redis write", 0);
+	sent = coalesce(r, n);
+	if (sent && (rc = store_held_write(r->st, r->ops, (unsigned)sent, &cmds)))
+		return fail(r, rc == -SGA_E_BAD_FIELD ? -EPROTO : -EHOSTDOWN, "the Redis write", 0);
 	rc = store_held_wait(r->st, r->replicas, r->timeout_ms, &acked);
 	if (rc == -SGA_E_NOSPACE)
 		return fail(r, -EREMOTEIO, "WAIT", acked);
@@ -197,6 +303,9 @@ int store_replica_hook(void *ctx, const struct iovec *iov, int iovcnt, uint64_t 
 	}
 	atomic_fetch_add_explicit(&r->batches, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->records, records, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->ops_sent, sent, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->commands, cmds, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->ops_coalesced, n - sent, memory_order_relaxed);
 	if (last_lsn)
 		atomic_store_explicit(&r->last_lsn, last_lsn, memory_order_relaxed);
 	atomic_store_explicit(&r->last_acked, r->replicas ? acked : 0, memory_order_relaxed);
@@ -216,6 +325,9 @@ void store_replica_stats(const struct store_replica *r, struct store_replica_sta
 	out->short_waits = atomic_load_explicit(&m->short_waits, memory_order_relaxed);
 	out->last_lsn = atomic_load_explicit(&m->last_lsn, memory_order_relaxed);
 	out->last_acked = atomic_load_explicit(&m->last_acked, memory_order_relaxed);
+	out->ops_sent = atomic_load_explicit(&m->ops_sent, memory_order_relaxed);
+	out->ops_coalesced = atomic_load_explicit(&m->ops_coalesced, memory_order_relaxed);
+	out->commands = atomic_load_explicit(&m->commands, memory_order_relaxed);
 }
 
 /* ---- reading the backlog back ---------------------------------------------------- */

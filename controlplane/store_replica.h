@@ -13,7 +13,9 @@
  *   anonymous RELEASE (session 0)  nothing: the release of a delivered mark or
  *                                  of a copy replaced by a newer one of the
  *                                  same key, whose field lives on
- * pipelined (STORE_HELD_PIPE commands a round trip), then WAIT <replicas>
+ * coalesced per batch (a message stored and deleted within one batch is never
+ * written, only its HDEL sent; one mark per session and role, the highest;
+ * the HDELs of a session hash one command, its HSETs another), pipelined (STORE_HELD_PIPE commands a round trip), then WAIT <replicas>
  * <timeout_ms> on every connection the batch wrote to. Any failure (Redis
  * unavailable, an error reply, fewer replicas than asked within the timeout)
  * refuses the batch: the log holds durable_lsn back and offers the same
@@ -48,16 +50,20 @@ void store_replica_close(struct store_replica *r);
 
 /** The msg_log_replicate_fn (msg_log.h): ctx is a struct store_replica.
  *  0, or -EHOSTDOWN (Redis unavailable or an error reply), -EREMOTEIO (fewer
- *  replicas than asked confirmed), -EPROTO (a malformed record: a bug). */
+ *  replicas than asked confirmed), -EPROTO (a malformed record: a bug),
+ *  -ENOMEM (no memory for the batch's ops; offered again). */
 int store_replica_hook(void *ctx, const struct iovec *iov, int iovcnt, uint64_t last_lsn);
 
 struct store_replica_stats {
-	uint64_t batches;     /* batches replicated (WAIT satisfied) */
-	uint64_t failures;    /* batches refused (each is offered again) */
-	uint64_t records;     /* records applied in replicated batches */
-	uint64_t short_waits; /* of the failures: WAIT confirmed too few replicas */
-	uint64_t last_lsn;    /* the highest MSG lsn replicated */
-	uint64_t last_acked;  /* replicas the last WAIT confirmed */
+	uint64_t batches;       /* batches replicated (WAIT satisfied) */
+	uint64_t failures;      /* batches refused (each is offered again) */
+	uint64_t records;       /* records applied in replicated batches */
+	uint64_t short_waits;   /* of the failures: WAIT confirmed too few replicas */
+	uint64_t last_lsn;      /* the highest MSG lsn replicated */
+	uint64_t last_acked;    /* replicas the last WAIT confirmed */
+	uint64_t ops_sent;      /* ops those batches sent (HSET, HDEL, mark of one field) */
+	uint64_t ops_coalesced; /* ops a later one in the same batch made needless */
+	uint64_t commands;      /* Redis commands the ops took (one per session hash and kind) */
 };
 /** Any thread (relaxed loads). */
 void store_replica_stats(const struct store_replica *r, struct store_replica_stats *out);

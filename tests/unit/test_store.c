@@ -1629,6 +1629,162 @@ Test(store, replica_mirrors_the_log_in_the_sessions_hash)
 	rm_log_dir();
 }
 
+/* One record as the log lays it out (the fields the hook reads; no CRC: the
+ * hook does not check it) at b + *off; the payload names the op. */
+static void r_rec(uint8_t *b, size_t *off, uint8_t type, uint8_t flags, uint64_t sid, uint8_t role,
+                  uint64_t seq)
+{
+	char payload[32];
+	size_t len = type == MSG_LOG_REC_MSG && !flags
+	                 ? (size_t)snprintf(payload, sizeof(payload), "put %u/%llu@%zu", role,
+	                                    (unsigned long long)seq, *off)
+	                 : 0;
+	uint8_t *p = b + *off;
+
+	memset(p, 0, msg_log_rec_len(len));
+	for (unsigned i = 0; i < 4; i++)
+		p[MSG_LOG_OFF_LENGTH + i] = (uint8_t)(len >> (8 * i));
+	p[MSG_LOG_OFF_TYPE] = type;
+	p[MSG_LOG_OFF_FLAGS] = flags;
+	p[MSG_LOG_OFF_ROLE] = role;
+	for (unsigned i = 0; i < 8; i++) {
+		p[MSG_LOG_OFF_SESSION + i] = (uint8_t)(sid >> (8 * i));
+		p[MSG_LOG_OFF_E2E_SEQ + i] = (uint8_t)(seq >> (8 * i));
+	}
+	memcpy(p + MSG_LOG_HDR_LEN, payload, len);
+	*off += msg_log_rec_len(len);
+}
+
+static void r_hook(struct store_replica *r, const uint8_t *b, size_t len)
+{
+	struct iovec iov = {(void *)b, len};
+
+	cr_assert_eq(store_replica_hook(r, &iov, 1, 0), 0);
+}
+
+Test(store, replica_coalesces_a_batch_and_holds_what_the_ops_would)
+{
+	struct store_config cfg = replica_store_cfg();
+	struct store_replica *r = store_replica_open(&cfg, 0, 100);
+	struct store_replica_stats rs;
+	static uint8_t b[1 << 16];
+	size_t off = 0;
+	redisReply *rep;
+
+	cr_assert_not_null(r);
+	/* Stored and delivered within the batch: never written, only deleted. */
+	r_rec(b, &off, MSG_LOG_REC_MSG, 0, RSID, 1, 5);
+	r_rec(b, &off, MSG_LOG_REC_MSG, 0, RSID, 1, 6);
+	r_rec(b, &off, MSG_LOG_REC_RELEASE, 0, RSID, 1, 5);
+	r_rec(b, &off, MSG_LOG_REC_MSG, DP_STORE_REC_MARK, RSID, 1, 5);
+	r_rec(b, &off, MSG_LOG_REC_MSG, DP_STORE_REC_MARK, RSID, 1, 7);
+	r_rec(b, &off, MSG_LOG_REC_MSG, DP_STORE_REC_MARK, RSID, 1, 6);
+	r_hook(r, b, off);
+	store_replica_stats(r, &rs);
+	cr_assert_eq(rs.ops_sent, 3, "%llu sent", (unsigned long long)rs.ops_sent);
+	cr_assert_eq(rs.ops_coalesced, 3);
+	rep = redis_fx_cmd("HGETALL sga:{sess:%016llx}:held", (unsigned long long)RSID);
+	cr_assert_eq(rep->type, REDIS_REPLY_ARRAY);
+	cr_assert_eq(rep->elements, 4, "%zu", rep->elements);
+	freeReplyObject(rep);
+	rep = redis_fx_cmd("HGET sga:{sess:%016llx}:held m1", (unsigned long long)RSID);
+	cr_assert_str_eq(rep->str, "7");
+	freeReplyObject(rep);
+	rep = redis_fx_cmd("HEXISTS sga:{sess:%016llx}:held 1:6", (unsigned long long)RSID);
+	cr_assert_eq(rep->integer, 1);
+	freeReplyObject(rep);
+	cr_assert_eq(rs.commands, 3);
+
+	/* Ten messages of one session: one HSET per six fields (the arguments a
+	 * command takes), then their HDELs in one command. */
+	off = 0;
+	for (unsigned i = 0; i < 10; i++)
+		r_rec(b, &off, MSG_LOG_REC_MSG, 0, RSID, 0, 20 + i);
+	r_hook(r, b, off);
+	off = 0;
+	for (unsigned i = 0; i < 10; i++)
+		r_rec(b, &off, MSG_LOG_REC_RELEASE, 0, RSID, 0, 20 + i);
+	r_hook(r, b, off);
+	store_replica_stats(r, &rs);
+	cr_assert_eq(rs.ops_sent, 3 + 20);
+	cr_assert_eq(rs.commands, 3 + 2 + 1, "%llu commands", (unsigned long long)rs.commands);
+	rep = redis_fx_cmd("HLEN sga:{sess:%016llx}:held", (unsigned long long)RSID);
+	cr_assert_eq(rep->integer, 2);
+	freeReplyObject(rep);
+
+	/* Random batches over a few fields of two sessions: Redis ends as the ops
+	 * applied one by one would leave it (the model). */
+	{
+		char model[2][2][8][32] = {{{{0}}}};
+		uint64_t mark[2][2] = {{0}};
+		uint64_t sids[2] = {RSID, RSID + 1};
+		unsigned seed = 7;
+
+		for (unsigned s = 0; s < 2; s++) {
+			rep = redis_fx_cmd("DEL sga:{sess:%016llx}:held",
+			                   (unsigned long long)sids[s]);
+			freeReplyObject(rep);
+		}
+		for (unsigned batch = 0; batch < 40; batch++) {
+			unsigned n = 1 + rand_r(&seed) % 30;
+
+			off = 0;
+			for (unsigned k = 0; k < n; k++) {
+				unsigned s = rand_r(&seed) % 2, role = rand_r(&seed) % 2,
+				         seq = rand_r(&seed) % 8, what = rand_r(&seed) % 4;
+				size_t at = off;
+
+				if (what < 2) {
+					r_rec(b, &off, MSG_LOG_REC_MSG, 0, sids[s], (uint8_t)role,
+					      seq);
+					snprintf(model[s][role][seq], sizeof(model[0][0][0]),
+					         "put %u/%u@%zu", role, seq, at);
+				} else if (what == 2) {
+					r_rec(b, &off, MSG_LOG_REC_RELEASE, 0, sids[s],
+					      (uint8_t)role, seq);
+					model[s][role][seq][0] = 0;
+				} else {
+					r_rec(b, &off, MSG_LOG_REC_MSG, DP_STORE_REC_MARK, sids[s],
+					      (uint8_t)role, 100 + seq);
+					if (100 + seq > mark[s][role])
+						mark[s][role] = 100 + seq;
+				}
+			}
+			r_hook(r, b, off);
+			for (unsigned s = 0; s < 2; s++)
+				for (unsigned role = 0; role < 2; role++) {
+					rep = redis_fx_cmd("HGET sga:{sess:%016llx}:held m%u",
+					                   (unsigned long long)sids[s], role);
+					cr_assert_eq(
+					    mark[s][role] ? strtoull(rep->str, NULL, 10) : 0,
+					    mark[s][role], "batch %u mark %u/%u", batch, s, role);
+					freeReplyObject(rep);
+					for (unsigned seq = 0; seq < 8; seq++) {
+						const char *want = model[s][role][seq];
+						/* the payload sits behind the record's header */
+						rep = redis_fx_cmd(
+						    "HGET sga:{sess:%016llx}:held %u:%u",
+						    (unsigned long long)sids[s], role, seq);
+						if (!want[0]) {
+							cr_assert_eq(rep->type, REDIS_REPLY_NIL,
+							             "batch %u: %u/%u/%u held",
+							             batch, s, role, seq);
+						} else {
+							cr_assert_eq(rep->type, REDIS_REPLY_STRING);
+							cr_assert_str_eq(rep->str + MSG_LOG_HDR_LEN,
+							                 want, "batch %u: %u/%u/%u",
+							                 batch, s, role, seq);
+						}
+						freeReplyObject(rep);
+					}
+				}
+		}
+		store_replica_stats(r, &rs);
+		cr_assert_gt(rs.ops_coalesced, 3, "random batches coalesced nothing");
+	}
+	store_replica_close(r);
+}
+
 Test(store, replica_too_few_replicas_holds_stored_back)
 {
 	struct store_config cfg = replica_store_cfg();

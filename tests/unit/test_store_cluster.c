@@ -566,12 +566,12 @@ Test(store_cluster, held_messages_wait_on_every_master_written)
 		ops[2 * i + 1] = (struct store_held_op){
 		    .sid = sid[i], .e2e_seq = 4, .role = 1, .kind = STORE_HELD_MARK};
 	}
-	cr_assert_eq(store_held_write(st, ops, 6), 0);
+	cr_assert_eq(store_held_write(st, ops, 6, NULL), 0);
 	/* A replica that joined may still be syncing: a bounded retry (the
 	 * store's socket timeout is 1,000 ms, WAIT's 500). */
 	for (uint64_t t0 = fx_now_ms(); store_held_wait(st, 1, 500, &acked);) {
 		cr_assert_lt(fx_now_ms() - t0, 20000, "WAIT 1 never confirmed (%u)", acked);
-		cr_assert_eq(store_held_write(st, ops, 6), 0); /* the masters again */
+		cr_assert_eq(store_held_write(st, ops, 6, NULL), 0); /* the masters again */
 	}
 	cr_assert_geq(acked, 1);
 	for (int i = 0; i < 3; i++) {
@@ -583,7 +583,7 @@ Test(store_cluster, held_messages_wait_on_every_master_written)
 		cr_assert_eq(marks[1], 4);
 	}
 	/* Two replicas asked of masters that have one: refused. */
-	cr_assert_eq(store_held_write(st, ops, 2), 0);
+	cr_assert_eq(store_held_write(st, ops, 2, NULL), 0);
 	cr_assert_eq(store_held_wait(st, 2, 50, &acked), -SGA_E_NOSPACE);
 	cr_assert_eq(acked, 1);
 	for (int i = 0; i < 3; i++)
