@@ -638,6 +638,9 @@ void dp_store_totals(const struct dp *dp, struct dp_store_stats *out)
 		out->resealed_replaced += s.resealed_replaced;
 		out->marks_written += s.marks_written;
 		out->marks_lost += s.marks_lost;
+		out->ring_full += s.ring_full;
+		if (s.ring_peak > out->ring_peak)
+			out->ring_peak = s.ring_peak;
 		out->bytes_on_disk += s.bytes_on_disk;
 		out->expired += s.expired;
 		out->closed_released += s.closed_released;

@@ -230,6 +230,7 @@ struct dp_config {
 	uint32_t store_fsync_interval_ms;
 	uint64_t store_segment_bytes, store_max_bytes, store_max_age_ms;
 	unsigned store_pending_max; /* per lcore */
+	uint64_t store_ring_bytes;  /* each log's lcore -> writer ring; 0: the log's default */
 	/* CPUs of the store's writer threads (one per lcore); NULL: the creating
 	 * thread's (after rte_eal_init: the main lcore's one CPU). */
 	const cpu_set_t *store_writer_cpus;

@@ -1833,6 +1833,7 @@ int dp_lcore_init(struct dp *dp, unsigned index)
 		    .max_bytes = dp->cfg.store_max_bytes,
 		    .max_age_ms = dp->cfg.store_max_age_ms,
 		    .pending_max = dp->cfg.store_pending_max ? dp->cfg.store_pending_max : 16384,
+		    .ring_bytes = dp->cfg.store_ring_bytes,
 		    .lab_replay = dp->cfg.hop_replay_off,
 		    .writer_cpus = dp->cfg.store_writer_cpus,
 		    .replica = dp->cfg.store_replica,

@@ -714,6 +714,7 @@ struct dp_store *dp_store_create(const struct dp_store_config *cfg, struct dp_st
 		    .fsync_interval_ms = cfg->fsync_interval_ms,
 		    .segment_bytes = cfg->segment_bytes,
 		    .max_bytes = cfg->max_bytes,
+		    .ring_bytes = (size_t)cfg->ring_bytes,
 		    /* Age retention is ours (expire_sweep): the log would drop old
 		     * records unseen at start-up, and their recipient would never
 		     * hear of it (no DATA_SKIP). */
@@ -1585,6 +1586,9 @@ void dp_store_stats(const struct dp_store *st, struct dp_store_stats *out)
 		msg_log_stats(st->logs[i], &ls);
 		out->replicated += ls.replicated;
 		out->replicate_failures += ls.replicate_failures;
+		out->ring_full += ls.refused_full;
+		if (ls.ring_peak > out->ring_peak)
+			out->ring_peak = ls.ring_peak;
 		if (i == 0 && st->cfg.replica && ls.last_lsn > ls.replicated_lsn)
 			out->replica_lag = ls.last_lsn - ls.replicated_lsn;
 		out->bytes_on_disk += ls.bytes_on_disk;

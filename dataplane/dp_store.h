@@ -70,6 +70,7 @@ struct dp_store_config {
 	uint64_t max_bytes;         /* size retention, 0: none */
 	uint64_t max_age_ms;        /* age retention, 0: none */
 	unsigned pending_max;       /* messages held for delivery (memory: ~1.6 KiB each) */
+	uint64_t ring_bytes;        /* each log's ring (msg_log_config); 0: its default */
 	uint32_t resend_min_ms;     /* first re-send delay [200] */
 	uint32_t resend_max_ms;     /* backoff cap [5000] */
 	/* LAB ONLY ([lab] hop_replay_window = off): replayed messages are stored
@@ -293,6 +294,8 @@ struct dp_store_stats {
 	uint64_t resealed_replaced;  /* of those, replacing a held copy with other bytes */
 	uint64_t marks_written;      /* delivered marks appended (dp_store.c) */
 	uint64_t marks_lost;         /* delivered marks the log refused (ring full, error) */
+	uint64_t ring_full;          /* appends and releases the logs' rings refused (full) */
+	uint64_t ring_peak;          /* the most bytes one log's ring held (of ring_bytes) */
 	uint64_t bytes_on_disk;      /* over this lcore's logs */
 	uint64_t expired;            /* dropped by retention (age or size) */
 	uint64_t closed_released;    /* released undelivered: their session closed */

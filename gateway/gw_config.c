@@ -159,6 +159,7 @@ static const struct key_def keys[] = {
     {"store", "max_mb", K_UINT, F(store_max_mb), 0, 16777216},
     {"store", "max_age_s", K_UINT, F(store_max_age_s), 0, 31536000},
     {"store", "pending_max", K_UINT, F(store_pending_max), 16, 4194304},
+    {"store", "ring_mb", K_UINT, F(store_ring_mb), 1, 4096},
     {"store", "replicate", K_REPLICATE, F(store_replicate), 0, 0},
     {"store", "replicas", K_UINT, F(store_replicas), 0, 64},
     {"store", "replica_timeout_ms", K_UINT, F(store_replica_timeout_ms), 1, 60000},
@@ -234,6 +235,7 @@ void gw_config_defaults(struct gw_config *c)
 	c->store_fsync_interval_ms = 10;
 	c->store_segment_mb = 64;
 	c->store_pending_max = 16384;
+	c->store_ring_mb = 4;
 	c->store_replicate = GW_REPLICATE_OFF;
 	c->store_replicas = 1;
 	c->store_replica_timeout_ms = 500;
@@ -775,6 +777,8 @@ int gw_config_parse(struct gw_config *c, const char *name, const char *text, cha
 		return fail(err, err_len, name, 0,
 		            "[redis] user = %s needs password_file (the user's password)",
 		            c->redis_user);
+	if (c->store_ring_mb & (c->store_ring_mb - 1))
+		return fail(err, err_len, name, 0, "[store] ring_mb must be a power of two");
 	if (c->store_max_mb && c->store_max_mb < 2 * c->store_segment_mb)
 		return fail(err, err_len, name, 0,
 		            "[store] max_mb must be 0 (no limit) or at least 2 x segment_mb");

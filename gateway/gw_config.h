@@ -122,6 +122,7 @@ struct gw_config {
 	int store_fsync; /* GW_FSYNC_*: same values as enum msg_log_fsync */
 	unsigned store_fsync_interval_ms;
 	unsigned store_segment_mb, store_max_mb, store_max_age_s, store_pending_max;
+	unsigned store_ring_mb; /* the lcore -> writer ring of each log (power of two) */
 	/* replicate = off (default) | redis: every batch of the local log is also
 	 * written to Redis (controlplane/store_replica.h) before STORED, so that a
 	 * gateway adopting a session delivers its backlog; replicas = WAIT's count

@@ -937,6 +937,7 @@ int main(int argc, char **argv)
 	dcfg.store_max_bytes = (uint64_t)cfg.store_max_mb << 20;
 	dcfg.store_max_age_ms = (uint64_t)cfg.store_max_age_s * 1000;
 	dcfg.store_pending_max = cfg.store_pending_max;
+	dcfg.store_ring_bytes = (uint64_t)cfg.store_ring_mb << 20;
 	dcfg.store_writer_cpus = &cp_cpus;
 	dcfg.hop_replay_off = !cfg.lab_hop_replay_window; /* LAB ONLY, see above */
 	if (cfg.store_replicate == GW_REPLICATE_REDIS && dcfg.store_dir) {

@@ -231,6 +231,7 @@ void msg_log_stats(const struct msg_log *log, struct msg_log_stats *st)
 	st->replicated_lsn = LD(st_repl_lsn);
 	st->ring_used = head >= tail ? head - tail : 0;
 	st->ring_size = log->ring_size;
+	st->ring_peak = LD(st_ring_peak);
 	st->error = msg_log_error(log);
 	if (st->error) {
 		char buf[64];

@@ -319,6 +319,7 @@ struct msg_log_stats {
 	uint64_t carried;          /* RELEASEs carried forward by segment GC */
 	uint64_t ring_used;        /* bytes in the ring not yet durable */
 	uint64_t ring_size;
+	uint64_t ring_peak;          /* the most bytes the ring held (when space was freed) */
 	uint64_t io_errors;          /* write/sync/create failures seen */
 	uint64_t replicated;         /* batches the replication hook accepted */
 	uint64_t replicate_failures; /* batches it refused (each offered again) */

@@ -77,7 +77,8 @@ struct msg_log {
 	/* Writer-published statistics (relaxed stores by the writer). */
 	_Alignas(MSG_LOG_CACHE_LINE) _Atomic uint64_t st_released, st_release_ignored,
 	    st_expired_age, st_expired_size, st_live, st_oldest, st_bytes, st_batches, st_syncs,
-	    st_carried, st_io_errors, st_prealloc, st_repl_batches, st_repl_failures, st_repl_lsn;
+	    st_carried, st_io_errors, st_prealloc, st_repl_batches, st_repl_failures, st_repl_lsn,
+	    st_ring_peak;
 	_Atomic uint32_t st_segments, st_corrupt;
 
 	/* Immutable after open. */

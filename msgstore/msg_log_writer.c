@@ -789,7 +789,7 @@ static int replicate(struct msg_log *log, uint64_t from, uint64_t to)
 static int commit(struct msg_log *log)
 {
 	struct msg_seg *cur = msg_log_cur(log);
-	uint64_t pos = atomic_load_explicit(&log->tail, memory_order_relaxed), max_lsn = 0;
+	uint64_t pos = atomic_load_explicit(&log->tail, memory_order_relaxed), max_lsn = 0, used;
 	int rc = replicate(log, pos, log->wpos);
 
 	if (rc)
@@ -812,6 +812,13 @@ static int commit(struct msg_log *log)
 	}
 	log->bytes += log->w_off - cur->size;
 	cur->size = cur->valid_end = log->w_off;
+	/* The most the ring held: here, just before the space is freed, after the
+	 * sync and the replication the lcore kept appending through (the writer
+	 * alone stores it). */
+	used = atomic_load_explicit(&log->head, memory_order_acquire) -
+	       atomic_load_explicit(&log->tail, memory_order_relaxed);
+	if (used > atomic_load_explicit(&log->st_ring_peak, memory_order_relaxed))
+		atomic_store_explicit(&log->st_ring_peak, used, memory_order_relaxed);
 	/* Counters first: a reader that sees the new durable_lsn sees them too. */
 	msg_log_publish_stats(log);
 	atomic_store_explicit(&log->tail, log->wpos, memory_order_release);

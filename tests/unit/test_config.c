@@ -170,6 +170,19 @@ Test(config, cluster)
 	cr_assert(!gw_config_is_live("cluster", "nodes"));
 }
 
+/* [store] ring_mb: the ring between an lcore and its log's writer (MiB, a
+ * power of two). */
+Test(config, store_ring_mb)
+{
+	cr_assert_eq(parse(""), 0, "%s", err);
+	cr_assert_eq(c.store_ring_mb, 4, "4 MiB by default");
+	cr_assert_eq(parse("[store]\nring_mb = 64\n"), 0, "%s", err);
+	cr_assert_eq(c.store_ring_mb, 64);
+	expect_err("[store]\nring_mb = 24\n", "[store] ring_mb must be a power of two");
+	expect_err("[store]\nring_mb = 0\n", "'0' is not an integer in [1, 4096]");
+	expect_err("[store]\nring_mb = 8192\n", "'8192' is not an integer in [1, 4096]");
+}
+
 /* [store] replicate / replicas / replica_timeout_ms: the Redis replica of the
  * message store (off by default; needs the local log and adoption). */
 Test(config, store_replicate_redis)
