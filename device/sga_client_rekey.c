@@ -40,8 +40,8 @@ static int session_up(const struct sga_client *c)
 	return sga_dev_sess_confirmed(&c->sess) && !c->sess_err;
 }
 
-/* Send (or send again) the pending REKEY_INIT. */
-static void rk_send(struct sga_client *c, uint64_t now)
+/* Send the pending REKEY_INIT again (the same bytes). */
+static void rk_send(struct sga_client *c)
 {
 	uint8_t f[SGA_FRAME_MAX];
 	size_t n;
@@ -49,8 +49,6 @@ static void rk_send(struct sga_client *c, uint64_t now)
 	if (sga_dev_create_rekey_init(&c->dev, &c->sess, f, sizeof(f), &n))
 		return;
 	(void)client_priv_tx(c, f, n);
-	c->rk.tries++;
-	c->rk.next_tx = now + c->rk.rto;
 }
 
 /* Start a rekey now if the session allows it, else note that one is due.
@@ -85,9 +83,8 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 			return;
 		}
 		c->rk.active = 1;
-		c->rk.tries = 1;
-		c->rk.rto = c->rto_ms;
-		c->rk.next_tx = now + c->rk.rto;
+		sga_core_xt_start(&c->rk.xt, c->rto_ms);
+		sga_core_xt_arm(&c->rk.xt, now, c->rto_max_ms);
 		c->rk.started_ms = now;
 		c->rk.started += !answering && !again;
 		(void)client_priv_tx(c, f, n);
@@ -141,11 +138,11 @@ void client_on_rekey_notice(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	/* Ours is out already (both started at once, or ours was lost): the
-	 * same bytes again, at most once per retransmission period. */
+	 * same bytes again, at most once per retransmission period (not the
+	 * timer's: it keeps its schedule). */
 	if (c->rk.last_notice_ms + c->rto_min_ms <= now) {
 		c->rk.last_notice_ms = now;
-		rk_send(c, now);
-		c->rk.tries--; /* not the timer's retry */
+		rk_send(c);
 	}
 }
 
@@ -158,8 +155,7 @@ int client_rekey_early(struct sga_client *c, const uint8_t *f, size_t n)
 	client_priv_stash(c, f, n);
 	if (c->rk.last_notice_ms + c->rto_min_ms <= now) {
 		c->rk.last_notice_ms = now;
-		rk_send(c, now); /* the gateway answers a repeat with the cached reply */
-		c->rk.tries--;
+		rk_send(c); /* the gateway answers a repeat with the cached reply */
 		c->stats.retransmits++;
 	}
 	return 1;
@@ -178,7 +174,7 @@ void client_on_rekey_reply(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	c->rk.active = 0;
-	c->rk.next_tx = 0;
+	c->rk.xt.next_ms = 0;
 	c->rk.result = 0;
 	c->rk.done++;
 	c->rk.since_msgs = 0;
@@ -201,21 +197,21 @@ void client_rekey_timers(struct sga_client *c, uint64_t now)
 
 		sga_dev_rekey_settle(&c->sess, oldest, c->rx_next);
 	}
-	if (c->rk.active && c->rk.next_tx && now >= c->rk.next_tx) {
-		if (c->rk.tries >= 1 + c->max_retries) {
+	if (c->rk.active && sga_core_xt_due(&c->rk.xt, now)) {
+		if (c->rk.xt.tries >= 1 + c->max_retries) {
 			rk_log(c, 0,
 			       "rekey to generation %u: no REKEY_REPLY after %u transmissions "
 			       "(is the peer there?); the keys stay, the request waits",
-			       c->sess.rk.gen + 1, c->rk.tries);
+			       c->sess.rk.gen + 1, c->rk.xt.tries);
 			c->rk.active = 0;
-			c->rk.next_tx = 0;
+			c->rk.xt.next_ms = 0;
 			c->rk.result = -SGA_CLIENT_E_TIMEOUT;
 			c->rk.since_ms = now; /* the policy tries again a period later */
 			c->rk.since_msgs = 0;
 			return;
 		}
-		c->rk.rto = c->rk.rto * 2 < c->rto_max_ms ? c->rk.rto * 2 : c->rto_max_ms;
-		rk_send(c, now);
+		rk_send(c);
+		sga_core_xt_arm(&c->rk.xt, now, c->rto_max_ms);
 		c->stats.retransmits++;
 	}
 	if (c->rk.active || !session_up(c))
@@ -231,8 +227,8 @@ uint64_t client_rekey_next_timer(const struct sga_client *c, uint64_t t)
 {
 	uint64_t d = 0;
 
-	if (c->rk.active && c->rk.next_tx)
-		d = c->rk.next_tx;
+	if (c->rk.active && c->rk.xt.next_ms)
+		d = c->rk.xt.next_ms;
 	else if (c->rk.confirm_due || c->rk.want || c->sess.rk.prev_tx_live ||
 	         c->sess.rk.prev_rx_live)
 		d = client_priv_now_ms() + 20; /* room for the confirmation, the overlap's end */
