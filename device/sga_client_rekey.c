@@ -45,8 +45,9 @@ static void rk_send(struct sga_client *c)
 {
 	uint8_t f[SGA_FRAME_MAX];
 	size_t n;
+	int fresh;
 
-	if (sga_dev_create_rekey_init(&c->dev, &c->sess, f, sizeof(f), &n))
+	if (!c->sess.rk.pending || sga_core_rk_init(&c->dev, &c->sess, f, sizeof(f), &n, &fresh))
 		return;
 	(void)client_priv_tx(c, f, n);
 }
@@ -59,24 +60,24 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 
 	if (c->rk.active || !session_up(c))
 		return;
-	if (!c->sess.rk.pending && !sga_dev_rekey_idle(&c->sess)) {
+	if (sga_core_rk_waits(&c->sess)) {
 		c->rk.want = 1; /* the previous overlap first */
 		return;
 	}
 	c->rk.want = 0;
 	{
-		const int again = c->sess.rk.pending; /* an earlier request, the same bytes */
+		int fresh; /* 0: an earlier request, the same bytes */
 		uint8_t f[SGA_FRAME_MAX];
 		size_t n;
 
-		rc = sga_dev_create_rekey_init(&c->dev, &c->sess, f, sizeof(f), &n);
+		rc = sga_core_rk_init(&c->dev, &c->sess, f, sizeof(f), &n, &fresh);
 		if (rc) {
 			rk_log(c, 1, "rekey not started: %s", sga_err_desc(rc));
 			c->rk.result = rc;
 			return;
 		}
 		/* A new request took the next up counter: on disk before it leaves. */
-		rc = again ? 0 : client_priv_save_state(c);
+		rc = fresh ? client_priv_save_state(c) : 0;
 		if (rc) {
 			sga_dev_rekey_abandon(&c->sess);
 			c->rk.result = rc;
@@ -86,7 +87,7 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 		sga_core_xt_start(&c->rk.xt, c->rto_ms);
 		sga_core_xt_arm(&c->rk.xt, now, c->rto_max_ms);
 		c->rk.started_ms = now;
-		c->rk.started += !answering && !again;
+		c->rk.started += !answering && fresh;
 		(void)client_priv_tx(c, f, n);
 	}
 	rk_log(c, 1, "rekey to generation %u started (%s)", c->sess.rk.gen + 1,
@@ -105,13 +106,13 @@ int client_rekey_send_confirm(struct sga_client *c)
 
 	if (!c->rk.confirm_due)
 		return 0;
-	if (!sga_core_win_room(&c->win))
-		return 0; /* no room yet: the timers try again */
 	/* The generation's first e2e_seq, in the window like a message. */
-	rc = sga_core_win_confirm(&c->win, &c->sess, c->txbuf, sizeof(c->txbuf), &n,
-	                          client_priv_now_ms(), client_priv_now_us());
+	rc = sga_core_rk_confirm(&c->win, &c->sess, c->txbuf, sizeof(c->txbuf), &n,
+	                         client_priv_now_ms(), client_priv_now_us());
 	if (rc)
 		return c->sess_err = rc;
+	if (!n)
+		return 0; /* no room yet: the timers try again */
 	c->rk.confirm_due = 0;
 	(void)client_priv_tx(c, c->txbuf, n);
 	return 0;
@@ -127,7 +128,7 @@ void client_on_rekey_notice(struct sga_client *c, const uint8_t *f, size_t n)
 		c->stats.dropped++;
 		return;
 	}
-	rc = sga_dev_consume_rekey_notice(&c->dev, &c->sess, f, n, &gen);
+	rc = sga_core_rk_notice(&c->dev, &c->sess, f, n, &gen);
 	if (rc) {
 		c->stats.dropped++;
 		return;
@@ -164,7 +165,7 @@ int client_rekey_early(struct sga_client *c, const uint8_t *f, size_t n)
 void client_on_rekey_reply(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	uint64_t now = client_priv_now_ms();
-	int rc = sga_dev_consume_rekey_reply(&c->dev, &c->sess, f, n);
+	int rc = sga_core_rk_keys(&c->dev, &c->sess, f, n);
 
 	if (rc) {
 		if (rc == -SGA_E_BAD_STATE)
@@ -192,11 +193,7 @@ void client_rekey_timers(struct sga_client *c, uint64_t now)
 		return;
 	if (c->rk.confirm_due)
 		(void)client_rekey_send_confirm(c);
-	{
-		uint64_t oldest = c->win.base; /* the oldest message in flight */
-
-		sga_dev_rekey_settle(&c->sess, oldest, c->rx_next);
-	}
+	sga_core_rk_settle(&c->sess, &c->win, c->rx_next);
 	if (c->rk.active && sga_core_xt_due(&c->rk.xt, now)) {
 		if (c->rk.xt.tries >= 1 + c->max_retries) {
 			rk_log(c, 0,

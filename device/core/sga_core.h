@@ -72,6 +72,9 @@
 #ifndef SGA_CORE_FULL
 #define SGA_CORE_FULL 0
 #endif
+#if SGA_CORE_FULL
+#include "sga_rekey.h" /* the rekey's steps (below) */
+#endif
 #ifndef SGA_CORE_RTO_MIN_MS
 #define SGA_CORE_RTO_MIN_MS 100 /* SGA_CORE_FULL: the measured timeout's floor */
 #endif
@@ -309,6 +312,84 @@ SGA_MUST_CHECK static inline int sga_core_hs_keys(struct sga_dev *d, struct sga_
 
 	return rc ? rc : sga_core_win_confirm(w, s, out, cap, len, now_ms, now_us);
 }
+
+#if SGA_CORE_FULL
+/* A session rekey's steps (PROTOCOL.md 7.15; SGA_CORE_FULL, as the window's
+ * rekey confirmation) on a device and a session, without the engine: the
+ * Linux SDK's rekey runs on them. Each takes what the gateway sent or builds
+ * the device's next frame; saving, sending, timers and the policy stay the
+ * caller's. */
+
+/** A new rekey is held back only by the previous generation's overlap (no
+ *  request pending, the old keys still live): start it once settled
+ *  (sga_core_rk_settle). */
+static inline int sga_core_rk_waits(const struct sga_dev_sess *s)
+{
+	return !s->rk.pending && !sga_dev_rekey_idle(s);
+}
+
+/** The REKEY_INIT for the next generation of s (established, confirmed) into
+ *  f (cap bytes, *len). *fresh = 1: a new request, which took the next up
+ *  counter: save before it leaves (if saving fails, sga_dev_rekey_abandon);
+ *  *fresh = 0: the pending request's same bytes again. -SGA_E_BAD_STATE: not
+ *  now (s not established or not confirmed, the overlap not over: see
+ *  sga_core_rk_waits), -SGA_E_*: nothing built, s unchanged. */
+SGA_MUST_CHECK static inline int sga_core_rk_init(struct sga_dev *d, struct sga_dev_sess *s,
+                                                  uint8_t *f, size_t cap, size_t *len, int *fresh)
+{
+	*fresh = !s->rk.pending;
+	if (s->state != SGA_DEV_S_ESTABLISHED)
+		return -SGA_E_BAD_STATE;
+	return sga_dev_create_rekey_init(d, s, f, cap, len);
+}
+
+/** A REKEY_NOTICE f for s: 0 when the peer asks for the next generation
+ *  (*gen): answer with sga_core_rk_init (a new request, or ours again if it
+ *  is out already). -SGA_E_*: not for s now (s not established, an older
+ *  generation, forged): the caller drops it. */
+SGA_MUST_CHECK static inline int sga_core_rk_notice(const struct sga_dev *d,
+                                                    const struct sga_dev_sess *s, const uint8_t *f,
+                                                    size_t n, uint32_t *gen)
+{
+	return sga_dev_consume_rekey_notice(d, s, f, n, gen);
+}
+
+/** A REKEY_REPLY f for the pending request of s: 0: the new generation's
+ *  keys taken (the old ones stay for the overlap): its confirmation is due
+ *  (sga_core_rk_confirm). -SGA_E_BAD_STATE: no request pending (a duplicate
+ *  or late reply); another -SGA_E_*: not the answer (forged, malformed); s
+ *  unchanged either way. */
+SGA_MUST_CHECK static inline int sga_core_rk_keys(struct sga_dev *d, struct sga_dev_sess *s,
+                                                  const uint8_t *f, size_t n)
+{
+	return sga_dev_consume_rekey_reply(d, s, f, n);
+}
+
+/** The confirmation of the generation whose keys s took last: into out (cap
+ *  bytes, *len) and into w like a message (sga_core_win_confirm, the
+ *  generation's first e2e_seq): send it. *len 0: w has no room yet, ask again
+ *  when it has. -SGA_E_*: it could not be sealed (the session cannot go on). */
+SGA_MUST_CHECK static inline int sga_core_rk_confirm(struct sga_core_win *w, struct sga_dev_sess *s,
+                                                     uint8_t *out, size_t cap, size_t *len,
+                                                     uint64_t now_ms, uint64_t now_us)
+{
+	*len = 0;
+	if (!sga_core_win_room(w))
+		return 0;
+	return sga_core_win_confirm(w, s, out, cap, len, now_ms, now_us);
+}
+
+/** End the previous generation's overlap where it is over: its send key
+ *  once nothing in w up to the new generation's first e2e_seq waits for a
+ *  DATA_ACK (the oldest in flight: w->base), its receive key once every
+ *  message below the peer's first under the new keys came up (rx_next: the
+ *  first e2e_seq not handed up or given up). */
+static inline void sga_core_rk_settle(struct sga_dev_sess *s, const struct sga_core_win *w,
+                                      uint64_t rx_next)
+{
+	sga_dev_rekey_settle(s, w->base, rx_next);
+}
+#endif
 
 /* An exchange's re-send timer (a control request, or a WAKE): the core's and
  * the Linux SDK's. Each timed (re)send arms it: a try more, the next one rto
