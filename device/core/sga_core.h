@@ -112,6 +112,9 @@ enum sga_core_event_type {
 	SGA_CORE_EV_ACKED,   /* the gateway took charge of our message seq (stored) */
 	SGA_CORE_EV_WOKEN,   /* WAKE_ACK (status 0: seq = sessions whose stored messages come now,
 	                      len = invitations re-sent), or no answer (status) */
+	SGA_CORE_EV_REKEYED, /* SGA_CORE_FULL, a session rekey: status 0: the keys of generation
+	                      seq are taken; or no REKEY_REPLY after the tries (status): the keys
+	                      stay, the request waits (sga_core_rekey or a notice sends it again) */
 };
 
 struct sga_core_event {
@@ -441,6 +444,12 @@ struct sga_core {
 	struct sga_core_stats stats;
 	uint16_t hint; /* the last ERROR hint about us since the exchange began (0: none) */
 	struct sga_core_tx tx_own[SGA_CORE_WINDOW]; /* the window's slots without the caller's */
+	/* A session rekey (sga_core_rekey): the REKEY_INIT's re-send timer
+	 * (next_ms 0: none), a rekey asked for while the previous overlap runs,
+	 * our confirmation of new keys waiting for room in the window. */
+	struct sga_core_xt rk_xt;
+	uint8_t rk_want;
+	uint8_t rk_confirm_due;
 #endif
 
 	/* Receiving: DATA_DELIVERED state (PROTOCOL.md 7.11a). */
@@ -519,6 +528,18 @@ int sga_core_send(struct sga_core *c, const uint8_t *msg, size_t len, uint64_t *
 /** Messages sga_core_send would take now (SGA_CORE_WINDOW, or the configured
  *  window, less those in flight). */
 unsigned sga_core_send_room(const struct sga_core *c);
+#if SGA_CORE_FULL
+/** Renew the session's keys (PROTOCOL.md 7.15; SGA_CORE_FULL): a REKEY_INIT
+ *  under a new up counter (saved first), re-sent on its own timer beside the
+ *  traffic, which goes on under the current keys; the gateway asks the peer,
+ *  whose own REKEY_INIT completes it. EV_REKEYED when the new keys are taken
+ *  (the confirmation of them goes as the next message) or the tries are
+ *  spent. A peer's request (REKEY_NOTICE) is answered the same way without a
+ *  call. 0 also while one is under way, or when the previous generation's
+ *  overlap must end first (it starts then); -SGA_E_BAD_STATE without a
+ *  confirmed session or while it closes. */
+int sga_core_rekey(struct sga_core *c) SGA_MUST_CHECK;
+#endif
 /** End the session (SESSION_CLOSE until SESSION_CLOSED or the deadline):
  *  EV_CLOSED. Unacknowledged messages are dropped. */
 int sga_core_close(struct sga_core *c) SGA_MUST_CHECK;
