@@ -67,7 +67,9 @@
  * caller's memory (sga_core_configure), the first timeout of a message from
  * the measured round trip (RFC 6298, Karn's rule) and a fast re-send of a
  * message three later ones overtook, ERROR hints (7.12) that shape the status
- * an exchange gives up with, and counters (struct sga_core_stats).
+ * an exchange gives up with, counters (struct sga_core_stats), and session
+ * rekey (7.15: sga_core_rekey, and the steps sga_core_rk_* the Linux SDK's
+ * rekey runs on).
  */
 #ifndef SGA_CORE_FULL
 #define SGA_CORE_FULL 0
