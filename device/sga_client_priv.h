@@ -102,12 +102,14 @@ struct rx_slot {
 
 /* Session rekey (sga_client_rekey.c). */
 struct client_rekey {
-	int active;          /* REKEY_INIT sent, no REKEY_REPLY yet */
-	int want;            /* due (policy, app or a notice), waiting for the overlap to end */
-	int confirm_due;     /* new keys taken: our confirmation waits for window room */
-	int result;          /* the last attempt's: 0 or an error */
-	unsigned tries, rto; /* REKEY_INIT transmissions, its current timeout */
-	uint64_t next_tx;    /* ms; 0: no timer */
+	int active;      /* REKEY_INIT sent, no REKEY_REPLY yet */
+	int want;        /* due (policy, app or a notice), waiting for the overlap to end */
+	int confirm_due; /* new keys taken: our confirmation waits for window room */
+	int result;      /* the last attempt's: 0 or an error */
+	/* The REKEY_INIT's re-send timer (ms, monotonic; next_ms 0: none) and its
+	 * timed transmissions; a REKEY_INIT sent at once (a notice, a frame
+	 * under the new keys) neither counts nor moves it. */
+	struct sga_core_xt xt;
 	uint64_t started_ms; /* when the attempt began */
 	uint64_t last_notice_ms;
 	uint64_t after_msgs; /* policy: after this many messages sent (0: off) */

@@ -40,17 +40,16 @@ static int session_up(const struct sga_client *c)
 	return sga_dev_sess_confirmed(&c->sess) && !c->sess_err;
 }
 
-/* Send (or send again) the pending REKEY_INIT. */
-static void rk_send(struct sga_client *c, uint64_t now)
+/* Send the pending REKEY_INIT again (the same bytes). */
+static void rk_send(struct sga_client *c)
 {
 	uint8_t f[SGA_FRAME_MAX];
 	size_t n;
+	int fresh;
 
-	if (sga_dev_create_rekey_init(&c->dev, &c->sess, f, sizeof(f), &n))
+	if (!c->sess.rk.pending || sga_core_rk_init(&c->dev, &c->sess, f, sizeof(f), &n, &fresh))
 		return;
 	(void)client_priv_tx(c, f, n);
-	c->rk.tries++;
-	c->rk.next_tx = now + c->rk.rto;
 }
 
 /* Start a rekey now if the session allows it, else note that one is due.
@@ -61,35 +60,34 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 
 	if (c->rk.active || !session_up(c))
 		return;
-	if (!c->sess.rk.pending && !sga_dev_rekey_idle(&c->sess)) {
+	if (sga_core_rk_waits(&c->sess)) {
 		c->rk.want = 1; /* the previous overlap first */
 		return;
 	}
 	c->rk.want = 0;
 	{
-		const int again = c->sess.rk.pending; /* an earlier request, the same bytes */
+		int fresh; /* 0: an earlier request, the same bytes */
 		uint8_t f[SGA_FRAME_MAX];
 		size_t n;
 
-		rc = sga_dev_create_rekey_init(&c->dev, &c->sess, f, sizeof(f), &n);
+		rc = sga_core_rk_init(&c->dev, &c->sess, f, sizeof(f), &n, &fresh);
 		if (rc) {
 			rk_log(c, 1, "rekey not started: %s", sga_err_desc(rc));
 			c->rk.result = rc;
 			return;
 		}
 		/* A new request took the next up counter: on disk before it leaves. */
-		rc = again ? 0 : client_priv_save_state(c);
+		rc = fresh ? client_priv_save_state(c) : 0;
 		if (rc) {
 			sga_dev_rekey_abandon(&c->sess);
 			c->rk.result = rc;
 			return;
 		}
 		c->rk.active = 1;
-		c->rk.tries = 1;
-		c->rk.rto = c->rto_ms;
-		c->rk.next_tx = now + c->rk.rto;
+		sga_core_xt_start(&c->rk.xt, c->rto_ms);
+		sga_core_xt_arm(&c->rk.xt, now, c->rto_max_ms);
 		c->rk.started_ms = now;
-		c->rk.started += !answering && !again;
+		c->rk.started += !answering && fresh;
 		(void)client_priv_tx(c, f, n);
 	}
 	rk_log(c, 1, "rekey to generation %u started (%s)", c->sess.rk.gen + 1,
@@ -108,13 +106,13 @@ int client_rekey_send_confirm(struct sga_client *c)
 
 	if (!c->rk.confirm_due)
 		return 0;
-	if (!sga_core_win_room(&c->win))
-		return 0; /* no room yet: the timers try again */
 	/* The generation's first e2e_seq, in the window like a message. */
-	rc = sga_core_win_confirm(&c->win, &c->sess, c->txbuf, sizeof(c->txbuf), &n,
-	                          client_priv_now_ms(), client_priv_now_us());
+	rc = sga_core_rk_confirm(&c->win, &c->sess, c->txbuf, sizeof(c->txbuf), &n,
+	                         client_priv_now_ms(), client_priv_now_us());
 	if (rc)
 		return c->sess_err = rc;
+	if (!n)
+		return 0; /* no room yet: the timers try again */
 	c->rk.confirm_due = 0;
 	(void)client_priv_tx(c, c->txbuf, n);
 	return 0;
@@ -130,7 +128,7 @@ void client_on_rekey_notice(struct sga_client *c, const uint8_t *f, size_t n)
 		c->stats.dropped++;
 		return;
 	}
-	rc = sga_dev_consume_rekey_notice(&c->dev, &c->sess, f, n, &gen);
+	rc = sga_core_rk_notice(&c->dev, &c->sess, f, n, &gen);
 	if (rc) {
 		c->stats.dropped++;
 		return;
@@ -141,11 +139,11 @@ void client_on_rekey_notice(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	/* Ours is out already (both started at once, or ours was lost): the
-	 * same bytes again, at most once per retransmission period. */
+	 * same bytes again, at most once per retransmission period (not the
+	 * timer's: it keeps its schedule). */
 	if (c->rk.last_notice_ms + c->rto_min_ms <= now) {
 		c->rk.last_notice_ms = now;
-		rk_send(c, now);
-		c->rk.tries--; /* not the timer's retry */
+		rk_send(c);
 	}
 }
 
@@ -158,8 +156,7 @@ int client_rekey_early(struct sga_client *c, const uint8_t *f, size_t n)
 	client_priv_stash(c, f, n);
 	if (c->rk.last_notice_ms + c->rto_min_ms <= now) {
 		c->rk.last_notice_ms = now;
-		rk_send(c, now); /* the gateway answers a repeat with the cached reply */
-		c->rk.tries--;
+		rk_send(c); /* the gateway answers a repeat with the cached reply */
 		c->stats.retransmits++;
 	}
 	return 1;
@@ -168,7 +165,7 @@ int client_rekey_early(struct sga_client *c, const uint8_t *f, size_t n)
 void client_on_rekey_reply(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	uint64_t now = client_priv_now_ms();
-	int rc = sga_dev_consume_rekey_reply(&c->dev, &c->sess, f, n);
+	int rc = sga_core_rk_keys(&c->dev, &c->sess, f, n);
 
 	if (rc) {
 		if (rc == -SGA_E_BAD_STATE)
@@ -178,7 +175,7 @@ void client_on_rekey_reply(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	c->rk.active = 0;
-	c->rk.next_tx = 0;
+	c->rk.xt.next_ms = 0;
 	c->rk.result = 0;
 	c->rk.done++;
 	c->rk.since_msgs = 0;
@@ -196,26 +193,22 @@ void client_rekey_timers(struct sga_client *c, uint64_t now)
 		return;
 	if (c->rk.confirm_due)
 		(void)client_rekey_send_confirm(c);
-	{
-		uint64_t oldest = c->win.base; /* the oldest message in flight */
-
-		sga_dev_rekey_settle(&c->sess, oldest, c->rx_next);
-	}
-	if (c->rk.active && c->rk.next_tx && now >= c->rk.next_tx) {
-		if (c->rk.tries >= 1 + c->max_retries) {
+	sga_core_rk_settle(&c->sess, &c->win, c->rx_next);
+	if (c->rk.active && sga_core_xt_due(&c->rk.xt, now)) {
+		if (c->rk.xt.tries >= 1 + c->max_retries) {
 			rk_log(c, 0,
 			       "rekey to generation %u: no REKEY_REPLY after %u transmissions "
 			       "(is the peer there?); the keys stay, the request waits",
-			       c->sess.rk.gen + 1, c->rk.tries);
+			       c->sess.rk.gen + 1, c->rk.xt.tries);
 			c->rk.active = 0;
-			c->rk.next_tx = 0;
+			c->rk.xt.next_ms = 0;
 			c->rk.result = -SGA_CLIENT_E_TIMEOUT;
 			c->rk.since_ms = now; /* the policy tries again a period later */
 			c->rk.since_msgs = 0;
 			return;
 		}
-		c->rk.rto = c->rk.rto * 2 < c->rto_max_ms ? c->rk.rto * 2 : c->rto_max_ms;
-		rk_send(c, now);
+		rk_send(c);
+		sga_core_xt_arm(&c->rk.xt, now, c->rto_max_ms);
 		c->stats.retransmits++;
 	}
 	if (c->rk.active || !session_up(c))
@@ -231,8 +224,8 @@ uint64_t client_rekey_next_timer(const struct sga_client *c, uint64_t t)
 {
 	uint64_t d = 0;
 
-	if (c->rk.active && c->rk.next_tx)
-		d = c->rk.next_tx;
+	if (c->rk.active && c->rk.xt.next_ms)
+		d = c->rk.xt.next_ms;
 	else if (c->rk.confirm_due || c->rk.want || c->sess.rk.prev_tx_live ||
 	         c->sess.rk.prev_rx_live)
 		d = client_priv_now_ms() + 20; /* room for the confirmation, the overlap's end */

@@ -14,12 +14,14 @@
  *
  * SGA_CORE_FULL (sga_core.h) adds, for a host SDK only: run-time timings and
  * window with the caller's slots, the RFC 6298 estimator and fast re-send,
- * ERROR hints, counters. The macros below name the timings either way.
+ * ERROR hints, counters, session rekey (7.15). The macros below name the
+ * timings either way.
  *
  * Deliberately left out (DEVICES.md says what they cost): in-order delivery
  * (messages are handed up once, as they arrive, with their e2e_seq), the
  * stash of messages that overtake the key confirmation (dropped: the storing
- * gateway sends them again), session rekey (7.15), k_d rekey.
+ * gateway sends them again), session rekey in the microcontroller build,
+ * k_d rekey.
  */
 #include <string.h>
 
@@ -485,6 +487,10 @@ static void end_session(struct sga_core *c)
 	c->dlv_sent = c->dlv_since = 0;
 	c->dlv_force = c->dlv_count = 0;
 	c->ctl_len = 0;
+#if SGA_CORE_FULL
+	c->rk_xt.next_ms = 0;
+	c->rk_want = c->rk_confirm_due = 0;
+#endif
 	if (c->op != SGA_CORE_OP_REG)
 		op_start(c, SGA_CORE_OP_NONE);
 }
@@ -711,6 +717,10 @@ unsigned sga_core_send_room(const struct sga_core *c)
 {
 	if (!sga_dev_sess_confirmed(&c->sess) || c->op == SGA_CORE_OP_CLOSE)
 		return 0;
+#if SGA_CORE_FULL
+	if (c->rk_confirm_due)
+		return 0; /* the new keys' confirmation goes first */
+#endif
 	return sga_core_win_room(&c->win);
 }
 
@@ -783,6 +793,10 @@ static void on_ack(struct sga_core *c, const uint8_t *f, size_t n)
 		STAT(c, duplicates); /* all acknowledged before (we had re-sent them) */
 #endif
 }
+
+#if SGA_CORE_FULL
+static void rk_early(struct sga_core *c);
+#endif
 
 /* ---- data: receiving ---------------------------------------------------------- */
 
@@ -869,7 +883,13 @@ static void on_data(struct sga_core *c, const uint8_t *f, size_t n)
 		c->dlv_force = 1; /* G still thinks we lack it */
 		return;
 	}
+#if SGA_CORE_FULL
+	if (rc == -SGA_E_AUTH)
+		rk_early(c); /* under new keys whose REKEY_REPLY has not reached us? */
+	if (rc < 0) {
+#else
 	if (rc) {
+#endif
 		STAT(c, dropped);
 		return;
 	}
@@ -877,6 +897,10 @@ static void on_data(struct sga_core *c, const uint8_t *f, size_t n)
 		c->dlv_since = now(c);
 	if (c->dlv_count < UINT8_MAX)
 		c->dlv_count++;
+#if SGA_CORE_FULL
+	if (rc == SGA_DEV_REKEY_CONFIRMED)
+		return; /* the peer's confirmation of new keys: its e2e_seq, no message */
+#endif
 	emit(c, SGA_CORE_EV_MESSAGE, 0, c->sess.e2e_rx_last, c->msg, len);
 	sga_memzero(c->msg, len);
 }
@@ -895,6 +919,164 @@ static void on_skip(struct sga_core *c, const uint8_t *f, size_t n)
 		c->dlv_force = 1;
 	}
 }
+
+#if SGA_CORE_FULL
+/* ---- session rekey (7.15, SGA_CORE_FULL) ---------------------------------------- */
+
+/* The REKEY_INIT (sga_core_rk_init): a new request, durable before it
+ * leaves (abandoned if saving fails), or the pending one's bytes again. */
+static int rk_send(struct sga_core *c)
+{
+	size_t len;
+	int fresh,
+	    rc = sga_core_rk_init(&c->dev, &c->sess, c->frame, sizeof(c->frame), &len, &fresh);
+
+	if (!rc && fresh && (rc = save(c)))
+		sga_dev_rekey_abandon(&c->sess);
+	if (!rc)
+		tx(c, c->frame, len);
+	return rc;
+}
+
+/* Start (or send again, on a fresh timer) our request, unless the previous
+ * generation's overlap must end first. */
+static int rk_start(struct sga_core *c)
+{
+	int rc;
+
+	if (sga_core_rk_waits(&c->sess)) {
+		c->rk_want = 1;
+		return 0;
+	}
+	c->rk_want = 0;
+	sga_core_xt_start(&c->rk_xt, RTO0(c));
+	rc = rk_send(c);
+	if (!rc)
+		sga_core_xt_arm(&c->rk_xt, now(c), RTO_MAX(c));
+	return rc;
+}
+
+int sga_core_rekey(struct sga_core *c)
+{
+	if (!sga_dev_sess_confirmed(&c->sess) || c->op == SGA_CORE_OP_CLOSE)
+		return -SGA_E_BAD_STATE;
+	if (c->rk_xt.next_ms || c->rk_want)
+		return 0; /* under way */
+	if (c->rk_confirm_due) {
+		c->rk_want = 1; /* the next generation, once this one is confirmed and settled */
+		return 0;
+	}
+	return rk_start(c);
+}
+
+/* Ours is out and something says the gateway has more: the same bytes at
+ * once, not the timer's send (it keeps its schedule), two per period. */
+static void rk_again(struct sga_core *c)
+{
+	if (sga_core_xt_echo(&c->rk_xt)) {
+		STAT(c, retransmits);
+		(void)rk_send(c);
+	}
+}
+
+/* A DATA_DOWN that does not open while our request waits: most likely under
+ * the new keys (the gateway and the peer have them, our REKEY_REPLY was
+ * lost); ask again, the gateway answers a repeat with its reply. The frame
+ * is dropped: the storing gateway sends it again. */
+static void rk_early(struct sga_core *c)
+{
+	if (c->rk_xt.next_ms && c->sess.rk.pending)
+		rk_again(c);
+}
+
+/* The new keys' confirmation, as the next message once the window has room. */
+static void rk_confirm(struct sga_core *c)
+{
+	size_t len;
+	int rc;
+
+	if (!c->rk_confirm_due)
+		return;
+	rc = sga_core_rk_confirm(&c->win, &c->sess, c->frame, sizeof(c->frame), &len, now(c),
+	                         NOW_US(c));
+	if (rc) {
+		session_failed(c, rc);
+		return;
+	}
+	if (!len)
+		return; /* no room yet */
+	c->rk_confirm_due = 0;
+	tx(c, c->frame, len);
+}
+
+static int rk_live(const struct sga_core *c)
+{
+	return c->sess.state == SGA_DEV_S_ESTABLISHED && sga_dev_sess_confirmed(&c->sess) &&
+	       c->op != SGA_CORE_OP_CLOSE;
+}
+
+static void on_rk_notice(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	uint32_t gen;
+
+	if (!rk_live(c) || sga_core_rk_notice(&c->dev, &c->sess, f, n, &gen)) {
+		STAT(c, dropped);
+		return;
+	}
+	if (c->rk_xt.next_ms)
+		rk_again(c); /* both asked at once, or ours was lost */
+	else if (c->rk_confirm_due)
+		c->rk_want = 1; /* after our confirmation of the last one */
+	else
+		(void)rk_start(c); /* the peer asks: our contribution */
+}
+
+static void on_rk_reply(struct sga_core *c, const uint8_t *f, size_t n)
+{
+	int rc = rk_live(c) ? sga_core_rk_keys(&c->dev, &c->sess, f, n) : -SGA_E_BAD_STATE;
+
+	if (rc) {
+		if (rc == -SGA_E_BAD_STATE)
+			STAT(c, duplicates);
+		else
+			STAT(c, dropped);
+		return;
+	}
+	c->rk_xt.next_ms = 0;
+	c->rk_confirm_due = 1;
+	rk_confirm(c);
+	if (c->sess.state == SGA_DEV_S_ESTABLISHED)
+		emit(c, SGA_CORE_EV_REKEYED, 0, c->sess.rk.gen, NULL, 0);
+}
+
+/* After each frame and timer: the confirmation when there is room, the end
+ * of the previous generation's overlap, a rekey that waited for it. */
+static void rk_step(struct sga_core *c)
+{
+	if (!rk_live(c))
+		return;
+	rk_confirm(c);
+	if (!rk_live(c))
+		return;
+	sga_core_rk_settle(&c->sess, &c->win, first_missing(&c->sess.e2e_rx_win, c->dlv_sent));
+	if (c->rk_want && !c->rk_xt.next_ms && !c->rk_confirm_due && !sga_core_rk_waits(&c->sess))
+		(void)rk_start(c);
+}
+
+static void rk_timer(struct sga_core *c, uint64_t t)
+{
+	if (!rk_live(c) || !sga_core_xt_due(&c->rk_xt, t))
+		return;
+	if (c->rk_xt.tries >= TRIES(c)) {
+		c->rk_xt.next_ms = 0; /* the request stays pending: a late reply is taken */
+		emit(c, SGA_CORE_EV_REKEYED, -SGA_CORE_E_TIMEOUT, c->sess.rk.gen + 1, NULL, 0);
+		return;
+	}
+	STAT(c, retransmits);
+	(void)rk_send(c);
+	sga_core_xt_arm(&c->rk_xt, t, RTO_MAX(c));
+}
+#endif
 
 /* ---- control frames from the gateway --------------------------------------------- */
 
@@ -1162,11 +1344,20 @@ void sga_core_input(struct sga_core *c, const uint8_t *frame, size_t len)
 	case SGA_MSG_ERROR:
 		on_error(c, frame, len);
 		break;
+	case SGA_MSG_REKEY_NOTICE:
+		on_rk_notice(c, frame, len);
+		break;
+	case SGA_MSG_REKEY_REPLY:
+		on_rk_reply(c, frame, len);
+		break;
 #endif
 	default:
 		STAT(c, dropped);
-		break; /* the small build: ERROR hints change nothing (7.12) */
+		break; /* the small build: ERROR hints change nothing (7.12), no rekey */
 	}
+#if SGA_CORE_FULL
+	rk_step(c);
+#endif
 }
 
 void sga_core_poll(struct sga_core *c)
@@ -1181,6 +1372,10 @@ void sga_core_poll(struct sga_core *c)
 			tx_resend(c, d, t, 1);
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE)
 		delivered_timer(c, t);
+#if SGA_CORE_FULL
+	rk_timer(c, t);
+	rk_step(c);
+#endif
 }
 
 int32_t sga_core_next_timer(const struct sga_core *c)
@@ -1190,6 +1385,9 @@ int32_t sga_core_next_timer(const struct sga_core *c)
 
 	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->op != SGA_CORE_OP_CLOSE) {
 		due = earlier(due, sga_core_win_next_ms(&c->win));
+#if SGA_CORE_FULL
+		due = earlier(due, c->rk_xt.next_ms);
+#endif
 		if (sga_dev_sess_confirmed(&c->sess) && (c->dlv_force || c->dlv_since))
 			due = earlier(due, c->dlv_force ? t : c->dlv_since + SGA_CORE_DLV_DELAY_MS);
 	}

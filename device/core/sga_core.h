@@ -67,10 +67,15 @@
  * caller's memory (sga_core_configure), the first timeout of a message from
  * the measured round trip (RFC 6298, Karn's rule) and a fast re-send of a
  * message three later ones overtook, ERROR hints (7.12) that shape the status
- * an exchange gives up with, and counters (struct sga_core_stats).
+ * an exchange gives up with, counters (struct sga_core_stats), and session
+ * rekey (7.15: sga_core_rekey, and the steps sga_core_rk_* the Linux SDK's
+ * rekey runs on).
  */
 #ifndef SGA_CORE_FULL
 #define SGA_CORE_FULL 0
+#endif
+#if SGA_CORE_FULL
+#include "sga_rekey.h" /* the rekey's steps (below) */
 #endif
 #ifndef SGA_CORE_RTO_MIN_MS
 #define SGA_CORE_RTO_MIN_MS 100 /* SGA_CORE_FULL: the measured timeout's floor */
@@ -109,6 +114,9 @@ enum sga_core_event_type {
 	SGA_CORE_EV_ACKED,   /* the gateway took charge of our message seq (stored) */
 	SGA_CORE_EV_WOKEN,   /* WAKE_ACK (status 0: seq = sessions whose stored messages come now,
 	                      len = invitations re-sent), or no answer (status) */
+	SGA_CORE_EV_REKEYED, /* SGA_CORE_FULL, a session rekey: status 0: the keys of generation
+	                      seq are taken; or no REKEY_REPLY after the tries (status): the keys
+	                      stay, the request waits (sga_core_rekey or a notice sends it again) */
 };
 
 struct sga_core_event {
@@ -310,6 +318,84 @@ SGA_MUST_CHECK static inline int sga_core_hs_keys(struct sga_dev *d, struct sga_
 	return rc ? rc : sga_core_win_confirm(w, s, out, cap, len, now_ms, now_us);
 }
 
+#if SGA_CORE_FULL
+/* A session rekey's steps (PROTOCOL.md 7.15; SGA_CORE_FULL, as the window's
+ * rekey confirmation) on a device and a session, without the engine: the
+ * Linux SDK's rekey runs on them. Each takes what the gateway sent or builds
+ * the device's next frame; saving, sending, timers and the policy stay the
+ * caller's. */
+
+/** A new rekey is held back only by the previous generation's overlap (no
+ *  request pending, the old keys still live): start it once settled
+ *  (sga_core_rk_settle). */
+static inline int sga_core_rk_waits(const struct sga_dev_sess *s)
+{
+	return !s->rk.pending && !sga_dev_rekey_idle(s);
+}
+
+/** The REKEY_INIT for the next generation of s (established, confirmed) into
+ *  f (cap bytes, *len). *fresh = 1: a new request, which took the next up
+ *  counter: save before it leaves (if saving fails, sga_dev_rekey_abandon);
+ *  *fresh = 0: the pending request's same bytes again. -SGA_E_BAD_STATE: not
+ *  now (s not established or not confirmed, the overlap not over: see
+ *  sga_core_rk_waits), -SGA_E_*: nothing built, s unchanged. */
+SGA_MUST_CHECK static inline int sga_core_rk_init(struct sga_dev *d, struct sga_dev_sess *s,
+                                                  uint8_t *f, size_t cap, size_t *len, int *fresh)
+{
+	*fresh = !s->rk.pending;
+	if (s->state != SGA_DEV_S_ESTABLISHED)
+		return -SGA_E_BAD_STATE;
+	return sga_dev_create_rekey_init(d, s, f, cap, len);
+}
+
+/** A REKEY_NOTICE f for s: 0 when the peer asks for the next generation
+ *  (*gen): answer with sga_core_rk_init (a new request, or ours again if it
+ *  is out already). -SGA_E_*: not for s now (s not established, an older
+ *  generation, forged): the caller drops it. */
+SGA_MUST_CHECK static inline int sga_core_rk_notice(const struct sga_dev *d,
+                                                    const struct sga_dev_sess *s, const uint8_t *f,
+                                                    size_t n, uint32_t *gen)
+{
+	return sga_dev_consume_rekey_notice(d, s, f, n, gen);
+}
+
+/** A REKEY_REPLY f for the pending request of s: 0: the new generation's
+ *  keys taken (the old ones stay for the overlap): its confirmation is due
+ *  (sga_core_rk_confirm). -SGA_E_BAD_STATE: no request pending (a duplicate
+ *  or late reply); another -SGA_E_*: not the answer (forged, malformed); s
+ *  unchanged either way. */
+SGA_MUST_CHECK static inline int sga_core_rk_keys(struct sga_dev *d, struct sga_dev_sess *s,
+                                                  const uint8_t *f, size_t n)
+{
+	return sga_dev_consume_rekey_reply(d, s, f, n);
+}
+
+/** The confirmation of the generation whose keys s took last: into out (cap
+ *  bytes, *len) and into w like a message (sga_core_win_confirm, the
+ *  generation's first e2e_seq): send it. *len 0: w has no room yet, ask again
+ *  when it has. -SGA_E_*: it could not be sealed (the session cannot go on). */
+SGA_MUST_CHECK static inline int sga_core_rk_confirm(struct sga_core_win *w, struct sga_dev_sess *s,
+                                                     uint8_t *out, size_t cap, size_t *len,
+                                                     uint64_t now_ms, uint64_t now_us)
+{
+	*len = 0;
+	if (!sga_core_win_room(w))
+		return 0;
+	return sga_core_win_confirm(w, s, out, cap, len, now_ms, now_us);
+}
+
+/** End the previous generation's overlap where it is over: its send key
+ *  once nothing in w up to the new generation's first e2e_seq waits for a
+ *  DATA_ACK (the oldest in flight: w->base), its receive key once every
+ *  message below the peer's first under the new keys came up (rx_next: the
+ *  first e2e_seq not handed up or given up). */
+static inline void sga_core_rk_settle(struct sga_dev_sess *s, const struct sga_core_win *w,
+                                      uint64_t rx_next)
+{
+	sga_dev_rekey_settle(s, w->base, rx_next);
+}
+#endif
+
 /* An exchange's re-send timer (a control request, or a WAKE): the core's and
  * the Linux SDK's. Each timed (re)send arms it: a try more, the next one rto
  * from now, rto doubled up to a maximum, the cookie echoes' budget (two per
@@ -360,6 +446,12 @@ struct sga_core {
 	struct sga_core_stats stats;
 	uint16_t hint; /* the last ERROR hint about us since the exchange began (0: none) */
 	struct sga_core_tx tx_own[SGA_CORE_WINDOW]; /* the window's slots without the caller's */
+	/* A session rekey (sga_core_rekey): the REKEY_INIT's re-send timer
+	 * (next_ms 0: none), a rekey asked for while the previous overlap runs,
+	 * our confirmation of new keys waiting for room in the window. */
+	struct sga_core_xt rk_xt;
+	uint8_t rk_want;
+	uint8_t rk_confirm_due;
 #endif
 
 	/* Receiving: DATA_DELIVERED state (PROTOCOL.md 7.11a). */
@@ -438,6 +530,18 @@ int sga_core_send(struct sga_core *c, const uint8_t *msg, size_t len, uint64_t *
 /** Messages sga_core_send would take now (SGA_CORE_WINDOW, or the configured
  *  window, less those in flight). */
 unsigned sga_core_send_room(const struct sga_core *c);
+#if SGA_CORE_FULL
+/** Renew the session's keys (PROTOCOL.md 7.15; SGA_CORE_FULL): a REKEY_INIT
+ *  under a new up counter (saved first), re-sent on its own timer beside the
+ *  traffic, which goes on under the current keys; the gateway asks the peer,
+ *  whose own REKEY_INIT completes it. EV_REKEYED when the new keys are taken
+ *  (the confirmation of them goes as the next message) or the tries are
+ *  spent. A peer's request (REKEY_NOTICE) is answered the same way without a
+ *  call. 0 also while one is under way, or when the previous generation's
+ *  overlap must end first (it starts then); -SGA_E_BAD_STATE without a
+ *  confirmed session or while it closes. */
+int sga_core_rekey(struct sga_core *c) SGA_MUST_CHECK;
+#endif
 /** End the session (SESSION_CLOSE until SESSION_CLOSED or the deadline):
  *  EV_CLOSED. Unacknowledged messages are dropped. */
 int sga_core_close(struct sga_core *c) SGA_MUST_CHECK;

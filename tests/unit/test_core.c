@@ -23,6 +23,7 @@
 #include "sga_cookie.h"
 #include "sga_core.h"
 #include "sga_cursor.h"
+#include "sga_rekey.h"
 
 #define NET_MAX   512
 #define STORE_MAX 64
@@ -92,6 +93,13 @@ struct world {
 	const char *hint_ref[2];
 	int fail_status[2];
 	uint64_t max_flight[2];
+	/* Session rekeys (SGA_CORE_FULL): messages are counted by the index in
+	 * their last byte (a rekey's confirmation takes an e2e_seq of its own);
+	 * EV_REKEYED as it came; the REKEY_INITs the gateway took as new. */
+	int by_index;
+	unsigned rekeyed[2], rekey_failed[2];
+	uint64_t rekeyed_gen[2];
+	unsigned rekey_inits_fresh[2];
 };
 
 static struct world *W;
@@ -160,6 +168,11 @@ static int cb_send(void *ctx, const uint8_t *f, size_t n)
 	    !sga_env_dev_decode(f, n, &env))
 		cr_assert(env.ctr <= d->w->saved[d->k].up_ctr && d->w->saves[d->k],
 		          "counter %llu sent before it was saved", (unsigned long long)env.ctr);
+	/* A REKEY_INIT's counter is inside its sealed body: the device's. */
+	if (f[1] == SGA_MSG_REKEY_INIT)
+		cr_assert(d->w->core[d->k].dev.up_ctr <= d->w->saved[d->k].up_ctr,
+		          "REKEY_INIT counter %llu sent before it was saved",
+		          (unsigned long long)d->w->core[d->k].dev.up_ctr);
 	net_send(d->w, d->k, GW, f, n);
 	return 0;
 }
@@ -197,6 +210,15 @@ static void cb_event(void *ctx, const struct sga_core_event *ev)
 		w->closed[d->k] = ev->status ? ev->status : -1;
 		break;
 	case SGA_CORE_EV_MESSAGE:
+		if (w->by_index) {
+			unsigned i = ev->len ? ev->data[ev->len - 1] : 0;
+
+			cr_assert(i >= 1 && i <= N_MSGS, "message index %u", i);
+			cr_assert_eq(ev->len, 3 + i % 50);
+			w->got[d->k][i]++;
+			w->got_byte[d->k][i] = (uint8_t)i;
+			break;
+		}
 		cr_assert(ev->seq >= 1 && ev->seq <= N_MSGS, "message seq %llu",
 		          (unsigned long long)ev->seq);
 		cr_assert_eq(ev->len, 3 + ev->seq % 50);
@@ -209,6 +231,16 @@ static void cb_event(void *ctx, const struct sga_core_event *ev)
 	case SGA_CORE_EV_WOKEN:
 		w->woken[d->k] = ev->status ? -1 : 1;
 		w->woken_stored[d->k] = ev->seq;
+		break;
+	case SGA_CORE_EV_REKEYED:
+		if (ev->status) {
+			cr_log_error("device %d: rekey to %llu failed: %d", d->k,
+			             (unsigned long long)ev->seq, ev->status);
+			w->rekey_failed[d->k]++;
+			break;
+		}
+		w->rekeyed[d->k]++;
+		w->rekeyed_gen[d->k] = ev->seq;
 		break;
 	default:
 		break;
@@ -238,8 +270,9 @@ static void gw_hop(struct world *w, const struct sga_gw_peek *pk, const uint8_t 
 	if (w->g.gs.state != SGA_GW_S_ESTABLISHED || pk->session_id != w->g.gs.session_id || r > 1)
 		return;
 	memcpy(buf, f, n);
-	rc = sga_hop_open_up(&w->g.gs.hop[r], w->g.gs.session_id, (uint8_t)r, buf, n, &seq, &inner,
-	                     &inner_len);
+	/* After a rekey, under the member's previous key until its first frame
+	 * under the new one (the data plane's rule); sga_hop_open_up otherwise. */
+	rc = sga_rekey_relay_open(&w->g.gs, (uint8_t)r, buf, n, &seq, &inner, &inner_len);
 	if (rc && rc != -SGA_E_REPLAY)
 		return;
 	if (!rc)
@@ -378,6 +411,24 @@ static void gw_wake(struct world *w, const struct sga_gw_peek *pk, const uint8_t
 	gw_out(w, &out);
 }
 
+/* REKEY_INIT (7.15): the real handler; the first member's leaves a notice
+ * for the peer, the second's both replies and the new generation's hop keys
+ * in the session (gw_hop opens the old ones' frames while they last). */
+static void gw_rekey(struct world *w, const struct sga_gw_peek *pk, const uint8_t *f, size_t n)
+{
+	struct sga_gw_out out;
+	int r = pk->role, fresh = 0;
+
+	if (w->g.gs.state != SGA_GW_S_ESTABLISHED || pk->session_id != w->g.gs.session_id || r > 1)
+		return;
+	memset(&out, 0, sizeof(out));
+	if (sga_gw_rekey_init_handle(&w->g.gw, &w->g.rec[r], &w->g.rec[r ^ 1], &w->g.gs, f, n, &out,
+	                             &fresh))
+		return;
+	w->rekey_inits_fresh[r] += (unsigned)fresh;
+	gw_out(w, &out);
+}
+
 static void gw_input(struct world *w, int from, const uint8_t *f, size_t n)
 {
 	struct sga_gw_peek pk;
@@ -408,6 +459,9 @@ static void gw_input(struct world *w, int from, const uint8_t *f, size_t n)
 		return;
 	case SGA_MSG_WAKE:
 		gw_wake(w, &pk, f, n);
+		return;
+	case SGA_MSG_REKEY_INIT:
+		gw_rekey(w, &pk, f, n);
 		return;
 	}
 	memset(&out, 0, sizeof(out));
@@ -1211,6 +1265,223 @@ Test(core, handshake_steps_build_the_next_frame)
 		              0);
 		cr_assert_eq(win.next, 1);
 	}
+	sga_core_win_reset(&win, 100);
+	harness_fini(&h);
+}
+#endif
+
+#if SGA_CORE_FULL
+/* ---- session rekey (SGA_CORE_FULL) --------------------------------------------------- */
+
+/* Sends as pump_messages does, the index in the last byte; device k asks for
+ * a rekey once rekey_at[k] of its messages went (device 1 after its first
+ * rekey is done, so that its request starts a second generation). */
+static unsigned rekey_at[2], rekey_asked[2];
+
+static int rekey_pump(const struct world *cw)
+{
+	struct world *w = (struct world *)cw;
+
+	for (int k = 0; k < 2; k++) {
+		if (!rekey_asked[k] && rekey_at[k] && next_msg[k] >= rekey_at[k] &&
+		    (k == 0 || w->rekeyed[k])) {
+			cr_assert_eq(sga_core_rekey(&w->core[k]), 0);
+			rekey_asked[k] = 1;
+		}
+		while (next_msg[k] < N_MSGS && sga_core_send_room(&w->core[k])) {
+			uint8_t m[64];
+			size_t len = 3 + (next_msg[k] + 1) % 50;
+
+			memset(m, 'a' + k, sizeof(m));
+			m[len - 1] = (uint8_t)(next_msg[k] + 1);
+			cr_assert_eq(sga_core_send(&w->core[k], m, len, NULL), 0);
+			next_msg[k]++;
+		}
+	}
+	return all_delivered(w) && w->rekeyed[0] >= 2 && w->rekeyed[1] >= 2;
+}
+
+/* Two rekeys in one session, each under traffic: device 0 asks for the
+ * first after 8 of its messages, device 1 for the second after 16 (once the
+ * first is done on its side); the peer of each answers the gateway's
+ * REKEY_NOTICE without being asked. Both end on generation 2 with the
+ * gateway, every message of each side is handed up exactly once and
+ * acknowledged once, the gateway's store empties, and the session closes
+ * under the new keys. Each REKEY_INIT's counter is saved before it leaves
+ * (cb_send). */
+static void rekey_run(struct world *w)
+{
+	rekey_at[0] = 8;
+	rekey_at[1] = 16;
+	rekey_asked[0] = rekey_asked[1] = 0;
+	w->by_index = 1;
+	register_and_connect(w);
+	cr_assert(run_until(w, rekey_pump, 240000),
+	          "acked %u/%u, rekeys %u/%u (failed %u/%u), generation %u/%u", w->acked[0],
+	          w->acked[1], w->rekeyed[0], w->rekeyed[1], w->rekey_failed[0], w->rekey_failed[1],
+	          w->core[0].sess.rk.gen, w->core[1].sess.rk.gen);
+	cr_log_info("REKEY_INITs sent %u/%u, new at the gateway %u/%u; retransmits %llu/%llu",
+	            w->sent_type[0][SGA_MSG_REKEY_INIT], w->sent_type[1][SGA_MSG_REKEY_INIT],
+	            w->rekey_inits_fresh[0], w->rekey_inits_fresh[1],
+	            (unsigned long long)w->core[0].stats.retransmits,
+	            (unsigned long long)w->core[1].stats.retransmits);
+	for (int k = 0; k < 2; k++) {
+		cr_assert_eq(w->rekeyed_gen[k], 2);
+		cr_assert_eq(w->core[k].sess.rk.gen, 2);
+		cr_assert_eq(w->rekey_inits_fresh[k], 2, "one new REKEY_INIT per generation");
+		cr_assert_eq(w->rekey_failed[k], 0);
+		cr_assert_eq(w->acked[k], N_MSGS, "each message acknowledged once");
+		for (int i = 1; i <= N_MSGS; i++)
+			cr_assert_eq(w->got[k][i], 1, "device %d got message %d %u times", k, i,
+			             w->got[k][i]);
+	}
+	cr_assert_eq(w->g.gs.rk.gen, 2);
+	cr_assert(run_until(w, store_empty, 30000), "the gateway still holds messages");
+	cr_assert_eq(sga_core_close(&w->core[0]), 0);
+	cr_assert(run_until(w, both_closed, 60000), "close");
+	cr_assert_eq(w->failed[0] + w->failed[1], 0);
+}
+
+Test(core, full_rekey_twice_under_traffic, .timeout = 300)
+{
+	static struct world w;
+
+	W = &w;
+	world_init(&w, 0, 0, 1);
+	rekey_run(&w);
+	for (int k = 0; k < 2; k++)
+		cr_assert_eq(w.sent_type[k][SGA_MSG_REKEY_INIT], 2, "none re-sent");
+	world_fini(&w);
+}
+
+Test(core, full_rekey_with_loss_and_reordering, .timeout = 300)
+{
+	static struct world w;
+
+	W = &w;
+	world_init(&w, 15, 40, 7);
+	rekey_run(&w);
+	cr_assert_gt(w.core[0].stats.retransmits + w.core[1].stats.retransmits, 0);
+	world_fini(&w);
+}
+#endif
+
+#if SGA_CORE_FULL && !defined(sga_core_win_confirm) /* the harness's are the OpenSSL build's */
+/*
+ * A session rekey's steps (sga_core_rk_*), which the core's rekey and the
+ * Linux SDK's run on, against the gateway's handler: a new request takes an
+ * up counter and says so, asked again it is the same bytes; a notice or a
+ * reply that does not open changes nothing; the reply gives the new keys, a
+ * repeat of it is refused; the confirmation waits for room in the window and
+ * then goes into it at the generation's first e2e_seq; the overlap ends once
+ * the window is past it, and a new rekey waits for that.
+ */
+Test(core, rekey_steps_build_the_next_frame)
+{
+	static const uint8_t suites[] = {SGA_SUITE_AES128_GCM};
+	static struct sga_core_tx rk_slots[2];
+	const struct sga_core_params p = {.rto_ms = 100,
+	                                  .rto_min_ms = 100,
+	                                  .rto_max_ms = 400,
+	                                  .timeout_ms = 1000,
+	                                  .ctl_tries = 3,
+	                                  .window = 2,
+	                                  .slots = rk_slots};
+	struct harness h;
+	struct sga_core_win win;
+	struct sga_gw_out out;
+	uint8_t a[SGA_FRAME_MAX], again[SGA_FRAME_MAX], b[SGA_FRAME_MAX], f[SGA_FRAME_MAX];
+	size_t an, gn, bn, len;
+	uint64_t ctr;
+	uint32_t gen;
+	int fresh;
+
+	cr_assert_eq(sga_core_win_init(&win, &p), 0);
+	cr_assert_eq(harness_init(&h, SGA_GROUP_FFDHE2048, suites, 1, suites, 1), 0);
+	cr_assert_eq(harness_full(&h, suites, 1), 0);
+	/* Device 0's window: the key confirmation acknowledged, two messages in flight. */
+	(void)sga_core_win_arm(&win, 0, NULL, 0, 1000, 1000000);
+	cr_assert_eq(sga_core_win_ack(&win, 0, 1001000), 1);
+	for (uint64_t seq = 1; seq <= 2; seq++) {
+		cr_assert_eq(
+		    sga_dev_data_seal(&h.sess[0], (const uint8_t *)"m", 1, f, sizeof(f), &len), 0);
+		(void)sga_core_win_arm(&win, seq, (const uint8_t *)"m", 1, 1000, 1000000);
+	}
+	cr_assert_eq(sga_core_win_room(&win), 0);
+
+	/* A new request: the next up counter (save before it leaves). */
+	ctr = h.dev[0].up_ctr;
+	cr_assert(!sga_core_rk_waits(&h.sess[0]));
+	cr_assert_eq(sga_core_rk_init(&h.dev[0], &h.sess[0], a, sizeof(a), &an, &fresh), 0);
+	cr_assert_eq(fresh, 1);
+	cr_assert_eq(h.dev[0].up_ctr, ctr + 1);
+	cr_assert_eq(a[1], SGA_MSG_REKEY_INIT);
+	/* Asked again: the same bytes, no counter. */
+	cr_assert_eq(sga_core_rk_init(&h.dev[0], &h.sess[0], again, sizeof(again), &gn, &fresh), 0);
+	cr_assert_eq(fresh, 0);
+	cr_assert_eq(gn, an);
+	cr_assert_eq(memcmp(again, a, an), 0);
+	cr_assert_eq(h.dev[0].up_ctr, ctr + 1);
+	/* G: a notice for device 1; one that does not open is not taken. */
+	cr_assert_eq(
+	    sga_gw_rekey_init_handle(&h.gw, &h.rec[0], &h.rec[1], &h.gsess, a, an, &out, &fresh),
+	    0);
+	cr_assert_eq(out.n, 1);
+	memcpy(f, out.msg[0].frame, out.msg[0].len);
+	f[out.msg[0].len - 1] ^= 1;
+	cr_assert_neq(sga_core_rk_notice(&h.dev[1], &h.sess[1], f, out.msg[0].len, &gen), 0);
+	cr_assert_eq(
+	    sga_core_rk_notice(&h.dev[1], &h.sess[1], out.msg[0].frame, out.msg[0].len, &gen), 0);
+	cr_assert_eq(gen, 1);
+	cr_assert_eq(sga_core_rk_init(&h.dev[1], &h.sess[1], b, sizeof(b), &bn, &fresh), 0);
+	cr_assert_eq(fresh, 1);
+	cr_assert_eq(
+	    sga_gw_rekey_init_handle(&h.gw, &h.rec[1], &h.rec[0], &h.gsess, b, bn, &out, &fresh),
+	    0);
+	cr_assert_eq(out.n, 2);
+	for (unsigned m = 0; m < 2; m++) {
+		int k = out.msg[m].to_id_len == h.dev[0].id_len &&
+		                !memcmp(out.msg[m].to_id, h.dev[0].id, h.dev[0].id_len)
+		            ? 0
+		            : 1;
+
+		if (k == 0) {
+			/* A reply that does not open: nothing taken, the request still pending. */
+			memcpy(f, out.msg[m].frame, out.msg[m].len);
+			f[out.msg[m].len - 1] ^= 1;
+			cr_assert_neq(sga_core_rk_keys(&h.dev[0], &h.sess[0], f, out.msg[m].len),
+			              0);
+			cr_assert(h.sess[0].rk.pending);
+			cr_assert_eq(h.sess[0].rk.gen, 0);
+		}
+		cr_assert_eq(
+		    sga_core_rk_keys(&h.dev[k], &h.sess[k], out.msg[m].frame, out.msg[m].len), 0);
+		cr_assert_eq(h.sess[k].rk.gen, 1);
+		cr_assert(!h.sess[k].rk.pending);
+		cr_assert_eq(
+		    sga_core_rk_keys(&h.dev[k], &h.sess[k], out.msg[m].frame, out.msg[m].len),
+		    -SGA_E_BAD_STATE, "a repeat of the reply");
+	}
+	/* The confirmation: no room, nothing built; room, the generation's first e2e_seq. */
+	cr_assert_eq(sga_core_rk_confirm(&win, &h.sess[0], f, sizeof(f), &len, 1100, 1100000), 0);
+	cr_assert_eq(len, 0);
+	cr_assert(!h.sess[0].rk.confirm_sent);
+	cr_assert_eq(sga_core_win_ack(&win, 1, 1101000), 1);
+	cr_assert_eq(sga_core_rk_confirm(&win, &h.sess[0], f, sizeof(f), &len, 1100, 1100000), 0);
+	cr_assert_gt(len, 0);
+	cr_assert_eq(f[1], SGA_MSG_DATA_UP);
+	cr_assert_eq(h.sess[0].rk.tx_from, 3);
+	cr_assert_eq(win.next, 4);
+	cr_assert(sga_core_is_confirm(&h.sess[0], 3));
+	/* The overlap: the old send key stays while message 2 or the confirmation
+	 * waits for its DATA_ACK, and a new rekey waits for it. */
+	sga_core_rk_settle(&h.sess[0], &win, 1);
+	cr_assert(h.sess[0].rk.prev_tx_live);
+	cr_assert(sga_core_rk_waits(&h.sess[0]));
+	cr_assert_eq(sga_core_win_ack(&win, 2, 1102000), 1);
+	cr_assert_eq(sga_core_win_ack(&win, 3, 1103000), 1);
+	sga_core_rk_settle(&h.sess[0], &win, 1);
+	cr_assert(!h.sess[0].rk.prev_tx_live, "the window is past the old keys");
 	sga_core_win_reset(&win, 100);
 	harness_fini(&h);
 }
