@@ -2239,7 +2239,10 @@ static void fl_check_and_free(struct fl_run *r)
 	            (unsigned long long)ctr(DP_C_ACK_SENT), r->n_ack_lost,
 	            (unsigned long long)ctr(DP_C_ACKED_MSGS), r->resent);
 	cr_assert_eq(ctr(DP_C_ACK_SENT), r->n_ack_frames);
-	cr_assert_lt(ctr(DP_C_ACK_SENT) * 2, total, "coalesced: far fewer frames than messages");
+	/* Against the messages named, not sent: a slow fsync makes the sender
+	 * re-send, and each copy of a held message is named again. */
+	cr_assert_lt(ctr(DP_C_ACK_SENT) * 2, ctr(DP_C_ACKED_MSGS),
+	             "coalesced: far fewer frames than messages named");
 	free(r);
 }
 
