@@ -1194,6 +1194,16 @@ static void *lease_main(void *arg)
 		while (!stopping(cp) && mono_ms() - t0 < period)
 			sleep_ns(10 * 1000 * 1000);
 	}
+	/* A clean stop: the data plane has stopped and its logs are flushed
+	 * (sga-gateway stops it first), so the other gateways may take the
+	 * sessions over now rather than once the lease lapses. Only this run's
+	 * lease is deleted. */
+	if (held == 1 && store_node_release(cp->lease_st, self, cp->lease_val) == 1)
+		cp_log(
+		    CP_LOG_INFO,
+		    "[cluster] lease of %s given back: the other gateways take its sessions over "
+		    "at their next frame",
+		    self);
 	return NULL;
 }
 

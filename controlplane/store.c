@@ -2414,6 +2414,30 @@ out:
 	return rc;
 }
 
+/* Delete KEYS[1] if it holds ARGV[1]: a lease given back by its holder only. */
+static const char LUA_DEL_IF[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                                 "  return redis.call('DEL', KEYS[1]) end\n"
+                                 "return 0\n";
+
+int store_node_release(struct store *st, const char *name, const char *value)
+{
+	char key[KEY_MAX];
+	redisReply *rep[1] = {NULL};
+	struct st_cmd c;
+	long long v = 0;
+	int rc;
+
+	CHECK(key_node(key, name));
+	cmd_eval(&c, LUA_DEL_IF, key);
+	cmd_str(&c, value ? value : "");
+	CHECK(run1(st, &c, rep));
+	CHECK(reply_int(rep[0], &v));
+	rc = v > 0;
+out:
+	rep_free(rep, 1);
+	return rc;
+}
+
 int store_node_alive(struct store *st, const char *name)
 {
 	char key[KEY_MAX];

@@ -237,6 +237,10 @@ int store_session_owner(struct store *st, uint64_t sid, char *out, size_t out_le
  *  (SET PX): renewed well before it lapses; while it is there the others
  *  forward this gateway's sessions' frames to it instead of adopting them. */
 int store_node_lease(struct store *st, const char *name, const char *value, unsigned lease_ms);
+/** Give node name's lease back (a clean stop), if value still holds it: 1
+ *  deleted, 0 not there or another run's (left alone), -SGA_E_BAD_FIELD,
+ *  -SGA_E_UNAVAILABLE. */
+int store_node_release(struct store *st, const char *name, const char *value);
 /** 1 if node name's lease is there, 0 if it lapsed, or -SGA_E_UNAVAILABLE. */
 int store_node_alive(struct store *st, const char *name);
 /** 1 if session sid names another gateway than this one as its owner; 0 if

@@ -159,4 +159,11 @@ except socket.timeout:
 PY
 dropped() { [ "$(stat_of c dataplane drop_peer_auth)" -gt "$before" ]; }
 sga_wait_for 10 dropped || die "gateway C did not count the forged gateway-to-gateway datagram"
-log "PASS test_cluster_forward (devices homed on different gateways; the owner's kill -9 under load: $N messages once and in order, one handshake; a forged encapsulation dropped)"
+# 4. A clean stop gives the lease back (after the data plane stopped), so the
+# others need not wait for it to lapse; the log line is written only when the
+# delete found this run's lease.
+sga_gw_other_stop c
+grep -q "lease of gw-c-$SGA_TAG given back" "$SGA_RUN/gateway-c.log" ||
+	die "gateway C stopped cleanly without giving its lease back"
+[ "$(sga_cli EXISTS "sga:{node:gw-c-$SGA_TAG}")" = 0 ] || die "gateway C's lease is still in Redis"
+log "PASS test_cluster_forward (devices homed on different gateways; the owner's kill -9 under load: $N messages once and in order, one handshake; a forged encapsulation dropped; a clean stop gives the lease back)"

@@ -287,6 +287,22 @@ Test(store, node_lease_lapses)
 	store_close(st);
 }
 
+/* A gateway that stops gives its lease back at once, but only its own run's:
+ * a lease another run (a restart with the same name) holds stays. */
+Test(store, node_lease_released_by_its_holder_only)
+{
+	struct store *st = open_store(1000);
+
+	cr_assert_eq(store_node_lease(st, "gw-r", "run-1", 60000), 0);
+	cr_assert_eq(store_node_release(st, "gw-r", "run-2"), 0, "not this run's");
+	cr_assert_eq(store_node_alive(st, "gw-r"), 1);
+	cr_assert_eq(store_node_release(st, "gw-r", "run-1"), 1);
+	cr_assert_eq(store_node_alive(st, "gw-r"), 0, "released: down now, not in 60 s");
+	cr_assert_eq(store_node_release(st, "gw-r", "run-1"), 0, "nothing left to release");
+	cr_assert_eq(store_node_release(st, "", "run-1"), -SGA_E_BAD_FIELD);
+	store_close(st);
+}
+
 /* An IPv6, tagged device address through Redis. */
 Test(store, device_address_ipv6_tagged)
 {
