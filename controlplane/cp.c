@@ -1443,17 +1443,44 @@ void cp_set_expiry(struct cp *cp, unsigned idle_s, unsigned max_life_s)
 }
 
 /* The operator's commands (the telemetry thread): on main_st, under main_mu. */
-int cp_close(struct cp *cp, uint64_t session_id)
+/* [cluster]: the live gateway other than this one that owns sid (its name in
+ * owner), 0 when none (or no cluster), or a negated SGA_E_*. */
+static int owner_elsewhere(struct cp *cp, uint64_t sid, char owner[STORE_OWNER_MAX])
 {
+	const struct cp_cluster *cl = &cp->h.cluster;
+	unsigned node;
+	int rc;
+
+	owner[0] = '\0';
+	if (!cl->nodes)
+		return 0;
+	rc = store_session_owner(cp->main_st, sid, owner, STORE_OWNER_MAX);
+	if (rc)
+		return rc;
+	node = owner[0] ? dp_nodes_find(cl->nodes, owner, strlen(owner)) : 0;
+	return node && node != cl->nodes->self && cl->alive(cl->ctx, node) ? 1 : 0;
+}
+
+int cp_close(struct cp *cp, uint64_t session_id, char *owner, size_t owner_len)
+{
+	char who[STORE_OWNER_MAX];
 	int rc;
 
 	if (!cp)
 		return -EINVAL;
 	pthread_mutex_lock(&cp->main_mu);
-	rc = cp_session_close(&cp->h, cp->main_st, session_id, SGA_CLOSE_OPERATOR);
+	rc = owner_elsewhere(cp, session_id, who);
+	if (rc == 1) {
+		if (owner && owner_len)
+			snprintf(owner, owner_len, "%s", who);
+		rc = -SGA_E_BAD_STATE;
+	} else if (!rc) {
+		rc = cp_session_close(&cp->h, cp->main_st, session_id, SGA_CLOSE_OPERATOR);
+	}
 	pthread_mutex_unlock(&cp->main_mu);
 	return rc == -SGA_E_UNKNOWN_SESSION ? -ENOENT
 	       : rc == -SGA_E_UNAVAILABLE   ? -EAGAIN
+	       : rc == -SGA_E_BAD_STATE     ? -EXDEV
 	       : rc                         ? -EIO
 	                                    : 0;
 }

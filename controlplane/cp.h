@@ -96,9 +96,12 @@ int cp_lab_run(struct cp *cp, const struct sga_lab_params *p, struct cp_lab_repo
 /** [sessions] idle_s / max_life_s from now on (a reload); 0 = never. Any thread. */
 void cp_set_expiry(struct cp *cp, unsigned idle_s, unsigned max_life_s);
 /** The operator closes session_id (SESSION_CLOSED "operator" to both members;
- *  cp_lifecycle.h). 0, -ENOENT (no such session), -EAGAIN (Redis down), -EIO.
- *  Any thread. */
-int cp_close(struct cp *cp, uint64_t session_id);
+ *  cp_lifecycle.h). 0, -ENOENT (no such session), -EAGAIN (Redis down), -EIO,
+ *  -EXDEV: [cluster], another gateway that holds its lease owns the session
+ *  (its name into owner, owner_len bytes; may be NULL): closed here, it would
+ *  go on there until the owner's next replay-mark write is refused. Any
+ *  thread. */
+int cp_close(struct cp *cp, uint64_t session_id, char *owner, size_t owner_len);
 /** What the data plane shows of one session (age, idle time, traffic): 0 or
  *  -ENOENT. Any thread. */
 int cp_session_view(struct cp *cp, uint64_t session_id, struct dp_session_view *v);

@@ -158,6 +158,7 @@ static void tel_result(struct rte_tel_data *d, int rc)
 	                             : rc == -ENOENT ? "not found"
 	                             : rc == -EAGAIN ? "redis unavailable"
 	                             : rc == -EINVAL ? "bad argument"
+	                             : rc == -EXDEV  ? "owned elsewhere"
 	                                             : "failed");
 }
 
@@ -170,8 +171,14 @@ static int tel_close(const char *cmd, const char *params, struct rte_tel_data *d
 	(void)cmd;
 	if (!src)
 		return -1;
+	char owner[64] = "";
+	int rc;
+
 	rte_tel_data_start_dict(d);
-	tel_result(d, sid_param(params, &sid) ? -EINVAL : cp_close(src->cp, sid));
+	rc = sid_param(params, &sid) ? -EINVAL : cp_close(src->cp, sid, owner, sizeof(owner));
+	tel_result(d, rc);
+	if (rc == -EXDEV)
+		rte_tel_data_add_dict_string(d, "owner", owner);
 	return 0;
 }
 

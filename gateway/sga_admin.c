@@ -45,6 +45,7 @@ enum {
 	EX_USAGE = 2,
 	EX_NOT_FOUND = 3,
 	EX_UNREACHABLE = 4,
+	EX_ELSEWHERE = 5,
 };
 
 #define TOKEN_BYTES 16 /* 32 hex characters: within SGA_TOKEN_MAX */
@@ -91,7 +92,8 @@ static void usage(FILE *f)
 	        "  -h, --help          this text\n"
 	        "  -V, --version       print the version\n\n"
 	        "Exit status: 0 done; 1 failure; 2 bad arguments or configuration; 3 no such\n"
-	        "device, session or entry; 4 Redis or the gateway cannot be reached.\n");
+	        "device, session or entry; 4 Redis or the gateway cannot be reached; 5 the\n"
+	        "session is owned by another gateway of the cluster (run the command there).\n");
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -519,6 +521,18 @@ static int doc_result(const char *doc, const char *what)
 	if (strstr(doc, "redis unavailable")) {
 		fprintf(stderr, "sga-admin: %s: the gateway cannot reach Redis\n", what);
 		return EX_UNREACHABLE;
+	}
+	if (strstr(doc, "owned elsewhere")) {
+		char owner[64] = "";
+		const char *p = strstr(doc, "\"owner\":\"");
+
+		if (p)
+			sscanf(p + strlen("\"owner\":\""), "%63[^\"]", owner);
+		fprintf(stderr,
+		        "sga-admin: %s: owned by gateway %s of the cluster, which is up: run the "
+		        "command on that gateway (here it would leave the session running there)\n",
+		        what, owner[0] ? owner : "(unknown)");
+		return EX_ELSEWHERE;
 	}
 	if (strstr(doc, "bad argument")) {
 		fprintf(stderr, "sga-admin: %s: bad argument\n", what);

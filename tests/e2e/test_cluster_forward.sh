@@ -93,6 +93,25 @@ done
 [ "$emit" -ge 300 ] || die "only $emit frames were handed to the gateway a device reaches"
 log "300 messages each way between dev-i (on A) and dev-j (on B), one handshake"
 
+# The operator's close on the gateway that does not own the session is
+# refused (exit 5, naming the owner), and the session stays.
+adm() { ip netns exec "$NS_GW" "$SGA_BUILD/gateway/sga-admin" "$@"; } # Redis is in $NS_GW
+sid=$(adm -c "$SGA_RUN/gateway.conf" --json sessions |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions"][0]["session"])')
+# not_owner / not_owner_conf: the one of A and B that did not set the session up
+if [ "$(stat_of a controlplane sessions)" -eq 1 ]; then
+	not_owner=b not_owner_conf=$SGA_RUN/gateway-b.conf
+else
+	not_owner=a not_owner_conf=$SGA_RUN/gateway.conf
+fi
+rc=0
+adm -c "$not_owner_conf" close "$sid" 2>"$SGA_RUN/close.err" || rc=$?
+[ "$rc" -eq 5 ] || die "sga-admin close on gateway $not_owner, which does not own $sid: exit $rc ($(cat "$SGA_RUN/close.err"))"
+grep -q "owned by gateway gw-.-$SGA_TAG" "$SGA_RUN/close.err" || die "the refusal does not name the owner: $(cat "$SGA_RUN/close.err")"
+adm -c "$SGA_RUN/gateway.conf" sessions | grep -q "$sid" ||
+	die "the refused close removed the session"
+log "sga-admin close on gateway $not_owner (not the owner): refused, exit 5: $(cat "$SGA_RUN/close.err")"
+
 # 2. The owner dies under load: the gateway left with one of the devices
 # adopts the session once the owner's lease lapses; the device whose gateway
 # died moves to C, which forwards to the new owner. (A new session: the
