@@ -78,8 +78,10 @@ struct world {
 	int woken[2];             /* 1: WAKE_ACK, -1: no answer */
 	uint64_t woken_stored[2]; /* what the WAKE_ACK said was stored */
 	unsigned wakes_taken[2], drop_wakes;
-	uint64_t wake_ctr[2]; /* the last WAKE counter the gateway took */
-	int deaf[2];          /* nothing reaches device k (gone from its address) until its WAKE */
+	int hold_wake_acks;              /* 1: WAKE_ACKs are kept in held_wake_ack, not sent */
+	struct sga_gw_out held_wake_ack; /* ... the last one */
+	uint64_t wake_ctr[2];            /* the last WAKE counter the gateway took */
+	int deaf[2]; /* nothing reaches device k (gone from its address) until its WAKE */
 	struct sga_ack_win ackw[2];
 	int ack_due[2];
 	struct held store[2][STORE_MAX]; /* [sender role] */
@@ -408,7 +410,10 @@ static void gw_wake(struct world *w, const struct sga_gw_peek *pk, const uint8_t
 		}
 	memset(&out, 0, sizeof(out));
 	cr_assert_eq(sga_gw_wake_ack_seal(&w->g.rec[k], ctr, 0, stored, &out), 0);
-	gw_out(w, &out);
+	if (w->hold_wake_acks)
+		w->held_wake_ack = out;
+	else
+		gw_out(w, &out);
 }
 
 /* REKEY_INIT (7.15): the real handler; the first member's leaves a notice
@@ -821,6 +826,34 @@ Test(core, wake_retried_as_a_new_wake_and_answered, .timeout = 120)
 	cr_assert(run_until(&w, j_woken, 10000));
 	cr_assert_eq(w.woken[1], 1);
 	cr_assert_eq(w.wakes_taken[1], 2);
+	world_fini(&w);
+}
+
+/*
+ * A WAKE given up (every WAKE_ACK held back until the core stops trying):
+ * the answer to its last WAKE, coming late, is refused (no EV_WOKEN after
+ * the one that gave up), and a new WAKE is answered.
+ */
+Test(core, wake_given_up_refuses_its_late_answer, .timeout = 120)
+{
+	static struct world w;
+
+	W = &w;
+	world_init(&w, 0, 0, 13);
+	register_and_connect(&w);
+	w.hold_wake_acks = 1;
+	cr_assert_eq(sga_core_wake(&w.core[1], 0), 0);
+	cr_assert(run_until(&w, j_woken, 60000), "the WAKE was not given up");
+	cr_assert_eq(w.woken[1], -1);
+	cr_assert_gt(w.wakes_taken[1], 1, "re-sent as new WAKEs");
+	cr_assert_eq(w.held_wake_ack.n, 1);
+	w.woken[1] = 0;
+	sga_core_input(&w.core[1], w.held_wake_ack.msg[0].frame, w.held_wake_ack.msg[0].len);
+	cr_assert_eq(w.woken[1], 0, "the late WAKE_ACK of a WAKE given up was taken");
+	w.hold_wake_acks = 0;
+	cr_assert_eq(sga_core_wake(&w.core[1], 0), 0);
+	cr_assert(run_until(&w, j_woken, 10000));
+	cr_assert_eq(w.woken[1], 1);
 	world_fini(&w);
 }
 
