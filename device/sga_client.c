@@ -336,8 +336,8 @@ static int neg_request(struct sga_client *c)
  * the state file updated before it leaves. op.prefs[0] holds the flags. */
 static int wake_request(struct sga_client *c)
 {
-	int rc = sga_dev_create_wake(&c->dev, c->op.prefs[0], c->op.frame[0], SGA_FRAME_MAX,
-	                             &c->op.len[0]);
+	int rc = sga_core_wake_req(&c->dev, c->op.prefs[0], c->op.frame[0], SGA_FRAME_MAX,
+	                           &c->op.len[0]);
 
 	if (rc)
 		return fail(c, rc, "cannot build WAKE: %s", sga_err_desc(rc));
@@ -651,7 +651,7 @@ static void on_wake_ack(struct sga_client *c, const uint8_t *f, size_t n)
 		c->stats.dropped++;
 		return;
 	}
-	rc = sga_dev_consume_wake_ack(&c->dev, f, n, &ack);
+	rc = sga_core_wake_ack(&c->dev, f, n, &ack);
 	if (rc) {
 		c->stats.dropped++;
 		client_log(c, 2, "WAKE_ACK dropped: %s", sga_err_desc(rc));
@@ -1953,11 +1953,12 @@ int sga_client_wake(struct sga_client *c, uint8_t flags, unsigned *invitations, 
 	client_log(c, 1, "telling the gateway where %.*s is (WAKE)", c->dev.id_len, c->dev.id);
 	rc = wake_request(c);
 	if (rc) {
+		sga_core_wake_end(&c->dev);
 		sga_memzero(&c->op, sizeof(c->op));
 		return rc;
 	}
 	rc = send_and_run_op(c);
-	c->dev.wake_ctr = 0; /* answered or given up: a late WAKE_ACK is refused */
+	sga_core_wake_end(&c->dev); /* answered or given up: a late WAKE_ACK is refused */
 	if (!rc) {
 		if (invitations)
 			*invitations = c->wake_invitations;

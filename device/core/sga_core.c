@@ -638,7 +638,7 @@ static void op_timer(struct sga_core *c, uint64_t t)
 static int wake_send(struct sga_core *c)
 {
 	size_t len;
-	int rc = sga_dev_create_wake(&c->dev, c->wake_flags, c->frame, sizeof(c->frame), &len);
+	int rc = sga_core_wake_req(&c->dev, c->wake_flags, c->frame, sizeof(c->frame), &len);
 
 	if (!rc)
 		rc = save(c);
@@ -661,8 +661,10 @@ int sga_core_wake(struct sga_core *c, uint8_t flags)
 		c->hint = 0;
 #endif
 	rc = wake_send(c);
-	if (rc)
+	if (rc) {
 		c->wake_xt.next_ms = 0;
+		sga_core_wake_end(&c->dev);
+	}
 	return rc;
 }
 
@@ -672,6 +674,7 @@ static void wake_timer(struct sga_core *c, uint64_t t)
 		return;
 	if (c->wake_xt.tries >= TRIES(c) || (STAT(c, retransmits), wake_send(c))) {
 		c->wake_xt.next_ms = 0;
+		sga_core_wake_end(&c->dev); /* a late WAKE_ACK is refused */
 		emit(c, SGA_CORE_EV_WOKEN, GAVE_UP(c), 0, NULL, 0);
 	}
 }
@@ -680,9 +683,9 @@ static void on_wake_ack(struct sga_core *c, const uint8_t *f, size_t n)
 {
 	struct sga_wake_ack_plain ack;
 
-	if (!c->wake_xt.next_ms || sga_dev_consume_wake_ack(&c->dev, f, n, &ack)) {
+	if (sga_core_wake_ack(&c->dev, f, n, &ack)) {
 		STAT(c, dropped);
-		return; /* forged, or the answer to an earlier WAKE */
+		return; /* forged, the answer to an earlier WAKE, or none waits */
 	}
 	c->wake_xt.next_ms = 0;
 	emit(c, SGA_CORE_EV_WOKEN, 0, ack.stored, NULL, ack.invitations);

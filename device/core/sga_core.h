@@ -318,6 +318,40 @@ SGA_MUST_CHECK static inline int sga_core_hs_keys(struct sga_dev *d, struct sga_
 	return rc ? rc : sga_core_win_confirm(w, s, out, cap, len, now_ms, now_us);
 }
 
+/* A WAKE's steps (PROTOCOL.md 7.16) on a device, without the engine: the
+ * core's WAKE (sga_core_wake) and the Linux SDK's run on them. Saving,
+ * sending, the re-send timer and what the caller reports stay the caller's;
+ * a re-send is a new WAKE (sga_core_wake_req again). */
+
+/** A new WAKE asking for flags (SGA_WAKE_WANT_*) into f (cap bytes, *len):
+ *  it took the next up counter, save before it leaves. From now on only its
+ *  WAKE_ACK is taken (an earlier WAKE's is refused). -SGA_E_BAD_STATE: d not
+ *  registered; -SGA_E_BAD_FIELD: unknown flags; nothing built, d unchanged. */
+SGA_MUST_CHECK static inline int sga_core_wake_req(struct sga_dev *d, uint8_t flags, uint8_t *f,
+                                                   size_t cap, size_t *len)
+{
+	return sga_dev_create_wake(d, flags, f, cap, len);
+}
+
+/** The WAKE_ACK f for our latest WAKE: 0: the gateway took its counter (its
+ *  address for d is where f came from), *ack its counts (invitations, and
+ *  sessions with stored messages); no WAKE_ACK is taken again until the next
+ *  WAKE. -SGA_E_REPLAY: authentic but not for the latest WAKE (late, a
+ *  duplicate, or none waits: answered or given up, sga_core_wake_end);
+ *  another -SGA_E_*: forged or malformed; d unchanged either way. */
+SGA_MUST_CHECK static inline int sga_core_wake_ack(struct sga_dev *d, const uint8_t *f, size_t n,
+                                                   struct sga_wake_ack_plain *ack)
+{
+	return sga_dev_consume_wake_ack(d, f, n, ack);
+}
+
+/** The latest WAKE is over (given up, or never sent because saving failed):
+ *  its WAKE_ACK, should one come late, is refused. */
+static inline void sga_core_wake_end(struct sga_dev *d)
+{
+	d->wake_ctr = 0;
+}
+
 #if SGA_CORE_FULL
 /* A session rekey's steps (PROTOCOL.md 7.15; SGA_CORE_FULL, as the window's
  * rekey confirmation) on a device and a session, without the engine: the

@@ -78,8 +78,10 @@ struct world {
 	int woken[2];             /* 1: WAKE_ACK, -1: no answer */
 	uint64_t woken_stored[2]; /* what the WAKE_ACK said was stored */
 	unsigned wakes_taken[2], drop_wakes;
-	uint64_t wake_ctr[2]; /* the last WAKE counter the gateway took */
-	int deaf[2];          /* nothing reaches device k (gone from its address) until its WAKE */
+	int hold_wake_acks;              /* 1: WAKE_ACKs are kept in held_wake_ack, not sent */
+	struct sga_gw_out held_wake_ack; /* ... the last one */
+	uint64_t wake_ctr[2];            /* the last WAKE counter the gateway took */
+	int deaf[2]; /* nothing reaches device k (gone from its address) until its WAKE */
 	struct sga_ack_win ackw[2];
 	int ack_due[2];
 	struct held store[2][STORE_MAX]; /* [sender role] */
@@ -408,7 +410,10 @@ static void gw_wake(struct world *w, const struct sga_gw_peek *pk, const uint8_t
 		}
 	memset(&out, 0, sizeof(out));
 	cr_assert_eq(sga_gw_wake_ack_seal(&w->g.rec[k], ctr, 0, stored, &out), 0);
-	gw_out(w, &out);
+	if (w->hold_wake_acks)
+		w->held_wake_ack = out;
+	else
+		gw_out(w, &out);
 }
 
 /* REKEY_INIT (7.15): the real handler; the first member's leaves a notice
@@ -821,6 +826,34 @@ Test(core, wake_retried_as_a_new_wake_and_answered, .timeout = 120)
 	cr_assert(run_until(&w, j_woken, 10000));
 	cr_assert_eq(w.woken[1], 1);
 	cr_assert_eq(w.wakes_taken[1], 2);
+	world_fini(&w);
+}
+
+/*
+ * A WAKE given up (every WAKE_ACK held back until the core stops trying):
+ * the answer to its last WAKE, coming late, is refused (no EV_WOKEN after
+ * the one that gave up), and a new WAKE is answered.
+ */
+Test(core, wake_given_up_refuses_its_late_answer, .timeout = 120)
+{
+	static struct world w;
+
+	W = &w;
+	world_init(&w, 0, 0, 13);
+	register_and_connect(&w);
+	w.hold_wake_acks = 1;
+	cr_assert_eq(sga_core_wake(&w.core[1], 0), 0);
+	cr_assert(run_until(&w, j_woken, 60000), "the WAKE was not given up");
+	cr_assert_eq(w.woken[1], -1);
+	cr_assert_gt(w.wakes_taken[1], 1, "re-sent as new WAKEs");
+	cr_assert_eq(w.held_wake_ack.n, 1);
+	w.woken[1] = 0;
+	sga_core_input(&w.core[1], w.held_wake_ack.msg[0].frame, w.held_wake_ack.msg[0].len);
+	cr_assert_eq(w.woken[1], 0, "the late WAKE_ACK of a WAKE given up was taken");
+	w.hold_wake_acks = 0;
+	cr_assert_eq(sga_core_wake(&w.core[1], 0), 0);
+	cr_assert(run_until(&w, j_woken, 10000));
+	cr_assert_eq(w.woken[1], 1);
 	world_fini(&w);
 }
 
@@ -1266,6 +1299,88 @@ Test(core, handshake_steps_build_the_next_frame)
 		cr_assert_eq(win.next, 1);
 	}
 	sga_core_win_reset(&win, 100);
+	harness_fini(&h);
+}
+#endif
+
+#if !defined(sga_core_win_confirm) /* the harness's devices are the OpenSSL build's */
+/* The gateway's side of a WAKE, as the control plane's handler does it
+ * (sga_gw_wake_open, the counter taken, sga_gw_wake_ack_seal): the WAKE_ACK
+ * for f into ack, its counts invitations and stored; the flags asked, or -1
+ * when the WAKE does not open. */
+static int gw_take_wake(struct harness *h, const uint8_t *f, size_t n, unsigned invitations,
+                        unsigned stored, struct sga_gw_out *ack)
+{
+	struct sga_wake_plain wake;
+	uint64_t ctr;
+
+	memset(ack, 0, sizeof(*ack));
+	if (sga_gw_wake_open(&h->gw, &h->rec[0], f, n, &wake, &ctr))
+		return -1;
+	cr_assert_gt(ctr, h->rec[0].up_ctr);
+	h->rec[0].up_ctr = ctr;
+	cr_assert_eq(sga_gw_wake_ack_seal(&h->rec[0], ctr, invitations, stored, ack), 0);
+	cr_assert_eq(ack->n, 1);
+	return wake.flags;
+}
+
+/*
+ * A WAKE's steps the core's WAKE and the Linux SDK's share (sga_core_wake_*),
+ * against the gateway's: no WAKE before the registration nor with unknown
+ * flags (nothing spent); each WAKE takes a new up counter and the gateway
+ * opens it with its flags; the WAKE_ACK of an earlier WAKE, a forged one, a
+ * duplicate and one for a WAKE given up are refused and change nothing; the
+ * latest WAKE's is taken with the gateway's counts.
+ */
+Test(core, wake_steps_build_and_take_the_latest_only)
+{
+	static const uint8_t suites[] = {SGA_SUITE_AES128_GCM};
+	struct harness h;
+	struct sga_wake_ack_plain ack;
+	struct sga_gw_out a1, a2, a3;
+	uint8_t f[SGA_FRAME_MAX];
+	size_t len;
+	uint64_t ctr;
+
+	cr_assert_eq(harness_init(&h, SGA_GROUP_FFDHE2048, suites, 1, suites, 1), 0);
+	cr_assert_eq(sga_core_wake_req(&h.dev[0], SGA_WAKE_WANT_STORED, f, sizeof(f), &len),
+	             -SGA_E_BAD_STATE, "not registered");
+	cr_assert_eq(harness_register(&h, 0), 0);
+	ctr = h.dev[0].up_ctr;
+	cr_assert_eq(sga_core_wake_req(&h.dev[0], 0x80, f, sizeof(f), &len), -SGA_E_BAD_FIELD);
+	cr_assert_eq(h.dev[0].up_ctr, ctr, "nothing spent");
+	cr_assert_eq(h.dev[0].wake_ctr, 0);
+	/* The first WAKE (its answer comes late), then a new one, as a re-send is. */
+	cr_assert_eq(sga_core_wake_req(&h.dev[0], SGA_WAKE_WANT_STORED, f, sizeof(f), &len), 0);
+	cr_assert_eq(h.dev[0].up_ctr, ctr + 1, "a new up counter: saved before it leaves");
+	cr_assert_eq(f[1], SGA_MSG_WAKE);
+	cr_assert_eq(gw_take_wake(&h, f, len, 0, 1, &a1), SGA_WAKE_WANT_STORED);
+	cr_assert_eq(sga_core_wake_req(&h.dev[0], SGA_WAKE_FLAGS_ALL, f, sizeof(f), &len), 0);
+	cr_assert_eq(h.dev[0].up_ctr, ctr + 2);
+	cr_assert_eq(gw_take_wake(&h, f, len, 2, 3, &a2), SGA_WAKE_FLAGS_ALL);
+	/* The first WAKE's answer: authentic, not for the latest. */
+	cr_assert_eq(sga_core_wake_ack(&h.dev[0], a1.msg[0].frame, a1.msg[0].len, &ack),
+	             -SGA_E_REPLAY);
+	cr_assert_eq(h.dev[0].wake_ctr, ctr + 2, "still waiting");
+	/* A forged one. */
+	memcpy(f, a2.msg[0].frame, a2.msg[0].len);
+	f[a2.msg[0].len - 1] ^= 1;
+	cr_assert_neq(sga_core_wake_ack(&h.dev[0], f, a2.msg[0].len, &ack), 0);
+	cr_assert_eq(h.dev[0].wake_ctr, ctr + 2, "still waiting");
+	/* The answer, with the gateway's counts; again, it is refused. */
+	cr_assert_eq(sga_core_wake_ack(&h.dev[0], a2.msg[0].frame, a2.msg[0].len, &ack), 0);
+	cr_assert_eq(ack.invitations, 2);
+	cr_assert_eq(ack.stored, 3);
+	cr_assert_eq(h.dev[0].wake_ctr, 0);
+	cr_assert_eq(sga_core_wake_ack(&h.dev[0], a2.msg[0].frame, a2.msg[0].len, &ack),
+	             -SGA_E_REPLAY, "a duplicate");
+	/* A WAKE given up: its answer, coming late, is refused. */
+	cr_assert_eq(sga_core_wake_req(&h.dev[0], 0, f, sizeof(f), &len), 0);
+	cr_assert_eq(gw_take_wake(&h, f, len, 0, 0, &a3), 0);
+	sga_core_wake_end(&h.dev[0]);
+	cr_assert_eq(sga_core_wake_ack(&h.dev[0], a3.msg[0].frame, a3.msg[0].len, &ack),
+	             -SGA_E_REPLAY);
+	cr_assert_eq(h.dev[0].up_ctr, ctr + 3);
 	harness_fini(&h);
 }
 #endif
