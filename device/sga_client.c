@@ -549,19 +549,14 @@ static void on_reg_ack(struct sga_client *c, const uint8_t *f, size_t n)
 		c->stats.duplicates++;
 		return;
 	}
-	rc = sga_dev_consume_reg_ack(&c->dev, f, n);
+	/* A k_d rekey's answer also makes its replacement key the key. */
+	rc = sga_core_kd_ack(&c->dev, f, n, &c->st.has_k_d_next, c->st.k_d_next);
 	if (rc) {
 		c->stats.dropped++;
 		client_log(c, 2, "REG_ACK dropped: %s", sga_err_desc(rc));
 		return;
 	}
 	client_log(c, 1, "registered with the gateway");
-	if (c->st.has_k_d_next && sga_ct_memeq(c->dev.k_d, c->st.k_d_next, SGA_KEY_LEN)) {
-		/* The replacement key is the key now. */
-		c->st.has_k_d_next = 0;
-		sga_memzero(c->st.k_d_next, sizeof(c->st.k_d_next));
-		c->dev.reg_k_d_set = 0;
-	}
 	rc = save_state(c);
 	if (c->op.kind == OP_REG)
 		op_finish(c, rc);
@@ -1815,22 +1810,17 @@ int sga_client_rekey_device(struct sga_client *c)
 	if (!c->dev.registered)
 		return fail(c, -SGA_E_BAD_STATE, "not registered: no key to replace yet");
 	op_start(c, OP_REG);
-	if (c->st.has_k_d_next) {
-		/* A replacement that stopped before its REG_ACK: propose the same key
-		 * again. Whether the gateway took it or not, this converges (it
-		 * re-acknowledges a key it holds, takes one it does not). */
-		memcpy(c->dev.reg_k_d, c->st.k_d_next, SGA_KEY_LEN);
-		c->dev.reg_k_d_set = 1;
-	}
-	rc = sga_dev_create_reg_req(&c->dev, NULL, 0, 1, c->op.frame[0], SGA_FRAME_MAX,
-	                            &c->op.len[0]);
+	/* A replacement that stopped before its REG_ACK proposes the same key
+	 * again: whether the gateway took it or not, this converges (it
+	 * re-acknowledges a key it holds, takes one it does not). */
+	rc = sga_core_kd_req(&c->dev, c->st.has_k_d_next ? c->st.k_d_next : NULL, c->op.frame[0],
+	                     SGA_FRAME_MAX, &c->op.len[0], c->st.k_d_next);
 	if (rc) {
 		sga_memzero(&c->op, sizeof(c->op));
 		return fail(c, rc, "cannot build the rekey REG_REQ: %s", sga_err_desc(rc));
 	}
 	/* The proposed key and the counter it took: on disk before it leaves, so
 	 * a device stopped before the REG_ACK can finish the replacement. */
-	memcpy(c->st.k_d_next, c->dev.reg_k_d, SGA_KEY_LEN);
 	c->st.has_k_d_next = 1;
 	rc = save_state(c);
 	if (rc) {

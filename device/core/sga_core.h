@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sga_cookie.h"
 #include "sga_device.h"
@@ -350,6 +351,59 @@ SGA_MUST_CHECK static inline int sga_core_wake_ack(struct sga_dev *d, const uint
 static inline void sga_core_wake_end(struct sga_dev *d)
 {
 	d->wake_ctr = 0;
+}
+
+/* A device-key (k_d) rekey's steps (PROTOCOL.md 7.1: the REG_REQ flagged
+ * REKEY, MACed under the old k_d, that carries k_d_next) on a device, without
+ * the engine: the Linux SDK's runs on them. Saving, sending, the re-send timer
+ * and what the caller reports stay the caller's; the caller keeps the proposed
+ * key (k_d_next) beside the state it saves. */
+
+/** The REG_REQ replacing d's k_d into f (cap bytes, *len). pending: the key a
+ *  replacement sent and not acknowledged proposed (SGA_KEY_LEN bytes), proposed
+ *  again so that the replacement converges whether the gateway took it or not;
+ *  NULL: a fresh key. next receives the proposed key: it and the up counter the
+ *  request took are saved before the frame leaves (a device stopped before the
+ *  REG_ACK then finishes the same replacement). -SGA_E_BAD_STATE: d not
+ *  registered, nothing built; another -SGA_E_*: nothing to send. */
+SGA_MUST_CHECK static inline int sga_core_kd_req(struct sga_dev *d, const uint8_t *pending,
+                                                 uint8_t *f, size_t cap, size_t *len,
+                                                 uint8_t next[SGA_KEY_LEN])
+{
+	int rc;
+
+	if (!d->registered)
+		return -SGA_E_BAD_STATE;
+	if (pending) {
+		memcpy(d->reg_k_d, pending, SGA_KEY_LEN);
+		d->reg_k_d_set = 1;
+	}
+	rc = sga_dev_create_reg_req(d, NULL, 0, 1, f, cap, len);
+	if (!rc)
+		memcpy(next, d->reg_k_d, SGA_KEY_LEN);
+	return rc;
+}
+
+/** The REG_ACK f for d's pending REG_REQ (a registration's or a k_d rekey's):
+ *  0: registered; if it acknowledges the replacement that proposed next
+ *  (*has_next), next is d's k_d now (the old one overwritten, the counters
+ *  restarted): *has_next = 0 and next wiped; save. -SGA_E_*: not the answer
+ *  (forged, malformed, an older request's, none pending), d, *has_next and
+ *  next unchanged. */
+SGA_MUST_CHECK static inline int sga_core_kd_ack(struct sga_dev *d, const uint8_t *f, size_t n,
+                                                 int *has_next, uint8_t next[SGA_KEY_LEN])
+{
+	int rc = sga_dev_consume_reg_ack(d, f, n);
+
+	if (rc)
+		return rc;
+	if (*has_next && sga_ct_memeq(d->k_d, next, SGA_KEY_LEN)) {
+		/* The replacement key is the key now. */
+		*has_next = 0;
+		sga_memzero(next, SGA_KEY_LEN);
+		d->reg_k_d_set = 0;
+	}
+	return 0;
 }
 
 #if SGA_CORE_FULL

@@ -1601,3 +1601,80 @@ Test(core, rekey_steps_build_the_next_frame)
 	harness_fini(&h);
 }
 #endif
+
+/*
+ * A k_d rekey's steps (sga_core_kd_*) against the gateway's registration
+ * handlers: the REG_REQ proposes a fresh key (or the pending one again, under
+ * a new counter), the caller's k_d_next gets it, and only the REG_ACK of the
+ * latest request makes it the key (k_d_next wiped); a REG_ACK that does not
+ * open, an earlier request's or a repeat changes nothing.
+ */
+Test(core, kd_rekey_steps_build_and_take_the_latest_only)
+{
+	static const uint8_t suites[] = {SGA_SUITE_AES128_GCM};
+	static const uint8_t zero[SGA_KEY_LEN];
+	struct harness h;
+	struct sga_reg_req env;
+	struct sga_reg_plain req;
+	struct sga_gw_device rec;
+	struct sga_gw_out out;
+	uint8_t a[SGA_FRAME_MAX], b[SGA_FRAME_MAX], ack_a[SGA_FRAME_MAX], f[SGA_FRAME_MAX];
+	uint8_t old[SGA_KEY_LEN], next[SGA_KEY_LEN], first[SGA_KEY_LEN];
+	size_t an, bn, ack_an;
+	uint64_t ctr;
+	int has = 0, used = 0;
+
+	cr_assert_eq(harness_init(&h, SGA_GROUP_FFDHE2048, suites, 1, suites, 1), 0);
+	/* Not registered: nothing built. */
+	cr_assert_eq(sga_core_kd_req(&h.dev[0], NULL, a, sizeof(a), &an, next), -SGA_E_BAD_STATE);
+	cr_assert_eq(harness_register(&h, 0), 0);
+	memcpy(old, h.dev[0].k_d, SGA_KEY_LEN);
+	ctr = h.dev[0].up_ctr;
+
+	/* A fresh key, under the next up counter (both saved before it leaves). */
+	cr_assert_eq(sga_core_kd_req(&h.dev[0], NULL, a, sizeof(a), &an, next), 0);
+	has = 1;
+	cr_assert_eq(a[1], SGA_MSG_REG_REQ);
+	cr_assert_eq(h.dev[0].up_ctr, ctr + 1);
+	cr_assert_neq(memcmp(next, old, SGA_KEY_LEN), 0, "a fresh key");
+	cr_assert_eq(memcmp(h.dev[0].k_d, old, SGA_KEY_LEN), 0, "the key stays until the REG_ACK");
+	cr_assert_eq(sga_gw_reg_open(&h.gw, a, an, &env, &req), 0);
+	cr_assert_eq(memcmp(req.k_d, next, SGA_KEY_LEN), 0, "it carries k_d_next");
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &rec, &used, &out), 0);
+	cr_assert_eq(out.n, 1);
+	memcpy(ack_a, out.msg[0].frame, out.msg[0].len);
+	ack_an = out.msg[0].len;
+
+	/* Stopped before that REG_ACK: the same key again, under a new counter. */
+	memcpy(first, next, SGA_KEY_LEN);
+	cr_assert_eq(sga_core_kd_req(&h.dev[0], next, b, sizeof(b), &bn, next), 0);
+	cr_assert_eq(memcmp(next, first, SGA_KEY_LEN), 0, "the pending key proposed again");
+	cr_assert_eq(h.dev[0].up_ctr, ctr + 2);
+	cr_assert_eq(sga_gw_reg_open(&h.gw, b, bn, &env, &req), 0);
+	cr_assert_eq(memcmp(req.k_d, first, SGA_KEY_LEN), 0);
+	cr_assert_eq(sga_gw_reg_accept(&h.gw, &env, &req, &h.rec[0], NULL, &rec, &used, &out), 0);
+	cr_assert_eq(memcmp(rec.k_d, first, SGA_KEY_LEN), 0, "the gateway holds k_d_next");
+
+	/* The earlier request's REG_ACK, and one that does not open: not taken. */
+	cr_assert_eq(sga_core_kd_ack(&h.dev[0], ack_a, ack_an, &has, next), -SGA_E_REPLAY);
+	memcpy(f, out.msg[0].frame, out.msg[0].len);
+	f[out.msg[0].len - 1] ^= 1;
+	cr_assert_neq(sga_core_kd_ack(&h.dev[0], f, out.msg[0].len, &has, next), 0);
+	cr_assert_eq(has, 1);
+	cr_assert_eq(memcmp(next, first, SGA_KEY_LEN), 0);
+	cr_assert_eq(memcmp(h.dev[0].k_d, old, SGA_KEY_LEN), 0);
+
+	/* The latest one's: k_d_next is the key, wiped from the caller's state. */
+	cr_assert_eq(sga_core_kd_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len, &has, next), 0);
+	cr_assert_eq(has, 0);
+	cr_assert_eq(memcmp(next, zero, SGA_KEY_LEN), 0);
+	cr_assert_eq(memcmp(h.dev[0].k_d, first, SGA_KEY_LEN), 0);
+	cr_assert_eq(h.dev[0].up_ctr, 0, "the new key starts new counters");
+	cr_assert(!h.dev[0].reg_k_d_set);
+	/* A repeat: none pending. */
+	cr_assert_eq(sga_core_kd_ack(&h.dev[0], out.msg[0].frame, out.msg[0].len, &has, next),
+	             -SGA_E_BAD_STATE);
+	sga_memzero(old, sizeof(old));
+	sga_memzero(first, sizeof(first));
+	harness_fini(&h);
+}
