@@ -433,12 +433,13 @@ Test(auth, kex_reply_forged_mac_or_x)
 		mac[i] ^= 0x80;
 	}
 	{
-		/* A different, still valid, element (on a curve, flip on until the
-		 * x has a point). */
+		/* A different, still valid, element: on a curve about one x in two
+		 * has a point, so try the last byte's other values until one does
+		 * (seven single-bit flips all missed about one run in 128 on p256). */
 		const uint8_t orig_x = x[m.x_len - 1];
 
-		for (uint8_t bit = 2; bit; bit = (uint8_t)(bit << 1)) {
-			x[m.x_len - 1] = orig_x ^ bit;
+		for (unsigned d = 2; d < 256; d++) {
+			x[m.x_len - 1] = (uint8_t)(orig_x ^ d);
 			if (sga_group_element_ok(h.dev[0].grp, x))
 				break;
 		}
