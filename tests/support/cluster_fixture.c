@@ -25,7 +25,11 @@ struct cluster_fx cluster_fx;
 static void pick_ports(void)
 {
 	for (unsigned attempt = 0; attempt < 200; attempt++) {
-		int base = 30000 + (int)(((unsigned)getpid() * 7u + attempt * 13u) % 2400u) * 10;
+		/* Nodes in 10000-21995 and their bus ports (+10000) in 20000-31995:
+		 * below Linux's ephemeral range (32768-60999), where an outgoing
+		 * connection could take a port between this check and the node's
+		 * bind (seen once: a node at 50092 never answered). */
+		int base = 10000 + (int)(((unsigned)getpid() * 7u + attempt * 13u) % 1200u) * 10;
 		int ok = 1;
 
 		for (int i = 0; i < CFX_NODES && ok; i++)
