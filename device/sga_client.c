@@ -159,10 +159,7 @@ static int save_state(struct sga_client *c)
 {
 	int rc;
 
-	c->st.up_ctr = c->dev.up_ctr;
-	c->st.down_ctr = c->dev.down_ctr;
-	c->st.registered = c->dev.registered;
-	memcpy(c->st.k_d, c->dev.k_d, sizeof(c->st.k_d));
+	sga_core_persist_from_dev(&c->st.persist, &c->dev);
 	rc = sga_state_save(c->state_path, &c->st);
 	if (rc) {
 		c->sys_errno = -rc;
@@ -550,7 +547,7 @@ static void on_reg_ack(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	/* A k_d rekey's answer also makes its replacement key the key. */
-	rc = sga_core_kd_ack(&c->dev, f, n, &c->st.has_k_d_next, c->st.k_d_next);
+	rc = sga_core_kd_ack(&c->dev, f, n, &c->st.persist.has_k_d_next, c->st.persist.k_d_next);
 	if (rc) {
 		c->stats.dropped++;
 		client_log(c, 2, "REG_ACK dropped: %s", sga_err_desc(rc));
@@ -1616,13 +1613,14 @@ static int open_client(struct sga_client *c, const struct sga_client_config *cfg
 		return fail(c, -SGA_CLIENT_E_IO, "state file %s: %s", c->state_path, strerror(-rc));
 	} else {
 		have_state = 1;
-		if (c->st.id_len != strlen(cfg->id) || memcmp(c->st.id, cfg->id, c->st.id_len))
+		if (c->st.persist.id_len != strlen(cfg->id) ||
+		    memcmp(c->st.persist.id, cfg->id, c->st.persist.id_len))
 			return fail(c, -SGA_CLIENT_E_CONFIG,
 			            "state file %s belongs to device '%.*s', not '%s'",
-			            c->state_path, c->st.id_len, c->st.id, cfg->id);
+			            c->state_path, c->st.persist.id_len, c->st.persist.id, cfg->id);
 		if (cfg->suites && cfg->n_suites &&
-		    (cfg->n_suites != c->st.n_suites ||
-		     memcmp(cfg->suites, c->st.suites, c->st.n_suites)))
+		    (cfg->n_suites != c->st.persist.n_suites ||
+		     memcmp(cfg->suites, c->st.persist.suites, c->st.persist.n_suites)))
 			return fail(
 			    c, -SGA_CLIENT_E_CONFIG,
 			    "suites differ from those in the state file (fixed at registration)");
@@ -1683,8 +1681,9 @@ static int open_client(struct sga_client *c, const struct sga_client_config *cfg
 
 	/* The protocol state: a fresh identity, then the stored one over it. */
 	if (have_state) {
-		rc = sga_dev_init(&c->dev, &pkg, c->st.id, c->st.id_len, c->st.suite_init,
-		                  c->st.suites, c->st.n_suites);
+		rc = sga_dev_init(&c->dev, &pkg, c->st.persist.id, c->st.persist.id_len,
+		                  c->st.persist.suite_init, c->st.persist.suites,
+		                  c->st.persist.n_suites);
 	} else {
 		const uint8_t *s = cfg->suites && cfg->n_suites ? cfg->suites : default_suites;
 		uint8_t n = (uint8_t)(cfg->suites && cfg->n_suites ? cfg->n_suites
@@ -1697,20 +1696,12 @@ static int open_client(struct sga_client *c, const struct sga_client_config *cfg
 		return fail(c, rc, "cannot set up the device: %s", sga_err_desc(rc));
 	c->dev_ready = 1;
 	if (have_state) {
-		memcpy(c->dev.k_d, c->st.k_d, sizeof(c->dev.k_d));
-		c->dev.up_ctr = c->st.up_ctr;
-		c->dev.down_ctr = c->st.down_ctr;
-		c->dev.registered = c->st.registered;
+		sga_core_dev_from_persist(&c->dev, &c->st.persist);
 		client_log(c, 1, "device %s loaded from %s (%s, up %llu, down %llu)", cfg->id,
 		           c->state_path, c->dev.registered ? "registered" : "not registered",
 		           (unsigned long long)c->dev.up_ctr, (unsigned long long)c->dev.down_ctr);
 	} else {
 		/* Persist the new k_d before any REG_REQ carries it. */
-		c->st.id_len = c->dev.id_len;
-		memcpy(c->st.id, c->dev.id, c->dev.id_len);
-		c->st.suite_init = c->dev.suite_init;
-		c->st.n_suites = c->dev.n_suites;
-		memcpy(c->st.suites, c->dev.suites, c->dev.n_suites);
 		rc = save_state(c);
 		if (rc)
 			return rc;
@@ -1813,15 +1804,15 @@ int sga_client_rekey_device(struct sga_client *c)
 	/* A replacement that stopped before its REG_ACK proposes the same key
 	 * again: whether the gateway took it or not, this converges (it
 	 * re-acknowledges a key it holds, takes one it does not). */
-	rc = sga_core_kd_req(&c->dev, c->st.has_k_d_next ? c->st.k_d_next : NULL, c->op.frame[0],
-	                     SGA_FRAME_MAX, &c->op.len[0], c->st.k_d_next);
+	rc = sga_core_kd_req(&c->dev, c->st.persist.has_k_d_next ? c->st.persist.k_d_next : NULL,
+	                     c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0], c->st.persist.k_d_next);
 	if (rc) {
 		sga_memzero(&c->op, sizeof(c->op));
 		return fail(c, rc, "cannot build the rekey REG_REQ: %s", sga_err_desc(rc));
 	}
 	/* The proposed key and the counter it took: on disk before it leaves, so
 	 * a device stopped before the REG_ACK can finish the replacement. */
-	c->st.has_k_d_next = 1;
+	c->st.persist.has_k_d_next = 1;
 	rc = save_state(c);
 	if (rc) {
 		sga_memzero(&c->op, sizeof(c->op));

@@ -26,19 +26,11 @@
 
 /* ---- the state file (sga_client_state.c) ----------------------------------- */
 
-/* The long-term part of struct sga_dev as the state file keeps it. */
+/* What the state file keeps: the device's long-term state, as the device
+ * core persists it (identity, k_d, suites, registration, counters, and a k_d
+ * replacement's proposed key), and the package it belongs to. */
 struct sga_client_state {
-	uint8_t id_len;
-	uint8_t id[SGA_ID_MAX];
-	uint8_t k_d[SGA_KEY_LEN];
-	uint8_t suite_init;
-	uint8_t n_suites;
-	uint8_t suites[SGA_MAX_SUITES];
-	uint64_t up_ctr;
-	uint64_t down_ctr;
-	int registered;
-	int has_k_d_next;               /* a k_d replacement was sent, not yet acknowledged */
-	uint8_t k_d_next[SGA_KEY_LEN];  /* ... the key it proposed */
+	struct sga_core_persist persist;
 	uint8_t pkg_fp[SGA_SHA256_LEN]; /* the package this identity belongs to */
 	size_t pkg_len;
 	uint8_t pkg[SGA_CLIENT_PKG_MAX]; /* its body, so later runs need no PKG_REQ */

@@ -174,6 +174,7 @@ static int parse_state(char *text, size_t len, struct sga_client_state *st)
 {
 	struct lines l;
 	uint8_t sum[SGA_SHA256_LEN], want[SGA_SHA256_LEN], fp[SGA_SHA256_LEN];
+	struct sga_core_persist *p = &st->persist;
 	char *v, *last;
 	uint64_t x;
 
@@ -204,32 +205,32 @@ static int parse_state(char *text, size_t len, struct sga_client_state *st)
 	v = take(&l, "id");
 	if (!v || !sga_id_valid((const uint8_t *)v, strlen(v)))
 		return -EBADMSG;
-	st->id_len = (uint8_t)strlen(v);
-	memcpy(st->id, v, st->id_len);
+	p->id_len = (uint8_t)strlen(v);
+	memcpy(p->id, v, p->id_len);
 	v = take(&l, "suite_init");
-	if (!v || parse_u8(v, &st->suite_init))
+	if (!v || parse_u8(v, &p->suite_init))
 		return -EBADMSG;
 	v = take(&l, "suites");
-	if (!v || parse_suites(v, st->suites, &st->n_suites) ||
-	    !memchr(st->suites, st->suite_init, st->n_suites))
+	if (!v || parse_suites(v, p->suites, &p->n_suites) ||
+	    !memchr(p->suites, p->suite_init, p->n_suites))
 		return -EBADMSG;
 	v = take(&l, "registered");
 	if (!v || parse_u64(v, &x) || x > 1)
 		return -EBADMSG;
-	st->registered = (int)x;
+	p->registered = (uint8_t)x;
 	v = take(&l, "up_ctr");
-	if (!v || parse_u64(v, &st->up_ctr))
+	if (!v || parse_u64(v, &p->up_ctr))
 		return -EBADMSG;
 	v = take(&l, "down_ctr");
-	if (!v || parse_u64(v, &st->down_ctr))
+	if (!v || parse_u64(v, &p->down_ctr))
 		return -EBADMSG;
 	v = take(&l, "k_d");
-	if (!v || sga_hex_decode(v, strlen(v), st->k_d, sizeof(st->k_d)))
+	if (!v || sga_hex_decode(v, strlen(v), p->k_d, sizeof(p->k_d)))
 		return -EBADMSG;
 	v = take(&l, "k_d_next"); /* optional */
-	if (v && sga_hex_decode(v, strlen(v), st->k_d_next, sizeof(st->k_d_next)))
+	if (v && sga_hex_decode(v, strlen(v), p->k_d_next, sizeof(p->k_d_next)))
 		return -EBADMSG;
-	st->has_k_d_next = v != NULL;
+	p->has_k_d_next = v != NULL;
 	v = take(&l, "package_sha256");
 	if (!v || sga_hex_decode(v, strlen(v), st->pkg_fp, sizeof(st->pkg_fp)))
 		return -EBADMSG;
@@ -310,6 +311,7 @@ static int sync_dir(const char *path)
 
 static int format_state(const struct sga_client_state *st, char *buf, size_t cap, size_t *len)
 {
+	const struct sga_core_persist *p = &st->persist;
 	char hex[2 * SGA_CLIENT_PKG_MAX + 1], id[SGA_ID_MAX + 1];
 	uint8_t sum[SGA_SHA256_LEN];
 	size_t n = 0;
@@ -323,22 +325,22 @@ static int format_state(const struct sga_client_state *st, char *buf, size_t cap
 		n += (size_t)w;                              \
 	} while (0)
 
-	memcpy(id, st->id, st->id_len);
-	id[st->id_len] = '\0';
+	memcpy(id, p->id, p->id_len);
+	id[p->id_len] = '\0';
 	OUT("%s %d\n", STATE_MAGIC, STATE_VERSION);
 	OUT("id %s\n", id);
-	OUT("suite_init %u\n", st->suite_init);
+	OUT("suite_init %u\n", p->suite_init);
 	OUT("suites");
-	for (unsigned i = 0; i < st->n_suites; i++)
-		OUT(" %u", st->suites[i]);
+	for (unsigned i = 0; i < p->n_suites; i++)
+		OUT(" %u", p->suites[i]);
 	OUT("\n");
-	OUT("registered %d\n", st->registered ? 1 : 0);
-	OUT("up_ctr %" PRIu64 "\n", st->up_ctr);
-	OUT("down_ctr %" PRIu64 "\n", st->down_ctr);
-	sga_hex_encode(st->k_d, sizeof(st->k_d), hex);
+	OUT("registered %d\n", p->registered ? 1 : 0);
+	OUT("up_ctr %" PRIu64 "\n", p->up_ctr);
+	OUT("down_ctr %" PRIu64 "\n", p->down_ctr);
+	sga_hex_encode(p->k_d, sizeof(p->k_d), hex);
 	OUT("k_d %s\n", hex);
-	if (st->has_k_d_next) {
-		sga_hex_encode(st->k_d_next, sizeof(st->k_d_next), hex);
+	if (p->has_k_d_next) {
+		sga_hex_encode(p->k_d_next, sizeof(p->k_d_next), hex);
 		OUT("k_d_next %s\n", hex);
 	}
 	sga_hex_encode(st->pkg_fp, sizeof(st->pkg_fp), hex);

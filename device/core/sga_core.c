@@ -103,15 +103,11 @@ static int save(struct sga_core *c)
 	int rc;
 
 	memset(&st, 0, sizeof(st));
-	st.id_len = c->dev.id_len;
-	memcpy(st.id, c->dev.id, sizeof(st.id));
-	memcpy(st.k_d, c->dev.k_d, sizeof(st.k_d));
-	st.suite_init = c->dev.suite_init;
-	st.n_suites = c->dev.n_suites;
-	memcpy(st.suites, c->dev.suites, sizeof(st.suites));
-	st.registered = (uint8_t)c->dev.registered;
-	st.up_ctr = c->dev.up_ctr;
-	st.down_ctr = c->dev.down_ctr;
+	sga_core_persist_from_dev(&st, &c->dev);
+#if SGA_CORE_FULL
+	st.has_k_d_next = c->kd_has_next;
+	memcpy(st.k_d_next, c->kd_next, sizeof(st.k_d_next));
+#endif
 	rc = c->io.save(c->io.ctx, &st) ? -SGA_E_INTERNAL : 0;
 	sga_memzero(&st, sizeof(st));
 	return rc;
@@ -377,10 +373,11 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
 	if (rc)
 		return rc;
 	if (saved) {
-		memcpy(c->dev.k_d, saved->k_d, sizeof(c->dev.k_d));
-		c->dev.up_ctr = saved->up_ctr;
-		c->dev.down_ctr = saved->down_ctr;
-		c->dev.registered = saved->registered;
+		sga_core_dev_from_persist(&c->dev, saved);
+#if SGA_CORE_FULL
+		c->kd_has_next = saved->has_k_d_next;
+		memcpy(c->kd_next, saved->k_d_next, sizeof(c->kd_next));
+#endif
 		return 0;
 	}
 	/* A new identity: its k_d is durable before any REG_REQ carries it. */
@@ -476,6 +473,7 @@ static void op_start(struct sga_core *c, uint8_t op)
 #if SGA_CORE_FULL
 	if (op != SGA_CORE_OP_NONE)
 		c->hint = 0; /* a new exchange; the last one's hint stays readable until then */
+	c->kd_op = 0;
 #endif
 }
 
@@ -518,6 +516,33 @@ int sga_core_register(struct sga_core *c, const uint8_t *token, uint8_t token_le
 	op_timer_arm(c);
 	return 0;
 }
+
+#if SGA_CORE_FULL
+int sga_core_rekey_device(struct sga_core *c)
+{
+	size_t len;
+	int rc;
+
+	if (c->op != SGA_CORE_OP_NONE)
+		return -SGA_E_BAD_STATE;
+	rc = sga_core_kd_req(&c->dev, c->kd_has_next ? c->kd_next : NULL, c->ctl, sizeof(c->ctl),
+	                     &len, c->kd_next);
+	if (rc)
+		return rc;
+	/* The key and the counter it took, durable before the REG_REQ leaves:
+	 * restarted before the REG_ACK, the device proposes the same key. */
+	c->kd_has_next = 1;
+	rc = save(c);
+	if (rc)
+		return rc;
+	c->ctl_len = (uint16_t)len;
+	op_start(c, SGA_CORE_OP_REG);
+	c->kd_op = 1;
+	tx_req(c, c->ctl, c->ctl_len);
+	op_timer_arm(c);
+	return 0;
+}
+#endif
 
 /* A1: a new request each time (new counter, new k_t), saved before it
  * leaves; kept in ctl, for a COOKIE_REPLY that names it. */
@@ -603,8 +628,13 @@ static void op_timer(struct sga_core *c, uint64_t t)
 
 		c->ctl_xt.next_ms = 0;
 		if (op == SGA_CORE_OP_REG) {
+#if SGA_CORE_FULL
+			uint8_t type = c->kd_op ? SGA_CORE_EV_KEY_REPLACED : SGA_CORE_EV_REG_FAILED;
+#else
+			const uint8_t type = SGA_CORE_EV_REG_FAILED;
+#endif
 			op_start(c, SGA_CORE_OP_NONE);
-			emit(c, SGA_CORE_EV_REG_FAILED, status, 0, NULL, 0);
+			emit(c, type, status, 0, NULL, 0);
 		} else {
 			session_failed(c, status);
 		}
@@ -1089,17 +1119,27 @@ static void on_reg_ack(struct sga_core *c, const uint8_t *f, size_t n)
 		STAT(c, duplicates);
 		return;
 	}
+#if SGA_CORE_FULL
+	/* A k_d rekey's answer also makes the proposed key the key. */
+	uint8_t type = c->kd_op ? SGA_CORE_EV_KEY_REPLACED : SGA_CORE_EV_REGISTERED;
+	uint8_t failed = c->kd_op ? SGA_CORE_EV_KEY_REPLACED : SGA_CORE_EV_REG_FAILED;
+
+	if (sga_core_kd_ack(&c->dev, f, n, &c->kd_has_next, c->kd_next)) {
+#else
+	const uint8_t type = SGA_CORE_EV_REGISTERED, failed = SGA_CORE_EV_REG_FAILED;
+
 	if (sga_dev_consume_reg_ack(&c->dev, f, n)) {
+#endif
 		STAT(c, dropped);
 		return;
 	}
 	c->ctl_len = 0;
 	op_start(c, SGA_CORE_OP_NONE);
 	if (save(c)) {
-		emit(c, SGA_CORE_EV_REG_FAILED, -SGA_E_INTERNAL, 0, NULL, 0);
+		emit(c, failed, -SGA_E_INTERNAL, 0, NULL, 0);
 		return;
 	}
-	emit(c, SGA_CORE_EV_REGISTERED, 0, 0, NULL, 0);
+	emit(c, type, 0, 0, NULL, 0);
 }
 
 static void on_invite(struct sga_core *c, const uint8_t *f, size_t n)

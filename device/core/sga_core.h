@@ -99,9 +99,44 @@ struct sga_core_persist {
 	uint8_t n_suites;
 	uint8_t suites[SGA_MAX_SUITES];
 	uint8_t registered;
+#if SGA_CORE_FULL
+	/* A k_d replacement (PROTOCOL.md 7.1) sent and not yet acknowledged, and
+	 * the key it proposed: a device restarted before the REG_ACK proposes the
+	 * same key again. The host build's engine writes them
+	 * (sga_core_rekey_device), the Linux SDK's state file keeps them; a
+	 * microcontroller build, whose engine has no k_d rekey, stores neither. */
+	uint8_t has_k_d_next;
+	uint8_t k_d_next[SGA_KEY_LEN];
+#endif
 	uint64_t up_ctr;
 	uint64_t down_ctr;
 };
+
+/** The long-term part of d (identity, k_d, suites, registration, counters)
+ *  into p; p's k_d_next fields are left as they are. The core's save and the
+ *  Linux SDK's state file take it the same way. */
+static inline void sga_core_persist_from_dev(struct sga_core_persist *p, const struct sga_dev *d)
+{
+	p->id_len = d->id_len;
+	memcpy(p->id, d->id, sizeof(p->id));
+	memcpy(p->k_d, d->k_d, sizeof(p->k_d));
+	p->suite_init = d->suite_init;
+	p->n_suites = d->n_suites;
+	memcpy(p->suites, d->suites, sizeof(p->suites));
+	p->registered = (uint8_t)d->registered;
+	p->up_ctr = d->up_ctr;
+	p->down_ctr = d->down_ctr;
+}
+
+/** d, set up by sga_dev_init with p's identity and suites, takes p's k_d,
+ *  counters and registration: the device as it was when p was saved. */
+static inline void sga_core_dev_from_persist(struct sga_dev *d, const struct sga_core_persist *p)
+{
+	memcpy(d->k_d, p->k_d, sizeof(d->k_d));
+	d->up_ctr = p->up_ctr;
+	d->down_ctr = p->down_ctr;
+	d->registered = p->registered;
+}
 
 /* ---- events ------------------------------------------------------------------ */
 
@@ -118,6 +153,10 @@ enum sga_core_event_type {
 	SGA_CORE_EV_REKEYED, /* SGA_CORE_FULL, a session rekey: status 0: the keys of generation
 	                      seq are taken; or no REKEY_REPLY after the tries (status): the keys
 	                      stay, the request waits (sga_core_rekey or a notice sends it again) */
+	SGA_CORE_EV_KEY_REPLACED, /* SGA_CORE_FULL, a k_d rekey (sga_core_rekey_device): status 0:
+	                      the proposed key is k_d now (saved, counters restarted); or no
+	                      REG_ACK after the tries (status): the old key stays, the proposal is
+	                      saved and sga_core_rekey_device proposes it again */
 };
 
 struct sga_core_event {
@@ -391,7 +430,7 @@ SGA_MUST_CHECK static inline int sga_core_kd_req(struct sga_dev *d, const uint8_
  *  (forged, malformed, an older request's, none pending), d, *has_next and
  *  next unchanged. */
 SGA_MUST_CHECK static inline int sga_core_kd_ack(struct sga_dev *d, const uint8_t *f, size_t n,
-                                                 int *has_next, uint8_t next[SGA_KEY_LEN])
+                                                 uint8_t *has_next, uint8_t next[SGA_KEY_LEN])
 {
 	int rc = sga_dev_consume_reg_ack(d, f, n);
 
@@ -540,6 +579,11 @@ struct sga_core {
 	struct sga_core_xt rk_xt;
 	uint8_t rk_want;
 	uint8_t rk_confirm_due;
+	/* A k_d rekey (sga_core_rekey_device): the REG_REQ in ctl is one (op
+	 * REG); the key proposed and not yet acknowledged, saved with the state. */
+	uint8_t kd_op;
+	uint8_t kd_has_next;
+	uint8_t kd_next[SGA_KEY_LEN];
 #endif
 
 	/* Receiving: DATA_DELIVERED state (PROTOCOL.md 7.11a). */
@@ -629,6 +673,18 @@ unsigned sga_core_send_room(const struct sga_core *c);
  *  overlap must end first (it starts then); -SGA_E_BAD_STATE without a
  *  confirmed session or while it closes. */
 int sga_core_rekey(struct sga_core *c) SGA_MUST_CHECK;
+#endif
+#if SGA_CORE_FULL
+/** Replace the device's long-term key k_d (PROTOCOL.md 7.1; SGA_CORE_FULL): a
+ *  REG_REQ flagged REKEY, MACed under the old key, carrying a fresh one (or,
+ *  after a replacement that was not acknowledged, the key it proposed, so that
+ *  it converges whether the gateway took it or not), under a new up counter;
+ *  the proposed key and the counter are saved (has_k_d_next, k_d_next) before
+ *  it leaves. Re-sent as it is on the control timer: EV_KEY_REPLACED. A
+ *  session goes on meanwhile (its keys do not depend on k_d). -SGA_E_BAD_STATE
+ *  if not registered or while another exchange (or a session's set-up or
+ *  close) runs; -SGA_E_INTERNAL if saving failed (nothing sent). */
+int sga_core_rekey_device(struct sga_core *c) SGA_MUST_CHECK;
 #endif
 /** End the session (SESSION_CLOSE until SESSION_CLOSED or the deadline):
  *  EV_CLOSED. Unacknowledged messages are dropped. */

@@ -1340,17 +1340,17 @@ Test(client, state_file_format_round_trip)
 
 	path_in_dir(path, sizeof(path), "s.state");
 	memset(&a, 0, sizeof(a));
-	a.id_len = 5;
-	memcpy(a.id, "dev-x", 5);
+	a.persist.id_len = 5;
+	memcpy(a.persist.id, "dev-x", 5);
 	for (int i = 0; i < SGA_KEY_LEN; i++)
-		a.k_d[i] = (uint8_t)(0xa0 + i);
-	a.suite_init = SGA_SUITE_CHACHA20_POLY1305;
-	a.n_suites = 2;
-	a.suites[0] = SGA_SUITE_CHACHA20_POLY1305;
-	a.suites[1] = SGA_SUITE_AES128_CCM8;
-	a.up_ctr = UINT64_MAX - 3;
-	a.down_ctr = 42;
-	a.registered = 1;
+		a.persist.k_d[i] = (uint8_t)(0xa0 + i);
+	a.persist.suite_init = SGA_SUITE_CHACHA20_POLY1305;
+	a.persist.n_suites = 2;
+	a.persist.suites[0] = SGA_SUITE_CHACHA20_POLY1305;
+	a.persist.suites[1] = SGA_SUITE_AES128_CCM8;
+	a.persist.up_ctr = UINT64_MAX - 3;
+	a.persist.down_ctr = 42;
+	a.persist.registered = 1;
 	a.pkg_len = 3;
 	memcpy(a.pkg, "\x01\x02\x03", 3);
 	cr_assert_eq(sga_pkg_fingerprint(a.pkg, a.pkg_len, a.pkg_fp), 0);
@@ -1367,15 +1367,15 @@ Test(client, state_file_format_round_trip)
 	cr_expect_not_null(strstr(text, "\npackage 010203\nsha256 "));
 
 	cr_assert_eq(sga_state_load(path, &b), 0);
-	cr_expect_eq(b.id_len, a.id_len);
-	cr_expect_eq(memcmp(b.id, a.id, a.id_len), 0);
-	cr_expect_eq(memcmp(b.k_d, a.k_d, sizeof(a.k_d)), 0);
-	cr_expect_eq(b.suite_init, a.suite_init);
-	cr_expect_eq(b.n_suites, 2);
-	cr_expect_eq(memcmp(b.suites, a.suites, 2), 0);
-	cr_expect_eq(b.up_ctr, a.up_ctr);
-	cr_expect_eq(b.down_ctr, a.down_ctr);
-	cr_expect_eq(b.registered, 1);
+	cr_expect_eq(b.persist.id_len, a.persist.id_len);
+	cr_expect_eq(memcmp(b.persist.id, a.persist.id, a.persist.id_len), 0);
+	cr_expect_eq(memcmp(b.persist.k_d, a.persist.k_d, sizeof(a.persist.k_d)), 0);
+	cr_expect_eq(b.persist.suite_init, a.persist.suite_init);
+	cr_expect_eq(b.persist.n_suites, 2);
+	cr_expect_eq(memcmp(b.persist.suites, a.persist.suites, 2), 0);
+	cr_expect_eq(b.persist.up_ctr, a.persist.up_ctr);
+	cr_expect_eq(b.persist.down_ctr, a.persist.down_ctr);
+	cr_expect_eq(b.persist.registered, 1);
 	cr_expect_eq(b.pkg_len, 3);
 	cr_expect_eq(memcmp(b.pkg_fp, a.pkg_fp, 32), 0);
 
@@ -1581,15 +1581,15 @@ Test(client, interrupted_key_replacement_completes)
 	cr_assert_eq(sga_client_register(b, NULL), 0, "%s", sga_client_detail(b));
 	memcpy(k_d_before, a->dev.k_d, SGA_KEY_LEN);
 	cr_assert_eq(sga_client_rekey_device(a), -SGA_CLIENT_E_TIMEOUT);
-	cr_assert(a->st.has_k_d_next, "the proposed key is kept");
+	cr_assert(a->st.persist.has_k_d_next, "the proposed key is kept");
 	cr_assert_eq(memcmp(a->dev.k_d, k_d_before, SGA_KEY_LEN), 0, "not adopted without an ACK");
 	sga_client_close(a);
 
 	g->drop_first_out[SGA_MSG_REG_ACK] = 0;
 	a = client_ok(g, "dev-a", "a.state", &quick);
-	cr_assert(a->st.has_k_d_next, "the state file kept the proposed key");
+	cr_assert(a->st.persist.has_k_d_next, "the state file kept the proposed key");
 	cr_assert_eq(sga_client_rekey_device(a), 0, "%s", sga_client_detail(a));
-	cr_assert(!a->st.has_k_d_next);
+	cr_assert(!a->st.persist.has_k_d_next);
 	cr_assert_neq(memcmp(a->dev.k_d, k_d_before, SGA_KEY_LEN), 0, "the new key in use");
 	connect_pair(a, b, "dev-b");
 	ping(a, b, "under the new long-term key");

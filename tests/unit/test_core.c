@@ -102,6 +102,11 @@ struct world {
 	unsigned rekeyed[2], rekey_failed[2];
 	uint64_t rekeyed_gen[2];
 	unsigned rekey_inits_fresh[2];
+	/* k_d rekeys (SGA_CORE_FULL): EV_KEY_REPLACED as it came (1: replaced,
+	 * else its status); the next lose_to[k][type] frames of that type to
+	 * device k are lost. */
+	int replaced[2];
+	unsigned lose_to[2][256];
 };
 
 static struct world *W;
@@ -131,6 +136,10 @@ static void net_send(struct world *w, int from, int to, const uint8_t *f, size_t
 		return;
 	if (to != GW && w->deaf[to])
 		return;
+	if (to != GW && w->lose_to[to][f[1]]) {
+		w->lose_to[to][f[1]]--;
+		return;
+	}
 	cr_assert(w->n_net < NET_MAX, "network queue full");
 	p = &w->net[w->n_net++];
 	p->at = w->now + 1 + (w->jitter_ms ? rnd(w) % w->jitter_ms : 0);
@@ -170,6 +179,15 @@ static int cb_send(void *ctx, const uint8_t *f, size_t n)
 	    !sga_env_dev_decode(f, n, &env))
 		cr_assert(env.ctr <= d->w->saved[d->k].up_ctr && d->w->saves[d->k],
 		          "counter %llu sent before it was saved", (unsigned long long)env.ctr);
+#if SGA_CORE_FULL
+	/* A k_d rekey's REG_REQ: its key and counter are durable first. */
+	if (f[1] == SGA_MSG_REG_REQ && d->w->core[d->k].kd_op)
+		cr_assert(d->w->saved[d->k].has_k_d_next &&
+		              !memcmp(d->w->saved[d->k].k_d_next, d->w->core[d->k].kd_next,
+		                      SGA_KEY_LEN) &&
+		              d->w->core[d->k].dev.up_ctr <= d->w->saved[d->k].up_ctr,
+		          "a k_d rekey's REG_REQ sent before its key and counter were saved");
+#endif
 	/* A REKEY_INIT's counter is inside its sealed body: the device's. */
 	if (f[1] == SGA_MSG_REKEY_INIT)
 		cr_assert(d->w->core[d->k].dev.up_ctr <= d->w->saved[d->k].up_ctr,
@@ -183,7 +201,10 @@ static int cb_save(void *ctx, const struct sga_core_persist *st)
 {
 	struct dev_ctx *d = ctx;
 
-	cr_assert(st->up_ctr >= d->w->saved[d->k].up_ctr, "up counter went back");
+	/* (A new k_d starts new counters: PROTOCOL.md 7.1.) */
+	cr_assert(st->up_ctr >= d->w->saved[d->k].up_ctr ||
+	              memcmp(st->k_d, d->w->saved[d->k].k_d, SGA_KEY_LEN),
+	          "up counter went back");
 	d->w->saved[d->k] = *st;
 	d->w->saves[d->k]++;
 	return 0;
@@ -243,6 +264,9 @@ static void cb_event(void *ctx, const struct sga_core_event *ev)
 		}
 		w->rekeyed[d->k]++;
 		w->rekeyed_gen[d->k] = ev->seq;
+		break;
+	case SGA_CORE_EV_KEY_REPLACED:
+		w->replaced[d->k] = ev->status ? ev->status : 1;
 		break;
 	default:
 		break;
@@ -857,13 +881,11 @@ Test(core, wake_given_up_refuses_its_late_answer, .timeout = 120)
 	world_fini(&w);
 }
 
-/* The restart rule: a core started again from what it saved carries on with
- * fresh counters (the gateway takes its next NEG_REQ). */
-Test(core, restart_from_saved_state, .timeout = 120)
+/* Power cycle of device k: only what it saved last survives; that is
+ * returned in *st. */
+static void power_cycle(struct world *w, int k, struct sga_core_persist *st)
 {
-	static struct world w;
-	struct sga_core_persist st;
-	const struct sga_core_io io = {.ctx = &w.ctx[0],
+	const struct sga_core_io io = {.ctx = &w->ctx[k],
 	                               .now_ms = cb_now,
 	                               .send = cb_send,
 	                               .save = cb_save,
@@ -871,17 +893,26 @@ Test(core, restart_from_saved_state, .timeout = 120)
 	uint8_t body[SGA_FRAME_MAX];
 	size_t blen;
 
+	*st = w->saved[k];
+	sga_core_fini(&w->core[k]);
+	cr_assert_eq(sga_package_encode(&w->g.gw.prof[0].pkg, body, sizeof(body), &blen), 0);
+	cr_assert_eq(sga_core_init(&w->core[k], &io, body, blen, st, NULL, 0, NULL, 0), 0);
+}
+
+/* The restart rule: a core started again from what it saved carries on with
+ * fresh counters (the gateway takes its next NEG_REQ). */
+Test(core, restart_from_saved_state, .timeout = 120)
+{
+	static struct world w;
+	struct sga_core_persist st;
+
 	W = &w;
 	world_init(&w, 0, 0, 3);
 	register_and_connect(&w);
 	/* d_j ends the session; d_i loses power before it hears of it. */
 	cr_assert_eq(sga_core_close(&w.core[1]), 0);
 	cr_assert(run_until(&w, both_closed, 60000));
-	/* Power cycle of d_i: only the saved state survives. */
-	st = w.saved[0];
-	sga_core_fini(&w.core[0]);
-	cr_assert_eq(sga_package_encode(&w.g.gw.prof[0].pkg, body, sizeof(body), &blen), 0);
-	cr_assert_eq(sga_core_init(&w.core[0], &io, body, blen, &st, NULL, 0, NULL, 0), 0);
+	power_cycle(&w, 0, &st);
 	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
 	w.established[0] = w.established[1] = 0;
 	cr_assert(run_until(&w, both_established, 60000), "a new session after the restart");
@@ -1479,6 +1510,127 @@ Test(core, full_rekey_with_loss_and_reordering, .timeout = 300)
 	cr_assert_gt(w.core[0].stats.retransmits + w.core[1].stats.retransmits, 0);
 	world_fini(&w);
 }
+
+/* ---- k_d rekey (SGA_CORE_FULL) ------------------------------------------------------- */
+
+static int i_replaced_and_delivered(const struct world *w)
+{
+	return pump_messages(w) && w->replaced[0];
+}
+
+static int i_replaced(const struct world *w)
+{
+	return w->replaced[0] != 0;
+}
+
+/* Device i's k_d is the gateway's record of it: both hold key. */
+static void key_is(const struct world *w, const uint8_t key[SGA_KEY_LEN])
+{
+	cr_assert_eq(memcmp(w->core[0].dev.k_d, key, SGA_KEY_LEN), 0, "the device's key");
+	cr_assert_eq(memcmp(w->saved[0].k_d, key, SGA_KEY_LEN), 0, "the saved key");
+	cr_assert_eq(memcmp(w->g.rec[0].k_d, key, SGA_KEY_LEN), 0, "the gateway's key");
+	cr_assert(!w->saved[0].has_k_d_next && !w->core[0].kd_has_next, "nothing pending");
+}
+
+/* After a replacement: the session set up again, under the new key (the
+ * NEG_REQ is MACed with the key the gateway now holds). */
+static void new_session_after(struct world *w)
+{
+	cr_assert_eq(sga_core_close(&w->core[0]), 0);
+	cr_assert(run_until(w, both_closed, 60000), "close");
+	w->established[0] = w->established[1] = 0;
+	cr_assert_eq(sga_core_connect(&w->core[0], (const uint8_t *)"dev-j", 5), 0);
+	cr_assert(run_until(w, both_established, 120000), "a session under the new key");
+}
+
+/* The engine's k_d rekey under traffic, with loss and reordering: the
+ * proposed key and the counter are saved before the REG_REQ leaves (cb_send),
+ * the session's messages go on meanwhile, each once; once EV_KEY_REPLACED
+ * comes the device, what it saved and the gateway hold the new key, the
+ * counters restarted, and a new session is set up under it. */
+Test(core, full_key_replaced_under_traffic, .timeout = 300)
+{
+	static struct world w;
+	uint8_t old[SGA_KEY_LEN], next[SGA_KEY_LEN];
+	unsigned saves;
+
+	W = &w;
+	world_init(&w, 10, 30, 11);
+	register_and_connect(&w);
+	pump_messages(&w); /* a window of messages out first */
+	memcpy(old, w.core[0].dev.k_d, SGA_KEY_LEN);
+	saves = w.saves[0];
+	cr_assert_eq(sga_core_rekey_device(&w.core[0]), 0);
+	cr_assert_eq(w.saves[0], saves + 1, "saved before it left");
+	cr_assert(w.saved[0].has_k_d_next);
+	memcpy(next, w.saved[0].k_d_next, SGA_KEY_LEN);
+	cr_assert_neq(memcmp(next, old, SGA_KEY_LEN), 0, "a fresh key");
+	cr_assert_eq(sga_core_rekey_device(&w.core[0]), -SGA_E_BAD_STATE, "one at a time");
+	cr_assert(run_until(&w, i_replaced_and_delivered, 240000), "replaced %d, acked %u/%u",
+	          w.replaced[0], w.acked[0], w.acked[1]);
+	cr_assert_eq(w.replaced[0], 1);
+	key_is(&w, next);
+	cr_assert_eq(w.saved[0].up_ctr, 0, "the new key starts new counters");
+	for (int k = 0; k < 2; k++)
+		for (int i = 1; i <= N_MSGS; i++)
+			cr_assert_eq(w.got[k][i], 1, "device %d got message %d %u times", k, i,
+			             w.got[k][i]);
+	new_session_after(&w);
+	sga_memzero(old, sizeof(old));
+	sga_memzero(next, sizeof(next));
+	world_fini(&w);
+}
+
+/* Stopped before the REG_ACK, after the gateway took the new key: restarted
+ * from what it saved, the device proposes the same key again (not a fresh
+ * one, which the gateway could not open: it holds the proposed one now), and
+ * the replacement converges. Then a replacement nobody answers ends with
+ * EV_KEY_REPLACED and a status, the old key kept and the proposal saved. */
+Test(core, full_key_replaced_across_a_restart_and_given_up, .timeout = 300)
+{
+	static struct world w;
+	struct sga_core_persist st;
+	uint8_t next[SGA_KEY_LEN], kept[SGA_KEY_LEN];
+
+	W = &w;
+	world_init(&w, 0, 0, 5);
+	register_and_connect(&w);
+	cr_assert_eq(sga_core_close(&w.core[0]), 0);
+	cr_assert(run_until(&w, both_closed, 60000), "close");
+	w.lose_to[0][SGA_MSG_REG_ACK] = 1;
+	cr_assert_eq(sga_core_rekey_device(&w.core[0]), 0);
+	memcpy(next, w.saved[0].k_d_next, SGA_KEY_LEN);
+	run_until(&w, i_replaced, 50); /* the REG_REQ is taken, its REG_ACK lost */
+	cr_assert_eq(memcmp(w.g.rec[0].k_d, next, SGA_KEY_LEN), 0, "the gateway took it");
+	cr_assert_eq(w.replaced[0], 0);
+
+	power_cycle(&w, 0, &st);
+	cr_assert(st.has_k_d_next);
+	cr_assert(w.core[0].kd_has_next, "the pending replacement is restored");
+	cr_assert_eq(sga_core_rekey_device(&w.core[0]), 0);
+	cr_assert_eq(memcmp(w.saved[0].k_d_next, next, SGA_KEY_LEN), 0, "the same key again");
+	cr_assert(run_until(&w, i_replaced, 60000));
+	cr_assert_eq(w.replaced[0], 1);
+	key_is(&w, next);
+	w.established[0] = w.established[1] = 0;
+	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
+	cr_assert(run_until(&w, both_established, 120000), "a session under the new key");
+
+	/* No answer at all: given up after the tries, nothing lost. */
+	w.replaced[0] = 0;
+	w.lose_to[0][SGA_MSG_REG_ACK] = 1000;
+	cr_assert_eq(sga_core_rekey_device(&w.core[0]), 0);
+	memcpy(kept, w.saved[0].k_d_next, SGA_KEY_LEN);
+	cr_assert(run_until(&w, i_replaced, 120000));
+	cr_assert_eq(w.replaced[0], -SGA_CORE_E_TIMEOUT);
+	cr_assert_eq(memcmp(w.core[0].dev.k_d, next, SGA_KEY_LEN), 0, "the old key stays");
+	cr_assert(w.saved[0].has_k_d_next, "the proposal stays saved");
+	cr_assert_eq(memcmp(w.saved[0].k_d_next, kept, SGA_KEY_LEN), 0);
+	cr_assert_eq(w.sent_type[0][SGA_MSG_REG_REQ] >= 2 + SGA_CORE_CTL_TRIES, 1);
+	sga_memzero(next, sizeof(next));
+	sga_memzero(kept, sizeof(kept));
+	world_fini(&w);
+}
 #endif
 
 #if SGA_CORE_FULL && !defined(sga_core_win_confirm) /* the harness's are the OpenSSL build's */
@@ -1622,7 +1774,8 @@ Test(core, kd_rekey_steps_build_and_take_the_latest_only)
 	uint8_t old[SGA_KEY_LEN], next[SGA_KEY_LEN], first[SGA_KEY_LEN];
 	size_t an, bn, ack_an;
 	uint64_t ctr;
-	int has = 0, used = 0;
+	uint8_t has = 0;
+	int used = 0;
 
 	cr_assert_eq(harness_init(&h, SGA_GROUP_FFDHE2048, suites, 1, suites, 1), 0);
 	/* Not registered: nothing built. */
