@@ -153,20 +153,30 @@ const char *sga_client_detail(const struct sga_client *c)
 
 /* ---- state file ------------------------------------------------------------ */
 
-/* Copy the long-term fields of the protocol state into the state file image
- * and write it. Called before any frame that uses a new up counter is sent. */
-static int save_state(struct sga_client *c)
+/* The core's io.save: its long-term state (struct sga_core_persist) into the
+ * state file image, and the file written. */
+static int io_save(void *ctx, const struct sga_core_persist *st)
 {
+	struct sga_client *c = ctx;
 	int rc;
 
-	sga_core_persist_from_dev(&c->st.persist, &c->dev);
+	c->st.persist = *st;
 	rc = sga_state_save(c->state_path, &c->st);
 	if (rc) {
 		c->sys_errno = -rc;
-		return fail(c, -SGA_CLIENT_E_IO, "cannot write the state file %s: %s",
-		            c->state_path, strerror(-rc));
+		c->save_rc = fail(c, -SGA_CLIENT_E_IO, "cannot write the state file %s: %s",
+		                  c->state_path, strerror(-rc));
+		return c->save_rc;
 	}
+	c->save_rc = 0;
 	return 0;
+}
+
+/* The state file written now (through the core's save). Called before any
+ * frame that uses a new up counter is sent. */
+static int save_state(struct sga_client *c)
+{
+	return sga_core_save(&c->core) ? c->save_rc : 0;
 }
 
 int client_priv_save_state(struct sga_client *c)
@@ -212,6 +222,26 @@ static int tx(struct sga_client *c, const uint8_t *f, size_t n)
 	}
 }
 
+/* The core's io: the clocks and the socket. */
+static uint64_t io_now_ms(void *ctx)
+{
+	(void)ctx;
+	return now_ms();
+}
+
+static uint64_t now_us(void);
+
+static uint64_t io_now_us(void *ctx)
+{
+	(void)ctx;
+	return now_us();
+}
+
+static int io_send(void *ctx, const uint8_t *f, size_t n)
+{
+	return tx(ctx, f, n);
+}
+
 int client_priv_tx(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	return tx(c, f, n);
@@ -241,10 +271,10 @@ static void end_session(struct sga_client *c)
 		c->rx[i].len = 0;
 		c->rx[i].not_app = 0;
 	}
-	sga_core_win_reset(&c->win, c->rto_ms);
+	sga_core_win_reset(&c->core.win, c->rto_ms);
 	stash_clear(c);
 	client_rekey_reset(c);
-	sga_dev_sess_wipe(&c->sess);
+	sga_dev_sess_wipe(&c->core.sess);
 	c->rx_next = 0;
 	c->rx_hole = 0;
 	c->rx_skip_to = 0;
@@ -317,15 +347,16 @@ static int op_send(struct sga_client *c)
  * the state file updated before it leaves. */
 static int neg_request(struct sga_client *c)
 {
-	int rc =
-	    sga_dev_create_neg_req(&c->dev, &c->sess, c->op.peer, c->op.peer_len, c->op.prefs,
-	                           c->op.n_prefs, c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0]);
+	int rc = sga_dev_create_neg_req(&c->core.dev, &c->core.sess, c->op.peer, c->op.peer_len,
+	                                c->op.prefs, c->op.n_prefs, c->op.frame[0], SGA_FRAME_MAX,
+	                                &c->op.len[0]);
 
 	if (rc)
 		return fail(c, rc, "cannot build NEG_REQ: %s", sga_err_desc(rc));
 	c->op.n_frames = 1;
 	c->op.has_cookie[0] = 0; /* a cookie is bound to the frame it answered */
-	client_log(c, 2, "NEG_REQ to %s, counter %llu", c->peer, (unsigned long long)c->dev.up_ctr);
+	client_log(c, 2, "NEG_REQ to %s, counter %llu", c->peer,
+	           (unsigned long long)c->core.dev.up_ctr);
 	return save_state(c);
 }
 
@@ -333,14 +364,14 @@ static int neg_request(struct sga_client *c)
  * the state file updated before it leaves. op.prefs[0] holds the flags. */
 static int wake_request(struct sga_client *c)
 {
-	int rc = sga_core_wake_req(&c->dev, c->op.prefs[0], c->op.frame[0], SGA_FRAME_MAX,
+	int rc = sga_core_wake_req(&c->core.dev, c->op.prefs[0], c->op.frame[0], SGA_FRAME_MAX,
 	                           &c->op.len[0]);
 
 	if (rc)
 		return fail(c, rc, "cannot build WAKE: %s", sga_err_desc(rc));
 	c->op.n_frames = 1;
 	c->op.has_cookie[0] = 0;
-	client_log(c, 2, "WAKE, counter %llu", (unsigned long long)c->dev.up_ctr);
+	client_log(c, 2, "WAKE, counter %llu", (unsigned long long)c->core.dev.up_ctr);
 	return save_state(c);
 }
 
@@ -442,7 +473,7 @@ static void data_resend(struct sga_client *c, struct sga_core_tx *t, uint64_t no
 	}
 	/* e2e_seq 0 is our key confirmation, a rekey's its own: the core re-seals
 	 * those as themselves. */
-	rc = sga_core_reseal(&c->sess, t, c->txbuf, sizeof(c->txbuf), &len);
+	rc = sga_core_reseal(&c->core.sess, t, c->txbuf, sizeof(c->txbuf), &len);
 	if (rc) {
 		c->sess_err = fail(c, rc, "cannot re-seal message %llu: %s",
 		                   (unsigned long long)t->seq, sga_err_desc(rc));
@@ -453,7 +484,7 @@ static void data_resend(struct sga_client *c, struct sga_core_tx *t, uint64_t no
 		c->sess_err = rc;
 		return;
 	}
-	sga_core_win_resent(&c->win, t, now, backoff);
+	sga_core_win_resent(&c->core.win, t, now, backoff);
 	c->stats.retransmits++;
 }
 
@@ -461,9 +492,9 @@ static void data_timers(struct sga_client *c, uint64_t now)
 {
 	struct sga_core_tx *t;
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+	if (c->core.sess.state != SGA_DEV_S_ESTABLISHED)
 		return;
-	while (!c->sess_err && (t = sga_core_win_due(&c->win, now)))
+	while (!c->sess_err && (t = sga_core_win_due(&c->core.win, now)))
 		data_resend(c, t, now, 1);
 }
 
@@ -474,18 +505,18 @@ static uint64_t next_timer(const struct sga_client *c)
 
 	if (c->op.kind != OP_NONE && !c->op.done && c->op.xt.next_ms)
 		t = c->op.xt.next_ms;
-	if (c->sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err) {
-		uint64_t d = sga_core_win_next_ms(&c->win);
+	if (c->core.sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err) {
+		uint64_t d = sga_core_win_next_ms(&c->core.win);
 
 		if (d && (!t || d < t))
 			t = d;
 	}
-	if (c->sess.state == SGA_DEV_S_ESTABLISHED && (c->dlv_since || c->dlv_force)) {
+	if (c->core.sess.state == SGA_DEV_S_ESTABLISHED && (c->dlv_since || c->dlv_force)) {
 		uint64_t d = c->dlv_force ? 1 : c->dlv_since + 20; /* delivered_ack's delay */
 		if (!t || d < t)
 			t = d;
 	}
-	if (c->sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err)
+	if (c->core.sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err)
 		t = client_rekey_next_timer(c, t);
 	return t;
 }
@@ -542,12 +573,12 @@ static void on_reg_ack(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	int rc;
 
-	if (!c->dev.reg_pending) {
+	if (!c->core.dev.reg_pending) {
 		c->stats.duplicates++;
 		return;
 	}
 	/* A k_d rekey's answer also makes its replacement key the key. */
-	rc = sga_core_kd_ack(&c->dev, f, n, &c->st.persist.has_k_d_next, c->st.persist.k_d_next);
+	rc = sga_core_kd_ack(&c->core.dev, f, n, &c->core.kd_has_next, c->core.kd_next);
 	if (rc) {
 		c->stats.dropped++;
 		client_log(c, 2, "REG_ACK dropped: %s", sga_err_desc(rc));
@@ -564,7 +595,7 @@ static void start_accept(struct sga_client *c);
 static void on_invite(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	size_t len, klen;
-	int rc = sga_dev_consume_neg_invite(&c->dev, &c->inv, f, n);
+	int rc = sga_dev_consume_neg_invite(&c->core.dev, &c->inv, f, n);
 
 	if (rc) {
 		if (rc == -SGA_E_REPLAY)
@@ -590,7 +621,7 @@ static void on_invite(struct sga_client *c, const uint8_t *f, size_t n)
 	/* Nobody is accepting: decline, so the initiator hears it at once. */
 	client_log(c, 1, "declining an invitation from %.*s (not accepting)", c->inv.peer_id_len,
 	           c->inv.peer_id);
-	rc = sga_core_hs_answer(&c->dev, &c->inv, 0, c->txbuf, sizeof(c->txbuf), &len, NULL, 0,
+	rc = sga_core_hs_answer(&c->core.dev, &c->inv, 0, c->txbuf, sizeof(c->txbuf), &len, NULL, 0,
 	                        &klen);
 	if (!rc && !save_state(c))
 		(void)tx(c, c->txbuf, len);
@@ -603,16 +634,16 @@ static void start_accept(struct sga_client *c)
 	uint64_t dl;
 	int rc;
 
-	end_session(c);   /* leaves inv alone */
-	c->sess = c->inv; /* consume_neg_invite filled inv: state INVITED */
+	end_session(c);        /* leaves inv alone */
+	c->core.sess = c->inv; /* consume_neg_invite filled inv: state INVITED */
 	sga_dev_sess_wipe(&c->inv);
-	set_peer(c, c->sess.peer_id, c->sess.peer_id_len);
+	set_peer(c, c->core.sess.peer_id, c->core.sess.peer_id_len);
 	client_log(c, 1, "invitation from %s (suite %s), accepting", c->peer,
-	           suite_name(c->sess.suite));
+	           suite_name(c->core.sess.suite));
 	op_start(c, OP_ACCEPT);
 	/* The core's step: the NEG_ACCEPT and the KEX_INIT that goes after it. */
-	rc = sga_core_hs_answer(&c->dev, &c->sess, 1, op->frame[0], SGA_FRAME_MAX, &op->len[0],
-	                        op->frame[1], SGA_FRAME_MAX, &op->len[1]);
+	rc = sga_core_hs_answer(&c->core.dev, &c->core.sess, 1, op->frame[0], SGA_FRAME_MAX,
+	                        &op->len[0], op->frame[1], SGA_FRAME_MAX, &op->len[1]);
 	if (rc) {
 		op_finish(c, fail(c, rc, "cannot answer the invitation: %s", sga_err_desc(rc)));
 		return;
@@ -643,7 +674,7 @@ static void on_wake_ack(struct sga_client *c, const uint8_t *f, size_t n)
 		c->stats.dropped++;
 		return;
 	}
-	rc = sga_core_wake_ack(&c->dev, f, n, &ack);
+	rc = sga_core_wake_ack(&c->core.dev, f, n, &ack);
 	if (rc) {
 		c->stats.dropped++;
 		client_log(c, 2, "WAKE_ACK dropped: %s", sga_err_desc(rc));
@@ -666,27 +697,28 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 	int rc;
 
 	if ((op->kind != OP_NEG && op->kind != OP_ANNOUNCE) || op->done ||
-	    c->sess.state != SGA_DEV_S_NEG_SENT) {
+	    c->core.sess.state != SGA_DEV_S_NEG_SENT) {
 		c->stats.dropped++;
 		return;
 	}
 	/* The core's step: a suite agreed gives the KEX_INIT at once. */
-	rc = sga_core_hs_result(&c->dev, &c->sess, f, n, c->txbuf, sizeof(c->txbuf), &len);
-	if (!rc || c->sess.state == SGA_DEV_S_FAILED)
+	rc =
+	    sga_core_hs_result(&c->core.dev, &c->core.sess, f, n, c->txbuf, sizeof(c->txbuf), &len);
+	if (!rc || c->core.sess.state == SGA_DEV_S_FAILED)
 		c->announced = 1; /* G accepted our counter: its address for us is this socket */
-	if (op->kind == OP_ANNOUNCE && c->sess.state == SGA_DEV_S_FAILED) {
+	if (op->kind == OP_ANNOUNCE && c->core.sess.state == SGA_DEV_S_FAILED) {
 		/* The refusal a NEG_REQ naming ourselves earns; anything else would
 		 * be a gateway that does not follow PROTOCOL.md 6.3. */
 		client_log(c, 1, "the gateway knows where we are");
 		op_finish(c, rc == -SGA_E_BAD_FIELD ? 0 : rc);
 		return;
 	}
-	if (rc && c->sess.state == SGA_DEV_S_FAILED && c->sess.session_id) {
+	if (rc && c->core.sess.state == SGA_DEV_S_FAILED && c->core.sess.session_id) {
 		/* Negotiated (a refusal names no session), then the KEX_INIT failed. */
 		op_finish(c, fail(c, rc, "cannot build KEX_INIT: %s", sga_err_desc(rc)));
 		return;
 	}
-	if (rc && c->sess.state == SGA_DEV_S_FAILED) {
+	if (rc && c->core.sess.state == SGA_DEV_S_FAILED) {
 		op_finish(c, fail(c, rc, "%s (%s: the gateway's authenticated refusal, NEG_RESULT)",
 		                  sga_err_desc(rc), sga_err_name(rc)));
 		return;
@@ -696,7 +728,8 @@ static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
 		client_log(c, 2, "NEG_RESULT dropped: %s", sga_err_desc(rc));
 		return;
 	}
-	client_log(c, 1, "negotiated %s with %s, key exchange", suite_name(c->sess.suite), c->peer);
+	client_log(c, 1, "negotiated %s with %s, key exchange", suite_name(c->core.sess.suite),
+	           c->peer);
 	op_start(c, OP_KEX);
 	memcpy(op->frame[0], c->txbuf, len);
 	op->len[0] = len;
@@ -715,8 +748,8 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 	size_t len;
 	int rc;
 
-	if (c->sess.state != SGA_DEV_S_KEX || !c->sess.kex_made) {
-		if (c->sess.state == SGA_DEV_S_ESTABLISHED)
+	if (c->core.sess.state != SGA_DEV_S_KEX || !c->core.sess.kex_made) {
+		if (c->core.sess.state == SGA_DEV_S_ESTABLISHED)
 			c->stats.duplicates++;
 		else
 			c->stats.dropped++;
@@ -725,9 +758,9 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 	/* The core's step: the keys, and our key confirmation (PROTOCOL.md 8.6),
 	 * e2e_seq 0, in the send window like a message, so a DATA_ACK releases it
 	 * and the timer re-sends it. */
-	rc = sga_core_hs_keys(&c->dev, &c->sess, &c->win, f, n, c->txbuf, sizeof(c->txbuf), &len,
-	                      now_ms(), now_us());
-	if (rc && c->sess.state == SGA_DEV_S_KEX) {
+	rc = sga_core_hs_keys(&c->core.dev, &c->core.sess, &c->core.win, f, n, c->txbuf,
+	                      sizeof(c->txbuf), &len, now_ms(), now_us());
+	if (rc && c->core.sess.state == SGA_DEV_S_KEX) {
 		c->stats.dropped++;
 		client_log(c, 2, "KEX_REPLY dropped: %s", sga_err_desc(rc));
 		return;
@@ -739,7 +772,7 @@ static void on_kex_reply(struct sga_client *c, const uint8_t *f, size_t n)
 		return;
 	}
 	client_log(c, 1, "keys with %s derived (%s), confirming them", c->peer,
-	           suite_name(c->sess.suite));
+	           suite_name(c->core.sess.suite));
 	/* The exchange's frames (NEG_ACCEPT, KEX_INIT) have served: from here the
 	 * confirm's own retransmission runs, bounded by the exchange's deadline. */
 	c->op.xt.next_ms = 0;
@@ -794,7 +827,7 @@ static void stash_replay(struct sga_client *c)
 /* The peer's key confirmation, the first DATA_DOWN of the session. */
 static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n)
 {
-	int rc = sga_dev_consume_key_confirm(&c->sess, f, n);
+	int rc = sga_dev_consume_key_confirm(&c->core.sess, f, n);
 
 	if (rc == -SGA_E_KEY_CONFIRM) {
 		/* Authentic from the gateway, yet the peer's key is not ours: a
@@ -820,7 +853,8 @@ static void on_confirm(struct sga_client *c, const uint8_t *f, size_t n)
 	c->rx_next = c->rx_hole = 1;
 	if (!c->dlv_since)
 		c->dlv_since = now_ms();
-	client_log(c, 1, "session with %s established (%s)", c->peer, suite_name(c->sess.suite));
+	client_log(c, 1, "session with %s established (%s)", c->peer,
+	           suite_name(c->core.sess.suite));
 	c->announced = 1; /* G accepted our NEG_REQ or NEG_ACCEPT from this socket */
 	if (c->op.kind == OP_KEX || c->op.kind == OP_ACCEPT)
 		op_finish(c, 0);
@@ -835,15 +869,15 @@ static int ack_one(struct sga_client *c, uint64_t seq)
 
 	/* The window measures the round trip (a message sent once) and counts
 	 * the later ACKs of what was sent before it. */
-	if (!sga_core_win_ack(&c->win, seq, now_us()))
+	if (!sga_core_win_ack(&c->core.win, seq, now_us()))
 		return 0; /* acknowledged before (the gateway names it again) */
 	/* Fast retransmission: a message sent before this one and still without
 	 * its ACK after SGA_CORE_FAST_RESEND later messages were acknowledged is
 	 * taken as lost now, rather than at its timeout. */
-	while (!c->sess_err && (o = sga_core_win_lost(&c->win)))
+	while (!c->sess_err && (o = sga_core_win_lost(&c->core.win)))
 		data_resend(c, o, now_ms(), 0);
 	/* Key confirmations (e2e_seq 0, a rekey's) are not application messages. */
-	if (!sga_core_is_confirm(&c->sess, seq))
+	if (!sga_core_is_confirm(&c->core.sess, seq))
 		c->stats.acked++;
 	return 1;
 }
@@ -858,11 +892,11 @@ static void on_ack(struct sga_client *c, const uint8_t *f, size_t n)
 	unsigned fresh = 0;
 	int rc;
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED) {
+	if (c->core.sess.state != SGA_DEV_S_ESTABLISHED) {
 		c->stats.dropped++;
 		return;
 	}
-	rc = sga_dev_ack_open(&c->sess, f, n, &ack);
+	rc = sga_dev_ack_open(&c->core.sess, f, n, &ack);
 	if (rc) {
 		if (rc == -SGA_E_REPLAY)
 			c->stats.duplicates++;
@@ -874,9 +908,9 @@ static void on_ack(struct sga_client *c, const uint8_t *f, size_t n)
 	 * 64 the frame names, oldest first (fast retransmission counts the later
 	 * ones as it would one ACK per message). */
 	seq = ack.top > SGA_DATA_ACK_SPAN ? ack.top - SGA_DATA_ACK_SPAN : 0;
-	if (seq < c->win.base)
-		seq = c->win.base;
-	end = ack.top < c->win.next ? ack.top : c->win.next;
+	if (seq < c->core.win.base)
+		seq = c->core.win.base;
+	end = ack.top < c->core.win.next ? ack.top : c->core.win.next;
 	for (; seq < end && !c->sess_err; seq++)
 		if (sga_data_ack_names(&ack, seq))
 			fresh += (unsigned)ack_one(c, seq);
@@ -911,7 +945,7 @@ static int rx_grow(struct sga_client *c, uint64_t dist)
 static void rx_skip_dead(struct sga_client *c)
 {
 	const uint64_t keep = SGA_REPLAY_WINDOW - 64;
-	uint64_t newest = c->sess.e2e_rx_win.next;
+	uint64_t newest = c->core.sess.e2e_rx_win.next;
 
 	/* Missing messages below rx_skip_to expired in the gateway's store: held
 	 * ones below it still go to the application first. */
@@ -951,7 +985,8 @@ static void on_skip(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	uint64_t next;
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED || sga_dev_skip_open(&c->sess, f, n, &next)) {
+	if (c->core.sess.state != SGA_DEV_S_ESTABLISHED ||
+	    sga_dev_skip_open(&c->core.sess, f, n, &next)) {
 		c->stats.dropped++;
 		return;
 	}
@@ -974,7 +1009,8 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 	uint64_t seq;
 	int rc;
 
-	if (c->sess.state == SGA_DEV_S_KEX && sid == c->sess.session_id && c->sess.kex_made) {
+	if (c->core.sess.state == SGA_DEV_S_KEX && sid == c->core.sess.session_id &&
+	    c->core.sess.kex_made) {
 		/* The peer got its KEX_REPLY and is already sending, so the gateway
 		 * sent ours too: keep the frames for when it comes, and if it was
 		 * lost, ask again now (the gateway re-emits it for a repeated
@@ -993,11 +1029,11 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 		}
 		return;
 	}
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED || c->sess_err) {
+	if (c->core.sess.state != SGA_DEV_S_ESTABLISHED || c->sess_err) {
 		c->stats.dropped++;
 		return;
 	}
-	if (!c->sess.peer_confirmed) {
+	if (!c->core.sess.peer_confirmed) {
 		on_confirm(c, f, n);
 		return;
 	}
@@ -1011,11 +1047,11 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 			           c->rx_max);
 		return;
 	}
-	rc = sga_dev_data_open(&c->sess, f, n, c->msg, sizeof(c->msg), &len);
+	rc = sga_dev_data_open(&c->core.sess, f, n, c->msg, sizeof(c->msg), &len);
 	if (rc == -SGA_E_AUTH && client_rekey_early(c, f, n))
 		return; /* under keys whose REKEY_REPLY has not reached us yet */
 	if (rc == SGA_DEV_REKEY_CONFIRMED)
-		client_log(c, 1, "%s confirmed key generation %u", c->peer, c->sess.rk.gen);
+		client_log(c, 1, "%s confirmed key generation %u", c->peer, c->core.sess.rk.gen);
 	else if (rc) {
 		if (rc == -SGA_E_REPLAY) {
 			c->stats.duplicates++;
@@ -1025,7 +1061,7 @@ static void on_data(struct sga_client *c, const uint8_t *f, size_t n, uint64_t s
 		client_log(c, 2, "DATA_DOWN dropped: %s", sga_err_name(rc));
 		return;
 	}
-	seq = c->sess.e2e_rx_last;
+	seq = c->core.sess.e2e_rx_last;
 	if (seq < c->rx_next) {
 		c->stats.dropped++; /* skipped as lost before it finally came */
 		goto out;
@@ -1074,7 +1110,7 @@ out:
 static void on_error(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	struct sga_error_msg e;
-	int rc = sga_core_error_about_us(&c->dev, &c->sess, f, n, &e);
+	int rc = sga_core_error_about_us(&c->core.dev, &c->core.sess, f, n, &e);
 
 	if (rc < 0) {
 		c->stats.dropped++;
@@ -1227,14 +1263,14 @@ static void delivered_ack(struct sga_client *c, uint64_t now)
 	uint64_t upto = c->rx_hole > c->rx_next ? c->rx_hole : c->rx_next;
 	size_t n;
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+	if (c->core.sess.state != SGA_DEV_S_ESTABLISHED)
 		return;
 	if (upto < c->dlv_sent)
 		upto = c->dlv_sent;
 	if (!c->dlv_force && (upto == c->dlv_sent ||
 	                      (upto - c->dlv_sent < 16 && c->dlv_since && now - c->dlv_since < 20)))
 		return;
-	if (sga_dev_delivered_seal(&c->sess, upto, f, sizeof(f), &n))
+	if (sga_dev_delivered_seal(&c->core.sess, upto, f, sizeof(f), &n))
 		return;
 	(void)tx(c, f, n);
 	c->dlv_sent = upto;
@@ -1269,7 +1305,7 @@ static void on_closed(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	struct sga_session_closed_plain cl;
 
-	if (sga_dev_consume_session_closed(&c->sess, f, n, &cl)) {
+	if (sga_dev_consume_session_closed(&c->core.sess, f, n, &cl)) {
 		c->stats.dropped++; /* not for this session, or not authentic */
 		return;
 	}
@@ -1279,9 +1315,9 @@ static void on_closed(struct sga_client *c, const uint8_t *f, size_t n)
 	           "session with %s closed by the gateway (%s); our messages below %llu "
 	           "reached the peer",
 	           c->peer, sga_close_reason_name(cl.reason), (unsigned long long)cl.delivered);
-	sga_core_win_reset(&c->win, c->rto_ms);
+	sga_core_win_reset(&c->core.win, c->rto_ms);
 	stash_clear(c);
-	sga_dev_sess_wipe(&c->sess);
+	sga_dev_sess_wipe(&c->core.sess);
 	c->sess_err = -SGA_E_SESSION_CLOSED;
 }
 
@@ -1292,7 +1328,7 @@ int sga_client_close_session(struct sga_client *c, int timeout_ms)
 	uint8_t f[SGA_FRAME_MAX];
 	size_t n;
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED)
+	if (c->core.sess.state != SGA_DEV_S_ESTABLISHED)
 		return c->closed_reason ? 0
 		                        : fail(c, -SGA_CLIENT_E_NO_SESSION, "no session to close");
 	c->closed_reason = 0;
@@ -1310,7 +1346,7 @@ int sga_client_close_session(struct sga_client *c, int timeout_ms)
 			            "no SESSION_CLOSED from the gateway: session ended here only");
 		}
 		if (!xt.tries || sga_core_xt_due(&xt, now)) {
-			if (sga_dev_create_session_close(&c->sess, f, sizeof(f), &n) == 0)
+			if (sga_dev_create_session_close(&c->core.sess, f, sizeof(f), &n) == 0)
 				(void)tx(c, f, n);
 			sga_core_xt_arm(&xt, now, c->rto_max_ms);
 		}
@@ -1403,7 +1439,7 @@ static int run_op(struct sga_client *c)
 				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
 				                  "no invitation from a peer within %u ms",
 				                  c->op_timeout_ms));
-			else if (c->sess.state == SGA_DEV_S_ESTABLISHED)
+			else if (c->core.sess.state == SGA_DEV_S_ESTABLISHED)
 				op_finish(c, fail(c, -SGA_CLIENT_E_TIMEOUT,
 				                  "no key confirmation from %s within %u ms",
 				                  c->peer, c->op_timeout_ms));
@@ -1569,6 +1605,12 @@ static int open_client(struct sga_client *c, const struct sga_client_config *cfg
 	uint8_t body[SGA_CLIENT_PKG_MAX];
 	size_t body_len = 0;
 	struct sga_core_tx *slots;
+	const struct sga_core_io io = {.ctx = c,
+	                               .now_ms = io_now_ms,
+	                               .send = io_send,
+	                               .save = io_save,
+	                               .event = NULL,
+	                               .now_us = io_now_us};
 	int have_pin = 0, have_state, rc;
 
 	rc = parse_config(c, cfg, pin, &have_pin);
@@ -1578,26 +1620,10 @@ static int open_client(struct sga_client *c, const struct sga_client_config *cfg
 	slots = calloc(c->window, sizeof(*slots));
 	c->rx_cap = SGA_CLIENT_RX_RING;
 	c->rx = calloc(c->rx_cap, sizeof(*c->rx));
+	c->slots = slots;
 	if (!c->state_path || !slots || !c->rx) {
-		free(slots);
 		c->sys_errno = ENOMEM;
 		return fail(c, -SGA_CLIENT_E_IO, "out of memory");
-	}
-	{
-		const struct sga_core_params p = {
-		    .rto_ms = c->rto_ms,
-		    .rto_min_ms = c->rto_min_ms,
-		    .rto_max_ms = c->rto_max_ms,
-		    .timeout_ms = c->timeout_ms,
-		    .window = (uint16_t)c->window,
-		    .slots = slots,
-		};
-
-		rc = sga_core_win_init(&c->win, &p);
-		if (rc) {
-			free(slots);
-			return fail(c, -SGA_CLIENT_E_CONFIG, "invalid timings or window");
-		}
 	}
 
 	/* The state file: an existing identity, or none yet. */
@@ -1679,34 +1705,46 @@ static int open_client(struct sga_client *c, const struct sga_client_config *cfg
 		            got ? got->name : "unknown");
 	}
 
-	/* The protocol state: a fresh identity, then the stored one over it. */
-	if (have_state) {
-		rc = sga_dev_init(&c->dev, &pkg, c->st.persist.id, c->st.persist.id_len,
-		                  c->st.persist.suite_init, c->st.persist.suites,
-		                  c->st.persist.n_suites);
-	} else {
+	/* The device core: the stored identity, or a fresh one (its k_d drawn
+	 * and written to the state file before any REG_REQ carries it). */
+	{
 		const uint8_t *s = cfg->suites && cfg->n_suites ? cfg->suites : default_suites;
 		uint8_t n = (uint8_t)(cfg->suites && cfg->n_suites ? cfg->n_suites
 		                                                   : sizeof(default_suites));
 
-		rc = sga_dev_init(&c->dev, &pkg, (const uint8_t *)cfg->id, (uint8_t)strlen(cfg->id),
-		                  s[0], s, n);
+		rc = sga_core_init(&c->core, &io, c->st.pkg, c->st.pkg_len,
+		                   have_state ? &c->st.persist : NULL, (const uint8_t *)cfg->id,
+		                   (uint8_t)strlen(cfg->id), s, n);
 	}
 	if (rc)
-		return fail(c, rc, "cannot set up the device: %s", sga_err_desc(rc));
-	c->dev_ready = 1;
-	if (have_state) {
-		sga_core_dev_from_persist(&c->dev, &c->st.persist);
-		client_log(c, 1, "device %s loaded from %s (%s, up %llu, down %llu)", cfg->id,
-		           c->state_path, c->dev.registered ? "registered" : "not registered",
-		           (unsigned long long)c->dev.up_ctr, (unsigned long long)c->dev.down_ctr);
-	} else {
-		/* Persist the new k_d before any REG_REQ carries it. */
-		rc = save_state(c);
-		if (rc)
-			return rc;
-		client_log(c, 1, "new identity %s written to %s", cfg->id, c->state_path);
+		return rc == -SGA_E_INTERNAL && c->save_rc
+		           ? c->save_rc
+		           : fail(c, rc, "cannot set up the device: %s", sga_err_desc(rc));
+	c->core_ready = 1;
+	{
+		/* The SDK's own exchange counts its tries (1 + max_retries, up to
+		 * 65,535); the core's are 8 bits and unused here. */
+		const struct sga_core_params p = {
+		    .rto_ms = c->rto_ms,
+		    .rto_min_ms = c->rto_min_ms,
+		    .rto_max_ms = c->rto_max_ms,
+		    .timeout_ms = c->timeout_ms,
+		    .ctl_tries =
+		        (uint8_t)(c->max_retries < UINT8_MAX ? c->max_retries + 1 : UINT8_MAX),
+		    .window = (uint16_t)c->window,
+		    .slots = slots,
+		};
+
+		if (sga_core_configure(&c->core, &p))
+			return fail(c, -SGA_CLIENT_E_CONFIG, "invalid timings or window");
 	}
+	if (have_state)
+		client_log(c, 1, "device %s loaded from %s (%s, up %llu, down %llu)", cfg->id,
+		           c->state_path, c->core.dev.registered ? "registered" : "not registered",
+		           (unsigned long long)c->core.dev.up_ctr,
+		           (unsigned long long)c->core.dev.down_ctr);
+	else
+		client_log(c, 1, "new identity %s written to %s", cfg->id, c->state_path);
 	return 0;
 }
 
@@ -1751,18 +1789,17 @@ void sga_client_close(struct sga_client *c)
 		return;
 	/* Tell the gateway what we hold before going: it can release it now
 	 * rather than keep re-sending to an address that may not answer. */
-	if (c->sess.state == SGA_DEV_S_ESTABLISHED && c->fd >= 0) {
+	if (c->core.sess.state == SGA_DEV_S_ESTABLISHED && c->fd >= 0) {
 		c->dlv_force = c->rx_hole > c->dlv_sent || c->rx_next > c->dlv_sent;
 		delivered_ack(c, now_ms());
 	}
-	if (c->rx && c->win.tx)
+	if (c->rx && c->core_ready)
 		end_session(c);
-	if (c->dev_ready)
-		sga_dev_fini(&c->dev);
+	if (c->core_ready)
+		sga_core_fini(&c->core); /* wipes the window slots' messages too */
 	if (c->fd >= 0)
 		close(c->fd);
-	sga_core_win_reset(&c->win, 0); /* wipes the slots' messages */
-	free(c->win.tx);
+	free(c->slots);
 	free(c->rx);
 	free(c->state_path);
 	sga_memzero(c, sizeof(*c));
@@ -1781,15 +1818,15 @@ int sga_client_register(struct sga_client *c, const char *token)
 		return fail(c, -SGA_E_BAD_FIELD, "enrollment token longer than %d bytes",
 		            SGA_TOKEN_MAX);
 	op_start(c, OP_REG);
-	rc = sga_dev_create_reg_req(&c->dev, (const uint8_t *)token, (uint8_t)tl, 0, c->op.frame[0],
-	                            SGA_FRAME_MAX, &c->op.len[0]);
+	rc = sga_dev_create_reg_req(&c->core.dev, (const uint8_t *)token, (uint8_t)tl, 0,
+	                            c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0]);
 	if (rc) {
 		sga_memzero(&c->op, sizeof(c->op));
 		return fail(c, rc, "cannot build REG_REQ: %s", sga_err_desc(rc));
 	}
 	c->op.n_frames = 1;
-	client_log(c, 1, "registering %.*s%s", c->dev.id_len, c->dev.id,
-	           c->dev.registered ? " again" : "");
+	client_log(c, 1, "registering %.*s%s", c->core.dev.id_len, c->core.dev.id,
+	           c->core.dev.registered ? " again" : "");
 	return send_and_run_op(c);
 }
 
@@ -1798,28 +1835,28 @@ int sga_client_rekey_device(struct sga_client *c)
 	int rc;
 
 	c->detail[0] = '\0';
-	if (!c->dev.registered)
+	if (!c->core.dev.registered)
 		return fail(c, -SGA_E_BAD_STATE, "not registered: no key to replace yet");
 	op_start(c, OP_REG);
 	/* A replacement that stopped before its REG_ACK proposes the same key
 	 * again: whether the gateway took it or not, this converges (it
 	 * re-acknowledges a key it holds, takes one it does not). */
-	rc = sga_core_kd_req(&c->dev, c->st.persist.has_k_d_next ? c->st.persist.k_d_next : NULL,
-	                     c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0], c->st.persist.k_d_next);
+	rc = sga_core_kd_req(&c->core.dev, c->core.kd_has_next ? c->core.kd_next : NULL,
+	                     c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0], c->core.kd_next);
 	if (rc) {
 		sga_memzero(&c->op, sizeof(c->op));
 		return fail(c, rc, "cannot build the rekey REG_REQ: %s", sga_err_desc(rc));
 	}
 	/* The proposed key and the counter it took: on disk before it leaves, so
 	 * a device stopped before the REG_ACK can finish the replacement. */
-	c->st.persist.has_k_d_next = 1;
+	c->core.kd_has_next = 1;
 	rc = save_state(c);
 	if (rc) {
 		sga_memzero(&c->op, sizeof(c->op));
 		return rc;
 	}
 	c->op.n_frames = 1;
-	client_log(c, 1, "replacing the long-term key of %.*s", c->dev.id_len, c->dev.id);
+	client_log(c, 1, "replacing the long-term key of %.*s", c->core.dev.id_len, c->core.dev.id);
 	return send_and_run_op(c);
 }
 
@@ -1834,15 +1871,15 @@ int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t 
 		return fail(c, -SGA_E_BAD_FIELD,
 		            "peer id: 1..32 printable ASCII characters, no spaces");
 	if (!prefs || !n_prefs) {
-		prefs = c->dev.suites;
-		n_prefs = c->dev.n_suites;
+		prefs = c->core.dev.suites;
+		n_prefs = c->core.dev.n_suites;
 	}
 	if (n_prefs > SGA_MAX_SUITES || sga_suite_list_check(prefs, n_prefs))
 		return fail(c, -SGA_E_BAD_FIELD, "suite preferences: 1..8 distinct known suites");
-	if (!c->dev.registered)
+	if (!c->core.dev.registered)
 		return fail(c, -SGA_E_BAD_STATE,
-		            "device %.*s is not registered yet (register first)", c->dev.id_len,
-		            c->dev.id);
+		            "device %.*s is not registered yet (register first)",
+		            c->core.dev.id_len, c->core.dev.id);
 	end_session(c);
 	op_start(c, OP_NEG);
 	c->op.peer_len = (uint8_t)pl;
@@ -1875,12 +1912,12 @@ static int announce(struct sga_client *c)
 
 	end_session(c);
 	op_start(c, OP_ANNOUNCE);
-	c->op.peer_len = c->dev.id_len;
-	memcpy(c->op.peer, c->dev.id, c->dev.id_len);
-	c->op.n_prefs = c->dev.n_suites;
-	memcpy(c->op.prefs, c->dev.suites, c->dev.n_suites);
-	set_peer(c, c->dev.id, c->dev.id_len);
-	client_log(c, 1, "telling the gateway where %.*s is", c->dev.id_len, c->dev.id);
+	c->op.peer_len = c->core.dev.id_len;
+	memcpy(c->op.peer, c->core.dev.id, c->core.dev.id_len);
+	c->op.n_prefs = c->core.dev.n_suites;
+	memcpy(c->op.prefs, c->core.dev.suites, c->core.dev.n_suites);
+	set_peer(c, c->core.dev.id, c->core.dev.id_len);
+	client_log(c, 1, "telling the gateway where %.*s is", c->core.dev.id_len, c->core.dev.id);
 	rc = neg_request(c);
 	if (rc) {
 		sga_memzero(&c->op, sizeof(c->op));
@@ -1922,24 +1959,25 @@ int sga_client_wake(struct sga_client *c, uint8_t flags, unsigned *invitations, 
 	int rc;
 
 	c->detail[0] = '\0';
-	if (!c->dev.registered)
+	if (!c->core.dev.registered)
 		return fail(c, -SGA_E_BAD_STATE,
-		            "device %.*s is not registered yet (register first)", c->dev.id_len,
-		            c->dev.id);
+		            "device %.*s is not registered yet (register first)",
+		            c->core.dev.id_len, c->core.dev.id);
 	if (flags & ~SGA_WAKE_FLAGS_ALL)
 		return fail(c, -SGA_E_BAD_FIELD, "unknown WAKE flags 0x%02x", flags);
 	op_start(c, OP_WAKE);
 	c->op.prefs[0] = flags;
 	c->wake_invitations = c->wake_stored = 0;
-	client_log(c, 1, "telling the gateway where %.*s is (WAKE)", c->dev.id_len, c->dev.id);
+	client_log(c, 1, "telling the gateway where %.*s is (WAKE)", c->core.dev.id_len,
+	           c->core.dev.id);
 	rc = wake_request(c);
 	if (rc) {
-		sga_core_wake_end(&c->dev);
+		sga_core_wake_end(&c->core.dev);
 		sga_memzero(&c->op, sizeof(c->op));
 		return rc;
 	}
 	rc = send_and_run_op(c);
-	sga_core_wake_end(&c->dev); /* answered or given up: a late WAKE_ACK is refused */
+	sga_core_wake_end(&c->core.dev); /* answered or given up: a late WAKE_ACK is refused */
 	if (!rc) {
 		if (invitations)
 			*invitations = c->wake_invitations;
@@ -1954,10 +1992,10 @@ int sga_client_accept(struct sga_client *c, int timeout_ms)
 	int rc;
 
 	c->detail[0] = '\0';
-	if (!c->dev.registered)
+	if (!c->core.dev.registered)
 		return fail(c, -SGA_E_BAD_STATE,
-		            "device %.*s is not registered yet (register first)", c->dev.id_len,
-		            c->dev.id);
+		            "device %.*s is not registered yet (register first)",
+		            c->core.dev.id_len, c->core.dev.id);
 	end_session(c);
 	sga_dev_sess_wipe(&c->inv);
 	c->inv_pending = 0;
@@ -1993,7 +2031,7 @@ out:
  * drops fragments). */
 static size_t msg_max(const struct sga_client *c)
 {
-	size_t m = sga_dev_data_max(&c->sess);
+	size_t m = sga_dev_data_max(&c->core.sess);
 
 	if (c->gw_addr.ss_family == AF_INET6)
 		m = m > SGA_IPV6_EXTRA ? m - SGA_IPV6_EXTRA : 0;
@@ -2006,10 +2044,10 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 	size_t flen;
 	int rc;
 
-	if (c->closed_reason && !sga_dev_sess_confirmed(&c->sess))
+	if (c->closed_reason && !sga_dev_sess_confirmed(&c->core.sess))
 		return fail(c, -SGA_E_SESSION_CLOSED, "the gateway closed the session (%s)",
 		            sga_close_reason_name(c->closed_reason));
-	if (!sga_dev_sess_confirmed(&c->sess))
+	if (!sga_dev_sess_confirmed(&c->core.sess))
 		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
 	if (c->sess_err)
 		return c->sess_err;
@@ -2018,14 +2056,14 @@ int sga_client_send(struct sga_client *c, const void *msg, size_t len)
 		            len, msg_max(c));
 	deadline = now_ms() + c->timeout_ms;
 again:
-	while (!sga_core_win_room(&c->win)) {
+	while (!sga_core_win_room(&c->core.win)) {
 		if (c->sess_err)
 			return c->sess_err;
 		if (now_ms() >= deadline)
 			return fail(c,
 			            c->unreach ? -SGA_CLIENT_E_UNREACHABLE : -SGA_CLIENT_E_TIMEOUT,
 			            "%u messages still unacknowledged after %u ms",
-			            c->win.in_flight, c->timeout_ms);
+			            c->core.win.in_flight, c->timeout_ms);
 		pump(c, deadline);
 	}
 	if (client_rekey_confirm_due(c)) {
@@ -2036,11 +2074,11 @@ again:
 			            sga_err_desc(rc));
 		goto again;
 	}
-	rc = sga_dev_data_seal(&c->sess, msg, len, c->txbuf, sizeof(c->txbuf), &flen);
+	rc = sga_dev_data_seal(&c->core.sess, msg, len, c->txbuf, sizeof(c->txbuf), &flen);
 	if (rc)
 		return fail(c, rc, "cannot seal the message: %s", sga_err_desc(rc));
-	seq = sga_dev_data_last_seq(&c->sess);
-	(void)sga_core_win_arm(&c->win, seq, msg, len, now_ms(), now_us());
+	seq = sga_dev_data_last_seq(&c->core.sess);
+	(void)sga_core_win_arm(&c->core.win, seq, msg, len, now_ms(), now_us());
 	c->stats.sent++;
 	c->rk.since_msgs++;
 	/* Queued either way: a failed send is retried by the timer, and a socket
@@ -2051,9 +2089,9 @@ again:
 
 unsigned sga_client_send_room(const struct sga_client *c)
 {
-	if (!sga_dev_sess_confirmed(&c->sess) || c->sess_err)
+	if (!sga_dev_sess_confirmed(&c->core.sess) || c->sess_err)
 		return 0;
-	return sga_core_win_room(&c->win);
+	return sga_core_win_room(&c->core.win);
 }
 
 /* Hand out the message at rx_next if there is one: 1 delivered, 0 none. */
@@ -2111,10 +2149,10 @@ int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len, in
 	int rc, polled = 0;
 
 	*len = 0;
-	if (!sga_dev_sess_confirmed(&c->sess) && !c->rx_count && c->closed_reason)
+	if (!sga_dev_sess_confirmed(&c->core.sess) && !c->rx_count && c->closed_reason)
 		return fail(c, -SGA_E_SESSION_CLOSED, "the gateway closed the session (%s)",
 		            sga_close_reason_name(c->closed_reason));
-	if (!sga_dev_sess_confirmed(&c->sess) && !c->rx_count)
+	if (!sga_dev_sess_confirmed(&c->core.sess) && !c->rx_count)
 		return fail(c, -SGA_CLIENT_E_NO_SESSION, "no established session");
 	for (;;) {
 		uint64_t wake = deadline;
@@ -2122,7 +2160,7 @@ int sga_client_recv(struct sga_client *c, void *buf, size_t cap, size_t *len, in
 		rc = rx_take(c, buf, cap, len);
 		if (rc)
 			return rc < 0 ? rc : 0;
-		if (c->closed_reason && !sga_dev_sess_confirmed(&c->sess))
+		if (c->closed_reason && !sga_dev_sess_confirmed(&c->core.sess))
 			return fail(c, -SGA_E_SESSION_CLOSED, "the gateway closed the session (%s)",
 			            sga_close_reason_name(c->closed_reason));
 		if (timeout_ms == 0 && polled)
@@ -2154,13 +2192,13 @@ int sga_client_flush(struct sga_client *c, int timeout_ms)
 {
 	uint64_t deadline = deadline_in(timeout_ms);
 
-	while (c->win.in_flight) {
+	while (c->core.win.in_flight) {
 		if (c->sess_err)
 			return c->sess_err;
 		if (deadline && now_ms() >= deadline)
 			return fail(c,
 			            c->unreach ? -SGA_CLIENT_E_UNREACHABLE : -SGA_CLIENT_E_TIMEOUT,
-			            "%u messages still unacknowledged", c->win.in_flight);
+			            "%u messages still unacknowledged", c->core.win.in_flight);
 		pump(c, deadline);
 	}
 	return c->sess_err;
@@ -2173,7 +2211,7 @@ int sga_client_fd(const struct sga_client *c)
 
 size_t sga_client_max_message(const struct sga_client *c)
 {
-	return sga_dev_sess_confirmed(&c->sess) ? msg_max(c) : 0;
+	return sga_dev_sess_confirmed(&c->core.sess) ? msg_max(c) : 0;
 }
 
 const char *sga_client_peer(const struct sga_client *c)
@@ -2184,12 +2222,12 @@ const char *sga_client_peer(const struct sga_client *c)
 void sga_client_stats(const struct sga_client *c, struct sga_client_stats *st)
 {
 	*st = c->stats;
-	st->registered = c->dev.registered;
-	st->established = sga_dev_sess_confirmed(&c->sess);
-	st->suite = st->established ? c->sess.suite : 0;
-	st->up_ctr = c->dev.up_ctr;
-	st->down_ctr = c->dev.down_ctr;
-	st->in_flight = c->win.in_flight;
+	st->registered = c->core.dev.registered;
+	st->established = sga_dev_sess_confirmed(&c->core.sess);
+	st->suite = st->established ? c->core.sess.suite : 0;
+	st->up_ctr = c->core.dev.up_ctr;
+	st->down_ctr = c->core.dev.down_ctr;
+	st->in_flight = c->core.win.in_flight;
 	sga_hex_encode(c->st.pkg_fp, sizeof(c->st.pkg_fp), st->fingerprint);
 }
 

@@ -118,8 +118,13 @@ struct sga_client {
 	socklen_t gw_addr_len;
 	char *state_path;
 	struct sga_client_state st; /* what the state file holds */
-	struct sga_dev dev;
-	int dev_ready;
+	/* The device core (host build): the device, its session and its send
+	 * window (sga_core_win_* over window slots of ours) are its; the state
+	 * file is written through its io.save. */
+	struct sga_core core;
+	int core_ready;
+	int save_rc; /* what the last io.save gave the core (0, or an SGA_CLIENT_E_*) */
+	struct sga_core_tx *slots; /* the core's send window's slots (window of them) */
 
 	unsigned timeout_ms, rto_ms, rto_min_ms, rto_max_ms, max_retries, window, gap_timeout_ms;
 	uint8_t group; /* cfg->group: the profile a PKG_REQ asks for (0: the first) */
@@ -139,7 +144,6 @@ struct sga_client {
 	int accepting;   /* inside sga_client_accept (its announcement included) */
 	int inv_pending; /* inv holds an invitation that came during that announcement */
 
-	struct sga_dev_sess sess;
 	struct sga_dev_sess inv; /* scratch for NEG_INVITE */
 	char peer[SGA_ID_MAX + 1];
 
@@ -149,10 +153,6 @@ struct sga_client {
 	size_t stash_len[SGA_CLIENT_STASH];
 	uint8_t *stash[SGA_CLIENT_STASH];
 	int stash_replaying, stash_again; /* stash_replay running; run it once more */
-
-	/* Sending: the device core's send window (sga_core_win_*: slots, timers,
-	 * RFC 6298 estimator, fast re-send) over window slots of ours. */
-	struct sga_core_win win;
 
 	/* Receiving: rx_next is the next e2e_seq the application gets; the ring
 	 * (rx_cap slots, a power of two) grows up to rx_max. */

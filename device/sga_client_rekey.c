@@ -37,7 +37,7 @@ static void rk_log(struct sga_client *c, int level, const char *fmt, ...)
 
 static int session_up(const struct sga_client *c)
 {
-	return sga_dev_sess_confirmed(&c->sess) && !c->sess_err;
+	return sga_dev_sess_confirmed(&c->core.sess) && !c->sess_err;
 }
 
 /* Send the pending REKEY_INIT again (the same bytes). */
@@ -47,7 +47,8 @@ static void rk_send(struct sga_client *c)
 	size_t n;
 	int fresh;
 
-	if (!c->sess.rk.pending || sga_core_rk_init(&c->dev, &c->sess, f, sizeof(f), &n, &fresh))
+	if (!c->core.sess.rk.pending ||
+	    sga_core_rk_init(&c->core.dev, &c->core.sess, f, sizeof(f), &n, &fresh))
 		return;
 	(void)client_priv_tx(c, f, n);
 }
@@ -60,7 +61,7 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 
 	if (c->rk.active || !session_up(c))
 		return;
-	if (sga_core_rk_waits(&c->sess)) {
+	if (sga_core_rk_waits(&c->core.sess)) {
 		c->rk.want = 1; /* the previous overlap first */
 		return;
 	}
@@ -70,7 +71,7 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 		uint8_t f[SGA_FRAME_MAX];
 		size_t n;
 
-		rc = sga_core_rk_init(&c->dev, &c->sess, f, sizeof(f), &n, &fresh);
+		rc = sga_core_rk_init(&c->core.dev, &c->core.sess, f, sizeof(f), &n, &fresh);
 		if (rc) {
 			rk_log(c, 1, "rekey not started: %s", sga_err_desc(rc));
 			c->rk.result = rc;
@@ -79,7 +80,7 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 		/* A new request took the next up counter: on disk before it leaves. */
 		rc = fresh ? client_priv_save_state(c) : 0;
 		if (rc) {
-			sga_dev_rekey_abandon(&c->sess);
+			sga_dev_rekey_abandon(&c->core.sess);
 			c->rk.result = rc;
 			return;
 		}
@@ -90,7 +91,7 @@ static void rk_start(struct sga_client *c, uint64_t now, int answering)
 		c->rk.started += !answering && fresh;
 		(void)client_priv_tx(c, f, n);
 	}
-	rk_log(c, 1, "rekey to generation %u started (%s)", c->sess.rk.gen + 1,
+	rk_log(c, 1, "rekey to generation %u started (%s)", c->core.sess.rk.gen + 1,
 	       answering ? "the peer asked" : "by this device");
 }
 
@@ -107,7 +108,7 @@ int client_rekey_send_confirm(struct sga_client *c)
 	if (!c->rk.confirm_due)
 		return 0;
 	/* The generation's first e2e_seq, in the window like a message. */
-	rc = sga_core_rk_confirm(&c->win, &c->sess, c->txbuf, sizeof(c->txbuf), &n,
+	rc = sga_core_rk_confirm(&c->core.win, &c->core.sess, c->txbuf, sizeof(c->txbuf), &n,
 	                         client_priv_now_ms(), client_priv_now_us());
 	if (rc)
 		return c->sess_err = rc;
@@ -124,11 +125,11 @@ void client_on_rekey_notice(struct sga_client *c, const uint8_t *f, size_t n)
 	uint64_t now = client_priv_now_ms();
 	int rc;
 
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED) {
+	if (c->core.sess.state != SGA_DEV_S_ESTABLISHED) {
 		c->stats.dropped++;
 		return;
 	}
-	rc = sga_core_rk_notice(&c->dev, &c->sess, f, n, &gen);
+	rc = sga_core_rk_notice(&c->core.dev, &c->core.sess, f, n, &gen);
 	if (rc) {
 		c->stats.dropped++;
 		return;
@@ -165,7 +166,7 @@ int client_rekey_early(struct sga_client *c, const uint8_t *f, size_t n)
 void client_on_rekey_reply(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	uint64_t now = client_priv_now_ms();
-	int rc = sga_core_rk_keys(&c->dev, &c->sess, f, n);
+	int rc = sga_core_rk_keys(&c->core.dev, &c->core.sess, f, n);
 
 	if (rc) {
 		if (rc == -SGA_E_BAD_STATE)
@@ -181,7 +182,7 @@ void client_on_rekey_reply(struct sga_client *c, const uint8_t *f, size_t n)
 	c->rk.since_msgs = 0;
 	c->rk.since_ms = now;
 	c->rk.confirm_due = 1;
-	rk_log(c, 1, "session keys renewed: generation %u (%llu ms)", c->sess.rk.gen,
+	rk_log(c, 1, "session keys renewed: generation %u (%llu ms)", c->core.sess.rk.gen,
 	       (unsigned long long)(now - c->rk.started_ms));
 	(void)client_rekey_send_confirm(c);
 	client_priv_stash_replay(c); /* what came under the new keys before this */
@@ -189,17 +190,17 @@ void client_on_rekey_reply(struct sga_client *c, const uint8_t *f, size_t n)
 
 void client_rekey_timers(struct sga_client *c, uint64_t now)
 {
-	if (c->sess.state != SGA_DEV_S_ESTABLISHED || c->sess_err)
+	if (c->core.sess.state != SGA_DEV_S_ESTABLISHED || c->sess_err)
 		return;
 	if (c->rk.confirm_due)
 		(void)client_rekey_send_confirm(c);
-	sga_core_rk_settle(&c->sess, &c->win, c->rx_next);
+	sga_core_rk_settle(&c->core.sess, &c->core.win, c->rx_next);
 	if (c->rk.active && sga_core_xt_due(&c->rk.xt, now)) {
 		if (c->rk.xt.tries >= 1 + c->max_retries) {
 			rk_log(c, 0,
 			       "rekey to generation %u: no REKEY_REPLY after %u transmissions "
 			       "(is the peer there?); the keys stay, the request waits",
-			       c->sess.rk.gen + 1, c->rk.xt.tries);
+			       c->core.sess.rk.gen + 1, c->rk.xt.tries);
 			c->rk.active = 0;
 			c->rk.xt.next_ms = 0;
 			c->rk.result = -SGA_CLIENT_E_TIMEOUT;
@@ -226,8 +227,8 @@ uint64_t client_rekey_next_timer(const struct sga_client *c, uint64_t t)
 
 	if (c->rk.active && c->rk.xt.next_ms)
 		d = c->rk.xt.next_ms;
-	else if (c->rk.confirm_due || c->rk.want || c->sess.rk.prev_tx_live ||
-	         c->sess.rk.prev_rx_live)
+	else if (c->rk.confirm_due || c->rk.want || c->core.sess.rk.prev_tx_live ||
+	         c->core.sess.rk.prev_rx_live)
 		d = client_priv_now_ms() + 20; /* room for the confirmation, the overlap's end */
 	else if (c->rk.after_s && c->rk.since_ms)
 		d = c->rk.since_ms + (uint64_t)c->rk.after_s * 1000u;
@@ -283,7 +284,7 @@ int sga_client_set_rekey_policy(struct sga_client *c, uint64_t after_messages,
 
 unsigned sga_client_key_generation(const struct sga_client *c)
 {
-	return c->sess.rk.gen;
+	return c->core.sess.rk.gen;
 }
 
 unsigned sga_client_rekeys(const struct sga_client *c)

@@ -96,8 +96,7 @@ static void tx_req(struct sga_core *c, const uint8_t *f, size_t n)
 	tx(c, f, n);
 }
 
-/* The long-term state to storage; 0 only once it is durable. */
-static int save(struct sga_core *c)
+int sga_core_save(struct sga_core *c)
 {
 	struct sga_core_persist st;
 	int rc;
@@ -369,7 +368,8 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
 	}
 	if (!suites || !n_suites)
 		return -SGA_E_BAD_FIELD;
-	rc = sga_dev_init(&c->dev, &pkg, id, id_len, suites[0], suites, n_suites);
+	rc = sga_dev_init(&c->dev, &pkg, id, id_len, saved ? saved->suite_init : suites[0], suites,
+	                  n_suites);
 	if (rc)
 		return rc;
 	if (saved) {
@@ -381,7 +381,7 @@ int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_
 		return 0;
 	}
 	/* A new identity: its k_d is durable before any REG_REQ carries it. */
-	rc = save(c);
+	rc = sga_core_save(c);
 	if (rc)
 		sga_core_fini(c);
 	return rc;
@@ -532,7 +532,7 @@ int sga_core_rekey_device(struct sga_core *c)
 	/* The key and the counter it took, durable before the REG_REQ leaves:
 	 * restarted before the REG_ACK, the device proposes the same key. */
 	c->kd_has_next = 1;
-	rc = save(c);
+	rc = sga_core_save(c);
 	if (rc)
 		return rc;
 	c->ctl_len = (uint16_t)len;
@@ -553,7 +553,7 @@ static int neg_send(struct sga_core *c)
 	                                c->dev.n_suites, c->ctl, sizeof(c->ctl), &len);
 
 	if (!rc)
-		rc = save(c);
+		rc = sga_core_save(c);
 	if (!rc) {
 		c->ctl_len = (uint16_t)len;
 		tx_req(c, c->ctl, c->ctl_len);
@@ -671,7 +671,7 @@ static int wake_send(struct sga_core *c)
 	int rc = sga_core_wake_req(&c->dev, c->wake_flags, c->frame, sizeof(c->frame), &len);
 
 	if (!rc)
-		rc = save(c);
+		rc = sga_core_save(c);
 	if (!rc)
 		tx(c, c->frame, len);
 	sga_core_xt_arm(&c->wake_xt, now(c), RTO_MAX(c));
@@ -964,7 +964,7 @@ static int rk_send(struct sga_core *c)
 	int fresh,
 	    rc = sga_core_rk_init(&c->dev, &c->sess, c->frame, sizeof(c->frame), &len, &fresh);
 
-	if (!rc && fresh && (rc = save(c)))
+	if (!rc && fresh && (rc = sga_core_save(c)))
 		sga_dev_rekey_abandon(&c->sess);
 	if (!rc)
 		tx(c, c->frame, len);
@@ -1135,7 +1135,7 @@ static void on_reg_ack(struct sga_core *c, const uint8_t *f, size_t n)
 	}
 	c->ctl_len = 0;
 	op_start(c, SGA_CORE_OP_NONE);
-	if (save(c)) {
+	if (sga_core_save(c)) {
 		emit(c, failed, -SGA_E_INTERNAL, 0, NULL, 0);
 		return;
 	}
@@ -1164,7 +1164,7 @@ static void on_invite(struct sga_core *c, const uint8_t *f, size_t n)
 	 * before the NEG_ACCEPT leaves. */
 	if (sga_core_hs_answer(&c->dev, &c->sess, accept, c->ctl, sizeof(c->ctl), &len, c->frame,
 	                       sizeof(c->frame), &klen) ||
-	    save(c)) {
+	    sga_core_save(c)) {
 		end_session(c);
 		return;
 	}

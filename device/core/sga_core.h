@@ -606,6 +606,11 @@ struct sga_core {
 int sga_core_init(struct sga_core *c, const struct sga_core_io *io, const uint8_t *pkg_body,
                   size_t pkg_len, const struct sga_core_persist *saved, const uint8_t *id,
                   uint8_t id_len, const uint8_t *suites, uint8_t n_suites) SGA_MUST_CHECK;
+/** The long-term state to io->save now; 0 once it is durable, -SGA_E_INTERNAL
+ *  if save failed. The core calls it before every frame that takes a new up
+ *  counter or carries a new k_d; a caller that builds such frames itself (the
+ *  Linux SDK) calls it the same way. */
+int sga_core_save(struct sga_core *c) SGA_MUST_CHECK;
 /** Wipe every secret (the struct may then be reused for sga_core_init). */
 void sga_core_fini(struct sga_core *c);
 

@@ -1579,22 +1579,42 @@ Test(client, interrupted_key_replacement_completes)
 	b = client_ok(g, "dev-b", "b.state", &quick);
 	cr_assert_eq(sga_client_register(a, NULL), 0, "%s", sga_client_detail(a));
 	cr_assert_eq(sga_client_register(b, NULL), 0, "%s", sga_client_detail(b));
-	memcpy(k_d_before, a->dev.k_d, SGA_KEY_LEN);
+	memcpy(k_d_before, a->core.dev.k_d, SGA_KEY_LEN);
 	cr_assert_eq(sga_client_rekey_device(a), -SGA_CLIENT_E_TIMEOUT);
-	cr_assert(a->st.persist.has_k_d_next, "the proposed key is kept");
-	cr_assert_eq(memcmp(a->dev.k_d, k_d_before, SGA_KEY_LEN), 0, "not adopted without an ACK");
+	cr_assert(a->core.kd_has_next, "the proposed key is kept");
+	cr_assert_eq(memcmp(a->core.dev.k_d, k_d_before, SGA_KEY_LEN), 0,
+	             "not adopted without an ACK");
 	sga_client_close(a);
 
 	g->drop_first_out[SGA_MSG_REG_ACK] = 0;
 	a = client_ok(g, "dev-a", "a.state", &quick);
-	cr_assert(a->st.persist.has_k_d_next, "the state file kept the proposed key");
+	cr_assert(a->core.kd_has_next, "the state file kept the proposed key");
 	cr_assert_eq(sga_client_rekey_device(a), 0, "%s", sga_client_detail(a));
-	cr_assert(!a->st.persist.has_k_d_next);
-	cr_assert_neq(memcmp(a->dev.k_d, k_d_before, SGA_KEY_LEN), 0, "the new key in use");
+	cr_assert(!a->core.kd_has_next);
+	cr_assert_neq(memcmp(a->core.dev.k_d, k_d_before, SGA_KEY_LEN), 0, "the new key in use");
 	connect_pair(a, b, "dev-b");
 	ping(a, b, "under the new long-term key");
 	sga_client_close(a);
 	sga_client_close(b);
+	tgw_free(g);
+}
+
+/* A new identity whose state file cannot be written: the open fails with
+ * an I/O error and the system's reason, and leaves no file behind (the key
+ * the device drew is never used). */
+Test(client, new_identity_state_file_not_writable)
+{
+	struct tgw *g = gateway_up();
+	char path[128];
+	int err = 0;
+
+	tgw_start(g);
+	errno = 0;
+	cr_assert_null(client_open(g->port, "dev-a", "no-such-dir/a.state", &FAST, &err));
+	cr_expect_eq(err, -SGA_CLIENT_E_IO, "%s", sga_client_strerror(err));
+	cr_expect_eq(errno, ENOENT);
+	path_in_dir(path, sizeof(path), "no-such-dir/a.state");
+	cr_expect_neq(access(path, F_OK), 0);
 	tgw_free(g);
 }
 
