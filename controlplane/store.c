@@ -1344,6 +1344,18 @@ static int reply_int(const redisReply *r, long long *v)
 	return 0;
 }
 
+/* One command whose reply is an integer (a script's status, EXISTS...): *v. */
+static int run1_int(struct store *st, struct st_cmd *cmd, long long *v)
+{
+	redisReply *rep[1] = {NULL};
+	int rc = run1(st, cmd, rep);
+
+	if (!rc)
+		rc = reply_int(rep[0], v);
+	rep_free(rep, 1);
+	return rc;
+}
+
 /* ---- sealing ---------------------------------------------------------------- */
 
 /* k_rec = HKDF(master, info = REC_KDF_INFO | key): one subkey per Redis key. */
@@ -1921,23 +1933,22 @@ int store_device_raise_down_ctr(struct store *st, const uint8_t *id, uint8_t id_
 int store_device_claim_down_ctr(struct store *st, const uint8_t *id, uint8_t id_len, uint64_t *ctr)
 {
 	char key[KEY_MAX];
-	redisReply *rep[1] = {NULL};
 	struct st_cmd c;
 	long long v;
 	int rc;
 
-	CHECK(key_dev(key, id, id_len));
+	rc = key_dev(key, id, id_len);
+	if (rc)
+		return rc;
 	cmd_eval(&c, LUA_CLAIM, key);
 	cmd_str(&c, "down_ctr");
-	CHECK(run1(st, &c, rep));
-	CHECK(reply_int(rep[0], &v));
+	rc = run1_int(st, &c, &v);
+	if (rc)
+		return rc;
 	if (v < 0)
-		rc = -SGA_E_UNKNOWN_DEVICE;
-	else
-		*ctr = (uint64_t)v;
-out:
-	rep_free(rep, 1);
-	return rc;
+		return -SGA_E_UNKNOWN_DEVICE;
+	*ctr = (uint64_t)v;
+	return 0;
 }
 
 int store_device_set_addr(struct store *st, const uint8_t *id, uint8_t id_len,
@@ -2290,14 +2301,15 @@ int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t
                           uint64_t *limit)
 {
 	char key[KEY_MAX], val[U64_STR_MAX], floor[U64_STR_MAX];
-	redisReply *rep[1] = {NULL};
 	struct st_cmd c;
 	long long v;
 	int rc;
 
 	if (role > 1 || block == 0 || block > (uint64_t)INT64_MAX)
 		return -SGA_E_BAD_FIELD;
-	CHECK(key_sess(key, sid));
+	rc = key_sess(key, sid);
+	if (rc)
+		return rc;
 	snprintf(val, sizeof(val), "%" PRIu64, block);
 	snprintf(floor, sizeof(floor), "%" PRIu64, tx_floor());
 	cmd_eval(&c, LUA_RESERVE, key);
@@ -2305,38 +2317,33 @@ int store_session_reserve(struct store *st, uint64_t sid, uint8_t role, uint64_t
 	cmd_str(&c, val);
 	cmd_str(&c, floor);
 	cmd_str(&c, st->owner ? st->owner : "");
-	CHECK(run1(st, &c, rep)); /* an overflow of the 63-bit space is an error reply */
-	CHECK(reply_int(rep[0], &v));
-	if (v < 0) {
-		rc = v == -2 ? -STORE_E_NOT_OWNER : -SGA_E_UNKNOWN_SESSION;
-		goto out;
-	}
+	rc = run1_int(st, &c, &v); /* an overflow of the 63-bit space is an error reply */
+	if (rc)
+		return rc;
+	if (v < 0)
+		return v == -2 ? -STORE_E_NOT_OWNER : -SGA_E_UNKNOWN_SESSION;
 	*limit = (uint64_t)v;
-out:
-	rep_free(rep, 1);
-	return rc;
+	return 0;
 }
 
 int store_session_own(struct store *st, uint64_t sid)
 {
 	char key[KEY_MAX];
-	redisReply *rep[1] = {NULL};
 	struct st_cmd c;
 	long long v;
 	int rc;
 
 	if (!st->owner)
 		return 0;
-	CHECK(key_sess(key, sid));
+	rc = key_sess(key, sid);
+	if (rc)
+		return rc;
 	cmd_eval(&c, LUA_OWN, key);
 	cmd_str(&c, st->owner);
-	CHECK(run1(st, &c, rep));
-	CHECK(reply_int(rep[0], &v));
-	if (v < 0)
-		rc = -SGA_E_UNKNOWN_SESSION;
-out:
-	rep_free(rep, 1);
-	return rc;
+	rc = run1_int(st, &c, &v);
+	if (rc)
+		return rc;
+	return v < 0 ? -SGA_E_UNKNOWN_SESSION : 0;
 }
 
 int store_session_owner(struct store *st, uint64_t sid, char *out, size_t out_len)
@@ -2422,40 +2429,38 @@ static const char LUA_DEL_IF[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\
 int store_node_release(struct store *st, const char *name, const char *value)
 {
 	char key[KEY_MAX];
-	redisReply *rep[1] = {NULL};
 	struct st_cmd c;
 	long long v = 0;
 	int rc;
 
-	CHECK(key_node(key, name));
+	rc = key_node(key, name);
+	if (rc)
+		return rc;
 	cmd_eval(&c, LUA_DEL_IF, key);
 	cmd_str(&c, value ? value : "");
-	CHECK(run1(st, &c, rep));
-	CHECK(reply_int(rep[0], &v));
-	rc = v > 0;
-out:
-	rep_free(rep, 1);
-	return rc;
+	rc = run1_int(st, &c, &v);
+	if (rc)
+		return rc;
+	return v > 0;
 }
 
 int store_node_alive(struct store *st, const char *name)
 {
 	char key[KEY_MAX];
-	redisReply *rep[1] = {NULL};
 	struct st_cmd c;
 	long long v = 0;
 	int rc;
 
-	CHECK(key_node(key, name));
+	rc = key_node(key, name);
+	if (rc)
+		return rc;
 	cmd_init(&c);
 	cmd_str(&c, "EXISTS");
 	cmd_str(&c, key);
-	CHECK(run1(st, &c, rep));
-	CHECK(reply_int(rep[0], &v));
-	rc = v > 0;
-out:
-	rep_free(rep, 1);
-	return rc;
+	rc = run1_int(st, &c, &v);
+	if (rc)
+		return rc;
+	return v > 0;
 }
 
 int store_session_set_marks(struct store *st, uint64_t sid, const uint64_t rx_next[2],
