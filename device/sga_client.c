@@ -10,7 +10,11 @@
  *    re-sent with exponential backoff up to max_retries (docs/PROTOCOL.md 9.4:
  *    REG_REQ and KEX_INIT as identical bytes, NEG_REQ as a new request with a
  *    new counter and k_t; NEG_ACCEPT as identical bytes, which G either accepts
- *    or drops as a replay);
+ *    or drops as a replay). A registration and a k_d rekey run on the device
+ *    core's own exchange (struct sga_core, whose device, session and window
+ *    are this client's): the core builds, re-sends (sga_core_poll_ctl) and
+ *    takes the REG_ACK, and reports the end through io_event; the client
+ *    waits for it under its own deadline, as for its other exchanges;
  *  - one per unacknowledged message: re-sealed with sga_dev_data_reseal (same
  *    e2e_seq, fresh hop seq) until DATA_ACK. The first timeout comes from the
  *    measured round trip (RFC 6298, Karn's rule) and doubles on each expiry; a
@@ -384,6 +388,35 @@ static const char *silence_note(const struct sga_client *c)
 	                            : "";
 }
 
+/* The core's io.event: the end of the registration or k_d rekey its
+ * exchange runs (the SDK's other exchanges are its own). */
+static void io_event(void *ctx, const struct sga_core_event *ev)
+{
+	struct sga_client *c = ctx;
+	const int replaced = ev->type == SGA_CORE_EV_KEY_REPLACED;
+	int rc;
+
+	if (ev->type != SGA_CORE_EV_REGISTERED && ev->type != SGA_CORE_EV_REG_FAILED && !replaced)
+		return;
+	if (!ev->status) {
+		client_log(c, 1,
+		           replaced ? "the gateway took the new long-term key"
+		                    : "registered with the gateway");
+		rc = 0;
+	} else if (ev->status == -SGA_E_INTERNAL && c->save_rc) {
+		rc = c->save_rc;
+	} else {
+		/* The tries are spent; an ERROR hint seen meanwhile shapes the error. */
+		rc = fail(
+		    c, c->op.hint == SGA_E_UNAVAILABLE ? -SGA_E_UNAVAILABLE : -SGA_CLIENT_E_TIMEOUT,
+		    "no answer from the gateway after %u transmissions%s%s%s", c->core.ctl_xt.tries,
+		    c->op.hint ? "; last ERROR hint: " : "",
+		    c->op.hint ? sga_err_desc(c->op.hint) : "", silence_note(c));
+	}
+	if (c->op.kind == OP_REG)
+		op_finish(c, rc);
+}
+
 static void op_timer(struct sga_client *c, uint64_t now)
 {
 	struct client_op_state *op = &c->op;
@@ -505,6 +538,8 @@ static uint64_t next_timer(const struct sga_client *c)
 
 	if (c->op.kind != OP_NONE && !c->op.done && c->op.xt.next_ms)
 		t = c->op.xt.next_ms;
+	if (c->core.ctl_xt.next_ms && (!t || c->core.ctl_xt.next_ms < t))
+		t = c->core.ctl_xt.next_ms;
 	if (c->core.sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err) {
 		uint64_t d = sga_core_win_next_ms(&c->core.win);
 
@@ -567,27 +602,6 @@ static void on_pkg(struct sga_client *c, const uint8_t *f, size_t n)
 	memcpy(c->st.pkg, f + SGA_HDR_LEN, n - SGA_HDR_LEN);
 	c->st.pkg_len = n - SGA_HDR_LEN;
 	op_finish(c, 0);
-}
-
-static void on_reg_ack(struct sga_client *c, const uint8_t *f, size_t n)
-{
-	int rc;
-
-	if (!c->core.dev.reg_pending) {
-		c->stats.duplicates++;
-		return;
-	}
-	/* A k_d rekey's answer also makes its replacement key the key. */
-	rc = sga_core_kd_ack(&c->core.dev, f, n, &c->core.kd_has_next, c->core.kd_next);
-	if (rc) {
-		c->stats.dropped++;
-		client_log(c, 2, "REG_ACK dropped: %s", sga_err_desc(rc));
-		return;
-	}
-	client_log(c, 1, "registered with the gateway");
-	rc = save_state(c);
-	if (c->op.kind == OP_REG)
-		op_finish(c, rc);
 }
 
 static void start_accept(struct sga_client *c);
@@ -1169,6 +1183,24 @@ static void on_cookie(struct sga_client *c, const uint8_t *f, size_t n)
 	c->stats.dropped++; /* names no frame of this exchange */
 }
 
+/* A frame for the core's exchange (a REG_ACK, or a COOKIE_REPLY while it
+ * runs), logged as the SDK's own exchange logs it. */
+static void core_input(struct sga_client *c, const uint8_t *f, size_t n)
+{
+	const uint64_t dropped = c->core.stats.dropped, cookies = c->core.stats.cookies;
+
+	if (!c->core_ready) {
+		c->stats.dropped++; /* fetching the package: no identity yet */
+		return;
+	}
+	sga_core_input(&c->core, f, n);
+	if (c->core.stats.cookies > cookies)
+		client_log(c, 1, "gateway under load: sending REG_REQ again with its cookie");
+	else if (c->core.stats.dropped > dropped)
+		client_log(c, 2, "%s dropped: it does not open or names nothing of ours",
+		           sga_msg_name(n > 1 ? f[1] : 0));
+}
+
 static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 {
 	uint64_t sid;
@@ -1185,7 +1217,7 @@ static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 		on_pkg(c, f, n);
 		break;
 	case SGA_MSG_REG_ACK:
-		on_reg_ack(c, f, n);
+		core_input(c, f, n); /* the core's exchange: io_event */
 		break;
 	case SGA_MSG_NEG_INVITE:
 		on_invite(c, f, n);
@@ -1218,7 +1250,10 @@ static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 		on_error(c, f, n);
 		break;
 	case SGA_MSG_COOKIE_REPLY:
-		on_cookie(c, f, n);
+		if (c->core.op != SGA_CORE_OP_NONE)
+			core_input(c, f, n); /* for the core's REG_REQ */
+		else
+			on_cookie(c, f, n);
 		break;
 	case SGA_MSG_SESSION_CLOSED:
 		on_closed(c, f, n);
@@ -1291,6 +1326,15 @@ static void pump(struct sga_client *c, uint64_t until)
 		drain(c);
 	now = now_ms();
 	op_timer(c, now);
+	if (c->core_ready && c->core.op != SGA_CORE_OP_NONE) {
+		/* A registration's or k_d rekey's re-sends, the core's. */
+		unsigned tries = c->core.ctl_xt.tries;
+
+		sga_core_poll_ctl(&c->core);
+		if (c->core.op != SGA_CORE_OP_NONE && c->core.ctl_xt.tries > tries)
+			client_log(c, 1, "no answer yet, sending again (try %u of %u)",
+			           c->core.ctl_xt.tries, 1 + c->max_retries);
+	}
 	data_timers(c, now);
 	client_rekey_timers(c, now);
 	delivered_ack(c, now);
@@ -1609,7 +1653,7 @@ static int open_client(struct sga_client *c, const struct sga_client_config *cfg
 	                               .now_ms = io_now_ms,
 	                               .send = io_send,
 	                               .save = io_save,
-	                               .event = NULL,
+	                               .event = io_event,
 	                               .now_us = io_now_us};
 	int have_pin = 0, have_state, rc;
 
@@ -1808,6 +1852,21 @@ void sga_client_close(struct sga_client *c)
 
 /* ---- operations ------------------------------------------------------------------- */
 
+/* Wait for the registration or k_d rekey the core's exchange runs (its
+ * REG_REQ went), up to the client's timeout; the core re-sends it. Given up
+ * here first (the timeout, an unreachable gateway), the core's exchange is
+ * abandoned with it. */
+static int run_reg(struct sga_client *c)
+{
+	int rc;
+
+	c->op_deadline = now_ms() + c->timeout_ms;
+	c->op_timeout_ms = c->timeout_ms;
+	rc = run_op(c);
+	sga_core_abandon(&c->core);
+	return rc;
+}
+
 int sga_client_register(struct sga_client *c, const char *token)
 {
 	size_t tl = token ? strlen(token) : 0;
@@ -1818,16 +1877,14 @@ int sga_client_register(struct sga_client *c, const char *token)
 		return fail(c, -SGA_E_BAD_FIELD, "enrollment token longer than %d bytes",
 		            SGA_TOKEN_MAX);
 	op_start(c, OP_REG);
-	rc = sga_dev_create_reg_req(&c->core.dev, (const uint8_t *)token, (uint8_t)tl, 0,
-	                            c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0]);
+	client_log(c, 1, "registering %.*s%s", c->core.dev.id_len, c->core.dev.id,
+	           c->core.dev.registered ? " again" : "");
+	rc = sga_core_register(&c->core, (const uint8_t *)token, (uint8_t)tl);
 	if (rc) {
 		sga_memzero(&c->op, sizeof(c->op));
 		return fail(c, rc, "cannot build REG_REQ: %s", sga_err_desc(rc));
 	}
-	c->op.n_frames = 1;
-	client_log(c, 1, "registering %.*s%s", c->core.dev.id_len, c->core.dev.id,
-	           c->core.dev.registered ? " again" : "");
-	return send_and_run_op(c);
+	return run_reg(c);
 }
 
 int sga_client_rekey_device(struct sga_client *c)
@@ -1838,26 +1895,18 @@ int sga_client_rekey_device(struct sga_client *c)
 	if (!c->core.dev.registered)
 		return fail(c, -SGA_E_BAD_STATE, "not registered: no key to replace yet");
 	op_start(c, OP_REG);
-	/* A replacement that stopped before its REG_ACK proposes the same key
-	 * again: whether the gateway took it or not, this converges (it
-	 * re-acknowledges a key it holds, takes one it does not). */
-	rc = sga_core_kd_req(&c->core.dev, c->core.kd_has_next ? c->core.kd_next : NULL,
-	                     c->op.frame[0], SGA_FRAME_MAX, &c->op.len[0], c->core.kd_next);
-	if (rc) {
-		sga_memzero(&c->op, sizeof(c->op));
-		return fail(c, rc, "cannot build the rekey REG_REQ: %s", sga_err_desc(rc));
-	}
-	/* The proposed key and the counter it took: on disk before it leaves, so
-	 * a device stopped before the REG_ACK can finish the replacement. */
-	c->core.kd_has_next = 1;
-	rc = save_state(c);
-	if (rc) {
-		sga_memzero(&c->op, sizeof(c->op));
-		return rc;
-	}
-	c->op.n_frames = 1;
 	client_log(c, 1, "replacing the long-term key of %.*s", c->core.dev.id_len, c->core.dev.id);
-	return send_and_run_op(c);
+	/* A replacement that stopped before its REG_ACK proposes the same key
+	 * again (the core keeps it saved): whether the gateway took it or not,
+	 * this converges. The key and its counter are on disk before it leaves. */
+	rc = sga_core_rekey_device(&c->core);
+	if (rc) {
+		sga_memzero(&c->op, sizeof(c->op));
+		return rc == -SGA_E_INTERNAL && c->save_rc
+		           ? c->save_rc
+		           : fail(c, rc, "cannot build the rekey REG_REQ: %s", sga_err_desc(rc));
+	}
+	return run_reg(c);
 }
 
 int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t *prefs,
@@ -2222,6 +2271,11 @@ const char *sga_client_peer(const struct sga_client *c)
 void sga_client_stats(const struct sga_client *c, struct sga_client_stats *st)
 {
 	*st = c->stats;
+	/* What the core's exchange counted (registration, k_d rekey). */
+	st->retransmits += c->core.stats.retransmits;
+	st->duplicates += c->core.stats.duplicates;
+	st->dropped += c->core.stats.dropped;
+	st->cookies += c->core.stats.cookies;
 	st->registered = c->core.dev.registered;
 	st->established = sga_dev_sess_confirmed(&c->core.sess);
 	st->suite = st->established ? c->core.sess.suite : 0;

@@ -54,7 +54,7 @@ int sga_pkg_fingerprint(const uint8_t *body, size_t len, uint8_t fp[SGA_SHA256_L
 enum client_op {
 	OP_NONE = 0,
 	OP_PKG,         /* PKG_REQ sent, waiting for PKG */
-	OP_REG,         /* REG_REQ sent, waiting for REG_ACK */
+	OP_REG,         /* waiting for the core's registration or k_d rekey (its REG_ACK) */
 	OP_NEG,         /* initiator: NEG_REQ sent, waiting for NEG_RESULT */
 	OP_KEX,         /* initiator: KEX_INIT sent, waiting for KEX_REPLY */
 	OP_WAIT_INVITE, /* responder: waiting for NEG_INVITE */

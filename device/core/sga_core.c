@@ -518,6 +518,14 @@ int sga_core_register(struct sga_core *c, const uint8_t *token, uint8_t token_le
 }
 
 #if SGA_CORE_FULL
+void sga_core_abandon(struct sga_core *c)
+{
+	if (c->op != SGA_CORE_OP_REG)
+		return;
+	c->ctl_len = 0;
+	op_start(c, SGA_CORE_OP_NONE);
+}
+
 int sga_core_rekey_device(struct sga_core *c)
 {
 	size_t len;
@@ -1115,26 +1123,41 @@ static void rk_timer(struct sga_core *c, uint64_t t)
 
 static void on_reg_ack(struct sga_core *c, const uint8_t *f, size_t n)
 {
+#if SGA_CORE_FULL
+	/* A k_d rekey's answer also makes the proposed key the key. One for a
+	 * request the caller gave up (sga_core_abandon) is the gateway's answer
+	 * all the same: it holds that registration, or that key, now. */
+	const uint8_t ours = c->op == SGA_CORE_OP_REG, had_next = c->kd_has_next;
+	uint8_t type, failed;
+
+	if (!ours && !c->dev.reg_pending) {
+		STAT(c, duplicates);
+		return;
+	}
+	if (sga_core_kd_ack(&c->dev, f, n, &c->kd_has_next, c->kd_next)) {
+		STAT(c, dropped);
+		return;
+	}
+	type = had_next && !c->kd_has_next ? SGA_CORE_EV_KEY_REPLACED : SGA_CORE_EV_REGISTERED;
+	failed = type == SGA_CORE_EV_KEY_REPLACED ? type : SGA_CORE_EV_REG_FAILED;
+	if (ours) {
+		c->ctl_len = 0;
+		op_start(c, SGA_CORE_OP_NONE);
+	}
+#else
+	const uint8_t type = SGA_CORE_EV_REGISTERED, failed = SGA_CORE_EV_REG_FAILED;
+
 	if (c->op != SGA_CORE_OP_REG) {
 		STAT(c, duplicates);
 		return;
 	}
-#if SGA_CORE_FULL
-	/* A k_d rekey's answer also makes the proposed key the key. */
-	uint8_t type = c->kd_op ? SGA_CORE_EV_KEY_REPLACED : SGA_CORE_EV_REGISTERED;
-	uint8_t failed = c->kd_op ? SGA_CORE_EV_KEY_REPLACED : SGA_CORE_EV_REG_FAILED;
-
-	if (sga_core_kd_ack(&c->dev, f, n, &c->kd_has_next, c->kd_next)) {
-#else
-	const uint8_t type = SGA_CORE_EV_REGISTERED, failed = SGA_CORE_EV_REG_FAILED;
-
 	if (sga_dev_consume_reg_ack(&c->dev, f, n)) {
-#endif
 		STAT(c, dropped);
 		return;
 	}
 	c->ctl_len = 0;
 	op_start(c, SGA_CORE_OP_NONE);
+#endif
 	if (sga_core_save(c)) {
 		emit(c, failed, -SGA_E_INTERNAL, 0, NULL, 0);
 		return;
@@ -1420,6 +1443,13 @@ void sga_core_poll(struct sga_core *c)
 	rk_step(c);
 #endif
 }
+
+#if SGA_CORE_FULL
+void sga_core_poll_ctl(struct sga_core *c)
+{
+	op_timer(c, now(c));
+}
+#endif
 
 int32_t sga_core_next_timer(const struct sga_core *c)
 {

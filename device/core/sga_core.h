@@ -222,8 +222,8 @@ struct sga_core_params {
 	uint32_t rto_max_ms; /* and of every doubling */
 	/* A message unacknowledged this long ends the session; so do CONFIRM and CLOSE. */
 	uint32_t timeout_ms;
-	uint8_t ctl_tries; /* transmissions of a control frame (or WAKE) before giving up */
-	uint16_t window;   /* messages in flight: the number of slots */
+	uint16_t ctl_tries; /* transmissions of a control frame (or WAKE) before giving up */
+	uint16_t window;    /* messages in flight: the number of slots */
 	/* The caller's window slots (NULL: the core's own, window <= SGA_CORE_WINDOW). */
 	struct sga_core_tx *slots;
 };
@@ -690,6 +690,16 @@ int sga_core_rekey(struct sga_core *c) SGA_MUST_CHECK;
  *  if not registered or while another exchange (or a session's set-up or
  *  close) runs; -SGA_E_INTERNAL if saving failed (nothing sent). */
 int sga_core_rekey_device(struct sga_core *c) SGA_MUST_CHECK;
+/** Give up the registration or k_d rekey in progress without an event
+ *  (SGA_CORE_FULL): the caller's own deadline came first. Nothing is sent
+ *  again; a k_d rekey's proposal stays saved. Its REG_ACK, should it come
+ *  late, is still taken (the gateway holds that registration or key) and
+ *  reported. Nothing happens if neither runs. */
+void sga_core_abandon(struct sga_core *c);
+/** Fire the control exchange's timer only (SGA_CORE_FULL), for a caller
+ *  that runs the session's timers itself: the Linux SDK, whose registration
+ *  and k_d rekey run on the core's exchange. */
+void sga_core_poll_ctl(struct sga_core *c);
 #endif
 /** End the session (SESSION_CLOSE until SESSION_CLOSED or the deadline):
  *  EV_CLOSED. Unacknowledged messages are dropped. */

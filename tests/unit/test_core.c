@@ -107,6 +107,10 @@ struct world {
 	 * device k are lost. */
 	int replaced[2];
 	unsigned lose_to[2][256];
+	/* hold_to[k][type]: frames of that type to device k are kept in held
+	 * (the last one), not sent. */
+	int hold_to[2][256];
+	struct pkt held;
 };
 
 static struct world *W;
@@ -136,6 +140,13 @@ static void net_send(struct world *w, int from, int to, const uint8_t *f, size_t
 		return;
 	if (to != GW && w->deaf[to])
 		return;
+	if (to != GW && w->hold_to[to][f[1]]) {
+		w->held.from = from;
+		w->held.to = to;
+		w->held.len = n;
+		memcpy(w->held.b, f, n);
+		return;
+	}
 	if (to != GW && w->lose_to[to][f[1]]) {
 		w->lose_to[to][f[1]]--;
 		return;
@@ -1629,6 +1640,52 @@ Test(core, full_key_replaced_across_a_restart_and_given_up, .timeout = 300)
 	cr_assert_eq(w.sent_type[0][SGA_MSG_REG_REQ] >= 2 + SGA_CORE_CTL_TRIES, 1);
 	sga_memzero(next, sizeof(next));
 	sga_memzero(kept, sizeof(kept));
+	world_fini(&w);
+}
+
+/* The caller gave up first (sga_core_abandon, the Linux SDK's deadline): the
+ * core sends nothing more, and the REG_ACK that comes late is still taken,
+ * for a registration and for a k_d rekey (the gateway holds that key now: a
+ * device that ignored it could not set up a session). */
+Test(core, full_abandoned_registration_takes_a_late_reg_ack, .timeout = 120)
+{
+	static struct world w;
+	uint8_t next[SGA_KEY_LEN];
+	unsigned sent;
+
+	W = &w;
+	world_init(&w, 0, 0, 9);
+	w.hold_to[0][SGA_MSG_REG_ACK] = 1;
+	cr_assert_eq(sga_core_register(&w.core[0], NULL, 0), 0);
+	cr_assert_eq(sga_core_register(&w.core[1], NULL, 0), 0);
+	run_until(&w, i_replaced, 100);
+	cr_assert(w.held.len && !w.registered[0], "the REG_ACK is held");
+	sga_core_abandon(&w.core[0]);
+	sent = w.sent_type[0][SGA_MSG_REG_REQ];
+	run_until(&w, i_replaced, 20000);
+	cr_assert_eq(w.sent_type[0][SGA_MSG_REG_REQ], sent, "nothing sent after the abandon");
+	cr_assert_eq(w.failed[0], 0, "no event for an abandoned exchange");
+	w.hold_to[0][SGA_MSG_REG_ACK] = 0;
+	sga_core_input(&w.core[0], w.held.b, w.held.len);
+	cr_assert(w.registered[0] && w.saved[0].registered, "the late REG_ACK taken and saved");
+
+	/* The same for a k_d rekey. */
+	cr_assert(run_until(&w, both_registered, 60000));
+	w.hold_to[0][SGA_MSG_REG_ACK] = 1;
+	w.held.len = 0;
+	cr_assert_eq(sga_core_rekey_device(&w.core[0]), 0);
+	memcpy(next, w.saved[0].k_d_next, SGA_KEY_LEN);
+	run_until(&w, i_replaced, 100);
+	cr_assert(w.held.len);
+	sga_core_abandon(&w.core[0]);
+	w.hold_to[0][SGA_MSG_REG_ACK] = 0;
+	sga_core_input(&w.core[0], w.held.b, w.held.len);
+	cr_assert_eq(w.replaced[0], 1, "the late REG_ACK replaced the key");
+	key_is(&w, next);
+	sga_core_accept(&w.core[1], 1);
+	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
+	cr_assert(run_until(&w, both_established, 120000), "a session under the new key");
+	sga_memzero(next, sizeof(next));
 	world_fini(&w);
 }
 #endif
