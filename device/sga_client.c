@@ -364,21 +364,6 @@ static int neg_request(struct sga_client *c)
 	return save_state(c);
 }
 
-/* WAKE for the pending sga_client_wake: a new one each time (a new counter),
- * the state file updated before it leaves. op.prefs[0] holds the flags. */
-static int wake_request(struct sga_client *c)
-{
-	int rc = sga_core_wake_req(&c->core.dev, c->op.prefs[0], c->op.frame[0], SGA_FRAME_MAX,
-	                           &c->op.len[0]);
-
-	if (rc)
-		return fail(c, rc, "cannot build WAKE: %s", sga_err_desc(rc));
-	c->op.n_frames = 1;
-	c->op.has_cookie[0] = 0;
-	client_log(c, 2, "WAKE, counter %llu", (unsigned long long)c->core.dev.up_ctr);
-	return save_state(c);
-}
-
 /* What silence may mean: G does not answer a registration it refuses. */
 static const char *silence_note(const struct sga_client *c)
 {
@@ -388,17 +373,28 @@ static const char *silence_note(const struct sga_client *c)
 	                            : "";
 }
 
-/* The core's io.event: the end of the registration or k_d rekey its
- * exchange runs (the SDK's other exchanges are its own). */
+/* The core's io.event: the end of the registration, k_d rekey or WAKE it
+ * runs (the SDK's other exchanges are its own). */
 static void io_event(void *ctx, const struct sga_core_event *ev)
 {
 	struct sga_client *c = ctx;
 	const int replaced = ev->type == SGA_CORE_EV_KEY_REPLACED;
+	const int woken = ev->type == SGA_CORE_EV_WOKEN;
 	int rc;
 
-	if (ev->type != SGA_CORE_EV_REGISTERED && ev->type != SGA_CORE_EV_REG_FAILED && !replaced)
+	if (ev->type != SGA_CORE_EV_REGISTERED && ev->type != SGA_CORE_EV_REG_FAILED && !replaced &&
+	    !woken)
 		return;
-	if (!ev->status) {
+	if (!ev->status && woken) {
+		c->announced = 1; /* G took a fresh authenticated frame from this socket */
+		c->wake_invitations = (unsigned)ev->len;
+		c->wake_stored = (unsigned)ev->seq;
+		client_log(c, 1,
+		           "the gateway knows where we are (%u invitations, %u sessions with "
+		           "stored messages)",
+		           c->wake_invitations, c->wake_stored);
+		rc = 0;
+	} else if (!ev->status) {
 		client_log(c, 1,
 		           replaced ? "the gateway took the new long-term key"
 		                    : "registered with the gateway");
@@ -409,11 +405,12 @@ static void io_event(void *ctx, const struct sga_core_event *ev)
 		/* The tries are spent; an ERROR hint seen meanwhile shapes the error. */
 		rc = fail(
 		    c, c->op.hint == SGA_E_UNAVAILABLE ? -SGA_E_UNAVAILABLE : -SGA_CLIENT_E_TIMEOUT,
-		    "no answer from the gateway after %u transmissions%s%s%s", c->core.ctl_xt.tries,
+		    "no answer from the gateway after %u transmissions%s%s%s",
+		    woken ? c->core.wake_xt.tries : c->core.ctl_xt.tries,
 		    c->op.hint ? "; last ERROR hint: " : "",
 		    c->op.hint ? sga_err_desc(c->op.hint) : "", silence_note(c));
 	}
-	if (c->op.kind == OP_REG)
+	if (c->op.kind == (woken ? OP_WAKE : OP_REG))
 		op_finish(c, rc);
 }
 
@@ -439,13 +436,6 @@ static void op_timer(struct sga_client *c, uint64_t now)
 	}
 	if (op->kind == OP_NEG || op->kind == OP_ANNOUNCE) {
 		rc = neg_request(c);
-		if (rc) {
-			op_finish(c, rc);
-			return;
-		}
-	}
-	if (op->kind == OP_WAKE) {
-		rc = wake_request(c);
 		if (rc) {
 			op_finish(c, rc);
 			return;
@@ -540,6 +530,8 @@ static uint64_t next_timer(const struct sga_client *c)
 		t = c->op.xt.next_ms;
 	if (c->core.ctl_xt.next_ms && (!t || c->core.ctl_xt.next_ms < t))
 		t = c->core.ctl_xt.next_ms;
+	if (c->core.wake_xt.next_ms && (!t || c->core.wake_xt.next_ms < t))
+		t = c->core.wake_xt.next_ms;
 	if (c->core.sess.state == SGA_DEV_S_ESTABLISHED && !c->sess_err) {
 		uint64_t d = sga_core_win_next_ms(&c->core.win);
 
@@ -675,33 +667,6 @@ static void start_accept(struct sga_client *c)
 		c->op_timeout_ms = c->timeout_ms;
 	}
 	(void)op_send(c);
-}
-
-/* The answer to our latest WAKE: G took its counter, so its address for us is
- * this socket. */
-static void on_wake_ack(struct sga_client *c, const uint8_t *f, size_t n)
-{
-	struct sga_wake_ack_plain ack;
-	int rc;
-
-	if (c->op.kind != OP_WAKE || c->op.done) {
-		c->stats.dropped++;
-		return;
-	}
-	rc = sga_core_wake_ack(&c->core.dev, f, n, &ack);
-	if (rc) {
-		c->stats.dropped++;
-		client_log(c, 2, "WAKE_ACK dropped: %s", sga_err_desc(rc));
-		return;
-	}
-	c->announced = 1;
-	c->wake_invitations = ack.invitations;
-	c->wake_stored = ack.stored;
-	client_log(c, 1,
-	           "the gateway knows where we are (%u invitations, %u sessions with stored "
-	           "messages)",
-	           ack.invitations, ack.stored);
-	op_finish(c, 0);
 }
 
 static void on_neg_result(struct sga_client *c, const uint8_t *f, size_t n)
@@ -1226,7 +1191,7 @@ static void dispatch(struct sga_client *c, const uint8_t *f, size_t n)
 		on_neg_result(c, f, n);
 		break;
 	case SGA_MSG_WAKE_ACK:
-		on_wake_ack(c, f, n);
+		core_input(c, f, n); /* the core's WAKE: io_event */
 		break;
 	case SGA_MSG_KEX_REPLY:
 		on_kex_reply(c, f, n);
@@ -1326,14 +1291,17 @@ static void pump(struct sga_client *c, uint64_t until)
 		drain(c);
 	now = now_ms();
 	op_timer(c, now);
-	if (c->core_ready && c->core.op != SGA_CORE_OP_NONE) {
-		/* A registration's or k_d rekey's re-sends, the core's. */
-		unsigned tries = c->core.ctl_xt.tries;
+	if (c->core_ready && (c->core.op != SGA_CORE_OP_NONE || c->core.wake_xt.next_ms)) {
+		/* A registration's, k_d rekey's or WAKE's re-sends, the core's. */
+		unsigned tries = c->core.ctl_xt.tries + c->core.wake_xt.tries;
 
 		sga_core_poll_ctl(&c->core);
-		if (c->core.op != SGA_CORE_OP_NONE && c->core.ctl_xt.tries > tries)
+		if ((c->core.op != SGA_CORE_OP_NONE || c->core.wake_xt.next_ms) &&
+		    c->core.ctl_xt.tries + c->core.wake_xt.tries > tries)
 			client_log(c, 1, "no answer yet, sending again (try %u of %u)",
-			           c->core.ctl_xt.tries, 1 + c->max_retries);
+			           c->core.op != SGA_CORE_OP_NONE ? c->core.ctl_xt.tries
+			                                          : c->core.wake_xt.tries,
+			           1 + c->max_retries);
 	}
 	data_timers(c, now);
 	client_rekey_timers(c, now);
@@ -1852,11 +1820,11 @@ void sga_client_close(struct sga_client *c)
 
 /* ---- operations ------------------------------------------------------------------- */
 
-/* Wait for the registration or k_d rekey the core's exchange runs (its
- * REG_REQ went), up to the client's timeout; the core re-sends it. Given up
- * here first (the timeout, an unreachable gateway), the core's exchange is
- * abandoned with it. */
-static int run_reg(struct sga_client *c)
+/* Wait for the registration, k_d rekey or WAKE the core runs (its first
+ * frame went), up to the client's timeout; the core re-sends. Given up here
+ * first (the timeout, an unreachable gateway), the core's is abandoned with
+ * it. */
+static int run_core_op(struct sga_client *c)
 {
 	int rc;
 
@@ -1884,7 +1852,7 @@ int sga_client_register(struct sga_client *c, const char *token)
 		sga_memzero(&c->op, sizeof(c->op));
 		return fail(c, rc, "cannot build REG_REQ: %s", sga_err_desc(rc));
 	}
-	return run_reg(c);
+	return run_core_op(c);
 }
 
 int sga_client_rekey_device(struct sga_client *c)
@@ -1906,7 +1874,7 @@ int sga_client_rekey_device(struct sga_client *c)
 		           ? c->save_rc
 		           : fail(c, rc, "cannot build the rekey REG_REQ: %s", sga_err_desc(rc));
 	}
-	return run_reg(c);
+	return run_core_op(c);
 }
 
 int sga_client_connect(struct sga_client *c, const char *peer_id, const uint8_t *prefs,
@@ -2015,18 +1983,18 @@ int sga_client_wake(struct sga_client *c, uint8_t flags, unsigned *invitations, 
 	if (flags & ~SGA_WAKE_FLAGS_ALL)
 		return fail(c, -SGA_E_BAD_FIELD, "unknown WAKE flags 0x%02x", flags);
 	op_start(c, OP_WAKE);
-	c->op.prefs[0] = flags;
 	c->wake_invitations = c->wake_stored = 0;
 	client_log(c, 1, "telling the gateway where %.*s is (WAKE)", c->core.dev.id_len,
 	           c->core.dev.id);
-	rc = wake_request(c);
+	/* The core's WAKE: a new one (a new counter, saved first) at each re-send. */
+	rc = sga_core_wake(&c->core, flags);
 	if (rc) {
-		sga_core_wake_end(&c->core.dev);
 		sga_memzero(&c->op, sizeof(c->op));
-		return rc;
+		return rc == -SGA_E_INTERNAL && c->save_rc
+		           ? c->save_rc
+		           : fail(c, rc, "cannot build WAKE: %s", sga_err_desc(rc));
 	}
-	rc = send_and_run_op(c);
-	sga_core_wake_end(&c->core.dev); /* answered or given up: a late WAKE_ACK is refused */
+	rc = run_core_op(c); /* answered or given up: a late WAKE_ACK is refused */
 	if (!rc) {
 		if (invitations)
 			*invitations = c->wake_invitations;

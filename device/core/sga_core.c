@@ -520,6 +520,10 @@ int sga_core_register(struct sga_core *c, const uint8_t *token, uint8_t token_le
 #if SGA_CORE_FULL
 void sga_core_abandon(struct sga_core *c)
 {
+	if (c->wake_xt.next_ms) {
+		c->wake_xt.next_ms = 0;
+		sga_core_wake_end(&c->dev); /* a late WAKE_ACK is refused */
+	}
 	if (c->op != SGA_CORE_OP_REG)
 		return;
 	c->ctl_len = 0;
@@ -1447,7 +1451,10 @@ void sga_core_poll(struct sga_core *c)
 #if SGA_CORE_FULL
 void sga_core_poll_ctl(struct sga_core *c)
 {
-	op_timer(c, now(c));
+	uint64_t t = now(c);
+
+	wake_timer(c, t);
+	op_timer(c, t);
 }
 #endif
 

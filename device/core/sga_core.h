@@ -690,15 +690,16 @@ int sga_core_rekey(struct sga_core *c) SGA_MUST_CHECK;
  *  if not registered or while another exchange (or a session's set-up or
  *  close) runs; -SGA_E_INTERNAL if saving failed (nothing sent). */
 int sga_core_rekey_device(struct sga_core *c) SGA_MUST_CHECK;
-/** Give up the registration or k_d rekey in progress without an event
- *  (SGA_CORE_FULL): the caller's own deadline came first. Nothing is sent
- *  again; a k_d rekey's proposal stays saved. Its REG_ACK, should it come
- *  late, is still taken (the gateway holds that registration or key) and
- *  reported. Nothing happens if neither runs. */
+/** Give up the registration or k_d rekey in progress, and a WAKE, without
+ *  an event (SGA_CORE_FULL): the caller's own deadline came first. Nothing
+ *  is sent again; a k_d rekey's proposal stays saved. A REG_ACK that comes
+ *  late is still taken (the gateway holds that registration or key) and
+ *  reported; a late WAKE_ACK is refused (sga_core_wake_end). Nothing happens
+ *  if none runs. */
 void sga_core_abandon(struct sga_core *c);
-/** Fire the control exchange's timer only (SGA_CORE_FULL), for a caller
- *  that runs the session's timers itself: the Linux SDK, whose registration
- *  and k_d rekey run on the core's exchange. */
+/** Fire the control exchange's and the WAKE's timers only (SGA_CORE_FULL),
+ *  for a caller that runs the session's timers itself: the Linux SDK, whose
+ *  registration, k_d rekey and WAKE run on the core's. */
 void sga_core_poll_ctl(struct sga_core *c);
 #endif
 /** End the session (SESSION_CLOSE until SESSION_CLOSED or the deadline):

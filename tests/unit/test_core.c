@@ -1534,6 +1534,12 @@ static int i_replaced(const struct world *w)
 	return w->replaced[0] != 0;
 }
 
+static int never(const struct world *w)
+{
+	(void)w;
+	return 0;
+}
+
 /* Device i's k_d is the gateway's record of it: both hold key. */
 static void key_is(const struct world *w, const uint8_t key[SGA_KEY_LEN])
 {
@@ -1646,8 +1652,9 @@ Test(core, full_key_replaced_across_a_restart_and_given_up, .timeout = 300)
 /* The caller gave up first (sga_core_abandon, the Linux SDK's deadline): the
  * core sends nothing more, and the REG_ACK that comes late is still taken,
  * for a registration and for a k_d rekey (the gateway holds that key now: a
- * device that ignored it could not set up a session). */
-Test(core, full_abandoned_registration_takes_a_late_reg_ack, .timeout = 120)
+ * device that ignored it could not set up a session); a WAKE_ACK that comes
+ * late for an abandoned WAKE is refused, as for one given up. */
+Test(core, full_abandon_takes_a_late_reg_ack_not_a_late_wake_ack, .timeout = 120)
 {
 	static struct world w;
 	uint8_t next[SGA_KEY_LEN];
@@ -1658,11 +1665,11 @@ Test(core, full_abandoned_registration_takes_a_late_reg_ack, .timeout = 120)
 	w.hold_to[0][SGA_MSG_REG_ACK] = 1;
 	cr_assert_eq(sga_core_register(&w.core[0], NULL, 0), 0);
 	cr_assert_eq(sga_core_register(&w.core[1], NULL, 0), 0);
-	run_until(&w, i_replaced, 100);
+	run_until(&w, never, 100);
 	cr_assert(w.held.len && !w.registered[0], "the REG_ACK is held");
 	sga_core_abandon(&w.core[0]);
 	sent = w.sent_type[0][SGA_MSG_REG_REQ];
-	run_until(&w, i_replaced, 20000);
+	run_until(&w, never, 20000);
 	cr_assert_eq(w.sent_type[0][SGA_MSG_REG_REQ], sent, "nothing sent after the abandon");
 	cr_assert_eq(w.failed[0], 0, "no event for an abandoned exchange");
 	w.hold_to[0][SGA_MSG_REG_ACK] = 0;
@@ -1675,7 +1682,7 @@ Test(core, full_abandoned_registration_takes_a_late_reg_ack, .timeout = 120)
 	w.held.len = 0;
 	cr_assert_eq(sga_core_rekey_device(&w.core[0]), 0);
 	memcpy(next, w.saved[0].k_d_next, SGA_KEY_LEN);
-	run_until(&w, i_replaced, 100);
+	run_until(&w, never, 100);
 	cr_assert(w.held.len);
 	sga_core_abandon(&w.core[0]);
 	w.hold_to[0][SGA_MSG_REG_ACK] = 0;
@@ -1685,6 +1692,22 @@ Test(core, full_abandoned_registration_takes_a_late_reg_ack, .timeout = 120)
 	sga_core_accept(&w.core[1], 1);
 	cr_assert_eq(sga_core_connect(&w.core[0], (const uint8_t *)"dev-j", 5), 0);
 	cr_assert(run_until(&w, both_established, 120000), "a session under the new key");
+
+	/* A WAKE abandoned: nothing more is sent, its late WAKE_ACK refused. */
+	w.hold_to[0][SGA_MSG_WAKE_ACK] = 1;
+	w.held.len = 0;
+	cr_assert_eq(sga_core_wake(&w.core[0], 0), 0);
+	run_until(&w, never, 100);
+	cr_assert(w.held.len, "WAKE sent %u, taken %u", w.sent_type[0][SGA_MSG_WAKE],
+	          w.wakes_taken[0]);
+	sga_core_abandon(&w.core[0]);
+	sent = w.sent_type[0][SGA_MSG_WAKE];
+	run_until(&w, never, 20000);
+	cr_assert_eq(w.sent_type[0][SGA_MSG_WAKE], sent, "no WAKE after the abandon");
+	w.hold_to[0][SGA_MSG_WAKE_ACK] = 0;
+	sga_core_input(&w.core[0], w.held.b, w.held.len);
+	cr_assert_eq(w.woken[0], 0, "the late WAKE_ACK of an abandoned WAKE was taken");
+	cr_assert_eq(sga_core_wake(&w.core[0], 0), 0, "a new WAKE may start");
 	sga_memzero(next, sizeof(next));
 	world_fini(&w);
 }
