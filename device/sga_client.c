@@ -406,7 +406,7 @@ static void io_event(void *ctx, const struct sga_core_event *ev)
 		rc = fail(
 		    c, c->op.hint == SGA_E_UNAVAILABLE ? -SGA_E_UNAVAILABLE : -SGA_CLIENT_E_TIMEOUT,
 		    "no answer from the gateway after %u transmissions%s%s%s",
-		    woken ? c->core.wake_xt.tries : c->core.ctl_xt.tries,
+		    1 + c->max_retries, /* the core's tries: all made (ctl_tries) */
 		    c->op.hint ? "; last ERROR hint: " : "",
 		    c->op.hint ? sga_err_desc(c->op.hint) : "", silence_note(c));
 	}
@@ -1734,15 +1734,14 @@ static int open_client(struct sga_client *c, const struct sga_client_config *cfg
 		           : fail(c, rc, "cannot set up the device: %s", sga_err_desc(rc));
 	c->core_ready = 1;
 	{
-		/* The SDK's own exchange counts its tries (1 + max_retries, up to
-		 * 65,535); the core's are 8 bits and unused here. */
+		/* The core's exchanges (registration, k_d rekey, WAKE) make the
+		 * SDK's 1 + max_retries tries (at most 65,535: parse_config). */
 		const struct sga_core_params p = {
 		    .rto_ms = c->rto_ms,
 		    .rto_min_ms = c->rto_min_ms,
 		    .rto_max_ms = c->rto_max_ms,
 		    .timeout_ms = c->timeout_ms,
-		    .ctl_tries =
-		        (uint8_t)(c->max_retries < UINT8_MAX ? c->max_retries + 1 : UINT8_MAX),
+		    .ctl_tries = (uint16_t)(1 + c->max_retries),
 		    .window = (uint16_t)c->window,
 		    .slots = slots,
 		};

@@ -1742,6 +1742,37 @@ Test(client, timeout_when_gateway_is_silent)
 	tgw_free(g);
 }
 
+/* The registration runs on the device core's exchange, whose try count must
+ * hold the SDK's 1 + max_retries beyond 255 (it was cut to 255 once). */
+Test(client, registration_makes_all_its_tries)
+{
+	static const struct cparams p = {
+	    .timeout_ms = 30000, .rto_ms = 1, .rto_max_ms = 1, .max_retries = 299};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	struct tgw *g = gateway_up(); /* for the package file only: never started */
+	struct sga_client *c;
+	struct sga_client_stats st;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	c = client_open(ntohs(a.sin_port), "dev-a", "a.state", &p, &rc);
+	cr_assert_not_null(c);
+	rc = sga_client_register(c, NULL);
+	cr_expect_eq(rc, -SGA_CLIENT_E_TIMEOUT, "%s", sga_client_strerror(rc));
+	cr_expect_not_null(strstr(sga_client_detail(c), "after 300 transmissions"), "%s",
+	                   sga_client_detail(c));
+	/* (Counted by the client: the silent socket's buffer holds fewer.) */
+	sga_client_stats(c, &st);
+	cr_expect_eq(st.retransmits, 299, "%llu re-sends for 1 + 299 tries",
+	             (unsigned long long)st.retransmits);
+	sga_client_close(c);
+	close(fd);
+	tgw_free(g);
+}
+
 Test(client, unreachable_when_nothing_listens)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
