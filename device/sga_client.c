@@ -1291,16 +1291,15 @@ static void pump(struct sga_client *c, uint64_t until)
 		drain(c);
 	now = now_ms();
 	op_timer(c, now);
-	if (c->core_ready && (c->core.op != SGA_CORE_OP_NONE || c->core.wake_xt.next_ms)) {
+	if (c->core_ready) {
 		/* A registration's, k_d rekey's or WAKE's re-sends, the core's. */
-		unsigned tries = c->core.ctl_xt.tries + c->core.wake_xt.tries;
+		const unsigned ctl = c->core.ctl_xt.tries, woke = c->core.wake_xt.tries;
 
 		sga_core_poll_ctl(&c->core);
-		if ((c->core.op != SGA_CORE_OP_NONE || c->core.wake_xt.next_ms) &&
-		    c->core.ctl_xt.tries + c->core.wake_xt.tries > tries)
+		if (c->core.ctl_xt.tries > ctl || c->core.wake_xt.tries > woke)
 			client_log(c, 1, "no answer yet, sending again (try %u of %u)",
-			           c->core.op != SGA_CORE_OP_NONE ? c->core.ctl_xt.tries
-			                                          : c->core.wake_xt.tries,
+			           c->core.ctl_xt.tries > ctl ? c->core.ctl_xt.tries
+			                                      : c->core.wake_xt.tries,
 			           1 + c->max_retries);
 	}
 	data_timers(c, now);
